@@ -1,0 +1,58 @@
+// Number formats and line layouts shared by every kernel. docs/FORMATS.md is the
+// prose version of this file; python/zipml_hls/formats.py mirrors the constants
+// and a test checks that both halves agree.
+#pragma once
+#include <cstdint>
+
+namespace zipml {
+
+/// How a quantized value is stored.
+enum class Encoding : int {
+  Double = 0,   ///< two stochastic samples: interval index + one rounding bit each
+  Naive = 1,    ///< one stochastic sample: the level code
+  Nearest = 2,  ///< deterministic rounding to the nearest level: the level code
+};
+
+constexpr int kLineBits = 512;   ///< one memory line, the unit the kernel reads per cycle
+constexpr int kLineWords = 8;    ///< 64-bit words per line; bit i lives in word i/64, bit i%64
+constexpr int kLaneMultiple = 16;  ///< values per line are a multiple of this (SIMD / partition)
+
+constexpr int kPosFrac = 24;                       ///< scaled value in [0,1] as Q0.24 position
+constexpr uint32_t kPosOne = 1u << kPosFrac;       ///< the position of 1.0
+constexpr int kLabelFrac = 16;                     ///< labels: int32 Q15.16
+constexpr int kModelFrac = 24;                     ///< model and intercept: int32 Q7.24
+constexpr int kDotDrop = kModelFrac - kLabelFrac;  ///< model bits dropped for the dot product
+constexpr int kDotMultFrac = 24;                   ///< dot_mult is Q24 (1/s for uniform levels)
+constexpr int kUpdateFrac = 8;                     ///< extra fraction bits of the per-sample step g
+constexpr int kMaxShift = 40;                      ///< largest step shift (eta = 2^-40)
+
+/// Highest level code: s = 2^bits - 1 (all 2^bits codes are used).
+constexpr int max_code(int bits) { return (1 << bits) - 1; }
+
+/// Bits of the interval index field of `Double` (the index of 1-bit data is always 0).
+constexpr int index_bits(int bits) { return bits == 1 ? 0 : bits; }
+
+/// Stored bits per value, before line padding.
+constexpr int stored_bits(int bits, Encoding e) {
+  return e == Encoding::Double ? index_bits(bits) + 2 : bits;
+}
+
+/// Values per 512-bit line. Double packs K index fields, then K first-sample bits,
+/// then K second-sample bits, with K rounded down to a multiple of 16.
+constexpr int values_per_line(int bits, Encoding e) {
+  return e == Encoding::Double
+             ? (kLineBits / stored_bits(bits, e)) / kLaneMultiple * kLaneMultiple
+             : kLineBits / bits;
+}
+
+/// Lines holding one row of d values; the tail of the last line is zero codes.
+constexpr int lines_per_row(int d, int bits, Encoding e) {
+  return (d + values_per_line(bits, e) - 1) / values_per_line(bits, e);
+}
+
+/// True for the bit widths the kernels are compiled for.
+constexpr bool supported_bits(int bits) {
+  return bits == 1 || bits == 2 || bits == 4 || bits == 8;
+}
+
+}  // namespace zipml

@@ -1,0 +1,205 @@
+// Stochastic quantization and packing into 512-bit lines (docs/FORMATS.md).
+// One source for the CPU module, the testbench and Vitis HLS.
+#pragma once
+#include <cstdint>
+
+#include "format.hpp"
+#include "rng.hpp"
+
+namespace zipml {
+
+/// Q0.24 position of x after per-feature min/max scaling, clamped to [0, 1].
+/// `inv_range` is 1/(max-min) in float32, or 0 for a constant feature.
+inline uint32_t scaled_position(float x, float lo, float inv_range) {
+  float t = (x - lo) * inv_range;
+  t = t < 0.0f ? 0.0f : (t > 1.0f ? 1.0f : t);
+  return static_cast<uint32_t>(t * static_cast<float>(kPosOne));  // exact: power-of-two scale
+}
+
+/// Position of uniform level k of 2^bits levels: floor(k * 2^24 / s), in 32-bit
+/// arithmetic: s divides 2^24 - 1 (bits divides 24), so it is k*q + [k == s].
+template <int Bits>
+inline uint32_t uniform_level(uint32_t k) {
+  constexpr uint32_t s = max_code(Bits), q = (kPosOne - 1) / s;
+  return k * q + (k >= s ? 1u : 0u);
+}
+
+/// Interval j (level j <= v < level j+1, j <= s-1) for uniform levels, in closed form:
+/// level k <= v  <=>  k <= ((v+1)s - 1) / 2^24.
+template <int Bits>
+inline uint32_t uniform_interval(uint32_t v) {
+  constexpr uint32_t s = max_code(Bits);
+  const uint32_t j = ((v + 1) * s - 1) >> kPosFrac;  // < 2^32: v <= 2^24, s <= 255
+  return j > s - 1 ? s - 1 : j;
+}
+
+/// Interval j for a strictly increasing table of s+1 positions (table[0] = 0,
+/// table[s] = 2^24): branch-free binary search, `Bits` steps.
+template <int Bits>
+inline uint32_t table_interval(uint32_t v, const uint32_t* table) {
+  uint32_t j = 0;
+  for (int half = 1 << (Bits - 1); half >= 1; half >>= 1) {
+#pragma HLS UNROLL
+    const uint32_t probe = j + static_cast<uint32_t>(half);
+    if (probe <= static_cast<uint32_t>(max_code(Bits) - 1) && table[probe] <= v) j = probe;
+  }
+  return j;
+}
+
+/// Stochastic rounding: up with probability off/width, decided by the top 24 bits
+/// of a draw (P(up) = ceil(off * 2^24 / width) / 2^24, exact to 2^-24).
+inline uint32_t stochastic_up(uint32_t rnd, uint32_t off, uint32_t width) {
+  return static_cast<uint64_t>(rnd >> 8) * width < (static_cast<uint64_t>(off) << kPosFrac) ? 1u : 0u;
+}
+
+/// Nearest rounding, ties up.
+inline uint32_t nearest_up(uint32_t off, uint32_t width) {
+  return 2 * static_cast<uint64_t>(off) >= width ? 1u : 0u;
+}
+
+/// Read `width` bits at bit `pos` of a line.
+inline uint32_t get_field(const uint64_t* line, int pos, int width) {
+  const uint64_t mask = (uint64_t{1} << width) - 1;
+  return static_cast<uint32_t>((line[pos >> 6] >> (pos & 63)) & mask);
+}
+
+/// Pack one line. Double: `a` = interval index, `r0`/`r1` = rounding bits of the two
+/// samples; Naive/Nearest: `a` = level code (r0, r1 unused). Fields are gathered into
+/// bytes first (every field and plane is byte-aligned), then into little-endian words.
+template <int Bits, Encoding E>
+inline void pack_line(const uint32_t* a, const uint32_t* r0, const uint32_t* r1, uint64_t* line) {
+  constexpr int K = values_per_line(Bits, E);
+  constexpr int W = E == Encoding::Double ? index_bits(Bits) : Bits;  // width of field `a`
+  uint8_t buf[kLineBits / 8] = {};
+  if (W > 0) {
+    constexpr int per = W > 0 ? 8 / W : 1;  // fields per byte
+    for (int byte = 0; byte < K * W / 8; ++byte) {
+      uint32_t v = 0;
+      for (int t = 0; t < per; ++t) v |= (a[byte * per + t] & ((1u << W) - 1)) << (t * W);
+      buf[byte] = static_cast<uint8_t>(v);
+    }
+  }
+  if (E == Encoding::Double) {
+    for (int byte = 0; byte < K / 8; ++byte) {
+      uint32_t v0 = 0, v1 = 0;
+      for (int t = 0; t < 8; ++t) {
+        v0 |= (r0[byte * 8 + t] & 1u) << t;
+        v1 |= (r1[byte * 8 + t] & 1u) << t;
+      }
+      buf[K * W / 8 + byte] = static_cast<uint8_t>(v0);
+      buf[K * W / 8 + K / 8 + byte] = static_cast<uint8_t>(v1);
+    }
+  }
+  for (int w = 0; w < kLineWords; ++w) {
+    uint64_t word = 0;
+    for (int b = 0; b < 8; ++b) word |= static_cast<uint64_t>(buf[w * 8 + b]) << (8 * b);
+    line[w] = word;
+  }
+}
+
+/// Decode one line into the level codes of the first and second sample
+/// (the same code twice for Naive/Nearest).
+template <int Bits, Encoding E>
+inline void decode_line(const uint64_t* line, int32_t* first, int32_t* second) {
+  constexpr int K = values_per_line(Bits, E);
+  if (E == Encoding::Double) {
+    constexpr int ib = index_bits(Bits);
+    for (int k = 0; k < K; ++k) {
+#pragma HLS UNROLL
+      const int32_t idx = ib > 0 ? static_cast<int32_t>(get_field(line, k * ib, ib)) : 0;
+      first[k] = idx + static_cast<int32_t>(get_field(line, K * ib + k, 1));
+      second[k] = idx + static_cast<int32_t>(get_field(line, K * ib + K + k, 1));
+    }
+  } else {
+    for (int k = 0; k < K; ++k) {
+#pragma HLS UNROLL
+      first[k] = second[k] = static_cast<int32_t>(get_field(line, k * Bits, Bits));
+    }
+  }
+}
+
+/**
+ * @brief Quantize one row of float32 data into its packed lines.
+ *
+ * @tparam Bits bits per level code (1, 2, 4, 8)
+ * @tparam E    encoding (Double, Naive, Nearest)
+ * @param x       the row, d float32 values in original units
+ * @param d       number of features
+ * @param lo      per-feature minimum
+ * @param inv     per-feature 1/(max-min), 0 for constant features
+ * @param levels  per-feature level positions, d x (2^Bits) Q0.24, or nullptr for uniform levels
+ * @param key0    stream key of the first sample (unused by Nearest)
+ * @param key1    stream key of the second sample (Double only)
+ * @param lines   output, lines_per_row(d) lines of 8 words
+ */
+template <int Bits, Encoding E>
+void quantize_row(const float* x, int d, const float* lo, const float* inv, const uint32_t* levels,
+                  uint32_t key0, uint32_t key1, uint64_t* lines) {
+  constexpr int K = values_per_line(Bits, E);
+  constexpr int S = max_code(Bits);
+  const int n_lines = lines_per_row(d, Bits, E);
+  uint32_t v[K], lev[K], off[K], width[K], a[K], r0[K] = {}, r1[K] = {};
+  for (int l = 0; l < n_lines; ++l) {
+    // Positions; padding lanes get 0, which every encoding stores as code 0.
+    for (int k = 0; k < K; ++k) {
+      const int j = l * K + k;
+      v[k] = j < d ? scaled_position(x[j], lo[j], inv[j]) : 0u;
+    }
+    if (levels == nullptr) {
+      for (int k = 0; k < K; ++k) {
+        lev[k] = uniform_interval<Bits>(v[k]);
+        const uint32_t left = uniform_level<Bits>(lev[k]);
+        off[k] = v[k] - left;
+        width[k] = uniform_level<Bits>(lev[k] + 1) - left;
+      }
+    } else {
+      for (int k = 0; k < K; ++k) {
+        const int j = l * K + k;
+        const uint32_t* t = levels + static_cast<int64_t>(j < d ? j : d - 1) * (S + 1);
+        lev[k] = table_interval<Bits>(v[k], t);
+        off[k] = v[k] - t[lev[k]];
+        width[k] = t[lev[k] + 1] - t[lev[k]];
+      }
+    }
+    for (int k = 0; k < K; ++k) {
+      const uint32_t col = static_cast<uint32_t>(l * K + k);
+      if (E == Encoding::Nearest) {
+        a[k] = lev[k] + nearest_up(off[k], width[k]);
+      } else if (E == Encoding::Naive) {
+        a[k] = lev[k] + stochastic_up(draw(key0, col), off[k], width[k]);
+      } else {
+        a[k] = lev[k];
+        r0[k] = stochastic_up(draw(key0, col), off[k], width[k]);
+        r1[k] = stochastic_up(draw(key1, col), off[k], width[k]);
+      }
+    }
+    pack_line<Bits, E>(a, r0, r1, lines + static_cast<int64_t>(l) * kLineWords);
+  }
+}
+
+/// Keys of the two samples of (copy, row) under `seed`.
+inline uint32_t sample_key(uint32_t seed, uint32_t sample, uint32_t copy, uint32_t row) {
+  return stream_key(seed, kStreamData | sample, copy, row);
+}
+
+/**
+ * @brief Quantize an n x d row-major float32 matrix into n_copies independent copies.
+ *
+ * Output layout: [copy][row][line][word], lines_per_row(d) lines per row.
+ * @tparam Bits bits per level code (1, 2, 4, 8)
+ * @tparam E    encoding
+ */
+template <int Bits, Encoding E>
+void quantize_matrix(const float* X, int n, int d, const float* lo, const float* inv,
+                     const uint32_t* levels, uint32_t seed, int n_copies, uint64_t* out) {
+  const int64_t row_words = static_cast<int64_t>(lines_per_row(d, Bits, E)) * kLineWords;
+  for (int c = 0; c < n_copies; ++c) {
+    for (int i = 0; i < n; ++i) {
+      quantize_row<Bits, E>(X + static_cast<int64_t>(i) * d, d, lo, inv, levels,
+                            sample_key(seed, 0, c, i), sample_key(seed, 1, c, i),
+                            out + (static_cast<int64_t>(c) * n + i) * row_words);
+    }
+  }
+}
+
+}  // namespace zipml

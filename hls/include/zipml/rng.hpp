@@ -1,0 +1,37 @@
+// Counter-based random numbers: a draw is a pure function of (seed, stream, index),
+// so any value of any copy can be regenerated in any order, in C++, in NumPy, or in
+// hardware (two 32-bit multiplies and three xor-shifts per draw).
+#pragma once
+#include <cstdint>
+
+namespace zipml {
+
+/// Bijective 32-bit mixer: xor-shift / odd-multiply rounds (constants from the
+/// public "lowbias32" search). A bijection, so distinct inputs give distinct draws.
+constexpr uint32_t mix32(uint32_t x) {
+  x ^= x >> 16;
+  x *= 0x7FEB352Du;
+  x ^= x >> 15;
+  x *= 0x846CA68Bu;
+  x ^= x >> 16;
+  return x;
+}
+
+/// Stream purposes (the first stream word), so that data, model and gradient
+/// rounding never share draws.
+constexpr uint32_t kStreamData = 1u << 16;  ///< | sample number (0, 1, ...)
+
+/// Key of the stream (a, b, c) under a seed: mix32 chained over the words.
+constexpr uint32_t stream_key(uint32_t seed, uint32_t a, uint32_t b, uint32_t c) {
+  uint32_t k = mix32(seed ^ 0x9E3779B9u);
+  k = mix32(k ^ a);
+  k = mix32(k ^ b);
+  return mix32(k ^ c);
+}
+
+/// The draw at position `index` of the stream with key `key`.
+constexpr uint32_t draw(uint32_t key, uint32_t index) {
+  return mix32(key ^ (index * 0x85EBCA77u));
+}
+
+}  // namespace zipml

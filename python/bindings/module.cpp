@@ -1,0 +1,215 @@
+// pybind11 glue: exposes hls/include/zipml as zipml_hls._kernels. Every size and
+// limit is checked here before a kernel runs; long runs release the GIL.
+#include <pybind11/numpy.h>
+#include <pybind11/pybind11.h>
+
+#include <cstdint>
+#include <stdexcept>
+#include <string>
+#include <type_traits>
+
+#include "zipml/format.hpp"
+#include "zipml/quantize.hpp"
+#include "zipml/rng.hpp"
+#include "zipml/sgd.hpp"
+
+namespace py = pybind11;
+using zipml::Encoding;
+
+namespace {
+
+constexpr int kMaxFeatures = 65536;  // on-chip model size of the CPU build
+template <class T>
+using carray = py::array_t<T, py::array::c_style | py::array::forcecast>;
+
+template <int B>
+using BitsTag = std::integral_constant<int, B>;
+template <Encoding E>
+using EncTag = std::integral_constant<Encoding, E>;
+
+// Calls f(BitsTag, EncTag) for the runtime (bits, encoding) pair.
+template <class F>
+void dispatch(int bits, int encoding, F&& f) {
+  auto with_enc = [&](auto b) {
+    switch (encoding) {
+      case 0: return f(b, EncTag<Encoding::Double>{});
+      case 1: return f(b, EncTag<Encoding::Naive>{});
+      case 2: return f(b, EncTag<Encoding::Nearest>{});
+      default: throw py::value_error("encoding must be 0 (double), 1 (naive) or 2 (nearest), got " + std::to_string(encoding));
+    }
+  };
+  switch (bits) {
+    case 1: return with_enc(BitsTag<1>{});
+    case 2: return with_enc(BitsTag<2>{});
+    case 4: return with_enc(BitsTag<4>{});
+    case 8: return with_enc(BitsTag<8>{});
+    default: throw py::value_error("bits must be 1, 2, 4 or 8, got " + std::to_string(bits));
+  }
+}
+
+void require(bool ok, const std::string& what) {
+  if (!ok) throw py::value_error(what);
+}
+
+std::string shape_str(const py::array& a) {
+  std::string s = "(";
+  for (py::ssize_t i = 0; i < a.ndim(); ++i) s += (i ? ", " : "") + std::to_string(a.shape(i));
+  return s + (a.ndim() == 1 ? ",)" : ")");
+}
+
+void require_shape1(const py::array& a, py::ssize_t n, const char* name) {
+  require(a.ndim() == 1 && a.shape(0) == n,
+          std::string(name) + " must have shape (" + std::to_string(n) + ",), got " + shape_str(a));
+}
+
+void check_features(py::ssize_t d) {
+  require(d >= 1 && d <= kMaxFeatures, "n_features must be in [1, " + std::to_string(kMaxFeatures) +
+                                           "] (the kernel's compile-time maximum), got " + std::to_string(d));
+}
+
+void check_schedule(int epochs, int step_shift, int decay_epochs) {
+  require(epochs >= 1, "epochs must be >= 1, got " + std::to_string(epochs));
+  require(step_shift >= 1 && step_shift <= zipml::kMaxShift,
+          "step_shift must be in [1, 40], got " + std::to_string(step_shift));
+  require(decay_epochs >= 0, "decay_epochs must be >= 0, got " + std::to_string(decay_epochs));
+}
+
+py::array_t<uint64_t> quantize(carray<float> X, carray<float> lo, carray<float> inv, py::object levels,
+                               int bits, int encoding, uint32_t seed, int n_copies) {
+  require(X.ndim() == 2, "X must be 2-D, got shape " + shape_str(X));
+  const py::ssize_t n = X.shape(0), d = X.shape(1);
+  require(n >= 1 && n <= INT32_MAX, "n_samples must be in [1, 2^31), got " + std::to_string(n));
+  require(d >= 1 && d <= INT32_MAX, "n_features must be in [1, 2^31), got " + std::to_string(d));
+  require_shape1(lo, d, "lo");
+  require_shape1(inv, d, "inv");
+  require(n_copies >= 1, "n_copies must be >= 1, got " + std::to_string(n_copies));
+  py::array_t<uint64_t> out;
+  dispatch(bits, encoding, [&](auto b, auto e) {
+    constexpr int B = decltype(b)::value;
+    constexpr Encoding E = decltype(e)::value;
+    const uint32_t* table = nullptr;
+    carray<uint32_t> lev;
+    if (!levels.is_none()) {
+      lev = carray<uint32_t>::ensure(levels);
+      require(lev && lev.ndim() == 2 && lev.shape(0) == d && lev.shape(1) == (1 << B),
+              "levels must have shape (" + std::to_string(d) + ", " + std::to_string(1 << B) + ")");
+      const uint32_t* t = lev.data();
+      for (py::ssize_t j = 0; j < d; ++j, t += (1 << B)) {
+        require(t[0] == 0 && t[(1 << B) - 1] == zipml::kPosOne,
+                "levels of feature " + std::to_string(j) + " must start at 0 and end at 2^24");
+        for (int k = 1; k < (1 << B); ++k)
+          require(t[k] > t[k - 1], "levels of feature " + std::to_string(j) + " must be strictly increasing");
+      }
+      table = lev.data();
+    }
+    const py::ssize_t row_words = py::ssize_t(zipml::lines_per_row(int(d), B, E)) * zipml::kLineWords;
+    out = py::array_t<uint64_t>({py::ssize_t(n_copies), n, row_words});
+    const float* x = X.data();
+    const float* plo = lo.data();
+    const float* pinv = inv.data();
+    uint64_t* po = out.mutable_data();
+    py::gil_scoped_release release;
+    zipml::quantize_matrix<B, E>(x, int(n), int(d), plo, pinv, table, seed, n_copies, po);
+  });
+  return out;
+}
+
+py::array_t<int32_t> sgd_quantized(carray<uint64_t> data, carray<int32_t> labels, int d, int bits, int encoding,
+                                   int epochs, int step_shift, int decay_epochs, int32_t dot_mult,
+                                   carray<int32_t> model_in) {
+  check_features(d);
+  check_schedule(epochs, step_shift, decay_epochs);
+  require(data.ndim() == 3, "data must be 3-D (copies, samples, words), got " + shape_str(data));
+  const py::ssize_t n_copies = data.shape(0), n = data.shape(1);
+  require(n_copies >= 1 && n >= 1 && n <= INT32_MAX, "data must hold at least one copy and one sample");
+  require_shape1(labels, n, "labels");
+  require_shape1(model_in, d + 1, "model_in");
+  require(dot_mult > 0, "dot_mult must be positive, got " + std::to_string(dot_mult));
+  py::array_t<int32_t> history({py::ssize_t(epochs), py::ssize_t(d) + 1});
+  dispatch(bits, encoding, [&](auto b, auto e) {
+    constexpr int B = decltype(b)::value;
+    constexpr Encoding E = decltype(e)::value;
+    const py::ssize_t row_words = py::ssize_t(zipml::lines_per_row(d, B, E)) * zipml::kLineWords;
+    require(data.shape(2) == row_words, "data rows must have " + std::to_string(row_words) +
+                                            " words for d=" + std::to_string(d) + ", got " +
+                                            std::to_string(data.shape(2)));
+    const uint64_t* pd = data.data();
+    const int32_t* py_ = labels.data();
+    const int32_t* pm = model_in.data();
+    int32_t* ph = history.mutable_data();
+    py::gil_scoped_release release;
+    zipml::sgd_least_squares<B, E, kMaxFeatures>(pd, py_, int(n), d, int(n_copies), epochs, step_shift,
+                                                 decay_epochs, dot_mult, pm, ph);
+  });
+  return history;
+}
+
+py::array_t<float> sgd_fp32(carray<float> X, carray<float> y, int epochs, int step_shift, int decay_epochs,
+                            carray<float> model_in) {
+  require(X.ndim() == 2, "X must be 2-D, got shape " + shape_str(X));
+  const py::ssize_t n = X.shape(0), d = X.shape(1);
+  require(n >= 1 && n <= INT32_MAX, "n_samples must be in [1, 2^31), got " + std::to_string(n));
+  check_features(d);
+  check_schedule(epochs, step_shift, decay_epochs);
+  require_shape1(y, n, "y");
+  require_shape1(model_in, d + 1, "model_in");
+  py::array_t<float> history({py::ssize_t(epochs), d + 1});
+  const float* px = X.data();
+  const float* py_ = y.data();
+  const float* pm = model_in.data();
+  float* ph = history.mutable_data();
+  py::gil_scoped_release release;
+  zipml::sgd_fp32<kMaxFeatures>(px, d, py_, int(n), int(d), epochs, step_shift, decay_epochs, pm, ph);
+  return history;
+}
+
+// Draws of one stream, for checking the RNG against its NumPy twin.
+py::array_t<uint32_t> draws(uint32_t seed, uint32_t a, uint32_t b, uint32_t c, py::ssize_t count) {
+  require(count >= 0 && count <= (py::ssize_t(1) << 32), "count must be in [0, 2^32]");
+  py::array_t<uint32_t> out(count);
+  const uint32_t key = zipml::stream_key(seed, a, b, c);
+  uint32_t* p = out.mutable_data();
+  for (py::ssize_t i = 0; i < count; ++i) p[i] = zipml::draw(key, uint32_t(i));
+  return out;
+}
+
+py::dict info() {
+  py::dict d;
+  d["max_features"] = kMaxFeatures;
+  d["bits"] = py::make_tuple(1, 2, 4, 8);
+  d["encodings"] = py::make_tuple("double", "naive", "nearest");
+  py::dict vpl;
+  for (int b : {1, 2, 4, 8}) {
+    vpl[py::str("double/" + std::to_string(b))] = zipml::values_per_line(b, Encoding::Double);
+    vpl[py::str("naive/" + std::to_string(b))] = zipml::values_per_line(b, Encoding::Naive);
+  }
+  d["values_per_line"] = vpl;
+  d["compiler"] = std::string(__VERSION__);
+  d["cxx_flags"] = std::string(ZIPML_CXX_FLAGS);
+  d["native"] = bool(ZIPML_NATIVE);
+#if defined(__AVX512F__)
+  d["isa"] = "avx512";
+#elif defined(__AVX2__)
+  d["isa"] = "avx2";
+#elif defined(__SSE2__)
+  d["isa"] = "sse2";
+#else
+  d["isa"] = "generic";
+#endif
+  return d;
+}
+
+}  // namespace
+
+PYBIND11_MODULE(_kernels, m) {
+  m.doc() = "zipml-hls kernels (hls/include/zipml) compiled for this CPU";
+  m.def("quantize", &quantize, py::arg("X"), py::arg("lo"), py::arg("inv"), py::arg("levels"), py::arg("bits"),
+        py::arg("encoding"), py::arg("seed"), py::arg("n_copies"));
+  m.def("sgd_quantized", &sgd_quantized, py::arg("data"), py::arg("labels"), py::arg("d"), py::arg("bits"),
+        py::arg("encoding"), py::arg("epochs"), py::arg("step_shift"), py::arg("decay_epochs"),
+        py::arg("dot_mult"), py::arg("model_in"));
+  m.def("sgd_fp32", &sgd_fp32, py::arg("X"), py::arg("y"), py::arg("epochs"), py::arg("step_shift"),
+        py::arg("decay_epochs"), py::arg("model_in"));
+  m.def("draws", &draws, py::arg("seed"), py::arg("a"), py::arg("b"), py::arg("c"), py::arg("count"));
+  m.def("info", &info);
+}

@@ -1,0 +1,10 @@
+"""zipml-hls: ZipML low-precision training of linear models (Zhang et al., ICML 2017).
+
+Public names: :func:`quantize`, :class:`ZipMLRegressor`, and the golden model
+:mod:`zipml_hls.reference`.
+"""
+
+from .quantize import QuantizedData, quantize
+
+__version__ = "0.1.0"
+__all__ = ["QuantizedData", "quantize", "__version__"]

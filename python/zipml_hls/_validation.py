@@ -1,0 +1,76 @@
+"""Checks at the Python boundary: every error names the parameter, the value and what is allowed."""
+
+from __future__ import annotations
+
+import numbers
+
+import numpy as np
+
+from . import formats as F
+
+
+def check_matrix(X, name: str = "X") -> np.ndarray:
+    """A finite, non-empty 2-D float32 C-contiguous copy-or-view of ``X``."""
+    if hasattr(X, "toarray"):
+        raise TypeError(f"{name} is a sparse matrix; pass a dense array (X.toarray())")
+    arr = np.asarray(X)
+    if arr.dtype == object or not (np.issubdtype(arr.dtype, np.number) or arr.dtype == bool):
+        raise TypeError(f"{name} must be a numeric array, got dtype {arr.dtype}")
+    if np.iscomplexobj(arr):
+        raise TypeError(f"{name} must be real, got complex dtype {arr.dtype}")
+    if arr.ndim != 2:
+        raise ValueError(f"{name} must be 2-D (n_samples, n_features), got {arr.ndim}-D shape {arr.shape}")
+    if arr.shape[0] == 0 or arr.shape[1] == 0:
+        raise ValueError(f"{name} is empty: shape {arr.shape}; need at least one sample and one feature")
+    if not np.isfinite(arr).all():
+        raise ValueError(f"{name} contains NaN or infinity; remove or impute them first")
+    out = np.ascontiguousarray(arr, dtype=np.float32)
+    if not np.isfinite(out).all():
+        raise ValueError(f"{name} has values too large for float32 (|x| > 3.4e38)")
+    return out
+
+
+def check_target(y, n_samples: int, name: str = "y") -> np.ndarray:
+    """A finite 1-D float64 array of length ``n_samples``."""
+    arr = np.asarray(y)
+    if arr.ndim == 2 and arr.shape[1] == 1:
+        arr = arr[:, 0]
+    if arr.ndim != 1:
+        raise ValueError(f"{name} must be 1-D, got shape {arr.shape}")
+    if arr.dtype == object or not (np.issubdtype(arr.dtype, np.number) or arr.dtype == bool):
+        raise TypeError(f"{name} must be numeric, got dtype {arr.dtype}")
+    if arr.shape[0] != n_samples:
+        raise ValueError(f"{name} has {arr.shape[0]} samples but X has {n_samples}")
+    arr = arr.astype(np.float64)
+    if not np.isfinite(arr).all():
+        raise ValueError(f"{name} contains NaN or infinity")
+    return arr
+
+
+def check_bits(bits, allow_full: bool = False) -> int:
+    allowed = F.SUPPORTED_BITS + ((32,) if allow_full else ())
+    if isinstance(bits, bool) or not isinstance(bits, numbers.Integral) or int(bits) not in allowed:
+        raise ValueError(f"bits must be one of {allowed}, got {bits!r}")
+    return int(bits)
+
+
+def check_choice(value, name: str, allowed) -> str:
+    if not isinstance(value, str) or value not in allowed:
+        raise ValueError(f"{name} must be one of {tuple(allowed)}, got {value!r}")
+    return value
+
+
+def check_int(value, name: str, low: int, high: int | None = None) -> int:
+    """An integer (not bool) in [low, high]; TypeError for non-integers."""
+    if isinstance(value, bool) or not isinstance(value, numbers.Integral):
+        raise TypeError(f"{name} must be an integer, got {type(value).__name__} {value!r}")
+    value = int(value)
+    if value < low or (high is not None and value > high):
+        bound = f"[{low}, {high}]" if high is not None else f">= {low}"
+        raise ValueError(f"{name} must be {bound}, got {value}")
+    return value
+
+
+def check_seed(seed) -> int:
+    """A seed for the counter-based RNG: an integer in [0, 2^32)."""
+    return check_int(seed, "seed", 0, (1 << 32) - 1)

@@ -1,0 +1,59 @@
+"""Number formats and line layouts (the Python mirror of hls/include/zipml/format.hpp).
+
+docs/FORMATS.md explains each constant; ``tests/test_formats.py`` checks that these
+values equal the compiled kernels'.
+"""
+
+from __future__ import annotations
+
+ENCODINGS = ("double", "naive", "nearest")  #: index = the kernels' Encoding value
+SUPPORTED_BITS = (1, 2, 4, 8)
+
+LINE_BITS = 512
+LINE_WORDS = 8
+LANE_MULTIPLE = 16
+POS_FRAC = 24  #: scaled value in [0, 1] as a Q0.24 position
+POS_ONE = 1 << POS_FRAC
+LABEL_FRAC = 16  #: labels: int32 Q15.16
+MODEL_FRAC = 24  #: model and intercept: int32 Q7.24
+DOT_DROP = MODEL_FRAC - LABEL_FRAC
+DOT_MULT_FRAC = 24
+UPDATE_FRAC = 8
+MAX_SHIFT = 40
+
+
+def encoding_id(sampling: str) -> int:
+    return ENCODINGS.index(sampling)
+
+
+def max_code(bits: int) -> int:
+    """Highest level code s = 2^bits - 1."""
+    return (1 << bits) - 1
+
+
+def index_bits(bits: int) -> int:
+    """Bits of the interval-index field of ``double`` (empty for 1-bit data)."""
+    return 0 if bits == 1 else bits
+
+
+def stored_bits(bits: int, sampling: str) -> int:
+    """Bits stored per value before line padding: b+2 for double (2 for b=1), else b."""
+    return index_bits(bits) + 2 if sampling == "double" else bits
+
+
+def values_per_line(bits: int, sampling: str) -> int:
+    """Values in one 512-bit line (a multiple of 16 for ``double``)."""
+    if sampling == "double":
+        return LINE_BITS // stored_bits(bits, sampling) // LANE_MULTIPLE * LANE_MULTIPLE
+    return LINE_BITS // bits
+
+
+def lines_per_row(n_features: int, bits: int, sampling: str) -> int:
+    k = values_per_line(bits, sampling)
+    return (n_features + k - 1) // k
+
+
+def dot_mult(bits: int) -> int:
+    """Q24 factor from a uniform level code to its scaled value: round(2^24 / s)."""
+    s = max_code(bits)
+    return ((1 << DOT_MULT_FRAC) + s // 2) // s

@@ -1,0 +1,134 @@
+"""``zipml_hls.quantize``: stochastic quantization of a data set into packed 512-bit lines."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from . import formats as F
+from . import reference
+from ._validation import check_bits, check_choice, check_int, check_matrix, check_seed
+from .scaling import FeatureScaling
+
+BACKENDS = ("hls", "reference")
+
+
+@dataclass(frozen=True)
+class QuantizedData:
+    """A data set quantized and packed as the kernels read it (docs/FORMATS.md).
+
+    Attributes
+    ----------
+    lines : ndarray of uint64, shape (n_copies, n_samples, words_per_row)
+        Packed rows: ``lines_per_row`` 512-bit lines of 8 little-endian words each.
+    bits, sampling, seed : the quantization parameters.
+    scaling : FeatureScaling
+        Per-feature min/max used to map positions back to original units.
+    levels : ndarray of uint32, shape (n_features, 2**bits), or None
+        Per-feature level positions (Q0.24); None means uniform levels.
+    """
+
+    lines: np.ndarray
+    bits: int
+    sampling: str
+    seed: int
+    n_features: int
+    scaling: FeatureScaling
+    levels: np.ndarray | None = None
+
+    @property
+    def n_copies(self) -> int:
+        return self.lines.shape[0]
+
+    @property
+    def n_samples(self) -> int:
+        return self.lines.shape[1]
+
+    @property
+    def bits_per_value(self) -> int:
+        """Bits stored per value by the encoding: b+2 for double (2 when b=1), b otherwise."""
+        return F.stored_bits(self.bits, self.sampling)
+
+    @property
+    def values_per_line(self) -> int:
+        return F.values_per_line(self.bits, self.sampling)
+
+    @property
+    def nbytes(self) -> int:
+        """Bytes of packed data, line padding included (all copies)."""
+        return int(self.lines.nbytes)
+
+    def codes(self, sample: int = 0, copy: int = 0) -> np.ndarray:
+        """Level codes (n_samples, n_features) of one sample of one copy."""
+        n_samples = 2 if self.sampling == "double" else 1
+        check_int(sample, "sample", 0, n_samples - 1)
+        check_int(copy, "copy", 0, self.n_copies - 1)
+        rows = self.lines[copy].reshape(self.n_samples, -1, F.LINE_WORDS)
+        first, second = reference.decode_lines(rows, self.bits, self.sampling, self.n_features)
+        return second if sample == 1 else first
+
+    def level_positions(self) -> np.ndarray:
+        """(n_features, 2**bits) level positions in [0, 1]."""
+        table = self.levels if self.levels is not None else np.tile(
+            reference.uniform_levels(self.bits), (self.n_features, 1))
+        return table.astype(np.float64) / F.POS_ONE
+
+    def dequantize(self, sample: int = 0, copy: int = 0) -> np.ndarray:
+        """The quantized values in original units, float64, shaped like X.
+
+        ``sample`` selects the first (0) or second (1, ``double`` only) sample.
+        """
+        codes = self.codes(sample, copy)
+        pos = np.take_along_axis(self.level_positions().T, codes, axis=0)
+        return self.scaling.lo.astype(np.float64) + pos * self.scaling.span()
+
+
+def quantize(X, bits, *, sampling="double", levels="uniform", seed=0, n_copies=1, backend="hls",
+             scaling: FeatureScaling | None = None) -> QuantizedData:
+    """Stochastically quantize ``X`` per feature to ``bits`` bits and pack it into lines.
+
+    Each feature is scaled to [0, 1] by its min/max (kept in ``.scaling``), then each
+    value v in [L_j, L_j+1] becomes L_j+1 with probability (v - L_j)/(L_j+1 - L_j),
+    else L_j: unbiased, with variance (L_j+1 - v)(v - L_j). The draws come from the
+    counter-based RNG (``seed``, copy, row, column), so results are reproducible and
+    identical on both backends.
+
+    Parameters
+    ----------
+    X : array-like (n_samples, n_features), finite. Converted to float32.
+    bits : {1, 2, 4, 8}. All 2**bits codes are levels.
+    sampling : {'double', 'naive', 'nearest'}
+        'double' stores two independent samples as interval index + 2 rounding bits;
+        'naive' one stochastic sample; 'nearest' deterministic nearest rounding.
+    levels : {'uniform'}
+        Level placement. Uniform levels k/(2**bits - 1) of the scaled range.
+    seed : int in [0, 2**32).
+    n_copies : int >= 1. Independent quantized copies (fresh randomness each).
+    backend : {'hls', 'reference'}. The C++ kernels or the NumPy golden model.
+    scaling : FeatureScaling, optional. Reuse a fitted scaling instead of X's min/max.
+
+    Returns
+    -------
+    QuantizedData
+    """
+    bits = check_bits(bits)
+    sampling = check_choice(sampling, "sampling", F.ENCODINGS)
+    check_choice(levels, "levels", ("uniform",))
+    seed = check_seed(seed)
+    n_copies = check_int(n_copies, "n_copies", 1)
+    backend = check_choice(backend, "backend", BACKENDS)
+    X = check_matrix(X)
+    if scaling is None:
+        scaling = FeatureScaling.fit(X)
+    elif scaling.lo.shape != (X.shape[1],):
+        raise ValueError(f"scaling is for {scaling.lo.shape[0]} features, X has {X.shape[1]}")
+    table = None
+    if backend == "hls":
+        from . import _kernels
+
+        lines = _kernels.quantize(X, scaling.lo, scaling.inv, table, bits, F.encoding_id(sampling), seed, n_copies)
+    else:
+        lines = reference.quantize_matrix(X, scaling.lo, scaling.inv, table, bits, sampling, seed, n_copies)
+    return QuantizedData(lines=lines, bits=bits, sampling=sampling, seed=seed, n_features=X.shape[1],
+                         scaling=scaling, levels=table)

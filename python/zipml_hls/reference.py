@@ -1,0 +1,256 @@
+"""NumPy golden model of the kernels in hls/include/zipml.
+
+Every function mirrors one kernel function and must agree with it bit for bit
+(``np.array_equal``); only the fp32 baseline, :func:`sgd_fp32`, has a tolerance
+(docs/FORMATS.md, "fp32 baseline"). Integer arithmetic follows the kernels:
+uint32 wrap-around for the RNG, int32 wrap-around for the dot product and the
+model, int64 for per-sample scalars, arithmetic (floor) right shifts.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from . import formats as F
+
+_U32 = np.uint32
+_U64 = np.uint64
+
+# ---------------------------------------------------------------- rng.hpp
+
+
+def mix32(x) -> np.ndarray:
+    """Bijective 32-bit mixer (xor-shift / odd-multiply), elementwise, uint32."""
+    x = np.array(x, dtype=_U32, ndmin=1)
+    x ^= x >> _U32(16)
+    x *= _U32(0x7FEB352D)
+    x ^= x >> _U32(15)
+    x *= _U32(0x846CA68B)
+    x ^= x >> _U32(16)
+    return x
+
+
+STREAM_DATA = 1 << 16
+
+
+def stream_key(seed, a, b, c) -> np.ndarray:
+    """Key of stream (a, b, c) under ``seed``; broadcasts over array arguments."""
+    k = mix32(np.array(seed, dtype=_U32) ^ _U32(0x9E3779B9))
+    k = mix32(k ^ np.array(a, dtype=_U32))
+    k = mix32(k ^ np.array(b, dtype=_U32))
+    return mix32(k ^ np.array(c, dtype=_U32))
+
+
+def draw(key, index) -> np.ndarray:
+    """Draw number ``index`` of the stream with ``key`` (broadcasting)."""
+    index = np.array(index, dtype=_U32, ndmin=1)
+    return mix32(np.array(key, dtype=_U32) ^ (index * _U32(0x85EBCA77)))
+
+
+def sample_key(seed, sample, copy, rows) -> np.ndarray:
+    return stream_key(seed, STREAM_DATA | sample, copy, rows)
+
+
+# ----------------------------------------------------------- quantize.hpp
+
+
+def scaled_position(X: np.ndarray, lo: np.ndarray, inv: np.ndarray) -> np.ndarray:
+    """Q0.24 position of min/max-scaled float32 data, clamped to [0, 1]."""
+    t = (X.astype(np.float32) - lo.astype(np.float32)) * inv.astype(np.float32)
+    t = np.clip(t, np.float32(0), np.float32(1))
+    return (t * np.float32(F.POS_ONE)).astype(_U32)
+
+
+def uniform_levels(bits: int) -> np.ndarray:
+    """Positions floor(k 2^24 / s), k = 0..s, of the 2^bits uniform levels."""
+    k = np.arange(1 << bits, dtype=_U64)
+    return ((k << _U64(F.POS_FRAC)) // _U64(F.max_code(bits))).astype(_U32)
+
+
+def uniform_interval(v: np.ndarray, bits: int) -> np.ndarray:
+    """Interval index for uniform levels, in closed form (as the kernel)."""
+    s = _U64(F.max_code(bits))
+    j = ((v.astype(_U64) + _U64(1)) * s - _U64(1)) >> _U64(F.POS_FRAC)
+    return np.minimum(j, s - _U64(1)).astype(_U32)
+
+
+def table_interval(v: np.ndarray, table: np.ndarray) -> np.ndarray:
+    """Interval index for per-feature tables ``table`` (d, s+1): largest j <= s-1 with
+    table[f, j] <= v (the kernel's binary search, here by searchsorted per feature)."""
+    s = table.shape[1] - 1
+    out = np.empty(v.shape, dtype=_U32)
+    for f in range(v.shape[-1]):
+        j = np.searchsorted(table[f], v[..., f], side="right") - 1
+        out[..., f] = np.clip(j, 0, s - 1)
+    return out
+
+
+def stochastic_up(rnd: np.ndarray, off: np.ndarray, width: np.ndarray) -> np.ndarray:
+    """1 where the top 24 bits of the draw fall below off/width, else 0."""
+    lhs = (rnd >> _U32(8)).astype(_U64) * width.astype(_U64)
+    return (lhs < (off.astype(_U64) << _U64(F.POS_FRAC))).astype(_U32)
+
+
+def nearest_up(off: np.ndarray, width: np.ndarray) -> np.ndarray:
+    """Nearest rounding, ties up."""
+    return (_U64(2) * off.astype(_U64) >= width.astype(_U64)).astype(_U32)
+
+
+def _field_positions(bits: int, sampling: str):
+    """Bit positions of every field of a line: (index or code, round bit 0, round bit 1)."""
+    k = np.arange(F.values_per_line(bits, sampling))
+    K = len(k)
+    if sampling == "double":
+        ib = F.index_bits(bits)
+        return k * ib, ib, K * ib + k, K * ib + K + k
+    return k * bits, bits, None, None
+
+
+def _put(pos: np.ndarray, width: int, values: np.ndarray, out: np.ndarray) -> None:
+    """OR ``values`` (..., K) into lines ``out`` (..., 8) at bit positions ``pos``."""
+    if width == 0:
+        return
+    v = values.astype(_U64) & _U64((1 << width) - 1)
+    shifted = v << (pos % 64).astype(_U64)
+    for w in range(F.LINE_WORDS):
+        sel = pos // 64 == w
+        if sel.any():
+            out[..., w] |= np.bitwise_or.reduce(shifted[..., sel], axis=-1)
+
+
+def _get(lines: np.ndarray, pos: np.ndarray, width: int) -> np.ndarray:
+    """Read ``width``-bit fields at ``pos`` from lines (..., 8) -> (..., K) int64."""
+    if width == 0:
+        return np.zeros(lines.shape[:-1] + (len(pos),), dtype=np.int64)
+    words = lines[..., pos // 64]
+    return ((words >> (pos % 64).astype(_U64)) & _U64((1 << width) - 1)).astype(np.int64)
+
+
+def pack_lines(a: np.ndarray, r0, r1, bits: int, sampling: str) -> np.ndarray:
+    """Pack (..., d) fields into (..., lines, 8) uint64; the tail of the last line is zero."""
+    K = F.values_per_line(bits, sampling)
+    d = a.shape[-1]
+    L = F.lines_per_row(d, bits, sampling)
+
+    def lined(x):
+        padded = np.zeros(x.shape[:-1] + (L * K,), dtype=_U32)
+        padded[..., :d] = x
+        return padded.reshape(x.shape[:-1] + (L, K))
+
+    out = np.zeros(a.shape[:-1] + (L, F.LINE_WORDS), dtype=_U64)
+    pos_a, width_a, pos_r0, pos_r1 = _field_positions(bits, sampling)
+    _put(pos_a, width_a, lined(a), out)
+    if sampling == "double":
+        _put(pos_r0, 1, lined(r0), out)
+        _put(pos_r1, 1, lined(r1), out)
+    return out
+
+
+def decode_lines(lines: np.ndarray, bits: int, sampling: str, d: int):
+    """Level codes (first, second) of packed rows (..., lines, 8) -> two (..., d) int64
+    arrays; for naive and nearest both are the one stored code."""
+    pos_a, width_a, pos_r0, pos_r1 = _field_positions(bits, sampling)
+    a = _get(lines, pos_a, width_a)
+    if sampling == "double":
+        first, second = a + _get(lines, pos_r0, 1), a + _get(lines, pos_r1, 1)
+    else:
+        first = second = a
+    shape = lines.shape[:-2] + (-1,)
+    return first.reshape(shape)[..., :d], second.reshape(shape)[..., :d]
+
+
+def quantize_matrix(X, lo, inv, levels, bits: int, sampling: str, seed: int, n_copies: int) -> np.ndarray:
+    """Golden ``quantize_matrix``: (n, d) float32 -> (n_copies, n, words) uint64."""
+    n, d = X.shape
+    v = scaled_position(X, lo, inv)
+    if levels is None:
+        lev = uniform_interval(v, bits)
+        table = uniform_levels(bits)
+        left, right = table[lev], table[lev + 1]
+    else:
+        lev = table_interval(v, levels)
+        cols = np.arange(d)
+        left, right = levels[cols, lev], levels[cols, lev + 1]
+    off, width = v - left, right - left
+    cols = np.arange(d, dtype=_U32)
+    rows = np.arange(n, dtype=_U32)[:, None]
+    out = []
+    for c in range(n_copies):
+        r0 = r1 = None
+        if sampling == "nearest":
+            a = lev + nearest_up(off, width)
+        elif sampling == "naive":
+            a = lev + stochastic_up(draw(sample_key(seed, 0, c, rows), cols), off, width)
+        else:
+            a = lev
+            r0 = stochastic_up(draw(sample_key(seed, 0, c, rows), cols), off, width)
+            r1 = stochastic_up(draw(sample_key(seed, 1, c, rows), cols), off, width)
+        out.append(pack_lines(a, r0, r1, bits, sampling).reshape(n, -1))
+    return np.stack(out)
+
+
+# ---------------------------------------------------------------- sgd.hpp
+
+_I32_MIN, _I32_MAX = -(1 << 31), (1 << 31) - 1
+
+
+def epoch_shift(step_shift: int, decay_epochs: int, epoch: int) -> int:
+    s = step_shift + (epoch // decay_epochs if decay_epochs > 0 else 0)
+    return min(s, F.MAX_SHIFT)
+
+
+def round_shift(x: int, s: int) -> int:
+    return (x + (1 << (s - 1))) >> s
+
+
+def saturate32(x: int) -> int:
+    return max(_I32_MIN, min(_I32_MAX, x))
+
+
+def wrap32(x):
+    """Two's-complement wrap of int64 values (array or int) into int32 range."""
+    return ((x + (1 << 31)) & 0xFFFFFFFF) - (1 << 31)
+
+
+def sgd_least_squares(data, labels, d, bits, sampling, epochs, step_shift, decay_epochs, dot_mult, model_in):
+    """Golden ``sgd_least_squares``: returns the (epochs, d+1) int32 model history."""
+    n_copies, n = data.shape[:2]
+    rows = data.reshape(n_copies, n, -1, F.LINE_WORDS)
+    codes = [decode_lines(rows[c], bits, sampling, d) for c in range(n_copies)]
+    s = F.max_code(bits)
+    w = np.asarray(model_in[:d], dtype=np.int64).copy()
+    intercept = int(model_in[d])
+    history = np.empty((epochs, d + 1), dtype=np.int32)
+    code_values = np.arange(s + 1, dtype=np.int64)
+    for e in range(epochs):
+        shift = epoch_shift(step_shift, decay_epochs, e)
+        first, second = codes[e % n_copies]
+        for i in range(n):
+            acc = int(wrap32(int(np.dot(first[i], w >> F.DOT_DROP))))
+            pred = ((acc * dot_mult) >> F.DOT_MULT_FRAC) + (intercept >> F.DOT_DROP)
+            r = saturate32(pred - int(labels[i]))
+            g = saturate32(round_shift(r * dot_mult, F.UPDATE_FRAC + shift))
+            step = (g * code_values + (1 << (F.UPDATE_FRAC - 1))) >> F.UPDATE_FRAC
+            w = wrap32(w - step[second[i]])
+            intercept = int(wrap32(intercept - saturate32(round_shift(r << F.DOT_DROP, shift))))
+        history[e, :d] = w
+        history[e, d] = intercept
+    return history
+
+
+def sgd_fp32(X, y, epochs, step_shift, decay_epochs, model_in):
+    """fp32 baseline in float32 NumPy; equals the kernel up to summation order."""
+    X = np.asarray(X, dtype=np.float32)
+    d = X.shape[1]
+    w = np.array(model_in[:d], dtype=np.float32)
+    intercept = np.float32(model_in[d])
+    history = np.empty((epochs, d + 1), dtype=np.float32)
+    for e in range(epochs):
+        eta = np.float32(2.0 ** -epoch_shift(step_shift, decay_epochs, e))
+        for i in range(X.shape[0]):
+            step = eta * (np.dot(X[i], w) + intercept - np.float32(y[i]))
+            w -= step * X[i]
+            intercept -= step
+        history[e, :d] = w
+        history[e, d] = intercept
+    return history

@@ -1,0 +1,66 @@
+"""Per-feature min/max scaling of data and centring/scaling of labels.
+
+The kernels work on features in [0, 1] and labels with unit spread; these objects
+keep what is needed to map models back to original units.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from . import formats as F
+
+
+@dataclass(frozen=True)
+class FeatureScaling:
+    """x_scaled = clip((x - lo) * inv, 0, 1), all in float32 (as the kernels).
+
+    ``inv`` is 1/(hi - lo) in float32; a constant feature (hi == lo), or one whose
+    range is not representable, gets ``inv = 0`` and is quantized as 0.
+    """
+
+    lo: np.ndarray
+    hi: np.ndarray
+    inv: np.ndarray
+
+    @classmethod
+    def fit(cls, X: np.ndarray) -> "FeatureScaling":
+        lo, hi = X.min(axis=0).astype(np.float32), X.max(axis=0).astype(np.float32)
+        span = hi.astype(np.float64) - lo.astype(np.float64)
+        with np.errstate(divide="ignore", over="ignore"):
+            inv = np.where(span > 0, 1.0 / np.where(span > 0, span, 1.0), 0.0).astype(np.float32)
+        inv[~np.isfinite(inv)] = 0.0
+        return cls(lo=lo, hi=hi, inv=inv)
+
+    def transform(self, X: np.ndarray) -> np.ndarray:
+        """Scaled float32 data, exactly the values the fp32 kernel and quantizer see."""
+        t = (X.astype(np.float32) - self.lo) * self.inv
+        return np.clip(t, np.float32(0), np.float32(1))
+
+    def span(self) -> np.ndarray:
+        """Feature range used to map positions back: hi - lo (0 for constant features)."""
+        return np.where(self.inv > 0, self.hi.astype(np.float64) - self.lo.astype(np.float64), 0.0)
+
+
+@dataclass(frozen=True)
+class LabelScaling:
+    """y_scaled = (y - center) / scale; stored on chip as int32 Q15.16."""
+
+    center: float
+    scale: float
+
+    @classmethod
+    def fit(cls, y: np.ndarray) -> "LabelScaling":
+        center = float(np.mean(y))
+        scale = float(np.std(y))
+        return cls(center=center, scale=scale if scale > 0 and np.isfinite(scale) else 1.0)
+
+    def transform(self, y: np.ndarray) -> np.ndarray:
+        return (np.asarray(y, dtype=np.float64) - self.center) / self.scale
+
+    def to_fixed(self, y: np.ndarray) -> np.ndarray:
+        """Labels as int32 Q15.16, rounded to nearest and saturated."""
+        q = np.rint(self.transform(y) * (1 << F.LABEL_FRAC))
+        return np.clip(q, -(2**31), 2**31 - 1).astype(np.int32)
