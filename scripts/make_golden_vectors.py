@@ -1,0 +1,88 @@
+"""Write the golden vectors that the C++ testbenches (ctest, and C-simulation in Vitis)
+check the kernels against. Every expected output comes from zipml_hls.reference.
+
+Usage: python scripts/make_golden_vectors.py [OUT_DIR]   (default: testbench/vectors)
+
+Layout: OUT_DIR/index.txt lists "<kind> <case>" lines; each case folder holds
+params.txt ("key value" lines) and raw little-endian arrays (*.f32, *.u32, *.i32, *.u64).
+"""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import numpy as np
+
+from zipml_hls import formats as F
+from zipml_hls import reference as R
+from zipml_hls.scaling import FeatureScaling, LabelScaling
+
+
+def random_tables(rng, d, bits):
+    """Strictly increasing per-feature level tables from 0 to 2^24 (non-uniform)."""
+    s = F.max_code(bits)
+    inner = np.sort(rng.choice(np.arange(1, F.POS_ONE), size=(d, s - 1), replace=True), axis=1)
+    inner = inner + np.arange(s - 1)  # make strictly increasing ...
+    inner = np.minimum(inner, F.POS_ONE - s + np.arange(s - 1))  # ... and below 2^24
+    return np.concatenate([np.zeros((d, 1)), inner, np.full((d, 1), F.POS_ONE)], axis=1).astype(np.uint32)
+
+
+def write_case(root: Path, kind: str, name: str, params: dict, arrays: dict) -> str:
+    folder = root / name
+    folder.mkdir(parents=True, exist_ok=True)
+    (folder / "params.txt").write_text("".join(f"{k} {v}\n" for k, v in params.items()))
+    for fname, arr in arrays.items():
+        (folder / fname).write_bytes(np.ascontiguousarray(arr).astype(arr.dtype.newbyteorder("<")).tobytes())
+    return f"{kind} {name}"
+
+
+def quantize_case(root, rng, name, n, d, bits, sampling, n_copies, tables=False):
+    X = (rng.standard_normal((n, d)) * rng.uniform(0.1, 10, size=d)).astype(np.float32)
+    if d > 1:
+        X[:, 0] = 1.5  # a constant feature
+    sc = FeatureScaling.fit(X)
+    levels = random_tables(rng, d, bits) if tables else None
+    seed = int(rng.integers(0, 2**32))
+    out = R.quantize_matrix(X, sc.lo, sc.inv, levels, bits, sampling, seed, n_copies)
+    arrays = {"x.f32": X, "lo.f32": sc.lo, "inv.f32": sc.inv, "expected.u64": out}
+    if tables:
+        arrays["levels.u32"] = levels
+    params = dict(n=n, d=d, bits=bits, encoding=F.encoding_id(sampling), seed=seed, n_copies=n_copies,
+                  tables=int(tables))
+    return write_case(root, "quantize", name, params, arrays)
+
+
+def sgd_case(root, rng, name, n, d, bits, sampling, n_copies, epochs):
+    X = rng.uniform(-1, 1, size=(n, d)).astype(np.float32)
+    y = X @ rng.standard_normal(d) + 0.1 * rng.standard_normal(n)
+    sc = FeatureScaling.fit(X)
+    data = R.quantize_matrix(X, sc.lo, sc.inv, None, bits, sampling, 11, n_copies)
+    labels = LabelScaling.fit(y).to_fixed(y)
+    model_in = rng.integers(-(1 << 20), 1 << 20, size=d + 1).astype(np.int32)
+    step_shift, decay = 5, 2
+    hist = R.sgd_least_squares(data, labels, d, bits, sampling, epochs, step_shift, decay, F.dot_mult(bits),
+                               model_in)
+    params = dict(n=n, d=d, bits=bits, encoding=F.encoding_id(sampling), n_copies=n_copies, epochs=epochs,
+                  step_shift=step_shift, decay_epochs=decay, dot_mult=F.dot_mult(bits))
+    arrays = {"data.u64": data, "labels.i32": labels, "model_in.i32": model_in, "expected.i32": hist}
+    return write_case(root, "sgd", name, params, arrays)
+
+
+def main(out: Path) -> None:
+    rng = np.random.default_rng(20170611)
+    index = []
+    for bits in F.SUPPORTED_BITS:
+        for sampling in F.ENCODINGS:
+            k = F.values_per_line(bits, sampling)
+            tag = f"b{bits}_{sampling}"
+            index.append(quantize_case(out, rng, f"q_{tag}", 3, k + 3, bits, sampling, 2))
+            index.append(quantize_case(out, rng, f"q_{tag}_tables", 2, 19, bits, sampling, 1, tables=True))
+            index.append(sgd_case(out, rng, f"sgd_{tag}", 17, 37, bits, sampling, 2, 3))
+        index.append(quantize_case(out, rng, f"q_b{bits}_n1_d1", 1, 1, bits, "double", 1))
+    index.append(quantize_case(out, rng, "q_b4_d5000", 2, 5000, 4, "double", 1))
+    (out / "index.txt").write_text("\n".join(index) + "\n")
+
+
+if __name__ == "__main__":
+    main(Path(sys.argv[1]) if len(sys.argv) > 1 else Path(__file__).resolve().parents[1] / "testbench" / "vectors")

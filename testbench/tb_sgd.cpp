@@ -1,0 +1,40 @@
+// Testbench: sgd_least_squares model history against the golden model, bit for bit.
+#include <cstdio>
+#include <exception>
+
+#include "vectors.hpp"
+#include "zipml/sgd.hpp"
+
+namespace {
+constexpr int kMaxFeatures = 1024;  // testbench build of the on-chip model
+}
+
+int main(int argc, char** argv) {
+  if (argc != 2) {
+    std::fprintf(stderr, "usage: %s VECTORS_DIR\n", argv[0]);
+    return 2;
+  }
+  int passed = 0, failed = 0;
+  try {
+    for (const tb::Case& c : tb::read_index(argv[1], "sgd")) {
+      const int n = int(c["n"]), d = int(c["d"]), epochs = int(c["epochs"]);
+      const auto data = tb::read_array<uint64_t>(c.dir + "/data.u64");
+      const auto labels = tb::read_array<int32_t>(c.dir + "/labels.i32");
+      const auto model_in = tb::read_array<int32_t>(c.dir + "/model_in.i32");
+      const auto want = tb::read_array<int32_t>(c.dir + "/expected.i32");
+      std::vector<int32_t> got(size_t(epochs) * (d + 1), 0);
+      const bool known = d <= kMaxFeatures && tb::dispatch(int(c["bits"]), int(c["encoding"]), [&](auto b, auto e) {
+        zipml::sgd_least_squares<decltype(b)::value, decltype(e)::value, kMaxFeatures>(
+            data.data(), labels.data(), n, d, int(c["n_copies"]), epochs, int(c["step_shift"]),
+            int(c["decay_epochs"]), int32_t(c["dot_mult"]), model_in.data(), got.data());
+      });
+      const size_t bad = known ? tb::mismatches(got, want) : want.size() + 1;
+      if (bad) std::printf("FAIL %s: %zu of %zu model values differ\n", c.dir.c_str(), bad, want.size());
+      (bad ? failed : passed) += 1;
+    }
+  } catch (const std::exception& e) {
+    std::fprintf(stderr, "error: %s\n", e.what());
+    return 2;
+  }
+  return tb::report("tb_sgd", passed, failed);
+}
