@@ -24,7 +24,8 @@ def check_matrix(X, name: str = "X") -> np.ndarray:
         raise ValueError(f"{name} is empty: shape {arr.shape}; need at least one sample and one feature")
     if not np.isfinite(arr).all():
         raise ValueError(f"{name} contains NaN or infinity; remove or impute them first")
-    out = np.ascontiguousarray(arr, dtype=np.float32)
+    with np.errstate(over="ignore"):
+        out = np.ascontiguousarray(arr, dtype=np.float32)
     if not np.isfinite(out).all():
         raise ValueError(f"{name} has values too large for float32 (|x| > 3.4e38)")
     return out

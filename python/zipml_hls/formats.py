@@ -6,6 +6,8 @@ values equal the compiled kernels'.
 
 from __future__ import annotations
 
+import numpy as np
+
 ENCODINGS = ("double", "naive", "nearest")  #: index = the kernels' Encoding value
 SUPPORTED_BITS = (1, 2, 4, 8)
 
@@ -57,3 +59,9 @@ def dot_mult(bits: int) -> int:
     """Q24 factor from a uniform level code to its scaled value: round(2^24 / s)."""
     s = max_code(bits)
     return ((1 << DOT_MULT_FRAC) + s // 2) // s
+
+
+def to_fixed(values, frac: int):
+    """float -> int32 with ``frac`` fraction bits, rounded to nearest, saturated."""
+    q = np.rint(np.asarray(values, dtype=np.float64) * (1 << frac))
+    return np.clip(q, -(2**31), 2**31 - 1).astype(np.int32)

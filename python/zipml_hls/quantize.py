@@ -69,10 +69,12 @@ class QuantizedData:
         return second if sample == 1 else first
 
     def level_positions(self) -> np.ndarray:
-        """(n_features, 2**bits) level positions in [0, 1]."""
-        table = self.levels if self.levels is not None else np.tile(
-            reference.uniform_levels(self.bits), (self.n_features, 1))
-        return table.astype(np.float64) / F.POS_ONE
+        """(n_features, 2**bits) level positions in [0, 1]: k / (2**bits - 1) for uniform
+        levels (their Q0.24 rounding thresholds differ by less than 2^-24)."""
+        if self.levels is not None:
+            return self.levels.astype(np.float64) / F.POS_ONE
+        uniform = np.arange(1 << self.bits) / F.max_code(self.bits)
+        return np.tile(uniform, (self.n_features, 1))
 
     def dequantize(self, sample: int = 0, copy: int = 0) -> np.ndarray:
         """The quantized values in original units, float64, shaped like X.

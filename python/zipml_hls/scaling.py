@@ -62,5 +62,4 @@ class LabelScaling:
 
     def to_fixed(self, y: np.ndarray) -> np.ndarray:
         """Labels as int32 Q15.16, rounded to nearest and saturated."""
-        q = np.rint(self.transform(y) * (1 << F.LABEL_FRAC))
-        return np.clip(q, -(2**31), 2**31 - 1).astype(np.int32)
+        return F.to_fixed(self.transform(y), F.LABEL_FRAC)

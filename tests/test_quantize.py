@@ -1,0 +1,179 @@
+"""Quantization: C++ equals the golden model bit for bit; the statistics are right."""
+
+import numpy as np
+import pytest
+
+from zipml_hls import _kernels, quantize
+from zipml_hls import formats as F
+from zipml_hls import reference as R
+from zipml_hls.scaling import FeatureScaling
+
+SAMPLINGS = F.ENCODINGS
+
+
+def awkward_shapes(bits, sampling):
+    k = F.values_per_line(bits, sampling)
+    return [(1, 1), (1, k), (3, k + 1), (4, 2 * k - 1), (2, 5000)]
+
+
+@pytest.mark.parametrize("bits", F.SUPPORTED_BITS)
+@pytest.mark.parametrize("sampling", SAMPLINGS)
+def test_cpp_equals_golden(bits, sampling):
+    rng = np.random.default_rng(bits * 10 + SAMPLINGS.index(sampling))
+    for n, d in awkward_shapes(bits, sampling):
+        X = rng.standard_normal((n, d)) * rng.uniform(0.01, 100, d)
+        for n_copies in (1, 3):
+            hls = quantize(X, bits, sampling=sampling, seed=1234, n_copies=n_copies)
+            ref = quantize(X, bits, sampling=sampling, seed=1234, n_copies=n_copies, backend="reference")
+            assert hls.lines.shape == (n_copies, n, F.lines_per_row(d, bits, sampling) * 8)
+            assert np.array_equal(hls.lines, ref.lines), (n, d, n_copies)
+
+
+def strictly_increasing_tables(rng, d, bits):
+    s = F.max_code(bits)
+    inner = np.sort(rng.choice(np.arange(1, F.POS_ONE), size=(d, s - 1), replace=False), axis=1)
+    return np.concatenate([np.zeros((d, 1)), inner, np.full((d, 1), F.POS_ONE)], axis=1).astype(np.uint32)
+
+
+@pytest.mark.parametrize("bits", F.SUPPORTED_BITS)
+@pytest.mark.parametrize("sampling", SAMPLINGS)
+def test_level_tables_cpp_equals_golden(bits, sampling):
+    # Per-feature level tables (the entry point for non-uniform levels).
+    rng = np.random.default_rng(bits)
+    X = rng.standard_normal((5, 77)).astype(np.float32)
+    sc = FeatureScaling.fit(X)
+    tables = strictly_increasing_tables(rng, 77, bits)
+    enc = F.encoding_id(sampling)
+    cpp = _kernels.quantize(X, sc.lo, sc.inv, tables, bits, enc, 9, 2)
+    ref = R.quantize_matrix(X, sc.lo, sc.inv, tables, bits, sampling, 9, 2)
+    assert np.array_equal(cpp, ref)
+    # Uniform tables through the table path give the closed-form result.
+    uni = np.tile(R.uniform_levels(bits), (77, 1))
+    assert np.array_equal(_kernels.quantize(X, sc.lo, sc.inv, uni, bits, enc, 9, 2),
+                          _kernels.quantize(X, sc.lo, sc.inv, None, bits, enc, 9, 2))
+
+
+def test_bad_level_tables_rejected_by_bindings():
+    X = np.zeros((2, 3), np.float32)
+    lo, inv = np.zeros(3, np.float32), np.ones(3, np.float32)
+    bad = np.tile(R.uniform_levels(2), (3, 1))
+    bad[1, 2] = bad[1, 1]
+    with pytest.raises(ValueError, match="strictly increasing"):
+        _kernels.quantize(X, lo, inv, bad, 2, 0, 0, 1)
+    with pytest.raises(ValueError, match="shape"):
+        _kernels.quantize(X, lo, inv, bad[:, :3], 2, 0, 0, 1)
+
+
+def one_value_column(value, n):
+    """A feature whose min is 0 and max 1, then n copies of ``value``."""
+    return np.concatenate([[0.0, 1.0], np.full(n, value)])[:, None]
+
+
+@pytest.mark.parametrize("bits", [1, 2, 4, 8])
+@pytest.mark.parametrize("value", [0.37, 0.9013])
+def test_stochastic_rounding_unbiased_with_predicted_variance(bits, value):
+    n = 40000
+    q = quantize(one_value_column(value, n), bits, sampling="naive", seed=2017)
+    got = q.dequantize()[2:, 0]
+    levels = np.arange(1 << bits) / F.max_code(bits)
+    j = min(int(value * F.max_code(bits)), F.max_code(bits) - 1)
+    var = (levels[j + 1] - value) * (value - levels[j])
+    assert set(np.unique(got)) <= {levels[j], levels[j + 1]}
+    assert abs(got.mean() - value) < 4 * np.sqrt(var / n)  # 4 standard errors
+    assert got.var() == pytest.approx(var, rel=0.05)
+
+
+@pytest.mark.parametrize("bits", [1, 2, 4, 8])
+def test_double_samples_are_independent_given_the_value(bits):
+    n, value = 40000, 0.4321
+    q = quantize(one_value_column(value, n), bits, sampling="double", seed=5)
+    a, b = q.dequantize(sample=0)[2:, 0], q.dequantize(sample=1)[2:, 0]
+    ua, ub = a > a.min(), b > b.min()  # the rounding bits
+    pa, pb = ua.mean(), ub.mean()
+    # P(both up) = P(up)^2 within 4 standard errors; correlation near zero
+    assert abs((ua & ub).mean() - pa * pb) < 4 * np.sqrt(pa * pb * (1 - pa * pb) / n)
+    assert abs(np.corrcoef(ua, ub)[0, 1]) < 4 / np.sqrt(n)
+    # both samples are unbiased
+    assert abs(a.mean() - value) < 0.01 and abs(b.mean() - value) < 0.01
+    # naive's single sample is the first sample of double
+    naive = quantize(one_value_column(value, n), bits, sampling="naive", seed=5)
+    assert np.array_equal(naive.dequantize(), q.dequantize(sample=0))
+
+
+@pytest.mark.parametrize("bits", [1, 2, 4, 8])
+def test_nearest_is_deterministic_and_nearest(bits):
+    rng = np.random.default_rng(0)
+    X = np.concatenate([[[0.0], [1.0]], rng.uniform(size=(5000, 1))])
+    q1 = quantize(X, bits, sampling="nearest", seed=1)
+    q2 = quantize(X, bits, sampling="nearest", seed=999)
+    assert np.array_equal(q1.lines, q2.lines)
+    levels = np.arange(1 << bits) / F.max_code(bits)
+    got = q1.dequantize()[:, 0]
+    dist = np.abs(X[:, 0, None] - levels[None, :])
+    assert np.all(np.abs(got - X[:, 0]) <= dist.min(axis=1) + 1e-6)
+
+
+def test_copies_use_fresh_randomness():
+    X = np.random.default_rng(0).uniform(size=(200, 50))
+    q = quantize(X, 2, sampling="naive", seed=3, n_copies=3)
+    assert not np.array_equal(q.lines[0], q.lines[1])
+    assert not np.array_equal(q.lines[1], q.lines[2])
+    # copy 0 does not depend on how many copies were made
+    assert np.array_equal(quantize(X, 2, sampling="naive", seed=3).lines[0], q.lines[0])
+
+
+def test_scaling_maps_back_to_original_units_and_handles_constant_features():
+    X = np.array([[5.0, -2.0, 7.0], [5.0, 2.0, 7.0], [5.0, 0.0, 7.0]])
+    q = quantize(X, 8, sampling="nearest")
+    out = q.dequantize()
+    assert np.array_equal(out[:, 0], X[:, 0]) and np.array_equal(out[:, 2], X[:, 2])
+    assert np.allclose(out[:, 1], X[:, 1], atol=4 / 255)
+    assert q.scaling.inv[0] == 0 and q.scaling.inv[2] == 0
+
+
+@pytest.mark.parametrize("bits, sampling, bpv", [(1, "double", 2), (4, "double", 6), (8, "double", 10),
+                                                 (4, "naive", 4), (2, "nearest", 2)])
+def test_sizes_reported(bits, sampling, bpv):
+    X = np.random.default_rng(0).uniform(size=(10, 300))
+    q = quantize(X, bits, sampling=sampling, n_copies=2)
+    assert q.bits_per_value == bpv
+    assert q.nbytes == 2 * 10 * F.lines_per_row(300, bits, sampling) * 64
+    assert q.sampling == sampling and q.bits == bits and q.dequantize().shape == X.shape
+
+
+def test_accepts_non_contiguous_and_other_dtypes():
+    X = np.random.default_rng(0).uniform(size=(20, 40))
+    a = quantize(X[:, ::2], 4, seed=1)
+    b = quantize(np.ascontiguousarray(X[:, ::2], dtype=np.float32), 4, seed=1)
+    c = quantize((X[:, ::2] * 1000).astype(np.int64), 4, seed=1)
+    assert np.array_equal(a.lines, b.lines)
+    assert c.lines.shape == a.lines.shape
+
+
+@pytest.mark.parametrize("X, kwargs, error, match", [
+    (np.array([[1.0, np.nan]]), {}, ValueError, "NaN or infinity"),
+    (np.array([[1.0, np.inf]]), {}, ValueError, "NaN or infinity"),
+    (np.ones(5), {}, ValueError, "must be 2-D"),
+    (np.ones((0, 3)), {}, ValueError, "empty"),
+    (np.ones((2, 2)), {"bits": 3}, ValueError, "bits must be one of"),
+    (np.ones((2, 2)), {"bits": True}, ValueError, "bits must be one of"),
+    (np.ones((2, 2)), {"sampling": "triple"}, ValueError, "sampling must be one of"),
+    (np.ones((2, 2)), {"levels": "log"}, ValueError, "levels must be one of"),
+    (np.ones((2, 2)), {"seed": 1.5}, TypeError, "seed must be an integer"),
+    (np.ones((2, 2)), {"seed": -1}, ValueError, "seed must be"),
+    (np.ones((2, 2)), {"seed": 2**32}, ValueError, "seed must be"),
+    (np.ones((2, 2)), {"n_copies": 0}, ValueError, "n_copies must be"),
+    (np.array([["a", "b"]]), {}, TypeError, "numeric"),
+    (np.array([[1e39, 0.0]]), {}, ValueError, "too large for float32"),
+])
+def test_bad_input_is_a_clear_error(X, kwargs, error, match):
+    kwargs = {"bits": 4, **kwargs}
+    bits = kwargs.pop("bits")
+    with pytest.raises(error, match=match):
+        quantize(X, bits, **kwargs)
+
+
+def test_dequantize_rejects_missing_sample():
+    q = quantize(np.ones((3, 2)), 4, sampling="naive")
+    with pytest.raises(ValueError, match="sample must be"):
+        q.dequantize(sample=1)
