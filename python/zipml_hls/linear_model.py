@@ -111,9 +111,8 @@ class ZipMLRegressor(RegressorMixin, BaseEstimator):
                 raise ValueError(f"eta0 must be 'auto' or a positive finite float, got {self.eta0!r}")
 
     def _validate(self, X, y=None, reset=True):
-        if y is None:
-            X = validate_data(self, X, reset=reset, dtype=[np.float64, np.float32])
-            return check_matrix(X)
+        if y is None:  # prediction: keep the caller's precision
+            return validate_data(self, X, reset=reset, dtype=[np.float64, np.float32])
         X, y = validate_data(self, X, y, reset=reset, dtype=[np.float64, np.float32], y_numeric=True)
         return check_matrix(X), np.asarray(y, dtype=np.float64)
 

@@ -1,0 +1,164 @@
+"""ZipMLRegressor: API, backends, and the science of double vs naive sampling."""
+
+import warnings
+
+import numpy as np
+import pytest
+from sklearn.datasets import load_diabetes
+from sklearn.exceptions import ConvergenceWarning
+
+from zipml_hls import ZipMLRegressor
+from zipml_hls import formats as F
+from zipml_hls.datasets import make_synthetic_regression
+
+
+@pytest.fixture(scope="module")
+def synthetic():
+    X, y, _ = make_synthetic_regression(5000, 100, random_state=0)
+    return X, y
+
+
+@pytest.fixture(scope="module")
+def diabetes():
+    return load_diabetes(return_X_y=True)
+
+
+def scaled_model(m):
+    """The fitted model in the scaled space (features in [0,1], labels standardised)."""
+    return m._model
+
+
+def scaled_problem(m, X, y):
+    A = np.hstack([m.scaling_.transform(X).astype(np.float64), np.ones((len(X), 1))])
+    return A, m.label_scaling_.transform(y)
+
+
+@pytest.mark.parametrize("bits", [1, 2, 4, 8])
+@pytest.mark.parametrize("sampling", F.ENCODINGS)
+def test_backends_give_identical_coefficients(bits, sampling, diabetes):
+    X, y = diabetes[0][:120], diabetes[1][:120]
+    kw = dict(bits=bits, sampling=sampling, max_iter=3, random_state=7, n_copies=2)
+    hls = ZipMLRegressor(**kw).fit(X, y)
+    ref = ZipMLRegressor(**kw, backend="reference").fit(X, y)
+    assert np.array_equal(hls.coef_, ref.coef_)
+    assert hls.intercept_ == ref.intercept_
+    assert hls.loss_curve_ == ref.loss_curve_
+
+
+def test_fp32_backends_agree_within_tolerance(diabetes):
+    X, y = diabetes
+    hls = ZipMLRegressor(bits=32, max_iter=3).fit(X, y)
+    ref = ZipMLRegressor(bits=32, max_iter=3, backend="reference").fit(X, y)
+    np.testing.assert_allclose(hls.coef_, ref.coef_, rtol=1e-3, atol=1e-3 * np.abs(ref.coef_).max())
+
+
+@pytest.mark.parametrize("data", ["synthetic", "diabetes"])
+@pytest.mark.parametrize("bits", [8, 4])
+def test_double_sampling_reaches_fp32_loss(data, bits, request):
+    X, y = request.getfixturevalue(data)
+    fp32 = ZipMLRegressor(bits=32, random_state=0).fit(X, y)
+    low = ZipMLRegressor(bits=bits, sampling="double", eta0=fp32.eta_, random_state=0).fit(X, y)
+    assert low.eta_ == fp32.eta_  # the same schedule
+    assert low.loss_curve_[-1] <= 1.05 * fp32.loss_curve_[-1]
+
+
+def test_double_sampling_approaches_least_squares_as_epochs_grow(synthetic):
+    X, y = synthetic
+    dists = []
+    for epochs in (2, 8, 32):
+        m = ZipMLRegressor(bits=4, sampling="double", max_iter=epochs, decay_epochs=4, random_state=1).fit(X, y)
+        A, b = scaled_problem(m, X, y)
+        w_ls = np.linalg.lstsq(A, b, rcond=None)[0]
+        dists.append(np.linalg.norm(scaled_model(m) - w_ls) / np.linalg.norm(w_ls))
+    assert dists[0] > dists[1] > dists[2]
+    assert dists[2] < 0.5 * dists[0]
+
+
+def test_naive_sampling_is_biased_towards_ridge(synthetic):
+    X, y = synthetic
+    naive = ZipMLRegressor(bits=2, sampling="naive", random_state=0).fit(X, y)
+    double = ZipMLRegressor(bits=2, sampling="double", random_state=0).fit(X, y)
+    A, b = scaled_problem(naive, X, y)
+    n = len(b)
+    # D: mean rounding variance per feature of 2-bit uniform levels (0 for the intercept)
+    a = A[:, :-1]
+    k = np.minimum(np.floor(a * 3), 2)
+    D = np.append(np.mean(((k + 1) / 3 - a) * (a - k / 3), axis=0), 0.0)
+    w_ls = np.linalg.lstsq(A, b, rcond=None)[0]
+    w_ridge = np.linalg.solve(A.T @ A + n * np.diag(D), A.T @ b)
+    wn, wd = scaled_model(naive), scaled_model(double)
+    assert np.linalg.norm(wn - w_ridge) < 0.75 * np.linalg.norm(wn - w_ls)
+    assert np.linalg.norm(wd - w_ls) < np.linalg.norm(wd - w_ridge)
+    # naive's loss floor is clearly above double's
+    assert naive.loss_curve_[-1] > 1.05 * double.loss_curve_[-1]
+
+
+def test_predictions_in_original_units(synthetic):
+    X, y = synthetic
+    m = ZipMLRegressor(bits=8, random_state=0).fit(X, y)
+    assert m.coef_.shape == (100,) and isinstance(m.intercept_, float)
+    np.testing.assert_allclose(m.predict(X), X @ m.coef_ + m.intercept_)
+    assert m.score(X, y) > 0.78  # the generator's R^2 is 0.8
+    assert m.n_iter_ == 20 and len(m.loss_curve_) == 20
+    assert m.loss_curve_[-1] == pytest.approx(0.5 * np.mean((m.predict(X) - y) ** 2))
+
+
+def test_partial_fit_continues_training(synthetic):
+    X, y = synthetic
+    one = ZipMLRegressor(bits=4, max_iter=1, random_state=3).fit(X, y)
+    inc = ZipMLRegressor(bits=4, random_state=3).partial_fit(X, y)
+    assert np.array_equal(one.coef_, inc.coef_)
+    for _ in range(4):
+        inc.partial_fit(X, y)
+    assert inc.n_iter_ == 5 and len(inc.loss_curve_) == 5
+    assert inc.loss_curve_[-1] < inc.loss_curve_[0]
+
+
+def test_auto_step_backs_off_when_a_run_diverges(diabetes):
+    X, y = diabetes
+    m = ZipMLRegressor(bits=1, sampling="double", random_state=0).fit(X, y)
+    assert m.loss_curve_[-1] < 0.5 * np.var(y)
+
+
+def test_divergence_with_fixed_step_warns(synthetic):
+    X, y = synthetic
+    with pytest.warns(ConvergenceWarning, match="lower eta0"):
+        ZipMLRegressor(bits=8, eta0=0.5, random_state=0).fit(X, y)
+
+
+def test_eta0_maps_to_nearest_power_of_two(diabetes):
+    X, y = diabetes
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        assert ZipMLRegressor(eta0=0.01, max_iter=1).fit(X, y).eta_ == 2.0**-7
+        assert ZipMLRegressor(eta0=0.2, max_iter=1).fit(X, y).eta_ == 2.0**-2
+        assert ZipMLRegressor(eta0=5.0, max_iter=1).fit(X, y).eta_ == 0.5
+
+
+@pytest.mark.parametrize("params, error, match", [
+    ({"bits": 3}, ValueError, "bits must be one of"),
+    ({"sampling": "x"}, ValueError, "sampling must be one of"),
+    ({"levels": "x"}, ValueError, "levels must be one of"),
+    ({"max_iter": 0}, ValueError, "max_iter must be"),
+    ({"max_iter": 2.5}, TypeError, "max_iter must be an integer"),
+    ({"eta0": -1.0}, ValueError, "eta0 must be"),
+    ({"eta0": "big"}, TypeError, "eta0 must be"),
+    ({"backend": "gpu"}, ValueError, "backend must be one of"),
+    ({"random_state": 1.5}, TypeError, "seed must be an integer"),
+    ({"n_copies": 0}, ValueError, "n_copies must be"),
+])
+def test_bad_parameters(params, error, match, diabetes):
+    X, y = diabetes
+    with pytest.raises(error, match=match):
+        ZipMLRegressor(**params).fit(X, y)
+
+
+def test_bad_data(diabetes):
+    X, y = diabetes
+    with pytest.raises(ValueError, match="NaN"):
+        ZipMLRegressor().fit(np.where(X > 0.1, np.nan, X), y)
+    with pytest.raises(ValueError):
+        ZipMLRegressor().fit(X, y[:-1])
+    m = ZipMLRegressor(max_iter=1).fit(X, y)
+    with pytest.raises(ValueError, match="features"):
+        m.predict(X[:, :3])

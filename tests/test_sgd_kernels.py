@@ -1,0 +1,103 @@
+"""SGD kernels: the C++ model history equals the golden model's, bit for bit."""
+
+import numpy as np
+import pytest
+
+from zipml_hls import _kernels, quantize
+from zipml_hls import formats as F
+from zipml_hls import reference as R
+from zipml_hls.scaling import LabelScaling
+
+
+def problem(rng, n, d):
+    X = rng.uniform(-3, 3, size=(n, d))
+    y = X @ rng.standard_normal(d) + 0.3 * rng.standard_normal(n)
+    return X, LabelScaling.fit(y).to_fixed(y)
+
+
+def both(q, labels, d, bits, sampling, epochs, step_shift, decay, model_in):
+    args = (epochs, step_shift, decay, F.dot_mult(bits), model_in)
+    cpp = _kernels.sgd_quantized(q.lines, labels, d, bits, F.encoding_id(sampling), *args)
+    ref = R.sgd_least_squares(q.lines, labels, d, bits, sampling, *args)
+    return cpp, ref
+
+
+@pytest.mark.parametrize("bits", F.SUPPORTED_BITS)
+@pytest.mark.parametrize("sampling", F.ENCODINGS)
+def test_history_bit_exact(bits, sampling):
+    rng = np.random.default_rng(bits)
+    k = F.values_per_line(bits, sampling)
+    for n, d, copies in [(1, 1, 1), (7, 3, 2), (40, k + 1, 3), (25, 2 * k - 3, 1)]:
+        X, labels = problem(rng, n, d)
+        q = quantize(X, bits, sampling=sampling, seed=42, n_copies=copies)
+        model_in = rng.integers(-(1 << 22), 1 << 22, size=d + 1).astype(np.int32)
+        cpp, ref = both(q, labels, d, bits, sampling, 4, 4, 2, model_in)
+        assert cpp.shape == (4, d + 1) and cpp.dtype == np.int32
+        assert np.array_equal(cpp, ref), (n, d, copies)
+        assert not np.array_equal(cpp[0], cpp[-1])  # it trained
+
+
+def test_history_bit_exact_when_the_model_wraps():
+    # A far too large step: the int32 model and the dot product wrap; both halves agree.
+    rng = np.random.default_rng(0)
+    X, labels = problem(rng, 30, 20)
+    q = quantize(X, 8, sampling="double", seed=1)
+    cpp, ref = both(q, labels, 20, 8, "double", 3, 1, 0, np.zeros(21, np.int32))
+    assert np.array_equal(cpp, ref)
+    assert np.abs(cpp.astype(np.int64)).max() > 2**30
+
+
+def test_epoch_copy_cycling():
+    # With n_copies=2, epoch e reads copy e % 2: training copy 1 alone from epoch 0's
+    # model reproduces epoch 1.
+    rng = np.random.default_rng(5)
+    X, labels = problem(rng, 20, 9)
+    q = quantize(X, 4, sampling="double", seed=3, n_copies=2)
+    hist = _kernels.sgd_quantized(q.lines, labels, 9, 4, 0, 2, 3, 0, F.dot_mult(4), np.zeros(10, np.int32))
+    one = _kernels.sgd_quantized(q.lines[1:], labels, 9, 4, 0, 1, 3, 0, F.dot_mult(4), hist[0])
+    assert np.array_equal(one[0], hist[1])
+
+
+def test_step_schedule():
+    assert [R.epoch_shift(3, 2, e) for e in range(6)] == [3, 3, 4, 4, 5, 5]
+    assert [R.epoch_shift(3, 0, e) for e in range(3)] == [3, 3, 3]
+    assert R.epoch_shift(39, 1, 10) == F.MAX_SHIFT
+
+
+def test_fp32_kernel_matches_reference_within_tolerance():
+    rng = np.random.default_rng(1)
+    X = rng.uniform(size=(300, 37)).astype(np.float32)
+    y = (X @ rng.standard_normal(37)).astype(np.float32)
+    init = np.zeros(38, np.float32)
+    cpp = _kernels.sgd_fp32(X, y, 5, 5, 2, init)
+    ref = R.sgd_fp32(X, y, 5, 5, 2, init)
+    # documented tolerance: summation order only (docs/FORMATS.md)
+    np.testing.assert_allclose(cpp, ref, rtol=1e-4, atol=1e-5)
+
+
+@pytest.mark.parametrize("call, match", [
+    (lambda q, l: _kernels.sgd_quantized(q.lines, l, 70000, 4, 0, 1, 3, 0, F.dot_mult(4), np.zeros(70001, np.int32)),
+     "compile-time maximum"),
+    (lambda q, l: _kernels.sgd_quantized(q.lines, l, 100, 4, 0, 1, 3, 0, F.dot_mult(4), np.zeros(101, np.int32)),
+     "words"),
+    (lambda q, l: _kernels.sgd_quantized(q.lines, l[:-1], 8, 4, 0, 1, 3, 0, F.dot_mult(4), np.zeros(9, np.int32)),
+     "labels must have shape"),
+    (lambda q, l: _kernels.sgd_quantized(q.lines, l, 8, 4, 0, 0, 3, 0, F.dot_mult(4), np.zeros(9, np.int32)),
+     "epochs"),
+    (lambda q, l: _kernels.sgd_quantized(q.lines, l, 8, 4, 0, 1, 0, 0, F.dot_mult(4), np.zeros(9, np.int32)),
+     "step_shift"),
+    (lambda q, l: _kernels.sgd_quantized(q.lines, l, 8, 3, 0, 1, 3, 0, F.dot_mult(4), np.zeros(9, np.int32)),
+     "bits must be"),
+    (lambda q, l: _kernels.sgd_quantized(q.lines, l, 8, 4, 5, 1, 3, 0, F.dot_mult(4), np.zeros(9, np.int32)),
+     "encoding must be"),
+    (lambda q, l: _kernels.sgd_quantized(q.lines[0], l, 8, 4, 0, 1, 3, 0, F.dot_mult(4), np.zeros(9, np.int32)),
+     "3-D"),
+    (lambda q, l: _kernels.sgd_fp32(np.zeros((3, 70000), np.float32), np.zeros(3, np.float32), 1, 3, 0,
+                                    np.zeros(70001, np.float32)), "compile-time maximum"),
+])
+def test_bindings_check_sizes_before_the_kernel_runs(call, match):
+    rng = np.random.default_rng(0)
+    X, labels = problem(rng, 6, 8)
+    q = quantize(X, 4, sampling="double")
+    with pytest.raises(ValueError, match=match):
+        call(q, labels)
