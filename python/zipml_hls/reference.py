@@ -96,14 +96,23 @@ def nearest_up(off: np.ndarray, width: np.ndarray) -> np.ndarray:
     return (_U64(2) * off.astype(_U64) >= width.astype(_U64)).astype(_U32)
 
 
+def field_pos(k: np.ndarray, width: int, K: int) -> np.ndarray:
+    """Bit of value k inside a plane of K fields: natural order for widths 1 and 8;
+    for widths 2 and 4, byte k mod B at bit (k div B) * width, B = K * width / 8."""
+    if width in (0, 1, 8):  # width 0: the empty index plane of 1-bit double
+        return k * width
+    B = K * width // 8
+    return (k % B) * 8 + (k // B) * width
+
+
 def _field_positions(bits: int, sampling: str):
     """Bit positions of every field of a line: (index or code, round bit 0, round bit 1)."""
-    k = np.arange(F.values_per_line(bits, sampling))
-    K = len(k)
+    K = F.values_per_line(bits, sampling)
+    k = np.arange(K)
     if sampling == "double":
         ib = F.index_bits(bits)
-        return k * ib, ib, K * ib + k, K * ib + K + k
-    return k * bits, bits, None, None
+        return field_pos(k, ib, K), ib, K * ib + k, K * ib + K + k
+    return field_pos(k, bits, K), bits, None, None
 
 
 def _put(pos: np.ndarray, width: int, values: np.ndarray, out: np.ndarray) -> None:

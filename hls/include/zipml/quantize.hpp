@@ -63,32 +63,41 @@ inline uint32_t get_field(const uint64_t* line, int pos, int width) {
   return static_cast<uint32_t>((line[pos >> 6] >> (pos & 63)) & mask);
 }
 
-/// Pack one line. Double: `a` = interval index, `r0`/`r1` = rounding bits of the two
-/// samples; Naive/Nearest: `a` = level code (r0, r1 unused). Fields are gathered into
-/// bytes first (every field and plane is byte-aligned), then into little-endian words.
+/// Bit position, inside its plane, of value k of a plane of K fields W bits wide.
+/// W = 1 and 8: value k at bit k*W (natural order). W = 2 and 4 are strided so that
+/// one byte-to-word widening of consecutive bytes yields consecutive values: with
+/// B = K*W/8 plane bytes, value k sits in byte k mod B at bit (k div B)*W.
+template <int W, int K>
+constexpr int field_pos(int k) {
+  return (W == 1 || W == 8) ? k * W : (k % (K * W / 8)) * 8 + (k / (K * W / 8)) * W;
+}
+
+/// Write a plane of K fields W bits wide into `bytes` (zeroed), by the rule above.
+template <int W, int K>
+inline void pack_plane(const uint32_t* v, uint8_t* bytes) {
+  constexpr int B = K * W / 8;
+  for (int t = 0; t < B; ++t) {
+    uint32_t byte = 0;
+    for (int m = 0; m < 8 / W; ++m) {
+      const int k = (W == 1) ? t * 8 + m : t + m * B;  // the value in slot m of byte t
+      byte |= (v[k] & ((1u << W) - 1)) << (m * W);
+    }
+    bytes[t] = static_cast<uint8_t>(byte);
+  }
+}
+
+/// Pack one line. Double: `a` = interval index plane, then the plane of first-sample
+/// rounding bits `r0`, then second-sample bits `r1`; Naive/Nearest: `a` = level codes.
+/// Planes are byte-aligned; words are little-endian (byte i = bits 8i..8i+7).
 template <int Bits, Encoding E>
 inline void pack_line(const uint32_t* a, const uint32_t* r0, const uint32_t* r1, uint64_t* line) {
   constexpr int K = values_per_line(Bits, E);
   constexpr int W = E == Encoding::Double ? index_bits(Bits) : Bits;  // width of field `a`
   uint8_t buf[kLineBits / 8] = {};
-  if (W > 0) {
-    constexpr int per = W > 0 ? 8 / W : 1;  // fields per byte
-    for (int byte = 0; byte < K * W / 8; ++byte) {
-      uint32_t v = 0;
-      for (int t = 0; t < per; ++t) v |= (a[byte * per + t] & ((1u << W) - 1)) << (t * W);
-      buf[byte] = static_cast<uint8_t>(v);
-    }
-  }
+  if (W > 0) pack_plane<(W > 0 ? W : 1), K>(a, buf);
   if (E == Encoding::Double) {
-    for (int byte = 0; byte < K / 8; ++byte) {
-      uint32_t v0 = 0, v1 = 0;
-      for (int t = 0; t < 8; ++t) {
-        v0 |= (r0[byte * 8 + t] & 1u) << t;
-        v1 |= (r1[byte * 8 + t] & 1u) << t;
-      }
-      buf[K * W / 8 + byte] = static_cast<uint8_t>(v0);
-      buf[K * W / 8 + K / 8 + byte] = static_cast<uint8_t>(v1);
-    }
+    pack_plane<1, K>(r0, buf + K * W / 8);
+    pack_plane<1, K>(r1, buf + K * W / 8 + K / 8);
   }
   for (int w = 0; w < kLineWords; ++w) {
     uint64_t word = 0;
@@ -106,14 +115,14 @@ inline void decode_line(const uint64_t* line, int32_t* first, int32_t* second) {
     constexpr int ib = index_bits(Bits);
     for (int k = 0; k < K; ++k) {
 #pragma HLS UNROLL
-      const int32_t idx = ib > 0 ? static_cast<int32_t>(get_field(line, k * ib, ib)) : 0;
+      const int32_t idx = ib > 0 ? static_cast<int32_t>(get_field(line, field_pos<(ib > 0 ? ib : 1), K>(k), ib)) : 0;
       first[k] = idx + static_cast<int32_t>(get_field(line, K * ib + k, 1));
       second[k] = idx + static_cast<int32_t>(get_field(line, K * ib + K + k, 1));
     }
   } else {
     for (int k = 0; k < K; ++k) {
 #pragma HLS UNROLL
-      first[k] = second[k] = static_cast<int32_t>(get_field(line, k * Bits, Bits));
+      first[k] = second[k] = static_cast<int32_t>(get_field(line, field_pos<Bits, K>(k), Bits));
     }
   }
 }
