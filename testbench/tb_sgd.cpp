@@ -1,9 +1,11 @@
-// Testbench: sgd_least_squares model history against the golden model, bit for bit.
+// Testbench: sgd_least_squares model history against the golden model, bit for bit;
+// where the build targets AVX-512, the CPU fast path is checked against the same vectors.
 #include <cstdio>
 #include <exception>
 
 #include "vectors.hpp"
 #include "zipml/sgd.hpp"
+#include "zipml/sgd_avx512.hpp"
 
 namespace {
 constexpr int kMaxFeatures = 1024;  // testbench build of the on-chip model
@@ -23,14 +25,28 @@ int main(int argc, char** argv) {
       const auto model_in = tb::read_array<int32_t>(c.dir + "/model_in.i32");
       const auto want = tb::read_array<int32_t>(c.dir + "/expected.i32");
       std::vector<int32_t> got(size_t(epochs) * (d + 1), 0);
-      const bool known = d <= kMaxFeatures && tb::dispatch(int(c["bits"]), int(c["encoding"]), [&](auto b, auto e) {
-        zipml::sgd_least_squares<decltype(b)::value, decltype(e)::value, kMaxFeatures>(
-            data.data(), labels.data(), n, d, int(c["n_copies"]), epochs, int(c["step_shift"]),
-            int(c["decay_epochs"]), int32_t(c["dot_mult"]), model_in.data(), got.data());
-      });
-      const size_t bad = known ? tb::mismatches(got, want) : want.size() + 1;
-      if (bad) std::printf("FAIL %s: %zu of %zu model values differ\n", c.dir.c_str(), bad, want.size());
-      (bad ? failed : passed) += 1;
+      for (const bool fast : {false, true}) {
+#ifndef ZIPML_HAVE_AVX512
+        if (fast) continue;
+#endif
+        const bool known = d <= kMaxFeatures && tb::dispatch(int(c["bits"]), int(c["encoding"]), [&](auto b, auto e) {
+          constexpr int B = decltype(b)::value;
+          constexpr zipml::Encoding E = decltype(e)::value;
+          auto run = [&](auto kernel) {
+            kernel(data.data(), labels.data(), n, d, int(c["n_copies"]), epochs, int(c["step_shift"]),
+                   int(c["decay_epochs"]), int32_t(c["dot_mult"]), model_in.data(), got.data());
+          };
+#ifdef ZIPML_HAVE_AVX512
+          if (fast) return run(zipml::avx512::sgd_least_squares<B, E, kMaxFeatures>);
+#endif
+          run(zipml::sgd_least_squares<B, E, kMaxFeatures>);
+        });
+        const size_t bad = known ? tb::mismatches(got, want) : want.size() + 1;
+        if (bad)
+          std::printf("FAIL %s (%s): %zu of %zu model values differ\n", c.dir.c_str(), fast ? "avx512" : "portable",
+                      bad, want.size());
+        (bad ? failed : passed) += 1;
+      }
     }
   } catch (const std::exception& e) {
     std::fprintf(stderr, "error: %s\n", e.what());

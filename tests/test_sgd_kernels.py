@@ -18,7 +18,11 @@ def problem(rng, n, d):
 def both(q, labels, d, bits, sampling, epochs, step_shift, decay, model_in):
     args = (epochs, step_shift, decay, F.dot_mult(bits), model_in)
     cpp = _kernels.sgd_quantized(q.lines, labels, d, bits, F.encoding_id(sampling), *args)
+    portable = _kernels.sgd_quantized(q.lines, labels, d, bits, F.encoding_id(sampling), *args, portable=True)
     ref = R.sgd_least_squares(q.lines, labels, d, bits, sampling, *args)
+    # the module's default kernel (the CPU fast path where compiled in) and the
+    # portable (synthesizable) kernel are both checked
+    assert np.array_equal(cpp, portable)
     return cpp, ref
 
 
@@ -27,7 +31,7 @@ def both(q, labels, d, bits, sampling, epochs, step_shift, decay, model_in):
 def test_history_bit_exact(bits, sampling):
     rng = np.random.default_rng(bits)
     k = F.values_per_line(bits, sampling)
-    for n, d, copies in [(1, 1, 1), (7, 3, 2), (40, k + 1, 3), (25, 2 * k - 3, 1)]:
+    for n, d, copies in [(1, 1, 1), (7, 3, 2), (40, k + 1, 3), (25, 2 * k - 3, 1), (6, 3 * k, 2)]:
         X, labels = problem(rng, n, d)
         q = quantize(X, bits, sampling=sampling, seed=42, n_copies=copies)
         model_in = rng.integers(-(1 << 22), 1 << 22, size=d + 1).astype(np.int32)

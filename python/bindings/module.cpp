@@ -12,6 +12,7 @@
 #include "zipml/quantize.hpp"
 #include "zipml/rng.hpp"
 #include "zipml/sgd.hpp"
+#include "zipml/sgd_avx512.hpp"
 
 namespace py = pybind11;
 using zipml::Encoding;
@@ -116,7 +117,7 @@ py::array_t<uint64_t> quantize(carray<float> X, carray<float> lo, carray<float> 
 
 py::array_t<int32_t> sgd_quantized(carray<uint64_t> data, carray<int32_t> labels, int d, int bits, int encoding,
                                    int epochs, int step_shift, int decay_epochs, int32_t dot_mult,
-                                   carray<int32_t> model_in) {
+                                   carray<int32_t> model_in, bool portable) {
   check_features(d);
   check_schedule(epochs, step_shift, decay_epochs);
   require(data.ndim() == 3, "data must be 3-D (copies, samples, words), got " + shape_str(data));
@@ -138,6 +139,13 @@ py::array_t<int32_t> sgd_quantized(carray<uint64_t> data, carray<int32_t> labels
     const int32_t* pm = model_in.data();
     int32_t* ph = history.mutable_data();
     py::gil_scoped_release release;
+#ifdef ZIPML_HAVE_AVX512
+    if (!portable) {
+      zipml::avx512::sgd_least_squares<B, E, kMaxFeatures>(pd, py_, int(n), d, int(n_copies), epochs, step_shift,
+                                                           decay_epochs, dot_mult, pm, ph);
+      return;
+    }
+#endif
     zipml::sgd_least_squares<B, E, kMaxFeatures>(pd, py_, int(n), d, int(n_copies), epochs, step_shift,
                                                  decay_epochs, dot_mult, pm, ph);
   });
@@ -187,6 +195,11 @@ py::dict info() {
   d["compiler"] = std::string(__VERSION__);
   d["cxx_flags"] = std::string(ZIPML_CXX_FLAGS);
   d["native"] = bool(ZIPML_NATIVE);
+#ifdef ZIPML_HAVE_AVX512
+  d["fast_path"] = "avx512";
+#else
+  d["fast_path"] = "none (portable kernel)";
+#endif
 #if defined(__AVX512F__)
   d["isa"] = "avx512";
 #elif defined(__AVX2__)
@@ -207,7 +220,7 @@ PYBIND11_MODULE(_kernels, m) {
         py::arg("encoding"), py::arg("seed"), py::arg("n_copies"));
   m.def("sgd_quantized", &sgd_quantized, py::arg("data"), py::arg("labels"), py::arg("d"), py::arg("bits"),
         py::arg("encoding"), py::arg("epochs"), py::arg("step_shift"), py::arg("decay_epochs"),
-        py::arg("dot_mult"), py::arg("model_in"));
+        py::arg("dot_mult"), py::arg("model_in"), py::arg("portable") = false);
   m.def("sgd_fp32", &sgd_fp32, py::arg("X"), py::arg("y"), py::arg("epochs"), py::arg("step_shift"),
         py::arg("decay_epochs"), py::arg("model_in"));
   m.def("draws", &draws, py::arg("seed"), py::arg("a"), py::arg("b"), py::arg("c"), py::arg("count"));

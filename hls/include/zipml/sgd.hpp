@@ -29,6 +29,27 @@ inline int32_t wrap_sub(int32_t a, int32_t b) {
   return static_cast<int32_t>(static_cast<uint32_t>(a) - static_cast<uint32_t>(b));
 }
 
+/// What one sample contributes: g, the model step per unit of level code (Q32, so
+/// w_j -= round(g * code_j / 2^8)), and dc, the intercept step (Q24).
+struct SampleStep {
+  int32_t g;
+  int32_t dc;
+};
+
+/// The per-sample scalar arithmetic shared by every least-squares kernel: from the
+/// dot product `acc` (codes times w >> 8) to the steps. See sgd_least_squares.
+inline SampleStep sample_step(int32_t acc, int32_t label, int32_t intercept, int32_t dot_mult, int shift) {
+  const int64_t pred = ((static_cast<int64_t>(acc) * dot_mult) >> kDotMultFrac) + (intercept >> kDotDrop);
+  const int64_t r = saturate32(pred - label);
+  return {saturate32(round_shift(r * dot_mult, kUpdateFrac + shift)),
+          saturate32(round_shift(r * (1 << kDotDrop), shift))};
+}
+
+/// Model step for level code c: round(g * c / 2^8).
+inline int32_t code_step(int32_t g, int c) {
+  return static_cast<int32_t>(round_shift(static_cast<int64_t>(g) * c, kUpdateFrac));
+}
+
 /**
  * @brief Least-squares SGD over packed quantized rows: all epochs in one call.
  *
@@ -86,17 +107,14 @@ void sgd_least_squares(const uint64_t* data, const int32_t* labels, int n, int d
         decode_line<Bits, E>(row + l * kLineWords, first, second);
         for (int k = 0; k < K; ++k) acc = wrap_add(acc, first[k] * (w[l * K + k] >> kDotDrop));
       }
-      const int64_t pred = ((static_cast<int64_t>(acc) * dot_mult) >> kDotMultFrac) +
-                           (intercept >> kDotDrop);
-      const int64_t r = saturate32(pred - labels[i]);
-      const int64_t g = saturate32(round_shift(r * dot_mult, kUpdateFrac + shift));
-      for (int c = 0; c <= S; ++c) step[c] = static_cast<int32_t>(round_shift(g * c, kUpdateFrac));
+      const SampleStep st = sample_step(acc, labels[i], intercept, dot_mult, shift);
+      for (int c = 0; c <= S; ++c) step[c] = code_step(st.g, c);
       for (int l = 0; l < n_lines; ++l) {
 #pragma HLS PIPELINE II = 1
         decode_line<Bits, E>(row + l * kLineWords, first, second);
         for (int k = 0; k < K; ++k) w[l * K + k] = wrap_sub(w[l * K + k], step[second[k]]);
       }
-      intercept = wrap_sub(intercept, saturate32(round_shift(r * (1 << kDotDrop), shift)));
+      intercept = wrap_sub(intercept, st.dc);
     }
     int32_t* out = history + static_cast<int64_t>(e) * (d + 1);
     for (int j = 0; j < d; ++j) out[j] = w[j];

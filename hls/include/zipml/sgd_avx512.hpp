@@ -1,0 +1,179 @@
+// CPU fast path of sgd_least_squares for AVX-512 (F, BW, VL): the same arithmetic,
+// bit for bit, on 16 values per instruction. Never synthesized; the module uses it
+// when compiled for AVX-512 and tests check it against the portable kernel and the
+// golden model. How it is fast:
+//  - 2- and 4-bit fields are stored strided (format.hpp), so one byte-to-int32
+//    widening plus a shift and a mask yields 16 consecutive codes;
+//  - rounding bits are used as lane masks: first = idx + r0 is a masked add;
+//  - the update w -= round(g c / 2^8) is a per-sample table of 2^b entries, read by
+//    one permute for b <= 4 (two multiplies for b = 8, a masked subtract for b = 1 double).
+#pragma once
+
+#if defined(__AVX512F__) && defined(__AVX512BW__) && defined(__AVX512VL__) && !defined(__SYNTHESIS__)
+#define ZIPML_HAVE_AVX512 1
+#include <immintrin.h>
+
+#include <cstdint>
+#include <cstring>
+
+#include "format.hpp"
+#include "sgd.hpp"
+
+namespace zipml {
+namespace avx512 {
+
+/// Groups of up to 16 consecutive values per line, in visiting order gid = 0..G-1.
+/// Index planes 2 or 4 bits wide give 8/W groups per 16 plane bytes; others K/16.
+template <int Bits, Encoding E>
+struct Groups {
+  static constexpr int K = values_per_line(Bits, E);
+  static constexpr int W = E == Encoding::Double ? index_bits(Bits) : Bits;
+  static constexpr bool kStrided = W == 2 || W == 4;
+  static constexpr int B = K * W / 8;  // plane bytes
+  static constexpr int P = kStrided ? 8 / W : 1;
+  static constexpr int G = kStrided ? (B + 15) / 16 * P : K / 16;
+  static constexpr int base(int gid) { return kStrided ? (gid / P) * 16 + (gid % P) * B : gid * 16; }
+  static constexpr int valid(int gid) {
+    return kStrided ? (B - (gid / P) * 16 < 16 ? B - (gid / P) * 16 : 16) : 16;
+  }
+};
+
+/// One group of up to 16 consecutive values of a line.
+struct Group {
+  int gid;           ///< visiting order inside the line
+  int base;          ///< index of the group's first value in the line
+  __mmask16 lanes;   ///< valid lanes
+  __m512i idx;       ///< interval index (Double) or level code (Naive/Nearest)
+  __mmask16 r0, r1;  ///< rounding bits of the two samples (Double only)
+};
+
+inline __mmask16 load_bits16(const uint8_t* plane, int bit) {
+  uint16_t m;
+  std::memcpy(&m, plane + bit / 8, sizeof m);  // bit is a multiple of 8
+  return static_cast<__mmask16>(m);
+}
+
+/// Calls f(Group) for every group of a line, in any order (groups are disjoint).
+template <int Bits, Encoding E, class F>
+inline void for_each_group(const uint64_t* line_words, F&& f) {
+  constexpr int K = values_per_line(Bits, E);
+  constexpr int W = E == Encoding::Double ? index_bits(Bits) : Bits;
+  const uint8_t* line = reinterpret_cast<const uint8_t*>(line_words);  // little-endian host
+  const uint8_t* r0 = line + K * W / 8;
+  const uint8_t* r1 = r0 + K / 8;
+  const bool dbl = E == Encoding::Double;
+  if (W == 0 || W == 1) {  // no index plane, or 1-bit codes: everything is masks
+    for (int base = 0; base < K; base += 16) {
+      const __mmask16 m = load_bits16(line, base);
+      Group g{base / 16, base, 0xFFFF, W == 1 ? _mm512_maskz_set1_epi32(m, 1) : _mm512_setzero_si512(), 0, 0};
+      if (dbl) g.r0 = load_bits16(r0, base), g.r1 = load_bits16(r1, base);
+      f(g);
+    }
+  } else if (W == 8) {
+    for (int base = 0; base < K; base += 16) {
+      Group g{base / 16, base, 0xFFFF,
+              _mm512_cvtepu8_epi32(_mm_loadu_si128(reinterpret_cast<const __m128i*>(line + base))), 0, 0};
+      if (dbl) g.r0 = load_bits16(r0, base), g.r1 = load_bits16(r1, base);
+      f(g);
+    }
+  } else {  // W = 2 or 4: byte t holds values t + m*B, m < 8/W
+    constexpr int B = K * W / 8;
+    const __m512i field_mask = _mm512_set1_epi32((1 << W) - 1);
+    for (int t = 0; t < B; t += 16) {
+      const __mmask16 lanes = B - t >= 16 ? __mmask16(0xFFFF) : __mmask16((1u << (B - t)) - 1);
+      const __m512i bytes = _mm512_cvtepu8_epi32(_mm_maskz_loadu_epi8(lanes, line + t));
+      for (int m = 0; m < 8 / W; ++m) {
+        const int base = t + m * B;
+        Group g{(t / 16) * (8 / W) + m, base, lanes, _mm512_and_si512(_mm512_srli_epi32(bytes, m * W), field_mask),
+                0, 0};
+        if (dbl) g.r0 = load_bits16(r0, base) & lanes, g.r1 = load_bits16(r1, base) & lanes;
+        f(g);
+      }
+    }
+  }
+}
+
+/// AVX-512 twin of zipml::sgd_least_squares (same parameters, same results).
+template <int Bits, Encoding E, int MaxFeatures>
+void sgd_least_squares(const uint64_t* data, const int32_t* labels, int n, int d, int n_copies, int epochs,
+                       int step_shift, int decay_epochs, int32_t dot_mult, const int32_t* model_in,
+                       int32_t* history) {
+  constexpr int K = values_per_line(Bits, E);
+  constexpr int S = max_code(Bits);
+  constexpr bool kDouble = E == Encoding::Double;
+  using Gr = Groups<Bits, E>;
+  constexpr int G = Gr::G;
+  constexpr int kMaxLines = (MaxFeatures + K - 1) / K;
+  // The model in group slots: 16 aligned lanes per group, so every load and store is
+  // a whole aligned vector; lanes past a partial group hold 0 and see code 0.
+  alignas(64) static thread_local int32_t w[kMaxLines * G * 16];  // too large for some thread stacks
+  alignas(64) int32_t step[S + 1 > 16 ? S + 1 : 16] = {};
+  auto slot = [](int l, int gid) { return (l * G + gid) * 16; };
+
+  const int n_lines = lines_per_row(d, Bits, E);
+  const int64_t row_words = static_cast<int64_t>(n_lines) * kLineWords;
+  for (int l = 0; l < n_lines; ++l)
+    for (int gid = 0; gid < G; ++gid)
+      for (int lane = 0; lane < 16; ++lane) {
+        const int j = l * K + Gr::base(gid) + lane;
+        w[slot(l, gid) + lane] = lane < Gr::valid(gid) && j < d ? model_in[j] : 0;
+      }
+  int32_t intercept = model_in[d];
+  const __m512i one = _mm512_set1_epi32(1);
+
+  for (int e = 0; e < epochs; ++e) {
+    const int shift = epoch_shift(step_shift, decay_epochs, e);
+    const uint64_t* copy = data + static_cast<int64_t>(e % n_copies) * n * row_words;
+    for (int i = 0; i < n; ++i) {
+      const uint64_t* row = copy + static_cast<int64_t>(i) * row_words;
+      __m512i acc = _mm512_setzero_si512();
+      for (int l = 0; l < n_lines; ++l) {
+        for_each_group<Bits, E>(row + l * kLineWords, [&](const Group& g) {
+          const __m512i wd = _mm512_srai_epi32(_mm512_load_si512(w + slot(l, g.gid)), kDotDrop);
+          if (index_bits(Bits) > 0 || !kDouble) acc = _mm512_add_epi32(acc, _mm512_mullo_epi32(g.idx, wd));
+          if (kDouble) acc = _mm512_mask_add_epi32(acc, g.r0, acc, wd);
+        });
+      }
+      const SampleStep st = sample_step(_mm512_reduce_add_epi32(acc), labels[i], intercept, dot_mult, shift);
+      for (int c = 0; c <= S; ++c) step[c] = code_step(st.g, c);
+      const __m512i table = _mm512_load_si512(step);  // first 16 entries
+      // b = 8: round(g c / 2^8) in 32-bit lanes. With g = 256 gh + gl (0 <= gl < 256),
+      // floor((g c + 128) / 256) = gh c + floor((gl c + 128) / 256) exactly, and
+      // |gh c| < 2^31, gl c + 128 < 2^16.
+      const __m512i gh = _mm512_set1_epi32(st.g >> 8), gl = _mm512_set1_epi32(st.g & 0xFF);
+      const __m512i half = _mm512_set1_epi32(1 << (kUpdateFrac - 1));
+      auto wide_step = [&](__m512i c) {
+        const __m512i low = _mm512_srli_epi32(_mm512_add_epi32(_mm512_mullo_epi32(gl, c), half), kUpdateFrac);
+        return _mm512_add_epi32(_mm512_mullo_epi32(gh, c), low);
+      };
+      for (int l = 0; l < n_lines; ++l) {
+        for_each_group<Bits, E>(row + l * kLineWords, [&](const Group& g) {
+          int32_t* ws = w + slot(l, g.gid);
+          const __m512i wv = _mm512_load_si512(ws);
+          __m512i out;
+          if (kDouble && Bits == 1) {  // step[0] = 0: subtract step[1] where r1 is set
+            out = _mm512_mask_sub_epi32(wv, g.r1, wv, _mm512_set1_epi32(step[1]));
+          } else {
+            const __m512i code = kDouble ? _mm512_mask_add_epi32(g.idx, g.r1, g.idx, one) : g.idx;
+            const __m512i delta = S < 16 ? _mm512_permutexvar_epi32(code, table) : wide_step(code);
+            out = _mm512_sub_epi32(wv, delta);
+          }
+          _mm512_store_si512(ws, out);
+        });
+      }
+      intercept = wrap_sub(intercept, st.dc);
+    }
+    int32_t* out = history + static_cast<int64_t>(e) * (d + 1);
+    for (int l = 0; l < n_lines; ++l)
+      for (int gid = 0; gid < G; ++gid)
+        for (int lane = 0; lane < Gr::valid(gid); ++lane) {
+          const int j = l * K + Gr::base(gid) + lane;
+          if (j < d) out[j] = w[slot(l, gid) + lane];
+        }
+    out[d] = intercept;
+  }
+}
+
+}  // namespace avx512
+}  // namespace zipml
+#endif
