@@ -69,36 +69,63 @@ def auto_step_shift(X_scaled: np.ndarray, bits: int) -> int:
     return int(min(F.MAX_SHIFT, max(1, math.ceil(math.log2(r * (1.0 + v))))))
 
 
-def train(X: np.ndarray, y_scaled: np.ndarray, scaling: FeatureScaling, config: SgdConfig, epochs: int,
-          model_init: np.ndarray) -> np.ndarray:
-    """Run ``epochs`` epochs from ``model_init`` (d weights + intercept, scaled units).
+@dataclass(frozen=True)
+class Prepared:
+    """Data as a kernel reads it: scaled float32 rows (fp32) or quantized lines."""
 
-    Returns the (epochs, d+1) float64 history of models in scaled units.
-    """
-    d = X.shape[1]
+    n_features: int
+    scaled: np.ndarray | None = None
+    lines: np.ndarray | None = None
+
+
+def prepare(X: np.ndarray, scaling: FeatureScaling, config: SgdConfig) -> Prepared:
+    """Scale (and quantize, unless bits = 32) once; shared by every target and epoch."""
     if config.bits == FULL_PRECISION:
-        Xs = scaling.transform(X)
-        ys = y_scaled.astype(np.float32)
-        init = model_init.astype(np.float32)
-        args = (config.step_shift, config.decay_epochs, init)
+        return Prepared(X.shape[1], scaled=scaling.transform(X))
+    q = quantize(X, config.bits, sampling=config.sampling, seed=config.seed, n_copies=config.n_copies,
+                 backend=config.backend, scaling=scaling)
+    return Prepared(X.shape[1], lines=q.lines)
+
+
+def _run_kernel(data: Prepared, y_scaled, config: SgdConfig, epochs: int, step_shift: int, decay: int,
+                model_init: np.ndarray, copy: slice) -> np.ndarray:
+    d = data.n_features
+    if data.lines is None:
+        args = (data.scaled, y_scaled.astype(np.float32), epochs, step_shift, decay, model_init.astype(np.float32))
         if config.backend == "hls":
             from . import _kernels
 
-            hist = _kernels.sgd_fp32(Xs, ys, epochs, *args)
-        else:
-            hist = reference.sgd_fp32(Xs, ys, epochs, *args)
-        return hist.astype(np.float64)
-
-    q = quantize(X, config.bits, sampling=config.sampling, seed=config.seed, n_copies=config.n_copies,
-                 backend=config.backend, scaling=scaling)
+            return _kernels.sgd_fp32(*args).astype(np.float64)
+        return reference.sgd_fp32(*args).astype(np.float64)
     labels = F.to_fixed(y_scaled, F.LABEL_FRAC)
     init = F.to_fixed(model_init, F.MODEL_FRAC)
-    args = (q.lines, labels, d, config.bits)
-    kwargs = (epochs, config.step_shift, config.decay_epochs, F.dot_mult(config.bits), init)
+    tail = (epochs, step_shift, decay, F.dot_mult(config.bits), init)
     if config.backend == "hls":
         from . import _kernels
 
-        hist = _kernels.sgd_quantized(*args, F.encoding_id(config.sampling), *kwargs)
+        hist = _kernels.sgd_quantized(data.lines[copy], labels, d, config.bits, F.encoding_id(config.sampling), *tail)
     else:
-        hist = reference.sgd_least_squares(*args, config.sampling, *kwargs)
+        hist = reference.sgd_least_squares(data.lines[copy], labels, d, config.bits, config.sampling, *tail)
     return hist.astype(np.float64) / (1 << F.MODEL_FRAC)
+
+
+def train(data: Prepared, y_scaled: np.ndarray, config: SgdConfig, epochs: int, model_init: np.ndarray,
+          on_epoch=None) -> np.ndarray:
+    """Run ``epochs`` epochs from ``model_init`` (d weights + intercept, scaled units).
+
+    Returns the (epochs, d+1) float64 history of models in scaled units. With
+    ``on_epoch(e, model)`` the kernel is called once per epoch (with that epoch's step
+    and copy), which gives the same bits as one call for all epochs.
+    """
+    if on_epoch is None:
+        return _run_kernel(data, y_scaled, config, epochs, config.step_shift, config.decay_epochs, model_init,
+                           slice(None))
+    history = np.empty((epochs, data.n_features + 1))
+    model = model_init
+    for e in range(epochs):
+        shift = reference.epoch_shift(config.step_shift, config.decay_epochs, e)
+        c = e % config.n_copies
+        history[e] = _run_kernel(data, y_scaled, config, 1, shift, 0, model, slice(c, c + 1))[0]
+        model = history[e]
+        on_epoch(e, model)
+    return history

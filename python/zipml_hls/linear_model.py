@@ -5,8 +5,10 @@ from __future__ import annotations
 import warnings
 
 import numpy as np
-from sklearn.base import BaseEstimator, RegressorMixin
+from sklearn.base import BaseEstimator, ClassifierMixin, RegressorMixin
 from sklearn.exceptions import ConvergenceWarning
+from sklearn.preprocessing import LabelBinarizer
+from sklearn.utils.multiclass import check_classification_targets
 from sklearn.utils.validation import check_is_fitted, validate_data
 
 from . import engine
@@ -15,6 +17,8 @@ from . import reference
 from ._validation import check_bits, check_choice, check_int, check_matrix, check_seed
 from .quantize import BACKENDS
 from .scaling import FeatureScaling, LabelScaling
+
+_MAX_BACKOFF = 8
 
 
 def _resolve_seed(random_state) -> int:
@@ -28,35 +32,174 @@ def _resolve_seed(random_state) -> int:
     return check_seed(random_state)
 
 
-class ZipMLRegressor(RegressorMixin, BaseEstimator):
-    r"""Least-squares linear regression trained by low-precision SGD (ZipML).
+class _ZipMLLinear(BaseEstimator):
+    """Shared machinery: validation, scaling, the kernels, the schedule, unscaling.
 
-    Each feature is scaled to [0, 1] by its training min/max and the target is
-    centred and divided by its standard deviation. The data are stochastically
-    quantized to ``bits`` bits and SGD minimises
+    Trains one least-squares model per column of a target matrix (n, T) on data that
+    is scaled and quantized once.
+    """
 
-    .. math:: \frac{1}{2n} \sum_i (a_i^\top w + c - b_i)^2
+    def __init__(self, bits=8, sampling="double", levels="uniform", max_iter=20, eta0="auto", decay_epochs=3,
+                 n_copies=1, random_state=None, backend="hls", verbose=0):
+        self.bits = bits
+        self.sampling = sampling
+        self.levels = levels
+        self.max_iter = max_iter
+        self.eta0 = eta0
+        self.decay_epochs = decay_epochs
+        self.n_copies = n_copies
+        self.random_state = random_state
+        self.backend = backend
+        self.verbose = verbose
 
-    with the gradient estimate ``g = Q2(a) (Q1(a)^T w + c - b)`` for
-    ``sampling='double'`` (two independent samples: unbiased) or
-    ``Q(a) (Q(a)^T w + c - b)`` for ``'naive'``/``'nearest'`` (one sample: biased
-    towards the ridge solution :math:`(A^\top A + n D)^{-1} A^\top b`, D the mean
-    rounding variance of each feature). The model is fixed point (Q7.24) on the
-    kernel; coefficients are reported in original units.
+    # ------------------------------------------------------------ checks
+    def _check_params(self) -> None:
+        check_bits(self.bits, allow_full=True)
+        check_choice(self.sampling, "sampling", F.ENCODINGS)
+        check_choice(self.levels, "levels", ("uniform",))
+        check_int(self.max_iter, "max_iter", 1)
+        check_int(self.decay_epochs, "decay_epochs", 0)
+        check_int(self.n_copies, "n_copies", 1)
+        check_int(self.verbose, "verbose", 0)
+        check_choice(self.backend, "backend", BACKENDS)
+        if not (isinstance(self.eta0, str) and self.eta0 == "auto"):
+            if isinstance(self.eta0, (bool, str)) or not isinstance(self.eta0, (int, float, np.number)):
+                raise TypeError(f"eta0 must be 'auto' or a positive float, got {self.eta0!r}")
+            if not (np.isfinite(self.eta0) and self.eta0 > 0):
+                raise ValueError(f"eta0 must be 'auto' or a positive finite float, got {self.eta0!r}")
 
+    def _validate_fit(self, X, y, reset):
+        X, y = validate_data(self, X, y, reset=reset, dtype=[np.float64, np.float32])
+        return check_matrix(X), y
+
+    def _validate_predict(self, X):
+        check_is_fitted(self, "coef_")
+        return validate_data(self, X, reset=False, dtype=[np.float64, np.float32])
+
+    # ---------------------------------------------------------- training
+    def _start(self, X, Y) -> None:
+        """Fit the scalings and the schedule on the first data seen."""
+        self.scaling_ = FeatureScaling.fit(X)
+        self._label_scalings = [LabelScaling.fit(Y[:, t]) for t in range(Y.shape[1])]
+        self._step_shift = (engine.auto_step_shift(self.scaling_.transform(X), int(self.bits))
+                            if self.eta0 == "auto" else engine.step_shift_from_eta(float(self.eta0)))
+        self.eta_ = 2.0**-self._step_shift
+        self._seed = _resolve_seed(self.random_state)
+        self._models = np.zeros((Y.shape[1], X.shape[1] + 1))
+        self.n_iter_ = 0
+        self.loss_curve_ = []
+
+    def _config(self, step_shift: int, decay_epochs: int, seed: int) -> engine.SgdConfig:
+        return engine.SgdConfig(bits=int(self.bits), sampling=self.sampling, step_shift=step_shift,
+                                decay_epochs=decay_epochs, n_copies=int(self.n_copies), seed=seed,
+                                backend=self.backend)
+
+    def _run(self, X, Y, config: engine.SgdConfig, epochs: int) -> float:
+        """Train every target ``epochs`` epochs. Returns the worst ratio, over targets, of
+        the final loss to the loss of predicting the target's mean (inf if not finite)."""
+        data = engine.prepare(X, self.scaling_, config)
+        bar = None
+        if self.verbose and epochs > 1:
+            from tqdm.auto import tqdm
+
+            bar = tqdm(total=epochs * Y.shape[1], desc=f"{type(self).__name__} {self._precision()}",
+                       unit="epoch", leave=False)
+        losses = np.zeros(epochs)
+        worst = 0.0
+        for t in range(Y.shape[1]):
+            ls, y = self._label_scalings[t], Y[:, t]
+            on_epoch = None
+            if bar is not None:
+                def on_epoch(e, model, ls=ls, y=y):
+                    bar.update(1)
+                    bar.set_postfix(loss=f"{self._loss(X, y, ls, model[None])[0]:.4g}", refresh=False)
+            history = engine.train(data, ls.transform(y), config, epochs, self._models[t], on_epoch)
+            curve = self._loss(X, y, ls, history)
+            losses += curve / Y.shape[1]
+            self._models[t] = history[-1]
+            mean_loss = 0.5 * np.var(y) + 1e-9 * np.mean(y**2) + 1e-300
+            worst = max(worst, curve[-1] / mean_loss if np.isfinite(curve[-1]) else np.inf)
+        if bar is not None:
+            bar.close()
+        self._set_coef()
+        self.n_iter_ += epochs
+        self.loss_curve_.extend(float(v) for v in losses)
+        return worst
+
+    def _precision(self) -> str:
+        return "fp32" if self.bits == engine.FULL_PRECISION else f"{self.bits}-bit {self.sampling}"
+
+    def _unscale(self, history: np.ndarray, ls: LabelScaling):
+        """Scaled-space models (m, d+1) -> original-unit coefficients (m, d) and intercepts (m,)."""
+        sc = self.scaling_
+        w = history[:, :-1] * sc.inv.astype(np.float64)
+        return ls.scale * w, ls.center + ls.scale * (history[:, -1] - w @ sc.lo.astype(np.float64))
+
+    def _loss(self, X, y, ls, history) -> np.ndarray:
+        """0.5 * mean squared error, original units, of each model in ``history``."""
+        coefs, intercepts = self._unscale(history, ls)
+        pred = X.astype(np.float64) @ coefs.T + intercepts
+        return 0.5 * np.mean((pred - y[:, None]) ** 2, axis=0)
+
+    def _set_coef(self) -> None:
+        pairs = [self._unscale(self._models[t][None], ls) for t, ls in enumerate(self._label_scalings)]
+        self._coef = np.vstack([c for c, _ in pairs])
+        self._intercept = np.concatenate([i for _, i in pairs])
+
+    def _warn(self, what: str) -> None:
+        warnings.warn(f"SGD {what} (training loss {self.loss_curve_[-1]:.3g}); lower eta0 (now {self.eta_:g}) "
+                      "or raise max_iter", ConvergenceWarning, stacklevel=3)
+
+    def _fit(self, X, Y):
+        """``max_iter`` epochs from zero; with eta0='auto' a run that ends worse than the
+        mean predictor restarts with half the step (up to 8 times)."""
+        self._start(X, Y)
+        for attempt in range(_MAX_BACKOFF + 1):
+            config = self._config(self._step_shift, int(self.decay_epochs), self._seed)
+            if self._run(X, Y, config, int(self.max_iter)) <= 1.0:
+                return self
+            if self.eta0 != "auto" or attempt == _MAX_BACKOFF or self._step_shift >= F.MAX_SHIFT:
+                break
+            self._step_shift += 1
+            self.eta_ = 2.0**-self._step_shift
+            self._models[:] = 0.0
+            self.n_iter_, self.loss_curve_ = 0, []
+        self._warn("did not beat predicting the mean")
+        return self
+
+    def _partial_fit(self, X, Y, first: bool):
+        if first:
+            self._start(X, Y)
+        shift = reference.epoch_shift(self._step_shift, int(self.decay_epochs), self.n_iter_)
+        seed = (self._seed + self.n_iter_) % (1 << 32)  # fresh rounding for every call
+        if self._run(X, Y, self._config(shift, 0, seed), 1) > 10.0:
+            self._warn("diverged")
+        return self
+
+    def _decision(self, X) -> np.ndarray:
+        X = self._validate_predict(X)
+        return X.astype(np.float64) @ self._coef.T + self._intercept
+
+
+_PARAMS_DOC = r"""
     Parameters
     ----------
     bits : {1, 2, 4, 8, 32}, default=8
         Bits per stored level code; 32 trains the float32 baseline kernel.
     sampling : {'double', 'naive', 'nearest'}, default='double'
+        'double': two independent samples per value, unbiased gradient;
+        'naive': one stochastic sample (biased towards a ridge solution);
+        'nearest': deterministic nearest rounding.
     levels : {'uniform'}, default='uniform'
-        Level placement: 2**bits uniform levels over each feature's range.
+        Level placement: 2**bits uniform levels over each feature's training range.
     max_iter : int, default=20
         Epochs (passes over the data) of ``fit``.
     eta0 : 'auto' or float, default='auto'
         Initial step in scaled units. Kernels step by powers of two: a float becomes
-        ``2**-round(-log2(eta0))`` (clipped to [2^-40, 2^-1]); 'auto' takes
-        ``2**-ceil(log2(max_i sum_j a_ij + 1))``, stable for every precision.
+        ``2**-round(-log2(eta0))`` (clipped to [2^-40, 2^-1]). 'auto' takes
+        ``2**-ceil(log2((R + 1)(1 + V)))``, R = max_i sum_j a_ij, V = max_i sum_j
+        Var[Q(a_ij)] (see ``zipml_hls.engine.auto_step_shift``), and halves it while a
+        run ends worse than predicting the mean (up to 8 times).
     decay_epochs : int, default=3
         The step halves every ``decay_epochs`` epochs (0 keeps it constant):
         ``eta_e = eta_0 * 2**-floor(e / decay_epochs)``.
@@ -67,7 +210,23 @@ class ZipMLRegressor(RegressorMixin, BaseEstimator):
     backend : {'hls', 'reference'}, default='hls'
         'hls' runs the C++ kernels, 'reference' the NumPy golden model; both give
         bit-identical ``coef_`` for the same seed.
+    verbose : int, default=0
+        1 shows a progress bar with the current training loss.
+"""
 
+
+class ZipMLRegressor(RegressorMixin, _ZipMLLinear):
+    __doc__ = r"""Least-squares linear regression trained by low-precision SGD (ZipML).
+
+    Each feature is scaled to [0, 1] by its training min/max and the target is centred
+    and divided by its standard deviation. The data are stochastically quantized to
+    ``bits`` bits and SGD minimises (1/2n) sum_i (a_i^T w + c - b_i)^2 with the gradient
+    estimate ``g = Q2(a) (Q1(a)^T w + c - b)`` for ``sampling='double'`` (two
+    independent samples: unbiased) or ``Q(a) (Q(a)^T w + c - b)`` for 'naive'/'nearest'
+    (one sample: biased towards the ridge solution (A^T A + n D)^-1 A^T b, D the mean
+    rounding variance of each feature). The model is fixed point (Q7.24) on the kernel;
+    coefficients are reported in original units.
+""" + _PARAMS_DOC + r"""
     Attributes
     ----------
     coef_ : ndarray (n_features,)
@@ -79,112 +238,16 @@ class ZipMLRegressor(RegressorMixin, BaseEstimator):
     eta_ : float
         The power-of-two initial step used.
     scaling_ : FeatureScaling
+        Per-feature min/max of the training data.
     label_scaling_ : LabelScaling
     n_features_in_ : int
     """
 
-    def __init__(self, bits=8, sampling="double", levels="uniform", max_iter=20, eta0="auto", decay_epochs=3,
-                 n_copies=1, random_state=None, backend="hls"):
-        self.bits = bits
-        self.sampling = sampling
-        self.levels = levels
-        self.max_iter = max_iter
-        self.eta0 = eta0
-        self.decay_epochs = decay_epochs
-        self.n_copies = n_copies
-        self.random_state = random_state
-        self.backend = backend
-
-    # ------------------------------------------------------------ checks
-    def _check_params(self) -> None:
-        check_bits(self.bits, allow_full=True)
-        check_choice(self.sampling, "sampling", F.ENCODINGS)
-        check_choice(self.levels, "levels", ("uniform",))
-        check_int(self.max_iter, "max_iter", 1)
-        check_int(self.decay_epochs, "decay_epochs", 0)
-        check_int(self.n_copies, "n_copies", 1)
-        check_choice(self.backend, "backend", BACKENDS)
-        if not (isinstance(self.eta0, str) and self.eta0 == "auto"):
-            if isinstance(self.eta0, bool) or not isinstance(self.eta0, (int, float, np.floating, np.integer)):
-                raise TypeError(f"eta0 must be 'auto' or a positive float, got {self.eta0!r}")
-            if not (np.isfinite(self.eta0) and self.eta0 > 0):
-                raise ValueError(f"eta0 must be 'auto' or a positive finite float, got {self.eta0!r}")
-
-    def _validate(self, X, y=None, reset=True):
-        if y is None:  # prediction: keep the caller's precision
-            return validate_data(self, X, reset=reset, dtype=[np.float64, np.float32])
-        X, y = validate_data(self, X, y, reset=reset, dtype=[np.float64, np.float32], y_numeric=True)
-        return check_matrix(X), np.asarray(y, dtype=np.float64)
-
-    # ---------------------------------------------------------- training
-    def _start(self, X, y) -> None:
-        """Fit the scalings and the schedule on the first data seen."""
-        self.scaling_ = FeatureScaling.fit(X)
-        self.label_scaling_ = LabelScaling.fit(y)
-        self._step_shift = (engine.auto_step_shift(self.scaling_.transform(X), int(self.bits)) if self.eta0 == "auto"
-                            else engine.step_shift_from_eta(float(self.eta0)))
-        self.eta_ = 2.0 ** -self._step_shift
-        self._seed = _resolve_seed(self.random_state)
-        self._model = np.zeros(X.shape[1] + 1)
-        self.n_iter_ = 0
-        self.loss_curve_ = []
-
-    def _config(self, step_shift: int, decay_epochs: int, seed: int) -> engine.SgdConfig:
-        return engine.SgdConfig(bits=int(self.bits), sampling=self.sampling, step_shift=step_shift,
-                                decay_epochs=decay_epochs, n_copies=int(self.n_copies), seed=seed,
-                                backend=self.backend)
-
-    def _run(self, X, y, config: engine.SgdConfig, epochs: int) -> bool:
-        """Train ``epochs`` epochs; False when the run ends worse than predicting the mean."""
-        history = engine.train(X, self.label_scaling_.transform(y), self.scaling_, config, epochs, self._model)
-        coefs, intercepts = self._unscale(history)
-        pred = self._predict_many(X, coefs, intercepts)
-        losses = 0.5 * np.mean((pred - y[:, None]) ** 2, axis=0)
-        self._model = history[-1].copy()
-        self.coef_, self.intercept_ = coefs[-1], float(intercepts[-1])
-        self.n_iter_ += epochs
-        self.loss_curve_.extend(float(v) for v in losses)
-        mean_loss = 0.5 * np.var(y)
-        return bool(np.isfinite(losses[-1]) and losses[-1] <= mean_loss + 1e-9 * np.mean(y**2) + 1e-300)
-
-    def _warn_diverged(self) -> None:
-        warnings.warn(f"SGD diverged (training loss {self.loss_curve_[-1]:.3g} is above the loss of predicting "
-                      f"the mean); lower eta0 (now {self.eta_:g})", ConvergenceWarning, stacklevel=3)
-
-    def _unscale(self, history: np.ndarray):
-        """Scaled-space models (m, d+1) -> original-unit coefficients (m, d) and intercepts (m,)."""
-        sc, ls = self.scaling_, self.label_scaling_
-        inv = sc.inv.astype(np.float64)
-        w = history[:, :-1] * inv
-        coefs = ls.scale * w
-        intercepts = ls.center + ls.scale * (history[:, -1] - w @ sc.lo.astype(np.float64))
-        return coefs, intercepts
-
-    @staticmethod
-    def _predict_many(X, coefs, intercepts):
-        return (X.astype(np.float64) @ coefs.T) + intercepts
-
     def fit(self, X, y):
-        """Train for ``max_iter`` epochs from a zero model.
-
-        With ``eta0='auto'``, a run that ends worse than predicting the mean is
-        restarted with half the step (up to 8 times); ``eta_`` is the step that was kept.
-        """
+        """Train for ``max_iter`` epochs from a zero model."""
         self._check_params()
-        X, y = self._validate(X, y)
-        self._start(X, y)
-        for attempt in range(9):
-            config = self._config(self._step_shift, int(self.decay_epochs), self._seed)
-            if self._run(X, y, config, int(self.max_iter)):
-                return self
-            if self.eta0 != "auto" or attempt == 8 or self._step_shift >= F.MAX_SHIFT:
-                break
-            self._step_shift += 1
-            self.eta_ = 2.0 ** -self._step_shift
-            self._model[:] = 0.0
-            self.n_iter_, self.loss_curve_ = 0, []
-        self._warn_diverged()
-        return self
+        X, y = self._validate_fit(X, y, reset=True)
+        return self._fit(X, self._target(y))
 
     def partial_fit(self, X, y):
         """One epoch over (X, y), continuing the model and the step schedule.
@@ -194,17 +257,123 @@ class ZipMLRegressor(RegressorMixin, BaseEstimator):
         """
         self._check_params()
         first = not hasattr(self, "scaling_")
-        X, y = self._validate(X, y, reset=first)
-        if first:
-            self._start(X, y)
-        shift = reference.epoch_shift(self._step_shift, int(self.decay_epochs), self.n_iter_)
-        seed = (self._seed + self.n_iter_) % (1 << 32)  # fresh rounding for every call
-        if not self._run(X, y, self._config(shift, 0, seed), 1):
-            self._warn_diverged()
-        return self
+        X, y = self._validate_fit(X, y, reset=first)
+        return self._partial_fit(X, self._target(y), first)
+
+    @staticmethod
+    def _target(y):
+        y = np.asarray(y, dtype=np.float64)
+        if y.ndim != 1:
+            raise ValueError(f"y must be 1-D, got shape {y.shape}")
+        return y[:, None]
+
+    @property
+    def coef_(self):
+        return self._coef[0]
+
+    @property
+    def intercept_(self):
+        return float(self._intercept[0])
+
+    @property
+    def label_scaling_(self):
+        return self._label_scalings[0]
+
+    @property
+    def _model(self):
+        """The fitted model in the scaled space (d weights, then the intercept)."""
+        return self._models[0]
 
     def predict(self, X):
         """Predictions in original units: X @ coef_ + intercept_."""
-        check_is_fitted(self, "coef_")
-        X = self._validate(X, reset=False)
-        return X.astype(np.float64) @ self.coef_ + self.intercept_
+        return self._decision(X)[:, 0]
+
+    def __sklearn_tags__(self):
+        tags = super().__sklearn_tags__()
+        tags.input_tags.allow_nan = False
+        return tags
+
+
+class ZipMLClassifier(ClassifierMixin, _ZipMLLinear):
+    __doc__ = r"""Linear classification trained by low-precision SGD (ZipML).
+
+    ``loss='squared_error'``: a least-squares SVM. Labels become +1/-1 (one-vs-rest for
+    more than two classes, one model per class on the same quantized data) and each
+    model minimises (1/2n) sum_i (a_i^T w + c - y_i)^2 with the same low-precision
+    kernels as :class:`ZipMLRegressor`.
+""" + _PARAMS_DOC + r"""    loss : {'squared_error'}, default='squared_error'
+
+    Attributes
+    ----------
+    classes_ : ndarray (n_classes,)
+    coef_ : ndarray (1, n_features) for two classes, else (n_classes, n_features)
+    intercept_ : ndarray (1,) or (n_classes,)
+    n_iter_, loss_curve_, eta_, scaling_, n_features_in_ : as ZipMLRegressor
+        (the loss is averaged over the one-vs-rest models, in +1/-1 units).
+    """
+
+    LOSSES = ("squared_error",)
+
+    def __init__(self, bits=8, sampling="double", levels="uniform", max_iter=20, eta0="auto", decay_epochs=3,
+                 n_copies=1, random_state=None, backend="hls", verbose=0, loss="squared_error"):
+        super().__init__(bits=bits, sampling=sampling, levels=levels, max_iter=max_iter, eta0=eta0,
+                         decay_epochs=decay_epochs, n_copies=n_copies, random_state=random_state,
+                         backend=backend, verbose=verbose)
+        self.loss = loss
+
+    def _check_params(self) -> None:
+        super()._check_params()
+        check_choice(self.loss, "loss", self.LOSSES)
+
+    def _targets(self, y) -> np.ndarray:
+        Y = self._binarizer.transform(y).astype(np.float64) * 2.0 - 1.0
+        return Y if len(self.classes_) > 2 else Y[:, :1]
+
+    def _set_classes(self, classes) -> None:
+        self._binarizer = LabelBinarizer().fit(classes)
+        self.classes_ = self._binarizer.classes_
+        if len(self.classes_) < 2:
+            raise ValueError(f"need samples of at least 2 classes, got {len(self.classes_)} class "
+                             f"({self.classes_[0]!r})")
+
+    def fit(self, X, y):
+        """Train one +1/-1 least-squares model per class (one for two classes)."""
+        self._check_params()
+        X, y = self._validate_fit(X, y, reset=True)
+        check_classification_targets(y)
+        self._set_classes(np.unique(y))
+        return self._fit(X, self._targets(y))
+
+    def partial_fit(self, X, y, classes=None):
+        """One epoch over (X, y); the first call needs ``classes`` (all labels)."""
+        self._check_params()
+        first = not hasattr(self, "scaling_")
+        X, y = self._validate_fit(X, y, reset=first)
+        check_classification_targets(y)
+        if first:
+            if classes is None:
+                raise ValueError("classes must be passed on the first call to partial_fit")
+            self._set_classes(np.asarray(classes))
+        unseen = np.setdiff1d(np.unique(y), self.classes_)
+        if unseen.size:
+            raise ValueError(f"y has labels {unseen.tolist()} that are not in classes {self.classes_.tolist()}")
+        return self._partial_fit(X, self._targets(y), first)
+
+    @property
+    def coef_(self):
+        return self._coef
+
+    @property
+    def intercept_(self):
+        return self._intercept
+
+    def decision_function(self, X):
+        """Scores: (n,) for two classes (positive means classes_[1]), else (n, n_classes)."""
+        scores = self._decision(X)
+        return scores[:, 0] if scores.shape[1] == 1 else scores
+
+    def predict(self, X):
+        scores = self.decision_function(X)
+        if scores.ndim == 1:
+            return self.classes_[(scores > 0).astype(int)]
+        return self.classes_[np.argmax(scores, axis=1)]

@@ -1,0 +1,200 @@
+"""The ``zipml-hls`` command line (also ``python -m zipml_hls``).
+
+Bad input (a missing file, a bad option value, malformed data) ends with exit status 2
+and one line on stderr, never a traceback.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import time
+import warnings
+from pathlib import Path
+
+import numpy as np
+
+from . import __version__
+from . import formats as F
+
+
+class UsageError(Exception):
+    """Bad input from the user: reported in one line, exit status 2."""
+
+
+def _eta0(text: str):
+    if text == "auto":
+        return "auto"
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"must be 'auto' or a positive number, got {text!r}") from None
+    if not value > 0:
+        raise argparse.ArgumentTypeError(f"must be 'auto' or a positive number, got {text!r}")
+    return value
+
+
+def _add_data_options(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--format", default="auto", choices=("auto", "libsvm", "csv", "npz"),
+                   help="data format (auto: by extension; .csv/.tsv CSV, .npz NumPy, else LIBSVM)")
+    p.add_argument("--label-column", type=int, default=0, help="CSV column holding the label (default 0)")
+    p.add_argument("--zero-based", action="store_true", help="LIBSVM feature indices start at 0 (default: 1)")
+
+
+def _load(path: str, args, n_features=None):
+    from . import data
+
+    kwargs = {}
+    if args.format == "csv" or (args.format == "auto" and Path(path).suffix.lower() in (".csv", ".tsv")):
+        kwargs["label_column"] = args.label_column
+    elif args.format in ("auto", "libsvm") and Path(path).suffix.lower() != ".npz":
+        kwargs["zero_based"] = True if args.zero_based else False
+        if n_features is not None:
+            kwargs["n_features"] = n_features
+    return data.load(path, args.format, **kwargs)
+
+
+def _looks_like_classes(y: np.ndarray) -> bool:
+    """Integer labels with at most 20 distinct values are taken as classes."""
+    return bool(np.all(y == np.round(y)) and len(np.unique(y)) <= 20)
+
+
+def cmd_train(args) -> int:
+    from .linear_model import ZipMLClassifier, ZipMLRegressor
+    from .model_io import save_model
+
+    X, y = _load(args.data, args)
+    task = args.task
+    if task == "auto":
+        task = "classification" if _looks_like_classes(y) else "regression"
+    cls = ZipMLClassifier if task == "classification" else ZipMLRegressor
+    est = cls(bits=args.bits, sampling=args.sampling, levels=args.levels, max_iter=args.epochs, eta0=args.eta0,
+              decay_epochs=args.decay_epochs, n_copies=args.copies, random_state=args.seed, backend=args.backend,
+              verbose=0 if args.quiet else 1)
+    precision = "fp32" if args.bits == 32 else f"{args.bits}-bit {args.sampling}"
+    if not args.quiet:
+        print(f"training {cls.__name__} ({task}) on {X.shape[0]} samples x {X.shape[1]} features, {precision}, "
+              f"{args.epochs} epochs", flush=True)
+    start = time.perf_counter()
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        est.fit(X, y)
+    seconds = time.perf_counter() - start
+    for w in caught:
+        print(f"warning: {w.message}", file=sys.stderr)
+    metric = "accuracy" if task == "classification" else "R^2"
+    print(f"eta0 {est.eta_:g} | final training loss {est.loss_curve_[-1]:.6g} | training {metric} "
+          f"{est.score(X, y):.4f} | {seconds:.2f} s")
+    if args.model_out:
+        save_model(est, args.model_out)
+        print(f"model written to {args.model_out}")
+    return 0
+
+
+def cmd_predict(args) -> int:
+    from .model_io import load_model
+
+    est = load_model(args.model)
+    X, y = _load(args.data, args, n_features=est.n_features_in_)
+    pred = est.predict(X)
+    lines = "\n".join(str(v) for v in pred.tolist()) + "\n"
+    if args.output:
+        from .data import atomic_write_bytes
+
+        atomic_write_bytes(args.output, lines.encode())
+    else:
+        sys.stdout.write(lines)
+    metric = "accuracy" if hasattr(est, "classes_") else "R^2"
+    print(f"{len(pred)} predictions; {metric} against the file's labels: {est.score(X, y):.4f}", file=sys.stderr)
+    return 0
+
+
+def cmd_info(args) -> int:
+    from . import _kernels
+
+    info = _kernels.info()
+    print(f"zipml-hls {__version__}")
+    print(f"compiler      g++ {info['compiler']}")
+    print(f"flags         {info['cxx_flags']}")
+    print(f"instruction set {info['isa']} (native build: {info['native']}); CPU fast path: {info['fast_path']}")
+    print(f"max features  {info['max_features']} (compile-time size of the on-chip model)")
+    print(f"bit widths    {', '.join(str(b) for b in info['bits'])} x encodings {', '.join(info['encodings'])}; "
+          "fp32 baseline")
+    print("values per 512-bit line:")
+    for bits in F.SUPPORTED_BITS:
+        cells = ", ".join(f"{s} {F.values_per_line(bits, s)} ({F.stored_bits(bits, s)} bits)"
+                          for s in ("double", "naive"))
+        print(f"  {bits}-bit: {cells}")
+    return 0
+
+
+def cmd_reproduce(args) -> int:
+    from .reproduce import reproduce
+
+    reproduce(Path(args.out), full=args.full, quiet=args.quiet)
+    return 0
+
+
+class _Parser(argparse.ArgumentParser):
+    """argparse, but a usage error is one line on stderr (exit status 2)."""
+
+    def error(self, message):
+        self.exit(2, f"{self.prog}: error: {message}\n")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = _Parser(prog="zipml-hls", description="ZipML low-precision training of linear models")
+    parser.add_argument("--version", action="version", version=f"zipml-hls {__version__}")
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    p = sub.add_parser("train", help="train a model on a data file")
+    p.add_argument("data", help="LIBSVM/svmlight, CSV (label column) or .npz (X, y) file")
+    _add_data_options(p)
+    p.add_argument("--task", default="auto", choices=("auto", "regression", "classification"),
+                   help="auto: classification when labels are integers with at most 20 values")
+    p.add_argument("--bits", type=int, default=8, choices=(1, 2, 4, 8, 32), help="bits per value (32: fp32)")
+    p.add_argument("--sampling", default="double", choices=F.ENCODINGS)
+    p.add_argument("--levels", default="uniform", choices=("uniform",))
+    p.add_argument("--epochs", type=int, default=20)
+    p.add_argument("--eta0", type=_eta0, default="auto", help="initial step (power of two) or 'auto'")
+    p.add_argument("--decay-epochs", type=int, default=3, help="halve the step every N epochs (0: constant)")
+    p.add_argument("--copies", type=int, default=1, help="independent quantized copies of the data")
+    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--backend", default="hls", choices=("hls", "reference"))
+    p.add_argument("--model-out", help="write the trained model here")
+    p.add_argument("--quiet", action="store_true", help="no progress bar")
+    p.set_defaults(func=cmd_train)
+
+    p = sub.add_parser("predict", help="predict with a saved model")
+    p.add_argument("model")
+    p.add_argument("data")
+    _add_data_options(p)
+    p.add_argument("--output", help="write predictions here (default: stdout)")
+    p.set_defaults(func=cmd_predict)
+
+    p = sub.add_parser("info", help="version, compiler flags, instruction set, kernels compiled in")
+    p.set_defaults(func=cmd_info)
+
+    p = sub.add_parser("reproduce", help="reproduce the paper's core results into a report folder")
+    p.add_argument("--out", default="zipml-report", help="output folder (default: zipml-report)")
+    p.add_argument("--full", action="store_true", help="the long version: more data, epochs and seeds")
+    p.add_argument("--quiet", action="store_true", help="no progress output")
+    p.set_defaults(func=cmd_reproduce)
+    return parser
+
+
+def main(argv=None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    try:
+        return args.func(args)
+    except (UsageError, ValueError, TypeError, FileNotFoundError, IsADirectoryError, PermissionError) as exc:
+        print(f"zipml-hls {args.command}: error: {exc}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print(f"zipml-hls {args.command}: interrupted", file=sys.stderr)
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,122 @@
+"""The paper's core experiments as functions returning plain data (dicts and lists),
+shared by ``zipml-hls reproduce`` and the scripts in scripts/."""
+
+from __future__ import annotations
+
+import time
+import warnings
+
+import numpy as np
+from sklearn.exceptions import ConvergenceWarning
+
+from . import formats as F
+from .datasets import make_synthetic_regression
+from .engine import FULL_PRECISION, rounding_variance
+from .linear_model import ZipMLRegressor
+
+PRECISIONS = [(32, "fp32")] + [(b, s) for b in (8, 4, 2, 1) for s in ("double", "naive")]
+
+
+def regression_datasets(n: int, d: int) -> dict:
+    """Data that is generated (n x d synthetic) or ships with scikit-learn: name -> (X, y)."""
+    from sklearn.datasets import load_diabetes
+
+    X, y, _ = make_synthetic_regression(n, d, random_state=0)
+    return {f"synthetic {n}x{d}": (X, y), "diabetes 442x10": load_diabetes(return_X_y=True)}
+
+
+def _fit(X, y, bits, sampling, epochs, seed, **kw):
+    est = ZipMLRegressor(bits=bits, sampling="double" if sampling == "fp32" else sampling, max_iter=epochs,
+                         random_state=seed, **kw)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        start = time.perf_counter()
+        est.fit(X, y)
+    return est, time.perf_counter() - start
+
+
+def convergence(X, y, epochs: int = 20, seed: int = 0, precisions=PRECISIONS, progress=None) -> list:
+    """Training loss per epoch for each precision (each with its own auto step)."""
+    rows = []
+    for bits, sampling in precisions:
+        est, seconds = _fit(X, y, bits, sampling, epochs, seed)
+        rows.append({"bits": bits, "sampling": sampling, "eta0": est.eta_, "loss_curve": est.loss_curve_,
+                     "final_loss": est.loss_curve_[-1], "train_seconds": seconds})
+        if progress:
+            progress(f"{bits}-bit {sampling}" if bits != FULL_PRECISION else "fp32")
+    return rows
+
+
+def naive_bias(X, y, bits: int = 2, epochs: int = 40, seed: int = 0) -> dict:
+    """Naive vs double sampling against the closed forms, in the scaled space.
+
+    Least squares w_ls = argmin ||A w - b||; the ridge solution that naive sampling
+    converges to, w_ridge = (A^T A + n D)^-1 A^T b with D the mean rounding variance
+    of each feature (0 for the intercept column).
+    """
+    out = {"bits": bits, "epochs": epochs}
+    models = {}
+    for sampling in ("naive", "double"):
+        est, _ = _fit(X, y, bits, sampling, epochs, seed)
+        models[sampling] = est
+    est = models["naive"]
+    A = np.hstack([est.scaling_.transform(X).astype(np.float64), np.ones((X.shape[0], 1))])
+    b = est.label_scaling_.transform(y)
+    n = A.shape[0]
+    D = np.append(rounding_variance(A[:, :-1], bits).mean(axis=0), 0.0)
+    w_ls = np.linalg.lstsq(A, b, rcond=None)[0]
+    w_ridge = np.linalg.solve(A.T @ A + n * np.diag(D), A.T @ b)
+    scale = est.label_scaling_.scale ** 2
+    out["loss_least_squares"] = float(0.5 * np.mean((A @ w_ls - b) ** 2) * scale)
+    out["loss_ridge_solution"] = float(0.5 * np.mean((A @ w_ridge - b) ** 2) * scale)
+    for sampling, m in models.items():
+        w = m._model
+        out[sampling] = {"final_loss": m.loss_curve_[-1],
+                         "dist_to_least_squares": float(np.linalg.norm(w - w_ls) / np.linalg.norm(w_ls)),
+                         "dist_to_ridge": float(np.linalg.norm(w - w_ridge) / np.linalg.norm(w_ls))}
+    return out
+
+
+def throughput(n: int, d: int, repeats: int = 5, precisions=None, seed: int = 0) -> dict:
+    """Median epoch time of the fp32 kernel and the quantized kernels on the same data."""
+    from . import _kernels
+    from .engine import SgdConfig, prepare
+    from .scaling import FeatureScaling, LabelScaling
+
+    precisions = precisions or [(b, s) for b in (8, 4, 2, 1) for s in ("double", "naive")]
+    rng = np.random.default_rng(seed)
+    X = rng.random((n, d), dtype=np.float32)
+    y = X[:, : min(d, 64)].sum(axis=1)
+    scaling = FeatureScaling.fit(X)
+    ls = LabelScaling.fit(y)
+    labels, ys = ls.to_fixed(y), ls.transform(y).astype(np.float32)
+
+    def median_time(fn):
+        times = []
+        for _ in range(repeats):
+            start = time.perf_counter()
+            fn()
+            times.append(time.perf_counter() - start)
+        return float(np.median(times)), float(np.min(times)), float(np.max(times))
+
+    scaled = scaling.transform(X)
+    zeros32 = np.zeros(d + 1, np.float32)
+    med, lo, hi = median_time(lambda: _kernels.sgd_fp32(scaled, ys, 1, 12, 0, zeros32))
+    rows = [{"kernel": "fp32", "bits": 32, "sampling": "fp32", "bytes": int(scaled.nbytes), "epoch_s_median": med,
+             "epoch_s_min": lo, "epoch_s_max": hi, "prepare_s": None}]
+    zeros = np.zeros(d + 1, np.int32)
+    for bits, sampling in precisions:
+        config = SgdConfig(bits, sampling, 12, 0, 1, seed, "hls")
+        start = time.perf_counter()
+        data = prepare(X, scaling, config)
+        prep = time.perf_counter() - start
+        enc = F.encoding_id(sampling)
+        med, lo, hi = median_time(lambda: _kernels.sgd_quantized(data.lines, labels, d, bits, enc, 1, 12, 0,
+                                                                 F.dot_mult(bits), zeros))
+        rows.append({"kernel": "quantized", "bits": bits, "sampling": sampling, "bytes": int(data.lines.nbytes),
+                     "epoch_s_median": med, "epoch_s_min": lo, "epoch_s_max": hi, "prepare_s": prep})
+    base = rows[0]["epoch_s_median"]
+    for r in rows:
+        r["speedup_vs_fp32"] = base / r["epoch_s_median"]
+        r["gbytes_per_s"] = r["bytes"] / r["epoch_s_median"] / 1e9
+    return {"n_samples": n, "n_features": d, "float32_bytes": int(X.nbytes), "rows": rows}

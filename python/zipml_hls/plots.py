@@ -1,0 +1,84 @@
+"""Figures for the report (matplotlib, written as PNG without a display)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import matplotlib
+
+matplotlib.use("Agg")
+import matplotlib.pyplot as plt  # noqa: E402
+
+_COLORS = {32: "black", 8: "tab:blue", 4: "tab:green", 2: "tab:orange", 1: "tab:red"}
+_STYLES = {"fp32": "-", "double": "-", "naive": "--", "nearest": ":"}
+
+
+def _label(row) -> str:
+    return "fp32" if row["bits"] == 32 else f"{row['bits']}-bit {row['sampling']}"
+
+
+def convergence(results: dict, path: Path, title: str = "Training loss per epoch") -> Path:
+    """One panel per data set: loss curves of every precision (log scale)."""
+    fig, axes = plt.subplots(1, len(results), figsize=(6 * len(results), 4.2), squeeze=False)
+    for ax, (name, rows) in zip(axes[0], results.items()):
+        for row in rows:
+            curve = row["loss_curve"]
+            ax.plot(range(1, len(curve) + 1), curve, _STYLES[row["sampling"]], color=_COLORS[row["bits"]],
+                    label=_label(row), linewidth=1.6)
+        ax.set_yscale("log")
+        ax.set_xlabel("epoch")
+        ax.set_ylabel("training loss (0.5 MSE, original units)")
+        ax.set_title(name)
+        ax.grid(alpha=0.3)
+        ax.legend(fontsize=8, ncol=2)
+    fig.suptitle(title)
+    fig.tight_layout()
+    fig.savefig(path, dpi=110)
+    plt.close(fig)
+    return path
+
+
+def final_loss_vs_bits(results: dict, path: Path) -> Path:
+    """Final loss relative to fp32, against bits, for each sampling mode."""
+    fig, axes = plt.subplots(1, len(results), figsize=(6 * len(results), 4), squeeze=False)
+    for ax, (name, rows) in zip(axes[0], results.items()):
+        fp32 = next(r["final_loss"] for r in rows if r["bits"] == 32)
+        for sampling in ("double", "naive", "nearest"):
+            pts = sorted((r["bits"], r["final_loss"] / fp32) for r in rows if r["sampling"] == sampling)
+            if pts:
+                ax.plot(*zip(*pts), _STYLES[sampling], marker="o", label=sampling)
+        ax.axhline(1.0, color="black", linewidth=0.8, label="fp32")
+        ax.set_xscale("log", base=2)
+        ax.set_yscale("log")
+        ax.set_xticks([1, 2, 4, 8], labels=["1", "2", "4", "8"])
+        ax.set_xlabel("bits per value")
+        ax.set_ylabel("final loss / fp32 final loss")
+        ax.set_title(name)
+        ax.grid(alpha=0.3)
+        ax.legend()
+    fig.tight_layout()
+    fig.savefig(path, dpi=110)
+    plt.close(fig)
+    return path
+
+
+def speedup_vs_bits(throughput: dict, projection: dict, path: Path) -> Path:
+    """Measured CPU epoch speedup and projected FPGA speedup over fp32."""
+    fig, ax = plt.subplots(figsize=(6, 4))
+    for sampling, marker in (("double", "o"), ("naive", "s")):
+        cpu = sorted((r["bits"], r["speedup_vs_fp32"]) for r in throughput["rows"] if r["sampling"] == sampling)
+        fpga = sorted((r["bits"], r["speedup_vs_fp32"]) for r in projection["rows"] if r["sampling"] == sampling)
+        ax.plot(*zip(*cpu), "-", marker=marker, label=f"CPU measured, {sampling}")
+        ax.plot(*zip(*fpga), ":", marker=marker, label=f"FPGA projected, {sampling}")
+    ax.axhline(1.0, color="black", linewidth=0.8)
+    ax.axhline(projection["paper_best_speedup"], color="gray", linestyle="--", linewidth=0.8, label="paper: up to 6.5x")
+    ax.set_xscale("log", base=2)
+    ax.set_xticks([1, 2, 4, 8], labels=["1", "2", "4", "8"])
+    ax.set_xlabel("bits per value")
+    ax.set_ylabel("epoch speedup over fp32")
+    ax.grid(alpha=0.3)
+    ax.legend(fontsize=8)
+    fig.tight_layout()
+    fig.savefig(path, dpi=110)
+    plt.close(fig)
+    return path
