@@ -1,0 +1,92 @@
+"""The command line: train / predict / info / reproduce, and clean failures."""
+
+import json
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+from sklearn.datasets import dump_svmlight_file, load_breast_cancer, load_diabetes
+
+from zipml_hls.cli import main
+from zipml_hls.model_io import load_model
+
+
+@pytest.fixture
+def diabetes_csv(tmp_path):
+    X, y = load_diabetes(return_X_y=True)
+    path = tmp_path / "diabetes.csv"
+    np.savetxt(path, np.column_stack([y, X]), delimiter=",", header="y," + ",".join(f"x{i}" for i in range(10)))
+    return path
+
+
+@pytest.fixture
+def cancer_libsvm(tmp_path):
+    X, y = load_breast_cancer(return_X_y=True)
+    path = tmp_path / "cancer.libsvm"
+    dump_svmlight_file(X, np.where(y == 1, 1, -1), str(path), zero_based=False)
+    return path
+
+
+def test_train_and_predict_regression(diabetes_csv, tmp_path, capsys):
+    model = tmp_path / "m.zipml"
+    assert main(["train", str(diabetes_csv), "--bits", "4", "--seed", "3", "--model-out", str(model),
+                 "--quiet"]) == 0
+    out = capsys.readouterr().out
+    assert "final training loss" in out and "R^2" in out
+    est = load_model(model)
+    assert est.bits == 4 and est.n_features_in_ == 10
+    preds = tmp_path / "p.txt"
+    assert main(["predict", str(model), str(diabetes_csv), "--output", str(preds)]) == 0
+    X, y = load_diabetes(return_X_y=True)
+    np.testing.assert_allclose(np.loadtxt(preds), est.predict(X))
+
+
+def test_train_classification_on_libsvm(cancer_libsvm, tmp_path, capsys):
+    model = tmp_path / "c.zipml"
+    assert main(["train", str(cancer_libsvm), "--bits", "8", "--model-out", str(model), "--quiet"]) == 0
+    out = capsys.readouterr().out
+    acc = float(out.split("training accuracy")[1].split("|")[0])
+    assert acc > 0.93
+    est = load_model(model)
+    assert list(est.classes_) == [-1.0, 1.0]
+
+
+@pytest.mark.parametrize("argv, match", [
+    (["train", "/nonexistent/file.libsvm"], "no such file"),
+    (["train", "DATA", "--bits", "3"], "invalid choice"),
+    (["train", "DATA", "--eta0", "-1"], "must be 'auto' or a positive number"),
+    (["train", "DATA", "--epochs", "0"], "max_iter must be"),
+    (["predict", "/nonexistent/model", "DATA"], "no such model file"),
+    (["train", "BAD"], "line 2"),
+])
+def test_bad_input_exits_2_with_one_line(argv, match, diabetes_csv, tmp_path):
+    bad = tmp_path / "bad.libsvm"
+    bad.write_text("1 1:0.5 2:1\n-1 1:0.3 2:x\n")
+    argv = [str(diabetes_csv) if a == "DATA" else str(bad) if a == "BAD" else a for a in argv]
+    proc = subprocess.run([sys.executable, "-m", "zipml_hls", *argv], capture_output=True, text=True)
+    assert proc.returncode == 2
+    lines = proc.stderr.strip().splitlines()
+    assert len(lines) == 1 and match in lines[0], proc.stderr
+    assert "Traceback" not in proc.stderr
+
+
+def test_info_lists_kernels(capsys):
+    assert main(["info"]) == 0
+    out = capsys.readouterr().out
+    assert "max features" in out and "4-bit: double 80 (6 bits)" in out and "flags" in out
+
+
+def test_reproduce_writes_report(tmp_path):
+    from zipml_hls.reproduce import reproduce
+
+    r = reproduce(tmp_path, quiet=True, sizes={"synthetic": (2000, 30), "epochs": 6, "throughput": (512, 256)})
+    for name in ("report.md", "results.json", "convergence.png", "final_loss_vs_bits.png", "speedup.png"):
+        assert (tmp_path / name).stat().st_size > 0
+    saved = json.loads((tmp_path / "results.json").read_text())
+    assert saved["convergence"].keys() == r["convergence"].keys()
+    rows = saved["convergence"]["synthetic 2000x30"]
+    assert {(x["bits"], x["sampling"]) for x in rows} >= {(32, "fp32"), (8, "double"), (1, "naive")}
+    assert all(len(x["loss_curve"]) == 6 for x in rows)
+    report = (tmp_path / "report.md").read_text()
+    assert "## 3. Naive sampling is biased" in report and "FPGA projection" in report

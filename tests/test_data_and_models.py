@@ -1,0 +1,102 @@
+"""Data loading and model files."""
+
+import numpy as np
+import pytest
+import scipy.sparse as sp
+from sklearn.datasets import dump_svmlight_file, load_diabetes, load_iris
+
+from zipml_hls import ZipMLClassifier, ZipMLRegressor
+from zipml_hls import data
+from zipml_hls.model_io import ModelFileError, load_model, save_model
+
+
+def test_libsvm_is_one_based_and_dense(tmp_path):
+    path = tmp_path / "a.libsvm"
+    path.write_text("1 1:0.5 3:2\n-1 2:1.5\n")
+    X, y = data.load(path)
+    assert X.tolist() == [[0.5, 0.0, 2.0], [0.0, 1.5, 0.0]] and y.tolist() == [1, -1]
+
+
+@pytest.mark.parametrize("text, line", [("1 1:0.5\n-1 2:x\n", "line 2"), ("1 1:0.5\nfoo 1:1\n", "line 2"),
+                                        ("1 3:1 2:1\n", "line 1")])
+def test_malformed_libsvm_names_the_line(tmp_path, text, line):
+    path = tmp_path / "bad.libsvm"
+    path.write_text(text)
+    with pytest.raises(data.DataError, match=f"bad.libsvm.*{line}"):
+        data.load(path)
+
+
+def test_csv_with_header_and_label_column(tmp_path):
+    path = tmp_path / "d.csv"
+    path.write_text("a,b,label\n1,2,10\n3,4,20\n")
+    X, y = data.load(path, label_column=-1)
+    assert X.tolist() == [[1, 2], [3, 4]] and y.tolist() == [10, 20]
+    path.write_text("a,b,label\n1,2,10\n3,oops,20\n")
+    with pytest.raises(data.DataError, match="line 3"):
+        data.load(path)
+    path.write_text("1,2,10\n3,4\n")
+    with pytest.raises(data.DataError, match="line 2: 2 columns"):
+        data.load(path)
+
+
+def test_sparse_densify_limit():
+    X = sp.random(1000, 1000, density=0.01, format="csr", random_state=0)
+    assert data.densify(X).shape == (1000, 1000)
+    with pytest.raises(ValueError, match="max_dense_bytes"):
+        data.densify(X, max_dense_bytes=1000)
+
+
+@pytest.mark.parametrize("make", [
+    lambda: ZipMLRegressor(bits=4, random_state=1).fit(*load_diabetes(return_X_y=True)),
+    lambda: ZipMLClassifier(bits=2, random_state=1).fit(*load_iris(return_X_y=True)),
+])
+def test_model_round_trip(tmp_path, make):
+    est = make()
+    path = tmp_path / "m.zipml"
+    save_model(est, path)
+    back = load_model(path)
+    X = load_diabetes().data if isinstance(est, ZipMLRegressor) else load_iris().data
+    assert np.array_equal(back.predict(X), est.predict(X))
+    assert back.get_params() == est.get_params() and back.n_iter_ == est.n_iter_
+    # training continues identically from the loaded model
+    y = load_diabetes().target if isinstance(est, ZipMLRegressor) else load_iris().target
+    kw = {} if isinstance(est, ZipMLRegressor) else {"classes": np.unique(y)}
+    assert np.array_equal(back.partial_fit(X, y, **kw).coef_, est.partial_fit(X, y, **kw).coef_)
+
+
+def test_model_write_is_atomic_and_loading_checks(tmp_path, monkeypatch):
+    est = ZipMLRegressor(max_iter=2, random_state=0).fit(*load_diabetes(return_X_y=True))
+    path = tmp_path / "m.zipml"
+    save_model(est, path)
+    good = path.read_bytes()
+
+    def crash(*args, **kwargs):
+        raise OSError("disk full")
+
+    monkeypatch.setattr(data.os, "replace", crash)
+    with pytest.raises(OSError):
+        save_model(est, path)
+    monkeypatch.undo()
+    assert path.read_bytes() == good and list(tmp_path.iterdir()) == [path]  # old model intact, no temp left
+    path.write_bytes(b"not a model")
+    with pytest.raises(ModelFileError, match="not a zipml-hls model"):
+        load_model(path)
+
+
+def test_model_version_is_checked(tmp_path):
+    import io
+    import json
+
+    est = ZipMLRegressor(max_iter=1, random_state=0).fit(*load_diabetes(return_X_y=True))
+    path = tmp_path / "m.zipml"
+    save_model(est, path)
+    with np.load(path) as f:
+        arrays = {k: f[k] for k in f.files}
+    meta = json.loads(str(arrays["meta"]))
+    meta["format_version"] = 99
+    arrays["meta"] = np.array(json.dumps(meta))
+    buf = io.BytesIO()
+    np.savez(buf, **arrays)
+    path.write_bytes(buf.getvalue())
+    with pytest.raises(ModelFileError, match="version 99"):
+        load_model(path)
