@@ -1,0 +1,51 @@
+"""Quantize-and-pack throughput: the C++ path against the NumPy golden model.
+
+Usage: python scripts/bench_quantize.py [--rows N] [--features D] [--repeats R]
+Prints GB/s of float32 input (median of R runs) per bits x encoding, and the ratio to the
+golden model (timed on a slice of the rows, scaled to GB/s the same way).
+"""
+
+from __future__ import annotations
+
+import argparse
+import time
+
+import numpy as np
+
+from zipml_hls import _kernels, reference
+from zipml_hls import formats as F
+from zipml_hls.scaling import FeatureScaling
+
+
+def median_seconds(fn, repeats: int) -> float:
+    times = []
+    for _ in range(repeats):
+        start = time.perf_counter()
+        fn()
+        times.append(time.perf_counter() - start)
+    return float(np.median(times))
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--rows", type=int, default=65536)
+    parser.add_argument("--features", type=int, default=2048)
+    parser.add_argument("--repeats", type=int, default=5)
+    parser.add_argument("--golden-rows", type=int, default=2048)
+    args = parser.parse_args()
+    X = np.random.default_rng(0).standard_normal((args.rows, args.features), dtype=np.float32)
+    sc = FeatureScaling.fit(X)
+    small = X[: args.golden_rows]
+    print(f"{args.rows} x {args.features} float32 ({X.nbytes / 2**30:.2f} GiB), one thread, median of {args.repeats}")
+    print(f"{'bits':>4} {'encoding':>8} {'C++ GB/s':>9} {'golden GB/s':>12} {'ratio':>6}")
+    for bits in F.SUPPORTED_BITS:
+        for sampling in F.ENCODINGS:
+            enc = F.encoding_id(sampling)
+            t = median_seconds(lambda: _kernels.quantize(X, sc.lo, sc.inv, None, bits, enc, 0, 1), args.repeats)
+            g = median_seconds(lambda: reference.quantize_matrix(small, sc.lo, sc.inv, None, bits, sampling, 0, 1), 1)
+            cpp, gold = X.nbytes / t / 1e9, small.nbytes / g / 1e9
+            print(f"{bits:>4} {sampling:>8} {cpp:>9.2f} {gold:>12.3f} {cpp / gold:>6.0f}x")
+
+
+if __name__ == "__main__":
+    main()
