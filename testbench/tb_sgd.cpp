@@ -24,22 +24,26 @@ int main(int argc, char** argv) {
       const auto labels = tb::read_array<int32_t>(c.dir + "/labels.i32");
       const auto model_in = tb::read_array<int32_t>(c.dir + "/model_in.i32");
       const auto want = tb::read_array<int32_t>(c.dir + "/expected.i32");
+      std::vector<int32_t> values;
+      if (c["tables"]) values = tb::read_array<int32_t>(c.dir + "/values.i32");
       std::vector<int32_t> got(size_t(epochs) * (d + 1), 0);
       for (const bool fast : {false, true}) {
 #ifndef ZIPML_HAVE_AVX512
         if (fast) continue;
 #endif
+        if (fast && c["tables"]) continue;  // the fast path covers uniform levels only
         const bool known = d <= kMaxFeatures && tb::dispatch(int(c["bits"]), int(c["encoding"]), [&](auto b, auto e) {
           constexpr int B = decltype(b)::value;
           constexpr zipml::Encoding E = decltype(e)::value;
-          auto run = [&](auto kernel) {
+          const int* table = values.empty() ? nullptr : values.data();
+          auto args = [&](auto kernel, auto... extra) {
             kernel(data.data(), labels.data(), n, d, int(c["n_copies"]), epochs, int(c["step_shift"]),
-                   int(c["decay_epochs"]), int32_t(c["dot_mult"]), model_in.data(), got.data());
+                   int(c["decay_epochs"]), int32_t(c["dot_mult"]), extra..., model_in.data(), got.data());
           };
 #ifdef ZIPML_HAVE_AVX512
-          if (fast) return run(zipml::avx512::sgd_least_squares<B, E, kMaxFeatures>);
+          if (fast) return args(zipml::avx512::sgd_least_squares<B, E, kMaxFeatures>);
 #endif
-          run(zipml::sgd_least_squares<B, E, kMaxFeatures>);
+          args(zipml::sgd_least_squares<B, E, kMaxFeatures>, table);
         });
         const size_t bad = known ? tb::mismatches(got, want) : want.size() + 1;
         if (bad)

@@ -7,12 +7,14 @@
 #include <stdexcept>
 #include <string>
 #include <type_traits>
+#include <vector>
 
 #include "zipml/format.hpp"
 #include "zipml/quantize.hpp"
 #include "zipml/rng.hpp"
 #include "zipml/sgd.hpp"
 #include "zipml/sgd_avx512.hpp"
+#include "optimal_levels.hpp"
 
 namespace py = pybind11;
 using zipml::Encoding;
@@ -117,7 +119,7 @@ py::array_t<uint64_t> quantize(carray<float> X, carray<float> lo, carray<float> 
 
 py::array_t<int32_t> sgd_quantized(carray<uint64_t> data, carray<int32_t> labels, int d, int bits, int encoding,
                                    int epochs, int step_shift, int decay_epochs, int32_t dot_mult,
-                                   carray<int32_t> model_in, bool portable) {
+                                   carray<int32_t> model_in, py::object values, bool portable) {
   check_features(d);
   check_schedule(epochs, step_shift, decay_epochs);
   require(data.ndim() == 3, "data must be 3-D (copies, samples, words), got " + shape_str(data));
@@ -134,20 +136,28 @@ py::array_t<int32_t> sgd_quantized(carray<uint64_t> data, carray<int32_t> labels
     require(data.shape(2) == row_words, "data rows must have " + std::to_string(row_words) +
                                             " words for d=" + std::to_string(d) + ", got " +
                                             std::to_string(data.shape(2)));
+    carray<int32_t> table;
+    const int32_t* pv = nullptr;
+    if (!values.is_none()) {
+      table = carray<int32_t>::ensure(values);
+      require(table && table.ndim() == 2 && table.shape(0) == d && table.shape(1) == (1 << B),
+              "values must have shape (" + std::to_string(d) + ", " + std::to_string(1 << B) + ")");
+      pv = table.data();
+    }
     const uint64_t* pd = data.data();
     const int32_t* py_ = labels.data();
     const int32_t* pm = model_in.data();
     int32_t* ph = history.mutable_data();
     py::gil_scoped_release release;
 #ifdef ZIPML_HAVE_AVX512
-    if (!portable) {
+    if (!portable && pv == nullptr) {  // the fast path covers uniform levels
       zipml::avx512::sgd_least_squares<B, E, kMaxFeatures>(pd, py_, int(n), d, int(n_copies), epochs, step_shift,
                                                            decay_epochs, dot_mult, pm, ph);
       return;
     }
 #endif
     zipml::sgd_least_squares<B, E, kMaxFeatures>(pd, py_, int(n), d, int(n_copies), epochs, step_shift,
-                                                 decay_epochs, dot_mult, pm, ph);
+                                                 decay_epochs, dot_mult, pv, pm, ph);
   });
   return history;
 }
@@ -169,6 +179,66 @@ py::array_t<float> sgd_fp32(carray<float> X, carray<float> y, int epochs, int st
   py::gil_scoped_release release;
   zipml::sgd_fp32<kMaxFeatures>(px, d, py_, int(n), int(d), epochs, step_shift, decay_epochs, pm, ph);
   return history;
+}
+
+// Levels minimising total rounding variance: indices into the candidates (points, or
+// grid_size grid points over [x_0, x_{n-1}]) and their positions.
+py::tuple levels_dp(carray<double> x, carray<double> counts, int s, int grid_size, bool monotone) {
+  require(x.ndim() == 1 && x.shape(0) >= 2, "x must be 1-D with at least 2 values");
+  const py::ssize_t n = x.shape(0);
+  require_shape1(counts, n, "counts");
+  require(n <= INT32_MAX, "too many values");
+  require(s >= 1, "s must be >= 1");
+  const int candidates = grid_size > 0 ? grid_size : int(n);
+  require(candidates >= s + 1, "need at least s + 1 candidate levels");
+  const double* px = x.data();
+  const double* pc = counts.data();
+  for (py::ssize_t i = 1; i < n; ++i) require(px[i] > px[i - 1], "x must be strictly increasing");
+  std::vector<int> idx;
+  std::vector<long double> pos;
+  {
+    py::gil_scoped_release release;
+    const zipml_host::IntervalCost cost = grid_size > 0
+        ? zipml_host::grid_cost(px, pc, int(n), px[0], px[n - 1], grid_size)
+        : zipml_host::point_cost(px, pc, int(n));
+    idx = zipml_host::solve(cost, s, monotone);
+    pos.assign(cost.pos.begin(), cost.pos.end());
+  }
+  py::array_t<double> levels(s + 1);
+  double* pl = levels.mutable_data();
+  for (int k = 0; k <= s; ++k) pl[k] = static_cast<double>(pos[idx[k]]);
+  return py::make_tuple(levels);
+}
+
+// Grid-method levels for every column of an (n, d) matrix of Q0.24 positions, without
+// sorting: each column is binned straight into the grid cells. Row j: s+1 levels.
+py::array_t<double> grid_level_columns(carray<uint32_t> positions, int s, int grid_size) {
+  require(positions.ndim() == 2, "positions must be 2-D");
+  require(s >= 1 && grid_size >= s + 1, "need s >= 1 and grid_size >= s + 1");
+  const py::ssize_t n = positions.shape(0), d = positions.shape(1);
+  require(n >= 1 && n <= INT32_MAX, "need 1 to 2^31 - 1 rows");
+  py::array_t<double> out({d, py::ssize_t(s) + 1});
+  const uint32_t* p = positions.data();
+  double* po = out.mutable_data();
+  py::gil_scoped_release release;
+  std::vector<double> col(n), ones(n, 1.0);
+  for (py::ssize_t j = 0; j < d; ++j) {
+    double lo = p[j], hi = p[j];
+    for (py::ssize_t i = 0; i < n; ++i) {
+      col[i] = p[i * d + j];
+      lo = col[i] < lo ? col[i] : lo;
+      hi = col[i] > hi ? col[i] : hi;
+    }
+    double* row = po + j * (s + 1);
+    if (hi == lo) {  // constant column: any levels; the caller makes them distinct
+      for (int k = 0; k <= s; ++k) row[k] = lo;
+      continue;
+    }
+    const zipml_host::IntervalCost cost = zipml_host::grid_cost(col.data(), ones.data(), int(n), lo, hi, grid_size);
+    const std::vector<int> idx = zipml_host::solve(cost, s, true);
+    for (int k = 0; k <= s; ++k) row[k] = static_cast<double>(cost.pos[idx[k]]);
+  }
+  return out;
 }
 
 // Draws of one stream, for checking the RNG against its NumPy twin.
@@ -220,9 +290,12 @@ PYBIND11_MODULE(_kernels, m) {
         py::arg("encoding"), py::arg("seed"), py::arg("n_copies"));
   m.def("sgd_quantized", &sgd_quantized, py::arg("data"), py::arg("labels"), py::arg("d"), py::arg("bits"),
         py::arg("encoding"), py::arg("epochs"), py::arg("step_shift"), py::arg("decay_epochs"),
-        py::arg("dot_mult"), py::arg("model_in"), py::arg("portable") = false);
+        py::arg("dot_mult"), py::arg("model_in"), py::arg("values") = py::none(), py::arg("portable") = false);
   m.def("sgd_fp32", &sgd_fp32, py::arg("X"), py::arg("y"), py::arg("epochs"), py::arg("step_shift"),
         py::arg("decay_epochs"), py::arg("model_in"));
   m.def("draws", &draws, py::arg("seed"), py::arg("a"), py::arg("b"), py::arg("c"), py::arg("count"));
+  m.def("levels_dp", &levels_dp, py::arg("x"), py::arg("counts"), py::arg("s"), py::arg("grid_size"),
+        py::arg("monotone"));
+  m.def("grid_level_columns", &grid_level_columns, py::arg("positions"), py::arg("s"), py::arg("grid_size"));
   m.def("info", &info);
 }

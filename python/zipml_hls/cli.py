@@ -154,7 +154,7 @@ def build_parser() -> argparse.ArgumentParser:
                    help="auto: classification when labels are integers with at most 20 values")
     p.add_argument("--bits", type=int, default=8, choices=(1, 2, 4, 8, 32), help="bits per value (32: fp32)")
     p.add_argument("--sampling", default="double", choices=F.ENCODINGS)
-    p.add_argument("--levels", default="uniform", choices=("uniform",))
+    p.add_argument("--levels", default="uniform", choices=("uniform", "optimal"))
     p.add_argument("--epochs", type=int, default=20)
     p.add_argument("--eta0", type=_eta0, default="auto", help="initial step (power of two) or 'auto'")
     p.add_argument("--decay-epochs", type=int, default=3, help="halve the step every N epochs (0: constant)")

@@ -31,6 +31,7 @@ class SgdConfig:
 
     bits: int
     sampling: str
+    levels: str
     step_shift: int
     decay_epochs: int
     n_copies: int
@@ -76,15 +77,16 @@ class Prepared:
     n_features: int
     scaled: np.ndarray | None = None
     lines: np.ndarray | None = None
+    level_values: np.ndarray | None = None  # Q0.10 per-feature tables (optimal levels)
 
 
 def prepare(X: np.ndarray, scaling: FeatureScaling, config: SgdConfig) -> Prepared:
     """Scale (and quantize, unless bits = 32) once; shared by every target and epoch."""
     if config.bits == FULL_PRECISION:
         return Prepared(X.shape[1], scaled=scaling.transform(X))
-    q = quantize(X, config.bits, sampling=config.sampling, seed=config.seed, n_copies=config.n_copies,
-                 backend=config.backend, scaling=scaling)
-    return Prepared(X.shape[1], lines=q.lines)
+    q = quantize(X, config.bits, sampling=config.sampling, levels=config.levels, seed=config.seed,
+                 n_copies=config.n_copies, backend=config.backend, scaling=scaling)
+    return Prepared(X.shape[1], lines=q.lines, level_values=q.level_values)
 
 
 def _run_kernel(data: Prepared, y_scaled, config: SgdConfig, epochs: int, step_shift: int, decay: int,
@@ -99,13 +101,17 @@ def _run_kernel(data: Prepared, y_scaled, config: SgdConfig, epochs: int, step_s
         return reference.sgd_fp32(*args).astype(np.float64)
     labels = F.to_fixed(y_scaled, F.LABEL_FRAC)
     init = F.to_fixed(model_init, F.MODEL_FRAC)
-    tail = (epochs, step_shift, decay, F.dot_mult(config.bits), init)
+    tables = data.level_values
+    dot_mult = F.dot_mult(config.bits) if tables is None else F.TABLE_DOT_MULT
+    tail = (epochs, step_shift, decay, dot_mult, init)
     if config.backend == "hls":
         from . import _kernels
 
-        hist = _kernels.sgd_quantized(data.lines[copy], labels, d, config.bits, F.encoding_id(config.sampling), *tail)
+        hist = _kernels.sgd_quantized(data.lines[copy], labels, d, config.bits, F.encoding_id(config.sampling), *tail,
+                                      values=tables)
     else:
-        hist = reference.sgd_least_squares(data.lines[copy], labels, d, config.bits, config.sampling, *tail)
+        hist = reference.sgd_least_squares(data.lines[copy], labels, d, config.bits, config.sampling, *tail,
+                                           values=tables)
     return hist.astype(np.float64) / (1 << F.MODEL_FRAC)
 
 

@@ -106,7 +106,7 @@ def throughput(n: int, d: int, repeats: int = 5, precisions=None, seed: int = 0)
              "epoch_s_min": lo, "epoch_s_max": hi, "prepare_s": None}]
     zeros = np.zeros(d + 1, np.int32)
     for bits, sampling in precisions:
-        config = SgdConfig(bits, sampling, 12, 0, 1, seed, "hls")
+        config = SgdConfig(bits, sampling, "uniform", 12, 0, 1, seed, "hls")
         start = time.perf_counter()
         data = prepare(X, scaling, config)
         prep = time.perf_counter() - start

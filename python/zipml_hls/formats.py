@@ -22,6 +22,8 @@ DOT_DROP = MODEL_FRAC - LABEL_FRAC
 DOT_MULT_FRAC = 24
 UPDATE_FRAC = 8
 MAX_SHIFT = 40
+LEVEL_VALUE_FRAC = 10  #: level-table values in the SGD: Q0.10 (1024 = 1.0)
+TABLE_DOT_MULT = 1 << (DOT_MULT_FRAC - LEVEL_VALUE_FRAC)
 
 
 def encoding_id(sampling: str) -> int:
@@ -65,3 +67,10 @@ def to_fixed(values, frac: int):
     """float -> int32 with ``frac`` fraction bits, rounded to nearest, saturated."""
     q = np.rint(np.asarray(values, dtype=np.float64) * (1 << frac))
     return np.clip(q, -(2**31), 2**31 - 1).astype(np.int32)
+
+
+def level_values(positions: np.ndarray) -> np.ndarray:
+    """SGD values (Q0.10, int32) of level tables given as Q0.24 positions."""
+    q = np.asarray(positions, dtype=np.int64)
+    half = 1 << (POS_FRAC - LEVEL_VALUE_FRAC - 1)
+    return ((q + half) >> (POS_FRAC - LEVEL_VALUE_FRAC)).astype(np.int32)

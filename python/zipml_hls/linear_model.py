@@ -15,7 +15,7 @@ from . import engine
 from . import formats as F
 from . import reference
 from ._validation import check_bits, check_choice, check_int, check_matrix, check_seed
-from .quantize import BACKENDS
+from .quantize import BACKENDS, LEVELS
 from .scaling import FeatureScaling, LabelScaling
 
 _MAX_BACKOFF = 8
@@ -56,7 +56,7 @@ class _ZipMLLinear(BaseEstimator):
     def _check_params(self) -> None:
         check_bits(self.bits, allow_full=True)
         check_choice(self.sampling, "sampling", F.ENCODINGS)
-        check_choice(self.levels, "levels", ("uniform",))
+        check_choice(self.levels, "levels", LEVELS)
         check_int(self.max_iter, "max_iter", 1)
         check_int(self.decay_epochs, "decay_epochs", 0)
         check_int(self.n_copies, "n_copies", 1)
@@ -90,7 +90,7 @@ class _ZipMLLinear(BaseEstimator):
         self.loss_curve_ = []
 
     def _config(self, step_shift: int, decay_epochs: int, seed: int) -> engine.SgdConfig:
-        return engine.SgdConfig(bits=int(self.bits), sampling=self.sampling, step_shift=step_shift,
+        return engine.SgdConfig(bits=int(self.bits), sampling=self.sampling, levels=self.levels, step_shift=step_shift,
                                 decay_epochs=decay_epochs, n_copies=int(self.n_copies), seed=seed,
                                 backend=self.backend)
 
@@ -190,8 +190,10 @@ _PARAMS_DOC = r"""
         'double': two independent samples per value, unbiased gradient;
         'naive': one stochastic sample (biased towards a ridge solution);
         'nearest': deterministic nearest rounding.
-    levels : {'uniform'}, default='uniform'
-        Level placement: 2**bits uniform levels over each feature's training range.
+    levels : {'uniform', 'optimal'}, default='uniform'
+        Level placement per feature: 2**bits uniform levels over the training range,
+        or variance-optimal levels (exact program up to 4096 rows, grid above; see
+        ``zipml_hls.optimal_levels``). Optimal levels run the portable kernel.
     max_iter : int, default=20
         Epochs (passes over the data) of ``fit``.
     eta0 : 'auto' or float, default='auto'

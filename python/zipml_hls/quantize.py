@@ -9,9 +9,11 @@ import numpy as np
 from . import formats as F
 from . import reference
 from ._validation import check_bits, check_choice, check_int, check_matrix, check_seed
+from .levels import level_tables
 from .scaling import FeatureScaling
 
 BACKENDS = ("hls", "reference")
+LEVELS = ("uniform", "optimal")
 
 
 @dataclass(frozen=True)
@@ -51,6 +53,11 @@ class QuantizedData:
         return F.stored_bits(self.bits, self.sampling)
 
     @property
+    def level_values(self) -> np.ndarray | None:
+        """Per-feature level values the SGD kernel uses (Q0.10, int32), None for uniform."""
+        return None if self.levels is None else F.level_values(self.levels)
+
+    @property
     def values_per_line(self) -> int:
         return F.values_per_line(self.bits, self.sampling)
 
@@ -87,7 +94,8 @@ class QuantizedData:
 
 
 def quantize(X, bits, *, sampling="double", levels="uniform", seed=0, n_copies=1, backend="hls",
-             scaling: FeatureScaling | None = None) -> QuantizedData:
+             scaling: FeatureScaling | None = None, levels_method: str | None = None,
+             grid_size: int | None = None) -> QuantizedData:
     """Stochastically quantize ``X`` per feature to ``bits`` bits and pack it into lines.
 
     Each feature is scaled to [0, 1] by its min/max (kept in ``.scaling``), then each
@@ -103,12 +111,18 @@ def quantize(X, bits, *, sampling="double", levels="uniform", seed=0, n_copies=1
     sampling : {'double', 'naive', 'nearest'}
         'double' stores two independent samples as interval index + 2 rounding bits;
         'naive' one stochastic sample; 'nearest' deterministic nearest rounding.
-    levels : {'uniform'}
-        Level placement. Uniform levels k/(2**bits - 1) of the scaled range.
+    levels : {'uniform', 'optimal'}
+        Level placement per feature: uniform levels k/(2**bits - 1) of the scaled range,
+        or the levels minimising the total rounding variance of that feature's values
+        (``zipml_hls.optimal_levels``).
     seed : int in [0, 2**32).
     n_copies : int >= 1. Independent quantized copies (fresh randomness each).
     backend : {'hls', 'reference'}. The C++ kernels or the NumPy golden model.
     scaling : FeatureScaling, optional. Reuse a fitted scaling instead of X's min/max.
+    levels_method : {'exact', 'grid'}, optional. For optimal levels: the exact program
+        (default up to 4096 rows) or the grid program (default above).
+    grid_size : int, optional. Grid points for the grid method (default
+        ``max(256, 8 * (2**bits - 1))``).
 
     Returns
     -------
@@ -116,7 +130,7 @@ def quantize(X, bits, *, sampling="double", levels="uniform", seed=0, n_copies=1
     """
     bits = check_bits(bits)
     sampling = check_choice(sampling, "sampling", F.ENCODINGS)
-    check_choice(levels, "levels", ("uniform",))
+    check_choice(levels, "levels", LEVELS)
     seed = check_seed(seed)
     n_copies = check_int(n_copies, "n_copies", 1)
     backend = check_choice(backend, "backend", BACKENDS)
@@ -126,6 +140,8 @@ def quantize(X, bits, *, sampling="double", levels="uniform", seed=0, n_copies=1
     elif scaling.lo.shape != (X.shape[1],):
         raise ValueError(f"scaling is for {scaling.lo.shape[0]} features, X has {X.shape[1]}")
     table = None
+    if levels == "optimal":
+        table = level_tables(reference.scaled_position(X, scaling.lo, scaling.inv), bits, levels_method, grid_size)
     if backend == "hls":
         from . import _kernels
 

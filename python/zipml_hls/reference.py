@@ -221,11 +221,19 @@ def wrap32(x):
     return ((x + (1 << 31)) & 0xFFFFFFFF) - (1 << 31)
 
 
-def sgd_least_squares(data, labels, d, bits, sampling, epochs, step_shift, decay_epochs, dot_mult, model_in):
-    """Golden ``sgd_least_squares``: returns the (epochs, d+1) int32 model history."""
+def sgd_least_squares(data, labels, d, bits, sampling, epochs, step_shift, decay_epochs, dot_mult, model_in,
+                      values=None):
+    """Golden ``sgd_least_squares``: returns the (epochs, d+1) int32 model history.
+
+    ``values``: per-feature level values (d, 2^bits), Q0.10, or None for uniform codes.
+    """
     n_copies, n = data.shape[:2]
     rows = data.reshape(n_copies, n, -1, F.LINE_WORDS)
     codes = [decode_lines(rows[c], bits, sampling, d) for c in range(n_copies)]
+    if values is not None:  # code -> value, per feature
+        table = np.asarray(values, dtype=np.int64)
+        cols = np.arange(d)
+        codes = [(table[cols, first], table[cols, second]) for first, second in codes]
     s = F.max_code(bits)
     w = np.asarray(model_in[:d], dtype=np.int64).copy()
     intercept = int(model_in[d])
@@ -235,12 +243,15 @@ def sgd_least_squares(data, labels, d, bits, sampling, epochs, step_shift, decay
         shift = epoch_shift(step_shift, decay_epochs, e)
         first, second = codes[e % n_copies]
         for i in range(n):
-            acc = int(wrap32(int(np.dot(first[i], w >> F.DOT_DROP))))
+            acc = int(wrap32(int(np.dot(first[i], w >> F.DOT_DROP))))  # exact in int64, then wrapped
             pred = ((acc * dot_mult) >> F.DOT_MULT_FRAC) + (intercept >> F.DOT_DROP)
             r = saturate32(pred - int(labels[i]))
             g = saturate32(round_shift(r * dot_mult, F.UPDATE_FRAC + shift))
-            step = (g * code_values + (1 << (F.UPDATE_FRAC - 1))) >> F.UPDATE_FRAC
-            w = wrap32(w - step[second[i]])
+            if values is None:
+                step = ((g * code_values + (1 << (F.UPDATE_FRAC - 1))) >> F.UPDATE_FRAC)[second[i]]
+            else:
+                step = (g * second[i] + (1 << (F.UPDATE_FRAC - 1))) >> F.UPDATE_FRAC
+            w = wrap32(w - step)
             intercept = int(wrap32(intercept - saturate32(round_shift(r << F.DOT_DROP, shift))))
         history[e, :d] = w
         history[e, d] = intercept

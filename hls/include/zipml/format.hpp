@@ -25,6 +25,8 @@ constexpr int kDotDrop = kModelFrac - kLabelFrac;  ///< model bits dropped for t
 constexpr int kDotMultFrac = 24;                   ///< dot_mult is Q24 (1/s for uniform levels)
 constexpr int kUpdateFrac = 8;                     ///< extra fraction bits of the per-sample step g
 constexpr int kMaxShift = 40;                      ///< largest step shift (eta = 2^-40)
+constexpr int kLevelValueFrac = 10;                ///< level-table values: Q0.10 (1024 = 1.0)
+constexpr int32_t kTableDotMult = 1 << (kDotMultFrac - kLevelValueFrac);  ///< dot_mult for tables
 
 /// Highest level code: s = 2^bits - 1 (all 2^bits codes are used).
 constexpr int max_code(int bits) { return (1 << bits) - 1; }

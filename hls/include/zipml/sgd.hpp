@@ -28,6 +28,9 @@ inline int32_t wrap_add(int32_t a, int32_t b) {
 inline int32_t wrap_sub(int32_t a, int32_t b) {
   return static_cast<int32_t>(static_cast<uint32_t>(a) - static_cast<uint32_t>(b));
 }
+inline int32_t wrap_mul(int32_t a, int32_t b) {
+  return static_cast<int32_t>(static_cast<uint32_t>(a) * static_cast<uint32_t>(b));
+}
 
 /// What one sample contributes: g, the model step per unit of level code (Q32, so
 /// w_j -= round(g * code_j / 2^8)), and dc, the intercept step (Q24).
@@ -45,8 +48,8 @@ inline SampleStep sample_step(int32_t acc, int32_t label, int32_t intercept, int
           saturate32(round_shift(r * (1 << kDotDrop), shift))};
 }
 
-/// Model step for level code c: round(g * c / 2^8).
-inline int32_t code_step(int32_t g, int c) {
+/// Model step for a level of value c (a code, or a table value): round(g * c / 2^8).
+inline int32_t code_step(int32_t g, int32_t c) {
   return static_cast<int32_t>(round_shift(static_cast<int64_t>(g) * c, kUpdateFrac));
 }
 
@@ -59,8 +62,10 @@ inline int32_t code_step(int32_t g, int c) {
  *   r    = sat32(pred - y_i)
  *   g    = sat32(round(r * dot_mult / 2^(8 + shift_e)))      (Q32 per code unit)
  *   w_j -= round(g * second_j / 2^8),  c -= round(r * 2^8 / 2^shift_e)   (Q24, wrapping)
- * `first` and `second` are the decoded level codes of the two samples (the same for
- * Naive and Nearest). The model after every epoch is written to `history`.
+ * `first` and `second` are the values of the decoded level codes of the two samples
+ * (the same sample for Naive and Nearest): the code itself for uniform levels
+ * (`values` = nullptr; a code k means k/s), or values[j][code] for per-feature level
+ * tables (Q0.10: 1024 means 1.0). The model after every epoch is written to `history`.
  *
  * @tparam Bits        bits per level code (1, 2, 4, 8)
  * @tparam E           encoding of `data`
@@ -73,13 +78,15 @@ inline int32_t code_step(int32_t g, int c) {
  * @param epochs       number of passes
  * @param step_shift   eta_0 = 2^-step_shift, 1 <= step_shift <= 40
  * @param decay_epochs eta halves every decay_epochs epochs; 0 keeps it constant
- * @param dot_mult     Q24 scale from codes to scaled values: round(2^24 / (2^Bits - 1))
+ * @param dot_mult     Q24 scale from code values to scaled values: round(2^24 / (2^Bits - 1))
+ *                     for uniform codes, 2^14 for Q0.10 level tables
+ * @param values       per-feature level values, d x 2^Bits, or nullptr for uniform codes
  * @param model_in     initial model, d weights then the intercept, Q24
  * @param history      output, epochs x (d + 1): the model after each epoch
  */
 template <int Bits, Encoding E, int MaxFeatures>
 void sgd_least_squares(const uint64_t* data, const int32_t* labels, int n, int d, int n_copies,
-                       int epochs, int step_shift, int decay_epochs, int32_t dot_mult,
+                       int epochs, int step_shift, int decay_epochs, int32_t dot_mult, const int32_t* values,
                        const int32_t* model_in, int32_t* history) {
   constexpr int K = values_per_line(Bits, E);
   constexpr int S = max_code(Bits);
@@ -105,14 +112,23 @@ void sgd_least_squares(const uint64_t* data, const int32_t* labels, int n, int d
       for (int l = 0; l < n_lines; ++l) {
 #pragma HLS PIPELINE II = 1
         decode_line<Bits, E>(row + l * kLineWords, first, second);
-        for (int k = 0; k < K; ++k) acc = wrap_add(acc, first[k] * (w[l * K + k] >> kDotDrop));
+        for (int k = 0; k < K; ++k) {
+          const int j = l * K + k;
+          const int32_t a = values == nullptr ? first[k] : values[(j < d ? j : 0) * (S + 1) + first[k]];
+          acc = wrap_add(acc, wrap_mul(a, w[j] >> kDotDrop));
+        }
       }
       const SampleStep st = sample_step(acc, labels[i], intercept, dot_mult, shift);
       for (int c = 0; c <= S; ++c) step[c] = code_step(st.g, c);
       for (int l = 0; l < n_lines; ++l) {
 #pragma HLS PIPELINE II = 1
         decode_line<Bits, E>(row + l * kLineWords, first, second);
-        for (int k = 0; k < K; ++k) w[l * K + k] = wrap_sub(w[l * K + k], step[second[k]]);
+        for (int k = 0; k < K; ++k) {
+          const int j = l * K + k;
+          const int32_t delta = values == nullptr ? step[second[k]]
+                                                  : code_step(st.g, values[(j < d ? j : 0) * (S + 1) + second[k]]);
+          w[j] = wrap_sub(w[j], delta);
+        }
       }
       intercept = wrap_sub(intercept, st.dc);
     }

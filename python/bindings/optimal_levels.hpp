@@ -1,0 +1,123 @@
+// Variance-optimal quantization levels (host-side algorithm of the module, not a kernel).
+//
+// Problem: values x_0 < ... < x_{N-1} with counts c_i; choose s+1 levels, the first at
+// x_0 and the last at x_{N-1}, minimising the total variance of stochastic rounding
+//   sum_i c_i (L_{j+1} - x_i)(x_i - L_j),   x_i in [L_j, L_{j+1}].
+// Between two data points the objective is linear in any one level, so an optimum has
+// every level at a data point (or, for the grid method, at a grid point). With prefix
+// sums of counts, sums and squares, the cost of an interval [x_a, x_b] is O(1):
+//   cost(a, b) = -S2 + (x_a + x_b) S1 - x_a x_b S0     (sums over points a..b).
+// f_k(b) = min_{a<b} f_{k-1}(a) + cost(a, b) is solved for k = 1..s.
+//
+// Speed-up: cost is Monge, cost(a,d) + cost(b,c) >= cost(a,c) + cost(b,d) for
+// a <= b <= c <= d (per point the difference is (d-c)(b-a), (u-a)(d-c) or (d-u)(b-a),
+// all >= 0), so the smallest minimising a is non-decreasing in b and each layer is
+// solved by divide and conquer in O(N log N): O(s N log N) in all. The plain O(s N^2)
+// layer is kept as the oracle the tests compare against.
+#pragma once
+#include <cmath>
+#include <cstdint>
+#include <limits>
+#include <vector>
+
+namespace zipml_host {
+
+using real = long double;  // prefix sums of squares cancel; keep 64 mantissa bits
+
+/// Interval costs from prefix sums over "cells" (points, or grid cells with their values).
+struct IntervalCost {
+  std::vector<real> pos;         // position of each candidate level
+  std::vector<real> s0, s1, s2;  // prefix sums over cells; cell range of [a, b] is [lo(a), hi(b))
+  bool grid;                     // grid: cells a..b-1 lie in [pos_a, pos_b]; points: cells a..b
+
+  real operator()(int a, int b) const {
+    const int from = a, to = grid ? b : b + 1;
+    const real S0 = s0[to] - s0[from], S1 = s1[to] - s1[from], S2 = s2[to] - s2[from];
+    const real c = -S2 + (pos[a] + pos[b]) * S1 - pos[a] * pos[b] * S0;
+    return c > 0 ? c : 0;  // rounding can leave a tiny negative
+  }
+  int size() const { return static_cast<int>(pos.size()); }
+};
+
+inline IntervalCost point_cost(const double* x, const double* counts, int n) {
+  IntervalCost c{{}, std::vector<real>(n + 1, 0), std::vector<real>(n + 1, 0), std::vector<real>(n + 1, 0), false};
+  c.pos.assign(x, x + n);
+  for (int i = 0; i < n; ++i) {
+    const real v = x[i], w = counts[i];
+    c.s0[i + 1] = c.s0[i] + w;
+    c.s1[i + 1] = c.s1[i] + w * v;
+    c.s2[i + 1] = c.s2[i] + w * v * v;
+  }
+  return c;
+}
+
+/// Grid of m points evenly spaced over [lo, hi]; each value is put in the cell below it.
+inline IntervalCost grid_cost(const double* x, const double* counts, int n, double lo, double hi, int m) {
+  IntervalCost c{std::vector<real>(m), std::vector<real>(m, 0), std::vector<real>(m, 0), std::vector<real>(m, 0),
+                 true};
+  const real step = (static_cast<real>(hi) - lo) / (m - 1);
+  for (int j = 0; j < m; ++j) c.pos[j] = j == m - 1 ? static_cast<real>(hi) : lo + step * j;
+  std::vector<real> b0(m - 1, 0), b1(m - 1, 0), b2(m - 1, 0);
+  for (int i = 0; i < n; ++i) {
+    const real v = x[i], w = counts[i];
+    int cell = step > 0 ? static_cast<int>(std::floor((v - lo) / step)) : 0;
+    cell = cell < 0 ? 0 : (cell > m - 2 ? m - 2 : cell);
+    b0[cell] += w;
+    b1[cell] += w * v;
+    b2[cell] += w * v * v;
+  }
+  for (int j = 0; j < m - 1; ++j) {
+    c.s0[j + 1] = c.s0[j] + b0[j];
+    c.s1[j + 1] = c.s1[j] + b1[j];
+    c.s2[j + 1] = c.s2[j] + b2[j];
+  }
+  return c;
+}
+
+/// Minimise over s intervals with the first level at candidate 0 and the last at
+/// candidate N-1 (N >= s + 1). Returns the chosen candidate indices (s + 1 of them).
+inline std::vector<int> solve(const IntervalCost& cost, int s, bool monotone) {
+  const int n = cost.size();
+  const real inf = std::numeric_limits<real>::infinity();
+  std::vector<real> prev(n, inf), next(n, inf);
+  std::vector<std::vector<int>> arg(s + 1, std::vector<int>(n, 0));
+  for (int b = 1; b < n; ++b) prev[b] = cost(0, b);
+  for (int k = 2; k <= s; ++k) {
+    std::fill(next.begin(), next.end(), inf);
+    auto best_for = [&](int b, int from, int to) {  // smallest argmin over a in [from, to]
+      int best = from;
+      real value = inf;
+      for (int a = from; a <= to; ++a) {
+        const real v = prev[a] + cost(a, b);
+        if (v < value) value = v, best = a;
+      }
+      next[b] = value;
+      arg[k][b] = best;
+      return best;
+    };
+    if (!monotone) {
+      for (int b = k; b < n; ++b) best_for(b, k - 1, b - 1);
+    } else {
+      // divide and conquer on b with the argmin window [optlo, opthi]
+      struct Task { int lo, hi, optlo, opthi; };
+      std::vector<Task> stack{{k, n - 1, k - 1, n - 2}};
+      while (!stack.empty()) {
+        const Task t = stack.back();
+        stack.pop_back();
+        if (t.lo > t.hi) continue;
+        const int mid = (t.lo + t.hi) / 2;
+        const int best = best_for(mid, t.optlo, std::min(mid - 1, t.opthi));
+        stack.push_back({t.lo, mid - 1, t.optlo, best});
+        stack.push_back({mid + 1, t.hi, best, t.opthi});
+      }
+    }
+    std::swap(prev, next);
+  }
+  std::vector<int> idx(s + 1);
+  idx[s] = n - 1;
+  for (int k = s; k >= 2; --k) idx[k - 1] = arg[k][idx[k]];
+  idx[0] = 0;
+  return idx;
+}
+
+}  // namespace zipml_host

@@ -1,0 +1,178 @@
+"""Variance-optimal quantization levels (paper Sec. 3.2).
+
+For values v_i and levels L_0 < ... < L_s, stochastic rounding has total variance
+``sum_i (L_{j+1} - v_i)(v_i - L_j)`` (v_i in [L_j, L_{j+1}]). :func:`optimal_levels`
+minimises it exactly by dynamic programming over the sorted distinct values
+(docs/LEVELS.md has the algorithm and its proofs).
+"""
+
+from __future__ import annotations
+
+import numbers
+
+import numpy as np
+
+from . import formats as F
+from ._validation import check_choice, check_int
+
+METHODS = ("exact", "grid")
+DEFAULT_GRID_SIZE = 256
+
+
+def _values(values, name="values") -> np.ndarray:
+    arr = np.asarray(values)
+    if arr.dtype == object or not (np.issubdtype(arr.dtype, np.number) or arr.dtype == bool):
+        raise TypeError(f"{name} must be numeric, got dtype {arr.dtype}")
+    arr = arr.astype(np.float64).ravel()
+    if arr.size == 0:
+        raise ValueError(f"{name} is empty")
+    if not np.isfinite(arr).all():
+        raise ValueError(f"{name} contains NaN or infinity")
+    return arr
+
+
+def quantization_variance(values, levels) -> float:
+    """Total variance of stochastic rounding of ``values`` to the sorted ``levels``:
+    sum_i (L_{j+1} - v_i)(v_i - L_j) for the interval [L_j, L_{j+1}] holding v_i.
+
+    Every value must lie within [levels[0], levels[-1]].
+    """
+    v = _values(values)
+    lev = _values(levels, "levels")
+    if np.any(np.diff(lev) < 0):
+        raise ValueError("levels must be sorted")
+    if v.min() < lev[0] or v.max() > lev[-1]:
+        raise ValueError(f"values span [{v.min():g}, {v.max():g}], outside the levels [{lev[0]:g}, {lev[-1]:g}]")
+    if lev.size == 1:
+        return 0.0
+    j = np.clip(np.searchsorted(lev, v, side="right") - 1, 0, lev.size - 2)
+    return float(np.sum((lev[j + 1] - v) * (v - lev[j])))
+
+
+def grid_points(lo: float, hi: float, grid_size: int, s: int) -> int:
+    """Grid size actually used: at least s + 1, and (M - 1) a multiple of s, so the grid
+    contains the uniform levels."""
+    m = max(grid_size, s + 1)
+    return s * -(-(m - 1) // s) + 1
+
+
+def _fill(levels: np.ndarray, n_levels: int) -> np.ndarray:
+    """Add levels at the midpoints of the widest gaps until there are n_levels."""
+    levels = list(levels)
+    while len(levels) < n_levels:
+        gaps = np.diff(levels)
+        k = int(np.argmax(gaps))
+        levels.insert(k + 1, levels[k] + gaps[k] / 2)
+    return np.asarray(levels)
+
+
+def _reference_dp(x: np.ndarray, c: np.ndarray, s: int) -> np.ndarray:
+    """NumPy O(s N^2) dynamic program over the points (the test oracle)."""
+    n = x.size
+    s0, s1, s2 = (np.concatenate([[0.0], np.cumsum(c * x**p)]) for p in (0, 1, 2))
+    a, b = np.meshgrid(np.arange(n), np.arange(n), indexing="ij")
+    S0, S1, S2 = (t[b + 1] - t[a] for t in (s0, s1, s2))
+    cost = np.maximum(-S2 + (x[a] + x[b]) * S1 - x[a] * x[b] * S0, 0.0)
+    cost[a >= b] = np.inf
+    f = cost[0].copy()
+    args = []
+    for _ in range(2, s + 1):
+        total = f[:, None] + cost
+        arg = np.argmin(total, axis=0)
+        args.append(arg)
+        f = total[arg, np.arange(n)]
+    idx = [n - 1]
+    for arg in reversed(args):
+        idx.append(int(arg[idx[-1]]))
+    idx.append(0)
+    return x[np.array(idx[::-1])]
+
+
+def optimal_levels(values, n_levels, *, method="exact", grid_size=None, backend="hls") -> np.ndarray:
+    """The ``n_levels`` levels minimising :func:`quantization_variance` of ``values``.
+
+    Parameters
+    ----------
+    values : array-like of finite numbers (flattened).
+    n_levels : int >= 2 (s + 1 levels, s intervals).
+    method : {'exact', 'grid'}
+        'exact': the optimum over levels at data points, which is the global optimum
+        (O(s N log N), N = distinct values; a Monge-property divide and conquer).
+        'grid': the optimum over levels on ``grid_size`` evenly spaced points between
+        the minimum and the maximum (rounded up so (M - 1) is a multiple of s, so the
+        grid holds the uniform levels), in O(N + s M log M). Its variance V_grid
+        satisfies V_exact <= V_grid <= V_uniform and V_grid <= V_exact + n R^2 / (M - 1),
+        R = max - min: it converges to the optimum as M grows.
+    grid_size : int >= 2, default 256 (grid method only).
+    backend : {'hls', 'reference'}: the C++ module, or the NumPy O(s N^2) program
+        (exact method only).
+
+    Returns
+    -------
+    ndarray (n_levels,): sorted levels, first = min, last = max. With fewer distinct
+    values than levels, every distinct value is a level (variance 0) and the rest
+    split the widest gaps; a single distinct value gives n_levels copies of it.
+    """
+    v = _values(values)
+    if isinstance(n_levels, bool) or not isinstance(n_levels, numbers.Integral) or n_levels < 2:
+        raise ValueError(f"n_levels must be an integer >= 2, got {n_levels!r}")
+    n_levels = int(n_levels)
+    check_choice(method, "method", METHODS)
+    check_choice(backend, "backend", ("hls", "reference"))
+    if grid_size is not None and method != "grid":
+        raise ValueError("grid_size is only used with method='grid'")
+    x, counts = np.unique(v, return_counts=True)
+    if x.size == 1:
+        return np.full(n_levels, x[0])
+    if x.size <= n_levels and method == "exact":
+        return _fill(x, n_levels)
+    s = n_levels - 1
+    counts = counts.astype(np.float64)
+    if method == "grid":
+        m = grid_points(x[0], x[-1], check_int(grid_size or DEFAULT_GRID_SIZE, "grid_size", 2), s)
+        if backend == "reference":
+            raise ValueError("backend='reference' implements the exact method only")
+        from . import _kernels
+
+        return _kernels.levels_dp(x, counts, s, m, True)[0]
+    if backend == "reference":
+        return _reference_dp(x, counts, s)
+    from . import _kernels
+
+    return _kernels.levels_dp(x, counts, s, 0, True)[0]
+
+
+#: Rows up to which ``quantize(levels='optimal')`` uses the exact method by default.
+EXACT_MAX_ROWS = 4096
+
+
+def default_grid_size(bits: int) -> int:
+    """Grid size for b-bit levels: 256 points, or 8 per interval when that is more."""
+    return max(DEFAULT_GRID_SIZE, 8 * F.max_code(bits))
+
+
+def level_tables(positions: np.ndarray, bits: int, method: str | None = None, grid_size: int | None = None):
+    """Per-feature optimal level tables for Q0.24 positions (n, d): uint32 (d, 2^bits),
+    strictly increasing from 0 to 2^24 as the kernels require.
+
+    ``method=None`` picks 'exact' up to EXACT_MAX_ROWS rows, else 'grid' with
+    ``default_grid_size(bits)`` points.
+    """
+    n, d = positions.shape
+    s = F.max_code(bits)
+    method = method or ("exact" if n <= EXACT_MAX_ROWS else "grid")
+    check_choice(method, "method", METHODS)
+    if method == "grid":
+        from . import _kernels
+
+        m = grid_points(0, F.POS_ONE, check_int(grid_size or default_grid_size(bits), "grid_size", 2), s)
+        raw = _kernels.grid_level_columns(np.ascontiguousarray(positions, dtype=np.uint32), s, m)
+    else:
+        raw = np.stack([optimal_levels(positions[:, j], s + 1) for j in range(d)])
+    tables = np.empty((d, s + 1), dtype=np.int64)
+    for j in range(d):
+        lev = np.rint(raw[j]).astype(np.int64)
+        lev[0], lev[-1] = 0, F.POS_ONE  # the ends move outwards to the kernel's fixed ends
+        lev = np.unique(lev)
+        tables[j] = np.floor(_fill(lev.astype(np.float64), s + 1)).astype(np.int64)
+    return tables.astype(np.uint32)
