@@ -53,19 +53,24 @@ def quantize_case(root, rng, name, n, d, bits, sampling, n_copies, tables=False)
     return write_case(root, "quantize", name, params, arrays)
 
 
-def sgd_case(root, rng, name, n, d, bits, sampling, n_copies, epochs):
+def sgd_case(root, rng, name, n, d, bits, sampling, n_copies, epochs, tables=False):
     X = rng.uniform(-1, 1, size=(n, d)).astype(np.float32)
     y = X @ rng.standard_normal(d) + 0.1 * rng.standard_normal(n)
     sc = FeatureScaling.fit(X)
-    data = R.quantize_matrix(X, sc.lo, sc.inv, None, bits, sampling, 11, n_copies)
+    levels = random_tables(rng, d, bits) if tables else None
+    values = None if levels is None else F.level_values(levels)
+    dot_mult = F.TABLE_DOT_MULT if tables else F.dot_mult(bits)
+    data = R.quantize_matrix(X, sc.lo, sc.inv, levels, bits, sampling, 11, n_copies)
     labels = LabelScaling.fit(y).to_fixed(y)
     model_in = rng.integers(-(1 << 20), 1 << 20, size=d + 1).astype(np.int32)
     step_shift, decay = 5, 2
-    hist = R.sgd_least_squares(data, labels, d, bits, sampling, epochs, step_shift, decay, F.dot_mult(bits),
-                               model_in)
+    hist = R.sgd_least_squares(data, labels, d, bits, sampling, epochs, step_shift, decay, dot_mult, model_in,
+                               values=values)
     params = dict(n=n, d=d, bits=bits, encoding=F.encoding_id(sampling), n_copies=n_copies, epochs=epochs,
-                  step_shift=step_shift, decay_epochs=decay, dot_mult=F.dot_mult(bits))
+                  step_shift=step_shift, decay_epochs=decay, dot_mult=dot_mult, tables=int(tables))
     arrays = {"data.u64": data, "labels.i32": labels, "model_in.i32": model_in, "expected.i32": hist}
+    if tables:
+        arrays["values.i32"] = values
     return write_case(root, "sgd", name, params, arrays)
 
 
@@ -79,6 +84,7 @@ def main(out: Path) -> None:
             index.append(quantize_case(out, rng, f"q_{tag}", 3, k + 3, bits, sampling, 2))
             index.append(quantize_case(out, rng, f"q_{tag}_tables", 2, 19, bits, sampling, 1, tables=True))
             index.append(sgd_case(out, rng, f"sgd_{tag}", 17, 37, bits, sampling, 2, 3))
+            index.append(sgd_case(out, rng, f"sgd_{tag}_tables", 9, 21, bits, sampling, 1, 2, tables=True))
         index.append(quantize_case(out, rng, f"q_b{bits}_n1_d1", 1, 1, bits, "double", 1))
     index.append(quantize_case(out, rng, "q_b4_d5000", 2, 5000, 4, "double", 1))
     (out / "index.txt").write_text("\n".join(index) + "\n")

@@ -105,3 +105,24 @@ def test_bindings_check_sizes_before_the_kernel_runs(call, match):
     q = quantize(X, 4, sampling="double")
     with pytest.raises(ValueError, match=match):
         call(q, labels)
+
+
+@pytest.mark.parametrize("bits", F.SUPPORTED_BITS)
+@pytest.mark.parametrize("sampling", F.ENCODINGS)
+def test_level_table_mode_bit_exact(bits, sampling):
+    # Non-uniform per-feature levels: Q0.24 positions for the quantizer, Q0.10 values for the SGD.
+    from zipml_hls.levels import level_tables
+
+    rng = np.random.default_rng(bits + 7)
+    X, labels = problem(rng, 30, 45)
+    X = np.exp(X)  # skewed features
+    q = quantize(X, bits, sampling=sampling, levels="optimal", seed=8, n_copies=2)
+    assert q.levels is not None
+    assert np.array_equal(q.levels, level_tables(R.scaled_position(X.astype(np.float32), q.scaling.lo,
+                                                                    q.scaling.inv), bits))
+    values = q.level_values
+    assert np.all(values[:, 0] == 0) and np.all(values[:, -1] == 1 << F.LEVEL_VALUE_FRAC)
+    args = (3, 4, 1, F.TABLE_DOT_MULT, np.zeros(46, np.int32))
+    cpp = _kernels.sgd_quantized(q.lines, labels, 45, bits, F.encoding_id(sampling), *args, values=values)
+    ref = R.sgd_least_squares(q.lines, labels, 45, bits, sampling, *args, values=values)
+    assert np.array_equal(cpp, ref)

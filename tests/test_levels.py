@@ -1,0 +1,126 @@
+"""Variance-optimal levels: exact = brute force, grid guarantees, end to end."""
+
+import itertools
+
+import numpy as np
+import pytest
+
+from zipml_hls import ZipMLRegressor, _kernels, optimal_levels, quantization_variance, quantize
+from zipml_hls import formats as F
+from zipml_hls import reference as R
+from zipml_hls.levels import _reference_dp, grid_points, level_tables
+
+
+def brute_force(v, n_levels):
+    x = np.unique(v)
+    best = np.inf
+    for inner in itertools.combinations(x[1:-1], n_levels - 2):
+        best = min(best, quantization_variance(v, [x[0], *inner, x[-1]]))
+    return best
+
+
+def test_quantization_variance_formula():
+    v = np.array([0.0, 0.25, 0.5, 1.0, 0.9])
+    assert quantization_variance(v, [0, 1]) == pytest.approx(0.25 * 0.75 + 0.25 + 0.09)
+    assert quantization_variance(v, [0, 0.5, 1]) == pytest.approx(0.0625 + 0 + 0 + 0.04)
+    with pytest.raises(ValueError, match="outside the levels"):
+        quantization_variance([2.0], [0, 1])
+
+
+@pytest.mark.parametrize("trial", range(60))
+def test_exact_equals_brute_force(trial):
+    rng = np.random.default_rng(trial)
+    n = int(rng.integers(3, 16))
+    v = rng.integers(0, 10, n).astype(float) if trial % 2 else rng.standard_normal(n)  # even: ties
+    k = len(np.unique(v))
+    for n_levels in range(2, min(6, k) + 1):
+        best = brute_force(v, n_levels)
+        for backend in ("hls", "reference"):
+            got = quantization_variance(v, optimal_levels(v, n_levels, backend=backend))
+            assert got == pytest.approx(best, rel=1e-9, abs=1e-12)
+
+
+@pytest.mark.parametrize("seed", range(5))
+def test_divide_and_conquer_matches_quadratic_oracle(seed):
+    rng = np.random.default_rng(seed)
+    v = np.round(rng.lognormal(size=700), 2)  # heavy tail, many ties
+    x, c = np.unique(v, return_counts=True)
+    for s in (1, 3, 7, 15, 31):
+        fast = _kernels.levels_dp(x, c.astype(float), s, 0, True)[0]
+        slow = _kernels.levels_dp(x, c.astype(float), s, 0, False)[0]
+        ref = _reference_dp(x, c.astype(float), s)
+        vf, vs, vr = (quantization_variance(v, lev) for lev in (fast, slow, ref))
+        assert vf == pytest.approx(vs, rel=1e-12) and vf == pytest.approx(vr, rel=1e-9)
+        assert fast[0] == v.min() and fast[-1] == v.max() and np.all(np.diff(fast) > 0)
+
+
+def test_grid_between_exact_and_uniform_and_converges():
+    rng = np.random.default_rng(0)
+    v = rng.exponential(size=3000) ** 2
+    n_levels = 8
+    exact = quantization_variance(v, optimal_levels(v, n_levels))
+    uniform = quantization_variance(v, np.linspace(v.min(), v.max(), n_levels))
+    for m in (8, 15, 64, 256, 2048, 16384):
+        grid = quantization_variance(v, optimal_levels(v, n_levels, method="grid", grid_size=m))
+        assert exact * (1 - 1e-12) <= grid <= uniform * (1 + 1e-12)
+        bound = exact + v.size * (v.max() - v.min()) ** 2 / (grid_points(v.min(), v.max(), m, n_levels - 1) - 1)
+        assert grid <= bound
+    assert grid == pytest.approx(exact, rel=2e-3)
+
+
+def test_invariant_under_shift_and_positive_scale():
+    v = np.random.default_rng(3).gamma(0.5, size=500)
+    base = optimal_levels(v, 6)
+    np.testing.assert_allclose(optimal_levels(3.5 * v - 7.0, 6), 3.5 * base - 7.0, rtol=1e-12, atol=1e-9)
+    g = optimal_levels(v, 6, method="grid", grid_size=100)
+    np.testing.assert_allclose(optimal_levels(2 * v + 1, 6, method="grid", grid_size=100), 2 * g + 1, rtol=1e-9)
+
+
+def test_edge_cases():
+    assert optimal_levels([2.0, 2.0, 2.0], 4).tolist() == [2.0] * 4  # one distinct value
+    lev = optimal_levels([0.0, 1.0, 1.0, 5.0], 6)  # fewer distinct values than levels
+    assert len(lev) == 6 and {0.0, 1.0, 5.0} <= set(lev.tolist()) and np.all(np.diff(lev) > 0)
+    assert quantization_variance([0.0, 1.0, 1.0, 5.0], lev) == 0.0
+    with pytest.raises(ValueError, match="NaN"):
+        optimal_levels([0.0, np.nan], 2)
+    with pytest.raises(ValueError, match="n_levels"):
+        optimal_levels([0.0, 1.0], 1)
+    with pytest.raises(ValueError, match="empty"):
+        optimal_levels([], 2)
+    with pytest.raises(ValueError, match="method"):
+        optimal_levels([0.0, 1.0], 2, method="kmeans")
+    with pytest.raises(ValueError, match="grid_size"):
+        optimal_levels([0.0, 1.0], 2, grid_size=10)
+
+
+@pytest.mark.parametrize("method", ["exact", "grid"])
+def test_level_tables_meet_kernel_requirements(method):
+    rng = np.random.default_rng(1)
+    X = np.column_stack([rng.lognormal(size=300), np.full(300, 2.0), rng.integers(0, 3, 300)])
+    pos = R.scaled_position(X.astype(np.float32), X.min(0).astype(np.float32),
+                            np.array([1 / np.ptp(X[:, 0]), 0, 0.5], np.float32))
+    for bits in F.SUPPORTED_BITS:
+        t = level_tables(pos, bits, method)
+        assert t.shape == (3, 1 << bits) and t.dtype == np.uint32
+        assert np.all(t[:, 0] == 0) and np.all(t[:, -1] == F.POS_ONE) and np.all(np.diff(t.astype(np.int64)) > 0)
+
+
+def test_optimal_levels_reduce_quantization_variance_end_to_end():
+    X = np.random.default_rng(0).lognormal(sigma=1.5, size=(2000, 5))
+    for bits in (2, 4):
+        uni = quantize(X, bits, sampling="naive", seed=1)
+        opt = quantize(X, bits, sampling="naive", levels="optimal", seed=1)
+        err = [np.mean((q.dequantize() - X) ** 2) for q in (uni, opt)]
+        assert err[1] < 0.5 * err[0]
+        assert abs(np.mean(opt.dequantize() - X)) < 0.05 * np.std(X)  # still unbiased
+
+
+@pytest.mark.parametrize("bits", F.SUPPORTED_BITS)
+@pytest.mark.parametrize("sampling", F.ENCODINGS)
+def test_optimal_levels_bit_identical_on_both_backends(bits, sampling):
+    X = np.random.default_rng(bits).lognormal(size=(150, 13))
+    y = X @ np.arange(13.0)
+    kw = dict(bits=bits, sampling=sampling, levels="optimal", max_iter=3, random_state=4)
+    hls = ZipMLRegressor(**kw).fit(X, y)
+    ref = ZipMLRegressor(**kw, backend="reference").fit(X, y)
+    assert np.array_equal(hls.coef_, ref.coef_) and hls.intercept_ == ref.intercept_
