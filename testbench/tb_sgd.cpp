@@ -31,7 +31,8 @@ int main(int argc, char** argv) {
 #ifndef ZIPML_HAVE_AVX512
         if (fast) continue;
 #endif
-        if (fast && c["tables"]) continue;  // the fast path covers uniform levels only
+        // the fast path covers uniform levels at 1, 2, 4, 8 bits
+        if (fast && (c["tables"] || (c["bits"] & (c["bits"] - 1)))) continue;
         const bool known = d <= kMaxFeatures && tb::dispatch(int(c["bits"]), int(c["encoding"]), [&](auto b, auto e) {
           constexpr int B = decltype(b)::value;
           constexpr zipml::Encoding E = decltype(e)::value;
@@ -41,7 +42,9 @@ int main(int argc, char** argv) {
                    int(c["decay_epochs"]), int32_t(c["dot_mult"]), extra..., model_in.data(), got.data());
           };
 #ifdef ZIPML_HAVE_AVX512
-          if (fast) return args(zipml::avx512::sgd_least_squares<B, E, kMaxFeatures>);
+          if constexpr ((B & (B - 1)) == 0) {
+            if (fast) return args(zipml::avx512::sgd_least_squares<B, E, kMaxFeatures>);
+          }
 #endif
           args(zipml::sgd_least_squares<B, E, kMaxFeatures>, table);
         });

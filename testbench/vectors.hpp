@@ -78,7 +78,9 @@ bool dispatch(int bits, int encoding, F&& f) {
   switch (bits) {
     case 1: return with_enc(std::integral_constant<int, 1>{});
     case 2: return with_enc(std::integral_constant<int, 2>{});
+    case 3: return with_enc(std::integral_constant<int, 3>{});
     case 4: return with_enc(std::integral_constant<int, 4>{});
+    case 6: return with_enc(std::integral_constant<int, 6>{});
     case 8: return with_enc(std::integral_constant<int, 8>{});
     default: return false;
   }

@@ -54,7 +54,7 @@ def test_train_classification_on_libsvm(cancer_libsvm, tmp_path, capsys):
 
 @pytest.mark.parametrize("argv, match", [
     (["train", "/nonexistent/file.libsvm"], "no such file"),
-    (["train", "DATA", "--bits", "3"], "invalid choice"),
+    (["train", "DATA", "--bits", "5"], "invalid choice"),
     (["train", "DATA", "--eta0", "-1"], "must be 'auto' or a positive number"),
     (["train", "DATA", "--epochs", "0"], "max_iter must be"),
     (["predict", "/nonexistent/model", "DATA"], "no such model file"),

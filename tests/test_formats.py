@@ -18,6 +18,7 @@ def test_values_per_line_match_kernels():
 @pytest.mark.parametrize("bits, sampling, per_line, stored", [
     (1, "double", 256, 2), (2, "double", 128, 4), (4, "double", 80, 6), (8, "double", 48, 10),
     (1, "naive", 512, 1), (4, "nearest", 128, 4), (8, "naive", 64, 8),
+    (3, "double", 96, 5), (6, "double", 64, 8), (3, "naive", 170, 3), (6, "nearest", 85, 6),
 ])
 def test_documented_layout(bits, sampling, per_line, stored):
     # The numbers docs/FORMATS.md states.
@@ -77,3 +78,19 @@ def test_dot_mult_is_rounded_reciprocal():
 def test_to_fixed_rounds_and_saturates():
     got = F.to_fixed([0.5, -0.5, 1.0, 1e12, -1e12], 16)
     assert got.tolist() == [32768, -32768, 65536, 2**31 - 1, -(2**31)]
+
+
+def test_layout_pinned_examples():
+    # docs/FORMATS.md: 4-bit naive (strided): value 64 is the high nibble of byte 0;
+    # 3-bit naive (natural): value 21 straddles words 0 and 1 (bits 63..65).
+    codes = np.zeros((1, 128), np.uint32)
+    codes[0, 64] = 0xA
+    codes[0, 1] = 0x3
+    line = R.pack_lines(codes, None, None, 4, "naive")[0, 0]
+    assert int(line[0]) & 0xFF == 0xA0 and (int(line[0]) >> 8) & 0xF == 0x3
+    codes = np.zeros((1, 170), np.uint32)
+    codes[0, 21] = 0b101
+    line = R.pack_lines(codes, None, None, 3, "naive")[0, 0]
+    assert int(line[0]) >> 63 == 1 and int(line[1]) & 0b11 == 0b10
+    first, _ = R.decode_lines(line[None, None], 3, "naive", 170)
+    assert first[0, 21] == 0b101 and first.sum() == 0b101

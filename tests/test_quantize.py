@@ -155,7 +155,7 @@ def test_accepts_non_contiguous_and_other_dtypes():
     (np.array([[1.0, np.inf]]), {}, ValueError, "NaN or infinity"),
     (np.ones(5), {}, ValueError, "must be 2-D"),
     (np.ones((0, 3)), {}, ValueError, "empty"),
-    (np.ones((2, 2)), {"bits": 3}, ValueError, "bits must be one of"),
+    (np.ones((2, 2)), {"bits": 5}, ValueError, "bits must be one of"),
     (np.ones((2, 2)), {"bits": True}, ValueError, "bits must be one of"),
     (np.ones((2, 2)), {"sampling": "triple"}, ValueError, "sampling must be one of"),
     (np.ones((2, 2)), {"levels": "log"}, ValueError, "levels must be one of"),

@@ -136,7 +136,7 @@ def test_eta0_maps_to_nearest_power_of_two(diabetes):
 
 
 @pytest.mark.parametrize("params, error, match", [
-    ({"bits": 3}, ValueError, "bits must be one of"),
+    ({"bits": 5}, ValueError, "bits must be one of"),
     ({"sampling": "x"}, ValueError, "sampling must be one of"),
     ({"levels": "x"}, ValueError, "levels must be one of"),
     ({"max_iter": 0}, ValueError, "max_iter must be"),

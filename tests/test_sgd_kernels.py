@@ -90,7 +90,7 @@ def test_fp32_kernel_matches_reference_within_tolerance():
      "epochs"),
     (lambda q, l: _kernels.sgd_quantized(q.lines, l, 8, 4, 0, 1, 0, 0, F.dot_mult(4), np.zeros(9, np.int32)),
      "step_shift"),
-    (lambda q, l: _kernels.sgd_quantized(q.lines, l, 8, 3, 0, 1, 3, 0, F.dot_mult(4), np.zeros(9, np.int32)),
+    (lambda q, l: _kernels.sgd_quantized(q.lines, l, 8, 5, 0, 1, 3, 0, F.dot_mult(4), np.zeros(9, np.int32)),
      "bits must be"),
     (lambda q, l: _kernels.sgd_quantized(q.lines, l, 8, 4, 5, 1, 3, 0, F.dot_mult(4), np.zeros(9, np.int32)),
      "encoding must be"),

@@ -44,9 +44,11 @@ void dispatch(int bits, int encoding, F&& f) {
   switch (bits) {
     case 1: return with_enc(BitsTag<1>{});
     case 2: return with_enc(BitsTag<2>{});
+    case 3: return with_enc(BitsTag<3>{});
     case 4: return with_enc(BitsTag<4>{});
+    case 6: return with_enc(BitsTag<6>{});
     case 8: return with_enc(BitsTag<8>{});
-    default: throw py::value_error("bits must be 1, 2, 4 or 8, got " + std::to_string(bits));
+    default: throw py::value_error("bits must be 1, 2, 3, 4, 6 or 8, got " + std::to_string(bits));
   }
 }
 
@@ -150,10 +152,12 @@ py::array_t<int32_t> sgd_quantized(carray<uint64_t> data, carray<int32_t> labels
     int32_t* ph = history.mutable_data();
     py::gil_scoped_release release;
 #ifdef ZIPML_HAVE_AVX512
-    if (!portable && pv == nullptr) {  // the fast path covers uniform levels
-      zipml::avx512::sgd_least_squares<B, E, kMaxFeatures>(pd, py_, int(n), d, int(n_copies), epochs, step_shift,
-                                                           decay_epochs, dot_mult, pm, ph);
-      return;
+    if constexpr ((B & (B - 1)) == 0) {  // the fast path: uniform levels, 1, 2, 4, 8 bits
+      if (!portable && pv == nullptr) {
+        zipml::avx512::sgd_least_squares<B, E, kMaxFeatures>(pd, py_, int(n), d, int(n_copies), epochs, step_shift,
+                                                             decay_epochs, dot_mult, pm, ph);
+        return;
+      }
     }
 #endif
     zipml::sgd_least_squares<B, E, kMaxFeatures>(pd, py_, int(n), d, int(n_copies), epochs, step_shift,
@@ -254,10 +258,10 @@ py::array_t<uint32_t> draws(uint32_t seed, uint32_t a, uint32_t b, uint32_t c, p
 py::dict info() {
   py::dict d;
   d["max_features"] = kMaxFeatures;
-  d["bits"] = py::make_tuple(1, 2, 4, 8);
+  d["bits"] = py::make_tuple(1, 2, 3, 4, 6, 8);
   d["encodings"] = py::make_tuple("double", "naive", "nearest");
   py::dict vpl;
-  for (int b : {1, 2, 4, 8}) {
+  for (int b : {1, 2, 3, 4, 6, 8}) {
     vpl[py::str("double/" + std::to_string(b))] = zipml::values_per_line(b, Encoding::Double);
     vpl[py::str("naive/" + std::to_string(b))] = zipml::values_per_line(b, Encoding::Naive);
   }
@@ -266,7 +270,7 @@ py::dict info() {
   d["cxx_flags"] = std::string(ZIPML_CXX_FLAGS);
   d["native"] = bool(ZIPML_NATIVE);
 #ifdef ZIPML_HAVE_AVX512
-  d["fast_path"] = "avx512";
+  d["fast_path"] = "avx512 (uniform levels at 1, 2, 4, 8 bits; others run the portable kernel)";
 #else
   d["fast_path"] = "none (portable kernel)";
 #endif

@@ -152,7 +152,8 @@ def build_parser() -> argparse.ArgumentParser:
     _add_data_options(p)
     p.add_argument("--task", default="auto", choices=("auto", "regression", "classification"),
                    help="auto: classification when labels are integers with at most 20 values")
-    p.add_argument("--bits", type=int, default=8, choices=(1, 2, 4, 8, 32), help="bits per value (32: fp32)")
+    p.add_argument("--bits", type=int, default=8, choices=(1, 2, 3, 4, 6, 8, 32),
+                   help="bits per value (32: fp32)")
     p.add_argument("--sampling", default="double", choices=F.ENCODINGS)
     p.add_argument("--levels", default="uniform", choices=("uniform", "optimal"))
     p.add_argument("--epochs", type=int, default=20)

@@ -14,7 +14,7 @@ from .datasets import make_synthetic_regression
 from .engine import FULL_PRECISION, rounding_variance
 from .linear_model import ZipMLRegressor
 
-PRECISIONS = [(32, "fp32")] + [(b, s) for b in (8, 4, 2, 1) for s in ("double", "naive")]
+PRECISIONS = [(32, "fp32")] + [(b, s) for b in (8, 6, 4, 3, 2, 1) for s in ("double", "naive")]
 
 
 def regression_datasets(n: int, d: int) -> dict:

@@ -9,7 +9,7 @@ from __future__ import annotations
 import numpy as np
 
 ENCODINGS = ("double", "naive", "nearest")  #: index = the kernels' Encoding value
-SUPPORTED_BITS = (1, 2, 4, 8)
+SUPPORTED_BITS = (1, 2, 3, 4, 6, 8)  #: the divisors of 24 up to 8
 
 LINE_BITS = 512
 LINE_WORDS = 8
@@ -43,6 +43,11 @@ def index_bits(bits: int) -> int:
 def stored_bits(bits: int, sampling: str) -> int:
     """Bits stored per value before line padding: b+2 for double (2 for b=1), else b."""
     return index_bits(bits) + 2 if sampling == "double" else bits
+
+
+def strided_width(width: int) -> bool:
+    """2- and 4-bit fields are stored strided; others in natural order."""
+    return width in (2, 4)
 
 
 def values_per_line(bits: int, sampling: str) -> int:

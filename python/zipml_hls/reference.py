@@ -97,9 +97,9 @@ def nearest_up(off: np.ndarray, width: np.ndarray) -> np.ndarray:
 
 
 def field_pos(k: np.ndarray, width: int, K: int) -> np.ndarray:
-    """Bit of value k inside a plane of K fields: natural order for widths 1 and 8;
-    for widths 2 and 4, byte k mod B at bit (k div B) * width, B = K * width / 8."""
-    if width in (0, 1, 8):  # width 0: the empty index plane of 1-bit double
+    """Bit of value k inside a plane of K fields: for widths 2 and 4, byte k mod B at bit
+    (k div B) * width, B = K * width / 8 (strided); otherwise k * width (natural)."""
+    if not F.strided_width(width):
         return k * width
     B = K * width // 8
     return (k % B) * 8 + (k // B) * width
@@ -116,23 +116,33 @@ def _field_positions(bits: int, sampling: str):
 
 
 def _put(pos: np.ndarray, width: int, values: np.ndarray, out: np.ndarray) -> None:
-    """OR ``values`` (..., K) into lines ``out`` (..., 8) at bit positions ``pos``."""
+    """OR ``values`` (..., K) into lines ``out`` (..., 8) at bit positions ``pos``;
+    a field may straddle two words."""
     if width == 0:
         return
     v = values.astype(_U64) & _U64((1 << width) - 1)
-    shifted = v << (pos % 64).astype(_U64)
+    off = (pos % 64).astype(_U64)
+    low = v << off
+    straddle = (pos % 64) + width > 64
+    high = np.where(straddle, v >> (_U64(64) - np.where(straddle, off, _U64(1))), _U64(0))
     for w in range(F.LINE_WORDS):
-        sel = pos // 64 == w
-        if sel.any():
-            out[..., w] |= np.bitwise_or.reduce(shifted[..., sel], axis=-1)
+        for part, word in ((low, pos // 64), (high, pos // 64 + 1)):
+            sel = word == w
+            if sel.any():
+                out[..., w] |= np.bitwise_or.reduce(part[..., sel], axis=-1)
 
 
 def _get(lines: np.ndarray, pos: np.ndarray, width: int) -> np.ndarray:
     """Read ``width``-bit fields at ``pos`` from lines (..., 8) -> (..., K) int64."""
     if width == 0:
         return np.zeros(lines.shape[:-1] + (len(pos),), dtype=np.int64)
-    words = lines[..., pos // 64]
-    return ((words >> (pos % 64).astype(_U64)) & _U64((1 << width) - 1)).astype(np.int64)
+    off = (pos % 64).astype(_U64)
+    v = lines[..., pos // 64] >> off
+    straddle = (pos % 64) + width > 64
+    if straddle.any():
+        nxt = lines[..., np.minimum(pos // 64 + 1, F.LINE_WORDS - 1)]
+        v = v | np.where(straddle, nxt << (_U64(64) - np.where(straddle, off, _U64(1))), _U64(0))
+    return (v & _U64((1 << width) - 1)).astype(np.int64)
 
 
 def pack_lines(a: np.ndarray, r0, r1, bits: int, sampling: str) -> np.ndarray:

@@ -52,9 +52,14 @@ constexpr int lines_per_row(int d, int bits, Encoding e) {
   return (d + values_per_line(bits, e) - 1) / values_per_line(bits, e);
 }
 
-/// True for the bit widths the kernels are compiled for.
+/// True for the bit widths the kernels are compiled for: the divisors of 24 up to 8,
+/// so that s = 2^bits - 1 divides 2^24 - 1 (uniform levels in closed form).
 constexpr bool supported_bits(int bits) {
-  return bits == 1 || bits == 2 || bits == 4 || bits == 8;
+  return bits == 1 || bits == 2 || bits == 3 || bits == 4 || bits == 6 || bits == 8;
 }
+
+/// Fields 2 or 4 bits wide are stored strided (see quantize.hpp: field_pos); all
+/// others in natural order, where 3- and 6-bit fields may straddle two words.
+constexpr bool strided_width(int width) { return width == 2 || width == 4; }
 
 }  // namespace zipml

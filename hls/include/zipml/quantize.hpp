@@ -20,6 +20,7 @@ inline uint32_t scaled_position(float x, float lo, float inv_range) {
 /// arithmetic: s divides 2^24 - 1 (bits divides 24), so it is k*q + [k == s].
 template <int Bits>
 inline uint32_t uniform_level(uint32_t k) {
+  static_assert(kPosFrac % Bits == 0, "s must divide 2^24 - 1");
   constexpr uint32_t s = max_code(Bits), q = (kPosOne - 1) / s;
   return k * q + (k >= s ? 1u : 0u);
 }
@@ -57,10 +58,13 @@ inline uint32_t nearest_up(uint32_t off, uint32_t width) {
   return 2 * static_cast<uint64_t>(off) >= width ? 1u : 0u;
 }
 
-/// Read `width` bits at bit `pos` of a line.
+/// Read `width` bits at bit `pos` of a line (a field may straddle two words).
 inline uint32_t get_field(const uint64_t* line, int pos, int width) {
   const uint64_t mask = (uint64_t{1} << width) - 1;
-  return static_cast<uint32_t>((line[pos >> 6] >> (pos & 63)) & mask);
+  const int off = pos & 63;
+  uint64_t v = line[pos >> 6] >> off;
+  if (off + width > 64) v |= line[(pos >> 6) + 1] << (64 - off);
+  return static_cast<uint32_t>(v & mask);
 }
 
 /// Bit position, inside its plane, of value k of a plane of K fields W bits wide.
@@ -69,17 +73,25 @@ inline uint32_t get_field(const uint64_t* line, int pos, int width) {
 /// B = K*W/8 plane bytes, value k sits in byte k mod B at bit (k div B)*W.
 template <int W, int K>
 constexpr int field_pos(int k) {
-  return (W == 1 || W == 8) ? k * W : (k % (K * W / 8)) * 8 + (k / (K * W / 8)) * W;
+  return strided_width(W) ? (k % (K * W / 8)) * 8 + (k / (K * W / 8)) * W : k * W;
 }
 
 /// Write a plane of K fields W bits wide into `bytes` (zeroed), by the rule above.
 template <int W, int K>
 inline void pack_plane(const uint32_t* v, uint8_t* bytes) {
+  if (W != 1 && !strided_width(W) && W != 8) {  // 3 or 6 bits: natural order, bit by bit
+    for (int k = 0; k < K; ++k)
+      for (int t = 0; t < W; ++t) {
+        const int bit = k * W + t;
+        bytes[bit / 8] = static_cast<uint8_t>(bytes[bit / 8] | (((v[k] >> t) & 1u) << (bit % 8)));
+      }
+    return;
+  }
   constexpr int B = K * W / 8;
   for (int t = 0; t < B; ++t) {
     uint32_t byte = 0;
-    for (int m = 0; m < 8 / W; ++m) {
-      const int k = (W == 1) ? t * 8 + m : t + m * B;  // the value in slot m of byte t
+    for (int m = 0; m < (W <= 8 ? 8 / W : 1); ++m) {
+      const int k = strided_width(W) ? t + m * B : t * 8 / W + m;  // the value in slot m of byte t
       byte |= (v[k] & ((1u << W) - 1)) << (m * W);
     }
     bytes[t] = static_cast<uint8_t>(byte);
