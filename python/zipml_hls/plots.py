@@ -9,7 +9,9 @@ import matplotlib
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 
-_COLORS = {32: "black", 8: "tab:blue", 4: "tab:green", 2: "tab:orange", 1: "tab:red"}
+_COLORS = {32: "black", 8: "tab:blue", 6: "tab:purple", 4: "tab:green", 3: "tab:olive", 2: "tab:orange",
+           1: "tab:red"}
+_BITS_TICKS = [1, 2, 3, 4, 6, 8]
 _STYLES = {"fp32": "-", "double": "-", "naive": "--", "nearest": ":"}
 
 
@@ -50,7 +52,7 @@ def final_loss_vs_bits(results: dict, path: Path) -> Path:
         ax.axhline(1.0, color="black", linewidth=0.8, label="fp32")
         ax.set_xscale("log", base=2)
         ax.set_yscale("log")
-        ax.set_xticks([1, 2, 4, 8], labels=["1", "2", "4", "8"])
+        ax.set_xticks(_BITS_TICKS, labels=[str(b) for b in _BITS_TICKS])
         ax.set_xlabel("bits per value")
         ax.set_ylabel("final loss / fp32 final loss")
         ax.set_title(name)
@@ -73,7 +75,7 @@ def speedup_vs_bits(throughput: dict, projection: dict, path: Path) -> Path:
     ax.axhline(1.0, color="black", linewidth=0.8)
     ax.axhline(projection["paper_best_speedup"], color="gray", linestyle="--", linewidth=0.8, label="paper: up to 6.5x")
     ax.set_xscale("log", base=2)
-    ax.set_xticks([1, 2, 4, 8], labels=["1", "2", "4", "8"])
+    ax.set_xticks(_BITS_TICKS, labels=[str(b) for b in _BITS_TICKS])
     ax.set_xlabel("bits per value")
     ax.set_ylabel("epoch speedup over fp32")
     ax.grid(alpha=0.3)
