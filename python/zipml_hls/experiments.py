@@ -25,6 +25,43 @@ def regression_datasets(n: int, d: int) -> dict:
     return {f"synthetic {n}x{d}": (X, y), "diabetes 442x10": load_diabetes(return_X_y=True)}
 
 
+def skewed_datasets(n: int = 20_000, d: int = 50) -> dict:
+    """Data with skewed features: heavy-tailed synthetic, and scikit-learn's breast cancer
+    set (30 skewed measurements; the target is the +1/-1 diagnosis, fitted by least squares)."""
+    from sklearn.datasets import load_breast_cancer
+
+    rng = np.random.default_rng(1)
+    X = rng.lognormal(sigma=1.2, size=(n, d))
+    signal = np.log1p(X) @ rng.standard_normal(d)
+    y = signal + 0.3 * signal.std() * rng.standard_normal(n)
+    Xc, yc = load_breast_cancer(return_X_y=True)
+    return {f"lognormal {n}x{d}": (X, y), "breast cancer 569x30": (Xc, 2.0 * yc - 1.0)}
+
+
+def levels_claim(X, y, epochs: int = 30, seed: int = 0, tolerance: float = 0.01,
+                 samplings=("double", "naive")) -> dict:
+    """For each sampling mode: the fewest bits at which uniform and optimal levels each
+    reach fp32's final training loss within ``tolerance``, and the ratio of the bits
+    stored per value (b + 2 for double sampling, b for naive)."""
+    fp32 = _fit(X, y, 32, "fp32", epochs, seed)[0].loss_curve_[-1]
+    out = {"fp32_loss": fp32, "tolerance": tolerance, "epochs": epochs}
+    for sampling in samplings:
+        res = {}
+        for levels in ("uniform", "optimal"):
+            rows = []
+            for bits in F.SUPPORTED_BITS:
+                est, _ = _fit(X, y, bits, sampling, epochs, seed, levels=levels)
+                rows.append({"bits": bits, "bits_per_value": F.stored_bits(bits, sampling),
+                             "final_loss": est.loss_curve_[-1], "ratio_to_fp32": est.loss_curve_[-1] / fp32})
+            ok = [r for r in rows if r["ratio_to_fp32"] <= 1 + tolerance]
+            res[levels] = {"rows": rows, "fewest_bits": ok[0]["bits"] if ok else None,
+                           "stored_bits": ok[0]["bits_per_value"] if ok else None}
+        u, o = res["uniform"]["stored_bits"], res["optimal"]["stored_bits"]
+        res["stored_bits_ratio"] = u / o if u and o else None
+        out[sampling] = res
+    return out
+
+
 def _fit(X, y, bits, sampling, epochs, seed, **kw):
     est = ZipMLRegressor(bits=bits, sampling="double" if sampling == "fp32" else sampling, max_iter=epochs,
                          random_state=seed, **kw)

@@ -84,3 +84,28 @@ def speedup_vs_bits(throughput: dict, projection: dict, path: Path) -> Path:
     fig.savefig(path, dpi=110)
     plt.close(fig)
     return path
+
+
+def levels_loss_vs_bits(claims: dict, path: Path) -> Path:
+    """Final loss relative to fp32 against stored bits per value, uniform vs optimal levels."""
+    fig, axes = plt.subplots(1, len(claims), figsize=(6 * len(claims), 4), squeeze=False)
+    for ax, (name, claim) in zip(axes[0], claims.items()):
+        for sampling, style in (("double", "-"), ("naive", "--")):
+            if sampling not in claim:
+                continue
+            for levels, color in (("uniform", "tab:gray"), ("optimal", "tab:blue")):
+                rows = claim[sampling][levels]["rows"]
+                ax.plot([r["bits_per_value"] for r in rows], [r["ratio_to_fp32"] for r in rows], style,
+                        marker="o", color=color, label=f"{levels} levels, {sampling}")
+        ax.axhline(1 + claim["tolerance"], color="black", linewidth=0.8, linestyle=":",
+                   label=f"fp32 + {claim['tolerance']:.0%}")
+        ax.set_yscale("log")
+        ax.set_xlabel("stored bits per value")
+        ax.set_ylabel("final loss / fp32 final loss")
+        ax.set_title(name)
+        ax.grid(alpha=0.3)
+        ax.legend(fontsize=8)
+    fig.tight_layout()
+    fig.savefig(path, dpi=110)
+    plt.close(fig)
+    return path
