@@ -15,6 +15,7 @@
 
 #include <cstdint>
 #include <cstring>
+#include <type_traits>
 
 #include "format.hpp"
 #include "sgd.hpp"
@@ -78,18 +79,27 @@ inline void for_each_group(const uint64_t* line_words, F&& f) {
     }
   } else {  // W = 2 or 4: byte t holds values t + m*B, m < 8/W
     constexpr int B = K * W / 8;
-    const __m512i field_mask = _mm512_set1_epi32((1 << W) - 1);
-    for (int t = 0; t < B; t += 16) {
-      const __mmask16 lanes = B - t >= 16 ? __mmask16(0xFFFF) : __mmask16((1u << (B - t)) - 1);
-      const __m512i bytes = _mm512_cvtepu8_epi32(_mm_maskz_loadu_epi8(lanes, line + t));
+    // One chunk of 16 plane bytes (`Full`) or the tail of B % 16 bytes.
+    auto chunk = [&](int t, auto full) {
+      constexpr bool kFull = decltype(full)::value;
+      const __mmask16 lanes = kFull ? __mmask16(0xFFFF) : __mmask16((1u << (B % 16)) - 1);
+      const __m512i bytes = _mm512_cvtepu8_epi32(kFull ? _mm_loadu_si128(reinterpret_cast<const __m128i*>(line + t))
+                                                       : _mm_maskz_loadu_epi8(lanes, line + t));
       for (int m = 0; m < 8 / W; ++m) {
         const int base = t + m * B;
-        Group g{(t / 16) * (8 / W) + m, base, lanes, _mm512_and_si512(_mm512_srli_epi32(bytes, m * W), field_mask),
-                0, 0};
-        if (dbl) g.r0 = load_bits16(r0, base) & lanes, g.r1 = load_bits16(r1, base) & lanes;
+        const __m512i shifted = m == 0 ? bytes : _mm512_srli_epi32(bytes, m * W);
+        // the top field of a byte needs no mask
+        const __m512i idx = m == 8 / W - 1 ? shifted : _mm512_and_si512(shifted, _mm512_set1_epi32((1 << W) - 1));
+        Group g{(t / 16) * (8 / W) + m, base, lanes, idx, 0, 0};
+        if (dbl) {
+          g.r0 = kFull ? load_bits16(r0, base) : __mmask16(load_bits16(r0, base) & lanes);
+          g.r1 = kFull ? load_bits16(r1, base) : __mmask16(load_bits16(r1, base) & lanes);
+        }
         f(g);
       }
-    }
+    };
+    for (int t = 0; t + 16 <= B; t += 16) chunk(t, std::true_type{});
+    if (B % 16 != 0) chunk(B / 16 * 16, std::false_type{});
   }
 }
 
