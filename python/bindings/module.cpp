@@ -245,6 +245,17 @@ py::array_t<double> grid_level_columns(carray<uint32_t> positions, int s, int gr
   return out;
 }
 
+// Streaming read of a buffer (the roofline): sums its 64-bit words, GIL released.
+uint64_t stream_read(carray<uint64_t> buffer) {
+  const uint64_t* p = buffer.data();
+  const py::ssize_t n = buffer.size();
+  py::gil_scoped_release release;
+  uint64_t acc = 0;
+#pragma omp simd reduction(+ : acc)
+  for (py::ssize_t i = 0; i < n; ++i) acc += p[i];
+  return acc;
+}
+
 // Draws of one stream, for checking the RNG against its NumPy twin.
 py::array_t<uint32_t> draws(uint32_t seed, uint32_t a, uint32_t b, uint32_t c, py::ssize_t count) {
   require(count >= 0 && count <= (py::ssize_t(1) << 32), "count must be in [0, 2^32]");
@@ -301,5 +312,6 @@ PYBIND11_MODULE(_kernels, m) {
   m.def("levels_dp", &levels_dp, py::arg("x"), py::arg("counts"), py::arg("s"), py::arg("grid_size"),
         py::arg("monotone"));
   m.def("grid_level_columns", &grid_level_columns, py::arg("positions"), py::arg("s"), py::arg("grid_size"));
+  m.def("stream_read", &stream_read, py::arg("buffer"));
   m.def("info", &info);
 }

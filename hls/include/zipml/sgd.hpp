@@ -152,7 +152,7 @@ void sgd_least_squares(const uint64_t* data, const int32_t* labels, int n, int d
 template <int MaxFeatures>
 void sgd_fp32(const float* X, int64_t row_stride, const float* y, int n, int d, int epochs,
               int step_shift, int decay_epochs, const float* model_in, float* history) {
-  float w[MaxFeatures];
+  alignas(64) float w[MaxFeatures];
 #pragma HLS ARRAY_PARTITION variable = w cyclic factor = 16
   for (int j = 0; j < d; ++j) w[j] = model_in[j];
   float intercept = model_in[d];
@@ -160,15 +160,22 @@ void sgd_fp32(const float* X, int64_t row_stride, const float* y, int n, int d, 
     const int shift = epoch_shift(step_shift, decay_epochs, e);
     float eta = 1.0f;
     for (int s = 0; s < shift; ++s) eta *= 0.5f;
+    float acc = 0.0f;
+#pragma omp simd reduction(+ : acc)
+    for (int j = 0; j < d; ++j) acc += X[j] * w[j];
     for (int i = 0; i < n; ++i) {
       const float* x = X + static_cast<int64_t>(i) * row_stride;
-      float acc = 0.0f;
-#pragma omp simd reduction(+ : acc)
-      for (int j = 0; j < d; ++j) acc += x[j] * w[j];
       const float step = eta * (acc + intercept - y[i]);
-#pragma omp simd
-      for (int j = 0; j < d; ++j) w[j] -= step * x[j];
       intercept -= step;
+      // One pass over the model: update with row i and dot row i+1 against the updated
+      // weights (the same arithmetic as two passes; it keeps memory streaming).
+      const float* next = X + static_cast<int64_t>(i + 1 < n ? i + 1 : i) * row_stride;
+      acc = 0.0f;
+#pragma omp simd reduction(+ : acc)
+      for (int j = 0; j < d; ++j) {
+        w[j] -= step * x[j];
+        acc += next[j] * w[j];
+      }
     }
     float* out = history + static_cast<int64_t>(e) * (d + 1);
     for (int j = 0; j < d; ++j) out[j] = w[j];

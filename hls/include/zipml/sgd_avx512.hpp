@@ -131,19 +131,24 @@ void sgd_least_squares(const uint64_t* data, const int32_t* labels, int n, int d
   int32_t intercept = model_in[d];
   const __m512i one = _mm512_set1_epi32(1);
 
+  // The dot product of one line of a row against the current model.
+  auto dot_line = [&](const uint64_t* row, int l, __m512i acc) {
+    for_each_group<Bits, E>(row + l * kLineWords, [&](const Group& g) {
+      const __m512i wd = _mm512_srai_epi32(_mm512_load_si512(w + slot(l, g.gid)), kDotDrop);
+      if (index_bits(Bits) > 0 || !kDouble) acc = _mm512_add_epi32(acc, _mm512_mullo_epi32(g.idx, wd));
+      if (kDouble) acc = _mm512_mask_add_epi32(acc, g.r0, acc, wd);
+    });
+    return acc;
+  };
+
   for (int e = 0; e < epochs; ++e) {
     const int shift = epoch_shift(step_shift, decay_epochs, e);
     const uint64_t* copy = data + static_cast<int64_t>(e % n_copies) * n * row_words;
+    __m512i acc = _mm512_setzero_si512();
+    for (int l = 0; l < n_lines; ++l) acc = dot_line(copy, l, acc);
     for (int i = 0; i < n; ++i) {
       const uint64_t* row = copy + static_cast<int64_t>(i) * row_words;
-      __m512i acc = _mm512_setzero_si512();
-      for (int l = 0; l < n_lines; ++l) {
-        for_each_group<Bits, E>(row + l * kLineWords, [&](const Group& g) {
-          const __m512i wd = _mm512_srai_epi32(_mm512_load_si512(w + slot(l, g.gid)), kDotDrop);
-          if (index_bits(Bits) > 0 || !kDouble) acc = _mm512_add_epi32(acc, _mm512_mullo_epi32(g.idx, wd));
-          if (kDouble) acc = _mm512_mask_add_epi32(acc, g.r0, acc, wd);
-        });
-      }
+      const uint64_t* next = i + 1 < n ? row + row_words : nullptr;
       const SampleStep st = sample_step(_mm512_reduce_add_epi32(acc), labels[i], intercept, dot_mult, shift);
       for (int c = 0; c <= S; ++c) step[c] = code_step(st.g, c);
       const __m512i table = _mm512_load_si512(step);  // first 16 entries
@@ -156,6 +161,9 @@ void sgd_least_squares(const uint64_t* data, const int32_t* labels, int n, int d
         const __m512i low = _mm512_srli_epi32(_mm512_add_epi32(_mm512_mullo_epi32(gl, c), half), kUpdateFrac);
         return _mm512_add_epi32(_mm512_mullo_epi32(gh, c), low);
       };
+      // One pass over the model per row: update line l with row i, then take line l of
+      // row i+1's dot product against the updated weights (same result as two passes).
+      acc = _mm512_setzero_si512();
       for (int l = 0; l < n_lines; ++l) {
         for_each_group<Bits, E>(row + l * kLineWords, [&](const Group& g) {
           int32_t* ws = w + slot(l, g.gid);
@@ -170,6 +178,7 @@ void sgd_least_squares(const uint64_t* data, const int32_t* labels, int n, int d
           }
           _mm512_store_si512(ws, out);
         });
+        if (next != nullptr) acc = dot_line(next, l, acc);
       }
       intercept = wrap_sub(intercept, st.dc);
     }
