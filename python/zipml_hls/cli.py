@@ -142,6 +142,25 @@ class _Parser(argparse.ArgumentParser):
         self.exit(2, f"{self.prog}: error: {message}\n")
 
 
+def cmd_bench(args) -> int:
+    from dataclasses import replace
+
+    from .bench import BenchConfig, run
+
+    cfg = BenchConfig.quick() if args.quick else BenchConfig()
+    overrides = {k: getattr(args, k) for k in ("rows", "features", "small_rows", "small_features", "repeats")
+                 if getattr(args, k) is not None}
+    if args.no_sklearn:
+        overrides["sklearn"] = False
+    for key, value in overrides.items():
+        if isinstance(value, int) and not isinstance(value, bool) and value < 1:
+            raise UsageError(f"--{key.replace('_', '-')} must be >= 1, got {value}")
+    cfg = replace(cfg, **overrides)
+    run(cfg, Path(args.out), hls_report=args.hls_report, quiet=args.quiet)
+    print((Path(args.out) / "bench.md").read_text())
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = _Parser(prog="zipml-hls", description="ZipML low-precision training of linear models")
     parser.add_argument("--version", action="version", version=f"zipml-hls {__version__}")
@@ -172,6 +191,20 @@ def build_parser() -> argparse.ArgumentParser:
     _add_data_options(p)
     p.add_argument("--output", help="write predictions here (default: stdout)")
     p.set_defaults(func=cmd_predict)
+
+    p = sub.add_parser("bench", help="epoch throughput against the 32-bit baselines and the memory roofline")
+    p.add_argument("--out", default="zipml-bench", help="output folder (default: zipml-bench)")
+    p.add_argument("--quick", action="store_true", help="a seconds-long smoke run on small data")
+    p.add_argument("--rows", type=int, help="memory-bound configuration: rows (default 131072)")
+    p.add_argument("--features", type=int, help="memory-bound configuration: features (default 2048)")
+    p.add_argument("--small-rows", type=int, help="cache-resident configuration: rows (default 65536)")
+    p.add_argument("--small-features", type=int, help="cache-resident configuration: features (default 32)")
+    p.add_argument("--repeats", type=int, help="epochs timed per kernel (median reported; default 5)")
+    p.add_argument("--no-sklearn", action="store_true", help="leave out scikit-learn's SGDRegressor")
+    p.add_argument("--hls-report", help="a Vitis *_csynth.xml (or a folder holding one): the FPGA projection "
+                   "uses its clock and II")
+    p.add_argument("--quiet", action="store_true")
+    p.set_defaults(func=cmd_bench)
 
     p = sub.add_parser("info", help="version, compiler flags, instruction set, kernels compiled in")
     p.set_defaults(func=cmd_info)

@@ -52,3 +52,17 @@ def project(n: int, d: int, precisions, a: FpgaAssumptions | None = None) -> dic
                      "epoch_s": t, "speedup_vs_fp32": base / t})
     return {"assumptions": asdict(a), "n_samples": n, "n_features": d, "fp32_epoch_s": base, "rows": rows,
             "paper_best_speedup": PAPER_BEST_SPEEDUP}
+
+
+def assumptions_from_report(path, bandwidth_gbps: float = DEFAULT_BANDWIDTH_GBPS) -> FpgaAssumptions:
+    """Clock and II from a Vitis csynth report (a file, or the first ``*_csynth.xml``
+    under a folder) instead of the defaults."""
+    from .hls_report import find_reports, line_loop_ii, parse_csynth_xml
+
+    report = parse_csynth_xml(find_reports(path)[0])
+    clock = report["estimated_clock_ns"] or report["target_clock_ns"]
+    if not clock:
+        raise ValueError(f"{report['file']}: the report gives no clock period")
+    ii = line_loop_ii(report) or 1
+    return FpgaAssumptions(clock_mhz=1000.0 / clock, bandwidth_gbps=bandwidth_gbps, ii=float(ii),
+                           source=f"synthesis report {report['file']}")

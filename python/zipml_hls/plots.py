@@ -68,7 +68,9 @@ def speedup_vs_bits(throughput: dict, projection: dict, path: Path) -> Path:
     """Measured CPU epoch speedup and projected FPGA speedup over fp32."""
     fig, ax = plt.subplots(figsize=(6, 4))
     for sampling, marker in (("double", "o"), ("naive", "s")):
-        cpu = sorted((r["bits"], r["speedup_vs_fp32"]) for r in throughput["rows"] if r["sampling"] == sampling)
+        cpu = sorted((r["bits"], r["speedup_vs_fp32"]) for r in throughput["rows"]
+                     if r["kernel"] == "quantized" and r.get("levels", "uniform") == "uniform"
+                     and r["sampling"] == sampling)
         fpga = sorted((r["bits"], r["speedup_vs_fp32"]) for r in projection["rows"] if r["sampling"] == sampling)
         ax.plot(*zip(*cpu), "-", marker=marker, label=f"CPU measured, {sampling}")
         ax.plot(*zip(*fpga), ":", marker=marker, label=f"FPGA projected, {sampling}")
@@ -105,6 +107,24 @@ def levels_loss_vs_bits(claims: dict, path: Path) -> Path:
         ax.set_title(name)
         ax.grid(alpha=0.3)
         ax.legend(fontsize=8)
+    fig.tight_layout()
+    fig.savefig(path, dpi=110)
+    plt.close(fig)
+    return path
+
+
+def time_to_loss(tta: dict, path: Path) -> Path:
+    """Training loss against wall time (quantization included) for each precision."""
+    fig, ax = plt.subplots(figsize=(6, 4))
+    for c in tta["curves"]:
+        label = "fp32" if c["bits"] == 32 else f"{c['bits']}-bit {c['sampling']}"
+        ax.plot(c["wall_s"], c["loss"], _STYLES[c["sampling"]], marker=".", color=_COLORS[c["bits"]], label=label)
+    ax.axhline(tta["target_loss"], color="gray", linestyle=":", label="fp32 final loss + 1%")
+    ax.set_yscale("log")
+    ax.set_xlabel("wall time, s (quantization included)")
+    ax.set_ylabel(f"training loss ({tta['loss_units']})")
+    ax.grid(alpha=0.3)
+    ax.legend(fontsize=8)
     fig.tight_layout()
     fig.savefig(path, dpi=110)
     plt.close(fig)

@@ -6,7 +6,7 @@
 //    widening plus a shift and a mask yields 16 consecutive codes;
 //  - rounding bits are used as lane masks: first = idx + r0 is a masked add;
 //  - the update w -= round(g c / 2^8) is a per-sample table of 2^b entries, read by
-//    one permute for b <= 4 (two multiplies for b = 8, a masked subtract for b = 1 double).
+//    one permute for b <= 4 (two multiplies for b = 8, a masked subtract for 1-bit data).
 #pragma once
 
 #if defined(__AVX512F__) && defined(__AVX512BW__) && defined(__AVX512VL__) && !defined(__SYNTHESIS__)
@@ -44,8 +44,8 @@ struct Group {
   int gid;           ///< visiting order inside the line
   int base;          ///< index of the group's first value in the line
   __mmask16 lanes;   ///< valid lanes
-  __m512i idx;       ///< interval index (Double) or level code (Naive/Nearest)
-  __mmask16 r0, r1;  ///< rounding bits of the two samples (Double only)
+  __m512i idx;       ///< interval index (Double) or level code (Naive/Nearest); unused for 1 bit
+  __mmask16 r0, r1;  ///< Double: rounding bits of the two samples; 1 bit: first and second code
 };
 
 inline __mmask16 load_bits16(const uint8_t* plane, int bit) {
@@ -54,20 +54,26 @@ inline __mmask16 load_bits16(const uint8_t* plane, int bit) {
   return static_cast<__mmask16>(m);
 }
 
+// Inlining is forced: a group visitor that stays a call passes vectors through memory.
+#define ZIPML_INLINE __attribute__((always_inline))
+
 /// Calls f(Group) for every group of a line, in any order (groups are disjoint).
 template <int Bits, Encoding E, class F>
-inline void for_each_group(const uint64_t* line_words, F&& f) {
+ZIPML_INLINE inline void for_each_group(const uint64_t* line_words, F&& f) {
   constexpr int K = values_per_line(Bits, E);
   constexpr int W = E == Encoding::Double ? index_bits(Bits) : Bits;
   const uint8_t* line = reinterpret_cast<const uint8_t*>(line_words);  // little-endian host
   const uint8_t* r0 = line + K * W / 8;
   const uint8_t* r1 = r0 + K / 8;
   const bool dbl = E == Encoding::Double;
-  if (W == 0 || W == 1) {  // no index plane, or 1-bit codes: everything is masks
+  if (W == 0 || W == 1) {  // 1-bit data: codes are 0/1, carried as masks in r0 (first) and r1 (second)
     for (int base = 0; base < K; base += 16) {
-      const __mmask16 m = load_bits16(line, base);
-      Group g{base / 16, base, 0xFFFF, W == 1 ? _mm512_maskz_set1_epi32(m, 1) : _mm512_setzero_si512(), 0, 0};
-      if (dbl) g.r0 = load_bits16(r0, base), g.r1 = load_bits16(r1, base);
+      Group g{base / 16, base, 0xFFFF, _mm512_setzero_si512(), 0, 0};
+      if (dbl) {
+        g.r0 = load_bits16(r0, base), g.r1 = load_bits16(r1, base);
+      } else {
+        g.r0 = g.r1 = load_bits16(line, base);
+      }
       f(g);
     }
   } else if (W == 8) {
@@ -80,7 +86,7 @@ inline void for_each_group(const uint64_t* line_words, F&& f) {
   } else {  // W = 2 or 4: byte t holds values t + m*B, m < 8/W
     constexpr int B = K * W / 8;
     // One chunk of 16 plane bytes (`Full`) or the tail of B % 16 bytes.
-    auto chunk = [&](int t, auto full) {
+    auto chunk = [&](int t, auto full) ZIPML_INLINE {
       constexpr bool kFull = decltype(full)::value;
       const __mmask16 lanes = kFull ? __mmask16(0xFFFF) : __mmask16((1u << (B % 16)) - 1);
       const __m512i bytes = _mm512_cvtepu8_epi32(kFull ? _mm_loadu_si128(reinterpret_cast<const __m128i*>(line + t))
@@ -132,11 +138,11 @@ void sgd_least_squares(const uint64_t* data, const int32_t* labels, int n, int d
   const __m512i one = _mm512_set1_epi32(1);
 
   // The dot product of one line of a row against the current model.
-  auto dot_line = [&](const uint64_t* row, int l, __m512i acc) {
-    for_each_group<Bits, E>(row + l * kLineWords, [&](const Group& g) {
+  auto dot_line = [&](const uint64_t* row, int l, __m512i acc) ZIPML_INLINE {
+    for_each_group<Bits, E>(row + l * kLineWords, [&](const Group& g) ZIPML_INLINE {
       const __m512i wd = _mm512_srai_epi32(_mm512_load_si512(w + slot(l, g.gid)), kDotDrop);
-      if (index_bits(Bits) > 0 || !kDouble) acc = _mm512_add_epi32(acc, _mm512_mullo_epi32(g.idx, wd));
-      if (kDouble) acc = _mm512_mask_add_epi32(acc, g.r0, acc, wd);
+      if (Bits > 1) acc = _mm512_add_epi32(acc, _mm512_mullo_epi32(g.idx, wd));
+      if (kDouble || Bits == 1) acc = _mm512_mask_add_epi32(acc, g.r0, acc, wd);
     });
     return acc;
   };
@@ -165,11 +171,11 @@ void sgd_least_squares(const uint64_t* data, const int32_t* labels, int n, int d
       // row i+1's dot product against the updated weights (same result as two passes).
       acc = _mm512_setzero_si512();
       for (int l = 0; l < n_lines; ++l) {
-        for_each_group<Bits, E>(row + l * kLineWords, [&](const Group& g) {
+        for_each_group<Bits, E>(row + l * kLineWords, [&](const Group& g) ZIPML_INLINE {
           int32_t* ws = w + slot(l, g.gid);
           const __m512i wv = _mm512_load_si512(ws);
           __m512i out;
-          if (kDouble && Bits == 1) {  // step[0] = 0: subtract step[1] where r1 is set
+          if (Bits == 1) {  // step[0] = 0: subtract step[1] where the second code is 1
             out = _mm512_mask_sub_epi32(wv, g.r1, wv, _mm512_set1_epi32(step[1]));
           } else {
             const __m512i code = kDouble ? _mm512_mask_add_epi32(g.idx, g.r1, g.idx, one) : g.idx;
@@ -195,4 +201,5 @@ void sgd_least_squares(const uint64_t* data, const int32_t* labels, int n, int d
 
 }  // namespace avx512
 }  // namespace zipml
+#undef ZIPML_INLINE
 #endif

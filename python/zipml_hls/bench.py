@@ -1,0 +1,244 @@
+"""``zipml-hls bench``: epoch throughput of every kernel against the 32-bit baselines and
+the machine's measured read bandwidth, in one run on the same data (docs/BENCH.md)."""
+
+from __future__ import annotations
+
+import json
+import math
+import platform
+import sys
+import time
+from dataclasses import asdict, dataclass
+from pathlib import Path
+
+import numpy as np
+
+from . import __version__, fpga, reference
+from . import formats as F
+from .data import atomic_write_bytes
+from .engine import SgdConfig, auto_step_shift, prepare
+from .scaling import FeatureScaling, LabelScaling
+
+SCHEMA_VERSION = 1
+
+
+@dataclass(frozen=True)
+class BenchConfig:
+    rows: int = 131_072  # x 2048 float32 = 1 GiB: memory-bound
+    features: int = 2048
+    small_rows: int = 65_536  # x 32 float32 = 8 MiB: cache-resident
+    small_features: int = 32
+    repeats: int = 5
+    tta_rows: int = 131_072  # time-to-accuracy problem: 131072 x 512 (256 MiB)
+    tta_features: int = 512
+    tta_epochs: int = 10
+    sklearn: bool = True
+    golden_rows: int = 256
+
+    @classmethod
+    def quick(cls) -> "BenchConfig":
+        return cls(rows=2048, features=512, small_rows=2048, small_features=32, repeats=5, tta_rows=4096,
+                   tta_features=64, tta_epochs=4, golden_rows=32)
+
+
+def cpu_description() -> str:
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                return line.split(":", 1)[1].strip()
+    except OSError:
+        pass
+    return platform.processor() or platform.machine()
+
+
+def _times(fn, repeats: int):
+    out = []
+    for _ in range(repeats):
+        start = time.perf_counter()
+        fn()
+        out.append(time.perf_counter() - start)
+    return out
+
+
+def _row(kernel, bits, sampling, levels, n, d, nbytes, times, bandwidth, prepare_s, extrapolated=False,
+         note=""):
+    med = float(np.median(times))
+    return {"kernel": kernel, "bits": bits, "sampling": sampling, "levels": levels,
+            "bits_per_value": 32 if bits == 32 else (64 if kernel == "sklearn" else F.stored_bits(bits, sampling)),
+            "n_samples": n, "n_features": d, "bytes_per_epoch": int(nbytes), "epoch_s_median": med,
+            "epoch_s_min": float(np.min(times)), "epoch_s_max": float(np.max(times)), "samples_per_s": n / med,
+            "gbytes_per_s": nbytes / med / 1e9, "roofline_fraction": nbytes / med / bandwidth,
+            "speedup_vs_fp32": None, "prepare_s": prepare_s, "extrapolated": extrapolated, "note": note}
+
+
+def problem(n: int, d: int, seed: int = 0):
+    rng = np.random.default_rng(seed)
+    X = rng.random((n, d), dtype=np.float32)
+    y = X @ rng.standard_normal(d).astype(np.float32) + 0.1 * rng.standard_normal(n).astype(np.float32)
+    return X, y.astype(np.float64)
+
+
+def throughput(name: str, n: int, d: int, cfg: BenchConfig, say) -> dict:
+    """Every contender on one n x d float32 problem."""
+    from . import _kernels
+
+    X, y = problem(n, d)
+    bandwidth = float(X.nbytes / np.median(_times(lambda: _kernels.stream_read(X.view(np.uint64)), cfg.repeats)))
+    say(f"  {name} {n} x {d}: read bandwidth {bandwidth / 1e9:.1f} GB/s")
+    start = time.perf_counter()
+    scaling = FeatureScaling.fit(X)
+    Xs = scaling.transform(X)
+    scale_s = time.perf_counter() - start
+    ls = LabelScaling.fit(y)
+    labels, ys = ls.to_fixed(y), ls.transform(y).astype(np.float32)
+    shift = 12
+    rows = []
+    zeros32 = np.zeros(d + 1, np.float32)
+    t = _times(lambda: _kernels.sgd_fp32(Xs, ys, 1, shift, 0, zeros32), cfg.repeats)
+    rows.append(_row("fp32", 32, "fp32", "-", n, d, Xs.nbytes, t, bandwidth, scale_s))
+    zeros = np.zeros(d + 1, np.int32)
+    contenders = [(b, s, "uniform") for b in (1, 2, 4, 8) for s in ("double", "naive")]
+    contenders += [(4, "double", "optimal")]
+    for bits, sampling, levels in contenders:
+        config = SgdConfig(bits, sampling, levels, shift, 0, 1, 0, "hls")
+        start = time.perf_counter()
+        data = prepare(X, scaling, config)
+        prep = scale_s + time.perf_counter() - start
+        enc, tables = F.encoding_id(sampling), data.level_values
+        mult = F.dot_mult(bits) if tables is None else F.TABLE_DOT_MULT
+        t = _times(lambda: _kernels.sgd_quantized(data.lines, labels, d, bits, enc, 1, shift, 0, mult, zeros,
+                                                  values=tables), cfg.repeats)
+        note = "portable kernel (level tables)" if tables is not None else ""
+        rows.append(_row("quantized", bits, sampling, levels, n, d, data.lines.nbytes, t, bandwidth, prep,
+                         note=note))
+        say(f"    {bits}-bit {sampling} {levels}: {np.median(t):.4f} s/epoch")
+    if cfg.sklearn:
+        from sklearn.linear_model import SGDRegressor
+
+        start = time.perf_counter()
+        X64 = Xs.astype(np.float64)
+        prep = scale_s + time.perf_counter() - start
+        sgd = SGDRegressor(learning_rate="constant", eta0=2.0**-shift, penalty=None, shuffle=False, tol=None)
+        t = _times(lambda: sgd.partial_fit(X64, ys), cfg.repeats)
+        rows.append(_row("sklearn", 64, "SGDRegressor", "-", n, d, X64.nbytes, t, bandwidth, prep,
+                         note="scikit-learn SGDRegressor.partial_fit, float64, constant step"))
+        del X64
+    sub = max(1, min(n, cfg.golden_rows))
+    q = prepare(X[:sub], scaling, SgdConfig(4, "double", "uniform", shift, 0, 1, 0, "reference"))
+    t = _times(lambda: reference.sgd_least_squares(q.lines, labels[:sub], d, 4, "double", 1, shift, 0,
+                                                   F.dot_mult(4), zeros), 1)
+    t = [x * n / sub for x in t]
+    rows.append(_row("golden", 4, "double", "uniform", n, d, q.lines.nbytes * n / sub, t, bandwidth, None,
+                     extrapolated=True, note=f"NumPy golden model timed on {sub} rows, scaled to {n}"))
+    base = rows[0]["epoch_s_median"]
+    for r in rows:
+        r["speedup_vs_fp32"] = base / r["epoch_s_median"]
+    return {"name": name, "n_samples": n, "n_features": d, "float32_bytes": int(X.nbytes),
+            "read_bandwidth_gbps": bandwidth / 1e9, "rows": rows}
+
+
+def time_to_accuracy(cfg: BenchConfig, say) -> dict:
+    """Wall time for each precision to reach fp32's final training loss within 1%."""
+    from . import engine
+
+    X, y = problem(cfg.tta_rows, cfg.tta_features, seed=1)
+    scaling = FeatureScaling.fit(X)
+    ys = LabelScaling.fit(y).transform(y)
+    A = np.hstack([scaling.transform(X), np.ones((X.shape[0], 1), np.float32)])
+
+    def run(bits, sampling, epochs):
+        shift = auto_step_shift(scaling.transform(X), bits)
+        config = SgdConfig(bits, sampling, "uniform", shift, 3, 1, 0, "hls")
+        start = time.perf_counter()
+        data = prepare(X, scaling, config)
+        stamps = []
+        hist = engine.train(data, ys, config, epochs, np.zeros(X.shape[1] + 1),
+                            on_epoch=lambda e, m: stamps.append(time.perf_counter() - start))
+        losses = 0.5 * np.mean((A @ hist.T.astype(np.float32) - ys[:, None]) ** 2, axis=0)
+        return {"bits": bits, "sampling": sampling, "eta0": 2.0**-shift, "wall_s": stamps,
+                "loss": [float(v) for v in losses]}
+
+    curves = [run(32, "fp32", cfg.tta_epochs)]
+    target = curves[0]["loss"][-1] * 1.01
+    for bits, sampling in ((8, "double"), (4, "double"), (2, "double"), (4, "naive")):
+        curves.append(run(bits, sampling, 2 * cfg.tta_epochs))
+    for c in curves:
+        hit = [t for t, l in zip(c["wall_s"], c["loss"]) if l <= target]
+        c["seconds_to_target"] = hit[0] if hit else None
+        say(f"  {c['bits']}-bit {c['sampling']}: "
+            f"{'not reached' if not hit else format(hit[0], '.3f') + ' s'} to fp32 loss + 1%")
+    return {"n_samples": cfg.tta_rows, "n_features": cfg.tta_features, "target_loss": target,
+            "loss_units": "0.5 MSE, labels standardised", "curves": curves}
+
+
+def run(cfg: BenchConfig, out: Path, hls_report=None, quiet: bool = False) -> dict:
+    from . import plots
+
+    def say(text):
+        if not quiet:
+            print(text, file=sys.stderr, flush=True)
+
+    out.mkdir(parents=True, exist_ok=True)
+    say("[1/3] memory-bound configuration")
+    results = {"schema_version": SCHEMA_VERSION, "version": __version__, "cpu": cpu_description(),
+               "threads": 1, "config": asdict(cfg)}
+    results["memory_bound"] = throughput("memory-bound", cfg.rows, cfg.features, cfg, say)
+    say("[2/3] cache-resident configuration")
+    results["cache_resident"] = throughput("cache-resident", cfg.small_rows, cfg.small_features, cfg, say)
+    say("[3/3] time to accuracy")
+    results["time_to_accuracy"] = time_to_accuracy(cfg, say)
+    assumptions = fpga.assumptions_from_report(hls_report) if hls_report else fpga.FpgaAssumptions()
+    precisions = [(b, s) for b in (1, 2, 4, 8) for s in ("double", "naive")]
+    results["fpga_projection"] = fpga.project(cfg.rows, cfg.features, precisions, assumptions)
+    plots.speedup_vs_bits(results["memory_bound"], results["fpga_projection"], out / "speedup_vs_bits.png")
+    plots.time_to_loss(results["time_to_accuracy"], out / "time_to_loss.png")
+    atomic_write_bytes(out / "bench.json", json.dumps(results, indent=2).encode())
+    atomic_write_bytes(out / "bench.md", render(results).encode())
+    say(f"wrote {out / 'bench.md'}, bench.json, speedup_vs_bits.png, time_to_loss.png")
+    return results
+
+
+def _label(r) -> str:
+    if r["kernel"] in ("fp32", "sklearn", "golden"):
+        return {"fp32": "fp32 C++ kernel", "sklearn": "scikit-learn SGDRegressor",
+                "golden": "NumPy golden model, 4-bit double (extrapolated)"}[r["kernel"]]
+    return f"{r['bits']}-bit {r['sampling']}" + (" optimal" if r["levels"] == "optimal" else "")
+
+
+def render(r: dict) -> str:
+    lines = [f"# zipml-hls benchmark ({r['version']})", "", f"CPU: {r['cpu']}; one thread; median of "
+             f"{r['config']['repeats']} epochs (min-max in bench.json).", ""]
+    for key in ("memory_bound", "cache_resident"):
+        t = r[key]
+        lines += [f"## {t['name']}: {t['n_samples']} x {t['n_features']} "
+                  f"({t['float32_bytes'] / 2**20:.0f} MiB float32), read bandwidth {t['read_bandwidth_gbps']:.1f} GB/s",
+                  "", "| kernel | bits/value | MiB/epoch | epoch s | GB/s | roofline | speedup vs fp32 | prepare s |",
+                  "|---|---|---|---|---|---|---|---|"]
+        for x in t["rows"]:
+            prep = "-" if x["prepare_s"] is None else f"{x['prepare_s']:.3f}"
+            lines.append(f"| {_label(x)} | {x['bits_per_value']} | {x['bytes_per_epoch'] / 2**20:.1f} | "
+                         f"{x['epoch_s_median']:.4f} | {x['gbytes_per_s']:.2f} | {x['roofline_fraction']:.0%} | "
+                         f"{x['speedup_vs_fp32']:.2f}x | {prep} |")
+        lines.append("")
+    tta = r["time_to_accuracy"]
+    lines += [f"## Time to accuracy: {tta['n_samples']} x {tta['n_features']}", "",
+              f"Wall time (quantization included) until the training loss is within 1% of fp32's final loss "
+              f"({tta['target_loss']:.5g}, {tta['loss_units']}).", "", "| precision | eta0 | seconds to target |",
+              "|---|---|---|"]
+    for c in tta["curves"]:
+        name = "fp32" if c["bits"] == 32 else f"{c['bits']}-bit {c['sampling']}"
+        s = "not reached" if c["seconds_to_target"] is None else f"{c['seconds_to_target']:.3f}"
+        lines.append(f"| {name} | 2^-{int(round(-math.log2(c['eta0'])))} | {s} |")
+    p = r["fpga_projection"]
+    a = p["assumptions"]
+    lines += ["", "## FPGA projection", "",
+              f"Assumptions ({a['source']}): one 512-bit line per cycle at II={a['ii']:g}, clock {a['clock_mhz']:g} MHz, "
+              f"memory {a['bandwidth_gbps']:g} GB/s; epoch time = max(lines x II / clock, bytes / bandwidth).", "",
+              "| precision | values/line | projected epoch s | speedup vs fp32 |", "|---|---|---|---|",
+              f"| fp32 | 16 | {p['fp32_epoch_s']:.4f} | 1.00x |"]
+    for x in p["rows"]:
+        lines.append(f"| {x['bits']}-bit {x['sampling']} | {x['values_per_line']} | {x['epoch_s']:.4f} | "
+                     f"{x['speedup_vs_fp32']:.2f}x |")
+    lines += ["", f"The paper reports up to {p['paper_best_speedup']}x on its FPGA.", "",
+              "![speedup](speedup_vs_bits.png)", "", "![time to loss](time_to_loss.png)", ""]
+    return "\n".join(lines)

@@ -1,0 +1,82 @@
+"""The benchmark's quick run and its output schema; the FPGA model; report parsing."""
+
+import json
+from pathlib import Path
+
+import pytest
+
+from zipml_hls import fpga
+from zipml_hls.cli import main
+from zipml_hls.hls_report import ReportError, find_reports, line_loop_ii, parse_csynth_xml
+
+FIXTURE = Path(__file__).parent / "fixtures" / "zipml_sgd_b4_double_csynth.xml"
+ROW_KEYS = {"kernel", "bits", "sampling", "bits_per_value", "n_samples", "n_features", "epoch_s_median",
+            "epoch_s_min", "epoch_s_max", "samples_per_s", "gbytes_per_s", "roofline_fraction", "speedup_vs_fp32",
+            "prepare_s", "extrapolated", "bytes_per_epoch"}
+
+
+def test_quick_bench_writes_documented_schema(tmp_path, capsys):
+    assert main(["bench", "--quick", "--quiet", "--out", str(tmp_path), "--hls-report", str(FIXTURE)]) == 0
+    assert "| fp32 C++ kernel |" in capsys.readouterr().out
+    r = json.loads((tmp_path / "bench.json").read_text())
+    assert r["schema_version"] == 1 and r["cpu"] and r["threads"] == 1
+    for key in ("memory_bound", "cache_resident"):
+        t = r[key]
+        assert t["read_bandwidth_gbps"] > 0
+        kernels = {(x["kernel"], x["bits"], x["sampling"], x.get("levels")) for x in t["rows"]}
+        for bits in (1, 2, 4, 8):
+            for sampling in ("double", "naive"):
+                assert ("quantized", bits, sampling, "uniform") in kernels
+        assert ("quantized", 4, "double", "optimal") in kernels
+        assert {k[0] for k in kernels} >= {"fp32", "sklearn", "golden"}
+        for x in t["rows"]:
+            assert ROW_KEYS <= x.keys()
+            assert x["epoch_s_min"] <= x["epoch_s_median"] <= x["epoch_s_max"]
+            assert x["gbytes_per_s"] == pytest.approx(x["bytes_per_epoch"] / x["epoch_s_median"] / 1e9)
+            assert x["extrapolated"] == (x["kernel"] == "golden")
+        fp32 = next(x for x in t["rows"] if x["kernel"] == "fp32")
+        assert fp32["speedup_vs_fp32"] == 1.0 and fp32["bits_per_value"] == 32
+    assert r["fpga_projection"]["assumptions"]["source"].startswith("synthesis report")
+    assert r["fpga_projection"]["assumptions"]["clock_mhz"] == pytest.approx(1000 / 3.2)
+    tta = r["time_to_accuracy"]
+    assert tta["curves"][0]["bits"] == 32 and tta["curves"][0]["seconds_to_target"] is not None
+    for name in ("bench.md", "speedup_vs_bits.png", "time_to_loss.png"):
+        assert (tmp_path / name).stat().st_size > 0
+
+
+def test_fpga_projection_is_the_line_ratio():
+    p = fpga.project(1000, 2048, [(4, "double"), (2, "double"), (8, "naive")])
+    by = {(x["bits"], x["sampling"]): x for x in p["rows"]}
+    # fp32: ceil(2048/16) = 128 lines a row; 4-bit double: ceil(2048/80) = 26 lines
+    assert by[(4, "double")]["speedup_vs_fp32"] == pytest.approx(128 / 26)
+    assert by[(2, "double")]["speedup_vs_fp32"] == pytest.approx(128 / 16)
+    assert by[(8, "naive")]["speedup_vs_fp32"] == pytest.approx(128 / 32)
+    # memory-bound when the bandwidth cannot deliver a line per cycle
+    slow = fpga.FpgaAssumptions(clock_mhz=300, bandwidth_gbps=6.4)
+    assert fpga.epoch_seconds(1000, 2048, 32, "fp32", slow) == pytest.approx(1000 * 128 * 64 / 6.4e9)
+
+
+def test_csynth_report_parser_on_fixture():
+    r = parse_csynth_xml(FIXTURE)
+    assert r["top"] == "zipml_sgd_b4_double" and r["part"] == "xcu250-figd2104-2L-e"
+    assert r["estimated_clock_ns"] == 3.2 and r["target_clock_ns"] == 3.33
+    assert r["latency_best"] is None and r["interval_min"] is None  # "undef": data-dependent sizes
+    assert [loop["name"] for loop in r["loops"]] == ["EPOCHS_ROWS_DOT_LINES", "EPOCHS_ROWS_UPDATE_LINES"]
+    assert line_loop_ii(r) == 1
+    assert r["resources"] == {"LUT": 61234, "FF": 80412, "DSP": 160, "BRAM_18K": 96, "URAM": 0}
+    assert r["available"]["LUT"] == 1728000
+    assert find_reports(FIXTURE.parent) == [FIXTURE]
+
+
+def test_report_errors(tmp_path):
+    bad = tmp_path / "x_csynth.xml"
+    bad.write_text("<profile><nothing/></profile>")
+    with pytest.raises(ReportError, match="PerformanceEstimates"):
+        parse_csynth_xml(bad)
+    bad.write_text("not xml")
+    with pytest.raises(ReportError, match="not a readable"):
+        parse_csynth_xml(bad)
+    empty = tmp_path / "empty"
+    empty.mkdir()
+    with pytest.raises(ReportError, match="no \\*_csynth.xml"):
+        find_reports(empty)
