@@ -36,8 +36,9 @@ class FeatureScaling:
 
     def transform(self, X: np.ndarray) -> np.ndarray:
         """Scaled float32 data, exactly the values the fp32 kernel and quantizer see."""
-        t = (X.astype(np.float32) - self.lo) * self.inv
-        return np.clip(t, np.float32(0), np.float32(1))
+        t = np.subtract(X, self.lo, dtype=np.float32)  # one new array, then in place
+        t *= self.inv
+        return np.clip(t, np.float32(0), np.float32(1), out=t)
 
     def span(self) -> np.ndarray:
         """Feature range used to map positions back: hi - lo (0 for constant features)."""

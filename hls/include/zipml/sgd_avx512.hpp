@@ -14,7 +14,10 @@
 #include <immintrin.h>
 
 #include <cstdint>
+#include <cstdlib>
 #include <cstring>
+#include <memory>
+#include <new>
 #include <type_traits>
 
 #include "format.hpp"
@@ -119,10 +122,17 @@ void sgd_least_squares(const uint64_t* data, const int32_t* labels, int n, int d
   constexpr bool kDouble = E == Encoding::Double;
   using Gr = Groups<Bits, E>;
   constexpr int G = Gr::G;
-  constexpr int kMaxLines = (MaxFeatures + K - 1) / K;
+  static_assert(MaxFeatures > 0, "MaxFeatures must be positive");
   // The model in group slots: 16 aligned lanes per group, so every load and store is
   // a whole aligned vector; lanes past a partial group hold 0 and see code 0.
-  alignas(64) static thread_local int32_t w[kMaxLines * G * 16];  // too large for some thread stacks
+  // Heap, not stack (too large for some thread stacks) and not thread_local (its address
+  // lookup ends up inside the inner loop). CPU-only code: the synthesized kernel keeps
+  // the model in on-chip arrays.
+  const int n_lines_alloc = lines_per_row(d, Bits, E);
+  std::unique_ptr<int32_t, decltype(&std::free)> storage(
+      static_cast<int32_t*>(std::aligned_alloc(64, sizeof(int32_t) * 16 * G * n_lines_alloc)), &std::free);
+  if (storage == nullptr) throw std::bad_alloc();
+  int32_t* const w = storage.get();
   alignas(64) int32_t step[S + 1 > 16 ? S + 1 : 16] = {};
   auto slot = [](int l, int gid) { return (l * G + gid) * 16; };
 
