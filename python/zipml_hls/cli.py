@@ -161,6 +161,24 @@ def cmd_bench(args) -> int:
     return 0
 
 
+def cmd_hls_synth(args) -> int:
+    from .hls_flow import synth
+
+    steps = {"csim": not args.no_csim, "csynth": True, "cosim": args.cosim, "export": args.export}
+    status, command = synth(args.bits, args.sampling, Path(args.out), args.part, args.clock, steps)
+    if status == 3:
+        print(f"zipml-hls hls synth: vitis_hls is not on PATH; project written to {args.out}; run there: {command}",
+              file=sys.stderr)
+    return status
+
+
+def cmd_hls_report(args) -> int:
+    from .hls_report import find_reports, format_table, parse_csynth_xml
+
+    print(format_table([parse_csynth_xml(p) for p in find_reports(args.path)]))
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = _Parser(prog="zipml-hls", description="ZipML low-precision training of linear models")
     parser.add_argument("--version", action="version", version=f"zipml-hls {__version__}")
@@ -206,6 +224,22 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--quiet", action="store_true")
     p.set_defaults(func=cmd_bench)
 
+    p = sub.add_parser("hls", help="Vitis HLS: synthesize the kernels, read synthesis reports")
+    hls = p.add_subparsers(dest="hls_command", required=True)
+    q = hls.add_parser("synth", help="run Vitis HLS (or write the project and print the command)")
+    q.add_argument("--bits", type=int, default=4, choices=(1, 2, 4, 8, 32))
+    q.add_argument("--sampling", default="double", choices=("double", "naive"))
+    q.add_argument("--part", default="xcu250-figd2104-2L-e", help="FPGA part (default: Alveo U250)")
+    q.add_argument("--clock", type=float, default=3.33, help="clock period in ns (default 3.33)")
+    q.add_argument("--out", default="zipml-hls-project", help="project folder")
+    q.add_argument("--no-csim", action="store_true", help="skip C simulation")
+    q.add_argument("--cosim", action="store_true", help="also run RTL co-simulation")
+    q.add_argument("--export", action="store_true", help="also export a .xo kernel")
+    q.set_defaults(func=cmd_hls_synth)
+    q = hls.add_parser("report", help="print the *_csynth.xml reports under a folder")
+    q.add_argument("path", help="a *_csynth.xml file or a folder to search")
+    q.set_defaults(func=cmd_hls_report)
+
     p = sub.add_parser("info", help="version, compiler flags, instruction set, kernels compiled in")
     p.set_defaults(func=cmd_info)
 
@@ -222,7 +256,7 @@ def main(argv=None) -> int:
     args = parser.parse_args(argv)
     try:
         return args.func(args)
-    except (UsageError, ValueError, TypeError, FileNotFoundError, IsADirectoryError, PermissionError) as exc:
+    except (UsageError, ValueError, TypeError, OSError) as exc:
         print(f"zipml-hls {args.command}: error: {exc}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:

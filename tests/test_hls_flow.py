@@ -1,0 +1,163 @@
+"""The HLS flow without Vitis: kernel-code rules, run_hls.tcl under tclsh with stub
+commands, the synth command's fallback, and the report command."""
+
+import re
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from zipml_hls.cli import main
+from zipml_hls.hls_flow import source_root
+
+ROOT = Path(__file__).resolve().parents[1]
+FIXTURES = Path(__file__).parent / "fixtures"
+# CPU-only code under hls/: the AVX-512 fast path, excluded from synthesis by
+# `!defined(__SYNTHESIS__)` and never included by the tops.
+CPU_ONLY = {"sgd_avx512.hpp"}
+
+FORBIDDEN = {
+    "dynamic memory": r"\bnew\b|\bdelete\b|\bmalloc\s*\(|\bcalloc\s*\(|\brealloc\s*\(|\bfree\s*\(",
+    "STL containers": r"std::(vector|map|set|list|deque|unordered_\w+|string|array|queue|stack)\b"
+                      r"|#include\s*<(vector|map|set|list|deque|string|unordered_map|queue|stack)>",
+    "I/O": r"#include\s*<(iostream|fstream|sstream|cstdio|stdio\.h)>|\bprintf\s*\(|std::(cout|cerr)",
+    "exceptions": r"\bthrow\b|\btry\s*\{|\bcatch\s*\(",
+    "virtual calls": r"\bvirtual\b",
+}
+
+
+def strip_comments(code: str) -> str:
+    code = re.sub(r"/\*.*?\*/", " ", code, flags=re.S)
+    return re.sub(r"//[^\n]*", " ", code)
+
+
+def function_bodies(code: str):
+    """(name, body) of each function definition: an identifier, a parameter list, then
+    a brace block (control statements excluded)."""
+    for m in re.finditer(r"\b([A-Za-z_]\w*)\s*\(([^;{}()]|\([^()]*\))*\)\s*(const\s*)?\{", code):
+        name = m.group(1)
+        if name in ("if", "for", "while", "switch", "return", "sizeof", "catch"):
+            continue
+        depth, i = 1, m.end()
+        while depth and i < len(code):
+            depth += {"{": 1, "}": -1}.get(code[i], 0)
+            i += 1
+        yield name, code[m.end():i - 1]
+
+
+def violations(code: str) -> list[str]:
+    code = strip_comments(code)
+    found = [rule for rule, pattern in FORBIDDEN.items() if re.search(pattern, code)]
+    found += [f"recursion in {name}" for name, body in function_bodies(code) if re.search(rf"\b{name}\s*\(", body)]
+    return found
+
+
+def kernel_files():
+    files = sorted((ROOT / "hls").rglob("*.[hc]pp"))
+    return [f for f in files if f.name not in CPU_ONLY]
+
+
+def test_rule_checker_catches_each_rule():
+    assert violations("int f(int n) { return n ? f(n - 1) : 0; }") == ["recursion in f"]
+    assert violations("void g() { int* p = new int[3]; }") == ["dynamic memory"]
+    assert violations("#include <vector>\nstd::vector<int> v;") == ["STL containers"]
+    assert violations('void h() { printf("x"); }') == ["I/O"]
+    assert violations("void k() { throw 1; }") == ["exceptions"]
+    assert violations("struct A { virtual void f(); };") == ["virtual calls"]
+    assert violations("// new delete printf\nint ok(int a) { return a + 1; }") == []
+
+
+@pytest.mark.parametrize("path", kernel_files(), ids=lambda p: str(p.relative_to(ROOT)))
+def test_kernel_code_follows_the_hls_rules(path):
+    assert violations(path.read_text()) == []
+
+
+def test_cpu_only_code_is_kept_out_of_synthesis():
+    for name in CPU_ONLY:
+        text = (ROOT / "hls" / "include" / "zipml" / name).read_text()
+        assert "!defined(__SYNTHESIS__)" in text
+    assert all(name not in (ROOT / "hls" / "kernels" / "zipml_tops.cpp").read_text() for name in CPU_ONLY)
+
+
+def run_tcl(tmp_path, **env):
+    tclsh = shutil.which("tclsh")
+    if tclsh is None:
+        pytest.skip("tclsh is not installed")
+    log = tmp_path / "calls.log"
+    full_env = {"PATH": "/usr/bin:/bin", "STUB_LOG": str(log), "RUN_HLS": str(ROOT / "scripts" / "run_hls.tcl"),
+                "PROJECT_DIR": str(tmp_path), **env}
+    proc = subprocess.run([tclsh, str(Path(__file__).parent / "tcl" / "vitis_stubs.tcl")], env=full_env,
+                          capture_output=True, text=True)
+    assert proc.returncode == 0, proc.stderr
+    return [line.split() for line in log.read_text().splitlines()]
+
+
+@pytest.mark.parametrize("flags, steps", [
+    ({}, ["csim_design", "csynth_design"]),
+    ({"CSIM": "0"}, ["csynth_design"]),
+    ({"CSIM": "1", "CSYNTH": "1", "COSIM": "1", "EXPORT": "1"},
+     ["csim_design", "csynth_design", "cosim_design", "export_design"]),
+    ({"CSIM": "0", "CSYNTH": "0"}, []),
+])
+def test_run_hls_tcl_call_sequence(tmp_path, flags, steps):
+    calls = run_tcl(tmp_path, TOPS="zipml_sgd_b4_double", PART="xcvu9p-flga2104-2-e", CLOCK="4", **flags)
+    names = [c[0] for c in calls]
+    assert names == ["open_project", "set_top", "add_files", "add_files", "add_files", "open_solution", "set_part",
+                     "create_clock", *steps, "close_project"]
+    assert calls[1] == ["set_top", "zipml_sgd_b4_double"]
+    assert calls[6] == ["set_part", "xcvu9p-flga2104-2-e"]
+    assert calls[7][:3] == ["create_clock", "-period", "4"]
+    tb = [c for c in calls if c[0] == "add_files" and c[1] == "-tb"]
+    assert Path(tb[0][2]).name == "tb_hls_tops.cpp"  # the testbench ctest runs
+    for call in calls:
+        if call[0] == "add_files":
+            path = Path(call[2] if call[1] == "-tb" else call[1])
+            assert path.exists(), path
+
+
+def test_run_hls_tcl_all_tops_and_defaults(tmp_path):
+    calls = run_tcl(tmp_path)
+    tops = [c[1] for c in calls if c[0] == "set_top"]
+    assert len(tops) == 9 and "zipml_sgd_fp32" in tops
+    assert ["set_part", "xcu250-figd2104-2L-e"] in calls
+    assert any(c[:3] == ["create_clock", "-period", "3.33"] for c in calls)
+
+
+def test_every_tcl_top_exists_in_the_sources():
+    tcl = (ROOT / "scripts" / "run_hls.tcl").read_text()
+    tops = re.search(r"set all_tops \{([^}]*)\}", tcl).group(1).split()
+    code = (ROOT / "hls" / "kernels" / "zipml_tops.cpp").read_text()
+    for top in tops:
+        assert re.search(rf"\b{top}\b", code), top
+
+
+def test_synth_without_vitis_writes_the_project(tmp_path, monkeypatch, capsys):
+    monkeypatch.setenv("PATH", "/nonexistent")
+    out = tmp_path / "proj"
+    assert main(["hls", "synth", "--bits", "4", "--out", str(out)]) == 3
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and "vitis_hls is not on PATH" in err[0] and "TOPS=zipml_sgd_b4_double" in err[0]
+    assert (out / "src" / "hls" / "kernels" / "zipml_tops.cpp").is_file()
+    assert (out / "src" / "testbench" / "vectors" / "index.txt").is_file()
+    assert (out / "src" / "scripts" / "run_hls.tcl").is_file()
+
+
+def test_synth_exit_status_3_from_the_command_line(tmp_path):
+    proc = subprocess.run([sys.executable, "-m", "zipml_hls", "hls", "synth", "--bits", "2", "--sampling", "naive",
+                           "--out", str(tmp_path / "p")], capture_output=True, text=True,
+                          env={"PATH": "/nonexistent", "HOME": str(tmp_path)})
+    assert proc.returncode == 3 and "Traceback" not in proc.stderr
+    assert len(proc.stderr.strip().splitlines()) == 1
+
+
+def test_report_command(capsys):
+    assert main(["hls", "report", str(FIXTURES)]) == 0
+    out = capsys.readouterr().out
+    assert "zipml_sgd_b4_double" in out and "II 1" in out and "LUT 61234/1728000" in out
+
+
+def test_source_root_has_everything():
+    root = source_root()
+    assert (root / "testbench" / "tb_hls_tops.cpp").is_file() and (root / "scripts" / "run_hls.tcl").is_file()
