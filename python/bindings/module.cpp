@@ -121,7 +121,9 @@ py::array_t<uint64_t> quantize(carray<float> X, carray<float> lo, carray<float> 
 
 py::array_t<int32_t> sgd_quantized(carray<uint64_t> data, carray<int32_t> labels, int d, int bits, int encoding,
                                    int epochs, int step_shift, int decay_epochs, int32_t dot_mult,
-                                   carray<int32_t> model_in, py::object values, bool portable) {
+                                   carray<int32_t> model_in, py::object values, bool portable, int loss,
+                                   int model_bits, int grad_bits, uint32_t seed, py::object full,
+                                   py::object refetches) {
   check_features(d);
   check_schedule(epochs, step_shift, decay_epochs);
   require(data.ndim() == 3, "data must be 3-D (copies, samples, words), got " + shape_str(data));
@@ -130,6 +132,33 @@ py::array_t<int32_t> sgd_quantized(carray<uint64_t> data, carray<int32_t> labels
   require_shape1(labels, n, "labels");
   require_shape1(model_in, d + 1, "model_in");
   require(dot_mult > 0, "dot_mult must be positive, got " + std::to_string(dot_mult));
+  require(loss == 0 || loss == 1, "loss must be 0 (squared error) or 1 (hinge), got " + std::to_string(loss));
+  require(model_bits == 0 || (model_bits >= 2 && model_bits <= 24),
+          "model_bits must be 0 (full precision) or in [2, 24], got " + std::to_string(model_bits));
+  require(grad_bits == 0 || (grad_bits >= 2 && grad_bits <= 24),
+          "grad_bits must be 0 (full precision) or in [2, 24], got " + std::to_string(grad_bits));
+  zipml::SgdOptions opt;
+  opt.loss = static_cast<zipml::Loss>(loss);
+  opt.model_bits = model_bits;
+  opt.grad_bits = grad_bits;
+  opt.seed = seed;
+  carray<uint32_t> full_arr;
+  if (!full.is_none()) {
+    require(loss == 1, "full-precision rows (refetching) are used by the hinge loss only");
+    full_arr = carray<uint32_t>::ensure(full);
+    require(full_arr && full_arr.ndim() == 2 && full_arr.shape(0) == data.shape(1) && full_arr.shape(1) == d,
+            "full must have shape (" + std::to_string(data.shape(1)) + ", " + std::to_string(d) + ")");
+    opt.full = full_arr.data();
+  }
+  py::array_t<int32_t> counts;
+  if (!refetches.is_none()) {
+    counts = py::array_t<int32_t>::ensure(refetches);
+    require(counts && counts.ndim() == 1 && counts.shape(0) == epochs && counts.writeable() &&
+                (counts.flags() & py::array::c_style),
+            "refetches must be a writeable int32 array of shape (" + std::to_string(epochs) + ",)");
+    opt.refetches = counts.mutable_data();
+  }
+  const bool plain = loss == 0 && model_bits == 0 && grad_bits == 0;
   py::array_t<int32_t> history({py::ssize_t(epochs), py::ssize_t(d) + 1});
   dispatch(bits, encoding, [&](auto b, auto e) {
     constexpr int B = decltype(b)::value;
@@ -153,21 +182,23 @@ py::array_t<int32_t> sgd_quantized(carray<uint64_t> data, carray<int32_t> labels
     py::gil_scoped_release release;
 #ifdef ZIPML_HAVE_AVX512
     if constexpr ((B & (B - 1)) == 0) {  // the fast path: uniform levels, 1, 2, 4, 8 bits
-      if (!portable && pv == nullptr) {
+      if (!portable && pv == nullptr && plain) {
         zipml::avx512::sgd_least_squares<B, E, kMaxFeatures>(pd, py_, int(n), d, int(n_copies), epochs, step_shift,
                                                              decay_epochs, dot_mult, pm, ph);
         return;
       }
     }
 #endif
-    zipml::sgd_least_squares<B, E, kMaxFeatures>(pd, py_, int(n), d, int(n_copies), epochs, step_shift,
-                                                 decay_epochs, dot_mult, pv, pm, ph);
+    zipml::sgd_linear<B, E, kMaxFeatures>(pd, py_, int(n), d, int(n_copies), epochs, step_shift, decay_epochs,
+                                          dot_mult, pv, pm, ph, opt);
   });
   return history;
 }
 
 py::array_t<float> sgd_fp32(carray<float> X, carray<float> y, int epochs, int step_shift, int decay_epochs,
-                            carray<float> model_in) {
+                            carray<float> model_in, int loss) {
+  require(loss >= 0 && loss <= 2, "loss must be 0 (squared error), 1 (hinge) or 2 (logistic), got " +
+                                      std::to_string(loss));
   require(X.ndim() == 2, "X must be 2-D, got shape " + shape_str(X));
   const py::ssize_t n = X.shape(0), d = X.shape(1);
   require(n >= 1 && n <= INT32_MAX, "n_samples must be in [1, 2^31), got " + std::to_string(n));
@@ -181,7 +212,8 @@ py::array_t<float> sgd_fp32(carray<float> X, carray<float> y, int epochs, int st
   const float* pm = model_in.data();
   float* ph = history.mutable_data();
   py::gil_scoped_release release;
-  zipml::sgd_fp32<kMaxFeatures>(px, d, py_, int(n), int(d), epochs, step_shift, decay_epochs, pm, ph);
+  zipml::sgd_fp32<kMaxFeatures>(px, d, py_, int(n), int(d), epochs, step_shift, decay_epochs, pm, ph,
+                                static_cast<zipml::Loss>(loss));
   return history;
 }
 
@@ -305,9 +337,11 @@ PYBIND11_MODULE(_kernels, m) {
         py::arg("encoding"), py::arg("seed"), py::arg("n_copies"));
   m.def("sgd_quantized", &sgd_quantized, py::arg("data"), py::arg("labels"), py::arg("d"), py::arg("bits"),
         py::arg("encoding"), py::arg("epochs"), py::arg("step_shift"), py::arg("decay_epochs"),
-        py::arg("dot_mult"), py::arg("model_in"), py::arg("values") = py::none(), py::arg("portable") = false);
+        py::arg("dot_mult"), py::arg("model_in"), py::arg("values") = py::none(), py::arg("portable") = false,
+        py::arg("loss") = 0, py::arg("model_bits") = 0, py::arg("grad_bits") = 0, py::arg("seed") = 0,
+        py::arg("full") = py::none(), py::arg("refetches") = py::none());
   m.def("sgd_fp32", &sgd_fp32, py::arg("X"), py::arg("y"), py::arg("epochs"), py::arg("step_shift"),
-        py::arg("decay_epochs"), py::arg("model_in"));
+        py::arg("decay_epochs"), py::arg("model_in"), py::arg("loss") = 0);
   m.def("draws", &draws, py::arg("seed"), py::arg("a"), py::arg("b"), py::arg("c"), py::arg("count"));
   m.def("levels_dp", &levels_dp, py::arg("x"), py::arg("counts"), py::arg("s"), py::arg("grid_size"),
         py::arg("monotone"));

@@ -231,11 +231,36 @@ def wrap32(x):
     return ((x + (1 << 31)) & 0xFFFFFFFF) - (1 << 31)
 
 
-def sgd_least_squares(data, labels, d, bits, sampling, epochs, step_shift, decay_epochs, dot_mult, model_in,
-                      values=None):
-    """Golden ``sgd_least_squares``: returns the (epochs, d+1) int32 model history.
+STREAM_MODEL = 2 << 16
+STREAM_GRAD = 3 << 16
+LOSSES = ("squared_error", "hinge")
 
-    ``values``: per-feature level values (d, 2^bits), Q0.10, or None for uniform codes.
+
+def grid_shift(maxabs: int, limit: int) -> int:
+    """Smallest k >= 0 (at most 31) with maxabs <= limit * 2^k."""
+    k = 0
+    while (limit << k) < maxabs and k < 31:
+        k += 1
+    return k
+
+
+def stochastic_shift(x: np.ndarray, k: int, rnd: np.ndarray) -> np.ndarray:
+    """x / 2^k rounded up with probability (x mod 2^k) / 2^k (top k bits of the draws)."""
+    x = np.asarray(x, dtype=np.int64)
+    if k == 0:
+        return x
+    q = x >> k
+    rem = x - (q << k)
+    return q + ((rnd.astype(np.uint64) >> np.uint64(32 - k)).astype(np.int64) < rem)
+
+
+def sgd_linear(data, labels, d, bits, sampling, epochs, step_shift, decay_epochs, dot_mult, model_in, values=None,
+               loss="squared_error", model_bits=0, grad_bits=0, seed=0, full=None):
+    """Golden ``sgd_linear``: returns the (epochs, d+1) int32 model history and the
+    number of refetched samples per epoch (hinge loss).
+
+    ``values``: per-feature level values (d, 2^bits), Q0.10, or None for uniform codes;
+    ``full``: (n, d) Q0.24 positions for hinge refetching, or None.
     """
     n_copies, n = data.shape[:2]
     rows = data.reshape(n_copies, n, -1, F.LINE_WORDS)
@@ -245,40 +270,88 @@ def sgd_least_squares(data, labels, d, bits, sampling, epochs, step_shift, decay
         cols = np.arange(d)
         codes = [(table[cols, first], table[cols, second]) for first, second in codes]
     s = F.max_code(bits)
+    vmax = s if values is None else 1 << F.LEVEL_VALUE_FRAC
     w = np.asarray(model_in[:d], dtype=np.int64).copy()
     intercept = int(model_in[d])
     history = np.empty((epochs, d + 1), dtype=np.int32)
+    refetches = np.zeros(epochs, dtype=np.int32)
     code_values = np.arange(s + 1, dtype=np.int64)
+    cols = np.arange(d)
+    one = 1 << F.LABEL_FRAC
     for e in range(epochs):
         shift = epoch_shift(step_shift, decay_epochs, e)
         first, second = codes[e % n_copies]
         for i in range(n):
-            acc = int(wrap32(int(np.dot(first[i], w >> F.DOT_DROP))))  # exact in int64, then wrapped
+            v = w
+            if model_bits:
+                km = grid_shift(int(np.abs(w).max()), (1 << (model_bits - 1)) - 1)
+                v = wrap32(stochastic_shift(w, km, draw(stream_key(seed, STREAM_MODEL, e, i), cols)) << km)
+            acc = int(wrap32(int(np.dot(first[i], v >> F.DOT_DROP))))  # exact in int64, then wrapped
             pred = ((acc * dot_mult) >> F.DOT_MULT_FRAC) + (intercept >> F.DOT_DROP)
-            r = saturate32(pred - int(labels[i]))
+            label = int(labels[i])
+            r = saturate32(pred - label)
+            refetch = False
+            if loss == "hinge":
+                y = 1 if label > 0 else -1
+                l1 = int(np.abs(v).sum())
+                band = ((l1 >> F.DOT_DROP) * dot_mult) >> F.DOT_MULT_FRAC if values is None else l1 >> F.DOT_DROP
+                margin = y * pred
+                if full is not None and abs(margin - one) <= band:
+                    refetch = True
+                    refetches[e] += 1
+                    exact = int(np.dot(full[i].astype(np.int64), w >> F.DOT_DROP))
+                    margin = y * ((exact >> F.POS_FRAC) + (intercept >> F.DOT_DROP))
+                r = -y * one if margin < one else 0
             g = saturate32(round_shift(r * dot_mult, F.UPDATE_FRAC + shift))
-            if values is None:
-                step = ((g * code_values + (1 << (F.UPDATE_FRAC - 1))) >> F.UPDATE_FRAC)[second[i]]
-            else:
-                step = (g * second[i] + (1 << (F.UPDATE_FRAC - 1))) >> F.UPDATE_FRAC
-            w = wrap32(w - step)
-            intercept = int(wrap32(intercept - saturate32(round_shift(r << F.DOT_DROP, shift))))
+            dc = saturate32(round_shift(r << F.DOT_DROP, shift))
+            half = 1 << (F.UPDATE_FRAC - 1)
+            if refetch:
+                w = wrap32(w - ((r * full[i].astype(np.int64) + (1 << (F.LABEL_FRAC + shift - 1)))
+                                >> (F.LABEL_FRAC + shift)))
+            elif r != 0:
+                if values is None:
+                    step = ((g * code_values + half) >> F.UPDATE_FRAC)[second[i]]
+                else:
+                    step = (g * second[i] + half) >> F.UPDATE_FRAC
+                step = wrap32(step)
+                if grad_bits:
+                    biggest = wrap32((g * vmax + half) >> F.UPDATE_FRAC)
+                    kg = grid_shift(abs(int(biggest)), (1 << (grad_bits - 1)) - 1)
+                    step = stochastic_shift(step, kg, draw(stream_key(seed, STREAM_GRAD, e, i), cols)) << kg
+                w = wrap32(w - step)
+            intercept = int(wrap32(intercept - dc))
         history[e, :d] = w
         history[e, d] = intercept
-    return history
+    return history, refetches
 
 
-def sgd_fp32(X, y, epochs, step_shift, decay_epochs, model_in):
+def sgd_least_squares(data, labels, d, bits, sampling, epochs, step_shift, decay_epochs, dot_mult, model_in,
+                      values=None):
+    """Golden ``sgd_least_squares``: ``sgd_linear`` with a full-precision model and gradient."""
+    return sgd_linear(data, labels, d, bits, sampling, epochs, step_shift, decay_epochs, dot_mult, model_in,
+                      values)[0]
+
+
+def sgd_fp32(X, y, epochs, step_shift, decay_epochs, model_in, loss="squared_error"):
     """fp32 baseline in float32 NumPy; equals the kernel up to summation order."""
     X = np.asarray(X, dtype=np.float32)
     d = X.shape[1]
     w = np.array(model_in[:d], dtype=np.float32)
     intercept = np.float32(model_in[d])
     history = np.empty((epochs, d + 1), dtype=np.float32)
+    one = np.float32(1)
     for e in range(epochs):
         eta = np.float32(2.0 ** -epoch_shift(step_shift, decay_epochs, e))
         for i in range(X.shape[0]):
-            step = eta * (np.dot(X[i], w) + intercept - np.float32(y[i]))
+            pred = np.dot(X[i], w) + intercept
+            yi = np.float32(y[i])
+            if loss == "hinge":
+                r = -yi if yi * pred < one else np.float32(0)
+            elif loss == "log_loss":
+                r = -yi / (one + np.exp(yi * pred))
+            else:
+                r = pred - yi
+            step = eta * r
             w -= step * X[i]
             intercept -= step
         history[e, :d] = w

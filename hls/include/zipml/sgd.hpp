@@ -1,6 +1,7 @@
 // Least-squares SGD over packed low-precision data (and the fp32 baseline).
 // Fixed-point formats and the step schedule are in docs/FORMATS.md.
 #pragma once
+#include <cmath>
 #include <cstdint>
 
 #include "format.hpp"
@@ -39,13 +40,18 @@ struct SampleStep {
   int32_t dc;
 };
 
-/// The per-sample scalar arithmetic shared by every least-squares kernel: from the
-/// dot product `acc` (codes times w >> 8) to the steps. See sgd_least_squares.
-inline SampleStep sample_step(int32_t acc, int32_t label, int32_t intercept, int32_t dot_mult, int shift) {
-  const int64_t pred = ((static_cast<int64_t>(acc) * dot_mult) >> kDotMultFrac) + (intercept >> kDotDrop);
-  const int64_t r = saturate32(pred - label);
+/// Steps from a residual r (Q16): g per code unit and the intercept step. Shared by
+/// every kernel (see sgd_linear).
+inline SampleStep residual_step(int64_t r, int32_t dot_mult, int shift) {
   return {saturate32(round_shift(r * dot_mult, kUpdateFrac + shift)),
           saturate32(round_shift(r * (1 << kDotDrop), shift))};
+}
+
+/// The least-squares per-sample arithmetic: from the dot product `acc` (codes times
+/// w >> 8) to the steps. See sgd_linear.
+inline SampleStep sample_step(int32_t acc, int32_t label, int32_t intercept, int32_t dot_mult, int shift) {
+  const int64_t pred = ((static_cast<int64_t>(acc) * dot_mult) >> kDotMultFrac) + (intercept >> kDotDrop);
+  return residual_step(saturate32(pred - label), dot_mult, shift);
 }
 
 /// Model step for a level of value c (a code, or a table value): round(g * c / 2^8).
@@ -53,25 +59,71 @@ inline int32_t code_step(int32_t g, int32_t c) {
   return static_cast<int32_t>(round_shift(static_cast<int64_t>(g) * c, kUpdateFrac));
 }
 
+/// Loss of the linear model (labels of the hinge loss are +1/-1 in Q16).
+enum class Loss : int {
+  LeastSquares = 0,  ///< r = pred - y
+  Hinge = 1,         ///< r = -y where y * pred < 1, else 0
+  Logistic = 2,      ///< r = -y sigma(-y pred) (fp32 kernel; the quantized kernel: polynomial, sgd_logistic)
+};
+
+/// Options beyond plain least squares on low-precision data (docs/FORMATS.md sec. 7-9).
+struct SgdOptions {
+  Loss loss = Loss::LeastSquares;
+  int model_bits = 0;              ///< 2..24: the dot product uses the model rounded to this many bits; 0: exact
+  int grad_bits = 0;               ///< 2..24: each update is rounded to this many bits; 0: exact
+  uint32_t seed = 0;               ///< seed of the model and gradient rounding streams
+  const uint32_t* full = nullptr;  ///< hinge: n x d full-precision Q0.24 positions to refetch; nullptr: never
+  int32_t* refetches = nullptr;    ///< hinge: samples refetched in each epoch (epochs entries), or nullptr
+};
+
+constexpr uint32_t kStreamModel = 2u << 16;  ///< model rounding: stream (kStreamModel, epoch, row), index j
+constexpr uint32_t kStreamGrad = 3u << 16;   ///< gradient rounding: stream (kStreamGrad, epoch, row), index j
+
+/// Smallest k >= 0 with maxabs <= limit * 2^k: the power-of-two scale of a b-bit signed
+/// grid (limit = 2^(b-1) - 1 steps each side) that holds every value.
+inline int grid_shift(int64_t maxabs, int64_t limit) {
+  int k = 0;
+  while ((limit << k) < maxabs && k < 31) ++k;
+  return k;
+}
+
+/// x / 2^k rounded stochastically (up with probability (x mod 2^k) / 2^k), using the
+/// top k bits of a draw; unbiased. Returns the integer on the 2^k grid.
+inline int32_t stochastic_shift(int32_t x, int k, uint32_t rnd) {
+  if (k == 0) return x;
+  const int64_t q = static_cast<int64_t>(x) >> k;
+  const int64_t rem = static_cast<int64_t>(x) - q * (int64_t{1} << k);
+  return static_cast<int32_t>(q + ((rnd >> (32 - k)) < static_cast<uint64_t>(rem) ? 1 : 0));
+}
+
 /**
- * @brief Least-squares SGD over packed quantized rows: all epochs in one call.
+ * @brief SGD for a linear model over packed quantized rows: all epochs in one call.
  *
- * For each sample i (in order) of copy (epoch mod n_copies):
- *   acc  = sum_j first_j * (w_j >> 8)                      (int32, wrapping)
+ * For each sample i (in order) of copy (epoch mod n_copies), with `first` and `second`
+ * the values of the decoded level codes of its two samples (the same sample for Naive
+ * and Nearest): the code itself for uniform levels (`values` = nullptr; code k means
+ * k/s), or values[j][code] for per-feature level tables (Q0.10: 1024 means 1.0):
+ *   v_j  = w_j, or with model_bits: 2^km * round_stoch(w_j / 2^km), km the grid shift of max|w|
+ *   acc  = sum_j first_j * (v_j >> 8)                      (int32, wrapping)
  *   pred = (acc * dot_mult >> 24) + (c >> 8)                (Q16)
- *   r    = sat32(pred - y_i)
+ *   r    = sat32(pred - y_i)                 least squares
+ *        = -y_i if y_i * pred < 1 else 0      hinge (y_i = +-1), with refetching (below)
  *   g    = sat32(round(r * dot_mult / 2^(8 + shift_e)))      (Q32 per code unit)
- *   w_j -= round(g * second_j / 2^8),  c -= round(r * 2^8 / 2^shift_e)   (Q24, wrapping)
- * `first` and `second` are the values of the decoded level codes of the two samples
- * (the same sample for Naive and Nearest): the code itself for uniform levels
- * (`values` = nullptr; a code k means k/s), or values[j][code] for per-feature level
- * tables (Q0.10: 1024 means 1.0). The model after every epoch is written to `history`.
+ *   D_j  = round(g * second_j / 2^8), or with grad_bits: 2^kg * round_stoch(D_j / 2^kg),
+ *          kg the grid shift of the largest possible |D_j|
+ *   w_j -= D_j,  c -= round(r * 2^8 / 2^shift_e)           (Q24, wrapping)
+ * Hinge refetching: the low-precision margin y*pred is within eps = (sum_j |v_j| u_j)
+ * of the exact one (u_j = 1/s for uniform levels, 1 for tables: the widest interval), so
+ * when |y*pred - 1| <= eps the sign of the margin test could be wrong: the sample is
+ * refetched at full precision (positions p_j, Q0.24), its exact margin decides, and the
+ * update is w_j -= round(r * p_j / 2^(16 + shift_e)). The model after every epoch is
+ * written to `history`.
  *
- * @tparam Bits        bits per level code (1, 2, 4, 8)
+ * @tparam Bits        bits per level code (1, 2, 3, 4, 6, 8)
  * @tparam E           encoding of `data`
  * @tparam MaxFeatures largest d the on-chip model holds
  * @param data         packed rows, [copy][row][line][8 words]
- * @param labels       n labels, int32 Q16
+ * @param labels       n labels, int32 Q16 (+-65536 for the hinge loss)
  * @param n            samples per copy
  * @param d            features (d <= MaxFeatures)
  * @param n_copies     quantized copies in `data`; epoch e reads copy e % n_copies
@@ -83,11 +135,12 @@ inline int32_t code_step(int32_t g, int32_t c) {
  * @param values       per-feature level values, d x 2^Bits, or nullptr for uniform codes
  * @param model_in     initial model, d weights then the intercept, Q24
  * @param history      output, epochs x (d + 1): the model after each epoch
+ * @param opt          loss, model and gradient precision, refetching
  */
 template <int Bits, Encoding E, int MaxFeatures>
-void sgd_least_squares(const uint64_t* data, const int32_t* labels, int n, int d, int n_copies,
-                       int epochs, int step_shift, int decay_epochs, int32_t dot_mult, const int32_t* values,
-                       const int32_t* model_in, int32_t* history) {
+void sgd_linear(const uint64_t* data, const int32_t* labels, int n, int d, int n_copies, int epochs,
+                int step_shift, int decay_epochs, int32_t dot_mult, const int32_t* values, const int32_t* model_in,
+                int32_t* history, const SgdOptions& opt) {
   constexpr int K = values_per_line(Bits, E);
   constexpr int S = max_code(Bits);
   constexpr int kPadded = (MaxFeatures + K - 1) / K * K;
@@ -100,34 +153,90 @@ void sgd_least_squares(const uint64_t* data, const int32_t* labels, int n, int d
 
   const int n_lines = lines_per_row(d, Bits, E);
   const int64_t row_words = static_cast<int64_t>(n_lines) * kLineWords;
+  const int32_t vmax = values == nullptr ? S : (1 << kLevelValueFrac);  // largest code value
   for (int j = 0; j < n_lines * K; ++j) w[j] = j < d ? model_in[j] : 0;
   int32_t intercept = model_in[d];
 
   for (int e = 0; e < epochs; ++e) {
     const int shift = epoch_shift(step_shift, decay_epochs, e);
     const uint64_t* copy = data + static_cast<int64_t>(e % n_copies) * n * row_words;
+    int32_t refetched = 0;
     for (int i = 0; i < n; ++i) {
       const uint64_t* row = copy + static_cast<int64_t>(i) * row_words;
+      // The model as the dot product sees it: exact, or on a model_bits grid.
+      int km = 0;
+      if (opt.model_bits > 0) {
+        int64_t maxabs = 0;
+        for (int j = 0; j < d; ++j) maxabs = w[j] < 0 ? (-int64_t{w[j]} > maxabs ? -int64_t{w[j]} : maxabs)
+                                                      : (w[j] > maxabs ? w[j] : maxabs);
+        km = grid_shift(maxabs, (int64_t{1} << (opt.model_bits - 1)) - 1);
+      }
+      const uint32_t model_key = stream_key(opt.seed, kStreamModel, static_cast<uint32_t>(e), static_cast<uint32_t>(i));
+      auto seen = [&](int j) {
+        return opt.model_bits > 0 && j < d
+                   ? static_cast<int32_t>(stochastic_shift(w[j], km, draw(model_key, static_cast<uint32_t>(j))) *
+                                          (int64_t{1} << km))
+                   : w[j];
+      };
       int32_t acc = 0;
+      int64_t l1 = 0;  // sum_j |v_j| u_j, for the hinge refetch band (Q24, in units of 1/s or 1)
       for (int l = 0; l < n_lines; ++l) {
 #pragma HLS PIPELINE II = 1
         decode_line<Bits, E>(row + l * kLineWords, first, second);
         for (int k = 0; k < K; ++k) {
           const int j = l * K + k;
           const int32_t a = values == nullptr ? first[k] : values[(j < d ? j : 0) * (S + 1) + first[k]];
-          acc = wrap_add(acc, wrap_mul(a, w[j] >> kDotDrop));
+          const int32_t v = seen(j);
+          acc = wrap_add(acc, wrap_mul(a, v >> kDotDrop));
+          l1 += v < 0 ? -int64_t{v} : int64_t{v};
         }
       }
-      const SampleStep st = sample_step(acc, labels[i], intercept, dot_mult, shift);
-      for (int c = 0; c <= S; ++c) step[c] = code_step(st.g, c);
-      for (int l = 0; l < n_lines; ++l) {
+      const int32_t label = labels[i];
+      const int64_t pred = ((static_cast<int64_t>(acc) * dot_mult) >> kDotMultFrac) + (intercept >> kDotDrop);
+      int64_t r = saturate32(pred - label);
+      bool refetch = false;
+      if (opt.loss == Loss::Hinge) {
+        const int64_t y = label > 0 ? 1 : -1;
+        const int64_t one = int64_t{1} << kLabelFrac;
+        const int64_t band = values == nullptr ? ((l1 >> kDotDrop) * dot_mult) >> kDotMultFrac : (l1 >> kDotDrop);
+        int64_t margin = y * pred;
+        if (opt.full != nullptr && (margin - one <= band && one - margin <= band)) {
+          refetch = true;
+          ++refetched;
+          const uint32_t* p = opt.full + static_cast<int64_t>(i) * d;
+          int64_t exact = 0;
+          for (int j = 0; j < d; ++j) exact += static_cast<int64_t>(p[j]) * (w[j] >> kDotDrop);
+          margin = y * ((exact >> kPosFrac) + (intercept >> kDotDrop));
+        }
+        r = margin < one ? -y * one : 0;
+      }
+      const SampleStep st = residual_step(r, dot_mult, shift);
+      if (refetch) {
+        const uint32_t* p = opt.full + static_cast<int64_t>(i) * d;
+        for (int j = 0; j < d; ++j)
+          w[j] = wrap_sub(w[j], static_cast<int32_t>(round_shift(r * static_cast<int64_t>(p[j]),
+                                                                 kLabelFrac + shift)));
+      } else if (r != 0) {
+        for (int c = 0; c <= S; ++c) step[c] = code_step(st.g, c);
+        int kg = 0;
+        if (opt.grad_bits > 0) {
+          const int64_t biggest = code_step(st.g, vmax);
+          kg = grid_shift(biggest < 0 ? -biggest : biggest, (int64_t{1} << (opt.grad_bits - 1)) - 1);
+        }
+        const uint32_t grad_key =
+            stream_key(opt.seed, kStreamGrad, static_cast<uint32_t>(e), static_cast<uint32_t>(i));
+        for (int l = 0; l < n_lines; ++l) {
 #pragma HLS PIPELINE II = 1
-        decode_line<Bits, E>(row + l * kLineWords, first, second);
-        for (int k = 0; k < K; ++k) {
-          const int j = l * K + k;
-          const int32_t delta = values == nullptr ? step[second[k]]
-                                                  : code_step(st.g, values[(j < d ? j : 0) * (S + 1) + second[k]]);
-          w[j] = wrap_sub(w[j], delta);
+          decode_line<Bits, E>(row + l * kLineWords, first, second);
+          for (int k = 0; k < K; ++k) {
+            const int j = l * K + k;
+            int32_t delta = values == nullptr ? step[second[k]]
+                                              : code_step(st.g, values[(j < d ? j : 0) * (S + 1) + second[k]]);
+            if (opt.grad_bits > 0 && j < d)
+              delta = static_cast<int32_t>(stochastic_shift(delta, kg, draw(grad_key, static_cast<uint32_t>(j))) *
+                                           (int64_t{1} << kg));
+            w[j] = wrap_sub(w[j], delta);
+          }
         }
       }
       intercept = wrap_sub(intercept, st.dc);
@@ -135,7 +244,18 @@ void sgd_least_squares(const uint64_t* data, const int32_t* labels, int n, int d
     int32_t* out = history + static_cast<int64_t>(e) * (d + 1);
     for (int j = 0; j < d; ++j) out[j] = w[j];
     out[d] = intercept;
+    if (opt.refetches != nullptr) opt.refetches[e] = refetched;
   }
+}
+
+/// Least-squares SGD with a full-precision model and gradient: sgd_linear with default
+/// options (the kernel of the synthesis tops).
+template <int Bits, Encoding E, int MaxFeatures>
+void sgd_least_squares(const uint64_t* data, const int32_t* labels, int n, int d, int n_copies, int epochs,
+                       int step_shift, int decay_epochs, int32_t dot_mult, const int32_t* values,
+                       const int32_t* model_in, int32_t* history) {
+  sgd_linear<Bits, E, MaxFeatures>(data, labels, n, d, n_copies, epochs, step_shift, decay_epochs, dot_mult, values,
+                                   model_in, history, SgdOptions{});
 }
 
 /**
@@ -151,7 +271,8 @@ void sgd_least_squares(const uint64_t* data, const int32_t* labels, int n, int d
  */
 template <int MaxFeatures>
 void sgd_fp32(const float* X, int64_t row_stride, const float* y, int n, int d, int epochs,
-              int step_shift, int decay_epochs, const float* model_in, float* history) {
+              int step_shift, int decay_epochs, const float* model_in, float* history,
+              Loss loss = Loss::LeastSquares) {
   alignas(64) float w[MaxFeatures];
 #pragma HLS ARRAY_PARTITION variable = w cyclic factor = 16
   for (int j = 0; j < d; ++j) w[j] = model_in[j];
@@ -165,7 +286,11 @@ void sgd_fp32(const float* X, int64_t row_stride, const float* y, int n, int d, 
     for (int j = 0; j < d; ++j) acc += X[j] * w[j];
     for (int i = 0; i < n; ++i) {
       const float* x = X + static_cast<int64_t>(i) * row_stride;
-      const float step = eta * (acc + intercept - y[i]);
+      const float pred = acc + intercept;
+      float r = pred - y[i];  // least squares
+      if (loss == Loss::Hinge) r = y[i] * pred < 1.0f ? -y[i] : 0.0f;
+      if (loss == Loss::Logistic) r = -y[i] / (1.0f + std::exp(y[i] * pred));
+      const float step = eta * r;
       intercept -= step;
       // One pass over the model: update with row i and dot row i+1 against the updated
       // weights (the same arithmetic as two passes; it keeps memory streaming).
