@@ -86,11 +86,11 @@ def test_layout_pinned_examples():
     codes = np.zeros((1, 128), np.uint32)
     codes[0, 64] = 0xA
     codes[0, 1] = 0x3
-    line = R.pack_lines(codes, None, None, 4, "naive")[0, 0]
+    line = R.pack_lines(codes, None, 4, "naive")[0, 0]
     assert int(line[0]) & 0xFF == 0xA0 and (int(line[0]) >> 8) & 0xF == 0x3
     codes = np.zeros((1, 170), np.uint32)
     codes[0, 21] = 0b101
-    line = R.pack_lines(codes, None, None, 3, "naive")[0, 0]
+    line = R.pack_lines(codes, None, 3, "naive")[0, 0]
     assert int(line[0]) >> 63 == 1 and int(line[1]) & 0b11 == 0b10
     first, _ = R.decode_lines(line[None, None], 3, "naive", 170)
     assert first[0, 21] == 0b101 and first.sum() == 0b101

@@ -79,8 +79,21 @@ void check_schedule(int epochs, int step_shift, int decay_epochs) {
   require(decay_epochs >= 0, "decay_epochs must be >= 0, got " + std::to_string(decay_epochs));
 }
 
+// Calls f(BitsTag, MTag) for Multi data with m samples (the compiled sample counts).
+template <class F>
+void dispatch_multi(int bits, int samples, F&& f) {
+  dispatch(bits, 0, [&](auto b, auto) {
+    switch (samples) {
+      case 4: return f(b, std::integral_constant<int, 4>{});
+      case 6: return f(b, std::integral_constant<int, 6>{});
+      case 8: return f(b, std::integral_constant<int, 8>{});
+      default: throw py::value_error("multi sampling stores 4, 6 or 8 samples, got " + std::to_string(samples));
+    }
+  });
+}
+
 py::array_t<uint64_t> quantize(carray<float> X, carray<float> lo, carray<float> inv, py::object levels,
-                               int bits, int encoding, uint32_t seed, int n_copies) {
+                               int bits, int encoding, uint32_t seed, int n_copies, int samples) {
   require(X.ndim() == 2, "X must be 2-D, got shape " + shape_str(X));
   const py::ssize_t n = X.shape(0), d = X.shape(1);
   require(n >= 1 && n <= INT32_MAX, "n_samples must be in [1, 2^31), got " + std::to_string(n));
@@ -89,9 +102,10 @@ py::array_t<uint64_t> quantize(carray<float> X, carray<float> lo, carray<float> 
   require_shape1(inv, d, "inv");
   require(n_copies >= 1, "n_copies must be >= 1, got " + std::to_string(n_copies));
   py::array_t<uint64_t> out;
-  dispatch(bits, encoding, [&](auto b, auto e) {
+  auto run = [&](auto b, auto e, auto m) {
     constexpr int B = decltype(b)::value;
     constexpr Encoding E = decltype(e)::value;
+    constexpr int M = decltype(m)::value;
     const uint32_t* table = nullptr;
     carray<uint32_t> lev;
     if (!levels.is_none()) {
@@ -107,15 +121,20 @@ py::array_t<uint64_t> quantize(carray<float> X, carray<float> lo, carray<float> 
       }
       table = lev.data();
     }
-    const py::ssize_t row_words = py::ssize_t(zipml::lines_per_row(int(d), B, E)) * zipml::kLineWords;
+    const py::ssize_t row_words = py::ssize_t(zipml::lines_per_row(int(d), B, E, M)) * zipml::kLineWords;
     out = py::array_t<uint64_t>({py::ssize_t(n_copies), n, row_words});
     const float* x = X.data();
     const float* plo = lo.data();
     const float* pinv = inv.data();
     uint64_t* po = out.mutable_data();
     py::gil_scoped_release release;
-    zipml::quantize_matrix<B, E>(x, int(n), int(d), plo, pinv, table, seed, n_copies, po);
-  });
+    zipml::quantize_matrix<B, E, M>(x, int(n), int(d), plo, pinv, table, seed, n_copies, po);
+  };
+  if (encoding == 3) {
+    dispatch_multi(bits, samples, [&](auto b, auto m) { run(b, EncTag<Encoding::Multi>{}, m); });
+  } else {
+    dispatch(bits, encoding, [&](auto b, auto e) { run(b, e, std::integral_constant<int, 2>{}); });
+  }
   return out;
 }
 
@@ -334,7 +353,7 @@ py::dict info() {
 PYBIND11_MODULE(_kernels, m) {
   m.doc() = "zipml-hls kernels (hls/include/zipml) compiled for this CPU";
   m.def("quantize", &quantize, py::arg("X"), py::arg("lo"), py::arg("inv"), py::arg("levels"), py::arg("bits"),
-        py::arg("encoding"), py::arg("seed"), py::arg("n_copies"));
+        py::arg("encoding"), py::arg("seed"), py::arg("n_copies"), py::arg("samples") = 2);
   m.def("sgd_quantized", &sgd_quantized, py::arg("data"), py::arg("labels"), py::arg("d"), py::arg("bits"),
         py::arg("encoding"), py::arg("epochs"), py::arg("step_shift"), py::arg("decay_epochs"),
         py::arg("dot_mult"), py::arg("model_in"), py::arg("values") = py::none(), py::arg("portable") = false,

@@ -9,6 +9,8 @@ from __future__ import annotations
 import numpy as np
 
 ENCODINGS = ("double", "naive", "nearest")  #: index = the kernels' Encoding value
+MULTI = "multi"  #: Encoding 3: M samples stored as index + M rounding bits (logistic regression)
+MULTI_SAMPLES = (4, 6, 8)  #: sample counts compiled for Multi (polynomial degrees 3, 5, 7)
 SUPPORTED_BITS = (1, 2, 3, 4, 6, 8)  #: the divisors of 24 up to 8
 
 LINE_BITS = 512
@@ -27,7 +29,17 @@ TABLE_DOT_MULT = 1 << (DOT_MULT_FRAC - LEVEL_VALUE_FRAC)
 
 
 def encoding_id(sampling: str) -> int:
-    return ENCODINGS.index(sampling)
+    return 3 if sampling == MULTI else ENCODINGS.index(sampling)
+
+
+def planar(sampling: str) -> bool:
+    """Index plane + one rounding-bit plane per sample (double, multi)."""
+    return sampling in ("double", MULTI)
+
+
+def samples_of(sampling: str, samples: int = 2) -> int:
+    """Samples stored per value: 2 for double, ``samples`` for multi, else 1."""
+    return 2 if sampling == "double" else samples if sampling == MULTI else 1
 
 
 def max_code(bits: int) -> int:
@@ -40,9 +52,10 @@ def index_bits(bits: int) -> int:
     return 0 if bits == 1 else bits
 
 
-def stored_bits(bits: int, sampling: str) -> int:
-    """Bits stored per value before line padding: b+2 for double (2 for b=1), else b."""
-    return index_bits(bits) + 2 if sampling == "double" else bits
+def stored_bits(bits: int, sampling: str, samples: int = 2) -> int:
+    """Bits stored per value before line padding: b + M for planar encodings (M samples;
+    the index is empty for b = 1), b otherwise."""
+    return index_bits(bits) + samples_of(sampling, samples) if planar(sampling) else bits
 
 
 def strided_width(width: int) -> bool:
@@ -50,15 +63,15 @@ def strided_width(width: int) -> bool:
     return width in (2, 4)
 
 
-def values_per_line(bits: int, sampling: str) -> int:
-    """Values in one 512-bit line (a multiple of 16 for ``double``)."""
-    if sampling == "double":
-        return LINE_BITS // stored_bits(bits, sampling) // LANE_MULTIPLE * LANE_MULTIPLE
+def values_per_line(bits: int, sampling: str, samples: int = 2) -> int:
+    """Values in one 512-bit line (a multiple of 16 for planar encodings)."""
+    if planar(sampling):
+        return LINE_BITS // stored_bits(bits, sampling, samples) // LANE_MULTIPLE * LANE_MULTIPLE
     return LINE_BITS // bits
 
 
-def lines_per_row(n_features: int, bits: int, sampling: str) -> int:
-    k = values_per_line(bits, sampling)
+def lines_per_row(n_features: int, bits: int, sampling: str, samples: int = 2) -> int:
+    k = values_per_line(bits, sampling, samples)
     return (n_features + k - 1) // k
 
 

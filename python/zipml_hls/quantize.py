@@ -38,6 +38,7 @@ class QuantizedData:
     n_features: int
     scaling: FeatureScaling
     levels: np.ndarray | None = None
+    samples: int = 2  #: samples stored per value by 'multi'
 
     @property
     def n_copies(self) -> int:
@@ -48,9 +49,15 @@ class QuantizedData:
         return self.lines.shape[1]
 
     @property
+    def n_stored_samples(self) -> int:
+        """Independent samples stored per value: 2 (double), M (multi) or 1."""
+        return F.samples_of(self.sampling, self.samples)
+
+    @property
     def bits_per_value(self) -> int:
-        """Bits stored per value by the encoding: b+2 for double (2 when b=1), b otherwise."""
-        return F.stored_bits(self.bits, self.sampling)
+        """Bits stored per value: b + 2 for double, b + M for multi (the index is empty
+        for b = 1), b otherwise."""
+        return F.stored_bits(self.bits, self.sampling, self.samples)
 
     @property
     def level_values(self) -> np.ndarray | None:
@@ -59,7 +66,7 @@ class QuantizedData:
 
     @property
     def values_per_line(self) -> int:
-        return F.values_per_line(self.bits, self.sampling)
+        return F.values_per_line(self.bits, self.sampling, self.samples)
 
     @property
     def nbytes(self) -> int:
@@ -67,13 +74,11 @@ class QuantizedData:
         return int(self.lines.nbytes)
 
     def codes(self, sample: int = 0, copy: int = 0) -> np.ndarray:
-        """Level codes (n_samples, n_features) of one sample of one copy."""
-        n_samples = 2 if self.sampling == "double" else 1
-        check_int(sample, "sample", 0, n_samples - 1)
+        """Level codes (n_samples, n_features) of one stored sample of one copy."""
+        check_int(sample, "sample", 0, self.n_stored_samples - 1)
         check_int(copy, "copy", 0, self.n_copies - 1)
         rows = self.lines[copy].reshape(self.n_samples, -1, F.LINE_WORDS)
-        first, second = reference.decode_lines(rows, self.bits, self.sampling, self.n_features)
-        return second if sample == 1 else first
+        return reference.decode_samples(rows, self.bits, self.sampling, self.n_features, self.samples)[sample]
 
     def level_positions(self) -> np.ndarray:
         """(n_features, 2**bits) level positions in [0, 1]: k / (2**bits - 1) for uniform
@@ -86,7 +91,7 @@ class QuantizedData:
     def dequantize(self, sample: int = 0, copy: int = 0) -> np.ndarray:
         """The quantized values in original units, float64, shaped like X.
 
-        ``sample`` selects the first (0) or second (1, ``double`` only) sample.
+        ``sample`` selects the stored sample: 0 or 1 for ``double``, 0..M-1 for ``multi``.
         """
         codes = self.codes(sample, copy)
         pos = np.take_along_axis(self.level_positions().T, codes, axis=0)
@@ -95,7 +100,7 @@ class QuantizedData:
 
 def quantize(X, bits, *, sampling="double", levels="uniform", seed=0, n_copies=1, backend="hls",
              scaling: FeatureScaling | None = None, levels_method: str | None = None,
-             grid_size: int | None = None) -> QuantizedData:
+             grid_size: int | None = None, n_samples: int | None = None) -> QuantizedData:
     """Stochastically quantize ``X`` per feature to ``bits`` bits and pack it into lines.
 
     Each feature is scaled to [0, 1] by its min/max (kept in ``.scaling``), then each
@@ -108,9 +113,11 @@ def quantize(X, bits, *, sampling="double", levels="uniform", seed=0, n_copies=1
     ----------
     X : array-like (n_samples, n_features), finite. Converted to float32.
     bits : {1, 2, 4, 8}. All 2**bits codes are levels.
-    sampling : {'double', 'naive', 'nearest'}
+    sampling : {'double', 'naive', 'nearest', 'multi'}
         'double' stores two independent samples as interval index + 2 rounding bits;
-        'naive' one stochastic sample; 'nearest' deterministic nearest rounding.
+        'naive' one stochastic sample; 'nearest' deterministic nearest rounding;
+        'multi' ``n_samples`` independent samples (4, 6 or 8) as index + one rounding bit
+        each (the polynomial estimator of logistic regression reads them).
     levels : {'uniform', 'optimal'}
         Level placement per feature: uniform levels k/(2**bits - 1) of the scaled range,
         or the levels minimising the total rounding variance of that feature's values
@@ -123,13 +130,20 @@ def quantize(X, bits, *, sampling="double", levels="uniform", seed=0, n_copies=1
         (default up to 4096 rows) or the grid program (default above).
     grid_size : int, optional. Grid points for the grid method (default
         ``max(256, 8 * (2**bits - 1))``).
+    n_samples : int, 'multi' only: samples stored per value (4, 6 or 8).
 
     Returns
     -------
     QuantizedData
     """
     bits = check_bits(bits)
-    sampling = check_choice(sampling, "sampling", F.ENCODINGS)
+    sampling = check_choice(sampling, "sampling", F.ENCODINGS + (F.MULTI,))
+    if sampling == F.MULTI:
+        if n_samples is None or isinstance(n_samples, bool) or n_samples not in F.MULTI_SAMPLES:
+            raise ValueError(f"n_samples must be one of {F.MULTI_SAMPLES} for sampling='multi', got {n_samples!r}")
+    elif n_samples is not None:
+        raise ValueError("n_samples is only used with sampling='multi'")
+    samples = int(n_samples) if sampling == F.MULTI else 2
     check_choice(levels, "levels", LEVELS)
     seed = check_seed(seed)
     n_copies = check_int(n_copies, "n_copies", 1)
@@ -145,8 +159,9 @@ def quantize(X, bits, *, sampling="double", levels="uniform", seed=0, n_copies=1
     if backend == "hls":
         from . import _kernels
 
-        lines = _kernels.quantize(X, scaling.lo, scaling.inv, table, bits, F.encoding_id(sampling), seed, n_copies)
+        lines = _kernels.quantize(X, scaling.lo, scaling.inv, table, bits, F.encoding_id(sampling), seed, n_copies,
+                                  samples)
     else:
-        lines = reference.quantize_matrix(X, scaling.lo, scaling.inv, table, bits, sampling, seed, n_copies)
+        lines = reference.quantize_matrix(X, scaling.lo, scaling.inv, table, bits, sampling, seed, n_copies, samples)
     return QuantizedData(lines=lines, bits=bits, sampling=sampling, seed=seed, n_features=X.shape[1],
-                         scaling=scaling, levels=table)
+                         scaling=scaling, levels=table, samples=samples)

@@ -105,14 +105,16 @@ def field_pos(k: np.ndarray, width: int, K: int) -> np.ndarray:
     return (k % B) * 8 + (k // B) * width
 
 
-def _field_positions(bits: int, sampling: str):
-    """Bit positions of every field of a line: (index or code, round bit 0, round bit 1)."""
-    K = F.values_per_line(bits, sampling)
+def _field_positions(bits: int, sampling: str, samples: int = 2):
+    """Bit positions of every field of a line: (index or code positions, its width,
+    one position array per rounding-bit plane)."""
+    K = F.values_per_line(bits, sampling, samples)
     k = np.arange(K)
-    if sampling == "double":
+    if F.planar(sampling):
         ib = F.index_bits(bits)
-        return field_pos(k, ib, K), ib, K * ib + k, K * ib + K + k
-    return field_pos(k, bits, K), bits, None, None
+        planes = [K * ib + m * K + k for m in range(F.samples_of(sampling, samples))]
+        return field_pos(k, ib, K), ib, planes
+    return field_pos(k, bits, K), bits, []
 
 
 def _put(pos: np.ndarray, width: int, values: np.ndarray, out: np.ndarray) -> None:
@@ -145,11 +147,12 @@ def _get(lines: np.ndarray, pos: np.ndarray, width: int) -> np.ndarray:
     return (v & _U64((1 << width) - 1)).astype(np.int64)
 
 
-def pack_lines(a: np.ndarray, r0, r1, bits: int, sampling: str) -> np.ndarray:
-    """Pack (..., d) fields into (..., lines, 8) uint64; the tail of the last line is zero."""
-    K = F.values_per_line(bits, sampling)
+def pack_lines(a: np.ndarray, rbits, bits: int, sampling: str, samples: int = 2) -> np.ndarray:
+    """Pack (..., d) fields into (..., lines, 8) uint64; the tail of the last line is zero.
+    ``rbits``: one (..., d) array of rounding bits per sample (planar encodings), or None."""
+    K = F.values_per_line(bits, sampling, samples)
     d = a.shape[-1]
-    L = F.lines_per_row(d, bits, sampling)
+    L = F.lines_per_row(d, bits, sampling, samples)
 
     def lined(x):
         padded = np.zeros(x.shape[:-1] + (L * K,), dtype=_U32)
@@ -157,28 +160,31 @@ def pack_lines(a: np.ndarray, r0, r1, bits: int, sampling: str) -> np.ndarray:
         return padded.reshape(x.shape[:-1] + (L, K))
 
     out = np.zeros(a.shape[:-1] + (L, F.LINE_WORDS), dtype=_U64)
-    pos_a, width_a, pos_r0, pos_r1 = _field_positions(bits, sampling)
+    pos_a, width_a, planes = _field_positions(bits, sampling, samples)
     _put(pos_a, width_a, lined(a), out)
-    if sampling == "double":
-        _put(pos_r0, 1, lined(r0), out)
-        _put(pos_r1, 1, lined(r1), out)
+    for pos, r in zip(planes, rbits or []):
+        _put(pos, 1, lined(r), out)
     return out
 
 
-def decode_lines(lines: np.ndarray, bits: int, sampling: str, d: int):
-    """Level codes (first, second) of packed rows (..., lines, 8) -> two (..., d) int64
-    arrays; for naive and nearest both are the one stored code."""
-    pos_a, width_a, pos_r0, pos_r1 = _field_positions(bits, sampling)
+def decode_samples(lines: np.ndarray, bits: int, sampling: str, d: int, samples: int = 2) -> list:
+    """Level codes of every stored sample of packed rows (..., lines, 8): a list of
+    (..., d) int64 arrays (one for naive/nearest)."""
+    pos_a, width_a, planes = _field_positions(bits, sampling, samples)
     a = _get(lines, pos_a, width_a)
-    if sampling == "double":
-        first, second = a + _get(lines, pos_r0, 1), a + _get(lines, pos_r1, 1)
-    else:
-        first = second = a
     shape = lines.shape[:-2] + (-1,)
-    return first.reshape(shape)[..., :d], second.reshape(shape)[..., :d]
+    codes = [a + _get(lines, pos, 1) for pos in planes] if planes else [a]
+    return [c.reshape(shape)[..., :d] for c in codes]
 
 
-def quantize_matrix(X, lo, inv, levels, bits: int, sampling: str, seed: int, n_copies: int) -> np.ndarray:
+def decode_lines(lines: np.ndarray, bits: int, sampling: str, d: int):
+    """Codes (first, second) of the first two samples; the one code twice for naive/nearest."""
+    codes = decode_samples(lines, bits, sampling, d)
+    return codes[0], codes[-1]
+
+
+def quantize_matrix(X, lo, inv, levels, bits: int, sampling: str, seed: int, n_copies: int,
+                    samples: int = 2) -> np.ndarray:
     """Golden ``quantize_matrix``: (n, d) float32 -> (n_copies, n, words) uint64."""
     n, d = X.shape
     v = scaled_position(X, lo, inv)
@@ -195,16 +201,16 @@ def quantize_matrix(X, lo, inv, levels, bits: int, sampling: str, seed: int, n_c
     rows = np.arange(n, dtype=_U32)[:, None]
     out = []
     for c in range(n_copies):
-        r0 = r1 = None
+        rbits = None
         if sampling == "nearest":
             a = lev + nearest_up(off, width)
         elif sampling == "naive":
             a = lev + stochastic_up(draw(sample_key(seed, 0, c, rows), cols), off, width)
         else:
             a = lev
-            r0 = stochastic_up(draw(sample_key(seed, 0, c, rows), cols), off, width)
-            r1 = stochastic_up(draw(sample_key(seed, 1, c, rows), cols), off, width)
-        out.append(pack_lines(a, r0, r1, bits, sampling).reshape(n, -1))
+            rbits = [stochastic_up(draw(sample_key(seed, m, c, rows), cols), off, width)
+                     for m in range(F.samples_of(sampling, samples))]
+        out.append(pack_lines(a, rbits, bits, sampling, samples).reshape(n, -1))
     return np.stack(out)
 
 

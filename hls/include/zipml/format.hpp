@@ -11,7 +11,16 @@ enum class Encoding : int {
   Double = 0,   ///< two stochastic samples: interval index + one rounding bit each
   Naive = 1,    ///< one stochastic sample: the level code
   Nearest = 2,  ///< deterministic rounding to the nearest level: the level code
+  Multi = 3,    ///< M independent samples: interval index + one rounding bit each (Double: M = 2)
 };
+
+/// Independent samples stored per value: 2 for Double, M for Multi, else 1.
+constexpr int samples_of(Encoding e, int multi_samples) {
+  return e == Encoding::Double ? 2 : (e == Encoding::Multi ? multi_samples : 1);
+}
+
+/// True for the planar encodings: an index plane, then one rounding-bit plane per sample.
+constexpr bool planar(Encoding e) { return e == Encoding::Double || e == Encoding::Multi; }
 
 constexpr int kLineBits = 512;   ///< one memory line, the unit the kernel reads per cycle
 constexpr int kLineWords = 8;    ///< 64-bit words per line; bit i lives in word i/64, bit i%64
@@ -34,22 +43,20 @@ constexpr int max_code(int bits) { return (1 << bits) - 1; }
 /// Bits of the interval index field of `Double` (the index of 1-bit data is always 0).
 constexpr int index_bits(int bits) { return bits == 1 ? 0 : bits; }
 
-/// Stored bits per value, before line padding.
-constexpr int stored_bits(int bits, Encoding e) {
-  return e == Encoding::Double ? index_bits(bits) + 2 : bits;
+/// Stored bits per value, before line padding (M: samples of Multi).
+constexpr int stored_bits(int bits, Encoding e, int m = 2) {
+  return planar(e) ? index_bits(bits) + samples_of(e, m) : bits;
 }
 
-/// Values per 512-bit line. Double packs K index fields, then K first-sample bits,
-/// then K second-sample bits, with K rounded down to a multiple of 16.
-constexpr int values_per_line(int bits, Encoding e) {
-  return e == Encoding::Double
-             ? (kLineBits / stored_bits(bits, e)) / kLaneMultiple * kLaneMultiple
-             : kLineBits / bits;
+/// Values per 512-bit line. Planar encodings pack K index fields, then K first-sample
+/// bits, K second-sample bits, ..., with K rounded down to a multiple of 16.
+constexpr int values_per_line(int bits, Encoding e, int m = 2) {
+  return planar(e) ? (kLineBits / stored_bits(bits, e, m)) / kLaneMultiple * kLaneMultiple : kLineBits / bits;
 }
 
 /// Lines holding one row of d values; the tail of the last line is zero codes.
-constexpr int lines_per_row(int d, int bits, Encoding e) {
-  return (d + values_per_line(bits, e) - 1) / values_per_line(bits, e);
+constexpr int lines_per_row(int d, int bits, Encoding e, int m = 2) {
+  return (d + values_per_line(bits, e, m) - 1) / values_per_line(bits, e, m);
 }
 
 /// True for the bit widths the kernels are compiled for: the divisors of 24 up to 8,

@@ -98,23 +98,36 @@ inline void pack_plane(const uint32_t* v, uint8_t* bytes) {
   }
 }
 
-/// Pack one line. Double: `a` = interval index plane, then the plane of first-sample
-/// rounding bits `r0`, then second-sample bits `r1`; Naive/Nearest: `a` = level codes.
+/// Pack one line. Planar encodings (Double, Multi): `a` = interval index plane, then the
+/// M rounding-bit planes `r` (plane m at r + m*K); Naive/Nearest: `a` = level codes.
 /// Planes are byte-aligned; words are little-endian (byte i = bits 8i..8i+7).
-template <int Bits, Encoding E>
-inline void pack_line(const uint32_t* a, const uint32_t* r0, const uint32_t* r1, uint64_t* line) {
-  constexpr int K = values_per_line(Bits, E);
-  constexpr int W = E == Encoding::Double ? index_bits(Bits) : Bits;  // width of field `a`
+template <int Bits, Encoding E, int M = 2>
+inline void pack_line(const uint32_t* a, const uint32_t* r, uint64_t* line) {
+  constexpr int K = values_per_line(Bits, E, M);
+  constexpr int W = planar(E) ? index_bits(Bits) : Bits;  // width of field `a`
   uint8_t buf[kLineBits / 8] = {};
   if (W > 0) pack_plane<(W > 0 ? W : 1), K>(a, buf);
-  if (E == Encoding::Double) {
-    pack_plane<1, K>(r0, buf + K * W / 8);
-    pack_plane<1, K>(r1, buf + K * W / 8 + K / 8);
+  if (planar(E)) {
+    for (int m = 0; m < samples_of(E, M); ++m) pack_plane<1, K>(r + m * K, buf + K * W / 8 + m * K / 8);
   }
   for (int w = 0; w < kLineWords; ++w) {
     uint64_t word = 0;
     for (int b = 0; b < 8; ++b) word |= static_cast<uint64_t>(buf[w * 8 + b]) << (8 * b);
     line[w] = word;
+  }
+}
+
+/// Decode one line of a planar encoding into the level codes of each sample:
+/// codes[m * K + k] = index_k + rounding bit m of value k.
+template <int Bits, Encoding E, int M = 2>
+inline void decode_samples(const uint64_t* line, int32_t* codes) {
+  constexpr int K = values_per_line(Bits, E, M);
+  constexpr int ib = index_bits(Bits);
+  for (int k = 0; k < K; ++k) {
+#pragma HLS UNROLL
+    const int32_t idx = ib > 0 ? static_cast<int32_t>(get_field(line, field_pos<(ib > 0 ? ib : 1), K>(k), ib)) : 0;
+    for (int m = 0; m < samples_of(E, M); ++m)
+      codes[m * K + k] = idx + static_cast<int32_t>(get_field(line, K * ib + m * K + k, 1));
   }
 }
 
@@ -124,12 +137,12 @@ template <int Bits, Encoding E>
 inline void decode_line(const uint64_t* line, int32_t* first, int32_t* second) {
   constexpr int K = values_per_line(Bits, E);
   if (E == Encoding::Double) {
-    constexpr int ib = index_bits(Bits);
+    int32_t codes[2 * K];
+    decode_samples<Bits, E>(line, codes);
     for (int k = 0; k < K; ++k) {
 #pragma HLS UNROLL
-      const int32_t idx = ib > 0 ? static_cast<int32_t>(get_field(line, field_pos<(ib > 0 ? ib : 1), K>(k), ib)) : 0;
-      first[k] = idx + static_cast<int32_t>(get_field(line, K * ib + k, 1));
-      second[k] = idx + static_cast<int32_t>(get_field(line, K * ib + K + k, 1));
+      first[k] = codes[k];
+      second[k] = codes[K + k];
     }
   } else {
     for (int k = 0; k < K; ++k) {
@@ -142,24 +155,25 @@ inline void decode_line(const uint64_t* line, int32_t* first, int32_t* second) {
 /**
  * @brief Quantize one row of float32 data into its packed lines.
  *
- * @tparam Bits bits per level code (1, 2, 4, 8)
- * @tparam E    encoding (Double, Naive, Nearest)
+ * @tparam Bits bits per level code (1, 2, 3, 4, 6, 8)
+ * @tparam E    encoding (Double, Naive, Nearest, Multi)
+ * @tparam M    samples of Multi (ignored otherwise)
  * @param x       the row, d float32 values in original units
  * @param d       number of features
  * @param lo      per-feature minimum
  * @param inv     per-feature 1/(max-min), 0 for constant features
  * @param levels  per-feature level positions, d x (2^Bits) Q0.24, or nullptr for uniform levels
- * @param key0    stream key of the first sample (unused by Nearest)
- * @param key1    stream key of the second sample (Double only)
+ * @param keys    stream key of each sample (samples_of(E, M) keys; unused by Nearest)
  * @param lines   output, lines_per_row(d) lines of 8 words
  */
-template <int Bits, Encoding E>
+template <int Bits, Encoding E, int M = 2>
 void quantize_row(const float* x, int d, const float* lo, const float* inv, const uint32_t* levels,
-                  uint32_t key0, uint32_t key1, uint64_t* lines) {
-  constexpr int K = values_per_line(Bits, E);
+                  const uint32_t* keys, uint64_t* lines) {
+  constexpr int K = values_per_line(Bits, E, M);
   constexpr int S = max_code(Bits);
-  const int n_lines = lines_per_row(d, Bits, E);
-  uint32_t v[K], lev[K], off[K], width[K], a[K], r0[K] = {}, r1[K] = {};
+  constexpr int kSamples = samples_of(E, M);
+  const int n_lines = lines_per_row(d, Bits, E, M);
+  uint32_t v[K], lev[K], off[K], width[K], a[K], r[kSamples * K] = {};
   for (int l = 0; l < n_lines; ++l) {
     // Positions; padding lanes get 0, which every encoding stores as code 0.
     for (int k = 0; k < K; ++k) {
@@ -182,23 +196,22 @@ void quantize_row(const float* x, int d, const float* lo, const float* inv, cons
         width[k] = t[lev[k] + 1] - t[lev[k]];
       }
     }
-    for (int k = 0; k < K; ++k) {
-      const uint32_t col = static_cast<uint32_t>(l * K + k);
-      if (E == Encoding::Nearest) {
-        a[k] = lev[k] + nearest_up(off[k], width[k]);
-      } else if (E == Encoding::Naive) {
-        a[k] = lev[k] + stochastic_up(draw(key0, col), off[k], width[k]);
-      } else {
-        a[k] = lev[k];
-        r0[k] = stochastic_up(draw(key0, col), off[k], width[k]);
-        r1[k] = stochastic_up(draw(key1, col), off[k], width[k]);
-      }
+    if (E == Encoding::Nearest) {
+      for (int k = 0; k < K; ++k) a[k] = lev[k] + nearest_up(off[k], width[k]);
+    } else if (E == Encoding::Naive) {
+      for (int k = 0; k < K; ++k)
+        a[k] = lev[k] + stochastic_up(draw(keys[0], static_cast<uint32_t>(l * K + k)), off[k], width[k]);
+    } else {
+      for (int k = 0; k < K; ++k) a[k] = lev[k];
+      for (int m = 0; m < kSamples; ++m)
+        for (int k = 0; k < K; ++k)
+          r[m * K + k] = stochastic_up(draw(keys[m], static_cast<uint32_t>(l * K + k)), off[k], width[k]);
     }
-    pack_line<Bits, E>(a, r0, r1, lines + static_cast<int64_t>(l) * kLineWords);
+    pack_line<Bits, E, M>(a, r, lines + static_cast<int64_t>(l) * kLineWords);
   }
 }
 
-/// Keys of the two samples of (copy, row) under `seed`.
+/// Key of sample `sample` of (copy, row) under `seed`.
 inline uint32_t sample_key(uint32_t seed, uint32_t sample, uint32_t copy, uint32_t row) {
   return stream_key(seed, kStreamData | sample, copy, row);
 }
@@ -207,18 +220,22 @@ inline uint32_t sample_key(uint32_t seed, uint32_t sample, uint32_t copy, uint32
  * @brief Quantize an n x d row-major float32 matrix into n_copies independent copies.
  *
  * Output layout: [copy][row][line][word], lines_per_row(d) lines per row.
- * @tparam Bits bits per level code (1, 2, 4, 8)
+ * @tparam Bits bits per level code (1, 2, 3, 4, 6, 8)
  * @tparam E    encoding
+ * @tparam M    samples of Multi (ignored otherwise; at most 16)
  */
-template <int Bits, Encoding E>
+template <int Bits, Encoding E, int M = 2>
 void quantize_matrix(const float* X, int n, int d, const float* lo, const float* inv,
                      const uint32_t* levels, uint32_t seed, int n_copies, uint64_t* out) {
-  const int64_t row_words = static_cast<int64_t>(lines_per_row(d, Bits, E)) * kLineWords;
+  constexpr int kSamples = samples_of(E, M);
+  const int64_t row_words = static_cast<int64_t>(lines_per_row(d, Bits, E, M)) * kLineWords;
+  uint32_t keys[kSamples];
   for (int c = 0; c < n_copies; ++c) {
     for (int i = 0; i < n; ++i) {
-      quantize_row<Bits, E>(X + static_cast<int64_t>(i) * d, d, lo, inv, levels,
-                            sample_key(seed, 0, c, i), sample_key(seed, 1, c, i),
-                            out + (static_cast<int64_t>(c) * n + i) * row_words);
+      for (int m = 0; m < kSamples; ++m)
+        keys[m] = sample_key(seed, static_cast<uint32_t>(m), static_cast<uint32_t>(c), static_cast<uint32_t>(i));
+      quantize_row<Bits, E, M>(X + static_cast<int64_t>(i) * d, d, lo, inv, levels, keys,
+                               out + (static_cast<int64_t>(c) * n + i) * row_words);
     }
   }
 }
