@@ -214,6 +214,46 @@ py::array_t<int32_t> sgd_quantized(carray<uint64_t> data, carray<int32_t> labels
   return history;
 }
 
+py::array_t<int32_t> sgd_logistic(carray<uint64_t> data, carray<int32_t> labels, int d, int bits, int encoding,
+                                  int samples, int epochs, int step_shift, int decay_epochs, int32_t dot_mult,
+                                  carray<int64_t> coef, int32_t range_q16, carray<int32_t> model_in) {
+  check_features(d);
+  check_schedule(epochs, step_shift, decay_epochs);
+  require(data.ndim() == 3, "data must be 3-D (copies, samples, words), got " + shape_str(data));
+  const py::ssize_t n_copies = data.shape(0), n = data.shape(1);
+  require(n_copies >= 1 && n >= 1 && n <= INT32_MAX, "data must hold at least one copy and one sample");
+  require_shape1(labels, n, "labels");
+  require_shape1(model_in, d + 1, "model_in");
+  require_shape1(coef, samples, "coef");
+  require(range_q16 > 0 && range_q16 <= (32 << 16), "range_q16 must be in (0, 32 * 2^16]");
+  require(dot_mult > 0, "dot_mult must be positive, got " + std::to_string(dot_mult));
+  py::array_t<int32_t> history({py::ssize_t(epochs), py::ssize_t(d) + 1});
+  auto run_logistic = [&](auto b, auto e, auto m) {
+    constexpr int B = decltype(b)::value;
+    constexpr Encoding E = decltype(e)::value;
+    constexpr int M = decltype(m)::value;
+    const py::ssize_t row_words = py::ssize_t(zipml::lines_per_row(d, B, E, M)) * zipml::kLineWords;
+    require(data.shape(2) == row_words, "data rows must have " + std::to_string(row_words) + " words for d=" +
+                                            std::to_string(d) + ", got " + std::to_string(data.shape(2)));
+    const uint64_t* pd = data.data();
+    const int32_t* py_ = labels.data();
+    const int64_t* pc = coef.data();
+    const int32_t* pm = model_in.data();
+    int32_t* ph = history.mutable_data();
+    py::gil_scoped_release release;
+    zipml::sgd_logistic<B, E, M, kMaxFeatures>(pd, py_, int(n), d, int(n_copies), epochs, step_shift, decay_epochs,
+                                            dot_mult, pc, range_q16, pm, ph);
+  };
+  require(encoding == 1 || encoding == 2 || encoding == 3,
+          "logistic data must be multi (3), naive (1) or nearest (2), got encoding " + std::to_string(encoding));
+  dispatch_multi(bits, samples, [&](auto b, auto m) {
+    if (encoding == 1) return run_logistic(b, EncTag<Encoding::Naive>{}, m);
+    if (encoding == 2) return run_logistic(b, EncTag<Encoding::Nearest>{}, m);
+    run_logistic(b, EncTag<Encoding::Multi>{}, m);
+  });
+  return history;
+}
+
 py::array_t<float> sgd_fp32(carray<float> X, carray<float> y, int epochs, int step_shift, int decay_epochs,
                             carray<float> model_in, int loss) {
   require(loss >= 0 && loss <= 2, "loss must be 0 (squared error), 1 (hinge) or 2 (logistic), got " +
@@ -359,6 +399,9 @@ PYBIND11_MODULE(_kernels, m) {
         py::arg("dot_mult"), py::arg("model_in"), py::arg("values") = py::none(), py::arg("portable") = false,
         py::arg("loss") = 0, py::arg("model_bits") = 0, py::arg("grad_bits") = 0, py::arg("seed") = 0,
         py::arg("full") = py::none(), py::arg("refetches") = py::none());
+  m.def("sgd_logistic", &sgd_logistic, py::arg("data"), py::arg("labels"), py::arg("d"), py::arg("bits"),
+        py::arg("encoding"), py::arg("samples"), py::arg("epochs"), py::arg("step_shift"), py::arg("decay_epochs"),
+        py::arg("dot_mult"), py::arg("coef"), py::arg("range_q16"), py::arg("model_in"));
   m.def("sgd_fp32", &sgd_fp32, py::arg("X"), py::arg("y"), py::arg("epochs"), py::arg("step_shift"),
         py::arg("decay_epochs"), py::arg("model_in"), py::arg("loss") = 0);
   m.def("draws", &draws, py::arg("seed"), py::arg("a"), py::arg("b"), py::arg("c"), py::arg("count"));

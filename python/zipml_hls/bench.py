@@ -152,8 +152,8 @@ def time_to_accuracy(cfg: BenchConfig, say) -> dict:
         start = time.perf_counter()
         data = prepare(X, scaling, config)
         stamps = []
-        hist = engine.train(data, ys, config, epochs, np.zeros(X.shape[1] + 1),
-                            on_epoch=lambda e, m: stamps.append(time.perf_counter() - start))
+        hist, _ = engine.train(data, ys, config, epochs, np.zeros(X.shape[1] + 1),
+                               on_epoch=lambda e, m: stamps.append(time.perf_counter() - start))
         losses = 0.5 * np.mean((A @ hist.T.astype(np.float32) - ys[:, None]) ** 2, axis=0)
         return {"bits": bits, "sampling": sampling, "eta0": 2.0**-shift, "wall_s": stamps,
                 "loss": [float(v) for v in losses]}

@@ -16,6 +16,7 @@ from . import formats as F
 from . import reference
 from ._validation import check_bits, check_choice, check_int, check_matrix, check_seed
 from .quantize import BACKENDS, LEVELS
+from .polynomial import logistic_polynomial
 from .scaling import FeatureScaling, LabelScaling
 
 _MAX_BACKOFF = 8
@@ -40,7 +41,7 @@ class _ZipMLLinear(BaseEstimator):
     """
 
     def __init__(self, bits=8, sampling="double", levels="uniform", max_iter=20, eta0="auto", decay_epochs=3,
-                 n_copies=1, random_state=None, backend="hls", verbose=0):
+                 n_copies=1, random_state=None, backend="hls", verbose=0, model_bits=None, grad_bits=None):
         self.bits = bits
         self.sampling = sampling
         self.levels = levels
@@ -51,6 +52,10 @@ class _ZipMLLinear(BaseEstimator):
         self.random_state = random_state
         self.backend = backend
         self.verbose = verbose
+        self.model_bits = model_bits
+        self.grad_bits = grad_bits
+
+    _loss_name = "squared_error"  # the classifier's `loss` parameter overrides it
 
     # ------------------------------------------------------------ checks
     def _check_params(self) -> None:
@@ -62,6 +67,16 @@ class _ZipMLLinear(BaseEstimator):
         check_int(self.n_copies, "n_copies", 1)
         check_int(self.verbose, "verbose", 0)
         check_choice(self.backend, "backend", BACKENDS)
+        for name in ("model_bits", "grad_bits"):
+            value = getattr(self, name)
+            if value is not None:
+                check_int(value, name, 2, 24)
+                if self.bits == engine.FULL_PRECISION:
+                    raise ValueError(f"{name} applies to the low-precision kernels; got bits=32")
+                if self._loss_name == "log_loss":
+                    raise ValueError(f"{name} is not available with loss='log_loss'")
+        if self.levels == "optimal" and self._loss_name == "log_loss":
+            raise ValueError("levels='optimal' is available for the squared-error and hinge losses")
         if not (isinstance(self.eta0, str) and self.eta0 == "auto"):
             if isinstance(self.eta0, (bool, str)) or not isinstance(self.eta0, (int, float, np.number)):
                 raise TypeError(f"eta0 must be 'auto' or a positive float, got {self.eta0!r}")
@@ -80,7 +95,10 @@ class _ZipMLLinear(BaseEstimator):
     def _start(self, X, Y) -> None:
         """Fit the scalings and the schedule on the first data seen."""
         self.scaling_ = FeatureScaling.fit(X)
-        self._label_scalings = [LabelScaling.fit(Y[:, t]) for t in range(Y.shape[1])]
+        if self._loss_name == "squared_error":
+            self._label_scalings = [LabelScaling.fit(Y[:, t]) for t in range(Y.shape[1])]
+        else:  # margin losses read the +1/-1 labels as they are
+            self._label_scalings = [LabelScaling(0.0, 1.0) for _ in range(Y.shape[1])]
         self._step_shift = (engine.auto_step_shift(self.scaling_.transform(X), int(self.bits))
                             if self.eta0 == "auto" else engine.step_shift_from_eta(float(self.eta0)))
         self.eta_ = 2.0**-self._step_shift
@@ -88,11 +106,18 @@ class _ZipMLLinear(BaseEstimator):
         self._models = np.zeros((Y.shape[1], X.shape[1] + 1))
         self.n_iter_ = 0
         self.loss_curve_ = []
+        self.refetch_fraction_ = []
 
     def _config(self, step_shift: int, decay_epochs: int, seed: int) -> engine.SgdConfig:
+        extra = {}
+        if self._loss_name == "hinge":
+            extra["refetch"] = bool(self.refetch)
+        if self._loss_name == "log_loss":
+            extra.update(poly_degree=int(self.poly_degree), poly_range=float(self.poly_range))
         return engine.SgdConfig(bits=int(self.bits), sampling=self.sampling, levels=self.levels, step_shift=step_shift,
                                 decay_epochs=decay_epochs, n_copies=int(self.n_copies), seed=seed,
-                                backend=self.backend)
+                                backend=self.backend, loss=self._loss_name, model_bits=int(self.model_bits or 0),
+                                grad_bits=int(self.grad_bits or 0), **extra)
 
     def _run(self, X, Y, config: engine.SgdConfig, epochs: int) -> float:
         """Train every target ``epochs`` epochs. Returns the worst ratio, over targets, of
@@ -105,6 +130,7 @@ class _ZipMLLinear(BaseEstimator):
             bar = tqdm(total=epochs * Y.shape[1], desc=f"{type(self).__name__} {self._precision()}",
                        unit="epoch", leave=False)
         losses = np.zeros(epochs)
+        refetched = np.zeros(epochs)
         worst = 0.0
         for t in range(Y.shape[1]):
             ls, y = self._label_scalings[t], Y[:, t]
@@ -113,17 +139,23 @@ class _ZipMLLinear(BaseEstimator):
                 def on_epoch(e, model, ls=ls, y=y):
                     bar.update(1)
                     bar.set_postfix(loss=f"{self._loss(X, y, ls, model[None])[0]:.4g}", refresh=False)
-            history = engine.train(data, ls.transform(y), config, epochs, self._models[t], on_epoch)
+            history, refetches = engine.train(data, ls.transform(y), config, epochs, self._models[t], on_epoch)
             curve = self._loss(X, y, ls, history)
             losses += curve / Y.shape[1]
+            if refetches is not None:
+                refetched += refetches / (X.shape[0] * Y.shape[1])
             self._models[t] = history[-1]
-            mean_loss = 0.5 * np.var(y) + 1e-9 * np.mean(y**2) + 1e-300
-            worst = max(worst, curve[-1] / mean_loss if np.isfinite(curve[-1]) else np.inf)
+            # reference: the loss of the zero model in the scaled space (the target's mean
+            # for least squares, f = 0 for the margin losses)
+            base = self._loss(X, y, ls, np.zeros((1, X.shape[1] + 1)))[0] + 1e-9 * np.mean(y**2) + 1e-300
+            worst = max(worst, curve[-1] / base if np.isfinite(curve[-1]) else np.inf)
         if bar is not None:
             bar.close()
         self._set_coef()
         self.n_iter_ += epochs
         self.loss_curve_.extend(float(v) for v in losses)
+        if self._loss_name == "hinge" and getattr(self, "refetch", False) and self.bits != engine.FULL_PRECISION:
+            self.refetch_fraction_.extend(float(v) for v in refetched)
         return worst
 
     def _precision(self) -> str:
@@ -136,9 +168,14 @@ class _ZipMLLinear(BaseEstimator):
         return ls.scale * w, ls.center + ls.scale * (history[:, -1] - w @ sc.lo.astype(np.float64))
 
     def _loss(self, X, y, ls, history) -> np.ndarray:
-        """0.5 * mean squared error, original units, of each model in ``history``."""
+        """Training objective, original units, of each model in ``history``: 0.5 * mean
+        squared error, mean hinge max(0, 1 - y f) or mean log(1 + exp(-y f))."""
         coefs, intercepts = self._unscale(history, ls)
         pred = X.astype(np.float64) @ coefs.T + intercepts
+        if self._loss_name == "hinge":
+            return np.mean(np.maximum(0.0, 1.0 - y[:, None] * pred), axis=0)
+        if self._loss_name == "log_loss":
+            return np.mean(np.logaddexp(0.0, -y[:, None] * pred), axis=0)
         return 0.5 * np.mean((pred - y[:, None]) ** 2, axis=0)
 
     def _set_coef(self) -> None:
@@ -214,6 +251,13 @@ _PARAMS_DOC = r"""
         bit-identical ``coef_`` for the same seed.
     verbose : int, default=0
         1 shows a progress bar with the current training loss.
+    model_bits : int in [2, 24] or None, default=None
+        End-to-end low precision: the model used in each dot product is stochastically
+        rounded (unbiased, counter-based RNG) to a signed grid of this many bits whose
+        power-of-two step covers max |w|. None: full precision (Q7.24).
+    grad_bits : int in [2, 24] or None, default=None
+        Each model update is stochastically rounded to this many bits, on a power-of-two
+        grid that covers the largest update of the step. None: full precision.
 """
 
 
@@ -299,11 +343,32 @@ class ZipMLRegressor(RegressorMixin, _ZipMLLinear):
 class ZipMLClassifier(ClassifierMixin, _ZipMLLinear):
     __doc__ = r"""Linear classification trained by low-precision SGD (ZipML).
 
-    ``loss='squared_error'``: a least-squares SVM. Labels become +1/-1 (one-vs-rest for
-    more than two classes, one model per class on the same quantized data) and each
-    model minimises (1/2n) sum_i (a_i^T w + c - y_i)^2 with the same low-precision
-    kernels as :class:`ZipMLRegressor`.
-""" + _PARAMS_DOC + r"""    loss : {'squared_error'}, default='squared_error'
+    Labels become +1/-1 (one-vs-rest for more than two classes: one model per class on
+    the same quantized data). Losses:
+
+    * ``'squared_error'``: a least-squares SVM, (1/2n) sum_i (f(a_i) - y_i)^2, with the
+      kernels of :class:`ZipMLRegressor` (double sampling is unbiased).
+    * ``'hinge'``: a linear SVM, (1/n) sum_i max(0, 1 - y_i f(a_i)). The margin is taken
+      from the first low-precision sample; where it lies within the rounding error bound
+      of 1 (|y f - 1| <= sum_j |w_j| u_j, u_j the widest level interval), the sign of the
+      hinge test could be wrong, so the full-precision row is refetched for that step
+      (``refetch=True``); otherwise the step uses the second sample. ``refetch_fraction_``
+      reports the fraction of refetched samples per epoch.
+    * ``'log_loss'``: logistic regression. The loss derivative -y h(y z),
+      h(t) = 1/(1+e^t), is replaced by a Chebyshev interpolant P of degree
+      ``poly_degree`` on [-poly_range, poly_range] (``zipml_hls.polynomial``); with
+      ``sampling='double'`` every value stores ``poly_degree + 1`` independent samples
+      (index + one rounding bit each), which makes the gradient estimate unbiased for P;
+      'naive'/'nearest' reuse one sample (biased baselines). ``predict_proba`` applies the
+      logistic function to the decision function.
+""" + _PARAMS_DOC + r"""    loss : {'squared_error', 'hinge', 'log_loss'}, default='squared_error'
+    refetch : bool, default=True
+        Hinge loss: refetch full-precision rows whose margin is ambiguous.
+    poly_degree : {3, 5, 7}, default=5
+        Logistic loss: degree of the polynomial (degree + 1 samples per value).
+    poly_range : float in (0, 32], default=4.0
+        Logistic loss: the interval [-R, R] of the approximation (error 0.0084 for the
+        defaults; margins outside it are clamped to it).
 
     Attributes
     ----------
@@ -311,21 +376,35 @@ class ZipMLClassifier(ClassifierMixin, _ZipMLLinear):
     coef_ : ndarray (1, n_features) for two classes, else (n_classes, n_features)
     intercept_ : ndarray (1,) or (n_classes,)
     n_iter_, loss_curve_, eta_, scaling_, n_features_in_ : as ZipMLRegressor
-        (the loss is averaged over the one-vs-rest models, in +1/-1 units).
+        (the loss, in +1/-1 units, is averaged over the one-vs-rest models).
+    refetch_fraction_ : list of float
+        Hinge loss with refetching: fraction of samples refetched in each epoch.
     """
 
-    LOSSES = ("squared_error",)
+    LOSSES = ("squared_error", "hinge", "log_loss")
 
     def __init__(self, bits=8, sampling="double", levels="uniform", max_iter=20, eta0="auto", decay_epochs=3,
-                 n_copies=1, random_state=None, backend="hls", verbose=0, loss="squared_error"):
+                 n_copies=1, random_state=None, backend="hls", verbose=0, model_bits=None, grad_bits=None,
+                 loss="squared_error", refetch=True, poly_degree=5, poly_range=4.0):
         super().__init__(bits=bits, sampling=sampling, levels=levels, max_iter=max_iter, eta0=eta0,
                          decay_epochs=decay_epochs, n_copies=n_copies, random_state=random_state,
-                         backend=backend, verbose=verbose)
+                         backend=backend, verbose=verbose, model_bits=model_bits, grad_bits=grad_bits)
         self.loss = loss
+        self.refetch = refetch
+        self.poly_degree = poly_degree
+        self.poly_range = poly_range
+
+    @property
+    def _loss_name(self):
+        return self.loss
 
     def _check_params(self) -> None:
-        super()._check_params()
         check_choice(self.loss, "loss", self.LOSSES)
+        super()._check_params()
+        if not isinstance(self.refetch, (bool, np.bool_)):
+            raise TypeError(f"refetch must be True or False, got {self.refetch!r}")
+        if self.loss == "log_loss":
+            logistic_polynomial(self.poly_degree, self.poly_range)  # validates both
 
     def _targets(self, y) -> np.ndarray:
         Y = self._binarizer.transform(y).astype(np.float64) * 2.0 - 1.0
@@ -379,3 +458,18 @@ class ZipMLClassifier(ClassifierMixin, _ZipMLLinear):
         if scores.ndim == 1:
             return self.classes_[(scores > 0).astype(int)]
         return self.classes_[np.argmax(scores, axis=1)]
+
+    @property
+    def predict_proba(self):
+        """Class probabilities (loss='log_loss' only): the logistic function of the
+        decision function; one-vs-rest scores are normalised to sum to 1."""
+        if self.loss != "log_loss":
+            raise AttributeError("predict_proba is available with loss='log_loss'")
+        return self._predict_proba
+
+    def _predict_proba(self, X):
+        scores = self.decision_function(X)
+        p = 0.5 * (1.0 + np.tanh(0.5 * scores))
+        if scores.ndim == 1:
+            return np.column_stack([1.0 - p, p])
+        return p / np.maximum(p.sum(axis=1, keepdims=True), 1e-300)

@@ -258,6 +258,103 @@ void sgd_least_squares(const uint64_t* data, const int32_t* labels, int n, int d
                                    model_in, history, SgdOptions{});
 }
 
+constexpr int kPolyFrac = 30;
+
+/// Codes of M samples of a line: the stored samples of Multi data, or the one stored
+/// sample repeated (Naive, Nearest). `scratch` holds K codes.
+template <int Bits, Encoding E, int M>
+inline void decode_all(const uint64_t* line, int32_t* codes, int32_t* scratch) {
+  constexpr int K = values_per_line(Bits, E, M);
+  if (planar(E)) {
+    decode_samples<Bits, E, M>(line, codes);
+  } else {
+    decode_line<Bits, E>(line, scratch, scratch);
+    for (int m = 0; m < M; ++m)
+      for (int k = 0; k < K; ++k) codes[m * K + k] = scratch[k];
+  }
+}  ///< polynomial coefficients and Horner accumulator: Q30 (int64)
+
+/**
+ * @brief Logistic regression by polynomial approximation (M = degree + 1 samples).
+ *
+ * The logistic loss log(1 + exp(-y z)) has derivative -y h(y z), h(t) = 1/(1 + e^t).
+ * With P(t) = sum_k c_k t^k ~ h(t) on [-R, R] (degree M - 1), and independent samples
+ * Q_0..Q_{M-1} of the row a, the estimate
+ *   P^ = c_0 + z_1 (c_1 + z_2 (c_2 + ... + z_{M-1} c_{M-1})),  z_m = clamp(y Q_m(a)^T w + y c, -R, R)
+ * is unbiased for P(y a^T w + y c) when no z_m is clamped (each z_m appears once, and the
+ * samples are independent), and the step uses sample 0:
+ *   r = -y P^ (Q16),  w_j -= round(g Q_0(a)_j / 2^8) with g from r as in sgd_linear.
+ * With Multi data the M samples are independent; with Naive or Nearest data every z_m
+ * and the step use the one stored sample (the biased baselines).
+ * Fixed point: z_m Q16, c_k and the Horner accumulator Q30 (int64, saturated to
+ * +-2^40), P^ rounded to Q16.
+ *
+ * @tparam Bits        bits per level code
+ * @tparam E           Multi (M samples per value), Naive or Nearest
+ * @tparam M           degree + 1: 4, 6 or 8
+ * @tparam MaxFeatures largest d the on-chip model holds
+ * @param labels       n labels, +-65536 (+-1 in Q16)
+ * @param coef         M polynomial coefficients c_0..c_{M-1}, Q30
+ * @param range_q16    R in Q16
+ * Other parameters as sgd_linear (uniform levels: dot_mult = round(2^24 / s)).
+ */
+template <int Bits, Encoding E, int M, int MaxFeatures>
+void sgd_logistic(const uint64_t* data, const int32_t* labels, int n, int d, int n_copies, int epochs,
+                  int step_shift, int decay_epochs, int32_t dot_mult, const int64_t* coef, int32_t range_q16,
+                  const int32_t* model_in, int32_t* history) {
+  constexpr int K = values_per_line(Bits, E, M);
+  constexpr int S = max_code(Bits);
+  constexpr int kPadded = (MaxFeatures + K - 1) / K * K;
+  int32_t w[kPadded];
+  int32_t codes[M * K], one[K], step[S + 1], acc[M];
+#pragma HLS ARRAY_PARTITION variable = w cyclic factor = K
+#pragma HLS ARRAY_PARTITION variable = codes complete
+#pragma HLS ARRAY_PARTITION variable = step complete
+#pragma HLS ARRAY_PARTITION variable = acc complete
+
+  const int n_lines = lines_per_row(d, Bits, E, M);
+  const int64_t row_words = static_cast<int64_t>(n_lines) * kLineWords;
+  const int64_t limit = int64_t{1} << 40;
+  for (int j = 0; j < n_lines * K; ++j) w[j] = j < d ? model_in[j] : 0;
+  int32_t intercept = model_in[d];
+
+  for (int e = 0; e < epochs; ++e) {
+    const int shift = epoch_shift(step_shift, decay_epochs, e);
+    const uint64_t* copy = data + static_cast<int64_t>(e % n_copies) * n * row_words;
+    for (int i = 0; i < n; ++i) {
+      const uint64_t* row = copy + static_cast<int64_t>(i) * row_words;
+      for (int m = 0; m < M; ++m) acc[m] = 0;
+      for (int l = 0; l < n_lines; ++l) {
+#pragma HLS PIPELINE II = 1
+        decode_all<Bits, E, M>(row + l * kLineWords, codes, one);
+        for (int m = 1; m < M; ++m)
+          for (int k = 0; k < K; ++k) acc[m] = wrap_add(acc[m], wrap_mul(codes[m * K + k], w[l * K + k] >> kDotDrop));
+      }
+      const int64_t y = labels[i] > 0 ? 1 : -1;
+      int64_t h = coef[M - 1];
+      for (int m = M - 1; m >= 1; --m) {
+        const int64_t pred = ((static_cast<int64_t>(acc[m]) * dot_mult) >> kDotMultFrac) + (intercept >> kDotDrop);
+        int64_t z = y * pred;
+        z = z > range_q16 ? range_q16 : (z < -range_q16 ? -range_q16 : z);
+        h = coef[m - 1] + ((z * h) >> kLabelFrac);
+        h = h > limit ? limit : (h < -limit ? -limit : h);
+      }
+      const int64_t r = saturate32(-y * round_shift(h, kPolyFrac - kLabelFrac));
+      const SampleStep st = residual_step(r, dot_mult, shift);
+      for (int c = 0; c <= S; ++c) step[c] = code_step(st.g, c);
+      for (int l = 0; l < n_lines; ++l) {
+#pragma HLS PIPELINE II = 1
+        decode_all<Bits, E, M>(row + l * kLineWords, codes, one);
+        for (int k = 0; k < K; ++k) w[l * K + k] = wrap_sub(w[l * K + k], step[codes[k]]);
+      }
+      intercept = wrap_sub(intercept, st.dc);
+    }
+    int32_t* out = history + static_cast<int64_t>(e) * (d + 1);
+    for (int j = 0; j < d; ++j) out[j] = w[j];
+    out[d] = intercept;
+  }
+}
+
 /**
  * @brief The 32-bit baseline: the same SGD and schedule on float32 scaled data.
  *
