@@ -6,6 +6,9 @@ from zipml_hls import ZipMLClassifier, ZipMLRegressor
 
 
 @parametrize_with_checks([ZipMLRegressor(random_state=0), ZipMLClassifier(random_state=0),
-                          ZipMLRegressor(bits=4, random_state=0), ZipMLClassifier(bits=32, random_state=0)])
+                          ZipMLRegressor(bits=4, random_state=0), ZipMLClassifier(bits=32, random_state=0),
+                          ZipMLClassifier(loss="hinge", bits=4, random_state=0),
+                          ZipMLClassifier(loss="log_loss", random_state=0),
+                          ZipMLRegressor(model_bits=8, grad_bits=8, random_state=0)])
 def test_sklearn_estimator_checks(estimator, check):
     check(estimator)

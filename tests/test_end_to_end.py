@@ -1,0 +1,181 @@
+"""End-to-end low precision (model, gradient), logistic regression by polynomial
+approximation, and SVM with refetching."""
+
+import numpy as np
+import pytest
+from sklearn.datasets import load_breast_cancer, load_diabetes
+from sklearn.model_selection import train_test_split
+
+from zipml_hls import ZipMLClassifier, ZipMLRegressor, _kernels, quantize
+from zipml_hls import formats as F
+from zipml_hls import reference as R
+from zipml_hls.datasets import make_synthetic_regression
+from zipml_hls.polynomial import logistic_derivative, logistic_polynomial
+from zipml_hls.scaling import LabelScaling
+
+
+@pytest.fixture(scope="module")
+def cancer():
+    X, y = load_breast_cancer(return_X_y=True)
+    return train_test_split(X, y, random_state=0)
+
+
+def test_stochastic_shift_is_unbiased():
+    x = np.full(200_000, 12345, dtype=np.int64)
+    rnd = R.draw(R.stream_key(1, R.STREAM_MODEL, 0, 0), np.arange(x.size))
+    q = R.stochastic_shift(x, 8, rnd)
+    assert set(np.unique(q)) == {48, 49}  # 12345 / 256 = 48.22
+    assert abs(q.mean() * 256 - 12345) < 4 * 256 * np.sqrt(0.22 * 0.78 / x.size)
+    assert R.grid_shift(1000, 127) == 3 and R.grid_shift(127, 127) == 0
+
+
+@pytest.mark.parametrize("bits", [1, 4, 8])
+@pytest.mark.parametrize("sampling", ["double", "naive"])
+@pytest.mark.parametrize("model_bits, grad_bits", [(8, 0), (0, 8), (4, 6), (2, 2)])
+def test_model_and_gradient_rounding_bit_exact(bits, sampling, model_bits, grad_bits):
+    rng = np.random.default_rng(bits + model_bits)
+    X = rng.uniform(size=(40, 37))
+    y = X @ rng.standard_normal(37)
+    q = quantize(X, bits, sampling=sampling, seed=2, n_copies=2)
+    labels = LabelScaling.fit(y).to_fixed(y)
+    init = rng.integers(-(1 << 22), 1 << 22, size=38).astype(np.int32)
+    args = (q.lines, labels, 37, bits)
+    tail = (3, 4, 1, F.dot_mult(bits), init)
+    cpp = _kernels.sgd_quantized(*args, F.encoding_id(sampling), *tail, model_bits=model_bits, grad_bits=grad_bits,
+                                 seed=9)
+    ref, _ = R.sgd_linear(*args, sampling, *tail, model_bits=model_bits, grad_bits=grad_bits, seed=9)
+    assert np.array_equal(cpp, ref)
+    plain = _kernels.sgd_quantized(*args, F.encoding_id(sampling), *tail)
+    assert not np.array_equal(cpp, plain)  # the rounding really happened
+
+
+@pytest.mark.parametrize("model_bits, grad_bits", [(None, 6), (6, None), (4, 4)])
+def test_estimator_backends_agree_end_to_end(model_bits, grad_bits):
+    X, y = load_diabetes(return_X_y=True)
+    kw = dict(bits=4, model_bits=model_bits, grad_bits=grad_bits, max_iter=2, random_state=5)
+    a = ZipMLRegressor(**kw).fit(X[:100], y[:100])
+    b = ZipMLRegressor(**kw, backend="reference").fit(X[:100], y[:100])
+    assert np.array_equal(a.coef_, b.coef_)
+
+
+@pytest.mark.parametrize("data", ["synthetic", "diabetes"])
+def test_everything_at_8_bits_reaches_fp32_loss(data):
+    X, y = (make_synthetic_regression(5000, 100, random_state=0)[:2] if data == "synthetic"
+            else load_diabetes(return_X_y=True))
+    fp32 = ZipMLRegressor(bits=32, random_state=0).fit(X, y)
+    low = ZipMLRegressor(bits=8, model_bits=8, grad_bits=8, eta0=fp32.eta_, random_state=0).fit(X, y)
+    assert low.loss_curve_[-1] <= 1.05 * fp32.loss_curve_[-1]
+
+
+@pytest.mark.parametrize("bits", [1, 2, 4, 8])
+@pytest.mark.parametrize("sampling", ["multi", "naive", "nearest"])
+@pytest.mark.parametrize("degree", [3, 5, 7])
+def test_logistic_kernel_bit_exact(bits, sampling, degree):
+    rng = np.random.default_rng(bits * degree)
+    X = rng.uniform(size=(25, 41))
+    y = np.where(X @ rng.standard_normal(41) > 0, 65536, -65536).astype(np.int32)
+    poly = logistic_polynomial(degree, 4.0)
+    extra = {"n_samples": degree + 1} if sampling == "multi" else {}
+    q = quantize(X, bits, sampling=sampling, seed=2, n_copies=2, **extra)
+    tail = (degree + 1, 3, 3, 1, F.dot_mult(bits), poly.fixed_coef(), poly.range_q16(), np.zeros(42, np.int32))
+    cpp = _kernels.sgd_logistic(q.lines, y, 41, bits, F.encoding_id(sampling), *tail)
+    ref = R.sgd_logistic(q.lines, y, 41, bits, sampling, *tail)
+    assert np.array_equal(cpp, ref)
+
+
+@pytest.mark.parametrize("degree, R_", [(3, 4.0), (5, 4.0), (7, 6.0)])
+def test_chebyshev_polynomial_and_its_error(degree, R_):
+    p = logistic_polynomial(degree, R_)
+    t = np.linspace(-R_, R_, 1001)
+    assert np.max(np.abs(p(t) - logistic_derivative(t))) <= p.eps + 1e-12
+    nodes = R_ * np.cos((2 * np.arange(degree + 1) + 1) * np.pi / (2 * degree + 2))
+    np.testing.assert_allclose(p(nodes), logistic_derivative(nodes), atol=1e-12)  # interpolates
+    assert logistic_polynomial(5, 4.0).eps < 0.01
+
+
+def test_polynomial_estimator_unbiased_and_within_the_bias_bound():
+    # E over the independent samples of -y Q0(a) P^(...) equals -y P(y a^T x) a, so it is
+    # within eps ||a|| of the true gradient -y h(y a^T x) a. Checked with 4000 draws of
+    # 6 samples of one row at 2 bits (fixed seed), per coordinate within 4 standard errors.
+    degree, n = 5, 4000
+    poly = logistic_polynomial(degree, 4.0)
+    rng = np.random.default_rng(0)
+    a = rng.uniform(size=8)
+    x = rng.standard_normal(8) * 0.5
+    y = 1.0
+    rows = np.vstack([np.zeros(8), np.ones(8), np.tile(a, (n, 1))])  # min 0, max 1: no rescaling
+    q = quantize(rows, 2, sampling="multi", n_samples=degree + 1, seed=11)
+    samples = [q.dequantize(sample=m)[2:] for m in range(degree + 1)]
+    z = [y * (s @ x) for s in samples[1:]]
+    assert max(np.abs(zz).max() for zz in z) < poly.range  # nothing clamped
+    h = np.full(n, poly.coef[degree])
+    for m in range(degree, 0, -1):
+        h = poly.coef[m - 1] + z[m - 1] * h
+    g = -y * samples[0] * h[:, None]
+    target = -y * poly(y * a @ x) * a
+    se = g.std(axis=0) / np.sqrt(n)
+    assert np.all(np.abs(g.mean(axis=0) - target) < 4 * se + 1e-12)
+    true_grad = -y * logistic_derivative(y * a @ x) * a
+    assert np.linalg.norm(target - true_grad) <= poly.eps * np.linalg.norm(a) + 1e-12
+
+
+@pytest.mark.parametrize("loss", ["hinge", "log_loss"])
+@pytest.mark.parametrize("bits", [8, 4])
+def test_classifier_losses_work_at_low_precision(cancer, loss, bits):
+    Xtr, Xte, ytr, yte = cancer
+    fp32 = ZipMLClassifier(loss=loss, bits=32, random_state=0).fit(Xtr, ytr)
+    low = ZipMLClassifier(loss=loss, bits=bits, random_state=0).fit(Xtr, ytr)
+    assert fp32.score(Xte, yte) > 0.9
+    assert low.score(Xte, yte) >= fp32.score(Xte, yte) - 0.02
+    assert low.loss_curve_[-1] <= 1.05 * fp32.loss_curve_[-1]
+
+
+def test_predict_proba(cancer):
+    Xtr, Xte, ytr, yte = cancer
+    m = ZipMLClassifier(loss="log_loss", bits=8, random_state=0).fit(Xtr, ytr)
+    p = m.predict_proba(Xte)
+    assert p.shape == (len(Xte), 2) and np.allclose(p.sum(axis=1), 1)
+    assert np.array_equal(m.classes_[p.argmax(axis=1)], m.predict(Xte))
+    with pytest.raises(AttributeError):
+        ZipMLClassifier(loss="hinge").fit(Xtr, ytr).predict_proba(Xte)
+    X3 = np.vstack([Xtr, Xtr[:50] * 1.5])
+    y3 = np.concatenate([ytr, np.full(50, 2)])
+    p3 = ZipMLClassifier(loss="log_loss", bits=8, random_state=0).fit(X3, y3).predict_proba(Xte)
+    assert p3.shape == (len(Xte), 3) and np.allclose(p3.sum(axis=1), 1)
+
+
+def test_hinge_refetching_band_and_fraction(cancer):
+    Xtr, Xte, ytr, yte = cancer
+    m8 = ZipMLClassifier(loss="hinge", bits=8, random_state=0).fit(Xtr, ytr)
+    m2 = ZipMLClassifier(loss="hinge", bits=2, random_state=0).fit(Xtr, ytr)
+    assert len(m8.refetch_fraction_) == m8.n_iter_
+    assert 0 < m8.refetch_fraction_[-1] < m2.refetch_fraction_[-1] <= 1  # coarser data, wider band
+    off = ZipMLClassifier(loss="hinge", bits=8, refetch=False, random_state=0).fit(Xtr, ytr)
+    assert off.refetch_fraction_ == []
+    # with every sample refetched the margin test is exact: the band covers the rounding error
+    rng = np.random.default_rng(0)
+    X = rng.uniform(size=(30, 20))
+    q = quantize(X, 2, sampling="double", seed=1)
+    full = R.scaled_position(X.astype(np.float32), q.scaling.lo, q.scaling.inv)
+    w = rng.integers(-(1 << 24), 1 << 24, size=21).astype(np.int64)
+    first, _ = R.decode_lines(q.lines[0].reshape(30, -1, 8), 2, "double", 20)
+    low = (first * (w[:20] >> 8)).sum(axis=1) * F.dot_mult(2) >> 24
+    exact = (full.astype(np.int64) * (w[:20] >> 8)).sum(axis=1) >> 24
+    band = ((np.abs(w[:20]).sum() >> 8) * F.dot_mult(2)) >> 24
+    assert np.all(np.abs(low - exact) <= band + 1)
+
+
+def test_bad_loss_parameters(cancer):
+    Xtr, _, ytr, _ = cancer
+    with pytest.raises(ValueError, match="loss must be one of"):
+        ZipMLClassifier(loss="exp").fit(Xtr, ytr)
+    with pytest.raises(ValueError, match="poly_degree"):
+        ZipMLClassifier(loss="log_loss", poly_degree=4).fit(Xtr, ytr)
+    with pytest.raises(ValueError, match="poly_range"):
+        ZipMLClassifier(loss="log_loss", poly_range=-1).fit(Xtr, ytr)
+    with pytest.raises(ValueError, match="model_bits must be"):
+        ZipMLRegressor(model_bits=1).fit(Xtr, ytr)
+    with pytest.raises(ValueError, match="bits=32"):
+        ZipMLRegressor(bits=32, grad_bits=8).fit(Xtr, ytr)
+    with pytest.raises(ValueError, match="not available with loss='log_loss'"):
+        ZipMLClassifier(loss="log_loss", model_bits=8).fit(Xtr, ytr)
