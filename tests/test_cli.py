@@ -83,7 +83,7 @@ def test_reproduce_writes_report(tmp_path):
     r = reproduce(tmp_path, quiet=True, sizes={"synthetic": (2000, 30), "epochs": 6, "throughput": (512, 256),
                                                "skewed": (1000, 10), "levels_epochs": 6})
     for name in ("report.md", "results.json", "convergence.png", "final_loss_vs_bits.png", "speedup.png",
-                 "levels_vs_bits.png"):
+                 "levels_vs_bits.png", "end_to_end.png", "nonlinear.png"):
         assert (tmp_path / name).stat().st_size > 0
     saved = json.loads((tmp_path / "results.json").read_text())
     assert saved["convergence"].keys() == r["convergence"].keys()
@@ -92,5 +92,7 @@ def test_reproduce_writes_report(tmp_path):
     assert all(len(x["loss_curve"]) == 6 for x in rows)
     report = (tmp_path / "report.md").read_text()
     assert "## 3. Naive sampling is biased" in report and "FPGA projection" in report
-    assert "## 4. Variance-optimal levels" in report
+    assert "## 4. Variance-optimal levels" in report and "## 6. Non-linear models" in report
+    assert [x["bits"] for x in saved["end_to_end"]["diabetes 442x10"]["rows"]] == [8, 6, 4]
+    assert {"log_loss", "hinge"} == saved["nonlinear"]["breast cancer"].keys()
     assert {"double", "naive"} <= saved["levels"]["lognormal 1000x10"].keys()

@@ -12,7 +12,7 @@ from sklearn.exceptions import ConvergenceWarning
 from . import formats as F
 from .datasets import make_synthetic_regression
 from .engine import FULL_PRECISION, rounding_variance
-from .linear_model import ZipMLRegressor
+from .linear_model import ZipMLClassifier, ZipMLRegressor
 
 PRECISIONS = [(32, "fp32")] + [(b, s) for b in (8, 6, 4, 3, 2, 1) for s in ("double", "naive")]
 
@@ -157,3 +157,58 @@ def throughput(n: int, d: int, repeats: int = 5, precisions=None, seed: int = 0)
         r["speedup_vs_fp32"] = base / r["epoch_s_median"]
         r["gbytes_per_s"] = r["bytes"] / r["epoch_s_median"] / 1e9
     return {"n_samples": n, "n_features": d, "float32_bytes": int(X.nbytes), "rows": rows}
+
+
+def end_to_end(X, y, bits_list=(8, 6, 4), epochs: int = 20, seed: int = 0) -> dict:
+    """Data, model and gradient all at b bits (double sampling) against fp32, same schedule."""
+    fp32, _ = _fit(X, y, 32, "fp32", epochs, seed)
+    rows = []
+    for bits in bits_list:
+        est, _ = _fit(X, y, bits, "double", epochs, seed, model_bits=bits, grad_bits=bits, eta0=fp32.eta_)
+        data_only, _ = _fit(X, y, bits, "double", epochs, seed, eta0=fp32.eta_)
+        rows.append({"bits": bits, "final_loss": est.loss_curve_[-1], "ratio_to_fp32": est.loss_curve_[-1] /
+                     fp32.loss_curve_[-1], "data_only_ratio": data_only.loss_curve_[-1] / fp32.loss_curve_[-1],
+                     "loss_curve": est.loss_curve_})
+    return {"fp32_loss": fp32.loss_curve_[-1], "fp32_curve": fp32.loss_curve_, "eta0": fp32.eta_, "rows": rows}
+
+
+def classification_datasets() -> dict:
+    """Classification data that ships with scikit-learn, split 75/25 (fixed seed)."""
+    from sklearn.datasets import load_breast_cancer, load_digits
+    from sklearn.model_selection import train_test_split
+
+    out = {}
+    for name, loader in (("breast cancer", load_breast_cancer), ("digits (one-vs-rest)", load_digits)):
+        X, y = loader(return_X_y=True)
+        out[name] = train_test_split(X, y, test_size=0.25, random_state=0, stratify=y)
+    return out
+
+
+NONLINEAR_MODES = {
+    "log_loss": [("double", {}, "multiple sampling (unbiased for P)"), ("nearest", {}, "nearest rounding")],
+    "hinge": [("double", {"refetch": True}, "double sampling + refetching"),
+              ("double", {"refetch": False}, "double sampling, no refetching"),
+              ("nearest", {"refetch": False}, "nearest rounding")],
+}
+
+
+def nonlinear(split, bits_list=(2, 4, 6, 8), epochs: int = 20, seed: int = 0) -> dict:
+    """Logistic and hinge models at several precisions and sampling modes: test accuracy,
+    training loss, and (hinge) the fraction of samples refetched in the last epoch."""
+    Xtr, Xte, ytr, yte = split
+    out = {}
+    for loss, modes in NONLINEAR_MODES.items():
+        fp32 = ZipMLClassifier(loss=loss, bits=32, max_iter=epochs, random_state=seed).fit(Xtr, ytr)
+        rows = [{"bits": 32, "mode": "fp32", "accuracy": fp32.score(Xte, yte), "train_loss": fp32.loss_curve_[-1],
+                 "refetched": None}]
+        for sampling, extra, label in modes:
+            for bits in bits_list:
+                with warnings.catch_warnings():
+                    warnings.simplefilter("ignore", ConvergenceWarning)
+                    est = ZipMLClassifier(loss=loss, bits=bits, sampling=sampling, max_iter=epochs,
+                                          random_state=seed, **extra).fit(Xtr, ytr)
+                rows.append({"bits": bits, "mode": label, "accuracy": est.score(Xte, yte),
+                             "train_loss": est.loss_curve_[-1],
+                             "refetched": est.refetch_fraction_[-1] if est.refetch_fraction_ else None})
+        out[loss] = rows
+    return out

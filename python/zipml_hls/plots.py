@@ -129,3 +129,46 @@ def time_to_loss(tta: dict, path: Path) -> Path:
     fig.savefig(path, dpi=110)
     plt.close(fig)
     return path
+
+
+def nonlinear_accuracy(results: dict, path: Path) -> Path:
+    """Test accuracy against bits for each loss, data set and sampling mode."""
+    panels = [(name, loss) for name in results for loss in results[name]]
+    fig, axes = plt.subplots(1, len(panels), figsize=(4.5 * len(panels), 4), squeeze=False)
+    for ax, (name, loss) in zip(axes[0], panels):
+        rows = results[name][loss]
+        fp32 = next(r for r in rows if r["mode"] == "fp32")
+        ax.axhline(fp32["accuracy"], color="black", linewidth=0.8, label="fp32")
+        for mode in dict.fromkeys(r["mode"] for r in rows if r["mode"] != "fp32"):
+            pts = sorted((r["bits"], r["accuracy"]) for r in rows if r["mode"] == mode)
+            ax.plot(*zip(*pts), marker="o", label=mode)
+        ax.set_xticks([2, 4, 6, 8])
+        ax.set_xlabel("bits per value")
+        ax.set_ylabel("test accuracy")
+        ax.set_title(f"{name}: {loss}")
+        ax.grid(alpha=0.3)
+        ax.legend(fontsize=7)
+    fig.tight_layout()
+    fig.savefig(path, dpi=110)
+    plt.close(fig)
+    return path
+
+
+def end_to_end(results: dict, path: Path) -> Path:
+    """Loss per epoch with data, model and gradient at b bits, against fp32."""
+    fig, axes = plt.subplots(1, len(results), figsize=(6 * len(results), 4), squeeze=False)
+    for ax, (name, r) in zip(axes[0], results.items()):
+        ax.plot(range(1, len(r["fp32_curve"]) + 1), r["fp32_curve"], color="black", label="fp32")
+        for row in r["rows"]:
+            ax.plot(range(1, len(row["loss_curve"]) + 1), row["loss_curve"], color=_COLORS[row["bits"]],
+                    label=f"data, model, gradient at {row['bits']} bits")
+        ax.set_yscale("log")
+        ax.set_xlabel("epoch")
+        ax.set_ylabel("training loss (0.5 MSE)")
+        ax.set_title(name)
+        ax.grid(alpha=0.3)
+        ax.legend(fontsize=8)
+    fig.tight_layout()
+    fig.savefig(path, dpi=110)
+    plt.close(fig)
+    return path
