@@ -1,4 +1,4 @@
-"""The variance-optimal levels claim, measured (paper Sec. 3.2: up to 1.7x fewer bits).
+"""The variance-optimal levels claim, measured (the paper: up to 1.7x fewer bits).
 
 For data with skewed features (heavy-tailed synthetic data and scikit-learn's breast
 cancer set), finds the fewest bits at which uniform and at which optimal levels reach the

@@ -1,4 +1,4 @@
-"""The "cans and cannots" of non-linear models, measured (paper Sec. 4).
+"""The "cans and cannots" of non-linear models, measured (the paper's non-linear models).
 
 Logistic regression (polynomial approximation with multiple sampling) and linear SVM
 (double sampling with and without refetching) at 2, 4, 6, 8 bits, against deterministic

@@ -68,9 +68,12 @@ def cmd_train(args) -> int:
     if task == "auto":
         task = "classification" if _looks_like_classes(y) else "regression"
     cls = ZipMLClassifier if task == "classification" else ZipMLRegressor
+    extra = {"loss": args.loss} if task == "classification" else {}
+    if args.loss != "squared_error" and task != "classification":
+        raise UsageError(f"--loss {args.loss} needs a classification task (labels that are classes)")
     est = cls(bits=args.bits, sampling=args.sampling, levels=args.levels, max_iter=args.epochs, eta0=args.eta0,
               decay_epochs=args.decay_epochs, n_copies=args.copies, random_state=args.seed, backend=args.backend,
-              verbose=0 if args.quiet else 1)
+              verbose=0 if args.quiet else 1, model_bits=args.model_bits, grad_bits=args.grad_bits, **extra)
     precision = "fp32" if args.bits == 32 else f"{args.bits}-bit {args.sampling}"
     if not args.quiet:
         print(f"training {cls.__name__} ({task}) on {X.shape[0]} samples x {X.shape[1]} features, {precision}, "
@@ -193,6 +196,10 @@ def build_parser() -> argparse.ArgumentParser:
                    help="bits per value (32: fp32)")
     p.add_argument("--sampling", default="double", choices=F.ENCODINGS)
     p.add_argument("--levels", default="uniform", choices=("uniform", "optimal"))
+    p.add_argument("--loss", default="squared_error", choices=("squared_error", "hinge", "log_loss"),
+                   help="classification loss (least-squares SVM, SVM with refetching, logistic regression)")
+    p.add_argument("--model-bits", type=int, help="round the model to this many bits in every dot product")
+    p.add_argument("--grad-bits", type=int, help="round every update to this many bits")
     p.add_argument("--epochs", type=int, default=20)
     p.add_argument("--eta0", type=_eta0, default="auto", help="initial step (power of two) or 'auto'")
     p.add_argument("--decay-epochs", type=int, default=3, help="halve the step every N epochs (0: constant)")

@@ -1,4 +1,4 @@
-"""Variance-optimal quantization levels (paper Sec. 3.2).
+"""Variance-optimal quantization levels (the paper's optimal quantization).
 
 For values v_i and levels L_0 < ... < L_s, stochastic rounding has total variance
 ``sum_i (L_{j+1} - v_i)(v_i - L_j)`` (v_i in [L_j, L_{j+1}]). :func:`optimal_levels`

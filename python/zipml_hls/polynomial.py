@@ -1,4 +1,4 @@
-"""Polynomial approximation of the logistic loss derivative (paper Sec. 4).
+"""Polynomial approximation of the logistic loss derivative (the paper's non-linear models).
 
 The derivative of log(1 + exp(-y z)) in z is -y h(y z) with h(t) = 1 / (1 + e^t).
 :func:`logistic_polynomial` interpolates h at the Chebyshev points of [-R, R] and

@@ -113,7 +113,7 @@ def render(r: dict) -> str:
              f"{'Full' if r['full'] else 'Default (quick)'} run, {r['epochs']} epochs, "
              f"{r['seconds']:.0f} s on {r['machine']}. Paper: Zhang et al., *ZipML*, ICML 2017 "
              "(arXiv 1611.05402). How to read this report: docs/REPORT.md.", "",
-             "## 1. Convergence of low-precision SGD (paper Sec. 3, Fig. 3)", "",
+             "## 1. Convergence of low-precision SGD", "",
              "Training loss (0.5 * mean squared error, original units) after each epoch. Each precision uses the "
              "automatic power-of-two step (column eta0).", "", "![convergence](convergence.png)", ""]
     for name, rows in r["convergence"].items():
@@ -126,7 +126,7 @@ def render(r: dict) -> str:
     lines += ["## 2. Final loss against bits", "",
               "Double sampling tracks fp32 down to a few bits; naive sampling's loss floor rises as bits fall "
               "(its gradient is biased).", "", "![final loss vs bits](final_loss_vs_bits.png)", "",
-              "## 3. Naive sampling is biased towards a ridge solution (paper Sec. 3.1)", "",
+              "## 3. Naive sampling is biased towards a ridge solution", "",
               "Naive quantized SGD solves (A^T A + n D) w = A^T b, D the mean rounding variance per feature; double "
               "sampling solves the least-squares problem. Distances are relative to ||w_ls|| in the scaled space.",
               "", "| bits | sampling | final loss | dist. to least squares | dist. to ridge |", "|---|---|---|---|---|"]
@@ -138,7 +138,7 @@ def render(r: dict) -> str:
     lines += ["", f"Closed forms: least-squares loss {first['loss_least_squares']:.6g}; loss of the ridge solution "
               f"at 1 bit {r['naive_bias'][1]['loss_ridge_solution']:.6g}, at 2 bits "
               f"{r['naive_bias'][2]['loss_ridge_solution']:.6g}.", ""]
-    lines += ["## 4. Variance-optimal levels move fewer bits (paper Sec. 3.2)", "",
+    lines += ["## 4. Variance-optimal levels move fewer bits", "",
               "Per feature, levels placed to minimise the total rounding variance (exact dynamic program up to 4096 "
               "rows, grid program above) against uniform levels. For each sampling mode: the fewest bits at which "
               "each reaches the fp32 final loss within 1%, and the ratio of bits stored per value (b + 2 for double "
@@ -152,7 +152,7 @@ def render(r: dict) -> str:
             lines.append(f"| {name} | {sampling} | {x['uniform']['fewest_bits']} ({x['uniform']['stored_bits']}) | "
                          f"{x['optimal']['fewest_bits']} ({x['optimal']['stored_bits']}) | {ratio} |")
     lines += ["", "![levels](levels_vs_bits.png)", ""]
-    lines += ["## 5. End-to-end low precision: data, model and gradient (paper Sec. 3.3)", "",
+    lines += ["## 5. End-to-end low precision: data, model and gradient", "",
               "Double-sampled data at b bits, the model in each dot product and every update also stochastically "
               "rounded to b bits (unbiased, power-of-two scales), with fp32's step schedule. 'data only' keeps the "
               "model and gradient at full precision.", "",
@@ -161,7 +161,7 @@ def render(r: dict) -> str:
         for row in e2e["rows"]:
             lines.append(f"| {name} | {row['bits']} | {row['ratio_to_fp32']:.3f} | {row['data_only_ratio']:.3f} |")
     lines += ["", "![end to end](end_to_end.png)", "",
-              "## 6. Non-linear models: what low precision can and cannot do (paper Sec. 4)", "",
+              "## 6. Non-linear models: what low precision can and cannot do", "",
               "Logistic regression by a degree-5 Chebyshev polynomial on [-4, 4] with 6 independent samples per value "
               "(unbiased for the polynomial), and a linear SVM with double sampling, with and without refetching "
               "full-precision rows whose margin is ambiguous, against deterministic nearest rounding. Test accuracy "
@@ -179,7 +179,7 @@ def render(r: dict) -> str:
     lines += ["", _nonlinear_summary(r["nonlinear"]), "", "![non-linear](nonlinear.png)", ""]
     t, p = r["throughput"], r["fpga_projection"]
     a = p["assumptions"]
-    lines += ["## 7. Throughput: CPU kernels measured, FPGA projected (paper Sec. 5)", "",
+    lines += ["## 7. Throughput: CPU kernels measured, FPGA projected", "",
               f"One epoch of least-squares SGD over {t['n_samples']} x {t['n_features']} values "
               f"({t['float32_bytes'] / 2**20:.0f} MiB as float32), one thread, median of 5 epochs. "
               "Data preparation (quantize + pack) is timed separately. `zipml-hls bench` runs the full benchmark.",
