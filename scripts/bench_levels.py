@@ -5,20 +5,14 @@ Usage: python scripts/bench_levels.py
 
 from __future__ import annotations
 
-import time
-
 import numpy as np
 
 from zipml_hls import _kernels, optimal_levels
+from zipml_hls.bench import epoch_times
 
 
-def seconds(fn, repeats=3) -> float:
-    times = []
-    for _ in range(repeats):
-        start = time.perf_counter()
-        fn()
-        times.append(time.perf_counter() - start)
-    return float(np.median(times))
+def seconds(fn, repeats: int = 3) -> float:
+    return float(np.median(epoch_times(fn, repeats)))
 
 
 def main() -> None:

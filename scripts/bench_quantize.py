@@ -8,22 +8,17 @@ golden model (timed on a slice of the rows, scaled to GB/s the same way).
 from __future__ import annotations
 
 import argparse
-import time
 
 import numpy as np
 
 from zipml_hls import _kernels, reference
+from zipml_hls.bench import epoch_times
 from zipml_hls import formats as F
 from zipml_hls.scaling import FeatureScaling
 
 
-def median_seconds(fn, repeats: int) -> float:
-    times = []
-    for _ in range(repeats):
-        start = time.perf_counter()
-        fn()
-        times.append(time.perf_counter() - start)
-    return float(np.median(times))
+def median_seconds(fn, repeats: int = 3) -> float:
+    return float(np.median(epoch_times(fn, repeats)))
 
 
 def main() -> None:

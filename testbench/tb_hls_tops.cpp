@@ -3,7 +3,6 @@
 // co-simulation in Vitis HLS. Every top is called on every matching vector case.
 #include <cstdio>
 #include <cstring>
-#include <exception>
 
 #include "../hls/kernels/zipml_tops.hpp"
 #include "vectors.hpp"
@@ -29,13 +28,8 @@ const TopEntry kTops[] = {
 }  // namespace
 
 int main(int argc, char** argv) {
-  if (argc != 2) {
-    std::fprintf(stderr, "usage: %s VECTORS_DIR\n", argv[0]);
-    return 2;
-  }
-  int passed = 0, failed = 0;
-  try {
-    for (const tb::Case& c : tb::read_index(argv[1], "sgd")) {
+  return tb::run(argc, argv, "tb_hls_tops", [](const std::string& dir, int& passed, int& failed) {
+    for (const tb::Case& c : tb::read_index(dir, "sgd")) {
       if (c["tables"]) continue;  // the tops take uniform levels
       for (const TopEntry& top : kTops) {
         if (top.bits != c["bits"] || top.encoding != c["encoding"]) continue;
@@ -52,9 +46,5 @@ int main(int argc, char** argv) {
         (bad ? failed : passed) += 1;
       }
     }
-  } catch (const std::exception& e) {
-    std::fprintf(stderr, "error: %s\n", e.what());
-    return 2;
-  }
-  return tb::report("tb_hls_tops", passed, failed);
+  });
 }

@@ -1,18 +1,12 @@
 // Testbench: quantize_matrix against the golden model's packed lines, bit for bit.
 #include <cstdio>
-#include <exception>
 
 #include "vectors.hpp"
 #include "zipml/quantize.hpp"
 
 int main(int argc, char** argv) {
-  if (argc != 2) {
-    std::fprintf(stderr, "usage: %s VECTORS_DIR\n", argv[0]);
-    return 2;
-  }
-  int passed = 0, failed = 0;
-  try {
-    for (const tb::Case& c : tb::read_index(argv[1], "quantize")) {
+  return tb::run(argc, argv, "tb_quantize", [](const std::string& dir, int& passed, int& failed) {
+    for (const tb::Case& c : tb::read_index(dir, "quantize")) {
       const int n = int(c["n"]), d = int(c["d"]), copies = int(c["n_copies"]);
       const auto x = tb::read_array<float>(c.dir + "/x.f32");
       const auto lo = tb::read_array<float>(c.dir + "/lo.f32");
@@ -32,9 +26,5 @@ int main(int argc, char** argv) {
       if (bad) std::printf("FAIL %s: %zu of %zu words differ\n", c.dir.c_str(), bad, want.size());
       (bad ? failed : passed) += 1;
     }
-  } catch (const std::exception& e) {
-    std::fprintf(stderr, "error: %s\n", e.what());
-    return 2;
-  }
-  return tb::report("tb_quantize", passed, failed);
+  });
 }

@@ -1,7 +1,6 @@
 // Testbench: sgd_least_squares model history against the golden model, bit for bit;
 // where the build targets AVX-512, the CPU fast path is checked against the same vectors.
 #include <cstdio>
-#include <exception>
 
 #include "vectors.hpp"
 #include "zipml/sgd.hpp"
@@ -12,13 +11,8 @@ constexpr int kMaxFeatures = 1024;  // testbench build of the on-chip model
 }
 
 int main(int argc, char** argv) {
-  if (argc != 2) {
-    std::fprintf(stderr, "usage: %s VECTORS_DIR\n", argv[0]);
-    return 2;
-  }
-  int passed = 0, failed = 0;
-  try {
-    for (const tb::Case& c : tb::read_index(argv[1], "sgd")) {
+  return tb::run(argc, argv, "tb_sgd", [](const std::string& dir, int& passed, int& failed) {
+    for (const tb::Case& c : tb::read_index(dir, "sgd")) {
       const int n = int(c["n"]), d = int(c["d"]), epochs = int(c["epochs"]);
       const auto data = tb::read_array<uint64_t>(c.dir + "/data.u64");
       const auto labels = tb::read_array<int32_t>(c.dir + "/labels.i32");
@@ -55,9 +49,5 @@ int main(int argc, char** argv) {
         (bad ? failed : passed) += 1;
       }
     }
-  } catch (const std::exception& e) {
-    std::fprintf(stderr, "error: %s\n", e.what());
-    return 2;
-  }
-  return tb::report("tb_sgd", passed, failed);
+  });
 }

@@ -3,6 +3,7 @@
 #pragma once
 #include <cstdint>
 #include <cstdio>
+#include <exception>
 #include <fstream>
 #include <map>
 #include <stdexcept>
@@ -86,8 +87,21 @@ bool dispatch(int bits, int encoding, F&& f) {
   }
 }
 
-/// Prints the summary line and returns the process status.
-inline int report(const char* name, int passed, int failed) {
+/// The testbench main: `name VECTORS_DIR`; `body(dir, passed, failed)` counts cases.
+/// Prints "name: N passed, M failed" and returns 0 only when all of at least one passed.
+template <class F>
+int run(int argc, char** argv, const char* name, F&& body) {
+  if (argc != 2) {
+    std::fprintf(stderr, "usage: %s VECTORS_DIR\n", argv[0]);
+    return 2;
+  }
+  int passed = 0, failed = 0;
+  try {
+    body(std::string(argv[1]), passed, failed);
+  } catch (const std::exception& e) {
+    std::fprintf(stderr, "error: %s\n", e.what());
+    return 2;
+  }
   std::printf("%s: %d passed, %d failed\n", name, passed, failed);
   return (failed == 0 && passed > 0) ? 0 : 1;
 }

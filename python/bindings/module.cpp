@@ -92,6 +92,19 @@ void dispatch_multi(int bits, int samples, F&& f) {
   });
 }
 
+// Sizes shared by the quantized SGD entry points: data (copies, samples, words), one
+// label per sample, d + 1 initial model values, and the schedule.
+void check_sgd_inputs(const py::array& data, const py::array& labels, const py::array& model_in, int d, int epochs,
+                      int step_shift, int decay_epochs) {
+  check_features(d);
+  check_schedule(epochs, step_shift, decay_epochs);
+  require(data.ndim() == 3, "data must be 3-D (copies, samples, words), got " + shape_str(data));
+  require(data.shape(0) >= 1 && data.shape(1) >= 1 && data.shape(1) <= INT32_MAX,
+          "data must hold at least one copy and one sample");
+  require_shape1(labels, data.shape(1), "labels");
+  require_shape1(model_in, d + 1, "model_in");
+}
+
 py::array_t<uint64_t> quantize(carray<float> X, carray<float> lo, carray<float> inv, py::object levels,
                                int bits, int encoding, uint32_t seed, int n_copies, int samples) {
   require(X.ndim() == 2, "X must be 2-D, got shape " + shape_str(X));
@@ -143,13 +156,8 @@ py::array_t<int32_t> sgd_quantized(carray<uint64_t> data, carray<int32_t> labels
                                    carray<int32_t> model_in, py::object values, bool portable, int loss,
                                    int model_bits, int grad_bits, uint32_t seed, py::object full,
                                    py::object refetches) {
-  check_features(d);
-  check_schedule(epochs, step_shift, decay_epochs);
-  require(data.ndim() == 3, "data must be 3-D (copies, samples, words), got " + shape_str(data));
+  check_sgd_inputs(data, labels, model_in, d, epochs, step_shift, decay_epochs);
   const py::ssize_t n_copies = data.shape(0), n = data.shape(1);
-  require(n_copies >= 1 && n >= 1 && n <= INT32_MAX, "data must hold at least one copy and one sample");
-  require_shape1(labels, n, "labels");
-  require_shape1(model_in, d + 1, "model_in");
   require(dot_mult > 0, "dot_mult must be positive, got " + std::to_string(dot_mult));
   require(loss == 0 || loss == 1, "loss must be 0 (squared error) or 1 (hinge), got " + std::to_string(loss));
   require(model_bits == 0 || (model_bits >= 2 && model_bits <= 24),
@@ -217,13 +225,8 @@ py::array_t<int32_t> sgd_quantized(carray<uint64_t> data, carray<int32_t> labels
 py::array_t<int32_t> sgd_logistic(carray<uint64_t> data, carray<int32_t> labels, int d, int bits, int encoding,
                                   int samples, int epochs, int step_shift, int decay_epochs, int32_t dot_mult,
                                   carray<int64_t> coef, int32_t range_q16, carray<int32_t> model_in) {
-  check_features(d);
-  check_schedule(epochs, step_shift, decay_epochs);
-  require(data.ndim() == 3, "data must be 3-D (copies, samples, words), got " + shape_str(data));
+  check_sgd_inputs(data, labels, model_in, d, epochs, step_shift, decay_epochs);
   const py::ssize_t n_copies = data.shape(0), n = data.shape(1);
-  require(n_copies >= 1 && n >= 1 && n <= INT32_MAX, "data must hold at least one copy and one sample");
-  require_shape1(labels, n, "labels");
-  require_shape1(model_in, d + 1, "model_in");
   require_shape1(coef, samples, "coef");
   require(range_q16 > 0 && range_q16 <= (32 << 16), "range_q16 must be in (0, 32 * 2^16]");
   require(dot_mult > 0, "dot_mult must be positive, got " + std::to_string(dot_mult));

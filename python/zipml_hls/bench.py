@@ -51,7 +51,8 @@ def cpu_description() -> str:
     return platform.processor() or platform.machine()
 
 
-def _times(fn, repeats: int):
+def epoch_times(fn, repeats: int) -> list[float]:
+    """Wall times of ``repeats`` calls of ``fn``."""
     out = []
     for _ in range(repeats):
         start = time.perf_counter()
@@ -83,7 +84,8 @@ def throughput(name: str, n: int, d: int, cfg: BenchConfig, say) -> dict:
     from . import _kernels
 
     X, y = problem(n, d)
-    bandwidth = float(X.nbytes / np.median(_times(lambda: _kernels.stream_read(X.view(np.uint64)), cfg.repeats)))
+    bandwidth = float(X.nbytes / np.median(epoch_times(lambda: _kernels.stream_read(X.view(np.uint64)),
+                                                        cfg.repeats)))
     say(f"  {name} {n} x {d}: read bandwidth {bandwidth / 1e9:.1f} GB/s")
     start = time.perf_counter()
     scaling = FeatureScaling.fit(X)
@@ -94,7 +96,7 @@ def throughput(name: str, n: int, d: int, cfg: BenchConfig, say) -> dict:
     shift = 12
     rows = []
     zeros32 = np.zeros(d + 1, np.float32)
-    t = _times(lambda: _kernels.sgd_fp32(Xs, ys, 1, shift, 0, zeros32), cfg.repeats)
+    t = epoch_times(lambda: _kernels.sgd_fp32(Xs, ys, 1, shift, 0, zeros32), cfg.repeats)
     rows.append(_row("fp32", 32, "fp32", "-", n, d, Xs.nbytes, t, bandwidth, scale_s))
     zeros = np.zeros(d + 1, np.int32)
     contenders = [(b, s, "uniform") for b in (1, 2, 4, 8) for s in ("double", "naive")]
@@ -106,7 +108,7 @@ def throughput(name: str, n: int, d: int, cfg: BenchConfig, say) -> dict:
         prep = scale_s + time.perf_counter() - start
         enc, tables = F.encoding_id(sampling), data.level_values
         mult = F.dot_mult(bits) if tables is None else F.TABLE_DOT_MULT
-        t = _times(lambda: _kernels.sgd_quantized(data.lines, labels, d, bits, enc, 1, shift, 0, mult, zeros,
+        t = epoch_times(lambda: _kernels.sgd_quantized(data.lines, labels, d, bits, enc, 1, shift, 0, mult, zeros,
                                                   values=tables), cfg.repeats)
         note = "portable kernel (level tables)" if tables is not None else ""
         rows.append(_row("quantized", bits, sampling, levels, n, d, data.lines.nbytes, t, bandwidth, prep,
@@ -119,13 +121,13 @@ def throughput(name: str, n: int, d: int, cfg: BenchConfig, say) -> dict:
         X64 = Xs.astype(np.float64)
         prep = scale_s + time.perf_counter() - start
         sgd = SGDRegressor(learning_rate="constant", eta0=2.0**-shift, penalty=None, shuffle=False, tol=None)
-        t = _times(lambda: sgd.partial_fit(X64, ys), cfg.repeats)
+        t = epoch_times(lambda: sgd.partial_fit(X64, ys), cfg.repeats)
         rows.append(_row("sklearn", 64, "SGDRegressor", "-", n, d, X64.nbytes, t, bandwidth, prep,
                          note="scikit-learn SGDRegressor.partial_fit, float64, constant step"))
         del X64
     sub = max(1, min(n, cfg.golden_rows))
     q = prepare(X[:sub], scaling, SgdConfig(4, "double", "uniform", shift, 0, 1, 0, "reference"))
-    t = _times(lambda: reference.sgd_least_squares(q.lines, labels[:sub], d, 4, "double", 1, shift, 0,
+    t = epoch_times(lambda: reference.sgd_least_squares(q.lines, labels[:sub], d, 4, "double", 1, shift, 0,
                                                    F.dot_mult(4), zeros), 1)
     t = [x * n / sub for x in t]
     rows.append(_row("golden", 4, "double", "uniform", n, d, q.lines.nbytes * n / sub, t, bandwidth, None,

@@ -1,4 +1,4 @@
-"""Figures for the report (matplotlib, written as PNG without a display)."""
+"""Figures for the report and the benchmark (matplotlib, written as PNG without a display)."""
 
 from __future__ import annotations
 
@@ -11,8 +11,34 @@ import matplotlib.pyplot as plt  # noqa: E402
 
 _COLORS = {32: "black", 8: "tab:blue", 6: "tab:purple", 4: "tab:green", 3: "tab:olive", 2: "tab:orange",
            1: "tab:red"}
-_BITS_TICKS = [1, 2, 3, 4, 6, 8]
 _STYLES = {"fp32": "-", "double": "-", "naive": "--", "nearest": ":"}
+_BITS_TICKS = [1, 2, 3, 4, 6, 8]
+
+
+def _panels(n: int, width: float = 6, height: float = 4):
+    fig, axes = plt.subplots(1, n, figsize=(width * n, height), squeeze=False)
+    return fig, axes[0]
+
+
+def _style(ax, xlabel: str, ylabel: str, title: str | None = None, legend_size=8, ncol: int = 1) -> None:
+    ax.set_xlabel(xlabel)
+    ax.set_ylabel(ylabel)
+    if title:
+        ax.set_title(title)
+    ax.grid(alpha=0.3)
+    ax.legend(fontsize=legend_size, ncol=ncol)
+
+
+def _bits_axis(ax) -> None:
+    ax.set_xscale("log", base=2)
+    ax.set_xticks(_BITS_TICKS, labels=[str(b) for b in _BITS_TICKS])
+
+
+def _save(fig, path: Path) -> Path:
+    fig.tight_layout()
+    fig.savefig(path, dpi=110)
+    plt.close(fig)
+    return path
 
 
 def _label(row) -> str:
@@ -21,52 +47,37 @@ def _label(row) -> str:
 
 def convergence(results: dict, path: Path, title: str = "Training loss per epoch") -> Path:
     """One panel per data set: loss curves of every precision (log scale)."""
-    fig, axes = plt.subplots(1, len(results), figsize=(6 * len(results), 4.2), squeeze=False)
-    for ax, (name, rows) in zip(axes[0], results.items()):
+    fig, axes = _panels(len(results), height=4.2)
+    for ax, (name, rows) in zip(axes, results.items()):
         for row in rows:
             curve = row["loss_curve"]
             ax.plot(range(1, len(curve) + 1), curve, _STYLES[row["sampling"]], color=_COLORS[row["bits"]],
                     label=_label(row), linewidth=1.6)
         ax.set_yscale("log")
-        ax.set_xlabel("epoch")
-        ax.set_ylabel("training loss (0.5 MSE, original units)")
-        ax.set_title(name)
-        ax.grid(alpha=0.3)
-        ax.legend(fontsize=8, ncol=2)
+        _style(ax, "epoch", "training loss (0.5 MSE, original units)", name, ncol=2)
     fig.suptitle(title)
-    fig.tight_layout()
-    fig.savefig(path, dpi=110)
-    plt.close(fig)
-    return path
+    return _save(fig, path)
 
 
 def final_loss_vs_bits(results: dict, path: Path) -> Path:
     """Final loss relative to fp32, against bits, for each sampling mode."""
-    fig, axes = plt.subplots(1, len(results), figsize=(6 * len(results), 4), squeeze=False)
-    for ax, (name, rows) in zip(axes[0], results.items()):
+    fig, axes = _panels(len(results))
+    for ax, (name, rows) in zip(axes, results.items()):
         fp32 = next(r["final_loss"] for r in rows if r["bits"] == 32)
         for sampling in ("double", "naive", "nearest"):
             pts = sorted((r["bits"], r["final_loss"] / fp32) for r in rows if r["sampling"] == sampling)
             if pts:
                 ax.plot(*zip(*pts), _STYLES[sampling], marker="o", label=sampling)
         ax.axhline(1.0, color="black", linewidth=0.8, label="fp32")
-        ax.set_xscale("log", base=2)
         ax.set_yscale("log")
-        ax.set_xticks(_BITS_TICKS, labels=[str(b) for b in _BITS_TICKS])
-        ax.set_xlabel("bits per value")
-        ax.set_ylabel("final loss / fp32 final loss")
-        ax.set_title(name)
-        ax.grid(alpha=0.3)
-        ax.legend()
-    fig.tight_layout()
-    fig.savefig(path, dpi=110)
-    plt.close(fig)
-    return path
+        _bits_axis(ax)
+        _style(ax, "bits per value", "final loss / fp32 final loss", name, legend_size=None)
+    return _save(fig, path)
 
 
 def speedup_vs_bits(throughput: dict, projection: dict, path: Path) -> Path:
     """Measured CPU epoch speedup and projected FPGA speedup over fp32."""
-    fig, ax = plt.subplots(figsize=(6, 4))
+    fig, (ax,) = _panels(1, height=4)
     for sampling, marker in (("double", "o"), ("naive", "s")):
         cpu = sorted((r["bits"], r["speedup_vs_fp32"]) for r in throughput["rows"]
                      if r["kernel"] == "quantized" and r.get("levels", "uniform") == "uniform"
@@ -76,22 +87,15 @@ def speedup_vs_bits(throughput: dict, projection: dict, path: Path) -> Path:
         ax.plot(*zip(*fpga), ":", marker=marker, label=f"FPGA projected, {sampling}")
     ax.axhline(1.0, color="black", linewidth=0.8)
     ax.axhline(projection["paper_best_speedup"], color="gray", linestyle="--", linewidth=0.8, label="paper: up to 6.5x")
-    ax.set_xscale("log", base=2)
-    ax.set_xticks(_BITS_TICKS, labels=[str(b) for b in _BITS_TICKS])
-    ax.set_xlabel("bits per value")
-    ax.set_ylabel("epoch speedup over fp32")
-    ax.grid(alpha=0.3)
-    ax.legend(fontsize=8)
-    fig.tight_layout()
-    fig.savefig(path, dpi=110)
-    plt.close(fig)
-    return path
+    _bits_axis(ax)
+    _style(ax, "bits per value", "epoch speedup over fp32")
+    return _save(fig, path)
 
 
 def levels_loss_vs_bits(claims: dict, path: Path) -> Path:
     """Final loss relative to fp32 against stored bits per value, uniform vs optimal levels."""
-    fig, axes = plt.subplots(1, len(claims), figsize=(6 * len(claims), 4), squeeze=False)
-    for ax, (name, claim) in zip(axes[0], claims.items()):
+    fig, axes = _panels(len(claims))
+    for ax, (name, claim) in zip(axes, claims.items()):
         for sampling, style in (("double", "-"), ("naive", "--")):
             if sampling not in claim:
                 continue
@@ -102,40 +106,27 @@ def levels_loss_vs_bits(claims: dict, path: Path) -> Path:
         ax.axhline(1 + claim["tolerance"], color="black", linewidth=0.8, linestyle=":",
                    label=f"fp32 + {claim['tolerance']:.0%}")
         ax.set_yscale("log")
-        ax.set_xlabel("stored bits per value")
-        ax.set_ylabel("final loss / fp32 final loss")
-        ax.set_title(name)
-        ax.grid(alpha=0.3)
-        ax.legend(fontsize=8)
-    fig.tight_layout()
-    fig.savefig(path, dpi=110)
-    plt.close(fig)
-    return path
+        _style(ax, "stored bits per value", "final loss / fp32 final loss", name)
+    return _save(fig, path)
 
 
 def time_to_loss(tta: dict, path: Path) -> Path:
     """Training loss against wall time (quantization included) for each precision."""
-    fig, ax = plt.subplots(figsize=(6, 4))
+    fig, (ax,) = _panels(1)
     for c in tta["curves"]:
         label = "fp32" if c["bits"] == 32 else f"{c['bits']}-bit {c['sampling']}"
         ax.plot(c["wall_s"], c["loss"], _STYLES[c["sampling"]], marker=".", color=_COLORS[c["bits"]], label=label)
     ax.axhline(tta["target_loss"], color="gray", linestyle=":", label="fp32 final loss + 1%")
     ax.set_yscale("log")
-    ax.set_xlabel("wall time, s (quantization included)")
-    ax.set_ylabel(f"training loss ({tta['loss_units']})")
-    ax.grid(alpha=0.3)
-    ax.legend(fontsize=8)
-    fig.tight_layout()
-    fig.savefig(path, dpi=110)
-    plt.close(fig)
-    return path
+    _style(ax, "wall time, s (quantization included)", f"training loss ({tta['loss_units']})")
+    return _save(fig, path)
 
 
 def nonlinear_accuracy(results: dict, path: Path) -> Path:
     """Test accuracy against bits for each loss, data set and sampling mode."""
     panels = [(name, loss) for name in results for loss in results[name]]
-    fig, axes = plt.subplots(1, len(panels), figsize=(4.5 * len(panels), 4), squeeze=False)
-    for ax, (name, loss) in zip(axes[0], panels):
+    fig, axes = _panels(len(panels), width=4.5)
+    for ax, (name, loss) in zip(axes, panels):
         rows = results[name][loss]
         fp32 = next(r for r in rows if r["mode"] == "fp32")
         ax.axhline(fp32["accuracy"], color="black", linewidth=0.8, label="fp32")
@@ -143,32 +134,18 @@ def nonlinear_accuracy(results: dict, path: Path) -> Path:
             pts = sorted((r["bits"], r["accuracy"]) for r in rows if r["mode"] == mode)
             ax.plot(*zip(*pts), marker="o", label=mode)
         ax.set_xticks([2, 4, 6, 8])
-        ax.set_xlabel("bits per value")
-        ax.set_ylabel("test accuracy")
-        ax.set_title(f"{name}: {loss}")
-        ax.grid(alpha=0.3)
-        ax.legend(fontsize=7)
-    fig.tight_layout()
-    fig.savefig(path, dpi=110)
-    plt.close(fig)
-    return path
+        _style(ax, "bits per value", "test accuracy", f"{name}: {loss}", legend_size=7)
+    return _save(fig, path)
 
 
 def end_to_end(results: dict, path: Path) -> Path:
     """Loss per epoch with data, model and gradient at b bits, against fp32."""
-    fig, axes = plt.subplots(1, len(results), figsize=(6 * len(results), 4), squeeze=False)
-    for ax, (name, r) in zip(axes[0], results.items()):
+    fig, axes = _panels(len(results))
+    for ax, (name, r) in zip(axes, results.items()):
         ax.plot(range(1, len(r["fp32_curve"]) + 1), r["fp32_curve"], color="black", label="fp32")
         for row in r["rows"]:
             ax.plot(range(1, len(row["loss_curve"]) + 1), row["loss_curve"], color=_COLORS[row["bits"]],
                     label=f"data, model, gradient at {row['bits']} bits")
         ax.set_yscale("log")
-        ax.set_xlabel("epoch")
-        ax.set_ylabel("training loss (0.5 MSE)")
-        ax.set_title(name)
-        ax.grid(alpha=0.3)
-        ax.legend(fontsize=8)
-    fig.tight_layout()
-    fig.savefig(path, dpi=110)
-    plt.close(fig)
-    return path
+        _style(ax, "epoch", "training loss (0.5 MSE)", name)
+    return _save(fig, path)
