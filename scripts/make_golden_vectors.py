@@ -16,6 +16,7 @@ import numpy as np
 
 from zipml_hls import formats as F
 from zipml_hls import reference as R
+from zipml_hls.polynomial import logistic_polynomial
 from zipml_hls.scaling import FeatureScaling, LabelScaling
 
 
@@ -37,23 +38,24 @@ def write_case(root: Path, kind: str, name: str, params: dict, arrays: dict) -> 
     return f"{kind} {name}"
 
 
-def quantize_case(root, rng, name, n, d, bits, sampling, n_copies, tables=False):
+def quantize_case(root, rng, name, n, d, bits, sampling, n_copies, tables=False, samples=2):
     X = (rng.standard_normal((n, d)) * rng.uniform(0.1, 10, size=d)).astype(np.float32)
     if d > 1:
         X[:, 0] = 1.5  # a constant feature
     sc = FeatureScaling.fit(X)
     levels = random_tables(rng, d, bits) if tables else None
     seed = int(rng.integers(0, 2**32))
-    out = R.quantize_matrix(X, sc.lo, sc.inv, levels, bits, sampling, seed, n_copies)
+    out = R.quantize_matrix(X, sc.lo, sc.inv, levels, bits, sampling, seed, n_copies, samples)
     arrays = {"x.f32": X, "lo.f32": sc.lo, "inv.f32": sc.inv, "expected.u64": out}
     if tables:
         arrays["levels.u32"] = levels
     params = dict(n=n, d=d, bits=bits, encoding=F.encoding_id(sampling), seed=seed, n_copies=n_copies,
-                  tables=int(tables))
+                  tables=int(tables), samples=samples)
     return write_case(root, "quantize", name, params, arrays)
 
 
-def sgd_case(root, rng, name, n, d, bits, sampling, n_copies, epochs, tables=False):
+def sgd_case(root, rng, name, n, d, bits, sampling, n_copies, epochs, tables=False, loss="squared_error",
+             model_bits=0, grad_bits=0):
     X = rng.uniform(-1, 1, size=(n, d)).astype(np.float32)
     y = X @ rng.standard_normal(d) + 0.1 * rng.standard_normal(n)
     sc = FeatureScaling.fit(X)
@@ -62,16 +64,42 @@ def sgd_case(root, rng, name, n, d, bits, sampling, n_copies, epochs, tables=Fal
     dot_mult = F.TABLE_DOT_MULT if tables else F.dot_mult(bits)
     data = R.quantize_matrix(X, sc.lo, sc.inv, levels, bits, sampling, 11, n_copies)
     labels = LabelScaling.fit(y).to_fixed(y)
+    full = None
+    if loss == "hinge":
+        labels = np.where(y > np.median(y), 1 << F.LABEL_FRAC, -(1 << F.LABEL_FRAC)).astype(np.int32)
+        full = R.scaled_position(X, sc.lo, sc.inv)
     model_in = rng.integers(-(1 << 20), 1 << 20, size=d + 1).astype(np.int32)
-    step_shift, decay = 5, 2
-    hist = R.sgd_least_squares(data, labels, d, bits, sampling, epochs, step_shift, decay, dot_mult, model_in,
-                               values=values)
+    step_shift, decay, seed = 5, 2, 77
+    hist, refetches = R.sgd_linear(data, labels, d, bits, sampling, epochs, step_shift, decay, dot_mult, model_in,
+                                   values=values, loss=loss, model_bits=model_bits, grad_bits=grad_bits, seed=seed,
+                                   full=full)
     params = dict(n=n, d=d, bits=bits, encoding=F.encoding_id(sampling), n_copies=n_copies, epochs=epochs,
-                  step_shift=step_shift, decay_epochs=decay, dot_mult=dot_mult, tables=int(tables))
+                  step_shift=step_shift, decay_epochs=decay, dot_mult=dot_mult, tables=int(tables),
+                  loss=int(loss == "hinge"), model_bits=model_bits, grad_bits=grad_bits, rng_seed=seed)
     arrays = {"data.u64": data, "labels.i32": labels, "model_in.i32": model_in, "expected.i32": hist}
     if tables:
         arrays["values.i32"] = values
+    if full is not None:
+        arrays["full.u32"] = full
+        arrays["refetches.i32"] = refetches
     return write_case(root, "sgd", name, params, arrays)
+
+
+def logistic_case(root, rng, name, n, d, bits, sampling, degree, epochs):
+    X = rng.uniform(-1, 1, size=(n, d)).astype(np.float32)
+    labels = np.where(X @ rng.standard_normal(d) > 0, 1 << F.LABEL_FRAC, -(1 << F.LABEL_FRAC)).astype(np.int32)
+    sc = FeatureScaling.fit(X)
+    samples = degree + 1
+    data = R.quantize_matrix(X, sc.lo, sc.inv, None, bits, sampling, 13, 2, samples)
+    poly = logistic_polynomial(degree, 4.0)
+    model_in = rng.integers(-(1 << 20), 1 << 20, size=d + 1).astype(np.int32)
+    hist = R.sgd_logistic(data, labels, d, bits, sampling, samples, epochs, 4, 1, F.dot_mult(bits), poly.fixed_coef(),
+                          poly.range_q16(), model_in)
+    params = dict(n=n, d=d, bits=bits, encoding=F.encoding_id(sampling), samples=samples, n_copies=2, epochs=epochs,
+                  step_shift=4, decay_epochs=1, dot_mult=F.dot_mult(bits), range_q16=poly.range_q16())
+    arrays = {"data.u64": data, "labels.i32": labels, "model_in.i32": model_in, "coef.i64": poly.fixed_coef(),
+              "expected.i32": hist}
+    return write_case(root, "logistic", name, params, arrays)
 
 
 def main(out: Path) -> None:
@@ -87,6 +115,22 @@ def main(out: Path) -> None:
             index.append(sgd_case(out, rng, f"sgd_{tag}_tables", 9, 21, bits, sampling, 1, 2, tables=True))
         index.append(quantize_case(out, rng, f"q_b{bits}_n1_d1", 1, 1, bits, "double", 1))
     index.append(quantize_case(out, rng, "q_b4_d5000", 2, 5000, 4, "double", 1))
+    for bits in (1, 4, 6):
+        for samples in F.MULTI_SAMPLES:
+            k = F.values_per_line(bits, F.MULTI, samples)
+            index.append(quantize_case(out, rng, f"q_b{bits}_multi{samples}", 2, k + 5, bits, F.MULTI, 2,
+                                       samples=samples))
+    for bits in (2, 8):
+        for sampling in ("double", "naive"):
+            tag = f"b{bits}_{sampling}"
+            index.append(sgd_case(out, rng, f"sgd_{tag}_hinge", 15, 29, bits, sampling, 2, 3, loss="hinge"))
+            index.append(sgd_case(out, rng, f"sgd_{tag}_lowprec", 15, 29, bits, sampling, 2, 3, model_bits=6,
+                                  grad_bits=5))
+    for bits in (2, 4):
+        for sampling in (F.MULTI, "nearest"):
+            for degree in (3, 5):
+                index.append(logistic_case(out, rng, f"logistic_b{bits}_{sampling}_deg{degree}", 12, 23, bits,
+                                           sampling, degree, 2))
     (out / "index.txt").write_text("\n".join(index) + "\n")
 
 

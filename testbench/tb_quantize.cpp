@@ -15,13 +15,23 @@ int main(int argc, char** argv) {
       std::vector<uint32_t> levels;
       if (c["tables"]) levels = tb::read_array<uint32_t>(c.dir + "/levels.u32");
       std::vector<uint64_t> got(want.size());
-      const bool known = tb::dispatch(int(c["bits"]), int(c["encoding"]), [&](auto b, auto e) {
+      auto run = [&](auto b, auto e, auto m) {
         constexpr int B = decltype(b)::value;
         constexpr zipml::Encoding E = decltype(e)::value;
-        got.assign(size_t(copies) * n * zipml::lines_per_row(d, B, E) * zipml::kLineWords, 0);
-        zipml::quantize_matrix<B, E>(x.data(), n, d, lo.data(), inv.data(), levels.empty() ? nullptr : levels.data(),
-                                     uint32_t(c["seed"]), copies, got.data());
-      });
+        constexpr int M = decltype(m)::value;
+        got.assign(size_t(copies) * n * zipml::lines_per_row(d, B, E, M) * zipml::kLineWords, 0);
+        zipml::quantize_matrix<B, E, M>(x.data(), n, d, lo.data(), inv.data(),
+                                        levels.empty() ? nullptr : levels.data(), uint32_t(c["seed"]), copies,
+                                        got.data());
+      };
+      const bool known =
+          c["encoding"] == 3
+              ? tb::dispatch_multi(int(c["bits"]), int(c["samples"]),
+                                   [&](auto b, auto m) {
+                                     run(b, std::integral_constant<zipml::Encoding, zipml::Encoding::Multi>{}, m);
+                                   })
+              : tb::dispatch(int(c["bits"]), int(c["encoding"]),
+                             [&](auto b, auto e) { run(b, e, std::integral_constant<int, 2>{}); });
       const size_t bad = known ? tb::mismatches(got, want) : want.size() + 1;
       if (bad) std::printf("FAIL %s: %zu of %zu words differ\n", c.dir.c_str(), bad, want.size());
       (bad ? failed : passed) += 1;

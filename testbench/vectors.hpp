@@ -25,6 +25,10 @@ struct Case {
     if (it == params.end()) throw std::runtime_error("missing parameter '" + key + "' in " + dir);
     return it->second;
   }
+  long long get(const std::string& key, long long fallback) const {
+    auto it = params.find(key);
+    return it == params.end() ? fallback : it->second;
+  }
 };
 
 inline std::vector<Case> read_index(const std::string& root, const std::string& kind) {
@@ -83,6 +87,28 @@ bool dispatch(int bits, int encoding, F&& f) {
     case 4: return with_enc(std::integral_constant<int, 4>{});
     case 6: return with_enc(std::integral_constant<int, 6>{});
     case 8: return with_enc(std::integral_constant<int, 8>{});
+    default: return false;
+  }
+}
+
+// Calls f(bits constant, samples constant) for Multi data with 4, 6 or 8 samples.
+template <class F>
+bool dispatch_multi(int bits, int samples, F&& f) {
+  auto with_samples = [&](auto b) {
+    switch (samples) {
+      case 4: f(b, std::integral_constant<int, 4>{}); return true;
+      case 6: f(b, std::integral_constant<int, 6>{}); return true;
+      case 8: f(b, std::integral_constant<int, 8>{}); return true;
+      default: return false;
+    }
+  };
+  switch (bits) {
+    case 1: return with_samples(std::integral_constant<int, 1>{});
+    case 2: return with_samples(std::integral_constant<int, 2>{});
+    case 3: return with_samples(std::integral_constant<int, 3>{});
+    case 4: return with_samples(std::integral_constant<int, 4>{});
+    case 6: return with_samples(std::integral_constant<int, 6>{});
+    case 8: return with_samples(std::integral_constant<int, 8>{});
     default: return false;
   }
 }
