@@ -96,3 +96,9 @@ def test_reproduce_writes_report(tmp_path):
     assert [x["bits"] for x in saved["end_to_end"]["diabetes 442x10"]["rows"]] == [8, 6, 4]
     assert {"log_loss", "hinge"} == saved["nonlinear"]["breast cancer"].keys()
     assert {"double", "naive"} <= saved["levels"]["lognormal 1000x10"].keys()
+
+
+def test_sparse_limit_from_the_command_line(cancer_libsvm):
+    proc = subprocess.run([sys.executable, "-m", "zipml_hls", "train", str(cancer_libsvm), "--max-dense-gib", "1e-6",
+                           "--quiet"], capture_output=True, text=True)
+    assert proc.returncode == 2 and "--max-dense-gib" in proc.stderr and len(proc.stderr.strip().splitlines()) == 1

@@ -39,6 +39,8 @@ def _add_data_options(p: argparse.ArgumentParser) -> None:
                    help="data format (auto: by extension; .csv/.tsv CSV, .npz NumPy, else LIBSVM)")
     p.add_argument("--label-column", type=int, default=0, help="CSV column holding the label (default 0)")
     p.add_argument("--zero-based", action="store_true", help="LIBSVM feature indices start at 0 (default: 1)")
+    p.add_argument("--max-dense-gib", type=float, default=4.0,
+                   help="largest dense matrix a sparse LIBSVM file may expand to, GiB (default 4)")
 
 
 def _load(path: str, args, n_features=None):
@@ -49,6 +51,7 @@ def _load(path: str, args, n_features=None):
         kwargs["label_column"] = args.label_column
     elif args.format in ("auto", "libsvm") and Path(path).suffix.lower() != ".npz":
         kwargs["zero_based"] = True if args.zero_based else False
+        kwargs["max_dense_bytes"] = int(args.max_dense_gib * 2**30)
         if n_features is not None:
             kwargs["n_features"] = n_features
     return data.load(path, args.format, **kwargs)

@@ -29,8 +29,8 @@ def densify(X, max_dense_bytes: int = DEFAULT_MAX_DENSE_BYTES) -> np.ndarray:
         need = n * d * 8
         if need > max_dense_bytes:
             raise ValueError(f"the dense form of this {n} x {d} sparse matrix needs {need / 2**30:.1f} GiB, "
-                             f"above max_dense_bytes={max_dense_bytes} ({max_dense_bytes / 2**30:.1f} GiB); "
-                             "raise the limit to densify it")
+                             f"above the limit of {max_dense_bytes / 2**30:.1f} GiB (max_dense_bytes; on the "
+                             "command line --max-dense-gib); raise it to densify the data")
         return np.asarray(X.toarray(), dtype=np.float64)
     return np.asarray(X, dtype=np.float64)
 
