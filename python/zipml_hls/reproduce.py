@@ -44,7 +44,7 @@ def reproduce(out: Path, full: bool = False, quiet: bool = False, sizes: dict | 
     datasets = experiments.regression_datasets(*sizes["synthetic"])
     conv = {}
     for i, (name, (X, y)) in enumerate(datasets.items(), start=1):
-        _say(quiet, f"[{i}/{len(datasets) + 5}] convergence on {name}: fp32 and 1/2/4/8-bit double and naive")
+        _say(quiet, f"[{i}/{len(datasets) + 5}] convergence on {name}: fp32, and 1 to 8 bits double and naive")
         conv[name] = experiments.convergence(X, y, epochs=epochs,
                                              progress=None if quiet else lambda p: _say(False, f"      {p} done"))
     results["convergence"] = conv
