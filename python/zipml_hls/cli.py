@@ -75,12 +75,12 @@ def cmd_train(args) -> int:
     if args.loss != "squared_error" and task != "classification":
         raise UsageError(f"--loss {args.loss} needs a classification task (labels that are classes)")
     est = cls(bits=args.bits, sampling=args.sampling, levels=args.levels, max_iter=args.epochs, eta0=args.eta0,
-              decay_epochs=args.decay_epochs, n_copies=args.copies, random_state=args.seed, backend=args.backend,
+              decay_epochs=args.decay_epochs, tol=args.tol, n_copies=args.copies, random_state=args.seed, backend=args.backend,
               verbose=0 if args.quiet else 1, model_bits=args.model_bits, grad_bits=args.grad_bits, **extra)
     precision = "fp32" if args.bits == 32 else f"{args.bits}-bit {args.sampling}"
     if not args.quiet:
         print(f"training {cls.__name__} ({task}) on {X.shape[0]} samples x {X.shape[1]} features, {precision}, "
-              f"{args.epochs} epochs", flush=True)
+              f"at most {args.epochs} epochs", flush=True)
     start = time.perf_counter()
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
@@ -89,8 +89,8 @@ def cmd_train(args) -> int:
     for w in caught:
         print(f"warning: {w.message}", file=sys.stderr)
     metric = "accuracy" if task == "classification" else "R^2"
-    print(f"eta0 {est.eta_:g} | final training loss {est.loss_curve_[-1]:.6g} | training {metric} "
-          f"{est.score(X, y):.4f} | {seconds:.2f} s")
+    print(f"{est.n_iter_} epochs | eta0 {est.eta_:g} | final training loss {est.loss_curve_[-1]:.6g} | "
+          f"training {metric} {est.score(X, y):.4f} | {seconds:.2f} s")
     if args.model_out:
         save_model(est, args.model_out)
         print(f"model written to {args.model_out}")
@@ -203,9 +203,12 @@ def build_parser() -> argparse.ArgumentParser:
                    help="classification loss (least-squares SVM, SVM with refetching, logistic regression)")
     p.add_argument("--model-bits", type=int, help="round the model to this many bits in every dot product")
     p.add_argument("--grad-bits", type=int, help="round every update to this many bits")
-    p.add_argument("--epochs", type=int, default=20)
+    p.add_argument("--epochs", type=int, default=100, help="most epochs (default 100)")
     p.add_argument("--eta0", type=_eta0, default="auto", help="initial step (power of two) or 'auto'")
-    p.add_argument("--decay-epochs", type=int, default=3, help="halve the step every N epochs (0: constant)")
+    p.add_argument("--decay-epochs", type=int, default=None,
+                   help="fixed schedule: halve the step every N epochs (0: constant); default: adaptive (halve "
+                        "when the loss stalls, stop after 6 halvings)")
+    p.add_argument("--tol", type=float, default=1e-3, help="adaptive schedule: relative improvement that counts")
     p.add_argument("--copies", type=int, default=1, help="independent quantized copies of the data")
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--backend", default="hls", choices=("hls", "reference"))

@@ -148,6 +148,14 @@ def _run_kernel(data: Prepared, y_scaled, config: SgdConfig, epochs: int, step_s
     return hist.astype(np.float64) / (1 << F.MODEL_FRAC), (refetches if data.full is not None else None)
 
 
+def run_epoch(data: Prepared, y_scaled: np.ndarray, config: SgdConfig, epoch: int, shift: int, model: np.ndarray):
+    """One epoch (copy ``epoch % n_copies``) at step 2^-shift from ``model``: returns the
+    new model and the rows refetched (hinge with refetching) or None."""
+    c = epoch % config.n_copies
+    hist, counts = _run_kernel(data, y_scaled, config, 1, shift, 0, model, slice(c, c + 1))
+    return hist[0], (None if counts is None else int(counts[0]))
+
+
 def train(data: Prepared, y_scaled: np.ndarray, config: SgdConfig, epochs: int, model_init: np.ndarray,
           on_epoch=None):
     """Run ``epochs`` epochs from ``model_init`` (d weights + intercept, scaled units).
@@ -165,9 +173,8 @@ def train(data: Prepared, y_scaled: np.ndarray, config: SgdConfig, epochs: int, 
     model = model_init
     for e in range(epochs):
         shift = reference.epoch_shift(config.step_shift, config.decay_epochs, e)
-        c = e % config.n_copies
-        hist, counts = _run_kernel(data, y_scaled, config, 1, shift, 0, model, slice(c, c + 1))
-        history[e] = model = hist[0]
-        refetches.append(None if counts is None else int(counts[0]))
+        history[e], count = run_epoch(data, y_scaled, config, e, shift, model)
+        model = history[e]
+        refetches.append(count)
         on_epoch(e, model)
     return history, (None if refetches[0] is None else np.array(refetches))

@@ -20,6 +20,8 @@ from .polynomial import logistic_polynomial
 from .scaling import FeatureScaling, LabelScaling
 
 _MAX_BACKOFF = 8
+_MAX_HALVINGS = 6  # adaptive schedule: stop after this many halvings without progress
+_HALVE_EVERY = 20  # adaptive schedule: halve at least this often, so the step keeps shrinking
 
 
 def _resolve_seed(random_state) -> int:
@@ -40,14 +42,17 @@ class _ZipMLLinear(BaseEstimator):
     is scaled and quantized once.
     """
 
-    def __init__(self, bits=8, sampling="double", levels="uniform", max_iter=20, eta0="auto", decay_epochs=3,
-                 n_copies=1, random_state=None, backend="hls", verbose=0, model_bits=None, grad_bits=None):
+    def __init__(self, bits=8, sampling="double", levels="uniform", max_iter=100, eta0="auto", decay_epochs=None,
+                 tol=1e-3, n_iter_no_change=3, n_copies=1, random_state=None, backend="hls", verbose=0,
+                 model_bits=None, grad_bits=None):
         self.bits = bits
         self.sampling = sampling
         self.levels = levels
         self.max_iter = max_iter
         self.eta0 = eta0
         self.decay_epochs = decay_epochs
+        self.tol = tol
+        self.n_iter_no_change = n_iter_no_change
         self.n_copies = n_copies
         self.random_state = random_state
         self.backend = backend
@@ -63,7 +68,11 @@ class _ZipMLLinear(BaseEstimator):
         check_choice(self.sampling, "sampling", F.ENCODINGS)
         check_choice(self.levels, "levels", LEVELS)
         check_int(self.max_iter, "max_iter", 1)
-        check_int(self.decay_epochs, "decay_epochs", 0)
+        if self.decay_epochs is not None:
+            check_int(self.decay_epochs, "decay_epochs", 0)
+        check_int(self.n_iter_no_change, "n_iter_no_change", 1)
+        if isinstance(self.tol, bool) or not isinstance(self.tol, (int, float, np.number)) or not self.tol >= 0:
+            raise ValueError(f"tol must be a number >= 0, got {self.tol!r}")
         check_int(self.n_copies, "n_copies", 1)
         check_int(self.verbose, "verbose", 0)
         check_choice(self.backend, "backend", BACKENDS)
@@ -158,6 +167,58 @@ class _ZipMLLinear(BaseEstimator):
             self.refetch_fraction_.extend(float(v) for v in refetched)
         return worst
 
+    def _run_adaptive(self, X, Y, config: engine.SgdConfig) -> float:
+        """Epoch by epoch, every target in lockstep: the step halves when the mean training
+        loss has not improved by ``tol`` (relative) for ``n_iter_no_change`` epochs, and at
+        least every 20 epochs (a loss that creeps down at too large a step still gets a
+        smaller one); training stops when the loss stalls after 6 halvings, or at
+        ``max_iter``. Returns the worst final-loss ratio to the zero model, as ``_run``."""
+        data = engine.prepare(X, self.scaling_, config)
+        n_targets = Y.shape[1]
+        targets = [ls.transform(Y[:, t]) for t, ls in enumerate(self._label_scalings)]
+        shift, best, stale, halvings, since = config.step_shift, np.inf, 0, 0, 0
+        bar = None
+        if self.verbose:
+            from tqdm.auto import tqdm
+
+            bar = tqdm(total=int(self.max_iter), desc=f"{type(self).__name__} {self._precision()}", unit="epoch",
+                       leave=False)
+        for e in range(int(self.max_iter)):
+            loss, refetched = 0.0, 0.0
+            for t, ls in enumerate(self._label_scalings):
+                self._models[t], count = engine.run_epoch(data, targets[t], config, e, shift, self._models[t])
+                loss += self._loss(X, Y[:, t], ls, self._models[t][None])[0] / n_targets
+                refetched += 0.0 if count is None else count / (X.shape[0] * n_targets)
+            self.n_iter_ += 1
+            self.loss_curve_.append(float(loss))
+            if data.full is not None:
+                self.refetch_fraction_.append(float(refetched))
+            if bar is not None:
+                bar.update(1)
+                bar.set_postfix(loss=f"{loss:.4g}", eta=f"2^-{shift}", refresh=False)
+            if not np.isfinite(loss):
+                break
+            since += 1
+            if loss < best * (1 - self.tol):
+                best, stale = loss, 0
+            else:
+                stale += 1
+            if stale >= self.n_iter_no_change or since >= _HALVE_EVERY:
+                if stale >= self.n_iter_no_change and (halvings >= _MAX_HALVINGS or shift >= F.MAX_SHIFT):
+                    break
+                shift, halvings, stale, since = min(shift + 1, F.MAX_SHIFT), halvings + 1, 0, 0
+        if bar is not None:
+            bar.close()
+        self.final_eta_ = 2.0**-shift
+        self._set_coef()
+        worst = 0.0
+        for t, ls in enumerate(self._label_scalings):
+            y = Y[:, t]
+            final = self._loss(X, y, ls, self._models[t][None])[0]
+            base = self._loss(X, y, ls, np.zeros((1, X.shape[1] + 1)))[0] + 1e-9 * np.mean(y**2) + 1e-300
+            worst = max(worst, final / base if np.isfinite(final) else np.inf)
+        return worst
+
     def _precision(self) -> str:
         return "fp32" if self.bits == engine.FULL_PRECISION else f"{self.bits}-bit {self.sampling}"
 
@@ -188,26 +249,33 @@ class _ZipMLLinear(BaseEstimator):
                       "or raise max_iter", ConvergenceWarning, stacklevel=3)
 
     def _fit(self, X, Y):
-        """``max_iter`` epochs from zero; with eta0='auto' a run that ends worse than the
-        mean predictor restarts with half the step (up to 8 times)."""
+        """Train from zero: the adaptive schedule (decay_epochs=None) or ``max_iter`` epochs
+        of the fixed one; with eta0='auto' a run that ends worse than the zero model
+        restarts with half the step (up to 8 times)."""
         self._start(X, Y)
         for attempt in range(_MAX_BACKOFF + 1):
-            config = self._config(self._step_shift, int(self.decay_epochs), self._seed)
-            if self._run(X, Y, config, int(self.max_iter)) <= 1.0:
+            if self.decay_epochs is None:
+                worst = self._run_adaptive(X, Y, self._config(self._step_shift, 0, self._seed))
+            else:
+                config = self._config(self._step_shift, int(self.decay_epochs), self._seed)
+                worst = self._run(X, Y, config, int(self.max_iter))
+                self.final_eta_ = 2.0**-reference.epoch_shift(self._step_shift, int(self.decay_epochs),
+                                                              int(self.max_iter) - 1)
+            if worst <= 1.0:
                 return self
             if self.eta0 != "auto" or attempt == _MAX_BACKOFF or self._step_shift >= F.MAX_SHIFT:
                 break
             self._step_shift += 1
             self.eta_ = 2.0**-self._step_shift
             self._models[:] = 0.0
-            self.n_iter_, self.loss_curve_ = 0, []
+            self.n_iter_, self.loss_curve_, self.refetch_fraction_ = 0, [], []
         self._warn("did not beat predicting the mean")
         return self
 
     def _partial_fit(self, X, Y, first: bool):
         if first:
             self._start(X, Y)
-        shift = reference.epoch_shift(self._step_shift, int(self.decay_epochs), self.n_iter_)
+        shift = reference.epoch_shift(self._step_shift, int(self.decay_epochs or 0), self.n_iter_)
         seed = (self._seed + self.n_iter_) % (1 << 32)  # fresh rounding for every call
         if self._run(X, Y, self._config(shift, 0, seed), 1) > 10.0:
             self._warn("diverged")
@@ -231,17 +299,24 @@ _PARAMS_DOC = r"""
         Level placement per feature: 2**bits uniform levels over the training range,
         or variance-optimal levels (exact program up to 4096 rows, grid above; see
         ``zipml_hls.optimal_levels``). Optimal levels run the portable kernel.
-    max_iter : int, default=20
-        Epochs (passes over the data) of ``fit``.
+    max_iter : int, default=100
+        Most epochs (passes over the data) of ``fit``.
     eta0 : 'auto' or float, default='auto'
         Initial step in scaled units. Kernels step by powers of two: a float becomes
         ``2**-round(-log2(eta0))`` (clipped to [2^-40, 2^-1]). 'auto' takes
         ``2**-ceil(log2((R + 1)(1 + V)))``, R = max_i sum_j a_ij, V = max_i sum_j
         Var[Q(a_ij)] (see ``zipml_hls.engine.auto_step_shift``), and halves it while a
         run ends worse than predicting the mean (up to 8 times).
-    decay_epochs : int, default=3
-        The step halves every ``decay_epochs`` epochs (0 keeps it constant):
-        ``eta_e = eta_0 * 2**-floor(e / decay_epochs)``.
+    decay_epochs : int or None, default=None
+        None: the adaptive schedule - the step halves whenever the training loss has not
+        improved by ``tol`` (relative) for ``n_iter_no_change`` epochs, and at least every
+        20 epochs; training stops when the loss stalls after 6 halvings (or at ``max_iter``). An int k: the fixed schedule of the
+        kernel, ``eta_e = eta_0 * 2**-floor(e / k)`` for all ``max_iter`` epochs in one
+        kernel call (0 keeps the step constant).
+    tol : float, default=1e-3
+        Adaptive schedule: the relative improvement of the training loss that counts.
+    n_iter_no_change : int, default=3
+        Adaptive schedule: epochs without improvement before the step halves.
     n_copies : int, default=1
         Independent quantized copies of the data; epoch e reads copy e mod n_copies.
     random_state : int in [0, 2**32), RandomState, Generator or None, default=None
@@ -283,6 +358,8 @@ class ZipMLRegressor(RegressorMixin, _ZipMLLinear):
         Training objective 0.5 * mean squared error, in original units, after each epoch.
     eta_ : float
         The power-of-two initial step used.
+    final_eta_ : float
+        The step of the last epoch.
     scaling_ : FeatureScaling
         Per-feature min/max of the training data.
     label_scaling_ : LabelScaling
@@ -383,12 +460,14 @@ class ZipMLClassifier(ClassifierMixin, _ZipMLLinear):
 
     LOSSES = ("squared_error", "hinge", "log_loss")
 
-    def __init__(self, bits=8, sampling="double", levels="uniform", max_iter=20, eta0="auto", decay_epochs=3,
-                 n_copies=1, random_state=None, backend="hls", verbose=0, model_bits=None, grad_bits=None,
-                 loss="squared_error", refetch=True, poly_degree=5, poly_range=4.0):
+    def __init__(self, bits=8, sampling="double", levels="uniform", max_iter=100, eta0="auto", decay_epochs=None,
+                 tol=1e-3, n_iter_no_change=3, n_copies=1, random_state=None, backend="hls", verbose=0,
+                 model_bits=None, grad_bits=None, loss="squared_error", refetch=True, poly_degree=5,
+                 poly_range=4.0):
         super().__init__(bits=bits, sampling=sampling, levels=levels, max_iter=max_iter, eta0=eta0,
-                         decay_epochs=decay_epochs, n_copies=n_copies, random_state=random_state,
-                         backend=backend, verbose=verbose, model_bits=model_bits, grad_bits=grad_bits)
+                         decay_epochs=decay_epochs, tol=tol, n_iter_no_change=n_iter_no_change, n_copies=n_copies,
+                         random_state=random_state, backend=backend, verbose=verbose, model_bits=model_bits,
+                         grad_bits=grad_bits)
         self.loss = loss
         self.refetch = refetch
         self.poly_degree = poly_degree
