@@ -137,7 +137,7 @@ class _ZipMLLinear(BaseEstimator):
             from tqdm.auto import tqdm
 
             bar = tqdm(total=epochs * Y.shape[1], desc=f"{type(self).__name__} {self._precision()}",
-                       unit="epoch", leave=False)
+                       unit="epoch", leave=False, disable=None)
         losses = np.zeros(epochs)
         refetched = np.zeros(epochs)
         worst = 0.0
@@ -182,7 +182,7 @@ class _ZipMLLinear(BaseEstimator):
             from tqdm.auto import tqdm
 
             bar = tqdm(total=int(self.max_iter), desc=f"{type(self).__name__} {self._precision()}", unit="epoch",
-                       leave=False)
+                       leave=False, disable=None)  # disable=None: no bar when stderr is not a terminal
         for e in range(int(self.max_iter)):
             loss, refetched = 0.0, 0.0
             for t, ls in enumerate(self._label_scalings):
