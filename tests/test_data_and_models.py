@@ -3,7 +3,7 @@
 import numpy as np
 import pytest
 import scipy.sparse as sp
-from sklearn.datasets import dump_svmlight_file, load_diabetes, load_iris
+from sklearn.datasets import load_diabetes, load_iris
 
 from zipml_hls import ZipMLClassifier, ZipMLRegressor
 from zipml_hls import data

@@ -88,8 +88,8 @@ def _nonlinear_summary(results: dict, tol: float = 0.01) -> str:
     """What the measurements say, in words: does 8 bits reach fp32 accuracy, and is
     nearest rounding as good as the unbiased estimators (from 4 bits on)?"""
     eight, nearest = [], []
-    for name, by_loss in results.items():
-        for loss, rows in by_loss.items():
+    for by_loss in results.values():
+        for rows in by_loss.values():
             fp32 = next(x["accuracy"] for x in rows if x["mode"] == "fp32")
             best8 = max(x["accuracy"] for x in rows if x["bits"] == 8)
             eight.append(best8 >= fp32 - tol)
