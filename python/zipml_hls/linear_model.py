@@ -132,6 +132,7 @@ class _ZipMLLinear(BaseEstimator):
         """Train every target ``epochs`` epochs. Returns the worst ratio, over targets, of
         the final loss to the loss of predicting the target's mean (inf if not finite)."""
         data = engine.prepare(X, self.scaling_, config)
+        X = self._loss_matrix(X)
         bar = None
         if self.verbose and epochs > 1:
             from tqdm.auto import tqdm
@@ -174,6 +175,7 @@ class _ZipMLLinear(BaseEstimator):
         smaller one); training stops when the loss stalls after 6 halvings, or at
         ``max_iter``. Returns the worst final-loss ratio to the zero model, as ``_run``."""
         data = engine.prepare(X, self.scaling_, config)
+        X = self._loss_matrix(X)
         n_targets = Y.shape[1]
         targets = [ls.transform(Y[:, t]) for t, ls in enumerate(self._label_scalings)]
         shift, best, stale, halvings, since = config.step_shift, np.inf, 0, 0, 0
@@ -228,11 +230,17 @@ class _ZipMLLinear(BaseEstimator):
         w = history[:, :-1] * sc.inv.astype(np.float64)
         return ls.scale * w, ls.center + ls.scale * (history[:, -1] - w @ sc.lo.astype(np.float64))
 
+    @staticmethod
+    def _loss_matrix(X):
+        """X for the training-loss evaluations: float64 up to 2^24 values, else X itself
+        (float32), so that large data is not copied (the loss is then float32-accurate)."""
+        return X.astype(np.float64) if X.size <= 1 << 24 else X
+
     def _loss(self, X, y, ls, history) -> np.ndarray:
         """Training objective, original units, of each model in ``history``: 0.5 * mean
         squared error, mean hinge max(0, 1 - y f) or mean log(1 + exp(-y f))."""
         coefs, intercepts = self._unscale(history, ls)
-        pred = X.astype(np.float64) @ coefs.T + intercepts
+        pred = (X @ coefs.T.astype(X.dtype)).astype(np.float64) + intercepts
         if self._loss_name == "hinge":
             return np.mean(np.maximum(0.0, 1.0 - y[:, None] * pred), axis=0)
         if self._loss_name == "log_loss":
