@@ -58,6 +58,7 @@ def test_model_round_trip(tmp_path, make):
     X = load_diabetes().data if isinstance(est, ZipMLRegressor) else load_iris().data
     assert np.array_equal(back.predict(X), est.predict(X))
     assert back.get_params() == est.get_params() and back.n_iter_ == est.n_iter_
+    assert back.final_eta_ == est.final_eta_ and back.loss_curve_ == est.loss_curve_
     # training continues identically from the loaded model
     y = load_diabetes().target if isinstance(est, ZipMLRegressor) else load_iris().target
     kw = {} if isinstance(est, ZipMLRegressor) else {"classes": np.unique(y)}

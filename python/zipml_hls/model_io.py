@@ -2,7 +2,7 @@
 
 Layout (format version 1): ``meta`` is a JSON string with ``format``
 ("zipml-hls-model"), ``format_version``, ``estimator`` (class name), ``params``
-(get_params), ``n_features``, ``n_iter``, ``step_shift``, ``seed`` and ``loss_curve``;
+(get_params), ``n_features``, ``n_iter``, ``step_shift``, ``seed``, ``final_eta`` and ``loss_curve``;
 arrays ``models`` (T, d+1: scaled-space weights then intercept, one row per target),
 ``lo``, ``hi``, ``inv`` (feature scaling, float32), ``label_center``, ``label_scale`` (T,)
 and, for classifiers, ``classes``. Files are written atomically (temporary file, then
@@ -43,7 +43,8 @@ def save_model(est, path) -> None:
         raise TypeError(f"can only save fitted ZipMLRegressor / ZipMLClassifier, got {type(est).__name__}")
     meta = {"format": FORMAT, "format_version": FORMAT_VERSION, "estimator": type(est).__name__,
             "params": _json_params(est), "n_features": int(est.n_features_in_), "n_iter": int(est.n_iter_),
-            "step_shift": int(est._step_shift), "seed": int(est._seed), "loss_curve": list(est.loss_curve_)}
+            "step_shift": int(est._step_shift), "seed": int(est._seed), "loss_curve": list(est.loss_curve_),
+            "final_eta": float(getattr(est, "final_eta_", 2.0 ** -est._step_shift))}
     arrays = {"models": est._models, "lo": est.scaling_.lo, "hi": est.scaling_.hi, "inv": est.scaling_.inv,
               "label_center": np.array([ls.center for ls in est._label_scalings]),
               "label_scale": np.array([ls.scale for ls in est._label_scalings])}
@@ -96,6 +97,7 @@ def load_model(path):
     est._models = models.astype(np.float64)
     est._step_shift, est._seed = meta["step_shift"], meta["seed"]
     est.eta_ = 2.0 ** -est._step_shift
+    est.final_eta_ = float(meta.get("final_eta", est.eta_))
     est.n_iter_, est.loss_curve_ = meta["n_iter"], list(meta["loss_curve"])
     est.n_features_in_ = d
     if cls is ZipMLClassifier:
