@@ -161,3 +161,20 @@ def test_report_command(capsys):
 def test_source_root_has_everything():
     root = source_root()
     assert (root / "testbench" / "tb_hls_tops.cpp").is_file() and (root / "scripts" / "run_hls.tcl").is_file()
+
+
+def test_synth_runs_vitis_when_it_is_on_path(tmp_path, monkeypatch):
+    # A stand-in `vitis_hls` that records how it was called.
+    bindir = tmp_path / "bin"
+    bindir.mkdir()
+    fake = bindir / "vitis_hls"
+    fake.write_text('#!/bin/sh\necho "$PWD|$TOPS|$PART|$CLOCK|$CSIM|$CSYNTH|$COSIM|$EXPORT|$*" > "$PWD/called.txt"\n')
+    fake.chmod(0o755)
+    monkeypatch.setenv("PATH", f"{bindir}:/usr/bin:/bin")
+    out = tmp_path / "proj"
+    assert main(["hls", "synth", "--bits", "8", "--sampling", "naive", "--clock", "4", "--cosim", "--out",
+                 str(out)]) == 0
+    cwd, tops, part, clock, csim, csynth, cosim, export, argv = (out / "called.txt").read_text().strip().split("|")
+    assert Path(cwd) == out.resolve() and tops == "zipml_sgd_b8_naive" and part == "xcu250-figd2104-2L-e"
+    assert clock == "4" and (csim, csynth, cosim, export) == ("1", "1", "1", "0")
+    assert argv.startswith("-f ") and argv.endswith("run_hls.tcl") and Path(argv[3:]).is_file()
