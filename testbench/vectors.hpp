@@ -91,26 +91,16 @@ bool dispatch(int bits, int encoding, F&& f) {
   }
 }
 
-// Calls f(bits constant, samples constant) for Multi data with 4, 6 or 8 samples.
+// Calls f(bits constant, samples constant) for Multi data with 4, 6 or 8 samples
+// (the bit widths come from dispatch).
 template <class F>
 bool dispatch_multi(int bits, int samples, F&& f) {
-  auto with_samples = [&](auto b) {
-    switch (samples) {
-      case 4: f(b, std::integral_constant<int, 4>{}); return true;
-      case 6: f(b, std::integral_constant<int, 6>{}); return true;
-      case 8: f(b, std::integral_constant<int, 8>{}); return true;
-      default: return false;
-    }
-  };
-  switch (bits) {
-    case 1: return with_samples(std::integral_constant<int, 1>{});
-    case 2: return with_samples(std::integral_constant<int, 2>{});
-    case 3: return with_samples(std::integral_constant<int, 3>{});
-    case 4: return with_samples(std::integral_constant<int, 4>{});
-    case 6: return with_samples(std::integral_constant<int, 6>{});
-    case 8: return with_samples(std::integral_constant<int, 8>{});
-    default: return false;
-  }
+  if (samples != 4 && samples != 6 && samples != 8) return false;
+  return dispatch(bits, 0, [&](auto b, auto) {
+    if (samples == 4) f(b, std::integral_constant<int, 4>{});
+    if (samples == 6) f(b, std::integral_constant<int, 6>{});
+    if (samples == 8) f(b, std::integral_constant<int, 8>{});
+  });
 }
 
 /// The testbench main: `name VECTORS_DIR`; `body(dir, passed, failed)` counts cases.

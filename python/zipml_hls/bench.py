@@ -200,7 +200,7 @@ def run(cfg: BenchConfig, out: Path, hls_report=None, quiet: bool = False) -> di
     return results
 
 
-def _label(r) -> str:
+def kernel_label(r) -> str:
     if r["kernel"] in ("fp32", "sklearn", "golden"):
         return {"fp32": "fp32 C++ kernel", "sklearn": "scikit-learn SGDRegressor",
                 "golden": "NumPy golden model, 4-bit double (extrapolated)"}[r["kernel"]]
@@ -218,7 +218,7 @@ def render(r: dict) -> str:
                   "|---|---|---|---|---|---|---|---|"]
         for x in t["rows"]:
             prep = "-" if x["prepare_s"] is None else f"{x['prepare_s']:.3f}"
-            lines.append(f"| {_label(x)} | {x['bits_per_value']} | {x['bytes_per_epoch'] / 2**20:.1f} | "
+            lines.append(f"| {kernel_label(x)} | {x['bits_per_value']} | {x['bytes_per_epoch'] / 2**20:.1f} | "
                          f"{x['epoch_s_median']:.4f} | {x['gbytes_per_s']:.2f} | {x['roofline_fraction']:.0%} | "
                          f"{x['speedup_vs_fp32']:.2f}x | {prep} |")
         lines.append("")

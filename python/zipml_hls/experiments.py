@@ -119,51 +119,6 @@ def naive_bias(X, y, bits: int = 2, epochs: int = 40, seed: int = 0) -> dict:
     return out
 
 
-def throughput(n: int, d: int, repeats: int = 5, precisions=None, seed: int = 0) -> dict:
-    """Median epoch time of the fp32 kernel and the quantized kernels on the same data."""
-    from . import _kernels
-    from .engine import SgdConfig, prepare
-    from .scaling import FeatureScaling, LabelScaling
-
-    precisions = precisions or [(b, s) for b in (8, 4, 2, 1) for s in ("double", "naive")]
-    rng = np.random.default_rng(seed)
-    X = rng.random((n, d), dtype=np.float32)
-    y = X[:, : min(d, 64)].sum(axis=1)
-    scaling = FeatureScaling.fit(X)
-    ls = LabelScaling.fit(y)
-    labels, ys = ls.to_fixed(y), ls.transform(y).astype(np.float32)
-
-    def median_time(fn):
-        times = []
-        for _ in range(repeats):
-            start = time.perf_counter()
-            fn()
-            times.append(time.perf_counter() - start)
-        return float(np.median(times)), float(np.min(times)), float(np.max(times))
-
-    scaled = scaling.transform(X)
-    zeros32 = np.zeros(d + 1, np.float32)
-    med, lo, hi = median_time(lambda: _kernels.sgd_fp32(scaled, ys, 1, 12, 0, zeros32))
-    rows = [{"kernel": "fp32", "bits": 32, "sampling": "fp32", "bytes": int(scaled.nbytes), "epoch_s_median": med,
-             "epoch_s_min": lo, "epoch_s_max": hi, "prepare_s": None}]
-    zeros = np.zeros(d + 1, np.int32)
-    for bits, sampling in precisions:
-        config = SgdConfig(bits, sampling, "uniform", 12, 0, 1, seed, "hls")
-        start = time.perf_counter()
-        data = prepare(X, scaling, config)
-        prep = time.perf_counter() - start
-        enc = F.encoding_id(sampling)
-        med, lo, hi = median_time(lambda: _kernels.sgd_quantized(data.lines, labels, d, bits, enc, 1, 12, 0,
-                                                                 F.dot_mult(bits), zeros))
-        rows.append({"kernel": "quantized", "bits": bits, "sampling": sampling, "bytes": int(data.lines.nbytes),
-                     "epoch_s_median": med, "epoch_s_min": lo, "epoch_s_max": hi, "prepare_s": prep})
-    base = rows[0]["epoch_s_median"]
-    for r in rows:
-        r["speedup_vs_fp32"] = base / r["epoch_s_median"]
-        r["gbytes_per_s"] = r["bytes"] / r["epoch_s_median"] / 1e9
-    return {"n_samples": n, "n_features": d, "float32_bytes": int(X.nbytes), "rows": rows}
-
-
 def end_to_end(X, y, bits_list=(8, 6, 4), epochs: int = 20, seed: int = 0) -> dict:
     """Data, model and gradient all at b bits (double sampling) against fp32, same schedule."""
     fp32, _ = _fit(X, y, 32, "fp32", epochs, seed)

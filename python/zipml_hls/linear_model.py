@@ -141,7 +141,6 @@ class _ZipMLLinear(BaseEstimator):
                        unit="epoch", leave=False, disable=None)
         losses = np.zeros(epochs)
         refetched = np.zeros(epochs)
-        worst = 0.0
         for t in range(Y.shape[1]):
             ls, y = self._label_scalings[t], Y[:, t]
             on_epoch = None
@@ -155,10 +154,6 @@ class _ZipMLLinear(BaseEstimator):
             if refetches is not None:
                 refetched += refetches / (X.shape[0] * Y.shape[1])
             self._models[t] = history[-1]
-            # reference: the loss of the zero model in the scaled space (the target's mean
-            # for least squares, f = 0 for the margin losses)
-            base = self._loss(X, y, ls, np.zeros((1, X.shape[1] + 1)))[0] + 1e-9 * np.mean(y**2) + 1e-300
-            worst = max(worst, curve[-1] / base if np.isfinite(curve[-1]) else np.inf)
         if bar is not None:
             bar.close()
         self._set_coef()
@@ -166,7 +161,7 @@ class _ZipMLLinear(BaseEstimator):
         self.loss_curve_.extend(float(v) for v in losses)
         if self._loss_name == "hinge" and getattr(self, "refetch", False) and self.bits != engine.FULL_PRECISION:
             self.refetch_fraction_.extend(float(v) for v in refetched)
-        return worst
+        return self._worst_ratio(X, Y)
 
     def _run_adaptive(self, X, Y, config: engine.SgdConfig) -> float:
         """Epoch by epoch, every target in lockstep: the step halves when the mean training
@@ -213,6 +208,12 @@ class _ZipMLLinear(BaseEstimator):
             bar.close()
         self.final_eta_ = 2.0**-shift
         self._set_coef()
+        return self._worst_ratio(X, Y)
+
+    def _worst_ratio(self, X, Y) -> float:
+        """Largest ratio, over targets, of the current model's loss to the zero model's (in
+        the scaled space: the target's mean for least squares, f = 0 for margin losses);
+        inf when a loss is not finite."""
         worst = 0.0
         for t, ls in enumerate(self._label_scalings):
             y = Y[:, t]

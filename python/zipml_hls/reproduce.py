@@ -10,7 +10,7 @@ import sys
 import time
 from pathlib import Path
 
-from . import __version__, experiments, fpga, plots
+from . import __version__, bench, experiments, fpga, plots
 from .data import atomic_write_bytes
 
 
@@ -67,7 +67,8 @@ def reproduce(out: Path, full: bool = False, quiet: bool = False, sizes: dict | 
 
     n, d = sizes["throughput"]
     _say(quiet, f"[{total}/{total}] throughput on {n} x {d} float32 and FPGA projection")
-    results["throughput"] = experiments.throughput(n, d, repeats=5)
+    results["throughput"] = bench.throughput("throughput", n, d, bench.BenchConfig(repeats=5, sklearn=False),
+                                             lambda text: None)
     precisions = [(b, s) for b in (8, 4, 2, 1) for s in ("double", "naive")]
     results["fpga_projection"] = fpga.project(n, d, precisions)
 
@@ -187,11 +188,12 @@ def render(r: dict) -> str:
               "|---|---|---|---|---|---|---|"]
     proj = {(x["bits"], x["sampling"]): x for x in p["rows"]}
     for x in t["rows"]:
-        fp = proj.get((x["bits"], x["sampling"]))
-        lines.append(f"| {_fmt_precision(x)} | {x['bytes'] / 2**20:.1f} MiB | {x['epoch_s_median']:.4f} | "
-                     f"{x['gbytes_per_s']:.2f} | {x['speedup_vs_fp32']:.2f}x | "
-                     f"{'-' if x['prepare_s'] is None else format(x['prepare_s'], '.3f')} | "
-                     f"{'1.00x' if fp is None else format(fp['speedup_vs_fp32'], '.2f') + 'x'} |")
+        fpga_cell = "1.00x" if x["kernel"] == "fp32" else "-"
+        if x["kernel"] == "quantized" and x["levels"] == "uniform":
+            fpga_cell = f"{proj[(x['bits'], x['sampling'])]['speedup_vs_fp32']:.2f}x"
+        lines.append(f"| {bench.kernel_label(x)} | {x['bytes_per_epoch'] / 2**20:.1f} MiB | "
+                     f"{x['epoch_s_median']:.4f} | {x['gbytes_per_s']:.2f} | {x['speedup_vs_fp32']:.2f}x | "
+                     f"{'-' if x['prepare_s'] is None else format(x['prepare_s'], '.3f')} | {fpga_cell} |")
     lines += ["", f"FPGA projection ({a['source']}): one 512-bit line per cycle at II={a['ii']:g}, "
               f"{a['clock_mhz']:g} MHz, memory {a['bandwidth_gbps']:g} GB/s; speedup = fp32 lines / quantized lines "
               f"per epoch. The paper reports up to {p['paper_best_speedup']}x on its FPGA (it stores two full samples, "
