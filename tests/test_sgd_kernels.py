@@ -51,6 +51,20 @@ def test_history_bit_exact_when_the_model_wraps():
     assert np.abs(cpp.astype(np.int64)).max() > 2**30
 
 
+def test_8bit_update_both_multiply_paths():
+    # The AVX-512 path computes round(g c / 2^8) with one multiply while |g| < 2^23 and
+    # with two above; labels alternating between tiny and huge make rows take both.
+    rng = np.random.default_rng(3)
+    n, d = 40, 70
+    X = rng.uniform(0, 1, size=(n, d))
+    labels = np.where(np.arange(n) % 2 == 0, 1 << 12, -(1 << 29)).astype(np.int32)
+    q = quantize(X, 8, sampling="double", seed=5)
+    g = labels.astype(np.int64) * F.dot_mult(8) >> (8 + 2)  # |g| of each row's first step, roughly
+    assert (np.abs(g) < 1 << 23).any() and (np.abs(g) >= 1 << 23).any()
+    cpp, ref = both(q, labels, d, 8, "double", 2, 2, 0, np.zeros(d + 1, np.int32))
+    assert np.array_equal(cpp, ref)
+
+
 def test_epoch_copy_cycling():
     # With n_copies=2, epoch e reads copy e % 2: training copy 1 alone from epoch 0's
     # model reproduces epoch 1.

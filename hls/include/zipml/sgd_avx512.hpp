@@ -3,10 +3,12 @@
 // when compiled for AVX-512 and tests check it against the portable kernel and the
 // golden model. How it is fast:
 //  - 2- and 4-bit fields are stored strided (format.hpp), so one byte-to-int32
-//    widening plus a shift and a mask yields 16 consecutive codes;
+//    widening plus a shift and a mask yields 16 consecutive codes; the 8-byte tail
+//    of a 4-bit index plane is one group of 16 (low and high fields side by side);
 //  - rounding bits are used as lane masks: first = idx + r0 is a masked add;
 //  - the update w -= round(g c / 2^8) is a per-sample table of 2^b entries, read by
-//    one permute for b <= 4 (two multiplies for b = 8, a masked subtract for 1-bit data).
+//    one permute for b <= 4 (one multiply for b = 8 while |g| < 2^23, else two; a
+//    masked subtract for 1-bit data).
 #pragma once
 
 #if defined(__AVX512F__) && defined(__AVX512BW__) && defined(__AVX512VL__) && !defined(__SYNTHESIS__)
@@ -26,8 +28,10 @@
 namespace zipml {
 namespace avx512 {
 
-/// Groups of up to 16 consecutive values per line, in visiting order gid = 0..G-1.
-/// Index planes 2 or 4 bits wide give 8/W groups per 16 plane bytes; others K/16.
+/// Groups of up to 16 values per line, in visiting order gid = 0..G-1. Index planes
+/// 2 or 4 bits wide give 8/W groups per 16 plane bytes; a tail of 8 bytes of 4-bit
+/// fields (B % 16 == 8) is one merged group: its low fields in lanes 0-7, its high
+/// fields in lanes 8-15. Other widths: K/16 groups of 16 consecutive values.
 template <int Bits, Encoding E>
 struct Groups {
   static constexpr int K = values_per_line(Bits, E);
@@ -35,19 +39,25 @@ struct Groups {
   static constexpr bool kStrided = W == 2 || W == 4;
   static constexpr int B = K * W / 8;  // plane bytes
   static constexpr int P = kStrided ? 8 / W : 1;
-  static constexpr int G = kStrided ? (B + 15) / 16 * P : K / 16;
-  static constexpr int base(int gid) { return kStrided ? (gid / P) * 16 + (gid % P) * B : gid * 16; }
-  static constexpr int valid(int gid) {
-    return kStrided ? (B - (gid / P) * 16 < 16 ? B - (gid / P) * 16 : 16) : 16;
+  static constexpr int kTail = kStrided ? B % 16 : 0;  // plane bytes past the last full chunk
+  static constexpr bool kMergedTail = W == 4 && kTail == 8;
+  static constexpr int G = kStrided ? B / 16 * P + (kTail == 0 ? 0 : (kMergedTail ? 1 : P)) : K / 16;
+  /// Index in the line of the value in `lane` of group `gid`, or -1 for an unused lane.
+  static constexpr int value(int gid, int lane) {
+    if (!kStrided) return gid * 16 + lane;
+    const int t = (gid / P) * 16;  // first plane byte of the group's chunk
+    if (kMergedTail && t + 16 > B) return lane < 8 ? t + lane : t + (lane - 8) + B;
+    const int valid = B - t < 16 ? B - t : 16;
+    return lane < valid ? t + lane + (gid % P) * B : -1;
   }
 };
 
 /// One group of up to 16 consecutive values of a line.
 struct Group {
   int gid;           ///< visiting order inside the line
-  int base;          ///< index of the group's first value in the line
-  __mmask16 lanes;   ///< valid lanes
   __m512i idx;       ///< interval index (Double) or level code (Naive/Nearest); unused for 1 bit
+  __m512i raw;       ///< idx at bit `pos` of each lane, other fields above it (for permute indices: bits 4+ are ignored)
+  int pos;           ///< 0, or 2 for the odd fields of 2-bit data
   __mmask16 r0, r1;  ///< Double: rounding bits of the two samples; 1 bit: first and second code
 };
 
@@ -71,7 +81,7 @@ ZIPML_INLINE inline void for_each_group(const uint64_t* line_words, F&& f) {
   const bool dbl = E == Encoding::Double;
   if (W == 0 || W == 1) {  // 1-bit data: codes are 0/1, carried as masks in r0 (first) and r1 (second)
     for (int base = 0; base < K; base += 16) {
-      Group g{base / 16, base, 0xFFFF, _mm512_setzero_si512(), 0, 0};
+      Group g{base / 16, _mm512_setzero_si512(), _mm512_setzero_si512(), 0, 0, 0};
       if (dbl) {
         g.r0 = load_bits16(r0, base), g.r1 = load_bits16(r1, base);
       } else {
@@ -81,8 +91,8 @@ ZIPML_INLINE inline void for_each_group(const uint64_t* line_words, F&& f) {
     }
   } else if (W == 8) {
     for (int base = 0; base < K; base += 16) {
-      Group g{base / 16, base, 0xFFFF,
-              _mm512_cvtepu8_epi32(_mm_loadu_si128(reinterpret_cast<const __m128i*>(line + base))), 0, 0};
+      const __m512i idx = _mm512_cvtepu8_epi32(_mm_loadu_si128(reinterpret_cast<const __m128i*>(line + base)));
+      Group g{base / 16, idx, idx, 0, 0, 0};
       if (dbl) g.r0 = load_bits16(r0, base), g.r1 = load_bits16(r1, base);
       f(g);
     }
@@ -99,7 +109,10 @@ ZIPML_INLINE inline void for_each_group(const uint64_t* line_words, F&& f) {
         const __m512i shifted = m == 0 ? bytes : _mm512_srli_epi32(bytes, m * W);
         // the top field of a byte needs no mask
         const __m512i idx = m == 8 / W - 1 ? shifted : _mm512_and_si512(shifted, _mm512_set1_epi32((1 << W) - 1));
-        Group g{(t / 16) * (8 / W) + m, base, lanes, idx, 0, 0};
+        // 2-bit fields: one shift per two fields, the permute's 4 index bits hold both
+        const int pos = W == 2 ? (m % 2) * 2 : 0;
+        const __m512i raw = W == 2 ? (m < 2 ? bytes : _mm512_srli_epi32(bytes, 4)) : shifted;
+        Group g{(t / 16) * (8 / W) + m, idx, raw, pos, 0, 0};
         if (dbl) {
           g.r0 = kFull ? load_bits16(r0, base) : __mmask16(load_bits16(r0, base) & lanes);
           g.r1 = kFull ? load_bits16(r1, base) : __mmask16(load_bits16(r1, base) & lanes);
@@ -108,7 +121,23 @@ ZIPML_INLINE inline void for_each_group(const uint64_t* line_words, F&& f) {
       }
     };
     for (int t = 0; t + 16 <= B; t += 16) chunk(t, std::true_type{});
-    if (B % 16 != 0) chunk(B / 16 * 16, std::false_type{});
+    if (Groups<Bits, E>::kMergedTail) {
+      // 8 plane bytes in both halves, the low fields shifted by 0 and the high ones by 4
+      constexpr int t = B / 16 * 16;
+      uint64_t eight;
+      std::memcpy(&eight, line + t, sizeof eight);
+      const __m512i bytes = _mm512_cvtepu8_epi32(_mm_set1_epi64x(static_cast<long long>(eight)));
+      const __m512i raw =
+          _mm512_srlv_epi32(bytes, _mm512_setr_epi32(0, 0, 0, 0, 0, 0, 0, 0, 4, 4, 4, 4, 4, 4, 4, 4));
+      Group g{Groups<Bits, E>::G - 1, _mm512_and_si512(raw, _mm512_set1_epi32(15)), raw, 0, 0, 0};
+      if (dbl) {
+        g.r0 = static_cast<__mmask16>(r0[t / 8] | (r0[(t + B) / 8] << 8));
+        g.r1 = static_cast<__mmask16>(r1[t / 8] | (r1[(t + B) / 8] << 8));
+      }
+      f(g);
+    } else if (B % 16 != 0) {
+      chunk(B / 16 * 16, std::false_type{});
+    }
   }
 }
 
@@ -141,8 +170,8 @@ void sgd_least_squares(const uint64_t* data, const int32_t* labels, int n, int d
   for (int l = 0; l < n_lines; ++l)
     for (int gid = 0; gid < G; ++gid)
       for (int lane = 0; lane < 16; ++lane) {
-        const int j = l * K + Gr::base(gid) + lane;
-        w[slot(l, gid) + lane] = lane < Gr::valid(gid) && j < d ? model_in[j] : 0;
+        const int j = l * K + Gr::value(gid, lane);
+        w[slot(l, gid) + lane] = Gr::value(gid, lane) >= 0 && j < d ? model_in[j] : 0;
       }
   int32_t intercept = model_in[d];
   const __m512i one = _mm512_set1_epi32(1);
@@ -167,15 +196,32 @@ void sgd_least_squares(const uint64_t* data, const int32_t* labels, int n, int d
       const uint64_t* next = i + 1 < n ? row + row_words : nullptr;
       const SampleStep st = sample_step(_mm512_reduce_add_epi32(acc), labels[i], intercept, dot_mult, shift);
       for (int c = 0; c <= S; ++c) step[c] = code_step(st.g, c);
+      // b <= 4: a permute of step[] indexed by Group::raw + rounding bit; entry x holds
+      // step[(x >> pos) & S], so the index needs no mask (and 2-bit data no shift per field).
       const __m512i table = _mm512_load_si512(step);  // first 16 entries
-      // b = 8: round(g c / 2^8) in 32-bit lanes. With g = 256 gh + gl (0 <= gl < 256),
+      const __m512i lane_ids = _mm512_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15);
+      const __m512i field = _mm512_set1_epi32(S < 16 ? S : 15);
+      const __m512i table_pos0 = _mm512_permutexvar_epi32(_mm512_and_si512(lane_ids, field), table);
+      const __m512i table_pos2 =
+          _mm512_permutexvar_epi32(_mm512_and_si512(_mm512_srli_epi32(lane_ids, 2), field), table);
+      const __m512i four = _mm512_set1_epi32(4);
+      // b = 8: round(g c / 2^8) = (g c + 2^7) >> 8 in 32-bit lanes when |g| < 2^23 (then
+      // |g c| + 2^7 < 2^31 for c <= 255). Otherwise, with g = 256 gh + gl (0 <= gl < 256),
       // floor((g c + 128) / 256) = gh c + floor((gl c + 128) / 256) exactly, and
       // |gh c| < 2^31, gl c + 128 < 2^16.
+      const bool narrow = st.g > -(1 << 23) && st.g < (1 << 23);
+      const __m512i gv = _mm512_set1_epi32(st.g);
       const __m512i gh = _mm512_set1_epi32(st.g >> 8), gl = _mm512_set1_epi32(st.g & 0xFF);
       const __m512i half = _mm512_set1_epi32(1 << (kUpdateFrac - 1));
-      auto wide_step = [&](__m512i c) {
+      auto wide_step = [&](__m512i c) ZIPML_INLINE {
+        if (narrow) return _mm512_srai_epi32(_mm512_add_epi32(_mm512_mullo_epi32(gv, c), half), kUpdateFrac);
         const __m512i low = _mm512_srli_epi32(_mm512_add_epi32(_mm512_mullo_epi32(gl, c), half), kUpdateFrac);
         return _mm512_add_epi32(_mm512_mullo_epi32(gh, c), low);
+      };
+      auto delta_of = [&](const Group& g) ZIPML_INLINE {
+        if (S >= 16) return wide_step(kDouble ? _mm512_mask_add_epi32(g.idx, g.r1, g.idx, one) : g.idx);
+        const __m512i code = kDouble ? _mm512_mask_add_epi32(g.raw, g.r1, g.raw, g.pos == 0 ? one : four) : g.raw;
+        return _mm512_permutexvar_epi32(code, g.pos == 0 ? table_pos0 : table_pos2);
       };
       // One pass over the model per row: update line l with row i, then take line l of
       // row i+1's dot product against the updated weights (same result as two passes).
@@ -188,9 +234,7 @@ void sgd_least_squares(const uint64_t* data, const int32_t* labels, int n, int d
           if (Bits == 1) {  // step[0] = 0: subtract step[1] where the second code is 1
             out = _mm512_mask_sub_epi32(wv, g.r1, wv, _mm512_set1_epi32(step[1]));
           } else {
-            const __m512i code = kDouble ? _mm512_mask_add_epi32(g.idx, g.r1, g.idx, one) : g.idx;
-            const __m512i delta = S < 16 ? _mm512_permutexvar_epi32(code, table) : wide_step(code);
-            out = _mm512_sub_epi32(wv, delta);
+            out = _mm512_sub_epi32(wv, delta_of(g));
           }
           _mm512_store_si512(ws, out);
         });
@@ -201,9 +245,9 @@ void sgd_least_squares(const uint64_t* data, const int32_t* labels, int n, int d
     int32_t* out = history + static_cast<int64_t>(e) * (d + 1);
     for (int l = 0; l < n_lines; ++l)
       for (int gid = 0; gid < G; ++gid)
-        for (int lane = 0; lane < Gr::valid(gid); ++lane) {
-          const int j = l * K + Gr::base(gid) + lane;
-          if (j < d) out[j] = w[slot(l, gid) + lane];
+        for (int lane = 0; lane < 16; ++lane) {
+          const int j = l * K + Gr::value(gid, lane);
+          if (Gr::value(gid, lane) >= 0 && j < d) out[j] = w[slot(l, gid) + lane];
         }
     out[d] = intercept;
   }
