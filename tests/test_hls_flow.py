@@ -14,9 +14,9 @@ from zipml_hls.hls_flow import source_root
 
 ROOT = Path(__file__).resolve().parents[1]
 FIXTURES = Path(__file__).parent / "fixtures"
-# CPU-only code under hls/: the AVX-512 fast path, excluded from synthesis by
+# CPU-only code under hls/: the AVX-512 fast paths, excluded from synthesis by
 # `!defined(__SYNTHESIS__)` and never included by the tops.
-CPU_ONLY = {"sgd_avx512.hpp"}
+CPU_ONLY = {"sgd_avx512.hpp", "quantize_avx512.hpp"}
 
 FORBIDDEN = {
     "dynamic memory": r"\bnew\b|\bdelete\b|\bmalloc\s*\(|\bcalloc\s*\(|\brealloc\s*\(|\bfree\s*\(",

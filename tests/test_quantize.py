@@ -29,6 +29,47 @@ def test_cpp_equals_golden(bits, sampling):
             assert np.array_equal(hls.lines, ref.lines), (n, d, n_copies)
 
 
+@pytest.mark.parametrize("bits", F.SUPPORTED_BITS)
+@pytest.mark.parametrize("sampling", SAMPLINGS)
+def test_module_quantizer_equals_portable_quantizer(bits, sampling):
+    # The module's default path (the AVX-512 quantizer where compiled in) and the
+    # portable (synthesizable) one agree bit for bit, also on values exactly at the
+    # levels, at the range ends, on constant features and on a partial last line.
+    rng = np.random.default_rng(7 * bits + SAMPLINGS.index(sampling))
+    s = F.max_code(bits)
+    for n, d in awkward_shapes(bits, sampling):
+        X = rng.standard_normal((n, d)).astype(np.float32)
+        X[:, 0] = 2.5  # constant feature
+        on_levels = rng.integers(0, s + 1, size=(n, d)) / s
+        X[n // 2:, 1::3] = on_levels[n // 2:, 1::3]
+        scaling = FeatureScaling.fit(X)
+        args = (X, scaling.lo, scaling.inv, None, bits, F.encoding_id(sampling), 99, 2)
+        assert np.array_equal(_kernels.quantize(*args), _kernels.quantize(*args, portable=True)), (n, d)
+
+
+@pytest.mark.parametrize("bits", (1, 2, 4, 8))
+@pytest.mark.parametrize("sampling", ("double", "naive"))
+def test_top_interval_is_one_position_wider(bits, sampling):
+    # The top interval of uniform levels is q + 1 positions wide (q = (2^24 - 1) // s).
+    # Positions are chosen from the draws so that rounding up happens with width q but
+    # not with q + 1: every quantizer must round them down.
+    n, d, seed, s = 6, 40, 17, F.max_code(bits)
+    q = (F.POS_ONE - 1) // s
+    X = np.zeros((n, d), np.float32)
+    X[1] = 1.0  # row 0 and row 1 fix lo = 0 and inv = 1
+    a = (R.draw(R.sample_key(seed, 0, 0, np.arange(2, n))[:, None], np.arange(d)[None, :]) >> 8).astype(np.int64)
+    off = -(-a * q // F.POS_ONE)  # ceil(a q / 2^24): a q < off 2^24
+    crafted = off * F.POS_ONE <= a * (q + 1)  # ... <= a (q + 1): down with the true width
+    X[2:] = (((s - 1) * q + off) / F.POS_ONE).astype(np.float32)
+    assert crafted.mean() > 0.3
+    ref = quantize(X, bits, sampling=sampling, seed=seed, backend="reference")
+    assert np.array_equal(ref.codes(0)[2:][crafted], np.full(crafted.sum(), s - 1))
+    scaling = FeatureScaling.fit(X)
+    args = (X, scaling.lo, scaling.inv, None, bits, F.encoding_id(sampling), seed, 1)
+    assert np.array_equal(_kernels.quantize(*args), ref.lines)
+    assert np.array_equal(_kernels.quantize(*args, portable=True), ref.lines)
+
+
 def strictly_increasing_tables(rng, d, bits):
     s = F.max_code(bits)
     inner = np.sort(rng.choice(np.arange(1, F.POS_ONE), size=(d, s - 1), replace=False), axis=1)

@@ -11,6 +11,7 @@
 
 #include "zipml/format.hpp"
 #include "zipml/quantize.hpp"
+#include "zipml/quantize_avx512.hpp"
 #include "zipml/rng.hpp"
 #include "zipml/sgd.hpp"
 #include "zipml/sgd_avx512.hpp"
@@ -106,7 +107,7 @@ void check_sgd_inputs(const py::array& data, const py::array& labels, const py::
 }
 
 py::array_t<uint64_t> quantize(carray<float> X, carray<float> lo, carray<float> inv, py::object levels,
-                               int bits, int encoding, uint32_t seed, int n_copies, int samples) {
+                               int bits, int encoding, uint32_t seed, int n_copies, int samples, bool portable) {
   require(X.ndim() == 2, "X must be 2-D, got shape " + shape_str(X));
   const py::ssize_t n = X.shape(0), d = X.shape(1);
   require(n >= 1 && n <= INT32_MAX, "n_samples must be in [1, 2^31), got " + std::to_string(n));
@@ -141,6 +142,15 @@ py::array_t<uint64_t> quantize(carray<float> X, carray<float> lo, carray<float> 
     const float* pinv = inv.data();
     uint64_t* po = out.mutable_data();
     py::gil_scoped_release release;
+#ifdef ZIPML_HAVE_AVX512_QUANTIZE
+    // the fast path: uniform levels, 1, 2, 4, 8 bits, at most two samples
+    if constexpr ((B & (B - 1)) == 0 && E != Encoding::Multi) {
+      if (!portable && table == nullptr) {
+        zipml::avx512::quantize_matrix<B, E>(x, int(n), int(d), plo, pinv, seed, n_copies, po);
+        return;
+      }
+    }
+#endif
     zipml::quantize_matrix<B, E, M>(x, int(n), int(d), plo, pinv, table, seed, n_copies, po);
   };
   if (encoding == 3) {
@@ -396,7 +406,7 @@ py::dict info() {
 PYBIND11_MODULE(_kernels, m) {
   m.doc() = "zipml-hls kernels (hls/include/zipml) compiled for this CPU";
   m.def("quantize", &quantize, py::arg("X"), py::arg("lo"), py::arg("inv"), py::arg("levels"), py::arg("bits"),
-        py::arg("encoding"), py::arg("seed"), py::arg("n_copies"), py::arg("samples") = 2);
+        py::arg("encoding"), py::arg("seed"), py::arg("n_copies"), py::arg("samples") = 2, py::arg("portable") = false);
   m.def("sgd_quantized", &sgd_quantized, py::arg("data"), py::arg("labels"), py::arg("d"), py::arg("bits"),
         py::arg("encoding"), py::arg("epochs"), py::arg("step_shift"), py::arg("decay_epochs"),
         py::arg("dot_mult"), py::arg("model_in"), py::arg("values") = py::none(), py::arg("portable") = false,

@@ -22,13 +22,21 @@ def check_matrix(X, name: str = "X") -> np.ndarray:
         raise ValueError(f"{name} must be 2-D (n_samples, n_features), got {arr.ndim}-D shape {arr.shape}")
     if arr.shape[0] == 0 or arr.shape[1] == 0:
         raise ValueError(f"{name} is empty: shape {arr.shape}; need at least one sample and one feature")
-    if not np.isfinite(arr).all():
+    if not _all_finite(arr):
         raise ValueError(f"{name} contains NaN or infinity; remove or impute them first")
     with np.errstate(over="ignore"):
         out = np.ascontiguousarray(arr, dtype=np.float32)
-    if not np.isfinite(out).all():
+    if out.dtype != arr.dtype and not _all_finite(out):
         raise ValueError(f"{name} has values too large for float32 (|x| > 3.4e38)")
     return out
+
+
+def _all_finite(arr: np.ndarray) -> bool:
+    """No NaN or infinity, without a temporary array as large as ``arr``: NaN
+    propagates through min and max, and an infinity is the min or the max."""
+    if arr.dtype.kind in "biu":
+        return True
+    return bool(np.isfinite(arr.min()) and np.isfinite(arr.max()))
 
 
 def check_target(y, n_samples: int, name: str = "y") -> np.ndarray:

@@ -1,0 +1,157 @@
+// CPU fast path of quantize_matrix for uniform levels (Double, Naive, Nearest; 1, 2,
+// 4, 8 bits) on AVX-512 (F, BW, DQ) and BMI2: the same draws, roundings and line
+// layout, bit for bit, 16 values per instruction. Never synthesized; the module uses
+// it when compiled for AVX-512 and a test checks it against the portable quantizer
+// and the golden model. How it is fast:
+//  - positions, intervals, draws and the rounding decisions of 16 values at a time;
+//  - the exact 48-bit test (rnd >> 8) * width < off * 2^24 on even and odd lanes
+//    with 32x32->64-bit multiplies, the two 8-bit results interleaved by pdep;
+//  - rounding bits go straight from the lane mask into their plane; codes are
+//    narrowed to bytes and merged into strided fields with a few whole-line ops.
+#pragma once
+
+#if defined(__AVX512F__) && defined(__AVX512BW__) && defined(__AVX512DQ__) && defined(__BMI2__) && \
+    !defined(__SYNTHESIS__)
+#define ZIPML_HAVE_AVX512_QUANTIZE 1
+#include <immintrin.h>
+
+#include <cstdint>
+#include <cstring>
+#include <memory>
+
+#include "format.hpp"
+#include "quantize.hpp"
+#include "rng.hpp"
+
+namespace zipml {
+namespace avx512 {
+
+/// mix32 of 16 lanes.
+inline __m512i mix32x16(__m512i x) {
+  x = _mm512_xor_si512(x, _mm512_srli_epi32(x, 16));
+  x = _mm512_mullo_epi32(x, _mm512_set1_epi32(static_cast<int>(0x7FEB352Du)));
+  x = _mm512_xor_si512(x, _mm512_srli_epi32(x, 15));
+  x = _mm512_mullo_epi32(x, _mm512_set1_epi32(static_cast<int>(0x846CA68Bu)));
+  return _mm512_xor_si512(x, _mm512_srli_epi32(x, 16));
+}
+
+/// stochastic_up of 16 lanes as a mask: (rnd >> 8) * width < off * 2^24, exact in
+/// 64-bit lanes (both sides < 2^49). Shared by all samples of a group: `width_odd` =
+/// the odd lanes' widths (width >> 32 per 64-bit lane), `off_even` / `off_odd` = the
+/// even / odd lanes' off * 2^24 as 64-bit lanes.
+inline __mmask16 stochastic_up16(__m512i rnd, __m512i width, __m512i width_odd, __m512i off_even,
+                                 __m512i off_odd) {
+  const __m512i a = _mm512_srli_epi32(rnd, 8);
+  const __m512i even = _mm512_mul_epu32(a, width);  // low 32 bits of each 64-bit lane
+  const __m512i odd = _mm512_mul_epu32(_mm512_srli_epi64(a, 32), width_odd);
+  const uint32_t e = _mm512_cmplt_epu64_mask(even, off_even), o = _mm512_cmplt_epu64_mask(odd, off_odd);
+  return static_cast<__mmask16>(_pdep_u32(e, 0x5555u) | _pdep_u32(o, 0xAAAAu));
+}
+
+/// Lanes of a group of 16 values that hold features (j0 = first feature).
+inline __mmask16 feature_lanes(int j0, int d) {
+  return j0 + 16 <= d ? __mmask16(0xFFFF) : (j0 >= d ? __mmask16(0) : __mmask16((1u << (d - j0)) - 1));
+}
+
+/**
+ * @brief AVX-512 twin of zipml::quantize_matrix for uniform levels (levels = nullptr).
+ * @tparam Bits 1, 2, 4 or 8
+ * @tparam E    Double, Naive or Nearest
+ * Parameters as zipml::quantize_matrix (without `levels`).
+ */
+template <int Bits, Encoding E>
+void quantize_matrix(const float* X, int n, int d, const float* lo, const float* inv, uint32_t seed, int n_copies,
+                     uint64_t* out) {
+  static_assert(Bits == 1 || Bits == 2 || Bits == 4 || Bits == 8, "fast path: 1, 2, 4 or 8 bits");
+  static_assert(E == Encoding::Double || E == Encoding::Naive || E == Encoding::Nearest, "fast path: 2 samples at most");
+  constexpr int K = values_per_line(Bits, E);
+  constexpr int W = planar(E) ? index_bits(Bits) : Bits;  // width of the code / index field
+  constexpr int B = K * W / 8;                             // bytes of the index plane
+  constexpr uint32_t S = max_code(Bits), Q = (kPosOne - 1) / S;
+  static_assert(K % 16 == 0, "groups of 16 values");
+  const int n_lines = lines_per_row(d, Bits, E);
+  const int64_t row_words = static_cast<int64_t>(n_lines) * kLineWords;
+  const __m512i lane = _mm512_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15);
+  const __m512i one = _mm512_set1_epi32(1);
+  const __m512i low32 = _mm512_set1_epi64(0xFFFFFFFFll);
+
+  // Codes of one row, one per byte, merged into their planes after the whole row is
+  // computed (reading them back right after the narrow stores would stall on store
+  // forwarding).
+  std::unique_ptr<uint8_t[]> codes(new uint8_t[static_cast<size_t>(n_lines) * K]);
+  for (int c = 0; c < n_copies; ++c) {
+    for (int i = 0; i < n; ++i) {
+      const float* x = X + static_cast<int64_t>(i) * d;
+      const __m512i key0 = _mm512_set1_epi32(static_cast<int>(sample_key(seed, 0, c, i)));
+      const __m512i key1 = _mm512_set1_epi32(static_cast<int>(sample_key(seed, 1, c, i)));
+      uint8_t* row = reinterpret_cast<uint8_t*>(out + (static_cast<int64_t>(c) * n + i) * row_words);  // little-endian
+      std::memset(row, 0, static_cast<size_t>(row_words) * 8);
+      for (int l = 0; l < n_lines; ++l) {
+        uint8_t* line = row + l * (kLineBits / 8);
+        for (int k0 = 0; k0 < K; k0 += 16) {
+          const int j0 = l * K + k0;
+          const __mmask16 valid = feature_lanes(j0, d);
+          // scaled_position: the same float32 operations; padding lanes are position 0
+          __m512 t = _mm512_mul_ps(
+              _mm512_sub_ps(_mm512_maskz_loadu_ps(valid, x + j0), _mm512_maskz_loadu_ps(valid, lo + j0)),
+              _mm512_maskz_loadu_ps(valid, inv + j0));
+          t = _mm512_min_ps(_mm512_max_ps(t, _mm512_setzero_ps()), _mm512_set1_ps(1.0f));
+          const __m512i v =
+              _mm512_maskz_cvttps_epu32(valid, _mm512_mul_ps(t, _mm512_set1_ps(static_cast<float>(kPosOne))));
+          // uniform_interval and uniform_level (k <= s - 1, so level k = k q)
+          __m512i k = _mm512_srli_epi32(
+              _mm512_sub_epi32(_mm512_mullo_epi32(_mm512_add_epi32(v, one), _mm512_set1_epi32(S)), one), kPosFrac);
+          k = _mm512_min_epu32(k, _mm512_set1_epi32(S - 1));
+          const __m512i off = _mm512_sub_epi32(v, _mm512_mullo_epi32(k, _mm512_set1_epi32(Q)));
+          const __m512i width =  // level k+1 - level k: q, plus 1 for the top interval
+              _mm512_mask_add_epi32(_mm512_set1_epi32(Q), _mm512_cmpeq_epi32_mask(k, _mm512_set1_epi32(S - 1)),
+                                    _mm512_set1_epi32(Q), one);
+          __m512i code = k;
+          if (E == Encoding::Nearest) {
+            code = _mm512_mask_add_epi32(k, _mm512_cmpge_epu32_mask(_mm512_add_epi32(off, off), width), k, one);
+          } else {
+            const __m512i width_odd = _mm512_srli_epi64(width, 32);
+            const __m512i off_even = _mm512_slli_epi64(_mm512_and_si512(off, low32), kPosFrac);
+            const __m512i off_odd = _mm512_slli_epi64(_mm512_srli_epi64(off, 32), kPosFrac);
+            const __m512i index = _mm512_mullo_epi32(_mm512_add_epi32(_mm512_set1_epi32(j0), lane),
+                                                     _mm512_set1_epi32(static_cast<int>(0x85EBCA77u)));
+            const __mmask16 up0 =
+                stochastic_up16(mix32x16(_mm512_xor_si512(key0, index)), width, width_odd, off_even, off_odd);
+            if (E == Encoding::Naive) {
+              code = _mm512_mask_add_epi32(k, up0, k, one);
+            } else {
+              const __mmask16 up1 =
+                  stochastic_up16(mix32x16(_mm512_xor_si512(key1, index)), width, width_odd, off_even, off_odd);
+              const uint16_t r0 = up0, r1 = up1;
+              std::memcpy(line + B + k0 / 8, &r0, sizeof r0);
+              std::memcpy(line + B + K / 8 + k0 / 8, &r1, sizeof r1);
+            }
+          }
+          if (W == 1) {  // 1-bit codes: the plane is the mask of code 1
+            const uint16_t bits = _mm512_test_epi32_mask(code, one);
+            std::memcpy(line + k0 / 8, &bits, sizeof bits);
+          } else if (W > 1) {
+            _mm_storeu_si128(reinterpret_cast<__m128i*>(codes.get() + j0), _mm512_cvtepi32_epi8(code));
+          }
+        }
+      }
+      for (int l = 0; W > 1 && l < n_lines; ++l) {
+        uint8_t* line = row + l * (kLineBits / 8);
+        const uint8_t* cl = codes.get() + l * K;
+        if (W == 8) {
+          std::memcpy(line, cl, K);
+        } else {  // byte t holds fields t + m*B at bit m*W (format.hpp)
+          const __mmask64 plane = B == 64 ? ~__mmask64(0) : ((__mmask64(1) << (B % 64)) - 1);
+          __m512i bytes = _mm512_maskz_loadu_epi8(plane, cl);
+          for (int m = 1; m < 8 / (W > 0 ? W : 1); ++m)  // fields < 2^W: the 16-bit shift stays inside bytes
+            bytes = _mm512_or_si512(bytes, _mm512_slli_epi16(_mm512_maskz_loadu_epi8(plane, cl + m * B), m * W));
+          _mm512_mask_storeu_epi8(line, plane, bytes);
+        }
+      }
+    }
+  }
+}
+
+}  // namespace avx512
+}  // namespace zipml
+#endif
