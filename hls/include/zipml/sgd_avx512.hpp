@@ -162,7 +162,6 @@ void sgd_least_squares(const uint64_t* data, const int32_t* labels, int n, int d
       static_cast<int32_t*>(std::aligned_alloc(64, sizeof(int32_t) * 16 * G * n_lines_alloc)), &std::free);
   if (storage == nullptr) throw std::bad_alloc();
   int32_t* const w = storage.get();
-  alignas(64) int32_t step[S + 1 > 16 ? S + 1 : 16] = {};
   auto slot = [](int l, int gid) { return (l * G + gid) * 16; };
 
   const int n_lines = lines_per_row(d, Bits, E);
@@ -195,31 +194,30 @@ void sgd_least_squares(const uint64_t* data, const int32_t* labels, int n, int d
       const uint64_t* row = copy + static_cast<int64_t>(i) * row_words;
       const uint64_t* next = i + 1 < n ? row + row_words : nullptr;
       const SampleStep st = sample_step(_mm512_reduce_add_epi32(acc), labels[i], intercept, dot_mult, shift);
-      for (int c = 0; c <= S; ++c) step[c] = code_step(st.g, c);
-      // b <= 4: a permute of step[] indexed by Group::raw + rounding bit; entry x holds
-      // step[(x >> pos) & S], so the index needs no mask (and 2-bit data no shift per field).
-      const __m512i table = _mm512_load_si512(step);  // first 16 entries
-      const __m512i lane_ids = _mm512_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15);
-      const __m512i field = _mm512_set1_epi32(S < 16 ? S : 15);
-      const __m512i table_pos0 = _mm512_permutexvar_epi32(_mm512_and_si512(lane_ids, field), table);
-      const __m512i table_pos2 =
-          _mm512_permutexvar_epi32(_mm512_and_si512(_mm512_srli_epi32(lane_ids, 2), field), table);
-      const __m512i four = _mm512_set1_epi32(4);
-      // b = 8: round(g c / 2^8) = (g c + 2^7) >> 8 in 32-bit lanes when |g| < 2^23 (then
+      // round(g c / 2^8) = (g c + 2^7) >> 8 in 32-bit lanes when |g| < 2^23 (then
       // |g c| + 2^7 < 2^31 for c <= 255). Otherwise, with g = 256 gh + gl (0 <= gl < 256),
       // floor((g c + 128) / 256) = gh c + floor((gl c + 128) / 256) exactly, and
-      // |gh c| < 2^31, gl c + 128 < 2^16.
+      // |gh c| < 2^31, gl c + 128 < 2^16. b = 8 computes it per value; b <= 4 reads a table.
       const bool narrow = st.g > -(1 << 23) && st.g < (1 << 23);
       const __m512i gv = _mm512_set1_epi32(st.g);
       const __m512i gh = _mm512_set1_epi32(st.g >> 8), gl = _mm512_set1_epi32(st.g & 0xFF);
       const __m512i half = _mm512_set1_epi32(1 << (kUpdateFrac - 1));
-      auto wide_step = [&](__m512i c) ZIPML_INLINE {
+      auto code_steps = [&](__m512i c) ZIPML_INLINE {
         if (narrow) return _mm512_srai_epi32(_mm512_add_epi32(_mm512_mullo_epi32(gv, c), half), kUpdateFrac);
         const __m512i low = _mm512_srli_epi32(_mm512_add_epi32(_mm512_mullo_epi32(gl, c), half), kUpdateFrac);
         return _mm512_add_epi32(_mm512_mullo_epi32(gh, c), low);
       };
+      // b <= 4: a permute of the steps of codes 0..15 indexed by Group::raw + rounding bit;
+      // entry x holds step[(x >> pos) & S], so the index needs no mask (and 2-bit data no
+      // shift per field). Computed in registers: the row's first update waits for it.
+      const __m512i lane_ids = _mm512_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15);
+      const __m512i field = _mm512_set1_epi32(S < 16 ? S : 15);
+      const __m512i table_pos0 = code_steps(_mm512_and_si512(lane_ids, field));
+      const __m512i table_pos2 = code_steps(_mm512_and_si512(_mm512_srli_epi32(lane_ids, 2), field));
+      const __m512i four = _mm512_set1_epi32(4);
+      const __m512i gv1 = _mm512_set1_epi32(code_step(st.g, 1));  // 1-bit data
       auto delta_of = [&](const Group& g) ZIPML_INLINE {
-        if (S >= 16) return wide_step(kDouble ? _mm512_mask_add_epi32(g.idx, g.r1, g.idx, one) : g.idx);
+        if (S >= 16) return code_steps(kDouble ? _mm512_mask_add_epi32(g.idx, g.r1, g.idx, one) : g.idx);
         const __m512i code = kDouble ? _mm512_mask_add_epi32(g.raw, g.r1, g.raw, g.pos == 0 ? one : four) : g.raw;
         return _mm512_permutexvar_epi32(code, g.pos == 0 ? table_pos0 : table_pos2);
       };
@@ -231,8 +229,8 @@ void sgd_least_squares(const uint64_t* data, const int32_t* labels, int n, int d
           int32_t* ws = w + slot(l, g.gid);
           const __m512i wv = _mm512_load_si512(ws);
           __m512i out;
-          if (Bits == 1) {  // step[0] = 0: subtract step[1] where the second code is 1
-            out = _mm512_mask_sub_epi32(wv, g.r1, wv, _mm512_set1_epi32(step[1]));
+          if (Bits == 1) {  // the step of code 0 is 0: subtract the step of code 1 where the second code is 1
+            out = _mm512_mask_sub_epi32(wv, g.r1, wv, gv1);
           } else {
             out = _mm512_sub_epi32(wv, delta_of(g));
           }
