@@ -236,7 +236,10 @@ void sgd_least_squares(const uint64_t* data, const int32_t* labels, int n, int d
           }
           _mm512_store_si512(ws, out);
         });
-        if (next != nullptr) acc = dot_line(next, l, acc);
+        if (next != nullptr) {
+          __builtin_prefetch(next + row_words + l * kLineWords, 0, 3);  // the row after next, one pass ahead
+          acc = dot_line(next, l, acc);
+        }
       }
       intercept = wrap_sub(intercept, st.dc);
     }
