@@ -5,7 +5,8 @@
 //   g++ -O2 -march=native -std=c++17 scripts/cpu_limits.cpp -o cpu_limits && ./cpu_limits
 //
 // The clock is calibrated by a chain of dependent scalar adds (one per cycle). Each
-// probe runs 8 independent chains, so it measures throughput, not latency.
+// probe runs 8 independent chains, so it measures throughput, not latency; every
+// figure is the best of three runs.
 #include <immintrin.h>
 
 #include <chrono>
@@ -25,10 +26,20 @@ double seconds(void (*f)()) {
   return std::chrono::duration<double>(std::chrono::steady_clock::now() - a).count();
 }
 
+// Best of three: the machine may be shared, so the fastest run is the least disturbed.
+double best_seconds(void (*f)()) {
+  double best = seconds(f);
+  for (int r = 0; r < 2; ++r) {
+    const double s = seconds(f);
+    best = s < best ? s : best;
+  }
+  return best;
+}
+
 double clock_hz() {
-  return 2e9 / seconds([] {
+  return 1e9 / best_seconds([] {
     uint64_t x = 0;
-    for (long i = 0; i < 2000000000L; ++i) __asm__ volatile("add $1, %0" : "+r"(x));
+    for (long i = 0; i < 1000000000L; ++i) __asm__ volatile("add $1, %0" : "+r"(x));
   });
 }
 
@@ -50,9 +61,9 @@ double clock_hz() {
    }}
 
 #define ADD(a, k) a = _mm512_add_epi32(a, x); OPAQUE(a)
-#define SHIFT(a, k) a = _mm512_srai_epi32(a, 1); OPAQUE(a)
+#define SHIFT(a, k) a = _mm512_maskz_srai_epi32(0xFFFF, a, 1); OPAQUE(a)
 #define MULLO(a, k) a = _mm512_mullo_epi32(a, x); OPAQUE(a)
-#define PERMUTE(a, k) a = _mm512_permutexvar_epi32(x, a); OPAQUE(a)
+#define PERMUTE(a, k) a = _mm512_maskz_permutexvar_epi32(0xFFFF, x, a); OPAQUE(a)
 #define WIDEN(a, k) a = _mm512_add_epi32(a, _mm512_maskz_cvtepu8_epi32(0xFFFF, _mm_loadu_si128((const __m128i*)(mm + g + k)))); OPAQUE(a)
 #define LOAD(a, k) a = _mm512_add_epi32(a, _mm512_load_si512(model + 16 * (g + k))); OPAQUE(a)
 #define STORE(a, k) _mm512_store_si512(model + 16 * (g + k), a); a = _mm512_add_epi32(a, x); OPAQUE(a)
@@ -84,7 +95,7 @@ int main() {
   std::printf("clock (dependent adds): %.2f GHz\n\n| operation (512-bit) | cycles per instruction |\n|---|---|\n",
               hz / 1e9);
   for (const Probe& p : kProbes) {
-    const double s = seconds(p.run);
+    const double s = best_seconds(p.run);
     std::printf("| %s | %.2f |\n", p.name, s * hz / (double(kRounds) * kOps));
   }
   return 0;
