@@ -32,13 +32,14 @@ class BenchConfig:
     tta_rows: int = 131_072  # time-to-accuracy problem: 131072 x 512 (256 MiB)
     tta_features: int = 512
     tta_epochs: int = 10
+    tta_rounds: int = 3  # time to accuracy: rounds over all precisions, median wall times
     sklearn: bool = True
     golden_rows: int = 256
 
     @classmethod
     def quick(cls) -> "BenchConfig":
         return cls(rows=2048, features=512, small_rows=2048, small_features=32, repeats=5, tta_rows=4096,
-                   tta_features=64, tta_epochs=4, golden_rows=32)
+                   tta_features=64, tta_epochs=4, tta_rounds=1, golden_rows=32)
 
 
 def cpu_description() -> str:
@@ -162,13 +163,17 @@ def time_to_accuracy(cfg: BenchConfig, say) -> dict:
         return {"bits": bits, "sampling": sampling, "eta0": 2.0**-shift, "wall_s": stamps,
                 "loss": [float(v) for v in losses]}
 
-    # The first large allocation of a process can pay for the OS compacting memory into
-    # huge pages (seconds on 1 GiB here); an untimed scaling pass keeps that off fp32.
-    scaling.transform(X)
-    curves = [run(32, "fp32", cfg.tta_epochs)]
+    precisions = [(32, "fp32", cfg.tta_epochs)] + [
+        (bits, sampling, 2 * cfg.tta_epochs)
+        for bits, sampling in ((8, "double"), (4, "double"), (2, "double"), (4, "naive"))]
+    # Rounds over all precisions, interleaved, so that a slow spell of a shared machine
+    # does not fall on one precision; the losses are the same every round (fixed seeds),
+    # the wall time of each epoch is the median over rounds.
+    rounds = [[run(*p) for p in precisions] for _ in range(max(1, cfg.tta_rounds))]
+    curves = rounds[0]
+    for k, c in enumerate(curves):
+        c["wall_s"] = [float(t) for t in np.median([r[k]["wall_s"] for r in rounds], axis=0)]
     target = curves[0]["loss"][-1] * 1.01
-    for bits, sampling in ((8, "double"), (4, "double"), (2, "double"), (4, "naive")):
-        curves.append(run(bits, sampling, 2 * cfg.tta_epochs))
     for c in curves:
         hit = [t for t, l in zip(c["wall_s"], c["loss"]) if l <= target]
         c["seconds_to_target"] = hit[0] if hit else None
