@@ -1,8 +1,10 @@
-"""Quantize-and-pack throughput: the C++ path against the NumPy golden model.
+"""Quantize-and-pack throughput: the module's quantizer, the portable one, the golden model.
 
 Usage: python scripts/bench_quantize.py [--rows N] [--features D] [--repeats R]
-Prints GB/s of float32 input (median of R runs) per bits x encoding, and the ratio to the
-golden model (timed on a slice of the rows, scaled to GB/s the same way).
+Prints GB/s of float32 input (median of R runs) per bits x encoding: the module's default
+path (the AVX-512 quantizer for uniform levels where compiled in), the portable
+(synthesizable) quantizer, and the NumPy golden model (timed on a slice of the rows, scaled
+to GB/s the same way), with the ratio of the first to the last.
 """
 
 from __future__ import annotations
@@ -32,14 +34,16 @@ def main() -> None:
     sc = FeatureScaling.fit(X)
     small = X[: args.golden_rows]
     print(f"{args.rows} x {args.features} float32 ({X.nbytes / 2**30:.2f} GiB), one thread, median of {args.repeats}")
-    print(f"{'bits':>4} {'encoding':>8} {'C++ GB/s':>9} {'golden GB/s':>12} {'ratio':>6}")
+    print(f"{'bits':>4} {'encoding':>8} {'C++ GB/s':>9} {'portable':>9} {'golden GB/s':>12} {'ratio':>6}")
     for bits in F.SUPPORTED_BITS:
         for sampling in F.ENCODINGS:
             enc = F.encoding_id(sampling)
             t = median_seconds(lambda: _kernels.quantize(X, sc.lo, sc.inv, None, bits, enc, 0, 1), args.repeats)
+            p = median_seconds(lambda: _kernels.quantize(X, sc.lo, sc.inv, None, bits, enc, 0, 1, portable=True),
+                               args.repeats)
             g = median_seconds(lambda: reference.quantize_matrix(small, sc.lo, sc.inv, None, bits, sampling, 0, 1), 1)
-            cpp, gold = X.nbytes / t / 1e9, small.nbytes / g / 1e9
-            print(f"{bits:>4} {sampling:>8} {cpp:>9.2f} {gold:>12.3f} {cpp / gold:>6.0f}x")
+            cpp, port, gold = X.nbytes / t / 1e9, X.nbytes / p / 1e9, small.nbytes / g / 1e9
+            print(f"{bits:>4} {sampling:>8} {cpp:>9.2f} {port:>9.2f} {gold:>12.3f} {cpp / gold:>6.0f}x")
 
 
 if __name__ == "__main__":

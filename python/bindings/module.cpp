@@ -384,11 +384,15 @@ py::dict info() {
   d["compiler"] = std::string(__VERSION__);
   d["cxx_flags"] = std::string(ZIPML_CXX_FLAGS);
   d["native"] = bool(ZIPML_NATIVE);
+  std::string fast;
 #ifdef ZIPML_HAVE_AVX512
-  d["fast_path"] = "avx512 (uniform levels at 1, 2, 4, 8 bits; others run the portable kernel)";
-#else
-  d["fast_path"] = "none (portable kernel)";
+  fast += "avx512 SGD";
 #endif
+#ifdef ZIPML_HAVE_AVX512_QUANTIZE
+  fast += std::string(fast.empty() ? "" : " and ") + "avx512 quantizer";
+#endif
+  d["fast_path"] = fast.empty() ? std::string("none (portable kernels)")
+                                : fast + " (uniform levels at 1, 2, 4, 8 bits; others run the portable kernels)";
 #if defined(__AVX512F__)
   d["isa"] = "avx512";
 #elif defined(__AVX2__)
