@@ -26,12 +26,12 @@
 namespace zipml {
 namespace avx512 {
 
-/// mix32 of 16 lanes.
+/// mix32 (rng.hpp) of 16 lanes.
 inline __m512i mix32x16(__m512i x) {
   x = _mm512_xor_si512(x, _mm512_srli_epi32(x, 16));
-  x = _mm512_mullo_epi32(x, _mm512_set1_epi32(static_cast<int>(0x7FEB352Du)));
+  x = _mm512_mullo_epi32(x, _mm512_set1_epi32(static_cast<int>(kMixMul1)));
   x = _mm512_xor_si512(x, _mm512_srli_epi32(x, 15));
-  x = _mm512_mullo_epi32(x, _mm512_set1_epi32(static_cast<int>(0x846CA68Bu)));
+  x = _mm512_mullo_epi32(x, _mm512_set1_epi32(static_cast<int>(kMixMul2)));
   return _mm512_xor_si512(x, _mm512_srli_epi32(x, 16));
 }
 
@@ -114,7 +114,7 @@ void quantize_matrix(const float* X, int n, int d, const float* lo, const float*
             const __m512i off_even = _mm512_slli_epi64(_mm512_and_si512(off, low32), kPosFrac);
             const __m512i off_odd = _mm512_slli_epi64(_mm512_srli_epi64(off, 32), kPosFrac);
             const __m512i index = _mm512_mullo_epi32(_mm512_add_epi32(_mm512_set1_epi32(j0), lane),
-                                                     _mm512_set1_epi32(static_cast<int>(0x85EBCA77u)));
+                                                     _mm512_set1_epi32(static_cast<int>(kIndexMul)));
             const __mmask16 up0 =
                 stochastic_up16(mix32x16(_mm512_xor_si512(key0, index)), width, width_odd, off_even, off_odd);
             if (E == Encoding::Naive) {

@@ -6,13 +6,17 @@
 
 namespace zipml {
 
+constexpr uint32_t kMixMul1 = 0x7FEB352Du;   ///< mix32's first odd multiplier
+constexpr uint32_t kMixMul2 = 0x846CA68Bu;   ///< mix32's second odd multiplier
+constexpr uint32_t kIndexMul = 0x85EBCA77u;  ///< spreads the draw index before mixing
+
 /// Bijective 32-bit mixer: xor-shift / odd-multiply rounds (constants from the
 /// public "lowbias32" search). A bijection, so distinct inputs give distinct draws.
 constexpr uint32_t mix32(uint32_t x) {
   x ^= x >> 16;
-  x *= 0x7FEB352Du;
+  x *= kMixMul1;
   x ^= x >> 15;
-  x *= 0x846CA68Bu;
+  x *= kMixMul2;
   x ^= x >> 16;
   return x;
 }
@@ -31,7 +35,7 @@ constexpr uint32_t stream_key(uint32_t seed, uint32_t a, uint32_t b, uint32_t c)
 
 /// The draw at position `index` of the stream with key `key`.
 constexpr uint32_t draw(uint32_t key, uint32_t index) {
-  return mix32(key ^ (index * 0x85EBCA77u));
+  return mix32(key ^ (index * kIndexMul));
 }
 
 }  // namespace zipml
