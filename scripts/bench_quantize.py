@@ -13,9 +13,9 @@ import argparse
 
 import numpy as np
 
-from zipml_hls import _kernels, reference
+from zipml_hls.backend import get_backend
 from zipml_hls.bench import epoch_times
-from zipml_hls import formats as F
+from zipml_hls.spec import format as F
 from zipml_hls.scaling import FeatureScaling
 
 
@@ -32,16 +32,16 @@ def main() -> None:
     args = parser.parse_args()
     X = np.random.default_rng(0).standard_normal((args.rows, args.features), dtype=np.float32)
     sc = FeatureScaling.fit(X)
+    native, golden = get_backend("hls"), get_backend("reference")
     small = X[: args.golden_rows]
     print(f"{args.rows} x {args.features} float32 ({X.nbytes / 2**30:.2f} GiB), one thread, median of {args.repeats}")
     print(f"{'bits':>4} {'encoding':>8} {'C++ GB/s':>9} {'portable':>9} {'golden GB/s':>12} {'ratio':>6}")
     for bits in F.SUPPORTED_BITS:
-        for sampling in F.ENCODINGS:
-            enc = F.encoding_id(sampling)
-            t = median_seconds(lambda: _kernels.quantize(X, sc.lo, sc.inv, None, bits, enc, 0, 1), args.repeats)
-            p = median_seconds(lambda: _kernels.quantize(X, sc.lo, sc.inv, None, bits, enc, 0, 1, portable=True),
+        for sampling in F.TRAINING_SAMPLINGS:
+            t = median_seconds(lambda: native.quantize(X, sc.lo, sc.inv, None, bits, sampling, 0, 1), args.repeats)
+            p = median_seconds(lambda: native.quantize(X, sc.lo, sc.inv, None, bits, sampling, 0, 1, portable=True),
                                args.repeats)
-            g = median_seconds(lambda: reference.quantize_matrix(small, sc.lo, sc.inv, None, bits, sampling, 0, 1), 1)
+            g = median_seconds(lambda: golden.quantize(small, sc.lo, sc.inv, None, bits, sampling, 0, 1), 1)
             cpp, port, gold = X.nbytes / t / 1e9, X.nbytes / p / 1e9, small.nbytes / g / 1e9
             print(f"{bits:>4} {sampling:>8} {cpp:>9.2f} {port:>9.2f} {gold:>12.3f} {cpp / gold:>6.0f}x")
 

@@ -14,10 +14,11 @@ from pathlib import Path
 
 import numpy as np
 
-from zipml_hls import formats as F
 from zipml_hls import reference as R
 from zipml_hls.polynomial import logistic_polynomial
 from zipml_hls.scaling import FeatureScaling, LabelScaling
+from zipml_hls.spec import format as F
+from zipml_hls.spec.losses import LOSSES
 
 
 def random_tables(rng, d, bits):
@@ -49,13 +50,13 @@ def quantize_case(root, rng, name, n, d, bits, sampling, n_copies, tables=False,
     arrays = {"x.f32": X, "lo.f32": sc.lo, "inv.f32": sc.inv, "expected.u64": out}
     if tables:
         arrays["levels.u32"] = levels
-    params = dict(n=n, d=d, bits=bits, encoding=F.encoding_id(sampling), seed=seed, n_copies=n_copies,
+    params = dict(n=n, d=d, bits=bits, encoding=F.sampling_id(sampling), seed=seed, n_copies=n_copies,
                   tables=int(tables), samples=samples)
     return write_case(root, "quantize", name, params, arrays)
 
 
 def sgd_case(root, rng, name, n, d, bits, sampling, n_copies, epochs, tables=False, loss="squared_error",
-             model_bits=0, grad_bits=0):
+             model_bits=0, grad_bits=0, model_range=1 << 20):
     X = rng.uniform(-1, 1, size=(n, d)).astype(np.float32)
     y = X @ rng.standard_normal(d) + 0.1 * rng.standard_normal(n)
     sc = FeatureScaling.fit(X)
@@ -65,17 +66,18 @@ def sgd_case(root, rng, name, n, d, bits, sampling, n_copies, epochs, tables=Fal
     data = R.quantize_matrix(X, sc.lo, sc.inv, levels, bits, sampling, 11, n_copies)
     labels = LabelScaling.fit(y).to_fixed(y)
     full = None
-    if loss == "hinge":
+    if LOSSES[loss].margin:
         labels = np.where(y > np.median(y), 1 << F.LABEL_FRAC, -(1 << F.LABEL_FRAC)).astype(np.int32)
+    if LOSSES[loss].refetch:
         full = R.scaled_position(X, sc.lo, sc.inv)
-    model_in = rng.integers(-(1 << 20), 1 << 20, size=d + 1).astype(np.int32)
+    model_in = rng.integers(-model_range, model_range, size=d + 1).astype(np.int32)
     step_shift, decay, seed = 5, 2, 77
     hist, refetches = R.sgd_linear(data, labels, d, bits, sampling, epochs, step_shift, decay, dot_mult, model_in,
                                    values=values, loss=loss, model_bits=model_bits, grad_bits=grad_bits, seed=seed,
                                    full=full)
-    params = dict(n=n, d=d, bits=bits, encoding=F.encoding_id(sampling), n_copies=n_copies, epochs=epochs,
+    params = dict(n=n, d=d, bits=bits, encoding=F.sampling_id(sampling), n_copies=n_copies, epochs=epochs,
                   step_shift=step_shift, decay_epochs=decay, dot_mult=dot_mult, tables=int(tables),
-                  loss=int(loss == "hinge"), model_bits=model_bits, grad_bits=grad_bits, rng_seed=seed)
+                  loss=LOSSES[loss].kernel_id, model_bits=model_bits, grad_bits=grad_bits, rng_seed=seed)
     arrays = {"data.u64": data, "labels.i32": labels, "model_in.i32": model_in, "expected.i32": hist}
     if tables:
         arrays["values.i32"] = values
@@ -95,7 +97,7 @@ def logistic_case(root, rng, name, n, d, bits, sampling, degree, epochs):
     model_in = rng.integers(-(1 << 20), 1 << 20, size=d + 1).astype(np.int32)
     hist = R.sgd_logistic(data, labels, d, bits, sampling, samples, epochs, 4, 1, F.dot_mult(bits), poly.fixed_coef(),
                           poly.range_q16(), model_in)
-    params = dict(n=n, d=d, bits=bits, encoding=F.encoding_id(sampling), samples=samples, n_copies=2, epochs=epochs,
+    params = dict(n=n, d=d, bits=bits, encoding=F.sampling_id(sampling), samples=samples, n_copies=2, epochs=epochs,
                   step_shift=4, decay_epochs=1, dot_mult=F.dot_mult(bits), range_q16=poly.range_q16())
     arrays = {"data.u64": data, "labels.i32": labels, "model_in.i32": model_in, "coef.i64": poly.fixed_coef(),
               "expected.i32": hist}
@@ -106,7 +108,7 @@ def main(out: Path) -> None:
     rng = np.random.default_rng(20170611)
     index = []
     for bits in F.SUPPORTED_BITS:
-        for sampling in F.ENCODINGS:
+        for sampling in F.TRAINING_SAMPLINGS:
             k = F.values_per_line(bits, sampling)
             tag = f"b{bits}_{sampling}"
             index.append(quantize_case(out, rng, f"q_{tag}", 3, k + 3, bits, sampling, 2))
@@ -117,8 +119,8 @@ def main(out: Path) -> None:
     index.append(quantize_case(out, rng, "q_b4_d5000", 2, 5000, 4, "double", 1))
     for bits in (1, 4, 6):
         for samples in F.MULTI_SAMPLES:
-            k = F.values_per_line(bits, F.MULTI, samples)
-            index.append(quantize_case(out, rng, f"q_b{bits}_multi{samples}", 2, k + 5, bits, F.MULTI, 2,
+            k = F.values_per_line(bits, "multi", samples)
+            index.append(quantize_case(out, rng, f"q_b{bits}_multi{samples}", 2, k + 5, bits, "multi", 2,
                                        samples=samples))
     for bits in (2, 8):
         for sampling in ("double", "naive"):
@@ -127,10 +129,18 @@ def main(out: Path) -> None:
             index.append(sgd_case(out, rng, f"sgd_{tag}_lowprec", 15, 29, bits, sampling, 2, 3, model_bits=6,
                                   grad_bits=5))
     for bits in (2, 4):
-        for sampling in (F.MULTI, "nearest"):
+        for sampling in ("multi", "nearest"):
             for degree in (3, 5):
                 index.append(logistic_case(out, rng, f"logistic_b{bits}_{sampling}_deg{degree}", 12, 23, bits,
                                            sampling, degree, 2))
+    # Every other loss of the linear kernel (appended, so earlier cases keep their random draws),
+    # from models of up to +-1 per weight, so that margins fall on both sides of 1.
+    for loss in (name for name, spec in LOSSES.items() if spec.kernel == "linear" and name not in
+                 ("squared_error", "hinge")):
+        for bits in (2, 8):
+            for sampling in ("double", "naive"):
+                index.append(sgd_case(out, rng, f"sgd_b{bits}_{sampling}_{loss}", 15, 29, bits, sampling, 2, 3,
+                                      loss=loss, model_range=1 << 24))
     (out / "index.txt").write_text("\n".join(index) + "\n")
 
 

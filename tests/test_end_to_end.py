@@ -7,11 +7,13 @@ from sklearn.datasets import load_breast_cancer, load_diabetes
 from sklearn.model_selection import train_test_split
 
 from zipml_hls import ZipMLClassifier, ZipMLRegressor, _kernels, quantize
-from zipml_hls import formats as F
+from zipml_hls.spec import format as F
 from zipml_hls import reference as R
 from zipml_hls.datasets import make_synthetic_regression
 from zipml_hls.polynomial import logistic_derivative, logistic_polynomial
 from zipml_hls.scaling import LabelScaling
+from zipml_hls.reference import fixed_point
+from zipml_hls.spec import layout, rng
 
 
 @pytest.fixture(scope="module")
@@ -22,11 +24,11 @@ def cancer():
 
 def test_stochastic_shift_is_unbiased():
     x = np.full(200_000, 12345, dtype=np.int64)
-    rnd = R.draw(R.stream_key(1, R.STREAM_MODEL, 0, 0), np.arange(x.size))
-    q = R.stochastic_shift(x, 8, rnd)
+    rnd = rng.draw(rng.stream_key(1, rng.STREAM_MODEL, 0, 0), np.arange(x.size))
+    q = fixed_point.stochastic_shift(x, 8, rnd)
     assert set(np.unique(q)) == {48, 49}  # 12345 / 256 = 48.22
     assert abs(q.mean() * 256 - 12345) < 4 * 256 * np.sqrt(0.22 * 0.78 / x.size)
-    assert R.grid_shift(1000, 127) == 3 and R.grid_shift(127, 127) == 0
+    assert fixed_point.grid_shift(1000, 127) == 3 and fixed_point.grid_shift(127, 127) == 0
 
 
 @pytest.mark.parametrize("bits", [1, 4, 8])
@@ -41,11 +43,11 @@ def test_model_and_gradient_rounding_bit_exact(bits, sampling, model_bits, grad_
     init = rng.integers(-(1 << 22), 1 << 22, size=38).astype(np.int32)
     args = (q.lines, labels, 37, bits)
     tail = (3, 4, 1, F.dot_mult(bits), init)
-    cpp = _kernels.sgd_quantized(*args, F.encoding_id(sampling), *tail, model_bits=model_bits, grad_bits=grad_bits,
-                                 seed=9)
+    cpp = _kernels.sgd_linear(*args, F.sampling_id(sampling), *tail, model_bits=model_bits, grad_bits=grad_bits,
+                              seed=9)[0]
     ref, _ = R.sgd_linear(*args, sampling, *tail, model_bits=model_bits, grad_bits=grad_bits, seed=9)
     assert np.array_equal(cpp, ref)
-    plain = _kernels.sgd_quantized(*args, F.encoding_id(sampling), *tail)
+    plain = _kernels.sgd_linear(*args, F.sampling_id(sampling), *tail)[0]
     assert not np.array_equal(cpp, plain)  # the rounding really happened
 
 
@@ -75,10 +77,10 @@ def test_logistic_kernel_bit_exact(bits, sampling, degree):
     X = rng.uniform(size=(25, 41))
     y = np.where(X @ rng.standard_normal(41) > 0, 65536, -65536).astype(np.int32)
     poly = logistic_polynomial(degree, 4.0)
-    extra = {"n_samples": degree + 1} if sampling == "multi" else {}
+    extra = {"samples_per_value": degree + 1} if sampling == "multi" else {}
     q = quantize(X, bits, sampling=sampling, seed=2, n_copies=2, **extra)
     tail = (degree + 1, 3, 3, 1, F.dot_mult(bits), poly.fixed_coef(), poly.range_q16(), np.zeros(42, np.int32))
-    cpp = _kernels.sgd_logistic(q.lines, y, 41, bits, F.encoding_id(sampling), *tail)
+    cpp = _kernels.sgd_logistic(q.lines, y, 41, bits, F.sampling_id(sampling), *tail)
     ref = R.sgd_logistic(q.lines, y, 41, bits, sampling, *tail)
     assert np.array_equal(cpp, ref)
 
@@ -104,7 +106,7 @@ def test_polynomial_estimator_unbiased_and_within_the_bias_bound():
     x = rng.standard_normal(8) * 0.5
     y = 1.0
     rows = np.vstack([np.zeros(8), np.ones(8), np.tile(a, (n, 1))])  # min 0, max 1: no rescaling
-    q = quantize(rows, 2, sampling="multi", n_samples=degree + 1, seed=11)
+    q = quantize(rows, 2, sampling="multi", samples_per_value=degree + 1, seed=11)
     samples = [q.dequantize(sample=m)[2:] for m in range(degree + 1)]
     z = [y * (s @ x) for s in samples[1:]]
     assert max(np.abs(zz).max() for zz in z) < poly.range  # nothing clamped
@@ -158,7 +160,7 @@ def test_hinge_refetching_band_and_fraction(cancer):
     q = quantize(X, 2, sampling="double", seed=1)
     full = R.scaled_position(X.astype(np.float32), q.scaling.lo, q.scaling.inv)
     w = rng.integers(-(1 << 24), 1 << 24, size=21).astype(np.int64)
-    first, _ = R.decode_lines(q.lines[0].reshape(30, -1, 8), 2, "double", 20)
+    first, _ = layout.decode_lines(q.lines[0].reshape(30, -1, 8), 2, "double", 20)
     low = (first * (w[:20] >> 8)).sum(axis=1) * F.dot_mult(2) >> 24
     exact = (full.astype(np.int64) * (w[:20] >> 8)).sum(axis=1) >> 24
     band = ((np.abs(w[:20]).sum() >> 8) * F.dot_mult(2)) >> 24

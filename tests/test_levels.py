@@ -6,9 +6,10 @@ import numpy as np
 import pytest
 
 from zipml_hls import ZipMLRegressor, _kernels, optimal_levels, quantization_variance, quantize
-from zipml_hls import formats as F
+from zipml_hls.spec import format as F
 from zipml_hls import reference as R
-from zipml_hls.levels import _reference_dp, grid_points, level_tables
+from zipml_hls.levels import grid_points, level_tables
+from zipml_hls.reference.levels import levels_dp as reference_levels_dp
 
 
 def brute_force(v, n_levels):
@@ -48,7 +49,7 @@ def test_divide_and_conquer_matches_quadratic_oracle(seed):
     for s in (1, 3, 7, 15, 31):
         fast = _kernels.levels_dp(x, c.astype(float), s, 0, True)[0]
         slow = _kernels.levels_dp(x, c.astype(float), s, 0, False)[0]
-        ref = _reference_dp(x, c.astype(float), s)
+        ref = reference_levels_dp(x, c.astype(float), s)
         vf, vs, vr = (quantization_variance(v, lev) for lev in (fast, slow, ref))
         assert vf == pytest.approx(vs, rel=1e-12) and vf == pytest.approx(vr, rel=1e-9)
         assert fast[0] == v.min() and fast[-1] == v.max() and np.all(np.diff(fast) > 0)
@@ -116,7 +117,7 @@ def test_optimal_levels_reduce_quantization_variance_end_to_end():
 
 
 @pytest.mark.parametrize("bits", F.SUPPORTED_BITS)
-@pytest.mark.parametrize("sampling", F.ENCODINGS)
+@pytest.mark.parametrize("sampling", F.TRAINING_SAMPLINGS)
 def test_optimal_levels_bit_identical_on_both_backends(bits, sampling):
     X = np.random.default_rng(bits).lognormal(size=(150, 13))
     y = X @ np.arange(13.0)

@@ -4,11 +4,13 @@ import numpy as np
 import pytest
 
 from zipml_hls import _kernels, quantize
-from zipml_hls import formats as F
+from zipml_hls.spec import format as F
 from zipml_hls import reference as R
 from zipml_hls.scaling import FeatureScaling
+from zipml_hls.reference import quantize as RQ
+from zipml_hls.spec import rng
 
-SAMPLINGS = F.ENCODINGS
+SAMPLINGS = F.TRAINING_SAMPLINGS
 
 
 def awkward_shapes(bits, sampling):
@@ -43,7 +45,7 @@ def test_module_quantizer_equals_portable_quantizer(bits, sampling):
         on_levels = rng.integers(0, s + 1, size=(n, d)) / s
         X[n // 2:, 1::3] = on_levels[n // 2:, 1::3]
         scaling = FeatureScaling.fit(X)
-        args = (X, scaling.lo, scaling.inv, None, bits, F.encoding_id(sampling), 99, 2)
+        args = (X, scaling.lo, scaling.inv, None, bits, F.sampling_id(sampling), 99, 2)
         assert np.array_equal(_kernels.quantize(*args), _kernels.quantize(*args, portable=True)), (n, d)
 
 
@@ -57,7 +59,7 @@ def test_top_interval_is_one_position_wider(bits, sampling):
     q = (F.POS_ONE - 1) // s
     X = np.zeros((n, d), np.float32)
     X[1] = 1.0  # row 0 and row 1 fix lo = 0 and inv = 1
-    a = (R.draw(R.sample_key(seed, 0, 0, np.arange(2, n))[:, None], np.arange(d)[None, :]) >> 8).astype(np.int64)
+    a = (rng.draw(rng.sample_key(seed, 0, 0, np.arange(2, n))[:, None], np.arange(d)[None, :]) >> 8).astype(np.int64)
     off = -(-a * q // F.POS_ONE)  # ceil(a q / 2^24): a q < off 2^24
     crafted = off * F.POS_ONE <= a * (q + 1)  # ... <= a (q + 1): down with the true width
     X[2:] = (((s - 1) * q + off) / F.POS_ONE).astype(np.float32)
@@ -65,7 +67,7 @@ def test_top_interval_is_one_position_wider(bits, sampling):
     ref = quantize(X, bits, sampling=sampling, seed=seed, backend="reference")
     assert np.array_equal(ref.codes(0)[2:][crafted], np.full(crafted.sum(), s - 1))
     scaling = FeatureScaling.fit(X)
-    args = (X, scaling.lo, scaling.inv, None, bits, F.encoding_id(sampling), seed, 1)
+    args = (X, scaling.lo, scaling.inv, None, bits, F.sampling_id(sampling), seed, 1)
     assert np.array_equal(_kernels.quantize(*args), ref.lines)
     assert np.array_equal(_kernels.quantize(*args, portable=True), ref.lines)
 
@@ -84,12 +86,12 @@ def test_level_tables_cpp_equals_golden(bits, sampling):
     X = rng.standard_normal((5, 77)).astype(np.float32)
     sc = FeatureScaling.fit(X)
     tables = strictly_increasing_tables(rng, 77, bits)
-    enc = F.encoding_id(sampling)
+    enc = F.sampling_id(sampling)
     cpp = _kernels.quantize(X, sc.lo, sc.inv, tables, bits, enc, 9, 2)
     ref = R.quantize_matrix(X, sc.lo, sc.inv, tables, bits, sampling, 9, 2)
     assert np.array_equal(cpp, ref)
     # Uniform tables through the table path give the closed-form result.
-    uni = np.tile(R.uniform_levels(bits), (77, 1))
+    uni = np.tile(RQ.uniform_levels(bits), (77, 1))
     assert np.array_equal(_kernels.quantize(X, sc.lo, sc.inv, uni, bits, enc, 9, 2),
                           _kernels.quantize(X, sc.lo, sc.inv, None, bits, enc, 9, 2))
 
@@ -97,7 +99,7 @@ def test_level_tables_cpp_equals_golden(bits, sampling):
 def test_bad_level_tables_rejected_by_bindings():
     X = np.zeros((2, 3), np.float32)
     lo, inv = np.zeros(3, np.float32), np.ones(3, np.float32)
-    bad = np.tile(R.uniform_levels(2), (3, 1))
+    bad = np.tile(RQ.uniform_levels(2), (3, 1))
     bad[1, 2] = bad[1, 1]
     with pytest.raises(ValueError, match="strictly increasing"):
         _kernels.quantize(X, lo, inv, bad, 2, 0, 0, 1)

@@ -8,7 +8,7 @@ from sklearn.datasets import load_diabetes
 from sklearn.exceptions import ConvergenceWarning
 
 from zipml_hls import ZipMLRegressor
-from zipml_hls import formats as F
+from zipml_hls.spec import format as F
 from zipml_hls.datasets import make_synthetic_regression
 
 
@@ -34,7 +34,7 @@ def scaled_problem(m, X, y):
 
 
 @pytest.mark.parametrize("bits", [1, 2, 4, 8])
-@pytest.mark.parametrize("sampling", F.ENCODINGS)
+@pytest.mark.parametrize("sampling", F.TRAINING_SAMPLINGS)
 def test_backends_give_identical_coefficients(bits, sampling, diabetes):
     X, y = diabetes[0][:120], diabetes[1][:120]
     kw = dict(bits=bits, sampling=sampling, max_iter=3, random_state=7, n_copies=2)

@@ -4,9 +4,10 @@ import numpy as np
 import pytest
 
 from zipml_hls import _kernels, quantize
-from zipml_hls import formats as F
+from zipml_hls.spec import format as F
 from zipml_hls import reference as R
 from zipml_hls.scaling import LabelScaling
+from zipml_hls.spec import schedule
 
 
 def problem(rng, n, d):
@@ -17,9 +18,9 @@ def problem(rng, n, d):
 
 def both(q, labels, d, bits, sampling, epochs, step_shift, decay, model_in):
     args = (epochs, step_shift, decay, F.dot_mult(bits), model_in)
-    cpp = _kernels.sgd_quantized(q.lines, labels, d, bits, F.encoding_id(sampling), *args)
-    portable = _kernels.sgd_quantized(q.lines, labels, d, bits, F.encoding_id(sampling), *args, portable=True)
-    ref = R.sgd_least_squares(q.lines, labels, d, bits, sampling, *args)
+    cpp = _kernels.sgd_linear(q.lines, labels, d, bits, F.sampling_id(sampling), *args)[0]
+    portable = _kernels.sgd_linear(q.lines, labels, d, bits, F.sampling_id(sampling), *args, portable=True)[0]
+    ref = R.sgd_linear(q.lines, labels, d, bits, sampling, *args)[0]
     # the module's default kernel (the CPU fast path where compiled in) and the
     # portable (synthesizable) kernel are both checked
     assert np.array_equal(cpp, portable)
@@ -27,7 +28,7 @@ def both(q, labels, d, bits, sampling, epochs, step_shift, decay, model_in):
 
 
 @pytest.mark.parametrize("bits", F.SUPPORTED_BITS)
-@pytest.mark.parametrize("sampling", F.ENCODINGS)
+@pytest.mark.parametrize("sampling", F.TRAINING_SAMPLINGS)
 def test_history_bit_exact(bits, sampling):
     rng = np.random.default_rng(bits)
     k = F.values_per_line(bits, sampling)
@@ -71,15 +72,15 @@ def test_epoch_copy_cycling():
     rng = np.random.default_rng(5)
     X, labels = problem(rng, 20, 9)
     q = quantize(X, 4, sampling="double", seed=3, n_copies=2)
-    hist = _kernels.sgd_quantized(q.lines, labels, 9, 4, 0, 2, 3, 0, F.dot_mult(4), np.zeros(10, np.int32))
-    one = _kernels.sgd_quantized(q.lines[1:], labels, 9, 4, 0, 1, 3, 0, F.dot_mult(4), hist[0])
+    hist = _kernels.sgd_linear(q.lines, labels, 9, 4, 0, 2, 3, 0, F.dot_mult(4), np.zeros(10, np.int32))[0]
+    one = _kernels.sgd_linear(q.lines[1:], labels, 9, 4, 0, 1, 3, 0, F.dot_mult(4), hist[0])[0]
     assert np.array_equal(one[0], hist[1])
 
 
 def test_step_schedule():
-    assert [R.epoch_shift(3, 2, e) for e in range(6)] == [3, 3, 4, 4, 5, 5]
-    assert [R.epoch_shift(3, 0, e) for e in range(3)] == [3, 3, 3]
-    assert R.epoch_shift(39, 1, 10) == F.MAX_SHIFT
+    assert [schedule.epoch_shift(3, 2, e) for e in range(6)] == [3, 3, 4, 4, 5, 5]
+    assert [schedule.epoch_shift(3, 0, e) for e in range(3)] == [3, 3, 3]
+    assert schedule.epoch_shift(39, 1, 10) == F.MAX_SHIFT
 
 
 def test_fp32_kernel_matches_reference_within_tolerance():
@@ -94,21 +95,21 @@ def test_fp32_kernel_matches_reference_within_tolerance():
 
 
 @pytest.mark.parametrize("call, match", [
-    (lambda q, l: _kernels.sgd_quantized(q.lines, l, 70000, 4, 0, 1, 3, 0, F.dot_mult(4), np.zeros(70001, np.int32)),
+    (lambda q, l: _kernels.sgd_linear(q.lines, l, 70000, 4, 0, 1, 3, 0, F.dot_mult(4), np.zeros(70001, np.int32)),
      "compile-time maximum"),
-    (lambda q, l: _kernels.sgd_quantized(q.lines, l, 100, 4, 0, 1, 3, 0, F.dot_mult(4), np.zeros(101, np.int32)),
+    (lambda q, l: _kernels.sgd_linear(q.lines, l, 100, 4, 0, 1, 3, 0, F.dot_mult(4), np.zeros(101, np.int32)),
      "words"),
-    (lambda q, l: _kernels.sgd_quantized(q.lines, l[:-1], 8, 4, 0, 1, 3, 0, F.dot_mult(4), np.zeros(9, np.int32)),
+    (lambda q, l: _kernels.sgd_linear(q.lines, l[:-1], 8, 4, 0, 1, 3, 0, F.dot_mult(4), np.zeros(9, np.int32)),
      "labels must have shape"),
-    (lambda q, l: _kernels.sgd_quantized(q.lines, l, 8, 4, 0, 0, 3, 0, F.dot_mult(4), np.zeros(9, np.int32)),
+    (lambda q, l: _kernels.sgd_linear(q.lines, l, 8, 4, 0, 0, 3, 0, F.dot_mult(4), np.zeros(9, np.int32)),
      "epochs"),
-    (lambda q, l: _kernels.sgd_quantized(q.lines, l, 8, 4, 0, 1, 0, 0, F.dot_mult(4), np.zeros(9, np.int32)),
+    (lambda q, l: _kernels.sgd_linear(q.lines, l, 8, 4, 0, 1, 0, 0, F.dot_mult(4), np.zeros(9, np.int32)),
      "step_shift"),
-    (lambda q, l: _kernels.sgd_quantized(q.lines, l, 8, 5, 0, 1, 3, 0, F.dot_mult(4), np.zeros(9, np.int32)),
+    (lambda q, l: _kernels.sgd_linear(q.lines, l, 8, 5, 0, 1, 3, 0, F.dot_mult(4), np.zeros(9, np.int32)),
      "bits must be"),
-    (lambda q, l: _kernels.sgd_quantized(q.lines, l, 8, 4, 5, 1, 3, 0, F.dot_mult(4), np.zeros(9, np.int32)),
+    (lambda q, l: _kernels.sgd_linear(q.lines, l, 8, 4, 5, 1, 3, 0, F.dot_mult(4), np.zeros(9, np.int32)),
      "encoding must be"),
-    (lambda q, l: _kernels.sgd_quantized(q.lines[0], l, 8, 4, 0, 1, 3, 0, F.dot_mult(4), np.zeros(9, np.int32)),
+    (lambda q, l: _kernels.sgd_linear(q.lines[0], l, 8, 4, 0, 1, 3, 0, F.dot_mult(4), np.zeros(9, np.int32)),
      "3-D"),
     (lambda q, l: _kernels.sgd_fp32(np.zeros((3, 70000), np.float32), np.zeros(3, np.float32), 1, 3, 0,
                                     np.zeros(70001, np.float32)), "compile-time maximum"),
@@ -122,7 +123,7 @@ def test_bindings_check_sizes_before_the_kernel_runs(call, match):
 
 
 @pytest.mark.parametrize("bits", F.SUPPORTED_BITS)
-@pytest.mark.parametrize("sampling", F.ENCODINGS)
+@pytest.mark.parametrize("sampling", F.TRAINING_SAMPLINGS)
 def test_level_table_mode_bit_exact(bits, sampling):
     # Non-uniform per-feature levels: Q0.24 positions for the quantizer, Q0.10 values for the SGD.
     from zipml_hls.levels import level_tables
@@ -131,12 +132,12 @@ def test_level_table_mode_bit_exact(bits, sampling):
     X, labels = problem(rng, 30, 45)
     X = np.exp(X)  # skewed features
     q = quantize(X, bits, sampling=sampling, levels="optimal", seed=8, n_copies=2)
-    assert q.levels is not None
-    assert np.array_equal(q.levels, level_tables(R.scaled_position(X.astype(np.float32), q.scaling.lo,
+    assert q.level_table is not None
+    assert np.array_equal(q.level_table, level_tables(R.scaled_position(X.astype(np.float32), q.scaling.lo,
                                                                     q.scaling.inv), bits))
     values = q.level_values
     assert np.all(values[:, 0] == 0) and np.all(values[:, -1] == 1 << F.LEVEL_VALUE_FRAC)
     args = (3, 4, 1, F.TABLE_DOT_MULT, np.zeros(46, np.int32))
-    cpp = _kernels.sgd_quantized(q.lines, labels, 45, bits, F.encoding_id(sampling), *args, values=values)
-    ref = R.sgd_least_squares(q.lines, labels, 45, bits, sampling, *args, values=values)
+    cpp = _kernels.sgd_linear(q.lines, labels, 45, bits, F.sampling_id(sampling), *args, values=values)[0]
+    ref = R.sgd_linear(q.lines, labels, 45, bits, sampling, *args, values=values)[0]
     assert np.array_equal(cpp, ref)

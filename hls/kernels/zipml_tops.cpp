@@ -1,5 +1,6 @@
 // Synthesis tops: one extern "C" function per kernel and precision. Each calls the same
-// template the CPU module and the C++ testbenches run (hls/include/zipml/sgd.hpp).
+// template the CPU module and the C++ testbenches run (hls/include/zipml/sgd.hpp,
+// sgd_fp32.hpp), specialised at compile time.
 //
 // Interfaces (docs/HLS.md): packed data, labels and the model (initial model in, model
 // history out) on three separate AXI4 master bundles; sizes, schedule and the return
@@ -7,7 +8,9 @@
 // the port to 512 bits (max_widen_bitwidth), so each line is one beat of a burst.
 #include <cstdint>
 
+#include "zipml/losses.hpp"
 #include "zipml/sgd.hpp"
+#include "zipml/sgd_fp32.hpp"
 
 namespace {
 // On-chip model size of the synthesized design: BRAM/URAM words of the model, and
@@ -59,5 +62,6 @@ extern "C" void zipml_sgd_fp32(const float* data, const float* labels, const flo
 #pragma HLS INTERFACE s_axilite port = step_shift
 #pragma HLS INTERFACE s_axilite port = decay_epochs
 #pragma HLS INTERFACE s_axilite port = return
-  zipml::sgd_fp32<kMaxFeatures>(data, row_stride, labels, n, d, epochs, step_shift, decay_epochs, model_in, history);
+  zipml::sgd_fp32<zipml::SquaredError, kMaxFeatures>(data, row_stride, labels, n, d, epochs, step_shift, decay_epochs,
+                                                     model_in, history);
 }

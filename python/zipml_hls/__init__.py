@@ -1,14 +1,19 @@
 """zipml-hls: ZipML low-precision training of linear models (Zhang et al., ICML 2017).
 
-Public names: :func:`quantize`, :class:`ZipMLRegressor`, and the golden model
-:mod:`zipml_hls.reference`.
+Public names: :func:`quantize`, :func:`optimal_levels`, :func:`quantization_variance`,
+:class:`ZipMLRegressor`, :class:`ZipMLClassifier`. The package follows the data path of
+docs/ARCHITECTURE.md: ``spec`` (formats, RNG, line layout, schedule, losses) ->
+``backend`` (the C++ kernels or the NumPy golden model ``reference``) -> ``quantize``,
+``levels``, ``engine`` -> the estimators, the command line and the paper's experiments.
 """
+
+from importlib.metadata import version as _version
 
 from .levels import optimal_levels, quantization_variance
 from .linear_model import ZipMLClassifier, ZipMLRegressor
 from .quantize import QuantizedData, quantize
 
-__version__ = "0.1.0"
+__version__ = _version("zipml-hls")  # one source: pyproject.toml
 __all__ = [
     "QuantizedData", "ZipMLClassifier", "ZipMLRegressor", "optimal_levels", "quantization_variance", "quantize",
     "__version__",

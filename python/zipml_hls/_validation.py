@@ -6,7 +6,7 @@ import numbers
 
 import numpy as np
 
-from . import formats as F
+from .spec import format as F
 
 
 def check_matrix(X, name: str = "X") -> np.ndarray:

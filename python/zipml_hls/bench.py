@@ -13,11 +13,14 @@ from pathlib import Path
 
 import numpy as np
 
-from . import __version__, fpga, reference
-from . import formats as F
+from . import __version__, engine, fpga
+from .backend import get_backend
 from .data import atomic_write_bytes
-from .engine import SgdConfig, auto_step_shift, prepare
+from .engine import KernelRun, SgdConfig, prepare
+from .hls_flow import TOP_BITS, TOP_SAMPLINGS
 from .scaling import FeatureScaling, LabelScaling
+from .spec import format as F
+from .step_size import auto_step_shift
 
 SCHEMA_VERSION = 1
 
@@ -82,10 +85,8 @@ def problem(n: int, d: int, seed: int = 0):
 
 def throughput(name: str, n: int, d: int, cfg: BenchConfig, say) -> dict:
     """Every contender on one n x d float32 problem."""
-    from . import _kernels
-
     X, y = problem(n, d)
-    bandwidth = float(X.nbytes / np.median(epoch_times(lambda: _kernels.stream_read(X.view(np.uint64)),
+    bandwidth = float(X.nbytes / np.median(epoch_times(lambda: get_backend("hls").stream_read(X.view(np.uint64)),
                                                         cfg.repeats)))
     say(f"  {name} {n} x {d}: read bandwidth {bandwidth / 1e9:.1f} GB/s")
     # The first allocation of this size can include the OS compacting memory into huge
@@ -97,14 +98,13 @@ def throughput(name: str, n: int, d: int, cfg: BenchConfig, say) -> dict:
     start = time.perf_counter()
     Xs = scaling.transform(X)  # the float baselines' scaled copy
     scale_s = fit_s + time.perf_counter() - start
-    ls = LabelScaling.fit(y)
-    labels, ys = ls.to_fixed(y), ls.transform(y).astype(np.float32)
+    ys = LabelScaling.fit(y).transform(y)
     shift = 12
     rows = []
-    zeros32 = np.zeros(d + 1, np.float32)
-    t = epoch_times(lambda: _kernels.sgd_fp32(Xs, ys, 1, shift, 0, zeros32), cfg.repeats)
+    zeros = np.zeros(d + 1)
+    fp32 = KernelRun(engine.Prepared(d, scaled=Xs), ys, SgdConfig(32, "double", "uniform", shift, 0, 1, 0, "hls"))
+    t = epoch_times(lambda: fp32(1, shift, 0, zeros), cfg.repeats)
     rows.append(_row("fp32", 32, "fp32", "-", n, d, Xs.nbytes, t, bandwidth, scale_s))
-    zeros = np.zeros(d + 1, np.int32)
     contenders = [(b, s, "uniform") for b in (1, 2, 4, 8) for s in ("double", "naive")]
     contenders += [(4, "double", "optimal")]
     for bits, sampling, levels in contenders:
@@ -112,29 +112,29 @@ def throughput(name: str, n: int, d: int, cfg: BenchConfig, say) -> dict:
         start = time.perf_counter()
         data = prepare(X, scaling, config)  # quantizes X itself, without the scaled copy
         prep = fit_s + time.perf_counter() - start
-        enc, tables = F.encoding_id(sampling), data.level_values
-        mult = F.dot_mult(bits) if tables is None else F.TABLE_DOT_MULT
-        t = epoch_times(lambda: _kernels.sgd_quantized(data.lines, labels, d, bits, enc, 1, shift, 0, mult, zeros,
-                                                  values=tables), cfg.repeats)
-        note = "portable kernel (level tables)" if tables is not None else ""
+        run = KernelRun(data, ys, config)
+        t = epoch_times(lambda: run(1, shift, 0, zeros), cfg.repeats)
+        note = "portable kernel (level tables)" if data.level_values is not None else ""
         rows.append(_row("quantized", bits, sampling, levels, n, d, data.lines.nbytes, t, bandwidth, prep,
                          note=note))
-        say(f"    {bits}-bit {sampling} {levels}: {np.median(t):.4f} s/epoch")
+        say(f"    {F.precision_label(bits, sampling)} {levels}: {np.median(t):.4f} s/epoch")
     if cfg.sklearn:
         from sklearn.linear_model import SGDRegressor
 
         start = time.perf_counter()
         X64 = Xs.astype(np.float64)
+        ys32 = ys.astype(np.float32)
         prep = scale_s + time.perf_counter() - start
         sgd = SGDRegressor(learning_rate="constant", eta0=2.0**-shift, penalty=None, shuffle=False, tol=None)
-        t = epoch_times(lambda: sgd.partial_fit(X64, ys), cfg.repeats)
+        t = epoch_times(lambda: sgd.partial_fit(X64, ys32), cfg.repeats)
         rows.append(_row("sklearn", 64, "SGDRegressor", "-", n, d, X64.nbytes, t, bandwidth, prep,
                          note="scikit-learn SGDRegressor.partial_fit, float64, constant step"))
         del X64
     sub = max(1, min(n, cfg.golden_rows))
-    q = prepare(X[:sub], scaling, SgdConfig(4, "double", "uniform", shift, 0, 1, 0, "reference"))
-    t = epoch_times(lambda: reference.sgd_least_squares(q.lines, labels[:sub], d, 4, "double", 1, shift, 0,
-                                                   F.dot_mult(4), zeros), 1)
+    golden = SgdConfig(4, "double", "uniform", shift, 0, 1, 0, "reference")
+    q = prepare(X[:sub], scaling, golden)
+    run = KernelRun(q, ys[:sub], golden)
+    t = epoch_times(lambda: run(1, shift, 0, zeros), 1)
     t = [x * n / sub for x in t]
     rows.append(_row("golden", 4, "double", "uniform", n, d, q.lines.nbytes * n / sub, t, bandwidth, None,
                      extrapolated=True, note=f"NumPy golden model timed on {sub} rows, scaled to {n}"))
@@ -147,8 +147,6 @@ def throughput(name: str, n: int, d: int, cfg: BenchConfig, say) -> dict:
 
 def time_to_accuracy(cfg: BenchConfig, say) -> dict:
     """Wall time for each precision to reach fp32's final training loss within 1%."""
-    from . import engine
-
     X, y = problem(cfg.tta_rows, cfg.tta_features, seed=1)
     scaling = FeatureScaling.fit(X)
     ys = LabelScaling.fit(y).transform(y)
@@ -160,7 +158,7 @@ def time_to_accuracy(cfg: BenchConfig, say) -> dict:
         start = time.perf_counter()
         data = prepare(X, scaling, config)
         stamps = []
-        hist, _ = engine.train(data, ys, config, epochs, np.zeros(X.shape[1] + 1),
+        hist, _ = engine.train(KernelRun(data, ys, config), epochs, np.zeros(X.shape[1] + 1),
                                on_epoch=lambda e, m: stamps.append(time.perf_counter() - start))
         losses = 0.5 * np.mean((A @ hist.T.astype(np.float32) - ys[:, None]) ** 2, axis=0)
         return {"bits": bits, "sampling": sampling, "eta0": 2.0**-shift, "wall_s": stamps,
@@ -180,7 +178,7 @@ def time_to_accuracy(cfg: BenchConfig, say) -> dict:
     for c in curves:
         hit = [t for t, l in zip(c["wall_s"], c["loss"]) if l <= target]
         c["seconds_to_target"] = hit[0] if hit else None
-        say(f"  {c['bits']}-bit {c['sampling']}: "
+        say(f"  {F.precision_label(c['bits'], c['sampling'])}: "
             f"{'not reached' if not hit else format(hit[0], '.3f') + ' s'} to fp32 loss + 1%")
     return {"n_samples": cfg.tta_rows, "n_features": cfg.tta_features, "target_loss": target,
             "loss_units": "0.5 MSE, labels standardised", "curves": curves}
@@ -203,7 +201,7 @@ def run(cfg: BenchConfig, out: Path, hls_report=None, quiet: bool = False) -> di
     say("[3/3] time to accuracy")
     results["time_to_accuracy"] = time_to_accuracy(cfg, say)
     assumptions = fpga.assumptions_from_report(hls_report) if hls_report else fpga.FpgaAssumptions()
-    precisions = [(b, s) for b in (1, 2, 4, 8) for s in ("double", "naive")]
+    precisions = [(b, s) for b in TOP_BITS for s in TOP_SAMPLINGS]  # the synthesis tops
     results["fpga_projection"] = fpga.project(cfg.rows, cfg.features, precisions, assumptions)
     plots.speedup_vs_bits(results["memory_bound"], results["fpga_projection"], out / "speedup_vs_bits.png")
     plots.time_to_loss(results["time_to_accuracy"], out / "time_to_loss.png")
@@ -217,7 +215,7 @@ def kernel_label(r) -> str:
     if r["kernel"] in ("fp32", "sklearn", "golden"):
         return {"fp32": "fp32 C++ kernel", "sklearn": "scikit-learn SGDRegressor",
                 "golden": "NumPy golden model, 4-bit double (extrapolated)"}[r["kernel"]]
-    return f"{r['bits']}-bit {r['sampling']}" + (" optimal" if r["levels"] == "optimal" else "")
+    return F.precision_label(r["bits"], r["sampling"]) + (" optimal" if r["levels"] == "optimal" else "")
 
 
 def render(r: dict) -> str:
@@ -241,7 +239,7 @@ def render(r: dict) -> str:
               f"({tta['target_loss']:.5g}, {tta['loss_units']}).", "", "| precision | eta0 | seconds to target |",
               "|---|---|---|"]
     for c in tta["curves"]:
-        name = "fp32" if c["bits"] == 32 else f"{c['bits']}-bit {c['sampling']}"
+        name = F.precision_label(c["bits"], c["sampling"])
         s = "not reached" if c["seconds_to_target"] is None else f"{c['seconds_to_target']:.3f}"
         lines.append(f"| {name} | 2^-{int(round(-math.log2(c['eta0'])))} | {s} |")
     p = r["fpga_projection"]
@@ -252,7 +250,7 @@ def render(r: dict) -> str:
               "| precision | values/line | projected epoch s | speedup vs fp32 |", "|---|---|---|---|",
               f"| fp32 | 16 | {p['fp32_epoch_s']:.4f} | 1.00x |"]
     for x in p["rows"]:
-        lines.append(f"| {x['bits']}-bit {x['sampling']} | {x['values_per_line']} | {x['epoch_s']:.4f} | "
+        lines.append(f"| {F.precision_label(x['bits'], x['sampling'])} | {x['values_per_line']} | {x['epoch_s']:.4f} | "
                      f"{x['speedup_vs_fp32']:.2f}x |")
     lines += ["", f"The paper reports up to {p['paper_best_speedup']}x on its FPGA.", "",
               "![speedup](speedup_vs_bits.png)", "", "![time to loss](time_to_loss.png)", ""]

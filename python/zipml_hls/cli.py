@@ -15,7 +15,11 @@ from pathlib import Path
 import numpy as np
 
 from . import __version__
-from . import formats as F
+from .backend import BACKENDS, get_backend
+from .hls_flow import TOP_BITS, TOP_SAMPLINGS
+from .quantize import LEVELS
+from .spec import format as F
+from .spec.losses import CLASSIFIER_LOSSES, LOSSES
 
 
 class UsageError(Exception):
@@ -77,7 +81,7 @@ def cmd_train(args) -> int:
     est = cls(bits=args.bits, sampling=args.sampling, levels=args.levels, max_iter=args.epochs, eta0=args.eta0,
               decay_epochs=args.decay_epochs, tol=args.tol, n_copies=args.copies, random_state=args.seed, backend=args.backend,
               verbose=0 if args.quiet else 1, model_bits=args.model_bits, grad_bits=args.grad_bits, **extra)
-    precision = "fp32" if args.bits == 32 else f"{args.bits}-bit {args.sampling}"
+    precision = F.precision_label(args.bits, args.sampling)
     if not args.quiet:
         print(f"training {cls.__name__} ({task}) on {X.shape[0]} samples x {X.shape[1]} features, {precision}, "
               f"at most {args.epochs} epochs", flush=True)
@@ -116,9 +120,7 @@ def cmd_predict(args) -> int:
 
 
 def cmd_info(args) -> int:
-    from . import _kernels
-
-    info = _kernels.info()
+    info = get_backend("hls").info()
     print(f"zipml-hls {__version__}")
     print(f"compiler      g++ {info['compiler']}")
     print(f"flags         {info['cxx_flags']}")
@@ -129,7 +131,7 @@ def cmd_info(args) -> int:
     print("values per 512-bit line:")
     for bits in F.SUPPORTED_BITS:
         cells = ", ".join(f"{s} {F.values_per_line(bits, s)} ({F.stored_bits(bits, s)} bits)"
-                          for s in ("double", "naive"))
+                          for s in F.TRAINING_SAMPLINGS)
         print(f"  {bits}-bit: {cells}")
     return 0
 
@@ -195,12 +197,12 @@ def build_parser() -> argparse.ArgumentParser:
     _add_data_options(p)
     p.add_argument("--task", default="auto", choices=("auto", "regression", "classification"),
                    help="auto: classification when labels are integers with at most 20 values")
-    p.add_argument("--bits", type=int, default=8, choices=(1, 2, 3, 4, 6, 8, 32),
+    p.add_argument("--bits", type=int, default=8, choices=F.SUPPORTED_BITS + (F.FULL_PRECISION,),
                    help="bits per value (32: fp32)")
-    p.add_argument("--sampling", default="double", choices=F.ENCODINGS)
-    p.add_argument("--levels", default="uniform", choices=("uniform", "optimal"))
-    p.add_argument("--loss", default="squared_error", choices=("squared_error", "hinge", "log_loss"),
-                   help="classification loss (least-squares SVM, SVM with refetching, logistic regression)")
+    p.add_argument("--sampling", default="double", choices=F.TRAINING_SAMPLINGS)
+    p.add_argument("--levels", default="uniform", choices=LEVELS)
+    p.add_argument("--loss", default="squared_error", choices=CLASSIFIER_LOSSES,
+                   help="classification loss: " + "; ".join(f"{n}: {LOSSES[n].formula}" for n in CLASSIFIER_LOSSES))
     p.add_argument("--model-bits", type=int, help="round the model to this many bits in every dot product")
     p.add_argument("--grad-bits", type=int, help="round every update to this many bits")
     p.add_argument("--epochs", type=int, default=100, help="most epochs (default 100)")
@@ -211,7 +213,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--tol", type=float, default=1e-3, help="adaptive schedule: relative improvement that counts")
     p.add_argument("--copies", type=int, default=1, help="independent quantized copies of the data")
     p.add_argument("--seed", type=int, default=0)
-    p.add_argument("--backend", default="hls", choices=("hls", "reference"))
+    p.add_argument("--backend", default="hls", choices=BACKENDS)
     p.add_argument("--model-out", help="write the trained model here")
     p.add_argument("--quiet", action="store_true", help="no progress bar")
     p.set_defaults(func=cmd_train)
@@ -240,8 +242,8 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("hls", help="Vitis HLS: synthesize the kernels, read synthesis reports")
     hls = p.add_subparsers(dest="hls_command", required=True)
     q = hls.add_parser("synth", help="run Vitis HLS (or write the project and print the command)")
-    q.add_argument("--bits", type=int, default=4, choices=(1, 2, 4, 8, 32))
-    q.add_argument("--sampling", default="double", choices=("double", "naive"))
+    q.add_argument("--bits", type=int, default=4, choices=TOP_BITS + (F.FULL_PRECISION,))
+    q.add_argument("--sampling", default="double", choices=TOP_SAMPLINGS)
     q.add_argument("--part", default="xcu250-figd2104-2L-e", help="FPGA part (default: Alveo U250)")
     q.add_argument("--clock", type=float, default=3.33, help="clock period in ns (default 3.33)")
     q.add_argument("--out", default="zipml-hls-project", help="project folder")

@@ -9,16 +9,17 @@ import warnings
 import numpy as np
 from sklearn.exceptions import ConvergenceWarning
 
-from . import formats as F
 from .datasets import make_synthetic_regression
-from .engine import FULL_PRECISION, rounding_variance
+from .spec import format as F
+from .step_size import rounding_variance
 from .linear_model import ZipMLClassifier, ZipMLRegressor
 
 #: The paper-style experiments compare precisions under one fixed schedule: the step
 #: halves every 3 epochs (the estimators' default is the adaptive schedule).
 SCHEDULE = 3
 
-PRECISIONS = [(32, "fp32")] + [(b, s) for b in (8, 6, 4, 3, 2, 1) for s in ("double", "naive")]
+PRECISIONS = [(F.FULL_PRECISION, "fp32")] + [(b, s) for b in sorted(F.SUPPORTED_BITS, reverse=True)
+                                             for s in ("double", "naive")]
 
 
 def regression_datasets(n: int, d: int) -> dict:
@@ -85,7 +86,7 @@ def convergence(X, y, epochs: int = 20, seed: int = 0, precisions=PRECISIONS, pr
         rows.append({"bits": bits, "sampling": sampling, "eta0": est.eta_, "loss_curve": est.loss_curve_,
                      "final_loss": est.loss_curve_[-1], "train_seconds": seconds})
         if progress:
-            progress(f"{bits}-bit {sampling}" if bits != FULL_PRECISION else "fp32")
+            progress(F.precision_label(bits, sampling))
     return rows
 
 

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 from dataclasses import asdict, dataclass
 
-from . import formats as F
+from .spec import format as F
 
 #: Defaults: a 200 MHz kernel clock (the paper's design ran at this order) and one
 #: DDR4-2400 channel (19.2 GB/s); both are parameters.

@@ -9,6 +9,8 @@ import shutil
 import subprocess
 from pathlib import Path
 
+from .spec.format import FULL_PRECISION
+
 DEFAULT_PART = "xcu250-figd2104-2L-e"  # Alveo U250
 DEFAULT_CLOCK_NS = 3.33  # 300 MHz
 STEPS = ("csim", "csynth", "cosim", "export")
@@ -24,12 +26,17 @@ def source_root() -> Path:
     raise FileNotFoundError("the HLS sources are not installed with this copy of zipml-hls")
 
 
+#: (bits, sampling) of the quantized synthesis tops in hls/kernels/zipml_tops.cpp
+TOP_BITS = (1, 2, 4, 8)
+TOP_SAMPLINGS = ("double", "naive")
+
+
 def top_name(bits: int, sampling: str) -> str:
-    if bits == 32:
+    if bits == FULL_PRECISION:
         return "zipml_sgd_fp32"
-    if bits not in (1, 2, 4, 8) or sampling not in ("double", "naive"):
-        raise ValueError(f"synthesis tops exist for bits 1, 2, 4, 8 (double or naive) and 32 (fp32); got "
-                         f"bits={bits}, sampling={sampling!r}")
+    if bits not in TOP_BITS or sampling not in TOP_SAMPLINGS:
+        raise ValueError(f"synthesis tops exist for bits {TOP_BITS} ({' or '.join(TOP_SAMPLINGS)}) and "
+                         f"{FULL_PRECISION} (fp32); got bits={bits}, sampling={sampling!r}")
     return f"zipml_sgd_b{bits}_{sampling}"
 
 

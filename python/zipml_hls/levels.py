@@ -12,8 +12,9 @@ import numbers
 
 import numpy as np
 
-from . import formats as F
 from ._validation import check_choice, check_int
+from .backend import BACKENDS, get_backend
+from .spec import format as F
 
 METHODS = ("exact", "grid")
 DEFAULT_GRID_SIZE = 256
@@ -66,28 +67,6 @@ def _fill(levels: np.ndarray, n_levels: int) -> np.ndarray:
     return np.asarray(levels)
 
 
-def _reference_dp(x: np.ndarray, c: np.ndarray, s: int) -> np.ndarray:
-    """NumPy O(s N^2) dynamic program over the points (the test oracle)."""
-    n = x.size
-    s0, s1, s2 = (np.concatenate([[0.0], np.cumsum(c * x**p)]) for p in (0, 1, 2))
-    a, b = np.meshgrid(np.arange(n), np.arange(n), indexing="ij")
-    S0, S1, S2 = (t[b + 1] - t[a] for t in (s0, s1, s2))
-    cost = np.maximum(-S2 + (x[a] + x[b]) * S1 - x[a] * x[b] * S0, 0.0)
-    cost[a >= b] = np.inf
-    f = cost[0].copy()
-    args = []
-    for _ in range(2, s + 1):
-        total = f[:, None] + cost
-        arg = np.argmin(total, axis=0)
-        args.append(arg)
-        f = total[arg, np.arange(n)]
-    idx = [n - 1]
-    for arg in reversed(args):
-        idx.append(int(arg[idx[-1]]))
-    idx.append(0)
-    return x[np.array(idx[::-1])]
-
-
 def optimal_levels(values, n_levels, *, method="exact", grid_size=None, backend="hls") -> np.ndarray:
     """The ``n_levels`` levels minimising :func:`quantization_variance` of ``values``.
 
@@ -118,7 +97,7 @@ def optimal_levels(values, n_levels, *, method="exact", grid_size=None, backend=
         raise ValueError(f"n_levels must be an integer >= 2, got {n_levels!r}")
     n_levels = int(n_levels)
     check_choice(method, "method", METHODS)
-    check_choice(backend, "backend", ("hls", "reference"))
+    solver = get_backend(check_choice(backend, "backend", BACKENDS))
     if grid_size is not None and method != "grid":
         raise ValueError("grid_size is only used with method='grid'")
     x, counts = np.unique(v, return_counts=True)
@@ -130,16 +109,8 @@ def optimal_levels(values, n_levels, *, method="exact", grid_size=None, backend=
     counts = counts.astype(np.float64)
     if method == "grid":
         m = grid_points(x[0], x[-1], check_int(grid_size or DEFAULT_GRID_SIZE, "grid_size", 2), s)
-        if backend == "reference":
-            raise ValueError("backend='reference' implements the exact method only")
-        from . import _kernels
-
-        return _kernels.levels_dp(x, counts, s, m, True)[0]
-    if backend == "reference":
-        return _reference_dp(x, counts, s)
-    from . import _kernels
-
-    return _kernels.levels_dp(x, counts, s, 0, True)[0]
+        return solver.levels_dp(x, counts, s, m)
+    return solver.levels_dp(x, counts, s)
 
 
 #: Rows up to which ``quantize(levels='optimal')`` uses the exact method by default.
@@ -163,10 +134,8 @@ def level_tables(positions: np.ndarray, bits: int, method: str | None = None, gr
     method = method or ("exact" if n <= EXACT_MAX_ROWS else "grid")
     check_choice(method, "method", METHODS)
     if method == "grid":
-        from . import _kernels
-
         m = grid_points(0, F.POS_ONE, check_int(grid_size or default_grid_size(bits), "grid_size", 2), s)
-        raw = _kernels.grid_level_columns(np.ascontiguousarray(positions, dtype=np.uint32), s, m)
+        raw = get_backend("hls").grid_level_columns(positions, s, m)
     else:
         raw = np.stack([optimal_levels(positions[:, j], s + 1) for j in range(d)])
     tables = np.empty((d, s + 1), dtype=np.int64)

@@ -12,16 +12,17 @@ from sklearn.utils.multiclass import check_classification_targets
 from sklearn.utils.validation import check_is_fitted, validate_data
 
 from . import engine
-from . import formats as F
-from . import reference
 from ._validation import check_bits, check_choice, check_int, check_matrix, check_seed
-from .quantize import BACKENDS, LEVELS
+from .backend import BACKENDS
 from .polynomial import logistic_polynomial
-from .scaling import FeatureScaling, LabelScaling
+from .quantize import LEVELS
+from .scaling import FeatureScaling, LabelScaling, unscale_models
+from .spec import format as F
+from .spec.losses import CLASSIFIER_LOSSES, LOSSES
+from .spec.schedule import epoch_shift, step_shift_from_eta
+from .step_size import AdaptiveSchedule, auto_step_shift
 
 _MAX_BACKOFF = 8
-_MAX_HALVINGS = 6  # adaptive schedule: stop after this many halvings without progress
-_HALVE_EVERY = 20  # adaptive schedule: halve at least this often, so the step keeps shrinking
 
 
 def _resolve_seed(random_state) -> int:
@@ -62,10 +63,14 @@ class _ZipMLLinear(BaseEstimator):
 
     _loss_name = "squared_error"  # the classifier's `loss` parameter overrides it
 
+    @property
+    def _loss_spec(self):
+        return LOSSES[self._loss_name]
+
     # ------------------------------------------------------------ checks
     def _check_params(self) -> None:
         check_bits(self.bits, allow_full=True)
-        check_choice(self.sampling, "sampling", F.ENCODINGS)
+        check_choice(self.sampling, "sampling", F.TRAINING_SAMPLINGS)
         check_choice(self.levels, "levels", LEVELS)
         check_int(self.max_iter, "max_iter", 1)
         if self.decay_epochs is not None:
@@ -80,12 +85,12 @@ class _ZipMLLinear(BaseEstimator):
             value = getattr(self, name)
             if value is not None:
                 check_int(value, name, 2, 24)
-                if self.bits == engine.FULL_PRECISION:
+                if self.bits == F.FULL_PRECISION:
                     raise ValueError(f"{name} applies to the low-precision kernels; got bits=32")
-                if self._loss_name == "log_loss":
-                    raise ValueError(f"{name} is not available with loss='log_loss'")
-        if self.levels == "optimal" and self._loss_name == "log_loss":
-            raise ValueError("levels='optimal' is available for the squared-error and hinge losses")
+                if self._loss_spec.kernel != "linear":
+                    raise ValueError(f"{name} is not available with loss={self._loss_name!r}")
+        if self.levels == "optimal" and self._loss_spec.kernel != "linear":
+            raise ValueError(f"levels='optimal' is not available with loss={self._loss_name!r}")
         if not (isinstance(self.eta0, str) and self.eta0 == "auto"):
             if isinstance(self.eta0, (bool, str)) or not isinstance(self.eta0, (int, float, np.number)):
                 raise TypeError(f"eta0 must be 'auto' or a positive float, got {self.eta0!r}")
@@ -104,12 +109,12 @@ class _ZipMLLinear(BaseEstimator):
     def _start(self, X, Y) -> None:
         """Fit the scalings and the schedule on the first data seen."""
         self.scaling_ = FeatureScaling.fit(X)
-        if self._loss_name == "squared_error":
-            self._label_scalings = [LabelScaling.fit(Y[:, t]) for t in range(Y.shape[1])]
-        else:  # margin losses read the +1/-1 labels as they are
+        if self._loss_spec.margin:  # margin losses read the +1/-1 labels as they are
             self._label_scalings = [LabelScaling(0.0, 1.0) for _ in range(Y.shape[1])]
-        self._step_shift = (engine.auto_step_shift(self.scaling_.transform(X), int(self.bits))
-                            if self.eta0 == "auto" else engine.step_shift_from_eta(float(self.eta0)))
+        else:
+            self._label_scalings = [LabelScaling.fit(Y[:, t]) for t in range(Y.shape[1])]
+        self._step_shift = (auto_step_shift(self.scaling_.transform(X), int(self.bits))
+                            if self.eta0 == "auto" else step_shift_from_eta(float(self.eta0)))
         self.eta_ = 2.0**-self._step_shift
         self._seed = _resolve_seed(self.random_state)
         self._models = np.zeros((Y.shape[1], X.shape[1] + 1))
@@ -119,9 +124,9 @@ class _ZipMLLinear(BaseEstimator):
 
     def _config(self, step_shift: int, decay_epochs: int, seed: int) -> engine.SgdConfig:
         extra = {}
-        if self._loss_name == "hinge":
+        if self._loss_spec.refetch:
             extra["refetch"] = bool(self.refetch)
-        if self._loss_name == "log_loss":
+        if self._loss_spec.kernel == "polynomial":
             extra.update(poly_degree=int(self.poly_degree), poly_range=float(self.poly_range))
         return engine.SgdConfig(bits=int(self.bits), sampling=self.sampling, levels=self.levels, step_shift=step_shift,
                                 decay_epochs=decay_epochs, n_copies=int(self.n_copies), seed=seed,
@@ -148,7 +153,8 @@ class _ZipMLLinear(BaseEstimator):
                 def on_epoch(e, model, ls=ls, y=y):
                     bar.update(1)
                     bar.set_postfix(loss=f"{self._loss(X, y, ls, model[None])[0]:.4g}", refresh=False)
-            history, refetches = engine.train(data, ls.transform(y), config, epochs, self._models[t], on_epoch)
+            run = engine.KernelRun(data, ls.transform(y), config)
+            history, refetches = engine.train(run, epochs, self._models[t], on_epoch)
             curve = self._loss(X, y, ls, history)
             losses += curve / Y.shape[1]
             if refetches is not None:
@@ -159,21 +165,20 @@ class _ZipMLLinear(BaseEstimator):
         self._set_coef()
         self.n_iter_ += epochs
         self.loss_curve_.extend(float(v) for v in losses)
-        if self._loss_name == "hinge" and getattr(self, "refetch", False) and self.bits != engine.FULL_PRECISION:
+        if self._loss_spec.refetch and getattr(self, "refetch", False) and self.bits != F.FULL_PRECISION:
             self.refetch_fraction_.extend(float(v) for v in refetched)
         return self._worst_ratio(X, Y)
 
     def _run_adaptive(self, X, Y, config: engine.SgdConfig) -> float:
-        """Epoch by epoch, every target in lockstep: the step halves when the mean training
-        loss has not improved by ``tol`` (relative) for ``n_iter_no_change`` epochs, and at
-        least every 20 epochs (a loss that creeps down at too large a step still gets a
-        smaller one); training stops when the loss stalls after 6 halvings, or at
-        ``max_iter``. Returns the worst final-loss ratio to the zero model, as ``_run``."""
+        """Epoch by epoch, every target in lockstep, with the step of
+        :class:`~zipml_hls.step_size.AdaptiveSchedule` driven by the mean training loss,
+        up to ``max_iter`` epochs. Returns the worst final-loss ratio to the zero model,
+        as ``_run``."""
         data = engine.prepare(X, self.scaling_, config)
         X = self._loss_matrix(X)
         n_targets = Y.shape[1]
-        targets = [ls.transform(Y[:, t]) for t, ls in enumerate(self._label_scalings)]
-        shift, best, stale, halvings, since = config.step_shift, np.inf, 0, 0, 0
+        runs = [engine.KernelRun(data, ls.transform(Y[:, t]), config) for t, ls in enumerate(self._label_scalings)]
+        schedule = AdaptiveSchedule(config.step_shift, self.tol, self.n_iter_no_change)
         bar = None
         if self.verbose:
             from tqdm.auto import tqdm
@@ -181,9 +186,9 @@ class _ZipMLLinear(BaseEstimator):
             bar = tqdm(total=int(self.max_iter), desc=f"{type(self).__name__} {self._precision()}", unit="epoch",
                        leave=False, disable=None)  # disable=None: no bar when stderr is not a terminal
         for e in range(int(self.max_iter)):
-            loss, refetched = 0.0, 0.0
+            loss, refetched, shift = 0.0, 0.0, schedule.shift
             for t, ls in enumerate(self._label_scalings):
-                self._models[t], count = engine.run_epoch(data, targets[t], config, e, shift, self._models[t])
+                self._models[t], count = engine.run_epoch(runs[t], e, shift, self._models[t])
                 loss += self._loss(X, Y[:, t], ls, self._models[t][None])[0] / n_targets
                 refetched += 0.0 if count is None else count / (X.shape[0] * n_targets)
             self.n_iter_ += 1
@@ -193,20 +198,11 @@ class _ZipMLLinear(BaseEstimator):
             if bar is not None:
                 bar.update(1)
                 bar.set_postfix(loss=f"{loss:.4g}", eta=f"2^-{shift}", refresh=False)
-            if not np.isfinite(loss):
+            if schedule.update(loss):
                 break
-            since += 1
-            if loss < best * (1 - self.tol):
-                best, stale = loss, 0
-            else:
-                stale += 1
-            if stale >= self.n_iter_no_change or since >= _HALVE_EVERY:
-                if stale >= self.n_iter_no_change and (halvings >= _MAX_HALVINGS or shift >= F.MAX_SHIFT):
-                    break
-                shift, halvings, stale, since = min(shift + 1, F.MAX_SHIFT), halvings + 1, 0, 0
         if bar is not None:
             bar.close()
-        self.final_eta_ = 2.0**-shift
+        self.final_eta_ = 2.0**-schedule.shift
         self._set_coef()
         return self._worst_ratio(X, Y)
 
@@ -223,13 +219,7 @@ class _ZipMLLinear(BaseEstimator):
         return worst
 
     def _precision(self) -> str:
-        return "fp32" if self.bits == engine.FULL_PRECISION else f"{self.bits}-bit {self.sampling}"
-
-    def _unscale(self, history: np.ndarray, ls: LabelScaling):
-        """Scaled-space models (m, d+1) -> original-unit coefficients (m, d) and intercepts (m,)."""
-        sc = self.scaling_
-        w = history[:, :-1] * sc.inv.astype(np.float64)
-        return ls.scale * w, ls.center + ls.scale * (history[:, -1] - w @ sc.lo.astype(np.float64))
+        return F.precision_label(self.bits, self.sampling)
 
     @staticmethod
     def _loss_matrix(X):
@@ -238,18 +228,14 @@ class _ZipMLLinear(BaseEstimator):
         return X.astype(np.float64) if X.size <= 1 << 24 else X
 
     def _loss(self, X, y, ls, history) -> np.ndarray:
-        """Training objective, original units, of each model in ``history``: 0.5 * mean
-        squared error, mean hinge max(0, 1 - y f) or mean log(1 + exp(-y f))."""
-        coefs, intercepts = self._unscale(history, ls)
+        """Training objective, original units, of each model in ``history``: the mean of
+        the loss's per-sample objective (``spec.losses``)."""
+        coefs, intercepts = unscale_models(history, self.scaling_, ls)
         pred = (X @ coefs.T.astype(X.dtype)).astype(np.float64) + intercepts
-        if self._loss_name == "hinge":
-            return np.mean(np.maximum(0.0, 1.0 - y[:, None] * pred), axis=0)
-        if self._loss_name == "log_loss":
-            return np.mean(np.logaddexp(0.0, -y[:, None] * pred), axis=0)
-        return 0.5 * np.mean((pred - y[:, None]) ** 2, axis=0)
+        return np.mean(self._loss_spec.objective(y[:, None], pred), axis=0)
 
     def _set_coef(self) -> None:
-        pairs = [self._unscale(self._models[t][None], ls) for t, ls in enumerate(self._label_scalings)]
+        pairs = [unscale_models(self._models[t][None], self.scaling_, ls) for t, ls in enumerate(self._label_scalings)]
         self._coef = np.vstack([c for c, _ in pairs])
         self._intercept = np.concatenate([i for _, i in pairs])
 
@@ -268,8 +254,7 @@ class _ZipMLLinear(BaseEstimator):
             else:
                 config = self._config(self._step_shift, int(self.decay_epochs), self._seed)
                 worst = self._run(X, Y, config, int(self.max_iter))
-                self.final_eta_ = 2.0**-reference.epoch_shift(self._step_shift, int(self.decay_epochs),
-                                                              int(self.max_iter) - 1)
+                self.final_eta_ = 2.0**-epoch_shift(self._step_shift, int(self.decay_epochs), int(self.max_iter) - 1)
             if worst <= 1.0:
                 return self
             if self.eta0 != "auto" or attempt == _MAX_BACKOFF or self._step_shift >= F.MAX_SHIFT:
@@ -284,7 +269,7 @@ class _ZipMLLinear(BaseEstimator):
     def _partial_fit(self, X, Y, first: bool):
         if first:
             self._start(X, Y)
-        shift = reference.epoch_shift(self._step_shift, int(self.decay_epochs or 0), self.n_iter_)
+        shift = epoch_shift(self._step_shift, int(self.decay_epochs or 0), self.n_iter_)
         seed = (self._seed + self.n_iter_) % (1 << 32)  # fresh rounding for every call
         if self._run(X, Y, self._config(shift, 0, seed), 1) > 10.0:
             self._warn("diverged")
@@ -298,7 +283,7 @@ class _ZipMLLinear(BaseEstimator):
 _PARAMS_DOC = r"""
     Parameters
     ----------
-    bits : {1, 2, 4, 8, 32}, default=8
+    bits : {1, 2, 3, 4, 6, 8, 32}, default=8
         Bits per stored level code; 32 trains the float32 baseline kernel.
     sampling : {'double', 'naive', 'nearest'}, default='double'
         'double': two independent samples per value, unbiased gradient;
@@ -314,7 +299,7 @@ _PARAMS_DOC = r"""
         Initial step in scaled units. Kernels step by powers of two: a float becomes
         ``2**-round(-log2(eta0))`` (clipped to [2^-40, 2^-1]). 'auto' takes
         ``2**-ceil(log2((R + 1)(1 + V)))``, R = max_i sum_j a_ij, V = max_i sum_j
-        Var[Q(a_ij)] (see ``zipml_hls.engine.auto_step_shift``), and halves it while a
+        Var[Q(a_ij)] (see ``zipml_hls.step_size.auto_step_shift``), and halves it while a
         run ends worse than predicting the mean (up to 8 times).
     decay_epochs : int or None, default=None
         None: the adaptive schedule - the step halves whenever the training loss has not
@@ -440,6 +425,10 @@ class ZipMLClassifier(ClassifierMixin, _ZipMLLinear):
       hinge test could be wrong, so the full-precision row is refetched for that step
       (``refetch=True``); otherwise the step uses the second sample. ``refetch_fraction_``
       reports the fraction of refetched samples per epoch.
+    * ``'squared_hinge'``: (1/2n) sum_i max(0, 1 - y_i f(a_i))^2, with the linear kernel
+      (residual f - y where y f < 1, else 0). Double sampling is unbiased for samples
+      whose margin is farther from 1 than the rounding error of the dot product;
+      elsewhere the bias is at most that error (the residual is 1-Lipschitz in f).
     * ``'log_loss'``: logistic regression. The loss derivative -y h(y z),
       h(t) = 1/(1+e^t), is replaced by a Chebyshev interpolant P of degree
       ``poly_degree`` on [-poly_range, poly_range] (``zipml_hls.polynomial``); with
@@ -447,7 +436,7 @@ class ZipMLClassifier(ClassifierMixin, _ZipMLLinear):
       (index + one rounding bit each), which makes the gradient estimate unbiased for P;
       'naive'/'nearest' reuse one sample (biased baselines). ``predict_proba`` applies the
       logistic function to the decision function.
-""" + _PARAMS_DOC + r"""    loss : {'squared_error', 'hinge', 'log_loss'}, default='squared_error'
+""" + _PARAMS_DOC + r"""    loss : {'squared_error', 'hinge', 'log_loss', 'squared_hinge'}, default='squared_error'
     refetch : bool, default=True
         Hinge loss: refetch full-precision rows whose margin is ambiguous.
     poly_degree : {3, 5, 7}, default=5
@@ -467,7 +456,7 @@ class ZipMLClassifier(ClassifierMixin, _ZipMLLinear):
         Hinge loss with refetching: fraction of samples refetched in each epoch.
     """
 
-    LOSSES = ("squared_error", "hinge", "log_loss")
+    LOSSES = CLASSIFIER_LOSSES
 
     def __init__(self, bits=8, sampling="double", levels="uniform", max_iter=100, eta0="auto", decay_epochs=None,
                  tol=1e-3, n_iter_no_change=3, n_copies=1, random_state=None, backend="hls", verbose=0,

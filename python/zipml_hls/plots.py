@@ -9,10 +9,12 @@ import matplotlib
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 
+from .spec.format import SUPPORTED_BITS, precision_label  # noqa: E402
+
 _COLORS = {32: "black", 8: "tab:blue", 6: "tab:purple", 4: "tab:green", 3: "tab:olive", 2: "tab:orange",
            1: "tab:red"}
 _STYLES = {"fp32": "-", "double": "-", "naive": "--", "nearest": ":"}
-_BITS_TICKS = [1, 2, 3, 4, 6, 8]
+_BITS_TICKS = list(SUPPORTED_BITS)
 
 
 def _panels(n: int, width: float = 6, height: float = 4):
@@ -42,7 +44,7 @@ def _save(fig, path: Path) -> Path:
 
 
 def _label(row) -> str:
-    return "fp32" if row["bits"] == 32 else f"{row['bits']}-bit {row['sampling']}"
+    return precision_label(row["bits"], row["sampling"])
 
 
 def convergence(results: dict, path: Path, title: str = "Training loss per epoch") -> Path:
@@ -114,7 +116,7 @@ def time_to_loss(tta: dict, path: Path) -> Path:
     """Training loss against wall time (quantization included) for each precision."""
     fig, (ax,) = _panels(1)
     for c in tta["curves"]:
-        label = "fp32" if c["bits"] == 32 else f"{c['bits']}-bit {c['sampling']}"
+        label = _label(c)
         ax.plot(c["wall_s"], c["loss"], _STYLES[c["sampling"]], marker=".", color=_COLORS[c["bits"]], label=label)
     ax.axhline(tta["target_loss"], color="gray", linestyle=":", label="fp32 final loss + 1%")
     ax.set_yscale("log")

@@ -6,14 +6,14 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from . import formats as F
-from . import reference
 from ._validation import check_bits, check_choice, check_int, check_matrix, check_seed
+from .backend import BACKENDS, get_backend
 from .levels import level_tables
 from .scaling import FeatureScaling
+from .spec import format as F
+from .spec.layout import decode_samples
 
-BACKENDS = ("hls", "reference")
-LEVELS = ("uniform", "optimal")
+LEVELS = ("uniform", "optimal")  #: level placement: uniform, or variance-optimal per feature
 
 
 @dataclass(frozen=True)
@@ -25,10 +25,13 @@ class QuantizedData:
     lines : ndarray of uint64, shape (n_copies, n_samples, words_per_row)
         Packed rows: ``lines_per_row`` 512-bit lines of 8 little-endian words each.
     bits, sampling, seed : the quantization parameters.
+    n_features : int
     scaling : FeatureScaling
         Per-feature min/max used to map positions back to original units.
-    levels : ndarray of uint32, shape (n_features, 2**bits), or None
+    level_table : ndarray of uint32, shape (n_features, 2**bits), or None
         Per-feature level positions (Q0.24); None means uniform levels.
+    samples_per_value : int
+        Independent samples stored per value: 2 for 'double', M for 'multi', else 1.
     """
 
     lines: np.ndarray
@@ -37,8 +40,8 @@ class QuantizedData:
     seed: int
     n_features: int
     scaling: FeatureScaling
-    levels: np.ndarray | None = None
-    samples: int = 2  #: samples stored per value by 'multi'
+    level_table: np.ndarray | None = None
+    samples_per_value: int = 2
 
     @property
     def n_copies(self) -> int:
@@ -46,27 +49,23 @@ class QuantizedData:
 
     @property
     def n_samples(self) -> int:
+        """Rows of the data set."""
         return self.lines.shape[1]
-
-    @property
-    def n_stored_samples(self) -> int:
-        """Independent samples stored per value: 2 (double), M (multi) or 1."""
-        return F.samples_of(self.sampling, self.samples)
 
     @property
     def bits_per_value(self) -> int:
         """Bits stored per value: b + 2 for double, b + M for multi (the index is empty
         for b = 1), b otherwise."""
-        return F.stored_bits(self.bits, self.sampling, self.samples)
+        return F.stored_bits(self.bits, self.sampling, self.samples_per_value)
 
     @property
     def level_values(self) -> np.ndarray | None:
         """Per-feature level values the SGD kernel uses (Q0.10, int32), None for uniform."""
-        return None if self.levels is None else F.level_values(self.levels)
+        return None if self.level_table is None else F.level_values(self.level_table)
 
     @property
     def values_per_line(self) -> int:
-        return F.values_per_line(self.bits, self.sampling, self.samples)
+        return F.values_per_line(self.bits, self.sampling, self.samples_per_value)
 
     @property
     def nbytes(self) -> int:
@@ -75,16 +74,16 @@ class QuantizedData:
 
     def codes(self, sample: int = 0, copy: int = 0) -> np.ndarray:
         """Level codes (n_samples, n_features) of one stored sample of one copy."""
-        check_int(sample, "sample", 0, self.n_stored_samples - 1)
+        check_int(sample, "sample", 0, F.samples_of(self.sampling, self.samples_per_value) - 1)
         check_int(copy, "copy", 0, self.n_copies - 1)
         rows = self.lines[copy].reshape(self.n_samples, -1, F.LINE_WORDS)
-        return reference.decode_samples(rows, self.bits, self.sampling, self.n_features, self.samples)[sample]
+        return decode_samples(rows, self.bits, self.sampling, self.n_features, self.samples_per_value)[sample]
 
     def level_positions(self) -> np.ndarray:
         """(n_features, 2**bits) level positions in [0, 1]: k / (2**bits - 1) for uniform
         levels (their Q0.24 rounding thresholds differ by less than 2^-24)."""
-        if self.levels is not None:
-            return self.levels.astype(np.float64) / F.POS_ONE
+        if self.level_table is not None:
+            return self.level_table.astype(np.float64) / F.POS_ONE
         uniform = np.arange(1 << self.bits) / F.max_code(self.bits)
         return np.tile(uniform, (self.n_features, 1))
 
@@ -100,24 +99,24 @@ class QuantizedData:
 
 def quantize(X, bits, *, sampling="double", levels="uniform", seed=0, n_copies=1, backend="hls",
              scaling: FeatureScaling | None = None, levels_method: str | None = None,
-             grid_size: int | None = None, n_samples: int | None = None) -> QuantizedData:
+             grid_size: int | None = None, samples_per_value: int | None = None) -> QuantizedData:
     """Stochastically quantize ``X`` per feature to ``bits`` bits and pack it into lines.
 
     Each feature is scaled to [0, 1] by its min/max (kept in ``.scaling``), then each
     value v in [L_j, L_j+1] becomes L_j+1 with probability (v - L_j)/(L_j+1 - L_j),
     else L_j: unbiased, with variance (L_j+1 - v)(v - L_j). The draws come from the
-    counter-based RNG (``seed``, copy, row, column), so results are reproducible and
-    identical on both backends.
+    counter-based RNG (``seed``, sample, copy, row, column), so results are reproducible
+    and identical on both backends.
 
     Parameters
     ----------
     X : array-like (n_samples, n_features), finite. Converted to float32.
-    bits : {1, 2, 4, 8}. All 2**bits codes are levels.
+    bits : {1, 2, 3, 4, 6, 8}. All 2**bits codes are levels.
     sampling : {'double', 'naive', 'nearest', 'multi'}
         'double' stores two independent samples as interval index + 2 rounding bits;
         'naive' one stochastic sample; 'nearest' deterministic nearest rounding;
-        'multi' ``n_samples`` independent samples (4, 6 or 8) as index + one rounding bit
-        each (the polynomial estimator of logistic regression reads them).
+        'multi' ``samples_per_value`` independent samples (4, 6 or 8) as index + one
+        rounding bit each (the polynomial estimator of logistic regression reads them).
     levels : {'uniform', 'optimal'}
         Level placement per feature: uniform levels k/(2**bits - 1) of the scaled range,
         or the levels minimising the total rounding variance of that feature's values
@@ -130,38 +129,40 @@ def quantize(X, bits, *, sampling="double", levels="uniform", seed=0, n_copies=1
         (default up to 4096 rows) or the grid program (default above).
     grid_size : int, optional. Grid points for the grid method (default
         ``max(256, 8 * (2**bits - 1))``).
-    n_samples : int, 'multi' only: samples stored per value (4, 6 or 8).
+    samples_per_value : int, 'multi' only: samples stored per value (4, 6 or 8).
 
     Returns
     -------
     QuantizedData
     """
     bits = check_bits(bits)
-    sampling = check_choice(sampling, "sampling", F.ENCODINGS + (F.MULTI,))
-    if sampling == F.MULTI:
-        if n_samples is None or isinstance(n_samples, bool) or n_samples not in F.MULTI_SAMPLES:
-            raise ValueError(f"n_samples must be one of {F.MULTI_SAMPLES} for sampling='multi', got {n_samples!r}")
-    elif n_samples is not None:
-        raise ValueError("n_samples is only used with sampling='multi'")
-    samples = int(n_samples) if sampling == F.MULTI else 2
+    sampling = check_choice(sampling, "sampling", tuple(F.SAMPLINGS))
+    if sampling == "multi":
+        if (samples_per_value is None or isinstance(samples_per_value, bool)
+                or samples_per_value not in F.MULTI_SAMPLES):
+            raise ValueError(f"samples_per_value must be one of {F.MULTI_SAMPLES} for sampling='multi', "
+                             f"got {samples_per_value!r}")
+    elif samples_per_value is not None:
+        raise ValueError("samples_per_value is only used with sampling='multi'")
     check_choice(levels, "levels", LEVELS)
-    seed = check_seed(seed)
-    n_copies = check_int(n_copies, "n_copies", 1)
-    backend = check_choice(backend, "backend", BACKENDS)
     X = check_matrix(X)
+    if scaling is not None and scaling.lo.shape != (X.shape[1],):
+        raise ValueError(f"scaling is for {scaling.lo.shape[0]} features, X has {X.shape[1]}")
+    return quantize_checked(X, bits, sampling, levels, check_seed(seed), check_int(n_copies, "n_copies", 1),
+                            check_choice(backend, "backend", BACKENDS), scaling, levels_method, grid_size,
+                            F.samples_of(sampling, samples_per_value or 2))
+
+
+def quantize_checked(X: np.ndarray, bits: int, sampling: str, levels: str, seed: int, n_copies: int, backend: str,
+                     scaling: FeatureScaling | None = None, levels_method: str | None = None,
+                     grid_size: int | None = None, samples_per_value: int = 2) -> QuantizedData:
+    """:func:`quantize` on arguments already validated (X: a finite float32 C array)."""
+    kernels = get_backend(backend)
     if scaling is None:
         scaling = FeatureScaling.fit(X)
-    elif scaling.lo.shape != (X.shape[1],):
-        raise ValueError(f"scaling is for {scaling.lo.shape[0]} features, X has {X.shape[1]}")
     table = None
     if levels == "optimal":
-        table = level_tables(reference.scaled_position(X, scaling.lo, scaling.inv), bits, levels_method, grid_size)
-    if backend == "hls":
-        from . import _kernels
-
-        lines = _kernels.quantize(X, scaling.lo, scaling.inv, table, bits, F.encoding_id(sampling), seed, n_copies,
-                                  samples)
-    else:
-        lines = reference.quantize_matrix(X, scaling.lo, scaling.inv, table, bits, sampling, seed, n_copies, samples)
+        table = level_tables(kernels.positions(X, scaling.lo, scaling.inv), bits, levels_method, grid_size)
+    lines = kernels.quantize(X, scaling.lo, scaling.inv, table, bits, sampling, seed, n_copies, samples_per_value)
     return QuantizedData(lines=lines, bits=bits, sampling=sampling, seed=seed, n_features=X.shape[1],
-                         scaling=scaling, levels=table, samples=samples)
+                         scaling=scaling, level_table=table, samples_per_value=samples_per_value)

@@ -12,6 +12,7 @@ from pathlib import Path
 
 from . import __version__, bench, experiments, fpga, plots
 from .data import atomic_write_bytes
+from .spec.format import precision_label
 
 
 def _say(quiet: bool, text: str) -> None:
@@ -20,7 +21,7 @@ def _say(quiet: bool, text: str) -> None:
 
 
 def _fmt_precision(row) -> str:
-    return "fp32" if row["bits"] == 32 else f"{row['bits']}-bit {row['sampling']}"
+    return precision_label(row["bits"], row["sampling"])
 
 
 DEFAULT = {"synthetic": (20_000, 200), "epochs": 20, "throughput": (32_768, 2048), "skewed": (20_000, 50),

@@ -10,7 +10,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from . import formats as F
+from .spec import format as F
 
 
 @dataclass(frozen=True)
@@ -64,3 +64,11 @@ class LabelScaling:
     def to_fixed(self, y: np.ndarray) -> np.ndarray:
         """Labels as int32 Q15.16, rounded to nearest and saturated."""
         return F.to_fixed(self.transform(y), F.LABEL_FRAC)
+
+
+def unscale_models(history: np.ndarray, features: FeatureScaling, labels: LabelScaling):
+    """Scaled-space models (m, d+1: weights, then the intercept) -> original-unit
+    coefficients (m, d) and intercepts (m,): f(x) = ls.center + ls.scale *
+    (w^T ((x - lo) * inv) + c)."""
+    w = history[:, :-1] * features.inv.astype(np.float64)
+    return labels.scale * w, labels.center + labels.scale * (history[:, -1] - w @ features.lo.astype(np.float64))

@@ -1,6 +1,6 @@
 // Number formats and line layouts shared by every kernel. docs/FORMATS.md is the
-// prose version of this file; python/zipml_hls/formats.py mirrors the constants
-// and a test checks that both halves agree.
+// prose version of this file; the module exports every constant (_kernels.constants())
+// and a test checks that the Python mirror agrees.
 #pragma once
 #include <cstdint>
 
@@ -13,6 +13,27 @@ enum class Encoding : int {
   Nearest = 2,  ///< deterministic rounding to the nearest level: the level code
   Multi = 3,    ///< M independent samples: interval index + one rounding bit each (Double: M = 2)
 };
+
+/// The name of an encoding, as the Python side spells it.
+constexpr const char* encoding_name(Encoding e) {
+  return e == Encoding::Double ? "double"
+         : e == Encoding::Naive ? "naive"
+         : e == Encoding::Nearest ? "nearest"
+                                  : "multi";
+}
+
+/// The bit widths the kernels are compiled for: the divisors of 24 up to 8, so that
+/// s = 2^bits - 1 divides 2^24 - 1 (uniform levels in closed form).
+constexpr int kSupportedBits[] = {1, 2, 3, 4, 6, 8};
+/// The sample counts compiled for Multi (polynomial degrees 3, 5, 7 of sgd_logistic).
+constexpr int kMultiSamples[] = {4, 6, 8};
+
+/// True for a bit width of kSupportedBits.
+constexpr bool supported_bits(int bits) {
+  for (int b : kSupportedBits)
+    if (b == bits) return true;
+  return false;
+}
 
 /// Independent samples stored per value: 2 for Double, M for Multi, else 1.
 constexpr int samples_of(Encoding e, int multi_samples) {
@@ -36,6 +57,7 @@ constexpr int kUpdateFrac = 8;                     ///< extra fraction bits of t
 constexpr int kMaxShift = 40;                      ///< largest step shift (eta = 2^-40)
 constexpr int kLevelValueFrac = 10;                ///< level-table values: Q0.10 (1024 = 1.0)
 constexpr int32_t kTableDotMult = 1 << (kDotMultFrac - kLevelValueFrac);  ///< dot_mult for tables
+constexpr int kPolyFrac = 30;  ///< logistic polynomial coefficients and Horner accumulator: Q30 (int64)
 
 /// Highest level code: s = 2^bits - 1 (all 2^bits codes are used).
 constexpr int max_code(int bits) { return (1 << bits) - 1; }
@@ -59,13 +81,7 @@ constexpr int lines_per_row(int d, int bits, Encoding e, int m = 2) {
   return (d + values_per_line(bits, e, m) - 1) / values_per_line(bits, e, m);
 }
 
-/// True for the bit widths the kernels are compiled for: the divisors of 24 up to 8,
-/// so that s = 2^bits - 1 divides 2^24 - 1 (uniform levels in closed form).
-constexpr bool supported_bits(int bits) {
-  return bits == 1 || bits == 2 || bits == 3 || bits == 4 || bits == 6 || bits == 8;
-}
-
-/// Fields 2 or 4 bits wide are stored strided (see quantize.hpp: field_pos); all
+/// Fields 2 or 4 bits wide are stored strided (see layout.hpp: field_pos); all
 /// others in natural order, where 3- and 6-bit fields may straddle two words.
 constexpr bool strided_width(int width) { return width == 2 || width == 4; }
 

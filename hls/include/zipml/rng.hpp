@@ -6,9 +6,10 @@
 
 namespace zipml {
 
-constexpr uint32_t kMixMul1 = 0x7FEB352Du;   ///< mix32's first odd multiplier
-constexpr uint32_t kMixMul2 = 0x846CA68Bu;   ///< mix32's second odd multiplier
-constexpr uint32_t kIndexMul = 0x85EBCA77u;  ///< spreads the draw index before mixing
+constexpr uint32_t kMixMul1 = 0x7FEB352Du;     ///< mix32's first odd multiplier
+constexpr uint32_t kMixMul2 = 0x846CA68Bu;     ///< mix32's second odd multiplier
+constexpr uint32_t kIndexMul = 0x85EBCA77u;    ///< spreads the draw index before mixing
+constexpr uint32_t kKeySeedXor = 0x9E3779B9u;  ///< xored into the seed before the first mix
 
 /// Bijective 32-bit mixer: xor-shift / odd-multiply rounds (constants from the
 /// public "lowbias32" search). A bijection, so distinct inputs give distinct draws.
@@ -23,11 +24,13 @@ constexpr uint32_t mix32(uint32_t x) {
 
 /// Stream purposes (the first stream word), so that data, model and gradient
 /// rounding never share draws.
-constexpr uint32_t kStreamData = 1u << 16;  ///< | sample number (0, 1, ...)
+constexpr uint32_t kStreamData = 1u << 16;   ///< | sample number (0, 1, ...)
+constexpr uint32_t kStreamModel = 2u << 16;  ///< model rounding: stream (kStreamModel, epoch, row), index j
+constexpr uint32_t kStreamGrad = 3u << 16;   ///< gradient rounding: stream (kStreamGrad, epoch, row), index j
 
 /// Key of the stream (a, b, c) under a seed: mix32 chained over the words.
 constexpr uint32_t stream_key(uint32_t seed, uint32_t a, uint32_t b, uint32_t c) {
-  uint32_t k = mix32(seed ^ 0x9E3779B9u);
+  uint32_t k = mix32(seed ^ kKeySeedXor);
   k = mix32(k ^ a);
   k = mix32(k ^ b);
   return mix32(k ^ c);

@@ -1,36 +1,21 @@
-// Least-squares SGD over packed low-precision data (and the fp32 baseline).
+// SGD for linear models over packed low-precision data: the epoch skeleton shared by
+// the quantized kernels, and sgd_linear, whose loss is a policy type (losses.hpp).
 // Fixed-point formats and the step schedule are in docs/FORMATS.md.
 #pragma once
-#include <cmath>
 #include <cstdint>
 
+#include "fixed_point.hpp"
 #include "format.hpp"
-#include "quantize.hpp"
+#include "layout.hpp"
+#include "losses.hpp"
+#include "rng.hpp"
+#include "schedule.hpp"
 
 namespace zipml {
 
-/// Step shift of epoch e: eta_e = 2^-(step_shift + floor(e / decay_epochs)), at most 2^-40.
-inline int epoch_shift(int step_shift, int decay_epochs, int epoch) {
-  const int s = step_shift + (decay_epochs > 0 ? epoch / decay_epochs : 0);
-  return s > kMaxShift ? kMaxShift : s;
-}
-
-/// x / 2^s rounded to nearest, ties up (s >= 1; arithmetic shift).
-inline int64_t round_shift(int64_t x, int s) { return (x + (int64_t{1} << (s - 1))) >> s; }
-
-inline int32_t saturate32(int64_t x) {
-  return static_cast<int32_t>(x > INT32_MAX ? INT32_MAX : (x < INT32_MIN ? INT32_MIN : x));
-}
-
-/// Two's-complement wrapping add and subtract, without signed-overflow UB.
-inline int32_t wrap_add(int32_t a, int32_t b) {
-  return static_cast<int32_t>(static_cast<uint32_t>(a) + static_cast<uint32_t>(b));
-}
-inline int32_t wrap_sub(int32_t a, int32_t b) {
-  return static_cast<int32_t>(static_cast<uint32_t>(a) - static_cast<uint32_t>(b));
-}
-inline int32_t wrap_mul(int32_t a, int32_t b) {
-  return static_cast<int32_t>(static_cast<uint32_t>(a) * static_cast<uint32_t>(b));
+/// The prediction (Q16) from the dot product `acc` (codes times w >> 8) and the intercept.
+inline int64_t linear_prediction(int32_t acc, int32_t intercept, int32_t dot_mult) {
+  return ((static_cast<int64_t>(acc) * dot_mult) >> kDotMultFrac) + (intercept >> kDotDrop);
 }
 
 /// What one sample contributes: g, the model step per unit of level code (Q32, so
@@ -41,60 +26,163 @@ struct SampleStep {
 };
 
 /// Steps from a residual r (Q16): g per code unit and the intercept step. Shared by
-/// every kernel (see sgd_linear).
+/// every quantized kernel (see sgd_linear).
 inline SampleStep residual_step(int64_t r, int32_t dot_mult, int shift) {
   return {saturate32(round_shift(r * dot_mult, kUpdateFrac + shift)),
           saturate32(round_shift(r * (1 << kDotDrop), shift))};
 }
 
-/// The least-squares per-sample arithmetic: from the dot product `acc` (codes times
-/// w >> 8) to the steps. See sgd_linear.
-inline SampleStep sample_step(int32_t acc, int32_t label, int32_t intercept, int32_t dot_mult, int shift) {
-  const int64_t pred = ((static_cast<int64_t>(acc) * dot_mult) >> kDotMultFrac) + (intercept >> kDotDrop);
-  return residual_step(saturate32(pred - label), dot_mult, shift);
+/**
+ * @brief The epoch skeleton of the quantized SGD kernels, written once.
+ *
+ * Holds the model on chip (d weights, padding lanes 0, and the intercept), visits the
+ * n rows of copy e % n_copies in order with the step shift of epoch e, and writes the
+ * model after every epoch to `history`. What a sample does is the row policy's.
+ *
+ * @tparam K           values per line: the model's partition factor
+ * @tparam MaxFeatures largest d the on-chip model holds
+ * @tparam Row         the per-sample step: `void update(int32_t* w, int32_t& intercept,
+ *                     const uint64_t* row, int32_t label, int i, int epoch, int shift)`, and
+ *                     `void end_epoch(int epoch)`, called after the epoch's history row
+ * @param row          the row policy
+ * @param data         packed rows, [copy][row][line][8 words]
+ * @param labels       n labels, int32 Q16
+ * @param n            samples per copy
+ * @param d            features (d <= MaxFeatures)
+ * @param n_lines      lines per row
+ * @param n_copies     quantized copies in `data`
+ * @param epochs       number of passes
+ * @param step_shift   eta_0 = 2^-step_shift
+ * @param decay_epochs eta halves every decay_epochs epochs; 0 keeps it constant
+ * @param model_in     initial model, d weights then the intercept, Q24
+ * @param history      output, epochs x (d + 1)
+ */
+template <int K, int MaxFeatures, class Row>
+void sgd_epochs(Row& row, const uint64_t* data, const int32_t* labels, int n, int d, int n_lines, int n_copies,
+                int epochs, int step_shift, int decay_epochs, const int32_t* model_in, int32_t* history) {
+  constexpr int kPadded = (MaxFeatures + K - 1) / K * K;
+  int32_t w[kPadded];  // on chip; padding lanes see zero codes and stay 0
+#pragma HLS ARRAY_PARTITION variable = w cyclic factor = K
+  const int64_t row_words = static_cast<int64_t>(n_lines) * kLineWords;
+  for (int j = 0; j < n_lines * K; ++j) w[j] = j < d ? model_in[j] : 0;
+  int32_t intercept = model_in[d];
+  for (int e = 0; e < epochs; ++e) {
+    const int shift = epoch_shift(step_shift, decay_epochs, e);
+    const uint64_t* copy = data + static_cast<int64_t>(e % n_copies) * n * row_words;
+    for (int i = 0; i < n; ++i) row.update(w, intercept, copy + i * row_words, labels[i], i, e, shift);
+    int32_t* out = history + static_cast<int64_t>(e) * (d + 1);
+    for (int j = 0; j < d; ++j) out[j] = w[j];
+    out[d] = intercept;
+    row.end_epoch(e);
+  }
 }
 
-/// Model step for a level of value c (a code, or a table value): round(g * c / 2^8).
-inline int32_t code_step(int32_t g, int32_t c) {
-  return static_cast<int32_t>(round_shift(static_cast<int64_t>(g) * c, kUpdateFrac));
-}
-
-/// Loss of the linear model (labels of the hinge loss are +1/-1 in Q16).
-enum class Loss : int {
-  LeastSquares = 0,  ///< r = pred - y
-  Hinge = 1,         ///< r = -y where y * pred < 1, else 0
-  Logistic = 2,      ///< r = -y sigma(-y pred) (fp32 kernel; the quantized kernel: polynomial, sgd_logistic)
-};
-
-/// Options beyond plain least squares on low-precision data (docs/FORMATS.md sec. 7-9).
+/// Options of sgd_linear beyond its loss (docs/FORMATS.md sec. 7-9): runtime values of
+/// the CPU build; the synthesis tops use the defaults.
 struct SgdOptions {
-  Loss loss = Loss::LeastSquares;
   int model_bits = 0;              ///< 2..24: the dot product uses the model rounded to this many bits; 0: exact
   int grad_bits = 0;               ///< 2..24: each update is rounded to this many bits; 0: exact
   uint32_t seed = 0;               ///< seed of the model and gradient rounding streams
-  const uint32_t* full = nullptr;  ///< hinge: n x d full-precision Q0.24 positions to refetch; nullptr: never
-  int32_t* refetches = nullptr;    ///< hinge: samples refetched in each epoch (epochs entries), or nullptr
+  const uint32_t* full = nullptr;  ///< losses with kRefetch: n x d full-precision Q0.24 positions; nullptr: never
+  int32_t* refetches = nullptr;    ///< samples refetched in each epoch (epochs entries), or nullptr
 };
 
-constexpr uint32_t kStreamModel = 2u << 16;  ///< model rounding: stream (kStreamModel, epoch, row), index j
-constexpr uint32_t kStreamGrad = 3u << 16;   ///< gradient rounding: stream (kStreamGrad, epoch, row), index j
+/// The per-sample step of sgd_linear (a row policy of sgd_epochs).
+template <int Bits, Encoding E, class Loss>
+struct LinearRow {
+  static constexpr int K = values_per_line(Bits, E);
+  static constexpr int S = max_code(Bits);
+  int d, n_lines;
+  int32_t dot_mult;
+  const int32_t* values;
+  SgdOptions opt;
+  int32_t refetched;
 
-/// Smallest k >= 0 with maxabs <= limit * 2^k: the power-of-two scale of a b-bit signed
-/// grid (limit = 2^(b-1) - 1 steps each side) that holds every value.
-inline int grid_shift(int64_t maxabs, int64_t limit) {
-  int k = 0;
-  while ((limit << k) < maxabs && k < 31) ++k;
-  return k;
-}
+  /// Value of the level of `code` of feature j: the code itself, or its table value.
+  int32_t level_value(int j, int32_t code) const {
+    return values == nullptr ? code : values[(j < d ? j : 0) * (S + 1) + code];
+  }
 
-/// x / 2^k rounded stochastically (up with probability (x mod 2^k) / 2^k), using the
-/// top k bits of a draw; unbiased. Returns the integer on the 2^k grid.
-inline int32_t stochastic_shift(int32_t x, int k, uint32_t rnd) {
-  if (k == 0) return x;
-  const int64_t q = static_cast<int64_t>(x) >> k;
-  const int64_t rem = static_cast<int64_t>(x) - q * (int64_t{1} << k);
-  return static_cast<int32_t>(q + ((rnd >> (32 - k)) < static_cast<uint64_t>(rem) ? 1 : 0));
-}
+  void update(int32_t* w, int32_t& intercept, const uint64_t* row, int32_t label, int i, int epoch, int shift) {
+    int32_t first[K], second[K], step[S + 1];
+#pragma HLS ARRAY_PARTITION variable = first complete
+#pragma HLS ARRAY_PARTITION variable = second complete
+#pragma HLS ARRAY_PARTITION variable = step complete
+    // The model as the dot product sees it: exact, or on a model_bits grid.
+    int km = 0;
+    if (opt.model_bits > 0) {
+      int64_t maxabs = 0;
+      for (int j = 0; j < d; ++j) maxabs = w[j] < 0 ? (-int64_t{w[j]} > maxabs ? -int64_t{w[j]} : maxabs)
+                                                    : (w[j] > maxabs ? w[j] : maxabs);
+      km = grid_shift(maxabs, (int64_t{1} << (opt.model_bits - 1)) - 1);
+    }
+    const uint32_t model_key = stream_key(opt.seed, kStreamModel, static_cast<uint32_t>(epoch), static_cast<uint32_t>(i));
+    int32_t acc = 0;
+    int64_t l1 = 0;  // sum_j |v_j| u_j, for the refetch band (Q24, in units of 1/s or 1)
+    for (int l = 0; l < n_lines; ++l) {
+#pragma HLS PIPELINE II = 1
+      decode_line<Bits, E>(row + l * kLineWords, first, second);
+      for (int k = 0; k < K; ++k) {
+        const int j = l * K + k;
+        const int32_t v =
+            opt.model_bits > 0 && j < d ? round_to_grid(w[j], km, draw(model_key, static_cast<uint32_t>(j))) : w[j];
+        acc = wrap_add(acc, wrap_mul(level_value(j, first[k]), v >> kDotDrop));
+        if (Loss::kRefetch) l1 += v < 0 ? -int64_t{v} : int64_t{v};
+      }
+    }
+    int64_t pred = linear_prediction(acc, intercept, dot_mult);
+    // Refetching: the low-precision margin y*pred is within the band of the exact one,
+    // so where |y*pred - 1| <= band the margin test could go either way: the sample is
+    // refetched at full precision and its exact prediction decides.
+    bool refetch = false;
+    if (Loss::kRefetch && opt.full != nullptr) {
+      const int64_t y = label > 0 ? 1 : -1;
+      const int64_t one = int64_t{1} << kLabelFrac;
+      const int64_t band = values == nullptr ? ((l1 >> kDotDrop) * dot_mult) >> kDotMultFrac : (l1 >> kDotDrop);
+      const int64_t margin = y * pred;
+      if (margin - one <= band && one - margin <= band) {
+        refetch = true;
+        ++refetched;
+        const uint32_t* p = opt.full + static_cast<int64_t>(i) * d;
+        int64_t exact = 0;
+        for (int j = 0; j < d; ++j) exact += static_cast<int64_t>(p[j]) * (w[j] >> kDotDrop);
+        pred = (exact >> kPosFrac) + (intercept >> kDotDrop);
+      }
+    }
+    const int64_t r = Loss::residual(pred, label);
+    const SampleStep st = residual_step(r, dot_mult, shift);
+    if (refetch) {
+      const uint32_t* p = opt.full + static_cast<int64_t>(i) * d;
+      for (int j = 0; j < d; ++j)
+        w[j] = wrap_sub(w[j], static_cast<int32_t>(round_shift(r * static_cast<int64_t>(p[j]), kLabelFrac + shift)));
+    } else if (r != 0) {
+      for (int c = 0; c <= S; ++c) step[c] = code_step(st.g, c);
+      int kg = 0;
+      if (opt.grad_bits > 0) {
+        const int32_t vmax = values == nullptr ? S : (1 << kLevelValueFrac);  // largest code value
+        const int64_t biggest = code_step(st.g, vmax);
+        kg = grid_shift(biggest < 0 ? -biggest : biggest, (int64_t{1} << (opt.grad_bits - 1)) - 1);
+      }
+      const uint32_t grad_key = stream_key(opt.seed, kStreamGrad, static_cast<uint32_t>(epoch), static_cast<uint32_t>(i));
+      for (int l = 0; l < n_lines; ++l) {
+#pragma HLS PIPELINE II = 1
+        decode_line<Bits, E>(row + l * kLineWords, first, second);
+        for (int k = 0; k < K; ++k) {
+          const int j = l * K + k;
+          int32_t delta = values == nullptr ? step[second[k]] : code_step(st.g, level_value(j, second[k]));
+          if (opt.grad_bits > 0 && j < d) delta = round_to_grid(delta, kg, draw(grad_key, static_cast<uint32_t>(j)));
+          w[j] = wrap_sub(w[j], delta);
+        }
+      }
+    }
+    intercept = wrap_sub(intercept, st.dc);
+  }
+
+  void end_epoch(int epoch) {
+    if (opt.refetches != nullptr) opt.refetches[epoch] = refetched;
+    refetched = 0;
+  }
+};
 
 /**
  * @brief SGD for a linear model over packed quantized rows: all epochs in one call.
@@ -106,24 +194,24 @@ inline int32_t stochastic_shift(int32_t x, int k, uint32_t rnd) {
  *   v_j  = w_j, or with model_bits: 2^km * round_stoch(w_j / 2^km), km the grid shift of max|w|
  *   acc  = sum_j first_j * (v_j >> 8)                      (int32, wrapping)
  *   pred = (acc * dot_mult >> 24) + (c >> 8)                (Q16)
- *   r    = sat32(pred - y_i)                 least squares
- *        = -y_i if y_i * pred < 1 else 0      hinge (y_i = +-1), with refetching (below)
+ *   r    = Loss::residual(pred, y_i)                        (Q16; losses.hpp)
  *   g    = sat32(round(r * dot_mult / 2^(8 + shift_e)))      (Q32 per code unit)
  *   D_j  = round(g * second_j / 2^8), or with grad_bits: 2^kg * round_stoch(D_j / 2^kg),
  *          kg the grid shift of the largest possible |D_j|
  *   w_j -= D_j,  c -= round(r * 2^8 / 2^shift_e)           (Q24, wrapping)
- * Hinge refetching: the low-precision margin y*pred is within eps = (sum_j |v_j| u_j)
- * of the exact one (u_j = 1/s for uniform levels, 1 for tables: the widest interval), so
- * when |y*pred - 1| <= eps the sign of the margin test could be wrong: the sample is
- * refetched at full precision (positions p_j, Q0.24), its exact margin decides, and the
- * update is w_j -= round(r * p_j / 2^(16 + shift_e)). The model after every epoch is
- * written to `history`.
+ * Refetching (losses with kRefetch, the hinge): the low-precision margin y*pred is
+ * within eps = (sum_j |v_j| u_j) of the exact one (u_j = 1/s for uniform levels, 1 for
+ * tables: the widest interval), so when |y*pred - 1| <= eps the sign of the margin test
+ * could be wrong: the sample is refetched at full precision (positions p_j, Q0.24), its
+ * exact prediction gives r, and the update is w_j -= round(r * p_j / 2^(16 + shift_e)).
+ * The model after every epoch is written to `history`.
  *
  * @tparam Bits        bits per level code (1, 2, 3, 4, 6, 8)
- * @tparam E           encoding of `data`
+ * @tparam E           encoding of `data`: Double, Naive or Nearest
+ * @tparam Loss        loss policy, one of LinearLosses (losses.hpp)
  * @tparam MaxFeatures largest d the on-chip model holds
  * @param data         packed rows, [copy][row][line][8 words]
- * @param labels       n labels, int32 Q16 (+-65536 for the hinge loss)
+ * @param labels       n labels, int32 Q16 (+-65536 for classification losses)
  * @param n            samples per copy
  * @param d            features (d <= MaxFeatures)
  * @param n_copies     quantized copies in `data`; epoch e reads copy e % n_copies
@@ -135,274 +223,30 @@ inline int32_t stochastic_shift(int32_t x, int k, uint32_t rnd) {
  * @param values       per-feature level values, d x 2^Bits, or nullptr for uniform codes
  * @param model_in     initial model, d weights then the intercept, Q24
  * @param history      output, epochs x (d + 1): the model after each epoch
- * @param opt          loss, model and gradient precision, refetching
+ * @param opt          model and gradient precision, refetching
  */
-template <int Bits, Encoding E, int MaxFeatures>
+template <int Bits, Encoding E, class Loss, int MaxFeatures>
 void sgd_linear(const uint64_t* data, const int32_t* labels, int n, int d, int n_copies, int epochs,
                 int step_shift, int decay_epochs, int32_t dot_mult, const int32_t* values, const int32_t* model_in,
-                int32_t* history, const SgdOptions& opt) {
-  constexpr int K = values_per_line(Bits, E);
-  constexpr int S = max_code(Bits);
-  constexpr int kPadded = (MaxFeatures + K - 1) / K * K;
-  int32_t w[kPadded];  // on chip; padding lanes see zero codes and stay 0
-  int32_t first[K], second[K], step[S + 1];
-#pragma HLS ARRAY_PARTITION variable = w cyclic factor = K
-#pragma HLS ARRAY_PARTITION variable = first complete
-#pragma HLS ARRAY_PARTITION variable = second complete
-#pragma HLS ARRAY_PARTITION variable = step complete
-
+                int32_t* history, const SgdOptions& opt = SgdOptions{}) {
+  static_assert(supported_bits(Bits), "Bits must be one of kSupportedBits");
+  static_assert(Contains<LinearLosses, Loss>::value,
+                "sgd_linear takes a loss of LinearLosses; logistic regression is sgd_logistic (sgd_logistic.hpp)");
+  static_assert(E != Encoding::Multi, "sgd_linear reads Double, Naive or Nearest data; Multi is for sgd_logistic");
   const int n_lines = lines_per_row(d, Bits, E);
-  const int64_t row_words = static_cast<int64_t>(n_lines) * kLineWords;
-  const int32_t vmax = values == nullptr ? S : (1 << kLevelValueFrac);  // largest code value
-  for (int j = 0; j < n_lines * K; ++j) w[j] = j < d ? model_in[j] : 0;
-  int32_t intercept = model_in[d];
-
-  for (int e = 0; e < epochs; ++e) {
-    const int shift = epoch_shift(step_shift, decay_epochs, e);
-    const uint64_t* copy = data + static_cast<int64_t>(e % n_copies) * n * row_words;
-    int32_t refetched = 0;
-    for (int i = 0; i < n; ++i) {
-      const uint64_t* row = copy + static_cast<int64_t>(i) * row_words;
-      // The model as the dot product sees it: exact, or on a model_bits grid.
-      int km = 0;
-      if (opt.model_bits > 0) {
-        int64_t maxabs = 0;
-        for (int j = 0; j < d; ++j) maxabs = w[j] < 0 ? (-int64_t{w[j]} > maxabs ? -int64_t{w[j]} : maxabs)
-                                                      : (w[j] > maxabs ? w[j] : maxabs);
-        km = grid_shift(maxabs, (int64_t{1} << (opt.model_bits - 1)) - 1);
-      }
-      const uint32_t model_key = stream_key(opt.seed, kStreamModel, static_cast<uint32_t>(e), static_cast<uint32_t>(i));
-      auto seen = [&](int j) {
-        return opt.model_bits > 0 && j < d
-                   ? static_cast<int32_t>(stochastic_shift(w[j], km, draw(model_key, static_cast<uint32_t>(j))) *
-                                          (int64_t{1} << km))
-                   : w[j];
-      };
-      int32_t acc = 0;
-      int64_t l1 = 0;  // sum_j |v_j| u_j, for the hinge refetch band (Q24, in units of 1/s or 1)
-      for (int l = 0; l < n_lines; ++l) {
-#pragma HLS PIPELINE II = 1
-        decode_line<Bits, E>(row + l * kLineWords, first, second);
-        for (int k = 0; k < K; ++k) {
-          const int j = l * K + k;
-          const int32_t a = values == nullptr ? first[k] : values[(j < d ? j : 0) * (S + 1) + first[k]];
-          const int32_t v = seen(j);
-          acc = wrap_add(acc, wrap_mul(a, v >> kDotDrop));
-          l1 += v < 0 ? -int64_t{v} : int64_t{v};
-        }
-      }
-      const int32_t label = labels[i];
-      const int64_t pred = ((static_cast<int64_t>(acc) * dot_mult) >> kDotMultFrac) + (intercept >> kDotDrop);
-      int64_t r = saturate32(pred - label);
-      bool refetch = false;
-      if (opt.loss == Loss::Hinge) {
-        const int64_t y = label > 0 ? 1 : -1;
-        const int64_t one = int64_t{1} << kLabelFrac;
-        const int64_t band = values == nullptr ? ((l1 >> kDotDrop) * dot_mult) >> kDotMultFrac : (l1 >> kDotDrop);
-        int64_t margin = y * pred;
-        if (opt.full != nullptr && (margin - one <= band && one - margin <= band)) {
-          refetch = true;
-          ++refetched;
-          const uint32_t* p = opt.full + static_cast<int64_t>(i) * d;
-          int64_t exact = 0;
-          for (int j = 0; j < d; ++j) exact += static_cast<int64_t>(p[j]) * (w[j] >> kDotDrop);
-          margin = y * ((exact >> kPosFrac) + (intercept >> kDotDrop));
-        }
-        r = margin < one ? -y * one : 0;
-      }
-      const SampleStep st = residual_step(r, dot_mult, shift);
-      if (refetch) {
-        const uint32_t* p = opt.full + static_cast<int64_t>(i) * d;
-        for (int j = 0; j < d; ++j)
-          w[j] = wrap_sub(w[j], static_cast<int32_t>(round_shift(r * static_cast<int64_t>(p[j]),
-                                                                 kLabelFrac + shift)));
-      } else if (r != 0) {
-        for (int c = 0; c <= S; ++c) step[c] = code_step(st.g, c);
-        int kg = 0;
-        if (opt.grad_bits > 0) {
-          const int64_t biggest = code_step(st.g, vmax);
-          kg = grid_shift(biggest < 0 ? -biggest : biggest, (int64_t{1} << (opt.grad_bits - 1)) - 1);
-        }
-        const uint32_t grad_key =
-            stream_key(opt.seed, kStreamGrad, static_cast<uint32_t>(e), static_cast<uint32_t>(i));
-        for (int l = 0; l < n_lines; ++l) {
-#pragma HLS PIPELINE II = 1
-          decode_line<Bits, E>(row + l * kLineWords, first, second);
-          for (int k = 0; k < K; ++k) {
-            const int j = l * K + k;
-            int32_t delta = values == nullptr ? step[second[k]]
-                                              : code_step(st.g, values[(j < d ? j : 0) * (S + 1) + second[k]]);
-            if (opt.grad_bits > 0 && j < d)
-              delta = static_cast<int32_t>(stochastic_shift(delta, kg, draw(grad_key, static_cast<uint32_t>(j))) *
-                                           (int64_t{1} << kg));
-            w[j] = wrap_sub(w[j], delta);
-          }
-        }
-      }
-      intercept = wrap_sub(intercept, st.dc);
-    }
-    int32_t* out = history + static_cast<int64_t>(e) * (d + 1);
-    for (int j = 0; j < d; ++j) out[j] = w[j];
-    out[d] = intercept;
-    if (opt.refetches != nullptr) opt.refetches[e] = refetched;
-  }
+  LinearRow<Bits, E, Loss> row{d, n_lines, dot_mult, values, opt, 0};
+  sgd_epochs<values_per_line(Bits, E), MaxFeatures>(row, data, labels, n, d, n_lines, n_copies, epochs, step_shift,
+                                                     decay_epochs, model_in, history);
 }
 
-/// Least-squares SGD with a full-precision model and gradient: sgd_linear with default
-/// options (the kernel of the synthesis tops).
+/// Least-squares SGD with a full-precision model and gradient: sgd_linear with the
+/// squared error and default options (the kernel of the synthesis tops).
 template <int Bits, Encoding E, int MaxFeatures>
 void sgd_least_squares(const uint64_t* data, const int32_t* labels, int n, int d, int n_copies, int epochs,
                        int step_shift, int decay_epochs, int32_t dot_mult, const int32_t* values,
                        const int32_t* model_in, int32_t* history) {
-  sgd_linear<Bits, E, MaxFeatures>(data, labels, n, d, n_copies, epochs, step_shift, decay_epochs, dot_mult, values,
-                                   model_in, history, SgdOptions{});
-}
-
-constexpr int kPolyFrac = 30;
-
-/// Codes of M samples of a line: the stored samples of Multi data, or the one stored
-/// sample repeated (Naive, Nearest). `scratch` holds K codes.
-template <int Bits, Encoding E, int M>
-inline void decode_all(const uint64_t* line, int32_t* codes, int32_t* scratch) {
-  constexpr int K = values_per_line(Bits, E, M);
-  if (planar(E)) {
-    decode_samples<Bits, E, M>(line, codes);
-  } else {
-    decode_line<Bits, E>(line, scratch, scratch);
-    for (int m = 0; m < M; ++m)
-      for (int k = 0; k < K; ++k) codes[m * K + k] = scratch[k];
-  }
-}  ///< polynomial coefficients and Horner accumulator: Q30 (int64)
-
-/**
- * @brief Logistic regression by polynomial approximation (M = degree + 1 samples).
- *
- * The logistic loss log(1 + exp(-y z)) has derivative -y h(y z), h(t) = 1/(1 + e^t).
- * With P(t) = sum_k c_k t^k ~ h(t) on [-R, R] (degree M - 1), and independent samples
- * Q_0..Q_{M-1} of the row a, the estimate
- *   P^ = c_0 + z_1 (c_1 + z_2 (c_2 + ... + z_{M-1} c_{M-1})),  z_m = clamp(y Q_m(a)^T w + y c, -R, R)
- * is unbiased for P(y a^T w + y c) when no z_m is clamped (each z_m appears once, and the
- * samples are independent), and the step uses sample 0:
- *   r = -y P^ (Q16),  w_j -= round(g Q_0(a)_j / 2^8) with g from r as in sgd_linear.
- * With Multi data the M samples are independent; with Naive or Nearest data every z_m
- * and the step use the one stored sample (the biased baselines).
- * Fixed point: z_m Q16, c_k and the Horner accumulator Q30 (int64, saturated to
- * +-2^40), P^ rounded to Q16.
- *
- * @tparam Bits        bits per level code
- * @tparam E           Multi (M samples per value), Naive or Nearest
- * @tparam M           degree + 1: 4, 6 or 8
- * @tparam MaxFeatures largest d the on-chip model holds
- * @param labels       n labels, +-65536 (+-1 in Q16)
- * @param coef         M polynomial coefficients c_0..c_{M-1}, Q30
- * @param range_q16    R in Q16
- * Other parameters as sgd_linear (uniform levels: dot_mult = round(2^24 / s)).
- */
-template <int Bits, Encoding E, int M, int MaxFeatures>
-void sgd_logistic(const uint64_t* data, const int32_t* labels, int n, int d, int n_copies, int epochs,
-                  int step_shift, int decay_epochs, int32_t dot_mult, const int64_t* coef, int32_t range_q16,
-                  const int32_t* model_in, int32_t* history) {
-  constexpr int K = values_per_line(Bits, E, M);
-  constexpr int S = max_code(Bits);
-  constexpr int kPadded = (MaxFeatures + K - 1) / K * K;
-  int32_t w[kPadded];
-  int32_t codes[M * K], one[K], step[S + 1], acc[M];
-#pragma HLS ARRAY_PARTITION variable = w cyclic factor = K
-#pragma HLS ARRAY_PARTITION variable = codes complete
-#pragma HLS ARRAY_PARTITION variable = step complete
-#pragma HLS ARRAY_PARTITION variable = acc complete
-
-  const int n_lines = lines_per_row(d, Bits, E, M);
-  const int64_t row_words = static_cast<int64_t>(n_lines) * kLineWords;
-  const int64_t limit = int64_t{1} << 40;
-  for (int j = 0; j < n_lines * K; ++j) w[j] = j < d ? model_in[j] : 0;
-  int32_t intercept = model_in[d];
-
-  for (int e = 0; e < epochs; ++e) {
-    const int shift = epoch_shift(step_shift, decay_epochs, e);
-    const uint64_t* copy = data + static_cast<int64_t>(e % n_copies) * n * row_words;
-    for (int i = 0; i < n; ++i) {
-      const uint64_t* row = copy + static_cast<int64_t>(i) * row_words;
-      for (int m = 0; m < M; ++m) acc[m] = 0;
-      for (int l = 0; l < n_lines; ++l) {
-#pragma HLS PIPELINE II = 1
-        decode_all<Bits, E, M>(row + l * kLineWords, codes, one);
-        for (int m = 1; m < M; ++m)
-          for (int k = 0; k < K; ++k) acc[m] = wrap_add(acc[m], wrap_mul(codes[m * K + k], w[l * K + k] >> kDotDrop));
-      }
-      const int64_t y = labels[i] > 0 ? 1 : -1;
-      int64_t h = coef[M - 1];
-      for (int m = M - 1; m >= 1; --m) {
-        const int64_t pred = ((static_cast<int64_t>(acc[m]) * dot_mult) >> kDotMultFrac) + (intercept >> kDotDrop);
-        int64_t z = y * pred;
-        z = z > range_q16 ? range_q16 : (z < -range_q16 ? -range_q16 : z);
-        h = coef[m - 1] + ((z * h) >> kLabelFrac);
-        h = h > limit ? limit : (h < -limit ? -limit : h);
-      }
-      const int64_t r = saturate32(-y * round_shift(h, kPolyFrac - kLabelFrac));
-      const SampleStep st = residual_step(r, dot_mult, shift);
-      for (int c = 0; c <= S; ++c) step[c] = code_step(st.g, c);
-      for (int l = 0; l < n_lines; ++l) {
-#pragma HLS PIPELINE II = 1
-        decode_all<Bits, E, M>(row + l * kLineWords, codes, one);
-        for (int k = 0; k < K; ++k) w[l * K + k] = wrap_sub(w[l * K + k], step[codes[k]]);
-      }
-      intercept = wrap_sub(intercept, st.dc);
-    }
-    int32_t* out = history + static_cast<int64_t>(e) * (d + 1);
-    for (int j = 0; j < d; ++j) out[j] = w[j];
-    out[d] = intercept;
-  }
-}
-
-/**
- * @brief The 32-bit baseline: the same SGD and schedule on float32 scaled data.
- *
- * @tparam MaxFeatures largest d the on-chip model holds
- * @param X            n rows of scaled float32 data, `row_stride` floats apart
- * @param row_stride   floats between rows (d, or d rounded up to 16 for 512-bit lines)
- * @param y            n labels (scaled units)
- * @param model_in     initial model, d weights then the intercept
- * @param history      output, epochs x (d + 1)
- * Other parameters as sgd_least_squares.
- */
-template <int MaxFeatures>
-void sgd_fp32(const float* X, int64_t row_stride, const float* y, int n, int d, int epochs,
-              int step_shift, int decay_epochs, const float* model_in, float* history,
-              Loss loss = Loss::LeastSquares) {
-  alignas(64) float w[MaxFeatures];
-#pragma HLS ARRAY_PARTITION variable = w cyclic factor = 16
-  for (int j = 0; j < d; ++j) w[j] = model_in[j];
-  float intercept = model_in[d];
-  for (int e = 0; e < epochs; ++e) {
-    const int shift = epoch_shift(step_shift, decay_epochs, e);
-    float eta = 1.0f;
-    for (int s = 0; s < shift; ++s) eta *= 0.5f;
-    float acc = 0.0f;
-#pragma omp simd reduction(+ : acc)
-    for (int j = 0; j < d; ++j) acc += X[j] * w[j];
-    for (int i = 0; i < n; ++i) {
-      const float* x = X + static_cast<int64_t>(i) * row_stride;
-      const float pred = acc + intercept;
-      float r = pred - y[i];  // least squares
-      if (loss == Loss::Hinge) r = y[i] * pred < 1.0f ? -y[i] : 0.0f;
-      if (loss == Loss::Logistic) r = -y[i] / (1.0f + std::exp(y[i] * pred));
-      const float step = eta * r;
-      intercept -= step;
-      // One pass over the model: update with row i and dot row i+1 against the updated
-      // weights (the same arithmetic as two passes; it keeps memory streaming).
-      const float* next = X + static_cast<int64_t>(i + 1 < n ? i + 1 : i) * row_stride;
-      acc = 0.0f;
-#pragma omp simd reduction(+ : acc)
-      for (int j = 0; j < d; ++j) {
-        w[j] -= step * x[j];
-        acc += next[j] * w[j];
-      }
-    }
-    float* out = history + static_cast<int64_t>(e) * (d + 1);
-    for (int j = 0; j < d; ++j) out[j] = w[j];
-    out[d] = intercept;
-  }
+  sgd_linear<Bits, E, SquaredError, MaxFeatures>(data, labels, n, d, n_copies, epochs, step_shift, decay_epochs,
+                                                 dot_mult, values, model_in, history);
 }
 
 }  // namespace zipml

@@ -1,8 +1,8 @@
-// CPU fast path of sgd_least_squares for AVX-512 (F, BW, VL): the same arithmetic,
-// bit for bit, on 16 values per instruction. Never synthesized; the module uses it
-// when compiled for AVX-512 and tests check it against the portable kernel and the
-// golden model. How it is fast:
-//  - 2- and 4-bit fields are stored strided (format.hpp), so one byte-to-int32
+// CPU fast path of sgd_linear for plain least squares on AVX-512 (F, BW, VL): the same
+// arithmetic, bit for bit, on 16 values per instruction. Never synthesized; the module
+// and tb_sgd run it through fast_sgd_linear, which says whether it covered the call,
+// and tb_sgd checks it against the golden vectors. How it is fast:
+//  - 2- and 4-bit fields are stored strided (layout.hpp: field_pos), so one byte-to-int32
 //    widening plus a shift and a mask yields 16 consecutive codes; the 8-byte tail
 //    of a 4-bit index plane is one group of 16 (low and high fields side by side);
 //  - rounding bits are used as lane masks: first = idx + r0 is a masked add;
@@ -10,23 +10,40 @@
 //    one permute for b <= 4 (one multiply for b = 8 while |g| < 2^23, else two; a
 //    masked subtract for 1-bit data).
 #pragma once
+#ifdef __SYNTHESIS__
+#error "zipml_cpu is CPU-only code: never include it in synthesized code"
+#endif
+#include <cstdint>
+#include <type_traits>
 
-#if defined(__AVX512F__) && defined(__AVX512BW__) && defined(__AVX512VL__) && !defined(__SYNTHESIS__)
+#include "zipml/format.hpp"
+#include "zipml/losses.hpp"
+#include "zipml/sgd.hpp"
+
+#if defined(__AVX512F__) && defined(__AVX512BW__) && defined(__AVX512VL__)
 #define ZIPML_HAVE_AVX512 1
 #include <immintrin.h>
 
-#include <cstdint>
 #include <cstdlib>
 #include <cstring>
 #include <memory>
 #include <new>
-#include <type_traits>
-
-#include "format.hpp"
-#include "sgd.hpp"
+#endif
 
 namespace zipml {
 namespace avx512 {
+
+/// The kernels the AVX-512 SGD covers (with uniform levels, full-precision model and
+/// gradient): least squares on 1, 2, 4 or 8 bits (whole fields per byte) with one code
+/// or an index and two rounding bits per value (Double, Naive, Nearest).
+template <int Bits, Encoding E, class Loss>
+constexpr bool supports_sgd() {
+  return (Bits == 1 || Bits == 2 || Bits == 4 || Bits == 8) &&
+         (E == Encoding::Double || E == Encoding::Naive || E == Encoding::Nearest) &&
+         std::is_same<Loss, SquaredError>::value;
+}
+
+#ifdef ZIPML_HAVE_AVX512
 
 /// Groups of up to 16 values per line, in visiting order gid = 0..G-1. Index planes
 /// 2 or 4 bits wide give 8/W groups per 16 plane bytes; a tail of 8 bytes of 4-bit
@@ -34,6 +51,7 @@ namespace avx512 {
 /// fields in lanes 8-15. Other widths: K/16 groups of 16 consecutive values.
 template <int Bits, Encoding E>
 struct Groups {
+  static_assert(supports_sgd<Bits, E, SquaredError>(), "groups of whole fields of one code or index per value");
   static constexpr int K = values_per_line(Bits, E);
   static constexpr int W = E == Encoding::Double ? index_bits(Bits) : Bits;
   static constexpr bool kStrided = W == 2 || W == 4;
@@ -141,7 +159,8 @@ ZIPML_INLINE inline void for_each_group(const uint64_t* line_words, F&& f) {
   }
 }
 
-/// AVX-512 twin of zipml::sgd_least_squares (same parameters, same results).
+/// AVX-512 twin of zipml::sgd_least_squares with uniform levels (same parameters
+/// without `values`, same results).
 template <int Bits, Encoding E, int MaxFeatures>
 void sgd_least_squares(const uint64_t* data, const int32_t* labels, int n, int d, int n_copies, int epochs,
                        int step_shift, int decay_epochs, int32_t dot_mult, const int32_t* model_in,
@@ -151,6 +170,7 @@ void sgd_least_squares(const uint64_t* data, const int32_t* labels, int n, int d
   constexpr bool kDouble = E == Encoding::Double;
   using Gr = Groups<Bits, E>;
   constexpr int G = Gr::G;
+  static_assert(supports_sgd<Bits, E, SquaredError>(), "the AVX-512 SGD covers least squares on 1, 2, 4, 8 bits");
   static_assert(MaxFeatures > 0, "MaxFeatures must be positive");
   // The model in group slots: 16 aligned lanes per group, so every load and store is
   // a whole aligned vector; lanes past a partial group hold 0 and see code 0.
@@ -193,7 +213,9 @@ void sgd_least_squares(const uint64_t* data, const int32_t* labels, int n, int d
     for (int i = 0; i < n; ++i) {
       const uint64_t* row = copy + static_cast<int64_t>(i) * row_words;
       const uint64_t* next = i + 1 < n ? row + row_words : nullptr;
-      const SampleStep st = sample_step(_mm512_reduce_add_epi32(acc), labels[i], intercept, dot_mult, shift);
+      const SampleStep st = residual_step(
+          SquaredError::residual(linear_prediction(_mm512_reduce_add_epi32(acc), intercept, dot_mult), labels[i]),
+          dot_mult, shift);
       // round(g c / 2^8) = (g c + 2^7) >> 8 in 32-bit lanes when |g| < 2^23 (then
       // |g c| + 2^7 < 2^31 for c <= 255). Otherwise, with g = 256 gh + gl (0 <= gl < 256),
       // floor((g c + 128) / 256) = gh c + floor((gl c + 128) / 256) exactly, and
@@ -254,7 +276,34 @@ void sgd_least_squares(const uint64_t* data, const int32_t* labels, int n, int d
   }
 }
 
+#undef ZIPML_INLINE
+#endif  // ZIPML_HAVE_AVX512
+
+/**
+ * @brief Runs the AVX-512 SGD where this build has it and it covers the call
+ * (supports_sgd, uniform levels: values = nullptr, no model or gradient rounding);
+ * otherwise does nothing.
+ * @return true when it ran; parameters as zipml::sgd_linear.
+ */
+template <int Bits, Encoding E, class Loss, int MaxFeatures>
+bool fast_sgd_linear([[maybe_unused]] const uint64_t* data, [[maybe_unused]] const int32_t* labels,
+                     [[maybe_unused]] int n, [[maybe_unused]] int d, [[maybe_unused]] int n_copies,
+                     [[maybe_unused]] int epochs, [[maybe_unused]] int step_shift,
+                     [[maybe_unused]] int decay_epochs, [[maybe_unused]] int32_t dot_mult,
+                     [[maybe_unused]] const int32_t* values, [[maybe_unused]] const int32_t* model_in,
+                     [[maybe_unused]] int32_t* history, [[maybe_unused]] const SgdOptions& opt = SgdOptions{}) {
+#ifdef ZIPML_HAVE_AVX512
+  if constexpr (supports_sgd<Bits, E, Loss>()) {
+    if (values == nullptr && opt.model_bits == 0 && opt.grad_bits == 0) {
+      sgd_least_squares<Bits, E, MaxFeatures>(data, labels, n, d, n_copies, epochs, step_shift, decay_epochs,
+                                              dot_mult, model_in, history);
+      for (int e = 0; opt.refetches != nullptr && e < epochs; ++e) opt.refetches[e] = 0;  // least squares never refetches
+      return true;
+    }
+  }
+#endif
+  return false;
+}
+
 }  // namespace avx512
 }  // namespace zipml
-#undef ZIPML_INLINE
-#endif

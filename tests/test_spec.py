@@ -1,18 +1,47 @@
-"""The Python mirror of format.hpp and rng.hpp agrees with the compiled kernels."""
+"""The specification (``zipml_hls.spec``) agrees with the compiled kernels: every mirrored
+constant, the sampling and loss ids, the line layout and the RNG."""
 
 import numpy as np
 import pytest
 
 from zipml_hls import _kernels
-from zipml_hls import formats as F
-from zipml_hls import reference as R
+from zipml_hls.reference import quantize as RQ
+from zipml_hls.spec import format as F
+from zipml_hls.spec import layout, rng
+from zipml_hls.spec.losses import LOSSES
+
+MIRRORED = {
+    "line_bits": F.LINE_BITS, "line_words": F.LINE_WORDS, "lane_multiple": F.LANE_MULTIPLE, "pos_frac": F.POS_FRAC,
+    "label_frac": F.LABEL_FRAC, "model_frac": F.MODEL_FRAC, "dot_drop": F.DOT_DROP, "dot_mult_frac": F.DOT_MULT_FRAC,
+    "update_frac": F.UPDATE_FRAC, "max_shift": F.MAX_SHIFT, "level_value_frac": F.LEVEL_VALUE_FRAC,
+    "table_dot_mult": F.TABLE_DOT_MULT, "poly_frac": F.POLY_FRAC, "supported_bits": F.SUPPORTED_BITS,
+    "multi_samples": F.MULTI_SAMPLES, "stream_data": rng.STREAM_DATA, "stream_model": rng.STREAM_MODEL,
+    "stream_grad": rng.STREAM_GRAD, "mix_mul1": rng.MIX_MUL1, "mix_mul2": rng.MIX_MUL2, "index_mul": rng.INDEX_MUL,
+    "key_seed_xor": rng.KEY_SEED_XOR,
+}
+
+
+def test_every_mirrored_constant_equals_the_kernels():
+    compiled = _kernels.constants()
+    for name, value in MIRRORED.items():
+        assert tuple(compiled[name]) == value if isinstance(value, tuple) else compiled[name] == value, name
+    # every constant the kernels export is mirrored (or is a build limit / the line table)
+    assert set(compiled) - set(MIRRORED) == {"max_features", "values_per_line"}
 
 
 def test_values_per_line_match_kernels():
-    info = _kernels.info()
-    for bits in F.SUPPORTED_BITS:
-        for sampling in ("double", "naive"):
-            assert info["values_per_line"][f"{sampling}/{bits}"] == F.values_per_line(bits, sampling)
+    table = _kernels.constants()["values_per_line"]
+    expected = {f"{s}/{b}": F.values_per_line(b, s) for b in F.SUPPORTED_BITS for s in F.TRAINING_SAMPLINGS}
+    expected.update({f"multi{m}/{b}": F.values_per_line(b, "multi", m)
+                     for b in F.SUPPORTED_BITS for m in F.MULTI_SAMPLES})
+    assert dict(table) == expected
+
+
+def test_sampling_and_loss_ids_match_the_kernel_enums():
+    assert {name: int(v) for name, v in _kernels.Encoding.__members__.items()} == {
+        name: s.kernel_id for name, s in F.SAMPLINGS.items()}
+    assert {name: int(v) for name, v in _kernels.Loss.__members__.items()} == {
+        name: loss.kernel_id for name, loss in LOSSES.items()}
 
 
 @pytest.mark.parametrize("bits, sampling, per_line, stored", [
@@ -29,7 +58,7 @@ def test_documented_layout(bits, sampling, per_line, stored):
 
 def test_mix32_known_answers():
     # Pinned outputs: a change to the hash changes every stored data set.
-    got = R.mix32(np.array([0, 1, 2, 0xFFFFFFFF], dtype=np.uint32))
+    got = rng.mix32(np.array([0, 1, 2, 0xFFFFFFFF], dtype=np.uint32))
     x = np.array([0, 1, 2, 0xFFFFFFFF], dtype=np.uint64)
     ref = []
     for v in x.tolist():  # the documented recipe in plain Python integers
@@ -46,12 +75,12 @@ def test_mix32_known_answers():
 @pytest.mark.parametrize("seed, a, b, c", [(0, 0, 0, 0), (7, 1 << 16, 3, 12345), (2**32 - 1, 99, 2**31, 7)])
 def test_rng_identical_in_cpp_and_numpy(seed, a, b, c):
     cpp = _kernels.draws(seed, a, b, c, 4096)
-    py = R.draw(R.stream_key(seed, a, b, c), np.arange(4096))
+    py = rng.draw(rng.stream_key(seed, a, b, c), np.arange(4096))
     assert np.array_equal(cpp, py)
 
 
 def test_rng_draws_look_uniform():
-    x = R.draw(R.stream_key(1, 2, 3, 4), np.arange(1 << 16)).astype(np.float64) / 2**32
+    x = rng.draw(rng.stream_key(1, 2, 3, 4), np.arange(1 << 16)).astype(np.float64) / 2**32
     # mean and each of 16 bins within ~5 standard errors
     assert abs(x.mean() - 0.5) < 5 * np.sqrt(1 / 12 / x.size)
     counts = np.bincount((x * 16).astype(int), minlength=16)
@@ -60,12 +89,12 @@ def test_rng_draws_look_uniform():
 
 @pytest.mark.parametrize("bits", F.SUPPORTED_BITS)
 def test_uniform_interval_closed_form_equals_table_search(bits):
-    table = R.uniform_levels(bits)
+    table = RQ.uniform_levels(bits)
     assert table[0] == 0 and table[-1] == F.POS_ONE and len(table) == 1 << bits
     rng = np.random.default_rng(bits)
     v = np.concatenate([table, table[1:] - 1, rng.integers(0, F.POS_ONE + 1, 100000)]).astype(np.uint32)
-    closed = R.uniform_interval(v[:, None], bits)
-    searched = R.table_interval(v[:, None], table[None, :])
+    closed = RQ.uniform_interval(v[:, None], bits)
+    searched = RQ.table_interval(v[:, None], table[None, :])
     assert np.array_equal(closed, searched)
 
 
@@ -86,11 +115,11 @@ def test_layout_pinned_examples():
     codes = np.zeros((1, 128), np.uint32)
     codes[0, 64] = 0xA
     codes[0, 1] = 0x3
-    line = R.pack_lines(codes, None, 4, "naive")[0, 0]
+    line = layout.pack_lines(codes, None, 4, "naive")[0, 0]
     assert int(line[0]) & 0xFF == 0xA0 and (int(line[0]) >> 8) & 0xF == 0x3
     codes = np.zeros((1, 170), np.uint32)
     codes[0, 21] = 0b101
-    line = R.pack_lines(codes, None, 3, "naive")[0, 0]
+    line = layout.pack_lines(codes, None, 3, "naive")[0, 0]
     assert int(line[0]) >> 63 == 1 and int(line[1]) & 0b11 == 0b10
-    first, _ = R.decode_lines(line[None, None], 3, "naive", 170)
+    first, _ = layout.decode_lines(line[None, None], 3, "naive", 170)
     assert first[0, 21] == 0b101 and first.sum() == 0b101

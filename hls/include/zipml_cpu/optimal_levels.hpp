@@ -1,4 +1,5 @@
-// Variance-optimal quantization levels (host-side algorithm of the module, not a kernel).
+// Variance-optimal quantization levels (host-side algorithm of the module, not a kernel;
+// bound as levels_dp and grid_level_columns).
 //
 // Problem: values x_0 < ... < x_{N-1} with counts c_i; choose s+1 levels, the first at
 // x_0 and the last at x_{N-1}, minimising the total variance of stochastic rounding
@@ -15,9 +16,14 @@
 // solved by divide and conquer in O(N log N): O(s N log N) in all. The plain O(s N^2)
 // layer is kept as the oracle the tests compare against.
 #pragma once
+#ifdef __SYNTHESIS__
+#error "zipml_cpu is CPU-only code: never include it in synthesized code"
+#endif
+#include <algorithm>
 #include <cmath>
 #include <cstdint>
 #include <limits>
+#include <utility>
 #include <vector>
 
 namespace zipml_host {

@@ -1,30 +1,43 @@
 // CPU fast path of quantize_matrix for uniform levels (Double, Naive, Nearest; 1, 2,
 // 4, 8 bits) on AVX-512 (F, BW, DQ) and BMI2: the same draws, roundings and line
-// layout, bit for bit, 16 values per instruction. Never synthesized; the module uses
-// it when compiled for AVX-512 and a test checks it against the portable quantizer
-// and the golden model. How it is fast:
+// layout, bit for bit, 16 values per instruction. Never synthesized; the module and
+// tb_quantize run it through fast_quantize_matrix, which says whether it covered the
+// call, and tb_quantize checks it against the golden vectors. How it is fast:
 //  - positions, intervals, draws and the rounding decisions of 16 values at a time;
 //  - the exact 48-bit test (rnd >> 8) * width < off * 2^24 on even and odd lanes
 //    with 32x32->64-bit multiplies, the two 8-bit results interleaved by pdep;
 //  - rounding bits go straight from the lane mask into their plane; codes are
 //    narrowed to bytes and merged into strided fields with a few whole-line ops.
 #pragma once
+#ifdef __SYNTHESIS__
+#error "zipml_cpu is CPU-only code: never include it in synthesized code"
+#endif
+#include <cstdint>
 
-#if defined(__AVX512F__) && defined(__AVX512BW__) && defined(__AVX512DQ__) && defined(__BMI2__) && \
-    !defined(__SYNTHESIS__)
+#include "zipml/format.hpp"
+#include "zipml/quantize.hpp"
+#include "zipml/rng.hpp"
+
+#if defined(__AVX512F__) && defined(__AVX512BW__) && defined(__AVX512DQ__) && defined(__BMI2__)
 #define ZIPML_HAVE_AVX512_QUANTIZE 1
 #include <immintrin.h>
 
-#include <cstdint>
 #include <cstring>
 #include <memory>
-
-#include "format.hpp"
-#include "quantize.hpp"
-#include "rng.hpp"
+#endif
 
 namespace zipml {
 namespace avx512 {
+
+/// The formats the AVX-512 quantizer covers (with uniform levels): 1, 2, 4 or 8 bits
+/// (whole fields per byte) and at most two samples per value (Double, Naive, Nearest).
+template <int Bits, Encoding E>
+constexpr bool supports_quantize() {
+  return (Bits == 1 || Bits == 2 || Bits == 4 || Bits == 8) &&
+         (E == Encoding::Double || E == Encoding::Naive || E == Encoding::Nearest);
+}
+
+#ifdef ZIPML_HAVE_AVX512_QUANTIZE
 
 /// mix32 (rng.hpp) of 16 lanes.
 inline __m512i mix32x16(__m512i x) {
@@ -55,15 +68,14 @@ inline __mmask16 feature_lanes(int j0, int d) {
 
 /**
  * @brief AVX-512 twin of zipml::quantize_matrix for uniform levels (levels = nullptr).
- * @tparam Bits 1, 2, 4 or 8
+ * @tparam Bits 1, 2, 4 or 8 (supports_quantize)
  * @tparam E    Double, Naive or Nearest
  * Parameters as zipml::quantize_matrix (without `levels`).
  */
 template <int Bits, Encoding E>
 void quantize_matrix(const float* X, int n, int d, const float* lo, const float* inv, uint32_t seed, int n_copies,
                      uint64_t* out) {
-  static_assert(Bits == 1 || Bits == 2 || Bits == 4 || Bits == 8, "fast path: 1, 2, 4 or 8 bits");
-  static_assert(E == Encoding::Double || E == Encoding::Naive || E == Encoding::Nearest, "fast path: 2 samples at most");
+  static_assert(supports_quantize<Bits, E>(), "the AVX-512 quantizer covers 1, 2, 4, 8 bits and Double, Naive, Nearest");
   constexpr int K = values_per_line(Bits, E);
   constexpr int W = planar(E) ? index_bits(Bits) : Bits;  // width of the code / index field
   constexpr int B = K * W / 8;                             // bytes of the index plane
@@ -140,7 +152,7 @@ void quantize_matrix(const float* X, int n, int d, const float* lo, const float*
         const uint8_t* cl = codes.get() + l * K;
         if (W == 8) {
           std::memcpy(line, cl, K);
-        } else {  // byte t holds fields t + m*B at bit m*W (format.hpp)
+        } else {  // byte t holds fields t + m*B at bit m*W (layout.hpp: field_pos)
           const __mmask64 plane = B == 64 ? ~__mmask64(0) : ((__mmask64(1) << (B % 64)) - 1);
           __m512i bytes = _mm512_maskz_loadu_epi8(plane, cl);
           for (int m = 1; m < 8 / (W > 0 ? W : 1); ++m)  // fields < 2^W: the 16-bit shift stays inside bytes
@@ -152,6 +164,28 @@ void quantize_matrix(const float* X, int n, int d, const float* lo, const float*
   }
 }
 
+#endif  // ZIPML_HAVE_AVX512_QUANTIZE
+
+/**
+ * @brief Runs the AVX-512 quantizer where this build has it and it covers the call
+ * (supports_quantize, uniform levels); otherwise does nothing.
+ * @return true when it ran; parameters as zipml::quantize_matrix.
+ */
+template <int Bits, Encoding E, int M>
+bool fast_quantize_matrix([[maybe_unused]] const float* X, [[maybe_unused]] int n, [[maybe_unused]] int d,
+                          [[maybe_unused]] const float* lo, [[maybe_unused]] const float* inv,
+                          [[maybe_unused]] const uint32_t* levels, [[maybe_unused]] uint32_t seed,
+                          [[maybe_unused]] int n_copies, [[maybe_unused]] uint64_t* out) {
+#ifdef ZIPML_HAVE_AVX512_QUANTIZE
+  if constexpr (supports_quantize<Bits, E>()) {
+    if (levels == nullptr) {
+      quantize_matrix<Bits, E>(X, n, d, lo, inv, seed, n_copies, out);
+      return true;
+    }
+  }
+#endif
+  return false;
+}
+
 }  // namespace avx512
 }  // namespace zipml
-#endif

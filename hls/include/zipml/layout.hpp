@@ -1,0 +1,104 @@
+// Line layout: packing level codes and rounding bits into 512-bit lines, and decoding
+// them back (docs/FORMATS.md). Every kernel reads its data through these functions.
+#pragma once
+#include <cstdint>
+
+#include "format.hpp"
+
+namespace zipml {
+
+/// Read `width` bits at bit `pos` of a line (a field may straddle two words).
+inline uint32_t get_field(const uint64_t* line, int pos, int width) {
+  const uint64_t mask = (uint64_t{1} << width) - 1;
+  const int off = pos & 63;
+  uint64_t v = line[pos >> 6] >> off;
+  if (off + width > 64) v |= line[(pos >> 6) + 1] << (64 - off);
+  return static_cast<uint32_t>(v & mask);
+}
+
+/// Bit position, inside its plane, of value k of a plane of K fields W bits wide.
+/// W = 1 and 8: value k at bit k*W (natural order). W = 2 and 4 are strided so that
+/// one byte-to-word widening of consecutive bytes yields consecutive values: with
+/// B = K*W/8 plane bytes, value k sits in byte k mod B at bit (k div B)*W.
+template <int W, int K>
+constexpr int field_pos(int k) {
+  return strided_width(W) ? (k % (K * W / 8)) * 8 + (k / (K * W / 8)) * W : k * W;
+}
+
+/// Write a plane of K fields W bits wide into `bytes` (zeroed), by the rule above.
+template <int W, int K>
+inline void pack_plane(const uint32_t* v, uint8_t* bytes) {
+  if (W != 1 && !strided_width(W) && W != 8) {  // 3 or 6 bits: natural order, bit by bit
+    for (int k = 0; k < K; ++k)
+      for (int t = 0; t < W; ++t) {
+        const int bit = k * W + t;
+        bytes[bit / 8] = static_cast<uint8_t>(bytes[bit / 8] | (((v[k] >> t) & 1u) << (bit % 8)));
+      }
+    return;
+  }
+  constexpr int B = K * W / 8;
+  for (int t = 0; t < B; ++t) {
+    uint32_t byte = 0;
+    for (int m = 0; m < (W <= 8 ? 8 / W : 1); ++m) {
+      const int k = strided_width(W) ? t + m * B : t * 8 / W + m;  // the value in slot m of byte t
+      byte |= (v[k] & ((1u << W) - 1)) << (m * W);
+    }
+    bytes[t] = static_cast<uint8_t>(byte);
+  }
+}
+
+/// Pack one line. Planar encodings (Double, Multi): `a` = interval index plane, then the
+/// M rounding-bit planes `r` (plane m at r + m*K); Naive/Nearest: `a` = level codes.
+/// Planes are byte-aligned; words are little-endian (byte i = bits 8i..8i+7).
+template <int Bits, Encoding E, int M = 2>
+inline void pack_line(const uint32_t* a, const uint32_t* r, uint64_t* line) {
+  constexpr int K = values_per_line(Bits, E, M);
+  constexpr int W = planar(E) ? index_bits(Bits) : Bits;  // width of field `a`
+  uint8_t buf[kLineBits / 8] = {};
+  if (W > 0) pack_plane<(W > 0 ? W : 1), K>(a, buf);
+  if (planar(E)) {
+    for (int m = 0; m < samples_of(E, M); ++m) pack_plane<1, K>(r + m * K, buf + K * W / 8 + m * K / 8);
+  }
+  for (int w = 0; w < kLineWords; ++w) {
+    uint64_t word = 0;
+    for (int b = 0; b < 8; ++b) word |= static_cast<uint64_t>(buf[w * 8 + b]) << (8 * b);
+    line[w] = word;
+  }
+}
+
+/// Decode one line of a planar encoding into the level codes of each sample:
+/// codes[m * K + k] = index_k + rounding bit m of value k.
+template <int Bits, Encoding E, int M = 2>
+inline void decode_samples(const uint64_t* line, int32_t* codes) {
+  constexpr int K = values_per_line(Bits, E, M);
+  constexpr int ib = index_bits(Bits);
+  for (int k = 0; k < K; ++k) {
+#pragma HLS UNROLL
+    const int32_t idx = ib > 0 ? static_cast<int32_t>(get_field(line, field_pos<(ib > 0 ? ib : 1), K>(k), ib)) : 0;
+    for (int m = 0; m < samples_of(E, M); ++m)
+      codes[m * K + k] = idx + static_cast<int32_t>(get_field(line, K * ib + m * K + k, 1));
+  }
+}
+
+/// Decode one line into the level codes of the first and second sample
+/// (the same code twice for Naive/Nearest).
+template <int Bits, Encoding E>
+inline void decode_line(const uint64_t* line, int32_t* first, int32_t* second) {
+  constexpr int K = values_per_line(Bits, E);
+  if (E == Encoding::Double) {
+    int32_t codes[2 * K];
+    decode_samples<Bits, E>(line, codes);
+    for (int k = 0; k < K; ++k) {
+#pragma HLS UNROLL
+      first[k] = codes[k];
+      second[k] = codes[K + k];
+    }
+  } else {
+    for (int k = 0; k < K; ++k) {
+#pragma HLS UNROLL
+      first[k] = second[k] = static_cast<int32_t>(get_field(line, field_pos<Bits, K>(k), Bits));
+    }
+  }
+}
+
+}  // namespace zipml

@@ -1,0 +1,65 @@
+// The 32-bit baseline: the same SGD and step schedule on float32 scaled data.
+#pragma once
+#include <cstdint>
+
+#include "losses.hpp"
+#include "schedule.hpp"
+
+namespace zipml {
+
+/**
+ * @brief The 32-bit baseline: SGD with float32 data, model and arithmetic.
+ *
+ * For each sample i in order: pred = x_i^T w + c, r = Loss::residual(pred, y_i),
+ * w -= eta_e r x_i, c -= eta_e r, with eta_e = 2^-epoch_shift(e) as the quantized kernels.
+ *
+ * @tparam Loss        loss policy, one of Losses (losses.hpp): its float32 residual
+ * @tparam MaxFeatures largest d the on-chip model holds
+ * @param X            n rows of scaled float32 data, `row_stride` floats apart
+ * @param row_stride   floats between rows (d, or d rounded up to 16 for 512-bit lines)
+ * @param y            n labels (scaled units; +-1 for classification losses)
+ * @param n            samples
+ * @param d            features (d <= MaxFeatures)
+ * @param epochs       number of passes
+ * @param step_shift   eta_0 = 2^-step_shift, 1 <= step_shift <= 40
+ * @param decay_epochs eta halves every decay_epochs epochs; 0 keeps it constant
+ * @param model_in     initial model, d weights then the intercept
+ * @param history      output, epochs x (d + 1): the model after each epoch
+ */
+template <class Loss, int MaxFeatures>
+void sgd_fp32(const float* X, int64_t row_stride, const float* y, int n, int d, int epochs, int step_shift,
+              int decay_epochs, const float* model_in, float* history) {
+  static_assert(Contains<Losses, Loss>::value, "sgd_fp32 takes a loss of Losses (losses.hpp)");
+  alignas(64) float w[MaxFeatures];
+#pragma HLS ARRAY_PARTITION variable = w cyclic factor = 16
+  for (int j = 0; j < d; ++j) w[j] = model_in[j];
+  float intercept = model_in[d];
+  for (int e = 0; e < epochs; ++e) {
+    const int shift = epoch_shift(step_shift, decay_epochs, e);
+    float eta = 1.0f;
+    for (int s = 0; s < shift; ++s) eta *= 0.5f;
+    float acc = 0.0f;
+#pragma omp simd reduction(+ : acc)
+    for (int j = 0; j < d; ++j) acc += X[j] * w[j];
+    for (int i = 0; i < n; ++i) {
+      const float* x = X + static_cast<int64_t>(i) * row_stride;
+      const float pred = acc + intercept;
+      const float step = eta * Loss::residual(pred, y[i]);
+      intercept -= step;
+      // One pass over the model: update with row i and dot row i+1 against the updated
+      // weights (the same arithmetic as two passes; it keeps memory streaming).
+      const float* next = X + static_cast<int64_t>(i + 1 < n ? i + 1 : i) * row_stride;
+      acc = 0.0f;
+#pragma omp simd reduction(+ : acc)
+      for (int j = 0; j < d; ++j) {
+        w[j] -= step * x[j];
+        acc += next[j] * w[j];
+      }
+    }
+    float* out = history + static_cast<int64_t>(e) * (d + 1);
+    for (int j = 0; j < d; ++j) out[j] = w[j];
+    out[d] = intercept;
+  }
+}
+
+}  // namespace zipml

@@ -1,0 +1,117 @@
+// Logistic regression over packed low-precision data by polynomial approximation of
+// the loss derivative, with independent samples per value (docs/FORMATS.md).
+#pragma once
+#include <cstdint>
+
+#include "fixed_point.hpp"
+#include "format.hpp"
+#include "layout.hpp"
+#include "sgd.hpp"
+
+namespace zipml {
+
+/// Codes of M samples of a line: the stored samples of Multi data, or the one stored
+/// sample repeated (Naive, Nearest). `scratch` holds K codes.
+template <int Bits, Encoding E, int M>
+inline void decode_all(const uint64_t* line, int32_t* codes, int32_t* scratch) {
+  constexpr int K = values_per_line(Bits, E, M);
+  if (planar(E)) {
+    decode_samples<Bits, E, M>(line, codes);
+  } else {
+    decode_line<Bits, E>(line, scratch, scratch);
+    for (int m = 0; m < M; ++m)
+      for (int k = 0; k < K; ++k) codes[m * K + k] = scratch[k];
+  }
+}
+
+/// The per-sample step of sgd_logistic (a row policy of sgd_epochs).
+template <int Bits, Encoding E, int M>
+struct LogisticRow {
+  static constexpr int K = values_per_line(Bits, E, M);
+  static constexpr int S = max_code(Bits);
+  int n_lines;
+  int32_t dot_mult;
+  const int64_t* coef;
+  int32_t range_q16;
+
+  void update(int32_t* w, int32_t& intercept, const uint64_t* row, int32_t label, int, int, int shift) {
+    int32_t codes[M * K], one[K], step[S + 1], acc[M];
+#pragma HLS ARRAY_PARTITION variable = codes complete
+#pragma HLS ARRAY_PARTITION variable = step complete
+#pragma HLS ARRAY_PARTITION variable = acc complete
+    const int64_t limit = int64_t{1} << 40;
+    for (int m = 0; m < M; ++m) acc[m] = 0;
+    for (int l = 0; l < n_lines; ++l) {
+#pragma HLS PIPELINE II = 1
+      decode_all<Bits, E, M>(row + l * kLineWords, codes, one);
+      for (int m = 1; m < M; ++m)
+        for (int k = 0; k < K; ++k) acc[m] = wrap_add(acc[m], wrap_mul(codes[m * K + k], w[l * K + k] >> kDotDrop));
+    }
+    const int64_t y = label > 0 ? 1 : -1;
+    int64_t h = coef[M - 1];
+    for (int m = M - 1; m >= 1; --m) {
+      int64_t z = y * linear_prediction(acc[m], intercept, dot_mult);
+      z = z > range_q16 ? range_q16 : (z < -range_q16 ? -range_q16 : z);
+      h = coef[m - 1] + ((z * h) >> kLabelFrac);
+      h = h > limit ? limit : (h < -limit ? -limit : h);
+    }
+    const int64_t r = saturate32(-y * round_shift(h, kPolyFrac - kLabelFrac));
+    const SampleStep st = residual_step(r, dot_mult, shift);
+    for (int c = 0; c <= S; ++c) step[c] = code_step(st.g, c);
+    for (int l = 0; l < n_lines; ++l) {
+#pragma HLS PIPELINE II = 1
+      decode_all<Bits, E, M>(row + l * kLineWords, codes, one);
+      for (int k = 0; k < K; ++k) w[l * K + k] = wrap_sub(w[l * K + k], step[codes[k]]);
+    }
+    intercept = wrap_sub(intercept, st.dc);
+  }
+
+  void end_epoch(int) {}
+};
+
+/**
+ * @brief Logistic regression by polynomial approximation (M = degree + 1 samples).
+ *
+ * The logistic loss log(1 + exp(-y z)) has derivative -y h(y z), h(t) = 1/(1 + e^t).
+ * With P(t) = sum_k c_k t^k ~ h(t) on [-R, R] (degree M - 1), and independent samples
+ * Q_0..Q_{M-1} of the row a, the estimate
+ *   P^ = c_0 + z_1 (c_1 + z_2 (c_2 + ... + z_{M-1} c_{M-1})),  z_m = clamp(y Q_m(a)^T w + y c, -R, R)
+ * is unbiased for P(y a^T w + y c) when no z_m is clamped (each z_m appears once, and the
+ * samples are independent), and the step uses sample 0:
+ *   r = -y P^ (Q16),  w_j -= round(g Q_0(a)_j / 2^8) with g from r as in sgd_linear.
+ * With Multi data the M samples are independent; with Naive or Nearest data every z_m
+ * and the step use the one stored sample (the biased baselines).
+ * Fixed point: z_m Q16, c_k and the Horner accumulator Q30 (kPolyFrac; int64, saturated
+ * to +-2^40), P^ rounded to Q16.
+ *
+ * @tparam Bits        bits per level code (1, 2, 3, 4, 6, 8)
+ * @tparam E           Multi (M samples per value), Naive or Nearest
+ * @tparam M           degree + 1: one of kMultiSamples (4, 6, 8)
+ * @tparam MaxFeatures largest d the on-chip model holds
+ * @param data         packed rows, [copy][row][line][8 words]
+ * @param labels       n labels, +-65536 (+-1 in Q16)
+ * @param n            samples per copy
+ * @param d            features (d <= MaxFeatures)
+ * @param n_copies     quantized copies in `data`; epoch e reads copy e % n_copies
+ * @param epochs       number of passes
+ * @param step_shift   eta_0 = 2^-step_shift, 1 <= step_shift <= 40
+ * @param decay_epochs eta halves every decay_epochs epochs; 0 keeps it constant
+ * @param dot_mult     Q24 scale from codes to scaled values: round(2^24 / (2^Bits - 1))
+ * @param coef         M polynomial coefficients c_0..c_{M-1}, Q30
+ * @param range_q16    R in Q16
+ * @param model_in     initial model, d weights then the intercept, Q24
+ * @param history      output, epochs x (d + 1): the model after each epoch
+ */
+template <int Bits, Encoding E, int M, int MaxFeatures>
+void sgd_logistic(const uint64_t* data, const int32_t* labels, int n, int d, int n_copies, int epochs,
+                  int step_shift, int decay_epochs, int32_t dot_mult, const int64_t* coef, int32_t range_q16,
+                  const int32_t* model_in, int32_t* history) {
+  static_assert(supported_bits(Bits), "Bits must be one of kSupportedBits");
+  static_assert(E != Encoding::Double, "sgd_logistic reads Multi, Naive or Nearest data");
+  const int n_lines = lines_per_row(d, Bits, E, M);
+  LogisticRow<Bits, E, M> row{n_lines, dot_mult, coef, range_q16};
+  sgd_epochs<values_per_line(Bits, E, M), MaxFeatures>(row, data, labels, n, d, n_lines, n_copies, epochs,
+                                                        step_shift, decay_epochs, model_in, history);
+}
+
+}  // namespace zipml

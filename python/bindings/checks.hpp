@@ -1,0 +1,87 @@
+// Shared input checks of the bindings: every size and limit is checked here before a
+// kernel runs, and a bad value raises ValueError naming the parameter, the value and
+// what is allowed. The kernels themselves never see unchecked input.
+#pragma once
+#include <pybind11/numpy.h>
+#include <pybind11/pybind11.h>
+
+#include <cstdint>
+#include <string>
+
+#include "zipml/format.hpp"
+
+namespace zipml_py {
+
+namespace py = pybind11;
+
+constexpr int kMaxFeatures = 65536;  // on-chip model size of the CPU build
+
+/// A C-contiguous array of T; other dtypes and layouts are converted on the way in.
+template <class T>
+using carray = py::array_t<T, py::array::c_style | py::array::forcecast>;
+
+inline void require(bool ok, const std::string& what) {
+  if (!ok) throw py::value_error(what);
+}
+
+inline std::string shape_str(const py::array& a) {
+  std::string s = "(";
+  for (py::ssize_t i = 0; i < a.ndim(); ++i) s += (i ? ", " : "") + std::to_string(a.shape(i));
+  return s + (a.ndim() == 1 ? ",)" : ")");
+}
+
+inline void require_shape1(const py::array& a, py::ssize_t n, const char* name) {
+  require(a.ndim() == 1 && a.shape(0) == n,
+          std::string(name) + " must have shape (" + std::to_string(n) + ",), got " + shape_str(a));
+}
+
+/// X: 2-D with 1 to 2^31 - 1 rows and columns, and per-feature lo and inv of its width.
+inline void check_matrix(const py::array& X, const py::array& lo, const py::array& inv) {
+  require(X.ndim() == 2, "X must be 2-D, got shape " + shape_str(X));
+  require(X.shape(0) >= 1 && X.shape(0) <= INT32_MAX,
+          "n_samples must be in [1, 2^31), got " + std::to_string(X.shape(0)));
+  require(X.shape(1) >= 1 && X.shape(1) <= INT32_MAX,
+          "n_features must be in [1, 2^31), got " + std::to_string(X.shape(1)));
+  require_shape1(lo, X.shape(1), "lo");
+  require_shape1(inv, X.shape(1), "inv");
+}
+
+inline void check_features(py::ssize_t d) {
+  require(d >= 1 && d <= kMaxFeatures, "n_features must be in [1, " + std::to_string(kMaxFeatures) +
+                                           "] (the kernel's compile-time maximum), got " + std::to_string(d));
+}
+
+inline void check_schedule(int epochs, int step_shift, int decay_epochs) {
+  require(epochs >= 1, "epochs must be >= 1, got " + std::to_string(epochs));
+  require(step_shift >= 1 && step_shift <= zipml::kMaxShift,
+          "step_shift must be in [1, " + std::to_string(zipml::kMaxShift) + "], got " + std::to_string(step_shift));
+  require(decay_epochs >= 0, "decay_epochs must be >= 0, got " + std::to_string(decay_epochs));
+}
+
+/// Sizes shared by the quantized SGD entry points: data (copies, samples, words), one
+/// label per sample, d + 1 initial model values, the schedule and dot_mult.
+inline void check_sgd_inputs(const py::array& data, const py::array& labels, const py::array& model_in, int d,
+                             int epochs, int step_shift, int decay_epochs, int32_t dot_mult) {
+  check_features(d);
+  check_schedule(epochs, step_shift, decay_epochs);
+  require(data.ndim() == 3, "data must be 3-D (copies, samples, words), got " + shape_str(data));
+  require(data.shape(0) >= 1 && data.shape(1) >= 1 && data.shape(1) <= INT32_MAX,
+          "data must hold at least one copy and one sample");
+  require_shape1(labels, data.shape(1), "labels");
+  require_shape1(model_in, d + 1, "model_in");
+  require(dot_mult > 0, "dot_mult must be positive, got " + std::to_string(dot_mult));
+}
+
+/// The packed rows of `data` have the words of d values in format (bits, e, m).
+inline void check_row_words(const py::array& data, int d, int bits, zipml::Encoding e, int m = 2) {
+  const py::ssize_t words = py::ssize_t(zipml::lines_per_row(d, bits, e, m)) * zipml::kLineWords;
+  require(data.shape(2) == words, "data rows must have " + std::to_string(words) + " words for d=" +
+                                      std::to_string(d) + ", got " + std::to_string(data.shape(2)));
+}
+
+void bind_quantize(py::module_& m);
+void bind_sgd(py::module_& m);
+void bind_levels(py::module_& m);
+void bind_diagnostics(py::module_& m);
+
+}  // namespace zipml_py

@@ -1,0 +1,97 @@
+// Bindings of the quantizer (hls/include/zipml/quantize.hpp): scaled positions and
+// packed quantized copies, on the AVX-512 fast path where it covers the call.
+#include <string>
+
+#include "checks.hpp"
+#include "zipml/quantize.hpp"
+#include "zipml_cpu/dispatch.hpp"
+#include "zipml_cpu/quantize_avx512.hpp"
+
+namespace zipml_py {
+namespace {
+
+using zipml::Encoding;
+
+py::array_t<uint64_t> quantize(carray<float> X, carray<float> lo, carray<float> inv, py::object levels, int bits,
+                               int encoding, uint32_t seed, int n_copies, int samples, bool portable) {
+  check_matrix(X, lo, inv);
+  const py::ssize_t n = X.shape(0), d = X.shape(1);
+  require(n_copies >= 1, "n_copies must be >= 1, got " + std::to_string(n_copies));
+  py::array_t<uint64_t> out;
+  zipml::dispatch_quantize(bits, encoding, samples, [&](auto b, auto e, auto m) {
+    constexpr int B = decltype(b)::value;
+    constexpr Encoding E = decltype(e)::value;
+    constexpr int M = decltype(m)::value;
+    const uint32_t* table = nullptr;
+    carray<uint32_t> lev;
+    if (!levels.is_none()) {
+      lev = carray<uint32_t>::ensure(levels);
+      require(lev && lev.ndim() == 2 && lev.shape(0) == d && lev.shape(1) == (1 << B),
+              "levels must have shape (" + std::to_string(d) + ", " + std::to_string(1 << B) + ")");
+      const uint32_t* t = lev.data();
+      for (py::ssize_t j = 0; j < d; ++j, t += (1 << B)) {
+        require(t[0] == 0 && t[(1 << B) - 1] == zipml::kPosOne,
+                "levels of feature " + std::to_string(j) + " must start at 0 and end at 2^24");
+        for (int k = 1; k < (1 << B); ++k)
+          require(t[k] > t[k - 1], "levels of feature " + std::to_string(j) + " must be strictly increasing");
+      }
+      table = lev.data();
+    }
+    const py::ssize_t row_words = py::ssize_t(zipml::lines_per_row(int(d), B, E, M)) * zipml::kLineWords;
+    out = py::array_t<uint64_t>({py::ssize_t(n_copies), n, row_words});
+    const float* x = X.data();
+    const float* plo = lo.data();
+    const float* pinv = inv.data();
+    uint64_t* po = out.mutable_data();
+    py::gil_scoped_release release;
+    if (portable || !zipml::avx512::fast_quantize_matrix<B, E, M>(x, int(n), int(d), plo, pinv, table, seed,
+                                                                  n_copies, po))
+      zipml::quantize_matrix<B, E, M>(x, int(n), int(d), plo, pinv, table, seed, n_copies, po);
+  });
+  return out;
+}
+
+py::array_t<uint32_t> positions(carray<float> X, carray<float> lo, carray<float> inv) {
+  check_matrix(X, lo, inv);
+  const py::ssize_t n = X.shape(0), d = X.shape(1);
+  py::array_t<uint32_t> out({n, d});
+  const float* x = X.data();
+  const float* plo = lo.data();
+  const float* pinv = inv.data();
+  uint32_t* po = out.mutable_data();
+  py::gil_scoped_release release;
+  for (py::ssize_t i = 0; i < n; ++i)
+    for (py::ssize_t j = 0; j < d; ++j) po[i * d + j] = zipml::scaled_position(x[i * d + j], plo[j], pinv[j]);
+  return out;
+}
+
+}  // namespace
+
+void bind_quantize(py::module_& m) {
+  m.def("quantize", &quantize, py::arg("X"), py::arg("lo"), py::arg("inv"), py::arg("levels"), py::arg("bits"),
+        py::arg("encoding"), py::arg("seed"), py::arg("n_copies"), py::arg("samples") = 2,
+        py::arg("portable") = false, R"pbdoc(
+Quantize the rows of X into n_copies independent packed copies (quantize_matrix).
+
+Each value becomes its Q0.24 position p = clamp((x - lo) * inv, 0, 1) * 2^24, is rounded
+to one of the 2^bits levels of its feature (stochastically, or to the nearest level) with
+the counter-based draws of (seed, sample, copy, row), and is packed into 512-bit lines.
+
+Parameters: X float32 (n, d); lo, inv float32 (d,): per-feature minimum and 1/(max - min)
+(0 for a constant feature); levels None (uniform levels) or uint32 (d, 2^bits): strictly
+increasing Q0.24 level positions from 0 to 2^24; bits one of constants()['supported_bits'];
+encoding an Encoding value (double, naive, nearest, multi); seed uint32; n_copies >= 1;
+samples: samples per value of multi, one of constants()['multi_samples'] (ignored
+otherwise); portable: skip the AVX-512 fast path (same bits).
+
+Returns uint64 (n_copies, n, words): words = lines per row * 8.
+)pbdoc");
+  m.def("positions", &positions, py::arg("X"), py::arg("lo"), py::arg("inv"), R"pbdoc(
+Q0.24 positions of the values of X after per-feature min/max scaling (scaled_position).
+
+p = clamp((x - lo) * inv, 0, 1) * 2^24 in float32, truncated to an integer; X float32 (n, d),
+lo and inv float32 (d,). Returns uint32 (n, d).
+)pbdoc");
+}
+
+}  // namespace zipml_py

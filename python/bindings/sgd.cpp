@@ -1,0 +1,177 @@
+// Bindings of the SGD kernels: sgd_linear (any loss of LinearLosses, on the AVX-512
+// fast path where it covers the call), sgd_logistic and the fp32 baseline. Long runs
+// release the GIL.
+#include <algorithm>
+#include <string>
+
+#include "checks.hpp"
+#include "zipml/losses.hpp"
+#include "zipml/sgd.hpp"
+#include "zipml/sgd_fp32.hpp"
+#include "zipml/sgd_logistic.hpp"
+#include "zipml_cpu/dispatch.hpp"
+#include "zipml_cpu/sgd_avx512.hpp"
+
+namespace zipml_py {
+namespace {
+
+using zipml::Encoding;
+
+py::tuple sgd_linear(carray<uint64_t> data, carray<int32_t> labels, int d, int bits, int encoding, int epochs,
+                     int step_shift, int decay_epochs, int32_t dot_mult, carray<int32_t> model_in, py::object values,
+                     int loss, int model_bits, int grad_bits, uint32_t seed, py::object full, bool portable) {
+  check_sgd_inputs(data, labels, model_in, d, epochs, step_shift, decay_epochs, dot_mult);
+  const int n_copies = int(data.shape(0)), n = int(data.shape(1));
+  require(loss != static_cast<int>(zipml::LossId::Logistic),
+          "loss 2 (log_loss) has a kernel of its own: use sgd_logistic");
+  require(model_bits == 0 || (model_bits >= 2 && model_bits <= 24),
+          "model_bits must be 0 (full precision) or in [2, 24], got " + std::to_string(model_bits));
+  require(grad_bits == 0 || (grad_bits >= 2 && grad_bits <= 24),
+          "grad_bits must be 0 (full precision) or in [2, 24], got " + std::to_string(grad_bits));
+  py::array_t<int32_t> history({py::ssize_t(epochs), py::ssize_t(d) + 1});
+  py::array_t<int32_t> refetches(epochs);
+  std::fill_n(refetches.mutable_data(), epochs, 0);
+  zipml::dispatch_sgd_linear(bits, encoding, loss, [&](auto b, auto e, auto l) {
+    constexpr int B = decltype(b)::value;
+    constexpr Encoding E = decltype(e)::value;
+    using Loss = decltype(l);
+    check_row_words(data, d, B, E);
+    carray<int32_t> table;
+    const int32_t* pv = nullptr;
+    if (!values.is_none()) {
+      table = carray<int32_t>::ensure(values);
+      require(table && table.ndim() == 2 && table.shape(0) == d && table.shape(1) == (1 << B),
+              "values must have shape (" + std::to_string(d) + ", " + std::to_string(1 << B) + ")");
+      pv = table.data();
+    }
+    zipml::SgdOptions opt;
+    opt.model_bits = model_bits;
+    opt.grad_bits = grad_bits;
+    opt.seed = seed;
+    opt.refetches = refetches.mutable_data();
+    carray<uint32_t> full_rows;
+    if (!full.is_none()) {
+      require(Loss::kRefetch, std::string("full (rows to refetch) is used by the hinge loss only, got loss ") +
+                                  std::to_string(loss) + " (" + Loss::kName + ")");
+      full_rows = carray<uint32_t>::ensure(full);
+      require(full_rows && full_rows.ndim() == 2 && full_rows.shape(0) == n && full_rows.shape(1) == d,
+              "full must have shape (" + std::to_string(n) + ", " + std::to_string(d) + ")");
+      opt.full = full_rows.data();
+    }
+    const uint64_t* pd = data.data();
+    const int32_t* pl = labels.data();
+    const int32_t* pm = model_in.data();
+    int32_t* ph = history.mutable_data();
+    py::gil_scoped_release release;
+    if (portable || !zipml::avx512::fast_sgd_linear<B, E, Loss, kMaxFeatures>(
+                        pd, pl, n, d, n_copies, epochs, step_shift, decay_epochs, dot_mult, pv, pm, ph, opt))
+      zipml::sgd_linear<B, E, Loss, kMaxFeatures>(pd, pl, n, d, n_copies, epochs, step_shift, decay_epochs, dot_mult,
+                                                  pv, pm, ph, opt);
+  });
+  return py::make_tuple(history, refetches);
+}
+
+py::array_t<int32_t> sgd_logistic(carray<uint64_t> data, carray<int32_t> labels, int d, int bits, int encoding,
+                                  int samples, int epochs, int step_shift, int decay_epochs, int32_t dot_mult,
+                                  carray<int64_t> coef, int32_t range_q16, carray<int32_t> model_in) {
+  check_sgd_inputs(data, labels, model_in, d, epochs, step_shift, decay_epochs, dot_mult);
+  const int n_copies = int(data.shape(0)), n = int(data.shape(1));
+  require(range_q16 > 0 && range_q16 <= (32 << 16),
+          "range_q16 must be in (0, 32 * 2^16], got " + std::to_string(range_q16));
+  py::array_t<int32_t> history({py::ssize_t(epochs), py::ssize_t(d) + 1});
+  zipml::dispatch_sgd_logistic(bits, encoding, samples, [&](auto b, auto e, auto m) {
+    constexpr int B = decltype(b)::value;
+    constexpr Encoding E = decltype(e)::value;
+    constexpr int M = decltype(m)::value;
+    check_row_words(data, d, B, E, M);
+    require_shape1(coef, M, "coef");
+    const uint64_t* pd = data.data();
+    const int32_t* pl = labels.data();
+    const int64_t* pc = coef.data();
+    const int32_t* pm = model_in.data();
+    int32_t* ph = history.mutable_data();
+    py::gil_scoped_release release;
+    zipml::sgd_logistic<B, E, M, kMaxFeatures>(pd, pl, n, d, n_copies, epochs, step_shift, decay_epochs, dot_mult, pc,
+                                               range_q16, pm, ph);
+  });
+  return history;
+}
+
+py::array_t<float> sgd_fp32(carray<float> X, carray<float> y, int epochs, int step_shift, int decay_epochs,
+                            carray<float> model_in, int loss) {
+  require(X.ndim() == 2, "X must be 2-D, got shape " + shape_str(X));
+  const py::ssize_t n = X.shape(0), d = X.shape(1);
+  require(n >= 1 && n <= INT32_MAX, "n_samples must be in [1, 2^31), got " + std::to_string(n));
+  check_features(d);
+  check_schedule(epochs, step_shift, decay_epochs);
+  require_shape1(y, n, "y");
+  require_shape1(model_in, d + 1, "model_in");
+  py::array_t<float> history({py::ssize_t(epochs), d + 1});
+  zipml::dispatch_sgd_fp32(loss, [&](auto l) {
+    const float* px = X.data();
+    const float* py_ = y.data();
+    const float* pm = model_in.data();
+    float* ph = history.mutable_data();
+    py::gil_scoped_release release;
+    zipml::sgd_fp32<decltype(l), kMaxFeatures>(px, d, py_, int(n), int(d), epochs, step_shift, decay_epochs, pm, ph);
+  });
+  return history;
+}
+
+}  // namespace
+
+void bind_sgd(py::module_& m) {
+  m.def("sgd_linear", &sgd_linear, py::arg("data"), py::arg("labels"), py::arg("d"), py::arg("bits"),
+        py::arg("encoding"), py::arg("epochs"), py::arg("step_shift"), py::arg("decay_epochs"), py::arg("dot_mult"),
+        py::arg("model_in"), py::kw_only(), py::arg("values") = py::none(), py::arg("loss") = 0,
+        py::arg("model_bits") = 0, py::arg("grad_bits") = 0, py::arg("seed") = 0, py::arg("full") = py::none(),
+        py::arg("portable") = false, R"pbdoc(
+SGD for a linear model over packed quantized rows, all epochs in one call (sgd_linear).
+
+Epoch e visits the rows of copy e % n_copies in order with step 2^-(step_shift +
+e // decay_epochs) (at most 2^-40); per sample: pred = codes . w * dot_mult / 2^24 + c
+(Q16), r = the loss's residual (Q16), w -= r * step * codes, c -= r * step, in the fixed
+point of docs/FORMATS.md.
+
+Parameters: data uint64 (n_copies, n, words) from quantize (double, naive or nearest);
+labels int32 (n,) Q16 (+-2^16 for classification losses); d features; bits, encoding as
+quantize; epochs >= 1; step_shift in [1, 40]; decay_epochs >= 0 (0: constant step);
+dot_mult > 0: Q24 scale from code values to scaled values (round(2^24 / (2^bits - 1))
+for uniform levels, 2^14 for level tables); model_in int32 (d + 1,) Q24, the intercept
+last. Keyword-only: values None or int32 (d, 2^bits) Q0.10 level values per feature;
+loss a Loss value the linear kernel takes: squared_error, hinge or squared_hinge
+(log_loss: use sgd_logistic); model_bits, grad_bits 0 (exact) or in [2, 24]: the
+model seen by the dot product / each update stochastically rounded to that many bits
+with the draws of seed; full None or uint32 (n, d) Q0.24 positions (from positions()):
+the hinge loss refetches these rows where the low-precision margin is within its error
+bound of 1; portable: skip the AVX-512 fast path (same bits).
+
+Returns (history int32 (epochs, d + 1): the model after every epoch, refetches int32
+(epochs,): rows refetched in each epoch).
+)pbdoc");
+  m.def("sgd_logistic", &sgd_logistic, py::arg("data"), py::arg("labels"), py::arg("d"), py::arg("bits"),
+        py::arg("encoding"), py::arg("samples"), py::arg("epochs"), py::arg("step_shift"), py::arg("decay_epochs"),
+        py::arg("dot_mult"), py::arg("coef"), py::arg("range_q16"), py::arg("model_in"), R"pbdoc(
+Logistic regression by polynomial approximation of the loss derivative (sgd_logistic).
+
+With P(t) = sum_k c_k t^k ~ 1/(1 + e^t) on [-R, R] (degree samples - 1) and independent
+samples Q_0..Q_{M-1} of each row, P^ = c_0 + z_1 (c_1 + z_2 (...)), z_m = clamp(y Q_m(a).w
++ y c, -R, R), is unbiased for P(y f); the step is r = -y P^ on sample 0.
+
+Parameters as sgd_linear, and: encoding multi (M independent samples), naive or nearest
+(the one stored sample reused: the biased baselines); samples M, one of
+constants()['multi_samples']; labels +-2^16; coef int64 (M,) Q30; range_q16 R in Q16, in
+(0, 32 * 2^16]. Returns history int32 (epochs, d + 1).
+)pbdoc");
+  m.def("sgd_fp32", &sgd_fp32, py::arg("X"), py::arg("y"), py::arg("epochs"), py::arg("step_shift"),
+        py::arg("decay_epochs"), py::arg("model_in"), py::arg("loss") = 0, R"pbdoc(
+The 32-bit baseline: the same SGD and step schedule on float32 scaled data (sgd_fp32).
+
+pred = x.w + c, r = the loss's float32 residual, w -= 2^-shift r x, c -= 2^-shift r.
+X float32 (n, d) scaled; y float32 (n,) (+-1 for classification losses); model_in float32
+(d + 1,); loss any Loss value (squared_error, hinge, log_loss, squared_hinge).
+Returns history float32 (epochs, d + 1).
+)pbdoc");
+}
+
+}  // namespace zipml_py

@@ -1,0 +1,133 @@
+"""The kernel boundary: the only module that imports the compiled kernels
+(``zipml_hls._kernels``) or the NumPy golden model (:mod:`zipml_hls.reference`).
+
+Two implementations of one interface, chosen by name: ``'hls'`` runs the C++ kernels of
+hls/include/zipml (the pybind11 module, built at install time), ``'reference'`` the golden
+model. Both take samplings and losses by name (``spec.format.SAMPLINGS``,
+``spec.losses.LOSSES``) and give identical bits (the fp32 baseline within the tolerance
+of docs/FORMATS.md). Arguments are the kernels' own formats (Q0.24 positions, Q16
+labels, Q24 models); the callers above have validated them, and the native module checks
+every size again, so bad input raises ValueError instead of crashing.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from .spec.format import sampling_id
+from .spec.losses import LOSSES
+
+BACKENDS = ("hls", "reference")
+
+
+class NativeBackend:
+    """The C++ kernels, compiled for this machine."""
+
+    name = "hls"
+
+    def __init__(self):
+        from . import _kernels
+
+        self._k = _kernels
+
+    def positions(self, X, lo, inv):
+        """Q0.24 positions (uint32) of min/max-scaled float32 data, clamped to [0, 1]."""
+        return self._k.positions(X, lo, inv)
+
+    def quantize(self, X, lo, inv, levels, bits, sampling, seed, n_copies, samples_per_value=2, portable=False):
+        """Packed lines (n_copies, n, words) of X's stochastic quantization; ``portable``
+        skips the CPU fast path (same bits)."""
+        return self._k.quantize(X, lo, inv, levels, bits, sampling_id(sampling), seed, n_copies, samples_per_value,
+                                portable)
+
+    def sgd_linear(self, data, labels, d, bits, sampling, epochs, step_shift, decay_epochs, dot_mult, model_in, *,
+                   values=None, loss="squared_error", model_bits=0, grad_bits=0, seed=0, full=None, portable=False):
+        """(history (epochs, d+1) int32 Q24, refetches per epoch int32); ``portable``
+        skips the CPU fast path (same bits)."""
+        return self._k.sgd_linear(data, labels, d, bits, sampling_id(sampling), epochs, step_shift, decay_epochs,
+                                  dot_mult, model_in, values=values, loss=LOSSES[loss].kernel_id,
+                                  model_bits=model_bits, grad_bits=grad_bits, seed=seed, full=full, portable=portable)
+
+    def sgd_logistic(self, data, labels, d, bits, sampling, samples, epochs, step_shift, decay_epochs, dot_mult,
+                     coef, range_q16, model_in):
+        """History (epochs, d+1) int32 Q24 of the polynomial logistic kernel."""
+        return self._k.sgd_logistic(data, labels, d, bits, sampling_id(sampling), samples, epochs, step_shift,
+                                    decay_epochs, dot_mult, coef, range_q16, model_in)
+
+    def sgd_fp32(self, X, y, epochs, step_shift, decay_epochs, model_in, loss="squared_error"):
+        """History (epochs, d+1) float32 of the 32-bit baseline."""
+        return self._k.sgd_fp32(X, y, epochs, step_shift, decay_epochs, model_in, loss=LOSSES[loss].kernel_id)
+
+    def levels_dp(self, x, counts, s, grid_size=0, monotone=True):
+        """The s+1 variance-optimal levels among the points x (grid_size 0) or a grid;
+        ``monotone=False`` runs the plain O(s M^2) program instead of divide and conquer."""
+        return self._k.levels_dp(x, counts, s, grid_size, monotone)[0]
+
+    def grid_level_columns(self, positions, s, grid_size):
+        """Grid-method levels (d, s+1) of every column of (n, d) Q0.24 positions."""
+        return self._k.grid_level_columns(np.ascontiguousarray(positions, dtype=np.uint32), s, grid_size)
+
+    def stream_read(self, buffer) -> int:
+        """Sum of a uint64 buffer: a streaming read, to measure memory bandwidth."""
+        return self._k.stream_read(buffer)
+
+    def info(self) -> dict:
+        """Build facts: compiler, flags, instruction set, fast paths, limits."""
+        return self._k.info()
+
+    def constants(self) -> dict:
+        """Every format constant the kernels were compiled with (mirrored by ``spec``)."""
+        return self._k.constants()
+
+
+class ReferenceBackend:
+    """The NumPy golden model; the level solver is the O(s N^2) dynamic program."""
+
+    name = "reference"
+
+    def __init__(self):
+        from . import reference
+
+        self._r = reference
+
+    def positions(self, X, lo, inv):
+        return self._r.scaled_position(X, lo, inv)
+
+    def quantize(self, X, lo, inv, levels, bits, sampling, seed, n_copies, samples_per_value=2):
+        return self._r.quantize_matrix(X, lo, inv, levels, bits, sampling, seed, n_copies, samples_per_value)
+
+    def sgd_linear(self, data, labels, d, bits, sampling, epochs, step_shift, decay_epochs, dot_mult, model_in, *,
+                   values=None, loss="squared_error", model_bits=0, grad_bits=0, seed=0, full=None):
+        return self._r.sgd_linear(data, labels, d, bits, sampling, epochs, step_shift, decay_epochs, dot_mult,
+                                  model_in, values=values, loss=loss, model_bits=model_bits, grad_bits=grad_bits,
+                                  seed=seed, full=full)
+
+    def sgd_logistic(self, data, labels, d, bits, sampling, samples, epochs, step_shift, decay_epochs, dot_mult,
+                     coef, range_q16, model_in):
+        return self._r.sgd_logistic(data, labels, d, bits, sampling, samples, epochs, step_shift, decay_epochs,
+                                    dot_mult, coef, range_q16, model_in)
+
+    def sgd_fp32(self, X, y, epochs, step_shift, decay_epochs, model_in, loss="squared_error"):
+        return self._r.sgd_fp32(X, y, epochs, step_shift, decay_epochs, model_in, loss=loss)
+
+    def levels_dp(self, x, counts, s, grid_size=0):
+        if grid_size:
+            raise ValueError("backend='reference' implements the exact level method only")
+        from .reference.levels import levels_dp
+
+        return levels_dp(x, counts, s)
+
+    def grid_level_columns(self, positions, s, grid_size):
+        raise ValueError("backend='reference' implements the exact level method only")
+
+
+_INSTANCES: dict = {}
+
+
+def get_backend(name: str = "hls"):
+    """The backend called ``name`` ('hls' or 'reference'), created once."""
+    if name not in _INSTANCES:
+        if name not in BACKENDS:
+            raise ValueError(f"backend must be one of {BACKENDS}, got {name!r}")
+        _INSTANCES[name] = NativeBackend() if name == "hls" else ReferenceBackend()
+    return _INSTANCES[name]

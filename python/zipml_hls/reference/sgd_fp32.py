@@ -1,0 +1,29 @@
+"""Golden twin of hls/include/zipml/sgd_fp32.hpp: the 32-bit baseline in float32 NumPy.
+
+It equals the kernel up to summation order (docs/FORMATS.md, "fp32 baseline")."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from ..spec.schedule import epoch_shift
+from .losses import FLOAT_RESIDUALS
+
+
+def sgd_fp32(X, y, epochs, step_shift, decay_epochs, model_in, loss="squared_error"):
+    residual = FLOAT_RESIDUALS[loss]
+    X = np.asarray(X, dtype=np.float32)
+    d = X.shape[1]
+    w = np.array(model_in[:d], dtype=np.float32)
+    intercept = np.float32(model_in[d])
+    history = np.empty((epochs, d + 1), dtype=np.float32)
+    for e in range(epochs):
+        eta = np.float32(2.0 ** -epoch_shift(step_shift, decay_epochs, e))
+        for i in range(X.shape[0]):
+            pred = np.dot(X[i], w) + intercept
+            step = eta * residual(pred, np.float32(y[i]))
+            w -= step * X[i]
+            intercept -= step
+        history[e, :d] = w
+        history[e, d] = intercept
+    return history

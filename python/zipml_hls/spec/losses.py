@@ -1,0 +1,62 @@
+"""The loss registry: the Python mirror of the loss ids in hls/include/zipml/losses.hpp.
+
+One entry per loss, like scikit-learn's loss table: the estimators, the engine, the
+command line and the golden model all read it. A loss that fits the linear kernel
+(a residual r(f, y) that multiplies the sample) needs a policy struct in losses.hpp,
+an entry here, its golden residual in ``reference/losses.py`` and a test.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Callable
+
+import numpy as np
+
+
+@dataclass(frozen=True)
+class Loss:
+    """One loss of a linear model f(a) = a^T w + c.
+
+    name: scikit-learn's name; kernel_id: ``LossId`` in losses.hpp; kernel: 'linear'
+    (``sgd_linear``, residual times the sample) or 'polynomial' (``sgd_logistic``,
+    Chebyshev approximation of the derivative with several samples); margin: labels are
+    +1/-1 (classification) rather than centred and scaled targets; refetch: full-precision
+    rows can be refetched where the low-precision margin is ambiguous; objective(y, f):
+    the per-sample loss whose mean is the training objective.
+    """
+
+    name: str
+    kernel_id: int
+    kernel: str
+    margin: bool
+    refetch: bool
+    objective: Callable[[np.ndarray, np.ndarray], np.ndarray]
+    formula: str
+
+
+def _squared_error(y, f):
+    return 0.5 * (f - y) ** 2
+
+
+def _hinge(y, f):
+    return np.maximum(0.0, 1.0 - y * f)
+
+
+def _log_loss(y, f):
+    return np.logaddexp(0.0, -y * f)
+
+
+def _squared_hinge(y, f):
+    return 0.5 * np.maximum(0.0, 1.0 - y * f) ** 2
+
+
+LOSSES = {loss.name: loss for loss in (
+    Loss("squared_error", 0, "linear", False, False, _squared_error, "(1/2)(f - y)^2"),
+    Loss("hinge", 1, "linear", True, True, _hinge, "max(0, 1 - y f)"),
+    Loss("log_loss", 2, "polynomial", True, False, _log_loss, "log(1 + exp(-y f))"),
+    Loss("squared_hinge", 3, "linear", True, False, _squared_hinge, "(1/2) max(0, 1 - y f)^2"),
+)}
+
+#: Losses of ZipMLClassifier (every loss; squared_error is the least-squares SVM).
+CLASSIFIER_LOSSES = tuple(LOSSES)

@@ -1,0 +1,50 @@
+"""Counter-based random numbers: the Python mirror of hls/include/zipml/rng.hpp.
+
+A draw is a pure function of (seed, stream, index): uint32 arithmetic with wrap-around,
+vectorized over any array arguments.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+_U32 = np.uint32
+
+MIX_MUL1 = 0x7FEB352D
+MIX_MUL2 = 0x846CA68B
+INDEX_MUL = 0x85EBCA77
+KEY_SEED_XOR = 0x9E3779B9
+
+STREAM_DATA = 1 << 16  #: | sample number: data rounding, stream (STREAM_DATA | m, copy, row)
+STREAM_MODEL = 2 << 16  #: model rounding: stream (STREAM_MODEL, epoch, row), index j
+STREAM_GRAD = 3 << 16  #: gradient rounding: stream (STREAM_GRAD, epoch, row), index j
+
+
+def mix32(x) -> np.ndarray:
+    """Bijective 32-bit mixer (xor-shift / odd-multiply), elementwise, uint32."""
+    x = np.array(x, dtype=_U32, ndmin=1)
+    x ^= x >> _U32(16)
+    x *= _U32(MIX_MUL1)
+    x ^= x >> _U32(15)
+    x *= _U32(MIX_MUL2)
+    x ^= x >> _U32(16)
+    return x
+
+
+def stream_key(seed, a, b, c) -> np.ndarray:
+    """Key of stream (a, b, c) under ``seed``; broadcasts over array arguments."""
+    k = mix32(np.array(seed, dtype=_U32) ^ _U32(KEY_SEED_XOR))
+    k = mix32(k ^ np.array(a, dtype=_U32))
+    k = mix32(k ^ np.array(b, dtype=_U32))
+    return mix32(k ^ np.array(c, dtype=_U32))
+
+
+def draw(key, index) -> np.ndarray:
+    """Draw number ``index`` of the stream with ``key`` (broadcasting)."""
+    index = np.array(index, dtype=_U32, ndmin=1)
+    return mix32(np.array(key, dtype=_U32) ^ (index * _U32(INDEX_MUL)))
+
+
+def sample_key(seed, sample, copy, rows) -> np.ndarray:
+    """Key of the stream that rounds sample ``sample`` of ``rows`` in quantized copy ``copy``."""
+    return stream_key(seed, STREAM_DATA | sample, copy, rows)

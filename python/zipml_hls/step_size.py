@@ -1,0 +1,66 @@
+"""Step-size policy of the estimators: the initial power-of-two step and the adaptive
+halving schedule (the kernels' own fixed schedule is ``spec.schedule``)."""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+
+from .spec import format as F
+
+
+def rounding_variance(X_scaled: np.ndarray, bits: int) -> np.ndarray:
+    """Per-value variance (L_k+1 - a)(a - L_k) of stochastic rounding to uniform levels."""
+    s = F.max_code(bits)
+    a = X_scaled.astype(np.float64)
+    k = np.minimum(np.floor(a * s), s - 1)
+    return (((k + 1) / s) - a) * (a - k / s)
+
+
+def auto_step_shift(X_scaled: np.ndarray, bits: int) -> int:
+    """Initial step for least-squares SGD: eta = 2^-ceil(log2((R + 1)(1 + V))).
+
+    R = max_i sum_j a_ij bounds E||Q(a_i)||^2 (for levels in [0, 1], E[Q(a)^2] <= a),
+    so eta (||Q(a)||^2 + 1) <= 1 on average: stable for the fp32 baseline. V = max_i
+    sum_j Var[Q(a_ij)] is the rounding variance of a row (0 at 32 bits); the
+    double-sampled update w -= eta Q2 (Q1^T w - b) carries noise eta Q2 (Q1 - a)^T w
+    whose size grows with V, so low precision starts with a smaller step.
+    V is measured on about 4096 evenly spaced rows (a cheap estimate of the maximum).
+    """
+    r = float(X_scaled.sum(axis=1, dtype=np.float64).max()) + 1.0
+    v = 0.0
+    if bits != F.FULL_PRECISION:
+        rows = X_scaled[:: max(1, X_scaled.shape[0] // 4096)]
+        v = float(rounding_variance(rows, bits).sum(axis=1).max())
+    return int(min(F.MAX_SHIFT, max(1, math.ceil(math.log2(r * (1.0 + v))))))
+
+
+class AdaptiveSchedule:
+    """Halve the step when the training loss has not improved by ``tol`` (relative) for
+    ``n_iter_no_change`` epochs, and at least every ``halve_every`` epochs (a loss that
+    creeps down at too large a step still gets a smaller one); stop when the loss stalls
+    after ``max_halvings`` halvings."""
+
+    def __init__(self, step_shift: int, tol: float, n_iter_no_change: int, max_halvings: int = 6,
+                 halve_every: int = 20):
+        self.shift = step_shift
+        self.tol, self.patience = tol, n_iter_no_change
+        self.max_halvings, self.halve_every = max_halvings, halve_every
+        self.best, self.stale, self.halvings, self.since = np.inf, 0, 0, 0
+
+    def update(self, loss: float) -> bool:
+        """Record an epoch's loss; returns True when training should stop."""
+        if not np.isfinite(loss):
+            return True
+        self.since += 1
+        if loss < self.best * (1 - self.tol):
+            self.best, self.stale = loss, 0
+        else:
+            self.stale += 1
+        if self.stale >= self.patience or self.since >= self.halve_every:
+            if self.stale >= self.patience and (self.halvings >= self.max_halvings or self.shift >= F.MAX_SHIFT):
+                return True
+            self.shift = min(self.shift + 1, F.MAX_SHIFT)
+            self.halvings, self.stale, self.since = self.halvings + 1, 0, 0
+        return False
