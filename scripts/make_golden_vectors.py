@@ -50,7 +50,7 @@ def quantize_case(root, rng, name, n, d, bits, sampling, n_copies, tables=False,
     arrays = {"x.f32": X, "lo.f32": sc.lo, "inv.f32": sc.inv, "expected.u64": out}
     if tables:
         arrays["levels.u32"] = levels
-    params = dict(n=n, d=d, bits=bits, encoding=F.sampling_id(sampling), seed=seed, n_copies=n_copies,
+    params = dict(n=n, d=d, bits=bits, sampling=F.sampling_id(sampling), seed=seed, n_copies=n_copies,
                   tables=int(tables), samples=samples)
     return write_case(root, "quantize", name, params, arrays)
 
@@ -75,7 +75,7 @@ def sgd_case(root, rng, name, n, d, bits, sampling, n_copies, epochs, tables=Fal
     hist, refetches = R.sgd_linear(data, labels, d, bits, sampling, epochs, step_shift, decay, dot_mult, model_in,
                                    values=values, loss=loss, model_bits=model_bits, grad_bits=grad_bits, seed=seed,
                                    full=full)
-    params = dict(n=n, d=d, bits=bits, encoding=F.sampling_id(sampling), n_copies=n_copies, epochs=epochs,
+    params = dict(n=n, d=d, bits=bits, sampling=F.sampling_id(sampling), n_copies=n_copies, epochs=epochs,
                   step_shift=step_shift, decay_epochs=decay, dot_mult=dot_mult, tables=int(tables),
                   loss=LOSSES[loss].kernel_id, model_bits=model_bits, grad_bits=grad_bits, rng_seed=seed)
     arrays = {"data.u64": data, "labels.i32": labels, "model_in.i32": model_in, "expected.i32": hist}
@@ -97,7 +97,7 @@ def logistic_case(root, rng, name, n, d, bits, sampling, degree, epochs):
     model_in = rng.integers(-(1 << 20), 1 << 20, size=d + 1).astype(np.int32)
     hist = R.sgd_logistic(data, labels, d, bits, sampling, samples, epochs, 4, 1, F.dot_mult(bits), poly.fixed_coef(),
                           poly.range_q16(), model_in)
-    params = dict(n=n, d=d, bits=bits, encoding=F.sampling_id(sampling), samples=samples, n_copies=2, epochs=epochs,
+    params = dict(n=n, d=d, bits=bits, sampling=F.sampling_id(sampling), samples=samples, n_copies=2, epochs=epochs,
                   step_shift=4, decay_epochs=1, dot_mult=F.dot_mult(bits), range_q16=poly.range_q16())
     arrays = {"data.u64": data, "labels.i32": labels, "model_in.i32": model_in, "coef.i64": poly.fixed_coef(),
               "expected.i32": hist}

@@ -14,7 +14,7 @@ using QuantizedTop = void (*)(const uint64_t*, const int32_t*, const int32_t*, i
 
 struct TopEntry {
   const char* name;
-  int bits, encoding;  // encoding as in format.hpp: 0 double, 1 naive
+  int bits, sampling;  // sampling as in format.hpp: 0 double, 1 naive
   QuantizedTop fn;
 };
 
@@ -33,7 +33,7 @@ int main(int argc, char** argv) {
       // the tops are plain least squares on uniform levels
       if (c["tables"] || c.get("loss", 0) || c.get("model_bits", 0) || c.get("grad_bits", 0)) continue;
       for (const TopEntry& top : kTops) {
-        if (top.bits != c["bits"] || top.encoding != c["encoding"]) continue;
+        if (top.bits != c["bits"] || top.sampling != c["sampling"]) continue;
         const int n = int(c["n"]), d = int(c["d"]), epochs = int(c["epochs"]);
         const auto data = tb::read_array<uint64_t>(c.dir + "/data.u64");
         const auto labels = tb::read_array<int32_t>(c.dir + "/labels.i32");

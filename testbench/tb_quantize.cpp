@@ -26,10 +26,10 @@ int main(int argc, char** argv) {
         (bad ? failed : passed) += 1;
       };
       tb::guarded(c, failed, [&] {
-        zipml::dispatch_quantize(int(c["bits"]), int(c["encoding"]), int(c.get("samples", 2)), [&](auto b, auto e,
+        zipml::dispatch_quantize(int(c["bits"]), int(c["sampling"]), int(c.get("samples", 2)), [&](auto b, auto e,
                                                                                                    auto m) {
           constexpr int B = decltype(b)::value;
-          constexpr zipml::Encoding E = decltype(e)::value;
+          constexpr zipml::Sampling E = decltype(e)::value;
           constexpr int M = decltype(m)::value;
           std::vector<uint64_t> got(size_t(copies) * n * zipml::lines_per_row(d, B, E, M) * zipml::kLineWords, 0);
           zipml::quantize_matrix<B, E, M>(x.data(), n, d, lo.data(), inv.data(), table, seed, copies, got.data());

@@ -36,10 +36,10 @@ int main(int argc, char** argv) {
       opt.grad_bits = int(c.get("grad_bits", 0));
       opt.seed = uint32_t(c.get("rng_seed", 0));
       tb::guarded(c, failed, [&] {
-        zipml::dispatch_sgd_linear(int(c["bits"]), int(c["encoding"]), int(c.get("loss", 0)), [&](auto b, auto e,
+        zipml::dispatch_sgd_linear(int(c["bits"]), int(c["sampling"]), int(c.get("loss", 0)), [&](auto b, auto e,
                                                                                                   auto loss) {
           constexpr int B = decltype(b)::value;
-          constexpr zipml::Encoding E = decltype(e)::value;
+          constexpr zipml::Sampling E = decltype(e)::value;
           using Loss = decltype(loss);
           std::vector<uint32_t> full;
           std::vector<int32_t> want_refetches(size_t(epochs), 0), refetches(size_t(epochs), -1);
@@ -78,7 +78,7 @@ int main(int argc, char** argv) {
       const auto want = tb::read_array<int32_t>(c.dir + "/expected.i32");
       std::vector<int32_t> got(want.size(), 0);
       tb::guarded(c, failed, [&] {
-        zipml::dispatch_sgd_logistic(int(c["bits"]), int(c["encoding"]), int(c["samples"]), [&](auto b, auto e,
+        zipml::dispatch_sgd_logistic(int(c["bits"]), int(c["sampling"]), int(c["samples"]), [&](auto b, auto e,
                                                                                                 auto m) {
           zipml::sgd_logistic<decltype(b)::value, decltype(e)::value, decltype(m)::value, kMaxFeatures>(
               data.data(), labels.data(), n, d, int(c["n_copies"]), epochs, int(c["step_shift"]),

@@ -108,7 +108,7 @@ def test_fp32_kernel_matches_reference_within_tolerance():
     (lambda q, l: _kernels.sgd_linear(q.lines, l, 8, 5, 0, 1, 3, 0, F.dot_mult(4), np.zeros(9, np.int32)),
      "bits must be"),
     (lambda q, l: _kernels.sgd_linear(q.lines, l, 8, 4, 5, 1, 3, 0, F.dot_mult(4), np.zeros(9, np.int32)),
-     "encoding must be"),
+     "sampling must be"),
     (lambda q, l: _kernels.sgd_linear(q.lines[0], l, 8, 4, 0, 1, 3, 0, F.dot_mult(4), np.zeros(9, np.int32)),
      "3-D"),
     (lambda q, l: _kernels.sgd_fp32(np.zeros((3, 70000), np.float32), np.zeros(3, np.float32), 1, 3, 0,

@@ -38,7 +38,7 @@ def test_values_per_line_match_kernels():
 
 
 def test_sampling_and_loss_ids_match_the_kernel_enums():
-    assert {name: int(v) for name, v in _kernels.Encoding.__members__.items()} == {
+    assert {name: int(v) for name, v in _kernels.Sampling.__members__.items()} == {
         name: s.kernel_id for name, s in F.SAMPLINGS.items()}
     assert {name: int(v) for name, v in _kernels.Loss.__members__.items()} == {
         name: loss.kernel_id for name, loss in LOSSES.items()}

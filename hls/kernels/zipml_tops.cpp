@@ -34,7 +34,7 @@ constexpr int kMaxFeatures = 8192;
     _Pragma("HLS INTERFACE s_axilite port = decay_epochs")                                                        \
     _Pragma("HLS INTERFACE s_axilite port = dot_mult")                                                            \
     _Pragma("HLS INTERFACE s_axilite port = return")                                                              \
-    zipml::sgd_least_squares<BITS, zipml::Encoding::ENCODING, kMaxFeatures>(                                   \
+    zipml::sgd_least_squares<BITS, zipml::Sampling::ENCODING, kMaxFeatures>(                                   \
         data, labels, n, d, n_copies, epochs, step_shift, decay_epochs, dot_mult, nullptr, model_in, history);  \
   }
 

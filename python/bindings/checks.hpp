@@ -73,7 +73,7 @@ inline void check_sgd_inputs(const py::array& data, const py::array& labels, con
 }
 
 /// The packed rows of `data` have the words of d values in format (bits, e, m).
-inline void check_row_words(const py::array& data, int d, int bits, zipml::Encoding e, int m = 2) {
+inline void check_row_words(const py::array& data, int d, int bits, zipml::Sampling e, int m = 2) {
   const py::ssize_t words = py::ssize_t(zipml::lines_per_row(d, bits, e, m)) * zipml::kLineWords;
   require(data.shape(2) == words, "data rows must have " + std::to_string(words) + " words for d=" +
                                       std::to_string(d) + ", got " + std::to_string(data.shape(2)));

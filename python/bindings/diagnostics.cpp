@@ -11,7 +11,7 @@
 namespace zipml_py {
 namespace {
 
-using zipml::Encoding;
+using zipml::Sampling;
 
 py::array_t<uint32_t> draws(uint32_t seed, uint32_t a, uint32_t b, uint32_t c, py::ssize_t count) {
   require(count >= 0 && count <= (py::ssize_t(1) << 32), "count must be in [0, 2^32], got " + std::to_string(count));
@@ -38,12 +38,12 @@ py::dict info() {
   py::list bits;
   for (int b : zipml::kSupportedBits) bits.append(b);
   d["bits"] = py::tuple(bits);
-  d["encodings"] = py::make_tuple(zipml::encoding_name(Encoding::Double), zipml::encoding_name(Encoding::Naive),
-                                  zipml::encoding_name(Encoding::Nearest));
+  d["samplings"] = py::make_tuple(zipml::sampling_name(Sampling::Double), zipml::sampling_name(Sampling::Naive),
+                                  zipml::sampling_name(Sampling::Nearest));
   py::dict vpl;
   for (int b : zipml::kSupportedBits) {
-    vpl[py::str("double/" + std::to_string(b))] = zipml::values_per_line(b, Encoding::Double);
-    vpl[py::str("naive/" + std::to_string(b))] = zipml::values_per_line(b, Encoding::Naive);
+    vpl[py::str("double/" + std::to_string(b))] = zipml::values_per_line(b, Sampling::Double);
+    vpl[py::str("naive/" + std::to_string(b))] = zipml::values_per_line(b, Sampling::Naive);
   }
   d["values_per_line"] = vpl;
   d["compiler"] = std::string(__VERSION__);
@@ -84,8 +84,8 @@ Sum of the 64-bit words of buffer, read once front to back with the GIL released
 memory read bandwidth the benchmarks compare the kernels with (the roofline).
 )pbdoc");
   m.def("info", &info, R"pbdoc(
-What this build was compiled with: max_features, bits, encodings, values_per_line
-("encoding/bits"), compiler, cxx_flags, native, fast_path and isa.
+What this build was compiled with: max_features, bits, samplings, values_per_line
+("sampling/bits"), compiler, cxx_flags, native, fast_path and isa.
 )pbdoc");
 }
 

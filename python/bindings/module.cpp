@@ -13,7 +13,7 @@
 namespace zipml_py {
 namespace {
 
-using zipml::Encoding;
+using zipml::Sampling;
 
 py::dict constants() {
   py::dict c;
@@ -45,11 +45,11 @@ py::dict constants() {
   c["max_features"] = kMaxFeatures;
   py::dict vpl;
   for (int b : zipml::kSupportedBits) {
-    for (Encoding e : {Encoding::Double, Encoding::Naive, Encoding::Nearest})
-      vpl[py::str(std::string(zipml::encoding_name(e)) + "/" + std::to_string(b))] = zipml::values_per_line(b, e);
+    for (Sampling e : {Sampling::Double, Sampling::Naive, Sampling::Nearest})
+      vpl[py::str(std::string(zipml::sampling_name(e)) + "/" + std::to_string(b))] = zipml::values_per_line(b, e);
     for (int m : zipml::kMultiSamples)
       vpl[py::str("multi" + std::to_string(m) + "/" + std::to_string(b))] =
-          zipml::values_per_line(b, Encoding::Multi, m);
+          zipml::values_per_line(b, Sampling::Multi, m);
   }
   c["values_per_line"] = vpl;
   return c;
@@ -66,21 +66,21 @@ zipml-hls kernels (hls/include/zipml) compiled for this CPU.
 
 quantize / positions: stochastic quantization into packed 512-bit lines; sgd_linear,
 sgd_logistic, sgd_fp32: the SGD kernels; levels_dp, grid_level_columns: variance-optimal
-levels; draws, stream_read, info: checks and measurements; constants, Encoding, Loss: the
+levels; draws, stream_read, info: checks and measurements; constants, Sampling, Loss: the
 number formats, RNG constants and ids the Python mirror must agree with. Every input is
 checked: bad values raise ValueError or TypeError.
 )pbdoc";
-  py::enum_<zipml::Encoding> encoding(m, "Encoding", "How a quantized value is stored (format.hpp).");
-  for (zipml::Encoding e : {zipml::Encoding::Double, zipml::Encoding::Naive, zipml::Encoding::Nearest,
-                            zipml::Encoding::Multi})
-    encoding.value(zipml::encoding_name(e), e);
+  py::enum_<zipml::Sampling> sampling(m, "Sampling", "How a quantized value is stored (format.hpp).");
+  for (zipml::Sampling e : {zipml::Sampling::Double, zipml::Sampling::Naive, zipml::Sampling::Nearest,
+                            zipml::Sampling::Multi})
+    sampling.value(zipml::sampling_name(e), e);
   py::enum_<zipml::LossId> loss(m, "Loss", "Loss ids of the SGD kernels (losses.hpp).");
   for (const auto& [id, name] : zipml::loss_names(zipml::Losses{})) loss.value(name, id);
   m.def("constants", &zp::constants, R"pbdoc(
 Every constant of the specification that the Python side mirrors (format.hpp, rng.hpp):
 line layout, fixed-point fractions, limits, the supported bit widths and Multi sample
 counts, RNG stream ids and multipliers, the CPU build's max_features, and values_per_line
-keyed "encoding/bits" (double, naive, nearest) and "multi{M}/bits".
+keyed "sampling/bits" (double, naive, nearest) and "multi{M}/bits".
 )pbdoc");
   zp::bind_quantize(m);
   zp::bind_sgd(m);

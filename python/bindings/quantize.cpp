@@ -10,17 +10,17 @@
 namespace zipml_py {
 namespace {
 
-using zipml::Encoding;
+using zipml::Sampling;
 
 py::array_t<uint64_t> quantize(carray<float> X, carray<float> lo, carray<float> inv, py::object levels, int bits,
-                               int encoding, uint32_t seed, int n_copies, int samples, bool portable) {
+                               int sampling, uint32_t seed, int n_copies, int samples, bool portable) {
   check_matrix(X, lo, inv);
   const py::ssize_t n = X.shape(0), d = X.shape(1);
   require(n_copies >= 1, "n_copies must be >= 1, got " + std::to_string(n_copies));
   py::array_t<uint64_t> out;
-  zipml::dispatch_quantize(bits, encoding, samples, [&](auto b, auto e, auto m) {
+  zipml::dispatch_quantize(bits, sampling, samples, [&](auto b, auto e, auto m) {
     constexpr int B = decltype(b)::value;
-    constexpr Encoding E = decltype(e)::value;
+    constexpr Sampling E = decltype(e)::value;
     constexpr int M = decltype(m)::value;
     const uint32_t* table = nullptr;
     carray<uint32_t> lev;
@@ -69,7 +69,7 @@ py::array_t<uint32_t> positions(carray<float> X, carray<float> lo, carray<float>
 
 void bind_quantize(py::module_& m) {
   m.def("quantize", &quantize, py::arg("X"), py::arg("lo"), py::arg("inv"), py::arg("levels"), py::arg("bits"),
-        py::arg("encoding"), py::arg("seed"), py::arg("n_copies"), py::arg("samples") = 2,
+        py::arg("sampling"), py::arg("seed"), py::arg("n_copies"), py::arg("samples") = 2,
         py::arg("portable") = false, R"pbdoc(
 Quantize the rows of X into n_copies independent packed copies (quantize_matrix).
 
@@ -80,7 +80,7 @@ the counter-based draws of (seed, sample, copy, row), and is packed into 512-bit
 Parameters: X float32 (n, d); lo, inv float32 (d,): per-feature minimum and 1/(max - min)
 (0 for a constant feature); levels None (uniform levels) or uint32 (d, 2^bits): strictly
 increasing Q0.24 level positions from 0 to 2^24; bits one of constants()['supported_bits'];
-encoding an Encoding value (double, naive, nearest, multi); seed uint32; n_copies >= 1;
+sampling an Sampling value (double, naive, nearest, multi); seed uint32; n_copies >= 1;
 samples: samples per value of multi, one of constants()['multi_samples'] (ignored
 otherwise); portable: skip the AVX-512 fast path (same bits).
 

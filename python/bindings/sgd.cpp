@@ -15,9 +15,9 @@
 namespace zipml_py {
 namespace {
 
-using zipml::Encoding;
+using zipml::Sampling;
 
-py::tuple sgd_linear(carray<uint64_t> data, carray<int32_t> labels, int d, int bits, int encoding, int epochs,
+py::tuple sgd_linear(carray<uint64_t> data, carray<int32_t> labels, int d, int bits, int sampling, int epochs,
                      int step_shift, int decay_epochs, int32_t dot_mult, carray<int32_t> model_in, py::object values,
                      int loss, int model_bits, int grad_bits, uint32_t seed, py::object full, bool portable) {
   check_sgd_inputs(data, labels, model_in, d, epochs, step_shift, decay_epochs, dot_mult);
@@ -31,9 +31,9 @@ py::tuple sgd_linear(carray<uint64_t> data, carray<int32_t> labels, int d, int b
   py::array_t<int32_t> history({py::ssize_t(epochs), py::ssize_t(d) + 1});
   py::array_t<int32_t> refetches(epochs);
   std::fill_n(refetches.mutable_data(), epochs, 0);
-  zipml::dispatch_sgd_linear(bits, encoding, loss, [&](auto b, auto e, auto l) {
+  zipml::dispatch_sgd_linear(bits, sampling, loss, [&](auto b, auto e, auto l) {
     constexpr int B = decltype(b)::value;
-    constexpr Encoding E = decltype(e)::value;
+    constexpr Sampling E = decltype(e)::value;
     using Loss = decltype(l);
     check_row_words(data, d, B, E);
     carray<int32_t> table;
@@ -71,7 +71,7 @@ py::tuple sgd_linear(carray<uint64_t> data, carray<int32_t> labels, int d, int b
   return py::make_tuple(history, refetches);
 }
 
-py::array_t<int32_t> sgd_logistic(carray<uint64_t> data, carray<int32_t> labels, int d, int bits, int encoding,
+py::array_t<int32_t> sgd_logistic(carray<uint64_t> data, carray<int32_t> labels, int d, int bits, int sampling,
                                   int samples, int epochs, int step_shift, int decay_epochs, int32_t dot_mult,
                                   carray<int64_t> coef, int32_t range_q16, carray<int32_t> model_in) {
   check_sgd_inputs(data, labels, model_in, d, epochs, step_shift, decay_epochs, dot_mult);
@@ -79,9 +79,9 @@ py::array_t<int32_t> sgd_logistic(carray<uint64_t> data, carray<int32_t> labels,
   require(range_q16 > 0 && range_q16 <= (32 << 16),
           "range_q16 must be in (0, 32 * 2^16], got " + std::to_string(range_q16));
   py::array_t<int32_t> history({py::ssize_t(epochs), py::ssize_t(d) + 1});
-  zipml::dispatch_sgd_logistic(bits, encoding, samples, [&](auto b, auto e, auto m) {
+  zipml::dispatch_sgd_logistic(bits, sampling, samples, [&](auto b, auto e, auto m) {
     constexpr int B = decltype(b)::value;
-    constexpr Encoding E = decltype(e)::value;
+    constexpr Sampling E = decltype(e)::value;
     constexpr int M = decltype(m)::value;
     check_row_words(data, d, B, E, M);
     require_shape1(coef, M, "coef");
@@ -122,7 +122,7 @@ py::array_t<float> sgd_fp32(carray<float> X, carray<float> y, int epochs, int st
 
 void bind_sgd(py::module_& m) {
   m.def("sgd_linear", &sgd_linear, py::arg("data"), py::arg("labels"), py::arg("d"), py::arg("bits"),
-        py::arg("encoding"), py::arg("epochs"), py::arg("step_shift"), py::arg("decay_epochs"), py::arg("dot_mult"),
+        py::arg("sampling"), py::arg("epochs"), py::arg("step_shift"), py::arg("decay_epochs"), py::arg("dot_mult"),
         py::arg("model_in"), py::kw_only(), py::arg("values") = py::none(), py::arg("loss") = 0,
         py::arg("model_bits") = 0, py::arg("grad_bits") = 0, py::arg("seed") = 0, py::arg("full") = py::none(),
         py::arg("portable") = false, R"pbdoc(
@@ -134,7 +134,7 @@ e // decay_epochs) (at most 2^-40); per sample: pred = codes . w * dot_mult / 2^
 point of docs/FORMATS.md.
 
 Parameters: data uint64 (n_copies, n, words) from quantize (double, naive or nearest);
-labels int32 (n,) Q16 (+-2^16 for classification losses); d features; bits, encoding as
+labels int32 (n,) Q16 (+-2^16 for classification losses); d features; bits, sampling as
 quantize; epochs >= 1; step_shift in [1, 40]; decay_epochs >= 0 (0: constant step);
 dot_mult > 0: Q24 scale from code values to scaled values (round(2^24 / (2^bits - 1))
 for uniform levels, 2^14 for level tables); model_in int32 (d + 1,) Q24, the intercept
@@ -150,7 +150,7 @@ Returns (history int32 (epochs, d + 1): the model after every epoch, refetches i
 (epochs,): rows refetched in each epoch).
 )pbdoc");
   m.def("sgd_logistic", &sgd_logistic, py::arg("data"), py::arg("labels"), py::arg("d"), py::arg("bits"),
-        py::arg("encoding"), py::arg("samples"), py::arg("epochs"), py::arg("step_shift"), py::arg("decay_epochs"),
+        py::arg("sampling"), py::arg("samples"), py::arg("epochs"), py::arg("step_shift"), py::arg("decay_epochs"),
         py::arg("dot_mult"), py::arg("coef"), py::arg("range_q16"), py::arg("model_in"), R"pbdoc(
 Logistic regression by polynomial approximation of the loss derivative (sgd_logistic).
 
@@ -158,7 +158,7 @@ With P(t) = sum_k c_k t^k ~ 1/(1 + e^t) on [-R, R] (degree samples - 1) and inde
 samples Q_0..Q_{M-1} of each row, P^ = c_0 + z_1 (c_1 + z_2 (...)), z_m = clamp(y Q_m(a).w
 + y c, -R, R), is unbiased for P(y f); the step is r = -y P^ on sample 0.
 
-Parameters as sgd_linear, and: encoding multi (M independent samples), naive or nearest
+Parameters as sgd_linear, and: sampling multi (M independent samples), naive or nearest
 (the one stored sample reused: the biased baselines); samples M, one of
 constants()['multi_samples']; labels +-2^16; coef int64 (M,) Q30; range_q16 R in Q16, in
 (0, 32 * 2^16]. Returns history int32 (epochs, d + 1).

@@ -126,7 +126,7 @@ def cmd_info(args) -> int:
     print(f"flags         {info['cxx_flags']}")
     print(f"instruction set {info['isa']} (native build: {info['native']}); CPU fast path: {info['fast_path']}")
     print(f"max features  {info['max_features']} (compile-time size of the on-chip model)")
-    print(f"bit widths    {', '.join(str(b) for b in info['bits'])} x encodings {', '.join(info['encodings'])}; "
+    print(f"bit widths    {', '.join(str(b) for b in info['bits'])} x samplings {', '.join(info['samplings'])}; "
           "fp32 baseline")
     print("values per 512-bit line:")
     for bits in F.SUPPORTED_BITS:

@@ -3,7 +3,7 @@
 The engine reads one 512-bit line per cycle at initiation interval II (1 by design)
 and clock f, unless memory cannot deliver lines that fast. One epoch over n rows takes
 
-    lines = n * ceil(d / K)                 K = values per line of the encoding
+    lines = n * ceil(d / K)                 K = values per line of the sampling
     t     = max(lines * II / f, lines * 64 B / bandwidth)
 
 The fp32 design reads 16 float32 values per line. The projection ignores the per-row

@@ -7,18 +7,18 @@
 namespace zipml {
 
 /// How a quantized value is stored.
-enum class Encoding : int {
+enum class Sampling : int {
   Double = 0,   ///< two stochastic samples: interval index + one rounding bit each
   Naive = 1,    ///< one stochastic sample: the level code
   Nearest = 2,  ///< deterministic rounding to the nearest level: the level code
   Multi = 3,    ///< M independent samples: interval index + one rounding bit each (Double: M = 2)
 };
 
-/// The name of an encoding, as the Python side spells it.
-constexpr const char* encoding_name(Encoding e) {
-  return e == Encoding::Double ? "double"
-         : e == Encoding::Naive ? "naive"
-         : e == Encoding::Nearest ? "nearest"
+/// The name of an sampling, as the Python side spells it.
+constexpr const char* sampling_name(Sampling e) {
+  return e == Sampling::Double ? "double"
+         : e == Sampling::Naive ? "naive"
+         : e == Sampling::Nearest ? "nearest"
                                   : "multi";
 }
 
@@ -36,12 +36,12 @@ constexpr bool supported_bits(int bits) {
 }
 
 /// Independent samples stored per value: 2 for Double, M for Multi, else 1.
-constexpr int samples_of(Encoding e, int multi_samples) {
-  return e == Encoding::Double ? 2 : (e == Encoding::Multi ? multi_samples : 1);
+constexpr int samples_of(Sampling e, int multi_samples) {
+  return e == Sampling::Double ? 2 : (e == Sampling::Multi ? multi_samples : 1);
 }
 
-/// True for the planar encodings: an index plane, then one rounding-bit plane per sample.
-constexpr bool planar(Encoding e) { return e == Encoding::Double || e == Encoding::Multi; }
+/// True for the planar samplings: an index plane, then one rounding-bit plane per sample.
+constexpr bool planar(Sampling e) { return e == Sampling::Double || e == Sampling::Multi; }
 
 constexpr int kLineBits = 512;   ///< one memory line, the unit the kernel reads per cycle
 constexpr int kLineWords = 8;    ///< 64-bit words per line; bit i lives in word i/64, bit i%64
@@ -66,18 +66,18 @@ constexpr int max_code(int bits) { return (1 << bits) - 1; }
 constexpr int index_bits(int bits) { return bits == 1 ? 0 : bits; }
 
 /// Stored bits per value, before line padding (M: samples of Multi).
-constexpr int stored_bits(int bits, Encoding e, int m = 2) {
+constexpr int stored_bits(int bits, Sampling e, int m = 2) {
   return planar(e) ? index_bits(bits) + samples_of(e, m) : bits;
 }
 
-/// Values per 512-bit line. Planar encodings pack K index fields, then K first-sample
+/// Values per 512-bit line. Planar samplings pack K index fields, then K first-sample
 /// bits, K second-sample bits, ..., with K rounded down to a multiple of 16.
-constexpr int values_per_line(int bits, Encoding e, int m = 2) {
+constexpr int values_per_line(int bits, Sampling e, int m = 2) {
   return planar(e) ? (kLineBits / stored_bits(bits, e, m)) / kLaneMultiple * kLaneMultiple : kLineBits / bits;
 }
 
 /// Lines holding one row of d values; the tail of the last line is zero codes.
-constexpr int lines_per_row(int d, int bits, Encoding e, int m = 2) {
+constexpr int lines_per_row(int d, int bits, Sampling e, int m = 2) {
   return (d + values_per_line(bits, e, m) - 1) / values_per_line(bits, e, m);
 }
 

@@ -47,10 +47,10 @@ inline void pack_plane(const uint32_t* v, uint8_t* bytes) {
   }
 }
 
-/// Pack one line. Planar encodings (Double, Multi): `a` = interval index plane, then the
+/// Pack one line. Planar samplings (Double, Multi): `a` = interval index plane, then the
 /// M rounding-bit planes `r` (plane m at r + m*K); Naive/Nearest: `a` = level codes.
 /// Planes are byte-aligned; words are little-endian (byte i = bits 8i..8i+7).
-template <int Bits, Encoding E, int M = 2>
+template <int Bits, Sampling E, int M = 2>
 inline void pack_line(const uint32_t* a, const uint32_t* r, uint64_t* line) {
   constexpr int K = values_per_line(Bits, E, M);
   constexpr int W = planar(E) ? index_bits(Bits) : Bits;  // width of field `a`
@@ -66,9 +66,9 @@ inline void pack_line(const uint32_t* a, const uint32_t* r, uint64_t* line) {
   }
 }
 
-/// Decode one line of a planar encoding into the level codes of each sample:
+/// Decode one line of a planar sampling into the level codes of each sample:
 /// codes[m * K + k] = index_k + rounding bit m of value k.
-template <int Bits, Encoding E, int M = 2>
+template <int Bits, Sampling E, int M = 2>
 inline void decode_samples(const uint64_t* line, int32_t* codes) {
   constexpr int K = values_per_line(Bits, E, M);
   constexpr int ib = index_bits(Bits);
@@ -82,10 +82,10 @@ inline void decode_samples(const uint64_t* line, int32_t* codes) {
 
 /// Decode one line into the level codes of the first and second sample
 /// (the same code twice for Naive/Nearest).
-template <int Bits, Encoding E>
+template <int Bits, Sampling E>
 inline void decode_line(const uint64_t* line, int32_t* first, int32_t* second) {
   constexpr int K = values_per_line(Bits, E);
-  if (E == Encoding::Double) {
+  if (E == Sampling::Double) {
     int32_t codes[2 * K];
     decode_samples<Bits, E>(line, codes);
     for (int k = 0; k < K; ++k) {

@@ -63,7 +63,7 @@ inline uint32_t nearest_up(uint32_t off, uint32_t width) {
  * @brief Quantize one row of float32 data into its packed lines.
  *
  * @tparam Bits bits per level code (1, 2, 3, 4, 6, 8)
- * @tparam E    encoding (Double, Naive, Nearest, Multi)
+ * @tparam E    sampling (Double, Naive, Nearest, Multi)
  * @tparam M    samples of Multi (ignored otherwise)
  * @param x       the row, d float32 values in original units
  * @param d       number of features
@@ -73,7 +73,7 @@ inline uint32_t nearest_up(uint32_t off, uint32_t width) {
  * @param keys    stream key of each sample (samples_of(E, M) keys; unused by Nearest)
  * @param lines   output, lines_per_row(d) lines of 8 words
  */
-template <int Bits, Encoding E, int M = 2>
+template <int Bits, Sampling E, int M = 2>
 void quantize_row(const float* x, int d, const float* lo, const float* inv, const uint32_t* levels,
                   const uint32_t* keys, uint64_t* lines) {
   static_assert(supported_bits(Bits), "Bits must be one of kSupportedBits");
@@ -83,7 +83,7 @@ void quantize_row(const float* x, int d, const float* lo, const float* inv, cons
   const int n_lines = lines_per_row(d, Bits, E, M);
   uint32_t v[K], lev[K], off[K], width[K], a[K], r[kSamples * K] = {};
   for (int l = 0; l < n_lines; ++l) {
-    // Positions; padding lanes get 0, which every encoding stores as code 0.
+    // Positions; padding lanes get 0, which every sampling stores as code 0.
     for (int k = 0; k < K; ++k) {
       const int j = l * K + k;
       v[k] = j < d ? scaled_position(x[j], lo[j], inv[j]) : 0u;
@@ -104,9 +104,9 @@ void quantize_row(const float* x, int d, const float* lo, const float* inv, cons
         width[k] = t[lev[k] + 1] - t[lev[k]];
       }
     }
-    if (E == Encoding::Nearest) {
+    if (E == Sampling::Nearest) {
       for (int k = 0; k < K; ++k) a[k] = lev[k] + nearest_up(off[k], width[k]);
-    } else if (E == Encoding::Naive) {
+    } else if (E == Sampling::Naive) {
       for (int k = 0; k < K; ++k)
         a[k] = lev[k] + stochastic_up(draw(keys[0], static_cast<uint32_t>(l * K + k)), off[k], width[k]);
     } else {
@@ -129,10 +129,10 @@ inline uint32_t sample_key(uint32_t seed, uint32_t sample, uint32_t copy, uint32
  *
  * Output layout: [copy][row][line][word], lines_per_row(d) lines per row.
  * @tparam Bits bits per level code (1, 2, 3, 4, 6, 8)
- * @tparam E    encoding
+ * @tparam E    sampling
  * @tparam M    samples of Multi (ignored otherwise; at most 16)
  */
-template <int Bits, Encoding E, int M = 2>
+template <int Bits, Sampling E, int M = 2>
 void quantize_matrix(const float* X, int n, int d, const float* lo, const float* inv,
                      const uint32_t* levels, uint32_t seed, int n_copies, uint64_t* out) {
   constexpr int kSamples = samples_of(E, M);

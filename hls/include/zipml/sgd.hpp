@@ -88,7 +88,7 @@ struct SgdOptions {
 };
 
 /// The per-sample step of sgd_linear (a row policy of sgd_epochs).
-template <int Bits, Encoding E, class Loss>
+template <int Bits, Sampling E, class Loss>
 struct LinearRow {
   static constexpr int K = values_per_line(Bits, E);
   static constexpr int S = max_code(Bits);
@@ -207,7 +207,7 @@ struct LinearRow {
  * The model after every epoch is written to `history`.
  *
  * @tparam Bits        bits per level code (1, 2, 3, 4, 6, 8)
- * @tparam E           encoding of `data`: Double, Naive or Nearest
+ * @tparam E           sampling of `data`: Double, Naive or Nearest
  * @tparam Loss        loss policy, one of LinearLosses (losses.hpp)
  * @tparam MaxFeatures largest d the on-chip model holds
  * @param data         packed rows, [copy][row][line][8 words]
@@ -225,14 +225,14 @@ struct LinearRow {
  * @param history      output, epochs x (d + 1): the model after each epoch
  * @param opt          model and gradient precision, refetching
  */
-template <int Bits, Encoding E, class Loss, int MaxFeatures>
+template <int Bits, Sampling E, class Loss, int MaxFeatures>
 void sgd_linear(const uint64_t* data, const int32_t* labels, int n, int d, int n_copies, int epochs,
                 int step_shift, int decay_epochs, int32_t dot_mult, const int32_t* values, const int32_t* model_in,
                 int32_t* history, const SgdOptions& opt = SgdOptions{}) {
   static_assert(supported_bits(Bits), "Bits must be one of kSupportedBits");
   static_assert(Contains<LinearLosses, Loss>::value,
                 "sgd_linear takes a loss of LinearLosses; logistic regression is sgd_logistic (sgd_logistic.hpp)");
-  static_assert(E != Encoding::Multi, "sgd_linear reads Double, Naive or Nearest data; Multi is for sgd_logistic");
+  static_assert(E != Sampling::Multi, "sgd_linear reads Double, Naive or Nearest data; Multi is for sgd_logistic");
   const int n_lines = lines_per_row(d, Bits, E);
   LinearRow<Bits, E, Loss> row{d, n_lines, dot_mult, values, opt, 0};
   sgd_epochs<values_per_line(Bits, E), MaxFeatures>(row, data, labels, n, d, n_lines, n_copies, epochs, step_shift,
@@ -241,7 +241,7 @@ void sgd_linear(const uint64_t* data, const int32_t* labels, int n, int d, int n
 
 /// Least-squares SGD with a full-precision model and gradient: sgd_linear with the
 /// squared error and default options (the kernel of the synthesis tops).
-template <int Bits, Encoding E, int MaxFeatures>
+template <int Bits, Sampling E, int MaxFeatures>
 void sgd_least_squares(const uint64_t* data, const int32_t* labels, int n, int d, int n_copies, int epochs,
                        int step_shift, int decay_epochs, int32_t dot_mult, const int32_t* values,
                        const int32_t* model_in, int32_t* history) {

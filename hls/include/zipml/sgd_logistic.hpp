@@ -12,7 +12,7 @@ namespace zipml {
 
 /// Codes of M samples of a line: the stored samples of Multi data, or the one stored
 /// sample repeated (Naive, Nearest). `scratch` holds K codes.
-template <int Bits, Encoding E, int M>
+template <int Bits, Sampling E, int M>
 inline void decode_all(const uint64_t* line, int32_t* codes, int32_t* scratch) {
   constexpr int K = values_per_line(Bits, E, M);
   if (planar(E)) {
@@ -25,7 +25,7 @@ inline void decode_all(const uint64_t* line, int32_t* codes, int32_t* scratch) {
 }
 
 /// The per-sample step of sgd_logistic (a row policy of sgd_epochs).
-template <int Bits, Encoding E, int M>
+template <int Bits, Sampling E, int M>
 struct LogisticRow {
   static constexpr int K = values_per_line(Bits, E, M);
   static constexpr int S = max_code(Bits);
@@ -102,12 +102,12 @@ struct LogisticRow {
  * @param model_in     initial model, d weights then the intercept, Q24
  * @param history      output, epochs x (d + 1): the model after each epoch
  */
-template <int Bits, Encoding E, int M, int MaxFeatures>
+template <int Bits, Sampling E, int M, int MaxFeatures>
 void sgd_logistic(const uint64_t* data, const int32_t* labels, int n, int d, int n_copies, int epochs,
                   int step_shift, int decay_epochs, int32_t dot_mult, const int64_t* coef, int32_t range_q16,
                   const int32_t* model_in, int32_t* history) {
   static_assert(supported_bits(Bits), "Bits must be one of kSupportedBits");
-  static_assert(E != Encoding::Double, "sgd_logistic reads Multi, Naive or Nearest data");
+  static_assert(E != Sampling::Double, "sgd_logistic reads Multi, Naive or Nearest data");
   const int n_lines = lines_per_row(d, Bits, E, M);
   LogisticRow<Bits, E, M> row{n_lines, dot_mult, coef, range_q16};
   sgd_epochs<values_per_line(Bits, E, M), MaxFeatures>(row, data, labels, n, d, n_lines, n_copies, epochs,

@@ -1,5 +1,5 @@
 // The one host-side dispatch from runtime parameters to the compiled kernels: bit
-// width (format.hpp's kSupportedBits), encoding, Multi sample count (kMultiSamples) and
+// width (format.hpp's kSupportedBits), sampling, Multi sample count (kMultiSamples) and
 // loss (the type lists of losses.hpp). Each kernel family has one entry below; the
 // module and the testbenches both use them. A value that was not compiled throws
 // std::invalid_argument naming the parameter, the value and what is allowed (the
@@ -23,8 +23,8 @@ namespace zipml {
 
 template <int B>
 using BitsTag = std::integral_constant<int, B>;
-template <Encoding E>
-using EncodingTag = std::integral_constant<Encoding, E>;
+template <Sampling E>
+using SamplingTag = std::integral_constant<Sampling, E>;
 template <int M>
 using SamplesTag = std::integral_constant<int, M>;
 
@@ -72,15 +72,15 @@ void with_samples(int samples, F&& f) {
     detail::reject("samples", samples, detail::join(kMultiSamples));
 }
 
-/// Calls f(EncodingTag<E>{}) for `encoding`, one of `Allowed`.
-template <Encoding... Allowed, class F>
-void with_encoding(int encoding, F&& f) {
-  if (!((encoding == static_cast<int>(Allowed) ? (f(EncodingTag<Allowed>{}), true) : false) || ...)) {
+/// Calls f(SamplingTag<E>{}) for `sampling`, one of `Allowed`.
+template <Sampling... Allowed, class F>
+void with_sampling(int sampling, F&& f) {
+  if (!((sampling == static_cast<int>(Allowed) ? (f(SamplingTag<Allowed>{}), true) : false) || ...)) {
     std::string allowed;
     ((allowed += (allowed.empty() ? "" : ", ") + std::to_string(static_cast<int>(Allowed)) + " (" +
-                  encoding_name(Allowed) + ")"),
+                  sampling_name(Allowed) + ")"),
      ...);
-    detail::reject("encoding", encoding, allowed);
+    detail::reject("sampling", sampling, allowed);
   }
 }
 
@@ -103,13 +103,13 @@ void with_loss(int loss, TypeList<Loss...> list, F&& f) {
   }
 }
 
-/// quantize_matrix: f(BitsTag, EncodingTag, SamplesTag) for any encoding; the sample
+/// quantize_matrix: f(BitsTag, SamplingTag, SamplesTag) for any sampling; the sample
 /// count is `samples` for Multi and 2 (unused) otherwise.
 template <class F>
-void dispatch_quantize(int bits, int encoding, int samples, F&& f) {
+void dispatch_quantize(int bits, int sampling, int samples, F&& f) {
   with_bits(bits, [&](auto b) {
-    with_encoding<Encoding::Double, Encoding::Naive, Encoding::Nearest, Encoding::Multi>(encoding, [&](auto e) {
-      if constexpr (decltype(e)::value == Encoding::Multi) {
+    with_sampling<Sampling::Double, Sampling::Naive, Sampling::Nearest, Sampling::Multi>(sampling, [&](auto e) {
+      if constexpr (decltype(e)::value == Sampling::Multi) {
         with_samples(samples, [&](auto m) { f(b, e, m); });
       } else {
         f(b, e, SamplesTag<2>{});
@@ -118,23 +118,23 @@ void dispatch_quantize(int bits, int encoding, int samples, F&& f) {
   });
 }
 
-/// sgd_linear: f(BitsTag, EncodingTag, Loss{}) for Double, Naive or Nearest data and a
+/// sgd_linear: f(BitsTag, SamplingTag, Loss{}) for Double, Naive or Nearest data and a
 /// loss of LinearLosses.
 template <class F>
-void dispatch_sgd_linear(int bits, int encoding, int loss, F&& f) {
+void dispatch_sgd_linear(int bits, int sampling, int loss, F&& f) {
   with_loss(loss, LinearLosses{}, [&](auto l) {
     with_bits(bits, [&](auto b) {
-      with_encoding<Encoding::Double, Encoding::Naive, Encoding::Nearest>(encoding, [&](auto e) { f(b, e, l); });
+      with_sampling<Sampling::Double, Sampling::Naive, Sampling::Nearest>(sampling, [&](auto e) { f(b, e, l); });
     });
   });
 }
 
-/// sgd_logistic: f(BitsTag, EncodingTag, SamplesTag) for Naive, Nearest or Multi data and
-/// a sample count of kMultiSamples (the polynomial degree + 1, whatever the encoding).
+/// sgd_logistic: f(BitsTag, SamplingTag, SamplesTag) for Naive, Nearest or Multi data and
+/// a sample count of kMultiSamples (the polynomial degree + 1, whatever the sampling).
 template <class F>
-void dispatch_sgd_logistic(int bits, int encoding, int samples, F&& f) {
+void dispatch_sgd_logistic(int bits, int sampling, int samples, F&& f) {
   with_bits(bits, [&](auto b) {
-    with_encoding<Encoding::Naive, Encoding::Nearest, Encoding::Multi>(encoding, [&](auto e) {
+    with_sampling<Sampling::Naive, Sampling::Nearest, Sampling::Multi>(sampling, [&](auto e) {
       with_samples(samples, [&](auto m) { f(b, e, m); });
     });
   });

@@ -31,10 +31,10 @@ namespace avx512 {
 
 /// The formats the AVX-512 quantizer covers (with uniform levels): 1, 2, 4 or 8 bits
 /// (whole fields per byte) and at most two samples per value (Double, Naive, Nearest).
-template <int Bits, Encoding E>
+template <int Bits, Sampling E>
 constexpr bool supports_quantize() {
   return (Bits == 1 || Bits == 2 || Bits == 4 || Bits == 8) &&
-         (E == Encoding::Double || E == Encoding::Naive || E == Encoding::Nearest);
+         (E == Sampling::Double || E == Sampling::Naive || E == Sampling::Nearest);
 }
 
 #ifdef ZIPML_HAVE_AVX512_QUANTIZE
@@ -72,7 +72,7 @@ inline __mmask16 feature_lanes(int j0, int d) {
  * @tparam E    Double, Naive or Nearest
  * Parameters as zipml::quantize_matrix (without `levels`).
  */
-template <int Bits, Encoding E>
+template <int Bits, Sampling E>
 void quantize_matrix(const float* X, int n, int d, const float* lo, const float* inv, uint32_t seed, int n_copies,
                      uint64_t* out) {
   static_assert(supports_quantize<Bits, E>(), "the AVX-512 quantizer covers 1, 2, 4, 8 bits and Double, Naive, Nearest");
@@ -119,7 +119,7 @@ void quantize_matrix(const float* X, int n, int d, const float* lo, const float*
               _mm512_mask_add_epi32(_mm512_set1_epi32(Q), _mm512_cmpeq_epi32_mask(k, _mm512_set1_epi32(S - 1)),
                                     _mm512_set1_epi32(Q), one);
           __m512i code = k;
-          if (E == Encoding::Nearest) {
+          if (E == Sampling::Nearest) {
             code = _mm512_mask_add_epi32(k, _mm512_cmpge_epu32_mask(_mm512_add_epi32(off, off), width), k, one);
           } else {
             const __m512i width_odd = _mm512_srli_epi64(width, 32);
@@ -129,7 +129,7 @@ void quantize_matrix(const float* X, int n, int d, const float* lo, const float*
                                                      _mm512_set1_epi32(static_cast<int>(kIndexMul)));
             const __mmask16 up0 =
                 stochastic_up16(mix32x16(_mm512_xor_si512(key0, index)), width, width_odd, off_even, off_odd);
-            if (E == Encoding::Naive) {
+            if (E == Sampling::Naive) {
               code = _mm512_mask_add_epi32(k, up0, k, one);
             } else {
               const __mmask16 up1 =
@@ -171,7 +171,7 @@ void quantize_matrix(const float* X, int n, int d, const float* lo, const float*
  * (supports_quantize, uniform levels); otherwise does nothing.
  * @return true when it ran; parameters as zipml::quantize_matrix.
  */
-template <int Bits, Encoding E, int M>
+template <int Bits, Sampling E, int M>
 bool fast_quantize_matrix([[maybe_unused]] const float* X, [[maybe_unused]] int n, [[maybe_unused]] int d,
                           [[maybe_unused]] const float* lo, [[maybe_unused]] const float* inv,
                           [[maybe_unused]] const uint32_t* levels, [[maybe_unused]] uint32_t seed,

@@ -36,10 +36,10 @@ namespace avx512 {
 /// The kernels the AVX-512 SGD covers (with uniform levels, full-precision model and
 /// gradient): least squares on 1, 2, 4 or 8 bits (whole fields per byte) with one code
 /// or an index and two rounding bits per value (Double, Naive, Nearest).
-template <int Bits, Encoding E, class Loss>
+template <int Bits, Sampling E, class Loss>
 constexpr bool supports_sgd() {
   return (Bits == 1 || Bits == 2 || Bits == 4 || Bits == 8) &&
-         (E == Encoding::Double || E == Encoding::Naive || E == Encoding::Nearest) &&
+         (E == Sampling::Double || E == Sampling::Naive || E == Sampling::Nearest) &&
          std::is_same<Loss, SquaredError>::value;
 }
 
@@ -49,11 +49,11 @@ constexpr bool supports_sgd() {
 /// 2 or 4 bits wide give 8/W groups per 16 plane bytes; a tail of 8 bytes of 4-bit
 /// fields (B % 16 == 8) is one merged group: its low fields in lanes 0-7, its high
 /// fields in lanes 8-15. Other widths: K/16 groups of 16 consecutive values.
-template <int Bits, Encoding E>
+template <int Bits, Sampling E>
 struct Groups {
   static_assert(supports_sgd<Bits, E, SquaredError>(), "groups of whole fields of one code or index per value");
   static constexpr int K = values_per_line(Bits, E);
-  static constexpr int W = E == Encoding::Double ? index_bits(Bits) : Bits;
+  static constexpr int W = E == Sampling::Double ? index_bits(Bits) : Bits;
   static constexpr bool kStrided = W == 2 || W == 4;
   static constexpr int B = K * W / 8;  // plane bytes
   static constexpr int P = kStrided ? 8 / W : 1;
@@ -89,14 +89,14 @@ inline __mmask16 load_bits16(const uint8_t* plane, int bit) {
 #define ZIPML_INLINE __attribute__((always_inline))
 
 /// Calls f(Group) for every group of a line, in any order (groups are disjoint).
-template <int Bits, Encoding E, class F>
+template <int Bits, Sampling E, class F>
 ZIPML_INLINE inline void for_each_group(const uint64_t* line_words, F&& f) {
   constexpr int K = values_per_line(Bits, E);
-  constexpr int W = E == Encoding::Double ? index_bits(Bits) : Bits;
+  constexpr int W = E == Sampling::Double ? index_bits(Bits) : Bits;
   const uint8_t* line = reinterpret_cast<const uint8_t*>(line_words);  // little-endian host
   const uint8_t* r0 = line + K * W / 8;
   const uint8_t* r1 = r0 + K / 8;
-  const bool dbl = E == Encoding::Double;
+  const bool dbl = E == Sampling::Double;
   if (W == 0 || W == 1) {  // 1-bit data: codes are 0/1, carried as masks in r0 (first) and r1 (second)
     for (int base = 0; base < K; base += 16) {
       Group g{base / 16, _mm512_setzero_si512(), _mm512_setzero_si512(), 0, 0, 0};
@@ -161,13 +161,13 @@ ZIPML_INLINE inline void for_each_group(const uint64_t* line_words, F&& f) {
 
 /// AVX-512 twin of zipml::sgd_least_squares with uniform levels (same parameters
 /// without `values`, same results).
-template <int Bits, Encoding E, int MaxFeatures>
+template <int Bits, Sampling E, int MaxFeatures>
 void sgd_least_squares(const uint64_t* data, const int32_t* labels, int n, int d, int n_copies, int epochs,
                        int step_shift, int decay_epochs, int32_t dot_mult, const int32_t* model_in,
                        int32_t* history) {
   constexpr int K = values_per_line(Bits, E);
   constexpr int S = max_code(Bits);
-  constexpr bool kDouble = E == Encoding::Double;
+  constexpr bool kDouble = E == Sampling::Double;
   using Gr = Groups<Bits, E>;
   constexpr int G = Gr::G;
   static_assert(supports_sgd<Bits, E, SquaredError>(), "the AVX-512 SGD covers least squares on 1, 2, 4, 8 bits");
@@ -285,7 +285,7 @@ void sgd_least_squares(const uint64_t* data, const int32_t* labels, int n, int d
  * otherwise does nothing.
  * @return true when it ran; parameters as zipml::sgd_linear.
  */
-template <int Bits, Encoding E, class Loss, int MaxFeatures>
+template <int Bits, Sampling E, class Loss, int MaxFeatures>
 bool fast_sgd_linear([[maybe_unused]] const uint64_t* data, [[maybe_unused]] const int32_t* labels,
                      [[maybe_unused]] int n, [[maybe_unused]] int d, [[maybe_unused]] int n_copies,
                      [[maybe_unused]] int epochs, [[maybe_unused]] int step_shift,

@@ -31,9 +31,9 @@ POLY_FRAC = 30  #: logistic polynomial coefficients and Horner accumulator: Q30
 
 @dataclass(frozen=True)
 class Sampling:
-    """How a value is sampled and stored (C++: ``enum class Encoding``).
+    """How a value is sampled and stored (C++: ``enum class Sampling``).
 
-    name: the user-facing name; kernel_id: the Encoding value; planar: stored as an
+    name: the user-facing name; kernel_id: the Sampling value; planar: stored as an
     interval-index plane plus one rounding-bit plane per sample; samples: independent
     samples per value (None: chosen per data set, 'multi').
     """
