@@ -65,6 +65,7 @@ def test_model_round_trip(tmp_path, make):
     assert np.array_equal(back.partial_fit(X, y, **kw).coef_, est.partial_fit(X, y, **kw).coef_)
 
 
+@pytest.mark.filterwarnings("ignore::sklearn.exceptions.ConvergenceWarning")  # ends at max_iter on purpose
 def test_model_write_is_atomic_and_loading_checks(tmp_path, monkeypatch):
     est = ZipMLRegressor(max_iter=2, random_state=0).fit(*load_diabetes(return_X_y=True))
     path = tmp_path / "m.zipml"
@@ -84,6 +85,7 @@ def test_model_write_is_atomic_and_loading_checks(tmp_path, monkeypatch):
         load_model(path)
 
 
+@pytest.mark.filterwarnings("ignore::sklearn.exceptions.ConvergenceWarning")  # ends at max_iter on purpose
 def test_model_version_is_checked(tmp_path):
     import io
     import json

@@ -121,6 +121,7 @@ def test_polynomial_estimator_unbiased_and_within_the_bias_bound():
     assert np.linalg.norm(target - true_grad) <= poly.eps * np.linalg.norm(a) + 1e-12
 
 
+@pytest.mark.filterwarnings("ignore::sklearn.exceptions.ConvergenceWarning")  # ends at max_iter on purpose
 @pytest.mark.parametrize("loss", ["hinge", "log_loss"])
 @pytest.mark.parametrize("bits", [8, 4])
 def test_classifier_losses_work_at_low_precision(cancer, loss, bits):
@@ -132,6 +133,7 @@ def test_classifier_losses_work_at_low_precision(cancer, loss, bits):
     assert low.loss_curve_[-1] <= 1.05 * fp32.loss_curve_[-1]
 
 
+@pytest.mark.filterwarnings("ignore::sklearn.exceptions.ConvergenceWarning")  # ends at max_iter on purpose
 def test_predict_proba(cancer):
     Xtr, Xte, ytr, yte = cancer
     m = ZipMLClassifier(loss="log_loss", bits=8, random_state=0).fit(Xtr, ytr)
@@ -146,6 +148,7 @@ def test_predict_proba(cancer):
     assert p3.shape == (len(Xte), 3) and np.allclose(p3.sum(axis=1), 1)
 
 
+@pytest.mark.filterwarnings("ignore::sklearn.exceptions.ConvergenceWarning")  # ends at max_iter on purpose
 def test_hinge_refetching_band_and_fraction(cancer):
     Xtr, Xte, ytr, yte = cancer
     m8 = ZipMLClassifier(loss="hinge", bits=8, random_state=0).fit(Xtr, ytr)

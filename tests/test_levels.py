@@ -116,6 +116,7 @@ def test_optimal_levels_reduce_quantization_variance_end_to_end():
         assert abs(np.mean(opt.dequantize() - X)) < 0.05 * np.std(X)  # still unbiased
 
 
+@pytest.mark.filterwarnings("ignore::sklearn.exceptions.ConvergenceWarning")  # ends at max_iter on purpose
 @pytest.mark.parametrize("bits", F.SUPPORTED_BITS)
 @pytest.mark.parametrize("sampling", F.TRAINING_SAMPLINGS)
 def test_optimal_levels_bit_identical_on_both_backends(bits, sampling):

@@ -33,6 +33,7 @@ def scaled_problem(m, X, y):
     return A, m.label_scaling_.transform(y)
 
 
+@pytest.mark.filterwarnings("ignore::sklearn.exceptions.ConvergenceWarning")  # ends at max_iter on purpose
 @pytest.mark.parametrize("bits", [1, 2, 4, 8])
 @pytest.mark.parametrize("sampling", F.TRAINING_SAMPLINGS)
 def test_backends_give_identical_coefficients(bits, sampling, diabetes):
@@ -45,10 +46,11 @@ def test_backends_give_identical_coefficients(bits, sampling, diabetes):
     assert hls.loss_curve_ == ref.loss_curve_
 
 
+@pytest.mark.filterwarnings("ignore::sklearn.exceptions.ConvergenceWarning")  # ends at max_iter on purpose
 def test_fp32_backends_agree_within_tolerance(diabetes):
     X, y = diabetes
-    hls = ZipMLRegressor(bits=32, max_iter=3).fit(X, y)
-    ref = ZipMLRegressor(bits=32, max_iter=3, backend="reference").fit(X, y)
+    hls = ZipMLRegressor(bits=32, max_iter=3, random_state=0).fit(X, y)
+    ref = ZipMLRegressor(bits=32, max_iter=3, random_state=0, backend="reference").fit(X, y)
     np.testing.assert_allclose(hls.coef_, ref.coef_, rtol=1e-3, atol=1e-3 * np.abs(ref.coef_).max())
 
 
@@ -103,15 +105,17 @@ def test_predictions_in_original_units(synthetic):
     assert m.loss_curve_[-1] == pytest.approx(0.5 * np.mean((m.predict(X) - y) ** 2))
 
 
+@pytest.mark.filterwarnings("ignore::sklearn.exceptions.ConvergenceWarning")  # ends at max_iter on purpose
 def test_partial_fit_continues_training(synthetic):
     X, y = synthetic
-    one = ZipMLRegressor(bits=4, max_iter=1, random_state=3).fit(X, y)
-    inc = ZipMLRegressor(bits=4, random_state=3).partial_fit(X, y)
+    one = ZipMLRegressor(bits=4, max_iter=1, eta0=2**-9, random_state=3).fit(X, y)
+    inc = ZipMLRegressor(bits=4, eta0=2**-9, random_state=3).partial_fit(X, y)
     assert np.array_equal(one.coef_, inc.coef_)
     for _ in range(4):
         inc.partial_fit(X, y)
     assert inc.n_iter_ == 5 and len(inc.loss_curve_) == 5
-    assert inc.loss_curve_[-1] < inc.loss_curve_[0]
+    # a small step: the loss falls while far from the optimum (measured: 2.09, 1.35, 1.10, 1.08, 1.09)
+    assert np.all(np.diff(inc.loss_curve_[:3]) < 0) and inc.loss_curve_[-1] < 0.6 * inc.loss_curve_[0]
 
 
 def test_auto_step_backs_off_when_a_run_diverges(diabetes):
@@ -153,6 +157,7 @@ def test_bad_parameters(params, error, match, diabetes):
         ZipMLRegressor(**params).fit(X, y)
 
 
+@pytest.mark.filterwarnings("ignore::sklearn.exceptions.ConvergenceWarning")  # ends at max_iter on purpose
 def test_bad_data(diabetes):
     X, y = diabetes
     with pytest.raises(ValueError, match="NaN"):

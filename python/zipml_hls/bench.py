@@ -102,8 +102,9 @@ def throughput(name: str, n: int, d: int, cfg: BenchConfig, say) -> dict:
     shift = 12
     rows = []
     zeros = np.zeros(d + 1)
-    fp32 = KernelRun(engine.Prepared(d, scaled=Xs), ys, SgdConfig(32, "double", "uniform", shift, 0, 1, 0, "hls"))
-    t = epoch_times(lambda: fp32(1, shift, 0, zeros), cfg.repeats)
+    fp32 = KernelRun(ys, SgdConfig(32, "double", "uniform", shift, 0, 1, 0, "hls"))
+    scaled = engine.Prepared(d, scaled=Xs)
+    t = epoch_times(lambda: fp32(scaled, 1, shift, 0, zeros), cfg.repeats)
     rows.append(_row("fp32", 32, "fp32", "-", n, d, Xs.nbytes, t, bandwidth, scale_s))
     contenders = [(b, s, "uniform") for b in (1, 2, 4, 8) for s in ("double", "naive")]
     contenders += [(4, "double", "optimal")]
@@ -112,8 +113,8 @@ def throughput(name: str, n: int, d: int, cfg: BenchConfig, say) -> dict:
         start = time.perf_counter()
         data = prepare(X, scaling, config)  # quantizes X itself, without the scaled copy
         prep = fit_s + time.perf_counter() - start
-        run = KernelRun(data, ys, config)
-        t = epoch_times(lambda: run(1, shift, 0, zeros), cfg.repeats)
+        run = KernelRun(ys, config)
+        t = epoch_times(lambda: run(data, 1, shift, 0, zeros), cfg.repeats)
         note = "portable kernel (level tables)" if data.level_values is not None else ""
         rows.append(_row("quantized", bits, sampling, levels, n, d, data.lines.nbytes, t, bandwidth, prep,
                          note=note))
@@ -133,8 +134,8 @@ def throughput(name: str, n: int, d: int, cfg: BenchConfig, say) -> dict:
     sub = max(1, min(n, cfg.golden_rows))
     golden = SgdConfig(4, "double", "uniform", shift, 0, 1, 0, "reference")
     q = prepare(X[:sub], scaling, golden)
-    run = KernelRun(q, ys[:sub], golden)
-    t = epoch_times(lambda: run(1, shift, 0, zeros), 1)
+    run = KernelRun(ys[:sub], golden)
+    t = epoch_times(lambda: run(q, 1, shift, 0, zeros), 1)
     t = [x * n / sub for x in t]
     rows.append(_row("golden", 4, "double", "uniform", n, d, q.lines.nbytes * n / sub, t, bandwidth, None,
                      extrapolated=True, note=f"NumPy golden model timed on {sub} rows, scaled to {n}"))
@@ -154,13 +155,17 @@ def time_to_accuracy(cfg: BenchConfig, say) -> dict:
 
     def run(bits, sampling, epochs):
         shift = auto_step_shift(scaling.transform(X), bits)
-        config = SgdConfig(bits, sampling, "uniform", shift, 3, 1, 0, "hls")
+        # the estimators' defaults: rows shuffled and (quantized) fresh samples every epoch
+        config = SgdConfig(bits, sampling, "uniform", shift, 3, 1, 0, "hls", shuffle=True, fresh_samples=True)
         start = time.perf_counter()
-        data = prepare(X, scaling, config)
+        data = engine.EpochData(X, scaling, config)
         stamps = []
-        hist, _ = engine.train(KernelRun(data, ys, config), epochs, np.zeros(X.shape[1] + 1),
-                               on_epoch=lambda e, m: stamps.append(time.perf_counter() - start))
-        losses = 0.5 * np.mean((A @ hist.T.astype(np.float32) - ys[:, None]) ** 2, axis=0)
+        try:
+            hist, _ = engine.train(data, [KernelRun(ys, config)], epochs, np.zeros((1, X.shape[1] + 1)),
+                                   on_epoch=lambda e: stamps.append(time.perf_counter() - start))
+        finally:
+            data.close()
+        losses = 0.5 * np.mean((A @ hist[0].T.astype(np.float32) - ys[:, None]) ** 2, axis=0)
         return {"bits": bits, "sampling": sampling, "eta0": 2.0**-shift, "wall_s": stamps,
                 "loss": [float(v) for v in losses]}
 

@@ -7,16 +7,18 @@ returns float64 models there. Every kernel call goes through :mod:`zipml_hls.bac
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, replace
 
 import numpy as np
 
 from .backend import get_backend
 from .polynomial import logistic_polynomial
-from .quantize import quantize_checked
+from .quantize import optimal_level_table, quantize_checked
 from .scaling import FeatureScaling
 from .spec import format as F
 from .spec.losses import LOSSES
+from .spec.rng import STREAM_EPOCH, STREAM_ORDER, draw, stream_key
 from .spec.schedule import epoch_shift
 
 
@@ -27,9 +29,11 @@ class SgdConfig:
     bits: 1, 2, 3, 4, 6, 8, or 32 (the fp32 baseline); sampling: 'double' | 'naive' |
     'nearest' (for log_loss, 'double' means degree + 1 independent samples); levels:
     'uniform' | 'optimal'; step_shift: eta_0 = 2^-step_shift; decay_epochs: eta halves
-    every this many epochs (0: constant); n_copies: quantized copies cycled over epochs;
-    seed: the counter-based RNG seed; backend: 'hls' (C++ kernels) or 'reference' (NumPy
-    golden model); loss: a name of ``spec.losses.LOSSES``.
+    every this many epochs (0: constant); n_copies: quantized copies cycled over epochs
+    when ``fresh_samples`` is off; seed: the counter-based RNG seed; backend: 'hls' (C++
+    kernels) or 'reference' (NumPy golden model); loss: a name of ``spec.losses.LOSSES``;
+    shuffle: rows in a fresh order every epoch; fresh_samples: fresh quantization draws
+    every epoch (what makes double sampling unbiased over a whole run).
     """
 
     bits: int
@@ -46,6 +50,8 @@ class SgdConfig:
     refetch: bool = True  #: losses with refetching: refetch full-precision rows near the margin
     poly_degree: int = 5  #: log_loss: degree of the polynomial (degree + 1 samples)
     poly_range: float = 4.0  #: log_loss: the polynomial approximates on [-R, R]
+    shuffle: bool = False
+    fresh_samples: bool = False
 
     @property
     def stored_sampling(self) -> str:
@@ -53,6 +59,19 @@ class SgdConfig:
         where the user asked for 'double'."""
         polynomial = LOSSES[self.loss].kernel == "polynomial"
         return "multi" if polynomial and self.sampling == "double" else self.sampling
+
+    @property
+    def samples_per_value(self) -> int:
+        return self.poly_degree + 1 if self.stored_sampling == "multi" else 2
+
+    @property
+    def quantized(self) -> bool:
+        return self.bits != F.FULL_PRECISION
+
+    @property
+    def resamples(self) -> bool:
+        """Fresh draws every epoch (nearest rounding has none to draw)."""
+        return self.fresh_samples and self.quantized and self.sampling != "nearest"
 
 
 @dataclass(frozen=True)
@@ -67,83 +86,170 @@ class Prepared:
     full: np.ndarray | None = None  # refetching: Q0.24 positions (n, d)
 
 
-def prepare(X: np.ndarray, scaling: FeatureScaling, config: SgdConfig) -> Prepared:
-    """Scale (and quantize, unless bits = 32) once; shared by every target and epoch.
-    ``X`` is a validated float32 C array."""
-    if config.bits == F.FULL_PRECISION:
+def prepare(X: np.ndarray, scaling: FeatureScaling, config: SgdConfig, seed: int | None = None, n_copies=None,
+            table: np.ndarray | None = None, full: np.ndarray | None = None) -> Prepared:
+    """Scale (and quantize, unless bits = 32) ``X``, a validated float32 C array.
+    ``seed``, ``n_copies``: override the config's; ``table``, ``full``: level tables and
+    refetch positions computed before (reused)."""
+    if not config.quantized:
         return Prepared(X.shape[1], scaled=scaling.transform(X))
-    sampling = config.stored_sampling
-    samples = config.poly_degree + 1 if sampling == "multi" else 2
-    q = quantize_checked(X, config.bits, sampling, config.levels, config.seed, config.n_copies, config.backend,
-                         scaling, samples_per_value=samples)
-    full = None
-    if LOSSES[config.loss].refetch and config.refetch:
+    q = quantize_checked(X, config.bits, config.stored_sampling, config.levels,
+                         config.seed if seed is None else seed, n_copies or config.n_copies, config.backend,
+                         scaling, samples_per_value=config.samples_per_value, table=table)
+    if full is None and LOSSES[config.loss].refetch and config.refetch:
         full = get_backend(config.backend).positions(X, scaling.lo, scaling.inv)
-    return Prepared(X.shape[1], lines=q.lines, level_values=q.level_values, sampling=sampling, full=full)
+    return Prepared(X.shape[1], lines=q.lines, level_values=q.level_values, sampling=config.stored_sampling,
+                    full=full)
+
+
+def epoch_order(seed: int, epoch: int, n: int) -> np.ndarray:
+    """The rows of epoch ``epoch`` in the order they are visited: the permutation that
+    sorts the counter-based draws of stream (STREAM_ORDER, epoch, 0), so it is the same
+    on every machine, backend and library version."""
+    return np.argsort(draw(stream_key(seed, STREAM_ORDER, epoch, 0), np.arange(n)), kind="stable")
+
+
+def epoch_seed(seed: int, epoch: int) -> int:
+    """The quantization seed of epoch ``epoch`` when every epoch draws fresh samples."""
+    return int(stream_key(seed, STREAM_EPOCH, epoch, 0)[0])
+
+
+class EpochData:
+    """The data of every epoch as the kernel reads it.
+
+    Without shuffling or fresh samples it is prepared once (``n_copies`` copies; epoch e
+    reads copy e mod n_copies), as one kernel call can run all epochs of the fixed
+    schedule. Otherwise epoch e visits the rows in the order :func:`epoch_order` and,
+    with fresh samples, quantizes them with the draws of :func:`epoch_seed` (a copy no
+    other epoch reads, so the two samples of double sampling are fresh and independent
+    in every epoch, as its unbiasedness needs); without fresh samples the stored copies
+    are reordered. Epoch e+1 is prepared on a second thread while epoch e trains (the
+    kernels release the GIL); level tables and refetch positions are computed once.
+    """
+
+    def __init__(self, X: np.ndarray, scaling: FeatureScaling, config: SgdConfig):
+        self.X, self.scaling, self.config = X, scaling, config
+        self.per_epoch = config.shuffle or config.resamples
+        self._table = self._full = self._stored = None
+        self._pool = self._next = None
+        if not self.per_epoch or not config.resamples:
+            self._stored = prepare(X, scaling, config)
+        if self.per_epoch and config.resamples:
+            if config.levels == "optimal":
+                self._table = optimal_level_table(X, config.bits, scaling, config.backend)
+            if LOSSES[config.loss].refetch and config.refetch:
+                self._full = get_backend(config.backend).positions(X, scaling.lo, scaling.inv)
+
+    @property
+    def all_epochs(self) -> Prepared | None:
+        """The data of every epoch at once (no shuffling, no fresh samples), else None."""
+        return None if self.per_epoch else self._stored
+
+    def _build(self, epoch: int):
+        config, n = self.config, self.X.shape[0]
+        order = epoch_order(config.seed, epoch, n) if config.shuffle else None
+        if config.resamples:
+            rows = self.X if order is None else self.X[order]
+            full = self._full if self._full is None or order is None else self._full[order]
+            data = prepare(rows, self.scaling, config, seed=epoch_seed(config.seed, epoch), n_copies=1,
+                           table=self._table, full=full)
+            return data, order
+        stored = self._stored
+        if stored.lines is None:  # fp32
+            return Prepared(stored.n_features, scaled=stored.scaled[order]), order
+        c = epoch % stored.lines.shape[0]
+        return replace(stored, lines=stored.lines[c][order][None],
+                       full=None if stored.full is None else stored.full[order]), order
+
+    def epoch(self, epoch: int, prefetch: bool = True):
+        """(Prepared data of one copy, row order or None) for ``epoch``; with ``prefetch``,
+        starts preparing the next epoch in the background."""
+        if not self.per_epoch:
+            c = epoch % self.config.n_copies if self.config.quantized else 0
+            stored = self._stored
+            return (stored if stored.lines is None else replace(stored, lines=stored.lines[c:c + 1])), None
+        if self._next is not None and self._next[0] == epoch:
+            result = self._next[1].result()
+        else:
+            result = self._build(epoch)
+        if prefetch:
+            if self._pool is None:
+                self._pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="zipml-epoch")
+            self._next = (epoch + 1, self._pool.submit(self._build, epoch + 1))
+        return result
+
+    def close(self) -> None:
+        if self._pool is not None:
+            self._pool.shutdown(wait=True, cancel_futures=True)
+            self._pool = self._next = None
 
 
 class KernelRun:
-    """Prepared data and one target bound to the kernel, labels converted once (float32
-    for the fp32 baseline, Q16 otherwise); calling it runs epochs on the backend."""
+    """One target bound to the kernel, labels converted once (float32 for the fp32
+    baseline, Q16 otherwise); calling it runs epochs of the given data on the backend."""
 
-    def __init__(self, data: Prepared, y_scaled: np.ndarray, config: SgdConfig):
-        self.data, self.config = data, config
+    def __init__(self, y_scaled: np.ndarray, config: SgdConfig):
+        self.config = config
         self.kernels = get_backend(config.backend)
-        self.labels = (y_scaled.astype(np.float32) if data.lines is None else F.to_fixed(y_scaled, F.LABEL_FRAC))
-        if data.lines is not None and LOSSES[config.loss].kernel == "polynomial":
+        self.labels = F.to_fixed(y_scaled, F.LABEL_FRAC) if config.quantized else y_scaled.astype(np.float32)
+        if config.quantized and LOSSES[config.loss].kernel == "polynomial":
             self.poly = logistic_polynomial(config.poly_degree, config.poly_range)
 
-    def __call__(self, epochs: int, step_shift: int, decay: int, model_init: np.ndarray, copy: slice = slice(None)):
-        """``epochs`` epochs from ``model_init`` (scaled units) on the copies ``copy``;
-        returns (history (epochs, d+1) float64 in scaled units, refetches per epoch or None)."""
-        data, config, kernels = self.data, self.config, self.kernels
+    def __call__(self, data: Prepared, epochs: int, step_shift: int, decay: int, model_init: np.ndarray,
+                 order: np.ndarray | None = None, seed: int | None = None):
+        """``epochs`` epochs on ``data`` (its rows in ``order``, the labels reordered to
+        match) from ``model_init`` (scaled units); ``seed`` of the model and gradient
+        rounding (default: the config's). Returns (history (epochs, d+1) float64 in scaled
+        units, refetches per epoch or None)."""
+        config, kernels = self.config, self.kernels
+        labels = self.labels if order is None else self.labels[order]
         d = data.n_features
         if data.lines is None:
-            hist = kernels.sgd_fp32(data.scaled, self.labels, epochs, step_shift, decay,
-                                    model_init.astype(np.float32), loss=config.loss)
+            hist = kernels.sgd_fp32(data.scaled, labels, epochs, step_shift, decay, model_init.astype(np.float32),
+                                    loss=config.loss)
             return hist.astype(np.float64), None
         init = F.to_fixed(model_init, F.MODEL_FRAC)
-        lines = data.lines[copy]
         if LOSSES[config.loss].kernel == "polynomial":
-            hist = kernels.sgd_logistic(lines, self.labels, d, config.bits, data.sampling, config.poly_degree + 1,
+            hist = kernels.sgd_logistic(data.lines, labels, d, config.bits, data.sampling, config.poly_degree + 1,
                                         epochs, step_shift, decay, F.dot_mult(config.bits), self.poly.fixed_coef(),
                                         self.poly.range_q16(), init)
             return hist.astype(np.float64) / (1 << F.MODEL_FRAC), None
         tables = data.level_values
         dot_mult = F.dot_mult(config.bits) if tables is None else F.TABLE_DOT_MULT
-        hist, refetches = kernels.sgd_linear(lines, self.labels, d, config.bits, data.sampling, epochs, step_shift,
+        hist, refetches = kernels.sgd_linear(data.lines, labels, d, config.bits, data.sampling, epochs, step_shift,
                                              decay, dot_mult, init, values=tables, loss=config.loss,
                                              model_bits=config.model_bits, grad_bits=config.grad_bits,
-                                             seed=config.seed, full=data.full)
+                                             seed=config.seed if seed is None else seed, full=data.full)
         return hist.astype(np.float64) / (1 << F.MODEL_FRAC), (refetches if data.full is not None else None)
 
 
-def run_epoch(run: KernelRun, epoch: int, shift: int, model: np.ndarray):
-    """One epoch (copy ``epoch % n_copies``) at step 2^-shift from ``model``: returns the
-    new model and the rows refetched (losses with refetching) or None."""
-    c = epoch % run.config.n_copies
-    hist, counts = run(1, shift, 0, model, slice(c, c + 1))
-    return hist[0], (None if counts is None else int(counts[0]))
+def train(data: EpochData, runs: list, epochs: int, models: np.ndarray, on_epoch=None):
+    """``epochs`` epochs of the fixed schedule for every target (``runs[t]`` from
+    ``models[t]``, d weights + intercept in scaled units).
 
-
-def train(run: KernelRun, epochs: int, model_init: np.ndarray, on_epoch=None):
-    """Run ``epochs`` epochs of the fixed schedule from ``model_init`` (d weights +
-    intercept, scaled units).
-
-    Returns the (epochs, d+1) float64 history of models in scaled units and, for losses
-    with refetching, the samples refetched in each epoch (else None). With
-    ``on_epoch(e, model)`` the kernel is called once per epoch (with that epoch's step
-    and copy), which gives the same bits as one call for all epochs.
+    Returns the (T, epochs, d+1) float64 histories in scaled units and, for losses with
+    refetching, the (T, epochs) samples refetched (else None). Data prepared once runs
+    all epochs in one kernel call per target; otherwise one call per epoch, every target
+    on that epoch's data. ``on_epoch(e)`` is called after each epoch (per-epoch data).
     """
-    config = run.config
-    if on_epoch is None:
-        return run(epochs, config.step_shift, config.decay_epochs, model_init)
-    history = np.empty((epochs, run.data.n_features + 1))
-    refetches = []
-    model = model_init
+    config = data.config
+    stored = data.all_epochs
+    if stored is not None:
+        out = [run(stored, epochs, config.step_shift, config.decay_epochs, m) for run, m in zip(runs, models)]
+        refetches = None if out[0][1] is None else np.stack([r for _, r in out])
+        return np.stack([h for h, _ in out]), refetches
+    history = np.empty((len(runs), epochs, models.shape[1]))
+    refetches = np.zeros((len(runs), epochs))
+    counted = False
+    current = np.array(models, dtype=np.float64)
     for e in range(epochs):
-        history[e], count = run_epoch(run, e, epoch_shift(config.step_shift, config.decay_epochs, e), model)
-        model = history[e]
-        refetches.append(count)
-        on_epoch(e, model)
-    return history, (None if refetches[0] is None else np.array(refetches))
+        step = epoch_shift(config.step_shift, config.decay_epochs, e)
+        epoch_data, order = data.epoch(e)
+        for t, run in enumerate(runs):
+            hist, count = run(epoch_data, 1, step, 0, current[t], order, epoch_seed(config.seed, e))
+            current[t] = history[t, e] = hist[0]
+            if count is not None:
+                refetches[t, e], counted = count[0], True
+        if on_epoch is not None:
+            on_epoch(e)
+    return history, (refetches if counted else None)

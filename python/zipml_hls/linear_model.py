@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import sys
+import time
 import warnings
 
 import numpy as np
@@ -36,6 +38,37 @@ def _resolve_seed(random_state) -> int:
     return check_seed(random_state)
 
 
+class _Progress:
+    """Progress on stderr for ``verbose``: a bar on a terminal, else one line per epoch."""
+
+    def __init__(self, est, total: int):
+        self.start, self.bar, self.lines = time.perf_counter(), None, False
+        if not est.verbose:
+            return
+        if sys.stderr.isatty():
+            from tqdm.auto import tqdm
+
+            self.bar = tqdm(total=total, desc=f"{type(est).__name__} {est._precision()}", unit="epoch", leave=False)
+        else:
+            self.lines, self.name = True, f"{type(est).__name__} {est._precision()}"
+
+    def epoch(self, e: int, loss, shift: int) -> None:
+        if self.bar is not None:
+            self.bar.update(1)
+            if loss is not None:
+                self.bar.set_postfix(loss=f"{loss:.4g}", eta=f"2^-{shift}", refresh=False)
+        elif self.lines and loss is not None:  # the fixed schedule reports its losses at close
+            print(f"{self.name}: epoch {e + 1}, training loss {loss:.6g}, step 2^-{shift}, "
+                  f"{time.perf_counter() - self.start:.2f} s", file=sys.stderr, flush=True)
+
+    def close(self, losses=None) -> None:
+        if self.bar is not None:
+            self.bar.close()
+        elif self.lines and losses is not None:
+            for e, loss in enumerate(losses):
+                print(f"{self.name}: epoch {e + 1}, training loss {loss:.6g}", file=sys.stderr, flush=True)
+
+
 class _ZipMLLinear(BaseEstimator):
     """Shared machinery: validation, scaling, the kernels, the schedule, unscaling.
 
@@ -44,8 +77,8 @@ class _ZipMLLinear(BaseEstimator):
     """
 
     def __init__(self, bits=8, sampling="double", levels="uniform", max_iter=100, eta0="auto", decay_epochs=None,
-                 tol=1e-3, n_iter_no_change=3, n_copies=1, random_state=None, backend="hls", verbose=0,
-                 model_bits=None, grad_bits=None):
+                 tol=1e-3, n_iter_no_change=3, shuffle=True, fresh_samples=True, n_copies=1, random_state=None,
+                 backend="hls", verbose=0, model_bits=None, grad_bits=None):
         self.bits = bits
         self.sampling = sampling
         self.levels = levels
@@ -54,6 +87,8 @@ class _ZipMLLinear(BaseEstimator):
         self.decay_epochs = decay_epochs
         self.tol = tol
         self.n_iter_no_change = n_iter_no_change
+        self.shuffle = shuffle
+        self.fresh_samples = fresh_samples
         self.n_copies = n_copies
         self.random_state = random_state
         self.backend = backend
@@ -79,6 +114,9 @@ class _ZipMLLinear(BaseEstimator):
         if isinstance(self.tol, bool) or not isinstance(self.tol, (int, float, np.number)) or not self.tol >= 0:
             raise ValueError(f"tol must be a number >= 0, got {self.tol!r}")
         check_int(self.n_copies, "n_copies", 1)
+        for name in ("shuffle", "fresh_samples"):
+            if not isinstance(getattr(self, name), (bool, np.bool_)):
+                raise TypeError(f"{name} must be True or False, got {getattr(self, name)!r}")
         check_int(self.verbose, "verbose", 0)
         check_choice(self.backend, "backend", BACKENDS)
         for name in ("model_bits", "grad_bits"):
@@ -131,79 +169,72 @@ class _ZipMLLinear(BaseEstimator):
         return engine.SgdConfig(bits=int(self.bits), sampling=self.sampling, levels=self.levels, step_shift=step_shift,
                                 decay_epochs=decay_epochs, n_copies=int(self.n_copies), seed=seed,
                                 backend=self.backend, loss=self._loss_name, model_bits=int(self.model_bits or 0),
-                                grad_bits=int(self.grad_bits or 0), **extra)
+                                grad_bits=int(self.grad_bits or 0), shuffle=bool(self.shuffle),
+                                fresh_samples=bool(self.fresh_samples), **extra)
 
     def _run(self, X, Y, config: engine.SgdConfig, epochs: int) -> float:
-        """Train every target ``epochs`` epochs. Returns the worst ratio, over targets, of
-        the final loss to the loss of predicting the target's mean (inf if not finite)."""
-        data = engine.prepare(X, self.scaling_, config)
+        """Train every target ``epochs`` epochs of the fixed schedule. Returns the worst
+        ratio, over targets, of the final loss to the loss of predicting the target's mean
+        (inf if not finite)."""
+        data = engine.EpochData(X, self.scaling_, config)
         X = self._loss_matrix(X)
-        bar = None
-        if self.verbose and epochs > 1:
-            from tqdm.auto import tqdm
-
-            bar = tqdm(total=epochs * Y.shape[1], desc=f"{type(self).__name__} {self._precision()}",
-                       unit="epoch", leave=False, disable=None)
-        losses = np.zeros(epochs)
-        refetched = np.zeros(epochs)
-        for t in range(Y.shape[1]):
-            ls, y = self._label_scalings[t], Y[:, t]
-            on_epoch = None
-            if bar is not None:
-                def on_epoch(e, model, ls=ls, y=y):
-                    bar.update(1)
-                    bar.set_postfix(loss=f"{self._loss(X, y, ls, model[None])[0]:.4g}", refresh=False)
-            run = engine.KernelRun(data, ls.transform(y), config)
-            history, refetches = engine.train(run, epochs, self._models[t], on_epoch)
-            curve = self._loss(X, y, ls, history)
-            losses += curve / Y.shape[1]
-            if refetches is not None:
-                refetched += refetches / (X.shape[0] * Y.shape[1])
-            self._models[t] = history[-1]
-        if bar is not None:
-            bar.close()
+        runs = [engine.KernelRun(ls.transform(Y[:, t]), config) for t, ls in enumerate(self._label_scalings)]
+        progress = _Progress(self, epochs)
+        try:
+            histories, refetches = engine.train(data, runs, epochs, self._models,
+                                                on_epoch=lambda e: progress.epoch(e, None, config.step_shift))
+        finally:
+            data.close()
+        losses = np.mean([self._loss(X, Y[:, t], ls, histories[t]) for t, ls in enumerate(self._label_scalings)],
+                         axis=0)
+        self._models[:] = histories[:, -1]
+        progress.close(losses)
         self._set_coef()
         self.n_iter_ += epochs
         self.loss_curve_.extend(float(v) for v in losses)
-        if self._loss_spec.refetch and getattr(self, "refetch", False) and self.bits != F.FULL_PRECISION:
-            self.refetch_fraction_.extend(float(v) for v in refetched)
+        if refetches is not None:
+            self.refetch_fraction_.extend(float(v) for v in refetches.mean(axis=0) / X.shape[0])
         return self._worst_ratio(X, Y)
 
     def _run_adaptive(self, X, Y, config: engine.SgdConfig) -> float:
         """Epoch by epoch, every target in lockstep, with the step of
         :class:`~zipml_hls.step_size.AdaptiveSchedule` driven by the mean training loss,
-        up to ``max_iter`` epochs. Returns the worst final-loss ratio to the zero model,
-        as ``_run``."""
-        data = engine.prepare(X, self.scaling_, config)
+        up to ``max_iter`` epochs (a ConvergenceWarning when it runs out). Returns the
+        worst final-loss ratio to the zero model, as ``_run``."""
+        data = engine.EpochData(X, self.scaling_, config)
         X = self._loss_matrix(X)
         n_targets = Y.shape[1]
-        runs = [engine.KernelRun(data, ls.transform(Y[:, t]), config) for t, ls in enumerate(self._label_scalings)]
+        runs = [engine.KernelRun(ls.transform(Y[:, t]), config) for t, ls in enumerate(self._label_scalings)]
         schedule = AdaptiveSchedule(config.step_shift, self.tol, self.n_iter_no_change)
-        bar = None
-        if self.verbose:
-            from tqdm.auto import tqdm
-
-            bar = tqdm(total=int(self.max_iter), desc=f"{type(self).__name__} {self._precision()}", unit="epoch",
-                       leave=False, disable=None)  # disable=None: no bar when stderr is not a terminal
-        for e in range(int(self.max_iter)):
-            loss, refetched, shift = 0.0, 0.0, schedule.shift
-            for t, ls in enumerate(self._label_scalings):
-                self._models[t], count = engine.run_epoch(runs[t], e, shift, self._models[t])
-                loss += self._loss(X, Y[:, t], ls, self._models[t][None])[0] / n_targets
-                refetched += 0.0 if count is None else count / (X.shape[0] * n_targets)
-            self.n_iter_ += 1
-            self.loss_curve_.append(float(loss))
-            if data.full is not None:
-                self.refetch_fraction_.append(float(refetched))
-            if bar is not None:
-                bar.update(1)
-                bar.set_postfix(loss=f"{loss:.4g}", eta=f"2^-{shift}", refresh=False)
-            if schedule.update(loss):
-                break
-        if bar is not None:
-            bar.close()
+        progress = _Progress(self, int(self.max_iter))
+        converged = False
+        try:
+            for e in range(int(self.max_iter)):
+                loss, refetched, shift = 0.0, 0.0, schedule.shift
+                epoch_data, order = data.epoch(e)
+                for t, ls in enumerate(self._label_scalings):
+                    hist, count = runs[t](epoch_data, 1, shift, 0, self._models[t], order,
+                                          engine.epoch_seed(config.seed, e))
+                    self._models[t] = hist[0]
+                    loss += self._loss(X, Y[:, t], ls, hist)[0] / n_targets
+                    refetched += 0.0 if count is None else count[0] / (X.shape[0] * n_targets)
+                self.n_iter_ += 1
+                self.loss_curve_.append(float(loss))
+                if epoch_data.full is not None:
+                    self.refetch_fraction_.append(float(refetched))
+                progress.epoch(e, loss, shift)
+                if schedule.update(loss):
+                    converged = True
+                    break
+        finally:
+            data.close()
+        progress.close()
         self.final_eta_ = 2.0**-schedule.shift
         self._set_coef()
+        if not converged and schedule.improving:
+            warnings.warn(f"Maximum number of epochs (max_iter={self.max_iter}) reached while the training loss "
+                          f"was still improving by more than tol={self.tol:g}; raise max_iter",
+                          ConvergenceWarning, stacklevel=4)
         return self._worst_ratio(X, Y)
 
     def _worst_ratio(self, X, Y) -> float:
@@ -267,11 +298,30 @@ class _ZipMLLinear(BaseEstimator):
         return self
 
     def _partial_fit(self, X, Y, first: bool):
+        """One epoch over this batch: its rows in the order and with the draws of epoch
+        ``n_iter_`` (fresh for every call)."""
         if first:
             self._start(X, Y)
         shift = epoch_shift(self._step_shift, int(self.decay_epochs or 0), self.n_iter_)
-        seed = (self._seed + self.n_iter_) % (1 << 32)  # fresh rounding for every call
-        if self._run(X, Y, self._config(shift, 0, seed), 1) > 10.0:
+        # Without per-epoch draws, a seed of its own still gives every call fresh rounding.
+        seed = self._seed if self.fresh_samples else (self._seed + self.n_iter_) % (1 << 32)
+        config = self._config(shift, 0, seed)
+        data = engine.EpochData(X, self.scaling_, config)
+        epoch_data, order = data.epoch(self.n_iter_, prefetch=False)
+        X = self._loss_matrix(X)
+        refetched = 0.0
+        for t, ls in enumerate(self._label_scalings):
+            run = engine.KernelRun(ls.transform(Y[:, t]), config)
+            hist, count = run(epoch_data, 1, shift, 0, self._models[t], order, engine.epoch_seed(seed, self.n_iter_))
+            self._models[t] = hist[0]
+            refetched += 0.0 if count is None else count[0] / (X.shape[0] * Y.shape[1])
+        self.n_iter_ += 1
+        self.loss_curve_.append(float(np.mean([self._loss(X, Y[:, t], ls, self._models[t][None])[0]
+                                                for t, ls in enumerate(self._label_scalings)])))
+        if epoch_data.full is not None:
+            self.refetch_fraction_.append(float(refetched))
+        self._set_coef()
+        if self._worst_ratio(X, Y) > 10.0:
             self._warn("diverged")
         return self
 
@@ -311,15 +361,26 @@ _PARAMS_DOC = r"""
         Adaptive schedule: the relative improvement of the training loss that counts.
     n_iter_no_change : int, default=3
         Adaptive schedule: epochs without improvement before the step halves.
+    shuffle : bool, default=True
+        Visit the rows in a fresh order every epoch (a permutation drawn from the
+        counter-based RNG: the same on both backends and every machine). False keeps the
+        order of X, which trains badly on sorted data.
+    fresh_samples : bool, default=True
+        Draw fresh quantization samples every epoch (the data are quantized again, one
+        epoch ahead on a second thread). Double sampling is unbiased only then: reusing one
+        quantized copy makes SGD solve Q2^T Q1 w = Q2^T b for that one draw, not least
+        squares. False quantizes ``n_copies`` copies once and cycles them.
     n_copies : int, default=1
-        Independent quantized copies of the data; epoch e reads copy e mod n_copies.
+        With ``fresh_samples=False``: independent quantized copies of the data; epoch e
+        reads copy e mod n_copies.
     random_state : int in [0, 2**32), RandomState, Generator or None, default=None
         Seed of the counter-based quantization RNG (None: a fresh seed each fit).
     backend : {'hls', 'reference'}, default='hls'
         'hls' runs the C++ kernels, 'reference' the NumPy golden model; both give
         bit-identical ``coef_`` for the same seed.
     verbose : int, default=0
-        1 shows a progress bar with the current training loss.
+        1 reports progress on stderr: a progress bar with the training loss on a
+        terminal, else one line per epoch (epoch, loss, step, time).
     model_bits : int in [2, 24] or None, default=None
         End-to-end low precision: the model used in each dot product is stochastically
         rounded (unbiased, counter-based RNG) to a signed grid of this many bits whose
@@ -459,11 +520,12 @@ class ZipMLClassifier(ClassifierMixin, _ZipMLLinear):
     LOSSES = CLASSIFIER_LOSSES
 
     def __init__(self, bits=8, sampling="double", levels="uniform", max_iter=100, eta0="auto", decay_epochs=None,
-                 tol=1e-3, n_iter_no_change=3, n_copies=1, random_state=None, backend="hls", verbose=0,
-                 model_bits=None, grad_bits=None, loss="squared_error", refetch=True, poly_degree=5,
-                 poly_range=4.0):
+                 tol=1e-3, n_iter_no_change=3, shuffle=True, fresh_samples=True, n_copies=1, random_state=None,
+                 backend="hls", verbose=0, model_bits=None, grad_bits=None, loss="squared_error", refetch=True,
+                 poly_degree=5, poly_range=4.0):
         super().__init__(bits=bits, sampling=sampling, levels=levels, max_iter=max_iter, eta0=eta0,
-                         decay_epochs=decay_epochs, tol=tol, n_iter_no_change=n_iter_no_change, n_copies=n_copies,
+                         decay_epochs=decay_epochs, tol=tol, n_iter_no_change=n_iter_no_change, shuffle=shuffle,
+                         fresh_samples=fresh_samples, n_copies=n_copies,
                          random_state=random_state, backend=backend, verbose=verbose, model_bits=model_bits,
                          grad_bits=grad_bits)
         self.loss = loss

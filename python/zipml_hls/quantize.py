@@ -155,14 +155,21 @@ def quantize(X, bits, *, sampling="double", levels="uniform", seed=0, n_copies=1
 
 def quantize_checked(X: np.ndarray, bits: int, sampling: str, levels: str, seed: int, n_copies: int, backend: str,
                      scaling: FeatureScaling | None = None, levels_method: str | None = None,
-                     grid_size: int | None = None, samples_per_value: int = 2) -> QuantizedData:
-    """:func:`quantize` on arguments already validated (X: a finite float32 C array)."""
+                     grid_size: int | None = None, samples_per_value: int = 2,
+                     table: np.ndarray | None = None) -> QuantizedData:
+    """:func:`quantize` on arguments already validated (X: a finite float32 C array).
+    ``table``: optimal level tables computed before (reused, e.g. for every epoch)."""
     kernels = get_backend(backend)
     if scaling is None:
         scaling = FeatureScaling.fit(X)
-    table = None
-    if levels == "optimal":
-        table = level_tables(kernels.positions(X, scaling.lo, scaling.inv), bits, levels_method, grid_size)
+    if levels == "optimal" and table is None:
+        table = optimal_level_table(X, bits, scaling, backend, levels_method, grid_size)
     lines = kernels.quantize(X, scaling.lo, scaling.inv, table, bits, sampling, seed, n_copies, samples_per_value)
     return QuantizedData(lines=lines, bits=bits, sampling=sampling, seed=seed, n_features=X.shape[1],
                          scaling=scaling, level_table=table, samples_per_value=samples_per_value)
+
+
+def optimal_level_table(X: np.ndarray, bits: int, scaling: FeatureScaling, backend: str,
+                        levels_method: str | None = None, grid_size: int | None = None) -> np.ndarray:
+    """Per-feature variance-optimal level tables (Q0.24, (d, 2^bits)) of scaled X."""
+    return level_tables(get_backend(backend).positions(X, scaling.lo, scaling.inv), bits, levels_method, grid_size)
