@@ -79,7 +79,8 @@ def cmd_train(args) -> int:
     if args.loss != "squared_error" and task != "classification":
         raise UsageError(f"--loss {args.loss} needs a classification task (labels that are classes)")
     est = cls(bits=args.bits, sampling=args.sampling, levels=args.levels, max_iter=args.epochs, eta0=args.eta0,
-              decay_epochs=args.decay_epochs, tol=args.tol, n_copies=args.copies, random_state=args.seed, backend=args.backend,
+              decay_epochs=args.decay_epochs, tol=args.tol, n_copies=args.copies, shuffle=args.shuffle, fresh_samples=args.fresh_samples,
+              random_state=args.seed, backend=args.backend,
               verbose=0 if args.quiet else 1, model_bits=args.model_bits, grad_bits=args.grad_bits, **extra)
     precision = F.precision_label(args.bits, args.sampling)
     if not args.quiet:
@@ -211,7 +212,13 @@ def build_parser() -> argparse.ArgumentParser:
                    help="fixed schedule: halve the step every N epochs (0: constant); default: adaptive (halve "
                         "when the loss stalls, stop after 6 halvings)")
     p.add_argument("--tol", type=float, default=1e-3, help="adaptive schedule: relative improvement that counts")
-    p.add_argument("--copies", type=int, default=1, help="independent quantized copies of the data")
+    p.add_argument("--no-shuffle", dest="shuffle", action="store_false",
+                   help="visit the rows in file order every epoch (default: a fresh order each epoch)")
+    p.add_argument("--no-fresh-samples", dest="fresh_samples", action="store_false",
+                   help="quantize once and reuse the copies (default: fresh samples every epoch, which double "
+                        "sampling needs to stay unbiased)")
+    p.add_argument("--copies", type=int, default=1,
+                   help="with --no-fresh-samples: independent quantized copies cycled over epochs (default 1)")
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--backend", default="hls", choices=BACKENDS)
     p.add_argument("--model-out", help="write the trained model here")
