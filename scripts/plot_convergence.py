@@ -10,6 +10,7 @@ import argparse
 from pathlib import Path
 
 from zipml_hls import experiments, plots
+from zipml_hls.spec.format import precision_label
 
 PRECISIONS = [(32, "fp32")] + [(b, s) for b in (8, 4, 2, 1) for s in ("double", "naive", "nearest")]
 
@@ -25,7 +26,7 @@ def main() -> None:
     for name, rows in results.items():
         print(name)
         for r in rows:
-            label = "fp32" if r["bits"] == 32 else f"{r['bits']}-bit {r['sampling']}"
+            label = precision_label(r["bits"], r["sampling"])
             print(f"  {label:18s} final loss {r['final_loss']:.6g}")
 
 

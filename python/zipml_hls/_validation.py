@@ -39,25 +39,8 @@ def _all_finite(arr: np.ndarray) -> bool:
     return bool(np.isfinite(arr.min()) and np.isfinite(arr.max()))
 
 
-def check_target(y, n_samples: int, name: str = "y") -> np.ndarray:
-    """A finite 1-D float64 array of length ``n_samples``."""
-    arr = np.asarray(y)
-    if arr.ndim == 2 and arr.shape[1] == 1:
-        arr = arr[:, 0]
-    if arr.ndim != 1:
-        raise ValueError(f"{name} must be 1-D, got shape {arr.shape}")
-    if arr.dtype == object or not (np.issubdtype(arr.dtype, np.number) or arr.dtype == bool):
-        raise TypeError(f"{name} must be numeric, got dtype {arr.dtype}")
-    if arr.shape[0] != n_samples:
-        raise ValueError(f"{name} has {arr.shape[0]} samples but X has {n_samples}")
-    arr = arr.astype(np.float64)
-    if not np.isfinite(arr).all():
-        raise ValueError(f"{name} contains NaN or infinity")
-    return arr
-
-
 def check_bits(bits, allow_full: bool = False) -> int:
-    allowed = F.SUPPORTED_BITS + ((32,) if allow_full else ())
+    allowed = F.SUPPORTED_BITS + ((F.FULL_PRECISION,) if allow_full else ())
     if isinstance(bits, bool) or not isinstance(bits, numbers.Integral) or int(bits) not in allowed:
         raise ValueError(f"bits must be one of {allowed}, got {bits!r}")
     return int(bits)

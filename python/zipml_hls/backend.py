@@ -12,12 +12,37 @@ every size again, so bad input raises ValueError instead of crashing.
 
 from __future__ import annotations
 
+from typing import Protocol
+
 import numpy as np
 
 from .spec.format import sampling_id
 from .spec.losses import LOSSES
 
 BACKENDS = ("hls", "reference")
+
+
+class KernelBackend(Protocol):
+    """What both backends implement, with the same signatures (tests/test_backend.py);
+    the native one adds ``portable`` / ``monotone`` switches and build diagnostics."""
+
+    name: str
+
+    def positions(self, X, lo, inv): ...
+
+    def quantize(self, X, lo, inv, levels, bits, sampling, seed, n_copies, samples_per_value=2): ...
+
+    def sgd_linear(self, data, labels, d, bits, sampling, epochs, step_shift, decay_epochs, dot_mult, model_in, *,
+                   values=None, loss="squared_error", model_bits=0, grad_bits=0, seed=0, full=None): ...
+
+    def sgd_logistic(self, data, labels, d, bits, sampling, samples, epochs, step_shift, decay_epochs, dot_mult,
+                     coef, range_q16, model_in): ...
+
+    def sgd_fp32(self, X, y, epochs, step_shift, decay_epochs, model_in, loss="squared_error"): ...
+
+    def levels_dp(self, x, counts, s, grid_size=0): ...
+
+    def grid_level_columns(self, positions, s, grid_size): ...
 
 
 class NativeBackend:
@@ -124,7 +149,7 @@ class ReferenceBackend:
 _INSTANCES: dict = {}
 
 
-def get_backend(name: str = "hls"):
+def get_backend(name: str = "hls") -> KernelBackend:
     """The backend called ``name`` ('hls' or 'reference'), created once."""
     if name not in _INSTANCES:
         if name not in BACKENDS:

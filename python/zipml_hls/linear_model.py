@@ -72,8 +72,8 @@ class _Progress:
 class _ZipMLLinear(BaseEstimator):
     """Shared machinery: validation, scaling, the kernels, the schedule, unscaling.
 
-    Trains one least-squares model per column of a target matrix (n, T) on data that
-    is scaled and quantized once.
+    Trains one linear model (of the estimator's loss) per column of a target matrix
+    (n, T), every target on the same data of each epoch.
     """
 
     def __init__(self, bits=8, sampling="double", levels="uniform", max_iter=100, eta0="auto", decay_epochs=None,
@@ -497,7 +497,8 @@ class ZipMLClassifier(ClassifierMixin, _ZipMLLinear):
       (index + one rounding bit each), which makes the gradient estimate unbiased for P;
       'naive'/'nearest' reuse one sample (biased baselines). ``predict_proba`` applies the
       logistic function to the decision function.
-""" + _PARAMS_DOC + r"""    loss : {'squared_error', 'hinge', 'log_loss', 'squared_hinge'}, default='squared_error'
+""" + _PARAMS_DOC + r"""    loss : {""" + ", ".join(repr(name) for name in CLASSIFIER_LOSSES) + r"""}, default='squared_error'
+        A loss of the registry ``zipml_hls.spec.losses.LOSSES``.
     refetch : bool, default=True
         Hinge loss: refetch full-precision rows whose margin is ambiguous.
     poly_degree : {3, 5, 7}, default=5
@@ -557,7 +558,7 @@ class ZipMLClassifier(ClassifierMixin, _ZipMLLinear):
                              f"({self.classes_[0]!r})")
 
     def fit(self, X, y):
-        """Train one +1/-1 least-squares model per class (one for two classes)."""
+        """Train one +1/-1 model of the loss per class (one for two classes)."""
         self._check_params()
         X, y = self._validate_fit(X, y, reset=True)
         check_classification_targets(y)

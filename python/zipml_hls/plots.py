@@ -13,6 +13,10 @@ from .spec.format import SUPPORTED_BITS, precision_label  # noqa: E402
 
 _COLORS = {32: "black", 8: "tab:blue", 6: "tab:purple", 4: "tab:green", 3: "tab:olive", 2: "tab:orange",
            1: "tab:red"}
+
+
+def _color(bits: int) -> str:
+    return _COLORS.get(bits, "tab:gray")  # a width added later still plots
 _STYLES = {"fp32": "-", "double": "-", "naive": "--", "nearest": ":"}
 _BITS_TICKS = list(SUPPORTED_BITS)
 
@@ -53,7 +57,7 @@ def convergence(results: dict, path: Path, title: str = "Training loss per epoch
     for ax, (name, rows) in zip(axes, results.items()):
         for row in rows:
             curve = row["loss_curve"]
-            ax.plot(range(1, len(curve) + 1), curve, _STYLES[row["sampling"]], color=_COLORS[row["bits"]],
+            ax.plot(range(1, len(curve) + 1), curve, _STYLES[row["sampling"]], color=_color(row["bits"]),
                     label=_label(row), linewidth=1.6)
         ax.set_yscale("log")
         _style(ax, "epoch", "training loss (0.5 MSE, original units)", name, ncol=2)
@@ -117,7 +121,7 @@ def time_to_loss(tta: dict, path: Path) -> Path:
     fig, (ax,) = _panels(1)
     for c in tta["curves"]:
         label = _label(c)
-        ax.plot(c["wall_s"], c["loss"], _STYLES[c["sampling"]], marker=".", color=_COLORS[c["bits"]], label=label)
+        ax.plot(c["wall_s"], c["loss"], _STYLES[c["sampling"]], marker=".", color=_color(c["bits"]), label=label)
     ax.axhline(tta["target_loss"], color="gray", linestyle=":", label="fp32 final loss + 1%")
     ax.set_yscale("log")
     _style(ax, "wall time, s (quantization included)", f"training loss ({tta['loss_units']})")
@@ -146,7 +150,7 @@ def end_to_end(results: dict, path: Path) -> Path:
     for ax, (name, r) in zip(axes, results.items()):
         ax.plot(range(1, len(r["fp32_curve"]) + 1), r["fp32_curve"], color="black", label="fp32")
         for row in r["rows"]:
-            ax.plot(range(1, len(row["loss_curve"]) + 1), row["loss_curve"], color=_COLORS[row["bits"]],
+            ax.plot(range(1, len(row["loss_curve"]) + 1), row["loss_curve"], color=_color(row["bits"]),
                     label=f"data, model, gradient at {row['bits']} bits")
         ax.set_yscale("log")
         _style(ax, "epoch", "training loss (0.5 MSE)", name)

@@ -15,10 +15,11 @@ from dataclasses import dataclass
 import numpy as np
 from numpy.polynomial import Chebyshev, Polynomial
 
+from .spec.format import LABEL_FRAC, POLY_FRAC
+
 DEFAULT_DEGREE = 5
 DEFAULT_RANGE = 4.0
 DEGREES = (3, 5, 7)  #: degree d uses d + 1 samples per value ('multi' data)
-POLY_FRAC = 30
 
 
 def logistic_derivative(t):
@@ -41,7 +42,7 @@ class LogisticPolynomial:
         return np.rint(self.coef * (1 << POLY_FRAC)).astype(np.int64)
 
     def range_q16(self) -> int:
-        return int(round(self.range * (1 << 16)))
+        return int(round(self.range * (1 << LABEL_FRAC)))
 
 
 def logistic_polynomial(degree: int = DEFAULT_DEGREE, range: float = DEFAULT_RANGE) -> LogisticPolynomial:

@@ -20,7 +20,8 @@ Every function agrees with its kernel bit for bit (``np.array_equal``); only the
 baseline has a tolerance (docs/FORMATS.md, "fp32 baseline"). Integer arithmetic follows
 the kernels: uint32 wrap-around for the RNG, int32 wrap-around for the dot product and the
 model, int64 for per-sample scalars, arithmetic (floor) right shifts. Only the kernel
-boundary (:mod:`zipml_hls.backend`) and the tests import this package.
+boundary (:mod:`zipml_hls.backend`), the tests and the golden-vector writer
+(``scripts/make_golden_vectors.py``) import this package.
 """
 
 from .quantize import quantize_matrix, scaled_position

@@ -52,11 +52,17 @@ def _squared_hinge(y, f):
 
 
 LOSSES = {loss.name: loss for loss in (
-    Loss("squared_error", 0, "linear", False, False, _squared_error, "(1/2)(f - y)^2"),
-    Loss("hinge", 1, "linear", True, True, _hinge, "max(0, 1 - y f)"),
-    Loss("log_loss", 2, "polynomial", True, False, _log_loss, "log(1 + exp(-y f))"),
-    Loss("squared_hinge", 3, "linear", True, False, _squared_hinge, "(1/2) max(0, 1 - y f)^2"),
+    Loss("squared_error", kernel_id=0, kernel="linear", margin=False, refetch=False, objective=_squared_error,
+         formula="(1/2)(f - y)^2"),
+    Loss("hinge", kernel_id=1, kernel="linear", margin=True, refetch=True, objective=_hinge,
+         formula="max(0, 1 - y f)"),
+    Loss("log_loss", kernel_id=2, kernel="polynomial", margin=True, refetch=False, objective=_log_loss,
+         formula="log(1 + exp(-y f))"),
+    Loss("squared_hinge", kernel_id=3, kernel="linear", margin=True, refetch=False, objective=_squared_hinge,
+         formula="(1/2) max(0, 1 - y f)^2"),
 )}
 
-#: Losses of ZipMLClassifier (every loss; squared_error is the least-squares SVM).
+#: Losses of ZipMLClassifier: every loss (squared_error on +1/-1 labels is the least-squares
+#: SVM). ZipMLRegressor trains squared_error; a loss for regression targets with a parameter
+#: of its own (epsilon-insensitive, Huber) would need a field for it here and in the policy.
 CLASSIFIER_LOSSES = tuple(LOSSES)
