@@ -103,3 +103,18 @@ def test_model_version_is_checked(tmp_path):
     path.write_bytes(buf.getvalue())
     with pytest.raises(ModelFileError, match="version 99"):
         load_model(path)
+
+
+def test_tabular_generator_has_the_columns_it_promises():
+    from zipml_hls.datasets import make_tabular_regression
+
+    X, y, coef = make_tabular_regression(4000, n_numeric=3, n_skewed=2, categories=(5, 4), random_state=1)
+    assert X.shape == (4000, 3 + 2 + 9) and y.shape == (4000,) and coef.shape == (14,)
+    onehot = X[:, 5:]
+    assert set(np.unique(onehot)) == {0.0, 1.0}
+    assert np.array_equal(onehot[:, :5].sum(axis=1), np.ones(4000))
+    assert np.array_equal(onehot[:, 5:].sum(axis=1), np.ones(4000))
+    skewed = X[:, 3:5]
+    assert np.all(skewed > 0) and np.all(skewed.max(axis=0) > 10 * np.median(skewed, axis=0))  # heavy tails
+    assert np.array_equal(X, make_tabular_regression(4000, n_numeric=3, n_skewed=2, categories=(5, 4),
+                                                     random_state=1)[0])

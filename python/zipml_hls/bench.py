@@ -154,7 +154,7 @@ def time_to_accuracy(cfg: BenchConfig, say) -> dict:
     A = np.hstack([scaling.transform(X), np.ones((X.shape[0], 1), np.float32)])
 
     def run(bits, sampling, epochs):
-        shift = auto_step_shift(scaling.transform(X), bits)
+        shift = auto_step_shift(X, scaling, bits)
         # the estimators' defaults: rows shuffled and (quantized) fresh samples every epoch
         config = SgdConfig(bits, sampling, "uniform", shift, 3, 1, 0, "hls", shuffle=True, fresh_samples=True)
         start = time.perf_counter()

@@ -151,7 +151,7 @@ class _ZipMLLinear(BaseEstimator):
             self._label_scalings = [LabelScaling(0.0, 1.0) for _ in range(Y.shape[1])]
         else:
             self._label_scalings = [LabelScaling.fit(Y[:, t]) for t in range(Y.shape[1])]
-        self._step_shift = (auto_step_shift(self.scaling_.transform(X), int(self.bits))
+        self._step_shift = (auto_step_shift(X, self.scaling_, int(self.bits))
                             if self.eta0 == "auto" else step_shift_from_eta(float(self.eta0)))
         self.eta_ = 2.0**-self._step_shift
         self._seed = _resolve_seed(self.random_state)

@@ -18,7 +18,7 @@ def rounding_variance(X_scaled: np.ndarray, bits: int) -> np.ndarray:
     return (((k + 1) / s) - a) * (a - k / s)
 
 
-def auto_step_shift(X_scaled: np.ndarray, bits: int) -> int:
+def auto_step_shift(X: np.ndarray, scaling, bits: int, chunk_rows: int = 8192) -> int:
     """Initial step for least-squares SGD: eta = 2^-ceil(log2((R + 1)(1 + V))).
 
     R = max_i sum_j a_ij bounds E||Q(a_i)||^2 (for levels in [0, 1], E[Q(a)^2] <= a),
@@ -26,12 +26,16 @@ def auto_step_shift(X_scaled: np.ndarray, bits: int) -> int:
     sum_j Var[Q(a_ij)] is the rounding variance of a row (0 at 32 bits); the
     double-sampled update w -= eta Q2 (Q1^T w - b) carries noise eta Q2 (Q1 - a)^T w
     whose size grows with V, so low precision starts with a smaller step.
-    V is measured on about 4096 evenly spaced rows (a cheap estimate of the maximum).
+    ``a`` is X scaled by ``scaling`` (a FeatureScaling), ``chunk_rows`` rows at a time (no
+    scaled copy of X); V is measured on about 4096 evenly spaced rows.
     """
-    r = float(X_scaled.sum(axis=1, dtype=np.float64).max()) + 1.0
+    r = 0.0
+    for start in range(0, X.shape[0], chunk_rows):
+        r = max(r, float(scaling.transform(X[start:start + chunk_rows]).sum(axis=1, dtype=np.float64).max()))
+    r += 1.0
     v = 0.0
     if bits != F.FULL_PRECISION:
-        rows = X_scaled[:: max(1, X_scaled.shape[0] // 4096)]
+        rows = scaling.transform(X[:: max(1, X.shape[0] // 4096)])
         v = float(rounding_variance(rows, bits).sum(axis=1).max())
     return int(min(F.MAX_SHIFT, max(1, math.ceil(math.log2(r * (1.0 + v))))))
 
