@@ -6,23 +6,27 @@
 
 #include "../hls/kernels/zipml_tops.hpp"
 #include "vectors.hpp"
+#include "zipml/format.hpp"
 
 namespace {
+
+constexpr int kDouble = static_cast<int>(zipml::Sampling::Double);
+constexpr int kNaive = static_cast<int>(zipml::Sampling::Naive);
 
 using QuantizedTop = void (*)(const uint64_t*, const int32_t*, const int32_t*, int32_t*, int, int, int, int, int,
                               int, int);
 
 struct TopEntry {
   const char* name;
-  int bits, sampling;  // sampling as in format.hpp: 0 double, 1 naive
+  int bits, sampling;  // sampling: the id of a zipml::Sampling, as the vectors store it
   QuantizedTop fn;
 };
 
 const TopEntry kTops[] = {
-    {"zipml_sgd_b1_double", 1, 0, zipml_sgd_b1_double}, {"zipml_sgd_b1_naive", 1, 1, zipml_sgd_b1_naive},
-    {"zipml_sgd_b2_double", 2, 0, zipml_sgd_b2_double}, {"zipml_sgd_b2_naive", 2, 1, zipml_sgd_b2_naive},
-    {"zipml_sgd_b4_double", 4, 0, zipml_sgd_b4_double}, {"zipml_sgd_b4_naive", 4, 1, zipml_sgd_b4_naive},
-    {"zipml_sgd_b8_double", 8, 0, zipml_sgd_b8_double}, {"zipml_sgd_b8_naive", 8, 1, zipml_sgd_b8_naive},
+    {"zipml_sgd_b1_double", 1, kDouble, zipml_sgd_b1_double}, {"zipml_sgd_b1_naive", 1, kNaive, zipml_sgd_b1_naive},
+    {"zipml_sgd_b2_double", 2, kDouble, zipml_sgd_b2_double}, {"zipml_sgd_b2_naive", 2, kNaive, zipml_sgd_b2_naive},
+    {"zipml_sgd_b4_double", 4, kDouble, zipml_sgd_b4_double}, {"zipml_sgd_b4_naive", 4, kNaive, zipml_sgd_b4_naive},
+    {"zipml_sgd_b8_double", 8, kDouble, zipml_sgd_b8_double}, {"zipml_sgd_b8_naive", 8, kNaive, zipml_sgd_b8_naive},
 };
 
 }  // namespace

@@ -20,12 +20,16 @@ KERNEL_DIRS = [ROOT / "hls" / "include" / "zipml", ROOT / "hls" / "kernels"]
 CPU_ONLY_DIR = ROOT / "hls" / "include" / "zipml_cpu"
 
 FORBIDDEN = {
-    "dynamic memory": r"\bnew\b|\bdelete\b|\bmalloc\s*\(|\bcalloc\s*\(|\brealloc\s*\(|\bfree\s*\(",
+    "dynamic memory": r"\bnew\b|\bdelete\b|\bmalloc\s*\(|\bcalloc\s*\(|\brealloc\s*\(|\bfree\s*\("
+                      r"|\baligned_alloc\b|\bposix_memalign\b",
+    "smart pointers": r"\b(unique_ptr|shared_ptr|weak_ptr|make_unique|make_shared)\b|#include\s*<memory>",
     "STL containers": r"std::(vector|map|set|list|deque|unordered_\w+|string|array|queue|stack)\b"
                       r"|#include\s*<(vector|map|set|list|deque|string|unordered_map|queue|stack)>",
     "I/O": r"#include\s*<(iostream|fstream|sstream|cstdio|stdio\.h)>|\bprintf\s*\(|std::(cout|cerr)",
     "exceptions": r"\bthrow\b|\btry\s*\{|\bcatch\s*\(",
     "virtual calls": r"\bvirtual\b",
+    "intrinsics": r"\b_mm\w*|\b__m(64|128|256|512)\w*|#include\s*<\w*intrin\.h>|#include\s*<arm_\w+\.h>",
+    "compiler builtins": r"\b__builtin_\w*",
 }
 
 
@@ -66,6 +70,15 @@ def test_rule_checker_catches_each_rule():
     assert violations('void h() { printf("x"); }') == ["I/O"]
     assert violations("void k() { throw 1; }") == ["exceptions"]
     assert violations("struct A { virtual void f(); };") == ["virtual calls"]
+    assert violations("float* p = (float*)aligned_alloc(64, 256);") == ["dynamic memory"]
+    assert violations("std::unique_ptr<int[]> p;") == ["smart pointers"]
+    assert violations("auto p = std::make_shared<int>(1);") == ["smart pointers"]
+    assert violations("#include <immintrin.h>") == ["intrinsics"]
+    assert violations("__m512i v = _mm512_setzero_si512();") == ["intrinsics"]
+    assert violations("int x = _mm_popcnt_u32(7);") == ["intrinsics"]
+    assert violations("int c = __builtin_popcount(7u);") == ["compiler builtins"]
+    # names that merely contain the patterns are not flagged
+    assert violations("int comm_mode, my__m512, newer, builtin_x; int f(int a) { return a; }") == []
     assert violations("// new delete printf\nint ok(int a) { return a + 1; }") == []
 
 

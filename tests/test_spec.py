@@ -25,8 +25,19 @@ def test_every_mirrored_constant_equals_the_kernels():
     compiled = _kernels.constants()
     for name, value in MIRRORED.items():
         assert tuple(compiled[name]) == value if isinstance(value, tuple) else compiled[name] == value, name
-    # every constant the kernels export is mirrored (or is a build limit / the line table)
-    assert set(compiled) - set(MIRRORED) == {"max_features", "values_per_line"}
+    # every constant the kernels export is mirrored (or is a build limit, the line table
+    # or the loss table, each checked by a test of its own below)
+    assert set(compiled) - set(MIRRORED) == {"max_features", "values_per_line", "losses"}
+
+
+def test_loss_policies_match_the_registry():
+    # For every loss: the C++ policy's id, kRefetch and membership of LinearLosses
+    # (losses.hpp) against the registry's kernel_id, refetch and kernel == "linear".
+    compiled = _kernels.constants()["losses"]
+    assert set(compiled) == set(LOSSES)
+    for name, loss in LOSSES.items():
+        assert dict(compiled[name]) == {"id": loss.kernel_id, "refetch": loss.refetch,
+                                        "linear": loss.kernel == "linear"}, name
 
 
 def test_values_per_line_match_kernels():

@@ -19,7 +19,7 @@ namespace {
 constexpr int kMaxFeatures = 8192;
 }  // namespace
 
-#define ZIPML_QUANTIZED_TOP(NAME, BITS, ENCODING)                                                             \
+#define ZIPML_QUANTIZED_TOP(NAME, BITS, SAMPLING)                                                             \
   extern "C" void NAME(const uint64_t* data, const int32_t* labels, const int32_t* model_in, int32_t* history, \
                        int n, int d, int n_copies, int epochs, int step_shift, int decay_epochs, int dot_mult) {  \
     _Pragma("HLS INTERFACE m_axi port = data bundle = gmem0 offset = slave max_widen_bitwidth = 512")         \
@@ -34,7 +34,7 @@ constexpr int kMaxFeatures = 8192;
     _Pragma("HLS INTERFACE s_axilite port = decay_epochs")                                                        \
     _Pragma("HLS INTERFACE s_axilite port = dot_mult")                                                            \
     _Pragma("HLS INTERFACE s_axilite port = return")                                                              \
-    zipml::sgd_least_squares<BITS, zipml::Sampling::ENCODING, kMaxFeatures>(                                   \
+    zipml::sgd_least_squares<BITS, zipml::Sampling::SAMPLING, kMaxFeatures>(                                   \
         data, labels, n, d, n_copies, epochs, step_shift, decay_epochs, dot_mult, nullptr, model_in, history);  \
   }
 

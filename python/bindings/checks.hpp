@@ -5,8 +5,11 @@
 #include <pybind11/numpy.h>
 #include <pybind11/pybind11.h>
 
+#include <cstddef>
 #include <cstdint>
+#include <initializer_list>
 #include <string>
+#include <utility>
 
 #include "zipml/format.hpp"
 
@@ -77,6 +80,27 @@ inline void check_row_words(const py::array& data, int d, int bits, zipml::Sampl
   const py::ssize_t words = py::ssize_t(zipml::lines_per_row(d, bits, e, m)) * zipml::kLineWords;
   require(data.shape(2) == words, "data rows must have " + std::to_string(words) + " words for d=" +
                                       std::to_string(d) + ", got " + std::to_string(data.shape(2)));
+}
+
+/// "double, naive, nearest": the names of a list of samplings (kSamplings or a kernel's),
+/// for docstrings.
+template <std::size_t N>
+std::string sampling_list(const zipml::Sampling (&list)[N], const char* last_sep = ", ") {
+  std::string s;
+  for (std::size_t i = 0; i < N; ++i)
+    s += (i == 0 ? "" : (i + 1 == N ? last_sep : ", ")) + std::string(zipml::sampling_name(list[i]));
+  return s;
+}
+
+/// `doc` with every "{key}" replaced by its value: docstrings that name the samplings or
+/// losses of a list take them from the list.
+inline std::string fill(std::string doc, std::initializer_list<std::pair<const char*, std::string>> values) {
+  for (const auto& [key, value] : values) {
+    const std::string field = std::string("{") + key + "}";
+    for (std::size_t at = doc.find(field); at != std::string::npos; at = doc.find(field, at + value.size()))
+      doc.replace(at, field.size(), value);
+  }
+  return doc;
 }
 
 void bind_quantize(py::module_& m);

@@ -1,10 +1,16 @@
 // Bindings for checks and measurements: the RNG's draws, a streaming read (the
 // roofline of the benchmarks) and what this build was compiled with.
+#include <algorithm>
 #include <string>
+#include <utility>
+#include <vector>
 
 #include "checks.hpp"
 #include "zipml/format.hpp"
+#include "zipml/losses.hpp"
 #include "zipml/rng.hpp"
+#include "zipml/sgd.hpp"
+#include "zipml_cpu/dispatch.hpp"
 #include "zipml_cpu/quantize_avx512.hpp"
 #include "zipml_cpu/sgd_avx512.hpp"
 
@@ -32,32 +38,68 @@ uint64_t stream_read(carray<uint64_t> buffer) {
   return acc;
 }
 
+/// What a fast path covers, from its supports_* predicate: "1, 2, 4, 8 bits x double,
+/// naive, nearest", groups of samplings with the same bit widths joined by "; ", or ""
+/// where it covers nothing. covered(BitsTag, SamplingTag) -> bool.
+template <class Covered>
+std::string coverage(Covered covered) {
+  std::vector<std::pair<std::string, std::string>> groups;  // (bit widths, samplings)
+  zipml::for_each_sampling<zipml::kSamplings>([&](auto e) {
+    std::string bits;
+    zipml::for_each_bits([&](auto b) {
+      if (covered(b, e)) bits += (bits.empty() ? "" : ", ") + std::to_string(decltype(b)::value);
+    });
+    if (bits.empty()) return;
+    const std::string name = zipml::sampling_name(decltype(e)::value);
+    auto group = std::find_if(groups.begin(), groups.end(), [&](const auto& g) { return g.first == bits; });
+    if (group == groups.end())
+      groups.emplace_back(bits, name);
+    else
+      group->second += ", " + name;
+  });
+  std::string text;
+  for (const auto& group : groups) text += (text.empty() ? "" : "; ") + group.first + " bits x " + group.second;
+  return text;
+}
+
+/// The fast paths this build has and what each covers (uniform levels only, and for the
+/// SGD full-precision model and gradient), from avx512::supports_quantize / supports_sgd.
+std::string fast_path() {
+  std::string fast;
+#ifdef ZIPML_HAVE_AVX512
+  zipml::for_each_loss(zipml::LinearLosses{}, [&](auto loss) {
+    using Loss = decltype(loss);
+    const std::string covered = coverage(
+        [](auto b, auto e) { return zipml::avx512::supports_sgd<decltype(b)::value, decltype(e)::value, Loss>(); });
+    if (!covered.empty())
+      fast += std::string(fast.empty() ? "" : ", ") + "avx512 SGD (" + Loss::kName + ": " + covered + ")";
+  });
+#endif
+#ifdef ZIPML_HAVE_AVX512_QUANTIZE
+  const std::string covered = coverage([](auto b, auto e) {
+    return zipml::avx512::supports_quantize<decltype(b)::value, decltype(e)::value>();
+  });
+  if (!covered.empty()) fast += std::string(fast.empty() ? "" : ", ") + "avx512 quantizer (" + covered + ")";
+#endif
+  return fast.empty() ? std::string("none (portable kernels)")
+                      : fast + "; with uniform levels (and for the SGD a full-precision model and gradient); "
+                               "every other call runs the portable kernels";
+}
+
 py::dict info() {
   py::dict d;
+  // What the CLI's `info` prints besides the build facts: limits and formats of this build.
   d["max_features"] = kMaxFeatures;
-  py::list bits;
+  py::list bits, samplings;
   for (int b : zipml::kSupportedBits) bits.append(b);
+  for (Sampling e : zipml::kLinearSamplings) samplings.append(zipml::sampling_name(e));
   d["bits"] = py::tuple(bits);
-  d["samplings"] = py::make_tuple(zipml::sampling_name(Sampling::Double), zipml::sampling_name(Sampling::Naive),
-                                  zipml::sampling_name(Sampling::Nearest));
-  py::dict vpl;
-  for (int b : zipml::kSupportedBits) {
-    vpl[py::str("double/" + std::to_string(b))] = zipml::values_per_line(b, Sampling::Double);
-    vpl[py::str("naive/" + std::to_string(b))] = zipml::values_per_line(b, Sampling::Naive);
-  }
-  d["values_per_line"] = vpl;
+  d["samplings"] = py::tuple(samplings);
+  // Build facts.
   d["compiler"] = std::string(__VERSION__);
   d["cxx_flags"] = std::string(ZIPML_CXX_FLAGS);
   d["native"] = bool(ZIPML_NATIVE);
-  std::string fast;
-#ifdef ZIPML_HAVE_AVX512
-  fast += "avx512 SGD";
-#endif
-#ifdef ZIPML_HAVE_AVX512_QUANTIZE
-  fast += std::string(fast.empty() ? "" : " and ") + "avx512 quantizer";
-#endif
-  d["fast_path"] = fast.empty() ? std::string("none (portable kernels)")
-                                : fast + " (uniform levels at 1, 2, 4, 8 bits; others run the portable kernels)";
+  d["fast_path"] = fast_path();
 #if defined(__AVX512F__)
   d["isa"] = "avx512";
 #elif defined(__AVX2__)
@@ -84,8 +126,10 @@ Sum of the 64-bit words of buffer, read once front to back with the GIL released
 memory read bandwidth the benchmarks compare the kernels with (the roofline).
 )pbdoc");
   m.def("info", &info, R"pbdoc(
-What this build was compiled with: max_features, bits, samplings, values_per_line
-("sampling/bits"), compiler, cxx_flags, native, fast_path and isa.
+What this build was compiled with: compiler, cxx_flags, native (-march=native), isa,
+fast_path (the CPU fast paths and the formats each covers), and for the command line's
+`info`: max_features, bits (the supported bit widths) and samplings (those of training:
+sgd_linear's). Every other constant is in constants().
 )pbdoc");
 }
 

@@ -15,6 +15,23 @@ namespace {
 
 using zipml::Sampling;
 
+/// {name: {"id", "refetch", "linear"}} for every loss policy of Losses: its id, whether
+/// sgd_linear refetches for it (kRefetch) and whether it is a loss of sgd_linear.
+template <class... Loss>
+py::dict losses(zipml::TypeList<Loss...>) {
+  py::dict out;
+  auto add = [&](auto loss) {
+    using L = decltype(loss);
+    py::dict entry;
+    entry["id"] = static_cast<int>(L::kId);
+    entry["refetch"] = L::kRefetch;
+    entry["linear"] = zipml::Contains<zipml::LinearLosses, L>::value;
+    out[L::kName] = entry;
+  };
+  (add(Loss{}), ...);
+  return out;
+}
+
 py::dict constants() {
   py::dict c;
   c["line_bits"] = zipml::kLineBits;
@@ -45,13 +62,18 @@ py::dict constants() {
   c["max_features"] = kMaxFeatures;
   py::dict vpl;
   for (int b : zipml::kSupportedBits) {
-    for (Sampling e : {Sampling::Double, Sampling::Naive, Sampling::Nearest})
-      vpl[py::str(std::string(zipml::sampling_name(e)) + "/" + std::to_string(b))] = zipml::values_per_line(b, e);
-    for (int m : zipml::kMultiSamples)
-      vpl[py::str("multi" + std::to_string(m) + "/" + std::to_string(b))] =
-          zipml::values_per_line(b, Sampling::Multi, m);
+    for (Sampling e : zipml::kSamplings) {
+      const std::string name = zipml::sampling_name(e);
+      if (zipml::variable_samples(e)) {
+        for (int m : zipml::kMultiSamples)
+          vpl[py::str(name + std::to_string(m) + "/" + std::to_string(b))] = zipml::values_per_line(b, e, m);
+      } else {
+        vpl[py::str(name + "/" + std::to_string(b))] = zipml::values_per_line(b, e);
+      }
+    }
   }
   c["values_per_line"] = vpl;
+  c["losses"] = losses(zipml::Losses{});
   return c;
 }
 
@@ -71,16 +93,16 @@ number formats, RNG constants and ids the Python mirror must agree with. Every i
 checked: bad values raise ValueError or TypeError.
 )pbdoc";
   py::enum_<zipml::Sampling> sampling(m, "Sampling", "How a quantized value is stored (format.hpp).");
-  for (zipml::Sampling e : {zipml::Sampling::Double, zipml::Sampling::Naive, zipml::Sampling::Nearest,
-                            zipml::Sampling::Multi})
-    sampling.value(zipml::sampling_name(e), e);
+  for (zipml::Sampling e : zipml::kSamplings) sampling.value(zipml::sampling_name(e), e);
   py::enum_<zipml::LossId> loss(m, "Loss", "Loss ids of the SGD kernels (losses.hpp).");
   for (const auto& [id, name] : zipml::loss_names(zipml::Losses{})) loss.value(name, id);
   m.def("constants", &zp::constants, R"pbdoc(
-Every constant of the specification that the Python side mirrors (format.hpp, rng.hpp):
-line layout, fixed-point fractions, limits, the supported bit widths and Multi sample
-counts, RNG stream ids and multipliers, the CPU build's max_features, and values_per_line
-keyed "sampling/bits" (double, naive, nearest) and "multi{M}/bits".
+Every constant of the specification that the Python side mirrors (format.hpp, rng.hpp,
+losses.hpp): line layout, fixed-point fractions, limits, the supported bit widths and Multi
+sample counts, RNG stream ids and multipliers, the CPU build's max_features,
+values_per_line keyed "sampling/bits" for each sampling with a fixed sample count and
+"multi{M}/bits" for each M, and losses: {name: {"id", "refetch", "linear"}} for every
+loss (its id, whether sgd_linear refetches for it, whether sgd_linear takes it).
 )pbdoc");
   zp::bind_quantize(m);
   zp::bind_sgd(m);

@@ -68,9 +68,7 @@ py::array_t<uint32_t> positions(carray<float> X, carray<float> lo, carray<float>
 }  // namespace
 
 void bind_quantize(py::module_& m) {
-  m.def("quantize", &quantize, py::arg("X"), py::arg("lo"), py::arg("inv"), py::arg("levels"), py::arg("bits"),
-        py::arg("sampling"), py::arg("seed"), py::arg("n_copies"), py::arg("samples") = 2,
-        py::arg("portable") = false, R"pbdoc(
+  const std::string quantize_doc = fill(R"pbdoc(
 Quantize the rows of X into n_copies independent packed copies (quantize_matrix).
 
 Each value becomes its Q0.24 position p = clamp((x - lo) * inv, 0, 1) * 2^24, is rounded
@@ -80,12 +78,16 @@ the counter-based draws of (seed, sample, copy, row), and is packed into 512-bit
 Parameters: X float32 (n, d); lo, inv float32 (d,): per-feature minimum and 1/(max - min)
 (0 for a constant feature); levels None (uniform levels) or uint32 (d, 2^bits): strictly
 increasing Q0.24 level positions from 0 to 2^24; bits one of constants()['supported_bits'];
-sampling an Sampling value (double, naive, nearest, multi); seed uint32; n_copies >= 1;
+sampling a Sampling value ({samplings}); seed uint32; n_copies >= 1;
 samples: samples per value of multi, one of constants()['multi_samples'] (ignored
 otherwise); portable: skip the AVX-512 fast path (same bits).
 
 Returns uint64 (n_copies, n, words): words = lines per row * 8.
-)pbdoc");
+)pbdoc",
+                                        {{"samplings", sampling_list(zipml::kSamplings)}});
+  m.def("quantize", &quantize, py::arg("X"), py::arg("lo"), py::arg("inv"), py::arg("levels"), py::arg("bits"),
+        py::arg("sampling"), py::arg("seed"), py::arg("n_copies"), py::arg("samples") = 2,
+        py::arg("portable") = false, quantize_doc.c_str());
   m.def("positions", &positions, py::arg("X"), py::arg("lo"), py::arg("inv"), R"pbdoc(
 Q0.24 positions of the values of X after per-feature min/max scaling (scaled_position).
 

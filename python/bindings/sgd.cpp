@@ -17,13 +17,47 @@ namespace {
 
 using zipml::Sampling;
 
+/// The losses of a list that pass keep(Loss{}), by id: "hinge, squared_hinge", or with
+/// their ids, "1 (hinge), 3 (squared_hinge)". The bindings' messages and docstrings name
+/// losses only through these lists, so a new loss needs no edit here.
+template <class... Loss, class Keep>
+std::string loss_list(zipml::TypeList<Loss...> list, Keep keep, bool with_ids) {
+  std::string s;
+  for (const auto& [id, name] : zipml::loss_names(list)) {
+    bool kept = false;
+    zipml::for_each_loss(list, [&](auto l) { kept |= decltype(l)::kId == id && keep(l); });
+    if (!kept) continue;
+    s += (s.empty() ? "" : ", ") + (with_ids ? std::to_string(static_cast<int>(id)) + " (" + name + ")" : name);
+  }
+  return s;
+}
+
+template <class List>
+std::string loss_list(List list, bool with_ids) {
+  return loss_list(list, [](auto) { return true; }, with_ids);
+}
+
+/// Losses with a kernel other than sgd_linear (those of Losses not in LinearLosses).
+constexpr auto kOtherKernel = [](auto l) { return !zipml::Contains<zipml::LinearLosses, decltype(l)>::value; };
+/// Losses for which sgd_linear refetches full-precision rows.
+constexpr auto kRefetches = [](auto l) { return decltype(l)::kRefetch; };
+
+/// ValueError for a loss of Losses that sgd_linear does not take.
+void check_linear_loss(int loss) {
+  zipml::for_each_loss(zipml::Losses{}, [&](auto l) {
+    using L = decltype(l);
+    require(loss != static_cast<int>(L::kId) || !kOtherKernel(l),
+            "loss " + std::to_string(loss) + " (" + L::kName +
+                ") has a kernel of its own, not sgd_linear, which takes " + loss_list(zipml::LinearLosses{}, true));
+  });
+}
+
 py::tuple sgd_linear(carray<uint64_t> data, carray<int32_t> labels, int d, int bits, int sampling, int epochs,
                      int step_shift, int decay_epochs, int32_t dot_mult, carray<int32_t> model_in, py::object values,
                      int loss, int model_bits, int grad_bits, uint32_t seed, py::object full, bool portable) {
   check_sgd_inputs(data, labels, model_in, d, epochs, step_shift, decay_epochs, dot_mult);
   const int n_copies = int(data.shape(0)), n = int(data.shape(1));
-  require(loss != static_cast<int>(zipml::LossId::Logistic),
-          "loss 2 (log_loss) has a kernel of its own: use sgd_logistic");
+  check_linear_loss(loss);
   require(model_bits == 0 || (model_bits >= 2 && model_bits <= 24),
           "model_bits must be 0 (full precision) or in [2, 24], got " + std::to_string(model_bits));
   require(grad_bits == 0 || (grad_bits >= 2 && grad_bits <= 24),
@@ -51,7 +85,8 @@ py::tuple sgd_linear(carray<uint64_t> data, carray<int32_t> labels, int d, int b
     opt.refetches = refetches.mutable_data();
     carray<uint32_t> full_rows;
     if (!full.is_none()) {
-      require(Loss::kRefetch, std::string("full (rows to refetch) is used by the hinge loss only, got loss ") +
+      require(Loss::kRefetch, "full (rows to refetch) is used only by the losses that refetch, " +
+                                  loss_list(zipml::LinearLosses{}, kRefetches, true) + "; got loss " +
                                   std::to_string(loss) + " (" + Loss::kName + ")");
       full_rows = carray<uint32_t>::ensure(full);
       require(full_rows && full_rows.ndim() == 2 && full_rows.shape(0) == n && full_rows.shape(1) == d,
@@ -121,11 +156,9 @@ py::array_t<float> sgd_fp32(carray<float> X, carray<float> y, int epochs, int st
 }  // namespace
 
 void bind_sgd(py::module_& m) {
-  m.def("sgd_linear", &sgd_linear, py::arg("data"), py::arg("labels"), py::arg("d"), py::arg("bits"),
-        py::arg("sampling"), py::arg("epochs"), py::arg("step_shift"), py::arg("decay_epochs"), py::arg("dot_mult"),
-        py::arg("model_in"), py::kw_only(), py::arg("values") = py::none(), py::arg("loss") = 0,
-        py::arg("model_bits") = 0, py::arg("grad_bits") = 0, py::arg("seed") = 0, py::arg("full") = py::none(),
-        py::arg("portable") = false, R"pbdoc(
+  const std::string other = loss_list(zipml::Losses{}, kOtherKernel, false);
+  const std::string other_note = other.empty() ? "" : " (" + other + ": a kernel of its own)";
+  const std::string sgd_linear_doc = fill(R"pbdoc(
 SGD for a linear model over packed quantized rows, all epochs in one call (sgd_linear).
 
 Epoch e visits the rows of copy e % n_copies in order with step 2^-(step_shift +
@@ -133,45 +166,59 @@ e // decay_epochs) (at most 2^-40); per sample: pred = codes . w * dot_mult / 2^
 (Q16), r = the loss's residual (Q16), w -= r * step * codes, c -= r * step, in the fixed
 point of docs/FORMATS.md.
 
-Parameters: data uint64 (n_copies, n, words) from quantize (double, naive or nearest);
+Parameters: data uint64 (n_copies, n, words) from quantize ({samplings});
 labels int32 (n,) Q16 (+-2^16 for classification losses); d features; bits, sampling as
 quantize; epochs >= 1; step_shift in [1, 40]; decay_epochs >= 0 (0: constant step);
 dot_mult > 0: Q24 scale from code values to scaled values (round(2^24 / (2^bits - 1))
 for uniform levels, 2^14 for level tables); model_in int32 (d + 1,) Q24, the intercept
 last. Keyword-only: values None or int32 (d, 2^bits) Q0.10 level values per feature;
-loss a Loss value the linear kernel takes: squared_error, hinge or squared_hinge
-(log_loss: use sgd_logistic); model_bits, grad_bits 0 (exact) or in [2, 24]: the
-model seen by the dot product / each update stochastically rounded to that many bits
-with the draws of seed; full None or uint32 (n, d) Q0.24 positions (from positions()):
-the hinge loss refetches these rows where the low-precision margin is within its error
+loss a Loss value the linear kernel takes: {linear_losses}{other_losses};
+model_bits, grad_bits 0 (exact) or in [2, 24]: the model seen by the dot product / each
+update stochastically rounded to that many bits with the draws of seed; full None or
+uint32 (n, d) Q0.24 positions (from positions()): the losses that refetch
+({refetch_losses}) refetch these rows where the low-precision margin is within its error
 bound of 1; portable: skip the AVX-512 fast path (same bits).
 
 Returns (history int32 (epochs, d + 1): the model after every epoch, refetches int32
 (epochs,): rows refetched in each epoch).
-)pbdoc");
-  m.def("sgd_logistic", &sgd_logistic, py::arg("data"), py::arg("labels"), py::arg("d"), py::arg("bits"),
-        py::arg("sampling"), py::arg("samples"), py::arg("epochs"), py::arg("step_shift"), py::arg("decay_epochs"),
-        py::arg("dot_mult"), py::arg("coef"), py::arg("range_q16"), py::arg("model_in"), R"pbdoc(
+)pbdoc",
+                                          {{"samplings", sampling_list(zipml::kLinearSamplings, " or ")},
+                                           {"linear_losses", loss_list(zipml::LinearLosses{}, false)},
+                                           {"other_losses", other_note},
+                                           {"refetch_losses", loss_list(zipml::LinearLosses{}, kRefetches, false)}});
+  m.def("sgd_linear", &sgd_linear, py::arg("data"), py::arg("labels"), py::arg("d"), py::arg("bits"),
+        py::arg("sampling"), py::arg("epochs"), py::arg("step_shift"), py::arg("decay_epochs"), py::arg("dot_mult"),
+        py::arg("model_in"), py::kw_only(), py::arg("values") = py::none(), py::arg("loss") = 0,
+        py::arg("model_bits") = 0, py::arg("grad_bits") = 0, py::arg("seed") = 0, py::arg("full") = py::none(),
+        py::arg("portable") = false, sgd_linear_doc.c_str());
+  const std::string sgd_logistic_doc = fill(R"pbdoc(
 Logistic regression by polynomial approximation of the loss derivative (sgd_logistic).
 
 With P(t) = sum_k c_k t^k ~ 1/(1 + e^t) on [-R, R] (degree samples - 1) and independent
 samples Q_0..Q_{M-1} of each row, P^ = c_0 + z_1 (c_1 + z_2 (...)), z_m = clamp(y Q_m(a).w
 + y c, -R, R), is unbiased for P(y f); the step is r = -y P^ on sample 0.
 
-Parameters as sgd_linear, and: sampling multi (M independent samples), naive or nearest
-(the one stored sample reused: the biased baselines); samples M, one of
+Parameters as sgd_linear, and: sampling {samplings}
+(multi: M independent samples; the others reuse the one stored sample: the biased
+baselines); samples M, one of
 constants()['multi_samples']; labels +-2^16; coef int64 (M,) Q30; range_q16 R in Q16, in
 (0, 32 * 2^16]. Returns history int32 (epochs, d + 1).
-)pbdoc");
-  m.def("sgd_fp32", &sgd_fp32, py::arg("X"), py::arg("y"), py::arg("epochs"), py::arg("step_shift"),
-        py::arg("decay_epochs"), py::arg("model_in"), py::arg("loss") = 0, R"pbdoc(
+)pbdoc",
+                                            {{"samplings", sampling_list(zipml::kLogisticSamplings, " or ")}});
+  m.def("sgd_logistic", &sgd_logistic, py::arg("data"), py::arg("labels"), py::arg("d"), py::arg("bits"),
+        py::arg("sampling"), py::arg("samples"), py::arg("epochs"), py::arg("step_shift"), py::arg("decay_epochs"),
+        py::arg("dot_mult"), py::arg("coef"), py::arg("range_q16"), py::arg("model_in"), sgd_logistic_doc.c_str());
+  const std::string sgd_fp32_doc = fill(R"pbdoc(
 The 32-bit baseline: the same SGD and step schedule on float32 scaled data (sgd_fp32).
 
 pred = x.w + c, r = the loss's float32 residual, w -= 2^-shift r x, c -= 2^-shift r.
 X float32 (n, d) scaled; y float32 (n,) (+-1 for classification losses); model_in float32
-(d + 1,); loss any Loss value (squared_error, hinge, log_loss, squared_hinge).
+(d + 1,); loss any Loss value ({losses}).
 Returns history float32 (epochs, d + 1).
-)pbdoc");
+)pbdoc",
+                                        {{"losses", loss_list(zipml::Losses{}, false)}});
+  m.def("sgd_fp32", &sgd_fp32, py::arg("X"), py::arg("y"), py::arg("epochs"), py::arg("step_shift"),
+        py::arg("decay_epochs"), py::arg("model_in"), py::arg("loss") = 0, sgd_fp32_doc.c_str());
 }
 
 }  // namespace zipml_py

@@ -29,7 +29,11 @@ inline int32_t wrap_mul(int32_t a, int32_t b) {
 /// grid (limit = 2^(b-1) - 1 steps each side) that holds every value.
 inline int grid_shift(int64_t maxabs, int64_t limit) {
   int k = 0;
-  while ((limit << k) < maxabs && k < 31) ++k;
+grid_loop:
+  while ((limit << k) < maxabs && k < 31) {
+#pragma HLS LOOP_TRIPCOUNT min = 0 max = 31
+    ++k;
+  }
   return k;
 }
 

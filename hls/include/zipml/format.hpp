@@ -3,6 +3,7 @@
 // and a test checks that the Python mirror agrees.
 #pragma once
 #include <cstdint>
+#include <type_traits>
 
 namespace zipml {
 
@@ -14,12 +15,49 @@ enum class Sampling : int {
   Multi = 3,    ///< M independent samples: interval index + one rounding bit each (Double: M = 2)
 };
 
-/// The name of an sampling, as the Python side spells it.
+/// Every sampling, by id: the one list that the module exports (_kernels.Sampling), the
+/// quantizer dispatches over and diagnostics reports. A new Sampling value goes here,
+/// and the switches below and every kernel's static_assert must then handle it.
+constexpr Sampling kSamplings[] = {Sampling::Double, Sampling::Naive, Sampling::Nearest, Sampling::Multi};
+
+/// A sampling as a type (one overload per sampling where C++14 has no if constexpr).
+template <Sampling E>
+using SamplingTag = std::integral_constant<Sampling, E>;
+
+/// True when `list` holds `v`.
+template <class T, int N>
+constexpr bool in_list(const T (&list)[N], T v) {
+  for (int i = 0; i < N; ++i)
+    if (list[i] == v) return true;
+  return false;
+}
+
+/// True when kSamplings lists the samplings by id: 0, 1, 2, ...
+constexpr bool samplings_by_id() {
+  int id = 0;
+  for (Sampling e : kSamplings)
+    if (static_cast<int>(e) != id++) return false;
+  return true;
+}
+static_assert(samplings_by_id(), "kSamplings lists every Sampling in id order 0, 1, 2, ...");
+
+// The switches below list every Sampling and have no default: one that misses a value is
+// a compile error under -Wall -Werror (-Wswitch), as in the testbench and synthesis builds.
+// The return after each switch is never reached for a valid Sampling.
+
+/// The name of a sampling, as the Python side spells it.
 constexpr const char* sampling_name(Sampling e) {
-  return e == Sampling::Double ? "double"
-         : e == Sampling::Naive ? "naive"
-         : e == Sampling::Nearest ? "nearest"
-                                  : "multi";
+  switch (e) {
+    case Sampling::Double:
+      return "double";
+    case Sampling::Naive:
+      return "naive";
+    case Sampling::Nearest:
+      return "nearest";
+    case Sampling::Multi:
+      return "multi";
+  }
+  return "unknown";
 }
 
 /// The bit widths the kernels are compiled for: the divisors of 24 up to 8, so that
@@ -29,19 +67,49 @@ constexpr int kSupportedBits[] = {1, 2, 3, 4, 6, 8};
 constexpr int kMultiSamples[] = {4, 6, 8};
 
 /// True for a bit width of kSupportedBits.
-constexpr bool supported_bits(int bits) {
-  for (int b : kSupportedBits)
-    if (b == bits) return true;
+constexpr bool supported_bits(int bits) { return in_list(kSupportedBits, bits); }
+
+/// True where the number of samples per value is a parameter (Multi: M); the others
+/// store a fixed number (samples_of).
+constexpr bool variable_samples(Sampling e) {
+  switch (e) {
+    case Sampling::Double:
+    case Sampling::Naive:
+    case Sampling::Nearest:
+      return false;
+    case Sampling::Multi:
+      return true;
+  }
   return false;
 }
 
-/// Independent samples stored per value: 2 for Double, M for Multi, else 1.
+/// Independent samples stored per value: 2 for Double, M for Multi, 1 for Naive and Nearest.
 constexpr int samples_of(Sampling e, int multi_samples) {
-  return e == Sampling::Double ? 2 : (e == Sampling::Multi ? multi_samples : 1);
+  switch (e) {
+    case Sampling::Double:
+      return 2;
+    case Sampling::Multi:
+      return multi_samples;
+    case Sampling::Naive:
+    case Sampling::Nearest:
+      return 1;
+  }
+  return 1;
 }
 
-/// True for the planar samplings: an index plane, then one rounding-bit plane per sample.
-constexpr bool planar(Sampling e) { return e == Sampling::Double || e == Sampling::Multi; }
+/// True for the planar samplings (Double, Multi): an index plane, then one rounding-bit
+/// plane per sample. Naive and Nearest store one level code per value.
+constexpr bool planar(Sampling e) {
+  switch (e) {
+    case Sampling::Double:
+    case Sampling::Multi:
+      return true;
+    case Sampling::Naive:
+    case Sampling::Nearest:
+      return false;
+  }
+  return false;
+}
 
 constexpr int kLineBits = 512;   ///< one memory line, the unit the kernel reads per cycle
 constexpr int kLineWords = 8;    ///< 64-bit words per line; bit i lives in word i/64, bit i%64

@@ -29,7 +29,9 @@ constexpr int field_pos(int k) {
 template <int W, int K>
 inline void pack_plane(const uint32_t* v, uint8_t* bytes) {
   if (W != 1 && !strided_width(W) && W != 8) {  // 3 or 6 bits: natural order, bit by bit
+  natural_value_loop:
     for (int k = 0; k < K; ++k)
+    natural_bit_loop:
       for (int t = 0; t < W; ++t) {
         const int bit = k * W + t;
         bytes[bit / 8] = static_cast<uint8_t>(bytes[bit / 8] | (((v[k] >> t) & 1u) << (bit % 8)));
@@ -37,8 +39,10 @@ inline void pack_plane(const uint32_t* v, uint8_t* bytes) {
     return;
   }
   constexpr int B = K * W / 8;
+byte_loop:
   for (int t = 0; t < B; ++t) {
     uint32_t byte = 0;
+  slot_loop:
     for (int m = 0; m < (W <= 8 ? 8 / W : 1); ++m) {
       const int k = strided_width(W) ? t + m * B : t * 8 / W + m;  // the value in slot m of byte t
       byte |= (v[k] & ((1u << W) - 1)) << (m * W);
@@ -57,46 +61,66 @@ inline void pack_line(const uint32_t* a, const uint32_t* r, uint64_t* line) {
   uint8_t buf[kLineBits / 8] = {};
   if (W > 0) pack_plane<(W > 0 ? W : 1), K>(a, buf);
   if (planar(E)) {
+  plane_loop:
     for (int m = 0; m < samples_of(E, M); ++m) pack_plane<1, K>(r + m * K, buf + K * W / 8 + m * K / 8);
   }
+word_loop:
   for (int w = 0; w < kLineWords; ++w) {
     uint64_t word = 0;
+  word_byte_loop:
     for (int b = 0; b < 8; ++b) word |= static_cast<uint64_t>(buf[w * 8 + b]) << (8 * b);
     line[w] = word;
   }
 }
 
-/// Decode one line of a planar sampling into the level codes of each sample:
-/// codes[m * K + k] = index_k + rounding bit m of value k.
+/// Decode one line of a planar sampling (Double, Multi) into the level codes of each
+/// sample: codes[m * K + k] = index_k + rounding bit m of value k.
 template <int Bits, Sampling E, int M = 2>
 inline void decode_samples(const uint64_t* line, int32_t* codes) {
+  static_assert(planar(E), "decode_samples reads the planar samplings (Double, Multi); Naive, Nearest: decode_line");
   constexpr int K = values_per_line(Bits, E, M);
   constexpr int ib = index_bits(Bits);
+decode_value_loop:
   for (int k = 0; k < K; ++k) {
 #pragma HLS UNROLL
     const int32_t idx = ib > 0 ? static_cast<int32_t>(get_field(line, field_pos<(ib > 0 ? ib : 1), K>(k), ib)) : 0;
+  decode_sample_loop:
     for (int m = 0; m < samples_of(E, M); ++m)
       codes[m * K + k] = idx + static_cast<int32_t>(get_field(line, K * ib + m * K + k, 1));
   }
 }
 
-/// Decode one line into the level codes of the first and second sample
-/// (the same code twice for Naive/Nearest).
+/// Decode one line into the level codes of the first and second sample: the two
+/// stored samples of Double, the one stored code twice for Naive and Nearest. Multi
+/// lines hold M samples: decode_samples.
 template <int Bits, Sampling E>
 inline void decode_line(const uint64_t* line, int32_t* first, int32_t* second) {
+  static_assert(E == Sampling::Double || E == Sampling::Naive || E == Sampling::Nearest,
+                "decode_line reads Double, Naive or Nearest lines (Multi: decode_samples)");
   constexpr int K = values_per_line(Bits, E);
   if (E == Sampling::Double) {
-    int32_t codes[2 * K];
-    decode_samples<Bits, E>(line, codes);
-    for (int k = 0; k < K; ++k) {
+    // Sampling::Double spelled out (E is Double here), so that the other instances never
+    // instantiate decode_samples for a sampling it does not read.
+    constexpr int KD = values_per_line(Bits, Sampling::Double);
+    int32_t codes[2 * KD];
+    decode_samples<Bits, Sampling::Double>(line, codes);
+  split_loop:
+    for (int k = 0; k < KD; ++k) {
 #pragma HLS UNROLL
       first[k] = codes[k];
-      second[k] = codes[K + k];
+      second[k] = codes[KD + k];
     }
-  } else {
+  } else if (E == Sampling::Naive || E == Sampling::Nearest) {
+  code_loop:
     for (int k = 0; k < K; ++k) {
 #pragma HLS UNROLL
       first[k] = second[k] = static_cast<int32_t>(get_field(line, field_pos<Bits, K>(k), Bits));
+    }
+  } else {  // never reached (static_assert above); defined all the same: zero codes
+  zero_loop:
+    for (int k = 0; k < K; ++k) {
+#pragma HLS UNROLL
+      first[k] = second[k] = 0;
     }
   }
 }

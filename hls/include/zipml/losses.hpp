@@ -4,13 +4,16 @@
 // loss in the prediction f: the step is w -= eta r a, c -= eta r.
 //
 // Each policy has
-//   kId         its id (LossId): the value the host passes, the same in Python;
-//   kName       its name on the Python side (_kernels.Loss);
-//   residual    fixed point, r (Q16) from the prediction (Q16) and the label (Q16,
-//               +-2^16 for classification losses), and float32, for sgd_fp32;
-//   kRefetch    true where the kernel should refetch full-precision samples whose
-//               low-precision margin y f lies within its error bound of 1 (sgd_linear).
-// A loss that fits sgd_linear: add a policy here and add it to LinearLosses.
+//   kId           its id (LossId): the value the host passes, the same in Python;
+//   kName         its name on the Python side (_kernels.Loss);
+//   residual_q16  fixed point: r (Q16) from the prediction (Q16) and the label (Q16,
+//                 +-2^16 for classification losses), for sgd_linear;
+//   residual_f32  float32: r from the prediction and the label, for sgd_fp32;
+//   kRefetch      true where the kernel should refetch full-precision samples whose
+//                 low-precision margin y f lies within its error bound of 1 (sgd_linear).
+// A loss that fits sgd_linear: add a policy here and add it to LinearLosses. The module
+// exports kId, kName, kRefetch and membership of LinearLosses (_kernels.constants()
+// ['losses']), and a test compares them with the Python registry.
 #pragma once
 #include <cmath>
 #include <cstdint>
@@ -34,8 +37,8 @@ struct SquaredError {
   static constexpr LossId kId = LossId::SquaredError;
   static constexpr const char* kName = "squared_error";
   static constexpr bool kRefetch = false;
-  static int64_t residual(int64_t pred_q16, int32_t label_q16) { return saturate32(pred_q16 - label_q16); }
-  static float residual(float pred, float y) { return pred - y; }
+  static int64_t residual_q16(int64_t pred_q16, int32_t label_q16) { return saturate32(pred_q16 - label_q16); }
+  static float residual_f32(float pred, float y) { return pred - y; }
 };
 
 /// Hinge (linear SVM): r = -y where y f < 1, else 0. The margin test is the one place
@@ -44,21 +47,21 @@ struct Hinge {
   static constexpr LossId kId = LossId::Hinge;
   static constexpr const char* kName = "hinge";
   static constexpr bool kRefetch = true;
-  static int64_t residual(int64_t pred_q16, int32_t label_q16) {
+  static int64_t residual_q16(int64_t pred_q16, int32_t label_q16) {
     const int64_t y = label_q16 > 0 ? 1 : -1;
     const int64_t one = int64_t{1} << kLabelFrac;
     return y * pred_q16 < one ? -y * one : 0;
   }
-  static float residual(float pred, float y) { return y * pred < 1.0f ? -y : 0.0f; }
+  static float residual_f32(float pred, float y) { return y * pred < 1.0f ? -y : 0.0f; }
 };
 
-/// Logistic: r = -y / (1 + exp(y f)). Only the float32 residual: its fixed-point kernel
-/// is the polynomial one (sgd_logistic.hpp), so sgd_linear rejects it.
+/// Logistic: r = -y / (1 + exp(y f)). Only the float32 residual (residual_f32): its
+/// fixed-point kernel is the polynomial one (sgd_logistic.hpp), so sgd_linear rejects it.
 struct Logistic {
   static constexpr LossId kId = LossId::Logistic;
   static constexpr const char* kName = "log_loss";
   static constexpr bool kRefetch = false;
-  static float residual(float pred, float y) { return -y / (1.0f + std::exp(y * pred)); }
+  static float residual_f32(float pred, float y) { return -y / (1.0f + std::exp(y * pred)); }
 };
 
 /// Squared hinge: the derivative of 0.5 max(0, 1 - y f)^2 is -y (1 - y f) = f - y where
@@ -67,11 +70,11 @@ struct SquaredHinge {
   static constexpr LossId kId = LossId::SquaredHinge;
   static constexpr const char* kName = "squared_hinge";
   static constexpr bool kRefetch = false;
-  static int64_t residual(int64_t pred_q16, int32_t label_q16) {
+  static int64_t residual_q16(int64_t pred_q16, int32_t label_q16) {
     const int64_t y = label_q16 > 0 ? 1 : -1;
     return y * pred_q16 < (int64_t{1} << kLabelFrac) ? saturate32(pred_q16 - label_q16) : 0;
   }
-  static float residual(float pred, float y) { return y * pred < 1.0f ? pred - y : 0.0f; }
+  static float residual_f32(float pred, float y) { return y * pred < 1.0f ? pred - y : 0.0f; }
 };
 
 /// A compile-time list of types.

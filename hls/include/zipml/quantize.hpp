@@ -6,6 +6,7 @@
 #include "format.hpp"
 #include "layout.hpp"
 #include "rng.hpp"
+#include "tripcount.hpp"
 
 namespace zipml {
 
@@ -40,6 +41,7 @@ inline uint32_t uniform_interval(uint32_t v) {
 template <int Bits>
 inline uint32_t table_interval(uint32_t v, const uint32_t* table) {
   uint32_t j = 0;
+search_loop:
   for (int half = 1 << (Bits - 1); half >= 1; half >>= 1) {
 #pragma HLS UNROLL
     const uint32_t probe = j + static_cast<uint32_t>(half);
@@ -63,7 +65,7 @@ inline uint32_t nearest_up(uint32_t off, uint32_t width) {
  * @brief Quantize one row of float32 data into its packed lines.
  *
  * @tparam Bits bits per level code (1, 2, 3, 4, 6, 8)
- * @tparam E    sampling (Double, Naive, Nearest, Multi)
+ * @tparam E    sampling (any of kSamplings: Double, Naive, Nearest, Multi)
  * @tparam M    samples of Multi (ignored otherwise)
  * @param x       the row, d float32 values in original units
  * @param d       number of features
@@ -77,18 +79,26 @@ template <int Bits, Sampling E, int M = 2>
 void quantize_row(const float* x, int d, const float* lo, const float* inv, const uint32_t* levels,
                   const uint32_t* keys, uint64_t* lines) {
   static_assert(supported_bits(Bits), "Bits must be one of kSupportedBits");
+  static_assert(E == Sampling::Double || E == Sampling::Naive || E == Sampling::Nearest || E == Sampling::Multi,
+                "quantize_row rounds Double, Naive, Nearest or Multi data: each sampling needs its rounding here");
   constexpr int K = values_per_line(Bits, E, M);
   constexpr int S = max_code(Bits);
   constexpr int kSamples = samples_of(E, M);
+  constexpr int kMaxLines = (kTripMaxFeatures + K - 1) / K;  // for the HLS report only
+  (void)kMaxLines;  // read by LOOP_TRIPCOUNT only
   const int n_lines = lines_per_row(d, Bits, E, M);
   uint32_t v[K], lev[K], off[K], width[K], a[K], r[kSamples * K] = {};
+line_loop:
   for (int l = 0; l < n_lines; ++l) {
+#pragma HLS LOOP_TRIPCOUNT min = 1 max = kMaxLines
     // Positions; padding lanes get 0, which every sampling stores as code 0.
+  position_loop:
     for (int k = 0; k < K; ++k) {
       const int j = l * K + k;
       v[k] = j < d ? scaled_position(x[j], lo[j], inv[j]) : 0u;
     }
     if (levels == nullptr) {
+    uniform_loop:
       for (int k = 0; k < K; ++k) {
         lev[k] = uniform_interval<Bits>(v[k]);
         const uint32_t left = uniform_level<Bits>(lev[k]);
@@ -96,6 +106,7 @@ void quantize_row(const float* x, int d, const float* lo, const float* inv, cons
         width[k] = uniform_level<Bits>(lev[k] + 1) - left;
       }
     } else {
+    table_loop:
       for (int k = 0; k < K; ++k) {
         const int j = l * K + k;
         const uint32_t* t = levels + static_cast<int64_t>(j < d ? j : d - 1) * (S + 1);
@@ -105,15 +116,23 @@ void quantize_row(const float* x, int d, const float* lo, const float* inv, cons
       }
     }
     if (E == Sampling::Nearest) {
+    nearest_loop:
       for (int k = 0; k < K; ++k) a[k] = lev[k] + nearest_up(off[k], width[k]);
     } else if (E == Sampling::Naive) {
+    naive_loop:
       for (int k = 0; k < K; ++k)
         a[k] = lev[k] + stochastic_up(draw(keys[0], static_cast<uint32_t>(l * K + k)), off[k], width[k]);
-    } else {
+    } else if (E == Sampling::Double || E == Sampling::Multi) {  // planar: index, then a rounding bit per sample
+    index_loop:
       for (int k = 0; k < K; ++k) a[k] = lev[k];
+    sample_loop:
       for (int m = 0; m < kSamples; ++m)
+      bit_loop:
         for (int k = 0; k < K; ++k)
           r[m * K + k] = stochastic_up(draw(keys[m], static_cast<uint32_t>(l * K + k)), off[k], width[k]);
+    } else {  // never reached (static_assert above); defined all the same: code 0
+    zero_loop:
+      for (int k = 0; k < K; ++k) a[k] = 0;
     }
     pack_line<Bits, E, M>(a, r, lines + static_cast<int64_t>(l) * kLineWords);
   }
@@ -129,7 +148,7 @@ inline uint32_t sample_key(uint32_t seed, uint32_t sample, uint32_t copy, uint32
  *
  * Output layout: [copy][row][line][word], lines_per_row(d) lines per row.
  * @tparam Bits bits per level code (1, 2, 3, 4, 6, 8)
- * @tparam E    sampling
+ * @tparam E    sampling (any of kSamplings)
  * @tparam M    samples of Multi (ignored otherwise; at most 16)
  */
 template <int Bits, Sampling E, int M = 2>
@@ -138,8 +157,13 @@ void quantize_matrix(const float* X, int n, int d, const float* lo, const float*
   constexpr int kSamples = samples_of(E, M);
   const int64_t row_words = static_cast<int64_t>(lines_per_row(d, Bits, E, M)) * kLineWords;
   uint32_t keys[kSamples];
+copy_loop:
   for (int c = 0; c < n_copies; ++c) {
+#pragma HLS LOOP_TRIPCOUNT min = 1 max = kTripMaxCopies
+  row_loop:
     for (int i = 0; i < n; ++i) {
+#pragma HLS LOOP_TRIPCOUNT min = 1 max = kTripMaxRows
+    key_loop:
       for (int m = 0; m < kSamples; ++m)
         keys[m] = sample_key(seed, static_cast<uint32_t>(m), static_cast<uint32_t>(c), static_cast<uint32_t>(i));
       quantize_row<Bits, E, M>(X + static_cast<int64_t>(i) * d, d, lo, inv, levels, keys,

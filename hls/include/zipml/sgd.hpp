@@ -10,8 +10,13 @@
 #include "losses.hpp"
 #include "rng.hpp"
 #include "schedule.hpp"
+#include "tripcount.hpp"
 
 namespace zipml {
+
+/// The samplings sgd_linear reads (the Python side's TRAINING_SAMPLINGS): one level code
+/// (Naive, Nearest) or two samples (Double) per value. Multi data is for sgd_logistic.
+constexpr Sampling kLinearSamplings[] = {Sampling::Double, Sampling::Naive, Sampling::Nearest};
 
 /// The prediction (Q16) from the dot product `acc` (codes times w >> 8) and the intercept.
 inline int64_t linear_prediction(int32_t acc, int32_t intercept, int32_t dot_mult) {
@@ -64,14 +69,28 @@ void sgd_epochs(Row& row, const uint64_t* data, const int32_t* labels, int n, in
   int32_t w[kPadded];  // on chip; padding lanes see zero codes and stay 0
 #pragma HLS ARRAY_PARTITION variable = w cyclic factor = K
   const int64_t row_words = static_cast<int64_t>(n_lines) * kLineWords;
-  for (int j = 0; j < n_lines * K; ++j) w[j] = j < d ? model_in[j] : 0;
+init_loop:
+  for (int j = 0; j < n_lines * K; ++j) {
+#pragma HLS LOOP_TRIPCOUNT min = K max = kPadded
+    w[j] = j < d ? model_in[j] : 0;
+  }
   int32_t intercept = model_in[d];
+epoch_loop:
   for (int e = 0; e < epochs; ++e) {
+#pragma HLS LOOP_TRIPCOUNT min = 1 max = kTripMaxEpochs
     const int shift = epoch_shift(step_shift, decay_epochs, e);
     const uint64_t* copy = data + static_cast<int64_t>(e % n_copies) * n * row_words;
-    for (int i = 0; i < n; ++i) row.update(w, intercept, copy + i * row_words, labels[i], i, e, shift);
+  row_loop:
+    for (int i = 0; i < n; ++i) {
+#pragma HLS LOOP_TRIPCOUNT min = 1 max = kTripMaxRows
+      row.update(w, intercept, copy + i * row_words, labels[i], i, e, shift);
+    }
     int32_t* out = history + static_cast<int64_t>(e) * (d + 1);
-    for (int j = 0; j < d; ++j) out[j] = w[j];
+  history_loop:
+    for (int j = 0; j < d; ++j) {
+#pragma HLS LOOP_TRIPCOUNT min = 1 max = MaxFeatures
+      out[j] = w[j];
+    }
     out[d] = intercept;
     row.end_epoch(e);
   }
@@ -88,10 +107,11 @@ struct SgdOptions {
 };
 
 /// The per-sample step of sgd_linear (a row policy of sgd_epochs).
-template <int Bits, Sampling E, class Loss>
+template <int Bits, Sampling E, class Loss, int MaxFeatures>
 struct LinearRow {
   static constexpr int K = values_per_line(Bits, E);
   static constexpr int S = max_code(Bits);
+  static constexpr int kMaxLines = (MaxFeatures + K - 1) / K;
   int d, n_lines;
   int32_t dot_mult;
   const int32_t* values;
@@ -112,16 +132,22 @@ struct LinearRow {
     int km = 0;
     if (opt.model_bits > 0) {
       int64_t maxabs = 0;
-      for (int j = 0; j < d; ++j) maxabs = w[j] < 0 ? (-int64_t{w[j]} > maxabs ? -int64_t{w[j]} : maxabs)
-                                                    : (w[j] > maxabs ? w[j] : maxabs);
+    maxabs_loop:
+      for (int j = 0; j < d; ++j) {
+#pragma HLS LOOP_TRIPCOUNT min = 1 max = MaxFeatures
+        maxabs = w[j] < 0 ? (-int64_t{w[j]} > maxabs ? -int64_t{w[j]} : maxabs) : (w[j] > maxabs ? w[j] : maxabs);
+      }
       km = grid_shift(maxabs, (int64_t{1} << (opt.model_bits - 1)) - 1);
     }
     const uint32_t model_key = stream_key(opt.seed, kStreamModel, static_cast<uint32_t>(epoch), static_cast<uint32_t>(i));
     int32_t acc = 0;
     int64_t l1 = 0;  // sum_j |v_j| u_j, for the refetch band (Q24, in units of 1/s or 1)
+  dot_loop:
     for (int l = 0; l < n_lines; ++l) {
 #pragma HLS PIPELINE II = 1
+#pragma HLS LOOP_TRIPCOUNT min = 1 max = kMaxLines
       decode_line<Bits, E>(row + l * kLineWords, first, second);
+    dot_lane_loop:
       for (int k = 0; k < K; ++k) {
         const int j = l * K + k;
         const int32_t v =
@@ -145,17 +171,25 @@ struct LinearRow {
         ++refetched;
         const uint32_t* p = opt.full + static_cast<int64_t>(i) * d;
         int64_t exact = 0;
-        for (int j = 0; j < d; ++j) exact += static_cast<int64_t>(p[j]) * (w[j] >> kDotDrop);
+      refetch_dot_loop:
+        for (int j = 0; j < d; ++j) {
+#pragma HLS LOOP_TRIPCOUNT min = 1 max = MaxFeatures
+          exact += static_cast<int64_t>(p[j]) * (w[j] >> kDotDrop);
+        }
         pred = (exact >> kPosFrac) + (intercept >> kDotDrop);
       }
     }
-    const int64_t r = Loss::residual(pred, label);
+    const int64_t r = Loss::residual_q16(pred, label);
     const SampleStep st = residual_step(r, dot_mult, shift);
     if (refetch) {
       const uint32_t* p = opt.full + static_cast<int64_t>(i) * d;
-      for (int j = 0; j < d; ++j)
+    refetch_update_loop:
+      for (int j = 0; j < d; ++j) {
+#pragma HLS LOOP_TRIPCOUNT min = 1 max = MaxFeatures
         w[j] = wrap_sub(w[j], static_cast<int32_t>(round_shift(r * static_cast<int64_t>(p[j]), kLabelFrac + shift)));
+      }
     } else if (r != 0) {
+    step_table_loop:
       for (int c = 0; c <= S; ++c) step[c] = code_step(st.g, c);
       int kg = 0;
       if (opt.grad_bits > 0) {
@@ -164,9 +198,12 @@ struct LinearRow {
         kg = grid_shift(biggest < 0 ? -biggest : biggest, (int64_t{1} << (opt.grad_bits - 1)) - 1);
       }
       const uint32_t grad_key = stream_key(opt.seed, kStreamGrad, static_cast<uint32_t>(epoch), static_cast<uint32_t>(i));
+    update_loop:
       for (int l = 0; l < n_lines; ++l) {
 #pragma HLS PIPELINE II = 1
+#pragma HLS LOOP_TRIPCOUNT min = 1 max = kMaxLines
         decode_line<Bits, E>(row + l * kLineWords, first, second);
+      update_lane_loop:
         for (int k = 0; k < K; ++k) {
           const int j = l * K + k;
           int32_t delta = values == nullptr ? step[second[k]] : code_step(st.g, level_value(j, second[k]));
@@ -194,7 +231,7 @@ struct LinearRow {
  *   v_j  = w_j, or with model_bits: 2^km * round_stoch(w_j / 2^km), km the grid shift of max|w|
  *   acc  = sum_j first_j * (v_j >> 8)                      (int32, wrapping)
  *   pred = (acc * dot_mult >> 24) + (c >> 8)                (Q16)
- *   r    = Loss::residual(pred, y_i)                        (Q16; losses.hpp)
+ *   r    = Loss::residual_q16(pred, y_i)                    (Q16; losses.hpp)
  *   g    = sat32(round(r * dot_mult / 2^(8 + shift_e)))      (Q32 per code unit)
  *   D_j  = round(g * second_j / 2^8), or with grad_bits: 2^kg * round_stoch(D_j / 2^kg),
  *          kg the grid shift of the largest possible |D_j|
@@ -207,7 +244,7 @@ struct LinearRow {
  * The model after every epoch is written to `history`.
  *
  * @tparam Bits        bits per level code (1, 2, 3, 4, 6, 8)
- * @tparam E           sampling of `data`: Double, Naive or Nearest
+ * @tparam E           sampling of `data`: one of kLinearSamplings (Double, Naive, Nearest)
  * @tparam Loss        loss policy, one of LinearLosses (losses.hpp)
  * @tparam MaxFeatures largest d the on-chip model holds
  * @param data         packed rows, [copy][row][line][8 words]
@@ -232,9 +269,11 @@ void sgd_linear(const uint64_t* data, const int32_t* labels, int n, int d, int n
   static_assert(supported_bits(Bits), "Bits must be one of kSupportedBits");
   static_assert(Contains<LinearLosses, Loss>::value,
                 "sgd_linear takes a loss of LinearLosses; logistic regression is sgd_logistic (sgd_logistic.hpp)");
-  static_assert(E != Sampling::Multi, "sgd_linear reads Double, Naive or Nearest data; Multi is for sgd_logistic");
+  static_assert(in_list(kLinearSamplings, E),
+                "sgd_linear reads the samplings of kLinearSamplings (Double, Naive, Nearest); "
+                "Multi is for sgd_logistic");
   const int n_lines = lines_per_row(d, Bits, E);
-  LinearRow<Bits, E, Loss> row{d, n_lines, dot_mult, values, opt, 0};
+  LinearRow<Bits, E, Loss, MaxFeatures> row{d, n_lines, dot_mult, values, opt, 0};
   sgd_epochs<values_per_line(Bits, E), MaxFeatures>(row, data, labels, n, d, n_lines, n_copies, epochs, step_shift,
                                                      decay_epochs, model_in, history);
 }

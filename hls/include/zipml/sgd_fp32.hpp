@@ -4,13 +4,14 @@
 
 #include "losses.hpp"
 #include "schedule.hpp"
+#include "tripcount.hpp"
 
 namespace zipml {
 
 /**
  * @brief The 32-bit baseline: SGD with float32 data, model and arithmetic.
  *
- * For each sample i in order: pred = x_i^T w + c, r = Loss::residual(pred, y_i),
+ * For each sample i in order: pred = x_i^T w + c, r = Loss::residual_f32(pred, y_i),
  * w -= eta_e r x_i, c -= eta_e r, with eta_e = 2^-epoch_shift(e) as the quantized kernels.
  *
  * @tparam Loss        loss policy, one of Losses (losses.hpp): its float32 residual
@@ -32,32 +33,54 @@ void sgd_fp32(const float* X, int64_t row_stride, const float* y, int n, int d, 
   static_assert(Contains<Losses, Loss>::value, "sgd_fp32 takes a loss of Losses (losses.hpp)");
   alignas(64) float w[MaxFeatures];
 #pragma HLS ARRAY_PARTITION variable = w cyclic factor = 16
-  for (int j = 0; j < d; ++j) w[j] = model_in[j];
+init_loop:
+  for (int j = 0; j < d; ++j) {
+#pragma HLS LOOP_TRIPCOUNT min = 1 max = MaxFeatures
+    w[j] = model_in[j];
+  }
   float intercept = model_in[d];
+epoch_loop:
   for (int e = 0; e < epochs; ++e) {
+#pragma HLS LOOP_TRIPCOUNT min = 1 max = kTripMaxEpochs
     const int shift = epoch_shift(step_shift, decay_epochs, e);
     float eta = 1.0f;
-    for (int s = 0; s < shift; ++s) eta *= 0.5f;
+  eta_loop:
+    for (int s = 0; s < shift; ++s) {
+#pragma HLS LOOP_TRIPCOUNT min = 1 max = kMaxShift
+      eta *= 0.5f;
+    }
     float acc = 0.0f;
+  first_dot_loop:
 #pragma omp simd reduction(+ : acc)
-    for (int j = 0; j < d; ++j) acc += X[j] * w[j];
+    for (int j = 0; j < d; ++j) {
+#pragma HLS LOOP_TRIPCOUNT min = 1 max = MaxFeatures
+      acc += X[j] * w[j];
+    }
+  row_loop:
     for (int i = 0; i < n; ++i) {
+#pragma HLS LOOP_TRIPCOUNT min = 1 max = kTripMaxRows
       const float* x = X + static_cast<int64_t>(i) * row_stride;
       const float pred = acc + intercept;
-      const float step = eta * Loss::residual(pred, y[i]);
+      const float step = eta * Loss::residual_f32(pred, y[i]);
       intercept -= step;
       // One pass over the model: update with row i and dot row i+1 against the updated
       // weights (the same arithmetic as two passes; it keeps memory streaming).
       const float* next = X + static_cast<int64_t>(i + 1 < n ? i + 1 : i) * row_stride;
       acc = 0.0f;
+    update_loop:
 #pragma omp simd reduction(+ : acc)
       for (int j = 0; j < d; ++j) {
+#pragma HLS LOOP_TRIPCOUNT min = 1 max = MaxFeatures
         w[j] -= step * x[j];
         acc += next[j] * w[j];
       }
     }
     float* out = history + static_cast<int64_t>(e) * (d + 1);
-    for (int j = 0; j < d; ++j) out[j] = w[j];
+  history_loop:
+    for (int j = 0; j < d; ++j) {
+#pragma HLS LOOP_TRIPCOUNT min = 1 max = MaxFeatures
+      out[j] = w[j];
+    }
     out[d] = intercept;
   }
 }

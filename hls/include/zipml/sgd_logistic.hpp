@@ -10,25 +10,55 @@
 
 namespace zipml {
 
+/// The samplings sgd_logistic reads: M independent samples per value (Multi), or one
+/// stored sample reused for every z_m (Naive, Nearest: the biased baselines).
+constexpr Sampling kLogisticSamplings[] = {Sampling::Naive, Sampling::Nearest, Sampling::Multi};
+
+namespace detail {
+
+/// Multi: the M stored samples.
+template <int Bits, int M>
+inline void decode_all(SamplingTag<Sampling::Multi>, const uint64_t* line, int32_t* codes, int32_t*) {
+  decode_samples<Bits, Sampling::Multi, M>(line, codes);
+}
+
+/// Naive, Nearest: the one stored sample, repeated M times (`scratch` holds K codes).
+template <int Bits, Sampling E, int M>
+inline void repeat_code(const uint64_t* line, int32_t* codes, int32_t* scratch) {
+  constexpr int K = values_per_line(Bits, E, M);
+  decode_line<Bits, E>(line, scratch, scratch);
+repeat_sample_loop:
+  for (int m = 0; m < M; ++m)
+  repeat_lane_loop:
+    for (int k = 0; k < K; ++k) codes[m * K + k] = scratch[k];
+}
+template <int Bits, int M>
+inline void decode_all(SamplingTag<Sampling::Naive>, const uint64_t* line, int32_t* codes, int32_t* scratch) {
+  repeat_code<Bits, Sampling::Naive, M>(line, codes, scratch);
+}
+template <int Bits, int M>
+inline void decode_all(SamplingTag<Sampling::Nearest>, const uint64_t* line, int32_t* codes, int32_t* scratch) {
+  repeat_code<Bits, Sampling::Nearest, M>(line, codes, scratch);
+}
+
+}  // namespace detail
+
 /// Codes of M samples of a line: the stored samples of Multi data, or the one stored
-/// sample repeated (Naive, Nearest). `scratch` holds K codes.
+/// sample repeated (Naive, Nearest). `scratch` holds K codes. One overload per sampling
+/// (detail::decode_all), so a sampling without one does not compile.
 template <int Bits, Sampling E, int M>
 inline void decode_all(const uint64_t* line, int32_t* codes, int32_t* scratch) {
-  constexpr int K = values_per_line(Bits, E, M);
-  if (planar(E)) {
-    decode_samples<Bits, E, M>(line, codes);
-  } else {
-    decode_line<Bits, E>(line, scratch, scratch);
-    for (int m = 0; m < M; ++m)
-      for (int k = 0; k < K; ++k) codes[m * K + k] = scratch[k];
-  }
+  static_assert(E == Sampling::Multi || E == Sampling::Naive || E == Sampling::Nearest,
+                "decode_all reads Multi, Naive or Nearest lines");
+  detail::decode_all<Bits, M>(SamplingTag<E>{}, line, codes, scratch);
 }
 
 /// The per-sample step of sgd_logistic (a row policy of sgd_epochs).
-template <int Bits, Sampling E, int M>
+template <int Bits, Sampling E, int M, int MaxFeatures>
 struct LogisticRow {
   static constexpr int K = values_per_line(Bits, E, M);
   static constexpr int S = max_code(Bits);
+  static constexpr int kMaxLines = (MaxFeatures + K - 1) / K;
   int n_lines;
   int32_t dot_mult;
   const int64_t* coef;
@@ -37,18 +67,25 @@ struct LogisticRow {
   void update(int32_t* w, int32_t& intercept, const uint64_t* row, int32_t label, int, int, int shift) {
     int32_t codes[M * K], one[K], step[S + 1], acc[M];
 #pragma HLS ARRAY_PARTITION variable = codes complete
+#pragma HLS ARRAY_PARTITION variable = one complete
 #pragma HLS ARRAY_PARTITION variable = step complete
 #pragma HLS ARRAY_PARTITION variable = acc complete
     const int64_t limit = int64_t{1} << 40;
+  acc_init_loop:
     for (int m = 0; m < M; ++m) acc[m] = 0;
+  dot_loop:
     for (int l = 0; l < n_lines; ++l) {
 #pragma HLS PIPELINE II = 1
+#pragma HLS LOOP_TRIPCOUNT min = 1 max = kMaxLines
       decode_all<Bits, E, M>(row + l * kLineWords, codes, one);
+    dot_sample_loop:
       for (int m = 1; m < M; ++m)
+      dot_lane_loop:
         for (int k = 0; k < K; ++k) acc[m] = wrap_add(acc[m], wrap_mul(codes[m * K + k], w[l * K + k] >> kDotDrop));
     }
     const int64_t y = label > 0 ? 1 : -1;
     int64_t h = coef[M - 1];
+  horner_loop:
     for (int m = M - 1; m >= 1; --m) {
       int64_t z = y * linear_prediction(acc[m], intercept, dot_mult);
       z = z > range_q16 ? range_q16 : (z < -range_q16 ? -range_q16 : z);
@@ -57,10 +94,14 @@ struct LogisticRow {
     }
     const int64_t r = saturate32(-y * round_shift(h, kPolyFrac - kLabelFrac));
     const SampleStep st = residual_step(r, dot_mult, shift);
+  step_table_loop:
     for (int c = 0; c <= S; ++c) step[c] = code_step(st.g, c);
+  update_loop:
     for (int l = 0; l < n_lines; ++l) {
 #pragma HLS PIPELINE II = 1
+#pragma HLS LOOP_TRIPCOUNT min = 1 max = kMaxLines
       decode_all<Bits, E, M>(row + l * kLineWords, codes, one);
+    update_lane_loop:
       for (int k = 0; k < K; ++k) w[l * K + k] = wrap_sub(w[l * K + k], step[codes[k]]);
     }
     intercept = wrap_sub(intercept, st.dc);
@@ -85,7 +126,7 @@ struct LogisticRow {
  * to +-2^40), P^ rounded to Q16.
  *
  * @tparam Bits        bits per level code (1, 2, 3, 4, 6, 8)
- * @tparam E           Multi (M samples per value), Naive or Nearest
+ * @tparam E           one of kLogisticSamplings: Multi (M samples per value), Naive or Nearest
  * @tparam M           degree + 1: one of kMultiSamples (4, 6, 8)
  * @tparam MaxFeatures largest d the on-chip model holds
  * @param data         packed rows, [copy][row][line][8 words]
@@ -107,9 +148,12 @@ void sgd_logistic(const uint64_t* data, const int32_t* labels, int n, int d, int
                   int step_shift, int decay_epochs, int32_t dot_mult, const int64_t* coef, int32_t range_q16,
                   const int32_t* model_in, int32_t* history) {
   static_assert(supported_bits(Bits), "Bits must be one of kSupportedBits");
-  static_assert(E != Sampling::Double, "sgd_logistic reads Multi, Naive or Nearest data");
+  static_assert(in_list(kLogisticSamplings, E),
+                "sgd_logistic reads the samplings of kLogisticSamplings (Multi, Naive, Nearest); "
+                "Double is for sgd_linear");
+  static_assert(in_list(kMultiSamples, M), "M must be one of kMultiSamples");
   const int n_lines = lines_per_row(d, Bits, E, M);
-  LogisticRow<Bits, E, M> row{n_lines, dot_mult, coef, range_q16};
+  LogisticRow<Bits, E, M, MaxFeatures> row{n_lines, dot_mult, coef, range_q16};
   sgd_epochs<values_per_line(Bits, E, M), MaxFeatures>(row, data, labels, n, d, n_lines, n_copies, epochs,
                                                         step_shift, decay_epochs, model_in, history);
 }

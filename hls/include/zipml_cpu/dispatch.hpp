@@ -1,6 +1,7 @@
 // The one host-side dispatch from runtime parameters to the compiled kernels: bit
-// width (format.hpp's kSupportedBits), sampling, Multi sample count (kMultiSamples) and
-// loss (the type lists of losses.hpp). Each kernel family has one entry below; the
+// width (format.hpp's kSupportedBits), sampling (kSamplings, or a kernel's own list:
+// kLinearSamplings in sgd.hpp, kLogisticSamplings in sgd_logistic.hpp), Multi sample
+// count (kMultiSamples) and loss (the type lists of losses.hpp). Each kernel family has one entry below; the
 // module and the testbenches both use them. A value that was not compiled throws
 // std::invalid_argument naming the parameter, the value and what is allowed (the
 // module turns it into ValueError).
@@ -18,13 +19,13 @@
 
 #include "zipml/format.hpp"
 #include "zipml/losses.hpp"
+#include "zipml/sgd.hpp"
+#include "zipml/sgd_logistic.hpp"
 
 namespace zipml {
 
 template <int B>
 using BitsTag = std::integral_constant<int, B>;
-template <Sampling E>
-using SamplingTag = std::integral_constant<Sampling, E>;
 template <int M>
 using SamplesTag = std::integral_constant<int, M>;
 
@@ -51,8 +52,13 @@ bool call_samples(int samples, F& f, std::index_sequence<I...>) {
   return ((samples == kMultiSamples[I] ? (f(SamplesTag<kMultiSamples[I]>{}), true) : false) || ...);
 }
 
-template <std::size_t N>
-constexpr std::make_index_sequence<N> indices(const int (&)[N]) {
+template <const auto& List, class F, std::size_t... I>
+bool call_sampling(int sampling, F& f, std::index_sequence<I...>) {
+  return ((sampling == static_cast<int>(List[I]) ? (f(SamplingTag<List[I]>{}), true) : false) || ...);
+}
+
+template <class T, std::size_t N>
+constexpr std::make_index_sequence<N> indices(const T (&)[N]) {
   return {};
 }
 
@@ -72,16 +78,32 @@ void with_samples(int samples, F&& f) {
     detail::reject("samples", samples, detail::join(kMultiSamples));
 }
 
-/// Calls f(SamplingTag<E>{}) for `sampling`, one of `Allowed`.
-template <Sampling... Allowed, class F>
+/// "0 (double), 1 (naive), ...": the ids and names of a list of samplings.
+template <std::size_t N>
+std::string sampling_names(const Sampling (&list)[N]) {
+  std::string s;
+  for (Sampling e : list)
+    s += (s.empty() ? "" : ", ") + std::to_string(static_cast<int>(e)) + " (" + sampling_name(e) + ")";
+  return s;
+}
+
+/// Calls f(SamplingTag<E>{}) for `sampling`, one of List: kSamplings or a kernel's list.
+template <const auto& List, class F>
 void with_sampling(int sampling, F&& f) {
-  if (!((sampling == static_cast<int>(Allowed) ? (f(SamplingTag<Allowed>{}), true) : false) || ...)) {
-    std::string allowed;
-    ((allowed += (allowed.empty() ? "" : ", ") + std::to_string(static_cast<int>(Allowed)) + " (" +
-                  sampling_name(Allowed) + ")"),
-     ...);
-    detail::reject("sampling", sampling, allowed);
-  }
+  if (!detail::call_sampling<List>(sampling, f, detail::indices(List)))
+    detail::reject("sampling", sampling, sampling_names(List));
+}
+
+/// Calls f(BitsTag<B>{}) for every B of kSupportedBits, in order.
+template <class F>
+void for_each_bits(F&& f) {
+  for (int b : kSupportedBits) with_bits(b, f);
+}
+
+/// Calls f(SamplingTag<E>{}) for every E of List, in order.
+template <const auto& List, class F>
+void for_each_sampling(F&& f) {
+  for (Sampling e : List) with_sampling<List>(static_cast<int>(e), f);
 }
 
 /// (id, name) of each loss policy of a list, by id.
@@ -90,6 +112,12 @@ std::vector<std::pair<LossId, const char*>> loss_names(TypeList<Loss...>) {
   std::vector<std::pair<LossId, const char*>> names{{Loss::kId, Loss::kName}...};
   std::sort(names.begin(), names.end());
   return names;
+}
+
+/// Calls f(Loss{}) for every loss policy of the list, in list order.
+template <class... Loss, class F>
+void for_each_loss(TypeList<Loss...>, F&& f) {
+  (f(Loss{}), ...);
 }
 
 /// Calls f(Loss{}) for the loss policy of the list whose id is `loss`.
@@ -103,13 +131,14 @@ void with_loss(int loss, TypeList<Loss...> list, F&& f) {
   }
 }
 
-/// quantize_matrix: f(BitsTag, SamplingTag, SamplesTag) for any sampling; the sample
-/// count is `samples` for Multi and 2 (unused) otherwise.
+/// quantize_matrix: f(BitsTag, SamplingTag, SamplesTag) for any sampling of kSamplings;
+/// the sample count is `samples` where it is a parameter (variable_samples: Multi) and
+/// 2 (unused) otherwise.
 template <class F>
 void dispatch_quantize(int bits, int sampling, int samples, F&& f) {
   with_bits(bits, [&](auto b) {
-    with_sampling<Sampling::Double, Sampling::Naive, Sampling::Nearest, Sampling::Multi>(sampling, [&](auto e) {
-      if constexpr (decltype(e)::value == Sampling::Multi) {
+    with_sampling<kSamplings>(sampling, [&](auto e) {
+      if constexpr (variable_samples(decltype(e)::value)) {
         with_samples(samples, [&](auto m) { f(b, e, m); });
       } else {
         f(b, e, SamplesTag<2>{});
@@ -118,25 +147,21 @@ void dispatch_quantize(int bits, int sampling, int samples, F&& f) {
   });
 }
 
-/// sgd_linear: f(BitsTag, SamplingTag, Loss{}) for Double, Naive or Nearest data and a
+/// sgd_linear: f(BitsTag, SamplingTag, Loss{}) for a sampling of kLinearSamplings and a
 /// loss of LinearLosses.
 template <class F>
 void dispatch_sgd_linear(int bits, int sampling, int loss, F&& f) {
   with_loss(loss, LinearLosses{}, [&](auto l) {
-    with_bits(bits, [&](auto b) {
-      with_sampling<Sampling::Double, Sampling::Naive, Sampling::Nearest>(sampling, [&](auto e) { f(b, e, l); });
-    });
+    with_bits(bits, [&](auto b) { with_sampling<kLinearSamplings>(sampling, [&](auto e) { f(b, e, l); }); });
   });
 }
 
-/// sgd_logistic: f(BitsTag, SamplingTag, SamplesTag) for Naive, Nearest or Multi data and
-/// a sample count of kMultiSamples (the polynomial degree + 1, whatever the sampling).
+/// sgd_logistic: f(BitsTag, SamplingTag, SamplesTag) for a sampling of kLogisticSamplings
+/// and a sample count of kMultiSamples (the polynomial degree + 1, whatever the sampling).
 template <class F>
 void dispatch_sgd_logistic(int bits, int sampling, int samples, F&& f) {
   with_bits(bits, [&](auto b) {
-    with_sampling<Sampling::Naive, Sampling::Nearest, Sampling::Multi>(sampling, [&](auto e) {
-      with_samples(samples, [&](auto m) { f(b, e, m); });
-    });
+    with_sampling<kLogisticSamplings>(sampling, [&](auto e) { with_samples(samples, [&](auto m) { f(b, e, m); }); });
   });
 }
 

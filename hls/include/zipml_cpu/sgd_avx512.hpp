@@ -214,7 +214,7 @@ void sgd_least_squares(const uint64_t* data, const int32_t* labels, int n, int d
       const uint64_t* row = copy + static_cast<int64_t>(i) * row_words;
       const uint64_t* next = i + 1 < n ? row + row_words : nullptr;
       const SampleStep st = residual_step(
-          SquaredError::residual(linear_prediction(_mm512_reduce_add_epi32(acc), intercept, dot_mult), labels[i]),
+          SquaredError::residual_q16(linear_prediction(_mm512_reduce_add_epi32(acc), intercept, dot_mult), labels[i]),
           dot_mult, shift);
       // round(g c / 2^8) = (g c + 2^7) >> 8 in 32-bit lanes when |g| < 2^23 (then
       // |g c| + 2^7 < 2^31 for c <= 255). Otherwise, with g = 256 gh + gl (0 <= gl < 256),
