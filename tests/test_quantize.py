@@ -220,3 +220,29 @@ def test_dequantize_rejects_missing_sample():
     q = quantize(np.ones((3, 2)), 4, sampling="naive")
     with pytest.raises(ValueError, match="sample must be"):
         q.dequantize(sample=1)
+
+
+@pytest.mark.parametrize("bits, sampling", [(4, "double"), (1, "naive"), (3, "double"), (8, "nearest")])
+def test_rows_quantize_a_row_order_without_a_copy(bits, sampling):
+    # Output row i is X[rows[i]] with the draws of output row i: the same bits as
+    # quantizing the reordered copy, on the fast path, the portable kernel and the golden model.
+    gen = np.random.default_rng(bits)
+    X = gen.normal(size=(70, 53)).astype(np.float32)
+    sc = FeatureScaling.fit(X)
+    rows = gen.permutation(70)[:50].astype(np.int64)
+    args = (sc.lo, sc.inv, None, bits, F.sampling_id(sampling), 9, 2)
+    want = _kernels.quantize(np.ascontiguousarray(X[rows]), *args)
+    assert np.array_equal(_kernels.quantize(X, *args, rows=rows), want)
+    assert np.array_equal(_kernels.quantize(X, *args, portable=True, rows=rows), want)
+    assert np.array_equal(R.quantize_matrix(X, sc.lo, sc.inv, None, bits, sampling, 9, 2, rows=rows), want)
+
+
+def test_rows_out_of_range_are_rejected():
+    X = np.zeros((5, 3), np.float32)
+    lo, inv = np.zeros(3, np.float32), np.ones(3, np.float32)
+    with pytest.raises(ValueError, match="not a row of X"):
+        _kernels.quantize(X, lo, inv, None, 2, 0, 0, 1, rows=np.array([0, 5]))
+    with pytest.raises(ValueError, match="not a row of X"):
+        _kernels.quantize(X, lo, inv, None, 2, 0, 0, 1, rows=np.array([-1]))
+    with pytest.raises(ValueError, match="1-D"):
+        _kernels.quantize(X, lo, inv, None, 2, 0, 0, 1, rows=np.zeros((2, 2), np.int64))

@@ -13,10 +13,25 @@ namespace {
 using zipml::Sampling;
 
 py::array_t<uint64_t> quantize(carray<float> X, carray<float> lo, carray<float> inv, py::object levels, int bits,
-                               int sampling, uint32_t seed, int n_copies, int samples, bool portable) {
+                               int sampling, uint32_t seed, int n_copies, int samples, bool portable,
+                               py::object rows) {
   check_matrix(X, lo, inv);
-  const py::ssize_t n = X.shape(0), d = X.shape(1);
+  py::ssize_t n = X.shape(0);
+  const py::ssize_t d = X.shape(1);
   require(n_copies >= 1, "n_copies must be >= 1, got " + std::to_string(n_copies));
+  carray<int64_t> order;
+  const int64_t* porder = nullptr;
+  if (!rows.is_none()) {
+    order = carray<int64_t>::ensure(rows);
+    require(order && order.ndim() == 1 && order.shape(0) >= 1 && order.shape(0) <= INT32_MAX,
+            "rows must be a 1-D array of 1 to 2^31 - 1 row indices");
+    const int64_t* p = order.data();
+    for (py::ssize_t i = 0; i < order.shape(0); ++i)
+      require(p[i] >= 0 && p[i] < n, "rows[" + std::to_string(i) + "] = " + std::to_string(p[i]) +
+                                         " is not a row of X (0 to " + std::to_string(n - 1) + ")");
+    n = order.shape(0);
+    porder = p;
+  }
   py::array_t<uint64_t> out;
   zipml::dispatch_quantize(bits, sampling, samples, [&](auto b, auto e, auto m) {
     constexpr int B = decltype(b)::value;
@@ -45,8 +60,8 @@ py::array_t<uint64_t> quantize(carray<float> X, carray<float> lo, carray<float> 
     uint64_t* po = out.mutable_data();
     py::gil_scoped_release release;
     if (portable || !zipml::avx512::fast_quantize_matrix<B, E, M>(x, int(n), int(d), plo, pinv, table, seed,
-                                                                  n_copies, po))
-      zipml::quantize_matrix<B, E, M>(x, int(n), int(d), plo, pinv, table, seed, n_copies, po);
+                                                                  n_copies, po, porder))
+      zipml::quantize_matrix<B, E, M>(x, int(n), int(d), plo, pinv, table, seed, n_copies, po, porder);
   });
   return out;
 }
@@ -80,14 +95,16 @@ Parameters: X float32 (n, d); lo, inv float32 (d,): per-feature minimum and 1/(m
 increasing Q0.24 level positions from 0 to 2^24; bits one of constants()['supported_bits'];
 sampling a Sampling value ({samplings}); seed uint32; n_copies >= 1;
 samples: samples per value of multi, one of constants()['multi_samples'] (ignored
-otherwise); portable: skip the AVX-512 fast path (same bits).
+otherwise); portable: skip the AVX-512 fast path (same bits); rows: None, or int64 row
+indices of X: output row i quantizes X[rows[i]] with the draws of output row i (an epoch's
+row order without a reordered copy of X).
 
-Returns uint64 (n_copies, n, words): words = lines per row * 8.
+Returns uint64 (n_copies, n, words): n = len(rows) or X's rows, words = lines per row * 8.
 )pbdoc",
                                         {{"samplings", sampling_list(zipml::kSamplings)}});
   m.def("quantize", &quantize, py::arg("X"), py::arg("lo"), py::arg("inv"), py::arg("levels"), py::arg("bits"),
         py::arg("sampling"), py::arg("seed"), py::arg("n_copies"), py::arg("samples") = 2,
-        py::arg("portable") = false, quantize_doc.c_str());
+        py::arg("portable") = false, py::arg("rows") = py::none(), quantize_doc.c_str());
   m.def("positions", &positions, py::arg("X"), py::arg("lo"), py::arg("inv"), R"pbdoc(
 Q0.24 positions of the values of X after per-feature min/max scaling (scaled_position).
 

@@ -30,7 +30,7 @@ class KernelBackend(Protocol):
 
     def positions(self, X, lo, inv): ...
 
-    def quantize(self, X, lo, inv, levels, bits, sampling, seed, n_copies, samples_per_value=2): ...
+    def quantize(self, X, lo, inv, levels, bits, sampling, seed, n_copies, samples_per_value=2, rows=None): ...
 
     def sgd_linear(self, data, labels, d, bits, sampling, epochs, step_shift, decay_epochs, dot_mult, model_in, *,
                    values=None, loss="squared_error", model_bits=0, grad_bits=0, seed=0, full=None): ...
@@ -59,11 +59,13 @@ class NativeBackend:
         """Q0.24 positions (uint32) of min/max-scaled float32 data, clamped to [0, 1]."""
         return self._k.positions(X, lo, inv)
 
-    def quantize(self, X, lo, inv, levels, bits, sampling, seed, n_copies, samples_per_value=2, portable=False):
-        """Packed lines (n_copies, n, words) of X's stochastic quantization; ``portable``
-        skips the CPU fast path (same bits)."""
+    def quantize(self, X, lo, inv, levels, bits, sampling, seed, n_copies, samples_per_value=2, rows=None,
+                 portable=False):
+        """Packed lines (n_copies, n, words) of X's stochastic quantization; ``rows``: output
+        row i quantizes X[rows[i]] (None: X's rows in order); ``portable`` skips the CPU fast
+        path (same bits)."""
         return self._k.quantize(X, lo, inv, levels, bits, sampling_id(sampling), seed, n_copies, samples_per_value,
-                                portable)
+                                portable, rows)
 
     def sgd_linear(self, data, labels, d, bits, sampling, epochs, step_shift, decay_epochs, dot_mult, model_in, *,
                    values=None, loss="squared_error", model_bits=0, grad_bits=0, seed=0, full=None, portable=False):
@@ -118,8 +120,8 @@ class ReferenceBackend:
     def positions(self, X, lo, inv):
         return self._r.scaled_position(X, lo, inv)
 
-    def quantize(self, X, lo, inv, levels, bits, sampling, seed, n_copies, samples_per_value=2):
-        return self._r.quantize_matrix(X, lo, inv, levels, bits, sampling, seed, n_copies, samples_per_value)
+    def quantize(self, X, lo, inv, levels, bits, sampling, seed, n_copies, samples_per_value=2, rows=None):
+        return self._r.quantize_matrix(X, lo, inv, levels, bits, sampling, seed, n_copies, samples_per_value, rows)
 
     def sgd_linear(self, data, labels, d, bits, sampling, epochs, step_shift, decay_epochs, dot_mult, model_in, *,
                    values=None, loss="squared_error", model_bits=0, grad_bits=0, seed=0, full=None):

@@ -87,17 +87,19 @@ class Prepared:
 
 
 def prepare(X: np.ndarray, scaling: FeatureScaling, config: SgdConfig, seed: int | None = None, n_copies=None,
-            table: np.ndarray | None = None, full: np.ndarray | None = None) -> Prepared:
-    """Scale (and quantize, unless bits = 32) ``X``, a validated float32 C array.
-    ``seed``, ``n_copies``: override the config's; ``table``, ``full``: level tables and
-    refetch positions computed before (reused)."""
+            table: np.ndarray | None = None, full: np.ndarray | None = None,
+            rows: np.ndarray | None = None) -> Prepared:
+    """Scale (and quantize, unless bits = 32) ``X``, a validated float32 C array, or its
+    rows ``rows`` in that order. ``seed``, ``n_copies``: override the config's; ``table``,
+    ``full``: level tables and refetch positions computed before (reused; ``full`` already
+    in the order of ``rows``)."""
     if not config.quantized:
-        return Prepared(X.shape[1], scaled=scaling.transform(X))
+        return Prepared(X.shape[1], scaled=scaling.transform(X if rows is None else X[rows]))
     q = quantize_checked(X, config.bits, config.stored_sampling, config.levels,
                          config.seed if seed is None else seed, n_copies or config.n_copies, config.backend,
-                         scaling, samples_per_value=config.samples_per_value, table=table)
+                         scaling, samples_per_value=config.samples_per_value, table=table, rows=rows)
     if full is None and LOSSES[config.loss].refetch and config.refetch:
-        full = get_backend(config.backend).positions(X, scaling.lo, scaling.inv)
+        full = get_backend(config.backend).positions(X if rows is None else X[rows], scaling.lo, scaling.inv)
     return Prepared(X.shape[1], lines=q.lines, level_values=q.level_values, sampling=config.stored_sampling,
                     full=full)
 
@@ -149,10 +151,9 @@ class EpochData:
         config, n = self.config, self.X.shape[0]
         order = epoch_order(config.seed, epoch, n) if config.shuffle else None
         if config.resamples:
-            rows = self.X if order is None else self.X[order]
             full = self._full if self._full is None or order is None else self._full[order]
-            data = prepare(rows, self.scaling, config, seed=epoch_seed(config.seed, epoch), n_copies=1,
-                           table=self._table, full=full)
+            data = prepare(self.X, self.scaling, config, seed=epoch_seed(config.seed, epoch), n_copies=1,
+                           table=self._table, full=full, rows=order)
             return data, order
         stored = self._stored
         if stored.lines is None:  # fp32

@@ -156,15 +156,17 @@ def quantize(X, bits, *, sampling="double", levels="uniform", seed=0, n_copies=1
 def quantize_checked(X: np.ndarray, bits: int, sampling: str, levels: str, seed: int, n_copies: int, backend: str,
                      scaling: FeatureScaling | None = None, levels_method: str | None = None,
                      grid_size: int | None = None, samples_per_value: int = 2,
-                     table: np.ndarray | None = None) -> QuantizedData:
+                     table: np.ndarray | None = None, rows: np.ndarray | None = None) -> QuantizedData:
     """:func:`quantize` on arguments already validated (X: a finite float32 C array).
-    ``table``: optimal level tables computed before (reused, e.g. for every epoch)."""
+    ``table``: optimal level tables computed before (reused, e.g. for every epoch);
+    ``rows``: quantize X[rows] (an epoch's row order) without a reordered copy of X."""
     kernels = get_backend(backend)
     if scaling is None:
         scaling = FeatureScaling.fit(X)
     if levels == "optimal" and table is None:
         table = optimal_level_table(X, bits, scaling, backend, levels_method, grid_size)
-    lines = kernels.quantize(X, scaling.lo, scaling.inv, table, bits, sampling, seed, n_copies, samples_per_value)
+    lines = kernels.quantize(X, scaling.lo, scaling.inv, table, bits, sampling, seed, n_copies, samples_per_value,
+                             rows=None if rows is None else np.asarray(rows, dtype=np.int64))
     return QuantizedData(lines=lines, bits=bits, sampling=sampling, seed=seed, n_features=X.shape[1],
                          scaling=scaling, level_table=table, samples_per_value=samples_per_value)
 

@@ -144,16 +144,21 @@ inline uint32_t sample_key(uint32_t seed, uint32_t sample, uint32_t copy, uint32
 }
 
 /**
- * @brief Quantize an n x d row-major float32 matrix into n_copies independent copies.
+ * @brief Quantize n rows of a row-major float32 matrix (d columns) into n_copies
+ * independent copies.
  *
- * Output layout: [copy][row][line][word], lines_per_row(d) lines per row.
+ * Output layout: [copy][row][line][word], lines_per_row(d) lines per row. Output row i
+ * quantizes row rows[i] of X (a row order: the host writes an epoch's rows in that
+ * epoch's order without a reordered copy of X), or row i when `rows` is nullptr; its
+ * draws are those of output row i.
  * @tparam Bits bits per level code (1, 2, 3, 4, 6, 8)
  * @tparam E    sampling (any of kSamplings)
  * @tparam M    samples of Multi (ignored otherwise; at most 16)
  */
 template <int Bits, Sampling E, int M = 2>
 void quantize_matrix(const float* X, int n, int d, const float* lo, const float* inv,
-                     const uint32_t* levels, uint32_t seed, int n_copies, uint64_t* out) {
+                     const uint32_t* levels, uint32_t seed, int n_copies, uint64_t* out,
+                     const int64_t* rows = nullptr) {
   constexpr int kSamples = samples_of(E, M);
   const int64_t row_words = static_cast<int64_t>(lines_per_row(d, Bits, E, M)) * kLineWords;
   uint32_t keys[kSamples];
@@ -166,7 +171,7 @@ copy_loop:
     key_loop:
       for (int m = 0; m < kSamples; ++m)
         keys[m] = sample_key(seed, static_cast<uint32_t>(m), static_cast<uint32_t>(c), static_cast<uint32_t>(i));
-      quantize_row<Bits, E, M>(X + static_cast<int64_t>(i) * d, d, lo, inv, levels, keys,
+      quantize_row<Bits, E, M>(X + (rows == nullptr ? static_cast<int64_t>(i) : rows[i]) * d, d, lo, inv, levels, keys,
                                out + (static_cast<int64_t>(c) * n + i) * row_words);
     }
   }

@@ -55,9 +55,12 @@ def nearest_up(off: np.ndarray, width: np.ndarray) -> np.ndarray:
 
 
 def quantize_matrix(X, lo, inv, levels, bits: int, sampling: str, seed: int, n_copies: int,
-                    samples_per_value: int = 2) -> np.ndarray:
+                    samples_per_value: int = 2, rows=None) -> np.ndarray:
     """Golden ``quantize_matrix``: (n, d) float32 -> (n_copies, n, words) uint64.
-    ``levels``: per-feature Q0.24 level tables (d, 2^bits), or None for uniform levels."""
+    ``levels``: per-feature Q0.24 level tables (d, 2^bits), or None for uniform levels;
+    ``rows``: output row i quantizes X[rows[i]] (with the draws of output row i), or None."""
+    if rows is not None:
+        X = X[np.asarray(rows)]
     n, d = X.shape
     v = scaled_position(X, lo, inv)
     if levels is None:
