@@ -51,6 +51,7 @@ def test_model_and_gradient_rounding_bit_exact(bits, sampling, model_bits, grad_
     assert not np.array_equal(cpp, plain)  # the rounding really happened
 
 
+@pytest.mark.filterwarnings("ignore::sklearn.exceptions.ConvergenceWarning")  # ends at max_iter on purpose
 @pytest.mark.parametrize("model_bits, grad_bits", [(None, 6), (6, None), (4, 4)])
 def test_estimator_backends_agree_end_to_end(model_bits, grad_bits):
     X, y = load_diabetes(return_X_y=True)

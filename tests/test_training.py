@@ -26,6 +26,7 @@ def distance_to_least_squares(model, solution):
     return np.linalg.norm(np.append(model.coef_, model.intercept_) - solution) / np.linalg.norm(solution)
 
 
+@pytest.mark.filterwarnings("ignore::sklearn.exceptions.ConvergenceWarning")  # ends at max_iter on purpose
 @pytest.mark.parametrize("seed", [0, 1, 2])
 def test_fresh_samples_remove_the_single_copy_bias(linear_problem, seed):
     # With one quantized copy reused every epoch, double sampling solves Q2^T Q1 w = Q2^T b
@@ -118,3 +119,31 @@ def test_shuffle_and_fresh_samples_are_checked():
         ZipMLRegressor(shuffle="yes").fit(X, y)
     with pytest.raises(TypeError, match="fresh_samples must be True or False"):
         ZipMLRegressor(fresh_samples=1).fit(X, y)
+
+
+@pytest.mark.filterwarnings("ignore::sklearn.exceptions.ConvergenceWarning")  # ends at max_iter on purpose
+def test_partial_fit_after_fit_continues_at_the_step_fit_ended_on():
+    X, y = load_diabetes(return_X_y=True)
+    model = ZipMLRegressor(bits=4, random_state=0).fit(X, y)
+    ended, loss = model.final_eta_, model.loss_curve_[-1]
+    assert ended < model.eta_  # the adaptive schedule halved the step
+    model.partial_fit(X, y)
+    assert model.final_eta_ == ended
+    assert model.loss_curve_[-1] < 1.05 * loss  # no jump back to the first, large step (measured: 2x)
+
+
+def test_backend_rows_must_be_integer_rows_of_x():
+    from zipml_hls.backend import get_backend
+
+    X = np.zeros((6, 3), np.float32)
+    lo, inv = np.zeros(3, np.float32), np.ones(3, np.float32)
+    for name in ("hls", "reference"):
+        kernels = get_backend(name)
+        with pytest.raises(TypeError, match="integer array"):
+            kernels.quantize(X, lo, inv, None, 2, "double", 0, 1, rows=np.array([1.5, 2.0]))
+        with pytest.raises(TypeError, match="integer array"):
+            kernels.quantize(X, lo, inv, None, 2, "double", 0, 1, rows=np.array([True, False]))
+        with pytest.raises(ValueError, match=r"in \[0, 5\]"):
+            kernels.quantize(X, lo, inv, None, 2, "double", 0, 1, rows=np.array([-1, 2]))
+        with pytest.raises(ValueError, match="1-D"):
+            kernels.quantize(X, lo, inv, None, 2, "double", 0, 1, rows=np.zeros((2, 2), np.int64))

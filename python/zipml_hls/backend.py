@@ -22,6 +22,21 @@ from .spec.losses import LOSSES
 BACKENDS = ("hls", "reference")
 
 
+def row_order(rows, n: int):
+    """``rows`` as int64 indices of an n-row X, or None: an integer 1-D array (TypeError
+    otherwise: a float or boolean array is no row order), every entry in [0, n)."""
+    if rows is None:
+        return None
+    arr = np.asarray(rows)
+    if arr.dtype.kind not in "iu":
+        raise TypeError(f"rows must be an integer array of row indices, got dtype {arr.dtype}")
+    if arr.ndim != 1 or arr.size == 0:
+        raise ValueError(f"rows must be a non-empty 1-D array of row indices, got shape {arr.shape}")
+    if arr.min() < 0 or arr.max() >= n:
+        raise ValueError(f"rows must be rows of X, in [0, {n - 1}]; got values from {arr.min()} to {arr.max()}")
+    return arr.astype(np.int64)
+
+
 class KernelBackend(Protocol):
     """What both backends implement, with the same signatures (tests/test_backend.py);
     the native one adds ``portable`` / ``monotone`` switches and build diagnostics."""
@@ -65,7 +80,7 @@ class NativeBackend:
         row i quantizes X[rows[i]] (None: X's rows in order); ``portable`` skips the CPU fast
         path (same bits)."""
         return self._k.quantize(X, lo, inv, levels, bits, sampling_id(sampling), seed, n_copies, samples_per_value,
-                                portable, rows)
+                                portable, row_order(rows, len(X)))
 
     def sgd_linear(self, data, labels, d, bits, sampling, epochs, step_shift, decay_epochs, dot_mult, model_in, *,
                    values=None, loss="squared_error", model_bits=0, grad_bits=0, seed=0, full=None, portable=False):
@@ -121,7 +136,8 @@ class ReferenceBackend:
         return self._r.scaled_position(X, lo, inv)
 
     def quantize(self, X, lo, inv, levels, bits, sampling, seed, n_copies, samples_per_value=2, rows=None):
-        return self._r.quantize_matrix(X, lo, inv, levels, bits, sampling, seed, n_copies, samples_per_value, rows)
+        return self._r.quantize_matrix(X, lo, inv, levels, bits, sampling, seed, n_copies, samples_per_value,
+                                       row_order(rows, len(X)))
 
     def sgd_linear(self, data, labels, d, bits, sampling, epochs, step_shift, decay_epochs, dot_mult, model_in, *,
                    values=None, loss="squared_error", model_bits=0, grad_bits=0, seed=0, full=None):

@@ -117,7 +117,8 @@ class _ZipMLLinear(BaseEstimator):
         for name in ("shuffle", "fresh_samples"):
             if not isinstance(getattr(self, name), (bool, np.bool_)):
                 raise TypeError(f"{name} must be True or False, got {getattr(self, name)!r}")
-        check_int(self.verbose, "verbose", 0)
+        if not isinstance(self.verbose, (bool, np.bool_)):  # scikit-learn takes a bool too
+            check_int(self.verbose, "verbose", 0)
         check_choice(self.backend, "backend", BACKENDS)
         for name in ("model_bits", "grad_bits"):
             value = getattr(self, name)
@@ -199,7 +200,8 @@ class _ZipMLLinear(BaseEstimator):
     def _run_adaptive(self, X, Y, config: engine.SgdConfig) -> float:
         """Epoch by epoch, every target in lockstep, with the step of
         :class:`~zipml_hls.step_size.AdaptiveSchedule` driven by the mean training loss,
-        up to ``max_iter`` epochs (a ConvergenceWarning when it runs out). Returns the
+        up to ``max_iter`` epochs (a ConvergenceWarning when they run out before the schedule
+        stops, as scikit-learn's SGD warns at max_iter). Returns the
         worst final-loss ratio to the zero model, as ``_run``."""
         data = engine.EpochData(X, self.scaling_, config)
         X = self._loss_matrix(X)
@@ -211,7 +213,7 @@ class _ZipMLLinear(BaseEstimator):
         try:
             for e in range(int(self.max_iter)):
                 loss, refetched, shift = 0.0, 0.0, schedule.shift
-                epoch_data, order = data.epoch(e)
+                epoch_data, order = data.epoch(e, prefetch=e + 1 < int(self.max_iter))
                 for t, ls in enumerate(self._label_scalings):
                     hist, count = runs[t](epoch_data, 1, shift, 0, self._models[t], order,
                                           engine.epoch_seed(config.seed, e))
@@ -231,9 +233,9 @@ class _ZipMLLinear(BaseEstimator):
         progress.close()
         self.final_eta_ = 2.0**-schedule.shift
         self._set_coef()
-        if not converged and schedule.improving:
-            warnings.warn(f"Maximum number of epochs (max_iter={self.max_iter}) reached while the training loss "
-                          f"was still improving by more than tol={self.tol:g}; raise max_iter",
+        if not converged and np.isfinite(self.loss_curve_[-1]):  # as scikit-learn's SGD at max_iter
+            warnings.warn(f"Maximum number of epochs (max_iter={self.max_iter}) reached before the adaptive "
+                          f"schedule converged (training loss {self.loss_curve_[-1]:.6g}); raise max_iter",
                           ConvergenceWarning, stacklevel=4)
         return self._worst_ratio(X, Y)
 
@@ -302,7 +304,10 @@ class _ZipMLLinear(BaseEstimator):
         ``n_iter_`` (fresh for every call)."""
         if first:
             self._start(X, Y)
-        shift = epoch_shift(self._step_shift, int(self.decay_epochs or 0), self.n_iter_)
+        if self.decay_epochs is None and hasattr(self, "final_eta_"):  # continue at the step the last run ended on
+            shift = step_shift_from_eta(self.final_eta_)
+        else:
+            shift = epoch_shift(self._step_shift, int(self.decay_epochs or 0), self.n_iter_)
         # Without per-epoch draws, a seed of its own still gives every call fresh rounding.
         seed = self._seed if self.fresh_samples else (self._seed + self.n_iter_) % (1 << 32)
         config = self._config(shift, 0, seed)
@@ -320,6 +325,7 @@ class _ZipMLLinear(BaseEstimator):
                                                 for t, ls in enumerate(self._label_scalings)])))
         if epoch_data.full is not None:
             self.refetch_fraction_.append(float(refetched))
+        self.final_eta_ = 2.0**-shift
         self._set_coef()
         if self._worst_ratio(X, Y) > 10.0:
             self._warn("diverged")
@@ -379,8 +385,9 @@ _PARAMS_DOC = r"""
         'hls' runs the C++ kernels, 'reference' the NumPy golden model; both give
         bit-identical ``coef_`` for the same seed.
     verbose : int, default=0
-        1 reports progress on stderr: a progress bar with the training loss on a
-        terminal, else one line per epoch (epoch, loss, step, time).
+        1 (or True) reports progress on stderr: a progress bar with the training loss on
+        a terminal, else one line per epoch (epoch, loss, step, time); the fixed schedule
+        prints its losses when the run ends.
     model_bits : int in [2, 24] or None, default=None
         End-to-end low precision: the model used in each dot product is stochastically
         rounded (unbiased, counter-based RNG) to a signed grid of this many bits whose

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import numbers
 from dataclasses import dataclass
 
 import numpy as np
@@ -138,7 +139,7 @@ def quantize(X, bits, *, sampling="double", levels="uniform", seed=0, n_copies=1
     bits = check_bits(bits)
     sampling = check_choice(sampling, "sampling", tuple(F.SAMPLINGS))
     if sampling == "multi":
-        if (samples_per_value is None or isinstance(samples_per_value, bool)
+        if (not isinstance(samples_per_value, numbers.Integral) or isinstance(samples_per_value, bool)
                 or samples_per_value not in F.MULTI_SAMPLES):
             raise ValueError(f"samples_per_value must be one of {F.MULTI_SAMPLES} for sampling='multi', "
                              f"got {samples_per_value!r}")

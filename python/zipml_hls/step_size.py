@@ -52,15 +52,13 @@ class AdaptiveSchedule:
         self.tol, self.patience = tol, n_iter_no_change
         self.max_halvings, self.halve_every = max_halvings, halve_every
         self.best, self.stale, self.halvings, self.since = np.inf, 0, 0, 0
-        self.improving = False  #: the last epoch improved on the best loss by more than tol
 
     def update(self, loss: float) -> bool:
         """Record an epoch's loss; returns True when training should stop."""
         if not np.isfinite(loss):
             return True
         self.since += 1
-        self.improving = loss < self.best * (1 - self.tol)
-        if self.improving:
+        if loss < self.best * (1 - self.tol):
             self.best, self.stale = loss, 0
         else:
             self.stale += 1

@@ -19,7 +19,7 @@ STREAM_DATA = 1 << 16  #: | sample number: data rounding, stream (STREAM_DATA | 
 STREAM_MODEL = 2 << 16  #: model rounding: stream (STREAM_MODEL, epoch, row), index j
 STREAM_GRAD = 3 << 16  #: gradient rounding: stream (STREAM_GRAD, epoch, row), index j
 # Host-side streams of the training loop (no kernel draws them):
-STREAM_EPOCH = 4 << 16  #: quantization seed of each epoch: stream (STREAM_EPOCH, epoch, 0), index 0
+STREAM_EPOCH = 4 << 16  #: quantization seed of each epoch: the key of stream (STREAM_EPOCH, epoch, 0)
 STREAM_ORDER = 5 << 16  #: row order of each epoch: stream (STREAM_ORDER, epoch, 0), index = row
 
 
