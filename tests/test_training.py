@@ -147,3 +147,18 @@ def test_backend_rows_must_be_integer_rows_of_x():
             kernels.quantize(X, lo, inv, None, 2, "double", 0, 1, rows=np.array([-1, 2]))
         with pytest.raises(ValueError, match="1-D"):
             kernels.quantize(X, lo, inv, None, 2, "double", 0, 1, rows=np.zeros((2, 2), np.int64))
+
+
+def test_fp32_kernel_reads_rows_in_the_given_order():
+    from zipml_hls.backend import get_backend
+
+    rng = np.random.default_rng(2)
+    X = rng.uniform(size=(90, 33)).astype(np.float32)
+    y = rng.standard_normal(90).astype(np.float32)
+    rows = rng.permutation(90)
+    init = np.zeros(34, np.float32)
+    native = get_backend("hls")
+    gathered = native.sgd_fp32(np.ascontiguousarray(X[rows]), y[rows], 2, 5, 0, init)
+    assert np.array_equal(native.sgd_fp32(X, y[rows], 2, 5, 0, init, rows=rows), gathered)
+    golden = get_backend("reference").sgd_fp32(X, y[rows], 2, 5, 0, init, rows=rows)
+    np.testing.assert_allclose(gathered, golden, rtol=1e-4, atol=1e-5)

@@ -103,6 +103,22 @@ inline std::string fill(std::string doc, std::initializer_list<std::pair<const c
   return doc;
 }
 
+/// Row indices `rows` (None, or a 1-D array of rows of an n-row X, each in [0, n)), kept
+/// alive in `holder`: returns the pointer for the kernels (nullptr for None) and sets n to
+/// the number of rows they visit.
+inline const int64_t* check_rows(const py::object& rows, py::ssize_t& n, carray<int64_t>& holder) {
+  if (rows.is_none()) return nullptr;
+  holder = carray<int64_t>::ensure(rows);
+  require(holder && holder.ndim() == 1 && holder.shape(0) >= 1 && holder.shape(0) <= INT32_MAX,
+          "rows must be a 1-D array of 1 to 2^31 - 1 row indices");
+  const int64_t* p = holder.data();
+  for (py::ssize_t i = 0; i < holder.shape(0); ++i)
+    require(p[i] >= 0 && p[i] < n, "rows[" + std::to_string(i) + "] = " + std::to_string(p[i]) +
+                                       " is not a row of X (0 to " + std::to_string(n - 1) + ")");
+  n = holder.shape(0);
+  return p;
+}
+
 void bind_quantize(py::module_& m);
 void bind_sgd(py::module_& m);
 void bind_levels(py::module_& m);

@@ -20,18 +20,7 @@ py::array_t<uint64_t> quantize(carray<float> X, carray<float> lo, carray<float> 
   const py::ssize_t d = X.shape(1);
   require(n_copies >= 1, "n_copies must be >= 1, got " + std::to_string(n_copies));
   carray<int64_t> order;
-  const int64_t* porder = nullptr;
-  if (!rows.is_none()) {
-    order = carray<int64_t>::ensure(rows);
-    require(order && order.ndim() == 1 && order.shape(0) >= 1 && order.shape(0) <= INT32_MAX,
-            "rows must be a 1-D array of 1 to 2^31 - 1 row indices");
-    const int64_t* p = order.data();
-    for (py::ssize_t i = 0; i < order.shape(0); ++i)
-      require(p[i] >= 0 && p[i] < n, "rows[" + std::to_string(i) + "] = " + std::to_string(p[i]) +
-                                         " is not a row of X (0 to " + std::to_string(n - 1) + ")");
-    n = order.shape(0);
-    porder = p;
-  }
+  const int64_t* porder = check_rows(rows, n, order);
   py::array_t<uint64_t> out;
   zipml::dispatch_quantize(bits, sampling, samples, [&](auto b, auto e, auto m) {
     constexpr int B = decltype(b)::value;

@@ -133,10 +133,13 @@ py::array_t<int32_t> sgd_logistic(carray<uint64_t> data, carray<int32_t> labels,
 }
 
 py::array_t<float> sgd_fp32(carray<float> X, carray<float> y, int epochs, int step_shift, int decay_epochs,
-                            carray<float> model_in, int loss) {
+                            carray<float> model_in, int loss, py::object rows) {
   require(X.ndim() == 2, "X must be 2-D, got shape " + shape_str(X));
-  const py::ssize_t n = X.shape(0), d = X.shape(1);
+  py::ssize_t n = X.shape(0);
+  const py::ssize_t d = X.shape(1);
   require(n >= 1 && n <= INT32_MAX, "n_samples must be in [1, 2^31), got " + std::to_string(n));
+  carray<int64_t> order;
+  const int64_t* porder = check_rows(rows, n, order);
   check_features(d);
   check_schedule(epochs, step_shift, decay_epochs);
   require_shape1(y, n, "y");
@@ -148,7 +151,8 @@ py::array_t<float> sgd_fp32(carray<float> X, carray<float> y, int epochs, int st
     const float* pm = model_in.data();
     float* ph = history.mutable_data();
     py::gil_scoped_release release;
-    zipml::sgd_fp32<decltype(l), kMaxFeatures>(px, d, py_, int(n), int(d), epochs, step_shift, decay_epochs, pm, ph);
+    zipml::sgd_fp32<decltype(l), kMaxFeatures>(px, d, py_, int(n), int(d), epochs, step_shift, decay_epochs, pm, ph,
+                                               porder);
   });
   return history;
 }
@@ -213,12 +217,15 @@ The 32-bit baseline: the same SGD and step schedule on float32 scaled data (sgd_
 
 pred = x.w + c, r = the loss's float32 residual, w -= 2^-shift r x, c -= 2^-shift r.
 X float32 (n, d) scaled; y float32 (n,) (+-1 for classification losses); model_in float32
-(d + 1,); loss any Loss value ({losses}).
+(d + 1,); loss any Loss value ({losses}); rows: None, or int64 row indices of X: sample i
+reads X[rows[i]] and y[i] (an epoch's row order without a reordered copy; y then has
+len(rows) entries).
 Returns history float32 (epochs, d + 1).
 )pbdoc",
                                         {{"losses", loss_list(zipml::Losses{}, false)}});
   m.def("sgd_fp32", &sgd_fp32, py::arg("X"), py::arg("y"), py::arg("epochs"), py::arg("step_shift"),
-        py::arg("decay_epochs"), py::arg("model_in"), py::arg("loss") = 0, sgd_fp32_doc.c_str());
+        py::arg("decay_epochs"), py::arg("model_in"), py::arg("loss") = 0, py::arg("rows") = py::none(),
+        sgd_fp32_doc.c_str());
 }
 
 }  // namespace zipml_py

@@ -53,7 +53,7 @@ class KernelBackend(Protocol):
     def sgd_logistic(self, data, labels, d, bits, sampling, samples, epochs, step_shift, decay_epochs, dot_mult,
                      coef, range_q16, model_in): ...
 
-    def sgd_fp32(self, X, y, epochs, step_shift, decay_epochs, model_in, loss="squared_error"): ...
+    def sgd_fp32(self, X, y, epochs, step_shift, decay_epochs, model_in, loss="squared_error", rows=None): ...
 
     def levels_dp(self, x, counts, s, grid_size=0): ...
 
@@ -96,9 +96,11 @@ class NativeBackend:
         return self._k.sgd_logistic(data, labels, d, bits, sampling_id(sampling), samples, epochs, step_shift,
                                     decay_epochs, dot_mult, coef, range_q16, model_in)
 
-    def sgd_fp32(self, X, y, epochs, step_shift, decay_epochs, model_in, loss="squared_error"):
-        """History (epochs, d+1) float32 of the 32-bit baseline."""
-        return self._k.sgd_fp32(X, y, epochs, step_shift, decay_epochs, model_in, loss=LOSSES[loss].kernel_id)
+    def sgd_fp32(self, X, y, epochs, step_shift, decay_epochs, model_in, loss="squared_error", rows=None):
+        """History (epochs, d+1) float32 of the 32-bit baseline; ``rows``: sample i reads
+        X[rows[i]] and y[i] (None: X's rows in order)."""
+        return self._k.sgd_fp32(X, y, epochs, step_shift, decay_epochs, model_in, loss=LOSSES[loss].kernel_id,
+                                rows=row_order(rows, len(X)))
 
     def levels_dp(self, x, counts, s, grid_size=0, monotone=True):
         """The s+1 variance-optimal levels among the points x (grid_size 0) or a grid;
@@ -150,8 +152,9 @@ class ReferenceBackend:
         return self._r.sgd_logistic(data, labels, d, bits, sampling, samples, epochs, step_shift, decay_epochs,
                                     dot_mult, coef, range_q16, model_in)
 
-    def sgd_fp32(self, X, y, epochs, step_shift, decay_epochs, model_in, loss="squared_error"):
-        return self._r.sgd_fp32(X, y, epochs, step_shift, decay_epochs, model_in, loss=loss)
+    def sgd_fp32(self, X, y, epochs, step_shift, decay_epochs, model_in, loss="squared_error", rows=None):
+        return self._r.sgd_fp32(X, y, epochs, step_shift, decay_epochs, model_in, loss=loss,
+                                rows=row_order(rows, len(X)))
 
     def levels_dp(self, x, counts, s, grid_size=0):
         if grid_size:

@@ -156,8 +156,8 @@ class EpochData:
                            table=self._table, full=full, rows=order)
             return data, order
         stored = self._stored
-        if stored.lines is None:  # fp32
-            return Prepared(stored.n_features, scaled=stored.scaled[order]), order
+        if stored.lines is None:  # fp32: the kernel reads the scaled rows in this order
+            return stored, order
         c = epoch % stored.lines.shape[0]
         return replace(stored, lines=stored.lines[c][order][None],
                        full=None if stored.full is None else stored.full[order]), order
@@ -207,7 +207,7 @@ class KernelRun:
         d = data.n_features
         if data.lines is None:
             hist = kernels.sgd_fp32(data.scaled, labels, epochs, step_shift, decay, model_init.astype(np.float32),
-                                    loss=config.loss)
+                                    loss=config.loss, rows=order)
             return hist.astype(np.float64), None
         init = F.to_fixed(model_init, F.MODEL_FRAC)
         if LOSSES[config.loss].kernel == "polynomial":

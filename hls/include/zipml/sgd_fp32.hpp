@@ -26,10 +26,13 @@ namespace zipml {
  * @param decay_epochs eta halves every decay_epochs epochs; 0 keeps it constant
  * @param model_in     initial model, d weights then the intercept
  * @param history      output, epochs x (d + 1): the model after each epoch
+ * @param rows         the row of X that sample i reads (an epoch's row order, so the host
+ *                     shuffles without a reordered copy of X; y[i] is its label), or
+ *                     nullptr for row i
  */
 template <class Loss, int MaxFeatures>
 void sgd_fp32(const float* X, int64_t row_stride, const float* y, int n, int d, int epochs, int step_shift,
-              int decay_epochs, const float* model_in, float* history) {
+              int decay_epochs, const float* model_in, float* history, const int64_t* rows = nullptr) {
   static_assert(Contains<Losses, Loss>::value, "sgd_fp32 takes a loss of Losses (losses.hpp)");
   alignas(64) float w[MaxFeatures];
 #pragma HLS ARRAY_PARTITION variable = w cyclic factor = 16
@@ -54,18 +57,19 @@ epoch_loop:
 #pragma omp simd reduction(+ : acc)
     for (int j = 0; j < d; ++j) {
 #pragma HLS LOOP_TRIPCOUNT min = 1 max = MaxFeatures
-      acc += X[j] * w[j];
+      acc += X[(rows == nullptr ? 0 : rows[0]) * row_stride + j] * w[j];
     }
   row_loop:
     for (int i = 0; i < n; ++i) {
 #pragma HLS LOOP_TRIPCOUNT min = 1 max = kTripMaxRows
-      const float* x = X + static_cast<int64_t>(i) * row_stride;
+      const float* x = X + (rows == nullptr ? static_cast<int64_t>(i) : rows[i]) * row_stride;
       const float pred = acc + intercept;
       const float step = eta * Loss::residual_f32(pred, y[i]);
       intercept -= step;
       // One pass over the model: update with row i and dot row i+1 against the updated
       // weights (the same arithmetic as two passes; it keeps memory streaming).
-      const float* next = X + static_cast<int64_t>(i + 1 < n ? i + 1 : i) * row_stride;
+      const int next_i = i + 1 < n ? i + 1 : i;
+      const float* next = X + (rows == nullptr ? static_cast<int64_t>(next_i) : rows[next_i]) * row_stride;
       acc = 0.0f;
     update_loop:
 #pragma omp simd reduction(+ : acc)

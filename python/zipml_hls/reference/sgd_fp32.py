@@ -10,9 +10,12 @@ from ..spec.schedule import epoch_shift
 from .losses import FLOAT_RESIDUALS
 
 
-def sgd_fp32(X, y, epochs, step_shift, decay_epochs, model_in, loss="squared_error"):
+def sgd_fp32(X, y, epochs, step_shift, decay_epochs, model_in, loss="squared_error", rows=None):
+    """``rows``: sample i reads X[rows[i]] and y[i] (an epoch's row order), or None."""
     residual = FLOAT_RESIDUALS[loss]
     X = np.asarray(X, dtype=np.float32)
+    if rows is not None:
+        X = X[np.asarray(rows)]
     d = X.shape[1]
     w = np.array(model_in[:d], dtype=np.float32)
     intercept = np.float32(model_in[d])
