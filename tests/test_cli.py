@@ -102,3 +102,9 @@ def test_sparse_limit_from_the_command_line(cancer_libsvm):
     proc = subprocess.run([sys.executable, "-m", "zipml_hls", "train", str(cancer_libsvm), "--max-dense-gib", "1e-6",
                            "--quiet"], capture_output=True, text=True)
     assert proc.returncode == 2 and "--max-dense-gib" in proc.stderr and len(proc.stderr.strip().splitlines()) == 1
+
+
+def test_train_warns_in_the_command_lines_words(diabetes_csv, capsys):
+    assert main(["train", str(diabetes_csv), "--epochs", "2", "--quiet"]) == 0
+    err = capsys.readouterr().err
+    assert "warning: Maximum number of epochs (--epochs=2) reached" in err and "raise --epochs" in err

@@ -91,8 +91,8 @@ def cmd_train(args) -> int:
         warnings.simplefilter("always")
         est.fit(X, y)
     seconds = time.perf_counter() - start
-    for w in caught:
-        print(f"warning: {w.message}", file=sys.stderr)
+    for w in caught:  # in the estimators' words; on the command line max_iter is --epochs
+        print(f"warning: {str(w.message).replace('max_iter', '--epochs')}", file=sys.stderr)
     metric = "accuracy" if task == "classification" else "R^2"
     print(f"{est.n_iter_} epochs | eta0 {est.eta_:g} | final training loss {est.loss_curve_[-1]:.6g} | "
           f"training {metric} {est.score(X, y):.4f} | {seconds:.2f} s")
