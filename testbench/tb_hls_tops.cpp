@@ -8,36 +8,13 @@
 #include "vectors.hpp"
 #include "zipml/format.hpp"
 
-namespace {
-
-constexpr int kDouble = static_cast<int>(zipml::Sampling::Double);
-constexpr int kNaive = static_cast<int>(zipml::Sampling::Naive);
-
-using QuantizedTop = void (*)(const uint64_t*, const int32_t*, const int32_t*, int32_t*, int, int, int, int, int,
-                              int, int);
-
-struct TopEntry {
-  const char* name;
-  int bits, sampling;  // sampling: the id of a zipml::Sampling, as the vectors store it
-  QuantizedTop fn;
-};
-
-const TopEntry kTops[] = {
-    {"zipml_sgd_b1_double", 1, kDouble, zipml_sgd_b1_double}, {"zipml_sgd_b1_naive", 1, kNaive, zipml_sgd_b1_naive},
-    {"zipml_sgd_b2_double", 2, kDouble, zipml_sgd_b2_double}, {"zipml_sgd_b2_naive", 2, kNaive, zipml_sgd_b2_naive},
-    {"zipml_sgd_b4_double", 4, kDouble, zipml_sgd_b4_double}, {"zipml_sgd_b4_naive", 4, kNaive, zipml_sgd_b4_naive},
-    {"zipml_sgd_b8_double", 8, kDouble, zipml_sgd_b8_double}, {"zipml_sgd_b8_naive", 8, kNaive, zipml_sgd_b8_naive},
-};
-
-}  // namespace
-
 int main(int argc, char** argv) {
   return tb::run(argc, argv, "tb_hls_tops", [](const std::string& dir, int& passed, int& failed) {
     for (const tb::Case& c : tb::read_index(dir, "sgd")) {
       // the tops are plain least squares on uniform levels
       if (c["tables"] || c.get("loss", 0) || c.get("model_bits", 0) || c.get("grad_bits", 0)) continue;
-      for (const TopEntry& top : kTops) {
-        if (top.bits != c["bits"] || top.sampling != c["sampling"]) continue;
+      for (const zipml_tops::QuantizedTopEntry& top : zipml_tops::kQuantizedTops) {
+        if (top.bits != c["bits"] || static_cast<int>(top.sampling) != c["sampling"]) continue;
         const int n = int(c["n"]), d = int(c["d"]), epochs = int(c["epochs"]);
         const auto data = tb::read_array<uint64_t>(c.dir + "/data.u64");
         const auto labels = tb::read_array<int32_t>(c.dir + "/labels.i32");

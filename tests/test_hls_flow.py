@@ -142,7 +142,7 @@ def test_run_hls_tcl_all_tops_and_defaults(tmp_path):
 def test_every_tcl_top_exists_in_the_sources():
     tcl = (ROOT / "scripts" / "run_hls.tcl").read_text()
     tops = re.search(r"set all_tops \{([^}]*)\}", tcl).group(1).split()
-    code = (ROOT / "hls" / "kernels" / "zipml_tops.cpp").read_text()
+    code = "".join((ROOT / "hls" / "kernels" / name).read_text() for name in ("zipml_tops.cpp", "zipml_tops.hpp"))
     for top in tops:
         assert re.search(rf"\b{top}\b", code), top
 

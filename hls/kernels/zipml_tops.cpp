@@ -11,13 +11,9 @@
 #include "zipml/losses.hpp"
 #include "zipml/sgd.hpp"
 #include "zipml/sgd_fp32.hpp"
+#include "zipml_tops.hpp"
 
-namespace {
-// On-chip model size of the synthesized design: BRAM/URAM words of the model, and
-// the partition factor K of each precision (cyclic, so one line's K weights are read
-// and written in the same cycle).
-constexpr int kMaxFeatures = 8192;
-}  // namespace
+using zipml_tops::kMaxFeatures;
 
 #define ZIPML_QUANTIZED_TOP(NAME, BITS, SAMPLING)                                                             \
   extern "C" void NAME(const uint64_t* data, const int32_t* labels, const int32_t* model_in, int32_t* history, \
@@ -38,14 +34,7 @@ constexpr int kMaxFeatures = 8192;
         data, labels, n, d, n_copies, epochs, step_shift, decay_epochs, dot_mult, nullptr, model_in, history);  \
   }
 
-ZIPML_QUANTIZED_TOP(zipml_sgd_b1_double, 1, Double)
-ZIPML_QUANTIZED_TOP(zipml_sgd_b1_naive, 1, Naive)
-ZIPML_QUANTIZED_TOP(zipml_sgd_b2_double, 2, Double)
-ZIPML_QUANTIZED_TOP(zipml_sgd_b2_naive, 2, Naive)
-ZIPML_QUANTIZED_TOP(zipml_sgd_b4_double, 4, Double)
-ZIPML_QUANTIZED_TOP(zipml_sgd_b4_naive, 4, Naive)
-ZIPML_QUANTIZED_TOP(zipml_sgd_b8_double, 8, Double)
-ZIPML_QUANTIZED_TOP(zipml_sgd_b8_naive, 8, Naive)
+ZIPML_QUANTIZED_TOPS(ZIPML_QUANTIZED_TOP)
 
 /// The fp32 baseline: rows of d float32 values padded to a multiple of 16 (one line),
 /// labels in scaled units, the model history as float32.

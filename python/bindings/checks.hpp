@@ -123,5 +123,6 @@ void bind_quantize(py::module_& m);
 void bind_sgd(py::module_& m);
 void bind_levels(py::module_& m);
 void bind_diagnostics(py::module_& m);
+void bind_tops(py::module_& m);
 
 }  // namespace zipml_py

@@ -108,4 +108,5 @@ loss (its id, whether sgd_linear refetches for it, whether sgd_linear takes it).
   zp::bind_sgd(m);
   zp::bind_levels(m);
   zp::bind_diagnostics(m);
+  zp::bind_tops(m);
 }

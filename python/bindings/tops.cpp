@@ -1,0 +1,93 @@
+// C-simulation from Python: the synthesis tops of hls/kernels/zipml_tops.cpp, compiled
+// into this module as they are (the same translation unit Vitis reads) and called by
+// name, so pytest checks the functions Vitis would synthesize, not only the templates.
+#include <cstring>
+#include <string>
+#include <vector>
+
+#include "../../hls/kernels/zipml_tops.hpp"
+#include "checks.hpp"
+
+namespace zipml_py {
+namespace {
+
+const zipml_tops::QuantizedTopEntry& find_top(const std::string& name) {
+  for (const auto& top : zipml_tops::kQuantizedTops)
+    if (name == top.name) return top;
+  std::string names;
+  for (const auto& top : zipml_tops::kQuantizedTops) names += (names.empty() ? "" : ", ") + std::string(top.name);
+  throw py::value_error("no quantized top named '" + name + "'; the tops are " + names);
+}
+
+py::list tops() {
+  py::list out;
+  for (const auto& top : zipml_tops::kQuantizedTops)
+    out.append(py::dict(py::arg("name") = top.name, py::arg("bits") = top.bits,
+                        py::arg("sampling") = zipml::sampling_name(top.sampling)));
+  return out;
+}
+
+py::array_t<int32_t> run_top(const std::string& name, carray<uint64_t> data, carray<int32_t> labels,
+                             carray<int32_t> model_in, int d, int epochs, int step_shift, int decay_epochs,
+                             int32_t dot_mult) {
+  const auto& top = find_top(name);
+  require(d >= 1 && d <= zipml_tops::kMaxFeatures, "d must be in [1, " + std::to_string(zipml_tops::kMaxFeatures) +
+                                                       "] (the synthesized model size), got " + std::to_string(d));
+  check_sgd_inputs(data, labels, model_in, d, epochs, step_shift, decay_epochs, dot_mult);
+  check_row_words(data, d, top.bits, top.sampling);
+  py::array_t<int32_t> history({py::ssize_t(epochs), py::ssize_t(d) + 1});
+  const int n_copies = int(data.shape(0)), n = int(data.shape(1));
+  const uint64_t* pd = data.data();
+  const int32_t* pl = labels.data();
+  const int32_t* pm = model_in.data();
+  int32_t* ph = history.mutable_data();
+  py::gil_scoped_release release;
+  top.fn(pd, pl, pm, ph, n, d, n_copies, epochs, step_shift, decay_epochs, dot_mult);
+  return history;
+}
+
+py::array_t<float> run_fp32_top(carray<float> X, carray<float> y, carray<float> model_in, int epochs, int step_shift,
+                                int decay_epochs) {
+  require(X.ndim() == 2, "X must be 2-D, got shape " + shape_str(X));
+  const py::ssize_t n = X.shape(0), d = X.shape(1);
+  require(n >= 1 && n <= INT32_MAX, "n_samples must be in [1, 2^31), got " + std::to_string(n));
+  require(d >= 1 && d <= zipml_tops::kMaxFeatures, "d must be in [1, " + std::to_string(zipml_tops::kMaxFeatures) +
+                                                       "] (the synthesized model size), got " + std::to_string(d));
+  check_schedule(epochs, step_shift, decay_epochs);
+  require_shape1(y, n, "y");
+  require_shape1(model_in, d + 1, "model_in");
+  // The top reads rows padded to whole 512-bit lines (16 floats), as the host lays them out.
+  const py::ssize_t stride = (d + 15) / 16 * 16;
+  std::vector<float> padded(static_cast<size_t>(n * stride), 0.0f);
+  for (py::ssize_t i = 0; i < n; ++i) std::memcpy(&padded[i * stride], X.data() + i * d, sizeof(float) * d);
+  py::array_t<float> history({py::ssize_t(epochs), d + 1});
+  const float* py_ = y.data();
+  const float* pm = model_in.data();
+  float* ph = history.mutable_data();
+  py::gil_scoped_release release;
+  zipml_sgd_fp32(padded.data(), py_, pm, ph, int(n), int(d), int(stride), epochs, step_shift, decay_epochs);
+  return history;
+}
+
+}  // namespace
+
+void bind_tops(py::module_& m) {
+  m.def("tops", &tops, R"pbdoc(
+The quantized synthesis tops of hls/kernels/zipml_tops.cpp: a list of dicts with their
+name, bits and sampling (plain least squares on uniform levels).
+)pbdoc");
+  m.def("run_top", &run_top, py::arg("name"), py::arg("data"), py::arg("labels"), py::arg("model_in"), py::arg("d"),
+        py::arg("epochs"), py::arg("step_shift"), py::arg("decay_epochs"), py::arg("dot_mult"), R"pbdoc(
+Call the quantized top `name` as a host would (C simulation): data uint64 (copies, n,
+words) in the top's format, labels int32 Q16 (n,), model_in int32 Q24 (d + 1,), d at most
+the synthesized model size. Returns the model history int32 (epochs, d + 1).
+)pbdoc");
+  m.def("run_fp32_top", &run_fp32_top, py::arg("X"), py::arg("y"), py::arg("model_in"), py::arg("epochs"),
+        py::arg("step_shift"), py::arg("decay_epochs"), R"pbdoc(
+Call the fp32 top zipml_sgd_fp32 (C simulation) on scaled float32 rows X (n, d), padded here
+to whole 512-bit lines as its interface expects; y float32 (n,), model_in float32 (d + 1,).
+Returns the model history float32 (epochs, d + 1).
+)pbdoc");
+}
+
+}  // namespace zipml_py
