@@ -19,6 +19,12 @@ const zipml_tops::QuantizedTopEntry& find_top(const std::string& name) {
   throw py::value_error("no quantized top named '" + name + "'; the tops are " + names);
 }
 
+// The tops hold at most kMaxFeatures weights on chip: a larger d would overrun them.
+void check_top_features(py::ssize_t d) {
+  require(d >= 1 && d <= zipml_tops::kMaxFeatures, "d must be in [1, " + std::to_string(zipml_tops::kMaxFeatures) +
+                                                       "] (the synthesized model size), got " + std::to_string(d));
+}
+
 py::list tops() {
   py::list out;
   for (const auto& top : zipml_tops::kQuantizedTops)
@@ -31,8 +37,7 @@ py::array_t<int32_t> run_top(const std::string& name, carray<uint64_t> data, car
                              carray<int32_t> model_in, int d, int epochs, int step_shift, int decay_epochs,
                              int32_t dot_mult) {
   const auto& top = find_top(name);
-  require(d >= 1 && d <= zipml_tops::kMaxFeatures, "d must be in [1, " + std::to_string(zipml_tops::kMaxFeatures) +
-                                                       "] (the synthesized model size), got " + std::to_string(d));
+  check_top_features(d);
   check_sgd_inputs(data, labels, model_in, d, epochs, step_shift, decay_epochs, dot_mult);
   check_row_words(data, d, top.bits, top.sampling);
   py::array_t<int32_t> history({py::ssize_t(epochs), py::ssize_t(d) + 1});
@@ -51,8 +56,7 @@ py::array_t<float> run_fp32_top(carray<float> X, carray<float> y, carray<float> 
   require(X.ndim() == 2, "X must be 2-D, got shape " + shape_str(X));
   const py::ssize_t n = X.shape(0), d = X.shape(1);
   require(n >= 1 && n <= INT32_MAX, "n_samples must be in [1, 2^31), got " + std::to_string(n));
-  require(d >= 1 && d <= zipml_tops::kMaxFeatures, "d must be in [1, " + std::to_string(zipml_tops::kMaxFeatures) +
-                                                       "] (the synthesized model size), got " + std::to_string(d));
+  check_top_features(d);
   check_schedule(epochs, step_shift, decay_epochs);
   require_shape1(y, n, "y");
   require_shape1(model_in, d + 1, "model_in");

@@ -134,9 +134,9 @@ class EpochData:
         self.per_epoch = config.shuffle or config.resamples
         self._table = self._full = self._stored = None
         self._pool = self._next = None
-        if not self.per_epoch or not config.resamples:
+        if not config.resamples:  # one quantization (or scaled copy) serves every epoch
             self._stored = prepare(X, scaling, config)
-        if self.per_epoch and config.resamples:
+        else:
             if config.levels == "optimal":
                 self._table = optimal_level_table(X, config.bits, scaling, config.backend)
             if LOSSES[config.loss].refetch and config.refetch:
@@ -224,6 +224,19 @@ class KernelRun:
         return hist.astype(np.float64) / (1 << F.MODEL_FRAC), (refetches if data.full is not None else None)
 
 
+def run_epoch(data: EpochData, runs: list, epoch: int, shift: int, models: np.ndarray, prefetch: bool = True):
+    """Epoch ``epoch`` at step 2^-shift for every target (``runs[t]`` from ``models[t]``,
+    updated in place) on that epoch's data, the model and gradient rounding drawn with the
+    epoch's seed. Returns the rows refetched per target, or None (no refetching)."""
+    epoch_data, order = data.epoch(epoch, prefetch)
+    counts = []
+    for t, run in enumerate(runs):
+        hist, count = run(epoch_data, 1, shift, 0, models[t], order, epoch_seed(data.config.seed, epoch))
+        models[t] = hist[0]
+        counts.append(None if count is None else count[0])
+    return None if counts[0] is None else np.array(counts)
+
+
 def train(data: EpochData, runs: list, epochs: int, models: np.ndarray, on_epoch=None):
     """``epochs`` epochs of the fixed schedule for every target (``runs[t]`` from
     ``models[t]``, d weights + intercept in scaled units).
@@ -244,13 +257,11 @@ def train(data: EpochData, runs: list, epochs: int, models: np.ndarray, on_epoch
     counted = False
     current = np.array(models, dtype=np.float64)
     for e in range(epochs):
-        step = epoch_shift(config.step_shift, config.decay_epochs, e)
-        epoch_data, order = data.epoch(e)
-        for t, run in enumerate(runs):
-            hist, count = run(epoch_data, 1, step, 0, current[t], order, epoch_seed(config.seed, e))
-            current[t] = history[t, e] = hist[0]
-            if count is not None:
-                refetches[t, e], counted = count[0], True
+        counts = run_epoch(data, runs, e, epoch_shift(config.step_shift, config.decay_epochs, e), current,
+                           prefetch=e + 1 < epochs)
+        history[:, e] = current
+        if counts is not None:
+            refetches[:, e], counted = counts, True
         if on_epoch is not None:
             on_epoch(e)
     return history, (refetches if counted else None)

@@ -205,25 +205,15 @@ class _ZipMLLinear(BaseEstimator):
         worst final-loss ratio to the zero model, as ``_run``."""
         data = engine.EpochData(X, self.scaling_, config)
         X = self._loss_matrix(X)
-        n_targets = Y.shape[1]
         runs = [engine.KernelRun(ls.transform(Y[:, t]), config) for t, ls in enumerate(self._label_scalings)]
         schedule = AdaptiveSchedule(config.step_shift, self.tol, self.n_iter_no_change)
         progress = _Progress(self, int(self.max_iter))
         converged = False
         try:
             for e in range(int(self.max_iter)):
-                loss, refetched, shift = 0.0, 0.0, schedule.shift
-                epoch_data, order = data.epoch(e, prefetch=e + 1 < int(self.max_iter))
-                for t, ls in enumerate(self._label_scalings):
-                    hist, count = runs[t](epoch_data, 1, shift, 0, self._models[t], order,
-                                          engine.epoch_seed(config.seed, e))
-                    self._models[t] = hist[0]
-                    loss += self._loss(X, Y[:, t], ls, hist)[0] / n_targets
-                    refetched += 0.0 if count is None else count[0] / (X.shape[0] * n_targets)
-                self.n_iter_ += 1
-                self.loss_curve_.append(float(loss))
-                if epoch_data.full is not None:
-                    self.refetch_fraction_.append(float(refetched))
+                shift = schedule.shift
+                counts = engine.run_epoch(data, runs, e, shift, self._models, prefetch=e + 1 < int(self.max_iter))
+                loss = self._record_epoch(X, Y, counts)
                 progress.epoch(e, loss, shift)
                 if schedule.update(loss):
                     converged = True
@@ -238,6 +228,17 @@ class _ZipMLLinear(BaseEstimator):
                           f"schedule converged (training loss {self.loss_curve_[-1]:.6g}); raise max_iter",
                           ConvergenceWarning, stacklevel=4)
         return self._worst_ratio(X, Y)
+
+    def _record_epoch(self, X, Y, refetch_counts) -> float:
+        """Count an epoch of the current models: its training loss (mean over targets) in
+        ``loss_curve_`` and, with refetching, the fraction of rows refetched. Returns the loss."""
+        loss = float(np.mean([self._loss(X, Y[:, t], ls, self._models[t][None])[0]
+                              for t, ls in enumerate(self._label_scalings)]))
+        self.n_iter_ += 1
+        self.loss_curve_.append(loss)
+        if refetch_counts is not None:
+            self.refetch_fraction_.append(float(np.mean(refetch_counts)) / X.shape[0])
+        return loss
 
     def _worst_ratio(self, X, Y) -> float:
         """Largest ratio, over targets, of the current model's loss to the zero model's (in
@@ -311,20 +312,11 @@ class _ZipMLLinear(BaseEstimator):
         # Without per-epoch draws, a seed of its own still gives every call fresh rounding.
         seed = self._seed if self.fresh_samples else (self._seed + self.n_iter_) % (1 << 32)
         config = self._config(shift, 0, seed)
-        data = engine.EpochData(X, self.scaling_, config)
-        epoch_data, order = data.epoch(self.n_iter_, prefetch=False)
+        runs = [engine.KernelRun(ls.transform(Y[:, t]), config) for t, ls in enumerate(self._label_scalings)]
+        counts = engine.run_epoch(engine.EpochData(X, self.scaling_, config), runs, self.n_iter_, shift, self._models,
+                                  prefetch=False)
         X = self._loss_matrix(X)
-        refetched = 0.0
-        for t, ls in enumerate(self._label_scalings):
-            run = engine.KernelRun(ls.transform(Y[:, t]), config)
-            hist, count = run(epoch_data, 1, shift, 0, self._models[t], order, engine.epoch_seed(seed, self.n_iter_))
-            self._models[t] = hist[0]
-            refetched += 0.0 if count is None else count[0] / (X.shape[0] * Y.shape[1])
-        self.n_iter_ += 1
-        self.loss_curve_.append(float(np.mean([self._loss(X, Y[:, t], ls, self._models[t][None])[0]
-                                                for t, ls in enumerate(self._label_scalings)])))
-        if epoch_data.full is not None:
-            self.refetch_fraction_.append(float(refetched))
+        self._record_epoch(X, Y, counts)
         self.final_eta_ = 2.0**-shift
         self._set_coef()
         if self._worst_ratio(X, Y) > 10.0:
