@@ -167,7 +167,7 @@ def quantize_checked(X: np.ndarray, bits: int, sampling: str, levels: str, seed:
     if levels == "optimal" and table is None:
         table = optimal_level_table(X, bits, scaling, backend, levels_method, grid_size)
     lines = kernels.quantize(X, scaling.lo, scaling.inv, table, bits, sampling, seed, n_copies, samples_per_value,
-                             rows=None if rows is None else np.asarray(rows, dtype=np.int64))
+                             rows=rows)
     return QuantizedData(lines=lines, bits=bits, sampling=sampling, seed=seed, n_features=X.shape[1],
                          scaling=scaling, level_table=table, samples_per_value=samples_per_value)
 
