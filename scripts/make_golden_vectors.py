@@ -56,7 +56,7 @@ def quantize_case(root, rng, name, n, d, bits, sampling, n_copies, tables=False,
 
 
 def sgd_case(root, rng, name, n, d, bits, sampling, n_copies, epochs, tables=False, loss="squared_error",
-             model_bits=0, grad_bits=0, model_range=1 << 20):
+             model_bits=0, grad_bits=0, model_range=1 << 20, step_shift=5, label_gain=1):
     X = rng.uniform(-1, 1, size=(n, d)).astype(np.float32)
     y = X @ rng.standard_normal(d) + 0.1 * rng.standard_normal(n)
     sc = FeatureScaling.fit(X)
@@ -64,21 +64,22 @@ def sgd_case(root, rng, name, n, d, bits, sampling, n_copies, epochs, tables=Fal
     values = None if levels is None else F.level_values(levels)
     dot_mult = F.TABLE_DOT_MULT if tables else F.dot_mult(bits)
     data = R.quantize_matrix(X, sc.lo, sc.inv, levels, bits, sampling, 11, n_copies)
-    labels = LabelScaling.fit(y).to_fixed(y)
+    labels = LabelScaling.fit(y).to_fixed(y * label_gain)
     full = None
     if LOSSES[loss].margin:
         labels = np.where(y > np.median(y), 1 << F.LABEL_FRAC, -(1 << F.LABEL_FRAC)).astype(np.int32)
     if LOSSES[loss].refetch:
         full = R.scaled_position(X, sc.lo, sc.inv)
     model_in = rng.integers(-model_range, model_range, size=d + 1).astype(np.int32)
-    step_shift, decay, seed = 5, 2, 77
-    hist, refetches = R.sgd_linear(data, labels, d, bits, sampling, epochs, step_shift, decay, dot_mult, model_in,
+    decay, seed = 2, 77
+    hist, predictions, saturations, refetches = R.sgd_linear(data, labels, d, bits, sampling, epochs, step_shift, decay, dot_mult, model_in,
                                    values=values, loss=loss, model_bits=model_bits, grad_bits=grad_bits, seed=seed,
                                    full=full)
     params = dict(n=n, d=d, bits=bits, sampling=F.sampling_id(sampling), n_copies=n_copies, epochs=epochs,
                   step_shift=step_shift, decay_epochs=decay, dot_mult=dot_mult, tables=int(tables),
                   loss=LOSSES[loss].kernel_id, model_bits=model_bits, grad_bits=grad_bits, rng_seed=seed)
-    arrays = {"data.u64": data, "labels.i32": labels, "model_in.i32": model_in, "expected.i32": hist}
+    arrays = {"data.u64": data, "labels.i32": labels, "model_in.i32": model_in, "expected.i32": hist,
+              "predictions.i32": predictions, "saturations.i32": saturations}
     if tables:
         arrays["values.i32"] = values
     if full is not None:
@@ -95,12 +96,12 @@ def logistic_case(root, rng, name, n, d, bits, sampling, degree, epochs):
     data = R.quantize_matrix(X, sc.lo, sc.inv, None, bits, sampling, 13, 2, samples)
     poly = logistic_polynomial(degree, 4.0)
     model_in = rng.integers(-(1 << 20), 1 << 20, size=d + 1).astype(np.int32)
-    hist = R.sgd_logistic(data, labels, d, bits, sampling, samples, epochs, 4, 1, F.dot_mult(bits), poly.fixed_coef(),
-                          poly.range_q16(), model_in)
+    hist, predictions, saturations = R.sgd_logistic(data, labels, d, bits, sampling, samples, epochs, 4, 1,
+                                                    F.dot_mult(bits), poly.fixed_coef(), poly.range_q16(), model_in)
     params = dict(n=n, d=d, bits=bits, sampling=F.sampling_id(sampling), samples=samples, n_copies=2, epochs=epochs,
                   step_shift=4, decay_epochs=1, dot_mult=F.dot_mult(bits), range_q16=poly.range_q16())
     arrays = {"data.u64": data, "labels.i32": labels, "model_in.i32": model_in, "coef.i64": poly.fixed_coef(),
-              "expected.i32": hist}
+              "expected.i32": hist, "predictions.i32": predictions, "saturations.i32": saturations}
     return write_case(root, "logistic", name, params, arrays)
 
 
@@ -141,6 +142,11 @@ def main(out: Path) -> None:
             for sampling in ("double", "naive"):
                 index.append(sgd_case(out, rng, f"sgd_b{bits}_{sampling}_{loss}", 15, 29, bits, sampling, 2, 3,
                                       loss=loss, model_range=1 << 24))
+    # Steps beyond the model's range (labels of 2^14 standard deviations, step 2^-1): they
+    # saturate, and the kernels count them.
+    for bits in (1, 8):
+        index.append(sgd_case(out, rng, f"sgd_b{bits}_double_saturating", 9, 19, bits, "double", 1, 2, step_shift=1,
+                              label_gain=1 << 14))
     (out / "index.txt").write_text("\n".join(index) + "\n")
 
 

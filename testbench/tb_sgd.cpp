@@ -1,5 +1,5 @@
 // Testbench: the SGD kernels (sgd_linear with each loss and its options, sgd_logistic)
-// against the golden model's model history, bit for bit; where the build has the
+// against the golden model's model history, pass predictions and counts, bit for bit; where the build has the
 // AVX-512 SGD and it covers a case, the fast path is checked against the same vectors.
 #include <cstdio>
 
@@ -42,29 +42,42 @@ int main(int argc, char** argv) {
           constexpr zipml::Sampling E = decltype(e)::value;
           using Loss = decltype(loss);
           std::vector<uint32_t> full;
-          std::vector<int32_t> want_refetches(size_t(epochs), 0), refetches(size_t(epochs), -1);
+          std::vector<int32_t> want_refetches(size_t(epochs), 0);
           if (Loss::kRefetch) {
             full = tb::read_array<uint32_t>(c.dir + "/full.u32");
             want_refetches = tb::read_array<int32_t>(c.dir + "/refetches.i32");
             opt.full = full.data();
           }
-          opt.refetches = refetches.data();
-          std::vector<int32_t> got(size_t(epochs) * (d + 1), 0);
+          const auto want_predictions = tb::read_array<int32_t>(c.dir + "/predictions.i32");
+          const auto want_saturations = tb::read_array<int32_t>(c.dir + "/saturations.i32");
+          std::vector<int32_t> got, predictions, saturations, refetches;
+          zipml::PassReport report;
+          auto reset = [&] {  // outputs poisoned, so an unwritten value shows
+            got.assign(size_t(epochs) * (d + 1), -7);
+            predictions.assign(size_t(n) * 2, -7);
+            saturations.assign(size_t(epochs), -7);
+            refetches.assign(size_t(epochs), -7);
+            report = {predictions.data(), saturations.data(), refetches.data()};
+          };
           auto check = [&](const char* path) {
-            const size_t bad = tb::mismatches(got, want) + tb::mismatches(refetches, want_refetches);
+            const size_t bad = tb::mismatches(got, want) + tb::mismatches(predictions, want_predictions) +
+                               tb::mismatches(saturations, want_saturations) +
+                               tb::mismatches(refetches, want_refetches);
             if (bad)
-              std::printf("FAIL %s (%s): %zu of %zu model values and refetch counts differ\n", c.dir.c_str(), path,
-                          bad, want.size() + want_refetches.size());
+              std::printf("FAIL %s (%s): %zu of the model values, predictions and counts differ\n", c.dir.c_str(),
+                          path, bad);
             (bad ? failed : passed) += 1;
           };
+          reset();
           zipml::sgd_linear<B, E, Loss, kMaxFeatures>(data.data(), labels.data(), n, d, n_copies, epochs, step_shift,
-                                                      decay_epochs, dot_mult, table, model_in.data(), got.data(), opt);
+                                                      decay_epochs, dot_mult, table, model_in.data(), got.data(), opt,
+                                                      report);
           check("portable");
-          got.assign(got.size(), 0);
-          refetches.assign(refetches.size(), -1);
+          reset();
           if (zipml::avx512::fast_sgd_linear<B, E, Loss, kMaxFeatures>(data.data(), labels.data(), n, d, n_copies,
                                                                        epochs, step_shift, decay_epochs, dot_mult,
-                                                                       table, model_in.data(), got.data(), opt))
+                                                                       table, model_in.data(), got.data(), opt,
+                                                                       report))
             check("avx512");
         });
       });
@@ -76,16 +89,20 @@ int main(int argc, char** argv) {
       const auto model_in = tb::read_array<int32_t>(c.dir + "/model_in.i32");
       const auto coef = tb::read_array<int64_t>(c.dir + "/coef.i64");
       const auto want = tb::read_array<int32_t>(c.dir + "/expected.i32");
-      std::vector<int32_t> got(want.size(), 0);
+      const auto want_predictions = tb::read_array<int32_t>(c.dir + "/predictions.i32");
+      const auto want_saturations = tb::read_array<int32_t>(c.dir + "/saturations.i32");
+      std::vector<int32_t> got(want.size(), -7), predictions(size_t(n) * 2, -7), saturations(size_t(epochs), -7);
+      const zipml::PassReport report{predictions.data(), saturations.data(), nullptr};
       tb::guarded(c, failed, [&] {
         zipml::dispatch_sgd_logistic(int(c["bits"]), int(c["sampling"]), int(c["samples"]), [&](auto b, auto e,
                                                                                                 auto m) {
           zipml::sgd_logistic<decltype(b)::value, decltype(e)::value, decltype(m)::value, kMaxFeatures>(
               data.data(), labels.data(), n, d, int(c["n_copies"]), epochs, int(c["step_shift"]),
               int(c["decay_epochs"]), int32_t(c["dot_mult"]), coef.data(), int32_t(c["range_q16"]), model_in.data(),
-              got.data());
-          const size_t bad = tb::mismatches(got, want);
-          if (bad) std::printf("FAIL %s: %zu of %zu model values differ\n", c.dir.c_str(), bad, want.size());
+              got.data(), report);
+          const size_t bad = tb::mismatches(got, want) + tb::mismatches(predictions, want_predictions) +
+                             tb::mismatches(saturations, want_saturations);
+          if (bad) std::printf("FAIL %s: %zu of the model values, predictions and counts differ\n", c.dir.c_str(), bad);
           (bad ? failed : passed) += 1;
         });
       });

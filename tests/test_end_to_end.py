@@ -14,6 +14,7 @@ from zipml_hls.polynomial import logistic_derivative, logistic_polynomial
 from zipml_hls.scaling import LabelScaling
 from zipml_hls.reference import fixed_point
 from zipml_hls.spec import layout, rng
+from zipml_hls.spec.losses import LOSSES
 
 
 @pytest.fixture(scope="module")
@@ -44,11 +45,12 @@ def test_model_and_gradient_rounding_bit_exact(bits, sampling, model_bits, grad_
     args = (q.lines, labels, 37, bits)
     tail = (3, 4, 1, F.dot_mult(bits), init)
     cpp = _kernels.sgd_linear(*args, F.sampling_id(sampling), *tail, model_bits=model_bits, grad_bits=grad_bits,
-                              seed=9)[0]
-    ref, _ = R.sgd_linear(*args, sampling, *tail, model_bits=model_bits, grad_bits=grad_bits, seed=9)
-    assert np.array_equal(cpp, ref)
+                              seed=9)
+    ref = R.sgd_linear(*args, sampling, *tail, model_bits=model_bits, grad_bits=grad_bits, seed=9)
+    for got, want in zip(cpp, ref):  # history, predictions, saturations, refetches
+        assert np.array_equal(got, want)
     plain = _kernels.sgd_linear(*args, F.sampling_id(sampling), *tail)[0]
-    assert not np.array_equal(cpp, plain)  # the rounding really happened
+    assert not np.array_equal(cpp[0], plain)  # the rounding really happened
 
 
 @pytest.mark.filterwarnings("ignore::sklearn.exceptions.ConvergenceWarning")  # ends at max_iter on purpose
@@ -83,7 +85,8 @@ def test_logistic_kernel_bit_exact(bits, sampling, degree):
     tail = (degree + 1, 3, 3, 1, F.dot_mult(bits), poly.fixed_coef(), poly.range_q16(), np.zeros(42, np.int32))
     cpp = _kernels.sgd_logistic(q.lines, y, 41, bits, F.sampling_id(sampling), *tail)
     ref = R.sgd_logistic(q.lines, y, 41, bits, sampling, *tail)
-    assert np.array_equal(cpp, ref)
+    for got, want in zip(cpp, ref, strict=True):  # history, predictions, saturations
+        assert np.array_equal(got, want)
 
 
 @pytest.mark.parametrize("degree, R_", [(3, 4.0), (5, 4.0), (7, 6.0)])
@@ -127,11 +130,19 @@ def test_polynomial_estimator_unbiased_and_within_the_bias_bound():
 @pytest.mark.parametrize("bits", [8, 4])
 def test_classifier_losses_work_at_low_precision(cancer, loss, bits):
     Xtr, Xte, ytr, yte = cancer
-    fp32 = ZipMLClassifier(loss=loss, bits=32, random_state=0).fit(Xtr, ytr)
-    low = ZipMLClassifier(loss=loss, bits=bits, random_state=0).fit(Xtr, ytr)
+    # The schedule follows the kernels' pass loss, which quantization makes noisier on
+    # these 426 rows: scikit-learn's patience of 5 epochs keeps noise from halving the step
+    # too early (with 3, 4-bit log_loss stops after 52 epochs at 1.13x fp32's objective).
+    fp32 = ZipMLClassifier(loss=loss, bits=32, random_state=0, n_iter_no_change=5).fit(Xtr, ytr)
+    low = ZipMLClassifier(loss=loss, bits=bits, random_state=0, n_iter_no_change=5).fit(Xtr, ytr)
     assert fp32.score(Xte, yte) > 0.9
     assert low.score(Xte, yte) >= fp32.score(Xte, yte) - 0.02
-    assert low.loss_curve_[-1] <= 1.05 * fp32.loss_curve_[-1]
+    # the training objective of the final models on the full-precision data
+    # (loss_curve_ is the kernels' pass estimate, which quantization noise raises for
+    # these convex losses)
+    signs = np.where(ytr == fp32.classes_[1], 1.0, -1.0)
+    objective = [np.mean(LOSSES[loss].objective(signs, m.decision_function(Xtr))) for m in (fp32, low)]
+    assert objective[1] <= 1.05 * objective[0]
 
 
 @pytest.mark.filterwarnings("ignore::sklearn.exceptions.ConvergenceWarning")  # ends at max_iter on purpose

@@ -32,11 +32,11 @@ def test_linear_kernel_bit_exact_for_every_loss(loss, bits, sampling):
     full = get_backend("hls").positions(X, q.scaling.lo, q.scaling.inv) if LOSSES[loss].refetch else None
     model_in = rng.integers(-(1 << 22), 1 << 22, size=30).astype(np.int32)
     args = (q.lines, labels_for(loss, y), 29, bits, sampling, 3, 4, 1, F.dot_mult(bits), model_in)
-    native, native_refetches = get_backend("hls").sgd_linear(*args, loss=loss, full=full)
-    golden, golden_refetches = get_backend("reference").sgd_linear(*args, loss=loss, full=full)
-    assert np.array_equal(native, golden)
-    assert np.array_equal(native_refetches, golden_refetches)
-    assert not np.array_equal(native[-1], model_in)  # it trained
+    native = get_backend("hls").sgd_linear(*args, loss=loss, full=full)
+    golden = get_backend("reference").sgd_linear(*args, loss=loss, full=full)
+    for name in native._fields:  # history, predictions, saturations, refetches
+        assert np.array_equal(getattr(native, name), getattr(golden, name)), name
+    assert not np.array_equal(native.history[-1], model_in)  # it trained
 
 
 @pytest.mark.parametrize("loss", list(LOSSES))
@@ -48,7 +48,8 @@ def test_fp32_kernel_matches_golden_for_every_loss(loss):
     init = np.zeros(24, np.float32)
     native = get_backend("hls").sgd_fp32(X, y, 4, 4, 2, init, loss=loss)
     golden = get_backend("reference").sgd_fp32(X, y, 4, 4, 2, init, loss=loss)
-    np.testing.assert_allclose(native, golden, rtol=1e-4, atol=1e-5)  # summation order only (docs/FORMATS.md)
+    for name in ("history", "predictions"):  # summation order only (docs/FORMATS.md)
+        np.testing.assert_allclose(getattr(native, name), getattr(golden, name), rtol=1e-4, atol=1e-5)
 
 
 @pytest.mark.parametrize("loss", list(LOSSES))
@@ -94,5 +95,6 @@ def test_squared_hinge_reaches_its_optimum():
     best = squared_hinge_optimum(X, y)
     for bits, bound in ((32, 1.01), (8, 1.01), (4, 1.02)):  # measured: 1.002 at all three
         est = ZipMLClassifier(loss="squared_hinge", bits=bits, max_iter=60, random_state=0).fit(X, y)
-        assert est.loss_curve_[-1] <= bound * best, (bits, est.loss_curve_[-1], best)
+        objective = np.mean(LOSSES["squared_hinge"].objective(y, est.decision_function(X)))
+        assert objective <= bound * best, (bits, objective, best)
         assert est.score(X, y) > 0.85

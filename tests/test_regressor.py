@@ -102,7 +102,9 @@ def test_predictions_in_original_units(synthetic):
     np.testing.assert_allclose(m.predict(X), X @ m.coef_ + m.intercept_)
     assert m.score(X, y) > 0.78  # the generator's R^2 is 0.8
     assert 1 <= m.n_iter_ <= 100 and len(m.loss_curve_) == m.n_iter_
-    assert m.loss_curve_[-1] == pytest.approx(0.5 * np.mean((m.predict(X) - y) ** 2))
+    # loss_curve_ comes from the kernel's last pass (the model moves during it): close to
+    # the final model's loss, measured 0.6% apart here
+    assert m.loss_curve_[-1] == pytest.approx(0.5 * np.mean((m.predict(X) - y) ** 2), rel=0.03)
 
 
 @pytest.mark.filterwarnings("ignore::sklearn.exceptions.ConvergenceWarning")  # ends at max_iter on purpose

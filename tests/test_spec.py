@@ -31,13 +31,14 @@ def test_every_mirrored_constant_equals_the_kernels():
 
 
 def test_loss_policies_match_the_registry():
-    # For every loss: the C++ policy's id, kRefetch and membership of LinearLosses
-    # (losses.hpp) against the registry's kernel_id, refetch and kernel == "linear".
+    # For every loss: the C++ policy's id, kRefetch, kSecondSample and membership of
+    # LinearLosses (losses.hpp) against the registry's kernel_id, refetch, second_sample
+    # and kernel == "linear".
     compiled = _kernels.constants()["losses"]
     assert set(compiled) == set(LOSSES)
     for name, loss in LOSSES.items():
         assert dict(compiled[name]) == {"id": loss.kernel_id, "refetch": loss.refetch,
-                                        "linear": loss.kernel == "linear"}, name
+                                        "second_sample": loss.second_sample, "linear": loss.kernel == "linear"}, name
 
 
 def test_values_per_line_match_kernels():

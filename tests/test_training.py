@@ -42,14 +42,15 @@ def test_fresh_samples_remove_the_single_copy_bias(linear_problem, seed):
 @pytest.mark.filterwarnings("ignore::sklearn.exceptions.ConvergenceWarning")  # ends at max_iter on purpose
 def test_shuffling_trains_on_sorted_rows():
     # Rows sorted by the target: one order every epoch drags the model along the sort.
-    # Measured test R^2: 0.35 shuffled, 0.03 in the sorted order (unsorted data: ~0.32).
+    # Measured test R^2 (seeds 0-3): 0.35 shuffled, 0.18 in the sorted order (unsorted
+    # data: ~0.32).
     X, y = load_diabetes(return_X_y=True)
     Xtr, Xte, ytr, yte = train_test_split(X, y, random_state=0)
     order = np.argsort(ytr)
     shuffled = ZipMLRegressor(bits=8, random_state=0).fit(Xtr[order], ytr[order])
     in_order = ZipMLRegressor(bits=8, random_state=0, shuffle=False).fit(Xtr[order], ytr[order])
     assert shuffled.score(Xte, yte) > 0.3
-    assert in_order.score(Xte, yte) < 0.15
+    assert in_order.score(Xte, yte) < 0.25
 
 
 def test_epoch_orders_are_fresh_deterministic_permutations():
@@ -159,6 +160,69 @@ def test_fp32_kernel_reads_rows_in_the_given_order():
     init = np.zeros(34, np.float32)
     native = get_backend("hls")
     gathered = native.sgd_fp32(np.ascontiguousarray(X[rows]), y[rows], 2, 5, 0, init)
-    assert np.array_equal(native.sgd_fp32(X, y[rows], 2, 5, 0, init, rows=rows), gathered)
+    in_place = native.sgd_fp32(X, y[rows], 2, 5, 0, init, rows=rows)
+    assert np.array_equal(in_place.history, gathered.history)
+    # the first row's dot product may be vectorised differently: last-place differences
+    np.testing.assert_allclose(in_place.predictions, gathered.predictions, rtol=1e-6, atol=1e-7)
     golden = get_backend("reference").sgd_fp32(X, y[rows], 2, 5, 0, init, rows=rows)
-    np.testing.assert_allclose(gathered, golden, rtol=1e-4, atol=1e-5)
+    np.testing.assert_allclose(gathered.history, golden.history, rtol=1e-4, atol=1e-5)
+
+
+def _pass_with_fixed_model(sampling, seed):
+    """One kernel pass at step 2^-40 (every step rounds to 0: the model stays fixed) over
+    2-bit data: the predictions it reports, the labels, and the exact losses."""
+    from zipml_hls.backend import get_backend
+    from zipml_hls.spec import format as F
+
+    rng = np.random.default_rng(0)
+    X = rng.uniform(size=(4000, 30))
+    w = rng.standard_normal(31) * 0.3
+    q = quantize_checked(X, 2, sampling, "uniform", seed, 1, "hls", FeatureScaling.fit(X))
+    positions = q.scaling.transform(X.astype(np.float32)).astype(np.float64)
+    y = positions @ w[:-1] + w[-1] + 0.2 * rng.standard_normal(4000)
+    labels, model = F.to_fixed(y, F.LABEL_FRAC), F.to_fixed(w, F.MODEL_FRAC)
+    out = get_backend("hls").sgd_linear(q.lines, labels, 30, 2, sampling, 1, 40, 0, F.dot_mult(2), model)
+    assert np.array_equal(out.history[0], model)  # the model did not move
+    exact = 0.5 * (positions @ w[:-1] + w[-1] - y) ** 2
+    return out.predictions / 2**F.LABEL_FRAC, labels / 2**F.LABEL_FRAC, exact
+
+
+def test_pass_loss_is_unbiased_with_double_sampling():
+    # With the model fixed, the kernel's loss estimate 0.5 (q1.w - y)(q2.w - y) from its
+    # two reported predictions averages to the exact loss 0.5 (a.w - y)^2 (over 4000 rows
+    # and 5 seeds: within 4 standard errors), while one sample's 0.5 (q1.w - y)^2 (what
+    # naive sampling reports) is biased upwards by the rounding variance 0.5 w' Var(q) w.
+    from zipml_hls.spec.losses import LOSSES
+
+    double, single, exact = [], [], []
+    for seed in range(5):
+        predictions, y, loss = _pass_with_fixed_model("double", seed)
+        double.append(LOSSES["squared_error"].pass_estimate(y, predictions))
+        single.append(0.5 * (predictions[:, 0] - y) ** 2)
+        exact.append(loss)
+    double, single, exact = (np.concatenate(v) for v in (double, single, exact))
+    error = double - exact
+    assert abs(error.mean()) < 4 * error.std() / np.sqrt(error.size)
+    assert single.mean() - exact.mean() > 10 * (single - exact).std() / np.sqrt(error.size)
+
+
+def test_steps_saturate_only_beyond_the_model_range_and_are_counted():
+    # 1-bit rows (1, 1, 1) and (0, 0, 0), step 2^-3, from a zero model. Row 0's residual is
+    # 8 (label -8): each weight steps by eta r = 1.0 exactly (the old 32-bit g clipped it
+    # to 0.5). Then a residual near 2^15 at step 2^-1 needs a step beyond the Q7.24
+    # model's range: it saturates there, and the sample is counted.
+    from zipml_hls.backend import get_backend
+    from zipml_hls.spec import format as F
+
+    X = np.array([[1.0, 1.0, 1.0], [0.0, 0.0, 0.0]])
+    q = quantize_checked(X, 1, "double", "uniform", 0, 1, "hls", FeatureScaling.fit(X))
+    model = np.zeros(4, np.int32)
+    one = 1 << F.MODEL_FRAC
+    for backend, extra in (("hls", {}), ("hls", {"portable": True}), ("reference", {})):
+        run = get_backend(backend).sgd_linear
+        out = run(q.lines, np.array([-8 << 16, 0], np.int32), 3, 1, "double", 1, 3, 0, F.dot_mult(1), model, **extra)
+        assert np.array_equal(out.history[0], [-one, -one, -one, -one + (1 << 21)]), backend
+        assert np.array_equal(out.predictions, [[0, 0], [-(1 << 16), -(1 << 16)]]) and out.saturations[0] == 0
+        big = np.array([-(1 << 31) + 1, 0], np.int32)
+        out = run(q.lines, big, 3, 1, "double", 1, 1, 0, F.dot_mult(1), model, **extra)
+        assert np.array_equal(out.history[0, :3], [-(1 << 31) + 1] * 3) and out.saturations[0] == 1, backend

@@ -15,8 +15,8 @@ namespace {
 
 using zipml::Sampling;
 
-/// {name: {"id", "refetch", "linear"}} for every loss policy of Losses: its id, whether
-/// sgd_linear refetches for it (kRefetch) and whether it is a loss of sgd_linear.
+/// {name: {"id", "refetch", "second_sample", "linear"}} for every loss policy of Losses:
+/// its id, kRefetch, kSecondSample and whether it is a loss of sgd_linear.
 template <class... Loss>
 py::dict losses(zipml::TypeList<Loss...>) {
   py::dict out;
@@ -25,6 +25,7 @@ py::dict losses(zipml::TypeList<Loss...>) {
     py::dict entry;
     entry["id"] = static_cast<int>(L::kId);
     entry["refetch"] = L::kRefetch;
+    entry["second_sample"] = L::kSecondSample;
     entry["linear"] = zipml::Contains<zipml::LinearLosses, L>::value;
     out[L::kName] = entry;
   };
@@ -101,8 +102,9 @@ Every constant of the specification that the Python side mirrors (format.hpp, rn
 losses.hpp): line layout, fixed-point fractions, limits, the supported bit widths and Multi
 sample counts, RNG stream ids and multipliers, the CPU build's max_features,
 values_per_line keyed "sampling/bits" for each sampling with a fixed sample count and
-"multi{M}/bits" for each M, and losses: {name: {"id", "refetch", "linear"}} for every
-loss (its id, whether sgd_linear refetches for it, whether sgd_linear takes it).
+"multi{M}/bits" for each M, and losses: {name: {"id", "refetch", "second_sample",
+"linear"}} for every loss (its id, whether sgd_linear refetches for it, whether its loss
+estimate uses the second sample's prediction, whether sgd_linear takes it).
 )pbdoc");
   zp::bind_quantize(m);
   zp::bind_sgd(m);

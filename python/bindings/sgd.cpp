@@ -63,8 +63,8 @@ py::tuple sgd_linear(carray<uint64_t> data, carray<int32_t> labels, int d, int b
   require(grad_bits == 0 || (grad_bits >= 2 && grad_bits <= 24),
           "grad_bits must be 0 (full precision) or in [2, 24], got " + std::to_string(grad_bits));
   py::array_t<int32_t> history({py::ssize_t(epochs), py::ssize_t(d) + 1});
-  py::array_t<int32_t> refetches(epochs);
-  std::fill_n(refetches.mutable_data(), epochs, 0);
+  py::array_t<int32_t> predictions({py::ssize_t(n), py::ssize_t(2)}), saturations(epochs), refetches(epochs);
+  zipml::PassReport report{predictions.mutable_data(), saturations.mutable_data(), refetches.mutable_data()};
   zipml::dispatch_sgd_linear(bits, sampling, loss, [&](auto b, auto e, auto l) {
     constexpr int B = decltype(b)::value;
     constexpr Sampling E = decltype(e)::value;
@@ -82,7 +82,6 @@ py::tuple sgd_linear(carray<uint64_t> data, carray<int32_t> labels, int d, int b
     opt.model_bits = model_bits;
     opt.grad_bits = grad_bits;
     opt.seed = seed;
-    opt.refetches = refetches.mutable_data();
     carray<uint32_t> full_rows;
     if (!full.is_none()) {
       require(Loss::kRefetch, "full (rows to refetch) is used only by the losses that refetch, " +
@@ -99,14 +98,14 @@ py::tuple sgd_linear(carray<uint64_t> data, carray<int32_t> labels, int d, int b
     int32_t* ph = history.mutable_data();
     py::gil_scoped_release release;
     if (portable || !zipml::avx512::fast_sgd_linear<B, E, Loss, kMaxFeatures>(
-                        pd, pl, n, d, n_copies, epochs, step_shift, decay_epochs, dot_mult, pv, pm, ph, opt))
+                        pd, pl, n, d, n_copies, epochs, step_shift, decay_epochs, dot_mult, pv, pm, ph, opt, report))
       zipml::sgd_linear<B, E, Loss, kMaxFeatures>(pd, pl, n, d, n_copies, epochs, step_shift, decay_epochs, dot_mult,
-                                                  pv, pm, ph, opt);
+                                                  pv, pm, ph, opt, report);
   });
-  return py::make_tuple(history, refetches);
+  return py::make_tuple(history, predictions, saturations, refetches);
 }
 
-py::array_t<int32_t> sgd_logistic(carray<uint64_t> data, carray<int32_t> labels, int d, int bits, int sampling,
+py::tuple sgd_logistic(carray<uint64_t> data, carray<int32_t> labels, int d, int bits, int sampling,
                                   int samples, int epochs, int step_shift, int decay_epochs, int32_t dot_mult,
                                   carray<int64_t> coef, int32_t range_q16, carray<int32_t> model_in) {
   check_sgd_inputs(data, labels, model_in, d, epochs, step_shift, decay_epochs, dot_mult);
@@ -114,6 +113,8 @@ py::array_t<int32_t> sgd_logistic(carray<uint64_t> data, carray<int32_t> labels,
   require(range_q16 > 0 && range_q16 <= (32 << 16),
           "range_q16 must be in (0, 32 * 2^16], got " + std::to_string(range_q16));
   py::array_t<int32_t> history({py::ssize_t(epochs), py::ssize_t(d) + 1});
+  py::array_t<int32_t> predictions({py::ssize_t(n), py::ssize_t(2)}), saturations(epochs);
+  const zipml::PassReport report{predictions.mutable_data(), saturations.mutable_data(), nullptr};
   zipml::dispatch_sgd_logistic(bits, sampling, samples, [&](auto b, auto e, auto m) {
     constexpr int B = decltype(b)::value;
     constexpr Sampling E = decltype(e)::value;
@@ -127,12 +128,12 @@ py::array_t<int32_t> sgd_logistic(carray<uint64_t> data, carray<int32_t> labels,
     int32_t* ph = history.mutable_data();
     py::gil_scoped_release release;
     zipml::sgd_logistic<B, E, M, kMaxFeatures>(pd, pl, n, d, n_copies, epochs, step_shift, decay_epochs, dot_mult, pc,
-                                               range_q16, pm, ph);
+                                               range_q16, pm, ph, report);
   });
-  return history;
+  return py::make_tuple(history, predictions, saturations);
 }
 
-py::array_t<float> sgd_fp32(carray<float> X, carray<float> y, int epochs, int step_shift, int decay_epochs,
+py::tuple sgd_fp32(carray<float> X, carray<float> y, int epochs, int step_shift, int decay_epochs,
                             carray<float> model_in, int loss, py::object rows) {
   require(X.ndim() == 2, "X must be 2-D, got shape " + shape_str(X));
   py::ssize_t n = X.shape(0);
@@ -144,17 +145,18 @@ py::array_t<float> sgd_fp32(carray<float> X, carray<float> y, int epochs, int st
   check_schedule(epochs, step_shift, decay_epochs);
   require_shape1(y, n, "y");
   require_shape1(model_in, d + 1, "model_in");
-  py::array_t<float> history({py::ssize_t(epochs), d + 1});
+  py::array_t<float> history({py::ssize_t(epochs), d + 1}), predictions(n);
   zipml::dispatch_sgd_fp32(loss, [&](auto l) {
     const float* px = X.data();
     const float* py_ = y.data();
     const float* pm = model_in.data();
     float* ph = history.mutable_data();
+    float* pp = predictions.mutable_data();
     py::gil_scoped_release release;
     zipml::sgd_fp32<decltype(l), kMaxFeatures>(px, d, py_, int(n), int(d), epochs, step_shift, decay_epochs, pm, ph,
-                                               porder);
+                                               porder, pp);
   });
-  return history;
+  return py::make_tuple(history, predictions);
 }
 
 }  // namespace
@@ -183,7 +185,11 @@ uint32 (n, d) Q0.24 positions (from positions()): the losses that refetch
 ({refetch_losses}) refetch these rows where the low-precision margin is within its error
 bound of 1; portable: skip the AVX-512 fast path (same bits).
 
-Returns (history int32 (epochs, d + 1): the model after every epoch, refetches int32
+Returns (history int32 (epochs, d + 1): the model after every epoch; predictions int32
+(n, 2) Q16: each sample's predictions in the last epoch's pass, before its update, from
+its first sample (the exact row where refetched) and its second (the squared losses on
+double data, else the first again; also where the residual is 0); saturations int32
+(epochs,): samples whose step saturated (larger than the model's range); refetches int32
 (epochs,): rows refetched in each epoch).
 )pbdoc",
                                           {{"samplings", sampling_list(zipml::kLinearSamplings, " or ")},
@@ -206,7 +212,8 @@ Parameters as sgd_linear, and: sampling {samplings}
 (multi: M independent samples; the others reuse the one stored sample: the biased
 baselines); samples M, one of
 constants()['multi_samples']; labels +-2^16; coef int64 (M,) Q30; range_q16 R in Q16, in
-(0, 32 * 2^16]. Returns history int32 (epochs, d + 1).
+(0, 32 * 2^16]. Returns (history int32 (epochs, d + 1), predictions int32 (n, 2) Q16 of
+the last epoch's pass, both columns from sample 1, saturations int32 (epochs,)).
 )pbdoc",
                                             {{"samplings", sampling_list(zipml::kLogisticSamplings, " or ")}});
   m.def("sgd_logistic", &sgd_logistic, py::arg("data"), py::arg("labels"), py::arg("d"), py::arg("bits"),
@@ -220,7 +227,8 @@ X float32 (n, d) scaled; y float32 (n,) (+-1 for classification losses); model_i
 (d + 1,); loss any Loss value ({losses}); rows: None, or int64 row indices of X: sample i
 reads X[rows[i]] and y[i] (an epoch's row order without a reordered copy; y then has
 len(rows) entries).
-Returns history float32 (epochs, d + 1).
+Returns (history float32 (epochs, d + 1), predictions float32 (n,): each sample's
+prediction in the last epoch's pass, before its update).
 )pbdoc",
                                         {{"losses", loss_list(zipml::Losses{}, false)}});
   m.def("sgd_fp32", &sgd_fp32, py::arg("X"), py::arg("y"), py::arg("epochs"), py::arg("step_shift"),

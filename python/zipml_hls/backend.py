@@ -12,7 +12,7 @@ every size again, so bad input raises ValueError instead of crashing.
 
 from __future__ import annotations
 
-from typing import Protocol
+from typing import NamedTuple, Protocol
 
 import numpy as np
 
@@ -35,6 +35,27 @@ def row_order(rows, n: int):
     if arr.min() < 0 or arr.max() >= n:
         raise ValueError(f"rows must be rows of X, in [0, {n - 1}]; got values from {arr.min()} to {arr.max()}")
     return arr.astype(np.int64)
+
+
+class SgdResult(NamedTuple):
+    """What an SGD kernel call returns (both backends).
+
+    history: (epochs, d+1) the model after every epoch (int32 Q24; float32 for fp32);
+    predictions: (n, 2) each sample's predictions in the last epoch's pass, made before
+    its update, from its first and its second sample (PassReport in sgd.hpp; Q16 int32,
+    float32 for fp32, where both columns are the one prediction); saturations: (epochs,)
+    samples whose step saturated, or None (fp32); refetches: (epochs,) samples refetched,
+    or None (kernels that never refetch).
+    """
+
+    history: np.ndarray
+    predictions: np.ndarray
+    saturations: np.ndarray | None = None
+    refetches: np.ndarray | None = None
+
+
+def _fp32_result(history, predictions) -> SgdResult:
+    return SgdResult(history, np.repeat(predictions[:, None], 2, axis=1))
 
 
 class KernelBackend(Protocol):
@@ -84,23 +105,23 @@ class NativeBackend:
 
     def sgd_linear(self, data, labels, d, bits, sampling, epochs, step_shift, decay_epochs, dot_mult, model_in, *,
                    values=None, loss="squared_error", model_bits=0, grad_bits=0, seed=0, full=None, portable=False):
-        """(history (epochs, d+1) int32 Q24, refetches per epoch int32); ``portable``
-        skips the CPU fast path (same bits)."""
-        return self._k.sgd_linear(data, labels, d, bits, sampling_id(sampling), epochs, step_shift, decay_epochs,
-                                  dot_mult, model_in, values=values, loss=LOSSES[loss].kernel_id,
-                                  model_bits=model_bits, grad_bits=grad_bits, seed=seed, full=full, portable=portable)
+        """SgdResult of the linear kernel; ``portable`` skips the CPU fast path (same bits)."""
+        return SgdResult(*self._k.sgd_linear(data, labels, d, bits, sampling_id(sampling), epochs, step_shift,
+                                             decay_epochs, dot_mult, model_in, values=values,
+                                             loss=LOSSES[loss].kernel_id, model_bits=model_bits, grad_bits=grad_bits,
+                                             seed=seed, full=full, portable=portable))
 
     def sgd_logistic(self, data, labels, d, bits, sampling, samples, epochs, step_shift, decay_epochs, dot_mult,
                      coef, range_q16, model_in):
-        """History (epochs, d+1) int32 Q24 of the polynomial logistic kernel."""
-        return self._k.sgd_logistic(data, labels, d, bits, sampling_id(sampling), samples, epochs, step_shift,
-                                    decay_epochs, dot_mult, coef, range_q16, model_in)
+        """SgdResult of the polynomial logistic kernel (no refetches)."""
+        return SgdResult(*self._k.sgd_logistic(data, labels, d, bits, sampling_id(sampling), samples, epochs,
+                                               step_shift, decay_epochs, dot_mult, coef, range_q16, model_in))
 
     def sgd_fp32(self, X, y, epochs, step_shift, decay_epochs, model_in, loss="squared_error", rows=None):
-        """History (epochs, d+1) float32 of the 32-bit baseline; ``rows``: sample i reads
-        X[rows[i]] and y[i] (None: X's rows in order)."""
-        return self._k.sgd_fp32(X, y, epochs, step_shift, decay_epochs, model_in, loss=LOSSES[loss].kernel_id,
-                                rows=row_order(rows, len(X)))
+        """SgdResult of the 32-bit baseline; ``rows``: sample i reads X[rows[i]] and y[i]
+        (None: X's rows in order)."""
+        return _fp32_result(*self._k.sgd_fp32(X, y, epochs, step_shift, decay_epochs, model_in,
+                                              loss=LOSSES[loss].kernel_id, rows=row_order(rows, len(X))))
 
     def levels_dp(self, x, counts, s, grid_size=0, monotone=True):
         """The s+1 variance-optimal levels among the points x (grid_size 0) or a grid;
@@ -143,18 +164,18 @@ class ReferenceBackend:
 
     def sgd_linear(self, data, labels, d, bits, sampling, epochs, step_shift, decay_epochs, dot_mult, model_in, *,
                    values=None, loss="squared_error", model_bits=0, grad_bits=0, seed=0, full=None):
-        return self._r.sgd_linear(data, labels, d, bits, sampling, epochs, step_shift, decay_epochs, dot_mult,
-                                  model_in, values=values, loss=loss, model_bits=model_bits, grad_bits=grad_bits,
-                                  seed=seed, full=full)
+        return SgdResult(*self._r.sgd_linear(data, labels, d, bits, sampling, epochs, step_shift, decay_epochs,
+                                             dot_mult, model_in, values=values, loss=loss, model_bits=model_bits,
+                                             grad_bits=grad_bits, seed=seed, full=full))
 
     def sgd_logistic(self, data, labels, d, bits, sampling, samples, epochs, step_shift, decay_epochs, dot_mult,
                      coef, range_q16, model_in):
-        return self._r.sgd_logistic(data, labels, d, bits, sampling, samples, epochs, step_shift, decay_epochs,
-                                    dot_mult, coef, range_q16, model_in)
+        return SgdResult(*self._r.sgd_logistic(data, labels, d, bits, sampling, samples, epochs, step_shift,
+                                               decay_epochs, dot_mult, coef, range_q16, model_in))
 
     def sgd_fp32(self, X, y, epochs, step_shift, decay_epochs, model_in, loss="squared_error", rows=None):
-        return self._r.sgd_fp32(X, y, epochs, step_shift, decay_epochs, model_in, loss=loss,
-                                rows=row_order(rows, len(X)))
+        return _fp32_result(*self._r.sgd_fp32(X, y, epochs, step_shift, decay_epochs, model_in, loss=loss,
+                                              rows=row_order(rows, len(X))))
 
     def levels_dp(self, x, counts, s, grid_size=0):
         if grid_size:

@@ -162,7 +162,7 @@ def time_to_accuracy(cfg: BenchConfig, say) -> dict:
         stamps = []
         try:
             hist, _ = engine.train(data, [KernelRun(ys, config)], epochs, np.zeros((1, X.shape[1] + 1)),
-                                   on_epoch=lambda e: stamps.append(time.perf_counter() - start))
+                                   on_epoch=lambda e, _: stamps.append(time.perf_counter() - start))
         finally:
             data.close()
         losses = 0.5 * np.mean((A @ hist[0].T.astype(np.float32) - ys[:, None]) ** 2, axis=0)

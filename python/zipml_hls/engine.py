@@ -3,6 +3,8 @@
 Shared by the estimators and the benchmark; works in the scaled space (features in
 [0, 1], labels centred and divided by their spread, or +1/-1 for margin losses) and
 returns float64 models there. Every kernel call goes through :mod:`zipml_hls.backend`.
+The training loss comes from the kernel's own pass (the predictions it made before each
+update), so no epoch reads the full-precision data to evaluate it.
 """
 
 from __future__ import annotations
@@ -12,7 +14,7 @@ from dataclasses import dataclass, replace
 
 import numpy as np
 
-from .backend import get_backend
+from .backend import SgdResult, get_backend
 from .polynomial import logistic_polynomial
 from .quantize import optimal_level_table, quantize_checked
 from .scaling import FeatureScaling
@@ -120,8 +122,7 @@ class EpochData:
     """The data of every epoch as the kernel reads it.
 
     Without shuffling or fresh samples it is prepared once (``n_copies`` copies; epoch e
-    reads copy e mod n_copies), as one kernel call can run all epochs of the fixed
-    schedule. Otherwise epoch e visits the rows in the order :func:`epoch_order` and,
+    reads copy e mod n_copies). Otherwise epoch e visits the rows in the order :func:`epoch_order` and,
     with fresh samples, quantizes them with the draws of :func:`epoch_seed` (a copy no
     other epoch reads, so the two samples of double sampling are fresh and independent
     in every epoch, as its unbiasedness needs); without fresh samples the stored copies
@@ -141,11 +142,6 @@ class EpochData:
                 self._table = optimal_level_table(X, config.bits, scaling, config.backend)
             if LOSSES[config.loss].refetch and config.refetch:
                 self._full = get_backend(config.backend).positions(X, scaling.lo, scaling.inv)
-
-    @property
-    def all_epochs(self) -> Prepared | None:
-        """The data of every epoch at once (no shuffling, no fresh samples), else None."""
-        return None if self.per_epoch else self._stored
 
     def _build(self, epoch: int):
         config, n = self.config, self.X.shape[0]
@@ -197,71 +193,95 @@ class KernelRun:
             self.poly = logistic_polynomial(config.poly_degree, config.poly_range)
 
     def __call__(self, data: Prepared, epochs: int, step_shift: int, decay: int, model_init: np.ndarray,
-                 order: np.ndarray | None = None, seed: int | None = None):
+                 order: np.ndarray | None = None, seed: int | None = None) -> SgdResult:
         """``epochs`` epochs on ``data`` (its rows in ``order``, the labels reordered to
         match) from ``model_init`` (scaled units); ``seed`` of the model and gradient
-        rounding (default: the config's). Returns (history (epochs, d+1) float64 in scaled
-        units, refetches per epoch or None)."""
+        rounding (default: the config's). Returns the kernel's SgdResult with the history
+        and the predictions as float64 in scaled units, and refetches only where rows can
+        be refetched."""
         config, kernels = self.config, self.kernels
         labels = self.labels if order is None else self.labels[order]
         d = data.n_features
         if data.lines is None:
-            hist = kernels.sgd_fp32(data.scaled, labels, epochs, step_shift, decay, model_init.astype(np.float32),
-                                    loss=config.loss, rows=order)
-            return hist.astype(np.float64), None
+            out = kernels.sgd_fp32(data.scaled, labels, epochs, step_shift, decay, model_init.astype(np.float32),
+                                   loss=config.loss, rows=order)
+            return out._replace(history=out.history.astype(np.float64),
+                                predictions=out.predictions.astype(np.float64))
         init = F.to_fixed(model_init, F.MODEL_FRAC)
         if LOSSES[config.loss].kernel == "polynomial":
-            hist = kernels.sgd_logistic(data.lines, labels, d, config.bits, data.sampling, config.poly_degree + 1,
-                                        epochs, step_shift, decay, F.dot_mult(config.bits), self.poly.fixed_coef(),
-                                        self.poly.range_q16(), init)
-            return hist.astype(np.float64) / (1 << F.MODEL_FRAC), None
-        tables = data.level_values
-        dot_mult = F.dot_mult(config.bits) if tables is None else F.TABLE_DOT_MULT
-        hist, refetches = kernels.sgd_linear(data.lines, labels, d, config.bits, data.sampling, epochs, step_shift,
-                                             decay, dot_mult, init, values=tables, loss=config.loss,
-                                             model_bits=config.model_bits, grad_bits=config.grad_bits,
-                                             seed=config.seed if seed is None else seed, full=data.full)
-        return hist.astype(np.float64) / (1 << F.MODEL_FRAC), (refetches if data.full is not None else None)
+            out = kernels.sgd_logistic(data.lines, labels, d, config.bits, data.sampling, config.poly_degree + 1,
+                                       epochs, step_shift, decay, F.dot_mult(config.bits), self.poly.fixed_coef(),
+                                       self.poly.range_q16(), init)
+        else:
+            tables = data.level_values
+            dot_mult = F.dot_mult(config.bits) if tables is None else F.TABLE_DOT_MULT
+            out = kernels.sgd_linear(data.lines, labels, d, config.bits, data.sampling, epochs, step_shift, decay,
+                                     dot_mult, init, values=tables, loss=config.loss, model_bits=config.model_bits,
+                                     grad_bits=config.grad_bits, seed=config.seed if seed is None else seed,
+                                     full=data.full)
+        return out._replace(history=out.history.astype(np.float64) / (1 << F.MODEL_FRAC),
+                            predictions=out.predictions.astype(np.float64) / (1 << F.LABEL_FRAC),
+                            refetches=out.refetches if data.full is not None else None)
+
+    def pass_loss(self, result: SgdResult, order: np.ndarray | None = None) -> float:
+        """The training loss (scaled units) of the last epoch of ``result``: the mean of
+        the loss's estimate from the predictions the kernel made during that pass
+        (``Loss.pass_estimate``); ``order``: the rows that pass visited."""
+        return float(np.mean(LOSSES[self.config.loss].pass_estimate(self._scaled_labels(order), result.predictions)))
+
+    def zero_loss(self) -> float:
+        """The training loss (scaled units) of the zero model: the baseline a run must beat."""
+        return float(np.mean(LOSSES[self.config.loss].objective(self._scaled_labels(), 0.0)))
+
+    def _scaled_labels(self, order: np.ndarray | None = None) -> np.ndarray:
+        labels = self.labels if order is None else self.labels[order]
+        return labels.astype(np.float64) / (1 << F.LABEL_FRAC) if self.config.quantized else labels.astype(np.float64)
 
 
-def run_epoch(data: EpochData, runs: list, epoch: int, shift: int, models: np.ndarray, prefetch: bool = True):
+@dataclass(frozen=True)
+class EpochStats:
+    """One epoch of every target: losses (T,) from the kernel's pass (scaled units),
+    samples whose step saturated (T,) (zeros for fp32) and samples refetched (T,) or
+    None (no refetching)."""
+
+    losses: np.ndarray
+    saturations: np.ndarray
+    refetches: np.ndarray | None
+
+
+def run_epoch(data: EpochData, runs: list, epoch: int, shift: int, models: np.ndarray,
+              prefetch: bool = True) -> EpochStats:
     """Epoch ``epoch`` at step 2^-shift for every target (``runs[t]`` from ``models[t]``,
     updated in place) on that epoch's data, the model and gradient rounding drawn with the
-    epoch's seed. Returns the rows refetched per target, or None (no refetching)."""
+    epoch's seed."""
     epoch_data, order = data.epoch(epoch, prefetch)
-    counts = []
+    results = []
     for t, run in enumerate(runs):
-        hist, count = run(epoch_data, 1, shift, 0, models[t], order, epoch_seed(data.config.seed, epoch))
-        models[t] = hist[0]
-        counts.append(None if count is None else count[0])
-    return None if counts[0] is None else np.array(counts)
+        result = run(epoch_data, 1, shift, 0, models[t], order, epoch_seed(data.config.seed, epoch))
+        models[t] = result.history[0]
+        results.append(result)
+    losses = np.array([run.pass_loss(r, order) for run, r in zip(runs, results)])
+    saturations = np.array([0 if r.saturations is None else int(r.saturations[0]) for r in results])
+    refetched = None if results[0].refetches is None else np.array([int(r.refetches[0]) for r in results])
+    return EpochStats(losses, saturations, refetched)
 
 
 def train(data: EpochData, runs: list, epochs: int, models: np.ndarray, on_epoch=None):
     """``epochs`` epochs of the fixed schedule for every target (``runs[t]`` from
-    ``models[t]``, d weights + intercept in scaled units).
+    ``models[t]``, d weights + intercept in scaled units), one kernel call per epoch and
+    target, every target on that epoch's data.
 
-    Returns the (T, epochs, d+1) float64 histories in scaled units and, for losses with
-    refetching, the (T, epochs) samples refetched (else None). Data prepared once runs
-    all epochs in one kernel call per target; otherwise one call per epoch, every target
-    on that epoch's data. ``on_epoch(e)`` is called after each epoch (per-epoch data).
+    Returns the (T, epochs, d+1) float64 histories in scaled units and the EpochStats of
+    every epoch. ``on_epoch(e, stats)`` is called after each epoch.
     """
     config = data.config
-    stored = data.all_epochs
-    if stored is not None:
-        out = [run(stored, epochs, config.step_shift, config.decay_epochs, m) for run, m in zip(runs, models)]
-        refetches = None if out[0][1] is None else np.stack([r for _, r in out])
-        return np.stack([h for h, _ in out]), refetches
     history = np.empty((len(runs), epochs, models.shape[1]))
-    refetches = np.zeros((len(runs), epochs))
-    counted = False
     current = np.array(models, dtype=np.float64)
+    stats = []
     for e in range(epochs):
-        counts = run_epoch(data, runs, e, epoch_shift(config.step_shift, config.decay_epochs, e), current,
-                           prefetch=e + 1 < epochs)
+        stats.append(run_epoch(data, runs, e, epoch_shift(config.step_shift, config.decay_epochs, e), current,
+                               prefetch=e + 1 < epochs))
         history[:, e] = current
-        if counts is not None:
-            refetches[:, e], counted = counts, True
         if on_epoch is not None:
-            on_epoch(e)
-    return history, (refetches if counted else None)
+            on_epoch(e, stats[-1])
+    return history, stats

@@ -52,21 +52,17 @@ class _Progress:
         else:
             self.lines, self.name = True, f"{type(est).__name__} {est._precision()}"
 
-    def epoch(self, e: int, loss, shift: int) -> None:
+    def epoch(self, e: int, loss: float, shift: int) -> None:
         if self.bar is not None:
             self.bar.update(1)
-            if loss is not None:
-                self.bar.set_postfix(loss=f"{loss:.4g}", eta=f"2^-{shift}", refresh=False)
-        elif self.lines and loss is not None:  # the fixed schedule reports its losses at close
+            self.bar.set_postfix(loss=f"{loss:.4g}", eta=f"2^-{shift}", refresh=False)
+        elif self.lines:
             print(f"{self.name}: epoch {e + 1}, training loss {loss:.6g}, step 2^-{shift}, "
                   f"{time.perf_counter() - self.start:.2f} s", file=sys.stderr, flush=True)
 
-    def close(self, losses=None) -> None:
+    def close(self) -> None:
         if self.bar is not None:
             self.bar.close()
-        elif self.lines and losses is not None:
-            for e, loss in enumerate(losses):
-                print(f"{self.name}: epoch {e + 1}, training loss {loss:.6g}", file=sys.stderr, flush=True)
 
 
 class _ZipMLLinear(BaseEstimator):
@@ -157,8 +153,12 @@ class _ZipMLLinear(BaseEstimator):
         self.eta_ = 2.0**-self._step_shift
         self._seed = _resolve_seed(self.random_state)
         self._models = np.zeros((Y.shape[1], X.shape[1] + 1))
+        self._reset_curves()
+
+    def _reset_curves(self) -> None:
         self.n_iter_ = 0
         self.loss_curve_ = []
+        self.saturations_ = []
         self.refetch_fraction_ = []
 
     def _config(self, step_shift: int, decay_epochs: int, seed: int) -> engine.SgdConfig:
@@ -173,29 +173,29 @@ class _ZipMLLinear(BaseEstimator):
                                 grad_bits=int(self.grad_bits or 0), shuffle=bool(self.shuffle),
                                 fresh_samples=bool(self.fresh_samples), **extra)
 
+    def _runs(self, Y, config: engine.SgdConfig) -> list:
+        return [engine.KernelRun(ls.transform(Y[:, t]), config) for t, ls in enumerate(self._label_scalings)]
+
     def _run(self, X, Y, config: engine.SgdConfig, epochs: int) -> float:
         """Train every target ``epochs`` epochs of the fixed schedule. Returns the worst
-        ratio, over targets, of the final loss to the loss of predicting the target's mean
-        (inf if not finite)."""
+        ratio, over targets, of the last epoch's loss to the loss of predicting the
+        target's mean (inf if not finite)."""
         data = engine.EpochData(X, self.scaling_, config)
-        X = self._loss_matrix(X)
-        runs = [engine.KernelRun(ls.transform(Y[:, t]), config) for t, ls in enumerate(self._label_scalings)]
+        runs = self._runs(Y, config)
         progress = _Progress(self, epochs)
+
+        def on_epoch(e, stats):
+            progress.epoch(e, self._record_epoch(stats, X.shape[0]), epoch_shift(config.step_shift,
+                                                                                  config.decay_epochs, e))
+
         try:
-            histories, refetches = engine.train(data, runs, epochs, self._models,
-                                                on_epoch=lambda e: progress.epoch(e, None, config.step_shift))
+            histories, stats = engine.train(data, runs, epochs, self._models, on_epoch=on_epoch)
         finally:
             data.close()
-        losses = np.mean([self._loss(X, Y[:, t], ls, histories[t]) for t, ls in enumerate(self._label_scalings)],
-                         axis=0)
         self._models[:] = histories[:, -1]
-        progress.close(losses)
+        progress.close()
         self._set_coef()
-        self.n_iter_ += epochs
-        self.loss_curve_.extend(float(v) for v in losses)
-        if refetches is not None:
-            self.refetch_fraction_.extend(float(v) for v in refetches.mean(axis=0) / X.shape[0])
-        return self._worst_ratio(X, Y)
+        return self._worst_ratio(runs, stats[-1])
 
     def _run_adaptive(self, X, Y, config: engine.SgdConfig) -> float:
         """Epoch by epoch, every target in lockstep, with the step of
@@ -204,16 +204,15 @@ class _ZipMLLinear(BaseEstimator):
         stops, as scikit-learn's SGD warns at max_iter). Returns the
         worst final-loss ratio to the zero model, as ``_run``."""
         data = engine.EpochData(X, self.scaling_, config)
-        X = self._loss_matrix(X)
-        runs = [engine.KernelRun(ls.transform(Y[:, t]), config) for t, ls in enumerate(self._label_scalings)]
+        runs = self._runs(Y, config)
         schedule = AdaptiveSchedule(config.step_shift, self.tol, self.n_iter_no_change)
         progress = _Progress(self, int(self.max_iter))
         converged = False
         try:
             for e in range(int(self.max_iter)):
                 shift = schedule.shift
-                counts = engine.run_epoch(data, runs, e, shift, self._models, prefetch=e + 1 < int(self.max_iter))
-                loss = self._record_epoch(X, Y, counts)
+                stats = engine.run_epoch(data, runs, e, shift, self._models, prefetch=e + 1 < int(self.max_iter))
+                loss = self._record_epoch(stats, X.shape[0])
                 progress.epoch(e, loss, shift)
                 if schedule.update(loss):
                     converged = True
@@ -227,46 +226,35 @@ class _ZipMLLinear(BaseEstimator):
             warnings.warn(f"Maximum number of epochs (max_iter={self.max_iter}) reached before the adaptive "
                           f"schedule converged (training loss {self.loss_curve_[-1]:.6g}); raise max_iter",
                           ConvergenceWarning, stacklevel=4)
-        return self._worst_ratio(X, Y)
+        return self._worst_ratio(runs, stats)
 
-    def _record_epoch(self, X, Y, refetch_counts) -> float:
-        """Count an epoch of the current models: its training loss (mean over targets) in
-        ``loss_curve_`` and, with refetching, the fraction of rows refetched. Returns the loss."""
-        loss = float(np.mean([self._loss(X, Y[:, t], ls, self._models[t][None])[0]
-                              for t, ls in enumerate(self._label_scalings)]))
+    def _record_epoch(self, stats: engine.EpochStats, n_rows: int) -> float:
+        """Count an epoch: its training loss from the kernel's pass (original units, mean
+        over targets) in ``loss_curve_``, the samples whose step saturated in
+        ``saturations_`` and, with refetching, the fraction of rows refetched. Returns the loss."""
+        scales = np.array([ls.scale for ls in self._label_scalings]) ** 2
+        loss = float(np.mean(stats.losses * scales))
         self.n_iter_ += 1
         self.loss_curve_.append(loss)
-        if refetch_counts is not None:
-            self.refetch_fraction_.append(float(np.mean(refetch_counts)) / X.shape[0])
+        self.saturations_.append(int(stats.saturations.sum()))
+        if stats.refetches is not None:
+            self.refetch_fraction_.append(float(np.mean(stats.refetches)) / n_rows)
         return loss
 
-    def _worst_ratio(self, X, Y) -> float:
-        """Largest ratio, over targets, of the current model's loss to the zero model's (in
-        the scaled space: the target's mean for least squares, f = 0 for margin losses);
-        inf when a loss is not finite."""
+    def _worst_ratio(self, runs, stats: engine.EpochStats) -> float:
+        """Largest ratio, over targets, of the last epoch's pass loss to the loss of the
+        zero model (in the scaled space: the target's mean for least squares, f = 0 for
+        margin losses); inf when a loss is not finite or a step saturated."""
+        if stats.saturations.any():
+            return np.inf
         worst = 0.0
-        for t, ls in enumerate(self._label_scalings):
-            y = Y[:, t]
-            final = self._loss(X, y, ls, self._models[t][None])[0]
-            base = self._loss(X, y, ls, np.zeros((1, X.shape[1] + 1)))[0] + 1e-9 * np.mean(y**2) + 1e-300
-            worst = max(worst, final / base if np.isfinite(final) else np.inf)
+        for run, loss in zip(runs, stats.losses):
+            base = run.zero_loss() + 1e-300
+            worst = max(worst, loss / base if np.isfinite(loss) else np.inf)
         return worst
 
     def _precision(self) -> str:
         return F.precision_label(self.bits, self.sampling)
-
-    @staticmethod
-    def _loss_matrix(X):
-        """X for the training-loss evaluations: float64 up to 2^24 values, else X itself
-        (float32), so that large data is not copied (the loss is then float32-accurate)."""
-        return X.astype(np.float64) if X.size <= 1 << 24 else X
-
-    def _loss(self, X, y, ls, history) -> np.ndarray:
-        """Training objective, original units, of each model in ``history``: the mean of
-        the loss's per-sample objective (``spec.losses``)."""
-        coefs, intercepts = unscale_models(history, self.scaling_, ls)
-        pred = (X @ coefs.T.astype(X.dtype)).astype(np.float64) + intercepts
-        return np.mean(self._loss_spec.objective(y[:, None], pred), axis=0)
 
     def _set_coef(self) -> None:
         pairs = [unscale_models(self._models[t][None], self.scaling_, ls) for t, ls in enumerate(self._label_scalings)]
@@ -296,7 +284,7 @@ class _ZipMLLinear(BaseEstimator):
             self._step_shift += 1
             self.eta_ = 2.0**-self._step_shift
             self._models[:] = 0.0
-            self.n_iter_, self.loss_curve_, self.refetch_fraction_ = 0, [], []
+            self._reset_curves()
         self._warn("did not beat predicting the mean")
         return self
 
@@ -312,14 +300,13 @@ class _ZipMLLinear(BaseEstimator):
         # Without per-epoch draws, a seed of its own still gives every call fresh rounding.
         seed = self._seed if self.fresh_samples else (self._seed + self.n_iter_) % (1 << 32)
         config = self._config(shift, 0, seed)
-        runs = [engine.KernelRun(ls.transform(Y[:, t]), config) for t, ls in enumerate(self._label_scalings)]
-        counts = engine.run_epoch(engine.EpochData(X, self.scaling_, config), runs, self.n_iter_, shift, self._models,
-                                  prefetch=False)
-        X = self._loss_matrix(X)
-        self._record_epoch(X, Y, counts)
+        runs = self._runs(Y, config)
+        stats = engine.run_epoch(engine.EpochData(X, self.scaling_, config), runs, self.n_iter_, shift, self._models,
+                                 prefetch=False)
+        self._record_epoch(stats, X.shape[0])
         self.final_eta_ = 2.0**-shift
         self._set_coef()
-        if self._worst_ratio(X, Y) > 10.0:
+        if self._worst_ratio(runs, stats) > 10.0:
             self._warn("diverged")
         return self
 
@@ -352,9 +339,9 @@ _PARAMS_DOC = r"""
     decay_epochs : int or None, default=None
         None: the adaptive schedule - the step halves whenever the training loss has not
         improved by ``tol`` (relative) for ``n_iter_no_change`` epochs, and at least every
-        20 epochs; training stops when the loss stalls after 6 halvings (or at ``max_iter``). An int k: the fixed schedule of the
-        kernel, ``eta_e = eta_0 * 2**-floor(e / k)`` for all ``max_iter`` epochs in one
-        kernel call (0 keeps the step constant).
+        20 epochs; training stops when the loss stalls after 6 halvings (or at ``max_iter``).
+        An int k: the kernel's fixed schedule, ``eta_e = eta_0 * 2**-floor(e / k)`` for all
+        ``max_iter`` epochs (0 keeps the step constant).
     tol : float, default=1e-3
         Adaptive schedule: the relative improvement of the training loss that counts.
     n_iter_no_change : int, default=3
@@ -409,7 +396,13 @@ class ZipMLRegressor(RegressorMixin, _ZipMLLinear):
     n_iter_ : int
         Epochs run (cumulative over ``partial_fit`` calls).
     loss_curve_ : list of float
-        Training objective 0.5 * mean squared error, in original units, after each epoch.
+        Per epoch, the training objective 0.5 * mean squared error in original units, from
+        the kernel's own pass: the mean of 0.5 (f1 - y)(f2 - y) over the predictions of the
+        two samples made before each update (unbiased with double sampling; (f1 - y)^2 for
+        one sample). No epoch reads the full-precision data to compute it.
+    saturations_ : list of int
+        Per epoch, samples whose step exceeded the model's fixed-point range (only in a
+        diverging run; such a run counts as diverged).
     eta_ : float
         The power-of-two initial step used.
     final_eta_ : float

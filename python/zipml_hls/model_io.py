@@ -44,6 +44,7 @@ def save_model(est, path) -> None:
     meta = {"format": FORMAT, "format_version": FORMAT_VERSION, "estimator": type(est).__name__,
             "params": _json_params(est), "n_features": int(est.n_features_in_), "n_iter": int(est.n_iter_),
             "step_shift": int(est._step_shift), "seed": int(est._seed), "loss_curve": list(est.loss_curve_),
+            "saturations": list(est.saturations_), "refetch_fraction": list(est.refetch_fraction_),
             "final_eta": float(getattr(est, "final_eta_", 2.0 ** -est._step_shift))}
     arrays = {"models": est._models, "lo": est.scaling_.lo, "hi": est.scaling_.hi, "inv": est.scaling_.inv,
               "label_center": np.array([ls.center for ls in est._label_scalings]),
@@ -99,6 +100,9 @@ def load_model(path):
     est.eta_ = 2.0 ** -est._step_shift
     est.final_eta_ = float(meta.get("final_eta", est.eta_))
     est.n_iter_, est.loss_curve_ = meta["n_iter"], list(meta["loss_curve"])
+    # files written before these curves existed have none
+    est.saturations_ = list(meta.get("saturations", []))
+    est.refetch_fraction_ = list(meta.get("refetch_fraction", []))
     est.n_features_in_ = d
     if cls is ZipMLClassifier:
         if "classes" not in arrays:

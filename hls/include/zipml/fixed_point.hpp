@@ -51,9 +51,9 @@ inline int32_t round_to_grid(int32_t x, int k, uint32_t rnd) {
   return static_cast<int32_t>(stochastic_shift(x, k, rnd) * (int64_t{1} << k));
 }
 
-/// Model step for a level of value c (a code, or a table value): round(g * c / 2^8).
-inline int32_t code_step(int32_t g, int32_t c) {
-  return static_cast<int32_t>(round_shift(static_cast<int64_t>(g) * c, kUpdateFrac));
-}
+/// Model step for a level of value c (a code, or a table value): round(g * c / 2^8),
+/// saturated to int32. g is a per-sample step (|g| < 2^47, sgd.hpp: residual_step) and
+/// c <= 2^10, so g * c never overflows int64.
+inline int32_t code_step(int64_t g, int32_t c) { return saturate32(round_shift(g * c, kUpdateFrac)); }
 
 }  // namespace zipml

@@ -10,7 +10,10 @@
 //                 +-2^16 for classification losses), for sgd_linear;
 //   residual_f32  float32: r from the prediction and the label, for sgd_fp32;
 //   kRefetch      true where the kernel should refetch full-precision samples whose
-//                 low-precision margin y f lies within its error bound of 1 (sgd_linear).
+//                 low-precision margin y f lies within its error bound of 1 (sgd_linear);
+//   kSecondSample true where the loss estimate is a product of the two samples'
+//                 residuals (the squared losses: (q1 w - y)(q2 w - y) is unbiased for
+//                 (a w - y)^2), so the kernel reports the second sample's prediction.
 // A loss that fits sgd_linear: add a policy here and add it to LinearLosses. The module
 // exports kId, kName, kRefetch and membership of LinearLosses (_kernels.constants()
 // ['losses']), and a test compares them with the Python registry.
@@ -37,6 +40,7 @@ struct SquaredError {
   static constexpr LossId kId = LossId::SquaredError;
   static constexpr const char* kName = "squared_error";
   static constexpr bool kRefetch = false;
+  static constexpr bool kSecondSample = true;
   static int64_t residual_q16(int64_t pred_q16, int32_t label_q16) { return saturate32(pred_q16 - label_q16); }
   static float residual_f32(float pred, float y) { return pred - y; }
 };
@@ -47,6 +51,7 @@ struct Hinge {
   static constexpr LossId kId = LossId::Hinge;
   static constexpr const char* kName = "hinge";
   static constexpr bool kRefetch = true;
+  static constexpr bool kSecondSample = false;
   static int64_t residual_q16(int64_t pred_q16, int32_t label_q16) {
     const int64_t y = label_q16 > 0 ? 1 : -1;
     const int64_t one = int64_t{1} << kLabelFrac;
@@ -61,6 +66,7 @@ struct Logistic {
   static constexpr LossId kId = LossId::Logistic;
   static constexpr const char* kName = "log_loss";
   static constexpr bool kRefetch = false;
+  static constexpr bool kSecondSample = false;
   static float residual_f32(float pred, float y) { return -y / (1.0f + std::exp(y * pred)); }
 };
 
@@ -70,6 +76,7 @@ struct SquaredHinge {
   static constexpr LossId kId = LossId::SquaredHinge;
   static constexpr const char* kName = "squared_hinge";
   static constexpr bool kRefetch = false;
+  static constexpr bool kSecondSample = true;
   static int64_t residual_q16(int64_t pred_q16, int32_t label_q16) {
     const int64_t y = label_q16 > 0 ? 1 : -1;
     return y * pred_q16 < (int64_t{1} << kLabelFrac) ? saturate32(pred_q16 - label_q16) : 0;

@@ -23,19 +23,56 @@ inline int64_t linear_prediction(int32_t acc, int32_t intercept, int32_t dot_mul
   return ((static_cast<int64_t>(acc) * dot_mult) >> kDotMultFrac) + (intercept >> kDotDrop);
 }
 
-/// What one sample contributes: g, the model step per unit of level code (Q32, so
-/// w_j -= round(g * code_j / 2^8)), and dc, the intercept step (Q24).
+/// What one sample contributes: g, the model step per unit of level value (Q32, so
+/// w_j -= code_step(g, v_j) = sat32(round(g * v_j / 2^8))), and dc, the intercept step
+/// (Q24, saturated). `saturated`: the step of the largest level value or the intercept
+/// step does not fit int32, i.e. it is larger than the model's whole range, so the
+/// model overflows whatever is done; it is saturated there and counted (never below).
 struct SampleStep {
-  int32_t g;
+  int64_t g;
   int32_t dc;
+  bool saturated;
 };
 
-/// Steps from a residual r (Q16): g per code unit and the intercept step. Shared by
-/// every quantized kernel (see sgd_linear).
-inline SampleStep residual_step(int64_t r, int32_t dot_mult, int shift) {
-  return {saturate32(round_shift(r * dot_mult, kUpdateFrac + shift)),
-          saturate32(round_shift(r * (1 << kDotDrop), shift))};
+/// Steps from a residual r (Q16, |r| < 2^31) at step 2^-shift (shift >= 1), for level
+/// values up to `vmax` (the largest code, or 2^10 for level tables): |g| < 2^47. Shared
+/// by every quantized kernel (see sgd_linear).
+inline SampleStep residual_step(int64_t r, int32_t dot_mult, int shift, int32_t vmax) {
+  const int64_t g = round_shift(r * dot_mult, kUpdateFrac + shift);
+  const int64_t dc = round_shift(r * (1 << kDotDrop), shift);
+  const int64_t top = round_shift(g * vmax, kUpdateFrac);
+  return {g, saturate32(dc), top != saturate32(top) || dc != saturate32(dc)};
 }
+
+/// What the quantized kernels report besides the models; each output is optional
+/// (nullptr: not written).
+struct PassReport {
+  /// n x 2, Q16 (saturated to int32): the predictions of the last epoch's pass, each
+  /// made before its sample's update, from the first sample (or the exact row where it
+  /// was refetched) and from the second (losses with kSecondSample on Double data,
+  /// against the unrounded model; else, and where the residual is 0, the first again).
+  /// The host's training loss is computed from these (spec/losses.py), never from X.
+  int32_t* predictions = nullptr;
+  int32_t* saturations = nullptr;  ///< per epoch: samples whose step saturated (SampleStep)
+  int32_t* refetches = nullptr;    ///< per epoch: samples refetched (losses with kRefetch)
+};
+
+/// Writes sample i's two predictions (Q16) to the report, if it asks for them.
+inline void report_predictions(const PassReport& report, int i, int64_t first, int64_t second) {
+  if (report.predictions == nullptr) return;
+  report.predictions[2 * static_cast<int64_t>(i)] = saturate32(first);
+  report.predictions[2 * static_cast<int64_t>(i) + 1] = saturate32(second);
+}
+
+/// Per-epoch counters of a row policy, written to the report at the end of each epoch.
+struct EpochCounts {
+  int32_t saturated = 0, refetched = 0;
+  void flush(const PassReport& report, int epoch) {
+    if (report.saturations != nullptr) report.saturations[epoch] = saturated;
+    if (report.refetches != nullptr) report.refetches[epoch] = refetched;
+    saturated = refetched = 0;
+  }
+};
 
 /**
  * @brief The epoch skeleton of the quantized SGD kernels, written once.
@@ -103,7 +140,6 @@ struct SgdOptions {
   int grad_bits = 0;               ///< 2..24: each update is rounded to this many bits; 0: exact
   uint32_t seed = 0;               ///< seed of the model and gradient rounding streams
   const uint32_t* full = nullptr;  ///< losses with kRefetch: n x d full-precision Q0.24 positions; nullptr: never
-  int32_t* refetches = nullptr;    ///< samples refetched in each epoch (epochs entries), or nullptr
 };
 
 /// The per-sample step of sgd_linear (a row policy of sgd_epochs).
@@ -116,7 +152,8 @@ struct LinearRow {
   int32_t dot_mult;
   const int32_t* values;
   SgdOptions opt;
-  int32_t refetched;
+  PassReport report;
+  EpochCounts counts;
 
   /// Value of the level of `code` of feature j: the code itself, or its table value.
   int32_t level_value(int j, int32_t code) const {
@@ -168,7 +205,7 @@ struct LinearRow {
       const int64_t margin = y * pred;
       if (margin - one <= band && one - margin <= band) {
         refetch = true;
-        ++refetched;
+        ++counts.refetched;
         const uint32_t* p = opt.full + static_cast<int64_t>(i) * d;
         int64_t exact = 0;
       refetch_dot_loop:
@@ -180,20 +217,25 @@ struct LinearRow {
       }
     }
     const int64_t r = Loss::residual_q16(pred, label);
-    const SampleStep st = residual_step(r, dot_mult, shift);
+    const int32_t vmax = values == nullptr ? S : (1 << kLevelValueFrac);  // largest level value
+    const SampleStep st = residual_step(r, dot_mult, shift, vmax);
+    if (st.saturated) ++counts.saturated;
+    // The second sample's prediction (the loss estimate's second factor), against the
+    // model before this update: accumulated in the update loop, which reads it anyway.
+    constexpr bool kSecond = E == Sampling::Double && Loss::kSecondSample;
+    int32_t acc2 = 0;
     if (refetch) {
       const uint32_t* p = opt.full + static_cast<int64_t>(i) * d;
     refetch_update_loop:
       for (int j = 0; j < d; ++j) {
 #pragma HLS LOOP_TRIPCOUNT min = 1 max = MaxFeatures
-        w[j] = wrap_sub(w[j], static_cast<int32_t>(round_shift(r * static_cast<int64_t>(p[j]), kLabelFrac + shift)));
+        w[j] = wrap_sub(w[j], saturate32(round_shift(r * static_cast<int64_t>(p[j]), kLabelFrac + shift)));
       }
     } else if (r != 0) {
     step_table_loop:
       for (int c = 0; c <= S; ++c) step[c] = code_step(st.g, c);
       int kg = 0;
       if (opt.grad_bits > 0) {
-        const int32_t vmax = values == nullptr ? S : (1 << kLevelValueFrac);  // largest code value
         const int64_t biggest = code_step(st.g, vmax);
         kg = grid_shift(biggest < 0 ? -biggest : biggest, (int64_t{1} << (opt.grad_bits - 1)) - 1);
       }
@@ -206,19 +248,19 @@ struct LinearRow {
       update_lane_loop:
         for (int k = 0; k < K; ++k) {
           const int j = l * K + k;
+          if (kSecond) acc2 = wrap_add(acc2, wrap_mul(level_value(j, second[k]), w[j] >> kDotDrop));
           int32_t delta = values == nullptr ? step[second[k]] : code_step(st.g, level_value(j, second[k]));
           if (opt.grad_bits > 0 && j < d) delta = round_to_grid(delta, kg, draw(grad_key, static_cast<uint32_t>(j)));
           w[j] = wrap_sub(w[j], delta);
         }
       }
     }
+    const bool second_pred = kSecond && !refetch && r != 0;
+    report_predictions(report, i, pred, second_pred ? linear_prediction(acc2, intercept, dot_mult) : pred);
     intercept = wrap_sub(intercept, st.dc);
   }
 
-  void end_epoch(int epoch) {
-    if (opt.refetches != nullptr) opt.refetches[epoch] = refetched;
-    refetched = 0;
-  }
+  void end_epoch(int epoch) { counts.flush(report, epoch); }
 };
 
 /**
@@ -232,10 +274,13 @@ struct LinearRow {
  *   acc  = sum_j first_j * (v_j >> 8)                      (int32, wrapping)
  *   pred = (acc * dot_mult >> 24) + (c >> 8)                (Q16)
  *   r    = Loss::residual_q16(pred, y_i)                    (Q16; losses.hpp)
- *   g    = sat32(round(r * dot_mult / 2^(8 + shift_e)))      (Q32 per code unit)
- *   D_j  = round(g * second_j / 2^8), or with grad_bits: 2^kg * round_stoch(D_j / 2^kg),
+ *   g    = round(r * dot_mult / 2^(8 + shift_e))            (Q32 per code unit, int64)
+ *   D_j  = sat32(round(g * second_j / 2^8)), or with grad_bits: 2^kg * round_stoch(D_j / 2^kg),
  *          kg the grid shift of the largest possible |D_j|
- *   w_j -= D_j,  c -= round(r * 2^8 / 2^shift_e)           (Q24, wrapping)
+ *   w_j -= D_j,  c -= sat32(round(r * 2^8 / 2^shift_e))    (Q24, wrapping)
+ * A step saturates only where it exceeds the model's range; such samples are counted
+ * (PassReport::saturations), as are refetched ones; PassReport::predictions holds each
+ * sample's predictions of the last epoch, from which the host computes the loss.
  * Refetching (losses with kRefetch, the hinge): the low-precision margin y*pred is
  * within eps = (sum_j |v_j| u_j) of the exact one (u_j = 1/s for uniform levels, 1 for
  * tables: the widest interval), so when |y*pred - 1| <= eps the sign of the margin test
@@ -261,11 +306,12 @@ struct LinearRow {
  * @param model_in     initial model, d weights then the intercept, Q24
  * @param history      output, epochs x (d + 1): the model after each epoch
  * @param opt          model and gradient precision, refetching
+ * @param report       optional outputs: predictions, saturations, refetches
  */
 template <int Bits, Sampling E, class Loss, int MaxFeatures>
 void sgd_linear(const uint64_t* data, const int32_t* labels, int n, int d, int n_copies, int epochs,
                 int step_shift, int decay_epochs, int32_t dot_mult, const int32_t* values, const int32_t* model_in,
-                int32_t* history, const SgdOptions& opt = SgdOptions{}) {
+                int32_t* history, const SgdOptions& opt = SgdOptions{}, const PassReport& report = PassReport{}) {
   static_assert(supported_bits(Bits), "Bits must be one of kSupportedBits");
   static_assert(Contains<LinearLosses, Loss>::value,
                 "sgd_linear takes a loss of LinearLosses; logistic regression is sgd_logistic (sgd_logistic.hpp)");
@@ -273,7 +319,7 @@ void sgd_linear(const uint64_t* data, const int32_t* labels, int n, int d, int n
                 "sgd_linear reads the samplings of kLinearSamplings (Double, Naive, Nearest); "
                 "Multi is for sgd_logistic");
   const int n_lines = lines_per_row(d, Bits, E);
-  LinearRow<Bits, E, Loss, MaxFeatures> row{d, n_lines, dot_mult, values, opt, 0};
+  LinearRow<Bits, E, Loss, MaxFeatures> row{d, n_lines, dot_mult, values, opt, report, {}};
   sgd_epochs<values_per_line(Bits, E), MaxFeatures>(row, data, labels, n, d, n_lines, n_copies, epochs, step_shift,
                                                      decay_epochs, model_in, history);
 }

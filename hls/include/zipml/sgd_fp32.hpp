@@ -29,10 +29,13 @@ namespace zipml {
  * @param rows         the row of X that sample i reads (an epoch's row order, so the host
  *                     shuffles without a reordered copy of X; y[i] is its label), or
  *                     nullptr for row i
+ * @param predictions  optional output (nullptr: none): the n predictions of the last
+ *                     epoch's pass, each before its sample's update (the host's loss)
  */
 template <class Loss, int MaxFeatures>
 void sgd_fp32(const float* X, int64_t row_stride, const float* y, int n, int d, int epochs, int step_shift,
-              int decay_epochs, const float* model_in, float* history, const int64_t* rows = nullptr) {
+              int decay_epochs, const float* model_in, float* history, const int64_t* rows = nullptr,
+              float* predictions = nullptr) {
   static_assert(Contains<Losses, Loss>::value, "sgd_fp32 takes a loss of Losses (losses.hpp)");
   alignas(64) float w[MaxFeatures];
 #pragma HLS ARRAY_PARTITION variable = w cyclic factor = 16
@@ -64,6 +67,7 @@ epoch_loop:
 #pragma HLS LOOP_TRIPCOUNT min = 1 max = kTripMaxRows
       const float* x = X + (rows == nullptr ? static_cast<int64_t>(i) : rows[i]) * row_stride;
       const float pred = acc + intercept;
+      if (predictions != nullptr) predictions[i] = pred;
       const float step = eta * Loss::residual_f32(pred, y[i]);
       intercept -= step;
       // One pass over the model: update with row i and dot row i+1 against the updated

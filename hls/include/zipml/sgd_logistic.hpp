@@ -63,8 +63,10 @@ struct LogisticRow {
   int32_t dot_mult;
   const int64_t* coef;
   int32_t range_q16;
+  PassReport report;
+  EpochCounts counts;
 
-  void update(int32_t* w, int32_t& intercept, const uint64_t* row, int32_t label, int, int, int shift) {
+  void update(int32_t* w, int32_t& intercept, const uint64_t* row, int32_t label, int i, int, int shift) {
     int32_t codes[M * K], one[K], step[S + 1], acc[M];
 #pragma HLS ARRAY_PARTITION variable = codes complete
 #pragma HLS ARRAY_PARTITION variable = one complete
@@ -93,7 +95,10 @@ struct LogisticRow {
       h = h > limit ? limit : (h < -limit ? -limit : h);
     }
     const int64_t r = saturate32(-y * round_shift(h, kPolyFrac - kLabelFrac));
-    const SampleStep st = residual_step(r, dot_mult, shift);
+    const SampleStep st = residual_step(r, dot_mult, shift, S);
+    if (st.saturated) ++counts.saturated;
+    const int64_t pred = linear_prediction(acc[1], intercept, dot_mult);  // sample 1's (the loss estimate's)
+    report_predictions(report, i, pred, pred);
   step_table_loop:
     for (int c = 0; c <= S; ++c) step[c] = code_step(st.g, c);
   update_loop:
@@ -107,7 +112,7 @@ struct LogisticRow {
     intercept = wrap_sub(intercept, st.dc);
   }
 
-  void end_epoch(int) {}
+  void end_epoch(int epoch) { counts.flush(report, epoch); }
 };
 
 /**
@@ -142,18 +147,20 @@ struct LogisticRow {
  * @param range_q16    R in Q16
  * @param model_in     initial model, d weights then the intercept, Q24
  * @param history      output, epochs x (d + 1): the model after each epoch
+ * @param report       optional outputs (sgd.hpp): predictions (both columns from sample 1,
+ *                     the first of the polynomial's), saturations
  */
 template <int Bits, Sampling E, int M, int MaxFeatures>
 void sgd_logistic(const uint64_t* data, const int32_t* labels, int n, int d, int n_copies, int epochs,
                   int step_shift, int decay_epochs, int32_t dot_mult, const int64_t* coef, int32_t range_q16,
-                  const int32_t* model_in, int32_t* history) {
+                  const int32_t* model_in, int32_t* history, const PassReport& report = PassReport{}) {
   static_assert(supported_bits(Bits), "Bits must be one of kSupportedBits");
   static_assert(in_list(kLogisticSamplings, E),
                 "sgd_logistic reads the samplings of kLogisticSamplings (Multi, Naive, Nearest); "
                 "Double is for sgd_linear");
   static_assert(in_list(kMultiSamples, M), "M must be one of kMultiSamples");
   const int n_lines = lines_per_row(d, Bits, E, M);
-  LogisticRow<Bits, E, M, MaxFeatures> row{n_lines, dot_mult, coef, range_q16};
+  LogisticRow<Bits, E, M, MaxFeatures> row{n_lines, dot_mult, coef, range_q16, report, {}};
   sgd_epochs<values_per_line(Bits, E, M), MaxFeatures>(row, data, labels, n, d, n_lines, n_copies, epochs,
                                                         step_shift, decay_epochs, model_in, history);
 }

@@ -8,7 +8,10 @@
 //  - rounding bits are used as lane masks: first = idx + r0 is a masked add;
 //  - the update w -= round(g c / 2^8) is a per-sample table of 2^b entries, read by
 //    one permute for b <= 4 (one multiply for b = 8 while |g| < 2^23, else two; a
-//    masked subtract for 1-bit data).
+//    masked subtract for 1-bit data; a gather from a saturated table in the rare
+//    samples whose steps can leave int32);
+//  - Double data: the second sample's prediction (PassReport) is accumulated in the
+//    update pass, from the weights it loads anyway.
 #pragma once
 #ifdef __SYNTHESIS__
 #error "zipml_cpu is CPU-only code: never include it in synthesized code"
@@ -88,6 +91,17 @@ inline __mmask16 load_bits16(const uint8_t* plane, int bit) {
 // Inlining is forced: a group visitor that stays a call passes vectors through memory.
 #define ZIPML_INLINE __attribute__((always_inline))
 
+/// Sum of the 16 int32 lanes, wrapping like the portable kernel's wrap_add (the add
+/// intrinsics work on unsigned lanes; _mm512_reduce_add_epi32 adds signed ones, whose
+/// overflow is undefined).
+ZIPML_INLINE inline int32_t reduce_add_wrapping(__m512i v) {
+  const __m256i a = _mm256_add_epi32(_mm512_castsi512_si256(v), _mm512_extracti64x4_epi64(v, 1));
+  __m128i b = _mm_add_epi32(_mm256_castsi256_si128(a), _mm256_extracti128_si256(a, 1));
+  b = _mm_add_epi32(b, _mm_shuffle_epi32(b, 0x4E));
+  b = _mm_add_epi32(b, _mm_shuffle_epi32(b, 0xB1));
+  return _mm_cvtsi128_si32(b);
+}
+
 /// Calls f(Group) for every group of a line, in any order (groups are disjoint).
 template <int Bits, Sampling E, class F>
 ZIPML_INLINE inline void for_each_group(const uint64_t* line_words, F&& f) {
@@ -164,7 +178,7 @@ ZIPML_INLINE inline void for_each_group(const uint64_t* line_words, F&& f) {
 template <int Bits, Sampling E, int MaxFeatures>
 void sgd_least_squares(const uint64_t* data, const int32_t* labels, int n, int d, int n_copies, int epochs,
                        int step_shift, int decay_epochs, int32_t dot_mult, const int32_t* model_in,
-                       int32_t* history) {
+                       int32_t* history, const PassReport& report) {
   constexpr int K = values_per_line(Bits, E);
   constexpr int S = max_code(Bits);
   constexpr bool kDouble = E == Sampling::Double;
@@ -205,6 +219,8 @@ void sgd_least_squares(const uint64_t* data, const int32_t* labels, int n, int d
     return acc;
   };
 
+  alignas(64) int32_t wide_steps[S + 1];  // code_step(g, c) of a sample whose steps can leave int32
+  EpochCounts counts;
   for (int e = 0; e < epochs; ++e) {
     const int shift = epoch_shift(step_shift, decay_epochs, e);
     const uint64_t* copy = data + static_cast<int64_t>(e % n_copies) * n * row_words;
@@ -213,18 +229,25 @@ void sgd_least_squares(const uint64_t* data, const int32_t* labels, int n, int d
     for (int i = 0; i < n; ++i) {
       const uint64_t* row = copy + static_cast<int64_t>(i) * row_words;
       const uint64_t* next = i + 1 < n ? row + row_words : nullptr;
-      const SampleStep st = residual_step(
-          SquaredError::residual_q16(linear_prediction(_mm512_reduce_add_epi32(acc), intercept, dot_mult), labels[i]),
-          dot_mult, shift);
+      const int64_t pred = linear_prediction(reduce_add_wrapping(acc), intercept, dot_mult);
+      const int64_t r = SquaredError::residual_q16(pred, labels[i]);
+      const SampleStep st = residual_step(r, dot_mult, shift, S);
+      if (st.saturated) ++counts.saturated;
       // round(g c / 2^8) = (g c + 2^7) >> 8 in 32-bit lanes when |g| < 2^23 (then
-      // |g c| + 2^7 < 2^31 for c <= 255). Otherwise, with g = 256 gh + gl (0 <= gl < 256),
-      // floor((g c + 128) / 256) = gh c + floor((gl c + 128) / 256) exactly, and
-      // |gh c| < 2^31, gl c + 128 < 2^16. b = 8 computes it per value; b <= 4 reads a table.
+      // |g c| + 2^7 < 2^31 for c <= 255). Otherwise, while |g| < 2^31, with g = 256 gh + gl
+      // (0 <= gl < 256), floor((g c + 128) / 256) = gh c + floor((gl c + 128) / 256)
+      // exactly, and |gh c| < 2^31, gl c + 128 < 2^16. b = 8 computes it per value; b <= 4
+      // reads a table. Larger |g| (a diverging run): the saturated steps from a table.
       const bool narrow = st.g > -(1 << 23) && st.g < (1 << 23);
-      const __m512i gv = _mm512_set1_epi32(st.g);
-      const __m512i gh = _mm512_set1_epi32(st.g >> 8), gl = _mm512_set1_epi32(st.g & 0xFF);
+      const bool wide = st.g <= INT32_MIN || st.g > INT32_MAX;
+      if (wide)
+        for (int c = 0; c <= S; ++c) wide_steps[c] = code_step(st.g, c);
+      const int32_t g32 = static_cast<int32_t>(st.g);  // used only when not wide
+      const __m512i gv = _mm512_set1_epi32(g32);
+      const __m512i gh = _mm512_set1_epi32(g32 >> 8), gl = _mm512_set1_epi32(g32 & 0xFF);
       const __m512i half = _mm512_set1_epi32(1 << (kUpdateFrac - 1));
       auto code_steps = [&](__m512i c) ZIPML_INLINE {
+        if (wide) return _mm512_i32gather_epi32(c, wide_steps, 4);
         if (narrow) return _mm512_srai_epi32(_mm512_add_epi32(_mm512_mullo_epi32(gv, c), half), kUpdateFrac);
         const __m512i low = _mm512_srli_epi32(_mm512_add_epi32(_mm512_mullo_epi32(gl, c), half), kUpdateFrac);
         return _mm512_add_epi32(_mm512_mullo_epi32(gh, c), low);
@@ -246,10 +269,16 @@ void sgd_least_squares(const uint64_t* data, const int32_t* labels, int n, int d
       // One pass over the model per row: update line l with row i, then take line l of
       // row i+1's dot product against the updated weights (same result as two passes).
       acc = _mm512_setzero_si512();
+      __m512i acc2 = _mm512_setzero_si512();  // Double: the second sample's dot product
       for (int l = 0; l < n_lines; ++l) {
         for_each_group<Bits, E>(row + l * kLineWords, [&](const Group& g) ZIPML_INLINE {
           int32_t* ws = w + slot(l, g.gid);
           const __m512i wv = _mm512_load_si512(ws);
+          if (kDouble) {
+            const __m512i wd = _mm512_srai_epi32(wv, kDotDrop);
+            if (Bits > 1) acc2 = _mm512_add_epi32(acc2, _mm512_mullo_epi32(g.idx, wd));
+            acc2 = _mm512_mask_add_epi32(acc2, g.r1, acc2, wd);
+          }
           __m512i out;
           if (Bits == 1) {  // the step of code 0 is 0: subtract the step of code 1 where the second code is 1
             out = _mm512_mask_sub_epi32(wv, g.r1, wv, gv1);
@@ -263,8 +292,12 @@ void sgd_least_squares(const uint64_t* data, const int32_t* labels, int n, int d
           acc = dot_line(next, l, acc);
         }
       }
+      report_predictions(report, i, pred,
+                         kDouble && r != 0 ? linear_prediction(reduce_add_wrapping(acc2), intercept, dot_mult)
+                                           : pred);
       intercept = wrap_sub(intercept, st.dc);
     }
+    counts.flush(report, e);
     int32_t* out = history + static_cast<int64_t>(e) * (d + 1);
     for (int l = 0; l < n_lines; ++l)
       for (int gid = 0; gid < G; ++gid)
@@ -291,13 +324,14 @@ bool fast_sgd_linear([[maybe_unused]] const uint64_t* data, [[maybe_unused]] con
                      [[maybe_unused]] int epochs, [[maybe_unused]] int step_shift,
                      [[maybe_unused]] int decay_epochs, [[maybe_unused]] int32_t dot_mult,
                      [[maybe_unused]] const int32_t* values, [[maybe_unused]] const int32_t* model_in,
-                     [[maybe_unused]] int32_t* history, [[maybe_unused]] const SgdOptions& opt = SgdOptions{}) {
+                     [[maybe_unused]] int32_t* history, [[maybe_unused]] const SgdOptions& opt = SgdOptions{},
+                     [[maybe_unused]] const PassReport& report = PassReport{}) {
 #ifdef ZIPML_HAVE_AVX512
   if constexpr (supports_sgd<Bits, E, Loss>()) {
     if (values == nullptr && opt.model_bits == 0 && opt.grad_bits == 0) {
+      // least squares never refetches: EpochCounts writes 0
       sgd_least_squares<Bits, E, MaxFeatures>(data, labels, n, d, n_copies, epochs, step_shift, decay_epochs,
-                                              dot_mult, model_in, history);
-      for (int e = 0; opt.refetches != nullptr && e < epochs; ++e) opt.refetches[e] = 0;  // least squares never refetches
+                                              dot_mult, model_in, history, report);
       return true;
     }
   }

@@ -13,16 +13,33 @@ from .fixed_point import grid_shift, round_shift, saturate32, stochastic_shift, 
 from .losses import FIXED_RESIDUALS
 
 
+def residual_step(r: int, dot_mult: int, shift: int, vmax: int):
+    """Golden ``residual_step``: (g per unit of level value, Q32 int64; the intercept
+    step, Q24 saturated; whether a step of this sample saturates)."""
+    g = round_shift(r * dot_mult, F.UPDATE_FRAC + shift)
+    dc = round_shift(r << F.DOT_DROP, shift)
+    top = round_shift(g * vmax, F.UPDATE_FRAC)
+    return g, saturate32(dc), top != saturate32(top) or dc != saturate32(dc)
+
+
+def code_steps(g: int, values: np.ndarray) -> np.ndarray:
+    """Golden ``code_step`` of an array of level values: sat32(round(g * v / 2^8))."""
+    return np.clip((g * values.astype(np.int64) + (1 << (F.UPDATE_FRAC - 1))) >> F.UPDATE_FRAC,
+                   -(1 << 31), (1 << 31) - 1)
+
+
 def sgd_linear(data, labels, d, bits, sampling, epochs, step_shift, decay_epochs, dot_mult, model_in, values=None,
                loss="squared_error", model_bits=0, grad_bits=0, seed=0, full=None):
-    """Golden ``sgd_linear``: returns the (epochs, d+1) int32 model history and the
-    number of refetched samples per epoch (losses with refetching).
+    """Golden ``sgd_linear``: returns the (epochs, d+1) int32 model history, the (n, 2)
+    int32 predictions of the last epoch's pass (PassReport in sgd.hpp), and per epoch the
+    samples whose step saturated and the samples refetched (losses with refetching).
 
     ``values``: per-feature level values (d, 2^bits), Q0.10, or None for uniform codes;
     ``full``: (n, d) Q0.24 positions for refetching, or None.
     """
     residual = FIXED_RESIDUALS[loss]
     refetching = LOSSES[loss].refetch and full is not None
+    second_sample = sampling == "double" and LOSSES[loss].second_sample
     n_copies, n = data.shape[:2]
     rows = data.reshape(n_copies, n, -1, F.LINE_WORDS)
     codes = [decode_lines(rows[c], bits, sampling, d) for c in range(n_copies)]
@@ -36,10 +53,11 @@ def sgd_linear(data, labels, d, bits, sampling, epochs, step_shift, decay_epochs
     intercept = int(model_in[d])
     history = np.empty((epochs, d + 1), dtype=np.int32)
     refetches = np.zeros(epochs, dtype=np.int32)
+    saturations = np.zeros(epochs, dtype=np.int32)
+    predictions = np.empty((n, 2), dtype=np.int32)
     code_values = np.arange(s + 1, dtype=np.int64)
     cols = np.arange(d)
     one = 1 << F.LABEL_FRAC
-    half = 1 << (F.UPDATE_FRAC - 1)
     for e in range(epochs):
         shift = epoch_shift(step_shift, decay_epochs, e)
         first, second = codes[e % n_copies]
@@ -64,23 +82,24 @@ def sgd_linear(data, labels, d, bits, sampling, epochs, step_shift, decay_epochs
                     exact = int(np.dot(full[i].astype(np.int64), w >> F.DOT_DROP))
                     pred = (exact >> F.POS_FRAC) + (intercept >> F.DOT_DROP)
             r = residual(pred, label)
-            g = saturate32(round_shift(r * dot_mult, F.UPDATE_FRAC + shift))
-            dc = saturate32(round_shift(r << F.DOT_DROP, shift))
+            g, dc, saturated = residual_step(r, dot_mult, shift, vmax)
+            saturations[e] += saturated
+            pred2 = pred
             if refetch:
-                w = wrap32(w - ((r * full[i].astype(np.int64) + (1 << (F.LABEL_FRAC + shift - 1)))
-                                >> (F.LABEL_FRAC + shift)))
+                w = wrap32(w - np.clip((r * full[i].astype(np.int64) + (1 << (F.LABEL_FRAC + shift - 1)))
+                                       >> (F.LABEL_FRAC + shift), -(1 << 31), (1 << 31) - 1))
             elif r != 0:
-                if values is None:
-                    step = ((g * code_values + half) >> F.UPDATE_FRAC)[second[i]]
-                else:
-                    step = (g * second[i] + half) >> F.UPDATE_FRAC
-                step = wrap32(step)
+                if second_sample:  # the second sample against the model before the update
+                    acc2 = int(wrap32(int(np.dot(second[i], w >> F.DOT_DROP))))
+                    pred2 = ((acc2 * dot_mult) >> F.DOT_MULT_FRAC) + (intercept >> F.DOT_DROP)
+                step = code_steps(g, code_values)[second[i]] if values is None else code_steps(g, second[i])
                 if grad_bits:
-                    biggest = wrap32((g * vmax + half) >> F.UPDATE_FRAC)
-                    kg = grid_shift(abs(int(biggest)), (1 << (grad_bits - 1)) - 1)
+                    biggest = int(code_steps(g, np.array([vmax]))[0])
+                    kg = grid_shift(abs(biggest), (1 << (grad_bits - 1)) - 1)
                     step = stochastic_shift(step, kg, draw(stream_key(seed, STREAM_GRAD, e, i), cols)) << kg
                 w = wrap32(w - step)
+            predictions[i] = saturate32(pred), saturate32(pred2)
             intercept = int(wrap32(intercept - dc))
         history[e, :d] = w
         history[e, d] = intercept
-    return history, refetches
+    return history, predictions, saturations, refetches

@@ -9,13 +9,15 @@ from ..spec import format as F
 from ..spec.layout import decode_samples
 from ..spec.schedule import epoch_shift
 from .fixed_point import round_shift, saturate32, wrap32
+from .sgd import code_steps, residual_step
 
 
 def sgd_logistic(data, labels, d, bits, sampling, samples, epochs, step_shift, decay_epochs, dot_mult, coef,
                  range_q16, model_in):
     """Golden ``sgd_logistic``: ``samples`` = degree + 1 samples: the stored samples of
     'multi' data, or the one sample of 'naive'/'nearest' data repeated. Returns the int32
-    model history."""
+    model history, the (n, 2) predictions of the last epoch's pass (both from sample 1)
+    and the samples whose step saturated, per epoch."""
     n_copies, n = data.shape[:2]
     rows = data.reshape(n_copies, n, -1, F.LINE_WORDS)
     codes = [decode_samples(rows[c], bits, sampling, d, samples) for c in range(n_copies)]
@@ -25,6 +27,8 @@ def sgd_logistic(data, labels, d, bits, sampling, samples, epochs, step_shift, d
     w = np.asarray(model_in[:d], dtype=np.int64).copy()
     intercept = int(model_in[d])
     history = np.empty((epochs, d + 1), dtype=np.int32)
+    predictions = np.empty((n, 2), dtype=np.int32)
+    saturations = np.zeros(epochs, dtype=np.int32)
     limit = 1 << 40
     coef = [int(c) for c in coef]
     for e in range(epochs):
@@ -36,13 +40,15 @@ def sgd_logistic(data, labels, d, bits, sampling, samples, epochs, step_shift, d
             for m in range(samples - 1, 0, -1):
                 acc = int(wrap32(int(np.dot(sample_codes[m][i], w >> F.DOT_DROP))))
                 pred = ((acc * dot_mult) >> F.DOT_MULT_FRAC) + (intercept >> F.DOT_DROP)
+                if m == 1:
+                    predictions[i] = saturate32(pred)
                 z = max(-range_q16, min(range_q16, y * pred))
                 h = max(-limit, min(limit, coef[m - 1] + ((z * h) >> F.LABEL_FRAC)))
             r = saturate32(-y * round_shift(h, F.POLY_FRAC - F.LABEL_FRAC))
-            g = saturate32(round_shift(r * dot_mult, F.UPDATE_FRAC + shift))
-            step = wrap32((g * code_values + (1 << (F.UPDATE_FRAC - 1))) >> F.UPDATE_FRAC)
-            w = wrap32(w - step[sample_codes[0][i]])
-            intercept = int(wrap32(intercept - saturate32(round_shift(r << F.DOT_DROP, shift))))
+            g, dc, saturated = residual_step(r, dot_mult, shift, s)
+            saturations[e] += saturated
+            w = wrap32(w - code_steps(g, code_values)[sample_codes[0][i]])
+            intercept = int(wrap32(intercept - dc))
         history[e, :d] = w
         history[e, d] = intercept
-    return history
+    return history, predictions, saturations

@@ -23,7 +23,9 @@ class Loss:
     Chebyshev approximation of the derivative with several samples); margin: labels are
     +1/-1 (classification) rather than centred and scaled targets; refetch: full-precision
     rows can be refetched where the low-precision margin is ambiguous; objective(y, f):
-    the per-sample loss whose mean is the training objective.
+    the per-sample loss whose mean is the training objective; factor(y, f): for the squared
+    losses (objective = factor^2 / 2), the factor whose product over two independent
+    samples estimates the loss without bias (kSecondSample in losses.hpp), else None.
     """
 
     name: str
@@ -33,6 +35,22 @@ class Loss:
     refetch: bool
     objective: Callable[[np.ndarray, np.ndarray], np.ndarray]
     formula: str
+    factor: Callable[[np.ndarray, np.ndarray], np.ndarray] | None = None
+
+    @property
+    def second_sample(self) -> bool:
+        """The kernels report the second sample's prediction for this loss."""
+        return self.factor is not None
+
+    def pass_estimate(self, y: np.ndarray, predictions: np.ndarray) -> np.ndarray:
+        """Per-sample loss of an epoch from the predictions its kernel pass made ((n, 2):
+        first sample, second sample): 0.5 factor(y, f1) factor(y, f2) for the squared
+        losses (unbiased for the loss with double sampling: E[f1] = E[f2] = a.w + c, the
+        samples independent), else objective(y, f1)."""
+        first = predictions[:, 0]
+        if self.factor is None:
+            return self.objective(y, first)
+        return 0.5 * self.factor(y, first) * self.factor(y, predictions[:, 1])
 
 
 def _squared_error(y, f):
@@ -51,15 +69,23 @@ def _squared_hinge(y, f):
     return 0.5 * np.maximum(0.0, 1.0 - y * f) ** 2
 
 
+def _residual(y, f):
+    return f - y
+
+
+def _hinge_gap(y, f):
+    return np.maximum(0.0, 1.0 - y * f)
+
+
 LOSSES = {loss.name: loss for loss in (
     Loss("squared_error", kernel_id=0, kernel="linear", margin=False, refetch=False, objective=_squared_error,
-         formula="(1/2)(f - y)^2"),
+         formula="(1/2)(f - y)^2", factor=_residual),
     Loss("hinge", kernel_id=1, kernel="linear", margin=True, refetch=True, objective=_hinge,
          formula="max(0, 1 - y f)"),
     Loss("log_loss", kernel_id=2, kernel="polynomial", margin=True, refetch=False, objective=_log_loss,
          formula="log(1 + exp(-y f))"),
     Loss("squared_hinge", kernel_id=3, kernel="linear", margin=True, refetch=False, objective=_squared_hinge,
-         formula="(1/2) max(0, 1 - y f)^2"),
+         formula="(1/2) max(0, 1 - y f)^2", factor=_hinge_gap),
 )}
 
 #: Losses of ZipMLClassifier: every loss (squared_error on +1/-1 labels is the least-squares
