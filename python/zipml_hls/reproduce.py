@@ -116,7 +116,11 @@ def render(r: dict) -> str:
              f"{r['seconds']:.0f} s on {r['machine']}. Paper: Zhang et al., *ZipML*, ICML 2017 "
              "(arXiv 1611.05402). How to read this report: docs/REPORT.md.", "",
              "## 1. Convergence of low-precision SGD", "",
-             "Training loss (0.5 * mean squared error, original units) after each epoch. Each precision uses the "
+             "Training loss (0.5 * mean squared error, original units) of each epoch, as the kernel's own pass "
+             "measures it (the estimators' `loss_curve_`: the mean of 0.5 (f1 - y)(f2 - y) over the two samples' "
+             "predictions made before each update, unbiased with double sampling, so no epoch reads the "
+             "full-precision data; at 1 and 2 bits on small data it is noisy). The column 'final loss' is the "
+             "final model's loss on the full-precision data. Each precision uses the "
              "automatic power-of-two step (column eta0). Every epoch visits the rows in a fresh order and reads "
              "freshly drawn samples (the estimators' defaults `shuffle=True, fresh_samples=True`): reusing one "
              "quantized copy would make double sampling solve the problem of that one draw, and its loss rise "
