@@ -56,7 +56,7 @@ def quantize_case(root, rng, name, n, d, bits, sampling, n_copies, tables=False,
 
 
 def sgd_case(root, rng, name, n, d, bits, sampling, n_copies, epochs, tables=False, loss="squared_error",
-             model_bits=0, grad_bits=0, model_range=1 << 20, step_shift=5, label_gain=1):
+             model_bits=0, grad_bits=0, model_range=1 << 20, step_shift=5, label_gain=1, shifted=False):
     X = rng.uniform(-1, 1, size=(n, d)).astype(np.float32)
     y = X @ rng.standard_normal(d) + 0.1 * rng.standard_normal(n)
     sc = FeatureScaling.fit(X)
@@ -72,16 +72,20 @@ def sgd_case(root, rng, name, n, d, bits, sampling, n_copies, epochs, tables=Fal
         full = R.scaled_position(X, sc.lo, sc.inv)
     model_in = rng.integers(-model_range, model_range, size=d + 1).astype(np.int32)
     decay, seed = 2, 77
-    hist, predictions, saturations, refetches = R.sgd_linear(data, labels, d, bits, sampling, epochs, step_shift, decay, dot_mult, model_in,
-                                   values=values, loss=loss, model_bits=model_bits, grad_bits=grad_bits, seed=seed,
-                                   full=full)
+    shifts = rng.integers(0, F.MAX_FEATURE_SHIFT + 1, size=d).astype(np.uint8) if shifted else None
+    hist, predictions, saturations, refetches = R.sgd_linear(
+        data, labels, d, bits, sampling, epochs, step_shift, decay, dot_mult, model_in, values=values, loss=loss,
+        model_bits=model_bits, grad_bits=grad_bits, seed=seed, full=full, feature_shifts=shifts)
     params = dict(n=n, d=d, bits=bits, sampling=F.sampling_id(sampling), n_copies=n_copies, epochs=epochs,
                   step_shift=step_shift, decay_epochs=decay, dot_mult=dot_mult, tables=int(tables),
-                  loss=LOSSES[loss].kernel_id, model_bits=model_bits, grad_bits=grad_bits, rng_seed=seed)
+                  loss=LOSSES[loss].kernel_id, model_bits=model_bits, grad_bits=grad_bits, rng_seed=seed,
+                  feature_shifts=int(shifted))
     arrays = {"data.u64": data, "labels.i32": labels, "model_in.i32": model_in, "expected.i32": hist,
               "predictions.i32": predictions, "saturations.i32": saturations}
     if tables:
         arrays["values.i32"] = values
+    if shifted:
+        arrays["feature_shifts.u8"] = shifts
     if full is not None:
         arrays["full.u32"] = full
         arrays["refetches.i32"] = refetches
@@ -147,6 +151,22 @@ def main(out: Path) -> None:
     for bits in (1, 8):
         index.append(sgd_case(out, rng, f"sgd_b{bits}_double_saturating", 9, 19, bits, "double", 1, 2, step_shift=1,
                               label_gain=1 << 14))
+    # Per-feature step multipliers 2^p_j (p_j in [0, 15] at random): every width the fast
+    # path covers, level tables, hinge refetching, model and gradient rounding, and steps
+    # that saturate once shifted.
+    for bits in F.SUPPORTED_BITS:
+        for sampling in ("double", "naive"):
+            index.append(sgd_case(out, rng, f"sgd_b{bits}_{sampling}_shifted", 13, 41, bits, sampling, 2, 3,
+                                  step_shift=16, shifted=True))
+    index.append(sgd_case(out, rng, "sgd_b4_double_tables_shifted", 9, 21, 4, "double", 1, 2, tables=True,
+                          step_shift=16, shifted=True))
+    index.append(sgd_case(out, rng, "sgd_b2_double_hinge_shifted", 15, 29, 2, "double", 2, 3, loss="hinge",
+                          step_shift=16, shifted=True))
+    index.append(sgd_case(out, rng, "sgd_b8_double_lowprec_shifted", 15, 29, 8, "double", 2, 3, model_bits=6,
+                          grad_bits=5, step_shift=16, shifted=True))
+    for bits in (1, 4, 8):
+        index.append(sgd_case(out, rng, f"sgd_b{bits}_double_shifted_saturating", 9, 19, bits, "double", 1, 2,
+                              step_shift=1, label_gain=1 << 6, shifted=True))
     (out / "index.txt").write_text("\n".join(index) + "\n")
 
 

@@ -31,7 +31,10 @@ int main(int argc, char** argv) {
         failed += 1;
         continue;
       }
+      std::vector<uint8_t> shifts;
+      if (c.get("feature_shifts", 0)) shifts = tb::read_array<uint8_t>(c.dir + "/feature_shifts.u8");
       zipml::SgdOptions opt;
+      opt.feature_shifts = shifts.empty() ? nullptr : shifts.data();
       opt.model_bits = int(c.get("model_bits", 0));
       opt.grad_bits = int(c.get("grad_bits", 0));
       opt.seed = uint32_t(c.get("rng_seed", 0));

@@ -13,7 +13,8 @@ from zipml_hls.spec.losses import LOSSES
 MIRRORED = {
     "line_bits": F.LINE_BITS, "line_words": F.LINE_WORDS, "lane_multiple": F.LANE_MULTIPLE, "pos_frac": F.POS_FRAC,
     "label_frac": F.LABEL_FRAC, "model_frac": F.MODEL_FRAC, "dot_drop": F.DOT_DROP, "dot_mult_frac": F.DOT_MULT_FRAC,
-    "update_frac": F.UPDATE_FRAC, "max_shift": F.MAX_SHIFT, "level_value_frac": F.LEVEL_VALUE_FRAC,
+    "update_frac": F.UPDATE_FRAC, "max_shift": F.MAX_SHIFT, "max_feature_shift": F.MAX_FEATURE_SHIFT,
+    "level_value_frac": F.LEVEL_VALUE_FRAC,
     "table_dot_mult": F.TABLE_DOT_MULT, "poly_frac": F.POLY_FRAC, "supported_bits": F.SUPPORTED_BITS,
     "multi_samples": F.MULTI_SAMPLES, "stream_data": rng.STREAM_DATA, "stream_model": rng.STREAM_MODEL,
     "stream_grad": rng.STREAM_GRAD, "mix_mul1": rng.MIX_MUL1, "mix_mul2": rng.MIX_MUL2, "index_mul": rng.INDEX_MUL,

@@ -35,7 +35,8 @@ def top_cases():
             continue
         folder = VECTORS / line.split()[1]
         p = read_case(folder)
-        if p["tables"] or p.get("loss", 0) or p.get("model_bits", 0) or p.get("grad_bits", 0):
+        if p["tables"] or p.get("loss", 0) or p.get("model_bits", 0) or p.get("grad_bits", 0) or \
+                p.get("feature_shifts", 0):
             continue
         for top in TOPS.values():
             if top["bits"] == p["bits"] and top["sampling"] == names[p["sampling"]]:

@@ -45,6 +45,7 @@ py::dict constants() {
   c["dot_mult_frac"] = zipml::kDotMultFrac;
   c["update_frac"] = zipml::kUpdateFrac;
   c["max_shift"] = zipml::kMaxShift;
+  c["max_feature_shift"] = zipml::kMaxFeatureShift;
   c["level_value_frac"] = zipml::kLevelValueFrac;
   c["table_dot_mult"] = zipml::kTableDotMult;
   c["poly_frac"] = zipml::kPolyFrac;

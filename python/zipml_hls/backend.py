@@ -69,12 +69,14 @@ class KernelBackend(Protocol):
     def quantize(self, X, lo, inv, levels, bits, sampling, seed, n_copies, samples_per_value=2, rows=None): ...
 
     def sgd_linear(self, data, labels, d, bits, sampling, epochs, step_shift, decay_epochs, dot_mult, model_in, *,
-                   values=None, loss="squared_error", model_bits=0, grad_bits=0, seed=0, full=None): ...
+                   values=None, loss="squared_error", model_bits=0, grad_bits=0, seed=0, full=None,
+                   feature_shifts=None): ...
 
     def sgd_logistic(self, data, labels, d, bits, sampling, samples, epochs, step_shift, decay_epochs, dot_mult,
                      coef, range_q16, model_in): ...
 
-    def sgd_fp32(self, X, y, epochs, step_shift, decay_epochs, model_in, loss="squared_error", rows=None): ...
+    def sgd_fp32(self, X, y, epochs, step_shift, decay_epochs, model_in, loss="squared_error", rows=None,
+                 step_scale=None): ...
 
     def levels_dp(self, x, counts, s, grid_size=0): ...
 
@@ -104,12 +106,14 @@ class NativeBackend:
                                 portable, row_order(rows, len(X)))
 
     def sgd_linear(self, data, labels, d, bits, sampling, epochs, step_shift, decay_epochs, dot_mult, model_in, *,
-                   values=None, loss="squared_error", model_bits=0, grad_bits=0, seed=0, full=None, portable=False):
+                   values=None, loss="squared_error", model_bits=0, grad_bits=0, seed=0, full=None,
+                   feature_shifts=None, portable=False):
         """SgdResult of the linear kernel; ``portable`` skips the CPU fast path (same bits)."""
         return SgdResult(*self._k.sgd_linear(data, labels, d, bits, sampling_id(sampling), epochs, step_shift,
                                              decay_epochs, dot_mult, model_in, values=values,
                                              loss=LOSSES[loss].kernel_id, model_bits=model_bits, grad_bits=grad_bits,
-                                             seed=seed, full=full, portable=portable))
+                                             seed=seed, full=full, feature_shifts=feature_shifts,
+                                             portable=portable))
 
     def sgd_logistic(self, data, labels, d, bits, sampling, samples, epochs, step_shift, decay_epochs, dot_mult,
                      coef, range_q16, model_in):
@@ -117,11 +121,13 @@ class NativeBackend:
         return SgdResult(*self._k.sgd_logistic(data, labels, d, bits, sampling_id(sampling), samples, epochs,
                                                step_shift, decay_epochs, dot_mult, coef, range_q16, model_in))
 
-    def sgd_fp32(self, X, y, epochs, step_shift, decay_epochs, model_in, loss="squared_error", rows=None):
+    def sgd_fp32(self, X, y, epochs, step_shift, decay_epochs, model_in, loss="squared_error", rows=None,
+                 step_scale=None):
         """SgdResult of the 32-bit baseline; ``rows``: sample i reads X[rows[i]] and y[i]
-        (None: X's rows in order)."""
+        (None: X's rows in order); ``step_scale``: per-feature step multipliers or None."""
         return _fp32_result(*self._k.sgd_fp32(X, y, epochs, step_shift, decay_epochs, model_in,
-                                              loss=LOSSES[loss].kernel_id, rows=row_order(rows, len(X))))
+                                              loss=LOSSES[loss].kernel_id, rows=row_order(rows, len(X)),
+                                              step_scale=step_scale))
 
     def levels_dp(self, x, counts, s, grid_size=0, monotone=True):
         """The s+1 variance-optimal levels among the points x (grid_size 0) or a grid;
@@ -163,19 +169,22 @@ class ReferenceBackend:
                                        row_order(rows, len(X)))
 
     def sgd_linear(self, data, labels, d, bits, sampling, epochs, step_shift, decay_epochs, dot_mult, model_in, *,
-                   values=None, loss="squared_error", model_bits=0, grad_bits=0, seed=0, full=None):
+                   values=None, loss="squared_error", model_bits=0, grad_bits=0, seed=0, full=None,
+                   feature_shifts=None):
         return SgdResult(*self._r.sgd_linear(data, labels, d, bits, sampling, epochs, step_shift, decay_epochs,
                                              dot_mult, model_in, values=values, loss=loss, model_bits=model_bits,
-                                             grad_bits=grad_bits, seed=seed, full=full))
+                                             grad_bits=grad_bits, seed=seed, full=full,
+                                             feature_shifts=feature_shifts))
 
     def sgd_logistic(self, data, labels, d, bits, sampling, samples, epochs, step_shift, decay_epochs, dot_mult,
                      coef, range_q16, model_in):
         return SgdResult(*self._r.sgd_logistic(data, labels, d, bits, sampling, samples, epochs, step_shift,
                                                decay_epochs, dot_mult, coef, range_q16, model_in))
 
-    def sgd_fp32(self, X, y, epochs, step_shift, decay_epochs, model_in, loss="squared_error", rows=None):
+    def sgd_fp32(self, X, y, epochs, step_shift, decay_epochs, model_in, loss="squared_error", rows=None,
+                 step_scale=None):
         return _fp32_result(*self._r.sgd_fp32(X, y, epochs, step_shift, decay_epochs, model_in, loss=loss,
-                                              rows=row_order(rows, len(X))))
+                                              rows=row_order(rows, len(X)), step_scale=step_scale))
 
     def levels_dp(self, x, counts, s, grid_size=0):
         if grid_size:

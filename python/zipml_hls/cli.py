@@ -79,7 +79,8 @@ def cmd_train(args) -> int:
     if args.loss != "squared_error" and task != "classification":
         raise UsageError(f"--loss {args.loss} needs a classification task (labels that are classes)")
     est = cls(bits=args.bits, sampling=args.sampling, levels=args.levels, max_iter=args.epochs, eta0=args.eta0,
-              decay_epochs=args.decay_epochs, tol=args.tol, n_copies=args.copies, shuffle=args.shuffle, fresh_samples=args.fresh_samples,
+              decay_epochs=args.decay_epochs, tol=args.tol, n_copies=args.copies, shuffle=args.shuffle,
+              fresh_samples=args.fresh_samples, precondition=args.precondition,
               random_state=args.seed, backend=args.backend,
               verbose=0 if args.quiet else 1, model_bits=args.model_bits, grad_bits=args.grad_bits, **extra)
     precision = F.precision_label(args.bits, args.sampling)
@@ -217,6 +218,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--no-fresh-samples", dest="fresh_samples", action="store_false",
                    help="quantize once and reuse the copies (default: fresh samples every epoch, which double "
                         "sampling needs to stay unbiased)")
+    p.add_argument("--no-precondition", dest="precondition", action="store_false",
+                   help="one step for every feature (default: per-feature power-of-two step multipliers from each "
+                        "scaled feature's mean square, for one-hot and heavy-tailed columns)")
     p.add_argument("--copies", type=int, default=1,
                    help="with --no-fresh-samples: independent quantized copies cycled over epochs (default 1)")
     p.add_argument("--seed", type=int, default=0)

@@ -22,7 +22,7 @@ from .scaling import FeatureScaling, LabelScaling, unscale_models
 from .spec import format as F
 from .spec.losses import CLASSIFIER_LOSSES, LOSSES
 from .spec.schedule import epoch_shift, step_shift_from_eta
-from .step_size import AdaptiveSchedule, auto_step_shift
+from .step_size import AdaptiveSchedule, auto_step_shift, feature_shifts
 
 _MAX_BACKOFF = 8
 
@@ -73,8 +73,8 @@ class _ZipMLLinear(BaseEstimator):
     """
 
     def __init__(self, bits=8, sampling="double", levels="uniform", max_iter=100, eta0="auto", decay_epochs=None,
-                 tol=1e-3, n_iter_no_change=3, shuffle=True, fresh_samples=True, n_copies=1, random_state=None,
-                 backend="hls", verbose=0, model_bits=None, grad_bits=None):
+                 tol=1e-3, n_iter_no_change=3, shuffle=True, fresh_samples=True, precondition=True, n_copies=1,
+                 random_state=None, backend="hls", verbose=0, model_bits=None, grad_bits=None):
         self.bits = bits
         self.sampling = sampling
         self.levels = levels
@@ -85,6 +85,7 @@ class _ZipMLLinear(BaseEstimator):
         self.n_iter_no_change = n_iter_no_change
         self.shuffle = shuffle
         self.fresh_samples = fresh_samples
+        self.precondition = precondition
         self.n_copies = n_copies
         self.random_state = random_state
         self.backend = backend
@@ -110,7 +111,7 @@ class _ZipMLLinear(BaseEstimator):
         if isinstance(self.tol, bool) or not isinstance(self.tol, (int, float, np.number)) or not self.tol >= 0:
             raise ValueError(f"tol must be a number >= 0, got {self.tol!r}")
         check_int(self.n_copies, "n_copies", 1)
-        for name in ("shuffle", "fresh_samples"):
+        for name in ("shuffle", "fresh_samples", "precondition"):
             if not isinstance(getattr(self, name), (bool, np.bool_)):
                 raise TypeError(f"{name} must be True or False, got {getattr(self, name)!r}")
         if not isinstance(self.verbose, (bool, np.bool_)):  # scikit-learn takes a bool too
@@ -148,7 +149,10 @@ class _ZipMLLinear(BaseEstimator):
             self._label_scalings = [LabelScaling(0.0, 1.0) for _ in range(Y.shape[1])]
         else:
             self._label_scalings = [LabelScaling.fit(Y[:, t]) for t in range(Y.shape[1])]
-        self._step_shift = (auto_step_shift(X, self.scaling_, int(self.bits))
+        # per-feature step multipliers: the linear kernel (and fp32 for the same losses)
+        precondition = self.precondition and self._loss_spec.kernel == "linear"
+        self._feature_shifts = feature_shifts(X, self.scaling_) if precondition else None
+        self._step_shift = (auto_step_shift(X, self.scaling_, int(self.bits), self._feature_shifts)
                             if self.eta0 == "auto" else step_shift_from_eta(float(self.eta0)))
         self.eta_ = 2.0**-self._step_shift
         self._seed = _resolve_seed(self.random_state)
@@ -174,7 +178,8 @@ class _ZipMLLinear(BaseEstimator):
                                 fresh_samples=bool(self.fresh_samples), **extra)
 
     def _runs(self, Y, config: engine.SgdConfig) -> list:
-        return [engine.KernelRun(ls.transform(Y[:, t]), config) for t, ls in enumerate(self._label_scalings)]
+        return [engine.KernelRun(ls.transform(Y[:, t]), config, self._feature_shifts)
+                for t, ls in enumerate(self._label_scalings)]
 
     def _run(self, X, Y, config: engine.SgdConfig, epochs: int) -> float:
         """Train every target ``epochs`` epochs of the fixed schedule. Returns the worst
@@ -350,6 +355,14 @@ _PARAMS_DOC = r"""
         Visit the rows in a fresh order every epoch (a permutation drawn from the
         counter-based RNG: the same on both backends and every machine). False keeps the
         order of X, which trains badly on sorted data.
+    precondition : bool, default=True
+        Per-feature power-of-two step multipliers, a diagonal preconditioner: feature j
+        steps ``2**p_j`` times the shared step, ``p_j = clip(round(log2(max_k m_k / m_j)), 0,
+        12)`` with ``m_j`` the mean square of the scaled feature (see
+        ``zipml_hls.step_size.feature_shifts``). Min/max scaling leaves rare one-hot and
+        heavy-tailed columns with tiny ``m_j``, whose weights then move thousands of times
+        slower than the others'. The gradient stays unbiased (a fixed positive diagonal
+        times it). Linear-kernel losses only (not ``log_loss``).
     fresh_samples : bool, default=True
         Draw fresh quantization samples every epoch (the data are quantized again, one
         epoch ahead on a second thread). Double sampling is unbiased only then: reusing one
@@ -386,8 +399,10 @@ class ZipMLRegressor(RegressorMixin, _ZipMLLinear):
     estimate ``g = Q2(a) (Q1(a)^T w + c - b)`` for ``sampling='double'`` (two
     independent samples: unbiased) or ``Q(a) (Q(a)^T w + c - b)`` for 'naive'/'nearest'
     (one sample: biased towards the ridge solution (A^T A + n D)^-1 A^T b, D the mean
-    rounding variance of each feature). The model is fixed point (Q7.24) on the kernel;
-    coefficients are reported in original units.
+    rounding variance of each feature). Each feature's step is scaled by a power of two
+    (``precondition``), so one-hot and heavy-tailed columns train as fast as the others.
+    The model is fixed point (Q7.24) on the kernel; coefficients are reported in original
+    units.
 """ + _PARAMS_DOC + r"""
     Attributes
     ----------
@@ -513,12 +528,12 @@ class ZipMLClassifier(ClassifierMixin, _ZipMLLinear):
     LOSSES = CLASSIFIER_LOSSES
 
     def __init__(self, bits=8, sampling="double", levels="uniform", max_iter=100, eta0="auto", decay_epochs=None,
-                 tol=1e-3, n_iter_no_change=3, shuffle=True, fresh_samples=True, n_copies=1, random_state=None,
-                 backend="hls", verbose=0, model_bits=None, grad_bits=None, loss="squared_error", refetch=True,
-                 poly_degree=5, poly_range=4.0):
+                 tol=1e-3, n_iter_no_change=3, shuffle=True, fresh_samples=True, precondition=True, n_copies=1,
+                 random_state=None, backend="hls", verbose=0, model_bits=None, grad_bits=None, loss="squared_error",
+                 refetch=True, poly_degree=5, poly_range=4.0):
         super().__init__(bits=bits, sampling=sampling, levels=levels, max_iter=max_iter, eta0=eta0,
                          decay_epochs=decay_epochs, tol=tol, n_iter_no_change=n_iter_no_change, shuffle=shuffle,
-                         fresh_samples=fresh_samples, n_copies=n_copies,
+                         fresh_samples=fresh_samples, precondition=precondition, n_copies=n_copies,
                          random_state=random_state, backend=backend, verbose=verbose, model_bits=model_bits,
                          grad_bits=grad_bits)
         self.loss = loss

@@ -49,6 +49,8 @@ def save_model(est, path) -> None:
     arrays = {"models": est._models, "lo": est.scaling_.lo, "hi": est.scaling_.hi, "inv": est.scaling_.inv,
               "label_center": np.array([ls.center for ls in est._label_scalings]),
               "label_scale": np.array([ls.scale for ls in est._label_scalings])}
+    if est._feature_shifts is not None:
+        arrays["feature_shifts"] = est._feature_shifts
     if isinstance(est, ZipMLClassifier):
         classes = np.asarray(est.classes_)
         if classes.dtype == object:
@@ -97,6 +99,10 @@ def load_model(path):
                                                                             arrays["label_scale"])]
     est._models = models.astype(np.float64)
     est._step_shift, est._seed = meta["step_shift"], meta["seed"]
+    shifts = arrays.get("feature_shifts")
+    if shifts is not None and (shifts.shape != (d,) or shifts.dtype != np.uint8 or shifts.max(initial=0) > 15):
+        raise ModelFileError(f"{path}: array 'feature_shifts' is not {d} exponents in [0, 15]")
+    est._feature_shifts = shifts
     est.eta_ = 2.0 ** -est._step_shift
     est.final_eta_ = float(meta.get("final_eta", est.eta_))
     est.n_iter_, est.loss_curve_ = meta["n_iter"], list(meta["loss_curve"])

@@ -56,4 +56,7 @@ inline int32_t round_to_grid(int32_t x, int k, uint32_t rnd) {
 /// c <= 2^10, so g * c never overflows int64.
 inline int32_t code_step(int64_t g, int32_t c) { return saturate32(round_shift(g * c, kUpdateFrac)); }
 
+/// A step times 2^p (a per-feature step multiplier, 0 <= p <= 15), saturated to int32.
+inline int32_t shift_step(int32_t step, int p) { return saturate32(static_cast<int64_t>(step) * (int64_t{1} << p)); }
+
 }  // namespace zipml

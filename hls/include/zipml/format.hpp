@@ -123,6 +123,7 @@ constexpr int kDotDrop = kModelFrac - kLabelFrac;  ///< model bits dropped for t
 constexpr int kDotMultFrac = 24;                   ///< dot_mult is Q24 (1/s for uniform levels)
 constexpr int kUpdateFrac = 8;                     ///< extra fraction bits of the per-sample step g
 constexpr int kMaxShift = 40;                      ///< largest step shift (eta = 2^-40)
+constexpr int kMaxFeatureShift = 15;               ///< largest per-feature step multiplier 2^p (sgd_linear)
 constexpr int kLevelValueFrac = 10;                ///< level-table values: Q0.10 (1024 = 1.0)
 constexpr int32_t kTableDotMult = 1 << (kDotMultFrac - kLevelValueFrac);  ///< dot_mult for tables
 constexpr int kPolyFrac = 30;  ///< logistic polynomial coefficients and Horner accumulator: Q30 (int64)

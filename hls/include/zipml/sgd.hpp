@@ -35,13 +35,16 @@ struct SampleStep {
 };
 
 /// Steps from a residual r (Q16, |r| < 2^31) at step 2^-shift (shift >= 1), for level
-/// values up to `vmax` (the largest code, or 2^10 for level tables): |g| < 2^47. Shared
-/// by every quantized kernel (see sgd_linear).
-inline SampleStep residual_step(int64_t r, int32_t dot_mult, int shift, int32_t vmax) {
+/// values up to `vmax` (the largest code, or 2^10 for level tables) and per-feature step
+/// multipliers up to 2^pmax: |g| < 2^47. `saturated` when the largest possible weight step,
+/// 2^pmax round(g vmax / 2^8), or the intercept step leaves int32. Shared by every
+/// quantized kernel (see sgd_linear).
+inline SampleStep residual_step(int64_t r, int32_t dot_mult, int shift, int32_t vmax, int pmax = 0) {
   const int64_t g = round_shift(r * dot_mult, kUpdateFrac + shift);
   const int64_t dc = round_shift(r * (1 << kDotDrop), shift);
   const int64_t top = round_shift(g * vmax, kUpdateFrac);
-  return {g, saturate32(dc), top != saturate32(top) || dc != saturate32(dc)};
+  const int64_t limit = int64_t{INT32_MAX} >> pmax;
+  return {g, saturate32(dc), top > limit || top < -limit - 1 || dc != saturate32(dc)};
 }
 
 /// What the quantized kernels report besides the models; each output is optional
@@ -140,7 +143,18 @@ struct SgdOptions {
   int grad_bits = 0;               ///< 2..24: each update is rounded to this many bits; 0: exact
   uint32_t seed = 0;               ///< seed of the model and gradient rounding streams
   const uint32_t* full = nullptr;  ///< losses with kRefetch: n x d full-precision Q0.24 positions; nullptr: never
+  /// d per-feature step multipliers: feature j steps 2^p_j times the shared step
+  /// (0 <= p_j <= kMaxFeatureShift; a diagonal preconditioner); nullptr: all 0
+  const uint8_t* feature_shifts = nullptr;
 };
+
+/// Largest per-feature shift of the options (0 without feature_shifts).
+inline int max_feature_shift(const SgdOptions& opt, int d) {
+  int pmax = 0;
+  for (int j = 0; opt.feature_shifts != nullptr && j < d; ++j)
+    pmax = opt.feature_shifts[j] > pmax ? opt.feature_shifts[j] : pmax;
+  return pmax;
+}
 
 /// The per-sample step of sgd_linear (a row policy of sgd_epochs).
 template <int Bits, Sampling E, class Loss, int MaxFeatures>
@@ -153,7 +167,11 @@ struct LinearRow {
   const int32_t* values;
   SgdOptions opt;
   PassReport report;
+  int pmax;  // max_feature_shift(opt, d)
   EpochCounts counts;
+
+  /// Per-feature step multiplier exponent of feature j (0 for padding lanes).
+  int feature_shift(int j) const { return opt.feature_shifts != nullptr && j < d ? opt.feature_shifts[j] : 0; }
 
   /// Value of the level of `code` of feature j: the code itself, or its table value.
   int32_t level_value(int j, int32_t code) const {
@@ -218,7 +236,7 @@ struct LinearRow {
     }
     const int64_t r = Loss::residual_q16(pred, label);
     const int32_t vmax = values == nullptr ? S : (1 << kLevelValueFrac);  // largest level value
-    const SampleStep st = residual_step(r, dot_mult, shift, vmax);
+    const SampleStep st = residual_step(r, dot_mult, shift, vmax, pmax);
     if (st.saturated) ++counts.saturated;
     // The second sample's prediction (the loss estimate's second factor), against the
     // model before this update: accumulated in the update loop, which reads it anyway.
@@ -229,14 +247,15 @@ struct LinearRow {
     refetch_update_loop:
       for (int j = 0; j < d; ++j) {
 #pragma HLS LOOP_TRIPCOUNT min = 1 max = MaxFeatures
-        w[j] = wrap_sub(w[j], saturate32(round_shift(r * static_cast<int64_t>(p[j]), kLabelFrac + shift)));
+        const int32_t delta = saturate32(round_shift(r * static_cast<int64_t>(p[j]), kLabelFrac + shift));
+        w[j] = wrap_sub(w[j], shift_step(delta, feature_shift(j)));
       }
     } else if (r != 0) {
     step_table_loop:
       for (int c = 0; c <= S; ++c) step[c] = code_step(st.g, c);
       int kg = 0;
       if (opt.grad_bits > 0) {
-        const int64_t biggest = code_step(st.g, vmax);
+        const int64_t biggest = shift_step(code_step(st.g, vmax), pmax);
         kg = grid_shift(biggest < 0 ? -biggest : biggest, (int64_t{1} << (opt.grad_bits - 1)) - 1);
       }
       const uint32_t grad_key = stream_key(opt.seed, kStreamGrad, static_cast<uint32_t>(epoch), static_cast<uint32_t>(i));
@@ -250,6 +269,7 @@ struct LinearRow {
           const int j = l * K + k;
           if (kSecond) acc2 = wrap_add(acc2, wrap_mul(level_value(j, second[k]), w[j] >> kDotDrop));
           int32_t delta = values == nullptr ? step[second[k]] : code_step(st.g, level_value(j, second[k]));
+          delta = shift_step(delta, feature_shift(j));
           if (opt.grad_bits > 0 && j < d) delta = round_to_grid(delta, kg, draw(grad_key, static_cast<uint32_t>(j)));
           w[j] = wrap_sub(w[j], delta);
         }
@@ -275,7 +295,8 @@ struct LinearRow {
  *   pred = (acc * dot_mult >> 24) + (c >> 8)                (Q16)
  *   r    = Loss::residual_q16(pred, y_i)                    (Q16; losses.hpp)
  *   g    = round(r * dot_mult / 2^(8 + shift_e))            (Q32 per code unit, int64)
- *   D_j  = sat32(round(g * second_j / 2^8)), or with grad_bits: 2^kg * round_stoch(D_j / 2^kg),
+ *   D_j  = sat32(2^q_j sat32(round(g * second_j / 2^8))), q_j the feature's step exponent
+ *          (opt.feature_shifts; 0 without), or with grad_bits: 2^kg * round_stoch(D_j / 2^kg),
  *          kg the grid shift of the largest possible |D_j|
  *   w_j -= D_j,  c -= sat32(round(r * 2^8 / 2^shift_e))    (Q24, wrapping)
  * A step saturates only where it exceeds the model's range; such samples are counted
@@ -285,7 +306,7 @@ struct LinearRow {
  * within eps = (sum_j |v_j| u_j) of the exact one (u_j = 1/s for uniform levels, 1 for
  * tables: the widest interval), so when |y*pred - 1| <= eps the sign of the margin test
  * could be wrong: the sample is refetched at full precision (positions p_j, Q0.24), its
- * exact prediction gives r, and the update is w_j -= round(r * p_j / 2^(16 + shift_e)).
+ * exact prediction gives r, and the update is w_j -= 2^q_j round(r * p_j / 2^(16 + shift_e)).
  * The model after every epoch is written to `history`.
  *
  * @tparam Bits        bits per level code (1, 2, 3, 4, 6, 8)
@@ -319,7 +340,7 @@ void sgd_linear(const uint64_t* data, const int32_t* labels, int n, int d, int n
                 "sgd_linear reads the samplings of kLinearSamplings (Double, Naive, Nearest); "
                 "Multi is for sgd_logistic");
   const int n_lines = lines_per_row(d, Bits, E);
-  LinearRow<Bits, E, Loss, MaxFeatures> row{d, n_lines, dot_mult, values, opt, report, {}};
+  LinearRow<Bits, E, Loss, MaxFeatures> row{d, n_lines, dot_mult, values, opt, report, max_feature_shift(opt, d), {}};
   sgd_epochs<values_per_line(Bits, E), MaxFeatures>(row, data, labels, n, d, n_lines, n_copies, epochs, step_shift,
                                                      decay_epochs, model_in, history);
 }

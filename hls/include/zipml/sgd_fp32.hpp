@@ -31,11 +31,13 @@ namespace zipml {
  *                     nullptr for row i
  * @param predictions  optional output (nullptr: none): the n predictions of the last
  *                     epoch's pass, each before its sample's update (the host's loss)
+ * @param step_scale   optional d per-feature step multipliers (w_j -= (eta r s_j) x_j;
+ *                     the quantized kernels' 2^p_j), or nullptr for 1
  */
 template <class Loss, int MaxFeatures>
 void sgd_fp32(const float* X, int64_t row_stride, const float* y, int n, int d, int epochs, int step_shift,
               int decay_epochs, const float* model_in, float* history, const int64_t* rows = nullptr,
-              float* predictions = nullptr) {
+              float* predictions = nullptr, const float* step_scale = nullptr) {
   static_assert(Contains<Losses, Loss>::value, "sgd_fp32 takes a loss of Losses (losses.hpp)");
   alignas(64) float w[MaxFeatures];
 #pragma HLS ARRAY_PARTITION variable = w cyclic factor = 16
@@ -79,7 +81,7 @@ epoch_loop:
 #pragma omp simd reduction(+ : acc)
       for (int j = 0; j < d; ++j) {
 #pragma HLS LOOP_TRIPCOUNT min = 1 max = MaxFeatures
-        w[j] -= step * x[j];
+        w[j] -= (step_scale == nullptr ? step : step * step_scale[j]) * x[j];
         acc += next[j] * w[j];
       }
     }

@@ -173,12 +173,23 @@ ZIPML_INLINE inline void for_each_group(const uint64_t* line_words, F&& f) {
   }
 }
 
+/// shift_step of 16 lanes by per-lane exponents, exactly: in 64-bit lanes, saturated back
+/// to int32 (for the rare samples whose shifted steps can leave int32).
+ZIPML_INLINE inline __m512i shift_steps_saturating(__m512i step, __m512i exponent) {
+  const __m512i lo = _mm512_sllv_epi64(_mm512_cvtepi32_epi64(_mm512_castsi512_si256(step)),
+                                       _mm512_cvtepu32_epi64(_mm512_castsi512_si256(exponent)));
+  const __m512i hi = _mm512_sllv_epi64(_mm512_cvtepi32_epi64(_mm512_extracti64x4_epi64(step, 1)),
+                                       _mm512_cvtepu32_epi64(_mm512_extracti64x4_epi64(exponent, 1)));
+  return _mm512_inserti64x4(_mm512_castsi256_si512(_mm512_cvtsepi64_epi32(lo)), _mm512_cvtsepi64_epi32(hi), 1);
+}
+
 /// AVX-512 twin of zipml::sgd_least_squares with uniform levels (same parameters
-/// without `values`, same results).
-template <int Bits, Sampling E, int MaxFeatures>
+/// without `values`, same results); `feature_shifts` as SgdOptions::feature_shifts
+/// (kShifted: non-null).
+template <int Bits, Sampling E, int MaxFeatures, bool kShifted>
 void sgd_least_squares(const uint64_t* data, const int32_t* labels, int n, int d, int n_copies, int epochs,
                        int step_shift, int decay_epochs, int32_t dot_mult, const int32_t* model_in,
-                       int32_t* history, const PassReport& report) {
+                       int32_t* history, const uint8_t* feature_shifts, const PassReport& report) {
   constexpr int K = values_per_line(Bits, E);
   constexpr int S = max_code(Bits);
   constexpr bool kDouble = E == Sampling::Double;
@@ -191,20 +202,29 @@ void sgd_least_squares(const uint64_t* data, const int32_t* labels, int n, int d
   // Heap, not stack (too large for some thread stacks) and not thread_local (its address
   // lookup ends up inside the inner loop). CPU-only code: the synthesized kernel keeps
   // the model in on-chip arrays.
+  // Per-feature step exponents (kShifted) in the same slots, after the model.
   const int n_lines_alloc = lines_per_row(d, Bits, E);
+  const size_t slots = size_t(16) * G * n_lines_alloc;
   std::unique_ptr<int32_t, decltype(&std::free)> storage(
-      static_cast<int32_t*>(std::aligned_alloc(64, sizeof(int32_t) * 16 * G * n_lines_alloc)), &std::free);
+      static_cast<int32_t*>(std::aligned_alloc(64, sizeof(int32_t) * slots * (kShifted ? 2 : 1))), &std::free);
   if (storage == nullptr) throw std::bad_alloc();
   int32_t* const w = storage.get();
+  int32_t* const exponents = kShifted ? w + slots : nullptr;
   auto slot = [](int l, int gid) { return (l * G + gid) * 16; };
 
   const int n_lines = lines_per_row(d, Bits, E);
   const int64_t row_words = static_cast<int64_t>(n_lines) * kLineWords;
+  int pmax = 0;
   for (int l = 0; l < n_lines; ++l)
     for (int gid = 0; gid < G; ++gid)
       for (int lane = 0; lane < 16; ++lane) {
         const int j = l * K + Gr::value(gid, lane);
-        w[slot(l, gid) + lane] = Gr::value(gid, lane) >= 0 && j < d ? model_in[j] : 0;
+        const bool feature = Gr::value(gid, lane) >= 0 && j < d;
+        w[slot(l, gid) + lane] = feature ? model_in[j] : 0;
+        if (kShifted) {
+          exponents[slot(l, gid) + lane] = feature ? feature_shifts[j] : 0;
+          pmax = feature && feature_shifts[j] > pmax ? feature_shifts[j] : pmax;
+        }
       }
   int32_t intercept = model_in[d];
   const __m512i one = _mm512_set1_epi32(1);
@@ -231,7 +251,7 @@ void sgd_least_squares(const uint64_t* data, const int32_t* labels, int n, int d
       const uint64_t* next = i + 1 < n ? row + row_words : nullptr;
       const int64_t pred = linear_prediction(reduce_add_wrapping(acc), intercept, dot_mult);
       const int64_t r = SquaredError::residual_q16(pred, labels[i]);
-      const SampleStep st = residual_step(r, dot_mult, shift, S);
+      const SampleStep st = residual_step(r, dot_mult, shift, S, pmax);
       if (st.saturated) ++counts.saturated;
       // round(g c / 2^8) = (g c + 2^7) >> 8 in 32-bit lanes when |g| < 2^23 (then
       // |g c| + 2^7 < 2^31 for c <= 255). Otherwise, while |g| < 2^31, with g = 256 gh + gl
@@ -280,7 +300,12 @@ void sgd_least_squares(const uint64_t* data, const int32_t* labels, int n, int d
             acc2 = _mm512_mask_add_epi32(acc2, g.r1, acc2, wd);
           }
           __m512i out;
-          if (Bits == 1) {  // the step of code 0 is 0: subtract the step of code 1 where the second code is 1
+          if (kShifted) {  // steps times 2^p_j: a lane shift, exact in 64 bits where a step may leave int32
+            const __m512i delta = Bits == 1 ? _mm512_maskz_mov_epi32(g.r1, gv1) : delta_of(g);
+            const __m512i exponent = _mm512_load_si512(exponents + slot(l, g.gid));
+            out = _mm512_sub_epi32(wv, st.saturated ? shift_steps_saturating(delta, exponent)
+                                                    : _mm512_sllv_epi32(delta, exponent));
+          } else if (Bits == 1) {  // the step of code 0 is 0: subtract the step of code 1 where the second code is 1
             out = _mm512_mask_sub_epi32(wv, g.r1, wv, gv1);
           } else {
             out = _mm512_sub_epi32(wv, delta_of(g));
@@ -330,8 +355,12 @@ bool fast_sgd_linear([[maybe_unused]] const uint64_t* data, [[maybe_unused]] con
   if constexpr (supports_sgd<Bits, E, Loss>()) {
     if (values == nullptr && opt.model_bits == 0 && opt.grad_bits == 0) {
       // least squares never refetches: EpochCounts writes 0
-      sgd_least_squares<Bits, E, MaxFeatures>(data, labels, n, d, n_copies, epochs, step_shift, decay_epochs,
-                                              dot_mult, model_in, history, report);
+      if (opt.feature_shifts != nullptr)
+        sgd_least_squares<Bits, E, MaxFeatures, true>(data, labels, n, d, n_copies, epochs, step_shift, decay_epochs,
+                                                      dot_mult, model_in, history, opt.feature_shifts, report);
+      else
+        sgd_least_squares<Bits, E, MaxFeatures, false>(data, labels, n, d, n_copies, epochs, step_shift,
+                                                       decay_epochs, dot_mult, model_in, history, nullptr, report);
       return true;
     }
   }

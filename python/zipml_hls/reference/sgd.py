@@ -13,13 +13,20 @@ from .fixed_point import grid_shift, round_shift, saturate32, stochastic_shift, 
 from .losses import FIXED_RESIDUALS
 
 
-def residual_step(r: int, dot_mult: int, shift: int, vmax: int):
+def residual_step(r: int, dot_mult: int, shift: int, vmax: int, pmax: int = 0):
     """Golden ``residual_step``: (g per unit of level value, Q32 int64; the intercept
-    step, Q24 saturated; whether a step of this sample saturates)."""
+    step, Q24 saturated; whether the largest possible step, times 2^pmax, or the intercept
+    step leaves int32)."""
     g = round_shift(r * dot_mult, F.UPDATE_FRAC + shift)
     dc = round_shift(r << F.DOT_DROP, shift)
     top = round_shift(g * vmax, F.UPDATE_FRAC)
-    return g, saturate32(dc), top != saturate32(top) or dc != saturate32(dc)
+    limit = ((1 << 31) - 1) >> pmax
+    return g, saturate32(dc), top > limit or top < -limit - 1 or dc != saturate32(dc)
+
+
+def shift_steps(steps: np.ndarray, exponents: np.ndarray) -> np.ndarray:
+    """Golden ``shift_step``: int32 steps times 2^p (per feature), saturated to int32."""
+    return np.clip(np.asarray(steps, dtype=np.int64) << exponents, -(1 << 31), (1 << 31) - 1)
 
 
 def code_steps(g: int, values: np.ndarray) -> np.ndarray:
@@ -29,13 +36,14 @@ def code_steps(g: int, values: np.ndarray) -> np.ndarray:
 
 
 def sgd_linear(data, labels, d, bits, sampling, epochs, step_shift, decay_epochs, dot_mult, model_in, values=None,
-               loss="squared_error", model_bits=0, grad_bits=0, seed=0, full=None):
+               loss="squared_error", model_bits=0, grad_bits=0, seed=0, full=None, feature_shifts=None):
     """Golden ``sgd_linear``: returns the (epochs, d+1) int32 model history, the (n, 2)
     int32 predictions of the last epoch's pass (PassReport in sgd.hpp), and per epoch the
     samples whose step saturated and the samples refetched (losses with refetching).
 
     ``values``: per-feature level values (d, 2^bits), Q0.10, or None for uniform codes;
-    ``full``: (n, d) Q0.24 positions for refetching, or None.
+    ``full``: (n, d) Q0.24 positions for refetching, or None; ``feature_shifts``: (d,)
+    per-feature step exponents p_j (each step times 2^p_j), or None for 0.
     """
     residual = FIXED_RESIDUALS[loss]
     refetching = LOSSES[loss].refetch and full is not None
@@ -58,6 +66,8 @@ def sgd_linear(data, labels, d, bits, sampling, epochs, step_shift, decay_epochs
     code_values = np.arange(s + 1, dtype=np.int64)
     cols = np.arange(d)
     one = 1 << F.LABEL_FRAC
+    exponents = np.zeros(d, np.int64) if feature_shifts is None else np.asarray(feature_shifts, np.int64)
+    pmax = int(exponents.max()) if d else 0
     for e in range(epochs):
         shift = epoch_shift(step_shift, decay_epochs, e)
         first, second = codes[e % n_copies]
@@ -82,19 +92,21 @@ def sgd_linear(data, labels, d, bits, sampling, epochs, step_shift, decay_epochs
                     exact = int(np.dot(full[i].astype(np.int64), w >> F.DOT_DROP))
                     pred = (exact >> F.POS_FRAC) + (intercept >> F.DOT_DROP)
             r = residual(pred, label)
-            g, dc, saturated = residual_step(r, dot_mult, shift, vmax)
+            g, dc, saturated = residual_step(r, dot_mult, shift, vmax, pmax)
             saturations[e] += saturated
             pred2 = pred
             if refetch:
-                w = wrap32(w - np.clip((r * full[i].astype(np.int64) + (1 << (F.LABEL_FRAC + shift - 1)))
-                                       >> (F.LABEL_FRAC + shift), -(1 << 31), (1 << 31) - 1))
+                delta = np.clip((r * full[i].astype(np.int64) + (1 << (F.LABEL_FRAC + shift - 1)))
+                                >> (F.LABEL_FRAC + shift), -(1 << 31), (1 << 31) - 1)
+                w = wrap32(w - shift_steps(delta, exponents))
             elif r != 0:
                 if second_sample:  # the second sample against the model before the update
                     acc2 = int(wrap32(int(np.dot(second[i], w >> F.DOT_DROP))))
                     pred2 = ((acc2 * dot_mult) >> F.DOT_MULT_FRAC) + (intercept >> F.DOT_DROP)
                 step = code_steps(g, code_values)[second[i]] if values is None else code_steps(g, second[i])
+                step = shift_steps(step, exponents)
                 if grad_bits:
-                    biggest = int(code_steps(g, np.array([vmax]))[0])
+                    biggest = int(shift_steps(code_steps(g, np.array([vmax])), pmax)[0])
                     kg = grid_shift(abs(biggest), (1 << (grad_bits - 1)) - 1)
                     step = stochastic_shift(step, kg, draw(stream_key(seed, STREAM_GRAD, e, i), cols)) << kg
                 w = wrap32(w - step)

@@ -10,8 +10,9 @@ from ..spec.schedule import epoch_shift
 from .losses import FLOAT_RESIDUALS
 
 
-def sgd_fp32(X, y, epochs, step_shift, decay_epochs, model_in, loss="squared_error", rows=None):
-    """``rows``: sample i reads X[rows[i]] and y[i] (an epoch's row order), or None.
+def sgd_fp32(X, y, epochs, step_shift, decay_epochs, model_in, loss="squared_error", rows=None, step_scale=None):
+    """``rows``: sample i reads X[rows[i]] and y[i] (an epoch's row order), or None;
+    ``step_scale``: (d,) per-feature step multipliers, or None for 1.
     Returns the history and the (n,) predictions of the last epoch's pass."""
     residual = FLOAT_RESIDUALS[loss]
     X = np.asarray(X, dtype=np.float32)
@@ -21,6 +22,7 @@ def sgd_fp32(X, y, epochs, step_shift, decay_epochs, model_in, loss="squared_err
     w = np.array(model_in[:d], dtype=np.float32)
     intercept = np.float32(model_in[d])
     history = np.empty((epochs, d + 1), dtype=np.float32)
+    scale = None if step_scale is None else np.asarray(step_scale, dtype=np.float32)
     predictions = np.empty(X.shape[0], dtype=np.float32)
     for e in range(epochs):
         eta = np.float32(2.0 ** -epoch_shift(step_shift, decay_epochs, e))
@@ -28,7 +30,7 @@ def sgd_fp32(X, y, epochs, step_shift, decay_epochs, model_in, loss="squared_err
             pred = np.dot(X[i], w) + intercept
             predictions[i] = pred
             step = eta * residual(pred, np.float32(y[i]))
-            w -= step * X[i]
+            w -= (step if step_scale is None else step * scale) * X[i]
             intercept -= step
         history[e, :d] = w
         history[e, d] = intercept

@@ -24,6 +24,7 @@ DOT_DROP = MODEL_FRAC - LABEL_FRAC
 DOT_MULT_FRAC = 24
 UPDATE_FRAC = 8
 MAX_SHIFT = 40
+MAX_FEATURE_SHIFT = 15  #: largest per-feature step exponent (feature_shifts of sgd_linear)
 LEVEL_VALUE_FRAC = 10  #: level-table values in the SGD: Q0.10 (1024 = 1.0)
 TABLE_DOT_MULT = 1 << (DOT_MULT_FRAC - LEVEL_VALUE_FRAC)
 POLY_FRAC = 30  #: logistic polynomial coefficients and Horner accumulator: Q30
