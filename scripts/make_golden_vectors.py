@@ -73,19 +73,22 @@ def sgd_case(root, rng, name, n, d, bits, sampling, n_copies, epochs, tables=Fal
     model_in = rng.integers(-model_range, model_range, size=d + 1).astype(np.int32)
     decay, seed = 2, 77
     shifts = rng.integers(0, F.MAX_FEATURE_SHIFT + 1, size=d).astype(np.uint8) if shifted else None
+    vmax = 1 << F.LEVEL_VALUE_FRAC if tables else F.max_code(bits)
+    centers = rng.integers(0, vmax + 1, size=d).astype(np.int32) if shifted else None
     hist, predictions, saturations, refetches = R.sgd_linear(
         data, labels, d, bits, sampling, epochs, step_shift, decay, dot_mult, model_in, values=values, loss=loss,
-        model_bits=model_bits, grad_bits=grad_bits, seed=seed, full=full, feature_shifts=shifts)
+        model_bits=model_bits, grad_bits=grad_bits, seed=seed, full=full, feature_shifts=shifts, centers=centers)
     params = dict(n=n, d=d, bits=bits, sampling=F.sampling_id(sampling), n_copies=n_copies, epochs=epochs,
                   step_shift=step_shift, decay_epochs=decay, dot_mult=dot_mult, tables=int(tables),
                   loss=LOSSES[loss].kernel_id, model_bits=model_bits, grad_bits=grad_bits, rng_seed=seed,
-                  feature_shifts=int(shifted))
+                  feature_shifts=int(shifted), centers=int(shifted))
     arrays = {"data.u64": data, "labels.i32": labels, "model_in.i32": model_in, "expected.i32": hist,
               "predictions.i32": predictions, "saturations.i32": saturations}
     if tables:
         arrays["values.i32"] = values
     if shifted:
         arrays["feature_shifts.u8"] = shifts
+        arrays["centers.i32"] = centers
     if full is not None:
         arrays["full.u32"] = full
         arrays["refetches.i32"] = refetches
@@ -151,9 +154,9 @@ def main(out: Path) -> None:
     for bits in (1, 8):
         index.append(sgd_case(out, rng, f"sgd_b{bits}_double_saturating", 9, 19, bits, "double", 1, 2, step_shift=1,
                               label_gain=1 << 14))
-    # Per-feature step multipliers 2^p_j (p_j in [0, 15] at random): every width the fast
-    # path covers, level tables, hinge refetching, model and gradient rounding, and steps
-    # that saturate once shifted.
+    # Per-feature centers and step multipliers 2^p_j (at random: centers in [0, v_max], p_j in
+    # [0, 15]): every width, level tables, hinge refetching, model and gradient rounding, and
+    # steps that saturate once shifted.
     for bits in F.SUPPORTED_BITS:
         for sampling in ("double", "naive"):
             index.append(sgd_case(out, rng, f"sgd_b{bits}_{sampling}_shifted", 13, 41, bits, sampling, 2, 3,

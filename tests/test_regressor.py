@@ -110,14 +110,18 @@ def test_predictions_in_original_units(synthetic):
 @pytest.mark.filterwarnings("ignore::sklearn.exceptions.ConvergenceWarning")  # ends at max_iter on purpose
 def test_partial_fit_continues_training(synthetic):
     X, y = synthetic
-    one = ZipMLRegressor(bits=4, max_iter=1, eta0=2**-9, random_state=3).fit(X, y)
-    inc = ZipMLRegressor(bits=4, eta0=2**-9, random_state=3).partial_fit(X, y)
+    one = ZipMLRegressor(bits=4, max_iter=1, eta0=2**-12, random_state=3).fit(X, y)
+    inc = ZipMLRegressor(bits=4, eta0=2**-12, random_state=3).partial_fit(X, y)
     assert np.array_equal(one.coef_, inc.coef_)
     for _ in range(4):
         inc.partial_fit(X, y)
     assert inc.n_iter_ == 5 and len(inc.loss_curve_) == 5
-    # a small step: the loss falls while far from the optimum (measured: 2.09, 1.35, 1.10, 1.08, 1.09)
-    assert np.all(np.diff(inc.loss_curve_[:3]) < 0) and inc.loss_curve_[-1] < 0.6 * inc.loss_curve_[0]
+    # a small step: the loss falls while far from the optimum, and the model ends within 2%
+    # of the least-squares loss (measured: pass losses 2.37, 1.15, 1.10, 1.09, 1.08; 1.004x)
+    A = np.hstack([X, np.ones((len(X), 1))])
+    best = 0.5 * np.mean((A @ np.linalg.lstsq(A, y, rcond=None)[0] - y) ** 2)
+    assert np.all(np.diff(inc.loss_curve_[:3]) < 0)
+    assert 0.5 * np.mean((inc.predict(X) - y) ** 2) < 1.02 * best
 
 
 def test_auto_step_backs_off_when_a_run_diverges(diabetes):

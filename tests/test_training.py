@@ -31,27 +31,30 @@ def distance_to_least_squares(model, solution):
 def test_fresh_samples_remove_the_single_copy_bias(linear_problem, seed):
     # With one quantized copy reused every epoch, double sampling solves Q2^T Q1 w = Q2^T b
     # for that one draw; fresh draws every epoch converge to least squares. Measured at
-    # 2 bits, 40 epochs: fresh 0.011, one copy 0.030-0.043 (relative distance).
+    # 2 bits, at most 40 epochs (seeds 0-2): fresh 0.013, 0.016, 0.022; one copy 0.034,
+    # 0.044, 0.031 (relative distance).
     X, y, solution = linear_problem
     fresh = ZipMLRegressor(bits=2, max_iter=40, random_state=seed).fit(X, y)
     reused = ZipMLRegressor(bits=2, max_iter=40, random_state=seed, fresh_samples=False).fit(X, y)
-    assert distance_to_least_squares(fresh, solution) < 0.018
-    assert distance_to_least_squares(reused, solution) > 0.025
+    fresh, reused = (distance_to_least_squares(m, solution) for m in (fresh, reused))
+    assert fresh < 0.025 and reused > 0.03 and fresh < 0.75 * reused
 
 
 @pytest.mark.filterwarnings("ignore::sklearn.exceptions.ConvergenceWarning")  # ends at max_iter on purpose
 def test_shuffling_trains_on_sorted_rows():
-    # Rows sorted by the target: one order every epoch drags the model along the sort.
-    # Measured test R^2 (seeds 0-2): shuffled 0.348 on sorted rows as on unsorted ones
-    # (0.347); in the sorted order 0.295 (0.184 without preconditioning).
+    # Rows sorted by the target: one order every epoch drags the model along the sort, as
+    # far as the step lets it. At a constant step (20 epochs) the measured test R^2 (seeds
+    # 0-2) is 0.33-0.35 shuffled, on sorted rows as on unsorted ones, and 0.034 in the
+    # sorted order. (The adaptive schedule's shrinking step hides most of it: 0.339.)
     X, y = load_diabetes(return_X_y=True)
     Xtr, Xte, ytr, yte = train_test_split(X, y, random_state=0)
     order = np.argsort(ytr)
-    shuffled = ZipMLRegressor(bits=8, random_state=0).fit(Xtr[order], ytr[order]).score(Xte, yte)
-    unsorted = ZipMLRegressor(bits=8, random_state=0).fit(Xtr, ytr).score(Xte, yte)
-    in_order = ZipMLRegressor(bits=8, random_state=0, shuffle=False).fit(Xtr[order], ytr[order]).score(Xte, yte)
-    assert shuffled > 0.3 and abs(shuffled - unsorted) < 0.01
-    assert in_order < shuffled - 0.03
+    kw = dict(bits=8, random_state=0, decay_epochs=0, max_iter=20)
+    shuffled = ZipMLRegressor(**kw).fit(Xtr[order], ytr[order]).score(Xte, yte)
+    unsorted = ZipMLRegressor(**kw).fit(Xtr, ytr).score(Xte, yte)
+    in_order = ZipMLRegressor(**kw, shuffle=False).fit(Xtr[order], ytr[order]).score(Xte, yte)
+    assert shuffled > 0.3 and abs(shuffled - unsorted) < 0.02
+    assert in_order < 0.1
 
 
 def test_epoch_orders_are_fresh_deterministic_permutations():
@@ -229,26 +232,32 @@ def test_steps_saturate_only_beyond_the_model_range_and_are_counted():
         assert np.array_equal(out.history[0, :3], [-(1 << 31) + 1] * 3) and out.saturations[0] == 1, backend
 
 
-def test_feature_shifts_follow_each_features_mean_square():
-    # p_j = clip(round(log2(max_k m_k / m_j)), 0, 12), m_j = mean of the scaled feature's
-    # squares: a 0/1 column with ones in 1 of 64 rows has m = 1/64 against 1/2 for a 0/1
-    # column with ones in half the rows: 2^5 times the step; a constant column keeps 0.
-    from zipml_hls.step_size import feature_shifts
+def test_conditioning_centers_and_shifts():
+    # m_j: the scaled feature's mean on the kernel's grid (exact for fp32, multiples of 1/3
+    # at 2 bits); p_j = clip(round(log2(1 / v_j)), 0, 12), v_j the mean of (a - m_j)^2: a
+    # 0/1 column with ones in half the rows has v = 1/4 (p = 2), one with ones in 1 of 64
+    # rows v = 63/64^2 (p = 6); a constant column keeps 0.
+    from zipml_hls.conditioning import Conditioning
 
     n = 1024
     half = (np.arange(n) % 2).astype(float)
     rare = (np.arange(n) % 64 == 0).astype(float)
-    X = np.column_stack([half, rare, np.full(n, 3.0), np.arange(n) % 2 * 1e6])
-    shifts = feature_shifts(X, FeatureScaling.fit(X))
-    assert shifts.dtype == np.uint8 and shifts.tolist() == [0, 5, 0, 0]
+    X = np.column_stack([half, rare, np.full(n, 3.0), half * 1e6])
+    scaling = FeatureScaling.fit(X)
+    exact = Conditioning.fit(X, scaling, None)
+    assert exact.shifts.dtype == np.uint8 and exact.shifts.tolist() == [2, 6, 0, 2]
+    np.testing.assert_allclose(exact.centers, [0.5, 1 / 64, 0, 0.5])
+    grid = Conditioning.fit(X, scaling, 3)
+    np.testing.assert_allclose(grid.centers, [2 / 3, 0, 0, 2 / 3])
+    assert grid.shifts.tolist() == [2, 6, 0, 2] and grid.center_values(3).tolist() == [2, 0, 0, 2]
 
 
 @pytest.mark.filterwarnings("ignore::sklearn.exceptions.ConvergenceWarning")  # a fixed epoch budget
 def test_preconditioning_reaches_least_squares_on_tabular_data():
-    # One-hot columns with skewed frequencies and log-normal columns, min/max scaled: with
-    # per-feature steps 2^p_j, 20 epochs get within 1.5% of the least-squares loss at fp32
-    # and 4 bits (measured 1.0055, 1.0037) and 5% at 2 bits (1.031); with one step for
-    # every feature the gap is more than twice as large (1.0265, 1.0216).
+    # One-hot columns with skewed frequencies and log-normal columns, min/max scaled: on
+    # centred features with per-feature steps 2^p_j, 20 epochs get within 1.5% of the
+    # least-squares loss at fp32 and 4 bits (measured 1.0000, 1.0003) and 5% at 2 bits
+    # (1.006); without, the gap is more than twice as large (1.0265, 1.0216; 2 bits 1.060).
     from zipml_hls.datasets import make_tabular_regression
     from zipml_hls.experiments import training_loss
 
@@ -268,9 +277,9 @@ def test_preconditioning_reaches_least_squares_on_tabular_data():
 
 @pytest.mark.parametrize("bits", [1, 2, 4, 8])
 @pytest.mark.parametrize("sampling", ["double", "naive"])
-def test_feature_shifts_bit_exact_on_every_path(bits, sampling):
+def test_conditioning_bit_exact_on_every_path(bits, sampling):
     # Fast path, portable kernel and golden model: every output identical with per-feature
-    # step multipliers up to 2^15, including steps that leave int32 once shifted.
+    # centers and step multipliers up to 2^15, including steps that leave int32 once shifted.
     from zipml_hls.backend import get_backend
     from zipml_hls.spec import format as F
 
@@ -280,27 +289,31 @@ def test_feature_shifts_bit_exact_on_every_path(bits, sampling):
     q = quantize_checked(X, bits, sampling, "uniform", 3, 1, "hls", FeatureScaling.fit(X))
     labels = F.to_fixed((y - y.mean()) / y.std() * 8, F.LABEL_FRAC)
     shifts = rng.integers(0, F.MAX_FEATURE_SHIFT + 1, size=45).astype(np.uint8)
+    centers = rng.integers(0, F.max_code(bits) + 1, size=45).astype(np.int32)
     model = np.zeros(46, np.int32)
     for step_shift in (20, 2):  # 2: shifted steps saturate
         args = (q.lines, labels, 45, bits, sampling, 2, step_shift, 0, F.dot_mult(bits), model)
-        golden = get_backend("reference").sgd_linear(*args, feature_shifts=shifts)
+        kw = dict(feature_shifts=shifts, centers=centers)
+        golden = get_backend("reference").sgd_linear(*args, **kw)
         for portable in (False, True):
-            native = get_backend("hls").sgd_linear(*args, feature_shifts=shifts, portable=portable)
+            native = get_backend("hls").sgd_linear(*args, **kw, portable=portable)
             for name in native._fields:
                 assert np.array_equal(getattr(native, name), getattr(golden, name)), (name, step_shift, portable)
         assert (golden.saturations.sum() > 0) == (step_shift == 2)
 
 
-def test_fp32_step_scale_matches_the_golden_model():
+def test_fp32_conditioning_matches_the_golden_model():
     from zipml_hls.backend import get_backend
 
     rng = np.random.default_rng(5)
     X = rng.uniform(size=(120, 19)).astype(np.float32)
     y = (X @ rng.standard_normal(19)).astype(np.float32)
     scale = np.exp2(rng.integers(0, 6, size=19)).astype(np.float32)
+    centers = X.mean(axis=0)
     init = np.zeros(20, np.float32)
-    native = get_backend("hls").sgd_fp32(X, y, 3, 8, 0, init, step_scale=scale)
-    golden = get_backend("reference").sgd_fp32(X, y, 3, 8, 0, init, step_scale=scale)
+    native = get_backend("hls").sgd_fp32(X, y, 3, 8, 0, init, step_scale=scale, centers=centers)
+    golden = get_backend("reference").sgd_fp32(X, y, 3, 8, 0, init, step_scale=scale, centers=centers)
+    np.testing.assert_allclose(native.predictions, golden.predictions, rtol=1e-4, atol=1e-5)
     plain = get_backend("hls").sgd_fp32(X, y, 3, 8, 0, init)
     np.testing.assert_allclose(native.history, golden.history, rtol=1e-4, atol=1e-5)
     assert not np.allclose(native.history, plain.history)

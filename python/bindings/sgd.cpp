@@ -55,7 +55,7 @@ void check_linear_loss(int loss) {
 py::tuple sgd_linear(carray<uint64_t> data, carray<int32_t> labels, int d, int bits, int sampling, int epochs,
                      int step_shift, int decay_epochs, int32_t dot_mult, carray<int32_t> model_in, py::object values,
                      int loss, int model_bits, int grad_bits, uint32_t seed, py::object full, py::object feature_shifts,
-                     bool portable) {
+                     py::object centers, bool portable) {
   check_sgd_inputs(data, labels, model_in, d, epochs, step_shift, decay_epochs, dot_mult);
   const int n_copies = int(data.shape(0)), n = int(data.shape(1));
   check_linear_loss(loss);
@@ -93,6 +93,18 @@ py::tuple sgd_linear(carray<uint64_t> data, carray<int32_t> labels, int d, int b
                 "feature_shifts must be in [0, " + std::to_string(zipml::kMaxFeatureShift) + "], got " +
                     std::to_string(int(shifts.data()[j])) + " at feature " + std::to_string(j));
       opt.feature_shifts = shifts.data();
+    }
+    carray<int32_t> center_codes;
+    if (!centers.is_none()) {
+      const int32_t vmax = pv == nullptr ? zipml::max_code(B) : (1 << zipml::kLevelValueFrac);
+      center_codes = carray<int32_t>::ensure(centers);
+      require(center_codes && center_codes.ndim() == 1 && center_codes.shape(0) == d,
+              "centers must be an int32 array of shape (" + std::to_string(d) + ",)");
+      for (int j = 0; j < d; ++j)
+        require(center_codes.data()[j] >= 0 && center_codes.data()[j] <= vmax,
+                "centers must be level values in [0, " + std::to_string(vmax) + "], got " +
+                    std::to_string(center_codes.data()[j]) + " at feature " + std::to_string(j));
+      opt.centers = center_codes.data();
     }
     carray<uint32_t> full_rows;
     if (!full.is_none()) {
@@ -146,7 +158,7 @@ py::tuple sgd_logistic(carray<uint64_t> data, carray<int32_t> labels, int d, int
 }
 
 py::tuple sgd_fp32(carray<float> X, carray<float> y, int epochs, int step_shift, int decay_epochs,
-                   carray<float> model_in, int loss, py::object rows, py::object step_scale) {
+                   carray<float> model_in, int loss, py::object rows, py::object step_scale, py::object centers) {
   require(X.ndim() == 2, "X must be 2-D, got shape " + shape_str(X));
   py::ssize_t n = X.shape(0);
   const py::ssize_t d = X.shape(1);
@@ -164,6 +176,13 @@ py::tuple sgd_fp32(carray<float> X, carray<float> y, int epochs, int step_shift,
             "step_scale must be a float32 array of shape (" + std::to_string(d) + ",)");
   }
   const float* pscale = step_scale.is_none() ? nullptr : scale.data();
+  carray<float> center_values;
+  if (!centers.is_none()) {
+    center_values = carray<float>::ensure(centers);
+    require(center_values && center_values.ndim() == 1 && center_values.shape(0) == d,
+            "centers must be a float32 array of shape (" + std::to_string(d) + ",)");
+  }
+  const float* pcenters = centers.is_none() ? nullptr : center_values.data();
   py::array_t<float> history({py::ssize_t(epochs), d + 1}), predictions(n);
   zipml::dispatch_sgd_fp32(loss, [&](auto l) {
     const float* px = X.data();
@@ -173,7 +192,7 @@ py::tuple sgd_fp32(carray<float> X, carray<float> y, int epochs, int step_shift,
     float* pp = predictions.mutable_data();
     py::gil_scoped_release release;
     zipml::sgd_fp32<decltype(l), kMaxFeatures>(px, d, py_, int(n), int(d), epochs, step_shift, decay_epochs, pm, ph,
-                                               porder, pp, pscale);
+                                               porder, pp, pscale, pcenters);
   });
   return py::make_tuple(history, predictions);
 }
@@ -203,8 +222,9 @@ update stochastically rounded to that many bits with the draws of seed; full Non
 uint32 (n, d) Q0.24 positions (from positions()): the losses that refetch
 ({refetch_losses}) refetch these rows where the low-precision margin is within its error
 bound of 1; feature_shifts None or uint8 (d,) in [0, 15]: feature j steps 2^p_j times
-the shared step (a diagonal preconditioner: w_j -= sat32(2^p_j step_j)); portable: skip
-the AVX-512 fast path (same bits).
+the shared step (a diagonal preconditioner: w_j -= sat32(2^p_j step_j)); centers None or
+int32 (d,) level values (codes in [0, 2^bits - 1], or Q0.10 for tables): the model sees
+v_j - m_j (centred features); portable: skip the AVX-512 fast path (same bits).
 
 Returns (history int32 (epochs, d + 1): the model after every epoch; predictions int32
 (n, 2) Q16: each sample's predictions in the last epoch's pass, before its update, from
@@ -221,7 +241,8 @@ double data, else the first again; also where the residual is 0); saturations in
         py::arg("sampling"), py::arg("epochs"), py::arg("step_shift"), py::arg("decay_epochs"), py::arg("dot_mult"),
         py::arg("model_in"), py::kw_only(), py::arg("values") = py::none(), py::arg("loss") = 0,
         py::arg("model_bits") = 0, py::arg("grad_bits") = 0, py::arg("seed") = 0, py::arg("full") = py::none(),
-        py::arg("feature_shifts") = py::none(), py::arg("portable") = false, sgd_linear_doc.c_str());
+        py::arg("feature_shifts") = py::none(), py::arg("centers") = py::none(), py::arg("portable") = false,
+        sgd_linear_doc.c_str());
   const std::string sgd_logistic_doc = fill(R"pbdoc(
 Logistic regression by polynomial approximation of the loss derivative (sgd_logistic).
 
@@ -248,14 +269,14 @@ X float32 (n, d) scaled; y float32 (n,) (+-1 for classification losses); model_i
 (d + 1,); loss any Loss value ({losses}); rows: None, or int64 row indices of X: sample i
 reads X[rows[i]] and y[i] (an epoch's row order without a reordered copy; y then has
 len(rows) entries); step_scale None or float32 (d,): per-feature step multipliers,
-w_j -= (2^-shift r s_j) x_j.
+w_j -= (2^-shift r s_j) x_j; centers None or float32 (d,): the model sees x_j - mu_j.
 Returns (history float32 (epochs, d + 1), predictions float32 (n,): each sample's
 prediction in the last epoch's pass, before its update).
 )pbdoc",
                                         {{"losses", loss_list(zipml::Losses{}, false)}});
   m.def("sgd_fp32", &sgd_fp32, py::arg("X"), py::arg("y"), py::arg("epochs"), py::arg("step_shift"),
         py::arg("decay_epochs"), py::arg("model_in"), py::arg("loss") = 0, py::arg("rows") = py::none(),
-        py::arg("step_scale") = py::none(), sgd_fp32_doc.c_str());
+        py::arg("step_scale") = py::none(), py::arg("centers") = py::none(), sgd_fp32_doc.c_str());
 }
 
 }  // namespace zipml_py

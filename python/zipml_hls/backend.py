@@ -70,13 +70,13 @@ class KernelBackend(Protocol):
 
     def sgd_linear(self, data, labels, d, bits, sampling, epochs, step_shift, decay_epochs, dot_mult, model_in, *,
                    values=None, loss="squared_error", model_bits=0, grad_bits=0, seed=0, full=None,
-                   feature_shifts=None): ...
+                   feature_shifts=None, centers=None): ...
 
     def sgd_logistic(self, data, labels, d, bits, sampling, samples, epochs, step_shift, decay_epochs, dot_mult,
                      coef, range_q16, model_in): ...
 
     def sgd_fp32(self, X, y, epochs, step_shift, decay_epochs, model_in, loss="squared_error", rows=None,
-                 step_scale=None): ...
+                 step_scale=None, centers=None): ...
 
     def levels_dp(self, x, counts, s, grid_size=0): ...
 
@@ -107,12 +107,12 @@ class NativeBackend:
 
     def sgd_linear(self, data, labels, d, bits, sampling, epochs, step_shift, decay_epochs, dot_mult, model_in, *,
                    values=None, loss="squared_error", model_bits=0, grad_bits=0, seed=0, full=None,
-                   feature_shifts=None, portable=False):
+                   feature_shifts=None, centers=None, portable=False):
         """SgdResult of the linear kernel; ``portable`` skips the CPU fast path (same bits)."""
         return SgdResult(*self._k.sgd_linear(data, labels, d, bits, sampling_id(sampling), epochs, step_shift,
                                              decay_epochs, dot_mult, model_in, values=values,
                                              loss=LOSSES[loss].kernel_id, model_bits=model_bits, grad_bits=grad_bits,
-                                             seed=seed, full=full, feature_shifts=feature_shifts,
+                                             seed=seed, full=full, feature_shifts=feature_shifts, centers=centers,
                                              portable=portable))
 
     def sgd_logistic(self, data, labels, d, bits, sampling, samples, epochs, step_shift, decay_epochs, dot_mult,
@@ -122,12 +122,13 @@ class NativeBackend:
                                                step_shift, decay_epochs, dot_mult, coef, range_q16, model_in))
 
     def sgd_fp32(self, X, y, epochs, step_shift, decay_epochs, model_in, loss="squared_error", rows=None,
-                 step_scale=None):
+                 step_scale=None, centers=None):
         """SgdResult of the 32-bit baseline; ``rows``: sample i reads X[rows[i]] and y[i]
-        (None: X's rows in order); ``step_scale``: per-feature step multipliers or None."""
+        (None: X's rows in order); ``step_scale``, ``centers``: per-feature step multipliers
+        and centers, or None."""
         return _fp32_result(*self._k.sgd_fp32(X, y, epochs, step_shift, decay_epochs, model_in,
                                               loss=LOSSES[loss].kernel_id, rows=row_order(rows, len(X)),
-                                              step_scale=step_scale))
+                                              step_scale=step_scale, centers=centers))
 
     def levels_dp(self, x, counts, s, grid_size=0, monotone=True):
         """The s+1 variance-optimal levels among the points x (grid_size 0) or a grid;
@@ -170,11 +171,11 @@ class ReferenceBackend:
 
     def sgd_linear(self, data, labels, d, bits, sampling, epochs, step_shift, decay_epochs, dot_mult, model_in, *,
                    values=None, loss="squared_error", model_bits=0, grad_bits=0, seed=0, full=None,
-                   feature_shifts=None):
+                   feature_shifts=None, centers=None):
         return SgdResult(*self._r.sgd_linear(data, labels, d, bits, sampling, epochs, step_shift, decay_epochs,
                                              dot_mult, model_in, values=values, loss=loss, model_bits=model_bits,
                                              grad_bits=grad_bits, seed=seed, full=full,
-                                             feature_shifts=feature_shifts))
+                                             feature_shifts=feature_shifts, centers=centers))
 
     def sgd_logistic(self, data, labels, d, bits, sampling, samples, epochs, step_shift, decay_epochs, dot_mult,
                      coef, range_q16, model_in):
@@ -182,9 +183,10 @@ class ReferenceBackend:
                                                decay_epochs, dot_mult, coef, range_q16, model_in))
 
     def sgd_fp32(self, X, y, epochs, step_shift, decay_epochs, model_in, loss="squared_error", rows=None,
-                 step_scale=None):
+                 step_scale=None, centers=None):
         return _fp32_result(*self._r.sgd_fp32(X, y, epochs, step_shift, decay_epochs, model_in, loss=loss,
-                                              rows=row_order(rows, len(X)), step_scale=step_scale))
+                                              rows=row_order(rows, len(X)), step_scale=step_scale,
+                                              centers=centers))
 
     def levels_dp(self, x, counts, s, grid_size=0):
         if grid_size:

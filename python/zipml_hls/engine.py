@@ -15,6 +15,7 @@ from dataclasses import dataclass, replace
 import numpy as np
 
 from .backend import SgdResult, get_backend
+from .conditioning import Conditioning, level_unit
 from .polynomial import logistic_polynomial
 from .quantize import optimal_level_table, quantize_checked
 from .scaling import FeatureScaling
@@ -184,15 +185,18 @@ class EpochData:
 class KernelRun:
     """One target bound to the kernel, labels converted once (float32 for the fp32
     baseline, Q16 otherwise); calling it runs epochs of the given data on the backend.
-    ``feature_shifts``: per-feature step exponents p_j (``step_size.feature_shifts``) for
-    the linear and fp32 kernels, or None (the polynomial kernel has none)."""
+    ``conditioning``: per-feature centers and step exponents (``conditioning.Conditioning``)
+    for the linear and fp32 kernels, or None (the polynomial kernel has none)."""
 
-    def __init__(self, y_scaled: np.ndarray, config: SgdConfig, feature_shifts: np.ndarray | None = None):
+    def __init__(self, y_scaled: np.ndarray, config: SgdConfig, conditioning: Conditioning | None = None):
         self.config = config
         self.kernels = get_backend(config.backend)
-        if feature_shifts is not None and config.quantized and LOSSES[config.loss].kernel == "polynomial":
-            raise ValueError("the polynomial (log_loss) kernel has no per-feature step multipliers")
-        self.feature_shifts = None if feature_shifts is None else np.asarray(feature_shifts, dtype=np.uint8)
+        if conditioning is not None and config.quantized and LOSSES[config.loss].kernel == "polynomial":
+            raise ValueError("the polynomial (log_loss) kernel has no per-feature centers or step multipliers")
+        self.shifts = self.centers = None
+        if conditioning is not None:  # in the kernel's own units
+            self.shifts = conditioning.shifts
+            self.centers = conditioning.center_values(level_unit(config.bits, config.levels))
         self.labels = F.to_fixed(y_scaled, F.LABEL_FRAC) if config.quantized else y_scaled.astype(np.float32)
         if config.quantized and LOSSES[config.loss].kernel == "polynomial":
             self.poly = logistic_polynomial(config.poly_degree, config.poly_range)
@@ -208,9 +212,9 @@ class KernelRun:
         labels = self.labels if order is None else self.labels[order]
         d = data.n_features
         if data.lines is None:
-            scale = None if self.feature_shifts is None else np.exp2(self.feature_shifts).astype(np.float32)
+            scale = None if self.shifts is None else np.exp2(self.shifts).astype(np.float32)
             out = kernels.sgd_fp32(data.scaled, labels, epochs, step_shift, decay, model_init.astype(np.float32),
-                                   loss=config.loss, rows=order, step_scale=scale)
+                                   loss=config.loss, rows=order, step_scale=scale, centers=self.centers)
             return out._replace(history=out.history.astype(np.float64),
                                 predictions=out.predictions.astype(np.float64))
         init = F.to_fixed(model_init, F.MODEL_FRAC)
@@ -224,7 +228,7 @@ class KernelRun:
             out = kernels.sgd_linear(data.lines, labels, d, config.bits, data.sampling, epochs, step_shift, decay,
                                      dot_mult, init, values=tables, loss=config.loss, model_bits=config.model_bits,
                                      grad_bits=config.grad_bits, seed=config.seed if seed is None else seed,
-                                     full=data.full, feature_shifts=self.feature_shifts)
+                                     full=data.full, feature_shifts=self.shifts, centers=self.centers)
         return out._replace(history=out.history.astype(np.float64) / (1 << F.MODEL_FRAC),
                             predictions=out.predictions.astype(np.float64) / (1 << F.LABEL_FRAC),
                             refetches=out.refetches if data.full is not None else None)

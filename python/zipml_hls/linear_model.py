@@ -22,7 +22,8 @@ from .scaling import FeatureScaling, LabelScaling, unscale_models
 from .spec import format as F
 from .spec.losses import CLASSIFIER_LOSSES, LOSSES
 from .spec.schedule import epoch_shift, step_shift_from_eta
-from .step_size import AdaptiveSchedule, auto_step_shift, feature_shifts
+from .conditioning import Conditioning, level_unit
+from .step_size import AdaptiveSchedule, auto_step_shift
 
 _MAX_BACKOFF = 8
 
@@ -149,10 +150,11 @@ class _ZipMLLinear(BaseEstimator):
             self._label_scalings = [LabelScaling(0.0, 1.0) for _ in range(Y.shape[1])]
         else:
             self._label_scalings = [LabelScaling.fit(Y[:, t]) for t in range(Y.shape[1])]
-        # per-feature step multipliers: the linear kernel (and fp32 for the same losses)
+        # per-feature centers and step multipliers: the linear kernel (and fp32 for the same losses)
         precondition = self.precondition and self._loss_spec.kernel == "linear"
-        self._feature_shifts = feature_shifts(X, self.scaling_) if precondition else None
-        self._step_shift = (auto_step_shift(X, self.scaling_, int(self.bits), self._feature_shifts)
+        self._conditioning = (Conditioning.fit(X, self.scaling_, level_unit(int(self.bits), self.levels))
+                              if precondition else None)
+        self._step_shift = (auto_step_shift(X, self.scaling_, int(self.bits), self._conditioning)
                             if self.eta0 == "auto" else step_shift_from_eta(float(self.eta0)))
         self.eta_ = 2.0**-self._step_shift
         self._seed = _resolve_seed(self.random_state)
@@ -178,7 +180,7 @@ class _ZipMLLinear(BaseEstimator):
                                 fresh_samples=bool(self.fresh_samples), **extra)
 
     def _runs(self, Y, config: engine.SgdConfig) -> list:
-        return [engine.KernelRun(ls.transform(Y[:, t]), config, self._feature_shifts)
+        return [engine.KernelRun(ls.transform(Y[:, t]), config, self._conditioning)
                 for t, ls in enumerate(self._label_scalings)]
 
     def _run(self, X, Y, config: engine.SgdConfig, epochs: int) -> float:
@@ -262,7 +264,9 @@ class _ZipMLLinear(BaseEstimator):
         return F.precision_label(self.bits, self.sampling)
 
     def _set_coef(self) -> None:
-        pairs = [unscale_models(self._models[t][None], self.scaling_, ls) for t, ls in enumerate(self._label_scalings)]
+        centers = None if self._conditioning is None else self._conditioning.centers
+        pairs = [unscale_models(self._models[t][None], self.scaling_, ls, centers)
+                 for t, ls in enumerate(self._label_scalings)]
         self._coef = np.vstack([c for c, _ in pairs])
         self._intercept = np.concatenate([i for _, i in pairs])
 
@@ -356,13 +360,14 @@ _PARAMS_DOC = r"""
         counter-based RNG: the same on both backends and every machine). False keeps the
         order of X, which trains badly on sorted data.
     precondition : bool, default=True
-        Per-feature power-of-two step multipliers, a diagonal preconditioner: feature j
-        steps ``2**p_j`` times the shared step, ``p_j = clip(round(log2(max_k m_k / m_j)), 0,
-        12)`` with ``m_j`` the mean square of the scaled feature (see
-        ``zipml_hls.step_size.feature_shifts``). Min/max scaling leaves rare one-hot and
-        heavy-tailed columns with tiny ``m_j``, whose weights then move thousands of times
-        slower than the others'. The gradient stays unbiased (a fixed positive diagonal
-        times it). Linear-kernel losses only (not ``log_loss``).
+        Train on centred features with per-feature power-of-two steps (see
+        ``zipml_hls.conditioning``): the kernels see ``v_j - m_j``, ``m_j`` the scaled
+        feature's mean rounded onto the level grid (the intercept absorbs it), and feature j
+        steps ``2**p_j`` times the shared step, ``p_j = clip(round(log2(1 / v_j)), 0, 12)``
+        with ``v_j`` the centred feature's mean square. Min/max scaling otherwise leaves a
+        stiff mean direction and rare one-hot or heavy-tailed columns whose weights move
+        thousands of times slower than the others'. The gradient stays unbiased.
+        Linear-kernel losses only (not ``log_loss``).
     fresh_samples : bool, default=True
         Draw fresh quantization samples every epoch (the data are quantized again, one
         epoch ahead on a second thread). Double sampling is unbiased only then: reusing one
@@ -466,8 +471,13 @@ class ZipMLRegressor(RegressorMixin, _ZipMLLinear):
 
     @property
     def _model(self):
-        """The fitted model in the scaled space (d weights, then the intercept)."""
-        return self._models[0]
+        """The fitted model in the scaled space (features in [0, 1], labels standardised):
+        d weights, then the intercept of the uncentred features (the kernels' intercept
+        minus the centers' share)."""
+        model = self._models[0].copy()
+        if self._conditioning is not None:
+            model[-1] -= model[:-1] @ self._conditioning.centers
+        return model
 
     def predict(self, X):
         """Predictions in original units: X @ coef_ + intercept_."""

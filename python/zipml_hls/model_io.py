@@ -17,6 +17,7 @@ from pathlib import Path
 
 import numpy as np
 
+from .conditioning import Conditioning
 from .data import atomic_write_bytes
 from .linear_model import ZipMLClassifier, ZipMLRegressor
 from .scaling import FeatureScaling, LabelScaling
@@ -49,8 +50,9 @@ def save_model(est, path) -> None:
     arrays = {"models": est._models, "lo": est.scaling_.lo, "hi": est.scaling_.hi, "inv": est.scaling_.inv,
               "label_center": np.array([ls.center for ls in est._label_scalings]),
               "label_scale": np.array([ls.scale for ls in est._label_scalings])}
-    if est._feature_shifts is not None:
-        arrays["feature_shifts"] = est._feature_shifts
+    if est._conditioning is not None:
+        arrays["centers"] = est._conditioning.centers
+        arrays["feature_shifts"] = est._conditioning.shifts
     if isinstance(est, ZipMLClassifier):
         classes = np.asarray(est.classes_)
         if classes.dtype == object:
@@ -99,10 +101,14 @@ def load_model(path):
                                                                             arrays["label_scale"])]
     est._models = models.astype(np.float64)
     est._step_shift, est._seed = meta["step_shift"], meta["seed"]
-    shifts = arrays.get("feature_shifts")
-    if shifts is not None and (shifts.shape != (d,) or shifts.dtype != np.uint8 or shifts.max(initial=0) > 15):
-        raise ModelFileError(f"{path}: array 'feature_shifts' is not {d} exponents in [0, 15]")
-    est._feature_shifts = shifts
+    shifts, centers = arrays.get("feature_shifts"), arrays.get("centers")
+    est._conditioning = None
+    if shifts is not None or centers is not None:
+        if shifts is None or shifts.shape != (d,) or shifts.dtype != np.uint8 or shifts.max(initial=0) > 15:
+            raise ModelFileError(f"{path}: array 'feature_shifts' is not {d} exponents in [0, 15]")
+        if centers is None or centers.shape != (d,) or not np.all((centers >= 0) & (centers <= 1)):
+            raise ModelFileError(f"{path}: array 'centers' is not {d} centers in [0, 1]")
+        est._conditioning = Conditioning(centers=centers.astype(np.float64), shifts=shifts)
     est.eta_ = 2.0 ** -est._step_shift
     est.final_eta_ = float(meta.get("final_eta", est.eta_))
     est.n_iter_, est.loss_curve_ = meta["n_iter"], list(meta["loss_curve"])

@@ -66,9 +66,14 @@ class LabelScaling:
         return F.to_fixed(self.transform(y), F.LABEL_FRAC)
 
 
-def unscale_models(history: np.ndarray, features: FeatureScaling, labels: LabelScaling):
+def unscale_models(history: np.ndarray, features: FeatureScaling, labels: LabelScaling,
+                   centers: np.ndarray | None = None):
     """Scaled-space models (m, d+1: weights, then the intercept) -> original-unit
     coefficients (m, d) and intercepts (m,): f(x) = ls.center + ls.scale *
-    (w^T ((x - lo) * inv) + c)."""
+    (w^T ((x - lo) * inv - mu) + c), mu the per-feature centers the kernels subtracted
+    (scaled units; None: 0)."""
     w = history[:, :-1] * features.inv.astype(np.float64)
-    return labels.scale * w, labels.center + labels.scale * (history[:, -1] - w @ features.lo.astype(np.float64))
+    shift = w @ features.lo.astype(np.float64)
+    if centers is not None:
+        shift = shift + history[:, :-1] @ centers
+    return labels.scale * w, labels.center + labels.scale * (history[:, -1] - shift)

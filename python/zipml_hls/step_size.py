@@ -1,6 +1,6 @@
-"""Step-size policy of the estimators: per-feature power-of-two step multipliers (a
-diagonal preconditioner), the initial power-of-two step and the adaptive halving schedule
-(the kernels' own fixed schedule is ``spec.schedule``)."""
+"""Step-size policy of the estimators: the initial power-of-two step and the adaptive
+halving schedule (the kernels' own fixed schedule is ``spec.schedule``; the per-feature
+step multipliers are ``conditioning``)."""
 
 from __future__ import annotations
 
@@ -19,48 +19,26 @@ def rounding_variance(X_scaled: np.ndarray, bits: int) -> np.ndarray:
     return (((k + 1) / s) - a) * (a - k / s)
 
 
-#: Largest per-feature step exponent the estimators choose (a step 4096 times the shared one).
-MAX_FEATURE_SHIFT = 12
-
-
-def feature_shifts(X: np.ndarray, scaling, chunk_rows: int = 8192) -> np.ndarray:
-    """Per-feature step exponents p_j: feature j steps 2^p_j times the shared step.
-
-    p_j = clip(round(log2(max_k m_k / m_j)), 0, 12), m_j = mean_i a_ij^2, the feature's
-    diagonal of the least-squares Hessian in the scaled space: a diagonal preconditioner in
-    powers of two, relative to the heaviest feature (which, like the intercept, keeps p = 0;
-    features of similar scale all keep 0, so the step is what it was without). Min/max
-    scaling leaves rare one-hot columns and heavy-tailed columns with tiny m_j; without it
-    their weights move thousands of times slower than the others'. A constant feature gets
-    0. The gradient stays unbiased: the step is a fixed positive diagonal times it.
-    """
-    sums = np.zeros(X.shape[1])
-    for start in range(0, X.shape[0], chunk_rows):
-        a = scaling.transform(X[start:start + chunk_rows]).astype(np.float64)
-        sums += np.einsum("ij,ij->j", a, a)
-    m = sums / max(1, X.shape[0])
-    with np.errstate(divide="ignore"):
-        p = np.where(m > 0, np.round(np.log2(m.max(initial=0.0) / np.where(m > 0, m, 1.0))), 0.0)
-    return np.clip(p, 0, MAX_FEATURE_SHIFT).astype(np.uint8)
-
-
-def auto_step_shift(X: np.ndarray, scaling, bits: int, shifts: np.ndarray | None = None,
-                    chunk_rows: int = 8192) -> int:
+def auto_step_shift(X: np.ndarray, scaling, bits: int, conditioning=None, chunk_rows: int = 8192) -> int:
     """Initial step for least-squares SGD: eta = 2^-ceil(log2((R + 1)(1 + V))).
 
-    R = max_i sum_j 2^p_j a_ij bounds E||Q(a_i)||^2 weighted by the per-feature step
-    multipliers (for levels in [0, 1], E[Q(a)^2] <= a), so eta (sum_j 2^p_j Q(a)_j^2 + 1)
-    <= 1 on average: stable for the fp32 baseline. V = max_i sum_j Var[Q(a_ij)] is the
-    rounding variance of a row (0 at 32 bits); the double-sampled update
-    w -= eta Q2 (Q1^T w - b) carries noise eta Q2 (Q1 - a)^T w whose size grows with V, so
-    low precision starts with a smaller step. ``a`` is X scaled by ``scaling`` (a
-    FeatureScaling), ``chunk_rows`` rows at a time (no scaled copy of X); ``shifts``: the
-    p_j (None: all 0); V is measured on about 4096 evenly spaced rows.
+    R = max_i sum_j 2^p_j |a_ij - m_j| bounds E||Q(a_i) - m||^2 weighted by the per-feature
+    step multipliers (for levels in [0, 1], E[(Q(a) - m)^2] <= |a - m| + Var), so
+    eta (sum_j 2^p_j (Q(a)_j - m_j)^2 + 1) <= 1 on average: stable for the fp32 baseline.
+    V = max_i sum_j Var[Q(a_ij)] is the rounding variance of a row (0 at 32 bits); the
+    double-sampled update w -= eta Q2 (Q1^T w - b) carries noise eta Q2 (Q1 - a)^T w whose
+    size grows with V, so low precision starts with a smaller step. ``a`` is X scaled by
+    ``scaling`` (a FeatureScaling), ``chunk_rows`` rows at a time (no scaled copy of X);
+    ``conditioning``: the centers m_j and exponents p_j (``conditioning.Conditioning``;
+    None: m = 0, p = 0); V is measured on about 4096 evenly spaced rows.
     """
-    weight = np.ones(X.shape[1]) if shifts is None else np.exp2(np.asarray(shifts, dtype=np.float64))
+    d = X.shape[1]
+    weight = np.ones(d) if conditioning is None else np.exp2(conditioning.shifts.astype(np.float64))
+    centers = np.zeros(d) if conditioning is None else conditioning.centers
     r = 0.0
     for start in range(0, X.shape[0], chunk_rows):
-        r = max(r, float((scaling.transform(X[start:start + chunk_rows]) @ weight).max()))
+        a = scaling.transform(X[start:start + chunk_rows]).astype(np.float64)
+        r = max(r, float((np.abs(a - centers) @ weight).max()))
     r += 1.0
     v = 0.0
     if bits != F.FULL_PRECISION:

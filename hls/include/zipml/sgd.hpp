@@ -146,6 +146,10 @@ struct SgdOptions {
   /// d per-feature step multipliers: feature j steps 2^p_j times the shared step
   /// (0 <= p_j <= kMaxFeatureShift; a diagonal preconditioner); nullptr: all 0
   const uint8_t* feature_shifts = nullptr;
+  /// d per-feature centers m_j in level-value units (a code in [0, s] for uniform codes,
+  /// Q0.10 in [0, 1024] for level tables): the model sees every value minus its center,
+  /// v_j - m_j, so it trains on centred features; nullptr: no centering
+  const int32_t* centers = nullptr;
 };
 
 /// Largest per-feature shift of the options (0 without feature_shifts).
@@ -168,10 +172,14 @@ struct LinearRow {
   SgdOptions opt;
   PassReport report;
   int pmax;  // max_feature_shift(opt, d)
+  bool conditioned;  // centers or feature shifts given
   EpochCounts counts;
 
   /// Per-feature step multiplier exponent of feature j (0 for padding lanes).
   int feature_shift(int j) const { return opt.feature_shifts != nullptr && j < d ? opt.feature_shifts[j] : 0; }
+
+  /// Center of feature j in level-value units (0 without centering and for padding lanes).
+  int32_t center(int j) const { return opt.centers != nullptr && j < d ? opt.centers[j] : 0; }
 
   /// Value of the level of `code` of feature j: the code itself, or its table value.
   int32_t level_value(int j, int32_t code) const {
@@ -207,7 +215,7 @@ struct LinearRow {
         const int j = l * K + k;
         const int32_t v =
             opt.model_bits > 0 && j < d ? round_to_grid(w[j], km, draw(model_key, static_cast<uint32_t>(j))) : w[j];
-        acc = wrap_add(acc, wrap_mul(level_value(j, first[k]), v >> kDotDrop));
+        acc = wrap_add(acc, wrap_mul(level_value(j, first[k]) - center(j), v >> kDotDrop));
         if (Loss::kRefetch) l1 += v < 0 ? -int64_t{v} : int64_t{v};
       }
     }
@@ -229,7 +237,7 @@ struct LinearRow {
       refetch_dot_loop:
         for (int j = 0; j < d; ++j) {
 #pragma HLS LOOP_TRIPCOUNT min = 1 max = MaxFeatures
-          exact += static_cast<int64_t>(p[j]) * (w[j] >> kDotDrop);
+          exact += (static_cast<int64_t>(p[j]) - int64_t{center(j)} * dot_mult) * (w[j] >> kDotDrop);
         }
         pred = (exact >> kPosFrac) + (intercept >> kDotDrop);
       }
@@ -247,15 +255,15 @@ struct LinearRow {
     refetch_update_loop:
       for (int j = 0; j < d; ++j) {
 #pragma HLS LOOP_TRIPCOUNT min = 1 max = MaxFeatures
-        const int32_t delta = saturate32(round_shift(r * static_cast<int64_t>(p[j]), kLabelFrac + shift));
-        w[j] = wrap_sub(w[j], shift_step(delta, feature_shift(j)));
+        const int64_t centred = static_cast<int64_t>(p[j]) - int64_t{center(j)} * dot_mult;  // Q0.24
+        w[j] = wrap_sub(w[j], saturate32(round_shift(r * centred, kLabelFrac + shift - feature_shift(j))));
       }
     } else if (r != 0) {
     step_table_loop:
       for (int c = 0; c <= S; ++c) step[c] = code_step(st.g, c);
       int kg = 0;
       if (opt.grad_bits > 0) {
-        const int64_t biggest = shift_step(code_step(st.g, vmax), pmax);
+        const int64_t biggest = conditioned_step(st.g, vmax, pmax);
         kg = grid_shift(biggest < 0 ? -biggest : biggest, (int64_t{1} << (opt.grad_bits - 1)) - 1);
       }
       const uint32_t grad_key = stream_key(opt.seed, kStreamGrad, static_cast<uint32_t>(epoch), static_cast<uint32_t>(i));
@@ -267,9 +275,10 @@ struct LinearRow {
       update_lane_loop:
         for (int k = 0; k < K; ++k) {
           const int j = l * K + k;
-          if (kSecond) acc2 = wrap_add(acc2, wrap_mul(level_value(j, second[k]), w[j] >> kDotDrop));
-          int32_t delta = values == nullptr ? step[second[k]] : code_step(st.g, level_value(j, second[k]));
-          delta = shift_step(delta, feature_shift(j));
+          if (kSecond) acc2 = wrap_add(acc2, wrap_mul(level_value(j, second[k]) - center(j), w[j] >> kDotDrop));
+          // the step table without centers and multipliers (the same values: q = 0, m = 0)
+          int32_t delta = conditioned ? conditioned_step(st.g, level_value(j, second[k]) - center(j), feature_shift(j))
+                                      : (values == nullptr ? step[second[k]] : code_step(st.g, level_value(j, second[k])));
           if (opt.grad_bits > 0 && j < d) delta = round_to_grid(delta, kg, draw(grad_key, static_cast<uint32_t>(j)));
           w[j] = wrap_sub(w[j], delta);
         }
@@ -291,13 +300,14 @@ struct LinearRow {
  * and Nearest): the code itself for uniform levels (`values` = nullptr; code k means
  * k/s), or values[j][code] for per-feature level tables (Q0.10: 1024 means 1.0):
  *   v_j  = w_j, or with model_bits: 2^km * round_stoch(w_j / 2^km), km the grid shift of max|w|
- *   acc  = sum_j first_j * (v_j >> 8)                      (int32, wrapping)
+ *   acc  = sum_j (first_j - m_j) * (v_j >> 8)              (int32, wrapping; m_j the feature's
+ *                                                           center, 0 without centering)
  *   pred = (acc * dot_mult >> 24) + (c >> 8)                (Q16)
  *   r    = Loss::residual_q16(pred, y_i)                    (Q16; losses.hpp)
  *   g    = round(r * dot_mult / 2^(8 + shift_e))            (Q32 per code unit, int64)
- *   D_j  = sat32(2^q_j sat32(round(g * second_j / 2^8))), q_j the feature's step exponent
- *          (opt.feature_shifts; 0 without), or with grad_bits: 2^kg * round_stoch(D_j / 2^kg),
- *          kg the grid shift of the largest possible |D_j|
+ *   D_j  = sat32(round(g * (second_j - m_j) * 2^q_j / 2^8)), q_j the feature's step
+ *          exponent (opt.feature_shifts; 0 without; conditioned_step), or with grad_bits:
+ *          2^kg * round_stoch(D_j / 2^kg), kg the grid shift of the largest possible |D_j|
  *   w_j -= D_j,  c -= sat32(round(r * 2^8 / 2^shift_e))    (Q24, wrapping)
  * A step saturates only where it exceeds the model's range; such samples are counted
  * (PassReport::saturations), as are refetched ones; PassReport::predictions holds each
@@ -306,7 +316,8 @@ struct LinearRow {
  * within eps = (sum_j |v_j| u_j) of the exact one (u_j = 1/s for uniform levels, 1 for
  * tables: the widest interval), so when |y*pred - 1| <= eps the sign of the margin test
  * could be wrong: the sample is refetched at full precision (positions p_j, Q0.24), its
- * exact prediction gives r, and the update is w_j -= 2^q_j round(r * p_j / 2^(16 + shift_e)).
+ * exact prediction gives r, and the update is w_j -= round(r * (p_j - mu_j) * 2^q_j / 2^(16 + shift_e)),
+ * mu_j = m_j * dot_mult the center in Q0.24 (the exact prediction uses p_j - mu_j too).
  * The model after every epoch is written to `history`.
  *
  * @tparam Bits        bits per level code (1, 2, 3, 4, 6, 8)
@@ -340,7 +351,14 @@ void sgd_linear(const uint64_t* data, const int32_t* labels, int n, int d, int n
                 "sgd_linear reads the samplings of kLinearSamplings (Double, Naive, Nearest); "
                 "Multi is for sgd_logistic");
   const int n_lines = lines_per_row(d, Bits, E);
-  LinearRow<Bits, E, Loss, MaxFeatures> row{d, n_lines, dot_mult, values, opt, report, max_feature_shift(opt, d), {}};
+  LinearRow<Bits, E, Loss, MaxFeatures> row{d,      n_lines,
+                                             dot_mult,
+                                             values,
+                                             opt,
+                                             report,
+                                             max_feature_shift(opt, d),
+                                             opt.centers != nullptr || opt.feature_shifts != nullptr,
+                                             {}};
   sgd_epochs<values_per_line(Bits, E), MaxFeatures>(row, data, labels, n, d, n_lines, n_copies, epochs, step_shift,
                                                      decay_epochs, model_in, history);
 }

@@ -33,11 +33,13 @@ namespace zipml {
  *                     epoch's pass, each before its sample's update (the host's loss)
  * @param step_scale   optional d per-feature step multipliers (w_j -= (eta r s_j) x_j;
  *                     the quantized kernels' 2^p_j), or nullptr for 1
+ * @param centers      optional d per-feature centers mu_j: the model sees x_j - mu_j in the
+ *                     prediction and the update (centred features), or nullptr for 0
  */
 template <class Loss, int MaxFeatures>
 void sgd_fp32(const float* X, int64_t row_stride, const float* y, int n, int d, int epochs, int step_shift,
               int decay_epochs, const float* model_in, float* history, const int64_t* rows = nullptr,
-              float* predictions = nullptr, const float* step_scale = nullptr) {
+              float* predictions = nullptr, const float* step_scale = nullptr, const float* centers = nullptr) {
   static_assert(Contains<Losses, Loss>::value, "sgd_fp32 takes a loss of Losses (losses.hpp)");
   alignas(64) float w[MaxFeatures];
 #pragma HLS ARRAY_PARTITION variable = w cyclic factor = 16
@@ -62,7 +64,7 @@ epoch_loop:
 #pragma omp simd reduction(+ : acc)
     for (int j = 0; j < d; ++j) {
 #pragma HLS LOOP_TRIPCOUNT min = 1 max = MaxFeatures
-      acc += X[(rows == nullptr ? 0 : rows[0]) * row_stride + j] * w[j];
+      acc += (X[(rows == nullptr ? 0 : rows[0]) * row_stride + j] - (centers == nullptr ? 0.0f : centers[j])) * w[j];
     }
   row_loop:
     for (int i = 0; i < n; ++i) {
@@ -81,8 +83,9 @@ epoch_loop:
 #pragma omp simd reduction(+ : acc)
       for (int j = 0; j < d; ++j) {
 #pragma HLS LOOP_TRIPCOUNT min = 1 max = MaxFeatures
-        w[j] -= (step_scale == nullptr ? step : step * step_scale[j]) * x[j];
-        acc += next[j] * w[j];
+        const float mu = centers == nullptr ? 0.0f : centers[j];
+        w[j] -= (step_scale == nullptr ? step : step * step_scale[j]) * (x[j] - mu);
+        acc += (next[j] - mu) * w[j];
       }
     }
     float* out = history + static_cast<int64_t>(e) * (d + 1);

@@ -1,4 +1,4 @@
-// CPU fast path of sgd_linear for plain least squares on AVX-512 (F, BW, VL): the same
+// CPU fast path of sgd_linear for plain least squares on AVX-512 (F, BW, VL, DQ): the same
 // arithmetic, bit for bit, on 16 values per instruction. Never synthesized; the module
 // and tb_sgd run it through fast_sgd_linear, which says whether it covered the call,
 // and tb_sgd checks it against the golden vectors. How it is fast:
@@ -23,7 +23,7 @@
 #include "zipml/losses.hpp"
 #include "zipml/sgd.hpp"
 
-#if defined(__AVX512F__) && defined(__AVX512BW__) && defined(__AVX512VL__)
+#if defined(__AVX512F__) && defined(__AVX512BW__) && defined(__AVX512VL__) && defined(__AVX512DQ__)
 #define ZIPML_HAVE_AVX512 1
 #include <immintrin.h>
 
@@ -173,23 +173,38 @@ ZIPML_INLINE inline void for_each_group(const uint64_t* line_words, F&& f) {
   }
 }
 
-/// shift_step of 16 lanes by per-lane exponents, exactly: in 64-bit lanes, saturated back
-/// to int32 (for the rare samples whose shifted steps can leave int32).
-ZIPML_INLINE inline __m512i shift_steps_saturating(__m512i step, __m512i exponent) {
-  const __m512i lo = _mm512_sllv_epi64(_mm512_cvtepi32_epi64(_mm512_castsi512_si256(step)),
-                                       _mm512_cvtepu32_epi64(_mm512_castsi512_si256(exponent)));
-  const __m512i hi = _mm512_sllv_epi64(_mm512_cvtepi32_epi64(_mm512_extracti64x4_epi64(step, 1)),
-                                       _mm512_cvtepu32_epi64(_mm512_extracti64x4_epi64(exponent, 1)));
-  return _mm512_inserti64x4(_mm512_castsi256_si512(_mm512_cvtsepi64_epi32(lo)), _mm512_cvtsepi64_epi32(hi), 1);
+/// conditioned_step(g, v, q) of 16 lanes (v: centred values, |v| <= 255; q: exponents),
+/// in 32-bit lanes where |g| 2^q_max < 2^23 (`narrow`: then |g 2^q v| < 2^31), else
+/// exactly in 64-bit lanes (|g v| < 2^55 for codes: no cap needed) and saturated back.
+ZIPML_INLINE inline __m512i conditioned_steps(int64_t g, bool narrow, __m512i v, __m512i q) {
+  if (narrow) {
+    const __m512i gq = _mm512_sllv_epi32(_mm512_set1_epi32(static_cast<int32_t>(g)), q);
+    return _mm512_srai_epi32(_mm512_add_epi32(_mm512_mullo_epi32(gq, v), _mm512_set1_epi32(1 << (kUpdateFrac - 1))),
+                             kUpdateFrac);
+  }
+  const __m512i g64 = _mm512_set1_epi64(g), eight = _mm512_set1_epi64(kUpdateFrac), zero = _mm512_setzero_si512();
+  auto half = [&](__m256i v8, __m256i q8) ZIPML_INLINE {
+    const __m512i x = _mm512_mullo_epi64(_mm512_cvtepi32_epi64(v8), g64);
+    const __m512i qq = _mm512_cvtepu32_epi64(q8);
+    const __m512i right = _mm512_max_epi64(_mm512_sub_epi64(eight, qq), zero);  // 8 - q where q < 8
+    const __m512i left = _mm512_max_epi64(_mm512_sub_epi64(qq, eight), zero);   // q - 8 where q >= 8
+    const __m512i half_ulp = _mm512_srli_epi64(_mm512_sllv_epi64(_mm512_set1_epi64(1), right), 1);
+    const __m512i r = _mm512_sllv_epi64(_mm512_srav_epi64(_mm512_add_epi64(x, half_ulp), right), left);
+    return _mm512_cvtsepi64_epi32(r);
+  };
+  const __m256i lo = half(_mm512_castsi512_si256(v), _mm512_castsi512_si256(q));
+  const __m256i hi = half(_mm512_extracti64x4_epi64(v, 1), _mm512_extracti64x4_epi64(q, 1));
+  return _mm512_inserti64x4(_mm512_castsi256_si512(lo), hi, 1);
 }
 
 /// AVX-512 twin of zipml::sgd_least_squares with uniform levels (same parameters
-/// without `values`, same results); `feature_shifts` as SgdOptions::feature_shifts
-/// (kShifted: non-null).
-template <int Bits, Sampling E, int MaxFeatures, bool kShifted>
+/// without `values`, same results); `feature_shifts` and `centers` as SgdOptions's
+/// (kConditioned: either is non-null; a null one counts as all 0).
+template <int Bits, Sampling E, int MaxFeatures, bool kConditioned>
 void sgd_least_squares(const uint64_t* data, const int32_t* labels, int n, int d, int n_copies, int epochs,
                        int step_shift, int decay_epochs, int32_t dot_mult, const int32_t* model_in,
-                       int32_t* history, const uint8_t* feature_shifts, const PassReport& report) {
+                       int32_t* history, const uint8_t* feature_shifts, const int32_t* centers,
+                       const PassReport& report) {
   constexpr int K = values_per_line(Bits, E);
   constexpr int S = max_code(Bits);
   constexpr bool kDouble = E == Sampling::Double;
@@ -202,14 +217,15 @@ void sgd_least_squares(const uint64_t* data, const int32_t* labels, int n, int d
   // Heap, not stack (too large for some thread stacks) and not thread_local (its address
   // lookup ends up inside the inner loop). CPU-only code: the synthesized kernel keeps
   // the model in on-chip arrays.
-  // Per-feature step exponents (kShifted) in the same slots, after the model.
+  // Per-feature step exponents and centers (kConditioned) in the same slots, after the model.
   const int n_lines_alloc = lines_per_row(d, Bits, E);
   const size_t slots = size_t(16) * G * n_lines_alloc;
   std::unique_ptr<int32_t, decltype(&std::free)> storage(
-      static_cast<int32_t*>(std::aligned_alloc(64, sizeof(int32_t) * slots * (kShifted ? 2 : 1))), &std::free);
+      static_cast<int32_t*>(std::aligned_alloc(64, sizeof(int32_t) * slots * (kConditioned ? 3 : 1))), &std::free);
   if (storage == nullptr) throw std::bad_alloc();
   int32_t* const w = storage.get();
-  int32_t* const exponents = kShifted ? w + slots : nullptr;
+  int32_t* const exponents = kConditioned ? w + slots : nullptr;
+  int32_t* const center_codes = kConditioned ? w + 2 * slots : nullptr;
   auto slot = [](int l, int gid) { return (l * G + gid) * 16; };
 
   const int n_lines = lines_per_row(d, Bits, E);
@@ -221,9 +237,11 @@ void sgd_least_squares(const uint64_t* data, const int32_t* labels, int n, int d
         const int j = l * K + Gr::value(gid, lane);
         const bool feature = Gr::value(gid, lane) >= 0 && j < d;
         w[slot(l, gid) + lane] = feature ? model_in[j] : 0;
-        if (kShifted) {
-          exponents[slot(l, gid) + lane] = feature ? feature_shifts[j] : 0;
-          pmax = feature && feature_shifts[j] > pmax ? feature_shifts[j] : pmax;
+        if (kConditioned) {
+          const int p = feature && feature_shifts != nullptr ? feature_shifts[j] : 0;
+          exponents[slot(l, gid) + lane] = p;
+          center_codes[slot(l, gid) + lane] = feature && centers != nullptr ? centers[j] : 0;
+          pmax = p > pmax ? p : pmax;
         }
       }
   int32_t intercept = model_in[d];
@@ -235,6 +253,8 @@ void sgd_least_squares(const uint64_t* data, const int32_t* labels, int n, int d
       const __m512i wd = _mm512_srai_epi32(_mm512_load_si512(w + slot(l, g.gid)), kDotDrop);
       if (Bits > 1) acc = _mm512_add_epi32(acc, _mm512_mullo_epi32(g.idx, wd));
       if (kDouble || Bits == 1) acc = _mm512_mask_add_epi32(acc, g.r0, acc, wd);
+      if (kConditioned)  // centred values: minus center * w
+        acc = _mm512_sub_epi32(acc, _mm512_mullo_epi32(_mm512_load_si512(center_codes + slot(l, g.gid)), wd));
     });
     return acc;
   };
@@ -259,6 +279,7 @@ void sgd_least_squares(const uint64_t* data, const int32_t* labels, int n, int d
       // exactly, and |gh c| < 2^31, gl c + 128 < 2^16. b = 8 computes it per value; b <= 4
       // reads a table. Larger |g| (a diverging run): the saturated steps from a table.
       const bool narrow = st.g > -(1 << 23) && st.g < (1 << 23);
+      const bool narrow_conditioned = st.g > -(int64_t{1} << (23 - pmax)) && st.g < (int64_t{1} << (23 - pmax));
       const bool wide = st.g <= INT32_MIN || st.g > INT32_MAX;
       if (wide)
         for (int c = 0; c <= S; ++c) wide_steps[c] = code_step(st.g, c);
@@ -294,17 +315,20 @@ void sgd_least_squares(const uint64_t* data, const int32_t* labels, int n, int d
         for_each_group<Bits, E>(row + l * kLineWords, [&](const Group& g) ZIPML_INLINE {
           int32_t* ws = w + slot(l, g.gid);
           const __m512i wv = _mm512_load_si512(ws);
+          const __m512i cc = kConditioned ? _mm512_load_si512(center_codes + slot(l, g.gid)) : __m512i{};
           if (kDouble) {
             const __m512i wd = _mm512_srai_epi32(wv, kDotDrop);
             if (Bits > 1) acc2 = _mm512_add_epi32(acc2, _mm512_mullo_epi32(g.idx, wd));
             acc2 = _mm512_mask_add_epi32(acc2, g.r1, acc2, wd);
+            if (kConditioned) acc2 = _mm512_sub_epi32(acc2, _mm512_mullo_epi32(cc, wd));
           }
           __m512i out;
-          if (kShifted) {  // steps times 2^p_j: a lane shift, exact in 64 bits where a step may leave int32
-            const __m512i delta = Bits == 1 ? _mm512_maskz_mov_epi32(g.r1, gv1) : delta_of(g);
+          if (kConditioned) {  // one rounding of g (second - m) 2^q: conditioned_step
+            const __m512i second = Bits == 1 ? _mm512_maskz_mov_epi32(g.r1, one)
+                                             : (kDouble ? _mm512_mask_add_epi32(g.idx, g.r1, g.idx, one) : g.idx);
             const __m512i exponent = _mm512_load_si512(exponents + slot(l, g.gid));
-            out = _mm512_sub_epi32(wv, st.saturated ? shift_steps_saturating(delta, exponent)
-                                                    : _mm512_sllv_epi32(delta, exponent));
+            out = _mm512_sub_epi32(wv, conditioned_steps(st.g, narrow_conditioned, _mm512_sub_epi32(second, cc),
+                                                         exponent));
           } else if (Bits == 1) {  // the step of code 0 is 0: subtract the step of code 1 where the second code is 1
             out = _mm512_mask_sub_epi32(wv, g.r1, wv, gv1);
           } else {
@@ -355,12 +379,14 @@ bool fast_sgd_linear([[maybe_unused]] const uint64_t* data, [[maybe_unused]] con
   if constexpr (supports_sgd<Bits, E, Loss>()) {
     if (values == nullptr && opt.model_bits == 0 && opt.grad_bits == 0) {
       // least squares never refetches: EpochCounts writes 0
-      if (opt.feature_shifts != nullptr)
+      if (opt.feature_shifts != nullptr || opt.centers != nullptr)
         sgd_least_squares<Bits, E, MaxFeatures, true>(data, labels, n, d, n_copies, epochs, step_shift, decay_epochs,
-                                                      dot_mult, model_in, history, opt.feature_shifts, report);
+                                                      dot_mult, model_in, history, opt.feature_shifts, opt.centers,
+                                                      report);
       else
         sgd_least_squares<Bits, E, MaxFeatures, false>(data, labels, n, d, n_copies, epochs, step_shift,
-                                                       decay_epochs, dot_mult, model_in, history, nullptr, report);
+                                                       decay_epochs, dot_mult, model_in, history, nullptr, nullptr,
+                                                       report);
       return true;
     }
   }

@@ -24,9 +24,16 @@ def residual_step(r: int, dot_mult: int, shift: int, vmax: int, pmax: int = 0):
     return g, saturate32(dc), top > limit or top < -limit - 1 or dc != saturate32(dc)
 
 
-def shift_steps(steps: np.ndarray, exponents: np.ndarray) -> np.ndarray:
-    """Golden ``shift_step``: int32 steps times 2^p (per feature), saturated to int32."""
-    return np.clip(np.asarray(steps, dtype=np.int64) << exponents, -(1 << 31), (1 << 31) - 1)
+def conditioned_steps(g: int, values: np.ndarray, exponents: np.ndarray) -> np.ndarray:
+    """Golden ``conditioned_step``: round(g v 2^q / 2^8) per feature, one rounding, with
+    |g v| capped at 2^55 first, saturated to int32."""
+    cap = 1 << 55
+    x = np.clip(g * np.asarray(values, dtype=np.int64), -cap, cap)
+    q = np.asarray(exponents, dtype=np.int64)
+    left = x << np.maximum(q - F.UPDATE_FRAC, 0)
+    right_shift = np.maximum(F.UPDATE_FRAC - q, 1)
+    right = (x + (np.int64(1) << (right_shift - 1))) >> right_shift
+    return np.clip(np.where(q >= F.UPDATE_FRAC, left, right), -(1 << 31), (1 << 31) - 1)
 
 
 def code_steps(g: int, values: np.ndarray) -> np.ndarray:
@@ -36,14 +43,16 @@ def code_steps(g: int, values: np.ndarray) -> np.ndarray:
 
 
 def sgd_linear(data, labels, d, bits, sampling, epochs, step_shift, decay_epochs, dot_mult, model_in, values=None,
-               loss="squared_error", model_bits=0, grad_bits=0, seed=0, full=None, feature_shifts=None):
+               loss="squared_error", model_bits=0, grad_bits=0, seed=0, full=None, feature_shifts=None,
+               centers=None):
     """Golden ``sgd_linear``: returns the (epochs, d+1) int32 model history, the (n, 2)
     int32 predictions of the last epoch's pass (PassReport in sgd.hpp), and per epoch the
     samples whose step saturated and the samples refetched (losses with refetching).
 
     ``values``: per-feature level values (d, 2^bits), Q0.10, or None for uniform codes;
     ``full``: (n, d) Q0.24 positions for refetching, or None; ``feature_shifts``: (d,)
-    per-feature step exponents p_j (each step times 2^p_j), or None for 0.
+    per-feature step exponents p_j (each step times 2^p_j), or None for 0; ``centers``:
+    (d,) per-feature centers in level-value units (the model sees v_j - m_j), or None.
     """
     residual = FIXED_RESIDUALS[loss]
     refetching = LOSSES[loss].refetch and full is not None
@@ -68,6 +77,9 @@ def sgd_linear(data, labels, d, bits, sampling, epochs, step_shift, decay_epochs
     one = 1 << F.LABEL_FRAC
     exponents = np.zeros(d, np.int64) if feature_shifts is None else np.asarray(feature_shifts, np.int64)
     pmax = int(exponents.max()) if d else 0
+    m = np.zeros(d, np.int64) if centers is None else np.asarray(centers, np.int64)
+    conditioned = centers is not None or feature_shifts is not None
+    centred_full = None if full is None else full.astype(np.int64) - m * dot_mult  # Q0.24
     for e in range(epochs):
         shift = epoch_shift(step_shift, decay_epochs, e)
         first, second = codes[e % n_copies]
@@ -76,7 +88,7 @@ def sgd_linear(data, labels, d, bits, sampling, epochs, step_shift, decay_epochs
             if model_bits:
                 km = grid_shift(int(np.abs(w).max()), (1 << (model_bits - 1)) - 1)
                 v = wrap32(stochastic_shift(w, km, draw(stream_key(seed, STREAM_MODEL, e, i), cols)) << km)
-            acc = int(wrap32(int(np.dot(first[i], v >> F.DOT_DROP))))  # exact in int64, then wrapped
+            acc = int(wrap32(int(np.dot(first[i] - m, v >> F.DOT_DROP))))  # exact in int64, then wrapped
             pred = ((acc * dot_mult) >> F.DOT_MULT_FRAC) + (intercept >> F.DOT_DROP)
             label = int(labels[i])
             refetch = False
@@ -89,24 +101,25 @@ def sgd_linear(data, labels, d, bits, sampling, epochs, step_shift, decay_epochs
                 if abs(margin - one) <= band:
                     refetch = True
                     refetches[e] += 1
-                    exact = int(np.dot(full[i].astype(np.int64), w >> F.DOT_DROP))
+                    exact = int(np.dot(centred_full[i], w >> F.DOT_DROP))
                     pred = (exact >> F.POS_FRAC) + (intercept >> F.DOT_DROP)
             r = residual(pred, label)
             g, dc, saturated = residual_step(r, dot_mult, shift, vmax, pmax)
             saturations[e] += saturated
             pred2 = pred
             if refetch:
-                delta = np.clip((r * full[i].astype(np.int64) + (1 << (F.LABEL_FRAC + shift - 1)))
-                                >> (F.LABEL_FRAC + shift), -(1 << 31), (1 << 31) - 1)
-                w = wrap32(w - shift_steps(delta, exponents))
+                s = F.LABEL_FRAC + shift - exponents
+                w = wrap32(w - np.clip((r * centred_full[i] + (np.int64(1) << (s - 1))) >> s, -(1 << 31), (1 << 31) - 1))
             elif r != 0:
                 if second_sample:  # the second sample against the model before the update
-                    acc2 = int(wrap32(int(np.dot(second[i], w >> F.DOT_DROP))))
+                    acc2 = int(wrap32(int(np.dot(second[i] - m, w >> F.DOT_DROP))))
                     pred2 = ((acc2 * dot_mult) >> F.DOT_MULT_FRAC) + (intercept >> F.DOT_DROP)
-                step = code_steps(g, code_values)[second[i]] if values is None else code_steps(g, second[i])
-                step = shift_steps(step, exponents)
+                if conditioned:
+                    step = conditioned_steps(g, second[i] - m, exponents)
+                else:
+                    step = code_steps(g, code_values)[second[i]] if values is None else code_steps(g, second[i])
                 if grad_bits:
-                    biggest = int(shift_steps(code_steps(g, np.array([vmax])), pmax)[0])
+                    biggest = int(conditioned_steps(g, np.array([vmax]), np.array([pmax]))[0])
                     kg = grid_shift(abs(biggest), (1 << (grad_bits - 1)) - 1)
                     step = stochastic_shift(step, kg, draw(stream_key(seed, STREAM_GRAD, e, i), cols)) << kg
                 w = wrap32(w - step)

@@ -10,9 +10,11 @@ from ..spec.schedule import epoch_shift
 from .losses import FLOAT_RESIDUALS
 
 
-def sgd_fp32(X, y, epochs, step_shift, decay_epochs, model_in, loss="squared_error", rows=None, step_scale=None):
+def sgd_fp32(X, y, epochs, step_shift, decay_epochs, model_in, loss="squared_error", rows=None, step_scale=None,
+             centers=None):
     """``rows``: sample i reads X[rows[i]] and y[i] (an epoch's row order), or None;
-    ``step_scale``: (d,) per-feature step multipliers, or None for 1.
+    ``step_scale``: (d,) per-feature step multipliers, or None for 1; ``centers``: (d,)
+    per-feature centers (the model sees x - mu), or None.
     Returns the history and the (n,) predictions of the last epoch's pass."""
     residual = FLOAT_RESIDUALS[loss]
     X = np.asarray(X, dtype=np.float32)
@@ -23,14 +25,16 @@ def sgd_fp32(X, y, epochs, step_shift, decay_epochs, model_in, loss="squared_err
     intercept = np.float32(model_in[d])
     history = np.empty((epochs, d + 1), dtype=np.float32)
     scale = None if step_scale is None else np.asarray(step_scale, dtype=np.float32)
+    mu = np.zeros(d, np.float32) if centers is None else np.asarray(centers, dtype=np.float32)
     predictions = np.empty(X.shape[0], dtype=np.float32)
     for e in range(epochs):
         eta = np.float32(2.0 ** -epoch_shift(step_shift, decay_epochs, e))
         for i in range(X.shape[0]):
-            pred = np.dot(X[i], w) + intercept
+            x = X[i] - mu
+            pred = np.dot(x, w) + intercept
             predictions[i] = pred
             step = eta * residual(pred, np.float32(y[i]))
-            w -= (step if step_scale is None else step * scale) * X[i]
+            w -= (step if step_scale is None else step * scale) * x
             intercept -= step
         history[e, :d] = w
         history[e, d] = intercept

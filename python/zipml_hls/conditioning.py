@@ -1,0 +1,69 @@
+"""Conditioning of the scaled least-squares problem: per-feature centers and per-feature
+power-of-two step multipliers, both applied inside the kernels.
+
+Min/max scaling to [0, 1] keeps the stored codes unsigned, but leaves the problem badly
+conditioned: every feature has a large mean (one direction of the Hessian, shared with the
+intercept, is far stiffer than the rest) and rare one-hot or heavy-tailed columns have tiny
+variances (their weights move thousands of times slower than the others'). The kernels
+therefore train on centred values ``v_j - m_j`` (``m_j`` the feature's mean, rounded onto the
+kernel's level grid, so centering is one integer subtraction per value) with feature j's step
+multiplied by ``2^p_j``: a diagonal preconditioner in powers of two, one lane shift. Both keep
+the gradient unbiased (a change of coordinates, and a fixed positive diagonal times it).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from .spec import format as F
+
+#: Largest per-feature step exponent chosen (a step 4096 times the shared one).
+MAX_FEATURE_SHIFT = 12
+
+
+def level_unit(bits: int, levels: str) -> int | None:
+    """Level-value units per scaled unit on the kernel's grid: s = 2^bits - 1 for uniform
+    codes, 1024 for per-feature level tables (Q0.10), None for the fp32 kernel."""
+    if bits == F.FULL_PRECISION:
+        return None
+    return 1 << F.LEVEL_VALUE_FRAC if levels == "optimal" else F.max_code(bits)
+
+
+@dataclass(frozen=True)
+class Conditioning:
+    """centers: (d,) float64 centers in scaled units, on the kernel's grid (m_j / unit);
+    shifts: (d,) uint8 step exponents p_j."""
+
+    centers: np.ndarray
+    shifts: np.ndarray
+
+    @classmethod
+    def fit(cls, X: np.ndarray, scaling, unit: int | None, chunk_rows: int = 8192) -> "Conditioning":
+        """From X scaled by ``scaling`` (``chunk_rows`` rows at a time, no scaled copy):
+        m_j = the feature's mean, rounded to a multiple of 1/unit (exact for unit None),
+        and p_j = clip(round(log2(1 / v_j)), 0, 12), v_j = mean_i (a_ij - m_j)^2 the
+        centred feature's diagonal of the Hessian, against the intercept's 1. A constant
+        feature gets p_j = 0."""
+        d = X.shape[1]
+        total, squares = np.zeros(d), np.zeros(d)
+        for start in range(0, X.shape[0], chunk_rows):
+            a = scaling.transform(X[start:start + chunk_rows]).astype(np.float64)
+            total += a.sum(axis=0)
+            squares += np.einsum("ij,ij->j", a, a)
+        n = max(1, X.shape[0])
+        mean = total / n
+        centers = (np.float32(mean).astype(np.float64) if unit is None
+                   else np.clip(np.round(mean * unit), 0, unit) / unit)
+        spread = np.maximum(squares / n - 2 * centers * mean + centers**2, 0.0)  # mean (a - m)^2
+        with np.errstate(divide="ignore"):
+            p = np.where(spread > 1e-12, np.round(-np.log2(np.where(spread > 1e-12, spread, 1.0))), 0.0)
+        return cls(centers=centers, shifts=np.clip(p, 0, MAX_FEATURE_SHIFT).astype(np.uint8))
+
+    def center_values(self, unit: int | None) -> np.ndarray:
+        """The centers as the kernel takes them: int32 level values (unit s or 1024), or
+        float32 scaled values for the fp32 kernel (unit None)."""
+        if unit is None:
+            return self.centers.astype(np.float32)
+        return np.rint(self.centers * unit).astype(np.int32)
