@@ -317,3 +317,24 @@ def test_fp32_conditioning_matches_the_golden_model():
     plain = get_backend("hls").sgd_fp32(X, y, 3, 8, 0, init)
     np.testing.assert_allclose(native.history, golden.history, rtol=1e-4, atol=1e-5)
     assert not np.allclose(native.history, plain.history)
+
+
+def test_conditioning_arguments_are_checked():
+    # Out-of-range exponents or centers, a wrong shape or a NaN center: a clear ValueError.
+    from zipml_hls.backend import get_backend
+    from zipml_hls.spec import format as F
+
+    native = get_backend("hls")
+    X = np.random.default_rng(0).uniform(size=(8, 5))
+    q = quantize_checked(X, 4, "double", "uniform", 0, 1, "hls", FeatureScaling.fit(X))
+    args = (q.lines, np.zeros(8, np.int32), 5, 4, "double", 1, 5, 0, F.dot_mult(4), np.zeros(6, np.int32))
+    with pytest.raises(ValueError, match=r"feature_shifts must be in \[0, 15\], got 16 at feature 2"):
+        native.sgd_linear(*args, feature_shifts=np.array([0, 0, 16, 0, 0], np.uint8))
+    with pytest.raises(ValueError, match=r"centers must be in \[0, 15\], got 16 at feature 0"):
+        native.sgd_linear(*args, centers=np.array([16, 0, 0, 0, 0], np.int32))
+    with pytest.raises(ValueError, match=r"centers must be an int32 array of shape \(5,\)"):
+        native.sgd_linear(*args, centers=np.zeros(4, np.int32))
+    Xs = X.astype(np.float32)
+    with pytest.raises(ValueError, match="centers must be in"):
+        native.sgd_fp32(Xs, np.zeros(8, np.float32), 1, 5, 0, np.zeros(6, np.float32),
+                        centers=np.array([0, np.nan, 0, 0, 0], np.float32))

@@ -2,6 +2,7 @@
 // fast path where it covers the call), sgd_logistic and the fp32 baseline. Long runs
 // release the GIL.
 #include <algorithm>
+#include <cfloat>
 #include <string>
 
 #include "checks.hpp"
@@ -52,6 +53,23 @@ void check_linear_loss(int loss) {
   });
 }
 
+/// An optional per-feature argument: nullptr for None, else the data of a 1-D array of d
+/// values in [lo, hi] (ValueError otherwise, NaN included); `holder` keeps it alive.
+template <class T>
+const T* feature_array(const py::object& obj, py::ssize_t d, const std::string& name, const std::string& dtype,
+                       carray<T>& holder, T lo, T hi) {
+  if (obj.is_none()) return nullptr;
+  holder = carray<T>::ensure(obj);
+  require(holder && holder.ndim() == 1 && holder.shape(0) == d,
+          name + " must be " + (dtype == "int32" ? "an " : "a ") + dtype + " array of shape (" + std::to_string(d) +
+              ",)");
+  for (py::ssize_t j = 0; j < d; ++j)
+    require(holder.data()[j] >= lo && holder.data()[j] <= hi,
+            name + " must be in [" + std::to_string(lo) + ", " + std::to_string(hi) + "], got " +
+                std::to_string(holder.data()[j]) + " at feature " + std::to_string(j));
+  return holder.data();
+}
+
 py::tuple sgd_linear(carray<uint64_t> data, carray<int32_t> labels, int d, int bits, int sampling, int epochs,
                      int step_shift, int decay_epochs, int32_t dot_mult, carray<int32_t> model_in, py::object values,
                      int loss, int model_bits, int grad_bits, uint32_t seed, py::object full, py::object feature_shifts,
@@ -84,28 +102,11 @@ py::tuple sgd_linear(carray<uint64_t> data, carray<int32_t> labels, int d, int b
     opt.grad_bits = grad_bits;
     opt.seed = seed;
     carray<uint8_t> shifts;
-    if (!feature_shifts.is_none()) {
-      shifts = carray<uint8_t>::ensure(feature_shifts);
-      require(shifts && shifts.ndim() == 1 && shifts.shape(0) == d,
-              "feature_shifts must be a uint8 array of shape (" + std::to_string(d) + ",)");
-      for (int j = 0; j < d; ++j)
-        require(shifts.data()[j] <= zipml::kMaxFeatureShift,
-                "feature_shifts must be in [0, " + std::to_string(zipml::kMaxFeatureShift) + "], got " +
-                    std::to_string(int(shifts.data()[j])) + " at feature " + std::to_string(j));
-      opt.feature_shifts = shifts.data();
-    }
-    carray<int32_t> center_codes;
-    if (!centers.is_none()) {
-      const int32_t vmax = pv == nullptr ? zipml::max_code(B) : (1 << zipml::kLevelValueFrac);
-      center_codes = carray<int32_t>::ensure(centers);
-      require(center_codes && center_codes.ndim() == 1 && center_codes.shape(0) == d,
-              "centers must be an int32 array of shape (" + std::to_string(d) + ",)");
-      for (int j = 0; j < d; ++j)
-        require(center_codes.data()[j] >= 0 && center_codes.data()[j] <= vmax,
-                "centers must be level values in [0, " + std::to_string(vmax) + "], got " +
-                    std::to_string(center_codes.data()[j]) + " at feature " + std::to_string(j));
-      opt.centers = center_codes.data();
-    }
+    opt.feature_shifts = feature_array<uint8_t>(feature_shifts, d, "feature_shifts", "uint8", shifts, 0,
+                                                zipml::kMaxFeatureShift);
+    carray<int32_t> center_codes;  // level values: codes, or Q0.10 for level tables
+    const int32_t vmax = pv == nullptr ? zipml::max_code(B) : (1 << zipml::kLevelValueFrac);
+    opt.centers = feature_array<int32_t>(centers, d, "centers", "int32", center_codes, 0, vmax);
     carray<uint32_t> full_rows;
     if (!full.is_none()) {
       require(Loss::kRefetch, "full (rows to refetch) is used only by the losses that refetch, " +
@@ -169,20 +170,9 @@ py::tuple sgd_fp32(carray<float> X, carray<float> y, int epochs, int step_shift,
   check_schedule(epochs, step_shift, decay_epochs);
   require_shape1(y, n, "y");
   require_shape1(model_in, d + 1, "model_in");
-  carray<float> scale;
-  if (!step_scale.is_none()) {
-    scale = carray<float>::ensure(step_scale);
-    require(scale && scale.ndim() == 1 && scale.shape(0) == d,
-            "step_scale must be a float32 array of shape (" + std::to_string(d) + ",)");
-  }
-  const float* pscale = step_scale.is_none() ? nullptr : scale.data();
-  carray<float> center_values;
-  if (!centers.is_none()) {
-    center_values = carray<float>::ensure(centers);
-    require(center_values && center_values.ndim() == 1 && center_values.shape(0) == d,
-            "centers must be a float32 array of shape (" + std::to_string(d) + ",)");
-  }
-  const float* pcenters = centers.is_none() ? nullptr : center_values.data();
+  carray<float> scale, center_values;
+  const float* pscale = feature_array<float>(step_scale, d, "step_scale", "float32", scale, 0.0f, FLT_MAX);
+  const float* pcenters = feature_array<float>(centers, d, "centers", "float32", center_values, -FLT_MAX, FLT_MAX);
   py::array_t<float> history({py::ssize_t(epochs), d + 1}), predictions(n);
   zipml::dispatch_sgd_fp32(loss, [&](auto l) {
     const float* px = X.data();
