@@ -338,3 +338,32 @@ def test_conditioning_arguments_are_checked():
     with pytest.raises(ValueError, match="centers must be in"):
         native.sgd_fp32(Xs, np.zeros(8, np.float32), 1, 5, 0, np.zeros(6, np.float32),
                         centers=np.array([0, np.nan, 0, 0, 0], np.float32))
+
+
+@pytest.mark.filterwarnings("ignore::sklearn.exceptions.ConvergenceWarning")  # a fixed epoch budget
+def test_early_stopping_follows_the_held_out_loss():
+    # A tenth of the rows held out; the schedule follows their full-precision loss, which
+    # validation_loss_curve_ records (the last entry: the final model's loss on them). On
+    # diabetes at 1 bit it removes the noise of the kernels' pass loss: 20 epochs end at
+    # 1.063-1.093x fp32's loss (seeds 0-4; 1.062-1.239x without).
+    X, y = load_diabetes(return_X_y=True)
+    m = ZipMLRegressor(bits=1, max_iter=20, random_state=3, early_stopping=True).fit(X, y)
+    assert len(m.validation_loss_curve_) == m.n_iter_ == len(m.loss_curve_)
+    _, _, (X_val, Y_val) = m._split_validation(X, y[:, None], 3)
+    assert len(X_val) == 45
+    assert m.validation_loss_curve_[-1] == pytest.approx(0.5 * np.mean((m.predict(X_val) - Y_val[:, 0]) ** 2))
+    fp32 = np.median([0.5 * np.mean((ZipMLRegressor(bits=32, max_iter=20, random_state=s).fit(X, y).predict(X) - y)
+                                    ** 2) for s in range(3)])
+    ratios = []
+    for seed in range(5):
+        est = ZipMLRegressor(bits=1, max_iter=20, random_state=seed, early_stopping=True).fit(X, y)
+        ratios.append(0.5 * np.mean((est.predict(X) - y) ** 2) / fp32)
+    assert max(ratios) < 1.12 and np.mean(ratios) < 1.10
+
+
+def test_early_stopping_parameters_are_checked():
+    X, y = load_diabetes(return_X_y=True)
+    with pytest.raises(ValueError, match="validation_fraction must be a float in"):
+        ZipMLRegressor(early_stopping=True, validation_fraction=1.5).fit(X, y)
+    with pytest.raises(ValueError, match="needs decay_epochs=None"):
+        ZipMLRegressor(early_stopping=True, decay_epochs=3).fit(X, y)

@@ -80,7 +80,8 @@ def cmd_train(args) -> int:
         raise UsageError(f"--loss {args.loss} needs a classification task (labels that are classes)")
     est = cls(bits=args.bits, sampling=args.sampling, levels=args.levels, max_iter=args.epochs, eta0=args.eta0,
               decay_epochs=args.decay_epochs, tol=args.tol, n_copies=args.copies, shuffle=args.shuffle,
-              fresh_samples=args.fresh_samples, precondition=args.precondition,
+              fresh_samples=args.fresh_samples, precondition=args.precondition, early_stopping=args.early_stopping,
+              validation_fraction=args.validation_fraction,
               random_state=args.seed, backend=args.backend,
               verbose=0 if args.quiet else 1, model_bits=args.model_bits, grad_bits=args.grad_bits, **extra)
     precision = F.precision_label(args.bits, args.sampling)
@@ -221,6 +222,11 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--no-precondition", dest="precondition", action="store_false",
                    help="one step for every feature (default: per-feature power-of-two step multipliers from each "
                         "scaled feature's mean square, for one-hot and heavy-tailed columns)")
+    p.add_argument("--early-stopping", action="store_true",
+                   help="hold out --validation-fraction of the rows and let their full-precision loss drive the "
+                        "adaptive schedule (default: the kernels' pass loss)")
+    p.add_argument("--validation-fraction", type=float, default=0.1,
+                   help="with --early-stopping: the fraction of rows held out (default 0.1)")
     p.add_argument("--copies", type=int, default=1,
                    help="with --no-fresh-samples: independent quantized copies cycled over epochs (default 1)")
     p.add_argument("--seed", type=int, default=0)

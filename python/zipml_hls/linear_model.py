@@ -75,7 +75,8 @@ class _ZipMLLinear(BaseEstimator):
 
     def __init__(self, bits=8, sampling="double", levels="uniform", max_iter=100, eta0="auto", decay_epochs=None,
                  tol=1e-3, n_iter_no_change=3, shuffle=True, fresh_samples=True, precondition=True, n_copies=1,
-                 random_state=None, backend="hls", verbose=0, model_bits=None, grad_bits=None):
+                 random_state=None, backend="hls", verbose=0, model_bits=None, grad_bits=None, early_stopping=False,
+                 validation_fraction=0.1):
         self.bits = bits
         self.sampling = sampling
         self.levels = levels
@@ -93,6 +94,8 @@ class _ZipMLLinear(BaseEstimator):
         self.verbose = verbose
         self.model_bits = model_bits
         self.grad_bits = grad_bits
+        self.early_stopping = early_stopping
+        self.validation_fraction = validation_fraction
 
     _loss_name = "squared_error"  # the classifier's `loss` parameter overrides it
 
@@ -112,12 +115,18 @@ class _ZipMLLinear(BaseEstimator):
         if isinstance(self.tol, bool) or not isinstance(self.tol, (int, float, np.number)) or not self.tol >= 0:
             raise ValueError(f"tol must be a number >= 0, got {self.tol!r}")
         check_int(self.n_copies, "n_copies", 1)
-        for name in ("shuffle", "fresh_samples", "precondition"):
+        for name in ("shuffle", "fresh_samples", "precondition", "early_stopping"):
             if not isinstance(getattr(self, name), (bool, np.bool_)):
                 raise TypeError(f"{name} must be True or False, got {getattr(self, name)!r}")
         if not isinstance(self.verbose, (bool, np.bool_)):  # scikit-learn takes a bool too
             check_int(self.verbose, "verbose", 0)
         check_choice(self.backend, "backend", BACKENDS)
+        if (isinstance(self.validation_fraction, bool) or not isinstance(self.validation_fraction, (float, np.floating))
+                or not 0.0 < self.validation_fraction < 1.0):
+            raise ValueError(f"validation_fraction must be a float in (0, 1), got {self.validation_fraction!r}")
+        if self.early_stopping and self.decay_epochs is not None:
+            raise ValueError("early_stopping=True drives the adaptive schedule: it needs decay_epochs=None, got "
+                             f"decay_epochs={self.decay_epochs!r}")
         for name in ("model_bits", "grad_bits"):
             value = getattr(self, name)
             if value is not None:
@@ -143,8 +152,9 @@ class _ZipMLLinear(BaseEstimator):
         return validate_data(self, X, reset=False, dtype=[np.float64, np.float32])
 
     # ---------------------------------------------------------- training
-    def _start(self, X, Y) -> None:
-        """Fit the scalings and the schedule on the first data seen."""
+    def _start(self, X, Y, seed: int | None = None) -> None:
+        """Fit the scalings and the schedule on the first data seen (``seed``: resolved
+        already, else from ``random_state``)."""
         self.scaling_ = FeatureScaling.fit(X)
         if self._loss_spec.margin:  # margin losses read the +1/-1 labels as they are
             self._label_scalings = [LabelScaling(0.0, 1.0) for _ in range(Y.shape[1])]
@@ -157,7 +167,7 @@ class _ZipMLLinear(BaseEstimator):
         self._step_shift = (auto_step_shift(X, self.scaling_, int(self.bits), self._conditioning)
                             if self.eta0 == "auto" else step_shift_from_eta(float(self.eta0)))
         self.eta_ = 2.0**-self._step_shift
-        self._seed = _resolve_seed(self.random_state)
+        self._seed = _resolve_seed(self.random_state) if seed is None else seed
         self._models = np.zeros((Y.shape[1], X.shape[1] + 1))
         self._reset_curves()
 
@@ -166,6 +176,7 @@ class _ZipMLLinear(BaseEstimator):
         self.loss_curve_ = []
         self.saturations_ = []
         self.refetch_fraction_ = []
+        self.validation_loss_curve_ = []
 
     def _config(self, step_shift: int, decay_epochs: int, seed: int) -> engine.SgdConfig:
         extra = {}
@@ -204,12 +215,13 @@ class _ZipMLLinear(BaseEstimator):
         self._set_coef()
         return self._worst_ratio(runs, stats[-1])
 
-    def _run_adaptive(self, X, Y, config: engine.SgdConfig) -> float:
+    def _run_adaptive(self, X, Y, config: engine.SgdConfig, held_out=None) -> float:
         """Epoch by epoch, every target in lockstep, with the step of
-        :class:`~zipml_hls.step_size.AdaptiveSchedule` driven by the mean training loss,
-        up to ``max_iter`` epochs (a ConvergenceWarning when they run out before the schedule
-        stops, as scikit-learn's SGD warns at max_iter). Returns the
-        worst final-loss ratio to the zero model, as ``_run``."""
+        :class:`~zipml_hls.step_size.AdaptiveSchedule` driven by the mean training loss
+        of the kernels' pass, or with ``held_out`` = (X_val, Y_val) by the full-precision
+        loss on those rows (early stopping), up to ``max_iter`` epochs (a ConvergenceWarning
+        when they run out before the schedule stops, as scikit-learn's SGD warns at
+        max_iter). Returns the worst final-loss ratio to the zero model, as ``_run``."""
         data = engine.EpochData(X, self.scaling_, config)
         runs = self._runs(Y, config)
         schedule = AdaptiveSchedule(config.step_shift, self.tol, self.n_iter_no_change)
@@ -220,6 +232,9 @@ class _ZipMLLinear(BaseEstimator):
                 shift = schedule.shift
                 stats = engine.run_epoch(data, runs, e, shift, self._models, prefetch=e + 1 < int(self.max_iter))
                 loss = self._record_epoch(stats, X.shape[0])
+                if held_out is not None:
+                    loss = self._validation_loss(*held_out)
+                    self.validation_loss_curve_.append(loss)
                 progress.epoch(e, loss, shift)
                 if schedule.update(loss):
                     converged = True
@@ -234,6 +249,33 @@ class _ZipMLLinear(BaseEstimator):
                           f"schedule converged (training loss {self.loss_curve_[-1]:.6g}); raise max_iter",
                           ConvergenceWarning, stacklevel=4)
         return self._worst_ratio(runs, stats)
+
+    def _validation_loss(self, X_val, Y_val) -> float:
+        """The objective of the current models on held-out rows, full precision, original
+        units (mean over targets)."""
+        self._set_coef()
+        scores = X_val.astype(np.float64) @ self._coef.T + self._intercept
+        return float(np.mean(self._loss_spec.objective(Y_val, scores)))
+
+    def _split_validation(self, X, Y, seed: int):
+        """Early stopping: (X_train, Y_train, (X_val, Y_val)) with a ``validation_fraction``
+        of the rows held out (stratified by class for classifiers), else (X, Y, None)."""
+        if not self.early_stopping:
+            return X, Y, None
+        from sklearn.model_selection import train_test_split
+
+        n_val = int(np.ceil(float(self.validation_fraction) * X.shape[0]))
+        if X.shape[0] - n_val < 2 or n_val < 1:
+            raise ValueError(f"early_stopping needs at least 2 training rows and 1 validation row; "
+                             f"{X.shape[0]} rows with validation_fraction={self.validation_fraction}")
+        stratify = None
+        if isinstance(self, ClassifierMixin):
+            stratify = Y.argmax(axis=1) if Y.shape[1] > 1 else Y[:, 0]
+            if np.min(np.unique(stratify, return_counts=True)[1]) < 2:
+                stratify = None  # a class with one row cannot be split
+        train, val = train_test_split(np.arange(X.shape[0]), test_size=n_val, random_state=seed % (2**31),
+                                      stratify=stratify)
+        return X[np.sort(train)], Y[np.sort(train)], (X[np.sort(val)], Y[np.sort(val)])
 
     def _record_epoch(self, stats: engine.EpochStats, n_rows: int) -> float:
         """Count an epoch: its training loss from the kernel's pass (original units, mean
@@ -277,11 +319,14 @@ class _ZipMLLinear(BaseEstimator):
     def _fit(self, X, Y):
         """Train from zero: the adaptive schedule (decay_epochs=None) or ``max_iter`` epochs
         of the fixed one; with eta0='auto' a run that ends worse than the zero model
-        restarts with half the step (up to 8 times)."""
-        self._start(X, Y)
+        restarts with half the step (up to 8 times). With early stopping, a
+        ``validation_fraction`` of the rows is held out and drives the schedule."""
+        seed = _resolve_seed(self.random_state)
+        X, Y, held_out = self._split_validation(X, Y, seed)
+        self._start(X, Y, seed)
         for attempt in range(_MAX_BACKOFF + 1):
             if self.decay_epochs is None:
-                worst = self._run_adaptive(X, Y, self._config(self._step_shift, 0, self._seed))
+                worst = self._run_adaptive(X, Y, self._config(self._step_shift, 0, self._seed), held_out)
             else:
                 config = self._config(self._step_shift, int(self.decay_epochs), self._seed)
                 worst = self._run(X, Y, config, int(self.max_iter))
@@ -392,6 +437,15 @@ _PARAMS_DOC = r"""
     grad_bits : int in [2, 24] or None, default=None
         Each model update is stochastically rounded to this many bits, on a power-of-two
         grid that covers the largest update of the step. None: full precision.
+    early_stopping : bool, default=False
+        Hold out ``validation_fraction`` of the rows (stratified by class for the
+        classifier) and drive the adaptive schedule (halving, stopping) by the model's
+        full-precision loss on them after every epoch, recorded in
+        ``validation_loss_curve_``: an exact signal where the kernels' pass loss is noisy
+        (1 or 2 bits on small data), at the cost of one full-precision pass over the held-out
+        rows per epoch. Needs ``decay_epochs=None``; ``partial_fit`` ignores it.
+    validation_fraction : float in (0, 1), default=0.1
+        The fraction of rows held out with ``early_stopping``.
 """
 
 
@@ -423,6 +477,9 @@ class ZipMLRegressor(RegressorMixin, _ZipMLLinear):
     saturations_ : list of int
         Per epoch, samples whose step exceeded the model's fixed-point range (only in a
         diverging run; such a run counts as diverged).
+    validation_loss_curve_ : list of float
+        With ``early_stopping``: per epoch, the full-precision loss of the model on the
+        held-out rows (original units); else empty.
     eta_ : float
         The power-of-two initial step used.
     final_eta_ : float
@@ -539,13 +596,13 @@ class ZipMLClassifier(ClassifierMixin, _ZipMLLinear):
 
     def __init__(self, bits=8, sampling="double", levels="uniform", max_iter=100, eta0="auto", decay_epochs=None,
                  tol=1e-3, n_iter_no_change=3, shuffle=True, fresh_samples=True, precondition=True, n_copies=1,
-                 random_state=None, backend="hls", verbose=0, model_bits=None, grad_bits=None, loss="squared_error",
-                 refetch=True, poly_degree=5, poly_range=4.0):
+                 random_state=None, backend="hls", verbose=0, model_bits=None, grad_bits=None, early_stopping=False,
+                 validation_fraction=0.1, loss="squared_error", refetch=True, poly_degree=5, poly_range=4.0):
         super().__init__(bits=bits, sampling=sampling, levels=levels, max_iter=max_iter, eta0=eta0,
                          decay_epochs=decay_epochs, tol=tol, n_iter_no_change=n_iter_no_change, shuffle=shuffle,
                          fresh_samples=fresh_samples, precondition=precondition, n_copies=n_copies,
                          random_state=random_state, backend=backend, verbose=verbose, model_bits=model_bits,
-                         grad_bits=grad_bits)
+                         grad_bits=grad_bits, early_stopping=early_stopping, validation_fraction=validation_fraction)
         self.loss = loss
         self.refetch = refetch
         self.poly_degree = poly_degree
