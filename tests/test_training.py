@@ -244,12 +244,17 @@ def test_conditioning_centers_and_shifts():
     rare = (np.arange(n) % 64 == 0).astype(float)
     X = np.column_stack([half, rare, np.full(n, 3.0), half * 1e6])
     scaling = FeatureScaling.fit(X)
-    exact = Conditioning.fit(X, scaling, None)
+    exact = Conditioning.fit(X, scaling, 32)
     assert exact.shifts.dtype == np.uint8 and exact.shifts.tolist() == [2, 6, 0, 2]
     np.testing.assert_allclose(exact.centers, [0.5, 1 / 64, 0, 0.5])
-    grid = Conditioning.fit(X, scaling, 3)
+    grid = Conditioning.fit(X, scaling, 2)
     np.testing.assert_allclose(grid.centers, [2 / 3, 0, 0, 2 / 3])
     assert grid.shifts.tolist() == [2, 6, 0, 2] and grid.center_values(3).tolist() == [2, 0, 0, 2]
+    # A Gaussian column spans about 1/9 of its min/max range (p = 6 at full precision); at
+    # 1 bit its stored values are 0 or 1 and its center 0 or 1: mean square about 1/2, p = 1.
+    g = np.random.default_rng(0).standard_normal((4000, 1))
+    scaling = FeatureScaling.fit(g)
+    assert Conditioning.fit(g, scaling, 32).shifts[0] >= 5 and Conditioning.fit(g, scaling, 1).shifts[0] == 1
 
 
 @pytest.mark.filterwarnings("ignore::sklearn.exceptions.ConvergenceWarning")  # a fixed epoch budget
@@ -367,3 +372,37 @@ def test_early_stopping_parameters_are_checked():
         ZipMLRegressor(early_stopping=True, validation_fraction=1.5).fit(X, y)
     with pytest.raises(ValueError, match="needs decay_epochs=None"):
         ZipMLRegressor(early_stopping=True, decay_epochs=3).fit(X, y)
+
+
+def test_model_files_keep_their_conditioning(tmp_path):
+    # Saved and loaded: the same predictions and validation_loss_curve_ present; a file
+    # of a conditioned model without its arrays, or with centers off the level grid, is
+    # refused with a ModelFileError.
+    import io
+    import json
+
+    from zipml_hls.model_io import ModelFileError, load_model, save_model
+
+    X, y = load_diabetes(return_X_y=True)
+    m = ZipMLRegressor(bits=4, max_iter=5, decay_epochs=2, random_state=0).fit(X, y)
+    path = tmp_path / "m.zipml"
+    save_model(m, path)
+    loaded = load_model(path)
+    assert np.array_equal(loaded.predict(X), m.predict(X)) and loaded.validation_loss_curve_ == []
+
+    def rewrite(change):
+        with np.load(path) as f:
+            arrays = {k: f[k] for k in f.files}
+        change(arrays)
+        buf = io.BytesIO()
+        np.savez(buf, **arrays)
+        bad = tmp_path / "bad.zipml"
+        bad.write_bytes(buf.getvalue())
+        return bad
+
+    with pytest.raises(ModelFileError, match="needs its 'centers'"):
+        load_model(rewrite(lambda a: (a.pop("centers"), a.pop("feature_shifts"))))
+    with pytest.raises(ModelFileError, match="not on the 4-bit level grid"):
+        load_model(rewrite(lambda a: a.update(centers=a["centers"] + 0.01)))
+    meta = json.loads(str(np.load(path)["meta"]))
+    assert meta["params"]["precondition"] is True

@@ -18,17 +18,18 @@ from dataclasses import dataclass
 import numpy as np
 
 from .spec import format as F
+from .step_size import rounding_variance
 
 #: Largest per-feature step exponent chosen (a step 4096 times the shared one).
 MAX_FEATURE_SHIFT = 12
 
 
-def level_unit(bits: int, levels: str) -> int | None:
-    """Level-value units per scaled unit on the kernel's grid: s = 2^bits - 1 for uniform
-    codes, 1024 for per-feature level tables (Q0.10), None for the fp32 kernel."""
-    if bits == F.FULL_PRECISION:
-        return None
-    return 1 << F.LEVEL_VALUE_FRAC if levels == "optimal" else F.max_code(bits)
+def level_unit(bits: int) -> int | None:
+    """Level-value units per scaled unit on the kernel's uniform grid: s = 2^bits - 1, or
+    None for the fp32 kernel. (Conditioning is for uniform levels: with per-feature level
+    tables the kernels' Q0.10 dot product has less headroom, and the tables' own spread
+    would set the multipliers.)"""
+    return None if bits == F.FULL_PRECISION else F.max_code(bits)
 
 
 @dataclass(frozen=True)
@@ -40,23 +41,28 @@ class Conditioning:
     shifts: np.ndarray
 
     @classmethod
-    def fit(cls, X: np.ndarray, scaling, unit: int | None, chunk_rows: int = 8192) -> "Conditioning":
-        """From X scaled by ``scaling`` (``chunk_rows`` rows at a time, no scaled copy):
-        m_j = the feature's mean, rounded to a multiple of 1/unit (exact for unit None),
-        and p_j = clip(round(log2(1 / v_j)), 0, 12), v_j = mean_i (a_ij - m_j)^2 the
-        centred feature's diagonal of the Hessian, against the intercept's 1. A constant
-        feature gets p_j = 0."""
+    def fit(cls, X: np.ndarray, scaling, bits: int, chunk_rows: int = 8192) -> "Conditioning":
+        """From X scaled by ``scaling`` (``chunk_rows`` rows at a time, no scaled copy), for
+        uniform levels of ``bits`` bits (32: the fp32 kernel): m_j = the feature's mean,
+        rounded to a multiple of 1/s (exact at 32 bits), and p_j = clip(round(log2(1 /
+        v_j)), 0, 12), v_j = mean_i E[(Q(a_ij) - m_j)^2] = mean (a - m)^2 + mean Var[Q(a)],
+        the centred quantized feature's diagonal of the Hessian, against the intercept's 1
+        (the rounding variance matters at 1 and 2 bits: a value of 1/2 stored in one bit
+        spreads as 0 or 1). A constant feature gets p_j = 0."""
+        unit = level_unit(bits)
         d = X.shape[1]
-        total, squares = np.zeros(d), np.zeros(d)
+        total, squares, rounding = np.zeros(d), np.zeros(d), np.zeros(d)
         for start in range(0, X.shape[0], chunk_rows):
             a = scaling.transform(X[start:start + chunk_rows]).astype(np.float64)
             total += a.sum(axis=0)
             squares += np.einsum("ij,ij->j", a, a)
+            if unit is not None:
+                rounding += rounding_variance(a, bits).sum(axis=0)
         n = max(1, X.shape[0])
         mean = total / n
         centers = (np.float32(mean).astype(np.float64) if unit is None
                    else np.clip(np.round(mean * unit), 0, unit) / unit)
-        spread = np.maximum(squares / n - 2 * centers * mean + centers**2, 0.0)  # mean (a - m)^2
+        spread = np.maximum(squares / n - 2 * centers * mean + centers**2, 0.0) + rounding / n
         with np.errstate(divide="ignore"):
             p = np.where(spread > 1e-12, np.round(-np.log2(np.where(spread > 1e-12, spread, 1.0))), 0.0)
         return cls(centers=centers, shifts=np.clip(p, 0, MAX_FEATURE_SHIFT).astype(np.uint8))

@@ -193,10 +193,12 @@ class KernelRun:
         self.kernels = get_backend(config.backend)
         if conditioning is not None and config.quantized and LOSSES[config.loss].kernel == "polynomial":
             raise ValueError("the polynomial (log_loss) kernel has no per-feature centers or step multipliers")
+        if conditioning is not None and config.quantized and config.levels != "uniform":
+            raise ValueError("conditioning (centers, step multipliers) is for uniform levels")
         self.shifts = self.centers = None
         if conditioning is not None:  # in the kernel's own units
             self.shifts = conditioning.shifts
-            self.centers = conditioning.center_values(level_unit(config.bits, config.levels))
+            self.centers = conditioning.center_values(level_unit(config.bits))
         self.labels = F.to_fixed(y_scaled, F.LABEL_FRAC) if config.quantized else y_scaled.astype(np.float32)
         if config.quantized and LOSSES[config.loss].kernel == "polynomial":
             self.poly = logistic_polynomial(config.poly_degree, config.poly_range)

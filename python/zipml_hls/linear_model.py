@@ -22,7 +22,7 @@ from .scaling import FeatureScaling, LabelScaling, unscale_models
 from .spec import format as F
 from .spec.losses import CLASSIFIER_LOSSES, LOSSES
 from .spec.schedule import epoch_shift, step_shift_from_eta
-from .conditioning import Conditioning, level_unit
+from .conditioning import Conditioning
 from .step_size import AdaptiveSchedule, auto_step_shift
 
 _MAX_BACKOFF = 8
@@ -161,9 +161,8 @@ class _ZipMLLinear(BaseEstimator):
         else:
             self._label_scalings = [LabelScaling.fit(Y[:, t]) for t in range(Y.shape[1])]
         # per-feature centers and step multipliers: the linear kernel (and fp32 for the same losses)
-        precondition = self.precondition and self._loss_spec.kernel == "linear"
-        self._conditioning = (Conditioning.fit(X, self.scaling_, level_unit(int(self.bits), self.levels))
-                              if precondition else None)
+        precondition = self.precondition and self._loss_spec.kernel == "linear" and self.levels == "uniform"
+        self._conditioning = Conditioning.fit(X, self.scaling_, int(self.bits)) if precondition else None
         self._step_shift = (auto_step_shift(X, self.scaling_, int(self.bits), self._conditioning)
                             if self.eta0 == "auto" else step_shift_from_eta(float(self.eta0)))
         self.eta_ = 2.0**-self._step_shift
@@ -218,10 +217,12 @@ class _ZipMLLinear(BaseEstimator):
     def _run_adaptive(self, X, Y, config: engine.SgdConfig, held_out=None) -> float:
         """Epoch by epoch, every target in lockstep, with the step of
         :class:`~zipml_hls.step_size.AdaptiveSchedule` driven by the mean training loss
-        of the kernels' pass, or with ``held_out`` = (X_val, Y_val) by the full-precision
-        loss on those rows (early stopping), up to ``max_iter`` epochs (a ConvergenceWarning
-        when they run out before the schedule stops, as scikit-learn's SGD warns at
-        max_iter). Returns the worst final-loss ratio to the zero model, as ``_run``."""
+        of the kernels' pass (clamped at 0: with double sampling the unbiased estimate can
+        be negative), or with ``held_out`` = (X_val, Y_val) by the full-precision loss on
+        those rows (early stopping; the last models are kept, as scikit-learn's SGD does), up to
+        ``max_iter`` epochs (a ConvergenceWarning when they run out before the schedule
+        stops, as scikit-learn's SGD warns at max_iter). Returns the worst final-loss ratio
+        to the zero model, as ``_run`` (with early stopping: of the held-out loss)."""
         data = engine.EpochData(X, self.scaling_, config)
         runs = self._runs(Y, config)
         schedule = AdaptiveSchedule(config.step_shift, self.tol, self.n_iter_no_change)
@@ -236,7 +237,7 @@ class _ZipMLLinear(BaseEstimator):
                     loss = self._validation_loss(*held_out)
                     self.validation_loss_curve_.append(loss)
                 progress.epoch(e, loss, shift)
-                if schedule.update(loss):
+                if schedule.update(max(loss, 0.0)):
                     converged = True
                     break
         finally:
@@ -248,6 +249,8 @@ class _ZipMLLinear(BaseEstimator):
             warnings.warn(f"Maximum number of epochs (max_iter={self.max_iter}) reached before the adaptive "
                           f"schedule converged (training loss {self.loss_curve_[-1]:.6g}); raise max_iter",
                           ConvergenceWarning, stacklevel=4)
+        if held_out is not None:
+            return self._held_out_ratio(*held_out, self.validation_loss_curve_[-1])
         return self._worst_ratio(runs, stats)
 
     def _validation_loss(self, X_val, Y_val) -> float:
@@ -256,6 +259,13 @@ class _ZipMLLinear(BaseEstimator):
         self._set_coef()
         scores = X_val.astype(np.float64) @ self._coef.T + self._intercept
         return float(np.mean(self._loss_spec.objective(Y_val, scores)))
+
+    def _held_out_ratio(self, X_val, Y_val, loss: float) -> float:
+        """A held-out loss over that of predicting each target's training mean (f = 0 in
+        the scaled space), as _worst_ratio for the pass loss."""
+        zero = np.mean([np.mean(self._loss_spec.objective(Y_val[:, t], ls.center))
+                        for t, ls in enumerate(self._label_scalings)])
+        return loss / (zero + 1e-300) if np.isfinite(loss) else np.inf
 
     def _split_validation(self, X, Y, seed: int):
         """Early stopping: (X_train, Y_train, (X_val, Y_val)) with a ``validation_fraction``
@@ -299,7 +309,7 @@ class _ZipMLLinear(BaseEstimator):
         worst = 0.0
         for run, loss in zip(runs, stats.losses):
             base = run.zero_loss() + 1e-300
-            worst = max(worst, loss / base if np.isfinite(loss) else np.inf)
+            worst = max(worst, max(loss, 0.0) / base if np.isfinite(loss) else np.inf)
         return worst
 
     def _precision(self) -> str:
@@ -412,7 +422,8 @@ _PARAMS_DOC = r"""
         with ``v_j`` the centred feature's mean square. Min/max scaling otherwise leaves a
         stiff mean direction and rare one-hot or heavy-tailed columns whose weights move
         thousands of times slower than the others'. The gradient stays unbiased.
-        Linear-kernel losses only (not ``log_loss``).
+        Linear-kernel losses with uniform levels only (not ``log_loss``, not
+        ``levels='optimal'``).
     fresh_samples : bool, default=True
         Draw fresh quantization samples every epoch (the data are quantized again, one
         epoch ahead on a second thread). Double sampling is unbiased only then: reusing one
@@ -443,7 +454,10 @@ _PARAMS_DOC = r"""
         full-precision loss on them after every epoch, recorded in
         ``validation_loss_curve_``: an exact signal where the kernels' pass loss is noisy
         (1 or 2 bits on small data), at the cost of one full-precision pass over the held-out
-        rows per epoch. Needs ``decay_epochs=None``; ``partial_fit`` ignores it.
+        rows per epoch. The last models are kept (as scikit-learn's SGD does: picking the
+        best epoch on a few noisy held-out rows measured worse); a run whose held-out loss
+        ends above predicting the mean restarts with half the step (eta0='auto'). Needs
+        ``decay_epochs=None``; ``partial_fit`` ignores it.
     validation_fraction : float in (0, 1), default=0.1
         The fraction of rows held out with ``early_stopping``.
 """

@@ -17,10 +17,11 @@ from pathlib import Path
 
 import numpy as np
 
-from .conditioning import Conditioning
+from .conditioning import Conditioning, level_unit
 from .data import atomic_write_bytes
 from .linear_model import ZipMLClassifier, ZipMLRegressor
 from .scaling import FeatureScaling, LabelScaling
+from .spec.losses import LOSSES
 
 FORMAT = "zipml-hls-model"
 FORMAT_VERSION = 1
@@ -103,11 +104,25 @@ def load_model(path):
     est._step_shift, est._seed = meta["step_shift"], meta["seed"]
     shifts, centers = arrays.get("feature_shifts"), arrays.get("centers")
     est._conditioning = None
+    est.validation_loss_curve_ = []  # held-out losses are not stored
+    # files written before conditioning existed have no 'precondition' parameter: unconditioned
+    spec = LOSSES.get(est._loss_name)
+    conditioned = (bool(meta["params"].get("precondition", False)) and spec is not None and spec.kernel == "linear"
+                   and est.levels == "uniform")
+    if conditioned and (shifts is None or centers is None):
+        raise ModelFileError(f"{path}: a model trained with precondition=True needs its 'centers' and "
+                             "'feature_shifts' arrays")
+    if not conditioned and (shifts is not None or centers is not None):
+        raise ModelFileError(f"{path}: 'centers' and 'feature_shifts' in a model trained without conditioning")
     if shifts is not None or centers is not None:
         if shifts is None or shifts.shape != (d,) or shifts.dtype != np.uint8 or shifts.max(initial=0) > 15:
             raise ModelFileError(f"{path}: array 'feature_shifts' is not {d} exponents in [0, 15]")
-        if centers is None or centers.shape != (d,) or not np.all((centers >= 0) & (centers <= 1)):
+        if (centers is None or centers.dtype.kind != "f" or centers.shape != (d,)
+                or not np.all((centers >= 0) & (centers <= 1))):
             raise ModelFileError(f"{path}: array 'centers' is not {d} centers in [0, 1]")
+        unit = level_unit(int(est.bits))
+        if unit is not None and not np.allclose(centers * unit, np.rint(centers * unit), rtol=0, atol=1e-9):
+            raise ModelFileError(f"{path}: array 'centers' is not on the {est.bits}-bit level grid")
         est._conditioning = Conditioning(centers=centers.astype(np.float64), shifts=shifts)
     est.eta_ = 2.0 ** -est._step_shift
     est.final_eta_ = float(meta.get("final_eta", est.eta_))
