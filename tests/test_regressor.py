@@ -198,3 +198,18 @@ def test_adaptive_schedule_on_iris_reaches_logistic_regression_accuracy():
     X, y = load_iris(return_X_y=True)
     Xtr, Xte, ytr, yte = train_test_split(X, y, random_state=0)
     assert ZipMLClassifier(loss="log_loss", bits=8, random_state=0).fit(Xtr, ytr).score(Xte, yte) >= 0.85
+
+
+@pytest.mark.filterwarnings("ignore::sklearn.exceptions.ConvergenceWarning")
+def test_level_tables_hold_weights_beyond_32():
+    # One outlier squeezes a feature into a sliver of its min/max range, so its weight in
+    # the scaled space passes 32. The Q0.10 level-table dot product is summed in int64:
+    # an int32 sum wrapped there and gave R^2 -1.4 (uniform levels: 1.000).
+    rng = np.random.default_rng(0)
+    X = rng.normal(size=(1500, 3))
+    X[0, 0] = 100.0
+    y = X.sum(axis=1)
+    for levels in ("uniform", "optimal"):
+        m = ZipMLRegressor(bits=8, levels=levels, random_state=0, max_iter=40).fit(X, y)
+        assert m.score(X, y) > 0.99, levels
+        assert sum(m.saturations_) == 0

@@ -27,8 +27,7 @@ MAX_FEATURE_SHIFT = 12
 def level_unit(bits: int) -> int | None:
     """Level-value units per scaled unit on the kernel's uniform grid: s = 2^bits - 1, or
     None for the fp32 kernel. (Conditioning is for uniform levels: with per-feature level
-    tables the kernels' Q0.10 dot product has less headroom, and the tables' own spread
-    would set the multipliers.)"""
+    tables the tables' own spread would have to set the multipliers.)"""
     return None if bits == F.FULL_PRECISION else F.max_code(bits)
 
 

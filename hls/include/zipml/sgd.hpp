@@ -19,7 +19,7 @@ namespace zipml {
 constexpr Sampling kLinearSamplings[] = {Sampling::Double, Sampling::Naive, Sampling::Nearest};
 
 /// The prediction (Q16) from the dot product `acc` (codes times w >> 8) and the intercept.
-inline int64_t linear_prediction(int32_t acc, int32_t intercept, int32_t dot_mult) {
+inline int64_t linear_prediction(int64_t acc, int32_t intercept, int32_t dot_mult) {
   return ((static_cast<int64_t>(acc) * dot_mult) >> kDotMultFrac) + (intercept >> kDotDrop);
 }
 
@@ -178,6 +178,13 @@ struct LinearRow {
   /// Per-feature step multiplier exponent of feature j (0 for padding lanes).
   int feature_shift(int j) const { return opt.feature_shifts != nullptr && j < d ? opt.feature_shifts[j] : 0; }
 
+  /// A dot product as the spec keeps it: wrapped to int32 for uniform codes (where that
+  /// is the model's whole range), exact in int64 for Q0.10 level tables (whose values up
+  /// to 1024 would wrap an int32 sum at |w| > 32).
+  int64_t dot_sum(int64_t acc) const {
+    return values == nullptr ? int64_t{static_cast<int32_t>(static_cast<uint32_t>(acc))} : acc;
+  }
+
   /// Center of feature j in level-value units (0 without centering and for padding lanes).
   int32_t center(int j) const { return opt.centers != nullptr && j < d ? opt.centers[j] : 0; }
 
@@ -203,7 +210,7 @@ struct LinearRow {
       km = grid_shift(maxabs, (int64_t{1} << (opt.model_bits - 1)) - 1);
     }
     const uint32_t model_key = stream_key(opt.seed, kStreamModel, static_cast<uint32_t>(epoch), static_cast<uint32_t>(i));
-    int32_t acc = 0;
+    int64_t acc = 0;
     int64_t l1 = 0;  // sum_j |v_j| u_j, for the refetch band (Q24, in units of 1/s or 1)
   dot_loop:
     for (int l = 0; l < n_lines; ++l) {
@@ -215,11 +222,11 @@ struct LinearRow {
         const int j = l * K + k;
         const int32_t v =
             opt.model_bits > 0 && j < d ? round_to_grid(w[j], km, draw(model_key, static_cast<uint32_t>(j))) : w[j];
-        acc = wrap_add(acc, wrap_mul(level_value(j, first[k]) - center(j), v >> kDotDrop));
+        acc += int64_t{level_value(j, first[k]) - center(j)} * (v >> kDotDrop);
         if (Loss::kRefetch) l1 += v < 0 ? -int64_t{v} : int64_t{v};
       }
     }
-    int64_t pred = linear_prediction(acc, intercept, dot_mult);
+    int64_t pred = linear_prediction(dot_sum(acc), intercept, dot_mult);
     // Refetching: the low-precision margin y*pred is within the band of the exact one,
     // so where |y*pred - 1| <= band the margin test could go either way: the sample is
     // refetched at full precision and its exact prediction decides.
@@ -249,7 +256,7 @@ struct LinearRow {
     // The second sample's prediction (the loss estimate's second factor), against the
     // model before this update: accumulated in the update loop, which reads it anyway.
     constexpr bool kSecond = E == Sampling::Double && Loss::kSecondSample;
-    int32_t acc2 = 0;
+    int64_t acc2 = 0;
     if (refetch) {
       const uint32_t* p = opt.full + static_cast<int64_t>(i) * d;
     refetch_update_loop:
@@ -275,7 +282,7 @@ struct LinearRow {
       update_lane_loop:
         for (int k = 0; k < K; ++k) {
           const int j = l * K + k;
-          if (kSecond) acc2 = wrap_add(acc2, wrap_mul(level_value(j, second[k]) - center(j), w[j] >> kDotDrop));
+          if (kSecond) acc2 += int64_t{level_value(j, second[k]) - center(j)} * (w[j] >> kDotDrop);
           // the step table without centers and multipliers (the same values: q = 0, m = 0)
           int32_t delta = conditioned ? conditioned_step(st.g, level_value(j, second[k]) - center(j), feature_shift(j))
                                       : (values == nullptr ? step[second[k]] : code_step(st.g, level_value(j, second[k])));
@@ -285,7 +292,7 @@ struct LinearRow {
       }
     }
     const bool second_pred = kSecond && !refetch && r != 0;
-    report_predictions(report, i, pred, second_pred ? linear_prediction(acc2, intercept, dot_mult) : pred);
+    report_predictions(report, i, pred, second_pred ? linear_prediction(dot_sum(acc2), intercept, dot_mult) : pred);
     intercept = wrap_sub(intercept, st.dc);
   }
 
@@ -300,8 +307,9 @@ struct LinearRow {
  * and Nearest): the code itself for uniform levels (`values` = nullptr; code k means
  * k/s), or values[j][code] for per-feature level tables (Q0.10: 1024 means 1.0):
  *   v_j  = w_j, or with model_bits: 2^km * round_stoch(w_j / 2^km), km the grid shift of max|w|
- *   acc  = sum_j (first_j - m_j) * (v_j >> 8)              (int32, wrapping; m_j the feature's
- *                                                           center, 0 without centering)
+ *   acc  = sum_j (first_j - m_j) * (v_j >> 8)              (int32, wrapping, for uniform codes;
+ *                                                           int64 for level tables; m_j the
+ *                                                           feature's center, 0 without centering)
  *   pred = (acc * dot_mult >> 24) + (c >> 8)                (Q16)
  *   r    = Loss::residual_q16(pred, y_i)                    (Q16; losses.hpp)
  *   g    = round(r * dot_mult / 2^(8 + shift_e))            (Q32 per code unit, int64)

@@ -79,6 +79,9 @@ def sgd_linear(data, labels, d, bits, sampling, epochs, step_shift, decay_epochs
     pmax = int(exponents.max()) if d else 0
     m = np.zeros(d, np.int64) if centers is None else np.asarray(centers, np.int64)
     conditioned = centers is not None or feature_shifts is not None
+
+    def dot_sum(acc: int) -> int:  # int32 wrap for uniform codes, exact for level tables
+        return int(wrap32(acc)) if values is None else acc
     centred_full = None if full is None else full.astype(np.int64) - m * dot_mult  # Q0.24
     for e in range(epochs):
         shift = epoch_shift(step_shift, decay_epochs, e)
@@ -88,7 +91,7 @@ def sgd_linear(data, labels, d, bits, sampling, epochs, step_shift, decay_epochs
             if model_bits:
                 km = grid_shift(int(np.abs(w).max()), (1 << (model_bits - 1)) - 1)
                 v = wrap32(stochastic_shift(w, km, draw(stream_key(seed, STREAM_MODEL, e, i), cols)) << km)
-            acc = int(wrap32(int(np.dot(first[i] - m, v >> F.DOT_DROP))))  # exact in int64, then wrapped
+            acc = dot_sum(int(np.dot(first[i] - m, v >> F.DOT_DROP)))
             pred = ((acc * dot_mult) >> F.DOT_MULT_FRAC) + (intercept >> F.DOT_DROP)
             label = int(labels[i])
             refetch = False
@@ -112,7 +115,7 @@ def sgd_linear(data, labels, d, bits, sampling, epochs, step_shift, decay_epochs
                 w = wrap32(w - np.clip((r * centred_full[i] + (np.int64(1) << (s - 1))) >> s, -(1 << 31), (1 << 31) - 1))
             elif r != 0:
                 if second_sample:  # the second sample against the model before the update
-                    acc2 = int(wrap32(int(np.dot(second[i] - m, w >> F.DOT_DROP))))
+                    acc2 = dot_sum(int(np.dot(second[i] - m, w >> F.DOT_DROP)))
                     pred2 = ((acc2 * dot_mult) >> F.DOT_MULT_FRAC) + (intercept >> F.DOT_DROP)
                 if conditioned:
                     step = conditioned_steps(g, second[i] - m, exponents)
