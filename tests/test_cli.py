@@ -59,6 +59,8 @@ def test_train_classification_on_libsvm(cancer_libsvm, tmp_path, capsys):
     (["train", "DATA", "--epochs", "0"], "max_iter must be"),
     (["predict", "/nonexistent/model", "DATA"], "no such model file"),
     (["train", "BAD"], "line 2"),
+    (["train", "DATA", "--validation-fraction", "0.2"], "--validation-fraction applies with --early-stopping"),
+    (["train", "DATA", "--early-stopping", "--decay-epochs", "3"], "needs decay_epochs=None"),
 ])
 def test_bad_input_exits_2_with_one_line(argv, match, diabetes_csv, tmp_path):
     bad = tmp_path / "bad.libsvm"

@@ -406,3 +406,16 @@ def test_model_files_keep_their_conditioning(tmp_path):
         load_model(rewrite(lambda a: a.update(centers=a["centers"] + 0.01)))
     meta = json.loads(str(np.load(path)["meta"]))
     assert meta["params"]["precondition"] is True
+
+
+def test_classifier_early_stopping_with_few_rows_per_class():
+    # Too few rows to split by class: a plain random split instead of scikit-learn's error.
+    from zipml_hls import ZipMLClassifier
+
+    X = np.random.default_rng(0).normal(size=(10, 3))
+    y = np.array([0, 1, 2, 3, 4, 0, 1, 2, 3, 4])
+    m = ZipMLClassifier(bits=8, early_stopping=True, validation_fraction=0.2, max_iter=5, decay_epochs=None,
+                        random_state=0)
+    with pytest.warns(ConvergenceWarning):
+        m.fit(X, y)
+    assert len(m.validation_loss_curve_) == m.n_iter_

@@ -70,6 +70,8 @@ def cmd_train(args) -> int:
     from .linear_model import ZipMLClassifier, ZipMLRegressor
     from .model_io import save_model
 
+    if args.validation_fraction != 0.1 and not args.early_stopping:
+        raise UsageError("--validation-fraction applies with --early-stopping")
     X, y = _load(args.data, args)
     task = args.task
     if task == "auto":

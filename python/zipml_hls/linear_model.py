@@ -281,8 +281,9 @@ class _ZipMLLinear(BaseEstimator):
         stratify = None
         if isinstance(self, ClassifierMixin):
             stratify = Y.argmax(axis=1) if Y.shape[1] > 1 else Y[:, 0]
-            if np.min(np.unique(stratify, return_counts=True)[1]) < 2:
-                stratify = None  # a class with one row cannot be split
+            counts = np.unique(stratify, return_counts=True)[1]
+            if counts.min() < 2 or n_val < len(counts) or X.shape[0] - n_val < len(counts):
+                stratify = None  # too few rows of some class, or held out, to split by class
         train, val = train_test_split(np.arange(X.shape[0]), test_size=n_val, random_state=seed % (2**31),
                                       stratify=stratify)
         return X[np.sort(train)], Y[np.sort(train)], (X[np.sort(val)], Y[np.sort(val)])
@@ -396,10 +397,12 @@ _PARAMS_DOC = r"""
         Most epochs (passes over the data) of ``fit``.
     eta0 : 'auto' or float, default='auto'
         Initial step in scaled units. Kernels step by powers of two: a float becomes
-        ``2**-round(-log2(eta0))`` (clipped to [2^-40, 2^-1]). 'auto' takes
-        ``2**-ceil(log2((R + 1)(1 + V)))``, R = max_i sum_j a_ij, V = max_i sum_j
-        Var[Q(a_ij)] (see ``zipml_hls.step_size.auto_step_shift``), and halves it while a
-        run ends worse than predicting the mean (up to 8 times).
+        ``2**-round(-log2(eta0))`` (clipped to [2^-40, 2^-1]); with ``precondition``,
+        feature j steps ``2**p_j`` times it (up to 4096 times), so a step that suits
+        unconditioned SGD can diverge. 'auto' takes ``2**-ceil(log2((R + 1)(1 + V)))``,
+        R = max_i sum_j 2^p_j |a_ij - m_j|, V = max_i sum_j Var[Q(a_ij)] (see
+        ``zipml_hls.step_size.auto_step_shift``), and halves it while a run ends worse than
+        predicting the mean (up to 8 times).
     decay_epochs : int or None, default=None
         None: the adaptive schedule - the step halves whenever the training loss has not
         improved by ``tol`` (relative) for ``n_iter_no_change`` epochs, and at least every
@@ -436,7 +439,8 @@ _PARAMS_DOC = r"""
         Seed of the counter-based quantization RNG (None: a fresh seed each fit).
     backend : {'hls', 'reference'}, default='hls'
         'hls' runs the C++ kernels, 'reference' the NumPy golden model; both give
-        bit-identical ``coef_`` for the same seed.
+        bit-identical ``coef_`` for the same seed at every low precision (bits=32: equal up
+        to the float32 summation order, about 1e-7).
     verbose : int, default=0
         1 (or True) reports progress on stderr: a progress bar with the training loss on
         a terminal, else one line per epoch (epoch, loss, step, time); the fixed schedule
