@@ -257,7 +257,7 @@ class _ZipMLLinear(BaseEstimator):
         """The objective of the current models on held-out rows, full precision, original
         units (mean over targets)."""
         self._set_coef()
-        scores = X_val.astype(np.float64) @ self._coef.T + self._intercept
+        scores = X_val @ self._coef.T + self._intercept
         return float(np.mean(self._loss_spec.objective(Y_val, scores)))
 
     def _held_out_ratio(self, X_val, Y_val, loss: float) -> float:
@@ -284,9 +284,10 @@ class _ZipMLLinear(BaseEstimator):
             counts = np.unique(stratify, return_counts=True)[1]
             if counts.min() < 2 or n_val < len(counts) or X.shape[0] - n_val < len(counts):
                 stratify = None  # too few rows of some class, or held out, to split by class
-        train, val = train_test_split(np.arange(X.shape[0]), test_size=n_val, random_state=seed % (2**31),
-                                      stratify=stratify)
-        return X[np.sort(train)], Y[np.sort(train)], (X[np.sort(val)], Y[np.sort(val)])
+        train, val = (np.sort(rows) for rows in train_test_split(np.arange(X.shape[0]), test_size=n_val,
+                                                                  random_state=seed % (2**31), stratify=stratify))
+        # the held-out rows in float64 once: their loss is evaluated after every epoch
+        return X[train], Y[train], (X[val].astype(np.float64), Y[val])
 
     def _record_epoch(self, stats: engine.EpochStats, n_rows: int) -> float:
         """Count an epoch: its training loss from the kernel's pass (original units, mean
@@ -443,8 +444,7 @@ _PARAMS_DOC = r"""
         to the float32 summation order, about 1e-7).
     verbose : int, default=0
         1 (or True) reports progress on stderr: a progress bar with the training loss on
-        a terminal, else one line per epoch (epoch, loss, step, time); the fixed schedule
-        prints its losses when the run ends.
+        a terminal, else one line per epoch (epoch, loss, step, time).
     model_bits : int in [2, 24] or None, default=None
         End-to-end low precision: the model used in each dot product is stochastically
         rounded (unbiased, counter-based RNG) to a signed grid of this many bits whose

@@ -51,20 +51,20 @@ inline int32_t round_to_grid(int32_t x, int k, uint32_t rnd) {
   return static_cast<int32_t>(stochastic_shift(x, k, rnd) * (int64_t{1} << k));
 }
 
-/// Model step for a level of value c (a code, or a table value): round(g * c / 2^8),
-/// saturated to int32. g is a per-sample step (|g| < 2^47, sgd.hpp: residual_step) and
-/// c <= 2^10, so g * c never overflows int64.
-inline int32_t code_step(int64_t g, int32_t c) { return saturate32(round_shift(g * c, kUpdateFrac)); }
-
 /// The step of a centred level value v (v_j - m_j, |v| <= 2^10) of a feature whose step is
 /// 2^q times the shared one (0 <= q <= 15): round(g v 2^q / 2^8), saturated to int32, with
-/// one rounding (so the multiplier does not multiply a rounding error). |g v| < 2^57 is
-/// capped at 2^55 first, where the result saturates anyway, so nothing overflows int64.
+/// one rounding (so the multiplier does not multiply a rounding error). g is a per-sample
+/// step (|g| < 2^47, sgd.hpp: residual_step); |g v| < 2^57 is capped at 2^55 first, where
+/// the result saturates anyway, so nothing overflows int64.
 inline int32_t conditioned_step(int64_t g, int32_t v, int q) {
   const int64_t cap = int64_t{1} << 55;
   int64_t x = g * v;
   x = x > cap ? cap : (x < -cap ? -cap : x);
   return saturate32(q >= kUpdateFrac ? x * (int64_t{1} << (q - kUpdateFrac)) : round_shift(x, kUpdateFrac - q));
 }
+
+/// Model step for a level of value c (a code, or a table value): round(g * c / 2^8),
+/// saturated to int32 (conditioned_step without center or multiplier).
+inline int32_t code_step(int64_t g, int32_t c) { return conditioned_step(g, c, 0); }
 
 }  // namespace zipml

@@ -20,7 +20,7 @@ constexpr Sampling kLinearSamplings[] = {Sampling::Double, Sampling::Naive, Samp
 
 /// The prediction (Q16) from the dot product `acc` (codes times w >> 8) and the intercept.
 inline int64_t linear_prediction(int64_t acc, int32_t intercept, int32_t dot_mult) {
-  return ((static_cast<int64_t>(acc) * dot_mult) >> kDotMultFrac) + (intercept >> kDotDrop);
+  return ((acc * dot_mult) >> kDotMultFrac) + (intercept >> kDotDrop);
 }
 
 /// What one sample contributes: g, the model step per unit of level value (Q32, so
@@ -266,8 +266,10 @@ struct LinearRow {
         w[j] = wrap_sub(w[j], saturate32(round_shift(r * centred, kLabelFrac + shift - feature_shift(j))));
       }
     } else if (r != 0) {
+      // uniform codes without conditioning read their steps from a table of the codes
+      const bool tabled = values == nullptr && !conditioned;
     step_table_loop:
-      for (int c = 0; c <= S; ++c) step[c] = code_step(st.g, c);
+      for (int c = 0; tabled && c <= S; ++c) step[c] = code_step(st.g, c);
       int kg = 0;
       if (opt.grad_bits > 0) {
         const int64_t biggest = conditioned_step(st.g, vmax, pmax);
@@ -283,9 +285,8 @@ struct LinearRow {
         for (int k = 0; k < K; ++k) {
           const int j = l * K + k;
           if (kSecond) acc2 += int64_t{level_value(j, second[k]) - center(j)} * (w[j] >> kDotDrop);
-          // the step table without centers and multipliers (the same values: q = 0, m = 0)
-          int32_t delta = conditioned ? conditioned_step(st.g, level_value(j, second[k]) - center(j), feature_shift(j))
-                                      : (values == nullptr ? step[second[k]] : code_step(st.g, level_value(j, second[k])));
+          int32_t delta = tabled ? step[second[k]]
+                                 : conditioned_step(st.g, level_value(j, second[k]) - center(j), feature_shift(j));
           if (opt.grad_bits > 0 && j < d) delta = round_to_grid(delta, kg, draw(grad_key, static_cast<uint32_t>(j)));
           w[j] = wrap_sub(w[j], delta);
         }

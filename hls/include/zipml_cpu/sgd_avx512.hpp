@@ -281,7 +281,7 @@ void sgd_least_squares(const uint64_t* data, const int32_t* labels, int n, int d
       const bool narrow = st.g > -(1 << 23) && st.g < (1 << 23);
       const bool narrow_conditioned = st.g > -(int64_t{1} << (23 - pmax)) && st.g < (int64_t{1} << (23 - pmax));
       const bool wide = st.g <= INT32_MIN || st.g > INT32_MAX;
-      if (wide)
+      if (wide && !kConditioned)  // the conditioned update computes its steps per lane
         for (int c = 0; c <= S; ++c) wide_steps[c] = code_step(st.g, c);
       const int32_t g32 = static_cast<int32_t>(st.g);  // used only when not wide
       const __m512i gv = _mm512_set1_epi32(g32);

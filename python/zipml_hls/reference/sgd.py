@@ -38,8 +38,7 @@ def conditioned_steps(g: int, values: np.ndarray, exponents: np.ndarray) -> np.n
 
 def code_steps(g: int, values: np.ndarray) -> np.ndarray:
     """Golden ``code_step`` of an array of level values: sat32(round(g * v / 2^8))."""
-    return np.clip((g * values.astype(np.int64) + (1 << (F.UPDATE_FRAC - 1))) >> F.UPDATE_FRAC,
-                   -(1 << 31), (1 << 31) - 1)
+    return conditioned_steps(g, values, np.zeros(np.shape(values), np.int64))
 
 
 def sgd_linear(data, labels, d, bits, sampling, epochs, step_shift, decay_epochs, dot_mult, model_in, values=None,
@@ -78,7 +77,7 @@ def sgd_linear(data, labels, d, bits, sampling, epochs, step_shift, decay_epochs
     exponents = np.zeros(d, np.int64) if feature_shifts is None else np.asarray(feature_shifts, np.int64)
     pmax = int(exponents.max()) if d else 0
     m = np.zeros(d, np.int64) if centers is None else np.asarray(centers, np.int64)
-    conditioned = centers is not None or feature_shifts is not None
+    tabled = values is None and centers is None and feature_shifts is None  # steps from a table of the codes
 
     def dot_sum(acc: int) -> int:  # int32 wrap for uniform codes, exact for level tables
         return int(wrap32(acc)) if values is None else acc
@@ -117,10 +116,10 @@ def sgd_linear(data, labels, d, bits, sampling, epochs, step_shift, decay_epochs
                 if second_sample:  # the second sample against the model before the update
                     acc2 = dot_sum(int(np.dot(second[i] - m, w >> F.DOT_DROP)))
                     pred2 = ((acc2 * dot_mult) >> F.DOT_MULT_FRAC) + (intercept >> F.DOT_DROP)
-                if conditioned:
-                    step = conditioned_steps(g, second[i] - m, exponents)
+                if tabled:
+                    step = code_steps(g, code_values)[second[i]]
                 else:
-                    step = code_steps(g, code_values)[second[i]] if values is None else code_steps(g, second[i])
+                    step = conditioned_steps(g, second[i] - m, exponents)
                 if grad_bits:
                     biggest = int(conditioned_steps(g, np.array([vmax]), np.array([pmax]))[0])
                     kg = grid_shift(abs(biggest), (1 << (grad_bits - 1)) - 1)

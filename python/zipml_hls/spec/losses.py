@@ -53,8 +53,12 @@ class Loss:
         return 0.5 * self.factor(y, first) * self.factor(y, predictions[:, 1])
 
 
+def _residual(y, f):
+    return f - y
+
+
 def _squared_error(y, f):
-    return 0.5 * (f - y) ** 2
+    return 0.5 * _residual(y, f) ** 2
 
 
 def _hinge(y, f):
@@ -66,15 +70,7 @@ def _log_loss(y, f):
 
 
 def _squared_hinge(y, f):
-    return 0.5 * np.maximum(0.0, 1.0 - y * f) ** 2
-
-
-def _residual(y, f):
-    return f - y
-
-
-def _hinge_gap(y, f):
-    return np.maximum(0.0, 1.0 - y * f)
+    return 0.5 * _hinge(y, f) ** 2
 
 
 LOSSES = {loss.name: loss for loss in (
@@ -85,7 +81,7 @@ LOSSES = {loss.name: loss for loss in (
     Loss("log_loss", kernel_id=2, kernel="polynomial", margin=True, refetch=False, objective=_log_loss,
          formula="log(1 + exp(-y f))"),
     Loss("squared_hinge", kernel_id=3, kernel="linear", margin=True, refetch=False, objective=_squared_hinge,
-         formula="(1/2) max(0, 1 - y f)^2", factor=_hinge_gap),
+         formula="(1/2) max(0, 1 - y f)^2", factor=_hinge),
 )}
 
 #: Losses of ZipMLClassifier: every loss (squared_error on +1/-1 labels is the least-squares
