@@ -24,7 +24,7 @@ int main(int argc, char** argv) {
         const auto want = tb::read_array<int32_t>(c.dir + "/expected.i32");
         std::vector<int32_t> got(want.size(), 0);
         top.fn(data.data(), labels.data(), model_in.data(), got.data(), n, d, int(c["n_copies"]), epochs,
-               int(c["step_shift"]), int(c["decay_epochs"]), int(c["dot_mult"]));
+               int(c["step_shift"]), int(c["decay_epochs"]), int(c["dot_mult"]), unsigned(c.get("rng_seed", 0)));
         const size_t bad = tb::mismatches(got, want);
         if (bad) std::printf("FAIL %s on %s: %zu of %zu values differ\n", top.name, c.dir.c_str(), bad, want.size());
         (bad ? failed : passed) += 1;

@@ -18,7 +18,7 @@ MIRRORED = {
     "table_dot_mult": F.TABLE_DOT_MULT, "poly_frac": F.POLY_FRAC, "supported_bits": F.SUPPORTED_BITS,
     "multi_samples": F.MULTI_SAMPLES, "stream_data": rng.STREAM_DATA, "stream_model": rng.STREAM_MODEL,
     "stream_grad": rng.STREAM_GRAD, "mix_mul1": rng.MIX_MUL1, "mix_mul2": rng.MIX_MUL2, "index_mul": rng.INDEX_MUL,
-    "key_seed_xor": rng.KEY_SEED_XOR,
+    "key_seed_xor": rng.KEY_SEED_XOR, "stream_sample": rng.STREAM_SAMPLE, "fraction_bits": F.FRACTION_BITS,
 }
 
 
@@ -58,7 +58,7 @@ def test_sampling_and_loss_ids_match_the_kernel_enums():
 
 
 @pytest.mark.parametrize("bits, sampling, per_line, stored", [
-    (1, "double", 256, 2), (2, "double", 128, 4), (4, "double", 80, 6), (8, "double", 48, 10),
+    (1, "double", 160, 3), (2, "double", 128, 4), (4, "double", 80, 6), (8, "double", 48, 10),
     (1, "naive", 512, 1), (4, "nearest", 128, 4), (8, "naive", 64, 8),
     (3, "double", 96, 5), (6, "double", 64, 8), (3, "naive", 170, 3), (6, "nearest", 85, 6),
 ])
@@ -136,3 +136,25 @@ def test_layout_pinned_examples():
     assert int(line[0]) >> 63 == 1 and int(line[1]) & 0b11 == 0b10
     first, _ = layout.decode_lines(line[None, None], 3, "naive", 170)
     assert first[0, 21] == 0b101 and first.sum() == 0b101
+
+
+def test_resampling_thresholds_follow_the_documented_recipe():
+    # Bit k of threshold plane q of line l is bit k % 32 of draw(key, (4 l + q) P + k // 32),
+    # P = ceil(K / 32); sample m of a value is index + [t1 t0 < f1 f0] with plane 2m = t0,
+    # plane 2m + 1 = t1 (docs/FORMATS.md sec. 5).
+    from zipml_hls.spec import resample
+
+    K, lines = 80, 3
+    keys = resample.sample_stream_key(9, 2, np.arange(4))
+    planes = resample.threshold_planes(keys, lines, K)
+    P = (K + 31) // 32
+    for r, key in enumerate(keys.tolist()):
+        for q in range(4):
+            for j in range(lines * K):
+                l, k = divmod(j, K)
+                word = int(rng.draw(key, (4 * l + q) * P + k // 32)[0])
+                assert planes[r, q, j] == (word >> (k % 32)) & 1
+    f0, f1 = np.array([0, 1, 0, 1]), np.array([0, 0, 1, 1])  # fractions 0..3
+    for t in range(4):
+        up = resample.resampled_up(f0, f1, np.full(4, t & 1), np.full(4, t >> 1))
+        assert up.tolist() == [int(t < f) for f in range(4)]

@@ -54,7 +54,7 @@ def test_top_on_golden_vectors(name, folder):
     p = read_case(folder)
     data = p["data"].reshape(p["n_copies"], p["n"], -1)
     got = _kernels.run_top(name, data, p["labels"], p["model_in"], p["d"], p["epochs"], p["step_shift"],
-                           p["decay_epochs"], p["dot_mult"])
+                           p["decay_epochs"], p["dot_mult"], p.get("rng_seed", 0))
     assert np.array_equal(got.ravel(), p["expected"])
 
 
@@ -69,8 +69,9 @@ def test_top_on_random_cases(name):
         labels = LabelScaling.fit(y).to_fixed(y)
         model_in = rng.integers(-(1 << 21), 1 << 21, size=d + 1).astype(np.int32)
         args = (q.lines, labels, d, top["bits"], top["sampling"], 3, 4, 2, F.dot_mult(top["bits"]), model_in)
-        want = R.sgd_linear(*args)[0]
-        got = _kernels.run_top(name, q.lines, labels, model_in, d, 3, 4, 2, F.dot_mult(top["bits"]))
+        seed = int(rng.integers(2**32))
+        want = R.sgd_linear(*args, seed=seed)[0]
+        got = _kernels.run_top(name, q.lines, labels, model_in, d, 3, 4, 2, F.dot_mult(top["bits"]), seed)
         assert np.array_equal(got, want), (n, d, copies)
 
 

@@ -29,15 +29,17 @@ def distance_to_least_squares(model, solution):
 @pytest.mark.filterwarnings("ignore::sklearn.exceptions.ConvergenceWarning")  # ends at max_iter on purpose
 @pytest.mark.parametrize("seed", [0, 1, 2])
 def test_fresh_samples_remove_the_single_copy_bias(linear_problem, seed):
-    # With one quantized copy reused every epoch, double sampling solves Q2^T Q1 w = Q2^T b
-    # for that one draw; fresh draws every epoch converge to least squares. Measured at
-    # 2 bits, at most 40 epochs (seeds 0-2): fresh 0.013, 0.016, 0.022; one copy 0.034,
-    # 0.044, 0.031 (relative distance).
+    # With the same two samples every epoch, double sampling solves Q2^T Q1 w = Q2^T b for
+    # that one draw; samples drawn afresh every epoch (from the stored fine grid) converge
+    # to least squares up to the stored copy's one-time rounding on the 4x finer grid.
+    # Measured at 2 bits, at most 40 epochs (seeds 0-2), relative distance: fresh 0.023,
+    # 0.027, 0.021; the same samples every epoch (fresh_samples=False, rows in one order)
+    # 0.034, 0.056, 0.035; naive sampling 0.18.
     X, y, solution = linear_problem
     fresh = ZipMLRegressor(bits=2, max_iter=40, random_state=seed).fit(X, y)
-    reused = ZipMLRegressor(bits=2, max_iter=40, random_state=seed, fresh_samples=False).fit(X, y)
+    reused = ZipMLRegressor(bits=2, max_iter=40, random_state=seed, fresh_samples=False, shuffle=False).fit(X, y)
     fresh, reused = (distance_to_least_squares(m, solution) for m in (fresh, reused))
-    assert fresh < 0.025 and reused > 0.03 and fresh < 0.75 * reused
+    assert fresh < 0.03 and reused > 0.033 and fresh < 0.75 * reused
 
 
 @pytest.mark.filterwarnings("ignore::sklearn.exceptions.ConvergenceWarning")  # ends at max_iter on purpose
@@ -67,22 +69,32 @@ def test_epoch_orders_are_fresh_deterministic_permutations():
     assert len({epoch_seed(7, e) for e in range(100)}) == 100
 
 
-def test_every_epoch_reads_fresh_draws_of_its_rows():
-    # Epoch e's data: the rows in epoch e's order, quantized with epoch e's own seed.
+@pytest.mark.parametrize("sampling", ["double", "naive"])
+def test_every_epoch_reads_fresh_draws_of_its_rows(sampling):
+    # Epoch e's data: the rows in epoch e's order; naive data quantized again with epoch
+    # e's own seed, double data stored once (the kernel draws both samples afresh with
+    # epoch e's seed).
     rng = np.random.default_rng(1)
     X = rng.uniform(size=(300, 40)).astype(np.float32)
     scaling = FeatureScaling.fit(X)
-    data = EpochData(X, scaling, SgdConfig(2, "double", "uniform", 4, 0, 1, 5, "hls", shuffle=True,
-                                           fresh_samples=True))
+    config = SgdConfig(2, sampling, "uniform", 4, 0, 1, 5, "hls", shuffle=True, fresh_samples=True)
+    data = EpochData(X, scaling, config)
     try:
         epochs = [data.epoch(e) for e in range(3)]  # epochs 1 and 2 were prepared in the background
     finally:
         data.close()
+    stored = quantize_checked(X, 2, "double", "uniform", 5, 1, "hls", scaling)
     for e, (prepared, order) in enumerate(epochs):
         assert np.array_equal(order, epoch_order(5, e, 300))
-        expected = quantize_checked(X[order], 2, "double", "uniform", epoch_seed(5, e), 1, "hls", scaling)
-        assert np.array_equal(prepared.lines, expected.lines)
-    assert not np.array_equal(epochs[0][0].lines, epochs[1][0].lines)
+        assert config.kernel_seed(e) == epoch_seed(5, e)
+        if sampling == "double":
+            assert np.array_equal(prepared.lines, stored.lines[:, order])
+        else:
+            expected = quantize_checked(X[order], 2, "naive", "uniform", epoch_seed(5, e), 1, "hls", scaling)
+            assert np.array_equal(prepared.lines, expected.lines)
+    assert len({config.kernel_seed(e) for e in range(3)}) == 3
+    reused = SgdConfig(2, sampling, "uniform", 4, 0, 2, 5, "hls", fresh_samples=False)
+    assert [reused.kernel_seed(e) for e in range(4)] == [epoch_seed(5, e % 2) for e in range(4)]
 
 
 def test_reused_copies_stay_available(linear_problem):
@@ -188,26 +200,33 @@ def _pass_with_fixed_model(sampling, seed):
     out = get_backend("hls").sgd_linear(q.lines, labels, 30, 2, sampling, 1, 40, 0, F.dot_mult(2), model)
     assert np.array_equal(out.history[0], model)  # the model did not move
     exact = 0.5 * (positions @ w[:-1] + w[-1] - y) ** 2
-    return out.predictions / 2**F.LABEL_FRAC, labels / 2**F.LABEL_FRAC, exact
+    stored = exact
+    if sampling == "double":  # the loss at the stored values on the fine grid
+        stored = 0.5 * (q.fine_codes() / (4 * F.max_code(2)) @ w[:-1] + w[-1] - y) ** 2
+    return out.predictions / 2**F.LABEL_FRAC, labels / 2**F.LABEL_FRAC, exact, stored
 
 
 def test_pass_loss_is_unbiased_with_double_sampling():
     # With the model fixed, the kernel's loss estimate 0.5 (q1.w - y)(q2.w - y) from its
-    # two reported predictions averages to the exact loss 0.5 (a.w - y)^2 (over 4000 rows
-    # and 5 seeds: within 4 standard errors), while one sample's 0.5 (q1.w - y)^2 (what
-    # naive sampling reports) is biased upwards by the rounding variance 0.5 w' Var(q) w.
+    # two reported predictions averages to the loss at the stored values 0.5 (p.w - y)^2
+    # (over 4000 rows and 5 seeds: within 4 standard errors), since both samples are drawn
+    # independently from them; that exceeds the exact loss 0.5 (a.w - y)^2 only by the
+    # stored copy's fine-grid rounding variance, a sixteenth of the coarse one by which one
+    # sample's 0.5 (q1.w - y)^2 (what naive sampling reports) is biased upwards.
     from zipml_hls.spec.losses import LOSSES
 
-    double, single, exact = [], [], []
+    double, single, exact, stored = [], [], [], []
     for seed in range(5):
-        predictions, y, loss = _pass_with_fixed_model("double", seed)
+        predictions, y, loss, at_stored = _pass_with_fixed_model("double", seed)
         double.append(LOSSES["squared_error"].pass_estimate(y, predictions))
         single.append(0.5 * (predictions[:, 0] - y) ** 2)
         exact.append(loss)
-    double, single, exact = (np.concatenate(v) for v in (double, single, exact))
-    error = double - exact
+        stored.append(at_stored)
+    double, single, exact, stored = (np.concatenate(v) for v in (double, single, exact, stored))
+    error = double - stored
     assert abs(error.mean()) < 4 * error.std() / np.sqrt(error.size)
     assert single.mean() - exact.mean() > 10 * (single - exact).std() / np.sqrt(error.size)
+    assert 0 <= stored.mean() - exact.mean() < 0.1 * (single.mean() - exact.mean())
 
 
 def test_steps_saturate_only_beyond_the_model_range_and_are_counted():
@@ -261,8 +280,10 @@ def test_conditioning_centers_and_shifts():
 def test_preconditioning_reaches_least_squares_on_tabular_data():
     # One-hot columns with skewed frequencies and log-normal columns, min/max scaled: on
     # centred features with per-feature steps 2^p_j, 20 epochs get within 1.5% of the
-    # least-squares loss at fp32 and 4 bits (measured 1.0000, 1.0003) and 5% at 2 bits
-    # (1.006); without, the gap is more than twice as large (1.0265, 1.0216; 2 bits 1.060).
+    # least-squares loss at fp32 and 4 bits (measured 1.0000, 1.0011) and 10% at 2 bits
+    # (1.076: at 2 bits the stored copy's one-time rounding on the fine grid acts like a
+    # small ridge penalty on the narrow log-normal columns; 1.042 after 50 epochs);
+    # without, the gap is more than twice as large (1.0265, 1.0144; 2 bits 1.115).
     from zipml_hls.datasets import make_tabular_regression
     from zipml_hls.experiments import training_loss
 
@@ -274,7 +295,7 @@ def test_preconditioning_reaches_least_squares_on_tabular_data():
         model = ZipMLRegressor(bits=bits, max_iter=20, random_state=0, precondition=precondition).fit(X, y)
         return training_loss(model, X, y) / best - 1
 
-    for bits, bound in ((32, 0.015), (4, 0.015), (2, 0.05)):
+    for bits, bound in ((32, 0.015), (4, 0.015), (2, 0.1)):
         assert gap(bits, True) < bound, bits
     for bits in (32, 4):
         assert gap(bits, False) > 2 * gap(bits, True), bits

@@ -4,7 +4,7 @@
 //
 // Interfaces (docs/HLS.md): packed data, labels and the model (initial model in, model
 // history out) on three separate AXI4 master bundles; sizes, schedule and the return
-// on the AXI4-Lite control port. `data` is declared as 64-bit words; Vitis HLS widens
+// on the AXI4-Lite control port (with `seed`: the draws of Double data's samples). `data` is declared as 64-bit words; Vitis HLS widens
 // the port to 512 bits (max_widen_bitwidth), so each line is one beat of a burst.
 #include <cstdint>
 
@@ -17,7 +17,8 @@ using zipml_tops::kMaxFeatures;
 
 #define ZIPML_QUANTIZED_TOP(NAME, BITS, SAMPLING)                                                             \
   extern "C" void NAME(const uint64_t* data, const int32_t* labels, const int32_t* model_in, int32_t* history, \
-                       int n, int d, int n_copies, int epochs, int step_shift, int decay_epochs, int dot_mult) {  \
+                       int n, int d, int n_copies, int epochs, int step_shift, int decay_epochs, int dot_mult,    \
+                       unsigned seed) {                                                                           \
     _Pragma("HLS INTERFACE m_axi port = data bundle = gmem0 offset = slave max_widen_bitwidth = 512")         \
     _Pragma("HLS INTERFACE m_axi port = labels bundle = gmem1 offset = slave")                                   \
     _Pragma("HLS INTERFACE m_axi port = model_in bundle = gmem2 offset = slave")                                 \
@@ -29,9 +30,11 @@ using zipml_tops::kMaxFeatures;
     _Pragma("HLS INTERFACE s_axilite port = step_shift")                                                          \
     _Pragma("HLS INTERFACE s_axilite port = decay_epochs")                                                        \
     _Pragma("HLS INTERFACE s_axilite port = dot_mult")                                                            \
+    _Pragma("HLS INTERFACE s_axilite port = seed")                                                                \
     _Pragma("HLS INTERFACE s_axilite port = return")                                                              \
     zipml::sgd_least_squares<BITS, zipml::Sampling::SAMPLING, kMaxFeatures>(                                   \
-        data, labels, n, d, n_copies, epochs, step_shift, decay_epochs, dot_mult, nullptr, model_in, history);  \
+        data, labels, n, d, n_copies, epochs, step_shift, decay_epochs, dot_mult, nullptr, model_in, history,   \
+        seed);                                                                                                    \
   }
 
 ZIPML_QUANTIZED_TOPS(ZIPML_QUANTIZED_TOP)

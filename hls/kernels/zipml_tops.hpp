@@ -26,7 +26,8 @@ constexpr int kMaxFeatures = 8192;
 
 #define ZIPML_DECLARE_QUANTIZED_TOP(NAME, BITS, SAMPLING)                                                      \
   extern "C" void NAME(const uint64_t* data, const int32_t* labels, const int32_t* model_in, int32_t* history, \
-                       int n, int d, int n_copies, int epochs, int step_shift, int decay_epochs, int dot_mult);
+                       int n, int d, int n_copies, int epochs, int step_shift, int decay_epochs, int dot_mult, \
+                       unsigned seed);
 ZIPML_QUANTIZED_TOPS(ZIPML_DECLARE_QUANTIZED_TOP)
 #undef ZIPML_DECLARE_QUANTIZED_TOP
 
@@ -37,7 +38,7 @@ extern "C" void zipml_sgd_fp32(const float* data, const float* labels, const flo
 namespace zipml_tops {
 
 using QuantizedTop = void (*)(const uint64_t*, const int32_t*, const int32_t*, int32_t*, int, int, int, int, int,
-                              int, int);
+                              int, int, unsigned);
 
 /// A quantized top and the configuration it is specialised for.
 struct QuantizedTopEntry {

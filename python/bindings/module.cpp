@@ -57,6 +57,8 @@ py::dict constants() {
   c["stream_data"] = zipml::kStreamData;
   c["stream_model"] = zipml::kStreamModel;
   c["stream_grad"] = zipml::kStreamGrad;
+  c["stream_sample"] = zipml::kStreamSample;
+  c["fraction_bits"] = zipml::kFractionBits;
   c["mix_mul1"] = zipml::kMixMul1;
   c["mix_mul2"] = zipml::kMixMul2;
   c["index_mul"] = zipml::kIndexMul;

@@ -35,7 +35,7 @@ py::list tops() {
 
 py::array_t<int32_t> run_top(const std::string& name, carray<uint64_t> data, carray<int32_t> labels,
                              carray<int32_t> model_in, int d, int epochs, int step_shift, int decay_epochs,
-                             int32_t dot_mult) {
+                             int32_t dot_mult, uint32_t seed) {
   const auto& top = find_top(name);
   check_top_features(d);
   check_sgd_inputs(data, labels, model_in, d, epochs, step_shift, decay_epochs, dot_mult);
@@ -47,7 +47,7 @@ py::array_t<int32_t> run_top(const std::string& name, carray<uint64_t> data, car
   const int32_t* pm = model_in.data();
   int32_t* ph = history.mutable_data();
   py::gil_scoped_release release;
-  top.fn(pd, pl, pm, ph, n, d, n_copies, epochs, step_shift, decay_epochs, dot_mult);
+  top.fn(pd, pl, pm, ph, n, d, n_copies, epochs, step_shift, decay_epochs, dot_mult, seed);
   return history;
 }
 
@@ -81,10 +81,11 @@ The quantized synthesis tops of hls/kernels/zipml_tops.cpp: a list of dicts with
 name, bits and sampling (plain least squares on uniform levels).
 )pbdoc");
   m.def("run_top", &run_top, py::arg("name"), py::arg("data"), py::arg("labels"), py::arg("model_in"), py::arg("d"),
-        py::arg("epochs"), py::arg("step_shift"), py::arg("decay_epochs"), py::arg("dot_mult"), R"pbdoc(
+        py::arg("epochs"), py::arg("step_shift"), py::arg("decay_epochs"), py::arg("dot_mult"), py::arg("seed") = 0u, R"pbdoc(
 Call the quantized top `name` as a host would (C simulation): data uint64 (copies, n,
 words) in the top's format, labels int32 Q16 (n,), model_in int32 Q24 (d + 1,), d at most
-the synthesized model size. Returns the model history int32 (epochs, d + 1).
+the synthesized model size; seed: the kernel's draws of Double data's samples (uint32).
+Returns the model history int32 (epochs, d + 1).
 )pbdoc");
   m.def("run_fp32_top", &run_fp32_top, py::arg("X"), py::arg("y"), py::arg("model_in"), py::arg("epochs"),
         py::arg("step_shift"), py::arg("decay_epochs"), R"pbdoc(

@@ -36,7 +36,9 @@ class SgdConfig:
     when ``fresh_samples`` is off; seed: the counter-based RNG seed; backend: 'hls' (C++
     kernels) or 'reference' (NumPy golden model); loss: a name of ``spec.losses.LOSSES``;
     shuffle: rows in a fresh order every epoch; fresh_samples: fresh quantization draws
-    every epoch (what makes double sampling unbiased over a whole run).
+    every epoch (what makes double sampling unbiased over a whole run): drawn by the
+    kernel from the stored fine grid for double data, by quantizing again for naive and
+    multi data.
     """
 
     bits: int
@@ -73,8 +75,16 @@ class SgdConfig:
 
     @property
     def resamples(self) -> bool:
-        """Fresh draws every epoch (nearest rounding has none to draw)."""
-        return self.fresh_samples and self.quantized and self.sampling != "nearest"
+        """Fresh draws every epoch by quantizing again on the host: naive and multi data.
+        Double data are stored once and the kernel draws both samples afresh every epoch
+        (spec.resample); nearest rounding has no draws."""
+        return self.fresh_samples and self.quantized and self.stored_sampling in ("naive", "multi")
+
+    def kernel_seed(self, epoch: int) -> int:
+        """The kernel's seed in ``epoch`` (its draws of double data's samples and of model
+        and gradient rounding): fresh every epoch, or with ``fresh_samples`` off those of
+        epoch ``epoch mod n_copies`` again."""
+        return epoch_seed(self.seed, epoch if self.fresh_samples else epoch % self.n_copies)
 
 
 @dataclass(frozen=True)
@@ -122,13 +132,13 @@ def epoch_seed(seed: int, epoch: int) -> int:
 class EpochData:
     """The data of every epoch as the kernel reads it.
 
-    Without shuffling or fresh samples it is prepared once (``n_copies`` copies; epoch e
-    reads copy e mod n_copies). Otherwise epoch e visits the rows in the order :func:`epoch_order` and,
-    with fresh samples, quantizes them with the draws of :func:`epoch_seed` (a copy no
-    other epoch reads, so the two samples of double sampling are fresh and independent
-    in every epoch, as its unbiasedness needs); without fresh samples the stored copies
-    are reordered. Epoch e+1 is prepared on a second thread while epoch e trains (the
-    kernels release the GIL); level tables and refetch positions are computed once.
+    Double data are quantized once: the kernel draws both samples of every value afresh
+    each epoch from the stored fine grid (spec.resample), so epochs read only the stored
+    bytes. Naive and multi data with fresh samples are quantized again every epoch with
+    the draws of :func:`epoch_seed` (epoch e+1 on a second thread while epoch e trains;
+    the kernels release the GIL; level tables and refetch positions computed once).
+    Otherwise ``n_copies`` copies are prepared once and epoch e reads copy e mod n_copies.
+    With shuffling epoch e visits the rows in the order :func:`epoch_order`.
     """
 
     def __init__(self, X: np.ndarray, scaling: FeatureScaling, config: SgdConfig):
@@ -137,7 +147,7 @@ class EpochData:
         self._table = self._full = self._stored = None
         self._pool = self._next = None
         if not config.resamples:  # one quantization (or scaled copy) serves every epoch
-            self._stored = prepare(X, scaling, config)
+            self._stored = prepare(X, scaling, config, n_copies=1 if config.fresh_samples else None)
         else:
             if config.levels == "optimal":
                 self._table = optimal_level_table(X, config.bits, scaling, config.backend)
@@ -163,8 +173,8 @@ class EpochData:
         """(Prepared data of one copy, row order or None) for ``epoch``; with ``prefetch``,
         starts preparing the next epoch in the background."""
         if not self.per_epoch:
-            c = epoch % self.config.n_copies if self.config.quantized else 0
             stored = self._stored
+            c = epoch % stored.lines.shape[0] if self.config.quantized else 0
             return (stored if stored.lines is None else replace(stored, lines=stored.lines[c:c + 1])), None
         if self._next is not None and self._next[0] == epoch:
             result = self._next[1].result()
@@ -264,12 +274,12 @@ class EpochStats:
 def run_epoch(data: EpochData, runs: list, epoch: int, shift: int, models: np.ndarray,
               prefetch: bool = True) -> EpochStats:
     """Epoch ``epoch`` at step 2^-shift for every target (``runs[t]`` from ``models[t]``,
-    updated in place) on that epoch's data, the model and gradient rounding drawn with the
-    epoch's seed."""
+    updated in place) on that epoch's data, the kernel's draws (double data's samples,
+    model and gradient rounding) with the epoch's seed."""
     epoch_data, order = data.epoch(epoch, prefetch)
     results = []
     for t, run in enumerate(runs):
-        result = run(epoch_data, 1, shift, 0, models[t], order, epoch_seed(data.config.seed, epoch))
+        result = run(epoch_data, 1, shift, 0, models[t], order, data.config.kernel_seed(epoch))
         models[t] = result.history[0]
         results.append(result)
     losses = np.array([run.pass_loss(r, order) for run, r in zip(runs, results)])

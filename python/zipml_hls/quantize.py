@@ -12,7 +12,8 @@ from .backend import BACKENDS, get_backend
 from .levels import level_tables
 from .scaling import FeatureScaling
 from .spec import format as F
-from .spec.layout import decode_samples
+from .spec.layout import decode_lines, decode_samples, fine_codes
+from .spec.resample import sample_stream_key
 
 LEVELS = ("uniform", "optimal")  #: level placement: uniform, or variance-optimal per feature
 
@@ -55,7 +56,7 @@ class QuantizedData:
 
     @property
     def bits_per_value(self) -> int:
-        """Bits stored per value: b + 2 for double, b + M for multi (the index is empty
+        """Bits stored per value: b + 2 for double, b + M for multi (its index is empty
         for b = 1), b otherwise."""
         return F.stored_bits(self.bits, self.sampling, self.samples_per_value)
 
@@ -73,12 +74,27 @@ class QuantizedData:
         """Bytes of packed data, line padding included (all copies)."""
         return int(self.lines.nbytes)
 
-    def codes(self, sample: int = 0, copy: int = 0) -> np.ndarray:
-        """Level codes (n_samples, n_features) of one stored sample of one copy."""
+    def codes(self, sample: int = 0, copy: int = 0, epoch: int = 0) -> np.ndarray:
+        """Level codes (n_samples, n_features) of one sample of one copy. Double data store
+        each value once on a 4x finer grid and the kernel draws both samples afresh every
+        epoch: ``epoch`` selects those of epoch ``epoch`` (seed ``seed``, as the kernel
+        run with that seed draws them); other samplings store their samples."""
         check_int(sample, "sample", 0, F.samples_of(self.sampling, self.samples_per_value) - 1)
         check_int(copy, "copy", 0, self.n_copies - 1)
         rows = self.lines[copy].reshape(self.n_samples, -1, F.LINE_WORDS)
+        if self.sampling == "double":
+            keys = sample_stream_key(self.seed, check_int(epoch, "epoch", 0), np.arange(self.n_samples))
+            return decode_lines(rows, self.bits, self.sampling, self.n_features, keys)[sample]
         return decode_samples(rows, self.bits, self.sampling, self.n_features, self.samples_per_value)[sample]
+
+    def fine_codes(self, copy: int = 0) -> np.ndarray:
+        """Double data: the stored values on the fine grid, (n_samples, n_features) int64
+        in units of 1/4 level interval (index * 4 + fraction); each sample is drawn from
+        them, up with probability fraction / 4."""
+        if self.sampling != "double":
+            raise ValueError(f"fine_codes is for double data, this is {self.sampling!r}")
+        check_int(copy, "copy", 0, self.n_copies - 1)
+        return fine_codes(self.lines[copy].reshape(self.n_samples, -1, F.LINE_WORDS), self.bits, self.n_features)
 
     def level_positions(self) -> np.ndarray:
         """(n_features, 2**bits) level positions in [0, 1]: k / (2**bits - 1) for uniform
@@ -88,12 +104,13 @@ class QuantizedData:
         uniform = np.arange(1 << self.bits) / F.max_code(self.bits)
         return np.tile(uniform, (self.n_features, 1))
 
-    def dequantize(self, sample: int = 0, copy: int = 0) -> np.ndarray:
+    def dequantize(self, sample: int = 0, copy: int = 0, epoch: int = 0) -> np.ndarray:
         """The quantized values in original units, float64, shaped like X.
 
-        ``sample`` selects the stored sample: 0 or 1 for ``double``, 0..M-1 for ``multi``.
+        ``sample`` selects the sample: 0 or 1 for ``double`` (drawn for epoch ``epoch``,
+        see :meth:`codes`), 0..M-1 for ``multi``.
         """
-        codes = self.codes(sample, copy)
+        codes = self.codes(sample, copy, epoch)
         pos = np.take_along_axis(self.level_positions().T, codes, axis=0)
         return self.scaling.lo.astype(np.float64) + pos * self.scaling.span()
 
@@ -114,7 +131,9 @@ def quantize(X, bits, *, sampling="double", levels="uniform", seed=0, n_copies=1
     X : array-like (n_samples, n_features), finite. Converted to float32.
     bits : {1, 2, 3, 4, 6, 8}. All 2**bits codes are levels.
     sampling : {'double', 'naive', 'nearest', 'multi'}
-        'double' stores two independent samples as interval index + 2 rounding bits;
+        'double' stores each value once, stochastically rounded to a grid 4x finer than
+        the levels, as index + 2 fraction bits, from which two independent samples are
+        drawn afresh every epoch (in the kernel; ``.codes(sample, epoch=e)``);
         'naive' one stochastic sample; 'nearest' deterministic nearest rounding;
         'multi' ``samples_per_value`` independent samples (4, 6 or 8) as index + one
         rounding bit each (the polynomial estimator of logistic regression reads them).

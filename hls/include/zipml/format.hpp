@@ -9,7 +9,7 @@ namespace zipml {
 
 /// How a quantized value is stored.
 enum class Sampling : int {
-  Double = 0,   ///< two stochastic samples: interval index + one rounding bit each
+  Double = 0,   ///< two samples drawn every epoch from a stored index + 2 fraction bits (resample.hpp)
   Naive = 1,    ///< one stochastic sample: the level code
   Nearest = 2,  ///< deterministic rounding to the nearest level: the level code
   Multi = 3,    ///< M independent samples: interval index + one rounding bit each (Double: M = 2)
@@ -97,8 +97,8 @@ constexpr int samples_of(Sampling e, int multi_samples) {
   return 1;
 }
 
-/// True for the planar samplings (Double, Multi): an index plane, then one rounding-bit
-/// plane per sample. Naive and Nearest store one level code per value.
+/// True for the planar samplings (Double, Multi): an index plane, then one bit plane per
+/// fraction bit (Double) or per sample (Multi). Naive and Nearest store one level code per value.
 constexpr bool planar(Sampling e) {
   switch (e) {
     case Sampling::Double:
@@ -131,16 +131,26 @@ constexpr int kPolyFrac = 30;  ///< logistic polynomial coefficients and Horner 
 /// Highest level code: s = 2^bits - 1 (all 2^bits codes are used).
 constexpr int max_code(int bits) { return (1 << bits) - 1; }
 
-/// Bits of the interval index field of `Double` (the index of 1-bit data is always 0).
-constexpr int index_bits(int bits) { return bits == 1 ? 0 : bits; }
+/// Fraction bits of Double data: each value is stored once on a grid 2^kFractionBits
+/// times finer than its levels, as an index and this many fraction bits, from which the
+/// kernel draws both samples afresh every epoch (resample.hpp).
+constexpr int kFractionBits = 2;
+
+/// Bits of the index field of a planar sampling: Double's index runs over 0..s (the top
+/// level has fraction 0), so it takes `bits` bits even at 1 bit; Multi's interval index
+/// runs over 0..s-1 and is empty for 1-bit data.
+constexpr int index_bits(int bits, Sampling e) { return e == Sampling::Double || bits > 1 ? bits : 0; }
+
+/// Bit planes after the index plane: one per fraction bit (Double) or per sample (Multi).
+constexpr int bit_planes(Sampling e, int m = 2) { return e == Sampling::Double ? kFractionBits : samples_of(e, m); }
 
 /// Stored bits per value, before line padding (M: samples of Multi).
 constexpr int stored_bits(int bits, Sampling e, int m = 2) {
-  return planar(e) ? index_bits(bits) + samples_of(e, m) : bits;
+  return planar(e) ? index_bits(bits, e) + bit_planes(e, m) : bits;
 }
 
-/// Values per 512-bit line. Planar samplings pack K index fields, then K first-sample
-/// bits, K second-sample bits, ..., with K rounded down to a multiple of 16.
+/// Values per 512-bit line. Planar samplings pack K index fields, then their bit planes
+/// of K bits each, with K rounded down to a multiple of 16.
 constexpr int values_per_line(int bits, Sampling e, int m = 2) {
   return planar(e) ? (kLineBits / stored_bits(bits, e, m)) / kLaneMultiple * kLaneMultiple : kLineBits / bits;
 }

@@ -4,6 +4,7 @@
 #include <cstdint>
 
 #include "format.hpp"
+#include "resample.hpp"
 
 namespace zipml {
 
@@ -51,18 +52,19 @@ byte_loop:
   }
 }
 
-/// Pack one line. Planar samplings (Double, Multi): `a` = interval index plane, then the
-/// M rounding-bit planes `r` (plane m at r + m*K); Naive/Nearest: `a` = level codes.
+/// Pack one line. Planar samplings: `a` = index plane, then the bit planes `r` (plane m
+/// at r + m*K: Double's 2 fraction bits, Multi's M rounding bits); Naive/Nearest: `a` =
+/// level codes.
 /// Planes are byte-aligned; words are little-endian (byte i = bits 8i..8i+7).
 template <int Bits, Sampling E, int M = 2>
 inline void pack_line(const uint32_t* a, const uint32_t* r, uint64_t* line) {
   constexpr int K = values_per_line(Bits, E, M);
-  constexpr int W = planar(E) ? index_bits(Bits) : Bits;  // width of field `a`
+  constexpr int W = planar(E) ? index_bits(Bits, E) : Bits;  // width of field `a`
   uint8_t buf[kLineBits / 8] = {};
   if (W > 0) pack_plane<(W > 0 ? W : 1), K>(a, buf);
   if (planar(E)) {
   plane_loop:
-    for (int m = 0; m < samples_of(E, M); ++m) pack_plane<1, K>(r + m * K, buf + K * W / 8 + m * K / 8);
+    for (int m = 0; m < bit_planes(E, M); ++m) pack_plane<1, K>(r + m * K, buf + K * W / 8 + m * K / 8);
   }
 word_loop:
   for (int w = 0; w < kLineWords; ++w) {
@@ -73,42 +75,44 @@ word_loop:
   }
 }
 
-/// Decode one line of a planar sampling (Double, Multi) into the level codes of each
-/// sample: codes[m * K + k] = index_k + rounding bit m of value k.
-template <int Bits, Sampling E, int M = 2>
+/// Decode one Multi line into the level codes of each sample: codes[m * K + k] =
+/// index_k + rounding bit m of value k.
+template <int Bits, int M>
 inline void decode_samples(const uint64_t* line, int32_t* codes) {
-  static_assert(planar(E), "decode_samples reads the planar samplings (Double, Multi); Naive, Nearest: decode_line");
-  constexpr int K = values_per_line(Bits, E, M);
-  constexpr int ib = index_bits(Bits);
+  constexpr int K = values_per_line(Bits, Sampling::Multi, M);
+  constexpr int ib = index_bits(Bits, Sampling::Multi);
 decode_value_loop:
   for (int k = 0; k < K; ++k) {
 #pragma HLS UNROLL
     const int32_t idx = ib > 0 ? static_cast<int32_t>(get_field(line, field_pos<(ib > 0 ? ib : 1), K>(k), ib)) : 0;
   decode_sample_loop:
-    for (int m = 0; m < samples_of(E, M); ++m)
-      codes[m * K + k] = idx + static_cast<int32_t>(get_field(line, K * ib + m * K + k, 1));
+    for (int m = 0; m < M; ++m) codes[m * K + k] = idx + static_cast<int32_t>(get_field(line, K * ib + m * K + k, 1));
   }
 }
 
-/// Decode one line into the level codes of the first and second sample: the two
-/// stored samples of Double, the one stored code twice for Naive and Nearest. Multi
-/// lines hold M samples: decode_samples.
+/// Decode line l of a row into the level codes of its first and second sample: for
+/// Double, the two samples drawn from the stored index and fraction with the row's
+/// thresholds (`key`: sample_stream_key; resample.hpp); the one stored code twice for
+/// Naive and Nearest (`key`, `l` unused). Multi lines hold M samples: decode_samples.
 template <int Bits, Sampling E>
-inline void decode_line(const uint64_t* line, int32_t* first, int32_t* second) {
+inline void decode_line(const uint64_t* line, uint32_t key, int l, int32_t* first, int32_t* second) {
   static_assert(E == Sampling::Double || E == Sampling::Naive || E == Sampling::Nearest,
                 "decode_line reads Double, Naive or Nearest lines (Multi: decode_samples)");
   constexpr int K = values_per_line(Bits, E);
   if (E == Sampling::Double) {
-    // Sampling::Double spelled out (E is Double here), so that the other instances never
-    // instantiate decode_samples for a sampling it does not read.
-    constexpr int KD = values_per_line(Bits, Sampling::Double);
-    int32_t codes[2 * KD];
-    decode_samples<Bits, Sampling::Double>(line, codes);
-  split_loop:
-    for (int k = 0; k < KD; ++k) {
+    constexpr int ib = index_bits(Bits, Sampling::Double);
+    uint32_t t[4 * threshold_words(K)];
+#pragma HLS ARRAY_PARTITION variable = t complete
+    line_thresholds<K>(key, l, t);
+  double_loop:
+    for (int k = 0; k < K; ++k) {
 #pragma HLS UNROLL
-      first[k] = codes[k];
-      second[k] = codes[KD + k];
+      const int32_t idx = static_cast<int32_t>(get_field(line, field_pos<ib, K>(k), ib));
+      const uint32_t f0 = get_field(line, K * ib + k, 1), f1 = get_field(line, K * ib + K + k, 1);
+      first[k] = idx + static_cast<int32_t>(
+                           resampled_up<uint32_t>(f0, f1, threshold_bit<K>(t, 0, k), threshold_bit<K>(t, 1, k)) & 1u);
+      second[k] = idx + static_cast<int32_t>(
+                            resampled_up<uint32_t>(f0, f1, threshold_bit<K>(t, 2, k), threshold_bit<K>(t, 3, k)) & 1u);
     }
   } else if (E == Sampling::Naive || E == Sampling::Nearest) {
   code_loop:

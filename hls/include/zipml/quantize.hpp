@@ -56,6 +56,21 @@ inline uint32_t stochastic_up(uint32_t rnd, uint32_t off, uint32_t width) {
   return static_cast<uint64_t>(rnd >> 8) * width < (static_cast<uint64_t>(off) << kPosFrac) ? 1u : 0u;
 }
 
+/// Double's stored value: the position in interval j (offset `off` of `width`) rounded
+/// stochastically to the grid 2^kFractionBits times finer, as a fine code
+/// j 2^kFractionBits + u, u in [0, 2^kFractionBits] (resample.hpp): u counts the fine
+/// points at or below off, plus a stochastic rounding of the remainder.
+inline uint32_t fine_code(uint32_t j, uint32_t off, uint32_t width, uint32_t rnd) {
+  const uint32_t x = off << kFractionBits;  // < 2^26: off < width <= 2^24
+  uint32_t u = 0;
+fine_point_loop:
+  for (uint32_t p = 1; p < (1u << kFractionBits); ++p) {
+#pragma HLS UNROLL
+    u += x >= p * width ? 1u : 0u;
+  }
+  return (j << kFractionBits) + u + stochastic_up(rnd, x - u * width, width);
+}
+
 /// Nearest rounding, ties up.
 inline uint32_t nearest_up(uint32_t off, uint32_t width) {
   return 2 * static_cast<uint64_t>(off) >= width ? 1u : 0u;
@@ -72,7 +87,8 @@ inline uint32_t nearest_up(uint32_t off, uint32_t width) {
  * @param lo      per-feature minimum
  * @param inv     per-feature 1/(max-min), 0 for constant features
  * @param levels  per-feature level positions, d x (2^Bits) Q0.24, or nullptr for uniform levels
- * @param keys    stream key of each sample (samples_of(E, M) keys; unused by Nearest)
+ * @param keys    stream keys (sample_keys(E, M) of them: Double's one rounding to the fine
+ *                grid, each sample of Naive and Multi; unused by Nearest)
  * @param lines   output, lines_per_row(d) lines of 8 words
  */
 template <int Bits, Sampling E, int M = 2>
@@ -84,10 +100,12 @@ void quantize_row(const float* x, int d, const float* lo, const float* inv, cons
   constexpr int K = values_per_line(Bits, E, M);
   constexpr int S = max_code(Bits);
   constexpr int kSamples = samples_of(E, M);
+  static_assert(kFractionBits == 2, "Double packs two fraction planes");
   constexpr int kMaxLines = (kTripMaxFeatures + K - 1) / K;  // for the HLS report only
   (void)kMaxLines;  // read by LOOP_TRIPCOUNT only
   const int n_lines = lines_per_row(d, Bits, E, M);
-  uint32_t v[K], lev[K], off[K], width[K], a[K], r[kSamples * K] = {};
+  constexpr int kPlanes = planar(E) ? bit_planes(E, M) : 1;
+  uint32_t v[K], lev[K], off[K], width[K], a[K], r[kPlanes * K] = {};
 line_loop:
   for (int l = 0; l < n_lines; ++l) {
 #pragma HLS LOOP_TRIPCOUNT min = 1 max = kMaxLines
@@ -122,7 +140,15 @@ line_loop:
     naive_loop:
       for (int k = 0; k < K; ++k)
         a[k] = lev[k] + stochastic_up(draw(keys[0], static_cast<uint32_t>(l * K + k)), off[k], width[k]);
-    } else if (E == Sampling::Double || E == Sampling::Multi) {  // planar: index, then a rounding bit per sample
+    } else if (E == Sampling::Double) {  // index and the two fraction bits of the fine code
+    fine_loop:
+      for (int k = 0; k < K; ++k) {
+        const uint32_t fine = fine_code(lev[k], off[k], width[k], draw(keys[0], static_cast<uint32_t>(l * K + k)));
+        a[k] = fine >> kFractionBits;
+        r[k] = fine & 1u;
+        r[K + k] = (fine >> 1) & 1u;
+      }
+    } else if (E == Sampling::Multi) {  // interval index, then a rounding bit per sample
     index_loop:
       for (int k = 0; k < K; ++k) a[k] = lev[k];
     sample_loop:
@@ -137,6 +163,10 @@ line_loop:
     pack_line<Bits, E, M>(a, r, lines + static_cast<int64_t>(l) * kLineWords);
   }
 }
+
+/// Draw streams of the quantizer per row: one for Double (its fine code; the kernel draws
+/// the samples), one per sample otherwise.
+constexpr int sample_keys(Sampling e, int m) { return e == Sampling::Double ? 1 : samples_of(e, m); }
 
 /// Key of sample `sample` of (copy, row) under `seed`.
 inline uint32_t sample_key(uint32_t seed, uint32_t sample, uint32_t copy, uint32_t row) {
@@ -159,7 +189,7 @@ template <int Bits, Sampling E, int M = 2>
 void quantize_matrix(const float* X, int n, int d, const float* lo, const float* inv,
                      const uint32_t* levels, uint32_t seed, int n_copies, uint64_t* out,
                      const int64_t* rows = nullptr) {
-  constexpr int kSamples = samples_of(E, M);
+  constexpr int kSamples = sample_keys(E, M);
   const int64_t row_words = static_cast<int64_t>(lines_per_row(d, Bits, E, M)) * kLineWords;
   uint32_t keys[kSamples];
 copy_loop:

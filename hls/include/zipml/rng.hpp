@@ -27,6 +27,8 @@ constexpr uint32_t mix32(uint32_t x) {
 constexpr uint32_t kStreamData = 1u << 16;   ///< | sample number (0, 1, ...)
 constexpr uint32_t kStreamModel = 2u << 16;  ///< model rounding: stream (kStreamModel, epoch, row), index j
 constexpr uint32_t kStreamGrad = 3u << 16;   ///< gradient rounding: stream (kStreamGrad, epoch, row), index j
+/// Double data's two samples, drawn in the kernel: stream (kStreamSample, epoch, row), resample.hpp
+constexpr uint32_t kStreamSample = 6u << 16;
 
 /// Key of the stream (a, b, c) under a seed: mix32 chained over the words.
 constexpr uint32_t stream_key(uint32_t seed, uint32_t a, uint32_t b, uint32_t c) {

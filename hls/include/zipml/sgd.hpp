@@ -141,7 +141,7 @@ epoch_loop:
 struct SgdOptions {
   int model_bits = 0;              ///< 2..24: the dot product uses the model rounded to this many bits; 0: exact
   int grad_bits = 0;               ///< 2..24: each update is rounded to this many bits; 0: exact
-  uint32_t seed = 0;               ///< seed of the model and gradient rounding streams
+  uint32_t seed = 0;               ///< seed of the sample (Double data), model and gradient rounding streams
   const uint32_t* full = nullptr;  ///< losses with kRefetch: n x d full-precision Q0.24 positions; nullptr: never
   /// d per-feature step multipliers: feature j steps 2^p_j times the shared step
   /// (0 <= p_j <= kMaxFeatureShift; a diagonal preconditioner); nullptr: all 0
@@ -210,13 +210,14 @@ struct LinearRow {
       km = grid_shift(maxabs, (int64_t{1} << (opt.model_bits - 1)) - 1);
     }
     const uint32_t model_key = stream_key(opt.seed, kStreamModel, static_cast<uint32_t>(epoch), static_cast<uint32_t>(i));
+    const uint32_t sample_key = sample_stream_key(opt.seed, epoch, i);  // Double: this epoch's two samples
     int64_t acc = 0;
     int64_t l1 = 0;  // sum_j |v_j| u_j, for the refetch band (Q24, in units of 1/s or 1)
   dot_loop:
     for (int l = 0; l < n_lines; ++l) {
 #pragma HLS PIPELINE II = 1
 #pragma HLS LOOP_TRIPCOUNT min = 1 max = kMaxLines
-      decode_line<Bits, E>(row + l * kLineWords, first, second);
+      decode_line<Bits, E>(row + l * kLineWords, sample_key, l, first, second);
     dot_lane_loop:
       for (int k = 0; k < K; ++k) {
         const int j = l * K + k;
@@ -280,7 +281,7 @@ struct LinearRow {
       for (int l = 0; l < n_lines; ++l) {
 #pragma HLS PIPELINE II = 1
 #pragma HLS LOOP_TRIPCOUNT min = 1 max = kMaxLines
-        decode_line<Bits, E>(row + l * kLineWords, first, second);
+        decode_line<Bits, E>(row + l * kLineWords, sample_key, l, first, second);
       update_lane_loop:
         for (int k = 0; k < K; ++k) {
           const int j = l * K + k;
@@ -304,8 +305,9 @@ struct LinearRow {
  * @brief SGD for a linear model over packed quantized rows: all epochs in one call.
  *
  * For each sample i (in order) of copy (epoch mod n_copies), with `first` and `second`
- * the values of the decoded level codes of its two samples (the same sample for Naive
- * and Nearest): the code itself for uniform levels (`values` = nullptr; code k means
+ * the values of the level codes of its two samples (Double: drawn afresh in every epoch
+ * from the stored index and fraction, stream (kStreamSample, epoch, i) of opt.seed,
+ * resample.hpp; the one stored code for Naive and Nearest): the code itself for uniform levels (`values` = nullptr; code k means
  * k/s), or values[j][code] for per-feature level tables (Q0.10: 1024 means 1.0):
  *   v_j  = w_j, or with model_bits: 2^km * round_stoch(w_j / 2^km), km the grid shift of max|w|
  *   acc  = sum_j (first_j - m_j) * (v_j >> 8)              (int32, wrapping, for uniform codes;
@@ -373,13 +375,15 @@ void sgd_linear(const uint64_t* data, const int32_t* labels, int n, int d, int n
 }
 
 /// Least-squares SGD with a full-precision model and gradient: sgd_linear with the
-/// squared error and default options (the kernel of the synthesis tops).
+/// squared error and default options but the seed (the kernel of the synthesis tops).
 template <int Bits, Sampling E, int MaxFeatures>
 void sgd_least_squares(const uint64_t* data, const int32_t* labels, int n, int d, int n_copies, int epochs,
                        int step_shift, int decay_epochs, int32_t dot_mult, const int32_t* values,
-                       const int32_t* model_in, int32_t* history) {
+                       const int32_t* model_in, int32_t* history, uint32_t seed = 0) {
+  SgdOptions opt;
+  opt.seed = seed;
   sgd_linear<Bits, E, SquaredError, MaxFeatures>(data, labels, n, d, n_copies, epochs, step_shift, decay_epochs,
-                                                 dot_mult, values, model_in, history);
+                                                 dot_mult, values, model_in, history, opt);
 }
 
 }  // namespace zipml

@@ -19,14 +19,14 @@ namespace detail {
 /// Multi: the M stored samples.
 template <int Bits, int M>
 inline void decode_all(SamplingTag<Sampling::Multi>, const uint64_t* line, int32_t* codes, int32_t*) {
-  decode_samples<Bits, Sampling::Multi, M>(line, codes);
+  decode_samples<Bits, M>(line, codes);
 }
 
 /// Naive, Nearest: the one stored sample, repeated M times (`scratch` holds K codes).
 template <int Bits, Sampling E, int M>
 inline void repeat_code(const uint64_t* line, int32_t* codes, int32_t* scratch) {
   constexpr int K = values_per_line(Bits, E, M);
-  decode_line<Bits, E>(line, scratch, scratch);
+  decode_line<Bits, E>(line, 0, 0, scratch, scratch);  // no key: one stored code
 repeat_sample_loop:
   for (int m = 0; m < M; ++m)
   repeat_lane_loop:

@@ -6,7 +6,9 @@
 //  - positions, intervals, draws and the rounding decisions of 16 values at a time;
 //  - the exact 48-bit test (rnd >> 8) * width < off * 2^24 on even and odd lanes
 //    with 32x32->64-bit multiplies, the two 8-bit results interleaved by pdep;
-//  - rounding bits go straight from the lane mask into their plane; codes are
+//  - Double's fine code (index and 2 fraction bits) by three compares and one
+//    stochastic rounding of the remainder;
+//  - fraction bits go straight from the lane mask into their plane; codes are
 //    narrowed to bytes and merged into strided fields with a few whole-line ops.
 #pragma once
 #ifdef __SYNTHESIS__
@@ -17,6 +19,7 @@
 #include "zipml/format.hpp"
 #include "zipml/quantize.hpp"
 #include "zipml/rng.hpp"
+#include "zipml_cpu/rng_avx512.hpp"
 
 #if defined(__AVX512F__) && defined(__AVX512BW__) && defined(__AVX512DQ__) && defined(__BMI2__)
 #define ZIPML_HAVE_AVX512_QUANTIZE 1
@@ -38,15 +41,6 @@ constexpr bool supports_quantize() {
 }
 
 #ifdef ZIPML_HAVE_AVX512_QUANTIZE
-
-/// mix32 (rng.hpp) of 16 lanes.
-inline __m512i mix32x16(__m512i x) {
-  x = _mm512_xor_si512(x, _mm512_srli_epi32(x, 16));
-  x = _mm512_mullo_epi32(x, _mm512_set1_epi32(static_cast<int>(kMixMul1)));
-  x = _mm512_xor_si512(x, _mm512_srli_epi32(x, 15));
-  x = _mm512_mullo_epi32(x, _mm512_set1_epi32(static_cast<int>(kMixMul2)));
-  return _mm512_xor_si512(x, _mm512_srli_epi32(x, 16));
-}
 
 /// stochastic_up of 16 lanes as a mask: (rnd >> 8) * width < off * 2^24, exact in
 /// 64-bit lanes (both sides < 2^49). Shared by all samples of a group: `width_odd` =
@@ -77,7 +71,7 @@ void quantize_matrix(const float* X, int n, int d, const float* lo, const float*
                      uint64_t* out, const int64_t* rows) {
   static_assert(supports_quantize<Bits, E>(), "the AVX-512 quantizer covers 1, 2, 4, 8 bits and Double, Naive, Nearest");
   constexpr int K = values_per_line(Bits, E);
-  constexpr int W = planar(E) ? index_bits(Bits) : Bits;  // width of the code / index field
+  constexpr int W = planar(E) ? index_bits(Bits, E) : Bits;  // width of the code / index field
   constexpr int B = K * W / 8;                             // bytes of the index plane
   constexpr uint32_t S = max_code(Bits), Q = (kPosOne - 1) / S;
   static_assert(K % 16 == 0, "groups of 16 values");
@@ -95,7 +89,6 @@ void quantize_matrix(const float* X, int n, int d, const float* lo, const float*
     for (int i = 0; i < n; ++i) {
       const float* x = X + (rows == nullptr ? static_cast<int64_t>(i) : rows[i]) * d;
       const __m512i key0 = _mm512_set1_epi32(static_cast<int>(sample_key(seed, 0, c, i)));
-      const __m512i key1 = _mm512_set1_epi32(static_cast<int>(sample_key(seed, 1, c, i)));
       uint8_t* row = reinterpret_cast<uint8_t*>(out + (static_cast<int64_t>(c) * n + i) * row_words);  // little-endian
       std::memset(row, 0, static_cast<size_t>(row_words) * 8);
       for (int l = 0; l < n_lines; ++l) {
@@ -127,19 +120,31 @@ void quantize_matrix(const float* X, int n, int d, const float* lo, const float*
             const __m512i off_odd = _mm512_slli_epi64(_mm512_srli_epi64(off, 32), kPosFrac);
             const __m512i index = _mm512_mullo_epi32(_mm512_add_epi32(_mm512_set1_epi32(j0), lane),
                                                      _mm512_set1_epi32(static_cast<int>(kIndexMul)));
-            const __mmask16 up0 =
-                stochastic_up16(mix32x16(_mm512_xor_si512(key0, index)), width, width_odd, off_even, off_odd);
+            const __m512i rnd = mix32x16(_mm512_xor_si512(key0, index));
             if (E == Sampling::Naive) {
-              code = _mm512_mask_add_epi32(k, up0, k, one);
-            } else {
-              const __mmask16 up1 =
-                  stochastic_up16(mix32x16(_mm512_xor_si512(key1, index)), width, width_odd, off_even, off_odd);
-              const uint16_t r0 = up0, r1 = up1;
-              std::memcpy(line + B + k0 / 8, &r0, sizeof r0);
-              std::memcpy(line + B + K / 8 + k0 / 8, &r1, sizeof r1);
+              code = _mm512_mask_add_epi32(k, stochastic_up16(rnd, width, width_odd, off_even, off_odd), k, one);
+            } else {  // Double: fine_code, its index in `code` and its fraction bits in their planes
+              const __m512i x = _mm512_slli_epi32(off, kFractionBits);
+              __m512i u = _mm512_setzero_si512(), uw = _mm512_setzero_si512();
+              for (int p = 1; p < (1 << kFractionBits); ++p) {
+                const __mmask16 at = _mm512_cmpge_epu32_mask(x, _mm512_add_epi32(uw, width));
+                u = _mm512_mask_add_epi32(u, at, u, one);
+                uw = _mm512_mask_add_epi32(uw, at, uw, width);
+              }
+              const __m512i rem = _mm512_sub_epi32(x, uw);
+              const __m512i rem_even = _mm512_slli_epi64(_mm512_and_si512(rem, low32), kPosFrac);
+              const __m512i rem_odd = _mm512_slli_epi64(_mm512_srli_epi64(rem, 32), kPosFrac);
+              const __mmask16 up = stochastic_up16(rnd, width, width_odd, rem_even, rem_odd);
+              const __m512i fine = _mm512_mask_add_epi32(
+                  _mm512_add_epi32(_mm512_slli_epi32(k, kFractionBits), u), up,
+                  _mm512_add_epi32(_mm512_slli_epi32(k, kFractionBits), u), one);
+              code = _mm512_srli_epi32(fine, kFractionBits);
+              const uint16_t f0 = _mm512_test_epi32_mask(fine, one), f1 = _mm512_test_epi32_mask(fine, _mm512_set1_epi32(2));
+              std::memcpy(line + B + k0 / 8, &f0, sizeof f0);
+              std::memcpy(line + B + K / 8 + k0 / 8, &f1, sizeof f1);
             }
           }
-          if (W == 1) {  // 1-bit codes: the plane is the mask of code 1
+          if (W == 1) {  // 1-bit codes or indices: the plane is the mask of 1
             const uint16_t bits = _mm512_test_epi32_mask(code, one);
             std::memcpy(line + k0 / 8, &bits, sizeof bits);
           } else if (W > 1) {

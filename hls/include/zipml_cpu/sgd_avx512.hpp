@@ -22,6 +22,7 @@
 #include "zipml/format.hpp"
 #include "zipml/losses.hpp"
 #include "zipml/sgd.hpp"
+#include "zipml_cpu/rng_avx512.hpp"
 
 #if defined(__AVX512F__) && defined(__AVX512BW__) && defined(__AVX512VL__) && defined(__AVX512DQ__)
 #define ZIPML_HAVE_AVX512 1
@@ -56,7 +57,7 @@ template <int Bits, Sampling E>
 struct Groups {
   static_assert(supports_sgd<Bits, E, SquaredError>(), "groups of whole fields of one code or index per value");
   static constexpr int K = values_per_line(Bits, E);
-  static constexpr int W = E == Sampling::Double ? index_bits(Bits) : Bits;
+  static constexpr int W = E == Sampling::Double ? index_bits(Bits, E) : Bits;
   static constexpr bool kStrided = W == 2 || W == 4;
   static constexpr int B = K * W / 8;  // plane bytes
   static constexpr int P = kStrided ? 8 / W : 1;
@@ -102,22 +103,69 @@ ZIPML_INLINE inline int32_t reduce_add_wrapping(__m512i v) {
   return _mm_cvtsi128_si32(b);
 }
 
-/// Calls f(Group) for every group of a line, in any order (groups are disjoint).
+/// Bytes of one resolved rounding-bit plane of Double data (K bits, in whole words).
+template <int K>
+constexpr int resolved_bytes() {
+  return (K + 63) / 64 * 8;
+}
+
+/// Double: the rounding bits of both samples of line l of a row (resample.hpp), as two
+/// K-bit planes r0 and r1 of resolved_bytes<K>() each (bits past K unspecified): the
+/// line's 4P threshold draws in one or two vectors of draws, then t < f on 64-bit words.
+template <int K, int W>
+ZIPML_INLINE inline void resolve_line(const uint64_t* line_words, uint32_t key, int l, uint8_t* r0, uint8_t* r1) {
+  constexpr int P = threshold_words(K);
+  constexpr int kWords = (K + 63) / 64;
+  static_assert(4 * P <= 32 && 12 * P + 8 * kWords <= 128, "the threshold planes fit two vectors of draws");
+  alignas(64) uint32_t t[32];
+  const __m512i lane = _mm512_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15);
+  const __m512i keys = _mm512_set1_epi32(static_cast<int>(key));
+  for (int v = 0; v < 2; ++v) {
+    if (v * 16 >= 4 * P) {
+      _mm512_store_si512(t + 16 * v, _mm512_setzero_si512());
+      continue;
+    }
+    const __m512i index = _mm512_mullo_epi32(_mm512_add_epi32(_mm512_set1_epi32(4 * l * P + 16 * v), lane),
+                                             _mm512_set1_epi32(static_cast<int>(kIndexMul)));
+    _mm512_store_si512(t + 16 * v, mix32x16(_mm512_xor_si512(keys, index)));
+  }
+  // the fraction planes, padded so that whole words never read past them
+  alignas(8) uint8_t frac[2][kWords * 8] = {};
+  const uint8_t* line = reinterpret_cast<const uint8_t*>(line_words);
+  std::memcpy(frac[0], line + K * W / 8, K / 8);
+  std::memcpy(frac[1], line + K * W / 8 + K / 8, K / 8);
+  const uint8_t* tb = reinterpret_cast<const uint8_t*>(t);  // plane q at byte 4 P q
+  auto word = [](const uint8_t* p) ZIPML_INLINE {
+    uint64_t x;
+    std::memcpy(&x, p, sizeof x);
+    return x;
+  };
+  for (int w = 0; w < kWords; ++w) {
+    const uint64_t f0 = word(frac[0] + 8 * w), f1 = word(frac[1] + 8 * w);
+    const uint64_t u0 = resampled_up<uint64_t>(f0, f1, word(tb + 8 * w), word(tb + 4 * P + 8 * w));
+    const uint64_t u1 = resampled_up<uint64_t>(f0, f1, word(tb + 8 * P + 8 * w), word(tb + 12 * P + 8 * w));
+    std::memcpy(r0 + 8 * w, &u0, sizeof u0);
+    std::memcpy(r1 + 8 * w, &u1, sizeof u1);
+  }
+}
+
+/// Calls f(Group) for every group of a line, in any order (groups are disjoint). Double:
+/// `r0`, `r1` are the line's resolved rounding-bit planes of the two samples
+/// (resolve_line); the others read their one code from the line.
 template <int Bits, Sampling E, class F>
-ZIPML_INLINE inline void for_each_group(const uint64_t* line_words, F&& f) {
+ZIPML_INLINE inline void for_each_group(const uint64_t* line_words, const uint8_t* r0, const uint8_t* r1, F&& f) {
   constexpr int K = values_per_line(Bits, E);
-  constexpr int W = E == Sampling::Double ? index_bits(Bits) : Bits;
+  constexpr int W = E == Sampling::Double ? index_bits(Bits, E) : Bits;
   const uint8_t* line = reinterpret_cast<const uint8_t*>(line_words);  // little-endian host
-  const uint8_t* r0 = line + K * W / 8;
-  const uint8_t* r1 = r0 + K / 8;
   const bool dbl = E == Sampling::Double;
-  if (W == 0 || W == 1) {  // 1-bit data: codes are 0/1, carried as masks in r0 (first) and r1 (second)
+  if (W == 1) {  // 1-bit data: codes are 0/1, carried as masks in r0 (first) and r1 (second)
     for (int base = 0; base < K; base += 16) {
       Group g{base / 16, _mm512_setzero_si512(), _mm512_setzero_si512(), 0, 0, 0};
-      if (dbl) {
-        g.r0 = load_bits16(r0, base), g.r1 = load_bits16(r1, base);
+      const __mmask16 stored = load_bits16(line, base);
+      if (dbl) {  // index 1 has fraction 0 (the top level): code = index | rounding bit
+        g.r0 = stored | load_bits16(r0, base), g.r1 = stored | load_bits16(r1, base);
       } else {
-        g.r0 = g.r1 = load_bits16(line, base);
+        g.r0 = g.r1 = stored;
       }
       f(g);
     }
@@ -198,12 +246,12 @@ ZIPML_INLINE inline __m512i conditioned_steps(int64_t g, bool narrow, __m512i v,
 }
 
 /// AVX-512 twin of zipml::sgd_least_squares with uniform levels (same parameters
-/// without `values`, same results); `feature_shifts` and `centers` as SgdOptions's
+/// without `values`, same results); `feature_shifts`, `centers` and `seed` as SgdOptions's
 /// (kConditioned: either is non-null; a null one counts as all 0).
 template <int Bits, Sampling E, int MaxFeatures, bool kConditioned>
 void sgd_least_squares(const uint64_t* data, const int32_t* labels, int n, int d, int n_copies, int epochs,
                        int step_shift, int decay_epochs, int32_t dot_mult, const int32_t* model_in,
-                       int32_t* history, const uint8_t* feature_shifts, const int32_t* centers,
+                       int32_t* history, const uint8_t* feature_shifts, const int32_t* centers, uint32_t seed,
                        const PassReport& report) {
   constexpr int K = values_per_line(Bits, E);
   constexpr int S = max_code(Bits);
@@ -247,9 +295,21 @@ void sgd_least_squares(const uint64_t* data, const int32_t* labels, int n, int d
   int32_t intercept = model_in[d];
   const __m512i one = _mm512_set1_epi32(1);
 
-  // The dot product of one line of a row against the current model.
-  auto dot_line = [&](const uint64_t* row, int l, __m512i acc) ZIPML_INLINE {
-    for_each_group<Bits, E>(row + l * kLineWords, [&](const Group& g) ZIPML_INLINE {
+  // Double: the rounding bits of both samples of every line of the current row and the
+  // next (resolved while the next row's dot product reads its line, kept for its update).
+  constexpr int RB = resolved_bytes<K>();
+  std::unique_ptr<uint8_t[]> resolved(kDouble ? new uint8_t[size_t(4) * RB * n_lines] : nullptr);
+  auto plane = [&](int buffer, int l, int sample) ZIPML_INLINE -> const uint8_t* {
+    return kDouble ? resolved.get() + ((size_t(buffer) * n_lines + l) * 2 + sample) * RB : nullptr;
+  };
+
+  // The dot product of line l of a row (drawing its samples with `key` into `buffer`)
+  // against the current model.
+  auto dot_line = [&](const uint64_t* row, uint32_t key, int buffer, int l, __m512i acc) ZIPML_INLINE {
+    if constexpr (kDouble)
+      resolve_line<K, Gr::W>(row + l * kLineWords, key, l, const_cast<uint8_t*>(plane(buffer, l, 0)),
+                             const_cast<uint8_t*>(plane(buffer, l, 1)));
+    for_each_group<Bits, E>(row + l * kLineWords, plane(buffer, l, 0), plane(buffer, l, 1), [&](const Group& g) ZIPML_INLINE {
       const __m512i wd = _mm512_srai_epi32(_mm512_load_si512(w + slot(l, g.gid)), kDotDrop);
       if (Bits > 1) acc = _mm512_add_epi32(acc, _mm512_mullo_epi32(g.idx, wd));
       if (kDouble || Bits == 1) acc = _mm512_mask_add_epi32(acc, g.r0, acc, wd);
@@ -265,10 +325,12 @@ void sgd_least_squares(const uint64_t* data, const int32_t* labels, int n, int d
     const int shift = epoch_shift(step_shift, decay_epochs, e);
     const uint64_t* copy = data + static_cast<int64_t>(e % n_copies) * n * row_words;
     __m512i acc = _mm512_setzero_si512();
-    for (int l = 0; l < n_lines; ++l) acc = dot_line(copy, l, acc);
-    for (int i = 0; i < n; ++i) {
+    int current = 0;  // the resolved-bits buffer of row i
+    for (int l = 0; l < n_lines; ++l) acc = dot_line(copy, sample_stream_key(seed, e, 0), current, l, acc);
+    for (int i = 0; i < n; ++i, current ^= 1) {
       const uint64_t* row = copy + static_cast<int64_t>(i) * row_words;
       const uint64_t* next = i + 1 < n ? row + row_words : nullptr;
+      const uint32_t next_key = kDouble && next != nullptr ? sample_stream_key(seed, e, i + 1) : 0;
       const int64_t pred = linear_prediction(reduce_add_wrapping(acc), intercept, dot_mult);
       const int64_t r = SquaredError::residual_q16(pred, labels[i]);
       const SampleStep st = residual_step(r, dot_mult, shift, S, pmax);
@@ -312,7 +374,8 @@ void sgd_least_squares(const uint64_t* data, const int32_t* labels, int n, int d
       acc = _mm512_setzero_si512();
       __m512i acc2 = _mm512_setzero_si512();  // Double: the second sample's dot product
       for (int l = 0; l < n_lines; ++l) {
-        for_each_group<Bits, E>(row + l * kLineWords, [&](const Group& g) ZIPML_INLINE {
+        for_each_group<Bits, E>(row + l * kLineWords, plane(current, l, 0), plane(current, l, 1),
+                                [&](const Group& g) ZIPML_INLINE {
           int32_t* ws = w + slot(l, g.gid);
           const __m512i wv = _mm512_load_si512(ws);
           const __m512i cc = kConditioned ? _mm512_load_si512(center_codes + slot(l, g.gid)) : __m512i{};
@@ -338,7 +401,7 @@ void sgd_least_squares(const uint64_t* data, const int32_t* labels, int n, int d
         });
         if (next != nullptr) {
           __builtin_prefetch(next + row_words + l * kLineWords, 0, 3);  // the row after next, one pass ahead
-          acc = dot_line(next, l, acc);
+          acc = dot_line(next, next_key, current ^ 1, l, acc);
         }
       }
       report_predictions(report, i, pred,
@@ -382,11 +445,11 @@ bool fast_sgd_linear([[maybe_unused]] const uint64_t* data, [[maybe_unused]] con
       if (opt.feature_shifts != nullptr || opt.centers != nullptr)
         sgd_least_squares<Bits, E, MaxFeatures, true>(data, labels, n, d, n_copies, epochs, step_shift, decay_epochs,
                                                       dot_mult, model_in, history, opt.feature_shifts, opt.centers,
-                                                      report);
+                                                      opt.seed, report);
       else
         sgd_least_squares<Bits, E, MaxFeatures, false>(data, labels, n, d, n_copies, epochs, step_shift,
                                                        decay_epochs, dot_mult, model_in, history, nullptr, nullptr,
-                                                       report);
+                                                       opt.seed, report);
       return true;
     }
   }

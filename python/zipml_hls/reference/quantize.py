@@ -49,6 +49,15 @@ def stochastic_up(rnd: np.ndarray, off: np.ndarray, width: np.ndarray) -> np.nda
     return (lhs < (off.astype(_U64) << _U64(F.POS_FRAC))).astype(_U32)
 
 
+def fine_code(j: np.ndarray, off: np.ndarray, width: np.ndarray, rnd: np.ndarray) -> np.ndarray:
+    """Double's stored value: j 2^FRACTION_BITS + u, u the fine points at or below
+    off * 2^FRACTION_BITS / width plus a stochastic rounding of the remainder."""
+    x = off.astype(_U64) << _U64(F.FRACTION_BITS)
+    w = width.astype(_U64)
+    u = sum((x >= _U64(p) * w).astype(_U64) for p in range(1, 1 << F.FRACTION_BITS))
+    return ((j.astype(_U64) << _U64(F.FRACTION_BITS)) + u + stochastic_up(rnd, x - u * w, width)).astype(_U32)
+
+
 def nearest_up(off: np.ndarray, width: np.ndarray) -> np.ndarray:
     """Nearest rounding, ties up."""
     return (_U64(2) * off.astype(_U64) >= width.astype(_U64)).astype(_U32)
@@ -81,6 +90,10 @@ def quantize_matrix(X, lo, inv, levels, bits: int, sampling: str, seed: int, n_c
             a = lev + nearest_up(off, width)
         elif sampling == "naive":
             a = lev + stochastic_up(draw(sample_key(seed, 0, c, rows), cols), off, width)
+        elif sampling == "double":  # the index and the 2 fraction bits of the fine code
+            fine = fine_code(lev, off, width, draw(sample_key(seed, 0, c, rows), cols))
+            a = fine >> _U32(F.FRACTION_BITS)
+            rbits = [fine & _U32(1), (fine >> _U32(1)) & _U32(1)]
         else:
             a = lev
             rbits = [stochastic_up(draw(sample_key(seed, m, c, rows), cols), off, width)

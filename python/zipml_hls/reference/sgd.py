@@ -6,6 +6,7 @@ import numpy as np
 
 from ..spec import format as F
 from ..spec.layout import decode_lines
+from ..spec.resample import sample_stream_key
 from ..spec.losses import LOSSES
 from ..spec.rng import STREAM_GRAD, STREAM_MODEL, draw, stream_key
 from ..spec.schedule import epoch_shift
@@ -58,11 +59,11 @@ def sgd_linear(data, labels, d, bits, sampling, epochs, step_shift, decay_epochs
     second_sample = sampling == "double" and LOSSES[loss].second_sample
     n_copies, n = data.shape[:2]
     rows = data.reshape(n_copies, n, -1, F.LINE_WORDS)
-    codes = [decode_lines(rows[c], bits, sampling, d) for c in range(n_copies)]
-    if values is not None:  # code -> value, per feature
-        table = np.asarray(values, dtype=np.int64)
-        cols = np.arange(d)
-        codes = [(table[cols, first], table[cols, second]) for first, second in codes]
+    table = None if values is None else np.asarray(values, dtype=np.int64)
+
+    def epoch_codes(e: int):  # the two samples of every row in epoch e (drawn afresh for double)
+        first, second = decode_lines(rows[e % n_copies], bits, sampling, d, sample_stream_key(seed, e, np.arange(n)))
+        return (first, second) if table is None else (table[np.arange(d), first], table[np.arange(d), second])
     s = F.max_code(bits)
     vmax = s if values is None else 1 << F.LEVEL_VALUE_FRAC
     w = np.asarray(model_in[:d], dtype=np.int64).copy()
@@ -84,7 +85,7 @@ def sgd_linear(data, labels, d, bits, sampling, epochs, step_shift, decay_epochs
     centred_full = None if full is None else full.astype(np.int64) - m * dot_mult  # Q0.24
     for e in range(epochs):
         shift = epoch_shift(step_shift, decay_epochs, e)
-        first, second = codes[e % n_copies]
+        first, second = epoch_codes(e)
         for i in range(n):
             v = w
             if model_bits:

@@ -28,6 +28,7 @@ MAX_FEATURE_SHIFT = 15  #: largest per-feature step exponent (feature_shifts of 
 LEVEL_VALUE_FRAC = 10  #: level-table values in the SGD: Q0.10 (1024 = 1.0)
 TABLE_DOT_MULT = 1 << (DOT_MULT_FRAC - LEVEL_VALUE_FRAC)
 POLY_FRAC = 30  #: logistic polynomial coefficients and Horner accumulator: Q30
+FRACTION_BITS = 2  #: double data: each value stored once on a grid 2^FRACTION_BITS finer than its levels
 
 
 @dataclass(frozen=True)
@@ -35,8 +36,8 @@ class Sampling:
     """How a value is sampled and stored (C++: ``enum class Sampling``).
 
     name: the user-facing name; kernel_id: the Sampling value; planar: stored as an
-    interval-index plane plus one rounding-bit plane per sample; samples: independent
-    samples per value (None: chosen per data set, 'multi').
+    index plane plus bit planes (double: 2 fraction bits; multi: one rounding bit per
+    sample); samples: independent samples per value (None: chosen per data set, 'multi').
     """
 
     name: str
@@ -47,7 +48,7 @@ class Sampling:
 
 
 SAMPLINGS = {s.name: s for s in (
-    Sampling("double", 0, True, 2, "two independent stochastic samples: interval index + 2 rounding bits"),
+    Sampling("double", 0, True, 2, "two independent stochastic samples drawn every epoch from index + 2 fraction bits"),
     Sampling("naive", 1, False, 1, "one stochastic sample: the level code"),
     Sampling("nearest", 2, False, 1, "deterministic nearest rounding: the level code"),
     Sampling("multi", 3, True, None, "M independent samples: interval index + M rounding bits"),
@@ -61,12 +62,12 @@ def sampling_id(sampling: str) -> int:
 
 
 def planar(sampling: str) -> bool:
-    """Index plane + one rounding-bit plane per sample (double, multi)."""
+    """Index plane + bit planes (double: fraction bits, multi: a rounding bit per sample)."""
     return SAMPLINGS[sampling].planar
 
 
 def samples_of(sampling: str, samples_per_value: int = 2) -> int:
-    """Samples stored per value: 2 for double, ``samples_per_value`` for multi, else 1."""
+    """Samples per value: 2 for double, ``samples_per_value`` for multi, else 1."""
     fixed = SAMPLINGS[sampling].samples
     return samples_per_value if fixed is None else fixed
 
@@ -76,16 +77,23 @@ def max_code(bits: int) -> int:
     return (1 << bits) - 1
 
 
-def index_bits(bits: int) -> int:
-    """Bits of the interval-index field of planar samplings (empty for 1-bit data)."""
-    return 0 if bits == 1 else bits
+def index_bits(bits: int, sampling: str) -> int:
+    """Bits of the index field of planar samplings: double's index runs over 0..s (the top
+    level has fraction 0), so ``bits`` even at 1 bit; multi's interval index over 0..s-1,
+    empty for 1-bit data."""
+    return bits if sampling == "double" or bits > 1 else 0
+
+
+def bit_planes(sampling: str, samples_per_value: int = 2) -> int:
+    """Bit planes after the index plane: FRACTION_BITS for double, one per sample for multi."""
+    return FRACTION_BITS if sampling == "double" else samples_of(sampling, samples_per_value)
 
 
 def stored_bits(bits: int, sampling: str, samples_per_value: int = 2) -> int:
-    """Bits stored per value before line padding: b + M for planar samplings (M samples;
-    the index is empty for b = 1), b otherwise."""
+    """Bits stored per value before line padding: b + 2 for double, b + M for multi (M
+    samples; its index is empty for b = 1), b otherwise."""
     if planar(sampling):
-        return index_bits(bits) + samples_of(sampling, samples_per_value)
+        return index_bits(bits, sampling) + bit_planes(sampling, samples_per_value)
     return bits
 
 

@@ -1,8 +1,9 @@
 """The 512-bit line layout: the Python mirror of hls/include/zipml/layout.hpp.
 
 A row of d values fills ``lines_per_row`` lines of 8 little-endian 64-bit words. Planar
-samplings (double, multi) store K interval-index fields, then K rounding bits of each
-sample; naive and nearest store K level codes (docs/FORMATS.md has the bit maps).
+samplings store K index fields, then K-bit planes (double: its 2 fraction bits, multi:
+one rounding bit per sample); naive and nearest store K level codes (docs/FORMATS.md has
+the bit maps).
 """
 
 from __future__ import annotations
@@ -10,6 +11,7 @@ from __future__ import annotations
 import numpy as np
 
 from . import format as F
+from .resample import resampled_up, threshold_planes
 
 _U32 = np.uint32
 _U64 = np.uint64
@@ -26,12 +28,12 @@ def field_pos(k: np.ndarray, width: int, K: int) -> np.ndarray:
 
 def _field_positions(bits: int, sampling: str, samples_per_value: int = 2):
     """Bit positions of every field of a line: (index or code positions, its width,
-    one position array per rounding-bit plane)."""
+    one position array per bit plane)."""
     K = F.values_per_line(bits, sampling, samples_per_value)
     k = np.arange(K)
     if F.planar(sampling):
-        ib = F.index_bits(bits)
-        planes = [K * ib + m * K + k for m in range(F.samples_of(sampling, samples_per_value))]
+        ib = F.index_bits(bits, sampling)
+        planes = [K * ib + m * K + k for m in range(F.bit_planes(sampling, samples_per_value))]
         return field_pos(k, ib, K), ib, planes
     return field_pos(k, bits, K), bits, []
 
@@ -68,8 +70,8 @@ def _get(lines: np.ndarray, pos: np.ndarray, width: int) -> np.ndarray:
 
 def pack_lines(a: np.ndarray, rbits, bits: int, sampling: str, samples_per_value: int = 2) -> np.ndarray:
     """Pack (..., d) fields into (..., lines, 8) uint64; the tail of the last line is zero.
-    ``a``: interval indices (planar) or level codes; ``rbits``: one (..., d) array of
-    rounding bits per sample (planar samplings), or None."""
+    ``a``: indices (planar) or level codes; ``rbits``: one (..., d) array per bit plane
+    (double: fraction bits f0, f1; multi: a rounding bit per sample), or None."""
     K = F.values_per_line(bits, sampling, samples_per_value)
     d = a.shape[-1]
     L = F.lines_per_row(d, bits, sampling, samples_per_value)
@@ -87,17 +89,40 @@ def pack_lines(a: np.ndarray, rbits, bits: int, sampling: str, samples_per_value
     return out
 
 
-def decode_samples(lines: np.ndarray, bits: int, sampling: str, d: int, samples_per_value: int = 2) -> list:
-    """Level codes of every stored sample of packed rows (..., lines, 8): a list of
-    (..., d) int64 arrays (one for naive/nearest)."""
+def decode_fields(lines: np.ndarray, bits: int, sampling: str, d: int, samples_per_value: int = 2) -> list:
+    """The stored fields of packed rows (..., lines, 8): [index or code, then each bit
+    plane], (..., d) int64 arrays each."""
     pos_a, width_a, planes = _field_positions(bits, sampling, samples_per_value)
-    a = _get(lines, pos_a, width_a)
     shape = lines.shape[:-2] + (-1,)
-    codes = [a + _get(lines, pos, 1) for pos in planes] if planes else [a]
-    return [c.reshape(shape)[..., :d] for c in codes]
+    fields = [_get(lines, pos_a, width_a)] + [_get(lines, pos, 1) for pos in planes]
+    return [f.reshape(shape)[..., :d] for f in fields]
 
 
-def decode_lines(lines: np.ndarray, bits: int, sampling: str, d: int):
-    """Codes (first, second) of the first two samples; the one code twice for naive/nearest."""
-    codes = decode_samples(lines, bits, sampling, d)
-    return codes[0], codes[-1]
+def decode_samples(lines: np.ndarray, bits: int, sampling: str, d: int, samples_per_value: int = 2) -> list:
+    """Level codes of every stored sample of multi, naive or nearest rows (..., lines, 8):
+    a list of (..., d) int64 arrays (one for naive/nearest). Double data store no samples:
+    ``decode_lines`` draws them."""
+    if sampling == "double":
+        raise ValueError("double data store an index and a fraction: decode_lines draws their samples")
+    fields = decode_fields(lines, bits, sampling, d, samples_per_value)
+    return [fields[0] + r for r in fields[1:]] if len(fields) > 1 else fields
+
+
+def fine_codes(lines: np.ndarray, bits: int, d: int) -> np.ndarray:
+    """Double data's stored values on the fine grid, index * 2^FRACTION_BITS + fraction:
+    (..., d) int64 from rows (..., lines, 8)."""
+    index, f0, f1 = decode_fields(lines, bits, "double", d)
+    return (index << F.FRACTION_BITS) + f0 + 2 * f1
+
+
+def decode_lines(lines: np.ndarray, bits: int, sampling: str, d: int, keys=None):
+    """Codes (first, second) of rows (R, lines, 8): for double, the two samples drawn with
+    the rows' threshold keys ``keys`` (R,) (``resample.sample_stream_key``); the one code
+    twice for naive/nearest."""
+    if sampling != "double":
+        codes = decode_samples(lines, bits, sampling, d)
+        return codes[0], codes[-1]
+    index, f0, f1 = decode_fields(lines, bits, sampling, d)
+    K = F.values_per_line(bits, sampling)
+    t = threshold_planes(keys, lines.shape[-2], K)[..., :d].astype(np.int64)
+    return (index + resampled_up(f0, f1, t[:, 0], t[:, 1]), index + resampled_up(f0, f1, t[:, 2], t[:, 3]))

@@ -18,6 +18,7 @@ KEY_SEED_XOR = 0x9E3779B9
 STREAM_DATA = 1 << 16  #: | sample number: data rounding, stream (STREAM_DATA | m, copy, row)
 STREAM_MODEL = 2 << 16  #: model rounding: stream (STREAM_MODEL, epoch, row), index j
 STREAM_GRAD = 3 << 16  #: gradient rounding: stream (STREAM_GRAD, epoch, row), index j
+STREAM_SAMPLE = 6 << 16  #: double data's two samples, drawn in the kernel: stream (STREAM_SAMPLE, epoch, row)
 # Host-side streams of the training loop (no kernel draws them):
 STREAM_EPOCH = 4 << 16  #: quantization seed of each epoch: the key of stream (STREAM_EPOCH, epoch, 0)
 STREAM_ORDER = 5 << 16  #: row order of each epoch: stream (STREAM_ORDER, epoch, 0), index = row

@@ -1,0 +1,56 @@
+// Fresh samples every epoch from one stored copy (Double data, docs/FORMATS.md sec. 5).
+//
+// Each value is stored once, stochastically rounded to a grid 2^kFractionBits times finer
+// than its levels: an index i in [0, s] and a fraction f in [0, 3] (two bit planes,
+// f = f0 + 2 f1), the position i + f/4 in level units. Every epoch the kernel draws both
+// samples afresh: sample m is i + [t_m < f], t_m a uniform 2-bit threshold, so given the
+// stored position each sample is unbiased and the two are independent, as double
+// sampling needs, while an epoch reads b + 2 bits per value. The stored copy's one-time
+// rounding is like naive sampling on a grid 4x finer (16x less variance).
+//
+// The thresholds come as bit planes, four per line (t0 and t1 of samples 0 and 1), from
+// draws of the row's stream (kStreamSample, epoch, row): bit k of plane q of line l is
+// bit k % 32 of draw((4 l + q) P + k / 32), P = ceil(K / 32). t < f is then bit logic
+// on whole words: up = (f1 & ~t1) | (~(f1 ^ t1) & f0 & ~t0).
+#pragma once
+#include <cstdint>
+
+#include "format.hpp"
+#include "rng.hpp"
+
+namespace zipml {
+
+/// Draws (32 threshold bits each) per threshold plane of a line of K values.
+constexpr int threshold_words(int K) { return (K + 31) / 32; }
+
+/// Key of row `row`'s thresholds in epoch `epoch` under `seed`.
+inline uint32_t sample_stream_key(uint32_t seed, int epoch, int row) {
+  return stream_key(seed, kStreamSample, static_cast<uint32_t>(epoch), static_cast<uint32_t>(row));
+}
+
+/// Rounding bits of the values whose fraction bits are f0, f1 (one value per bit) under
+/// thresholds t0, t1: 1 where t1 t0 < f1 f0 as 2-bit numbers.
+template <class Word>
+constexpr Word resampled_up(Word f0, Word f1, Word t0, Word t1) {
+  return static_cast<Word>((f1 & ~t1) | (~(f1 ^ t1) & f0 & ~t0));
+}
+
+/// The 4 threshold planes of line l of a row (key: sample_stream_key): plane q (t0 of
+/// sample 0, t1 of sample 0, t0 of sample 1, t1 of sample 1) in t[q P .. q P + P - 1].
+template <int K>
+inline void line_thresholds(uint32_t key, int l, uint32_t* t) {
+  constexpr int P = threshold_words(K);
+threshold_loop:
+  for (int q = 0; q < 4 * P; ++q) {
+#pragma HLS UNROLL
+    t[q] = draw(key, static_cast<uint32_t>(4 * l * P + q));
+  }
+}
+
+/// Bit k of threshold plane q of a line's thresholds t (line_thresholds).
+template <int K>
+constexpr uint32_t threshold_bit(const uint32_t* t, int q, int k) {
+  return (t[q * threshold_words(K) + k / 32] >> (k % 32)) & 1u;
+}
+
+}  // namespace zipml
