@@ -252,3 +252,14 @@ def test_rows_out_of_range_are_rejected():
         _kernels.quantize(X, lo, inv, None, 2, 0, 0, 1, rows=np.array([-1]))
     with pytest.raises(ValueError, match="1-D"):
         _kernels.quantize(X, lo, inv, None, 2, 0, 0, 1, rows=np.zeros((2, 2), np.int64))
+
+
+@pytest.mark.parametrize("sampling", ["double", "naive", "nearest"])
+def test_rows_split_among_threads_give_the_golden_bits(sampling):
+    # The binding splits more than 8192 rows among the cores; every row's draws depend on
+    # its index only, so the result is the golden model's, split or not.
+    X = np.random.default_rng(3).standard_normal((9001, 19)).astype(np.float32)
+    for bits in (2, 3):
+        hls = quantize(X, bits, sampling=sampling, seed=8, n_copies=2)
+        ref = quantize(X, bits, sampling=sampling, seed=8, n_copies=2, backend="reference")
+        assert np.array_equal(hls.lines, ref.lines)

@@ -1,6 +1,9 @@
 // Bindings of the quantizer (hls/include/zipml/quantize.hpp): scaled positions and
 // packed quantized copies, on the AVX-512 fast path where it covers the call.
+#include <algorithm>
 #include <string>
+#include <thread>
+#include <vector>
 
 #include "checks.hpp"
 #include "zipml/quantize.hpp"
@@ -48,9 +51,18 @@ py::array_t<uint64_t> quantize(carray<float> X, carray<float> lo, carray<float> 
     const float* pinv = inv.data();
     uint64_t* po = out.mutable_data();
     py::gil_scoped_release release;
-    if (portable || !zipml::avx512::fast_quantize_matrix<B, E, M>(x, int(n), int(d), plo, pinv, table, seed,
-                                                                  n_copies, po, porder))
-      zipml::quantize_matrix<B, E, M>(x, int(n), int(d), plo, pinv, table, seed, n_copies, po, porder);
+    // Rows split among the cores: each row's draws depend on its index only, so any split
+    // gives the same bits.
+    auto part = [&](int begin, int end) {
+      if (portable || !zipml::avx512::fast_quantize_matrix<B, E, M>(x, int(n), int(d), plo, pinv, table, seed,
+                                                                    n_copies, po, porder, begin, end))
+        zipml::quantize_matrix<B, E, M>(x, int(n), int(d), plo, pinv, table, seed, n_copies, po, porder, begin, end);
+    };
+    const int parts = int(std::clamp<py::ssize_t>(n / 4096, 1, std::max(1u, std::thread::hardware_concurrency())));
+    std::vector<std::thread> threads;
+    for (int t = 1; t < parts; ++t) threads.emplace_back(part, int(n * t / parts), int(n * (t + 1) / parts));
+    part(0, int(n / parts));
+    for (std::thread& th : threads) th.join();
   });
   return out;
 }

@@ -41,7 +41,8 @@ class Conditioning:
 
     @classmethod
     def fit(cls, X: np.ndarray, scaling, bits: int, chunk_rows: int = 8192) -> "Conditioning":
-        """From X scaled by ``scaling`` (``chunk_rows`` rows at a time, no scaled copy), for
+        """From X scaled by ``scaling`` (``chunk_rows`` rows at a time on two threads, no
+        scaled copy), for
         uniform levels of ``bits`` bits (32: the fp32 kernel): m_j = the feature's mean,
         rounded to a multiple of 1/s (exact at 32 bits), and p_j = clip(round(log2(1 /
         v_j)), 0, 12), v_j = mean_i E[(Q(a_ij) - m_j)^2] = mean (a - m)^2 + mean Var[Q(a)],
@@ -50,13 +51,12 @@ class Conditioning:
         spreads as 0 or 1). A constant feature gets p_j = 0."""
         unit = level_unit(bits)
         d = X.shape[1]
-        total, squares, rounding = np.zeros(d), np.zeros(d), np.zeros(d)
-        for start in range(0, X.shape[0], chunk_rows):
-            a = scaling.transform(X[start:start + chunk_rows]).astype(np.float64)
-            total += a.sum(axis=0)
-            squares += np.einsum("ij,ij->j", a, a)
-            if unit is not None:
-                rounding += rounding_variance(a, bits).sum(axis=0)
+
+        def moments(a: np.ndarray) -> np.ndarray:  # float32 values, float64 sums
+            rounding = np.zeros(d) if unit is None else rounding_variance(a, bits).sum(axis=0, dtype=np.float64)
+            return np.stack([a.sum(axis=0, dtype=np.float64), np.square(a).sum(axis=0, dtype=np.float64), rounding])
+
+        total, squares, rounding = sum(scaling.map_chunks(X, moments, chunk_rows), np.zeros((3, d)))
         n = max(1, X.shape[0])
         mean = total / n
         centers = (np.float32(mean).astype(np.float64) if unit is None

@@ -6,6 +6,7 @@ keep what is needed to map models back to original units.
 
 from __future__ import annotations
 
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 
 import numpy as np
@@ -39,6 +40,18 @@ class FeatureScaling:
         t = np.subtract(X, self.lo, dtype=np.float32)  # one new array, then in place
         t *= self.inv
         return np.clip(t, np.float32(0), np.float32(1), out=t)
+
+    def map_chunks(self, X: np.ndarray, fn, chunk_rows: int = 8192, workers: int = 2) -> list:
+        """``[fn(scaled rows) for each chunk of chunk_rows rows of X]``, in row order, the
+        chunks scaled and processed on ``workers`` threads (NumPy releases the GIL), so a
+        pass over a large X neither copies it whole nor waits on one core; the results
+        do not depend on the thread count."""
+        starts = range(0, X.shape[0], chunk_rows)
+        work = lambda start: fn(self.transform(X[start:start + chunk_rows]))  # noqa: E731
+        if workers <= 1 or len(starts) <= 1:
+            return [work(start) for start in starts]
+        with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="zipml-scan") as pool:
+            return list(pool.map(work, starts))
 
     def span(self) -> np.ndarray:
         """Feature range used to map positions back: hi - lo (0 for constant features)."""

@@ -12,11 +12,13 @@ from .spec import format as F
 
 
 def rounding_variance(X_scaled: np.ndarray, bits: int) -> np.ndarray:
-    """Per-value variance (L_k+1 - a)(a - L_k) of stochastic rounding to uniform levels."""
+    """Per-value variance (L_k+1 - a)(a - L_k) of stochastic rounding to uniform levels,
+    in the precision of ``X_scaled`` (float32 for the estimators' passes over X)."""
     s = F.max_code(bits)
-    a = X_scaled.astype(np.float64)
+    a = np.asarray(X_scaled)
     k = np.minimum(np.floor(a * s), s - 1)
-    return (((k + 1) / s) - a) * (a - k / s)
+    k /= s
+    return (k + 1 / s - a) * (a - k)
 
 
 def auto_step_shift(X: np.ndarray, scaling, bits: int, conditioning=None, chunk_rows: int = 8192) -> int:
@@ -28,21 +30,23 @@ def auto_step_shift(X: np.ndarray, scaling, bits: int, conditioning=None, chunk_
     V = max_i sum_j Var[Q(a_ij)] is the rounding variance of a row (0 at 32 bits); the
     double-sampled update w -= eta Q2 (Q1^T w - b) carries noise eta Q2 (Q1 - a)^T w whose
     size grows with V, so low precision starts with a smaller step. ``a`` is X scaled by
-    ``scaling`` (a FeatureScaling), ``chunk_rows`` rows at a time (no scaled copy of X);
-    ``conditioning``: the centers m_j and exponents p_j (``conditioning.Conditioning``;
-    None: m = 0, p = 0); V is measured on about 4096 evenly spaced rows.
+    ``scaling`` (a FeatureScaling), ``chunk_rows`` rows at a time on two threads (no
+    scaled copy of X); ``conditioning``: the centers m_j and exponents p_j
+    (``conditioning.Conditioning``; None: m = 0, p = 0); V is measured on about 4096
+    evenly spaced rows.
     """
     d = X.shape[1]
-    weight = np.ones(d) if conditioning is None else np.exp2(conditioning.shifts.astype(np.float64))
-    centers = np.zeros(d) if conditioning is None else conditioning.centers
-    r = 0.0
-    for start in range(0, X.shape[0], chunk_rows):
-        a = scaling.transform(X[start:start + chunk_rows]).astype(np.float64)
-        r = max(r, float((np.abs(a - centers) @ weight).max()))
-    r += 1.0
+    weight = np.ones(d, np.float32) if conditioning is None else np.exp2(conditioning.shifts).astype(np.float32)
+    centers = np.zeros(d, np.float32) if conditioning is None else conditioning.centers.astype(np.float32)
+
+    def widest(a: np.ndarray) -> float:  # float32 is plenty: R is rounded up to a power of two
+        a -= centers
+        return float((np.abs(a, out=a) @ weight).max())
+
+    r = max(scaling.map_chunks(X, widest, chunk_rows), default=0.0) + 1.0
     v = 0.0
     if bits != F.FULL_PRECISION:
-        rows = scaling.transform(X[:: max(1, X.shape[0] // 4096)])
+        rows = scaling.transform(X[:: max(1, X.shape[0] // 4096)]).astype(np.float64)
         v = float(rounding_variance(rows, bits).sum(axis=1).max())
     return int(min(F.MAX_SHIFT, max(1, math.ceil(math.log2(r * (1.0 + v))))))
 

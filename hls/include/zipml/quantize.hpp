@@ -180,7 +180,8 @@ inline uint32_t sample_key(uint32_t seed, uint32_t sample, uint32_t copy, uint32
  * Output layout: [copy][row][line][word], lines_per_row(d) lines per row. Output row i
  * quantizes row rows[i] of X (a row order: the host writes an epoch's rows in that
  * epoch's order without a reordered copy of X), or row i when `rows` is nullptr; its
- * draws are those of output row i.
+ * draws are those of output row i. Only output rows [row_begin, row_end) are written
+ * (row_end < 0: to n), so hosts may split the rows among threads with identical results.
  * @tparam Bits bits per level code (1, 2, 3, 4, 6, 8)
  * @tparam E    sampling (any of kSamplings)
  * @tparam M    samples of Multi (ignored otherwise; at most 16)
@@ -188,7 +189,7 @@ inline uint32_t sample_key(uint32_t seed, uint32_t sample, uint32_t copy, uint32
 template <int Bits, Sampling E, int M = 2>
 void quantize_matrix(const float* X, int n, int d, const float* lo, const float* inv,
                      const uint32_t* levels, uint32_t seed, int n_copies, uint64_t* out,
-                     const int64_t* rows = nullptr) {
+                     const int64_t* rows = nullptr, int row_begin = 0, int row_end = -1) {
   constexpr int kSamples = sample_keys(E, M);
   const int64_t row_words = static_cast<int64_t>(lines_per_row(d, Bits, E, M)) * kLineWords;
   uint32_t keys[kSamples];
@@ -196,7 +197,7 @@ copy_loop:
   for (int c = 0; c < n_copies; ++c) {
 #pragma HLS LOOP_TRIPCOUNT min = 1 max = kTripMaxCopies
   row_loop:
-    for (int i = 0; i < n; ++i) {
+    for (int i = row_begin; i < (row_end < 0 ? n : row_end); ++i) {
 #pragma HLS LOOP_TRIPCOUNT min = 1 max = kTripMaxRows
     key_loop:
       for (int m = 0; m < kSamples; ++m)

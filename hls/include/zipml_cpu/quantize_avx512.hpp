@@ -68,7 +68,7 @@ inline __mmask16 feature_lanes(int j0, int d) {
  */
 template <int Bits, Sampling E>
 void quantize_matrix(const float* X, int n, int d, const float* lo, const float* inv, uint32_t seed, int n_copies,
-                     uint64_t* out, const int64_t* rows) {
+                     uint64_t* out, const int64_t* rows, int row_begin, int row_end) {
   static_assert(supports_quantize<Bits, E>(), "the AVX-512 quantizer covers 1, 2, 4, 8 bits and Double, Naive, Nearest");
   constexpr int K = values_per_line(Bits, E);
   constexpr int W = planar(E) ? index_bits(Bits, E) : Bits;  // width of the code / index field
@@ -86,7 +86,7 @@ void quantize_matrix(const float* X, int n, int d, const float* lo, const float*
   // forwarding).
   std::unique_ptr<uint8_t[]> codes(new uint8_t[static_cast<size_t>(n_lines) * K]);
   for (int c = 0; c < n_copies; ++c) {
-    for (int i = 0; i < n; ++i) {
+    for (int i = row_begin; i < (row_end < 0 ? n : row_end); ++i) {
       const float* x = X + (rows == nullptr ? static_cast<int64_t>(i) : rows[i]) * d;
       const __m512i key0 = _mm512_set1_epi32(static_cast<int>(sample_key(seed, 0, c, i)));
       uint8_t* row = reinterpret_cast<uint8_t*>(out + (static_cast<int64_t>(c) * n + i) * row_words);  // little-endian
@@ -181,11 +181,12 @@ bool fast_quantize_matrix([[maybe_unused]] const float* X, [[maybe_unused]] int 
                           [[maybe_unused]] const float* lo, [[maybe_unused]] const float* inv,
                           [[maybe_unused]] const uint32_t* levels, [[maybe_unused]] uint32_t seed,
                           [[maybe_unused]] int n_copies, [[maybe_unused]] uint64_t* out,
-                          [[maybe_unused]] const int64_t* rows = nullptr) {
+                          [[maybe_unused]] const int64_t* rows = nullptr, [[maybe_unused]] int row_begin = 0,
+                          [[maybe_unused]] int row_end = -1) {
 #ifdef ZIPML_HAVE_AVX512_QUANTIZE
   if constexpr (supports_quantize<Bits, E>()) {
     if (levels == nullptr) {
-      quantize_matrix<Bits, E>(X, n, d, lo, inv, seed, n_copies, out, rows);
+      quantize_matrix<Bits, E>(X, n, d, lo, inv, seed, n_copies, out, rows, row_begin, row_end);
       return true;
     }
   }
