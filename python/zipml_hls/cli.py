@@ -219,8 +219,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--no-shuffle", dest="shuffle", action="store_false",
                    help="visit the rows in file order every epoch (default: a fresh order each epoch)")
     p.add_argument("--no-fresh-samples", dest="fresh_samples", action="store_false",
-                   help="quantize once and reuse the copies (default: fresh samples every epoch, which double "
-                        "sampling needs to stay unbiased)")
+                   help="epoch e repeats the samples of epoch e mod --copies (double: the kernel's draws; naive: "
+                        "copies quantized once) (default: fresh samples every epoch, which double sampling needs "
+                        "to stay unbiased)")
     p.add_argument("--no-precondition", dest="precondition", action="store_false",
                    help="one step for every feature (default: per-feature power-of-two step multipliers from each "
                         "scaled feature's mean square, for one-hot and heavy-tailed columns)")
@@ -230,7 +231,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--validation-fraction", type=float, default=0.1,
                    help="with --early-stopping: the fraction of rows held out (default 0.1)")
     p.add_argument("--copies", type=int, default=1,
-                   help="with --no-fresh-samples: independent quantized copies cycled over epochs (default 1)")
+                   help="with --no-fresh-samples: independent quantized copies (and the kernel's draws) cycled "
+                        "over epochs (default 1)")
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--backend", default="hls", choices=BACKENDS)
     p.add_argument("--model-out", help="write the trained model here")

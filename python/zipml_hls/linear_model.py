@@ -387,7 +387,9 @@ _PARAMS_DOC = r"""
     bits : {1, 2, 3, 4, 6, 8, 32}, default=8
         Bits per stored level code; 32 trains the float32 baseline kernel.
     sampling : {'double', 'naive', 'nearest'}, default='double'
-        'double': two independent samples per value, unbiased gradient;
+        'double': two independent samples per value, drawn afresh every epoch by the
+        kernel from one stored copy on a grid 4x finer than the levels (b + 2 bits per
+        value): an unbiased gradient for the stored values;
         'naive': one stochastic sample (biased towards a ridge solution);
         'nearest': deterministic nearest rounding.
     levels : {'uniform', 'optimal'}, default='uniform'
@@ -429,15 +431,20 @@ _PARAMS_DOC = r"""
         Linear-kernel losses with uniform levels only (not ``log_loss``, not
         ``levels='optimal'``).
     fresh_samples : bool, default=True
-        Draw fresh quantization samples every epoch (the data are quantized again, one
-        epoch ahead on a second thread). Double sampling is unbiased only then: reusing one
-        quantized copy makes SGD solve Q2^T Q1 w = Q2^T b for that one draw, not least
-        squares. False quantizes ``n_copies`` copies once and cycles them.
+        Draw fresh samples every epoch: the kernel draws both samples of double data
+        afresh from the one stored copy; naive data (and the samples of 'log_loss') are
+        quantized again, one epoch ahead on a second thread. Double sampling is unbiased
+        only then: the same two samples every epoch make SGD solve Q2^T Q1 w = Q2^T b for
+        that one draw, not least squares. False repeats the kernel's draws of epoch
+        e mod ``n_copies`` and cycles ``n_copies`` copies quantized once (with
+        ``shuffle=False`` every epoch then sees the same samples).
     n_copies : int, default=1
         With ``fresh_samples=False``: independent quantized copies of the data; epoch e
-        reads copy e mod n_copies.
+        reads copy e mod n_copies, with the kernel's draws (double data's samples, model
+        and gradient rounding) of epoch e mod n_copies.
     random_state : int in [0, 2**32), RandomState, Generator or None, default=None
-        Seed of the counter-based quantization RNG (None: a fresh seed each fit).
+        Seed of the counter-based RNG: quantization, the kernel's draws, the row orders
+        (None: a fresh seed each fit).
     backend : {'hls', 'reference'}, default='hls'
         'hls' runs the C++ kernels, 'reference' the NumPy golden model; both give
         bit-identical ``coef_`` for the same seed at every low precision (bits=32: equal up
@@ -474,10 +481,12 @@ class ZipMLRegressor(RegressorMixin, _ZipMLLinear):
     and divided by its standard deviation. The data are stochastically quantized to
     ``bits`` bits and SGD minimises (1/2n) sum_i (a_i^T w + c - b_i)^2 with the gradient
     estimate ``g = Q2(a) (Q1(a)^T w + c - b)`` for ``sampling='double'`` (two
-    independent samples: unbiased) or ``Q(a) (Q(a)^T w + c - b)`` for 'naive'/'nearest'
-    (one sample: biased towards the ridge solution (A^T A + n D)^-1 A^T b, D the mean
-    rounding variance of each feature). Each feature's step is scaled by a power of two
-    (``precondition``), so one-hot and heavy-tailed columns train as fast as the others.
+    independent samples, drawn every epoch from the stored copy: unbiased up to that
+    copy's one-time rounding to a 4x finer grid) or ``Q(a) (Q(a)^T w + c - b)`` for
+    'naive'/'nearest' (one sample: biased towards the ridge solution
+    (A^T A + n D)^-1 A^T b, D the mean rounding variance of each feature). Each feature's
+    step is scaled by a power of two (``precondition``), so one-hot and heavy-tailed
+    columns train as fast as the others.
     The model is fixed point (Q7.24) on the kernel; coefficients are reported in original
     units.
 """ + _PARAMS_DOC + r"""
@@ -490,8 +499,9 @@ class ZipMLRegressor(RegressorMixin, _ZipMLLinear):
     loss_curve_ : list of float
         Per epoch, the training objective 0.5 * mean squared error in original units, from
         the kernel's own pass: the mean of 0.5 (f1 - y)(f2 - y) over the predictions of the
-        two samples made before each update (unbiased with double sampling; (f1 - y)^2 for
-        one sample). No epoch reads the full-precision data to compute it.
+        two samples made before each update (with double sampling unbiased for the loss at
+        the stored values; (f1 - y)^2 for one sample). No epoch reads the full-precision
+        data to compute it.
     saturations_ : list of int
         Per epoch, samples whose step exceeded the model's fixed-point range (only in a
         diverging run; such a run counts as diverged).
