@@ -139,21 +139,21 @@ def test_layout_pinned_examples():
 
 
 def test_resampling_thresholds_follow_the_documented_recipe():
-    # Bit k of threshold plane q of line l is bit k % 32 of draw(key, (4 l + q) P + k // 32),
-    # P = ceil(K / 32); sample m of a value is index + [t1 t0 < f1 f0] with plane 2m = t0,
-    # plane 2m + 1 = t1 (docs/FORMATS.md sec. 5).
+    # Bit k of threshold plane q of line l is bit b = q K + k of the string of draws
+    # l K/8 .. l K/8 + K/8 - 1: bit b % 32 of draw(key, l K/8 + b // 32); sample m of a value
+    # is index + [t1 t0 < f1 f0] with plane 2m = t0, plane 2m + 1 = t1 (docs/FORMATS.md sec. 5).
     from zipml_hls.spec import resample
 
     K, lines = 80, 3
     keys = resample.sample_stream_key(9, 2, np.arange(4))
     planes = resample.threshold_planes(keys, lines, K)
-    P = (K + 31) // 32
     for r, key in enumerate(keys.tolist()):
         for q in range(4):
             for j in range(lines * K):
                 l, k = divmod(j, K)
-                word = int(rng.draw(key, (4 * l + q) * P + k // 32)[0])
-                assert planes[r, q, j] == (word >> (k % 32)) & 1
+                b = q * K + k
+                word = int(rng.draw(key, l * K // 8 + b // 32)[0])
+                assert planes[r, q, j] == (word >> (b % 32)) & 1
     f0, f1 = np.array([0, 1, 0, 1]), np.array([0, 0, 1, 1])  # fractions 0..3
     for t in range(4):
         up = resample.resampled_up(f0, f1, np.full(4, t & 1), np.full(4, t >> 1))

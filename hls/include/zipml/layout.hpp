@@ -100,19 +100,22 @@ inline void decode_line(const uint64_t* line, uint32_t key, int l, int32_t* firs
                 "decode_line reads Double, Naive or Nearest lines (Multi: decode_samples)");
   constexpr int K = values_per_line(Bits, E);
   if (E == Sampling::Double) {
+    // Sampling::Double spelled out (E is Double here), so that the other instances never
+    // instantiate the threshold helpers for a line size they do not have (C++14).
+    constexpr int KD = values_per_line(Bits, Sampling::Double);
     constexpr int ib = index_bits(Bits, Sampling::Double);
-    uint32_t t[4 * threshold_words(K)];
+    uint32_t t[threshold_words(KD)];
 #pragma HLS ARRAY_PARTITION variable = t complete
-    line_thresholds<K>(key, l, t);
+    line_thresholds<KD>(key, l, t);
   double_loop:
-    for (int k = 0; k < K; ++k) {
+    for (int k = 0; k < KD; ++k) {
 #pragma HLS UNROLL
-      const int32_t idx = static_cast<int32_t>(get_field(line, field_pos<ib, K>(k), ib));
-      const uint32_t f0 = get_field(line, K * ib + k, 1), f1 = get_field(line, K * ib + K + k, 1);
+      const int32_t idx = static_cast<int32_t>(get_field(line, field_pos<ib, KD>(k), ib));
+      const uint32_t f0 = get_field(line, KD * ib + k, 1), f1 = get_field(line, KD * ib + KD + k, 1);
       first[k] = idx + static_cast<int32_t>(
-                           resampled_up<uint32_t>(f0, f1, threshold_bit<K>(t, 0, k), threshold_bit<K>(t, 1, k)) & 1u);
+                           resampled_up<uint32_t>(f0, f1, threshold_bit<KD>(t, 0, k), threshold_bit<KD>(t, 1, k)) & 1u);
       second[k] = idx + static_cast<int32_t>(
-                            resampled_up<uint32_t>(f0, f1, threshold_bit<K>(t, 2, k), threshold_bit<K>(t, 3, k)) & 1u);
+                            resampled_up<uint32_t>(f0, f1, threshold_bit<KD>(t, 2, k), threshold_bit<KD>(t, 3, k)) & 1u);
     }
   } else if (E == Sampling::Naive || E == Sampling::Nearest) {
   code_loop:

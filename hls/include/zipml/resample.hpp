@@ -8,10 +8,11 @@
 // sampling needs, while an epoch reads b + 2 bits per value. The stored copy's one-time
 // rounding is like naive sampling on a grid 4x finer (16x less variance).
 //
-// The thresholds come as bit planes, four per line (t0 and t1 of samples 0 and 1), from
-// draws of the row's stream (kStreamSample, epoch, row): bit k of plane q of line l is
-// bit k % 32 of draw((4 l + q) P + k / 32), P = ceil(K / 32). t < f is then bit logic
-// on whole words: up = (f1 & ~t1) | (~(f1 ^ t1) & f0 & ~t0).
+// The thresholds come as bit planes, four per line (t0 and t1 of sample 0, then of
+// sample 1), from the draws of the row's stream (kStreamSample, epoch, row): line l takes
+// the 4K-bit string of draws l K/8 .. l K/8 + K/8 - 1 (little-endian: bit b is bit b % 32
+// of draw l K/8 + b / 32), and plane q is its bits q K .. q K + K - 1 (K a multiple of 16).
+// t < f is then bit logic on whole words: up = (f1 & ~t1) | (~(f1 ^ t1) & f0 & ~t0).
 #pragma once
 #include <cstdint>
 
@@ -20,8 +21,8 @@
 
 namespace zipml {
 
-/// Draws (32 threshold bits each) per threshold plane of a line of K values.
-constexpr int threshold_words(int K) { return (K + 31) / 32; }
+/// Draws (32 threshold bits each) of a line of K values: 4K threshold bits.
+constexpr int threshold_words(int K) { return 4 * K / 32; }
 
 /// Key of row `row`'s thresholds in epoch `epoch` under `seed`.
 inline uint32_t sample_stream_key(uint32_t seed, int epoch, int row) {
@@ -35,22 +36,23 @@ constexpr Word resampled_up(Word f0, Word f1, Word t0, Word t1) {
   return static_cast<Word>((f1 & ~t1) | (~(f1 ^ t1) & f0 & ~t0));
 }
 
-/// The 4 threshold planes of line l of a row (key: sample_stream_key): plane q (t0 of
-/// sample 0, t1 of sample 0, t0 of sample 1, t1 of sample 1) in t[q P .. q P + P - 1].
+/// The threshold draws of line l of a row (key: sample_stream_key), threshold_words(K) of them.
 template <int K>
 inline void line_thresholds(uint32_t key, int l, uint32_t* t) {
-  constexpr int P = threshold_words(K);
+  static_assert(K % 16 == 0, "planes of whole 16-bit words");
+  constexpr int D = threshold_words(K);
 threshold_loop:
-  for (int q = 0; q < 4 * P; ++q) {
+  for (int q = 0; q < D; ++q) {
 #pragma HLS UNROLL
-    t[q] = draw(key, static_cast<uint32_t>(4 * l * P + q));
+    t[q] = draw(key, static_cast<uint32_t>(l * D + q));
   }
 }
 
-/// Bit k of threshold plane q of a line's thresholds t (line_thresholds).
+/// Bit k of threshold plane q (t0 of sample 0, t1 of sample 0, t0 of sample 1, t1 of
+/// sample 1) of a line's draws t (line_thresholds): bit q K + k of their string.
 template <int K>
 constexpr uint32_t threshold_bit(const uint32_t* t, int q, int k) {
-  return (t[q * threshold_words(K) + k / 32] >> (k % 32)) & 1u;
+  return (t[(q * K + k) / 32] >> ((q * K + k) % 32)) & 1u;
 }
 
 }  // namespace zipml

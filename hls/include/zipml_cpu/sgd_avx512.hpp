@@ -103,60 +103,84 @@ ZIPML_INLINE inline int32_t reduce_add_wrapping(__m512i v) {
   return _mm_cvtsi128_si32(b);
 }
 
-/// Bytes of one resolved rounding-bit plane of Double data (K bits, in whole words).
-template <int K>
-constexpr int resolved_bytes() {
-  return (K + 63) / 64 * 8;
-}
-
-/// Double: the rounding bits of both samples of line l of a row (resample.hpp), as two
-/// K-bit planes r0 and r1 of resolved_bytes<K>() each (bits past K unspecified): the
-/// line's 4P threshold draws in one or two vectors of draws, then t < f on 64-bit words.
+/// The word moves of resolve_line for lines of K values whose index plane is W bits wide:
+/// _mm512_permutex2var_epi16 indices (over the 64 words of two vectors) that bring the K
+/// bits at one bit position of a line or of its threshold string to another (both
+/// multiples of 16; other words are don't-cares), and the words of the two planes.
 template <int K, int W>
-ZIPML_INLINE inline void resolve_line(const uint64_t* line_words, uint32_t key, int l, uint8_t* r0, uint8_t* r1) {
-  constexpr int P = threshold_words(K);
-  constexpr int kWords = (K + 63) / 64;
-  static_assert(4 * P <= 32 && 12 * P + 8 * kWords <= 128, "the threshold planes fit two vectors of draws");
-  alignas(64) uint32_t t[32];
-  const __m512i lane = _mm512_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15);
-  const __m512i keys = _mm512_set1_epi32(static_cast<int>(key));
-  for (int v = 0; v < 2; ++v) {
-    if (v * 16 >= 4 * P) {
-      _mm512_store_si512(t + 16 * v, _mm512_setzero_si512());
-      continue;
+struct PlaneMoves {
+  static constexpr int A = K * W;  // bit of the first fraction plane (f0; f1 follows at A + K)
+  __m512i f1_to_f0, f0_to_f1, t_to_f0[2], t_to_f1[2];
+  __m512i lane_mul = _mm512_mullo_epi32(_mm512_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15),
+                                        _mm512_set1_epi32(static_cast<int>(kIndexMul)));  // lane * kIndexMul
+  __mmask32 plane0, plane1;
+  static __m512i move(int from, int to) {
+    alignas(64) int16_t idx[32];
+    for (int o = 0; o < 32; ++o) {
+      const int src = o - to / 16 + from / 16;
+      idx[o] = static_cast<int16_t>(o >= to / 16 && o < (to + K) / 16 && src >= 0 && src < 64 ? src : 0);
     }
-    const __m512i index = _mm512_mullo_epi32(_mm512_add_epi32(_mm512_set1_epi32(4 * l * P + 16 * v), lane),
-                                             _mm512_set1_epi32(static_cast<int>(kIndexMul)));
-    _mm512_store_si512(t + 16 * v, mix32x16(_mm512_xor_si512(keys, index)));
+    return _mm512_load_si512(idx);
   }
-  // the fraction planes, padded so that whole words never read past them
-  alignas(8) uint8_t frac[2][kWords * 8] = {};
-  const uint8_t* line = reinterpret_cast<const uint8_t*>(line_words);
-  std::memcpy(frac[0], line + K * W / 8, K / 8);
-  std::memcpy(frac[1], line + K * W / 8 + K / 8, K / 8);
-  const uint8_t* tb = reinterpret_cast<const uint8_t*>(t);  // plane q at byte 4 P q
-  auto word = [](const uint8_t* p) ZIPML_INLINE {
-    uint64_t x;
-    std::memcpy(&x, p, sizeof x);
-    return x;
-  };
-  for (int w = 0; w < kWords; ++w) {
-    const uint64_t f0 = word(frac[0] + 8 * w), f1 = word(frac[1] + 8 * w);
-    const uint64_t u0 = resampled_up<uint64_t>(f0, f1, word(tb + 8 * w), word(tb + 4 * P + 8 * w));
-    const uint64_t u1 = resampled_up<uint64_t>(f0, f1, word(tb + 8 * P + 8 * w), word(tb + 12 * P + 8 * w));
-    std::memcpy(r0 + 8 * w, &u0, sizeof u0);
-    std::memcpy(r1 + 8 * w, &u1, sizeof u1);
+  static __mmask32 words(int from) {  // (no plane past the line: lines of one code per value have none)
+    return from / 16 + K / 16 > 32 ? 0 : static_cast<__mmask32>(((uint64_t{1} << (K / 16)) - 1) << (from / 16));
+  }
+  PlaneMoves()
+      : f1_to_f0(move(A + K, A)),
+        f0_to_f1(move(A, A + K)),
+        t_to_f0{move(0, A), move(K, A)},
+        t_to_f1{move(2 * K, A + K), move(3 * K, A + K)},
+        plane0(words(A)),
+        plane1(words(A + K)) {}
+};
+
+/// t < f as bit logic on whole vectors (resample.hpp: resampled_up).
+ZIPML_INLINE inline __m512i resampled_up512(__m512i f0, __m512i f1, __m512i t0, __m512i t1) {
+  const __m512i high = _mm512_andnot_si512(t1, f1);                               // f1 & ~t1
+  const __m512i tie = _mm512_andnot_si512(_mm512_xor_si512(f1, t1), _mm512_andnot_si512(t0, f0));
+  return _mm512_or_si512(high, tie);
+}
+
+/// Double: the threshold draws of a row of n_lines lines (key: sample_stream_key), in
+/// `out` (n_lines * threshold_words(K) of them, rounded up to whole vectors).
+template <int K, int W>
+ZIPML_INLINE inline void row_thresholds(uint32_t key, int n_lines, const PlaneMoves<K, W>& mv, uint32_t* out) {
+  const __m512i keys = _mm512_set1_epi32(static_cast<int>(key));
+  for (int first = 0; first < n_lines * threshold_words(K); first += 16) {  // index * kIndexMul as an add
+    const __m512i index = _mm512_add_epi32(_mm512_set1_epi32(static_cast<int>(uint32_t(first) * kIndexMul)), mv.lane_mul);
+    _mm512_store_si512(out + first, mix32x16(_mm512_xor_si512(keys, index)));
   }
 }
 
-/// Calls f(Group) for every group of a line, in any order (groups are disjoint). Double:
-/// `r0`, `r1` are the line's resolved rounding-bit planes of the two samples
-/// (resolve_line); the others read their one code from the line.
+/// Double: a line with both samples drawn (resample.hpp) from its threshold draws `t`
+/// (row_thresholds), written to `out` in the layout of index plus one rounding-bit plane
+/// per sample, the planes where the fraction planes were: t < f on whole vectors, the
+/// planes brought together by word permutes.
+template <int K, int W>
+ZIPML_INLINE inline void resolve_line(const uint64_t* line_words, const uint32_t* t, const PlaneMoves<K, W>& mv,
+                                      uint64_t* out) {
+  static_assert(threshold_words(K) <= 32, "the threshold draws fit two vectors");
+  const __m512i ta = _mm512_loadu_si512(t);
+  const __m512i tb = threshold_words(K) > 16 ? _mm512_loadu_si512(t + 16) : _mm512_setzero_si512();
+  const __m512i line = _mm512_loadu_si512(line_words);
+  const __m512i r0 = resampled_up512(line, _mm512_permutexvar_epi16(mv.f1_to_f0, line),
+                                     _mm512_permutex2var_epi16(ta, mv.t_to_f0[0], tb),
+                                     _mm512_permutex2var_epi16(ta, mv.t_to_f0[1], tb));
+  const __m512i r1 = resampled_up512(_mm512_permutexvar_epi16(mv.f0_to_f1, line), line,
+                                     _mm512_permutex2var_epi16(ta, mv.t_to_f1[0], tb),
+                                     _mm512_permutex2var_epi16(ta, mv.t_to_f1[1], tb));
+  _mm512_store_si512(out, _mm512_mask_blend_epi16(mv.plane1, _mm512_mask_blend_epi16(mv.plane0, line, r0), r1));
+}
+
+/// Calls f(Group) for every group of a line, in any order (groups are disjoint). Double
+/// lines come resolved (resolve_line): the index plane, then each sample's rounding bits.
 template <int Bits, Sampling E, class F>
-ZIPML_INLINE inline void for_each_group(const uint64_t* line_words, const uint8_t* r0, const uint8_t* r1, F&& f) {
+ZIPML_INLINE inline void for_each_group(const uint64_t* line_words, F&& f) {
   constexpr int K = values_per_line(Bits, E);
   constexpr int W = E == Sampling::Double ? index_bits(Bits, E) : Bits;
   const uint8_t* line = reinterpret_cast<const uint8_t*>(line_words);  // little-endian host
+  const uint8_t* r0 = line + K * W / 8;
+  const uint8_t* r1 = r0 + K / 8;
   const bool dbl = E == Sampling::Double;
   if (W == 1) {  // 1-bit data: codes are 0/1, carried as masks in r0 (first) and r1 (second)
     for (int base = 0; base < K; base += 16) {
@@ -295,21 +319,35 @@ void sgd_least_squares(const uint64_t* data, const int32_t* labels, int n, int d
   int32_t intercept = model_in[d];
   const __m512i one = _mm512_set1_epi32(1);
 
-  // Double: the rounding bits of both samples of every line of the current row and the
-  // next (resolved while the next row's dot product reads its line, kept for its update).
-  constexpr int RB = resolved_bytes<K>();
-  std::unique_ptr<uint8_t[]> resolved(kDouble ? new uint8_t[size_t(4) * RB * n_lines] : nullptr);
-  auto plane = [&](int buffer, int l, int sample) ZIPML_INLINE -> const uint8_t* {
-    return kDouble ? resolved.get() + ((size_t(buffer) * n_lines + l) * 2 + sample) * RB : nullptr;
+  // Double: the lines of the current row and the next with both samples drawn (resolved
+  // while the next row's dot product reads them, kept for its update).
+  std::unique_ptr<uint64_t, decltype(&std::free)> resolved(
+      kDouble ? static_cast<uint64_t*>(std::aligned_alloc(64, sizeof(uint64_t) * 2 * kLineWords * n_lines)) : nullptr,
+      &std::free);
+  if (kDouble && resolved == nullptr) throw std::bad_alloc();
+  const PlaneMoves<K, Gr::W> moves;
+  // one row's threshold draws, in whole vectors, and a vector of slack for the last line's loads
+  const size_t threshold_slots = (size_t(n_lines) * threshold_words(K) + 15) / 16 * 16 + 32;
+  std::unique_ptr<uint32_t, decltype(&std::free)> thresholds(
+      kDouble ? static_cast<uint32_t*>(std::aligned_alloc(64, sizeof(uint32_t) * threshold_slots)) : nullptr, &std::free);
+  if (kDouble && thresholds == nullptr) throw std::bad_alloc();
+  auto resolved_line = [&](int buffer, int l) ZIPML_INLINE { return resolved.get() + (buffer * n_lines + l) * kLineWords; };
+
+  // Double: draws the samples of a whole row into `buffer`, before its lines are read (a
+  // line read right after its wide store would wait on store forwarding).
+  auto resolve_row = [&](const uint64_t* row, uint32_t key, int buffer) {
+    if constexpr (kDouble) {
+      row_thresholds<K, Gr::W>(key, n_lines, moves, thresholds.get());
+      for (int l = 0; l < n_lines; ++l)
+        resolve_line<K, Gr::W>(row + l * kLineWords, thresholds.get() + l * threshold_words(K), moves,
+                               resolved_line(buffer, l));
+    }
   };
 
-  // The dot product of line l of a row (drawing its samples with `key` into `buffer`)
-  // against the current model.
-  auto dot_line = [&](const uint64_t* row, uint32_t key, int buffer, int l, __m512i acc) ZIPML_INLINE {
-    if constexpr (kDouble)
-      resolve_line<K, Gr::W>(row + l * kLineWords, key, l, const_cast<uint8_t*>(plane(buffer, l, 0)),
-                             const_cast<uint8_t*>(plane(buffer, l, 1)));
-    for_each_group<Bits, E>(row + l * kLineWords, plane(buffer, l, 0), plane(buffer, l, 1), [&](const Group& g) ZIPML_INLINE {
+  // The dot product of line l of a row (Double: its resolved line in `buffer`) against
+  // the current model.
+  auto dot_line = [&](const uint64_t* row, int buffer, int l, __m512i acc) ZIPML_INLINE {
+    for_each_group<Bits, E>(kDouble ? resolved_line(buffer, l) : row + l * kLineWords, [&](const Group& g) ZIPML_INLINE {
       const __m512i wd = _mm512_srai_epi32(_mm512_load_si512(w + slot(l, g.gid)), kDotDrop);
       if (Bits > 1) acc = _mm512_add_epi32(acc, _mm512_mullo_epi32(g.idx, wd));
       if (kDouble || Bits == 1) acc = _mm512_mask_add_epi32(acc, g.r0, acc, wd);
@@ -326,11 +364,12 @@ void sgd_least_squares(const uint64_t* data, const int32_t* labels, int n, int d
     const uint64_t* copy = data + static_cast<int64_t>(e % n_copies) * n * row_words;
     __m512i acc = _mm512_setzero_si512();
     int current = 0;  // the resolved-bits buffer of row i
-    for (int l = 0; l < n_lines; ++l) acc = dot_line(copy, sample_stream_key(seed, e, 0), current, l, acc);
+    resolve_row(copy, sample_stream_key(seed, e, 0), current);
+    for (int l = 0; l < n_lines; ++l) acc = dot_line(copy, current, l, acc);
     for (int i = 0; i < n; ++i, current ^= 1) {
       const uint64_t* row = copy + static_cast<int64_t>(i) * row_words;
       const uint64_t* next = i + 1 < n ? row + row_words : nullptr;
-      const uint32_t next_key = kDouble && next != nullptr ? sample_stream_key(seed, e, i + 1) : 0;
+      if (next != nullptr) resolve_row(next, sample_stream_key(seed, e, i + 1), current ^ 1);
       const int64_t pred = linear_prediction(reduce_add_wrapping(acc), intercept, dot_mult);
       const int64_t r = SquaredError::residual_q16(pred, labels[i]);
       const SampleStep st = residual_step(r, dot_mult, shift, S, pmax);
@@ -374,7 +413,7 @@ void sgd_least_squares(const uint64_t* data, const int32_t* labels, int n, int d
       acc = _mm512_setzero_si512();
       __m512i acc2 = _mm512_setzero_si512();  // Double: the second sample's dot product
       for (int l = 0; l < n_lines; ++l) {
-        for_each_group<Bits, E>(row + l * kLineWords, plane(current, l, 0), plane(current, l, 1),
+        for_each_group<Bits, E>(kDouble ? resolved_line(current, l) : row + l * kLineWords,
                                 [&](const Group& g) ZIPML_INLINE {
           int32_t* ws = w + slot(l, g.gid);
           const __m512i wv = _mm512_load_si512(ws);
@@ -401,7 +440,7 @@ void sgd_least_squares(const uint64_t* data, const int32_t* labels, int n, int d
         });
         if (next != nullptr) {
           __builtin_prefetch(next + row_words + l * kLineWords, 0, 3);  // the row after next, one pass ahead
-          acc = dot_line(next, next_key, current ^ 1, l, acc);
+          acc = dot_line(next, current ^ 1, l, acc);
         }
       }
       report_predictions(report, i, pred,

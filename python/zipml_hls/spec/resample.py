@@ -4,8 +4,9 @@ hls/include/zipml/resample.hpp.
 Double data store each value once, stochastically rounded to a grid 2^FRACTION_BITS
 times finer than its levels: an index i in [0, s] and a fraction f in [0, 3]. Every epoch
 the kernel draws sample m as i + [t_m < f], with 2-bit thresholds t_m from the row's
-stream (STREAM_SAMPLE, epoch, row): bit k of threshold plane q (t0, t1 of sample 0, then
-of sample 1) of line l is bit k % 32 of draw((4 l + q) P + k // 32), P = ceil(K / 32).
+stream (STREAM_SAMPLE, epoch, row): line l takes the 4K-bit string of draws l K/8 ..
+l K/8 + K/8 - 1 (little-endian: bit b is bit b % 32 of draw l K/8 + b // 32), and its
+threshold plane q (t0, t1 of sample 0, then of sample 1) is bits q K .. q K + K - 1.
 """
 
 from __future__ import annotations
@@ -18,8 +19,8 @@ _U32 = np.uint32
 
 
 def threshold_words(K: int) -> int:
-    """Draws (32 threshold bits each) per threshold plane of a line of K values."""
-    return (K + 31) // 32
+    """Draws (32 threshold bits each) of a line of K values: 4K threshold bits."""
+    return 4 * K // 32
 
 
 def sample_stream_key(seed, epoch, rows) -> np.ndarray:
@@ -30,12 +31,11 @@ def sample_stream_key(seed, epoch, rows) -> np.ndarray:
 def threshold_planes(keys: np.ndarray, n_lines: int, K: int) -> np.ndarray:
     """Threshold bits of rows with ``keys`` (R,): (R, 4, n_lines * K) uint8, plane q of
     value k of line l at [:, q, l * K + k]."""
-    P = threshold_words(K)
-    lines = np.arange(n_lines)[:, None, None]
-    index = (4 * lines + np.arange(4)[None, :, None]) * P + np.arange(P)[None, None, :]  # (L, 4, P)
-    words = draw(np.asarray(keys, dtype=_U32).reshape(-1, 1, 1, 1), index.astype(_U32))  # (R, L, 4, P)
-    bits = np.unpackbits(words.astype("<u4").view(np.uint8), axis=-1, bitorder="little")[..., :K]  # (R, L, 4, K)
-    return bits.transpose(0, 2, 1, 3).reshape(len(words), 4, n_lines * K)
+    D = threshold_words(K)
+    index = np.arange(n_lines * D, dtype=_U32).reshape(n_lines, D)
+    words = draw(np.asarray(keys, dtype=_U32).reshape(-1, 1, 1), index)  # (R, L, D)
+    bits = np.unpackbits(words.astype("<u4").view(np.uint8), axis=-1, bitorder="little")  # (R, L, 4K)
+    return bits.reshape(len(words), n_lines, 4, K).transpose(0, 2, 1, 3).reshape(len(words), 4, n_lines * K)
 
 
 def resampled_up(f0, f1, t0, t1):
