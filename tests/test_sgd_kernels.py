@@ -6,6 +6,7 @@ import pytest
 from zipml_hls import _kernels, quantize
 from zipml_hls.spec import format as F
 from zipml_hls import reference as R
+from zipml_hls.backend import get_backend
 from zipml_hls.scaling import LabelScaling
 from zipml_hls.spec import schedule
 
@@ -160,3 +161,42 @@ def test_level_table_mode_bit_exact(bits, sampling):
     cpp = _kernels.sgd_linear(q.lines, labels, 45, bits, F.sampling_id(sampling), *args, values=values)[0]
     ref = R.sgd_linear(q.lines, labels, 45, bits, sampling, *args, values=values)[0]
     assert np.array_equal(cpp, ref)
+
+
+@pytest.mark.parametrize("sampling, loss", [("double", "squared_error"), ("naive", "squared_error"),
+                                            ("double", "hinge"), ("nearest", "squared_hinge")])
+def test_row_order_reads_the_same_as_reordered_data(sampling, loss):
+    # rows=order visits row order[i] of each copy (and of the refetch positions) as sample
+    # i: the same bits as data reordered by the host, on the AVX-512, portable and golden
+    # kernels.
+    rng = np.random.default_rng(9)
+    X, labels = problem(rng, 40, 70)
+    if loss != "squared_error":
+        labels = np.where(labels > 0, 1 << 16, -(1 << 16)).astype(np.int32)
+    q = quantize(X, 4, sampling=sampling, seed=2, n_copies=2)
+    full = R.scaled_position(X.astype(np.float32), q.scaling.lo, q.scaling.inv) if loss == "hinge" else None
+    order = rng.permutation(40)
+    args = (4, sampling, 3, 4, 1, F.dot_mult(4), np.zeros(71, np.int32))
+    kw = dict(loss=loss, seed=5)
+    want = get_backend("hls").sgd_linear(np.ascontiguousarray(q.lines[:, order]), labels[order], 70, *args,
+                                         full=None if full is None else full[order], **kw)
+    for backend, extra in (("hls", {}), ("hls", {"portable": True}), ("reference", {})):
+        got = get_backend(backend).sgd_linear(q.lines, labels[order], 70, *args, full=full, rows=order, **kw, **extra)
+        for a, b in zip(got, want):
+            assert (a is None and b is None) or np.array_equal(a, b), (backend, extra)
+
+
+def test_logistic_row_order_reads_the_same_as_reordered_data():
+    from zipml_hls.polynomial import logistic_polynomial
+
+    rng = np.random.default_rng(10)
+    X, labels = problem(rng, 30, 20)
+    labels = np.where(labels > 0, 1 << 16, -(1 << 16)).astype(np.int32)
+    q = quantize(X, 2, sampling="multi", samples_per_value=4, seed=2)
+    poly = logistic_polynomial(3, 4.0)
+    order = rng.permutation(30)
+    args = (20, 2, "multi", 4, 2, 3, 0, F.dot_mult(2), poly.fixed_coef(), poly.range_q16(), np.zeros(21, np.int32))
+    want = get_backend("hls").sgd_logistic(np.ascontiguousarray(q.lines[:, order]), labels[order], *args)
+    for backend in ("hls", "reference"):
+        got = get_backend(backend).sgd_logistic(q.lines, labels[order], *args, rows=order)
+        assert all(np.array_equal(a, b) for a, b in zip(got[:3], want[:3])), backend

@@ -72,8 +72,8 @@ def test_epoch_orders_are_fresh_deterministic_permutations():
 @pytest.mark.parametrize("sampling", ["double", "naive"])
 def test_every_epoch_reads_fresh_draws_of_its_rows(sampling):
     # Epoch e's data: the rows in epoch e's order; naive data quantized again with epoch
-    # e's own seed, double data stored once (the kernel draws both samples afresh with
-    # epoch e's seed).
+    # e's own seed (written in that order), double data stored once (the kernel reads its
+    # rows in that order and draws both samples afresh with epoch e's seed).
     rng = np.random.default_rng(1)
     X = rng.uniform(size=(300, 40)).astype(np.float32)
     scaling = FeatureScaling.fit(X)
@@ -88,8 +88,9 @@ def test_every_epoch_reads_fresh_draws_of_its_rows(sampling):
         assert np.array_equal(order, epoch_order(5, e, 300))
         assert config.kernel_seed(e) == epoch_seed(5, e)
         if sampling == "double":
-            assert np.array_equal(prepared.lines, stored.lines[:, order])
+            assert np.array_equal(prepared.lines, stored.lines) and np.array_equal(prepared.rows, order)
         else:
+            assert prepared.rows is None
             expected = quantize_checked(X[order], 2, "naive", "uniform", epoch_seed(5, e), 1, "hls", scaling)
             assert np.array_equal(prepared.lines, expected.lines)
     assert len({config.kernel_seed(e) for e in range(3)}) == 3

@@ -70,12 +70,24 @@ const T* feature_array(const py::object& obj, py::ssize_t d, const std::string& 
   return holder.data();
 }
 
+/// The rows a quantized kernel visits: None, or an order of n row indices of the data
+/// (sample i reads row rows[i] of each copy and labels[i]).
+const int64_t* sample_rows(const py::object& rows, int n, carray<int64_t>& holder) {
+  py::ssize_t count = n;
+  const int64_t* p = check_rows(rows, count, holder);
+  require(count == n, "rows must hold one row index per sample (" + std::to_string(n) + "), got " +
+                          std::to_string(count));
+  return p;
+}
+
 py::tuple sgd_linear(carray<uint64_t> data, carray<int32_t> labels, int d, int bits, int sampling, int epochs,
                      int step_shift, int decay_epochs, int32_t dot_mult, carray<int32_t> model_in, py::object values,
                      int loss, int model_bits, int grad_bits, uint32_t seed, py::object full, py::object feature_shifts,
-                     py::object centers, bool portable) {
+                     py::object centers, bool portable, py::object rows) {
   check_sgd_inputs(data, labels, model_in, d, epochs, step_shift, decay_epochs, dot_mult);
   const int n_copies = int(data.shape(0)), n = int(data.shape(1));
+  carray<int64_t> order;
+  const int64_t* porder = sample_rows(rows, n, order);
   check_linear_loss(loss);
   require(model_bits == 0 || (model_bits >= 2 && model_bits <= 24),
           "model_bits must be 0 (full precision) or in [2, 24], got " + std::to_string(model_bits));
@@ -123,18 +135,21 @@ py::tuple sgd_linear(carray<uint64_t> data, carray<int32_t> labels, int d, int b
     int32_t* ph = history.mutable_data();
     py::gil_scoped_release release;
     if (portable || !zipml::avx512::fast_sgd_linear<B, E, Loss, kMaxFeatures>(
-                        pd, pl, n, d, n_copies, epochs, step_shift, decay_epochs, dot_mult, pv, pm, ph, opt, report))
+                        pd, pl, n, d, n_copies, epochs, step_shift, decay_epochs, dot_mult, pv, pm, ph, opt, report,
+                        porder))
       zipml::sgd_linear<B, E, Loss, kMaxFeatures>(pd, pl, n, d, n_copies, epochs, step_shift, decay_epochs, dot_mult,
-                                                  pv, pm, ph, opt, report);
+                                                  pv, pm, ph, opt, report, porder);
   });
   return py::make_tuple(history, predictions, saturations, refetches);
 }
 
 py::tuple sgd_logistic(carray<uint64_t> data, carray<int32_t> labels, int d, int bits, int sampling,
                                   int samples, int epochs, int step_shift, int decay_epochs, int32_t dot_mult,
-                                  carray<int64_t> coef, int32_t range_q16, carray<int32_t> model_in) {
+                                  carray<int64_t> coef, int32_t range_q16, carray<int32_t> model_in, py::object rows) {
   check_sgd_inputs(data, labels, model_in, d, epochs, step_shift, decay_epochs, dot_mult);
   const int n_copies = int(data.shape(0)), n = int(data.shape(1));
+  carray<int64_t> order;
+  const int64_t* porder = sample_rows(rows, n, order);
   require(range_q16 > 0 && range_q16 <= (32 << 16),
           "range_q16 must be in (0, 32 * 2^16], got " + std::to_string(range_q16));
   py::array_t<int32_t> history({py::ssize_t(epochs), py::ssize_t(d) + 1});
@@ -153,7 +168,7 @@ py::tuple sgd_logistic(carray<uint64_t> data, carray<int32_t> labels, int d, int
     int32_t* ph = history.mutable_data();
     py::gil_scoped_release release;
     zipml::sgd_logistic<B, E, M, kMaxFeatures>(pd, pl, n, d, n_copies, epochs, step_shift, decay_epochs, dot_mult, pc,
-                                               range_q16, pm, ph, report);
+                                               range_q16, pm, ph, report, porder);
   });
   return py::make_tuple(history, predictions, saturations);
 }
@@ -214,7 +229,9 @@ uint32 (n, d) Q0.24 positions (from positions()): the losses that refetch
 bound of 1; feature_shifts None or uint8 (d,) in [0, 15]: feature j steps 2^p_j times
 the shared step (a diagonal preconditioner: w_j -= sat32(2^p_j step_j)); centers None or
 int32 (d,) level values (codes in [0, 2^bits - 1], or Q0.10 for tables): the model sees
-v_j - m_j (centred features); portable: skip the AVX-512 fast path (same bits).
+v_j - m_j (centred features); portable: skip the AVX-512 fast path (same bits); rows None
+or int64 (n,): sample i reads row rows[i] of each copy (and of full) and labels[i] (an
+epoch's order without a reordered copy of the data).
 
 Returns (history int32 (epochs, d + 1): the model after every epoch; predictions int32
 (n, 2) Q16: each sample's predictions in the last epoch's pass, before its update, from
@@ -232,7 +249,7 @@ double data, else the first again; also where the residual is 0); saturations in
         py::arg("model_in"), py::kw_only(), py::arg("values") = py::none(), py::arg("loss") = 0,
         py::arg("model_bits") = 0, py::arg("grad_bits") = 0, py::arg("seed") = 0, py::arg("full") = py::none(),
         py::arg("feature_shifts") = py::none(), py::arg("centers") = py::none(), py::arg("portable") = false,
-        sgd_linear_doc.c_str());
+        py::arg("rows") = py::none(), sgd_linear_doc.c_str());
   const std::string sgd_logistic_doc = fill(R"pbdoc(
 Logistic regression by polynomial approximation of the loss derivative (sgd_logistic).
 
@@ -244,13 +261,14 @@ Parameters as sgd_linear, and: sampling {samplings}
 (multi: M independent samples; the others reuse the one stored sample: the biased
 baselines); samples M, one of
 constants()['multi_samples']; labels +-2^16; coef int64 (M,) Q30; range_q16 R in Q16, in
-(0, 32 * 2^16]. Returns (history int32 (epochs, d + 1), predictions int32 (n, 2) Q16 of
+(0, 32 * 2^16]; rows as sgd_linear's. Returns (history int32 (epochs, d + 1), predictions int32 (n, 2) Q16 of
 the last epoch's pass, both columns from sample 1, saturations int32 (epochs,)).
 )pbdoc",
                                             {{"samplings", sampling_list(zipml::kLogisticSamplings, " or ")}});
   m.def("sgd_logistic", &sgd_logistic, py::arg("data"), py::arg("labels"), py::arg("d"), py::arg("bits"),
         py::arg("sampling"), py::arg("samples"), py::arg("epochs"), py::arg("step_shift"), py::arg("decay_epochs"),
-        py::arg("dot_mult"), py::arg("coef"), py::arg("range_q16"), py::arg("model_in"), sgd_logistic_doc.c_str());
+        py::arg("dot_mult"), py::arg("coef"), py::arg("range_q16"), py::arg("model_in"), py::kw_only(),
+        py::arg("rows") = py::none(), sgd_logistic_doc.c_str());
   const std::string sgd_fp32_doc = fill(R"pbdoc(
 The 32-bit baseline: the same SGD and step schedule on float32 scaled data (sgd_fp32).
 

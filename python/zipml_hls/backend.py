@@ -70,10 +70,10 @@ class KernelBackend(Protocol):
 
     def sgd_linear(self, data, labels, d, bits, sampling, epochs, step_shift, decay_epochs, dot_mult, model_in, *,
                    values=None, loss="squared_error", model_bits=0, grad_bits=0, seed=0, full=None,
-                   feature_shifts=None, centers=None): ...
+                   feature_shifts=None, centers=None, rows=None): ...
 
     def sgd_logistic(self, data, labels, d, bits, sampling, samples, epochs, step_shift, decay_epochs, dot_mult,
-                     coef, range_q16, model_in): ...
+                     coef, range_q16, model_in, rows=None): ...
 
     def sgd_fp32(self, X, y, epochs, step_shift, decay_epochs, model_in, loss="squared_error", rows=None,
                  step_scale=None, centers=None): ...
@@ -107,19 +107,22 @@ class NativeBackend:
 
     def sgd_linear(self, data, labels, d, bits, sampling, epochs, step_shift, decay_epochs, dot_mult, model_in, *,
                    values=None, loss="squared_error", model_bits=0, grad_bits=0, seed=0, full=None,
-                   feature_shifts=None, centers=None, portable=False):
-        """SgdResult of the linear kernel; ``portable`` skips the CPU fast path (same bits)."""
+                   feature_shifts=None, centers=None, rows=None, portable=False):
+        """SgdResult of the linear kernel; ``rows``: sample i reads row rows[i] of each copy
+        (and of ``full``) and labels[i] (None: in order); ``portable`` skips the CPU fast
+        path (same bits)."""
         return SgdResult(*self._k.sgd_linear(data, labels, d, bits, sampling_id(sampling), epochs, step_shift,
                                              decay_epochs, dot_mult, model_in, values=values,
                                              loss=LOSSES[loss].kernel_id, model_bits=model_bits, grad_bits=grad_bits,
                                              seed=seed, full=full, feature_shifts=feature_shifts, centers=centers,
-                                             portable=portable))
+                                             portable=portable, rows=row_order(rows, data.shape[1])))
 
     def sgd_logistic(self, data, labels, d, bits, sampling, samples, epochs, step_shift, decay_epochs, dot_mult,
-                     coef, range_q16, model_in):
-        """SgdResult of the polynomial logistic kernel (no refetches)."""
+                     coef, range_q16, model_in, rows=None):
+        """SgdResult of the polynomial logistic kernel (no refetches); ``rows`` as sgd_linear's."""
         return SgdResult(*self._k.sgd_logistic(data, labels, d, bits, sampling_id(sampling), samples, epochs,
-                                               step_shift, decay_epochs, dot_mult, coef, range_q16, model_in))
+                                               step_shift, decay_epochs, dot_mult, coef, range_q16, model_in,
+                                               rows=row_order(rows, data.shape[1])))
 
     def sgd_fp32(self, X, y, epochs, step_shift, decay_epochs, model_in, loss="squared_error", rows=None,
                  step_scale=None, centers=None):
@@ -171,16 +174,18 @@ class ReferenceBackend:
 
     def sgd_linear(self, data, labels, d, bits, sampling, epochs, step_shift, decay_epochs, dot_mult, model_in, *,
                    values=None, loss="squared_error", model_bits=0, grad_bits=0, seed=0, full=None,
-                   feature_shifts=None, centers=None):
+                   feature_shifts=None, centers=None, rows=None):
         return SgdResult(*self._r.sgd_linear(data, labels, d, bits, sampling, epochs, step_shift, decay_epochs,
                                              dot_mult, model_in, values=values, loss=loss, model_bits=model_bits,
                                              grad_bits=grad_bits, seed=seed, full=full,
-                                             feature_shifts=feature_shifts, centers=centers))
+                                             feature_shifts=feature_shifts, centers=centers,
+                                             rows=row_order(rows, data.shape[1])))
 
     def sgd_logistic(self, data, labels, d, bits, sampling, samples, epochs, step_shift, decay_epochs, dot_mult,
-                     coef, range_q16, model_in):
+                     coef, range_q16, model_in, rows=None):
         return SgdResult(*self._r.sgd_logistic(data, labels, d, bits, sampling, samples, epochs, step_shift,
-                                               decay_epochs, dot_mult, coef, range_q16, model_in))
+                                               decay_epochs, dot_mult, coef, range_q16, model_in,
+                                               rows=row_order(rows, data.shape[1])))
 
     def sgd_fp32(self, X, y, epochs, step_shift, decay_epochs, model_in, loss="squared_error", rows=None,
                  step_scale=None, centers=None):

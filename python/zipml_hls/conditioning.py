@@ -40,9 +40,8 @@ class Conditioning:
     shifts: np.ndarray
 
     @classmethod
-    def fit(cls, X: np.ndarray, scaling, bits: int, chunk_rows: int = 8192) -> "Conditioning":
-        """From X scaled by ``scaling`` (``chunk_rows`` rows at a time on two threads, no
-        scaled copy), for
+    def fit(cls, X: np.ndarray, scaling, bits: int) -> "Conditioning":
+        """From X scaled by ``scaling`` (in chunks on two threads, no scaled copy), for
         uniform levels of ``bits`` bits (32: the fp32 kernel): m_j = the feature's mean,
         rounded to a multiple of 1/s (exact at 32 bits), and p_j = clip(round(log2(1 /
         v_j)), 0, 12), v_j = mean_i E[(Q(a_ij) - m_j)^2] = mean (a - m)^2 + mean Var[Q(a)],
@@ -56,7 +55,7 @@ class Conditioning:
             rounding = np.zeros(d) if unit is None else rounding_variance(a, bits).sum(axis=0, dtype=np.float64)
             return np.stack([a.sum(axis=0, dtype=np.float64), np.square(a).sum(axis=0, dtype=np.float64), rounding])
 
-        total, squares, rounding = sum(scaling.map_chunks(X, moments, chunk_rows), np.zeros((3, d)))
+        total, squares, rounding = sum(scaling.map_chunks(X, moments), np.zeros((3, d)))
         n = max(1, X.shape[0])
         mean = total / n
         centers = (np.float32(mean).astype(np.float64) if unit is None

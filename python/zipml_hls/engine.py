@@ -97,6 +97,7 @@ class Prepared:
     level_values: np.ndarray | None = None  # Q0.10 per-feature tables (optimal levels)
     sampling: str = "double"  # the stored sampling ('multi' for logistic double sampling)
     full: np.ndarray | None = None  # refetching: Q0.24 positions (n, d)
+    rows: np.ndarray | None = None  # the stored rows the kernel visits, in order (None: as stored)
 
 
 def prepare(X: np.ndarray, scaling: FeatureScaling, config: SgdConfig, seed: int | None = None, n_copies=None,
@@ -138,7 +139,9 @@ class EpochData:
     the draws of :func:`epoch_seed` (epoch e+1 on a second thread while epoch e trains;
     the kernels release the GIL; level tables and refetch positions computed once).
     Otherwise ``n_copies`` copies are prepared once and epoch e reads copy e mod n_copies.
-    With shuffling epoch e visits the rows in the order :func:`epoch_order`.
+    With shuffling epoch e visits the rows in the order :func:`epoch_order`: the kernel
+    reads stored rows in that order (``Prepared.rows``), data quantized for the epoch are
+    written in it.
     """
 
     def __init__(self, X: np.ndarray, scaling: FeatureScaling, config: SgdConfig):
@@ -162,12 +165,11 @@ class EpochData:
             data = prepare(self.X, self.scaling, config, seed=epoch_seed(config.seed, epoch), n_copies=1,
                            table=self._table, full=full, rows=order)
             return data, order
-        stored = self._stored
-        if stored.lines is None:  # fp32: the kernel reads the scaled rows in this order
-            return stored, order
+        stored = self._stored  # the kernel reads its rows in this order: no reordered copy
+        if stored.lines is None:
+            return replace(stored, rows=order), order
         c = epoch % stored.lines.shape[0]
-        return replace(stored, lines=stored.lines[c][order][None],
-                       full=None if stored.full is None else stored.full[order]), order
+        return replace(stored, lines=stored.lines[c:c + 1], rows=order), order
 
     def epoch(self, epoch: int, prefetch: bool = True):
         """(Prepared data of one copy, row order or None) for ``epoch``; with ``prefetch``,
@@ -215,8 +217,8 @@ class KernelRun:
 
     def __call__(self, data: Prepared, epochs: int, step_shift: int, decay: int, model_init: np.ndarray,
                  order: np.ndarray | None = None, seed: int | None = None) -> SgdResult:
-        """``epochs`` epochs on ``data`` (its rows in ``order``, the labels reordered to
-        match) from ``model_init`` (scaled units); ``seed`` of the model and gradient
+        """``epochs`` epochs on ``data`` (the kernel visits ``data.rows`` of it, the labels
+        in ``order``, the rows of X that pass visits) from ``model_init`` (scaled units); ``seed`` of the model and gradient
         rounding (default: the config's). Returns the kernel's SgdResult with the history
         and the predictions as float64 in scaled units, and refetches only where rows can
         be refetched."""
@@ -226,21 +228,22 @@ class KernelRun:
         if data.lines is None:
             scale = None if self.shifts is None else np.exp2(self.shifts).astype(np.float32)
             out = kernels.sgd_fp32(data.scaled, labels, epochs, step_shift, decay, model_init.astype(np.float32),
-                                   loss=config.loss, rows=order, step_scale=scale, centers=self.centers)
+                                   loss=config.loss, rows=data.rows, step_scale=scale, centers=self.centers)
             return out._replace(history=out.history.astype(np.float64),
                                 predictions=out.predictions.astype(np.float64))
         init = F.to_fixed(model_init, F.MODEL_FRAC)
         if LOSSES[config.loss].kernel == "polynomial":
             out = kernels.sgd_logistic(data.lines, labels, d, config.bits, data.sampling, config.poly_degree + 1,
                                        epochs, step_shift, decay, F.dot_mult(config.bits), self.poly.fixed_coef(),
-                                       self.poly.range_q16(), init)
+                                       self.poly.range_q16(), init, rows=data.rows)
         else:
             tables = data.level_values
             dot_mult = F.dot_mult(config.bits) if tables is None else F.TABLE_DOT_MULT
             out = kernels.sgd_linear(data.lines, labels, d, config.bits, data.sampling, epochs, step_shift, decay,
                                      dot_mult, init, values=tables, loss=config.loss, model_bits=config.model_bits,
                                      grad_bits=config.grad_bits, seed=config.seed if seed is None else seed,
-                                     full=data.full, feature_shifts=self.shifts, centers=self.centers)
+                                     full=data.full, feature_shifts=self.shifts, centers=self.centers,
+                                     rows=data.rows)
         return out._replace(history=out.history.astype(np.float64) / (1 << F.MODEL_FRAC),
                             predictions=out.predictions.astype(np.float64) / (1 << F.LABEL_FRAC),
                             refetches=out.refetches if data.full is not None else None)

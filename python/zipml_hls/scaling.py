@@ -41,11 +41,13 @@ class FeatureScaling:
         t *= self.inv
         return np.clip(t, np.float32(0), np.float32(1), out=t)
 
-    def map_chunks(self, X: np.ndarray, fn, chunk_rows: int = 8192, workers: int = 2) -> list:
-        """``[fn(scaled rows) for each chunk of chunk_rows rows of X]``, in row order, the
-        chunks scaled and processed on ``workers`` threads (NumPy releases the GIL), so a
-        pass over a large X neither copies it whole nor waits on one core; the results
-        do not depend on the thread count."""
+    def map_chunks(self, X: np.ndarray, fn, chunk_values: int = 1 << 21, workers: int = 2) -> list:
+        """``[fn(scaled rows) for each chunk of X]``, in row order: chunks of about
+        ``chunk_values`` values (whole rows), scaled and processed on ``workers`` threads
+        (NumPy releases the GIL), so a pass over a large X neither copies it nor waits on
+        one core, and its temporaries stay small; the results do not depend on the
+        thread count."""
+        chunk_rows = max(1, chunk_values // max(1, X.shape[1]))
         starts = range(0, X.shape[0], chunk_rows)
         work = lambda start: fn(self.transform(X[start:start + chunk_rows]))  # noqa: E731
         if workers <= 1 or len(starts) <= 1:

@@ -21,7 +21,7 @@ def rounding_variance(X_scaled: np.ndarray, bits: int) -> np.ndarray:
     return (k + 1 / s - a) * (a - k)
 
 
-def auto_step_shift(X: np.ndarray, scaling, bits: int, conditioning=None, chunk_rows: int = 8192) -> int:
+def auto_step_shift(X: np.ndarray, scaling, bits: int, conditioning=None) -> int:
     """Initial step for least-squares SGD: eta = 2^-ceil(log2((R + 1)(1 + V))).
 
     R = max_i sum_j 2^p_j |a_ij - m_j| bounds E||Q(a_i) - m||^2 weighted by the per-feature
@@ -30,8 +30,7 @@ def auto_step_shift(X: np.ndarray, scaling, bits: int, conditioning=None, chunk_
     V = max_i sum_j Var[Q(a_ij)] is the rounding variance of a row (0 at 32 bits); the
     double-sampled update w -= eta Q2 (Q1^T w - b) carries noise eta Q2 (Q1 - a)^T w whose
     size grows with V, so low precision starts with a smaller step. ``a`` is X scaled by
-    ``scaling`` (a FeatureScaling), ``chunk_rows`` rows at a time on two threads (no
-    scaled copy of X); ``conditioning``: the centers m_j and exponents p_j
+    ``scaling`` (a FeatureScaling), in chunks on two threads (no scaled copy of X); ``conditioning``: the centers m_j and exponents p_j
     (``conditioning.Conditioning``; None: m = 0, p = 0); V is measured on about 4096
     evenly spaced rows.
     """
@@ -43,7 +42,7 @@ def auto_step_shift(X: np.ndarray, scaling, bits: int, conditioning=None, chunk_
         a -= centers
         return float((np.abs(a, out=a) @ weight).max())
 
-    r = max(scaling.map_chunks(X, widest, chunk_rows), default=0.0) + 1.0
+    r = max(scaling.map_chunks(X, widest), default=0.0) + 1.0
     v = 0.0
     if bits != F.FULL_PRECISION:
         rows = scaling.transform(X[:: max(1, X.shape[0] // 4096)]).astype(np.float64)

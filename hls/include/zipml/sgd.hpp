@@ -87,7 +87,8 @@ struct EpochCounts {
  * @tparam K           values per line: the model's partition factor
  * @tparam MaxFeatures largest d the on-chip model holds
  * @tparam Row         the per-sample step: `void update(int32_t* w, int32_t& intercept,
- *                     const uint64_t* row, int32_t label, int i, int epoch, int shift)`, and
+ *                     const uint64_t* row, int32_t label, int i, int64_t source, int epoch,
+ *                     int shift)` (sample i of the pass, row `source` of the data), and
  *                     `void end_epoch(int epoch)`, called after the epoch's history row
  * @param row          the row policy
  * @param data         packed rows, [copy][row][line][8 words]
@@ -101,10 +102,13 @@ struct EpochCounts {
  * @param decay_epochs eta halves every decay_epochs epochs; 0 keeps it constant
  * @param model_in     initial model, d weights then the intercept, Q24
  * @param history      output, epochs x (d + 1)
+ * @param rows         the row of the copy that sample i reads (an epoch's order: the host
+ *                     need not reorder the data; labels come in that order), or nullptr: row i
  */
 template <int K, int MaxFeatures, class Row>
 void sgd_epochs(Row& row, const uint64_t* data, const int32_t* labels, int n, int d, int n_lines, int n_copies,
-                int epochs, int step_shift, int decay_epochs, const int32_t* model_in, int32_t* history) {
+                int epochs, int step_shift, int decay_epochs, const int32_t* model_in, int32_t* history,
+                const int64_t* rows = nullptr) {
   constexpr int kPadded = (MaxFeatures + K - 1) / K * K;
   int32_t w[kPadded];  // on chip; padding lanes see zero codes and stay 0
 #pragma HLS ARRAY_PARTITION variable = w cyclic factor = K
@@ -123,7 +127,8 @@ epoch_loop:
   row_loop:
     for (int i = 0; i < n; ++i) {
 #pragma HLS LOOP_TRIPCOUNT min = 1 max = kTripMaxRows
-      row.update(w, intercept, copy + i * row_words, labels[i], i, e, shift);
+      const int64_t source = rows == nullptr ? static_cast<int64_t>(i) : rows[i];
+      row.update(w, intercept, copy + source * row_words, labels[i], i, source, e, shift);
     }
     int32_t* out = history + static_cast<int64_t>(e) * (d + 1);
   history_loop:
@@ -193,7 +198,8 @@ struct LinearRow {
     return values == nullptr ? code : values[(j < d ? j : 0) * (S + 1) + code];
   }
 
-  void update(int32_t* w, int32_t& intercept, const uint64_t* row, int32_t label, int i, int epoch, int shift) {
+  void update(int32_t* w, int32_t& intercept, const uint64_t* row, int32_t label, int i, int64_t source, int epoch,
+              int shift) {
     int32_t first[K], second[K], step[S + 1];
 #pragma HLS ARRAY_PARTITION variable = first complete
 #pragma HLS ARRAY_PARTITION variable = second complete
@@ -240,7 +246,7 @@ struct LinearRow {
       if (margin - one <= band && one - margin <= band) {
         refetch = true;
         ++counts.refetched;
-        const uint32_t* p = opt.full + static_cast<int64_t>(i) * d;
+        const uint32_t* p = opt.full + source * d;
         int64_t exact = 0;
       refetch_dot_loop:
         for (int j = 0; j < d; ++j) {
@@ -259,7 +265,7 @@ struct LinearRow {
     constexpr bool kSecond = E == Sampling::Double && Loss::kSecondSample;
     int64_t acc2 = 0;
     if (refetch) {
-      const uint32_t* p = opt.full + static_cast<int64_t>(i) * d;
+      const uint32_t* p = opt.full + source * d;
     refetch_update_loop:
       for (int j = 0; j < d; ++j) {
 #pragma HLS LOOP_TRIPCOUNT min = 1 max = MaxFeatures
@@ -348,13 +354,15 @@ struct LinearRow {
  * @param values       per-feature level values, d x 2^Bits, or nullptr for uniform codes
  * @param model_in     initial model, d weights then the intercept, Q24
  * @param history      output, epochs x (d + 1): the model after each epoch
- * @param opt          model and gradient precision, refetching
- * @param report       optional outputs: predictions, saturations, refetches
+ * @param opt          model and gradient precision, refetching (opt.full: rows of the data)
+ * @param report       optional outputs: predictions, saturations, refetches (in pass order)
+ * @param rows         the row of the copy that sample i reads, or nullptr: row i (sgd_epochs)
  */
 template <int Bits, Sampling E, class Loss, int MaxFeatures>
 void sgd_linear(const uint64_t* data, const int32_t* labels, int n, int d, int n_copies, int epochs,
                 int step_shift, int decay_epochs, int32_t dot_mult, const int32_t* values, const int32_t* model_in,
-                int32_t* history, const SgdOptions& opt = SgdOptions{}, const PassReport& report = PassReport{}) {
+                int32_t* history, const SgdOptions& opt = SgdOptions{}, const PassReport& report = PassReport{},
+                const int64_t* rows = nullptr) {
   static_assert(supported_bits(Bits), "Bits must be one of kSupportedBits");
   static_assert(Contains<LinearLosses, Loss>::value,
                 "sgd_linear takes a loss of LinearLosses; logistic regression is sgd_logistic (sgd_logistic.hpp)");
@@ -371,7 +379,7 @@ void sgd_linear(const uint64_t* data, const int32_t* labels, int n, int d, int n
                                              opt.centers != nullptr || opt.feature_shifts != nullptr,
                                              {}};
   sgd_epochs<values_per_line(Bits, E), MaxFeatures>(row, data, labels, n, d, n_lines, n_copies, epochs, step_shift,
-                                                     decay_epochs, model_in, history);
+                                                     decay_epochs, model_in, history, rows);
 }
 
 /// Least-squares SGD with a full-precision model and gradient: sgd_linear with the

@@ -66,7 +66,7 @@ struct LogisticRow {
   PassReport report;
   EpochCounts counts;
 
-  void update(int32_t* w, int32_t& intercept, const uint64_t* row, int32_t label, int i, int, int shift) {
+  void update(int32_t* w, int32_t& intercept, const uint64_t* row, int32_t label, int i, int64_t, int, int shift) {
     int32_t codes[M * K], one[K], step[S + 1], acc[M];
 #pragma HLS ARRAY_PARTITION variable = codes complete
 #pragma HLS ARRAY_PARTITION variable = one complete
@@ -149,11 +149,13 @@ struct LogisticRow {
  * @param history      output, epochs x (d + 1): the model after each epoch
  * @param report       optional outputs (sgd.hpp): predictions (both columns from sample 1,
  *                     the first of the polynomial's), saturations
+ * @param rows         the row of the copy that sample i reads, or nullptr: row i (sgd_epochs)
  */
 template <int Bits, Sampling E, int M, int MaxFeatures>
 void sgd_logistic(const uint64_t* data, const int32_t* labels, int n, int d, int n_copies, int epochs,
                   int step_shift, int decay_epochs, int32_t dot_mult, const int64_t* coef, int32_t range_q16,
-                  const int32_t* model_in, int32_t* history, const PassReport& report = PassReport{}) {
+                  const int32_t* model_in, int32_t* history, const PassReport& report = PassReport{},
+                  const int64_t* rows = nullptr) {
   static_assert(supported_bits(Bits), "Bits must be one of kSupportedBits");
   static_assert(in_list(kLogisticSamplings, E),
                 "sgd_logistic reads the samplings of kLogisticSamplings (Multi, Naive, Nearest); "
@@ -162,7 +164,7 @@ void sgd_logistic(const uint64_t* data, const int32_t* labels, int n, int d, int
   const int n_lines = lines_per_row(d, Bits, E, M);
   LogisticRow<Bits, E, M, MaxFeatures> row{n_lines, dot_mult, coef, range_q16, report, {}};
   sgd_epochs<values_per_line(Bits, E, M), MaxFeatures>(row, data, labels, n, d, n_lines, n_copies, epochs,
-                                                        step_shift, decay_epochs, model_in, history);
+                                                        step_shift, decay_epochs, model_in, history, rows);
 }
 
 }  // namespace zipml

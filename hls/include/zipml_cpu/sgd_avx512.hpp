@@ -270,13 +270,14 @@ ZIPML_INLINE inline __m512i conditioned_steps(int64_t g, bool narrow, __m512i v,
 }
 
 /// AVX-512 twin of zipml::sgd_least_squares with uniform levels (same parameters
-/// without `values`, same results); `feature_shifts`, `centers` and `seed` as SgdOptions's
+/// without `values`, same results); `feature_shifts`, `centers` and `seed` as SgdOptions's,
+/// `rows` as sgd_epochs's
 /// (kConditioned: either is non-null; a null one counts as all 0).
 template <int Bits, Sampling E, int MaxFeatures, bool kConditioned>
 void sgd_least_squares(const uint64_t* data, const int32_t* labels, int n, int d, int n_copies, int epochs,
                        int step_shift, int decay_epochs, int32_t dot_mult, const int32_t* model_in,
                        int32_t* history, const uint8_t* feature_shifts, const int32_t* centers, uint32_t seed,
-                       const PassReport& report) {
+                       const PassReport& report, const int64_t* rows) {
   constexpr int K = values_per_line(Bits, E);
   constexpr int S = max_code(Bits);
   constexpr bool kDouble = E == Sampling::Double;
@@ -364,11 +365,13 @@ void sgd_least_squares(const uint64_t* data, const int32_t* labels, int n, int d
     const uint64_t* copy = data + static_cast<int64_t>(e % n_copies) * n * row_words;
     __m512i acc = _mm512_setzero_si512();
     int current = 0;  // the resolved-bits buffer of row i
-    resolve_row(copy, sample_stream_key(seed, e, 0), current);
-    for (int l = 0; l < n_lines; ++l) acc = dot_line(copy, current, l, acc);
+    auto row_of = [&](int i) ZIPML_INLINE { return copy + (rows == nullptr ? int64_t{i} : rows[i]) * row_words; };
+    resolve_row(row_of(0), sample_stream_key(seed, e, 0), current);
+    for (int l = 0; l < n_lines; ++l) acc = dot_line(row_of(0), current, l, acc);
     for (int i = 0; i < n; ++i, current ^= 1) {
-      const uint64_t* row = copy + static_cast<int64_t>(i) * row_words;
-      const uint64_t* next = i + 1 < n ? row + row_words : nullptr;
+      const uint64_t* row = row_of(i);
+      const uint64_t* next = i + 1 < n ? row_of(i + 1) : nullptr;
+      const uint64_t* after_next = i + 2 < n ? row_of(i + 2) : nullptr;
       if (next != nullptr) resolve_row(next, sample_stream_key(seed, e, i + 1), current ^ 1);
       const int64_t pred = linear_prediction(reduce_add_wrapping(acc), intercept, dot_mult);
       const int64_t r = SquaredError::residual_q16(pred, labels[i]);
@@ -439,7 +442,7 @@ void sgd_least_squares(const uint64_t* data, const int32_t* labels, int n, int d
           _mm512_store_si512(ws, out);
         });
         if (next != nullptr) {
-          __builtin_prefetch(next + row_words + l * kLineWords, 0, 3);  // the row after next, one pass ahead
+          if (after_next != nullptr) __builtin_prefetch(after_next + l * kLineWords, 0, 3);  // one pass ahead
           acc = dot_line(next, current ^ 1, l, acc);
         }
       }
@@ -476,7 +479,8 @@ bool fast_sgd_linear([[maybe_unused]] const uint64_t* data, [[maybe_unused]] con
                      [[maybe_unused]] int decay_epochs, [[maybe_unused]] int32_t dot_mult,
                      [[maybe_unused]] const int32_t* values, [[maybe_unused]] const int32_t* model_in,
                      [[maybe_unused]] int32_t* history, [[maybe_unused]] const SgdOptions& opt = SgdOptions{},
-                     [[maybe_unused]] const PassReport& report = PassReport{}) {
+                     [[maybe_unused]] const PassReport& report = PassReport{},
+                     [[maybe_unused]] const int64_t* rows = nullptr) {
 #ifdef ZIPML_HAVE_AVX512
   if constexpr (supports_sgd<Bits, E, Loss>()) {
     if (values == nullptr && opt.model_bits == 0 && opt.grad_bits == 0) {
@@ -484,11 +488,11 @@ bool fast_sgd_linear([[maybe_unused]] const uint64_t* data, [[maybe_unused]] con
       if (opt.feature_shifts != nullptr || opt.centers != nullptr)
         sgd_least_squares<Bits, E, MaxFeatures, true>(data, labels, n, d, n_copies, epochs, step_shift, decay_epochs,
                                                       dot_mult, model_in, history, opt.feature_shifts, opt.centers,
-                                                      opt.seed, report);
+                                                      opt.seed, report, rows);
       else
         sgd_least_squares<Bits, E, MaxFeatures, false>(data, labels, n, d, n_copies, epochs, step_shift,
                                                        decay_epochs, dot_mult, model_in, history, nullptr, nullptr,
-                                                       opt.seed, report);
+                                                       opt.seed, report, rows);
       return true;
     }
   }

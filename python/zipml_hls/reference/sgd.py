@@ -44,7 +44,7 @@ def code_steps(g: int, values: np.ndarray) -> np.ndarray:
 
 def sgd_linear(data, labels, d, bits, sampling, epochs, step_shift, decay_epochs, dot_mult, model_in, values=None,
                loss="squared_error", model_bits=0, grad_bits=0, seed=0, full=None, feature_shifts=None,
-               centers=None):
+               centers=None, rows=None):
     """Golden ``sgd_linear``: returns the (epochs, d+1) int32 model history, the (n, 2)
     int32 predictions of the last epoch's pass (PassReport in sgd.hpp), and per epoch the
     samples whose step saturated and the samples refetched (losses with refetching).
@@ -52,13 +52,17 @@ def sgd_linear(data, labels, d, bits, sampling, epochs, step_shift, decay_epochs
     ``values``: per-feature level values (d, 2^bits), Q0.10, or None for uniform codes;
     ``full``: (n, d) Q0.24 positions for refetching, or None; ``feature_shifts``: (d,)
     per-feature step exponents p_j (each step times 2^p_j), or None for 0; ``centers``:
-    (d,) per-feature centers in level-value units (the model sees v_j - m_j), or None.
+    (d,) per-feature centers in level-value units (the model sees v_j - m_j), or None;
+    ``rows``: sample i reads row rows[i] of each copy (and of ``full``) and labels[i]
+    (None: in order).
     """
     residual = FIXED_RESIDUALS[loss]
     refetching = LOSSES[loss].refetch and full is not None
     second_sample = sampling == "double" and LOSSES[loss].second_sample
     n_copies, n = data.shape[:2]
-    rows = data.reshape(n_copies, n, -1, F.LINE_WORDS)
+    order = np.arange(n) if rows is None else np.asarray(rows)
+    rows = data.reshape(n_copies, n, -1, F.LINE_WORDS)[:, order]
+    full = None if full is None else full[order]
     table = None if values is None else np.asarray(values, dtype=np.int64)
 
     def epoch_codes(e: int):  # the two samples of every row in epoch e (drawn afresh for double)

@@ -13,13 +13,15 @@ from .sgd import code_steps, residual_step
 
 
 def sgd_logistic(data, labels, d, bits, sampling, samples, epochs, step_shift, decay_epochs, dot_mult, coef,
-                 range_q16, model_in):
+                 range_q16, model_in, rows=None):
     """Golden ``sgd_logistic``: ``samples`` = degree + 1 samples: the stored samples of
-    'multi' data, or the one sample of 'naive'/'nearest' data repeated. Returns the int32
+    'multi' data, or the one sample of 'naive'/'nearest' data repeated; ``rows``: sample i
+    reads row rows[i] of each copy and labels[i] (None: in order). Returns the int32
     model history, the (n, 2) predictions of the last epoch's pass (both from sample 1)
     and the samples whose step saturated, per epoch."""
     n_copies, n = data.shape[:2]
-    rows = data.reshape(n_copies, n, -1, F.LINE_WORDS)
+    order = np.arange(n) if rows is None else np.asarray(rows)
+    rows = data.reshape(n_copies, n, -1, F.LINE_WORDS)[:, order]
     codes = [decode_samples(rows[c], bits, sampling, d, samples) for c in range(n_copies)]
     codes = [c if len(c) == samples else c * samples for c in codes]
     s = F.max_code(bits)
