@@ -372,6 +372,10 @@ void sgd_least_squares(const uint64_t* data, const int32_t* labels, int n, int d
       const uint64_t* row = row_of(i);
       const uint64_t* next = i + 1 < n ? row_of(i + 1) : nullptr;
       const uint64_t* after_next = i + 2 < n ? row_of(i + 2) : nullptr;
+      if (rows != nullptr && n_lines <= 16 && i + 4 < n) {  // short rows in a random order: whole rows ahead
+        const uint64_t* ahead = row_of(i + 4);
+        for (int l = 0; l < n_lines; ++l) __builtin_prefetch(ahead + l * kLineWords, 0, 3);
+      }
       if (next != nullptr) resolve_row(next, sample_stream_key(seed, e, i + 1), current ^ 1);
       const int64_t pred = linear_prediction(reduce_add_wrapping(acc), intercept, dot_mult);
       const int64_t r = SquaredError::residual_q16(pred, labels[i]);
