@@ -36,6 +36,19 @@ namespace zipml {
  * @param centers      optional d per-feature centers mu_j: the model sees x_j - mu_j in the
  *                     prediction and the update (centred features), or nullptr for 0
  */
+/// Lanes of the fp32 dot product: partial sums of j mod 16 (one 512-bit line of floats),
+/// so that the sum vectorizes on the CPU (a single float accumulator kept GCC's loop
+/// scalar) and pipelines in hardware; the lanes are added pairwise at the end.
+constexpr int kLanes = 16;
+
+/// Sum of the kLanes partial sums, pairwise.
+inline float lane_sum(const float* lanes) {
+  float half[kLanes / 2];
+lane_sum_loop:
+  for (int k = 0; k < kLanes / 2; ++k) half[k] = lanes[k] + lanes[k + kLanes / 2];
+  return ((half[0] + half[4]) + (half[2] + half[6])) + ((half[1] + half[5]) + (half[3] + half[7]));
+}
+
 template <class Loss, int MaxFeatures>
 void sgd_fp32(const float* X, int64_t row_stride, const float* y, int n, int d, int epochs, int step_shift,
               int decay_epochs, const float* model_in, float* history, const int64_t* rows = nullptr,
@@ -59,13 +72,17 @@ epoch_loop:
 #pragma HLS LOOP_TRIPCOUNT min = 1 max = kMaxShift
       eta *= 0.5f;
     }
-    float acc = 0.0f;
+    float lanes[kLanes] = {};
+#pragma HLS ARRAY_PARTITION variable = lanes complete
+    const float* first = X + (rows == nullptr ? 0 : rows[0]) * row_stride;
   first_dot_loop:
-#pragma omp simd reduction(+ : acc)
-    for (int j = 0; j < d; ++j) {
-#pragma HLS LOOP_TRIPCOUNT min = 1 max = MaxFeatures
-      acc += (X[(rows == nullptr ? 0 : rows[0]) * row_stride + j] - (centers == nullptr ? 0.0f : centers[j])) * w[j];
+    for (int j0 = 0; j0 < d; j0 += kLanes) {
+#pragma HLS LOOP_TRIPCOUNT min = 1 max = MaxFeatures / kLanes
+    first_dot_lane_loop:
+      for (int k = 0; k < kLanes; ++k)
+        if (j0 + k < d) lanes[k] += (first[j0 + k] - (centers == nullptr ? 0.0f : centers[j0 + k])) * w[j0 + k];
     }
+    float acc = lane_sum(lanes);
   row_loop:
     for (int i = 0; i < n; ++i) {
 #pragma HLS LOOP_TRIPCOUNT min = 1 max = kTripMaxRows
@@ -78,15 +95,23 @@ epoch_loop:
       // weights (the same arithmetic as two passes; it keeps memory streaming).
       const int next_i = i + 1 < n ? i + 1 : i;
       const float* next = X + (rows == nullptr ? static_cast<int64_t>(next_i) : rows[next_i]) * row_stride;
-      acc = 0.0f;
+    lanes_reset_loop:
+      for (int k = 0; k < kLanes; ++k) lanes[k] = 0.0f;
     update_loop:
-#pragma omp simd reduction(+ : acc)
-      for (int j = 0; j < d; ++j) {
-#pragma HLS LOOP_TRIPCOUNT min = 1 max = MaxFeatures
-        const float mu = centers == nullptr ? 0.0f : centers[j];
-        w[j] -= (step_scale == nullptr ? step : step * step_scale[j]) * (x[j] - mu);
-        acc += (next[j] - mu) * w[j];
+      for (int j0 = 0; j0 < d; j0 += kLanes) {
+#pragma HLS LOOP_TRIPCOUNT min = 1 max = MaxFeatures / kLanes
+#pragma HLS PIPELINE II = 1
+      update_lane_loop:
+        for (int k = 0; k < kLanes; ++k) {
+          const int j = j0 + k;
+          if (j < d) {
+            const float mu = centers == nullptr ? 0.0f : centers[j];
+            w[j] -= (step_scale == nullptr ? step : step * step_scale[j]) * (x[j] - mu);
+            lanes[k] += (next[j] - mu) * w[j];
+          }
+        }
       }
+      acc = lane_sum(lanes);
     }
     float* out = history + static_cast<int64_t>(e) * (d + 1);
   history_loop:
