@@ -1,7 +1,9 @@
 // Bindings of the quantizer (hls/include/zipml/quantize.hpp): scaled positions and
 // packed quantized copies, on the AVX-512 fast path where it covers the call.
 #include <algorithm>
+#include <exception>
 #include <string>
+#include <system_error>
 #include <thread>
 #include <vector>
 
@@ -59,10 +61,27 @@ py::array_t<uint64_t> quantize(carray<float> X, carray<float> lo, carray<float> 
         zipml::quantize_matrix<B, E, M>(x, int(n), int(d), plo, pinv, table, seed, n_copies, po, porder, begin, end);
     };
     const int parts = int(std::clamp<py::ssize_t>(n / 4096, 1, std::max(1u, std::thread::hardware_concurrency())));
+    // An exception in a part (std::bad_alloc) reaches the caller after every thread joined.
+    std::vector<std::exception_ptr> errors(parts);
+    auto guarded = [&](int t) {
+      try {
+        part(int(n * t / parts), int(n * (t + 1) / parts));
+      } catch (...) {
+        errors[t] = std::current_exception();
+      }
+    };
     std::vector<std::thread> threads;
-    for (int t = 1; t < parts; ++t) threads.emplace_back(part, int(n * t / parts), int(n * (t + 1) / parts));
-    part(0, int(n / parts));
+    for (int t = 1; t < parts; ++t) {
+      try {
+        threads.emplace_back(guarded, t);
+      } catch (const std::system_error&) {  // no thread to be had: this one does the part
+        guarded(t);
+      }
+    }
+    guarded(0);
     for (std::thread& th : threads) th.join();
+    for (const std::exception_ptr& e : errors)
+      if (e) std::rethrow_exception(e);
   });
   return out;
 }
@@ -88,8 +107,10 @@ void bind_quantize(py::module_& m) {
 Quantize the rows of X into n_copies independent packed copies (quantize_matrix).
 
 Each value becomes its Q0.24 position p = clamp((x - lo) * inv, 0, 1) * 2^24, is rounded
-to one of the 2^bits levels of its feature (stochastically, or to the nearest level) with
-the counter-based draws of (seed, sample, copy, row), and is packed into 512-bit lines.
+to one of the 2^bits levels of its feature (stochastically, or to the nearest level; double:
+once, stochastically, to the grid 4x finer, stored as index + 2 fraction bits from which the
+SGD kernel draws its samples) with the counter-based draws of (seed, sample, copy, row), and
+is packed into 512-bit lines.
 
 Parameters: X float32 (n, d); lo, inv float32 (d,): per-feature minimum and 1/(max - min)
 (0 for a constant feature); levels None (uniform levels) or uint32 (d, 2^bits): strictly

@@ -219,9 +219,10 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--no-shuffle", dest="shuffle", action="store_false",
                    help="visit the rows in file order every epoch (default: a fresh order each epoch)")
     p.add_argument("--no-fresh-samples", dest="fresh_samples", action="store_false",
-                   help="epoch e repeats the samples of epoch e mod --copies (double: the kernel's draws; naive: "
-                        "copies quantized once) (default: fresh samples every epoch, which double sampling needs "
-                        "to stay unbiased)")
+                   help="epoch e repeats the draws of epoch e mod --copies (double: the kernel's draws, keyed by "
+                        "a row's position in the pass, so rows see the same samples again only with --no-shuffle; "
+                        "naive: copies quantized once) (default: fresh samples every epoch, which double sampling "
+                        "needs)")
     p.add_argument("--no-precondition", dest="precondition", action="store_false",
                    help="one step for every feature (default: per-feature power-of-two step multipliers from each "
                         "scaled feature's mean square, for one-hot and heavy-tailed columns)")

@@ -36,9 +36,9 @@ class SgdConfig:
     when ``fresh_samples`` is off; seed: the counter-based RNG seed; backend: 'hls' (C++
     kernels) or 'reference' (NumPy golden model); loss: a name of ``spec.losses.LOSSES``;
     shuffle: rows in a fresh order every epoch; fresh_samples: fresh quantization draws
-    every epoch (what makes double sampling unbiased over a whole run): drawn by the
-    kernel from the stored fine grid for double data, by quantizing again for naive and
-    multi data.
+    every epoch (without them double sampling solves the problem of one draw): drawn by
+    the kernel from the stored fine grid for double data (unbiased for the stored
+    values), by quantizing again for naive and multi data.
     """
 
     bits: int
@@ -83,7 +83,8 @@ class SgdConfig:
     def kernel_seed(self, epoch: int) -> int:
         """The kernel's seed in ``epoch`` (its draws of double data's samples and of model
         and gradient rounding): fresh every epoch, or with ``fresh_samples`` off those of
-        epoch ``epoch mod n_copies`` again."""
+        epoch ``epoch mod n_copies`` again (keyed by position in the pass: a row gets the
+        same samples again only if it is visited at the same position)."""
         return epoch_seed(self.seed, epoch if self.fresh_samples else epoch % self.n_copies)
 
 

@@ -363,8 +363,8 @@ class _ZipMLLinear(BaseEstimator):
             shift = step_shift_from_eta(self.final_eta_)
         else:
             shift = epoch_shift(self._step_shift, int(self.decay_epochs or 0), self.n_iter_)
-        # Without per-epoch draws, a seed of its own still gives every call fresh rounding.
-        seed = self._seed if self.fresh_samples else (self._seed + self.n_iter_) % (1 << 32)
+        # Every call quantizes its batch with a seed of its own: fresh stored roundings too.
+        seed = (self._seed + self.n_iter_) % (1 << 32)
         config = self._config(shift, 0, seed)
         runs = self._runs(Y, config)
         stats = engine.run_epoch(engine.EpochData(X, self.scaling_, config), runs, self.n_iter_, shift, self._models,
@@ -433,11 +433,14 @@ _PARAMS_DOC = r"""
     fresh_samples : bool, default=True
         Draw fresh samples every epoch: the kernel draws both samples of double data
         afresh from the one stored copy; naive data (and the samples of 'log_loss') are
-        quantized again, one epoch ahead on a second thread. Double sampling is unbiased
-        only then: the same two samples every epoch make SGD solve Q2^T Q1 w = Q2^T b for
-        that one draw, not least squares. False repeats the kernel's draws of epoch
-        e mod ``n_copies`` and cycles ``n_copies`` copies quantized once (with
-        ``shuffle=False`` every epoch then sees the same samples).
+        quantized again, one epoch ahead on a second thread. Double sampling needs this:
+        the same two samples every epoch make SGD solve Q2^T Q1 w = Q2^T b for that one
+        draw, not least squares (with fresh draws it is unbiased for the stored values,
+        whose one-time fine-grid rounding leaves a small bias; docs/FORMATS.md sec. 5).
+        False repeats the kernel's draws of epoch e mod ``n_copies`` and cycles
+        ``n_copies`` copies quantized once. The kernel keys double data's draws by a row's
+        position in the pass, so a row sees the same samples again only with
+        ``shuffle=False`` (the paper's single-copy setting).
     n_copies : int, default=1
         With ``fresh_samples=False``: independent quantized copies of the data; epoch e
         reads copy e mod n_copies, with the kernel's draws (double data's samples, model

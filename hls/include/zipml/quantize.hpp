@@ -61,7 +61,7 @@ inline uint32_t stochastic_up(uint32_t rnd, uint32_t off, uint32_t width) {
 /// j 2^kFractionBits + u, u in [0, 2^kFractionBits] (resample.hpp): u counts the fine
 /// points at or below off, plus a stochastic rounding of the remainder.
 inline uint32_t fine_code(uint32_t j, uint32_t off, uint32_t width, uint32_t rnd) {
-  const uint32_t x = off << kFractionBits;  // < 2^26: off < width <= 2^24
+  const uint32_t x = off << kFractionBits;  // < 2^27: off <= width <= 2^24 + 1 (off = width only at the top)
   uint32_t u = 0;
 fine_point_loop:
   for (uint32_t p = 1; p < (1u << kFractionBits); ++p) {

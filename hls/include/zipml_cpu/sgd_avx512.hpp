@@ -332,6 +332,7 @@ void sgd_least_squares(const uint64_t* data, const int32_t* labels, int n, int d
   std::unique_ptr<uint32_t, decltype(&std::free)> thresholds(
       kDouble ? static_cast<uint32_t*>(std::aligned_alloc(64, sizeof(uint32_t) * threshold_slots)) : nullptr, &std::free);
   if (kDouble && thresholds == nullptr) throw std::bad_alloc();
+  if (kDouble) std::memset(thresholds.get(), 0, sizeof(uint32_t) * threshold_slots);  // the slack is read, unused
   auto resolved_line = [&](int buffer, int l) ZIPML_INLINE { return resolved.get() + (buffer * n_lines + l) * kLineWords; };
 
   // Double: draws the samples of a whole row into `buffer`, before its lines are read (a
