@@ -127,7 +127,9 @@ def render(r: dict) -> str:
              "freshly drawn samples (the estimators' defaults `shuffle=True, fresh_samples=True`): double-sampled "
              "data are stored once, on a grid 4x finer than their levels, and the kernel draws both samples "
              "afresh every epoch; the same two samples every epoch would make double sampling solve the problem "
-             "of that one draw, and its loss rise again after a few epochs at 1 and 2 bits. For naive sampling "
+             "of that one draw, and its loss rise again after a few epochs at 1 and 2 bits. The stored copy's "
+             "one-time rounding leaves a ridge-like bias that shows at 1 bit on the 200 features of the "
+             "synthetic set (section 3). For naive sampling "
              "the train time includes quantizing every epoch on a second thread (3 and 6 bits have no fast "
              "quantizer yet, so they take longer).", "",
              "![convergence](convergence.png)", ""]
@@ -143,9 +145,11 @@ def render(r: dict) -> str:
               "(its gradient is biased).", "", "![final loss vs bits](final_loss_vs_bits.png)", "",
               "## 3. Naive sampling is biased towards a ridge solution", "",
               "Naive quantized SGD solves (A^T A + n D) w = A^T b, D the mean rounding variance per feature; double "
-              "sampling solves the least-squares problem (up to the small ridge-like bias of its stored copy's "
-              "one-time rounding to the 4x finer grid). Both statements hold in expectation over fresh samples, "
-              "which every epoch draws. Distances are relative to ||w_ls|| in the scaled space.",
+              "sampling solves the least-squares problem up to the ridge-like bias of its stored copy's "
+              "one-time rounding to the 4x finer grid: a sixteenth of naive sampling's D, small from 2 bits up, "
+              "but not at 1 bit, where that grid has only five points per feature (the table's 1-bit double row; "
+              "docs/FORMATS.md section 5). Both statements hold in expectation over fresh samples, which every "
+              "epoch draws. Distances are relative to ||w_ls|| in the scaled space.",
               "", "| bits | sampling | final loss | dist. to least squares | dist. to ridge |", "|---|---|---|---|---|"]
     for bits, b in r["naive_bias"].items():
         for s in ("naive", "double"):
