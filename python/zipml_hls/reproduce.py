@@ -20,6 +20,13 @@ def _say(quiet: bool, text: str) -> None:
         print(text, file=sys.stderr, flush=True)
 
 
+def _fewest(levels: dict) -> str:
+    """'bits (stored bits)' of the fewest bits that reached the target, or 'not reached'."""
+    if levels["fewest_bits"] is None:
+        return "not reached"
+    return f"{levels['fewest_bits']} ({levels['stored_bits']})"
+
+
 def _fmt_precision(row) -> str:
     return precision_label(row["bits"], row["sampling"])
 
@@ -163,15 +170,17 @@ def render(r: dict) -> str:
               "Per feature, levels placed to minimise the total rounding variance (exact dynamic program up to 4096 "
               "rows, grid program above) against uniform levels. For each sampling mode: the fewest bits at which "
               "each reaches the fp32 final loss within 1%, and the ratio of bits stored per value (b + 2 for double "
-              "sampling, b for naive). The paper reports up to 1.7x.", "",
+              "sampling, b for naive). The paper reports up to 1.7x. Runs with level tables train without the "
+              "per-feature centers and steps of uniform levels (docs/API.md, conditioning), so on data whose "
+              "features need them (breast cancer) they may not reach the target at any bits within the "
+              "epochs.", "",
               "| data | sampling | uniform: bits (stored) | optimal: bits (stored) | stored-bits ratio |",
               "|---|---|---|---|---|"]
     for name, c in r["levels"].items():
         for sampling in ("double", "naive"):
             x = c[sampling]
             ratio = "-" if x["stored_bits_ratio"] is None else f"{x['stored_bits_ratio']:.2f}x"
-            lines.append(f"| {name} | {sampling} | {x['uniform']['fewest_bits']} ({x['uniform']['stored_bits']}) | "
-                         f"{x['optimal']['fewest_bits']} ({x['optimal']['stored_bits']}) | {ratio} |")
+            lines.append(f"| {name} | {sampling} | {_fewest(x['uniform'])} | {_fewest(x['optimal'])} | {ratio} |")
     lines += ["", "![levels](levels_vs_bits.png)", ""]
     lines += ["## 5. End-to-end low precision: data, model and gradient", "",
               "Double-sampled data at b bits, the model in each dot product and every update also stochastically "
