@@ -95,7 +95,7 @@ def sgd_case(root, rng, name, n, d, bits, sampling, n_copies, epochs, tables=Fal
     return write_case(root, "sgd", name, params, arrays)
 
 
-def logistic_case(root, rng, name, n, d, bits, sampling, degree, epochs):
+def logistic_case(root, rng, name, n, d, bits, sampling, degree, epochs, seed=0):
     X = rng.uniform(-1, 1, size=(n, d)).astype(np.float32)
     labels = np.where(X @ rng.standard_normal(d) > 0, 1 << F.LABEL_FRAC, -(1 << F.LABEL_FRAC)).astype(np.int32)
     sc = FeatureScaling.fit(X)
@@ -104,9 +104,10 @@ def logistic_case(root, rng, name, n, d, bits, sampling, degree, epochs):
     poly = logistic_polynomial(degree, 4.0)
     model_in = rng.integers(-(1 << 20), 1 << 20, size=d + 1).astype(np.int32)
     hist, predictions, saturations = R.sgd_logistic(data, labels, d, bits, sampling, samples, epochs, 4, 1,
-                                                    F.dot_mult(bits), poly.fixed_coef(), poly.range_q16(), model_in)
+                                                    F.dot_mult(bits), poly.fixed_coef(), poly.range_q16(), model_in,
+                                                    seed=seed)
     params = dict(n=n, d=d, bits=bits, sampling=F.sampling_id(sampling), samples=samples, n_copies=2, epochs=epochs,
-                  step_shift=4, decay_epochs=1, dot_mult=F.dot_mult(bits), range_q16=poly.range_q16())
+                  step_shift=4, decay_epochs=1, dot_mult=F.dot_mult(bits), range_q16=poly.range_q16(), rng_seed=seed)
     arrays = {"data.u64": data, "labels.i32": labels, "model_in.i32": model_in, "coef.i64": poly.fixed_coef(),
               "expected.i32": hist, "predictions.i32": predictions, "saturations.i32": saturations}
     return write_case(root, "logistic", name, params, arrays)
@@ -170,6 +171,11 @@ def main(out: Path) -> None:
     for bits in (1, 4, 8):
         index.append(sgd_case(out, rng, f"sgd_b{bits}_double_shifted_saturating", 9, 19, bits, "double", 1, 2,
                               step_shift=1, label_gain=1 << 6, shifted=True))
+    # Logistic regression on double data: degree + 1 samples drawn in the kernel every epoch.
+    for bits in (1, 2, 4):
+        for degree in (3, 5):
+            index.append(logistic_case(out, rng, f"logistic_b{bits}_double_deg{degree}", 12, 23, bits, "double",
+                                       degree, 2, seed=31))
     (out / "index.txt").write_text("\n".join(index) + "\n")
 
 

@@ -105,7 +105,7 @@ int main(int argc, char** argv) {
           zipml::sgd_logistic<decltype(b)::value, decltype(e)::value, decltype(m)::value, kMaxFeatures>(
               data.data(), labels.data(), n, d, int(c["n_copies"]), epochs, int(c["step_shift"]),
               int(c["decay_epochs"]), int32_t(c["dot_mult"]), coef.data(), int32_t(c["range_q16"]), model_in.data(),
-              got.data(), report);
+              got.data(), uint32_t(c.get("rng_seed", 0)), report);
           const size_t bad = tb::mismatches(got, want) + tb::mismatches(predictions, want_predictions) +
                              tb::mismatches(saturations, want_saturations);
           if (bad) std::printf("FAIL %s: %zu of the model values, predictions and counts differ\n", c.dir.c_str(), bad);

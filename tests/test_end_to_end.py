@@ -142,7 +142,7 @@ def test_classifier_losses_work_at_low_precision(cancer, loss, bits):
     # these convex losses)
     signs = np.where(ytr == fp32.classes_[1], 1.0, -1.0)
     objective = [np.mean(LOSSES[loss].objective(signs, m.decision_function(Xtr))) for m in (fp32, low)]
-    # measured (fp32 / 8 / 4 bits): hinge 0.0570 / 0.0575 / 0.0623, log_loss 0.1227 / 0.1216 / 0.1259
+    # measured (fp32 / 8 / 4 bits): hinge 0.0570 / 0.0575 / 0.0623, log_loss 0.1227 / 0.1216 / 0.1270
     assert objective[1] <= 1.1 * objective[0]
 
 

@@ -263,3 +263,48 @@ def test_rows_split_among_threads_give_the_golden_bits(sampling):
         hls = quantize(X, bits, sampling=sampling, seed=8, n_copies=2)
         ref = quantize(X, bits, sampling=sampling, seed=8, n_copies=2, backend="reference")
         assert np.array_equal(hls.lines, ref.lines)
+
+
+def test_many_samples_drawn_from_double_data_are_independent_given_the_stored_value():
+    # log_loss draws degree + 1 samples per value from double data (two threshold planes
+    # per sample): each is up with probability f/4 and every pair is independent.
+    from zipml_hls.spec.layout import decode_resampled
+    from zipml_hls.spec.resample import sample_stream_key
+
+    n, s = 30000, F.max_code(2)
+    q = quantize(one_value_column(0.4321, n), 2, sampling="double", seed=9)
+    fine = q.fine_codes()[2:, 0]
+    rows = q.lines[0].reshape(n + 2, -1, F.LINE_WORDS)
+    draws = [(c[2:, 0] - (fine >> 2)).astype(bool)
+             for c in decode_resampled(rows, 2, 1, sample_stream_key(9, 0, np.arange(n + 2)), 6)]
+    for f in np.unique(fine & 3):
+        sel = (fine & 3) == f
+        p, m = f / 4, sel.sum()
+        for a in range(6):
+            assert abs(draws[a][sel].mean() - p) < 4 * np.sqrt(p * (1 - p) / m) + 1e-12
+            for b in range(a + 1, 6):
+                assert abs((draws[a][sel] & draws[b][sel]).mean() - p * p) < 4 * np.sqrt(p * p * (1 - p * p) / m) + 1e-12
+    assert abs(fine.mean() / (4 * s) - 0.4321) < 0.002
+
+
+@pytest.mark.filterwarnings("ignore::sklearn.exceptions.ConvergenceWarning")  # three epochs on purpose
+def test_log_loss_reads_double_data_quantized_once():
+    # The polynomial kernel draws its degree + 1 samples from the stored fine grid every
+    # epoch: no per-epoch quantization, and the run is the golden model's bit for bit.
+    from zipml_hls import ZipMLClassifier
+    from zipml_hls.engine import EpochData, SgdConfig
+    from zipml_hls.scaling import FeatureScaling
+
+    X = np.random.default_rng(2).uniform(size=(200, 9)).astype(np.float32)
+    config = SgdConfig(2, "double", "uniform", 4, 0, 1, 5, "hls", loss="log_loss", shuffle=True, fresh_samples=True)
+    assert not config.resamples and config.samples_per_value == 6
+    data = EpochData(X, FeatureScaling.fit(X), config)
+    try:
+        first, second = data.epoch(0)[0], data.epoch(1)[0]  # one stored copy, read in each epoch's order
+        assert np.shares_memory(first.lines, second.lines) and not np.array_equal(first.rows, second.rows)
+    finally:
+        data.close()
+    y = (X[:, 0] + X[:, 1] > 1).astype(int)
+    models = [ZipMLClassifier(loss="log_loss", bits=2, max_iter=3, random_state=4, backend=b).fit(X, y)
+              for b in ("hls", "reference")]
+    assert np.array_equal(models[0].coef_, models[1].coef_)

@@ -145,7 +145,8 @@ py::tuple sgd_linear(carray<uint64_t> data, carray<int32_t> labels, int d, int b
 
 py::tuple sgd_logistic(carray<uint64_t> data, carray<int32_t> labels, int d, int bits, int sampling,
                                   int samples, int epochs, int step_shift, int decay_epochs, int32_t dot_mult,
-                                  carray<int64_t> coef, int32_t range_q16, carray<int32_t> model_in, py::object rows) {
+                                  carray<int64_t> coef, int32_t range_q16, carray<int32_t> model_in, uint32_t seed,
+                                  py::object rows) {
   check_sgd_inputs(data, labels, model_in, d, epochs, step_shift, decay_epochs, dot_mult);
   const int n_copies = int(data.shape(0)), n = int(data.shape(1));
   carray<int64_t> order;
@@ -168,7 +169,7 @@ py::tuple sgd_logistic(carray<uint64_t> data, carray<int32_t> labels, int d, int
     int32_t* ph = history.mutable_data();
     py::gil_scoped_release release;
     zipml::sgd_logistic<B, E, M, kMaxFeatures>(pd, pl, n, d, n_copies, epochs, step_shift, decay_epochs, dot_mult, pc,
-                                               range_q16, pm, ph, report, porder);
+                                               range_q16, pm, ph, seed, report, porder);
   });
   return py::make_tuple(history, predictions, saturations);
 }
@@ -258,8 +259,9 @@ samples Q_0..Q_{M-1} of each row, P^ = c_0 + z_1 (c_1 + z_2 (...)), z_m = clamp(
 + y c, -R, R), is unbiased for P(y f); the step is r = -y P^ on sample 0.
 
 Parameters as sgd_linear, and: sampling {samplings}
-(multi: M independent samples; the others reuse the one stored sample: the biased
-baselines); samples M, one of
+(double: M independent samples drawn every epoch from the stored fine grid with the draws
+of seed; multi: M stored independent samples; the others reuse the one stored sample: the
+biased baselines); samples M, one of
 constants()['multi_samples']; labels +-2^16; coef int64 (M,) Q30; range_q16 R in Q16, in
 (0, 32 * 2^16]; rows as sgd_linear's. Returns (history int32 (epochs, d + 1), predictions int32 (n, 2) Q16 of
 the last epoch's pass, both columns from sample 1, saturations int32 (epochs,)).
@@ -268,7 +270,7 @@ the last epoch's pass, both columns from sample 1, saturations int32 (epochs,)).
   m.def("sgd_logistic", &sgd_logistic, py::arg("data"), py::arg("labels"), py::arg("d"), py::arg("bits"),
         py::arg("sampling"), py::arg("samples"), py::arg("epochs"), py::arg("step_shift"), py::arg("decay_epochs"),
         py::arg("dot_mult"), py::arg("coef"), py::arg("range_q16"), py::arg("model_in"), py::kw_only(),
-        py::arg("rows") = py::none(), sgd_logistic_doc.c_str());
+        py::arg("seed") = 0, py::arg("rows") = py::none(), sgd_logistic_doc.c_str());
   const std::string sgd_fp32_doc = fill(R"pbdoc(
 The 32-bit baseline: the same SGD and step schedule on float32 scaled data (sgd_fp32).
 

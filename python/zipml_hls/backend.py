@@ -73,7 +73,7 @@ class KernelBackend(Protocol):
                    feature_shifts=None, centers=None, rows=None): ...
 
     def sgd_logistic(self, data, labels, d, bits, sampling, samples, epochs, step_shift, decay_epochs, dot_mult,
-                     coef, range_q16, model_in, rows=None): ...
+                     coef, range_q16, model_in, seed=0, rows=None): ...
 
     def sgd_fp32(self, X, y, epochs, step_shift, decay_epochs, model_in, loss="squared_error", rows=None,
                  step_scale=None, centers=None): ...
@@ -118,11 +118,12 @@ class NativeBackend:
                                              portable=portable, rows=row_order(rows, data.shape[1])))
 
     def sgd_logistic(self, data, labels, d, bits, sampling, samples, epochs, step_shift, decay_epochs, dot_mult,
-                     coef, range_q16, model_in, rows=None):
-        """SgdResult of the polynomial logistic kernel (no refetches); ``rows`` as sgd_linear's."""
+                     coef, range_q16, model_in, seed=0, rows=None):
+        """SgdResult of the polynomial logistic kernel (no refetches); ``seed``: the draws of
+        double data's samples; ``rows`` as sgd_linear's."""
         return SgdResult(*self._k.sgd_logistic(data, labels, d, bits, sampling_id(sampling), samples, epochs,
                                                step_shift, decay_epochs, dot_mult, coef, range_q16, model_in,
-                                               rows=row_order(rows, data.shape[1])))
+                                               seed=seed, rows=row_order(rows, data.shape[1])))
 
     def sgd_fp32(self, X, y, epochs, step_shift, decay_epochs, model_in, loss="squared_error", rows=None,
                  step_scale=None, centers=None):
@@ -182,9 +183,9 @@ class ReferenceBackend:
                                              rows=row_order(rows, data.shape[1])))
 
     def sgd_logistic(self, data, labels, d, bits, sampling, samples, epochs, step_shift, decay_epochs, dot_mult,
-                     coef, range_q16, model_in, rows=None):
+                     coef, range_q16, model_in, seed=0, rows=None):
         return SgdResult(*self._r.sgd_logistic(data, labels, d, bits, sampling, samples, epochs, step_shift,
-                                               decay_epochs, dot_mult, coef, range_q16, model_in,
+                                               decay_epochs, dot_mult, coef, range_q16, model_in, seed=seed,
                                                rows=row_order(rows, data.shape[1])))
 
     def sgd_fp32(self, X, y, epochs, step_shift, decay_epochs, model_in, loss="squared_error", rows=None,

@@ -30,7 +30,8 @@ class SgdConfig:
     """What one training run needs besides the data.
 
     bits: 1, 2, 3, 4, 6, 8, or 32 (the fp32 baseline); sampling: 'double' | 'naive' |
-    'nearest' (for log_loss, 'double' means degree + 1 independent samples); levels:
+    'nearest' (for log_loss, 'double' means degree + 1 independent samples drawn in the
+    kernel); levels:
     'uniform' | 'optimal'; step_shift: eta_0 = 2^-step_shift; decay_epochs: eta halves
     every this many epochs (0: constant); n_copies: quantized copies cycled over epochs
     when ``fresh_samples`` is off; seed: the counter-based RNG seed; backend: 'hls' (C++
@@ -38,7 +39,7 @@ class SgdConfig:
     shuffle: rows in a fresh order every epoch; fresh_samples: fresh quantization draws
     every epoch (without them double sampling solves the problem of one draw): drawn by
     the kernel from the stored fine grid for double data (unbiased for the stored
-    values), by quantizing again for naive and multi data.
+    values), by quantizing again for naive data.
     """
 
     bits: int
@@ -59,15 +60,10 @@ class SgdConfig:
     fresh_samples: bool = False
 
     @property
-    def stored_sampling(self) -> str:
-        """The sampling of the stored data: log_loss stores degree + 1 samples ('multi')
-        where the user asked for 'double'."""
-        polynomial = LOSSES[self.loss].kernel == "polynomial"
-        return "multi" if polynomial and self.sampling == "double" else self.sampling
-
-    @property
     def samples_per_value(self) -> int:
-        return self.poly_degree + 1 if self.stored_sampling == "multi" else 2
+        """Samples the kernel reads per value: degree + 1 for log_loss on double data, else 2."""
+        polynomial = LOSSES[self.loss].kernel == "polynomial"
+        return self.poly_degree + 1 if polynomial and self.sampling == "double" else 2
 
     @property
     def quantized(self) -> bool:
@@ -75,10 +71,10 @@ class SgdConfig:
 
     @property
     def resamples(self) -> bool:
-        """Fresh draws every epoch by quantizing again on the host: naive and multi data.
-        Double data are stored once and the kernel draws both samples afresh every epoch
-        (spec.resample); nearest rounding has no draws."""
-        return self.fresh_samples and self.quantized and self.stored_sampling in ("naive", "multi")
+        """Fresh draws every epoch by quantizing again on the host: naive data. Double data
+        are stored once and the kernel draws its samples afresh every epoch (two, or degree
+        + 1 for log_loss; spec.resample); nearest rounding has no draws."""
+        return self.fresh_samples and self.quantized and self.sampling == "naive"
 
     def kernel_seed(self, epoch: int) -> int:
         """The kernel's seed in ``epoch`` (its draws of double data's samples and of model
@@ -96,7 +92,7 @@ class Prepared:
     scaled: np.ndarray | None = None
     lines: np.ndarray | None = None
     level_values: np.ndarray | None = None  # Q0.10 per-feature tables (optimal levels)
-    sampling: str = "double"  # the stored sampling ('multi' for logistic double sampling)
+    sampling: str = "double"  # the stored sampling
     full: np.ndarray | None = None  # refetching: Q0.24 positions (n, d)
     rows: np.ndarray | None = None  # the stored rows the kernel visits, in order (None: as stored)
 
@@ -110,12 +106,12 @@ def prepare(X: np.ndarray, scaling: FeatureScaling, config: SgdConfig, seed: int
     in the order of ``rows``)."""
     if not config.quantized:
         return Prepared(X.shape[1], scaled=scaling.transform(X if rows is None else X[rows]))
-    q = quantize_checked(X, config.bits, config.stored_sampling, config.levels,
+    q = quantize_checked(X, config.bits, config.sampling, config.levels,
                          config.seed if seed is None else seed, n_copies or config.n_copies, config.backend,
                          scaling, samples_per_value=config.samples_per_value, table=table, rows=rows)
     if full is None and LOSSES[config.loss].refetch and config.refetch:
         full = get_backend(config.backend).positions(X if rows is None else X[rows], scaling.lo, scaling.inv)
-    return Prepared(X.shape[1], lines=q.lines, level_values=q.level_values, sampling=config.stored_sampling,
+    return Prepared(X.shape[1], lines=q.lines, level_values=q.level_values, sampling=config.sampling,
                     full=full)
 
 
@@ -136,7 +132,7 @@ class EpochData:
 
     Double data are quantized once: the kernel draws both samples of every value afresh
     each epoch from the stored fine grid (spec.resample), so epochs read only the stored
-    bytes. Naive and multi data with fresh samples are quantized again every epoch with
+    bytes. Naive data with fresh samples are quantized again every epoch with
     the draws of :func:`epoch_seed` (epoch e+1 on a second thread while epoch e trains;
     the kernels release the GIL; level tables and refetch positions computed once).
     Otherwise ``n_copies`` copies are prepared once and epoch e reads copy e mod n_copies.
@@ -236,7 +232,8 @@ class KernelRun:
         if LOSSES[config.loss].kernel == "polynomial":
             out = kernels.sgd_logistic(data.lines, labels, d, config.bits, data.sampling, config.poly_degree + 1,
                                        epochs, step_shift, decay, F.dot_mult(config.bits), self.poly.fixed_coef(),
-                                       self.poly.range_q16(), init, rows=data.rows)
+                                       self.poly.range_q16(), init, seed=config.seed if seed is None else seed,
+                                       rows=data.rows)
         else:
             tables = data.level_values
             dot_mult = F.dot_mult(config.bits) if tables is None else F.TABLE_DOT_MULT

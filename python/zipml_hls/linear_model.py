@@ -431,9 +431,9 @@ _PARAMS_DOC = r"""
         Linear-kernel losses with uniform levels only (not ``log_loss``, not
         ``levels='optimal'``).
     fresh_samples : bool, default=True
-        Draw fresh samples every epoch: the kernel draws both samples of double data
-        afresh from the one stored copy; naive data (and the samples of 'log_loss') are
-        quantized again, one epoch ahead on a second thread. Double sampling needs this:
+        Draw fresh samples every epoch: the kernel draws the samples of double data (two,
+        or ``poly_degree + 1`` for 'log_loss') afresh from the one stored copy; naive data
+        are quantized again, one epoch ahead on a second thread. Double sampling needs this:
         the same two samples every epoch make SGD solve Q2^T Q1 w = Q2^T b for that one
         draw, not least squares (with fresh draws it is unbiased for the stored values,
         whose one-time fine-grid rounding leaves a small bias; docs/FORMATS.md sec. 5).
@@ -598,8 +598,9 @@ class ZipMLClassifier(ClassifierMixin, _ZipMLLinear):
     * ``'log_loss'``: logistic regression. The loss derivative -y h(y z),
       h(t) = 1/(1+e^t), is replaced by a Chebyshev interpolant P of degree
       ``poly_degree`` on [-poly_range, poly_range] (``zipml_hls.polynomial``); with
-      ``sampling='double'`` every value stores ``poly_degree + 1`` independent samples
-      (index + one rounding bit each), which makes the gradient estimate unbiased for P;
+      ``sampling='double'`` the kernel draws ``poly_degree + 1`` independent samples of
+      every value each epoch from the stored fine grid, which makes the gradient estimate
+      unbiased for P at the stored values;
       'naive'/'nearest' reuse one sample (biased baselines). ``predict_proba`` applies the
       logistic function to the decision function.
 """ + _PARAMS_DOC + r"""    loss : {""" + ", ".join(repr(name) for name in CLASSIFIER_LOSSES) + r"""}, default='squared_error'

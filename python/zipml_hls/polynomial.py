@@ -19,7 +19,7 @@ from .spec.format import LABEL_FRAC, POLY_FRAC
 
 DEFAULT_DEGREE = 5
 DEFAULT_RANGE = 4.0
-DEGREES = (3, 5, 7)  #: degree d uses d + 1 samples per value ('multi' data)
+DEGREES = (3, 5, 7)  #: degree d uses d + 1 samples per value (drawn from double data, or 'multi' data)
 
 
 def logistic_derivative(t):

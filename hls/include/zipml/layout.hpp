@@ -90,9 +90,31 @@ decode_value_loop:
   }
 }
 
+/// Draw M samples of each value of line l of a Double row (resample.hpp; `key`:
+/// sample_stream_key): codes[m * K + k] = index_k + [t_m < f_k].
+template <int Bits, int M>
+inline void decode_resampled(const uint64_t* line, uint32_t key, int l, int32_t* codes) {
+  constexpr int K = values_per_line(Bits, Sampling::Double);
+  constexpr int ib = index_bits(Bits, Sampling::Double);
+  uint32_t t[threshold_words(K, M)];
+#pragma HLS ARRAY_PARTITION variable = t complete
+  line_thresholds<K, M>(key, l, t);
+resampled_value_loop:
+  for (int k = 0; k < K; ++k) {
+#pragma HLS UNROLL
+    const int32_t idx = static_cast<int32_t>(get_field(line, field_pos<ib, K>(k), ib));
+    const uint32_t f0 = get_field(line, K * ib + k, 1), f1 = get_field(line, K * ib + K + k, 1);
+  resampled_sample_loop:
+    for (int m = 0; m < M; ++m)
+      codes[m * K + k] = idx + static_cast<int32_t>(resampled_up<uint32_t>(f0, f1, threshold_bit<K>(t, 2 * m, k),
+                                                                             threshold_bit<K>(t, 2 * m + 1, k)) &
+                                                    1u);
+  }
+}
+
 /// Decode line l of a row into the level codes of its first and second sample: for
 /// Double, the two samples drawn from the stored index and fraction with the row's
-/// thresholds (`key`: sample_stream_key; resample.hpp); the one stored code twice for
+/// thresholds (`key`: sample_stream_key; decode_resampled); the one stored code twice for
 /// Naive and Nearest (`key`, `l` unused). Multi lines hold M samples: decode_samples.
 template <int Bits, Sampling E>
 inline void decode_line(const uint64_t* line, uint32_t key, int l, int32_t* first, int32_t* second) {
@@ -103,19 +125,14 @@ inline void decode_line(const uint64_t* line, uint32_t key, int l, int32_t* firs
     // Sampling::Double spelled out (E is Double here), so that the other instances never
     // instantiate the threshold helpers for a line size they do not have (C++14).
     constexpr int KD = values_per_line(Bits, Sampling::Double);
-    constexpr int ib = index_bits(Bits, Sampling::Double);
-    uint32_t t[threshold_words(KD)];
-#pragma HLS ARRAY_PARTITION variable = t complete
-    line_thresholds<KD>(key, l, t);
-  double_loop:
+    int32_t codes[2 * KD];
+#pragma HLS ARRAY_PARTITION variable = codes complete
+    decode_resampled<Bits, 2>(line, key, l, codes);
+  split_loop:
     for (int k = 0; k < KD; ++k) {
 #pragma HLS UNROLL
-      const int32_t idx = static_cast<int32_t>(get_field(line, field_pos<ib, KD>(k), ib));
-      const uint32_t f0 = get_field(line, KD * ib + k, 1), f1 = get_field(line, KD * ib + KD + k, 1);
-      first[k] = idx + static_cast<int32_t>(
-                           resampled_up<uint32_t>(f0, f1, threshold_bit<KD>(t, 0, k), threshold_bit<KD>(t, 1, k)) & 1u);
-      second[k] = idx + static_cast<int32_t>(
-                            resampled_up<uint32_t>(f0, f1, threshold_bit<KD>(t, 2, k), threshold_bit<KD>(t, 3, k)) & 1u);
+      first[k] = codes[k];
+      second[k] = codes[KD + k];
     }
   } else if (E == Sampling::Naive || E == Sampling::Nearest) {
   code_loop:

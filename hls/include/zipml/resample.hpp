@@ -8,10 +8,12 @@
 // sampling needs, while an epoch reads b + 2 bits per value. The stored copy's one-time
 // rounding is like naive sampling on a grid 4x finer (16x less variance).
 //
-// The thresholds come as bit planes, four per line (t0 and t1 of sample 0, then of
-// sample 1), from the draws of the row's stream (kStreamSample, epoch, row): line l takes
-// the 4K-bit string of draws l K/8 .. l K/8 + K/8 - 1 (little-endian: bit b is bit b % 32
-// of draw l K/8 + b / 32), and plane q is its bits q K .. q K + K - 1 (K a multiple of 16).
+// The thresholds come as bit planes, two per sample (t0 and t1 of sample 0, then of
+// sample 1, ...), from the draws of the row's stream (kStreamSample, epoch, row): for M
+// samples line l takes the 2MK-bit string of draws l D .. l D + D - 1, D = MK/16
+// (little-endian: bit b is bit b % 32 of draw l D + b / 32), and plane q is its bits
+// q K .. q K + K - 1 (K a multiple of 16). Double sampling draws M = 2 (D = K/8); the
+// polynomial estimator of logistic regression M = degree + 1.
 // t < f is then bit logic on whole words: up = (f1 & ~t1) | (~(f1 ^ t1) & f0 & ~t0).
 #pragma once
 #include <cstdint>
@@ -21,8 +23,9 @@
 
 namespace zipml {
 
-/// Draws (32 threshold bits each) of a line of K values: 4K threshold bits.
-constexpr int threshold_words(int K) { return 4 * K / 32; }
+/// Draws (32 threshold bits each) of a line of K values for M samples: 2 M K threshold
+/// bits (two planes per sample; 4K for the two samples of double sampling).
+constexpr int threshold_words(int K, int M = 2) { return 2 * M * K / 32; }
 
 /// Key of row `row`'s thresholds in epoch `epoch` under `seed`.
 inline uint32_t sample_stream_key(uint32_t seed, int epoch, int row) {
@@ -36,11 +39,12 @@ constexpr Word resampled_up(Word f0, Word f1, Word t0, Word t1) {
   return static_cast<Word>((f1 & ~t1) | (~(f1 ^ t1) & f0 & ~t0));
 }
 
-/// The threshold draws of line l of a row (key: sample_stream_key), threshold_words(K) of them.
-template <int K>
+/// The threshold draws of line l of a row (key: sample_stream_key) for M samples,
+/// threshold_words(K, M) of them.
+template <int K, int M = 2>
 inline void line_thresholds(uint32_t key, int l, uint32_t* t) {
   static_assert(K % 16 == 0, "planes of whole 16-bit words");
-  constexpr int D = threshold_words(K);
+  constexpr int D = threshold_words(K, M);
 threshold_loop:
   for (int q = 0; q < D; ++q) {
 #pragma HLS UNROLL
@@ -48,8 +52,9 @@ threshold_loop:
   }
 }
 
-/// Bit k of threshold plane q (t0 of sample 0, t1 of sample 0, t0 of sample 1, t1 of
-/// sample 1) of a line's draws t (line_thresholds): bit q K + k of their string.
+/// Bit k of threshold plane q (t0 of sample 0, t1 of sample 0, t0 of sample 1, ...: plane
+/// 2m + p is bit p of sample m's threshold) of a line's draws t (line_thresholds): bit
+/// q K + k of their string.
 template <int K>
 constexpr uint32_t threshold_bit(const uint32_t* t, int q, int k) {
   return (t[(q * K + k) / 32] >> ((q * K + k) % 32)) & 1u;

@@ -10,15 +10,24 @@
 
 namespace zipml {
 
-/// The samplings sgd_logistic reads: M independent samples per value (Multi), or one
-/// stored sample reused for every z_m (Naive, Nearest: the biased baselines).
-constexpr Sampling kLogisticSamplings[] = {Sampling::Naive, Sampling::Nearest, Sampling::Multi};
+/// The samplings sgd_logistic reads: M independent samples per value drawn afresh every
+/// epoch from the stored fine grid (Double) or stored (Multi), or one stored sample reused
+/// for every z_m (Naive, Nearest: the biased baselines).
+constexpr Sampling kLogisticSamplings[] = {Sampling::Double, Sampling::Naive, Sampling::Nearest, Sampling::Multi};
 
 namespace detail {
 
+/// Double: M samples drawn with the row's key (resample.hpp).
+template <int Bits, int M>
+inline void decode_all(SamplingTag<Sampling::Double>, const uint64_t* line, uint32_t key, int l, int32_t* codes,
+                       int32_t*) {
+  decode_resampled<Bits, M>(line, key, l, codes);
+}
+
 /// Multi: the M stored samples.
 template <int Bits, int M>
-inline void decode_all(SamplingTag<Sampling::Multi>, const uint64_t* line, int32_t* codes, int32_t*) {
+inline void decode_all(SamplingTag<Sampling::Multi>, const uint64_t* line, uint32_t, int, int32_t* codes,
+                       int32_t*) {
   decode_samples<Bits, M>(line, codes);
 }
 
@@ -33,24 +42,26 @@ repeat_sample_loop:
     for (int k = 0; k < K; ++k) codes[m * K + k] = scratch[k];
 }
 template <int Bits, int M>
-inline void decode_all(SamplingTag<Sampling::Naive>, const uint64_t* line, int32_t* codes, int32_t* scratch) {
+inline void decode_all(SamplingTag<Sampling::Naive>, const uint64_t* line, uint32_t, int, int32_t* codes,
+                       int32_t* scratch) {
   repeat_code<Bits, Sampling::Naive, M>(line, codes, scratch);
 }
 template <int Bits, int M>
-inline void decode_all(SamplingTag<Sampling::Nearest>, const uint64_t* line, int32_t* codes, int32_t* scratch) {
+inline void decode_all(SamplingTag<Sampling::Nearest>, const uint64_t* line, uint32_t, int, int32_t* codes,
+                       int32_t* scratch) {
   repeat_code<Bits, Sampling::Nearest, M>(line, codes, scratch);
 }
 
 }  // namespace detail
 
-/// Codes of M samples of a line: the stored samples of Multi data, or the one stored
-/// sample repeated (Naive, Nearest). `scratch` holds K codes. One overload per sampling
-/// (detail::decode_all), so a sampling without one does not compile.
+/// Codes of M samples of line l of a row: drawn with the row's `key` from Double data,
+/// the stored samples of Multi data, or the one stored sample repeated (Naive, Nearest).
+/// `scratch` holds K codes. One overload per sampling (detail::decode_all), so a sampling
+/// without one does not compile.
 template <int Bits, Sampling E, int M>
-inline void decode_all(const uint64_t* line, int32_t* codes, int32_t* scratch) {
-  static_assert(E == Sampling::Multi || E == Sampling::Naive || E == Sampling::Nearest,
-                "decode_all reads Multi, Naive or Nearest lines");
-  detail::decode_all<Bits, M>(SamplingTag<E>{}, line, codes, scratch);
+inline void decode_all(const uint64_t* line, uint32_t key, int l, int32_t* codes, int32_t* scratch) {
+  static_assert(in_list(kLogisticSamplings, E), "decode_all reads the samplings of kLogisticSamplings");
+  detail::decode_all<Bits, M>(SamplingTag<E>{}, line, key, l, codes, scratch);
 }
 
 /// The per-sample step of sgd_logistic (a row policy of sgd_epochs).
@@ -63,10 +74,13 @@ struct LogisticRow {
   int32_t dot_mult;
   const int64_t* coef;
   int32_t range_q16;
+  uint32_t seed;  // Double: the seed of the row keys (sample_stream_key)
   PassReport report;
   EpochCounts counts;
 
-  void update(int32_t* w, int32_t& intercept, const uint64_t* row, int32_t label, int i, int64_t, int, int shift) {
+  void update(int32_t* w, int32_t& intercept, const uint64_t* row, int32_t label, int i, int64_t, int epoch,
+              int shift) {
+    const uint32_t key = sample_stream_key(seed, epoch, i);
     int32_t codes[M * K], one[K], step[S + 1], acc[M];
 #pragma HLS ARRAY_PARTITION variable = codes complete
 #pragma HLS ARRAY_PARTITION variable = one complete
@@ -79,7 +93,7 @@ struct LogisticRow {
     for (int l = 0; l < n_lines; ++l) {
 #pragma HLS PIPELINE II = 1
 #pragma HLS LOOP_TRIPCOUNT min = 1 max = kMaxLines
-      decode_all<Bits, E, M>(row + l * kLineWords, codes, one);
+      decode_all<Bits, E, M>(row + l * kLineWords, key, l, codes, one);
     dot_sample_loop:
       for (int m = 1; m < M; ++m)
       dot_lane_loop:
@@ -105,7 +119,7 @@ struct LogisticRow {
     for (int l = 0; l < n_lines; ++l) {
 #pragma HLS PIPELINE II = 1
 #pragma HLS LOOP_TRIPCOUNT min = 1 max = kMaxLines
-      decode_all<Bits, E, M>(row + l * kLineWords, codes, one);
+      decode_all<Bits, E, M>(row + l * kLineWords, key, l, codes, one);
     update_lane_loop:
       for (int k = 0; k < K; ++k) w[l * K + k] = wrap_sub(w[l * K + k], step[codes[k]]);
     }
@@ -125,13 +139,15 @@ struct LogisticRow {
  * is unbiased for P(y a^T w + y c) when no z_m is clamped (each z_m appears once, and the
  * samples are independent), and the step uses sample 0:
  *   r = -y P^ (Q16),  w_j -= round(g Q_0(a)_j / 2^8) with g from r as in sgd_linear.
- * With Multi data the M samples are independent; with Naive or Nearest data every z_m
- * and the step use the one stored sample (the biased baselines).
+ * With Double data the M samples are drawn afresh every epoch from the stored fine grid
+ * (independent given the stored values; stream (kStreamSample, epoch, i) of `seed`), with
+ * Multi data they are stored; with Naive or Nearest data every z_m and the step use the
+ * one stored sample (the biased baselines).
  * Fixed point: z_m Q16, c_k and the Horner accumulator Q30 (kPolyFrac; int64, saturated
  * to +-2^40), P^ rounded to Q16.
  *
  * @tparam Bits        bits per level code (1, 2, 3, 4, 6, 8)
- * @tparam E           one of kLogisticSamplings: Multi (M samples per value), Naive or Nearest
+ * @tparam E           one of kLogisticSamplings: Double or Multi (M samples per value), Naive or Nearest
  * @tparam M           degree + 1: one of kMultiSamples (4, 6, 8)
  * @tparam MaxFeatures largest d the on-chip model holds
  * @param data         packed rows, [copy][row][line][8 words]
@@ -147,6 +163,7 @@ struct LogisticRow {
  * @param range_q16    R in Q16
  * @param model_in     initial model, d weights then the intercept, Q24
  * @param history      output, epochs x (d + 1): the model after each epoch
+ * @param seed         Double: the seed of the samples' draws
  * @param report       optional outputs (sgd.hpp): predictions (both columns from sample 1,
  *                     the first of the polynomial's), saturations
  * @param rows         the row of the copy that sample i reads, or nullptr: row i (sgd_epochs)
@@ -154,15 +171,14 @@ struct LogisticRow {
 template <int Bits, Sampling E, int M, int MaxFeatures>
 void sgd_logistic(const uint64_t* data, const int32_t* labels, int n, int d, int n_copies, int epochs,
                   int step_shift, int decay_epochs, int32_t dot_mult, const int64_t* coef, int32_t range_q16,
-                  const int32_t* model_in, int32_t* history, const PassReport& report = PassReport{},
-                  const int64_t* rows = nullptr) {
+                  const int32_t* model_in, int32_t* history, uint32_t seed = 0,
+                  const PassReport& report = PassReport{}, const int64_t* rows = nullptr) {
   static_assert(supported_bits(Bits), "Bits must be one of kSupportedBits");
   static_assert(in_list(kLogisticSamplings, E),
-                "sgd_logistic reads the samplings of kLogisticSamplings (Multi, Naive, Nearest); "
-                "Double is for sgd_linear");
+                "sgd_logistic reads the samplings of kLogisticSamplings (Double, Multi, Naive, Nearest)");
   static_assert(in_list(kMultiSamples, M), "M must be one of kMultiSamples");
   const int n_lines = lines_per_row(d, Bits, E, M);
-  LogisticRow<Bits, E, M, MaxFeatures> row{n_lines, dot_mult, coef, range_q16, report, {}};
+  LogisticRow<Bits, E, M, MaxFeatures> row{n_lines, dot_mult, coef, range_q16, seed, report, {}};
   sgd_epochs<values_per_line(Bits, E, M), MaxFeatures>(row, data, labels, n, d, n_lines, n_copies, epochs,
                                                         step_shift, decay_epochs, model_in, history, rows);
 }

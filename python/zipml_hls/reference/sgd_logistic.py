@@ -6,24 +6,30 @@ from __future__ import annotations
 import numpy as np
 
 from ..spec import format as F
-from ..spec.layout import decode_samples
+from ..spec.layout import decode_resampled, decode_samples
+from ..spec.resample import sample_stream_key
 from ..spec.schedule import epoch_shift
 from .fixed_point import round_shift, saturate32, wrap32
 from .sgd import code_steps, residual_step
 
 
 def sgd_logistic(data, labels, d, bits, sampling, samples, epochs, step_shift, decay_epochs, dot_mult, coef,
-                 range_q16, model_in, rows=None):
-    """Golden ``sgd_logistic``: ``samples`` = degree + 1 samples: the stored samples of
-    'multi' data, or the one sample of 'naive'/'nearest' data repeated; ``rows``: sample i
-    reads row rows[i] of each copy and labels[i] (None: in order). Returns the int32
+                 range_q16, model_in, seed=0, rows=None):
+    """Golden ``sgd_logistic``: ``samples`` = degree + 1 samples: drawn every epoch from
+    'double' data with the draws of ``seed``, the stored samples of 'multi' data, or the
+    one sample of 'naive'/'nearest' data repeated; ``rows``: sample i reads row rows[i] of
+    each copy and labels[i] (None: in order). Returns the int32
     model history, the (n, 2) predictions of the last epoch's pass (both from sample 1)
     and the samples whose step saturated, per epoch."""
     n_copies, n = data.shape[:2]
     order = np.arange(n) if rows is None else np.asarray(rows)
     rows = data.reshape(n_copies, n, -1, F.LINE_WORDS)[:, order]
-    codes = [decode_samples(rows[c], bits, sampling, d, samples) for c in range(n_copies)]
-    codes = [c if len(c) == samples else c * samples for c in codes]
+
+    def epoch_codes(e: int) -> list:  # the samples of every row in epoch e
+        if sampling == "double":
+            return decode_resampled(rows[e % n_copies], bits, d, sample_stream_key(seed, e, np.arange(n)), samples)
+        codes = decode_samples(rows[e % n_copies], bits, sampling, d, samples)
+        return codes if len(codes) == samples else codes * samples
     s = F.max_code(bits)
     code_values = np.arange(s + 1, dtype=np.int64)
     w = np.asarray(model_in[:d], dtype=np.int64).copy()
@@ -35,7 +41,7 @@ def sgd_logistic(data, labels, d, bits, sampling, samples, epochs, step_shift, d
     coef = [int(c) for c in coef]
     for e in range(epochs):
         shift = epoch_shift(step_shift, decay_epochs, e)
-        sample_codes = codes[e % n_copies]
+        sample_codes = epoch_codes(e)
         for i in range(n):
             y = 1 if int(labels[i]) > 0 else -1
             h = coef[samples - 1]

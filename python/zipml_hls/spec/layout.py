@@ -115,14 +115,21 @@ def fine_codes(lines: np.ndarray, bits: int, d: int) -> np.ndarray:
     return (index << F.FRACTION_BITS) + f0 + 2 * f1
 
 
+def decode_resampled(lines: np.ndarray, bits: int, d: int, keys, samples: int = 2) -> list:
+    """``samples`` samples of every value of double rows (R, lines, 8), drawn with the
+    rows' threshold keys ``keys`` (R,) (``resample.sample_stream_key``): a list of (R, d)
+    int64 code arrays."""
+    index, f0, f1 = decode_fields(lines, bits, "double", d)
+    K = F.values_per_line(bits, "double")
+    t = threshold_planes(keys, lines.shape[-2], K, samples)[..., :d].astype(np.int64)
+    return [index + resampled_up(f0, f1, t[:, 2 * m], t[:, 2 * m + 1]) for m in range(samples)]
+
+
 def decode_lines(lines: np.ndarray, bits: int, sampling: str, d: int, keys=None):
     """Codes (first, second) of rows (R, lines, 8): for double, the two samples drawn with
-    the rows' threshold keys ``keys`` (R,) (``resample.sample_stream_key``); the one code
-    twice for naive/nearest."""
+    the rows' threshold keys ``keys`` (R,); the one code twice for naive/nearest."""
     if sampling != "double":
         codes = decode_samples(lines, bits, sampling, d)
         return codes[0], codes[-1]
-    index, f0, f1 = decode_fields(lines, bits, sampling, d)
-    K = F.values_per_line(bits, sampling)
-    t = threshold_planes(keys, lines.shape[-2], K)[..., :d].astype(np.int64)
-    return (index + resampled_up(f0, f1, t[:, 0], t[:, 1]), index + resampled_up(f0, f1, t[:, 2], t[:, 3]))
+    first, second = decode_resampled(lines, bits, d, keys)
+    return first, second
