@@ -215,7 +215,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--decay-epochs", type=int, default=None,
                    help="fixed schedule: halve the step every N epochs (0: constant); default: adaptive (halve "
                         "when the loss stalls, stop after 6 halvings)")
-    p.add_argument("--tol", type=float, default=1e-3, help="adaptive schedule: relative improvement that counts")
+    p.add_argument("--tol", type=float, default=1e-3,
+                   help="adaptive schedule: relative improvement that counts (it must also exceed three "
+                        "standard errors of the loss estimate)")
     p.add_argument("--no-shuffle", dest="shuffle", action="store_false",
                    help="visit the rows in file order every epoch (default: a fresh order each epoch)")
     p.add_argument("--no-fresh-samples", dest="fresh_samples", action="store_false",

@@ -246,11 +246,16 @@ class KernelRun:
                             predictions=out.predictions.astype(np.float64) / (1 << F.LABEL_FRAC),
                             refetches=out.refetches if data.full is not None else None)
 
-    def pass_loss(self, result: SgdResult, order: np.ndarray | None = None) -> float:
+    def pass_loss(self, result: SgdResult, order: np.ndarray | None = None) -> tuple[float, float]:
         """The training loss (scaled units) of the last epoch of ``result``: the mean of
         the loss's estimate from the predictions the kernel made during that pass
-        (``Loss.pass_estimate``); ``order``: the rows that pass visited."""
-        return float(np.mean(LOSSES[self.config.loss].pass_estimate(self._scaled_labels(order), result.predictions)))
+        (``Loss.pass_estimate``), and the standard error that the quantization draws give
+        that mean (``Loss.pass_noise``: large for 1- and 2-bit double sampling on small
+        data, 0 for fp32); ``order``: the rows that pass visited."""
+        loss, y = LOSSES[self.config.loss], self._scaled_labels(order)
+        per_sample = loss.pass_estimate(y, result.predictions)
+        error = np.sqrt(max(np.sum(loss.pass_noise(y, result.predictions)), 0.0)) / max(1, per_sample.size)
+        return float(np.mean(per_sample)), float(error)
 
     def zero_loss(self) -> float:
         """The training loss (scaled units) of the zero model: the baseline a run must beat."""
@@ -263,11 +268,12 @@ class KernelRun:
 
 @dataclass(frozen=True)
 class EpochStats:
-    """One epoch of every target: losses (T,) from the kernel's pass (scaled units),
-    samples whose step saturated (T,) (zeros for fp32) and samples refetched (T,) or
-    None (no refetching)."""
+    """One epoch of every target: losses (T,) from the kernel's pass (scaled units) and
+    their standard errors (T,), samples whose step saturated (T,) (zeros for fp32) and
+    samples refetched (T,) or None (no refetching)."""
 
     losses: np.ndarray
+    loss_errors: np.ndarray
     saturations: np.ndarray
     refetches: np.ndarray | None
 
@@ -283,10 +289,10 @@ def run_epoch(data: EpochData, runs: list, epoch: int, shift: int, models: np.nd
         result = run(epoch_data, 1, shift, 0, models[t], order, data.config.kernel_seed(epoch))
         models[t] = result.history[0]
         results.append(result)
-    losses = np.array([run.pass_loss(r, order) for run, r in zip(runs, results)])
+    losses, errors = np.array([run.pass_loss(r, order) for run, r in zip(runs, results)]).T
     saturations = np.array([0 if r.saturations is None else int(r.saturations[0]) for r in results])
     refetched = None if results[0].refetches is None else np.array([int(r.refetches[0]) for r in results])
-    return EpochStats(losses, saturations, refetched)
+    return EpochStats(losses, errors, saturations, refetched)
 
 
 def train(data: EpochData, runs: list, epochs: int, models: np.ndarray, on_epoch=None):

@@ -232,12 +232,12 @@ class _ZipMLLinear(BaseEstimator):
             for e in range(int(self.max_iter)):
                 shift = schedule.shift
                 stats = engine.run_epoch(data, runs, e, shift, self._models, prefetch=e + 1 < int(self.max_iter))
-                loss = self._record_epoch(stats, X.shape[0])
+                loss, noise = self._record_epoch(stats, X.shape[0]), self._loss_error(stats)
                 if held_out is not None:
-                    loss = self._validation_loss(*held_out)
+                    loss, noise = self._validation_loss(*held_out), 0.0
                     self.validation_loss_curve_.append(loss)
                 progress.epoch(e, loss, shift)
-                if schedule.update(max(loss, 0.0)):
+                if schedule.update(max(loss, 0.0), noise):
                     converged = True
                     break
         finally:
@@ -301,6 +301,12 @@ class _ZipMLLinear(BaseEstimator):
         if stats.refetches is not None:
             self.refetch_fraction_.append(float(np.mean(stats.refetches)) / n_rows)
         return loss
+
+    def _loss_error(self, stats: engine.EpochStats) -> float:
+        """The standard error of ``_record_epoch``'s loss (original units, targets
+        independent)."""
+        scales = np.array([ls.scale for ls in self._label_scalings]) ** 2
+        return float(np.sqrt(np.sum(np.square(stats.loss_errors * scales))) / scales.size)
 
     def _worst_ratio(self, runs, stats: engine.EpochStats) -> float:
         """Largest ratio, over targets, of the last epoch's pass loss to the loss of the
@@ -408,8 +414,10 @@ _PARAMS_DOC = r"""
         predicting the mean (up to 8 times).
     decay_epochs : int or None, default=None
         None: the adaptive schedule - the step halves whenever the training loss has not
-        improved by ``tol`` (relative) for ``n_iter_no_change`` epochs, and at least every
-        20 epochs; training stops when the loss stalls after 6 halvings (or at ``max_iter``).
+        improved by ``tol`` (relative) and by three standard errors (the noise the
+        quantization draws give the pass estimate) for ``n_iter_no_change`` epochs, and
+        at least every 20 epochs; training stops when, after 6 halvings, the loss has not
+        improved by ``tol`` for ``n_iter_no_change`` epochs (or at ``max_iter``).
         An int k: the kernel's fixed schedule, ``eta_e = eta_0 * 2**-floor(e / k)`` for all
         ``max_iter`` epochs (0 keeps the step constant).
     tol : float, default=1e-3

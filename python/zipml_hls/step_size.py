@@ -51,29 +51,42 @@ def auto_step_shift(X: np.ndarray, scaling, bits: int, conditioning=None) -> int
 
 
 class AdaptiveSchedule:
-    """Halve the step when the training loss has not improved by ``tol`` (relative) for
-    ``n_iter_no_change`` epochs, and at least every ``halve_every`` epochs (a loss that
-    creeps down at too large a step still gets a smaller one); stop when the loss stalls
-    after ``max_halvings`` halvings."""
+    """Halve the step when the training loss has not improved by ``tol`` (relative) and by
+    ``noise_z`` standard errors for ``n_iter_no_change`` epochs, and at least every
+    ``halve_every`` epochs (a loss that creeps down at too large a step still gets a
+    smaller one); stop when, after ``max_halvings`` halvings, it has also not improved by
+    ``tol`` alone for ``n_iter_no_change`` epochs."""
 
     def __init__(self, step_shift: int, tol: float, n_iter_no_change: int, max_halvings: int = 6,
-                 halve_every: int = 20):
+                 halve_every: int = 20, noise_z: float = 3.0):
         self.shift = step_shift
-        self.tol, self.patience = tol, n_iter_no_change
+        self.tol, self.patience, self.noise_z = tol, n_iter_no_change, noise_z
         self.max_halvings, self.halve_every = max_halvings, halve_every
         self.best, self.stale, self.halvings, self.since = np.inf, 0, 0, 0
+        self.lowest, self.flat = np.inf, 0
 
-    def update(self, loss: float) -> bool:
-        """Record an epoch's loss; returns True when training should stop."""
+    def update(self, loss: float, error: float = 0.0) -> bool:
+        """Record an epoch's loss and the standard error that the quantization draws give
+        it (``KernelRun.pass_loss``); returns True when training should stop.
+
+        The step halves on improvements beyond the noise: the estimates of 1- and 2-bit
+        double sampling on small data would otherwise set new bests by chance and keep the
+        step large. Training stops only when the loss is flat without that margin too: a
+        loss that still creeps down by less than its noise keeps training, at ever smaller
+        steps. With ``error`` 0 both rules are the same."""
         if not np.isfinite(loss):
             return True
         self.since += 1
-        if loss < self.best * (1 - self.tol):
+        if loss < self.best * (1 - self.tol) - self.noise_z * error:
             self.best, self.stale = loss, 0
         else:
             self.stale += 1
+        if loss < self.lowest * (1 - self.tol):
+            self.lowest, self.flat = loss, 0
+        else:
+            self.flat += 1
         if self.stale >= self.patience or self.since >= self.halve_every:
-            if self.stale >= self.patience and (self.halvings >= self.max_halvings or self.shift >= F.MAX_SHIFT):
+            if self.flat >= self.patience and (self.halvings >= self.max_halvings or self.shift >= F.MAX_SHIFT):
                 return True
             self.shift = min(self.shift + 1, F.MAX_SHIFT)
             self.halvings, self.stale, self.since = self.halvings + 1, 0, 0

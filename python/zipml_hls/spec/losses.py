@@ -52,6 +52,22 @@ class Loss:
             return self.objective(y, first)
         return 0.5 * self.factor(y, first) * self.factor(y, predictions[:, 1])
 
+    def pass_noise(self, y: np.ndarray, predictions: np.ndarray) -> np.ndarray:
+        """Per-sample estimate of the variance that the quantization draws give
+        ``pass_estimate``'s term, given the row and the model: with factors u1 = u + e1 and
+        u2 = u + e2 of two independent samples (e symmetric, variance s^2),
+        Var[u1 u2 / 2] = (2 u^2 s^2 + s^4) / 4, and with D = (u1 - u2)^2 / 2,
+        E[(2 u1 u2 D + D^2) / 4] is that (the fourth moment taken as a normal's). Single
+        terms can be negative; their sum over a pass estimates the variance of the pass's
+        total. Zero where a single prediction is read (fp32, naive, nearest, losses without
+        a second sample): the spread of the rows' own losses is not noise between epochs,
+        which visit the same rows."""
+        if self.factor is None:
+            return np.zeros(len(y))
+        u1, u2 = self.factor(y, predictions[:, 0]), self.factor(y, predictions[:, 1])
+        spread = 0.5 * (u1 - u2) ** 2
+        return 0.25 * (2 * u1 * u2 * spread + spread**2)
+
 
 def _residual(y, f):
     return f - y
