@@ -18,7 +18,8 @@ py::tuple levels_dp(carray<double> x, carray<double> counts, int s, int grid_siz
   require(candidates >= s + 1, "need at least s + 1 candidate levels");
   const double* px = x.data();
   const double* pc = counts.data();
-  for (py::ssize_t i = 1; i < n; ++i) require(px[i] > px[i - 1], "x must be strictly increasing");
+  for (py::ssize_t i = 1; i < n; ++i)
+    if (!(px[i] > px[i - 1])) fail("x must be strictly increasing");  // NaN fails too
   std::vector<int> idx;
   std::vector<long double> pos;
   {

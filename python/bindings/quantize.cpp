@@ -39,10 +39,10 @@ py::array_t<uint64_t> quantize(carray<float> X, carray<float> lo, carray<float> 
               "levels must have shape (" + std::to_string(d) + ", " + std::to_string(1 << B) + ")");
       const uint32_t* t = lev.data();
       for (py::ssize_t j = 0; j < d; ++j, t += (1 << B)) {
-        require(t[0] == 0 && t[(1 << B) - 1] == zipml::kPosOne,
-                "levels of feature " + std::to_string(j) + " must start at 0 and end at 2^24");
+        if (t[0] != 0 || t[(1 << B) - 1] != zipml::kPosOne)
+          fail("levels of feature " + std::to_string(j) + " must start at 0 and end at 2^24");
         for (int k = 1; k < (1 << B); ++k)
-          require(t[k] > t[k - 1], "levels of feature " + std::to_string(j) + " must be strictly increasing");
+          if (t[k] <= t[k - 1]) fail("levels of feature " + std::to_string(j) + " must be strictly increasing");
       }
       table = lev.data();
     }
