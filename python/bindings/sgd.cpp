@@ -64,19 +64,23 @@ const T* feature_array(const py::object& obj, py::ssize_t d, const std::string& 
           name + " must be " + (dtype == "int32" ? "an " : "a ") + dtype + " array of shape (" + std::to_string(d) +
               ",)");
   for (py::ssize_t j = 0; j < d; ++j)
-    require(holder.data()[j] >= lo && holder.data()[j] <= hi,
-            name + " must be in [" + std::to_string(lo) + ", " + std::to_string(hi) + "], got " +
-                std::to_string(holder.data()[j]) + " at feature " + std::to_string(j));
+    if (!(holder.data()[j] >= lo && holder.data()[j] <= hi))  // NaN fails too; the message only on failure
+      fail(name + " must be in [" + std::to_string(lo) + ", " + std::to_string(hi) + "], got " +
+                         std::to_string(holder.data()[j]) + " at feature " + std::to_string(j));
   return holder.data();
 }
 
-/// The rows a quantized kernel visits: None, or an order of n row indices of the data
-/// (sample i reads row rows[i] of each copy and labels[i]).
-const int64_t* sample_rows(const py::object& rows, int n, carray<int64_t>& holder) {
-  py::ssize_t count = n;
+/// The rows a quantized kernel visits: None (every row of the data in order), or row
+/// indices of the data (sample i reads row rows[i] of each copy and labels[i]): a pass
+/// of len(rows) samples, which may be a part of the data when it holds one copy (the
+/// kernels find copy c at c * samples rows). `samples` becomes the pass's length.
+const int64_t* sample_rows(const py::object& rows, const py::array& data, int& samples, carray<int64_t>& holder) {
+  py::ssize_t count = data.shape(1);
   const int64_t* p = check_rows(rows, count, holder);
-  require(count == n, "rows must hold one row index per sample (" + std::to_string(n) + "), got " +
-                          std::to_string(count));
+  require(count == data.shape(1) || data.shape(0) == 1,
+          "rows must hold one row index per sample (" + std::to_string(data.shape(1)) + ") when the data hold " +
+              std::to_string(data.shape(0)) + " copies, got " + std::to_string(count));
+  samples = static_cast<int>(count);
   return p;
 }
 
@@ -84,10 +88,12 @@ py::tuple sgd_linear(carray<uint64_t> data, carray<int32_t> labels, int d, int b
                      int step_shift, int decay_epochs, int32_t dot_mult, carray<int32_t> model_in, py::object values,
                      int loss, int model_bits, int grad_bits, uint32_t seed, py::object full, py::object feature_shifts,
                      py::object centers, bool portable, py::object rows) {
-  check_sgd_inputs(data, labels, model_in, d, epochs, step_shift, decay_epochs, dot_mult);
-  const int n_copies = int(data.shape(0)), n = int(data.shape(1));
+  require(data.ndim() == 3, "data must be 3-D (copies, samples, words), got " + shape_str(data));
+  const int n_copies = int(data.shape(0)), n_stored = int(data.shape(1));
+  int n = n_stored;
   carray<int64_t> order;
-  const int64_t* porder = sample_rows(rows, n, order);
+  const int64_t* porder = sample_rows(rows, data, n, order);
+  check_sgd_inputs(data, labels, model_in, d, epochs, step_shift, decay_epochs, dot_mult, n);
   check_linear_loss(loss);
   require(model_bits == 0 || (model_bits >= 2 && model_bits <= 24),
           "model_bits must be 0 (full precision) or in [2, 24], got " + std::to_string(model_bits));
@@ -125,8 +131,8 @@ py::tuple sgd_linear(carray<uint64_t> data, carray<int32_t> labels, int d, int b
                                   loss_list(zipml::LinearLosses{}, kRefetches, true) + "; got loss " +
                                   std::to_string(loss) + " (" + Loss::kName + ")");
       full_rows = carray<uint32_t>::ensure(full);
-      require(full_rows && full_rows.ndim() == 2 && full_rows.shape(0) == n && full_rows.shape(1) == d,
-              "full must have shape (" + std::to_string(n) + ", " + std::to_string(d) + ")");
+      require(full_rows && full_rows.ndim() == 2 && full_rows.shape(0) == n_stored && full_rows.shape(1) == d,
+              "full must have shape (" + std::to_string(n_stored) + ", " + std::to_string(d) + ")");
       opt.full = full_rows.data();
     }
     const uint64_t* pd = data.data();
@@ -147,10 +153,12 @@ py::tuple sgd_logistic(carray<uint64_t> data, carray<int32_t> labels, int d, int
                                   int samples, int epochs, int step_shift, int decay_epochs, int32_t dot_mult,
                                   carray<int64_t> coef, int32_t range_q16, carray<int32_t> model_in, uint32_t seed,
                                   py::object rows) {
-  check_sgd_inputs(data, labels, model_in, d, epochs, step_shift, decay_epochs, dot_mult);
-  const int n_copies = int(data.shape(0)), n = int(data.shape(1));
+  require(data.ndim() == 3, "data must be 3-D (copies, samples, words), got " + shape_str(data));
+  const int n_copies = int(data.shape(0)), n_stored = int(data.shape(1));
+  int n = n_stored;
   carray<int64_t> order;
-  const int64_t* porder = sample_rows(rows, n, order);
+  const int64_t* porder = sample_rows(rows, data, n, order);
+  check_sgd_inputs(data, labels, model_in, d, epochs, step_shift, decay_epochs, dot_mult, n);
   require(range_q16 > 0 && range_q16 <= (32 << 16),
           "range_q16 must be in (0, 32 * 2^16], got " + std::to_string(range_q16));
   py::array_t<int32_t> history({py::ssize_t(epochs), py::ssize_t(d) + 1});
@@ -231,8 +239,9 @@ bound of 1; feature_shifts None or uint8 (d,) in [0, 15]: feature j steps 2^p_j 
 the shared step (a diagonal preconditioner: w_j -= sat32(2^p_j step_j)); centers None or
 int32 (d,) level values (codes in [0, 2^bits - 1], or Q0.10 for tables): the model sees
 v_j - m_j (centred features); portable: skip the AVX-512 fast path (same bits); rows None
-or int64 (n,): sample i reads row rows[i] of each copy (and of full) and labels[i] (an
-epoch's order without a reordered copy of the data).
+or int64: sample i reads row rows[i] of each copy (and of full) and labels[i] (an
+epoch's order without a reordered copy of the data): n of them, or with one copy any
+number (a pass over part of the data; labels and predictions then have len(rows) rows).
 
 Returns (history int32 (epochs, d + 1): the model after every epoch; predictions int32
 (n, 2) Q16: each sample's predictions in the last epoch's pass, before its update, from

@@ -83,7 +83,7 @@ def cmd_train(args) -> int:
     est = cls(bits=args.bits, sampling=args.sampling, levels=args.levels, max_iter=args.epochs, eta0=args.eta0,
               decay_epochs=args.decay_epochs, tol=args.tol, n_copies=args.copies, shuffle=args.shuffle,
               fresh_samples=args.fresh_samples, precondition=args.precondition, early_stopping=args.early_stopping,
-              validation_fraction=args.validation_fraction,
+              validation_fraction=args.validation_fraction, n_jobs=args.jobs,
               random_state=args.seed, backend=args.backend,
               verbose=0 if args.quiet else 1, model_bits=args.model_bits, grad_bits=args.grad_bits, **extra)
     precision = F.precision_label(args.bits, args.sampling)
@@ -236,6 +236,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--copies", type=int, default=1,
                    help="with --no-fresh-samples: independent quantized copies (and the kernel's draws) cycled "
                         "over epochs (default 1)")
+    p.add_argument("--jobs", type=int, default=None,
+                   help="worker threads (-1: every core): one-vs-rest classes in parallel (the same model as one "
+                        "thread), or one model's epoch in blocks of rows whose models are averaged (default: 1)")
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--backend", default="hls", choices=BACKENDS)
     p.add_argument("--model-out", help="write the trained model here")

@@ -21,7 +21,7 @@ from .quantize import optimal_level_table, quantize_checked
 from .scaling import FeatureScaling
 from .spec import format as F
 from .spec.losses import LOSSES
-from .spec.rng import STREAM_EPOCH, STREAM_ORDER, draw, stream_key
+from .spec.rng import STREAM_BLOCK, STREAM_EPOCH, STREAM_ORDER, draw, stream_key
 from .spec.schedule import epoch_shift
 
 
@@ -58,6 +58,8 @@ class SgdConfig:
     poly_range: float = 4.0  #: log_loss: the polynomial approximates on [-R, R]
     shuffle: bool = False
     fresh_samples: bool = False
+    n_jobs: int = 1  #: worker threads: targets in parallel, or one target's pass in blocks (sharded_pass)
+    block_rows: int = 32768  #: n_jobs > 1 with fewer targets than workers: rows per worker between model averages
 
     @property
     def samples_per_value(self) -> int:
@@ -145,7 +147,7 @@ class EpochData:
         self.X, self.scaling, self.config = X, scaling, config
         self.per_epoch = config.shuffle or config.resamples
         self._table = self._full = self._stored = None
-        self._pool = self._next = None
+        self._pool = self._next = self._workers = None
         if not config.resamples:  # one quantization (or scaled copy) serves every epoch
             self._stored = prepare(X, scaling, config, n_copies=1 if config.fresh_samples else None)
         else:
@@ -185,10 +187,22 @@ class EpochData:
             self._next = (epoch + 1, self._pool.submit(self._build, epoch + 1))
         return result
 
+    def map(self, fn, items) -> list:
+        """``fn`` over ``items``, on ``n_jobs`` worker threads (the kernels release the GIL)."""
+        items = list(items)
+        if self.config.n_jobs <= 1 or len(items) <= 1:
+            return [fn(item) for item in items]
+        if self._workers is None:
+            self._workers = ThreadPoolExecutor(max_workers=self.config.n_jobs, thread_name_prefix="zipml-worker")
+        return list(self._workers.map(fn, items))
+
     def close(self) -> None:
         if self._pool is not None:
             self._pool.shutdown(wait=True, cancel_futures=True)
             self._pool = self._next = None
+        if self._workers is not None:
+            self._workers.shutdown(wait=True)
+            self._workers = None
 
 
 class KernelRun:
@@ -278,17 +292,66 @@ class EpochStats:
     refetches: np.ndarray | None
 
 
+def block_seed(seed: int, block: int) -> int:
+    """The kernel seed of block ``block`` of a sharded pass whose epoch seed is ``seed``."""
+    return int(stream_key(seed, STREAM_BLOCK, block, 0)[0])
+
+
+def sharded_pass(run, data: Prepared, order: np.ndarray | None, model: np.ndarray, shift: int, seed: int,
+                 jobs: int, block_rows: int, map_fn) -> SgdResult:
+    """One epoch of one target on ``jobs`` workers (local SGD with model averaging),
+    deterministic for a given ``jobs`` and the same on both backends.
+
+    The pass (its rows in visiting order) is cut into rounds of ``jobs`` consecutive
+    blocks of ``block_rows`` rows (the last round into ``jobs`` even blocks). In a round,
+    each of its k blocks runs the kernel from the round's model, block b with seed
+    ``block_seed(seed, b)`` and the step times 2^floor(log2 k); the round's model is the
+    mean of the k models (float64 in scaled units; the next call rounds it to the
+    kernel's format). The larger step keeps the progress per epoch of one worker in flat
+    directions, where averaging k models each moved by k eta times the gradient of its
+    block is one move by eta times the gradient of the round's k blocks; in stiff
+    directions each worker converges within its block and the mean keeps that.
+    ``map_fn(fn, items)`` runs a round's blocks (in parallel). Returns the combined model
+    and the pass's predictions and counts in pass order."""
+    visit = data.rows if data.rows is not None else np.arange(
+        data.scaled.shape[0] if data.lines is None else data.lines.shape[1])
+    labels = order if order is not None else np.arange(visit.size)
+    n, step = visit.size, jobs * block_rows
+    predictions, saturations, refetches = [], 0, None
+    for start in range(0, n, step):
+        size = block_rows if n - start >= step else -(-(n - start) // jobs)  # the last round: even blocks
+        blocks = [(start // block_rows + k, a, min(a + size, n))
+                  for k, a in enumerate(range(start, min(start + step, n), size))]
+        block_shift = max(1, shift - (len(blocks).bit_length() - 1))
+        results = map_fn(lambda blk: run(replace(data, rows=visit[blk[1]:blk[2]]), 1, block_shift, 0, model,
+                                         labels[blk[1]:blk[2]], block_seed(seed, blk[0])), blocks)
+        model = np.mean([r.history[0] for r in results], axis=0)
+        for r in results:
+            predictions.append(r.predictions)
+            saturations += 0 if r.saturations is None else int(r.saturations[0])
+            if r.refetches is not None:
+                refetches = (refetches or 0) + int(r.refetches[0])
+    return SgdResult(history=model[None], predictions=np.concatenate(predictions),
+                     saturations=np.array([saturations]),
+                     refetches=None if refetches is None else np.array([refetches]))
+
+
 def run_epoch(data: EpochData, runs: list, epoch: int, shift: int, models: np.ndarray,
               prefetch: bool = True) -> EpochStats:
     """Epoch ``epoch`` at step 2^-shift for every target (``runs[t]`` from ``models[t]``,
     updated in place) on that epoch's data, the kernel's draws (double data's samples,
-    model and gradient rounding) with the epoch's seed."""
+    model and gradient rounding) with the epoch's seed. With ``n_jobs`` > 1 the targets
+    run in parallel (the same bits as one worker), or, with fewer targets than workers,
+    each target's pass runs in blocks (``sharded_pass``)."""
     epoch_data, order = data.epoch(epoch, prefetch)
-    results = []
-    for t, run in enumerate(runs):
-        result = run(epoch_data, 1, shift, 0, models[t], order, data.config.kernel_seed(epoch))
+    config, seed = data.config, data.config.kernel_seed(epoch)
+    if config.n_jobs > 1 and len(runs) < config.n_jobs:
+        results = [sharded_pass(run, epoch_data, order, models[t], shift, seed, config.n_jobs, config.block_rows,
+                                data.map) for t, run in enumerate(runs)]
+    else:
+        results = list(data.map(lambda t: runs[t](epoch_data, 1, shift, 0, models[t], order, seed), range(len(runs))))
+    for t, result in enumerate(results):
         models[t] = result.history[0]
-        results.append(result)
     losses, errors = np.array([run.pass_loss(r, order) for run, r in zip(runs, results)]).T
     saturations = np.array([0 if r.saturations is None else int(r.saturations[0]) for r in results])
     refetched = None if results[0].refetches is None else np.array([int(r.refetches[0]) for r in results])

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import sys
 import time
 import warnings
@@ -76,7 +77,7 @@ class _ZipMLLinear(BaseEstimator):
     def __init__(self, bits=8, sampling="double", levels="uniform", max_iter=100, eta0="auto", decay_epochs=None,
                  tol=1e-3, n_iter_no_change=3, shuffle=True, fresh_samples=True, precondition=True, n_copies=1,
                  random_state=None, backend="hls", verbose=0, model_bits=None, grad_bits=None, early_stopping=False,
-                 validation_fraction=0.1):
+                 validation_fraction=0.1, n_jobs=None):
         self.bits = bits
         self.sampling = sampling
         self.levels = levels
@@ -96,6 +97,7 @@ class _ZipMLLinear(BaseEstimator):
         self.grad_bits = grad_bits
         self.early_stopping = early_stopping
         self.validation_fraction = validation_fraction
+        self.n_jobs = n_jobs
 
     _loss_name = "squared_error"  # the classifier's `loss` parameter overrides it
 
@@ -115,6 +117,10 @@ class _ZipMLLinear(BaseEstimator):
         if isinstance(self.tol, bool) or not isinstance(self.tol, (int, float, np.number)) or not self.tol >= 0:
             raise ValueError(f"tol must be a number >= 0, got {self.tol!r}")
         check_int(self.n_copies, "n_copies", 1)
+        if self.n_jobs is not None:
+            check_int(self.n_jobs, "n_jobs", -(os.cpu_count() or 1))
+            if self.n_jobs == 0:
+                raise ValueError("n_jobs must be a positive number of threads, -1 for every core, or None (1), got 0")
         for name in ("shuffle", "fresh_samples", "precondition", "early_stopping"):
             if not isinstance(getattr(self, name), (bool, np.bool_)):
                 raise TypeError(f"{name} must be True or False, got {getattr(self, name)!r}")
@@ -187,7 +193,14 @@ class _ZipMLLinear(BaseEstimator):
                                 decay_epochs=decay_epochs, n_copies=int(self.n_copies), seed=seed,
                                 backend=self.backend, loss=self._loss_name, model_bits=int(self.model_bits or 0),
                                 grad_bits=int(self.grad_bits or 0), shuffle=bool(self.shuffle),
-                                fresh_samples=bool(self.fresh_samples), **extra)
+                                fresh_samples=bool(self.fresh_samples), n_jobs=self._workers(), **extra)
+
+    def _workers(self) -> int:
+        """Threads of ``n_jobs``: None is 1, -k every core but k - 1 (as scikit-learn)."""
+        if self.n_jobs is None:
+            return 1
+        jobs = int(self.n_jobs)
+        return jobs if jobs > 0 else max(1, (os.cpu_count() or 1) + 1 + jobs)
 
     def _runs(self, Y, config: engine.SgdConfig) -> list:
         return [engine.KernelRun(ls.transform(Y[:, t]), config, self._conditioning)
@@ -637,12 +650,14 @@ class ZipMLClassifier(ClassifierMixin, _ZipMLLinear):
     def __init__(self, bits=8, sampling="double", levels="uniform", max_iter=100, eta0="auto", decay_epochs=None,
                  tol=1e-3, n_iter_no_change=3, shuffle=True, fresh_samples=True, precondition=True, n_copies=1,
                  random_state=None, backend="hls", verbose=0, model_bits=None, grad_bits=None, early_stopping=False,
-                 validation_fraction=0.1, loss="squared_error", refetch=True, poly_degree=5, poly_range=4.0):
+                 validation_fraction=0.1, n_jobs=None, loss="squared_error", refetch=True, poly_degree=5,
+                 poly_range=4.0):
         super().__init__(bits=bits, sampling=sampling, levels=levels, max_iter=max_iter, eta0=eta0,
                          decay_epochs=decay_epochs, tol=tol, n_iter_no_change=n_iter_no_change, shuffle=shuffle,
                          fresh_samples=fresh_samples, precondition=precondition, n_copies=n_copies,
                          random_state=random_state, backend=backend, verbose=verbose, model_bits=model_bits,
-                         grad_bits=grad_bits, early_stopping=early_stopping, validation_fraction=validation_fraction)
+                         grad_bits=grad_bits, early_stopping=early_stopping, validation_fraction=validation_fraction,
+                         n_jobs=n_jobs)
         self.loss = loss
         self.refetch = refetch
         self.poly_degree = poly_degree

@@ -93,7 +93,7 @@ struct EpochCounts {
  * @param row          the row policy
  * @param data         packed rows, [copy][row][line][8 words]
  * @param labels       n labels, int32 Q16
- * @param n            samples per copy
+ * @param n            samples per pass: the rows per copy, or with one copy and `rows`, len(rows)
  * @param d            features (d <= MaxFeatures)
  * @param n_lines      lines per row
  * @param n_copies     quantized copies in `data`
@@ -343,7 +343,7 @@ struct LinearRow {
  * @tparam MaxFeatures largest d the on-chip model holds
  * @param data         packed rows, [copy][row][line][8 words]
  * @param labels       n labels, int32 Q16 (+-65536 for classification losses)
- * @param n            samples per copy
+ * @param n            samples per pass: the rows per copy, or with one copy and `rows`, len(rows)
  * @param d            features (d <= MaxFeatures)
  * @param n_copies     quantized copies in `data`; epoch e reads copy e % n_copies
  * @param epochs       number of passes

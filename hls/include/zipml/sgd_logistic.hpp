@@ -152,7 +152,7 @@ struct LogisticRow {
  * @tparam MaxFeatures largest d the on-chip model holds
  * @param data         packed rows, [copy][row][line][8 words]
  * @param labels       n labels, +-65536 (+-1 in Q16)
- * @param n            samples per copy
+ * @param n            samples per pass: the rows per copy, or with one copy and `rows`, len(rows)
  * @param d            features (d <= MaxFeatures)
  * @param n_copies     quantized copies in `data`; epoch e reads copy e % n_copies
  * @param epochs       number of passes

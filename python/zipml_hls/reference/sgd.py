@@ -59,9 +59,10 @@ def sgd_linear(data, labels, d, bits, sampling, epochs, step_shift, decay_epochs
     residual = FIXED_RESIDUALS[loss]
     refetching = LOSSES[loss].refetch and full is not None
     second_sample = sampling == "double" and LOSSES[loss].second_sample
-    n_copies, n = data.shape[:2]
-    order = np.arange(n) if rows is None else np.asarray(rows)
-    rows = data.reshape(n_copies, n, -1, F.LINE_WORDS)[:, order]
+    n_copies, stored = data.shape[:2]
+    order = np.arange(stored) if rows is None else np.asarray(rows)
+    n = len(order)  # the pass: every stored row, or those of ``rows`` (a part of one copy)
+    rows = data.reshape(n_copies, stored, -1, F.LINE_WORDS)[:, order]
     full = None if full is None else full[order]
     table = None if values is None else np.asarray(values, dtype=np.int64)
 

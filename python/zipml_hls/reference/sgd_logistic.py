@@ -21,9 +21,10 @@ def sgd_logistic(data, labels, d, bits, sampling, samples, epochs, step_shift, d
     each copy and labels[i] (None: in order). Returns the int32
     model history, the (n, 2) predictions of the last epoch's pass (both from sample 1)
     and the samples whose step saturated, per epoch."""
-    n_copies, n = data.shape[:2]
-    order = np.arange(n) if rows is None else np.asarray(rows)
-    rows = data.reshape(n_copies, n, -1, F.LINE_WORDS)[:, order]
+    n_copies, stored = data.shape[:2]
+    order = np.arange(stored) if rows is None else np.asarray(rows)
+    n = len(order)  # the pass: every stored row, or those of ``rows`` (a part of one copy)
+    rows = data.reshape(n_copies, stored, -1, F.LINE_WORDS)[:, order]
 
     def epoch_codes(e: int) -> list:  # the samples of every row in epoch e
         if sampling == "double":
