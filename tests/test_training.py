@@ -67,6 +67,11 @@ def test_epoch_orders_are_fresh_deterministic_permutations():
     assert np.array_equal(orders[0], epoch_order(7, 0, 1000))
     assert not np.array_equal(orders[0], epoch_order(8, 0, 1000))
     assert len({epoch_seed(7, e) for e in range(100)}) == 100
+    # the order FORMATS.md specifies: the stable argsort of the stream's draws (ties by row)
+    from zipml_hls.spec.rng import STREAM_ORDER, draw, stream_key
+
+    assert np.array_equal(orders[0], np.argsort(draw(stream_key(7, STREAM_ORDER, 0, 0), np.arange(1000)),
+                                                 kind="stable"))
 
 
 @pytest.mark.parametrize("sampling", ["double", "naive"])
