@@ -41,15 +41,17 @@ class FeatureScaling:
         t *= self.inv
         return np.clip(t, np.float32(0), np.float32(1), out=t)
 
-    def map_chunks(self, X: np.ndarray, fn, chunk_values: int = 1 << 21, workers: int = 2) -> list:
-        """``[fn(scaled rows) for each chunk of X]``, in row order: chunks of about
-        ``chunk_values`` values (whole rows), scaled and processed on ``workers`` threads
-        (NumPy releases the GIL), so a pass over a large X neither copies it nor waits on
-        one core, and its temporaries stay small; the results do not depend on the
-        thread count."""
+    def map_chunks(self, X: np.ndarray, fn, chunk_values: int = 1 << 21, workers: int = 2,
+                   scaled: bool = True) -> list:
+        """``[fn(scaled rows) for each chunk of X]`` (``scaled=False``: the rows as they
+        are), in row order: chunks of about ``chunk_values`` values (whole rows), processed
+        on ``workers`` threads (NumPy releases the GIL), so a pass over a large X neither
+        copies it nor waits on one core, and its temporaries stay small; the results do
+        not depend on the thread count."""
         chunk_rows = max(1, chunk_values // max(1, X.shape[1]))
         starts = range(0, X.shape[0], chunk_rows)
-        work = lambda start: fn(self.transform(X[start:start + chunk_rows]))  # noqa: E731
+        prepare = self.transform if scaled else (lambda rows: rows)
+        work = lambda start: fn(prepare(X[start:start + chunk_rows]))  # noqa: E731
         if workers <= 1 or len(starts) <= 1:
             return [work(start) for start in starts]
         with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="zipml-scan") as pool:

@@ -30,19 +30,26 @@ def auto_step_shift(X: np.ndarray, scaling, bits: int, conditioning=None) -> int
     V = max_i sum_j Var[Q(a_ij)] is the rounding variance of a row (0 at 32 bits); the
     double-sampled update w -= eta Q2 (Q1^T w - b) carries noise eta Q2 (Q1 - a)^T w whose
     size grows with V, so low precision starts with a smaller step. ``a`` is X scaled by
-    ``scaling`` (a FeatureScaling), in chunks on two threads (no scaled copy of X); ``conditioning``: the centers m_j and exponents p_j
+    ``scaling`` (a FeatureScaling); R is computed on X's own chunks, on two threads (no
+    scaled copy of X), as sum_j 2^p_j inv_j |x_ij - c_j| with c_j = lo_j + m_j / inv_j (the
+    same sum without a scaling pass; values outside the fitted range count unclipped: a
+    larger R, a smaller step); ``conditioning``: the centers m_j and exponents p_j
     (``conditioning.Conditioning``; None: m = 0, p = 0); V is measured on about 4096
     evenly spaced rows.
     """
     d = X.shape[1]
-    weight = np.ones(d, np.float32) if conditioning is None else np.exp2(conditioning.shifts).astype(np.float32)
-    centers = np.zeros(d, np.float32) if conditioning is None else conditioning.centers.astype(np.float32)
+    shifts = np.zeros(d) if conditioning is None else conditioning.shifts
+    centers = np.zeros(d) if conditioning is None else conditioning.centers
+    inv = scaling.inv.astype(np.float64)
+    weight = (np.exp2(shifts) * inv).astype(np.float32)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        origin = np.where(inv > 0, scaling.lo + centers / np.where(inv > 0, inv, 1.0), scaling.lo).astype(np.float32)
 
-    def widest(a: np.ndarray) -> float:  # float32 is plenty: R is rounded up to a power of two
-        a -= centers
-        return float((np.abs(a, out=a) @ weight).max())
+    def widest(x: np.ndarray) -> float:  # float32 is plenty: R is rounded up to a power of two
+        t = np.subtract(x, origin, dtype=np.float32)
+        return float((np.abs(t, out=t) @ weight).max())
 
-    r = max(scaling.map_chunks(X, widest), default=0.0) + 1.0
+    r = max(scaling.map_chunks(X, widest, scaled=False), default=0.0) + 1.0
     v = 0.0
     if bits != F.FULL_PRECISION:
         rows = scaling.transform(X[:: max(1, X.shape[0] // 4096)]).astype(np.float64)
