@@ -61,11 +61,20 @@ def test_train_classification_on_libsvm(cancer_libsvm, tmp_path, capsys):
     (["train", "BAD"], "line 2"),
     (["train", "DATA", "--validation-fraction", "0.2"], "--validation-fraction applies with --early-stopping"),
     (["train", "DATA", "--early-stopping", "--decay-epochs", "3"], "needs decay_epochs=None"),
+    (["train", "ZERO"], "feature index 0 is below the first index, 1 (0-based files, as scikit-learn's "
+                        "dump_svmlight_file writes them, need zero_based=True; on the command line --zero-based)"),
+    (["train", "ZERO", "--zero-based", "--max-dense-gib", "1e-9"], "needs 48 bytes, above the limit of 1 bytes"),
+    (["train", "ZERO", "--max-dense-gib", "-1"], "must be a positive number of GiB below 2^33, got '-1'"),
+    (["train", "ZERO", "--max-dense-gib", "inf"], "must be a positive number of GiB below 2^33, got 'inf'"),
+    (["train", "DATA", "--copies", "3"], "--copies applies with --no-fresh-samples"),
 ])
 def test_bad_input_exits_2_with_one_line(argv, match, diabetes_csv, tmp_path):
     bad = tmp_path / "bad.libsvm"
     bad.write_text("1 1:0.5 2:1\n-1 1:0.3 2:x\n")
-    argv = [str(diabetes_csv) if a == "DATA" else str(bad) if a == "BAD" else a for a in argv]
+    zero = tmp_path / "zero.libsvm"  # 0-based indices, as dump_svmlight_file writes them
+    zero.write_text("1 0:1 2:3\n0 1:2\n")
+    argv = [str(diabetes_csv) if a == "DATA" else str(bad) if a == "BAD" else str(zero) if a == "ZERO" else a
+            for a in argv]
     proc = subprocess.run([sys.executable, "-m", "zipml_hls", *argv], capture_output=True, text=True)
     assert proc.returncode == 2
     lines = proc.stderr.strip().splitlines()

@@ -38,7 +38,7 @@ def scaled_problem(m, X, y):
 @pytest.mark.parametrize("sampling", F.TRAINING_SAMPLINGS)
 def test_backends_give_identical_coefficients(bits, sampling, diabetes):
     X, y = diabetes[0][:120], diabetes[1][:120]
-    kw = dict(bits=bits, sampling=sampling, max_iter=3, random_state=7, n_copies=2)
+    kw = dict(bits=bits, sampling=sampling, max_iter=3, random_state=7)
     hls = ZipMLRegressor(**kw).fit(X, y)
     ref = ZipMLRegressor(**kw, backend="reference").fit(X, y)
     assert np.array_equal(hls.coef_, ref.coef_)

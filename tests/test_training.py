@@ -617,3 +617,17 @@ def test_kernel_rows_may_be_a_part_of_one_copy_only():
         native.sgd_linear(two.lines, np.ones(3, np.int32), *args, rows=np.array([6, 1, 2]))
     with pytest.raises(ValueError, match=r"labels must have shape \(3,\)"):
         native.sgd_linear(one.lines, np.ones(8, np.int32), *args, rows=np.array([6, 1, 2]))
+
+
+def test_copies_apply_only_without_fresh_samples_and_partial_fit_keeps_its_classes():
+    from zipml_hls import ZipMLClassifier
+
+    X, y = np.random.default_rng(0).uniform(size=(40, 3)), np.arange(40.0)
+    with pytest.raises(ValueError, match="n_copies=3 applies with fresh_samples=False"):
+        ZipMLRegressor(n_copies=3).fit(X, y)
+    ZipMLRegressor(n_copies=3, fresh_samples=False, max_iter=2, decay_epochs=0).fit(X, y)
+    labels = np.arange(40) % 3
+    clf = ZipMLClassifier(max_iter=2).partial_fit(X, labels, classes=[0, 1, 2])
+    clf.partial_fit(X, labels, classes=[0, 1, 2])
+    with pytest.raises(ValueError, match=r"classes \[0, 1\] differ from those of the first call to partial_fit"):
+        clf.partial_fit(X, labels % 2, classes=[0, 1])

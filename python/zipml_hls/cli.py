@@ -38,12 +38,22 @@ def _eta0(text: str):
     return value
 
 
+def _gib(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"must be a positive number of GiB, got {text!r}") from None
+    if not 0 < value < 2**33:  # NaN, inf and sizes past any machine's memory are refused
+        raise argparse.ArgumentTypeError(f"must be a positive number of GiB below 2^33, got {text!r}")
+    return value
+
+
 def _add_data_options(p: argparse.ArgumentParser) -> None:
     p.add_argument("--format", default="auto", choices=("auto", "libsvm", "csv", "npz"),
                    help="data format (auto: by extension; .csv/.tsv CSV, .npz NumPy, else LIBSVM)")
     p.add_argument("--label-column", type=int, default=0, help="CSV column holding the label (default 0)")
     p.add_argument("--zero-based", action="store_true", help="LIBSVM feature indices start at 0 (default: 1)")
-    p.add_argument("--max-dense-gib", type=float, default=4.0,
+    p.add_argument("--max-dense-gib", type=_gib, default=4.0,
                    help="largest dense matrix a sparse LIBSVM file may expand to, GiB (default 4)")
 
 
@@ -78,6 +88,9 @@ def cmd_train(args) -> int:
         task = "classification" if _looks_like_classes(y) else "regression"
     cls = ZipMLClassifier if task == "classification" else ZipMLRegressor
     extra = {"loss": args.loss} if task == "classification" else {}
+    if args.copies != 1 and args.fresh_samples:
+        raise UsageError("--copies applies with --no-fresh-samples (copies cycled over epochs); with fresh samples "
+                         "every epoch draws its own")
     if args.loss != "squared_error" and task != "classification":
         raise UsageError(f"--loss {args.loss} needs a classification task (labels that are classes)")
     est = cls(bits=args.bits, sampling=args.sampling, levels=args.levels, max_iter=args.epochs, eta0=args.eta0,

@@ -21,6 +21,13 @@ class DataError(ValueError):
     """A data file that cannot be read as the format it claims."""
 
 
+def _size(n_bytes: float) -> str:
+    """A byte count for messages in GiB, MiB or bytes (a 1 MiB limit is not '0.0 GiB')."""
+    if n_bytes >= 2**29:
+        return f"{n_bytes / 2**30:.1f} GiB"
+    return f"{n_bytes / 2**20:.1f} MiB" if n_bytes >= 2**19 else f"{int(n_bytes)} bytes"
+
+
 def densify(X, max_dense_bytes: int = DEFAULT_MAX_DENSE_BYTES) -> np.ndarray:
     """Dense float64 array of a SciPy sparse matrix (or array-like), refusing to build one
     larger than ``max_dense_bytes`` (raise it to allow bigger data)."""
@@ -28,8 +35,8 @@ def densify(X, max_dense_bytes: int = DEFAULT_MAX_DENSE_BYTES) -> np.ndarray:
         n, d = X.shape
         need = n * d * 8
         if need > max_dense_bytes:
-            raise ValueError(f"the dense form of this {n} x {d} sparse matrix needs {need / 2**30:.1f} GiB, "
-                             f"above the limit of {max_dense_bytes / 2**30:.1f} GiB (max_dense_bytes; on the "
+            raise ValueError(f"the dense form of this {n} x {d} sparse matrix needs {_size(need)}, "
+                             f"above the limit of {_size(max_dense_bytes)} (max_dense_bytes; on the "
                              "command line --max-dense-gib); raise it to densify the data")
         return np.asarray(X.toarray(), dtype=np.float64)
     return np.asarray(X, dtype=np.float64)
@@ -58,8 +65,11 @@ def _svmlight_error_line(path: Path, zero_based) -> str:
                     idx, _ = int(key), float(val)
                 except ValueError:
                     return f"line {lineno}: {tok.decode(errors='replace')!r} is not index:value"
-                if idx < (0 if zero_based is True else 1 if zero_based is False else 0):
-                    return f"line {lineno}: feature index {idx} is below the first index"
+                first = 0 if zero_based is True else 1 if zero_based is False else 0
+                if idx < first:
+                    hint = (" (0-based files, as scikit-learn's dump_svmlight_file writes them, need "
+                            "zero_based=True; on the command line --zero-based)" if idx == 0 and first == 1 else "")
+                    return f"line {lineno}: feature index {idx} is below the first index, {first}{hint}"
                 if idx <= last:
                     return f"line {lineno}: feature indices must increase ({idx} after {last})"
                 last = idx

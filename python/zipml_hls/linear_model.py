@@ -117,6 +117,9 @@ class _ZipMLLinear(BaseEstimator):
         if isinstance(self.tol, bool) or not isinstance(self.tol, (int, float, np.number)) or not self.tol >= 0:
             raise ValueError(f"tol must be a number >= 0, got {self.tol!r}")
         check_int(self.n_copies, "n_copies", 1)
+        if self.n_copies != 1 and self.fresh_samples:
+            raise ValueError(f"n_copies={self.n_copies} applies with fresh_samples=False (copies cycled over epochs); "
+                             "with fresh samples every epoch draws its own")
         if self.n_jobs is not None:
             check_int(self.n_jobs, "n_jobs", -(os.cpu_count() or 1))
             if self.n_jobs == 0:
@@ -704,6 +707,9 @@ class ZipMLClassifier(ClassifierMixin, _ZipMLLinear):
             if classes is None:
                 raise ValueError("classes must be passed on the first call to partial_fit")
             self._set_classes(np.asarray(classes))
+        elif classes is not None and not np.array_equal(np.unique(classes), self.classes_):
+            raise ValueError(f"classes {np.unique(classes).tolist()} differ from those of the first call to "
+                             f"partial_fit, {self.classes_.tolist()}")  # as scikit-learn's SGDClassifier
         unseen = np.setdiff1d(np.unique(y), self.classes_)
         if unseen.size:
             raise ValueError(f"y has labels {unseen.tolist()} that are not in classes {self.classes_.tolist()}")
