@@ -308,3 +308,16 @@ def test_log_loss_reads_double_data_quantized_once():
     models = [ZipMLClassifier(loss="log_loss", bits=2, max_iter=3, random_state=4, backend=b).fit(X, y)
               for b in ("hls", "reference")]
     assert np.array_equal(models[0].coef_, models[1].coef_)
+
+
+def test_codes_take_an_epoch_only_for_double_data():
+    X = np.random.default_rng(0).uniform(size=(5, 3))
+    naive = quantize(X, 2, sampling="naive")
+    with pytest.raises(ValueError, match="epoch must be 0, got 2"):
+        naive.codes(epoch=2)
+    with pytest.raises(ValueError, match="sample must be 0, got 1"):
+        naive.codes(sample=1)
+    double = quantize(np.random.default_rng(1).uniform(size=(50, 20)), 2)
+    with pytest.raises(ValueError, match="epoch must be >= 0, got -1"):
+        double.codes(epoch=-1)
+    assert not np.array_equal(double.codes(epoch=0), double.codes(epoch=1))  # drawn afresh each epoch

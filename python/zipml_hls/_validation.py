@@ -58,7 +58,7 @@ def check_int(value, name: str, low: int, high: int | None = None) -> int:
         raise TypeError(f"{name} must be an integer, got {type(value).__name__} {value!r}")
     value = int(value)
     if value < low or (high is not None and value > high):
-        bound = f"[{low}, {high}]" if high is not None else f">= {low}"
+        bound = f">= {low}" if high is None else str(low) if high == low else f"in [{low}, {high}]"
         raise ValueError(f"{name} must be {bound}, got {value}")
     return value
 

@@ -81,9 +81,10 @@ class QuantizedData:
         run with that seed draws them); other samplings store their samples."""
         check_int(sample, "sample", 0, F.samples_of(self.sampling, self.samples_per_value) - 1)
         check_int(copy, "copy", 0, self.n_copies - 1)
+        check_int(epoch, "epoch", 0, None if self.sampling == "double" else 0)  # other data store their samples
         rows = self.lines[copy].reshape(self.n_samples, -1, F.LINE_WORDS)
         if self.sampling == "double":
-            keys = sample_stream_key(self.seed, check_int(epoch, "epoch", 0), np.arange(self.n_samples))
+            keys = sample_stream_key(self.seed, epoch, np.arange(self.n_samples))
             return decode_lines(rows, self.bits, self.sampling, self.n_features, keys)[sample]
         return decode_samples(rows, self.bits, self.sampling, self.n_features, self.samples_per_value)[sample]
 
