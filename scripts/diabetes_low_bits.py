@@ -1,5 +1,6 @@
 """Diabetes at 1 and 2 bits with the estimators' defaults, 20 epochs, 5 seeds: the final
-model's training loss over fp32's, with and without conditioning and early stopping, and
+model's training loss over fp32's, with and without conditioning, early stopping and the
+stored-rounding correction, and
 (defaults) the final model's loss over the best epoch's (a rise shows as > 1; a run of k
 epochs is the first k epochs of the 20-epoch run, so each epoch's model is refitted).
 
@@ -28,7 +29,8 @@ def main() -> None:
         print(f"diabetes 442 x 10, 20 epochs, seeds 0-4; fp32 training loss {fp32:.1f}; ratios to it:")
         for bits in (1, 2):
             for label, kw in (("defaults", {}), ("early_stopping=True", {"early_stopping": True}),
-                              ("precondition=False", {"precondition": False})):
+                              ("precondition=False", {"precondition": False}),
+                              ("rounding_correction=False", {"rounding_correction": False})):
                 ratios = [training_loss(ZipMLRegressor(bits=bits, max_iter=20, random_state=s, **kw).fit(X, y), X, y)
                           / fp32 for s in seeds]
                 print(f"  {bits}-bit double, {label}: {min(ratios):.3f}-{max(ratios):.3f}x")

@@ -56,7 +56,8 @@ def quantize_case(root, rng, name, n, d, bits, sampling, n_copies, tables=False,
 
 
 def sgd_case(root, rng, name, n, d, bits, sampling, n_copies, epochs, tables=False, loss="squared_error",
-             model_bits=0, grad_bits=0, model_range=1 << 20, step_shift=5, label_gain=1, shifted=False):
+             model_bits=0, grad_bits=0, model_range=1 << 20, step_shift=5, label_gain=1, shifted=False,
+             corrected=False):
     X = rng.uniform(-1, 1, size=(n, d)).astype(np.float32)
     y = X @ rng.standard_normal(d) + 0.1 * rng.standard_normal(n)
     sc = FeatureScaling.fit(X)
@@ -75,13 +76,16 @@ def sgd_case(root, rng, name, n, d, bits, sampling, n_copies, epochs, tables=Fal
     shifts = rng.integers(0, F.MAX_FEATURE_SHIFT + 1, size=d).astype(np.uint8) if shifted else None
     vmax = 1 << F.LEVEL_VALUE_FRAC if tables else F.max_code(bits)
     centers = rng.integers(0, vmax + 1, size=d).astype(np.int32) if shifted else None
+    # the stored-rounding correction, at random variances up to the largest (2^26, Q32)
+    variance = rng.integers(0, (1 << 26) + 1, size=d).astype(np.int32) if corrected else None
     hist, predictions, saturations, refetches = R.sgd_linear(
         data, labels, d, bits, sampling, epochs, step_shift, decay, dot_mult, model_in, values=values, loss=loss,
-        model_bits=model_bits, grad_bits=grad_bits, seed=seed, full=full, feature_shifts=shifts, centers=centers)
+        model_bits=model_bits, grad_bits=grad_bits, seed=seed, full=full, feature_shifts=shifts, centers=centers,
+        stored_variance=variance)
     params = dict(n=n, d=d, bits=bits, sampling=F.sampling_id(sampling), n_copies=n_copies, epochs=epochs,
                   step_shift=step_shift, decay_epochs=decay, dot_mult=dot_mult, tables=int(tables),
                   loss=LOSSES[loss].kernel_id, model_bits=model_bits, grad_bits=grad_bits, rng_seed=seed,
-                  feature_shifts=int(shifted), centers=int(shifted))
+                  feature_shifts=int(shifted), centers=int(shifted), stored_variance=int(corrected))
     arrays = {"data.u64": data, "labels.i32": labels, "model_in.i32": model_in, "expected.i32": hist,
               "predictions.i32": predictions, "saturations.i32": saturations}
     if tables:
@@ -89,6 +93,8 @@ def sgd_case(root, rng, name, n, d, bits, sampling, n_copies, epochs, tables=Fal
     if shifted:
         arrays["feature_shifts.u8"] = shifts
         arrays["centers.i32"] = centers
+    if corrected:
+        arrays["stored_variance.i32"] = variance
     if full is not None:
         arrays["full.u32"] = full
         arrays["refetches.i32"] = refetches
@@ -176,6 +182,13 @@ def main(out: Path) -> None:
         for degree in (3, 5):
             index.append(logistic_case(out, rng, f"logistic_b{bits}_double_deg{degree}", 12, 23, bits, "double",
                                        degree, 2, seed=31))
+    # Double data's stored-rounding correction after every 32 samples (70 rows: two blocks
+    # and a remainder), plain and with centers and step multipliers.
+    for bits in (1, 2, 4, 8):
+        index.append(sgd_case(out, rng, f"sgd_b{bits}_double_corrected", 70, 23, bits, "double", 1, 2,
+                              step_shift=6, corrected=True))
+        index.append(sgd_case(out, rng, f"sgd_b{bits}_double_corrected_shifted", 70, 23, bits, "double", 1, 2,
+                              step_shift=16, shifted=True, corrected=True))
     (out / "index.txt").write_text("\n".join(index) + "\n")
 
 

@@ -36,7 +36,8 @@ def main() -> None:
     sgd = make_pipeline(StandardScaler(), SGDRegressor(random_state=0)).fit(Xtr, ytr)
     print(f"  StandardScaler + SGDRegressor: train loss / least squares "
           f"{0.5 * np.mean((sgd.predict(Xtr) - ytr) ** 2) / best:.3f}, test R^2 {sgd.score(Xte, yte):.4f}")
-    runs = [(bits, {}) for bits in (32, 8, 4, 2, 1)] + [(4, {"shuffle": False, "fresh_samples": False})]
+    runs = ([(bits, {}) for bits in (32, 8, 4, 2, 1)] + [(4, {"shuffle": False, "fresh_samples": False})]
+            + [(bits, {"rounding_correction": False}) for bits in (2, 1)])
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", ConvergenceWarning)  # the last run: sorted rows, one copy
         for bits, kw in runs:

@@ -32,12 +32,14 @@ int main(int argc, char** argv) {
         continue;
       }
       std::vector<uint8_t> shifts;
-      std::vector<int32_t> centers;
+      std::vector<int32_t> centers, variances;
       if (c.get("feature_shifts", 0)) shifts = tb::read_array<uint8_t>(c.dir + "/feature_shifts.u8");
       if (c.get("centers", 0)) centers = tb::read_array<int32_t>(c.dir + "/centers.i32");
+      if (c.get("stored_variance", 0)) variances = tb::read_array<int32_t>(c.dir + "/stored_variance.i32");
       zipml::SgdOptions opt;
       opt.feature_shifts = shifts.empty() ? nullptr : shifts.data();
       opt.centers = centers.empty() ? nullptr : centers.data();
+      opt.stored_variance = variances.empty() ? nullptr : variances.data();
       opt.model_bits = int(c.get("model_bits", 0));
       opt.grad_bits = int(c.get("grad_bits", 0));
       opt.seed = uint32_t(c.get("rng_seed", 0));

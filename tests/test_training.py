@@ -377,7 +377,7 @@ def test_early_stopping_follows_the_held_out_loss():
     # A tenth of the rows held out; the schedule follows their full-precision loss, which
     # validation_loss_curve_ records (the last entry: the final model's loss on them). On
     # diabetes at 1 bit it removes the noise of the kernels' pass loss: 20 epochs end at
-    # 1.063-1.093x fp32's loss (seeds 0-4; 1.062-1.239x without).
+    # 1.028-1.145x fp32's loss (seeds 0-4, with the defaults' rounding correction).
     X, y = load_diabetes(return_X_y=True)
     m = ZipMLRegressor(bits=1, max_iter=20, random_state=3, early_stopping=True).fit(X, y)
     assert len(m.validation_loss_curve_) == m.n_iter_ == len(m.loss_curve_)
@@ -390,7 +390,7 @@ def test_early_stopping_follows_the_held_out_loss():
     for seed in range(5):
         est = ZipMLRegressor(bits=1, max_iter=20, random_state=seed, early_stopping=True).fit(X, y)
         ratios.append(0.5 * np.mean((est.predict(X) - y) ** 2) / fp32)
-    assert max(ratios) < 1.12 and np.mean(ratios) < 1.10
+    assert max(ratios) < 1.16 and np.mean(ratios) < 1.10
 
 
 def test_early_stopping_parameters_are_checked():
@@ -464,23 +464,28 @@ def test_adaptive_schedule_counts_only_improvements_beyond_the_estimates_noise()
 
 
 @pytest.mark.filterwarnings("ignore::sklearn.exceptions.ConvergenceWarning")
-def test_one_bit_diabetes_with_the_defaults_ends_near_fp32_without_rising():
-    # 442 rows at 1 bit: the kernel pass's loss estimate is noisy (its standard error is
-    # a median 25% of the loss), so the schedule halves on the noise-aware rule. Five seeds,
-    # 20 epochs: the final model's exact loss over fp32's is 1.032-1.108 (1.047-1.140 before
-    # the rule; the stored copy's fine grid alone costs 1.03-1.06 here), and for two seeds
-    # followed epoch by epoch the final model is within 2% of the best epoch's.
+def test_one_bit_diabetes_ends_near_fp32_without_rising():
+    # 442 rows at 1 bit: the kernel pass's loss estimate is noisy, so the schedule halves on
+    # the noise-aware rule. Without the rounding correction (whose noise costs more than its
+    # bias removal on 442 rows: docs/API.md), 20 epochs, five seeds: the final model's exact
+    # loss over fp32's is 1.032-1.108 (1.047-1.140 before the rule; the stored copy's fine
+    # grid alone costs 1.03-1.05 here: scripts/fine_grid_floor.py), and for two seeds
+    # followed epoch by epoch the final model is within 2% of the best epoch's. With the
+    # defaults (the correction on): 1.079-1.164.
     from zipml_hls.experiments import training_loss
 
     X, y = load_diabetes(return_X_y=True)
     fp32 = training_loss(ZipMLRegressor(bits=32, max_iter=20, random_state=0).fit(X, y), X, y)
-    finals = [training_loss(ZipMLRegressor(bits=1, max_iter=20, random_state=s).fit(X, y), X, y) / fp32
-              for s in range(5)]
+    kw = dict(bits=1, max_iter=20, rounding_correction=False)
+    finals = [training_loss(ZipMLRegressor(random_state=s, **kw).fit(X, y), X, y) / fp32 for s in range(5)]
     assert max(finals) < 1.12 and np.median(finals) < 1.07, finals
     for seed in (0, 3):  # a run of k epochs is the first k epochs of the 20-epoch run
-        curve = [training_loss(ZipMLRegressor(bits=1, max_iter=k, random_state=seed).fit(X, y), X, y)
+        curve = [training_loss(ZipMLRegressor(random_state=seed, **{**kw, "max_iter": k}).fit(X, y), X, y)
                  for k in range(1, 21)]
         assert curve[-1] <= 1.02 * min(curve), curve
+    defaults = [training_loss(ZipMLRegressor(bits=1, max_iter=20, random_state=s).fit(X, y), X, y) / fp32
+                for s in range(5)]
+    assert max(defaults) < 1.2 and np.median(defaults) < 1.13, defaults
 
 
 @pytest.mark.parametrize("bits", [1, 2])
@@ -513,10 +518,11 @@ def test_pass_noise_predicts_the_spread_of_the_pass_loss_over_draws(bits):
 
 
 def test_sharded_pass_visits_every_row_once_in_rounds_of_averaged_blocks():
-    # A recording kernel: 10 rows, 2 workers, blocks of 3 rows: rounds [0,3) [3,6) then
-    # [6,9) [9,10)... no: the last round (4 rows) splits evenly into [6,8) [8,10). Each
-    # block starts from the round's model, steps twice as far (shift - 1) when its round
-    # has two blocks, and has its own seed; the round's model is the blocks' mean.
+    # A recording kernel: 10 rows, 2 workers, blocks of 3 rows: the round [0,3) [3,6), then
+    # the last round (4 rows) in even blocks [6,8) [8,10). Each block starts from the
+    # round's model, steps twice as far (shift - 1) when its round has two blocks or more,
+    # and has its own seed; the round's model is the blocks' mean. 4 workers: one round of
+    # blocks of ceil(10 / 4) = 3 rows, still at twice the step (never more).
     from zipml_hls.backend import SgdResult
     from zipml_hls.engine import Prepared, block_seed, sharded_pass
 
@@ -540,6 +546,9 @@ def test_sharded_pass_visits_every_row_once_in_rounds_of_averaged_blocks():
     assert np.array_equal(calls[2][3], first_round) and np.array_equal(calls[3][3], first_round)
     assert np.array_equal(out.history[0], np.mean([first_round + 2 * 4, first_round + 2 * 5], axis=0))
     assert np.array_equal(out.predictions[:, 0], order) and out.saturations.tolist() == [4]
+    calls.clear()
+    sharded_pass(run, data, order, np.zeros(4), 7, 99, 4, 3, lambda fn, items: [fn(i) for i in items])
+    assert [c[0] for c in calls] == [[5, 3, 9], [0, 1, 2], [8, 7, 6], [4]] and {c[2] for c in calls} == {6}
 
 
 @pytest.mark.filterwarnings("ignore::sklearn.exceptions.ConvergenceWarning")
@@ -591,6 +600,10 @@ def test_one_vs_rest_classes_in_parallel_are_the_same_models():
     one = ZipMLClassifier(bits=4, max_iter=3, random_state=0).fit(X, y)
     two = ZipMLClassifier(bits=4, max_iter=3, random_state=0, n_jobs=2).fit(X, y)
     assert np.array_equal(one.coef_, two.coef_) and np.array_equal(one.intercept_, two.intercept_)
+    three = y < 3  # fewer classes than workers: still one class per worker, never sharded
+    one = ZipMLClassifier(bits=4, max_iter=3, random_state=0).fit(X[three], y[three])
+    four = ZipMLClassifier(bits=4, max_iter=3, random_state=0, n_jobs=4).fit(X[three], y[three])
+    assert np.array_equal(one.coef_, four.coef_)
 
 
 def test_n_jobs_is_checked():
@@ -599,7 +612,7 @@ def test_n_jobs_is_checked():
         ZipMLRegressor(n_jobs=0).fit(X, y)
     with pytest.raises(TypeError, match="n_jobs must be an integer"):
         ZipMLRegressor(n_jobs=1.5).fit(X, y)
-    assert ZipMLRegressor(n_jobs=-1)._workers() >= 1
+    assert ZipMLRegressor(n_jobs=-1)._workers() >= 1 and ZipMLRegressor(n_jobs=-1000)._workers() == 1
 
 
 def test_kernel_rows_may_be_a_part_of_one_copy_only():
@@ -613,10 +626,11 @@ def test_kernel_rows_may_be_a_part_of_one_copy_only():
     part = native.sgd_linear(one.lines, np.ones(3, np.int32), *args, rows=np.array([6, 1, 2]))
     assert part.predictions.shape == (3, 2)
     two = quantize_checked(X, 4, "double", "uniform", 0, 2, "hls", FeatureScaling.fit(X))
-    with pytest.raises(ValueError, match=r"rows must hold one row index per sample \(8\) when the data hold 2 copies"):
-        native.sgd_linear(two.lines, np.ones(3, np.int32), *args, rows=np.array([6, 1, 2]))
-    with pytest.raises(ValueError, match=r"labels must have shape \(3,\)"):
-        native.sgd_linear(one.lines, np.ones(8, np.int32), *args, rows=np.array([6, 1, 2]))
+    for backend in (native, get_backend("reference")):
+        with pytest.raises(ValueError, match=r"rows must hold one row index per sample \(8\) when the data hold 2"):
+            backend.sgd_linear(two.lines, np.ones(3, np.int32), *args, rows=np.array([6, 1, 2]))
+        with pytest.raises(ValueError, match=r"labels must have shape \(3,\)"):
+            backend.sgd_linear(one.lines, np.ones(8, np.int32), *args, rows=np.array([6, 1, 2]))
 
 
 def test_copies_apply_only_without_fresh_samples_and_partial_fit_keeps_its_classes():
@@ -631,3 +645,78 @@ def test_copies_apply_only_without_fresh_samples_and_partial_fit_keeps_its_class
     clf.partial_fit(X, labels, classes=[0, 1, 2])
     with pytest.raises(ValueError, match=r"classes \[0, 1\] differ from those of the first call to partial_fit"):
         clf.partial_fit(X, labels % 2, classes=[0, 1])
+
+
+@pytest.mark.filterwarnings("ignore::sklearn.exceptions.ConvergenceWarning")
+@pytest.mark.parametrize("bits, corrected_bound, plain_floor", [(1, 1.04, 1.15), (2, 1.01, 1.03)])
+def test_rounding_correction_reaches_least_squares_on_skewed_columns(bits, corrected_bound, plain_floor):
+    # One-hot and log-normal columns, 20000 rows, 20 epochs, seeds 0-2. The stored copy's
+    # fine-grid rounding is large against the spread of skewed columns, and without the
+    # correction double sampling converges to the stored values' least squares (measured:
+    # 1.170-1.180 at 1 bit, 1.039-1.048 at 2 bits); with it, to the data's (1.018-1.026,
+    # 1.004-1.005).
+    from zipml_hls.datasets import make_tabular_regression
+    from zipml_hls.experiments import training_loss
+
+    X, y, _ = make_tabular_regression(20000, random_state=3)
+    A = np.hstack([X, np.ones((len(y), 1))])
+    best = 0.5 * np.mean((A @ np.linalg.lstsq(A, y, rcond=None)[0] - y) ** 2)
+    for seed in range(3):
+        fit = lambda corrected: ZipMLRegressor(bits=bits, max_iter=20, random_state=seed,  # noqa: E731
+                                               rounding_correction=corrected).fit(X, y)
+        assert training_loss(fit(True), X, y) / best < corrected_bound
+        assert training_loss(fit(False), X, y) / best > plain_floor
+
+
+@pytest.mark.parametrize("bits", [1, 2, 4, 8])
+@pytest.mark.parametrize("conditioned", [False, True])
+def test_rounding_correction_is_bit_exact_on_every_path(bits, conditioned):
+    # 77 rows (two full blocks of 32 and a remainder), a pass over all of them and one over
+    # a part of them in another order: AVX-512 (where built), portable and golden agree.
+    from zipml_hls.backend import get_backend
+    from zipml_hls.conditioning import stored_rounding_variance, stored_variance_values
+    from zipml_hls.spec import format as F
+
+    rng = np.random.default_rng(bits)
+    X = rng.lognormal(size=(77, 9))
+    scaling = FeatureScaling.fit(X)
+    q = quantize_checked(X, bits, "double", "uniform", 5, 1, "hls", scaling)
+    variance = stored_variance_values(stored_rounding_variance(X, scaling, bits))
+    assert variance.max() > 0
+    labels = F.to_fixed(X @ rng.standard_normal(9) * 0.05, F.LABEL_FRAC)
+    extra = {}
+    if conditioned:
+        extra = dict(feature_shifts=rng.integers(0, 4, 9).astype(np.uint8),
+                     centers=rng.integers(0, F.max_code(bits) + 1, 9).astype(np.int32))
+    args = (9, bits, "double", 3, 4, 1, F.dot_mult(bits), np.zeros(10, np.int32))
+    native, golden = get_backend("hls"), get_backend("reference")
+    for rows in (None, rng.permutation(77)[:50]):
+        lab = labels if rows is None else labels[rows]
+        out = [native.sgd_linear(q.lines, lab, *args, seed=9, rows=rows, stored_variance=variance, portable=p, **extra)
+               for p in (False, True)]
+        ref = golden.sgd_linear(q.lines, lab, *args, seed=9, rows=rows, stored_variance=variance, **extra)
+        for o in out:
+            assert np.array_equal(o.history, ref.history) and np.array_equal(o.predictions, ref.predictions)
+        plain = native.sgd_linear(q.lines, lab, *args, seed=9, rows=rows, **extra)
+        assert bits == 8 or not np.array_equal(plain.history, ref.history)  # it moved the weights (8 bits: < 1 ulp)
+    with pytest.raises(ValueError, match="stored_variance corrects double data's stored rounding"):
+        naive = quantize_checked(X, bits, "naive", "uniform", 5, 1, "hls", scaling)
+        native.sgd_linear(naive.lines, labels, 9, bits, "naive", 1, 4, 0, F.dot_mult(bits), np.zeros(10, np.int32),
+                          stored_variance=variance)
+    with pytest.raises(ValueError, match=r"stored_variance must be in \[0, 67108864\]"):
+        native.sgd_linear(q.lines, labels, *args, stored_variance=np.full(9, 1 << 27, np.int32))
+
+
+def test_model_files_keep_the_rounding_correction(tmp_path):
+    from zipml_hls.model_io import load_model, save_model
+
+    X = np.random.default_rng(0).lognormal(size=(300, 4))
+    y = np.log(X) @ np.array([1.0, -2.0, 0.5, 3.0])
+    model = ZipMLRegressor(bits=2, max_iter=2, decay_epochs=0, random_state=0).fit(X, y)
+    assert model._stored_variance is not None and model._stored_variance.max() > 0
+    save_model(model, tmp_path / "m.zipml")
+    loaded = load_model(tmp_path / "m.zipml")
+    assert np.array_equal(loaded._stored_variance, model._stored_variance)
+    assert np.array_equal(loaded.partial_fit(X, y).coef_, model.partial_fit(X, y).coef_)
+    plain = ZipMLRegressor(bits=2, max_iter=2, decay_epochs=0, random_state=0, rounding_correction=False).fit(X, y)
+    assert plain._stored_variance is None

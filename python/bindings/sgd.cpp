@@ -87,7 +87,7 @@ const int64_t* sample_rows(const py::object& rows, const py::array& data, int& s
 py::tuple sgd_linear(carray<uint64_t> data, carray<int32_t> labels, int d, int bits, int sampling, int epochs,
                      int step_shift, int decay_epochs, int32_t dot_mult, carray<int32_t> model_in, py::object values,
                      int loss, int model_bits, int grad_bits, uint32_t seed, py::object full, py::object feature_shifts,
-                     py::object centers, bool portable, py::object rows) {
+                     py::object centers, bool portable, py::object rows, py::object stored_variance) {
   require(data.ndim() == 3, "data must be 3-D (copies, samples, words), got " + shape_str(data));
   const int n_copies = int(data.shape(0)), n_stored = int(data.shape(1));
   int n = n_stored;
@@ -125,6 +125,12 @@ py::tuple sgd_linear(carray<uint64_t> data, carray<int32_t> labels, int d, int b
     carray<int32_t> center_codes;  // level values: codes, or Q0.10 for level tables
     const int32_t vmax = pv == nullptr ? zipml::max_code(B) : (1 << zipml::kLevelValueFrac);
     opt.centers = feature_array<int32_t>(centers, d, "centers", "int32", center_codes, 0, vmax);
+    carray<int32_t> variances;
+    require(stored_variance.is_none() || E == zipml::Sampling::Double,
+            "stored_variance corrects double data's stored rounding; these data are " +
+                std::string(zipml::sampling_name(E)));
+    opt.stored_variance = feature_array<int32_t>(stored_variance, d, "stored_variance", "int32", variances, 0,
+                                                 int32_t{1} << 26);
     carray<uint32_t> full_rows;
     if (!full.is_none()) {
       require(Loss::kRefetch, "full (rows to refetch) is used only by the losses that refetch, " +
@@ -241,7 +247,11 @@ int32 (d,) level values (codes in [0, 2^bits - 1], or Q0.10 for tables): the mod
 v_j - m_j (centred features); portable: skip the AVX-512 fast path (same bits); rows None
 or int64: sample i reads row rows[i] of each copy (and of full) and labels[i] (an
 epoch's order without a reordered copy of the data): n of them, or with one copy any
-number (a pass over part of the data; labels and predictions then have len(rows) rows).
+number (a pass over part of the data; labels and predictions then have len(rows) rows);
+stored_variance None or int32 (d,) in [0, 2^26]: double data only, the variance of each
+feature's stored fine-grid rounding in scaled units squared, Q32; after every 32 samples
+(and the pass's last) w_j += round(w_j V_j c 2^p_j / 2^(32 + shift)), c the samples since
+the last: it cancels the ridge-like pull of that rounding (docs/FORMATS.md section 5).
 
 Returns (history int32 (epochs, d + 1): the model after every epoch; predictions int32
 (n, 2) Q16: each sample's predictions in the last epoch's pass, before its update, from
@@ -259,7 +269,7 @@ double data, else the first again; also where the residual is 0); saturations in
         py::arg("model_in"), py::kw_only(), py::arg("values") = py::none(), py::arg("loss") = 0,
         py::arg("model_bits") = 0, py::arg("grad_bits") = 0, py::arg("seed") = 0, py::arg("full") = py::none(),
         py::arg("feature_shifts") = py::none(), py::arg("centers") = py::none(), py::arg("portable") = false,
-        py::arg("rows") = py::none(), sgd_linear_doc.c_str());
+        py::arg("rows") = py::none(), py::arg("stored_variance") = py::none(), sgd_linear_doc.c_str());
   const std::string sgd_logistic_doc = fill(R"pbdoc(
 Logistic regression by polynomial approximation of the loss derivative (sgd_logistic).
 

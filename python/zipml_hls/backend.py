@@ -70,7 +70,7 @@ class KernelBackend(Protocol):
 
     def sgd_linear(self, data, labels, d, bits, sampling, epochs, step_shift, decay_epochs, dot_mult, model_in, *,
                    values=None, loss="squared_error", model_bits=0, grad_bits=0, seed=0, full=None,
-                   feature_shifts=None, centers=None, rows=None): ...
+                   feature_shifts=None, centers=None, rows=None, stored_variance=None): ...
 
     def sgd_logistic(self, data, labels, d, bits, sampling, samples, epochs, step_shift, decay_epochs, dot_mult,
                      coef, range_q16, model_in, seed=0, rows=None): ...
@@ -107,15 +107,17 @@ class NativeBackend:
 
     def sgd_linear(self, data, labels, d, bits, sampling, epochs, step_shift, decay_epochs, dot_mult, model_in, *,
                    values=None, loss="squared_error", model_bits=0, grad_bits=0, seed=0, full=None,
-                   feature_shifts=None, centers=None, rows=None, portable=False):
+                   feature_shifts=None, centers=None, rows=None, stored_variance=None, portable=False):
         """SgdResult of the linear kernel; ``rows``: sample i reads row rows[i] of each copy
-        (and of ``full``) and labels[i] (None: in order); ``portable`` skips the CPU fast
-        path (same bits)."""
+        (and of ``full``) and labels[i] (None: in order); ``stored_variance``: double data's
+        stored-rounding correction (int32 Q32 per feature, or None); ``portable`` skips the
+        CPU fast path (same bits)."""
         return SgdResult(*self._k.sgd_linear(data, labels, d, bits, sampling_id(sampling), epochs, step_shift,
                                              decay_epochs, dot_mult, model_in, values=values,
                                              loss=LOSSES[loss].kernel_id, model_bits=model_bits, grad_bits=grad_bits,
                                              seed=seed, full=full, feature_shifts=feature_shifts, centers=centers,
-                                             portable=portable, rows=row_order(rows, data.shape[1])))
+                                             portable=portable, rows=row_order(rows, data.shape[1]),
+                                             stored_variance=stored_variance))
 
     def sgd_logistic(self, data, labels, d, bits, sampling, samples, epochs, step_shift, decay_epochs, dot_mult,
                      coef, range_q16, model_in, seed=0, rows=None):
@@ -156,6 +158,20 @@ class NativeBackend:
         return self._k.constants()
 
 
+def pass_rows(data, labels, rows):
+    """``rows`` checked as the C++ module checks a quantized pass (row_order, and
+    sample_rows in bindings/sgd.cpp): a part of the data only when it holds one copy, one
+    label per sample of the pass."""
+    order = row_order(rows, data.shape[1])
+    n = data.shape[1] if order is None else len(order)
+    if n != data.shape[1] and data.shape[0] != 1:
+        raise ValueError(f"rows must hold one row index per sample ({data.shape[1]}) when the data hold "
+                         f"{data.shape[0]} copies, got {n}")
+    if np.shape(labels) != (n,):
+        raise ValueError(f"labels must have shape ({n},), got {np.shape(labels)}")
+    return order
+
+
 class ReferenceBackend:
     """The NumPy golden model; the level solver is the O(s N^2) dynamic program."""
 
@@ -175,18 +191,20 @@ class ReferenceBackend:
 
     def sgd_linear(self, data, labels, d, bits, sampling, epochs, step_shift, decay_epochs, dot_mult, model_in, *,
                    values=None, loss="squared_error", model_bits=0, grad_bits=0, seed=0, full=None,
-                   feature_shifts=None, centers=None, rows=None):
+                   feature_shifts=None, centers=None, rows=None, stored_variance=None):
+        if stored_variance is not None and sampling != "double":
+            raise ValueError(f"stored_variance corrects double data's stored rounding; these data are {sampling}")
         return SgdResult(*self._r.sgd_linear(data, labels, d, bits, sampling, epochs, step_shift, decay_epochs,
                                              dot_mult, model_in, values=values, loss=loss, model_bits=model_bits,
                                              grad_bits=grad_bits, seed=seed, full=full,
                                              feature_shifts=feature_shifts, centers=centers,
-                                             rows=row_order(rows, data.shape[1])))
+                                             rows=pass_rows(data, labels, rows), stored_variance=stored_variance))
 
     def sgd_logistic(self, data, labels, d, bits, sampling, samples, epochs, step_shift, decay_epochs, dot_mult,
                      coef, range_q16, model_in, seed=0, rows=None):
         return SgdResult(*self._r.sgd_logistic(data, labels, d, bits, sampling, samples, epochs, step_shift,
                                                decay_epochs, dot_mult, coef, range_q16, model_in, seed=seed,
-                                               rows=row_order(rows, data.shape[1])))
+                                               rows=pass_rows(data, labels, rows)))
 
     def sgd_fp32(self, X, y, epochs, step_shift, decay_epochs, model_in, loss="squared_error", rows=None,
                  step_scale=None, centers=None):

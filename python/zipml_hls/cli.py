@@ -97,6 +97,7 @@ def cmd_train(args) -> int:
               decay_epochs=args.decay_epochs, tol=args.tol, n_copies=args.copies, shuffle=args.shuffle,
               fresh_samples=args.fresh_samples, precondition=args.precondition, early_stopping=args.early_stopping,
               validation_fraction=args.validation_fraction, n_jobs=args.jobs,
+              rounding_correction=args.rounding_correction,
               random_state=args.seed, backend=args.backend,
               verbose=0 if args.quiet else 1, model_bits=args.model_bits, grad_bits=args.grad_bits, **extra)
     precision = F.precision_label(args.bits, args.sampling)
@@ -241,6 +242,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--no-precondition", dest="precondition", action="store_false",
                    help="one step for every feature (default: per-feature power-of-two step multipliers from each "
                         "scaled feature's mean square, for one-hot and heavy-tailed columns)")
+    p.add_argument("--no-rounding-correction", dest="rounding_correction", action="store_false",
+                   help="least squares on double data: keep the ridge-like pull of the stored copy's fine-grid "
+                        "rounding (default: cancel it in the kernel, so SGD converges to the data's least squares)")
     p.add_argument("--early-stopping", action="store_true",
                    help="hold out --validation-fraction of the rows and let their full-precision loss drive the "
                         "adaptive schedule (default: the kernels' pass loss)")

@@ -17,6 +17,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from .scaling import sample_rows
 from .spec import format as F
 from .step_size import rounding_variance
 
@@ -47,7 +48,7 @@ class Conditioning:
         v_j)), 0, 12), v_j = mean_i E[(Q(a_ij) - m_j)^2] = mean (a - m)^2 + mean Var[Q(a)],
         the centred quantized feature's diagonal of the Hessian, against the intercept's 1
         (the rounding variance matters at 1 and 2 bits: a value of 1/2 stored in one bit
-        spreads as 0 or 1; its mean is taken over about 8192 evenly spaced rows, which
+        spreads as 0 or 1; its mean is taken over about 8192 rows spread over X, which
         costs a fraction of a pass). A constant feature gets p_j = 0."""
         unit = level_unit(bits)
         d = X.shape[1]
@@ -59,7 +60,7 @@ class Conditioning:
         n = max(1, X.shape[0])
         rounding = np.zeros(d)
         if unit is not None and X.shape[0]:
-            sample = scaling.transform(X[:: max(1, X.shape[0] // 8192)])
+            sample = scaling.transform(X[sample_rows(X.shape[0], 8192)])
             rounding = rounding_variance(sample, bits).mean(axis=0, dtype=np.float64)
         mean = total / n
         centers = (np.float32(mean).astype(np.float64) if unit is None
@@ -75,3 +76,21 @@ class Conditioning:
         if unit is None:
             return self.centers.astype(np.float32)
         return np.rint(self.centers * unit).astype(np.int32)
+
+
+def stored_rounding_variance(X: np.ndarray, scaling, bits: int) -> np.ndarray:
+    """Double data at ``bits`` bits: each feature's mean variance of the stored copy's
+    one-time rounding to the fine grid (scaled units squared), over about 8192 rows
+    spread over X (scaling.sample_rows) scaled by ``scaling``. Both samples of every epoch are drawn from the
+    stored values, so least-squares SGD sees E[q1 q2^T] = a a^T + diag(these) in
+    expectation over that rounding: the kernel's stored_variance correction cancels it."""
+    if X.shape[0] == 0:
+        return np.zeros(X.shape[1])
+    sample = scaling.transform(X[sample_rows(X.shape[0], 8192)])
+    return rounding_variance(sample, bits, fine=True).mean(axis=0, dtype=np.float64)
+
+
+def stored_variance_values(variance: np.ndarray) -> np.ndarray:
+    """The variances as the kernel takes them: int32 Q32 (VARIANCE_FRAC), at most 2^26."""
+    return np.clip(np.rint(np.asarray(variance) * 2.0**F.VARIANCE_FRAC), 0, 1 << 26).astype(np.int32)
+

@@ -15,7 +15,7 @@ from dataclasses import dataclass, replace
 import numpy as np
 
 from .backend import SgdResult, get_backend
-from .conditioning import Conditioning, level_unit
+from .conditioning import Conditioning, level_unit, stored_variance_values
 from .polynomial import logistic_polynomial
 from .quantize import optimal_level_table, quantize_checked
 from .scaling import FeatureScaling
@@ -213,13 +213,19 @@ class KernelRun:
     ``conditioning``: per-feature centers and step exponents (``conditioning.Conditioning``)
     for the linear and fp32 kernels, or None (the polynomial kernel has none)."""
 
-    def __init__(self, y_scaled: np.ndarray, config: SgdConfig, conditioning: Conditioning | None = None):
+    def __init__(self, y_scaled: np.ndarray, config: SgdConfig, conditioning: Conditioning | None = None,
+                 stored_variance: np.ndarray | None = None):
         self.config = config
         self.kernels = get_backend(config.backend)
         if conditioning is not None and config.quantized and LOSSES[config.loss].kernel == "polynomial":
             raise ValueError("the polynomial (log_loss) kernel has no per-feature centers or step multipliers")
         if conditioning is not None and config.quantized and config.levels != "uniform":
             raise ValueError("conditioning (centers, step multipliers) is for uniform levels")
+        if stored_variance is not None and not (config.quantized and config.sampling == "double"
+                                                and LOSSES[config.loss].kernel == "linear"):
+            raise ValueError("stored_variance corrects the linear kernel on double data")
+        # double data's stored-rounding correction (conditioning.stored_rounding_variance), Q32
+        self.stored_variance = None if stored_variance is None else stored_variance_values(stored_variance)
         self.shifts = self.centers = None
         if conditioning is not None:  # in the kernel's own units
             self.shifts = conditioning.shifts
@@ -257,7 +263,7 @@ class KernelRun:
                                      dot_mult, init, values=tables, loss=config.loss, model_bits=config.model_bits,
                                      grad_bits=config.grad_bits, seed=config.seed if seed is None else seed,
                                      full=data.full, feature_shifts=self.shifts, centers=self.centers,
-                                     rows=data.rows)
+                                     rows=data.rows, stored_variance=self.stored_variance)
         return out._replace(history=out.history.astype(np.float64) / (1 << F.MODEL_FRAC),
                             predictions=out.predictions.astype(np.float64) / (1 << F.LABEL_FRAC),
                             refetches=out.refetches if data.full is not None else None)
@@ -267,11 +273,18 @@ class KernelRun:
         the loss's estimate from the predictions the kernel made during that pass
         (``Loss.pass_estimate``), and the standard error that the quantization draws give
         that mean (``Loss.pass_noise``: large for 1- and 2-bit double sampling on small
-        data, 0 for fp32); ``order``: the rows that pass visited."""
+        data, 0 for fp32); ``order``: the rows that pass visited. With the stored-rounding
+        correction the estimate is of the loss at the stored values, which exceeds the
+        data's by 0.5 sum_j V_j w_j^2 in expectation over that rounding: that is taken off,
+        with the pass's last model."""
         loss, y = LOSSES[self.config.loss], self._scaled_labels(order)
         per_sample = loss.pass_estimate(y, result.predictions)
         error = np.sqrt(max(np.sum(loss.pass_noise(y, result.predictions)), 0.0)) / max(1, per_sample.size)
-        return float(np.mean(per_sample)), float(error)
+        mean = float(np.mean(per_sample))
+        if self.stored_variance is not None:
+            w = result.history[-1, :-1]
+            mean -= 0.5 * float(self.stored_variance.astype(np.float64) @ (w * w)) / 2.0**F.VARIANCE_FRAC
+        return mean, float(error)
 
     def zero_loss(self) -> float:
         """The training loss (scaled units) of the zero model: the baseline a run must beat."""
@@ -305,16 +318,19 @@ def sharded_pass(run, data: Prepared, order: np.ndarray | None, model: np.ndarra
     deterministic for a given ``jobs`` and the same on both backends.
 
     The pass (its rows in visiting order) is cut into rounds of ``jobs`` consecutive
-    blocks of ``block_rows`` rows (the last round into ``jobs`` even blocks). In a round,
-    each of its k blocks runs the kernel from the round's model, block b with seed
-    ``block_seed(seed, b)`` and the step times 2^floor(log2 k); the round's model is the
-    mean of the k models (float64 in scaled units; the next call rounds it to the
-    kernel's format). The larger step keeps the progress per epoch of one worker in flat
-    directions, where averaging k models each moved by k eta times the gradient of its
-    block is one move by eta times the gradient of the round's k blocks; in stiff
-    directions each worker converges within its block and the mean keeps that.
-    ``map_fn(fn, items)`` runs a round's blocks (in parallel). Returns the combined model
-    and the pass's predictions and counts in pass order."""
+    blocks of ``block_rows`` rows; the last round, shorter, into blocks of ceil(rows /
+    jobs) rows (so fewer than ``jobs`` of them when that leaves some empty). In a round,
+    each block runs the kernel from the round's model, block b with seed ``block_seed(seed,
+    b)`` and, when the round has two blocks or more, twice the step; the round's model is
+    the mean of its blocks' models (float64 in scaled units; the next call rounds it to the
+    kernel's format). With two workers the doubled step keeps one worker's progress per
+    epoch in flat directions (the mean of two moves of 2 eta times a block's gradient is
+    one move of eta times the two blocks' gradients); in stiff directions each worker
+    converges within its block and the mean keeps that. More workers keep the doubled step
+    (a larger one would leave the auto step's stability margin), so their progress per
+    epoch in flat directions is 2 / jobs of one worker's. ``map_fn(fn, items)`` runs a
+    round's blocks (in parallel). Returns the combined model and the pass's predictions
+    and counts in pass order."""
     visit = data.rows if data.rows is not None else np.arange(
         data.scaled.shape[0] if data.lines is None else data.lines.shape[1])
     labels = order if order is not None else np.arange(visit.size)
@@ -324,7 +340,7 @@ def sharded_pass(run, data: Prepared, order: np.ndarray | None, model: np.ndarra
         size = block_rows if n - start >= step else -(-(n - start) // jobs)  # the last round: even blocks
         blocks = [(start // block_rows + k, a, min(a + size, n))
                   for k, a in enumerate(range(start, min(start + step, n), size))]
-        block_shift = max(1, shift - (len(blocks).bit_length() - 1))
+        block_shift = max(1, shift - (len(blocks) > 1))  # twice the step: the mean of two moves
         results = map_fn(lambda blk: run(replace(data, rows=visit[blk[1]:blk[2]]), 1, block_shift, 0, model,
                                          labels[blk[1]:blk[2]], block_seed(seed, blk[0])), blocks)
         model = np.mean([r.history[0] for r in results], axis=0)
@@ -342,12 +358,12 @@ def run_epoch(data: EpochData, runs: list, epoch: int, shift: int, models: np.nd
               prefetch: bool = True) -> EpochStats:
     """Epoch ``epoch`` at step 2^-shift for every target (``runs[t]`` from ``models[t]``,
     updated in place) on that epoch's data, the kernel's draws (double data's samples,
-    model and gradient rounding) with the epoch's seed. With ``n_jobs`` > 1 the targets
-    run in parallel (the same bits as one worker), or, with fewer targets than workers,
-    each target's pass runs in blocks (``sharded_pass``)."""
+    model and gradient rounding) with the epoch's seed. With ``n_jobs`` > 1 several
+    targets run in parallel (the same bits as one worker), and a single target's pass runs
+    in blocks (``sharded_pass``)."""
     epoch_data, order = data.epoch(epoch, prefetch)
     config, seed = data.config, data.config.kernel_seed(epoch)
-    if config.n_jobs > 1 and len(runs) < config.n_jobs:
+    if config.n_jobs > 1 and len(runs) == 1:
         results = [sharded_pass(run, epoch_data, order, models[t], shift, seed, config.n_jobs, config.block_rows,
                                 data.map) for t, run in enumerate(runs)]
     else:

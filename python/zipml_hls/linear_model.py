@@ -23,7 +23,7 @@ from .scaling import FeatureScaling, LabelScaling, unscale_models
 from .spec import format as F
 from .spec.losses import CLASSIFIER_LOSSES, LOSSES
 from .spec.schedule import epoch_shift, step_shift_from_eta
-from .conditioning import Conditioning
+from .conditioning import Conditioning, stored_rounding_variance
 from .step_size import AdaptiveSchedule, auto_step_shift
 
 _MAX_BACKOFF = 8
@@ -77,7 +77,7 @@ class _ZipMLLinear(BaseEstimator):
     def __init__(self, bits=8, sampling="double", levels="uniform", max_iter=100, eta0="auto", decay_epochs=None,
                  tol=1e-3, n_iter_no_change=3, shuffle=True, fresh_samples=True, precondition=True, n_copies=1,
                  random_state=None, backend="hls", verbose=0, model_bits=None, grad_bits=None, early_stopping=False,
-                 validation_fraction=0.1, n_jobs=None):
+                 validation_fraction=0.1, n_jobs=None, rounding_correction=True):
         self.bits = bits
         self.sampling = sampling
         self.levels = levels
@@ -98,6 +98,7 @@ class _ZipMLLinear(BaseEstimator):
         self.early_stopping = early_stopping
         self.validation_fraction = validation_fraction
         self.n_jobs = n_jobs
+        self.rounding_correction = rounding_correction
 
     _loss_name = "squared_error"  # the classifier's `loss` parameter overrides it
 
@@ -121,10 +122,10 @@ class _ZipMLLinear(BaseEstimator):
             raise ValueError(f"n_copies={self.n_copies} applies with fresh_samples=False (copies cycled over epochs); "
                              "with fresh samples every epoch draws its own")
         if self.n_jobs is not None:
-            check_int(self.n_jobs, "n_jobs", -(os.cpu_count() or 1))
+            check_int(self.n_jobs, "n_jobs", -(2**31))
             if self.n_jobs == 0:
                 raise ValueError("n_jobs must be a positive number of threads, -1 for every core, or None (1), got 0")
-        for name in ("shuffle", "fresh_samples", "precondition", "early_stopping"):
+        for name in ("shuffle", "fresh_samples", "precondition", "early_stopping", "rounding_correction"):
             if not isinstance(getattr(self, name), (bool, np.bool_)):
                 raise TypeError(f"{name} must be True or False, got {getattr(self, name)!r}")
         if not isinstance(self.verbose, (bool, np.bool_)):  # scikit-learn takes a bool too
@@ -172,6 +173,10 @@ class _ZipMLLinear(BaseEstimator):
         # per-feature centers and step multipliers: the linear kernel (and fp32 for the same losses)
         precondition = self.precondition and self._loss_spec.kernel == "linear" and self.levels == "uniform"
         self._conditioning = Conditioning.fit(X, self.scaling_, int(self.bits)) if precondition else None
+        # least squares on double data: cancel the stored copy's rounding (docs/FORMATS.md section 5)
+        corrects = (self.rounding_correction and self.bits != F.FULL_PRECISION and self.sampling == "double"
+                    and self.levels == "uniform" and self._loss_name == "squared_error")
+        self._stored_variance = stored_rounding_variance(X, self.scaling_, int(self.bits)) if corrects else None
         self._step_shift = (auto_step_shift(X, self.scaling_, int(self.bits), self._conditioning)
                             if self.eta0 == "auto" else step_shift_from_eta(float(self.eta0)))
         self.eta_ = 2.0**-self._step_shift
@@ -206,7 +211,7 @@ class _ZipMLLinear(BaseEstimator):
         return jobs if jobs > 0 else max(1, (os.cpu_count() or 1) + 1 + jobs)
 
     def _runs(self, Y, config: engine.SgdConfig) -> list:
-        return [engine.KernelRun(ls.transform(Y[:, t]), config, self._conditioning)
+        return [engine.KernelRun(ls.transform(Y[:, t]), config, self._conditioning, self._stored_variance)
                 for t, ls in enumerate(self._label_scalings)]
 
     def _run(self, X, Y, config: engine.SgdConfig, epochs: int) -> float:
@@ -469,6 +474,17 @@ _PARAMS_DOC = r"""
         With ``fresh_samples=False``: independent quantized copies of the data; epoch e
         reads copy e mod n_copies, with the kernel's draws (double data's samples, model
         and gradient rounding) of epoch e mod n_copies.
+    rounding_correction : bool, default=True
+        Least squares on double data with uniform levels: cancel the ridge-like pull of the
+        stored copy's one-time rounding to the fine grid (every 32 samples the kernel adds
+        ``eta 2^p_j V_j w_j`` per sample, ``V_j`` the feature's mean rounding variance from
+        about 8192 rows), so SGD converges to the data's least squares rather than the
+        stored values'; the pass loss is reported for the data too (docs/FORMATS.md sec.
+        5). It matters at 1-2 bits on skewed or one-hot columns.
+    n_jobs : int or None, default=None
+        Worker threads (None: 1; -k: every core but k - 1). Several targets (one-vs-rest
+        classes) train in parallel, bit for bit as on one thread; a single target's epoch
+        runs in averaged blocks (local SGD, deterministic for a given n_jobs; docs/API.md).
     random_state : int in [0, 2**32), RandomState, Generator or None, default=None
         Seed of the counter-based RNG: quantization, the kernel's draws, the row orders
         (None: a fresh seed each fit).
@@ -653,14 +669,14 @@ class ZipMLClassifier(ClassifierMixin, _ZipMLLinear):
     def __init__(self, bits=8, sampling="double", levels="uniform", max_iter=100, eta0="auto", decay_epochs=None,
                  tol=1e-3, n_iter_no_change=3, shuffle=True, fresh_samples=True, precondition=True, n_copies=1,
                  random_state=None, backend="hls", verbose=0, model_bits=None, grad_bits=None, early_stopping=False,
-                 validation_fraction=0.1, n_jobs=None, loss="squared_error", refetch=True, poly_degree=5,
-                 poly_range=4.0):
+                 validation_fraction=0.1, n_jobs=None, rounding_correction=True, loss="squared_error", refetch=True,
+                 poly_degree=5, poly_range=4.0):
         super().__init__(bits=bits, sampling=sampling, levels=levels, max_iter=max_iter, eta0=eta0,
                          decay_epochs=decay_epochs, tol=tol, n_iter_no_change=n_iter_no_change, shuffle=shuffle,
                          fresh_samples=fresh_samples, precondition=precondition, n_copies=n_copies,
                          random_state=random_state, backend=backend, verbose=verbose, model_bits=model_bits,
                          grad_bits=grad_bits, early_stopping=early_stopping, validation_fraction=validation_fraction,
-                         n_jobs=n_jobs)
+                         n_jobs=n_jobs, rounding_correction=rounding_correction)
         self.loss = loss
         self.refetch = refetch
         self.poly_degree = poly_degree

@@ -54,6 +54,8 @@ def save_model(est, path) -> None:
     if est._conditioning is not None:
         arrays["centers"] = est._conditioning.centers
         arrays["feature_shifts"] = est._conditioning.shifts
+    if est._stored_variance is not None:
+        arrays["stored_variance"] = est._stored_variance
     if isinstance(est, ZipMLClassifier):
         classes = np.asarray(est.classes_)
         if classes.dtype == object:
@@ -124,6 +126,12 @@ def load_model(path):
         if unit is not None and not np.allclose(centers * unit, np.rint(centers * unit), rtol=0, atol=1e-9):
             raise ModelFileError(f"{path}: array 'centers' is not on the {est.bits}-bit level grid")
         est._conditioning = Conditioning(centers=centers.astype(np.float64), shifts=shifts)
+    # double data's stored-rounding correction, for partial_fit (files written before it have none: no correction)
+    variance = arrays.get("stored_variance")
+    if variance is not None and (variance.shape != (d,) or variance.dtype.kind != "f"
+                                 or not np.all((variance >= 0) & (variance <= 1 / 64))):
+        raise ModelFileError(f"{path}: array 'stored_variance' is not {d} variances in [0, 1/64]")
+    est._stored_variance = None if variance is None else variance.astype(np.float64)
     est.eta_ = 2.0 ** -est._step_shift
     est.final_eta_ = float(meta.get("final_eta", est.eta_))
     est.n_iter_, est.loss_curve_ = meta["n_iter"], list(meta["loss_curve"])

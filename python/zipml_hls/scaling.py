@@ -83,6 +83,16 @@ class LabelScaling:
         return F.to_fixed(self.transform(y), F.LABEL_FRAC)
 
 
+def sample_rows(n: int, m: int) -> np.ndarray:
+    """About ``m`` distinct row indices spread over ``n`` rows (all of them when n <= m),
+    sorted: floor(n frac(i / phi)) for i < m, a low-discrepancy sequence with no period, so
+    a periodic row layout (every 4th row a different kind) cannot alias an estimate taken
+    on them, as every (n // m)-th row can."""
+    if n <= m:
+        return np.arange(n)
+    return np.unique((np.floor(np.modf(np.arange(m) * 0.6180339887498949)[0] * n)).astype(np.int64))
+
+
 def unscale_models(history: np.ndarray, features: FeatureScaling, labels: LabelScaling,
                    centers: np.ndarray | None = None):
     """Scaled-space models (m, d+1: weights, then the intercept) -> original-unit

@@ -11,10 +11,11 @@ import numpy as np
 from .spec import format as F
 
 
-def rounding_variance(X_scaled: np.ndarray, bits: int) -> np.ndarray:
-    """Per-value variance (L_k+1 - a)(a - L_k) of stochastic rounding to uniform levels,
-    in the precision of ``X_scaled`` (float32 for the estimators' passes over X)."""
-    s = F.max_code(bits)
+def rounding_variance(X_scaled: np.ndarray, bits: int, fine: bool = False) -> np.ndarray:
+    """Per-value variance (L_k+1 - a)(a - L_k) of stochastic rounding to uniform levels
+    (``fine``: to double data's stored grid, 2^FRACTION_BITS times finer), in the precision
+    of ``X_scaled`` (float32 for the estimators' passes over X)."""
+    s = F.max_code(bits) << (F.FRACTION_BITS if fine else 0)
     a = np.asarray(X_scaled)
     k = np.minimum(np.floor(a * s), s - 1)
     k /= s
@@ -32,8 +33,9 @@ def auto_step_shift(X: np.ndarray, scaling, bits: int, conditioning=None) -> int
     size grows with V, so low precision starts with a smaller step. ``a`` is X scaled by
     ``scaling`` (a FeatureScaling); R is computed on X's own chunks, on two threads (no
     scaled copy of X), as sum_j 2^p_j inv_j |x_ij - c_j| with c_j = lo_j + m_j / inv_j (the
-    same sum without a scaling pass; values outside the fitted range count unclipped: a
-    larger R, a smaller step); ``conditioning``: the centers m_j and exponents p_j
+    same sum without a scaling pass, up to c_j's float32 rounding, which can make R larger
+    where |lo_j| is far above the feature's range; values outside the fitted range count
+    unclipped; both only ever give a smaller step); ``conditioning``: the centers m_j and exponents p_j
     (``conditioning.Conditioning``; None: m = 0, p = 0); V is measured on about 4096
     evenly spaced rows.
     """
@@ -42,8 +44,7 @@ def auto_step_shift(X: np.ndarray, scaling, bits: int, conditioning=None) -> int
     centers = np.zeros(d) if conditioning is None else conditioning.centers
     inv = scaling.inv.astype(np.float64)
     weight = (np.exp2(shifts) * inv).astype(np.float32)
-    with np.errstate(divide="ignore", invalid="ignore"):
-        origin = np.where(inv > 0, scaling.lo + centers / np.where(inv > 0, inv, 1.0), scaling.lo).astype(np.float32)
+    origin = np.where(inv > 0, scaling.lo + centers / np.where(inv > 0, inv, 1.0), scaling.lo).astype(np.float32)
 
     def widest(x: np.ndarray) -> float:  # float32 is plenty: R is rounded up to a power of two
         t = np.subtract(x, origin, dtype=np.float32)
@@ -96,5 +97,5 @@ class AdaptiveSchedule:
             if self.flat >= self.patience and (self.halvings >= self.max_halvings or self.shift >= F.MAX_SHIFT):
                 return True
             self.shift = min(self.shift + 1, F.MAX_SHIFT)
-            self.halvings, self.stale, self.since = self.halvings + 1, 0, 0
+            self.halvings, self.stale, self.since, self.flat = self.halvings + 1, 0, 0, 0
         return False

@@ -125,6 +125,11 @@ constexpr int kUpdateFrac = 8;                     ///< extra fraction bits of t
 constexpr int kMaxShift = 40;                      ///< largest step shift (eta = 2^-40)
 constexpr int kMaxFeatureShift = 15;               ///< largest per-feature step multiplier 2^p (sgd_linear)
 constexpr int kLevelValueFrac = 10;                ///< level-table values: Q0.10 (1024 = 1.0)
+/// Double data's stored-rounding correction (sgd_linear, SgdOptions::stored_variance): its
+/// variances are Q32, and it is applied after every this many samples of a pass (and after
+/// the last): a pass over the model per block, not a multiply per value and sample.
+constexpr int kVarianceFrac = 32;
+constexpr int kCorrectionRows = 32;
 constexpr int32_t kTableDotMult = 1 << (kDotMultFrac - kLevelValueFrac);  ///< dot_mult for tables
 constexpr int kPolyFrac = 30;  ///< logistic polynomial coefficients and Horner accumulator: Q30 (int64)
 

@@ -155,7 +155,34 @@ struct SgdOptions {
   /// Q0.10 in [0, 1024] for level tables): the model sees every value minus its center,
   /// v_j - m_j, so it trains on centred features; nullptr: no centering
   const int32_t* centers = nullptr;
+  /// Double data: d per-feature variances V_j (Q32, in [0, 2^26]) of the stored copy's
+  /// one-time rounding to the fine grid, in the model's units (scaled values squared). Both
+  /// samples are drawn from the stored values, so E[q1 q2^T] carries diag(V) on top of the
+  /// data's a a^T: a ridge-like pull. After every kCorrectionRows samples (and the pass's
+  /// last), with c the samples since the last correction, w_j += sat32(round(w_j V_j c
+  /// 2^q_j / 2^(32 + shift))): the expected c steps of eta 2^q_j V_j w_j that cancel it
+  /// (docs/FORMATS.md sec. 5). nullptr: no correction
+  const int32_t* stored_variance = nullptr;
 };
+
+/// A weight after the stored-rounding correction of `count` samples (SgdOptions::
+/// stored_variance): w + sat32(round(w v count 2^q / 2^(32 + shift))), wrapping; 0 added
+/// where that shift passes 62 (|w v count| < 2^62 rounds to 0 there).
+inline int32_t stored_rounding_corrected(int32_t w, int32_t v, int q, int count, int shift) {
+  const int s = kVarianceFrac + shift - q;
+  if (s > 62) return w;
+  const int64_t pull = int64_t{w} * (int64_t{v} * count);  // |.| < 2^31 2^26 2^5
+  return wrap_add(w, saturate32(round_shift(pull, s)));
+}
+
+/// The stored-rounding correction of `count` samples on the d weights of w, feature j's
+/// step scaled by 2^shifts[j] (shifts nullptr: all 0).
+inline void correct_stored_rounding(int32_t* w, int d, const int32_t* variance, const uint8_t* shifts, int count,
+                                    int shift) {
+correction_loop:
+  for (int j = 0; j < d; ++j)
+    w[j] = stored_rounding_corrected(w[j], variance[j], shifts != nullptr ? shifts[j] : 0, count, shift);
+}
 
 /// Largest per-feature shift of the options (0 without feature_shifts).
 inline int max_feature_shift(const SgdOptions& opt, int d) {
@@ -171,7 +198,7 @@ struct LinearRow {
   static constexpr int K = values_per_line(Bits, E);
   static constexpr int S = max_code(Bits);
   static constexpr int kMaxLines = (MaxFeatures + K - 1) / K;
-  int d, n_lines;
+  int n, d, n_lines;
   int32_t dot_mult;
   const int32_t* values;
   SgdOptions opt;
@@ -302,6 +329,8 @@ struct LinearRow {
     const bool second_pred = kSecond && !refetch && r != 0;
     report_predictions(report, i, pred, second_pred ? linear_prediction(dot_sum(acc2), intercept, dot_mult) : pred);
     intercept = wrap_sub(intercept, st.dc);
+    if (opt.stored_variance != nullptr && ((i + 1) % kCorrectionRows == 0 || i + 1 == n))
+      correct_stored_rounding(w, d, opt.stored_variance, opt.feature_shifts, i % kCorrectionRows + 1, shift);
   }
 
   void end_epoch(int epoch) { counts.flush(report, epoch); }
@@ -370,7 +399,7 @@ void sgd_linear(const uint64_t* data, const int32_t* labels, int n, int d, int n
                 "sgd_linear reads the samplings of kLinearSamplings (Double, Naive, Nearest); "
                 "Multi is for sgd_logistic");
   const int n_lines = lines_per_row(d, Bits, E);
-  LinearRow<Bits, E, Loss, MaxFeatures> row{d,      n_lines,
+  LinearRow<Bits, E, Loss, MaxFeatures> row{n,      d,      n_lines,
                                              dot_mult,
                                              values,
                                              opt,

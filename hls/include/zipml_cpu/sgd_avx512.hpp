@@ -31,6 +31,7 @@
 #include <cstdlib>
 #include <cstring>
 #include <memory>
+#include <vector>
 #include <new>
 #endif
 
@@ -277,7 +278,7 @@ template <int Bits, Sampling E, int MaxFeatures, bool kConditioned>
 void sgd_least_squares(const uint64_t* data, const int32_t* labels, int n, int d, int n_copies, int epochs,
                        int step_shift, int decay_epochs, int32_t dot_mult, const int32_t* model_in,
                        int32_t* history, const uint8_t* feature_shifts, const int32_t* centers, uint32_t seed,
-                       const PassReport& report, const int64_t* rows) {
+                       const PassReport& report, const int64_t* rows, const int32_t* stored_variance) {
   constexpr int K = values_per_line(Bits, E);
   constexpr int S = max_code(Bits);
   constexpr bool kDouble = E == Sampling::Double;
@@ -319,6 +320,21 @@ void sgd_least_squares(const uint64_t* data, const int32_t* labels, int n, int d
       }
   int32_t intercept = model_in[d];
   const __m512i one = _mm512_set1_epi32(1);
+  // The stored-rounding correction (SgdOptions::stored_variance): each feature's slot,
+  // variance and step exponent, applied every kCorrectionRows samples (a scalar pass).
+  struct Correction {
+    int32_t slot, variance, q;
+  };
+  std::vector<Correction> corrections;
+  if (stored_variance != nullptr)
+    for (int l = 0; l < n_lines; ++l)
+      for (int gid = 0; gid < G; ++gid)
+        for (int lane = 0; lane < 16; ++lane) {
+          const int j = l * K + Gr::value(gid, lane);
+          if (Gr::value(gid, lane) >= 0 && j < d)
+            corrections.push_back({slot(l, gid) + lane, stored_variance[j],
+                                   feature_shifts != nullptr ? int32_t{feature_shifts[j]} : 0});
+        }
 
   // Double: the lines of the current row and the next with both samples drawn (resolved
   // while the next row's dot product reads them, kept for its update).
@@ -455,6 +471,14 @@ void sgd_least_squares(const uint64_t* data, const int32_t* labels, int n, int d
                          kDouble && r != 0 ? linear_prediction(reduce_add_wrapping(acc2), intercept, dot_mult)
                                            : pred);
       intercept = wrap_sub(intercept, st.dc);
+      if (!corrections.empty() && ((i + 1) % kCorrectionRows == 0 || i + 1 == n)) {
+        for (const Correction& c : corrections)
+          w[c.slot] = stored_rounding_corrected(w[c.slot], c.variance, c.q, i % kCorrectionRows + 1, shift);
+        if (next != nullptr) {  // row i+1's dot product was taken before the correction: again
+          acc = _mm512_setzero_si512();
+          for (int l = 0; l < n_lines; ++l) acc = dot_line(next, current ^ 1, l, acc);
+        }
+      }
     }
     counts.flush(report, e);
     int32_t* out = history + static_cast<int64_t>(e) * (d + 1);
@@ -493,11 +517,11 @@ bool fast_sgd_linear([[maybe_unused]] const uint64_t* data, [[maybe_unused]] con
       if (opt.feature_shifts != nullptr || opt.centers != nullptr)
         sgd_least_squares<Bits, E, MaxFeatures, true>(data, labels, n, d, n_copies, epochs, step_shift, decay_epochs,
                                                       dot_mult, model_in, history, opt.feature_shifts, opt.centers,
-                                                      opt.seed, report, rows);
+                                                      opt.seed, report, rows, opt.stored_variance);
       else
         sgd_least_squares<Bits, E, MaxFeatures, false>(data, labels, n, d, n_copies, epochs, step_shift,
                                                        decay_epochs, dot_mult, model_in, history, nullptr, nullptr,
-                                                       opt.seed, report, rows);
+                                                       opt.seed, report, rows, opt.stored_variance);
       return true;
     }
   }

@@ -37,6 +37,18 @@ def conditioned_steps(g: int, values: np.ndarray, exponents: np.ndarray) -> np.n
     return np.clip(np.where(q >= F.UPDATE_FRAC, left, right), -(1 << 31), (1 << 31) - 1)
 
 
+def stored_rounding_corrected(w: np.ndarray, variance: np.ndarray, exponents: np.ndarray, count: int,
+                              shift: int) -> np.ndarray:
+    """The weights after the stored-rounding correction of ``count`` samples (sgd.hpp):
+    w + sat32(round(w v count 2^q / 2^(32 + shift))), wrapping; nothing added where that
+    shift passes 62 (the int64 products stay below 2^62)."""
+    s = F.VARIANCE_FRAC + shift - exponents
+    live = s <= 62
+    pull = w * variance * count
+    step = np.where(live, (pull + (np.int64(1) << np.where(live, s - 1, 0))) >> np.where(live, s, 0), 0)
+    return wrap32(w + np.clip(step, -(1 << 31), (1 << 31) - 1))
+
+
 def code_steps(g: int, values: np.ndarray) -> np.ndarray:
     """Golden ``code_step`` of an array of level values: sat32(round(g * v / 2^8))."""
     return conditioned_steps(g, values, np.zeros(np.shape(values), np.int64))
@@ -44,7 +56,7 @@ def code_steps(g: int, values: np.ndarray) -> np.ndarray:
 
 def sgd_linear(data, labels, d, bits, sampling, epochs, step_shift, decay_epochs, dot_mult, model_in, values=None,
                loss="squared_error", model_bits=0, grad_bits=0, seed=0, full=None, feature_shifts=None,
-               centers=None, rows=None):
+               centers=None, rows=None, stored_variance=None):
     """Golden ``sgd_linear``: returns the (epochs, d+1) int32 model history, the (n, 2)
     int32 predictions of the last epoch's pass (PassReport in sgd.hpp), and per epoch the
     samples whose step saturated and the samples refetched (losses with refetching).
@@ -54,7 +66,9 @@ def sgd_linear(data, labels, d, bits, sampling, epochs, step_shift, decay_epochs
     per-feature step exponents p_j (each step times 2^p_j), or None for 0; ``centers``:
     (d,) per-feature centers in level-value units (the model sees v_j - m_j), or None;
     ``rows``: sample i reads row rows[i] of each copy (and of ``full``) and labels[i]
-    (None: in order).
+    (None: in order); ``stored_variance``: (d,) Q32 variances of double data's stored
+    rounding, corrected after every CORRECTION_ROWS samples and the last (SgdOptions in
+    sgd.hpp), or None.
     """
     residual = FIXED_RESIDUALS[loss]
     refetching = LOSSES[loss].refetch and full is not None
@@ -84,6 +98,7 @@ def sgd_linear(data, labels, d, bits, sampling, epochs, step_shift, decay_epochs
     pmax = int(exponents.max()) if d else 0
     m = np.zeros(d, np.int64) if centers is None else np.asarray(centers, np.int64)
     tabled = values is None and centers is None and feature_shifts is None  # steps from a table of the codes
+    variance = None if stored_variance is None else np.asarray(stored_variance, np.int64)
 
     def dot_sum(acc: int) -> int:  # int32 wrap for uniform codes, exact for level tables
         return int(wrap32(acc)) if values is None else acc
@@ -133,6 +148,8 @@ def sgd_linear(data, labels, d, bits, sampling, epochs, step_shift, decay_epochs
                 w = wrap32(w - step)
             predictions[i] = saturate32(pred), saturate32(pred2)
             intercept = int(wrap32(intercept - dc))
+            if stored_variance is not None and ((i + 1) % F.CORRECTION_ROWS == 0 or i + 1 == n):
+                w = stored_rounding_corrected(w, variance, exponents, i % F.CORRECTION_ROWS + 1, shift)
         history[e, :d] = w
         history[e, d] = intercept
     return history, predictions, saturations, refetches

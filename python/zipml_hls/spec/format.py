@@ -29,6 +29,8 @@ LEVEL_VALUE_FRAC = 10  #: level-table values in the SGD: Q0.10 (1024 = 1.0)
 TABLE_DOT_MULT = 1 << (DOT_MULT_FRAC - LEVEL_VALUE_FRAC)
 POLY_FRAC = 30  #: logistic polynomial coefficients and Horner accumulator: Q30
 FRACTION_BITS = 2  #: double data: each value stored once on a grid 2^FRACTION_BITS finer than its levels
+VARIANCE_FRAC = 32  #: double data's stored-rounding variances (sgd_linear's stored_variance): Q32
+CORRECTION_ROWS = 32  #: ... corrected after every this many samples of a pass (and the last)
 
 
 @dataclass(frozen=True)
