@@ -94,7 +94,7 @@ def sgd_case(root, rng, name, n, d, bits, sampling, n_copies, epochs, tables=Fal
         arrays["feature_shifts.u8"] = shifts
         arrays["centers.i32"] = centers
     if corrected:
-        arrays["stored_variance.i32"] = variance
+        arrays["variances.i32"] = variance
     if full is not None:
         arrays["full.u32"] = full
         arrays["refetches.i32"] = refetches

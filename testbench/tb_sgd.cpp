@@ -35,7 +35,7 @@ int main(int argc, char** argv) {
       std::vector<int32_t> centers, variances;
       if (c.get("feature_shifts", 0)) shifts = tb::read_array<uint8_t>(c.dir + "/feature_shifts.u8");
       if (c.get("centers", 0)) centers = tb::read_array<int32_t>(c.dir + "/centers.i32");
-      if (c.get("stored_variance", 0)) variances = tb::read_array<int32_t>(c.dir + "/stored_variance.i32");
+      if (c.get("stored_variance", 0)) variances = tb::read_array<int32_t>(c.dir + "/variances.i32");
       zipml::SgdOptions opt;
       opt.feature_shifts = shifts.empty() ? nullptr : shifts.data();
       opt.centers = centers.empty() ? nullptr : centers.data();
