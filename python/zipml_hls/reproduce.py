@@ -135,8 +135,10 @@ def render(r: dict) -> str:
              "data are stored once, on a grid 4x finer than their levels, and the kernel draws both samples "
              "afresh every epoch; the same two samples every epoch would make double sampling solve the problem "
              "of that one draw, and its loss rise again after a few epochs at 1 and 2 bits. The stored copy's "
-             "one-time rounding leaves a ridge-like bias that shows at 1 bit on the 200 features of the "
-             "synthetic set (section 3). For naive sampling "
+             "one-time rounding would leave a ridge-like pull; the kernel cancels it for least squares "
+             "(`rounding_correction=True`, docs/FORMATS.md section 5). At 1 bit the automatic step is small "
+             "and this fixed schedule (the step halves every 3 epochs) stops it before it converges. For naive "
+             "sampling "
              "the train time includes quantizing every epoch on a second thread (3 and 6 bits have no fast "
              "quantizer yet, so they take longer).", "",
              "![convergence](convergence.png)", ""]
@@ -152,11 +154,11 @@ def render(r: dict) -> str:
               "(its gradient is biased).", "", "![final loss vs bits](final_loss_vs_bits.png)", "",
               "## 3. Naive sampling is biased towards a ridge solution", "",
               "Naive quantized SGD solves (A^T A + n D) w = A^T b, D the mean rounding variance per feature; double "
-              "sampling solves the least-squares problem up to the ridge-like bias of its stored copy's "
-              "one-time rounding to the 4x finer grid: a sixteenth of naive sampling's D, small from 2 bits up, "
-              "but not at 1 bit, where that grid has only five points per feature (the table's 1-bit double row; "
-              "docs/FORMATS.md section 5). Both statements hold in expectation over fresh samples, which every "
-              "epoch draws. Distances are relative to ||w_ls|| in the scaled space.",
+              "sampling solves the least-squares problem: its stored copy's one-time rounding to the 4x finer grid "
+              "would add a sixteenth of naive sampling's D, which the kernel cancels (docs/FORMATS.md section 5). "
+              "Both statements hold in expectation over fresh samples, which every epoch draws. Distances are "
+              "relative to ||w_ls|| in the scaled space; at 1 bit the double-sampled model is still far from "
+              "converged after these epochs (section 1).",
               "", "| bits | sampling | final loss | dist. to least squares | dist. to ridge |", "|---|---|---|---|---|"]
     for bits, b in r["naive_bias"].items():
         for s in ("naive", "double"):
