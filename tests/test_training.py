@@ -689,7 +689,9 @@ def test_rounding_correction_is_bit_exact_on_every_path(bits, conditioned):
                      centers=rng.integers(0, F.max_code(bits) + 1, 9).astype(np.int32))
     args = (9, bits, "double", 3, 4, 1, F.dot_mult(bits), np.zeros(10, np.int32))
     native, golden = get_backend("hls"), get_backend("reference")
-    for rows in (None, rng.permutation(77)[:50]):
+    extreme = rng.integers(0, (1 << 26) + 1, 9).astype(np.int32)  # up to the largest variance: saturating steps
+    cases = [(None, variance), (rng.permutation(77)[:50], variance), (None, extreme)]
+    for rows, variance in cases:
         lab = labels if rows is None else labels[rows]
         out = [native.sgd_linear(q.lines, lab, *args, seed=9, rows=rows, stored_variance=variance, portable=p, **extra)
                for p in (False, True)]

@@ -320,21 +320,47 @@ void sgd_least_squares(const uint64_t* data, const int32_t* labels, int n, int d
       }
   int32_t intercept = model_in[d];
   const __m512i one = _mm512_set1_epi32(1);
-  // The stored-rounding correction (SgdOptions::stored_variance): each feature's slot,
-  // variance and step exponent, applied every kCorrectionRows samples (a scalar pass).
-  struct Correction {
-    int32_t slot, variance, q;
-  };
-  std::vector<Correction> corrections;
-  if (stored_variance != nullptr)
+  // The stored-rounding correction (SgdOptions::stored_variance): each slot's variance and
+  // step exponent (0 in padding lanes, whose weights stay 0), applied every kCorrectionRows
+  // samples by one pass over the slots that the compiler vectorizes (64-bit lanes).
+  std::vector<int32_t> slot_variance, slot_exponent;
+  if (stored_variance != nullptr) {
+    slot_variance.assign(slots, 0);
+    slot_exponent.assign(slots, 0);
     for (int l = 0; l < n_lines; ++l)
       for (int gid = 0; gid < G; ++gid)
         for (int lane = 0; lane < 16; ++lane) {
           const int j = l * K + Gr::value(gid, lane);
-          if (Gr::value(gid, lane) >= 0 && j < d)
-            corrections.push_back({slot(l, gid) + lane, stored_variance[j],
-                                   feature_shifts != nullptr ? int32_t{feature_shifts[j]} : 0});
+          if (Gr::value(gid, lane) < 0 || j >= d) continue;
+          slot_variance[slot(l, gid) + lane] = stored_variance[j];
+          slot_exponent[slot(l, gid) + lane] = feature_shifts != nullptr ? feature_shifts[j] : 0;
         }
+  }
+  // stored_rounding_corrected (sgd.hpp) over every slot, 8 weights per 64-bit vector
+  auto correct = [&](int count, int shift) {
+    const __m512i base = _mm512_set1_epi64(kVarianceFrac + shift), one64 = _mm512_set1_epi64(1);
+    const __m512i lo = _mm512_set1_epi64(INT32_MIN), hi = _mm512_set1_epi64(INT32_MAX);
+    const __m512i count64 = _mm512_set1_epi64(count), limit = _mm512_set1_epi64(62);
+    auto steps = [&](__m256i w8, __m256i v8, __m256i q8) ZIPML_INLINE {
+      const __m512i s = _mm512_sub_epi64(base, _mm512_cvtepi32_epi64(q8));
+      const __mmask8 live = _mm512_cmple_epi64_mask(s, limit);
+      const __m512i pull = _mm512_mullo_epi64(_mm512_cvtepi32_epi64(w8),
+                                              _mm512_mullo_epi64(_mm512_cvtepi32_epi64(v8), count64));
+      const __m512i half = _mm512_sllv_epi64(one64, _mm512_sub_epi64(s, one64));
+      __m512i step = _mm512_maskz_mov_epi64(live, _mm512_srav_epi64(_mm512_add_epi64(pull, half), s));
+      step = _mm512_min_epi64(_mm512_max_epi64(step, lo), hi);
+      return _mm512_cvtepi64_epi32(step);
+    };
+    for (size_t k = 0; k < slots; k += 16) {
+      const __m512i wv = _mm512_load_si512(w + k);
+      const __m512i vv = _mm512_loadu_si512(slot_variance.data() + k);
+      const __m512i qv = _mm512_loadu_si512(slot_exponent.data() + k);
+      const __m256i low = steps(_mm512_castsi512_si256(wv), _mm512_castsi512_si256(vv), _mm512_castsi512_si256(qv));
+      const __m256i high = steps(_mm512_extracti64x4_epi64(wv, 1), _mm512_extracti64x4_epi64(vv, 1),
+                                 _mm512_extracti64x4_epi64(qv, 1));
+      _mm512_store_si512(w + k, _mm512_add_epi32(wv, _mm512_inserti64x4(_mm512_castsi256_si512(low), high, 1)));
+    }
+  };
 
   // Double: the lines of the current row and the next with both samples drawn (resolved
   // while the next row's dot product reads them, kept for its update).
@@ -471,9 +497,8 @@ void sgd_least_squares(const uint64_t* data, const int32_t* labels, int n, int d
                          kDouble && r != 0 ? linear_prediction(reduce_add_wrapping(acc2), intercept, dot_mult)
                                            : pred);
       intercept = wrap_sub(intercept, st.dc);
-      if (!corrections.empty() && ((i + 1) % kCorrectionRows == 0 || i + 1 == n)) {
-        for (const Correction& c : corrections)
-          w[c.slot] = stored_rounding_corrected(w[c.slot], c.variance, c.q, i % kCorrectionRows + 1, shift);
+      if (stored_variance != nullptr && ((i + 1) % kCorrectionRows == 0 || i + 1 == n)) {
+        correct(i % kCorrectionRows + 1, shift);
         if (next != nullptr) {  // row i+1's dot product was taken before the correction: again
           acc = _mm512_setzero_si512();
           for (int l = 0; l < n_lines; ++l) acc = dot_line(next, current ^ 1, l, acc);
