@@ -84,16 +84,32 @@ const int64_t* sample_rows(const py::object& rows, const py::array& data, int& s
   return p;
 }
 
+/// The pass a quantized kernel call makes, its inputs checked: the data's copies and rows,
+/// the samples of the pass (every row, or len(rows)) and the row order (nullptr: in order).
+struct QuantizedPass {
+  int n_copies, n_stored, n;
+  carray<int64_t> order;  // holds `rows` as int64
+  const int64_t* rows;
+};
+
+QuantizedPass quantized_pass(const carray<uint64_t>& data, const carray<int32_t>& labels,
+                             const carray<int32_t>& model_in, const py::object& rows, int d, int epochs,
+                             int step_shift, int decay_epochs, int32_t dot_mult) {
+  require(data.ndim() == 3, "data must be 3-D (copies, samples, words), got " + shape_str(data));
+  QuantizedPass pass{int(data.shape(0)), int(data.shape(1)), int(data.shape(1)), {}, nullptr};
+  pass.rows = sample_rows(rows, data, pass.n, pass.order);
+  check_sgd_inputs(data, labels, model_in, d, epochs, step_shift, decay_epochs, dot_mult, pass.n);
+  return pass;
+}
+
 py::tuple sgd_linear(carray<uint64_t> data, carray<int32_t> labels, int d, int bits, int sampling, int epochs,
                      int step_shift, int decay_epochs, int32_t dot_mult, carray<int32_t> model_in, py::object values,
                      int loss, int model_bits, int grad_bits, uint32_t seed, py::object full, py::object feature_shifts,
                      py::object centers, bool portable, py::object rows, py::object stored_variance) {
-  require(data.ndim() == 3, "data must be 3-D (copies, samples, words), got " + shape_str(data));
-  const int n_copies = int(data.shape(0)), n_stored = int(data.shape(1));
-  int n = n_stored;
-  carray<int64_t> order;
-  const int64_t* porder = sample_rows(rows, data, n, order);
-  check_sgd_inputs(data, labels, model_in, d, epochs, step_shift, decay_epochs, dot_mult, n);
+  const QuantizedPass pass = quantized_pass(data, labels, model_in, rows, d, epochs, step_shift, decay_epochs,
+                                            dot_mult);
+  const int n_copies = pass.n_copies, n_stored = pass.n_stored, n = pass.n;
+  const int64_t* porder = pass.rows;
   check_linear_loss(loss);
   require(model_bits == 0 || (model_bits >= 2 && model_bits <= 24),
           "model_bits must be 0 (full precision) or in [2, 24], got " + std::to_string(model_bits));
@@ -159,12 +175,10 @@ py::tuple sgd_logistic(carray<uint64_t> data, carray<int32_t> labels, int d, int
                                   int samples, int epochs, int step_shift, int decay_epochs, int32_t dot_mult,
                                   carray<int64_t> coef, int32_t range_q16, carray<int32_t> model_in, uint32_t seed,
                                   py::object rows) {
-  require(data.ndim() == 3, "data must be 3-D (copies, samples, words), got " + shape_str(data));
-  const int n_copies = int(data.shape(0)), n_stored = int(data.shape(1));
-  int n = n_stored;
-  carray<int64_t> order;
-  const int64_t* porder = sample_rows(rows, data, n, order);
-  check_sgd_inputs(data, labels, model_in, d, epochs, step_shift, decay_epochs, dot_mult, n);
+  const QuantizedPass pass = quantized_pass(data, labels, model_in, rows, d, epochs, step_shift, decay_epochs,
+                                            dot_mult);
+  const int n_copies = pass.n_copies, n = pass.n;
+  const int64_t* porder = pass.rows;
   require(range_q16 > 0 && range_q16 <= (32 << 16),
           "range_q16 must be in (0, 32 * 2^16], got " + std::to_string(range_q16));
   py::array_t<int32_t> history({py::ssize_t(epochs), py::ssize_t(d) + 1});
