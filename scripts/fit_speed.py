@@ -2,12 +2,14 @@
 3 runs), with the estimators' defaults (fresh samples, shuffled rows) and with one reused
 copy, next to scikit-learn's StandardScaler + SGDRegressor for the same epochs.
 
-Usage: python scripts/fit_speed.py [--rows 131072] [--features 512] [--epochs 20]
+Usage: python scripts/fit_speed.py [--rows 131072] [--features 512] [--epochs 20] [--profile]
 """
 
 from __future__ import annotations
 
 import argparse
+import cProfile
+import pstats
 import time
 import warnings
 
@@ -34,6 +36,8 @@ def main() -> None:
     parser.add_argument("--rows", type=int, default=131072)
     parser.add_argument("--features", type=int, default=512)
     parser.add_argument("--epochs", type=int, default=20)
+    parser.add_argument("--profile", action="store_true",
+                        help="also the kernel's share of one 4-bit fit's wall time (cProfile)")
     args = parser.parse_args()
     rng = np.random.default_rng(0)
     X = rng.standard_normal((args.rows, args.features)).astype(np.float32)
@@ -51,6 +55,16 @@ def main() -> None:
             lambda: make_pipeline(StandardScaler(), SGDRegressor(max_iter=args.epochs, tol=None, random_state=0)),
             X, y, repeats=2)
         print(f"  StandardScaler + SGDRegressor: {seconds:.2f} s, R^2 {model.score(X, y):.4f}")
+        if args.profile:
+            profile = cProfile.Profile()
+            profile.enable()
+            ZipMLRegressor(bits=4, max_iter=args.epochs, decay_epochs=3, random_state=0).fit(X, y)
+            profile.disable()
+            stats = pstats.Stats(profile).stats
+            total = max(entry[3] for entry in stats.values())  # the outermost call: fit
+            kernel = sum(entry[2] for key, entry in stats.items() if key[2] == "<built-in method "
+                         "zipml_hls._kernels.sgd_linear>")
+            print(f"  4-bit fit under cProfile: kernel {kernel:.2f} s of {total:.2f} s ({kernel / total:.0%})")
 
 
 if __name__ == "__main__":
