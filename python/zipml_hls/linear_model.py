@@ -394,8 +394,11 @@ class _ZipMLLinear(BaseEstimator):
         seed = (self._seed + self.n_iter_) % (1 << 32)
         config = self._config(shift, 0, seed)
         runs = self._runs(Y, config)
-        stats = engine.run_epoch(engine.EpochData(X, self.scaling_, config), runs, self.n_iter_, shift, self._models,
-                                 prefetch=False)
+        data = engine.EpochData(X, self.scaling_, config)
+        try:
+            stats = engine.run_epoch(data, runs, self.n_iter_, shift, self._models, prefetch=False)
+        finally:
+            data.close()  # its n_jobs workers
         self._record_epoch(stats, X.shape[0])
         self.final_eta_ = 2.0**-shift
         self._set_coef()
