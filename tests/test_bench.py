@@ -12,7 +12,7 @@ from zipml_hls.hls_report import ReportError, find_reports, line_loop_ii, parse_
 FIXTURE = Path(__file__).parent / "fixtures" / "zipml_sgd_b4_double_csynth.xml"
 ROW_KEYS = {"kernel", "bits", "sampling", "bits_per_value", "n_samples", "n_features", "epoch_s_median",
             "epoch_s_min", "epoch_s_max", "samples_per_s", "gbytes_per_s", "roofline_fraction", "speedup_vs_fp32",
-            "prepare_s", "extrapolated", "bytes_per_epoch"}
+            "prepare_s", "extrapolated", "bytes_per_epoch", "workers"}
 
 
 def test_quick_bench_writes_documented_schema(tmp_path, capsys):
@@ -28,6 +28,8 @@ def test_quick_bench_writes_documented_schema(tmp_path, capsys):
             for sampling in ("double", "naive"):
                 assert ("quantized", bits, sampling, "uniform") in kernels
         assert ("quantized", 4, "double", "optimal") in kernels
+        two = {(x["kernel"], x["bits"]) for x in t["rows"] if x["workers"] == 2}
+        assert two == {("fp32", 32), ("quantized", 4)}
         assert {k[0] for k in kernels} >= {"fp32", "sklearn", "golden"}
         for x in t["rows"]:
             assert ROW_KEYS <= x.keys()

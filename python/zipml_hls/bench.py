@@ -8,6 +8,7 @@ import math
 import platform
 import sys
 import time
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
@@ -16,7 +17,7 @@ import numpy as np
 from . import __version__, engine, fpga
 from .backend import get_backend
 from .data import atomic_write_bytes
-from .engine import KernelRun, SgdConfig, prepare
+from .engine import KernelRun, SgdConfig, prepare, sharded_pass
 from .hls_flow import TOP_BITS, TOP_SAMPLINGS
 from .scaling import FeatureScaling, LabelScaling
 from .spec import format as F
@@ -66,9 +67,9 @@ def epoch_times(fn, repeats: int) -> list[float]:
 
 
 def _row(kernel, bits, sampling, levels, n, d, nbytes, times, bandwidth, prepare_s, extrapolated=False,
-         note=""):
+         note="", workers=1):
     med = float(np.median(times))
-    return {"kernel": kernel, "bits": bits, "sampling": sampling, "levels": levels,
+    return {"kernel": kernel, "bits": bits, "sampling": sampling, "levels": levels, "workers": workers,
             "bits_per_value": 32 if bits == 32 else (64 if kernel == "sklearn" else F.stored_bits(bits, sampling)),
             "n_samples": n, "n_features": d, "bytes_per_epoch": int(nbytes), "epoch_s_median": med,
             "epoch_s_min": float(np.min(times)), "epoch_s_max": float(np.max(times)), "samples_per_s": n / med,
@@ -108,6 +109,7 @@ def throughput(name: str, n: int, d: int, cfg: BenchConfig, say) -> dict:
     rows.append(_row("fp32", 32, "fp32", "-", n, d, Xs.nbytes, t, bandwidth, scale_s))
     contenders = [(b, s, "uniform") for b in (1, 2, 4, 8) for s in ("double", "naive")]
     contenders += [(4, "double", "optimal")]
+    two_workers = [(fp32, scaled, 32, "fp32", Xs.nbytes, scale_s)]  # n_jobs=2: engine.sharded_pass
     for bits, sampling, levels in contenders:
         config = SgdConfig(bits, sampling, levels, shift, 0, 1, 0, "hls")
         start = time.perf_counter()
@@ -119,6 +121,17 @@ def throughput(name: str, n: int, d: int, cfg: BenchConfig, say) -> dict:
         rows.append(_row("quantized", bits, sampling, levels, n, d, data.lines.nbytes, t, bandwidth, prep,
                          note=note))
         say(f"    {F.precision_label(bits, sampling)} {levels}: {np.median(t):.4f} s/epoch")
+        if (bits, sampling, levels) == (4, "double", "uniform"):
+            two_workers.append((run, data, bits, sampling, data.lines.nbytes, prep))
+    with ThreadPoolExecutor(max_workers=2, thread_name_prefix="zipml-bench") as pool:
+        for run, data, bits, sampling, nbytes, prep in two_workers:
+            block = SgdConfig(bits, "double", "uniform", shift, 0, 1, 0, "hls").block_rows
+            t = epoch_times(lambda: sharded_pass(run, data, None, zeros, shift, 0, 2, block,
+                                                 lambda fn, items: list(pool.map(fn, items))), cfg.repeats)
+            rows.append(_row("fp32" if bits == 32 else "quantized", bits, sampling, "uniform" if bits < 32 else "-",
+                             n, d, nbytes, t, bandwidth, prep, workers=2,
+                             note="n_jobs=2: blocks of rows on two threads, models averaged"))
+            say(f"    {F.precision_label(bits, sampling)}, 2 workers: {np.median(t):.4f} s/epoch")
     if cfg.sklearn:
         from sklearn.linear_model import SGDRegressor
 
@@ -217,14 +230,16 @@ def run(cfg: BenchConfig, out: Path, hls_report=None, quiet: bool = False) -> di
 
 
 def kernel_label(r) -> str:
+    workers = f", {r['workers']} workers" if r.get("workers", 1) > 1 else ""
     if r["kernel"] in ("fp32", "sklearn", "golden"):
         return {"fp32": "fp32 C++ kernel", "sklearn": "scikit-learn SGDRegressor",
-                "golden": "NumPy golden model, 4-bit double (extrapolated)"}[r["kernel"]]
-    return F.precision_label(r["bits"], r["sampling"]) + (" optimal" if r["levels"] == "optimal" else "")
+                "golden": "NumPy golden model, 4-bit double (extrapolated)"}[r["kernel"]] + workers
+    return F.precision_label(r["bits"], r["sampling"]) + (" optimal" if r["levels"] == "optimal" else "") + workers
 
 
 def render(r: dict) -> str:
-    lines = [f"# zipml-hls benchmark ({r['version']})", "", f"CPU: {r['cpu']}; one thread; median of "
+    lines = [f"# zipml-hls benchmark ({r['version']})", "", f"CPU: {r['cpu']}; one thread (but the rows "
+             f"marked 2 workers); median of "
              f"{r['config']['repeats']} epochs (min-max in bench.json).", ""]
     for key in ("memory_bound", "cache_resident"):
         t = r[key]

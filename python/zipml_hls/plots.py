@@ -87,7 +87,7 @@ def speedup_vs_bits(throughput: dict, projection: dict, path: Path) -> Path:
     for sampling, marker in (("double", "o"), ("naive", "s")):
         cpu = sorted((r["bits"], r["speedup_vs_fp32"]) for r in throughput["rows"]
                      if r["kernel"] == "quantized" and r.get("levels", "uniform") == "uniform"
-                     and r["sampling"] == sampling)
+                     and r["sampling"] == sampling and r.get("workers", 1) == 1)
         fpga = sorted((r["bits"], r["speedup_vs_fp32"]) for r in projection["rows"] if r["sampling"] == sampling)
         ax.plot(*zip(*cpu), "-", marker=marker, label=f"CPU measured, {sampling}")
         ax.plot(*zip(*fpga), ":", marker=marker, label=f"FPGA projected, {sampling}")
