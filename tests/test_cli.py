@@ -107,6 +107,10 @@ def test_reproduce_writes_report(tmp_path):
     assert [x["bits"] for x in saved["end_to_end"]["diabetes 442x10"]["rows"]] == [8, 6, 4]
     assert {"log_loss", "hinge"} == saved["nonlinear"]["breast cancer"].keys()
     assert {"double", "naive"} <= saved["levels"]["lognormal 1000x10"].keys()
+    # the two-worker rows have no FPGA projection (it is of one kernel instance)
+    assert "| fp32 C++ kernel | " in report and "| fp32 C++ kernel, 2 workers |" in report
+    two = next(line for line in report.splitlines() if line.startswith("| fp32 C++ kernel, 2 workers |"))
+    assert two.rstrip().endswith("| - |")
 
 
 def test_sparse_limit_from_the_command_line(cancer_libsvm):

@@ -219,8 +219,9 @@ def render(r: dict) -> str:
               "|---|---|---|---|---|---|---|"]
     proj = {(x["bits"], x["sampling"]): x for x in p["rows"]}
     for x in t["rows"]:
-        fpga_cell = "1.00x" if x["kernel"] == "fp32" else "-"
-        if x["kernel"] == "quantized" and x["levels"] == "uniform" and x.get("workers", 1) == 1:
+        one_worker = x.get("workers", 1) == 1  # the projection is of one kernel instance
+        fpga_cell = "1.00x" if x["kernel"] == "fp32" and one_worker else "-"
+        if x["kernel"] == "quantized" and x["levels"] == "uniform" and one_worker:
             fpga_cell = f"{proj[(x['bits'], x['sampling'])]['speedup_vs_fp32']:.2f}x"
         lines.append(f"| {bench.kernel_label(x)} | {x['bytes_per_epoch'] / 2**20:.1f} MiB | "
                      f"{x['epoch_s_median']:.4f} | {x['gbytes_per_s']:.2f} | {x['speedup_vs_fp32']:.2f}x | "
