@@ -118,7 +118,7 @@ inline const int64_t* check_rows(const py::object& rows, py::ssize_t& n, carray<
   for (py::ssize_t i = 0; i < holder.shape(0); ++i)
     if (p[i] < 0 || p[i] >= n)  // (the message only on failure: building it per row cost 5 ms per 65536 rows)
       fail("rows[" + std::to_string(i) + "] = " + std::to_string(p[i]) + " is not a row of X (0 to " +
-                         std::to_string(n - 1) + ")");
+           std::to_string(n - 1) + ")");
   n = holder.shape(0);
   return p;
 }

@@ -66,7 +66,7 @@ const T* feature_array(const py::object& obj, py::ssize_t d, const std::string& 
   for (py::ssize_t j = 0; j < d; ++j)
     if (!(holder.data()[j] >= lo && holder.data()[j] <= hi))  // NaN fails too; the message only on failure
       fail(name + " must be in [" + std::to_string(lo) + ", " + std::to_string(hi) + "], got " +
-                         std::to_string(holder.data()[j]) + " at feature " + std::to_string(j));
+           std::to_string(holder.data()[j]) + " at feature " + std::to_string(j));
   return holder.data();
 }
 

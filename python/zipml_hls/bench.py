@@ -125,8 +125,7 @@ def throughput(name: str, n: int, d: int, cfg: BenchConfig, say) -> dict:
             two_workers.append((run, data, bits, sampling, data.lines.nbytes, prep))
     with ThreadPoolExecutor(max_workers=2, thread_name_prefix="zipml-bench") as pool:
         for run, data, bits, sampling, nbytes, prep in two_workers:
-            block = SgdConfig(bits, "double", "uniform", shift, 0, 1, 0, "hls").block_rows
-            t = epoch_times(lambda: sharded_pass(run, data, None, zeros, shift, 0, 2, block,
+            t = epoch_times(lambda: sharded_pass(run, data, None, zeros, shift, 0, 2, SgdConfig.block_rows,
                                                  lambda fn, items: list(pool.map(fn, items))), cfg.repeats)
             rows.append(_row("fp32" if bits == 32 else "quantized", bits, sampling, "uniform" if bits < 32 else "-",
                              n, d, nbytes, t, bandwidth, prep, workers=2,

@@ -58,10 +58,7 @@ class Conditioning:
 
         total, squares = sum(scaling.map_chunks(X, moments), np.zeros((2, d)))
         n = max(1, X.shape[0])
-        rounding = np.zeros(d)
-        if unit is not None and X.shape[0]:
-            sample = scaling.transform(X[sample_rows(X.shape[0], 8192)])
-            rounding = rounding_variance(sample, bits).mean(axis=0, dtype=np.float64)
+        rounding = np.zeros(d) if unit is None else sampled_rounding_variance(X, scaling, bits)
         mean = total / n
         centers = (np.float32(mean).astype(np.float64) if unit is None
                    else np.clip(np.round(mean * unit), 0, unit) / unit)
@@ -78,19 +75,25 @@ class Conditioning:
         return np.rint(self.centers * unit).astype(np.int32)
 
 
-def stored_rounding_variance(X: np.ndarray, scaling, bits: int) -> np.ndarray:
-    """Double data at ``bits`` bits: each feature's mean variance of the stored copy's
-    one-time rounding to the fine grid (scaled units squared), over about 8192 rows
-    spread over X (scaling.sample_rows) scaled by ``scaling``. Both samples of every epoch are drawn from the
-    stored values, so least-squares SGD sees E[q1 q2^T] = a a^T + diag(these) in
-    expectation over that rounding: the kernel's stored_variance correction cancels it."""
+def sampled_rounding_variance(X: np.ndarray, scaling, bits: int, fine: bool = False) -> np.ndarray:
+    """Each feature's mean variance of stochastic rounding to the ``bits``-bit levels
+    (``fine``: to double data's stored grid), in scaled units squared, over about 8192 rows
+    spread over X (``scaling.sample_rows``) scaled by ``scaling``: a fraction of a pass."""
     if X.shape[0] == 0:
         return np.zeros(X.shape[1])
     sample = scaling.transform(X[sample_rows(X.shape[0], 8192)])
-    return rounding_variance(sample, bits, fine=True).mean(axis=0, dtype=np.float64)
+    return rounding_variance(sample, bits, fine).mean(axis=0, dtype=np.float64)
+
+
+def stored_rounding_variance(X: np.ndarray, scaling, bits: int) -> np.ndarray:
+    """Double data at ``bits`` bits: each feature's mean variance of the stored copy's
+    one-time rounding to the fine grid (``sampled_rounding_variance``). Both samples of
+    every epoch are drawn from the stored values, so least-squares SGD sees E[q1 q2^T] =
+    a a^T + diag(these) in expectation over that rounding: the kernel's stored_variance
+    correction cancels it."""
+    return sampled_rounding_variance(X, scaling, bits, fine=True)
 
 
 def stored_variance_values(variance: np.ndarray) -> np.ndarray:
     """The variances as the kernel takes them: int32 Q32 (VARIANCE_FRAC), at most 2^26."""
     return np.clip(np.rint(np.asarray(variance) * 2.0**F.VARIANCE_FRAC), 0, 1 << 26).astype(np.int32)
-

@@ -59,7 +59,7 @@ class SgdConfig:
     shuffle: bool = False
     fresh_samples: bool = False
     n_jobs: int = 1  #: worker threads: targets in parallel, or one target's pass in blocks (sharded_pass)
-    block_rows: int = 32768  #: n_jobs > 1 with fewer targets than workers: rows per worker between model averages
+    block_rows: int = 32768  #: n_jobs > 1 with a single target: rows per worker between model averages
 
     @property
     def samples_per_value(self) -> int:
@@ -364,8 +364,8 @@ def run_epoch(data: EpochData, runs: list, epoch: int, shift: int, models: np.nd
     epoch_data, order = data.epoch(epoch, prefetch)
     config, seed = data.config, data.config.kernel_seed(epoch)
     if config.n_jobs > 1 and len(runs) == 1:
-        results = [sharded_pass(run, epoch_data, order, models[t], shift, seed, config.n_jobs, config.block_rows,
-                                data.map) for t, run in enumerate(runs)]
+        results = [sharded_pass(runs[0], epoch_data, order, models[0], shift, seed, config.n_jobs, config.block_rows,
+                                data.map)]
     else:
         results = list(data.map(lambda t: runs[t](epoch_data, 1, shift, 0, models[t], order, seed), range(len(runs))))
     for t, result in enumerate(results):

@@ -35,9 +35,9 @@ def auto_step_shift(X: np.ndarray, scaling, bits: int, conditioning=None) -> int
     scaled copy of X), as sum_j 2^p_j inv_j |x_ij - c_j| with c_j = lo_j + m_j / inv_j (the
     same sum without a scaling pass, up to c_j's float32 rounding, which can make R larger
     where |lo_j| is far above the feature's range; values outside the fitted range count
-    unclipped; both only ever give a smaller step); ``conditioning``: the centers m_j and exponents p_j
-    (``conditioning.Conditioning``; None: m = 0, p = 0); V is measured on about 4096
-    evenly spaced rows.
+    unclipped; both only ever give a smaller step); ``conditioning``: the centers m_j and
+    exponents p_j (``conditioning.Conditioning``; None: m = 0, p = 0); V is measured on
+    about 4096 evenly spaced rows.
     """
     d = X.shape[1]
     shifts = np.zeros(d) if conditioning is None else conditioning.shifts

@@ -322,7 +322,7 @@ void sgd_least_squares(const uint64_t* data, const int32_t* labels, int n, int d
   const __m512i one = _mm512_set1_epi32(1);
   // The stored-rounding correction (SgdOptions::stored_variance): each slot's variance and
   // step exponent (0 in padding lanes, whose weights stay 0), applied every kCorrectionRows
-  // samples by one pass over the slots that the compiler vectorizes (64-bit lanes).
+  // samples by one pass over the slots (`correct`, below).
   std::vector<int32_t> slot_variance, slot_exponent;
   if (stored_variance != nullptr) {
     slot_variance.assign(slots, 0);
