@@ -42,6 +42,19 @@ def test_train_and_predict_regression(diabetes_csv, tmp_path, capsys):
     np.testing.assert_allclose(np.loadtxt(preds), est.predict(X))
 
 
+def test_requantize_flag_reaches_the_estimator_and_its_file(diabetes_csv, tmp_path, capsys):
+    X, y = load_diabetes(return_X_y=True)
+    for flag, value in ((None, "auto"), ("--requantize", True), ("--no-requantize", False)):
+        model = tmp_path / f"m{value}.zipml"
+        argv = ["train", str(diabetes_csv), "--bits", "2", "--epochs", "3", "--decay-epochs", "0", "--seed", "1",
+                "--model-out", str(model), "--quiet"] + ([flag] if flag else [])
+        assert main(argv) == 0
+        est = load_model(model)
+        assert est.requantize == value
+        again = type(est)(**est.get_params()).fit(X, y)  # the file's params refit to the same model
+        np.testing.assert_array_equal(again.coef_, est.coef_)
+
+
 def test_train_classification_on_libsvm(cancer_libsvm, tmp_path, capsys):
     model = tmp_path / "c.zipml"
     assert main(["train", str(cancer_libsvm), "--bits", "8", "--model-out", str(model), "--quiet"]) == 0

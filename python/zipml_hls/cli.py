@@ -17,6 +17,7 @@ import numpy as np
 from . import __version__
 from .backend import BACKENDS, get_backend
 from .hls_flow import TOP_BITS, TOP_SAMPLINGS
+from .linear_model import REQUANTIZE_MAX_VALUES
 from .quantize import LEVELS
 from .spec import format as F
 from .spec.losses import CLASSIFIER_LOSSES, LOSSES
@@ -98,6 +99,7 @@ def cmd_train(args) -> int:
               fresh_samples=args.fresh_samples, precondition=args.precondition, early_stopping=args.early_stopping,
               validation_fraction=args.validation_fraction, n_jobs=args.jobs,
               rounding_correction=args.rounding_correction,
+              requantize="auto" if args.requantize is None else args.requantize,
               random_state=args.seed, backend=args.backend,
               verbose=0 if args.quiet else 1, model_bits=args.model_bits, grad_bits=args.grad_bits, **extra)
     precision = F.precision_label(args.bits, args.sampling)
@@ -239,6 +241,11 @@ def build_parser() -> argparse.ArgumentParser:
                         "a row's position in the pass, so rows see the same samples again only with --no-shuffle; "
                         "naive: copies quantized once) (default: fresh samples every epoch, which double sampling "
                         "needs)")
+    p.add_argument("--requantize", action=argparse.BooleanOptionalAction, default=None,
+                   help="double data with fresh samples: quantize the data again every epoch (a fresh fine-grid "
+                        "rounding too; every epoch reads the full-precision data), or store one copy that the "
+                        f"kernel draws every epoch's samples from (default: again every epoch up to "
+                        f"{REQUANTIZE_MAX_VALUES:,} values)")
     p.add_argument("--no-precondition", dest="precondition", action="store_false",
                    help="one step for every feature (default: per-feature power-of-two step multipliers from each "
                         "scaled feature's mean square, for one-hot and heavy-tailed columns)")

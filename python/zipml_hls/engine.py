@@ -39,7 +39,8 @@ class SgdConfig:
     shuffle: rows in a fresh order every epoch; fresh_samples: fresh quantization draws
     every epoch (without them double sampling solves the problem of one draw): drawn by
     the kernel from the stored fine grid for double data (unbiased for the stored
-    values), by quantizing again for naive data.
+    values), by quantizing again for naive data; requantize: double data are quantized
+    again every epoch as well (a fresh fine-grid rounding: unbiased for the data).
     """
 
     bits: int
@@ -58,6 +59,7 @@ class SgdConfig:
     poly_range: float = 4.0  #: log_loss: the polynomial approximates on [-R, R]
     shuffle: bool = False
     fresh_samples: bool = False
+    requantize: bool = False  #: double data with fresh samples: quantize again every epoch too
     n_jobs: int = 1  #: worker threads: targets in parallel, or one target's pass in blocks (sharded_pass)
     block_rows: int = 32768  #: n_jobs > 1 with a single target: rows per worker between model averages
 
@@ -73,10 +75,12 @@ class SgdConfig:
 
     @property
     def resamples(self) -> bool:
-        """Fresh draws every epoch by quantizing again on the host: naive data. Double data
-        are stored once and the kernel draws its samples afresh every epoch (two, or degree
-        + 1 for log_loss; spec.resample); nearest rounding has no draws."""
-        return self.fresh_samples and self.quantized and self.sampling == "naive"
+        """Fresh draws every epoch by quantizing again on the host: naive data, and double
+        data with ``requantize``. Otherwise double data are stored once and the kernel draws
+        its samples afresh every epoch from that copy (two, or degree + 1 for log_loss;
+        spec.resample); nearest rounding has no draws."""
+        return self.fresh_samples and self.quantized and (
+            self.sampling == "naive" or (self.sampling == "double" and self.requantize))
 
     def kernel_seed(self, epoch: int) -> int:
         """The kernel's seed in ``epoch`` (its draws of double data's samples and of model
@@ -136,9 +140,10 @@ class EpochData:
 
     Double data are quantized once: the kernel draws both samples of every value afresh
     each epoch from the stored fine grid (spec.resample), so epochs read only the stored
-    bytes. Naive data with fresh samples are quantized again every epoch with
-    the draws of :func:`epoch_seed` (epoch e+1 on a second thread while epoch e trains;
-    the kernels release the GIL; level tables and refetch positions computed once).
+    bytes. Naive data with fresh samples, and double data with ``requantize``, are
+    quantized again every epoch with the draws of :func:`epoch_seed` (epoch e+1 on a
+    second thread while epoch e trains; the kernels release the GIL; level tables and
+    refetch positions computed once).
     Otherwise ``n_copies`` copies are prepared once and epoch e reads copy e mod n_copies.
     With shuffling epoch e visits the rows in the order :func:`epoch_order`: the kernel
     reads stored rows in that order (``Prepared.rows``), data quantized for the epoch are
