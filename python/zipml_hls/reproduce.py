@@ -12,6 +12,7 @@ from pathlib import Path
 
 from . import __version__, bench, experiments, fpga, plots
 from .data import atomic_write_bytes
+from .linear_model import REQUANTIZE_MAX_VALUES
 from .spec.format import precision_label
 
 
@@ -136,7 +137,9 @@ def render(r: dict) -> str:
              "afresh every epoch; the same two samples every epoch would make double sampling solve the problem "
              "of that one draw, and its loss rise again after a few epochs at 1 and 2 bits. The stored copy's "
              "one-time rounding would leave a ridge-like pull; the kernel cancels it for least squares "
-             "(`rounding_correction=True`, docs/FORMATS.md section 5). At 1 bit the automatic step is small "
+             f"(`rounding_correction=True`, docs/FORMATS.md section 5), and data of at most {REQUANTIZE_MAX_VALUES:,} values (diabetes "
+             "here) are quantized again every epoch (`requantize='auto'`), so that rounding is fresh too. At 1 "
+             "bit the automatic step is small "
              "and this fixed schedule (the step halves every 3 epochs) stops it before it converges. For naive "
              "sampling "
              "the train time includes quantizing every epoch on a second thread (3 and 6 bits have no fast "
