@@ -118,3 +118,93 @@ def test_tabular_generator_has_the_columns_it_promises():
     assert np.all(skewed > 0) and np.all(skewed.max(axis=0) > 10 * np.median(skewed, axis=0))  # heavy tails
     assert np.array_equal(X, make_tabular_regression(4000, n_numeric=3, n_skewed=2, categories=(5, 4),
                                                      random_state=1)[0])
+
+
+def _model_file(tmp_path):
+    est = ZipMLRegressor(bits=4, max_iter=2, decay_epochs=0, random_state=0).fit(*load_diabetes(return_X_y=True))
+    path = tmp_path / "m.zipml"
+    save_model(est, path)
+    return path
+
+
+def _rewritten(path, change_meta=None, change_arrays=None, keep_checksum=False):
+    """The file with its metadata and arrays changed (checksum recomputed unless kept)."""
+    import io
+    import json
+
+    from zipml_hls.model_io import _checksum
+
+    with np.load(path) as f:
+        arrays = {k: f[k] for k in f.files}
+    meta = json.loads(str(arrays.pop("meta")))
+    if change_arrays:
+        change_arrays(arrays)
+    if not keep_checksum:
+        meta["checksum"] = _checksum(arrays)
+    meta = change_meta(meta) if change_meta else meta
+    buf = io.BytesIO()
+    np.savez(buf, meta=np.array(json.dumps(meta)), **arrays)
+    out = path.with_name("changed.zipml")
+    out.write_bytes(buf.getvalue())
+    return out
+
+
+@pytest.mark.filterwarnings("ignore::sklearn.exceptions.ConvergenceWarning")  # two epochs on purpose
+@pytest.mark.parametrize("change, match", [
+    (dict(change_meta=lambda m: None), "not a zipml-hls model file"),
+    (dict(change_meta=lambda m: [m]), "not a zipml-hls model file"),
+    (dict(change_meta=lambda m: {k: v for k, v in m.items() if k != "step_shift"}), "'step_shift' must be"),
+    (dict(change_meta=lambda m: {**m, "n_features": "10"}), "'n_features' must be an integer >= 1"),
+    (dict(change_meta=lambda m: {**m, "seed": -1}), r"'seed' must be an integer in \[0, 2\*\*32\)"),
+    (dict(change_meta=lambda m: {**m, "loss_curve": [1, "x"]}), "'loss_curve' must be a list of numbers"),
+    (dict(change_meta=lambda m: {**m, "params": {**m["params"], "bits": 5}}), "bits must be one of"),
+    (dict(change_meta=lambda m: {**m, "params": {**m["params"], "colour": 1}}), "unexpected keyword"),
+    (dict(change_arrays=lambda a: a.update(models=a["models"] + 1), keep_checksum=True), "checksum mismatch"),
+    (dict(change_arrays=lambda a: a.update(lo=a["lo"].astype(np.int64))), "array 'lo' missing or not of shape"),
+])
+def test_damaged_model_metadata_gives_one_model_file_error(tmp_path, change, match):
+    with pytest.raises(ModelFileError, match=match):
+        load_model(_rewritten(_model_file(tmp_path), **change))
+
+
+@pytest.mark.filterwarnings("ignore::sklearn.exceptions.ConvergenceWarning")  # two epochs on purpose
+def test_truncated_and_flipped_model_files_give_model_file_errors(tmp_path):
+    # 600 damaged copies (truncations, single bit flips, random bytes), seed 0: each loads
+    # (a flip in a part nothing reads, or in a metadata number) or raises ModelFileError;
+    # before the archive, checksum and field checks 8 other exception types came out.
+    import random
+
+    path = _model_file(tmp_path)
+    good = path.read_bytes()
+    rng, outcomes = random.Random(0), {"loaded": 0, "refused": 0}
+    bad = tmp_path / "bad.zipml"
+    for trial in range(600):
+        data = bytearray(good)
+        if trial % 3 == 0:
+            data = data[:rng.randrange(len(data))]
+        elif trial % 3 == 1:
+            data[rng.randrange(len(data))] ^= 1 << rng.randrange(8)
+        else:
+            for _ in range(rng.randrange(1, 5)):
+                data[rng.randrange(len(data))] = rng.randrange(256)
+        bad.write_bytes(bytes(data))
+        try:
+            load_model(bad)
+            outcomes["loaded"] += 1
+        except ModelFileError:
+            outcomes["refused"] += 1
+    assert outcomes["refused"] > 500, outcomes
+    bad.write_bytes(b"")
+    with pytest.raises(ModelFileError, match="not a zipml-hls model file"):
+        load_model(bad)
+
+
+@pytest.mark.filterwarnings("ignore::sklearn.exceptions.ConvergenceWarning")  # two epochs on purpose
+def test_numpy_scalar_parameters_are_saved_as_numbers(tmp_path):
+    X, y = load_diabetes(return_X_y=True)
+    est = ZipMLRegressor(bits=np.int64(4), eta0=np.float32(2**-7), max_iter=np.int32(2), decay_epochs=0,
+                         random_state=0).fit(X, y)
+    save_model(est, tmp_path / "m.zipml")
+    back = load_model(tmp_path / "m.zipml")
+    assert back.bits == 4 and type(back.bits) is int and back.eta0 == 2**-7
+    assert np.array_equal(back.predict(X), est.predict(X))

@@ -437,7 +437,7 @@ def test_model_files_keep_their_conditioning(tmp_path):
     import io
     import json
 
-    from zipml_hls.model_io import ModelFileError, load_model, save_model
+    from zipml_hls.model_io import ModelFileError, _checksum, load_model, save_model
 
     X, y = load_diabetes(return_X_y=True)
     m = ZipMLRegressor(bits=4, max_iter=5, decay_epochs=2, random_state=0).fit(X, y)
@@ -446,10 +446,13 @@ def test_model_files_keep_their_conditioning(tmp_path):
     loaded = load_model(path)
     assert np.array_equal(loaded.predict(X), m.predict(X)) and loaded.validation_loss_curve_ == []
 
-    def rewrite(change):
+    def rewrite(change):  # a file whose checksum matches the changed arrays: the field checks see it
         with np.load(path) as f:
             arrays = {k: f[k] for k in f.files}
         change(arrays)
+        meta = json.loads(str(arrays.pop("meta")))
+        meta["checksum"] = _checksum(arrays)
+        arrays["meta"] = np.array(json.dumps(meta))
         buf = io.BytesIO()
         np.savez(buf, **arrays)
         bad = tmp_path / "bad.zipml"

@@ -5,14 +5,19 @@ Layout (format version 1): ``meta`` is a JSON string with ``format``
 (get_params), ``n_features``, ``n_iter``, ``step_shift``, ``seed``, ``final_eta`` and ``loss_curve``;
 arrays ``models`` (T, d+1: scaled-space weights then intercept, one row per target),
 ``lo``, ``hi``, ``inv`` (feature scaling, float32), ``label_center``, ``label_scale`` (T,)
-and, for classifiers, ``classes``. Files are written atomically (temporary file, then
-rename) and loading checks the format, the version and every shape.
+and, for classifiers, ``classes``; ``meta`` also holds ``checksum``, the SHA-256 of the
+arrays (:func:`_checksum`; files written before it have none). Files are written atomically
+(temporary file, then rename); loading checks the archive, the checksum, the format, the
+version, the metadata's fields and every array, and turns whatever is wrong into one
+:class:`ModelFileError` naming the file.
 """
 
 from __future__ import annotations
 
+import hashlib
 import io
 import json
+import numbers
 from pathlib import Path
 
 import numpy as np
@@ -33,10 +38,21 @@ class ModelFileError(ValueError):
 
 
 def _json_params(est) -> dict:
-    params = est.get_params()
+    # NumPy scalars (bits=np.int64(4), eta0=np.float32(0.1)) as the plain numbers they stand for
+    params = {k: v.item() if isinstance(v, np.generic) else v for k, v in est.get_params().items()}
     if not isinstance(params.get("random_state"), (int, type(None))):
         params["random_state"] = None  # RNG objects are not stored; the seed used is
     return params
+
+
+def _checksum(arrays: dict) -> str:
+    """SHA-256 over every array's name, dtype, shape and bytes, in name order."""
+    digest = hashlib.sha256()
+    for name in sorted(arrays):
+        a = np.ascontiguousarray(arrays[name])
+        digest.update(f"{name}:{a.dtype.str}:{a.shape};".encode())
+        digest.update(a.tobytes())
+    return digest.hexdigest()
 
 
 def save_model(est, path) -> None:
@@ -61,43 +77,90 @@ def save_model(est, path) -> None:
         if classes.dtype == object:
             raise TypeError("cannot save class labels of dtype object; use numbers or strings")
         arrays["classes"] = classes
+    meta["checksum"] = _checksum(arrays)
     buf = io.BytesIO()
     np.savez(buf, meta=np.array(json.dumps(meta)), **arrays)
     atomic_write_bytes(path, buf.getvalue())
 
 
 def load_model(path):
-    """Read a model written by :func:`save_model`."""
+    """Read a model written by :func:`save_model`; a damaged or foreign file raises
+    :class:`ModelFileError` (a ValueError) that names it and what is wrong."""
     path = Path(path)
     if not path.is_file():
         raise FileNotFoundError(f"{path}: no such model file")
-    try:
-        with np.load(path, allow_pickle=False) as f:
-            arrays = {k: f[k] for k in f.files}
-    except (ValueError, OSError) as exc:
-        raise ModelFileError(f"{path}: not a zipml-hls model file ({exc})") from None
+    arrays = _read_archive(path)
     try:
         meta = json.loads(str(arrays.pop("meta")))
-    except (KeyError, json.JSONDecodeError):
+    except (KeyError, ValueError):  # no metadata, or not JSON
         raise ModelFileError(f"{path}: not a zipml-hls model file (no metadata)") from None
-    if meta.get("format") != FORMAT:
+    if not isinstance(meta, dict) or meta.get("format") != FORMAT:
         raise ModelFileError(f"{path}: not a zipml-hls model file")
     if meta.get("format_version") != FORMAT_VERSION:
         raise ModelFileError(f"{path}: model format version {meta.get('format_version')!r}; this zipml-hls reads "
                              f"version {FORMAT_VERSION}")
-    cls = _ESTIMATORS.get(meta.get("estimator"))
-    if cls is None:
-        raise ModelFileError(f"{path}: unknown estimator {meta.get('estimator')!r}")
+    if "checksum" in meta and meta["checksum"] != _checksum(arrays):
+        raise ModelFileError(f"{path}: checksum mismatch: the file is damaged")
+    _check_meta(meta, path)
+    try:
+        return _build(meta, arrays, path)
+    except ModelFileError:
+        raise
+    except (ValueError, TypeError, KeyError, IndexError, AttributeError, OverflowError) as exc:
+        # what the field checks do not cover, e.g. a parameter value the estimator refuses
+        raise ModelFileError(f"{path}: not a valid zipml-hls model ({type(exc).__name__}: {exc})") from None
+
+
+def _read_archive(path: Path) -> dict:
+    """Every array of the .npz at ``path``. A truncated or corrupted archive can fail in
+    the zip, zlib or NumPy layer with many exception types; all mean the same here."""
+    with open(path, "rb") as handle:  # our own handle: np.load leaves its own open when the archive is bad
+        try:
+            with np.load(handle, allow_pickle=False) as f:
+                return {k: f[k] for k in f.files}
+        except Exception as exc:  # noqa: BLE001 - see the docstring
+            raise ModelFileError(f"{path}: not a zipml-hls model file ({type(exc).__name__}: {exc})") from None
+
+
+#: The metadata's fields: name -> (types, check, what it must be).
+_META_FIELDS = {
+    "estimator": (str, lambda v: v in _ESTIMATORS, f"one of {sorted(_ESTIMATORS)}"),
+    "params": (dict, lambda v: all(isinstance(k, str) for k in v), "an object of estimator parameters"),
+    "n_features": (numbers.Integral, lambda v: 1 <= v <= 1 << 31, "an integer >= 1"),
+    "n_iter": (numbers.Integral, lambda v: v >= 0, "an integer >= 0"),
+    "step_shift": (numbers.Integral, lambda v: 0 <= v <= 64, "an integer in [0, 64]"),
+    "seed": (numbers.Integral, lambda v: 0 <= v < 1 << 32, "an integer in [0, 2**32)"),
+    "loss_curve": (list, lambda v: all(isinstance(x, numbers.Real) for x in v), "a list of numbers"),
+}
+
+
+def _check_meta(meta: dict, path: Path) -> None:
+    for name, (types, check, what) in _META_FIELDS.items():
+        value = meta.get(name)
+        if isinstance(value, bool) or not isinstance(value, types) or not check(value):
+            raise ModelFileError(f"{path}: metadata field {name!r} must be {what}, got {value!r:.80}")
+    for name in ("saturations", "refetch_fraction"):  # optional: older files have none
+        value = meta.get(name, [])
+        if not isinstance(value, list) or not all(isinstance(x, numbers.Real) for x in value):
+            raise ModelFileError(f"{path}: metadata field {name!r} must be a list of numbers")
+    if "final_eta" in meta and (not isinstance(meta["final_eta"], numbers.Real) or not meta["final_eta"] > 0):
+        raise ModelFileError(f"{path}: metadata field 'final_eta' must be a positive number")
+
+
+def _build(meta: dict, arrays: dict, path: Path):
+    """The estimator of checked metadata and the file's arrays (each array checked here)."""
+    cls = _ESTIMATORS[meta["estimator"]]
     d = meta["n_features"]
     models = arrays.get("models")
-    if models is None or models.ndim != 2 or models.shape[1] != d + 1:
+    if models is None or models.ndim != 2 or models.shape[1] != d + 1 or models.dtype.kind != "f":
         raise ModelFileError(f"{path}: models array does not match {d} features")
     t = models.shape[0]
     expect = {"lo": (d,), "hi": (d,), "inv": (d,), "label_center": (t,), "label_scale": (t,)}
     for name, shape in expect.items():
-        if name not in arrays or arrays[name].shape != shape:
+        if name not in arrays or arrays[name].shape != shape or arrays[name].dtype.kind != "f":
             raise ModelFileError(f"{path}: array {name!r} missing or not of shape {shape}")
     est = cls(**meta["params"])
+    est._check_params()
     est.scaling_ = FeatureScaling(lo=arrays["lo"].astype(np.float32), hi=arrays["hi"].astype(np.float32),
                                   inv=arrays["inv"].astype(np.float32))
     est._label_scalings = [LabelScaling(float(c), float(s)) for c, s in zip(arrays["label_center"],
