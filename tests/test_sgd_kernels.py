@@ -200,3 +200,76 @@ def test_logistic_row_order_reads_the_same_as_reordered_data():
     for backend in ("hls", "reference"):
         got = get_backend(backend).sgd_logistic(q.lines, labels[order], *args, rows=order)
         assert all(np.array_equal(a, b) for a, b in zip(got[:3], want[:3])), backend
+
+
+@pytest.mark.parametrize("bits", F.SUPPORTED_BITS)
+@pytest.mark.parametrize("tables", [False, True])
+def test_a_fraction_on_the_top_index_decodes_to_the_top_code(bits, tables):
+    # Lines of all ones: every value stores the top index with fraction 3, which the
+    # quantizer never writes (a damaged or hand-made file). No sample rounds up from the
+    # top level (FORMATS.md section 5): codes stay in [0, s], so neither the step table nor
+    # a level table is read past its end, and the portable kernel and the golden model give
+    # the same bits. The AVX-512 path (uniform levels) does not clamp, at no cost per epoch;
+    # it runs without reading outside its tables (the ASan testbench build covers the
+    # portable kernels; this covers the module's paths).
+    from zipml_hls.spec.layout import decode_resampled
+    from zipml_hls.spec.resample import sample_stream_key
+
+    k = F.values_per_line(bits, "double")
+    rng = np.random.default_rng(bits)
+    X, labels = problem(rng, 12, k)
+    q = quantize(X, bits, sampling="double", levels="optimal" if tables else "uniform", seed=3)
+    lines = np.full_like(q.lines, np.uint64(2**64 - 1))
+    keys = sample_stream_key(0, 0, np.arange(12))
+    assert all(c.max() == F.max_code(bits) for c in decode_resampled(lines[0], bits, k, keys))
+    values = q.level_values if tables else None
+    args = (3, 4, 1, F.TABLE_DOT_MULT if tables else F.dot_mult(bits), np.zeros(k + 1, np.int32))
+    cpp = _kernels.sgd_linear(lines, labels, k, bits, F.sampling_id("double"), *args, values=values)[0]
+    portable = _kernels.sgd_linear(lines, labels, k, bits, F.sampling_id("double"), *args, values=values,
+                                   portable=True)[0]
+    ref = R.sgd_linear(lines, labels, k, bits, "double", *args, values=values)[0]
+    assert np.array_equal(portable, ref)
+    assert cpp.shape == ref.shape
+    if tables or bits in (1, 3, 6):  # level tables, 3 and 6 bits: portable only; 1 bit: the fast path ORs codes
+        assert np.array_equal(cpp, ref)
+
+
+def test_a_rounding_bit_on_the_top_index_of_multi_data_stays_the_top_code():
+    from zipml_hls.polynomial import logistic_polynomial
+    from zipml_hls.spec.layout import decode_samples
+
+    k = F.values_per_line(2, "multi", 4)
+    X, labels = problem(np.random.default_rng(5), 10, k)
+    labels = np.where(labels > 0, 1 << 16, -(1 << 16)).astype(np.int32)
+    q = quantize(X, 2, sampling="multi", samples_per_value=4, seed=2)
+    lines = np.full_like(q.lines, np.uint64(2**64 - 1))
+    assert all(c.max() == 3 for c in decode_samples(lines[0], 2, "multi", k, 4))
+    poly = logistic_polynomial(3, 4.0)
+    args = (k, 2, "multi", 4, 2, 3, 0, F.dot_mult(2), poly.fixed_coef(), poly.range_q16(), np.zeros(k + 1, np.int32))
+    got = [get_backend(b).sgd_logistic(lines, labels, *args)[0] for b in ("hls", "reference")]
+    assert np.array_equal(got[0], got[1])
+
+
+def test_kernels_run_on_threads_with_small_stacks():
+    # The on-chip model (MaxFeatures entries, up to 256 KiB) lives on the heap in software
+    # builds (model_store.hpp): a 256 KiB thread stack, which it used to overflow, is enough
+    # for the portable kernels (3 bits, model_bits, fp32) and the AVX-512 path.
+    import subprocess
+    import sys
+
+    code = """
+import threading, warnings
+import numpy as np
+from zipml_hls import ZipMLRegressor
+warnings.simplefilter("ignore")
+X = np.random.default_rng(0).uniform(size=(200, 5)); y = X @ np.arange(5.0)
+threading.stack_size(262144)
+out = []
+def run():
+    for kw in (dict(bits=3), dict(bits=32), dict(bits=4, model_bits=8), dict(bits=4)):
+        out.append(ZipMLRegressor(max_iter=2, decay_epochs=0, random_state=0, **kw).fit(X, y).score(X, y))
+t = threading.Thread(target=run); t.start(); t.join()
+print(len(out))
+"""
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
+    assert result.returncode == 0 and result.stdout.strip() == "4", (result.returncode, result.stderr[-2000:])

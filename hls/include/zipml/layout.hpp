@@ -85,8 +85,10 @@ decode_value_loop:
   for (int k = 0; k < K; ++k) {
 #pragma HLS UNROLL
     const int32_t idx = ib > 0 ? static_cast<int32_t>(get_field(line, field_pos<(ib > 0 ? ib : 1), K>(k), ib)) : 0;
+    const uint32_t below_top = idx != max_code(Bits);  // no rounding up from the top level (FORMATS.md sec. 5)
   decode_sample_loop:
-    for (int m = 0; m < M; ++m) codes[m * K + k] = idx + static_cast<int32_t>(get_field(line, K * ib + m * K + k, 1));
+    for (int m = 0; m < M; ++m)
+      codes[m * K + k] = idx + static_cast<int32_t>(get_field(line, K * ib + m * K + k, 1) & below_top);
   }
 }
 
@@ -104,11 +106,12 @@ resampled_value_loop:
 #pragma HLS UNROLL
     const int32_t idx = static_cast<int32_t>(get_field(line, field_pos<ib, K>(k), ib));
     const uint32_t f0 = get_field(line, K * ib + k, 1), f1 = get_field(line, K * ib + K + k, 1);
+    const uint32_t below_top = idx != max_code(Bits);  // no rounding up from the top level (FORMATS.md sec. 5)
   resampled_sample_loop:
     for (int m = 0; m < M; ++m)
       codes[m * K + k] = idx + static_cast<int32_t>(resampled_up<uint32_t>(f0, f1, threshold_bit<K>(t, 2 * m, k),
                                                                              threshold_bit<K>(t, 2 * m + 1, k)) &
-                                                    1u);
+                                                    below_top);
   }
 }
 

@@ -8,6 +8,7 @@
 #include "format.hpp"
 #include "layout.hpp"
 #include "losses.hpp"
+#include "model_store.hpp"
 #include "rng.hpp"
 #include "schedule.hpp"
 #include "tripcount.hpp"
@@ -110,7 +111,7 @@ void sgd_epochs(Row& row, const uint64_t* data, const int32_t* labels, int n, in
                 int epochs, int step_shift, int decay_epochs, const int32_t* model_in, int32_t* history,
                 const int64_t* rows = nullptr) {
   constexpr int kPadded = (MaxFeatures + K - 1) / K * K;
-  int32_t w[kPadded];  // on chip; padding lanes see zero codes and stay 0
+  ZIPML_MODEL_ARRAY(int32_t, w, kPadded);  // on chip; padding lanes see zero codes and stay 0
 #pragma HLS ARRAY_PARTITION variable = w cyclic factor = K
   const int64_t row_words = static_cast<int64_t>(n_lines) * kLineWords;
 init_loop:

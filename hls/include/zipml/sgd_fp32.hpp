@@ -3,6 +3,7 @@
 #include <cstdint>
 
 #include "losses.hpp"
+#include "model_store.hpp"
 #include "schedule.hpp"
 #include "tripcount.hpp"
 
@@ -54,7 +55,7 @@ void sgd_fp32(const float* X, int64_t row_stride, const float* y, int n, int d, 
               int decay_epochs, const float* model_in, float* history, const int64_t* rows = nullptr,
               float* predictions = nullptr, const float* step_scale = nullptr, const float* centers = nullptr) {
   static_assert(Contains<Losses, Loss>::value, "sgd_fp32 takes a loss of Losses (losses.hpp)");
-  alignas(64) float w[MaxFeatures];
+  ZIPML_MODEL_ARRAY(float, w, MaxFeatures);
 #pragma HLS ARRAY_PARTITION variable = w cyclic factor = 16
 init_loop:
   for (int j = 0; j < d; ++j) {

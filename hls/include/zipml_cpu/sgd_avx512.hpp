@@ -401,7 +401,10 @@ void sgd_least_squares(const uint64_t* data, const int32_t* labels, int n, int d
     return acc;
   };
 
-  alignas(64) int32_t wide_steps[S + 1];  // code_step(g, c) of a sample whose steps can leave int32
+  // code_step(g, c) of a sample whose steps can leave int32; entry S + 1 only for a
+  // malformed line (a fraction on the top index, which this path does not clamp:
+  // FORMATS.md sec. 5), so that its gather stays inside the table
+  alignas(64) int32_t wide_steps[S + 2];
   EpochCounts counts;
   for (int e = 0; e < epochs; ++e) {
     const int shift = epoch_shift(step_shift, decay_epochs, e);
@@ -433,7 +436,7 @@ void sgd_least_squares(const uint64_t* data, const int32_t* labels, int n, int d
       const bool narrow_conditioned = st.g > -(int64_t{1} << (23 - pmax)) && st.g < (int64_t{1} << (23 - pmax));
       const bool wide = st.g <= INT32_MIN || st.g > INT32_MAX;
       if (wide && !kConditioned)  // the conditioned update computes its steps per lane
-        for (int c = 0; c <= S; ++c) wide_steps[c] = code_step(st.g, c);
+        for (int c = 0; c <= S + 1; ++c) wide_steps[c] = code_step(st.g, c);
       const int32_t g32 = static_cast<int32_t>(st.g);  // used only when not wide
       const __m512i gv = _mm512_set1_epi32(g32);
       const __m512i gh = _mm512_set1_epi32(g32 >> 8), gl = _mm512_set1_epi32(g32 & 0xFF);

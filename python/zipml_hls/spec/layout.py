@@ -105,7 +105,10 @@ def decode_samples(lines: np.ndarray, bits: int, sampling: str, d: int, samples_
     if sampling == "double":
         raise ValueError("double data store an index and a fraction: decode_lines draws their samples")
     fields = decode_fields(lines, bits, sampling, d, samples_per_value)
-    return [fields[0] + r for r in fields[1:]] if len(fields) > 1 else fields
+    if len(fields) == 1:
+        return fields
+    top = fields[0] == F.max_code(bits)  # no rounding up from the top level (FORMATS.md section 5)
+    return [fields[0] + np.where(top, 0, r) for r in fields[1:]]
 
 
 def fine_codes(lines: np.ndarray, bits: int, d: int) -> np.ndarray:
@@ -122,7 +125,8 @@ def decode_resampled(lines: np.ndarray, bits: int, d: int, keys, samples: int = 
     index, f0, f1 = decode_fields(lines, bits, "double", d)
     K = F.values_per_line(bits, "double")
     t = threshold_planes(keys, lines.shape[-2], K, samples)[..., :d].astype(np.int64)
-    return [index + resampled_up(f0, f1, t[:, 2 * m], t[:, 2 * m + 1]) for m in range(samples)]
+    top = index == F.max_code(bits)  # no rounding up from the top level (FORMATS.md section 5)
+    return [index + np.where(top, 0, resampled_up(f0, f1, t[:, 2 * m], t[:, 2 * m + 1])) for m in range(samples)]
 
 
 def decode_lines(lines: np.ndarray, bits: int, sampling: str, d: int, keys=None):
