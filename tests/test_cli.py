@@ -95,6 +95,63 @@ def test_bad_input_exits_2_with_one_line(argv, match, diabetes_csv, tmp_path):
     assert "Traceback" not in proc.stderr
 
 
+@pytest.fixture
+def bad_files(tmp_path, diabetes_csv):
+    X, y = load_diabetes(return_X_y=True)
+    files = {"DATA": diabetes_csv, "NPZ": tmp_path / "d.npz"}
+    np.savez(files["NPZ"], X=X, y=y)
+    (tmp_path / "huge.libsvm").write_text("1 1000000000000:1\n")
+    (tmp_path / "long.csv").write_text("1," + "1" * 200_000 + "\n2,3\n")
+    (tmp_path / "cell.csv").write_text("1,,3\n4,5,6\n")
+    with_nan = X.copy()
+    with_nan[3, 2] = np.nan
+    np.savez(tmp_path / "nan.npz", X=with_nan, y=y)
+    np.savez(tmp_path / "oned.npz", X=X[:, 0], y=y)
+    np.savez(tmp_path / "complex.npz", X=X.astype(complex), y=y)
+    (tmp_path / "damaged.npz").write_bytes(files["NPZ"].read_bytes()[:500])
+    files.update({name.upper().replace(".", "_"): tmp_path / name for name in (
+        "huge.libsvm", "long.csv", "cell.csv", "nan.npz", "oned.npz", "complex.npz", "damaged.npz")})
+    files["FOLDER"] = tmp_path
+    return files
+
+
+@pytest.mark.parametrize("argv, match", [
+    (["train", "HUGE_LIBSVM"], "line 1: feature index 1000000000000 is too large (at most 2^31 - 1)"),
+    (["train", "LONG_CSV"], "line 1: field larger than field limit"),
+    (["train", "CELL_CSV"], "line 1: an empty value in column 2"),
+    (["train", "NAN_NPZ"], "X has a NaN or infinite value (1 in all; the first at row 4, feature 3)"),
+    (["train", "ONED_NPZ"], "X must be 2-D, got shape (442,)"),
+    (["train", "COMPLEX_NPZ"], "X must hold real numbers, got dtype complex128"),
+    (["train", "DAMAGED_NPZ"], "not a readable .npz file"),
+    (["train", "NPZ", "--no-fresh-samples", "--copies", "3000000000"], "n_copies must be in [1, 2147483647]"),
+    (["train", "NPZ", "--no-fresh-samples", "--copies", "100000000"], "quantized copies of 442 x 10 values would need"),
+    (["train", "NPZ", "--epochs", "2147483648", "--decay-epochs", "0"], "the model history of 2147483648 epochs"),
+    (["bench", "--rows", "10000000000"], "the benchmark's 10000000000 x 2048 float32 data would need"),
+    (["train", "NPZ", "--model-out", "FOLDER/missing/m.zipml"], "does not exist"),
+    (["train", "NPZ", "--model-out", "FOLDER"], "exists and is not a regular file; refusing to replace it"),
+])
+def test_damaged_and_oversized_input_exits_2_with_one_line(argv, match, bad_files):
+    # each fails before any work with one line (these were tracebacks, MemoryErrors,
+    # pybind11 messages printing the data, or a failure after training)
+    argv = [str(bad_files[a]) if a in bad_files else a.replace("FOLDER", str(bad_files["FOLDER"])) for a in argv]
+    proc = subprocess.run([sys.executable, "-m", "zipml_hls", *argv, "--quiet"] if argv[0] == "train"
+                          else [sys.executable, "-m", "zipml_hls", *argv], capture_output=True, text=True, timeout=120)
+    lines = proc.stderr.strip().splitlines()
+    assert proc.returncode == 2 and len(lines) == 1 and match in lines[0], proc.stderr[-3000:]
+
+
+def test_predict_with_stdout_closed_asks_for_an_output_file(bad_files, tmp_path):
+    model = tmp_path / "m.zipml"
+    assert main(["train", str(bad_files["NPZ"]), "--epochs", "2", "--decay-epochs", "0", "--quiet",
+                 "--model-out", str(model)]) == 0
+    base = f"{sys.executable} -m zipml_hls predict {model} {bad_files['NPZ']}"
+    proc = subprocess.run(["bash", "-c", f"{base} >&-"], capture_output=True, text=True, timeout=120)
+    assert proc.returncode == 2 and "stdout is closed; write the predictions with --output FILE" in proc.stderr
+    out = tmp_path / "p.txt"
+    proc = subprocess.run(["bash", "-c", f"{base} --output {out} >&-"], capture_output=True, text=True, timeout=120)
+    assert proc.returncode == 0 and len(out.read_text().splitlines()) == 442
+
+
 def test_info_lists_kernels(capsys):
     assert main(["info"]) == 0
     out = capsys.readouterr().out

@@ -208,3 +208,85 @@ def test_numpy_scalar_parameters_are_saved_as_numbers(tmp_path):
     back = load_model(tmp_path / "m.zipml")
     assert back.bits == 4 and type(back.bits) is int and back.eta0 == 2**-7
     assert np.array_equal(back.predict(X), est.predict(X))
+
+
+@pytest.mark.parametrize("text, rows", [
+    ("\ufeff1,2,3\n4,5,6\n7,8,9\n", 3),  # a byte-order mark is not a header
+    ("y,a,b\n1,2,3\n4,5,6\n", 2),  # a header: a cell that is neither a number nor empty
+    (",a,b\n1,2,3\n4,5,6\n", 2),  # (an empty first cell, as an index column writes it)
+])
+def test_csv_headers_are_only_lines_with_words(tmp_path, text, rows):
+    path = tmp_path / "d.csv"
+    path.write_text(text, encoding="utf-8")
+    X, y = data.load_csv(path)
+    assert X.shape == (rows, 2) and y[-1] == 7.0 - 3 * (rows == 2)
+
+
+@pytest.mark.parametrize("text, match", [
+    ("1,,3\n4,5,6\n", "line 1: an empty value in column 2"),  # no longer dropped as a header
+    ("1,2,3\n4,x,6\n", "line 2: non-numeric value 'x' in column 2"),
+    ("1,2,3\n4,,6\n", "line 2: an empty value in column 2"),
+    ("1,nan,3\n4,5,6\n", r"X has a NaN or infinite value \(1 in all; the first at row 1, feature 1\)"),
+])
+def test_csv_errors_name_the_line_and_column(tmp_path, text, match):
+    path = tmp_path / "d.csv"
+    path.write_text(text)
+    with pytest.raises(data.DataError, match=match):
+        data.load_csv(path)
+
+
+def test_npz_arrays_are_checked(tmp_path):
+    X, y = load_diabetes(return_X_y=True)
+    cases = {"X must be 2-D": dict(X=X[:, 0], y=y), "y must be 1-D": dict(X=X, y=X),
+             "X must hold real numbers, got dtype complex128": dict(X=X.astype(complex), y=y),
+             "X has 442 rows but y has 441 labels": dict(X=X, y=y[1:]),
+             "y has a NaN or infinite value": dict(X=X, y=np.where(y > 300, np.inf, y)),
+             "needs arrays 'X' and 'y'": dict(A=X)}
+    for match, arrays in cases.items():
+        np.savez(tmp_path / "d.npz", **arrays)
+        with pytest.raises(data.DataError, match=match):
+            data.load_npz(tmp_path / "d.npz")
+    (tmp_path / "e.npz").write_bytes(b"")
+    with pytest.raises(data.DataError, match="not a readable .npz file"):
+        data.load_npz(tmp_path / "e.npz")
+
+
+@pytest.mark.filterwarnings("ignore::sklearn.exceptions.ConvergenceWarning")  # two epochs on purpose
+def test_concurrent_saves_to_one_path_leave_a_whole_model(tmp_path):
+    # 100 rounds of two threads saving different models to one path: every call succeeds,
+    # the file always loads (as one of the two), and no temporary file is left.
+    import threading
+
+    X, y = load_diabetes(return_X_y=True)
+    models = [ZipMLRegressor(max_iter=2, decay_epochs=0, random_state=s).fit(X, y) for s in range(2)]
+    path, errors = tmp_path / "m.zipml", []
+
+    def save(est):
+        try:
+            save_model(est, path)
+        except Exception as exc:  # noqa: BLE001 - counted
+            errors.append(exc)
+
+    for _ in range(100):
+        threads = [threading.Thread(target=save, args=(m,)) for m in models]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join()
+        coef = load_model(path).coef_
+        assert any(np.array_equal(coef, m.coef_) for m in models)
+    assert errors == [] and list(tmp_path.iterdir()) == [path]
+
+
+def test_saving_never_replaces_what_is_not_a_regular_file(tmp_path):
+    import os
+
+    est = ZipMLRegressor(max_iter=2, decay_epochs=0).fit(*load_diabetes(return_X_y=True))
+    fifo = tmp_path / "pipe"
+    os.mkfifo(fifo)
+    for target in (fifo, tmp_path):
+        with pytest.raises(ValueError, match="exists and is not a regular file; refusing to replace it"):
+            save_model(est, target)
+    assert fifo.is_fifo()
+    with pytest.raises(FileNotFoundError, match="does not exist"):
+        save_model(est, tmp_path / "missing" / "m.zipml")

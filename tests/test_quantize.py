@@ -321,3 +321,28 @@ def test_codes_take_an_epoch_only_for_double_data():
     with pytest.raises(ValueError, match="epoch must be >= 0, got -1"):
         double.codes(epoch=-1)
     assert not np.array_equal(double.codes(epoch=0), double.codes(epoch=1))  # drawn afresh each epoch
+
+
+def test_sizes_and_scalings_are_checked_before_any_work():
+    from zipml_hls import optimal_levels
+    from zipml_hls.scaling import FeatureScaling
+
+    X = np.random.default_rng(0).uniform(size=(50, 3))
+    with pytest.raises(ValueError, match=r"n_levels must be an integer in \[2, 65537\]"):
+        optimal_levels([1.0, 2.0, 3.0], 10**9)  # used to run for minutes
+    for size in (0, 10**9):
+        with pytest.raises(ValueError, match=r"grid_size must be in \[2, 1048576\]"):
+            optimal_levels(np.arange(5.0), 3, method="grid", grid_size=size)
+        with pytest.raises(ValueError, match=r"grid_size must be in \[2, 1048576\]"):
+            quantize(X, 2, levels="optimal", levels_method="grid", grid_size=size)
+    with pytest.raises(TypeError, match="values must be real"):
+        optimal_levels(np.array([1 + 1j, 2]), 2)
+    with pytest.raises(ValueError, match=r"1000000000 quantized copies of 50 x 3 values would need .* GiB, more than"):
+        quantize(X, 2, n_copies=10**9)
+    with pytest.raises(TypeError, match="scaling must be a FeatureScaling"):
+        quantize(X, 4, scaling="minmax")
+    ones = np.ones(3, np.float32)
+    with pytest.raises(ValueError, match="scaling.lo contains NaN or infinity"):
+        quantize(X, 4, scaling=FeatureScaling(lo=np.array([np.nan, 0, 0], np.float32), hi=ones, inv=ones))
+    with pytest.raises(ValueError, match=r"scaling.lo must be float32 of shape \(3,\)"):
+        quantize(X, 4, scaling=FeatureScaling(lo=np.zeros(4, np.float32), hi=ones, inv=ones))

@@ -213,3 +213,14 @@ def test_level_tables_hold_weights_beyond_32():
         m = ZipMLRegressor(bits=8, levels=levels, random_state=0, max_iter=40).fit(X, y)
         assert m.score(X, y) > 0.99, levels
         assert sum(m.saturations_) == 0
+
+
+def test_dates_and_overflowing_labels_are_refused():
+    X = np.random.default_rng(0).uniform(size=(50, 3))
+    y = X[:, 0]
+    with pytest.raises(TypeError, match="X has dtype datetime64"):
+        ZipMLRegressor().fit(X.astype("datetime64[s]"), y)
+    with pytest.raises(TypeError, match="y has dtype timedelta64"):
+        ZipMLRegressor().fit(X, y.astype("timedelta64[s]"))
+    with pytest.raises(ValueError, match="the labels' mean or spread overflows float64"):
+        ZipMLRegressor().fit(X, np.where(y > 0.5, 1e308, -1e308))

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import numbers
+import os
 
 import numpy as np
 
@@ -37,6 +38,23 @@ def _all_finite(arr: np.ndarray) -> bool:
     if arr.dtype.kind in "biu":
         return True
     return bool(np.isfinite(arr.min()) and np.isfinite(arr.max()))
+
+
+def physical_memory() -> int | None:
+    """Bytes of this machine's memory (None where the OS does not say)."""
+    try:
+        return os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES")
+    except (AttributeError, ValueError, OSError):
+        return None
+
+
+def check_allocation(n_bytes: float, what: str) -> None:
+    """A ValueError, before allocating, if ``what`` would need more bytes than this
+    machine has (a MemoryError deep inside NumPy or C++ would not say what was too large)."""
+    limit = physical_memory()
+    if limit is not None and n_bytes > limit:
+        raise ValueError(f"{what} would need {n_bytes / 2**30:.3g} GiB, more than this machine's "
+                         f"{limit / 2**30:.3g} GiB of memory")
 
 
 def check_bits(bits, allow_full: bool = False) -> int:

@@ -15,6 +15,7 @@ from pathlib import Path
 import numpy as np
 
 from . import __version__, engine, fpga
+from ._validation import check_allocation
 from .backend import get_backend
 from .data import atomic_write_bytes
 from .engine import KernelRun, SgdConfig, prepare, sharded_pass
@@ -208,6 +209,8 @@ def run(cfg: BenchConfig, out: Path, hls_report=None, quiet: bool = False) -> di
         if not quiet:
             print(text, file=sys.stderr, flush=True)
 
+    for n, d in ((cfg.rows, cfg.features), (cfg.small_rows, cfg.small_features), (cfg.tta_rows, cfg.tta_features)):
+        check_allocation(4.0 * n * d, f"the benchmark's {n} x {d} float32 data")  # before any work
     out.mkdir(parents=True, exist_ok=True)
     say("[1/3] memory-bound configuration")
     results = {"schema_version": SCHEMA_VERSION, "version": __version__, "cpu": cpu_description(),

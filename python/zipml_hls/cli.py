@@ -7,6 +7,7 @@ and one line on stderr, never a traceback.
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 import time
 import warnings
@@ -17,6 +18,7 @@ import numpy as np
 from . import __version__
 from .backend import BACKENDS, get_backend
 from .hls_flow import TOP_BITS, TOP_SAMPLINGS
+from .data import check_writable
 from .linear_model import REQUANTIZE_MAX_VALUES
 from .quantize import LEVELS
 from .spec import format as F
@@ -83,6 +85,8 @@ def cmd_train(args) -> int:
 
     if args.validation_fraction != 0.1 and not args.early_stopping:
         raise UsageError("--validation-fraction applies with --early-stopping")
+    if args.model_out:
+        check_writable(args.model_out)  # before training, not after
     X, y = _load(args.data, args)
     task = args.task
     if task == "auto":
@@ -320,6 +324,12 @@ def build_parser() -> argparse.ArgumentParser:
 def main(argv=None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
+    if sys.stdout is None:  # started with stdout closed (>&-)
+        if args.command == "predict" and not args.output:
+            print(f"zipml-hls {args.command}: error: stdout is closed; write the predictions with --output FILE",
+                  file=sys.stderr)
+            return 2
+        sys.stdout = open(os.devnull, "w")
     try:
         return args.func(args)
     except (UsageError, ValueError, TypeError, OSError) as exc:

@@ -1,14 +1,16 @@
 """Loading data sets: LIBSVM/svmlight, CSV with a label column, NumPy .npz, SciPy sparse.
 
-Every loader returns dense float64 ``X`` and 1-D ``y`` or raises :class:`DataError`
-naming the file (and the line, where there is one). Nothing is half-loaded: a file is
-parsed completely before anything is returned.
+Every loader returns dense, finite float64 ``X`` (2-D) and ``y`` (1-D, as many rows) or
+raises :class:`DataError` naming the file (and the line or row, where there is one).
+Nothing is half-loaded: a file is parsed completely before anything is returned.
 """
 
 from __future__ import annotations
 
 import csv
 import os
+import secrets
+import threading
 from pathlib import Path
 
 import numpy as np
@@ -42,6 +44,27 @@ def densify(X, max_dense_bytes: int = DEFAULT_MAX_DENSE_BYTES) -> np.ndarray:
     return np.asarray(X, dtype=np.float64)
 
 
+def _checked(path: Path, X, y) -> tuple[np.ndarray, np.ndarray]:
+    """X and y as every loader returns them, or a DataError saying what is wrong."""
+    X, y = np.asarray(X), np.asarray(y)
+    for name, a, ndim in (("X", X, 2), ("y", y, 1)):
+        if a.dtype.kind not in "biuf":
+            raise DataError(f"{path}: {name} must hold real numbers, got dtype {a.dtype}")
+        if a.ndim != ndim:
+            raise DataError(f"{path}: {name} must be {ndim}-D, got shape {a.shape}")
+    if X.shape[0] != y.shape[0]:
+        raise DataError(f"{path}: X has {X.shape[0]} rows but y has {y.shape[0]} labels")
+    X, y = X.astype(np.float64, copy=False), y.astype(np.float64, copy=False)
+    for name, a in (("X", X), ("y", y)):
+        bad = ~np.isfinite(a)
+        if bad.any():
+            where = np.argwhere(bad)[0]
+            at = f"row {where[0] + 1}, feature {where[1] + 1}" if a.ndim == 2 else f"row {where[0] + 1}"
+            raise DataError(f"{path}: {name} has a NaN or infinite value ({bad.sum()} in all; the first at {at}); "
+                            "remove or impute them first")
+    return X, y
+
+
 def _svmlight_error_line(path: Path, zero_based) -> str:
     """Find the first malformed line of a LIBSVM file (for the error message)."""
     with open(path, "rb") as f:
@@ -66,6 +89,8 @@ def _svmlight_error_line(path: Path, zero_based) -> str:
                 except ValueError:
                     return f"line {lineno}: {tok.decode(errors='replace')!r} is not index:value"
                 first = 0 if zero_based is True else 1 if zero_based is False else 0
+                if idx >= 2**31:
+                    return f"line {lineno}: feature index {idx} is too large (at most 2^31 - 1)"
                 if idx < first:
                     hint = (" (0-based files, as scikit-learn's dump_svmlight_file writes them, need "
                             "zero_based=True; on the command line --zero-based)" if idx == 0 and first == 1 else "")
@@ -88,19 +113,24 @@ def load_svmlight(path, n_features: int | None = None, zero_based="auto",
     path = Path(path)
     try:
         X, y = load_svmlight_file(str(path), n_features=n_features, zero_based=zero_based)
-    except (ValueError, TypeError, IndexError) as exc:
+    except (ValueError, TypeError, IndexError, OverflowError) as exc:
         raise DataError(f"{path}: malformed LIBSVM data at {_svmlight_error_line(path, zero_based)} ({exc})") from None
-    return densify(X, max_dense_bytes), np.asarray(y, dtype=np.float64)
+    return _checked(path, densify(X, max_dense_bytes), y)
 
 
 def load_csv(path, label_column: int = 0, has_header: bool | None = None, delimiter: str | None = None):
     """Read a CSV file of numbers; ``label_column`` (negative counts from the end) is y.
 
-    A first line that is not numeric is taken as a header. Errors name the line.
+    A first line with a cell that is neither a number nor empty is taken as a header (a
+    UTF-8 byte-order mark is dropped first). Empty cells elsewhere are errors. Errors name
+    the line.
     """
     path = Path(path)
-    with open(path, newline="") as f:
-        text = f.read()
+    try:
+        with open(path, newline="", encoding="utf-8-sig") as f:
+            text = f.read()
+    except UnicodeDecodeError as exc:
+        raise DataError(f"{path}: not a UTF-8 text file ({exc})") from None
     if delimiter is None:
         try:
             delimiter = csv.Sniffer().sniff(text[:4096], delimiters=",;\t ").delimiter
@@ -108,15 +138,25 @@ def load_csv(path, label_column: int = 0, has_header: bool | None = None, delimi
             delimiter = ","
     rows = []
     width = None
-    for lineno, row in enumerate(csv.reader(text.splitlines(), delimiter=delimiter), start=1):
+    reader = csv.reader(text.splitlines(), delimiter=delimiter)
+    while True:
+        try:
+            row = next(reader)
+        except StopIteration:
+            break
+        except csv.Error as exc:
+            raise DataError(f"{path}: line {reader.line_num}: {exc}") from None
+        lineno = reader.line_num
         if not row or all(not c.strip() for c in row):
             continue
         try:
             values = [float(c) for c in row]
         except ValueError:
-            if lineno == 1 and has_header is not False:
+            if lineno == 1 and has_header is not False and any(c.strip() and not _is_number(c) for c in row):
                 continue  # header
-            raise DataError(f"{path}: line {lineno}: non-numeric value in {row!r}") from None
+            column = next(k for k, c in enumerate(row, start=1) if not _is_number(c))
+            what = "an empty value" if not row[column - 1].strip() else f"non-numeric value {row[column - 1]!r:.40}"
+            raise DataError(f"{path}: line {lineno}: {what} in column {column}") from None
         if width is None:
             width = len(values)
         elif len(values) != width:
@@ -131,19 +171,30 @@ def load_csv(path, label_column: int = 0, has_header: bool | None = None, delimi
         raise DataError(f"{path}: label_column={label_column} is outside the {width} columns")
     y = table[:, label_column]
     X = np.delete(table, label_column % width, axis=1)
-    return X, y
+    return _checked(path, X, y)
+
+
+def _is_number(cell: str) -> bool:
+    try:
+        float(cell)
+    except ValueError:
+        return False
+    return True
 
 
 def load_npz(path):
     """Read arrays ``X`` and ``y`` from a NumPy .npz file."""
     path = Path(path)
     try:
-        with np.load(path, allow_pickle=False) as f:
-            return np.asarray(f["X"], dtype=np.float64), np.asarray(f["y"], dtype=np.float64)
-    except KeyError as exc:
-        raise DataError(f"{path}: .npz file needs arrays 'X' and 'y' ({exc})") from None
-    except (ValueError, OSError) as exc:
-        raise DataError(f"{path}: not a readable .npz file ({exc})") from None
+        with open(path, "rb") as handle, np.load(handle, allow_pickle=False) as f:
+            if not hasattr(f, "files") or "X" not in f.files or "y" not in f.files:
+                raise DataError(f"{path}: .npz file needs arrays 'X' and 'y'")
+            X, y = f["X"], f["y"]
+    except DataError:
+        raise
+    except Exception as exc:  # noqa: BLE001 - a damaged archive fails in zip, zlib or NumPy, in many ways
+        raise DataError(f"{path}: not a readable .npz file ({type(exc).__name__}: {exc})") from None
+    return _checked(path, X, y)
 
 
 FORMATS = ("auto", "libsvm", "csv", "npz")
@@ -167,11 +218,25 @@ def load(path, fmt: str = "auto", **kwargs):
     return load_svmlight(path, **kwargs)
 
 
+def check_writable(path) -> Path:
+    """``path`` as a place a file can be written: its folder exists, and it is not
+    something other than a regular file (a device, a folder), which a rename over it
+    would replace. Checked before long work, so that it does not fail at the end."""
+    path = Path(path)
+    if not path.parent.is_dir():
+        raise FileNotFoundError(f"{path}: the folder {path.parent} does not exist")
+    if path.exists() and not path.is_file():
+        raise ValueError(f"{path} exists and is not a regular file; refusing to replace it")
+    return path
+
+
 def atomic_write_bytes(path, data: bytes) -> None:
     """Write ``data`` to ``path`` via a temporary file in the same folder and a rename,
-    so a crash never leaves a partial file where a good one was."""
-    path = Path(path)
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    so a crash never leaves a partial file where a good one was. The temporary name is
+    unique to the process, the thread and the call, so concurrent writes to one path
+    never share one (the last rename wins, and every reader sees a whole file)."""
+    path = check_writable(path)
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.{threading.get_ident()}.{secrets.token_hex(4)}.tmp")
     try:
         with open(tmp, "wb") as f:
             f.write(data)

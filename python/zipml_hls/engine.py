@@ -14,6 +14,7 @@ from dataclasses import dataclass, replace
 
 import numpy as np
 
+from ._validation import check_allocation
 from .backend import SgdResult, get_backend
 from .conditioning import Conditioning, level_unit, stored_variance_values
 from .polynomial import logistic_polynomial
@@ -390,6 +391,7 @@ def train(data: EpochData, runs: list, epochs: int, models: np.ndarray, on_epoch
     every epoch. ``on_epoch(e, stats)`` is called after each epoch.
     """
     config = data.config
+    check_allocation(8.0 * len(runs) * epochs * models.shape[1], f"the model history of {epochs} epochs")
     history = np.empty((len(runs), epochs, models.shape[1]))
     current = np.array(models, dtype=np.float64)
     stats = []

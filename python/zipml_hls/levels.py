@@ -18,12 +18,18 @@ from .spec import format as F
 
 METHODS = ("exact", "grid")
 DEFAULT_GRID_SIZE = 256
+#: Most levels optimal_levels places (16-bit codes), and most grid points: beyond them the
+#: programs' time and memory grow without a use in this project (it stores at most 8 bits).
+MAX_LEVELS = (1 << 16) + 1
+MAX_GRID_SIZE = 1 << 20
 
 
 def _values(values, name="values") -> np.ndarray:
     arr = np.asarray(values)
     if arr.dtype == object or not (np.issubdtype(arr.dtype, np.number) or arr.dtype == bool):
         raise TypeError(f"{name} must be numeric, got dtype {arr.dtype}")
+    if np.iscomplexobj(arr):
+        raise TypeError(f"{name} must be real, got dtype {arr.dtype}")
     arr = arr.astype(np.float64).ravel()
     if arr.size == 0:
         raise ValueError(f"{name} is empty")
@@ -93,8 +99,9 @@ def optimal_levels(values, n_levels, *, method="exact", grid_size=None, backend=
     split the widest gaps; a single distinct value gives n_levels copies of it.
     """
     v = _values(values)
-    if isinstance(n_levels, bool) or not isinstance(n_levels, numbers.Integral) or n_levels < 2:
-        raise ValueError(f"n_levels must be an integer >= 2, got {n_levels!r}")
+    if (isinstance(n_levels, bool) or not isinstance(n_levels, numbers.Integral)
+            or not 2 <= n_levels <= MAX_LEVELS):
+        raise ValueError(f"n_levels must be an integer in [2, {MAX_LEVELS}], got {n_levels!r}")
     n_levels = int(n_levels)
     check_choice(method, "method", METHODS)
     solver = get_backend(check_choice(backend, "backend", BACKENDS))
@@ -108,13 +115,17 @@ def optimal_levels(values, n_levels, *, method="exact", grid_size=None, backend=
     s = n_levels - 1
     counts = counts.astype(np.float64)
     if method == "grid":
-        m = grid_points(x[0], x[-1], check_int(grid_size or DEFAULT_GRID_SIZE, "grid_size", 2), s)
+        m = grid_points(x[0], x[-1], _grid_size(grid_size, DEFAULT_GRID_SIZE), s)
         return solver.levels_dp(x, counts, s, m)
     return solver.levels_dp(x, counts, s)
 
 
 #: Rows up to which ``quantize(levels='optimal')`` uses the exact method by default.
 EXACT_MAX_ROWS = 4096
+
+
+def _grid_size(grid_size, default: int) -> int:
+    return check_int(default if grid_size is None else grid_size, "grid_size", 2, MAX_GRID_SIZE)
 
 
 def default_grid_size(bits: int) -> int:
@@ -134,7 +145,7 @@ def level_tables(positions: np.ndarray, bits: int, method: str | None = None, gr
     method = method or ("exact" if n <= EXACT_MAX_ROWS else "grid")
     check_choice(method, "method", METHODS)
     if method == "grid":
-        m = grid_points(0, F.POS_ONE, check_int(grid_size or default_grid_size(bits), "grid_size", 2), s)
+        m = grid_points(0, F.POS_ONE, _grid_size(grid_size, default_grid_size(bits)), s)
         raw = get_backend("hls").grid_level_columns(positions, s, m)
     else:
         raw = np.stack([optimal_levels(positions[:, j], s + 1) for j in range(d)])

@@ -70,6 +70,13 @@ class _Progress:
             self.bar.close()
 
 
+def _reject_times(a, name: str) -> None:
+    """scikit-learn's validation turns datetime64 and timedelta64 into float silently;
+    as features or labels they cannot be meant as numbers."""
+    if getattr(a, "dtype", None) is not None and np.dtype(a.dtype).kind in "mM":
+        raise TypeError(f"{name} has dtype {a.dtype}; convert dates and times to numbers first")
+
+
 class _ZipMLLinear(BaseEstimator):
     """Shared machinery: validation, scaling, the kernels, the schedule, unscaling.
 
@@ -121,7 +128,7 @@ class _ZipMLLinear(BaseEstimator):
         check_int(self.n_iter_no_change, "n_iter_no_change", 1)
         if isinstance(self.tol, bool) or not isinstance(self.tol, (int, float, np.number)) or not self.tol >= 0:
             raise ValueError(f"tol must be a number >= 0, got {self.tol!r}")
-        check_int(self.n_copies, "n_copies", 1)
+        check_int(self.n_copies, "n_copies", 1, 2**31 - 1)
         if self.n_copies != 1 and self.fresh_samples:
             raise ValueError(f"n_copies={self.n_copies} applies with fresh_samples=False (copies cycled over epochs); "
                              "with fresh samples every epoch draws its own")
@@ -161,11 +168,15 @@ class _ZipMLLinear(BaseEstimator):
                 raise ValueError(f"eta0 must be 'auto' or a positive finite float, got {self.eta0!r}")
 
     def _validate_fit(self, X, y, reset):
-        X, y = validate_data(self, X, y, reset=reset, dtype=[np.float64, np.float32])
+        _reject_times(X, "X")
+        _reject_times(y, "y")
+        with np.errstate(over="ignore", invalid="ignore"):  # its finiteness check sums y, which may overflow
+            X, y = validate_data(self, X, y, reset=reset, dtype=[np.float64, np.float32])
         return check_matrix(X), y
 
     def _validate_predict(self, X):
         check_is_fitted(self, "coef_")
+        _reject_times(X, "X")
         return validate_data(self, X, reset=False, dtype=[np.float64, np.float32])
 
     # ---------------------------------------------------------- training

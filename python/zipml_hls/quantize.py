@@ -7,7 +7,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from ._validation import check_bits, check_choice, check_int, check_matrix, check_seed
+from ._validation import check_allocation, check_bits, check_choice, check_int, check_matrix, check_seed
 from .backend import BACKENDS, get_backend
 from .levels import level_tables
 from .scaling import FeatureScaling
@@ -167,9 +167,12 @@ def quantize(X, bits, *, sampling="double", levels="uniform", seed=0, n_copies=1
         raise ValueError("samples_per_value is only used with sampling='multi'")
     check_choice(levels, "levels", LEVELS)
     X = check_matrix(X)
-    if scaling is not None and scaling.lo.shape != (X.shape[1],):
-        raise ValueError(f"scaling is for {scaling.lo.shape[0]} features, X has {X.shape[1]}")
-    return quantize_checked(X, bits, sampling, levels, check_seed(seed), check_int(n_copies, "n_copies", 1),
+    if scaling is not None:
+        if not isinstance(scaling, FeatureScaling):
+            raise TypeError(f"scaling must be a FeatureScaling (e.g. another quantization's .scaling) or None, "
+                            f"got {type(scaling).__name__}")
+        scaling.check(X.shape[1])
+    return quantize_checked(X, bits, sampling, levels, check_seed(seed), check_int(n_copies, "n_copies", 1, 2**31 - 1),
                             check_choice(backend, "backend", BACKENDS), scaling, levels_method, grid_size,
                             F.samples_of(sampling, samples_per_value or 2))
 
@@ -182,6 +185,9 @@ def quantize_checked(X: np.ndarray, bits: int, sampling: str, levels: str, seed:
     ``table``: optimal level tables computed before (reused, e.g. for every epoch);
     ``rows``: quantize X[rows] (an epoch's row order) without a reordered copy of X."""
     kernels = get_backend(backend)
+    n_rows = X.shape[0] if rows is None else len(rows)
+    check_allocation(8.0 * n_copies * n_rows * F.lines_per_row(X.shape[1], bits, sampling, samples_per_value)
+                     * F.LINE_WORDS, f"{n_copies} quantized copies of {n_rows} x {X.shape[1]} values")
     if scaling is None:
         scaling = FeatureScaling.fit(X)
     if levels == "optimal" and table is None:

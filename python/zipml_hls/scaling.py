@@ -35,6 +35,20 @@ class FeatureScaling:
         inv[~np.isfinite(inv)] = 0.0
         return cls(lo=lo, hi=hi, inv=inv)
 
+    def check(self, n_features: int) -> None:
+        """A ValueError unless this is a scaling of ``n_features`` features that the
+        kernels can use: finite float32 lo <= hi and 0 <= inv."""
+        arrays = {"lo": self.lo, "hi": self.hi, "inv": self.inv}
+        for name, a in arrays.items():
+            a = np.asarray(a)
+            if a.shape != (n_features,) or a.dtype != np.float32:
+                raise ValueError(f"scaling.{name} must be float32 of shape ({n_features},) for X's features, "
+                                 f"got {a.dtype} {a.shape}")
+            if not np.isfinite(a).all():
+                raise ValueError(f"scaling.{name} contains NaN or infinity")
+        if np.any(self.hi < self.lo) or np.any(self.inv < 0):
+            raise ValueError("scaling needs lo <= hi and inv >= 0 for every feature")
+
     def transform(self, X: np.ndarray) -> np.ndarray:
         """Scaled float32 data, exactly the values the fp32 kernel and quantizer see."""
         t = np.subtract(X, self.lo, dtype=np.float32)  # one new array, then in place
@@ -71,8 +85,11 @@ class LabelScaling:
 
     @classmethod
     def fit(cls, y: np.ndarray) -> "LabelScaling":
-        center = float(np.mean(y))
-        scale = float(np.std(y))
+        with np.errstate(over="ignore", invalid="ignore"):
+            center, scale = float(np.mean(y)), float(np.std(y))
+        if not (np.isfinite(center) and np.isfinite(scale)):
+            raise ValueError(f"the labels' mean or spread overflows float64 (|y| up to {np.max(np.abs(y)):.3g}); "
+                             "divide y by a power of ten first")
         return cls(center=center, scale=scale if scale > 0 and np.isfinite(scale) else 1.0)
 
     def transform(self, y: np.ndarray) -> np.ndarray:
