@@ -193,3 +193,29 @@ def test_train_warns_in_the_command_lines_words(diabetes_csv, capsys):
     assert main(["train", str(diabetes_csv), "--epochs", "2", "--quiet"]) == 0
     err = capsys.readouterr().err
     assert "warning: Maximum number of epochs (--epochs=2) reached" in err and "raise --epochs" in err
+
+
+@pytest.mark.parametrize("sig, code, word", [("SIGINT", 130, "interrupted"), ("SIGTERM", 143, "terminated")])
+def test_signals_stop_training_quickly_and_leave_no_temporary_file(tmp_path, sig, code, word):
+    # A fixed schedule of many epochs on 65536 x 256 float32: the kernels run one epoch
+    # per call, so the signal takes effect within one epoch (measured 0.04-0.17 s on
+    # 262144 x 512); SIGTERM unwinds like Ctrl-C, so cleanup runs (exit 143).
+    import signal
+    import time
+
+    data = tmp_path / "d.npz"
+    rng = np.random.default_rng(0)
+    X = rng.uniform(size=(65536, 256)).astype(np.float32)
+    np.savez(data, X=X, y=X @ rng.standard_normal(256))
+    proc = subprocess.Popen([sys.executable, "-m", "zipml_hls", "train", str(data), "--bits", "32", "--epochs",
+                             "100000", "--decay-epochs", "0", "--model-out", str(tmp_path / "m.zipml")],
+                            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+    while "epoch 2," not in proc.stderr.readline():  # a line per epoch: training is under way
+        assert proc.poll() is None
+    start = time.monotonic()
+    proc.send_signal(getattr(signal, sig))
+    with proc.stderr:
+        err = proc.stderr.read()
+    proc.wait(timeout=60)
+    assert time.monotonic() - start < 0.5 and proc.returncode == code and err.strip().endswith(word), err
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["d.npz"]

@@ -8,7 +8,9 @@ from __future__ import annotations
 
 import argparse
 import os
+import signal
 import sys
+import threading
 import time
 import warnings
 from pathlib import Path
@@ -324,6 +326,8 @@ def build_parser() -> argparse.ArgumentParser:
 def main(argv=None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
+    if threading.current_thread() is threading.main_thread():
+        signal.signal(signal.SIGTERM, _raise_terminated)
     if sys.stdout is None:  # started with stdout closed (>&-)
         if args.command == "predict" and not args.output:
             print(f"zipml-hls {args.command}: error: stdout is closed; write the predictions with --output FILE",
@@ -338,6 +342,18 @@ def main(argv=None) -> int:
     except KeyboardInterrupt:
         print(f"zipml-hls {args.command}: interrupted", file=sys.stderr)
         return 130
+    except _Terminated:
+        print(f"zipml-hls {args.command}: terminated", file=sys.stderr)
+        return 143
+
+
+class _Terminated(Exception):
+    """SIGTERM as an exception: the cleanup of `finally` blocks runs (a half-written
+    model's temporary file is removed) before the command exits with 143."""
+
+
+def _raise_terminated(signum, frame):
+    raise _Terminated
 
 
 if __name__ == "__main__":
