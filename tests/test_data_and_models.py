@@ -39,6 +39,14 @@ def test_csv_with_header_and_label_column(tmp_path):
         data.load(path)
 
 
+def test_libsvm_too_large_to_densify_is_the_files_data_error(tmp_path):
+    # found by scripts/fuzz_loaders.py libsvm: a plain ValueError, not DataError
+    path = tmp_path / "wide.libsvm"
+    path.write_text("11 0000994603962:06\n")
+    with pytest.raises(data.DataError, match=r"wide.libsvm: the dense form of this 1 x 994603962 sparse matrix"):
+        data.load_svmlight(path)
+
+
 def test_sparse_densify_limit():
     X = sp.random(1000, 1000, density=0.01, format="csr", random_state=0)
     assert data.densify(X).shape == (1000, 1000)

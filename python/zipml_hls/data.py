@@ -115,7 +115,11 @@ def load_svmlight(path, n_features: int | None = None, zero_based="auto",
         X, y = load_svmlight_file(str(path), n_features=n_features, zero_based=zero_based)
     except (ValueError, TypeError, IndexError, OverflowError) as exc:
         raise DataError(f"{path}: malformed LIBSVM data at {_svmlight_error_line(path, zero_based)} ({exc})") from None
-    return _checked(path, densify(X, max_dense_bytes), y)
+    try:
+        dense = densify(X, max_dense_bytes)
+    except ValueError as exc:  # too large to densify: the file's error
+        raise DataError(f"{path}: {exc}") from None
+    return _checked(path, dense, y)
 
 
 def load_csv(path, label_column: int = 0, has_header: bool | None = None, delimiter: str | None = None):
