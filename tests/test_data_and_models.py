@@ -345,3 +345,25 @@ def test_mutated_data_files_load_or_raise_data_error(tmp_path, fmt):
         except data.DataError:
             outcomes["refused"] += 1
     assert outcomes["refused"] > 100, outcomes
+
+
+@pytest.mark.filterwarnings("ignore::sklearn.exceptions.ConvergenceWarning")  # two epochs on purpose
+@pytest.mark.parametrize("change, match", [
+    (dict(change_meta=lambda m: {**m, "format_version": True}), "model format version True"),
+    (dict(change_meta=lambda m: {**m, "n_iter": 10**30}), r"'n_iter' must be an integer in \[0, 2\*\*62\)"),
+    (dict(change_meta=lambda m: {**m, "loss_curve": [True]}), "'loss_curve' must be a list of numbers"),
+    (dict(change_meta=lambda m: {**m, "final_eta": float("inf")}), "'final_eta' must be a positive finite number"),
+    (dict(change_meta=lambda m: {**m, "checksum": 5}), "checksum mismatch"),
+    (dict(change_arrays=lambda a: a.update(models=np.full_like(a["models"], np.nan))), "'models' contains NaN"),
+    (dict(change_arrays=lambda a: a.update(hi=np.full_like(a["hi"], np.inf))), "'hi' contains NaN or infinity"),
+    (dict(change_arrays=lambda a: a.update(inv=-a["inv"])), "scaling needs lo <= hi and inv >= 0"),
+    (dict(change_arrays=lambda a: a.update(lo=a["hi"] + 1)), "scaling needs lo <= hi and inv >= 0"),
+    (dict(change_arrays=lambda a: a.update(label_scale=np.zeros_like(a["label_scale"]))),
+     "'label_scale' must be positive"),
+    (dict(change_arrays=lambda a: a.update(models=np.r_[a["models"], a["models"]], label_center=np.r_[
+        a["label_center"], 0.0], label_scale=np.r_[a["label_scale"], 1.0])), "a regressor has one model, the file has 2"),
+])
+def test_model_files_with_impossible_values_are_refused(tmp_path, change, match):
+    # found by an adversarial run: each of these loaded and then predicted NaN or failed later
+    with pytest.raises(ModelFileError, match=match):
+        load_model(_rewritten(_model_file(tmp_path), **change))

@@ -318,7 +318,7 @@ def test_codes_take_an_epoch_only_for_double_data():
     with pytest.raises(ValueError, match="sample must be 0, got 1"):
         naive.codes(sample=1)
     double = quantize(np.random.default_rng(1).uniform(size=(50, 20)), 2)
-    with pytest.raises(ValueError, match="epoch must be >= 0, got -1"):
+    with pytest.raises(ValueError, match=r"epoch must be in \[0, 4294967295\], got -1"):
         double.codes(epoch=-1)
     assert not np.array_equal(double.codes(epoch=0), double.codes(epoch=1))  # drawn afresh each epoch
 
@@ -328,7 +328,7 @@ def test_sizes_and_scalings_are_checked_before_any_work():
     from zipml_hls.scaling import FeatureScaling
 
     X = np.random.default_rng(0).uniform(size=(50, 3))
-    with pytest.raises(ValueError, match=r"n_levels must be an integer in \[2, 65537\]"):
+    with pytest.raises(ValueError, match=r"n_levels must be an integer in \[2, 4097\]"):
         optimal_levels([1.0, 2.0, 3.0], 10**9)  # used to run for minutes
     for size in (0, 10**9):
         with pytest.raises(ValueError, match=r"grid_size must be in \[2, 1048576\]"):
@@ -346,3 +346,25 @@ def test_sizes_and_scalings_are_checked_before_any_work():
         quantize(X, 4, scaling=FeatureScaling(lo=np.array([np.nan, 0, 0], np.float32), hi=ones, inv=ones))
     with pytest.raises(ValueError, match=r"scaling.lo must be float32 of shape \(3,\)"):
         quantize(X, 4, scaling=FeatureScaling(lo=np.zeros(4, np.float32), hi=ones, inv=ones))
+
+
+def test_work_and_range_limits_of_the_level_programs():
+    # found by an adversarial run: each ran for minutes or returned inf/unsorted levels
+    from zipml_hls import optimal_levels, quantization_variance
+
+    rng = np.random.default_rng(0)
+    X = rng.normal(size=(60, 3))
+    with pytest.raises(ValueError, match=r"is above the grid program's limit of 2\*\*22"):
+        optimal_levels(rng.normal(size=1000), 256, method="grid", grid_size=2**18)
+    with pytest.raises(ValueError, match=r"is above the grid program's limit of 2\*\*22"):
+        quantize(X, 8, levels="optimal", levels_method="grid", grid_size=2**20)
+    with pytest.raises(ValueError, match="values span more than float64 can hold"):
+        optimal_levels(np.r_[-1e308, rng.normal(size=100), 1e308], 4, backend="reference")
+    with pytest.raises(ValueError, match="levels span more than float64 can hold"):
+        quantization_variance([0.0], [-1e308, 1e308])
+    with pytest.raises(ValueError, match=r"epoch must be in \[0, 4294967295\]"):
+        quantize(X, 4).codes(epoch=2**40)
+    with pytest.raises(ValueError, match="levels_method and grid_size are only used with levels='optimal'"):
+        quantize(X, 4, grid_size=64)
+    with pytest.raises(ValueError, match="grid_size is only used with levels_method='grid'"):
+        quantize(X, 4, levels="optimal", levels_method="exact", grid_size=64)

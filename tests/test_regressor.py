@@ -224,3 +224,16 @@ def test_dates_and_overflowing_labels_are_refused():
         ZipMLRegressor().fit(X, y.astype("timedelta64[s]"))
     with pytest.raises(ValueError, match="the labels' mean or spread overflows float64"):
         ZipMLRegressor().fit(X, np.where(y > 0.5, 1e308, -1e308))
+
+
+def test_parameter_and_size_limits_found_by_an_adversarial_run():
+    from zipml_hls import ZipMLClassifier
+
+    rng = np.random.default_rng(0)
+    X, y = rng.normal(size=(9, 2)), np.arange(9.0)
+    with pytest.raises(ValueError, match="tol must be a finite number >= 0"):
+        ZipMLRegressor(tol=10**400).fit(X, y)  # was an OverflowError
+    with pytest.raises(ValueError, match=r"poly_range must be a number in \(0, 32\], got True"):
+        ZipMLClassifier(loss="log_loss", poly_range=True).fit(X, y > 4)
+    with pytest.raises(ValueError, match="X has 70000 features; the kernels' on-chip model holds at most 65536"):
+        ZipMLRegressor(levels="optimal").fit(rng.normal(size=(4, 70000)), y[:4])  # minutes of level tables before

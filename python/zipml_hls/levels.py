@@ -18,10 +18,12 @@ from .spec import format as F
 
 METHODS = ("exact", "grid")
 DEFAULT_GRID_SIZE = 256
-#: Most levels optimal_levels places (16-bit codes), and most grid points: beyond them the
-#: programs' time and memory grow without a use in this project (it stores at most 8 bits).
-MAX_LEVELS = (1 << 16) + 1
+#: Most levels optimal_levels places (12-bit codes; this project stores at most 8 bits), most
+#: grid points, and most intervals times grid points of one grid program (its time grows as
+#: s M log M: s M = 2^26 took 43 s here, 2^22 about 3 s).
+MAX_LEVELS = (1 << 12) + 1
 MAX_GRID_SIZE = 1 << 20
+MAX_GRID_WORK = 1 << 22
 
 
 def _values(values, name="values") -> np.ndarray:
@@ -35,6 +37,9 @@ def _values(values, name="values") -> np.ndarray:
         raise ValueError(f"{name} is empty")
     if not np.isfinite(arr).all():
         raise ValueError(f"{name} contains NaN or infinity")
+    with np.errstate(over="ignore"):
+        if not np.isfinite(arr.max() - arr.min()):
+            raise ValueError(f"{name} span more than float64 can hold ({arr.min():g} to {arr.max():g}); rescale them")
     return arr
 
 
@@ -58,9 +63,13 @@ def quantization_variance(values, levels) -> float:
 
 def grid_points(lo: float, hi: float, grid_size: int, s: int) -> int:
     """Grid size actually used: at least s + 1, and (M - 1) a multiple of s, so the grid
-    contains the uniform levels."""
+    contains the uniform levels. A ValueError if s M is above MAX_GRID_WORK."""
     m = max(grid_size, s + 1)
-    return s * -(-(m - 1) // s) + 1
+    m = s * -(-(m - 1) // s) + 1
+    if s * m > MAX_GRID_WORK:
+        raise ValueError(f"{s + 1} levels on a grid of {m} points: (levels - 1) x points = {s * m} is above the grid "
+                         "program's limit of 2**22 (it would run for minutes); use fewer levels or grid points")
+    return m
 
 
 def _fill(levels: np.ndarray, n_levels: int) -> np.ndarray:

@@ -17,7 +17,7 @@ from sklearn.utils.validation import check_is_fitted, validate_data
 
 from . import engine
 from ._validation import check_bits, check_choice, check_int, check_matrix, check_seed
-from .backend import BACKENDS
+from .backend import BACKENDS, get_backend
 from .polynomial import logistic_polynomial
 from .quantize import LEVELS
 from .scaling import FeatureScaling, LabelScaling, unscale_models
@@ -126,8 +126,9 @@ class _ZipMLLinear(BaseEstimator):
         if self.decay_epochs is not None:
             check_int(self.decay_epochs, "decay_epochs", 0)
         check_int(self.n_iter_no_change, "n_iter_no_change", 1)
-        if isinstance(self.tol, bool) or not isinstance(self.tol, (int, float, np.number)) or not self.tol >= 0:
-            raise ValueError(f"tol must be a number >= 0, got {self.tol!r}")
+        if (isinstance(self.tol, bool) or not isinstance(self.tol, (int, float, np.number))
+                or not 0 <= self.tol <= sys.float_info.max):  # a Python float: exact against any int
+            raise ValueError(f"tol must be a finite number >= 0, got {self.tol!r:.40}")
         check_int(self.n_copies, "n_copies", 1, 2**31 - 1)
         if self.n_copies != 1 and self.fresh_samples:
             raise ValueError(f"n_copies={self.n_copies} applies with fresh_samples=False (copies cycled over epochs); "
@@ -172,6 +173,9 @@ class _ZipMLLinear(BaseEstimator):
         _reject_times(y, "y")
         with np.errstate(over="ignore", invalid="ignore"):  # its finiteness check sums y, which may overflow
             X, y = validate_data(self, X, y, reset=reset, dtype=[np.float64, np.float32])
+        limit = get_backend("hls").constants()["max_features"]
+        if X.shape[1] > limit:  # before any set-up work (level tables of 70000 features take minutes)
+            raise ValueError(f"X has {X.shape[1]} features; the kernels' on-chip model holds at most {limit}")
         return check_matrix(X), y
 
     def _validate_predict(self, X):

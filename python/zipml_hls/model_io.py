@@ -96,7 +96,7 @@ def load_model(path):
         raise ModelFileError(f"{path}: not a zipml-hls model file (no metadata)") from None
     if not isinstance(meta, dict) or meta.get("format") != FORMAT:
         raise ModelFileError(f"{path}: not a zipml-hls model file")
-    if meta.get("format_version") != FORMAT_VERSION:
+    if type(meta.get("format_version")) is not int or meta["format_version"] != FORMAT_VERSION:
         raise ModelFileError(f"{path}: model format version {meta.get('format_version')!r}; this zipml-hls reads "
                              f"version {FORMAT_VERSION}")
     if "checksum" in meta and meta["checksum"] != _checksum(arrays):
@@ -127,11 +127,15 @@ _META_FIELDS = {
     "estimator": (str, lambda v: v in _ESTIMATORS, f"one of {sorted(_ESTIMATORS)}"),
     "params": (dict, lambda v: all(isinstance(k, str) for k in v), "an object of estimator parameters"),
     "n_features": (numbers.Integral, lambda v: 1 <= v <= 1 << 31, "an integer >= 1"),
-    "n_iter": (numbers.Integral, lambda v: v >= 0, "an integer >= 0"),
+    "n_iter": (numbers.Integral, lambda v: 0 <= v < 1 << 62, "an integer in [0, 2**62)"),
     "step_shift": (numbers.Integral, lambda v: 0 <= v <= 64, "an integer in [0, 64]"),
     "seed": (numbers.Integral, lambda v: 0 <= v < 1 << 32, "an integer in [0, 2**32)"),
-    "loss_curve": (list, lambda v: all(isinstance(x, numbers.Real) for x in v), "a list of numbers"),
+    "loss_curve": (list, lambda v: all(_is_number(x) for x in v), "a list of numbers"),
 }
+
+
+def _is_number(x) -> bool:
+    return isinstance(x, numbers.Real) and not isinstance(x, bool)
 
 
 def _check_meta(meta: dict, path: Path) -> None:
@@ -141,10 +145,10 @@ def _check_meta(meta: dict, path: Path) -> None:
             raise ModelFileError(f"{path}: metadata field {name!r} must be {what}, got {value!r:.80}")
     for name in ("saturations", "refetch_fraction"):  # optional: older files have none
         value = meta.get(name, [])
-        if not isinstance(value, list) or not all(isinstance(x, numbers.Real) for x in value):
+        if not isinstance(value, list) or not all(_is_number(x) for x in value):
             raise ModelFileError(f"{path}: metadata field {name!r} must be a list of numbers")
-    if "final_eta" in meta and (not isinstance(meta["final_eta"], numbers.Real) or not meta["final_eta"] > 0):
-        raise ModelFileError(f"{path}: metadata field 'final_eta' must be a positive number")
+    if "final_eta" in meta and (not _is_number(meta["final_eta"]) or not 0 < meta["final_eta"] < float("inf")):
+        raise ModelFileError(f"{path}: metadata field 'final_eta' must be a positive finite number")
 
 
 def _build(meta: dict, arrays: dict, path: Path):
@@ -159,10 +163,21 @@ def _build(meta: dict, arrays: dict, path: Path):
     for name, shape in expect.items():
         if name not in arrays or arrays[name].shape != shape or arrays[name].dtype.kind != "f":
             raise ModelFileError(f"{path}: array {name!r} missing or not of shape {shape}")
+    for name in ("models", "lo", "hi", "inv", "label_center", "label_scale"):
+        if not np.isfinite(arrays[name]).all():
+            raise ModelFileError(f"{path}: array {name!r} contains NaN or infinity")
+    if not np.all(arrays["label_scale"] > 0):
+        raise ModelFileError(f"{path}: array 'label_scale' must be positive")
+    if cls is ZipMLRegressor and t != 1:
+        raise ModelFileError(f"{path}: a regressor has one model, the file has {t}")
     est = cls(**meta["params"])
     est._check_params()
     est.scaling_ = FeatureScaling(lo=arrays["lo"].astype(np.float32), hi=arrays["hi"].astype(np.float32),
                                   inv=arrays["inv"].astype(np.float32))
+    try:
+        est.scaling_.check(d)
+    except ValueError as exc:
+        raise ModelFileError(f"{path}: {exc}") from None
     est._label_scalings = [LabelScaling(float(c), float(s)) for c, s in zip(arrays["label_center"],
                                                                             arrays["label_scale"])]
     est._models = models.astype(np.float64)
@@ -203,8 +218,8 @@ def _build(meta: dict, arrays: dict, path: Path):
     est.refetch_fraction_ = list(meta.get("refetch_fraction", []))
     est.n_features_in_ = d
     if cls is ZipMLClassifier:
-        if "classes" not in arrays:
-            raise ModelFileError(f"{path}: classifier without classes")
+        if "classes" not in arrays or arrays["classes"].ndim != 1 or arrays["classes"].dtype.kind not in "biufUS":
+            raise ModelFileError(f"{path}: a classifier needs a 1-D array 'classes' of numbers or strings")
         est._set_classes(arrays["classes"])
         if (1 if len(est.classes_) == 2 else len(est.classes_)) != t:
             raise ModelFileError(f"{path}: {t} models for {len(est.classes_)} classes")

@@ -49,7 +49,7 @@ def logistic_polynomial(degree: int = DEFAULT_DEGREE, range: float = DEFAULT_RAN
     """Chebyshev interpolant of h on [-range, range] as a degree-``degree`` polynomial."""
     if degree not in DEGREES:
         raise ValueError(f"poly_degree must be one of {DEGREES}, got {degree!r}")
-    if not (isinstance(range, (int, float)) and 0 < range <= 32):
+    if isinstance(range, bool) or not (isinstance(range, (int, float)) and 0 < range <= 32):
         raise ValueError(f"poly_range must be a number in (0, 32], got {range!r}")
     cheb = Chebyshev.interpolate(logistic_derivative, degree, domain=[-range, range])
     coef = cheb.convert(kind=Polynomial).coef

@@ -81,7 +81,7 @@ class QuantizedData:
         run with that seed draws them); other samplings store their samples."""
         check_int(sample, "sample", 0, F.samples_of(self.sampling, self.samples_per_value) - 1)
         check_int(copy, "copy", 0, self.n_copies - 1)
-        check_int(epoch, "epoch", 0, None if self.sampling == "double" else 0)  # other data store their samples
+        check_int(epoch, "epoch", 0, 2**32 - 1 if self.sampling == "double" else 0)  # other data store their samples
         rows = self.lines[copy].reshape(self.n_samples, -1, F.LINE_WORDS)
         if self.sampling == "double":
             keys = sample_stream_key(self.seed, epoch, np.arange(self.n_samples))
@@ -166,6 +166,10 @@ def quantize(X, bits, *, sampling="double", levels="uniform", seed=0, n_copies=1
     elif samples_per_value is not None:
         raise ValueError("samples_per_value is only used with sampling='multi'")
     check_choice(levels, "levels", LEVELS)
+    if levels != "optimal" and (levels_method is not None or grid_size is not None):
+        raise ValueError("levels_method and grid_size are only used with levels='optimal'")
+    if grid_size is not None and levels_method == "exact":
+        raise ValueError("grid_size is only used with levels_method='grid'")
     X = check_matrix(X)
     if scaling is not None:
         if not isinstance(scaling, FeatureScaling):
