@@ -127,6 +127,11 @@ def bad_files(tmp_path, diabetes_csv):
     (["train", "NPZ", "--no-fresh-samples", "--copies", "100000000"], "quantized copies of 442 x 10 values would need"),
     (["train", "NPZ", "--epochs", "2147483648", "--decay-epochs", "0"], "the model history of 2147483648 epochs"),
     (["bench", "--rows", "10000000000"], "the benchmark's 10000000000 x 2048 float32 data would need"),
+    (["bench", "--quick", "--repeats", "1000000000000"], "--repeats must be at most 1000"),  # ran for hours
+    (["train", "NPZ", "--model-out", ""], "--model-out needs a file name"),  # trained and wrote nothing
+    (["hls", "synth", "--clock", "nan"], "--clock: must be a clock period in [0.1, 1000] ns, got 'nan'"),
+    (["hls", "synth", "--clock", "0"], "--clock: must be a clock period in [0.1, 1000] ns, got '0'"),
+    (["hls", "synth", "--part", "a;b"], "--part: must be an FPGA part name"),
     (["train", "NPZ", "--model-out", "FOLDER/missing/m.zipml"], "does not exist"),
     (["train", "NPZ", "--model-out", "FOLDER"], "exists and is not a regular file; refusing to replace it"),
 ])
@@ -198,8 +203,10 @@ def test_train_warns_in_the_command_lines_words(diabetes_csv, capsys):
 @pytest.mark.parametrize("sig, code, word", [("SIGINT", 130, "interrupted"), ("SIGTERM", 143, "terminated")])
 def test_signals_stop_training_quickly_and_leave_no_temporary_file(tmp_path, sig, code, word):
     # A fixed schedule of many epochs on 65536 x 256 float32: the kernels run one epoch
-    # per call, so the signal takes effect within one epoch (measured 0.04-0.17 s on
-    # 262144 x 512); SIGTERM unwinds like Ctrl-C, so cleanup runs (exit 143).
+    # per call, so the signal takes effect within one epoch (measured 0.04-0.17 s to the
+    # message on 262144 x 512, idle machine); SIGTERM unwinds like Ctrl-C, so cleanup runs
+    # (exit 143). The bound, to the process's exit, leaves room for a loaded machine
+    # (0.9 s measured at load 10 on 2 cores).
     import signal
     import time
 
@@ -217,5 +224,5 @@ def test_signals_stop_training_quickly_and_leave_no_temporary_file(tmp_path, sig
     with proc.stderr:
         err = proc.stderr.read()
     proc.wait(timeout=60)
-    assert time.monotonic() - start < 0.5 and proc.returncode == code and err.strip().endswith(word), err
+    assert time.monotonic() - start < 3.0 and proc.returncode == code and err.strip().endswith(word), err
     assert sorted(p.name for p in tmp_path.iterdir()) == ["d.npz"]

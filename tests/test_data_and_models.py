@@ -367,3 +367,35 @@ def test_model_files_with_impossible_values_are_refused(tmp_path, change, match)
     # found by an adversarial run: each of these loaded and then predicted NaN or failed later
     with pytest.raises(ModelFileError, match=match):
         load_model(_rewritten(_model_file(tmp_path), **change))
+
+
+def test_loader_findings_of_an_adversarial_run(tmp_path):
+    import os
+
+    def write(name, text):
+        (tmp_path / name).write_text(text)
+        return tmp_path / name
+
+    with pytest.raises(data.DataError, match="line 2: an empty value in column 1"):
+        data.load_csv(write("a.csv", "1,2\n,\n3,4\n"))  # was dropped as a blank line
+    with pytest.raises(data.DataError, match=r"line 2: non-numeric value '2\\n5' in column 2"):
+        data.load_csv(write("q.csv", '1,"2\n5"\n3,4\n'))  # a quoted line break stays in its field
+    X, _ = data.load_csv(write("e.csv", "1,2\n3,4\n5,6\n"), has_header=True)
+    assert X.shape == (2, 1)  # the first line skipped although it is numeric
+    with pytest.raises(TypeError, match="label_column must be an integer, got 1.5"):
+        data.load_csv(write("d.csv", "1,2,3\n3,4,5\n"), label_column=1.5)
+    for name, text in (("f.libsvm", ""), ("g.libsvm", "# only a comment\n")):
+        with pytest.raises(data.DataError, match="no data: X has shape"):
+            data.load_svmlight(write(name, text))
+    np.savez(tmp_path / "empty.npz", X=np.empty((0, 3)), y=np.empty(0))
+    with pytest.raises(data.DataError, match=r"no data: X has shape \(0, 3\)"):
+        data.load_npz(tmp_path / "empty.npz")
+    (tmp_path / "h.gz").write_bytes(b"\x1f\x8b\x08garbage")
+    with pytest.raises(data.DataError, match="h.gz: cannot read it as LIBSVM data"):
+        data.load(tmp_path / "h.gz")
+    os.mkfifo(tmp_path / "pipe.csv")
+    for loader in (data.load_csv, data.load_svmlight, data.load_npz, data.load):
+        with pytest.raises(data.DataError, match="pipe.csv: not a regular file"):  # reading it would block
+            loader(tmp_path / "pipe.csv")
+    with pytest.raises(FileNotFoundError, match="missing.csv: no such file"):
+        data.load_csv(tmp_path / "missing.csv")

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import re
 import signal
 import sys
 import threading
@@ -53,6 +54,22 @@ def _gib(text: str) -> float:
     return value
 
 
+def _clock(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"must be a clock period in ns, got {text!r}") from None
+    if not 0.1 <= value <= 1000:  # NaN and inf fail too
+        raise argparse.ArgumentTypeError(f"must be a clock period in [0.1, 1000] ns, got {text!r}")
+    return value
+
+
+def _part(text: str) -> str:
+    if not re.fullmatch(r"[A-Za-z0-9][A-Za-z0-9_.-]*", text):
+        raise argparse.ArgumentTypeError(f"must be an FPGA part name (letters, digits, '_', '.', '-'), got {text!r}")
+    return text
+
+
 def _add_data_options(p: argparse.ArgumentParser) -> None:
     p.add_argument("--format", default="auto", choices=("auto", "libsvm", "csv", "npz"),
                    help="data format (auto: by extension; .csv/.tsv CSV, .npz NumPy, else LIBSVM)")
@@ -87,7 +104,9 @@ def cmd_train(args) -> int:
 
     if args.validation_fraction != 0.1 and not args.early_stopping:
         raise UsageError("--validation-fraction applies with --early-stopping")
-    if args.model_out:
+    if args.model_out is not None:
+        if not args.model_out:
+            raise UsageError("--model-out needs a file name")
         check_writable(args.model_out)  # before training, not after
     X, y = _load(args.data, args)
     task = args.task
@@ -190,6 +209,8 @@ def cmd_bench(args) -> int:
     for key, value in overrides.items():
         if isinstance(value, int) and not isinstance(value, bool) and value < 1:
             raise UsageError(f"--{key.replace('_', '-')} must be >= 1, got {value}")
+    if overrides.get("repeats", 1) > 1000:
+        raise UsageError(f"--repeats must be at most 1000, got {overrides['repeats']}")
     cfg = replace(cfg, **overrides)
     run(cfg, Path(args.out), hls_report=args.hls_report, quiet=args.quiet)
     print((Path(args.out) / "bench.md").read_text())
@@ -301,8 +322,8 @@ def build_parser() -> argparse.ArgumentParser:
     q = hls.add_parser("synth", help="run Vitis HLS (or write the project and print the command)")
     q.add_argument("--bits", type=int, default=4, choices=TOP_BITS + (F.FULL_PRECISION,))
     q.add_argument("--sampling", default="double", choices=TOP_SAMPLINGS)
-    q.add_argument("--part", default="xcu250-figd2104-2L-e", help="FPGA part (default: Alveo U250)")
-    q.add_argument("--clock", type=float, default=3.33, help="clock period in ns (default 3.33)")
+    q.add_argument("--part", type=_part, default="xcu250-figd2104-2L-e", help="FPGA part (default: Alveo U250)")
+    q.add_argument("--clock", type=_clock, default=3.33, help="clock period in ns (default 3.33)")
     q.add_argument("--out", default="zipml-hls-project", help="project folder")
     q.add_argument("--no-csim", action="store_true", help="skip C simulation")
     q.add_argument("--cosim", action="store_true", help="also run RTL co-simulation")

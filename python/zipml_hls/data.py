@@ -8,6 +8,8 @@ Nothing is half-loaded: a file is parsed completely before anything is returned.
 from __future__ import annotations
 
 import csv
+import io
+import numbers
 import os
 import secrets
 import threading
@@ -54,6 +56,8 @@ def _checked(path: Path, X, y) -> tuple[np.ndarray, np.ndarray]:
             raise DataError(f"{path}: {name} must be {ndim}-D, got shape {a.shape}")
     if X.shape[0] != y.shape[0]:
         raise DataError(f"{path}: X has {X.shape[0]} rows but y has {y.shape[0]} labels")
+    if X.shape[0] == 0 or X.shape[1] == 0:
+        raise DataError(f"{path}: no data: X has shape {X.shape}; need at least one row and one feature")
     X, y = X.astype(np.float64, copy=False), y.astype(np.float64, copy=False)
     for name, a in (("X", X), ("y", y)):
         bad = ~np.isfinite(a)
@@ -110,9 +114,11 @@ def load_svmlight(path, n_features: int | None = None, zero_based="auto",
     """
     from sklearn.datasets import load_svmlight_file
 
-    path = Path(path)
+    path = _regular_file(path)
     try:
         X, y = load_svmlight_file(str(path), n_features=n_features, zero_based=zero_based)
+    except (EOFError, OSError) as exc:  # scikit-learn decompresses .gz and .bz2 files by their name
+        raise DataError(f"{path}: cannot read it as LIBSVM data ({type(exc).__name__}: {exc})") from None
     except (ValueError, TypeError, IndexError, OverflowError) as exc:
         raise DataError(f"{path}: malformed LIBSVM data at {_svmlight_error_line(path, zero_based)} ({exc})") from None
     try:
@@ -126,10 +132,12 @@ def load_csv(path, label_column: int = 0, has_header: bool | None = None, delimi
     """Read a CSV file of numbers; ``label_column`` (negative counts from the end) is y.
 
     A first line with a cell that is neither a number nor empty is taken as a header (a
-    UTF-8 byte-order mark is dropped first). Empty cells elsewhere are errors. Errors name
-    the line.
+    UTF-8 byte-order mark is dropped first); ``has_header=True`` skips the first line
+    always, ``False`` never. Empty cells elsewhere are errors. Errors name the line.
     """
-    path = Path(path)
+    path = _regular_file(path)
+    if isinstance(label_column, bool) or not isinstance(label_column, numbers.Integral):
+        raise TypeError(f"label_column must be an integer, got {label_column!r}")
     try:
         with open(path, newline="", encoding="utf-8-sig") as f:
             text = f.read()
@@ -142,7 +150,7 @@ def load_csv(path, label_column: int = 0, has_header: bool | None = None, delimi
             delimiter = ","
     rows = []
     width = None
-    reader = csv.reader(text.splitlines(), delimiter=delimiter)
+    reader = csv.reader(io.StringIO(text), delimiter=delimiter)  # lines end at \n, \r\n or \r only
     while True:
         try:
             row = next(reader)
@@ -151,7 +159,9 @@ def load_csv(path, label_column: int = 0, has_header: bool | None = None, delimi
         except csv.Error as exc:
             raise DataError(f"{path}: line {reader.line_num}: {exc}") from None
         lineno = reader.line_num
-        if not row or all(not c.strip() for c in row):
+        if not row or (len(row) == 1 and not row[0].strip()):  # a blank line; empty cells are errors
+            continue
+        if lineno == 1 and has_header:
             continue
         try:
             values = [float(c) for c in row]
@@ -178,6 +188,16 @@ def load_csv(path, label_column: int = 0, has_header: bool | None = None, delimi
     return _checked(path, X, y)
 
 
+def _regular_file(path) -> Path:
+    """``path``, an existing regular file (a FIFO would block the read; a folder fails late)."""
+    path = Path(path)
+    if not path.exists():
+        raise FileNotFoundError(f"{path}: no such file")
+    if not path.is_file():
+        raise DataError(f"{path}: not a regular file")
+    return path
+
+
 def _is_number(cell: str) -> bool:
     try:
         float(cell)
@@ -188,7 +208,7 @@ def _is_number(cell: str) -> bool:
 
 def load_npz(path):
     """Read arrays ``X`` and ``y`` from a NumPy .npz file."""
-    path = Path(path)
+    path = _regular_file(path)
     try:
         with open(path, "rb") as handle, np.load(handle, allow_pickle=False) as f:
             if not hasattr(f, "files") or "X" not in f.files or "y" not in f.files:
@@ -207,9 +227,7 @@ FORMATS = ("auto", "libsvm", "csv", "npz")
 def load(path, fmt: str = "auto", **kwargs):
     """Load (X, y) from ``path``. ``fmt='auto'`` picks by extension: .csv/.tsv -> CSV,
     .npz -> NumPy, anything else -> LIBSVM/svmlight."""
-    path = Path(path)
-    if not path.is_file():
-        raise FileNotFoundError(f"{path}: no such file")
+    path = _regular_file(path)
     if fmt not in FORMATS:
         raise ValueError(f"format must be one of {FORMATS}, got {fmt!r}")
     if fmt == "auto":
