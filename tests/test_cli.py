@@ -226,3 +226,18 @@ def test_signals_stop_training_quickly_and_leave_no_temporary_file(tmp_path, sig
     proc.wait(timeout=60)
     assert time.monotonic() - start < 3.0 and proc.returncode == code and err.strip().endswith(word), err
     assert sorted(p.name for p in tmp_path.iterdir()) == ["d.npz"]
+
+
+def test_predict_writes_its_predictions_when_the_labels_cannot_be_scored(tmp_path, capsys):
+    # a model of string classes on a file of numeric labels: the predictions are the
+    # command's product; the score is skipped with a note (it exited 2 after writing them)
+    from zipml_hls import ZipMLClassifier
+    from zipml_hls.model_io import save_model
+
+    X, y = load_breast_cancer(return_X_y=True)
+    save_model(ZipMLClassifier(max_iter=2, decay_epochs=0).fit(X, np.where(y == 1, "yes", "no")), tmp_path / "m.zipml")
+    dump_svmlight_file(X, y, str(tmp_path / "d.libsvm"), zero_based=False)
+    out = tmp_path / "p.txt"
+    assert main(["predict", str(tmp_path / "m.zipml"), str(tmp_path / "d.libsvm"), "--output", str(out)]) == 0
+    assert len(out.read_text().splitlines()) == len(y)
+    assert "no accuracy: the file's labels do not match the model's" in capsys.readouterr().err

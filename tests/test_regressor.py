@@ -233,7 +233,23 @@ def test_parameter_and_size_limits_found_by_an_adversarial_run():
     X, y = rng.normal(size=(9, 2)), np.arange(9.0)
     with pytest.raises(ValueError, match="tol must be a finite number >= 0"):
         ZipMLRegressor(tol=10**400).fit(X, y)  # was an OverflowError
-    with pytest.raises(ValueError, match=r"poly_range must be a number in \(0, 32\], got True"):
+    with pytest.raises(ValueError, match=r"poly_range must be a number in \[2\*\*-16, 32\] \(the kernel holds it in Q16\), got True"):
         ZipMLClassifier(loss="log_loss", poly_range=True).fit(X, y > 4)
     with pytest.raises(ValueError, match="X has 70000 features; the kernels' on-chip model holds at most 65536"):
         ZipMLRegressor(levels="optimal").fit(rng.normal(size=(4, 70000)), y[:4])  # minutes of level tables before
+
+
+def test_more_limits_found_by_an_adversarial_run(tmp_path):
+    from zipml_hls import ZipMLClassifier
+    from zipml_hls.model_io import load_model, save_model
+
+    rng = np.random.default_rng(0)
+    X, y = rng.normal(size=(30, 2)), np.arange(30.0)
+    with pytest.raises(ValueError, match="eta0 must be 'auto' or a positive finite float"):
+        ZipMLRegressor(eta0=10**400).fit(X, y)  # was a TypeError from np.isfinite
+    with pytest.raises(ValueError, match=r"poly_range must be a number in \[2\*\*-16, 32\]"):
+        ZipMLClassifier(loss="log_loss", poly_range=1e-300).fit(X, y > 15)  # was the kernel's "range_q16" message
+    est = ZipMLRegressor(max_iter=2, decay_epochs=0, random_state=0).fit(X, y)
+    long_name = tmp_path / ("a" * 251 + ".zip")  # a legal name: the temporary one must not be longer
+    save_model(est, long_name)
+    assert np.array_equal(load_model(long_name).coef_, est.coef_)

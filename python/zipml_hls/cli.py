@@ -161,7 +161,11 @@ def cmd_predict(args) -> int:
     else:
         sys.stdout.write(lines)
     metric = "accuracy" if hasattr(est, "classes_") else "R^2"
-    print(f"{len(pred)} predictions; {metric} against the file's labels: {est.score(X, y):.4f}", file=sys.stderr)
+    try:
+        score = f"{metric} against the file's labels: {est.score(X, y):.4f}"
+    except (ValueError, TypeError):  # labels the model's classes cannot be compared with: no score
+        score = f"no {metric}: the file's labels do not match the model's"
+    print(f"{len(pred)} predictions; {score}", file=sys.stderr)
     return 0
 
 

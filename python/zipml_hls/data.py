@@ -258,7 +258,8 @@ def atomic_write_bytes(path, data: bytes) -> None:
     unique to the process, the thread and the call, so concurrent writes to one path
     never share one (the last rename wins, and every reader sees a whole file)."""
     path = check_writable(path)
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.{threading.get_ident()}.{secrets.token_hex(4)}.tmp")
+    # (not the target's name: a legal name near the 255-byte limit would make it too long)
+    tmp = path.with_name(f".zipml-{os.getpid()}-{threading.get_ident()}-{secrets.token_hex(4)}.tmp")
     try:
         with open(tmp, "wb") as f:
             f.write(data)

@@ -70,6 +70,12 @@ class _Progress:
             self.bar.close()
 
 
+def _exact(number):
+    """A number to compare with Python floats without overflow: a Python int as it is
+    (float() of 10**400 overflows), anything else (NumPy scalars too) as a float."""
+    return number if isinstance(number, int) else float(number)
+
+
 def _reject_times(a, name: str) -> None:
     """scikit-learn's validation turns datetime64 and timedelta64 into float silently;
     as features or labels they cannot be meant as numbers."""
@@ -127,7 +133,7 @@ class _ZipMLLinear(BaseEstimator):
             check_int(self.decay_epochs, "decay_epochs", 0)
         check_int(self.n_iter_no_change, "n_iter_no_change", 1)
         if (isinstance(self.tol, bool) or not isinstance(self.tol, (int, float, np.number))
-                or not 0 <= self.tol <= sys.float_info.max):  # a Python float: exact against any int
+                or not 0 <= _exact(self.tol) <= sys.float_info.max):
             raise ValueError(f"tol must be a finite number >= 0, got {self.tol!r:.40}")
         check_int(self.n_copies, "n_copies", 1, 2**31 - 1)
         if self.n_copies != 1 and self.fresh_samples:
@@ -165,8 +171,8 @@ class _ZipMLLinear(BaseEstimator):
         if not (isinstance(self.eta0, str) and self.eta0 == "auto"):
             if isinstance(self.eta0, (bool, str)) or not isinstance(self.eta0, (int, float, np.number)):
                 raise TypeError(f"eta0 must be 'auto' or a positive float, got {self.eta0!r}")
-            if not (np.isfinite(self.eta0) and self.eta0 > 0):
-                raise ValueError(f"eta0 must be 'auto' or a positive finite float, got {self.eta0!r}")
+            if not 0 < _exact(self.eta0) <= sys.float_info.max:
+                raise ValueError(f"eta0 must be 'auto' or a positive finite float, got {self.eta0!r:.40}")
 
     def _validate_fit(self, X, y, reset):
         _reject_times(X, "X")
@@ -696,7 +702,7 @@ class ZipMLClassifier(ClassifierMixin, _ZipMLLinear):
         Hinge loss: refetch full-precision rows whose margin is ambiguous.
     poly_degree : {3, 5, 7}, default=5
         Logistic loss: degree of the polynomial (degree + 1 samples per value).
-    poly_range : float in (0, 32], default=4.0
+    poly_range : float in [2**-16, 32], default=4.0
         Logistic loss: the interval [-R, R] of the approximation (error 0.0084 for the
         defaults; margins outside it are clamped to it).
 

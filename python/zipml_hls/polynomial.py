@@ -49,8 +49,8 @@ def logistic_polynomial(degree: int = DEFAULT_DEGREE, range: float = DEFAULT_RAN
     """Chebyshev interpolant of h on [-range, range] as a degree-``degree`` polynomial."""
     if degree not in DEGREES:
         raise ValueError(f"poly_degree must be one of {DEGREES}, got {degree!r}")
-    if isinstance(range, bool) or not (isinstance(range, (int, float)) and 0 < range <= 32):
-        raise ValueError(f"poly_range must be a number in (0, 32], got {range!r}")
+    if isinstance(range, bool) or not (isinstance(range, (int, float)) and 2**-16 <= range <= 32):
+        raise ValueError(f"poly_range must be a number in [2**-16, 32] (the kernel holds it in Q16), got {range!r}")
     cheb = Chebyshev.interpolate(logistic_derivative, degree, domain=[-range, range])
     coef = cheb.convert(kind=Polynomial).coef
     coef = np.concatenate([coef, np.zeros(degree + 1 - coef.size)])
