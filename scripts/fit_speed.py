@@ -79,5 +79,6 @@ def main() -> None:
             print(f"  the kernel's share if set-up were only the range pass ({ranges:.2f} s) and the quantizer: "
                   f"{kernel / (kernel + ranges + quantize):.0%}")
 
+
 if __name__ == "__main__":
     main()

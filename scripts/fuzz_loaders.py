@@ -3,7 +3,8 @@ every input must load or raise the loader's own error (ModelFileError, DataError
 other exception, a crash or a hang is a finding, written to ``--artifacts``.
 
 Usage: python scripts/fuzz_loaders.py {model,npz,csv,libsvm} [--seconds 60] [--artifacts DIR]
-The seed inputs are in tests/fuzz_corpus/<target>/ (``--write-corpus`` makes them anew).
+The seed inputs are in tests/fuzz_corpus/<target>/ (``python scripts/fuzz_loaders.py
+write-corpus`` makes them anew).
 """
 
 from __future__ import annotations
@@ -91,6 +92,7 @@ def fuzz(target: str, seconds: int, artifacts: str, work: Path) -> None:
     atheris.Setup([sys.argv[0], f"-max_total_time={seconds}", f"-artifact_prefix={artifacts}/", "-timeout=20",
                    "-rss_limit_mb=4096", str(grown), str(CORPUS / target)], one_input)
     atheris.Fuzz()
+
 
 if __name__ == "__main__":
     main()

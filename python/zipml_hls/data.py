@@ -17,6 +17,8 @@ from pathlib import Path
 
 import numpy as np
 
+from ._validation import _all_finite
+
 #: Largest dense matrix (in bytes of float64) a sparse input is expanded to by default.
 DEFAULT_MAX_DENSE_BYTES = 4 << 30
 
@@ -60,12 +62,13 @@ def _checked(path: Path, X, y) -> tuple[np.ndarray, np.ndarray]:
         raise DataError(f"{path}: no data: X has shape {X.shape}; need at least one row and one feature")
     X, y = X.astype(np.float64, copy=False), y.astype(np.float64, copy=False)
     for name, a in (("X", X), ("y", y)):
+        if _all_finite(a):  # (no temporary as large as X; the mask below only to say where)
+            continue
         bad = ~np.isfinite(a)
-        if bad.any():
-            where = np.argwhere(bad)[0]
-            at = f"row {where[0] + 1}, feature {where[1] + 1}" if a.ndim == 2 else f"row {where[0] + 1}"
-            raise DataError(f"{path}: {name} has a NaN or infinite value ({bad.sum()} in all; the first at {at}); "
-                            "remove or impute them first")
+        where = np.argwhere(bad)[0]
+        at = f"row {where[0] + 1}, feature {where[1] + 1}" if a.ndim == 2 else f"row {where[0] + 1}"
+        raise DataError(f"{path}: {name} has a NaN or infinite value ({bad.sum()} in all; the first at {at}); "
+                        "remove or impute them first")
     return X, y
 
 
@@ -206,19 +209,28 @@ def _is_number(cell: str) -> bool:
     return True
 
 
+def read_npz(path: Path, names=None, error=None, what: str = "a readable .npz file") -> dict:
+    """The arrays ``names`` (None: every array) of the .npz archive at ``path``. A
+    truncated or damaged archive fails in the zip, zlib or NumPy layer with many exception
+    types, all meaning the same: ``error`` (default DataError) saying the file is not
+    ``what``. The file handle is ours: np.load leaves its own open when the archive is bad."""
+    error = error or DataError
+    with open(path, "rb") as handle:
+        try:
+            with np.load(handle, allow_pickle=False) as f:
+                missing = [] if names is None else [n for n in names if n not in f.files]
+                if not missing:
+                    return {k: f[k] for k in (f.files if names is None else names)}
+        except Exception as exc:  # noqa: BLE001 - see the docstring
+            raise error(f"{path}: not {what} ({type(exc).__name__}: {exc})") from None
+    raise error(f"{path}: .npz file needs arrays {' and '.join(repr(n) for n in names)}")
+
+
 def load_npz(path):
     """Read arrays ``X`` and ``y`` from a NumPy .npz file."""
     path = _regular_file(path)
-    try:
-        with open(path, "rb") as handle, np.load(handle, allow_pickle=False) as f:
-            if not hasattr(f, "files") or "X" not in f.files or "y" not in f.files:
-                raise DataError(f"{path}: .npz file needs arrays 'X' and 'y'")
-            X, y = f["X"], f["y"]
-    except DataError:
-        raise
-    except Exception as exc:  # noqa: BLE001 - a damaged archive fails in zip, zlib or NumPy, in many ways
-        raise DataError(f"{path}: not a readable .npz file ({type(exc).__name__}: {exc})") from None
-    return _checked(path, X, y)
+    arrays = read_npz(path, ("X", "y"))
+    return _checked(path, arrays["X"], arrays["y"])
 
 
 FORMATS = ("auto", "libsvm", "csv", "npz")

@@ -23,7 +23,7 @@ from pathlib import Path
 import numpy as np
 
 from .conditioning import Conditioning, level_unit
-from .data import atomic_write_bytes
+from .data import atomic_write_bytes, read_npz
 from .linear_model import ZipMLClassifier, ZipMLRegressor
 from .scaling import FeatureScaling, LabelScaling
 from .spec.losses import LOSSES
@@ -89,7 +89,7 @@ def load_model(path):
     path = Path(path)
     if not path.is_file():
         raise FileNotFoundError(f"{path}: no such model file")
-    arrays = _read_archive(path)
+    arrays = read_npz(path, error=ModelFileError, what="a zipml-hls model file")
     try:
         meta = json.loads(str(arrays.pop("meta")))
     except (KeyError, ValueError):  # no metadata, or not JSON
@@ -111,17 +111,6 @@ def load_model(path):
         raise ModelFileError(f"{path}: not a valid zipml-hls model ({type(exc).__name__}: {exc})") from None
 
 
-def _read_archive(path: Path) -> dict:
-    """Every array of the .npz at ``path``. A truncated or corrupted archive can fail in
-    the zip, zlib or NumPy layer with many exception types; all mean the same here."""
-    with open(path, "rb") as handle:  # our own handle: np.load leaves its own open when the archive is bad
-        try:
-            with np.load(handle, allow_pickle=False) as f:
-                return {k: f[k] for k in f.files}
-        except Exception as exc:  # noqa: BLE001 - see the docstring
-            raise ModelFileError(f"{path}: not a zipml-hls model file ({type(exc).__name__}: {exc})") from None
-
-
 #: The metadata's fields: name -> (types, check, what it must be).
 _META_FIELDS = {
     "estimator": (str, lambda v: v in _ESTIMATORS, f"one of {sorted(_ESTIMATORS)}"),
@@ -130,11 +119,11 @@ _META_FIELDS = {
     "n_iter": (numbers.Integral, lambda v: 0 <= v < 1 << 62, "an integer in [0, 2**62)"),
     "step_shift": (numbers.Integral, lambda v: 0 <= v <= 64, "an integer in [0, 64]"),
     "seed": (numbers.Integral, lambda v: 0 <= v < 1 << 32, "an integer in [0, 2**32)"),
-    "loss_curve": (list, lambda v: all(_is_number(x) for x in v), "a list of numbers"),
+    "loss_curve": (list, lambda v: all(_json_number(x) for x in v), "a list of numbers"),
 }
 
 
-def _is_number(x) -> bool:
+def _json_number(x) -> bool:
     return isinstance(x, numbers.Real) and not isinstance(x, bool)
 
 
@@ -145,9 +134,9 @@ def _check_meta(meta: dict, path: Path) -> None:
             raise ModelFileError(f"{path}: metadata field {name!r} must be {what}, got {value!r:.80}")
     for name in ("saturations", "refetch_fraction"):  # optional: older files have none
         value = meta.get(name, [])
-        if not isinstance(value, list) or not all(_is_number(x) for x in value):
+        if not isinstance(value, list) or not all(_json_number(x) for x in value):
             raise ModelFileError(f"{path}: metadata field {name!r} must be a list of numbers")
-    if "final_eta" in meta and (not _is_number(meta["final_eta"]) or not 0 < meta["final_eta"] < float("inf")):
+    if "final_eta" in meta and (not _json_number(meta["final_eta"]) or not 0 < meta["final_eta"] < float("inf")):
         raise ModelFileError(f"{path}: metadata field 'final_eta' must be a positive finite number")
 
 

@@ -90,7 +90,7 @@ class LabelScaling:
         if not (np.isfinite(center) and np.isfinite(scale)):
             raise ValueError(f"the labels' mean or spread overflows float64 (|y| up to {np.max(np.abs(y)):.3g}); "
                              "divide y by a power of ten first")
-        return cls(center=center, scale=scale if scale > 0 and np.isfinite(scale) else 1.0)
+        return cls(center=center, scale=scale if scale > 0 else 1.0)
 
     def transform(self, y: np.ndarray) -> np.ndarray:
         return (np.asarray(y, dtype=np.float64) - self.center) / self.scale
