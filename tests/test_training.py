@@ -10,7 +10,7 @@ from sklearn.model_selection import train_test_split
 from zipml_hls import ZipMLRegressor
 from zipml_hls.engine import EpochData, SgdConfig, epoch_order, epoch_seed
 from zipml_hls.quantize import quantize_checked
-from zipml_hls.scaling import FeatureScaling
+from zipml_hls.scaling import FeatureScaling, FeatureSummary, scaled_sample
 
 
 @pytest.fixture(scope="module")
@@ -72,6 +72,57 @@ def test_epoch_orders_are_fresh_deterministic_permutations():
 
     assert np.array_equal(orders[0], np.argsort(draw(stream_key(7, STREAM_ORDER, 0, 0), np.arange(1000)),
                                                  kind="stable"))
+
+
+
+@pytest.mark.parametrize("n", [0, 1, 2, 1000, 70001])
+def test_native_epoch_order_equals_the_golden_model(n):
+    from zipml_hls.backend import get_backend
+
+    for seed, epoch in [(0, 0), (7, 3), (2**32 - 1, 2**31)]:
+        native = get_backend("hls").epoch_order(seed, epoch, n)
+        assert native.dtype == np.int64 and np.array_equal(native, get_backend("reference").epoch_order(seed, epoch, n))
+    with pytest.raises(ValueError, match="n must be"):
+        get_backend("hls").epoch_order(0, 0, -1)
+
+
+def test_feature_summary_matches_numpy_and_refuses_nan():
+    # ranges exact; mean and variance within float64 rounding, also for a column whose
+    # offset (1e6) is far above its spread (1e-2): the sums are of x - x_0j
+    rng = np.random.default_rng(3)
+    X = rng.standard_normal((9001, 37)).astype(np.float32)
+    X[:, 5] = (1e6 + 1e-2 * rng.standard_normal(9001)).astype(np.float32)
+    X[:, 6] = 2.5  # constant
+    summary = FeatureSummary.of(X)
+    lo, hi = X.min(axis=0), X.max(axis=0)
+    assert np.array_equal(summary.scaling.lo, lo) and np.array_equal(summary.scaling.hi, hi)
+    scaled = (X.astype(np.float64) - lo) * summary.scaling.inv.astype(np.float64)
+    np.testing.assert_allclose(summary.mean, scaled.mean(axis=0), rtol=1e-9, atol=1e-12)
+    np.testing.assert_allclose(summary.var, scaled.var(axis=0), rtol=1e-6, atol=1e-12)
+    assert summary.var[6] == 0 and summary.scaling.inv[6] == 0
+    again = FeatureSummary.of(X)
+    assert np.array_equal(again.mean, summary.mean) and np.array_equal(again.var, summary.var)
+    for row, col, bad in [(0, 0, np.nan), (9000, 36, np.inf), (4500, 5, -np.inf)]:
+        Y = X.copy()
+        Y[row, col] = bad
+        with pytest.raises(ValueError, match="X contains NaN or infinity"):
+            FeatureSummary.of(Y)
+
+
+def test_weighted_row_bound_is_the_largest_weighted_row_distance():
+    from zipml_hls.backend import get_backend
+
+    rng = np.random.default_rng(4)
+    X = rng.standard_normal((5000, 300)).astype(np.float32)
+    X[1234] *= 10  # the widest row
+    origin, weight = rng.standard_normal(300).astype(np.float32), rng.random(300).astype(np.float32)
+    bound = get_backend("hls").weighted_row_bound(X, origin, weight)
+    exact = (np.abs(X.astype(np.float64) - origin) @ weight).max()
+    assert abs(bound - exact) <= 1e-5 * exact
+    with pytest.raises(ValueError, match="origin must have shape"):
+        get_backend("hls").weighted_row_bound(X, origin[:-1], weight)
+    with pytest.raises(ValueError, match="X must be 2-D"):
+        get_backend("hls").feature_summary(np.zeros(3, np.float32))
 
 
 @pytest.mark.parametrize("sampling, requantize", [("double", False), ("double", True), ("naive", False)])
@@ -292,23 +343,27 @@ def test_conditioning_centers_and_shifts():
     # 0/1 column with ones in half the rows has v = 1/4 (p = 2), one with ones in 1 of 64
     # rows v = 63/64^2 (p = 6); a constant column keeps 0.
     from zipml_hls.conditioning import Conditioning
+    from zipml_hls.step_size import rounding_variance
 
     n = 1024
     half = (np.arange(n) % 2).astype(float)
     rare = (np.arange(n) % 64 == 0).astype(float)
     X = np.column_stack([half, rare, np.full(n, 3.0), half * 1e6])
-    scaling = FeatureScaling.fit(X)
-    exact = Conditioning.fit(X, scaling, 32)
+    summary = FeatureSummary.of(X)
+    sample = scaled_sample(X, summary.scaling)
+    exact = Conditioning.fit(summary, 32)
     assert exact.shifts.dtype == np.uint8 and exact.shifts.tolist() == [2, 6, 0, 2]
     np.testing.assert_allclose(exact.centers, [0.5, 1 / 64, 0, 0.5])
-    grid = Conditioning.fit(X, scaling, 2)
-    np.testing.assert_allclose(grid.centers, [2 / 3, 0, 0, 2 / 3])
-    assert grid.shifts.tolist() == [2, 6, 0, 2] and grid.center_values(3).tolist() == [2, 0, 0, 2]
+    grid = Conditioning.fit(summary, 2, rounding_variance(sample, 2))
+    # the last mean, 1e6 * float32(1e-6) / 2, lies a hair below 1/2: its center is 1/3
+    np.testing.assert_allclose(grid.centers, [2 / 3, 0, 0, 1 / 3])
+    assert grid.shifts.tolist() == [2, 6, 0, 2] and grid.center_values(3).tolist() == [2, 0, 0, 1]
     # A Gaussian column spans about 1/9 of its min/max range (p = 6 at full precision); at
     # 1 bit its stored values are 0 or 1 and its center 0 or 1: mean square about 1/2, p = 1.
     g = np.random.default_rng(0).standard_normal((4000, 1))
-    scaling = FeatureScaling.fit(g)
-    assert Conditioning.fit(g, scaling, 32).shifts[0] >= 5 and Conditioning.fit(g, scaling, 1).shifts[0] == 1
+    summary = FeatureSummary.of(g)
+    assert Conditioning.fit(summary, 32).shifts[0] >= 5
+    assert Conditioning.fit(summary, 1, rounding_variance(scaled_sample(g, summary.scaling), 1)).shifts[0] == 1
 
 
 @pytest.mark.filterwarnings("ignore::sklearn.exceptions.ConvergenceWarning")  # a fixed epoch budget
@@ -714,7 +769,7 @@ def test_rounding_correction_is_bit_exact_on_every_path(bits, conditioned):
     X = rng.lognormal(size=(77, 9))
     scaling = FeatureScaling.fit(X)
     q = quantize_checked(X, bits, "double", "uniform", 5, 1, "hls", scaling)
-    variance = stored_variance_values(stored_rounding_variance(X, scaling, bits))
+    variance = stored_variance_values(stored_rounding_variance(scaled_sample(X, scaling), bits))
     assert variance.max() > 0
     labels = F.to_fixed(X @ rng.standard_normal(9) * 0.05, F.LABEL_FRAC)
     extra = {}

@@ -128,5 +128,6 @@ void bind_sgd(py::module_& m);
 void bind_levels(py::module_& m);
 void bind_diagnostics(py::module_& m);
 void bind_tops(py::module_& m);
+void bind_host(py::module_& m);
 
 }  // namespace zipml_py

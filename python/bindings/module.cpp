@@ -58,6 +58,7 @@ py::dict constants() {
   c["stream_model"] = zipml::kStreamModel;
   c["stream_grad"] = zipml::kStreamGrad;
   c["stream_sample"] = zipml::kStreamSample;
+  c["stream_order"] = zipml::kStreamOrder;
   c["fraction_bits"] = zipml::kFractionBits;
   c["mix_mul1"] = zipml::kMixMul1;
   c["mix_mul2"] = zipml::kMixMul2;
@@ -114,4 +115,5 @@ estimate uses the second sample's prediction, whether sgd_linear takes it).
   zp::bind_levels(m);
   zp::bind_diagnostics(m);
   zp::bind_tops(m);
+  zp::bind_host(m);
 }

@@ -1,13 +1,10 @@
 // Bindings of the quantizer (hls/include/zipml/quantize.hpp): scaled positions and
 // packed quantized copies, on the AVX-512 fast path where it covers the call.
 #include <algorithm>
-#include <exception>
 #include <string>
-#include <system_error>
-#include <thread>
-#include <vector>
 
 #include "checks.hpp"
+#include "parallel.hpp"
 #include "zipml/quantize.hpp"
 #include "zipml_cpu/dispatch.hpp"
 #include "zipml_cpu/quantize_avx512.hpp"
@@ -60,28 +57,8 @@ py::array_t<uint64_t> quantize(carray<float> X, carray<float> lo, carray<float> 
                                                                     n_copies, po, porder, begin, end))
         zipml::quantize_matrix<B, E, M>(x, int(n), int(d), plo, pinv, table, seed, n_copies, po, porder, begin, end);
     };
-    const int parts = int(std::clamp<py::ssize_t>(n / 4096, 1, std::max(1u, std::thread::hardware_concurrency())));
-    // An exception in a part (std::bad_alloc) reaches the caller after every thread joined.
-    std::vector<std::exception_ptr> errors(parts);
-    auto guarded = [&](int t) {
-      try {
-        part(int(n * t / parts), int(n * (t + 1) / parts));
-      } catch (...) {
-        errors[t] = std::current_exception();
-      }
-    };
-    std::vector<std::thread> threads;
-    for (int t = 1; t < parts; ++t) {
-      try {
-        threads.emplace_back(guarded, t);
-      } catch (const std::system_error&) {  // no thread to be had: this one does the part
-        guarded(t);
-      }
-    }
-    guarded(0);
-    for (std::thread& th : threads) th.join();
-    for (const std::exception_ptr& e : errors)
-      if (e) std::rethrow_exception(e);
+    const int parts = int(std::clamp<py::ssize_t>(n / 4096, 1, available_threads()));
+    for_each_part(parts, parts, [&](int t) { part(int(n * t / parts), int(n * (t + 1) / parts)); });
   });
   return out;
 }

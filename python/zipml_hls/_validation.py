@@ -10,8 +10,9 @@ import numpy as np
 from .spec import format as F
 
 
-def check_matrix(X, name: str = "X") -> np.ndarray:
-    """A finite, non-empty 2-D float32 C-contiguous copy-or-view of ``X``."""
+def check_matrix(X, name: str = "X", finite_checked: bool = False) -> np.ndarray:
+    """A finite, non-empty 2-D float32 C-contiguous copy-or-view of ``X``
+    (``finite_checked``: X is known to be finite, a pass over it is saved)."""
     if hasattr(X, "toarray"):
         raise TypeError(f"{name} is a sparse matrix; pass a dense array (X.toarray())")
     arr = np.asarray(X)
@@ -23,7 +24,7 @@ def check_matrix(X, name: str = "X") -> np.ndarray:
         raise ValueError(f"{name} must be 2-D (n_samples, n_features), got {arr.ndim}-D shape {arr.shape}")
     if arr.shape[0] == 0 or arr.shape[1] == 0:
         raise ValueError(f"{name} is empty: shape {arr.shape}; need at least one sample and one feature")
-    if not _all_finite(arr):
+    if not finite_checked and not _all_finite(arr):
         raise ValueError(f"{name} contains NaN or infinity; remove or impute them first")
     with np.errstate(over="ignore"):
         out = np.ascontiguousarray(arr, dtype=np.float32)

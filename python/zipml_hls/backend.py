@@ -18,6 +18,7 @@ import numpy as np
 
 from .spec.format import sampling_id
 from .spec.losses import LOSSES
+from .spec.rng import epoch_order
 
 BACKENDS = ("hls", "reference")
 
@@ -66,6 +67,8 @@ class KernelBackend(Protocol):
 
     def positions(self, X, lo, inv): ...
 
+    def epoch_order(self, seed, epoch, n): ...
+
     def quantize(self, X, lo, inv, levels, bits, sampling, seed, n_copies, samples_per_value=2, rows=None): ...
 
     def sgd_linear(self, data, labels, d, bits, sampling, epochs, step_shift, decay_epochs, dot_mult, model_in, *,
@@ -96,6 +99,19 @@ class NativeBackend:
     def positions(self, X, lo, inv):
         """Q0.24 positions (uint32) of min/max-scaled float32 data, clamped to [0, 1]."""
         return self._k.positions(X, lo, inv)
+
+    def epoch_order(self, seed, epoch, n):
+        """The rows of an epoch in visiting order (spec.rng.epoch_order), without the GIL."""
+        return self._k.epoch_order(seed, epoch, n)
+
+    # fit()'s set-up statistics: host code that both backends' fits share (not kernels)
+    def feature_summary(self, X):
+        """(lo, hi, mean, var, finite) of every feature of float32 X, in one pass on every core."""
+        return self._k.feature_summary(X)
+
+    def weighted_row_bound(self, X, origin, weight):
+        """max_i sum_j weight_j |X_ij - origin_j| (float32), in one pass on every core."""
+        return self._k.weighted_row_bound(X, origin, weight)
 
     def quantize(self, X, lo, inv, levels, bits, sampling, seed, n_copies, samples_per_value=2, rows=None,
                  portable=False):
@@ -184,6 +200,9 @@ class ReferenceBackend:
 
     def positions(self, X, lo, inv):
         return self._r.scaled_position(X, lo, inv)
+
+    def epoch_order(self, seed, epoch, n):
+        return epoch_order(seed, epoch, n)
 
     def quantize(self, X, lo, inv, levels, bits, sampling, seed, n_copies, samples_per_value=2, rows=None):
         return self._r.quantize_matrix(X, lo, inv, levels, bits, sampling, seed, n_copies, samples_per_value,

@@ -17,7 +17,6 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from .scaling import sample_rows
 from .spec import format as F
 from .step_size import rounding_variance
 
@@ -41,28 +40,23 @@ class Conditioning:
     shifts: np.ndarray
 
     @classmethod
-    def fit(cls, X: np.ndarray, scaling, bits: int) -> "Conditioning":
-        """From X scaled by ``scaling`` (in chunks on two threads, no scaled copy), for
-        uniform levels of ``bits`` bits (32: the fp32 kernel): m_j = the feature's mean,
-        rounded to a multiple of 1/s (exact at 32 bits), and p_j = clip(round(log2(1 /
-        v_j)), 0, 12), v_j = mean_i E[(Q(a_ij) - m_j)^2] = mean (a - m)^2 + mean Var[Q(a)],
+    def fit(cls, summary, bits: int, rounding: np.ndarray | None = None) -> "Conditioning":
+        """From ``summary`` (a ``scaling.FeatureSummary`` of X), for uniform levels of
+        ``bits`` bits (32: the fp32 kernel): m_j = the feature's mean, rounded to a
+        multiple of 1/s (exact at 32 bits), and p_j = clip(round(log2(1 / v_j)), 0, 12),
+        v_j = mean_i E[(Q(a_ij) - m_j)^2] = var_j + (mean_j - m_j)^2 + mean Var[Q(a)],
         the centred quantized feature's diagonal of the Hessian, against the intercept's 1
         (the rounding variance matters at 1 and 2 bits: a value of 1/2 stored in one bit
-        spreads as 0 or 1; its mean is taken over about 8192 rows spread over X, which
-        costs a fraction of a pass). A constant feature gets p_j = 0."""
+        spreads as 0 or 1; its mean is taken over ``rounding``, the rounding variances of
+        sampled values (``step_size.rounding_variance`` of ``scaling.scaled_sample``),
+        needed below 32 bits). A constant feature gets p_j = 0."""
         unit = level_unit(bits)
-        d = X.shape[1]
-
-        def moments(a: np.ndarray) -> np.ndarray:  # float32 values, float64 sums
-            return np.stack([a.sum(axis=0, dtype=np.float64), np.square(a).sum(axis=0, dtype=np.float64)])
-
-        total, squares = sum(scaling.map_chunks(X, moments), np.zeros((2, d)))
-        n = max(1, X.shape[0])
-        rounding = np.zeros(d) if unit is None else sampled_rounding_variance(X, scaling, bits)
-        mean = total / n
+        mean = summary.mean
         centers = (np.float32(mean).astype(np.float64) if unit is None
                    else np.clip(np.round(mean * unit), 0, unit) / unit)
-        spread = np.maximum(squares / n - 2 * centers * mean + centers**2, 0.0) + rounding
+        spread = summary.var + (mean - centers) ** 2
+        if unit is not None:
+            spread = spread + rounding.mean(axis=0, dtype=np.float64)
         with np.errstate(divide="ignore"):
             p = np.where(spread > 1e-12, np.round(-np.log2(np.where(spread > 1e-12, spread, 1.0))), 0.0)
         return cls(centers=centers, shifts=np.clip(p, 0, MAX_FEATURE_SHIFT).astype(np.uint8))
@@ -75,23 +69,13 @@ class Conditioning:
         return np.rint(self.centers * unit).astype(np.int32)
 
 
-def sampled_rounding_variance(X: np.ndarray, scaling, bits: int, fine: bool = False) -> np.ndarray:
-    """Each feature's mean variance of stochastic rounding to the ``bits``-bit levels
-    (``fine``: to double data's stored grid), in scaled units squared, over about 8192 rows
-    spread over X (``scaling.sample_rows``) scaled by ``scaling``: a fraction of a pass."""
-    if X.shape[0] == 0:
-        return np.zeros(X.shape[1])
-    sample = scaling.transform(X[sample_rows(X.shape[0], 8192)])
-    return rounding_variance(sample, bits, fine).mean(axis=0, dtype=np.float64)
-
-
-def stored_rounding_variance(X: np.ndarray, scaling, bits: int) -> np.ndarray:
+def stored_rounding_variance(sample: np.ndarray, bits: int) -> np.ndarray:
     """Double data at ``bits`` bits: each feature's mean variance of the stored copy's
-    one-time rounding to the fine grid (``sampled_rounding_variance``). Both samples of
-    every epoch are drawn from the stored values, so least-squares SGD sees E[q1 q2^T] =
-    a a^T + diag(these) in expectation over that rounding: the kernel's stored_variance
-    correction cancels it."""
-    return sampled_rounding_variance(X, scaling, bits, fine=True)
+    one-time rounding to the fine grid, in scaled units squared, over ``sample`` (scaled
+    rows of X, ``scaling.scaled_sample``). Both samples of every epoch are drawn from the
+    stored values, so least-squares SGD sees E[q1 q2^T] = a a^T + diag(these) in
+    expectation over that rounding: the kernel's stored_variance correction cancels it."""
+    return rounding_variance(sample, bits, fine=True).mean(axis=0, dtype=np.float64)
 
 
 def stored_variance_values(variance: np.ndarray) -> np.ndarray:

@@ -22,7 +22,7 @@ from .quantize import optimal_level_table, quantize_checked
 from .scaling import FeatureScaling
 from .spec import format as F
 from .spec.losses import LOSSES
-from .spec.rng import STREAM_BLOCK, STREAM_EPOCH, STREAM_ORDER, draw, stream_key
+from .spec.rng import STREAM_BLOCK, STREAM_EPOCH, stream_key
 from .spec.schedule import epoch_shift
 
 
@@ -122,13 +122,10 @@ def prepare(X: np.ndarray, scaling: FeatureScaling, config: SgdConfig, seed: int
                     full=full)
 
 
-def epoch_order(seed: int, epoch: int, n: int) -> np.ndarray:
-    """The rows of epoch ``epoch`` in the order they are visited: the permutation that
-    sorts the counter-based draws of stream (STREAM_ORDER, epoch, 0), so it is the same
-    on every machine, backend and library version."""
-    keys = draw(stream_key(seed, STREAM_ORDER, epoch, 0), np.arange(n)).astype(np.uint64)
-    # a stable argsort of the draws, as one sort of (draw, row) pairs: 30% faster
-    return (np.sort((keys << np.uint64(32)) | np.arange(n, dtype=np.uint64)) & np.uint64(0xFFFFFFFF)).astype(np.int64)
+def epoch_order(seed: int, epoch: int, n: int, backend: str = "hls") -> np.ndarray:
+    """The rows of epoch ``epoch`` in the order they are visited (``spec.rng.epoch_order``,
+    computed by ``backend``: the native one holds no GIL while it works)."""
+    return get_backend(backend).epoch_order(seed, epoch, n)
 
 
 def epoch_seed(seed: int, epoch: int) -> int:
@@ -166,7 +163,7 @@ class EpochData:
 
     def _build(self, epoch: int):
         config, n = self.config, self.X.shape[0]
-        order = epoch_order(config.seed, epoch, n) if config.shuffle else None
+        order = epoch_order(config.seed, epoch, n, config.backend) if config.shuffle else None
         if config.resamples:
             full = self._full if self._full is None or order is None else self._full[order]
             data = prepare(self.X, self.scaling, config, seed=epoch_seed(config.seed, epoch), n_copies=1,

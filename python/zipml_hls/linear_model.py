@@ -20,12 +20,12 @@ from ._validation import check_bits, check_choice, check_int, check_matrix, chec
 from .backend import BACKENDS, get_backend
 from .polynomial import logistic_polynomial
 from .quantize import LEVELS
-from .scaling import FeatureScaling, LabelScaling, unscale_models
+from .scaling import FeatureSummary, LabelScaling, scaled_sample, unscale_models
 from .spec import format as F
 from .spec.losses import CLASSIFIER_LOSSES, LOSSES
 from .spec.schedule import epoch_shift, step_shift_from_eta
 from .conditioning import Conditioning, stored_rounding_variance
-from .step_size import AdaptiveSchedule, auto_step_shift
+from .step_size import AdaptiveSchedule, auto_step_shift, rounding_variance
 
 _MAX_BACKOFF = 8
 #: requantize='auto' quantizes X again every epoch up to this many values (4 MiB of float32)
@@ -182,7 +182,7 @@ class _ZipMLLinear(BaseEstimator):
         limit = get_backend("hls").constants()["max_features"]
         if X.shape[1] > limit:  # before any set-up work (level tables of 70000 features take minutes)
             raise ValueError(f"X has {X.shape[1]} features; the kernels' on-chip model holds at most {limit}")
-        return check_matrix(X), y
+        return check_matrix(X, finite_checked=True), y  # validate_data has refused NaN and infinity
 
     def _validate_predict(self, X):
         check_is_fitted(self, "coef_")
@@ -193,19 +193,24 @@ class _ZipMLLinear(BaseEstimator):
     def _start(self, X, Y, seed: int | None = None) -> None:
         """Fit the scalings and the schedule on the first data seen (``seed``: resolved
         already, else from ``random_state``)."""
-        self.scaling_ = FeatureScaling.fit(X)
+        summary = FeatureSummary.of(X)  # ranges and moments in one pass
+        self.scaling_ = summary.scaling
         if self._loss_spec.margin:  # margin losses read the +1/-1 labels as they are
             self._label_scalings = [LabelScaling(0.0, 1.0) for _ in range(Y.shape[1])]
         else:
             self._label_scalings = [LabelScaling.fit(Y[:, t]) for t in range(Y.shape[1])]
+        bits = int(self.bits)
+        # Var[Q(a)] of sampled values, for the conditioning and the initial step
+        sample = scaled_sample(X, self.scaling_) if bits != F.FULL_PRECISION else None
+        rounding = None if sample is None else rounding_variance(sample, bits)
         # per-feature centers and step multipliers: the linear kernel (and fp32 for the same losses)
         precondition = self.precondition and self._loss_spec.kernel == "linear" and self.levels == "uniform"
-        self._conditioning = Conditioning.fit(X, self.scaling_, int(self.bits)) if precondition else None
+        self._conditioning = Conditioning.fit(summary, bits, rounding) if precondition else None
         # least squares on double data: cancel the stored copy's rounding (docs/FORMATS.md section 5)
-        corrects = (self.rounding_correction and self.bits != F.FULL_PRECISION and self.sampling == "double"
+        corrects = (self.rounding_correction and bits != F.FULL_PRECISION and self.sampling == "double"
                     and self.levels == "uniform" and self._loss_name == "squared_error")
-        self._stored_variance = stored_rounding_variance(X, self.scaling_, int(self.bits)) if corrects else None
-        self._step_shift = (auto_step_shift(X, self.scaling_, int(self.bits), self._conditioning)
+        self._stored_variance = stored_rounding_variance(sample, bits) if corrects else None
+        self._step_shift = (auto_step_shift(X, self.scaling_, bits, self._conditioning, rounding)
                             if self.eta0 == "auto" else step_shift_from_eta(float(self.eta0)))
         self.eta_ = 2.0**-self._step_shift
         self._seed = _resolve_seed(self.random_state) if seed is None else seed

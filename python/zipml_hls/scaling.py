@@ -6,11 +6,11 @@ keep what is needed to map models back to original units.
 
 from __future__ import annotations
 
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 
 import numpy as np
 
+from .backend import get_backend
 from .spec import format as F
 
 
@@ -28,7 +28,12 @@ class FeatureScaling:
 
     @classmethod
     def fit(cls, X: np.ndarray) -> "FeatureScaling":
-        lo, hi = X.min(axis=0).astype(np.float32), X.max(axis=0).astype(np.float32)
+        """The scaling of finite X's feature ranges (``FeatureSummary``)."""
+        return FeatureSummary.of(X).scaling
+
+    @classmethod
+    def from_range(cls, lo: np.ndarray, hi: np.ndarray) -> "FeatureScaling":
+        lo, hi = np.asarray(lo, dtype=np.float32), np.asarray(hi, dtype=np.float32)
         span = hi.astype(np.float64) - lo.astype(np.float64)
         with np.errstate(divide="ignore", over="ignore"):
             inv = np.where(span > 0, 1.0 / np.where(span > 0, span, 1.0), 0.0).astype(np.float32)
@@ -55,25 +60,32 @@ class FeatureScaling:
         t *= self.inv
         return np.clip(t, np.float32(0), np.float32(1), out=t)
 
-    def map_chunks(self, X: np.ndarray, fn, chunk_values: int = 1 << 21, workers: int = 2,
-                   scaled: bool = True) -> list:
-        """``[fn(scaled rows) for each chunk of X]`` (``scaled=False``: the rows as they
-        are), in row order: chunks of about ``chunk_values`` values (whole rows), processed
-        on ``workers`` threads (NumPy releases the GIL), so a pass over a large X neither
-        copies it nor waits on one core, and its temporaries stay small; the results do
-        not depend on the thread count."""
-        chunk_rows = max(1, chunk_values // max(1, X.shape[1]))
-        starts = range(0, X.shape[0], chunk_rows)
-        prepare = self.transform if scaled else (lambda rows: rows)
-        work = lambda start: fn(prepare(X[start:start + chunk_rows]))  # noqa: E731
-        if workers <= 1 or len(starts) <= 1:
-            return [work(start) for start in starts]
-        with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="zipml-scan") as pool:
-            return list(pool.map(work, starts))
-
     def span(self) -> np.ndarray:
         """Feature range used to map positions back: hi - lo (0 for constant features)."""
         return np.where(self.inv > 0, self.hi.astype(np.float64) - self.lo.astype(np.float64), 0.0)
+
+
+@dataclass(frozen=True)
+class FeatureSummary:
+    """What fit()'s set-up needs of X's features, from one native pass on every core
+    (the same result on any number of cores): the min/max ``scaling``, and the ``mean``
+    and variance ``var`` of each feature's scaled values (float64, scaled units; the values
+    the scaling was fitted on lie in [0, 1], so no clipping enters)."""
+
+    scaling: FeatureScaling
+    mean: np.ndarray
+    var: np.ndarray
+
+    @classmethod
+    def of(cls, X: np.ndarray, name: str = "X") -> "FeatureSummary":
+        """Of ``X``, a 2-D array (converted to float32 C order if it is not): a
+        ValueError if it holds a NaN or an infinity."""
+        lo, hi, mean, var, finite = get_backend("hls").feature_summary(X)
+        if not finite:
+            raise ValueError(f"{name} contains NaN or infinity; remove or impute them first")
+        scaling = FeatureScaling.from_range(lo, hi)
+        inv = scaling.inv.astype(np.float64)
+        return cls(scaling=scaling, mean=(mean - lo.astype(np.float64)) * inv, var=var * inv * inv)
 
 
 @dataclass(frozen=True)
@@ -108,6 +120,12 @@ def sample_rows(n: int, m: int) -> np.ndarray:
     if n <= m:
         return np.arange(n)
     return np.unique((np.floor(np.modf(np.arange(m) * 0.6180339887498949)[0] * n)).astype(np.int64))
+
+
+def scaled_sample(X: np.ndarray, scaling: FeatureScaling, m: int = 4096) -> np.ndarray:
+    """About ``m`` rows of X spread over it (``sample_rows``), scaled: the rows on which
+    fit()'s set-up estimates rounding variances (a fraction of a pass)."""
+    return scaling.transform(X[sample_rows(X.shape[0], m)])
 
 
 def unscale_models(history: np.ndarray, features: FeatureScaling, labels: LabelScaling,

@@ -8,6 +8,8 @@ import math
 
 import numpy as np
 
+from .backend import get_backend
+from .scaling import scaled_sample
 from .spec import format as F
 
 
@@ -22,7 +24,7 @@ def rounding_variance(X_scaled: np.ndarray, bits: int, fine: bool = False) -> np
     return (k + 1 / s - a) * (a - k)
 
 
-def auto_step_shift(X: np.ndarray, scaling, bits: int, conditioning=None) -> int:
+def auto_step_shift(X: np.ndarray, scaling, bits: int, conditioning=None, rounding: np.ndarray | None = None) -> int:
     """Initial step for least-squares SGD: eta = 2^-ceil(log2((R + 1)(1 + V))).
 
     R = max_i sum_j 2^p_j |a_ij - m_j| bounds E||Q(a_i) - m||^2 weighted by the per-feature
@@ -31,13 +33,14 @@ def auto_step_shift(X: np.ndarray, scaling, bits: int, conditioning=None) -> int
     V = max_i sum_j Var[Q(a_ij)] is the rounding variance of a row (0 at 32 bits); the
     double-sampled update w -= eta Q2 (Q1^T w - b) carries noise eta Q2 (Q1 - a)^T w whose
     size grows with V, so low precision starts with a smaller step. ``a`` is X scaled by
-    ``scaling`` (a FeatureScaling); R is computed on X's own chunks, on two threads (no
-    scaled copy of X), as sum_j 2^p_j inv_j |x_ij - c_j| with c_j = lo_j + m_j / inv_j (the
-    same sum without a scaling pass, up to c_j's float32 rounding, which can make R larger
-    where |lo_j| is far above the feature's range; values outside the fitted range count
-    unclipped; both only ever give a smaller step); ``conditioning``: the centers m_j and
-    exponents p_j (``conditioning.Conditioning``; None: m = 0, p = 0); V is measured on
-    about 4096 evenly spaced rows.
+    ``scaling`` (a FeatureScaling); R is computed in one native pass over X itself (no
+    scaled copy), as sum_j 2^p_j inv_j |x_ij - c_j| with c_j = lo_j + m_j / inv_j in
+    float32 (the same sum up to that rounding, which can make R larger where |lo_j| is far
+    above the feature's range; values outside the fitted range count unclipped; both only
+    ever give a smaller step); ``conditioning``: the centers m_j and exponents p_j
+    (``conditioning.Conditioning``; None: m = 0, p = 0); V is the largest over the rows of
+    ``rounding``, the rounding variances of sampled rows (``rounding_variance`` of
+    ``scaling.scaled_sample``; None: computed here).
     """
     d = X.shape[1]
     shifts = np.zeros(d) if conditioning is None else conditioning.shifts
@@ -45,16 +48,11 @@ def auto_step_shift(X: np.ndarray, scaling, bits: int, conditioning=None) -> int
     inv = scaling.inv.astype(np.float64)
     weight = (np.exp2(shifts) * inv).astype(np.float32)
     origin = np.where(inv > 0, scaling.lo + centers / np.where(inv > 0, inv, 1.0), scaling.lo).astype(np.float32)
-
-    def widest(x: np.ndarray) -> float:  # float32 is plenty: R is rounded up to a power of two
-        t = np.subtract(x, origin, dtype=np.float32)
-        return float((np.abs(t, out=t) @ weight).max())
-
-    r = max(scaling.map_chunks(X, widest, scaled=False), default=0.0) + 1.0
+    r = get_backend("hls").weighted_row_bound(X, origin, weight) + 1.0
     v = 0.0
     if bits != F.FULL_PRECISION:
-        rows = scaling.transform(X[:: max(1, X.shape[0] // 4096)]).astype(np.float64)
-        v = float(rounding_variance(rows, bits).sum(axis=1).max())
+        rounding = rounding_variance(scaled_sample(X, scaling), bits) if rounding is None else rounding
+        v = float(rounding.sum(axis=1, dtype=np.float64).max())
     return int(min(F.MAX_SHIFT, max(1, math.ceil(math.log2(r * (1.0 + v))))))
 
 

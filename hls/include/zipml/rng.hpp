@@ -29,6 +29,9 @@ constexpr uint32_t kStreamModel = 2u << 16;  ///< model rounding: stream (kStrea
 constexpr uint32_t kStreamGrad = 3u << 16;   ///< gradient rounding: stream (kStreamGrad, epoch, row), index j
 /// Double data's two samples, drawn in the kernel: stream (kStreamSample, epoch, row), resample.hpp
 constexpr uint32_t kStreamSample = 6u << 16;
+/// Host side, no kernel draws it: the row order of each epoch, stream (kStreamOrder, epoch,
+/// 0), index = row (the bindings' epoch_order).
+constexpr uint32_t kStreamOrder = 5u << 16;
 
 /// Key of the stream (a, b, c) under a seed: mix32 chained over the words.
 constexpr uint32_t stream_key(uint32_t seed, uint32_t a, uint32_t b, uint32_t c) {
