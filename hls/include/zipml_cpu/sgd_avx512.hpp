@@ -45,7 +45,7 @@ template <int Bits, Sampling E, class Loss>
 constexpr bool supports_sgd() {
   return (Bits == 1 || Bits == 2 || Bits == 4 || Bits == 8) &&
          (E == Sampling::Double || E == Sampling::Naive || E == Sampling::Nearest) &&
-         std::is_same<Loss, SquaredError>::value;
+         Contains<LinearLosses, Loss>::value;
 }
 
 #ifdef ZIPML_HAVE_AVX512
@@ -270,21 +270,21 @@ ZIPML_INLINE inline __m512i conditioned_steps(int64_t g, bool narrow, __m512i v,
   return _mm512_inserti64x4(_mm512_castsi256_si512(lo), hi, 1);
 }
 
-/// AVX-512 twin of zipml::sgd_least_squares with uniform levels (same parameters
-/// without `values`, same results); `feature_shifts`, `centers` and `seed` as SgdOptions's,
-/// `rows` as sgd_epochs's
-/// (kConditioned: either is non-null; a null one counts as all 0).
-template <int Bits, Sampling E, int MaxFeatures, bool kConditioned>
-void sgd_least_squares(const uint64_t* data, const int32_t* labels, int n, int d, int n_copies, int epochs,
-                       int step_shift, int decay_epochs, int32_t dot_mult, const int32_t* model_in,
-                       int32_t* history, const uint8_t* feature_shifts, const int32_t* centers, uint32_t seed,
-                       const PassReport& report, const int64_t* rows, const int32_t* stored_variance) {
+/// AVX-512 twin of zipml::sgd_linear with uniform levels (same parameters without
+/// `values`, same results); `feature_shifts`, `centers`, `seed`, `full` (the hinge's
+/// refetch positions) and `stored_variance` as SgdOptions's, `rows` as sgd_epochs's
+/// (kConditioned: feature_shifts or centers is non-null; a null one counts as all 0).
+template <int Bits, Sampling E, class Loss, int MaxFeatures, bool kConditioned>
+void sgd_linear_lanes(const uint64_t* data, const int32_t* labels, int n, int d, int n_copies, int epochs,
+                      int step_shift, int decay_epochs, int32_t dot_mult, const int32_t* model_in, int32_t* history,
+                      const uint8_t* feature_shifts, const int32_t* centers, uint32_t seed, const uint32_t* full,
+                      const PassReport& report, const int64_t* rows, const int32_t* stored_variance) {
   constexpr int K = values_per_line(Bits, E);
   constexpr int S = max_code(Bits);
   constexpr bool kDouble = E == Sampling::Double;
   using Gr = Groups<Bits, E>;
   constexpr int G = Gr::G;
-  static_assert(supports_sgd<Bits, E, SquaredError>(), "the AVX-512 SGD covers least squares on 1, 2, 4, 8 bits");
+  static_assert(supports_sgd<Bits, E, Loss>(), "the AVX-512 SGD covers the linear losses on 1, 2, 4, 8 bits");
   static_assert(MaxFeatures > 0, "MaxFeatures must be positive");
   // The model in group slots: 16 aligned lanes per group, so every load and store is
   // a whole aligned vector; lanes past a partial group hold 0 and see code 0.
@@ -320,6 +320,75 @@ void sgd_least_squares(const uint64_t* data, const int32_t* labels, int n, int d
       }
   int32_t intercept = model_in[d];
   const __m512i one = _mm512_set1_epi32(1);
+  // Refetching (the hinge with `full`): the feature of each slot (-1 in padding lanes),
+  // so a refetched row's full-precision positions are gathered into slot order, and
+  // l1 = sum_j |w_j| (the band's width), kept for the next row: summed in the fused
+  // update, or by a pass over the slots.
+  const bool refetching = Loss::kRefetch && full != nullptr;
+  std::vector<int32_t> slot_feature;
+  if (refetching) {
+    slot_feature.assign(slots, -1);
+    for (int l = 0; l < n_lines; ++l)
+      for (int gid = 0; gid < G; ++gid)
+        for (int lane = 0; lane < 16; ++lane) {
+          const int j = l * K + Gr::value(gid, lane);
+          if (Gr::value(gid, lane) >= 0 && j < d) slot_feature[slot(l, gid) + lane] = j;
+        }
+  }
+  // A refetched row's positions p_j - m_j * dot_mult in slot order (Q0.24, |.| < 2^25; 0 in
+  // padding lanes), gathered once for its dot product and its update.
+  std::vector<int32_t> centred_row(refetching ? slots : 0);
+  auto gather_row = [&](const uint32_t* p) {
+    const __m512i dot_mult_v = _mm512_set1_epi32(dot_mult);
+    for (size_t k = 0; k < slots; k += 16) {
+      const __m512i feature = _mm512_loadu_si512(slot_feature.data() + k);
+      const __mmask16 valid = _mm512_cmpge_epi32_mask(feature, _mm512_setzero_si512());
+      __m512i c = _mm512_mask_i32gather_epi32(_mm512_setzero_si512(), valid, feature, p, 4);
+      if (kConditioned) c = _mm512_sub_epi32(c, _mm512_mullo_epi32(_mm512_load_si512(center_codes + k), dot_mult_v));
+      _mm512_storeu_si512(centred_row.data() + k, c);
+    }
+  };
+  // sum_j (p_j - m_j dot_mult) (w_j >> 8), exact in int64 (sgd.hpp's refetch_dot_loop)
+  auto refetch_dot = [&]() {
+    __m512i sum = _mm512_setzero_si512();
+    for (size_t k = 0; k < slots; k += 16) {
+      const __m512i c = _mm512_loadu_si512(centred_row.data() + k);
+      const __m512i wd = _mm512_srai_epi32(_mm512_load_si512(w + k), kDotDrop);
+      sum = _mm512_add_epi64(sum, _mm512_mul_epi32(c, wd));  // even lanes, then odd lanes
+      sum = _mm512_add_epi64(sum, _mm512_mul_epi32(_mm512_srli_epi64(c, 32), _mm512_srli_epi64(wd, 32)));
+    }
+    return static_cast<int64_t>(_mm512_reduce_add_epi64(sum));
+  };
+  // w_j -= sat32(round(r (p_j - m_j dot_mult) 2^q_j / 2^(16 + shift))) (sgd.hpp's refetch_update_loop)
+  auto refetch_update = [&](int64_t r, int shift) {
+    const __m512i r64 = _mm512_set1_epi64(r), base = _mm512_set1_epi64(kLabelFrac + shift);
+    const __m512i one64 = _mm512_set1_epi64(1);
+    auto steps = [&](__m256i c8, __m256i q8) ZIPML_INLINE {
+      const __m512i s = _mm512_sub_epi64(base, _mm512_cvtepi32_epi64(q8));
+      const __m512i x = _mm512_add_epi64(_mm512_mullo_epi64(_mm512_cvtepi32_epi64(c8), r64),
+                                         _mm512_sllv_epi64(one64, _mm512_sub_epi64(s, one64)));
+      return _mm512_cvtsepi64_epi32(_mm512_srav_epi64(x, s));
+    };
+    for (size_t k = 0; k < slots; k += 16) {
+      const __m512i c = _mm512_loadu_si512(centred_row.data() + k);
+      const __m512i q = kConditioned ? _mm512_load_si512(exponents + k) : _mm512_setzero_si512();
+      const __m256i low = steps(_mm512_castsi512_si256(c), _mm512_castsi512_si256(q));
+      const __m256i high = steps(_mm512_extracti64x4_epi64(c, 1), _mm512_extracti64x4_epi64(q, 1));
+      _mm512_store_si512(w + k, _mm512_sub_epi32(_mm512_load_si512(w + k),
+                                                 _mm512_inserti64x4(_mm512_castsi256_si512(low), high, 1)));
+    }
+  };
+  // sum of |w| over 16 int32 lanes into 8 int64 lanes (|INT32_MIN| = 2^31: read unsigned)
+  auto add_abs = [](__m512i sum, __m512i v) ZIPML_INLINE {
+    const __m512i a = _mm512_abs_epi32(v);
+    sum = _mm512_add_epi64(sum, _mm512_cvtepu32_epi64(_mm512_castsi512_si256(a)));
+    return _mm512_add_epi64(sum, _mm512_cvtepu32_epi64(_mm512_extracti64x4_epi64(a, 1)));
+  };
+  auto model_l1 = [&]() {
+    __m512i sum = _mm512_setzero_si512();
+    for (size_t k = 0; k < slots; k += 16) sum = add_abs(sum, _mm512_load_si512(w + k));
+    return static_cast<int64_t>(_mm512_reduce_add_epi64(sum));
+  };
   // The stored-rounding correction (SgdOptions::stored_variance): each slot's variance and
   // step exponent (0 in padding lanes, whose weights stay 0), applied every kCorrectionRows
   // samples by one pass over the slots (`correct`, below).
@@ -414,6 +483,7 @@ void sgd_least_squares(const uint64_t* data, const int32_t* labels, int n, int d
     auto row_of = [&](int i) ZIPML_INLINE { return copy + (rows == nullptr ? int64_t{i} : rows[i]) * row_words; };
     resolve_row(row_of(0), sample_stream_key(seed, e, 0), current);
     for (int l = 0; l < n_lines; ++l) acc = dot_line(row_of(0), current, l, acc);
+    int64_t l1 = refetching ? model_l1() : 0;
     for (int i = 0; i < n; ++i, current ^= 1) {
       const uint64_t* row = row_of(i);
       const uint64_t* next = i + 1 < n ? row_of(i + 1) : nullptr;
@@ -423,85 +493,122 @@ void sgd_least_squares(const uint64_t* data, const int32_t* labels, int n, int d
         for (int l = 0; l < n_lines; ++l) __builtin_prefetch(ahead + l * kLineWords, 0, 3);
       }
       if (next != nullptr) resolve_row(next, sample_stream_key(seed, e, i + 1), current ^ 1);
-      const int64_t pred = linear_prediction(reduce_add_wrapping(acc), intercept, dot_mult);
-      const int64_t r = SquaredError::residual_q16(pred, labels[i]);
-      const SampleStep st = residual_step(r, dot_mult, shift, S, pmax);
-      if (st.saturated) ++counts.saturated;
-      // round(g c / 2^8) = (g c + 2^7) >> 8 in 32-bit lanes when |g| < 2^23 (then
-      // |g c| + 2^7 < 2^31 for c <= 255). Otherwise, while |g| < 2^31, with g = 256 gh + gl
-      // (0 <= gl < 256), floor((g c + 128) / 256) = gh c + floor((gl c + 128) / 256)
-      // exactly, and |gh c| < 2^31, gl c + 128 < 2^16. b = 8 computes it per value; b <= 4
-      // reads a table. Larger |g| (a diverging run): the saturated steps from a table.
-      const bool narrow = st.g > -(1 << 23) && st.g < (1 << 23);
-      const bool narrow_conditioned = st.g > -(int64_t{1} << (23 - pmax)) && st.g < (int64_t{1} << (23 - pmax));
-      const bool wide = st.g <= INT32_MIN || st.g > INT32_MAX;
-      if (wide && !kConditioned)  // the conditioned update computes its steps per lane
-        for (int c = 0; c <= S + 1; ++c) wide_steps[c] = code_step(st.g, c);
-      const int32_t g32 = static_cast<int32_t>(st.g);  // used only when not wide
-      const __m512i gv = _mm512_set1_epi32(g32);
-      const __m512i gh = _mm512_set1_epi32(g32 >> 8), gl = _mm512_set1_epi32(g32 & 0xFF);
-      const __m512i half = _mm512_set1_epi32(1 << (kUpdateFrac - 1));
-      auto code_steps = [&](__m512i c) ZIPML_INLINE {
-        if (wide) return _mm512_i32gather_epi32(c, wide_steps, 4);
-        if (narrow) return _mm512_srai_epi32(_mm512_add_epi32(_mm512_mullo_epi32(gv, c), half), kUpdateFrac);
-        const __m512i low = _mm512_srli_epi32(_mm512_add_epi32(_mm512_mullo_epi32(gl, c), half), kUpdateFrac);
-        return _mm512_add_epi32(_mm512_mullo_epi32(gh, c), low);
-      };
-      // b <= 4: a permute of the steps of codes 0..15 indexed by Group::raw + rounding bit;
-      // entry x holds step[(x >> pos) & S], so the index needs no mask (and 2-bit data no
-      // shift per field). Computed in registers: the row's first update waits for it.
-      const __m512i lane_ids = _mm512_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15);
-      const __m512i field = _mm512_set1_epi32(S < 16 ? S : 15);
-      const __m512i table_pos0 = code_steps(_mm512_and_si512(lane_ids, field));
-      const __m512i table_pos2 = code_steps(_mm512_and_si512(_mm512_srli_epi32(lane_ids, 2), field));
-      const __m512i four = _mm512_set1_epi32(4);
-      const __m512i gv1 = _mm512_set1_epi32(code_step(st.g, 1));  // 1-bit data
-      auto delta_of = [&](const Group& g) ZIPML_INLINE {
-        if (S >= 16) return code_steps(kDouble ? _mm512_mask_add_epi32(g.idx, g.r1, g.idx, one) : g.idx);
-        const __m512i code = kDouble ? _mm512_mask_add_epi32(g.raw, g.r1, g.raw, g.pos == 0 ? one : four) : g.raw;
-        return _mm512_permutexvar_epi32(code, g.pos == 0 ? table_pos0 : table_pos2);
-      };
-      // One pass over the model per row: update line l with row i, then take line l of
-      // row i+1's dot product against the updated weights (same result as two passes).
-      acc = _mm512_setzero_si512();
-      __m512i acc2 = _mm512_setzero_si512();  // Double: the second sample's dot product
-      for (int l = 0; l < n_lines; ++l) {
-        for_each_group<Bits, E>(kDouble ? resolved_line(current, l) : row + l * kLineWords,
-                                [&](const Group& g) ZIPML_INLINE {
-          int32_t* ws = w + slot(l, g.gid);
-          const __m512i wv = _mm512_load_si512(ws);
-          const __m512i cc = kConditioned ? _mm512_load_si512(center_codes + slot(l, g.gid)) : __m512i{};
-          if (kDouble) {
-            const __m512i wd = _mm512_srai_epi32(wv, kDotDrop);
-            if (Bits > 1) acc2 = _mm512_add_epi32(acc2, _mm512_mullo_epi32(g.idx, wd));
-            acc2 = _mm512_mask_add_epi32(acc2, g.r1, acc2, wd);
-            if (kConditioned) acc2 = _mm512_sub_epi32(acc2, _mm512_mullo_epi32(cc, wd));
-          }
-          __m512i out;
-          if (kConditioned) {  // one rounding of g (second - m) 2^q: conditioned_step
-            const __m512i second = Bits == 1 ? _mm512_maskz_mov_epi32(g.r1, one)
-                                             : (kDouble ? _mm512_mask_add_epi32(g.idx, g.r1, g.idx, one) : g.idx);
-            const __m512i exponent = _mm512_load_si512(exponents + slot(l, g.gid));
-            out = _mm512_sub_epi32(wv, conditioned_steps(st.g, narrow_conditioned, _mm512_sub_epi32(second, cc),
-                                                         exponent));
-          } else if (Bits == 1) {  // the step of code 0 is 0: subtract the step of code 1 where the second code is 1
-            out = _mm512_mask_sub_epi32(wv, g.r1, wv, gv1);
-          } else {
-            out = _mm512_sub_epi32(wv, delta_of(g));
-          }
-          _mm512_store_si512(ws, out);
-        });
-        if (next != nullptr) {
-          if (after_next != nullptr) __builtin_prefetch(after_next + l * kLineWords, 0, 3);  // one pass ahead
-          acc = dot_line(next, current ^ 1, l, acc);
+      if (refetching && next != nullptr) {  // the next row's full-precision positions, in case it is refetched
+        const char* ahead = reinterpret_cast<const char*>(full + (rows == nullptr ? int64_t{i} + 1 : rows[i + 1]) * d);
+        for (int64_t b = 0; b < int64_t{d} * 4; b += 64) __builtin_prefetch(ahead + b, 0, 0);
+      }
+      int64_t pred = linear_prediction(reduce_add_wrapping(acc), intercept, dot_mult);
+      // Refetching (sgd.hpp): where the margin test could go either way, the exact
+      // prediction from the row's full-precision positions decides, and steps the model.
+      bool refetch = false;
+      if (refetching) {
+        const int64_t y = labels[i] > 0 ? 1 : -1;
+        const int64_t unit = int64_t{1} << kLabelFrac;
+        const int64_t band = ((l1 >> kDotDrop) * dot_mult) >> kDotMultFrac;
+        const int64_t margin = y * pred;
+        if (margin - unit <= band && unit - margin <= band) {
+          refetch = true;
+          ++counts.refetched;
+          gather_row(full + (rows == nullptr ? int64_t{i} : rows[i]) * d);
+          pred = (refetch_dot() >> kPosFrac) + (intercept >> kDotDrop);
         }
       }
-      report_predictions(report, i, pred,
-                         kDouble && r != 0 ? linear_prediction(reduce_add_wrapping(acc2), intercept, dot_mult)
-                                           : pred);
+      const int64_t r = Loss::residual_q16(pred, labels[i]);
+      const SampleStep st = residual_step(r, dot_mult, shift, S, pmax);
+      if (st.saturated) ++counts.saturated;
+      if (refetch || r == 0) {  // no step from the row's codes: only row i+1's dot product
+        if (refetch) {
+          refetch_update(r, shift);
+          l1 = model_l1();
+        }
+        acc = _mm512_setzero_si512();
+        if (next != nullptr)
+          for (int l = 0; l < n_lines; ++l) {
+            if (after_next != nullptr) __builtin_prefetch(after_next + l * kLineWords, 0, 3);
+            acc = dot_line(next, current ^ 1, l, acc);
+          }
+        report_predictions(report, i, pred, pred);
+      } else {
+        // round(g c / 2^8) = (g c + 2^7) >> 8 in 32-bit lanes when |g| < 2^23 (then
+        // |g c| + 2^7 < 2^31 for c <= 255). Otherwise, while |g| < 2^31, with g = 256 gh + gl
+        // (0 <= gl < 256), floor((g c + 128) / 256) = gh c + floor((gl c + 128) / 256)
+        // exactly, and |gh c| < 2^31, gl c + 128 < 2^16. b = 8 computes it per value; b <= 4
+        // reads a table. Larger |g| (a diverging run): the saturated steps from a table.
+        const bool narrow = st.g > -(1 << 23) && st.g < (1 << 23);
+        const bool narrow_conditioned = st.g > -(int64_t{1} << (23 - pmax)) && st.g < (int64_t{1} << (23 - pmax));
+        const bool wide = st.g <= INT32_MIN || st.g > INT32_MAX;
+        if (wide && !kConditioned)  // the conditioned update computes its steps per lane
+          for (int c = 0; c <= S + 1; ++c) wide_steps[c] = code_step(st.g, c);
+        const int32_t g32 = static_cast<int32_t>(st.g);  // used only when not wide
+        const __m512i gv = _mm512_set1_epi32(g32);
+        const __m512i gh = _mm512_set1_epi32(g32 >> 8), gl = _mm512_set1_epi32(g32 & 0xFF);
+        const __m512i half = _mm512_set1_epi32(1 << (kUpdateFrac - 1));
+        auto code_steps = [&](__m512i c) ZIPML_INLINE {
+          if (wide) return _mm512_i32gather_epi32(c, wide_steps, 4);
+          if (narrow) return _mm512_srai_epi32(_mm512_add_epi32(_mm512_mullo_epi32(gv, c), half), kUpdateFrac);
+          const __m512i low = _mm512_srli_epi32(_mm512_add_epi32(_mm512_mullo_epi32(gl, c), half), kUpdateFrac);
+          return _mm512_add_epi32(_mm512_mullo_epi32(gh, c), low);
+        };
+        // b <= 4: a permute of the steps of codes 0..15 indexed by Group::raw + rounding bit;
+        // entry x holds step[(x >> pos) & S], so the index needs no mask (and 2-bit data no
+        // shift per field). Computed in registers: the row's first update waits for it.
+        const __m512i lane_ids = _mm512_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15);
+        const __m512i field = _mm512_set1_epi32(S < 16 ? S : 15);
+        const __m512i table_pos0 = code_steps(_mm512_and_si512(lane_ids, field));
+        const __m512i table_pos2 = code_steps(_mm512_and_si512(_mm512_srli_epi32(lane_ids, 2), field));
+        const __m512i four = _mm512_set1_epi32(4);
+        const __m512i gv1 = _mm512_set1_epi32(code_step(st.g, 1));  // 1-bit data
+        auto delta_of = [&](const Group& g) ZIPML_INLINE {
+          if (S >= 16) return code_steps(kDouble ? _mm512_mask_add_epi32(g.idx, g.r1, g.idx, one) : g.idx);
+          const __m512i code = kDouble ? _mm512_mask_add_epi32(g.raw, g.r1, g.raw, g.pos == 0 ? one : four) : g.raw;
+          return _mm512_permutexvar_epi32(code, g.pos == 0 ? table_pos0 : table_pos2);
+        };
+        // One pass over the model per row: update line l with row i, then take line l of
+        // row i+1's dot product against the updated weights (same result as two passes).
+        acc = _mm512_setzero_si512();
+        __m512i acc2 = _mm512_setzero_si512();  // Double: the second sample's dot product
+        __m512i l1_sum = _mm512_setzero_si512();  // refetching: sum |w| of the updated model
+        for (int l = 0; l < n_lines; ++l) {
+          for_each_group<Bits, E>(kDouble ? resolved_line(current, l) : row + l * kLineWords,
+                                  [&](const Group& g) ZIPML_INLINE {
+            int32_t* ws = w + slot(l, g.gid);
+            const __m512i wv = _mm512_load_si512(ws);
+            const __m512i cc = kConditioned ? _mm512_load_si512(center_codes + slot(l, g.gid)) : __m512i{};
+            if (kDouble) {
+              const __m512i wd = _mm512_srai_epi32(wv, kDotDrop);
+              if (Bits > 1) acc2 = _mm512_add_epi32(acc2, _mm512_mullo_epi32(g.idx, wd));
+              acc2 = _mm512_mask_add_epi32(acc2, g.r1, acc2, wd);
+              if (kConditioned) acc2 = _mm512_sub_epi32(acc2, _mm512_mullo_epi32(cc, wd));
+            }
+            __m512i out;
+            if (kConditioned) {  // one rounding of g (second - m) 2^q: conditioned_step
+              const __m512i second = Bits == 1 ? _mm512_maskz_mov_epi32(g.r1, one)
+                                               : (kDouble ? _mm512_mask_add_epi32(g.idx, g.r1, g.idx, one) : g.idx);
+              const __m512i exponent = _mm512_load_si512(exponents + slot(l, g.gid));
+              out = _mm512_sub_epi32(wv, conditioned_steps(st.g, narrow_conditioned, _mm512_sub_epi32(second, cc),
+                                                           exponent));
+            } else if (Bits == 1) {  // the step of code 0 is 0: subtract the step of code 1 where the second code is 1
+              out = _mm512_mask_sub_epi32(wv, g.r1, wv, gv1);
+            } else {
+              out = _mm512_sub_epi32(wv, delta_of(g));
+            }
+            _mm512_store_si512(ws, out);
+            if constexpr (Loss::kRefetch) l1_sum = add_abs(l1_sum, out);
+          });
+          if (next != nullptr) {
+            if (after_next != nullptr) __builtin_prefetch(after_next + l * kLineWords, 0, 3);  // one pass ahead
+            acc = dot_line(next, current ^ 1, l, acc);
+          }
+        }
+        if (refetching) l1 = static_cast<int64_t>(_mm512_reduce_add_epi64(l1_sum));
+        const int64_t second =
+            kDouble && Loss::kSecondSample ? linear_prediction(reduce_add_wrapping(acc2), intercept, dot_mult) : pred;
+        report_predictions(report, i, pred, second);
+      }
       intercept = wrap_sub(intercept, st.dc);
       if (stored_variance != nullptr && ((i + 1) % kCorrectionRows == 0 || i + 1 == n)) {
         correct(i % kCorrectionRows + 1, shift);
+        if (refetching) l1 = model_l1();
         if (next != nullptr) {  // row i+1's dot product was taken before the correction: again
           acc = _mm512_setzero_si512();
           for (int l = 0; l < n_lines; ++l) acc = dot_line(next, current ^ 1, l, acc);
@@ -541,15 +648,15 @@ bool fast_sgd_linear([[maybe_unused]] const uint64_t* data, [[maybe_unused]] con
 #ifdef ZIPML_HAVE_AVX512
   if constexpr (supports_sgd<Bits, E, Loss>()) {
     if (values == nullptr && opt.model_bits == 0 && opt.grad_bits == 0) {
-      // least squares never refetches: EpochCounts writes 0
       if (opt.feature_shifts != nullptr || opt.centers != nullptr)
-        sgd_least_squares<Bits, E, MaxFeatures, true>(data, labels, n, d, n_copies, epochs, step_shift, decay_epochs,
-                                                      dot_mult, model_in, history, opt.feature_shifts, opt.centers,
-                                                      opt.seed, report, rows, opt.stored_variance);
+        sgd_linear_lanes<Bits, E, Loss, MaxFeatures, true>(data, labels, n, d, n_copies, epochs, step_shift,
+                                                           decay_epochs, dot_mult, model_in, history, opt.feature_shifts,
+                                                           opt.centers, opt.seed, opt.full, report, rows,
+                                                           opt.stored_variance);
       else
-        sgd_least_squares<Bits, E, MaxFeatures, false>(data, labels, n, d, n_copies, epochs, step_shift,
-                                                       decay_epochs, dot_mult, model_in, history, nullptr, nullptr,
-                                                       opt.seed, report, rows, opt.stored_variance);
+        sgd_linear_lanes<Bits, E, Loss, MaxFeatures, false>(data, labels, n, d, n_copies, epochs, step_shift,
+                                                            decay_epochs, dot_mult, model_in, history, nullptr, nullptr,
+                                                            opt.seed, opt.full, report, rows, opt.stored_variance);
       return true;
     }
   }
