@@ -163,11 +163,13 @@ def accuracy_table(task: Task, network: str, seeds, epochs: int = 15, cells=CELL
 
 
 def _compare(a: dict, b: dict) -> dict:
-    """Difference of mean accuracies a - b, its standard error, and a verdict: 'higher' or
-    'lower' beyond two standard errors, else 'tie'; 'identical' when every seed agrees."""
-    diff = a["mean"] - b["mean"]
-    se = math.sqrt(a["std"] ** 2 / len(a["accuracies"]) + b["std"] ** 2 / len(b["accuracies"]))
-    if a["accuracies"] == b["accuracies"]:
+    """Mean difference of accuracies a - b, paired by seed (a seed gives every cell the same
+    initial weights and batch order), its standard error, and a verdict: 'higher' or 'lower'
+    beyond two standard errors, else 'tie'; 'identical' when every seed agrees."""
+    d = np.subtract(a["accuracies"], b["accuracies"])
+    diff = float(d.mean())
+    se = float(d.std(ddof=1) / math.sqrt(d.size)) if d.size > 1 else 0.0
+    if not d.any():
         verdict = "identical"
     else:
         verdict = "higher" if diff > 2 * se else "lower" if diff < -2 * se else "tie"
@@ -176,8 +178,9 @@ def _compare(a: dict, b: dict) -> dict:
 
 def ranking(rows: list) -> dict:
     """The paper's ranking checked cell by cell: fp32 against optimal, optimal against
-    uniform, optimal against XNOR and nearest rounding against optimal at each bits, and the
-    fewest bits at which optimal is above XNOR beyond two standard errors (None: at no bits)."""
+    uniform, optimal against XNOR and nearest rounding against optimal at each bits (rows of
+    :func:`accuracy_table` over the same seeds), and the fewest bits at which optimal is above
+    XNOR beyond two standard errors (None: at no bits)."""
     cell = {(r["scheme"], r["bits"]): r for r in rows}
     fp32, xnor_row = cell[("fp32", 32)], cell[("xnor", 1)]
     out = {"fp32_vs_optimal": {}, "optimal_vs_uniform": {}, "optimal_vs_xnor": {}, "nearest_vs_optimal": {}}

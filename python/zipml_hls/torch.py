@@ -207,8 +207,8 @@ class WeightQuantizer(nn.Module):
                 f"per_channel={self.per_channel}" + (f", refresh={self.refresh}" if self.scheme == "optimal" else ""))
 
     def step_seed(self, step: int) -> int:
-        """The quantizer's seed at training step ``step``."""
-        return int(stream_key(self.seed, STREAM_WEIGHT, self.layer, step)[0])
+        """The quantizer's seed at training step ``step`` (counted modulo 2^32)."""
+        return int(stream_key(self.seed, STREAM_WEIGHT, self.layer, step & 0xFFFFFFFF)[0])
 
     def levels(self, weight: torch.Tensor) -> torch.Tensor:
         """The levels (float64, (channels, 2^bits)) this quantizer rounds ``weight`` to now:
