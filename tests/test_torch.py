@@ -192,6 +192,10 @@ def test_an_optimizer_step_moves_the_shadow_and_the_forward_stays_on_levels():
     assert all(set(w[c].tolist()) <= set(lev[c].tolist()) for c in range(w.shape[0]))
     assert "parametrizations.weight.original" in "".join(model[0].state_dict())
     assert int(model[0].state_dict()["parametrizations.weight.0.step"]) == 1
+    # removing the quantizer in eval mode leaves the weights evaluation uses
+    evaluated = model[0].weight.detach().clone()
+    torch.nn.utils.parametrize.remove_parametrizations(model[0], "weight")
+    assert torch.equal(model[0].weight.detach(), evaluated)
 
 
 def test_training_is_deterministic_for_a_seed():

@@ -248,8 +248,8 @@ def quantize_model(model: nn.Module, scheme: str, bits: int | None = None, *, se
     """Quantize the weights of every Linear and Conv layer of ``model`` in place (a
     :class:`WeightQuantizer` per layer, numbered 0, 1, ... in ``model.modules()`` order);
     returns ``model``. Each shadow weight is ``layer.parametrizations.weight.original``;
-    ``torch.nn.utils.parametrize.remove_parametrizations(layer, 'weight')`` leaves the
-    quantized weight of the current step in its place.
+    ``torch.nn.utils.parametrize.remove_parametrizations(layer, 'weight')`` leaves a quantized
+    weight in its place (in eval mode, the one evaluation uses).
     """
     if not isinstance(model, nn.Module):
         raise TypeError(f"model must be a torch.nn.Module, got {type(model).__name__}")
