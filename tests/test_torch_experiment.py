@@ -34,7 +34,9 @@ def test_tasks_are_fixed_splits_of_the_digits():
 
 @pytest.mark.parametrize("name", D.NETWORKS)
 def test_networks_start_from_seeded_uniform_weights(name):
+    state = torch.get_rng_state()
     a, b = D.make_network(name, 8, seed=3), D.make_network(name, 8, seed=3)
+    assert torch.equal(torch.get_rng_state(), state)  # no global generator
     assert all(torch.equal(p, q) for p, q in zip(a.parameters(), b.parameters()))
     assert not torch.equal(next(a.parameters()), next(D.make_network(name, 8, seed=4).parameters()))
     for layer in a:

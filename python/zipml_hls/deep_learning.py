@@ -77,15 +77,18 @@ def load_task(name: str, seed: int = 0) -> Task:
 def make_network(name: str, side: int, seed: int, classes: int = 10) -> nn.Module:
     """'mlp': side^2 -> 64 -> classes with ReLU; 'cnn': two 3x3 convolutions (8 and 16
     filters, ReLU, 2x2 max pooling) and a linear layer. Weights and biases uniform in
-    +-1/sqrt(fan_in) (PyTorch's default bounds) from a NumPy generator seeded with ``seed``."""
+    +-1/sqrt(fan_in) (PyTorch's default bounds) from a NumPy generator seeded with ``seed``;
+    the layers are built on the meta device, so torch's global generator is not touched."""
+    meta = {"device": "meta"}
     if name == "mlp":
-        model = nn.Sequential(nn.Flatten(), nn.Linear(side * side, 64), nn.ReLU(), nn.Linear(64, classes))
+        layers = [nn.Flatten(), nn.Linear(side * side, 64, **meta), nn.ReLU(), nn.Linear(64, classes, **meta)]
     elif name == "cnn":
-        model = nn.Sequential(nn.Conv2d(1, 8, 3, padding=1), nn.ReLU(), nn.MaxPool2d(2),
-                              nn.Conv2d(8, 16, 3, padding=1), nn.ReLU(), nn.MaxPool2d(2), nn.Flatten(),
-                              nn.Linear(16 * (side // 4) ** 2, classes))
+        layers = [nn.Conv2d(1, 8, 3, padding=1, **meta), nn.ReLU(), nn.MaxPool2d(2),
+                  nn.Conv2d(8, 16, 3, padding=1, **meta), nn.ReLU(), nn.MaxPool2d(2), nn.Flatten(),
+                  nn.Linear(16 * (side // 4) ** 2, classes, **meta)]
     else:
         raise ValueError(f"network must be one of {NETWORKS}, got {name!r}")
+    model = nn.Sequential(*layers).to_empty(device="cpu")
     rng = np.random.default_rng(seed)
     with torch.no_grad():
         for layer in model:
