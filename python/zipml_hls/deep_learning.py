@@ -18,12 +18,14 @@ from torch import nn
 from torch.nn.utils import parametrize
 
 from .levels import quantization_variance
-from .torch import WeightQuantizer, quantize_model, weight_levels
+from .torch import DEFAULT_REFRESH, WeightQuantizer, quantize_model, weight_levels
 
 TASKS = ("digits", "shifted digits")
 NETWORKS = ("mlp", "cnn")
 BITS = (1, 2, 3, 4)
 CANVAS = 10  #: side of the shifted-digits images
+NOISE = 0.1  #: standard deviation of the shifted digits' Gaussian noise
+BATCH_SIZE = 128
 #: (scheme, bits) of every cell of the accuracy table: fp32, XNOR (1 bit), and the three
 #: level schemes at 1-4 bits.
 CELLS = [("fp32", 32), ("xnor", 1)] + [(s, b) for s in ("optimal", "uniform", "nearest") for b in BITS]
@@ -55,8 +57,8 @@ def _split(name: str, images: np.ndarray, labels: np.ndarray) -> Task:
 
 def load_task(name: str, seed: int = 0) -> Task:
     """'digits': scikit-learn's 8x8 digits (1797 images) scaled to [0, 1]. 'shifted digits':
-    each digit placed at a random offset on a 12x12 canvas with Gaussian noise of standard
-    deviation 0.1 added (generated from ``seed``): position no longer tells the pixels'
+    each digit placed at a random offset on a CANVAS x CANVAS canvas with Gaussian noise of
+    standard deviation NOISE added (generated from ``seed``): position no longer tells the pixels'
     meaning, which a fully connected network has to learn for every offset."""
     from sklearn.datasets import load_digits
 
@@ -71,7 +73,7 @@ def load_task(name: str, seed: int = 0) -> Task:
     offsets = rng.integers(0, CANVAS - 8 + 1, size=(len(X), 2))
     for i, (r, c) in enumerate(offsets):
         canvas[i, 0, r:r + 8, c:c + 8] = images[i, 0]
-    return _split(name, canvas + 0.1 * rng.standard_normal(canvas.shape), y)
+    return _split(name, canvas + NOISE * rng.standard_normal(canvas.shape), y)
 
 
 def make_network(name: str, side: int, seed: int, classes: int = 10) -> nn.Module:
@@ -113,7 +115,7 @@ def accuracy(model: nn.Module, X: torch.Tensor, y: torch.Tensor) -> float:
 
 
 def train_network(task: Task, network: str, scheme: str, bits: int, seed: int, *, epochs: int = 15,
-                  batch_size: int = 128, lr: float = 0.01, refresh: int | None = None, after_step=None):
+                  batch_size: int = BATCH_SIZE, lr: float = 0.01, refresh: int | None = None, after_step=None):
     """Train ``network`` on ``task`` with weights quantized by ``scheme`` at ``bits`` bits
     (Adam on the shadow weights, step ``lr``, divided by 10 for the last third of the
     epochs; cross-entropy; ``refresh`` as quantize_model's). ``after_step(model, step)``,
@@ -249,5 +251,6 @@ def experiment(tasks=TASKS, networks=("mlp",), seeds=range(5), epochs: int = 12,
                 out[task_name][network] = {"rows": rows, "ranking": ranking(rows)}
     finally:
         torch.set_num_threads(threads)
-    return {"epochs": epochs, "seeds": list(seeds), "torch": torch.__version__, "results": out,
+    return {"epochs": epochs, "seeds": list(seeds), "torch": torch.__version__, "batch_size": BATCH_SIZE,
+            "refresh": DEFAULT_REFRESH, "canvas": CANVAS, "noise": NOISE, "results": out,
             "seconds": time.perf_counter() - start}

@@ -154,15 +154,16 @@ def deep_learning_section(dl: dict | None) -> list:
         return lines + [f"Not run: PyTorch is not installed. To include this section: {TORCH_HINT}.", ""]
     lines += ["Every Linear and Conv weight is quantized in every forward pass (`zipml_hls.torch`: the gradient "
               "goes straight through to full-precision shadow weights; biases stay fp32), per output channel: "
-              "*optimal* = stochastic rounding to variance-optimal levels (recomputed every 10 steps), *uniform* = "
+              f"*optimal* = stochastic rounding to variance-optimal levels (recomputed every {dl['refresh']} steps), "
+              "*uniform* = "
               "stochastic rounding to uniform levels between the channel's min and max (both unbiased), *nearest* "
               "= deterministic rounding to those uniform levels, *XNOR* = sign(w) x mean |w| (1 bit). At 1 bit "
               "optimal and uniform levels are the same two levels (min and max), so those rows agree. Test "
               f"accuracy (25% held out) of the network with its quantized weights (one draw for the stochastic "
               f"schemes): mean +- sample standard deviation over {len(dl['seeds'])} seeds, {dl['epochs']} epochs of "
-              f"Adam (batch 128), one thread, torch {dl['torch']}; {dl['seconds']:.0f} s in all. Tasks: "
-              "scikit-learn's 8x8 digits, and *shifted digits* (each digit at a random offset on a 10x10 canvas "
-              "with Gaussian noise, sd 0.1; generated).", "",
+              f"Adam (batch {dl['batch_size']}), one thread, torch {dl['torch']}; {dl['seconds']:.0f} s in all. "
+              "Tasks: scikit-learn's 8x8 digits, and *shifted digits* (each digit at a random offset on a "
+              f"{dl['canvas']}x{dl['canvas']} canvas with Gaussian noise, sd {dl['noise']}; generated).", "",
               "| task | network | scheme | 1 bit | 2 bits | 3 bits | 4 bits | 32 bits |",
               "|---|---|---|---|---|---|---|---|"]
     for task, by_net in dl["results"].items():
