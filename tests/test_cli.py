@@ -167,7 +167,8 @@ def test_reproduce_writes_report(tmp_path):
     from zipml_hls.reproduce import reproduce
 
     r = reproduce(tmp_path, quiet=True, sizes={"synthetic": (2000, 30), "epochs": 6, "throughput": (512, 256),
-                                               "skewed": (1000, 10), "levels_epochs": 6})
+                                               "skewed": (1000, 10), "levels_epochs": 6,
+                                               "deep_learning": {"networks": ("mlp",), "seeds": 2, "epochs": 1}})
     for name in ("report.md", "results.json", "convergence.png", "final_loss_vs_bits.png", "speedup.png",
                  "levels_vs_bits.png", "end_to_end.png", "nonlinear.png"):
         assert (tmp_path / name).stat().st_size > 0
@@ -179,6 +180,12 @@ def test_reproduce_writes_report(tmp_path):
     report = (tmp_path / "report.md").read_text()
     assert "## 3. Naive sampling is biased" in report and "FPGA projection" in report
     assert "## 4. Variance-optimal levels" in report and "## 6. Non-linear models" in report
+    # section 8 runs where torch is installed, and says how to get it where not
+    assert "## 8. A little bit of deep learning" in report
+    if r["deep_learning"] is None:
+        assert 'pip install "zipml-hls[torch]"' in report
+    else:
+        assert "| digits | mlp | optimal |" in report and (tmp_path / "deep_learning.png").stat().st_size > 0
     assert [x["bits"] for x in saved["end_to_end"]["diabetes 442x10"]["rows"]] == [8, 6, 4]
     assert {"log_loss", "hinge"} == saved["nonlinear"]["breast cancer"].keys()
     assert {"double", "naive"} <= saved["levels"]["lognormal 1000x10"].keys()

@@ -155,3 +155,23 @@ def end_to_end(results: dict, path: Path) -> Path:
         ax.set_yscale("log")
         _style(ax, "epoch", "training loss (0.5 MSE)", name)
     return _save(fig, path)
+
+
+def deep_learning_accuracy(results: dict, path: Path) -> Path:
+    """Test accuracy against bits per weight (mean, and the standard deviation over seeds as
+    error bars) of each scheme, one panel per task and network; fp32 as a line with its band."""
+    panels = [(task, net) for task in results for net in results[task]]
+    fig, axes = _panels(len(panels), width=4.8)
+    for ax, (task, net) in zip(axes, panels):
+        cell = {(r["scheme"], r["bits"]): r for r in results[task][net]["rows"]}
+        fp32 = cell[("fp32", 32)]
+        ax.axhline(fp32["mean"], color="black", linewidth=0.8, label="fp32")
+        ax.axhspan(fp32["mean"] - fp32["std"], fp32["mean"] + fp32["std"], color="black", alpha=0.08)
+        for scheme, fmt in (("optimal", "-o"), ("uniform", "--s"), ("nearest", ":^")):
+            bits, mean, std = zip(*sorted((b, r["mean"], r["std"]) for (s, b), r in cell.items() if s == scheme))
+            ax.errorbar(bits, mean, yerr=std, fmt=fmt, capsize=3, label=scheme)
+        xnor = cell[("xnor", 1)]
+        ax.errorbar([1], [xnor["mean"]], yerr=[xnor["std"]], fmt="D", color="tab:red", capsize=3, label="XNOR")
+        ax.set_xticks(sorted({b for s, b in cell if s != "fp32"}))
+        _style(ax, "bits per weight", "test accuracy", f"{task}, {net}")
+    return _save(fig, path)

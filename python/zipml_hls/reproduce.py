@@ -3,6 +3,7 @@ with scikit-learn, written as report.md, PNG plots and results.json."""
 
 from __future__ import annotations
 
+import importlib.util
 import json
 import math
 import platform
@@ -33,9 +34,15 @@ def _fmt_precision(row) -> str:
 
 
 DEFAULT = {"synthetic": (20_000, 200), "epochs": 20, "throughput": (32_768, 2048), "skewed": (20_000, 50),
-           "levels_epochs": 30}
+           "levels_epochs": 30, "deep_learning": {"networks": ("mlp",), "seeds": 5, "epochs": 12}}
 FULL = {"synthetic": (100_000, 500), "epochs": 40, "throughput": (131_072, 2048),  # 1 GiB of float32
-        "skewed": (100_000, 100), "levels_epochs": 40}
+        "skewed": (100_000, 100), "levels_epochs": 40,
+        "deep_learning": {"networks": ("mlp", "cnn"), "seeds": 10, "epochs": 15}}  # docs/REPORT.md's table
+#: What the report says when torch is missing (section 8 needs it).
+TORCH_HINT = ('pip install "zipml-hls[torch]" (on a machine without a GPU install the CPU build of PyTorch '
+              "first, e.g. pip install torch --index-url https://download.pytorch.org/whl/cpu, or a pinned "
+              "CPU build such as torch==2.13.0 where one is provided: a plain torch requirement may pull a "
+              "CUDA build of several GB)")
 
 
 def reproduce(out: Path, full: bool = False, quiet: bool = False, sizes: dict | None = None) -> dict:
@@ -53,21 +60,21 @@ def reproduce(out: Path, full: bool = False, quiet: bool = False, sizes: dict | 
     datasets = experiments.regression_datasets(*sizes["synthetic"])
     conv = {}
     for i, (name, (X, y)) in enumerate(datasets.items(), start=1):
-        _say(quiet, f"[{i}/{len(datasets) + 5}] convergence on {name}: fp32, and 1 to 8 bits double and naive")
+        _say(quiet, f"[{i}/{len(datasets) + 6}] convergence on {name}: fp32, and 1 to 8 bits double and naive")
         conv[name] = experiments.convergence(X, y, epochs=epochs,
                                              progress=None if quiet else lambda p: _say(False, f"      {p} done"))
     results["convergence"] = conv
 
     name = next(iter(datasets))
-    _say(quiet, f"[{len(datasets) + 1}/{len(datasets) + 5}] bias of naive sampling against theory ({name})")
+    _say(quiet, f"[{len(datasets) + 1}/{len(datasets) + 6}] bias of naive sampling against theory ({name})")
     results["naive_bias"] = {b: experiments.naive_bias(*datasets[name], bits=b, epochs=2 * epochs) for b in (1, 2)}
 
     skewed = experiments.skewed_datasets(*sizes["skewed"])
-    _say(quiet, f"[{len(datasets) + 2}/{len(datasets) + 5}] variance-optimal vs uniform levels on skewed data")
+    _say(quiet, f"[{len(datasets) + 2}/{len(datasets) + 6}] variance-optimal vs uniform levels on skewed data")
     results["levels"] = {name: experiments.levels_claim(X, y, epochs=sizes["levels_epochs"])
                          for name, (X, y) in skewed.items()}
 
-    total = len(datasets) + 5
+    total = len(datasets) + 6
     _say(quiet, f"[{len(datasets) + 3}/{total}] end-to-end low precision: data, model and gradient at 8, 6, 4 bits")
     results["end_to_end"] = {name: experiments.end_to_end(X, y, epochs=epochs) for name, (X, y) in datasets.items()}
     _say(quiet, f"[{len(datasets) + 4}/{total}] logistic and hinge losses at 2-8 bits against nearest rounding")
@@ -75,11 +82,22 @@ def reproduce(out: Path, full: bool = False, quiet: bool = False, sizes: dict | 
                             for name, split in experiments.classification_datasets().items()}
 
     n, d = sizes["throughput"]
-    _say(quiet, f"[{total}/{total}] throughput on {n} x {d} float32 and FPGA projection")
+    _say(quiet, f"[{total - 1}/{total}] throughput on {n} x {d} float32 and FPGA projection")
     results["throughput"] = bench.throughput("throughput", n, d, bench.BenchConfig(repeats=5, sklearn=False),
                                              lambda text: None)
     precisions = [(b, s) for b in (8, 4, 2, 1) for s in ("double", "naive")]
     results["fpga_projection"] = fpga.project(n, d, precisions)
+    if importlib.util.find_spec("torch") is None:
+        _say(quiet, f"[{total}/{total}] deep learning skipped: torch is not installed ({TORCH_HINT})")
+        results["deep_learning"] = None
+    else:
+        from . import deep_learning
+
+        dl = sizes["deep_learning"]
+        _say(quiet, f"[{total}/{total}] deep learning: networks with quantized weights, {dl['seeds']} seeds")
+        results["deep_learning"] = deep_learning.experiment(
+            networks=dl["networks"], seeds=range(dl["seeds"]), epochs=dl["epochs"],
+            progress=None if quiet else lambda p: _say(False, f"      {p}"))
 
     plots.convergence(conv, out / "convergence.png")
     plots.final_loss_vs_bits(conv, out / "final_loss_vs_bits.png")
@@ -87,6 +105,8 @@ def reproduce(out: Path, full: bool = False, quiet: bool = False, sizes: dict | 
     plots.levels_loss_vs_bits(results["levels"], out / "levels_vs_bits.png")
     plots.end_to_end(results["end_to_end"], out / "end_to_end.png")
     plots.nonlinear_accuracy(results["nonlinear"], out / "nonlinear.png")
+    if results["deep_learning"] is not None:
+        plots.deep_learning_accuracy(results["deep_learning"]["results"], out / "deep_learning.png")
     results["seconds"] = time.perf_counter() - start
     atomic_write_bytes(out / "results.json", json.dumps(results, indent=2).encode())
     atomic_write_bytes(out / "report.md", render(results).encode())
@@ -115,6 +135,78 @@ def _nonlinear_summary(results: dict, tol: float = 0.01) -> str:
               f"nearest rounding is within 1 point of the unbiased estimators in {sum(nearest)} of {len(nearest)} "
               "cases at 4-8 bits")
     return f"Measured: {first}; {second}."
+
+
+def _verdicts(comparisons: dict, names: tuple) -> str:
+    """'higher at 3, 4 bits; tie at 2; ...' from _compare verdicts keyed by bits."""
+    by = {}
+    for bits, c in comparisons.items():
+        by.setdefault(c["verdict"], []).append(str(bits))
+    return "; ".join(f"{names[0] if v == 'higher' else names[1] if v == 'lower' else v} at {', '.join(b)} "
+                     f"bit{'s' if b != ['1'] else ''}" for v, b in by.items())
+
+
+def deep_learning_section(dl: dict | None) -> list:
+    """Report section 8 (markdown lines): the accuracy table, the plot and the paper's
+    ranking checked from the numbers; how to get torch when it was not installed."""
+    lines = ["## 8. A little bit of deep learning: networks with quantized weights", ""]
+    if dl is None:
+        return lines + [f"Not run: PyTorch is not installed. To include this section: {TORCH_HINT}.", ""]
+    lines += ["Every Linear and Conv weight is quantized in every forward pass (`zipml_hls.torch`: the gradient "
+              "goes straight through to full-precision shadow weights; biases stay fp32), per output channel: "
+              f"*optimal* = stochastic rounding to variance-optimal levels (recomputed every {dl['refresh']} steps), "
+              "*uniform* = "
+              "stochastic rounding to uniform levels between the channel's min and max (both unbiased), *nearest* "
+              "= deterministic rounding to those uniform levels, *XNOR* = sign(w) x mean |w| (1 bit). At 1 bit "
+              "optimal and uniform levels are the same two levels (min and max), so those rows agree. Test "
+              f"accuracy (25% held out) of the network with its quantized weights (one draw for the stochastic "
+              f"schemes): mean +- sample standard deviation over {len(dl['seeds'])} seeds, {dl['epochs']} epochs of "
+              f"Adam (batch {dl['batch_size']}), one thread, torch {dl['torch']}; {dl['seconds']:.0f} s in all. "
+              "Tasks: scikit-learn's 8x8 digits, and *shifted digits* (each digit at a random offset on a "
+              f"{dl['canvas']}x{dl['canvas']} canvas with Gaussian noise, sd {dl['noise']}; generated).", "",
+              "| task | network | scheme | 1 bit | 2 bits | 3 bits | 4 bits | 32 bits |",
+              "|---|---|---|---|---|---|---|---|"]
+    for task, by_net in dl["results"].items():
+        for net, res in by_net.items():
+            cell = {(x["scheme"], x["bits"]): x for x in res["rows"]}
+            for scheme in dict.fromkeys(x["scheme"] for x in res["rows"]):
+                cells = " | ".join(f"{cell[(scheme, b)]['mean']:.3f} +- {cell[(scheme, b)]['std']:.3f}"
+                                   if (scheme, b) in cell else "-" for b in (1, 2, 3, 4, 32))
+                lines.append(f"| {task} | {net} | {scheme} | {cells} |")
+    lines += ["", "![deep learning](deep_learning.png)", "",
+              "The paper's ranking (fp32 >= optimal > uniform; optimal > XNOR at the same or fewer bits), checked "
+              "from these numbers: differences of accuracy are paired by seed (a seed gives every scheme the same "
+              "initial weights and batch order) and count when their mean exceeds two standard errors, else it is "
+              "a tie.", ""]
+    uniform_above = 0
+    held = {"fp32 >= optimal": [0, 0], "optimal > uniform (2-4 bits)": [0, 0], "optimal > XNOR at 1 bit": [0, 0]}
+    for task, by_net in dl["results"].items():
+        for net, res in by_net.items():
+            rk = res["ranking"]
+            first = rk["optimal_above_xnor_from_bits"]
+            parts = [f"fp32 against optimal: {_verdicts(rk['fp32_vs_optimal'], ('fp32 higher', 'optimal higher'))}",
+                     f"optimal against uniform: "
+                     f"{_verdicts(rk['optimal_vs_uniform'], ('optimal higher', 'uniform higher'))}",
+                     f"optimal against XNOR: {_verdicts(rk['optimal_vs_xnor'], ('optimal higher', 'XNOR higher'))}"
+                     + ("; optimal never above XNOR" if first is None else f"; optimal above XNOR from {first} bits"),
+                     f"nearest rounding against optimal: "
+                     f"{_verdicts(rk['nearest_vs_optimal'], ('nearest higher', 'optimal higher'))}"]
+            if 2 in rk["fp32_vs_optimal"]:
+                parts.append(f"optimal at 2 bits is {100 * rk['fp32_vs_optimal'][2]['diff']:.1f} points below fp32")
+            lines.append(f"* **{task}, {net}**: " + "; ".join(parts) + ".")
+            checks = {"fp32 >= optimal": [c["verdict"] != "lower" for c in rk["fp32_vs_optimal"].values()],
+                      "optimal > uniform (2-4 bits)": [c["verdict"] == "higher" for b, c in
+                                                       rk["optimal_vs_uniform"].items() if b > 1],
+                      "optimal > XNOR at 1 bit": [rk["optimal_vs_xnor"][1]["verdict"] == "higher"]}
+            for name, ok in checks.items():
+                held[name][0] += sum(ok)
+                held[name][1] += len(ok)
+            uniform_above += sum(c["verdict"] == "lower" for c in rk["optimal_vs_uniform"].values())
+    verdict = ("holds in every comparison" if all(a == b for a, b in held.values()) else "does not hold in full")
+    lines += ["", f"**Measured: the paper's ranking {verdict} here** (comparisons where it holds, of all: "
+              + ", ".join(f"{name} {a} of {b}" for name, (a, b) in held.items())
+              + f"; uniform above optimal in {uniform_above})."]
+    return lines + [""]
 
 
 def render(r: dict) -> str:
@@ -233,4 +325,5 @@ def render(r: dict) -> str:
               f"{a['clock_mhz']:g} MHz, memory {a['bandwidth_gbps']:g} GB/s; speedup = fp32 lines / quantized lines "
               f"per epoch. The paper reports up to {p['paper_best_speedup']}x on its FPGA (it stores two full samples, "
               "2b bits, for double sampling; we store b+2).", "", "![speedup](speedup.png)", ""]
+    lines += deep_learning_section(r["deep_learning"])
     return "\n".join(lines)
