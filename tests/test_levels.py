@@ -106,6 +106,43 @@ def test_level_tables_meet_kernel_requirements(method):
         assert np.all(t[:, 0] == 0) and np.all(t[:, -1] == F.POS_ONE) and np.all(np.diff(t.astype(np.int64)) > 0)
 
 
+@pytest.mark.parametrize("method", ["exact", "grid", None])
+def test_8bit_level_tables_keep_every_level_as_a_distinct_sgd_value(method):
+    # Lognormal data crowd optimal levels near 0: tables lie on the grid of the SGD's Q0.10
+    # values, so all 256 levels stay distinct values (rounding the positions to Q0.10 after
+    # the fact merged about a fifth of them) and each value is exactly its level's position.
+    X = np.random.default_rng(5).lognormal(sigma=2.0, size=(3000, 4)).astype(np.float32)
+    pos = R.scaled_position(X, X.min(0), (1 / (X.max(0) - X.min(0))).astype(np.float32))
+    t = level_tables(pos, 8, method).astype(np.int64)
+    values = F.level_values(t)
+    step = 1 << (F.POS_FRAC - F.LEVEL_VALUE_FRAC)
+    assert np.all(t % step == 0) and np.array_equal(values.astype(np.int64) * step, t)
+    assert np.all(np.diff(values, axis=1) > 0) and values.shape == (4, 256)
+    if method is None:  # the default: the optimum over the value grid, no worse than the exact one moved onto it
+        exact = level_tables(pos, 8, "exact")
+        for j in range(4):
+            v = pos[:, j].astype(np.float64)
+            assert quantization_variance(v, t[j]) <= quantization_variance(v, exact[j])
+
+
+def test_8bit_optimal_quantizer_is_unbiased_in_the_sgd_values():
+    # The SGD reads a code's Q0.10 value: over 200 seeds its mean is each scaled value a,
+    # within 4 standard errors of stochastic rounding between the levels L <= a < U around
+    # it (variance (U - a)(a - L)); reading Q0.10 copies of off-grid levels missed by up to
+    # 2^-11, far outside that.
+    X = np.random.default_rng(6).lognormal(sigma=2.0, size=(400, 3))
+    first = quantize(X, 8, sampling="naive", levels="optimal", seed=0)
+    values = first.level_values.astype(np.float64) / (1 << F.LEVEL_VALUE_FRAC)
+    scaled = first.scaling.transform(X.astype(np.float32)).astype(np.float64)
+    draws = [np.take_along_axis(values.T, quantize(X, 8, sampling="naive", levels="optimal", seed=s).codes(), 0)
+             for s in range(200)]
+    upper = np.stack([np.searchsorted(values[j], scaled[:, j], side="right") for j in range(3)], axis=1)
+    lo = np.take_along_axis(values.T, np.clip(upper - 1, 0, 255), 0)
+    hi = np.take_along_axis(values.T, np.clip(upper, 0, 255), 0)
+    error = np.sqrt(np.maximum((hi - scaled) * (scaled - lo), 0) / 200)
+    assert np.all(np.abs(np.mean(draws, axis=0) - scaled) <= 4 * error + 2**-20)
+
+
 def test_optimal_levels_reduce_quantization_variance_end_to_end():
     X = np.random.default_rng(0).lognormal(sigma=1.5, size=(2000, 5))
     for bits in (2, 4):

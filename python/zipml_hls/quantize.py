@@ -147,9 +147,11 @@ def quantize(X, bits, *, sampling="double", levels="uniform", seed=0, n_copies=1
     backend : {'hls', 'reference'}. The C++ kernels or the NumPy golden model.
     scaling : FeatureScaling, optional. Reuse a fitted scaling instead of X's min/max.
     levels_method : {'exact', 'grid'}, optional. For optimal levels: the exact program
-        (default up to 4096 rows) or the grid program (default above).
+        (default up to 4096 rows below 8 bits) or the grid program (default otherwise); the
+        levels are then moved onto the 1025 values the SGD kernel reads (Q0.10), so every
+        level is read exactly and none merge (``levels.level_tables``).
     grid_size : int, optional. Grid points for the grid method (default
-        ``max(256, 8 * (2**bits - 1))``).
+        ``min(max(256, 8 * (2**bits - 1)), 1025)``: at 8 bits the 1025 values themselves).
     samples_per_value : int, 'multi' only: samples stored per value (4, 6 or 8).
 
     Returns
