@@ -43,26 +43,65 @@ def regression_datasets(n: int, d: int) -> dict:
     return {f"synthetic {n}x{d}": (X, y), "diabetes 442x10": load_diabetes(return_X_y=True)}
 
 
+def lognormal_regression(n: int, d: int, seed: int = 1):
+    """Heavy-tailed features (lognormal, sigma 1.2) and a target linear in their logs."""
+    rng = np.random.default_rng(seed)
+    X = rng.lognormal(sigma=1.2, size=(n, d))
+    signal = np.log1p(X) @ rng.standard_normal(d)
+    return X, signal + 0.3 * signal.std() * rng.standard_normal(n)
+
+
 def skewed_datasets(n: int = 20_000, d: int = 50) -> dict:
     """Data with skewed features: heavy-tailed synthetic, and scikit-learn's breast cancer
     set (30 skewed measurements; the target is the +1/-1 diagnosis, fitted by least squares)."""
     from sklearn.datasets import load_breast_cancer
 
-    rng = np.random.default_rng(1)
-    X = rng.lognormal(sigma=1.2, size=(n, d))
-    signal = np.log1p(X) @ rng.standard_normal(d)
-    y = signal + 0.3 * signal.std() * rng.standard_normal(n)
     Xc, yc = load_breast_cancer(return_X_y=True)
-    return {f"lognormal {n}x{d}": (X, y), "breast cancer 569x30": (Xc, 2.0 * yc - 1.0)}
+    return {f"lognormal {n}x{d}": lognormal_regression(n, d), "breast cancer 569x30": (Xc, 2.0 * yc - 1.0)}
+
+
+def levels_variance(X, bits_list=(2, 3, 4), max_bits: int = 12) -> list:
+    """Rounding variance of uniform against variance-optimal levels at equal bits, on X's
+    min/max-scaled values: per b, V_uniform(b) / V_optimal(b) (the optimal tables the
+    kernels use, ``levels.level_tables``), and the bits uniform levels need for
+    V_optimal(b): log2 V_uniform interpolated linearly between whole bits, so
+    ``bits_worth`` / b is how many times fewer bits optimal levels store for that variance."""
+    from .levels import level_tables
+    from .scaling import FeatureScaling
+
+    scaling = FeatureScaling.fit(X)
+    scaled = scaling.transform(np.asarray(X, dtype=np.float32)).astype(np.float64)
+    positions = np.minimum(np.floor(scaled * F.POS_ONE), F.POS_ONE).astype(np.uint32)
+
+    def variance(levels_per_feature) -> float:  # mean rounding variance per value, scaled units
+        total = 0.0
+        for j, levels in enumerate(levels_per_feature):
+            k = np.clip(np.searchsorted(levels, scaled[:, j], side="right") - 1, 0, levels.size - 2)
+            total += float(np.sum((levels[k + 1] - scaled[:, j]) * (scaled[:, j] - levels[k])))
+        return total / scaled.size
+
+    uniform = {b: variance([np.linspace(0.0, 1.0, 1 << b)] * X.shape[1]) for b in range(1, max_bits + 1)}
+    rows = []
+    for b in bits_list:
+        optimal = variance(level_tables(positions, b).astype(np.float64) / F.POS_ONE)
+        logs = np.log2([uniform[k] for k in range(1, max_bits + 1)])
+        # log2 V_uniform falls with bits: the first whole bits at or below log2 V_optimal, interpolated back
+        k = int(np.argmax(logs <= np.log2(optimal))) if np.any(logs <= np.log2(optimal)) else max_bits - 1
+        k = max(k, 1)
+        worth = k + (logs[k - 1] - np.log2(optimal)) / (logs[k - 1] - logs[k])
+        rows.append({"bits": b, "uniform": uniform[b], "optimal": optimal, "ratio": uniform[b] / optimal,
+                     "bits_worth": float(worth), "bits_ratio": float(worth) / b})
+    return rows
 
 
 def levels_claim(X, y, epochs: int = 30, seed: int = 0, tolerance: float = 0.01,
-                 samplings=("double", "naive")) -> dict:
+                 samplings=("double", "naive"), tolerances=(0.005, 0.01, 0.02)) -> dict:
     """For each sampling mode: the fewest bits at which uniform and optimal levels each
     reach fp32's final training loss within ``tolerance``, and the ratio of the bits
-    stored per value (b + 2 for double sampling, b for naive)."""
+    stored per value (b + 2 for double sampling, b for naive); ``by_tolerance``: that
+    ratio for each of ``tolerances`` from the same runs."""
     fp32 = training_loss(_fit(X, y, 32, "fp32", epochs, seed)[0], X, y)
-    out = {"fp32_loss": fp32, "tolerance": tolerance, "epochs": epochs}
+    out = {"fp32_loss": fp32, "tolerance": tolerance, "epochs": epochs, "seed": seed}
     for sampling in samplings:
         res = {}
         for levels in ("uniform", "optimal"):
@@ -77,8 +116,19 @@ def levels_claim(X, y, epochs: int = 30, seed: int = 0, tolerance: float = 0.01,
                            "stored_bits": ok[0]["bits_per_value"] if ok else None}
         u, o = res["uniform"]["stored_bits"], res["optimal"]["stored_bits"]
         res["stored_bits_ratio"] = u / o if u and o else None
+        res["by_tolerance"] = {str(t): _stored_bits_ratio(res, t) for t in tolerances}
         out[sampling] = res
     return out
+
+
+def _stored_bits_ratio(res: dict, tolerance: float):
+    """Uniform's fewest stored bits over optimal's within ``tolerance`` of fp32 (None if
+    either never gets there)."""
+    fewest = []
+    for levels in ("uniform", "optimal"):
+        ok = [r["bits_per_value"] for r in res[levels]["rows"] if r["ratio_to_fp32"] <= 1 + tolerance]
+        fewest.append(ok[0] if ok else None)
+    return fewest[0] / fewest[1] if all(fewest) else None
 
 
 def _fit(X, y, bits, sampling, epochs, seed, **kw):

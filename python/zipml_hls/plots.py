@@ -5,6 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import matplotlib
+import numpy as np
 
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
@@ -113,6 +114,21 @@ def levels_loss_vs_bits(claims: dict, path: Path) -> Path:
                    label=f"fp32 + {claim['tolerance']:.0%}")
         ax.set_yscale("log")
         _style(ax, "stored bits per value", "final loss / fp32 final loss", name)
+    return _save(fig, path)
+
+
+def levels_bits_worth(variance: dict, path: Path) -> Path:
+    """Per data set: how many times fewer bits optimal levels need for uniform levels'
+    rounding variance, against bits (the range over draws as a band)."""
+    fig, (ax,) = _panels(1)
+    for name, draws in variance.items():
+        bits = [row["bits"] for row in draws[0]]
+        ratios = np.array([[row["bits_ratio"] for row in draw] for draw in draws])
+        line, = ax.plot(bits, np.median(ratios, axis=0), marker="o", label=name)
+        if len(draws) > 1:
+            ax.fill_between(bits, ratios.min(axis=0), ratios.max(axis=0), color=line.get_color(), alpha=0.2)
+    ax.axhline(1.0, color="gray", linewidth=0.8, linestyle=":")
+    _style(ax, "bits per value (index bits)", "fewer bits than uniform levels, same variance (x)")
     return _save(fig, path)
 
 
