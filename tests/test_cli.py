@@ -170,7 +170,7 @@ def test_reproduce_writes_report(tmp_path):
                                                "skewed": (1000, 10), "levels_epochs": 6,
                                                "deep_learning": {"networks": ("mlp",), "seeds": 2, "epochs": 1}})
     for name in ("report.md", "results.json", "convergence.png", "final_loss_vs_bits.png", "speedup.png",
-                 "levels_vs_bits.png", "end_to_end.png", "nonlinear.png"):
+                 "levels_vs_bits.png", "levels_variance.png", "end_to_end.png", "nonlinear.png"):
         assert (tmp_path / name).stat().st_size > 0
     saved = json.loads((tmp_path / "results.json").read_text())
     assert saved["convergence"].keys() == r["convergence"].keys()
@@ -189,6 +189,7 @@ def test_reproduce_writes_report(tmp_path):
     assert [x["bits"] for x in saved["end_to_end"]["diabetes 442x10"]["rows"]] == [8, 6, 4]
     assert {"log_loss", "hinge"} == saved["nonlinear"]["breast cancer"].keys()
     assert {"double", "naive"} <= saved["levels"]["lognormal 1000x10"].keys()
+    assert len(saved["levels_variance"]["lognormal 1000x10"]) == 5 and "| lognormal 1000x10 | 2 |" in report
     # the two-worker rows have no FPGA projection (it is of one kernel instance)
     assert "| fp32 C++ kernel | " in report and "| fp32 C++ kernel, 2 workers |" in report
     two = next(line for line in report.splitlines() if line.startswith("| fp32 C++ kernel, 2 workers |"))
