@@ -356,7 +356,10 @@ def render(r: dict) -> str:
                      f"{'-' if x['prepare_s'] is None else format(x['prepare_s'], '.3f')} | {fpga_cell} |")
     lines += ["", f"FPGA projection ({a['source']}): one 512-bit line per cycle at II={a['ii']:g}, "
               f"{a['clock_mhz']:g} MHz, memory {a['bandwidth_gbps']:g} GB/s; speedup = fp32 lines / quantized lines "
-              f"per epoch. The paper reports up to {p['paper_best_speedup']}x on its FPGA (it stores two full samples, "
-              "2b bits, for double sampling; we store b+2).", "", "![speedup](speedup.png)", ""]
+              f"per epoch. The paper reports up to {p['paper_best_speedup']}x on its FPGA. Stored bits compare like "
+              "for like: both samples of double sampling lie in one interval between levels, so the paper stores "
+              "them as the interval's index and one bit per sample, b + 2 bits per value; this project stores the "
+              "same b + 2 bits (the index and 2 fraction bits of one value, from which the kernel draws both "
+              "samples every epoch), and b bits for naive sampling.", "", "![speedup](speedup.png)", ""]
     lines += deep_learning_section(r["deep_learning"])
     return "\n".join(lines)
