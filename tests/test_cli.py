@@ -179,6 +179,7 @@ def test_reproduce_writes_report(tmp_path):
     assert all(len(x["loss_curve"]) == 6 for x in rows)
     report = (tmp_path / "report.md").read_text()
     assert "## 3. Naive sampling is biased" in report and "FPGA projection" in report
+    assert "Data movement per epoch" in report and "| 4-bit double, end to end |" in report
     assert "## 4. Variance-optimal levels" in report and "## 6. Non-linear models" in report
     # section 8 runs where torch is installed, and says how to get it where not
     assert "## 8. A little bit of deep learning" in report

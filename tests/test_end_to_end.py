@@ -210,3 +210,15 @@ def test_levels_variance_ratio_and_bits_worth():
     assert all(r["ratio"] > 4 and 1.4 < r["bits_ratio"] < 2.0 for r in skewed)
     flat = experiments.levels_variance(np.random.default_rng(0).uniform(size=(4000, 8)))
     assert all(0.95 < r["ratio"] < 1.1 and abs(r["bits_worth"] - r["bits"]) < 0.1 for r in flat)
+
+
+def test_data_movement_counts_samples_model_and_gradient():
+    # 1000 x 64 values per epoch: fp32 moves 32 bits of each of the three per value; 4-bit
+    # double data only 6 + 32 + 32; end to end 6 + 4 + 4.
+    from zipml_hls import experiments
+
+    rows = {r["precision"]: r for r in experiments.data_movement(1000, 64, bits_list=(4,))}
+    per_value = {name: r["total"] * 8 / 64000 for name, r in rows.items()}
+    assert per_value == {"fp32": 96, "4-bit double, data only": 70, "4-bit naive, data only": 68,
+                         "4-bit double, end to end": 14}
+    assert rows["4-bit double, end to end"]["samples"] == 64000 * 6 / 8

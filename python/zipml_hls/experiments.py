@@ -131,6 +131,26 @@ def _stored_bits_ratio(res: dict, tolerance: float):
     return fewest[0] / fewest[1] if all(fewest) else None
 
 
+def data_movement(n: int, d: int, bits_list=(8, 4, 2, 1)) -> list:
+    """Bytes moved per epoch of n x d in the paper's computation model, where each SGD step
+    reads a sample from the data store, reads the model for its dot product and writes its
+    gradient into the model: samples n d s / 8 (s the bits stored per value), model
+    n d m / 8 and gradient n d g / 8 (m, g their bits; 32 unless they are quantized too).
+    Rows: fp32, then per b double and naive data with a full-precision model and gradient,
+    and double data with the model and gradient at b bits too (end to end)."""
+    def row(label, sample_bits, model_bits, grad_bits, bits, sampling):
+        moved = {"samples": n * d * sample_bits / 8, "model": n * d * model_bits / 8,
+                 "gradient": n * d * grad_bits / 8}
+        return {"precision": label, "bits": bits, "sampling": sampling, **moved, "total": sum(moved.values())}
+
+    rows = [row("fp32", 32, 32, 32, F.FULL_PRECISION, "fp32")]
+    for b in bits_list:
+        for sampling in ("double", "naive"):
+            rows.append(row(f"{b}-bit {sampling}, data only", F.stored_bits(b, sampling), 32, 32, b, sampling))
+        rows.append(row(f"{b}-bit double, end to end", F.stored_bits(b, "double"), b, b, b, "double"))
+    return rows
+
+
 def _fit(X, y, bits, sampling, epochs, seed, **kw):
     kw.setdefault("decay_epochs", SCHEDULE)
     est = ZipMLRegressor(bits=bits, sampling="double" if sampling == "fp32" else sampling, max_iter=epochs,

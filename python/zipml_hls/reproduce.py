@@ -98,6 +98,7 @@ def reproduce(out: Path, full: bool = False, quiet: bool = False, sizes: dict | 
                                              lambda text: None)
     precisions = [(b, s) for b in (8, 4, 2, 1) for s in ("double", "naive")]
     results["fpga_projection"] = fpga.project(n, d, precisions)
+    results["data_movement"] = experiments.data_movement(n, d)
     if importlib.util.find_spec("torch") is None:
         _say(quiet, f"[{total}/{total}] deep learning skipped: torch is not installed ({TORCH_HINT})")
         results["deep_learning"] = None
@@ -361,5 +362,20 @@ def render(r: dict) -> str:
               "them as the interval's index and one bit per sample, b + 2 bits per value; this project stores the "
               "same b + 2 bits (the index and 2 fraction bits of one value, from which the kernel draws both "
               "samples every epoch), and b bits for naive sampling.", "", "![speedup](speedup.png)", ""]
+    epoch_s = {(x["bits"], x["sampling"]): x["epoch_s_median"] for x in t["rows"]
+               if x.get("workers", 1) == 1 and x["levels"] in ("uniform", "-")}
+    lines += [f"Data movement per epoch of {t['n_samples']} x {t['n_features']} in the paper's computation model "
+              "(each SGD step reads a sample, reads the model for its dot product and writes its gradient into "
+              "the model), MiB, next to the measured CPU epoch of the same data (the CPU kernels keep the model "
+              "on chip, so only the samples cross the memory bus there; no kernel here rounds the model and "
+              "gradient fast, so end-to-end rows have no time):", "",
+              "| precision | samples | model | gradient | total | / fp32 | CPU epoch s |", "|---|---|---|---|---|---|---|"]
+    fp32_total = r["data_movement"][0]["total"]
+    for x in r["data_movement"]:
+        measured = epoch_s.get((x["bits"], x["sampling"])) if "end to end" not in x["precision"] else None
+        lines.append(f"| {x['precision']} | {x['samples'] / 2**20:.1f} | {x['model'] / 2**20:.1f} | "
+                     f"{x['gradient'] / 2**20:.1f} | {x['total'] / 2**20:.1f} | {x['total'] / fp32_total:.2f} | "
+                     f"{'-' if measured is None else format(measured, '.4f')} |")
+    lines += [""]
     lines += deep_learning_section(r["deep_learning"])
     return "\n".join(lines)
