@@ -197,6 +197,31 @@ def test_reproduce_writes_report(tmp_path):
     assert two.rstrip().endswith("| - |")
 
 
+def test_reproduce_runs_on_the_users_data(tmp_path):
+    # --data: the least-squares sections and (for classes) the classification section run on
+    # the given set, named in the report; three classes become the most frequent against the rest
+    from zipml_hls.reproduce import reproduce, user_datasets
+
+    rng = np.random.default_rng(0)
+    X = rng.uniform(size=(400, 6))
+    y = np.digitize(X @ np.arange(1.0, 7.0), [5, 9])  # classes 0, 1, 2
+    sets, split = user_datasets("mine.csv", X, y.astype(float), "classification")
+    (name, (_, target)), = sets.items()
+    common = np.bincount(y).argmax()
+    assert name == f"mine.csv, class {common} against the rest" and set(target) == {-1.0, 1.0}
+    assert np.array_equal(target == 1, y == common) and len(split["mine.csv"][0]) == 300
+    r = reproduce(tmp_path, quiet=True, data=("mine.csv", X, y.astype(float), "classification"),
+                  sizes={"epochs": 3, "throughput": (512, 256), "levels_epochs": 3,
+                         "deep_learning": {"networks": ("mlp",), "seeds": 1, "epochs": 1}})
+    report = (tmp_path / "report.md").read_text()
+    assert "**Data: mine.csv** (400 x 6, classification)" in report
+    assert list(r["convergence"]) == [name] and list(r["nonlinear"]) == ["mine.csv"]
+    assert list(r["levels"]) == [name] and f"| {name} | 2 |" in report
+    proc = subprocess.run([sys.executable, "-m", "zipml_hls", "reproduce", "--task", "regression", "--out",
+                           str(tmp_path / "x")], capture_output=True, text=True)
+    assert proc.returncode == 2 and "--task applies with --data" in proc.stderr
+
+
 def test_sparse_limit_from_the_command_line(cancer_libsvm):
     proc = subprocess.run([sys.executable, "-m", "zipml_hls", "train", str(cancer_libsvm), "--max-dense-gib", "1e-6",
                            "--quiet"], capture_output=True, text=True)

@@ -189,7 +189,16 @@ def cmd_info(args) -> int:
 def cmd_reproduce(args) -> int:
     from .reproduce import reproduce
 
-    reproduce(Path(args.out), full=args.full, quiet=args.quiet)
+    data = None
+    if args.data is not None:
+        X, y = _load(args.data, args)
+        task = args.task if args.task != "auto" else ("classification" if _looks_like_classes(y) else "regression")
+        if task == "classification" and np.unique(y).size < 2:
+            raise UsageError(f"{args.data} has one class; --task classification needs two or more")
+        data = (Path(args.data).name, X, y, task)
+    elif args.task != "auto":
+        raise UsageError("--task applies with --data")
+    reproduce(Path(args.out), full=args.full, quiet=args.quiet, data=data)
     return 0
 
 
@@ -344,6 +353,11 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--out", default="zipml-report", help="output folder (default: zipml-report)")
     p.add_argument("--full", action="store_true", help="the long version: more data, epochs and seeds")
     p.add_argument("--quiet", action="store_true", help="no progress output")
+    p.add_argument("--data", help="run the convergence, bias, levels and end-to-end sections (and for classes the "
+                                  "classification section) on this LIBSVM/svmlight, CSV or .npz file")
+    p.add_argument("--task", default="auto", choices=("auto", "regression", "classification"),
+                   help="with --data: what y is (auto: integer labels with at most 20 values are classes)")
+    _add_data_options(p)
     p.set_defaults(func=cmd_reproduce)
     return parser
 

@@ -11,6 +11,8 @@ import sys
 import time
 from pathlib import Path
 
+import numpy as np
+
 from . import __version__, bench, experiments, fpga, plots
 from .data import atomic_write_bytes
 from .linear_model import REQUANTIZE_MAX_VALUES
@@ -51,19 +53,44 @@ TORCH_HINT = ('pip install "zipml-hls[torch]" (on a machine without a GPU instal
               "CUDA build of several GB)")
 
 
-def reproduce(out: Path, full: bool = False, quiet: bool = False, sizes: dict | None = None) -> dict:
+def user_datasets(name: str, X, y, task: str) -> tuple[dict, dict | None]:
+    """A user's data for the report: (sets for the least-squares sections, a 75/25 split
+    for the classification section or None). Classes become +1/-1 least-squares targets:
+    two classes as they are, more as the most frequent class against the rest."""
+    if task == "regression":
+        return {name: (X, y)}, None
+    from sklearn.model_selection import train_test_split
+
+    classes, counts = np.unique(y, return_counts=True)
+    positive = classes[-1] if classes.size == 2 else classes[np.argmax(counts)]
+    label = name if classes.size == 2 else f"{name}, class {positive:g} against the rest"
+    stratify = y if counts.min() >= 2 else None
+    split = train_test_split(X, y, test_size=0.25, random_state=0, stratify=stratify)
+    return {label: (X, np.where(y == positive, 1.0, -1.0))}, {name: split}
+
+
+def reproduce(out: Path, full: bool = False, quiet: bool = False, sizes: dict | None = None,
+              data: tuple | None = None) -> dict:
     """Run every experiment and write the report into ``out``; returns the results.
 
     ``sizes`` overrides the problem sizes (keys as ``DEFAULT``), for quick checks.
+    ``data``: (name, X, y, task) of a user's data set ('regression' or 'classification'):
+    the convergence, bias, levels and end-to-end sections (and for classes the
+    classification section) run on it instead of the generated and bundled sets; the
+    throughput and deep-learning sections keep theirs.
     """
     sizes = {**(FULL if full else DEFAULT), **(sizes or {})}
     out.mkdir(parents=True, exist_ok=True)
     start = time.perf_counter()
     epochs = sizes["epochs"]
     results = {"version": __version__, "full": full, "python": sys.version.split()[0],
-               "machine": platform.processor() or platform.machine(), "epochs": epochs}
+               "machine": platform.processor() or platform.machine(), "epochs": epochs,
+               "data": None if data is None else {"name": data[0], "shape": list(data[1].shape), "task": data[3]}}
 
-    datasets = experiments.regression_datasets(*sizes["synthetic"])
+    if data is None:
+        datasets, classification = experiments.regression_datasets(*sizes["synthetic"]), None
+    else:
+        datasets, classification = user_datasets(*data)
     conv = {}
     for i, (name, (X, y)) in enumerate(datasets.items(), start=1):
         _say(quiet, f"[{i}/{len(datasets) + 6}] convergence on {name}: fp32, and 1 to 8 bits double and naive")
@@ -75,22 +102,25 @@ def reproduce(out: Path, full: bool = False, quiet: bool = False, sizes: dict | 
     _say(quiet, f"[{len(datasets) + 1}/{len(datasets) + 6}] bias of naive sampling against theory ({name})")
     results["naive_bias"] = {b: experiments.naive_bias(*datasets[name], bits=b, epochs=2 * epochs) for b in (1, 2)}
 
-    skewed = experiments.skewed_datasets(*sizes["skewed"])
+    skewed = experiments.skewed_datasets(*sizes["skewed"]) if data is None else datasets
     _say(quiet, f"[{len(datasets) + 2}/{len(datasets) + 6}] variance-optimal vs uniform levels on skewed data")
     results["levels"] = {name: experiments.levels_claim(X, y, epochs=sizes["levels_epochs"])
                          for name, (X, y) in skewed.items()}
-    lognormal, cancer = skewed  # the rounding variance at equal bits: 5 draws of the lognormal set
-    results["levels_variance"] = {
-        lognormal: [experiments.levels_variance(experiments.lognormal_regression(*sizes["skewed"], seed)[0])
-                    for seed in range(5)],
-        cancer: [experiments.levels_variance(skewed[cancer][0])]}
+    if data is None:  # the rounding variance at equal bits: 5 draws of the lognormal set
+        lognormal, cancer = skewed
+        results["levels_variance"] = {
+            lognormal: [experiments.levels_variance(experiments.lognormal_regression(*sizes["skewed"], seed)[0])
+                        for seed in range(5)],
+            cancer: [experiments.levels_variance(skewed[cancer][0])]}
+    else:
+        results["levels_variance"] = {name: [experiments.levels_variance(X)] for name, (X, _) in skewed.items()}
 
     total = len(datasets) + 6
     _say(quiet, f"[{len(datasets) + 3}/{total}] end-to-end low precision: data, model and gradient at 8, 6, 4 bits")
     results["end_to_end"] = {name: experiments.end_to_end(X, y, epochs=epochs) for name, (X, y) in datasets.items()}
     _say(quiet, f"[{len(datasets) + 4}/{total}] logistic and hinge losses at 2-8 bits against nearest rounding")
-    results["nonlinear"] = {name: experiments.nonlinear(split, epochs=epochs)
-                            for name, split in experiments.classification_datasets().items()}
+    results["nonlinear"] = {name: experiments.nonlinear(split, epochs=epochs) for name, split in
+                            (classification or experiments.classification_datasets()).items()}
 
     n, d = sizes["throughput"]
     _say(quiet, f"[{total - 1}/{total}] throughput on {n} x {d} float32 and FPGA projection")
@@ -227,7 +257,14 @@ def render(r: dict) -> str:
     lines = [f"# ZipML reproduction report (zipml-hls {r['version']})", "",
              f"{'Full' if r['full'] else 'Default (quick)'} run, {r['epochs']} epochs, "
              f"{r['seconds']:.0f} s on {r['machine']}. Paper: Zhang et al., *ZipML*, ICML 2017 "
-             "(arXiv 1611.05402). How to read this report: docs/REPORT.md.", "",
+             "(arXiv 1611.05402). How to read this report: docs/REPORT.md.", ""]
+    if r.get("data") is not None:
+        u = r["data"]
+        lines += [f"**Data: {u['name']}** ({u['shape'][0]} x {u['shape'][1]}, {u['task']}), given with `--data`: "
+                  "sections 1, 3, 4 and 5" + (" and 6" if u["task"] == "classification" else "") + " run on it "
+                  "(classes as +1/-1 least-squares targets in 1-5); the throughput and deep-learning sections "
+                  "keep their own data.", ""]
+    lines += [
              "## 1. Convergence of low-precision SGD", "",
              "Training loss (0.5 * mean squared error, original units) of each epoch, as the kernel's own pass "
              "measures it (the estimators' `loss_curve_`: the mean of 0.5 (f1 - y)(f2 - y) over the two samples' "
