@@ -115,6 +115,33 @@ resampled_value_loop:
   }
 }
 
+/// Sample 0 of decode_resampled<Bits, M> (codes[k] as there), drawing only its
+/// thresholds: planes 0 and 1, the first K / 16 of the line's draws. For a step that reads
+/// only the first sample (sgd_logistic's update).
+template <int Bits, int M>
+inline void decode_resampled_first(const uint64_t* line, uint32_t key, int l, int32_t* codes) {
+  constexpr int K = values_per_line(Bits, Sampling::Double);
+  constexpr int ib = index_bits(Bits, Sampling::Double);
+  constexpr int D = threshold_words(K, M);
+  uint32_t t[2 * K / 32];
+#pragma HLS ARRAY_PARTITION variable = t complete
+first_threshold_loop:
+  for (int q = 0; q < 2 * K / 32; ++q) {
+#pragma HLS UNROLL
+    t[q] = draw(key, static_cast<uint32_t>(l * D + q));
+  }
+first_value_loop:
+  for (int k = 0; k < K; ++k) {
+#pragma HLS UNROLL
+    const int32_t idx = static_cast<int32_t>(get_field(line, field_pos<ib, K>(k), ib));
+    const uint32_t f0 = get_field(line, K * ib + k, 1), f1 = get_field(line, K * ib + K + k, 1);
+    const uint32_t below_top = idx != max_code(Bits);  // no rounding up from the top level (FORMATS.md sec. 5)
+    codes[k] = idx + static_cast<int32_t>(
+                         resampled_up<uint32_t>(f0, f1, threshold_bit<K>(t, 0, k), threshold_bit<K>(t, 1, k)) &
+                         below_top);
+  }
+}
+
 /// Decode line l of a row into the level codes of its first and second sample: for
 /// Double, the two samples drawn from the stored index and fraction with the row's
 /// thresholds (`key`: sample_stream_key; decode_resampled); the one stored code twice for

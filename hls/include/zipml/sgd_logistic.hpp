@@ -52,6 +52,29 @@ inline void decode_all(SamplingTag<Sampling::Nearest>, const uint64_t* line, uin
   repeat_code<Bits, Sampling::Nearest, M>(line, codes, scratch);
 }
 
+/// The first sample only: Double draws just its thresholds, Naive and Nearest decode their
+/// one code, Multi decodes its M stored samples (the first K codes are sample 0).
+template <int Bits, int M>
+inline void decode_first(SamplingTag<Sampling::Double>, const uint64_t* line, uint32_t key, int l, int32_t* codes,
+                         int32_t*) {
+  decode_resampled_first<Bits, M>(line, key, l, codes);
+}
+template <int Bits, int M>
+inline void decode_first(SamplingTag<Sampling::Multi>, const uint64_t* line, uint32_t, int, int32_t* codes,
+                         int32_t*) {
+  decode_samples<Bits, M>(line, codes);
+}
+template <int Bits, int M>
+inline void decode_first(SamplingTag<Sampling::Naive>, const uint64_t* line, uint32_t, int, int32_t* codes,
+                         int32_t* scratch) {
+  decode_line<Bits, Sampling::Naive>(line, 0, 0, codes, scratch);
+}
+template <int Bits, int M>
+inline void decode_first(SamplingTag<Sampling::Nearest>, const uint64_t* line, uint32_t, int, int32_t* codes,
+                         int32_t* scratch) {
+  decode_line<Bits, Sampling::Nearest>(line, 0, 0, codes, scratch);
+}
+
 }  // namespace detail
 
 /// Codes of M samples of line l of a row: drawn with the row's `key` from Double data,
@@ -62,6 +85,14 @@ template <int Bits, Sampling E, int M>
 inline void decode_all(const uint64_t* line, uint32_t key, int l, int32_t* codes, int32_t* scratch) {
   static_assert(in_list(kLogisticSamplings, E), "decode_all reads the samplings of kLogisticSamplings");
   detail::decode_all<Bits, M>(SamplingTag<E>{}, line, key, l, codes, scratch);
+}
+
+/// codes[0..K) = the codes of sample 0 of line l (decode_all's first K), decoding no more
+/// than that where the sampling allows: the update reads only sample 0. `scratch` holds K codes.
+template <int Bits, Sampling E, int M>
+inline void decode_first(const uint64_t* line, uint32_t key, int l, int32_t* codes, int32_t* scratch) {
+  static_assert(in_list(kLogisticSamplings, E), "decode_first reads the samplings of kLogisticSamplings");
+  detail::decode_first<Bits, M>(SamplingTag<E>{}, line, key, l, codes, scratch);
 }
 
 /// The per-sample step of sgd_logistic (a row policy of sgd_epochs).
@@ -119,7 +150,7 @@ struct LogisticRow {
     for (int l = 0; l < n_lines; ++l) {
 #pragma HLS PIPELINE II = 1
 #pragma HLS LOOP_TRIPCOUNT min = 1 max = kMaxLines
-      decode_all<Bits, E, M>(row + l * kLineWords, key, l, codes, one);
+      decode_first<Bits, E, M>(row + l * kLineWords, key, l, codes, one);
     update_lane_loop:
       for (int k = 0; k < K; ++k) w[l * K + k] = wrap_sub(w[l * K + k], step[codes[k]]);
     }
