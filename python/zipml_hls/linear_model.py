@@ -19,13 +19,13 @@ from . import engine
 from ._validation import check_bits, check_choice, check_int, check_matrix, check_seed
 from .backend import BACKENDS, get_backend
 from .polynomial import logistic_polynomial
-from .quantize import LEVELS
+from .quantize import LEVELS, QuantizedData, check_labels
 from .scaling import FeatureSummary, LabelScaling, scaled_sample, unscale_models
 from .spec import format as F
 from .spec.losses import CLASSIFIER_LOSSES, LOSSES
 from .spec.schedule import epoch_shift, step_shift_from_eta
-from .conditioning import Conditioning, stored_rounding_variance
-from .step_size import AdaptiveSchedule, auto_step_shift, rounding_variance
+from .conditioning import Conditioning
+from .step_size import AdaptiveSchedule, RoundingStats, row_bound, step_shift_of
 
 _MAX_BACKOFF = 8
 #: requantize='auto' quantizes X again every epoch up to this many values (4 MiB of float32)
@@ -175,6 +175,10 @@ class _ZipMLLinear(BaseEstimator):
                 raise ValueError(f"eta0 must be 'auto' or a positive finite float, got {self.eta0!r:.40}")
 
     def _validate_fit(self, X, y, reset):
+        if isinstance(X, QuantizedData):
+            raise TypeError("partial_fit takes float data; fit trains on quantized data")
+        if y is None:  # scikit-learn's words
+            raise ValueError(f"{type(self).__name__} requires y to be passed, but the target y is None")
         _reject_times(X, "X")
         _reject_times(y, "y")
         with np.errstate(over="ignore", invalid="ignore"):  # its finiteness check sums y, which may overflow
@@ -184,6 +188,44 @@ class _ZipMLLinear(BaseEstimator):
             raise ValueError(f"X has {X.shape[1]} features; the kernels' on-chip model holds at most {limit}")
         return check_matrix(X, finite_checked=True), y  # validate_data has refused NaN and infinity
 
+    def _validate_quantized(self, q: QuantizedData, y):
+        """Checks for fit(q, y): the estimator's precision is the data's, nothing needs the
+        float data, and labels come from ``y`` or the data. Returns the labels."""
+        ours = (int(self.bits), self.sampling, self.levels)
+        if ours != (q.bits, q.sampling, q.levels):
+            raise ValueError(f"the quantized data are {q.bits}-bit {q.sampling} with {q.levels} levels; the estimator "
+                             f"has bits={self.bits}, sampling={self.sampling!r}, levels={self.levels!r}: set them to "
+                             "the data's")
+        if q.stats is None:
+            raise ValueError("this QuantizedData has no set-up statistics (.stats); quantize the data with "
+                             "zipml_hls.quantize")
+        if not isinstance(self.requantize, str) and self.requantize:
+            raise ValueError("requantize=True quantizes the float data again every epoch; quantized data have none "
+                             "(set requantize='auto' or False)")
+        if self.early_stopping:
+            raise ValueError("early_stopping needs full-precision held-out rows; quantized data have none")
+        if self._loss_spec.refetch and self.refetch:
+            raise ValueError(f"loss={self._loss_name!r} refetches full-precision rows; quantized data have none "
+                             "(set refetch=False)")
+        if int(self.n_copies) not in (1, q.n_copies):
+            raise ValueError(f"n_copies={self.n_copies}, but the quantized data hold {q.n_copies} copies "
+                             "(epoch e reads copy e mod their number)")
+        limit = get_backend("hls").constants()["max_features"]
+        if q.n_features > limit:
+            raise ValueError(f"the data have {q.n_features} features; the kernels' on-chip model holds at most {limit}")
+        if y is None:
+            if q.labels is None:
+                raise ValueError("the quantized data hold no labels: pass y, or quantize with y=")
+            y = np.asarray(q.labels)
+        y = np.asarray(y)
+        if y.shape != (q.n_samples,):
+            raise ValueError(f"y must be 1-D with one label per row of the quantized data ({q.n_samples}), got "
+                             f"shape {y.shape}")
+        self.n_features_in_ = q.n_features
+        if hasattr(self, "feature_names_in_"):
+            del self.feature_names_in_
+        return y
+
     def _validate_predict(self, X):
         check_is_fitted(self, "coef_")
         _reject_times(X, "X")
@@ -192,29 +234,37 @@ class _ZipMLLinear(BaseEstimator):
     # ---------------------------------------------------------- training
     def _start(self, X, Y, seed: int | None = None) -> None:
         """Fit the scalings and the schedule on the first data seen (``seed``: resolved
-        already, else from ``random_state``)."""
-        summary = FeatureSummary.of(X)  # ranges and moments in one pass
+        already, else from ``random_state``); for quantized data from their statistics
+        (``QuantizedData.stats``: the same as fit(X) computes from X)."""
+        bits = int(self.bits)
+        stats = X.stats if isinstance(X, QuantizedData) else None
+        if stats is None:
+            summary = FeatureSummary.of(X)  # ranges and moments in one pass
+            # Var[Q(a)] of sampled values, for the conditioning and the initial step
+            rounding = None if bits == F.FULL_PRECISION else RoundingStats.of(scaled_sample(X, summary.scaling), bits)
+        else:
+            summary, rounding = stats.summary, stats.rounding
         self.scaling_ = summary.scaling
         if self._loss_spec.margin:  # margin losses read the +1/-1 labels as they are
             self._label_scalings = [LabelScaling(0.0, 1.0) for _ in range(Y.shape[1])]
         else:
             self._label_scalings = [LabelScaling.fit(Y[:, t]) for t in range(Y.shape[1])]
-        bits = int(self.bits)
-        # Var[Q(a)] of sampled values, for the conditioning and the initial step
-        sample = scaled_sample(X, self.scaling_) if bits != F.FULL_PRECISION else None
-        rounding = None if sample is None else rounding_variance(sample, bits)
         # per-feature centers and step multipliers: the linear kernel (and fp32 for the same losses)
         precondition = self.precondition and self._loss_spec.kernel == "linear" and self.levels == "uniform"
         self._conditioning = Conditioning.fit(summary, bits, rounding) if precondition else None
         # least squares on double data: cancel the stored copy's rounding (docs/FORMATS.md section 5)
         corrects = (self.rounding_correction and bits != F.FULL_PRECISION and self.sampling == "double"
                     and self.levels == "uniform" and self._loss_name == "squared_error")
-        self._stored_variance = stored_rounding_variance(sample, bits) if corrects else None
-        self._step_shift = (auto_step_shift(X, self.scaling_, bits, self._conditioning, rounding)
-                            if self.eta0 == "auto" else step_shift_from_eta(float(self.eta0)))
+        self._stored_variance = rounding.stored if corrects else None
+        if self.eta0 == "auto":
+            bound = (row_bound(X, self.scaling_, self._conditioning) if stats is None
+                     else stats.step_bound(self._conditioning is not None))
+            self._step_shift = step_shift_of(bound, 0.0 if rounding is None else rounding.row_max)
+        else:
+            self._step_shift = step_shift_from_eta(float(self.eta0))
         self.eta_ = 2.0**-self._step_shift
         self._seed = _resolve_seed(self.random_state) if seed is None else seed
-        self._models = np.zeros((Y.shape[1], X.shape[1] + 1))
+        self._models = np.zeros((Y.shape[1], summary.mean.shape[0] + 1))
         self._reset_curves()
 
     def _reset_curves(self) -> None:
@@ -224,23 +274,26 @@ class _ZipMLLinear(BaseEstimator):
         self.refetch_fraction_ = []
         self.validation_loss_curve_ = []
 
-    def _requantizes(self, n_values: int) -> bool:
-        """``requantize`` resolved for X of ``n_values`` values ('auto': at most
-        REQUANTIZE_MAX_VALUES)."""
+    def _requantizes(self, X) -> bool:
+        """``requantize`` resolved for X ('auto': at most REQUANTIZE_MAX_VALUES values;
+        never for quantized data)."""
+        if isinstance(X, QuantizedData):
+            return False
         if isinstance(self.requantize, str):
-            return n_values <= REQUANTIZE_MAX_VALUES
+            return X.size <= REQUANTIZE_MAX_VALUES
         return bool(self.requantize)
 
-    def _config(self, step_shift: int, decay_epochs: int, seed: int, requantize: bool = False) -> engine.SgdConfig:
+    def _config(self, step_shift: int, decay_epochs: int, seed: int, requantize: bool = False,
+                n_copies: int | None = None) -> engine.SgdConfig:
         """The engine's configuration (``requantize`` resolved: partial_fit quantizes every
-        batch afresh anyway)."""
+        batch afresh anyway; ``n_copies``: quantized data's own)."""
         extra = {}
         if self._loss_spec.refetch:
             extra["refetch"] = bool(self.refetch)
         if self._loss_spec.kernel == "polynomial":
             extra.update(poly_degree=int(self.poly_degree), poly_range=float(self.poly_range))
         return engine.SgdConfig(bits=int(self.bits), sampling=self.sampling, levels=self.levels, step_shift=step_shift,
-                                decay_epochs=decay_epochs, n_copies=int(self.n_copies), seed=seed,
+                                decay_epochs=decay_epochs, n_copies=n_copies or int(self.n_copies), seed=seed,
                                 backend=self.backend, loss=self._loss_name, model_bits=int(self.model_bits or 0),
                                 grad_bits=int(self.grad_bits or 0), shuffle=bool(self.shuffle),
                                 fresh_samples=bool(self.fresh_samples), requantize=requantize,
@@ -266,7 +319,7 @@ class _ZipMLLinear(BaseEstimator):
         progress = _Progress(self, epochs)
 
         def on_epoch(e, stats):
-            progress.epoch(e, self._record_epoch(stats, X.shape[0]), epoch_shift(config.step_shift,
+            progress.epoch(e, self._record_epoch(stats, Y.shape[0]), epoch_shift(config.step_shift,
                                                                                   config.decay_epochs, e))
 
         try:
@@ -296,7 +349,7 @@ class _ZipMLLinear(BaseEstimator):
             for e in range(int(self.max_iter)):
                 shift = schedule.shift
                 stats = engine.run_epoch(data, runs, e, shift, self._models, prefetch=e + 1 < int(self.max_iter))
-                loss, noise = self._record_epoch(stats, X.shape[0]), self._loss_error(stats)
+                loss, noise = self._record_epoch(stats, Y.shape[0]), self._loss_error(stats)
                 if held_out is not None:
                     loss, noise = self._validation_loss(*held_out), 0.0
                     self.validation_loss_curve_.append(loss)
@@ -406,12 +459,14 @@ class _ZipMLLinear(BaseEstimator):
         seed = _resolve_seed(self.random_state)
         X, Y, held_out = self._split_validation(X, Y, seed)
         self._start(X, Y, seed)
+        copies = X.n_copies if isinstance(X, QuantizedData) else None
         for attempt in range(_MAX_BACKOFF + 1):
             if self.decay_epochs is None:
-                config = self._config(self._step_shift, 0, self._seed, self._requantizes(X.size))
+                config = self._config(self._step_shift, 0, self._seed, self._requantizes(X), copies)
                 worst = self._run_adaptive(X, Y, config, held_out)
             else:
-                config = self._config(self._step_shift, int(self.decay_epochs), self._seed, self._requantizes(X.size))
+                config = self._config(self._step_shift, int(self.decay_epochs), self._seed, self._requantizes(X),
+                                      copies)
                 worst = self._run(X, Y, config, int(self.max_iter))
                 self.final_eta_ = 2.0**-epoch_shift(self._step_shift, int(self.decay_epochs), int(self.max_iter) - 1)
             if worst <= 1.0:
@@ -436,7 +491,7 @@ class _ZipMLLinear(BaseEstimator):
             shift = epoch_shift(self._step_shift, int(self.decay_epochs or 0), self.n_iter_)
         # Every call quantizes its batch: with fit()'s draws of epoch n_iter_ where fit()
         # quantizes every epoch, else with a seed of its own (fresh stored roundings too).
-        config = self._config(shift, 0, self._seed, self._requantizes(X.size))
+        config = self._config(shift, 0, self._seed, self._requantizes(X))
         if not config.resamples:
             config = replace(config, seed=(self._seed + self.n_iter_) % (1 << 32))
         runs = self._runs(Y, config)
@@ -619,9 +674,12 @@ class ZipMLRegressor(RegressorMixin, _ZipMLLinear):
     n_features_in_ : int
     """
 
-    def fit(self, X, y):
-        """Train for ``max_iter`` epochs from a zero model."""
+    def fit(self, X, y=None):
+        """Train from a zero model on float data X or quantized data (a QuantizedData, e.g.
+        ``zipml_hls.load_quantized``; y: its stored labels by default)."""
         self._check_params()
+        if isinstance(X, QuantizedData):
+            return self._fit(X, self._target(check_labels(self._validate_quantized(X, y), X.n_samples)))
         X, y = self._validate_fit(X, y, reset=True)
         return self._fit(X, self._target(y))
 
@@ -763,10 +821,14 @@ class ZipMLClassifier(ClassifierMixin, _ZipMLLinear):
             raise ValueError(f"need samples of at least 2 classes, got {len(self.classes_)} class "
                              f"({self.classes_[0]!r})")
 
-    def fit(self, X, y):
-        """Train one +1/-1 model of the loss per class (one for two classes)."""
+    def fit(self, X, y=None):
+        """Train one +1/-1 model of the loss per class (one for two classes), on float data
+        X or quantized data (a QuantizedData; y: its stored labels by default)."""
         self._check_params()
-        X, y = self._validate_fit(X, y, reset=True)
+        if isinstance(X, QuantizedData):
+            y = self._validate_quantized(X, y)
+        else:
+            X, y = self._validate_fit(X, y, reset=True)
         check_classification_targets(y)
         self._set_classes(np.unique(y))
         return self._fit(X, self._targets(y))
