@@ -392,7 +392,9 @@ def build_parser() -> argparse.ArgumentParser:
                    help="independent quantized copies; training reads copy e mod K in epoch e (naive data: fresh "
                         "samples for K epochs; double data draw fresh samples from any copy) (default 1)")
     p.add_argument("--seed", type=int, default=0)
-    p.add_argument("--chunk-rows", type=int, default=65536, help="rows per chunk when streaming (default 65536)")
+    p.add_argument("--chunk-rows", type=int,
+                   help="rows per chunk when streaming (default: 64 MiB of float32 features; the chunks decide the "
+                        "seeds, so the file too)")
     p.add_argument("-o", "--output", required=True, help="the quantized data file to write")
     p.add_argument("--quiet", action="store_true", help="no progress bars")
     p.set_defaults(func=cmd_quantize)

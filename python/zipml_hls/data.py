@@ -207,11 +207,11 @@ def _split_label(path: Path, table: np.ndarray, label_column: int):
         raise DataError(f"{path}: need a label column and at least one feature column, got {width} column")
     if not -width <= label_column < width:
         raise DataError(f"{path}: label_column={label_column} is outside the {width} columns")
-    return np.delete(table, label_column % width, axis=1), table[:, label_column]
+    return np.delete(table, label_column % width, axis=1), table[:, label_column].copy()  # not a view: frees table
 
 
 def csv_blocks(path, label_column: int = 0, has_header: bool | None = None, delimiter: str | None = None,
-               block_bytes: int = 16 << 20):
+               block_bytes: int = 4 << 20):
     """:func:`load_csv` in blocks of about ``block_bytes`` bytes of whole lines, for data
     larger than memory: yields (X, y, first line, last line) of each block, float64. The
     same rows, values and errors as load_csv: line 1 and any block NumPy's loadtxt refuses

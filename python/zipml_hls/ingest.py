@@ -33,7 +33,7 @@ from .spec import format as F
 from .spec.rng import STREAM_CHUNK, stream_key
 from .step_size import RoundingStats, row_bound
 
-CHUNK_ROWS = 65536  #: rows per chunk (a 2048-feature chunk is 512 MiB of float32 at most: see chunk_rows)
+CHUNK_BYTES = 64 << 20  #: default chunk: rows of this many bytes of float32 features
 FORMATS = ("auto", "csv", "npy")
 
 
@@ -149,7 +149,7 @@ def _bar(progress: bool, desc: str, total: int | None):
 
 
 def quantize_file(source, out, bits, *, sampling="double", seed=0, n_copies=1, fmt="auto", label_column=0,
-                  chunk_rows=CHUNK_ROWS, progress=False) -> Path:
+                  chunk_rows=None, progress=False) -> Path:
     """Quantize the data file ``source`` into the quantized data file ``out`` (written
     atomically) in bounded memory; returns ``out``.
 
@@ -163,14 +163,16 @@ def quantize_file(source, out, bits, *, sampling="double", seed=0, n_copies=1, f
         (optimal levels need every value of a feature at once: quantize in memory for them).
     fmt : {'auto', 'csv', 'npy'}; auto: by extension (.npy, else CSV).
     label_column : int, the column of the labels (negative counts from the end).
-    chunk_rows : rows per chunk; memory holds about two chunks of float32 features, their
-        quantization, the labels (8 bytes a row) and 4096 sampled rows.
+    chunk_rows : rows per chunk (default: CHUNK_BYTES, 64 MiB, of float32 features; the
+        chunks decide the seeds, so the file too); memory holds about two chunks of
+        features, their quantization, the labels (8 bytes a row) and 4096 sampled rows.
     progress : a progress bar per pass on stderr.
     """
     bits = check_bits(bits)
     sampling = check_choice(sampling, "sampling", F.TRAINING_SAMPLINGS)
     seed, n_copies = check_seed(seed), check_int(n_copies, "n_copies", 1, 2**31 - 1)
-    chunk_rows = check_int(chunk_rows, "chunk_rows", 1, 2**31 - 1)
+    if chunk_rows is not None:
+        chunk_rows = check_int(chunk_rows, "chunk_rows", 1, 2**31 - 1)
     fmt = check_choice(fmt, "fmt", FORMATS)
     source, out = _regular_file(source), check_writable(out)
     if fmt == "auto":
@@ -183,6 +185,7 @@ def quantize_file(source, out, bits, *, sampling="double", seed=0, n_copies=1, f
                 table, labels = _csv_to_scratch(source, scratch, label_column, bar)
         else:
             table, labels = _npy_table(source, label_column), None
+        chunk_rows = chunk_rows or max(1, CHUNK_BYTES // (4 * table.n_features))
         limit = get_backend("hls").constants()["max_features"]
         if table.n_features > limit:
             raise DataError(f"{source}: {table.n_features} features; the kernels' on-chip model holds at most {limit}")

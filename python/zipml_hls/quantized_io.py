@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import hashlib
 import json
-import mmap
 import numbers
 import struct
 from pathlib import Path
@@ -41,9 +40,17 @@ def _pad(n: int) -> int:
     return -n % ALIGN
 
 
-def _block_digests(view) -> list[str]:
-    """SHA-256 of every BLOCK_BYTES block of ``view`` (a bytes-like object), hex."""
-    return [hashlib.sha256(view[a:a + BLOCK_BYTES]).hexdigest() for a in range(0, len(view), BLOCK_BYTES)]
+def _block_digests(f, end: int) -> list[str]:
+    """SHA-256, hex, of every BLOCK_BYTES block of the open file ``f`` from byte 64 to
+    ``end``, read into one buffer (no mapping: the process's memory stays one block)."""
+    buffer, digests = bytearray(min(BLOCK_BYTES, max(0, end - PRELUDE.size))), []
+    f.seek(PRELUDE.size)
+    for start in range(PRELUDE.size, end, BLOCK_BYTES):
+        view = memoryview(buffer)[:min(BLOCK_BYTES, end - start)]
+        if f.readinto(view) != len(view):
+            raise QuantizedFileError(f"{f.name}: the file ends inside its lines (truncated)")
+        digests.append(hashlib.sha256(view).hexdigest())
+    return digests
 
 
 class QuantizedFileWriter:
@@ -86,8 +93,8 @@ class QuantizedFileWriter:
         head_offset = f.tell()
         f.truncate(head_offset)
         f.flush()
-        with mmap.mmap(f.fileno(), head_offset, access=mmap.ACCESS_READ) as view:
-            digests = _block_digests(memoryview(view)[PRELUDE.size:])
+        digests = _block_digests(f, head_offset)
+        f.seek(head_offset)
         meta = dict(meta, labels=labels is not None, block_bytes=BLOCK_BYTES, digests=digests, arrays={})
         # the arrays' offsets depend on the JSON's length, which depends on them: fixed point
         blobs = {name: np.ascontiguousarray(a, dtype=a.dtype.newbyteorder("<")) for name, a in arrays.items()}
@@ -238,8 +245,8 @@ def _build(path: Path, meta, head: bytes, head_offset: int, verify: bool) -> Qua
                                  "bytes of lines and labels")
     arrays = _arrays(path, meta["arrays"], head, head_offset, d, bits, meta["levels"])
     if verify:
-        with open(path, "rb") as f, mmap.mmap(f.fileno(), head_offset, access=mmap.ACCESS_READ) as view:
-            digests = _block_digests(memoryview(view)[PRELUDE.size:])
+        with open(path, "rb") as f:
+            digests = _block_digests(f, head_offset)
         for k, (got, want) in enumerate(zip(digests, meta["digests"])):
             if got != want:
                 start = PRELUDE.size + k * BLOCK_BYTES
