@@ -10,6 +10,7 @@ RSS is per process); the commands and the figures they gave are in docs/FORMATS.
   python scripts/quantized_files.py pandas FILE.csv                  # pandas.read_csv (a venv with pandas)
   python scripts/quantized_files.py verify FILE.zq                   # load with and without verification
   python scripts/quantized_files.py epochs FILE.zq [--epochs 5]      # epoch time: file vs memory
+  python scripts/quantized_files.py sparse ROWS FEATURES DENSITY      # fit on a random CSR matrix
 """
 
 from __future__ import annotations
@@ -158,6 +159,25 @@ def epochs(path: str, n_epochs: int) -> None:
           f"same model: {np.array_equal(from_file.coef_, in_memory.coef_)}")
 
 
+def sparse(rows: int, features: int, density: float) -> None:
+    import scipy.sparse as sp
+
+    from zipml_hls import ZipMLRegressor
+
+    rng = np.random.default_rng(0)
+    X = sp.random(rows, features, density=density, format="csr", random_state=0, data_rvs=rng.standard_normal)
+    y = X @ rng.standard_normal(features) + 0.1 * rng.standard_normal(rows)
+    csr = (X.data.nbytes + X.indices.nbytes + X.indptr.nbytes) / 2**30
+    with _AnonPeak() as anon:
+        start = time.perf_counter()
+        model = ZipMLRegressor(bits=4, max_iter=5, decay_epochs=0, random_state=0).fit(X, y)
+        seconds = time.perf_counter() - start
+    print(f"fit on a {rows} x {features} CSR matrix at density {density} ({csr:.3f} GiB; dense float32 "
+          f"{4 * rows * features / 2**30:.2f} GiB, float64 {8 * rows * features / 2**30:.2f} GiB): {seconds:.1f} s for "
+          f"5 epochs, R^2 {model.score(X, y):.4f}; peak anonymous RSS {anon.peak / 2**20:.2f} GiB, peak RSS "
+          f"{_peak_rss_gib():.2f} GiB")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     sub = parser.add_subparsers(dest="command", required=True)
@@ -174,6 +194,10 @@ def main() -> None:
     p.add_argument("--copies", type=int, default=1)
     for name in ("parse-csv", "pandas", "verify"):
         sub.add_parser(name).add_argument("path")
+    p = sub.add_parser("sparse")
+    p.add_argument("rows", type=int)
+    p.add_argument("features", type=int)
+    p.add_argument("density", type=float)
     p = sub.add_parser("epochs")
     p.add_argument("path")
     p.add_argument("--epochs", type=int, default=5)
@@ -190,6 +214,8 @@ def main() -> None:
         pandas_csv(args.path)
     elif args.command == "verify":
         verify(args.path)
+    elif args.command == "sparse":
+        sparse(args.rows, args.features, args.density)
     else:
         epochs(args.path, args.epochs)
 

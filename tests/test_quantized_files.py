@@ -289,3 +289,63 @@ def test_cli_quantize_and_train(skewed, tmp_path, capsys):
     out.write_bytes(out.read_bytes()[:-100])
     assert main(["train", str(out)]) == 2
     assert "truncated or damaged" in capsys.readouterr().err
+
+
+def test_sparse_input_is_quantized_block_by_block(skewed):
+    import scipy.sparse as sp
+
+    X, y = skewed
+    rng = np.random.default_rng(0)
+    S = sp.random(600, 11, density=0.1, format="csr", random_state=1, data_rvs=rng.standard_normal)
+    dense = S.toarray()
+    target = dense @ rng.standard_normal(11) + y * 0.01
+    # one block: the very quantization of the dense matrix
+    q, qd = quantize(S, 4, seed=6, y=target), quantize(dense, 4, seed=6, y=target)
+    assert np.array_equal(q.lines, qd.lines) and np.array_equal(q.labels, qd.labels)
+    assert q.stats.bound == qd.stats.bound and np.array_equal(q.stats.rounding.mean, qd.stats.rounding.mean)
+    # blocks of 128 rows: block c drawn with chunk_seed(seed, c), as streaming ingestion does
+    from zipml_hls.ingest import chunk_seed, quantize_sparse
+
+    blocks = quantize_sparse(S.astype(np.float32), 2, "naive", 6, 2, chunk_rows=128)
+    first = quantize(dense[128:256], 2, sampling="naive", seed=chunk_seed(6, 1), n_copies=2,
+                     scaling=blocks.scaling)
+    assert np.array_equal(blocks.lines[:, 128:256], first.lines)
+    # fit on sparse X is fit on its quantization (and, for double data, fit on dense X
+    # without re-quantization), bit for bit; predict takes sparse X
+    params = dict(bits=4, random_state=6, max_iter=6, decay_epochs=3)
+    a = ZipMLRegressor(**params).fit(S, target)
+    assert np.array_equal(a.coef_, ZipMLRegressor(**params).fit(q).coef_)
+    assert np.array_equal(a.coef_, ZipMLRegressor(requantize=False, **params).fit(dense, target).coef_)
+    # (a sparse product adds only the nonzero terms: equal up to the order of the sum)
+    np.testing.assert_allclose(a.predict(S), a.predict(dense), rtol=1e-12, atol=1e-12)
+    assert a.score(S, target) > 0.9
+    for fmt in ("csc", "coo"):
+        assert np.array_equal(ZipMLRegressor(**params).fit(S.asformat(fmt), target).coef_, a.coef_)
+    labels = (target > 0).astype(int)
+    c = ZipMLClassifier(bits=4, random_state=6, max_iter=6, decay_epochs=3).fit(S, labels)
+    assert c.score(S, labels) > 0.8
+    with pytest.raises(ValueError, match="bits=32 or levels='optimal'"):
+        ZipMLRegressor(bits=32).fit(S, target)
+    with pytest.raises(ValueError, match="uniform levels"):
+        quantize(S, 4, levels="optimal")
+    bad = S.copy()
+    bad.data[3] = np.nan
+    with pytest.raises(ValueError, match="NaN or infinity"):
+        ZipMLRegressor(bits=4).fit(bad, target)
+
+
+def test_cli_quantizes_libsvm_without_densifying(tmp_path, capsys):
+    from sklearn.datasets import dump_svmlight_file
+
+    X, y = load_diabetes(return_X_y=True)
+    X[:, 2] = 0.0  # a column of zeros, absent from the file
+    path = tmp_path / "d.libsvm"
+    dump_svmlight_file(X, y, str(path), zero_based=False)
+    out = tmp_path / "d.zq"
+    # --max-dense-gib does not apply: the matrix stays sparse
+    assert main(["quantize", str(path), "--bits", "4", "--seed", "2", "--max-dense-gib", "1e-9", "-o", str(out),
+                 "--quiet"]) == 0
+    q, dense = load_quantized(out), quantize(X, 4, seed=2, y=y)
+    assert np.array_equal(q.lines, dense.lines) and np.array_equal(q.labels, dense.labels)
+    assert main(["train", str(path), "--max-dense-gib", "1e-9"]) == 2  # train still densifies: refused
+    assert "above the limit" in capsys.readouterr().err

@@ -193,7 +193,8 @@ def cmd_train(args) -> int:
 
 def cmd_quantize(args) -> int:
     """CSV and .npy data with uniform levels stream through ``ingest.quantize_file`` in
-    bounded memory; other formats, and optimal levels, are loaded and quantized in memory."""
+    bounded memory; LIBSVM data with uniform levels are loaded sparse and quantized block by
+    block; other formats, and optimal levels, are loaded and quantized in memory."""
     from .ingest import quantize_file
     from .quantized_io import load_quantized
 
@@ -212,6 +213,12 @@ def cmd_quantize(args) -> int:
                       progress=not args.quiet)
     elif fmt == "npy":
         raise UsageError("--levels optimal needs the data in memory: give it as CSV, LIBSVM or .npz")
+    elif fmt == "libsvm" and args.levels == "uniform":
+        from .data import load_svmlight
+        from .quantize import quantize
+
+        X, y = load_svmlight(args.data, zero_based=True if args.zero_based else False, dense=False)
+        quantize(X, args.bits, sampling=args.sampling, seed=args.seed, n_copies=args.copies, y=y).save(args.output)
     else:
         from .quantize import quantize
 

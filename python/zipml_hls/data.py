@@ -110,11 +110,13 @@ def _svmlight_error_line(path: Path, zero_based) -> str:
 
 
 def load_svmlight(path, n_features: int | None = None, zero_based="auto",
-                  max_dense_bytes: int = DEFAULT_MAX_DENSE_BYTES):
+                  max_dense_bytes: int = DEFAULT_MAX_DENSE_BYTES, dense: bool = True):
     """Read a LIBSVM/svmlight file with scikit-learn's loader.
 
     ``zero_based='auto'`` follows scikit-learn (1-based unless an index 0 appears),
-    which reads LIBLINEAR's 1-based files correctly.
+    which reads LIBLINEAR's 1-based files correctly. ``dense=False`` returns X as a
+    float64 CSR matrix, checked the same way, with no limit on its dense size (the
+    quantizer takes it block by block).
     """
     from sklearn.datasets import load_svmlight_file
 
@@ -125,11 +127,17 @@ def load_svmlight(path, n_features: int | None = None, zero_based="auto",
         raise DataError(f"{path}: cannot read it as LIBSVM data ({type(exc).__name__}: {exc})") from None
     except (ValueError, TypeError, IndexError, OverflowError) as exc:
         raise DataError(f"{path}: malformed LIBSVM data at {_svmlight_error_line(path, zero_based)} ({exc})") from None
+    if not dense:  # (scikit-learn's loader gives float64 CSR X and float64 y of as many rows)
+        if X.shape[0] == 0 or X.shape[1] == 0:
+            raise DataError(f"{path}: no data: X has shape {X.shape}; need at least one row and one feature")
+        if not (_all_finite(X.data) and _all_finite(np.asarray(y))):
+            raise DataError(f"{path}: a NaN or infinite value; remove or impute them first")
+        return X.tocsr().astype(np.float64), np.asarray(y, dtype=np.float64)
     try:
-        dense = densify(X, max_dense_bytes)
+        X_dense = densify(X, max_dense_bytes)
     except ValueError as exc:  # too large to densify: the file's error
         raise DataError(f"{path}: {exc}") from None
-    return _checked(path, dense, y)
+    return _checked(path, X_dense, y)
 
 
 def load_csv(path, label_column: int = 0, has_header: bool | None = None, delimiter: str | None = None):

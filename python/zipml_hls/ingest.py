@@ -27,6 +27,7 @@ from .backend import get_backend
 from .conditioning import Conditioning
 from .data import DataError, _regular_file, check_writable, csv_blocks
 from .datastats import DataStats
+from .quantize import QuantizedData
 from .quantized_io import QuantizedFileWriter, header_fields
 from .scaling import FeatureSummary, sample_rows
 from .spec import format as F
@@ -148,6 +149,74 @@ def _bar(progress: bool, desc: str, total: int | None):
                 leave=False)
 
 
+def _two_passes(table, bits: int, sampling: str, seed: int, n_copies: int, chunk_rows: int | None, progress: bool,
+                write) -> tuple[DataStats, np.ndarray | None]:
+    """Pass 1 (the feature summary), the rounding variances of 4096 rows read by position,
+    pass 2 (each chunk quantized and handed to ``write(copy, first row, lines)``, the step
+    bounds). Returns the DataStats and the table's labels (None if it has none)."""
+    chunk_rows = chunk_rows or max(1, CHUNK_BYTES // (4 * table.n_features))
+    limit = get_backend("hls").constants()["max_features"]
+    if table.n_features > limit:
+        raise DataError(f"{table.path}: {table.n_features} features; the kernels' on-chip model holds at most {limit}")
+    with _bar(progress, "pass 1: feature summary", table.n) as bar:
+        summary = _summary(table, chunk_rows, bar)
+    scaling = summary.scaling
+    rounding = RoundingStats.of(scaling.transform(table.rows(sample_rows(table.n, 4096))), bits)
+    conditioning = Conditioning.fit(summary, bits, rounding)
+    words = F.lines_per_row(table.n_features, bits, sampling) * F.LINE_WORDS
+    check_allocation(8.0 * n_copies * min(chunk_rows, table.n) * words, f"{n_copies} quantized copies of a chunk")
+    kernels, bounds, labels = get_backend("hls"), np.zeros(2), []
+    with _bar(progress, "pass 2: quantize", table.n) as bar:
+        for c, (start, X, y) in enumerate(table.chunks(chunk_rows)):
+            lines = kernels.quantize(X, scaling.lo, scaling.inv, None, bits, sampling, chunk_seed(seed, c), n_copies)
+            for copy in range(n_copies):
+                write(copy, start, lines[copy])
+            bounds = np.maximum(bounds, [row_bound(X, scaling), row_bound(X, scaling, conditioning)])
+            if y is not None:
+                labels.append(y)
+            bar.update(X.shape[0])
+    stats = DataStats(summary=summary, rounding=rounding, bound=float(bounds[0]), bound_conditioned=float(bounds[1]))
+    return stats, np.concatenate(labels) if labels else None
+
+
+class _SparseRows:
+    """A SciPy sparse matrix as a table: each chunk of rows densified on its own."""
+
+    path = "X"
+
+    def __init__(self, X):
+        self.X = X.tocsr()
+        self.n, self.n_features = X.shape
+
+    def chunks(self, chunk_rows: int):
+        for start in range(0, self.n, chunk_rows):
+            yield start, self.rows(slice(start, min(start + chunk_rows, self.n))), None
+
+    def rows(self, index) -> np.ndarray:
+        return np.ascontiguousarray(self.X[index].toarray(), dtype=np.float32)
+
+
+def quantize_sparse(X, bits: int, sampling: str, seed: int, n_copies: int, y: np.ndarray | None = None,
+                    chunk_rows: int | None = None) -> QuantizedData:
+    """A SciPy sparse matrix X (finite, checked) quantized with uniform levels in memory
+    without its dense form: the two passes of :func:`quantize_file` over blocks of rows
+    densified one at a time (``chunk_rows``, default 64 MiB of float32), chunk c with seed
+    ``chunk_seed(seed, c)``. ``y``: labels kept with it."""
+    table = _SparseRows(X)
+    words = F.lines_per_row(table.n_features, bits, sampling) * F.LINE_WORDS
+    check_allocation(8.0 * n_copies * table.n * words, f"{n_copies} quantized copies of {table.n} x {table.n_features}"
+                     " values")
+    lines = np.empty((n_copies, table.n, words), dtype=np.uint64)
+
+    def write(copy, start, part):
+        lines[copy, start:start + len(part)] = part
+
+    stats, _ = _two_passes(table, bits, sampling, seed, n_copies, chunk_rows, False, write)
+    return QuantizedData(lines=lines, bits=bits, sampling=sampling, seed=seed, n_features=table.n_features,
+                         scaling=stats.summary.scaling, samples_per_value=F.samples_of(sampling), stats=stats,
+                         labels=y)
+
+
 def quantize_file(source, out, bits, *, sampling="double", seed=0, n_copies=1, fmt="auto", label_column=0,
                   chunk_rows=None, progress=False) -> Path:
     """Quantize the data file ``source`` into the quantized data file ``out`` (written
@@ -185,33 +254,11 @@ def quantize_file(source, out, bits, *, sampling="double", seed=0, n_copies=1, f
                 table, labels = _csv_to_scratch(source, scratch, label_column, bar)
         else:
             table, labels = _npy_table(source, label_column), None
-        chunk_rows = chunk_rows or max(1, CHUNK_BYTES // (4 * table.n_features))
-        limit = get_backend("hls").constants()["max_features"]
-        if table.n_features > limit:
-            raise DataError(f"{source}: {table.n_features} features; the kernels' on-chip model holds at most {limit}")
-        with _bar(progress, "pass 1: feature summary", table.n) as bar:
-            summary = _summary(table, chunk_rows, bar)
-        scaling = summary.scaling
-        rounding = RoundingStats.of(scaling.transform(table.rows(sample_rows(table.n, 4096))), bits)
-        conditioning = Conditioning.fit(summary, bits, rounding)
         words = F.lines_per_row(table.n_features, bits, sampling) * F.LINE_WORDS
-        check_allocation(8.0 * n_copies * min(chunk_rows, table.n) * words, f"{n_copies} quantized copies of a chunk")
-        kernels, bounds, parts = get_backend("hls"), np.zeros(2), []
-        with QuantizedFileWriter(out, n_copies, table.n, words) as writer, \
-                _bar(progress, "pass 2: quantize", table.n) as bar:
-            for c, (start, X, y) in enumerate(table.chunks(chunk_rows)):
-                lines = kernels.quantize(X, scaling.lo, scaling.inv, None, bits, sampling, chunk_seed(seed, c),
-                                         n_copies)
-                for copy in range(n_copies):
-                    writer.write_lines(copy, start, lines[copy])
-                bounds = np.maximum(bounds, [row_bound(X, scaling), row_bound(X, scaling, conditioning)])
-                if y is not None:
-                    parts.append(y)
-                bar.update(X.shape[0])
-            stats = DataStats(summary=summary, rounding=rounding, bound=float(bounds[0]),
-                              bound_conditioned=float(bounds[1]))
+        with QuantizedFileWriter(out, n_copies, table.n, words) as writer:
+            stats, y = _two_passes(table, bits, sampling, seed, n_copies, chunk_rows, progress, writer.write_lines)
             writer.finish(*header_fields(stats, n_samples=table.n, n_features=table.n_features, bits=bits,
                                          sampling=sampling, seed=seed, n_copies=n_copies,
                                          samples_per_value=F.samples_of(sampling), words_per_row=words),
-                          np.concatenate(parts) if labels is None else labels)
+                          y if labels is None else labels)
     return out

@@ -7,7 +7,8 @@ from dataclasses import dataclass, replace
 
 import numpy as np
 
-from ._validation import check_allocation, check_bits, check_choice, check_int, check_matrix, check_seed
+from ._validation import (check_allocation, check_bits, check_choice, check_int, check_matrix, check_seed,
+                          check_sparse)
 from .backend import BACKENDS, get_backend
 from .datastats import DataStats
 from .levels import level_tables
@@ -149,7 +150,10 @@ def quantize(X, bits, *, sampling="double", levels="uniform", seed=0, n_copies=1
 
     Parameters
     ----------
-    X : array-like (n_samples, n_features), finite. Converted to float32.
+    X : array-like (n_samples, n_features), finite. Converted to float32. A SciPy sparse
+        matrix is quantized block by block without its dense form (uniform levels, its
+        own scaling, the native backend; ``ingest.quantize_sparse``: blocks of 64 MiB of
+        float32, block c drawn with seed ``ingest.chunk_seed(seed, c)``).
     bits : {1, 2, 3, 4, 6, 8}. All 2**bits codes are levels.
     sampling : {'double', 'naive', 'nearest', 'multi'}
         'double' stores each value once, stochastically rounded to a grid 4x finer than
@@ -193,6 +197,15 @@ def quantize(X, bits, *, sampling="double", levels="uniform", seed=0, n_copies=1
         raise ValueError("levels_method and grid_size are only used with levels='optimal'")
     if grid_size is not None and levels_method == "exact":
         raise ValueError("grid_size is only used with levels_method='grid'")
+    if hasattr(X, "tocsr"):  # SciPy sparse: quantized block by block, never made dense
+        if levels != "uniform" or scaling is not None or sampling == "multi" or backend != "hls":
+            raise ValueError("sparse X is quantized with uniform levels, its own scaling, sampling 'double', 'naive' "
+                             "or 'nearest' and the native backend; densify it (X.toarray()) for the others")
+        from .ingest import quantize_sparse
+
+        X = check_sparse(X)
+        return quantize_sparse(X, bits, sampling, check_seed(seed), check_int(n_copies, "n_copies", 1, 2**31 - 1),
+                               None if y is None else check_labels(y, X.shape[0]))
     X = check_matrix(X)
     if scaling is not None:
         if not isinstance(scaling, FeatureScaling):

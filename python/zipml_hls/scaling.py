@@ -60,6 +60,17 @@ class FeatureScaling:
         t *= self.inv
         return np.clip(t, np.float32(0), np.float32(1), out=t)
 
+    def outside(self, X: np.ndarray) -> int:
+        """How many values of X (finite float32, C order) lie outside [lo, hi]: those
+        ``transform`` clips. One native pass finds the features that leave their range;
+        only those columns are compared value by value."""
+        lo, hi, *_ = get_backend("hls").feature_summary(X)
+        columns = np.flatnonzero((lo < self.lo) | (hi > self.hi))
+        if columns.size == 0:
+            return 0
+        part = X[:, columns]
+        return int(np.count_nonzero((part < self.lo[columns]) | (part > self.hi[columns])))
+
     def span(self) -> np.ndarray:
         """Feature range used to map positions back: hi - lo (0 for constant features)."""
         return np.where(self.inv > 0, self.hi.astype(np.float64) - self.lo.astype(np.float64), 0.0)
