@@ -214,7 +214,17 @@ def test_streaming_equals_in_memory(skewed, tmp_path):
     assert model.score(X, y) > 0.9
 
 
-def test_csv_blocks_match_load_csv(tmp_path):
+def _parsers():
+    """The fast CSV parsers installed here: NumPy's always, pandas' with the 'csv' extra."""
+    try:
+        import pandas  # noqa: F401
+    except ImportError:
+        return ("numpy",)
+    return ("numpy", "pandas")
+
+
+@pytest.mark.parametrize("parser", _parsers())
+def test_csv_blocks_match_load_csv(tmp_path, parser):
     X, y = load_diabetes(return_X_y=True)
     path = tmp_path / "d.csv"
     np.savetxt(path, np.column_stack([X, y]), delimiter=";", fmt="%.12g", header="a;b;c;d;e;f;g;h;i;j;y",
@@ -223,7 +233,7 @@ def test_csv_blocks_match_load_csv(tmp_path):
     path.write_text(text.replace("\n", "\n\n", 5))  # blank lines count as lines, hold no rows
     X_ref, y_ref = load_csv(path, label_column=-1)
     for block_bytes in (1, 100, 4096, 1 << 20):
-        blocks = list(csv_blocks(path, label_column=-1, block_bytes=block_bytes))
+        blocks = list(csv_blocks(path, label_column=-1, block_bytes=block_bytes, parser=parser))
         assert np.array_equal(np.concatenate([b[0] for b in blocks]), X_ref)
         assert np.array_equal(np.concatenate([b[1] for b in blocks]), y_ref)
     bad = tmp_path / "bad.csv"
@@ -237,7 +247,7 @@ def test_csv_blocks_match_load_csv(tmp_path):
             load_csv(bad)
         for block_bytes in (1, 13, 50, 1 << 20):
             with pytest.raises(DataError, match=message):
-                list(csv_blocks(bad, block_bytes=block_bytes))
+                list(csv_blocks(bad, block_bytes=block_bytes, parser=parser))
 
 
 def test_ingestion_errors_leave_nothing(tmp_path):

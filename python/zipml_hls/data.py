@@ -218,16 +218,24 @@ def _split_label(path: Path, table: np.ndarray, label_column: int):
     return np.delete(table, label_column % width, axis=1), table[:, label_column].copy()  # not a view: frees table
 
 
+CSV_PARSERS = ("auto", "pandas", "numpy")
+
+
 def csv_blocks(path, label_column: int = 0, has_header: bool | None = None, delimiter: str | None = None,
-               block_bytes: int = 4 << 20):
+               block_bytes: int = 4 << 20, parser: str = "auto"):
     """:func:`load_csv` in blocks of about ``block_bytes`` bytes of whole lines, for data
     larger than memory: yields (X, y, first line, last line) of each block, float64. The
-    same rows, values and errors as load_csv: line 1 and any block NumPy's loadtxt refuses
-    (quotes, empty cells, other widths, anything it cannot read) are parsed line by line as
-    load_csv does, which names the line; the other blocks by loadtxt, several times faster.
-    Blocks end at \n: in a file whose lines end at \r alone, line numbers count \n."""
+    same rows, values and errors as load_csv: line 1 and any block the fast parser refuses
+    (quotes, empty cells, other widths, non-finite values, anything it cannot read) are
+    parsed line by line as load_csv does, which names the line. The fast parser
+    (``parser``): pandas' C parser ('pandas'; the optional extra ``csv``), NumPy's loadtxt
+    ('numpy'), or pandas where it is installed ('auto'). Blocks end at \n: in a file whose
+    lines end at \r alone, line numbers count \n."""
     path = _regular_file(path)
     _check_label_column(label_column)
+    if parser not in CSV_PARSERS:
+        raise ValueError(f"parser must be one of {CSV_PARSERS}, got {parser!r}")
+    numbers_of = _numbers_parser(parser)
     width = None
     with open(path, "rb") as f:
         first_line, carry = 1, b""
@@ -254,7 +262,7 @@ def csv_blocks(path, label_column: int = 0, has_header: bool | None = None, deli
                     yield (*_split_label(path, np.asarray(rows, dtype=np.float64), label_column), 1, 1)
                 first_line = 2
             lines = text.count("\n") + (bool(text) and not text.endswith("\n"))
-            table = _fast_table(text, delimiter, width)
+            table = _fast_table(text, delimiter, width, numbers_of)
             if table is None:
                 rows = _csv_rows(path, text, delimiter, has_header, first_line, width)
                 table = np.asarray(rows, dtype=np.float64)
@@ -266,16 +274,35 @@ def csv_blocks(path, label_column: int = 0, has_header: bool | None = None, deli
         raise DataError(f"{path}: no data rows")
 
 
-def _fast_table(text: str, delimiter: str, width: int | None) -> np.ndarray | None:
-    """The numbers of CSV lines by NumPy's parser, or None where the line-by-line parser
-    must decide (quotes, anything loadtxt refuses, a width other than ``width``)."""
+def _numbers_parser(parser: str):
+    """A function (text, delimiter) -> float64 table of the fast ``parser``."""
+    if parser != "numpy":
+        try:
+            import pandas
+        except ImportError:
+            if parser == "pandas":
+                raise ImportError("parser='pandas' needs pandas: pip install 'zipml-hls[csv]'") from None
+        else:
+            return lambda text, delimiter: pandas.read_csv(
+                io.StringIO(text), header=None, sep=delimiter, dtype=np.float64, na_filter=False, engine="c",
+                quoting=csv.QUOTE_NONE, skip_blank_lines=True).to_numpy(dtype=np.float64)
+    return lambda text, delimiter: np.loadtxt(io.StringIO(text), delimiter=delimiter, dtype=np.float64,
+                                              comments=None, ndmin=2)
+
+
+def _fast_table(text: str, delimiter: str, width: int | None, numbers_of) -> np.ndarray | None:
+    """The numbers of CSV lines by the fast parser ``numbers_of``, or None where the
+    line-by-line parser must decide: quotes, anything the fast parser refuses, a width other
+    than ``width``, and any value that is not finite (pandas fills short rows with NaN)."""
     if '"' in text:
         return None
     if not text.strip():
         return np.empty((0, width or 0))
     try:
-        table = np.loadtxt(io.StringIO(text), delimiter=delimiter, dtype=np.float64, comments=None, ndmin=2)
-    except ValueError:
+        table = numbers_of(text, delimiter)
+    except ValueError:  # (pandas' parser errors are ValueErrors too)
+        return None
+    if not _all_finite(table):
         return None
     return table if width is None or table.shape[1] == width or not table.size else None
 

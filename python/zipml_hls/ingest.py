@@ -8,7 +8,9 @@ place. Pass 1 merges each chunk's native feature summary; 4096 rows spread over 
 chunk by chunk into the file and takes the step bounds. The statistics are those
 ``zipml_hls.quantize`` computes from the whole array, with the ranges exact and the moments
 merged (equal to rounding); chunk c is quantized with seed ``chunk_seed(seed, c)``, so a data
-set of one chunk gives the very file ``quantize(X, ..., y=y).save`` writes.
+set of one chunk gives the very file ``quantize(X, ..., y=y).save`` writes. The same two
+passes quantize a SciPy sparse matrix in memory, one block of rows densified at a time
+(:func:`quantize_sparse`).
 """
 
 from __future__ import annotations
