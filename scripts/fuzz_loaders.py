@@ -1,8 +1,9 @@
 """Coverage-guided fuzzing of the file loaders with atheris (``pip install atheris``):
-every input must load or raise the loader's own error (ModelFileError, DataError); any
+every input must load or raise the loader's own error (ModelFileError, DataError,
+QuantizedFileError); any
 other exception, a crash or a hang is a finding, written to ``--artifacts``.
 
-Usage: python scripts/fuzz_loaders.py {model,npz,csv,libsvm} [--seconds 60] [--artifacts DIR]
+Usage: python scripts/fuzz_loaders.py {model,npz,csv,libsvm,quantized} [--seconds 60] [--artifacts DIR]
 The seed inputs are in tests/fuzz_corpus/<target>/ (``python scripts/fuzz_loaders.py
 write-corpus`` makes them anew).
 """
@@ -16,18 +17,19 @@ import tempfile
 from pathlib import Path
 
 CORPUS = Path(__file__).resolve().parents[1] / "tests" / "fuzz_corpus"
-TARGETS = ("model", "npz", "csv", "libsvm")
+TARGETS = ("model", "npz", "csv", "libsvm", "quantized")
 
 
 def write_corpus() -> None:
-    """Small valid files of each kind (a 2-epoch diabetes model, 12-row data sets)."""
+    """Small valid files of each kind (a 2-epoch diabetes model, 12-row data sets, their
+    3-bit quantization with optimal levels)."""
     import io
     import warnings
 
     import numpy as np
     from sklearn.datasets import dump_svmlight_file, load_diabetes
 
-    from zipml_hls import ZipMLRegressor
+    from zipml_hls import ZipMLRegressor, quantize
     from zipml_hls.model_io import save_model
 
     X, y = load_diabetes(return_X_y=True)
@@ -45,6 +47,7 @@ def write_corpus() -> None:
     np.savetxt(text, np.column_stack([y, X]), delimiter=",", header="y,a,b,c,d", comments="", fmt="%.6g")
     (CORPUS / "csv" / "diabetes.csv").write_text(text.getvalue())
     dump_svmlight_file(X, y, str(CORPUS / "libsvm" / "diabetes.libsvm"))
+    quantize(X, 3, levels="optimal", y=y).save(CORPUS / "quantized" / "diabetes.zq")
 
 
 def main() -> None:
@@ -73,7 +76,9 @@ def fuzz(target: str, seconds: int, artifacts: str, work: Path) -> None:
     with atheris.instrument_imports(include=["zipml_hls"]):
         from zipml_hls import data
         from zipml_hls.model_io import ModelFileError, load_model
+        from zipml_hls.quantized_io import QuantizedFileError, load_quantized
     load, expected = {"model": (load_model, ModelFileError), "npz": (data.load_npz, data.DataError),
+                      "quantized": (load_quantized, QuantizedFileError),
                       "csv": (data.load_csv, data.DataError),
                       "libsvm": (data.load_svmlight, data.DataError)}[target]
     path = work / f"input.{target}"

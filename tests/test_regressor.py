@@ -107,6 +107,50 @@ def test_predictions_in_original_units(synthetic):
     assert m.loss_curve_[-1] == pytest.approx(0.5 * np.mean((m.predict(X) - y) ** 2), rel=0.03)
 
 
+def test_partial_fit_counts_and_warns_about_clipped_values(diabetes, tmp_path):
+    X, y = diabetes
+    first, later = X[:200] * 0.5, X[200:]
+    m = ZipMLRegressor(bits=4, decay_epochs=0, random_state=1).partial_fit(first, y[:200])
+    assert m.n_clipped_ == 0
+    X32 = later.astype(np.float32)
+    expected = int(np.count_nonzero((X32 < m.scaling_.lo) | (X32 > m.scaling_.hi)))
+    assert expected > 500
+    with pytest.warns(UserWarning, match=f"{expected} of this call's {later.size} values lie outside"):
+        m.partial_fit(later, y[200:])
+    assert m.n_clipped_ == expected
+    with pytest.warns(UserWarning, match=f"{2 * expected} so far"):
+        m.partial_fit(later, y[200:])
+    # known ranges covering every batch: the same scaling for all, nothing clipped, no warning
+    lo, hi = X.min(axis=0), X.max(axis=0)
+    known = ZipMLRegressor(bits=4, decay_epochs=0, random_state=1, feature_range=(lo, hi))
+    known.partial_fit(first, y[:200]).partial_fit(later, y[200:])
+    assert known.n_clipped_ == 0
+    assert np.array_equal(known.scaling_.lo, lo.astype(np.float32))
+    assert np.array_equal(known.scaling_.hi, hi.astype(np.float32))
+    # the data's own ranges given as known ranges: fit() is unchanged, bit for bit
+    params = dict(bits=4, max_iter=6, decay_epochs=3, random_state=2)
+    assert np.array_equal(ZipMLRegressor(feature_range=(lo, hi), **params).fit(X, y).coef_,
+                          ZipMLRegressor(**params).fit(X, y).coef_)
+    narrow = ZipMLRegressor(feature_range=(lo / 2, hi / 2), **params)
+    with pytest.warns(UserWarning, match="clipped"):
+        narrow.fit(X, y)
+    assert narrow.n_clipped_ > 0
+    from zipml_hls.model_io import load_model, save_model
+
+    save_model(narrow, tmp_path / "m.zipml")
+    back = load_model(tmp_path / "m.zipml")
+    assert back.n_clipped_ == narrow.n_clipped_
+    assert np.array_equal(np.asarray(back.feature_range), np.asarray([lo / 2, hi / 2]))
+    for bad, words in (((lo, hi[:3]), "two 1-D arrays"), ((hi, lo), "lo <= hi"), (5, "pair"),
+                       ((lo * np.inf, hi), "finite"), ((lo[:3], hi[:3]), "feature_range has 3 features")):
+        with pytest.raises(ValueError, match=words):
+            ZipMLRegressor(feature_range=bad).fit(X, y)
+    from zipml_hls import quantize
+
+    with pytest.raises(ValueError, match="quantized data carry their own scaling"):
+        ZipMLRegressor(bits=4, feature_range=(lo, hi)).fit(quantize(X, 4, y=y))
+
+
 @pytest.mark.filterwarnings("ignore::sklearn.exceptions.ConvergenceWarning")  # ends at max_iter on purpose
 def test_partial_fit_continues_training(synthetic):
     X, y = synthetic

@@ -11,6 +11,7 @@ from zipml_hls import ZipMLRegressor
 from zipml_hls.engine import EpochData, SgdConfig, epoch_order, epoch_seed
 from zipml_hls.quantize import quantize_checked
 from zipml_hls.scaling import FeatureScaling, FeatureSummary, scaled_sample
+from zipml_hls.step_size import RoundingStats
 
 
 @pytest.fixture(scope="module")
@@ -343,7 +344,6 @@ def test_conditioning_centers_and_shifts():
     # 0/1 column with ones in half the rows has v = 1/4 (p = 2), one with ones in 1 of 64
     # rows v = 63/64^2 (p = 6); a constant column keeps 0.
     from zipml_hls.conditioning import Conditioning
-    from zipml_hls.step_size import rounding_variance
 
     n = 1024
     half = (np.arange(n) % 2).astype(float)
@@ -354,7 +354,7 @@ def test_conditioning_centers_and_shifts():
     exact = Conditioning.fit(summary, 32)
     assert exact.shifts.dtype == np.uint8 and exact.shifts.tolist() == [2, 6, 0, 2]
     np.testing.assert_allclose(exact.centers, [0.5, 1 / 64, 0, 0.5])
-    grid = Conditioning.fit(summary, 2, rounding_variance(sample, 2))
+    grid = Conditioning.fit(summary, 2, RoundingStats.of(sample, 2))
     # the last mean, 1e6 * float32(1e-6) / 2, lies a hair below 1/2: its center is 1/3
     np.testing.assert_allclose(grid.centers, [2 / 3, 0, 0, 1 / 3])
     assert grid.shifts.tolist() == [2, 6, 0, 2] and grid.center_values(3).tolist() == [2, 0, 0, 1]
@@ -363,7 +363,7 @@ def test_conditioning_centers_and_shifts():
     g = np.random.default_rng(0).standard_normal((4000, 1))
     summary = FeatureSummary.of(g)
     assert Conditioning.fit(summary, 32).shifts[0] >= 5
-    assert Conditioning.fit(summary, 1, rounding_variance(scaled_sample(g, summary.scaling), 1)).shifts[0] == 1
+    assert Conditioning.fit(summary, 1, RoundingStats.of(scaled_sample(g, summary.scaling), 1)).shifts[0] == 1
 
 
 @pytest.mark.filterwarnings("ignore::sklearn.exceptions.ConvergenceWarning")  # a fixed epoch budget
@@ -762,14 +762,14 @@ def test_rounding_correction_is_bit_exact_on_every_path(bits, conditioned):
     # 77 rows (two full blocks of 32 and a remainder), a pass over all of them and one over
     # a part of them in another order: AVX-512 (where built), portable and golden agree.
     from zipml_hls.backend import get_backend
-    from zipml_hls.conditioning import stored_rounding_variance, stored_variance_values
+    from zipml_hls.conditioning import stored_variance_values
     from zipml_hls.spec import format as F
 
     rng = np.random.default_rng(bits)
     X = rng.lognormal(size=(77, 9))
     scaling = FeatureScaling.fit(X)
     q = quantize_checked(X, bits, "double", "uniform", 5, 1, "hls", scaling)
-    variance = stored_variance_values(stored_rounding_variance(scaled_sample(X, scaling), bits))
+    variance = stored_variance_values(RoundingStats.of(scaled_sample(X, scaling), bits).stored)
     assert variance.max() > 0
     labels = F.to_fixed(X @ rng.standard_normal(9) * 0.05, F.LABEL_FRAC)
     extra = {}

@@ -1,6 +1,6 @@
 """zipml-hls: ZipML low-precision training of linear models (Zhang et al., ICML 2017).
 
-Public names: :func:`quantize`, :func:`optimal_levels`, :func:`quantization_variance`,
+Public names: :func:`quantize`, :func:`load_quantized`, :func:`optimal_levels`, :func:`quantization_variance`,
 :class:`ZipMLRegressor`, :class:`ZipMLClassifier`. The package follows the data path of
 docs/ARCHITECTURE.md: ``spec`` (formats, RNG, line layout, schedule, losses) ->
 ``backend`` (the C++ kernels or the NumPy golden model ``reference``) -> ``quantize``,
@@ -12,9 +12,10 @@ from importlib.metadata import version as _version
 from .levels import optimal_levels, quantization_variance
 from .linear_model import ZipMLClassifier, ZipMLRegressor
 from .quantize import QuantizedData, quantize
+from .quantized_io import load_quantized
 
 __version__ = _version("zipml-hls")  # one source: pyproject.toml
 __all__ = [
-    "QuantizedData", "ZipMLClassifier", "ZipMLRegressor", "optimal_levels", "quantization_variance", "quantize",
+    "QuantizedData", "ZipMLClassifier", "ZipMLRegressor", "load_quantized", "optimal_levels", "quantization_variance", "quantize",
     "__version__",
 ]

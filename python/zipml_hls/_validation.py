@@ -33,6 +33,23 @@ def check_matrix(X, name: str = "X", finite_checked: bool = False) -> np.ndarray
     return out
 
 
+def check_sparse(X, name: str = "X"):
+    """A SciPy sparse matrix ``X`` as a finite, non-empty 2-D float32 CSR matrix (its dense
+    form is never built)."""
+    if X.ndim != 2 or X.shape[0] == 0 or X.shape[1] == 0:
+        raise ValueError(f"{name} is empty or not 2-D: shape {X.shape}; need at least one sample and one feature")
+    if X.dtype == object or np.iscomplexobj(X.dtype.type(0)) or not np.issubdtype(X.dtype, np.number):
+        raise TypeError(f"{name} must hold real numbers, got dtype {X.dtype}")
+    csr = X.tocsr()
+    if not _all_finite(csr.data):
+        raise ValueError(f"{name} contains NaN or infinity; remove or impute them first")
+    with np.errstate(over="ignore"):
+        csr = csr.astype(np.float32)
+    if not _all_finite(csr.data):
+        raise ValueError(f"{name} has values too large for float32 (|x| > 3.4e38)")
+    return csr
+
+
 def _all_finite(arr: np.ndarray) -> bool:
     """No NaN or infinity, without a temporary array as large as ``arr``: NaN
     propagates through min and max, and an infinity is the min or the max."""

@@ -71,8 +71,9 @@ def _part(text: str) -> str:
 
 
 def _add_data_options(p: argparse.ArgumentParser) -> None:
-    p.add_argument("--format", default="auto", choices=("auto", "libsvm", "csv", "npz"),
-                   help="data format (auto: by extension; .csv/.tsv CSV, .npz NumPy, else LIBSVM)")
+    p.add_argument("--format", default="auto", choices=("auto", "libsvm", "csv", "npz", "npy", "quantized"),
+                   help="data format (auto: a quantized data file by its first bytes, else by extension; .csv/.tsv "
+                        "CSV, .npz NumPy (X, y), .npy NumPy table (quantize only), else LIBSVM)")
     p.add_argument("--label-column", type=int, default=0, help="CSV column holding the label (default 0)")
     p.add_argument("--zero-based", action="store_true", help="LIBSVM feature indices start at 0 (default: 1)")
     p.add_argument("--max-dense-gib", type=_gib, default=4.0,
@@ -83,6 +84,8 @@ def _load(path: str, args, n_features=None):
     from . import data
 
     kwargs = {}
+    if args.format == "npy" or (args.format == "auto" and Path(path).suffix.lower() == ".npy"):
+        raise UsageError(f"{path}: .npy tables are read by 'zipml-hls quantize'; train on the file it writes")
     if args.format == "csv" or (args.format == "auto" and Path(path).suffix.lower() in (".csv", ".tsv")):
         kwargs["label_column"] = args.label_column
     elif args.format in ("auto", "libsvm") and Path(path).suffix.lower() != ".npz":
@@ -98,6 +101,43 @@ def _looks_like_classes(y: np.ndarray) -> bool:
     return bool(np.all(y == np.round(y)) and len(np.unique(y)) <= 20)
 
 
+def _is_quantized_file(path: str, fmt: str) -> bool:
+    """A quantized data file: ``--format quantized``, or with ``auto`` one that starts with
+    the format's magic (whatever its name)."""
+    from .quantized_io import MAGIC
+
+    if fmt != "auto":
+        return fmt == "quantized"
+    try:
+        with open(path, "rb") as f:
+            return f.read(len(MAGIC)) == MAGIC
+    except OSError:  # the loader reports it
+        return False
+
+
+def _training_data(args):
+    """(X, y, n_samples, n_features) of ``train``'s data: a quantized file's QuantizedData
+    and labels (its precision fills in --bits, --sampling and --levels), or float data."""
+    if not _is_quantized_file(args.data, args.format):
+        args.bits = 8 if args.bits is None else args.bits
+        args.sampling = args.sampling or "double"
+        args.levels = args.levels or "uniform"
+        X, y = _load(args.data, args)
+        return X, y, X.shape[0], X.shape[1]
+    from .quantized_io import load_quantized
+
+    q = load_quantized(args.data)
+    for name, theirs in (("bits", q.bits), ("sampling", q.sampling), ("levels", q.levels)):
+        ours = getattr(args, name)
+        if ours is not None and ours != theirs:
+            raise UsageError(f"--{name} {ours}, but {args.data} holds {q.bits}-bit {q.sampling} data with {q.levels} "
+                             f"levels; leave --{name} out")
+        setattr(args, name, theirs)
+    if q.labels is None:
+        raise UsageError(f"{args.data} holds no labels; quantize data that have labels")
+    return q, np.asarray(q.labels), q.n_samples, q.n_features
+
+
 def cmd_train(args) -> int:
     from .linear_model import ZipMLClassifier, ZipMLRegressor
     from .model_io import save_model
@@ -108,12 +148,15 @@ def cmd_train(args) -> int:
         if not args.model_out:
             raise UsageError("--model-out needs a file name")
         check_writable(args.model_out)  # before training, not after
-    X, y = _load(args.data, args)
+    X, y, n_samples, n_features = _training_data(args)
+    quantized = not isinstance(X, np.ndarray)
     task = args.task
     if task == "auto":
         task = "classification" if _looks_like_classes(y) else "regression"
     cls = ZipMLClassifier if task == "classification" else ZipMLRegressor
     extra = {"loss": args.loss} if task == "classification" else {}
+    if quantized and task == "classification" and LOSSES[args.loss].refetch:
+        extra["refetch"] = False  # a quantized file has no full-precision rows to refetch
     if args.copies != 1 and args.fresh_samples:
         raise UsageError("--copies applies with --no-fresh-samples (copies cycled over epochs); with fresh samples "
                          "every epoch draws its own")
@@ -129,7 +172,7 @@ def cmd_train(args) -> int:
               verbose=0 if args.quiet else 1, model_bits=args.model_bits, grad_bits=args.grad_bits, **extra)
     precision = F.precision_label(args.bits, args.sampling)
     if not args.quiet:
-        print(f"training {cls.__name__} ({task}) on {X.shape[0]} samples x {X.shape[1]} features, {precision}, "
+        print(f"training {cls.__name__} ({task}) on {n_samples} samples x {n_features} features, {precision}, "
               f"at most {args.epochs} epochs", flush=True)
     start = time.perf_counter()
     with warnings.catch_warnings(record=True) as caught:
@@ -139,11 +182,54 @@ def cmd_train(args) -> int:
     for w in caught:  # in the estimators' words; on the command line max_iter is --epochs
         print(f"warning: {str(w.message).replace('max_iter', '--epochs')}", file=sys.stderr)
     metric = "accuracy" if task == "classification" else "R^2"
+    score = "" if quantized else f"training {metric} {est.score(X, y):.4f} | "  # no float rows to score on
     print(f"{est.n_iter_} epochs | eta0 {est.eta_:g} | final training loss {est.loss_curve_[-1]:.6g} | "
-          f"training {metric} {est.score(X, y):.4f} | {seconds:.2f} s")
+          f"{score}{seconds:.2f} s")
     if args.model_out:
         save_model(est, args.model_out)
         print(f"model written to {args.model_out}")
+    return 0
+
+
+def cmd_quantize(args) -> int:
+    """CSV and .npy data with uniform levels stream through ``ingest.quantize_file`` in
+    bounded memory; LIBSVM data with uniform levels are loaded sparse and quantized block by
+    block; other formats, and optimal levels, are loaded and quantized in memory."""
+    from .ingest import quantize_file
+    from .quantized_io import load_quantized
+
+    if not args.output:
+        raise UsageError("--output needs a file name")
+    check_writable(args.output)
+    if _is_quantized_file(args.data, args.format):
+        raise UsageError(f"{args.data} is already a quantized data file")
+    suffix = Path(args.data).suffix.lower()
+    fmt = args.format if args.format != "auto" else "npy" if suffix == ".npy" else "csv" if suffix in (
+        ".csv", ".tsv") else "npz" if suffix == ".npz" else "libsvm"
+    start = time.perf_counter()
+    if fmt in ("csv", "npy") and args.levels == "uniform":
+        quantize_file(args.data, args.output, args.bits, sampling=args.sampling, seed=args.seed, n_copies=args.copies,
+                      fmt=fmt, label_column=args.label_column, chunk_rows=args.chunk_rows,
+                      progress=not args.quiet)
+    elif fmt == "npy":
+        raise UsageError("--levels optimal needs the data in memory: give it as CSV, LIBSVM or .npz")
+    elif fmt == "libsvm" and args.levels == "uniform":
+        from .data import load_svmlight
+        from .quantize import quantize
+
+        X, y = load_svmlight(args.data, zero_based=True if args.zero_based else False, dense=False)
+        quantize(X, args.bits, sampling=args.sampling, seed=args.seed, n_copies=args.copies, y=y).save(args.output)
+    else:
+        from .quantize import quantize
+
+        args.format = fmt
+        X, y = _load(args.data, args)
+        quantize(X, args.bits, sampling=args.sampling, levels=args.levels, seed=args.seed, n_copies=args.copies,
+                 y=y).save(args.output)
+    q = load_quantized(args.output, verify=False)
+    print(f"{q.n_samples} rows x {q.n_features} features -> {args.output}: {q.bits}-bit {q.sampling}, {q.levels} "
+          f"levels, {q.n_copies} cop{'y' if q.n_copies == 1 else 'ies'}, {q.bits_per_value} bits per value, "
+          f"{os.path.getsize(args.output) / 2**20:.1f} MiB | {time.perf_counter() - start:.2f} s")
     return 0
 
 
@@ -151,6 +237,8 @@ def cmd_predict(args) -> int:
     from .model_io import load_model
 
     est = load_model(args.model)
+    if _is_quantized_file(args.data, args.format):
+        raise UsageError(f"{args.data} is a quantized data file; predict takes float data")
     X, y = _load(args.data, args, n_features=est.n_features_in_)
     pred = est.predict(X)
     lines = "\n".join(str(v) for v in pred.tolist()) + "\n"
@@ -258,10 +346,10 @@ def build_parser() -> argparse.ArgumentParser:
     _add_data_options(p)
     p.add_argument("--task", default="auto", choices=("auto", "regression", "classification"),
                    help="auto: classification when labels are integers with at most 20 values")
-    p.add_argument("--bits", type=int, default=8, choices=F.SUPPORTED_BITS + (F.FULL_PRECISION,),
-                   help="bits per value (32: fp32)")
-    p.add_argument("--sampling", default="double", choices=F.TRAINING_SAMPLINGS)
-    p.add_argument("--levels", default="uniform", choices=LEVELS)
+    p.add_argument("--bits", type=int, choices=F.SUPPORTED_BITS + (F.FULL_PRECISION,),
+                   help="bits per value (32: fp32; default 8, a quantized file's own)")
+    p.add_argument("--sampling", choices=F.TRAINING_SAMPLINGS, help="default double, a quantized file's own")
+    p.add_argument("--levels", choices=LEVELS, help="default uniform, a quantized file's own")
     p.add_argument("--loss", default="squared_error", choices=CLASSIFIER_LOSSES,
                    help="classification loss: " + "; ".join(f"{n}: {LOSSES[n].formula}" for n in CLASSIFIER_LOSSES))
     p.add_argument("--model-bits", type=int, help="round the model to this many bits in every dot product")
@@ -308,6 +396,24 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--model-out", help="write the trained model here")
     p.add_argument("--quiet", action="store_true", help="no progress bar")
     p.set_defaults(func=cmd_train)
+
+    p = sub.add_parser("quantize", help="quantize a data file into a quantized data file (memory-mapped by train)")
+    p.add_argument("data", help="CSV or .npy table (label column; streamed in bounded memory), LIBSVM or .npz")
+    _add_data_options(p)
+    p.add_argument("--bits", type=int, required=True, choices=F.SUPPORTED_BITS)
+    p.add_argument("--sampling", default="double", choices=F.TRAINING_SAMPLINGS)
+    p.add_argument("--levels", default="uniform", choices=LEVELS,
+                   help="optimal: loaded and quantized in memory (levels need every value of a feature)")
+    p.add_argument("--copies", type=int, default=1,
+                   help="independent quantized copies; training reads copy e mod K in epoch e (naive data: fresh "
+                        "samples for K epochs; double data draw fresh samples from any copy) (default 1)")
+    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--chunk-rows", type=int,
+                   help="rows per chunk when streaming (default: 64 MiB of float32 features; the chunks decide the "
+                        "seeds, so the file too)")
+    p.add_argument("-o", "--output", required=True, help="the quantized data file to write")
+    p.add_argument("--quiet", action="store_true", help="no progress bars")
+    p.set_defaults(func=cmd_quantize)
 
     p = sub.add_parser("predict", help="predict with a saved model")
     p.add_argument("model")

@@ -18,7 +18,6 @@ from dataclasses import dataclass
 import numpy as np
 
 from .spec import format as F
-from .step_size import rounding_variance
 
 #: Largest per-feature step exponent chosen (a step 4096 times the shared one).
 MAX_FEATURE_SHIFT = 12
@@ -40,23 +39,22 @@ class Conditioning:
     shifts: np.ndarray
 
     @classmethod
-    def fit(cls, summary, bits: int, rounding: np.ndarray | None = None) -> "Conditioning":
+    def fit(cls, summary, bits: int, rounding=None) -> "Conditioning":
         """From ``summary`` (a ``scaling.FeatureSummary`` of X), for uniform levels of
         ``bits`` bits (32: the fp32 kernel): m_j = the feature's mean, rounded to a
         multiple of 1/s (exact at 32 bits), and p_j = clip(round(log2(1 / v_j)), 0, 12),
         v_j = mean_i E[(Q(a_ij) - m_j)^2] = var_j + (mean_j - m_j)^2 + mean Var[Q(a)],
         the centred quantized feature's diagonal of the Hessian, against the intercept's 1
         (the rounding variance matters at 1 and 2 bits: a value of 1/2 stored in one bit
-        spreads as 0 or 1; its mean is taken over ``rounding``, the rounding variances of
-        sampled values (``step_size.rounding_variance`` of ``scaling.scaled_sample``),
-        needed below 32 bits). A constant feature gets p_j = 0."""
+        spreads as 0 or 1; it is ``rounding.mean``, a ``step_size.RoundingStats`` of sampled
+        values, needed below 32 bits). A constant feature gets p_j = 0."""
         unit = level_unit(bits)
         mean = summary.mean
         centers = (np.float32(mean).astype(np.float64) if unit is None
                    else np.clip(np.round(mean * unit), 0, unit) / unit)
         spread = summary.var + (mean - centers) ** 2
         if unit is not None:
-            spread = spread + rounding.mean(axis=0, dtype=np.float64)
+            spread = spread + rounding.mean
         with np.errstate(divide="ignore"):
             p = np.where(spread > 1e-12, np.round(-np.log2(np.where(spread > 1e-12, spread, 1.0))), 0.0)
         return cls(centers=centers, shifts=np.clip(p, 0, MAX_FEATURE_SHIFT).astype(np.uint8))
@@ -67,15 +65,6 @@ class Conditioning:
         if unit is None:
             return self.centers.astype(np.float32)
         return np.rint(self.centers * unit).astype(np.int32)
-
-
-def stored_rounding_variance(sample: np.ndarray, bits: int) -> np.ndarray:
-    """Double data at ``bits`` bits: each feature's mean variance of the stored copy's
-    one-time rounding to the fine grid, in scaled units squared, over ``sample`` (scaled
-    rows of X, ``scaling.scaled_sample``). Both samples of every epoch are drawn from the
-    stored values, so least-squares SGD sees E[q1 q2^T] = a a^T + diag(these) in
-    expectation over that rounding: the kernel's stored_variance correction cancels it."""
-    return rounding_variance(sample, bits, fine=True).mean(axis=0, dtype=np.float64)
 
 
 def stored_variance_values(variance: np.ndarray) -> np.ndarray:

@@ -7,6 +7,7 @@ Nothing is half-loaded: a file is parsed completely before anything is returned.
 
 from __future__ import annotations
 
+import contextlib
 import csv
 import io
 import numbers
@@ -109,11 +110,13 @@ def _svmlight_error_line(path: Path, zero_based) -> str:
 
 
 def load_svmlight(path, n_features: int | None = None, zero_based="auto",
-                  max_dense_bytes: int = DEFAULT_MAX_DENSE_BYTES):
+                  max_dense_bytes: int = DEFAULT_MAX_DENSE_BYTES, dense: bool = True):
     """Read a LIBSVM/svmlight file with scikit-learn's loader.
 
     ``zero_based='auto'`` follows scikit-learn (1-based unless an index 0 appears),
-    which reads LIBLINEAR's 1-based files correctly.
+    which reads LIBLINEAR's 1-based files correctly. ``dense=False`` returns X as a
+    float64 CSR matrix, checked the same way, with no limit on its dense size (the
+    quantizer takes it block by block).
     """
     from sklearn.datasets import load_svmlight_file
 
@@ -124,11 +127,17 @@ def load_svmlight(path, n_features: int | None = None, zero_based="auto",
         raise DataError(f"{path}: cannot read it as LIBSVM data ({type(exc).__name__}: {exc})") from None
     except (ValueError, TypeError, IndexError, OverflowError) as exc:
         raise DataError(f"{path}: malformed LIBSVM data at {_svmlight_error_line(path, zero_based)} ({exc})") from None
+    if not dense:  # (scikit-learn's loader gives float64 CSR X and float64 y of as many rows)
+        if X.shape[0] == 0 or X.shape[1] == 0:
+            raise DataError(f"{path}: no data: X has shape {X.shape}; need at least one row and one feature")
+        if not (_all_finite(X.data) and _all_finite(np.asarray(y))):
+            raise DataError(f"{path}: a NaN or infinite value; remove or impute them first")
+        return X.tocsr().astype(np.float64), np.asarray(y, dtype=np.float64)
     try:
-        dense = densify(X, max_dense_bytes)
+        X_dense = densify(X, max_dense_bytes)
     except ValueError as exc:  # too large to densify: the file's error
         raise DataError(f"{path}: {exc}") from None
-    return _checked(path, dense, y)
+    return _checked(path, X_dense, y)
 
 
 def load_csv(path, label_column: int = 0, has_header: bool | None = None, delimiter: str | None = None):
@@ -139,20 +148,37 @@ def load_csv(path, label_column: int = 0, has_header: bool | None = None, delimi
     always, ``False`` never. Empty cells elsewhere are errors. Errors name the line.
     """
     path = _regular_file(path)
-    if isinstance(label_column, bool) or not isinstance(label_column, numbers.Integral):
-        raise TypeError(f"label_column must be an integer, got {label_column!r}")
+    _check_label_column(label_column)
     try:
         with open(path, newline="", encoding="utf-8-sig") as f:
             text = f.read()
     except UnicodeDecodeError as exc:
         raise DataError(f"{path}: not a UTF-8 text file ({exc})") from None
-    if delimiter is None:
-        try:
-            delimiter = csv.Sniffer().sniff(text[:4096], delimiters=",;\t ").delimiter
-        except csv.Error:
-            delimiter = ","
+    delimiter = _sniff_delimiter(text[:4096]) if delimiter is None else delimiter
+    rows = _csv_rows(path, text, delimiter, has_header)
+    if not rows:
+        raise DataError(f"{path}: no data rows")
+    return _checked(path, *_split_label(path, np.asarray(rows, dtype=np.float64), label_column))
+
+
+def _check_label_column(label_column) -> None:
+    if isinstance(label_column, bool) or not isinstance(label_column, numbers.Integral):
+        raise TypeError(f"label_column must be an integer, got {label_column!r}")
+
+
+def _sniff_delimiter(head: str) -> str:
+    try:
+        return csv.Sniffer().sniff(head, delimiters=",;\t ").delimiter
+    except csv.Error:
+        return ","
+
+
+def _csv_rows(path: Path, text: str, delimiter: str, has_header: bool | None, first_line: int = 1,
+              width: int | None = None) -> list:
+    """The rows of numbers of CSV ``text`` whose first line is line ``first_line`` of the
+    file (a header is looked for on line 1 only), each of ``width`` cells when given: a
+    DataError names the line of anything else."""
     rows = []
-    width = None
     reader = csv.reader(io.StringIO(text), delimiter=delimiter)  # lines end at \n, \r\n or \r only
     while True:
         try:
@@ -160,8 +186,8 @@ def load_csv(path, label_column: int = 0, has_header: bool | None = None, delimi
         except StopIteration:
             break
         except csv.Error as exc:
-            raise DataError(f"{path}: line {reader.line_num}: {exc}") from None
-        lineno = reader.line_num
+            raise DataError(f"{path}: line {first_line - 1 + reader.line_num}: {exc}") from None
+        lineno = first_line - 1 + reader.line_num
         if not row or (len(row) == 1 and not row[0].strip()):  # a blank line; empty cells are errors
             continue
         if lineno == 1 and has_header:
@@ -179,16 +205,106 @@ def load_csv(path, label_column: int = 0, has_header: bool | None = None, delimi
         elif len(values) != width:
             raise DataError(f"{path}: line {lineno}: {len(values)} columns, expected {width}")
         rows.append(values)
-    if not rows:
-        raise DataError(f"{path}: no data rows")
-    table = np.asarray(rows, dtype=np.float64)
+    return rows
+
+
+def _split_label(path: Path, table: np.ndarray, label_column: int):
+    """(X, y) of a table of numbers whose column ``label_column`` is the label."""
+    width = table.shape[1]
     if width < 2:
         raise DataError(f"{path}: need a label column and at least one feature column, got {width} column")
     if not -width <= label_column < width:
         raise DataError(f"{path}: label_column={label_column} is outside the {width} columns")
-    y = table[:, label_column]
-    X = np.delete(table, label_column % width, axis=1)
-    return _checked(path, X, y)
+    return np.delete(table, label_column % width, axis=1), table[:, label_column].copy()  # not a view: frees table
+
+
+CSV_PARSERS = ("auto", "pandas", "numpy")
+
+
+def csv_blocks(path, label_column: int = 0, has_header: bool | None = None, delimiter: str | None = None,
+               block_bytes: int = 4 << 20, parser: str = "auto"):
+    """:func:`load_csv` in blocks of about ``block_bytes`` bytes of whole lines, for data
+    larger than memory: yields (X, y, first line, last line) of each block, float64. The
+    same rows, values and errors as load_csv: line 1 and any block the fast parser refuses
+    (quotes, empty cells, other widths, non-finite values, anything it cannot read) are
+    parsed line by line as load_csv does, which names the line. The fast parser
+    (``parser``): pandas' C parser ('pandas'; the optional extra ``csv``), NumPy's loadtxt
+    ('numpy'), or pandas where it is installed ('auto'). Blocks end at \n: in a file whose
+    lines end at \r alone, line numbers count \n."""
+    path = _regular_file(path)
+    _check_label_column(label_column)
+    if parser not in CSV_PARSERS:
+        raise ValueError(f"parser must be one of {CSV_PARSERS}, got {parser!r}")
+    numbers_of = _numbers_parser(parser)
+    width = None
+    with open(path, "rb") as f:
+        first_line, carry = 1, b""
+        while True:
+            chunk = f.read(block_bytes)
+            data = carry + chunk
+            cut = data.rfind(b"\n") + 1 if chunk else len(data)
+            if chunk and cut == 0:  # no line end in a whole block: read on
+                carry = data
+                continue
+            block, carry = data[:cut], data[cut:]
+            if not block:
+                break
+            try:
+                text = block.decode("utf-8-sig" if first_line == 1 else "utf-8")
+            except UnicodeDecodeError as exc:
+                raise DataError(f"{path}: not a UTF-8 text file ({exc})") from None
+            if first_line == 1:
+                delimiter = _sniff_delimiter(text[:4096]) if delimiter is None else delimiter
+                head, newline, text = text.partition("\n")  # the header, if any, by load_csv's rule
+                rows = _csv_rows(path, head + newline, delimiter, has_header)
+                if rows:
+                    width = len(rows[0])
+                    yield (*_split_label(path, np.asarray(rows, dtype=np.float64), label_column), 1, 1)
+                first_line = 2
+            lines = text.count("\n") + (bool(text) and not text.endswith("\n"))
+            table = _fast_table(text, delimiter, width, numbers_of)
+            if table is None:
+                rows = _csv_rows(path, text, delimiter, has_header, first_line, width)
+                table = np.asarray(rows, dtype=np.float64)
+            if table.size:
+                width = table.shape[1]
+                yield (*_split_label(path, table, label_column), first_line, first_line + lines - 1)
+            first_line += lines
+    if width is None:
+        raise DataError(f"{path}: no data rows")
+
+
+def _numbers_parser(parser: str):
+    """A function (text, delimiter) -> float64 table of the fast ``parser``."""
+    if parser != "numpy":
+        try:
+            import pandas
+        except ImportError:
+            if parser == "pandas":
+                raise ImportError("parser='pandas' needs pandas: pip install 'zipml-hls[csv]'") from None
+        else:
+            return lambda text, delimiter: pandas.read_csv(
+                io.StringIO(text), header=None, sep=delimiter, dtype=np.float64, na_filter=False, engine="c",
+                quoting=csv.QUOTE_NONE, skip_blank_lines=True).to_numpy(dtype=np.float64)
+    return lambda text, delimiter: np.loadtxt(io.StringIO(text), delimiter=delimiter, dtype=np.float64,
+                                              comments=None, ndmin=2)
+
+
+def _fast_table(text: str, delimiter: str, width: int | None, numbers_of) -> np.ndarray | None:
+    """The numbers of CSV lines by the fast parser ``numbers_of``, or None where the
+    line-by-line parser must decide: quotes, anything the fast parser refuses, a width other
+    than ``width``, and any value that is not finite (pandas fills short rows with NaN)."""
+    if '"' in text:
+        return None
+    if not text.strip():
+        return np.empty((0, width or 0))
+    try:
+        table = numbers_of(text, delimiter)
+    except ValueError:  # (pandas' parser errors are ValueErrors too)
+        return None
+    if not _all_finite(table):
+        return None
+    return table if width is None or table.shape[1] == width or not table.size else None
 
 
 def _regular_file(path) -> Path:
@@ -265,16 +381,24 @@ def check_writable(path) -> Path:
 
 
 def atomic_write_bytes(path, data: bytes) -> None:
-    """Write ``data`` to ``path`` via a temporary file in the same folder and a rename,
-    so a crash never leaves a partial file where a good one was. The temporary name is
-    unique to the process, the thread and the call, so concurrent writes to one path
-    never share one (the last rename wins, and every reader sees a whole file)."""
+    """Write ``data`` to ``path`` atomically (:func:`atomic_file`)."""
+    with atomic_file(path) as f:
+        f.write(data)
+
+
+@contextlib.contextmanager
+def atomic_file(path):
+    """A binary file opened for reading and writing at a temporary name in ``path``'s
+    folder, renamed to ``path`` (after an fsync) when the block ends without an exception
+    and removed otherwise, so a crash never leaves a partial file where a good one was. The
+    temporary name is unique to the process, the thread and the call, so concurrent writes
+    to one path never share one (the last rename wins, and every reader sees a whole file)."""
     path = check_writable(path)
     # (not the target's name: a legal name near the 255-byte limit would make it too long)
     tmp = path.with_name(f".zipml-{os.getpid()}-{threading.get_ident()}-{secrets.token_hex(4)}.tmp")
     try:
-        with open(tmp, "wb") as f:
-            f.write(data)
+        with open(tmp, "w+b") as f:
+            yield f
             f.flush()
             os.fsync(f.fileno())
         os.replace(tmp, path)

@@ -18,7 +18,7 @@ from ._validation import check_allocation
 from .backend import SgdResult, get_backend
 from .conditioning import Conditioning, level_unit, stored_variance_values
 from .polynomial import logistic_polynomial
-from .quantize import optimal_level_table, quantize_checked
+from .quantize import QuantizedData, optimal_level_table, quantize_checked
 from .scaling import FeatureScaling
 from .spec import format as F
 from .spec.losses import LOSSES
@@ -143,17 +143,24 @@ class EpochData:
     second thread while epoch e trains; the kernels release the GIL; level tables and
     refetch positions computed once).
     Otherwise ``n_copies`` copies are prepared once and epoch e reads copy e mod n_copies.
+    Quantized data given as such (a QuantizedData ``X``, e.g. a memory-mapped file) are
+    never quantized again: epoch e reads its copy e mod its number of copies.
     With shuffling epoch e visits the rows in the order :func:`epoch_order`: the kernel
     reads stored rows in that order (``Prepared.rows``), data quantized for the epoch are
     written in it.
     """
 
-    def __init__(self, X: np.ndarray, scaling: FeatureScaling, config: SgdConfig):
+    def __init__(self, X, scaling: FeatureScaling, config: SgdConfig):
         self.X, self.scaling, self.config = X, scaling, config
-        self.per_epoch = config.shuffle or config.resamples
+        stored = isinstance(X, QuantizedData)
+        self.resamples = config.resamples and not stored
+        self.n_rows = X.n_samples if stored else X.shape[0]
+        self.per_epoch = config.shuffle or self.resamples
         self._table = self._full = self._stored = None
         self._pool = self._next = self._workers = None
-        if not config.resamples:  # one quantization (or scaled copy) serves every epoch
+        if stored:
+            self._stored = Prepared(X.n_features, lines=X.lines, level_values=X.level_values, sampling=X.sampling)
+        elif not config.resamples:  # one quantization (or scaled copy) serves every epoch
             self._stored = prepare(X, scaling, config, n_copies=1 if config.fresh_samples else None)
         else:
             if config.levels == "optimal":
@@ -162,9 +169,9 @@ class EpochData:
                 self._full = get_backend(config.backend).positions(X, scaling.lo, scaling.inv)
 
     def _build(self, epoch: int):
-        config, n = self.config, self.X.shape[0]
+        config, n = self.config, self.n_rows
         order = epoch_order(config.seed, epoch, n, config.backend) if config.shuffle else None
-        if config.resamples:
+        if self.resamples:
             full = self._full if self._full is None or order is None else self._full[order]
             data = prepare(self.X, self.scaling, config, seed=epoch_seed(config.seed, epoch), n_copies=1,
                            table=self._table, full=full, rows=order)
@@ -227,7 +234,7 @@ class KernelRun:
         if stored_variance is not None and not (config.quantized and config.sampling == "double"
                                                 and LOSSES[config.loss].kernel == "linear"):
             raise ValueError("stored_variance corrects the linear kernel on double data")
-        # double data's stored-rounding correction (conditioning.stored_rounding_variance), Q32
+        # double data's stored-rounding correction (step_size.RoundingStats.stored), Q32
         self.stored_variance = None if stored_variance is None else stored_variance_values(stored_variance)
         self.shifts = self.centers = None
         if conditioning is not None:  # in the kernel's own units

@@ -9,6 +9,7 @@ import warnings
 from dataclasses import replace
 
 import numpy as np
+from scipy.sparse import issparse
 from sklearn.base import BaseEstimator, ClassifierMixin, RegressorMixin
 from sklearn.exceptions import ConvergenceWarning
 from sklearn.preprocessing import LabelBinarizer
@@ -16,16 +17,17 @@ from sklearn.utils.multiclass import check_classification_targets
 from sklearn.utils.validation import check_is_fitted, validate_data
 
 from . import engine
-from ._validation import check_bits, check_choice, check_int, check_matrix, check_seed
+from .ingest import quantize_sparse
+from ._validation import check_bits, check_choice, check_int, check_matrix, check_seed, check_sparse
 from .backend import BACKENDS, get_backend
 from .polynomial import logistic_polynomial
-from .quantize import LEVELS
-from .scaling import FeatureSummary, LabelScaling, scaled_sample, unscale_models
+from .quantize import LEVELS, QuantizedData, check_labels
+from .scaling import FeatureScaling, FeatureSummary, LabelScaling, scaled_sample, unscale_models
 from .spec import format as F
 from .spec.losses import CLASSIFIER_LOSSES, LOSSES
 from .spec.schedule import epoch_shift, step_shift_from_eta
-from .conditioning import Conditioning, stored_rounding_variance
-from .step_size import AdaptiveSchedule, auto_step_shift, rounding_variance
+from .conditioning import Conditioning
+from .step_size import AdaptiveSchedule, RoundingStats, row_bound, step_shift_of
 
 _MAX_BACKOFF = 8
 #: requantize='auto' quantizes X again every epoch up to this many values (4 MiB of float32)
@@ -76,6 +78,13 @@ def _exact(number):
     return number if isinstance(number, int) else float(number)
 
 
+def _check_width(n_features: int, name: str) -> None:
+    """A ValueError when the kernels' on-chip model cannot hold ``n_features`` weights."""
+    limit = get_backend("hls").constants()["max_features"]
+    if n_features > limit:
+        raise ValueError(f"{name} has {n_features} features; the kernels' on-chip model holds at most {limit}")
+
+
 def _reject_times(a, name: str) -> None:
     """scikit-learn's validation turns datetime64 and timedelta64 into float silently;
     as features or labels they cannot be meant as numbers."""
@@ -93,7 +102,8 @@ class _ZipMLLinear(BaseEstimator):
     def __init__(self, bits=8, sampling="double", levels="uniform", max_iter=100, eta0="auto", decay_epochs=None,
                  tol=1e-3, n_iter_no_change=3, shuffle=True, fresh_samples=True, precondition=True, n_copies=1,
                  random_state=None, backend="hls", verbose=0, model_bits=None, grad_bits=None, early_stopping=False,
-                 validation_fraction=0.1, n_jobs=None, rounding_correction=True, requantize="auto"):
+                 validation_fraction=0.1, n_jobs=None, rounding_correction=True, requantize="auto",
+                 feature_range=None):
         self.bits = bits
         self.sampling = sampling
         self.levels = levels
@@ -116,8 +126,19 @@ class _ZipMLLinear(BaseEstimator):
         self.n_jobs = n_jobs
         self.rounding_correction = rounding_correction
         self.requantize = requantize
+        self.feature_range = feature_range
 
     _loss_name = "squared_error"  # the classifier's `loss` parameter overrides it
+
+    def __sklearn_tags__(self):
+        tags = super().__sklearn_tags__()
+        tags.input_tags.allow_nan = False
+        # fit quantizes sparse X block by block (low precision, uniform levels, no refetching);
+        # predict multiplies it
+        spec = LOSSES.get(self._loss_name)
+        tags.input_tags.sparse = (self.bits != F.FULL_PRECISION and self.levels == "uniform" and spec is not None
+                                  and not (spec.refetch and getattr(self, "refetch", False)))
+        return tags
 
     @property
     def _loss_spec(self):
@@ -149,6 +170,7 @@ class _ZipMLLinear(BaseEstimator):
         if not (isinstance(self.requantize, (bool, np.bool_)) or (isinstance(self.requantize, str)
                                                                    and self.requantize == "auto")):
             raise TypeError(f"requantize must be 'auto', True or False, got {self.requantize!r}")
+        self._feature_range()
         if not isinstance(self.verbose, (bool, np.bool_)):  # scikit-learn takes a bool too
             check_int(self.verbose, "verbose", 0)
         check_choice(self.backend, "backend", BACKENDS)
@@ -174,47 +196,145 @@ class _ZipMLLinear(BaseEstimator):
             if not 0 < _exact(self.eta0) <= sys.float_info.max:
                 raise ValueError(f"eta0 must be 'auto' or a positive finite float, got {self.eta0!r:.40}")
 
+    def _feature_range(self):
+        """``feature_range`` checked: (lo, hi) float32 arrays, or None."""
+        if self.feature_range is None:
+            return None
+        try:
+            lo, hi = (np.asarray(a, dtype=np.float64) for a in self.feature_range)
+        except (TypeError, ValueError):
+            raise ValueError("feature_range must be None or a pair (lo, hi) of per-feature minima and maxima, got "
+                             f"{self.feature_range!r:.80}") from None
+        if lo.ndim != 1 or lo.shape != hi.shape or lo.size == 0:
+            raise ValueError(f"feature_range needs two 1-D arrays of one value per feature, got shapes {lo.shape} "
+                             f"and {hi.shape}")
+        with np.errstate(over="ignore"):
+            lo32, hi32 = lo.astype(np.float32), hi.astype(np.float32)
+        if not (np.isfinite(lo32).all() and np.isfinite(hi32).all()) or np.any(lo32 > hi32):
+            raise ValueError("feature_range needs finite float32 minima and maxima with lo <= hi")
+        return lo32, hi32
+
+    def _count_clipped(self, X) -> None:
+        """Count the values of X outside the feature scaling (``n_clipped_``) and warn
+        when there are any: the kernels see them clipped to the range's ends."""
+        outside = self.scaling_.outside(X)
+        self.n_clipped_ += outside
+        if outside:
+            warnings.warn(f"{outside} of this call's {X.size} values lie outside the feature ranges and were clipped "
+                          f"to them ({self.n_clipped_} so far, n_clipped_); pass feature_range=(lo, hi) covering all "
+                          "the data", UserWarning, stacklevel=4)
+
     def _validate_fit(self, X, y, reset):
+        if isinstance(X, QuantizedData):
+            raise TypeError("partial_fit takes float data; fit trains on quantized data")
+        if y is None:  # scikit-learn's words
+            raise ValueError(f"{type(self).__name__} requires y to be passed, but the target y is None")
         _reject_times(X, "X")
         _reject_times(y, "y")
         with np.errstate(over="ignore", invalid="ignore"):  # its finiteness check sums y, which may overflow
             X, y = validate_data(self, X, y, reset=reset, dtype=[np.float64, np.float32])
-        limit = get_backend("hls").constants()["max_features"]
-        if X.shape[1] > limit:  # before any set-up work (level tables of 70000 features take minutes)
-            raise ValueError(f"X has {X.shape[1]} features; the kernels' on-chip model holds at most {limit}")
+        _check_width(X.shape[1], "X")  # before any set-up work (level tables of 70000 features take minutes)
         return check_matrix(X, finite_checked=True), y  # validate_data has refused NaN and infinity
+
+    def _validate_quantized(self, q: QuantizedData, y):
+        """Checks for fit(q, y): the estimator's precision is the data's, nothing needs the
+        float data, and labels come from ``y`` or the data. Returns the labels."""
+        ours = (int(self.bits), self.sampling, self.levels)
+        if ours != (q.bits, q.sampling, q.levels):
+            raise ValueError(f"the quantized data are {q.bits}-bit {q.sampling} with {q.levels} levels; the estimator "
+                             f"has bits={self.bits}, sampling={self.sampling!r}, levels={self.levels!r}: set them to "
+                             "the data's")
+        if q.stats is None:
+            raise ValueError("this QuantizedData has no set-up statistics (.stats); quantize the data with "
+                             "zipml_hls.quantize")
+        if not isinstance(self.requantize, str) and self.requantize:
+            raise ValueError("requantize=True quantizes the float data again every epoch; quantized data (and sparse "
+                             "X, quantized once) have none (set requantize='auto' or False)")
+        if self.early_stopping:
+            raise ValueError("early_stopping needs full-precision held-out rows; quantized data (and sparse X) have "
+                             "none")
+        if self._loss_spec.refetch and self.refetch:
+            raise ValueError(f"loss={self._loss_name!r} refetches full-precision rows; quantized data (and sparse X) "
+                             "have none (set refetch=False)")
+        if int(self.n_copies) not in (1, q.n_copies):
+            raise ValueError(f"n_copies={self.n_copies}, but the quantized data hold {q.n_copies} copies "
+                             "(epoch e reads copy e mod their number)")
+        _check_width(q.n_features, "the quantized data")
+        if y is None:
+            if q.labels is None:
+                raise ValueError("the quantized data hold no labels: pass y, or quantize with y=")
+            y = np.asarray(q.labels)
+        y = np.asarray(y)
+        if y.shape != (q.n_samples,):
+            raise ValueError(f"y must be 1-D with one label per row of the quantized data ({q.n_samples}), got "
+                             f"shape {y.shape}")
+        self.n_features_in_ = q.n_features
+        if hasattr(self, "feature_names_in_"):
+            del self.feature_names_in_
+        return y
+
+    def _sparse_data(self, X, y):
+        """Sparse X quantized once at the estimator's precision, block by block without its
+        dense form (``ingest.quantize_sparse``): (QuantizedData, labels), trained on as
+        quantized data are."""
+        if y is None:  # scikit-learn's words
+            raise ValueError(f"{type(self).__name__} requires y to be passed, but the target y is None")
+        if int(self.bits) == F.FULL_PRECISION or self.levels != "uniform":
+            raise ValueError("sparse X trains at low precision with uniform levels (its dense form is never built); "
+                             "densify it (X.toarray()) for bits=32 or levels='optimal'")
+        _check_width(X.shape[1], "X")
+        X = check_sparse(X)
+        copies = 1 if self.fresh_samples else int(self.n_copies)
+        q = quantize_sparse(X, int(self.bits), self.sampling, _resolve_seed(self.random_state), copies)
+        return q, self._validate_quantized(q, y)
 
     def _validate_predict(self, X):
         check_is_fitted(self, "coef_")
         _reject_times(X, "X")
-        return validate_data(self, X, reset=False, dtype=[np.float64, np.float32])
+        return validate_data(self, X, reset=False, dtype=[np.float64, np.float32], accept_sparse="csr")
 
     # ---------------------------------------------------------- training
     def _start(self, X, Y, seed: int | None = None) -> None:
         """Fit the scalings and the schedule on the first data seen (``seed``: resolved
-        already, else from ``random_state``)."""
-        summary = FeatureSummary.of(X)  # ranges and moments in one pass
+        already, else from ``random_state``); for quantized data from their statistics
+        (``QuantizedData.stats``: the same as fit(X) computes from X)."""
+        bits = int(self.bits)
+        stats = X.stats if isinstance(X, QuantizedData) else None
+        known = self._feature_range()
+        if known is not None and (stats is not None or known[0].size != X.shape[1]):
+            raise ValueError(f"feature_range has {known[0].size} features, X has {X.shape[1]}" if stats is None else
+                             "feature_range applies to float data; quantized data carry their own scaling")
+        self.n_clipped_ = 0
+        if stats is None:
+            # ranges and moments in one pass (moments in the units of the known ranges, if given)
+            summary = FeatureSummary.of(X, scaling=None if known is None else FeatureScaling.from_range(*known))
+            # Var[Q(a)] of sampled values, for the conditioning and the initial step
+            rounding = None if bits == F.FULL_PRECISION else RoundingStats.of(scaled_sample(X, summary.scaling), bits)
+        else:
+            summary, rounding = stats.summary, stats.rounding
         self.scaling_ = summary.scaling
+        if known is not None:
+            self._count_clipped(X)
         if self._loss_spec.margin:  # margin losses read the +1/-1 labels as they are
             self._label_scalings = [LabelScaling(0.0, 1.0) for _ in range(Y.shape[1])]
         else:
             self._label_scalings = [LabelScaling.fit(Y[:, t]) for t in range(Y.shape[1])]
-        bits = int(self.bits)
-        # Var[Q(a)] of sampled values, for the conditioning and the initial step
-        sample = scaled_sample(X, self.scaling_) if bits != F.FULL_PRECISION else None
-        rounding = None if sample is None else rounding_variance(sample, bits)
         # per-feature centers and step multipliers: the linear kernel (and fp32 for the same losses)
         precondition = self.precondition and self._loss_spec.kernel == "linear" and self.levels == "uniform"
         self._conditioning = Conditioning.fit(summary, bits, rounding) if precondition else None
         # least squares on double data: cancel the stored copy's rounding (docs/FORMATS.md section 5)
         corrects = (self.rounding_correction and bits != F.FULL_PRECISION and self.sampling == "double"
                     and self.levels == "uniform" and self._loss_name == "squared_error")
-        self._stored_variance = stored_rounding_variance(sample, bits) if corrects else None
-        self._step_shift = (auto_step_shift(X, self.scaling_, bits, self._conditioning, rounding)
-                            if self.eta0 == "auto" else step_shift_from_eta(float(self.eta0)))
+        self._stored_variance = rounding.stored if corrects else None
+        if self.eta0 == "auto":
+            bound = (row_bound(X, self.scaling_, self._conditioning) if stats is None
+                     else stats.step_bound(self._conditioning is not None))
+            self._step_shift = step_shift_of(bound, 0.0 if rounding is None else rounding.row_max)
+        else:
+            self._step_shift = step_shift_from_eta(float(self.eta0))
         self.eta_ = 2.0**-self._step_shift
         self._seed = _resolve_seed(self.random_state) if seed is None else seed
-        self._models = np.zeros((Y.shape[1], X.shape[1] + 1))
+        self._models = np.zeros((Y.shape[1], summary.mean.shape[0] + 1))
         self._reset_curves()
 
     def _reset_curves(self) -> None:
@@ -224,23 +344,26 @@ class _ZipMLLinear(BaseEstimator):
         self.refetch_fraction_ = []
         self.validation_loss_curve_ = []
 
-    def _requantizes(self, n_values: int) -> bool:
-        """``requantize`` resolved for X of ``n_values`` values ('auto': at most
-        REQUANTIZE_MAX_VALUES)."""
+    def _requantizes(self, X) -> bool:
+        """``requantize`` resolved for X ('auto': at most REQUANTIZE_MAX_VALUES values;
+        never for quantized data)."""
+        if isinstance(X, QuantizedData):
+            return False
         if isinstance(self.requantize, str):
-            return n_values <= REQUANTIZE_MAX_VALUES
+            return X.size <= REQUANTIZE_MAX_VALUES
         return bool(self.requantize)
 
-    def _config(self, step_shift: int, decay_epochs: int, seed: int, requantize: bool = False) -> engine.SgdConfig:
+    def _config(self, step_shift: int, decay_epochs: int, seed: int, requantize: bool = False,
+                n_copies: int | None = None) -> engine.SgdConfig:
         """The engine's configuration (``requantize`` resolved: partial_fit quantizes every
-        batch afresh anyway)."""
+        batch afresh anyway; ``n_copies``: quantized data's own)."""
         extra = {}
         if self._loss_spec.refetch:
             extra["refetch"] = bool(self.refetch)
         if self._loss_spec.kernel == "polynomial":
             extra.update(poly_degree=int(self.poly_degree), poly_range=float(self.poly_range))
         return engine.SgdConfig(bits=int(self.bits), sampling=self.sampling, levels=self.levels, step_shift=step_shift,
-                                decay_epochs=decay_epochs, n_copies=int(self.n_copies), seed=seed,
+                                decay_epochs=decay_epochs, n_copies=n_copies or int(self.n_copies), seed=seed,
                                 backend=self.backend, loss=self._loss_name, model_bits=int(self.model_bits or 0),
                                 grad_bits=int(self.grad_bits or 0), shuffle=bool(self.shuffle),
                                 fresh_samples=bool(self.fresh_samples), requantize=requantize,
@@ -266,7 +389,7 @@ class _ZipMLLinear(BaseEstimator):
         progress = _Progress(self, epochs)
 
         def on_epoch(e, stats):
-            progress.epoch(e, self._record_epoch(stats, X.shape[0]), epoch_shift(config.step_shift,
+            progress.epoch(e, self._record_epoch(stats, Y.shape[0]), epoch_shift(config.step_shift,
                                                                                   config.decay_epochs, e))
 
         try:
@@ -296,7 +419,7 @@ class _ZipMLLinear(BaseEstimator):
             for e in range(int(self.max_iter)):
                 shift = schedule.shift
                 stats = engine.run_epoch(data, runs, e, shift, self._models, prefetch=e + 1 < int(self.max_iter))
-                loss, noise = self._record_epoch(stats, X.shape[0]), self._loss_error(stats)
+                loss, noise = self._record_epoch(stats, Y.shape[0]), self._loss_error(stats)
                 if held_out is not None:
                     loss, noise = self._validation_loss(*held_out), 0.0
                     self.validation_loss_curve_.append(loss)
@@ -406,12 +529,14 @@ class _ZipMLLinear(BaseEstimator):
         seed = _resolve_seed(self.random_state)
         X, Y, held_out = self._split_validation(X, Y, seed)
         self._start(X, Y, seed)
+        copies = X.n_copies if isinstance(X, QuantizedData) else None
         for attempt in range(_MAX_BACKOFF + 1):
             if self.decay_epochs is None:
-                config = self._config(self._step_shift, 0, self._seed, self._requantizes(X.size))
+                config = self._config(self._step_shift, 0, self._seed, self._requantizes(X), copies)
                 worst = self._run_adaptive(X, Y, config, held_out)
             else:
-                config = self._config(self._step_shift, int(self.decay_epochs), self._seed, self._requantizes(X.size))
+                config = self._config(self._step_shift, int(self.decay_epochs), self._seed, self._requantizes(X),
+                                      copies)
                 worst = self._run(X, Y, config, int(self.max_iter))
                 self.final_eta_ = 2.0**-epoch_shift(self._step_shift, int(self.decay_epochs), int(self.max_iter) - 1)
             if worst <= 1.0:
@@ -430,13 +555,15 @@ class _ZipMLLinear(BaseEstimator):
         ``n_iter_`` (fresh for every call)."""
         if first:
             self._start(X, Y)
+        else:
+            self._count_clipped(X)
         if self.decay_epochs is None and hasattr(self, "final_eta_"):  # continue at the step the last run ended on
             shift = step_shift_from_eta(self.final_eta_)
         else:
             shift = epoch_shift(self._step_shift, int(self.decay_epochs or 0), self.n_iter_)
         # Every call quantizes its batch: with fit()'s draws of epoch n_iter_ where fit()
         # quantizes every epoch, else with a seed of its own (fresh stored roundings too).
-        config = self._config(shift, 0, self._seed, self._requantizes(X.size))
+        config = self._config(shift, 0, self._seed, self._requantizes(X))
         if not config.resamples:
             config = replace(config, seed=(self._seed + self.n_iter_) % (1 << 32))
         runs = self._runs(Y, config)
@@ -572,6 +699,15 @@ _PARAMS_DOC = r"""
         ``decay_epochs=None``; ``partial_fit`` ignores it.
     validation_fraction : float in (0, 1), default=0.1
         The fraction of rows held out with ``early_stopping``.
+    feature_range : None or (lo, hi), default=None
+        Known per-feature minima and maxima (two arrays of n_features values; for example
+        a quantized data file's ``q.scaling.lo``, ``q.scaling.hi``, or the ranges of a first
+        pass over all batches): the feature scaling of ``fit`` and of ``partial_fit``'s
+        first call, instead of the data's (the first batch's) min/max, so that later
+        batches are scaled alike. Values outside are clipped to the range's ends: every
+        call counts them in ``n_clipped_`` and warns (a UserWarning) when there are any;
+        so does ``partial_fit`` without it for values outside the first batch's range.
+        Not for quantized data, which carry their scaling.
 """
 
 
@@ -614,22 +750,32 @@ class ZipMLRegressor(RegressorMixin, _ZipMLLinear):
     final_eta_ : float
         The step of the last epoch.
     scaling_ : FeatureScaling
-        Per-feature min/max of the training data.
+        Per-feature min/max of the training data (or ``feature_range``).
+    n_clipped_ : int
+        Values clipped to the feature ranges: by ``fit`` with ``feature_range``, and added
+        up over ``partial_fit`` calls (0 for quantized data).
     label_scaling_ : LabelScaling
     n_features_in_ : int
     """
 
-    def fit(self, X, y):
-        """Train for ``max_iter`` epochs from a zero model."""
+    def fit(self, X, y=None):
+        """Train from a zero model on float data X or quantized data (a QuantizedData, e.g.
+        ``zipml_hls.load_quantized``; y: its stored labels by default)."""
         self._check_params()
+        if isinstance(X, QuantizedData):
+            return self._fit(X, self._target(check_labels(self._validate_quantized(X, y), X.n_samples)))
+        if issparse(X):
+            X, y = self._sparse_data(X, y)
+            return self._fit(X, self._target(check_labels(y, X.n_samples)))
         X, y = self._validate_fit(X, y, reset=True)
         return self._fit(X, self._target(y))
 
     def partial_fit(self, X, y):
         """One epoch over (X, y), continuing the model and the step schedule.
 
-        The first call fixes the feature scaling (min/max of that batch; later values
-        outside it are clipped) and the label scaling.
+        The first call fixes the feature scaling (``feature_range``, else the min/max of
+        that batch; later values outside it are clipped, counted in ``n_clipped_`` and
+        warned about) and the label scaling.
         """
         self._check_params()
         first = not hasattr(self, "scaling_")
@@ -668,12 +814,6 @@ class ZipMLRegressor(RegressorMixin, _ZipMLLinear):
     def predict(self, X):
         """Predictions in original units: X @ coef_ + intercept_."""
         return self._decision(X)[:, 0]
-
-    def __sklearn_tags__(self):
-        tags = super().__sklearn_tags__()
-        tags.input_tags.allow_nan = False
-        return tags
-
 
 class ZipMLClassifier(ClassifierMixin, _ZipMLLinear):
     __doc__ = r"""Linear classification trained by low-precision SGD (ZipML).
@@ -716,7 +856,7 @@ class ZipMLClassifier(ClassifierMixin, _ZipMLLinear):
     classes_ : ndarray (n_classes,)
     coef_ : ndarray (1, n_features) for two classes, else (n_classes, n_features)
     intercept_ : ndarray (1,) or (n_classes,)
-    n_iter_, loss_curve_, eta_, scaling_, n_features_in_ : as ZipMLRegressor
+    n_iter_, loss_curve_, eta_, scaling_, n_clipped_, n_features_in_ : as ZipMLRegressor
         (the loss, in +1/-1 units, is averaged over the one-vs-rest models).
     refetch_fraction_ : list of float
         Hinge loss with refetching: fraction of samples refetched in each epoch.
@@ -728,13 +868,14 @@ class ZipMLClassifier(ClassifierMixin, _ZipMLLinear):
                  tol=1e-3, n_iter_no_change=3, shuffle=True, fresh_samples=True, precondition=True, n_copies=1,
                  random_state=None, backend="hls", verbose=0, model_bits=None, grad_bits=None, early_stopping=False,
                  validation_fraction=0.1, n_jobs=None, rounding_correction=True, requantize="auto",
-                 loss="squared_error", refetch=True, poly_degree=5, poly_range=4.0):
+                 feature_range=None, loss="squared_error", refetch=True, poly_degree=5, poly_range=4.0):
         super().__init__(bits=bits, sampling=sampling, levels=levels, max_iter=max_iter, eta0=eta0,
                          decay_epochs=decay_epochs, tol=tol, n_iter_no_change=n_iter_no_change, shuffle=shuffle,
                          fresh_samples=fresh_samples, precondition=precondition, n_copies=n_copies,
                          random_state=random_state, backend=backend, verbose=verbose, model_bits=model_bits,
                          grad_bits=grad_bits, early_stopping=early_stopping, validation_fraction=validation_fraction,
-                         n_jobs=n_jobs, rounding_correction=rounding_correction, requantize=requantize)
+                         n_jobs=n_jobs, rounding_correction=rounding_correction, requantize=requantize,
+                         feature_range=feature_range)
         self.loss = loss
         self.refetch = refetch
         self.poly_degree = poly_degree
@@ -763,10 +904,16 @@ class ZipMLClassifier(ClassifierMixin, _ZipMLLinear):
             raise ValueError(f"need samples of at least 2 classes, got {len(self.classes_)} class "
                              f"({self.classes_[0]!r})")
 
-    def fit(self, X, y):
-        """Train one +1/-1 model of the loss per class (one for two classes)."""
+    def fit(self, X, y=None):
+        """Train one +1/-1 model of the loss per class (one for two classes), on float data
+        X or quantized data (a QuantizedData; y: its stored labels by default)."""
         self._check_params()
-        X, y = self._validate_fit(X, y, reset=True)
+        if isinstance(X, QuantizedData):
+            y = self._validate_quantized(X, y)
+        elif issparse(X):
+            X, y = self._sparse_data(X, y)
+        else:
+            X, y = self._validate_fit(X, y, reset=True)
         check_classification_targets(y)
         self._set_classes(np.unique(y))
         return self._fit(X, self._targets(y))

@@ -42,6 +42,8 @@ def _json_params(est) -> dict:
     params = {k: v.item() if isinstance(v, np.generic) else v for k, v in est.get_params().items()}
     if not isinstance(params.get("random_state"), (int, type(None))):
         params["random_state"] = None  # RNG objects are not stored; the seed used is
+    if params.get("feature_range") is not None:  # two arrays as two lists of numbers
+        params["feature_range"] = [np.asarray(a, dtype=np.float64).tolist() for a in params["feature_range"]]
     return params
 
 
@@ -63,7 +65,8 @@ def save_model(est, path) -> None:
             "params": _json_params(est), "n_features": int(est.n_features_in_), "n_iter": int(est.n_iter_),
             "step_shift": int(est._step_shift), "seed": int(est._seed), "loss_curve": list(est.loss_curve_),
             "saturations": list(est.saturations_), "refetch_fraction": list(est.refetch_fraction_),
-            "final_eta": float(getattr(est, "final_eta_", 2.0 ** -est._step_shift))}
+            "final_eta": float(getattr(est, "final_eta_", 2.0 ** -est._step_shift)),
+            "n_clipped": int(getattr(est, "n_clipped_", 0))}
     arrays = {"models": est._models, "lo": est.scaling_.lo, "hi": est.scaling_.hi, "inv": est.scaling_.inv,
               "label_center": np.array([ls.center for ls in est._label_scalings]),
               "label_scale": np.array([ls.scale for ls in est._label_scalings])}
@@ -138,6 +141,9 @@ def _check_meta(meta: dict, path: Path) -> None:
             raise ModelFileError(f"{path}: metadata field {name!r} must be a list of numbers")
     if "final_eta" in meta and (not _json_number(meta["final_eta"]) or not 0 < meta["final_eta"] < float("inf")):
         raise ModelFileError(f"{path}: metadata field 'final_eta' must be a positive finite number")
+    clipped = meta.get("n_clipped", 0)  # optional: older files have none
+    if isinstance(clipped, bool) or not isinstance(clipped, numbers.Integral) or not 0 <= clipped < 1 << 62:
+        raise ModelFileError(f"{path}: metadata field 'n_clipped' must be an integer in [0, 2**62)")
 
 
 def _build(meta: dict, arrays: dict, path: Path):
@@ -202,6 +208,7 @@ def _build(meta: dict, arrays: dict, path: Path):
     est.eta_ = 2.0 ** -est._step_shift
     est.final_eta_ = float(meta.get("final_eta", est.eta_))
     est.n_iter_, est.loss_curve_ = meta["n_iter"], list(meta["loss_curve"])
+    est.n_clipped_ = meta.get("n_clipped", 0)
     # files written before these curves existed have none
     est.saturations_ = list(meta.get("saturations", []))
     est.refetch_fraction_ = list(meta.get("refetch_fraction", []))

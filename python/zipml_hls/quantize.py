@@ -3,14 +3,16 @@
 from __future__ import annotations
 
 import numbers
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import numpy as np
 
-from ._validation import check_allocation, check_bits, check_choice, check_int, check_matrix, check_seed
+from ._validation import (check_allocation, check_bits, check_choice, check_int, check_matrix, check_seed,
+                          check_sparse)
 from .backend import BACKENDS, get_backend
+from .datastats import DataStats
 from .levels import level_tables
-from .scaling import FeatureScaling
+from .scaling import FeatureScaling, FeatureSummary
 from .spec import format as F
 from .spec.layout import decode_lines, decode_samples, fine_codes
 from .spec.resample import sample_stream_key
@@ -34,6 +36,11 @@ class QuantizedData:
         Per-feature level positions (Q0.24); None means uniform levels.
     samples_per_value : int
         Independent samples stored per value: 2 for 'double', M for 'multi', else 1.
+    stats : datastats.DataStats or None
+        What fit()'s set-up needs of the data (``quantize`` computes it from X; None for
+        the training path's own quantizations): estimators train from this object alone.
+    labels : ndarray of float64, shape (n_samples,), or None
+        Labels stored with the data (``quantize(..., y=y)``), the targets of ``fit(q)``.
     """
 
     lines: np.ndarray
@@ -44,6 +51,13 @@ class QuantizedData:
     scaling: FeatureScaling
     level_table: np.ndarray | None = None
     samples_per_value: int = 2
+    stats: DataStats | None = None
+    labels: np.ndarray | None = None
+
+    @property
+    def levels(self) -> str:
+        """'optimal' with per-feature level tables, else 'uniform'."""
+        return "uniform" if self.level_table is None else "optimal"
 
     @property
     def n_copies(self) -> int:
@@ -115,10 +129,17 @@ class QuantizedData:
         pos = np.take_along_axis(self.level_positions().T, codes, axis=0)
         return self.scaling.lo.astype(np.float64) + pos * self.scaling.span()
 
+    def save(self, path) -> None:
+        """Write this quantization, its set-up statistics and labels to ``path`` atomically
+        as a quantized data file (docs/FORMATS.md); ``zipml_hls.load_quantized`` maps it."""
+        from .quantized_io import save_quantized
+
+        save_quantized(self, path)
+
 
 def quantize(X, bits, *, sampling="double", levels="uniform", seed=0, n_copies=1, backend="hls",
              scaling: FeatureScaling | None = None, levels_method: str | None = None,
-             grid_size: int | None = None, samples_per_value: int | None = None) -> QuantizedData:
+             grid_size: int | None = None, samples_per_value: int | None = None, y=None) -> QuantizedData:
     """Stochastically quantize ``X`` per feature to ``bits`` bits and pack it into lines.
 
     Each feature is scaled to [0, 1] by its min/max (kept in ``.scaling``), then each
@@ -129,7 +150,10 @@ def quantize(X, bits, *, sampling="double", levels="uniform", seed=0, n_copies=1
 
     Parameters
     ----------
-    X : array-like (n_samples, n_features), finite. Converted to float32.
+    X : array-like (n_samples, n_features), finite. Converted to float32. A SciPy sparse
+        matrix is quantized block by block without its dense form (uniform levels, its
+        own scaling, the native backend; ``ingest.quantize_sparse``: blocks of 64 MiB of
+        float32, block c drawn with seed ``ingest.chunk_seed(seed, c)``).
     bits : {1, 2, 3, 4, 6, 8}. All 2**bits codes are levels.
     sampling : {'double', 'naive', 'nearest', 'multi'}
         'double' stores each value once, stochastically rounded to a grid 4x finer than
@@ -153,10 +177,13 @@ def quantize(X, bits, *, sampling="double", levels="uniform", seed=0, n_copies=1
     grid_size : int, optional. Grid points for the grid method (default
         ``min(max(256, 8 * (2**bits - 1)), 1025)``: at 8 bits the 1025 values themselves).
     samples_per_value : int, 'multi' only: samples stored per value (4, 6 or 8).
+    y : array-like (n_samples,), optional. Finite labels kept with the data (``.labels``).
 
     Returns
     -------
     QuantizedData
+        With ``.stats``, what the estimators' set-up needs of X (ranges, moments, rounding
+        variances of 4096 sampled rows, step bounds): ``fit(q)`` needs no float data.
     """
     bits = check_bits(bits)
     sampling = check_choice(sampling, "sampling", tuple(F.SAMPLINGS))
@@ -172,15 +199,40 @@ def quantize(X, bits, *, sampling="double", levels="uniform", seed=0, n_copies=1
         raise ValueError("levels_method and grid_size are only used with levels='optimal'")
     if grid_size is not None and levels_method == "exact":
         raise ValueError("grid_size is only used with levels_method='grid'")
+    if hasattr(X, "tocsr"):  # SciPy sparse: quantized block by block, never made dense
+        if levels != "uniform" or scaling is not None or sampling == "multi" or backend != "hls":
+            raise ValueError("sparse X is quantized with uniform levels, its own scaling, sampling 'double', 'naive' "
+                             "or 'nearest' and the native backend; densify it (X.toarray()) for the others")
+        from .ingest import quantize_sparse
+
+        X = check_sparse(X)
+        return quantize_sparse(X, bits, sampling, check_seed(seed), check_int(n_copies, "n_copies", 1, 2**31 - 1),
+                               None if y is None else check_labels(y, X.shape[0]))
     X = check_matrix(X)
     if scaling is not None:
         if not isinstance(scaling, FeatureScaling):
             raise TypeError(f"scaling must be a FeatureScaling (e.g. another quantization's .scaling) or None, "
                             f"got {type(scaling).__name__}")
         scaling.check(X.shape[1])
-    return quantize_checked(X, bits, sampling, levels, check_seed(seed), check_int(n_copies, "n_copies", 1, 2**31 - 1),
-                            check_choice(backend, "backend", BACKENDS), scaling, levels_method, grid_size,
-                            F.samples_of(sampling, samples_per_value or 2))
+    labels = None if y is None else check_labels(y, X.shape[0])
+    summary = FeatureSummary.of(X, scaling=scaling)
+    q = quantize_checked(X, bits, sampling, levels, check_seed(seed), check_int(n_copies, "n_copies", 1, 2**31 - 1),
+                         check_choice(backend, "backend", BACKENDS), summary.scaling, levels_method, grid_size,
+                         F.samples_of(sampling, samples_per_value or 2))
+    return replace(q, stats=DataStats.of(X, bits, summary), labels=labels)
+
+
+def check_labels(y, n: int, name: str = "y") -> np.ndarray:
+    """``y`` as finite float64 labels of ``n`` rows, or a ValueError saying what is wrong."""
+    try:
+        labels = np.asarray(y, dtype=np.float64)
+    except (TypeError, ValueError):
+        raise ValueError(f"{name} must hold numbers") from None
+    if labels.shape != (n,):
+        raise ValueError(f"{name} must be 1-D with one label per row ({n}), got shape {labels.shape}")
+    if not np.isfinite(labels).all():
+        raise ValueError(f"{name} contains NaN or infinity")
+    return labels
 
 
 def quantize_checked(X: np.ndarray, bits: int, sampling: str, levels: str, seed: int, n_copies: int, backend: str,

@@ -60,6 +60,17 @@ class FeatureScaling:
         t *= self.inv
         return np.clip(t, np.float32(0), np.float32(1), out=t)
 
+    def outside(self, X: np.ndarray) -> int:
+        """How many values of X (finite float32, C order) lie outside [lo, hi]: those
+        ``transform`` clips. One native pass finds the features that leave their range;
+        only those columns are compared value by value."""
+        lo, hi, *_ = get_backend("hls").feature_summary(X)
+        columns = np.flatnonzero((lo < self.lo) | (hi > self.hi))
+        if columns.size == 0:
+            return 0
+        part = X[:, columns]
+        return int(np.count_nonzero((part < self.lo[columns]) | (part > self.hi[columns])))
+
     def span(self) -> np.ndarray:
         """Feature range used to map positions back: hi - lo (0 for constant features)."""
         return np.where(self.inv > 0, self.hi.astype(np.float64) - self.lo.astype(np.float64), 0.0)
@@ -77,15 +88,24 @@ class FeatureSummary:
     var: np.ndarray
 
     @classmethod
-    def of(cls, X: np.ndarray, name: str = "X") -> "FeatureSummary":
+    def of(cls, X: np.ndarray, name: str = "X", scaling: FeatureScaling | None = None) -> "FeatureSummary":
         """Of ``X``, a 2-D array (converted to float32 C order if it is not): a
-        ValueError if it holds a NaN or an infinity."""
+        ValueError if it holds a NaN or an infinity. ``scaling``: express the moments in the
+        units of this scaling instead of X's own min/max (values outside it count
+        unclipped)."""
         lo, hi, mean, var, finite = get_backend("hls").feature_summary(X)
         if not finite:
             raise ValueError(f"{name} contains NaN or infinity; remove or impute them first")
-        scaling = FeatureScaling.from_range(lo, hi)
+        return cls.of_moments(lo, hi, mean, var, scaling)
+
+    @classmethod
+    def of_moments(cls, lo, hi, mean, var, scaling: FeatureScaling | None = None) -> "FeatureSummary":
+        """From the features' float32 minimum ``lo`` and maximum ``hi`` and float64 ``mean``
+        and variance ``var`` in original units (the native pass's, or those of chunks merged),
+        in the units of ``scaling`` (default: from lo and hi)."""
+        scaling = FeatureScaling.from_range(lo, hi) if scaling is None else scaling
         inv = scaling.inv.astype(np.float64)
-        return cls(scaling=scaling, mean=(mean - lo.astype(np.float64)) * inv, var=var * inv * inv)
+        return cls(scaling=scaling, mean=(mean - scaling.lo.astype(np.float64)) * inv, var=var * inv * inv)
 
 
 @dataclass(frozen=True)

@@ -5,6 +5,7 @@ step multipliers are ``conditioning``)."""
 from __future__ import annotations
 
 import math
+from dataclasses import dataclass
 
 import numpy as np
 
@@ -24,7 +25,50 @@ def rounding_variance(X_scaled: np.ndarray, bits: int, fine: bool = False) -> np
     return (k + 1 / s - a) * (a - k)
 
 
-def auto_step_shift(X: np.ndarray, scaling, bits: int, conditioning=None, rounding: np.ndarray | None = None) -> int:
+@dataclass(frozen=True)
+class RoundingStats:
+    """What the set-up needs of the rounding variances of sampled values (``of``): at
+    uniform levels of ``bits`` bits, each feature's mean Var[Q(a)] (``mean``, for the
+    conditioning), the largest sum of them over a row (``row_max``, for the step), and
+    each feature's mean variance of double data's one-time rounding to the fine grid
+    (``stored``, the stored-rounding correction). float64, scaled units squared."""
+
+    mean: np.ndarray
+    row_max: float
+    stored: np.ndarray
+
+    @classmethod
+    def of(cls, sample: np.ndarray, bits: int) -> "RoundingStats":
+        """Of ``sample``, scaled rows of X (``scaling.scaled_sample``)."""
+        rounding = rounding_variance(sample, bits)
+        return cls(mean=rounding.mean(axis=0, dtype=np.float64),
+                   row_max=float(rounding.sum(axis=1, dtype=np.float64).max()),
+                   stored=rounding_variance(sample, bits, fine=True).mean(axis=0, dtype=np.float64))
+
+
+def row_bound(X: np.ndarray, scaling, conditioning=None) -> float:
+    """R = max_i sum_j 2^p_j |a_ij - m_j| of ``auto_step_shift``, in one native pass over X
+    itself (no scaled copy), as sum_j 2^p_j inv_j |x_ij - c_j| with c_j = lo_j + m_j / inv_j
+    in float32 (the same sum up to that rounding, which can make R larger where |lo_j| is
+    far above the feature's range; values outside the fitted range count unclipped; both
+    only ever give a smaller step). Each row's sum is its own, so the maximum over chunks
+    of X is the maximum over X."""
+    d = X.shape[1]
+    shifts = np.zeros(d) if conditioning is None else conditioning.shifts
+    centers = np.zeros(d) if conditioning is None else conditioning.centers
+    inv = scaling.inv.astype(np.float64)
+    weight = (np.exp2(shifts) * inv).astype(np.float32)
+    origin = np.where(inv > 0, scaling.lo + centers / np.where(inv > 0, inv, 1.0), scaling.lo).astype(np.float32)
+    return float(get_backend("hls").weighted_row_bound(X, origin, weight))
+
+
+def step_shift_of(bound: float, row_variance: float) -> int:
+    """The step exponent ceil(log2((R + 1)(1 + V))) of ``auto_step_shift``, clipped to
+    [1, MAX_SHIFT], from R (``row_bound``) and V (``RoundingStats.row_max``; 0 at 32 bits)."""
+    return int(min(F.MAX_SHIFT, max(1, math.ceil(math.log2((bound + 1.0) * (1.0 + row_variance))))))
+
+
+def auto_step_shift(X: np.ndarray, scaling, bits: int, conditioning=None, rounding: RoundingStats | None = None) -> int:
     """Initial step for least-squares SGD: eta = 2^-ceil(log2((R + 1)(1 + V))).
 
     R = max_i sum_j 2^p_j |a_ij - m_j| bounds E||Q(a_i) - m||^2 weighted by the per-feature
@@ -33,27 +77,16 @@ def auto_step_shift(X: np.ndarray, scaling, bits: int, conditioning=None, roundi
     V = max_i sum_j Var[Q(a_ij)] is the rounding variance of a row (0 at 32 bits); the
     double-sampled update w -= eta Q2 (Q1^T w - b) carries noise eta Q2 (Q1 - a)^T w whose
     size grows with V, so low precision starts with a smaller step. ``a`` is X scaled by
-    ``scaling`` (a FeatureScaling); R is computed in one native pass over X itself (no
-    scaled copy), as sum_j 2^p_j inv_j |x_ij - c_j| with c_j = lo_j + m_j / inv_j in
-    float32 (the same sum up to that rounding, which can make R larger where |lo_j| is far
-    above the feature's range; values outside the fitted range count unclipped; both only
-    ever give a smaller step); ``conditioning``: the centers m_j and exponents p_j
-    (``conditioning.Conditioning``; None: m = 0, p = 0); V is the largest over the rows of
-    ``rounding``, the rounding variances of sampled rows (``rounding_variance`` of
+    ``scaling`` (a FeatureScaling); R is ``row_bound``; ``conditioning``: the centers m_j
+    and exponents p_j (``conditioning.Conditioning``; None: m = 0, p = 0); V is
+    ``rounding.row_max`` over sampled rows (``RoundingStats`` of
     ``scaling.scaled_sample``; None: computed here).
     """
-    d = X.shape[1]
-    shifts = np.zeros(d) if conditioning is None else conditioning.shifts
-    centers = np.zeros(d) if conditioning is None else conditioning.centers
-    inv = scaling.inv.astype(np.float64)
-    weight = (np.exp2(shifts) * inv).astype(np.float32)
-    origin = np.where(inv > 0, scaling.lo + centers / np.where(inv > 0, inv, 1.0), scaling.lo).astype(np.float32)
-    r = get_backend("hls").weighted_row_bound(X, origin, weight) + 1.0
     v = 0.0
     if bits != F.FULL_PRECISION:
-        rounding = rounding_variance(scaled_sample(X, scaling), bits) if rounding is None else rounding
-        v = float(rounding.sum(axis=1, dtype=np.float64).max())
-    return int(min(F.MAX_SHIFT, max(1, math.ceil(math.log2(r * (1.0 + v))))))
+        rounding = RoundingStats.of(scaled_sample(X, scaling), bits) if rounding is None else rounding
+        v = rounding.row_max
+    return step_shift_of(row_bound(X, scaling, conditioning), v)
 
 
 class AdaptiveSchedule:

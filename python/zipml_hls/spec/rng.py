@@ -24,6 +24,7 @@ STREAM_EPOCH = 4 << 16  #: quantization seed of each epoch: the key of stream (S
 STREAM_ORDER = 5 << 16  #: row order of each epoch: stream (STREAM_ORDER, epoch, 0), index = row
 STREAM_BLOCK = 7 << 16  #: n_jobs > 1: kernel seed of block b of a pass, the key of (STREAM_BLOCK, b, 0) under the epoch's
 STREAM_WEIGHT = 8 << 16  #: zipml_hls.torch: quantizer seed of layer l at step t, the key of (STREAM_WEIGHT, l, t)
+STREAM_CHUNK = 9 << 16  #: streaming ingestion: quantization seed of chunk c > 0 of a file, the key of (STREAM_CHUNK, c, 0)
 
 
 def mix32(x) -> np.ndarray:

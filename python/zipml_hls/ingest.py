@@ -1,0 +1,266 @@
+"""Streaming ingestion: a CSV or NumPy .npy data set, larger than memory as float, to a
+quantized data file, in passes over chunks of rows with memory bounded by a chunk.
+
+CSV is parsed once (``data.csv_blocks``: load_csv's rows, values and line-numbered errors)
+into a float32 scratch file next to the output, removed afterwards; a .npy table is read in
+place. Pass 1 merges each chunk's native feature summary; 4096 rows spread over the data
+(``scaling.sample_rows``, read by seeking) give the rounding variances; pass 2 quantizes
+chunk by chunk into the file and takes the step bounds. The statistics are those
+``zipml_hls.quantize`` computes from the whole array, with the ranges exact and the moments
+merged (equal to rounding); chunk c is quantized with seed ``chunk_seed(seed, c)``, so a data
+set of one chunk gives the very file ``quantize(X, ..., y=y).save`` writes. The same two
+passes quantize a SciPy sparse matrix in memory, one block of rows densified at a time
+(:func:`quantize_sparse`).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import sys
+import tempfile
+from pathlib import Path
+
+import numpy as np
+from tqdm.auto import tqdm
+
+from ._validation import check_allocation, check_bits, check_choice, check_int, check_seed
+from .backend import get_backend
+from .conditioning import Conditioning
+from .data import DataError, _regular_file, check_writable, csv_blocks
+from .datastats import DataStats
+from .quantize import QuantizedData
+from .quantized_io import QuantizedFileWriter, header_fields
+from .scaling import FeatureSummary, sample_rows
+from .spec import format as F
+from .spec.rng import STREAM_CHUNK, stream_key
+from .step_size import RoundingStats, row_bound
+
+CHUNK_BYTES = 64 << 20  #: default chunk: rows of this many bytes of float32 features
+FORMATS = ("auto", "csv", "npy")
+
+
+def chunk_seed(seed: int, chunk: int) -> int:
+    """The quantization seed of chunk ``chunk``: ``seed`` itself for the first, so one
+    chunk is ``quantize``'s file, else the key of stream (STREAM_CHUNK, chunk, 0)."""
+    return seed if chunk == 0 else int(stream_key(seed, STREAM_CHUNK, chunk, 0)[0])
+
+
+class _Table:
+    """A row-major table of numbers in a file (a .npy array, or the float32 scratch of a
+    parsed CSV) read by seeking: chunks of rows as (float32 X, float64 y or None), and
+    single rows. ``label_column``: the column of the labels (None: no labels in it)."""
+
+    def __init__(self, path: Path, offset: int, dtype, n: int, width: int, label_column: int | None):
+        self.path, self.offset, self.dtype = path, offset, np.dtype(dtype)
+        self.n, self.width, self.label_column = n, width, label_column
+        self.n_features = width - (label_column is not None)
+
+    def _read(self, f, start: int, rows: int) -> np.ndarray:
+        f.seek(self.offset + start * self.width * self.dtype.itemsize)
+        table = np.fromfile(f, dtype=self.dtype, count=rows * self.width)
+        if table.size != rows * self.width:
+            raise DataError(f"{self.path}: the file ends inside row {start + table.size // self.width}")
+        return table.reshape(rows, self.width)
+
+    def _split(self, table: np.ndarray):
+        if self.label_column is None:
+            return np.ascontiguousarray(table, dtype=np.float32), None
+        X = np.delete(table, self.label_column, axis=1)
+        return np.ascontiguousarray(X, dtype=np.float32), table[:, self.label_column].astype(np.float64)
+
+    def chunks(self, chunk_rows: int):
+        """(first row, float32 X, y) of every chunk of ``chunk_rows`` rows, in order."""
+        with open(self.path, "rb") as f:
+            for start in range(0, self.n, chunk_rows):
+                yield (start, *self._split(self._read(f, start, min(chunk_rows, self.n - start))))
+
+    def rows(self, index: np.ndarray) -> np.ndarray:
+        """Float32 X of rows ``index``."""
+        with open(self.path, "rb") as f:
+            return np.vstack([self._split(self._read(f, int(i), 1))[0] for i in index])
+
+
+def _npy_table(path: Path, label_column: int) -> _Table:
+    """A 2-D C-order .npy array of real numbers whose column ``label_column`` holds the labels."""
+    try:
+        with open(path, "rb") as f:
+            version = np.lib.format.read_magic(f)
+            read_header = np.lib.format.read_array_header_1_0 if version == (1, 0) else \
+                np.lib.format.read_array_header_2_0
+            shape, fortran, dtype = read_header(f)
+            offset = f.tell()
+    except (ValueError, OSError, SyntaxError, TypeError) as exc:
+        raise DataError(f"{path}: not a readable .npy file ({exc})") from None
+    if len(shape) != 2 or fortran or dtype.kind not in "biuf" or dtype.hasobject:
+        raise DataError(f"{path}: need a 2-D C-order array of real numbers, got {dtype} {shape}"
+                        f"{' in Fortran order' if fortran else ''}")
+    n, width = shape
+    if width < 2 or n < 1:
+        raise DataError(f"{path}: need rows with a label column and at least one feature column, got shape {shape}")
+    if not -width <= label_column < width:
+        raise DataError(f"{path}: label_column={label_column} is outside the {width} columns")
+    if os.path.getsize(path) < offset + n * width * dtype.itemsize:
+        raise DataError(f"{path}: truncated: {n} x {width} values of {dtype} do not fit in the file")
+    return _Table(path, offset, dtype, n, width, label_column % width)
+
+
+def _csv_to_scratch(path: Path, scratch, label_column: int, bar) -> tuple[_Table, np.ndarray]:
+    """Parse the CSV once into float32 rows of features in ``scratch`` (an open binary file);
+    returns its table and the labels. Values that are not finite in float32 are refused
+    with their lines."""
+    labels, n, width = [], 0, None
+    for X, y, first, last in csv_blocks(path, label_column):
+        X32 = X.astype(np.float32)
+        if not (np.isfinite(X32).all() and np.isfinite(y).all()):
+            raise DataError(f"{path}: lines {first}-{last}: NaN, infinity or a value beyond float32's range")
+        X32.tofile(scratch)
+        labels.append(y)
+        n, width = n + X.shape[0], X.shape[1]
+        bar.update(X.shape[0])
+    scratch.flush()
+    return _Table(Path(scratch.name), 0, np.float32, n, width, None), np.concatenate(labels)
+
+
+def _summary(table: _Table, chunk_rows: int, bar) -> FeatureSummary:
+    """Pass 1: every chunk's native summary (ranges, means, variances), merged pairwise as
+    Chan, Golub and LeVeque's streaming update does (count, mean, sum of squared deviations);
+    for one chunk exactly ``FeatureSummary.of``."""
+    kernels = get_backend("hls")
+    n = lo = hi = mean = var = None
+    for start, X, y in table.chunks(chunk_rows):
+        c_lo, c_hi, c_mean, c_var, finite = kernels.feature_summary(X)
+        if not finite or (y is not None and not np.isfinite(y).all()):
+            raise DataError(f"{table.path}: rows {start}-{start + X.shape[0] - 1}: NaN or infinity among the values")
+        rows = X.shape[0]
+        if n is None:
+            n, lo, hi, mean, var = rows, c_lo, c_hi, c_mean, c_var
+        else:
+            total = n + rows
+            delta = c_mean - mean
+            mean = mean + delta * (rows / total)
+            var = (var * n + c_var * rows + delta * delta * (n * rows / total)) / total
+            lo, hi, n = np.minimum(lo, c_lo), np.maximum(hi, c_hi), total
+        bar.update(rows)
+    return FeatureSummary.of_moments(lo, hi, mean, var)
+
+
+def _bar(progress: bool, desc: str, total: int | None):
+    """A progress bar on stderr when ``progress`` and stderr is a terminal."""
+    return tqdm(total=total, desc=desc, unit="rows", disable=not (progress and sys.stderr.isatty()), file=sys.stderr,
+                leave=False)
+
+
+def _two_passes(table, bits: int, sampling: str, seed: int, n_copies: int, chunk_rows: int | None, progress: bool,
+                write) -> tuple[DataStats, np.ndarray | None]:
+    """Pass 1 (the feature summary), the rounding variances of 4096 rows read by position,
+    pass 2 (each chunk quantized and handed to ``write(copy, first row, lines)``, the step
+    bounds). Returns the DataStats and the table's labels (None if it has none)."""
+    chunk_rows = chunk_rows or max(1, CHUNK_BYTES // (4 * table.n_features))
+    limit = get_backend("hls").constants()["max_features"]
+    if table.n_features > limit:
+        raise DataError(f"{table.path}: {table.n_features} features; the kernels' on-chip model holds at most {limit}")
+    with _bar(progress, "pass 1: feature summary", table.n) as bar:
+        summary = _summary(table, chunk_rows, bar)
+    scaling = summary.scaling
+    rounding = RoundingStats.of(scaling.transform(table.rows(sample_rows(table.n, 4096))), bits)
+    conditioning = Conditioning.fit(summary, bits, rounding)
+    words = F.lines_per_row(table.n_features, bits, sampling) * F.LINE_WORDS
+    check_allocation(8.0 * n_copies * min(chunk_rows, table.n) * words, f"{n_copies} quantized copies of a chunk")
+    kernels, bounds, labels = get_backend("hls"), np.zeros(2), []
+    with _bar(progress, "pass 2: quantize", table.n) as bar:
+        for c, (start, X, y) in enumerate(table.chunks(chunk_rows)):
+            lines = kernels.quantize(X, scaling.lo, scaling.inv, None, bits, sampling, chunk_seed(seed, c), n_copies)
+            for copy in range(n_copies):
+                write(copy, start, lines[copy])
+            bounds = np.maximum(bounds, [row_bound(X, scaling), row_bound(X, scaling, conditioning)])
+            if y is not None:
+                labels.append(y)
+            bar.update(X.shape[0])
+    stats = DataStats(summary=summary, rounding=rounding, bound=float(bounds[0]), bound_conditioned=float(bounds[1]))
+    return stats, np.concatenate(labels) if labels else None
+
+
+class _SparseRows:
+    """A SciPy sparse matrix as a table: each chunk of rows densified on its own."""
+
+    path = "X"
+
+    def __init__(self, X):
+        self.X = X.tocsr()
+        self.n, self.n_features = X.shape
+
+    def chunks(self, chunk_rows: int):
+        for start in range(0, self.n, chunk_rows):
+            yield start, self.rows(slice(start, min(start + chunk_rows, self.n))), None
+
+    def rows(self, index) -> np.ndarray:
+        return np.ascontiguousarray(self.X[index].toarray(), dtype=np.float32)
+
+
+def quantize_sparse(X, bits: int, sampling: str, seed: int, n_copies: int, y: np.ndarray | None = None,
+                    chunk_rows: int | None = None) -> QuantizedData:
+    """A SciPy sparse matrix X (finite, checked) quantized with uniform levels in memory
+    without its dense form: the two passes of :func:`quantize_file` over blocks of rows
+    densified one at a time (``chunk_rows``, default 64 MiB of float32), chunk c with seed
+    ``chunk_seed(seed, c)``. ``y``: labels kept with it."""
+    table = _SparseRows(X)
+    words = F.lines_per_row(table.n_features, bits, sampling) * F.LINE_WORDS
+    check_allocation(8.0 * n_copies * table.n * words, f"{n_copies} quantized copies of {table.n} x {table.n_features}"
+                     " values")
+    lines = np.empty((n_copies, table.n, words), dtype=np.uint64)
+
+    def write(copy, start, part):
+        lines[copy, start:start + len(part)] = part
+
+    stats, _ = _two_passes(table, bits, sampling, seed, n_copies, chunk_rows, False, write)
+    return QuantizedData(lines=lines, bits=bits, sampling=sampling, seed=seed, n_features=table.n_features,
+                         scaling=stats.summary.scaling, samples_per_value=F.samples_of(sampling), stats=stats,
+                         labels=y)
+
+
+def quantize_file(source, out, bits, *, sampling="double", seed=0, n_copies=1, fmt="auto", label_column=0,
+                  chunk_rows=None, progress=False) -> Path:
+    """Quantize the data file ``source`` into the quantized data file ``out`` (written
+    atomically) in bounded memory; returns ``out``.
+
+    Parameters
+    ----------
+    source : path of a CSV file (numbers, column ``label_column`` the label; as
+        ``data.load_csv``) or a .npy file holding a 2-D C-order table of real numbers
+        (column ``label_column`` the label).
+    out : path of the quantized data file (``zipml_hls.load_quantized`` maps it).
+    bits, sampling, seed, n_copies : as ``zipml_hls.quantize``, with uniform levels
+        (optimal levels need every value of a feature at once: quantize in memory for them).
+    fmt : {'auto', 'csv', 'npy'}; auto: by extension (.npy, else CSV).
+    label_column : int, the column of the labels (negative counts from the end).
+    chunk_rows : rows per chunk (default: CHUNK_BYTES, 64 MiB, of float32 features; the
+        chunks decide the seeds, so the file too); memory holds about two chunks of
+        features, their quantization, the labels (8 bytes a row) and 4096 sampled rows.
+    progress : a progress bar per pass on stderr.
+    """
+    bits = check_bits(bits)
+    sampling = check_choice(sampling, "sampling", F.TRAINING_SAMPLINGS)
+    seed, n_copies = check_seed(seed), check_int(n_copies, "n_copies", 1, 2**31 - 1)
+    if chunk_rows is not None:
+        chunk_rows = check_int(chunk_rows, "chunk_rows", 1, 2**31 - 1)
+    fmt = check_choice(fmt, "fmt", FORMATS)
+    source, out = _regular_file(source), check_writable(out)
+    if fmt == "auto":
+        fmt = "npy" if source.suffix.lower() == ".npy" else "csv"
+    scratch = (tempfile.NamedTemporaryFile(dir=out.parent, prefix=".zipml-scratch-", suffix=".f32")
+               if fmt == "csv" else contextlib.nullcontext())
+    with scratch:
+        if fmt == "csv":
+            with _bar(progress, f"parsing {source.name}", None) as bar:
+                table, labels = _csv_to_scratch(source, scratch, label_column, bar)
+        else:
+            table, labels = _npy_table(source, label_column), None
+        words = F.lines_per_row(table.n_features, bits, sampling) * F.LINE_WORDS
+        with QuantizedFileWriter(out, n_copies, table.n, words) as writer:
+            stats, y = _two_passes(table, bits, sampling, seed, n_copies, chunk_rows, progress, writer.write_lines)
+            writer.finish(*header_fields(stats, n_samples=table.n, n_features=table.n_features, bits=bits,
+                                         sampling=sampling, seed=seed, n_copies=n_copies,
+                                         samples_per_value=F.samples_of(sampling), words_per_row=words),
+                          y if labels is None else labels)
+    return out

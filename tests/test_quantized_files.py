@@ -1,0 +1,361 @@
+"""Quantized data files: the format, training from them, streaming ingestion, the CLI."""
+
+import os
+
+import numpy as np
+import pytest
+from sklearn.datasets import load_diabetes
+
+import zipml_hls
+from zipml_hls import ZipMLClassifier, ZipMLRegressor, load_quantized, quantize
+from zipml_hls.cli import main
+from zipml_hls.data import DataError, csv_blocks, load_csv
+from zipml_hls.ingest import quantize_file
+from zipml_hls.quantized_io import FORMAT_VERSION, PRELUDE, QuantizedFileError
+
+
+@pytest.fixture(scope="module")
+def skewed():
+    rng = np.random.default_rng(4)
+    X = rng.lognormal(size=(600, 11))
+    X[:, 3] = (np.arange(600) % 7 == 0)  # a rare one-hot column
+    y = X @ rng.standard_normal(11) + 0.1 * rng.standard_normal(600)
+    return X, y
+
+
+def _table_files(tmp_path, X, y):
+    """The same table (label first) as CSV with a header and as .npy."""
+    table = np.column_stack([y, X])
+    csv, npy = tmp_path / "data.csv", tmp_path / "data.npy"
+    np.savetxt(csv, table, delimiter=",", fmt="%.17g", header="y," + ",".join(f"x{j}" for j in range(X.shape[1])),
+               comments="")
+    np.save(npy, table)
+    return csv, npy
+
+
+@pytest.mark.parametrize("bits, sampling, levels, copies", [
+    (4, "double", "uniform", 1), (2, "naive", "uniform", 3), (3, "double", "optimal", 2), (8, "nearest", "uniform", 1)])
+def test_save_load_round_trip(skewed, tmp_path, bits, sampling, levels, copies):
+    X, y = skewed
+    q = quantize(X, bits, sampling=sampling, levels=levels, seed=9, n_copies=copies, y=y)
+    path = tmp_path / "q.zq"
+    q.save(path)
+    r = load_quantized(path)
+    assert isinstance(r.lines, np.memmap) and not r.lines.flags.writeable
+    assert np.array_equal(r.lines, q.lines) and np.array_equal(r.labels, q.labels)
+    assert (r.bits, r.sampling, r.levels, r.seed, r.n_copies, r.n_features) == (bits, sampling, levels, 9, copies, 11)
+    for name in ("lo", "hi", "inv"):
+        assert np.array_equal(getattr(r.scaling, name), getattr(q.scaling, name))
+    assert np.array_equal(r.stats.summary.mean, q.stats.summary.mean)
+    assert np.array_equal(r.stats.summary.var, q.stats.summary.var)
+    assert np.array_equal(r.stats.rounding.mean, q.stats.rounding.mean)
+    assert np.array_equal(r.stats.rounding.stored, q.stats.rounding.stored)
+    assert (r.stats.rounding.row_max, r.stats.bound, r.stats.bound_conditioned) == (
+        q.stats.rounding.row_max, q.stats.bound, q.stats.bound_conditioned)
+    assert (r.level_table is None) == (levels == "uniform")
+    if levels == "optimal":
+        assert np.array_equal(r.level_table, q.level_table)
+    epoch = 2 if sampling == "double" else 0
+    assert np.array_equal(r.dequantize(copy=copies - 1, epoch=epoch), q.dequantize(copy=copies - 1, epoch=epoch))
+    # 64-byte prelude, lines at byte 64: the file is about the packed bytes plus the labels
+    assert os.path.getsize(path) - q.nbytes - 8 * len(y) < 8192
+
+
+@pytest.mark.parametrize("bits, sampling, levels, copies", [
+    (4, "double", "uniform", 1), (2, "naive", "uniform", 3), (3, "double", "optimal", 1)])
+def test_fit_from_file_equals_fit_in_memory(skewed, tmp_path, bits, sampling, levels, copies):
+    X, y = skewed
+    q = quantize(X, bits, sampling=sampling, levels=levels, seed=5, n_copies=copies, y=y)
+    q.save(tmp_path / "q.zq")
+    params = dict(bits=bits, sampling=sampling, levels=levels, random_state=5, max_iter=8, decay_epochs=4)
+    a = ZipMLRegressor(**params).fit(q)
+    b = ZipMLRegressor(**params).fit(load_quantized(tmp_path / "q.zq"))
+    assert np.array_equal(a.coef_, b.coef_) and a.intercept_ == b.intercept_
+    assert a.loss_curve_ == b.loss_curve_ and b.n_features_in_ == 11
+    # y given explicitly is the same as the stored labels
+    c = ZipMLRegressor(**params).fit(load_quantized(tmp_path / "q.zq"), y)
+    assert np.array_equal(a.coef_, c.coef_)
+    if sampling != "naive":
+        # double and nearest data: the set-up statistics are fit(X)'s and the stored copy is
+        # the one fit(X) quantizes with its seed, so the model is fit(X)'s, bit for bit
+        d = ZipMLRegressor(requantize=False, **params).fit(X, y)
+        assert np.array_equal(a.coef_, d.coef_) and a.eta_ == d.eta_
+        assert np.array_equal(a.predict(X), d.predict(X))
+    # predict on float data uses the stored scaling (2-bit naive sampling is biased: lower)
+    assert a.score(X, y) > (0.4 if sampling == "naive" else 0.9)
+
+
+def test_classifier_from_file(skewed, tmp_path):
+    X, y = skewed
+    labels = (y > np.median(y)).astype(int)
+    q = quantize(X, 4, seed=2, y=labels)
+    q.save(tmp_path / "c.zq")
+    r = load_quantized(tmp_path / "c.zq")
+    for params in ({"loss": "squared_error"}, {"loss": "hinge", "refetch": False}, {"loss": "log_loss"}):
+        a = ZipMLClassifier(bits=4, random_state=1, max_iter=6, decay_epochs=3, **params).fit(q)
+        b = ZipMLClassifier(bits=4, random_state=1, max_iter=6, decay_epochs=3, **params).fit(r)
+        assert np.array_equal(a.coef_, b.coef_) and a.classes_.tolist() == [0.0, 1.0]
+        assert a.score(X, labels) > 0.8
+
+
+def test_fit_from_quantized_data_refuses(skewed):
+    X, y = skewed
+    q = quantize(X, 4, seed=0, y=y)
+    cases = [
+        (dict(bits=2), "4-bit double"), (dict(bits=4, sampling="naive"), "set them to the data's"),
+        (dict(bits=4, levels="optimal"), "uniform levels"), (dict(bits=4, requantize=True), "requantize=True"),
+        (dict(bits=4, early_stopping=True), "early_stopping"), (dict(bits=4, n_copies=2, fresh_samples=False),
+                                                                "hold 1 copies"),
+    ]
+    for params, words in cases:
+        with pytest.raises(ValueError, match=words):
+            ZipMLRegressor(**params).fit(q)
+    with pytest.raises(ValueError, match="refetch"):
+        ZipMLClassifier(bits=4, loss="hinge").fit(q, (y > 0).astype(int))
+    with pytest.raises(ValueError, match="no labels"):
+        ZipMLRegressor(bits=4).fit(quantize(X, 4))
+    with pytest.raises(ValueError, match="one label per row"):
+        ZipMLRegressor(bits=4).fit(q, y[:-1])
+    with pytest.raises(TypeError, match="partial_fit takes float data"):
+        ZipMLRegressor(bits=4).partial_fit(q, y)
+    with pytest.raises(ValueError, match="requires y"):
+        ZipMLRegressor(bits=4).fit(X)
+
+
+def _file(tmp_path, X, y):
+    path = tmp_path / "q.zq"
+    quantize(X[:40], 3, levels="optimal", seed=1, y=y[:40]).save(path)
+    return path, path.read_bytes()
+
+
+def test_truncated_and_flipped_files_are_refused(skewed, tmp_path):
+    X, y = skewed
+    path, good = _file(tmp_path, X, y)
+    bad = tmp_path / "bad.zq"
+    for size in sorted({0, 1, 7, 8, 63, 64, 65, 128, 1000, len(good) // 2, len(good) - 64, len(good) - 1}):
+        bad.write_bytes(good[:size])
+        with pytest.raises(QuantizedFileError, match="bad.zq"):
+            load_quantized(bad)
+    bad.write_bytes(good + b"\0")
+    with pytest.raises(QuantizedFileError, match="truncated or damaged"):
+        load_quantized(bad)
+    # every byte is covered: the prelude by its fields, the header by its SHA-256, the
+    # lines and labels (padding too) by their block digests: every prelude byte, every 7th after
+    for pos in [*range(PRELUDE.size), *range(PRELUDE.size, len(good), 7)]:
+        damaged = bytearray(good)
+        damaged[pos] ^= 1 << (pos % 8)
+        bad.write_bytes(bytes(damaged))
+        with pytest.raises(QuantizedFileError, match="bad.zq"):
+            load_quantized(bad)
+
+
+def test_verify_false_skips_only_the_lines(skewed, tmp_path):
+    X, y = skewed
+    path, good = _file(tmp_path, X, y)
+    damaged = bytearray(good)
+    damaged[PRELUDE.size + 3] ^= 0x10  # in the packed lines
+    path.write_bytes(bytes(damaged))
+    with pytest.raises(QuantizedFileError, match="checksum mismatch in bytes 64-"):
+        load_quantized(path)
+    assert not np.array_equal(load_quantized(path, verify=False).lines, quantize(X[:40], 3, levels="optimal",
+                                                                               seed=1).lines)
+    damaged = bytearray(good)
+    damaged[-5] ^= 1  # in the header
+    path.write_bytes(bytes(damaged))
+    with pytest.raises(QuantizedFileError, match="header checksum"):
+        load_quantized(path, verify=False)
+
+
+def test_foreign_and_future_files(skewed, tmp_path):
+    X, y = skewed
+    path, good = _file(tmp_path, X, y)
+    future = bytearray(good)
+    future[8:12] = (FORMAT_VERSION + 1).to_bytes(4, "little")
+    path.write_bytes(bytes(future))
+    with pytest.raises(QuantizedFileError, match=f"version {FORMAT_VERSION + 1}; this zipml-hls reads version 1"):
+        load_quantized(path)
+    np.save(tmp_path / "x.npy", X)
+    with pytest.raises(QuantizedFileError, match="not a zipml-hls quantized data file"):
+        load_quantized(tmp_path / "x.npy")
+    with pytest.raises(QuantizedFileError, match="not a regular file"):
+        load_quantized(tmp_path)
+    with pytest.raises(FileNotFoundError):
+        load_quantized(tmp_path / "missing.zq")
+    with pytest.raises(ValueError, match="no set-up statistics"):
+        zipml_hls.QuantizedData(lines=np.zeros((1, 1, 8), np.uint64), bits=4, sampling="double", seed=0,
+                                n_features=1, scaling=quantize(X[:, :1], 4).scaling).save(tmp_path / "s.zq")
+
+
+def test_streaming_equals_in_memory(skewed, tmp_path):
+    X, y = skewed
+    csv, npy = _table_files(tmp_path, X, y)
+    X_csv, y_csv = load_csv(csv)
+    for bits, sampling, copies in ((4, "double", 1), (1, "naive", 2)):
+        memory = tmp_path / "memory.zq"
+        quantize(X_csv, bits, sampling=sampling, seed=3, n_copies=copies, y=y_csv).save(memory)
+        for source in (csv, npy):  # one chunk: the very file quantize() saves
+            out = quantize_file(source, tmp_path / "one.zq", bits, sampling=sampling, seed=3, n_copies=copies)
+            assert out.read_bytes() == memory.read_bytes()
+        # chunks of 128 rows: the CSV and the .npy give the same file; ranges, step bounds and
+        # the first chunk's draws are the in-memory ones, the merged moments equal to rounding
+        a = quantize_file(csv, tmp_path / "a.zq", bits, sampling=sampling, seed=3, n_copies=copies, chunk_rows=128)
+        b = quantize_file(npy, tmp_path / "b.zq", bits, sampling=sampling, seed=3, n_copies=copies, chunk_rows=128)
+        assert a.read_bytes() == b.read_bytes()
+        qa, qm = load_quantized(a), load_quantized(memory)
+        assert np.array_equal(qa.scaling.lo, qm.scaling.lo) and np.array_equal(qa.scaling.hi, qm.scaling.hi)
+        np.testing.assert_allclose(qa.stats.summary.mean, qm.stats.summary.mean, rtol=1e-12, atol=1e-15)
+        np.testing.assert_allclose(qa.stats.summary.var, qm.stats.summary.var, rtol=1e-12, atol=1e-15)
+        assert (qa.stats.bound, qa.stats.bound_conditioned) == (qm.stats.bound, qm.stats.bound_conditioned)
+        assert np.array_equal(qa.stats.rounding.mean, qm.stats.rounding.mean)
+        assert np.array_equal(qa.lines[:, :128], qm.lines[:, :128]) and not np.array_equal(qa.lines, qm.lines)
+        assert np.array_equal(qa.labels, y_csv)
+    chunked = quantize_file(npy, tmp_path / "c.zq", 4, seed=3, chunk_rows=128)
+    model = ZipMLRegressor(bits=4, random_state=0, max_iter=12, decay_epochs=4).fit(load_quantized(chunked))
+    assert model.score(X, y) > 0.9
+
+
+def _parsers():
+    """The fast CSV parsers installed here: NumPy's always, pandas' with the 'csv' extra."""
+    try:
+        import pandas  # noqa: F401
+    except ImportError:
+        return ("numpy",)
+    return ("numpy", "pandas")
+
+
+@pytest.mark.parametrize("parser", _parsers())
+def test_csv_blocks_match_load_csv(tmp_path, parser):
+    X, y = load_diabetes(return_X_y=True)
+    path = tmp_path / "d.csv"
+    np.savetxt(path, np.column_stack([X, y]), delimiter=";", fmt="%.12g", header="a;b;c;d;e;f;g;h;i;j;y",
+               comments="")
+    text = path.read_text()
+    path.write_text(text.replace("\n", "\n\n", 5))  # blank lines count as lines, hold no rows
+    X_ref, y_ref = load_csv(path, label_column=-1)
+    for block_bytes in (1, 100, 4096, 1 << 20):
+        blocks = list(csv_blocks(path, label_column=-1, block_bytes=block_bytes, parser=parser))
+        assert np.array_equal(np.concatenate([b[0] for b in blocks]), X_ref)
+        assert np.array_equal(np.concatenate([b[1] for b in blocks]), y_ref)
+    bad = tmp_path / "bad.csv"
+    lines = ["1,2,3"] * 30
+    for number, line, message in ((17, "1,2", "line 17: 2 columns, expected 3"),
+                                  (23, "1,x,3", "line 23: non-numeric value 'x' in column 2"),
+                                  (9, "1,,3", "line 9: an empty value in column 2"),
+                                  (30, '1,"2",3,4', "line 30: 4 columns, expected 3")):
+        bad.write_text("\n".join(lines[:number - 1] + [line] + lines[number:]) + "\n")
+        with pytest.raises(DataError, match=message):
+            load_csv(bad)
+        for block_bytes in (1, 13, 50, 1 << 20):
+            with pytest.raises(DataError, match=message):
+                list(csv_blocks(bad, block_bytes=block_bytes, parser=parser))
+
+
+def test_ingestion_errors_leave_nothing(tmp_path):
+    bad = tmp_path / "bad.csv"
+    bad.write_text("1,2,3\n4,5,6\n7,nan,9\n")
+    with pytest.raises(DataError, match="bad.csv: lines 2-3: NaN"):
+        quantize_file(bad, tmp_path / "out.zq", 4)
+    bad.write_text("1,2,3\n4,5\n")
+    with pytest.raises(DataError, match="line 2: 2 columns"):
+        quantize_file(bad, tmp_path / "out.zq", 4)
+    np.save(tmp_path / "cube.npy", np.zeros((2, 3, 4)))
+    with pytest.raises(DataError, match="2-D C-order array"):
+        quantize_file(tmp_path / "cube.npy", tmp_path / "out.zq", 4)
+    np.save(tmp_path / "f.npy", np.asfortranarray(np.zeros((3, 4))))
+    with pytest.raises(DataError, match="Fortran order"):
+        quantize_file(tmp_path / "f.npy", tmp_path / "out.zq", 4)
+    np.save(tmp_path / "t.npy", np.ones((100, 4)))
+    (tmp_path / "t.npy").write_bytes((tmp_path / "t.npy").read_bytes()[:-9])
+    with pytest.raises(DataError, match="truncated"):
+        quantize_file(tmp_path / "t.npy", tmp_path / "out.zq", 4)
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["bad.csv", "cube.npy", "f.npy", "t.npy"]
+
+
+def test_cli_quantize_and_train(skewed, tmp_path, capsys):
+    X, y = skewed
+    csv, npy = _table_files(tmp_path, X, y)
+    out = tmp_path / "q.data"  # found by its first bytes, whatever its name
+    assert main(["quantize", str(csv), "--bits", "2", "--sampling", "naive", "--copies", "2", "--seed", "4",
+                 "-o", str(out), "--quiet"]) == 0
+    assert "600 rows x 11 features" in capsys.readouterr().out
+    assert load_quantized(out).n_copies == 2
+    model = tmp_path / "m.zipml"
+    assert main(["train", str(out), "--seed", "1", "--epochs", "3", "--decay-epochs", "1", "--model-out", str(model),
+                 "--quiet"]) == 0
+    assert "final training loss" in capsys.readouterr().out
+    direct = ZipMLRegressor(bits=2, sampling="naive", random_state=1, max_iter=3, decay_epochs=1).fit(load_quantized(out))
+    assert np.array_equal(zipml_hls.model_io.load_model(model).coef_, direct.coef_)
+    assert main(["quantize", str(csv), "--bits", "3", "--levels", "optimal", "-o", str(out), "--quiet"]) == 0
+    assert load_quantized(out).levels == "optimal"
+    capsys.readouterr()
+    for argv, words in ((["train", str(out), "--bits", "4"], "holds 3-bit double data"),
+                        (["train", str(out), "--requantize"], "requantize=True"),
+                        (["predict", str(model), str(out)], "is a quantized data file"),
+                        (["train", str(npy)], "read by 'zipml-hls quantize'"),
+                        (["quantize", str(out), "--bits", "4", "-o", str(tmp_path / "x.zq")], "already a quantized")):
+        assert main(argv) == 2
+        err = capsys.readouterr().err
+        assert words in err and err.count("\n") == 1
+    out.write_bytes(out.read_bytes()[:-100])
+    assert main(["train", str(out)]) == 2
+    assert "truncated or damaged" in capsys.readouterr().err
+
+
+def test_sparse_input_is_quantized_block_by_block(skewed):
+    import scipy.sparse as sp
+
+    X, y = skewed
+    rng = np.random.default_rng(0)
+    S = sp.random(600, 11, density=0.1, format="csr", random_state=1, data_rvs=rng.standard_normal)
+    dense = S.toarray()
+    target = dense @ rng.standard_normal(11) + y * 0.01
+    # one block: the very quantization of the dense matrix
+    q, qd = quantize(S, 4, seed=6, y=target), quantize(dense, 4, seed=6, y=target)
+    assert np.array_equal(q.lines, qd.lines) and np.array_equal(q.labels, qd.labels)
+    assert q.stats.bound == qd.stats.bound and np.array_equal(q.stats.rounding.mean, qd.stats.rounding.mean)
+    # blocks of 128 rows: block c drawn with chunk_seed(seed, c), as streaming ingestion does
+    from zipml_hls.ingest import chunk_seed, quantize_sparse
+
+    blocks = quantize_sparse(S.astype(np.float32), 2, "naive", 6, 2, chunk_rows=128)
+    first = quantize(dense[128:256], 2, sampling="naive", seed=chunk_seed(6, 1), n_copies=2,
+                     scaling=blocks.scaling)
+    assert np.array_equal(blocks.lines[:, 128:256], first.lines)
+    # fit on sparse X is fit on its quantization (and, for double data, fit on dense X
+    # without re-quantization), bit for bit; predict takes sparse X
+    params = dict(bits=4, random_state=6, max_iter=6, decay_epochs=3)
+    a = ZipMLRegressor(**params).fit(S, target)
+    assert np.array_equal(a.coef_, ZipMLRegressor(**params).fit(q).coef_)
+    assert np.array_equal(a.coef_, ZipMLRegressor(requantize=False, **params).fit(dense, target).coef_)
+    # (a sparse product adds only the nonzero terms: equal up to the order of the sum)
+    np.testing.assert_allclose(a.predict(S), a.predict(dense), rtol=1e-12, atol=1e-12)
+    assert a.score(S, target) > 0.9
+    for fmt in ("csc", "coo"):
+        assert np.array_equal(ZipMLRegressor(**params).fit(S.asformat(fmt), target).coef_, a.coef_)
+    labels = (target > 0).astype(int)
+    c = ZipMLClassifier(bits=4, random_state=6, max_iter=6, decay_epochs=3).fit(S, labels)
+    assert c.score(S, labels) > 0.8
+    with pytest.raises(ValueError, match="bits=32 or levels='optimal'"):
+        ZipMLRegressor(bits=32).fit(S, target)
+    with pytest.raises(ValueError, match="uniform levels"):
+        quantize(S, 4, levels="optimal")
+    bad = S.copy()
+    bad.data[3] = np.nan
+    with pytest.raises(ValueError, match="NaN or infinity"):
+        ZipMLRegressor(bits=4).fit(bad, target)
+
+
+def test_cli_quantizes_libsvm_without_densifying(tmp_path, capsys):
+    from sklearn.datasets import dump_svmlight_file
+
+    X, y = load_diabetes(return_X_y=True)
+    X[:, 2] = 0.0  # a column of zeros, absent from the file
+    path = tmp_path / "d.libsvm"
+    dump_svmlight_file(X, y, str(path), zero_based=False)
+    out = tmp_path / "d.zq"
+    # --max-dense-gib does not apply: the matrix stays sparse
+    assert main(["quantize", str(path), "--bits", "4", "--seed", "2", "--max-dense-gib", "1e-9", "-o", str(out),
+                 "--quiet"]) == 0
+    q, dense = load_quantized(out), quantize(X, 4, seed=2, y=y)
+    assert np.array_equal(q.lines, dense.lines) and np.array_equal(q.labels, dense.labels)
+    assert main(["train", str(path), "--max-dense-gib", "1e-9"]) == 2  # train still densifies: refused
+    assert "above the limit" in capsys.readouterr().err
