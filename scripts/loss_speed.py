@@ -13,12 +13,12 @@ Usage: python scripts/loss_speed.py [--rows 131072] [--features 512]
 from __future__ import annotations
 
 import argparse
-import time
 
 import numpy as np
 
 from zipml_hls import quantize
 from zipml_hls.backend import get_backend
+from zipml_hls.bench import epoch_times
 from zipml_hls.engine import epoch_order
 from zipml_hls.polynomial import logistic_polynomial
 from zipml_hls.spec import format as F
@@ -27,12 +27,7 @@ LOSSES = ("squared_error", "squared_hinge", "hinge", "hinge without refetching",
 
 
 def median_seconds(call, repeats: int = 7) -> float:
-    times = []
-    for _ in range(repeats):
-        start = time.perf_counter()
-        call()
-        times.append(time.perf_counter() - start)
-    return float(np.median(times))
+    return float(np.median(epoch_times(call, repeats)))
 
 
 def main() -> None:

@@ -92,26 +92,41 @@ decode_value_loop:
   }
 }
 
+/// Value k of a Double line as stored: its index, its two fraction bits, and whether the
+/// index is below the top level (the top level never rounds up: FORMATS.md sec. 5).
+struct StoredValue {
+  int32_t index;
+  uint32_t f0, f1, below_top;
+};
+template <int Bits>
+inline StoredValue stored_value(const uint64_t* line, int k) {
+  constexpr int K = values_per_line(Bits, Sampling::Double);
+  constexpr int ib = index_bits(Bits, Sampling::Double);
+  const int32_t index = static_cast<int32_t>(get_field(line, field_pos<ib, K>(k), ib));
+  return {index, get_field(line, K * ib + k, 1), get_field(line, K * ib + K + k, 1),
+          static_cast<uint32_t>(index != max_code(Bits))};
+}
+
+/// The code a sample draws from value v with the 2-bit threshold (t1 t0): index + [t < f].
+inline int32_t resampled_code(const StoredValue& v, uint32_t t0, uint32_t t1) {
+  return v.index + static_cast<int32_t>(resampled_up<uint32_t>(v.f0, v.f1, t0, t1) & v.below_top);
+}
+
 /// Draw M samples of each value of line l of a Double row (resample.hpp; `key`:
 /// sample_stream_key): codes[m * K + k] = index_k + [t_m < f_k].
 template <int Bits, int M>
 inline void decode_resampled(const uint64_t* line, uint32_t key, int l, int32_t* codes) {
   constexpr int K = values_per_line(Bits, Sampling::Double);
-  constexpr int ib = index_bits(Bits, Sampling::Double);
   uint32_t t[threshold_words(K, M)];
 #pragma HLS ARRAY_PARTITION variable = t complete
   line_thresholds<K, M>(key, l, t);
 resampled_value_loop:
   for (int k = 0; k < K; ++k) {
 #pragma HLS UNROLL
-    const int32_t idx = static_cast<int32_t>(get_field(line, field_pos<ib, K>(k), ib));
-    const uint32_t f0 = get_field(line, K * ib + k, 1), f1 = get_field(line, K * ib + K + k, 1);
-    const uint32_t below_top = idx != max_code(Bits);  // no rounding up from the top level (FORMATS.md sec. 5)
+    const StoredValue v = stored_value<Bits>(line, k);
   resampled_sample_loop:
     for (int m = 0; m < M; ++m)
-      codes[m * K + k] = idx + static_cast<int32_t>(resampled_up<uint32_t>(f0, f1, threshold_bit<K>(t, 2 * m, k),
-                                                                             threshold_bit<K>(t, 2 * m + 1, k)) &
-                                                    below_top);
+      codes[m * K + k] = resampled_code(v, threshold_bit<K>(t, 2 * m, k), threshold_bit<K>(t, 2 * m + 1, k));
   }
 }
 
@@ -121,7 +136,6 @@ resampled_value_loop:
 template <int Bits, int M>
 inline void decode_resampled_first(const uint64_t* line, uint32_t key, int l, int32_t* codes) {
   constexpr int K = values_per_line(Bits, Sampling::Double);
-  constexpr int ib = index_bits(Bits, Sampling::Double);
   constexpr int D = threshold_words(K, M);
   uint32_t t[2 * K / 32];
 #pragma HLS ARRAY_PARTITION variable = t complete
@@ -133,12 +147,7 @@ first_threshold_loop:
 first_value_loop:
   for (int k = 0; k < K; ++k) {
 #pragma HLS UNROLL
-    const int32_t idx = static_cast<int32_t>(get_field(line, field_pos<ib, K>(k), ib));
-    const uint32_t f0 = get_field(line, K * ib + k, 1), f1 = get_field(line, K * ib + K + k, 1);
-    const uint32_t below_top = idx != max_code(Bits);  // no rounding up from the top level (FORMATS.md sec. 5)
-    codes[k] = idx + static_cast<int32_t>(
-                         resampled_up<uint32_t>(f0, f1, threshold_bit<K>(t, 0, k), threshold_bit<K>(t, 1, k)) &
-                         below_top);
+    codes[k] = resampled_code(stored_value<Bits>(line, k), threshold_bit<K>(t, 0, k), threshold_bit<K>(t, 1, k));
   }
 }
 
