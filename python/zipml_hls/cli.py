@@ -21,7 +21,7 @@ import numpy as np
 from . import __version__
 from .backend import BACKENDS, get_backend
 from .hls_flow import TOP_BITS, TOP_SAMPLINGS
-from .data import check_writable
+from .data import check_writable, format_size
 from .linear_model import REQUANTIZE_MAX_VALUES
 from .quantize import LEVELS
 from .spec import format as F
@@ -229,7 +229,7 @@ def cmd_quantize(args) -> int:
     q = load_quantized(args.output, verify=False)
     print(f"{q.n_samples} rows x {q.n_features} features -> {args.output}: {q.bits}-bit {q.sampling}, {q.levels} "
           f"levels, {q.n_copies} cop{'y' if q.n_copies == 1 else 'ies'}, {q.bits_per_value} bits per value, "
-          f"{os.path.getsize(args.output) / 2**20:.1f} MiB | {time.perf_counter() - start:.2f} s")
+          f"{format_size(os.path.getsize(args.output))} | {time.perf_counter() - start:.2f} s")
     return 0
 
 

@@ -28,7 +28,7 @@ class DataError(ValueError):
     """A data file that cannot be read as the format it claims."""
 
 
-def _size(n_bytes: float) -> str:
+def format_size(n_bytes: float) -> str:
     """A byte count for messages in GiB, MiB or bytes (a 1 MiB limit is not '0.0 GiB')."""
     if n_bytes >= 2**29:
         return f"{n_bytes / 2**30:.1f} GiB"
@@ -42,8 +42,8 @@ def densify(X, max_dense_bytes: int = DEFAULT_MAX_DENSE_BYTES) -> np.ndarray:
         n, d = X.shape
         need = n * d * 8
         if need > max_dense_bytes:
-            raise ValueError(f"the dense form of this {n} x {d} sparse matrix needs {_size(need)}, "
-                             f"above the limit of {_size(max_dense_bytes)} (max_dense_bytes; on the "
+            raise ValueError(f"the dense form of this {n} x {d} sparse matrix needs {format_size(need)}, "
+                             f"above the limit of {format_size(max_dense_bytes)} (max_dense_bytes; on the "
                              "command line --max-dense-gib); raise it to densify the data")
         return np.asarray(X.toarray(), dtype=np.float64)
     return np.asarray(X, dtype=np.float64)
