@@ -66,25 +66,24 @@ def levels_variance(X, bits_list=(2, 3, 4), max_bits: int = 12) -> list:
     kernels use, ``levels.level_tables``), and the bits uniform levels need for
     V_optimal(b): log2 V_uniform interpolated linearly between whole bits, so
     ``bits_worth`` / b is how many times fewer bits optimal levels store for that variance."""
-    from .levels import level_tables
+    from .backend import get_backend
+    from .levels import level_tables, quantization_variance
     from .scaling import FeatureScaling
 
+    X = np.asarray(X, dtype=np.float32)
     scaling = FeatureScaling.fit(X)
-    scaled = scaling.transform(np.asarray(X, dtype=np.float32)).astype(np.float64)
-    positions = np.minimum(np.floor(scaled * F.POS_ONE), F.POS_ONE).astype(np.uint32)
+    scaled = scaling.transform(X).astype(np.float64)
+    positions = get_backend("hls").positions(X, scaling.lo, scaling.inv)  # Q0.24, as quantize() sees them
 
     def variance(levels_per_feature) -> float:  # mean rounding variance per value, scaled units
-        total = 0.0
-        for j, levels in enumerate(levels_per_feature):
-            k = np.clip(np.searchsorted(levels, scaled[:, j], side="right") - 1, 0, levels.size - 2)
-            total += float(np.sum((levels[k + 1] - scaled[:, j]) * (scaled[:, j] - levels[k])))
+        total = sum(quantization_variance(scaled[:, j], levels) for j, levels in enumerate(levels_per_feature))
         return total / scaled.size
 
     uniform = {b: variance([np.linspace(0.0, 1.0, 1 << b)] * X.shape[1]) for b in range(1, max_bits + 1)}
+    logs = np.log2([uniform[k] for k in range(1, max_bits + 1)])
     rows = []
     for b in bits_list:
         optimal = variance(level_tables(positions, b).astype(np.float64) / F.POS_ONE)
-        logs = np.log2([uniform[k] for k in range(1, max_bits + 1)])
         # log2 V_uniform falls with bits: the first whole bits at or below log2 V_optimal, interpolated back
         k = int(np.argmax(logs <= np.log2(optimal))) if np.any(logs <= np.log2(optimal)) else max_bits - 1
         k = max(k, 1)
