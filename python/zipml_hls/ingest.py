@@ -38,6 +38,7 @@ from .step_size import RoundingStats, row_bound
 
 CHUNK_BYTES = 64 << 20  #: default chunk: rows of this many bytes of float32 features
 FORMATS = ("auto", "csv", "npy")
+SAMPLED_ROWS = 4096  #: rows spread over the data (``sample_rows``, as scaled_sample) giving the rounding variances
 
 
 def chunk_seed(seed: int, chunk: int) -> int:
@@ -123,16 +124,33 @@ def _csv_to_scratch(path: Path, scratch, label_column: int, bar) -> tuple[_Table
 
 
 def _summary(table: _Table, chunk_rows: int, bar) -> FeatureSummary:
-    """Pass 1: every chunk's native summary (ranges, means, variances), merged pairwise as
-    Chan, Golub and LeVeque's streaming update does (count, mean, sum of squared deviations);
-    for one chunk exactly ``FeatureSummary.of``."""
-    kernels = get_backend("hls")
+    """Pass 1: every chunk's native summary (ranges, means, variances), merged in order
+    (:func:`merge_summaries`); for one chunk exactly ``FeatureSummary.of``."""
+    def parts():
+        for start, X, y in table.chunks(chunk_rows):
+            part = chunk_summary(X)
+            if part is None or (y is not None and not np.isfinite(y).all()):
+                raise DataError(f"{table.path}: rows {start}-{start + X.shape[0] - 1}: NaN or infinity among the "
+                                "values")
+            bar.update(X.shape[0])
+            yield part
+
+    return merge_summaries(parts())
+
+
+def chunk_summary(X: np.ndarray):
+    """(rows, lo, hi, mean, var) of a chunk of float32 rows from the native pass, or None
+    when a value is not finite."""
+    lo, hi, mean, var, finite = get_backend("hls").feature_summary(X)
+    return (X.shape[0], lo, hi, mean, var) if finite else None
+
+
+def merge_summaries(parts) -> FeatureSummary:
+    """The summary of consecutive chunks from theirs (``chunk_summary``, in row order),
+    merged pairwise as Chan, Golub and LeVeque's streaming update does (count, mean, sum of
+    squared deviations)."""
     n = lo = hi = mean = var = None
-    for start, X, y in table.chunks(chunk_rows):
-        c_lo, c_hi, c_mean, c_var, finite = kernels.feature_summary(X)
-        if not finite or (y is not None and not np.isfinite(y).all()):
-            raise DataError(f"{table.path}: rows {start}-{start + X.shape[0] - 1}: NaN or infinity among the values")
-        rows = X.shape[0]
+    for rows, c_lo, c_hi, c_mean, c_var in parts:
         if n is None:
             n, lo, hi, mean, var = rows, c_lo, c_hi, c_mean, c_var
         else:
@@ -141,8 +159,23 @@ def _summary(table: _Table, chunk_rows: int, bar) -> FeatureSummary:
             mean = mean + delta * (rows / total)
             var = (var * n + c_var * rows + delta * delta * (n * rows / total)) / total
             lo, hi, n = np.minimum(lo, c_lo), np.maximum(hi, c_hi), total
-        bar.update(rows)
     return FeatureSummary.of_moments(lo, hi, mean, var)
+
+
+def chunk_setup(summary: FeatureSummary, sampled: np.ndarray, bits: int) -> tuple[RoundingStats, Conditioning]:
+    """The rounding variances of the rows ``sampled`` (float32, those of ``sample_rows``)
+    and the conditioning fit() derives: what pass 2 needs besides the scaling."""
+    rounding = RoundingStats.of(summary.scaling.transform(sampled), bits)
+    return rounding, Conditioning.fit(summary, bits, rounding)
+
+
+def quantize_chunk(X: np.ndarray, scaling, conditioning: Conditioning, bits: int, sampling: str, seed: int,
+                   n_copies: int) -> tuple[np.ndarray, np.ndarray]:
+    """Pass 2 on one chunk of float32 rows: its lines (n_copies, rows, words), quantized
+    with uniform levels and ``seed`` (``chunk_seed``), and its step bounds R without and
+    with ``conditioning``."""
+    lines = get_backend("hls").quantize(X, scaling.lo, scaling.inv, None, bits, sampling, seed, n_copies)
+    return lines, np.array([row_bound(X, scaling), row_bound(X, scaling, conditioning)])
 
 
 def _bar(progress: bool, desc: str, total: int | None):
@@ -163,17 +196,17 @@ def _two_passes(table, bits: int, sampling: str, seed: int, n_copies: int, chunk
     with _bar(progress, "pass 1: feature summary", table.n) as bar:
         summary = _summary(table, chunk_rows, bar)
     scaling = summary.scaling
-    rounding = RoundingStats.of(scaling.transform(table.rows(sample_rows(table.n, 4096))), bits)
-    conditioning = Conditioning.fit(summary, bits, rounding)
+    rounding, conditioning = chunk_setup(summary, table.rows(sample_rows(table.n, SAMPLED_ROWS)), bits)
     words = F.lines_per_row(table.n_features, bits, sampling) * F.LINE_WORDS
     check_allocation(8.0 * n_copies * min(chunk_rows, table.n) * words, f"{n_copies} quantized copies of a chunk")
-    kernels, bounds, labels = get_backend("hls"), np.zeros(2), []
+    bounds, labels = np.zeros(2), []
     with _bar(progress, "pass 2: quantize", table.n) as bar:
         for c, (start, X, y) in enumerate(table.chunks(chunk_rows)):
-            lines = kernels.quantize(X, scaling.lo, scaling.inv, None, bits, sampling, chunk_seed(seed, c), n_copies)
+            lines, chunk_bounds = quantize_chunk(X, scaling, conditioning, bits, sampling, chunk_seed(seed, c),
+                                                 n_copies)
             for copy in range(n_copies):
                 write(copy, start, lines[copy])
-            bounds = np.maximum(bounds, [row_bound(X, scaling), row_bound(X, scaling, conditioning)])
+            bounds = np.maximum(bounds, chunk_bounds)
             if y is not None:
                 labels.append(y)
             bar.update(X.shape[0])
