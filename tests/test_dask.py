@@ -5,7 +5,8 @@ single-machine sharded scheme with the same n_jobs, bit for bit."""
 import numpy as np
 import pytest
 
-pytest.importorskip("distributed", reason="zipml_hls.dask needs the [dask] extra (pip install 'zipml-hls[dask]')")
+for module in ("distributed", "dask.dataframe"):
+    pytest.importorskip(module, reason="zipml_hls.dask needs the [dask] extra (pip install 'zipml-hls[dask]')")
 
 import dask.array as da  # noqa: E402
 import dask.dataframe as dd  # noqa: E402

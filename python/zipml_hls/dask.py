@@ -62,13 +62,14 @@ def _quantize_task(X, scaling, conditioning, bits, sampling, seed, n_copies):
     return quantize_chunk(_float_rows(X), scaling, conditioning, bits, sampling, seed, n_copies)
 
 
-def _block_task(run, chunks, first, rows, copy, n_features, sampling, step_shift, decay, model, order, seed):
-    """One block's kernel call on the worker: rows [first, first + rows) of its chunks' copy
-    ``copy`` joined (a view when one chunk holds them)."""
+def _block_task(run, chunks, offset, first, end, copy, n_features, sampling, step_shift, decay, model, seed):
+    """One block's kernel call on the worker: stored rows [first, end) (their labels), the
+    rows from ``offset`` on of its chunks' copy ``copy`` joined (a view when one chunk holds
+    them)."""
     parts = [chunk[copy] for chunk in chunks]
-    lines = (parts[0] if len(parts) == 1 else np.concatenate(parts))[first:first + rows]
+    lines = (parts[0] if len(parts) == 1 else np.concatenate(parts))[offset:offset + end - first]
     data = engine.Prepared(n_features, lines=lines[None], sampling=sampling)
-    return run(data, 1, step_shift, decay, model, order, seed)
+    return run(data, 1, step_shift, decay, model, np.arange(first, end), seed)
 
 
 class RemoteLines:
@@ -142,8 +143,8 @@ class RemoteLines:
         place = self._place(run.config.n_jobs, first, end)
         c0, c1 = first // self.chunk_rows, (end - 1) // self.chunk_rows
         future = self.client.submit(_block_task, self._remote_run(run), self.chunks[c0:c1 + 1],
-                                    first - c0 * self.chunk_rows, end - first, self._copy, self.n_features,
-                                    self.sampling, step_shift, decay, model, order, seed,
+                                    first - c0 * self.chunk_rows, first, end, self._copy, self.n_features,
+                                    self.sampling, step_shift, decay, model, seed,
                                     workers=[self.workers[place % len(self.workers)]], pure=False)
         return future.result()
 

@@ -1,10 +1,12 @@
-"""Streaming ingestion: a CSV or NumPy .npy data set, larger than memory as float, to a
-quantized data file, in passes over chunks of rows with memory bounded by a chunk.
+"""Streaming ingestion: a CSV, NumPy .npy, Parquet or Arrow IPC data set, larger than
+memory as float, to a quantized data file, in passes over chunks of rows with memory
+bounded by a chunk.
 
 CSV is parsed once (``data.csv_blocks``: load_csv's rows, values and line-numbered errors)
 into a float32 scratch file next to the output, removed afterwards; a .npy table is read in
-place. Pass 1 merges each chunk's native feature summary; 4096 rows spread over the data
-(``scaling.sample_rows``, read by seeking) give the rounding variances; pass 2 quantizes
+place, Parquet and Arrow files by pyarrow in record batches. Pass 1 merges each chunk's
+native feature summary; 4096 rows spread over the data (``scaling.sample_rows``, read by
+position) give the rounding variances; pass 2 quantizes
 chunk by chunk into the file and takes the step bounds. The statistics are those
 ``zipml_hls.quantize`` computes from the whole array, with the ranges exact and the moments
 merged (equal to rounding); chunk c is quantized with seed ``chunk_seed(seed, c)``, so a data
@@ -37,7 +39,9 @@ from .spec.rng import STREAM_CHUNK, stream_key
 from .step_size import RoundingStats, row_bound
 
 CHUNK_BYTES = 64 << 20  #: default chunk: rows of this many bytes of float32 features
-FORMATS = ("auto", "csv", "npy")
+FORMATS = ("auto", "csv", "npy", "parquet", "arrow")
+TABLES = ("npy", "parquet", "arrow")  #: binary tables: read in place, quantized by ``quantize_file`` only
+SUFFIXES = {".npy": "npy", ".parquet": "parquet", ".pq": "parquet", ".arrow": "arrow", ".feather": "arrow"}
 SAMPLED_ROWS = 4096  #: rows spread over the data (``sample_rows``, as scaled_sample) giving the rounding variances
 
 
@@ -104,6 +108,68 @@ def _npy_table(path: Path, label_column: int) -> _Table:
     if os.path.getsize(path) < offset + n * width * dtype.itemsize:
         raise DataError(f"{path}: truncated: {n} x {width} values of {dtype} do not fit in the file")
     return _Table(path, offset, dtype, n, width, label_column % width)
+
+
+class _ArrowTable:
+    """A Parquet or Arrow IPC (Feather v2) file of numeric columns, read with pyarrow in
+    record batches regrouped into chunks of exactly ``chunk_rows`` rows (the chunks decide
+    the seeds); single rows by position (``Dataset.take``). ``label_column``: the position
+    of the labels' column."""
+
+    def __init__(self, path: Path, fmt: str, label_column: int):
+        try:
+            import pyarrow as pa
+            import pyarrow.dataset as ds
+        except ImportError:
+            raise DataError(f"{path}: reading {fmt} files needs pyarrow: pip install 'zipml-hls[parquet]'") from None
+        self.pa, self.path = pa, path
+        try:
+            self.dataset = ds.dataset(path, format="parquet" if fmt == "parquet" else "ipc")
+            schema, self.n = self.dataset.schema, self.dataset.count_rows()
+        except (pa.ArrowException, OSError) as exc:
+            raise DataError(f"{path}: not a readable {fmt} file ({str(exc).splitlines()[0]})") from None
+        width = len(schema.names)
+        if width < 2 or self.n < 1:
+            raise DataError(f"{path}: need rows with a label column and at least one feature column, got {self.n} "
+                            f"rows of {width} columns")
+        if not -width <= label_column < width:
+            raise DataError(f"{path}: label_column={label_column} is outside the {width} columns")
+        for field in schema:
+            if not (pa.types.is_integer(field.type) or pa.types.is_floating(field.type)):
+                raise DataError(f"{path}: column {field.name!r} holds {field.type}, not numbers")
+        self.label = schema.names[label_column % width]
+        self.features = [name for name in schema.names if name != self.label]
+        self.n_features = len(self.features)
+
+    def _arrays(self, table, start: int):
+        for name in (*self.features, self.label):
+            if table.column(name).null_count:
+                raise DataError(f"{self.path}: rows {start}-{start + table.num_rows - 1}: missing values in column "
+                                f"{name!r}")
+        X = np.empty((table.num_rows, self.n_features), dtype=np.float32)
+        with np.errstate(over="ignore"):  # beyond float32's range: infinity, refused as such by pass 1
+            for j, name in enumerate(self.features):
+                X[:, j] = table.column(name).to_numpy()
+        return X, table.column(self.label).to_numpy().astype(np.float64)
+
+    def chunks(self, chunk_rows: int):
+        """(first row, float32 X, float64 y) of every chunk of ``chunk_rows`` rows, in order."""
+        pending, held, start = [], 0, 0
+        batches = self.dataset.to_batches(columns=[*self.features, self.label], batch_size=min(chunk_rows, 1 << 16))
+        for batch in (*batches, None):
+            if batch is not None:
+                pending.append(batch)
+                held += batch.num_rows
+            while held >= chunk_rows or (batch is None and held):
+                table = self.pa.Table.from_batches(pending)
+                rows = min(chunk_rows, held)
+                yield (start, *self._arrays(table.slice(0, rows), start))
+                rest = table.slice(rows)
+                pending, held, start = rest.to_batches(), held - rows, start + rows
+
+    def rows(self, index: np.ndarray) -> np.ndarray:
+        """Float32 X of rows ``index``."""
+        return self._arrays(self.dataset.take(np.asarray(index), columns=[*self.features, self.label]), 0)[0]
 
 
 def _csv_to_scratch(path: Path, scratch, label_column: int, bar) -> tuple[_Table, np.ndarray]:
@@ -260,12 +326,16 @@ def quantize_file(source, out, bits, *, sampling="double", seed=0, n_copies=1, f
     Parameters
     ----------
     source : path of a CSV file (numbers, column ``label_column`` the label; as
-        ``data.load_csv``) or a .npy file holding a 2-D C-order table of real numbers
-        (column ``label_column`` the label).
+        ``data.load_csv``), a .npy file holding a 2-D C-order table of real numbers
+        (column ``label_column`` the label), or a Parquet or Arrow IPC file of numeric
+        columns (the ``label_column``-th the label).
     out : path of the quantized data file (``zipml_hls.load_quantized`` maps it).
     bits, sampling, seed, n_copies : as ``zipml_hls.quantize``, with uniform levels
         (optimal levels need every value of a feature at once: quantize in memory for them).
-    fmt : {'auto', 'csv', 'npy'}; auto: by extension (.npy, else CSV).
+    fmt : {'auto', 'csv', 'npy', 'parquet', 'arrow'}; auto: by extension (``SUFFIXES``:
+        .npy, .parquet/.pq, .arrow/.feather; else CSV). Parquet and Arrow IPC files (extra
+        ``[parquet]``: pyarrow) are read in record batches; every column must be numeric
+        without missing values.
     label_column : int, the column of the labels (negative counts from the end).
     chunk_rows : rows per chunk (default: CHUNK_BYTES, 64 MiB, of float32 features; the
         chunks decide the seeds, so the file too); memory holds about two chunks of
@@ -280,15 +350,17 @@ def quantize_file(source, out, bits, *, sampling="double", seed=0, n_copies=1, f
     fmt = check_choice(fmt, "fmt", FORMATS)
     source, out = _regular_file(source), check_writable(out)
     if fmt == "auto":
-        fmt = "npy" if source.suffix.lower() == ".npy" else "csv"
+        fmt = SUFFIXES.get(source.suffix.lower(), "csv")
     scratch = (tempfile.NamedTemporaryFile(dir=out.parent, prefix=".zipml-scratch-", suffix=".f32")
                if fmt == "csv" else contextlib.nullcontext())
     with scratch:
         if fmt == "csv":
             with _bar(progress, f"parsing {source.name}", None) as bar:
                 table, labels = _csv_to_scratch(source, scratch, label_column, bar)
-        else:
+        elif fmt == "npy":
             table, labels = _npy_table(source, label_column), None
+        else:
+            table, labels = _ArrowTable(source, fmt, label_column), None
         words = F.lines_per_row(table.n_features, bits, sampling) * F.LINE_WORDS
         with QuantizedFileWriter(out, n_copies, table.n, words) as writer:
             stats, y = _two_passes(table, bits, sampling, seed, n_copies, chunk_rows, progress, writer.write_lines)
