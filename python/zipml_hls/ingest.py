@@ -5,9 +5,9 @@ bounded by a chunk.
 CSV is parsed once (``data.csv_blocks``: load_csv's rows, values and line-numbered errors)
 into a float32 scratch file next to the output, removed afterwards; a .npy table is read in
 place, Parquet and Arrow files by pyarrow in record batches. Pass 1 merges each chunk's
-native feature summary; 4096 rows spread over the data (``scaling.sample_rows``, read by
-position) give the rounding variances; pass 2 quantizes
-chunk by chunk into the file and takes the step bounds. The statistics are those
+native feature summary and keeps 4096 rows spread over the data (``scaling.sample_rows``),
+which give the rounding variances; pass 2 quantizes chunk by chunk into the file and takes
+the step bounds. The statistics are those
 ``zipml_hls.quantize`` computes from the whole array, with the ranges exact and the moments
 merged (equal to rounding); chunk c is quantized with seed ``chunk_seed(seed, c)``, so a data
 set of one chunk gives the very file ``quantize(X, ..., y=y).save`` writes. The same two
@@ -53,8 +53,8 @@ def chunk_seed(seed: int, chunk: int) -> int:
 
 class _Table:
     """A row-major table of numbers in a file (a .npy array, or the float32 scratch of a
-    parsed CSV) read by seeking: chunks of rows as (float32 X, float64 y or None), and
-    single rows. ``label_column``: the column of the labels (None: no labels in it)."""
+    parsed CSV): chunks of rows as (float32 X, float64 y or None). ``label_column``: the
+    column of the labels (None: no labels in it)."""
 
     def __init__(self, path: Path, offset: int, dtype, n: int, width: int, label_column: int | None):
         self.path, self.offset, self.dtype = path, offset, np.dtype(dtype)
@@ -79,11 +79,6 @@ class _Table:
         with open(self.path, "rb") as f:
             for start in range(0, self.n, chunk_rows):
                 yield (start, *self._split(self._read(f, start, min(chunk_rows, self.n - start))))
-
-    def rows(self, index: np.ndarray) -> np.ndarray:
-        """Float32 X of rows ``index``."""
-        with open(self.path, "rb") as f:
-            return np.vstack([self._split(self._read(f, int(i), 1))[0] for i in index])
 
 
 def _npy_table(path: Path, label_column: int) -> _Table:
@@ -113,7 +108,7 @@ def _npy_table(path: Path, label_column: int) -> _Table:
 class _ArrowTable:
     """A Parquet or Arrow IPC (Feather v2) file of numeric columns, read with pyarrow in
     record batches regrouped into chunks of exactly ``chunk_rows`` rows (the chunks decide
-    the seeds); single rows by position (``Dataset.take``). ``label_column``: the position
+    the seeds). ``label_column``: the position
     of the labels' column."""
 
     def __init__(self, path: Path, fmt: str, label_column: int):
@@ -167,10 +162,6 @@ class _ArrowTable:
                 rest = table.slice(rows)
                 pending, held, start = rest.to_batches(), held - rows, start + rows
 
-    def rows(self, index: np.ndarray) -> np.ndarray:
-        """Float32 X of rows ``index``."""
-        return self._arrays(self.dataset.take(np.asarray(index), columns=[*self.features, self.label]), 0)[0]
-
 
 def _csv_to_scratch(path: Path, scratch, label_column: int, bar) -> tuple[_Table, np.ndarray]:
     """Parse the CSV once into float32 rows of features in ``scratch`` (an open binary file);
@@ -189,19 +180,23 @@ def _csv_to_scratch(path: Path, scratch, label_column: int, bar) -> tuple[_Table
     return _Table(Path(scratch.name), 0, np.float32, n, width, None), np.concatenate(labels)
 
 
-def _summary(table: _Table, chunk_rows: int, bar) -> FeatureSummary:
+def _summary(table: _Table, chunk_rows: int, bar) -> tuple[FeatureSummary, np.ndarray]:
     """Pass 1: every chunk's native summary (ranges, means, variances), merged in order
-    (:func:`merge_summaries`); for one chunk exactly ``FeatureSummary.of``."""
+    (:func:`merge_summaries`; for one chunk exactly ``FeatureSummary.of``), and the rows
+    ``sample_rows`` picks (float32), taken from the chunks as they pass."""
+    picked, sampled = sample_rows(table.n, SAMPLED_ROWS), []
+
     def parts():
         for start, X, y in table.chunks(chunk_rows):
             part = chunk_summary(X)
             if part is None or (y is not None and not np.isfinite(y).all()):
                 raise DataError(f"{table.path}: rows {start}-{start + X.shape[0] - 1}: NaN or infinity among the "
                                 "values")
+            sampled.append(X[picked[(picked >= start) & (picked < start + X.shape[0])] - start])
             bar.update(X.shape[0])
             yield part
 
-    return merge_summaries(parts())
+    return merge_summaries(parts()), np.concatenate(sampled)
 
 
 def chunk_summary(X: np.ndarray):
@@ -260,9 +255,9 @@ def _two_passes(table, bits: int, sampling: str, seed: int, n_copies: int, chunk
     if table.n_features > limit:
         raise DataError(f"{table.path}: {table.n_features} features; the kernels' on-chip model holds at most {limit}")
     with _bar(progress, "pass 1: feature summary", table.n) as bar:
-        summary = _summary(table, chunk_rows, bar)
+        summary, sampled = _summary(table, chunk_rows, bar)
     scaling = summary.scaling
-    rounding, conditioning = chunk_setup(summary, table.rows(sample_rows(table.n, SAMPLED_ROWS)), bits)
+    rounding, conditioning = chunk_setup(summary, sampled, bits)
     words = F.lines_per_row(table.n_features, bits, sampling) * F.LINE_WORDS
     check_allocation(8.0 * n_copies * min(chunk_rows, table.n) * words, f"{n_copies} quantized copies of a chunk")
     bounds, labels = np.zeros(2), []
