@@ -220,9 +220,9 @@ def quantize(X, bits, *, y=None, sampling="double", seed=0, n_copies=1, shards=N
         ``ingest.chunk_seed(seed, c)``), as ``ingest.quantize_file(..., chunk_rows=BLOCK_ROWS)``.
     y : labels kept with the data: a Dask array or Series, an array in memory, or (X a
         DataFrame) the name of its label column.
-    shards : the ``n_jobs`` that will train on the data (default: the number of workers):
-        chunk c goes to worker (c mod shards) mod workers, where block c of the sharded pass
-        runs.
+    shards : the ``n_jobs`` that will train on the data, 2 or more (default: the number of
+        workers, at least 2): chunk c goes to worker (c mod shards) mod workers, where block
+        c of the sharded pass runs.
     client : a distributed.Client (default: the current one).
     """
     client = _as_client(client)
@@ -232,9 +232,7 @@ def quantize(X, bits, *, y=None, sampling="double", seed=0, n_copies=1, shards=N
     workers = sorted(client.scheduler_info()["workers"])
     if not workers:
         raise ValueError("the Dask cluster has no workers")
-    shards = len(workers) if shards is None else check_int(shards, "shards", 2, 2**31 - 1)
-    if shards < 2:
-        raise ValueError("training on a Dask cluster needs at least 2 shards; for one worker pass shards=2")
+    shards = max(2, len(workers)) if shards is None else check_int(shards, "shards", 2, 2**31 - 1)
     X, labels = _features_and_labels(X, y)
     n, d = (int(s) for s in X.shape)
     limit = get_backend("hls").constants()["max_features"]
