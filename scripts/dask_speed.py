@@ -4,7 +4,8 @@ A 4-bit double-sampled data set of 1 GiB as float32 (262144 x 1024 uniform value
 a linear function plus noise), generated on the workers of a LocalCluster of processes
 with one thread each, quantized there (zipml_hls.dask.quantize, 2 shards) and trained with
 the sharded scheme (n_jobs=2, shuffle=False, a fixed schedule). On each cluster: the
-quantization time, and fit() for EPOCHS epochs (median of REPEATS) divided by the epochs.
+quantization time, fit() for EPOCHS epochs (median of REPEATS) divided by the epochs, and
+the round trip of an empty task (the least latency each round of blocks pays).
 Checks that the models of 1 worker, 2 workers and a single-machine fit of the gathered data
 (n_jobs=2 threads) are equal bit for bit.
 
@@ -50,8 +51,13 @@ def on_cluster(workers: int, n: int, d: int, epochs: int, repeats: int) -> dict:
             fitted = zd.fit(estimator(epochs), data)
             times.append((time.perf_counter() - start) / epochs)
         local = data.gather() if workers == 1 else None
+        trips = []
+        for i in range(50):  # the latency a round pays at least once: an empty task there and back
+            start = time.perf_counter()
+            client.submit(int, i, pure=False).result()
+            trips.append(time.perf_counter() - start)
         return dict(quantize_s=quantize_s, epoch_s=float(np.median(times)), epochs=times, coef=fitted.coef_,
-                    intercept=fitted.intercept_, local=local, nbytes=data.nbytes)
+                    intercept=fitted.intercept_, local=local, nbytes=data.nbytes, trip_s=float(np.median(trips)))
 
 
 def main() -> None:
@@ -72,11 +78,12 @@ def main() -> None:
     local = estimator(args.epochs).fit(local_data)
     local_s = (time.perf_counter() - start) / args.epochs
     print(f"packed data {one['nbytes'] / 2**20:.0f} MiB")
-    print("| | quantize (s) | epoch (s), median | epochs (s) |")
-    print("|---|---|---|---|")
+    print("| | quantize (s) | epoch (s), median | epochs (s) | empty task round trip (ms), median of 50 |")
+    print("|---|---|---|---|---|")
     for name, r in (("1 worker", one), ("2 workers", two)):
-        print(f"| {name} | {r['quantize_s']:.2f} | {r['epoch_s']:.3f} | {', '.join(f'{t:.3f}' for t in r['epochs'])} |")
-    print(f"| one machine, n_jobs=2 threads, data in memory | | {local_s:.3f} | |")
+        print(f"| {name} | {r['quantize_s']:.2f} | {r['epoch_s']:.3f} | {', '.join(f'{t:.3f}' for t in r['epochs'])} "
+              f"| {r['trip_s'] * 1e3:.1f} |")
+    print(f"| one machine, n_jobs=2 threads, data in memory | | {local_s:.3f} | | |")
     print(f"epoch speedup, 2 workers over 1: {one['epoch_s'] / two['epoch_s']:.2f}x; "
           f"quantization: {one['quantize_s'] / two['quantize_s']:.2f}x")
     equal = all(np.array_equal(r["coef"], local.coef_) and r["intercept"] == local.intercept_ for r in (one, two))

@@ -40,12 +40,12 @@ def problem():
 
 @pytest.fixture(scope="module")
 def reference(problem, tmp_path_factory):
-    """The single machine's quantization: the streaming ingestion with chunks of BLOCK_ROWS."""
+    """The single machine's quantization: the streaming ingestion's file, chunks of BLOCK_ROWS rows."""
     X, y, _ = problem
     folder = tmp_path_factory.mktemp("dask")
     np.save(folder / "table.npy", np.column_stack([y, X]))
-    return load_quantized(quantize_file(folder / "table.npy", folder / "data.zq", 4, seed=11, label_column=0,
-                                        chunk_rows=zd.BLOCK_ROWS))
+    return quantize_file(folder / "table.npy", folder / "data.zq", 4, seed=11, label_column=0,
+                         chunk_rows=zd.BLOCK_ROWS)
 
 
 @pytest.fixture(scope="module")
@@ -55,8 +55,10 @@ def distributed(client, problem):
                        client=client)
 
 
-def test_quantization_equals_the_streaming_ingestion(distributed, reference):
-    local = distributed.gather()
+def test_quantization_equals_the_streaming_ingestion(distributed, reference, tmp_path):
+    distributed.save(tmp_path / "gathered.zq")
+    assert (tmp_path / "gathered.zq").read_bytes() == reference.read_bytes()
+    local, reference = distributed.gather(), load_quantized(reference)
     assert np.array_equal(local.lines, reference.lines)
     assert np.array_equal(local.labels, reference.labels)
     ours, theirs = local.stats, reference.stats
@@ -80,7 +82,7 @@ def test_dataframe_with_a_label_column(client, problem, distributed):
 def test_training_equals_the_single_machine_sharded_scheme(distributed, reference, problem):
     X, y, w = problem
     remote = zd.fit(ZipMLRegressor(**PARAMS), distributed)
-    local = ZipMLRegressor(**PARAMS).fit(reference)
+    local = ZipMLRegressor(**PARAMS).fit(load_quantized(reference))
     assert np.array_equal(remote.coef_, local.coef_)
     assert remote.intercept_ == local.intercept_
     assert remote.loss_curve_ == local.loss_curve_
@@ -93,7 +95,7 @@ def test_binary_classifier(client, problem, distributed, reference):
     labels = np.where(y > np.median(y), 1.0, -1.0)
     params = dict(PARAMS, loss="squared_error")
     remote = zd.fit(ZipMLClassifier(**params), distributed, labels)
-    local = ZipMLClassifier(**params).fit(reference, labels)
+    local = ZipMLClassifier(**params).fit(load_quantized(reference), labels)
     assert np.array_equal(remote.coef_, local.coef_) and remote.loss_curve_ == local.loss_curve_
     assert np.mean(remote.predict(X) == labels) > 0.9
 

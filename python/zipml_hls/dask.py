@@ -48,13 +48,12 @@ BLOCK_ROWS = engine.SgdConfig.block_rows  #: rows per chunk: the sharded pass's 
 
 
 def _float_rows(X) -> np.ndarray:
-    """A chunk as float32 C rows (ValueError naming nothing finer than the chunk: its caller
-    names the rows)."""
+    """A chunk as float32 C rows, as the streaming ingestion reads them."""
     return np.ascontiguousarray(X, dtype=np.float32)
 
 
 def _summary_task(X):
-    with np.errstate(over="ignore"):
+    with np.errstate(over="ignore"):  # beyond float32's range: infinity, which the summary refuses
         return chunk_summary(_float_rows(X))
 
 
