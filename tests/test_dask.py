@@ -116,5 +116,10 @@ def test_clear_errors(client, problem, distributed):
     bad[zd.BLOCK_ROWS + 5, 2] = np.nan
     with pytest.raises(ValueError, match=f"rows {zd.BLOCK_ROWS}-{2 * zd.BLOCK_ROWS - 1}"):
         zd.quantize(da.from_array(bad, chunks=(40_000, N_FEATURES)), 4, client=client)
+    small = da.from_array(X[:1000], chunks=(300, N_FEATURES))
+    with pytest.raises(ValueError, match="one label per row of X"):
+        zd.quantize(small, 4, y=da.from_array(y[:999]), client=client)
+    with pytest.raises(ValueError, match="y contains NaN or infinity"):
+        zd.quantize(small, 4, y=da.from_array(np.r_[y[:999], np.inf], chunks=400), client=client)
     with pytest.raises(ValueError, match="not a column"):
         zd.quantize(dd.from_pandas(pd.DataFrame(X[:10]), npartitions=1), 4, y="label", client=client)

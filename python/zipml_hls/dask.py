@@ -3,11 +3,12 @@ of a dask.distributed cluster and train on it there with the sharded scheme.
 
 Quantization runs the two passes of the streaming ingestion (``ingest``) on the workers:
 the data are cut into chunks of ``engine.SgdConfig.block_rows`` rows; pass 1 computes each
-chunk's feature summary where the chunk is, the client merges them in row order and reads
-the 4096 rows that give the rounding variances; pass 2 quantizes chunk c with seed
-``ingest.chunk_seed(seed, c)`` on its worker, where its packed lines stay. The statistics
-and the lines are those ``ingest.quantize_file`` writes for the same rows with
-``chunk_rows=block_rows``.
+chunk's feature summary where the chunk is and sends it, the chunk's share of the 4096 rows
+that give the rounding variances and its labels to the client, which merges the summaries in
+row order; pass 2 quantizes chunk c with seed ``ingest.chunk_seed(seed, c)`` on its worker,
+where its packed lines stay. (A DataFrame is read once before, to count its partitions'
+rows.) The statistics and the lines are those ``ingest.quantize_file`` writes for the same
+rows with ``chunk_rows=block_rows``.
 
 Training is the estimators' own ``fit`` on the result (:func:`fit`) with ``n_jobs`` =
 the data's shards and ``shuffle=False``: every epoch is ``engine.sharded_pass`` (rounds of
@@ -52,9 +53,12 @@ def _float_rows(X) -> np.ndarray:
     return np.ascontiguousarray(X, dtype=np.float32)
 
 
-def _summary_task(X):
+def _summary_task(X, y, picked):
+    """Pass 1 on a chunk: its summary (None if a value is not finite in float32), its rows
+    ``picked`` (those of ``sample_rows`` in it) and its labels as float64 (or None)."""
     with np.errstate(over="ignore"):  # beyond float32's range: infinity, which the summary refuses
-        return chunk_summary(_float_rows(X))
+        X = _float_rows(X)
+    return chunk_summary(X), X[picked], None if y is None else np.asarray(y, dtype=np.float64)
 
 
 def _quantize_task(X, scaling, conditioning, bits, sampling, seed, n_copies):
@@ -180,8 +184,9 @@ def _as_client(client):
 
 
 def _features_and_labels(X, y):
-    """X as a 2-D Dask array of real numbers with known chunk sizes, and the labels (a
-    column of a DataFrame X named by ``y``, any array-like or Dask collection, or None)."""
+    """X as a 2-D Dask array of real numbers with known chunk sizes, and the labels: a 1-D
+    Dask array of them (read with X's chunks in pass 1), labels in memory checked, or None.
+    ``y``: a column of a DataFrame X by name, a Dask array or Series, an array-like, or None."""
     if isinstance(X, dd.DataFrame):
         if isinstance(y, str):
             if y not in X.columns:
@@ -190,7 +195,10 @@ def _features_and_labels(X, y):
         bad = [c for c, t in X.dtypes.items() if t.kind not in "biuf"]
         if bad:
             raise TypeError(f"the DataFrame's feature columns must be numbers; {bad[:5]} are not")
-        X = X.to_dask_array(lengths=True)
+        lengths = tuple(int(k) for k in X.map_partitions(len).compute())  # one pass, for X and its label column
+        X = X.to_dask_array(lengths=lengths)
+        if isinstance(y, dd.Series) and y.npartitions == len(lengths):
+            y = y.to_dask_array(lengths=lengths)
     elif not isinstance(X, da.Array):
         raise TypeError(f"X must be a Dask array or DataFrame, got {type(X).__name__}; use zipml_hls.quantize for "
                         "data in memory")
@@ -200,8 +208,12 @@ def _features_and_labels(X, y):
         raise ValueError(f"X must be 2-D with known, non-zero numbers of rows and columns, got shape {X.shape}")
     if X.dtype.kind not in "biuf":
         raise TypeError(f"X must hold real numbers, got dtype {X.dtype}")
-    if isinstance(y, (da.Array, dd.Series)):
-        y = y.compute()
+    if isinstance(y, dd.Series):
+        y = y.to_dask_array(lengths=True)
+    if isinstance(y, da.Array):
+        if y.shape != X.shape[:1]:
+            raise ValueError(f"y must be 1-D with one label per row of X ({X.shape[0]}), got shape {y.shape}")
+        return X, y
     return X, None if y is None else check_labels(y, X.shape[0])
 
 
@@ -244,13 +256,19 @@ def quantize(X, bits, *, y=None, sampling="double", seed=0, n_copies=1, shards=N
         return [client.compute(dask.delayed(task)(X[a:b], *args(c)), workers=[place[c]])
                 for c, (a, b) in enumerate(bounds)]
 
-    parts = client.gather(on_workers(_summary_task, lambda c: ()))
-    for (a, b), part in zip(bounds, parts):
+    picked = sample_rows(n, SAMPLED_ROWS)
+    remote_labels = isinstance(labels, da.Array)
+    passed = client.gather(on_workers(_summary_task, lambda c: (
+        labels[bounds[c][0]:bounds[c][1]] if remote_labels else None,
+        picked[(picked >= bounds[c][0]) & (picked < bounds[c][1])] - bounds[c][0])))
+    for (a, b), (part, _, _) in zip(bounds, passed):
         if part is None:
             raise ValueError(f"X rows {a}-{b - 1}: NaN, infinity or a value beyond float32's range")
-    summary = merge_summaries(parts)
-    sampled = _float_rows(client.compute(X[sample_rows(n, SAMPLED_ROWS)]).result())
-    rounding, conditioning = chunk_setup(summary, sampled, bits)
+    summary = merge_summaries(part for part, _, _ in passed)
+    if remote_labels:
+        labels = check_labels(np.concatenate([y for _, _, y in passed]), n)
+    rounding, conditioning = chunk_setup(summary, np.concatenate([rows for _, rows, _ in passed]), bits)
+    del passed
     results = on_workers(_quantize_task, lambda c: (summary.scaling, conditioning, bits, sampling,
                                                     chunk_seed(seed, c), n_copies))
     chunks = [client.submit(operator.getitem, r, 0, workers=[place[c]]) for c, r in enumerate(results)]
