@@ -359,3 +359,49 @@ def test_cli_quantizes_libsvm_without_densifying(tmp_path, capsys):
     assert np.array_equal(q.lines, dense.lines) and np.array_equal(q.labels, dense.labels)
     assert main(["train", str(path), "--max-dense-gib", "1e-9"]) == 2  # train still densifies: refused
     assert "above the limit" in capsys.readouterr().err
+
+
+def test_parquet_and_arrow_equal_the_npy_table(skewed, tmp_path):
+    pa = pytest.importorskip("pyarrow", reason="Parquet and Arrow input need the [parquet] extra (pyarrow)")
+    import pyarrow.feather as feather
+    import pyarrow.parquet as pq
+
+    X, y = skewed
+    _, npy = _table_files(tmp_path, X, y)
+    table = pa.table({"y": y, **{f"x{j}": X[:, j] for j in range(X.shape[1])}})
+    pq.write_table(table, tmp_path / "data.parquet", row_group_size=100)  # row groups cut across the chunks
+    feather.write_feather(table, tmp_path / "data.arrow", chunksize=70)
+    for chunk_rows in (None, 128):  # one chunk, then 5 (the last short)
+        want = quantize_file(npy, tmp_path / "want.zq", 4, seed=3, n_copies=2, chunk_rows=chunk_rows).read_bytes()
+        for name in ("data.parquet", "data.arrow"):
+            got = quantize_file(tmp_path / name, tmp_path / "got.zq", 4, seed=3, n_copies=2, chunk_rows=chunk_rows)
+            assert got.read_bytes() == want
+    assert main(["quantize", str(tmp_path / "data.parquet"), "--bits", "4", "--seed", "3", "--copies", "2",
+                 "--chunk-rows", "128", "--quiet", "-o", str(tmp_path / "cli.zq")]) == 0
+    assert (tmp_path / "cli.zq").read_bytes() == want
+    # the label column by position from the end: the same data with the label last
+    pq.write_table(table.select([*table.column_names[1:], "y"]), tmp_path / "last.parquet")
+    got = quantize_file(tmp_path / "last.parquet", tmp_path / "got.zq", 4, seed=3, n_copies=2, label_column=-1)
+    assert got.read_bytes() == quantize_file(npy, tmp_path / "want.zq", 4, seed=3, n_copies=2).read_bytes()
+
+
+def test_parquet_errors(tmp_path):
+    pa = pytest.importorskip("pyarrow", reason="Parquet and Arrow input need the [parquet] extra (pyarrow)")
+    import pyarrow.parquet as pq
+
+    out = tmp_path / "out.zq"
+    cases = {"text.parquet": (pa.table({"y": [1.0, 2.0], "name": ["a", "b"]}), "column 'name' holds string"),
+             "nulls.parquet": (pa.table({"y": [1.0, 2.0, 3.0], "x": [1.0, None, 2.0]}),
+                               "rows 0-2: missing values in column 'x'"),
+             "nan.parquet": (pa.table({"y": [1.0, 2.0], "x": [1.0, float("nan")]}), "rows 0-1: NaN or infinity"),
+             "narrow.parquet": (pa.table({"y": [1.0, 2.0]}), "at least one feature column")}
+    for name, (table, message) in cases.items():
+        pq.write_table(table, tmp_path / name)
+        with pytest.raises(DataError, match=message):
+            quantize_file(tmp_path / name, out, 4)
+    (tmp_path / "junk.parquet").write_bytes(b"not parquet at all")
+    with pytest.raises(DataError, match="junk.parquet: not a readable parquet file"):
+        quantize_file(tmp_path / "junk.parquet", out, 4)
+    with pytest.raises(DataError, match="label_column=5 is outside the 2 columns"):
+        quantize_file(tmp_path / "nan.parquet", out, 4, label_column=5)
+    assert not out.exists() and not list(tmp_path.glob(".zipml-*"))

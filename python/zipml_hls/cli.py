@@ -22,6 +22,7 @@ from . import __version__
 from .backend import BACKENDS, get_backend
 from .hls_flow import TOP_BITS, TOP_SAMPLINGS
 from .data import check_writable, format_size
+from .ingest import SUFFIXES, TABLES
 from .linear_model import REQUANTIZE_MAX_VALUES
 from .quantize import LEVELS
 from .spec import format as F
@@ -71,9 +72,11 @@ def _part(text: str) -> str:
 
 
 def _add_data_options(p: argparse.ArgumentParser) -> None:
-    p.add_argument("--format", default="auto", choices=("auto", "libsvm", "csv", "npz", "npy", "quantized"),
+    p.add_argument("--format", default="auto",
+                   choices=("auto", "libsvm", "csv", "npz", "npy", "parquet", "arrow", "quantized"),
                    help="data format (auto: a quantized data file by its first bytes, else by extension; .csv/.tsv "
-                        "CSV, .npz NumPy (X, y), .npy NumPy table (quantize only), else LIBSVM)")
+                        "CSV, .npz NumPy (X, y), .npy NumPy table, .parquet/.pq Parquet and .arrow/.feather Arrow "
+                        "IPC tables (these three quantize only), else LIBSVM)")
     p.add_argument("--label-column", type=int, default=0, help="CSV column holding the label (default 0)")
     p.add_argument("--zero-based", action="store_true", help="LIBSVM feature indices start at 0 (default: 1)")
     p.add_argument("--max-dense-gib", type=_gib, default=4.0,
@@ -84,8 +87,9 @@ def _load(path: str, args, n_features=None):
     from . import data
 
     kwargs = {}
-    if args.format == "npy" or (args.format == "auto" and Path(path).suffix.lower() == ".npy"):
-        raise UsageError(f"{path}: .npy tables are read by 'zipml-hls quantize'; train on the file it writes")
+    if args.format in TABLES or (args.format == "auto" and Path(path).suffix.lower() in SUFFIXES):
+        raise UsageError(f"{path}: .npy, Parquet and Arrow tables are read by 'zipml-hls quantize'; train on the file "
+                         "it writes")
     if args.format == "csv" or (args.format == "auto" and Path(path).suffix.lower() in (".csv", ".tsv")):
         kwargs["label_column"] = args.label_column
     elif args.format in ("auto", "libsvm") and Path(path).suffix.lower() != ".npz":
@@ -204,14 +208,14 @@ def cmd_quantize(args) -> int:
     if _is_quantized_file(args.data, args.format):
         raise UsageError(f"{args.data} is already a quantized data file")
     suffix = Path(args.data).suffix.lower()
-    fmt = args.format if args.format != "auto" else "npy" if suffix == ".npy" else "csv" if suffix in (
-        ".csv", ".tsv") else "npz" if suffix == ".npz" else "libsvm"
+    fmt = args.format if args.format != "auto" else SUFFIXES.get(suffix) or ("csv" if suffix in (
+        ".csv", ".tsv") else "npz" if suffix == ".npz" else "libsvm")
     start = time.perf_counter()
-    if fmt in ("csv", "npy") and args.levels == "uniform":
+    if fmt in ("csv", *TABLES) and args.levels == "uniform":
         quantize_file(args.data, args.output, args.bits, sampling=args.sampling, seed=args.seed, n_copies=args.copies,
                       fmt=fmt, label_column=args.label_column, chunk_rows=args.chunk_rows,
                       progress=not args.quiet)
-    elif fmt == "npy":
+    elif fmt in TABLES:
         raise UsageError("--levels optimal needs the data in memory: give it as CSV, LIBSVM or .npz")
     elif fmt == "libsvm" and args.levels == "uniform":
         from .data import load_svmlight
@@ -398,7 +402,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.set_defaults(func=cmd_train)
 
     p = sub.add_parser("quantize", help="quantize a data file into a quantized data file (memory-mapped by train)")
-    p.add_argument("data", help="CSV or .npy table (label column; streamed in bounded memory), LIBSVM or .npz")
+    p.add_argument("data", help="CSV, .npy, Parquet or Arrow table (label column; streamed in bounded memory), "
+                                "LIBSVM or .npz")
     _add_data_options(p)
     p.add_argument("--bits", type=int, required=True, choices=F.SUPPORTED_BITS)
     p.add_argument("--sampling", default="double", choices=F.TRAINING_SAMPLINGS)

@@ -251,6 +251,9 @@ class KernelRun:
         rounding (default: the config's). Returns the kernel's SgdResult with the history
         and the predictions as float64 in scaled units, and refetches only where rows can
         be refetched."""
+        if data.lines is not None and not isinstance(data.lines, np.ndarray):
+            # lines held elsewhere (zipml_hls.dask.RemoteLines): the kernel runs where they are
+            return data.lines.run(self, data, epochs, step_shift, decay, model_init, order, seed)
         config, kernels = self.config, self.kernels
         labels = self.labels if order is None else self.labels[order]
         d = data.n_features
@@ -322,6 +325,16 @@ def block_seed(seed: int, block: int) -> int:
     return int(stream_key(seed, STREAM_BLOCK, block, 0)[0])
 
 
+def pass_rounds(n: int, jobs: int, block_rows: int):
+    """The rounds of a sharded pass over ``n`` rows (``sharded_pass``): for each, its blocks
+    as (block, first position, end position) in the pass."""
+    step = jobs * block_rows
+    for start in range(0, n, step):
+        size = block_rows if n - start >= step else -(-(n - start) // jobs)  # the last round: even blocks
+        yield [(start // block_rows + k, a, min(a + size, n))
+               for k, a in enumerate(range(start, min(start + step, n), size))]
+
+
 def sharded_pass(run, data: Prepared, order: np.ndarray | None, model: np.ndarray, shift: int, seed: int,
                  jobs: int, block_rows: int, map_fn) -> SgdResult:
     """One epoch of one target on ``jobs`` workers (local SGD with model averaging),
@@ -344,12 +357,8 @@ def sharded_pass(run, data: Prepared, order: np.ndarray | None, model: np.ndarra
     visit = data.rows if data.rows is not None else np.arange(
         data.scaled.shape[0] if data.lines is None else data.lines.shape[1])
     labels = order if order is not None else np.arange(visit.size)
-    n, step = visit.size, jobs * block_rows
     predictions, saturations, refetches = [], 0, None
-    for start in range(0, n, step):
-        size = block_rows if n - start >= step else -(-(n - start) // jobs)  # the last round: even blocks
-        blocks = [(start // block_rows + k, a, min(a + size, n))
-                  for k, a in enumerate(range(start, min(start + step, n), size))]
+    for blocks in pass_rounds(visit.size, jobs, block_rows):
         block_shift = max(1, shift - (len(blocks) > 1))  # twice the step: the mean of two moves
         results = map_fn(lambda blk: run(replace(data, rows=visit[blk[1]:blk[2]]), 1, block_shift, 0, model,
                                          labels[blk[1]:blk[2]], block_seed(seed, blk[0])), blocks)

@@ -1,11 +1,13 @@
-"""Streaming ingestion: a CSV or NumPy .npy data set, larger than memory as float, to a
-quantized data file, in passes over chunks of rows with memory bounded by a chunk.
+"""Streaming ingestion: a CSV, NumPy .npy, Parquet or Arrow IPC data set, larger than
+memory as float, to a quantized data file, in passes over chunks of rows with memory
+bounded by a chunk.
 
 CSV is parsed once (``data.csv_blocks``: load_csv's rows, values and line-numbered errors)
 into a float32 scratch file next to the output, removed afterwards; a .npy table is read in
-place. Pass 1 merges each chunk's native feature summary; 4096 rows spread over the data
-(``scaling.sample_rows``, read by seeking) give the rounding variances; pass 2 quantizes
-chunk by chunk into the file and takes the step bounds. The statistics are those
+place, Parquet and Arrow files by pyarrow in record batches. Pass 1 merges each chunk's
+native feature summary and keeps 4096 rows spread over the data (``scaling.sample_rows``),
+which give the rounding variances; pass 2 quantizes chunk by chunk into the file and takes
+the step bounds. The statistics are those
 ``zipml_hls.quantize`` computes from the whole array, with the ranges exact and the moments
 merged (equal to rounding); chunk c is quantized with seed ``chunk_seed(seed, c)``, so a data
 set of one chunk gives the very file ``quantize(X, ..., y=y).save`` writes. The same two
@@ -37,7 +39,10 @@ from .spec.rng import STREAM_CHUNK, stream_key
 from .step_size import RoundingStats, row_bound
 
 CHUNK_BYTES = 64 << 20  #: default chunk: rows of this many bytes of float32 features
-FORMATS = ("auto", "csv", "npy")
+FORMATS = ("auto", "csv", "npy", "parquet", "arrow")
+TABLES = ("npy", "parquet", "arrow")  #: binary tables: read in place, quantized by ``quantize_file`` only
+SUFFIXES = {".npy": "npy", ".parquet": "parquet", ".pq": "parquet", ".arrow": "arrow", ".feather": "arrow"}
+SAMPLED_ROWS = 4096  #: rows spread over the data (``sample_rows``, as scaled_sample) giving the rounding variances
 
 
 def chunk_seed(seed: int, chunk: int) -> int:
@@ -48,8 +53,8 @@ def chunk_seed(seed: int, chunk: int) -> int:
 
 class _Table:
     """A row-major table of numbers in a file (a .npy array, or the float32 scratch of a
-    parsed CSV) read by seeking: chunks of rows as (float32 X, float64 y or None), and
-    single rows. ``label_column``: the column of the labels (None: no labels in it)."""
+    parsed CSV): chunks of rows as (float32 X, float64 y or None). ``label_column``: the
+    column of the labels (None: no labels in it)."""
 
     def __init__(self, path: Path, offset: int, dtype, n: int, width: int, label_column: int | None):
         self.path, self.offset, self.dtype = path, offset, np.dtype(dtype)
@@ -74,11 +79,6 @@ class _Table:
         with open(self.path, "rb") as f:
             for start in range(0, self.n, chunk_rows):
                 yield (start, *self._split(self._read(f, start, min(chunk_rows, self.n - start))))
-
-    def rows(self, index: np.ndarray) -> np.ndarray:
-        """Float32 X of rows ``index``."""
-        with open(self.path, "rb") as f:
-            return np.vstack([self._split(self._read(f, int(i), 1))[0] for i in index])
 
 
 def _npy_table(path: Path, label_column: int) -> _Table:
@@ -105,6 +105,64 @@ def _npy_table(path: Path, label_column: int) -> _Table:
     return _Table(path, offset, dtype, n, width, label_column % width)
 
 
+class _ArrowTable:
+    """A Parquet or Arrow IPC (Feather v2) file of numeric columns, read with pyarrow in
+    record batches regrouped into chunks of exactly ``chunk_rows`` rows (the chunks decide
+    the seeds). ``label_column``: the position
+    of the labels' column."""
+
+    def __init__(self, path: Path, fmt: str, label_column: int):
+        try:
+            import pyarrow as pa
+            import pyarrow.dataset as ds
+        except ImportError:
+            raise DataError(f"{path}: reading {fmt} files needs pyarrow: pip install 'zipml-hls[parquet]'") from None
+        self.pa, self.path = pa, path
+        try:
+            self.dataset = ds.dataset(path, format="parquet" if fmt == "parquet" else "ipc")
+            schema, self.n = self.dataset.schema, self.dataset.count_rows()
+        except (pa.ArrowException, OSError) as exc:
+            raise DataError(f"{path}: not a readable {fmt} file ({str(exc).splitlines()[0]})") from None
+        width = len(schema.names)
+        if width < 2 or self.n < 1:
+            raise DataError(f"{path}: need rows with a label column and at least one feature column, got {self.n} "
+                            f"rows of {width} columns")
+        if not -width <= label_column < width:
+            raise DataError(f"{path}: label_column={label_column} is outside the {width} columns")
+        for field in schema:
+            if not (pa.types.is_integer(field.type) or pa.types.is_floating(field.type)):
+                raise DataError(f"{path}: column {field.name!r} holds {field.type}, not numbers")
+        self.label = schema.names[label_column % width]
+        self.features = [name for name in schema.names if name != self.label]
+        self.n_features = len(self.features)
+
+    def _arrays(self, table, start: int):
+        for name in (*self.features, self.label):
+            if table.column(name).null_count:
+                raise DataError(f"{self.path}: rows {start}-{start + table.num_rows - 1}: missing values in column "
+                                f"{name!r}")
+        X = np.empty((table.num_rows, self.n_features), dtype=np.float32)
+        with np.errstate(over="ignore"):  # beyond float32's range: infinity, refused as such by pass 1
+            for j, name in enumerate(self.features):
+                X[:, j] = table.column(name).to_numpy()
+        return X, table.column(self.label).to_numpy().astype(np.float64)
+
+    def chunks(self, chunk_rows: int):
+        """(first row, float32 X, float64 y) of every chunk of ``chunk_rows`` rows, in order."""
+        pending, held, start = [], 0, 0
+        batches = self.dataset.to_batches(columns=[*self.features, self.label], batch_size=min(chunk_rows, 1 << 16))
+        for batch in (*batches, None):
+            if batch is not None:
+                pending.append(batch)
+                held += batch.num_rows
+            while held >= chunk_rows or (batch is None and held):
+                table = self.pa.Table.from_batches(pending)
+                rows = min(chunk_rows, held)
+                yield (start, *self._arrays(table.slice(0, rows), start))
+                rest = table.slice(rows)
+                pending, held, start = rest.to_batches(), held - rows, start + rows
+
+
 def _csv_to_scratch(path: Path, scratch, label_column: int, bar) -> tuple[_Table, np.ndarray]:
     """Parse the CSV once into float32 rows of features in ``scratch`` (an open binary file);
     returns its table and the labels. Values that are not finite in float32 are refused
@@ -122,17 +180,38 @@ def _csv_to_scratch(path: Path, scratch, label_column: int, bar) -> tuple[_Table
     return _Table(Path(scratch.name), 0, np.float32, n, width, None), np.concatenate(labels)
 
 
-def _summary(table: _Table, chunk_rows: int, bar) -> FeatureSummary:
-    """Pass 1: every chunk's native summary (ranges, means, variances), merged pairwise as
-    Chan, Golub and LeVeque's streaming update does (count, mean, sum of squared deviations);
-    for one chunk exactly ``FeatureSummary.of``."""
-    kernels = get_backend("hls")
+def _summary(table: _Table, chunk_rows: int, bar) -> tuple[FeatureSummary, np.ndarray]:
+    """Pass 1: every chunk's native summary (ranges, means, variances), merged in order
+    (:func:`merge_summaries`; for one chunk exactly ``FeatureSummary.of``), and the rows
+    ``sample_rows`` picks (float32), taken from the chunks as they pass."""
+    picked, sampled = sample_rows(table.n, SAMPLED_ROWS), []
+
+    def parts():
+        for start, X, y in table.chunks(chunk_rows):
+            part = chunk_summary(X)
+            if part is None or (y is not None and not np.isfinite(y).all()):
+                raise DataError(f"{table.path}: rows {start}-{start + X.shape[0] - 1}: NaN or infinity among the "
+                                "values")
+            sampled.append(X[picked[(picked >= start) & (picked < start + X.shape[0])] - start])
+            bar.update(X.shape[0])
+            yield part
+
+    return merge_summaries(parts()), np.concatenate(sampled)
+
+
+def chunk_summary(X: np.ndarray):
+    """(rows, lo, hi, mean, var) of a chunk of float32 rows from the native pass, or None
+    when a value is not finite."""
+    lo, hi, mean, var, finite = get_backend("hls").feature_summary(X)
+    return (X.shape[0], lo, hi, mean, var) if finite else None
+
+
+def merge_summaries(parts) -> FeatureSummary:
+    """The summary of consecutive chunks from theirs (``chunk_summary``, in row order),
+    merged pairwise as Chan, Golub and LeVeque's streaming update does (count, mean, sum of
+    squared deviations)."""
     n = lo = hi = mean = var = None
-    for start, X, y in table.chunks(chunk_rows):
-        c_lo, c_hi, c_mean, c_var, finite = kernels.feature_summary(X)
-        if not finite or (y is not None and not np.isfinite(y).all()):
-            raise DataError(f"{table.path}: rows {start}-{start + X.shape[0] - 1}: NaN or infinity among the values")
-        rows = X.shape[0]
+    for rows, c_lo, c_hi, c_mean, c_var in parts:
         if n is None:
             n, lo, hi, mean, var = rows, c_lo, c_hi, c_mean, c_var
         else:
@@ -141,8 +220,23 @@ def _summary(table: _Table, chunk_rows: int, bar) -> FeatureSummary:
             mean = mean + delta * (rows / total)
             var = (var * n + c_var * rows + delta * delta * (n * rows / total)) / total
             lo, hi, n = np.minimum(lo, c_lo), np.maximum(hi, c_hi), total
-        bar.update(rows)
     return FeatureSummary.of_moments(lo, hi, mean, var)
+
+
+def chunk_setup(summary: FeatureSummary, sampled: np.ndarray, bits: int) -> tuple[RoundingStats, Conditioning]:
+    """The rounding variances of the rows ``sampled`` (float32, those of ``sample_rows``)
+    and the conditioning fit() derives: what pass 2 needs besides the scaling."""
+    rounding = RoundingStats.of(summary.scaling.transform(sampled), bits)
+    return rounding, Conditioning.fit(summary, bits, rounding)
+
+
+def quantize_chunk(X: np.ndarray, scaling, conditioning: Conditioning, bits: int, sampling: str, seed: int,
+                   n_copies: int) -> tuple[np.ndarray, np.ndarray]:
+    """Pass 2 on one chunk of float32 rows: its lines (n_copies, rows, words), quantized
+    with uniform levels and ``seed`` (``chunk_seed``), and its step bounds R without and
+    with ``conditioning``."""
+    lines = get_backend("hls").quantize(X, scaling.lo, scaling.inv, None, bits, sampling, seed, n_copies)
+    return lines, np.array([row_bound(X, scaling), row_bound(X, scaling, conditioning)])
 
 
 def _bar(progress: bool, desc: str, total: int | None):
@@ -161,19 +255,19 @@ def _two_passes(table, bits: int, sampling: str, seed: int, n_copies: int, chunk
     if table.n_features > limit:
         raise DataError(f"{table.path}: {table.n_features} features; the kernels' on-chip model holds at most {limit}")
     with _bar(progress, "pass 1: feature summary", table.n) as bar:
-        summary = _summary(table, chunk_rows, bar)
+        summary, sampled = _summary(table, chunk_rows, bar)
     scaling = summary.scaling
-    rounding = RoundingStats.of(scaling.transform(table.rows(sample_rows(table.n, 4096))), bits)
-    conditioning = Conditioning.fit(summary, bits, rounding)
+    rounding, conditioning = chunk_setup(summary, sampled, bits)
     words = F.lines_per_row(table.n_features, bits, sampling) * F.LINE_WORDS
     check_allocation(8.0 * n_copies * min(chunk_rows, table.n) * words, f"{n_copies} quantized copies of a chunk")
-    kernels, bounds, labels = get_backend("hls"), np.zeros(2), []
+    bounds, labels = np.zeros(2), []
     with _bar(progress, "pass 2: quantize", table.n) as bar:
         for c, (start, X, y) in enumerate(table.chunks(chunk_rows)):
-            lines = kernels.quantize(X, scaling.lo, scaling.inv, None, bits, sampling, chunk_seed(seed, c), n_copies)
+            lines, chunk_bounds = quantize_chunk(X, scaling, conditioning, bits, sampling, chunk_seed(seed, c),
+                                                 n_copies)
             for copy in range(n_copies):
                 write(copy, start, lines[copy])
-            bounds = np.maximum(bounds, [row_bound(X, scaling), row_bound(X, scaling, conditioning)])
+            bounds = np.maximum(bounds, chunk_bounds)
             if y is not None:
                 labels.append(y)
             bar.update(X.shape[0])
@@ -227,12 +321,16 @@ def quantize_file(source, out, bits, *, sampling="double", seed=0, n_copies=1, f
     Parameters
     ----------
     source : path of a CSV file (numbers, column ``label_column`` the label; as
-        ``data.load_csv``) or a .npy file holding a 2-D C-order table of real numbers
-        (column ``label_column`` the label).
+        ``data.load_csv``), a .npy file holding a 2-D C-order table of real numbers
+        (column ``label_column`` the label), or a Parquet or Arrow IPC file of numeric
+        columns (the ``label_column``-th the label).
     out : path of the quantized data file (``zipml_hls.load_quantized`` maps it).
     bits, sampling, seed, n_copies : as ``zipml_hls.quantize``, with uniform levels
         (optimal levels need every value of a feature at once: quantize in memory for them).
-    fmt : {'auto', 'csv', 'npy'}; auto: by extension (.npy, else CSV).
+    fmt : {'auto', 'csv', 'npy', 'parquet', 'arrow'}; auto: by extension (``SUFFIXES``:
+        .npy, .parquet/.pq, .arrow/.feather; else CSV). Parquet and Arrow IPC files (extra
+        ``[parquet]``: pyarrow) are read in record batches; every column must be numeric
+        without missing values.
     label_column : int, the column of the labels (negative counts from the end).
     chunk_rows : rows per chunk (default: CHUNK_BYTES, 64 MiB, of float32 features; the
         chunks decide the seeds, so the file too); memory holds about two chunks of
@@ -247,15 +345,17 @@ def quantize_file(source, out, bits, *, sampling="double", seed=0, n_copies=1, f
     fmt = check_choice(fmt, "fmt", FORMATS)
     source, out = _regular_file(source), check_writable(out)
     if fmt == "auto":
-        fmt = "npy" if source.suffix.lower() == ".npy" else "csv"
+        fmt = SUFFIXES.get(source.suffix.lower(), "csv")
     scratch = (tempfile.NamedTemporaryFile(dir=out.parent, prefix=".zipml-scratch-", suffix=".f32")
                if fmt == "csv" else contextlib.nullcontext())
     with scratch:
         if fmt == "csv":
             with _bar(progress, f"parsing {source.name}", None) as bar:
                 table, labels = _csv_to_scratch(source, scratch, label_column, bar)
-        else:
+        elif fmt == "npy":
             table, labels = _npy_table(source, label_column), None
+        else:
+            table, labels = _ArrowTable(source, fmt, label_column), None
         words = F.lines_per_row(table.n_features, bits, sampling) * F.LINE_WORDS
         with QuantizedFileWriter(out, n_copies, table.n, words) as writer:
             stats, y = _two_passes(table, bits, sampling, seed, n_copies, chunk_rows, progress, writer.write_lines)

@@ -1,0 +1,300 @@
+"""``zipml_hls.dask`` (extra ``[dask]``): quantize a Dask array or DataFrame on the workers
+of a dask.distributed cluster and train on it there with the sharded scheme.
+
+Quantization runs the two passes of the streaming ingestion (``ingest``) on the workers:
+the data are cut into chunks of ``engine.SgdConfig.block_rows`` rows; pass 1 computes each
+chunk's feature summary where the chunk is and sends it, the chunk's share of the 4096 rows
+that give the rounding variances and its labels to the client, which merges the summaries in
+row order; pass 2 quantizes chunk c with seed ``ingest.chunk_seed(seed, c)`` on its worker,
+where its packed lines stay. (A DataFrame is read once before, to count its partitions'
+rows.) The statistics and the lines are those ``ingest.quantize_file`` writes for the same
+rows with ``chunk_rows=block_rows``.
+
+Training is the estimators' own ``fit`` on the result (:func:`fit`) with ``n_jobs`` =
+the data's shards and ``shuffle=False``: every epoch is ``engine.sharded_pass`` (rounds of
+``n_jobs`` blocks of ``block_rows`` rows run from the round's model and averaged), each
+block's kernel call run on the worker holding its rows, the model averaged on the client.
+So the result equals, bit for bit, a single-machine fit of the same quantized data with the
+same ``n_jobs``. Rows stay on their workers: a shuffled order would move them every epoch,
+so the data are visited in stored order.
+"""
+
+from __future__ import annotations
+
+import operator
+import threading
+import weakref
+from dataclasses import dataclass
+
+import numpy as np
+
+from . import engine
+from ._validation import check_bits, check_choice, check_int, check_seed
+from .backend import get_backend
+from .datastats import DataStats
+from .ingest import SAMPLED_ROWS, chunk_seed, chunk_setup, chunk_summary, merge_summaries, quantize_chunk
+from .quantize import QuantizedData, check_labels
+from .scaling import sample_rows
+from .spec import format as F
+
+try:
+    import dask
+    import dask.array as da
+    import dask.dataframe as dd
+    from distributed import Client, get_client
+except ImportError as exc:  # pragma: no cover - exercised only without the extra
+    raise ImportError("zipml_hls.dask needs dask.distributed: pip install 'zipml-hls[dask]'") from exc
+
+BLOCK_ROWS = engine.SgdConfig.block_rows  #: rows per chunk: the sharded pass's block
+
+
+def _float_rows(X) -> np.ndarray:
+    """A chunk as float32 C rows, as the streaming ingestion reads them."""
+    return np.ascontiguousarray(X, dtype=np.float32)
+
+
+def _summary_task(X, y, picked):
+    """Pass 1 on a chunk: its summary (None if a value is not finite in float32), its rows
+    ``picked`` (those of ``sample_rows`` in it) and its labels as float64 (or None)."""
+    with np.errstate(over="ignore"):  # beyond float32's range: infinity, which the summary refuses
+        X = _float_rows(X)
+    return chunk_summary(X), X[picked], None if y is None else np.asarray(y, dtype=np.float64)
+
+
+def _quantize_task(X, scaling, conditioning, bits, sampling, seed, n_copies):
+    return quantize_chunk(_float_rows(X), scaling, conditioning, bits, sampling, seed, n_copies)
+
+
+def _block_task(run, chunks, offset, first, end, copy, n_features, sampling, step_shift, decay, model, seed):
+    """One block's kernel call on the worker: stored rows [first, end) (their labels), the
+    rows from ``offset`` on of its chunks' copy ``copy`` joined (a view when one chunk holds
+    them)."""
+    parts = [chunk[copy] for chunk in chunks]
+    lines = (parts[0] if len(parts) == 1 else np.concatenate(parts))[offset:offset + end - first]
+    data = engine.Prepared(n_features, lines=lines[None], sampling=sampling)
+    return run(data, 1, step_shift, decay, model, np.arange(first, end), seed)
+
+
+class RemoteLines:
+    """Packed lines (n_copies, n_samples, words_per_row) held by the workers of a cluster
+    as chunks of ``chunk_rows`` rows: the ``lines`` of a :class:`DaskQuantizedData`.
+
+    The training engine runs a kernel call on them through :meth:`run` (a block of the
+    sharded pass, on the worker of its place in the round); ``[c:c + 1]`` selects copy c;
+    :meth:`gather` brings them to the client.
+    """
+
+    def __init__(self, client, chunks: list, workers: list, chunk_rows: int, n_samples: int, words: int,
+                 n_copies: int, n_features: int, sampling: str, copy: int | None = None):
+        self.client, self.chunks, self.workers = client, chunks, workers
+        self.chunk_rows, self.n_features, self.sampling = chunk_rows, n_features, sampling
+        self.shape = (n_copies if copy is None else 1, n_samples, words)
+        self._n_copies, self._copy = n_copies, copy
+        self._lock = threading.Lock()
+        self._runs = weakref.WeakKeyDictionary()  # KernelRun -> its copy on every worker
+        self._places = {}  # jobs -> {(first, end): place of the block in its round}
+
+    @property
+    def nbytes(self) -> int:
+        return int(np.prod(self.shape)) * 8
+
+    def __getitem__(self, key):
+        if not (isinstance(key, slice) and key.step is None and isinstance(key.start, int)
+                and key.stop == key.start + 1 and 0 <= key.start < self.shape[0]):
+            raise TypeError("these lines are held by the workers of a Dask cluster; gather() them to index them")
+        if self._copy is not None:
+            return self
+        return RemoteLines(self.client, self.chunks, self.workers, self.chunk_rows, self.shape[1], self.shape[2],
+                           self._n_copies, self.n_features, self.sampling, copy=key.start)
+
+    def gather(self) -> np.ndarray:
+        """The lines as an array on the client (every copy, or the one selected)."""
+        parts = self.client.gather(self.chunks)
+        lines = np.concatenate(parts, axis=1)
+        return lines if self._copy is None else lines[self._copy:self._copy + 1]
+
+    def _place(self, jobs: int, first: int, end: int) -> int:
+        with self._lock:
+            if jobs not in self._places:
+                self._places[jobs] = {(a, b): k for blocks in engine.pass_rounds(self.shape[1], jobs, self.chunk_rows)
+                                      for k, (_, a, b) in enumerate(blocks)}
+            place = self._places[jobs].get((first, end))
+        if place is None:
+            raise ValueError(f"rows {first}-{end - 1} are not a block of a sharded pass of {jobs} workers over "
+                             f"{self.shape[1]} rows")
+        return place
+
+    def _remote_run(self, run):
+        with self._lock:
+            if run not in self._runs:
+                self._runs[run] = self.client.scatter(run, broadcast=True, hash=False)
+            return self._runs[run]
+
+    def run(self, run, data, epochs: int, step_shift: int, decay: int, model, order, seed):
+        """``run(data, ...)`` (an ``engine.KernelRun`` call of one block of a sharded pass) on
+        the worker of the block's place k in its round (worker k mod workers, where
+        ``quantize`` put chunk c = k + rounds * shards); returns its SgdResult."""
+        rows = data.rows
+        if rows is None or epochs != 1 or self._copy is None:
+            raise ValueError("data on a Dask cluster train only in a sharded pass: fit with n_jobs set to their shards "
+                             "(2 or more) and one target (a regressor or a binary classifier)")
+        first, end = int(rows[0]), int(rows[0]) + rows.size
+        stored = np.arange(first, end)
+        if not (np.array_equal(rows, stored) and order is not None and np.array_equal(order, stored)):
+            raise ValueError("data on a Dask cluster are visited in stored order (rows stay on their workers): fit "
+                             "with shuffle=False")
+        place = self._place(run.config.n_jobs, first, end)
+        c0, c1 = first // self.chunk_rows, (end - 1) // self.chunk_rows
+        future = self.client.submit(_block_task, self._remote_run(run), self.chunks[c0:c1 + 1],
+                                    first - c0 * self.chunk_rows, first, end, self._copy, self.n_features,
+                                    self.sampling, step_shift, decay, model, seed,
+                                    workers=[self.workers[place % len(self.workers)]], pure=False)
+        return future.result()
+
+
+@dataclass(frozen=True)
+class DaskQuantizedData(QuantizedData):
+    """A :class:`~zipml_hls.quantize.QuantizedData` whose packed lines stay on the workers
+    (``lines`` is a :class:`RemoteLines`); labels, scaling and statistics are on the client.
+    Train on it with :func:`fit`; :meth:`gather` makes it an ordinary QuantizedData."""
+
+    shards: int = 2
+
+    def gather(self) -> QuantizedData:
+        """The same data with its lines on the client (e.g. to ``.save`` them or to fit on
+        one machine)."""
+        return QuantizedData(lines=self.lines.gather(), bits=self.bits, sampling=self.sampling, seed=self.seed,
+                             n_features=self.n_features, scaling=self.scaling, samples_per_value=self.samples_per_value,
+                             stats=self.stats, labels=self.labels)
+
+    def save(self, path) -> None:
+        """Gather the lines and write the quantized data file (``QuantizedData.save``)."""
+        self.gather().save(path)
+
+
+def _as_client(client):
+    if client is None:
+        try:
+            return get_client()
+        except ValueError:
+            raise ValueError("no dask.distributed Client: create one (Client(address)) or pass client=") from None
+    if not isinstance(client, Client):
+        raise TypeError(f"client must be a distributed.Client or None, got {type(client).__name__}")
+    return client
+
+
+def _features_and_labels(X, y):
+    """X as a 2-D Dask array of real numbers with known chunk sizes, and the labels: a 1-D
+    Dask array of them (read with X's chunks in pass 1), labels in memory checked, or None.
+    ``y``: a column of a DataFrame X by name, a Dask array or Series, an array-like, or None."""
+    if isinstance(X, dd.DataFrame):
+        if isinstance(y, str):
+            if y not in X.columns:
+                raise ValueError(f"y={y!r} is not a column of the DataFrame (columns: {list(X.columns)[:10]})")
+            X, y = X.drop(columns=[y]), X[y]
+        bad = [c for c, t in X.dtypes.items() if t.kind not in "biuf"]
+        if bad:
+            raise TypeError(f"the DataFrame's feature columns must be numbers; {bad[:5]} are not")
+        lengths = tuple(int(k) for k in X.map_partitions(len).compute())  # one pass, for X and its label column
+        X = X.to_dask_array(lengths=lengths)
+        if isinstance(y, dd.Series) and y.npartitions == len(lengths):
+            y = y.to_dask_array(lengths=lengths)
+    elif not isinstance(X, da.Array):
+        raise TypeError(f"X must be a Dask array or DataFrame, got {type(X).__name__}; use zipml_hls.quantize for "
+                        "data in memory")
+    elif isinstance(y, str):
+        raise TypeError("y names a column only when X is a DataFrame")
+    if X.ndim != 2 or any(np.isnan(s) for s in X.shape) or 0 in X.shape:
+        raise ValueError(f"X must be 2-D with known, non-zero numbers of rows and columns, got shape {X.shape}")
+    if X.dtype.kind not in "biuf":
+        raise TypeError(f"X must hold real numbers, got dtype {X.dtype}")
+    if isinstance(y, dd.Series):
+        y = y.to_dask_array(lengths=True)
+    if isinstance(y, da.Array):
+        if y.shape != X.shape[:1]:
+            raise ValueError(f"y must be 1-D with one label per row of X ({X.shape[0]}), got shape {y.shape}")
+        return X, y
+    return X, None if y is None else check_labels(y, X.shape[0])
+
+
+def quantize(X, bits, *, y=None, sampling="double", seed=0, n_copies=1, shards=None, client=None
+             ) -> DaskQuantizedData:
+    """Quantize ``X`` on the workers of ``client`` with uniform levels; the packed lines
+    stay there (``DaskQuantizedData``).
+
+    Parameters
+    ----------
+    X : dask.array.Array (n_samples, n_features) or dask.dataframe.DataFrame of real
+        numbers, finite (and within float32's range).
+    bits, sampling, seed, n_copies : as ``zipml_hls.quantize`` (sampling 'double', 'naive'
+        or 'nearest'). The chunks of ``BLOCK_ROWS`` rows decide the draws (chunk c with
+        ``ingest.chunk_seed(seed, c)``), as ``ingest.quantize_file(..., chunk_rows=BLOCK_ROWS)``.
+    y : labels kept with the data: a Dask array or Series, an array in memory, or (X a
+        DataFrame) the name of its label column.
+    shards : the ``n_jobs`` that will train on the data, 2 or more (default: the number of
+        workers, at least 2): chunk c goes to worker (c mod shards) mod workers, where block
+        c of the sharded pass runs.
+    client : a distributed.Client (default: the current one).
+    """
+    client = _as_client(client)
+    bits = check_bits(bits)
+    sampling = check_choice(sampling, "sampling", F.TRAINING_SAMPLINGS)
+    seed, n_copies = check_seed(seed), check_int(n_copies, "n_copies", 1, 2**31 - 1)
+    workers = sorted(client.scheduler_info()["workers"])
+    if not workers:
+        raise ValueError("the Dask cluster has no workers")
+    shards = max(2, len(workers)) if shards is None else check_int(shards, "shards", 2, 2**31 - 1)
+    X, labels = _features_and_labels(X, y)
+    n, d = (int(s) for s in X.shape)
+    limit = get_backend("hls").constants()["max_features"]
+    if d > limit:
+        raise ValueError(f"X has {d} features; the kernels' on-chip model holds at most {limit}")
+    bounds = [(a, min(a + BLOCK_ROWS, n)) for a in range(0, n, BLOCK_ROWS)]
+    place = [workers[(c % shards) % len(workers)] for c in range(len(bounds))]
+
+    def on_workers(task, args):
+        return [client.compute(dask.delayed(task)(X[a:b], *args(c)), workers=[place[c]])
+                for c, (a, b) in enumerate(bounds)]
+
+    picked = sample_rows(n, SAMPLED_ROWS)
+    remote_labels = isinstance(labels, da.Array)
+    passed = client.gather(on_workers(_summary_task, lambda c: (
+        labels[bounds[c][0]:bounds[c][1]] if remote_labels else None,
+        picked[(picked >= bounds[c][0]) & (picked < bounds[c][1])] - bounds[c][0])))
+    for (a, b), (part, _, _) in zip(bounds, passed):
+        if part is None:
+            raise ValueError(f"X rows {a}-{b - 1}: NaN, infinity or a value beyond float32's range")
+    summary = merge_summaries(part for part, _, _ in passed)
+    if remote_labels:
+        labels = check_labels(np.concatenate([y for _, _, y in passed]), n)
+    rounding, conditioning = chunk_setup(summary, np.concatenate([rows for _, rows, _ in passed]), bits)
+    del passed
+    results = on_workers(_quantize_task, lambda c: (summary.scaling, conditioning, bits, sampling,
+                                                    chunk_seed(seed, c), n_copies))
+    chunks = [client.submit(operator.getitem, r, 0, workers=[place[c]]) for c, r in enumerate(results)]
+    chunk_bounds = client.gather([client.submit(operator.getitem, r, 1, workers=[place[c]])
+                                  for c, r in enumerate(results)])
+    del results  # the lines stay in ``chunks``
+    bound = np.max(chunk_bounds, axis=0)
+    stats = DataStats(summary=summary, rounding=rounding, bound=float(bound[0]), bound_conditioned=float(bound[1]))
+    words = F.lines_per_row(d, bits, sampling) * F.LINE_WORDS
+    lines = RemoteLines(client, chunks, workers, BLOCK_ROWS, n, words, n_copies, d, sampling)
+    return DaskQuantizedData(lines=lines, bits=bits, sampling=sampling, seed=seed, n_features=d,
+                             scaling=summary.scaling, samples_per_value=F.samples_of(sampling), stats=stats,
+                             labels=labels, shards=shards)
+
+
+def fit(estimator, data: DaskQuantizedData, y=None):
+    """``estimator.fit(data, y)`` on data quantized on a cluster (:func:`quantize`), after
+    checking that the estimator trains in their sharded pass: ``n_jobs`` equal to their
+    shards and ``shuffle=False``. The result equals ``estimator.fit(data.gather(), y)`` on one
+    machine bit for bit. Returns the estimator."""
+    if not isinstance(data, DaskQuantizedData):
+        raise TypeError(f"data must come from zipml_hls.dask.quantize, got {type(data).__name__}")
+    if estimator.n_jobs != data.shards:
+        raise ValueError(f"the data were placed for {data.shards} shards; set the estimator's n_jobs={data.shards} "
+                         f"(got {estimator.n_jobs!r})")
+    if estimator.shuffle:
+        raise ValueError("data on a Dask cluster are visited in stored order (rows stay on their workers): set the "
+                         "estimator's shuffle=False")
+    return estimator.fit(data, y)
