@@ -168,7 +168,8 @@ def test_reproduce_writes_report(tmp_path):
 
     r = reproduce(tmp_path, quiet=True, sizes={"synthetic": (2000, 30), "epochs": 6, "throughput": (512, 256),
                                                "skewed": (1000, 10), "levels_epochs": 6, "limits": (300, 5),
-                                               "limits_seeds": 2, "deep_learning": {"networks": ("mlp",), "seeds": 2, "epochs": 1}})
+                                               "limits_seeds": 2,
+                                               "deep_learning": {"networks": ("mlp",), "seeds": 2, "epochs": 1}})
     for name in ("report.md", "results.json", "convergence.png", "final_loss_vs_bits.png", "speedup.png",
                  "levels_vs_bits.png", "levels_variance.png", "precision_limits.png", "nonlinear.png"):
         assert (tmp_path / name).stat().st_size > 0

@@ -46,7 +46,8 @@ def _fmt_precision(row) -> str:
 
 
 DEFAULT = {"synthetic": (20_000, 200), "epochs": 20, "throughput": (32_768, 2048), "skewed": (20_000, 50),
-           "levels_epochs": 30, "limits": (2000, 30), "limits_seeds": 3, "deep_learning": {"networks": ("mlp",), "seeds": 5, "epochs": 12}}
+           "levels_epochs": 30, "limits": (2000, 30), "limits_seeds": 3,
+           "deep_learning": {"networks": ("mlp",), "seeds": 5, "epochs": 12}}
 FULL = {"synthetic": (100_000, 500), "epochs": 40, "throughput": (131_072, 2048),  # 1 GiB of float32
         "skewed": (100_000, 100), "levels_epochs": 40, "limits": (2000, 30), "limits_seeds": 10,
         "deep_learning": {"networks": ("mlp", "cnn"), "seeds": 10, "epochs": 15}}  # docs/REPORT.md's table
@@ -196,7 +197,8 @@ def _deep_learning_alongside(settings: dict):
             on_wait()
         out = worker.stdout.read()
         if worker.wait() != 0:
-            raise RuntimeError(f"the deep-learning process failed (exit status {worker.returncode}; its error is above)")
+            raise RuntimeError(f"the deep-learning process failed (exit status {worker.returncode}; "
+                               "its error is above)")
         return pickle.loads(out)
 
     try:
