@@ -102,21 +102,3 @@ def test_section_cells_are_the_mean_and_range_of_the_seeds_ratios():
     assert any(line.startswith("**Measured: none of the sets tried shows it") for line in
                precision_limits_section(limits, generated=False))
 
-
-def test_deep_learning_process_returns_the_in_process_results_and_reports_failure():
-    # Section 8 runs in a second interpreter alongside sections 3-6: same numbers as in this
-    # process (one thread, seeded), and a failure there is an error here.
-    pytest.importorskip("torch")
-    from zipml_hls import reproduce
-
-    settings = {"networks": ("mlp",), "seeds": 1, "epochs": 1}
-    with reproduce._deep_learning_alongside(settings) as result:
-        there = result(lambda: None)
-    here = reproduce._deep_learning(settings)
-    for task in here["results"]:
-        rows = [(r["scheme"], r["bits"], r["accuracies"]) for r in here["results"][task]["mlp"]["rows"]]
-        assert rows == [(r["scheme"], r["bits"], r["accuracies"]) for r in there["results"][task]["mlp"]["rows"]]
-        assert here["results"][task]["mlp"]["ranking"] == there["results"][task]["mlp"]["ranking"]
-    with pytest.raises(RuntimeError, match="deep-learning process failed"):
-        with reproduce._deep_learning_alongside({**settings, "networks": ("no such network",)}) as result:
-            result(lambda: None)
