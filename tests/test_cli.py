@@ -167,10 +167,11 @@ def test_reproduce_writes_report(tmp_path):
     from zipml_hls.reproduce import reproduce
 
     r = reproduce(tmp_path, quiet=True, sizes={"synthetic": (2000, 30), "epochs": 6, "throughput": (512, 256),
-                                               "skewed": (1000, 10), "levels_epochs": 6,
+                                               "skewed": (1000, 10), "levels_epochs": 6, "limits": (300, 5),
+                                               "limits_seeds": 2,
                                                "deep_learning": {"networks": ("mlp",), "seeds": 2, "epochs": 1}})
     for name in ("report.md", "results.json", "convergence.png", "final_loss_vs_bits.png", "speedup.png",
-                 "levels_vs_bits.png", "levels_variance.png", "end_to_end.png", "nonlinear.png"):
+                 "levels_vs_bits.png", "levels_variance.png", "precision_limits.png", "nonlinear.png"):
         assert (tmp_path / name).stat().st_size > 0
     saved = json.loads((tmp_path / "results.json").read_text())
     assert saved["convergence"].keys() == r["convergence"].keys()
@@ -187,7 +188,10 @@ def test_reproduce_writes_report(tmp_path):
         assert 'pip install "zipml-hls[torch]"' in report
     else:
         assert "| digits | mlp | optimal |" in report and (tmp_path / "deep_learning.png").stat().st_size > 0
-    assert [x["bits"] for x in saved["end_to_end"]["diabetes 442x10"]["rows"]] == [8, 6, 4]
+    limits = saved["precision_limits"]
+    assert list(limits) == ["diabetes 442x10", "ill-conditioned 300x5", "tabular 300x63"]
+    assert [x["bits"] for x in limits["tabular 300x63"]["end_to_end"]["rows"]] == [2, 3, 4, 6, 8]
+    assert "## 5. Precision limits" in report and "| ill-conditioned 300x5 | 4 | " in report
     assert {"log_loss", "hinge"} == saved["nonlinear"]["breast cancer"].keys()
     assert {"double", "naive"} <= saved["levels"]["lognormal 1000x10"].keys()
     assert len(saved["levels_variance"]["lognormal 1000x10"]) == 5 and "| lognormal 1000x10 | 2 |" in report
@@ -211,12 +215,13 @@ def test_reproduce_runs_on_the_users_data(tmp_path):
     assert name == f"mine.csv, class {common} against the rest" and set(target) == {-1.0, 1.0}
     assert np.array_equal(target == 1, y == common) and len(split["mine.csv"][0]) == 300
     r = reproduce(tmp_path, quiet=True, data=("mine.csv", X, y.astype(float), "classification"),
-                  sizes={"epochs": 3, "throughput": (512, 256), "levels_epochs": 3,
+                  sizes={"epochs": 3, "throughput": (512, 256), "levels_epochs": 3, "limits_seeds": 1,
                          "deep_learning": {"networks": ("mlp",), "seeds": 1, "epochs": 1}})
     report = (tmp_path / "report.md").read_text()
     assert "**Data: mine.csv** (400 x 6, classification)" in report
     assert list(r["convergence"]) == [name] and list(r["nonlinear"]) == ["mine.csv"]
     assert list(r["levels"]) == [name] and f"| {name} | 2 |" in report
+    assert list(r["precision_limits"]) == [name] and f"| {name} | 8 | " in report
     proc = subprocess.run([sys.executable, "-m", "zipml_hls", "reproduce", "--task", "regression", "--out",
                            str(tmp_path / "x")], capture_output=True, text=True)
     assert proc.returncode == 2 and "--task applies with --data" in proc.stderr

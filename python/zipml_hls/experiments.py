@@ -9,7 +9,7 @@ import warnings
 import numpy as np
 from sklearn.exceptions import ConvergenceWarning
 
-from .datasets import make_synthetic_regression
+from .datasets import make_ill_conditioned_regression, make_synthetic_regression, make_tabular_regression
 from .spec.losses import LOSSES
 from .spec import format as F
 from .step_size import rounding_variance
@@ -98,9 +98,12 @@ def levels_claim(X, y, epochs: int = 30, seed: int = 0, tolerance: float = 0.01,
     """For each sampling mode: the fewest bits at which uniform and optimal levels each
     reach fp32's final training loss within ``tolerance``, and the ratio of the bits
     stored per value (b + 2 for double sampling, b for naive); ``by_tolerance``: that
-    ratio for each of ``tolerances`` from the same runs."""
+    ratio for each of ``tolerances`` from the same runs. Widths are tried from 1 bit up
+    and stop at the first within the strictest tolerance: every fewest-bits answer is
+    found by then, and the wider runs (the slowest with optimal levels) change none."""
     fp32 = training_loss(_fit(X, y, 32, "fp32", epochs, seed)[0], X, y)
     out = {"fp32_loss": fp32, "tolerance": tolerance, "epochs": epochs, "seed": seed}
+    strictest = min((tolerance, *tolerances))
     for sampling in samplings:
         res = {}
         for levels in ("uniform", "optimal"):
@@ -110,6 +113,8 @@ def levels_claim(X, y, epochs: int = 30, seed: int = 0, tolerance: float = 0.01,
                 final = training_loss(est, X, y)
                 rows.append({"bits": bits, "bits_per_value": F.stored_bits(bits, sampling),
                              "final_loss": final, "ratio_to_fp32": final / fp32})
+                if final / fp32 <= 1 + strictest:
+                    break
             ok = [r for r in rows if r["ratio_to_fp32"] <= 1 + tolerance]
             res[levels] = {"rows": rows, "fewest_bits": ok[0]["bits"] if ok else None,
                            "stored_bits": ok[0]["bits_per_value"] if ok else None}
@@ -204,18 +209,96 @@ def naive_bias(X, y, bits: int = 2, epochs: int = 40, seed: int = 0) -> dict:
     return out
 
 
-def end_to_end(X, y, bits_list=(8, 6, 4), epochs: int = 20, seed: int = 0) -> dict:
-    """Data, model and gradient all at b bits (double sampling) against fp32, same schedule."""
-    fp32, _ = _fit(X, y, 32, "fp32", epochs, seed)
-    base = training_loss(fp32, X, y)
-    rows = []
-    for bits in bits_list:
-        est, _ = _fit(X, y, bits, "double", epochs, seed, model_bits=bits, grad_bits=bits, eta0=fp32.eta_)
-        data_only, _ = _fit(X, y, bits, "double", epochs, seed, eta0=fp32.eta_)
-        final = training_loss(est, X, y)
-        rows.append({"bits": bits, "final_loss": final, "ratio_to_fp32": final / base,
-                     "data_only_ratio": training_loss(data_only, X, y) / base, "loss_curve": est.loss_curve_})
-    return {"fp32_loss": base, "fp32_curve": fp32.loss_curve_, "eta0": fp32.eta_, "rows": rows}
+#: Widths of the precision-limits search: the data alone at every supported width, and the
+#: data, model and gradient together from 2 bits (their signed grids need at least 2).
+DATA_ONLY_BITS = F.SUPPORTED_BITS
+END_TO_END_BITS = tuple(b for b in F.SUPPORTED_BITS if b >= 2)
+
+#: Largest n d^2 for which ``least_squares_summary`` solves the problem in closed form.
+CLOSED_FORM_MAX_WORK = 2**33
+
+
+def limits_datasets(n: int, d: int) -> dict:
+    """The precision-limits section's data: diabetes (noisy labels, R^2 about 0.5), an
+    ill-conditioned n x d set (covariance condition number 10^4) and the tabular n-row set
+    (heavy-tailed, wide-range and one-hot columns), both with little label noise (R^2 0.9975)."""
+    from sklearn.datasets import load_diabetes
+
+    Xi, yi, _ = make_ill_conditioned_regression(n, d, condition=1e4, noise=0.05)
+    Xt, yt, _ = make_tabular_regression(n, noise=0.05)
+    return {"diabetes 442x10": load_diabetes(return_X_y=True), f"ill-conditioned {n}x{d}": (Xi, yi),
+            f"tabular {n}x{Xt.shape[1]}": (Xt, yt)}
+
+
+def least_squares_summary(X, y) -> dict:
+    """The loss floor and conditioning of least squares on X (None for both when n d^2 is
+    above ``CLOSED_FORM_MAX_WORK``): the training loss of the least-squares fit with an
+    intercept, and the condition number of the min/max-scaled, centred features' covariance
+    over its non-zero spectrum (exact collinearities, as of one-hot groups with the
+    intercept, leave no direction SGD has to move along)."""
+    X = np.asarray(X, dtype=np.float64)
+    n, d = X.shape
+    if n * d * d > CLOSED_FORM_MAX_WORK:
+        return {"least_squares_loss": None, "condition_number": None}
+    A = np.hstack([X, np.ones((n, 1))])
+    loss = 0.5 * np.mean((A @ np.linalg.lstsq(A, y, rcond=None)[0] - y) ** 2)
+    span = X.max(axis=0) - X.min(axis=0)
+    scaled = (X - X.min(axis=0)) / np.where(span > 0, span, 1.0)
+    scaled -= scaled.mean(axis=0)
+    spectrum = np.linalg.eigvalsh(scaled.T @ scaled / n)
+    spectrum = spectrum[spectrum > 1e-9 * spectrum[-1]]
+    return {"least_squares_loss": float(loss), "condition_number": float(spectrum[-1] / spectrum[0])}
+
+
+def fewest_bits(ratios: dict, tolerance: float):
+    """The fewest bits b of ``ratios`` (bits -> the final loss over fp32's of every seed)
+    at which every seed is within 1 + ``tolerance``, and so is every larger width (a width
+    that reaches it while a larger one misses was lucky); None when the largest misses."""
+    fewest = None
+    for bits in sorted(ratios, reverse=True):
+        if max(ratios[bits]) > 1 + tolerance:
+            break
+        fewest = bits
+    return fewest
+
+
+def precision_limits(X, y, seeds=(0, 1, 2), epochs: int = 20, tolerance: float = 0.01) -> dict:
+    """Where low precision stops reaching fp32's training loss. For each seed: fp32, and
+    double-sampled data at every width with the model and gradient at full precision
+    ('data_only') and at the data's bits too ('end_to_end'), each with its automatic step
+    and the fixed schedule. Per mode and width: every seed's final loss and its ratio to the
+    same seed's fp32 loss; the fewest bits within ``tolerance`` in every seed
+    (:func:`fewest_bits`) and in each seed alone. With the least-squares floor and
+    condition number of ``least_squares_summary``."""
+    modes = {"data_only": (DATA_ONLY_BITS, lambda bits: {}),
+             "end_to_end": (END_TO_END_BITS, lambda bits: {"model_bits": bits, "grad_bits": bits})}
+    fp32 = []
+    losses = {mode: {bits: [] for bits in widths} for mode, (widths, _) in modes.items()}
+    for seed in seeds:
+        fp32.append(training_loss(_fit(X, y, F.FULL_PRECISION, "fp32", epochs, seed)[0], X, y))
+        for mode, (widths, extra) in modes.items():
+            for bits in widths:
+                losses[mode][bits].append(training_loss(_fit(X, y, bits, "double", epochs, seed, **extra(bits))[0],
+                                                        X, y))
+    out = {"epochs": epochs, "seeds": list(seeds), "tolerance": tolerance, "fp32_loss": fp32,
+           **least_squares_summary(X, y)}
+    for mode, by_bits in losses.items():
+        ratios = {bits: [loss / base for loss, base in zip(values, fp32)] for bits, values in by_bits.items()}
+        out[mode] = {"rows": [{"bits": bits, "losses": by_bits[bits], "ratios": r} for bits, r in ratios.items()],
+                     "fewest_bits": fewest_bits(ratios, tolerance),
+                     "fewest_bits_per_seed": [fewest_bits({bits: [r[i]] for bits, r in ratios.items()}, tolerance)
+                                              for i in range(len(fp32))]}
+    return out
+
+
+def shows_paper_limits(limits: dict, data_bits: int = 4, end_to_end_bits: int = 8) -> bool:
+    """Whether a ``precision_limits`` result shows the paper's limits: ``data_bits``-bit data
+    alone misses fp32's loss by more than the tolerance in every seed, while data, model and
+    gradient at ``end_to_end_bits`` bits reach it in every seed."""
+    bound = 1 + limits["tolerance"]
+    data = next(r["ratios"] for r in limits["data_only"]["rows"] if r["bits"] == data_bits)
+    e2e = next(r["ratios"] for r in limits["end_to_end"]["rows"] if r["bits"] == end_to_end_bits)
+    return min(data) > bound and max(e2e) <= bound
 
 
 def classification_datasets() -> dict:

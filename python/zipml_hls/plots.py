@@ -160,16 +160,25 @@ def nonlinear_accuracy(results: dict, path: Path) -> Path:
     return _save(fig, path)
 
 
-def end_to_end(results: dict, path: Path) -> Path:
-    """Loss per epoch with data, model and gradient at b bits, against fp32."""
-    fig, axes = _panels(len(results))
-    for ax, (name, r) in zip(axes, results.items()):
-        ax.plot(range(1, len(r["fp32_curve"]) + 1), r["fp32_curve"], color="black", label="fp32")
-        for row in r["rows"]:
-            ax.plot(range(1, len(row["loss_curve"]) + 1), row["loss_curve"], color=_color(row["bits"]),
-                    label=f"data, model, gradient at {row['bits']} bits")
-        ax.set_yscale("log")
-        _style(ax, "epoch", "training loss (0.5 MSE)", name)
+def precision_limits(limits: dict, path: Path) -> Path:
+    """Per data set: final loss over fp32's minus 1 against bits, data only and end to end
+    (the mean over seeds, their range as a band), on a symmetric log scale (linear within
+    +-0.1%: runs at or below fp32 stay visible), with the tolerance as a line."""
+    fig, axes = _panels(len(limits), width=4.8)
+    for ax, (name, x) in zip(axes, limits.items()):
+        lowest = 0.0
+        for mode, label, marker in (("data_only", "data only", "o"), ("end_to_end", "data, model, gradient", "s")):
+            bits = [row["bits"] for row in x[mode]["rows"]]
+            excess = np.array([row["ratios"] for row in x[mode]["rows"]]) - 1.0
+            line, = ax.plot(bits, excess.mean(axis=1), marker=marker, label=label)
+            ax.fill_between(bits, excess.min(axis=1), excess.max(axis=1), color=line.get_color(), alpha=0.2)
+            lowest = min(lowest, excess.min())
+        ax.axhline(x["tolerance"], color="black", linewidth=0.8, linestyle=":", label=f"fp32 + {x['tolerance']:.0%}")
+        ax.axhline(0.0, color="gray", linewidth=0.6)
+        ax.set_yscale("symlog", linthresh=1e-3)
+        ax.set_ylim(bottom=min(-1e-2, 2 * lowest))
+        _bits_axis(ax)
+        _style(ax, "bits", "final loss / fp32 - 1", name, legend_size=7)
     return _save(fig, path)
 
 
