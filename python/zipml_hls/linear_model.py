@@ -202,7 +202,8 @@ class _ZipMLLinear(BaseEstimator):
                     raise ValueError(f"{name} is not available with loss={self._loss_name!r}")
         if self.levels == "optimal" and self._loss_spec.kernel != "linear":
             raise ValueError(f"levels='optimal' is not available with loss={self._loss_name!r}")
-        check_choice(self.penalty, "penalty", PENALTIES)
+        if self.penalty is not None:
+            check_choice(self.penalty, "penalty", PENALTIES)
         for name, upper in (("alpha", sys.float_info.max), ("l1_ratio", 1.0)):
             value = getattr(self, name)
             if isinstance(value, (bool, str)) or not isinstance(value, (int, float, np.number)):
@@ -453,8 +454,6 @@ class _ZipMLLinear(BaseEstimator):
         weights = self._class_weights(y, weights)
         if weights is None or np.all(weights == 1.0):
             return None
-        if not weights.sum() > 0:
-            raise ValueError("sample_weight sums to 0: there is nothing to fit")
         if weights.max() >= MAX_SAMPLE_WEIGHT:
             raise ValueError(f"sample_weight has a weight of {weights.max():g}; the kernels take weights below "
                              f"{MAX_SAMPLE_WEIGHT:g} (Q16): scale them down (their ratios and the step set the fit)")
