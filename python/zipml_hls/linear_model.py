@@ -49,7 +49,7 @@ def _resolve_seed(random_state) -> int:
         return int(random_state.randint(0, 2**32, dtype=np.int64))
     if isinstance(random_state, np.random.Generator):
         return int(random_state.integers(0, 2**32))
-    return check_seed(random_state)
+    return check_seed(random_state, "random_state")
 
 
 class _Progress:
@@ -385,7 +385,11 @@ class _ZipMLLinear(BaseEstimator):
         changed (set_params) since the model was started."""
         for name, value in getattr(self, "_fitted_settings", {}).items():
             now = getattr(self, name)
-            if not (now is value or (type(now) is type(value) and now == value)):
+            try:
+                same = now is value or bool(now == value)
+            except (TypeError, ValueError):  # values that do not compare: changed
+                same = False
+            if not same:
                 raise ValueError(f"{name} is {now!r} now but the model was fitted with {name}={value!r}; "
                                  f"partial_fit continues that model: set {name}={value!r} again, or call fit to "
                                  "start a new one")
@@ -885,6 +889,22 @@ _PARAMS_DOC = r"""
         call counts them in ``n_clipped_`` and warns (a UserWarning) when there are any;
         so does ``partial_fit`` without it for values outside the first batch's range.
         Not for quantized data, which carry their scaling.
+    penalty : {'l2', 'l1', 'elasticnet'} or None, default='l2'
+        The penalty ``alpha`` weighs, with scikit-learn's SGD meanings: the objective is
+        (1/n) sum_i u_i L_i + alpha ((1 - r)/2 |coef|^2 + r |coef|_1) on original-unit
+        coefficients, r = 0 ('l2'), 1 ('l1') or ``l1_ratio``; u_i the sample weights. In
+        the kernels L2 decays every weight each sample before its step and L1 is a proximal
+        (soft-thresholding) step after it; the intercept is not penalised (docs/API.md).
+    alpha : float >= 0, default=0.0
+        Strength of the penalty (scikit-learn's default is 1e-4; 0 trains as the paper).
+    l1_ratio : float in [0, 1], default=0.15
+        'elasticnet': the L1 share r of the penalty.
+    fit_intercept : True, default=True
+        False is refused: the kernels train on min/max-scaled features, whose offset the
+        intercept absorbs.
+    warm_start : bool, default=False
+        ``fit`` starts from the fitted ``coef_`` and ``intercept_`` (same features and
+        classes) instead of zeros; ``fit(coef_init=, intercept_init=)`` gives a start too.
 """
 
 
@@ -986,7 +1006,8 @@ class ZipMLRegressor(RegressorMixin, _ZipMLLinear):
     def _target(y):
         y = np.asarray(y, dtype=np.float64)
         if y.ndim != 1:
-            raise ValueError(f"y must be 1-D, got shape {y.shape}")
+            raise ValueError(f"y must be 1-D, got shape {y.shape}: ZipMLRegressor fits one target, as scikit-learn's "
+                             "SGDRegressor; fit one per column (sklearn.multioutput.MultiOutputRegressor)")
         return y[:, None]
 
     @property
@@ -1041,7 +1062,11 @@ class ZipMLClassifier(ClassifierMixin, _ZipMLLinear):
       unbiased for P at the stored values;
       'naive'/'nearest' reuse one sample (biased baselines). ``predict_proba`` applies the
       logistic function to the decision function.
-""" + _PARAMS_DOC + r"""    loss : {""" + ", ".join(repr(name) for name in CLASSIFIER_LOSSES) + r"""}, default='squared_error'
+""" + _PARAMS_DOC + r"""    class_weight : dict, 'balanced' or None, default=None
+        Each row's sample weight times the weight of its class (scikit-learn's
+        ``compute_class_weight``); every one-vs-rest model takes the same row weights.
+        'balanced' is refused by ``partial_fit`` (it needs every label).
+    loss : {""" + ", ".join(repr(name) for name in CLASSIFIER_LOSSES) + r"""}, default='squared_error'
         A loss of the registry ``zipml_hls.spec.losses.LOSSES``.
     refetch : bool, default=True
         Hinge loss: refetch full-precision rows whose margin is ambiguous.
@@ -1056,6 +1081,9 @@ class ZipMLClassifier(ClassifierMixin, _ZipMLLinear):
     classes_ : ndarray (n_classes,)
     coef_ : ndarray (1, n_features) for two classes, else (n_classes, n_features)
     intercept_ : ndarray (1,) or (n_classes,)
+    decision_function, predict_proba
+        ``decision_function`` for every loss; ``predict_proba`` with 'log_loss' only (the
+        other losses give margins, not probabilities).
     n_iter_, loss_curve_, eta_, scaling_, n_clipped_, n_features_in_ : as ZipMLRegressor
         (the loss, in +1/-1 units, is averaged over the one-vs-rest models).
     refetch_fraction_ : list of float
