@@ -285,6 +285,40 @@ struct LinearRow {
     return values == nullptr ? code : values[(j < d ? j : 0) * (S + 1) + code];
   }
 
+  /// The step of every weight from the row's second sample (g per unit of level value;
+  /// `step`: the steps of the codes where `tabled`; kg, grad_key: gradient rounding), with
+  /// opt.reg's decay before and L1 step after it where kPenalized (an instance of its own,
+  /// so that the plain loop is unchanged). Returns the second sample's dot product against
+  /// the weights before the step (losses with kSecondSample on Double data; else 0).
+  template <bool kPenalized>
+  int64_t step_weights(int32_t* w, const uint64_t* row, uint32_t sample_key, int64_t g, bool tabled,
+                       const int32_t* step, int kg, uint32_t grad_key, int shift) const {
+    constexpr bool kSecond = E == Sampling::Double && Loss::kSecondSample;
+    int32_t first[K], second[K];
+#pragma HLS ARRAY_PARTITION variable = first complete
+#pragma HLS ARRAY_PARTITION variable = second complete
+    int64_t acc2 = 0;
+  update_loop:
+    for (int l = 0; l < n_lines; ++l) {
+#pragma HLS PIPELINE II = 1
+#pragma HLS LOOP_TRIPCOUNT min = 1 max = kMaxLines
+      decode_line<Bits, E>(row + l * kLineWords, sample_key, l, first, second);
+    update_lane_loop:
+      for (int k = 0; k < K; ++k) {
+        const int j = l * K + k;
+        if (kSecond) acc2 += int64_t{level_value(j, second[k]) - center(j)} * (w[j] >> kDotDrop);
+        int32_t delta = tabled ? step[second[k]]
+                               : conditioned_step(g, level_value(j, second[k]) - center(j), feature_shift(j));
+        if (opt.grad_bits > 0 && j < d) delta = round_to_grid(delta, kg, draw(grad_key, static_cast<uint32_t>(j)));
+        if (kPenalized && j < d)  // the decay of the model the step's gradient was taken at, then the L1 step
+          w[j] = opt.reg.thresholded(wrap_sub(opt.reg.decayed(w[j], j, shift), delta), j, shift);
+        else
+          w[j] = wrap_sub(w[j], delta);
+      }
+    }
+    return acc2;
+  }
+
   void update(int32_t* w, int32_t& intercept, const uint64_t* row, int32_t label, int i, int64_t source, int epoch,
               int shift) {
     int32_t first[K], second[K], step[S + 1];
@@ -372,24 +406,8 @@ struct LinearRow {
         kg = grid_shift(biggest < 0 ? -biggest : biggest, (int64_t{1} << (opt.grad_bits - 1)) - 1);
       }
       const uint32_t grad_key = stream_key(opt.seed, kStreamGrad, static_cast<uint32_t>(epoch), static_cast<uint32_t>(i));
-    update_loop:
-      for (int l = 0; l < n_lines; ++l) {
-#pragma HLS PIPELINE II = 1
-#pragma HLS LOOP_TRIPCOUNT min = 1 max = kMaxLines
-        decode_line<Bits, E>(row + l * kLineWords, sample_key, l, first, second);
-      update_lane_loop:
-        for (int k = 0; k < K; ++k) {
-          const int j = l * K + k;
-          if (kSecond) acc2 += int64_t{level_value(j, second[k]) - center(j)} * (w[j] >> kDotDrop);
-          int32_t delta = tabled ? step[second[k]]
-                                 : conditioned_step(st.g, level_value(j, second[k]) - center(j), feature_shift(j));
-          if (opt.grad_bits > 0 && j < d) delta = round_to_grid(delta, kg, draw(grad_key, static_cast<uint32_t>(j)));
-          if (penalized && j < d)  // the decay of the model the step's gradient was taken at, then the L1 step
-            w[j] = opt.reg.thresholded(wrap_sub(opt.reg.decayed(w[j], j, shift), delta), j, shift);
-          else
-            w[j] = wrap_sub(w[j], delta);
-        }
-      }
+      acc2 = penalized ? step_weights<true>(w, row, sample_key, st.g, tabled, step, kg, grad_key, shift)
+                       : step_weights<false>(w, row, sample_key, st.g, tabled, step, kg, grad_key, shift);
     } else if (penalized) {
       opt.reg.penalize(w, d, shift);
     }

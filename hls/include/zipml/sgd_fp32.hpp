@@ -106,22 +106,41 @@ epoch_loop:
       const float* next = X + (rows == nullptr ? static_cast<int64_t>(next_i) : rows[next_i]) * row_stride;
     lanes_reset_loop:
       for (int k = 0; k < kLanes; ++k) lanes[k] = 0.0f;
-    update_loop:
-      for (int j0 = 0; j0 < d; j0 += kLanes) {
+      if (decay == nullptr && l1 == nullptr) {
+      update_loop:
+        for (int j0 = 0; j0 < d; j0 += kLanes) {
 #pragma HLS LOOP_TRIPCOUNT min = 1 max = MaxFeatures / kLanes
 #pragma HLS PIPELINE II = 1
-      update_lane_loop:
-        for (int k = 0; k < kLanes; ++k) {
-          const int j = j0 + k;
-          if (j < d) {
-            const float mu = centers == nullptr ? 0.0f : centers[j];
-            if (decay != nullptr) w[j] -= eta * decay[j] * w[j];
-            w[j] -= (step_scale == nullptr ? step : step * step_scale[j]) * (x[j] - mu);
-            if (l1 != nullptr) {
-              const float t = eta * l1[j];
-              w[j] = w[j] > t ? w[j] - t : (w[j] < -t ? w[j] + t : 0.0f);
+        update_lane_loop:
+          for (int k = 0; k < kLanes; ++k) {
+            const int j = j0 + k;
+            if (j < d) {
+              const float mu = centers == nullptr ? 0.0f : centers[j];
+              w[j] -= (step_scale == nullptr ? step : step * step_scale[j]) * (x[j] - mu);
+              lanes[k] += (next[j] - mu) * w[j];
             }
-            lanes[k] += (next[j] - mu) * w[j];
+          }
+        }
+      } else {  // a loop of its own, so that the plain one stays vectorized
+      penalized_update_loop:
+        for (int j0 = 0; j0 < d; j0 += kLanes) {
+#pragma HLS LOOP_TRIPCOUNT min = 1 max = MaxFeatures / kLanes
+#pragma HLS PIPELINE II = 1
+        penalized_update_lane_loop:
+          for (int k = 0; k < kLanes; ++k) {
+            const int j = j0 + k;
+            if (j < d) {
+              const float mu = centers == nullptr ? 0.0f : centers[j];
+              float v = w[j];
+              if (decay != nullptr) v -= eta * decay[j] * v;
+              v -= (step_scale == nullptr ? step : step * step_scale[j]) * (x[j] - mu);
+              if (l1 != nullptr) {
+                const float t = eta * l1[j];
+                v = v > t ? v - t : (v < -t ? v + t : 0.0f);
+              }
+              w[j] = v;
+              lanes[k] += (next[j] - mu) * v;
+            }
           }
         }
       }
