@@ -20,7 +20,7 @@ from sklearn.preprocessing import StandardScaler
 
 from zipml_hls import ZipMLClassifier, ZipMLRegressor
 
-ALPHAS = [0.0, 1e-4, 1e-3, 1e-2, 1e-1]
+ALPHAS = [0.0, 1e-4, 1e-3, 1e-2, 1e-1, 1.0]
 
 
 def datasets(seed: int):

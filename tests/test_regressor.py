@@ -198,7 +198,7 @@ def test_eta0_maps_to_nearest_power_of_two(diabetes):
     ({"eta0": -1.0}, ValueError, "eta0 must be"),
     ({"eta0": "big"}, TypeError, "eta0 must be"),
     ({"backend": "gpu"}, ValueError, "backend must be one of"),
-    ({"random_state": 1.5}, TypeError, "seed must be an integer"),
+    ({"random_state": 1.5}, TypeError, "random_state must be an integer"),
     ({"n_copies": 0}, ValueError, "n_copies must be"),
 ])
 def test_bad_parameters(params, error, match, diabetes):

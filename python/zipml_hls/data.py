@@ -168,8 +168,8 @@ def load_csv(path, label_column: int | str | None = 0, has_header: bool | None =
 
     The first line is a header (a UTF-8 byte-order mark is dropped first) when its cells
     are names (at least half of them not numbers), or column numbers (each numeric cell
-    equal to its 0- or 1-based position: what DataFrame.to_csv writes for a frame of
-    numbered columns; ``report`` is called with a message saying so). A first line of
+    equal to its 0-based position: what DataFrame.to_csv writes for a frame of numbered
+    columns; ``report`` is called with a message saying so). A first line of
     numbers with a few other cells is neither: a DataError asks for ``has_header``.
     ``has_header=True`` skips the first line always, ``False`` never. Empty cells
     elsewhere are errors. Errors name the line.
@@ -224,14 +224,13 @@ def _sniff_delimiter(head: str) -> str:
 
 def _header_kind(path: Path, row: list) -> str | None:
     """What line 1 is: 'names' (at least half of its non-empty cells are not numbers),
-    'numbers' (column numbers: every numeric cell equals its 0- or 1-based position, at
-    least 3 cells), or None (data). A row of numbers with a few other cells is neither: a
+    'numbers' (column numbers: every numeric cell equals its 0-based position, as pandas
+    numbers columns, at least 3 cells; '1,2,3' stays data), or None (data). A row of numbers with a few other cells is neither: a
     DataError asks for --header / --no-header."""
     cells = [c.strip() for c in row]
     numeric = [_is_number(c) for c in cells]
     names = sum(1 for c, n in zip(cells, numeric) if c and not n)
-    if len(cells) >= 3 and all(cells) and any(
-            all(float(c) == k + base for k, (c, n) in enumerate(zip(cells, numeric)) if n) for base in (0, 1)):
+    if len(cells) >= 3 and all(cells) and all(float(c) == k for k, (c, n) in enumerate(zip(cells, numeric)) if n):
         return "names" if names else "numbers"
     if names == 0:  # numbers (and empty cells, which the row's parsing reports)
         return None
