@@ -57,7 +57,7 @@ def quantize_case(root, rng, name, n, d, bits, sampling, n_copies, tables=False,
 
 def sgd_case(root, rng, name, n, d, bits, sampling, n_copies, epochs, tables=False, loss="squared_error",
              model_bits=0, grad_bits=0, model_range=1 << 20, step_shift=5, label_gain=1, shifted=False,
-             corrected=False):
+             corrected=False, weighted=False, penalties=()):
     X = rng.uniform(-1, 1, size=(n, d)).astype(np.float32)
     y = X @ rng.standard_normal(d) + 0.1 * rng.standard_normal(n)
     sc = FeatureScaling.fit(X)
@@ -78,10 +78,11 @@ def sgd_case(root, rng, name, n, d, bits, sampling, n_copies, epochs, tables=Fal
     centers = rng.integers(0, vmax + 1, size=d).astype(np.int32) if shifted else None
     # the stored-rounding correction, at random variances up to the largest (2^26, Q32)
     variance = rng.integers(0, (1 << 26) + 1, size=d).astype(np.int32) if corrected else None
+    reg = regularization(rng, n, d, weighted, penalties)
     hist, predictions, saturations, refetches = R.sgd_linear(
         data, labels, d, bits, sampling, epochs, step_shift, decay, dot_mult, model_in, values=values, loss=loss,
         model_bits=model_bits, grad_bits=grad_bits, seed=seed, full=full, feature_shifts=shifts, centers=centers,
-        stored_variance=variance)
+        stored_variance=variance, **reg)
     params = dict(n=n, d=d, bits=bits, sampling=F.sampling_id(sampling), n_copies=n_copies, epochs=epochs,
                   step_shift=step_shift, decay_epochs=decay, dot_mult=dot_mult, tables=int(tables),
                   loss=LOSSES[loss].kernel_id, model_bits=model_bits, grad_bits=grad_bits, rng_seed=seed,
@@ -95,13 +96,36 @@ def sgd_case(root, rng, name, n, d, bits, sampling, n_copies, epochs, tables=Fal
         arrays["centers.i32"] = centers
     if corrected:
         arrays["variances.i32"] = variance
+    add_regularization(params, arrays, reg)
     if full is not None:
         arrays["full.u32"] = full
         arrays["refetches.i32"] = refetches
     return write_case(root, "sgd", name, params, arrays)
 
 
-def logistic_case(root, rng, name, n, d, bits, sampling, degree, epochs, seed=0):
+def regularization(rng, n, d, weighted, penalties) -> dict:
+    """Sample weights (Q16, from 0 to 4 with some exactly 0 and 1) and the penalties named
+    in ``penalties`` ('decay', 'l1'; Q32 coefficients up to the largest, 2^31 - 1), at random."""
+    reg = {}
+    if weighted:
+        w = rng.integers(0, 4 << F.WEIGHT_FRAC, size=n)
+        w[::5] = 0
+        w[1::5] = 1 << F.WEIGHT_FRAC
+        reg["sample_weights"] = w.astype(np.int32)
+    for name in penalties:
+        reg[name] = rng.integers(0, 1 << 31, size=d).astype(np.int32)
+    return reg
+
+
+def add_regularization(params: dict, arrays: dict, reg: dict) -> None:
+    """The case's sample weights and penalties as arrays and flags (only where set, so the
+    cases without them keep their files)."""
+    for name, values in reg.items():
+        params[name] = 1
+        arrays[f"{name}.i32"] = values
+
+
+def logistic_case(root, rng, name, n, d, bits, sampling, degree, epochs, seed=0, weighted=False, penalties=()):
     X = rng.uniform(-1, 1, size=(n, d)).astype(np.float32)
     labels = np.where(X @ rng.standard_normal(d) > 0, 1 << F.LABEL_FRAC, -(1 << F.LABEL_FRAC)).astype(np.int32)
     sc = FeatureScaling.fit(X)
@@ -109,13 +133,15 @@ def logistic_case(root, rng, name, n, d, bits, sampling, degree, epochs, seed=0)
     data = R.quantize_matrix(X, sc.lo, sc.inv, None, bits, sampling, 13, 2, samples)
     poly = logistic_polynomial(degree, 4.0)
     model_in = rng.integers(-(1 << 20), 1 << 20, size=d + 1).astype(np.int32)
+    reg = regularization(rng, n, d, weighted, penalties)
     hist, predictions, saturations = R.sgd_logistic(data, labels, d, bits, sampling, samples, epochs, 4, 1,
                                                     F.dot_mult(bits), poly.fixed_coef(), poly.range_q16(), model_in,
-                                                    seed=seed)
+                                                    seed=seed, **reg)
     params = dict(n=n, d=d, bits=bits, sampling=F.sampling_id(sampling), samples=samples, n_copies=2, epochs=epochs,
                   step_shift=4, decay_epochs=1, dot_mult=F.dot_mult(bits), range_q16=poly.range_q16(), rng_seed=seed)
     arrays = {"data.u64": data, "labels.i32": labels, "model_in.i32": model_in, "coef.i64": poly.fixed_coef(),
               "expected.i32": hist, "predictions.i32": predictions, "saturations.i32": saturations}
+    add_regularization(params, arrays, reg)
     return write_case(root, "logistic", name, params, arrays)
 
 
@@ -189,6 +215,38 @@ def main(out: Path) -> None:
                               step_shift=6, corrected=True))
         index.append(sgd_case(out, rng, f"sgd_b{bits}_double_corrected_shifted", 70, 23, bits, "double", 1, 2,
                               step_shift=16, shifted=True, corrected=True))
+    # Sample weights (some 0, some 1, up to 4) and the L2 decay and L1 step at random
+    # coefficients up to the largest: alone and together, on the AVX-512 widths (weights run
+    # there; penalties run the portable kernel), level tables, centers and step multipliers,
+    # hinge refetching, model and gradient rounding, the stored-rounding correction, steps
+    # that saturate once weighted, and the logistic kernel.
+    for bits in (1, 2, 4, 8):
+        for sampling in ("double", "naive"):
+            tag = f"b{bits}_{sampling}"
+            index.append(sgd_case(out, rng, f"sgd_{tag}_weighted", 17, 37, bits, sampling, 2, 3, weighted=True))
+            index.append(sgd_case(out, rng, f"sgd_{tag}_weighted_shifted", 13, 41, bits, sampling, 2, 3,
+                                  step_shift=16, shifted=True, weighted=True))
+            index.append(sgd_case(out, rng, f"sgd_{tag}_l2", 17, 37, bits, sampling, 2, 3, penalties=("decay",)))
+            index.append(sgd_case(out, rng, f"sgd_{tag}_elasticnet_weighted", 17, 37, bits, sampling, 2, 3,
+                                  step_shift=3, weighted=True, penalties=("decay", "l1")))
+    index.append(sgd_case(out, rng, "sgd_b3_nearest_l1", 17, 37, 3, "nearest", 2, 3, step_shift=3,
+                          penalties=("l1",)))
+    index.append(sgd_case(out, rng, "sgd_b4_double_tables_elasticnet_weighted", 9, 21, 4, "double", 1, 2,
+                          tables=True, weighted=True, penalties=("decay", "l1")))
+    index.append(sgd_case(out, rng, "sgd_b2_double_hinge_elasticnet_weighted", 15, 29, 2, "double", 2, 3,
+                          loss="hinge", weighted=True, penalties=("decay", "l1")))
+    index.append(sgd_case(out, rng, "sgd_b2_double_hinge_shifted_weighted", 15, 29, 2, "double", 2, 3,
+                          loss="hinge", step_shift=16, shifted=True, weighted=True))
+    index.append(sgd_case(out, rng, "sgd_b8_double_lowprec_elasticnet_weighted", 15, 29, 8, "double", 2, 3,
+                          model_bits=6, grad_bits=5, weighted=True, penalties=("decay", "l1")))
+    index.append(sgd_case(out, rng, "sgd_b4_double_corrected_shifted_weighted_l2", 70, 23, 4, "double", 1, 2,
+                          step_shift=16, shifted=True, corrected=True, weighted=True, penalties=("decay",)))
+    for bits in (1, 8):
+        index.append(sgd_case(out, rng, f"sgd_b{bits}_double_weighted_saturating", 9, 19, bits, "double", 1, 2,
+                              step_shift=1, label_gain=1 << 13, weighted=True))
+    for sampling in ("double", "multi"):
+        index.append(logistic_case(out, rng, f"logistic_b2_{sampling}_deg3_elasticnet_weighted", 12, 23, 2,
+                                   sampling, 3, 2, seed=31, weighted=True, penalties=("decay", "l1")))
     (out / "index.txt").write_text("\n".join(index) + "\n")
 
 

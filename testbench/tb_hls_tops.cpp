@@ -13,7 +13,8 @@ int main(int argc, char** argv) {
     for (const tb::Case& c : tb::read_index(dir, "sgd")) {
       // the tops are plain least squares on uniform levels, one step for every feature
       if (c["tables"] || c.get("loss", 0) || c.get("model_bits", 0) || c.get("grad_bits", 0) ||
-          c.get("feature_shifts", 0) || c.get("stored_variance", 0))  // the tops take the default options
+          c.get("feature_shifts", 0) || c.get("stored_variance", 0) || c.get("sample_weights", 0) ||
+          c.get("decay", 0) || c.get("l1", 0))  // the tops take the default options
         continue;
       for (const zipml_tops::QuantizedTopEntry& top : zipml_tops::kQuantizedTops) {
         if (top.bits != c["bits"] || static_cast<int>(top.sampling) != c["sampling"]) continue;

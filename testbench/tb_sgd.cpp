@@ -1,4 +1,5 @@
-// Testbench: the SGD kernels (sgd_linear with each loss and its options, sgd_logistic)
+// Testbench: the SGD kernels (sgd_linear with each loss and its options, sample weights and
+// penalties, sgd_logistic)
 // against the golden model's model history, pass predictions and counts, bit for bit; where the build has the
 // AVX-512 SGD and it covers a case, the fast path is checked against the same vectors.
 #include <cstdio>
@@ -12,6 +13,25 @@
 namespace {
 constexpr int kMaxFeatures = 1024;  // testbench build of the on-chip model
 }  // namespace
+
+namespace tb {
+/// A case's sample weights and penalties (zipml::Regularization), each where the case has it.
+struct RegularizationArrays {
+  std::vector<int32_t> weights, decay, l1;
+  explicit RegularizationArrays(const Case& c) {
+    if (c.get("sample_weights", 0)) weights = read_array<int32_t>(c.dir + "/sample_weights.i32");
+    if (c.get("decay", 0)) decay = read_array<int32_t>(c.dir + "/decay.i32");
+    if (c.get("l1", 0)) l1 = read_array<int32_t>(c.dir + "/l1.i32");
+  }
+  zipml::Regularization view() const {
+    zipml::Regularization reg;
+    reg.sample_weights = weights.empty() ? nullptr : weights.data();
+    reg.decay = decay.empty() ? nullptr : decay.data();
+    reg.l1 = l1.empty() ? nullptr : l1.data();
+    return reg;
+  }
+};
+}  // namespace tb
 
 int main(int argc, char** argv) {
   return tb::run(argc, argv, "tb_sgd", [](const std::string& dir, int& passed, int& failed) {
@@ -43,6 +63,8 @@ int main(int argc, char** argv) {
       opt.model_bits = int(c.get("model_bits", 0));
       opt.grad_bits = int(c.get("grad_bits", 0));
       opt.seed = uint32_t(c.get("rng_seed", 0));
+      const tb::RegularizationArrays reg(c);
+      opt.reg = reg.view();
       tb::guarded(c, failed, [&] {
         zipml::dispatch_sgd_linear(int(c["bits"]), int(c["sampling"]), int(c.get("loss", 0)), [&](auto b, auto e,
                                                                                                   auto loss) {
@@ -101,13 +123,14 @@ int main(int argc, char** argv) {
       const auto want_saturations = tb::read_array<int32_t>(c.dir + "/saturations.i32");
       std::vector<int32_t> got(want.size(), -7), predictions(size_t(n) * 2, -7), saturations(size_t(epochs), -7);
       const zipml::PassReport report{predictions.data(), saturations.data(), nullptr};
+      const tb::RegularizationArrays reg(c);
       tb::guarded(c, failed, [&] {
         zipml::dispatch_sgd_logistic(int(c["bits"]), int(c["sampling"]), int(c["samples"]), [&](auto b, auto e,
                                                                                                 auto m) {
           zipml::sgd_logistic<decltype(b)::value, decltype(e)::value, decltype(m)::value, kMaxFeatures>(
               data.data(), labels.data(), n, d, int(c["n_copies"]), epochs, int(c["step_shift"]),
               int(c["decay_epochs"]), int32_t(c["dot_mult"]), coef.data(), int32_t(c["range_q16"]), model_in.data(),
-              got.data(), uint32_t(c.get("rng_seed", 0)), report);
+              got.data(), uint32_t(c.get("rng_seed", 0)), report, nullptr, reg.view());
           const size_t bad = tb::mismatches(got, want) + tb::mismatches(predictions, want_predictions) +
                              tb::mismatches(saturations, want_saturations);
           if (bad) std::printf("FAIL %s: %zu of the model values, predictions and counts differ\n", c.dir.c_str(), bad);

@@ -74,7 +74,7 @@ def test_train_classification_on_libsvm(cancer_libsvm, tmp_path, capsys):
     (["train", "BAD"], "line 2"),
     (["train", "DATA", "--validation-fraction", "0.2"], "--validation-fraction applies with --early-stopping"),
     (["train", "DATA", "--early-stopping", "--decay-epochs", "3"], "needs decay_epochs=None"),
-    (["train", "ZERO"], "feature index 0 is below the first index, 1 (0-based files, as scikit-learn's "
+    (["train", "ZERO", "--one-based"], "feature index 0 is below the first index, 1 (0-based files, as scikit-learn's "
                         "dump_svmlight_file writes them, need zero_based=True; on the command line --zero-based)"),
     (["train", "ZERO", "--zero-based", "--max-dense-gib", "1e-9"], "needs 48 bytes, above the limit of 1 bytes"),
     (["train", "ZERO", "--max-dense-gib", "-1"], "must be a positive number of GiB below 2^33, got '-1'"),

@@ -98,7 +98,7 @@ def test_naive_sampling_is_biased_towards_ridge(synthetic):
 def test_predictions_in_original_units(synthetic):
     X, y = synthetic
     m = ZipMLRegressor(bits=8, random_state=0).fit(X, y)
-    assert m.coef_.shape == (100,) and isinstance(m.intercept_, float)
+    assert m.coef_.shape == (100,) and isinstance(m.intercept_, np.ndarray) and m.intercept_.shape == (1,)
     np.testing.assert_allclose(m.predict(X), X @ m.coef_ + m.intercept_)
     assert m.score(X, y) > 0.78  # the generator's R^2 is 0.8
     assert 1 <= m.n_iter_ <= 100 and len(m.loss_curve_) == m.n_iter_
@@ -198,7 +198,7 @@ def test_eta0_maps_to_nearest_power_of_two(diabetes):
     ({"eta0": -1.0}, ValueError, "eta0 must be"),
     ({"eta0": "big"}, TypeError, "eta0 must be"),
     ({"backend": "gpu"}, ValueError, "backend must be one of"),
-    ({"random_state": 1.5}, TypeError, "seed must be an integer"),
+    ({"random_state": 1.5}, TypeError, "random_state must be an integer"),
     ({"n_copies": 0}, ValueError, "n_copies must be"),
 ])
 def test_bad_parameters(params, error, match, diabetes):

@@ -19,7 +19,7 @@ MIRRORED = {
     "multi_samples": F.MULTI_SAMPLES, "stream_data": rng.STREAM_DATA, "stream_model": rng.STREAM_MODEL,
     "stream_grad": rng.STREAM_GRAD, "mix_mul1": rng.MIX_MUL1, "mix_mul2": rng.MIX_MUL2, "index_mul": rng.INDEX_MUL,
     "key_seed_xor": rng.KEY_SEED_XOR, "stream_sample": rng.STREAM_SAMPLE, "stream_order": rng.STREAM_ORDER,
-    "fraction_bits": F.FRACTION_BITS,
+    "fraction_bits": F.FRACTION_BITS, "weight_frac": F.WEIGHT_FRAC, "penalty_frac": F.PENALTY_FRAC,
 }
 
 

@@ -36,7 +36,8 @@ def top_cases():
         folder = VECTORS / line.split()[1]
         p = read_case(folder)
         if p["tables"] or p.get("loss", 0) or p.get("model_bits", 0) or p.get("grad_bits", 0) or \
-                p.get("feature_shifts", 0) or p.get("stored_variance", 0):  # the tops take the default options
+                p.get("feature_shifts", 0) or p.get("stored_variance", 0) or \
+                any((folder / f"{k}.i32").exists() for k in ("sample_weights", "decay", "l1")):  # default options
             continue
         for top in TOPS.values():
             if top["bits"] == p["bits"] and top["sampling"] == names[p["sampling"]]:

@@ -465,7 +465,7 @@ def test_early_stopping_follows_the_held_out_loss():
     X, y = load_diabetes(return_X_y=True)
     m = ZipMLRegressor(bits=1, max_iter=20, random_state=3, early_stopping=True).fit(X, y)
     assert len(m.validation_loss_curve_) == m.n_iter_ == len(m.loss_curve_)
-    _, _, (X_val, Y_val) = m._split_validation(X, y[:, None], 3)
+    _, _, _, (X_val, Y_val, _) = m._split_validation(X, y[:, None], 3)
     assert len(X_val) == 45
     assert m.validation_loss_curve_[-1] == pytest.approx(0.5 * np.mean((m.predict(X_val) - Y_val[:, 0]) ** 2))
     fp32 = np.median([0.5 * np.mean((ZipMLRegressor(bits=32, max_iter=20, random_state=s).fit(X, y).predict(X) - y)

@@ -49,6 +49,8 @@ py::dict constants() {
   c["level_value_frac"] = zipml::kLevelValueFrac;
   c["table_dot_mult"] = zipml::kTableDotMult;
   c["poly_frac"] = zipml::kPolyFrac;
+  c["weight_frac"] = zipml::kWeightFrac;
+  c["penalty_frac"] = zipml::kPenaltyFrac;
   py::list bits, samples;
   for (int b : zipml::kSupportedBits) bits.append(b);
   for (int m : zipml::kMultiSamples) samples.append(m);

@@ -53,11 +53,12 @@ void check_linear_loss(int loss) {
   });
 }
 
-/// An optional per-feature argument: nullptr for None, else the data of a 1-D array of d
-/// values in [lo, hi] (ValueError otherwise, NaN included); `holder` keeps it alive.
+/// An optional per-feature (or per-sample: `item`) argument: nullptr for None, else the
+/// data of a 1-D array of d values in [lo, hi] (ValueError otherwise, NaN included);
+/// `holder` keeps it alive.
 template <class T>
 const T* feature_array(const py::object& obj, py::ssize_t d, const std::string& name, const std::string& dtype,
-                       carray<T>& holder, T lo, T hi) {
+                       carray<T>& holder, T lo, T hi, const char* item = "feature") {
   if (obj.is_none()) return nullptr;
   holder = carray<T>::ensure(obj);
   require(holder && holder.ndim() == 1 && holder.shape(0) == d,
@@ -66,9 +67,23 @@ const T* feature_array(const py::object& obj, py::ssize_t d, const std::string& 
   for (py::ssize_t j = 0; j < d; ++j)
     if (!(holder.data()[j] >= lo && holder.data()[j] <= hi))  // NaN fails too; the message only on failure
       fail(name + " must be in [" + std::to_string(lo) + ", " + std::to_string(hi) + "], got " +
-           std::to_string(holder.data()[j]) + " at feature " + std::to_string(j));
+           std::to_string(holder.data()[j]) + " at " + item + " " + std::to_string(j));
   return holder.data();
 }
+
+/// Sample weights and penalties of a quantized kernel call (zipml::Regularization), checked:
+/// sample_weights int32 (n,) Q16, decay and l1 int32 (d,) Q32, each in [0, 2^31) or None.
+struct RegularizationArgs {
+  carray<int32_t> weights, decay, l1;
+  zipml::Regularization reg;
+  RegularizationArgs(const py::object& sample_weights, const py::object& decay_obj, const py::object& l1_obj, int n,
+                     int d) {
+    reg.sample_weights = feature_array<int32_t>(sample_weights, n, "sample_weights", "int32", weights, 0, INT32_MAX,
+                                                "sample");
+    reg.decay = feature_array<int32_t>(decay_obj, d, "decay", "int32", decay, 0, INT32_MAX);
+    reg.l1 = feature_array<int32_t>(l1_obj, d, "l1", "int32", l1, 0, INT32_MAX);
+  }
+};
 
 /// The rows a quantized kernel visits: None (every row of the data in order), or row
 /// indices of the data (sample i reads row rows[i] of each copy and labels[i]): a pass
@@ -105,12 +120,14 @@ QuantizedPass quantized_pass(const carray<uint64_t>& data, const carray<int32_t>
 py::tuple sgd_linear(carray<uint64_t> data, carray<int32_t> labels, int d, int bits, int sampling, int epochs,
                      int step_shift, int decay_epochs, int32_t dot_mult, carray<int32_t> model_in, py::object values,
                      int loss, int model_bits, int grad_bits, uint32_t seed, py::object full, py::object feature_shifts,
-                     py::object centers, bool portable, py::object rows, py::object stored_variance) {
+                     py::object centers, bool portable, py::object rows, py::object stored_variance,
+                     py::object sample_weights, py::object decay, py::object l1) {
   const QuantizedPass pass = quantized_pass(data, labels, model_in, rows, d, epochs, step_shift, decay_epochs,
                                             dot_mult);
   const int n_copies = pass.n_copies, n_stored = pass.n_stored, n = pass.n;
   const int64_t* porder = pass.rows;
   check_linear_loss(loss);
+  const RegularizationArgs regularization(sample_weights, decay, l1, n, d);
   require(model_bits == 0 || (model_bits >= 2 && model_bits <= 24),
           "model_bits must be 0 (full precision) or in [2, 24], got " + std::to_string(model_bits));
   require(grad_bits == 0 || (grad_bits >= 2 && grad_bits <= 24),
@@ -135,6 +152,7 @@ py::tuple sgd_linear(carray<uint64_t> data, carray<int32_t> labels, int d, int b
     opt.model_bits = model_bits;
     opt.grad_bits = grad_bits;
     opt.seed = seed;
+    opt.reg = regularization.reg;
     carray<uint8_t> shifts;
     opt.feature_shifts = feature_array<uint8_t>(feature_shifts, d, "feature_shifts", "uint8", shifts, 0,
                                                 zipml::kMaxFeatureShift);
@@ -174,11 +192,12 @@ py::tuple sgd_linear(carray<uint64_t> data, carray<int32_t> labels, int d, int b
 py::tuple sgd_logistic(carray<uint64_t> data, carray<int32_t> labels, int d, int bits, int sampling,
                                   int samples, int epochs, int step_shift, int decay_epochs, int32_t dot_mult,
                                   carray<int64_t> coef, int32_t range_q16, carray<int32_t> model_in, uint32_t seed,
-                                  py::object rows) {
+                                  py::object rows, py::object sample_weights, py::object decay, py::object l1) {
   const QuantizedPass pass = quantized_pass(data, labels, model_in, rows, d, epochs, step_shift, decay_epochs,
                                             dot_mult);
   const int n_copies = pass.n_copies, n = pass.n;
   const int64_t* porder = pass.rows;
+  const RegularizationArgs regularization(sample_weights, decay, l1, n, d);
   require(range_q16 > 0 && range_q16 <= (32 << 16),
           "range_q16 must be in (0, 32 * 2^16], got " + std::to_string(range_q16));
   py::array_t<int32_t> history({py::ssize_t(epochs), py::ssize_t(d) + 1});
@@ -197,13 +216,14 @@ py::tuple sgd_logistic(carray<uint64_t> data, carray<int32_t> labels, int d, int
     int32_t* ph = history.mutable_data();
     py::gil_scoped_release release;
     zipml::sgd_logistic<B, E, M, kMaxFeatures>(pd, pl, n, d, n_copies, epochs, step_shift, decay_epochs, dot_mult, pc,
-                                               range_q16, pm, ph, seed, report, porder);
+                                               range_q16, pm, ph, seed, report, porder, regularization.reg);
   });
   return py::make_tuple(history, predictions, saturations);
 }
 
 py::tuple sgd_fp32(carray<float> X, carray<float> y, int epochs, int step_shift, int decay_epochs,
-                   carray<float> model_in, int loss, py::object rows, py::object step_scale, py::object centers) {
+                   carray<float> model_in, int loss, py::object rows, py::object step_scale, py::object centers,
+                   py::object weights, py::object decay, py::object l1) {
   require(X.ndim() == 2, "X must be 2-D, got shape " + shape_str(X));
   py::ssize_t n = X.shape(0);
   const py::ssize_t d = X.shape(1);
@@ -217,6 +237,10 @@ py::tuple sgd_fp32(carray<float> X, carray<float> y, int epochs, int step_shift,
   carray<float> scale, center_values;
   const float* pscale = feature_array<float>(step_scale, d, "step_scale", "float32", scale, 0.0f, FLT_MAX);
   const float* pcenters = feature_array<float>(centers, d, "centers", "float32", center_values, -FLT_MAX, FLT_MAX);
+  carray<float> weight_values, decay_values, l1_values;
+  const float* pweights = feature_array<float>(weights, n, "weights", "float32", weight_values, 0.0f, FLT_MAX, "sample");
+  const float* pdecay = feature_array<float>(decay, d, "decay", "float32", decay_values, 0.0f, FLT_MAX);
+  const float* pl1 = feature_array<float>(l1, d, "l1", "float32", l1_values, 0.0f, FLT_MAX);
   py::array_t<float> history({py::ssize_t(epochs), d + 1}), predictions(n);
   zipml::dispatch_sgd_fp32(loss, [&](auto l) {
     const float* px = X.data();
@@ -226,7 +250,7 @@ py::tuple sgd_fp32(carray<float> X, carray<float> y, int epochs, int step_shift,
     float* pp = predictions.mutable_data();
     py::gil_scoped_release release;
     zipml::sgd_fp32<decltype(l), kMaxFeatures>(px, d, py_, int(n), int(d), epochs, step_shift, decay_epochs, pm, ph,
-                                               porder, pp, pscale, pcenters);
+                                               porder, pp, pscale, pcenters, pweights, pdecay, pl1);
   });
   return py::make_tuple(history, predictions);
 }
@@ -265,7 +289,12 @@ number (a pass over part of the data; labels and predictions then have len(rows)
 stored_variance None or int32 (d,) in [0, 2^26]: double data only, the variance of each
 feature's stored fine-grid rounding in scaled units squared, Q32; after every 32 samples
 (and the pass's last) w_j += round(w_j V_j c 2^p_j / 2^(32 + shift)), c the samples since
-the last: it cancels the ridge-like pull of that rounding (docs/FORMATS.md section 5).
+the last: it cancels the ridge-like pull of that rounding (docs/FORMATS.md section 5);
+sample_weights None or int32 (n,) Q16 in [0, 2^31), in the labels' order: each residual
+becomes sat32(round(r u_i / 2^16)); decay None or int32 (d,) Q32 in [0, 2^31): every sample
+w_j -= round(w_j a_j / 2^(32 + shift)) before its step (L2); l1 None or int32 (d,) Q32 in
+[0, 2^31): after the step w_j is soft-thresholded by round(t_j / 2^(8 + shift)) (L1;
+docs/API.md, "Sample weights and penalties"). Penalties run the portable kernel.
 
 Returns (history int32 (epochs, d + 1): the model after every epoch; predictions int32
 (n, 2) Q16: each sample's predictions in the last epoch's pass, before its update, from
@@ -283,7 +312,9 @@ double data, else the first again; also where the residual is 0); saturations in
         py::arg("model_in"), py::kw_only(), py::arg("values") = py::none(), py::arg("loss") = 0,
         py::arg("model_bits") = 0, py::arg("grad_bits") = 0, py::arg("seed") = 0, py::arg("full") = py::none(),
         py::arg("feature_shifts") = py::none(), py::arg("centers") = py::none(), py::arg("portable") = false,
-        py::arg("rows") = py::none(), py::arg("stored_variance") = py::none(), sgd_linear_doc.c_str());
+        py::arg("rows") = py::none(), py::arg("stored_variance") = py::none(),
+        py::arg("sample_weights") = py::none(), py::arg("decay") = py::none(), py::arg("l1") = py::none(),
+        sgd_linear_doc.c_str());
   const std::string sgd_logistic_doc = fill(R"pbdoc(
 Logistic regression by polynomial approximation of the loss derivative (sgd_logistic).
 
@@ -296,14 +327,15 @@ Parameters as sgd_linear, and: sampling {samplings}
 of seed; multi: M stored independent samples; the others reuse the one stored sample: the
 biased baselines); samples M, one of
 constants()['multi_samples']; labels +-2^16; coef int64 (M,) Q30; range_q16 R in Q16, in
-(0, 32 * 2^16]; rows as sgd_linear's. Returns (history int32 (epochs, d + 1), predictions int32 (n, 2) Q16 of
+(0, 32 * 2^16]; rows, sample_weights, decay, l1 as sgd_linear's. Returns (history int32 (epochs, d + 1), predictions int32 (n, 2) Q16 of
 the last epoch's pass, both columns from sample 1, saturations int32 (epochs,)).
 )pbdoc",
                                             {{"samplings", sampling_list(zipml::kLogisticSamplings, " or ")}});
   m.def("sgd_logistic", &sgd_logistic, py::arg("data"), py::arg("labels"), py::arg("d"), py::arg("bits"),
         py::arg("sampling"), py::arg("samples"), py::arg("epochs"), py::arg("step_shift"), py::arg("decay_epochs"),
         py::arg("dot_mult"), py::arg("coef"), py::arg("range_q16"), py::arg("model_in"), py::kw_only(),
-        py::arg("seed") = 0, py::arg("rows") = py::none(), sgd_logistic_doc.c_str());
+        py::arg("seed") = 0, py::arg("rows") = py::none(), py::arg("sample_weights") = py::none(),
+        py::arg("decay") = py::none(), py::arg("l1") = py::none(), sgd_logistic_doc.c_str());
   const std::string sgd_fp32_doc = fill(R"pbdoc(
 The 32-bit baseline: the same SGD and step schedule on float32 scaled data (sgd_fp32).
 
@@ -312,14 +344,18 @@ X float32 (n, d) scaled; y float32 (n,) (+-1 for classification losses); model_i
 (d + 1,); loss any Loss value ({losses}); rows: None, or int64 row indices of X: sample i
 reads X[rows[i]] and y[i] (an epoch's row order without a reordered copy; y then has
 len(rows) entries); step_scale None or float32 (d,): per-feature step multipliers,
-w_j -= (2^-shift r s_j) x_j; centers None or float32 (d,): the model sees x_j - mu_j.
+w_j -= (2^-shift r s_j) x_j; centers None or float32 (d,): the model sees x_j - mu_j;
+weights None or float32 (len(y),) >= 0: the step is 2^-shift r u_i; decay None or float32
+(d,) >= 0: w_j -= 2^-shift a_j w_j before each step; l1 None or float32 (d,) >= 0: w_j
+soft-thresholded by 2^-shift t_j after each step.
 Returns (history float32 (epochs, d + 1), predictions float32 (n,): each sample's
 prediction in the last epoch's pass, before its update).
 )pbdoc",
                                         {{"losses", loss_list(zipml::Losses{}, false)}});
   m.def("sgd_fp32", &sgd_fp32, py::arg("X"), py::arg("y"), py::arg("epochs"), py::arg("step_shift"),
         py::arg("decay_epochs"), py::arg("model_in"), py::arg("loss") = 0, py::arg("rows") = py::none(),
-        py::arg("step_scale") = py::none(), py::arg("centers") = py::none(), sgd_fp32_doc.c_str());
+        py::arg("step_scale") = py::none(), py::arg("centers") = py::none(), py::arg("weights") = py::none(),
+        py::arg("decay") = py::none(), py::arg("l1") = py::none(), sgd_fp32_doc.c_str());
 }
 
 }  // namespace zipml_py

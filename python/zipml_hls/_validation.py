@@ -99,6 +99,6 @@ def check_int(value, name: str, low: int, high: int | None = None) -> int:
     return value
 
 
-def check_seed(seed) -> int:
-    """A seed for the counter-based RNG: an integer in [0, 2^32)."""
-    return check_int(seed, "seed", 0, (1 << 32) - 1)
+def check_seed(seed, name: str = "seed") -> int:
+    """A seed for the counter-based RNG: an integer in [0, 2^32) (errors say ``name``)."""
+    return check_int(seed, name, 0, (1 << 32) - 1)

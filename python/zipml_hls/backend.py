@@ -73,13 +73,14 @@ class KernelBackend(Protocol):
 
     def sgd_linear(self, data, labels, d, bits, sampling, epochs, step_shift, decay_epochs, dot_mult, model_in, *,
                    values=None, loss="squared_error", model_bits=0, grad_bits=0, seed=0, full=None,
-                   feature_shifts=None, centers=None, rows=None, stored_variance=None): ...
+                   feature_shifts=None, centers=None, rows=None, stored_variance=None, sample_weights=None,
+                   decay=None, l1=None): ...
 
     def sgd_logistic(self, data, labels, d, bits, sampling, samples, epochs, step_shift, decay_epochs, dot_mult,
-                     coef, range_q16, model_in, seed=0, rows=None): ...
+                     coef, range_q16, model_in, seed=0, rows=None, sample_weights=None, decay=None, l1=None): ...
 
     def sgd_fp32(self, X, y, epochs, step_shift, decay_epochs, model_in, loss="squared_error", rows=None,
-                 step_scale=None, centers=None): ...
+                 step_scale=None, centers=None, weights=None, decay=None, l1=None): ...
 
     def levels_dp(self, x, counts, s, grid_size=0): ...
 
@@ -123,34 +124,40 @@ class NativeBackend:
 
     def sgd_linear(self, data, labels, d, bits, sampling, epochs, step_shift, decay_epochs, dot_mult, model_in, *,
                    values=None, loss="squared_error", model_bits=0, grad_bits=0, seed=0, full=None,
-                   feature_shifts=None, centers=None, rows=None, stored_variance=None, portable=False):
+                   feature_shifts=None, centers=None, rows=None, stored_variance=None, portable=False,
+                   sample_weights=None, decay=None, l1=None):
         """SgdResult of the linear kernel; ``rows``: sample i reads row rows[i] of each copy
         (and of ``full``) and labels[i] (None: in order); ``stored_variance``: double data's
         stored-rounding correction (int32 Q32 per feature, or None); ``portable`` skips the
-        CPU fast path (same bits)."""
+        CPU fast path (same bits); ``sample_weights`` (int32 Q16, labels' order), ``decay``
+        and ``l1`` (int32 Q32 per feature): Regularization (sgd.hpp), or None."""
         return SgdResult(*self._k.sgd_linear(data, labels, d, bits, sampling_id(sampling), epochs, step_shift,
                                              decay_epochs, dot_mult, model_in, values=values,
                                              loss=LOSSES[loss].kernel_id, model_bits=model_bits, grad_bits=grad_bits,
                                              seed=seed, full=full, feature_shifts=feature_shifts, centers=centers,
                                              portable=portable, rows=row_order(rows, data.shape[1]),
-                                             stored_variance=stored_variance))
+                                             stored_variance=stored_variance, sample_weights=sample_weights,
+                                             decay=decay, l1=l1))
 
     def sgd_logistic(self, data, labels, d, bits, sampling, samples, epochs, step_shift, decay_epochs, dot_mult,
-                     coef, range_q16, model_in, seed=0, rows=None):
+                     coef, range_q16, model_in, seed=0, rows=None, sample_weights=None, decay=None, l1=None):
         """SgdResult of the polynomial logistic kernel (no refetches); ``seed``: the draws of
-        double data's samples; ``rows`` as sgd_linear's."""
+        double data's samples; ``rows``, ``sample_weights``, ``decay``, ``l1`` as sgd_linear's."""
         return SgdResult(*self._k.sgd_logistic(data, labels, d, bits, sampling_id(sampling), samples, epochs,
                                                step_shift, decay_epochs, dot_mult, coef, range_q16, model_in,
-                                               seed=seed, rows=row_order(rows, data.shape[1])))
+                                               seed=seed, rows=row_order(rows, data.shape[1]),
+                                               sample_weights=sample_weights, decay=decay, l1=l1))
 
     def sgd_fp32(self, X, y, epochs, step_shift, decay_epochs, model_in, loss="squared_error", rows=None,
-                 step_scale=None, centers=None):
+                 step_scale=None, centers=None, weights=None, decay=None, l1=None):
         """SgdResult of the 32-bit baseline; ``rows``: sample i reads X[rows[i]] and y[i]
         (None: X's rows in order); ``step_scale``, ``centers``: per-feature step multipliers
-        and centers, or None."""
+        and centers, or None; ``weights`` (per sample, y's order), ``decay``, ``l1`` (per
+        feature): float32 sample weights and penalties, or None."""
         return _fp32_result(*self._k.sgd_fp32(X, y, epochs, step_shift, decay_epochs, model_in,
                                               loss=LOSSES[loss].kernel_id, rows=row_order(rows, len(X)),
-                                              step_scale=step_scale, centers=centers))
+                                              step_scale=step_scale, centers=centers, weights=weights, decay=decay,
+                                              l1=l1))
 
     def levels_dp(self, x, counts, s, grid_size=0, monotone=True):
         """The s+1 variance-optimal levels among the points x (grid_size 0) or a grid;
@@ -210,26 +217,29 @@ class ReferenceBackend:
 
     def sgd_linear(self, data, labels, d, bits, sampling, epochs, step_shift, decay_epochs, dot_mult, model_in, *,
                    values=None, loss="squared_error", model_bits=0, grad_bits=0, seed=0, full=None,
-                   feature_shifts=None, centers=None, rows=None, stored_variance=None):
+                   feature_shifts=None, centers=None, rows=None, stored_variance=None, sample_weights=None,
+                   decay=None, l1=None):
         if stored_variance is not None and sampling != "double":
             raise ValueError(f"stored_variance corrects double data's stored rounding; these data are {sampling}")
         return SgdResult(*self._r.sgd_linear(data, labels, d, bits, sampling, epochs, step_shift, decay_epochs,
                                              dot_mult, model_in, values=values, loss=loss, model_bits=model_bits,
                                              grad_bits=grad_bits, seed=seed, full=full,
                                              feature_shifts=feature_shifts, centers=centers,
-                                             rows=pass_rows(data, labels, rows), stored_variance=stored_variance))
+                                             rows=pass_rows(data, labels, rows), stored_variance=stored_variance,
+                                             sample_weights=sample_weights, decay=decay, l1=l1))
 
     def sgd_logistic(self, data, labels, d, bits, sampling, samples, epochs, step_shift, decay_epochs, dot_mult,
-                     coef, range_q16, model_in, seed=0, rows=None):
+                     coef, range_q16, model_in, seed=0, rows=None, sample_weights=None, decay=None, l1=None):
         return SgdResult(*self._r.sgd_logistic(data, labels, d, bits, sampling, samples, epochs, step_shift,
                                                decay_epochs, dot_mult, coef, range_q16, model_in, seed=seed,
-                                               rows=pass_rows(data, labels, rows)))
+                                               rows=pass_rows(data, labels, rows), sample_weights=sample_weights,
+                                               decay=decay, l1=l1))
 
     def sgd_fp32(self, X, y, epochs, step_shift, decay_epochs, model_in, loss="squared_error", rows=None,
-                 step_scale=None, centers=None):
+                 step_scale=None, centers=None, weights=None, decay=None, l1=None):
         return _fp32_result(*self._r.sgd_fp32(X, y, epochs, step_shift, decay_epochs, model_in, loss=loss,
                                               rows=row_order(rows, len(X)), step_scale=step_scale,
-                                              centers=centers))
+                                              centers=centers, weights=weights, decay=decay, l1=l1))
 
     def levels_dp(self, x, counts, s, grid_size=0):
         if grid_size:

@@ -71,30 +71,77 @@ def _part(text: str) -> str:
     return text
 
 
+def _label_column(text: str):
+    """A CSV label column: a number (negative counts from the end) or a header's name."""
+    try:
+        return int(text)
+    except ValueError:
+        if not text.strip():
+            raise argparse.ArgumentTypeError("must be a column number or a header's column name") from None
+        return text
+
+
+class _HelpFormatter(argparse.HelpFormatter):
+    """Help that shows every option's default: '(default: X)' where the text does not say it."""
+
+    def _get_help_string(self, action):
+        text = action.help or ""
+        unset = action.default is None or action.default is False or action.default is argparse.SUPPRESS
+        if "default" in text or unset or not action.option_strings:
+            return text
+        return f"{text} (default: {action.default})".strip()
+
+
 def _add_data_options(p: argparse.ArgumentParser) -> None:
     p.add_argument("--format", default="auto",
                    choices=("auto", "libsvm", "csv", "npz", "npy", "parquet", "arrow", "quantized"),
                    help="data format (auto: a quantized data file by its first bytes, else by extension; .csv/.tsv "
                         "CSV, .npz NumPy (X, y), .npy NumPy table, .parquet/.pq Parquet and .arrow/.feather Arrow "
                         "IPC tables (these three quantize only), else LIBSVM)")
-    p.add_argument("--label-column", type=int, default=0, help="CSV column holding the label (default 0)")
-    p.add_argument("--zero-based", action="store_true", help="LIBSVM feature indices start at 0 (default: 1)")
+    p.add_argument("--label-column", type=_label_column, default=0,
+                   help="CSV column holding the label: a number (negative from the end) or the header's name")
+    p.add_argument("--header", action=argparse.BooleanOptionalAction, default=None,
+                   help="CSV: line 1 is a header (--header) or data (--no-header) (default: decided by line 1: "
+                        "names, or column numbers as DataFrame.to_csv writes them, are a header)")
+    base = p.add_mutually_exclusive_group()
+    base.add_argument("--zero-based", dest="zero_based", action="store_const", const=True, default="auto",
+                      help="LIBSVM feature indices start at 0 (default: detected as scikit-learn's "
+                           "zero_based='auto': 0-based when an index 0 appears; predict reads its data as the "
+                           "model's training file was read)")
+    base.add_argument("--one-based", dest="zero_based", action="store_const", const=False,
+                      help="LIBSVM feature indices start at 1 (LIBLINEAR's files)")
     p.add_argument("--max-dense-gib", type=_gib, default=4.0,
                    help="largest dense matrix a sparse LIBSVM file may expand to, GiB (default 4)")
 
 
-def _load(path: str, args, n_features=None):
+def _is_csv(path: str, fmt: str) -> bool:
+    return fmt == "csv" or (fmt == "auto" and Path(path).suffix.lower() in (".csv", ".tsv"))
+
+
+def _is_libsvm(path: str, fmt: str) -> bool:
+    return fmt == "libsvm" or (fmt == "auto" and Path(path).suffix.lower() not in (".csv", ".tsv", ".npz", *SUFFIXES))
+
+
+def _note(message: str) -> None:
+    print(f"note: {message}", file=sys.stderr)
+
+
+def _load(path: str, args, n_features=None, detected=None, label_column=0):
+    """(X, y) of a data file by the command's options; ``detected``: a dict that gets a
+    LIBSVM file's index base; ``label_column=None`` reads a CSV file without one."""
     from . import data
 
     kwargs = {}
     if args.format in TABLES or (args.format == "auto" and Path(path).suffix.lower() in SUFFIXES):
         raise UsageError(f"{path}: .npy, Parquet and Arrow tables are read by 'zipml-hls quantize'; train on the file "
                          "it writes")
-    if args.format == "csv" or (args.format == "auto" and Path(path).suffix.lower() in (".csv", ".tsv")):
-        kwargs["label_column"] = args.label_column
+    if _is_csv(path, args.format):
+        kwargs.update(label_column=None if label_column is None else args.label_column, has_header=args.header,
+                      report=_note)
     elif args.format in ("auto", "libsvm") and Path(path).suffix.lower() != ".npz":
-        kwargs["zero_based"] = True if args.zero_based else False
+        kwargs["zero_based"] = args.zero_based
         kwargs["max_dense_bytes"] = int(args.max_dense_gib * 2**30)
+        kwargs["detected"] = detected
         if n_features is not None:
             kwargs["n_features"] = n_features
     return data.load(path, args.format, **kwargs)
@@ -126,7 +173,7 @@ def _training_data(args):
         args.bits = 8 if args.bits is None else args.bits
         args.sampling = args.sampling or "double"
         args.levels = args.levels or "uniform"
-        X, y = _load(args.data, args)
+        X, y = _load(args.data, args, detected=args.data_format)
         return X, y, X.shape[0], X.shape[1]
     from .quantized_io import load_quantized
 
@@ -152,13 +199,16 @@ def cmd_train(args) -> int:
         if not args.model_out:
             raise UsageError("--model-out needs a file name")
         check_writable(args.model_out)  # before training, not after
+    args.data_format = {}  # a LIBSVM file's index base, remembered in the model file
     X, y, n_samples, n_features = _training_data(args)
     quantized = not isinstance(X, np.ndarray)
     task = args.task
     if task == "auto":
         task = "classification" if _looks_like_classes(y) else "regression"
     cls = ZipMLClassifier if task == "classification" else ZipMLRegressor
-    extra = {"loss": args.loss} if task == "classification" else {}
+    extra = {"loss": args.loss, "class_weight": args.class_weight} if task == "classification" else {}
+    if args.class_weight is not None and task != "classification":
+        raise UsageError("--class-weight needs a classification task (labels that are classes)")
     if quantized and task == "classification" and LOSSES[args.loss].refetch:
         extra["refetch"] = False  # a quantized file has no full-precision rows to refetch
     if args.copies != 1 and args.fresh_samples:
@@ -173,7 +223,8 @@ def cmd_train(args) -> int:
               rounding_correction=args.rounding_correction,
               requantize="auto" if args.requantize is None else args.requantize,
               random_state=args.seed, backend=args.backend,
-              verbose=0 if args.quiet else 1, model_bits=args.model_bits, grad_bits=args.grad_bits, **extra)
+              verbose=0 if args.quiet else 1, model_bits=args.model_bits, grad_bits=args.grad_bits, alpha=args.alpha,
+              penalty=None if args.penalty == "none" else args.penalty, l1_ratio=args.l1_ratio, **extra)
     precision = F.precision_label(args.bits, args.sampling)
     if not args.quiet:
         print(f"training {cls.__name__} ({task}) on {n_samples} samples x {n_features} features, {precision}, "
@@ -190,7 +241,7 @@ def cmd_train(args) -> int:
     print(f"{est.n_iter_} epochs | eta0 {est.eta_:g} | final training loss {est.loss_curve_[-1]:.6g} | "
           f"{score}{seconds:.2f} s")
     if args.model_out:
-        save_model(est, args.model_out)
+        save_model(est, args.model_out, data_format=args.data_format or None)
         print(f"model written to {args.model_out}")
     return 0
 
@@ -212,8 +263,17 @@ def cmd_quantize(args) -> int:
         ".csv", ".tsv") else "npz" if suffix == ".npz" else "libsvm")
     start = time.perf_counter()
     if fmt in ("csv", *TABLES) and args.levels == "uniform":
+        label_column = args.label_column
+        if isinstance(label_column, str):
+            from .data import csv_label_index
+
+            if fmt != "csv":
+                raise UsageError(f"--label-column {label_column!r}: a column name needs a CSV file with a header")
+            label_column = csv_label_index(args.data, label_column)
+        if args.header is not None:
+            raise UsageError("--header / --no-header: 'quantize' streams CSV files and decides by line 1 itself")
         quantize_file(args.data, args.output, args.bits, sampling=args.sampling, seed=args.seed, n_copies=args.copies,
-                      fmt=fmt, label_column=args.label_column, chunk_rows=args.chunk_rows,
+                      fmt=fmt, label_column=label_column, chunk_rows=args.chunk_rows,
                       progress=not args.quiet)
     elif fmt in TABLES:
         raise UsageError("--levels optimal needs the data in memory: give it as CSV, LIBSVM or .npz")
@@ -221,7 +281,7 @@ def cmd_quantize(args) -> int:
         from .data import load_svmlight
         from .quantize import quantize
 
-        X, y = load_svmlight(args.data, zero_based=True if args.zero_based else False, dense=False)
+        X, y = load_svmlight(args.data, zero_based=args.zero_based, dense=False)
         quantize(X, args.bits, sampling=args.sampling, seed=args.seed, n_copies=args.copies, y=y).save(args.output)
     else:
         from .quantize import quantize
@@ -237,15 +297,61 @@ def cmd_quantize(args) -> int:
     return 0
 
 
-def cmd_predict(args) -> int:
-    from .model_io import load_model
+def _label_text(value) -> str:
+    """A label as it was read: 2.0 read from '2' prints as '2'."""
+    if isinstance(value, float) and value.is_integer():
+        return str(int(value))
+    return str(value)
 
-    est = load_model(args.model)
+
+def _predict_data(args, est, data_format):
+    """(X, y or None) of predict's data: LIBSVM with the index base the model's training
+    file had (unless given), CSV with or without the label column (by its width)."""
+    from .data import DataError
+
+    d = est.n_features_in_
+    if _is_libsvm(args.data, args.format) and args.zero_based == "auto" and data_format is not None:
+        args.zero_based = data_format["zero_based"]
+    if not _is_csv(args.data, args.format):
+        return _load(args.data, args, n_features=d)
+    table, _ = _load(args.data, args, label_column=None)
+    if table.shape[1] == d:
+        return table, None  # no label column
+    if table.shape[1] != d + 1:
+        raise DataError(f"{args.data}: {table.shape[1]} columns; the model takes {d} features ({d + 1} with a "
+                        "label column)")
+    column = args.label_column
+    if isinstance(column, str):
+        from .data import csv_label_index
+
+        column = csv_label_index(args.data, column)
+    if not -(d + 1) <= column <= d:
+        raise DataError(f"{args.data}: --label-column {column} is outside the {d + 1} columns")
+    return np.delete(table, column % (d + 1), axis=1), table[:, column]
+
+
+def cmd_predict(args) -> int:
+    from .model_io import load_model_and_format
+
+    est, data_format = load_model_and_format(args.model)
     if _is_quantized_file(args.data, args.format):
         raise UsageError(f"{args.data} is a quantized data file; predict takes float data")
-    X, y = _load(args.data, args, n_features=est.n_features_in_)
-    pred = est.predict(X)
-    lines = "\n".join(str(v) for v in pred.tolist()) + "\n"
+    if args.proba and not hasattr(est, "predict_proba"):
+        raise UsageError("--proba needs a classifier trained with --loss log_loss (the other losses give margins, "
+                         "not probabilities); --decision-function prints the margins")
+    if args.decision_function and not hasattr(est, "decision_function"):
+        raise UsageError("--decision-function is for classifiers; a regressor's predictions are its decision values")
+    X, y = _predict_data(args, est, data_format)
+    if args.proba or args.decision_function:
+        values = est.predict_proba(X) if args.proba else est.decision_function(X)
+        values = values.reshape(len(X), -1)
+        header = ",".join(_label_text(c) for c in est.classes_.tolist()) if values.shape[1] > 1 else None
+        lines = "\n".join(([header] if header else []) + [",".join(repr(float(v)) for v in row) for row in values])
+        lines += "\n"
+        pred = values
+    else:
+        pred = est.predict(X)
+        lines = "\n".join(_label_text(v) for v in pred.tolist()) + "\n"
     if args.output:
         from .data import atomic_write_bytes
 
@@ -253,10 +359,13 @@ def cmd_predict(args) -> int:
     else:
         sys.stdout.write(lines)
     metric = "accuracy" if hasattr(est, "classes_") else "R^2"
-    try:
-        score = f"{metric} against the file's labels: {est.score(X, y):.4f}"
-    except (ValueError, TypeError):  # labels the model's classes cannot be compared with: no score
-        score = f"no {metric}: the file's labels do not match the model's"
+    if y is None:
+        score = f"no {metric}: the file has no label column"
+    else:
+        try:
+            score = f"{metric} against the file's labels: {est.score(X, y):.4f}"
+        except (ValueError, TypeError):  # labels the model's classes cannot be compared with: no score
+            score = f"no {metric}: the file's labels do not match the model's"
     print(f"{len(pred)} predictions; {score}", file=sys.stderr)
     return 0
 
@@ -345,7 +454,7 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--version", action="version", version=f"zipml-hls {__version__}")
     sub = parser.add_subparsers(dest="command", required=True)
 
-    p = sub.add_parser("train", help="train a model on a data file")
+    p = sub.add_parser("train", help="train a model on a data file", formatter_class=_HelpFormatter)
     p.add_argument("data", help="LIBSVM/svmlight, CSV (label column) or .npz (X, y) file")
     _add_data_options(p)
     p.add_argument("--task", default="auto", choices=("auto", "regression", "classification"),
@@ -356,6 +465,13 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--levels", choices=LEVELS, help="default uniform, a quantized file's own")
     p.add_argument("--loss", default="squared_error", choices=CLASSIFIER_LOSSES,
                    help="classification loss: " + "; ".join(f"{n}: {LOSSES[n].formula}" for n in CLASSIFIER_LOSSES))
+    p.add_argument("--alpha", type=float, default=0.0,
+                   help="strength of the penalty, as scikit-learn's SGD (on original-unit coefficients)")
+    p.add_argument("--penalty", default="l2", choices=("l2", "l1", "elasticnet", "none"),
+                   help="the penalty --alpha weighs (none: no penalty)")
+    p.add_argument("--l1-ratio", type=float, default=0.15, help="elasticnet: the L1 share of the penalty")
+    p.add_argument("--class-weight", choices=("balanced",),
+                   help="classification: weigh each class inversely to its frequency (default: equal weights)")
     p.add_argument("--model-bits", type=int, help="round the model to this many bits in every dot product")
     p.add_argument("--grad-bits", type=int, help="round every update to this many bits")
     p.add_argument("--epochs", type=int, default=100, help="most epochs (default 100)")
@@ -395,24 +511,29 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--jobs", type=int, default=None,
                    help="worker threads (-1: every core): one-vs-rest classes in parallel (the same model as one "
                         "thread), or one model's epoch in blocks of rows whose models are averaged (default: 1)")
-    p.add_argument("--seed", type=int, default=0)
-    p.add_argument("--backend", default="hls", choices=BACKENDS)
+    p.add_argument("--seed", type=int, default=0,
+                   help="random_state: the seed of quantization, the kernels' draws and the row orders")
+    p.add_argument("--backend", default="hls", choices=BACKENDS,
+                   help="hls: the C++ kernels; reference: the NumPy golden model (the same bits, slower)")
     p.add_argument("--model-out", help="write the trained model here")
     p.add_argument("--quiet", action="store_true", help="no progress bar")
     p.set_defaults(func=cmd_train)
 
-    p = sub.add_parser("quantize", help="quantize a data file into a quantized data file (memory-mapped by train)")
+    p = sub.add_parser("quantize", help="quantize a data file into a quantized data file (memory-mapped by train)",
+                       formatter_class=_HelpFormatter)
     p.add_argument("data", help="CSV, .npy, Parquet or Arrow table (label column; streamed in bounded memory), "
                                 "LIBSVM or .npz")
     _add_data_options(p)
-    p.add_argument("--bits", type=int, required=True, choices=F.SUPPORTED_BITS)
-    p.add_argument("--sampling", default="double", choices=F.TRAINING_SAMPLINGS)
+    p.add_argument("--bits", type=int, required=True, choices=F.SUPPORTED_BITS, help="bits per level code")
+    p.add_argument("--sampling", default="double", choices=F.TRAINING_SAMPLINGS,
+                   help="double: index and fine-grid fraction, two samples drawn every epoch; naive: one "
+                        "stochastic sample; nearest: deterministic rounding")
     p.add_argument("--levels", default="uniform", choices=LEVELS,
                    help="optimal: loaded and quantized in memory (levels need every value of a feature)")
     p.add_argument("--copies", type=int, default=1,
                    help="independent quantized copies; training reads copy e mod K in epoch e (naive data: fresh "
                         "samples for K epochs; double data draw fresh samples from any copy) (default 1)")
-    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--seed", type=int, default=0, help="the seed of the quantization draws")
     p.add_argument("--chunk-rows", type=int,
                    help="rows per chunk when streaming (default: 64 MiB of float32 features; the chunks decide the "
                         "seeds, so the file too)")
@@ -420,14 +541,20 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--quiet", action="store_true", help="no progress bars")
     p.set_defaults(func=cmd_quantize)
 
-    p = sub.add_parser("predict", help="predict with a saved model")
-    p.add_argument("model")
-    p.add_argument("data")
+    p = sub.add_parser("predict", help="predict with a saved model", formatter_class=_HelpFormatter)
+    p.add_argument("model", help="a model file written by 'train --model-out'")
+    p.add_argument("data", help="LIBSVM/svmlight, CSV (with or without the label column) or .npz file")
     _add_data_options(p)
+    out = p.add_mutually_exclusive_group()
+    out.add_argument("--proba", action="store_true",
+                     help="print class probabilities (one column per class, a header of the classes; --loss "
+                          "log_loss models)")
+    out.add_argument("--decision-function", action="store_true",
+                     help="print decision values (classifiers: the margin, one column per class for more than two)")
     p.add_argument("--output", help="write predictions here (default: stdout)")
     p.set_defaults(func=cmd_predict)
 
-    p = sub.add_parser("bench", help="epoch throughput against the 32-bit baselines and the memory roofline")
+    p = sub.add_parser("bench", help="epoch throughput against the 32-bit baselines and the memory roofline", formatter_class=_HelpFormatter)
     p.add_argument("--out", default="zipml-bench", help="output folder (default: zipml-bench)")
     p.add_argument("--quick", action="store_true", help="a seconds-long smoke run on small data")
     p.add_argument("--rows", type=int, help="memory-bound configuration: rows (default 131072)")
@@ -438,7 +565,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--no-sklearn", action="store_true", help="leave out scikit-learn's SGDRegressor")
     p.add_argument("--hls-report", help="a Vitis *_csynth.xml (or a folder holding one): the FPGA projection "
                    "uses its clock and II")
-    p.add_argument("--quiet", action="store_true")
+    p.add_argument("--quiet", action="store_true", help="no progress output")
     p.set_defaults(func=cmd_bench)
 
     p = sub.add_parser("hls", help="Vitis HLS: synthesize the kernels, read synthesis reports")
@@ -457,10 +584,10 @@ def build_parser() -> argparse.ArgumentParser:
     q.add_argument("path", help="a *_csynth.xml file or a folder to search")
     q.set_defaults(func=cmd_hls_report)
 
-    p = sub.add_parser("info", help="version, compiler flags, instruction set, kernels compiled in")
+    p = sub.add_parser("info", help="version, compiler flags, instruction set, kernels compiled in", formatter_class=_HelpFormatter)
     p.set_defaults(func=cmd_info)
 
-    p = sub.add_parser("reproduce", help="reproduce the paper's core results into a report folder")
+    p = sub.add_parser("reproduce", help="reproduce the paper's core results into a report folder", formatter_class=_HelpFormatter)
     p.add_argument("--out", default="zipml-report", help="output folder (default: zipml-report)")
     p.add_argument("--full", action="store_true", help="the long version: more data, epochs and seeds")
     p.add_argument("--quiet", action="store_true", help="no progress output")

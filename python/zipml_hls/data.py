@@ -110,23 +110,32 @@ def _svmlight_error_line(path: Path, zero_based) -> str:
 
 
 def load_svmlight(path, n_features: int | None = None, zero_based="auto",
-                  max_dense_bytes: int = DEFAULT_MAX_DENSE_BYTES, dense: bool = True):
+                  max_dense_bytes: int = DEFAULT_MAX_DENSE_BYTES, dense: bool = True, detected: dict | None = None):
     """Read a LIBSVM/svmlight file with scikit-learn's loader.
 
     ``zero_based='auto'`` follows scikit-learn (1-based unless an index 0 appears),
-    which reads LIBLINEAR's 1-based files correctly. ``dense=False`` returns X as a
-    float64 CSR matrix, checked the same way, with no limit on its dense size (the
-    quantizer takes it block by block).
+    which reads LIBLINEAR's 1-based files and scikit-learn's own 0-based dumps correctly.
+    ``dense=False`` returns X as a float64 CSR matrix, checked the same way, with no limit
+    on its dense size (the quantizer takes it block by block). ``detected``: a dict that
+    gets ``zero_based``, the index base used (what 'auto' decided), so that data read
+    later (predict) can be read alike.
     """
     from sklearn.datasets import load_svmlight_file
 
     path = _regular_file(path)
     try:
-        X, y = load_svmlight_file(str(path), n_features=n_features, zero_based=zero_based)
+        if zero_based == "auto":  # the indices as written, then scikit-learn's rule on them
+            X, y = load_svmlight_file(str(path), zero_based=True)
+            zero_based = bool(X.nnz) and int(X.indices.min()) == 0
+            X = _with_width(path, X if zero_based else X[:, 1:], n_features)
+        else:
+            X, y = load_svmlight_file(str(path), n_features=n_features, zero_based=zero_based)
     except (EOFError, OSError) as exc:  # scikit-learn decompresses .gz and .bz2 files by their name
         raise DataError(f"{path}: cannot read it as LIBSVM data ({type(exc).__name__}: {exc})") from None
     except (ValueError, TypeError, IndexError, OverflowError) as exc:
         raise DataError(f"{path}: malformed LIBSVM data at {_svmlight_error_line(path, zero_based)} ({exc})") from None
+    if detected is not None:
+        detected["zero_based"] = bool(zero_based)
     if not dense:  # (scikit-learn's loader gives float64 CSR X and float64 y of as many rows)
         if X.shape[0] == 0 or X.shape[1] == 0:
             raise DataError(f"{path}: no data: X has shape {X.shape}; need at least one row and one feature")
@@ -140,25 +149,65 @@ def load_svmlight(path, n_features: int | None = None, zero_based="auto",
     return _checked(path, X_dense, y)
 
 
-def load_csv(path, label_column: int = 0, has_header: bool | None = None, delimiter: str | None = None):
-    """Read a CSV file of numbers; ``label_column`` (negative counts from the end) is y.
+def _with_width(path: Path, X, n_features: int | None):
+    """Sparse X with ``n_features`` columns (padded with empty ones), or as it is for None."""
+    if n_features is None or X.shape[1] == n_features:
+        return X
+    if X.shape[1] > n_features:
+        raise DataError(f"{path}: feature index {X.shape[1]} is beyond the {n_features} features expected")
+    import scipy.sparse as sp
 
-    A first line with a cell that is neither a number nor empty is taken as a header (a
-    UTF-8 byte-order mark is dropped first); ``has_header=True`` skips the first line
-    always, ``False`` never. Empty cells elsewhere are errors. Errors name the line.
+    X = sp.csr_matrix(X)
+    return sp.csr_matrix((X.data, X.indices, X.indptr), shape=(X.shape[0], n_features))
+
+
+def load_csv(path, label_column: int | str | None = 0, has_header: bool | None = None, delimiter: str | None = None,
+             report=None):
+    """Read a CSV file of numbers; ``label_column`` (an index, negative counts from the
+    end, or a header's column name) is y; None: no label column (y is None).
+
+    The first line is a header (a UTF-8 byte-order mark is dropped first) when its cells
+    are names (at least half of them not numbers), or column numbers (each numeric cell
+    equal to its 0-based position: what DataFrame.to_csv writes for a frame of numbered
+    columns; ``report`` is called with a message saying so). A first line of
+    numbers with a few other cells is neither: a DataError asks for ``has_header``.
+    ``has_header=True`` skips the first line always, ``False`` never. Empty cells
+    elsewhere are errors. Errors name the line.
     """
     path = _regular_file(path)
-    _check_label_column(label_column)
+    if label_column is not None and not isinstance(label_column, str):
+        _check_label_column(label_column)
     try:
         with open(path, newline="", encoding="utf-8-sig") as f:
             text = f.read()
     except UnicodeDecodeError as exc:
         raise DataError(f"{path}: not a UTF-8 text file ({exc})") from None
     delimiter = _sniff_delimiter(text[:4096]) if delimiter is None else delimiter
-    rows = _csv_rows(path, text, delimiter, has_header)
+    if isinstance(label_column, str):
+        label_column = csv_label_index(path, label_column, delimiter, text)
+    rows = _csv_rows(path, text, delimiter, has_header, report=report)
     if not rows:
         raise DataError(f"{path}: no data rows")
-    return _checked(path, *_split_label(path, np.asarray(rows, dtype=np.float64), label_column))
+    table = np.asarray(rows, dtype=np.float64)
+    if label_column is None:
+        return _checked(path, table, np.zeros(table.shape[0]))[0], None
+    return _checked(path, *_split_label(path, table, label_column))
+
+
+def csv_label_index(path, name: str, delimiter: str | None = None, text: str | None = None) -> int:
+    """The index of the column called ``name`` in a CSV file's header (line 1)."""
+    path = Path(path)
+    if text is None:
+        with open(path, newline="", encoding="utf-8-sig") as f:
+            text = f.readline()
+    delimiter = _sniff_delimiter(text[:4096]) if delimiter is None else delimiter
+    header = next(csv.reader(io.StringIO(text), delimiter=delimiter), [])
+    cells = [c.strip() for c in header]
+    if name in cells:
+        return cells.index(name)
+    shown = ", ".join(repr(c) for c in cells[:12]) + (", ..." if len(cells) > 12 else "")
+    raise DataError(f"{path}: no column {name!r} in the header (line 1: {shown}); give the label column by name "
+                    "from the header or by number")
 
 
 def _check_label_column(label_column) -> None:
@@ -173,11 +222,32 @@ def _sniff_delimiter(head: str) -> str:
         return ","
 
 
+def _header_kind(path: Path, row: list) -> str | None:
+    """What line 1 is: 'names' (at least half of its non-empty cells are not numbers),
+    'numbers' (column numbers: every numeric cell equals its 0-based position, as pandas
+    numbers columns, at least 3 cells; '1,2,3' stays data), or None (data). A row of numbers with a few other cells is neither: a
+    DataError asks for --header / --no-header."""
+    cells = [c.strip() for c in row]
+    numeric = [_is_number(c) for c in cells]
+    names = sum(1 for c, n in zip(cells, numeric) if c and not n)
+    if len(cells) >= 3 and all(cells) and all(float(c) == k for k, (c, n) in enumerate(zip(cells, numeric)) if n):
+        return "names" if names else "numbers"
+    if names == 0:  # numbers (and empty cells, which the row's parsing reports)
+        return None
+    if 2 * names >= sum(1 for c in cells if c):
+        return "names"
+    column = next(k for k, (c, n) in enumerate(zip(cells, numeric), start=1) if c and not n)
+    raise DataError(f"{path}: line 1: non-numeric value {cells[column - 1]!r:.40} in column {column} among numbers: "
+                    "a typo in the first row, or a header? Pass --header to skip line 1 (has_header=True) or fix "
+                    "the value")
+
+
 def _csv_rows(path: Path, text: str, delimiter: str, has_header: bool | None, first_line: int = 1,
-              width: int | None = None) -> list:
+              width: int | None = None, report=None) -> list:
     """The rows of numbers of CSV ``text`` whose first line is line ``first_line`` of the
-    file (a header is looked for on line 1 only), each of ``width`` cells when given: a
-    DataError names the line of anything else."""
+    file (a header is looked for on line 1 only: ``_header_kind``), each of ``width``
+    cells when given: a DataError names the line of anything else. ``report``: called
+    with a message when line 1 is taken as a header of column numbers."""
     rows = []
     reader = csv.reader(io.StringIO(text), delimiter=delimiter)  # lines end at \n, \r\n or \r only
     while True:
@@ -192,11 +262,17 @@ def _csv_rows(path: Path, text: str, delimiter: str, has_header: bool | None, fi
             continue
         if lineno == 1 and has_header:
             continue
+        if lineno == 1 and has_header is None:
+            kind = _header_kind(path, row)
+            if kind == "numbers" and report is not None:
+                report(f"{path}: line 1 ({', '.join(c.strip() for c in row[:4])}{', ...' if len(row) > 4 else ''}) "
+                       "is read as a header of column numbers, as DataFrame.to_csv writes one; --no-header reads "
+                       "it as data")
+            if kind is not None:
+                continue
         try:
             values = [float(c) for c in row]
         except ValueError:
-            if lineno == 1 and has_header is not False and any(c.strip() and not _is_number(c) for c in row):
-                continue  # header
             column = next(k for k, c in enumerate(row, start=1) if not _is_number(c))
             what = "an empty value" if not row[column - 1].strip() else f"non-numeric value {row[column - 1]!r:.40}"
             raise DataError(f"{path}: line {lineno}: {what} in column {column}") from None
@@ -377,6 +453,12 @@ def check_writable(path) -> Path:
         raise FileNotFoundError(f"{path}: the folder {path.parent} does not exist")
     if path.exists() and not path.is_file():
         raise ValueError(f"{path} exists and is not a regular file; refusing to replace it")
+    probe = path.with_name(f".zipml-probe-{os.getpid()}-{threading.get_ident()}-{secrets.token_hex(4)}.tmp")
+    try:  # the folder takes a new file (the write goes to a temporary name first): not /proc, not read-only
+        probe.open("xb").close()
+    except OSError as exc:
+        raise PermissionError(f"{path}: cannot write a file in {path.parent} ({exc.strerror or exc})") from None
+    probe.unlink()
     return path
 
 

@@ -217,15 +217,51 @@ class EpochData:
             self._workers = None
 
 
+@dataclass(frozen=True)
+class Penalty:
+    """Per-feature penalty coefficients per unit step, in the kernel's scaled units and
+    already times each feature's step multiplier 2^p_j: ``decay`` a_j (L2: every sample
+    w_j -= eta a_j w_j) and ``l1`` t_j (the L1 proximal step: soft thresholding by eta t_j),
+    each (d,) float64 or None. Both below 1/2 (the fixed-point format, PENALTY_FRAC)."""
+
+    decay: np.ndarray | None = None
+    l1: np.ndarray | None = None
+
+    def fixed(self, values: np.ndarray | None) -> np.ndarray | None:
+        """Coefficients as the quantized kernels take them: int32 Q32."""
+        if values is None:
+            return None
+        return np.minimum(np.round(values * 2.0**F.PENALTY_FRAC), 2**31 - 1).astype(np.int32)
+
+
+def fixed_weights(weights: np.ndarray) -> np.ndarray:
+    """Sample weights as the quantized kernels take them: int32 Q16 (1.0 is 2^16)."""
+    return np.round(np.asarray(weights, np.float64) * (1 << F.WEIGHT_FRAC)).astype(np.int32)
+
+
 class KernelRun:
     """One target bound to the kernel, labels converted once (float32 for the fp32
     baseline, Q16 otherwise); calling it runs epochs of the given data on the backend.
     ``conditioning``: per-feature centers and step exponents (``conditioning.Conditioning``)
-    for the linear and fp32 kernels, or None (the polynomial kernel has none)."""
+    for the linear and fp32 kernels, or None (the polynomial kernel has none).
+    ``weights``: (n,) sample weights (rows in X's order; the kernel steps by r u_i; the
+    pass loss is the mean of u_i times each row's loss), or None; ``penalty``: a
+    :class:`Penalty`, or None."""
 
     def __init__(self, y_scaled: np.ndarray, config: SgdConfig, conditioning: Conditioning | None = None,
-                 stored_variance: np.ndarray | None = None):
+                 stored_variance: np.ndarray | None = None, weights: np.ndarray | None = None,
+                 penalty: Penalty | None = None):
         self.config = config
+        self.weights = None if weights is None else np.asarray(weights, np.float64)
+        if weights is None:
+            self.kernel_weights = None
+        else:
+            self.kernel_weights = fixed_weights(weights) if config.quantized else self.weights.astype(np.float32)
+        penalty = penalty or Penalty()
+        if config.quantized:
+            self.decay, self.l1 = penalty.fixed(penalty.decay), penalty.fixed(penalty.l1)
+        else:
+            self.decay, self.l1 = (None if a is None else a.astype(np.float32) for a in (penalty.decay, penalty.l1))
         self.kernels = get_backend(config.backend)
         if conditioning is not None and config.quantized and LOSSES[config.loss].kernel == "polynomial":
             raise ValueError("the polynomial (log_loss) kernel has no per-feature centers or step multipliers")
@@ -256,11 +292,15 @@ class KernelRun:
             return data.lines.run(self, data, epochs, step_shift, decay, model_init, order, seed)
         config, kernels = self.config, self.kernels
         labels = self.labels if order is None else self.labels[order]
+        weights = self.kernel_weights
+        if weights is not None and order is not None:
+            weights = weights[order]
         d = data.n_features
         if data.lines is None:
             scale = None if self.shifts is None else np.exp2(self.shifts).astype(np.float32)
             out = kernels.sgd_fp32(data.scaled, labels, epochs, step_shift, decay, model_init.astype(np.float32),
-                                   loss=config.loss, rows=data.rows, step_scale=scale, centers=self.centers)
+                                   loss=config.loss, rows=data.rows, step_scale=scale, centers=self.centers,
+                                   weights=weights, decay=self.decay, l1=self.l1)
             return out._replace(history=out.history.astype(np.float64),
                                 predictions=out.predictions.astype(np.float64))
         init = F.to_fixed(model_init, F.MODEL_FRAC)
@@ -268,7 +308,7 @@ class KernelRun:
             out = kernels.sgd_logistic(data.lines, labels, d, config.bits, data.sampling, config.poly_degree + 1,
                                        epochs, step_shift, decay, F.dot_mult(config.bits), self.poly.fixed_coef(),
                                        self.poly.range_q16(), init, seed=config.seed if seed is None else seed,
-                                       rows=data.rows)
+                                       rows=data.rows, sample_weights=weights, decay=self.decay, l1=self.l1)
         else:
             tables = data.level_values
             dot_mult = F.dot_mult(config.bits) if tables is None else F.TABLE_DOT_MULT
@@ -276,7 +316,8 @@ class KernelRun:
                                      dot_mult, init, values=tables, loss=config.loss, model_bits=config.model_bits,
                                      grad_bits=config.grad_bits, seed=config.seed if seed is None else seed,
                                      full=data.full, feature_shifts=self.shifts, centers=self.centers,
-                                     rows=data.rows, stored_variance=self.stored_variance)
+                                     rows=data.rows, stored_variance=self.stored_variance, sample_weights=weights,
+                                     decay=self.decay, l1=self.l1)
         return out._replace(history=out.history.astype(np.float64) / (1 << F.MODEL_FRAC),
                             predictions=out.predictions.astype(np.float64) / (1 << F.LABEL_FRAC),
                             refetches=out.refetches if data.full is not None else None)
@@ -292,7 +333,11 @@ class KernelRun:
         with the pass's last model."""
         loss, y = LOSSES[self.config.loss], self._scaled_labels(order)
         per_sample = loss.pass_estimate(y, result.predictions)
-        error = np.sqrt(max(np.sum(loss.pass_noise(y, result.predictions)), 0.0)) / max(1, per_sample.size)
+        noise = loss.pass_noise(y, result.predictions)
+        if self.weights is not None:  # the weighted objective, mean_i u_i L_i
+            u = self.weights if order is None else self.weights[order]
+            per_sample, noise = per_sample * u, noise * u * u
+        error = np.sqrt(max(np.sum(noise), 0.0)) / max(1, per_sample.size)
         mean = float(np.mean(per_sample))
         if self.stored_variance is not None:
             w = result.history[-1, :-1]
@@ -301,7 +346,8 @@ class KernelRun:
 
     def zero_loss(self) -> float:
         """The training loss (scaled units) of the zero model: the baseline a run must beat."""
-        return float(np.mean(LOSSES[self.config.loss].objective(self._scaled_labels(), 0.0)))
+        per_sample = LOSSES[self.config.loss].objective(self._scaled_labels(), 0.0)
+        return float(np.mean(per_sample if self.weights is None else per_sample * self.weights))
 
     def _scaled_labels(self, order: np.ndarray | None = None) -> np.ndarray:
         labels = self.labels if order is None else self.labels[order]

@@ -13,8 +13,9 @@ from scipy.sparse import issparse
 from sklearn.base import BaseEstimator, ClassifierMixin, RegressorMixin
 from sklearn.exceptions import ConvergenceWarning
 from sklearn.preprocessing import LabelBinarizer
+from sklearn.utils.class_weight import compute_class_weight
 from sklearn.utils.multiclass import check_classification_targets
-from sklearn.utils.validation import check_is_fitted, validate_data
+from sklearn.utils.validation import _check_sample_weight, check_is_fitted, validate_data
 
 from . import engine
 from .ingest import quantize_sparse
@@ -30,6 +31,12 @@ from .conditioning import Conditioning
 from .step_size import AdaptiveSchedule, RoundingStats, row_bound, step_shift_of
 
 _MAX_BACKOFF = 8
+PENALTIES = ("l2", "l1", "elasticnet", None)
+#: sample weights are Q16 in the kernels (int32): below 2^15
+MAX_SAMPLE_WEIGHT = float(2**15)
+#: the settings a fitted model's kernel state depends on: partial_fit needs them unchanged
+_FITTED_SETTINGS = ("bits", "sampling", "levels", "precondition", "rounding_correction", "loss", "poly_degree",
+                    "poly_range", "refetch")
 #: requantize='auto' quantizes X again every epoch up to this many values (4 MiB of float32)
 REQUANTIZE_MAX_VALUES = 1 << 20
 
@@ -42,7 +49,7 @@ def _resolve_seed(random_state) -> int:
         return int(random_state.randint(0, 2**32, dtype=np.int64))
     if isinstance(random_state, np.random.Generator):
         return int(random_state.integers(0, 2**32))
-    return check_seed(random_state)
+    return check_seed(random_state, "random_state")
 
 
 class _Progress:
@@ -103,7 +110,7 @@ class _ZipMLLinear(BaseEstimator):
                  tol=1e-3, n_iter_no_change=3, shuffle=True, fresh_samples=True, precondition=True, n_copies=1,
                  random_state=None, backend="hls", verbose=0, model_bits=None, grad_bits=None, early_stopping=False,
                  validation_fraction=0.1, n_jobs=None, rounding_correction=True, requantize="auto",
-                 feature_range=None):
+                 feature_range=None, penalty="l2", alpha=0.0, l1_ratio=0.15, fit_intercept=True, warm_start=False):
         self.bits = bits
         self.sampling = sampling
         self.levels = levels
@@ -127,6 +134,11 @@ class _ZipMLLinear(BaseEstimator):
         self.rounding_correction = rounding_correction
         self.requantize = requantize
         self.feature_range = feature_range
+        self.penalty = penalty
+        self.alpha = alpha
+        self.l1_ratio = l1_ratio
+        self.fit_intercept = fit_intercept
+        self.warm_start = warm_start
 
     _loss_name = "squared_error"  # the classifier's `loss` parameter overrides it
 
@@ -190,6 +202,21 @@ class _ZipMLLinear(BaseEstimator):
                     raise ValueError(f"{name} is not available with loss={self._loss_name!r}")
         if self.levels == "optimal" and self._loss_spec.kernel != "linear":
             raise ValueError(f"levels='optimal' is not available with loss={self._loss_name!r}")
+        if self.penalty is not None:
+            check_choice(self.penalty, "penalty", PENALTIES)
+        for name, upper in (("alpha", sys.float_info.max), ("l1_ratio", 1.0)):
+            value = getattr(self, name)
+            if isinstance(value, (bool, str)) or not isinstance(value, (int, float, np.number)):
+                raise TypeError(f"{name} must be a float, got {value!r:.40}")
+            if not 0 <= _exact(value) <= upper:
+                raise ValueError(f"{name} must be a finite float in [0, {upper:g}], got {value!r:.40}")
+        for name in ("fit_intercept", "warm_start"):
+            if not isinstance(getattr(self, name), (bool, np.bool_)):
+                raise TypeError(f"{name} must be True or False, got {getattr(self, name)!r}")
+        if not self.fit_intercept:
+            raise ValueError("fit_intercept=False is not available: the kernels train on min/max-scaled features "
+                             "whose offset the intercept absorbs, so a model through the origin would need a level "
+                             "at 0 for every feature and a frozen intercept (docs/API.md, parameter table)")
         if not (isinstance(self.eta0, str) and self.eta0 == "auto"):
             if isinstance(self.eta0, (bool, str)) or not isinstance(self.eta0, (int, float, np.number)):
                 raise TypeError(f"eta0 must be 'auto' or a positive float, got {self.eta0!r}")
@@ -294,10 +321,11 @@ class _ZipMLLinear(BaseEstimator):
         return validate_data(self, X, reset=False, dtype=[np.float64, np.float32], accept_sparse="csr")
 
     # ---------------------------------------------------------- training
-    def _start(self, X, Y, seed: int | None = None) -> None:
+    def _start(self, X, Y, seed: int | None = None, weights: np.ndarray | None = None) -> None:
         """Fit the scalings and the schedule on the first data seen (``seed``: resolved
         already, else from ``random_state``); for quantized data from their statistics
-        (``QuantizedData.stats``: the same as fit(X) computes from X)."""
+        (``QuantizedData.stats``: the same as fit(X) computes from X). ``weights``: the
+        sample weights of these rows, or None."""
         bits = int(self.bits)
         stats = X.stats if isinstance(X, QuantizedData) else None
         known = self._feature_range()
@@ -322,20 +350,161 @@ class _ZipMLLinear(BaseEstimator):
         # per-feature centers and step multipliers: the linear kernel (and fp32 for the same losses)
         precondition = self.precondition and self._loss_spec.kernel == "linear" and self.levels == "uniform"
         self._conditioning = Conditioning.fit(summary, bits, rounding) if precondition else None
-        # least squares on double data: cancel the stored copy's rounding (docs/FORMATS.md section 5)
+        self._limit_shifts_by_decay()
+        # least squares on double data: cancel the stored copy's rounding (docs/FORMATS.md section 5);
+        # with sample weights each sample's pull is weighted: the correction by their mean
         corrects = (self.rounding_correction and bits != F.FULL_PRECISION and self.sampling == "double"
                     and self.levels == "uniform" and self._loss_name == "squared_error")
-        self._stored_variance = rounding.stored if corrects else None
+        self._stored_variance = None
+        if corrects:
+            self._stored_variance = rounding.stored if weights is None else rounding.stored * float(np.mean(weights))
         if self.eta0 == "auto":
             bound = (row_bound(X, self.scaling_, self._conditioning) if stats is None
                      else stats.step_bound(self._conditioning is not None))
             self._step_shift = step_shift_of(bound, 0.0 if rounding is None else rounding.row_max)
+            # A row of weight u steps u times as far. The rule above keeps eta (R + 1) <= 1, half
+            # of where a step overshoots its row's residual, so weights up to 2 keep the step and
+            # heavier ones lower it by ceil(log2(u_max / 2)) (u_max (R + 1) times eta <= 2; a
+            # bound of u_max alone measured 4x slower and no more stable on weights up to 30).
+            if weights is not None and weights.max() > 2.0:
+                self._step_shift = min(F.MAX_SHIFT, self._step_shift + int(np.ceil(np.log2(weights.max() / 2.0))))
         else:
             self._step_shift = step_shift_from_eta(float(self.eta0))
         self.eta_ = 2.0**-self._step_shift
         self._seed = _resolve_seed(self.random_state) if seed is None else seed
         self._models = np.zeros((Y.shape[1], summary.mean.shape[0] + 1))
+        self._fitted_settings = self._settings()
         self._reset_curves()
+
+    def _settings(self) -> dict:
+        """The parameters the fitted kernel state depends on (_FITTED_SETTINGS) as set now."""
+        return {name: getattr(self, name) for name in _FITTED_SETTINGS if hasattr(self, name)}
+
+    def _check_unchanged_settings(self) -> None:
+        """partial_fit continues the fitted model: a ValueError naming the first parameter
+        changed (set_params) since the model was started."""
+        for name, value in getattr(self, "_fitted_settings", {}).items():
+            now = getattr(self, name)
+            try:
+                same = now is value or bool(now == value)
+            except (TypeError, ValueError):  # values that do not compare: changed
+                same = False
+            if not same:
+                raise ValueError(f"{name} is {now!r} now but the model was fitted with {name}={value!r}; "
+                                 f"partial_fit continues that model: set {name}={value!r} again, or call fit to "
+                                 "start a new one")
+
+    # ------------------------------------------------ weights and penalties
+    def _penalty_split(self) -> tuple[float, float]:
+        """(alpha of the L2 term, alpha of the L1 term) of ``penalty``, ``alpha`` and ``l1_ratio``."""
+        if self.penalty is None or float(self.alpha) == 0.0:
+            return 0.0, 0.0
+        ratio = {"l2": 0.0, "l1": 1.0}.get(self.penalty, float(self.l1_ratio))
+        return float(self.alpha) * (1.0 - ratio), float(self.alpha) * ratio
+
+    def _step_multipliers(self) -> np.ndarray:
+        d = self.scaling_.inv.shape[0]
+        return np.ones(d) if self._conditioning is None else np.exp2(self._conditioning.shifts.astype(np.float64))
+
+    def _limit_shifts_by_decay(self) -> None:
+        """With an L2 penalty, feature j's step multiplier 2^p_j is lowered until its decay
+        per unit step, alpha_j 2^p_j (alpha_j the penalty in scaled units), is at most 1/2:
+        where the penalty outweighs the feature's own curvature it sets the step (and the
+        kernels' decay format ends there)."""
+        l2, _ = self._penalty_split()
+        if l2 == 0.0 or self._conditioning is None:
+            return
+        a = l2 * self.scaling_.inv.astype(np.float64) ** 2
+        with np.errstate(divide="ignore"):
+            limit = np.where(a > 0, np.floor(np.log2(0.5 / np.where(a > 0, a, 1.0))), 255)
+        shifts = np.minimum(self._conditioning.shifts, np.clip(limit, 0, 255)).astype(np.uint8)
+        self._conditioning = replace(self._conditioning, shifts=shifts)
+
+    def _penalty(self, target: int) -> engine.Penalty | None:
+        """The penalty of target ``target`` in the kernels' units (engine.Penalty): the
+        objective (1/n) sum_i u_i L_i + alpha ((1 - r)/2 |coef|^2 + r |coef|_1) in original
+        units is, in the scaled space (w_j = coef_j range_j / scale), the L2 coefficient
+        alpha (1 - r) / range_j^2 and the L1 coefficient alpha r / (scale range_j), each
+        times the feature's step multiplier 2^p_j. Coefficients above 1/2 are capped there
+        (and fit warns)."""
+        l2, l1 = self._penalty_split()
+        if l2 == 0.0 and l1 == 0.0:
+            return None
+        inv, mult = self.scaling_.inv.astype(np.float64), self._step_multipliers()
+        decay = np.minimum(l2 * inv**2 * mult, 0.5) if l2 else None
+        scale = self._label_scalings[target].scale
+        l1_coef = np.minimum(l1 * inv / scale * mult, 0.5) if l1 else None
+        return engine.Penalty(decay=decay, l1=l1_coef)
+
+    def _warn_capped_penalty(self) -> None:
+        l2, l1 = self._penalty_split()
+        inv = self.scaling_.inv.astype(np.float64)
+        scale = min(ls.scale for ls in self._label_scalings)
+        capped = int(np.count_nonzero((l2 * inv**2 >= 0.5) | (l1 * inv / scale * self._step_multipliers() >= 0.5)))
+        if capped:
+            warnings.warn(f"alpha={self.alpha} penalises {capped} feature(s) beyond what the kernels' decay holds "
+                          "(1/2 per unit step in scaled units, alpha / range_j^2 for L2); their penalty is capped "
+                          "there. Features with a small range take a large penalty in original units: standardize "
+                          "X or lower alpha", UserWarning, stacklevel=4)
+
+    def _sample_weights(self, sample_weight, X, y) -> np.ndarray | None:
+        """``sample_weight`` (and the classifier's ``class_weight``) as one weight per row,
+        checked, or None when every weight is 1 (the unweighted kernels, bit for bit)."""
+        n = X.n_samples if isinstance(X, QuantizedData) else X.shape[0]
+        weights = None
+        if sample_weight is not None:
+            weights = _check_sample_weight(sample_weight, np.empty((n, 0)), dtype=np.float64,
+                                           ensure_non_negative=True)
+        weights = self._class_weights(y, weights)
+        if weights is None or np.all(weights == 1.0):
+            return None
+        if weights.max() >= MAX_SAMPLE_WEIGHT:
+            raise ValueError(f"sample_weight has a weight of {weights.max():g}; the kernels take weights below "
+                             f"{MAX_SAMPLE_WEIGHT:g} (Q16): scale them down (their ratios and the step set the fit)")
+        return weights
+
+    def _class_weights(self, y, weights):
+        """The regressor has no class weights: ``weights`` as they are."""
+        return weights
+
+    def _previous(self):
+        """warm_start: the fitted coef_ and intercept_ (with classes_ for classifiers) that
+        the next fit starts from, or None."""
+        if not self.warm_start or not hasattr(self, "_coef"):
+            return None
+        return self._coef.copy(), self._intercept.copy(), getattr(self, "classes_", None)
+
+    def _initial_models(self, coef_init, intercept_init, previous) -> np.ndarray | None:
+        """The scaled-space models (T, d + 1) that reproduce ``coef_init`` / ``intercept_init``
+        (original units; either may be None: zeros), else the warm-start model ``previous``,
+        else None (zeros). The inverse of scaling.unscale_models."""
+        T, d = self._models.shape[0], self._models.shape[1] - 1
+        if coef_init is None and intercept_init is None:
+            if previous is None:
+                return None
+            coef, intercept, classes = previous
+            if classes is not None and not np.array_equal(classes, self.classes_):
+                raise ValueError(f"warm_start: the classes {self.classes_.tolist()} differ from the fitted model's "
+                                 f"{classes.tolist()}; fit with warm_start=False")
+            if coef.shape != (T, d):
+                raise ValueError(f"warm_start: the fitted model has {coef.shape[1]} features, X has {d}")
+        else:
+            coef = np.zeros((T, d)) if coef_init is None else np.asarray(coef_init, dtype=np.float64)
+            intercept = np.zeros(T) if intercept_init is None else np.asarray(intercept_init, dtype=np.float64)
+            if coef.size != T * d or intercept.size != T:
+                raise ValueError(f"coef_init must have {T} x {d} values and intercept_init {T}, got shapes "
+                                 f"{coef.shape} and {intercept.shape}")
+            coef, intercept = coef.reshape(T, d), intercept.reshape(T)
+            if not (np.isfinite(coef).all() and np.isfinite(intercept).all()):
+                raise ValueError("coef_init and intercept_init must be finite")
+        inv, lo = self.scaling_.inv.astype(np.float64), self.scaling_.lo.astype(np.float64)
+        centers = np.zeros(d) if self._conditioning is None else self._conditioning.centers
+        models = np.zeros((T, d + 1))
+        for t, ls in enumerate(self._label_scalings):
+            w = np.where(inv > 0, coef[t] / (ls.scale * np.where(inv > 0, inv, 1.0)), 0.0)
+            models[t, :d] = w
+            models[t, d] = (intercept[t] - ls.center) / ls.scale + (w * inv) @ lo + w @ centers
+        return models
 
     def _reset_curves(self) -> None:
         self.n_iter_ = 0
@@ -376,16 +545,17 @@ class _ZipMLLinear(BaseEstimator):
         jobs = int(self.n_jobs)
         return jobs if jobs > 0 else max(1, (os.cpu_count() or 1) + 1 + jobs)
 
-    def _runs(self, Y, config: engine.SgdConfig) -> list:
-        return [engine.KernelRun(ls.transform(Y[:, t]), config, self._conditioning, self._stored_variance)
+    def _runs(self, Y, config: engine.SgdConfig, weights: np.ndarray | None = None) -> list:
+        return [engine.KernelRun(ls.transform(Y[:, t]), config, self._conditioning, self._stored_variance,
+                                 weights=weights, penalty=self._penalty(t))
                 for t, ls in enumerate(self._label_scalings)]
 
-    def _run(self, X, Y, config: engine.SgdConfig, epochs: int) -> float:
+    def _run(self, X, Y, config: engine.SgdConfig, epochs: int, weights: np.ndarray | None = None) -> float:
         """Train every target ``epochs`` epochs of the fixed schedule. Returns the worst
         ratio, over targets, of the last epoch's loss to the loss of predicting the
         target's mean (inf if not finite)."""
         data = engine.EpochData(X, self.scaling_, config)
-        runs = self._runs(Y, config)
+        runs = self._runs(Y, config, weights)
         progress = _Progress(self, epochs)
 
         def on_epoch(e, stats):
@@ -401,7 +571,7 @@ class _ZipMLLinear(BaseEstimator):
         self._set_coef()
         return self._worst_ratio(runs, stats[-1])
 
-    def _run_adaptive(self, X, Y, config: engine.SgdConfig, held_out=None) -> float:
+    def _run_adaptive(self, X, Y, config: engine.SgdConfig, held_out=None, weights: np.ndarray | None = None) -> float:
         """Epoch by epoch, every target in lockstep, with the step of
         :class:`~zipml_hls.step_size.AdaptiveSchedule` driven by the mean training loss
         of the kernels' pass (clamped at 0: with double sampling the unbiased estimate can
@@ -411,7 +581,7 @@ class _ZipMLLinear(BaseEstimator):
         stops, as scikit-learn's SGD warns at max_iter). Returns the worst final-loss ratio
         to the zero model, as ``_run`` (with early stopping: of the held-out loss)."""
         data = engine.EpochData(X, self.scaling_, config)
-        runs = self._runs(Y, config)
+        runs = self._runs(Y, config, weights)
         schedule = AdaptiveSchedule(config.step_shift, self.tol, self.n_iter_no_change)
         progress = _Progress(self, int(self.max_iter))
         converged = False
@@ -440,25 +610,28 @@ class _ZipMLLinear(BaseEstimator):
             return self._held_out_ratio(*held_out, self.validation_loss_curve_[-1])
         return self._worst_ratio(runs, stats)
 
-    def _validation_loss(self, X_val, Y_val) -> float:
+    def _validation_loss(self, X_val, Y_val, w_val=None) -> float:
         """The objective of the current models on held-out rows, full precision, original
-        units (mean over targets)."""
+        units (mean over targets; weighted by the rows' sample weights ``w_val``)."""
         self._set_coef()
         scores = X_val @ self._coef.T + self._intercept
-        return float(np.mean(self._loss_spec.objective(Y_val, scores)))
+        loss = self._loss_spec.objective(Y_val, scores)
+        return float(np.mean(loss if w_val is None else loss * w_val[:, None]))
 
-    def _held_out_ratio(self, X_val, Y_val, loss: float) -> float:
+    def _held_out_ratio(self, X_val, Y_val, w_val, loss: float) -> float:
         """A held-out loss over that of predicting each target's training mean (f = 0 in
         the scaled space), as _worst_ratio for the pass loss."""
-        zero = np.mean([np.mean(self._loss_spec.objective(Y_val[:, t], ls.center))
+        u = 1.0 if w_val is None else w_val
+        zero = np.mean([np.mean(self._loss_spec.objective(Y_val[:, t], ls.center) * u)
                         for t, ls in enumerate(self._label_scalings)])
         return loss / (zero + 1e-300) if np.isfinite(loss) else np.inf
 
-    def _split_validation(self, X, Y, seed: int):
-        """Early stopping: (X_train, Y_train, (X_val, Y_val)) with a ``validation_fraction``
-        of the rows held out (stratified by class for classifiers), else (X, Y, None)."""
+    def _split_validation(self, X, Y, seed: int, weights=None):
+        """Early stopping: (X_train, Y_train, weights_train, (X_val, Y_val, weights_val)) with
+        a ``validation_fraction`` of the rows held out (stratified by class for classifiers),
+        else (X, Y, weights, None)."""
         if not self.early_stopping:
-            return X, Y, None
+            return X, Y, weights, None
         from sklearn.model_selection import train_test_split
 
         n_val = int(np.ceil(float(self.validation_fraction) * X.shape[0]))
@@ -474,7 +647,8 @@ class _ZipMLLinear(BaseEstimator):
         train, val = (np.sort(rows) for rows in train_test_split(np.arange(X.shape[0]), test_size=n_val,
                                                                   random_state=seed % (2**31), stratify=stratify))
         # the held-out rows in float64 once: their loss is evaluated after every epoch
-        return X[train], Y[train], (X[val].astype(np.float64), Y[val])
+        w_train, w_val = (None, None) if weights is None else (weights[train], weights[val])
+        return X[train], Y[train], w_train, (X[val].astype(np.float64), Y[val], w_val)
 
     def _record_epoch(self, stats: engine.EpochStats, n_rows: int) -> float:
         """Count an epoch: its training loss from the kernel's pass (original units, mean
@@ -521,23 +695,29 @@ class _ZipMLLinear(BaseEstimator):
         warnings.warn(f"SGD {what} (training loss {self.loss_curve_[-1]:.3g}); lower eta0 (now {self.eta_:g}) "
                       "or raise max_iter", ConvergenceWarning, stacklevel=3)
 
-    def _fit(self, X, Y):
-        """Train from zero: the adaptive schedule (decay_epochs=None) or ``max_iter`` epochs
-        of the fixed one; with eta0='auto' a run that ends worse than the zero model
+    def _fit(self, X, Y, weights=None, coef_init=None, intercept_init=None, previous=None):
+        """Train from zero (or from ``coef_init`` / ``intercept_init``, or the warm-start
+        model ``previous``): the adaptive schedule (decay_epochs=None) or ``max_iter``
+        epochs of the fixed one; with eta0='auto' a run that ends worse than the zero model
         restarts with half the step (up to 8 times). With early stopping, a
-        ``validation_fraction`` of the rows is held out and drives the schedule."""
+        ``validation_fraction`` of the rows is held out and drives the schedule.
+        ``weights``: per-row sample weights, or None."""
         seed = _resolve_seed(self.random_state)
-        X, Y, held_out = self._split_validation(X, Y, seed)
-        self._start(X, Y, seed)
+        X, Y, weights, held_out = self._split_validation(X, Y, seed, weights)
+        self._start(X, Y, seed, weights)
+        self._warn_capped_penalty()
+        init = self._initial_models(coef_init, intercept_init, previous)
+        if init is not None:
+            self._models[:] = init
         copies = X.n_copies if isinstance(X, QuantizedData) else None
         for attempt in range(_MAX_BACKOFF + 1):
             if self.decay_epochs is None:
                 config = self._config(self._step_shift, 0, self._seed, self._requantizes(X), copies)
-                worst = self._run_adaptive(X, Y, config, held_out)
+                worst = self._run_adaptive(X, Y, config, held_out, weights)
             else:
                 config = self._config(self._step_shift, int(self.decay_epochs), self._seed, self._requantizes(X),
                                       copies)
-                worst = self._run(X, Y, config, int(self.max_iter))
+                worst = self._run(X, Y, config, int(self.max_iter), weights)
                 self.final_eta_ = 2.0**-epoch_shift(self._step_shift, int(self.decay_epochs), int(self.max_iter) - 1)
             if worst <= 1.0:
                 return self
@@ -545,16 +725,17 @@ class _ZipMLLinear(BaseEstimator):
                 break
             self._step_shift += 1
             self.eta_ = 2.0**-self._step_shift
-            self._models[:] = 0.0
+            self._models[:] = 0.0 if init is None else init
             self._reset_curves()
         self._warn("did not beat predicting the mean")
         return self
 
-    def _partial_fit(self, X, Y, first: bool):
+    def _partial_fit(self, X, Y, first: bool, weights=None):
         """One epoch over this batch: its rows in the order and with the draws of epoch
-        ``n_iter_`` (fresh for every call)."""
+        ``n_iter_`` (fresh for every call); ``weights``: its sample weights, or None."""
         if first:
-            self._start(X, Y)
+            self._start(X, Y, weights=weights)
+            self._warn_capped_penalty()
         else:
             self._count_clipped(X)
         if self.decay_epochs is None and hasattr(self, "final_eta_"):  # continue at the step the last run ended on
@@ -566,7 +747,7 @@ class _ZipMLLinear(BaseEstimator):
         config = self._config(shift, 0, self._seed, self._requantizes(X))
         if not config.resamples:
             config = replace(config, seed=(self._seed + self.n_iter_) % (1 << 32))
-        runs = self._runs(Y, config)
+        runs = self._runs(Y, config, weights)
         data = engine.EpochData(X, self.scaling_, config)
         try:
             stats = engine.run_epoch(data, runs, self.n_iter_, shift, self._models, prefetch=False)
@@ -708,6 +889,22 @@ _PARAMS_DOC = r"""
         call counts them in ``n_clipped_`` and warns (a UserWarning) when there are any;
         so does ``partial_fit`` without it for values outside the first batch's range.
         Not for quantized data, which carry their scaling.
+    penalty : {'l2', 'l1', 'elasticnet'} or None, default='l2'
+        The penalty ``alpha`` weighs, with scikit-learn's SGD meanings: the objective is
+        (1/n) sum_i u_i L_i + alpha ((1 - r)/2 |coef|^2 + r |coef|_1) on original-unit
+        coefficients, r = 0 ('l2'), 1 ('l1') or ``l1_ratio``; u_i the sample weights. In
+        the kernels L2 decays every weight each sample before its step and L1 is a proximal
+        (soft-thresholding) step after it; the intercept is not penalised (docs/API.md).
+    alpha : float >= 0, default=0.0
+        Strength of the penalty (scikit-learn's default is 1e-4; 0 trains as the paper).
+    l1_ratio : float in [0, 1], default=0.15
+        'elasticnet': the L1 share r of the penalty.
+    fit_intercept : True, default=True
+        False is refused: the kernels train on min/max-scaled features, whose offset the
+        intercept absorbs.
+    warm_start : bool, default=False
+        ``fit`` starts from the fitted ``coef_`` and ``intercept_`` (same features and
+        classes) instead of zeros; ``fit(coef_init=, intercept_init=)`` gives a start too.
 """
 
 
@@ -730,7 +927,8 @@ class ZipMLRegressor(RegressorMixin, _ZipMLLinear):
     Attributes
     ----------
     coef_ : ndarray (n_features,)
-    intercept_ : float
+    intercept_ : ndarray (1,)
+        As scikit-learn's SGDRegressor.
     n_iter_ : int
         Epochs run (cumulative over ``partial_fit`` calls).
     loss_curve_ : list of float
@@ -758,35 +956,58 @@ class ZipMLRegressor(RegressorMixin, _ZipMLLinear):
     n_features_in_ : int
     """
 
-    def fit(self, X, y=None):
-        """Train from a zero model on float data X or quantized data (a QuantizedData, e.g.
-        ``zipml_hls.load_quantized``; y: its stored labels by default)."""
-        self._check_params()
-        if isinstance(X, QuantizedData):
-            return self._fit(X, self._target(check_labels(self._validate_quantized(X, y), X.n_samples)))
-        if issparse(X):
-            X, y = self._sparse_data(X, y)
-            return self._fit(X, self._target(check_labels(y, X.n_samples)))
-        X, y = self._validate_fit(X, y, reset=True)
-        return self._fit(X, self._target(y))
+    def __init__(self, bits=8, sampling="double", levels="uniform", max_iter=100, eta0="auto", decay_epochs=None,
+                 tol=1e-3, n_iter_no_change=3, shuffle=True, fresh_samples=True, precondition=True, n_copies=1,
+                 random_state=None, backend="hls", verbose=0, model_bits=None, grad_bits=None, early_stopping=False,
+                 validation_fraction=0.1, n_jobs=None, rounding_correction=True, requantize="auto",
+                 feature_range=None, penalty="l2", alpha=0.0, l1_ratio=0.15, fit_intercept=True, warm_start=False):
+        super().__init__(bits=bits, sampling=sampling, levels=levels, max_iter=max_iter, eta0=eta0,
+                         decay_epochs=decay_epochs, tol=tol, n_iter_no_change=n_iter_no_change, shuffle=shuffle,
+                         fresh_samples=fresh_samples, precondition=precondition, n_copies=n_copies,
+                         random_state=random_state, backend=backend, verbose=verbose, model_bits=model_bits,
+                         grad_bits=grad_bits, early_stopping=early_stopping, validation_fraction=validation_fraction,
+                         n_jobs=n_jobs, rounding_correction=rounding_correction, requantize=requantize,
+                         feature_range=feature_range, penalty=penalty, alpha=alpha, l1_ratio=l1_ratio,
+                         fit_intercept=fit_intercept, warm_start=warm_start)
 
-    def partial_fit(self, X, y):
+    def fit(self, X, y=None, coef_init=None, intercept_init=None, sample_weight=None):
+        """Train on float data X or quantized data (a QuantizedData, e.g.
+        ``zipml_hls.load_quantized``; y: its stored labels by default), from a zero model,
+        from ``coef_init`` / ``intercept_init`` (original units), or with ``warm_start``
+        from the fitted one; ``sample_weight``: one weight >= 0 per row (None: all 1)."""
+        self._check_params()
+        previous = self._previous()
+        if isinstance(X, QuantizedData):
+            y = check_labels(self._validate_quantized(X, y), X.n_samples)
+        elif issparse(X):
+            X, y = self._sparse_data(X, y)
+            y = check_labels(y, X.n_samples)
+        else:
+            X, y = self._validate_fit(X, y, reset=True)
+        Y = self._target(y)
+        return self._fit(X, Y, self._sample_weights(sample_weight, X, y), coef_init, intercept_init, previous)
+
+    def partial_fit(self, X, y, sample_weight=None):
         """One epoch over (X, y), continuing the model and the step schedule.
 
         The first call fixes the feature scaling (``feature_range``, else the min/max of
         that batch; later values outside it are clipped, counted in ``n_clipped_`` and
-        warned about) and the label scaling.
+        warned about) and the label scaling. ``sample_weight``: as fit's.
         """
         self._check_params()
         first = not hasattr(self, "scaling_")
+        if not first:
+            self._check_unchanged_settings()
         X, y = self._validate_fit(X, y, reset=first)
-        return self._partial_fit(X, self._target(y), first)
+        Y = self._target(y)
+        return self._partial_fit(X, Y, first, self._sample_weights(sample_weight, X, y))
 
     @staticmethod
     def _target(y):
         y = np.asarray(y, dtype=np.float64)
         if y.ndim != 1:
-            raise ValueError(f"y must be 1-D, got shape {y.shape}")
+            raise ValueError(f"y must be 1-D, got shape {y.shape}: ZipMLRegressor fits one target, as scikit-learn's "
+                             "SGDRegressor; fit one per column (sklearn.multioutput.MultiOutputRegressor)")
         return y[:, None]
 
     @property
@@ -795,7 +1016,7 @@ class ZipMLRegressor(RegressorMixin, _ZipMLLinear):
 
     @property
     def intercept_(self):
-        return float(self._intercept[0])
+        return self._intercept[:1].copy()
 
     @property
     def label_scaling_(self):
@@ -841,7 +1062,11 @@ class ZipMLClassifier(ClassifierMixin, _ZipMLLinear):
       unbiased for P at the stored values;
       'naive'/'nearest' reuse one sample (biased baselines). ``predict_proba`` applies the
       logistic function to the decision function.
-""" + _PARAMS_DOC + r"""    loss : {""" + ", ".join(repr(name) for name in CLASSIFIER_LOSSES) + r"""}, default='squared_error'
+""" + _PARAMS_DOC + r"""    class_weight : dict, 'balanced' or None, default=None
+        Each row's sample weight times the weight of its class (scikit-learn's
+        ``compute_class_weight``); every one-vs-rest model takes the same row weights.
+        'balanced' is refused by ``partial_fit`` (it needs every label).
+    loss : {""" + ", ".join(repr(name) for name in CLASSIFIER_LOSSES) + r"""}, default='squared_error'
         A loss of the registry ``zipml_hls.spec.losses.LOSSES``.
     refetch : bool, default=True
         Hinge loss: refetch full-precision rows whose margin is ambiguous.
@@ -856,6 +1081,9 @@ class ZipMLClassifier(ClassifierMixin, _ZipMLLinear):
     classes_ : ndarray (n_classes,)
     coef_ : ndarray (1, n_features) for two classes, else (n_classes, n_features)
     intercept_ : ndarray (1,) or (n_classes,)
+    decision_function, predict_proba
+        ``decision_function`` for every loss; ``predict_proba`` with 'log_loss' only (the
+        other losses give margins, not probabilities).
     n_iter_, loss_curve_, eta_, scaling_, n_clipped_, n_features_in_ : as ZipMLRegressor
         (the loss, in +1/-1 units, is averaged over the one-vs-rest models).
     refetch_fraction_ : list of float
@@ -868,14 +1096,17 @@ class ZipMLClassifier(ClassifierMixin, _ZipMLLinear):
                  tol=1e-3, n_iter_no_change=3, shuffle=True, fresh_samples=True, precondition=True, n_copies=1,
                  random_state=None, backend="hls", verbose=0, model_bits=None, grad_bits=None, early_stopping=False,
                  validation_fraction=0.1, n_jobs=None, rounding_correction=True, requantize="auto",
-                 feature_range=None, loss="squared_error", refetch=True, poly_degree=5, poly_range=4.0):
+                 feature_range=None, penalty="l2", alpha=0.0, l1_ratio=0.15, fit_intercept=True, warm_start=False,
+                 class_weight=None, loss="squared_error", refetch=True, poly_degree=5, poly_range=4.0):
         super().__init__(bits=bits, sampling=sampling, levels=levels, max_iter=max_iter, eta0=eta0,
                          decay_epochs=decay_epochs, tol=tol, n_iter_no_change=n_iter_no_change, shuffle=shuffle,
                          fresh_samples=fresh_samples, precondition=precondition, n_copies=n_copies,
                          random_state=random_state, backend=backend, verbose=verbose, model_bits=model_bits,
                          grad_bits=grad_bits, early_stopping=early_stopping, validation_fraction=validation_fraction,
                          n_jobs=n_jobs, rounding_correction=rounding_correction, requantize=requantize,
-                         feature_range=feature_range)
+                         feature_range=feature_range, penalty=penalty, alpha=alpha, l1_ratio=l1_ratio,
+                         fit_intercept=fit_intercept, warm_start=warm_start)
+        self.class_weight = class_weight
         self.loss = loss
         self.refetch = refetch
         self.poly_degree = poly_degree
@@ -890,8 +1121,14 @@ class ZipMLClassifier(ClassifierMixin, _ZipMLLinear):
         super()._check_params()
         if not isinstance(self.refetch, (bool, np.bool_)):
             raise TypeError(f"refetch must be True or False, got {self.refetch!r}")
+        if not (self.class_weight is None or isinstance(self.class_weight, dict)
+                or (isinstance(self.class_weight, str) and self.class_weight == "balanced")):
+            raise ValueError(f"class_weight must be None, 'balanced' or a dict {{class: weight}}, got "
+                             f"{self.class_weight!r:.60}")
         if self.loss == "log_loss":
-            logistic_polynomial(self.poly_degree, self.poly_range)  # validates both
+            if isinstance(self.poly_degree, (bool, np.bool_)) or not isinstance(self.poly_degree, (int, np.integer)):
+                raise TypeError(f"poly_degree must be an int (3, 5 or 7), got {self.poly_degree!r:.40}")
+            logistic_polynomial(int(self.poly_degree), self.poly_range)  # validates both
 
     def _targets(self, y) -> np.ndarray:
         Y = self._binarizer.transform(y).astype(np.float64) * 2.0 - 1.0
@@ -904,10 +1141,14 @@ class ZipMLClassifier(ClassifierMixin, _ZipMLLinear):
             raise ValueError(f"need samples of at least 2 classes, got {len(self.classes_)} class "
                              f"({self.classes_[0]!r})")
 
-    def fit(self, X, y=None):
+    def fit(self, X, y=None, coef_init=None, intercept_init=None, sample_weight=None):
         """Train one +1/-1 model of the loss per class (one for two classes), on float data
-        X or quantized data (a QuantizedData; y: its stored labels by default)."""
+        X or quantized data (a QuantizedData; y: its stored labels by default), from zero
+        models, from ``coef_init`` (n_models, n_features) / ``intercept_init`` (n_models,),
+        or with ``warm_start`` from the fitted ones; ``sample_weight``: one weight >= 0 per
+        row (None: all 1), times ``class_weight``."""
         self._check_params()
+        previous = self._previous()
         if isinstance(X, QuantizedData):
             y = self._validate_quantized(X, y)
         elif issparse(X):
@@ -916,12 +1157,36 @@ class ZipMLClassifier(ClassifierMixin, _ZipMLLinear):
             X, y = self._validate_fit(X, y, reset=True)
         check_classification_targets(y)
         self._set_classes(np.unique(y))
-        return self._fit(X, self._targets(y))
+        return self._fit(X, self._targets(y), self._sample_weights(sample_weight, X, y), coef_init, intercept_init,
+                         previous)
 
-    def partial_fit(self, X, y, classes=None):
-        """One epoch over (X, y); the first call needs ``classes`` (all labels)."""
+    def _class_weights(self, y, weights):
+        """``weights`` (or ones) times the weight of each row's class (class_weight), or
+        ``weights`` as they are without class weights. A ValueError when fewer than two
+        classes keep a positive weight."""
+        y = np.asarray(y)
+        if self.class_weight is not None:
+            per_class = compute_class_weight(self.class_weight, classes=self.classes_, y=y)
+            rows = per_class[np.searchsorted(self.classes_, y)]
+            weights = rows if weights is None else weights * rows
+        if weights is not None:
+            kept = np.unique(y[weights > 0])
+            if kept.size < 2 and self.classes_.size >= 2:
+                raise ValueError(f"sample_weight (with class_weight) leaves rows of {kept.size} class(es) with a "
+                                 f"positive weight ({kept.tolist()}); a classifier needs at least 2 classes")
+        return weights
+
+    def partial_fit(self, X, y, classes=None, sample_weight=None):
+        """One epoch over (X, y); the first call needs ``classes`` (all labels).
+        ``sample_weight``: as fit's; ``class_weight`` must be a dict or None here (as
+        scikit-learn's, 'balanced' needs all the data)."""
         self._check_params()
+        if isinstance(self.class_weight, str):
+            raise ValueError("class_weight='balanced' needs the class frequencies of all the data: partial_fit "
+                             "takes a dict {class: weight} (compute_class_weight('balanced', ...) of all labels)")
         first = not hasattr(self, "scaling_")
+        if not first:
+            self._check_unchanged_settings()
         X, y = self._validate_fit(X, y, reset=first)
         check_classification_targets(y)
         if first:
@@ -934,7 +1199,7 @@ class ZipMLClassifier(ClassifierMixin, _ZipMLLinear):
         unseen = np.setdiff1d(np.unique(y), self.classes_)
         if unseen.size:
             raise ValueError(f"y has labels {unseen.tolist()} that are not in classes {self.classes_.tolist()}")
-        return self._partial_fit(X, self._targets(y), first)
+        return self._partial_fit(X, self._targets(y), first, self._sample_weights(sample_weight, X, y))
 
     @property
     def coef_(self):

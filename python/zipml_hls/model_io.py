@@ -44,6 +44,9 @@ def _json_params(est) -> dict:
         params["random_state"] = None  # RNG objects are not stored; the seed used is
     if params.get("feature_range") is not None:  # two arrays as two lists of numbers
         params["feature_range"] = [np.asarray(a, dtype=np.float64).tolist() for a in params["feature_range"]]
+    if isinstance(params.get("class_weight"), dict):  # JSON keys are strings: [class, weight] pairs keep them
+        params["class_weight"] = [[k.item() if isinstance(k, np.generic) else k, float(v)]
+                                  for k, v in params["class_weight"].items()]
     return params
 
 
@@ -57,8 +60,9 @@ def _checksum(arrays: dict) -> str:
     return digest.hexdigest()
 
 
-def save_model(est, path) -> None:
-    """Write a fitted estimator to ``path`` atomically."""
+def save_model(est, path, data_format: dict | None = None) -> None:
+    """Write a fitted estimator to ``path`` atomically; ``data_format``: how its training
+    file was read, for predict to read its data alike ({'zero_based': bool} for LIBSVM)."""
     if type(est).__name__ not in _ESTIMATORS or not hasattr(est, "coef_"):
         raise TypeError(f"can only save fitted ZipMLRegressor / ZipMLClassifier, got {type(est).__name__}")
     meta = {"format": FORMAT, "format_version": FORMAT_VERSION, "estimator": type(est).__name__,
@@ -67,6 +71,8 @@ def save_model(est, path) -> None:
             "saturations": list(est.saturations_), "refetch_fraction": list(est.refetch_fraction_),
             "final_eta": float(getattr(est, "final_eta_", 2.0 ** -est._step_shift)),
             "n_clipped": int(getattr(est, "n_clipped_", 0))}
+    if data_format is not None:
+        meta["data_format"] = {"zero_based": bool(data_format["zero_based"])}
     arrays = {"models": est._models, "lo": est.scaling_.lo, "hi": est.scaling_.hi, "inv": est.scaling_.inv,
               "label_center": np.array([ls.center for ls in est._label_scalings]),
               "label_scale": np.array([ls.scale for ls in est._label_scalings])}
@@ -89,6 +95,12 @@ def save_model(est, path) -> None:
 def load_model(path):
     """Read a model written by :func:`save_model`; a damaged or foreign file raises
     :class:`ModelFileError` (a ValueError) that names it and what is wrong."""
+    return load_model_and_format(path)[0]
+
+
+def load_model_and_format(path):
+    """(estimator, data_format) of a model file: ``data_format`` as given to
+    :func:`save_model` ({'zero_based': bool}), or None when the file has none."""
     path = Path(path)
     if not path.is_file():
         raise FileNotFoundError(f"{path}: no such model file")
@@ -106,7 +118,7 @@ def load_model(path):
         raise ModelFileError(f"{path}: checksum mismatch: the file is damaged")
     _check_meta(meta, path)
     try:
-        return _build(meta, arrays, path)
+        return _build(meta, arrays, path), meta.get("data_format")
     except ModelFileError:
         raise
     except (ValueError, TypeError, KeyError, IndexError, AttributeError, OverflowError) as exc:
@@ -141,6 +153,9 @@ def _check_meta(meta: dict, path: Path) -> None:
             raise ModelFileError(f"{path}: metadata field {name!r} must be a list of numbers")
     if "final_eta" in meta and (not _json_number(meta["final_eta"]) or not 0 < meta["final_eta"] < float("inf")):
         raise ModelFileError(f"{path}: metadata field 'final_eta' must be a positive finite number")
+    data_format = meta.get("data_format", {"zero_based": False})  # optional
+    if not isinstance(data_format, dict) or not isinstance(data_format.get("zero_based"), bool):
+        raise ModelFileError(f"{path}: metadata field 'data_format' must be an object with a boolean 'zero_based'")
     clipped = meta.get("n_clipped", 0)  # optional: older files have none
     if isinstance(clipped, bool) or not isinstance(clipped, numbers.Integral) or not 0 <= clipped < 1 << 62:
         raise ModelFileError(f"{path}: metadata field 'n_clipped' must be an integer in [0, 2**62)")
@@ -165,7 +180,10 @@ def _build(meta: dict, arrays: dict, path: Path):
         raise ModelFileError(f"{path}: array 'label_scale' must be positive")
     if cls is ZipMLRegressor and t != 1:
         raise ModelFileError(f"{path}: a regressor has one model, the file has {t}")
-    est = cls(**meta["params"])
+    params = dict(meta["params"])
+    if isinstance(params.get("class_weight"), list):  # [class, weight] pairs (_json_params)
+        params["class_weight"] = {k: v for k, v in params["class_weight"]}
+    est = cls(**params)
     est._check_params()
     est.scaling_ = FeatureScaling(lo=arrays["lo"].astype(np.float32), hi=arrays["hi"].astype(np.float32),
                                   inv=arrays["inv"].astype(np.float32))
@@ -220,4 +238,5 @@ def _build(meta: dict, arrays: dict, path: Path):
         if (1 if len(est.classes_) == 2 else len(est.classes_)) != t:
             raise ModelFileError(f"{path}: {t} models for {len(est.classes_)} classes")
     est._set_coef()
+    est._fitted_settings = est._settings()
     return est

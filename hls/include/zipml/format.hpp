@@ -132,6 +132,10 @@ constexpr int kVarianceFrac = 32;
 constexpr int kCorrectionRows = 32;
 constexpr int32_t kTableDotMult = 1 << (kDotMultFrac - kLevelValueFrac);  ///< dot_mult for tables
 constexpr int kPolyFrac = 30;  ///< logistic polynomial coefficients and Horner accumulator: Q30 (int64)
+/// Sample weights (Regularization::sample_weights): Q16, so a weight of 1 leaves every step exact.
+constexpr int kWeightFrac = 16;
+/// L2 decay and L1 coefficients per unit step (Regularization::decay, ::l1): Q32, below 2^31 (0.5).
+constexpr int kPenaltyFrac = 32;
 
 /// Highest level code: s = 2^bits - 1 (all 2^bits codes are used).
 constexpr int max_code(int bits) { return (1 << bits) - 1; }

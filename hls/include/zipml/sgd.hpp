@@ -48,6 +48,63 @@ inline SampleStep residual_step(int64_t r, int32_t dot_mult, int shift, int32_t 
   return {g, saturate32(dc), top > limit || top < -limit - 1 || dc != saturate32(dc)};
 }
 
+/**
+ * Sample weights and penalties of the quantized kernels (docs/API.md, "Sample weights and
+ * penalties"); each pointer nullptr: none, and then every step is the unweighted,
+ * unpenalised one, bit for bit.
+ *  - sample_weights: per sample of the pass (the labels' order), u_i in Q16 (kWeightFrac),
+ *    0 <= u_i < 2^31: the residual becomes sat32(round(r u_i / 2^16)) before the steps are
+ *    formed (a weight of 1, 2^16, leaves r as it is); a residual that leaves int32 is
+ *    saturated and counted with the saturated steps.
+ *  - decay: per feature, a_j in Q32 (kPenaltyFrac), 0 <= a_j < 2^31: L2 weight decay, every
+ *    sample w_j -= round(w_j a_j / 2^(32 + shift)) before its step (the step's gradient is
+ *    that of the model before the decay, as scikit-learn's SGD); nothing where 32 + shift
+ *    passes 62 (|w_j a_j| < 2^62 rounds to 0 there).
+ *  - l1: per feature, t_j in Q32, 0 <= t_j < 2^31: after the step, the proximal step of the
+ *    L1 penalty (soft thresholding) by T_j = round(t_j / 2^(8 + shift)) (Q24): w_j -> w_j - T_j
+ *    if w_j > T_j, w_j + T_j if w_j < -T_j, else 0.
+ * The host folds the penalty's strength, the feature scaling and the step multipliers 2^q_j
+ * into a_j and t_j; the intercept is neither decayed nor thresholded.
+ */
+struct Regularization {
+  const int32_t* sample_weights = nullptr;
+  const int32_t* decay = nullptr;
+  const int32_t* l1 = nullptr;
+
+  /// True when a penalty touches the weights every sample (decay or l1).
+  bool penalized() const { return decay != nullptr || l1 != nullptr; }
+
+  /// Residual r (Q16) of sample i weighted by its weight; `saturated` is set when the
+  /// weighted residual leaves int32 (it is saturated there).
+  int64_t weighted(int64_t r, int i, bool& saturated) const {
+    if (sample_weights == nullptr) return r;
+    const int64_t x = round_shift(r * sample_weights[i], kWeightFrac);
+    if (x != saturate32(x)) saturated = true;
+    return saturate32(x);
+  }
+
+  /// Weight j (< d) after the L2 decay of one sample at step 2^-shift.
+  int32_t decayed(int32_t w, int j, int shift) const {
+    const int s = kPenaltyFrac + shift;
+    if (decay == nullptr || s > 62) return w;
+    return wrap_sub(w, static_cast<int32_t>(round_shift(int64_t{w} * decay[j], s)));
+  }
+
+  /// Weight j (< d) after the L1 proximal step of one sample at step 2^-shift.
+  int32_t thresholded(int32_t w, int j, int shift) const {
+    if (l1 == nullptr) return w;
+    const int s = kPenaltyFrac - kModelFrac + shift;
+    const int32_t t = s > 62 ? 0 : static_cast<int32_t>(round_shift(l1[j], s));
+    return w > t ? w - t : (w < -t ? w + t : 0);
+  }
+
+  /// Weights 0..d-1 after one sample's penalties without a step from its row (residual 0).
+  void penalize(int32_t* w, int d, int shift) const {
+  penalty_loop:
+    for (int j = 0; j < d; ++j) w[j] = thresholded(decayed(w[j], j, shift), j, shift);
+  }
+};
+
 /// What the quantized kernels report besides the models; each output is optional
 /// (nullptr: not written).
 struct PassReport {
@@ -164,6 +221,7 @@ struct SgdOptions {
   /// 2^q_j / 2^(32 + shift))): the expected c steps of eta 2^q_j V_j w_j that cancel it
   /// (docs/FORMATS.md sec. 5). nullptr: no correction
   const int32_t* stored_variance = nullptr;
+  Regularization reg;  ///< sample weights and penalties; default: none
 };
 
 /// A weight after the stored-rounding correction of `count` samples (SgdOptions::
@@ -206,6 +264,7 @@ struct LinearRow {
   PassReport report;
   int pmax;  // max_feature_shift(opt, d)
   bool conditioned;  // centers or feature shifts given
+  bool penalized;  // opt.reg.penalized()
   EpochCounts counts;
 
   /// Per-feature step multiplier exponent of feature j (0 for padding lanes).
@@ -224,6 +283,40 @@ struct LinearRow {
   /// Value of the level of `code` of feature j: the code itself, or its table value.
   int32_t level_value(int j, int32_t code) const {
     return values == nullptr ? code : values[(j < d ? j : 0) * (S + 1) + code];
+  }
+
+  /// The step of every weight from the row's second sample (g per unit of level value;
+  /// `step`: the steps of the codes where `tabled`; kg, grad_key: gradient rounding), with
+  /// opt.reg's decay before and L1 step after it where kPenalized (an instance of its own,
+  /// so that the plain loop is unchanged). Returns the second sample's dot product against
+  /// the weights before the step (losses with kSecondSample on Double data; else 0).
+  template <bool kPenalized>
+  int64_t step_weights(int32_t* w, const uint64_t* row, uint32_t sample_key, int64_t g, bool tabled,
+                       const int32_t* step, int kg, uint32_t grad_key, int shift) const {
+    constexpr bool kSecond = E == Sampling::Double && Loss::kSecondSample;
+    int32_t first[K], second[K];
+#pragma HLS ARRAY_PARTITION variable = first complete
+#pragma HLS ARRAY_PARTITION variable = second complete
+    int64_t acc2 = 0;
+  update_loop:
+    for (int l = 0; l < n_lines; ++l) {
+#pragma HLS PIPELINE II = 1
+#pragma HLS LOOP_TRIPCOUNT min = 1 max = kMaxLines
+      decode_line<Bits, E>(row + l * kLineWords, sample_key, l, first, second);
+    update_lane_loop:
+      for (int k = 0; k < K; ++k) {
+        const int j = l * K + k;
+        if (kSecond) acc2 += int64_t{level_value(j, second[k]) - center(j)} * (w[j] >> kDotDrop);
+        int32_t delta = tabled ? step[second[k]]
+                               : conditioned_step(g, level_value(j, second[k]) - center(j), feature_shift(j));
+        if (opt.grad_bits > 0 && j < d) delta = round_to_grid(delta, kg, draw(grad_key, static_cast<uint32_t>(j)));
+        if (kPenalized && j < d)  // the decay of the model the step's gradient was taken at, then the L1 step
+          w[j] = opt.reg.thresholded(wrap_sub(opt.reg.decayed(w[j], j, shift), delta), j, shift);
+        else
+          w[j] = wrap_sub(w[j], delta);
+      }
+    }
+    return acc2;
   }
 
   void update(int32_t* w, int32_t& intercept, const uint64_t* row, int32_t label, int i, int64_t source, int epoch,
@@ -284,10 +377,11 @@ struct LinearRow {
         pred = (exact >> kPosFrac) + (intercept >> kDotDrop);
       }
     }
-    const int64_t r = Loss::residual_q16(pred, label);
+    bool weight_saturated = false;
+    const int64_t r = opt.reg.weighted(Loss::residual_q16(pred, label), i, weight_saturated);
     const int32_t vmax = values == nullptr ? S : (1 << kLevelValueFrac);  // largest level value
     const SampleStep st = residual_step(r, dot_mult, shift, vmax, pmax);
-    if (st.saturated) ++counts.saturated;
+    if (st.saturated || weight_saturated) ++counts.saturated;
     // The second sample's prediction (the loss estimate's second factor), against the
     // model before this update: accumulated in the update loop, which reads it anyway.
     constexpr bool kSecond = E == Sampling::Double && Loss::kSecondSample;
@@ -298,7 +392,8 @@ struct LinearRow {
       for (int j = 0; j < d; ++j) {
 #pragma HLS LOOP_TRIPCOUNT min = 1 max = MaxFeatures
         const int64_t centred = static_cast<int64_t>(p[j]) - int64_t{center(j)} * dot_mult;  // Q0.24
-        w[j] = wrap_sub(w[j], saturate32(round_shift(r * centred, kLabelFrac + shift - feature_shift(j))));
+        const int32_t delta = saturate32(round_shift(r * centred, kLabelFrac + shift - feature_shift(j)));
+        w[j] = opt.reg.thresholded(wrap_sub(opt.reg.decayed(w[j], j, shift), delta), j, shift);
       }
     } else if (r != 0) {
       // uniform codes without conditioning read their steps from a table of the codes
@@ -311,21 +406,10 @@ struct LinearRow {
         kg = grid_shift(biggest < 0 ? -biggest : biggest, (int64_t{1} << (opt.grad_bits - 1)) - 1);
       }
       const uint32_t grad_key = stream_key(opt.seed, kStreamGrad, static_cast<uint32_t>(epoch), static_cast<uint32_t>(i));
-    update_loop:
-      for (int l = 0; l < n_lines; ++l) {
-#pragma HLS PIPELINE II = 1
-#pragma HLS LOOP_TRIPCOUNT min = 1 max = kMaxLines
-        decode_line<Bits, E>(row + l * kLineWords, sample_key, l, first, second);
-      update_lane_loop:
-        for (int k = 0; k < K; ++k) {
-          const int j = l * K + k;
-          if (kSecond) acc2 += int64_t{level_value(j, second[k]) - center(j)} * (w[j] >> kDotDrop);
-          int32_t delta = tabled ? step[second[k]]
-                                 : conditioned_step(st.g, level_value(j, second[k]) - center(j), feature_shift(j));
-          if (opt.grad_bits > 0 && j < d) delta = round_to_grid(delta, kg, draw(grad_key, static_cast<uint32_t>(j)));
-          w[j] = wrap_sub(w[j], delta);
-        }
-      }
+      acc2 = penalized ? step_weights<true>(w, row, sample_key, st.g, tabled, step, kg, grad_key, shift)
+                       : step_weights<false>(w, row, sample_key, st.g, tabled, step, kg, grad_key, shift);
+    } else if (penalized) {
+      opt.reg.penalize(w, d, shift);
     }
     const bool second_pred = kSecond && !refetch && r != 0;
     report_predictions(report, i, pred, second_pred ? linear_prediction(dot_sum(acc2), intercept, dot_mult) : pred);
@@ -356,6 +440,8 @@ struct LinearRow {
  *          exponent (opt.feature_shifts; 0 without; conditioned_step), or with grad_bits:
  *          2^kg * round_stoch(D_j / 2^kg), kg the grid shift of the largest possible |D_j|
  *   w_j -= D_j,  c -= sat32(round(r * 2^8 / 2^shift_e))    (Q24, wrapping)
+ * With opt.reg (Regularization): r weighted by the sample's weight, each w_j decayed before
+ * its step D_j and soft-thresholded after it.
  * A step saturates only where it exceeds the model's range; such samples are counted
  * (PassReport::saturations), as are refetched ones; PassReport::predictions holds each
  * sample's predictions of the last epoch, from which the host computes the loss.
@@ -407,6 +493,7 @@ void sgd_linear(const uint64_t* data, const int32_t* labels, int n, int d, int n
                                              report,
                                              max_feature_shift(opt, d),
                                              opt.centers != nullptr || opt.feature_shifts != nullptr,
+                                             opt.reg.penalized(),
                                              {}};
   sgd_epochs<values_per_line(Bits, E), MaxFeatures>(row, data, labels, n, d, n_lines, n_copies, epochs, step_shift,
                                                      decay_epochs, model_in, history, rows);

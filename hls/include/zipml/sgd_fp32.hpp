@@ -36,6 +36,12 @@ namespace zipml {
  *                     the quantized kernels' 2^p_j), or nullptr for 1
  * @param centers      optional d per-feature centers mu_j: the model sees x_j - mu_j in the
  *                     prediction and the update (centred features), or nullptr for 0
+ * @param weights      optional n sample weights u_i (pass order, as y): the step is
+ *                     eta_e r u_i; nullptr for 1
+ * @param decay        optional d L2 decay coefficients a_j: every sample w_j -= eta_e a_j w_j
+ *                     before its step; nullptr for none
+ * @param l1           optional d L1 coefficients t_j: after the step, w_j is soft-thresholded
+ *                     by eta_e t_j; nullptr for none
  */
 /// Lanes of the fp32 dot product: partial sums of j mod 16 (one 512-bit line of floats),
 /// so that the sum vectorizes on the CPU (a single float accumulator kept GCC's loop
@@ -53,7 +59,8 @@ lane_sum_loop:
 template <class Loss, int MaxFeatures>
 void sgd_fp32(const float* X, int64_t row_stride, const float* y, int n, int d, int epochs, int step_shift,
               int decay_epochs, const float* model_in, float* history, const int64_t* rows = nullptr,
-              float* predictions = nullptr, const float* step_scale = nullptr, const float* centers = nullptr) {
+              float* predictions = nullptr, const float* step_scale = nullptr, const float* centers = nullptr,
+              const float* weights = nullptr, const float* decay = nullptr, const float* l1 = nullptr) {
   static_assert(Contains<Losses, Loss>::value, "sgd_fp32 takes a loss of Losses (losses.hpp)");
   ZIPML_MODEL_ARRAY(float, w, MaxFeatures);
 #pragma HLS ARRAY_PARTITION variable = w cyclic factor = 16
@@ -90,7 +97,8 @@ epoch_loop:
       const float* x = X + (rows == nullptr ? static_cast<int64_t>(i) : rows[i]) * row_stride;
       const float pred = acc + intercept;
       if (predictions != nullptr) predictions[i] = pred;
-      const float step = eta * Loss::residual_f32(pred, y[i]);
+      const float residual = Loss::residual_f32(pred, y[i]);
+      const float step = eta * (weights == nullptr ? residual : residual * weights[i]);
       intercept -= step;
       // One pass over the model: update with row i and dot row i+1 against the updated
       // weights (the same arithmetic as two passes; it keeps memory streaming).
@@ -98,17 +106,41 @@ epoch_loop:
       const float* next = X + (rows == nullptr ? static_cast<int64_t>(next_i) : rows[next_i]) * row_stride;
     lanes_reset_loop:
       for (int k = 0; k < kLanes; ++k) lanes[k] = 0.0f;
-    update_loop:
-      for (int j0 = 0; j0 < d; j0 += kLanes) {
+      if (decay == nullptr && l1 == nullptr) {
+      update_loop:
+        for (int j0 = 0; j0 < d; j0 += kLanes) {
 #pragma HLS LOOP_TRIPCOUNT min = 1 max = MaxFeatures / kLanes
 #pragma HLS PIPELINE II = 1
-      update_lane_loop:
-        for (int k = 0; k < kLanes; ++k) {
-          const int j = j0 + k;
-          if (j < d) {
-            const float mu = centers == nullptr ? 0.0f : centers[j];
-            w[j] -= (step_scale == nullptr ? step : step * step_scale[j]) * (x[j] - mu);
-            lanes[k] += (next[j] - mu) * w[j];
+        update_lane_loop:
+          for (int k = 0; k < kLanes; ++k) {
+            const int j = j0 + k;
+            if (j < d) {
+              const float mu = centers == nullptr ? 0.0f : centers[j];
+              w[j] -= (step_scale == nullptr ? step : step * step_scale[j]) * (x[j] - mu);
+              lanes[k] += (next[j] - mu) * w[j];
+            }
+          }
+        }
+      } else {  // a loop of its own, so that the plain one stays vectorized
+      penalized_update_loop:
+        for (int j0 = 0; j0 < d; j0 += kLanes) {
+#pragma HLS LOOP_TRIPCOUNT min = 1 max = MaxFeatures / kLanes
+#pragma HLS PIPELINE II = 1
+        penalized_update_lane_loop:
+          for (int k = 0; k < kLanes; ++k) {
+            const int j = j0 + k;
+            if (j < d) {
+              const float mu = centers == nullptr ? 0.0f : centers[j];
+              float v = w[j];
+              if (decay != nullptr) v -= eta * decay[j] * v;
+              v -= (step_scale == nullptr ? step : step * step_scale[j]) * (x[j] - mu);
+              if (l1 != nullptr) {
+                const float t = eta * l1[j];
+                v = v > t ? v - t : (v < -t ? v + t : 0.0f);
+              }
+              w[j] = v;
+              lanes[k] += (next[j] - mu) * v;
+            }
           }
         }
       }

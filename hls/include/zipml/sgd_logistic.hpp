@@ -106,6 +106,9 @@ struct LogisticRow {
   const int64_t* coef;
   int32_t range_q16;
   uint32_t seed;  // Double: the seed of the row keys (sample_stream_key)
+  int d;
+  Regularization reg;
+  bool penalized;  // reg.penalized()
   PassReport report;
   EpochCounts counts;
 
@@ -139,9 +142,10 @@ struct LogisticRow {
       h = coef[m - 1] + ((z * h) >> kLabelFrac);
       h = h > limit ? limit : (h < -limit ? -limit : h);
     }
-    const int64_t r = saturate32(-y * round_shift(h, kPolyFrac - kLabelFrac));
+    bool weight_saturated = false;
+    const int64_t r = reg.weighted(saturate32(-y * round_shift(h, kPolyFrac - kLabelFrac)), i, weight_saturated);
     const SampleStep st = residual_step(r, dot_mult, shift, S);
-    if (st.saturated) ++counts.saturated;
+    if (st.saturated || weight_saturated) ++counts.saturated;
     const int64_t pred = linear_prediction(acc[1], intercept, dot_mult);  // sample 1's (the loss estimate's)
     report_predictions(report, i, pred, pred);
   step_table_loop:
@@ -152,7 +156,13 @@ struct LogisticRow {
 #pragma HLS LOOP_TRIPCOUNT min = 1 max = kMaxLines
       decode_first<Bits, E, M>(row + l * kLineWords, key, l, codes, one);
     update_lane_loop:
-      for (int k = 0; k < K; ++k) w[l * K + k] = wrap_sub(w[l * K + k], step[codes[k]]);
+      for (int k = 0; k < K; ++k) {
+        const int j = l * K + k;
+        if (penalized && j < d)  // decay of the model the gradient was taken at, then the L1 step
+          w[j] = reg.thresholded(wrap_sub(reg.decayed(w[j], j, shift), step[codes[k]]), j, shift);
+        else
+          w[j] = wrap_sub(w[j], step[codes[k]]);
+      }
     }
     intercept = wrap_sub(intercept, st.dc);
   }
@@ -170,6 +180,8 @@ struct LogisticRow {
  * is unbiased for P(y a^T w + y c) when no z_m is clamped (each z_m appears once, and the
  * samples are independent), and the step uses sample 0:
  *   r = -y P^ (Q16),  w_j -= round(g Q_0(a)_j / 2^8) with g from r as in sgd_linear.
+ * With `reg` (Regularization, sgd.hpp): r weighted by the sample's weight, each w_j decayed
+ * before its step and soft-thresholded after it, as in sgd_linear.
  * With Double data the M samples are drawn afresh every epoch from the stored fine grid
  * (independent given the stored values; stream (kStreamSample, epoch, i) of `seed`), with
  * Multi data they are stored; with Naive or Nearest data every z_m and the step use the
@@ -198,18 +210,21 @@ struct LogisticRow {
  * @param report       optional outputs (sgd.hpp): predictions (both columns from sample 1,
  *                     the first of the polynomial's), saturations
  * @param rows         the row of the copy that sample i reads, or nullptr: row i (sgd_epochs)
+ * @param reg          sample weights (pass order) and penalties (sgd.hpp); default: none
  */
 template <int Bits, Sampling E, int M, int MaxFeatures>
 void sgd_logistic(const uint64_t* data, const int32_t* labels, int n, int d, int n_copies, int epochs,
                   int step_shift, int decay_epochs, int32_t dot_mult, const int64_t* coef, int32_t range_q16,
                   const int32_t* model_in, int32_t* history, uint32_t seed = 0,
-                  const PassReport& report = PassReport{}, const int64_t* rows = nullptr) {
+                  const PassReport& report = PassReport{}, const int64_t* rows = nullptr,
+                  const Regularization& reg = Regularization{}) {
   static_assert(supported_bits(Bits), "Bits must be one of kSupportedBits");
   static_assert(in_list(kLogisticSamplings, E),
                 "sgd_logistic reads the samplings of kLogisticSamplings (Double, Multi, Naive, Nearest)");
   static_assert(in_list(kMultiSamples, M), "M must be one of kMultiSamples");
   const int n_lines = lines_per_row(d, Bits, E, M);
-  LogisticRow<Bits, E, M, MaxFeatures> row{n_lines, dot_mult, coef, range_q16, seed, report, {}};
+  LogisticRow<Bits, E, M, MaxFeatures> row{n_lines, dot_mult, coef, range_q16, seed, d, reg, reg.penalized(),
+                                            report, {}};
   sgd_epochs<values_per_line(Bits, E, M), MaxFeatures>(row, data, labels, n, d, n_lines, n_copies, epochs,
                                                         step_shift, decay_epochs, model_in, history, rows);
 }

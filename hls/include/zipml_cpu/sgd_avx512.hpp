@@ -273,12 +273,14 @@ ZIPML_INLINE inline __m512i conditioned_steps(int64_t g, bool narrow, __m512i v,
 /// AVX-512 twin of zipml::sgd_linear with uniform levels (same parameters without
 /// `values`, same results); `feature_shifts`, `centers`, `seed`, `full` (the hinge's
 /// refetch positions) and `stored_variance` as SgdOptions's, `rows` as sgd_epochs's
-/// (kConditioned: feature_shifts or centers is non-null; a null one counts as all 0).
+/// (kConditioned: feature_shifts or centers is non-null; a null one counts as all 0);
+/// `reg`: sample weights only (Regularization; the penalties run the portable kernel).
 template <int Bits, Sampling E, class Loss, int MaxFeatures, bool kConditioned>
 void sgd_linear_lanes(const uint64_t* data, const int32_t* labels, int n, int d, int n_copies, int epochs,
                       int step_shift, int decay_epochs, int32_t dot_mult, const int32_t* model_in, int32_t* history,
                       const uint8_t* feature_shifts, const int32_t* centers, uint32_t seed, const uint32_t* full,
-                      const PassReport& report, const int64_t* rows, const int32_t* stored_variance) {
+                      const PassReport& report, const int64_t* rows, const int32_t* stored_variance,
+                      const Regularization& reg) {
   constexpr int K = values_per_line(Bits, E);
   constexpr int S = max_code(Bits);
   constexpr bool kDouble = E == Sampling::Double;
@@ -513,9 +515,10 @@ void sgd_linear_lanes(const uint64_t* data, const int32_t* labels, int n, int d,
           pred = (refetch_dot() >> kPosFrac) + (intercept >> kDotDrop);
         }
       }
-      const int64_t r = Loss::residual_q16(pred, labels[i]);
+      bool weight_saturated = false;
+      const int64_t r = reg.weighted(Loss::residual_q16(pred, labels[i]), i, weight_saturated);
       const SampleStep st = residual_step(r, dot_mult, shift, S, pmax);
-      if (st.saturated) ++counts.saturated;
+      if (st.saturated || weight_saturated) ++counts.saturated;
       if (refetch || r == 0) {  // no step from the row's codes: only row i+1's dot product
         if (refetch) {
           refetch_update(r, shift);
@@ -632,7 +635,8 @@ void sgd_linear_lanes(const uint64_t* data, const int32_t* labels, int n, int d,
 
 /**
  * @brief Runs the AVX-512 SGD where this build has it and it covers the call
- * (supports_sgd, uniform levels: values = nullptr, no model or gradient rounding);
+ * (supports_sgd, uniform levels: values = nullptr, no model or gradient rounding, no
+ * penalty: opt.reg may carry sample weights only);
  * otherwise does nothing.
  * @return true when it ran; parameters as zipml::sgd_linear.
  */
@@ -647,16 +651,17 @@ bool fast_sgd_linear([[maybe_unused]] const uint64_t* data, [[maybe_unused]] con
                      [[maybe_unused]] const int64_t* rows = nullptr) {
 #ifdef ZIPML_HAVE_AVX512
   if constexpr (supports_sgd<Bits, E, Loss>()) {
-    if (values == nullptr && opt.model_bits == 0 && opt.grad_bits == 0) {
+    if (values == nullptr && opt.model_bits == 0 && opt.grad_bits == 0 && !opt.reg.penalized()) {
       if (opt.feature_shifts != nullptr || opt.centers != nullptr)
         sgd_linear_lanes<Bits, E, Loss, MaxFeatures, true>(data, labels, n, d, n_copies, epochs, step_shift,
                                                            decay_epochs, dot_mult, model_in, history, opt.feature_shifts,
                                                            opt.centers, opt.seed, opt.full, report, rows,
-                                                           opt.stored_variance);
+                                                           opt.stored_variance, opt.reg);
       else
         sgd_linear_lanes<Bits, E, Loss, MaxFeatures, false>(data, labels, n, d, n_copies, epochs, step_shift,
                                                             decay_epochs, dot_mult, model_in, history, nullptr, nullptr,
-                                                            opt.seed, opt.full, report, rows, opt.stored_variance);
+                                                            opt.seed, opt.full, report, rows, opt.stored_variance,
+                                                            opt.reg);
       return true;
     }
   }

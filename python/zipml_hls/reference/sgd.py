@@ -49,6 +49,45 @@ def stored_rounding_corrected(w: np.ndarray, variance: np.ndarray, exponents: np
     return wrap32(w + np.clip(step, -(1 << 31), (1 << 31) - 1))
 
 
+class Regularization:
+    """Golden ``Regularization`` (sgd.hpp): sample weights u_i (Q16, pass order), L2 decay
+    a_j and L1 coefficients t_j (Q32) per feature; each None: none."""
+
+    def __init__(self, sample_weights=None, decay=None, l1=None):
+        self.sample_weights = None if sample_weights is None else np.asarray(sample_weights, np.int64)
+        self.decay = None if decay is None else np.asarray(decay, np.int64)
+        self.l1 = None if l1 is None else np.asarray(l1, np.int64)
+
+    @property
+    def penalized(self) -> bool:
+        return self.decay is not None or self.l1 is not None
+
+    def weighted(self, r: int, i: int):
+        """(sat32(round(r u_i / 2^16)), whether it saturated)."""
+        if self.sample_weights is None:
+            return r, False
+        x = round_shift(r * int(self.sample_weights[i]), F.WEIGHT_FRAC)
+        return saturate32(x), x != saturate32(x)
+
+    def decayed(self, w: np.ndarray, shift: int) -> np.ndarray:
+        s = F.PENALTY_FRAC + shift
+        if self.decay is None or s > 62:
+            return w
+        return w - ((w * self.decay + (np.int64(1) << (s - 1))) >> s)
+
+    def thresholded(self, w: np.ndarray, shift: int) -> np.ndarray:
+        if self.l1 is None:
+            return w
+        s = F.PENALTY_FRAC - F.MODEL_FRAC + shift
+        t = (self.l1 + (np.int64(1) << (s - 1))) >> s if s <= 62 else np.zeros_like(self.l1)
+        return np.where(w > t, w - t, np.where(w < -t, w + t, 0))
+
+    def stepped(self, w: np.ndarray, step: np.ndarray, shift: int) -> np.ndarray:
+        """The weights after one sample: decayed, stepped (wrapping), thresholded."""
+        return self.thresholded(wrap32(self.decayed(w, shift) - step), shift)
+
+
+
 def code_steps(g: int, values: np.ndarray) -> np.ndarray:
     """Golden ``code_step`` of an array of level values: sat32(round(g * v / 2^8))."""
     return conditioned_steps(g, values, np.zeros(np.shape(values), np.int64))
@@ -56,7 +95,7 @@ def code_steps(g: int, values: np.ndarray) -> np.ndarray:
 
 def sgd_linear(data, labels, d, bits, sampling, epochs, step_shift, decay_epochs, dot_mult, model_in, values=None,
                loss="squared_error", model_bits=0, grad_bits=0, seed=0, full=None, feature_shifts=None,
-               centers=None, rows=None, stored_variance=None):
+               centers=None, rows=None, stored_variance=None, sample_weights=None, decay=None, l1=None):
     """Golden ``sgd_linear``: returns the (epochs, d+1) int32 model history, the (n, 2)
     int32 predictions of the last epoch's pass (PassReport in sgd.hpp), and per epoch the
     samples whose step saturated and the samples refetched (losses with refetching).
@@ -68,8 +107,10 @@ def sgd_linear(data, labels, d, bits, sampling, epochs, step_shift, decay_epochs
     ``rows``: sample i reads row rows[i] of each copy (and of ``full``) and labels[i]
     (None: in order); ``stored_variance``: (d,) Q32 variances of double data's stored
     rounding, corrected after every CORRECTION_ROWS samples and the last (SgdOptions in
-    sgd.hpp), or None.
+    sgd.hpp), or None; ``sample_weights`` (n,) Q16 in pass order, ``decay`` and ``l1``
+    (d,) Q32: the Regularization of sgd.hpp (None: none).
     """
+    reg = Regularization(sample_weights, decay, l1)
     residual = FIXED_RESIDUALS[loss]
     refetching = LOSSES[loss].refetch and full is not None
     second_sample = sampling == "double" and LOSSES[loss].second_sample
@@ -126,13 +167,14 @@ def sgd_linear(data, labels, d, bits, sampling, epochs, step_shift, decay_epochs
                     refetches[e] += 1
                     exact = int(np.dot(centred_full[i], w >> F.DOT_DROP))
                     pred = (exact >> F.POS_FRAC) + (intercept >> F.DOT_DROP)
-            r = residual(pred, label)
+            r, weight_saturated = reg.weighted(residual(pred, label), i)
             g, dc, saturated = residual_step(r, dot_mult, shift, vmax, pmax)
-            saturations[e] += saturated
+            saturations[e] += saturated or weight_saturated
             pred2 = pred
             if refetch:
                 s = F.LABEL_FRAC + shift - exponents
-                w = wrap32(w - np.clip((r * centred_full[i] + (np.int64(1) << (s - 1))) >> s, -(1 << 31), (1 << 31) - 1))
+                w = reg.stepped(w, np.clip((r * centred_full[i] + (np.int64(1) << (s - 1))) >> s, -(1 << 31),
+                                           (1 << 31) - 1), shift)
             elif r != 0:
                 if second_sample:  # the second sample against the model before the update
                     acc2 = dot_sum(int(np.dot(second[i] - m, w >> F.DOT_DROP)))
@@ -145,7 +187,9 @@ def sgd_linear(data, labels, d, bits, sampling, epochs, step_shift, decay_epochs
                     biggest = int(conditioned_steps(g, np.array([vmax]), np.array([pmax]))[0])
                     kg = grid_shift(abs(biggest), (1 << (grad_bits - 1)) - 1)
                     step = stochastic_shift(step, kg, draw(stream_key(seed, STREAM_GRAD, e, i), cols)) << kg
-                w = wrap32(w - step)
+                w = reg.stepped(w, step, shift)
+            elif reg.penalized:
+                w = reg.thresholded(reg.decayed(w, shift), shift)
             predictions[i] = saturate32(pred), saturate32(pred2)
             intercept = int(wrap32(intercept - dc))
             if stored_variance is not None and ((i + 1) % F.CORRECTION_ROWS == 0 or i + 1 == n):

@@ -11,10 +11,13 @@ from .losses import FLOAT_RESIDUALS
 
 
 def sgd_fp32(X, y, epochs, step_shift, decay_epochs, model_in, loss="squared_error", rows=None, step_scale=None,
-             centers=None):
+             centers=None, weights=None, decay=None, l1=None):
     """``rows``: sample i reads X[rows[i]] and y[i] (an epoch's row order), or None;
     ``step_scale``: (d,) per-feature step multipliers, or None for 1; ``centers``: (d,)
-    per-feature centers (the model sees x - mu), or None.
+    per-feature centers (the model sees x - mu), or None; ``weights``: (n,) sample
+    weights in pass order (step eta r u_i), or None; ``decay``: (d,) L2 decay a_j (w_j -=
+    eta a_j w_j before each step), or None; ``l1``: (d,) L1 coefficients (soft threshold
+    by eta t_j after each step), or None.
     Returns the history and the (n,) predictions of the last epoch's pass."""
     residual = FLOAT_RESIDUALS[loss]
     X = np.asarray(X, dtype=np.float32)
@@ -33,8 +36,14 @@ def sgd_fp32(X, y, epochs, step_shift, decay_epochs, model_in, loss="squared_err
             x = X[i] - mu
             pred = np.dot(x, w) + intercept
             predictions[i] = pred
-            step = eta * residual(pred, np.float32(y[i]))
+            r = residual(pred, np.float32(y[i]))
+            step = eta * (r if weights is None else r * np.float32(weights[i]))
+            if decay is not None:
+                w -= eta * np.asarray(decay, np.float32) * w
             w -= (step if step_scale is None else step * scale) * x
+            if l1 is not None:
+                t = eta * np.asarray(l1, np.float32)
+                w = np.where(w > t, w - t, np.where(w < -t, w + t, np.float32(0))).astype(np.float32)
             intercept -= step
         history[e, :d] = w
         history[e, d] = intercept

@@ -10,17 +10,19 @@ from ..spec.layout import decode_resampled, decode_samples
 from ..spec.resample import sample_stream_key
 from ..spec.schedule import epoch_shift
 from .fixed_point import round_shift, saturate32, wrap32
-from .sgd import code_steps, residual_step
+from .sgd import Regularization, code_steps, residual_step
 
 
 def sgd_logistic(data, labels, d, bits, sampling, samples, epochs, step_shift, decay_epochs, dot_mult, coef,
-                 range_q16, model_in, seed=0, rows=None):
+                 range_q16, model_in, seed=0, rows=None, sample_weights=None, decay=None, l1=None):
     """Golden ``sgd_logistic``: ``samples`` = degree + 1 samples: drawn every epoch from
     'double' data with the draws of ``seed``, the stored samples of 'multi' data, or the
     one sample of 'naive'/'nearest' data repeated; ``rows``: sample i reads row rows[i] of
-    each copy and labels[i] (None: in order). Returns the int32
+    each copy and labels[i] (None: in order); ``sample_weights``, ``decay``, ``l1``: the
+    Regularization of sgd.hpp (None: none). Returns the int32
     model history, the (n, 2) predictions of the last epoch's pass (both from sample 1)
     and the samples whose step saturated, per epoch."""
+    reg = Regularization(sample_weights, decay, l1)
     n_copies, stored = data.shape[:2]
     order = np.arange(stored) if rows is None else np.asarray(rows)
     n = len(order)  # the pass: every stored row, or those of ``rows`` (a part of one copy)
@@ -53,10 +55,10 @@ def sgd_logistic(data, labels, d, bits, sampling, samples, epochs, step_shift, d
                     predictions[i] = saturate32(pred)
                 z = max(-range_q16, min(range_q16, y * pred))
                 h = max(-limit, min(limit, coef[m - 1] + ((z * h) >> F.LABEL_FRAC)))
-            r = saturate32(-y * round_shift(h, F.POLY_FRAC - F.LABEL_FRAC))
+            r, weight_saturated = reg.weighted(saturate32(-y * round_shift(h, F.POLY_FRAC - F.LABEL_FRAC)), i)
             g, dc, saturated = residual_step(r, dot_mult, shift, s)
-            saturations[e] += saturated
-            w = wrap32(w - code_steps(g, code_values)[sample_codes[0][i]])
+            saturations[e] += saturated or weight_saturated
+            w = reg.stepped(w, code_steps(g, code_values)[sample_codes[0][i]], shift)
             intercept = int(wrap32(intercept - dc))
         history[e, :d] = w
         history[e, d] = intercept

@@ -31,6 +31,8 @@ POLY_FRAC = 30  #: logistic polynomial coefficients and Horner accumulator: Q30
 FRACTION_BITS = 2  #: double data: each value stored once on a grid 2^FRACTION_BITS finer than its levels
 VARIANCE_FRAC = 32  #: double data's stored-rounding variances (sgd_linear's stored_variance): Q32
 CORRECTION_ROWS = 32  #: ... corrected after every this many samples of a pass (and the last)
+WEIGHT_FRAC = 16  #: sample weights: Q16 (a weight of 1 leaves every step exact)
+PENALTY_FRAC = 32  #: L2 decay and L1 coefficients per unit step: Q32, below 2^31 (0.5)
 
 
 @dataclass(frozen=True)

@@ -1,0 +1,167 @@
+"""What scikit-learn and LIBLINEAR users do on the command line: scikit-learn's 0-based
+LIBSVM dumps and LIBLINEAR's 1-based files without flags (the model remembers which),
+CSV headers as DataFrame.to_csv writes them, label columns by name, unlabeled data to
+predict, probabilities and decision values, labels as they were read, output paths checked
+before training, defaults in --help."""
+
+import argparse
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+from sklearn.datasets import dump_svmlight_file, load_breast_cancer, load_iris
+
+from zipml_hls import ZipMLRegressor
+from zipml_hls.cli import build_parser
+from zipml_hls.cli import main as cli_main
+from zipml_hls.model_io import load_model, load_model_and_format
+
+
+def main(argv):
+    return cli_main([str(a) for a in argv])
+
+
+def run(*argv):
+    return subprocess.run([sys.executable, "-m", "zipml_hls", *map(str, argv)], capture_output=True, text=True)
+
+
+@pytest.fixture(scope="module")
+def cancer():
+    return load_breast_cancer(return_X_y=True)
+
+
+@pytest.mark.parametrize("zero_based", [True, False])
+def test_libsvm_index_base_is_detected_and_remembered(cancer, tmp_path, zero_based, capsys):
+    X, y = cancer
+    data = tmp_path / "cancer.libsvm"
+    dump_svmlight_file(X, y, str(data), zero_based=zero_based)
+    model = tmp_path / "m.zipml"
+    assert main(["train", data, "--model-out", model, "--quiet", "--seed", "0"]) == 0
+    est, data_format = load_model_and_format(model)
+    assert data_format == {"zero_based": zero_based} and est.n_features_in_ == 30
+    # predict needs no flag: the rows are read as in training, so the predictions are the estimator's
+    out = tmp_path / "p.txt"
+    assert main(["predict", model, data, "--output", out]) == 0
+    assert np.array_equal(np.loadtxt(out), est.predict(X))
+    assert "accuracy against the file's labels" in capsys.readouterr().err
+
+
+def test_a_one_based_reading_of_a_zero_based_file_names_the_flag(cancer, tmp_path):
+    X, y = cancer
+    data = tmp_path / "zero.libsvm"
+    dump_svmlight_file(X[:20], y[:20], str(data), zero_based=True)
+    proc = run("train", data, "--one-based")
+    assert proc.returncode == 2 and "--zero-based" in proc.stderr
+
+
+def _numbered_csv(path, X, y, header=True):
+    """What pandas.DataFrame(np.column_stack([X, y])).to_csv(index=False) writes: a header of
+    the column numbers."""
+    table = np.column_stack([X, y])
+    lines = [",".join(str(k) for k in range(table.shape[1]))] if header else []
+    lines += [",".join(repr(float(v)) for v in row) for row in table]
+    path.write_text("\n".join(lines) + "\n")
+    return path
+
+
+def test_a_header_of_column_numbers_is_a_header_and_says_so(cancer, tmp_path, capsys):
+    X, y = cancer
+    data = _numbered_csv(tmp_path / "numbered.csv", X[:426], y[:426])
+    assert main(["train", data, "--label-column", "-1", "--epochs", "2", "--decay-epochs", "0"]) == 0
+    captured = capsys.readouterr()
+    assert "on 426 samples x 30 features" in captured.out
+    assert "line 1 (0, 1, 2, 3, ...) is read as a header of column numbers" in captured.err
+    assert main(["train", data, "--label-column", "-1", "--no-header", "--epochs", "2", "--decay-epochs", "0"]) == 0
+    assert "on 427 samples" in capsys.readouterr().out
+
+
+def test_a_typo_in_the_first_row_is_an_error_not_a_header(cancer, tmp_path):
+    X, y = cancer
+    data = _numbered_csv(tmp_path / "typo.csv", X[:50], y[:50], header=False)
+    lines = data.read_text().splitlines()
+    cells = lines[0].split(",")
+    cells[3] = "1.2.3"
+    data.write_text("\n".join([",".join(cells)] + lines[1:]) + "\n")
+    proc = run("train", data, "--label-column", "-1")
+    assert proc.returncode == 2
+    assert "line 1: non-numeric value '1.2.3' in column 4 among numbers" in proc.stderr and "--header" in proc.stderr
+    with_flag = run("train", data, "--label-column", "-1", "--header", "--epochs", "2", "--decay-epochs", "0")
+    assert with_flag.returncode == 0 and "on 49 samples" in with_flag.stdout
+
+
+def test_label_column_by_name_and_predict_without_labels(tmp_path, capsys):
+    X, y = load_iris(return_X_y=True)
+    names = ["sepal_length", "sepal_width", "petal_length", "petal_width"]
+    data = tmp_path / "iris.csv"
+    data.write_text(",".join(names + ["target"]) + "\n"
+                    + "\n".join(",".join([*(repr(float(v)) for v in row), str(t)]) for row, t in zip(X, y)) + "\n")
+    model = tmp_path / "iris.zipml"
+    assert main(["train", data, "--label-column", "target", "--loss", "log_loss", "--model-out", model,
+                 "--quiet", "--seed", "1"]) == 0
+    est = load_model(model)
+    assert list(est.classes_) == [0, 1, 2]
+    unlabeled = tmp_path / "unlabeled.csv"
+    unlabeled.write_text(",".join(names) + "\n" + "\n".join(",".join(repr(float(v)) for v in row) for row in X) + "\n")
+    capsys.readouterr()
+    assert main(["predict", model, unlabeled]) == 0
+    captured = capsys.readouterr()
+    printed = captured.out.split()
+    assert printed == [str(int(v)) for v in est.predict(X)]  # '2', not '2.0'
+    assert "no accuracy: the file has no label column" in captured.err
+    assert main(["predict", model, unlabeled, "--proba"]) == 0
+    lines = capsys.readouterr().out.splitlines()
+    assert lines[0] == "0,1,2"
+    np.testing.assert_allclose(np.array([[float(v) for v in line.split(",")] for line in lines[1:]]),
+                               est.predict_proba(X), rtol=1e-12)
+    assert main(["predict", model, data, "--label-column", "target", "--decision-function"]) == 0
+    values = np.array([[float(v) for v in line.split(",")] for line in capsys.readouterr().out.splitlines()[1:]])
+    np.testing.assert_allclose(values, est.decision_function(X), rtol=1e-12)
+    proc = run("train", data, "--label-column", "species")
+    assert proc.returncode == 2 and "no column 'species' in the header" in proc.stderr
+
+
+def test_proba_needs_a_probabilistic_model(cancer, tmp_path):
+    X, y = cancer
+    data = tmp_path / "c.libsvm"
+    dump_svmlight_file(X, y, str(data))
+    model = tmp_path / "m.zipml"
+    assert main(["train", data, "--model-out", model, "--quiet", "--epochs", "2", "--decay-epochs", "0"]) == 0
+    proc = run("predict", model, data, "--proba")
+    assert proc.returncode == 2 and "--proba needs a classifier trained with --loss log_loss" in proc.stderr
+
+
+@pytest.mark.parametrize("target, match", [("missing/dir/m.zipml", "does not exist"),
+                                           ("/proc/self/m.zipml", "cannot write a file in /proc/self")])
+def test_an_unwritable_model_path_fails_before_training(cancer, tmp_path, target, match):
+    X, y = cancer
+    data = tmp_path / "c.libsvm"
+    dump_svmlight_file(X, y, str(data))
+    out = target if target.startswith("/") else tmp_path / target
+    proc = run("train", data, "--model-out", out)
+    assert proc.returncode == 2 and match in proc.stderr
+    assert "training" not in proc.stdout  # nothing started
+
+
+def _option_help(parser):
+    formatter = parser._get_formatter()
+    return {a.option_strings[0] if a.option_strings else a.dest: formatter._get_help_string(a) or ""
+            for a in parser._actions if not isinstance(a, argparse._HelpAction)}
+
+
+@pytest.mark.parametrize("command", ["train", "predict", "quantize", "bench", "reproduce"])
+def test_help_shows_every_default_and_every_argument_has_help(command):
+    sub = next(a for a in build_parser()._actions if isinstance(a, argparse._SubParsersAction)).choices[command]
+    helps = _option_help(sub)
+    for action in sub._actions:
+        if isinstance(action, argparse._HelpAction):
+            continue
+        name = action.option_strings[0] if action.option_strings else action.dest
+        assert helps[name], f"{command} {name} has no help"
+        if action.option_strings and not any(action.default is v for v in (None, False, argparse.SUPPRESS)):
+            assert "default" in helps[name], f"{command} {name}: no default shown"
+
+
+def test_a_bad_random_state_is_reported_by_that_name():
+    with pytest.raises(ValueError, match="random_state must be"):
+        ZipMLRegressor(random_state=-1).fit(np.ones((4, 2)), np.arange(4.0))

@@ -1,0 +1,363 @@
+"""Sample weights, class weights and the L2 / L1 penalties: in the kernels (bit for bit
+against the golden model and its vectors), and in the estimators with scikit-learn's
+meanings (weighted least squares, ridge, lasso, elastic net as closed-form or
+scikit-learn's solvers give them)."""
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+from sklearn.linear_model import ElasticNet, Lasso, Ridge
+from sklearn.utils.class_weight import compute_sample_weight
+
+from zipml_hls import ZipMLClassifier, ZipMLRegressor, _kernels
+from zipml_hls import reference as R
+from zipml_hls.scaling import FeatureScaling
+from zipml_hls.spec import format as F
+
+VECTORS = Path(__file__).resolve().parents[1] / "testbench" / "vectors"
+
+
+def _case(name):
+    folder = VECTORS / name
+    params = dict(line.split() for line in (folder / "params.txt").read_text().splitlines())
+    params = {k: int(v) for k, v in params.items()}
+
+    def arr(fname, dtype):
+        return np.fromfile(folder / fname, dtype=dtype)
+    return folder, params, arr
+
+
+def _regularized_cases(kind):
+    cases = [line.split()[1] for line in (VECTORS / "index.txt").read_text().splitlines() if line.startswith(kind)]
+    return [c for c in cases if any((VECTORS / c / f"{k}.i32").exists() for k in ("sample_weights", "decay", "l1"))]
+
+
+def _reg_arrays(folder):
+    return {k: np.fromfile(folder / f"{k}.i32", dtype=np.int32) if (folder / f"{k}.i32").exists() else None
+            for k in ("sample_weights", "decay", "l1")}
+
+
+@pytest.mark.parametrize("name", _regularized_cases("sgd"))
+@pytest.mark.parametrize("portable", [True, False])
+def test_native_linear_kernel_reproduces_the_weighted_and_penalized_vectors(name, portable):
+    # The golden model wrote these; the C++ (portable, and the AVX-512 path where it covers
+    # the case: sample weights) must give the same model history, predictions and counts.
+    folder, p, arr = _case(name)
+    n, d, epochs = p["n"], p["d"], p["epochs"]
+    data = arr("data.u64", np.uint64).reshape(p["n_copies"], n, -1)
+    values = arr("values.i32", np.int32).reshape(d, -1) if p["tables"] else None
+    shifts = arr("feature_shifts.u8", np.uint8) if p.get("feature_shifts") else None
+    centers = arr("centers.i32", np.int32) if p.get("centers") else None
+    variance = arr("variances.i32", np.int32) if p.get("stored_variance") else None
+    full = arr("full.u32", np.uint32).reshape(n, d) if (folder / "full.u32").exists() else None
+    hist, pred, sat, ref = _kernels.sgd_linear(
+        data, arr("labels.i32", np.int32), d, p["bits"], p["sampling"], epochs, p["step_shift"], p["decay_epochs"],
+        p["dot_mult"], arr("model_in.i32", np.int32), values=values, loss=p["loss"], model_bits=p["model_bits"],
+        grad_bits=p["grad_bits"], seed=p["rng_seed"], full=full, feature_shifts=shifts, centers=centers,
+        portable=portable, stored_variance=variance, **_reg_arrays(folder))
+    assert np.array_equal(hist.ravel(), arr("expected.i32", np.int32))
+    assert np.array_equal(pred.ravel(), arr("predictions.i32", np.int32))
+    assert np.array_equal(sat, arr("saturations.i32", np.int32))
+    if full is not None:
+        assert np.array_equal(ref, arr("refetches.i32", np.int32))
+
+
+@pytest.mark.parametrize("name", _regularized_cases("logistic"))
+def test_native_logistic_kernel_reproduces_the_weighted_and_penalized_vectors(name):
+    folder, p, arr = _case(name)
+    n, d = p["n"], p["d"]
+    hist, pred, sat = _kernels.sgd_logistic(
+        arr("data.u64", np.uint64).reshape(p["n_copies"], n, -1), arr("labels.i32", np.int32), d, p["bits"],
+        p["sampling"], p["samples"], p["epochs"], p["step_shift"], p["decay_epochs"], p["dot_mult"],
+        arr("coef.i64", np.int64), p["range_q16"], arr("model_in.i32", np.int32), seed=p["rng_seed"],
+        **_reg_arrays(folder))
+    assert np.array_equal(hist.ravel(), arr("expected.i32", np.int32))
+    assert np.array_equal(pred.ravel(), arr("predictions.i32", np.int32))
+    assert np.array_equal(sat, arr("saturations.i32", np.int32))
+
+
+def _quantized_problem(bits, sampling, n=40, d=37, seed=5):
+    rng = np.random.default_rng(seed)
+    X = rng.uniform(-1, 1, size=(n, d)).astype(np.float32)
+    y = X @ rng.standard_normal(d)
+    sc = FeatureScaling.fit(X)
+    data = R.quantize_matrix(X, sc.lo, sc.inv, None, bits, sampling, 3, 1)
+    labels = np.round(y / np.abs(y).max() * (1 << F.LABEL_FRAC)).astype(np.int32)
+    model_in = rng.integers(-(1 << 20), 1 << 20, size=d + 1).astype(np.int32)
+    return data, labels, d, model_in
+
+
+@pytest.mark.parametrize("bits,sampling", [(1, "double"), (2, "naive"), (4, "double"), (8, "double"), (3, "nearest")])
+@pytest.mark.parametrize("portable", [True, False])
+def test_unit_weights_and_zero_penalties_are_the_plain_kernel_bit_for_bit(bits, sampling, portable):
+    # A weight of 1 (2^16) leaves each residual exact and a zero coefficient decays and
+    # thresholds by 0, so these calls equal the plain kernel's outputs exactly.
+    data, labels, d, model_in = _quantized_problem(bits, sampling)
+    args = (data, labels, d, bits, F.sampling_id(sampling), 3, 4, 1, F.dot_mult(bits), model_in)
+    plain = _kernels.sgd_linear(*args, seed=9, portable=portable)
+    ones = np.full(len(labels), 1 << F.WEIGHT_FRAC, np.int32)
+    zeros = np.zeros(d, np.int32)
+    for extra in ({"sample_weights": ones}, {"decay": zeros}, {"l1": zeros},
+                  {"sample_weights": ones, "decay": zeros, "l1": zeros}):
+        got = _kernels.sgd_linear(*args, seed=9, portable=portable, **extra)
+        for a, b in zip(plain, got):
+            assert np.array_equal(a, b), extra
+
+
+def test_kernel_rejects_bad_weights_and_penalties():
+    data, labels, d, model_in = _quantized_problem(2, "double")
+    args = (data, labels, d, 2, F.sampling_id("double"), 1, 4, 0, F.dot_mult(2), model_in)
+    with pytest.raises(ValueError, match=r"sample_weights must be in \[0, 2147483647\].*at sample 3"):
+        w = np.full(len(labels), 1 << 16, np.int32)
+        w[3] = -1
+        _kernels.sgd_linear(*args, sample_weights=w)
+    with pytest.raises(ValueError, match=r"decay must be an int32 array of shape \(37,\)"):
+        _kernels.sgd_linear(*args, decay=np.zeros(5, np.int32))
+    with pytest.raises(ValueError, match="sample_weights must be an int32 array of shape"):
+        _kernels.sgd_linear(*args, sample_weights=np.zeros(len(labels) + 1, np.int32))
+
+
+# ------------------------------------------------------------------ estimators
+def _regression(n=400, d=6, seed=3):
+    rng = np.random.default_rng(seed)
+    X = rng.standard_normal((n, d))
+    y = X @ rng.uniform(-2, 2, d) + 0.5 + 0.3 * rng.standard_normal(n)
+    return X, y
+
+
+def _weighted_least_squares(X, y, w):
+    A = np.c_[X, np.ones(len(y))]
+    s = np.sqrt(w)
+    return np.linalg.lstsq(A * s[:, None], y * s, rcond=None)[0]
+
+
+def _model(m):
+    return np.r_[m.coef_, m.intercept_]
+
+
+def _rel(a, b):
+    return np.linalg.norm(a - b) / np.linalg.norm(b)
+
+
+@pytest.mark.parametrize("bits,each,means", [(8, 0.003, 0.002), (2, 0.1, 0.05)])
+def test_integer_weights_equal_repeated_rows_in_expectation(bits, each, means):
+    # Weights 0..3 against the data with each row repeated that many times, 5 seeds each:
+    # every fit is within `each` (relative) of the weighted least-squares solution, and the
+    # two means over seeds within `means` of each other; ignoring the weights would miss
+    # by far more (checked first, so the test can fail).
+    X, y = _regression()
+    w = np.random.default_rng(0).integers(0, 4, len(y)).astype(float)
+    y = y + (3.0 - w) * X[:, 0]  # the slope of feature 0 depends on the weight: weights matter
+    wls = _weighted_least_squares(X, y, w)
+    assert _rel(_weighted_least_squares(X, y, np.ones(len(y))), wls) > 2 * each
+    repeated = np.repeat(np.arange(len(y)), w.astype(int))
+    weighted = [_model(ZipMLRegressor(bits=bits, random_state=s).fit(X, y, sample_weight=w)) for s in range(5)]
+    copies = [_model(ZipMLRegressor(bits=bits, random_state=s).fit(X[repeated], y[repeated])) for s in range(5)]
+    for a in weighted + copies:
+        assert _rel(a, wls) < each
+    assert _rel(np.mean(weighted, axis=0), np.mean(copies, axis=0)) < means
+
+
+def test_zero_weight_equals_removal():
+    # Every fifth row is an outlier (+100) with weight 0: the fit matches least squares on
+    # the other rows, as a fit without them does (within 0.003 relative, 8 bits).
+    X, y = _regression()
+    y = y.copy()
+    y[::5] += 100.0
+    w = np.ones(len(y))
+    w[::5] = 0.0
+    kept = w > 0
+    ls = _weighted_least_squares(X[kept], y[kept], np.ones(kept.sum()))
+    weighted = ZipMLRegressor(random_state=1).fit(X, y, sample_weight=w)
+    removed = ZipMLRegressor(random_state=1).fit(X[kept], y[kept])
+    assert _rel(_model(weighted), ls) < 0.003 and _rel(_model(removed), ls) < 0.003
+
+
+@pytest.mark.parametrize("backend_pair", [("hls", "reference")])
+@pytest.mark.parametrize("kwargs", [
+    dict(bits=8, penalty="elasticnet", alpha=0.01),
+    dict(bits=2, sampling="naive", penalty="l2", alpha=0.05),
+    dict(bits=4, penalty="l1", alpha=0.01, n_jobs=2),
+])
+def test_weighted_penalized_regressor_is_bit_identical_on_both_backends(backend_pair, kwargs):
+    X, y = _regression(n=120, d=5)
+    w = np.random.default_rng(2).uniform(0, 3, len(y))
+    models = [ZipMLRegressor(random_state=4, max_iter=4, decay_epochs=2, backend=b, **kwargs).fit(X, y, sample_weight=w)
+              for b in backend_pair]
+    assert np.array_equal(models[0].coef_, models[1].coef_)
+    assert np.array_equal(models[0].intercept_, models[1].intercept_)
+
+
+@pytest.mark.parametrize("kwargs", [dict(loss="hinge", bits=2), dict(loss="log_loss", bits=4, poly_degree=3),
+                                    dict(loss="squared_hinge", bits=8)])
+def test_class_weighted_penalized_classifier_is_bit_identical_on_both_backends(kwargs):
+    rng = np.random.default_rng(6)
+    X = rng.standard_normal((90, 4))
+    y = np.where(X[:, 0] + 0.3 * rng.standard_normal(90) > 0.6, "b", "a")
+    models = [ZipMLClassifier(random_state=4, max_iter=3, decay_epochs=1, backend=b, class_weight="balanced",
+                              penalty="elasticnet", alpha=0.01, **kwargs).fit(X, y) for b in ("hls", "reference")]
+    assert np.array_equal(models[0].coef_, models[1].coef_)
+    assert np.array_equal(models[0].intercept_, models[1].intercept_)
+
+
+def test_fp32_weights_and_penalties_match_the_reference_to_float32_rounding():
+    X, y = _regression(n=120, d=5)
+    w = np.random.default_rng(2).uniform(0, 3, len(y))
+    a, b = (ZipMLRegressor(bits=32, random_state=4, max_iter=4, decay_epochs=2, backend=be, penalty="elasticnet",
+                           alpha=0.05).fit(X, y, sample_weight=w) for be in ("hls", "reference"))
+    np.testing.assert_allclose(a.coef_, b.coef_, rtol=1e-5, atol=1e-6)
+
+
+@pytest.mark.parametrize("n_classes", [2, 3])
+def test_class_weight_balanced_equals_its_sample_weights(n_classes):
+    rng = np.random.default_rng(7)
+    X = rng.standard_normal((150, 4))
+    y = np.digitize(X[:, 0] + 0.5 * X[:, 1], [0.5, 1.2][:n_classes - 1])
+    a = ZipMLClassifier(random_state=0, class_weight="balanced").fit(X, y)
+    b = ZipMLClassifier(random_state=0).fit(X, y, sample_weight=compute_sample_weight("balanced", y))
+    assert np.array_equal(a.coef_, b.coef_) and np.array_equal(a.intercept_, b.intercept_)
+    c = ZipMLClassifier(random_state=0, class_weight={k: 1.0 + k for k in range(n_classes)}).fit(X, y)
+    d = ZipMLClassifier(random_state=0).fit(X, y, sample_weight=1.0 + y)
+    assert np.array_equal(c.coef_, d.coef_)
+    assert not np.array_equal(a.coef_, ZipMLClassifier(random_state=0).fit(X, y).coef_)
+
+
+def test_class_weight_moves_the_boundary_towards_the_light_class():
+    # 90% of the rows in class 0: 'balanced' weights raise the recall of class 1.
+    rng = np.random.default_rng(8)
+    X = rng.standard_normal((600, 2))
+    y = (X[:, 0] + 0.8 * rng.standard_normal(600) > 1.3).astype(int)
+    plain = ZipMLClassifier(random_state=0).fit(X, y)
+    balanced = ZipMLClassifier(random_state=0, class_weight="balanced").fit(X, y)
+    recall = [np.mean(m.predict(X[y == 1]) == 1) for m in (plain, balanced)]
+    assert recall[1] > recall[0] + 0.2
+
+
+@pytest.mark.parametrize("bits", [8, 32])
+@pytest.mark.parametrize("alpha", [0.01, 0.1, 1.0])
+def test_l2_penalty_converges_to_ridge(bits, alpha):
+    # (1/2n) sum (f - y)^2 + (alpha/2) |w|^2 is Ridge(alpha=n alpha) (intercept unpenalised):
+    # within 0.01 relative of its solution, and the norm shrinks as alpha grows.
+    X, y = _regression()
+    ridge = Ridge(alpha=len(y) * alpha).fit(X, y)
+    m = ZipMLRegressor(bits=bits, alpha=alpha, random_state=0).fit(X, y)
+    assert _rel(_model(m), np.r_[ridge.coef_, ridge.intercept_]) < 0.01
+    assert np.linalg.norm(ridge.coef_) < np.linalg.norm(ZipMLRegressor(bits=bits, random_state=0).fit(X, y).coef_)
+
+
+def test_l2_penalty_on_features_of_different_ranges_is_in_original_units():
+    # Feature ranges 0.1 to 50: the penalty is on the original coefficients, as Ridge's.
+    X, y = _regression()
+    X = X * np.array([0.1, 1.0, 5.0, 50.0, 2.0, 0.5])
+    ridge = Ridge(alpha=len(y) * 0.05).fit(X, y)
+    m = ZipMLRegressor(alpha=0.05, random_state=0).fit(X, y)
+    np.testing.assert_allclose(m.coef_, ridge.coef_, rtol=0.02, atol=0.01 * np.abs(ridge.coef_).max())
+
+
+@pytest.mark.parametrize("penalty,reference", [("l1", lambda a: Lasso(alpha=a)),
+                                               ("elasticnet", lambda a: ElasticNet(alpha=a, l1_ratio=0.15))])
+def test_l1_and_elasticnet_converge_to_scikit_learns_solutions(penalty, reference):
+    # scikit-learn's Lasso and ElasticNet minimise the same objective: within 0.02 of their
+    # coefficients; Lasso's two zeros (irrelevant features) stay below 1e-3 (the proximal
+    # step of SGD leaves the last sample's gradient noise on them, not an exact 0).
+    X, y = _regression()
+    X[:, 4:] = np.random.default_rng(9).standard_normal((len(y), 2))
+    y = X[:, :4] @ np.array([1.5, -2.0, 0.7, 0.2]) + 0.3 * np.random.default_rng(1).standard_normal(len(y))
+    alpha = 0.1
+    ref = reference(alpha).fit(X, y)
+    m = ZipMLRegressor(penalty=penalty, alpha=alpha, random_state=0).fit(X, y)
+    np.testing.assert_allclose(m.coef_, ref.coef_, atol=0.02)
+    if penalty == "l1":
+        assert np.all(ref.coef_[4:] == 0.0) and np.all(np.abs(m.coef_[4:]) < 1e-3)
+
+
+def test_penalty_none_or_alpha_zero_is_the_unregularised_fit():
+    X, y = _regression(n=100)
+    base = ZipMLRegressor(random_state=0).fit(X, y).coef_
+    for kwargs in (dict(penalty=None, alpha=1.0), dict(penalty="l1", alpha=0.0)):
+        assert np.array_equal(ZipMLRegressor(random_state=0, **kwargs).fit(X, y).coef_, base)
+
+
+def test_partial_fit_takes_sample_weight():
+    X, y = _regression(n=200)
+    w = np.random.default_rng(0).integers(0, 3, len(y)).astype(float)
+    m = ZipMLRegressor(random_state=0, eta0=2**-6)
+    for _ in range(30):
+        m.partial_fit(X, y, sample_weight=w)
+    assert _rel(_model(m), _weighted_least_squares(X, y, w)) < 0.03  # a constant step's noise
+
+
+def test_intercept_is_an_array_as_scikit_learns():
+    X, y = _regression(n=60)
+    m = ZipMLRegressor(random_state=0, max_iter=2, decay_epochs=0).fit(X, y)
+    assert isinstance(m.intercept_, np.ndarray) and m.intercept_.shape == (1,)
+    np.testing.assert_allclose(m.predict(X), X @ m.coef_ + m.intercept_)
+
+
+def test_coef_init_and_warm_start():
+    X, y = _regression()
+    fitted = ZipMLRegressor(random_state=0).fit(X, y)
+    # from coef_init at a step of 2^-40 nothing moves: the conversion to the kernel's units
+    # and back is exact up to Q7.24 rounding
+    frozen = ZipMLRegressor(random_state=0, eta0=2.0**-40, max_iter=1, decay_epochs=0).fit(
+        X, y, coef_init=fitted.coef_, intercept_init=fitted.intercept_)
+    np.testing.assert_allclose(_model(frozen), _model(fitted), atol=1e-5)
+    # warm start: the first epoch starts at the optimum (its loss within 10% of the fitted
+    # model's; a cold start's first epoch is 5x above it)
+    warm = ZipMLRegressor(random_state=1, warm_start=True, max_iter=1, decay_epochs=0).fit(X, y)
+    assert warm.loss_curve_[0] > 5 * fitted.loss_curve_[-1]
+    warm.fit(X, y)
+    warm.fit(X, y)
+    assert warm.loss_curve_[0] < 1.1 * fitted.loss_curve_[-1]
+    with pytest.raises(ValueError, match="coef_init must have 1 x 6 values"):
+        ZipMLRegressor().fit(X, y, coef_init=np.zeros(5))
+
+
+def test_classifier_warm_start_needs_the_same_classes():
+    rng = np.random.default_rng(0)
+    X = rng.standard_normal((60, 3))
+    m = ZipMLClassifier(random_state=0, warm_start=True, max_iter=2, decay_epochs=0).fit(X, X[:, 0] > 0)
+    with pytest.raises(ValueError, match="warm_start: the classes"):
+        m.fit(X, np.digitize(X[:, 0], [-0.5, 0.5]))
+
+
+@pytest.mark.parametrize("kwargs,error,match", [
+    (dict(penalty="l3"), ValueError, "penalty"),
+    (dict(alpha=-1.0), ValueError, "alpha must be a finite float"),
+    (dict(alpha="0.1"), TypeError, "alpha must be a float"),
+    (dict(l1_ratio=1.5), ValueError, "l1_ratio"),
+    (dict(fit_intercept=False), ValueError, "fit_intercept=False is not available"),
+    (dict(warm_start=1), TypeError, "warm_start must be True or False"),
+])
+def test_parameter_errors(kwargs, error, match):
+    X, y = _regression(n=30)
+    with pytest.raises(error, match=match):
+        ZipMLRegressor(**kwargs).fit(X, y)
+
+
+def test_sample_weight_errors():
+    X, y = _regression(n=30)
+    with pytest.raises(ValueError, match="Negative values"):
+        ZipMLRegressor().fit(X, y, sample_weight=-np.ones(30))
+    with pytest.raises(ValueError, match="at least one non-zero"):
+        ZipMLRegressor().fit(X, y, sample_weight=np.zeros(30))
+    with pytest.raises(ValueError, match="below 32768"):
+        ZipMLRegressor().fit(X, y, sample_weight=np.full(30, 1e5))
+    Xc, yc = X, (X[:, 0] > 0).astype(int)
+    with pytest.raises(ValueError, match="1 class"):
+        ZipMLClassifier().fit(Xc, yc, sample_weight=(yc == 1).astype(float))
+    with pytest.raises(ValueError, match="class_weight='balanced' needs"):
+        ZipMLClassifier(class_weight="balanced").partial_fit(Xc, yc, classes=[0, 1])
+
+
+def test_reliability_messages():
+    X, y = _regression(n=40)
+    with pytest.raises(TypeError, match=r"ZipMLRegressor\.__init__\(\) got an unexpected keyword argument 'loss'"):
+        ZipMLRegressor(loss="hinge")
+    with pytest.raises(TypeError, match="poly_degree must be an int"):
+        ZipMLClassifier(loss="log_loss", poly_degree=5.0).fit(X, X[:, 0] > 0)
+    m = ZipMLRegressor(random_state=0, max_iter=2, decay_epochs=0).fit(X, y)
+    m.set_params(bits=4)
+    with pytest.raises(ValueError, match="bits is 4 now but the model was fitted with bits=8"):
+        m.partial_fit(X, y)
