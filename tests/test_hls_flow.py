@@ -145,7 +145,7 @@ def test_run_hls_tcl_call_sequence(tmp_path, flags, steps):
 def test_run_hls_tcl_all_tops_and_defaults(tmp_path):
     calls = run_tcl(tmp_path)
     tops = [c[1] for c in calls if c[0] == "set_top"]
-    assert len(tops) == 9 and "zipml_sgd_fp32" in tops
+    assert len(tops) == 9 and "zipml_sgd_fixed32" in tops
     assert ["set_part", "xcu250-figd2104-2L-e"] in calls
     assert any(c[:3] == ["create_clock", "-period", "3.33"] for c in calls)
 
