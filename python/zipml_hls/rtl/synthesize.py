@@ -1,0 +1,71 @@
+"""Yosys synthesis of a generated engine for an AMD UltraScale+ part.
+
+``synth_xilinx -family xcup -abc9`` maps the engine onto UltraScale+ primitives (LUTs,
+flip-flops, DSP48E2, block and distributed RAM); ``stat`` counts them and ``sta`` reports
+the latest arrival time over the mapped netlist. What ``sta`` sees: the LUT and flip-flop
+timing arcs of Yosys' cell library. What it does not: carry chains and DSP48E2 (no arcs in
+Yosys 0.23's library), routing, and placement. Its figure is a lower bound on the clock
+period; only a place and route (Vivado) gives the real one."""
+
+from __future__ import annotations
+
+import re
+import subprocess
+import tempfile
+import time
+from pathlib import Path
+
+from . import verilog
+from .simulate import require_tool
+from .verilog import EngineConfig
+
+LUTS = ("LUT1", "LUT2", "LUT3", "LUT4", "LUT5", "LUT6")
+FFS = ("FDRE", "FDSE", "FDCE", "FDPE")
+LUTRAMS = ("RAM32M", "RAM32M16", "RAM64M", "RAM64M8", "RAM32X1D", "RAM64X1D", "RAM128X1D", "RAM256X1D", "RAM512X1S")
+
+
+def parse_stat(log: str) -> dict:
+    """Cell counts of the last ``stat`` in a Yosys log."""
+    block = log[log.rindex("Number of cells"):]
+    block = block[:block.index("\n\n")] if "\n\n" in block else block
+    cells = {m.group(1): int(m.group(2)) for m in re.finditer(r"^\s+(\w+)\s+(\d+)\s*$", block, re.M)}
+    return {
+        "lut": sum(cells.get(c, 0) for c in LUTS),
+        "ff": sum(cells.get(c, 0) for c in FFS),
+        "dsp": cells.get("DSP48E2", 0),
+        "bram36": cells.get("RAMB36E2", 0) + cells.get("RAMB18E2", 0) / 2,
+        "lutram": sum(cells.get(c, 0) for c in LUTRAMS),
+        "carry": cells.get("CARRY8", 0) + cells.get("CARRY4", 0),
+        "cells": cells,
+    }
+
+
+def parse_sta(log: str) -> dict:
+    """The latest arrival time (ns) of ``sta`` and the cells on that path, first to last."""
+    m = re.search(r"Latest arrival time in '[^']*' is (\d+):\n((?:\s+.*\n)+?)\n", log)
+    if m is None:
+        raise ValueError("the Yosys log has no sta result")
+    path = [c for c in re.findall(r"\(([A-Z0-9_]+\.[A-Z0-9]+(?:->[A-Z0-9]+)?)\)", m.group(2))]
+    return {"logic_delay_ns": int(m.group(1)) / 1000.0, "path_cells": path[::-1]}
+
+
+def synthesize(cfg: EngineConfig, out: Path | None = None) -> dict:
+    """Synthesize ``cfg`` with Yosys; returns resources, the logic delay and the run time.
+    With ``out``, the Verilog and the Yosys log are kept there."""
+    require_tool("yosys")
+    with tempfile.TemporaryDirectory() as tmp:
+        folder = Path(out) if out is not None else Path(tmp)
+        folder.mkdir(parents=True, exist_ok=True)
+        src = folder / f"{cfg.name}.v"
+        src.write_text(verilog.generate(cfg))
+        script = f"read_verilog {src}; synth_xilinx -family xcup -top {cfg.name} -flatten -abc9; stat; sta"
+        start = time.perf_counter()
+        done = subprocess.run(["yosys", "-q", "-l", str(folder / f"{cfg.name}.yosys.log"), "-p", script],
+                              capture_output=True, text=True)
+        seconds = time.perf_counter() - start
+        log = (folder / f"{cfg.name}.yosys.log").read_text()
+    if done.returncode != 0:
+        raise RuntimeError(f"yosys failed for {cfg.name}: {done.stderr.strip()[-2000:]}")
+    return {"engine": cfg.name, "bits": cfg.bits, "sampling": cfg.sampling, "lanes": cfg.lanes,
+            "max_features": verilog.MAX_FEATURES, **parse_stat(log), **parse_sta(log),
+            "yosys_seconds": round(seconds, 1), "command": f"yosys -p '{script}'"}
