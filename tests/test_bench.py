@@ -65,6 +65,14 @@ def test_fpga_cycle_model_counts_lines_and_the_row_latency():
     assert fpga.epoch_seconds(1000, 2048, 32, "fp32", slow) == pytest.approx(1000 * 128 * 64 / 6.4e9)
 
 
+def test_line_loop_ii_reads_the_labelled_line_loop():
+    loops = [{"name": "epoch_loop_row_loop_fused_line_loop", "pipeline_ii": 1},
+             {"name": "init_loop", "pipeline_ii": 4}, {"name": "flush_loop", "pipeline_ii": None}]
+    assert line_loop_ii({"loops": loops}) == 1
+    assert line_loop_ii({"loops": loops[1:]}) == 4  # without the label: the worst loop
+    assert line_loop_ii({"loops": loops[2:]}) is None
+
+
 def test_csynth_report_parser_on_fixture():
     r = parse_csynth_xml(FIXTURE)
     assert r["top"] == "zipml_sgd_b4_double" and r["part"] == "xcu250-figd2104-2L-e"

@@ -341,13 +341,10 @@ def cmd_hls_rtl(args) -> int:
     from .rtl.simulate import ToolMissing
     from .rtl.verilog import EngineConfig
 
-    try:
-        cfg = EngineConfig(args.bits, "fixed32" if args.bits == F.FULL_PRECISION else args.sampling)
-    except ValueError as exc:
-        raise UsageError(str(exc)) from None
+    configs = [EngineConfig(b, "fixed32" if b == F.FULL_PRECISION else args.sampling) for b in args.bits]
     out = Path(args.out)
     try:
-        r = report.run([cfg], out, synth=not args.no_synth,
+        r = report.run(configs, out, synth=not args.no_synth,
                        say=(lambda text: None) if args.quiet else (lambda text: print(text, file=sys.stderr)))
     except ToolMissing as exc:
         print(f"zipml-hls hls rtl: {exc}", file=sys.stderr)
@@ -473,8 +470,8 @@ def build_parser() -> argparse.ArgumentParser:
     q.set_defaults(func=cmd_hls_synth)
     q = hls.add_parser("rtl", help="the open RTL engine: Verilator co-simulation against the golden model, "
                        "cycles against the cycle model, Yosys synthesis for UltraScale+ (with the 32-bit engine)")
-    q.add_argument("--bits", type=int, default=4, choices=TOP_BITS + (F.FULL_PRECISION,),
-                   help="bits per value (32: the 32-bit fixed-point engine alone; default 4)")
+    q.add_argument("--bits", type=int, nargs="+", default=[4], choices=TOP_BITS + (F.FULL_PRECISION,),
+                   help="bits per value, one or more (32: the 32-bit fixed-point engine alone; default 4)")
     q.add_argument("--sampling", default="double", choices=TOP_SAMPLINGS)
     q.add_argument("--out", default="zipml-rtl", help="report folder (default: zipml-rtl)")
     q.add_argument("--no-synth", action="store_true", help="co-simulation only, no Yosys synthesis")

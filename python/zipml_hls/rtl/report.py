@@ -90,7 +90,7 @@ def cycle_problem(cfg: EngineConfig, n: int = CYCLE_ROWS, d: int = CYCLE_FEATURE
     return lines, labels, model_in, want
 
 
-def check_engine(cfg: EngineConfig, synth: bool = True, keep: Path | None = None) -> dict:
+def check_engine(cfg: EngineConfig, synth: bool = True) -> dict:
     """Co-simulate ``cfg`` on its golden vectors and the cycle problem, and synthesize it."""
     sim = simulate.build(cfg)
     result = {"engine": cfg.name, "bits": cfg.bits, "sampling": cfg.sampling, "lanes": cfg.lanes,
@@ -99,7 +99,7 @@ def check_engine(cfg: EngineConfig, synth: bool = True, keep: Path | None = None
     history, ends = simulate.run(sim, cfg, lines, labels, model_in, CYCLE_FEATURES, CYCLE_EPOCHS, 6, 1)
     result["cycle_problem"] = {"n": CYCLE_ROWS, "d": CYCLE_FEATURES, "equal": bool(np.array_equal(history, want)),
                                **_cycles(cfg, ends, CYCLE_ROWS, lines.shape[2] // 8)}
-    result["synthesis"] = synthesize(cfg, keep) if synth else None
+    result["synthesis"] = synthesize(cfg) if synth else None
     return result
 
 
@@ -111,7 +111,7 @@ def run(configs: list[EngineConfig], out: Path, synth: bool = True, say=print) -
     results = []
     for cfg in engines:
         say(f"{cfg.name}: Verilator co-simulation" + (" and Yosys synthesis" if synth else ""))
-        results.append(check_engine(cfg, synth, out / cfg.name if synth else None))
+        results.append(check_engine(cfg, synth))
     base = results[-1]
     base_cycles = base["cycle_problem"]["measured_epoch_cycles"][-1]
     delays = [r["synthesis"]["logic_delay_ns"] for r in results if r["synthesis"]]

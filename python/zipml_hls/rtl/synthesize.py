@@ -9,6 +9,8 @@ period; only a place and route (Vivado) gives the real one."""
 
 from __future__ import annotations
 
+import hashlib
+import json
 import re
 import subprocess
 import tempfile
@@ -16,7 +18,7 @@ import time
 from pathlib import Path
 
 from . import verilog
-from .simulate import require_tool
+from .simulate import cache_dir, require_tool
 from .verilog import EngineConfig
 
 LUTS = ("LUT1", "LUT2", "LUT3", "LUT4", "LUT5", "LUT6")
@@ -51,8 +53,21 @@ def parse_sta(log: str) -> dict:
 
 def synthesize(cfg: EngineConfig, out: Path | None = None) -> dict:
     """Synthesize ``cfg`` with Yosys; returns resources, the logic delay and the run time.
-    With ``out``, the Verilog and the Yosys log are kept there."""
+    With ``out``, the Verilog and the Yosys log are kept there. Results are cached by the
+    Verilog text and the Yosys version (a synthesis takes minutes)."""
     require_tool("yosys")
+    version = subprocess.run(["yosys", "-V"], capture_output=True, text=True).stdout.strip()
+    digest = hashlib.sha256((verilog.generate(cfg) + version).encode()).hexdigest()[:16]
+    cached = cache_dir() / f"{cfg.name}-{digest}.synth.json"
+    if cached.is_file() and out is None:
+        return json.loads(cached.read_text())
+    result = _run_yosys(cfg, out)
+    cached.parent.mkdir(parents=True, exist_ok=True)
+    cached.write_text(json.dumps(result))
+    return result
+
+
+def _run_yosys(cfg: EngineConfig, out: Path | None) -> dict:
     with tempfile.TemporaryDirectory() as tmp:
         folder = Path(out) if out is not None else Path(tmp)
         folder.mkdir(parents=True, exist_ok=True)
