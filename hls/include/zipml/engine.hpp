@@ -56,6 +56,7 @@ struct EngineShape {
   static constexpr int kMaxLines = (MaxFeatures + K - 1) / K;
   static constexpr int32_t kDotMult = uniform_dot_mult(Bits);
   static constexpr bool kTable = Bits <= 4;  ///< steps from a table of the 2^b codes, else a multiply per lane
+  static constexpr int kTableSize = kTable ? S + 1 : 1;
 };
 
 /**
@@ -92,7 +93,6 @@ void engine_least_squares(const Line* data, const int32_t* labels, const int32_t
   static_assert(E == Sampling::Double || E == Sampling::Naive, "the engine reads Double or Naive lines");
   using Shape = EngineShape<Bits, E, MaxFeatures>;
   constexpr int K = Shape::K;
-  constexpr int S = Shape::S;
   constexpr int kMaxLines = Shape::kMaxLines;
   constexpr int32_t kDotMult = Shape::kDotMult;
 
@@ -100,7 +100,7 @@ void engine_least_squares(const Line* data, const int32_t* labels, const int32_t
 #pragma HLS ARRAY_PARTITION variable = w dim = 2 complete
   uint8_t pending[kMaxLines][K];  // the codes of the previous row's second sample
 #pragma HLS ARRAY_PARTITION variable = pending dim = 2 complete
-  int32_t table[S + 1];  // code steps of the pending update (Bits <= 4)
+  int32_t table[Shape::kTableSize];  // code steps of the pending update (Bits <= 4)
 #pragma HLS ARRAY_PARTITION variable = table complete
   const int n_lines = lines_per_row(d, Bits, E);
 
@@ -124,7 +124,7 @@ epoch_loop:
     const Line* copy = data + static_cast<int64_t>(e % n_copies) * n * n_lines;
     int64_t g = 0;  // the pending update's per-sample step (0: none)
   table_init_loop:
-    for (int c = 0; c <= S; ++c) {
+    for (int c = 0; c < Shape::kTableSize; ++c) {
 #pragma HLS UNROLL
       table[c] = 0;
     }
@@ -159,9 +159,9 @@ epoch_loop:
       g = round_shift(r * kDotMult, kUpdateFrac + shift);
       intercept = wrap_sub(intercept, saturate32(round_shift(r * (1 << kDotDrop), shift)));
     step_table_loop:
-      for (int c = 0; c <= S; ++c) {
+      for (int c = 0; c < Shape::kTableSize; ++c) {
 #pragma HLS UNROLL
-        table[c] = Shape::kTable ? code_step(g, c) : 0;
+        table[c] = code_step(g, c);
       }
     }
     // The last row's update, with the model written out.
