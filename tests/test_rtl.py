@@ -124,4 +124,4 @@ def test_yosys_log_parsers():
 def test_yosys_synthesizes_the_32bit_engine_for_ultrascale_plus():
     r = synthesize(FIXED32)
     assert r["dsp"] >= 16 and r["lut"] > 1000 and r["ff"] > 1000  # a multiplier per lane at least
-    assert 0 < r["logic_delay_ns"] < 20 and r["path_cells"][0].endswith("C->Q")
+    assert 0 < r["logic_delay_ns"] < 20 and len(r["path_cells"]) >= 2

@@ -14,7 +14,6 @@ import json
 import re
 import subprocess
 import tempfile
-import time
 from pathlib import Path
 
 from . import verilog
@@ -43,44 +42,67 @@ def parse_stat(log: str) -> dict:
 
 
 def parse_sta(log: str) -> dict:
-    """The latest arrival time (ns) of ``sta`` and the cells on that path, first to last."""
-    m = re.search(r"Latest arrival time in '[^']*' is (\d+):\n((?:\s+.*\n)+?)\n", log)
-    if m is None:
+    """The latest arrival time (ns) of ``sta`` and the cells on that path, first to last:
+    the indented lines after "Latest arrival time", up to the first other line."""
+    lines = log.splitlines()
+    for i, line in enumerate(lines):
+        m = re.match(r"Latest arrival time in '[^']*' is (\d+):", line)
+        if m:
+            break
+    else:
         raise ValueError("the Yosys log has no sta result")
-    path = [c for c in re.findall(r"\(([A-Z0-9_]+\.[A-Z0-9]+(?:->[A-Z0-9]+)?)\)", m.group(2))]
+    path = []
+    for line in lines[i + 1:]:
+        if line.startswith("Warning: Critical-path"):  # it ends at a cell without timing arcs
+            continue
+        if not line[:1].isspace():
+            break
+        cell = re.search(r"\(([A-Z0-9_]+\.[A-Z0-9]+(?:->[A-Z0-9]+)?)\)\s*$", line)
+        if cell:
+            path.append(cell.group(1))
     return {"logic_delay_ns": int(m.group(1)) / 1000.0, "path_cells": path[::-1]}
 
 
-def synthesize(cfg: EngineConfig, out: Path | None = None) -> dict:
-    """Synthesize ``cfg`` with Yosys; returns resources, the logic delay and the run time.
-    With ``out``, the Verilog and the Yosys log are kept there. Results are cached by the
-    Verilog text and the Yosys version (a synthesis takes minutes)."""
-    require_tool("yosys")
+def script(cfg: EngineConfig, src: Path) -> str:
+    """The Yosys script that synthesizes the engine in ``src``."""
+    return f"read_verilog {src}; synth_xilinx -family xcup -top {cfg.name} -flatten -abc9; stat; sta"
+
+
+def summarize(cfg: EngineConfig, log: str) -> dict:
+    """Resources, logic delay and Yosys' CPU time from the log of ``script``."""
+    cpu = re.search(r"CPU: user ([0-9.]+)s system ([0-9.]+)s", log)
+    return {"engine": cfg.name, "bits": cfg.bits, "sampling": cfg.sampling, "lanes": cfg.lanes,
+            "max_features": verilog.MAX_FEATURES, **parse_stat(log), **parse_sta(log),
+            "yosys_cpu_s": round(float(cpu.group(1)) + float(cpu.group(2)), 1) if cpu else None,
+            "command": f"yosys -p '{script(cfg, Path(cfg.name + '.v'))}'"}
+
+
+def cache_path(cfg: EngineConfig) -> Path:
+    """Where the synthesis result of ``cfg`` is cached: keyed by its Verilog and Yosys' version."""
     version = subprocess.run(["yosys", "-V"], capture_output=True, text=True).stdout.strip()
     digest = hashlib.sha256((verilog.generate(cfg) + version).encode()).hexdigest()[:16]
-    cached = cache_dir() / f"{cfg.name}-{digest}.synth.json"
+    return cache_dir() / f"{cfg.name}-{digest}.synth.json"
+
+
+def synthesize(cfg: EngineConfig, out: Path | None = None) -> dict:
+    """Synthesize ``cfg`` with Yosys; returns resources, the logic delay and Yosys' CPU
+    time. With ``out``, the Verilog and the Yosys log are kept there. Results are cached
+    by the Verilog text and the Yosys version (a synthesis takes minutes)."""
+    require_tool("yosys")
+    cached = cache_path(cfg)
     if cached.is_file() and out is None:
         return json.loads(cached.read_text())
-    result = _run_yosys(cfg, out)
-    cached.parent.mkdir(parents=True, exist_ok=True)
-    cached.write_text(json.dumps(result))
-    return result
-
-
-def _run_yosys(cfg: EngineConfig, out: Path | None) -> dict:
     with tempfile.TemporaryDirectory() as tmp:
         folder = Path(out) if out is not None else Path(tmp)
         folder.mkdir(parents=True, exist_ok=True)
         src = folder / f"{cfg.name}.v"
         src.write_text(verilog.generate(cfg))
-        script = f"read_verilog {src}; synth_xilinx -family xcup -top {cfg.name} -flatten -abc9; stat; sta"
-        start = time.perf_counter()
-        done = subprocess.run(["yosys", "-q", "-l", str(folder / f"{cfg.name}.yosys.log"), "-p", script],
+        log_path = folder / f"{cfg.name}.yosys.log"
+        done = subprocess.run(["yosys", "-q", "-l", str(log_path), "-p", script(cfg, src)],
                               capture_output=True, text=True)
-        seconds = time.perf_counter() - start
-        log = (folder / f"{cfg.name}.yosys.log").read_text()
-    if done.returncode != 0:
-        raise RuntimeError(f"yosys failed for {cfg.name}: {done.stderr.strip()[-2000:]}")
-    return {"engine": cfg.name, "bits": cfg.bits, "sampling": cfg.sampling, "lanes": cfg.lanes,
-            "max_features": verilog.MAX_FEATURES, **parse_stat(log), **parse_sta(log),
-            "yosys_seconds": round(seconds, 1), "command": f"yosys -p '{script}'"}
+        if done.returncode != 0:
+            raise RuntimeError(f"yosys failed for {cfg.name}: {done.stderr.strip()[-2000:]}")
+        result = summarize(cfg, log_path.read_text())
+    cached.parent.mkdir(parents=True, exist_ok=True)
+    cached.write_text(json.dumps(result))
+    return result
