@@ -72,21 +72,21 @@ def _cycles(cfg: EngineConfig, ends: np.ndarray, n: int, lines: int) -> dict:
 
 def cycle_problem(cfg: EngineConfig, n: int = CYCLE_ROWS, d: int = CYCLE_FEATURES, seed: int = 0):
     """A random least-squares problem in the engine's format: (lines, labels, model_in,
-    golden history after CYCLE_EPOCHS epochs at step 2^-6, halved every epoch)."""
+    the golden model's history after CYCLE_EPOCHS epochs at step 2^-6, halved every epoch,
+    or None for the 32-bit engine, whose golden twin reference.sgd_fixed32 only the tests
+    call: the golden model is reached through the kernel boundary, which has no fixed32)."""
     from .. import quantize
-    from ..reference import sgd_fixed32, sgd_linear
+    from ..backend import get_backend
 
     rng = np.random.default_rng(seed)
     X = rng.uniform(size=(n, d))
     labels = F.to_fixed(X @ rng.uniform(-1, 1, size=d) / d, F.LABEL_FRAC)
     model_in = np.zeros(d + 1, np.int32)
     if cfg.fixed32:
-        positions = np.rint(X * F.POS_ONE).astype(np.uint32)
-        want = sgd_fixed32(positions, labels, CYCLE_EPOCHS, 6, 1, model_in)
-        return simulate.fixed32_lines(positions), labels, model_in, want
+        return simulate.fixed32_lines(np.rint(X * F.POS_ONE).astype(np.uint32)), labels, model_in, None
     lines = quantize(X, cfg.bits, sampling=cfg.sampling, seed=seed).lines
-    want = sgd_linear(lines, labels, d, cfg.bits, cfg.sampling, CYCLE_EPOCHS, 6, 1, F.dot_mult(cfg.bits), model_in,
-                      seed=seed)[0]
+    want = get_backend("reference").sgd_linear(lines, labels, d, cfg.bits, cfg.sampling, CYCLE_EPOCHS, 6, 1,
+                                               F.dot_mult(cfg.bits), model_in, seed=seed).history
     return lines, labels, model_in, want
 
 
@@ -97,7 +97,8 @@ def check_engine(cfg: EngineConfig, synth: bool = True) -> dict:
               "row_latency": cfg.row_latency, "golden": [run_golden_case(sim, cfg, f) for f in golden_cases(cfg)]}
     lines, labels, model_in, want = cycle_problem(cfg)
     history, ends = simulate.run(sim, cfg, lines, labels, model_in, CYCLE_FEATURES, CYCLE_EPOCHS, 6, 1)
-    result["cycle_problem"] = {"n": CYCLE_ROWS, "d": CYCLE_FEATURES, "equal": bool(np.array_equal(history, want)),
+    equal = None if want is None else bool(np.array_equal(history, want))
+    result["cycle_problem"] = {"n": CYCLE_ROWS, "d": CYCLE_FEATURES, "equal": equal,
                                **_cycles(cfg, ends, CYCLE_ROWS, lines.shape[2] // 8)}
     result["synthesis"] = synthesize(cfg) if synth else None
     return result
@@ -129,7 +130,7 @@ def run(configs: list[EngineConfig], out: Path, synth: bool = True, say=print) -
 
 def all_equal(report: dict) -> bool:
     return all(g["equal"] for r in report["engines"] for g in r["golden"]) and \
-        all(r["cycle_problem"]["equal"] for r in report["engines"])
+        all(r["cycle_problem"]["equal"] is not False for r in report["engines"])
 
 
 def render(report: dict) -> str:
@@ -143,7 +144,8 @@ def render(report: dict) -> str:
     for r in report["engines"]:
         c = r["cycle_problem"]
         golden = f"{sum(g['equal'] for g in r['golden'])}/{len(r['golden'])}" if r["golden"] else "- (none)"
-        lines.append(f"| {r['engine']} | {golden} | {'yes' if c['equal'] else 'NO'} | "
+        equal = {True: "yes", False: "NO", None: "- (tests/test_rtl.py)"}[c["equal"]]
+        lines.append(f"| {r['engine']} | {golden} | {equal} | "
                      f"{c['measured_epoch_cycles'][-1]} | {c['model_epoch_cycles']} | {c['max_model_error']:.1%} |")
     lines += ["", f"Cycle problem: {p['n']} rows x {p['d']} features, {p['epochs']} epochs; the memory model "
               "answers one 512-bit line per cycle, one cycle after the request.", ""]
