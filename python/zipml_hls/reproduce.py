@@ -391,7 +391,7 @@ def render(r: dict) -> str:
         lines.append(f"| {bench.kernel_label(x)} | {x['bytes_per_epoch'] / 2**20:.1f} MiB | "
                      f"{x['epoch_s_median']:.4f} | {x['gbytes_per_s']:.2f} | {x['speedup_vs_fp32']:.2f}x | "
                      f"{'-' if x['prepare_s'] is None else format(x['prepare_s'], '.3f')} | {fpga_cell} |")
-    lines += ["", bench.fpga_assumptions_text(p) + " The fp32 row's FPGA cell is that baseline. "
+    lines += ["", "FPGA projection: " + bench.fpga_assumptions_text(p) + " The fp32 row's FPGA cell is that baseline. "
               f"The paper reports up to {p['paper_best_speedup']}x on its FPGA. Stored bits compare like "
               "for like: both samples of double sampling lie in one interval between levels, so the paper stores "
               "them as the interval's index and one bit per sample, b + 2 bits per value; this project stores the "
