@@ -3,9 +3,9 @@
 ``synth_xilinx -family xcup -abc9`` maps the engine onto UltraScale+ primitives (LUTs,
 flip-flops, DSP48E2, block and distributed RAM); ``stat`` counts them and ``sta`` reports
 the latest arrival time over the mapped netlist. What ``sta`` sees: the LUT and flip-flop
-timing arcs of Yosys' cell library. What it does not: carry chains and DSP48E2 (no arcs in
-Yosys 0.23's library), routing, and placement. Its figure is a lower bound on the clock
-period; only a place and route (Vivado) gives the real one."""
+timing arcs of Yosys' cell library. What it does not: carry chains, MUXF7/F8, DSP48E2 and
+block RAM (no arcs in Yosys 0.23's library), routing, and placement. Its figure is a lower
+bound on the clock period; only a place and route (Vivado) gives the real one."""
 
 from __future__ import annotations
 

@@ -156,7 +156,8 @@ def generate(cfg: EngineConfig) -> str:
         a(f"    assign dx_c[32 * q +: 32] = key ^ (lbase + q * 32'h{INDEX_MUL:08X});")
         a("    wire [31:0] xa = dx[32 * q +: 32] ^ (dx[32 * q +: 32] >> 16);")
         a("    wire [31:0] xb = dm1[32 * q +: 32] ^ (dm1[32 * q +: 32] >> 15);")
-        a(f"    assign dm1_c[32 * q +: 32] = xa * 32'h{MIX_MUL1:08X}; assign dm2_c[32 * q +: 32] = xb * 32'h{MIX_MUL2:08X};")
+        a(f"    assign dm1_c[32 * q +: 32] = xa * 32'h{MIX_MUL1:08X}; "
+          f"assign dm2_c[32 * q +: 32] = xb * 32'h{MIX_MUL2:08X};")
         a("    assign tv[32 * q +: 32] = dm2[32 * q +: 32] ^ (dm2[32 * q +: 32] >> 16);")
         a("  end endgenerate")
         a("  always @(posedge clk) begin if (state == S_ISSUE) dx <= dx_c; dm1 <= dm1_c; dm2 <= dm2_c; end")
@@ -321,7 +322,8 @@ def generate(cfg: EngineConfig) -> str:
         a("      end")
         a("      S_EK: begin wcnt <= wcnt + 1; if (wcnt == 2) begin")
         a("        k2 <= mix_out; mix_in <= mix_out; wcnt <= 0; state <= S_RK; end end")
-        a("      S_RK: begin wcnt <= wcnt + 1; if (wcnt == 2) begin key <= mix_out; lbase <= 0; state <= S_ISSUE; end end")
+        a("      S_RK: begin wcnt <= wcnt + 1; if (wcnt == 2) begin key <= mix_out; lbase <= 0; "
+          "state <= S_ISSUE; end end")
     else:
         a("        state <= S_ISSUE;")
         a("      end")
