@@ -4,7 +4,7 @@
 #
 # Environment (all optional):
 #   TOPS    tops to build: "all" (default) or a space-separated list of names in
-#           hls/kernels/zipml_tops.cpp (zipml_sgd_b{1,2,4,8}_{double,naive}, zipml_sgd_fp32)
+#           hls/kernels/zipml_tops.cpp (zipml_sgd_b{1,2,4,8}_{double,naive}, zipml_sgd_fixed32)
 #   PART    FPGA part (default xcu250-figd2104-2L-e, an Alveo U250)
 #   CLOCK   clock period in ns (default 3.33, 300 MHz)
 #   CSIM, CSYNTH, COSIM, EXPORT   1 to run that step (default: CSIM=1 CSYNTH=1, others 0)
@@ -20,7 +20,7 @@ proc env_or {name default} {
 
 set root [file normalize [env_or ZIPML_ROOT [file join [file dirname [info script]] ..]]]
 set all_tops {zipml_sgd_b1_double zipml_sgd_b1_naive zipml_sgd_b2_double zipml_sgd_b2_naive
-              zipml_sgd_b4_double zipml_sgd_b4_naive zipml_sgd_b8_double zipml_sgd_b8_naive zipml_sgd_fp32}
+              zipml_sgd_b4_double zipml_sgd_b4_naive zipml_sgd_b8_double zipml_sgd_b8_naive zipml_sgd_fixed32}
 set tops [env_or TOPS all]
 if {$tops eq "all"} { set tops $all_tops }
 foreach top $tops {

@@ -46,16 +46,31 @@ def test_quick_bench_writes_documented_schema(tmp_path, capsys):
         assert (tmp_path / name).stat().st_size > 0
 
 
-def test_fpga_projection_is_the_line_ratio():
-    p = fpga.project(1000, 2048, [(4, "double"), (2, "double"), (8, "naive")])
+def test_fpga_cycle_model_counts_lines_and_the_row_latency():
+    p = fpga.project(1000, 2048, [(4, "double"), (2, "double"), (8, "naive"), (1, "double")])
     by = {(x["bits"], x["sampling"]): x for x in p["rows"]}
-    # fp32: ceil(2048/16) = 128 lines a row; 4-bit double: ceil(2048/80) = 26 lines
-    assert by[(4, "double")]["speedup_vs_fp32"] == pytest.approx(128 / 26)
-    assert by[(2, "double")]["speedup_vs_fp32"] == pytest.approx(128 / 16)
-    assert by[(8, "naive")]["speedup_vs_fp32"] == pytest.approx(128 / 32)
+    base = p["baseline"]
+    # 32-bit: ceil(2048/16) = 128 lines a row; 4-bit double: ceil(2048/80) = 26 lines
+    assert base["lines_per_row"] == 128 and by[(4, "double")]["lines_per_row"] == 26
+    for x in p["rows"]:
+        assert x["cycles_per_row"] == x["lines_per_row"] + x["row_latency"]
+        assert x["epoch_cycles"] == 1000 * x["cycles_per_row"] + x["lines_per_row"] + \
+            fpga.engine(x["bits"], x["sampling"]).epoch_overhead
+        assert x["speedup_vs_32bit"] == pytest.approx(base["epoch_cycles"] / x["epoch_cycles"])
+        # the row dependency costs: below the line ratio, and more so the fewer lines a row has
+        assert 1 < x["speedup_vs_32bit"] < base["lines_per_row"] / x["lines_per_row"]
+    assert by[(1, "double")]["stored_bits"] == 3 and by[(8, "naive")]["stored_bits"] == 8
     # memory-bound when the bandwidth cannot deliver a line per cycle
     slow = fpga.FpgaAssumptions(clock_mhz=300, bandwidth_gbps=6.4)
     assert fpga.epoch_seconds(1000, 2048, 32, "fp32", slow) == pytest.approx(1000 * 128 * 64 / 6.4e9)
+
+
+def test_line_loop_ii_reads_the_labelled_line_loop():
+    loops = [{"name": "epoch_loop_row_loop_fused_line_loop", "pipeline_ii": 1},
+             {"name": "init_loop", "pipeline_ii": 4}, {"name": "flush_loop", "pipeline_ii": None}]
+    assert line_loop_ii({"loops": loops}) == 1
+    assert line_loop_ii({"loops": loops[1:]}) == 4  # without the label: the worst loop
+    assert line_loop_ii({"loops": loops[2:]}) is None
 
 
 def test_csynth_report_parser_on_fixture():

@@ -145,7 +145,7 @@ def test_run_hls_tcl_call_sequence(tmp_path, flags, steps):
 def test_run_hls_tcl_all_tops_and_defaults(tmp_path):
     calls = run_tcl(tmp_path)
     tops = [c[1] for c in calls if c[0] == "set_top"]
-    assert len(tops) == 9 and "zipml_sgd_fp32" in tops
+    assert len(tops) == 9 and "zipml_sgd_fixed32" in tops
     assert ["set_part", "xcu250-figd2104-2L-e"] in calls
     assert any(c[:3] == ["create_clock", "-period", "3.33"] for c in calls)
 
@@ -203,3 +203,24 @@ def test_synth_runs_vitis_when_it_is_on_path(tmp_path, monkeypatch):
     assert Path(cwd) == out.resolve() and tops == "zipml_sgd_b8_naive" and part == "xcu250-figd2104-2L-e"
     assert clock == "4" and (csim, csynth, cosim, export) == ("1", "1", "1", "0")
     assert argv.startswith("-f ") and argv.endswith("run_hls.tcl") and Path(argv[3:]).is_file()
+
+
+def test_synthesized_code_includes_no_math_library():
+    """The tops' include closure (what Vitis synthesizes) has no <cmath>/<math.h>: no
+    floating-point library calls in the hardware (the fp32 kernel is for the CPU only)."""
+    seen, todo, system = set(), [ROOT / "hls" / "kernels" / "zipml_tops.cpp"], set()
+    while todo:
+        path = todo.pop()
+        if path in seen:
+            continue
+        seen.add(path)
+        text = path.read_text()
+        system |= set(re.findall(r'#include <([^>]+)>', text))
+        for name in re.findall(r'#include "([^"]+)"', text):
+            for base in (path.parent, ROOT / "hls" / "include"):
+                if (base / name).is_file():
+                    todo.append((base / name).resolve())
+                    break
+    names = {p.name for p in seen}
+    assert {"engine.hpp", "layout.hpp", "resample.hpp"} <= names and "sgd_fp32.hpp" not in names
+    assert not system & {"cmath", "math.h"}, system

@@ -3,11 +3,13 @@
 #pragma once
 #include <cstdint>
 
+#include "zipml/engine.hpp"
 #include "zipml/format.hpp"
 
 /// X(NAME, BITS, SAMPLING) for every quantized top: plain least squares on uniform
-/// levels, one top per bit width and sampling. The one list: zipml_tops.cpp defines
-/// them from it, this header declares them and tabulates them.
+/// levels (dot_mult = round(2^24 / (2^b - 1)) built in), one top per bit width and
+/// sampling. The one list: zipml_tops.cpp defines them from it, this header declares
+/// them and tabulates them.
 #define ZIPML_QUANTIZED_TOPS(X)            \
   X(zipml_sgd_b1_double, 1, Double)        \
   X(zipml_sgd_b1_naive, 1, Naive)          \
@@ -24,21 +26,21 @@ namespace zipml_tops {
 constexpr int kMaxFeatures = 8192;
 }  // namespace zipml_tops
 
-#define ZIPML_DECLARE_QUANTIZED_TOP(NAME, BITS, SAMPLING)                                                      \
-  extern "C" void NAME(const uint64_t* data, const int32_t* labels, const int32_t* model_in, int32_t* history, \
-                       int n, int d, int n_copies, int epochs, int step_shift, int decay_epochs, int dot_mult, \
-                       unsigned seed);
+#define ZIPML_DECLARE_QUANTIZED_TOP(NAME, BITS, SAMPLING)                                                       \
+  extern "C" void NAME(const zipml::Line* data, const int32_t* labels, const int32_t* model_in, int32_t* history, \
+                       int n, int d, int n_copies, int epochs, int step_shift, int decay_epochs, unsigned seed);
 ZIPML_QUANTIZED_TOPS(ZIPML_DECLARE_QUANTIZED_TOP)
 #undef ZIPML_DECLARE_QUANTIZED_TOP
 
-extern "C" void zipml_sgd_fp32(const float* data, const float* labels, const float* model_in, float* history,
-                               int n, int d, int row_stride, int epochs, int step_shift, int decay_epochs);
+/// The 32-bit fixed-point baseline: sixteen Q0.24 positions per line (zipml::engine_fixed32).
+extern "C" void zipml_sgd_fixed32(const zipml::Line* data, const int32_t* labels, const int32_t* model_in,
+                                  int32_t* history, int n, int d, int epochs, int step_shift, int decay_epochs);
 
 #ifndef __SYNTHESIS__  // host code only: no function pointers where Vitis reads this file
 namespace zipml_tops {
 
-using QuantizedTop = void (*)(const uint64_t*, const int32_t*, const int32_t*, int32_t*, int, int, int, int, int,
-                              int, int, unsigned);
+using QuantizedTop = void (*)(const zipml::Line*, const int32_t*, const int32_t*, int32_t*, int, int, int, int, int,
+                              int, unsigned);
 
 /// A quantized top and the configuration it is specialised for.
 struct QuantizedTopEntry {

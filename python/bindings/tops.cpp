@@ -25,6 +25,9 @@ void check_top_features(py::ssize_t d) {
                                                        "] (the synthesized model size), got " + std::to_string(d));
 }
 
+// The tops read whole lines: a uint64 buffer is a zipml::Line array (eight words each).
+const zipml::Line* as_lines(const uint64_t* words) { return reinterpret_cast<const zipml::Line*>(words); }
+
 py::list tops() {
   py::list out;
   for (const auto& top : zipml_tops::kQuantizedTops)
@@ -35,41 +38,47 @@ py::list tops() {
 
 py::array_t<int32_t> run_top(const std::string& name, carray<uint64_t> data, carray<int32_t> labels,
                              carray<int32_t> model_in, int d, int epochs, int step_shift, int decay_epochs,
-                             int32_t dot_mult, uint32_t seed) {
+                             uint32_t seed) {
   const auto& top = find_top(name);
   check_top_features(d);
-  check_sgd_inputs(data, labels, model_in, d, epochs, step_shift, decay_epochs, dot_mult);
+  check_sgd_inputs(data, labels, model_in, d, epochs, step_shift, decay_epochs, 1);
   check_row_words(data, d, top.bits, top.sampling);
   py::array_t<int32_t> history({py::ssize_t(epochs), py::ssize_t(d) + 1});
   const int n_copies = int(data.shape(0)), n = int(data.shape(1));
-  const uint64_t* pd = data.data();
+  const zipml::Line* pd = as_lines(data.data());
   const int32_t* pl = labels.data();
   const int32_t* pm = model_in.data();
   int32_t* ph = history.mutable_data();
   py::gil_scoped_release release;
-  top.fn(pd, pl, pm, ph, n, d, n_copies, epochs, step_shift, decay_epochs, dot_mult, seed);
+  top.fn(pd, pl, pm, ph, n, d, n_copies, epochs, step_shift, decay_epochs, seed);
   return history;
 }
 
-py::array_t<float> run_fp32_top(carray<float> X, carray<float> y, carray<float> model_in, int epochs, int step_shift,
-                                int decay_epochs) {
-  require(X.ndim() == 2, "X must be 2-D, got shape " + shape_str(X));
-  const py::ssize_t n = X.shape(0), d = X.shape(1);
+py::array_t<int32_t> run_fixed32_top(carray<uint32_t> positions, carray<int32_t> labels, carray<int32_t> model_in,
+                                     int epochs, int step_shift, int decay_epochs) {
+  require(positions.ndim() == 2, "positions must be 2-D, got shape " + shape_str(positions));
+  const py::ssize_t n = positions.shape(0), d = positions.shape(1);
   require(n >= 1 && n <= INT32_MAX, "n_samples must be in [1, 2^31), got " + std::to_string(n));
   check_top_features(d);
   check_schedule(epochs, step_shift, decay_epochs);
-  require_shape1(y, n, "y");
+  require_shape1(labels, n, "labels");
   require_shape1(model_in, d + 1, "model_in");
-  // The top reads rows padded to whole 512-bit lines (16 floats), as the host lays them out.
-  const py::ssize_t stride = (d + 15) / 16 * 16;
-  std::vector<float> padded(static_cast<size_t>(n * stride), 0.0f);
-  for (py::ssize_t i = 0; i < n; ++i) std::memcpy(&padded[i * stride], X.data() + i * d, sizeof(float) * d);
-  py::array_t<float> history({py::ssize_t(epochs), d + 1});
-  const float* py_ = y.data();
-  const float* pm = model_in.data();
-  float* ph = history.mutable_data();
+  const uint32_t* p = positions.data();
+  for (py::ssize_t i = 0; i < n * d; ++i)
+    require(p[i] <= zipml::kPosOne, "positions must be Q0.24 values in [0, 2^24], got " + std::to_string(p[i]));
+  // Rows laid out as the top reads them: sixteen positions per line, zeros after d.
+  constexpr int K = zipml::kFixed32Lanes;
+  const py::ssize_t n_lines = (d + K - 1) / K;
+  std::vector<zipml::Line> lines(static_cast<size_t>(n * n_lines), zipml::Line{});
+  for (py::ssize_t i = 0; i < n; ++i)
+    for (py::ssize_t j = 0; j < d; ++j)
+      lines[i * n_lines + j / K].word[(j % K) / 2] |= uint64_t{p[i * d + j]} << (32 * (j % 2));
+  py::array_t<int32_t> history({py::ssize_t(epochs), d + 1});
+  const int32_t* pl = labels.data();
+  const int32_t* pm = model_in.data();
+  int32_t* ph = history.mutable_data();
   py::gil_scoped_release release;
-  zipml_sgd_fp32(padded.data(), py_, pm, ph, int(n), int(d), int(stride), epochs, step_shift, decay_epochs);
+  zipml_sgd_fixed32(lines.data(), pl, pm, ph, int(n), int(d), epochs, step_shift, decay_epochs);
   return history;
 }
 
@@ -81,17 +90,19 @@ The quantized synthesis tops of hls/kernels/zipml_tops.cpp: a list of dicts with
 name, bits and sampling (plain least squares on uniform levels).
 )pbdoc");
   m.def("run_top", &run_top, py::arg("name"), py::arg("data"), py::arg("labels"), py::arg("model_in"), py::arg("d"),
-        py::arg("epochs"), py::arg("step_shift"), py::arg("decay_epochs"), py::arg("dot_mult"), py::arg("seed") = 0u, R"pbdoc(
+        py::arg("epochs"), py::arg("step_shift"), py::arg("decay_epochs"), py::arg("seed") = 0u, R"pbdoc(
 Call the quantized top `name` as a host would (C simulation): data uint64 (copies, n,
 words) in the top's format, labels int32 Q16 (n,), model_in int32 Q24 (d + 1,), d at most
 the synthesized model size; seed: the kernel's draws of Double data's samples (uint32).
-Returns the model history int32 (epochs, d + 1).
+The top's dot_mult is round(2^24 / (2^bits - 1)), built in. Returns the model history
+int32 (epochs, d + 1).
 )pbdoc");
-  m.def("run_fp32_top", &run_fp32_top, py::arg("X"), py::arg("y"), py::arg("model_in"), py::arg("epochs"),
-        py::arg("step_shift"), py::arg("decay_epochs"), R"pbdoc(
-Call the fp32 top zipml_sgd_fp32 (C simulation) on scaled float32 rows X (n, d), padded here
-to whole 512-bit lines as its interface expects; y float32 (n,), model_in float32 (d + 1,).
-Returns the model history float32 (epochs, d + 1).
+  m.def("run_fixed32_top", &run_fixed32_top, py::arg("positions"), py::arg("labels"), py::arg("model_in"),
+        py::arg("epochs"), py::arg("step_shift"), py::arg("decay_epochs"), R"pbdoc(
+Call the 32-bit fixed-point baseline top zipml_sgd_fixed32 (C simulation) on Q0.24
+positions (n, d) uint32 in [0, 2^24], laid out here sixteen per 512-bit line as its
+interface expects; labels int32 Q16 (n,), model_in int32 Q24 (d + 1,). Returns the model
+history int32 (epochs, d + 1).
 )pbdoc");
 }
 

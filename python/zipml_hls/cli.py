@@ -449,6 +449,26 @@ def cmd_hls_report(args) -> int:
     return 0
 
 
+def cmd_hls_rtl(args) -> int:
+    from .rtl import report
+    from .rtl.simulate import ToolMissing
+    from .rtl.verilog import EngineConfig
+
+    configs = [EngineConfig(b, "fixed32" if b == F.FULL_PRECISION else args.sampling) for b in args.bits]
+    out = Path(args.out)
+    try:
+        r = report.run(configs, out, synth=not args.no_synth,
+                       say=(lambda text: None) if args.quiet else (lambda text: print(text, file=sys.stderr)))
+    except ToolMissing as exc:
+        print(f"zipml-hls hls rtl: {exc}", file=sys.stderr)
+        return 3
+    print((out / "rtl.md").read_text())
+    if not report.all_equal(r):
+        print("zipml-hls hls rtl: the RTL engine differs from the golden model", file=sys.stderr)
+        return 1
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = _Parser(prog="zipml-hls", description="ZipML low-precision training of linear models")
     parser.add_argument("--version", action="version", version=f"zipml-hls {__version__}")
@@ -568,7 +588,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--quiet", action="store_true", help="no progress output")
     p.set_defaults(func=cmd_bench)
 
-    p = sub.add_parser("hls", help="Vitis HLS: synthesize the kernels, read synthesis reports")
+    p = sub.add_parser("hls", help="Vitis HLS: synthesize the kernels, read synthesis reports; the open RTL check")
     hls = p.add_subparsers(dest="hls_command", required=True)
     q = hls.add_parser("synth", help="run Vitis HLS (or write the project and print the command)")
     q.add_argument("--bits", type=int, default=4, choices=TOP_BITS + (F.FULL_PRECISION,))
@@ -580,6 +600,15 @@ def build_parser() -> argparse.ArgumentParser:
     q.add_argument("--cosim", action="store_true", help="also run RTL co-simulation")
     q.add_argument("--export", action="store_true", help="also export a .xo kernel")
     q.set_defaults(func=cmd_hls_synth)
+    q = hls.add_parser("rtl", help="the open RTL engine: Verilator co-simulation against the golden model, "
+                       "cycles against the cycle model, Yosys synthesis for UltraScale+ (with the 32-bit engine)")
+    q.add_argument("--bits", type=int, nargs="+", default=[4], choices=TOP_BITS + (F.FULL_PRECISION,),
+                   help="bits per value, one or more (32: the 32-bit fixed-point engine alone; default 4)")
+    q.add_argument("--sampling", default="double", choices=TOP_SAMPLINGS)
+    q.add_argument("--out", default="zipml-rtl", help="report folder (default: zipml-rtl)")
+    q.add_argument("--no-synth", action="store_true", help="co-simulation only, no Yosys synthesis")
+    q.add_argument("--quiet", action="store_true")
+    q.set_defaults(func=cmd_hls_rtl)
     q = hls.add_parser("report", help="print the *_csynth.xml reports under a folder")
     q.add_argument("path", help="a *_csynth.xml file or a folder to search")
     q.set_defaults(func=cmd_hls_report)

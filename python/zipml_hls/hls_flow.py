@@ -33,10 +33,10 @@ TOP_SAMPLINGS = ("double", "naive")
 
 def top_name(bits: int, sampling: str) -> str:
     if bits == FULL_PRECISION:
-        return "zipml_sgd_fp32"
+        return "zipml_sgd_fixed32"
     if bits not in TOP_BITS or sampling not in TOP_SAMPLINGS:
         raise ValueError(f"synthesis tops exist for bits {TOP_BITS} ({' or '.join(TOP_SAMPLINGS)}) and "
-                         f"{FULL_PRECISION} (fp32); got bits={bits}, sampling={sampling!r}")
+                         f"{FULL_PRECISION} (the 32-bit fixed-point baseline); got bits={bits}, sampling={sampling!r}")
     return f"zipml_sgd_b{bits}_{sampling}"
 
 

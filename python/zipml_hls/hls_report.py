@@ -86,10 +86,17 @@ def find_reports(path) -> list[Path]:
     return found
 
 
+#: the label of the engine's per-line loop (hls/include/zipml/engine.hpp), in Vitis' loop names
+LINE_LOOP_LABEL = "fused_line_loop"
+
+
 def line_loop_ii(report: dict):
-    """The largest pipeline II of the report's loops (the per-line loops the design
-    pipelines at II=1), or None when no loop reports one."""
-    iis = [loop["pipeline_ii"] for loop in report["loops"] if isinstance(loop["pipeline_ii"], (int, float))]
+    """The pipeline II of the engine's per-line loop (the loop whose name holds its label,
+    LINE_LOOP_LABEL); for a report without it, the largest II of any loop; None when no
+    loop reports one."""
+    timed = [loop for loop in report["loops"] if isinstance(loop["pipeline_ii"], (int, float))]
+    labelled = [loop for loop in timed if LINE_LOOP_LABEL in loop["name"]]
+    iis = [loop["pipeline_ii"] for loop in (labelled or timed)]
     return max(iis) if iis else None
 
 

@@ -9,6 +9,9 @@ losses.hpp             :mod:`.losses` (ids: ``spec.losses``)
 sgd.hpp                :mod:`.sgd`
 sgd_logistic.hpp       :mod:`.sgd_logistic`
 sgd_fp32.hpp           :mod:`.sgd_fp32`
+engine.hpp             :mod:`.sgd_fixed32` (engine_fixed32;
+                       the quantized engine is
+                       :mod:`.sgd`'s sgd_linear)
 zipml_cpu/             :mod:`.levels` (the level solver's
 optimal_levels.hpp     O(s N^2) oracle)
 format.hpp, rng.hpp,   ``zipml_hls.spec`` (shared with the
@@ -26,7 +29,8 @@ boundary (:mod:`zipml_hls.backend`), the tests and the golden-vector writer
 
 from .quantize import quantize_matrix, scaled_position
 from .sgd import sgd_linear
+from .sgd_fixed32 import sgd_fixed32
 from .sgd_fp32 import sgd_fp32
 from .sgd_logistic import sgd_logistic
 
-__all__ = ["quantize_matrix", "scaled_position", "sgd_fp32", "sgd_linear", "sgd_logistic"]
+__all__ = ["quantize_matrix", "scaled_position", "sgd_fixed32", "sgd_fp32", "sgd_linear", "sgd_logistic"]
