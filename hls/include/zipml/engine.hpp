@@ -59,6 +59,25 @@ struct EngineShape {
   static constexpr int kTableSize = kTable ? S + 1 : 1;
 };
 
+/// The model into the engines' on-chip layout, weight j at [j / K][j % K] (padding lanes
+/// 0), and the pending update's lanes cleared: how both engines start.
+template <int K, int MaxLines, class Pending>
+void load_model(const int32_t* model_in, int d, int n_lines, int32_t (&w)[MaxLines][K],
+                Pending (&pending)[MaxLines][K]) {
+#pragma HLS INLINE
+init_loop:
+  for (int l = 0; l < n_lines; ++l) {
+#pragma HLS PIPELINE II = 1
+#pragma HLS LOOP_TRIPCOUNT min = 1 max = MaxLines
+  init_lane_loop:
+    for (int k = 0; k < K; ++k) {
+      const int j = l * K + k;
+      w[l][k] = j < d ? model_in[j] : 0;
+      pending[l][k] = 0;
+    }
+  }
+}
+
 /**
  * @brief Least-squares SGD over packed uniform-level data, one fused pass per row.
  *
@@ -104,17 +123,7 @@ void engine_least_squares(const Line* data, const int32_t* labels, const int32_t
 #pragma HLS ARRAY_PARTITION variable = table complete
   const int n_lines = lines_per_row(d, Bits, E);
 
-init_loop:
-  for (int l = 0; l < n_lines; ++l) {
-#pragma HLS PIPELINE II = 1
-#pragma HLS LOOP_TRIPCOUNT min = 1 max = kMaxLines
-  init_lane_loop:
-    for (int k = 0; k < K; ++k) {
-      const int j = l * K + k;
-      w[l][k] = j < d ? model_in[j] : 0;
-      pending[l][k] = 0;
-    }
-  }
+  load_model(model_in, d, n_lines, w, pending);
   int32_t intercept = model_in[d];
 
 epoch_loop:
@@ -218,17 +227,7 @@ void engine_fixed32(const Line* data, const int32_t* labels, const int32_t* mode
 #pragma HLS ARRAY_PARTITION variable = pending dim = 2 complete
   const int n_lines = (d + K - 1) / K;
 
-init_loop:
-  for (int l = 0; l < n_lines; ++l) {
-#pragma HLS PIPELINE II = 1
-#pragma HLS LOOP_TRIPCOUNT min = 1 max = kMaxLines
-  init_lane_loop:
-    for (int k = 0; k < K; ++k) {
-      const int j = l * K + k;
-      w[l][k] = j < d ? model_in[j] : 0;
-      pending[l][k] = 0;
-    }
-  }
+  load_model(model_in, d, n_lines, w, pending);
   int32_t intercept = model_in[d];
 
 epoch_loop:
