@@ -269,3 +269,24 @@ def test_quantized_and_sparse_data_need_an_intercept():
         ZipMLRegressor(fit_intercept=False).fit(q)
     with pytest.raises(ValueError, match="fit_intercept=False needs dense float X"):
         ZipMLRegressor(fit_intercept=False).fit(csr_matrix(X), y)
+
+
+def test_command_line_no_intercept(tmp_path):
+    import subprocess
+    import sys
+
+    from sklearn.datasets import dump_svmlight_file
+
+    from zipml_hls.cli import main
+
+    X, y = _data(n=400, intercept=5.0, seed=13)
+    dump_svmlight_file(X, y, str(tmp_path / "d.libsvm"))
+    model = tmp_path / "m.zipml"
+    assert main(["train", str(tmp_path / "d.libsvm"), "--model-out", str(model), "--quiet", "--no-intercept",
+                 "--seed", "0", "--task", "regression"]) == 0
+    m = load_model(model)
+    assert not m.fit_intercept and np.array_equal(m.intercept_, [0.0])
+    assert main(["quantize", str(tmp_path / "d.libsvm"), "-o", str(tmp_path / "d.zq"), "--bits", "8"]) == 0
+    out = subprocess.run([sys.executable, "-m", "zipml_hls", "train", str(tmp_path / "d.zq"), "--no-intercept",
+                          "--model-out", str(tmp_path / "q.zipml"), "--quiet"], capture_output=True, text=True)
+    assert out.returncode == 2 and out.stderr.count("\n") == 1 and "fit_intercept=False needs dense float X" in out.stderr

@@ -931,9 +931,12 @@ _PARAMS_DOC = r"""
         Strength of the penalty (scikit-learn's default is 1e-4; 0 trains as the paper).
     l1_ratio : float in [0, 1], default=0.15
         'elasticnet': the L1 share r of the penalty.
-    fit_intercept : True, default=True
-        False is refused: the kernels train on min/max-scaled features, whose offset the
-        intercept absorbs.
+    fit_intercept : bool, default=True
+        False fits ``f(x) = coef . x`` (``intercept_`` 0), as scikit-learn: the kernels'
+        intercept is frozen at 0 and feature j is centred at the position of x_j = 0, each
+        range widened to hold 0 on a level ``k/s`` (``FeatureScaling.through_origin``); the
+        labels are scaled, not centred. Needs levels='uniform', float dense X, bits=32 for
+        'log_loss', and at bits=1 features of one sign (docs/API.md, "Without intercept").
     warm_start : bool, default=False
         ``fit`` starts from the fitted ``coef_`` and ``intercept_`` (same features and
         classes) instead of zeros; ``fit(coef_init=, intercept_init=)`` gives a start too.
@@ -956,11 +959,14 @@ class ZipMLRegressor(RegressorMixin, _ZipMLLinear):
     The model is fixed point (Q7.24) on the kernel; coefficients are reported in original
     units.
 """ + _PARAMS_DOC + r"""
+    y may be 2-D (n_samples, n_targets): one model per column on the same quantized data
+    (as LinearRegression; scikit-learn's SGDRegressor takes 1-D y only).
+
     Attributes
     ----------
-    coef_ : ndarray (n_features,)
-    intercept_ : ndarray (1,)
-        As scikit-learn's SGDRegressor.
+    coef_ : ndarray (n_features,), or (n_targets, n_features) for 2-D y
+    intercept_ : ndarray (1,), or (n_targets,) for 2-D y
+        As scikit-learn's SGDRegressor (LinearRegression for 2-D y).
     n_iter_ : int
         Epochs run (cumulative over ``partial_fit`` calls).
     loss_curve_ : list of float
@@ -984,7 +990,7 @@ class ZipMLRegressor(RegressorMixin, _ZipMLLinear):
     n_clipped_ : int
         Values clipped to the feature ranges: by ``fit`` with ``feature_range``, and added
         up over ``partial_fit`` calls (0 for quantized data).
-    label_scaling_ : LabelScaling
+    label_scaling_ : LabelScaling, or a list of one per target for 2-D y
     n_features_in_ : int
     """
 
