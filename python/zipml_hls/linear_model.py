@@ -348,19 +348,17 @@ class _ZipMLLinear(BaseEstimator):
             raise ValueError(f"feature_range has {known[0].size} features, X has {X.shape[1]}" if stats is None else
                              "feature_range applies to float data; quantized data carry their own scaling")
         self.n_clipped_ = 0
+        origin = None
         if stats is None:
             # ranges and moments in one pass (moments in the units of the known ranges, if given)
             summary = FeatureSummary.of(X, scaling=None if known is None else FeatureScaling.from_range(*known))
+            if not self.fit_intercept:  # x = 0 inside every range, on a level: the model's center
+                summary = summary.rescaled(summary.scaling.through_origin(bits))
+                origin = summary.scaling.origin(bits)
             # Var[Q(a)] of sampled values, for the conditioning and the initial step
             rounding = None if bits == F.FULL_PRECISION else RoundingStats.of(scaled_sample(X, summary.scaling), bits)
-        else:
+        else:  # (quantized data train with an intercept: _check_float_only)
             summary, rounding = stats.summary, stats.rounding
-        origin = None
-        if not self.fit_intercept:  # x = 0 inside every range, on a level: the model's center
-            summary = summary.rescaled(summary.scaling.through_origin(bits))
-            origin = summary.scaling.origin(bits)
-            if rounding is not None:
-                rounding = RoundingStats.of(scaled_sample(X, summary.scaling), bits)
         self.scaling_ = summary.scaling
         if known is not None:
             self._count_clipped(X)
