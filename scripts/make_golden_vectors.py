@@ -57,7 +57,7 @@ def quantize_case(root, rng, name, n, d, bits, sampling, n_copies, tables=False,
 
 def sgd_case(root, rng, name, n, d, bits, sampling, n_copies, epochs, tables=False, loss="squared_error",
              model_bits=0, grad_bits=0, model_range=1 << 20, step_shift=5, label_gain=1, shifted=False,
-             corrected=False, weighted=False, penalties=()):
+             corrected=False, weighted=False, penalties=(), frozen=False):
     X = rng.uniform(-1, 1, size=(n, d)).astype(np.float32)
     y = X @ rng.standard_normal(d) + 0.1 * rng.standard_normal(n)
     sc = FeatureScaling.fit(X)
@@ -82,7 +82,7 @@ def sgd_case(root, rng, name, n, d, bits, sampling, n_copies, epochs, tables=Fal
     hist, predictions, saturations, refetches = R.sgd_linear(
         data, labels, d, bits, sampling, epochs, step_shift, decay, dot_mult, model_in, values=values, loss=loss,
         model_bits=model_bits, grad_bits=grad_bits, seed=seed, full=full, feature_shifts=shifts, centers=centers,
-        stored_variance=variance, **reg)
+        stored_variance=variance, fit_intercept=not frozen, **reg)
     params = dict(n=n, d=d, bits=bits, sampling=F.sampling_id(sampling), n_copies=n_copies, epochs=epochs,
                   step_shift=step_shift, decay_epochs=decay, dot_mult=dot_mult, tables=int(tables),
                   loss=LOSSES[loss].kernel_id, model_bits=model_bits, grad_bits=grad_bits, rng_seed=seed,
@@ -96,6 +96,8 @@ def sgd_case(root, rng, name, n, d, bits, sampling, n_copies, epochs, tables=Fal
         arrays["centers.i32"] = centers
     if corrected:
         arrays["variances.i32"] = variance
+    if frozen:  # written only when set: the other cases' files stay as they were
+        params["fit_intercept"] = 0
     add_regularization(params, arrays, reg)
     if full is not None:
         arrays["full.u32"] = full
@@ -247,6 +249,18 @@ def main(out: Path) -> None:
     for sampling in ("double", "multi"):
         index.append(logistic_case(out, rng, f"logistic_b2_{sampling}_deg3_elasticnet_weighted", 12, 23, 2,
                                    sampling, 3, 2, seed=31, weighted=True, penalties=("decay", "l1")))
+    # A frozen intercept (fit_intercept=False; centers at random, as the estimators put them at
+    # the level of x = 0): the model's last entry stays model_in's, on the AVX-512 widths (which
+    # decline it), with weights and penalties, hinge refetching and the stored-rounding correction.
+    for bits in (1, 4, 8):
+        index.append(sgd_case(out, rng, f"sgd_b{bits}_double_shifted_frozen", 13, 41, bits, "double", 2, 3,
+                              step_shift=16, shifted=True, frozen=True))
+    index.append(sgd_case(out, rng, "sgd_b2_naive_shifted_frozen_elasticnet_weighted", 17, 37, 2, "naive", 2, 3,
+                          step_shift=16, shifted=True, frozen=True, weighted=True, penalties=("decay", "l1")))
+    index.append(sgd_case(out, rng, "sgd_b2_double_hinge_shifted_frozen", 15, 29, 2, "double", 2, 3, loss="hinge",
+                          step_shift=16, shifted=True, frozen=True))
+    index.append(sgd_case(out, rng, "sgd_b4_double_corrected_shifted_frozen", 70, 23, 4, "double", 1, 2,
+                          step_shift=16, shifted=True, corrected=True, frozen=True))
     (out / "index.txt").write_text("\n".join(index) + "\n")
 
 

@@ -63,6 +63,7 @@ int main(int argc, char** argv) {
       opt.model_bits = int(c.get("model_bits", 0));
       opt.grad_bits = int(c.get("grad_bits", 0));
       opt.seed = uint32_t(c.get("rng_seed", 0));
+      opt.fit_intercept = c.get("fit_intercept", 1) != 0;
       const tb::RegularizationArrays reg(c);
       opt.reg = reg.view();
       tb::guarded(c, failed, [&] {

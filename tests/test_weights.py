@@ -55,7 +55,8 @@ def test_native_linear_kernel_reproduces_the_weighted_and_penalized_vectors(name
         data, arr("labels.i32", np.int32), d, p["bits"], p["sampling"], epochs, p["step_shift"], p["decay_epochs"],
         p["dot_mult"], arr("model_in.i32", np.int32), values=values, loss=p["loss"], model_bits=p["model_bits"],
         grad_bits=p["grad_bits"], seed=p["rng_seed"], full=full, feature_shifts=shifts, centers=centers,
-        portable=portable, stored_variance=variance, **_reg_arrays(folder))
+        portable=portable, stored_variance=variance, fit_intercept=bool(p.get("fit_intercept", 1)),
+        **_reg_arrays(folder))
     assert np.array_equal(hist.ravel(), arr("expected.i32", np.int32))
     assert np.array_equal(pred.ravel(), arr("predictions.i32", np.int32))
     assert np.array_equal(sat, arr("saturations.i32", np.int32))
@@ -327,7 +328,6 @@ def test_classifier_warm_start_needs_the_same_classes():
     (dict(alpha=-1.0), ValueError, "alpha must be a finite float"),
     (dict(alpha="0.1"), TypeError, "alpha must be a float"),
     (dict(l1_ratio=1.5), ValueError, "l1_ratio"),
-    (dict(fit_intercept=False), ValueError, "fit_intercept=False is not available"),
     (dict(warm_start=1), TypeError, "warm_start must be True or False"),
 ])
 def test_parameter_errors(kwargs, error, match):

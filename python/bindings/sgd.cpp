@@ -121,7 +121,7 @@ py::tuple sgd_linear(carray<uint64_t> data, carray<int32_t> labels, int d, int b
                      int step_shift, int decay_epochs, int32_t dot_mult, carray<int32_t> model_in, py::object values,
                      int loss, int model_bits, int grad_bits, uint32_t seed, py::object full, py::object feature_shifts,
                      py::object centers, bool portable, py::object rows, py::object stored_variance,
-                     py::object sample_weights, py::object decay, py::object l1) {
+                     py::object sample_weights, py::object decay, py::object l1, bool fit_intercept) {
   const QuantizedPass pass = quantized_pass(data, labels, model_in, rows, d, epochs, step_shift, decay_epochs,
                                             dot_mult);
   const int n_copies = pass.n_copies, n_stored = pass.n_stored, n = pass.n;
@@ -153,6 +153,7 @@ py::tuple sgd_linear(carray<uint64_t> data, carray<int32_t> labels, int d, int b
     opt.grad_bits = grad_bits;
     opt.seed = seed;
     opt.reg = regularization.reg;
+    opt.fit_intercept = fit_intercept;
     carray<uint8_t> shifts;
     opt.feature_shifts = feature_array<uint8_t>(feature_shifts, d, "feature_shifts", "uint8", shifts, 0,
                                                 zipml::kMaxFeatureShift);
@@ -223,7 +224,7 @@ py::tuple sgd_logistic(carray<uint64_t> data, carray<int32_t> labels, int d, int
 
 py::tuple sgd_fp32(carray<float> X, carray<float> y, int epochs, int step_shift, int decay_epochs,
                    carray<float> model_in, int loss, py::object rows, py::object step_scale, py::object centers,
-                   py::object weights, py::object decay, py::object l1) {
+                   py::object weights, py::object decay, py::object l1, bool fit_intercept) {
   require(X.ndim() == 2, "X must be 2-D, got shape " + shape_str(X));
   py::ssize_t n = X.shape(0);
   const py::ssize_t d = X.shape(1);
@@ -250,7 +251,8 @@ py::tuple sgd_fp32(carray<float> X, carray<float> y, int epochs, int step_shift,
     float* pp = predictions.mutable_data();
     py::gil_scoped_release release;
     zipml::sgd_fp32<decltype(l), kMaxFeatures>(px, d, py_, int(n), int(d), epochs, step_shift, decay_epochs, pm, ph,
-                                               porder, pp, pscale, pcenters, pweights, pdecay, pl1);
+                                               porder, pp, pscale, pcenters, pweights, pdecay, pl1,
+                                               fit_intercept);
   });
   return py::make_tuple(history, predictions);
 }
@@ -295,6 +297,7 @@ becomes sat32(round(r u_i / 2^16)); decay None or int32 (d,) Q32 in [0, 2^31): e
 w_j -= round(w_j a_j / 2^(32 + shift)) before its step (L2); l1 None or int32 (d,) Q32 in
 [0, 2^31): after the step w_j is soft-thresholded by round(t_j / 2^(8 + shift)) (L1;
 docs/API.md, "Sample weights and penalties"). Penalties run the portable kernel.
+fit_intercept False: the intercept keeps model_in's value (runs the portable kernel).
 
 Returns (history int32 (epochs, d + 1): the model after every epoch; predictions int32
 (n, 2) Q16: each sample's predictions in the last epoch's pass, before its update, from
@@ -314,7 +317,7 @@ double data, else the first again; also where the residual is 0); saturations in
         py::arg("feature_shifts") = py::none(), py::arg("centers") = py::none(), py::arg("portable") = false,
         py::arg("rows") = py::none(), py::arg("stored_variance") = py::none(),
         py::arg("sample_weights") = py::none(), py::arg("decay") = py::none(), py::arg("l1") = py::none(),
-        sgd_linear_doc.c_str());
+        py::arg("fit_intercept") = true, sgd_linear_doc.c_str());
   const std::string sgd_logistic_doc = fill(R"pbdoc(
 Logistic regression by polynomial approximation of the loss derivative (sgd_logistic).
 
@@ -347,7 +350,8 @@ len(rows) entries); step_scale None or float32 (d,): per-feature step multiplier
 w_j -= (2^-shift r s_j) x_j; centers None or float32 (d,): the model sees x_j - mu_j;
 weights None or float32 (len(y),) >= 0: the step is 2^-shift r u_i; decay None or float32
 (d,) >= 0: w_j -= 2^-shift a_j w_j before each step; l1 None or float32 (d,) >= 0: w_j
-soft-thresholded by 2^-shift t_j after each step.
+soft-thresholded by 2^-shift t_j after each step; fit_intercept False: c keeps
+model_in's value.
 Returns (history float32 (epochs, d + 1), predictions float32 (n,): each sample's
 prediction in the last epoch's pass, before its update).
 )pbdoc",
@@ -355,7 +359,8 @@ prediction in the last epoch's pass, before its update).
   m.def("sgd_fp32", &sgd_fp32, py::arg("X"), py::arg("y"), py::arg("epochs"), py::arg("step_shift"),
         py::arg("decay_epochs"), py::arg("model_in"), py::arg("loss") = 0, py::arg("rows") = py::none(),
         py::arg("step_scale") = py::none(), py::arg("centers") = py::none(), py::arg("weights") = py::none(),
-        py::arg("decay") = py::none(), py::arg("l1") = py::none(), sgd_fp32_doc.c_str());
+        py::arg("decay") = py::none(), py::arg("l1") = py::none(), py::arg("fit_intercept") = true,
+        sgd_fp32_doc.c_str());
 }
 
 }  // namespace zipml_py

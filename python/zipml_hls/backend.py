@@ -74,13 +74,13 @@ class KernelBackend(Protocol):
     def sgd_linear(self, data, labels, d, bits, sampling, epochs, step_shift, decay_epochs, dot_mult, model_in, *,
                    values=None, loss="squared_error", model_bits=0, grad_bits=0, seed=0, full=None,
                    feature_shifts=None, centers=None, rows=None, stored_variance=None, sample_weights=None,
-                   decay=None, l1=None): ...
+                   decay=None, l1=None, fit_intercept=True): ...
 
     def sgd_logistic(self, data, labels, d, bits, sampling, samples, epochs, step_shift, decay_epochs, dot_mult,
                      coef, range_q16, model_in, seed=0, rows=None, sample_weights=None, decay=None, l1=None): ...
 
     def sgd_fp32(self, X, y, epochs, step_shift, decay_epochs, model_in, loss="squared_error", rows=None,
-                 step_scale=None, centers=None, weights=None, decay=None, l1=None): ...
+                 step_scale=None, centers=None, weights=None, decay=None, l1=None, fit_intercept=True): ...
 
     def levels_dp(self, x, counts, s, grid_size=0): ...
 
@@ -125,19 +125,20 @@ class NativeBackend:
     def sgd_linear(self, data, labels, d, bits, sampling, epochs, step_shift, decay_epochs, dot_mult, model_in, *,
                    values=None, loss="squared_error", model_bits=0, grad_bits=0, seed=0, full=None,
                    feature_shifts=None, centers=None, rows=None, stored_variance=None, portable=False,
-                   sample_weights=None, decay=None, l1=None):
+                   sample_weights=None, decay=None, l1=None, fit_intercept=True):
         """SgdResult of the linear kernel; ``rows``: sample i reads row rows[i] of each copy
         (and of ``full``) and labels[i] (None: in order); ``stored_variance``: double data's
         stored-rounding correction (int32 Q32 per feature, or None); ``portable`` skips the
         CPU fast path (same bits); ``sample_weights`` (int32 Q16, labels' order), ``decay``
-        and ``l1`` (int32 Q32 per feature): Regularization (sgd.hpp), or None."""
+        and ``l1`` (int32 Q32 per feature): Regularization (sgd.hpp), or None;
+        ``fit_intercept`` False: the intercept stays at model_in's (SgdOptions)."""
         return SgdResult(*self._k.sgd_linear(data, labels, d, bits, sampling_id(sampling), epochs, step_shift,
                                              decay_epochs, dot_mult, model_in, values=values,
                                              loss=LOSSES[loss].kernel_id, model_bits=model_bits, grad_bits=grad_bits,
                                              seed=seed, full=full, feature_shifts=feature_shifts, centers=centers,
                                              portable=portable, rows=row_order(rows, data.shape[1]),
                                              stored_variance=stored_variance, sample_weights=sample_weights,
-                                             decay=decay, l1=l1))
+                                             decay=decay, l1=l1, fit_intercept=fit_intercept))
 
     def sgd_logistic(self, data, labels, d, bits, sampling, samples, epochs, step_shift, decay_epochs, dot_mult,
                      coef, range_q16, model_in, seed=0, rows=None, sample_weights=None, decay=None, l1=None):
@@ -149,15 +150,16 @@ class NativeBackend:
                                                sample_weights=sample_weights, decay=decay, l1=l1))
 
     def sgd_fp32(self, X, y, epochs, step_shift, decay_epochs, model_in, loss="squared_error", rows=None,
-                 step_scale=None, centers=None, weights=None, decay=None, l1=None):
+                 step_scale=None, centers=None, weights=None, decay=None, l1=None, fit_intercept=True):
         """SgdResult of the 32-bit baseline; ``rows``: sample i reads X[rows[i]] and y[i]
         (None: X's rows in order); ``step_scale``, ``centers``: per-feature step multipliers
         and centers, or None; ``weights`` (per sample, y's order), ``decay``, ``l1`` (per
-        feature): float32 sample weights and penalties, or None."""
+        feature): float32 sample weights and penalties, or None; ``fit_intercept`` as
+        sgd_linear's."""
         return _fp32_result(*self._k.sgd_fp32(X, y, epochs, step_shift, decay_epochs, model_in,
                                               loss=LOSSES[loss].kernel_id, rows=row_order(rows, len(X)),
                                               step_scale=step_scale, centers=centers, weights=weights, decay=decay,
-                                              l1=l1))
+                                              l1=l1, fit_intercept=fit_intercept))
 
     def levels_dp(self, x, counts, s, grid_size=0, monotone=True):
         """The s+1 variance-optimal levels among the points x (grid_size 0) or a grid;
@@ -218,7 +220,7 @@ class ReferenceBackend:
     def sgd_linear(self, data, labels, d, bits, sampling, epochs, step_shift, decay_epochs, dot_mult, model_in, *,
                    values=None, loss="squared_error", model_bits=0, grad_bits=0, seed=0, full=None,
                    feature_shifts=None, centers=None, rows=None, stored_variance=None, sample_weights=None,
-                   decay=None, l1=None):
+                   decay=None, l1=None, fit_intercept=True):
         if stored_variance is not None and sampling != "double":
             raise ValueError(f"stored_variance corrects double data's stored rounding; these data are {sampling}")
         return SgdResult(*self._r.sgd_linear(data, labels, d, bits, sampling, epochs, step_shift, decay_epochs,
@@ -226,7 +228,8 @@ class ReferenceBackend:
                                              grad_bits=grad_bits, seed=seed, full=full,
                                              feature_shifts=feature_shifts, centers=centers,
                                              rows=pass_rows(data, labels, rows), stored_variance=stored_variance,
-                                             sample_weights=sample_weights, decay=decay, l1=l1))
+                                             sample_weights=sample_weights, decay=decay, l1=l1,
+                                             fit_intercept=fit_intercept))
 
     def sgd_logistic(self, data, labels, d, bits, sampling, samples, epochs, step_shift, decay_epochs, dot_mult,
                      coef, range_q16, model_in, seed=0, rows=None, sample_weights=None, decay=None, l1=None):
@@ -236,10 +239,11 @@ class ReferenceBackend:
                                                decay=decay, l1=l1))
 
     def sgd_fp32(self, X, y, epochs, step_shift, decay_epochs, model_in, loss="squared_error", rows=None,
-                 step_scale=None, centers=None, weights=None, decay=None, l1=None):
+                 step_scale=None, centers=None, weights=None, decay=None, l1=None, fit_intercept=True):
         return _fp32_result(*self._r.sgd_fp32(X, y, epochs, step_shift, decay_epochs, model_in, loss=loss,
                                               rows=row_order(rows, len(X)), step_scale=step_scale,
-                                              centers=centers, weights=weights, decay=decay, l1=l1))
+                                              centers=centers, weights=weights, decay=decay, l1=l1,
+                                              fit_intercept=fit_intercept))
 
     def levels_dp(self, x, counts, s, grid_size=0):
         if grid_size:

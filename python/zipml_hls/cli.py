@@ -224,7 +224,8 @@ def cmd_train(args) -> int:
               requantize="auto" if args.requantize is None else args.requantize,
               random_state=args.seed, backend=args.backend,
               verbose=0 if args.quiet else 1, model_bits=args.model_bits, grad_bits=args.grad_bits, alpha=args.alpha,
-              penalty=None if args.penalty == "none" else args.penalty, l1_ratio=args.l1_ratio, **extra)
+              penalty=None if args.penalty == "none" else args.penalty, l1_ratio=args.l1_ratio,
+              fit_intercept=args.fit_intercept, **extra)
     precision = F.precision_label(args.bits, args.sampling)
     if not args.quiet:
         print(f"training {cls.__name__} ({task}) on {n_samples} samples x {n_features} features, {precision}, "
@@ -517,6 +518,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--no-precondition", dest="precondition", action="store_false",
                    help="one step for every feature (default: per-feature power-of-two step multipliers from each "
                         "scaled feature's mean square, for one-hot and heavy-tailed columns)")
+    p.add_argument("--no-intercept", dest="fit_intercept", action="store_false",
+                   help="a model through the origin, f(x) = w.x (scikit-learn's fit_intercept=False; float data, "
+                        "uniform levels)")
     p.add_argument("--no-rounding-correction", dest="rounding_correction", action="store_false",
                    help="least squares on double data: keep the ridge-like pull of the stored copy's fine-grid "
                         "rounding (default: cancel it in the kernel, so SGD converges to the data's least squares)")

@@ -39,7 +39,7 @@ class Conditioning:
     shifts: np.ndarray
 
     @classmethod
-    def fit(cls, summary, bits: int, rounding=None) -> "Conditioning":
+    def fit(cls, summary, bits: int, rounding=None, centers: np.ndarray | None = None) -> "Conditioning":
         """From ``summary`` (a ``scaling.FeatureSummary`` of X), for uniform levels of
         ``bits`` bits (32: the fp32 kernel): m_j = the feature's mean, rounded to a
         multiple of 1/s (exact at 32 bits), and p_j = clip(round(log2(1 / v_j)), 0, 12),
@@ -47,11 +47,14 @@ class Conditioning:
         the centred quantized feature's diagonal of the Hessian, against the intercept's 1
         (the rounding variance matters at 1 and 2 bits: a value of 1/2 stored in one bit
         spreads as 0 or 1; it is ``rounding.mean``, a ``step_size.RoundingStats`` of sampled
-        values, needed below 32 bits). A constant feature gets p_j = 0."""
+        values, needed below 32 bits). A constant feature gets p_j = 0. ``centers``: given
+        centers on that grid instead of the means (a model without intercept centres at the
+        position of x = 0, ``FeatureScaling.origin``); v_j is then the mean square about them."""
         unit = level_unit(bits)
         mean = summary.mean
-        centers = (np.float32(mean).astype(np.float64) if unit is None
-                   else np.clip(np.round(mean * unit), 0, unit) / unit)
+        if centers is None:
+            centers = (np.float32(mean).astype(np.float64) if unit is None
+                       else np.clip(np.round(mean * unit), 0, unit) / unit)
         spread = summary.var + (mean - centers) ** 2
         if unit is not None:
             spread = spread + rounding.mean

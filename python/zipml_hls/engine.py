@@ -41,7 +41,9 @@ class SgdConfig:
     every epoch (without them double sampling solves the problem of one draw): drawn by
     the kernel from the stored fine grid for double data (unbiased for the stored
     values), by quantizing again for naive data; requantize: double data are quantized
-    again every epoch as well (a fresh fine-grid rounding: unbiased for the data).
+    again every epoch as well (a fresh fine-grid rounding: unbiased for the data);
+    fit_intercept: False keeps the intercept at its initial value (the linear and fp32
+    kernels; with centers at the position of x = 0 the model has no offset).
     """
 
     bits: int
@@ -63,6 +65,7 @@ class SgdConfig:
     requantize: bool = False  #: double data with fresh samples: quantize again every epoch too
     n_jobs: int = 1  #: worker threads: targets in parallel, or one target's pass in blocks (sharded_pass)
     block_rows: int = 32768  #: n_jobs > 1 with a single target: rows per worker between model averages
+    fit_intercept: bool = True  #: False: the kernels leave the intercept as it is
 
     @property
     def samples_per_value(self) -> int:
@@ -265,6 +268,8 @@ class KernelRun:
         self.kernels = get_backend(config.backend)
         if conditioning is not None and config.quantized and LOSSES[config.loss].kernel == "polynomial":
             raise ValueError("the polynomial (log_loss) kernel has no per-feature centers or step multipliers")
+        if not config.fit_intercept and config.quantized and LOSSES[config.loss].kernel == "polynomial":
+            raise ValueError("the polynomial (log_loss) kernel always trains its intercept")
         if conditioning is not None and config.quantized and config.levels != "uniform":
             raise ValueError("conditioning (centers, step multipliers) is for uniform levels")
         if stored_variance is not None and not (config.quantized and config.sampling == "double"
@@ -300,7 +305,7 @@ class KernelRun:
             scale = None if self.shifts is None else np.exp2(self.shifts).astype(np.float32)
             out = kernels.sgd_fp32(data.scaled, labels, epochs, step_shift, decay, model_init.astype(np.float32),
                                    loss=config.loss, rows=data.rows, step_scale=scale, centers=self.centers,
-                                   weights=weights, decay=self.decay, l1=self.l1)
+                                   weights=weights, decay=self.decay, l1=self.l1, fit_intercept=config.fit_intercept)
             return out._replace(history=out.history.astype(np.float64),
                                 predictions=out.predictions.astype(np.float64))
         init = F.to_fixed(model_init, F.MODEL_FRAC)
@@ -317,7 +322,7 @@ class KernelRun:
                                      grad_bits=config.grad_bits, seed=config.seed if seed is None else seed,
                                      full=data.full, feature_shifts=self.shifts, centers=self.centers,
                                      rows=data.rows, stored_variance=self.stored_variance, sample_weights=weights,
-                                     decay=self.decay, l1=self.l1)
+                                     decay=self.decay, l1=self.l1, fit_intercept=config.fit_intercept)
         return out._replace(history=out.history.astype(np.float64) / (1 << F.MODEL_FRAC),
                             predictions=out.predictions.astype(np.float64) / (1 << F.LABEL_FRAC),
                             refetches=out.refetches if data.full is not None else None)

@@ -36,7 +36,7 @@ PENALTIES = ("l2", "l1", "elasticnet", None)
 MAX_SAMPLE_WEIGHT = float(2**15)
 #: the settings a fitted model's kernel state depends on: partial_fit needs them unchanged
 _FITTED_SETTINGS = ("bits", "sampling", "levels", "precondition", "rounding_correction", "loss", "poly_degree",
-                    "poly_range", "refetch")
+                    "poly_range", "refetch", "fit_intercept")
 #: requantize='auto' quantizes X again every epoch up to this many values (4 MiB of float32)
 REQUANTIZE_MAX_VALUES = 1 << 20
 
@@ -141,6 +141,7 @@ class _ZipMLLinear(BaseEstimator):
         self.warm_start = warm_start
 
     _loss_name = "squared_error"  # the classifier's `loss` parameter overrides it
+    _multi_output = False  # 2-D y: several targets (the regressor)
 
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()
@@ -149,7 +150,8 @@ class _ZipMLLinear(BaseEstimator):
         # predict multiplies it
         spec = LOSSES.get(self._loss_name)
         tags.input_tags.sparse = (self.bits != F.FULL_PRECISION and self.levels == "uniform" and spec is not None
-                                  and not (spec.refetch and getattr(self, "refetch", False)))
+                                  and not (spec.refetch and getattr(self, "refetch", False)) and self.fit_intercept)
+        tags.target_tags.multi_output = self._multi_output
         return tags
 
     @property
@@ -214,9 +216,13 @@ class _ZipMLLinear(BaseEstimator):
             if not isinstance(getattr(self, name), (bool, np.bool_)):
                 raise TypeError(f"{name} must be True or False, got {getattr(self, name)!r}")
         if not self.fit_intercept:
-            raise ValueError("fit_intercept=False is not available: the kernels train on min/max-scaled features "
-                             "whose offset the intercept absorbs, so a model through the origin would need a level "
-                             "at 0 for every feature and a frozen intercept (docs/API.md, parameter table)")
+            # no intercept: features centred at the level of x = 0 and the kernel's intercept frozen at 0
+            if self.levels != "uniform":
+                raise ValueError("fit_intercept=False needs levels='uniform': the model is centred at the level of "
+                                 "x = 0, which per-feature level tables need not hold")
+            if self._loss_spec.kernel == "polynomial" and self.bits != F.FULL_PRECISION:
+                raise ValueError(f"fit_intercept=False with loss={self._loss_name!r} needs bits=32: the polynomial "
+                                 "kernel has no per-feature centers to put x = 0 on")
         if not (isinstance(self.eta0, str) and self.eta0 == "auto"):
             if isinstance(self.eta0, (bool, str)) or not isinstance(self.eta0, (int, float, np.number)):
                 raise TypeError(f"eta0 must be 'auto' or a positive float, got {self.eta0!r}")
@@ -259,7 +265,8 @@ class _ZipMLLinear(BaseEstimator):
         _reject_times(X, "X")
         _reject_times(y, "y")
         with np.errstate(over="ignore", invalid="ignore"):  # its finiteness check sums y, which may overflow
-            X, y = validate_data(self, X, y, reset=reset, dtype=[np.float64, np.float32])
+            X, y = validate_data(self, X, y, reset=reset, dtype=[np.float64, np.float32],
+                                 multi_output=self._multi_output)
         _check_width(X.shape[1], "X")  # before any set-up work (level tables of 70000 features take minutes)
         return check_matrix(X, finite_checked=True), y  # validate_data has refused NaN and infinity
 
@@ -274,6 +281,7 @@ class _ZipMLLinear(BaseEstimator):
         if q.stats is None:
             raise ValueError("this QuantizedData has no set-up statistics (.stats); quantize the data with "
                              "zipml_hls.quantize")
+        self._check_float_only()
         if not isinstance(self.requantize, str) and self.requantize:
             raise ValueError("requantize=True quantizes the float data again every epoch; quantized data (and sparse "
                              "X, quantized once) have none (set requantize='auto' or False)")
@@ -300,6 +308,12 @@ class _ZipMLLinear(BaseEstimator):
             del self.feature_names_in_
         return y
 
+    def _check_float_only(self) -> None:
+        """What quantized data (and sparse X, quantized once) cannot train: a ValueError."""
+        if not self.fit_intercept:
+            raise ValueError("fit_intercept=False needs dense float X: quantized data (and sparse X) carry a "
+                             "scaling that need not put x = 0 on a level")
+
     def _sparse_data(self, X, y):
         """Sparse X quantized once at the estimator's precision, block by block without its
         dense form (``ingest.quantize_sparse``): (QuantizedData, labels), trained on as
@@ -310,6 +324,7 @@ class _ZipMLLinear(BaseEstimator):
             raise ValueError("sparse X trains at low precision with uniform levels (its dense form is never built); "
                              "densify it (X.toarray()) for bits=32 or levels='optimal'")
         _check_width(X.shape[1], "X")
+        self._check_float_only()
         X = check_sparse(X)
         copies = 1 if self.fresh_samples else int(self.n_copies)
         q = quantize_sparse(X, int(self.bits), self.sampling, _resolve_seed(self.random_state), copies)
@@ -333,12 +348,16 @@ class _ZipMLLinear(BaseEstimator):
             raise ValueError(f"feature_range has {known[0].size} features, X has {X.shape[1]}" if stats is None else
                              "feature_range applies to float data; quantized data carry their own scaling")
         self.n_clipped_ = 0
+        origin = None
         if stats is None:
             # ranges and moments in one pass (moments in the units of the known ranges, if given)
             summary = FeatureSummary.of(X, scaling=None if known is None else FeatureScaling.from_range(*known))
+            if not self.fit_intercept:  # x = 0 inside every range, on a level: the model's center
+                summary = summary.rescaled(summary.scaling.through_origin(bits))
+                origin = summary.scaling.origin(bits)
             # Var[Q(a)] of sampled values, for the conditioning and the initial step
             rounding = None if bits == F.FULL_PRECISION else RoundingStats.of(scaled_sample(X, summary.scaling), bits)
-        else:
+        else:  # (quantized data train with an intercept: _check_float_only)
             summary, rounding = stats.summary, stats.rounding
         self.scaling_ = summary.scaling
         if known is not None:
@@ -346,10 +365,14 @@ class _ZipMLLinear(BaseEstimator):
         if self._loss_spec.margin:  # margin losses read the +1/-1 labels as they are
             self._label_scalings = [LabelScaling(0.0, 1.0) for _ in range(Y.shape[1])]
         else:
-            self._label_scalings = [LabelScaling.fit(Y[:, t]) for t in range(Y.shape[1])]
-        # per-feature centers and step multipliers: the linear kernel (and fp32 for the same losses)
+            self._label_scalings = [LabelScaling.fit(Y[:, t], centred=bool(self.fit_intercept))
+                                    for t in range(Y.shape[1])]
+        # per-feature centers and step multipliers: the linear kernel (and fp32 for the same losses);
+        # without intercept the centers are at x = 0 (step multipliers only where preconditioning)
         precondition = self.precondition and self._loss_spec.kernel == "linear" and self.levels == "uniform"
-        self._conditioning = Conditioning.fit(summary, bits, rounding) if precondition else None
+        self._conditioning = Conditioning.fit(summary, bits, rounding, origin) if precondition else None
+        if origin is not None and not precondition:
+            self._conditioning = Conditioning(centers=origin, shifts=np.zeros(origin.size, np.uint8))
         self._limit_shifts_by_decay()
         # least squares on double data: cancel the stored copy's rounding (docs/FORMATS.md section 5);
         # with sample weights each sample's pull is weighted: the correction by their mean
@@ -497,13 +520,17 @@ class _ZipMLLinear(BaseEstimator):
             coef, intercept = coef.reshape(T, d), intercept.reshape(T)
             if not (np.isfinite(coef).all() and np.isfinite(intercept).all()):
                 raise ValueError("coef_init and intercept_init must be finite")
+            if not self.fit_intercept and np.any(intercept != 0):
+                raise ValueError("intercept_init applies with fit_intercept=True; without an intercept it is 0")
         inv, lo = self.scaling_.inv.astype(np.float64), self.scaling_.lo.astype(np.float64)
         centers = np.zeros(d) if self._conditioning is None else self._conditioning.centers
         models = np.zeros((T, d + 1))
         for t, ls in enumerate(self._label_scalings):
             w = np.where(inv > 0, coef[t] / (ls.scale * np.where(inv > 0, inv, 1.0)), 0.0)
             models[t, :d] = w
-            models[t, d] = (intercept[t] - ls.center) / ls.scale + (w * inv) @ lo + w @ centers
+            # without intercept the kernel's stays 0 (its centers sit at x = 0)
+            models[t, d] = ((intercept[t] - ls.center) / ls.scale + (w * inv) @ lo + w @ centers
+                            if self.fit_intercept else 0.0)
         return models
 
     def _reset_curves(self) -> None:
@@ -536,7 +563,7 @@ class _ZipMLLinear(BaseEstimator):
                                 backend=self.backend, loss=self._loss_name, model_bits=int(self.model_bits or 0),
                                 grad_bits=int(self.grad_bits or 0), shuffle=bool(self.shuffle),
                                 fresh_samples=bool(self.fresh_samples), requantize=requantize,
-                                n_jobs=self._workers(), **extra)
+                                n_jobs=self._workers(), fit_intercept=bool(self.fit_intercept), **extra)
 
     def _workers(self) -> int:
         """Threads of ``n_jobs``: None is 1, -k every core but k - 1 (as scikit-learn)."""
@@ -689,7 +716,10 @@ class _ZipMLLinear(BaseEstimator):
         pairs = [unscale_models(self._models[t][None], self.scaling_, ls, centers)
                  for t, ls in enumerate(self._label_scalings)]
         self._coef = np.vstack([c for c, _ in pairs])
-        self._intercept = np.concatenate([i for _, i in pairs])
+        # without intercept: exactly 0 (the centers' share cancels the scaling's offset
+        # up to float32 rounding of the scaling)
+        intercepts = np.concatenate([i for _, i in pairs])
+        self._intercept = intercepts if self.fit_intercept else np.zeros_like(intercepts)
 
     def _warn(self, what: str) -> None:
         warnings.warn(f"SGD {what} (training loss {self.loss_curve_[-1]:.3g}); lower eta0 (now {self.eta_:g}) "
@@ -899,9 +929,12 @@ _PARAMS_DOC = r"""
         Strength of the penalty (scikit-learn's default is 1e-4; 0 trains as the paper).
     l1_ratio : float in [0, 1], default=0.15
         'elasticnet': the L1 share r of the penalty.
-    fit_intercept : True, default=True
-        False is refused: the kernels train on min/max-scaled features, whose offset the
-        intercept absorbs.
+    fit_intercept : bool, default=True
+        False fits ``f(x) = coef . x`` (``intercept_`` 0), as scikit-learn: the kernels'
+        intercept is frozen at 0 and feature j is centred at the position of x_j = 0, each
+        range widened to hold 0 on a level ``k/s`` (``FeatureScaling.through_origin``); the
+        labels are scaled, not centred. Needs levels='uniform', float dense X, bits=32 for
+        'log_loss', and at bits=1 features of one sign (docs/API.md, "Without intercept").
     warm_start : bool, default=False
         ``fit`` starts from the fitted ``coef_`` and ``intercept_`` (same features and
         classes) instead of zeros; ``fit(coef_init=, intercept_init=)`` gives a start too.
@@ -924,11 +957,14 @@ class ZipMLRegressor(RegressorMixin, _ZipMLLinear):
     The model is fixed point (Q7.24) on the kernel; coefficients are reported in original
     units.
 """ + _PARAMS_DOC + r"""
+    y may be 2-D (n_samples, n_targets): one model per column on the same quantized data
+    (as LinearRegression; scikit-learn's SGDRegressor takes 1-D y only).
+
     Attributes
     ----------
-    coef_ : ndarray (n_features,)
-    intercept_ : ndarray (1,)
-        As scikit-learn's SGDRegressor.
+    coef_ : ndarray (n_features,), or (n_targets, n_features) for 2-D y
+    intercept_ : ndarray (1,), or (n_targets,) for 2-D y
+        As scikit-learn's SGDRegressor (LinearRegression for 2-D y).
     n_iter_ : int
         Epochs run (cumulative over ``partial_fit`` calls).
     loss_curve_ : list of float
@@ -952,9 +988,11 @@ class ZipMLRegressor(RegressorMixin, _ZipMLLinear):
     n_clipped_ : int
         Values clipped to the feature ranges: by ``fit`` with ``feature_range``, and added
         up over ``partial_fit`` calls (0 for quantized data).
-    label_scaling_ : LabelScaling
+    label_scaling_ : LabelScaling, or a list of one per target for 2-D y
     n_features_in_ : int
     """
+
+    _multi_output = True
 
     def __init__(self, bits=8, sampling="double", levels="uniform", max_iter=100, eta0="auto", decay_epochs=None,
                  tol=1e-3, n_iter_no_change=3, shuffle=True, fresh_samples=True, precondition=True, n_copies=1,
@@ -985,6 +1023,7 @@ class ZipMLRegressor(RegressorMixin, _ZipMLLinear):
         else:
             X, y = self._validate_fit(X, y, reset=True)
         Y = self._target(y)
+        self._multi_target = np.ndim(y) == 2
         return self._fit(X, Y, self._sample_weights(sample_weight, X, y), coef_init, intercept_init, previous)
 
     def partial_fit(self, X, y, sample_weight=None):
@@ -1000,27 +1039,32 @@ class ZipMLRegressor(RegressorMixin, _ZipMLLinear):
             self._check_unchanged_settings()
         X, y = self._validate_fit(X, y, reset=first)
         Y = self._target(y)
+        if first:
+            self._multi_target = np.ndim(y) == 2
+        elif (np.ndim(y) == 2) != self._multi_target or Y.shape[1] != self._models.shape[0]:
+            raise ValueError(f"y has shape {np.shape(y)}; the model was started on "
+                             + (f"{self._models.shape[0]} targets, y of shape (n, {self._models.shape[0]})"
+                                if self._multi_target else "one target, 1-D y"))
         return self._partial_fit(X, Y, first, self._sample_weights(sample_weight, X, y))
 
     @staticmethod
     def _target(y):
+        """Validated y as a (n, T) target matrix: 1-D y one target, 2-D y (n, T) T targets."""
         y = np.asarray(y, dtype=np.float64)
-        if y.ndim != 1:
-            raise ValueError(f"y must be 1-D, got shape {y.shape}: ZipMLRegressor fits one target, as scikit-learn's "
-                             "SGDRegressor; fit one per column (sklearn.multioutput.MultiOutputRegressor)")
-        return y[:, None]
+        return y[:, None] if y.ndim == 1 else y
 
     @property
     def coef_(self):
-        return self._coef[0]
+        return self._coef.copy() if self._multi_target else self._coef[0]
 
     @property
     def intercept_(self):
-        return self._intercept[:1].copy()
+        return self._intercept.copy() if self._multi_target else self._intercept[:1].copy()
 
     @property
     def label_scaling_(self):
-        return self._label_scalings[0]
+        """The LabelScaling of the target (a list of one per target for 2-D y)."""
+        return list(self._label_scalings) if self._multi_target else self._label_scalings[0]
 
     @property
     def _model(self):
@@ -1033,8 +1077,10 @@ class ZipMLRegressor(RegressorMixin, _ZipMLLinear):
         return model
 
     def predict(self, X):
-        """Predictions in original units: X @ coef_ + intercept_."""
-        return self._decision(X)[:, 0]
+        """Predictions in original units: X @ coef_ + intercept_ ((n,), or (n, n_targets)
+        for a model fitted on 2-D y)."""
+        scores = self._decision(X)
+        return scores if self._multi_target else scores[:, 0]
 
 class ZipMLClassifier(ClassifierMixin, _ZipMLLinear):
     __doc__ = r"""Linear classification trained by low-precision SGD (ZipML).

@@ -2,7 +2,8 @@
 
 Layout (format version 1): ``meta`` is a JSON string with ``format``
 ("zipml-hls-model"), ``format_version``, ``estimator`` (class name), ``params``
-(get_params), ``n_features``, ``n_iter``, ``step_shift``, ``seed``, ``final_eta`` and ``loss_curve``;
+(get_params), ``n_features``, ``n_iter``, ``step_shift``, ``seed``, ``final_eta``, ``loss_curve`` and,
+for a regressor fitted on 2-D y, ``multi_output`` (true);
 arrays ``models`` (T, d+1: scaled-space weights then intercept, one row per target),
 ``lo``, ``hi``, ``inv`` (feature scaling, float32), ``label_center``, ``label_scale`` (T,)
 and, for classifiers, ``classes``; ``meta`` also holds ``checksum``, the SHA-256 of the
@@ -73,6 +74,8 @@ def save_model(est, path, data_format: dict | None = None) -> None:
             "n_clipped": int(getattr(est, "n_clipped_", 0))}
     if data_format is not None:
         meta["data_format"] = {"zero_based": bool(data_format["zero_based"])}
+    if getattr(est, "_multi_target", False):
+        meta["multi_output"] = True
     arrays = {"models": est._models, "lo": est.scaling_.lo, "hi": est.scaling_.hi, "inv": est.scaling_.inv,
               "label_center": np.array([ls.center for ls in est._label_scalings]),
               "label_scale": np.array([ls.scale for ls in est._label_scalings])}
@@ -156,6 +159,8 @@ def _check_meta(meta: dict, path: Path) -> None:
     data_format = meta.get("data_format", {"zero_based": False})  # optional
     if not isinstance(data_format, dict) or not isinstance(data_format.get("zero_based"), bool):
         raise ModelFileError(f"{path}: metadata field 'data_format' must be an object with a boolean 'zero_based'")
+    if not isinstance(meta.get("multi_output", False), bool):  # optional: single-target models have none
+        raise ModelFileError(f"{path}: metadata field 'multi_output' must be a boolean")
     clipped = meta.get("n_clipped", 0)  # optional: older files have none
     if isinstance(clipped, bool) or not isinstance(clipped, numbers.Integral) or not 0 <= clipped < 1 << 62:
         raise ModelFileError(f"{path}: metadata field 'n_clipped' must be an integer in [0, 2**62)")
@@ -178,8 +183,11 @@ def _build(meta: dict, arrays: dict, path: Path):
             raise ModelFileError(f"{path}: array {name!r} contains NaN or infinity")
     if not np.all(arrays["label_scale"] > 0):
         raise ModelFileError(f"{path}: array 'label_scale' must be positive")
-    if cls is ZipMLRegressor and t != 1:
-        raise ModelFileError(f"{path}: a regressor has one model, the file has {t}")
+    multi_output = meta.get("multi_output", False)
+    if cls is ZipMLRegressor and t != 1 and not multi_output:
+        raise ModelFileError(f"{path}: a regressor has one model, the file has {t} (and no 'multi_output')")
+    if multi_output and cls is not ZipMLRegressor:
+        raise ModelFileError(f"{path}: 'multi_output' applies to a regressor")
     params = dict(meta["params"])
     if isinstance(params.get("class_weight"), list):  # [class, weight] pairs (_json_params)
         params["class_weight"] = {k: v for k, v in params["class_weight"]}
@@ -198,13 +206,14 @@ def _build(meta: dict, arrays: dict, path: Path):
     shifts, centers = arrays.get("feature_shifts"), arrays.get("centers")
     est._conditioning = None
     est.validation_loss_curve_ = []  # held-out losses are not stored
-    # files written before conditioning existed have no 'precondition' parameter: unconditioned
+    # files written before conditioning existed have no 'precondition' parameter: unconditioned;
+    # a model without intercept is centred at x = 0 (with or without preconditioning)
     spec = LOSSES.get(est._loss_name)
-    conditioned = (bool(meta["params"].get("precondition", False)) and spec is not None and spec.kernel == "linear"
-                   and est.levels == "uniform")
+    conditioned = ((bool(meta["params"].get("precondition", False)) and spec is not None and spec.kernel == "linear"
+                    and est.levels == "uniform") or not est.fit_intercept)
     if conditioned and (shifts is None or centers is None):
-        raise ModelFileError(f"{path}: a model trained with precondition=True needs its 'centers' and "
-                             "'feature_shifts' arrays")
+        raise ModelFileError(f"{path}: a model trained with precondition=True or fit_intercept=False needs its "
+                             "'centers' and 'feature_shifts' arrays")
     if not conditioned and (shifts is not None or centers is not None):
         raise ModelFileError(f"{path}: 'centers' and 'feature_shifts' in a model trained without conditioning")
     if shifts is not None or centers is not None:
@@ -231,6 +240,8 @@ def _build(meta: dict, arrays: dict, path: Path):
     est.saturations_ = list(meta.get("saturations", []))
     est.refetch_fraction_ = list(meta.get("refetch_fraction", []))
     est.n_features_in_ = d
+    if cls is ZipMLRegressor:
+        est._multi_target = multi_output
     if cls is ZipMLClassifier:
         if "classes" not in arrays or arrays["classes"].ndim != 1 or arrays["classes"].dtype.kind not in "biufUS":
             raise ModelFileError(f"{path}: a classifier needs a 1-D array 'classes' of numbers or strings")

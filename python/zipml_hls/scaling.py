@@ -75,6 +75,47 @@ class FeatureScaling:
         """Feature range used to map positions back: hi - lo (0 for constant features)."""
         return np.where(self.inv > 0, self.hi.astype(np.float64) - self.lo.astype(np.float64), 0.0)
 
+    def through_origin(self, bits: int) -> "FeatureScaling":
+        """This scaling widened so that x = 0 lies in every feature's range and, at
+        ``bits`` < 32, on a level of the uniform grid k/s (s = 2^bits - 1): a model without
+        intercept (fit_intercept=False) centres every feature at the level of 0, so that
+        w.(v - k/s) is w.x in the user's units. A feature of one sign gets lo = 0 or hi = 0
+        (k = 0 or s); one that spans 0 gets the k in [1, s - 1] that widens its range least,
+        lo = -k hi / (s - k) or hi = -lo (s - k) / k. A ValueError at bits = 1 for a feature
+        that spans 0 (two levels cannot have 0 between them)."""
+        lo = np.minimum(self.lo.astype(np.float64), 0.0)
+        hi = np.maximum(self.hi.astype(np.float64), 0.0)
+        if bits != F.FULL_PRECISION:
+            s = F.max_code(bits)
+            inside = np.flatnonzero((lo < 0) & (hi > 0))
+            if inside.size and s == 1:
+                j = inside[0]
+                raise ValueError(f"fit_intercept=False at bits=1 needs every feature on one side of 0 (its two "
+                                 f"levels must include 0); feature {j} spans [{lo[j]:.6g}, {hi[j]:.6g}]: use "
+                                 "bits >= 2 or fit_intercept=True")
+            p0 = -lo[inside] / (hi[inside] - lo[inside])
+            up = np.minimum(np.ceil(p0 * s), s - 1)  # k/s >= p0 (clipped: then hi widens)
+            down = np.maximum(np.floor(p0 * s), 1)  # k/s <= p0 (clipped: then lo widens)
+            # widening lo to put 0 at k/s: span hi s / (s - k); widening hi: span -lo s / k
+            span_lo = np.where(up / s >= p0, hi[inside] * s / (s - up), np.inf)
+            span_hi = np.where(down / s <= p0, -lo[inside] * s / down, np.inf)
+            widen_lo = span_lo <= span_hi
+            lo[inside] = np.where(widen_lo, -up * hi[inside] / (s - up), lo[inside])
+            hi[inside] = np.where(widen_lo, hi[inside], -lo[inside] * (s - down) / down)
+        lo32 = np.minimum(lo.astype(np.float32), self.lo)
+        hi32 = np.maximum(hi.astype(np.float32), self.hi)
+        return FeatureScaling.from_range(lo32, hi32)
+
+    def origin(self, bits: int) -> np.ndarray:
+        """The scaled position of x = 0 of every feature (float64): as ``transform`` maps it
+        (float32) at bits = 32, else rounded to the uniform grid k/s. For a scaling from
+        ``through_origin``."""
+        zero = self.transform(np.zeros((1, self.lo.size), np.float32))[0].astype(np.float64)
+        if bits == F.FULL_PRECISION:
+            return zero
+        s = F.max_code(bits)
+        return np.rint(zero * s) / s
+
 
 @dataclass(frozen=True)
 class FeatureSummary:
@@ -107,6 +148,12 @@ class FeatureSummary:
         inv = scaling.inv.astype(np.float64)
         return cls(scaling=scaling, mean=(mean - scaling.lo.astype(np.float64)) * inv, var=var * inv * inv)
 
+    def rescaled(self, scaling: FeatureScaling) -> "FeatureSummary":
+        """The same moments in the units of another ``scaling`` (one whose ranges contain
+        this one's, e.g. ``through_origin``): no second pass over X."""
+        span, lo = self.scaling.span(), self.scaling.lo.astype(np.float64)
+        return FeatureSummary.of_moments(lo, self.scaling.hi, lo + self.mean * span, self.var * span * span, scaling)
+
 
 @dataclass(frozen=True)
 class LabelScaling:
@@ -116,9 +163,14 @@ class LabelScaling:
     scale: float
 
     @classmethod
-    def fit(cls, y: np.ndarray) -> "LabelScaling":
+    def fit(cls, y: np.ndarray, centred: bool = True) -> "LabelScaling":
+        """center = mean(y), scale = std(y); ``centred`` False (a model without
+        intercept, whose 0 must stay 0): center = 0, scale = sqrt(mean(y^2))."""
         with np.errstate(over="ignore", invalid="ignore"):
-            center, scale = float(np.mean(y)), float(np.std(y))
+            if centred:
+                center, scale = float(np.mean(y)), float(np.std(y))
+            else:
+                center, scale = 0.0, float(np.sqrt(np.mean(np.square(y))))
         if not (np.isfinite(center) and np.isfinite(scale)):
             raise ValueError(f"the labels' mean or spread overflows float64 (|y| up to {np.max(np.abs(y)):.3g}); "
                              "divide y by a power of ten first")

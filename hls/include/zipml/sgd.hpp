@@ -222,6 +222,9 @@ struct SgdOptions {
   /// (docs/FORMATS.md sec. 5). nullptr: no correction
   const int32_t* stored_variance = nullptr;
   Regularization reg;  ///< sample weights and penalties; default: none
+  /// false: the intercept keeps model_in's value (scikit-learn's fit_intercept=False: with
+  /// the centers at the level value of x = 0 the model is w.x in the user's units, no offset)
+  bool fit_intercept = true;
 };
 
 /// A weight after the stored-rounding correction of `count` samples (SgdOptions::
@@ -413,7 +416,7 @@ struct LinearRow {
     }
     const bool second_pred = kSecond && !refetch && r != 0;
     report_predictions(report, i, pred, second_pred ? linear_prediction(dot_sum(acc2), intercept, dot_mult) : pred);
-    intercept = wrap_sub(intercept, st.dc);
+    if (opt.fit_intercept) intercept = wrap_sub(intercept, st.dc);
     if (opt.stored_variance != nullptr && ((i + 1) % kCorrectionRows == 0 || i + 1 == n))
       correct_stored_rounding(w, d, opt.stored_variance, opt.feature_shifts, i % kCorrectionRows + 1, shift);
   }
@@ -439,7 +442,8 @@ struct LinearRow {
  *   D_j  = sat32(round(g * (second_j - m_j) * 2^q_j / 2^8)), q_j the feature's step
  *          exponent (opt.feature_shifts; 0 without; conditioned_step), or with grad_bits:
  *          2^kg * round_stoch(D_j / 2^kg), kg the grid shift of the largest possible |D_j|
- *   w_j -= D_j,  c -= sat32(round(r * 2^8 / 2^shift_e))    (Q24, wrapping)
+ *   w_j -= D_j,  c -= sat32(round(r * 2^8 / 2^shift_e))    (Q24, wrapping; c stays as
+ *                                                           model_in's without opt.fit_intercept)
  * With opt.reg (Regularization): r weighted by the sample's weight, each w_j decayed before
  * its step D_j and soft-thresholded after it.
  * A step saturates only where it exceeds the model's range; such samples are counted

@@ -42,6 +42,8 @@ namespace zipml {
  *                     before its step; nullptr for none
  * @param l1           optional d L1 coefficients t_j: after the step, w_j is soft-thresholded
  *                     by eta_e t_j; nullptr for none
+ * @param fit_intercept false: the intercept keeps model_in's value (no offset with the
+ *                     centers at the position of x = 0)
  */
 /// Lanes of the fp32 dot product: partial sums of j mod 16 (one 512-bit line of floats),
 /// so that the sum vectorizes on the CPU (a single float accumulator kept GCC's loop
@@ -60,7 +62,8 @@ template <class Loss, int MaxFeatures>
 void sgd_fp32(const float* X, int64_t row_stride, const float* y, int n, int d, int epochs, int step_shift,
               int decay_epochs, const float* model_in, float* history, const int64_t* rows = nullptr,
               float* predictions = nullptr, const float* step_scale = nullptr, const float* centers = nullptr,
-              const float* weights = nullptr, const float* decay = nullptr, const float* l1 = nullptr) {
+              const float* weights = nullptr, const float* decay = nullptr, const float* l1 = nullptr,
+              bool fit_intercept = true) {
   static_assert(Contains<Losses, Loss>::value, "sgd_fp32 takes a loss of Losses (losses.hpp)");
   ZIPML_MODEL_ARRAY(float, w, MaxFeatures);
 #pragma HLS ARRAY_PARTITION variable = w cyclic factor = 16
@@ -99,7 +102,7 @@ epoch_loop:
       if (predictions != nullptr) predictions[i] = pred;
       const float residual = Loss::residual_f32(pred, y[i]);
       const float step = eta * (weights == nullptr ? residual : residual * weights[i]);
-      intercept -= step;
+      if (fit_intercept) intercept -= step;
       // One pass over the model: update with row i and dot row i+1 against the updated
       // weights (the same arithmetic as two passes; it keeps memory streaming).
       const int next_i = i + 1 < n ? i + 1 : i;

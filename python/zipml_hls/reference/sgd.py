@@ -95,7 +95,8 @@ def code_steps(g: int, values: np.ndarray) -> np.ndarray:
 
 def sgd_linear(data, labels, d, bits, sampling, epochs, step_shift, decay_epochs, dot_mult, model_in, values=None,
                loss="squared_error", model_bits=0, grad_bits=0, seed=0, full=None, feature_shifts=None,
-               centers=None, rows=None, stored_variance=None, sample_weights=None, decay=None, l1=None):
+               centers=None, rows=None, stored_variance=None, sample_weights=None, decay=None, l1=None,
+               fit_intercept=True):
     """Golden ``sgd_linear``: returns the (epochs, d+1) int32 model history, the (n, 2)
     int32 predictions of the last epoch's pass (PassReport in sgd.hpp), and per epoch the
     samples whose step saturated and the samples refetched (losses with refetching).
@@ -108,7 +109,8 @@ def sgd_linear(data, labels, d, bits, sampling, epochs, step_shift, decay_epochs
     (None: in order); ``stored_variance``: (d,) Q32 variances of double data's stored
     rounding, corrected after every CORRECTION_ROWS samples and the last (SgdOptions in
     sgd.hpp), or None; ``sample_weights`` (n,) Q16 in pass order, ``decay`` and ``l1``
-    (d,) Q32: the Regularization of sgd.hpp (None: none).
+    (d,) Q32: the Regularization of sgd.hpp (None: none); ``fit_intercept`` False: the
+    intercept keeps model_in's value (SgdOptions::fit_intercept).
     """
     reg = Regularization(sample_weights, decay, l1)
     residual = FIXED_RESIDUALS[loss]
@@ -191,7 +193,8 @@ def sgd_linear(data, labels, d, bits, sampling, epochs, step_shift, decay_epochs
             elif reg.penalized:
                 w = reg.thresholded(reg.decayed(w, shift), shift)
             predictions[i] = saturate32(pred), saturate32(pred2)
-            intercept = int(wrap32(intercept - dc))
+            if fit_intercept:
+                intercept = int(wrap32(intercept - dc))
             if stored_variance is not None and ((i + 1) % F.CORRECTION_ROWS == 0 or i + 1 == n):
                 w = stored_rounding_corrected(w, variance, exponents, i % F.CORRECTION_ROWS + 1, shift)
         history[e, :d] = w

@@ -11,13 +11,14 @@ from .losses import FLOAT_RESIDUALS
 
 
 def sgd_fp32(X, y, epochs, step_shift, decay_epochs, model_in, loss="squared_error", rows=None, step_scale=None,
-             centers=None, weights=None, decay=None, l1=None):
+             centers=None, weights=None, decay=None, l1=None, fit_intercept=True):
     """``rows``: sample i reads X[rows[i]] and y[i] (an epoch's row order), or None;
     ``step_scale``: (d,) per-feature step multipliers, or None for 1; ``centers``: (d,)
     per-feature centers (the model sees x - mu), or None; ``weights``: (n,) sample
     weights in pass order (step eta r u_i), or None; ``decay``: (d,) L2 decay a_j (w_j -=
     eta a_j w_j before each step), or None; ``l1``: (d,) L1 coefficients (soft threshold
-    by eta t_j after each step), or None.
+    by eta t_j after each step), or None; ``fit_intercept`` False: the intercept keeps
+    model_in's value.
     Returns the history and the (n,) predictions of the last epoch's pass."""
     residual = FLOAT_RESIDUALS[loss]
     X = np.asarray(X, dtype=np.float32)
@@ -44,7 +45,8 @@ def sgd_fp32(X, y, epochs, step_shift, decay_epochs, model_in, loss="squared_err
             if l1 is not None:
                 t = eta * np.asarray(l1, np.float32)
                 w = np.where(w > t, w - t, np.where(w < -t, w + t, np.float32(0))).astype(np.float32)
-            intercept -= step
+            if fit_intercept:
+                intercept -= step
         history[e, :d] = w
         history[e, d] = intercept
     return history, predictions
