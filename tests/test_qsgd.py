@@ -191,3 +191,22 @@ def test_estimator_backends_agree_and_the_parameter_is_checked(tmp_path):
     with pytest.raises(ValueError, match="model_quantization must be 0"):
         _kernels.sgd_linear(*(np.zeros((1, 1, 8), np.uint64), np.zeros(1, np.int32), 1, 8, 0, 1, 3, 0,
                               F.dot_mult(8), np.zeros(2, np.int32)), model_quantization=2)
+
+
+def test_cli_flag_reaches_the_estimator_and_its_file(tmp_path, capsys):
+    from zipml_hls.cli import main
+    from zipml_hls.model_io import load_model
+    X, y = load_diabetes(return_X_y=True)
+    path = tmp_path / "diabetes.csv"
+    np.savetxt(path, np.column_stack([y, X]), delimiter=",", header="y," + ",".join(f"x{i}" for i in range(10)))
+    model = tmp_path / "m.zipml"
+    assert main(["train", str(path), "--bits", "4", "--model-bits", "6", "--grad-bits", "6", "--model-quantization",
+                 "qsgd", "--epochs", "3", "--decay-epochs", "0", "--seed", "1", "--model-out", str(model),
+                 "--quiet"]) == 0
+    est = load_model(model)
+    assert (est.model_quantization, est.model_bits, est.grad_bits) == ("qsgd", 6, 6)
+    again = type(est)(**est.get_params()).fit(X, y)  # the file's params refit to the same model
+    np.testing.assert_array_equal(again.coef_, est.coef_)
+    with pytest.raises(SystemExit) as exit_info:
+        main(["train", str(path), "--model-quantization", "norm"])
+    assert exit_info.value.code == 2 and "invalid choice: 'norm'" in capsys.readouterr().err
