@@ -315,11 +315,6 @@ struct LinearRow {
     return values == nullptr ? code : values[(j < d ? j : 0) * (S + 1) + code];
   }
 
-  /// The step of every weight from the row's second sample (g per unit of level value;
-  /// `step`: the steps of the codes where `tabled`; kg, grad_key: gradient rounding), with
-  /// opt.reg's decay before and L1 step after it where kPenalized (an instance of its own,
-  /// so that the plain loop is unchanged). Returns the second sample's dot product against
-  /// the weights before the step (losses with kSecondSample on Double data; else 0).
   /// The step of feature j (< d, or a padding lane) for level code `code` of the row's second
   /// sample: from `step` (the codes' steps) where `tabled`, else conditioned_step.
   int32_t lane_step(int j, int32_t code, int64_t g, bool tabled, const int32_t* step) const {
@@ -348,6 +343,11 @@ struct LinearRow {
     return qsgd_norm_root(sum);
   }
 
+  /// The step of every weight from the row's second sample (g per unit of level value;
+  /// `step`: the steps of the codes where `tabled`; grad, grad_key: gradient rounding), with
+  /// opt.reg's decay before and L1 step after it where kPenalized (an instance of its own,
+  /// so that the plain loop is unchanged). Returns the second sample's dot product against
+  /// the weights before the step (losses with kSecondSample on Double data; else 0).
   template <bool kPenalized>
   int64_t step_weights(int32_t* w, const uint64_t* row, uint32_t sample_key, int64_t g, bool tabled,
                        const int32_t* step, const VectorRounding& grad, uint32_t grad_key, int shift) const {
