@@ -72,7 +72,7 @@ def test_qsgd_is_unbiased_with_the_papers_variance(bits):
     assert np.all(np.abs(q - x) <= level + 1)  # one of the two levels around each value
     mse = np.mean(np.sum((q - x).astype(np.float64) ** 2, axis=1))
     assert mse <= min(d / s**2, math.sqrt(d) / s) * float(norm) ** 2
-    assert mse >= 0.05 * min(d / s**2, math.sqrt(d) / s) * float(norm) ** 2 / (64 if bits == 8 else 1)
+    assert mse >= 0.05 * min(d / s**2, math.sqrt(d) / s) * float(norm) ** 2  # it did round (0.14-0.45 measured)
 
 
 @pytest.mark.parametrize("bits", [1, 4, 8])
