@@ -57,7 +57,7 @@ def quantize_case(root, rng, name, n, d, bits, sampling, n_copies, tables=False,
 
 def sgd_case(root, rng, name, n, d, bits, sampling, n_copies, epochs, tables=False, loss="squared_error",
              model_bits=0, grad_bits=0, model_range=1 << 20, step_shift=5, label_gain=1, shifted=False,
-             corrected=False, weighted=False, penalties=(), frozen=False):
+             corrected=False, weighted=False, penalties=(), frozen=False, quantization="grid"):
     X = rng.uniform(-1, 1, size=(n, d)).astype(np.float32)
     y = X @ rng.standard_normal(d) + 0.1 * rng.standard_normal(n)
     sc = FeatureScaling.fit(X)
@@ -82,11 +82,13 @@ def sgd_case(root, rng, name, n, d, bits, sampling, n_copies, epochs, tables=Fal
     hist, predictions, saturations, refetches = R.sgd_linear(
         data, labels, d, bits, sampling, epochs, step_shift, decay, dot_mult, model_in, values=values, loss=loss,
         model_bits=model_bits, grad_bits=grad_bits, seed=seed, full=full, feature_shifts=shifts, centers=centers,
-        stored_variance=variance, fit_intercept=not frozen, **reg)
+        stored_variance=variance, fit_intercept=not frozen, model_quantization=quantization, **reg)
     params = dict(n=n, d=d, bits=bits, sampling=F.sampling_id(sampling), n_copies=n_copies, epochs=epochs,
                   step_shift=step_shift, decay_epochs=decay, dot_mult=dot_mult, tables=int(tables),
                   loss=LOSSES[loss].kernel_id, model_bits=model_bits, grad_bits=grad_bits, rng_seed=seed,
                   feature_shifts=int(shifted), centers=int(shifted), stored_variance=int(corrected))
+    if quantization != "grid":  # the grid's cases keep their files as they were
+        params["model_quantization"] = F.quantization_id(quantization)
     arrays = {"data.u64": data, "labels.i32": labels, "model_in.i32": model_in, "expected.i32": hist,
               "predictions.i32": predictions, "saturations.i32": saturations}
     if tables:
@@ -261,6 +263,26 @@ def main(out: Path) -> None:
                           step_shift=16, shifted=True, frozen=True))
     index.append(sgd_case(out, rng, "sgd_b4_double_corrected_shifted_frozen", 70, 23, 4, "double", 1, 2,
                           step_shift=16, shifted=True, corrected=True, frozen=True))
+    # QSGD model and gradient rounding (model_quantization 1): both samplings of the linear kernel
+    # at 2 and 8 bits, 2-bit levels (s = 1), level tables with centers and step multipliers,
+    # hinge refetching, the other losses, weights and penalties, and a model whose norm passes
+    # 2^31 (its rounded weights saturate).
+    for bits in (2, 8):
+        for sampling in ("double", "naive", "nearest"):
+            index.append(sgd_case(out, rng, f"sgd_b{bits}_{sampling}_qsgd", 15, 29, bits, sampling, 2, 3,
+                                  model_bits=6, grad_bits=5, quantization="qsgd"))
+    index.append(sgd_case(out, rng, "sgd_b4_double_qsgd_2bit", 15, 29, 4, "double", 2, 3, model_bits=2,
+                          grad_bits=2, quantization="qsgd"))
+    index.append(sgd_case(out, rng, "sgd_b4_double_tables_shifted_qsgd", 9, 21, 4, "double", 1, 2, tables=True,
+                          step_shift=16, shifted=True, model_bits=4, grad_bits=8, quantization="qsgd"))
+    index.append(sgd_case(out, rng, "sgd_b2_double_hinge_qsgd", 15, 29, 2, "double", 2, 3, loss="hinge",
+                          model_bits=8, grad_bits=3, model_range=1 << 24, quantization="qsgd"))
+    index.append(sgd_case(out, rng, "sgd_b8_naive_squared_hinge_qsgd", 15, 29, 8, "naive", 2, 3,
+                          loss="squared_hinge", model_bits=3, grad_bits=6, model_range=1 << 24, quantization="qsgd"))
+    index.append(sgd_case(out, rng, "sgd_b8_double_qsgd_elasticnet_weighted", 15, 29, 8, "double", 2, 3,
+                          model_bits=6, grad_bits=5, weighted=True, penalties=("decay", "l1"), quantization="qsgd"))
+    index.append(sgd_case(out, rng, "sgd_b4_double_qsgd_saturating", 9, 19, 4, "double", 1, 2, model_bits=2,
+                          model_range=1 << 30, quantization="qsgd"))
     (out / "index.txt").write_text("\n".join(index) + "\n")
 
 

@@ -62,6 +62,7 @@ int main(int argc, char** argv) {
       opt.stored_variance = variances.empty() ? nullptr : variances.data();
       opt.model_bits = int(c.get("model_bits", 0));
       opt.grad_bits = int(c.get("grad_bits", 0));
+      opt.quantization = static_cast<zipml::Quantization>(int(c.get("model_quantization", 0)));
       opt.seed = uint32_t(c.get("rng_seed", 0));
       opt.fit_intercept = c.get("fit_intercept", 1) != 0;
       const tb::RegularizationArrays reg(c);

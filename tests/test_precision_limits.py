@@ -72,13 +72,17 @@ def test_precision_limits_on_hard_tabular_data_shows_the_papers_limits():
     assert r["data_only"]["fewest_bits_per_seed"] == [6] and r["end_to_end"]["fewest_bits_per_seed"] == [8]
     assert [row["bits"] for row in r["data_only"]["rows"]] == [1, 2, 3, 4, 6, 8]
     assert [row["bits"] for row in r["end_to_end"]["rows"]] == [2, 3, 4, 6, 8]
+    assert [row["bits"] for row in r["end_to_end_qsgd"]["rows"]] == [2, 3, 4, 6, 8]
     # every ratio is the run's loss over the same seed's fp32 loss, and the loss is the estimator's
-    for mode in ("data_only", "end_to_end"):
+    for mode in ("data_only", "end_to_end", "end_to_end_qsgd"):
         for row in r[mode]["rows"]:
             assert row["ratios"] == [row["losses"][0] / r["fp32_loss"][0]]
     est = ZipMLRegressor(bits=6, model_bits=6, grad_bits=6, max_iter=20, decay_epochs=experiments.SCHEDULE,
                          random_state=0).fit(X, y)
     six = next(row for row in r["end_to_end"]["rows"] if row["bits"] == 6)
+    assert six["losses"] == [experiments.training_loss(est, X, y)]
+    est.set_params(model_quantization="qsgd").fit(X, y)
+    six = next(row for row in r["end_to_end_qsgd"]["rows"] if row["bits"] == 6)
     assert six["losses"] == [experiments.training_loss(est, X, y)]
     # fp32 reaches the least-squares floor on this set within 0.1%
     assert r["fp32_loss"][0] / r["least_squares_loss"] < 1.001
@@ -91,11 +95,15 @@ def test_section_cells_are_the_mean_and_range_of_the_seeds_ratios():
                                              {"bits": 8, "losses": [2.0, 4.0], "ratios": [1.0, 1.0]}],
                                     "fewest_bits": 8, "fewest_bits_per_seed": [4, 8]},
                       "end_to_end": {"rows": [{"bits": 8, "losses": [2.0, 4.04], "ratios": [1.0, 1.01]}],
-                                     "fewest_bits": 8, "fewest_bits_per_seed": [8, 8]}}}
+                                     "fewest_bits": 8, "fewest_bits_per_seed": [8, 8]},
+                      "end_to_end_qsgd": {"rows": [{"bits": 8, "losses": [2.0, 4.0], "ratios": [1.0, 1.0]}],
+                                          "fewest_bits": 8, "fewest_bits_per_seed": [8, None]}}}
     lines = precision_limits_section(limits, generated=False)
-    assert "| set | 4 | 1.0160 (1.0120-1.0200) | - |" in lines
-    assert "| set | 8 | 1.0000 (1.0000-1.0000) | 1.0050 (1.0000-1.0100) |" in lines
-    assert "| set | 12.5 | 1.5000 (1.0000-2.0000) | 8 | 8 | 4, 8; 8, 8 |" in lines
+    assert "| set | 4 | 1.0160 (1.0120-1.0200) | - | - |" in lines
+    assert "| set | 8 | 1.0000 (1.0000-1.0000) | 1.0050 (1.0000-1.0100) | 1.0000 (1.0000-1.0000) |" in lines
+    assert "| set | 12.5 | 1.5000 (1.0000-2.0000) | 8 | 8 | 8 | 4, 8; 8, 8; 8, not reached |" in lines
+    assert "At equal bits end to end, QSGD's mean loss is below the power-of-two grid's in 1 of 1 (data set, " \
+           "width) pairs." in lines
     assert any(line.startswith("**Measured: 4-bit data alone misses") and line.endswith("on set.**")
                for line in lines)
     limits["set"]["end_to_end"]["rows"][0]["ratios"] = [1.0, 1.02]

@@ -54,9 +54,9 @@ def test_native_linear_kernel_reproduces_the_weighted_and_penalized_vectors(name
     hist, pred, sat, ref = _kernels.sgd_linear(
         data, arr("labels.i32", np.int32), d, p["bits"], p["sampling"], epochs, p["step_shift"], p["decay_epochs"],
         p["dot_mult"], arr("model_in.i32", np.int32), values=values, loss=p["loss"], model_bits=p["model_bits"],
-        grad_bits=p["grad_bits"], seed=p["rng_seed"], full=full, feature_shifts=shifts, centers=centers,
-        portable=portable, stored_variance=variance, fit_intercept=bool(p.get("fit_intercept", 1)),
-        **_reg_arrays(folder))
+        grad_bits=p["grad_bits"], model_quantization=p.get("model_quantization", 0), seed=p["rng_seed"], full=full,
+        feature_shifts=shifts, centers=centers, portable=portable, stored_variance=variance,
+        fit_intercept=bool(p.get("fit_intercept", 1)), **_reg_arrays(folder))
     assert np.array_equal(hist.ravel(), arr("expected.i32", np.int32))
     assert np.array_equal(pred.ravel(), arr("predictions.i32", np.int32))
     assert np.array_equal(sat, arr("saturations.i32", np.int32))

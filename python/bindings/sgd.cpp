@@ -119,7 +119,8 @@ QuantizedPass quantized_pass(const carray<uint64_t>& data, const carray<int32_t>
 
 py::tuple sgd_linear(carray<uint64_t> data, carray<int32_t> labels, int d, int bits, int sampling, int epochs,
                      int step_shift, int decay_epochs, int32_t dot_mult, carray<int32_t> model_in, py::object values,
-                     int loss, int model_bits, int grad_bits, uint32_t seed, py::object full, py::object feature_shifts,
+                     int loss, int model_bits, int grad_bits, int model_quantization, uint32_t seed, py::object full,
+                     py::object feature_shifts,
                      py::object centers, bool portable, py::object rows, py::object stored_variance,
                      py::object sample_weights, py::object decay, py::object l1, bool fit_intercept) {
   const QuantizedPass pass = quantized_pass(data, labels, model_in, rows, d, epochs, step_shift, decay_epochs,
@@ -132,6 +133,9 @@ py::tuple sgd_linear(carray<uint64_t> data, carray<int32_t> labels, int d, int b
           "model_bits must be 0 (full precision) or in [2, 24], got " + std::to_string(model_bits));
   require(grad_bits == 0 || (grad_bits >= 2 && grad_bits <= 24),
           "grad_bits must be 0 (full precision) or in [2, 24], got " + std::to_string(grad_bits));
+  require(model_quantization == static_cast<int>(zipml::Quantization::Grid) ||
+              model_quantization == static_cast<int>(zipml::Quantization::Qsgd),
+          "model_quantization must be 0 (grid) or 1 (qsgd), got " + std::to_string(model_quantization));
   py::array_t<int32_t> history({py::ssize_t(epochs), py::ssize_t(d) + 1});
   py::array_t<int32_t> predictions({py::ssize_t(n), py::ssize_t(2)}), saturations(epochs), refetches(epochs);
   zipml::PassReport report{predictions.mutable_data(), saturations.mutable_data(), refetches.mutable_data()};
@@ -151,6 +155,7 @@ py::tuple sgd_linear(carray<uint64_t> data, carray<int32_t> labels, int d, int b
     zipml::SgdOptions opt;
     opt.model_bits = model_bits;
     opt.grad_bits = grad_bits;
+    opt.quantization = static_cast<zipml::Quantization>(model_quantization);
     opt.seed = seed;
     opt.reg = regularization.reg;
     opt.fit_intercept = fit_intercept;
@@ -278,7 +283,9 @@ for uniform levels, 2^14 for level tables); model_in int32 (d + 1,) Q24, the int
 last. Keyword-only: values None or int32 (d, 2^bits) Q0.10 level values per feature;
 loss a Loss value the linear kernel takes: {linear_losses}{other_losses};
 model_bits, grad_bits 0 (exact) or in [2, 24]: the model seen by the dot product / each
-update stochastically rounded to that many bits with the draws of seed; full None or
+update stochastically rounded to that many bits with the draws of seed; model_quantization
+0 (grid: a power-of-two grid covering the largest entry) or 1 (qsgd: s = 2^(b-1) - 1 levels
+of the vector's 2-norm, QSGD), how both round (docs/FORMATS.md section 7b); full None or
 uint32 (n, d) Q0.24 positions (from positions()): the losses that refetch
 ({refetch_losses}) refetch these rows where the low-precision margin is within its error
 bound of 1; feature_shifts None or uint8 (d,) in [0, 15]: feature j steps 2^p_j times
@@ -313,7 +320,8 @@ double data, else the first again; also where the residual is 0); saturations in
   m.def("sgd_linear", &sgd_linear, py::arg("data"), py::arg("labels"), py::arg("d"), py::arg("bits"),
         py::arg("sampling"), py::arg("epochs"), py::arg("step_shift"), py::arg("decay_epochs"), py::arg("dot_mult"),
         py::arg("model_in"), py::kw_only(), py::arg("values") = py::none(), py::arg("loss") = 0,
-        py::arg("model_bits") = 0, py::arg("grad_bits") = 0, py::arg("seed") = 0, py::arg("full") = py::none(),
+        py::arg("model_bits") = 0, py::arg("grad_bits") = 0, py::arg("model_quantization") = 0, py::arg("seed") = 0,
+        py::arg("full") = py::none(),
         py::arg("feature_shifts") = py::none(), py::arg("centers") = py::none(), py::arg("portable") = false,
         py::arg("rows") = py::none(), py::arg("stored_variance") = py::none(),
         py::arg("sample_weights") = py::none(), py::arg("decay") = py::none(), py::arg("l1") = py::none(),

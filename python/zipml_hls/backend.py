@@ -16,7 +16,7 @@ from typing import NamedTuple, Protocol
 
 import numpy as np
 
-from .spec.format import sampling_id
+from .spec.format import quantization_id, sampling_id
 from .spec.losses import LOSSES
 from .spec.rng import epoch_order
 
@@ -72,7 +72,8 @@ class KernelBackend(Protocol):
     def quantize(self, X, lo, inv, levels, bits, sampling, seed, n_copies, samples_per_value=2, rows=None): ...
 
     def sgd_linear(self, data, labels, d, bits, sampling, epochs, step_shift, decay_epochs, dot_mult, model_in, *,
-                   values=None, loss="squared_error", model_bits=0, grad_bits=0, seed=0, full=None,
+                   values=None, loss="squared_error", model_bits=0, grad_bits=0, model_quantization="grid", seed=0,
+                   full=None,
                    feature_shifts=None, centers=None, rows=None, stored_variance=None, sample_weights=None,
                    decay=None, l1=None, fit_intercept=True): ...
 
@@ -123,7 +124,8 @@ class NativeBackend:
                                 portable, row_order(rows, len(X)))
 
     def sgd_linear(self, data, labels, d, bits, sampling, epochs, step_shift, decay_epochs, dot_mult, model_in, *,
-                   values=None, loss="squared_error", model_bits=0, grad_bits=0, seed=0, full=None,
+                   values=None, loss="squared_error", model_bits=0, grad_bits=0, model_quantization="grid", seed=0,
+                   full=None,
                    feature_shifts=None, centers=None, rows=None, stored_variance=None, portable=False,
                    sample_weights=None, decay=None, l1=None, fit_intercept=True):
         """SgdResult of the linear kernel; ``rows``: sample i reads row rows[i] of each copy
@@ -135,6 +137,7 @@ class NativeBackend:
         return SgdResult(*self._k.sgd_linear(data, labels, d, bits, sampling_id(sampling), epochs, step_shift,
                                              decay_epochs, dot_mult, model_in, values=values,
                                              loss=LOSSES[loss].kernel_id, model_bits=model_bits, grad_bits=grad_bits,
+                                             model_quantization=quantization_id(model_quantization),
                                              seed=seed, full=full, feature_shifts=feature_shifts, centers=centers,
                                              portable=portable, rows=row_order(rows, data.shape[1]),
                                              stored_variance=stored_variance, sample_weights=sample_weights,
@@ -218,14 +221,17 @@ class ReferenceBackend:
                                        row_order(rows, len(X)))
 
     def sgd_linear(self, data, labels, d, bits, sampling, epochs, step_shift, decay_epochs, dot_mult, model_in, *,
-                   values=None, loss="squared_error", model_bits=0, grad_bits=0, seed=0, full=None,
+                   values=None, loss="squared_error", model_bits=0, grad_bits=0, model_quantization="grid", seed=0,
+                   full=None,
                    feature_shifts=None, centers=None, rows=None, stored_variance=None, sample_weights=None,
                    decay=None, l1=None, fit_intercept=True):
         if stored_variance is not None and sampling != "double":
             raise ValueError(f"stored_variance corrects double data's stored rounding; these data are {sampling}")
+        quantization_id(model_quantization)  # the kernels' check: a name they know
         return SgdResult(*self._r.sgd_linear(data, labels, d, bits, sampling, epochs, step_shift, decay_epochs,
                                              dot_mult, model_in, values=values, loss=loss, model_bits=model_bits,
-                                             grad_bits=grad_bits, seed=seed, full=full,
+                                             grad_bits=grad_bits, model_quantization=model_quantization, seed=seed,
+                                             full=full,
                                              feature_shifts=feature_shifts, centers=centers,
                                              rows=pass_rows(data, labels, rows), stored_variance=stored_variance,
                                              sample_weights=sample_weights, decay=decay, l1=l1,

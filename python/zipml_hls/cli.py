@@ -224,6 +224,7 @@ def cmd_train(args) -> int:
               requantize="auto" if args.requantize is None else args.requantize,
               random_state=args.seed, backend=args.backend,
               verbose=0 if args.quiet else 1, model_bits=args.model_bits, grad_bits=args.grad_bits, alpha=args.alpha,
+              model_quantization=args.model_quantization,
               penalty=None if args.penalty == "none" else args.penalty, l1_ratio=args.l1_ratio,
               fit_intercept=args.fit_intercept, **extra)
     precision = F.precision_label(args.bits, args.sampling)
@@ -495,6 +496,9 @@ def build_parser() -> argparse.ArgumentParser:
                    help="classification: weigh each class inversely to its frequency (default: equal weights)")
     p.add_argument("--model-bits", type=int, help="round the model to this many bits in every dot product")
     p.add_argument("--grad-bits", type=int, help="round every update to this many bits")
+    p.add_argument("--model-quantization", default="grid", choices=F.MODEL_QUANTIZATIONS,
+                   help="how --model-bits and --grad-bits round: a power-of-two grid (default) or qsgd "
+                        "(norm-scaled stochastic levels)")
     p.add_argument("--epochs", type=int, default=100, help="most epochs (default 100)")
     p.add_argument("--eta0", type=_eta0, default="auto", help="initial step (power of two) or 'auto'")
     p.add_argument("--decay-epochs", type=int, default=None,

@@ -57,6 +57,7 @@ class SgdConfig:
     loss: str = "squared_error"
     model_bits: int = 0  #: round the model to this many bits for the dot product (0: exact)
     grad_bits: int = 0  #: round each update to this many bits (0: exact)
+    model_quantization: str = "grid"  #: how model_bits and grad_bits round: 'grid' or 'qsgd'
     refetch: bool = True  #: losses with refetching: refetch full-precision rows near the margin
     poly_degree: int = 5  #: log_loss: degree of the polynomial (degree + 1 samples)
     poly_range: float = 4.0  #: log_loss: the polynomial approximates on [-R, R]
@@ -319,7 +320,8 @@ class KernelRun:
             dot_mult = F.dot_mult(config.bits) if tables is None else F.TABLE_DOT_MULT
             out = kernels.sgd_linear(data.lines, labels, d, config.bits, data.sampling, epochs, step_shift, decay,
                                      dot_mult, init, values=tables, loss=config.loss, model_bits=config.model_bits,
-                                     grad_bits=config.grad_bits, seed=config.seed if seed is None else seed,
+                                     grad_bits=config.grad_bits, model_quantization=config.model_quantization,
+                                     seed=config.seed if seed is None else seed,
                                      full=data.full, feature_shifts=self.shifts, centers=self.centers,
                                      rows=data.rows, stored_variance=self.stored_variance, sample_weights=weights,
                                      decay=self.decay, l1=self.l1, fit_intercept=config.fit_intercept)

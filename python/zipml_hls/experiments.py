@@ -265,13 +265,16 @@ def fewest_bits(ratios: dict, tolerance: float):
 def precision_limits(X, y, seeds=(0, 1, 2), epochs: int = 20, tolerance: float = 0.01) -> dict:
     """Where low precision stops reaching fp32's training loss. For each seed: fp32, and
     double-sampled data at every width with the model and gradient at full precision
-    ('data_only') and at the data's bits too ('end_to_end'), each with its automatic step
+    ('data_only') and at the data's bits too, rounded on power-of-two grids ('end_to_end')
+    and by QSGD ('end_to_end_qsgd', model_quantization='qsgd'), each with its automatic step
     and the fixed schedule. Per mode and width: every seed's final loss and its ratio to the
     same seed's fp32 loss; the fewest bits within ``tolerance`` in every seed
     (:func:`fewest_bits`) and in each seed alone. With the least-squares floor and
     condition number of ``least_squares_summary``."""
     modes = {"data_only": (DATA_ONLY_BITS, lambda bits: {}),
-             "end_to_end": (END_TO_END_BITS, lambda bits: {"model_bits": bits, "grad_bits": bits})}
+             "end_to_end": (END_TO_END_BITS, lambda bits: {"model_bits": bits, "grad_bits": bits}),
+             "end_to_end_qsgd": (END_TO_END_BITS, lambda bits: {"model_bits": bits, "grad_bits": bits,
+                                                                "model_quantization": "qsgd"})}
     fp32 = []
     losses = {mode: {bits: [] for bits in widths} for mode, (widths, _) in modes.items()}
     for seed in seeds:

@@ -108,7 +108,8 @@ class _ZipMLLinear(BaseEstimator):
 
     def __init__(self, bits=8, sampling="double", levels="uniform", max_iter=100, eta0="auto", decay_epochs=None,
                  tol=1e-3, n_iter_no_change=3, shuffle=True, fresh_samples=True, precondition=True, n_copies=1,
-                 random_state=None, backend="hls", verbose=0, model_bits=None, grad_bits=None, early_stopping=False,
+                 random_state=None, backend="hls", verbose=0, model_bits=None, grad_bits=None,
+                 model_quantization="grid", early_stopping=False,
                  validation_fraction=0.1, n_jobs=None, rounding_correction=True, requantize="auto",
                  feature_range=None, penalty="l2", alpha=0.0, l1_ratio=0.15, fit_intercept=True, warm_start=False):
         self.bits = bits
@@ -128,6 +129,7 @@ class _ZipMLLinear(BaseEstimator):
         self.verbose = verbose
         self.model_bits = model_bits
         self.grad_bits = grad_bits
+        self.model_quantization = model_quantization
         self.early_stopping = early_stopping
         self.validation_fraction = validation_fraction
         self.n_jobs = n_jobs
@@ -194,6 +196,7 @@ class _ZipMLLinear(BaseEstimator):
         if self.early_stopping and self.decay_epochs is not None:
             raise ValueError("early_stopping=True drives the adaptive schedule: it needs decay_epochs=None, got "
                              f"decay_epochs={self.decay_epochs!r}")
+        check_choice(self.model_quantization, "model_quantization", F.MODEL_QUANTIZATIONS)
         for name in ("model_bits", "grad_bits"):
             value = getattr(self, name)
             if value is not None:
@@ -561,7 +564,8 @@ class _ZipMLLinear(BaseEstimator):
         return engine.SgdConfig(bits=int(self.bits), sampling=self.sampling, levels=self.levels, step_shift=step_shift,
                                 decay_epochs=decay_epochs, n_copies=n_copies or int(self.n_copies), seed=seed,
                                 backend=self.backend, loss=self._loss_name, model_bits=int(self.model_bits or 0),
-                                grad_bits=int(self.grad_bits or 0), shuffle=bool(self.shuffle),
+                                grad_bits=int(self.grad_bits or 0), model_quantization=self.model_quantization,
+                                shuffle=bool(self.shuffle),
                                 fresh_samples=bool(self.fresh_samples), requantize=requantize,
                                 n_jobs=self._workers(), fit_intercept=bool(self.fit_intercept), **extra)
 
@@ -898,6 +902,13 @@ _PARAMS_DOC = r"""
     grad_bits : int in [2, 24] or None, default=None
         Each model update is stochastically rounded to this many bits, on a power-of-two
         grid that covers the largest update of the step. None: full precision.
+    model_quantization : {'grid', 'qsgd'}, default='grid'
+        How ``model_bits`` and ``grad_bits`` round (both of them): 'grid' on the
+        power-of-two grids above; 'qsgd' the paper's norm-scaled stochastic quantization
+        (QSGD): each entry of the vector (the model, or one sample's update) becomes
+        ||v||_2 sign(v_j) xi_j / s with s = 2^(b-1) - 1 and xi_j an unbiased stochastic
+        level, in exact integer arithmetic (docs/FORMATS.md, section 7b). Ignored where
+        both are None.
     early_stopping : bool, default=False
         Hold out ``validation_fraction`` of the rows (stratified by class for the
         classifier) and drive the adaptive schedule (halving, stopping) by the model's
@@ -996,14 +1007,16 @@ class ZipMLRegressor(RegressorMixin, _ZipMLLinear):
 
     def __init__(self, bits=8, sampling="double", levels="uniform", max_iter=100, eta0="auto", decay_epochs=None,
                  tol=1e-3, n_iter_no_change=3, shuffle=True, fresh_samples=True, precondition=True, n_copies=1,
-                 random_state=None, backend="hls", verbose=0, model_bits=None, grad_bits=None, early_stopping=False,
+                 random_state=None, backend="hls", verbose=0, model_bits=None, grad_bits=None,
+                 model_quantization="grid", early_stopping=False,
                  validation_fraction=0.1, n_jobs=None, rounding_correction=True, requantize="auto",
                  feature_range=None, penalty="l2", alpha=0.0, l1_ratio=0.15, fit_intercept=True, warm_start=False):
         super().__init__(bits=bits, sampling=sampling, levels=levels, max_iter=max_iter, eta0=eta0,
                          decay_epochs=decay_epochs, tol=tol, n_iter_no_change=n_iter_no_change, shuffle=shuffle,
                          fresh_samples=fresh_samples, precondition=precondition, n_copies=n_copies,
                          random_state=random_state, backend=backend, verbose=verbose, model_bits=model_bits,
-                         grad_bits=grad_bits, early_stopping=early_stopping, validation_fraction=validation_fraction,
+                         grad_bits=grad_bits, model_quantization=model_quantization,
+                         early_stopping=early_stopping, validation_fraction=validation_fraction,
                          n_jobs=n_jobs, rounding_correction=rounding_correction, requantize=requantize,
                          feature_range=feature_range, penalty=penalty, alpha=alpha, l1_ratio=l1_ratio,
                          fit_intercept=fit_intercept, warm_start=warm_start)
@@ -1140,7 +1153,8 @@ class ZipMLClassifier(ClassifierMixin, _ZipMLLinear):
 
     def __init__(self, bits=8, sampling="double", levels="uniform", max_iter=100, eta0="auto", decay_epochs=None,
                  tol=1e-3, n_iter_no_change=3, shuffle=True, fresh_samples=True, precondition=True, n_copies=1,
-                 random_state=None, backend="hls", verbose=0, model_bits=None, grad_bits=None, early_stopping=False,
+                 random_state=None, backend="hls", verbose=0, model_bits=None, grad_bits=None,
+                 model_quantization="grid", early_stopping=False,
                  validation_fraction=0.1, n_jobs=None, rounding_correction=True, requantize="auto",
                  feature_range=None, penalty="l2", alpha=0.0, l1_ratio=0.15, fit_intercept=True, warm_start=False,
                  class_weight=None, loss="squared_error", refetch=True, poly_degree=5, poly_range=4.0):
@@ -1148,7 +1162,8 @@ class ZipMLClassifier(ClassifierMixin, _ZipMLLinear):
                          decay_epochs=decay_epochs, tol=tol, n_iter_no_change=n_iter_no_change, shuffle=shuffle,
                          fresh_samples=fresh_samples, precondition=precondition, n_copies=n_copies,
                          random_state=random_state, backend=backend, verbose=verbose, model_bits=model_bits,
-                         grad_bits=grad_bits, early_stopping=early_stopping, validation_fraction=validation_fraction,
+                         grad_bits=grad_bits, model_quantization=model_quantization,
+                         early_stopping=early_stopping, validation_fraction=validation_fraction,
                          n_jobs=n_jobs, rounding_correction=rounding_correction, requantize=requantize,
                          feature_range=feature_range, penalty=penalty, alpha=alpha, l1_ratio=l1_ratio,
                          fit_intercept=fit_intercept, warm_start=warm_start)

@@ -166,12 +166,13 @@ def nonlinear_accuracy(results: dict, path: Path) -> Path:
 
 def precision_limits(limits: dict, path: Path) -> Path:
     """Per data set: final loss over fp32's minus 1 against bits, data only and end to end
-    (the mean over seeds, their range as a band), on a symmetric log scale (linear within
+    (grid and QSGD rounding; the mean over seeds, their range as a band), on a symmetric log scale (linear within
     +-0.1%: runs at or below fp32 stay visible), with the tolerance as a line."""
     fig, axes = _panels(len(limits), width=4.8)
     for ax, (name, x) in zip(axes, limits.items()):
         lowest = 0.0
-        for mode, label, marker in (("data_only", "data only", "o"), ("end_to_end", "data, model, gradient", "s")):
+        for mode, label, marker in (("data_only", "data only", "o"), ("end_to_end", "data, model, gradient", "s"),
+                                    ("end_to_end_qsgd", "... model, gradient by QSGD", "^")):
             bits = [row["bits"] for row in x[mode]["rows"]]
             excess = np.array([row["ratios"] for row in x[mode]["rows"]]) - 1.0
             line, = ax.plot(bits, excess.mean(axis=1), marker=marker, label=label)

@@ -199,11 +199,41 @@ epoch_loop:
   }
 }
 
+/// How SgdOptions::model_bits and grad_bits round a vector (docs/FORMATS.md sec. 7b; the
+/// ids of zipml_hls.spec.format.MODEL_QUANTIZATIONS): Grid, stochastically onto a signed
+/// power-of-two grid that covers its largest entry; Qsgd, stochastically onto s = 2^(b-1) - 1
+/// levels of its 2-norm (QSGD, the paper's form).
+enum class Quantization : int { Grid = 0, Qsgd = 1 };
+
+/// The rounding of one vector (the model before a dot product, or one sample's steps) to
+/// `bits` bits (0: exact): Grid onto multiples of 2^k; Qsgd onto the levels of the norm
+/// N = r 2^k (qsgd_round; r from the vector's qsgd_norm_term sum, set by the caller).
+struct VectorRounding {
+  int bits;
+  bool qsgd;
+  int k;
+  uint32_t r;
+
+  int32_t operator()(int32_t x, uint32_t rnd) const {
+    if (bits == 0) return x;
+    return qsgd ? qsgd_round(x, r, k, (int32_t{1} << (bits - 1)) - 1, rnd) : round_to_grid(x, k, rnd);
+  }
+};
+
+/// The rounding of a vector whose entries are at most `top` in magnitude: Grid's shift, or
+/// Qsgd's norm shift (then r is still to be set from the vector's norm).
+inline VectorRounding vector_rounding(int bits, Quantization how, int64_t top) {
+  const bool qsgd = how == Quantization::Qsgd;
+  const int k = bits == 0 ? 0 : (qsgd ? qsgd_norm_shift(top) : grid_shift(top, (int64_t{1} << (bits - 1)) - 1));
+  return {bits, qsgd, k, 0};
+}
+
 /// Options of sgd_linear beyond its loss (docs/FORMATS.md sec. 7-9): runtime values of
 /// the CPU build; the synthesis tops use the defaults.
 struct SgdOptions {
   int model_bits = 0;              ///< 2..24: the dot product uses the model rounded to this many bits; 0: exact
   int grad_bits = 0;               ///< 2..24: each update is rounded to this many bits; 0: exact
+  Quantization quantization = Quantization::Grid;  ///< how model_bits and grad_bits round
   uint32_t seed = 0;               ///< seed of the sample (Double data), model and gradient rounding streams
   const uint32_t* full = nullptr;  ///< losses with kRefetch: n x d full-precision Q0.24 positions; nullptr: never
   /// d per-feature step multipliers: feature j steps 2^p_j times the shared step
@@ -288,14 +318,42 @@ struct LinearRow {
     return values == nullptr ? code : values[(j < d ? j : 0) * (S + 1) + code];
   }
 
+  /// The step of feature j (< d, or a padding lane) for level code `code` of the row's second
+  /// sample: from `step` (the codes' steps) where `tabled`, else conditioned_step.
+  int32_t lane_step(int j, int32_t code, int64_t g, bool tabled, const int32_t* step) const {
+    return tabled ? step[code] : conditioned_step(g, level_value(j, code) - center(j), feature_shift(j));
+  }
+
+  /// Qsgd gradient rounding: the root r of the norm of the row's d steps (a pass over the
+  /// row's second sample, which decodes as the update loop's; norm shift t).
+  uint32_t step_norm_root(const uint64_t* row, uint32_t sample_key, int64_t g, bool tabled, const int32_t* step,
+                          int t) const {
+    int32_t first[K], second[K];
+#pragma HLS ARRAY_PARTITION variable = first complete
+#pragma HLS ARRAY_PARTITION variable = second complete
+    uint64_t sum = 0;
+  grad_norm_loop:
+    for (int l = 0; l < n_lines; ++l) {
+#pragma HLS PIPELINE II = 1
+#pragma HLS LOOP_TRIPCOUNT min = 1 max = kMaxLines
+      decode_line<Bits, E>(row + l * kLineWords, sample_key, l, first, second);
+    grad_norm_lane_loop:
+      for (int k = 0; k < K; ++k) {
+        const int j = l * K + k;
+        if (j < d) sum += qsgd_norm_term(lane_step(j, second[k], g, tabled, step), t);
+      }
+    }
+    return qsgd_norm_root(sum);
+  }
+
   /// The step of every weight from the row's second sample (g per unit of level value;
-  /// `step`: the steps of the codes where `tabled`; kg, grad_key: gradient rounding), with
+  /// `step`: the steps of the codes where `tabled`; grad, grad_key: gradient rounding), with
   /// opt.reg's decay before and L1 step after it where kPenalized (an instance of its own,
   /// so that the plain loop is unchanged). Returns the second sample's dot product against
   /// the weights before the step (losses with kSecondSample on Double data; else 0).
   template <bool kPenalized>
   int64_t step_weights(int32_t* w, const uint64_t* row, uint32_t sample_key, int64_t g, bool tabled,
-                       const int32_t* step, int kg, uint32_t grad_key, int shift) const {
+                       const int32_t* step, const VectorRounding& grad, uint32_t grad_key, int shift) const {
     constexpr bool kSecond = E == Sampling::Double && Loss::kSecondSample;
     int32_t first[K], second[K];
 #pragma HLS ARRAY_PARTITION variable = first complete
@@ -310,9 +368,8 @@ struct LinearRow {
       for (int k = 0; k < K; ++k) {
         const int j = l * K + k;
         if (kSecond) acc2 += int64_t{level_value(j, second[k]) - center(j)} * (w[j] >> kDotDrop);
-        int32_t delta = tabled ? step[second[k]]
-                               : conditioned_step(g, level_value(j, second[k]) - center(j), feature_shift(j));
-        if (opt.grad_bits > 0 && j < d) delta = round_to_grid(delta, kg, draw(grad_key, static_cast<uint32_t>(j)));
+        int32_t delta = lane_step(j, second[k], g, tabled, step);
+        if (grad.bits > 0 && j < d) delta = grad(delta, draw(grad_key, static_cast<uint32_t>(j)));
         if (kPenalized && j < d)  // the decay of the model the step's gradient was taken at, then the L1 step
           w[j] = opt.reg.thresholded(wrap_sub(opt.reg.decayed(w[j], j, shift), delta), j, shift);
         else
@@ -328,16 +385,22 @@ struct LinearRow {
 #pragma HLS ARRAY_PARTITION variable = first complete
 #pragma HLS ARRAY_PARTITION variable = second complete
 #pragma HLS ARRAY_PARTITION variable = step complete
-    // The model as the dot product sees it: exact, or on a model_bits grid.
-    int km = 0;
-    if (opt.model_bits > 0) {
-      int64_t maxabs = 0;
-    maxabs_loop:
+    // The model as the dot product sees it: exact, or rounded to model_bits.
+    int64_t maxabs = 0;
+  maxabs_loop:
+    for (int j = 0; opt.model_bits > 0 && j < d; ++j) {
+#pragma HLS LOOP_TRIPCOUNT min = 1 max = MaxFeatures
+      maxabs = w[j] < 0 ? (-int64_t{w[j]} > maxabs ? -int64_t{w[j]} : maxabs) : (w[j] > maxabs ? w[j] : maxabs);
+    }
+    VectorRounding model = vector_rounding(opt.model_bits, opt.quantization, maxabs);
+    if (model.qsgd && model.bits > 0) {
+      uint64_t sum = 0;
+    model_norm_loop:
       for (int j = 0; j < d; ++j) {
 #pragma HLS LOOP_TRIPCOUNT min = 1 max = MaxFeatures
-        maxabs = w[j] < 0 ? (-int64_t{w[j]} > maxabs ? -int64_t{w[j]} : maxabs) : (w[j] > maxabs ? w[j] : maxabs);
+        sum += qsgd_norm_term(w[j], model.k);
       }
-      km = grid_shift(maxabs, (int64_t{1} << (opt.model_bits - 1)) - 1);
+      model.r = qsgd_norm_root(sum);
     }
     const uint32_t model_key = stream_key(opt.seed, kStreamModel, static_cast<uint32_t>(epoch), static_cast<uint32_t>(i));
     const uint32_t sample_key = sample_stream_key(opt.seed, epoch, i);  // Double: this epoch's two samples
@@ -351,8 +414,7 @@ struct LinearRow {
     dot_lane_loop:
       for (int k = 0; k < K; ++k) {
         const int j = l * K + k;
-        const int32_t v =
-            opt.model_bits > 0 && j < d ? round_to_grid(w[j], km, draw(model_key, static_cast<uint32_t>(j))) : w[j];
+        const int32_t v = model.bits > 0 && j < d ? model(w[j], draw(model_key, static_cast<uint32_t>(j))) : w[j];
         acc += int64_t{level_value(j, first[k]) - center(j)} * (v >> kDotDrop);
         if (Loss::kRefetch) l1 += v < 0 ? -int64_t{v} : int64_t{v};
       }
@@ -403,14 +465,12 @@ struct LinearRow {
       const bool tabled = values == nullptr && !conditioned;
     step_table_loop:
       for (int c = 0; tabled && c <= S; ++c) step[c] = code_step(st.g, c);
-      int kg = 0;
-      if (opt.grad_bits > 0) {
-        const int64_t biggest = conditioned_step(st.g, vmax, pmax);
-        kg = grid_shift(biggest < 0 ? -biggest : biggest, (int64_t{1} << (opt.grad_bits - 1)) - 1);
-      }
+      const int64_t biggest = opt.grad_bits > 0 ? conditioned_step(st.g, vmax, pmax) : 0;  // the largest |D_j|
+      VectorRounding grad = vector_rounding(opt.grad_bits, opt.quantization, biggest < 0 ? -biggest : biggest);
+      if (grad.qsgd && grad.bits > 0) grad.r = step_norm_root(row, sample_key, st.g, tabled, step, grad.k);
       const uint32_t grad_key = stream_key(opt.seed, kStreamGrad, static_cast<uint32_t>(epoch), static_cast<uint32_t>(i));
-      acc2 = penalized ? step_weights<true>(w, row, sample_key, st.g, tabled, step, kg, grad_key, shift)
-                       : step_weights<false>(w, row, sample_key, st.g, tabled, step, kg, grad_key, shift);
+      acc2 = penalized ? step_weights<true>(w, row, sample_key, st.g, tabled, step, grad, grad_key, shift)
+                       : step_weights<false>(w, row, sample_key, st.g, tabled, step, grad, grad_key, shift);
     } else if (penalized) {
       opt.reg.penalize(w, d, shift);
     }
@@ -433,6 +493,7 @@ struct LinearRow {
  * resample.hpp; the one stored code for Naive and Nearest): the code itself for uniform levels (`values` = nullptr; code k means
  * k/s), or values[j][code] for per-feature level tables (Q0.10: 1024 means 1.0):
  *   v_j  = w_j, or with model_bits: 2^km * round_stoch(w_j / 2^km), km the grid shift of max|w|
+ *          (Grid), or QSGD's sign(w_j) ||w|| xi_j / s, xi_j a stochastic level (Qsgd, qsgd_round)
  *   acc  = sum_j (first_j - m_j) * (v_j >> 8)              (int32, wrapping, for uniform codes;
  *                                                           int64 for level tables; m_j the
  *                                                           feature's center, 0 without centering)
@@ -442,6 +503,7 @@ struct LinearRow {
  *   D_j  = sat32(round(g * (second_j - m_j) * 2^q_j / 2^8)), q_j the feature's step
  *          exponent (opt.feature_shifts; 0 without; conditioned_step), or with grad_bits:
  *          2^kg * round_stoch(D_j / 2^kg), kg the grid shift of the largest possible |D_j|
+ *          (Grid), or qsgd_round of D_j against the norm of the row's steps (Qsgd)
  *   w_j -= D_j,  c -= sat32(round(r * 2^8 / 2^shift_e))    (Q24, wrapping; c stays as
  *                                                           model_in's without opt.fit_intercept)
  * With opt.reg (Regularization): r weighted by the sample's weight, each w_j decayed before

@@ -10,7 +10,8 @@ from ..spec.resample import sample_stream_key
 from ..spec.losses import LOSSES
 from ..spec.rng import STREAM_GRAD, STREAM_MODEL, draw, stream_key
 from ..spec.schedule import epoch_shift
-from .fixed_point import grid_shift, round_shift, saturate32, stochastic_shift, wrap32
+from .fixed_point import (grid_shift, qsgd_norm_root, qsgd_norm_shift, qsgd_round, round_shift, saturate32,
+                          stochastic_shift, wrap32)
 from .losses import FIXED_RESIDUALS
 
 
@@ -88,6 +89,17 @@ class Regularization:
 
 
 
+def vector_round(x: np.ndarray, bits: int, quantization: str, top: int, rnd: np.ndarray) -> np.ndarray:
+    """Golden ``VectorRounding`` (sgd.hpp): x, whose entries are at most ``top`` in
+    magnitude, rounded to ``bits`` bits with the draws ``rnd``: 'grid' onto multiples of
+    2^k, k the grid shift of top; 'qsgd' onto the s = 2^(bits-1) - 1 levels of its norm."""
+    if quantization == "qsgd":
+        t = qsgd_norm_shift(top)
+        return qsgd_round(x, qsgd_norm_root(x, t), t, (1 << (bits - 1)) - 1, rnd)
+    k = grid_shift(top, (1 << (bits - 1)) - 1)
+    return stochastic_shift(x, k, rnd) << k
+
+
 def code_steps(g: int, values: np.ndarray) -> np.ndarray:
     """Golden ``code_step`` of an array of level values: sat32(round(g * v / 2^8))."""
     return conditioned_steps(g, values, np.zeros(np.shape(values), np.int64))
@@ -96,7 +108,7 @@ def code_steps(g: int, values: np.ndarray) -> np.ndarray:
 def sgd_linear(data, labels, d, bits, sampling, epochs, step_shift, decay_epochs, dot_mult, model_in, values=None,
                loss="squared_error", model_bits=0, grad_bits=0, seed=0, full=None, feature_shifts=None,
                centers=None, rows=None, stored_variance=None, sample_weights=None, decay=None, l1=None,
-               fit_intercept=True):
+               model_quantization="grid", fit_intercept=True):
     """Golden ``sgd_linear``: returns the (epochs, d+1) int32 model history, the (n, 2)
     int32 predictions of the last epoch's pass (PassReport in sgd.hpp), and per epoch the
     samples whose step saturated and the samples refetched (losses with refetching).
@@ -109,8 +121,9 @@ def sgd_linear(data, labels, d, bits, sampling, epochs, step_shift, decay_epochs
     (None: in order); ``stored_variance``: (d,) Q32 variances of double data's stored
     rounding, corrected after every CORRECTION_ROWS samples and the last (SgdOptions in
     sgd.hpp), or None; ``sample_weights`` (n,) Q16 in pass order, ``decay`` and ``l1``
-    (d,) Q32: the Regularization of sgd.hpp (None: none); ``fit_intercept`` False: the
-    intercept keeps model_in's value (SgdOptions::fit_intercept).
+    (d,) Q32: the Regularization of sgd.hpp (None: none); ``model_quantization``: how
+    ``model_bits`` and ``grad_bits`` round, 'grid' or 'qsgd' (vector_round);
+    ``fit_intercept`` False: the intercept keeps model_in's value (SgdOptions::fit_intercept).
     """
     reg = Regularization(sample_weights, decay, l1)
     residual = FIXED_RESIDUALS[loss]
@@ -152,8 +165,8 @@ def sgd_linear(data, labels, d, bits, sampling, epochs, step_shift, decay_epochs
         for i in range(n):
             v = w
             if model_bits:
-                km = grid_shift(int(np.abs(w).max()), (1 << (model_bits - 1)) - 1)
-                v = wrap32(stochastic_shift(w, km, draw(stream_key(seed, STREAM_MODEL, e, i), cols)) << km)
+                v = wrap32(vector_round(w, model_bits, model_quantization, int(np.abs(w).max()),
+                                        draw(stream_key(seed, STREAM_MODEL, e, i), cols)))
             acc = dot_sum(int(np.dot(first[i] - m, v >> F.DOT_DROP)))
             pred = ((acc * dot_mult) >> F.DOT_MULT_FRAC) + (intercept >> F.DOT_DROP)
             label = int(labels[i])
@@ -187,8 +200,8 @@ def sgd_linear(data, labels, d, bits, sampling, epochs, step_shift, decay_epochs
                     step = conditioned_steps(g, second[i] - m, exponents)
                 if grad_bits:
                     biggest = int(conditioned_steps(g, np.array([vmax]), np.array([pmax]))[0])
-                    kg = grid_shift(abs(biggest), (1 << (grad_bits - 1)) - 1)
-                    step = stochastic_shift(step, kg, draw(stream_key(seed, STREAM_GRAD, e, i), cols)) << kg
+                    step = vector_round(step, grad_bits, model_quantization, abs(biggest),
+                                        draw(stream_key(seed, STREAM_GRAD, e, i), cols))
                 w = reg.stepped(w, step, shift)
             elif reg.penalized:
                 w = reg.thresholded(reg.decayed(w, shift), shift)

@@ -12,6 +12,8 @@ import numpy as np
 SUPPORTED_BITS = (1, 2, 3, 4, 6, 8)  #: the divisors of 24 up to 8 (s = 2^b - 1 divides 2^24 - 1)
 FULL_PRECISION = 32  #: ``bits`` value that selects the float32 baseline kernel
 MULTI_SAMPLES = (4, 6, 8)  #: sample counts compiled for 'multi' data (polynomial degrees 3, 5, 7)
+#: how model_bits / grad_bits round (SgdOptions::quantization, sgd.hpp); the kernel id is the index
+MODEL_QUANTIZATIONS = ("grid", "qsgd")
 
 LINE_BITS = 512
 LINE_WORDS = 8
@@ -63,6 +65,13 @@ TRAINING_SAMPLINGS = ("double", "naive", "nearest")
 
 def sampling_id(sampling: str) -> int:
     return SAMPLINGS[sampling].kernel_id
+
+
+def quantization_id(name: str) -> int:
+    """Kernel id of a model_quantization name (its index in MODEL_QUANTIZATIONS)."""
+    if name not in MODEL_QUANTIZATIONS:
+        raise ValueError(f"model_quantization must be one of {MODEL_QUANTIZATIONS}, got {name!r}")
+    return MODEL_QUANTIZATIONS.index(name)
 
 
 def planar(sampling: str) -> bool:
