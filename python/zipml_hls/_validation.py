@@ -33,6 +33,61 @@ def check_matrix(X, name: str = "X", finite_checked: bool = False) -> np.ndarray
     return out
 
 
+def numeric_input(a, name: str, text_ok: bool = False):
+    """``a`` (an array, a DataFrame, or a sequence, which becomes an array) for
+    scikit-learn's validation, refusing what it would turn into numbers silently: dates
+    and times, and text unless ``text_ok`` (class labels). Numbers held in object arrays
+    are converted there, as its numeric estimators do; numeric strings are not: their
+    conversion is the caller's to make explicit."""
+    if isinstance(a, (str, bytes)):
+        raise TypeError(f"{name} is a string; pass an array of numbers")
+    if isinstance(a, (list, tuple)):
+        try:
+            a = np.asarray(a)
+        except ValueError:  # NumPy's message for rows of different lengths
+            raise ValueError(f"{name} is not a rectangular array: its rows have different lengths") from None
+    if hasattr(a, "columns") and hasattr(a, "iloc"):  # a DataFrame: column by column
+        columns = [(a.dtypes.iloc[k], a.iloc[:, k]) for k in range(a.shape[1])]
+    else:
+        columns = [(a.dtype, a)] if hasattr(a, "dtype") else []
+    for dtype, values in columns:
+        kind = getattr(dtype, "kind", "O")
+        if kind in "mM":
+            raise TypeError(f"{name} has dtype {dtype}; convert dates and times to numbers first")
+        if text_ok or kind not in "OUS":
+            continue
+        flat = np.asarray(values, dtype=object).ravel()
+        text = next((v for v in flat if isinstance(v, (str, bytes))), None) if kind == "O" else \
+            flat[0] if flat.size else None
+        if text is not None:
+            raise TypeError(f"{name} holds text ({str(text)!r:.40}, dtype {dtype}); convert it to numbers explicitly, "
+                            f"e.g. {name}.astype(float) for numeric strings")
+    return a
+
+
+def one_line(exc: Exception, X, y=None) -> Exception:
+    """scikit-learn's input error ``exc`` as one line of the same type. Its messages for
+    1-D, complex and NaN input go on to print the array or lines of advice; their first
+    line, which check_estimator matches, is kept and the rest said briefly."""
+    text = str(exc)
+    if "\n" not in text:
+        return exc
+    head = text.split("\n", 1)[0].rstrip(":. ")
+    if head.startswith("Expected 2D array"):
+        text = (f"{head}: X has shape {np.shape(X)}; Reshape your data with X.reshape(-1, 1) if it has a single "
+                "feature or X.reshape(1, -1) if it is a single sample")
+    elif head.startswith("Complex data not supported"):
+        text = f"{head}: {'X' if np.iscomplexobj(X) else 'y'} holds complex numbers; pass real ones"
+    elif "contains NaN" in head:
+        text = f"{head}; remove or impute the missing values first (e.g. sklearn.impute.SimpleImputer)"
+    else:
+        text = head
+    try:
+        return type(exc)(text)
+    except Exception:  # noqa: BLE001 - a subclass taking other arguments: its base type
+        return (TypeError if isinstance(exc, TypeError) else ValueError)(text)
+
+
 def check_sparse(X, name: str = "X"):
     """A SciPy sparse matrix ``X`` as a finite, non-empty 2-D float32 CSR matrix (its dense
     form is never built)."""

@@ -651,7 +651,8 @@ def main(argv=None) -> int:
     try:
         return args.func(args)
     except (UsageError, ValueError, TypeError, OSError) as exc:
-        print(f"zipml-hls {args.command}: error: {exc}", file=sys.stderr)
+        # one line whatever a library put in the message (the reason comes first)
+        print(f"zipml-hls {args.command}: error: {str(exc).split(chr(10), 1)[0]}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:
         print(f"zipml-hls {args.command}: interrupted", file=sys.stderr)

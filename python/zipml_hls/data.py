@@ -7,18 +7,29 @@ Nothing is half-loaded: a file is parsed completely before anything is returned.
 
 from __future__ import annotations
 
+import bz2
 import contextlib
 import csv
+import glob
+import gzip
+import hashlib
 import io
 import numbers
 import os
 import secrets
 import threading
+import time
+import zlib
 from pathlib import Path
 
 import numpy as np
 
 from ._validation import _all_finite
+
+try:
+    import fcntl
+except ImportError:  # Windows
+    fcntl = None
 
 #: Largest dense matrix (in bytes of float64) a sparse input is expanded to by default.
 DEFAULT_MAX_DENSE_BYTES = 4 << 30
@@ -73,9 +84,25 @@ def _checked(path: Path, X, y) -> tuple[np.ndarray, np.ndarray]:
     return X, y
 
 
+def _open_svmlight(path: Path):
+    """A LIBSVM file's text as scikit-learn's loader reads it: .gz and .bz2 files (by
+    name) decompressed."""
+    if path.suffix == ".gz":
+        return gzip.open(path, "rb")
+    return bz2.open(path, "rb") if path.suffix == ".bz2" else open(path, "rb")
+
+
 def _svmlight_error_line(path: Path, zero_based) -> str:
-    """Find the first malformed line of a LIBSVM file (for the error message)."""
-    with open(path, "rb") as f:
+    """Find the first malformed line of a LIBSVM file (for the error message; line numbers
+    count the decompressed text of a compressed file)."""
+    try:
+        return _first_bad_line(path, zero_based)
+    except (EOFError, OSError, zlib.error):  # a damaged compressed stream
+        return "unknown position"
+
+
+def _first_bad_line(path: Path, zero_based) -> str:
+    with _open_svmlight(path) as f:
         for lineno, raw in enumerate(f, start=1):
             line = raw.split(b"#", 1)[0].strip()
             if not line:
@@ -84,18 +111,18 @@ def _svmlight_error_line(path: Path, zero_based) -> str:
             try:
                 float(parts[0])
             except ValueError:
-                return f"line {lineno}: label {parts[0].decode(errors='replace')!r} is not a number"
+                return f"line {lineno}: label {parts[0].decode(errors='replace')!r:.40} is not a number"
             last = -1
             for tok in parts[1:]:
                 key, sep, val = tok.partition(b":")
                 if not sep:
-                    return f"line {lineno}: {tok.decode(errors='replace')!r} is not index:value"
+                    return f"line {lineno}: {tok.decode(errors='replace')!r:.40} is not index:value"
                 if key == b"qid":
                     continue
                 try:
                     idx, _ = int(key), float(val)
                 except ValueError:
-                    return f"line {lineno}: {tok.decode(errors='replace')!r} is not index:value"
+                    return f"line {lineno}: {tok.decode(errors='replace')!r:.40} is not index:value"
                 first = 0 if zero_based is True else 1 if zero_based is False else 0
                 if idx >= 2**31:
                     return f"line {lineno}: feature index {idx} is too large (at most 2^31 - 1)"
@@ -474,16 +501,71 @@ def atomic_file(path):
     folder, renamed to ``path`` (after an fsync) when the block ends without an exception
     and removed otherwise, so a crash never leaves a partial file where a good one was. The
     temporary name is unique to the process, the thread and the call, so concurrent writes
-    to one path never share one (the last rename wins, and every reader sees a whole file)."""
+    to one path never share one (the last rename wins, and every reader sees a whole file).
+    A writer killed by SIGKILL (which no cleanup can catch) leaves its temporary file; the
+    next write to the same path removes it (:func:`_remove_stale_temporaries`)."""
     path = check_writable(path)
-    # (not the target's name: a legal name near the 255-byte limit would make it too long)
-    tmp = path.with_name(f".zipml-{os.getpid()}-{threading.get_ident()}-{secrets.token_hex(4)}.tmp")
+    prefix = _temporary_prefix(path)
+    _remove_stale_temporaries(path.parent, prefix)
+    tmp = path.with_name(f"{prefix}{os.getpid()}-{threading.get_ident()}-{secrets.token_hex(4)}.tmp")
     try:
         with open(tmp, "w+b") as f:
+            _try_lock(f)  # held until the rename: the mark of a live writer
             yield f
             f.flush()
             os.fsync(f.fileno())
-        os.replace(tmp, path)
+            os.replace(tmp, path)
     finally:
         if tmp.exists():
             tmp.unlink()
+
+
+#: A temporary file this old and unlocked is stale even where its writer's pid says nothing
+#: (another machine on a shared folder).
+STALE_SECONDS = 10.0
+
+
+def _temporary_prefix(path: Path) -> str:
+    """The start of the temporary names of writes to ``path``: a digest of its name (the
+    name itself, near the 255-byte limit, would make them too long)."""
+    return f".zipml-{hashlib.sha256(path.name.encode(errors='surrogateescape')).hexdigest()[:12]}-"
+
+
+def _try_lock(f) -> bool:
+    """An exclusive lock on open file ``f`` without waiting: False when another process
+    holds it (it is released when its holder closes the file or dies, even by SIGKILL)."""
+    if fcntl is None:
+        return True
+    try:
+        fcntl.flock(f.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except OSError:
+        return False
+    return True
+
+
+def _remove_stale_temporaries(folder: Path, prefix: str) -> None:
+    """Remove the temporary files of earlier writes to one path whose writer is gone: no
+    process holds its lock, and its pid (in the name) runs no process here or the file is
+    older than STALE_SECONDS. A file that cannot be examined or removed is left alone.
+    (Not on Windows: no flock there.)"""
+    if fcntl is None:
+        return
+    for tmp in folder.glob(f"{glob.escape(prefix)}*.tmp"):
+        try:
+            pid = int(tmp.name[len(prefix):].split("-", 1)[0])
+            with open(tmp, "rb") as f:
+                if _try_lock(f) and (not _process_exists(pid) or
+                                     time.time() - os.fstat(f.fileno()).st_mtime > STALE_SECONDS):
+                    tmp.unlink()
+        except (ValueError, OSError):
+            continue
+
+
+def _process_exists(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)  # signal 0: no signal, only the check
+    except (ProcessLookupError, OverflowError):
+        return False
+    except PermissionError:  # another user's process
+        return True
+    return True

@@ -19,7 +19,8 @@ from sklearn.utils.validation import _check_sample_weight, check_is_fitted, vali
 
 from . import engine
 from .ingest import quantize_sparse
-from ._validation import check_bits, check_choice, check_int, check_matrix, check_seed, check_sparse
+from ._validation import (_all_finite, check_bits, check_choice, check_int, check_matrix, check_seed, check_sparse,
+                          numeric_input, one_line)
 from .backend import BACKENDS, get_backend
 from .polynomial import logistic_polynomial
 from .quantize import LEVELS, QuantizedData, check_labels
@@ -90,13 +91,6 @@ def _check_width(n_features: int, name: str) -> None:
     limit = get_backend("hls").constants()["max_features"]
     if n_features > limit:
         raise ValueError(f"{name} has {n_features} features; the kernels' on-chip model holds at most {limit}")
-
-
-def _reject_times(a, name: str) -> None:
-    """scikit-learn's validation turns datetime64 and timedelta64 into float silently;
-    as features or labels they cannot be meant as numbers."""
-    if getattr(a, "dtype", None) is not None and np.dtype(a.dtype).kind in "mM":
-        raise TypeError(f"{name} has dtype {a.dtype}; convert dates and times to numbers first")
 
 
 class _ZipMLLinear(BaseEstimator):
@@ -265,11 +259,14 @@ class _ZipMLLinear(BaseEstimator):
             raise TypeError("partial_fit takes float data; fit trains on quantized data")
         if y is None:  # scikit-learn's words
             raise ValueError(f"{type(self).__name__} requires y to be passed, but the target y is None")
-        _reject_times(X, "X")
-        _reject_times(y, "y")
-        with np.errstate(over="ignore", invalid="ignore"):  # its finiteness check sums y, which may overflow
-            X, y = validate_data(self, X, y, reset=reset, dtype=[np.float64, np.float32],
-                                 multi_output=self._multi_output)
+        X = numeric_input(X, "X")
+        y = numeric_input(y, "y", text_ok=isinstance(self, ClassifierMixin))
+        try:
+            with np.errstate(over="ignore", invalid="ignore"):  # its finiteness check sums y, which may overflow
+                X, y = validate_data(self, X, y, reset=reset, dtype=[np.float64, np.float32],
+                                     multi_output=self._multi_output)
+        except (ValueError, TypeError) as exc:
+            raise one_line(exc, X, y) from None
         _check_width(X.shape[1], "X")  # before any set-up work (level tables of 70000 features take minutes)
         return check_matrix(X, finite_checked=True), y  # validate_data has refused NaN and infinity
 
@@ -335,8 +332,11 @@ class _ZipMLLinear(BaseEstimator):
 
     def _validate_predict(self, X):
         check_is_fitted(self, "coef_")
-        _reject_times(X, "X")
-        return validate_data(self, X, reset=False, dtype=[np.float64, np.float32], accept_sparse="csr")
+        X = numeric_input(X, "X")
+        try:
+            return validate_data(self, X, reset=False, dtype=[np.float64, np.float32], accept_sparse="csr")
+        except (ValueError, TypeError) as exc:
+            raise one_line(exc, X) from None
 
     # ---------------------------------------------------------- training
     def _start(self, X, Y, seed: int | None = None, weights: np.ndarray | None = None) -> None:
@@ -796,7 +796,15 @@ class _ZipMLLinear(BaseEstimator):
 
     def _decision(self, X) -> np.ndarray:
         X = self._validate_predict(X)
-        return X.astype(np.float64) @ self._coef.T + self._intercept
+        with np.errstate(over="ignore", invalid="ignore"):
+            scores = X.astype(np.float64) @ self._coef.T + self._intercept
+        if not _all_finite(scores):  # float64 overflowed: an error rather than silent infinities
+            row = int(np.argwhere(~np.isfinite(scores))[0, 0])
+            trained = float(np.max(np.abs(np.concatenate([self.scaling_.lo, self.scaling_.hi]))))
+            raise ValueError(f"the predictions overflow float64: row {row + 1} of X gives |X @ coef_ + intercept_| "
+                             f"> 1.8e308 (its largest |value| is {float(abs(X[row]).max()):.3g}; the training "
+                             f"data's was {trained:.3g})")
+        return scores
 
 
 _PARAMS_DOC = r"""
