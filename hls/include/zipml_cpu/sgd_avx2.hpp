@@ -1,17 +1,19 @@
-// CPU fast path of sgd_linear on AVX2 (with FMA-era integer ops: AVX2 only), for the
-// machines without AVX-512: the same arithmetic, bit for bit, on 8 values per instruction.
+// CPU fast path of sgd_linear on AVX2 (integer AVX2 only, no FMA or BMI2), for machines
+// without AVX-512: the same arithmetic, bit for bit, on 8 values per instruction.
 // Never synthesized; the module and tb_sgd run it through fast_sgd_linear (sgd_fast.hpp),
 // and tb_sgd checks it against the golden vectors. How it is fast:
 //  - each row is first decoded into one byte per value and sample, in feature order
 //    (2- and 4-bit fields are stored strided, layout.hpp: field_pos, so a shift and a mask
 //    of consecutive bytes yield consecutive values; Double data's two samples are drawn
-//    with the rounding bits of 16 values at a time as 16-bit words, resample.hpp); the
-//    hot loop then widens 8 codes to int32 with one instruction, whatever the format;
+//    by bit logic on 64 values at a time, resample.hpp, and added to the index bytes 32
+//    at a time); the hot loop then widens 8 codes to int32 with one instruction,
+//    whatever the format;
 //  - the model stays in feature order (no lane permutation: 8 lanes are 8 features);
 //  - one pass over the model per row: update with row i, then row i+1's dot product
 //    against the updated weights (decoded beforehand), as the AVX-512 path does;
-//  - round(g c 2^q / 2^8) is one multiply while |g| 2^q_max < 2^23; larger steps (a
-//    diverging run) take a per-value pass with conditioned_step itself.
+//  - the step round(g c 2^q / 2^8): for 1- and 2-bit codes without conditioning one
+//    permute of the row's table of code_step; else one multiply while |g| 2^q_max < 2^23,
+//    and larger steps (a diverging run) take a per-value pass with conditioned_step itself.
 #pragma once
 #ifdef __SYNTHESIS__
 #error "zipml_cpu is CPU-only code: never include it in synthesized code"
@@ -46,6 +48,17 @@ ZIPML_INLINE inline __m128i bit_bytes(uint16_t bits) {
   return _mm_cmpeq_epi8(_mm_and_si128(spread, select), select);
 }
 
+/// 32 bits (little-endian at p) as 32 bytes: 0xFF where the bit is set, else 0.
+ZIPML_INLINE inline __m256i bit_bytes32(const uint8_t* p) {
+  uint32_t bits;
+  std::memcpy(&bits, p, sizeof bits);
+  const __m256i spread = _mm256_shuffle_epi8(
+      _mm256_set1_epi32(static_cast<int>(bits)),
+      _mm256_setr_epi8(0, 0, 0, 0, 0, 0, 0, 0, 1, 1, 1, 1, 1, 1, 1, 1, 2, 2, 2, 2, 2, 2, 2, 2, 3, 3, 3, 3, 3, 3, 3, 3));
+  const __m256i select = _mm256_set1_epi64x(static_cast<long long>(0x8040201008040201ull));
+  return _mm256_cmpeq_epi8(_mm256_and_si256(spread, select), select);
+}
+
 /// Sum of the 8 int32 lanes, wrapping like the portable kernel's int32 dot product.
 ZIPML_INLINE inline int32_t reduce_add_wrapping(__m256i v) {
   __m128i b = _mm_add_epi32(_mm256_castsi256_si128(v), _mm256_extracti128_si256(v, 1));
@@ -66,7 +79,8 @@ ZIPML_INLINE inline uint16_t load16(const uint8_t* p) {
  * (the same array for Naive and Nearest, whose one stored code serves both).
  *
  * Double: the samples are drawn as resample.hpp says (index + [t < f], never above the
- * top code, as decode_resampled), from the row's threshold draws.
+ * top code, as decode_resampled), from the row's threshold draws: the rounding bits by
+ * bit logic on 64 values at a time, then added to the index bytes 32 at a time.
  */
 template <int Bits, Sampling E>
 struct RowCodes {
@@ -77,14 +91,17 @@ struct RowCodes {
   static constexpr bool kDouble = E == Sampling::Double;
   static_assert(K % 16 == 0 && (!strided_width(W) || B % 8 == 0),
                 "planes of whole 16-bit words; strided planes of whole 8-byte chunks");
-  int n_lines;
-  std::vector<uint8_t> first, second;  // n_lines K codes each (second: Double only)
+  int n_lines, blocks;                 // blocks: 32-value blocks covering the row
+  std::vector<uint8_t> first, second;  // 32 blocks of codes each (second: Double only)
+  std::vector<uint8_t> up[2];          // Double: each sample's rounding bits, one per value
   std::vector<uint32_t> draws;         // Double: one row's threshold draws, whole vectors
 
   explicit RowCodes(int lines)
       : n_lines(lines),
-        first(size_t(lines) * K),
-        second(kDouble ? size_t(lines) * K : 0),
+        blocks((lines * K + 31) / 32),
+        first(size_t(blocks) * 32),
+        second(kDouble ? size_t(blocks) * 32 : 0),
+        up{std::vector<uint8_t>(kDouble ? size_t(blocks) * 4 : 0), std::vector<uint8_t>(kDouble ? size_t(blocks) * 4 : 0)},
         draws(kDouble ? (size_t(lines) * threshold_words(K) + 7) / 8 * 8 : 0) {}
 
   const uint8_t* second_codes() const { return kDouble ? second.data() : first.data(); }
@@ -108,6 +125,23 @@ struct RowCodes {
     }
   }
 
+  /// resampled_up of `Word`-wide chunks at value c of a line: fraction planes at `f`, the
+  /// line's threshold planes at `t` (t0, t1 of sample 0, then of sample 1), the rounding
+  /// bits of the two samples written at bit `at` of up[0] and up[1].
+  template <class Word>
+  ZIPML_INLINE void resample_chunk(const uint8_t* f, const uint8_t* t, int c, int at) {
+    Word f0, f1, t00, t01, t10, t11;
+    std::memcpy(&f0, f + c / 8, sizeof(Word));
+    std::memcpy(&f1, f + K / 8 + c / 8, sizeof(Word));
+    std::memcpy(&t00, t + c / 8, sizeof(Word));
+    std::memcpy(&t01, t + K / 8 + c / 8, sizeof(Word));
+    std::memcpy(&t10, t + 2 * K / 8 + c / 8, sizeof(Word));
+    std::memcpy(&t11, t + 3 * K / 8 + c / 8, sizeof(Word));
+    const Word u0 = resampled_up<Word>(f0, f1, t00, t01), u1 = resampled_up<Word>(f0, f1, t10, t11);
+    std::memcpy(up[0].data() + at / 8, &u0, sizeof(Word));
+    std::memcpy(up[1].data() + at / 8, &u1, sizeof(Word));
+  }
+
   /// Decodes a row (key: its sample_stream_key; unused but for Double).
   void decode(const uint64_t* row, uint32_t key) {
     if (kDouble) {  // the row's threshold draws l D .. l D + D - 1 of each line are draws 0.. of the row
@@ -119,25 +153,25 @@ struct RowCodes {
         _mm256_storeu_si256(reinterpret_cast<__m256i*>(draws.data() + q), mix32x8(_mm256_xor_si256(keys, index)));
       }
     }
-    const __m128i one = _mm_set1_epi8(1), top = _mm_set1_epi8(static_cast<char>(S));
     for (int l = 0; l < n_lines; ++l) {
       const uint8_t* line = reinterpret_cast<const uint8_t*>(row + l * kLineWords);  // little-endian host
-      uint8_t* a = first.data() + l * K;
-      indices(line, a);
-      if (!kDouble) continue;
-      uint8_t* b = second.data() + l * K;
-      const uint8_t* t = reinterpret_cast<const uint8_t*>(draws.data() + l * threshold_words(K));
-      for (int c = 0; c < K / 16; ++c) {  // 16 values: fraction planes f0, f1; threshold planes t0, t1 per sample
-        const uint16_t f0 = load16(line + B + 2 * c), f1 = load16(line + B + K / 8 + 2 * c);
-        const uint16_t up0 = resampled_up<uint16_t>(f0, f1, load16(t + 2 * c), load16(t + K / 8 + 2 * c));
-        const uint16_t up1 =
-            resampled_up<uint16_t>(f0, f1, load16(t + 2 * K / 8 + 2 * c), load16(t + 3 * K / 8 + 2 * c));
-        const __m128i index = _mm_loadu_si128(reinterpret_cast<const __m128i*>(a + 16 * c));
-        // index + 1 where rounding up, saturating, then at most the top code (FORMATS.md sec. 5)
-        const __m128i c0 = _mm_min_epu8(_mm_adds_epu8(index, _mm_and_si128(bit_bytes(up0), one)), top);
-        const __m128i c1 = _mm_min_epu8(_mm_adds_epu8(index, _mm_and_si128(bit_bytes(up1), one)), top);
-        _mm_storeu_si128(reinterpret_cast<__m128i*>(a + 16 * c), c0);
-        _mm_storeu_si128(reinterpret_cast<__m128i*>(b + 16 * c), c1);
+      indices(line, first.data() + l * K);
+      if (kDouble) {
+        const uint8_t* t = reinterpret_cast<const uint8_t*>(draws.data() + l * threshold_words(K));
+        int c = 0;
+        for (; c + 64 <= K; c += 64) resample_chunk<uint64_t>(line + B, t, c, l * K + c);
+        for (; c < K; c += 16) resample_chunk<uint16_t>(line + B, t, c, l * K + c);
+      }
+    }
+    if (kDouble) {  // index + 1 where a sample rounds up, but never above the top code (FORMATS.md sec. 5)
+      const __m256i top = _mm256_set1_epi8(static_cast<char>(S));
+      for (int b = 0; b < blocks; ++b) {
+        __m256i* a = reinterpret_cast<__m256i*>(first.data() + 32 * b);
+        const __m256i index = _mm256_loadu_si256(a);
+        const __m256i at_top = _mm256_cmpeq_epi8(index, top);  // where the index is the top: no step up
+        _mm256_storeu_si256(a, _mm256_sub_epi8(index, _mm256_andnot_si256(at_top, bit_bytes32(up[0].data() + 4 * b))));
+        _mm256_storeu_si256(reinterpret_cast<__m256i*>(second.data() + 32 * b),
+                            _mm256_sub_epi8(index, _mm256_andnot_si256(at_top, bit_bytes32(up[1].data() + 4 * b))));
       }
     }
   }
@@ -164,6 +198,7 @@ void sgd_linear_lanes(const uint64_t* data, const int32_t* labels, int n, int d,
   constexpr int K = values_per_line(Bits, E);
   constexpr int S = max_code(Bits);
   constexpr bool kSecond = E == Sampling::Double && Loss::kSecondSample;
+  constexpr bool kTabled = !kConditioned && S <= 3;  // the steps of all codes fit one 8-entry permute
   const int n_lines = lines_per_row(d, Bits, E);
   const int padded = n_lines * K;  // features and the zero codes of the last line's tail
   const int64_t row_words = static_cast<int64_t>(n_lines) * kLineWords;
@@ -225,9 +260,14 @@ void sgd_linear_lanes(const uint64_t* data, const int32_t* labels, int n, int d,
       if (r == 0) {  // no step: only row i+1's dot product
         acc = has_next ? dot(next_first) : _mm256_setzero_si256();
         report_predictions(report, i, pred, pred);
-      } else if (st.g > -(int64_t{1} << (23 - pmax)) && st.g < (int64_t{1} << (23 - pmax))) {
+      } else if (kTabled || (st.g > -(int64_t{1} << (23 - pmax)) && st.g < (int64_t{1} << (23 - pmax)))) {
         // |g 2^q v| + 2^7 < 2^31 for |v| <= 255: round(g v 2^q / 2^8) = (g 2^q v + 2^7) >> 8 in
         // int32 lanes (for q >= 8 the sum is exact, as conditioned_step's left shift).
+        // kTabled: code_step of each code, looked up by one permute whatever g.
+        const __m256i table =
+            kTabled ? _mm256_setr_epi32(code_step(st.g, 0), code_step(st.g, 1), code_step(st.g, S > 1 ? 2 : 0),
+                                        code_step(st.g, S > 1 ? 3 : 0), 0, 0, 0, 0)
+                    : _mm256_setzero_si256();
         const __m256i g = _mm256_set1_epi32(static_cast<int32_t>(st.g));
         const __m256i half = _mm256_set1_epi32(1 << (kUpdateFrac - 1));
         __m256i acc2 = _mm256_setzero_si256();
@@ -240,7 +280,9 @@ void sgd_linear_lanes(const uint64_t* data, const int32_t* labels, int n, int d,
           const __m256i gq =
               kConditioned ? _mm256_sllv_epi32(g, _mm256_loadu_si256(reinterpret_cast<const __m256i*>(&exponent[j])))
                            : g;
-          wv = _mm256_sub_epi32(wv, _mm256_srai_epi32(_mm256_add_epi32(_mm256_mullo_epi32(gq, v), half), kUpdateFrac));
+          wv = _mm256_sub_epi32(wv, kTabled ? _mm256_permutevar8x32_epi32(table, v)
+                                            : _mm256_srai_epi32(_mm256_add_epi32(_mm256_mullo_epi32(gq, v), half),
+                                                                kUpdateFrac));
           _mm256_storeu_si256(wp, wv);
           if (has_next) acc = _mm256_add_epi32(acc, _mm256_mullo_epi32(values(next_first, j), dropped(wv)));
         }
