@@ -1,14 +1,15 @@
 // Testbench: the SGD kernels (sgd_linear with each loss and its options, sample weights and
 // penalties, sgd_logistic)
 // against the golden model's model history, pass predictions and counts, bit for bit; where the build has the
-// AVX-512 SGD and it covers a case, the fast path is checked against the same vectors.
+// SIMD SGD (AVX-512 or AVX2: sgd_fast.hpp) and it covers a case, the fast path is checked
+// against the same vectors.
 #include <cstdio>
 
 #include "vectors.hpp"
 #include "zipml/sgd.hpp"
 #include "zipml/sgd_logistic.hpp"
 #include "zipml_cpu/dispatch.hpp"
-#include "zipml_cpu/sgd_avx512.hpp"
+#include "zipml_cpu/sgd_fast.hpp"
 
 namespace {
 constexpr int kMaxFeatures = 1024;  // testbench build of the on-chip model
@@ -106,11 +107,10 @@ int main(int argc, char** argv) {
                                                       report);
           check("portable");
           reset();
-          if (zipml::avx512::fast_sgd_linear<B, E, Loss, kMaxFeatures>(data.data(), labels.data(), n, d, n_copies,
-                                                                       epochs, step_shift, decay_epochs, dot_mult,
-                                                                       table, model_in.data(), got.data(), opt,
-                                                                       report))
-            check("avx512");
+          if (zipml::fast_sgd_linear<B, E, Loss, kMaxFeatures>(data.data(), labels.data(), n, d, n_copies, epochs,
+                                                               step_shift, decay_epochs, dot_mult, table,
+                                                               model_in.data(), got.data(), opt, report))
+            check(zipml::kFastSgd);
         });
       });
     }

@@ -6,6 +6,7 @@ from pathlib import Path
 import pytest
 
 from zipml_hls import fpga
+from zipml_hls.backend import get_backend
 from zipml_hls.cli import main
 from zipml_hls.hls_report import ReportError, find_reports, line_loop_ii, parse_csynth_xml
 
@@ -20,6 +21,7 @@ def test_quick_bench_writes_documented_schema(tmp_path, capsys):
     assert "| fp32 C++ kernel |" in capsys.readouterr().out
     r = json.loads((tmp_path / "bench.json").read_text())
     assert r["schema_version"] == 1 and r["cpu"] and r["threads"] == 1
+    assert r["sgd_fast_path"] == get_backend("hls").info()["fast_sgd"]
     for key in ("memory_bound", "cache_resident"):
         t = r[key]
         assert t["read_bandwidth_gbps"] > 0

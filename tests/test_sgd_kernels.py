@@ -209,8 +209,8 @@ def test_a_fraction_on_the_top_index_decodes_to_the_top_code(bits, tables):
     # quantizer never writes (a damaged or hand-made file). No sample rounds up from the
     # top level (FORMATS.md section 5): codes stay in [0, s], so neither the step table nor
     # a level table is read past its end, and the portable kernel and the golden model give
-    # the same bits. The AVX-512 path (uniform levels) does not clamp, at no cost per epoch;
-    # it runs without reading outside its tables (the ASan testbench build covers the
+    # the same bits, as does the AVX2 path. The AVX-512 path (uniform levels) does not clamp,
+    # at no cost per epoch; it runs without reading outside its tables (the ASan testbench build covers the
     # portable kernels; this covers the module's paths).
     from zipml_hls.spec.layout import decode_resampled
     from zipml_hls.spec.resample import sample_stream_key
@@ -230,7 +230,8 @@ def test_a_fraction_on_the_top_index_decodes_to_the_top_code(bits, tables):
     ref = R.sgd_linear(lines, labels, k, bits, "double", *args, values=values)[0]
     assert np.array_equal(portable, ref)
     assert cpp.shape == ref.shape
-    if tables or bits in (1, 3, 6):  # level tables, 3 and 6 bits: portable only; 1 bit: the fast path ORs codes
+    # level tables, 3 and 6 bits: portable only; 1 bit: the AVX-512 path ORs codes; AVX2 clamps
+    if tables or bits in (1, 3, 6) or _kernels.info()["fast_sgd"] != "avx512":
         assert np.array_equal(cpp, ref)
 
 
@@ -273,3 +274,41 @@ print(len(out))
 """
     result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
     assert result.returncode == 0 and result.stdout.strip() == "4", (result.returncode, result.stderr[-2000:])
+
+
+def test_the_build_compiles_the_widest_sgd_fast_path():
+    # AVX-512 where the build has it, else AVX2 (sgd_fast.hpp): a build for an AVX2 machine
+    # must not quietly run the portable kernel.
+    info = _kernels.info()
+    assert info["fast_sgd"] == {"avx512": "avx512", "avx2": "avx2"}.get(info["isa"], "none")
+
+
+@pytest.mark.parametrize("bits", [1, 2, 4, 8])
+@pytest.mark.parametrize("sampling", F.TRAINING_SAMPLINGS)
+@pytest.mark.parametrize("conditioned", [False, True])
+def test_fast_path_equals_the_portable_kernel_and_golden(bits, sampling, conditioned):
+    # Every (bits, sampling) the SIMD paths cover, with and without conditioning: one row,
+    # one feature, d not a multiple of 8 or 16 lanes, many lines per row; rows shuffled,
+    # two copies, sample weights and (double data) the stored-rounding correction; a large
+    # step (1/2) makes rows take the per-value path of steps too large for int32 lanes.
+    rng = np.random.default_rng(bits * 7 + len(sampling) + conditioned)
+    k = F.values_per_line(bits, sampling)
+    for n, d, step in [(1, 1, 3), (9, 13, 4), (33, k + 3, 2), (20, 9 * k - 5, 6), (12, 40, 1)]:
+        X, labels = problem(rng, n, d)
+        q = quantize(X, bits, sampling=sampling, seed=4, n_copies=2)
+        kw = dict(seed=11, rows=rng.permutation(n), sample_weights=rng.integers(1 << 14, 1 << 17, n).astype(np.int32))
+        labels = labels[kw["rows"]]
+        if conditioned:
+            kw.update(feature_shifts=rng.integers(0, 4, d).astype(np.uint8),
+                      centers=rng.integers(0, F.max_code(bits) + 1, d).astype(np.int32))
+        if sampling == "double":
+            kw["stored_variance"] = rng.integers(0, 1 << 24, d).astype(np.int32)
+        model_in = rng.integers(-(1 << 22), 1 << 22, size=d + 1).astype(np.int32)
+        args = (q.lines, labels, d, bits, sampling, 3, step, 1, F.dot_mult(bits), model_in)
+        fast = get_backend("hls").sgd_linear(*args, **kw)
+        for other in (get_backend("hls").sgd_linear(*args, portable=True, **kw),
+                      get_backend("reference").sgd_linear(*args, **kw)):
+            for name in fast._fields:
+                a, b = getattr(fast, name), getattr(other, name)
+                assert (a is None and b is None) or np.array_equal(a, b), (name, n, d, step)
+        assert not np.array_equal(fast.history[0], fast.history[-1])  # it trained

@@ -12,7 +12,7 @@
 #include "zipml/sgd.hpp"
 #include "zipml_cpu/dispatch.hpp"
 #include "zipml_cpu/quantize_avx512.hpp"
-#include "zipml_cpu/sgd_avx512.hpp"
+#include "zipml_cpu/sgd_fast.hpp"
 
 namespace zipml_py {
 namespace {
@@ -63,17 +63,21 @@ std::string coverage(Covered covered) {
 }
 
 /// The fast paths this build has and what each covers (uniform levels only, and for the
-/// SGD full-precision model and gradient), from avx512::supports_quantize / supports_sgd.
+/// SGD full-precision model and gradient), from simd::supports_sgd (the SGD fast path of
+/// sgd_fast.hpp: AVX-512 or AVX2) and avx512::supports_quantize.
 std::string fast_path() {
   std::string fast;
-#ifdef ZIPML_HAVE_AVX512
+#if defined(ZIPML_HAVE_AVX512) || defined(ZIPML_HAVE_AVX2)
   zipml::for_each_loss(zipml::LinearLosses{}, [&](auto loss) {
     using Loss = decltype(loss);
     const std::string covered = coverage(
-        [](auto b, auto e) { return zipml::avx512::supports_sgd<decltype(b)::value, decltype(e)::value, Loss>(); });
+        [](auto b, auto e) { return zipml::simd::supports_sgd<decltype(b)::value, decltype(e)::value, Loss>(); });
     if (!covered.empty())
-      fast += std::string(fast.empty() ? "" : ", ") + "avx512 SGD (" + Loss::kName + ": " + covered + ")";
+      fast += std::string(fast.empty() ? "" : ", ") + zipml::kFastSgd + " SGD (" + Loss::kName + ": " + covered + ")";
   });
+#ifdef ZIPML_HAVE_AVX2
+  fast += " (refetching runs the portable kernel)";
+#endif
 #endif
 #ifdef ZIPML_HAVE_AVX512_QUANTIZE
   const std::string covered = coverage([](auto b, auto e) {
@@ -100,6 +104,7 @@ py::dict info() {
   d["cxx_flags"] = std::string(ZIPML_CXX_FLAGS);
   d["native"] = bool(ZIPML_NATIVE);
   d["fast_path"] = fast_path();
+  d["fast_sgd"] = std::string(zipml::kFastSgd);  // the SGD fast path's instruction set, or "none"
 #if defined(__AVX512F__)
   d["isa"] = "avx512";
 #elif defined(__AVX2__)

@@ -1,4 +1,4 @@
-// Bindings of the SGD kernels: sgd_linear (any loss of LinearLosses, on the AVX-512
+// Bindings of the SGD kernels: sgd_linear (any loss of LinearLosses, on the SIMD
 // fast path where it covers the call), sgd_logistic and the fp32 baseline. Long runs
 // release the GIL.
 #include <algorithm>
@@ -11,7 +11,7 @@
 #include "zipml/sgd_fp32.hpp"
 #include "zipml/sgd_logistic.hpp"
 #include "zipml_cpu/dispatch.hpp"
-#include "zipml_cpu/sgd_avx512.hpp"
+#include "zipml_cpu/sgd_fast.hpp"
 
 namespace zipml_py {
 namespace {
@@ -186,7 +186,7 @@ py::tuple sgd_linear(carray<uint64_t> data, carray<int32_t> labels, int d, int b
     const int32_t* pm = model_in.data();
     int32_t* ph = history.mutable_data();
     py::gil_scoped_release release;
-    if (portable || !zipml::avx512::fast_sgd_linear<B, E, Loss, kMaxFeatures>(
+    if (portable || !zipml::fast_sgd_linear<B, E, Loss, kMaxFeatures>(
                         pd, pl, n, d, n_copies, epochs, step_shift, decay_epochs, dot_mult, pv, pm, ph, opt, report,
                         porder))
       zipml::sgd_linear<B, E, Loss, kMaxFeatures>(pd, pl, n, d, n_copies, epochs, step_shift, decay_epochs, dot_mult,
@@ -291,7 +291,7 @@ uint32 (n, d) Q0.24 positions (from positions()): the losses that refetch
 bound of 1; feature_shifts None or uint8 (d,) in [0, 15]: feature j steps 2^p_j times
 the shared step (a diagonal preconditioner: w_j -= sat32(2^p_j step_j)); centers None or
 int32 (d,) level values (codes in [0, 2^bits - 1], or Q0.10 for tables): the model sees
-v_j - m_j (centred features); portable: skip the AVX-512 fast path (same bits); rows None
+v_j - m_j (centred features); portable: skip the SIMD fast path (same bits); rows None
 or int64: sample i reads row rows[i] of each copy (and of full) and labels[i] (an
 epoch's order without a reordered copy of the data): n of them, or with one copy any
 number (a pass over part of the data; labels and predictions then have len(rows) rows);

@@ -214,7 +214,7 @@ def run(cfg: BenchConfig, out: Path, hls_report=None, quiet: bool = False) -> di
     out.mkdir(parents=True, exist_ok=True)
     say("[1/3] memory-bound configuration")
     results = {"schema_version": SCHEMA_VERSION, "version": __version__, "cpu": cpu_description(),
-               "threads": 1, "config": asdict(cfg)}
+               "sgd_fast_path": get_backend("hls").info()["fast_sgd"], "threads": 1, "config": asdict(cfg)}
     results["memory_bound"] = throughput("memory-bound", cfg.rows, cfg.features, cfg, say)
     say("[2/3] cache-resident configuration")
     results["cache_resident"] = throughput("cache-resident", cfg.small_rows, cfg.small_features, cfg, say)
@@ -249,7 +249,8 @@ def kernel_label(r) -> str:
 
 
 def render(r: dict) -> str:
-    lines = [f"# zipml-hls benchmark ({r['version']})", "", f"CPU: {r['cpu']}; one thread (but the rows "
+    lines = [f"# zipml-hls benchmark ({r['version']})", "",
+             f"CPU: {r['cpu']} (SGD fast path: {r.get('sgd_fast_path', 'none')}); one thread (but the rows "
              f"marked 2 workers); median of "
              f"{r['config']['repeats']} epochs (min-max in bench.json).", ""]
     for key in ("memory_bound", "cache_resident"):

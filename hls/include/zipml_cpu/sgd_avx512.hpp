@@ -23,9 +23,9 @@
 #include "zipml/losses.hpp"
 #include "zipml/sgd.hpp"
 #include "zipml_cpu/rng_avx512.hpp"
+#include "zipml_cpu/sgd_simd.hpp"
 
-#if defined(__AVX512F__) && defined(__AVX512BW__) && defined(__AVX512VL__) && defined(__AVX512DQ__)
-#define ZIPML_HAVE_AVX512 1
+#ifdef ZIPML_HAVE_AVX512
 #include <immintrin.h>
 
 #include <cstdlib>
@@ -38,15 +38,7 @@
 namespace zipml {
 namespace avx512 {
 
-/// The kernels the AVX-512 SGD covers (with uniform levels, full-precision model and
-/// gradient): least squares on 1, 2, 4 or 8 bits (whole fields per byte) with one code
-/// or an index and two rounding bits per value (Double, Naive, Nearest).
-template <int Bits, Sampling E, class Loss>
-constexpr bool supports_sgd() {
-  return (Bits == 1 || Bits == 2 || Bits == 4 || Bits == 8) &&
-         (E == Sampling::Double || E == Sampling::Naive || E == Sampling::Nearest) &&
-         Contains<LinearLosses, Loss>::value;
-}
+using simd::supports_sgd;
 
 #ifdef ZIPML_HAVE_AVX512
 

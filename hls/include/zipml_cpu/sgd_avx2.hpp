@@ -1,0 +1,354 @@
+// CPU fast path of sgd_linear on AVX2 (integer AVX2 only, no FMA or BMI2), for machines
+// without AVX-512: the same arithmetic, bit for bit, on 8 values per instruction.
+// Never synthesized; the module and tb_sgd run it through fast_sgd_linear (sgd_fast.hpp),
+// and tb_sgd checks it against the golden vectors. How it is fast:
+//  - each row is first decoded into one byte per value and sample, in feature order
+//    (2- and 4-bit fields are stored strided, layout.hpp: field_pos, so a shift and a mask
+//    of consecutive bytes yield consecutive values; Double data's two samples are drawn
+//    by bit logic on 64 values at a time, resample.hpp, and added to the index bytes 32
+//    at a time); the hot loop then widens 8 codes to int32 with one instruction,
+//    whatever the format;
+//  - the model stays in feature order (no lane permutation: 8 lanes are 8 features);
+//  - one pass over the model per row: update with row i, then row i+1's dot product
+//    against the updated weights (decoded beforehand), as the AVX-512 path does;
+//  - the step round(g c 2^q / 2^8): for 1- and 2-bit codes without conditioning one
+//    permute of the row's table of code_step; else one multiply while |g| 2^q_max < 2^23,
+//    and larger steps (a diverging run) take a per-value pass with conditioned_step itself.
+#pragma once
+#ifdef __SYNTHESIS__
+#error "zipml_cpu is CPU-only code: never include it in synthesized code"
+#endif
+#include <cstdint>
+#include <cstring>
+#include <vector>
+
+#include "zipml/format.hpp"
+#include "zipml/losses.hpp"
+#include "zipml/resample.hpp"
+#include "zipml/sgd.hpp"
+#include "zipml_cpu/rng_avx2.hpp"
+#include "zipml_cpu/sgd_simd.hpp"
+
+#ifdef ZIPML_HAVE_AVX2
+#include <immintrin.h>
+#endif
+
+namespace zipml {
+namespace avx2 {
+
+#ifdef ZIPML_HAVE_AVX2
+
+#define ZIPML_INLINE __attribute__((always_inline))
+
+/// 16 bits as 16 bytes: 0xFF where the bit is set, else 0.
+ZIPML_INLINE inline __m128i bit_bytes(uint16_t bits) {
+  const __m128i spread = _mm_shuffle_epi8(_mm_set1_epi16(static_cast<short>(bits)),
+                                          _mm_setr_epi8(0, 0, 0, 0, 0, 0, 0, 0, 1, 1, 1, 1, 1, 1, 1, 1));
+  const __m128i select = _mm_set1_epi64x(static_cast<long long>(0x8040201008040201ull));
+  return _mm_cmpeq_epi8(_mm_and_si128(spread, select), select);
+}
+
+/// 32 bits (little-endian at p) as 32 bytes: 0xFF where the bit is set, else 0.
+ZIPML_INLINE inline __m256i bit_bytes32(const uint8_t* p) {
+  uint32_t bits;
+  std::memcpy(&bits, p, sizeof bits);
+  const __m256i spread = _mm256_shuffle_epi8(
+      _mm256_set1_epi32(static_cast<int>(bits)),
+      _mm256_setr_epi8(0, 0, 0, 0, 0, 0, 0, 0, 1, 1, 1, 1, 1, 1, 1, 1, 2, 2, 2, 2, 2, 2, 2, 2, 3, 3, 3, 3, 3, 3, 3, 3));
+  const __m256i select = _mm256_set1_epi64x(static_cast<long long>(0x8040201008040201ull));
+  return _mm256_cmpeq_epi8(_mm256_and_si256(spread, select), select);
+}
+
+/// Sum of the 8 int32 lanes, wrapping like the portable kernel's int32 dot product.
+ZIPML_INLINE inline int32_t reduce_add_wrapping(__m256i v) {
+  __m128i b = _mm_add_epi32(_mm256_castsi256_si128(v), _mm256_extracti128_si256(v, 1));
+  b = _mm_add_epi32(b, _mm_shuffle_epi32(b, 0x4E));
+  b = _mm_add_epi32(b, _mm_shuffle_epi32(b, 0xB1));
+  return _mm_cvtsi128_si32(b);
+}
+
+ZIPML_INLINE inline uint16_t load16(const uint8_t* p) {
+  uint16_t v;
+  std::memcpy(&v, p, sizeof v);
+  return v;
+}
+
+/**
+ * @brief Rows of packed lines decoded into one level code per byte, in feature order
+ * (value k of line l at l K + k): `first` and `second` the codes of the two samples
+ * (the same array for Naive and Nearest, whose one stored code serves both).
+ *
+ * Double: the samples are drawn as resample.hpp says (index + [t < f], never above the
+ * top code, as decode_resampled), from the row's threshold draws: the rounding bits by
+ * bit logic on 64 values at a time, then added to the index bytes 32 at a time.
+ */
+template <int Bits, Sampling E>
+struct RowCodes {
+  static constexpr int K = values_per_line(Bits, E);
+  static constexpr int W = E == Sampling::Double ? index_bits(Bits, E) : Bits;  // index or code plane
+  static constexpr int B = K * W / 8;                                            // its bytes
+  static constexpr int S = max_code(Bits);
+  static constexpr bool kDouble = E == Sampling::Double;
+  static_assert(K % 16 == 0 && (!strided_width(W) || B % 8 == 0),
+                "planes of whole 16-bit words; strided planes of whole 8-byte chunks");
+  int n_lines, blocks;                 // blocks: 32-value blocks covering the row
+  std::vector<uint8_t> first, second;  // 32 blocks of codes each (second: Double only)
+  std::vector<uint8_t> up[2];          // Double: each sample's rounding bits, one per value
+  std::vector<uint32_t> draws;         // Double: one row's threshold draws, whole vectors
+
+  explicit RowCodes(int lines)
+      : n_lines(lines),
+        blocks((lines * K + 31) / 32),
+        first(size_t(blocks) * 32),
+        second(kDouble ? size_t(blocks) * 32 : 0),
+        up{std::vector<uint8_t>(kDouble ? size_t(blocks) * 4 : 0), std::vector<uint8_t>(kDouble ? size_t(blocks) * 4 : 0)},
+        draws(kDouble ? (size_t(lines) * threshold_words(K) + 7) / 8 * 8 : 0) {}
+
+  const uint8_t* second_codes() const { return kDouble ? second.data() : first.data(); }
+
+  /// The K index (Double) or code bytes of one line, in value order.
+  static void indices(const uint8_t* line, uint8_t* out) {
+    if (W == 8) {
+      std::memcpy(out, line, K);
+    } else if (W == 1) {
+      for (int c = 0; c < K / 16; ++c)
+        _mm_storeu_si128(reinterpret_cast<__m128i*>(out + 16 * c),
+                         _mm_and_si128(bit_bytes(load16(line + 2 * c)), _mm_set1_epi8(1)));
+    } else {  // W = 2 or 4: byte t holds values t + m B, m < 8 / W
+      const __m128i mask = _mm_set1_epi8(static_cast<char>((1 << W) - 1));
+      for (int t = 0; t < B; t += 8) {
+        const __m128i bytes = _mm_loadl_epi64(reinterpret_cast<const __m128i*>(line + t));
+        for (int m = 0; m < 8 / W; ++m)
+          _mm_storel_epi64(reinterpret_cast<__m128i*>(out + t + m * B),
+                           _mm_and_si128(_mm_srli_epi16(bytes, m * W), mask));
+      }
+    }
+  }
+
+  /// resampled_up of `Word`-wide chunks at value c of a line: fraction planes at `f`, the
+  /// line's threshold planes at `t` (t0, t1 of sample 0, then of sample 1), the rounding
+  /// bits of the two samples written at bit `at` of up[0] and up[1].
+  template <class Word>
+  ZIPML_INLINE void resample_chunk(const uint8_t* f, const uint8_t* t, int c, int at) {
+    Word f0, f1, t00, t01, t10, t11;
+    std::memcpy(&f0, f + c / 8, sizeof(Word));
+    std::memcpy(&f1, f + K / 8 + c / 8, sizeof(Word));
+    std::memcpy(&t00, t + c / 8, sizeof(Word));
+    std::memcpy(&t01, t + K / 8 + c / 8, sizeof(Word));
+    std::memcpy(&t10, t + 2 * K / 8 + c / 8, sizeof(Word));
+    std::memcpy(&t11, t + 3 * K / 8 + c / 8, sizeof(Word));
+    const Word u0 = resampled_up<Word>(f0, f1, t00, t01), u1 = resampled_up<Word>(f0, f1, t10, t11);
+    std::memcpy(up[0].data() + at / 8, &u0, sizeof(Word));
+    std::memcpy(up[1].data() + at / 8, &u1, sizeof(Word));
+  }
+
+  /// Decodes a row (key: its sample_stream_key; unused but for Double).
+  void decode(const uint64_t* row, uint32_t key) {
+    if (kDouble) {  // the row's threshold draws l D .. l D + D - 1 of each line are draws 0.. of the row
+      const __m256i keys = _mm256_set1_epi32(static_cast<int>(key));
+      const __m256i lanes = _mm256_mullo_epi32(_mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7),
+                                               _mm256_set1_epi32(static_cast<int>(kIndexMul)));
+      for (size_t q = 0; q < draws.size(); q += 8) {
+        const __m256i index = _mm256_add_epi32(_mm256_set1_epi32(static_cast<int>(uint32_t(q) * kIndexMul)), lanes);
+        _mm256_storeu_si256(reinterpret_cast<__m256i*>(draws.data() + q), mix32x8(_mm256_xor_si256(keys, index)));
+      }
+    }
+    for (int l = 0; l < n_lines; ++l) {
+      const uint8_t* line = reinterpret_cast<const uint8_t*>(row + l * kLineWords);  // little-endian host
+      indices(line, first.data() + l * K);
+      if (kDouble) {
+        const uint8_t* t = reinterpret_cast<const uint8_t*>(draws.data() + l * threshold_words(K));
+        int c = 0;
+        for (; c + 64 <= K; c += 64) resample_chunk<uint64_t>(line + B, t, c, l * K + c);
+        for (; c < K; c += 16) resample_chunk<uint16_t>(line + B, t, c, l * K + c);
+      }
+    }
+    if (kDouble) {  // index + 1 where a sample rounds up, but never above the top code (FORMATS.md sec. 5)
+      const __m256i top = _mm256_set1_epi8(static_cast<char>(S));
+      for (int b = 0; b < blocks; ++b) {
+        __m256i* a = reinterpret_cast<__m256i*>(first.data() + 32 * b);
+        const __m256i index = _mm256_loadu_si256(a);
+        const __m256i at_top = _mm256_cmpeq_epi8(index, top);  // where the index is the top: no step up
+        _mm256_storeu_si256(a, _mm256_sub_epi8(index, _mm256_andnot_si256(at_top, bit_bytes32(up[0].data() + 4 * b))));
+        _mm256_storeu_si256(reinterpret_cast<__m256i*>(second.data() + 32 * b),
+                            _mm256_sub_epi8(index, _mm256_andnot_si256(at_top, bit_bytes32(up[1].data() + 4 * b))));
+      }
+    }
+  }
+};
+
+/// 8 codes as int32 lanes.
+ZIPML_INLINE inline __m256i widen8(const uint8_t* codes) {
+  return _mm256_cvtepu8_epi32(_mm_loadl_epi64(reinterpret_cast<const __m128i*>(codes)));
+}
+
+/**
+ * @brief AVX2 twin of zipml::sgd_linear with uniform levels (same parameters without
+ * `values`, same results); `feature_shifts`, `centers`, `seed`, `stored_variance` as
+ * SgdOptions's, `rows` as sgd_epochs's (kConditioned: feature_shifts or centers is
+ * non-null; a null one counts as all 0); `reg`: sample weights only (the penalties, and
+ * the refetch of the losses that refetch, run the portable kernel).
+ */
+template <int Bits, Sampling E, class Loss, bool kConditioned>
+void sgd_linear_lanes(const uint64_t* data, const int32_t* labels, int n, int d, int n_copies, int epochs,
+                      int step_shift, int decay_epochs, int32_t dot_mult, const int32_t* model_in, int32_t* history,
+                      const uint8_t* feature_shifts, const int32_t* centers, uint32_t seed, const PassReport& report,
+                      const int64_t* rows, const int32_t* stored_variance, const Regularization& reg) {
+  static_assert(simd::supports_sgd<Bits, E, Loss>(), "the AVX2 SGD covers the linear losses on 1, 2, 4, 8 bits");
+  constexpr int K = values_per_line(Bits, E);
+  constexpr int S = max_code(Bits);
+  constexpr bool kSecond = E == Sampling::Double && Loss::kSecondSample;
+  constexpr bool kTabled = !kConditioned && S <= 3;  // the steps of all codes fit one 8-entry permute
+  const int n_lines = lines_per_row(d, Bits, E);
+  const int padded = n_lines * K;  // features and the zero codes of the last line's tail
+  const int64_t row_words = static_cast<int64_t>(n_lines) * kLineWords;
+  // The model, and the conditioning's centers and step exponents, in feature order; 0
+  // past d, where the codes are 0 too, so those weights stay 0.
+  std::vector<int32_t> w(padded, 0), center(kConditioned ? padded : 0, 0), exponent(kConditioned ? padded : 0, 0);
+  int pmax = 0;
+  for (int j = 0; j < d; ++j) {
+    w[j] = model_in[j];
+    if (kConditioned) {
+      center[j] = centers != nullptr ? centers[j] : 0;
+      exponent[j] = feature_shifts != nullptr ? feature_shifts[j] : 0;
+      pmax = exponent[j] > pmax ? exponent[j] : pmax;
+    }
+  }
+  int32_t intercept = model_in[d];
+  RowCodes<Bits, E> codes[2] = {RowCodes<Bits, E>(n_lines), RowCodes<Bits, E>(n_lines)};
+
+  // The centred values of 8 features: codes minus centers.
+  auto values = [&](const uint8_t* c, int j) ZIPML_INLINE {
+    const __m256i v = widen8(c + j);
+    return kConditioned ? _mm256_sub_epi32(v, _mm256_loadu_si256(reinterpret_cast<const __m256i*>(&center[j]))) : v;
+  };
+  auto dropped = [&](__m256i wv) ZIPML_INLINE { return _mm256_srai_epi32(wv, kDotDrop); };
+  // sum_j (code_j - m_j) (w_j >> 8), wrapping in int32 lanes (sgd.hpp's dot_sum for codes)
+  auto dot = [&](const uint8_t* c) {
+    __m256i acc = _mm256_setzero_si256();
+    for (int j = 0; j < padded; j += 8)
+      acc = _mm256_add_epi32(
+          acc, _mm256_mullo_epi32(values(c, j), dropped(_mm256_loadu_si256(reinterpret_cast<__m256i*>(&w[j])))));
+    return acc;
+  };
+
+  EpochCounts counts;
+  for (int e = 0; e < epochs; ++e) {
+    const int shift = epoch_shift(step_shift, decay_epochs, e);
+    const uint64_t* copy = data + static_cast<int64_t>(e % n_copies) * n * row_words;
+    auto row_of = [&](int i) { return copy + (rows == nullptr ? int64_t{i} : rows[i]) * row_words; };
+    codes[0].decode(row_of(0), sample_stream_key(seed, e, 0));
+    __m256i acc = dot(codes[0].first.data());
+    for (int i = 0; i < n; ++i) {
+      const RowCodes<Bits, E>& cur = codes[i & 1];
+      RowCodes<Bits, E>& nxt = codes[(i & 1) ^ 1];
+      const bool has_next = i + 1 < n;
+      if (has_next) {
+        if (i + 2 < n) {  // the row after next, a pass ahead (random orders defeat the hardware prefetcher)
+          const uint64_t* ahead = row_of(i + 2);
+          for (int l = 0; l < n_lines; ++l) __builtin_prefetch(ahead + l * kLineWords, 0, 3);
+        }
+        nxt.decode(row_of(i + 1), sample_stream_key(seed, e, i + 1));
+      }
+      const int64_t pred = linear_prediction(reduce_add_wrapping(acc), intercept, dot_mult);
+      bool weight_saturated = false;
+      const int64_t r = reg.weighted(Loss::residual_q16(pred, labels[i]), i, weight_saturated);
+      const SampleStep st = residual_step(r, dot_mult, shift, S, pmax);
+      if (st.saturated || weight_saturated) ++counts.saturated;
+      const uint8_t* second = cur.second_codes();
+      const uint8_t* next_first = nxt.first.data();
+      if (r == 0) {  // no step: only row i+1's dot product
+        acc = has_next ? dot(next_first) : _mm256_setzero_si256();
+        report_predictions(report, i, pred, pred);
+      } else if (kTabled || (st.g > -(int64_t{1} << (23 - pmax)) && st.g < (int64_t{1} << (23 - pmax)))) {
+        // |g 2^q v| + 2^7 < 2^31 for |v| <= 255: round(g v 2^q / 2^8) = (g 2^q v + 2^7) >> 8 in
+        // int32 lanes (for q >= 8 the sum is exact, as conditioned_step's left shift).
+        // kTabled: code_step of each code, looked up by one permute whatever g.
+        const __m256i table =
+            kTabled ? _mm256_setr_epi32(code_step(st.g, 0), code_step(st.g, 1), code_step(st.g, S > 1 ? 2 : 0),
+                                        code_step(st.g, S > 1 ? 3 : 0), 0, 0, 0, 0)
+                    : _mm256_setzero_si256();
+        const __m256i g = _mm256_set1_epi32(static_cast<int32_t>(st.g));
+        const __m256i half = _mm256_set1_epi32(1 << (kUpdateFrac - 1));
+        __m256i acc2 = _mm256_setzero_si256();
+        acc = _mm256_setzero_si256();
+        for (int j = 0; j < padded; j += 8) {
+          __m256i* wp = reinterpret_cast<__m256i*>(&w[j]);
+          __m256i wv = _mm256_loadu_si256(wp);
+          const __m256i v = values(second, j);
+          if (kSecond) acc2 = _mm256_add_epi32(acc2, _mm256_mullo_epi32(v, dropped(wv)));
+          const __m256i gq =
+              kConditioned ? _mm256_sllv_epi32(g, _mm256_loadu_si256(reinterpret_cast<const __m256i*>(&exponent[j])))
+                           : g;
+          wv = _mm256_sub_epi32(wv, kTabled ? _mm256_permutevar8x32_epi32(table, v)
+                                            : _mm256_srai_epi32(_mm256_add_epi32(_mm256_mullo_epi32(gq, v), half),
+                                                                kUpdateFrac));
+          _mm256_storeu_si256(wp, wv);
+          if (has_next) acc = _mm256_add_epi32(acc, _mm256_mullo_epi32(values(next_first, j), dropped(wv)));
+        }
+        report_predictions(report, i, pred,
+                           kSecond ? linear_prediction(reduce_add_wrapping(acc2), intercept, dot_mult) : pred);
+      } else {  // a step too large for int32 lanes: conditioned_step per value, then the next dot product
+        uint32_t acc2 = 0;
+        for (int j = 0; j < padded; ++j) {
+          const int32_t v = int32_t{second[j]} - (kConditioned ? center[j] : 0);
+          if (kSecond) acc2 += static_cast<uint32_t>(v) * static_cast<uint32_t>(w[j] >> kDotDrop);
+          w[j] = wrap_sub(w[j], conditioned_step(st.g, v, kConditioned ? exponent[j] : 0));
+        }
+        acc = has_next ? dot(next_first) : _mm256_setzero_si256();
+        report_predictions(report, i, pred,
+                           kSecond ? linear_prediction(static_cast<int32_t>(acc2), intercept, dot_mult) : pred);
+      }
+      intercept = wrap_sub(intercept, st.dc);
+      if (stored_variance != nullptr && ((i + 1) % kCorrectionRows == 0 || i + 1 == n)) {
+        correct_stored_rounding(w.data(), d, stored_variance, feature_shifts, i % kCorrectionRows + 1, shift);
+        if (has_next) acc = dot(next_first);  // row i+1's dot product was taken before the correction
+      }
+    }
+    counts.flush(report, e);
+    int32_t* out = history + static_cast<int64_t>(e) * (d + 1);
+    std::memcpy(out, w.data(), sizeof(int32_t) * d);
+    out[d] = intercept;
+  }
+}
+
+#undef ZIPML_INLINE
+#endif  // ZIPML_HAVE_AVX2
+
+/**
+ * @brief Runs the AVX2 SGD where this build has it (AVX2 without AVX-512) and it covers
+ * the call (simd::supports_sgd, uniform levels: values = nullptr, no model or gradient
+ * rounding, no penalty: opt.reg may carry sample weights only, no refetching: opt.full
+ * unused by the loss or nullptr); otherwise does nothing.
+ * @return true when it ran; parameters as zipml::sgd_linear.
+ */
+template <int Bits, Sampling E, class Loss, int MaxFeatures>
+bool fast_sgd_linear([[maybe_unused]] const uint64_t* data, [[maybe_unused]] const int32_t* labels,
+                     [[maybe_unused]] int n, [[maybe_unused]] int d, [[maybe_unused]] int n_copies,
+                     [[maybe_unused]] int epochs, [[maybe_unused]] int step_shift,
+                     [[maybe_unused]] int decay_epochs, [[maybe_unused]] int32_t dot_mult,
+                     [[maybe_unused]] const int32_t* values, [[maybe_unused]] const int32_t* model_in,
+                     [[maybe_unused]] int32_t* history, [[maybe_unused]] const SgdOptions& opt = SgdOptions{},
+                     [[maybe_unused]] const PassReport& report = PassReport{},
+                     [[maybe_unused]] const int64_t* rows = nullptr) {
+#ifdef ZIPML_HAVE_AVX2
+  if constexpr (simd::supports_sgd<Bits, E, Loss>()) {
+    if (values == nullptr && opt.model_bits == 0 && opt.grad_bits == 0 && !opt.reg.penalized() &&
+        !(Loss::kRefetch && opt.full != nullptr)) {
+      if (opt.feature_shifts != nullptr || opt.centers != nullptr)
+        sgd_linear_lanes<Bits, E, Loss, true>(data, labels, n, d, n_copies, epochs, step_shift, decay_epochs,
+                                              dot_mult, model_in, history, opt.feature_shifts, opt.centers, opt.seed,
+                                              report, rows, opt.stored_variance, opt.reg);
+      else
+        sgd_linear_lanes<Bits, E, Loss, false>(data, labels, n, d, n_copies, epochs, step_shift, decay_epochs,
+                                               dot_mult, model_in, history, nullptr, nullptr, opt.seed, report, rows,
+                                               opt.stored_variance, opt.reg);
+      return true;
+    }
+  }
+#endif
+  return false;
+}
+
+}  // namespace avx2
+}  // namespace zipml

@@ -1,0 +1,41 @@
+// The CPU fast path of sgd_linear: AVX-512 where the build has it, else AVX2, else none
+// (the caller then runs the portable kernel). What each covers: simd::supports_sgd and
+// the runtime conditions of each fast_sgd_linear.
+#pragma once
+#ifdef __SYNTHESIS__
+#error "zipml_cpu is CPU-only code: never include it in synthesized code"
+#endif
+#include "zipml/sgd.hpp"
+#include "zipml_cpu/sgd_avx2.hpp"
+#include "zipml_cpu/sgd_avx512.hpp"
+
+namespace zipml {
+
+/// The instruction set of this build's SGD fast path: "avx512", "avx2" or "none".
+#if defined(ZIPML_HAVE_AVX512)
+constexpr const char* kFastSgd = "avx512";
+#elif defined(ZIPML_HAVE_AVX2)
+constexpr const char* kFastSgd = "avx2";
+#else
+constexpr const char* kFastSgd = "none";
+#endif
+
+/**
+ * @brief Runs the SGD fast path of this build where it covers the call; otherwise does
+ * nothing. Parameters as zipml::sgd_linear.
+ * @return true when it ran (history and report written), false: run the portable kernel.
+ */
+template <int Bits, Sampling E, class Loss, int MaxFeatures>
+bool fast_sgd_linear(const uint64_t* data, const int32_t* labels, int n, int d, int n_copies, int epochs,
+                     int step_shift, int decay_epochs, int32_t dot_mult, const int32_t* values,
+                     const int32_t* model_in, int32_t* history, const SgdOptions& opt = SgdOptions{},
+                     const PassReport& report = PassReport{}, const int64_t* rows = nullptr) {
+  return avx512::fast_sgd_linear<Bits, E, Loss, MaxFeatures>(data, labels, n, d, n_copies, epochs, step_shift,
+                                                              decay_epochs, dot_mult, values, model_in, history, opt,
+                                                              report, rows) ||
+         avx2::fast_sgd_linear<Bits, E, Loss, MaxFeatures>(data, labels, n, d, n_copies, epochs, step_shift,
+                                                            decay_epochs, dot_mult, values, model_in, history, opt,
+                                                            report, rows);
+}
+
+}  // namespace zipml
