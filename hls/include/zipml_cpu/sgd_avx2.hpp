@@ -317,8 +317,7 @@ void sgd_linear_lanes(const uint64_t* data, const int32_t* labels, int n, int d,
 
 /**
  * @brief Runs the AVX2 SGD where this build has it (AVX2 without AVX-512) and it covers
- * the call (simd::supports_sgd, uniform levels: values = nullptr, no model or gradient
- * rounding, no penalty: opt.reg may carry sample weights only, no refetching: opt.full
+ * the call (simd::supports_sgd and simd::covers_options, and no refetching: opt.full
  * unused by the loss or nullptr); otherwise does nothing.
  * @return true when it ran; parameters as zipml::sgd_linear.
  */
@@ -333,8 +332,7 @@ bool fast_sgd_linear([[maybe_unused]] const uint64_t* data, [[maybe_unused]] con
                      [[maybe_unused]] const int64_t* rows = nullptr) {
 #ifdef ZIPML_HAVE_AVX2
   if constexpr (simd::supports_sgd<Bits, E, Loss>()) {
-    if (values == nullptr && opt.model_bits == 0 && opt.grad_bits == 0 && !opt.reg.penalized() &&
-        !(Loss::kRefetch && opt.full != nullptr)) {
+    if (simd::covers_options(values, opt) && !(Loss::kRefetch && opt.full != nullptr)) {
       if (opt.feature_shifts != nullptr || opt.centers != nullptr)
         sgd_linear_lanes<Bits, E, Loss, true>(data, labels, n, d, n_copies, epochs, step_shift, decay_epochs,
                                               dot_mult, model_in, history, opt.feature_shifts, opt.centers, opt.seed,

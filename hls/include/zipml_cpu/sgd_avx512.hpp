@@ -627,9 +627,7 @@ void sgd_linear_lanes(const uint64_t* data, const int32_t* labels, int n, int d,
 
 /**
  * @brief Runs the AVX-512 SGD where this build has it and it covers the call
- * (supports_sgd, uniform levels: values = nullptr, no model or gradient rounding, no
- * penalty: opt.reg may carry sample weights only; a trained intercept: opt.fit_intercept);
- * otherwise does nothing.
+ * (supports_sgd and simd::covers_options); otherwise does nothing.
  * @return true when it ran; parameters as zipml::sgd_linear.
  */
 template <int Bits, Sampling E, class Loss, int MaxFeatures>
@@ -643,7 +641,7 @@ bool fast_sgd_linear([[maybe_unused]] const uint64_t* data, [[maybe_unused]] con
                      [[maybe_unused]] const int64_t* rows = nullptr) {
 #ifdef ZIPML_HAVE_AVX512
   if constexpr (supports_sgd<Bits, E, Loss>()) {
-    if (values == nullptr && opt.model_bits == 0 && opt.grad_bits == 0 && !opt.reg.penalized() && opt.fit_intercept) {
+    if (simd::covers_options(values, opt)) {
       if (opt.feature_shifts != nullptr || opt.centers != nullptr)
         sgd_linear_lanes<Bits, E, Loss, MaxFeatures, true>(data, labels, n, d, n_copies, epochs, step_shift,
                                                            decay_epochs, dot_mult, model_in, history, opt.feature_shifts,

@@ -7,6 +7,7 @@
 #endif
 #include "zipml/format.hpp"
 #include "zipml/losses.hpp"
+#include "zipml/sgd.hpp"
 
 #if defined(__AVX512F__) && defined(__AVX512BW__) && defined(__AVX512VL__) && defined(__AVX512DQ__)
 #define ZIPML_HAVE_AVX512 1
@@ -25,6 +26,13 @@ constexpr bool supports_sgd() {
   return (Bits == 1 || Bits == 2 || Bits == 4 || Bits == 8) &&
          (E == Sampling::Double || E == Sampling::Naive || E == Sampling::Nearest) &&
          Contains<LinearLosses, Loss>::value;
+}
+
+/// The run-time options both SIMD paths take (the rest run the portable kernel): uniform
+/// levels (values = nullptr), an exact model and update (no model_bits, grad_bits), sample
+/// weights without penalties, and a trained intercept (opt.fit_intercept).
+inline bool covers_options(const int32_t* values, const SgdOptions& opt) {
+  return values == nullptr && opt.model_bits == 0 && opt.grad_bits == 0 && !opt.reg.penalized() && opt.fit_intercept;
 }
 
 }  // namespace simd
