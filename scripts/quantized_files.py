@@ -5,7 +5,8 @@ RSS is per process); the commands and the figures they gave are in docs/FORMATS.
 
   python scripts/quantized_files.py make-npy OUT.npy ROWS FEATURES   # label, then features; float32
   python scripts/quantized_files.py make-csv OUT.csv ROWS FEATURES   # the same kind of table as CSV
-  python scripts/quantized_files.py ingest SOURCE OUT.zq BITS [--sampling S] [--copies K]
+  python scripts/quantized_files.py make-libsvm OUT ROWS FEATURES DENSITY  # sparse rows as LIBSVM (1-based)
+  python scripts/quantized_files.py ingest SOURCE OUT.zq BITS [--sampling S] [--copies K] [--chunk-rows R]
   python scripts/quantized_files.py parse-csv FILE.csv               # csv_blocks alone (no output)
   python scripts/quantized_files.py pandas FILE.csv                  # pandas.read_csv (a venv with pandas)
   python scripts/quantized_files.py verify FILE.zq                   # load with and without verification
@@ -53,6 +54,21 @@ def make_csv(out: str, rows: int, features: int) -> None:
             np.savetxt(f, chunk, delimiter=",", fmt="%.7g")
 
 
+def make_libsvm(out: str, rows: int, features: int, density: float) -> None:
+    """Rows of about ``density * features`` nonzero values in [0, 1), the label a noisy linear
+    function of them, written by scikit-learn's dump_svmlight_file in blocks of rows."""
+    import scipy.sparse as sp
+    from sklearn.datasets import dump_svmlight_file
+
+    rng = np.random.default_rng(0)
+    w = rng.standard_normal(features)
+    with open(out, "wb") as f:
+        for start in range(0, rows, 65536):
+            X = sp.random(min(65536, rows - start), features, density=density, format="csr", random_state=rng)
+            y = X @ w + 0.1 * rng.standard_normal(X.shape[0])
+            dump_svmlight_file(X, y, f, zero_based=False)
+
+
 class _AnonPeak:
     """Peak anonymous (not file-backed) resident memory, polled every 20 ms: mapped file
     pages are page cache the kernel can drop, anonymous pages are the process's own."""
@@ -78,19 +94,25 @@ class _AnonPeak:
         self._thread.join()
 
 
-def ingest(source: str, out: str, bits: int, sampling: str, copies: int) -> None:
+def _rss_gib() -> float:
+    with open("/proc/self/status") as f:
+        return next(int(line.split()[1]) for line in f if line.startswith("VmRSS:")) / 2**20  # KiB -> GiB
+
+
+def ingest(source: str, out: str, bits: int, sampling: str, copies: int, chunk_rows: int | None) -> None:
     import os
 
     from zipml_hls.ingest import quantize_file
 
+    imported = _rss_gib()  # the interpreter with zipml_hls (NumPy, SciPy, scikit-learn, pandas) imported
     start = time.perf_counter()
     with _AnonPeak() as anon:
-        quantize_file(source, out, bits, sampling=sampling, n_copies=copies)
+        quantize_file(source, out, bits, sampling=sampling, n_copies=copies, chunk_rows=chunk_rows)
     seconds = time.perf_counter() - start
     size, result = os.path.getsize(source), os.path.getsize(out)
     print(f"ingest {source} ({size / 2**20:.0f} MiB) -> {out} ({result / 2**20:.0f} MiB): {seconds:.1f} s, "
-          f"{size / 2**20 / seconds:.0f} MiB/s; peak RSS {_peak_rss_gib():.2f} GiB, peak anonymous RSS "
-          f"{anon.peak / 2**20:.2f} GiB")
+          f"{size / 2**20 / seconds:.0f} MiB/s; peak RSS {_peak_rss_gib():.2f} GiB ({_peak_rss_gib() - imported:.2f} "
+          f"GiB above the {imported:.2f} GiB after the imports), peak anonymous RSS {anon.peak / 2**20:.2f} GiB")
 
 
 def parse_csv(path: str) -> None:
@@ -186,12 +208,18 @@ def main() -> None:
         p.add_argument("out")
         p.add_argument("rows", type=int)
         p.add_argument("features", type=int)
+    p = sub.add_parser("make-libsvm")
+    p.add_argument("out")
+    p.add_argument("rows", type=int)
+    p.add_argument("features", type=int)
+    p.add_argument("density", type=float)
     p = sub.add_parser("ingest")
     p.add_argument("source")
     p.add_argument("out")
     p.add_argument("bits", type=int)
     p.add_argument("--sampling", default="double")
     p.add_argument("--copies", type=int, default=1)
+    p.add_argument("--chunk-rows", type=int)
     for name in ("parse-csv", "pandas", "verify"):
         sub.add_parser(name).add_argument("path")
     p = sub.add_parser("sparse")
@@ -206,8 +234,10 @@ def main() -> None:
         make_npy(args.out, args.rows, args.features)
     elif args.command == "make-csv":
         make_csv(args.out, args.rows, args.features)
+    elif args.command == "make-libsvm":
+        make_libsvm(args.out, args.rows, args.features, args.density)
     elif args.command == "ingest":
-        ingest(args.source, args.out, args.bits, args.sampling, args.copies)
+        ingest(args.source, args.out, args.bits, args.sampling, args.copies, args.chunk_rows)
     elif args.command == "parse-csv":
         parse_csv(args.path)
     elif args.command == "pandas":
