@@ -149,6 +149,26 @@ def test_truncated_and_flipped_files_are_refused(skewed, tmp_path):
             load_quantized(bad)
 
 
+def test_blocks_are_hashed_piece_by_piece(skewed, tmp_path, monkeypatch):
+    # a block is read and hashed in READ_BYTES pieces: 100-byte pieces verify the file
+    # written with whole ones, and a flip in any piece is caught
+    import zipml_hls.quantized_io as qio
+
+    X, y = skewed
+    path, good = _file(tmp_path, X, y)
+    monkeypatch.setattr(qio, "READ_BYTES", 100)
+    load_quantized(path)
+    for pos in (PRELUDE.size + 1, PRELUDE.size + 250, PRELUDE.size + 40 * 8 * 8 + 3):  # pieces 1, 3 and the labels'
+        damaged = bytearray(good)
+        damaged[pos] ^= 4
+        path.write_bytes(bytes(damaged))
+        with pytest.raises(QuantizedFileError, match="checksum mismatch"):
+            load_quantized(path)
+    path.write_bytes(good)
+    quantize(X[:40], 3, levels="optimal", seed=1, y=y[:40]).save(path)  # written in 100-byte pieces: the same file
+    assert path.read_bytes() == good
+
+
 def test_verify_false_skips_only_the_lines(skewed, tmp_path):
     X, y = skewed
     path, good = _file(tmp_path, X, y)
