@@ -338,8 +338,9 @@ def quantize_file(source, out, bits, *, sampling="double", seed=0, n_copies=1, f
         without missing values.
     label_column : int, the column of the labels (negative counts from the end).
     chunk_rows : rows per chunk (default: CHUNK_BYTES, 64 MiB, of float32 features; the
-        chunks decide the seeds, so the file too); memory holds about two chunks of
-        features, their quantization, the labels (8 bytes a row) and 4096 sampled rows.
+        chunks decide the seeds, so the file too); memory holds one chunk of features (a
+        .npy table with labels: the chunk as stored and its features), its quantization,
+        the labels (8 bytes a row) and 4096 sampled rows.
     progress : a progress bar per pass on stderr.
     """
     bits = check_bits(bits)
