@@ -6,7 +6,8 @@ with one thread each, quantized there (zipml_hls.dask.quantize, 2 shards) and tr
 the sharded scheme (n_jobs=2, shuffle=False, a fixed schedule). On each cluster: the
 quantization time, fit() for EPOCHS epochs (median of REPEATS) divided by the epochs, and
 the round trip of an empty task (the least latency each round of blocks pays).
-Checks that the models of 1 worker, 2 workers and a single-machine fit of the gathered data
+Then one more fit on each, recorded by the scheduler's task stream, splits an epoch into the
+time a block runs somewhere and the time none does (the overheads). Checks that the models of 1 worker, 2 workers and a single-machine fit of the gathered data
 (n_jobs=2 threads) are equal bit for bit.
 
 Usage: python scripts/dask_speed.py [--gib 1.0] [--features 1024] [--epochs 4] [--repeats 3]
@@ -19,7 +20,7 @@ import time
 
 import dask.array as da
 import numpy as np
-from distributed import Client, LocalCluster
+from distributed import Client, LocalCluster, get_task_stream
 
 import zipml_hls.dask as zd
 from zipml_hls import ZipMLRegressor
@@ -38,6 +39,30 @@ def estimator(epochs: int) -> ZipMLRegressor:
     return ZipMLRegressor(bits=4, n_jobs=2, shuffle=False, max_iter=epochs, decay_epochs=2, random_state=0)
 
 
+def epoch_breakdown(client, data, epochs: int) -> dict:
+    """One more fit, recorded by the scheduler's task stream: per epoch, the client's wall
+    time; the time some worker runs a block (the union of the blocks' compute intervals);
+    the summed compute of the blocks (over the union: how many ran at once, on average);
+    the rest, when no block runs anywhere (the scheduler's round trips, transfers, the
+    client's averaging and the fit's set-up, spread over the epochs); and the transfers
+    between workers and the deserialization the stream records."""
+    with get_task_stream(client) as stream:
+        start = time.time()
+        zd.fit(estimator(epochs), data)
+        wall = time.time() - start
+    parts = [part for record in stream.data if "_block_task" in str(record["key"]) for part in record["startstops"]]
+    compute = sorted((p["start"], p["stop"]) for p in parts if p["action"] == "compute")
+    union, reach = 0.0, -np.inf
+    for a, b in compute:  # the length of the union of the intervals
+        union += max(0.0, b - max(a, reach))
+        reach = max(reach, b)
+    total = sum(b - a for a, b in compute)
+    moved = {action: sum(p["stop"] - p["start"] for p in parts if p["action"] == action) / epochs
+             for action in ("transfer", "deserialize")}
+    return dict(wall=wall / epochs, busy=union / epochs, idle=(wall - union) / epochs, overlap=total / union,
+                blocks=len(compute) / epochs, **moved)
+
+
 def on_cluster(workers: int, n: int, d: int, epochs: int, repeats: int) -> dict:
     with LocalCluster(n_workers=workers, threads_per_worker=1, processes=True, dashboard_address=":0") as cluster, \
             Client(cluster) as client:
@@ -50,6 +75,7 @@ def on_cluster(workers: int, n: int, d: int, epochs: int, repeats: int) -> dict:
             start = time.perf_counter()
             fitted = zd.fit(estimator(epochs), data)
             times.append((time.perf_counter() - start) / epochs)
+        breakdown = epoch_breakdown(client, data, epochs)
         local = data.gather() if workers == 1 else None
         trips = []
         for i in range(50):  # the latency a round pays at least once: an empty task there and back
@@ -57,7 +83,8 @@ def on_cluster(workers: int, n: int, d: int, epochs: int, repeats: int) -> dict:
             client.submit(int, i, pure=False).result()
             trips.append(time.perf_counter() - start)
         return dict(quantize_s=quantize_s, epoch_s=float(np.median(times)), epochs=times, coef=fitted.coef_,
-                    intercept=fitted.intercept_, local=local, nbytes=data.nbytes, trip_s=float(np.median(trips)))
+                    intercept=fitted.intercept_, local=local, nbytes=data.nbytes, trip_s=float(np.median(trips)),
+                    breakdown=breakdown)
 
 
 def main() -> None:
@@ -84,6 +111,13 @@ def main() -> None:
         print(f"| {name} | {r['quantize_s']:.2f} | {r['epoch_s']:.3f} | {', '.join(f'{t:.3f}' for t in r['epochs'])} "
               f"| {r['trip_s'] * 1e3:.1f} |")
     print(f"| one machine, n_jobs=2 threads, data in memory | | {local_s:.3f} | | |")
+    print("\nper epoch, one more fit recorded by the task stream (seconds):\n")
+    print("| | wall | a block running | no block running | blocks at once | blocks | transfer | deserialize |")
+    print("|---|---|---|---|---|---|---|---|")
+    for name, r in (("1 worker", one), ("2 workers", two)):
+        b = r["breakdown"]
+        print(f"| {name} | {b['wall']:.3f} | {b['busy']:.3f} | {b['idle']:.3f} | {b['overlap']:.2f} | "
+              f"{b['blocks']:.0f} | {b['transfer']:.4f} | {b['deserialize']:.4f} |")
     print(f"epoch speedup, 2 workers over 1: {one['epoch_s'] / two['epoch_s']:.2f}x; "
           f"quantization: {one['quantize_s'] / two['quantize_s']:.2f}x")
     equal = all(np.array_equal(r["coef"], local.coef_) and r["intercept"] == local.intercept_ for r in (one, two))

@@ -5,7 +5,8 @@ RSS is per process); the commands and the figures they gave are in docs/FORMATS.
 
   python scripts/quantized_files.py make-npy OUT.npy ROWS FEATURES   # label, then features; float32
   python scripts/quantized_files.py make-csv OUT.csv ROWS FEATURES   # the same kind of table as CSV
-  python scripts/quantized_files.py ingest SOURCE OUT.zq BITS [--sampling S] [--copies K]
+  python scripts/quantized_files.py make-libsvm OUT ROWS FEATURES DENSITY  # sparse rows as LIBSVM (1-based)
+  python scripts/quantized_files.py ingest SOURCE OUT.zq BITS [--sampling S] [--copies K] [--chunk-rows R] [--phases]
   python scripts/quantized_files.py parse-csv FILE.csv               # csv_blocks alone (no output)
   python scripts/quantized_files.py pandas FILE.csv                  # pandas.read_csv (a venv with pandas)
   python scripts/quantized_files.py verify FILE.zq                   # load with and without verification
@@ -53,6 +54,21 @@ def make_csv(out: str, rows: int, features: int) -> None:
             np.savetxt(f, chunk, delimiter=",", fmt="%.7g")
 
 
+def make_libsvm(out: str, rows: int, features: int, density: float) -> None:
+    """Rows of about ``density * features`` nonzero values in [0, 1), the label a noisy linear
+    function of them, written by scikit-learn's dump_svmlight_file in blocks of rows."""
+    import scipy.sparse as sp
+    from sklearn.datasets import dump_svmlight_file
+
+    rng = np.random.default_rng(0)
+    w = rng.standard_normal(features)
+    with open(out, "wb") as f:
+        for start in range(0, rows, 65536):
+            X = sp.random(min(65536, rows - start), features, density=density, format="csr", random_state=rng)
+            y = X @ w + 0.1 * rng.standard_normal(X.shape[0])
+            dump_svmlight_file(X, y, f, zero_based=False)
+
+
 class _AnonPeak:
     """Peak anonymous (not file-backed) resident memory, polled every 20 ms: mapped file
     pages are page cache the kernel can drop, anonymous pages are the process's own."""
@@ -78,19 +94,64 @@ class _AnonPeak:
         self._thread.join()
 
 
-def ingest(source: str, out: str, bits: int, sampling: str, copies: int) -> None:
+def _rss_gib() -> float:
+    with open("/proc/self/status") as f:
+        return next(int(line.split()[1]) for line in f if line.startswith("VmRSS:")) / 2**20  # KiB -> GiB
+
+
+class _PhasePeaks:
+    """Peak resident memory (MiB) in each phase of a quantize_file call, polled every 5 ms;
+    a phase starts when its function of ``zipml_hls.ingest`` is first called."""
+
+    def __init__(self):
+        import zipml_hls.ingest as ingest
+        import zipml_hls.quantized_io as qio
+
+        self.phase, self.peaks, self._stop = "imports", {}, threading.Event()
+        for owner, name, phase in ((ingest, "_csv_to_scratch", "parse"), (ingest, "_summary", "pass 1"),
+                                   (ingest, "quantize_chunk", "pass 2"), (qio.QuantizedFileWriter, "finish",
+                                                                          "checksums and header")):
+            setattr(owner, name, self._marking(getattr(owner, name), phase))
+        self._thread = threading.Thread(target=self._poll, daemon=True)
+        self._thread.start()
+
+    def _marking(self, fn, phase):
+        def marked(*args, **kwargs):
+            self.phase = phase
+            return fn(*args, **kwargs)
+        return marked
+
+    def _poll(self):
+        while not self._stop.is_set():
+            self.peaks[self.phase] = max(self.peaks.get(self.phase, 0), _rss_gib() * 1024)
+            self._stop.wait(0.005)
+
+    def report(self) -> str:
+        self._stop.set()
+        self._thread.join()
+        base = self.peaks["imports"]
+        return "peak RSS by phase, MiB above the imports: " + ", ".join(
+            f"{phase} {peak - base:+.0f}" for phase, peak in self.peaks.items() if phase != "imports")
+
+
+def ingest(source: str, out: str, bits: int, sampling: str, copies: int, chunk_rows: int | None,
+           phases: bool = False) -> None:
     import os
 
     from zipml_hls.ingest import quantize_file
 
+    imported = _rss_gib()  # the interpreter with zipml_hls (NumPy, SciPy, scikit-learn, pandas) imported
+    by_phase = _PhasePeaks() if phases else None
     start = time.perf_counter()
     with _AnonPeak() as anon:
-        quantize_file(source, out, bits, sampling=sampling, n_copies=copies)
+        quantize_file(source, out, bits, sampling=sampling, n_copies=copies, chunk_rows=chunk_rows)
     seconds = time.perf_counter() - start
+    if by_phase:
+        print(by_phase.report())
     size, result = os.path.getsize(source), os.path.getsize(out)
     print(f"ingest {source} ({size / 2**20:.0f} MiB) -> {out} ({result / 2**20:.0f} MiB): {seconds:.1f} s, "
-          f"{size / 2**20 / seconds:.0f} MiB/s; peak RSS {_peak_rss_gib():.2f} GiB, peak anonymous RSS "
-          f"{anon.peak / 2**20:.2f} GiB")
+          f"{size / 2**20 / seconds:.0f} MiB/s; peak RSS {_peak_rss_gib():.2f} GiB ({_peak_rss_gib() - imported:.2f} "
+          f"GiB above the {imported:.2f} GiB after the imports), peak anonymous RSS {anon.peak / 2**20:.2f} GiB")
 
 
 def parse_csv(path: str) -> None:
@@ -186,12 +247,19 @@ def main() -> None:
         p.add_argument("out")
         p.add_argument("rows", type=int)
         p.add_argument("features", type=int)
+    p = sub.add_parser("make-libsvm")
+    p.add_argument("out")
+    p.add_argument("rows", type=int)
+    p.add_argument("features", type=int)
+    p.add_argument("density", type=float)
     p = sub.add_parser("ingest")
     p.add_argument("source")
     p.add_argument("out")
     p.add_argument("bits", type=int)
     p.add_argument("--sampling", default="double")
     p.add_argument("--copies", type=int, default=1)
+    p.add_argument("--chunk-rows", type=int)
+    p.add_argument("--phases", action="store_true", help="the peak RSS of each phase (polled every 5 ms)")
     for name in ("parse-csv", "pandas", "verify"):
         sub.add_parser(name).add_argument("path")
     p = sub.add_parser("sparse")
@@ -206,8 +274,10 @@ def main() -> None:
         make_npy(args.out, args.rows, args.features)
     elif args.command == "make-csv":
         make_csv(args.out, args.rows, args.features)
+    elif args.command == "make-libsvm":
+        make_libsvm(args.out, args.rows, args.features, args.density)
     elif args.command == "ingest":
-        ingest(args.source, args.out, args.bits, args.sampling, args.copies)
+        ingest(args.source, args.out, args.bits, args.sampling, args.copies, args.chunk_rows, args.phases)
     elif args.command == "parse-csv":
         parse_csv(args.path)
     elif args.command == "pandas":

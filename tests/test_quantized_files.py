@@ -149,6 +149,26 @@ def test_truncated_and_flipped_files_are_refused(skewed, tmp_path):
             load_quantized(bad)
 
 
+def test_blocks_are_hashed_piece_by_piece(skewed, tmp_path, monkeypatch):
+    # a block is read and hashed in READ_BYTES pieces: 100-byte pieces verify the file
+    # written with whole ones, and a flip in any piece is caught
+    import zipml_hls.quantized_io as qio
+
+    X, y = skewed
+    path, good = _file(tmp_path, X, y)
+    monkeypatch.setattr(qio, "READ_BYTES", 100)
+    load_quantized(path)
+    for pos in (PRELUDE.size + 1, PRELUDE.size + 250, PRELUDE.size + 40 * 8 * 8 + 3):  # pieces 1, 3 and the labels'
+        damaged = bytearray(good)
+        damaged[pos] ^= 4
+        path.write_bytes(bytes(damaged))
+        with pytest.raises(QuantizedFileError, match="checksum mismatch"):
+            load_quantized(path)
+    path.write_bytes(good)
+    quantize(X[:40], 3, levels="optimal", seed=1, y=y[:40]).save(path)  # written in 100-byte pieces: the same file
+    assert path.read_bytes() == good
+
+
 def test_verify_false_skips_only_the_lines(skewed, tmp_path):
     X, y = skewed
     path, good = _file(tmp_path, X, y)
@@ -357,8 +377,60 @@ def test_cli_quantizes_libsvm_without_densifying(tmp_path, capsys):
                  "--quiet"]) == 0
     q, dense = load_quantized(out), quantize(X, 4, seed=2, y=y)
     assert np.array_equal(q.lines, dense.lines) and np.array_equal(q.labels, dense.labels)
-    assert main(["train", str(path), "--max-dense-gib", "1e-9"]) == 2  # train still densifies: refused
-    assert "above the limit" in capsys.readouterr().err
+    # train's default re-quantizes these 4420 values every epoch: that reads float rows
+    assert main(["train", str(path), "--max-dense-gib", "1e-9"]) == 2
+    err = capsys.readouterr().err
+    assert "above the limit" in err and "re-quantization every epoch" in err
+
+
+def test_cli_trains_and_predicts_on_libsvm_without_densifying(tmp_path, capsys):
+    import scipy.sparse as sp
+    from sklearn.datasets import dump_svmlight_file, load_svmlight_file
+
+    from zipml_hls.data import dense_rows
+    from zipml_hls.model_io import load_model
+
+    rng = np.random.default_rng(3)
+    S = sp.random(700, 13, density=0.3, format="csr", random_state=2, data_rvs=rng.standard_normal)
+    X = S.toarray()
+    X[:, 5] = 0.0  # an empty column inside, and the last one absent from the file
+    X[:, 12] = 0.0
+    y = X @ rng.standard_normal(13) + 0.1 * rng.standard_normal(700)
+    path, model, preds = tmp_path / "s.libsvm", tmp_path / "m.zipml", tmp_path / "p.txt"
+    dump_svmlight_file(X, y, str(path), zero_based=False)
+    S, y = load_svmlight_file(str(path))  # the file's values (16 digits) and width (its largest index, 12)
+    X = S.toarray()
+    # a 1e-9 GiB limit refuses any dense form: trained on the CSR matrix, quantized block by block
+    argv = ["train", str(path), "--bits", "4", "--seed", "5", "--epochs", "4", "--decay-epochs", "2", "--max-dense-gib",
+            "1e-9", "--model-out", str(model), "--quiet"]
+    for extra in (["--no-requantize"], ["--sampling", "naive", "--no-fresh-samples", "--copies", "2"]):
+        assert main(argv + extra) == 0, capsys.readouterr().err
+        est = load_model(model)
+        params = est.get_params()
+        assert est.n_features_in_ == 12
+        # the model fit gives on the dense array (and on CSR): equal bit for bit
+        assert np.array_equal(est.coef_, type(est)(**params).fit(X, y).coef_)
+        assert np.array_equal(est.coef_, type(est)(**params).fit(S, y).coef_)
+        assert est.intercept_ == type(est)(**params).fit(X, y).intercept_
+    # predict reads it sparse and predicts dense blocks of rows: the dense array's values
+    assert main(["predict", str(model), str(path), "--output", str(preds), "--max-dense-gib", "1e-9"]) == 0
+    assert np.array_equal(np.loadtxt(preds), est.predict(X))
+    capsys.readouterr()
+    assert np.array_equal(np.vstack(list(dense_rows(S, block_bytes=200))), X)
+    # options that train on float rows densify, within --max-dense-gib, and say why
+    for extra, why in ((["--sampling", "naive"], "--sampling naive with fresh samples"), (["--bits", "32"], "--bits 32"),
+                       (["--requantize"], "re-quantization every epoch"), (["--levels", "optimal"], "--levels optimal"),
+                       (["--early-stopping"], "--early-stopping")):
+        assert main(argv + extra) == 2  # (the last --bits counts)
+        err = capsys.readouterr().err
+        assert "above the limit" in err and why in err and err.count("\n") == 1, err
+    labels = np.where(y > np.median(y), 1, -1)
+    dump_svmlight_file(S, labels, str(path), zero_based=False)
+    assert main(argv + ["--no-requantize", "--loss", "hinge"]) == 2
+    assert "--loss hinge (it refetches float rows)" in capsys.readouterr().err
+    assert main(argv + ["--no-requantize", "--loss", "squared_hinge"]) == 0
+    est = load_model(model)
+    assert np.array_equal(est.coef_, type(est)(**est.get_params()).fit(X, labels).coef_)
 
 
 def test_parquet_and_arrow_equal_the_npy_table(skewed, tmp_path):

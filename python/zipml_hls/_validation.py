@@ -99,7 +99,7 @@ def check_sparse(X, name: str = "X"):
     if not _all_finite(csr.data):
         raise ValueError(f"{name} contains NaN or infinity; remove or impute them first")
     with np.errstate(over="ignore"):
-        csr = csr.astype(np.float32)
+        csr = csr.astype(np.float32, copy=False)  # (fit never writes to X)
     if not _all_finite(csr.data):
         raise ValueError(f"{name} has values too large for float32 (|x| > 3.4e38)")
     return csr

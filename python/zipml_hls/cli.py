@@ -17,6 +17,7 @@ import warnings
 from pathlib import Path
 
 import numpy as np
+from scipy.sparse import issparse
 
 from . import __version__
 from .backend import BACKENDS, get_backend
@@ -111,7 +112,8 @@ def _add_data_options(p: argparse.ArgumentParser) -> None:
     base.add_argument("--one-based", dest="zero_based", action="store_const", const=False,
                       help="LIBSVM feature indices start at 1 (LIBLINEAR's files)")
     p.add_argument("--max-dense-gib", type=_gib, default=4.0,
-                   help="largest dense matrix a sparse LIBSVM file may expand to, GiB (default 4)")
+                   help="largest dense matrix a sparse LIBSVM file may expand to, GiB (default 4); train expands "
+                        "one only for options that train on float rows (--bits 32, --requantize, ...)")
 
 
 def _is_csv(path: str, fmt: str) -> bool:
@@ -166,14 +168,52 @@ def _is_quantized_file(path: str, fmt: str) -> bool:
         return False
 
 
+def _float_rows_reason(args, n_values: int) -> str | None:
+    """What makes training with ``args`` on ``n_values`` values read float rows (the dense
+    form) rather than one quantization of them, as fit on sparse X does; None: nothing."""
+    requantize = n_values <= REQUANTIZE_MAX_VALUES if args.requantize is None else args.requantize
+    if args.bits == F.FULL_PRECISION:
+        return "--bits 32"
+    if args.levels != "uniform":
+        return f"--levels {args.levels}"
+    if args.early_stopping:
+        return "--early-stopping (held-out float rows)"
+    if args.fresh_samples and args.sampling == "naive":
+        return "--sampling naive with fresh samples (quantized anew every epoch; --no-fresh-samples is not)"
+    if args.fresh_samples and args.sampling == "double" and requantize:
+        return (f"re-quantization every epoch (--requantize; the default on data of at most {REQUANTIZE_MAX_VALUES:,} "
+                "values; --no-requantize is not)")
+    if LOSSES[args.loss].refetch:
+        return f"--loss {args.loss} (it refetches float rows)"
+    return None
+
+
 def _training_data(args):
     """(X, y, n_samples, n_features) of ``train``'s data: a quantized file's QuantizedData
-    and labels (its precision fills in --bits, --sampling and --levels), or float data."""
+    and labels (its precision fills in --bits, --sampling and --levels), a LIBSVM file as
+    CSR (dense only where ``_float_rows_reason`` gives one), or float data."""
     if not _is_quantized_file(args.data, args.format):
         args.bits = 8 if args.bits is None else args.bits
         args.sampling = args.sampling or "double"
         args.levels = args.levels or "uniform"
-        X, y = _load(args.data, args, detected=args.data_format)
+        if _is_libsvm(args.data, args.format):
+            from ._validation import check_sparse
+            from .data import DataError, densify, load_svmlight
+
+            X, y = load_svmlight(args.data, zero_based=args.zero_based, dense=False, detected=args.data_format)
+            reason = _float_rows_reason(args, X.shape[0] * X.shape[1])
+            if reason is None:
+                try:
+                    X = check_sparse(X)  # float32 now, the float64 matrix freed: fit takes it as it is
+                except ValueError as exc:
+                    raise DataError(f"{args.data}: {exc}") from None
+            else:
+                try:
+                    X = densify(X, int(args.max_dense_gib * 2**30))
+                except ValueError as exc:
+                    raise DataError(f"{args.data}: {reason} trains on float rows, and {exc}") from None
+        else:
+            X, y = _load(args.data, args, detected=args.data_format)
         return X, y, X.shape[0], X.shape[1]
     from .quantized_io import load_quantized
 
@@ -201,7 +241,7 @@ def cmd_train(args) -> int:
         check_writable(args.model_out)  # before training, not after
     args.data_format = {}  # a LIBSVM file's index base, remembered in the model file
     X, y, n_samples, n_features = _training_data(args)
-    quantized = not isinstance(X, np.ndarray)
+    quantized = not (isinstance(X, np.ndarray) or issparse(X))
     task = args.task
     if task == "auto":
         task = "classification" if _looks_like_classes(y) else "regression"
@@ -314,6 +354,10 @@ def _predict_data(args, est, data_format):
     d = est.n_features_in_
     if _is_libsvm(args.data, args.format) and args.zero_based == "auto" and data_format is not None:
         args.zero_based = data_format["zero_based"]
+    if _is_libsvm(args.data, args.format):  # sparse: predicted in dense blocks of rows (_by_rows)
+        from .data import load_svmlight
+
+        return load_svmlight(args.data, n_features=d, zero_based=args.zero_based, dense=False)
     if not _is_csv(args.data, args.format):
         return _load(args.data, args, n_features=d)
     table, _ = _load(args.data, args, label_column=None)
@@ -332,6 +376,16 @@ def _predict_data(args, est, data_format):
     return np.delete(table, column % (d + 1), axis=1), table[:, column]
 
 
+def _by_rows(method, X) -> np.ndarray:
+    """``method`` (predict, predict_proba, ...) of X; sparse X in dense blocks of rows
+    (``data.dense_rows``), so the values are those of X.toarray() without its dense form."""
+    if not issparse(X):
+        return method(X)
+    from .data import dense_rows
+
+    return np.concatenate([method(block) for block in dense_rows(X)])
+
+
 def cmd_predict(args) -> int:
     from .model_io import load_model_and_format
 
@@ -345,14 +399,14 @@ def cmd_predict(args) -> int:
         raise UsageError("--decision-function is for classifiers; a regressor's predictions are its decision values")
     X, y = _predict_data(args, est, data_format)
     if args.proba or args.decision_function:
-        values = est.predict_proba(X) if args.proba else est.decision_function(X)
-        values = values.reshape(len(X), -1)
+        values = _by_rows(est.predict_proba if args.proba else est.decision_function, X)
+        values = values.reshape(X.shape[0], -1)
         header = ",".join(_label_text(c) for c in est.classes_.tolist()) if values.shape[1] > 1 else None
         lines = "\n".join(([header] if header else []) + [",".join(repr(float(v)) for v in row) for row in values])
         lines += "\n"
         pred = values
     else:
-        pred = est.predict(X)
+        pred = _by_rows(est.predict, X)
         lines = "\n".join(_label_text(v) for v in pred.tolist()) + "\n"
     if args.output:
         from .data import atomic_write_bytes

@@ -154,7 +154,7 @@ def load_svmlight(path, n_features: int | None = None, zero_based="auto",
         if zero_based == "auto":  # the indices as written, then scikit-learn's rule on them
             X, y = load_svmlight_file(str(path), zero_based=True)
             zero_based = bool(X.nnz) and int(X.indices.min()) == 0
-            X = _with_width(path, X if zero_based else X[:, 1:], n_features)
+            X = _with_width(path, X if zero_based else _one_based(X), n_features)
         else:
             X, y = load_svmlight_file(str(path), n_features=n_features, zero_based=zero_based)
     except (EOFError, OSError) as exc:  # scikit-learn decompresses .gz and .bz2 files by their name
@@ -168,12 +168,38 @@ def load_svmlight(path, n_features: int | None = None, zero_based="auto",
             raise DataError(f"{path}: no data: X has shape {X.shape}; need at least one row and one feature")
         if not (_all_finite(X.data) and _all_finite(np.asarray(y))):
             raise DataError(f"{path}: a NaN or infinite value; remove or impute them first")
-        return X.tocsr().astype(np.float64), np.asarray(y, dtype=np.float64)
+        return _compact(X.tocsr().astype(np.float64, copy=False)), np.asarray(y, dtype=np.float64)
     try:
         X_dense = densify(X, max_dense_bytes)
     except ValueError as exc:  # too large to densify: the file's error
         raise DataError(f"{path}: {exc}") from None
     return _checked(path, X_dense, y)
+
+
+def _one_based(X):
+    """CSR X read with 0-based indices from a 1-based file (its column 0 empty) without that
+    column: the indices shifted in place (X[:, 1:] would copy the whole matrix)."""
+    import scipy.sparse as sp
+
+    X.indices -= 1
+    return sp.csr_matrix((X.data, X.indices, X.indptr), shape=(X.shape[0], X.shape[1] - 1), copy=False)
+
+
+def _compact(X):
+    """CSR X with 32-bit indices where they fit: scikit-learn's loader gives 64-bit ones,
+    a third of the matrix at float64 values."""
+    if X.indices.dtype != np.int32 and X.nnz < 2**31 and X.shape[1] < 2**31:
+        X.indices, X.indptr = X.indices.astype(np.int32), X.indptr.astype(np.int32)
+    return X
+
+
+def dense_rows(X, block_bytes: int = 64 << 20):
+    """Dense float64 blocks of consecutive rows of the SciPy sparse matrix ``X`` (CSR), each
+    of about ``block_bytes`` bytes: a row-wise computation over them gives what it gives on
+    ``X.toarray()``, never holding more than a block of the dense form."""
+    rows = max(1, block_bytes // (8 * max(1, X.shape[1])))
+    for start in range(0, X.shape[0], rows):
+        yield X[start:start + rows].toarray()
 
 
 def _with_width(path: Path, X, n_features: int | None):
@@ -325,7 +351,7 @@ CSV_PARSERS = ("auto", "pandas", "numpy")
 
 
 def csv_blocks(path, label_column: int = 0, has_header: bool | None = None, delimiter: str | None = None,
-               block_bytes: int = 4 << 20, parser: str = "auto"):
+               block_bytes: int = 1 << 20, parser: str = "auto"):
     """:func:`load_csv` in blocks of about ``block_bytes`` bytes of whole lines, for data
     larger than memory: yields (X, y, first line, last line) of each block, float64. The
     same rows, values and errors as load_csv: line 1 and any block the fast parser refuses

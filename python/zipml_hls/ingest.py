@@ -61,11 +61,13 @@ class _Table:
         self.n, self.width, self.label_column = n, width, label_column
         self.n_features = width - (label_column is not None)
 
-    def _read(self, f, start: int, rows: int) -> np.ndarray:
+    def _read(self, f, start: int, rows: int, buffer: np.ndarray) -> np.ndarray:
+        """Rows [start, start + rows) read into the front of ``buffer``."""
         f.seek(self.offset + start * self.width * self.dtype.itemsize)
-        table = np.fromfile(f, dtype=self.dtype, count=rows * self.width)
-        if table.size != rows * self.width:
-            raise DataError(f"{self.path}: the file ends inside row {start + table.size // self.width}")
+        table = buffer[:rows * self.width]
+        got = f.readinto(memoryview(table).cast("B")) // self.dtype.itemsize
+        if got != table.size:
+            raise DataError(f"{self.path}: the file ends inside row {start + got // self.width}")
         return table.reshape(rows, self.width)
 
     def _split(self, table: np.ndarray):
@@ -75,10 +77,13 @@ class _Table:
         return np.ascontiguousarray(X, dtype=np.float32), table[:, self.label_column].astype(np.float64)
 
     def chunks(self, chunk_rows: int):
-        """(first row, float32 X, y) of every chunk of ``chunk_rows`` rows, in order."""
+        """(first row, float32 X, y) of every chunk of ``chunk_rows`` rows, in order. Every
+        chunk is read into one buffer (a new array per chunk would hold two chunks while the
+        next is read), so a chunk's X is valid until the next one is asked for."""
+        buffer = np.empty(min(chunk_rows, self.n) * self.width, dtype=self.dtype)
         with open(self.path, "rb") as f:
             for start in range(0, self.n, chunk_rows):
-                yield (start, *self._split(self._read(f, start, min(chunk_rows, self.n - start))))
+                yield (start, *self._split(self._read(f, start, min(chunk_rows, self.n - start), buffer)))
 
 
 def _npy_table(path: Path, label_column: int) -> _Table:
@@ -333,8 +338,9 @@ def quantize_file(source, out, bits, *, sampling="double", seed=0, n_copies=1, f
         without missing values.
     label_column : int, the column of the labels (negative counts from the end).
     chunk_rows : rows per chunk (default: CHUNK_BYTES, 64 MiB, of float32 features; the
-        chunks decide the seeds, so the file too); memory holds about two chunks of
-        features, their quantization, the labels (8 bytes a row) and 4096 sampled rows.
+        chunks decide the seeds, so the file too); memory holds one chunk of features (a
+        .npy table with labels: the chunk as stored and its features), its quantization,
+        the labels (8 bytes a row) and 4096 sampled rows.
     progress : a progress bar per pass on stderr.
     """
     bits = check_bits(bits)

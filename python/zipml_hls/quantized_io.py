@@ -33,6 +33,7 @@ FORMAT_VERSION = 1
 PRELUDE = struct.Struct("<8sIIQQ32s")  #: magic, version, flags (0), head offset, head length, head SHA-256
 ALIGN = 64  #: sections start on 64-byte boundaries (a 512-bit line)
 BLOCK_BYTES = 64 << 20  #: the packed lines and labels are checksummed in blocks of this size
+READ_BYTES = 4 << 20  #: a block is read and hashed in pieces of this size
 
 
 class QuantizedFileError(ValueError):
@@ -46,17 +47,20 @@ def _pad(n: int) -> int:
 def _block_digests(f, end: int) -> list[str]:
     """SHA-256, hex, of every BLOCK_BYTES block of the open file ``f`` (flushed) from byte
     64 to ``end``, on up to 4 threads (hashlib releases the GIL on large buffers), each
-    reading its blocks into its own buffer (no mapping: memory stays a block a thread)."""
+    reading its blocks piece by piece into its own READ_BYTES buffer (no mapping, and not
+    a whole block: memory stays 4 MiB a thread)."""
     fd, local = f.fileno(), threading.local()
 
     def digest(start: int) -> str:
-        size = min(BLOCK_BYTES, end - start)
-        if len(getattr(local, "buffer", b"")) < size:
-            local.buffer = bytearray(size)
-        view = memoryview(local.buffer)[:size]
-        if os.preadv(fd, [view], start) != size:
-            raise QuantizedFileError(f"{f.name}: the file ends inside its lines (truncated)")
-        return hashlib.sha256(view).hexdigest()
+        if not hasattr(local, "buffer"):
+            local.buffer = bytearray(READ_BYTES)
+        h, stop = hashlib.sha256(), min(start + BLOCK_BYTES, end)
+        for at in range(start, stop, READ_BYTES):
+            view = memoryview(local.buffer)[:min(READ_BYTES, stop - at)]
+            if os.preadv(fd, [view], at) != len(view):
+                raise QuantizedFileError(f"{f.name}: the file ends inside its lines (truncated)")
+            h.update(view)
+        return h.hexdigest()
 
     starts = range(PRELUDE.size, end, BLOCK_BYTES)
     if len(starts) <= 1:
