@@ -23,7 +23,7 @@ from ._validation import check_bits, check_choice, check_int, check_matrix, chec
 from .backend import BACKENDS, get_backend
 from .polynomial import logistic_polynomial
 from .quantize import LEVELS, QuantizedData, check_labels
-from .scaling import FeatureScaling, FeatureSummary, LabelScaling, scaled_sample, unscale_models
+from .scaling import FeatureScaling, FeatureSummary, LabelScaling, unscale_models
 from .spec import format as F
 from .spec.losses import CLASSIFIER_LOSSES, LOSSES
 from .spec.schedule import epoch_shift, step_shift_from_eta
@@ -337,7 +337,7 @@ class _ZipMLLinear(BaseEstimator):
             # ranges and moments in one pass (moments in the units of the known ranges, if given)
             summary = FeatureSummary.of(X, scaling=None if known is None else FeatureScaling.from_range(*known))
             # Var[Q(a)] of sampled values, for the conditioning and the initial step
-            rounding = None if bits == F.FULL_PRECISION else RoundingStats.of(scaled_sample(X, summary.scaling), bits)
+            rounding = None if bits == F.FULL_PRECISION else RoundingStats.of(X, summary.scaling, bits)
         else:
             summary, rounding = stats.summary, stats.rounding
         self.scaling_ = summary.scaling
