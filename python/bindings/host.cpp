@@ -4,6 +4,7 @@
 // rounding variances of sampled rows, and each epoch's row order and pass loss (in NumPy
 // they held the GIL that the next kernel call waited on, and allocated arrays of n).
 #include <algorithm>
+#include <array>
 #include <cmath>
 #include <cstdint>
 #include <string>
@@ -150,27 +151,43 @@ py::array_t<int64_t> epoch_order(uint32_t seed, uint32_t epoch, py::ssize_t n) {
 }
 
 
-/// The sum of a[0..n) in NumPy's order (pairwise_sum in its loops: blocks of at most 128
-/// added in 8 lanes, halves split at a multiple of 8), so that sums and means equal
-/// np.sum's and np.mean's of a contiguous float64 array bit for bit.
-double pairwise_sum(const double* a, py::ssize_t n) {
+/// The sum of a[0..n), n <= 128, as NumPy adds a block in its pairwise summation: in
+/// order below 8 values, else in 8 lanes added pairwise, then the rest in order.
+double block_sum(const double* a, py::ssize_t n) {
   if (n < 8) {
     double sum = 0.0;
     for (py::ssize_t i = 0; i < n; ++i) sum += a[i];
     return sum;
   }
+  double r[8];
+  std::copy(a, a + 8, r);
+  py::ssize_t i = 8;
+  for (; i < n - n % 8; i += 8)
+    for (int k = 0; k < 8; ++k) r[k] += a[i + k];
+  double sum = ((r[0] + r[1]) + (r[2] + r[3])) + ((r[4] + r[5]) + (r[6] + r[7]));
+  for (; i < n; ++i) sum += a[i];
+  return sum;
+}
+
+/// The sums of K series of n values in NumPy's order (pairwise_sum in its loops: halves
+/// split at a multiple of 8 down to blocks of at most 128, each added by block_sum), so
+/// that each equals np.sum (and divided by n, np.mean) of the series as a contiguous
+/// float64 array, bit for bit. fill(first, count, out) writes values [first, first +
+/// count) of series k to out[k]: the values are made a block at a time, never stored whole.
+template <int K, class Fill>
+std::array<double, K> pairwise_sums(py::ssize_t first, py::ssize_t n, const Fill& fill) {
+  std::array<double, K> sums;
   if (n <= 128) {
-    double r[8];
-    std::copy(a, a + 8, r);
-    py::ssize_t i = 8;
-    for (; i < n - n % 8; i += 8)
-      for (int k = 0; k < 8; ++k) r[k] += a[i + k];
-    double sum = ((r[0] + r[1]) + (r[2] + r[3])) + ((r[4] + r[5]) + (r[6] + r[7]));
-    for (; i < n; ++i) sum += a[i];
-    return sum;
+    double values[K][128];
+    fill(first, n, values);
+    for (int k = 0; k < K; ++k) sums[k] = block_sum(values[k], n);
+    return sums;
   }
   const py::ssize_t half = n / 2 - (n / 2) % 8;
-  return pairwise_sum(a, half) + pairwise_sum(a + half, n - half);
+  const std::array<double, K> left = pairwise_sums<K>(first, half, fill);
+  const std::array<double, K> right = pairwise_sums<K>(first + half, n - half, fill);
+  for (int k = 0; k < K; ++k) sums[k] = left[k] + right[k];
+  return sums;
 }
 
 /// Variance (L_k+1 - a)(a - L_k) of stochastic rounding of a in [0, 1] to levels k / s, in
@@ -215,7 +232,10 @@ py::tuple rounding_stats(carray<float> X, py::object rows, carray<float> lo, car
         pm[j] += row[j];
         ps[j] += double(level_variance(a, fine, inv_fine));
       }
-      row_max = i == 0 ? pairwise_sum(row.data(), d) : std::max(row_max, pairwise_sum(row.data(), d));
+      const double total = pairwise_sums<1>(0, d, [&](py::ssize_t first, py::ssize_t count, double(&out)[1][128]) {
+        std::copy(row.data() + first, row.data() + first + count, out[0]);
+      })[0];
+      row_max = i == 0 ? total : std::max(row_max, total);
     }
     for (py::ssize_t j = 0; j < d; ++j) {
       pm[j] /= double(m);
@@ -239,14 +259,14 @@ double softplus(double t) {
   return tmp;  // NaN
 }
 
-/// Per visited sample i (label labels[rows[i]] or labels[i], predictions p[i] of its
-/// first and second sample, both times `unit`): spec.losses' pass_estimate into est[i]
-/// and, for losses with a second sample, pass_noise into noise[i]; each times the weight
-/// u (and u^2) of the row where `weights` is given.
+/// Samples [first, first + count) of a pass (sample i: label labels[rows[i]] or
+/// labels[i], predictions p[i] of its first and second sample, all times `unit`):
+/// spec.losses' pass_estimate into est and, for losses with a second sample, pass_noise
+/// into noise (else 0); each times the weight u (and u^2) of the row where `weights` is given.
 template <class T>
 void pass_terms(zipml::LossId loss, const T* p, const T* labels, const int64_t* rows, const double* weights,
-                double unit, py::ssize_t n, double* est, double* noise) {
-  for (py::ssize_t i = 0; i < n; ++i) {
+                double unit, py::ssize_t first, py::ssize_t count, double* est, double* noise) {
+  for (py::ssize_t i = first; i < first + count; ++i) {
     const py::ssize_t r = rows ? rows[i] : i;
     const double y = double(labels[r]) * unit, f1 = double(p[2 * i]) * unit, f2 = double(p[2 * i + 1]) * unit;
     double u1 = 0.0, u2 = 0.0;
@@ -280,8 +300,8 @@ void pass_terms(zipml::LossId loss, const T* p, const T* labels, const int64_t* 
       e *= w;
       v = v * w * w;
     }
-    est[i] = e;
-    noise[i] = v;
+    est[i - first] = e;
+    noise[i - first] = v;
   }
 }
 
@@ -312,15 +332,14 @@ py::tuple pass_loss_of(const py::array& predictions, const py::array& labels, zi
   const T* pp = p.data();
   const T* py_ = y.data();
   const double* pu = weights.is_none() ? nullptr : u.data();
-  double mean, noise_sum;
+  std::array<double, 2> sums;  // of the estimates and of the noise terms
   {
     py::gil_scoped_release release;
-    std::vector<double> est(n), noise(n);
-    pass_terms(loss, pp, py_, r, pu, unit, n, est.data(), noise.data());
-    mean = pairwise_sum(est.data(), n) / double(n);
-    noise_sum = pairwise_sum(noise.data(), n);
+    sums = pairwise_sums<2>(0, n, [&](py::ssize_t first, py::ssize_t count, double(&out)[2][128]) {
+      pass_terms(loss, pp, py_, r, pu, unit, first, count, out[0], out[1]);
+    });
   }
-  return py::make_tuple(mean, std::sqrt(std::max(noise_sum, 0.0)) / double(n));
+  return py::make_tuple(sums[0] / double(n), std::sqrt(std::max(sums[1], 0.0)) / double(n));
 }
 
 py::tuple pass_loss(const py::array& predictions, const py::array& labels, int loss, const py::object& rows,
