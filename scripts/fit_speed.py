@@ -42,6 +42,7 @@ PIECES = {
     "rounding variances": [("step_size.py", "of")],
     "step bound": [("~", "<built-in method zipml_hls._kernels.weighted_row_bound>")],
     "quantizer": [("~", "<built-in method zipml_hls._kernels.quantize>")],
+    "scaled copy": [("scaling.py", "transform")],  # fp32: the rows the fp32 kernel reads
 }
 KERNELS = [("~", f"<built-in method zipml_hls._kernels.{name}>") for name in ("sgd_linear", "sgd_fp32")]
 
@@ -51,7 +52,7 @@ def profile_fit(X, y, bits: int, epochs: int, kernel_seconds: float) -> None:
     of each piece of host work outside them (PIECES; "epochs": the rest of engine.train,
     i.e. each epoch's host work, its pass loss included; "other set-up": the rest), and the
     kernel's share of the wall time as measured and were the kernel to take
-    ``kernel_seconds``."""
+    ``kernel_seconds`` (4-bit fits)."""
     make = lambda n: ZipMLRegressor(bits=bits, max_iter=n, decay_epochs=3, random_state=0)  # noqa: E731
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", ConvergenceWarning)
@@ -75,8 +76,9 @@ def profile_fit(X, y, bits: int, epochs: int, kernel_seconds: float) -> None:
     outside = wall - kernel
     print(f"  {F.precision_label(bits, 'double')}: {wall:.3f} s, kernel {kernel:.3f} s ({kernel / wall:.0%}); "
           f"outside it {outside:.3f} s: " + ", ".join(f"{name} {t:.3f}" for name, t in pieces.items()))
-    print(f"    the kernel's share were it {kernel_seconds:.2f} s: "
-          f"{kernel_seconds / (kernel_seconds + outside):.0%}")
+    if bits == 4:
+        print(f"    the kernel's share were it {kernel_seconds:.2f} s: "
+              f"{kernel_seconds / (kernel_seconds + outside):.0%}")
 
 
 def main() -> None:
@@ -88,8 +90,8 @@ def main() -> None:
                         help="instead, where the wall time of one 4-bit, 8-bit and fp32 fit goes (cProfile)")
     parser.add_argument("--bits", type=int, nargs="+", default=[4, 8, 32], help="with --profile: the precisions")
     parser.add_argument("--kernel-seconds", type=float, default=0.63,
-                        help="with --profile: also the kernel's share were its calls to take this long in all "
-                             "(default: a 4-bit fit's on an AVX-512 machine)")
+                        help="with --profile: also a 4-bit fit's kernel share were its calls to take this long "
+                             "in all (default: theirs on an AVX-512 machine)")
     args = parser.parse_args()
     rng = np.random.default_rng(0)
     X = rng.standard_normal((args.rows, args.features)).astype(np.float32)
