@@ -10,7 +10,7 @@ from sklearn.model_selection import train_test_split
 from zipml_hls import ZipMLRegressor
 from zipml_hls.engine import EpochData, SgdConfig, epoch_order, epoch_seed
 from zipml_hls.quantize import quantize_checked
-from zipml_hls.scaling import FeatureScaling, FeatureSummary, scaled_sample
+from zipml_hls.scaling import FeatureScaling, FeatureSummary
 from zipml_hls.step_size import RoundingStats
 
 
@@ -350,11 +350,10 @@ def test_conditioning_centers_and_shifts():
     rare = (np.arange(n) % 64 == 0).astype(float)
     X = np.column_stack([half, rare, np.full(n, 3.0), half * 1e6])
     summary = FeatureSummary.of(X)
-    sample = scaled_sample(X, summary.scaling)
     exact = Conditioning.fit(summary, 32)
     assert exact.shifts.dtype == np.uint8 and exact.shifts.tolist() == [2, 6, 0, 2]
     np.testing.assert_allclose(exact.centers, [0.5, 1 / 64, 0, 0.5])
-    grid = Conditioning.fit(summary, 2, RoundingStats.of(sample, 2))
+    grid = Conditioning.fit(summary, 2, RoundingStats.of(X, summary.scaling, 2))
     # the last mean, 1e6 * float32(1e-6) / 2, lies a hair below 1/2: its center is 1/3
     np.testing.assert_allclose(grid.centers, [2 / 3, 0, 0, 1 / 3])
     assert grid.shifts.tolist() == [2, 6, 0, 2] and grid.center_values(3).tolist() == [2, 0, 0, 1]
@@ -363,7 +362,7 @@ def test_conditioning_centers_and_shifts():
     g = np.random.default_rng(0).standard_normal((4000, 1))
     summary = FeatureSummary.of(g)
     assert Conditioning.fit(summary, 32).shifts[0] >= 5
-    assert Conditioning.fit(summary, 1, RoundingStats.of(scaled_sample(g, summary.scaling), 1)).shifts[0] == 1
+    assert Conditioning.fit(summary, 1, RoundingStats.of(g, summary.scaling, 1)).shifts[0] == 1
 
 
 @pytest.mark.filterwarnings("ignore::sklearn.exceptions.ConvergenceWarning")  # a fixed epoch budget
@@ -769,7 +768,7 @@ def test_rounding_correction_is_bit_exact_on_every_path(bits, conditioned):
     X = rng.lognormal(size=(77, 9))
     scaling = FeatureScaling.fit(X)
     q = quantize_checked(X, bits, "double", "uniform", 5, 1, "hls", scaling)
-    variance = stored_variance_values(RoundingStats.of(scaled_sample(X, scaling), bits).stored)
+    variance = stored_variance_values(RoundingStats.of(X, scaling, bits).stored)
     assert variance.max() > 0
     labels = F.to_fixed(X @ rng.standard_normal(9) * 0.05, F.LABEL_FRAC)
     extra = {}

@@ -1,8 +1,10 @@
 // Bindings of the training loop's host work in native code: fit()'s set-up passes over
 // X (the statistics that the scalings, the conditioning and the initial step come from,
-// each in one pass on every core, where NumPy needed six passes and scaled copies), and
-// each epoch's row order (in NumPy it held the GIL that the next kernel call waited on).
+// each in one pass on every core, where NumPy needed six passes and scaled copies), the
+// rounding variances of sampled rows, and each epoch's row order and pass loss (in NumPy
+// they held the GIL that the next kernel call waited on, and allocated arrays of n).
 #include <algorithm>
+#include <array>
 #include <cmath>
 #include <cstdint>
 #include <string>
@@ -10,6 +12,7 @@
 
 #include "checks.hpp"
 #include "parallel.hpp"
+#include "zipml/losses.hpp"
 #include "zipml/rng.hpp"
 
 namespace zipml_py {
@@ -147,6 +150,209 @@ py::array_t<int64_t> epoch_order(uint32_t seed, uint32_t epoch, py::ssize_t n) {
   return out;
 }
 
+
+/// The sum of a[0..n), n <= 128, as NumPy adds a block in its pairwise summation: in
+/// order below 8 values, else in 8 lanes added pairwise, then the rest in order.
+double block_sum(const double* a, py::ssize_t n) {
+  if (n < 8) {
+    double sum = 0.0;
+    for (py::ssize_t i = 0; i < n; ++i) sum += a[i];
+    return sum;
+  }
+  double r[8];
+  std::copy(a, a + 8, r);
+  py::ssize_t i = 8;
+  for (; i < n - n % 8; i += 8)
+    for (int k = 0; k < 8; ++k) r[k] += a[i + k];
+  double sum = ((r[0] + r[1]) + (r[2] + r[3])) + ((r[4] + r[5]) + (r[6] + r[7]));
+  for (; i < n; ++i) sum += a[i];
+  return sum;
+}
+
+/// The sums of K series of n values in NumPy's order (pairwise_sum in its loops: halves
+/// split at a multiple of 8 down to blocks of at most 128, each added by block_sum), so
+/// that each equals np.sum (and divided by n, np.mean) of the series as a contiguous
+/// float64 array, bit for bit. fill(first, count, out) writes values [first, first +
+/// count) of series k to out[k]: the values are made a block at a time, never stored whole.
+template <int K, class Fill>
+std::array<double, K> pairwise_sums(py::ssize_t first, py::ssize_t n, const Fill& fill) {
+  std::array<double, K> sums;
+  if (n <= 128) {
+    double values[K][128];
+    fill(first, n, values);
+    for (int k = 0; k < K; ++k) sums[k] = block_sum(values[k], n);
+    return sums;
+  }
+  const py::ssize_t half = n / 2 - (n / 2) % 8;
+  const std::array<double, K> left = pairwise_sums<K>(first, half, fill);
+  const std::array<double, K> right = pairwise_sums<K>(first + half, n - half, fill);
+  for (int k = 0; k < K; ++k) sums[k] = left[k] + right[k];
+  return sums;
+}
+
+/// Variance (L_k+1 - a)(a - L_k) of stochastic rounding of a in [0, 1] to levels k / s, in
+/// float32 (1/s rounded to float32 once: `inv_s`).
+inline float level_variance(float a, float s, float inv_s) {
+  const float k = std::min(std::floor(a * s), s - 1.0f) / s;
+  return (k + inv_s - a) * (a - k);
+}
+
+/// The rounding variances of rows `rows` of X at `bits` bits, X scaled as FeatureScaling
+/// does (float32 (x - lo) inv, clipped to [0, 1]): per feature the mean variance at the
+/// levels (`mean`) and at double data's fine grid (`stored`), float64 sums over the rows in
+/// order, and the largest float64 sum of a row's variances at the levels (pairwise, as
+/// np.sum). The same bits as those NumPy expressions over the scaled rows.
+py::tuple rounding_stats(carray<float> X, py::object rows, carray<float> lo, carray<float> inv, int bits) {
+  check_matrix(X, lo, inv);
+  require(bits >= 1 && bits <= 8, "bits must be in [1, 8], got " + std::to_string(bits));
+  const py::ssize_t n_rows = X.shape(0), d = X.shape(1);
+  py::ssize_t m = n_rows;
+  carray<int64_t> holder;
+  const int64_t* picked = check_rows(rows, m, holder);
+  py::array_t<double> mean(d), stored(d);
+  double row_max = 0.0;
+  {
+    const float* x = X.data();
+    const float* plo = lo.data();
+    const float* pinv = inv.data();
+    double* pm = mean.mutable_data();
+    double* ps = stored.mutable_data();
+    py::gil_scoped_release release;
+    const float s = float((1 << bits) - 1), fine = float(((1 << bits) - 1) << zipml::kFractionBits);
+    const float inv_s = float(1.0 / s), inv_fine = float(1.0 / fine);
+    std::fill(pm, pm + d, 0.0);
+    std::fill(ps, ps + d, 0.0);
+    std::vector<double> row(d);
+    for (py::ssize_t i = 0; i < m; ++i) {
+      const float* xi = x + (picked ? picked[i] : i) * d;
+      for (py::ssize_t j = 0; j < d; ++j) {
+        float a = (xi[j] - plo[j]) * pinv[j];
+        a = a < 0.0f ? 0.0f : (a > 1.0f ? 1.0f : a);
+        row[j] = double(level_variance(a, s, inv_s));
+        pm[j] += row[j];
+        ps[j] += double(level_variance(a, fine, inv_fine));
+      }
+      const double total = pairwise_sums<1>(0, d, [&](py::ssize_t first, py::ssize_t count, double(&out)[1][128]) {
+        std::copy(row.data() + first, row.data() + first + count, out[0]);
+      })[0];
+      row_max = i == 0 ? total : std::max(row_max, total);
+    }
+    for (py::ssize_t j = 0; j < d; ++j) {
+      pm[j] /= double(m);
+      ps[j] /= double(m);
+    }
+  }
+  return py::make_tuple(mean, row_max, stored);
+}
+
+// The pass loss's terms exactly as NumPy evaluates spec.losses (each product and sum
+// rounded on its own: no fused multiply-add), so that loss_curve_ keeps its bits.
+#pragma GCC push_options
+#pragma GCC optimize("fp-contract=off")
+
+/// log(1 + exp(t)) as np.logaddexp(0, t) computes it.
+double softplus(double t) {
+  if (t == 0.0) return 0.693147180559945309417232121458176568;  // log 2
+  const double tmp = -t;
+  if (tmp > 0) return std::log1p(std::exp(-tmp));
+  if (tmp <= 0) return t + std::log1p(std::exp(tmp));
+  return tmp;  // NaN
+}
+
+/// Samples [first, first + count) of a pass (sample i: label labels[rows[i]] or
+/// labels[i], predictions p[i] of its first and second sample, all times `unit`):
+/// spec.losses' pass_estimate into est and, for losses with a second sample, pass_noise
+/// into noise (else 0); each times the weight u (and u^2) of the row where `weights` is given.
+template <class T>
+void pass_terms(zipml::LossId loss, const T* p, const T* labels, const int64_t* rows, const double* weights,
+                double unit, py::ssize_t first, py::ssize_t count, double* est, double* noise) {
+  for (py::ssize_t i = first; i < first + count; ++i) {
+    const py::ssize_t r = rows ? rows[i] : i;
+    const double y = double(labels[r]) * unit, f1 = double(p[2 * i]) * unit, f2 = double(p[2 * i + 1]) * unit;
+    double u1 = 0.0, u2 = 0.0;
+    switch (loss) {
+      case zipml::LossId::SquaredError:
+        u1 = f1 - y;
+        u2 = f2 - y;
+        break;
+      case zipml::LossId::Hinge:
+      case zipml::LossId::SquaredHinge: {
+        const double t1 = 1.0 - y * f1, t2 = 1.0 - y * f2;
+        u1 = 0.0 >= t1 ? 0.0 : t1;  // np.maximum(0, t): NaN stays NaN
+        u2 = 0.0 >= t2 ? 0.0 : t2;
+        break;
+      }
+      case zipml::LossId::Logistic:
+        break;
+    }
+    double e, v = 0.0;
+    if (loss == zipml::LossId::Hinge) {
+      e = u1;
+    } else if (loss == zipml::LossId::Logistic) {
+      e = softplus(-y * f1);
+    } else {
+      e = 0.5 * u1 * u2;
+      const double spread = 0.5 * ((u1 - u2) * (u1 - u2));
+      v = 0.25 * (2.0 * u1 * u2 * spread + spread * spread);
+    }
+    if (weights) {
+      const double w = weights[r];
+      e *= w;
+      v = v * w * w;
+    }
+    est[i - first] = e;
+    noise[i - first] = v;
+  }
+}
+
+#pragma GCC pop_options
+
+/// The training loss of a pass from the predictions the kernel made (spec.losses'
+/// pass_estimate and pass_noise): (mean estimate, its standard error).
+template <class T>
+py::tuple pass_loss_of(const py::array& predictions, const py::array& labels, zipml::LossId loss,
+                       const py::object& rows, const py::object& weights, double unit) {
+  const auto p = carray<T>::ensure(predictions);
+  const auto y = carray<T>::ensure(labels);
+  require(p.ndim() == 2 && p.shape(1) == 2 && p.shape(0) >= 1,
+          "predictions must have shape (n, 2) with n >= 1, got " + shape_str(predictions));
+  require(y.ndim() == 1 && y.shape(0) >= 1, "labels must be 1-D and not empty, got shape " + shape_str(labels));
+  const py::ssize_t n = p.shape(0);
+  py::ssize_t visited = y.shape(0);
+  carray<int64_t> order;
+  const int64_t* r = check_rows(rows, visited, order);
+  require(visited == n, "predictions have " + std::to_string(n) + " samples, the pass visits " +
+                            std::to_string(visited) + " rows");
+  carray<double> u;
+  if (!weights.is_none()) {
+    u = carray<double>::ensure(weights);
+    require(u && u.ndim() == 1 && u.shape(0) == y.shape(0),
+            "weights must have one value per label (" + std::to_string(y.shape(0)) + ")");
+  }
+  const T* pp = p.data();
+  const T* py_ = y.data();
+  const double* pu = weights.is_none() ? nullptr : u.data();
+  std::array<double, 2> sums;  // of the estimates and of the noise terms
+  {
+    py::gil_scoped_release release;
+    sums = pairwise_sums<2>(0, n, [&](py::ssize_t first, py::ssize_t count, double(&out)[2][128]) {
+      pass_terms(loss, pp, py_, r, pu, unit, first, count, out[0], out[1]);
+    });
+  }
+  return py::make_tuple(sums[0] / double(n), std::sqrt(std::max(sums[1], 0.0)) / double(n));
+}
+
+py::tuple pass_loss(const py::array& predictions, const py::array& labels, int loss, const py::object& rows,
+                    const py::object& weights) {
+  require(loss >= 0 && loss <= 3, "loss must be a loss id in [0, 3], got " + std::to_string(loss));
+  const auto id = static_cast<zipml::LossId>(loss);
+  if (predictions.dtype().is(py::dtype::of<int32_t>()))
+    return pass_loss_of<int32_t>(predictions, labels, id, rows, weights, 1.0 / double(1 << zipml::kLabelFrac));
+  require(predictions.dtype().is(py::dtype::of<float>()),
+          "predictions must be int32 (Q16, the quantized kernels') or float32 (the fp32 kernel's)");
+  return pass_loss_of<float>(predictions, labels, id, rows, weights, 1.0);
+}
+
 }  // namespace
 
 void bind_host(py::module_& m) {
@@ -168,6 +374,30 @@ The rows of epoch ``epoch`` of an n-row data set in visiting order (int64, a per
 
 The order that sorts draw(stream_key(seed, STREAM_ORDER, epoch, 0), row) over the rows,
 ties by row: the same permutation as the golden model's spec.rng.epoch_order.
+)pbdoc");
+  m.def("rounding_stats", &rounding_stats, py::arg("X"), py::arg("rows"), py::arg("lo"), py::arg("inv"),
+        py::arg("bits"), R"pbdoc(
+Rounding variances of rows of X at uniform levels of ``bits`` bits: (mean, row_max, stored).
+
+X float32 (n, d), scaled as FeatureScaling does: float32 a = clip((x - lo) inv, 0, 1);
+rows: int64 row indices to use (None: every row). Per value the variance
+(L_k+1 - a)(a - L_k) of stochastic rounding to levels k / s (s = 2^bits - 1), in float32;
+mean, stored: float64 (d,) per-feature means of it at the levels and at double data's
+fine grid (s 2^FRACTION_BITS); row_max: the largest float64 sum over a row at the levels.
+Sums in NumPy's order: the same bits as NumPy's float32 expressions with .mean(axis=0,
+dtype=float64) and .sum(axis=1, dtype=float64).max().
+)pbdoc");
+  m.def("pass_loss", &pass_loss, py::arg("predictions"), py::arg("labels"), py::arg("loss"),
+        py::arg("rows") = py::none(), py::arg("weights") = py::none(), R"pbdoc(
+The training loss of a kernel pass from its predictions: (mean, standard error).
+
+predictions: (n, 2), the kernel's predictions from each sample's first and second
+sample (int32 Q16, or float32 from the fp32 kernel); labels: the kernel's labels (int32
+Q16, or float32) in X's order; loss: a loss id (spec.losses); rows: the n rows the pass
+visited (None: every row in order); weights: float64 sample weights in X's order, or
+None. mean: the mean over the pass of spec.losses' pass_estimate (times each row's
+weight); standard error: sqrt(max(sum of pass_noise (times the weight squared), 0)) / n.
+In float64 with NumPy's summation order: the same bits as those NumPy expressions.
 )pbdoc");
 }
 

@@ -115,6 +115,16 @@ class NativeBackend:
         """max_i sum_j weight_j |X_ij - origin_j| (float32), in one pass on every core."""
         return self._k.weighted_row_bound(X, origin, weight)
 
+    def rounding_stats(self, X, rows, lo, inv, bits):
+        """(mean, row_max, stored): the rounding variances at ``bits`` bits of rows ``rows``
+        (None: all) of X scaled by lo and inv (``step_size.RoundingStats``)."""
+        return self._k.rounding_stats(X, rows, lo, inv, bits)
+
+    def pass_loss(self, predictions, labels, loss, rows=None, weights=None):
+        """(mean, standard error) of the training loss of a kernel pass from its predictions
+        (``engine.KernelRun.pass_loss``); ``loss`` by name."""
+        return self._k.pass_loss(predictions, labels, LOSSES[loss].kernel_id, rows, weights)
+
     def quantize(self, X, lo, inv, levels, bits, sampling, seed, n_copies, samples_per_value=2, rows=None,
                  portable=False):
         """Packed lines (n_copies, n, words) of X's stochastic quantization; ``rows``: output

@@ -9,7 +9,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from .conditioning import Conditioning
-from .scaling import FeatureSummary, scaled_sample
+from .scaling import FeatureSummary
 from .step_size import RoundingStats, row_bound
 
 
@@ -30,7 +30,7 @@ class DataStats:
         """Of ``X`` (finite float32, C order) at ``bits`` bits; ``summary``: X's, computed
         before."""
         summary = FeatureSummary.of(X) if summary is None else summary
-        rounding = RoundingStats.of(scaled_sample(X, summary.scaling), bits)
+        rounding = RoundingStats.of(X, summary.scaling, bits)
         return cls(summary=summary, rounding=rounding, bound=row_bound(X, summary.scaling),
                    bound_conditioned=row_bound(X, summary.scaling, Conditioning.fit(summary, bits, rounding)))
 

@@ -290,9 +290,10 @@ class KernelRun:
                  order: np.ndarray | None = None, seed: int | None = None) -> SgdResult:
         """``epochs`` epochs on ``data`` (the kernel visits ``data.rows`` of it, the labels
         in ``order``, the rows of X that pass visits) from ``model_init`` (scaled units); ``seed`` of the model and gradient
-        rounding (default: the config's). Returns the kernel's SgdResult with the history
-        and the predictions as float64 in scaled units, and refetches only where rows can
-        be refetched."""
+        rounding (default: the config's). Returns the kernel's SgdResult with the history as
+        float64 in scaled units, the predictions as the kernel made them (Q16 int32, or
+        float32 for fp32: what ``pass_loss`` reads) and refetches only where rows can be
+        refetched."""
         if data.lines is not None and not isinstance(data.lines, np.ndarray):
             # lines held elsewhere (zipml_hls.dask.RemoteLines): the kernel runs where they are
             return data.lines.run(self, data, epochs, step_shift, decay, model_init, order, seed)
@@ -307,8 +308,7 @@ class KernelRun:
             out = kernels.sgd_fp32(data.scaled, labels, epochs, step_shift, decay, model_init.astype(np.float32),
                                    loss=config.loss, rows=data.rows, step_scale=scale, centers=self.centers,
                                    weights=weights, decay=self.decay, l1=self.l1, fit_intercept=config.fit_intercept)
-            return out._replace(history=out.history.astype(np.float64),
-                                predictions=out.predictions.astype(np.float64))
+            return out._replace(history=out.history.astype(np.float64))
         init = F.to_fixed(model_init, F.MODEL_FRAC)
         if LOSSES[config.loss].kernel == "polynomial":
             out = kernels.sgd_logistic(data.lines, labels, d, config.bits, data.sampling, config.poly_degree + 1,
@@ -326,7 +326,6 @@ class KernelRun:
                                      rows=data.rows, stored_variance=self.stored_variance, sample_weights=weights,
                                      decay=self.decay, l1=self.l1, fit_intercept=config.fit_intercept)
         return out._replace(history=out.history.astype(np.float64) / (1 << F.MODEL_FRAC),
-                            predictions=out.predictions.astype(np.float64) / (1 << F.LABEL_FRAC),
                             refetches=out.refetches if data.full is not None else None)
 
     def pass_loss(self, result: SgdResult, order: np.ndarray | None = None) -> tuple[float, float]:
@@ -334,31 +333,24 @@ class KernelRun:
         the loss's estimate from the predictions the kernel made during that pass
         (``Loss.pass_estimate``), and the standard error that the quantization draws give
         that mean (``Loss.pass_noise``: large for 1- and 2-bit double sampling on small
-        data, 0 for fp32); ``order``: the rows that pass visited. With the stored-rounding
-        correction the estimate is of the loss at the stored values, which exceeds the
-        data's by 0.5 sum_j V_j w_j^2 in expectation over that rounding: that is taken off,
-        with the pass's last model."""
-        loss, y = LOSSES[self.config.loss], self._scaled_labels(order)
-        per_sample = loss.pass_estimate(y, result.predictions)
-        noise = loss.pass_noise(y, result.predictions)
-        if self.weights is not None:  # the weighted objective, mean_i u_i L_i
-            u = self.weights if order is None else self.weights[order]
-            per_sample, noise = per_sample * u, noise * u * u
-        error = np.sqrt(max(np.sum(noise), 0.0)) / max(1, per_sample.size)
-        mean = float(np.mean(per_sample))
+        data, 0 for fp32); ``order``: the rows that pass visited. One native pass over the
+        kernel's own predictions and labels (the same bits as those NumPy definitions,
+        without the GIL). With the stored-rounding correction the estimate is of the loss at
+        the stored values, which exceeds the data's by 0.5 sum_j V_j w_j^2 in expectation
+        over that rounding: that is taken off, with the pass's last model."""
+        mean, error = get_backend("hls").pass_loss(result.predictions, self.labels, self.config.loss, order,
+                                                   self.weights)
         if self.stored_variance is not None:
             w = result.history[-1, :-1]
             mean -= 0.5 * float(self.stored_variance.astype(np.float64) @ (w * w)) / 2.0**F.VARIANCE_FRAC
-        return mean, float(error)
+        return mean, error
 
     def zero_loss(self) -> float:
         """The training loss (scaled units) of the zero model: the baseline a run must beat."""
-        per_sample = LOSSES[self.config.loss].objective(self._scaled_labels(), 0.0)
+        labels = self.labels.astype(np.float64)
+        y = labels / (1 << F.LABEL_FRAC) if self.config.quantized else labels
+        per_sample = LOSSES[self.config.loss].objective(y, 0.0)
         return float(np.mean(per_sample if self.weights is None else per_sample * self.weights))
-
-    def _scaled_labels(self, order: np.ndarray | None = None) -> np.ndarray:
-        labels = self.labels if order is None else self.labels[order]
-        return labels.astype(np.float64) / (1 << F.LABEL_FRAC) if self.config.quantized else labels.astype(np.float64)
 
 
 @dataclass(frozen=True)

@@ -12,7 +12,7 @@ from sklearn.exceptions import ConvergenceWarning
 from .datasets import make_ill_conditioned_regression, make_synthetic_regression, make_tabular_regression
 from .spec.losses import LOSSES
 from .spec import format as F
-from .step_size import rounding_variance
+from .step_size import RoundingStats
 from .linear_model import ZipMLClassifier, ZipMLRegressor
 
 #: The paper-style experiments compare precisions under one fixed schedule: the step
@@ -195,7 +195,7 @@ def naive_bias(X, y, bits: int = 2, epochs: int = 40, seed: int = 0) -> dict:
     A = np.hstack([est.scaling_.transform(X).astype(np.float64), np.ones((X.shape[0], 1))])
     b = est.label_scaling_.transform(y)
     n = A.shape[0]
-    D = np.append(rounding_variance(A[:, :-1], bits).mean(axis=0), 0.0)
+    D = np.append(RoundingStats.of(X, est.scaling_, bits, m=X.shape[0]).mean, 0.0)
     w_ls = np.linalg.lstsq(A, b, rcond=None)[0]
     w_ridge = np.linalg.solve(A.T @ A + n * np.diag(D), A.T @ b)
     scale = est.label_scaling_.scale ** 2

@@ -36,13 +36,12 @@ from .quantized_io import QuantizedFileWriter, header_fields
 from .scaling import FeatureSummary, sample_rows
 from .spec import format as F
 from .spec.rng import STREAM_CHUNK, stream_key
-from .step_size import RoundingStats, row_bound
+from .step_size import SAMPLED_ROWS, RoundingStats, row_bound
 
 CHUNK_BYTES = 64 << 20  #: default chunk: rows of this many bytes of float32 features
 FORMATS = ("auto", "csv", "npy", "parquet", "arrow")
 TABLES = ("npy", "parquet", "arrow")  #: binary tables: read in place, quantized by ``quantize_file`` only
 SUFFIXES = {".npy": "npy", ".parquet": "parquet", ".pq": "parquet", ".arrow": "arrow", ".feather": "arrow"}
-SAMPLED_ROWS = 4096  #: rows spread over the data (``sample_rows``, as scaled_sample) giving the rounding variances
 
 
 def chunk_seed(seed: int, chunk: int) -> int:
@@ -231,7 +230,7 @@ def merge_summaries(parts) -> FeatureSummary:
 def chunk_setup(summary: FeatureSummary, sampled: np.ndarray, bits: int) -> tuple[RoundingStats, Conditioning]:
     """The rounding variances of the rows ``sampled`` (float32, those of ``sample_rows``)
     and the conditioning fit() derives: what pass 2 needs besides the scaling."""
-    rounding = RoundingStats.of(summary.scaling.transform(sampled), bits)
+    rounding = RoundingStats.of(sampled, summary.scaling, bits)
     return rounding, Conditioning.fit(summary, bits, rounding)
 
 

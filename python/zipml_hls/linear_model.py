@@ -24,7 +24,7 @@ from ._validation import (_all_finite, check_bits, check_choice, check_int, chec
 from .backend import BACKENDS, get_backend
 from .polynomial import logistic_polynomial
 from .quantize import LEVELS, QuantizedData, check_labels
-from .scaling import FeatureScaling, FeatureSummary, LabelScaling, scaled_sample, unscale_models
+from .scaling import FeatureScaling, FeatureSummary, LabelScaling, unscale_models
 from .spec import format as F
 from .spec.losses import CLASSIFIER_LOSSES, LOSSES
 from .spec.schedule import epoch_shift, step_shift_from_eta
@@ -359,7 +359,7 @@ class _ZipMLLinear(BaseEstimator):
                 summary = summary.rescaled(summary.scaling.through_origin(bits))
                 origin = summary.scaling.origin(bits)
             # Var[Q(a)] of sampled values, for the conditioning and the initial step
-            rounding = None if bits == F.FULL_PRECISION else RoundingStats.of(scaled_sample(X, summary.scaling), bits)
+            rounding = None if bits == F.FULL_PRECISION else RoundingStats.of(X, summary.scaling, bits)
         else:  # (quantized data train with an intercept: _check_float_only)
             summary, rounding = stats.summary, stats.rounding
         self.scaling_ = summary.scaling

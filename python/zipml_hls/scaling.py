@@ -194,12 +194,6 @@ def sample_rows(n: int, m: int) -> np.ndarray:
     return np.unique((np.floor(np.modf(np.arange(m) * 0.6180339887498949)[0] * n)).astype(np.int64))
 
 
-def scaled_sample(X: np.ndarray, scaling: FeatureScaling, m: int = 4096) -> np.ndarray:
-    """About ``m`` rows of X spread over it (``sample_rows``), scaled: the rows on which
-    fit()'s set-up estimates rounding variances (a fraction of a pass)."""
-    return scaling.transform(X[sample_rows(X.shape[0], m)])
-
-
 def unscale_models(history: np.ndarray, features: FeatureScaling, labels: LabelScaling,
                    centers: np.ndarray | None = None):
     """Scaled-space models (m, d+1: weights, then the intercept) -> original-unit

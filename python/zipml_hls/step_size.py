@@ -10,40 +10,35 @@ from dataclasses import dataclass
 import numpy as np
 
 from .backend import get_backend
-from .scaling import scaled_sample
+from .scaling import sample_rows
 from .spec import format as F
 
-
-def rounding_variance(X_scaled: np.ndarray, bits: int, fine: bool = False) -> np.ndarray:
-    """Per-value variance (L_k+1 - a)(a - L_k) of stochastic rounding to uniform levels
-    (``fine``: to double data's stored grid, 2^FRACTION_BITS times finer), in the precision
-    of ``X_scaled`` (float32 for the estimators' passes over X)."""
-    s = F.max_code(bits) << (F.FRACTION_BITS if fine else 0)
-    a = np.asarray(X_scaled)
-    k = np.minimum(np.floor(a * s), s - 1)
-    k /= s
-    return (k + 1 / s - a) * (a - k)
+#: Rows spread over the data (``scaling.sample_rows``) whose rounding variances the set-up uses.
+SAMPLED_ROWS = 4096
 
 
 @dataclass(frozen=True)
 class RoundingStats:
-    """What the set-up needs of the rounding variances of sampled values (``of``): at
-    uniform levels of ``bits`` bits, each feature's mean Var[Q(a)] (``mean``, for the
-    conditioning), the largest sum of them over a row (``row_max``, for the step), and
-    each feature's mean variance of double data's one-time rounding to the fine grid
-    (``stored``, the stored-rounding correction). float64, scaled units squared."""
+    """What the set-up needs of the rounding variances (L_k+1 - a)(a - L_k) of stochastic
+    rounding of sampled scaled values a (``of``): at uniform levels of ``bits`` bits, each
+    feature's mean Var[Q(a)] (``mean``, for the conditioning), the largest sum of them over
+    a row (``row_max``, for the step), and each feature's mean variance of double data's
+    one-time rounding to the fine grid, 2^FRACTION_BITS times finer (``stored``, the
+    stored-rounding correction). float64, scaled units squared."""
 
     mean: np.ndarray
     row_max: float
     stored: np.ndarray
 
     @classmethod
-    def of(cls, sample: np.ndarray, bits: int) -> "RoundingStats":
-        """Of ``sample``, scaled rows of X (``scaling.scaled_sample``)."""
-        rounding = rounding_variance(sample, bits)
-        return cls(mean=rounding.mean(axis=0, dtype=np.float64),
-                   row_max=float(rounding.sum(axis=1, dtype=np.float64).max()),
-                   stored=rounding_variance(sample, bits, fine=True).mean(axis=0, dtype=np.float64))
+    def of(cls, X: np.ndarray, scaling, bits: int, m: int = SAMPLED_ROWS) -> "RoundingStats":
+        """Of about ``m`` rows of X spread over it (``scaling.sample_rows``; every row when X
+        has at most ``m``), scaled by ``scaling`` (a FeatureScaling): one native pass over
+        those rows, without a scaled copy (each variance in float32, as the scaled values)."""
+        rows = sample_rows(X.shape[0], m)
+        mean, row_max, stored = get_backend("hls").rounding_stats(X, None if rows.size == X.shape[0] else rows,
+                                                                   scaling.lo, scaling.inv, bits)
+        return cls(mean=mean, row_max=row_max, stored=stored)
 
 
 def row_bound(X: np.ndarray, scaling, conditioning=None) -> float:
@@ -79,12 +74,12 @@ def auto_step_shift(X: np.ndarray, scaling, bits: int, conditioning=None, roundi
     size grows with V, so low precision starts with a smaller step. ``a`` is X scaled by
     ``scaling`` (a FeatureScaling); R is ``row_bound``; ``conditioning``: the centers m_j
     and exponents p_j (``conditioning.Conditioning``; None: m = 0, p = 0); V is
-    ``rounding.row_max`` over sampled rows (``RoundingStats`` of
-    ``scaling.scaled_sample``; None: computed here).
+    ``rounding.row_max`` over sampled rows (``RoundingStats.of(X, scaling, bits)``; None:
+    computed here).
     """
     v = 0.0
     if bits != F.FULL_PRECISION:
-        rounding = RoundingStats.of(scaled_sample(X, scaling), bits) if rounding is None else rounding
+        rounding = RoundingStats.of(X, scaling, bits) if rounding is None else rounding
         v = rounding.row_max
     return step_shift_of(row_bound(X, scaling, conditioning), v)
 

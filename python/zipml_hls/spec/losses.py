@@ -46,7 +46,8 @@ class Loss:
         """Per-sample loss of an epoch from the predictions its kernel pass made ((n, 2):
         first sample, second sample): 0.5 factor(y, f1) factor(y, f2) for the squared
         losses (unbiased for the loss with double sampling: E[f1] = E[f2] = a.w + c, the
-        samples independent), else objective(y, f1)."""
+        samples independent), else objective(y, f1). The definition: the engine's native
+        pass loss (``pass_loss`` in bindings/host.cpp) gives its mean bit for bit."""
         first = predictions[:, 0]
         if self.factor is None:
             return self.objective(y, first)
