@@ -420,7 +420,7 @@ def test_cli_trains_and_predicts_on_libsvm_without_densifying(tmp_path, capsys):
     # options that train on float rows densify, within --max-dense-gib, and say why
     for extra, why in ((["--sampling", "naive"], "--sampling naive with fresh samples"), (["--bits", "32"], "--bits 32"),
                        (["--requantize"], "re-quantization every epoch"), (["--levels", "optimal"], "--levels optimal"),
-                       (["--early-stopping"], "--early-stopping")):
+                       (["--early-stopping"], "--early-stopping"), (["--no-intercept"], "--no-intercept")):
         assert main(argv + extra) == 2  # (the last --bits counts)
         err = capsys.readouterr().err
         assert "above the limit" in err and why in err and err.count("\n") == 1, err

@@ -178,6 +178,8 @@ def _float_rows_reason(args, n_values: int) -> str | None:
         return f"--levels {args.levels}"
     if args.early_stopping:
         return "--early-stopping (held-out float rows)"
+    if not args.fit_intercept:
+        return "--no-intercept (it puts x = 0 on a level of the float data's scaling)"
     if args.fresh_samples and args.sampling == "naive":
         return "--sampling naive with fresh samples (quantized anew every epoch; --no-fresh-samples is not)"
     if args.fresh_samples and args.sampling == "double" and requantize:
