@@ -2,6 +2,8 @@
 
 import os
 
+import re
+
 import numpy as np
 import pytest
 from sklearn.datasets import load_diabetes
@@ -354,8 +356,14 @@ def test_sparse_input_is_quantized_block_by_block(skewed):
     labels = (target > 0).astype(int)
     c = ZipMLClassifier(bits=4, random_state=6, max_iter=6, decay_epochs=3).fit(S, labels)
     assert c.score(S, labels) > 0.8
-    with pytest.raises(ValueError, match="bits=32 or levels='optimal'"):
-        ZipMLRegressor(bits=32).fit(S, target)
+    for params, setting in ((dict(bits=32), "bits=32"), (dict(levels="optimal"), "levels='optimal'"),
+                            (dict(early_stopping=True), "early_stopping=True"), (dict(requantize=True), "requantize=True")):
+        with pytest.raises(ValueError, match=f"^{re.escape(setting)} needs dense float X"):
+            ZipMLRegressor(**params).fit(S, target)
+        assert not ZipMLRegressor(**params).__sklearn_tags__().input_tags.sparse
+    assert ZipMLRegressor().__sklearn_tags__().input_tags.sparse
+    assert not ZipMLClassifier(loss="hinge").__sklearn_tags__().input_tags.sparse  # refetches float rows
+    assert ZipMLClassifier(loss="hinge", refetch=False).__sklearn_tags__().input_tags.sparse
     with pytest.raises(ValueError, match="uniform levels"):
         quantize(S, 4, levels="optimal")
     bad = S.copy()
@@ -418,16 +426,19 @@ def test_cli_trains_and_predicts_on_libsvm_without_densifying(tmp_path, capsys):
     capsys.readouterr()
     assert np.array_equal(np.vstack(list(dense_rows(S, block_bytes=200))), X)
     # options that train on float rows densify, within --max-dense-gib, and say why
-    for extra, why in ((["--sampling", "naive"], "--sampling naive with fresh samples"), (["--bits", "32"], "--bits 32"),
-                       (["--requantize"], "re-quantization every epoch"), (["--levels", "optimal"], "--levels optimal"),
-                       (["--early-stopping"], "--early-stopping"), (["--no-intercept"], "--no-intercept")):
+    for extra, why in ((["--sampling", "naive"], "naive sampling with fresh samples quantizes anew every epoch"),
+                       (["--bits", "32"], "bits=32 needs float rows"),
+                       (["--requantize"], "requantize=True needs float rows"),
+                       (["--levels", "optimal"], "levels='optimal' needs float rows"),
+                       (["--early-stopping"], "early_stopping=True needs float rows"),
+                       (["--no-intercept"], "fit_intercept=False needs float rows")):
         assert main(argv + extra) == 2  # (the last --bits counts)
         err = capsys.readouterr().err
         assert "above the limit" in err and why in err and err.count("\n") == 1, err
     labels = np.where(y > np.median(y), 1, -1)
     dump_svmlight_file(S, labels, str(path), zero_based=False)
     assert main(argv + ["--no-requantize", "--loss", "hinge"]) == 2
-    assert "--loss hinge (it refetches float rows)" in capsys.readouterr().err
+    assert "refetch=True (loss='hinge') needs float rows" in capsys.readouterr().err
     assert main(argv + ["--no-requantize", "--loss", "squared_hinge"]) == 0
     est = load_model(model)
     assert np.array_equal(est.coef_, type(est)(**est.get_params()).fit(X, labels).coef_)

@@ -168,52 +168,42 @@ def _is_quantized_file(path: str, fmt: str) -> bool:
         return False
 
 
-def _float_rows_reason(args, n_values: int) -> str | None:
-    """What makes training with ``args`` on ``n_values`` values read float rows (the dense
-    form) rather than one quantization of them, as fit on sparse X does; None: nothing."""
-    requantize = n_values <= REQUANTIZE_MAX_VALUES if args.requantize is None else args.requantize
-    if args.bits == F.FULL_PRECISION:
-        return "--bits 32"
-    if args.levels != "uniform":
-        return f"--levels {args.levels}"
-    if args.early_stopping:
-        return "--early-stopping (held-out float rows)"
-    if not args.fit_intercept:
-        return "--no-intercept (it puts x = 0 on a level of the float data's scaling)"
-    if args.fresh_samples and args.sampling == "naive":
-        return "--sampling naive with fresh samples (quantized anew every epoch; --no-fresh-samples is not)"
-    if args.fresh_samples and args.sampling == "double" and requantize:
-        return (f"re-quantization every epoch (--requantize; the default on data of at most {REQUANTIZE_MAX_VALUES:,} "
-                "values; --no-requantize is not)")
-    if LOSSES[args.loss].refetch:
-        return f"--loss {args.loss} (it refetches float rows)"
-    return None
+def _libsvm_form(args, est, X):
+    """A LIBSVM file's CSR matrix X as ``est`` trains on it: as it is (quantized once, block
+    by block, as fit does with sparse X), or dense (within --max-dense-gib) where a setting
+    needs float rows or fit on float rows quantizes anew every epoch, which one quantization
+    cannot give."""
+    from ._validation import check_sparse
+    from .data import DataError, densify
+
+    reason = est._needs_float_rows(sparse=True)
+    if reason is not None:
+        reason += " needs float rows"
+    elif est.fresh_samples and est.sampling == "naive":
+        reason = "naive sampling with fresh samples quantizes anew every epoch (--no-fresh-samples does not)"
+    elif est.fresh_samples and est.sampling == "double" and est._requantizes(X):
+        reason = (f"re-quantization every epoch (--requantize; the default on data of at most {REQUANTIZE_MAX_VALUES:,} "
+                  "values; --no-requantize is not) reads float rows")
+    try:
+        if reason is None:
+            return check_sparse(X)  # float32 now, the float64 matrix freed: fit takes it as it is
+        return densify(X, int(args.max_dense_gib * 2**30))
+    except ValueError as exc:
+        raise DataError(f"{args.data}: {exc}" if reason is None else f"{args.data}: {reason}, and {exc}") from None
 
 
 def _training_data(args):
     """(X, y, n_samples, n_features) of ``train``'s data: a quantized file's QuantizedData
     and labels (its precision fills in --bits, --sampling and --levels), a LIBSVM file as
-    CSR (dense only where ``_float_rows_reason`` gives one), or float data."""
+    CSR (``_libsvm_form`` decides what training reads), or float data."""
     if not _is_quantized_file(args.data, args.format):
         args.bits = 8 if args.bits is None else args.bits
         args.sampling = args.sampling or "double"
         args.levels = args.levels or "uniform"
         if _is_libsvm(args.data, args.format):
-            from ._validation import check_sparse
-            from .data import DataError, densify, load_svmlight
+            from .data import load_svmlight
 
             X, y = load_svmlight(args.data, zero_based=args.zero_based, dense=False, detected=args.data_format)
-            reason = _float_rows_reason(args, X.shape[0] * X.shape[1])
-            if reason is None:
-                try:
-                    X = check_sparse(X)  # float32 now, the float64 matrix freed: fit takes it as it is
-                except ValueError as exc:
-                    raise DataError(f"{args.data}: {exc}") from None
-            else:
-                try:
-                    X = densify(X, int(args.max_dense_gib * 2**30))
-                except ValueError as exc:
-                    raise DataError(f"{args.data}: {reason} trains on float rows, and {exc}") from None
         else:
             X, y = _load(args.data, args, detected=args.data_format)
         return X, y, X.shape[0], X.shape[1]
@@ -269,6 +259,8 @@ def cmd_train(args) -> int:
               model_quantization=args.model_quantization,
               penalty=None if args.penalty == "none" else args.penalty, l1_ratio=args.l1_ratio,
               fit_intercept=args.fit_intercept, **extra)
+    if issparse(X):
+        X = _libsvm_form(args, est, X)
     precision = F.precision_label(args.bits, args.sampling)
     if not args.quiet:
         print(f"training {cls.__name__} ({task}) on {n_samples} samples x {n_features} features, {precision}, "

@@ -142,11 +142,11 @@ class _ZipMLLinear(BaseEstimator):
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()
         tags.input_tags.allow_nan = False
-        # fit quantizes sparse X block by block (low precision, uniform levels, no refetching);
-        # predict multiplies it
-        spec = LOSSES.get(self._loss_name)
-        tags.input_tags.sparse = (self.bits != F.FULL_PRECISION and self.levels == "uniform" and spec is not None
-                                  and not (spec.refetch and getattr(self, "refetch", False)) and self.fit_intercept)
+        # fit quantizes sparse X block by block where the settings allow it; predict multiplies it
+        try:
+            tags.input_tags.sparse = self._needs_float_rows(sparse=True) is None
+        except (KeyError, TypeError, ValueError):  # parameters fit will refuse
+            tags.input_tags.sparse = False
         tags.target_tags.multi_output = self._multi_output
         return tags
 
@@ -281,16 +281,7 @@ class _ZipMLLinear(BaseEstimator):
         if q.stats is None:
             raise ValueError("this QuantizedData has no set-up statistics (.stats); quantize the data with "
                              "zipml_hls.quantize")
-        self._check_float_only()
-        if not isinstance(self.requantize, str) and self.requantize:
-            raise ValueError("requantize=True quantizes the float data again every epoch; quantized data (and sparse "
-                             "X, quantized once) have none (set requantize='auto' or False)")
-        if self.early_stopping:
-            raise ValueError("early_stopping needs full-precision held-out rows; quantized data (and sparse X) have "
-                             "none")
-        if self._loss_spec.refetch and self.refetch:
-            raise ValueError(f"loss={self._loss_name!r} refetches full-precision rows; quantized data (and sparse X) "
-                             "have none (set refetch=False)")
+        self._refuse_float_rows(sparse=False)
         if int(self.n_copies) not in (1, q.n_copies):
             raise ValueError(f"n_copies={self.n_copies}, but the quantized data hold {q.n_copies} copies "
                              "(epoch e reads copy e mod their number)")
@@ -308,11 +299,30 @@ class _ZipMLLinear(BaseEstimator):
             del self.feature_names_in_
         return y
 
-    def _check_float_only(self) -> None:
-        """What quantized data (and sparse X, quantized once) cannot train: a ValueError."""
-        if not self.fit_intercept:
-            raise ValueError("fit_intercept=False needs dense float X: quantized data (and sparse X) carry a "
-                             "scaling that need not put x = 0 on a level")
+    def _needs_float_rows(self, sparse: bool) -> str | None:
+        """The setting that cannot train on one quantization of the data (quantized data;
+        with ``sparse``, sparse X quantized once at uniform levels), as 'name=value'; None:
+        every setting can. fit refuses it; the sparse tag and the command line's choice of a
+        LIBSVM file's form ask it."""
+        if sparse and int(self.bits) == F.FULL_PRECISION:
+            return "bits=32"
+        if sparse and self.levels != "uniform":
+            return f"levels={self.levels!r}"
+        if not self.fit_intercept:  # its scaling must put x = 0 on a level
+            return "fit_intercept=False"
+        if not isinstance(self.requantize, str) and self.requantize:  # quantizes X again every epoch
+            return "requantize=True"
+        if self.early_stopping:  # scores held-out float rows
+            return "early_stopping=True"
+        if self._loss_spec.refetch and self.refetch:
+            return f"refetch=True (loss={self._loss_name!r})"
+        return None
+
+    def _refuse_float_rows(self, sparse: bool) -> None:
+        setting = self._needs_float_rows(sparse)
+        if setting is not None:
+            raise ValueError(f"{setting} needs dense float X: quantized data and sparse X (quantized once) have no "
+                             f"float rows (pass dense X, or change {setting.split('=')[0]})")
 
     def _sparse_data(self, X, y):
         """Sparse X quantized once at the estimator's precision, block by block without its
@@ -320,11 +330,8 @@ class _ZipMLLinear(BaseEstimator):
         quantized data are."""
         if y is None:  # scikit-learn's words
             raise ValueError(f"{type(self).__name__} requires y to be passed, but the target y is None")
-        if int(self.bits) == F.FULL_PRECISION or self.levels != "uniform":
-            raise ValueError("sparse X trains at low precision with uniform levels (its dense form is never built); "
-                             "densify it (X.toarray()) for bits=32 or levels='optimal'")
+        self._refuse_float_rows(sparse=True)
         _check_width(X.shape[1], "X")
-        self._check_float_only()
         X = check_sparse(X)
         copies = 1 if self.fresh_samples else int(self.n_copies)
         q = quantize_sparse(X, int(self.bits), self.sampling, _resolve_seed(self.random_state), copies)
@@ -360,7 +367,7 @@ class _ZipMLLinear(BaseEstimator):
                 origin = summary.scaling.origin(bits)
             # Var[Q(a)] of sampled values, for the conditioning and the initial step
             rounding = None if bits == F.FULL_PRECISION else RoundingStats.of(X, summary.scaling, bits)
-        else:  # (quantized data train with an intercept: _check_float_only)
+        else:  # (quantized data train with an intercept: _needs_float_rows)
             summary, rounding = stats.summary, stats.rounding
         self.scaling_ = summary.scaling
         if known is not None:
@@ -549,7 +556,7 @@ class _ZipMLLinear(BaseEstimator):
         if isinstance(X, QuantizedData):
             return False
         if isinstance(self.requantize, str):
-            return X.size <= REQUANTIZE_MAX_VALUES
+            return X.shape[0] * X.shape[1] <= REQUANTIZE_MAX_VALUES  # (a sparse X's too: its dense form's)
         return bool(self.requantize)
 
     def _config(self, step_shift: int, decay_epochs: int, seed: int, requantize: bool = False,
