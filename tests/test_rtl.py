@@ -4,6 +4,7 @@ equals the golden model bit for bit, its measured epoch cycles equal the cycle m
 UltraScale+. Tests needing Verilator or Yosys skip when the tool is absent (.ci/run
 installs both)."""
 
+import json
 import os
 import shutil
 
@@ -14,7 +15,7 @@ from zipml_hls import fpga
 from zipml_hls.cli import main
 from zipml_hls.reference import sgd_fixed32
 from zipml_hls.rtl import report, simulate, verilog
-from zipml_hls.rtl.synthesize import parse_sta, parse_stat, synthesize
+from zipml_hls.rtl.synthesize import cache_path, parse_sta, parse_stat, synthesize
 from zipml_hls.rtl.verilog import EngineConfig
 from zipml_hls.spec import format as F
 
@@ -124,7 +125,16 @@ def test_yosys_log_parsers():
 
 
 @needs_yosys
-def test_yosys_synthesizes_the_32bit_engine_for_ultrascale_plus():
-    r = synthesize(FIXED32)
+def test_yosys_synthesizes_the_32bit_engine_for_ultrascale_plus(fixed32_synthesis):
+    r = fixed32_synthesis  # (tests/conftest.py starts it with the session: it takes minutes)
     assert r["dsp"] >= 16 and r["lut"] > 1000 and r["ff"] > 1000  # a multiplier per lane at least
     assert 0 < r["logic_delay_ns"] < 20 and len(r["path_cells"]) >= 2
+
+
+@needs_yosys
+def test_synthesize_returns_the_cached_result(fixed32_synthesis):
+    # keyed by the Verilog and Yosys' version: a second call runs no Yosys
+    path = cache_path(FIXED32)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(json.dumps({**fixed32_synthesis, "lut": -1}))
+    assert synthesize(FIXED32) == {**fixed32_synthesis, "lut": -1}

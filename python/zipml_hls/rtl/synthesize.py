@@ -84,6 +84,25 @@ def cache_path(cfg: EngineConfig) -> Path:
     return cache_dir() / f"{cfg.name}-{digest}.synth.json"
 
 
+def start(cfg: EngineConfig, folder: Path) -> subprocess.Popen:
+    """Starts Yosys on ``cfg``: its Verilog and the Yosys log are written into ``folder``.
+    ``finish`` waits for it and reads the log."""
+    folder.mkdir(parents=True, exist_ok=True)
+    src = folder / f"{cfg.name}.v"
+    src.write_text(verilog.generate(cfg))
+    with open(folder / f"{cfg.name}.yosys.err", "w") as err:  # (the child keeps its own handle)
+        return subprocess.Popen(["yosys", "-q", "-l", str(folder / f"{cfg.name}.yosys.log"), "-p", script(cfg, src)],
+                                stdout=subprocess.DEVNULL, stderr=err)
+
+
+def finish(cfg: EngineConfig, process: subprocess.Popen, folder: Path) -> dict:
+    """The result of ``start(cfg, folder)``: resources, the logic delay and Yosys' CPU time."""
+    if process.wait() != 0:
+        err = (folder / f"{cfg.name}.yosys.err").read_text().strip()
+        raise RuntimeError(f"yosys failed for {cfg.name}: {err[-2000:]}")
+    return summarize(cfg, (folder / f"{cfg.name}.yosys.log").read_text())
+
+
 def synthesize(cfg: EngineConfig, out: Path | None = None) -> dict:
     """Synthesize ``cfg`` with Yosys; returns resources, the logic delay and Yosys' CPU
     time. With ``out``, the Verilog and the Yosys log are kept there. Results are cached
@@ -94,15 +113,7 @@ def synthesize(cfg: EngineConfig, out: Path | None = None) -> dict:
         return json.loads(cached.read_text())
     with tempfile.TemporaryDirectory() as tmp:
         folder = Path(out) if out is not None else Path(tmp)
-        folder.mkdir(parents=True, exist_ok=True)
-        src = folder / f"{cfg.name}.v"
-        src.write_text(verilog.generate(cfg))
-        log_path = folder / f"{cfg.name}.yosys.log"
-        done = subprocess.run(["yosys", "-q", "-l", str(log_path), "-p", script(cfg, src)],
-                              capture_output=True, text=True)
-        if done.returncode != 0:
-            raise RuntimeError(f"yosys failed for {cfg.name}: {done.stderr.strip()[-2000:]}")
-        result = summarize(cfg, log_path.read_text())
+        result = finish(cfg, start(cfg, folder), folder)
     cached.parent.mkdir(parents=True, exist_ok=True)
     cached.write_text(json.dumps(result))
     return result
