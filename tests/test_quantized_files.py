@@ -3,6 +3,7 @@
 import os
 
 import re
+import warnings
 
 import numpy as np
 import pytest
@@ -64,7 +65,7 @@ def test_save_load_round_trip(skewed, tmp_path, bits, sampling, levels, copies):
 
 
 @pytest.mark.parametrize("bits, sampling, levels, copies", [
-    (4, "double", "uniform", 1), (2, "naive", "uniform", 3), (3, "double", "optimal", 1)])
+    (4, "double", "uniform", 1), (2, "naive", "uniform", 8), (3, "double", "optimal", 1)])
 def test_fit_from_file_equals_fit_in_memory(skewed, tmp_path, bits, sampling, levels, copies):
     X, y = skewed
     q = quantize(X, bits, sampling=sampling, levels=levels, seed=5, n_copies=copies, y=y)
@@ -85,6 +86,24 @@ def test_fit_from_file_equals_fit_in_memory(skewed, tmp_path, bits, sampling, le
         assert np.array_equal(a.predict(X), d.predict(X))
     # predict on float data uses the stored scaling (2-bit naive sampling is biased: lower)
     assert a.score(X, y) > (0.4 if sampling == "naive" else 0.9)
+
+
+def test_naive_data_with_fewer_copies_than_epochs_warn(skewed):
+    # naive samples are the stored ones: with fresh_samples=True (the default) each epoch
+    # should read its own copy; fewer copies than epochs repeat them, and fit says so
+    X, y = skewed
+    q = quantize(X, 2, sampling="naive", seed=1, n_copies=3, y=y)
+    with pytest.warns(UserWarning, match=r"hold 3 quantized copies .* n_copies=max_iter=4"):
+        ZipMLRegressor(bits=2, sampling="naive", max_iter=4, decay_epochs=2, random_state=0).fit(q)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        ZipMLRegressor(bits=2, sampling="naive", max_iter=3, decay_epochs=2, random_state=0).fit(q)  # a copy an epoch
+        ZipMLRegressor(bits=2, sampling="naive", max_iter=4, fresh_samples=False, decay_epochs=2, random_state=0).fit(q)  # cycled
+        ZipMLRegressor(bits=2, max_iter=4, decay_epochs=2, random_state=0).fit(quantize(X, 2, seed=1, y=y))  # double: drawn anew
+    from scipy.sparse import csr_matrix
+
+    with pytest.warns(UserWarning, match="hold 1 quantized copy "):  # sparse X is quantized once
+        ZipMLRegressor(bits=2, sampling="naive", max_iter=2, decay_epochs=2, random_state=0).fit(csr_matrix(X), y)
 
 
 def test_classifier_from_file(skewed, tmp_path):
@@ -304,8 +323,12 @@ def test_cli_quantize_and_train(skewed, tmp_path, capsys):
     model = tmp_path / "m.zipml"
     assert main(["train", str(out), "--seed", "1", "--epochs", "3", "--decay-epochs", "1", "--model-out", str(model),
                  "--quiet"]) == 0
-    assert "final training loss" in capsys.readouterr().out
-    direct = ZipMLRegressor(bits=2, sampling="naive", random_state=1, max_iter=3, decay_epochs=1).fit(load_quantized(out))
+    captured = capsys.readouterr()  # 2 naive copies for 3 epochs: the third repeats the first's samples
+    assert "final training loss" in captured.out
+    assert "warning: the naive data hold 2 quantized copies" in captured.err and "--epochs=3" in captured.err
+    with pytest.warns(UserWarning, match="epochs after the first 2 reuse samples"):
+        direct = ZipMLRegressor(bits=2, sampling="naive", random_state=1, max_iter=3,
+                                decay_epochs=1).fit(load_quantized(out))
     assert np.array_equal(zipml_hls.model_io.load_model(model).coef_, direct.coef_)
     assert main(["quantize", str(csv), "--bits", "3", "--levels", "optimal", "-o", str(out), "--quiet"]) == 0
     assert load_quantized(out).levels == "optimal"

@@ -282,6 +282,12 @@ class _ZipMLLinear(BaseEstimator):
             raise ValueError("this QuantizedData has no set-up statistics (.stats); quantize the data with "
                              "zipml_hls.quantize")
         self._refuse_float_rows(sparse=False)
+        if q.sampling == "naive" and self.fresh_samples and q.n_copies < int(self.max_iter):
+            # naive samples are the stored ones: fewer copies than epochs repeat them
+            warnings.warn(f"the naive data hold {q.n_copies} quantized cop{'y' if q.n_copies == 1 else 'ies'} and epoch e "
+                          f"reads copy e mod {q.n_copies}: epochs after the first {q.n_copies} reuse samples, not fresh "
+                          f"ones (quantize with n_copies=max_iter={self.max_iter}, or fit dense X, which is quantized "
+                          "anew every epoch)", stacklevel=3)
         if int(self.n_copies) not in (1, q.n_copies):
             raise ValueError(f"n_copies={self.n_copies}, but the quantized data hold {q.n_copies} copies "
                              "(epoch e reads copy e mod their number)")
