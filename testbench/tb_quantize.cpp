@@ -1,11 +1,12 @@
 // Testbench: quantize_matrix against the golden model's packed lines, bit for bit;
-// where the build has the AVX-512 quantizer and it covers a case, the fast path is
-// checked against the same vectors.
+// where the build has the AVX-512 or the AVX2 quantizer and it covers a case, each fast
+// path is checked against the same vectors (an AVX-512 build checks both).
 #include <cstdio>
 
 #include "vectors.hpp"
 #include "zipml/quantize.hpp"
 #include "zipml_cpu/dispatch.hpp"
+#include "zipml_cpu/quantize_avx2.hpp"
 #include "zipml_cpu/quantize_avx512.hpp"
 
 int main(int argc, char** argv) {
@@ -38,6 +39,10 @@ int main(int argc, char** argv) {
           if (zipml::avx512::fast_quantize_matrix<B, E, M>(x.data(), n, d, lo.data(), inv.data(), table, seed, copies,
                                                            got.data()))
             check(got, "avx512");
+          got.assign(got.size(), 0);
+          if (zipml::avx2::fast_quantize_matrix<B, E, M>(x.data(), n, d, lo.data(), inv.data(), table, seed, copies,
+                                                         got.data()))
+            check(got, "avx2");
         });
       });
     }

@@ -368,3 +368,72 @@ def test_work_and_range_limits_of_the_level_programs():
         quantize(X, 4, grid_size=64)
     with pytest.raises(ValueError, match="grid_size is only used with levels_method='grid'"):
         quantize(X, 4, levels="optimal", levels_method="exact", grid_size=64)
+
+
+def test_the_build_compiles_the_widest_quantizer_fast_path():
+    # AVX-512 where the build has it, else AVX2 (quantize_fast.hpp): a build for an AVX2
+    # machine must not quietly run the portable quantizer.
+    info = _kernels.info()
+    assert info["fast_quantize"] == {"avx512": "avx512", "avx2": "avx2"}.get(info["isa"], "none")
+    if info["fast_quantize"] != "none":
+        assert f"{info['fast_quantize']} quantizer (" in info["fast_path"]
+
+
+@pytest.mark.parametrize("bits", (1, 2, 4, 8))
+@pytest.mark.parametrize("sampling", SAMPLINGS)
+def test_fast_quantizer_equals_portable_and_golden(bits, sampling):
+    # Every format the fast paths cover: d ending inside a group of 8 lanes, inside a
+    # line and one past a line (tails inside a line and across lines), values on levels,
+    # at the range ends and on constant features; a row order with repeats, 1 and 3
+    # copies, many seeds; the golden model decides.
+    gen = np.random.default_rng(31 * bits + SAMPLINGS.index(sampling))
+    k, s = F.values_per_line(bits, sampling), F.max_code(bits)
+    for n, d in [(1, 1), (5, 3), (4, 9), (3, k - 5), (6, k + 1), (2, 2 * k + 13)]:
+        X = (gen.standard_normal((n, d)) * gen.uniform(0.01, 100, d)).astype(np.float32)
+        X[:, 0] = -1.5  # constant feature
+        X[n // 2:, 1::4] = gen.integers(0, s + 1, size=(n - n // 2, len(range(1, d, 4)))) / s
+        sc = FeatureScaling.fit(X)
+        if n > 1:
+            X[0, :] = sc.lo - 1.0  # below the range (clamped to 0); row 1 above it
+            X[1, :] = sc.lo + 2 / np.where(sc.inv > 0, sc.inv, 1)
+        for seed in gen.integers(0, 2**32, 4, dtype=np.uint64).tolist():
+            for n_copies, rows in [(1, None), (3, gen.integers(0, n, n + 2).astype(np.int64))]:
+                args = (X, sc.lo, sc.inv, None, bits, F.sampling_id(sampling), seed, n_copies)
+                want = R.quantize_matrix(X, sc.lo, sc.inv, None, bits, sampling, seed, n_copies, rows=rows)
+                assert np.array_equal(_kernels.quantize(*args, rows=rows), want), (n, d, seed, n_copies)
+                assert np.array_equal(_kernels.quantize(*args, portable=True, rows=rows), want), (n, d, seed)
+
+
+@pytest.mark.parametrize("bits, sampling", [(2, "double"), (4, "naive"), (8, "nearest"), (1, "naive")])
+def test_fast_quantizer_split_among_threads_equals_portable(bits, sampling):
+    # Enough rows that the module splits them among threads: each part starts its rows
+    # at row_begin > 0 with the draws of its output rows.
+    gen = np.random.default_rng(bits)
+    X = gen.standard_normal((3 * 4096 + 77, 21)).astype(np.float32)
+    sc = FeatureScaling.fit(X)
+    args = (X, sc.lo, sc.inv, None, bits, F.sampling_id(sampling), 5, 2)
+    fast = _kernels.quantize(*args)
+    assert np.array_equal(fast, _kernels.quantize(*args, portable=True))
+    assert np.array_equal(fast, R.quantize_matrix(X, sc.lo, sc.inv, None, bits, sampling, 5, 2))
+
+
+@pytest.mark.parametrize("bits", (1, 2, 4, 8))
+@pytest.mark.parametrize("sampling", SAMPLINGS)
+def test_fast_quantizer_at_interval_boundaries(bits, sampling):
+    # Exact positions (lo = 0, inv = 1: x = v / 2^24 is position v) on every level, one
+    # away from it, and at and around the midpoint of the top interval, the one interval
+    # of even width (q + 1) where nearest rounding meets a tie.
+    s = F.max_code(bits)
+    q = (F.POS_ONE - 1) // s
+    levels = np.arange(s + 1) * q + (np.arange(s + 1) == s)
+    tie = (s - 1) * q + (q + 1) // 2
+    v = np.unique(np.clip(np.concatenate([levels - 1, levels, levels + 1, [tie - 1, tie, tie + 1]]), 0, F.POS_ONE))
+    gen = np.random.default_rng(bits)
+    X = (gen.choice(v, size=(40, 29)) / F.POS_ONE).astype(np.float32)
+    X[0], X[1] = 0.0, 1.0
+    lo, inv = np.zeros(29, np.float32), np.ones(29, np.float32)
+    assert np.array_equal(_kernels.positions(X, lo, inv), (X * F.POS_ONE).astype(np.uint32))
+    args = (X, lo, inv, None, bits, F.sampling_id(sampling), 3, 2)
+    want = R.quantize_matrix(X, lo, inv, None, bits, sampling, 3, 2)
+    assert np.array_equal(_kernels.quantize(*args), want)
+    assert np.array_equal(_kernels.quantize(*args, portable=True), want)

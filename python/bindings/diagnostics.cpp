@@ -11,7 +11,7 @@
 #include "zipml/rng.hpp"
 #include "zipml/sgd.hpp"
 #include "zipml_cpu/dispatch.hpp"
-#include "zipml_cpu/quantize_avx512.hpp"
+#include "zipml_cpu/quantize_fast.hpp"
 #include "zipml_cpu/sgd_fast.hpp"
 
 namespace zipml_py {
@@ -64,7 +64,8 @@ std::string coverage(Covered covered) {
 
 /// The fast paths this build has and what each covers (uniform levels only, and for the
 /// SGD full-precision model and gradient), from simd::supports_sgd (the SGD fast path of
-/// sgd_fast.hpp: AVX-512 or AVX2) and avx512::supports_quantize.
+/// sgd_fast.hpp: AVX-512 or AVX2) and supports_quantize (the quantizer fast path of
+/// quantize_fast.hpp: AVX-512 or AVX2).
 std::string fast_path() {
   std::string fast;
 #if defined(ZIPML_HAVE_AVX512) || defined(ZIPML_HAVE_AVX2)
@@ -79,11 +80,12 @@ std::string fast_path() {
   fast += " (refetching runs the portable kernel)";
 #endif
 #endif
-#ifdef ZIPML_HAVE_AVX512_QUANTIZE
+#if defined(ZIPML_HAVE_AVX512_QUANTIZE) || defined(ZIPML_HAVE_AVX2_QUANTIZE)
   const std::string covered = coverage([](auto b, auto e) {
-    return zipml::avx512::supports_quantize<decltype(b)::value, decltype(e)::value>();
+    return zipml::avx2::supports_quantize<decltype(b)::value, decltype(e)::value>();
   });
-  if (!covered.empty()) fast += std::string(fast.empty() ? "" : ", ") + "avx512 quantizer (" + covered + ")";
+  if (!covered.empty())
+    fast += std::string(fast.empty() ? "" : ", ") + zipml::kFastQuantize + " quantizer (" + covered + ")";
 #endif
   return fast.empty() ? std::string("none (portable kernels)")
                       : fast + "; with uniform levels (and for the SGD a full-precision model and gradient); "
@@ -105,6 +107,7 @@ py::dict info() {
   d["native"] = bool(ZIPML_NATIVE);
   d["fast_path"] = fast_path();
   d["fast_sgd"] = std::string(zipml::kFastSgd);  // the SGD fast path's instruction set, or "none"
+  d["fast_quantize"] = std::string(zipml::kFastQuantize);  // the quantizer's, or "none"
 #if defined(__AVX512F__)
   d["isa"] = "avx512";
 #elif defined(__AVX2__)

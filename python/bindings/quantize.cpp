@@ -1,5 +1,6 @@
 // Bindings of the quantizer (hls/include/zipml/quantize.hpp): scaled positions and
-// packed quantized copies, on the AVX-512 fast path where it covers the call.
+// packed quantized copies, on the CPU fast path (quantize_fast.hpp: AVX-512 or AVX2) where
+// it covers the call.
 #include <algorithm>
 #include <string>
 
@@ -7,7 +8,7 @@
 #include "parallel.hpp"
 #include "zipml/quantize.hpp"
 #include "zipml_cpu/dispatch.hpp"
-#include "zipml_cpu/quantize_avx512.hpp"
+#include "zipml_cpu/quantize_fast.hpp"
 
 namespace zipml_py {
 namespace {
@@ -53,8 +54,8 @@ py::array_t<uint64_t> quantize(carray<float> X, carray<float> lo, carray<float> 
     // Rows split among the cores: each row's draws depend on its index only, so any split
     // gives the same bits.
     auto part = [&](int begin, int end) {
-      if (portable || !zipml::avx512::fast_quantize_matrix<B, E, M>(x, int(n), int(d), plo, pinv, table, seed,
-                                                                    n_copies, po, porder, begin, end))
+      if (portable || !zipml::fast_quantize_matrix<B, E, M>(x, int(n), int(d), plo, pinv, table, seed, n_copies, po,
+                                                            porder, begin, end))
         zipml::quantize_matrix<B, E, M>(x, int(n), int(d), plo, pinv, table, seed, n_copies, po, porder, begin, end);
     };
     const int parts = int(std::clamp<py::ssize_t>(n / 4096, 1, available_threads()));
@@ -94,7 +95,7 @@ Parameters: X float32 (n, d); lo, inv float32 (d,): per-feature minimum and 1/(m
 increasing Q0.24 level positions from 0 to 2^24; bits one of constants()['supported_bits'];
 sampling a Sampling value ({samplings}); seed uint32; n_copies >= 1;
 samples: samples per value of multi, one of constants()['multi_samples'] (ignored
-otherwise); portable: skip the AVX-512 fast path (same bits); rows: None, or int64 row
+otherwise); portable: skip the CPU fast path (AVX-512 or AVX2, info()['fast_quantize']; same bits); rows: None, or int64 row
 indices of X: output row i quantizes X[rows[i]] with the draws of output row i (an epoch's
 row order without a reordered copy of X).
 
