@@ -3,6 +3,7 @@ with scikit-learn, written as report.md, PNG plots and results.json."""
 
 from __future__ import annotations
 
+import contextlib
 import importlib.util
 import json
 import math
@@ -96,7 +97,7 @@ def reproduce(out: Path, full: bool = False, quiet: bool = False, sizes: dict | 
                "machine": platform.processor() or platform.machine(), "epochs": epochs,
                "data": None if data is None else {"name": data[0], "shape": list(data[1].shape), "task": data[3]}}
     torch = importlib.util.find_spec("torch") is not None
-    workers = default_workers() if workers is None else workers
+    results["workers"] = workers = default_workers() if workers is None else workers
     # The workers start (import numpy, scikit-learn, torch) while the data is made, and are
     # idle while the timed sections run: the timed sections run alone.
     with _Workers(workers, torch) as pool:
@@ -308,23 +309,25 @@ class _Workers:
         code = f"from zipml_hls.reproduce import _worker; _worker({torch!r})"
         self.procs = [subprocess.Popen([sys.executable, "-c", code], stdin=subprocess.PIPE, stdout=subprocess.PIPE,
                                        env=env) for _ in range(count)]
+        self.ready = False
 
     def __enter__(self):
         return self
 
     def __exit__(self, *exc):
         for proc in self.procs:
-            if exc[0] is None:
-                proc.stdin.close()  # its end of input: it exits
-            elif proc.poll() is None:
+            if exc[0] is not None and proc.poll() is None:
                 proc.kill()
+            with contextlib.suppress(OSError):  # a worker that failed has closed its end
+                proc.stdin.close()  # its end of input: it exits
             proc.wait()
             proc.stdout.close()
 
     def wait_ready(self) -> None:
-        """Wait until every worker has imported what the runs need."""
-        for proc in self.procs:
+        """Wait until every worker has imported what the runs need (once)."""
+        for proc in [] if self.ready else self.procs:
             self._receive(proc)
+        self.ready = True
 
     def run(self, runs: list, done) -> None:
         """Make the (function, args) ``runs``, calling ``done(index, result)`` for each (from
@@ -333,6 +336,7 @@ class _Workers:
             for i, (function, args) in enumerate(runs):
                 done(i, function(*args))
             return
+        self.wait_ready()
         todo = iter(range(len(runs)))
         lock, failed = threading.Lock(), []
 
@@ -435,7 +439,7 @@ def deep_learning_section(dl: dict | None) -> list:
               "optimal and uniform levels are the same two levels (min and max), so those rows agree. Test "
               f"accuracy (25% held out) of the network with its quantized weights (one draw for the stochastic "
               f"schemes): mean +- sample standard deviation over {len(dl['seeds'])} seeds, {dl['epochs']} epochs of "
-              f"Adam (batch {dl['batch_size']}), one thread, torch {dl['torch']}; {dl['seconds']:.0f} s in all. "
+              f"Adam (batch {dl['batch_size']}), one thread, torch {dl['torch']}; {dl['seconds']:.0f} s of one core in all. "
               "Tasks: scikit-learn's 8x8 digits, and *shifted digits* (each digit at a random offset on a "
               f"{dl['canvas']}x{dl['canvas']} canvas with Gaussian noise, sd {dl['noise']}; generated).", "",
               "| task | network | scheme | 1 bit | 2 bits | 3 bits | 4 bits | 32 bits |",
@@ -572,7 +576,8 @@ def render(r: dict) -> str:
     lines = [f"# ZipML reproduction report (zipml-hls {r['version']})", "",
              f"{'Full' if r['full'] else 'Default (quick)'} run, {r['epochs']} epochs, "
              f"{r['seconds']:.0f} s on {r['machine']}"
-             + ("" if r["deep_learning"] is None else " (section 8 trains in a second process alongside sections 3-6)")
+             + f" (sections 3-6{'' if r['deep_learning'] is None else ' and 8'} in {r['untimed_seconds']:.0f} s on "
+             f"{r['workers'] or 'no'} worker process{'' if r['workers'] == 1 else 'es'}, the timed 1 and 7 alone)"
              + ". Paper: Zhang et al., *ZipML*, ICML 2017 (arXiv 1611.05402). How to read this report: "
              "docs/REPORT.md.", ""]
     if r.get("data") is not None:
