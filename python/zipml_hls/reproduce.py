@@ -98,13 +98,14 @@ def reproduce(out: Path, full: bool = False, quiet: bool = False, sizes: dict | 
                "data": None if data is None else {"name": data[0], "shape": list(data[1].shape), "task": data[3]}}
     torch = importlib.util.find_spec("torch") is not None
     results["workers"] = workers = default_workers() if workers is None else workers
-    # The workers start (import numpy, scikit-learn, torch) while the data is made, and are
-    # idle while the timed sections run: the timed sections run alone.
+    # The workers start (import numpy, scikit-learn, torch) while the data is made, and wait
+    # while the timed sections run: those run alone.
     with _Workers(workers, torch) as pool:
         if data is None:
             datasets, classification = experiments.regression_datasets(*sizes["synthetic"]), None
         else:
             datasets, classification = user_datasets(*data)
+        plan = _untimed_plan(datasets, classification, data is None, sizes, torch)
         pool.wait_ready()
         total = len(datasets) + 6
         step = iter(range(1, total + 1))
@@ -121,12 +122,11 @@ def reproduce(out: Path, full: bool = False, quiet: bool = False, sizes: dict | 
         else:
             _say(quiet, f"[{next(step)}/{total}] deep learning: networks with quantized weights, {dl['seeds']} "
                         "seeds")
-        plan = _untimed_plan(datasets, classification, data is None, sizes, torch)
         for section in plan:
             if section != "deep_learning":
                 _say(quiet, f"[{next(step)}/{total}] {SECTION_TITLES[section]}")
-        _say(quiet, f"      these {len(plan)} sections in {max(workers, 1)} "
-                    f"{'worker processes' if workers > 1 else 'process'}")
+        _say(quiet, f"      these {len(plan)} sections " + (f"on {workers} worker process{'es' * (workers > 1)}"
+                                                              if workers else "in this process"))
         pool_start = time.perf_counter()
         results.update(_run_plan(pool, plan, lambda text: _say(quiet, f"      {text} done "
                                                                       f"({time.perf_counter() - pool_start:.0f} s)")))
@@ -245,12 +245,13 @@ def _lognormal_variance(n: int, d: int, seed: int) -> list:
 
 
 def _deep_learning_cell(task: str, network: str, cell: tuple, seeds: int, epochs: int) -> tuple:
-    """One cell of section 8's table and the seconds its training took."""
+    """One cell of section 8's table and the CPU seconds it took (one thread: the seconds of
+    one core, whatever else the machine runs)."""
     from . import deep_learning
 
-    start = time.perf_counter()
+    start = time.process_time()
     rows = deep_learning.table_rows(task, network, range(seeds), epochs, cells=[cell])
-    return rows[0], time.perf_counter() - start
+    return rows[0], time.process_time() - start
 
 
 def _deep_learning_summary(cells: list, results: list, settings: dict) -> dict:
