@@ -233,24 +233,36 @@ def refresh_study(task: Task, network: str = "mlp", bits: int = 2, refreshes=(1,
 
 
 def experiment(tasks=TASKS, networks=("mlp",), seeds=range(5), epochs: int = 12, progress=None) -> dict:
-    """The accuracy table and ranking of every network on every task. Runs on one thread
+    """The accuracy table and ranking of every network on every task (:func:`table_rows` per
+    task and network, :func:`summary` of them)."""
+    start = time.perf_counter()
+    rows = {}
+    for task_name in tasks:
+        for network in networks:
+            if progress:
+                progress(f"{task_name}, {network}")
+            rows[(task_name, network)] = table_rows(task_name, network, seeds, epochs)
+    return summary(rows, seeds, epochs, time.perf_counter() - start)
+
+
+def table_rows(task_name: str, network: str, seeds, epochs: int = 12, cells=CELLS) -> list:
+    """:func:`accuracy_table` of ``cells`` on the task named ``task_name``. Runs on one thread
     (these networks are too small for intra-op threads to pay, and one thread gives the same
-    numbers on any machine with this torch build); the caller's thread count is restored."""
+    numbers on any machine with this torch build); the caller's thread count is restored.
+    The rows depend on the arguments alone, so the cells may be split over processes."""
     threads = torch.get_num_threads()
     torch.set_num_threads(1)
-    start = time.perf_counter()
     try:
-        out = {}
-        for task_name in tasks:
-            task = load_task(task_name)
-            out[task_name] = {}
-            for network in networks:
-                if progress:
-                    progress(f"{task_name}, {network}")
-                rows = accuracy_table(task, network, list(seeds), epochs)
-                out[task_name][network] = {"rows": rows, "ranking": ranking(rows)}
+        return accuracy_table(load_task(task_name), network, list(seeds), epochs, cells)
     finally:
         torch.set_num_threads(threads)
+
+
+def summary(rows: dict, seeds, epochs: int, seconds: float) -> dict:
+    """:func:`experiment`'s result from (task, network) -> :func:`table_rows` and the seconds
+    they took."""
+    out = {}
+    for (task_name, network), table in rows.items():
+        out.setdefault(task_name, {})[network] = {"rows": table, "ranking": ranking(table)}
     return {"epochs": epochs, "seeds": list(seeds), "torch": torch.__version__, "batch_size": BATCH_SIZE,
-            "refresh": DEFAULT_REFRESH, "canvas": CANVAS, "noise": NOISE, "results": out,
-            "seconds": time.perf_counter() - start}
+            "refresh": DEFAULT_REFRESH, "canvas": CANVAS, "noise": NOISE, "results": out, "seconds": seconds}

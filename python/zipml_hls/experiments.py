@@ -93,31 +93,55 @@ def levels_variance(X, bits_list=(2, 3, 4), max_bits: int = 12) -> list:
     return rows
 
 
-def levels_claim(X, y, epochs: int = 30, seed: int = 0, tolerance: float = 0.01,
-                 samplings=("double", "naive"), tolerances=(0.005, 0.01, 0.02)) -> dict:
+LEVEL_KINDS = ("uniform", "optimal")
+#: The levels claim's tolerance (of fp32's final loss) and the others it is checked against.
+LEVELS_TOLERANCE, LEVELS_TOLERANCES = 0.01, (0.005, 0.01, 0.02)
+
+
+def levels_claim(X, y, epochs: int = 30, seed: int = 0, tolerance: float = LEVELS_TOLERANCE,
+                 samplings=("double", "naive"), tolerances=LEVELS_TOLERANCES) -> dict:
     """For each sampling mode: the fewest bits at which uniform and optimal levels each
     reach fp32's final training loss within ``tolerance``, and the ratio of the bits
     stored per value (b + 2 for double sampling, b for naive); ``by_tolerance``: that
     ratio for each of ``tolerances`` from the same runs. Widths are tried from 1 bit up
     and stop at the first within the strictest tolerance: every fewest-bits answer is
-    found by then, and the wider runs (the slowest with optimal levels) change none."""
-    fp32 = training_loss(_fit(X, y, 32, "fp32", epochs, seed)[0], X, y)
-    out = {"fp32_loss": fp32, "tolerance": tolerance, "epochs": epochs, "seed": seed}
+    found by then, and the wider runs (the slowest with optimal levels) change none.
+    :func:`levels_search` and :func:`levels_summary` are its parts (independent runs)."""
     strictest = min((tolerance, *tolerances))
-    for sampling in samplings:
+    searches = {(s, kind): levels_search(X, y, s, kind, epochs, seed, strictest)
+                for s in samplings for kind in LEVEL_KINDS}
+    return levels_summary(searches, epochs, seed, tolerance, tolerances)
+
+
+def levels_search(X, y, sampling: str, levels: str, epochs: int = 30, seed: int = 0,
+                  strictest: float = 0.005) -> dict:
+    """One (sampling, levels) search of :func:`levels_claim`: fp32's final loss, and a row
+    per width from 1 bit up to the first within ``strictest`` of it. The fp32 run is
+    repeated by each search (it is the cheapest run) so that the searches are independent."""
+    fp32 = training_loss(_fit(X, y, 32, "fp32", epochs, seed)[0], X, y)
+    rows = []
+    for bits in F.SUPPORTED_BITS:
+        est, _ = _fit(X, y, bits, sampling, epochs, seed, levels=levels)
+        final = training_loss(est, X, y)
+        rows.append({"bits": bits, "bits_per_value": F.stored_bits(bits, sampling),
+                     "final_loss": final, "ratio_to_fp32": final / fp32})
+        if final / fp32 <= 1 + strictest:
+            break
+    return {"fp32_loss": fp32, "rows": rows}
+
+
+def levels_summary(searches: dict, epochs: int, seed: int = 0, tolerance: float = LEVELS_TOLERANCE,
+                   tolerances=LEVELS_TOLERANCES) -> dict:
+    """:func:`levels_claim`'s result from its searches ((sampling, levels) -> levels_search)."""
+    out = {"fp32_loss": next(iter(searches.values()))["fp32_loss"], "tolerance": tolerance, "epochs": epochs,
+           "seed": seed}
+    for sampling in dict.fromkeys(s for s, _ in searches):
         res = {}
-        for levels in ("uniform", "optimal"):
-            rows = []
-            for bits in F.SUPPORTED_BITS:
-                est, _ = _fit(X, y, bits, sampling, epochs, seed, levels=levels)
-                final = training_loss(est, X, y)
-                rows.append({"bits": bits, "bits_per_value": F.stored_bits(bits, sampling),
-                             "final_loss": final, "ratio_to_fp32": final / fp32})
-                if final / fp32 <= 1 + strictest:
-                    break
+        for kind in LEVEL_KINDS:
+            rows = searches[(sampling, kind)]["rows"]
             ok = [r for r in rows if r["ratio_to_fp32"] <= 1 + tolerance]
-            res[levels] = {"rows": rows, "fewest_bits": ok[0]["bits"] if ok else None,
-                           "stored_bits": ok[0]["bits_per_value"] if ok else None}
+            res[kind] = {"rows": rows, "fewest_bits": ok[0]["bits"] if ok else None,
+                         "stored_bits": ok[0]["bits_per_value"] if ok else None}
         u, o = res["uniform"]["stored_bits"], res["optimal"]["stored_bits"]
         res["stored_bits_ratio"] = u / o if u and o else None
         res["by_tolerance"] = {str(t): _stored_bits_ratio(res, t) for t in tolerances}
@@ -262,6 +286,13 @@ def fewest_bits(ratios: dict, tolerance: float):
     return fewest
 
 
+#: The precision-limits modes: their widths and the estimator options at each width.
+LIMITS_MODES = {"data_only": (DATA_ONLY_BITS, lambda bits: {}),
+                "end_to_end": (END_TO_END_BITS, lambda bits: {"model_bits": bits, "grad_bits": bits}),
+                "end_to_end_qsgd": (END_TO_END_BITS, lambda bits: {"model_bits": bits, "grad_bits": bits,
+                                                                   "model_quantization": "qsgd"})}
+
+
 def precision_limits(X, y, seeds=(0, 1, 2), epochs: int = 20, tolerance: float = 0.01) -> dict:
     """Where low precision stops reaching fp32's training loss. For each seed: fp32, and
     double-sampled data at every width with the model and gradient at full precision
@@ -270,22 +301,28 @@ def precision_limits(X, y, seeds=(0, 1, 2), epochs: int = 20, tolerance: float =
     and the fixed schedule. Per mode and width: every seed's final loss and its ratio to the
     same seed's fp32 loss; the fewest bits within ``tolerance`` in every seed
     (:func:`fewest_bits`) and in each seed alone. With the least-squares floor and
-    condition number of ``least_squares_summary``."""
-    modes = {"data_only": (DATA_ONLY_BITS, lambda bits: {}),
-             "end_to_end": (END_TO_END_BITS, lambda bits: {"model_bits": bits, "grad_bits": bits}),
-             "end_to_end_qsgd": (END_TO_END_BITS, lambda bits: {"model_bits": bits, "grad_bits": bits,
-                                                                "model_quantization": "qsgd"})}
-    fp32 = []
-    losses = {mode: {bits: [] for bits in widths} for mode, (widths, _) in modes.items()}
-    for seed in seeds:
-        fp32.append(training_loss(_fit(X, y, F.FULL_PRECISION, "fp32", epochs, seed)[0], X, y))
-        for mode, (widths, extra) in modes.items():
-            for bits in widths:
-                losses[mode][bits].append(training_loss(_fit(X, y, bits, "double", epochs, seed, **extra(bits))[0],
-                                                        X, y))
-    out = {"epochs": epochs, "seeds": list(seeds), "tolerance": tolerance, "fp32_loss": fp32,
-           **least_squares_summary(X, y)}
-    for mode, by_bits in losses.items():
+    condition number of ``least_squares_summary``. :func:`limits_seed` and
+    :func:`limits_summary` are its parts (the seeds' runs are independent)."""
+    return limits_summary([limits_seed(X, y, seed, epochs) for seed in seeds], seeds, epochs,
+                          least_squares_summary(X, y), tolerance)
+
+
+def limits_seed(X, y, seed: int, epochs: int = 20) -> dict:
+    """One seed's runs of :func:`precision_limits`: fp32's final loss and every mode's
+    final loss per width."""
+    return {"fp32": training_loss(_fit(X, y, F.FULL_PRECISION, "fp32", epochs, seed)[0], X, y),
+            "losses": {mode: {bits: training_loss(_fit(X, y, bits, "double", epochs, seed, **extra(bits))[0],
+                                                  X, y) for bits in widths}
+                       for mode, (widths, extra) in LIMITS_MODES.items()}}
+
+
+def limits_summary(per_seed: list, seeds, epochs: int, summary: dict, tolerance: float = 0.01) -> dict:
+    """:func:`precision_limits`' result from its seeds' :func:`limits_seed` (in ``seeds``'
+    order) and ``least_squares_summary``."""
+    fp32 = [s["fp32"] for s in per_seed]
+    out = {"epochs": epochs, "seeds": list(seeds), "tolerance": tolerance, "fp32_loss": fp32, **summary}
+    for mode, (widths, _) in LIMITS_MODES.items():
+        by_bits = {bits: [s["losses"][mode][bits] for s in per_seed] for bits in widths}
         ratios = {bits: [loss / base for loss, base in zip(values, fp32)] for bits, values in by_bits.items()}
         out[mode] = {"rows": [{"bits": bits, "losses": by_bits[bits], "ratios": r} for bits, r in ratios.items()],
                      "fewest_bits": fewest_bits(ratios, tolerance),
@@ -326,22 +363,24 @@ NONLINEAR_MODES = {
 
 def nonlinear(split, bits_list=(2, 4, 6, 8), epochs: int = 20, seed: int = 0) -> dict:
     """Logistic and hinge models at several precisions and sampling modes: test accuracy,
-    training loss, and (hinge) the fraction of samples refetched in the last epoch."""
+    training loss, and (hinge) the fraction of samples refetched in the last epoch
+    (loss -> :func:`nonlinear_loss`)."""
+    return {loss: nonlinear_loss(split, loss, bits_list, epochs, seed) for loss in NONLINEAR_MODES}
+
+
+def nonlinear_loss(split, loss: str, bits_list=(2, 4, 6, 8), epochs: int = 20, seed: int = 0) -> list:
+    """The rows of :func:`nonlinear` for one loss: fp32, then every mode at every width."""
     Xtr, Xte, ytr, yte = split
-    out = {}
-    for loss, modes in NONLINEAR_MODES.items():
-        fp32 = ZipMLClassifier(loss=loss, bits=32, max_iter=epochs, decay_epochs=SCHEDULE,
-                               random_state=seed).fit(Xtr, ytr)
-        rows = [{"bits": 32, "mode": "fp32", "accuracy": fp32.score(Xte, yte),
-                 "train_loss": training_loss(fp32, Xtr, ytr), "refetched": None}]
-        for sampling, extra, label in modes:
-            for bits in bits_list:
-                with warnings.catch_warnings():
-                    warnings.simplefilter("ignore", ConvergenceWarning)
-                    est = ZipMLClassifier(loss=loss, bits=bits, sampling=sampling, max_iter=epochs,
-                                          decay_epochs=SCHEDULE, random_state=seed, **extra).fit(Xtr, ytr)
-                rows.append({"bits": bits, "mode": label, "accuracy": est.score(Xte, yte),
-                             "train_loss": training_loss(est, Xtr, ytr),
-                             "refetched": est.refetch_fraction_[-1] if est.refetch_fraction_ else None})
-        out[loss] = rows
-    return out
+    fp32 = ZipMLClassifier(loss=loss, bits=32, max_iter=epochs, decay_epochs=SCHEDULE, random_state=seed).fit(Xtr, ytr)
+    rows = [{"bits": 32, "mode": "fp32", "accuracy": fp32.score(Xte, yte),
+             "train_loss": training_loss(fp32, Xtr, ytr), "refetched": None}]
+    for sampling, extra, label in NONLINEAR_MODES[loss]:
+        for bits in bits_list:
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore", ConvergenceWarning)
+                est = ZipMLClassifier(loss=loss, bits=bits, sampling=sampling, max_iter=epochs,
+                                      decay_epochs=SCHEDULE, random_state=seed, **extra).fit(Xtr, ytr)
+            rows.append({"bits": bits, "mode": label, "accuracy": est.score(Xte, yte),
+                         "train_loss": training_loss(est, Xtr, ytr),
+                         "refetched": est.refetch_fraction_[-1] if est.refetch_fraction_ else None})
+    return rows

@@ -7,11 +7,13 @@ import contextlib
 import importlib.util
 import json
 import math
+import os
 import pickle
 import platform
 import signal
 import subprocess
 import sys
+import threading
 import time
 from pathlib import Path
 
@@ -46,7 +48,7 @@ def _fmt_precision(row) -> str:
 
 
 DEFAULT = {"synthetic": (20_000, 200), "epochs": 20, "throughput": (32_768, 2048), "skewed": (20_000, 50),
-           "levels_epochs": 30, "limits": (2000, 30), "limits_seeds": 3,
+           "levels_epochs": 20, "limits": (2000, 30), "limits_seeds": 3,
            "deep_learning": {"networks": ("mlp",), "seeds": 5, "epochs": 12}}
 FULL = {"synthetic": (100_000, 500), "epochs": 40, "throughput": (131_072, 2048),  # 1 GiB of float32
         "skewed": (100_000, 100), "levels_epochs": 40, "limits": (2000, 30), "limits_seeds": 10,
@@ -75,7 +77,7 @@ def user_datasets(name: str, X, y, task: str) -> tuple[dict, dict | None]:
 
 
 def reproduce(out: Path, full: bool = False, quiet: bool = False, sizes: dict | None = None,
-              data: tuple | None = None) -> dict:
+              data: tuple | None = None, workers: int | None = None) -> dict:
     """Run every experiment and write the report into ``out``; returns the results.
 
     ``sizes`` overrides the problem sizes (keys as ``DEFAULT``), for quick checks.
@@ -83,6 +85,9 @@ def reproduce(out: Path, full: bool = False, quiet: bool = False, sizes: dict | 
     the convergence, bias, levels and end-to-end sections (and for classes the
     classification section) run on it instead of the generated and bundled sets; the
     throughput and deep-learning sections keep theirs.
+    ``workers``: processes that run the untimed sections' independent runs (default: one
+    per core this process may use); 0 runs them here, one after another. Every run is
+    seeded, so the results are the same either way.
     """
     sizes = {**(FULL if full else DEFAULT), **(sizes or {})}
     out.mkdir(parents=True, exist_ok=True)
@@ -91,38 +96,41 @@ def reproduce(out: Path, full: bool = False, quiet: bool = False, sizes: dict | 
     results = {"version": __version__, "full": full, "python": sys.version.split()[0],
                "machine": platform.processor() or platform.machine(), "epochs": epochs,
                "data": None if data is None else {"name": data[0], "shape": list(data[1].shape), "task": data[3]}}
+    torch = importlib.util.find_spec("torch") is not None
+    results["workers"] = workers = default_workers() if workers is None else workers
+    # The workers start (import numpy, scikit-learn, torch) while the data is made, and wait
+    # while the timed sections run: those run alone.
+    with _Workers(workers, torch) as pool:
+        if data is None:
+            datasets, classification = experiments.regression_datasets(*sizes["synthetic"]), None
+        else:
+            datasets, classification = user_datasets(*data)
+        plan = _untimed_plan(datasets, classification, data is None, sizes, torch)
+        pool.wait_ready()
+        total = len(datasets) + 6
+        step = iter(range(1, total + 1))
+        conv = {}
+        for name, (X, y) in datasets.items():
+            _say(quiet, f"[{next(step)}/{total}] convergence on {name}: fp32, and 1 to 8 bits double and naive")
+            conv[name] = experiments.convergence(X, y, epochs=epochs,
+                                                 progress=None if quiet else lambda p: _say(False, f"      {p} done"))
+        results["convergence"] = conv
 
-    if data is None:
-        datasets, classification = experiments.regression_datasets(*sizes["synthetic"]), None
-    else:
-        datasets, classification = user_datasets(*data)
-    total = len(datasets) + 6
-    step = iter(range(1, total + 1))
-    conv = {}
-    for name, (X, y) in datasets.items():
-        _say(quiet, f"[{next(step)}/{total}] convergence on {name}: fp32, and 1 to 8 bits double and naive")
-        conv[name] = experiments.convergence(X, y, epochs=epochs,
-                                             progress=None if quiet else lambda p: _say(False, f"      {p} done"))
-    results["convergence"] = conv
-
-    # Section 8 trains in a second process while sections 3-6, which time nothing, run here:
-    # on two cores the report takes about the longer of the two instead of their sum. The
-    # timed sections (1 and 7) run alone.
-    dl = sizes["deep_learning"]
-    if importlib.util.find_spec("torch") is None:
-        _say(quiet, f"[{next(step)}/{total}] deep learning skipped: torch is not installed ({TORCH_HINT})")
-        alongside = contextlib.nullcontext()
-    else:
-        _say(quiet, f"[{next(step)}/{total}] deep learning: networks with quantized weights, {dl['seeds']} seeds, "
-                    "in a second process alongside the next four steps")
-        alongside = _deep_learning_alongside(dl)
-    with alongside as deep_learning:
-        _untimed_sections(results, datasets, classification, data is None, sizes,
-                          lambda text: _say(quiet, f"[{next(step)}/{total}] {text}"))
-        results["deep_learning"] = None if deep_learning is None else deep_learning(
-            lambda: _say(quiet, "      waiting for the deep-learning process"))
-    if results["deep_learning"] is not None:
-        _say(quiet, f"      deep learning done ({results['deep_learning']['seconds']:.0f} s)")
+        dl = sizes["deep_learning"]
+        if not torch:
+            _say(quiet, f"[{next(step)}/{total}] deep learning skipped: torch is not installed ({TORCH_HINT})")
+        else:
+            _say(quiet, f"[{next(step)}/{total}] deep learning: networks with quantized weights, {dl['seeds']} "
+                        "seeds")
+        for section in plan:
+            if section != "deep_learning":
+                _say(quiet, f"[{next(step)}/{total}] {SECTION_TITLES[section]}")
+        _say(quiet, f"      these {len(plan)} sections " + (f"on {workers} worker process{'es' * (workers > 1)}"
+                                                              if workers else "in this process"))
+        pool_start = time.perf_counter()
+        results.update(_run_plan(pool, plan, lambda text: _say(quiet, f"      {text} done "
+                                                                      f"({time.perf_counter() - pool_start:.0f} s)")))
+    results["untimed_seconds"] = time.perf_counter() - pool_start
 
     n, d = sizes["throughput"]
     _say(quiet, f"[{next(step)}/{total}] throughput on {n} x {d} float32 and FPGA projection")
@@ -148,82 +156,241 @@ def reproduce(out: Path, full: bool = False, quiet: bool = False, sizes: dict | 
     return results
 
 
-def _untimed_sections(results: dict, datasets: dict, classification, generated: bool, sizes: dict, say) -> None:
-    """Sections 3-6 into ``results``: naive sampling's bias, the levels, the precision limits
-    and the non-linear models (on the user's data when not ``generated``)."""
+SECTION_TITLES = {"naive_bias": "bias of naive sampling against theory",
+                  "levels": "variance-optimal vs uniform levels on skewed data",
+                  "precision_limits": "precision limits: data only and end to end (grid and qsgd) at 1-8 bits",
+                  "nonlinear": "logistic and hinge losses at 2-8 bits against nearest rounding",
+                  "deep_learning": "deep learning"}
+
+
+def default_workers() -> int:
+    """One worker process per core this process may use."""
+    return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
+
+
+def _untimed_plan(datasets: dict, classification, generated: bool, sizes: dict, torch: bool) -> dict:
+    """The untimed sections (3-6, and 8 where torch is installed; on the user's data when
+    not ``generated``) as section -> (runs, combine): runs are (function, args) calls that
+    depend on their arguments alone (every one is seeded, so they may run in any process
+    and order); ``combine(results)`` makes the section's result from theirs, in the same
+    order."""
     epochs = sizes["epochs"]
+    plan = {}
     name = next(iter(datasets))
-    say(f"bias of naive sampling against theory ({name})")
-    results["naive_bias"] = {b: experiments.naive_bias(*datasets[name], bits=b, epochs=2 * epochs) for b in (1, 2)}
+    plan["naive_bias"] = ([(experiments.naive_bias, (*datasets[name], b, 2 * epochs)) for b in (1, 2)],
+                          lambda r: dict(zip((1, 2), r)))
 
     skewed = experiments.skewed_datasets(*sizes["skewed"]) if generated else datasets
-    say("variance-optimal vs uniform levels on skewed data")
-    results["levels"] = {name: experiments.levels_claim(X, y, epochs=sizes["levels_epochs"])
-                         for name, (X, y) in skewed.items()}
-    if generated:  # the rounding variance at equal bits: 5 draws of the lognormal set
+    levels_epochs, strictest = sizes["levels_epochs"], min(experiments.LEVELS_TOLERANCES)
+    # naive before double, optimal before uniform: the longest searches first
+    searches = [(n, s, k) for n in skewed for s in ("naive", "double") for k in reversed(experiments.LEVEL_KINDS)]
+    runs = [(experiments.levels_search, (*skewed[n], s, k, levels_epochs, 0, strictest)) for n, s, k in searches]
+    if generated:  # the rounding variance at equal bits: 5 draws of the lognormal set, and breast cancer
         lognormal, cancer = skewed
-        results["levels_variance"] = {
-            lognormal: [experiments.levels_variance(experiments.lognormal_regression(*sizes["skewed"], seed)[0])
-                        for seed in range(5)],
-            cancer: [experiments.levels_variance(skewed[cancer][0])]}
+        variances = [(lognormal, (_lognormal_variance, (*sizes["skewed"], seed))) for seed in range(5)]
+        variances.append((cancer, (experiments.levels_variance, (skewed[cancer][0],))))
     else:
-        results["levels_variance"] = {name: [experiments.levels_variance(X)] for name, (X, _) in skewed.items()}
+        variances = [(n, (experiments.levels_variance, (X,))) for n, (X, _) in skewed.items()]
+
+    def levels(r):
+        found = dict(zip(searches, r))
+        claims = {n: experiments.levels_summary({(s, k): found[(n, s, k)] for s in ("double", "naive")
+                                                 for k in experiments.LEVEL_KINDS}, levels_epochs)
+                  for n in skewed}
+        by_set = {}
+        for (n, _), rows in zip(variances, r[len(searches):]):
+            by_set.setdefault(n, []).append(rows)
+        return {"levels": claims, "levels_variance": by_set}
+
+    plan["levels"] = (runs + [run for _, run in variances], levels)
 
     limits = experiments.limits_datasets(*sizes["limits"]) if generated else datasets
-    seeds = range(sizes["limits_seeds"])
-    say(f"precision limits: data only and end to end (grid and qsgd) at 1-8 bits, {len(seeds)} seeds")
-    results["precision_limits"] = {name: experiments.precision_limits(X, y, seeds=seeds, epochs=epochs)
-                                   for name, (X, y) in limits.items()}
-    say("logistic and hinge losses at 2-8 bits against nearest rounding")
-    results["nonlinear"] = {name: experiments.nonlinear(split, epochs=epochs) for name, split in
-                            (classification or experiments.classification_datasets()).items()}
+    seeds = list(range(sizes["limits_seeds"]))
+    runs = [(experiments.limits_seed, (X, y, seed, epochs)) for X, y in limits.values() for seed in seeds]
+    runs += [(experiments.least_squares_summary, (X, y)) for X, y in limits.values()]
+
+    def precision_limits(r):
+        per_set = [r[i * len(seeds):(i + 1) * len(seeds)] for i in range(len(limits))]
+        summaries = r[len(limits) * len(seeds):]
+        return {n: experiments.limits_summary(p, seeds, epochs, s)
+                for n, p, s in zip(limits, per_set, summaries)}
+
+    plan["precision_limits"] = (runs, precision_limits)
+    splits = classification or experiments.classification_datasets()
+    pairs = [(n, loss) for n in splits for loss in experiments.NONLINEAR_MODES]
+    plan["nonlinear"] = ([(experiments.nonlinear_loss, (splits[n], loss, (2, 4, 6, 8), epochs)) for n, loss in pairs],
+                         lambda r: _nest(pairs, r))
+    if torch:
+        from .deep_learning import CELLS, TASKS
+
+        dl = sizes["deep_learning"]
+        cells = [(task, net, cell) for task in TASKS for net in dl["networks"] for cell in CELLS]
+        plan["deep_learning"] = (
+            [(_deep_learning_cell, (task, net, cell, dl["seeds"], dl["epochs"])) for task, net, cell in cells],
+            lambda r: _deep_learning_summary(cells, r, dl))
+    return plan
 
 
-@contextlib.contextmanager
-def _deep_learning_alongside(settings: dict):
-    """Section 8's experiment in a second Python process (a fresh interpreter, so nothing of
-    this one, its threads or its main script, is copied or run again): the settings go in
-    pickled on its stdin, the results come back pickled on its stdout, its errors go to
-    stderr. Yields ``result(on_wait)``, which waits for the results (calling ``on_wait()``
-    first if they are not there yet); the process ignores Ctrl-C and is stopped when the
-    block is left before it ends."""
-    worker = subprocess.Popen([sys.executable, "-c", "from zipml_hls.reproduce import _deep_learning_process; "
-                               "_deep_learning_process()"], stdin=subprocess.PIPE, stdout=subprocess.PIPE)
-    worker.stdin.write(pickle.dumps(settings))
-    worker.stdin.close()
-
-    def result(on_wait):
-        if worker.poll() is None:
-            on_wait()
-        out = worker.stdout.read()
-        if worker.wait() != 0:
-            raise RuntimeError(f"the deep-learning process failed (exit status {worker.returncode}; "
-                               "its error is above)")
-        return pickle.loads(out)
-
-    try:
-        yield result
-    finally:
-        if worker.poll() is None:
-            worker.kill()
-        worker.wait()
-        worker.stdout.close()
+def _nest(keys: list, values: list) -> dict:
+    """{a: {b: value}} from (a, b) keys and their values."""
+    out = {}
+    for (a, b), value in zip(keys, values):
+        out.setdefault(a, {})[b] = value
+    return out
 
 
-def _deep_learning_process() -> None:
-    """The second process of ``_deep_learning_alongside``."""
-    signal.signal(signal.SIGINT, signal.SIG_IGN)  # the parent stops it
-    out, sys.stdout = sys.stdout.buffer, sys.stderr  # stdout carries only the results
-    out.write(pickle.dumps(_deep_learning(pickle.load(sys.stdin.buffer))))
-    out.flush()
+def _lognormal_variance(n: int, d: int, seed: int) -> list:
+    """``levels_variance`` of one draw of the lognormal set (made where it runs)."""
+    return experiments.levels_variance(experiments.lognormal_regression(n, d, seed)[0])
 
 
-def _deep_learning(settings: dict) -> dict:
-    """Section 8's experiment (``settings`` as ``DEFAULT["deep_learning"]``)."""
+def _deep_learning_cell(task: str, network: str, cell: tuple, seeds: int, epochs: int) -> tuple:
+    """One cell of section 8's table and the CPU seconds it took (one thread: the seconds of
+    one core, whatever else the machine runs)."""
     from . import deep_learning
 
-    return deep_learning.experiment(networks=settings["networks"], seeds=range(settings["seeds"]),
-                                    epochs=settings["epochs"])
+    start = time.process_time()
+    rows = deep_learning.table_rows(task, network, range(seeds), epochs, cells=[cell])
+    return rows[0], time.process_time() - start
+
+
+def _deep_learning_summary(cells: list, results: list, settings: dict) -> dict:
+    """Section 8's result from its cells (``_deep_learning_cell``), in the table's order."""
+    from . import deep_learning
+
+    rows = {}
+    for (task, network, _), (row, _) in zip(cells, results):
+        rows.setdefault((task, network), []).append(row)
+    return deep_learning.summary(rows, range(settings["seeds"]), settings["epochs"], sum(s for _, s in results))
+
+
+#: The order in which the untimed runs go out, by function: the longest first (as measured
+#: here), the many short ones at the end, so that the workers finish together.
+RUN_ORDER = (experiments.levels_search, experiments.naive_bias, experiments.limits_seed, experiments.nonlinear_loss,
+             _deep_learning_cell, _lognormal_variance, experiments.levels_variance, experiments.least_squares_summary)
+
+
+def _run_plan(pool, plan: dict, done) -> dict:
+    """Every section of ``plan`` (``_untimed_plan``) run by ``pool``; its results (a section
+    may give several keys), calling ``done(title)`` as each section is complete. The runs go
+    out in ``RUN_ORDER``, so that the workers end together."""
+    runs, owner = [], []
+    for section, (section_runs, _) in plan.items():
+        runs += section_runs
+        owner += [section] * len(section_runs)
+    left = {section: len(section_runs) for section, (section_runs, _) in plan.items()}
+    results = [None] * len(runs)
+
+    def finished(i, result):
+        results[i] = result
+        left[owner[i]] -= 1
+        if not left[owner[i]]:
+            done(SECTION_TITLES[owner[i]].split(":")[0])
+
+    order = sorted(range(len(runs)), key=lambda i: RUN_ORDER.index(runs[i][0]))
+    pool.run([runs[i] for i in order], lambda k, result: finished(order[k], result))
+    out = {"deep_learning": None}
+    for section, (section_runs, combine) in plan.items():
+        first = owner.index(section)
+        value = combine(results[first:first + len(section_runs)])
+        out.update(value if section == "levels" else {section: value})
+    return out
+
+
+class _Workers:
+    """Worker processes for independent runs: fresh Python interpreters (nothing of this
+    one, its threads or its main script is copied or run again), each with one BLAS thread
+    (two processes on two cores; more threads only wait for each other). A run goes out
+    pickled on a worker's stdin and its result comes back pickled on its stdout; its errors
+    go to stderr. The workers ignore Ctrl-C and are stopped when the block is left. With 0
+    workers the runs are made in this process, one after another."""
+
+    def __init__(self, count: int, torch: bool):
+        env = {**os.environ, **{k: "1" for k in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS")}}
+        code = f"from zipml_hls.reproduce import _worker; _worker({torch!r})"
+        self.procs = [subprocess.Popen([sys.executable, "-c", code], stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+                                       env=env) for _ in range(count)]
+        self.ready = False
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        for proc in self.procs:
+            if exc[0] is not None and proc.poll() is None:
+                proc.kill()
+            with contextlib.suppress(OSError):  # a worker that failed has closed its end
+                proc.stdin.close()  # its end of input: it exits
+            proc.wait()
+            proc.stdout.close()
+
+    def wait_ready(self) -> None:
+        """Wait until every worker has imported what the runs need (once)."""
+        for proc in [] if self.ready else self.procs:
+            self._receive(proc)
+        self.ready = True
+
+    def run(self, runs: list, done) -> None:
+        """Make the (function, args) ``runs``, calling ``done(index, result)`` for each (from
+        another thread when there are workers); a RuntimeError if a worker fails."""
+        if not self.procs:
+            for i, (function, args) in enumerate(runs):
+                done(i, function(*args))
+            return
+        self.wait_ready()
+        todo = iter(range(len(runs)))
+        lock, failed = threading.Lock(), []
+
+        def feed(proc):
+            while not failed:
+                with lock:
+                    i = next(todo, None)
+                if i is None:
+                    return
+                try:
+                    pickle.dump(runs[i], proc.stdin)
+                    proc.stdin.flush()
+                    result = self._receive(proc)
+                except (OSError, RuntimeError):
+                    failed.append(proc)
+                    return
+                with lock:
+                    done(i, result)
+
+        threads = [threading.Thread(target=feed, args=(proc,), daemon=True) for proc in self.procs]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join()
+        if failed:
+            raise RuntimeError(f"a worker process of the report failed (exit status {failed[0].wait()}; "
+                               "its error is above)")
+
+    @staticmethod
+    def _receive(proc):
+        try:
+            return pickle.load(proc.stdout)
+        except EOFError:
+            raise RuntimeError(f"a worker process of the report failed (exit status {proc.wait()}; "
+                               "its error is above)") from None
+
+
+def _worker(torch: bool) -> None:
+    """The loop of a ``_Workers`` process: imports, says it is ready, then makes runs until
+    its input ends."""
+    signal.signal(signal.SIGINT, signal.SIG_IGN)  # the parent stops it
+    out, sys.stdout = sys.stdout.buffer, sys.stderr  # stdout carries only the results
+    if torch:
+        from . import deep_learning  # noqa: F401  (imports torch before the first run)
+    pickle.dump(None, out)
+    out.flush()
+    while True:
+        try:
+            function, args = pickle.load(sys.stdin.buffer)
+        except EOFError:
+            return
+        pickle.dump(function(*args), out)
+        out.flush()
 
 
 def _nonlinear_summary(results: dict, tol: float = 0.01) -> str:
@@ -273,7 +440,7 @@ def deep_learning_section(dl: dict | None) -> list:
               "optimal and uniform levels are the same two levels (min and max), so those rows agree. Test "
               f"accuracy (25% held out) of the network with its quantized weights (one draw for the stochastic "
               f"schemes): mean +- sample standard deviation over {len(dl['seeds'])} seeds, {dl['epochs']} epochs of "
-              f"Adam (batch {dl['batch_size']}), one thread, torch {dl['torch']}; {dl['seconds']:.0f} s in all. "
+              f"Adam (batch {dl['batch_size']}), one thread, torch {dl['torch']}; {dl['seconds']:.0f} s of one core in all. "
               "Tasks: scikit-learn's 8x8 digits, and *shifted digits* (each digit at a random offset on a "
               f"{dl['canvas']}x{dl['canvas']} canvas with Gaussian noise, sd {dl['noise']}; generated).", "",
               "| task | network | scheme | 1 bit | 2 bits | 3 bits | 4 bits | 32 bits |",
@@ -410,7 +577,8 @@ def render(r: dict) -> str:
     lines = [f"# ZipML reproduction report (zipml-hls {r['version']})", "",
              f"{'Full' if r['full'] else 'Default (quick)'} run, {r['epochs']} epochs, "
              f"{r['seconds']:.0f} s on {r['machine']}"
-             + ("" if r["deep_learning"] is None else " (section 8 trains in a second process alongside sections 3-6)")
+             + f" (sections 3-6{'' if r['deep_learning'] is None else ' and 8'} in {r['untimed_seconds']:.0f} s on "
+             f"{r['workers'] or 'no'} worker process{'' if r['workers'] == 1 else 'es'}, the timed 1 and 7 alone)"
              + ". Paper: Zhang et al., *ZipML*, ICML 2017 (arXiv 1611.05402). How to read this report: "
              "docs/REPORT.md.", ""]
     if r.get("data") is not None:
