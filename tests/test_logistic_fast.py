@@ -68,14 +68,15 @@ def test_fast_path_equals_the_portable_kernel_and_golden(bits, sampling, degree)
 @pytest.mark.parametrize("bits", [1, 2, 4, 8])
 def test_rounding_bits_on_the_top_index_stay_the_top_code(sampling, bits):
     # Lines of all ones (never written by the quantizer): every index is the top code and
-    # every fraction or rounding bit set; no sample rounds up from the top level.
+    # every fraction or rounding bit set; no sample rounds up from the top level. Whole
+    # lines (d = 2K): the golden model reads no value past d, the kernels the line's tail.
     degree = 3
     extra = {"samples_per_value": degree + 1} if sampling == "multi" else {}
-    k = F.values_per_line(bits, sampling, degree + 1)
-    X, labels = classification(np.random.default_rng(bits), 6, k + 7)
+    d = 2 * F.values_per_line(bits, sampling, degree + 1)
+    X, labels = classification(np.random.default_rng(bits), 6, d)
     q = quantize(X, bits, sampling=sampling, seed=2, **extra)
     lines = np.full_like(q.lines, np.uint64(2**64 - 1))
-    three_ways(lines, labels, k + 7, bits, sampling, degree, 2, 12, np.zeros(k + 8, np.int32), seed=5)
+    three_ways(lines, labels, d, bits, sampling, degree, 2, 12, np.zeros(d + 1, np.int32), seed=5)
 
 
 def test_penalties_run_the_portable_kernel_with_the_same_bits():
