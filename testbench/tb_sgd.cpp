@@ -1,8 +1,8 @@
 // Testbench: the SGD kernels (sgd_linear with each loss and its options, sample weights and
 // penalties, sgd_logistic)
 // against the golden model's model history, pass predictions and counts, bit for bit; where the build has the
-// SIMD SGD (AVX-512 or AVX2: sgd_fast.hpp) and it covers a case, the fast path is checked
-// against the same vectors.
+// SIMD SGD (AVX-512 or AVX2: sgd_fast.hpp; AVX2 for sgd_logistic: sgd_logistic_avx2.hpp)
+// and it covers a case, the fast path is checked against the same vectors.
 #include <cstdio>
 
 #include "vectors.hpp"
@@ -10,6 +10,7 @@
 #include "zipml/sgd_logistic.hpp"
 #include "zipml_cpu/dispatch.hpp"
 #include "zipml_cpu/sgd_fast.hpp"
+#include "zipml_cpu/sgd_logistic_avx2.hpp"
 
 namespace {
 constexpr int kMaxFeatures = 1024;  // testbench build of the on-chip model
@@ -123,20 +124,43 @@ int main(int argc, char** argv) {
       const auto want = tb::read_array<int32_t>(c.dir + "/expected.i32");
       const auto want_predictions = tb::read_array<int32_t>(c.dir + "/predictions.i32");
       const auto want_saturations = tb::read_array<int32_t>(c.dir + "/saturations.i32");
-      std::vector<int32_t> got(want.size(), -7), predictions(size_t(n) * 2, -7), saturations(size_t(epochs), -7);
-      const zipml::PassReport report{predictions.data(), saturations.data(), nullptr};
+      std::vector<int32_t> got, predictions, saturations;
+      zipml::PassReport report;
+      auto reset = [&] {  // outputs poisoned, so an unwritten value shows
+        got.assign(want.size(), -7);
+        predictions.assign(size_t(n) * 2, -7);
+        saturations.assign(size_t(epochs), -7);
+        report = {predictions.data(), saturations.data(), nullptr};
+      };
+      auto check = [&](const char* path) {
+        const size_t bad = tb::mismatches(got, want) + tb::mismatches(predictions, want_predictions) +
+                           tb::mismatches(saturations, want_saturations);
+        if (bad)
+          std::printf("FAIL %s (%s): %zu of the model values, predictions and counts differ\n", c.dir.c_str(), path,
+                      bad);
+        (bad ? failed : passed) += 1;
+      };
       const tb::RegularizationArrays reg(c);
       tb::guarded(c, failed, [&] {
         zipml::dispatch_sgd_logistic(int(c["bits"]), int(c["sampling"]), int(c["samples"]), [&](auto b, auto e,
                                                                                                 auto m) {
-          zipml::sgd_logistic<decltype(b)::value, decltype(e)::value, decltype(m)::value, kMaxFeatures>(
-              data.data(), labels.data(), n, d, int(c["n_copies"]), epochs, int(c["step_shift"]),
-              int(c["decay_epochs"]), int32_t(c["dot_mult"]), coef.data(), int32_t(c["range_q16"]), model_in.data(),
-              got.data(), uint32_t(c.get("rng_seed", 0)), report, nullptr, reg.view());
-          const size_t bad = tb::mismatches(got, want) + tb::mismatches(predictions, want_predictions) +
-                             tb::mismatches(saturations, want_saturations);
-          if (bad) std::printf("FAIL %s: %zu of the model values, predictions and counts differ\n", c.dir.c_str(), bad);
-          (bad ? failed : passed) += 1;
+          constexpr int B = decltype(b)::value;
+          constexpr zipml::Sampling E = decltype(e)::value;
+          constexpr int M = decltype(m)::value;
+          const int n_copies = int(c["n_copies"]), step_shift = int(c["step_shift"]);
+          const int decay_epochs = int(c["decay_epochs"]);
+          const int32_t dot_mult = int32_t(c["dot_mult"]), range_q16 = int32_t(c["range_q16"]);
+          const uint32_t seed = uint32_t(c.get("rng_seed", 0));
+          reset();
+          zipml::sgd_logistic<B, E, M, kMaxFeatures>(data.data(), labels.data(), n, d, n_copies, epochs, step_shift,
+                                                     decay_epochs, dot_mult, coef.data(), range_q16, model_in.data(),
+                                                     got.data(), seed, report, nullptr, reg.view());
+          check("portable");
+          reset();
+          const bool fast = zipml::avx2::fast_sgd_logistic<B, E, M, kMaxFeatures>(
+              data.data(), labels.data(), n, d, n_copies, epochs, step_shift, decay_epochs, dot_mult, coef.data(),
+              range_q16, model_in.data(), got.data(), seed, report, nullptr, reg.view());
+          if (fast) check(zipml::avx2::kFastLogistic);
         });
       });
     }

@@ -13,6 +13,7 @@
 #include "zipml_cpu/dispatch.hpp"
 #include "zipml_cpu/quantize_fast.hpp"
 #include "zipml_cpu/sgd_fast.hpp"
+#include "zipml_cpu/sgd_logistic_avx2.hpp"
 
 namespace zipml_py {
 namespace {
@@ -64,8 +65,8 @@ std::string coverage(Covered covered) {
 
 /// The fast paths this build has and what each covers (uniform levels only, and for the
 /// SGD full-precision model and gradient), from simd::supports_sgd (the SGD fast path of
-/// sgd_fast.hpp: AVX-512 or AVX2) and supports_quantize (the quantizer fast path of
-/// quantize_fast.hpp: AVX-512 or AVX2).
+/// sgd_fast.hpp: AVX-512 or AVX2), avx2::supports_logistic (sgd_logistic_avx2.hpp) and
+/// supports_quantize (the quantizer fast path of quantize_fast.hpp: AVX-512 or AVX2).
 std::string fast_path() {
   std::string fast;
 #if defined(ZIPML_HAVE_AVX512) || defined(ZIPML_HAVE_AVX2)
@@ -80,6 +81,12 @@ std::string fast_path() {
   fast += " (refetching runs the portable kernel)";
 #endif
 #endif
+  if (std::string(zipml::avx2::kFastLogistic) != "none") {
+    const std::string covered = coverage(
+        [](auto b, auto e) { return zipml::avx2::supports_logistic<decltype(b)::value, decltype(e)::value>(); });
+    fast += std::string(fast.empty() ? "" : ", ") + zipml::avx2::kFastLogistic + " SGD (" +
+            zipml::Logistic::kName + ": " + covered + "; penalties run the portable kernel)";
+  }
 #if defined(ZIPML_HAVE_AVX512_QUANTIZE) || defined(ZIPML_HAVE_AVX2_QUANTIZE)
   const std::string covered = coverage([](auto b, auto e) {
     return zipml::avx2::supports_quantize<decltype(b)::value, decltype(e)::value>();
@@ -108,6 +115,7 @@ py::dict info() {
   d["fast_path"] = fast_path();
   d["fast_sgd"] = std::string(zipml::kFastSgd);  // the SGD fast path's instruction set, or "none"
   d["fast_quantize"] = std::string(zipml::kFastQuantize);  // the quantizer's, or "none"
+  d["fast_logistic"] = std::string(zipml::avx2::kFastLogistic);  // sgd_logistic's, or "none"
 #if defined(__AVX512F__)
   d["isa"] = "avx512";
 #elif defined(__AVX2__)

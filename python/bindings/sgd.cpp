@@ -1,5 +1,5 @@
-// Bindings of the SGD kernels: sgd_linear (any loss of LinearLosses, on the SIMD
-// fast path where it covers the call), sgd_logistic and the fp32 baseline. Long runs
+// Bindings of the SGD kernels: sgd_linear (any loss of LinearLosses) and sgd_logistic,
+// each on its SIMD fast path where it covers the call, and the fp32 baseline. Long runs
 // release the GIL.
 #include <algorithm>
 #include <cfloat>
@@ -12,6 +12,7 @@
 #include "zipml/sgd_logistic.hpp"
 #include "zipml_cpu/dispatch.hpp"
 #include "zipml_cpu/sgd_fast.hpp"
+#include "zipml_cpu/sgd_logistic_avx2.hpp"
 
 namespace zipml_py {
 namespace {
@@ -198,7 +199,8 @@ py::tuple sgd_linear(carray<uint64_t> data, carray<int32_t> labels, int d, int b
 py::tuple sgd_logistic(carray<uint64_t> data, carray<int32_t> labels, int d, int bits, int sampling,
                                   int samples, int epochs, int step_shift, int decay_epochs, int32_t dot_mult,
                                   carray<int64_t> coef, int32_t range_q16, carray<int32_t> model_in, uint32_t seed,
-                                  py::object rows, py::object sample_weights, py::object decay, py::object l1) {
+                                  py::object rows, py::object sample_weights, py::object decay, py::object l1,
+                                  bool portable) {
   const QuantizedPass pass = quantized_pass(data, labels, model_in, rows, d, epochs, step_shift, decay_epochs,
                                             dot_mult);
   const int n_copies = pass.n_copies, n = pass.n;
@@ -221,8 +223,12 @@ py::tuple sgd_logistic(carray<uint64_t> data, carray<int32_t> labels, int d, int
     const int32_t* pm = model_in.data();
     int32_t* ph = history.mutable_data();
     py::gil_scoped_release release;
-    zipml::sgd_logistic<B, E, M, kMaxFeatures>(pd, pl, n, d, n_copies, epochs, step_shift, decay_epochs, dot_mult, pc,
-                                               range_q16, pm, ph, seed, report, porder, regularization.reg);
+    if (portable || !zipml::avx2::fast_sgd_logistic<B, E, M, kMaxFeatures>(pd, pl, n, d, n_copies, epochs, step_shift,
+                                                                           decay_epochs, dot_mult, pc, range_q16, pm,
+                                                                           ph, seed, report, porder,
+                                                                           regularization.reg))
+      zipml::sgd_logistic<B, E, M, kMaxFeatures>(pd, pl, n, d, n_copies, epochs, step_shift, decay_epochs, dot_mult,
+                                                 pc, range_q16, pm, ph, seed, report, porder, regularization.reg);
   });
   return py::make_tuple(history, predictions, saturations);
 }
@@ -338,7 +344,8 @@ Parameters as sgd_linear, and: sampling {samplings}
 of seed; multi: M stored independent samples; the others reuse the one stored sample: the
 biased baselines); samples M, one of
 constants()['multi_samples']; labels +-2^16; coef int64 (M,) Q30; range_q16 R in Q16, in
-(0, 32 * 2^16]; rows, sample_weights, decay, l1 as sgd_linear's. Returns (history int32 (epochs, d + 1), predictions int32 (n, 2) Q16 of
+(0, 32 * 2^16]; rows, sample_weights, decay, l1 as sgd_linear's; portable: skip the
+SIMD fast path (same bits; penalties always run the portable kernel). Returns (history int32 (epochs, d + 1), predictions int32 (n, 2) Q16 of
 the last epoch's pass, both columns from sample 1, saturations int32 (epochs,)).
 )pbdoc",
                                             {{"samplings", sampling_list(zipml::kLogisticSamplings, " or ")}});
@@ -346,7 +353,8 @@ the last epoch's pass, both columns from sample 1, saturations int32 (epochs,)).
         py::arg("sampling"), py::arg("samples"), py::arg("epochs"), py::arg("step_shift"), py::arg("decay_epochs"),
         py::arg("dot_mult"), py::arg("coef"), py::arg("range_q16"), py::arg("model_in"), py::kw_only(),
         py::arg("seed") = 0, py::arg("rows") = py::none(), py::arg("sample_weights") = py::none(),
-        py::arg("decay") = py::none(), py::arg("l1") = py::none(), sgd_logistic_doc.c_str());
+        py::arg("decay") = py::none(), py::arg("l1") = py::none(), py::arg("portable") = false,
+        sgd_logistic_doc.c_str());
   const std::string sgd_fp32_doc = fill(R"pbdoc(
 The 32-bit baseline: the same SGD and step schedule on float32 scaled data (sgd_fp32).
 

@@ -95,6 +95,26 @@ inline void decode_first(const uint64_t* line, uint32_t key, int l, int32_t* cod
   detail::decode_first<Bits, M>(SamplingTag<E>{}, line, key, l, codes, scratch);
 }
 
+/// The residual r = -y P^ (Q16, saturated to int32) of a sample labelled `label` (+-2^16)
+/// from the dot products acc[1..M-1] of its samples 1..M-1 (codes times w >> 8): Horner's
+/// rule over z_m = clamp(y (prediction of sample m), -R, R), the accumulator saturated to
+/// +-2^40 (see sgd_logistic). acc[0] is not read.
+template <int M>
+inline int64_t polynomial_residual(const int32_t* acc, int32_t label, int32_t intercept, int32_t dot_mult,
+                                   const int64_t* coef, int32_t range_q16) {
+  const int64_t limit = int64_t{1} << 40;
+  const int64_t y = label > 0 ? 1 : -1;
+  int64_t h = coef[M - 1];
+horner_loop:
+  for (int m = M - 1; m >= 1; --m) {
+    int64_t z = y * linear_prediction(acc[m], intercept, dot_mult);
+    z = z > range_q16 ? range_q16 : (z < -range_q16 ? -range_q16 : z);
+    h = coef[m - 1] + ((z * h) >> kLabelFrac);
+    h = h > limit ? limit : (h < -limit ? -limit : h);
+  }
+  return saturate32(-y * round_shift(h, kPolyFrac - kLabelFrac));
+}
+
 /// The per-sample step of sgd_logistic (a row policy of sgd_epochs).
 template <int Bits, Sampling E, int M, int MaxFeatures>
 struct LogisticRow {
@@ -120,7 +140,6 @@ struct LogisticRow {
 #pragma HLS ARRAY_PARTITION variable = one complete
 #pragma HLS ARRAY_PARTITION variable = step complete
 #pragma HLS ARRAY_PARTITION variable = acc complete
-    const int64_t limit = int64_t{1} << 40;
   acc_init_loop:
     for (int m = 0; m < M; ++m) acc[m] = 0;
   dot_loop:
@@ -133,17 +152,9 @@ struct LogisticRow {
       dot_lane_loop:
         for (int k = 0; k < K; ++k) acc[m] = wrap_add(acc[m], wrap_mul(codes[m * K + k], w[l * K + k] >> kDotDrop));
     }
-    const int64_t y = label > 0 ? 1 : -1;
-    int64_t h = coef[M - 1];
-  horner_loop:
-    for (int m = M - 1; m >= 1; --m) {
-      int64_t z = y * linear_prediction(acc[m], intercept, dot_mult);
-      z = z > range_q16 ? range_q16 : (z < -range_q16 ? -range_q16 : z);
-      h = coef[m - 1] + ((z * h) >> kLabelFrac);
-      h = h > limit ? limit : (h < -limit ? -limit : h);
-    }
     bool weight_saturated = false;
-    const int64_t r = reg.weighted(saturate32(-y * round_shift(h, kPolyFrac - kLabelFrac)), i, weight_saturated);
+    const int64_t r =
+        reg.weighted(polynomial_residual<M>(acc, label, intercept, dot_mult, coef, range_q16), i, weight_saturated);
     const SampleStep st = residual_step(r, dot_mult, shift, S);
     if (st.saturated || weight_saturated) ++counts.saturated;
     const int64_t pred = linear_prediction(acc[1], intercept, dot_mult);  // sample 1's (the loss estimate's)

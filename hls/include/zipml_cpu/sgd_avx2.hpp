@@ -26,6 +26,7 @@
 #include "zipml/losses.hpp"
 #include "zipml/resample.hpp"
 #include "zipml/sgd.hpp"
+#include "zipml_cpu/lanes_avx2.hpp"
 #include "zipml_cpu/rng_avx2.hpp"
 #include "zipml_cpu/sgd_simd.hpp"
 
@@ -39,39 +40,6 @@ namespace avx2 {
 #ifdef ZIPML_HAVE_AVX2
 
 #define ZIPML_INLINE __attribute__((always_inline))
-
-/// 16 bits as 16 bytes: 0xFF where the bit is set, else 0.
-ZIPML_INLINE inline __m128i bit_bytes(uint16_t bits) {
-  const __m128i spread = _mm_shuffle_epi8(_mm_set1_epi16(static_cast<short>(bits)),
-                                          _mm_setr_epi8(0, 0, 0, 0, 0, 0, 0, 0, 1, 1, 1, 1, 1, 1, 1, 1));
-  const __m128i select = _mm_set1_epi64x(static_cast<long long>(0x8040201008040201ull));
-  return _mm_cmpeq_epi8(_mm_and_si128(spread, select), select);
-}
-
-/// 32 bits (little-endian at p) as 32 bytes: 0xFF where the bit is set, else 0.
-ZIPML_INLINE inline __m256i bit_bytes32(const uint8_t* p) {
-  uint32_t bits;
-  std::memcpy(&bits, p, sizeof bits);
-  const __m256i spread = _mm256_shuffle_epi8(
-      _mm256_set1_epi32(static_cast<int>(bits)),
-      _mm256_setr_epi8(0, 0, 0, 0, 0, 0, 0, 0, 1, 1, 1, 1, 1, 1, 1, 1, 2, 2, 2, 2, 2, 2, 2, 2, 3, 3, 3, 3, 3, 3, 3, 3));
-  const __m256i select = _mm256_set1_epi64x(static_cast<long long>(0x8040201008040201ull));
-  return _mm256_cmpeq_epi8(_mm256_and_si256(spread, select), select);
-}
-
-/// Sum of the 8 int32 lanes, wrapping like the portable kernel's int32 dot product.
-ZIPML_INLINE inline int32_t reduce_add_wrapping(__m256i v) {
-  __m128i b = _mm_add_epi32(_mm256_castsi256_si128(v), _mm256_extracti128_si256(v, 1));
-  b = _mm_add_epi32(b, _mm_shuffle_epi32(b, 0x4E));
-  b = _mm_add_epi32(b, _mm_shuffle_epi32(b, 0xB1));
-  return _mm_cvtsi128_si32(b);
-}
-
-ZIPML_INLINE inline uint16_t load16(const uint8_t* p) {
-  uint16_t v;
-  std::memcpy(&v, p, sizeof v);
-  return v;
-}
 
 /**
  * @brief Rows of packed lines decoded into one level code per byte, in feature order
@@ -107,23 +75,7 @@ struct RowCodes {
   const uint8_t* second_codes() const { return kDouble ? second.data() : first.data(); }
 
   /// The K index (Double) or code bytes of one line, in value order.
-  static void indices(const uint8_t* line, uint8_t* out) {
-    if (W == 8) {
-      std::memcpy(out, line, K);
-    } else if (W == 1) {
-      for (int c = 0; c < K / 16; ++c)
-        _mm_storeu_si128(reinterpret_cast<__m128i*>(out + 16 * c),
-                         _mm_and_si128(bit_bytes(load16(line + 2 * c)), _mm_set1_epi8(1)));
-    } else {  // W = 2 or 4: byte t holds values t + m B, m < 8 / W
-      const __m128i mask = _mm_set1_epi8(static_cast<char>((1 << W) - 1));
-      for (int t = 0; t < B; t += 8) {
-        const __m128i bytes = _mm_loadl_epi64(reinterpret_cast<const __m128i*>(line + t));
-        for (int m = 0; m < 8 / W; ++m)
-          _mm_storel_epi64(reinterpret_cast<__m128i*>(out + t + m * B),
-                           _mm_and_si128(_mm_srli_epi16(bytes, m * W), mask));
-      }
-    }
-  }
+  static void indices(const uint8_t* line, uint8_t* out) { unpack_plane<W, K>(line, out); }
 
   /// resampled_up of `Word`-wide chunks at value c of a line: fraction planes at `f`, the
   /// line's threshold planes at `t` (t0, t1 of sample 0, then of sample 1), the rounding
@@ -144,15 +96,8 @@ struct RowCodes {
 
   /// Decodes a row (key: its sample_stream_key; unused but for Double).
   void decode(const uint64_t* row, uint32_t key) {
-    if (kDouble) {  // the row's threshold draws l D .. l D + D - 1 of each line are draws 0.. of the row
-      const __m256i keys = _mm256_set1_epi32(static_cast<int>(key));
-      const __m256i lanes = _mm256_mullo_epi32(_mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7),
-                                               _mm256_set1_epi32(static_cast<int>(kIndexMul)));
-      for (size_t q = 0; q < draws.size(); q += 8) {
-        const __m256i index = _mm256_add_epi32(_mm256_set1_epi32(static_cast<int>(uint32_t(q) * kIndexMul)), lanes);
-        _mm256_storeu_si256(reinterpret_cast<__m256i*>(draws.data() + q), mix32x8(_mm256_xor_si256(keys, index)));
-      }
-    }
+    // the row's threshold draws l D .. l D + D - 1 of each line are draws 0.. of the row
+    if (kDouble) fill_draws(key, draws.data(), draws.size());
     for (int l = 0; l < n_lines; ++l) {
       const uint8_t* line = reinterpret_cast<const uint8_t*>(row + l * kLineWords);  // little-endian host
       indices(line, first.data() + l * K);
@@ -176,11 +121,6 @@ struct RowCodes {
     }
   }
 };
-
-/// 8 codes as int32 lanes.
-ZIPML_INLINE inline __m256i widen8(const uint8_t* codes) {
-  return _mm256_cvtepu8_epi32(_mm_loadl_epi64(reinterpret_cast<const __m128i*>(codes)));
-}
 
 /**
  * @brief AVX2 twin of zipml::sgd_linear with uniform levels (same parameters without

@@ -1,0 +1,87 @@
+"""The SIMD fast path of sgd_logistic (zipml_cpu/sgd_logistic_avx2.hpp) against the portable
+kernel and the golden model, bit for bit."""
+
+import numpy as np
+import pytest
+
+from zipml_hls import _kernels, quantize
+from zipml_hls.backend import get_backend
+from zipml_hls.polynomial import logistic_polynomial
+from zipml_hls.spec import format as F
+
+SAMPLINGS = ["double", "multi", "naive", "nearest"]
+
+
+def classification(rng, n, d):
+    X = rng.uniform(-3, 3, size=(n, d))
+    y = np.where(X @ rng.standard_normal(d) + 0.5 * rng.standard_normal(n) > 0, 1 << 16, -(1 << 16))
+    return X, y.astype(np.int32)
+
+
+def three_ways(lines, labels, d, bits, sampling, degree, epochs, step, model_in, **kw):
+    """The fast path's SgdResult, after checking that the portable kernel and the golden
+    model give the same bits."""
+    poly = logistic_polynomial(degree, 4.0)
+    args = (lines, labels, d, bits, sampling, degree + 1, epochs, step, 1, F.dot_mult(bits), poly.fixed_coef(),
+            poly.range_q16(), model_in)
+    fast = get_backend("hls").sgd_logistic(*args, **kw)
+    for other in (get_backend("hls").sgd_logistic(*args, portable=True, **kw),
+                  get_backend("reference").sgd_logistic(*args, **kw)):
+        for name in ("history", "predictions", "saturations"):
+            assert np.array_equal(getattr(fast, name), getattr(other, name)), (name, sampling, bits, degree, d)
+    return fast
+
+
+def test_the_avx2_build_compiles_the_logistic_fast_path():
+    # A build for an AVX2 (or AVX-512) machine must not quietly run the portable kernel.
+    info = _kernels.info()
+    assert info["fast_logistic"] == ("avx2" if info["isa"] in ("avx2", "avx512") else "none")
+    if info["fast_logistic"] != "none":
+        assert "log_loss: 1, 2, 4, 8 bits x double, naive, nearest, multi" in info["fast_path"]
+
+
+@pytest.mark.parametrize("bits", [1, 2, 4, 8])
+@pytest.mark.parametrize("sampling", SAMPLINGS)
+@pytest.mark.parametrize("degree", [3, 5, 7])
+def test_fast_path_equals_the_portable_kernel_and_golden(bits, sampling, degree):
+    # Every format the fast path covers: one row and one feature, d not a multiple of 8 or
+    # 16 lanes, several lines per row; rows shuffled, two copies, sample weights (some 0:
+    # rows without a step); step 1/2 makes the larger codes' steps leave int32 lanes (the
+    # per-value path), step 1/64 keeps them in.
+    rng = np.random.default_rng(bits * 31 + degree + len(sampling))
+    extra = {"samples_per_value": degree + 1} if sampling == "multi" else {}
+    k = F.values_per_line(bits, sampling, degree + 1)
+    for n, d, step in [(1, 1, 2), (17, 13, 1), (9, 2 * k + 5, 6), (12, 45, 3)]:
+        X, labels = classification(rng, n, d)
+        q = quantize(X, bits, sampling=sampling, seed=4, n_copies=2, **extra)
+        order = rng.permutation(n)
+        weights = rng.integers(1 << 14, 1 << 17, n).astype(np.int32)
+        weights[rng.random(n) < 0.2] = 0
+        model_in = rng.integers(-(1 << 21), 1 << 21, size=d + 1).astype(np.int32)
+        fast = three_ways(q.lines, labels[order], d, bits, sampling, degree, 3, step, model_in, seed=11, rows=order,
+                          sample_weights=weights)
+        if weights.any():
+            assert not np.array_equal(fast.history[0], fast.history[-1])  # it trained
+
+
+@pytest.mark.parametrize("sampling", ["double", "multi"])
+@pytest.mark.parametrize("bits", [1, 2, 4, 8])
+def test_rounding_bits_on_the_top_index_stay_the_top_code(sampling, bits):
+    # Lines of all ones (never written by the quantizer): every index is the top code and
+    # every fraction or rounding bit set; no sample rounds up from the top level. Whole
+    # lines (d = 2K): the golden model reads no value past d, the kernels the line's tail.
+    degree = 3
+    extra = {"samples_per_value": degree + 1} if sampling == "multi" else {}
+    d = 2 * F.values_per_line(bits, sampling, degree + 1)
+    X, labels = classification(np.random.default_rng(bits), 6, d)
+    q = quantize(X, bits, sampling=sampling, seed=2, **extra)
+    lines = np.full_like(q.lines, np.uint64(2**64 - 1))
+    three_ways(lines, labels, d, bits, sampling, degree, 2, 12, np.zeros(d + 1, np.int32), seed=5)
+
+
+def test_penalties_run_the_portable_kernel_with_the_same_bits():
+    rng = np.random.default_rng(3)
+    X, labels = classification(rng, 20, 30)
+    q = quantize(X, 4, sampling="double", seed=1)
+    three_ways(q.lines, labels, 30, 4, "double", 3, 2, 3, np.zeros(31, np.int32), seed=2,
+               decay=rng.integers(0, 1 << 28, 30).astype(np.int32), l1=rng.integers(0, 1 << 20, 30).astype(np.int32))
