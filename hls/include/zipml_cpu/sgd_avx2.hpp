@@ -200,8 +200,10 @@ ZIPML_INLINE inline __m256i select_lanes(__m256i if_clear, __m256i if_set, __m25
  * @brief Per-feature level tables as the lanes read them: the value of each code of each
  * feature minus the feature's center (LinearRow::level_value - center: lanes past d read
  * feature 0's table, uncentred), and the lookup of a decoded row's codes, 8 at a time.
- * kColumns: the tables in columns (code k of feature j at k padded + j), 8 features'
- * value chosen among the S + 1 column vectors by a tree of S blends on the code bits;
+ * kColumns: the tables in columns (code k of feature j at k stride + j; the stride one
+ * cache line more than the row, so that the S + 1 loads of 8 features do not share an L1
+ * set), 8 features' value chosen among the S + 1 column vectors by a tree of S blends on
+ * the code bits;
  * else by feature (j (S + 1) + k), gathered. The default is the faster on Zen 3 (columns
  * for 1 and 2 bits, gathers for 4 and 8; docs/BENCH.md, scripts/level_lookup_speed.cpp).
  */
@@ -211,10 +213,10 @@ class LevelLookup {
 
  public:
   LevelLookup(const int32_t* values, const int32_t* centers, int d, int padded)
-      : padded_(padded), table_(size_t(padded) * (S + 1)) {
+      : padded_(padded), stride_(padded + 16), table_(size_t(kColumns ? stride_ : padded) * (S + 1)) {
     for (int j = 0; j < padded; ++j)
       for (int k = 0; k <= S; ++k)
-        table_[kColumns ? size_t(k) * padded + j : size_t(j) * (S + 1) + k] =
+        table_[kColumns ? size_t(k) * stride_ + j : size_t(j) * (S + 1) + k] =
             values[size_t(j < d ? j : 0) * (S + 1) + k] - (centers != nullptr && j < d ? centers[j] : 0);
   }
 
@@ -225,29 +227,33 @@ class LevelLookup {
 
  private:
   ZIPML_INLINE __m256i column(int k, int j) const {
-    return _mm256_loadu_si256(reinterpret_cast<const __m256i*>(table_.data() + size_t(k) * padded_ + j));
+    return _mm256_loadu_si256(reinterpret_cast<const __m256i*>(table_.data() + size_t(k) * stride_ + j));
+  }
+
+  /// The value of 8 features' codes c among the Count columns from First (First a multiple
+  /// of Count): the two halves' values, chosen by the code bit that splits them.
+  template <int First, int Count>
+  ZIPML_INLINE __m256i pick(__m256i c, int j) const {
+    if constexpr (Count == 1) {
+      return column(First, j);
+    } else {
+      constexpr int kBit = __builtin_ctz(Count) - 1;
+      return select_lanes(pick<First, Count / 2>(c, j), pick<First + Count / 2, Count / 2>(c, j),
+                          _mm256_slli_epi32(c, 31 - kBit));  // that bit on the sign bit
+    }
   }
 
   ZIPML_INLINE __m256i at(const uint8_t* codes, int j) const {
     const __m256i c = widen8(codes + j);
-    if constexpr (kColumns) {  // halve the candidates by code bit 0, then bit 1, ...
-      __m256i pick[S + 1];
-#pragma GCC unroll 16
-      for (int k = 0; k <= S; ++k) pick[k] = column(k, j);
-#pragma GCC unroll 4
-      for (int bit = 0, count = S + 1; count > 1; ++bit, count /= 2) {
-        const __m256i sign = _mm256_sll_epi32(c, _mm_cvtsi32_si128(31 - bit));
-#pragma GCC unroll 8
-        for (int k = 0; k < count / 2; ++k) pick[k] = select_lanes(pick[2 * k], pick[2 * k + 1], sign);
-      }
-      return pick[0];
+    if constexpr (kColumns) {
+      return pick<0, S + 1>(c, j);
     } else {
       const __m256i lane = _mm256_mullo_epi32(_mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7), _mm256_set1_epi32(S + 1));
       return _mm256_i32gather_epi32(table_.data() + size_t(j) * (S + 1), _mm256_add_epi32(lane, c), 4);
     }
   }
 
-  int padded_;
+  int padded_, stride_;
   std::vector<int32_t> table_;
 };
 
