@@ -204,8 +204,9 @@ ZIPML_INLINE inline __m256i select_lanes(__m256i if_clear, __m256i if_set, __m25
  * cache line more than the row, so that the S + 1 loads of 8 features do not share an L1
  * set), 8 features' value chosen among the S + 1 column vectors by a tree of S blends on
  * the code bits;
- * else by feature (j (S + 1) + k), gathered. The default is the faster on Zen 3 (columns
- * for 1 and 2 bits, gathers for 4 and 8; docs/BENCH.md, scripts/level_lookup_speed.cpp).
+ * else by feature (j (S + 1) + k), gathered. The default: columns for 1 and 2 bits (3-4x
+ * faster than gathers on Zen 3), gathers for 4 bits (even there) and 8 (docs/BENCH.md,
+ * scripts/level_lookup_speed.cpp).
  */
 template <int S, bool kColumns = (S <= 3)>
 class LevelLookup {
