@@ -63,10 +63,11 @@ std::string coverage(Covered covered) {
   return text;
 }
 
-/// The fast paths this build has and what each covers (uniform levels only, and for the
-/// SGD full-precision model and gradient), from simd::supports_sgd (the SGD fast path of
-/// sgd_fast.hpp: AVX-512 or AVX2), avx2::supports_logistic (sgd_logistic_avx2.hpp) and
-/// supports_quantize (the quantizer fast path of quantize_fast.hpp: AVX-512 or AVX2).
+/// The fast paths this build has and what each covers (uniform levels, level tables where
+/// the SGD path has kFastSgdTables, and for the SGD a full-precision model and gradient),
+/// from simd::supports_sgd (the SGD fast path of sgd_fast.hpp: AVX-512 or AVX2),
+/// avx2::supports_logistic (sgd_logistic_avx2.hpp) and supports_quantize (the quantizer
+/// fast path of quantize_fast.hpp: AVX-512 or AVX2).
 std::string fast_path() {
   std::string fast;
 #if defined(ZIPML_HAVE_AVX512) || defined(ZIPML_HAVE_AVX2)
@@ -94,8 +95,10 @@ std::string fast_path() {
   if (!covered.empty())
     fast += std::string(fast.empty() ? "" : ", ") + zipml::kFastQuantize + " quantizer (" + covered + ")";
 #endif
+  const std::string levels = zipml::kFastSgdTables ? "with uniform levels (the SGD also with level tables)"
+                                                    : "with uniform levels";
   return fast.empty() ? std::string("none (portable kernels)")
-                      : fast + "; with uniform levels (and for the SGD a full-precision model and gradient); "
+                      : fast + "; " + levels + " (and for the SGD a full-precision model and gradient); "
                                "every other call runs the portable kernels";
 }
 
@@ -116,6 +119,7 @@ py::dict info() {
   d["fast_sgd"] = std::string(zipml::kFastSgd);  // the SGD fast path's instruction set, or "none"
   d["fast_quantize"] = std::string(zipml::kFastQuantize);  // the quantizer's, or "none"
   d["fast_logistic"] = std::string(zipml::avx2::kFastLogistic);  // sgd_logistic's, or "none"
+  d["fast_sgd_tables"] = zipml::kFastSgdTables;  // whether it also runs per-feature level tables
 #if defined(__AVX512F__)
   d["isa"] = "avx512";
 #elif defined(__AVX2__)

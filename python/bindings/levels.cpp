@@ -1,4 +1,5 @@
 // Bindings of the variance-optimal level solver (hls/include/zipml_cpu/optimal_levels.hpp).
+#include <algorithm>
 #include <string>
 #include <vector>
 
@@ -45,22 +46,30 @@ py::array_t<double> grid_level_columns(carray<uint32_t> positions, int s, int gr
   const uint32_t* p = positions.data();
   double* po = out.mutable_data();
   py::gil_scoped_release release;
-  std::vector<double> col(n), ones(n, 1.0);
-  for (py::ssize_t j = 0; j < d; ++j) {
-    double lo = p[j], hi = p[j];
-    for (py::ssize_t i = 0; i < n; ++i) {
-      col[i] = p[i * d + j];
-      lo = col[i] < lo ? col[i] : lo;
-      hi = col[i] > hi ? col[i] : hi;
+  // Columns are copied out kBlock at a time, a row's 64-byte line each (one column at a
+  // time would fetch a line per value from a matrix far larger than the caches).
+  constexpr py::ssize_t kBlock = 16;
+  std::vector<double> cols(size_t(kBlock) * n), ones(n, 1.0);
+  for (py::ssize_t j0 = 0; j0 < d; j0 += kBlock) {
+    const py::ssize_t width = std::min(kBlock, d - j0);
+    for (py::ssize_t i = 0; i < n; ++i)
+      for (py::ssize_t b = 0; b < width; ++b) cols[b * n + i] = p[i * d + j0 + b];
+    for (py::ssize_t b = 0; b < width; ++b) {
+      const double* col = cols.data() + b * n;
+      double lo = col[0], hi = col[0];
+      for (py::ssize_t i = 0; i < n; ++i) {
+        lo = col[i] < lo ? col[i] : lo;
+        hi = col[i] > hi ? col[i] : hi;
+      }
+      double* row = po + (j0 + b) * (s + 1);
+      if (hi == lo) {  // constant column: any levels; the caller makes them distinct
+        for (int k = 0; k <= s; ++k) row[k] = lo;
+        continue;
+      }
+      const zipml_host::IntervalCost cost = zipml_host::grid_cost(col, ones.data(), int(n), lo, hi, grid_size);
+      const std::vector<int> idx = zipml_host::solve(cost, s, true);
+      for (int k = 0; k <= s; ++k) row[k] = static_cast<double>(cost.pos[idx[k]]);
     }
-    double* row = po + j * (s + 1);
-    if (hi == lo) {  // constant column: any levels; the caller makes them distinct
-      for (int k = 0; k <= s; ++k) row[k] = lo;
-      continue;
-    }
-    const zipml_host::IntervalCost cost = zipml_host::grid_cost(col.data(), ones.data(), int(n), lo, hi, grid_size);
-    const std::vector<int> idx = zipml_host::solve(cost, s, true);
-    for (int k = 0; k <= s; ++k) row[k] = static_cast<double>(cost.pos[idx[k]]);
   }
   return out;
 }

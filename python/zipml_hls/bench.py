@@ -110,6 +110,7 @@ def throughput(name: str, n: int, d: int, cfg: BenchConfig, say) -> dict:
     rows.append(_row("fp32", 32, "fp32", "-", n, d, Xs.nbytes, t, bandwidth, scale_s))
     contenders = [(b, s, "uniform") for b in (1, 2, 4, 8) for s in ("double", "naive")]
     contenders += [(4, "double", "optimal")]
+    info = get_backend("hls").info()
     two_workers = [(fp32, scaled, 32, "fp32", Xs.nbytes, scale_s)]  # n_jobs=2: engine.sharded_pass
     for bits, sampling, levels in contenders:
         config = SgdConfig(bits, sampling, levels, shift, 0, 1, 0, "hls")
@@ -118,7 +119,8 @@ def throughput(name: str, n: int, d: int, cfg: BenchConfig, say) -> dict:
         prep = fit_s + time.perf_counter() - start
         run = KernelRun(ys, config)
         t = epoch_times(lambda: run(data, 1, shift, 0, zeros), cfg.repeats)
-        note = "portable kernel (level tables)" if data.level_values is not None else ""
+        note = "" if data.level_values is None else (f"level tables, {info['fast_sgd']} kernel" if info["fast_sgd_tables"]
+                                                     else "level tables, portable kernel")
         rows.append(_row("quantized", bits, sampling, levels, n, d, data.lines.nbytes, t, bandwidth, prep,
                          note=note))
         say(f"    {F.precision_label(bits, sampling)} {levels}: {np.median(t):.4f} s/epoch")

@@ -12,14 +12,19 @@
 //  - one pass over the model per row: update with row i, then row i+1's dot product
 //    against the updated weights (decoded beforehand), as the AVX-512 path does;
 //  - the step round(g c 2^q / 2^8): for 1- and 2-bit codes without conditioning one
-//    permute of the row's table of code_step; else one multiply while |g| 2^q_max < 2^23,
-//    and larger steps (a diverging run) take a per-value pass with conditioned_step itself.
+//    permute of the row's table of code_step; else one multiply while |g| 2^q_max < 2^23
+//    (2^20 for level tables, whose values reach 2^10), and larger steps (a diverging run)
+//    take a per-value pass with conditioned_step itself;
+//  - per-feature level tables (LevelLookup): each decoded row is turned into its int32
+//    values minus centers once (1- and 2-bit codes by blends of the tables' columns, 4 and
+//    8 bits by a gather), the dot product is exact in int64 lanes (as sgd.hpp's dot_sum).
 #pragma once
 #ifdef __SYNTHESIS__
 #error "zipml_cpu is CPU-only code: never include it in synthesized code"
 #endif
 #include <cstdint>
 #include <cstring>
+#include <type_traits>
 #include <vector>
 
 #include "zipml/format.hpp"
@@ -36,6 +41,9 @@
 
 namespace zipml {
 namespace avx2 {
+
+/// Per-feature level tables run here (simd::covers_levels).
+constexpr bool kLevelTables = true;
 
 #ifdef ZIPML_HAVE_AVX2
 
@@ -122,87 +130,213 @@ struct RowCodes {
   }
 };
 
+/// 8 int32 lanes as 8 floats (blendv_ps selects on each lane's sign bit alone).
+ZIPML_INLINE inline __m256i select_lanes(__m256i if_clear, __m256i if_set, __m256i sign) {
+  return _mm256_castps_si256(
+      _mm256_blendv_ps(_mm256_castsi256_ps(if_clear), _mm256_castsi256_ps(if_set), _mm256_castsi256_ps(sign)));
+}
+
 /**
- * @brief AVX2 twin of zipml::sgd_linear with uniform levels (same parameters without
- * `values`, same results); `feature_shifts`, `centers`, `seed`, `stored_variance` as
- * SgdOptions's, `rows` as sgd_epochs's (kConditioned: feature_shifts or centers is
- * non-null; a null one counts as all 0); `reg`: sample weights only (the penalties, and
- * the refetch of the losses that refetch, run the portable kernel).
+ * @brief Per-feature level tables as the lanes read them: the value of each code of each
+ * feature minus the feature's center (LinearRow::level_value - center: lanes past d read
+ * feature 0's table, uncentred), and the lookup of a decoded row's codes, 8 at a time.
+ * kColumns: the tables in columns (code k of feature j at k stride + j; the stride one
+ * cache line more than the row, so that the S + 1 loads of 8 features do not share an L1
+ * set), 8 features' value chosen among the S + 1 column vectors by a tree of S blends on
+ * the code bits;
+ * else by feature (j (S + 1) + k), gathered. The default: columns for 1 and 2 bits (3-4x
+ * faster than gathers on Zen 3), gathers for 4 bits (even there) and 8 (docs/BENCH.md,
+ * scripts/level_lookup_speed.cpp).
  */
-template <int Bits, Sampling E, class Loss, bool kConditioned>
+template <int S, bool kColumns = (S <= 3)>
+class LevelLookup {
+  static_assert(!kColumns || S <= 15, "a tree of blends for at most 16 levels");
+
+ public:
+  LevelLookup(const int32_t* values, const int32_t* centers, int d, int padded)
+      : padded_(padded), stride_(padded + 16), table_(size_t(kColumns ? stride_ : padded) * (S + 1)) {
+    for (int j = 0; j < padded; ++j)
+      for (int k = 0; k <= S; ++k)
+        table_[kColumns ? size_t(k) * stride_ + j : size_t(j) * (S + 1) + k] =
+            values[size_t(j < d ? j : 0) * (S + 1) + k] - (centers != nullptr && j < d ? centers[j] : 0);
+  }
+
+  /// The centred values of the `padded` codes at `codes` (each at most S), written to out.
+  void operator()(const uint8_t* codes, int32_t* out) const {
+    for (int j = 0; j < padded_; j += 8) _mm256_storeu_si256(reinterpret_cast<__m256i*>(out + j), at(codes, j));
+  }
+
+ private:
+  ZIPML_INLINE __m256i column(int k, int j) const {
+    return _mm256_loadu_si256(reinterpret_cast<const __m256i*>(table_.data() + size_t(k) * stride_ + j));
+  }
+
+  /// The value of 8 features' codes c among the Count columns from First (First a multiple
+  /// of Count): the two halves' values, chosen by the code bit that splits them.
+  template <int First, int Count>
+  ZIPML_INLINE __m256i pick(__m256i c, int j) const {
+    if constexpr (Count == 1) {
+      return column(First, j);
+    } else {
+      constexpr int kBit = __builtin_ctz(Count) - 1;
+      return select_lanes(pick<First, Count / 2>(c, j), pick<First + Count / 2, Count / 2>(c, j),
+                          _mm256_slli_epi32(c, 31 - kBit));  // that bit on the sign bit
+    }
+  }
+
+  ZIPML_INLINE __m256i at(const uint8_t* codes, int j) const {
+    const __m256i c = widen8(codes + j);
+    if constexpr (kColumns) {
+      return pick<0, S + 1>(c, j);
+    } else {
+      const __m256i lane = _mm256_mullo_epi32(_mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7), _mm256_set1_epi32(S + 1));
+      return _mm256_i32gather_epi32(table_.data() + size_t(j) * (S + 1), _mm256_add_epi32(lane, c), 4);
+    }
+  }
+
+  int padded_, stride_;
+  std::vector<int32_t> table_;
+};
+
+/// A row's dot product sum_j v_j (w_j >> 8) in 8 lanes: wrapping in int32 lanes for
+/// uniform codes, exact in int64 lanes for level tables (sgd.hpp's dot_sum).
+template <bool kWide>
+struct DotLanes {
+  __m256i acc = _mm256_setzero_si256();
+
+  ZIPML_INLINE void add(__m256i v, __m256i w) {
+    if constexpr (kWide) {  // |v| <= 2^10, |w| < 2^23: even and odd lanes' 64-bit products
+      acc = _mm256_add_epi64(acc, _mm256_mul_epi32(v, w));
+      acc = _mm256_add_epi64(acc, _mm256_mul_epi32(_mm256_srli_epi64(v, 32), _mm256_srli_epi64(w, 32)));
+    } else {
+      acc = _mm256_add_epi32(acc, _mm256_mullo_epi32(v, w));
+    }
+  }
+
+  int64_t sum() const {
+    if constexpr (kWide) {
+      alignas(32) int64_t lanes[4];
+      _mm256_store_si256(reinterpret_cast<__m256i*>(lanes), acc);
+      return lanes[0] + lanes[1] + lanes[2] + lanes[3];
+    } else {
+      return reduce_add_wrapping(acc);
+    }
+  }
+};
+
+/**
+ * @brief AVX2 twin of zipml::sgd_linear (same results): `values` nullptr (uniform levels)
+ * or, with kTables, level tables of simd::unit_level_tables; `feature_shifts`, `centers`,
+ * `seed`, `stored_variance` as SgdOptions's, `rows` as sgd_epochs's (kConditioned:
+ * feature_shifts or centers is non-null; a null one counts as all 0); `reg`: sample
+ * weights only (the penalties, and the refetch of the losses that refetch, run the
+ * portable kernel).
+ */
+template <int Bits, Sampling E, class Loss, bool kConditioned, bool kTables>
 void sgd_linear_lanes(const uint64_t* data, const int32_t* labels, int n, int d, int n_copies, int epochs,
-                      int step_shift, int decay_epochs, int32_t dot_mult, const int32_t* model_in, int32_t* history,
-                      const uint8_t* feature_shifts, const int32_t* centers, uint32_t seed, const PassReport& report,
-                      const int64_t* rows, const int32_t* stored_variance, const Regularization& reg) {
+                      int step_shift, int decay_epochs, int32_t dot_mult, const int32_t* values,
+                      const int32_t* model_in, int32_t* history, const uint8_t* feature_shifts,
+                      const int32_t* centers, uint32_t seed, const PassReport& report, const int64_t* rows,
+                      const int32_t* stored_variance, const Regularization& reg) {
   static_assert(simd::supports_sgd<Bits, E, Loss>(), "the AVX2 SGD covers the linear losses on 1, 2, 4, 8 bits");
   constexpr int K = values_per_line(Bits, E);
   constexpr int S = max_code(Bits);
-  constexpr bool kSecond = E == Sampling::Double && Loss::kSecondSample;
-  constexpr bool kTabled = !kConditioned && S <= 3;  // the steps of all codes fit one 8-entry permute
+  constexpr bool kDouble = E == Sampling::Double;
+  constexpr bool kSecond = kDouble && Loss::kSecondSample;
+  constexpr bool kTabled = !kTables && !kConditioned && S <= 3;  // the steps of all codes fit one 8-entry permute
+  constexpr bool kCentred = kConditioned && !kTables;            // centers subtracted in the lanes (tables: in LevelLookup)
+  constexpr int32_t kValueMax = kTables ? (1 << kLevelValueFrac) : S;  // the largest |centred value|
+  constexpr int kLaneStepBits = kTables ? 20 : 23;  // |g| 2^q below 2^this: |g 2^q v| + 2^7 < 2^31
   const int n_lines = lines_per_row(d, Bits, E);
   const int padded = n_lines * K;  // features and the zero codes of the last line's tail
   const int64_t row_words = static_cast<int64_t>(n_lines) * kLineWords;
   // The model, and the conditioning's centers and step exponents, in feature order; 0
-  // past d, where the codes are 0 too, so those weights stay 0.
-  std::vector<int32_t> w(padded, 0), center(kConditioned ? padded : 0, 0), exponent(kConditioned ? padded : 0, 0);
+  // past d, where the codes are 0 too, so with uniform levels those weights stay 0.
+  std::vector<int32_t> w(padded, 0), center(kCentred ? padded : 0, 0), exponent(kConditioned ? padded : 0, 0);
   int pmax = 0;
   for (int j = 0; j < d; ++j) {
     w[j] = model_in[j];
+    if (kCentred) center[j] = centers != nullptr ? centers[j] : 0;
     if (kConditioned) {
-      center[j] = centers != nullptr ? centers[j] : 0;
       exponent[j] = feature_shifts != nullptr ? feature_shifts[j] : 0;
       pmax = exponent[j] > pmax ? exponent[j] : pmax;
     }
   }
   int32_t intercept = model_in[d];
   RowCodes<Bits, E> codes[2] = {RowCodes<Bits, E>(n_lines), RowCodes<Bits, E>(n_lines)};
+  // Level tables: the centred values of each row's samples (second: Double only), and their lookup.
+  const LevelLookup<S> lookup = kTables ? LevelLookup<S>(values, centers, d, padded) : LevelLookup<S>(nullptr, nullptr, 0, 0);
+  std::vector<int32_t> table_values[2][2];
+  for (auto& row_values : table_values)
+    for (int s = 0; s < (kTables ? (kDouble ? 2 : 1) : 0); ++s) row_values[s].resize(padded);
+  auto decode = [&](int b, const uint64_t* row, uint32_t key) {
+    codes[b].decode(row, key);
+    if constexpr (kTables) {
+      lookup(codes[b].first.data(), table_values[b][0].data());
+      if (kDouble) lookup(codes[b].second.data(), table_values[b][1].data());
+    }
+  };
+  // The lanes' inputs of row buffer b: its first and second sample, codes or table values.
+  auto first_of = [&](int b) {
+    if constexpr (kTables) return static_cast<const int32_t*>(table_values[b][0].data());
+    else return static_cast<const uint8_t*>(codes[b].first.data());
+  };
+  auto second_of = [&](int b) {
+    if constexpr (kTables) return static_cast<const int32_t*>(table_values[b][kDouble ? 1 : 0].data());
+    else return codes[b].second_codes();
+  };
 
-  // The centred values of 8 features: codes minus centers.
-  auto values = [&](const uint8_t* c, int j) ZIPML_INLINE {
-    const __m256i v = widen8(c + j);
-    return kConditioned ? _mm256_sub_epi32(v, _mm256_loadu_si256(reinterpret_cast<const __m256i*>(&center[j]))) : v;
+  // The centred values of 8 features: codes minus centers, or the looked-up table values.
+  auto lane_values = [&](const auto* c, int j) ZIPML_INLINE {
+    if constexpr (kTables) {
+      return _mm256_loadu_si256(reinterpret_cast<const __m256i*>(c + j));
+    } else {
+      const __m256i v = widen8(c + j);
+      return kCentred ? _mm256_sub_epi32(v, _mm256_loadu_si256(reinterpret_cast<const __m256i*>(&center[j]))) : v;
+    }
   };
   auto dropped = [&](__m256i wv) ZIPML_INLINE { return _mm256_srai_epi32(wv, kDotDrop); };
-  // sum_j (code_j - m_j) (w_j >> 8), wrapping in int32 lanes (sgd.hpp's dot_sum for codes)
-  auto dot = [&](const uint8_t* c) {
-    __m256i acc = _mm256_setzero_si256();
+  // sum_j (v_j - m_j) (w_j >> 8), as sgd.hpp's dot_sum
+  auto dot = [&](const auto* c) {
+    DotLanes<kTables> acc;
     for (int j = 0; j < padded; j += 8)
-      acc = _mm256_add_epi32(
-          acc, _mm256_mullo_epi32(values(c, j), dropped(_mm256_loadu_si256(reinterpret_cast<__m256i*>(&w[j])))));
+      acc.add(lane_values(c, j), dropped(_mm256_loadu_si256(reinterpret_cast<__m256i*>(&w[j]))));
     return acc;
   };
+  // a scalar dot product's sum as dot_sum keeps it (int32, wrapping, for uniform codes)
+  auto dot_total = [](int64_t sum) { return kTables ? sum : int64_t{static_cast<int32_t>(static_cast<uint32_t>(sum))}; };
 
   EpochCounts counts;
   for (int e = 0; e < epochs; ++e) {
     const int shift = epoch_shift(step_shift, decay_epochs, e);
     const uint64_t* copy = data + static_cast<int64_t>(e % n_copies) * n * row_words;
     auto row_of = [&](int i) { return copy + (rows == nullptr ? int64_t{i} : rows[i]) * row_words; };
-    codes[0].decode(row_of(0), sample_stream_key(seed, e, 0));
-    __m256i acc = dot(codes[0].first.data());
+    decode(0, row_of(0), sample_stream_key(seed, e, 0));
+    DotLanes<kTables> acc = dot(first_of(0));
     for (int i = 0; i < n; ++i) {
-      const RowCodes<Bits, E>& cur = codes[i & 1];
-      RowCodes<Bits, E>& nxt = codes[(i & 1) ^ 1];
+      const int cur = i & 1, nxt = cur ^ 1;
       const bool has_next = i + 1 < n;
       if (has_next) {
         if (i + 2 < n) {  // the row after next, a pass ahead (random orders defeat the hardware prefetcher)
           const uint64_t* ahead = row_of(i + 2);
           for (int l = 0; l < n_lines; ++l) __builtin_prefetch(ahead + l * kLineWords, 0, 3);
         }
-        nxt.decode(row_of(i + 1), sample_stream_key(seed, e, i + 1));
+        decode(nxt, row_of(i + 1), sample_stream_key(seed, e, i + 1));
       }
-      const int64_t pred = linear_prediction(reduce_add_wrapping(acc), intercept, dot_mult);
+      const int64_t pred = linear_prediction(acc.sum(), intercept, dot_mult);
       bool weight_saturated = false;
       const int64_t r = reg.weighted(Loss::residual_q16(pred, labels[i]), i, weight_saturated);
-      const SampleStep st = residual_step(r, dot_mult, shift, S, pmax);
+      const SampleStep st = residual_step(r, dot_mult, shift, kValueMax, pmax);
       if (st.saturated || weight_saturated) ++counts.saturated;
-      const uint8_t* second = cur.second_codes();
-      const uint8_t* next_first = nxt.first.data();
+      const auto* second = second_of(cur);
+      const auto* next_first = first_of(nxt);
       if (r == 0) {  // no step: only row i+1's dot product
-        acc = has_next ? dot(next_first) : _mm256_setzero_si256();
+        acc = has_next ? dot(next_first) : DotLanes<kTables>{};
         report_predictions(report, i, pred, pred);
-      } else if (kTabled || (st.g > -(int64_t{1} << (23 - pmax)) && st.g < (int64_t{1} << (23 - pmax)))) {
-        // |g 2^q v| + 2^7 < 2^31 for |v| <= 255: round(g v 2^q / 2^8) = (g 2^q v + 2^7) >> 8 in
-        // int32 lanes (for q >= 8 the sum is exact, as conditioned_step's left shift).
+      } else if (kTabled ||
+                 (st.g > -(int64_t{1} << (kLaneStepBits - pmax)) && st.g < (int64_t{1} << (kLaneStepBits - pmax)))) {
+        // |g 2^q v| + 2^7 < 2^31 for |v| <= kValueMax: round(g v 2^q / 2^8) = (g 2^q v + 2^7) >> 8
+        // in int32 lanes (for q >= 8 the sum is exact, as conditioned_step's left shift).
         // kTabled: code_step of each code, looked up by one permute whatever g.
         const __m256i table =
             kTabled ? _mm256_setr_epi32(code_step(st.g, 0), code_step(st.g, 1), code_step(st.g, S > 1 ? 2 : 0),
@@ -210,13 +344,13 @@ void sgd_linear_lanes(const uint64_t* data, const int32_t* labels, int n, int d,
                     : _mm256_setzero_si256();
         const __m256i g = _mm256_set1_epi32(static_cast<int32_t>(st.g));
         const __m256i half = _mm256_set1_epi32(1 << (kUpdateFrac - 1));
-        __m256i acc2 = _mm256_setzero_si256();
-        acc = _mm256_setzero_si256();
+        DotLanes<kTables> acc2;
+        acc = DotLanes<kTables>{};
         for (int j = 0; j < padded; j += 8) {
           __m256i* wp = reinterpret_cast<__m256i*>(&w[j]);
           __m256i wv = _mm256_loadu_si256(wp);
-          const __m256i v = values(second, j);
-          if (kSecond) acc2 = _mm256_add_epi32(acc2, _mm256_mullo_epi32(v, dropped(wv)));
+          const __m256i v = lane_values(second, j);
+          if (kSecond) acc2.add(v, dropped(wv));
           const __m256i gq =
               kConditioned ? _mm256_sllv_epi32(g, _mm256_loadu_si256(reinterpret_cast<const __m256i*>(&exponent[j])))
                            : g;
@@ -224,20 +358,19 @@ void sgd_linear_lanes(const uint64_t* data, const int32_t* labels, int n, int d,
                                             : _mm256_srai_epi32(_mm256_add_epi32(_mm256_mullo_epi32(gq, v), half),
                                                                 kUpdateFrac));
           _mm256_storeu_si256(wp, wv);
-          if (has_next) acc = _mm256_add_epi32(acc, _mm256_mullo_epi32(values(next_first, j), dropped(wv)));
+          if (has_next) acc.add(lane_values(next_first, j), dropped(wv));
         }
-        report_predictions(report, i, pred,
-                           kSecond ? linear_prediction(reduce_add_wrapping(acc2), intercept, dot_mult) : pred);
+        report_predictions(report, i, pred, kSecond ? linear_prediction(acc2.sum(), intercept, dot_mult) : pred);
       } else {  // a step too large for int32 lanes: conditioned_step per value, then the next dot product
-        uint32_t acc2 = 0;
+        int64_t acc2 = 0;
         for (int j = 0; j < padded; ++j) {
-          const int32_t v = int32_t{second[j]} - (kConditioned ? center[j] : 0);
-          if (kSecond) acc2 += static_cast<uint32_t>(v) * static_cast<uint32_t>(w[j] >> kDotDrop);
+          const int32_t v = int32_t{second[j]} - (kCentred ? center[j] : 0);
+          if (kSecond) acc2 += int64_t{v} * (w[j] >> kDotDrop);
           w[j] = wrap_sub(w[j], conditioned_step(st.g, v, kConditioned ? exponent[j] : 0));
         }
-        acc = has_next ? dot(next_first) : _mm256_setzero_si256();
+        acc = has_next ? dot(next_first) : DotLanes<kTables>{};
         report_predictions(report, i, pred,
-                           kSecond ? linear_prediction(static_cast<int32_t>(acc2), intercept, dot_mult) : pred);
+                           kSecond ? linear_prediction(dot_total(acc2), intercept, dot_mult) : pred);
       }
       intercept = wrap_sub(intercept, st.dc);
       if (stored_variance != nullptr && ((i + 1) % kCorrectionRows == 0 || i + 1 == n)) {
@@ -257,8 +390,9 @@ void sgd_linear_lanes(const uint64_t* data, const int32_t* labels, int n, int d,
 
 /**
  * @brief Runs the AVX2 SGD where this build has it (AVX2 without AVX-512) and it covers
- * the call (simd::supports_sgd and simd::covers_options, and no refetching: opt.full
- * unused by the loss or nullptr); otherwise does nothing.
+ * the call (simd::supports_sgd, simd::covers_options, covers_levels: uniform levels and
+ * level tables, and no refetching: opt.full unused by the loss or nullptr); otherwise
+ * does nothing.
  * @return true when it ran; parameters as zipml::sgd_linear.
  */
 template <int Bits, Sampling E, class Loss, int MaxFeatures>
@@ -272,15 +406,18 @@ bool fast_sgd_linear([[maybe_unused]] const uint64_t* data, [[maybe_unused]] con
                      [[maybe_unused]] const int64_t* rows = nullptr) {
 #ifdef ZIPML_HAVE_AVX2
   if constexpr (simd::supports_sgd<Bits, E, Loss>()) {
-    if (simd::covers_options(values, opt) && !(Loss::kRefetch && opt.full != nullptr)) {
-      if (opt.feature_shifts != nullptr || opt.centers != nullptr)
-        sgd_linear_lanes<Bits, E, Loss, true>(data, labels, n, d, n_copies, epochs, step_shift, decay_epochs,
-                                              dot_mult, model_in, history, opt.feature_shifts, opt.centers, opt.seed,
-                                              report, rows, opt.stored_variance, opt.reg);
+    if (simd::covers_options(opt) && simd::covers_levels<kLevelTables>(values, d, max_code(Bits) + 1) &&
+        !(Loss::kRefetch && opt.full != nullptr)) {
+      auto run = [&](auto conditioned, auto tables) {
+        sgd_linear_lanes<Bits, E, Loss, decltype(conditioned)::value, decltype(tables)::value>(
+            data, labels, n, d, n_copies, epochs, step_shift, decay_epochs, dot_mult, values, model_in, history,
+            opt.feature_shifts, opt.centers, opt.seed, report, rows, opt.stored_variance, opt.reg);
+      };
+      const bool conditioned = opt.feature_shifts != nullptr || opt.centers != nullptr;
+      if (values == nullptr)
+        conditioned ? run(std::true_type{}, std::false_type{}) : run(std::false_type{}, std::false_type{});
       else
-        sgd_linear_lanes<Bits, E, Loss, false>(data, labels, n, d, n_copies, epochs, step_shift, decay_epochs,
-                                               dot_mult, model_in, history, nullptr, nullptr, opt.seed, report, rows,
-                                               opt.stored_variance, opt.reg);
+        conditioned ? run(std::true_type{}, std::true_type{}) : run(std::false_type{}, std::true_type{});
       return true;
     }
   }

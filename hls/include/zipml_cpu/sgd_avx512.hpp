@@ -40,6 +40,9 @@ namespace avx512 {
 
 using simd::supports_sgd;
 
+/// Per-feature level tables run the portable kernel (simd::covers_levels).
+constexpr bool kLevelTables = false;
+
 #ifdef ZIPML_HAVE_AVX512
 
 /// Groups of up to 16 values per line, in visiting order gid = 0..G-1. Index planes
@@ -627,7 +630,8 @@ void sgd_linear_lanes(const uint64_t* data, const int32_t* labels, int n, int d,
 
 /**
  * @brief Runs the AVX-512 SGD where this build has it and it covers the call
- * (supports_sgd and simd::covers_options); otherwise does nothing.
+ * (supports_sgd, simd::covers_options and covers_levels: uniform levels only, kLevelTables);
+ * otherwise does nothing.
  * @return true when it ran; parameters as zipml::sgd_linear.
  */
 template <int Bits, Sampling E, class Loss, int MaxFeatures>
@@ -641,7 +645,7 @@ bool fast_sgd_linear([[maybe_unused]] const uint64_t* data, [[maybe_unused]] con
                      [[maybe_unused]] const int64_t* rows = nullptr) {
 #ifdef ZIPML_HAVE_AVX512
   if constexpr (supports_sgd<Bits, E, Loss>()) {
-    if (simd::covers_options(values, opt)) {
+    if (simd::covers_options(opt) && simd::covers_levels<kLevelTables>(values, d, max_code(Bits) + 1)) {
       if (opt.feature_shifts != nullptr || opt.centers != nullptr)
         sgd_linear_lanes<Bits, E, Loss, MaxFeatures, true>(data, labels, n, d, n_copies, epochs, step_shift,
                                                            decay_epochs, dot_mult, model_in, history, opt.feature_shifts,

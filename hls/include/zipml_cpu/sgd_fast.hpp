@@ -1,6 +1,6 @@
 // The CPU fast path of sgd_linear: AVX-512 where the build has it, else AVX2, else none
-// (the caller then runs the portable kernel). What each covers: simd::supports_sgd and
-// the runtime conditions of each fast_sgd_linear.
+// (the caller then runs the portable kernel). What each covers: simd::supports_sgd, its
+// kLevelTables and the runtime conditions of each fast_sgd_linear.
 #pragma once
 #ifdef __SYNTHESIS__
 #error "zipml_cpu is CPU-only code: never include it in synthesized code"
@@ -12,12 +12,16 @@
 namespace zipml {
 
 /// The instruction set of this build's SGD fast path: "avx512", "avx2" or "none".
+/// kFastSgdTables: whether it also takes per-feature level tables (its kLevelTables).
 #if defined(ZIPML_HAVE_AVX512)
 constexpr const char* kFastSgd = "avx512";
+constexpr bool kFastSgdTables = avx512::kLevelTables;
 #elif defined(ZIPML_HAVE_AVX2)
 constexpr const char* kFastSgd = "avx2";
+constexpr bool kFastSgdTables = avx2::kLevelTables;
 #else
 constexpr const char* kFastSgd = "none";
+constexpr bool kFastSgdTables = false;
 #endif
 
 /**

@@ -28,11 +28,29 @@ constexpr bool supports_sgd() {
          Contains<LinearLosses, Loss>::value;
 }
 
-/// The run-time options both SIMD paths take (the rest run the portable kernel): uniform
-/// levels (values = nullptr), an exact model and update (no model_bits, grad_bits), sample
-/// weights without penalties, and a trained intercept (opt.fit_intercept).
-inline bool covers_options(const int32_t* values, const SgdOptions& opt) {
-  return values == nullptr && opt.model_bits == 0 && opt.grad_bits == 0 && !opt.reg.penalized() && opt.fit_intercept;
+/// The run-time options both SIMD paths take (the rest run the portable kernel): an exact
+/// model and update (no model_bits, grad_bits), sample weights without penalties, and a
+/// trained intercept (opt.fit_intercept). Which levels each path takes is its own
+/// kLevelTables, read by covers_levels.
+inline bool covers_options(const SgdOptions& opt) {
+  return opt.model_bits == 0 && opt.grad_bits == 0 && !opt.reg.penalized() && opt.fit_intercept;
+}
+
+/// True when every value of d per-feature level tables of `levels` entries is a Q0.10
+/// level in [0, 2^10] (FORMATS.md; what the quantizer writes): then a centred value and a
+/// step fit the int32 lanes of a SIMD path. The module takes any int32 table; others run
+/// the portable kernel.
+inline bool unit_level_tables(const int32_t* values, int d, int levels) {
+  for (int64_t i = 0; i < int64_t{d} * levels; ++i)
+    if (values[i] < 0 || values[i] > (1 << kLevelValueFrac)) return false;
+  return true;
+}
+
+/// The levels of a call that a SIMD path takes: uniform levels (values = nullptr), and
+/// where the path has kTables, per-feature level tables of unit_level_tables.
+template <bool kTables>
+inline bool covers_levels(const int32_t* values, int d, int levels) {
+  return values == nullptr || (kTables && unit_level_tables(values, d, levels));
 }
 
 }  // namespace simd

@@ -1,0 +1,87 @@
+"""The SGD fast path with per-feature level tables (AVX2: sgd_avx2.hpp, LevelLookup) gives
+the same bits as the portable kernel and the golden model."""
+
+import numpy as np
+import pytest
+
+from zipml_hls import _kernels, quantize
+from zipml_hls.backend import get_backend
+from zipml_hls.scaling import LabelScaling
+from zipml_hls.spec import format as F
+
+
+def problem(rng, n, d):
+    X = rng.uniform(-3, 3, size=(n, d))
+    y = X @ rng.standard_normal(d) + 0.3 * rng.standard_normal(n)
+    return X, LabelScaling.fit(y).to_fixed(y)
+
+
+def random_tables(rng, d, bits):
+    inner = [np.sort(rng.choice(np.arange(1, 1 << F.LEVEL_VALUE_FRAC), (1 << bits) - 2, replace=False)) for _ in range(d)]
+    return np.array([np.concatenate([[0], t, [1 << F.LEVEL_VALUE_FRAC]]) for t in inner], dtype=np.int32)
+
+
+def assert_same(fast, others, where):
+    for other in others:
+        for name in fast._fields:
+            a, b = getattr(fast, name), getattr(other, name)
+            assert (a is None and b is None) or np.array_equal(a, b), (name, where)
+
+
+@pytest.mark.parametrize("bits", [1, 2, 4, 8])
+@pytest.mark.parametrize("sampling", F.TRAINING_SAMPLINGS)
+@pytest.mark.parametrize("conditioned", [False, True])
+def test_level_tables_fast_path_equals_the_portable_kernel_and_golden(bits, sampling, conditioned):
+    # Tables of the variance-optimal levels and random ones (strictly increasing from 0 to
+    # 2^10, as the quantizer writes them): one row, one feature, d not a multiple of 8
+    # lanes, many lines per row; rows shuffled,
+    # two copies, sample weights, the three linear losses and (double data) the
+    # stored-rounding correction; steps of 1/2 and 1/4 make rows take the per-value path
+    # of steps too large for int32 lanes.
+    rng = np.random.default_rng(bits * 7 + len(sampling) + conditioned)
+    k = F.values_per_line(bits, sampling)
+    cases = [(1, 1, 3, "squared_error", "optimal"), (9, 13, 4, "hinge", "random"),
+             (33, k + 3, 2, "squared_error", "optimal"), (20, 3 * k - 5, 6, "squared_hinge", "random"),
+             (12, 40, 1, "squared_error", "random"), (16, 2 * k + 1, 5, "squared_error", "optimal")]
+    for n, d, step, loss, tables in cases:
+        X, labels = problem(rng, n, d)
+        if loss != "squared_error":
+            labels = np.where(labels > 0, 1 << 16, -(1 << 16)).astype(np.int32)
+        q = quantize(X, bits, sampling=sampling, levels="optimal", seed=4, n_copies=2)
+        values = q.level_values if tables == "optimal" else random_tables(rng, d, bits)
+        kw = dict(values=values, loss=loss, seed=11, rows=rng.permutation(n),
+                  sample_weights=rng.integers(1 << 14, 1 << 17, n).astype(np.int32))
+        labels = labels[kw["rows"]]
+        if conditioned:
+            kw.update(feature_shifts=rng.integers(0, 4, d).astype(np.uint8),
+                      centers=rng.integers(0, 1025, d).astype(np.int32))
+        if sampling == "double":
+            kw["stored_variance"] = rng.integers(0, 1 << 24, d).astype(np.int32)
+        model_in = rng.integers(-(1 << 22), 1 << 22, size=d + 1).astype(np.int32)
+        args = (q.lines, labels, d, bits, sampling, 3, step, 1, F.TABLE_DOT_MULT, model_in)
+        fast = get_backend("hls").sgd_linear(*args, **kw)
+        assert_same(fast, (get_backend("hls").sgd_linear(*args, portable=True, **kw),
+                           get_backend("reference").sgd_linear(*args, **kw)), (n, d, step, loss, tables))
+        assert not np.array_equal(fast.history[0], fast.history[-1])  # it trained
+
+
+@pytest.mark.parametrize("bits", [2, 8])
+def test_tables_outside_the_unit_interval_give_the_portable_kernels_bits(bits):
+    # Table values outside [0, 2^10] (the module takes any int32) would overflow the int32
+    # lanes; such calls run the portable kernel (simd::unit_level_tables), so the bits agree.
+    rng = np.random.default_rng(bits)
+    n, d = 24, 21
+    X, labels = problem(rng, n, d)
+    q = quantize(X, bits, sampling="double", seed=2)
+    values = rng.integers(-(1 << 20), 1 << 20, (d, 1 << bits)).astype(np.int32)
+    args = (q.lines, labels, d, bits, F.sampling_id("double"), 2, 12, 0, F.TABLE_DOT_MULT, np.zeros(d + 1, np.int32))
+    fast = _kernels.sgd_linear(*args, values=values)
+    portable = _kernels.sgd_linear(*args, values=values, portable=True)
+    assert all(np.array_equal(a, b) for a, b in zip(fast, portable))
+    assert np.abs(fast[0].astype(np.int64)).max() > 1 << 28  # values that large: steps beyond int32 lanes
+
+
+def test_info_says_which_fast_path_takes_level_tables():
+    info = _kernels.info()
+    assert info["fast_sgd_tables"] == (info["fast_sgd"] == "avx2")
+    assert ("level tables" in info["fast_path"]) == info["fast_sgd_tables"]
