@@ -67,6 +67,48 @@ def test_8bit_update_both_multiply_paths():
     assert np.array_equal(cpp, ref)
 
 
+def lane_step_bits(vmax):
+    """sgd_avx2.hpp's lane_step_bits: the widest |g 2^q| whose steps are exact in int32 lanes."""
+    bits = 0
+    while ((1 << (bits + 1)) - 1) * vmax + 128 < 1 << 31:
+        bits += 1
+    return bits
+
+
+@pytest.mark.parametrize("bits", [1, 2, 4, 8])
+def test_steps_at_the_edge_of_the_int32_lanes(bits):
+    # The AVX2 path multiplies g 2^q v in int32 lanes while |g| 2^q_max < 2^lane_step_bits(S)
+    # (30 bits at 1 bit, 23 at 8 bits) and takes a per-value pass above. One-hot rows (row
+    # i: the top code S at feature i, so no step feeds a later prediction but through the
+    # intercept), step multipliers 2^2, and residuals spread over 2^-5..2^4 of that bound:
+    # rows fall on both sides of it, including the bit just above it, where int32 lanes
+    # would wrap (a bound one bit wider fails this test at 2, 4 and 8 bits; at 1 bit only
+    # steps within 2^7 of 2^31 would wrap).
+    rng = np.random.default_rng(bits)
+    n = d = 96
+    q, shift = 2, 1
+    s, mult = F.max_code(bits), F.dot_mult(bits)
+    edge = lane_step_bits(s)
+    q_data = quantize(np.eye(n), bits, sampling="naive", seed=1)
+    # residual r gives |g| = |r| mult / 2^(8 + shift); choose |g| 2^q at 2^(edge - 5 .. edge + 4)
+    g = np.exp2(rng.uniform(edge - 5, edge + 4, n) - q)
+    labels = np.clip(rng.choice([-1, 1], n) * g * 2.0 ** (8 + shift) / mult, -2**31 + 1, 2**31 - 1).astype(np.int32)
+    kw = dict(feature_shifts=np.full(d, q, np.uint8), centers=np.zeros(d, np.int32))
+    args = (q_data.lines, labels, d, bits, "naive", 1, shift, 0, mult, np.zeros(d + 1, np.int32))
+    fast = get_backend("hls").sgd_linear(*args, **kw)
+    for other in (get_backend("hls").sgd_linear(*args, portable=True, **kw),
+                  get_backend("reference").sgd_linear(*args, **kw)):
+        assert np.array_equal(fast.history, other.history)
+        assert np.array_equal(fast.predictions, other.predictions)
+    # the rows' actual steps (from the kernel's own predictions) straddle the edge
+    pred = fast.predictions[:, 0].astype(np.int64)
+    r = np.clip(pred - labels, -2**31, 2**31 - 1)
+    steps = np.abs(np.round(r * mult / 2.0 ** (8 + shift))) * 2**q
+    exact = np.abs(pred) < 2**31 - 1
+    assert ((steps[exact] >= 2.0 ** (edge - 1)) & (steps[exact] < 2.0 ** edge)).sum() >= 3
+    assert ((steps[exact] >= 2.0 ** edge) & (steps[exact] < 2.0 ** (edge + 1))).sum() >= 3
+
+
 def test_epoch_copy_cycling():
     # With n_copies=2, epoch e reads copy e % 2: training copy 1 alone from epoch 0's
     # model reproduces epoch 1 (naive data: the samples are stored, not drawn per epoch).

@@ -49,6 +49,16 @@ __attribute__((always_inline)) inline uint16_t load16(const uint8_t* p) {
   return v;
 }
 
+/// The widest |g 2^q| (bits) whose steps round(g 2^q v / 2^8) = (g 2^q v + 2^7) >> 8 are
+/// exact in int32 lanes for every |v| <= vmax: (2^bits - 1) vmax + 2^7 < 2^31. Steps past
+/// it take the kernels' per-value pass; the bound falls as vmax grows (30 bits at 1 bit, 23
+/// at 8 bits), so small codes keep the lanes for the large steps of a noisy start.
+constexpr int lane_step_bits(int64_t vmax) {
+  int bits = 0;
+  while (((int64_t{1} << (bits + 1)) - 1) * vmax + 128 < (int64_t{1} << 31)) ++bits;
+  return bits;
+}
+
 /// 8 codes as int32 lanes.
 __attribute__((always_inline)) inline __m256i widen8(const uint8_t* codes) {
   return _mm256_cvtepu8_epi32(_mm_loadl_epi64(reinterpret_cast<const __m128i*>(codes)));

@@ -12,8 +12,9 @@
 //  - one pass over the model per row: update with row i, then row i+1's dot product
 //    against the updated weights (decoded beforehand), as the AVX-512 path does;
 //  - the step round(g c 2^q / 2^8): for 1- and 2-bit codes without conditioning one
-//    permute of the row's table of code_step; else one multiply while |g| 2^q_max < 2^23
-//    (2^20 for level tables, whose values reach 2^10), and larger steps (a diverging run)
+//    permute of the row's table of code_step; else one multiply while |g| 2^q_max stays
+//    within lane_step_bits of the largest value (2^30 at 1 bit, 2^23 at 8 bits, 2^21 for
+//    level tables, whose values reach 2^10), and larger steps (a diverging run)
 //    take a per-value pass with conditioned_step itself;
 //  - per-feature level tables (LevelLookup): each decoded row is turned into its int32
 //    values minus centers once (1- and 2-bit codes by blends of the tables' columns, 4 and
@@ -246,7 +247,7 @@ void sgd_linear_lanes(const uint64_t* data, const int32_t* labels, int n, int d,
   constexpr bool kTabled = !kTables && !kConditioned && S <= 3;  // the steps of all codes fit one 8-entry permute
   constexpr bool kCentred = kConditioned && !kTables;            // centers subtracted in the lanes (tables: in LevelLookup)
   constexpr int32_t kValueMax = kTables ? (1 << kLevelValueFrac) : S;  // the largest |centred value|
-  constexpr int kLaneStepBits = kTables ? 20 : 23;  // |g| 2^q below 2^this: |g 2^q v| + 2^7 < 2^31
+  constexpr int kLaneStepBits = lane_step_bits(kValueMax);  // |g| 2^q below 2^this: the lanes' steps are exact
   const int n_lines = lines_per_row(d, Bits, E);
   const int padded = n_lines * K;  // features and the zero codes of the last line's tail
   const int64_t row_words = static_cast<int64_t>(n_lines) * kLineWords;

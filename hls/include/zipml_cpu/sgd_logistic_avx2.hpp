@@ -12,7 +12,7 @@
 //  - one pass over the model per row: the update with row i's sample 0, then row i+1's
 //    dot products against the updated weights (decoded beforehand), as sgd_avx2.hpp does;
 //  - the step round(g c / 2^8): for 1- and 2-bit codes one permute of the row's table of
-//    code_step, else one multiply while |g| < 2^23, and larger steps (a diverging run) a
+//    code_step, else one multiply while |g| < 2^lane_step_bits(S) (2^27 at 4 bits), and larger steps (a diverging run) a
 //    per-value pass with code_step itself.
 #pragma once
 #ifdef __SYNTHESIS__
@@ -153,6 +153,7 @@ void sgd_logistic_lanes(const uint64_t* data, const int32_t* labels, int n, int 
   constexpr int S = max_code(Bits);
   constexpr bool kPlanar = Codes::kPlanar;
   constexpr bool kTabled = S <= 3;  // the steps of all codes fit one 8-entry permute
+  constexpr int kLaneStepBits = lane_step_bits(S);
   const int n_lines = lines_per_row(d, Bits, E, M);
   const int padded = n_lines * K;  // features and the zero codes of the last line's tail
   const int64_t row_words = static_cast<int64_t>(n_lines) * kLineWords;
@@ -215,8 +216,8 @@ void sgd_logistic_lanes(const uint64_t* data, const int32_t* labels, int n, int 
       const int64_t pred = linear_prediction(acc[1], intercept, dot_mult);  // sample 1's (the loss estimate's)
       report_predictions(report, i, pred, pred);
       const uint8_t* first = cur.first_codes();
-      if (r != 0 && (kTabled || (st.g > -(int64_t{1} << 23) && st.g < (int64_t{1} << 23)))) {
-        // |g v| + 2^7 < 2^31 for v <= 255: round(g v / 2^8) = (g v + 2^7) >> 8 in int32 lanes;
+      if (r != 0 && (kTabled || (st.g > -(int64_t{1} << kLaneStepBits) && st.g < (int64_t{1} << kLaneStepBits)))) {
+        // |g v| + 2^7 < 2^31 for v <= S: round(g v / 2^8) = (g v + 2^7) >> 8 in int32 lanes;
         // kTabled: code_step of each code, looked up by one permute whatever g.
         const __m256i table =
             kTabled ? _mm256_setr_epi32(code_step(st.g, 0), code_step(st.g, 1), code_step(st.g, S > 1 ? 2 : 0),
