@@ -7,14 +7,16 @@ with one thread each (1 worker and 2 workers, both up at once), quantized there
 shuffle=False, a fixed schedule). Per cluster: the quantization time and fit() for EPOCHS
 epochs divided by the epochs, the fits of the 1-worker cluster, the 2-worker cluster and
 one machine (the gathered data, n_jobs=2 threads) interleaved, REPEATS of each (medians,
-and the median of the per-repeat ratios); the round trip of an empty task and of an empty
-actor call (the least latency a round of blocks pays: a task before, an actor call now).
+and the median of the per-repeat ratios); the round trip of an empty task, of an empty
+actor call (the least latency a round of blocks pays: a task before, an actor call now)
+through the scheduler (Dask's default) and of one from a client with
+direct_to_workers=True (--direct: the fits' clients too).
 Then one more fit on each cluster, with every block's kernel call timed on its worker,
 splits an epoch into the time some worker runs a block and the time none does (the
 overheads). Checks that the models of 1 worker, 2 workers and one machine are equal bit
 for bit.
 
-Usage: python scripts/dask_speed.py [--gib 1.0] [--features 1024] [--epochs 4] [--repeats 5]
+Usage: python scripts/dask_speed.py [--gib 1.0] [--features 1024] [--epochs 4] [--repeats 5] [--direct]
 """
 
 from __future__ import annotations
@@ -93,19 +95,23 @@ def epoch_breakdown(client, data, epochs: int) -> dict:
                 blocks=len(intervals) / epochs, block=total / len(intervals))
 
 
-def round_trips(client, count: int = 50) -> tuple[float, float]:
-    """Medians of ``count`` round trips (s) of an empty task and of an empty actor call."""
-    with client.as_current():  # the actor's calls through this client
-        echo = client.submit(Echo, actor=True).result()
-    tasks, calls = [], []
-    for i in range(count):
-        start = time.perf_counter()
-        client.submit(int, i, pure=False).result()
-        tasks.append(time.perf_counter() - start)
-        start = time.perf_counter()
-        echo.ping().result()
-        calls.append(time.perf_counter() - start)
-    return float(np.median(tasks)), float(np.median(calls))
+def round_trips(client, count: int = 50) -> tuple[float, float, float]:
+    """Medians of ``count`` round trips (s) of an empty task, of an empty actor call (this
+    client: through the scheduler) and of one from a client with ``direct_to_workers=True``."""
+    with Client(client.scheduler.address, direct_to_workers=True) as direct:
+        echoes = []
+        for c in (client, direct):
+            with c.as_current():  # the actor's calls through this client
+                echoes.append(c.submit(Echo, actor=True).result())
+        trips = [], [], []
+        for i in range(count):
+            for trip, call in zip(trips, (lambda: client.submit(int, i, pure=False).result(),
+                                          echoes[0].ping().result, echoes[1].ping().result)):
+                start = time.perf_counter()
+                call()
+                trip.append(time.perf_counter() - start)
+        del echoes
+    return tuple(float(np.median(trip)) for trip in trips)
 
 
 def main() -> None:
@@ -114,18 +120,20 @@ def main() -> None:
     parser.add_argument("--features", type=int, default=1024)
     parser.add_argument("--epochs", type=int, default=4)
     parser.add_argument("--repeats", type=int, default=5)
+    parser.add_argument("--direct", action="store_true", help="clients with direct_to_workers=True")
     args = parser.parse_args()
     d = args.features
     n = int(args.gib * 2**30) // (4 * d)
     print(f"{n} x {d} float32 ({n * d * 4 / 2**30:.2f} GiB), 4-bit double sampling, 2 shards of blocks of "
-          f"{zd.BLOCK_ROWS} rows, fit() for {args.epochs} epochs, {args.repeats} interleaved repeats")
+          f"{zd.BLOCK_ROWS} rows, fit() for {args.epochs} epochs, {args.repeats} interleaved repeats, "
+          f"{'direct calls to the workers' if args.direct else 'calls through the scheduler'}")
     names = ("1 worker", "2 workers")
     with ExitStack() as stack:
         clients, data, quantize_s = {}, {}, {}
         for name, workers in zip(names, (1, 2)):
             cluster = stack.enter_context(LocalCluster(n_workers=workers, threads_per_worker=1, processes=True,
                                                        dashboard_address=":0"))
-            clients[name] = stack.enter_context(Client(cluster))
+            clients[name] = stack.enter_context(Client(cluster, direct_to_workers=args.direct or None))
             X, y = make_data(n, d)
             start = time.perf_counter()
             data[name] = zd.quantize(X, 4, y=y, shards=2, client=clients[name])
@@ -144,12 +152,12 @@ def main() -> None:
         trips = {name: round_trips(clients[name]) for name in names}
     epoch = {name: float(np.median(t)) for name, t in times.items()}
     print(f"packed data {data[names[0]].nbytes / 2**20:.0f} MiB")
-    print("| | quantize (s) | epoch (s), median | epochs (s) | round trip (ms), empty task / empty actor call |")
+    print("| | quantize (s) | epoch (s), median | epochs (s) | round trip (ms): empty task / actor call / direct |")
     print("|---|---|---|---|---|")
     for name in names:
-        task, call = trips[name]
+        task, call, direct = trips[name]
         print(f"| {name} | {quantize_s[name]:.2f} | {epoch[name]:.3f} | {', '.join(f'{t:.3f}' for t in times[name])} "
-              f"| {task * 1e3:.1f} / {call * 1e3:.1f} |")
+              f"| {task * 1e3:.1f} / {call * 1e3:.1f} / {direct * 1e3:.1f} |")
     print(f"| one machine, n_jobs=2 threads, data in memory | | {epoch['one machine']:.3f} | "
           f"{', '.join(f'{t:.3f}' for t in times['one machine'])} | |")
     print("\nper epoch, one more fit with its blocks timed on the workers (seconds):\n")
