@@ -103,14 +103,15 @@ def round_trips(client, count: int = 50) -> tuple[float, float, float]:
         for c in (client, direct):
             with c.as_current():  # the actor's calls through this client
                 echoes.append(c.submit(Echo, actor=True).result())
-        trips = [], [], []
+        calls = (lambda i: client.submit(int, i, pure=False).result(), lambda i: echoes[0].ping().result(),
+                 lambda i: echoes[1].ping().result())
+        trips = [[] for _ in calls]
         for i in range(count):
-            for trip, call in zip(trips, (lambda: client.submit(int, i, pure=False).result(),
-                                          echoes[0].ping().result, echoes[1].ping().result)):
+            for trip, call in zip(trips, calls):
                 start = time.perf_counter()
-                call()
+                call(i)
                 trip.append(time.perf_counter() - start)
-        del echoes
+        echoes.clear()  # the actors go before their client
     return tuple(float(np.median(trip)) for trip in trips)
 
 
