@@ -13,8 +13,8 @@ rows with ``chunk_rows=block_rows``.
 Training is the estimators' own ``fit`` on the result (:func:`fit`) with ``n_jobs`` =
 the data's shards and ``shuffle=False``: every epoch is ``engine.sharded_pass`` (rounds of
 ``n_jobs`` blocks of ``block_rows`` rows run from the round's model and averaged), each
-block's kernel call run on the worker holding its rows, the model averaged on the client.
-So the result equals, bit for bit, a single-machine fit of the same quantized data with the
+block's kernel call one call from the client to the actor (``_Shard``, one per worker, kept
+with the data) on the worker holding its rows, the model averaged on the client. So the result equals, bit for bit, a single-machine fit of the same quantized data with the
 same ``n_jobs``. Rows stay on their workers: a shuffled order would move them every epoch,
 so the data are visited in stored order.
 """
@@ -71,8 +71,9 @@ class _Shard:
     """The actor on one worker that runs the blocks of a sharded pass placed there
     (:class:`RemoteLines`): it holds their lines, views of the chunks on its worker (a
     block that spans two chunks joined once), and the KernelRun of every fit under way. A
-    block is then one call from the client straight to the actor: no task through the
-    scheduler, no packed data moved."""
+    block is then one call from the client to the actor (relayed by the scheduler unless
+    the client has ``direct_to_workers``): no task waiting in the scheduler's queue, no
+    packed data moved."""
 
     def __init__(self, blocks, chunks, chunk_rows, n_features, sampling):
         self.n_features, self.sampling = n_features, sampling
