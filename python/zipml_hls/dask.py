@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import itertools
 import operator
+import pickle
 import threading
 import weakref
 from collections import Counter
@@ -40,6 +41,7 @@ from .scaling import sample_rows
 from .spec import format as F
 
 try:
+    import cloudpickle
     import dask
     import dask.array as da
     import dask.dataframe as dd
@@ -86,8 +88,8 @@ class _Shard:
             self.lines[first, end] = joined[:, offset:offset + end - first]
         self.runs = {}  # token -> the KernelRun of a fit
 
-    def hold(self, token, run):
-        self.runs[token] = run
+    def hold(self, token, run: bytes):
+        self.runs[token] = pickle.loads(run)
 
     def drop(self, token):
         self.runs.pop(token, None)
@@ -211,7 +213,10 @@ class RemoteLines:
             if run not in tokens:
                 token = next(self._fits.tokens)
                 actors = list({id(actor): actor for _, actor in by_place}.values())
-                for call in [actor.hold(token, run) for actor in actors]:
+                # as bytes: Dask keeps an actor call's arguments until the garbage collector
+                # runs (its call closure refers to itself), and the run must go with its fit
+                pickled = cloudpickle.dumps(run)  # as Dask would (the backend refers to its module)
+                for call in [actor.hold(token, pickled) for actor in actors]:
                     call.result()
                 weakref.finalize(run, _drop, actors, token).atexit = False
                 tokens[run] = token
