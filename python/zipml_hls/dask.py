@@ -13,8 +13,9 @@ rows with ``chunk_rows=block_rows``.
 Training is the estimators' own ``fit`` on the result (:func:`fit`) with ``n_jobs`` =
 the data's shards and ``shuffle=False``: every epoch is ``engine.sharded_pass`` (rounds of
 ``n_jobs`` blocks of ``block_rows`` rows run from the round's model and averaged), each
-block's kernel call one call from the client to the actor (``_Shard``, one per worker, kept
-with the data) on the worker holding its rows, the model averaged on the client. So the result equals, bit for bit, a single-machine fit of the same quantized data with the
+block's kernel call one call from the client to the actor (``_Shard``, one per worker,
+kept with the data) on the worker holding its rows, the model averaged on the client. So
+the result equals, bit for bit, a single-machine fit of the same quantized data with the
 same ``n_jobs``. Rows stay on their workers: a shuffled order would move them every epoch,
 so the data are visited in stored order.
 """
@@ -238,7 +239,7 @@ class RemoteLines:
         try:
             return actor.block(token, first, end, self._copy, step_shift, decay, model, seed).result()
         except Exception as exc:
-            if future.status == "finished":  # the actor is there: the block's own error
+            if future.status == "finished" and not isinstance(exc, OSError):  # the block's own error
                 raise
             raise RuntimeError(f"the Dask worker running blocks of this fit is gone ({future.status}): fit again, "
                                "which computes its chunks again elsewhere") from exc
@@ -366,7 +367,7 @@ def quantize(X, bits, *, y=None, sampling="double", seed=0, n_copies=1, shards=N
     # a chunk lost with its worker is computed again on another one (preferred, not required, placement)
     chunks = [client.submit(operator.getitem, r, 0, workers=[place[c]], allow_other_workers=True)
               for c, r in enumerate(results)]
-    chunk_bounds = client.gather([client.submit(operator.getitem, r, 1, workers=[place[c]])
+    chunk_bounds = client.gather([client.submit(operator.getitem, r, 1, workers=[place[c]], allow_other_workers=True)
                                   for c, r in enumerate(results)])
     del results  # the lines stay in ``chunks``
     bound = np.max(chunk_bounds, axis=0)
