@@ -2,6 +2,12 @@
 streaming ingestion's with chunks of the sharded pass's blocks, and training equals the
 single-machine sharded scheme with the same n_jobs, bit for bit."""
 
+import gc
+import threading
+import time
+from concurrent.futures import ThreadPoolExecutor
+from functools import partial
+
 import numpy as np
 import pytest
 
@@ -14,11 +20,12 @@ import pandas as pd  # noqa: E402
 from distributed import Client, LocalCluster  # noqa: E402
 
 import zipml_hls.dask as zd  # noqa: E402
-from zipml_hls import ZipMLClassifier, ZipMLRegressor, load_quantized  # noqa: E402
+from zipml_hls import ZipMLClassifier, ZipMLRegressor, engine, load_quantized  # noqa: E402
 from zipml_hls.ingest import quantize_file  # noqa: E402
 
-# two full rounds of two blocks, then a last round whose second block spans two chunks
-N_ROWS, N_FEATURES = 4 * zd.BLOCK_ROWS + 21_000, 6
+# a full round of two blocks, then a last round of two blocks of 26884 rows, the second of which
+# spans chunks 2 and 3 (placed on different workers)
+N_ROWS, N_FEATURES = 3 * zd.BLOCK_ROWS + 21_000, 6
 PARAMS = dict(bits=4, n_jobs=2, shuffle=False, max_iter=4, decay_epochs=2, random_state=3)
 
 
@@ -123,3 +130,120 @@ def test_clear_errors(client, problem, distributed):
         zd.quantize(small, 4, y=da.from_array(np.r_[y[:999], np.inf], chunks=400), client=client)
     with pytest.raises(ValueError, match="not a column"):
         zd.quantize(dd.from_pandas(pd.DataFrame(X[:10]), npartitions=1), 4, y="label", client=client)
+
+
+def _actors(dask_worker):
+    """On a worker: the fits held by each of its zipml actors."""
+    return [len(actor.runs) for actor in dask_worker.state.actors.values() if isinstance(actor, zd._Shard)]
+
+
+def _eventually(check, seconds=30.0):
+    """``check()`` once it is true (releases reach the workers asynchronously), or its last value."""
+    deadline = time.monotonic() + seconds
+    while not (value := check()) and time.monotonic() < deadline:
+        time.sleep(0.05)
+    return value
+
+
+def test_fits_share_one_actor_per_worker_and_leave_nothing_behind(client, distributed, reference):
+    first = zd.fit(ZipMLRegressor(**PARAMS), distributed)
+    keys = {w: set(k) for w, k in client.run(lambda dask_worker: list(dask_worker.state.actors)).items()}
+    second = zd.fit(ZipMLRegressor(**PARAMS), distributed)  # the same actors, a fit of its own
+    assert {w: set(k) for w, k in client.run(lambda dask_worker: list(dask_worker.state.actors)).items()} == keys
+    assert np.array_equal(first.coef_, second.coef_) and first.loss_curve_ == second.loss_curve_
+    # one actor on each worker, and no fit's labels left on it once the fit is over
+    assert _eventually(lambda: all(held == [0] for held in client.run(_actors).values())), client.run(_actors)
+
+
+@pytest.fixture
+def own_client():
+    """A cluster of two workers for one test (it restarts workers)."""
+    with LocalCluster(n_workers=2, threads_per_worker=1, processes=True, dashboard_address=":0") as cluster, \
+            Client(cluster) as c:
+        yield c
+
+
+def _three_chunks(client):
+    rng = np.random.default_rng(8)
+    X = rng.normal(size=(2 * zd.BLOCK_ROWS + 5000, 3))
+    y = X @ np.array([1.0, -2.0, 0.5]) + 0.1 * rng.normal(size=len(X))
+    return zd.quantize(da.from_array(X, chunks=(20_000, 3)), 4, y=y, seed=2, client=client)
+
+
+def _in_time(fn, seconds=120.0):
+    """``fn()``, failing the test if it takes longer (a chunk tied to a gone worker would wait
+    forever): on a daemon thread, which a hung call leaves behind without holding up the exit."""
+    done = {}
+
+    def call():
+        try:
+            done["value"] = fn()
+        except BaseException as exc:  # raised again below, on the test's thread
+            done["error"] = exc
+
+    thread = threading.Thread(target=call, daemon=True)
+    thread.start()
+    thread.join(seconds)
+    assert done, f"not done in {seconds} s"
+    if "error" in done:
+        raise done["error"]
+    return done["value"]
+
+
+def test_a_restarted_worker_loses_its_chunks_and_a_fit_computes_them_again(own_client):
+    client, data = own_client, _three_chunks(own_client)
+    local = ZipMLRegressor(**PARAMS).fit(data.gather())
+    zd.fit(ZipMLRegressor(**PARAMS), data)
+    held = {w for w, count in client.run(_actors).items() if count}
+    assert len(held) == 2
+    client.restart_workers([max(held)])
+    after = _in_time(partial(zd.fit, ZipMLRegressor(**PARAMS), data))
+    assert np.array_equal(after.coef_, local.coef_) and after.loss_curve_ == local.loss_curve_
+
+
+def _holder(client, data, place):
+    """The worker of the actor that runs ``place``'s blocks."""
+    team = next(iter(data.lines._fits.teams.values()))[0]
+    return next(iter(client.who_has([team[place][0]])[team[place][0].key]))
+
+
+def test_a_worker_lost_between_rounds_is_replaced_within_the_fit(own_client, monkeypatch):
+    client, data = own_client, _three_chunks(own_client)
+    local = ZipMLRegressor(**PARAMS).fit(data.gather())
+    zd.fit(ZipMLRegressor(**PARAMS), data)
+    mapped, map_blocks = [], engine.EpochData.map
+
+    def losing(self, fn, items):  # before the second round of blocks, none in flight: place 1's worker restarts
+        mapped.append(None)
+        if len(mapped) == 2:
+            client.restart_workers([_holder(client, data, 1)])
+        return map_blocks(self, fn, items)
+
+    monkeypatch.setattr(engine.EpochData, "map", losing)
+    refit = _in_time(partial(zd.fit, ZipMLRegressor(**PARAMS), data))
+    assert len(mapped) > 2
+    assert np.array_equal(refit.coef_, local.coef_) and refit.loss_curve_ == local.loss_curve_
+
+
+def _slow_blocks(dask_worker):
+    """On a worker: every block waits 3 s first (long enough to lose the worker meanwhile)."""
+    block = zd._Shard.block
+    zd._Shard.block = lambda self, *args: time.sleep(3) or block(self, *args)
+
+
+def test_a_worker_lost_during_a_block_fails_the_fit_clearly(own_client):
+    client, data = own_client, _three_chunks(own_client)
+    local = ZipMLRegressor(**PARAMS).fit(data.gather())
+    zd.fit(ZipMLRegressor(**PARAMS), data)
+    holder = _holder(client, data, 1)
+    client.run(_slow_blocks, workers=[holder])
+    with ThreadPoolExecutor(1) as pool:
+        pool.submit(lambda: time.sleep(1) or client.restart_workers([holder]))
+        with pytest.raises(RuntimeError, match="worker running blocks of this fit is gone"):
+            zd.fit(ZipMLRegressor(**PARAMS), data)
+    again = _in_time(partial(zd.fit, ZipMLRegressor(**PARAMS), data))
+    assert np.array_equal(again.coef_, local.coef_) and again.loss_curve_ == local.loss_curve_
+    assert any(client.run(_actors).values())
+    del data, again
+    gc.collect()
+    assert _eventually(lambda: not any(client.run(_actors).values())), client.run(_actors)

@@ -13,17 +13,21 @@ rows with ``chunk_rows=block_rows``.
 Training is the estimators' own ``fit`` on the result (:func:`fit`) with ``n_jobs`` =
 the data's shards and ``shuffle=False``: every epoch is ``engine.sharded_pass`` (rounds of
 ``n_jobs`` blocks of ``block_rows`` rows run from the round's model and averaged), each
-block's kernel call run on the worker holding its rows, the model averaged on the client.
-So the result equals, bit for bit, a single-machine fit of the same quantized data with the
+block's kernel call one call from the client to the actor (``_Shard``, one per worker,
+kept with the data) on the worker holding its rows, the model averaged on the client. So
+the result equals, bit for bit, a single-machine fit of the same quantized data with the
 same ``n_jobs``. Rows stay on their workers: a shuffled order would move them every epoch,
 so the data are visited in stored order.
 """
 
 from __future__ import annotations
 
+import itertools
 import operator
+import pickle
 import threading
 import weakref
+from collections import Counter
 from dataclasses import dataclass
 
 import numpy as np
@@ -38,10 +42,11 @@ from .scaling import sample_rows
 from .spec import format as F
 
 try:
+    import cloudpickle
     import dask
     import dask.array as da
     import dask.dataframe as dd
-    from distributed import Client, get_client
+    from distributed import Client, get_client, wait
 except ImportError as exc:  # pragma: no cover - exercised only without the extra
     raise ImportError("zipml_hls.dask needs dask.distributed: pip install 'zipml-hls[dask]'") from exc
 
@@ -65,14 +70,58 @@ def _quantize_task(X, scaling, conditioning, bits, sampling, seed, n_copies):
     return quantize_chunk(_float_rows(X), scaling, conditioning, bits, sampling, seed, n_copies)
 
 
-def _block_task(run, chunks, offset, first, end, copy, n_features, sampling, step_shift, decay, model, seed):
-    """One block's kernel call on the worker: stored rows [first, end) (their labels), the
-    rows from ``offset`` on of its chunks' copy ``copy`` joined (a view when one chunk holds
-    them)."""
-    parts = [chunk[copy] for chunk in chunks]
-    lines = (parts[0] if len(parts) == 1 else np.concatenate(parts))[offset:offset + end - first]
-    data = engine.Prepared(n_features, lines=lines[None], sampling=sampling)
-    return run(data, 1, step_shift, decay, model, np.arange(first, end), seed)
+class _Shard:
+    """The actor on one worker that runs the blocks of a sharded pass placed there
+    (:class:`RemoteLines`): it holds their lines, views of the chunks on its worker (a
+    block that spans two chunks joined once), and the KernelRun of every fit under way. A
+    block is then one call from the client to the actor (relayed by the scheduler unless
+    the client has ``direct_to_workers``): no task waiting in the scheduler's queue, no
+    packed data moved."""
+
+    def __init__(self, blocks, chunks, chunk_rows, n_features, sampling):
+        self.n_features, self.sampling = n_features, sampling
+        self.lines = {}  # (first, end) -> (n_copies, end - first, words)
+        for first, end in blocks:
+            c0, c1 = first // chunk_rows, (end - 1) // chunk_rows
+            parts = [chunks[c] for c in range(c0, c1 + 1)]
+            joined = parts[0] if len(parts) == 1 else np.concatenate(parts, axis=1)
+            offset = first - c0 * chunk_rows
+            self.lines[first, end] = joined[:, offset:offset + end - first]
+        self.runs = {}  # token -> the KernelRun of a fit
+
+    def hold(self, token, run: bytes):
+        self.runs[token] = pickle.loads(run)
+
+    def drop(self, token):
+        self.runs.pop(token, None)
+
+    def block(self, token, first, end, copy, step_shift, decay, model, seed):
+        """The kernel call of fit ``token`` on stored rows [first, end) of copy ``copy``
+        (their labels): its SgdResult, the model and predictions ``engine.sharded_pass`` reads."""
+        data = engine.Prepared(self.n_features, lines=self.lines[first, end][copy:copy + 1], sampling=self.sampling)
+        return self.runs[token](data, 1, step_shift, decay, model, np.arange(first, end), seed)
+
+
+def _drop(actors, token):
+    """A fit's KernelRun is gone: its actors forget it (one whose worker or client is gone
+    already has nothing left to forget)."""
+    for actor in actors:
+        try:
+            actor.drop(token)
+        except (RuntimeError, OSError):
+            pass
+
+
+class _Fits:
+    """What a RemoteLines and its copies share: the places of blocks in their rounds and,
+    for each number of jobs, the actors that run the blocks (made at the first fit, by
+    place) with the fits they hold (a token for each fit's KernelRun, dropped with it)."""
+
+    def __init__(self):
+        self.lock = threading.Lock()
+        self.places = {}  # jobs -> {(first, end): place of the block in its round}
+        self.teams = {}  # jobs -> ([(actor future, actor)] by place, {KernelRun: token})
+        self.tokens = itertools.count()
 
 
 class RemoteLines:
@@ -80,19 +129,17 @@ class RemoteLines:
     as chunks of ``chunk_rows`` rows: the ``lines`` of a :class:`DaskQuantizedData`.
 
     The training engine runs a kernel call on them through :meth:`run` (a block of the
-    sharded pass, on the worker of its place in the round); ``[c:c + 1]`` selects copy c;
-    :meth:`gather` brings them to the client.
+    sharded pass, by the actor of the block's place in the round); ``[c:c + 1]`` selects
+    copy c; :meth:`gather` brings them to the client.
     """
 
-    def __init__(self, client, chunks: list, workers: list, chunk_rows: int, n_samples: int, words: int,
-                 n_copies: int, n_features: int, sampling: str, copy: int | None = None):
-        self.client, self.chunks, self.workers = client, chunks, workers
+    def __init__(self, client, chunks: list, chunk_rows: int, n_samples: int, words: int,
+                 n_copies: int, n_features: int, sampling: str, copy: int | None = None, fits: _Fits | None = None):
+        self.client, self.chunks = client, chunks
         self.chunk_rows, self.n_features, self.sampling = chunk_rows, n_features, sampling
         self.shape = (n_copies if copy is None else 1, n_samples, words)
         self._n_copies, self._copy = n_copies, copy
-        self._lock = threading.Lock()
-        self._runs = weakref.WeakKeyDictionary()  # KernelRun -> its copy on every worker
-        self._places = {}  # jobs -> {(first, end): place of the block in its round}
+        self._fits = _Fits() if fits is None else fits
 
     @property
     def nbytes(self) -> int:
@@ -104,8 +151,8 @@ class RemoteLines:
             raise TypeError("these lines are held by the workers of a Dask cluster; gather() them to index them")
         if self._copy is not None:
             return self
-        return RemoteLines(self.client, self.chunks, self.workers, self.chunk_rows, self.shape[1], self.shape[2],
-                           self._n_copies, self.n_features, self.sampling, copy=key.start)
+        return RemoteLines(self.client, self.chunks, self.chunk_rows, self.shape[1], self.shape[2],
+                           self._n_copies, self.n_features, self.sampling, copy=key.start, fits=self._fits)
 
     def gather(self) -> np.ndarray:
         """The lines as an array on the client (every copy, or the one selected)."""
@@ -114,26 +161,71 @@ class RemoteLines:
         return lines if self._copy is None else lines[self._copy:self._copy + 1]
 
     def _place(self, jobs: int, first: int, end: int) -> int:
-        with self._lock:
-            if jobs not in self._places:
-                self._places[jobs] = {(a, b): k for blocks in engine.pass_rounds(self.shape[1], jobs, self.chunk_rows)
-                                      for k, (_, a, b) in enumerate(blocks)}
-            place = self._places[jobs].get((first, end))
+        with self._fits.lock:
+            if jobs not in self._fits.places:
+                self._fits.places[jobs] = {(a, b): k for blocks in engine.pass_rounds(self.shape[1], jobs,
+                                                                                        self.chunk_rows)
+                                           for k, (_, a, b) in enumerate(blocks)}
+            place = self._fits.places[jobs].get((first, end))
         if place is None:
             raise ValueError(f"rows {first}-{end - 1} are not a block of a sharded pass of {jobs} workers over "
                              f"{self.shape[1]} rows")
         return place
 
-    def _remote_run(self, run):
-        with self._lock:
-            if run not in self._runs:
-                self._runs[run] = self.client.scatter(run, broadcast=True, hash=False)
-            return self._runs[run]
+    def _team(self, jobs: int) -> list:
+        """New actors for a pass of ``jobs``, one per worker, as [(future, actor)] by place:
+        place k's blocks run on the worker that holds most of place k's chunks (c = k,
+        k + jobs, ..., where ``quantize`` put them), or on worker k mod workers if it has
+        none. Chunks lost with a worker are first computed again (on any worker)."""
+        client, rows = self.client, self.chunk_rows
+        wait(self.chunks)
+        for c, chunk in enumerate(self.chunks):
+            if chunk.status != "finished":
+                raise RuntimeError(f"chunk {c} of the data on the Dask cluster is {chunk.status} and could not be "
+                                   "computed again: quantize the data again")
+        holders = client.who_has(self.chunks)
+        alive = sorted(client.scheduler_info()["workers"])
+        workers = []
+        for k in range(jobs):
+            held = Counter(w for chunk in self.chunks[k::jobs] for w in holders[chunk.key])
+            workers.append(held.most_common(1)[0][0] if held else alive[k % len(alive)])
+        blocks = {w: [] for w in workers}
+        for round_blocks in engine.pass_rounds(self.shape[1], jobs, rows):
+            for k, (_, first, end) in enumerate(round_blocks):
+                blocks[workers[k]].append((first, end))
+        futures = {w: client.submit(_Shard, held,
+                                    {c: self.chunks[c] for a, b in held for c in range(a // rows, (b - 1) // rows + 1)},
+                                    rows, self.n_features, self.sampling, actor=True, workers=[w], pure=False)
+                   for w, held in blocks.items()}
+        with client.as_current():  # the actors' calls go through this client (not the default one)
+            actors = {w: (future, future.result()) for w, future in futures.items()}
+        return [actors[w] for w in workers]
+
+    def _actor(self, run, place: int):
+        """(token of ``run``'s fit, actor future, actor) of ``place``: the actors of the pass
+        made at the first fit (again if a worker was lost), the fit's KernelRun sent to each
+        at its first block (and dropped there when it is gone)."""
+        jobs = run.config.n_jobs
+        with self._fits.lock:
+            team = self._fits.teams.get(jobs)
+            if team is None or any(future.status != "finished" for future, _ in team[0]):
+                team = self._fits.teams[jobs] = (self._team(jobs), weakref.WeakKeyDictionary())
+            by_place, tokens = team
+            if run not in tokens:
+                token = next(self._fits.tokens)
+                actors = list({id(actor): actor for _, actor in by_place}.values())
+                # as bytes: Dask keeps an actor call's arguments until the garbage collector
+                # runs (its call closure refers to itself), and the run must go with its fit
+                pickled = cloudpickle.dumps(run)  # as Dask would (the backend refers to its module)
+                for call in [actor.hold(token, pickled) for actor in actors]:
+                    call.result()
+                weakref.finalize(run, _drop, actors, token).atexit = False
+                tokens[run] = token
+            return (tokens[run], *by_place[place])
 
     def run(self, run, data, epochs: int, step_shift: int, decay: int, model, order, seed):
-        """``run(data, ...)`` (an ``engine.KernelRun`` call of one block of a sharded pass) on
-        the worker of the block's place k in its round (worker k mod workers, where
-        ``quantize`` put chunk c = k + rounds * shards); returns its SgdResult."""
+        """``run(data, ...)`` (an ``engine.KernelRun`` call of one block of a sharded pass) by
+        the actor that holds the block's lines; returns its SgdResult."""
         rows = data.rows
         if rows is None or epochs != 1 or self._copy is None:
             raise ValueError("data on a Dask cluster train only in a sharded pass: fit with n_jobs set to their shards "
@@ -143,13 +235,14 @@ class RemoteLines:
         if not (np.array_equal(rows, stored) and order is not None and np.array_equal(order, stored)):
             raise ValueError("data on a Dask cluster are visited in stored order (rows stay on their workers): fit "
                              "with shuffle=False")
-        place = self._place(run.config.n_jobs, first, end)
-        c0, c1 = first // self.chunk_rows, (end - 1) // self.chunk_rows
-        future = self.client.submit(_block_task, self._remote_run(run), self.chunks[c0:c1 + 1],
-                                    first - c0 * self.chunk_rows, first, end, self._copy, self.n_features,
-                                    self.sampling, step_shift, decay, model, seed,
-                                    workers=[self.workers[place % len(self.workers)]], pure=False)
-        return future.result()
+        token, future, actor = self._actor(run, self._place(run.config.n_jobs, first, end))
+        try:
+            return actor.block(token, first, end, self._copy, step_shift, decay, model, seed).result()
+        except Exception as exc:
+            if future.status == "finished" and not isinstance(exc, OSError):  # the block's own error
+                raise
+            raise RuntimeError(f"the Dask worker running blocks of this fit is gone ({future.status}): fit again, "
+                               "which computes its chunks again elsewhere") from exc
 
 
 @dataclass(frozen=True)
@@ -253,7 +346,7 @@ def quantize(X, bits, *, y=None, sampling="double", seed=0, n_copies=1, shards=N
     place = [workers[(c % shards) % len(workers)] for c in range(len(bounds))]
 
     def on_workers(task, args):
-        return [client.compute(dask.delayed(task)(X[a:b], *args(c)), workers=[place[c]])
+        return [client.compute(dask.delayed(task)(X[a:b], *args(c)), workers=[place[c]], allow_other_workers=True)
                 for c, (a, b) in enumerate(bounds)]
 
     picked = sample_rows(n, SAMPLED_ROWS)
@@ -271,14 +364,16 @@ def quantize(X, bits, *, y=None, sampling="double", seed=0, n_copies=1, shards=N
     del passed
     results = on_workers(_quantize_task, lambda c: (summary.scaling, conditioning, bits, sampling,
                                                     chunk_seed(seed, c), n_copies))
-    chunks = [client.submit(operator.getitem, r, 0, workers=[place[c]]) for c, r in enumerate(results)]
-    chunk_bounds = client.gather([client.submit(operator.getitem, r, 1, workers=[place[c]])
+    # a chunk lost with its worker is computed again on another one (preferred, not required, placement)
+    chunks = [client.submit(operator.getitem, r, 0, workers=[place[c]], allow_other_workers=True)
+              for c, r in enumerate(results)]
+    chunk_bounds = client.gather([client.submit(operator.getitem, r, 1, workers=[place[c]], allow_other_workers=True)
                                   for c, r in enumerate(results)])
     del results  # the lines stay in ``chunks``
     bound = np.max(chunk_bounds, axis=0)
     stats = DataStats(summary=summary, rounding=rounding, bound=float(bound[0]), bound_conditioned=float(bound[1]))
     words = F.lines_per_row(d, bits, sampling) * F.LINE_WORDS
-    lines = RemoteLines(client, chunks, workers, BLOCK_ROWS, n, words, n_copies, d, sampling)
+    lines = RemoteLines(client, chunks, BLOCK_ROWS, n, words, n_copies, d, sampling)
     return DaskQuantizedData(lines=lines, bits=bits, sampling=sampling, seed=seed, n_features=d,
                              scaling=summary.scaling, samples_per_value=F.samples_of(sampling), stats=stats,
                              labels=labels, shards=shards)
