@@ -511,3 +511,26 @@ def test_parquet_errors(tmp_path):
     with pytest.raises(DataError, match="label_column=5 is outside the 2 columns"):
         quantize_file(tmp_path / "nan.parquet", out, 4, label_column=5)
     assert not out.exists() and not list(tmp_path.glob(".zipml-*"))
+
+
+def test_compressed_csv_streams_as_csv(skewed, tmp_path, capsys):
+    import gzip
+
+    X, y = skewed
+    csv, npy = _table_files(tmp_path, X, y)
+    gz = tmp_path / "data.csv.gz"
+    gz.write_bytes(gzip.compress(csv.read_bytes()))
+    want = quantize_file(csv, tmp_path / "want.zq", 4, seed=3, chunk_rows=128).read_bytes()
+    assert quantize_file(gz, tmp_path / "got.zq", 4, seed=3, chunk_rows=128).read_bytes() == want
+    assert main(["quantize", str(gz), "--bits", "4", "--seed", "3", "--chunk-rows", "128", "--label-column", "y",
+                 "-o", str(tmp_path / "cli.zq"), "--quiet"]) == 0
+    assert (tmp_path / "cli.zq").read_bytes() == want
+    libsvm = tmp_path / "data.libsvm"
+    libsvm.write_text("1 1:0.5\n")
+    with pytest.raises(DataError, match="data.libsvm: LIBSVM data by its name; quantize_file reads CSV"):
+        quantize_file(libsvm, tmp_path / "x.zq", 4)
+    (tmp_path / "t.npy.gz").write_bytes(gzip.compress(npy.read_bytes()))
+    capsys.readouterr()
+    assert main(["quantize", str(tmp_path / "t.npy.gz"), "--bits", "4", "-o", str(tmp_path / "x.zq")]) == 2
+    err = capsys.readouterr().err
+    assert "t.npy.gz: a compressed npy file is not read" in err and err.count("\n") == 1

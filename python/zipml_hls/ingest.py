@@ -29,7 +29,7 @@ from tqdm.auto import tqdm
 from ._validation import check_allocation, check_bits, check_choice, check_int, check_seed
 from .backend import get_backend
 from .conditioning import Conditioning
-from .data import DataError, _regular_file, check_writable, csv_blocks
+from .data import DataError, _regular_file, check_writable, csv_blocks, data_format
 from .datastats import DataStats
 from .quantize import QuantizedData
 from .quantized_io import QuantizedFileWriter, header_fields
@@ -41,7 +41,6 @@ from .step_size import SAMPLED_ROWS, RoundingStats, row_bound
 CHUNK_BYTES = 64 << 20  #: default chunk: rows of this many bytes of float32 features
 FORMATS = ("auto", "csv", "npy", "parquet", "arrow")
 TABLES = ("npy", "parquet", "arrow")  #: binary tables: read in place, quantized by ``quantize_file`` only
-SUFFIXES = {".npy": "npy", ".parquet": "parquet", ".pq": "parquet", ".arrow": "arrow", ".feather": "arrow"}
 
 
 def chunk_seed(seed: int, chunk: int) -> int:
@@ -331,8 +330,10 @@ def quantize_file(source, out, bits, *, sampling="double", seed=0, n_copies=1, f
     out : path of the quantized data file (``zipml_hls.load_quantized`` maps it).
     bits, sampling, seed, n_copies : as ``zipml_hls.quantize``, with uniform levels
         (optimal levels need every value of a feature at once: quantize in memory for them).
-    fmt : {'auto', 'csv', 'npy', 'parquet', 'arrow'}; auto: by extension (``SUFFIXES``:
-        .npy, .parquet/.pq, .arrow/.feather; else CSV). Parquet and Arrow IPC files (extra
+    fmt : {'auto', 'csv', 'npy', 'parquet', 'arrow'}; auto: by name as every loader
+        (``data.data_format``: .csv/.tsv, .npy, .parquet/.pq, .arrow/.feather; a CSV file
+        may be compressed, .csv.gz or .csv.bz2; other names are LIBSVM or .npz data, which
+        are quantized in memory: a DataError). Parquet and Arrow IPC files (extra
         ``[parquet]``: pyarrow) are read in record batches; every column must be numeric
         without missing values.
     label_column : int, the column of the labels (negative counts from the end).
@@ -349,8 +350,11 @@ def quantize_file(source, out, bits, *, sampling="double", seed=0, n_copies=1, f
         chunk_rows = check_int(chunk_rows, "chunk_rows", 1, 2**31 - 1)
     fmt = check_choice(fmt, "fmt", FORMATS)
     source, out = _regular_file(source), check_writable(out)
-    if fmt == "auto":
-        fmt = SUFFIXES.get(source.suffix.lower(), "csv")
+    fmt = data_format(source, fmt)[0]
+    if fmt not in FORMATS:
+        raise DataError(f"{source}: {'LIBSVM' if fmt == 'libsvm' else 'NumPy .npz'} data by its name; quantize_file "
+                        "reads CSV (fmt='csv' whatever its name), .npy, Parquet and Arrow files; quantize it in memory "
+                        "(zipml_hls.quantize)")
     scratch = (tempfile.NamedTemporaryFile(dir=out.parent, prefix=".zipml-scratch-", suffix=".f32")
                if fmt == "csv" else contextlib.nullcontext())
     with scratch:
