@@ -534,3 +534,41 @@ def test_compressed_csv_streams_as_csv(skewed, tmp_path, capsys):
     assert main(["quantize", str(tmp_path / "t.npy.gz"), "--bits", "4", "-o", str(tmp_path / "x.zq")]) == 2
     err = capsys.readouterr().err
     assert "t.npy.gz: a compressed npy file is not read" in err and err.count("\n") == 1
+
+
+def test_cli_quantizes_libsvm_holding_one_copy_of_the_matrix(tmp_path, capsys):
+    import tracemalloc
+
+    import scipy.sparse as sp
+    from sklearn.datasets import dump_svmlight_file
+
+    from zipml_hls.data import load_svmlight
+
+    rng = np.random.default_rng(8)
+    S = sp.random(40000, 30, density=0.5, format="csr", random_state=3, data_rvs=rng.standard_normal)
+    S.data[:3] = [1e-300, 3e38, -2.5e-45]  # float32's limits: rounded as astype rounds them
+    path, out = tmp_path / "s.libsvm", tmp_path / "s.zq"
+    dump_svmlight_file(S, rng.standard_normal(40000), str(path), zero_based=False)
+    X64, y = load_svmlight(path, dense=False)
+    X32, y32 = load_svmlight(path, dense=False, dtype=np.float32)
+    assert X32.dtype == np.float32 and np.array_equal(X32.data, X64.data.astype(np.float32))
+    assert np.array_equal(X32.indices, X64.indices) and np.array_equal(X32.indptr, X64.indptr)
+    assert np.array_equal(y32, y)
+    want = quantize(X64, 4, seed=1, y=y)
+    # traced allocations (NumPy's and the loader's): the float32 matrix with 64-bit indices
+    # as read (12 bytes a nonzero) and their 32-bit form (4), then the chunk's dense rows and
+    # the lines; a float64 matrix and its float32 copy held 20 bytes a nonzero at once
+    tracemalloc.start()
+    try:
+        assert main(["quantize", str(path), "--bits", "4", "--seed", "1", "-o", str(out), "--quiet"]) == 0
+        peak = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+    got = load_quantized(out)
+    assert np.array_equal(got.lines, want.lines) and np.array_equal(got.labels, y)
+    assert peak < 17 * X64.nnz + 4 * S.shape[0] * S.shape[1] + want.lines.nbytes, peak / X64.nnz
+    path.write_text("1 1:0.5\n0 2:1e39\n")
+    with pytest.raises(DataError, match="beyond float32's range"):
+        load_svmlight(path, dense=False, dtype=np.float32)
+    with pytest.raises(ValueError, match="float32 with dense=False"):
+        load_svmlight(path, dtype=np.float32)

@@ -316,7 +316,8 @@ def cmd_quantize(args) -> int:
         from .data import load_svmlight
         from .quantize import quantize
 
-        X, y = load_svmlight(args.data, zero_based=args.zero_based, dense=False)
+        # float32 values as read: the one copy of the matrix the quantizer takes (float64 would be converted)
+        X, y = load_svmlight(args.data, zero_based=args.zero_based, dense=False, dtype=np.float32)
         quantize(X, args.bits, sampling=args.sampling, seed=args.seed, n_copies=args.copies, y=y).save(args.output)
     else:
         from .quantize import quantize

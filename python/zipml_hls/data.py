@@ -170,40 +170,51 @@ def _first_bad_line(path: Path, zero_based) -> str:
 
 
 def load_svmlight(path, n_features: int | None = None, zero_based="auto",
-                  max_dense_bytes: int = DEFAULT_MAX_DENSE_BYTES, dense: bool = True, detected: dict | None = None):
+                  max_dense_bytes: int = DEFAULT_MAX_DENSE_BYTES, dense: bool = True, detected: dict | None = None,
+                  dtype=np.float64):
     """Read a LIBSVM/svmlight file with scikit-learn's loader.
 
     ``zero_based='auto'`` follows scikit-learn (1-based unless an index 0 appears),
     which reads LIBLINEAR's 1-based files and scikit-learn's own 0-based dumps correctly.
-    ``dense=False`` returns X as a float64 CSR matrix, checked the same way, with no limit
-    on its dense size (the quantizer takes it block by block). ``detected``: a dict that
-    gets ``zero_based``, the index base used (what 'auto' decided), so that data read
-    later (predict) can be read alike.
+    ``dense=False`` returns X as a CSR matrix, checked the same way, with no limit on its
+    dense size (the quantizer takes it block by block): float64 values and 32-bit indices,
+    or with ``dtype=np.float32`` the values read straight to float32 (each float64 value
+    rounded, as ``astype`` rounds it; one beyond float32's range is an error) and the
+    64-bit indices scikit-learn reads, so that no second copy of the matrix is ever made:
+    12 bytes a nonzero at every moment, what the quantizer takes as it is (float64 holds 16
+    while it reads, and converting to float32 adds 8). ``detected``: a dict that gets
+    ``zero_based``, the index base used (what 'auto' decided), so that data read later
+    (predict) can be read alike.
     """
     from sklearn.datasets import load_svmlight_file
 
     path = _regular_file(path)
     data_format(path, "libsvm")
+    dtype = np.dtype(dtype)
+    if dtype not in (np.float64, np.float32) or (dense and dtype != np.float64):
+        raise ValueError(f"dtype must be float64, or float32 with dense=False; got {dtype} with dense={dense}")
     try:
         with open_data(path) as f:  # (decompressed by our rule: scikit-learn's own is by a lower-case name)
             if zero_based == "auto":  # the indices as written, then scikit-learn's rule on them
-                X, y = load_svmlight_file(f, zero_based=True)
+                X, y = load_svmlight_file(f, zero_based=True, dtype=dtype)
                 zero_based = bool(X.nnz) and int(X.indices.min()) == 0
                 X = _with_width(path, X if zero_based else _one_based(X), n_features)
             else:
-                X, y = load_svmlight_file(f, n_features=n_features, zero_based=zero_based)
+                X, y = load_svmlight_file(f, n_features=n_features, zero_based=zero_based, dtype=dtype)
     except STREAM_ERRORS as exc:
         raise DataError(f"{path}: cannot read it as LIBSVM data ({type(exc).__name__}: {exc})") from None
     except (ValueError, TypeError, IndexError, OverflowError) as exc:
         raise DataError(f"{path}: malformed LIBSVM data at {_svmlight_error_line(path, zero_based)} ({exc})") from None
     if detected is not None:
         detected["zero_based"] = bool(zero_based)
-    if not dense:  # (scikit-learn's loader gives float64 CSR X and float64 y of as many rows)
+    if not dense:  # (scikit-learn's loader gives CSR X of ``dtype`` and float64 y of as many rows)
         if X.shape[0] == 0 or X.shape[1] == 0:
             raise DataError(f"{path}: no data: X has shape {X.shape}; need at least one row and one feature")
         if not (_all_finite(X.data) and _all_finite(np.asarray(y))):
-            raise DataError(f"{path}: a NaN or infinite value; remove or impute them first")
-        return _compact(X.tocsr().astype(np.float64, copy=False)), np.asarray(y, dtype=np.float64)
+            beyond = ", infinite or beyond float32's range" if dtype == np.float32 else " or infinite"
+            raise DataError(f"{path}: a NaN{beyond} value; remove or impute them first")
+        X = X.tocsr()
+        return (_compact(X) if dtype == np.float64 else X), np.asarray(y, dtype=np.float64)
     try:
         X_dense = densify(X, max_dense_bytes)
     except ValueError as exc:  # too large to densify: the file's error

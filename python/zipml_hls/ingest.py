@@ -278,6 +278,9 @@ def _two_passes(table, bits: int, sampling: str, seed: int, n_copies: int, chunk
     return stats, np.concatenate(labels) if labels else None
 
 
+SLICE_ROWS = 4096  #: rows of a sparse matrix densified at a time
+
+
 class _SparseRows:
     """A SciPy sparse matrix as a table: each chunk of rows densified on its own."""
 
@@ -288,11 +291,18 @@ class _SparseRows:
         self.n, self.n_features = X.shape
 
     def chunks(self, chunk_rows: int):
+        """(first row, float32 X, None) of every chunk of ``chunk_rows`` rows, each
+        densified into one buffer (as ``_Table.chunks``: valid until the next is asked for),
+        SLICE_ROWS rows at a time: a slice of X copies its values and indices (so would a
+        matrix of views of them, which SciPy prunes), a small copy so."""
+        buffer = np.empty((min(chunk_rows, self.n), self.n_features), dtype=np.float32)
         for start in range(0, self.n, chunk_rows):
-            yield start, self.rows(slice(start, min(start + chunk_rows, self.n))), None
-
-    def rows(self, index) -> np.ndarray:
-        return np.ascontiguousarray(self.X[index].toarray(), dtype=np.float32)
+            dense = buffer[:min(chunk_rows, self.n - start)]
+            dense.fill(0)  # (toarray adds into ``out``)
+            for first in range(0, len(dense), SLICE_ROWS):
+                piece = self.X[start + first:start + min(first + SLICE_ROWS, len(dense))]
+                piece.astype(np.float32, copy=False).toarray(out=dense[first:first + piece.shape[0]])
+            yield start, dense, None
 
 
 def quantize_sparse(X, bits: int, sampling: str, seed: int, n_copies: int, y: np.ndarray | None = None,
