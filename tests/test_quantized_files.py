@@ -572,3 +572,20 @@ def test_cli_quantizes_libsvm_holding_one_copy_of_the_matrix(tmp_path, capsys):
         load_svmlight(path, dense=False, dtype=np.float32)
     with pytest.raises(ValueError, match="float32 with dense=False"):
         load_svmlight(path, dtype=np.float32)
+
+
+@pytest.mark.parametrize("block_bytes", [300, 4096, 1 << 20])
+def test_csv_chunks_gathered_from_blocks_of_any_size(skewed, tmp_path, monkeypatch, block_bytes):
+    # pass 1 is taken as the CSV is parsed: chunks of exactly chunk_rows rows gathered from
+    # blocks smaller or larger than a chunk give the .npy table's file, byte for byte
+    import functools
+
+    import zipml_hls.ingest as ingest
+
+    X, y = skewed
+    csv, npy = _table_files(tmp_path, X, y)
+    monkeypatch.setattr(ingest, "csv_blocks", functools.partial(ingest.csv_blocks, block_bytes=block_bytes))
+    for chunk_rows in (None, 7, 128, 600):
+        want = quantize_file(npy, tmp_path / "want.zq", 4, seed=5, n_copies=2, chunk_rows=chunk_rows).read_bytes()
+        got = quantize_file(csv, tmp_path / "got.zq", 4, seed=5, n_copies=2, chunk_rows=chunk_rows).read_bytes()
+        assert got == want, chunk_rows

@@ -426,18 +426,15 @@ def csv_blocks(path, label_column: int = 0, has_header: bool | None = None, deli
                 chunk = f.read(block_bytes)
             except STREAM_ERRORS as exc:
                 raise DataError(f"{path}: cannot read it as compressed CSV ({type(exc).__name__}: {exc})") from None
-            data = carry + chunk
-            cut = data.rfind(b"\n") + 1 if chunk else len(data)
+            cut = chunk.rfind(b"\n") + 1 if chunk else len(chunk)
             if chunk and cut == 0:  # no line end in a whole block: read on
-                carry = data
+                carry += chunk
                 continue
-            block, carry = data[:cut], data[cut:]
+            block, carry = b"".join((carry, memoryview(chunk)[:cut])), chunk[cut:]  # (one copy of the block)
             if not block:
                 break
-            try:  # (checked here; the fast parser reads the bytes themselves)
-                text = block.decode("utf-8-sig" if first_line == 1 else "utf-8")
-            except UnicodeDecodeError as exc:
-                raise DataError(f"{path}: not a UTF-8 text file ({exc})") from None
+            # checked here, decoded only for the line parser: the fast parser reads the bytes (ASCII is UTF-8)
+            text = None if first_line > 1 and block.isascii() else _utf8(path, block, first_line)
             if first_line == 1:
                 delimiter = _sniff_delimiter(text[:4096]) if delimiter is None else delimiter
                 head, newline, text = text.partition("\n")  # the header, if any, by load_csv's rule
@@ -446,9 +443,10 @@ def csv_blocks(path, label_column: int = 0, has_header: bool | None = None, deli
                     width = len(rows[0])
                     yield (*_split_label(path, np.asarray(rows, dtype=np.float64), label_column), 1, 1)
                 first_line, block = 2, text.encode()
-            lines = block.count(b"\n") + (bool(block) and not block.endswith(b"\n"))
+            lines = _line_ends(block) + (bool(block) and not block.endswith(b"\n"))
             table = _fast_table(block, delimiter, width, numbers_of)
             if table is None:
+                text = _utf8(path, block, first_line) if text is None else text
                 rows = _csv_rows(path, text, delimiter, has_header, first_line, width)
                 table = np.asarray(rows, dtype=np.float64)
             if table.size:
@@ -457,6 +455,19 @@ def csv_blocks(path, label_column: int = 0, has_header: bool | None = None, deli
             first_line += lines
     if width is None:
         raise DataError(f"{path}: no data rows")
+
+
+def _utf8(path: Path, block: bytes, first_line: int) -> str:
+    """The text of a block of a CSV file (line 1's: without a UTF-8 byte-order mark)."""
+    try:
+        return block.decode("utf-8-sig" if first_line == 1 else "utf-8")
+    except UnicodeDecodeError as exc:
+        raise DataError(f"{path}: not a UTF-8 text file ({exc})") from None
+
+
+def _line_ends(block: bytes) -> int:
+    """The number of \n in ``block`` (NumPy's comparison: bytes.count tests byte by byte)."""
+    return int(np.count_nonzero(np.frombuffer(block, dtype=np.uint8) == 10))
 
 
 def _numbers_parser(parser: str):
