@@ -478,10 +478,11 @@ def _numbers_parser(parser: str):
         except ImportError:
             if parser == "pandas":
                 raise ImportError("parser='pandas' needs pandas: pip install 'zipml-hls[csv]'") from None
-        else:  # (bytes: a str would be encoded back to UTF-8 by pandas, a copy of every block)
+        else:  # (bytes: a str would be encoded back to UTF-8 by pandas, a copy of every block; low_memory
+            # splits a block into pieces whose columns it joins again, which a 1 MiB block does not need)
             return lambda data, delimiter: pandas.read_csv(
                 io.BytesIO(data), header=None, sep=delimiter, dtype=np.float64, na_filter=False, engine="c",
-                quoting=csv.QUOTE_NONE, skip_blank_lines=True).to_numpy(dtype=np.float64)
+                quoting=csv.QUOTE_NONE, skip_blank_lines=True, low_memory=False).to_numpy(dtype=np.float64)
     return lambda data, delimiter: np.loadtxt(io.StringIO(data.decode()), delimiter=delimiter, dtype=np.float64,
                                               comments=None, ndmin=2)
 
