@@ -179,10 +179,11 @@ def load_svmlight(path, n_features: int | None = None, zero_based="auto",
     ``dense=False`` returns X as a CSR matrix, checked the same way, with no limit on its
     dense size (the quantizer takes it block by block): float64 values and 32-bit indices,
     or with ``dtype=np.float32`` the values read straight to float32 (each float64 value
-    rounded, as ``astype`` rounds it; one beyond float32's range is an error) and the
-    64-bit indices scikit-learn reads, so that no second copy of the matrix is ever made:
-    12 bytes a nonzero at every moment, what the quantizer takes as it is (float64 holds 16
-    while it reads, and converting to float32 adds 8). ``detected``: a dict that gets
+    rounded, as ``astype`` rounds it; one beyond float32's range is an error), what the
+    quantizer takes as it is, so that no second copy of the values is ever made: 12 bytes a
+    nonzero as scikit-learn reads them (64-bit indices; SciPy makes them 32-bit when a
+    1-based file's are shifted, 4 bytes more for a moment), where float64 holds 16 and
+    converting it to float32 adds 8. ``detected``: a dict that gets
     ``zero_based``, the index base used (what 'auto' decided), so that data read later
     (predict) can be read alike.
     """
