@@ -202,8 +202,9 @@ def versus_pandas(path: str, rounds: int) -> None:
     for name, seconds in times.items():
         print(f"{name}: median {np.median(seconds):.2f} s ({', '.join(f'{s:.2f}' for s in seconds)})")
     ratios = np.array(times["pandas.read_csv"]) / np.array(times["ingest"])
+    of_medians = np.median(times["pandas.read_csv"]) / np.median(times["ingest"])
     print(f"ingestion's speed / pandas.read_csv's, round by round: {', '.join(f'{r:.2f}' for r in ratios)}; median "
-          f"{np.median(ratios):.2f}, ratio of the medians {np.median(times['pandas.read_csv']) / np.median(times['ingest']):.2f}")
+          f"{np.median(ratios):.2f}, ratio of the medians {of_medians:.2f}")
 
 
 def verify(path: str) -> None:

@@ -98,7 +98,8 @@ def _add_data_options(p: argparse.ArgumentParser) -> None:
                    choices=("auto", "libsvm", "csv", "npz", "npy", "parquet", "arrow", "quantized"),
                    help="data format (auto: a quantized data file by its first bytes, else by extension; .csv/.tsv "
                         "CSV, .npz NumPy (X, y), .npy NumPy table, .parquet/.pq Parquet and .arrow/.feather Arrow "
-                        "IPC tables (these three quantize only), else LIBSVM)")
+                        "IPC tables (these three quantize only), else LIBSVM; CSV and LIBSVM may be compressed, "
+                        "by the suffix before .gz or .bz2: data.csv.gz is CSV)")
     p.add_argument("--label-column", type=_label_column, default=0,
                    help="CSV column holding the label: a number (negative from the end) or the header's name")
     p.add_argument("--header", action=argparse.BooleanOptionalAction, default=None,
