@@ -9,6 +9,7 @@ RSS is per process); the commands and the figures they gave are in docs/FORMATS.
   python scripts/quantized_files.py ingest SOURCE OUT.zq BITS [--sampling S] [--copies K] [--chunk-rows R] [--phases]
   python scripts/quantized_files.py parse-csv FILE.csv               # csv_blocks alone (no output)
   python scripts/quantized_files.py pandas FILE.csv                  # pandas.read_csv (a venv with pandas)
+  python scripts/quantized_files.py versus-pandas FILE.csv [--rounds 5]  # ingest and pandas.read_csv alternated
   python scripts/quantized_files.py verify FILE.zq                   # load with and without verification
   python scripts/quantized_files.py epochs FILE.zq [--epochs 5]      # epoch time: file vs memory
   python scripts/quantized_files.py sparse ROWS FEATURES DENSITY      # fit on a random CSR matrix
@@ -108,7 +109,7 @@ class _PhasePeaks:
         import zipml_hls.quantized_io as qio
 
         self.phase, self.peaks, self._stop = "imports", {}, threading.Event()
-        for owner, name, phase in ((ingest, "_csv_to_scratch", "parse"), (ingest, "_summary", "pass 1"),
+        for owner, name, phase in ((ingest, "_csv_to_scratch", "parse and pass 1"), (ingest, "_summary", "pass 1"),
                                    (ingest, "quantize_chunk", "pass 2"), (qio.QuantizedFileWriter, "finish",
                                                                           "checksums and header")):
             setattr(owner, name, self._marking(getattr(owner, name), phase))
@@ -176,6 +177,34 @@ def pandas_csv(path: str) -> None:
     seconds = time.perf_counter() - start
     print(f"pandas.read_csv {path}: {len(frame)} rows, {seconds:.1f} s, "
           f"{os.path.getsize(path) / 2**20 / seconds:.0f} MiB/s; peak RSS {_peak_rss_gib():.2f} GiB")
+
+
+def versus_pandas(path: str, rounds: int) -> None:
+    """Ingestion (4-bit double, default chunks) and pandas.read_csv of the whole file,
+    alternated in one process (the machine's speed moves: each ratio compares neighbours)."""
+    import os
+    import tempfile
+
+    import pandas as pd
+
+    from zipml_hls.ingest import quantize_file
+
+    times = {"pandas.read_csv": [], "ingest": []}
+    with tempfile.TemporaryDirectory(dir=os.path.dirname(os.path.abspath(path))) as folder:
+        for _ in range(rounds):
+            for name in times:
+                start = time.perf_counter()
+                if name == "ingest":
+                    quantize_file(path, os.path.join(folder, "out.zq"), 4)
+                else:
+                    pd.read_csv(path, dtype=np.float64)
+                times[name].append(time.perf_counter() - start)
+    for name, seconds in times.items():
+        print(f"{name}: median {np.median(seconds):.2f} s ({', '.join(f'{s:.2f}' for s in seconds)})")
+    ratios = np.array(times["pandas.read_csv"]) / np.array(times["ingest"])
+    of_medians = np.median(times["pandas.read_csv"]) / np.median(times["ingest"])
+    print(f"ingestion's speed / pandas.read_csv's, round by round: {', '.join(f'{r:.2f}' for r in ratios)}; median "
+          f"{np.median(ratios):.2f}, ratio of the medians {of_medians:.2f}")
 
 
 def verify(path: str) -> None:
@@ -262,6 +291,9 @@ def main() -> None:
     p.add_argument("--phases", action="store_true", help="the peak RSS of each phase (polled every 5 ms)")
     for name in ("parse-csv", "pandas", "verify"):
         sub.add_parser(name).add_argument("path")
+    p = sub.add_parser("versus-pandas")
+    p.add_argument("path")
+    p.add_argument("--rounds", type=int, default=5)
     p = sub.add_parser("sparse")
     p.add_argument("rows", type=int)
     p.add_argument("features", type=int)
@@ -282,6 +314,8 @@ def main() -> None:
         parse_csv(args.path)
     elif args.command == "pandas":
         pandas_csv(args.path)
+    elif args.command == "versus-pandas":
+        versus_pandas(args.path, args.rounds)
     elif args.command == "verify":
         verify(args.path)
     elif args.command == "sparse":

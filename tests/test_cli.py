@@ -280,3 +280,23 @@ def test_predict_writes_its_predictions_when_the_labels_cannot_be_scored(tmp_pat
     assert main(["predict", str(tmp_path / "m.zipml"), str(tmp_path / "d.libsvm"), "--output", str(out)]) == 0
     assert len(out.read_text().splitlines()) == len(y)
     assert "no accuracy: the file's labels do not match the model's" in capsys.readouterr().err
+
+
+def test_train_and_predict_read_compressed_csv(diabetes_csv, tmp_path, capsys):
+    import bz2
+
+    packed = tmp_path / "diabetes.csv.bz2"
+    packed.write_bytes(bz2.compress(diabetes_csv.read_bytes()))
+    models = [tmp_path / "plain.zipml", tmp_path / "packed.zipml"]
+    for data, model in zip((diabetes_csv, packed), models):
+        assert main(["train", str(data), "--bits", "4", "--seed", "3", "--model-out", str(model), "--quiet"]) == 0
+    assert np.array_equal(load_model(models[0]).coef_, load_model(models[1]).coef_)
+    outputs = [tmp_path / "plain.txt", tmp_path / "packed.txt"]
+    for data, out in zip((diabetes_csv, packed), outputs):
+        assert main(["predict", str(models[1]), str(data), "--output", str(out)]) == 0
+    assert outputs[0].read_text() == outputs[1].read_text()
+    capsys.readouterr()
+    (tmp_path / "d.csv.zst").write_bytes(b"(\xb5/\xfd")
+    assert main(["train", str(tmp_path / "d.csv.zst")]) == 2
+    err = capsys.readouterr().err
+    assert ".zst files are not read" in err and err.count("\n") == 1

@@ -399,3 +399,49 @@ def test_loader_findings_of_an_adversarial_run(tmp_path):
             loader(tmp_path / "pipe.csv")
     with pytest.raises(FileNotFoundError, match="missing.csv: no such file"):
         data.load_csv(tmp_path / "missing.csv")
+
+
+def test_compressed_files_are_read_by_the_suffix_before_the_compression(tmp_path):
+    import bz2
+    import gzip
+
+    X, y = load_diabetes(return_X_y=True)
+    plain = tmp_path / "d.csv"
+    np.savetxt(plain, np.column_stack([y, X]), delimiter=",", fmt="%.17g", header="y," + ",".join("abcdefghij"),
+               comments="")
+    libsvm = tmp_path / "d.libsvm"
+    from sklearn.datasets import dump_svmlight_file
+
+    dump_svmlight_file(X, y, str(libsvm), zero_based=False)
+    X_csv, y_csv = data.load(plain)
+    X_svm, y_svm = data.load(libsvm)
+    for source, name, opener, want in ((plain, "d.csv.gz", gzip.open, (X_csv, y_csv)),
+                                       (plain, "D.TSV.BZ2", bz2.open, (X_csv, y_csv)),
+                                       (libsvm, "d.libsvm.GZ", gzip.open, (X_svm, y_svm)),
+                                       (libsvm, "news20.bz2", bz2.open, (X_svm, y_svm))):
+        with opener(tmp_path / name, "wb") as f:
+            f.write(source.read_bytes())
+        for got in (data.load(tmp_path / name), (data.load_csv if source == plain else data.load_svmlight)(
+                tmp_path / name)):
+            assert np.array_equal(got[0], want[0]) and np.array_equal(got[1], want[1]), name
+    assert data.csv_label_index(tmp_path / "d.csv.gz", "c") == 3
+    blocks = list(data.csv_blocks(tmp_path / "D.TSV.BZ2", block_bytes=4096))
+    assert np.array_equal(np.concatenate([b[0] for b in blocks]), X_csv)
+    assert data.data_format(tmp_path / "x.CSV.gz") == ("csv", ".gz")
+    assert data.data_format(tmp_path / "x.gz", "csv") == ("csv", ".gz")
+    assert data.data_format(tmp_path / "a9a.t") == ("libsvm", None)
+    assert data.data_format(tmp_path / "x.parquet") == ("parquet", None)
+    np.savez(tmp_path / "d.npz", X=X, y=y)
+    with gzip.open(tmp_path / "d.npz.gz", "wb") as f:
+        f.write((tmp_path / "d.npz").read_bytes())
+    (tmp_path / "d.csv.xz").write_bytes(b"\xfd7zXZ\x00")
+    (tmp_path / "bad.csv.gz").write_bytes(gzip.compress(plain.read_bytes())[:-30])  # the stream cut short
+    for name, match in (("d.npz.gz", "d.npz.gz: a compressed npz file is not read; decompress it"),
+                        ("d.csv.xz", r"d.csv.xz: .xz files are not read; decompress it"),
+                        ("bad.csv.gz", "bad.csv.gz: cannot read it as compressed CSV")):
+        with pytest.raises(data.DataError, match=match):
+            data.load(tmp_path / name)
+    with pytest.raises(data.DataError, match="bad.csv.gz: cannot read it as compressed CSV"):
+        list(data.csv_blocks(tmp_path / "bad.csv.gz"))
+    with pytest.raises(data.DataError, match="d.npz.gz: a compressed npz file"):
+        data.load_npz(tmp_path / "d.npz.gz")

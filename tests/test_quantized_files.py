@@ -511,3 +511,81 @@ def test_parquet_errors(tmp_path):
     with pytest.raises(DataError, match="label_column=5 is outside the 2 columns"):
         quantize_file(tmp_path / "nan.parquet", out, 4, label_column=5)
     assert not out.exists() and not list(tmp_path.glob(".zipml-*"))
+
+
+def test_compressed_csv_streams_as_csv(skewed, tmp_path, capsys):
+    import gzip
+
+    X, y = skewed
+    csv, npy = _table_files(tmp_path, X, y)
+    gz = tmp_path / "data.csv.gz"
+    gz.write_bytes(gzip.compress(csv.read_bytes()))
+    want = quantize_file(csv, tmp_path / "want.zq", 4, seed=3, chunk_rows=128).read_bytes()
+    assert quantize_file(gz, tmp_path / "got.zq", 4, seed=3, chunk_rows=128).read_bytes() == want
+    assert main(["quantize", str(gz), "--bits", "4", "--seed", "3", "--chunk-rows", "128", "--label-column", "y",
+                 "-o", str(tmp_path / "cli.zq"), "--quiet"]) == 0
+    assert (tmp_path / "cli.zq").read_bytes() == want
+    libsvm = tmp_path / "data.libsvm"
+    libsvm.write_text("1 1:0.5\n")
+    with pytest.raises(DataError, match="data.libsvm: LIBSVM data by its name; quantize_file reads CSV"):
+        quantize_file(libsvm, tmp_path / "x.zq", 4)
+    (tmp_path / "t.npy.gz").write_bytes(gzip.compress(npy.read_bytes()))
+    capsys.readouterr()
+    assert main(["quantize", str(tmp_path / "t.npy.gz"), "--bits", "4", "-o", str(tmp_path / "x.zq")]) == 2
+    err = capsys.readouterr().err
+    assert "t.npy.gz: a compressed npy file is not read" in err and err.count("\n") == 1
+
+
+def test_cli_quantizes_libsvm_holding_one_copy_of_the_matrix(tmp_path, capsys):
+    import tracemalloc
+
+    import scipy.sparse as sp
+    from sklearn.datasets import dump_svmlight_file
+
+    from zipml_hls.data import load_svmlight
+
+    rng = np.random.default_rng(8)
+    S = sp.random(40000, 30, density=0.5, format="csr", random_state=3, data_rvs=rng.standard_normal)
+    S.data[:3] = [1e-300, 3e38, -2.5e-45]  # float32's limits: rounded as astype rounds them
+    path, out = tmp_path / "s.libsvm", tmp_path / "s.zq"
+    dump_svmlight_file(S, rng.standard_normal(40000), str(path), zero_based=False)
+    X64, y = load_svmlight(path, dense=False)
+    X32, y32 = load_svmlight(path, dense=False, dtype=np.float32)
+    assert X32.dtype == np.float32 and np.array_equal(X32.data, X64.data.astype(np.float32))
+    assert np.array_equal(X32.indices, X64.indices) and np.array_equal(X32.indptr, X64.indptr)
+    assert np.array_equal(y32, y)
+    want = quantize(X64, 4, seed=1, y=y)
+    # traced allocations (NumPy's and the loader's): the float32 matrix with 64-bit indices
+    # as read (12 bytes a nonzero) and their 32-bit form (4), then the chunk's dense rows and
+    # the lines; a float64 matrix and its float32 copy held 20 bytes a nonzero at once
+    tracemalloc.start()
+    try:
+        assert main(["quantize", str(path), "--bits", "4", "--seed", "1", "-o", str(out), "--quiet"]) == 0
+        peak = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+    got = load_quantized(out)
+    assert np.array_equal(got.lines, want.lines) and np.array_equal(got.labels, y)
+    assert peak < 17 * X64.nnz + 4 * S.shape[0] * S.shape[1] + want.lines.nbytes, peak / X64.nnz
+    path.write_text("1 1:0.5\n0 2:1e39\n")
+    with pytest.raises(DataError, match="beyond float32's range"):
+        load_svmlight(path, dense=False, dtype=np.float32)
+    with pytest.raises(ValueError, match="float32 with dense=False"):
+        load_svmlight(path, dtype=np.float32)
+
+
+@pytest.mark.parametrize("block_bytes", [300, 4096, 1 << 20])
+def test_csv_chunks_gathered_from_blocks_of_any_size(skewed, tmp_path, monkeypatch, block_bytes):
+    # pass 1 is taken as the CSV is parsed: chunks of exactly chunk_rows rows gathered from
+    # blocks smaller or larger than a chunk give the .npy table's file, byte for byte
+    import functools
+
+    import zipml_hls.ingest as ingest
+
+    X, y = skewed
+    csv, npy = _table_files(tmp_path, X, y)
+    monkeypatch.setattr(ingest, "csv_blocks", functools.partial(ingest.csv_blocks, block_bytes=block_bytes))
+    for chunk_rows in (None, 7, 128, 600):
+        want = quantize_file(npy, tmp_path / "want.zq", 4, seed=5, n_copies=2, chunk_rows=chunk_rows).read_bytes()
+        got = quantize_file(csv, tmp_path / "got.zq", 4, seed=5, n_copies=2, chunk_rows=chunk_rows).read_bytes()
+        assert got == want, chunk_rows

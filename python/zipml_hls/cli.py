@@ -22,8 +22,8 @@ from scipy.sparse import issparse
 from . import __version__
 from .backend import BACKENDS, get_backend
 from .hls_flow import TOP_BITS, TOP_SAMPLINGS
-from .data import check_writable, format_size
-from .ingest import SUFFIXES, TABLES
+from .data import check_writable, data_format, format_size
+from .ingest import TABLES
 from .linear_model import REQUANTIZE_MAX_VALUES
 from .quantize import LEVELS
 from .spec import format as F
@@ -98,7 +98,8 @@ def _add_data_options(p: argparse.ArgumentParser) -> None:
                    choices=("auto", "libsvm", "csv", "npz", "npy", "parquet", "arrow", "quantized"),
                    help="data format (auto: a quantized data file by its first bytes, else by extension; .csv/.tsv "
                         "CSV, .npz NumPy (X, y), .npy NumPy table, .parquet/.pq Parquet and .arrow/.feather Arrow "
-                        "IPC tables (these three quantize only), else LIBSVM)")
+                        "IPC tables (these three quantize only), else LIBSVM; CSV and LIBSVM may be compressed, "
+                        "by the suffix before .gz or .bz2: data.csv.gz is CSV)")
     p.add_argument("--label-column", type=_label_column, default=0,
                    help="CSV column holding the label: a number (negative from the end) or the header's name")
     p.add_argument("--header", action=argparse.BooleanOptionalAction, default=None,
@@ -117,11 +118,11 @@ def _add_data_options(p: argparse.ArgumentParser) -> None:
 
 
 def _is_csv(path: str, fmt: str) -> bool:
-    return fmt == "csv" or (fmt == "auto" and Path(path).suffix.lower() in (".csv", ".tsv"))
+    return data_format(path, fmt)[0] == "csv"
 
 
 def _is_libsvm(path: str, fmt: str) -> bool:
-    return fmt == "libsvm" or (fmt == "auto" and Path(path).suffix.lower() not in (".csv", ".tsv", ".npz", *SUFFIXES))
+    return data_format(path, fmt)[0] == "libsvm"
 
 
 def _note(message: str) -> None:
@@ -134,19 +135,20 @@ def _load(path: str, args, n_features=None, detected=None, label_column=0):
     from . import data
 
     kwargs = {}
-    if args.format in TABLES or (args.format == "auto" and Path(path).suffix.lower() in SUFFIXES):
+    fmt = data_format(path, args.format)[0]
+    if fmt in TABLES:
         raise UsageError(f"{path}: .npy, Parquet and Arrow tables are read by 'zipml-hls quantize'; train on the file "
                          "it writes")
-    if _is_csv(path, args.format):
+    if fmt == "csv":
         kwargs.update(label_column=None if label_column is None else args.label_column, has_header=args.header,
                       report=_note)
-    elif args.format in ("auto", "libsvm") and Path(path).suffix.lower() != ".npz":
+    elif fmt == "libsvm":
         kwargs["zero_based"] = args.zero_based
         kwargs["max_dense_bytes"] = int(args.max_dense_gib * 2**30)
         kwargs["detected"] = detected
         if n_features is not None:
             kwargs["n_features"] = n_features
-    return data.load(path, args.format, **kwargs)
+    return data.load(path, fmt, **kwargs)
 
 
 def _looks_like_classes(y: np.ndarray) -> bool:
@@ -294,9 +296,7 @@ def cmd_quantize(args) -> int:
     check_writable(args.output)
     if _is_quantized_file(args.data, args.format):
         raise UsageError(f"{args.data} is already a quantized data file")
-    suffix = Path(args.data).suffix.lower()
-    fmt = args.format if args.format != "auto" else SUFFIXES.get(suffix) or ("csv" if suffix in (
-        ".csv", ".tsv") else "npz" if suffix == ".npz" else "libsvm")
+    fmt = data_format(args.data, args.format)[0]
     start = time.perf_counter()
     if fmt in ("csv", *TABLES) and args.levels == "uniform":
         label_column = args.label_column
@@ -317,12 +317,12 @@ def cmd_quantize(args) -> int:
         from .data import load_svmlight
         from .quantize import quantize
 
-        X, y = load_svmlight(args.data, zero_based=args.zero_based, dense=False)
+        # float32 values as read: the one copy of the matrix the quantizer takes (float64 would be converted)
+        X, y = load_svmlight(args.data, zero_based=args.zero_based, dense=False, dtype=np.float32)
         quantize(X, args.bits, sampling=args.sampling, seed=args.seed, n_copies=args.copies, y=y).save(args.output)
     else:
         from .quantize import quantize
 
-        args.format = fmt
         X, y = _load(args.data, args)
         quantize(X, args.bits, sampling=args.sampling, levels=args.levels, seed=args.seed, n_copies=args.copies,
                  y=y).save(args.output)

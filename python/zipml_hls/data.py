@@ -2,7 +2,9 @@
 
 Every loader returns dense, finite float64 ``X`` (2-D) and ``y`` (1-D, as many rows) or
 raises :class:`DataError` naming the file (and the line or row, where there is one).
-Nothing is half-loaded: a file is parsed completely before anything is returned.
+Nothing is half-loaded: a file is parsed completely before anything is returned. A file's
+format and compression come from its name (:func:`data_format`), the one rule of every
+loader, ``ingest.quantize_file`` and the command line.
 """
 
 from __future__ import annotations
@@ -84,12 +86,43 @@ def _checked(path: Path, X, y) -> tuple[np.ndarray, np.ndarray]:
     return X, y
 
 
-def _open_svmlight(path: Path):
-    """A LIBSVM file's text as scikit-learn's loader reads it: .gz and .bz2 files (by
-    name) decompressed."""
-    if path.suffix == ".gz":
-        return gzip.open(path, "rb")
-    return bz2.open(path, "rb") if path.suffix == ".bz2" else open(path, "rb")
+#: Compressions of CSV and LIBSVM text, by the file name's last suffix (any case).
+COMPRESSIONS = {".gz": gzip.open, ".bz2": bz2.open}
+#: Compressions and archives not read: refused by name, never parsed as text.
+OTHER_COMPRESSIONS = (".xz", ".lzma", ".zst", ".zstd", ".zip", ".z", ".lz4", ".br", ".7z", ".tar", ".tgz")
+#: Formats by the suffix before any compression suffix; any other name is LIBSVM/svmlight.
+SUFFIXES = {".csv": "csv", ".tsv": "csv", ".npz": "npz", ".npy": "npy", ".parquet": "parquet", ".pq": "parquet",
+            ".arrow": "arrow", ".feather": "arrow"}
+
+
+def data_format(path, fmt: str = "auto") -> tuple[str, str | None]:
+    """(format, compression suffix or None) of the data file ``path``: ``fmt``, or for
+    'auto' the format of the suffix before a .gz or .bz2 (``SUFFIXES``; any other name is
+    LIBSVM), so data.csv.gz is gzip'd CSV and news20.bz2 bzip2'd LIBSVM. Only CSV and
+    LIBSVM text is read compressed; another compressed format, or another compression
+    (``OTHER_COMPRESSIONS``), is a DataError."""
+    path = Path(path)
+    last = path.suffix.lower()
+    if last in OTHER_COMPRESSIONS:
+        raise DataError(f"{path}: {last} files are not read; decompress it (CSV and LIBSVM files may be compressed "
+                        "with gzip, .gz, or bzip2, .bz2)")
+    compression = last if last in COMPRESSIONS else None
+    if fmt == "auto":
+        fmt = SUFFIXES.get((path.with_suffix("") if compression else path).suffix.lower(), "libsvm")
+    if compression and fmt not in ("csv", "libsvm"):
+        raise DataError(f"{path}: a compressed {fmt} file is not read; decompress it (only CSV and LIBSVM files are "
+                        f"read from {' and '.join(COMPRESSIONS)})")
+    return fmt, compression
+
+
+def open_data(path: Path, mode: str = "rb", **kwargs):
+    """The data file ``path`` opened, decompressed on the fly when its name ends in .gz or
+    .bz2 (``COMPRESSIONS``); ``mode`` and ``kwargs`` as ``open``'s."""
+    return COMPRESSIONS.get(path.suffix.lower(), open)(path, mode, **kwargs)
+
+
+#: What a damaged compressed stream raises as it is read (zlib.error for a bad deflate block).
+STREAM_ERRORS = (EOFError, OSError, zlib.error)
 
 
 def _svmlight_error_line(path: Path, zero_based) -> str:
@@ -97,12 +130,12 @@ def _svmlight_error_line(path: Path, zero_based) -> str:
     count the decompressed text of a compressed file)."""
     try:
         return _first_bad_line(path, zero_based)
-    except (EOFError, OSError, zlib.error):  # a damaged compressed stream
+    except STREAM_ERRORS:  # a damaged compressed stream
         return "unknown position"
 
 
 def _first_bad_line(path: Path, zero_based) -> str:
-    with _open_svmlight(path) as f:
+    with open_data(path) as f:
         for lineno, raw in enumerate(f, start=1):
             line = raw.split(b"#", 1)[0].strip()
             if not line:
@@ -137,38 +170,52 @@ def _first_bad_line(path: Path, zero_based) -> str:
 
 
 def load_svmlight(path, n_features: int | None = None, zero_based="auto",
-                  max_dense_bytes: int = DEFAULT_MAX_DENSE_BYTES, dense: bool = True, detected: dict | None = None):
+                  max_dense_bytes: int = DEFAULT_MAX_DENSE_BYTES, dense: bool = True, detected: dict | None = None,
+                  dtype=np.float64):
     """Read a LIBSVM/svmlight file with scikit-learn's loader.
 
     ``zero_based='auto'`` follows scikit-learn (1-based unless an index 0 appears),
     which reads LIBLINEAR's 1-based files and scikit-learn's own 0-based dumps correctly.
-    ``dense=False`` returns X as a float64 CSR matrix, checked the same way, with no limit
-    on its dense size (the quantizer takes it block by block). ``detected``: a dict that
-    gets ``zero_based``, the index base used (what 'auto' decided), so that data read
-    later (predict) can be read alike.
+    ``dense=False`` returns X as a CSR matrix, checked the same way, with no limit on its
+    dense size (the quantizer takes it block by block): float64 values and 32-bit indices,
+    or with ``dtype=np.float32`` the values read straight to float32 (each float64 value
+    rounded, as ``astype`` rounds it; one beyond float32's range is an error), what the
+    quantizer takes as it is, so that no second copy of the values is ever made: 12 bytes a
+    nonzero as scikit-learn reads them (64-bit indices; SciPy makes them 32-bit when a
+    1-based file's are shifted, 4 bytes more for a moment), where float64 holds 16 and
+    converting it to float32 adds 8. ``detected``: a dict that gets
+    ``zero_based``, the index base used (what 'auto' decided), so that data read later
+    (predict) can be read alike.
     """
     from sklearn.datasets import load_svmlight_file
 
     path = _regular_file(path)
+    data_format(path, "libsvm")
+    dtype = np.dtype(dtype)
+    if dtype not in (np.float64, np.float32) or (dense and dtype != np.float64):
+        raise ValueError(f"dtype must be float64, or float32 with dense=False; got {dtype} with dense={dense}")
     try:
-        if zero_based == "auto":  # the indices as written, then scikit-learn's rule on them
-            X, y = load_svmlight_file(str(path), zero_based=True)
-            zero_based = bool(X.nnz) and int(X.indices.min()) == 0
-            X = _with_width(path, X if zero_based else _one_based(X), n_features)
-        else:
-            X, y = load_svmlight_file(str(path), n_features=n_features, zero_based=zero_based)
-    except (EOFError, OSError) as exc:  # scikit-learn decompresses .gz and .bz2 files by their name
+        with open_data(path) as f:  # (decompressed by our rule: scikit-learn's own is by a lower-case name)
+            if zero_based == "auto":  # the indices as written, then scikit-learn's rule on them
+                X, y = load_svmlight_file(f, zero_based=True, dtype=dtype)
+                zero_based = bool(X.nnz) and int(X.indices.min()) == 0
+                X = _with_width(path, X if zero_based else _one_based(X), n_features)
+            else:
+                X, y = load_svmlight_file(f, n_features=n_features, zero_based=zero_based, dtype=dtype)
+    except STREAM_ERRORS as exc:
         raise DataError(f"{path}: cannot read it as LIBSVM data ({type(exc).__name__}: {exc})") from None
     except (ValueError, TypeError, IndexError, OverflowError) as exc:
         raise DataError(f"{path}: malformed LIBSVM data at {_svmlight_error_line(path, zero_based)} ({exc})") from None
     if detected is not None:
         detected["zero_based"] = bool(zero_based)
-    if not dense:  # (scikit-learn's loader gives float64 CSR X and float64 y of as many rows)
+    if not dense:  # (scikit-learn's loader gives CSR X of ``dtype`` and float64 y of as many rows)
         if X.shape[0] == 0 or X.shape[1] == 0:
             raise DataError(f"{path}: no data: X has shape {X.shape}; need at least one row and one feature")
         if not (_all_finite(X.data) and _all_finite(np.asarray(y))):
-            raise DataError(f"{path}: a NaN or infinite value; remove or impute them first")
-        return _compact(X.tocsr().astype(np.float64, copy=False)), np.asarray(y, dtype=np.float64)
+            beyond = ", infinite or beyond float32's range" if dtype == np.float32 else " or infinite"
+            raise DataError(f"{path}: a NaN{beyond} value; remove or impute them first")
+        X = X.tocsr()
+        return (_compact(X) if dtype == np.float64 else X), np.asarray(y, dtype=np.float64)
     try:
         X_dense = densify(X, max_dense_bytes)
     except ValueError as exc:  # too large to densify: the file's error
@@ -228,13 +275,16 @@ def load_csv(path, label_column: int | str | None = 0, has_header: bool | None =
     elsewhere are errors. Errors name the line.
     """
     path = _regular_file(path)
+    data_format(path, "csv")
     if label_column is not None and not isinstance(label_column, str):
         _check_label_column(label_column)
     try:
-        with open(path, newline="", encoding="utf-8-sig") as f:
+        with open_data(path, "rt", newline="", encoding="utf-8-sig") as f:
             text = f.read()
     except UnicodeDecodeError as exc:
         raise DataError(f"{path}: not a UTF-8 text file ({exc})") from None
+    except STREAM_ERRORS as exc:
+        raise DataError(f"{path}: cannot read it as compressed CSV ({type(exc).__name__}: {exc})") from None
     delimiter = _sniff_delimiter(text[:4096]) if delimiter is None else delimiter
     if isinstance(label_column, str):
         label_column = csv_label_index(path, label_column, delimiter, text)
@@ -251,8 +301,11 @@ def csv_label_index(path, name: str, delimiter: str | None = None, text: str | N
     """The index of the column called ``name`` in a CSV file's header (line 1)."""
     path = Path(path)
     if text is None:
-        with open(path, newline="", encoding="utf-8-sig") as f:
-            text = f.readline()
+        try:
+            with open_data(path, "rt", newline="", encoding="utf-8-sig") as f:
+                text = f.readline()
+        except (UnicodeDecodeError, *STREAM_ERRORS) as exc:
+            raise DataError(f"{path}: cannot read line 1 ({type(exc).__name__}: {exc})") from None
     delimiter = _sniff_delimiter(text[:4096]) if delimiter is None else delimiter
     header = next(csv.reader(io.StringIO(text), delimiter=delimiter), [])
     cells = [c.strip() for c in header]
@@ -361,27 +414,28 @@ def csv_blocks(path, label_column: int = 0, has_header: bool | None = None, deli
     ('numpy'), or pandas where it is installed ('auto'). Blocks end at \n: in a file whose
     lines end at \r alone, line numbers count \n."""
     path = _regular_file(path)
+    data_format(path, "csv")
     _check_label_column(label_column)
     if parser not in CSV_PARSERS:
         raise ValueError(f"parser must be one of {CSV_PARSERS}, got {parser!r}")
     numbers_of = _numbers_parser(parser)
     width = None
-    with open(path, "rb") as f:
+    with open_data(path) as f:
         first_line, carry = 1, b""
         while True:
-            chunk = f.read(block_bytes)
-            data = carry + chunk
-            cut = data.rfind(b"\n") + 1 if chunk else len(data)
+            try:
+                chunk = f.read(block_bytes)
+            except STREAM_ERRORS as exc:
+                raise DataError(f"{path}: cannot read it as compressed CSV ({type(exc).__name__}: {exc})") from None
+            cut = chunk.rfind(b"\n") + 1 if chunk else len(chunk)
             if chunk and cut == 0:  # no line end in a whole block: read on
-                carry = data
+                carry += chunk
                 continue
-            block, carry = data[:cut], data[cut:]
+            block, carry = b"".join((carry, memoryview(chunk)[:cut])), chunk[cut:]  # (one copy of the block)
             if not block:
                 break
-            try:
-                text = block.decode("utf-8-sig" if first_line == 1 else "utf-8")
-            except UnicodeDecodeError as exc:
-                raise DataError(f"{path}: not a UTF-8 text file ({exc})") from None
+            # checked here, decoded only for the line parser: the fast parser reads the bytes (ASCII is UTF-8)
+            text = None if first_line > 1 and block.isascii() else _utf8(path, block, first_line)
             if first_line == 1:
                 delimiter = _sniff_delimiter(text[:4096]) if delimiter is None else delimiter
                 head, newline, text = text.partition("\n")  # the header, if any, by load_csv's rule
@@ -389,10 +443,11 @@ def csv_blocks(path, label_column: int = 0, has_header: bool | None = None, deli
                 if rows:
                     width = len(rows[0])
                     yield (*_split_label(path, np.asarray(rows, dtype=np.float64), label_column), 1, 1)
-                first_line = 2
-            lines = text.count("\n") + (bool(text) and not text.endswith("\n"))
-            table = _fast_table(text, delimiter, width, numbers_of)
+                first_line, block = 2, text.encode()
+            lines = _line_ends(block) + (bool(block) and not block.endswith(b"\n"))
+            table = _fast_table(block, delimiter, width, numbers_of)
             if table is None:
+                text = _utf8(path, block, first_line) if text is None else text
                 rows = _csv_rows(path, text, delimiter, has_header, first_line, width)
                 table = np.asarray(rows, dtype=np.float64)
             if table.size:
@@ -403,32 +458,47 @@ def csv_blocks(path, label_column: int = 0, has_header: bool | None = None, deli
         raise DataError(f"{path}: no data rows")
 
 
+def _utf8(path: Path, block: bytes, first_line: int) -> str:
+    """The text of a block of a CSV file (line 1's: without a UTF-8 byte-order mark)."""
+    try:
+        return block.decode("utf-8-sig" if first_line == 1 else "utf-8")
+    except UnicodeDecodeError as exc:
+        raise DataError(f"{path}: not a UTF-8 text file ({exc})") from None
+
+
+def _line_ends(block: bytes) -> int:
+    """The number of \n in ``block`` (NumPy's comparison: bytes.count tests byte by byte)."""
+    return int(np.count_nonzero(np.frombuffer(block, dtype=np.uint8) == 10))
+
+
 def _numbers_parser(parser: str):
-    """A function (text, delimiter) -> float64 table of the fast ``parser``."""
+    """A function (UTF-8 bytes, delimiter) -> float64 table of the fast ``parser``."""
     if parser != "numpy":
         try:
             import pandas
         except ImportError:
             if parser == "pandas":
                 raise ImportError("parser='pandas' needs pandas: pip install 'zipml-hls[csv]'") from None
-        else:
-            return lambda text, delimiter: pandas.read_csv(
-                io.StringIO(text), header=None, sep=delimiter, dtype=np.float64, na_filter=False, engine="c",
-                quoting=csv.QUOTE_NONE, skip_blank_lines=True).to_numpy(dtype=np.float64)
-    return lambda text, delimiter: np.loadtxt(io.StringIO(text), delimiter=delimiter, dtype=np.float64,
+        else:  # (bytes: a str would be encoded back to UTF-8 by pandas, a copy of every block; low_memory
+            # splits a block into pieces whose columns it joins again, which a 1 MiB block does not need)
+            return lambda data, delimiter: pandas.read_csv(
+                io.BytesIO(data), header=None, sep=delimiter, dtype=np.float64, na_filter=False, engine="c",
+                quoting=csv.QUOTE_NONE, skip_blank_lines=True, low_memory=False).to_numpy(dtype=np.float64)
+    return lambda data, delimiter: np.loadtxt(io.StringIO(data.decode()), delimiter=delimiter, dtype=np.float64,
                                               comments=None, ndmin=2)
 
 
-def _fast_table(text: str, delimiter: str, width: int | None, numbers_of) -> np.ndarray | None:
-    """The numbers of CSV lines by the fast parser ``numbers_of``, or None where the
-    line-by-line parser must decide: quotes, anything the fast parser refuses, a width other
-    than ``width``, and any value that is not finite (pandas fills short rows with NaN)."""
-    if '"' in text:
+def _fast_table(data: bytes, delimiter: str, width: int | None, numbers_of) -> np.ndarray | None:
+    """The numbers of CSV lines (UTF-8 bytes) by the fast parser ``numbers_of``, or None
+    where the line-by-line parser must decide: quotes, anything the fast parser refuses, a
+    width other than ``width``, and any value that is not finite (pandas fills short rows
+    with NaN)."""
+    if b'"' in data:
         return None
-    if not text.strip():
+    if not data.strip():
         return np.empty((0, width or 0))
     try:
-        table = numbers_of(text, delimiter)
+        table = numbers_of(data, delimiter)
     except ValueError:  # (pandas' parser errors are ValueErrors too)
         return None
     if not _all_finite(table):
@@ -474,6 +544,7 @@ def read_npz(path: Path, names=None, error=None, what: str = "a readable .npz fi
 def load_npz(path):
     """Read arrays ``X`` and ``y`` from a NumPy .npz file."""
     path = _regular_file(path)
+    data_format(path, "npz")
     arrays = read_npz(path, ("X", "y"))
     return _checked(path, arrays["X"], arrays["y"])
 
@@ -482,14 +553,17 @@ FORMATS = ("auto", "libsvm", "csv", "npz")
 
 
 def load(path, fmt: str = "auto", **kwargs):
-    """Load (X, y) from ``path``. ``fmt='auto'`` picks by extension: .csv/.tsv -> CSV,
-    .npz -> NumPy, anything else -> LIBSVM/svmlight."""
+    """Load (X, y) from ``path``. ``fmt='auto'`` picks by name (:func:`data_format`):
+    .csv/.tsv -> CSV, .npz -> NumPy, anything else -> LIBSVM/svmlight, CSV and LIBSVM also
+    compressed (data.csv.gz, data.libsvm.bz2); .npy, Parquet and Arrow tables are read by
+    ``ingest.quantize_file`` only."""
     path = _regular_file(path)
     if fmt not in FORMATS:
         raise ValueError(f"format must be one of {FORMATS}, got {fmt!r}")
-    if fmt == "auto":
-        ext = path.suffix.lower()
-        fmt = "csv" if ext in (".csv", ".tsv") else "npz" if ext == ".npz" else "libsvm"
+    fmt = data_format(path, fmt)[0]
+    if fmt not in FORMATS:
+        raise DataError(f"{path}: a {fmt} table by its name; zipml_hls.ingest.quantize_file (zipml-hls quantize) "
+                        "reads it")
     if fmt == "csv":
         return load_csv(path, **kwargs)
     if fmt == "npz":

@@ -3,11 +3,12 @@ memory as float, to a quantized data file, in passes over chunks of rows with me
 bounded by a chunk.
 
 CSV is parsed once (``data.csv_blocks``: load_csv's rows, values and line-numbered errors)
-into a float32 scratch file next to the output, removed afterwards; a .npy table is read in
-place, Parquet and Arrow files by pyarrow in record batches. Pass 1 merges each chunk's
-native feature summary and keeps 4096 rows spread over the data (``scaling.sample_rows``),
-which give the rounding variances; pass 2 quantizes chunk by chunk into the file and takes
-the step bounds. The statistics are those
+into a float32 scratch file next to the output, removed afterwards, pass 1 taken as it is
+parsed, so that pass 2 is the scratch file's only read; a .npy table is read in place,
+Parquet and Arrow files by pyarrow in record batches. Pass 1 merges each chunk's native
+feature summary and keeps 4096 rows spread over the data (``scaling.sample_rows``), which
+give the rounding variances; pass 2 quantizes chunk by chunk into the file and takes the
+step bounds. The statistics are those
 ``zipml_hls.quantize`` computes from the whole array, with the ranges exact and the moments
 merged (equal to rounding); chunk c is quantized with seed ``chunk_seed(seed, c)``, so a data
 set of one chunk gives the very file ``quantize(X, ..., y=y).save`` writes. The same two
@@ -26,10 +27,10 @@ from pathlib import Path
 import numpy as np
 from tqdm.auto import tqdm
 
-from ._validation import check_allocation, check_bits, check_choice, check_int, check_seed
+from ._validation import _all_finite, check_allocation, check_bits, check_choice, check_int, check_seed
 from .backend import get_backend
 from .conditioning import Conditioning
-from .data import DataError, _regular_file, check_writable, csv_blocks
+from .data import DataError, _regular_file, check_writable, csv_blocks, data_format
 from .datastats import DataStats
 from .quantize import QuantizedData
 from .quantized_io import QuantizedFileWriter, header_fields
@@ -41,7 +42,6 @@ from .step_size import SAMPLED_ROWS, RoundingStats, row_bound
 CHUNK_BYTES = 64 << 20  #: default chunk: rows of this many bytes of float32 features
 FORMATS = ("auto", "csv", "npy", "parquet", "arrow")
 TABLES = ("npy", "parquet", "arrow")  #: binary tables: read in place, quantized by ``quantize_file`` only
-SUFFIXES = {".npy": "npy", ".parquet": "parquet", ".pq": "parquet", ".arrow": "arrow", ".feather": "arrow"}
 
 
 def chunk_seed(seed: int, chunk: int) -> int:
@@ -74,6 +74,15 @@ class _Table:
             return np.ascontiguousarray(table, dtype=np.float32), None
         X = np.delete(table, self.label_column, axis=1)
         return np.ascontiguousarray(X, dtype=np.float32), table[:, self.label_column].astype(np.float64)
+
+    def rows_at(self, index: np.ndarray) -> np.ndarray:
+        """The rows ``index`` (sorted), each read by itself (a mapping of the file would
+        bring the pages around every row into memory too)."""
+        rows = np.empty((len(index), self.width), dtype=self.dtype)
+        with open(self.path, "rb") as f:
+            for row, i in zip(rows, index.tolist()):
+                self._read(f, i, 1, row)
+        return rows
 
     def chunks(self, chunk_rows: int):
         """(first row, float32 X, y) of every chunk of ``chunk_rows`` rows, in order. Every
@@ -167,21 +176,46 @@ class _ArrowTable:
                 pending, held, start = rest.to_batches(), held - rows, start + rows
 
 
-def _csv_to_scratch(path: Path, scratch, label_column: int, bar) -> tuple[_Table, np.ndarray]:
-    """Parse the CSV once into float32 rows of features in ``scratch`` (an open binary file);
-    returns its table and the labels. Values that are not finite in float32 are refused
-    with their lines."""
-    labels, n, width = [], 0, None
+def _csv_to_scratch(path: Path, scratch, label_column: int, chunk_rows: int | None,
+                    bar) -> tuple[_Table, np.ndarray, tuple[FeatureSummary, np.ndarray]]:
+    """Parse the CSV once into float32 rows of features gathered in chunks of
+    ``chunk_rows`` rows (``_chunk_rows``), each chunk's summary taken as pass 1 takes it
+    and the chunk written to ``scratch`` (an open binary file), so that pass 2 is the
+    scratch file's only read. Returns its table, the labels, and the summary and sampled
+    rows of pass 1 (the sampled rows read back by position: they depend on the number of
+    rows). Values that are not finite in float32 are refused with their lines. (Parsing on
+    a thread of its own gained nothing: pandas' parser holds the GIL.)"""
+    labels, parts, buffer, held, n = [], [], None, 0, 0
+
+    def flush():
+        nonlocal held, n
+        parts.append(chunk_summary(buffer[:held]))  # (finite: checked block by block)
+        buffer[:held].tofile(scratch)
+        n, held = n + held, 0
+
     for X, y, first, last in csv_blocks(path, label_column):
-        X32 = X.astype(np.float32)
-        if not (np.isfinite(X32).all() and np.isfinite(y).all()):
-            raise DataError(f"{path}: lines {first}-{last}: NaN, infinity or a value beyond float32's range")
-        X32.tofile(scratch)
+        if buffer is None:
+            buffer = np.empty((_chunk_rows(path, X.shape[1], chunk_rows), X.shape[1]), dtype=np.float32)
+        if not _all_finite(y):
+            raise DataError(f"{path}: lines {first}-{last}: NaN or infinity among the labels")
+        done = 0
+        while done < len(X):  # (the block's rows into the chunk, rounded as astype rounds them)
+            take = min(len(buffer) - held, len(X) - done)
+            rows = buffer[held:held + take]
+            with np.errstate(over="ignore"):  # beyond float32's range: infinity, refused next
+                rows[...] = X[done:done + take]
+            if not _all_finite(rows):
+                raise DataError(f"{path}: lines {first}-{last}: NaN, infinity or a value beyond float32's range")
+            held, done = held + take, done + take
+            if held == len(buffer):
+                flush()
         labels.append(y)
-        n, width = n + X.shape[0], X.shape[1]
         bar.update(X.shape[0])
+    if held:
+        flush()
     scratch.flush()
-    return _Table(Path(scratch.name), 0, np.float32, n, width, None), np.concatenate(labels)
+    table = _Table(Path(scratch.name), 0, np.float32, n, buffer.shape[1], None)
+    return table, np.concatenate(labels), (merge_summaries(parts), table.rows_at(sample_rows(n, SAMPLED_ROWS)))
 
 
 def _summary(table: _Table, chunk_rows: int, bar) -> tuple[FeatureSummary, np.ndarray]:
@@ -249,17 +283,27 @@ def _bar(progress: bool, desc: str, total: int | None):
                 leave=False)
 
 
+def _chunk_rows(path, n_features: int, chunk_rows: int | None) -> int:
+    """``chunk_rows``, by default CHUNK_BYTES of float32 features, for data of
+    ``n_features`` features, which the kernels' model must hold."""
+    limit = get_backend("hls").constants()["max_features"]
+    if n_features > limit:
+        raise DataError(f"{path}: {n_features} features; the kernels' on-chip model holds at most {limit}")
+    return chunk_rows or max(1, CHUNK_BYTES // (4 * n_features))
+
+
 def _two_passes(table, bits: int, sampling: str, seed: int, n_copies: int, chunk_rows: int | None, progress: bool,
-                write) -> tuple[DataStats, np.ndarray | None]:
+                write, first_pass=None) -> tuple[DataStats, np.ndarray | None]:
     """Pass 1 (the feature summary), the rounding variances of 4096 rows read by position,
     pass 2 (each chunk quantized and handed to ``write(copy, first row, lines)``, the step
-    bounds). Returns the DataStats and the table's labels (None if it has none)."""
-    chunk_rows = chunk_rows or max(1, CHUNK_BYTES // (4 * table.n_features))
-    limit = get_backend("hls").constants()["max_features"]
-    if table.n_features > limit:
-        raise DataError(f"{table.path}: {table.n_features} features; the kernels' on-chip model holds at most {limit}")
-    with _bar(progress, "pass 1: feature summary", table.n) as bar:
-        summary, sampled = _summary(table, chunk_rows, bar)
+    bounds). Returns the DataStats and the table's labels (None if it has none).
+    ``first_pass``: pass 1's (summary, sampled rows) where they were taken already (a CSV
+    file's, as it was parsed)."""
+    chunk_rows = _chunk_rows(table.path, table.n_features, chunk_rows)
+    if first_pass is None:
+        with _bar(progress, "pass 1: feature summary", table.n) as bar:
+            first_pass = _summary(table, chunk_rows, bar)
+    summary, sampled = first_pass
     scaling = summary.scaling
     rounding, conditioning = chunk_setup(summary, sampled, bits)
     words = F.lines_per_row(table.n_features, bits, sampling) * F.LINE_WORDS
@@ -279,6 +323,9 @@ def _two_passes(table, bits: int, sampling: str, seed: int, n_copies: int, chunk
     return stats, np.concatenate(labels) if labels else None
 
 
+SLICE_ROWS = 4096  #: rows of a sparse matrix densified at a time
+
+
 class _SparseRows:
     """A SciPy sparse matrix as a table: each chunk of rows densified on its own."""
 
@@ -289,11 +336,18 @@ class _SparseRows:
         self.n, self.n_features = X.shape
 
     def chunks(self, chunk_rows: int):
+        """(first row, float32 X, None) of every chunk of ``chunk_rows`` rows, each
+        densified into one buffer (as ``_Table.chunks``: valid until the next is asked for),
+        SLICE_ROWS rows at a time: a slice of X copies its values and indices (so would a
+        matrix of views of them, which SciPy prunes), a small copy so."""
+        buffer = np.empty((min(chunk_rows, self.n), self.n_features), dtype=np.float32)
         for start in range(0, self.n, chunk_rows):
-            yield start, self.rows(slice(start, min(start + chunk_rows, self.n))), None
-
-    def rows(self, index) -> np.ndarray:
-        return np.ascontiguousarray(self.X[index].toarray(), dtype=np.float32)
+            dense = buffer[:min(chunk_rows, self.n - start)]
+            dense.fill(0)  # (toarray adds into ``out``)
+            for first in range(0, len(dense), SLICE_ROWS):
+                piece = self.X[start + first:start + min(first + SLICE_ROWS, len(dense))]
+                piece.astype(np.float32, copy=False).toarray(out=dense[first:first + piece.shape[0]])
+            yield start, dense, None
 
 
 def quantize_sparse(X, bits: int, sampling: str, seed: int, n_copies: int, y: np.ndarray | None = None,
@@ -331,8 +385,10 @@ def quantize_file(source, out, bits, *, sampling="double", seed=0, n_copies=1, f
     out : path of the quantized data file (``zipml_hls.load_quantized`` maps it).
     bits, sampling, seed, n_copies : as ``zipml_hls.quantize``, with uniform levels
         (optimal levels need every value of a feature at once: quantize in memory for them).
-    fmt : {'auto', 'csv', 'npy', 'parquet', 'arrow'}; auto: by extension (``SUFFIXES``:
-        .npy, .parquet/.pq, .arrow/.feather; else CSV). Parquet and Arrow IPC files (extra
+    fmt : {'auto', 'csv', 'npy', 'parquet', 'arrow'}; auto: by name as every loader
+        (``data.data_format``: .csv/.tsv, .npy, .parquet/.pq, .arrow/.feather; a CSV file
+        may be compressed, .csv.gz or .csv.bz2; other names are LIBSVM or .npz data, which
+        are quantized in memory: a DataError). Parquet and Arrow IPC files (extra
         ``[parquet]``: pyarrow) are read in record batches; every column must be numeric
         without missing values.
     label_column : int, the column of the labels (negative counts from the end).
@@ -349,21 +405,26 @@ def quantize_file(source, out, bits, *, sampling="double", seed=0, n_copies=1, f
         chunk_rows = check_int(chunk_rows, "chunk_rows", 1, 2**31 - 1)
     fmt = check_choice(fmt, "fmt", FORMATS)
     source, out = _regular_file(source), check_writable(out)
-    if fmt == "auto":
-        fmt = SUFFIXES.get(source.suffix.lower(), "csv")
+    fmt = data_format(source, fmt)[0]
+    if fmt not in FORMATS:
+        raise DataError(f"{source}: {'LIBSVM' if fmt == 'libsvm' else 'NumPy .npz'} data by its name; quantize_file "
+                        "reads CSV (fmt='csv' whatever its name), .npy, Parquet and Arrow files; quantize it in memory "
+                        "(zipml_hls.quantize)")
     scratch = (tempfile.NamedTemporaryFile(dir=out.parent, prefix=".zipml-scratch-", suffix=".f32")
                if fmt == "csv" else contextlib.nullcontext())
     with scratch:
+        first_pass = None
         if fmt == "csv":
-            with _bar(progress, f"parsing {source.name}", None) as bar:
-                table, labels = _csv_to_scratch(source, scratch, label_column, bar)
+            with _bar(progress, f"parsing {source.name} (pass 1)", None) as bar:
+                table, labels, first_pass = _csv_to_scratch(source, scratch, label_column, chunk_rows, bar)
         elif fmt == "npy":
             table, labels = _npy_table(source, label_column), None
         else:
             table, labels = _ArrowTable(source, fmt, label_column), None
         words = F.lines_per_row(table.n_features, bits, sampling) * F.LINE_WORDS
         with QuantizedFileWriter(out, n_copies, table.n, words) as writer:
-            stats, y = _two_passes(table, bits, sampling, seed, n_copies, chunk_rows, progress, writer.write_lines)
+            stats, y = _two_passes(table, bits, sampling, seed, n_copies, chunk_rows, progress, writer.write_lines,
+                                   first_pass)
             writer.finish(*header_fields(stats, n_samples=table.n, n_features=table.n_features, bits=bits,
                                          sampling=sampling, seed=seed, n_copies=n_copies,
                                          samples_per_value=F.samples_of(sampling), words_per_row=words),
