@@ -205,7 +205,9 @@ def _training_data(args):
         if _is_libsvm(args.data, args.format):
             from .data import load_svmlight
 
-            X, y = load_svmlight(args.data, zero_based=args.zero_based, dense=False, detected=args.data_format)
+            # float32 values as read: every form training takes is float32, so no float64 copy is held
+            X, y = load_svmlight(args.data, zero_based=args.zero_based, dense=False, detected=args.data_format,
+                                 dtype=np.float32)
         else:
             X, y = _load(args.data, args, detected=args.data_format)
         return X, y, X.shape[0], X.shape[1]
@@ -340,14 +342,14 @@ def _label_text(value) -> str:
     return str(value)
 
 
-def _predict_data(args, est, data_format):
+def _predict_data(args, est, training_format):
     """(X, y or None) of predict's data: LIBSVM with the index base the model's training
     file had (unless given), CSV with or without the label column (by its width)."""
     from .data import DataError
 
     d = est.n_features_in_
-    if _is_libsvm(args.data, args.format) and args.zero_based == "auto" and data_format is not None:
-        args.zero_based = data_format["zero_based"]
+    if _is_libsvm(args.data, args.format) and args.zero_based == "auto" and training_format is not None:
+        args.zero_based = training_format["zero_based"]
     if _is_libsvm(args.data, args.format):  # sparse: predicted in dense blocks of rows (_by_rows)
         from .data import load_svmlight
 
@@ -383,7 +385,7 @@ def _by_rows(method, X) -> np.ndarray:
 def cmd_predict(args) -> int:
     from .model_io import load_model_and_format
 
-    est, data_format = load_model_and_format(args.model)
+    est, training_format = load_model_and_format(args.model)
     if _is_quantized_file(args.data, args.format):
         raise UsageError(f"{args.data} is a quantized data file; predict takes float data")
     if args.proba and not hasattr(est, "predict_proba"):
@@ -391,7 +393,7 @@ def cmd_predict(args) -> int:
                          "not probabilities); --decision-function prints the margins")
     if args.decision_function and not hasattr(est, "decision_function"):
         raise UsageError("--decision-function is for classifiers; a regressor's predictions are its decision values")
-    X, y = _predict_data(args, est, data_format)
+    X, y = _predict_data(args, est, training_format)
     if args.proba or args.decision_function:
         values = _by_rows(est.predict_proba if args.proba else est.decision_function, X)
         values = values.reshape(X.shape[0], -1)
