@@ -230,7 +230,8 @@ def test_a_fraction_on_the_top_index_decodes_to_the_top_code(bits, tables):
     ref = R.sgd_linear(lines, labels, k, bits, "double", *args, values=values)[0]
     assert np.array_equal(portable, ref)
     assert cpp.shape == ref.shape
-    # level tables, 3 and 6 bits: portable only; 1 bit: the AVX-512 path ORs codes; AVX2 clamps
+    # level tables, 3 and 6 bits: portable on AVX-512 builds; 1 bit: the AVX-512 path ORs
+    # codes; AVX2 clamps
     if tables or bits in (1, 3, 6) or _kernels.info()["fast_sgd"] != "avx512":
         assert np.array_equal(cpp, ref)
 
@@ -278,22 +279,30 @@ print(len(out))
 
 def test_the_build_compiles_the_widest_sgd_fast_path():
     # AVX-512 where the build has it, else AVX2 (sgd_fast.hpp): a build for an AVX2 machine
-    # must not quietly run the portable kernel.
+    # must not quietly run the portable kernel, and its path takes 3 and 6 bits too (the
+    # AVX-512 path does not: kNaturalWidths).
     info = _kernels.info()
     assert info["fast_sgd"] == {"avx512": "avx512", "avx2": "avx2"}.get(info["isa"], "none")
+    widths = {"avx512": "1, 2, 4, 8", "avx2": "1, 2, 3, 4, 6, 8"}.get(info["fast_sgd"])
+    for loss in ("squared_error", "hinge", "squared_hinge"):
+        assert widths is None or f"{info['fast_sgd']} SGD ({loss}: {widths} bits x double, naive, nearest)" in \
+            info["fast_path"], info["fast_path"]
 
 
-@pytest.mark.parametrize("bits", [1, 2, 4, 8])
+@pytest.mark.parametrize("bits", F.SUPPORTED_BITS)
 @pytest.mark.parametrize("sampling", F.TRAINING_SAMPLINGS)
 @pytest.mark.parametrize("conditioned", [False, True])
 def test_fast_path_equals_the_portable_kernel_and_golden(bits, sampling, conditioned):
     # Every (bits, sampling) the SIMD paths cover, with and without conditioning: one row,
-    # one feature, d not a multiple of 8 or 16 lanes, many lines per row; rows shuffled,
-    # two copies, sample weights and (double data) the stored-rounding correction; a large
-    # step (1/2) makes rows take the per-value path of steps too large for int32 lanes.
+    # one feature, d < 8, d not a multiple of 8 or 16 lanes, many lines per row (3- and
+    # 6-bit naive and nearest lines of 170 and 85 values end inside a group of 8, and
+    # their fields straddle bytes and words); rows shuffled, two copies, sample weights and
+    # (double data) the stored-rounding correction; a large step (1/2) makes rows take the
+    # per-value path of steps too large for int32 lanes.
     rng = np.random.default_rng(bits * 7 + len(sampling) + conditioned)
     k = F.values_per_line(bits, sampling)
-    for n, d, step in [(1, 1, 3), (9, 13, 4), (33, k + 3, 2), (20, 9 * k - 5, 6), (12, 40, 1)]:
+    for n, d, step in [(1, 1, 3), (9, 13, 4), (7, 5, 3), (33, k + 3, 2), (20, 9 * k - 5, 6), (12, 40, 1),
+                       (10, 2 * k, 4)]:
         X, labels = problem(rng, n, d)
         q = quantize(X, bits, sampling=sampling, seed=4, n_copies=2)
         kw = dict(seed=11, rows=rng.permutation(n), sample_weights=rng.integers(1 << 14, 1 << 17, n).astype(np.int32))

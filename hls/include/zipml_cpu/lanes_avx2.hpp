@@ -1,12 +1,13 @@
 // Byte and lane helpers of the AVX2 fast paths (sgd_avx2.hpp, sgd_logistic_avx2.hpp):
-// bit masks as bytes, the unpacking of a line's field plane into one byte per value, and
-// the wrapping lane sum. Plain AVX2, so they compile wherever the build has AVX2.
+// bit masks as bytes, the unpacking of a line's field plane (any width) into one byte per
+// value, and the wrapping lane sum. Plain AVX2, so they compile wherever the build has AVX2.
 #pragma once
 #ifdef __SYNTHESIS__
 #error "zipml_cpu is CPU-only code: never include it in synthesized code"
 #endif
 #include <cstdint>
 #include <cstring>
+#include <type_traits>
 
 #include "zipml/format.hpp"
 
@@ -54,20 +55,79 @@ __attribute__((always_inline)) inline __m256i widen8(const uint8_t* codes) {
   return _mm256_cvtepu8_epi32(_mm_loadl_epi64(reinterpret_cast<const __m128i*>(codes)));
 }
 
+/// Bytes unpack_plane<W, K> writes: the K values, and for the natural-order widths 3 and
+/// 6 zeros up to the next multiple of 32 (it writes 32 values at a time); callers size
+/// their buffers for it.
+constexpr int unpacked_bytes(int W, int K) { return W == 3 || W == 6 ? (K + 31) / 32 * 32 : K; }
+
+/// Fields 8g .. 8g + 7 of a natural-order plane of W = 3 or 6 bits at byte 0 of a line
+/// (value k at bits kW .. kW + W - 1, layout.hpp), as int32 lanes: the W bytes at W g, read
+/// with one 32-bit (3 bits) or 64-bit (6 bits) load broadcast to the lanes, each lane
+/// shifted to its field. A load that would pass the line's end reads its last bytes and
+/// shifts the missing ones in as zeros.
+template <int W>
+__attribute__((always_inline)) inline __m256i natural_group8(const uint8_t* line, int g) {
+  static_assert(W == 3 || W == 6, "natural-order planes of 3 or 6 bits per field");
+  using Word = std::conditional_t<W == 3, uint32_t, uint64_t>;
+  constexpr int kLineBytes = kLineBits / 8;
+  const int at = W * g;
+  Word word;
+  if (at + int(sizeof(Word)) <= kLineBytes) {
+    std::memcpy(&word, line + at, sizeof word);
+  } else {
+    std::memcpy(&word, line + kLineBytes - sizeof(Word), sizeof word);
+    word >>= 8 * (at + sizeof(Word) - kLineBytes);
+  }
+  if constexpr (W == 3) {  // 8 fields in 24 bits: lane k shifted by 3k
+    return _mm256_and_si256(
+        _mm256_srlv_epi32(_mm256_set1_epi32(static_cast<int>(word)), _mm256_setr_epi32(0, 3, 6, 9, 12, 15, 18, 21)),
+        _mm256_set1_epi32(7));
+  } else {  // fields 0-3 in bytes 0-2, fields 4-7 in bytes 3-5: each half's lanes take one of those 4-byte windows
+    const __m256i bytes = _mm256_shuffle_epi8(
+        _mm256_set1_epi64x(static_cast<long long>(word)),
+        _mm256_setr_epi8(0, 1, 2, 3, 0, 1, 2, 3, 0, 1, 2, 3, 0, 1, 2, 3, 3, 4, 5, 6, 3, 4, 5, 6, 3, 4, 5, 6, 3, 4, 5, 6));
+    return _mm256_and_si256(_mm256_srlv_epi32(bytes, _mm256_setr_epi32(0, 6, 12, 18, 0, 6, 12, 18)),
+                            _mm256_set1_epi32(63));
+  }
+}
+
+/// The low bytes of four vectors of 8 int32 lanes (each < 256), in order, as 32 bytes.
+__attribute__((always_inline)) inline __m256i narrow32(__m256i a, __m256i b, __m256i c, __m256i d) {
+  // the packs work within 128-bit halves: dword q of the result holds 4 values of vector
+  // q % 4, its low (q < 4) or high half; one permute puts them in order
+  const __m256i bytes = _mm256_packus_epi16(_mm256_packus_epi32(a, b), _mm256_packus_epi32(c, d));
+  return _mm256_permutevar8x32_epi32(bytes, _mm256_setr_epi32(0, 4, 1, 5, 2, 6, 3, 7));
+}
+
 /**
- * @brief The K fields, W bits wide (1, 2, 4 or 8), of a line's plane at `plane`, one byte
- * per value in value order: out[k] = field k (layout.hpp: field_pos).
+ * @brief The K fields, W bits wide (1, 2, 3, 4, 6 or 8), of a line's plane at `plane`, one
+ * byte per value in value order: out[k] = field k (layout.hpp: field_pos), for k <
+ * unpacked_bytes(W, K) (0 past K).
  *
  * 2- and 4-bit planes are strided (byte t holds values t + m B, m < 8 / W, B = K W / 8
  * plane bytes), so a shift and a mask of consecutive bytes yield consecutive values;
- * B is a multiple of 4 (K of 16), taken 8 bytes at a time and then 4.
+ * B is a multiple of 4 (K of 16), taken 8 bytes at a time and then 4. 3- and 6-bit planes
+ * are in natural order, at byte 0 of the line (any K: Naive's 170 and 85 too), 8 fields
+ * per natural_group8 and 32 per store.
  */
 template <int W, int K>
 inline void unpack_plane(const uint8_t* plane, uint8_t* out) {
-  static_assert(W == 1 || W == 2 || W == 4 || W == 8, "planes of 1, 2, 4 or 8 bits per field");
-  static_assert(K % 16 == 0, "planes of whole 16-bit words");
+  static_assert(W == 1 || W == 2 || W == 3 || W == 4 || W == 6 || W == 8, "planes of 1, 2, 3, 4, 6 or 8 bits per field");
+  static_assert(K % 16 == 0 || W == 3 || W == 6, "planes of whole 16-bit words");
   constexpr int B = K * W / 8;
-  if (W == 8) {
+  if constexpr (W == 3 || W == 6) {
+    constexpr int G = (K + 7) / 8;  // groups of 8 fields, the last one partial where K % 8 != 0
+    const __m256i lane = _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7);
+    auto group = [&](int g) __attribute__((always_inline)) {
+      if (g >= G) return _mm256_setzero_si256();
+      const __m256i v = natural_group8<W>(plane, g);
+      // fields past K (the line's unused bits, or past its end): 0
+      return K % 8 != 0 && g == G - 1 ? _mm256_and_si256(v, _mm256_cmpgt_epi32(_mm256_set1_epi32(K - 8 * g), lane)) : v;
+    };
+    for (int g = 0; g < G; g += 4)
+      _mm256_storeu_si256(reinterpret_cast<__m256i*>(out + 8 * g),
+                          narrow32(group(g), group(g + 1), group(g + 2), group(g + 3)));
+  } else if (W == 8) {
     std::memcpy(out, plane, K);
   } else if (W == 1) {
     for (int c = 0; c < K / 16; ++c)

@@ -4,14 +4,15 @@
 // and tb_sgd checks it against the golden vectors. How it is fast:
 //  - each row is first decoded into one byte per value and sample, in feature order
 //    (2- and 4-bit fields are stored strided, layout.hpp: field_pos, so a shift and a mask
-//    of consecutive bytes yield consecutive values; Double data's two samples are drawn
-//    by bit logic on 64 values at a time, resample.hpp, and added to the index bytes 32
-//    at a time); the hot loop then widens 8 codes to int32 with one instruction,
-//    whatever the format;
+//    of consecutive bytes yield consecutive values; 3- and 6-bit fields, in natural order,
+//    8 at a time from one broadcast load and a variable shift per lane; Double data's two
+//    samples are drawn by bit logic on 64 values at a time, resample.hpp, and added to the
+//    index bytes 32 at a time); the hot loop then widens 8 codes to int32 with one
+//    instruction, whatever the format;
 //  - the model stays in feature order (no lane permutation: 8 lanes are 8 features);
 //  - one pass over the model per row: update with row i, then row i+1's dot product
 //    against the updated weights (decoded beforehand), as the AVX-512 path does;
-//  - the step round(g c 2^q / 2^8): for 1- and 2-bit codes without conditioning one
+//  - the step round(g c 2^q / 2^8): for 1-, 2- and 3-bit codes without conditioning one
 //    permute of the row's table of code_step; else one multiply while |g| 2^q_max < 2^23
 //    (2^20 for level tables, whose values reach 2^10), and larger steps (a diverging run)
 //    take a per-value pass with conditioned_step itself;
@@ -44,6 +45,14 @@ namespace avx2 {
 
 /// Per-feature level tables run here (simd::covers_levels).
 constexpr bool kLevelTables = true;
+/// 3- and 6-bit data run here too (simd::supports_sgd).
+constexpr bool kNaturalWidths = true;
+
+/// The kernels this path covers: simd::supports_sgd with kNaturalWidths.
+template <int Bits, Sampling E, class Loss>
+constexpr bool supports_sgd() {
+  return simd::supports_sgd<Bits, E, Loss, kNaturalWidths>();
+}
 
 #ifdef ZIPML_HAVE_AVX2
 
@@ -65,16 +74,16 @@ struct RowCodes {
   static constexpr int B = K * W / 8;                                            // its bytes
   static constexpr int S = max_code(Bits);
   static constexpr bool kDouble = E == Sampling::Double;
-  static_assert(K % 16 == 0 && (!strided_width(W) || B % 8 == 0),
-                "planes of whole 16-bit words; strided planes of whole 8-byte chunks");
-  int n_lines, blocks;                 // blocks: 32-value blocks covering the row
+  static_assert((K % 16 == 0 || !kDouble) && (!strided_width(W) || B % 8 == 0),
+                "Double: planes of whole 16-bit words; strided planes of whole 8-byte chunks");
+  int n_lines, blocks;                 // blocks: 32-value blocks covering the row and what unpack_plane writes past it
   std::vector<uint8_t> first, second;  // 32 blocks of codes each (second: Double only)
   std::vector<uint8_t> up[2];          // Double: each sample's rounding bits, one per value
   std::vector<uint32_t> draws;         // Double: one row's threshold draws, whole vectors
 
   explicit RowCodes(int lines)
       : n_lines(lines),
-        blocks((lines * K + 31) / 32),
+        blocks(((lines - 1) * K + unpacked_bytes(W, K) + 31) / 32),
         first(size_t(blocks) * 32),
         second(kDouble ? size_t(blocks) * 32 : 0),
         up{std::vector<uint8_t>(kDouble ? size_t(blocks) * 4 : 0), std::vector<uint8_t>(kDouble ? size_t(blocks) * 4 : 0)},
@@ -129,6 +138,15 @@ struct RowCodes {
     }
   }
 };
+
+/// code_step(g, c) of the codes c = 0 .. S (at most 7) in the lanes of one permute table, 0 above S.
+template <int S>
+ZIPML_INLINE inline __m256i step_table(int64_t g) {
+  static_assert(S <= 7, "a table of 8 lanes");
+  alignas(32) int32_t steps[8] = {};
+  for (int c = 0; c <= S; ++c) steps[c] = code_step(g, c);
+  return _mm256_load_si256(reinterpret_cast<const __m256i*>(steps));
+}
 
 /// 8 int32 lanes as 8 floats (blendv_ps selects on each lane's sign bit alone).
 ZIPML_INLINE inline __m256i select_lanes(__m256i if_clear, __m256i if_set, __m256i sign) {
@@ -238,17 +256,20 @@ void sgd_linear_lanes(const uint64_t* data, const int32_t* labels, int n, int d,
                       const int32_t* model_in, int32_t* history, const uint8_t* feature_shifts,
                       const int32_t* centers, uint32_t seed, const PassReport& report, const int64_t* rows,
                       const int32_t* stored_variance, const Regularization& reg) {
-  static_assert(simd::supports_sgd<Bits, E, Loss>(), "the AVX2 SGD covers the linear losses on 1, 2, 4, 8 bits");
+  static_assert(supports_sgd<Bits, E, Loss>(), "the AVX2 SGD covers the linear losses on 1, 2, 3, 4, 6, 8 bits");
   constexpr int K = values_per_line(Bits, E);
   constexpr int S = max_code(Bits);
   constexpr bool kDouble = E == Sampling::Double;
   constexpr bool kSecond = kDouble && Loss::kSecondSample;
-  constexpr bool kTabled = !kTables && !kConditioned && S <= 3;  // the steps of all codes fit one 8-entry permute
+  constexpr bool kTabled = !kTables && !kConditioned && S <= 7;  // the steps of all codes fit one 8-entry permute
   constexpr bool kCentred = kConditioned && !kTables;            // centers subtracted in the lanes (tables: in LevelLookup)
   constexpr int32_t kValueMax = kTables ? (1 << kLevelValueFrac) : S;  // the largest |centred value|
   constexpr int kLaneStepBits = kTables ? 20 : 23;  // |g| 2^q below 2^this: |g 2^q v| + 2^7 < 2^31
   const int n_lines = lines_per_row(d, Bits, E);
-  const int padded = n_lines * K;  // features and the zero codes of the last line's tail
+  // features and the zero codes of the last line's tail, in whole vectors of 8 (Naive and
+  // Nearest lines of 3 and 6 bits hold 170 and 85 values: the decoded codes past the last
+  // line are 0 up to the decode buffers' end)
+  const int padded = (n_lines * K + 7) / 8 * 8;
   const int64_t row_words = static_cast<int64_t>(n_lines) * kLineWords;
   // The model, and the conditioning's centers and step exponents, in feature order; 0
   // past d, where the codes are 0 too, so with uniform levels those weights stay 0.
@@ -338,10 +359,10 @@ void sgd_linear_lanes(const uint64_t* data, const int32_t* labels, int n, int d,
         // |g 2^q v| + 2^7 < 2^31 for |v| <= kValueMax: round(g v 2^q / 2^8) = (g 2^q v + 2^7) >> 8
         // in int32 lanes (for q >= 8 the sum is exact, as conditioned_step's left shift).
         // kTabled: code_step of each code, looked up by one permute whatever g.
-        const __m256i table =
-            kTabled ? _mm256_setr_epi32(code_step(st.g, 0), code_step(st.g, 1), code_step(st.g, S > 1 ? 2 : 0),
-                                        code_step(st.g, S > 1 ? 3 : 0), 0, 0, 0, 0)
-                    : _mm256_setzero_si256();
+        const __m256i table = [&] {
+          if constexpr (kTabled) return step_table<S>(st.g);
+          else return _mm256_setzero_si256();
+        }();
         const __m256i g = _mm256_set1_epi32(static_cast<int32_t>(st.g));
         const __m256i half = _mm256_set1_epi32(1 << (kUpdateFrac - 1));
         DotLanes<kTables> acc2;
@@ -390,7 +411,7 @@ void sgd_linear_lanes(const uint64_t* data, const int32_t* labels, int n, int d,
 
 /**
  * @brief Runs the AVX2 SGD where this build has it (AVX2 without AVX-512) and it covers
- * the call (simd::supports_sgd, simd::covers_options, covers_levels: uniform levels and
+ * the call (supports_sgd, simd::covers_options, covers_levels: uniform levels and
  * level tables, and no refetching: opt.full unused by the loss or nullptr); otherwise
  * does nothing.
  * @return true when it ran; parameters as zipml::sgd_linear.
@@ -405,7 +426,7 @@ bool fast_sgd_linear([[maybe_unused]] const uint64_t* data, [[maybe_unused]] con
                      [[maybe_unused]] const PassReport& report = PassReport{},
                      [[maybe_unused]] const int64_t* rows = nullptr) {
 #ifdef ZIPML_HAVE_AVX2
-  if constexpr (simd::supports_sgd<Bits, E, Loss>()) {
+  if constexpr (supports_sgd<Bits, E, Loss>()) {
     if (simd::covers_options(opt) && simd::covers_levels<kLevelTables>(values, d, max_code(Bits) + 1) &&
         !(Loss::kRefetch && opt.full != nullptr)) {
       auto run = [&](auto conditioned, auto tables) {
