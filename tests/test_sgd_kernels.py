@@ -236,6 +236,24 @@ def test_a_fraction_on_the_top_index_decodes_to_the_top_code(bits, tables):
         assert np.array_equal(cpp, ref)
 
 
+@pytest.mark.parametrize("bits", [3, 6])
+@pytest.mark.parametrize("sampling", ["naive", "nearest"])
+def test_the_unused_bits_at_the_end_of_a_line_are_never_read(bits, sampling):
+    # 3- and 6-bit naive and nearest lines hold 170 and 85 values in 510 bits: lines of all
+    # ones (a hand-made file; the quantizer writes 0 there) set the last 2 bits too, and
+    # every kernel reads each value as the top code and ignores those bits. Whole lines
+    # (d = 2K), so that the golden model, which reads no value past d, reads every value.
+    k = F.values_per_line(bits, sampling)
+    X, labels = problem(np.random.default_rng(bits), 10, 2 * k)
+    q = quantize(X, bits, sampling=sampling, seed=3)
+    lines = np.full_like(q.lines, np.uint64(2**64 - 1))
+    args = (lines, labels, 2 * k, bits, sampling, 3, 9, 1, F.dot_mult(bits), np.zeros(2 * k + 1, np.int32))
+    fast = get_backend("hls").sgd_linear(*args)
+    for other in (get_backend("hls").sgd_linear(*args, portable=True), get_backend("reference").sgd_linear(*args)):
+        assert np.array_equal(fast.history, other.history) and np.array_equal(fast.predictions, other.predictions)
+    assert not np.array_equal(fast.history[0], fast.history[-1])
+
+
 def test_a_rounding_bit_on_the_top_index_of_multi_data_stays_the_top_code():
     from zipml_hls.polynomial import logistic_polynomial
     from zipml_hls.spec.layout import decode_samples

@@ -1,6 +1,6 @@
 // Byte and lane helpers of the AVX2 fast paths (sgd_avx2.hpp, sgd_logistic_avx2.hpp):
 // bit masks as bytes, the unpacking of a line's field plane (any width) into one byte per
-// value, and the wrapping lane sum. Plain AVX2, so they compile wherever the build has AVX2.
+// value, the step table of small codes, and the wrapping lane sum. Plain AVX2, so they compile wherever the build has AVX2.
 #pragma once
 #ifdef __SYNTHESIS__
 #error "zipml_cpu is CPU-only code: never include it in synthesized code"
@@ -9,6 +9,7 @@
 #include <cstring>
 #include <type_traits>
 
+#include "zipml/fixed_point.hpp"
 #include "zipml/format.hpp"
 
 #if defined(__AVX2__)
@@ -48,6 +49,16 @@ __attribute__((always_inline)) inline uint16_t load16(const uint8_t* p) {
   uint16_t v;
   std::memcpy(&v, p, sizeof v);
   return v;
+}
+
+/// code_step(g, c) of the codes c = 0 .. S (at most 7) in the lanes of one permute table
+/// (0 above S): the step of every code of a row, looked up by the codes themselves.
+template <int S>
+__attribute__((always_inline)) inline __m256i step_table(int64_t g) {
+  static_assert(S <= 7, "a table of 8 lanes");
+  alignas(32) int32_t steps[8] = {};
+  for (int c = 0; c <= S; ++c) steps[c] = code_step(g, c);
+  return _mm256_load_si256(reinterpret_cast<const __m256i*>(steps));
 }
 
 /// 8 codes as int32 lanes.

@@ -139,15 +139,6 @@ struct RowCodes {
   }
 };
 
-/// code_step(g, c) of the codes c = 0 .. S (at most 7) in the lanes of one permute table, 0 above S.
-template <int S>
-ZIPML_INLINE inline __m256i step_table(int64_t g) {
-  static_assert(S <= 7, "a table of 8 lanes");
-  alignas(32) int32_t steps[8] = {};
-  for (int c = 0; c <= S; ++c) steps[c] = code_step(g, c);
-  return _mm256_load_si256(reinterpret_cast<const __m256i*>(steps));
-}
-
 /// 8 int32 lanes as 8 floats (blendv_ps selects on each lane's sign bit alone).
 ZIPML_INLINE inline __m256i select_lanes(__m256i if_clear, __m256i if_set, __m256i sign) {
   return _mm256_castps_si256(
