@@ -17,8 +17,8 @@
 //    (2^20 for level tables, whose values reach 2^10), and larger steps (a diverging run)
 //    take a per-value pass with conditioned_step itself;
 //  - per-feature level tables (LevelLookup): each decoded row is turned into its int32
-//    values minus centers once (1- and 2-bit codes by blends of the tables' columns, 4 and
-//    8 bits by a gather), the dot product is exact in int64 lanes (as sgd.hpp's dot_sum).
+//    values minus centers once (1-, 2- and 3-bit codes by blends of the tables' columns, 4,
+//    6 and 8 bits by a gather), the dot product is exact in int64 lanes (as sgd.hpp's dot_sum).
 #pragma once
 #ifdef __SYNTHESIS__
 #error "zipml_cpu is CPU-only code: never include it in synthesized code"
@@ -153,11 +153,11 @@ ZIPML_INLINE inline __m256i select_lanes(__m256i if_clear, __m256i if_set, __m25
  * cache line more than the row, so that the S + 1 loads of 8 features do not share an L1
  * set), 8 features' value chosen among the S + 1 column vectors by a tree of S blends on
  * the code bits;
- * else by feature (j (S + 1) + k), gathered. The default: columns for 1 and 2 bits (3-4x
- * faster than gathers on Zen 3), gathers for 4 bits (even there) and 8 (docs/BENCH.md,
- * scripts/level_lookup_speed.cpp).
+ * else by feature (j (S + 1) + k), gathered. The default: columns for 1, 2 and 3 bits (3x
+ * and, at 3 bits, 1.3-1.4x faster than gathers on Zen 3), gathers for 4 bits (even
+ * there), 6 and 8 (docs/BENCH.md, scripts/level_lookup_speed.cpp).
  */
-template <int S, bool kColumns = (S <= 3)>
+template <int S, bool kColumns = (S <= 7)>
 class LevelLookup {
   static_assert(!kColumns || S <= 15, "a tree of blends for at most 16 levels");
 
