@@ -254,6 +254,30 @@ def test_the_unused_bits_at_the_end_of_a_line_are_never_read(bits, sampling):
     assert not np.array_equal(fast.history[0], fast.history[-1])
 
 
+@pytest.mark.parametrize("bits, sampling, tables", [(3, "naive", False), (6, "nearest", False), (3, "double", False),
+                                                   (4, "naive", False), (6, "naive", True), (3, "double", True)])
+def test_codes_past_d_are_read_as_the_portable_kernel_reads_them(bits, sampling, tables):
+    # The fast path skips the last line's tail (past d) while it is zero; codes there (a
+    # hand-made file: the quantizer writes zeros) in two rows part-way through make every
+    # later pass take the tail again, and the bits stay the portable kernel's.
+    rng = np.random.default_rng(bits + len(sampling))
+    k = F.values_per_line(bits, sampling)
+    n, d = 16, k + 21
+    X, labels = problem(rng, n, d)
+    q = quantize(X, bits, sampling=sampling, levels="optimal" if tables else "uniform", seed=3)
+    lines = q.lines.copy()
+    lines[0, [5, 11], -3:] = np.uint64(2**64 - 1)  # the second line's last 192 bits: all past d
+    args = (bits, sampling, 3, 6, 1, F.TABLE_DOT_MULT if tables else F.dot_mult(bits), np.zeros(d + 1, np.int32))
+    kw = dict(values=q.level_values if tables else None, seed=4)
+    fast = get_backend("hls").sgd_linear(lines, labels, d, *args, **kw)
+    portable = get_backend("hls").sgd_linear(lines, labels, d, *args, portable=True, **kw)
+    for name in fast._fields:
+        a, b = getattr(fast, name), getattr(portable, name)
+        assert (a is None and b is None) or np.array_equal(a, b), name
+    clean = get_backend("hls").sgd_linear(q.lines, labels, d, *args, **kw)
+    assert not np.array_equal(fast.history, clean.history)  # the codes past d moved the model
+
+
 def test_a_rounding_bit_on_the_top_index_of_multi_data_stays_the_top_code():
     from zipml_hls.polynomial import logistic_polynomial
     from zipml_hls.spec.layout import decode_samples

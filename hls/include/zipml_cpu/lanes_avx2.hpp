@@ -8,6 +8,7 @@
 #include <cstdint>
 #include <cstring>
 #include <type_traits>
+#include <utility>
 
 #include "zipml/fixed_point.hpp"
 #include "zipml/format.hpp"
@@ -71,43 +72,61 @@ __attribute__((always_inline)) inline __m256i widen8(const uint8_t* codes) {
 /// their buffers for it.
 constexpr int unpacked_bytes(int W, int K) { return W == 3 || W == 6 ? (K + 31) / 32 * 32 : K; }
 
-/// Fields 8g .. 8g + 7 of a natural-order plane of W = 3 or 6 bits at byte 0 of a line
-/// (value k at bits kW .. kW + W - 1, layout.hpp), as int32 lanes: the W bytes at W g, read
-/// with one 32-bit (3 bits) or 64-bit (6 bits) load broadcast to the lanes, each lane
-/// shifted to its field. A load that would pass the line's end reads its last bytes and
-/// shifts the missing ones in as zeros.
-template <int W>
-__attribute__((always_inline)) inline __m256i natural_group8(const uint8_t* line, int g) {
+/**
+ * @brief Fields 16 H .. 16 H + 15 of a natural-order plane of W = 3 or 6 bits at byte 0 of
+ * a line (value k at bits kW .. kW + W - 1, layout.hpp), as 16-bit lanes, 0 past K.
+ *
+ * 16 fields fill the 2W bytes at 2W H: one 16-byte load (where it would pass the line's
+ * end, the line's last 16 bytes shifted down, zeros after them) broadcast to both halves;
+ * a byte shuffle gives each 16-bit lane the two bytes that hold its field (the low half's
+ * from the first W bytes, the high half's from the next W; a field that starts a byte
+ * takes it as the high byte, so that every shift is 1 to 8), and one multiply-high by
+ * 2^(16 - shift) moves each field to bit 0.
+ */
+template <int W, int K, int H>
+__attribute__((always_inline)) inline __m256i natural_group16(const uint8_t* line) {
   static_assert(W == 3 || W == 6, "natural-order planes of 3 or 6 bits per field");
-  using Word = std::conditional_t<W == 3, uint32_t, uint64_t>;
+  static_assert(16 * H < K, "a group that holds fields");
   constexpr int kLineBytes = kLineBits / 8;
-  const int at = W * g;
-  Word word;
-  if (at + int(sizeof(Word)) <= kLineBytes) {
-    std::memcpy(&word, line + at, sizeof word);
-  } else {
-    std::memcpy(&word, line + kLineBytes - sizeof(Word), sizeof word);
-    word >>= 8 * (at + sizeof(Word) - kLineBytes);
+  constexpr int kAt = 2 * W * H;                                             // the group's first byte
+  constexpr int kFrom = kAt + 16 <= kLineBytes ? kAt : kLineBytes - 16;  // a load inside the line
+  __m128i bytes = _mm_loadu_si128(reinterpret_cast<const __m128i*>(line + kFrom));
+  if constexpr (kAt != kFrom) bytes = _mm_bsrli_si128(bytes, kAt - kFrom);
+  __m256i windows, multipliers;
+  if constexpr (W == 3) {  // field k at bit 3k: bytes (3k / 8, + 1), shift 3k % 8 (8 for k = 0)
+    windows = _mm256_setr_epi8(-1, 0, 0, 1, 0, 1, 1, 2, 1, 2, 1, 2, 2, 3, 2, 3,  //
+                               -1, 3, 3, 4, 3, 4, 4, 5, 4, 5, 4, 5, 5, 6, 5, 6);
+    multipliers = _mm256_setr_epi16(1 << 8, 1 << 13, 1 << 10, -32768, 1 << 12, 1 << 9, 1 << 14, 1 << 11,  //
+                                    1 << 8, 1 << 13, 1 << 10, -32768, 1 << 12, 1 << 9, 1 << 14, 1 << 11);
+  } else {  // field k at bit 6k: shifts 8, 6, 4, 2 for k = 0..3 and again for 4..7
+    windows = _mm256_setr_epi8(-1, 0, 0, 1, 1, 2, 2, 3, 2, 3, 3, 4, 4, 5, 5, 6,  //
+                               -1, 6, 6, 7, 7, 8, 8, 9, 8, 9, 9, 10, 10, 11, 11, 12);
+    multipliers = _mm256_setr_epi16(1 << 8, 1 << 10, 1 << 12, 1 << 14, 1 << 8, 1 << 10, 1 << 12, 1 << 14,  //
+                                    1 << 8, 1 << 10, 1 << 12, 1 << 14, 1 << 8, 1 << 10, 1 << 12, 1 << 14);
   }
-  if constexpr (W == 3) {  // 8 fields in 24 bits: lane k shifted by 3k
-    return _mm256_and_si256(
-        _mm256_srlv_epi32(_mm256_set1_epi32(static_cast<int>(word)), _mm256_setr_epi32(0, 3, 6, 9, 12, 15, 18, 21)),
-        _mm256_set1_epi32(7));
-  } else {  // fields 0-3 in bytes 0-2, fields 4-7 in bytes 3-5: each half's lanes take one of those 4-byte windows
-    const __m256i bytes = _mm256_shuffle_epi8(
-        _mm256_set1_epi64x(static_cast<long long>(word)),
-        _mm256_setr_epi8(0, 1, 2, 3, 0, 1, 2, 3, 0, 1, 2, 3, 0, 1, 2, 3, 3, 4, 5, 6, 3, 4, 5, 6, 3, 4, 5, 6, 3, 4, 5, 6));
-    return _mm256_and_si256(_mm256_srlv_epi32(bytes, _mm256_setr_epi32(0, 6, 12, 18, 0, 6, 12, 18)),
-                            _mm256_set1_epi32(63));
+  const __m256i shuffled = _mm256_shuffle_epi8(_mm256_broadcastsi128_si256(bytes), windows);
+  __m256i v = _mm256_and_si256(_mm256_mulhi_epu16(shuffled, multipliers), _mm256_set1_epi16((1 << W) - 1));
+  if constexpr (16 * H + 16 > K) {  // fields past K (the line's unused bits, or past its end): 0
+    const __m256i lane = _mm256_setr_epi16(0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15);
+    v = _mm256_and_si256(v, _mm256_cmpgt_epi16(_mm256_set1_epi16(K - 16 * H), lane));
   }
+  return v;
 }
 
-/// The low bytes of four vectors of 8 int32 lanes (each < 256), in order, as 32 bytes.
-__attribute__((always_inline)) inline __m256i narrow32(__m256i a, __m256i b, __m256i c, __m256i d) {
-  // the packs work within 128-bit halves: dword q of the result holds 4 values of vector
-  // q % 4, its low (q < 4) or high half; one permute puts them in order
-  const __m256i bytes = _mm256_packus_epi16(_mm256_packus_epi32(a, b), _mm256_packus_epi32(c, d));
-  return _mm256_permutevar8x32_epi32(bytes, _mm256_setr_epi32(0, 4, 1, 5, 2, 6, 3, 7));
+/// unpack_plane of a natural-order plane: fields 32 C .. 32 C + 31 per C, two groups of 16
+/// narrowed to bytes by one pack (which interleaves the halves: one permute restores the order).
+template <int W, int K, int... C>
+__attribute__((always_inline)) inline void unpack_natural(const uint8_t* plane, uint8_t* out,
+                                                          std::integer_sequence<int, C...>) {
+  auto group = [plane](auto h) __attribute__((always_inline)) {
+    if constexpr (16 * decltype(h)::value < K) return natural_group16<W, K, decltype(h)::value>(plane);
+    else return _mm256_setzero_si256();
+  };
+  (_mm256_storeu_si256(reinterpret_cast<__m256i*>(out + 32 * C),
+                       _mm256_permute4x64_epi64(_mm256_packus_epi16(group(std::integral_constant<int, 2 * C>{}),
+                                                                    group(std::integral_constant<int, 2 * C + 1>{})),
+                                                0xD8)),
+   ...);
 }
 
 /**
@@ -118,8 +137,8 @@ __attribute__((always_inline)) inline __m256i narrow32(__m256i a, __m256i b, __m
  * 2- and 4-bit planes are strided (byte t holds values t + m B, m < 8 / W, B = K W / 8
  * plane bytes), so a shift and a mask of consecutive bytes yield consecutive values;
  * B is a multiple of 4 (K of 16), taken 8 bytes at a time and then 4. 3- and 6-bit planes
- * are in natural order, at byte 0 of the line (any K: Naive's 170 and 85 too), 8 fields
- * per natural_group8 and 32 per store.
+ * are in natural order, at byte 0 of the line (any K: Naive's 170 and 85 too), 16 fields
+ * per natural_group16 and 32 per store.
  */
 template <int W, int K>
 inline void unpack_plane(const uint8_t* plane, uint8_t* out) {
@@ -127,17 +146,7 @@ inline void unpack_plane(const uint8_t* plane, uint8_t* out) {
   static_assert(K % 16 == 0 || W == 3 || W == 6, "planes of whole 16-bit words");
   constexpr int B = K * W / 8;
   if constexpr (W == 3 || W == 6) {
-    constexpr int G = (K + 7) / 8;  // groups of 8 fields, the last one partial where K % 8 != 0
-    const __m256i lane = _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7);
-    auto group = [&](int g) __attribute__((always_inline)) {
-      if (g >= G) return _mm256_setzero_si256();
-      const __m256i v = natural_group8<W>(plane, g);
-      // fields past K (the line's unused bits, or past its end): 0
-      return K % 8 != 0 && g == G - 1 ? _mm256_and_si256(v, _mm256_cmpgt_epi32(_mm256_set1_epi32(K - 8 * g), lane)) : v;
-    };
-    for (int g = 0; g < G; g += 4)
-      _mm256_storeu_si256(reinterpret_cast<__m256i*>(out + 8 * g),
-                          narrow32(group(g), group(g + 1), group(g + 2), group(g + 3)));
+    unpack_natural<W, K>(plane, out, std::make_integer_sequence<int, (K + 31) / 32>{});
   } else if (W == 8) {
     std::memcpy(out, plane, K);
   } else if (W == 1) {

@@ -5,11 +5,14 @@
 //  - each row is first decoded into one byte per value and sample, in feature order
 //    (2- and 4-bit fields are stored strided, layout.hpp: field_pos, so a shift and a mask
 //    of consecutive bytes yield consecutive values; 3- and 6-bit fields, in natural order,
-//    8 at a time from one broadcast load and a variable shift per lane; Double data's two
+//    16 at a time from one broadcast load, a byte shuffle and a multiply-high that shifts
+//    each 16-bit lane by its own amount, lanes_avx2.hpp; Double data's two
 //    samples are drawn by bit logic on 64 values at a time, resample.hpp, and added to the
 //    index bytes 32 at a time); the hot loop then widens 8 codes to int32 with one
 //    instruction, whatever the format;
-//  - the model stays in feature order (no lane permutation: 8 lanes are 8 features);
+//  - the model stays in feature order (no lane permutation: 8 lanes are 8 features); the
+//    passes stop at d (in whole vectors) while the last line's tail is zero, which matters
+//    where a line holds 170 or 85 values (3 and 6 bits: up to a line of tail per row);
 //  - one pass over the model per row: update with row i, then row i+1's dot product
 //    against the updated weights (decoded beforehand), as the AVX-512 path does;
 //  - the step round(g c 2^q / 2^8): for 1-, 2- and 3-bit codes without conditioning one
@@ -281,13 +284,6 @@ void sgd_linear_lanes(const uint64_t* data, const int32_t* labels, int n, int d,
   std::vector<int32_t> table_values[2][2];
   for (auto& row_values : table_values)
     for (int s = 0; s < (kTables ? (kDouble ? 2 : 1) : 0); ++s) row_values[s].resize(padded);
-  auto decode = [&](int b, const uint64_t* row, uint32_t key) {
-    codes[b].decode(row, key);
-    if constexpr (kTables) {
-      lookup(codes[b].first.data(), table_values[b][0].data());
-      if (kDouble) lookup(codes[b].second.data(), table_values[b][1].data());
-    }
-  };
   // The lanes' inputs of row buffer b: its first and second sample, codes or table values.
   auto first_of = [&](int b) {
     if constexpr (kTables) return static_cast<const int32_t*>(table_values[b][0].data());
@@ -296,6 +292,26 @@ void sgd_linear_lanes(const uint64_t* data, const int32_t* labels, int n, int d,
   auto second_of = [&](int b) {
     if constexpr (kTables) return static_cast<const int32_t*>(table_values[b][kDouble ? 1 : 0].data());
     else return codes[b].second_codes();
+  };
+  // Lanes from span (d in whole vectors) to padded hold the last line's tail only (170 and
+  // 85 values per line at 3 and 6 bits leave up to a line of them). While their weights
+  // are 0 (tail_clean) and a row's updating sample is 0 there (tail_zero: the quantizer's
+  // zero codes, with uniform levels or tables whose level 0 is 0), that row's step leaves
+  // them 0 and every dot product gets 0 from them, so its pass stops at span. Other data
+  // (codes past d in a hand-made file) makes every later pass take them, as the portable
+  // kernel does.
+  const int span = (d + 7) / 8 * 8;
+  bool tail_clean = true, tail_zero[2] = {true, true};
+  auto decode = [&](int b, const uint64_t* row, uint32_t key) {
+    codes[b].decode(row, key);
+    if constexpr (kTables) {
+      lookup(codes[b].first.data(), table_values[b][0].data());
+      if (kDouble) lookup(codes[b].second.data(), table_values[b][1].data());
+    }
+    const auto* second = second_of(b);
+    int64_t any = 0;
+    for (int j = span; j < padded; ++j) any |= second[j];
+    tail_zero[b] = any == 0;
   };
 
   // The centred values of 8 features: codes minus centers, or the looked-up table values.
@@ -311,7 +327,7 @@ void sgd_linear_lanes(const uint64_t* data, const int32_t* labels, int n, int d,
   // sum_j (v_j - m_j) (w_j >> 8), as sgd.hpp's dot_sum
   auto dot = [&](const auto* c) {
     DotLanes<kTables> acc;
-    for (int j = 0; j < padded; j += 8)
+    for (int j = 0, end = tail_clean ? span : padded; j < end; j += 8)
       acc.add(lane_values(c, j), dropped(_mm256_loadu_si256(reinterpret_cast<__m256i*>(&w[j]))));
     return acc;
   };
@@ -342,6 +358,7 @@ void sgd_linear_lanes(const uint64_t* data, const int32_t* labels, int n, int d,
       if (st.saturated || weight_saturated) ++counts.saturated;
       const auto* second = second_of(cur);
       const auto* next_first = first_of(nxt);
+      if (r != 0 && !tail_zero[cur]) tail_clean = false;  // this step may move tail weights: every pass takes them
       if (r == 0) {  // no step: only row i+1's dot product
         acc = has_next ? dot(next_first) : DotLanes<kTables>{};
         report_predictions(report, i, pred, pred);
@@ -358,7 +375,7 @@ void sgd_linear_lanes(const uint64_t* data, const int32_t* labels, int n, int d,
         const __m256i half = _mm256_set1_epi32(1 << (kUpdateFrac - 1));
         DotLanes<kTables> acc2;
         acc = DotLanes<kTables>{};
-        for (int j = 0; j < padded; j += 8) {
+        for (int j = 0, end = tail_clean ? span : padded; j < end; j += 8) {
           __m256i* wp = reinterpret_cast<__m256i*>(&w[j]);
           __m256i wv = _mm256_loadu_si256(wp);
           const __m256i v = lane_values(second, j);
