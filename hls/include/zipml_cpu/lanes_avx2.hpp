@@ -57,9 +57,8 @@ __attribute__((always_inline)) inline uint16_t load16(const uint8_t* p) {
 template <int S>
 __attribute__((always_inline)) inline __m256i step_table(int64_t g) {
   static_assert(S <= 7, "a table of 8 lanes");
-  alignas(32) int32_t steps[8] = {};
-  for (int c = 0; c <= S; ++c) steps[c] = code_step(g, c);
-  return _mm256_load_si256(reinterpret_cast<const __m256i*>(steps));
+  auto step = [g](int c) { return c <= S ? code_step(g, c) : 0; };  // built in registers: no store to reload
+  return _mm256_setr_epi32(step(0), step(1), step(2), step(3), step(4), step(5), step(6), step(7));
 }
 
 /// 8 codes as int32 lanes.

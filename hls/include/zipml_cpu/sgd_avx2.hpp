@@ -308,9 +308,14 @@ void sgd_linear_lanes(const uint64_t* data, const int32_t* labels, int n, int d,
       lookup(codes[b].first.data(), table_values[b][0].data());
       if (kDouble) lookup(codes[b].second.data(), table_values[b][1].data());
     }
-    const auto* second = second_of(b);
-    int64_t any = 0;
-    for (int j = span; j < padded; ++j) any |= second[j];
+    // the tail's bytes, 8 at a time (span and padded are multiples of 8)
+    const auto* tail = reinterpret_cast<const uint8_t*>(second_of(b) + span);
+    uint64_t any = 0;
+    for (size_t at = 0; at < (padded - span) * sizeof(*second_of(b)); at += 8) {
+      uint64_t word;
+      std::memcpy(&word, tail + at, sizeof word);
+      any |= word;
+    }
     tail_zero[b] = any == 0;
   };
 
