@@ -1,6 +1,7 @@
 // Byte and lane helpers of the AVX2 fast paths (sgd_avx2.hpp, sgd_logistic_avx2.hpp):
 // bit masks as bytes, the unpacking of a line's field plane (any width) into one byte per
-// value, the step table of small codes, and the wrapping lane sum. Plain AVX2, so they compile wherever the build has AVX2.
+// value, the step table of small codes, and the wrapping lane sum. Plain AVX2, so they
+// compile wherever the build has AVX2.
 #pragma once
 #ifdef __SYNTHESIS__
 #error "zipml_cpu is CPU-only code: never include it in synthesized code"
@@ -141,7 +142,8 @@ __attribute__((always_inline)) inline void unpack_natural(const uint8_t* plane, 
  */
 template <int W, int K>
 inline void unpack_plane(const uint8_t* plane, uint8_t* out) {
-  static_assert(W == 1 || W == 2 || W == 3 || W == 4 || W == 6 || W == 8, "planes of 1, 2, 3, 4, 6 or 8 bits per field");
+  static_assert(W == 1 || W == 2 || W == 3 || W == 4 || W == 6 || W == 8,
+                "planes of 1, 2, 3, 4, 6 or 8 bits per field");
   static_assert(K % 16 == 0 || W == 3 || W == 6, "planes of whole 16-bit words");
   constexpr int B = K * W / 8;
   if constexpr (W == 3 || W == 6) {

@@ -2,8 +2,8 @@
 // bit, on 8 values per instruction. Never synthesized; the module runs it through
 // fast_sgd_logistic and tb_sgd checks it against the golden vectors. How it is fast:
 //  - each row is first decoded into one byte per value in feature order (lanes_avx2.hpp:
-//    unpack_plane, any width): the index (or, for Naive and Nearest, the code), and for the planar samplings one byte mask per
-//    sample, 0xFF where that sample is the index + 1. Double data's M samples are drawn by
+//    unpack_plane, any width): the index (or, for Naive and Nearest, the code), and for
+//    the planar samplings one byte mask per sample, 0xFF where that sample is the index + 1. Double data's M samples are drawn by
 //    bit logic on 64 values at a time (resample.hpp), Multi data's are its stored planes;
 //  - a sample's codes are index + [mask], so its dot product is the index's, shared by the
 //    M - 1 samples of the polynomial, plus the sum of the weights its mask selects (an AND
