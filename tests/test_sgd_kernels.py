@@ -297,7 +297,8 @@ def test_a_rounding_bit_on_the_top_index_of_multi_data_stays_the_top_code():
 def test_kernels_run_on_threads_with_small_stacks():
     # The on-chip model (MaxFeatures entries, up to 256 KiB) lives on the heap in software
     # builds (model_store.hpp): a 256 KiB thread stack, which it used to overflow, is enough
-    # for the portable kernels (3 bits, model_bits, fp32) and the AVX-512 path.
+    # for the portable kernels (model_bits; 3 bits where the build has no AVX2 path), fp32
+    # and the SIMD paths.
     import subprocess
     import sys
 
