@@ -66,6 +66,8 @@ void compare(int bits) {
 int main() {
   compare<1>(1);
   compare<3>(2);
+  compare<7>(3);
   compare<15>(4);
+  compare<63>(6);
   compare<255>(8);
 }

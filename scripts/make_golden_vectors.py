@@ -283,6 +283,24 @@ def main(out: Path) -> None:
                           model_bits=6, grad_bits=5, weighted=True, penalties=("decay", "l1"), quantization="qsgd"))
     index.append(sgd_case(out, rng, "sgd_b4_double_qsgd_saturating", 9, 19, 4, "double", 1, 2, model_bits=2,
                           model_range=1 << 30, quantization="qsgd"))
+    # 3 and 6 bits, which the AVX2 fast paths also run (natural-order fields that straddle
+    # bytes and words; naive and nearest lines of 170 and 85 values end inside a group of 8
+    # lanes): rows of two lines and part of a third with sample weights, step multipliers
+    # and centers; level tables over several lines; the stored-rounding correction; and the
+    # logistic kernel on each sampling it reads.
+    for bits in (3, 6):
+        for sampling in ("double", "naive", "nearest"):
+            k = F.values_per_line(bits, sampling)
+            index.append(sgd_case(out, rng, f"sgd_b{bits}_{sampling}_lines_weighted_shifted", 13, 2 * k + 7, bits,
+                                  sampling, 2, 3, step_shift=16, shifted=True, weighted=True))
+            index.append(sgd_case(out, rng, f"sgd_b{bits}_{sampling}_lines_tables", 9, k + 3, bits, sampling, 1, 2,
+                                  tables=True))
+        index.append(sgd_case(out, rng, f"sgd_b{bits}_double_corrected", 70, 23, bits, "double", 1, 2,
+                              step_shift=6, corrected=True))
+        for sampling in ("double", "naive", "multi"):
+            index.append(logistic_case(out, rng, f"logistic_b{bits}_{sampling}_deg3", 12,
+                                       F.values_per_line(bits, sampling, 4) + 5, bits, sampling, 3, 2, seed=31,
+                                       weighted=True))
     (out / "index.txt").write_text("\n".join(index) + "\n")
 
 

@@ -28,7 +28,7 @@ def assert_same(fast, others, where):
             assert (a is None and b is None) or np.array_equal(a, b), (name, where)
 
 
-@pytest.mark.parametrize("bits", [1, 2, 4, 8])
+@pytest.mark.parametrize("bits", F.SUPPORTED_BITS)
 @pytest.mark.parametrize("sampling", F.TRAINING_SAMPLINGS)
 @pytest.mark.parametrize("conditioned", [False, True])
 def test_level_tables_fast_path_equals_the_portable_kernel_and_golden(bits, sampling, conditioned):

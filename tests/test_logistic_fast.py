@@ -37,15 +37,16 @@ def test_the_avx2_build_compiles_the_logistic_fast_path():
     info = _kernels.info()
     assert info["fast_logistic"] == ("avx2" if info["isa"] in ("avx2", "avx512") else "none")
     if info["fast_logistic"] != "none":
-        assert "log_loss: 1, 2, 4, 8 bits x double, naive, nearest, multi" in info["fast_path"]
+        assert "log_loss: 1, 2, 3, 4, 6, 8 bits x double, naive, nearest, multi" in info["fast_path"]
 
 
-@pytest.mark.parametrize("bits", [1, 2, 4, 8])
+@pytest.mark.parametrize("bits", F.SUPPORTED_BITS)
 @pytest.mark.parametrize("sampling", SAMPLINGS)
 @pytest.mark.parametrize("degree", [3, 5, 7])
 def test_fast_path_equals_the_portable_kernel_and_golden(bits, sampling, degree):
     # Every format the fast path covers: one row and one feature, d not a multiple of 8 or
-    # 16 lanes, several lines per row; rows shuffled, two copies, sample weights (some 0:
+    # 16 lanes, several lines per row (3- and 6-bit naive and nearest lines of 170 and 85
+    # values end inside a group of 8); rows shuffled, two copies, sample weights (some 0:
     # rows without a step); step 1/2 makes the larger codes' steps leave int32 lanes (the
     # per-value path), step 1/64 keeps them in.
     rng = np.random.default_rng(bits * 31 + degree + len(sampling))
@@ -65,7 +66,7 @@ def test_fast_path_equals_the_portable_kernel_and_golden(bits, sampling, degree)
 
 
 @pytest.mark.parametrize("sampling", ["double", "multi"])
-@pytest.mark.parametrize("bits", [1, 2, 4, 8])
+@pytest.mark.parametrize("bits", F.SUPPORTED_BITS)
 def test_rounding_bits_on_the_top_index_stay_the_top_code(sampling, bits):
     # Lines of all ones (never written by the quantizer): every index is the top code and
     # every fraction or rounding bit set; no sample rounds up from the top level. Whole

@@ -377,13 +377,17 @@ def test_the_build_compiles_the_widest_quantizer_fast_path():
     assert info["fast_quantize"] == {"avx512": "avx512", "avx2": "avx2"}.get(info["isa"], "none")
     if info["fast_quantize"] != "none":
         assert f"{info['fast_quantize']} quantizer (" in info["fast_path"]
+    # AVX2 also packs 3- and 6-bit data; AVX-512 leaves them to the portable quantizer
+    widths = {"avx512": "1, 2, 4, 8", "avx2": "1, 2, 3, 4, 6, 8"}.get(info["fast_quantize"])
+    assert widths is None or f"quantizer ({widths} bits x double, naive, nearest)" in info["fast_path"]
 
 
-@pytest.mark.parametrize("bits", (1, 2, 4, 8))
+@pytest.mark.parametrize("bits", F.SUPPORTED_BITS)
 @pytest.mark.parametrize("sampling", SAMPLINGS)
 def test_fast_quantizer_equals_portable_and_golden(bits, sampling):
     # Every format the fast paths cover: d ending inside a group of 8 lanes, inside a
-    # line and one past a line (tails inside a line and across lines), values on levels,
+    # line and one past a line (tails inside a line and across lines; 3- and 6-bit naive
+    # and nearest lines also end inside a group of 8), values on levels,
     # at the range ends and on constant features; a row order with repeats, 1 and 3
     # copies, many seeds; the golden model decides.
     gen = np.random.default_rng(31 * bits + SAMPLINGS.index(sampling))
@@ -404,7 +408,8 @@ def test_fast_quantizer_equals_portable_and_golden(bits, sampling):
                 assert np.array_equal(_kernels.quantize(*args, portable=True, rows=rows), want), (n, d, seed)
 
 
-@pytest.mark.parametrize("bits, sampling", [(2, "double"), (4, "naive"), (8, "nearest"), (1, "naive")])
+@pytest.mark.parametrize("bits, sampling", [(2, "double"), (4, "naive"), (8, "nearest"), (1, "naive"), (3, "naive"),
+                                           (6, "double")])
 def test_fast_quantizer_split_among_threads_equals_portable(bits, sampling):
     # Enough rows that the module splits them among threads: each part starts its rows
     # at row_begin > 0 with the draws of its output rows.
@@ -417,7 +422,7 @@ def test_fast_quantizer_split_among_threads_equals_portable(bits, sampling):
     assert np.array_equal(fast, R.quantize_matrix(X, sc.lo, sc.inv, None, bits, sampling, 5, 2))
 
 
-@pytest.mark.parametrize("bits", (1, 2, 4, 8))
+@pytest.mark.parametrize("bits", F.SUPPORTED_BITS)
 @pytest.mark.parametrize("sampling", SAMPLINGS)
 def test_fast_quantizer_at_interval_boundaries(bits, sampling):
     # Exact positions (lo = 0, inv = 1: x = v / 2^24 is position v) on every level, one

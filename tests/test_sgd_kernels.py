@@ -75,7 +75,7 @@ def lane_step_bits(vmax):
     return bits
 
 
-@pytest.mark.parametrize("bits", [1, 2, 4, 8])
+@pytest.mark.parametrize("bits", F.SUPPORTED_BITS)
 def test_steps_at_the_edge_of_the_int32_lanes(bits):
     # The AVX2 path multiplies g 2^q v in int32 lanes while |g| 2^q_max < 2^lane_step_bits(S)
     # (30 bits at 1 bit, 23 at 8 bits) and takes a per-value pass above. One-hot rows (row
@@ -272,9 +272,52 @@ def test_a_fraction_on_the_top_index_decodes_to_the_top_code(bits, tables):
     ref = R.sgd_linear(lines, labels, k, bits, "double", *args, values=values)[0]
     assert np.array_equal(portable, ref)
     assert cpp.shape == ref.shape
-    # level tables, 3 and 6 bits: portable only; 1 bit: the AVX-512 path ORs codes; AVX2 clamps
+    # level tables, 3 and 6 bits: portable on AVX-512 builds; 1 bit: the AVX-512 path ORs
+    # codes; AVX2 clamps
     if tables or bits in (1, 3, 6) or _kernels.info()["fast_sgd"] != "avx512":
         assert np.array_equal(cpp, ref)
+
+
+@pytest.mark.parametrize("bits", [3, 6])
+@pytest.mark.parametrize("sampling", ["naive", "nearest"])
+def test_the_unused_bits_at_the_end_of_a_line_are_never_read(bits, sampling):
+    # 3- and 6-bit naive and nearest lines hold 170 and 85 values in 510 bits: lines of all
+    # ones (a hand-made file; the quantizer writes 0 there) set the last 2 bits too, and
+    # every kernel reads each value as the top code and ignores those bits. Whole lines
+    # (d = 2K), so that the golden model, which reads no value past d, reads every value.
+    k = F.values_per_line(bits, sampling)
+    X, labels = problem(np.random.default_rng(bits), 10, 2 * k)
+    q = quantize(X, bits, sampling=sampling, seed=3)
+    lines = np.full_like(q.lines, np.uint64(2**64 - 1))
+    args = (lines, labels, 2 * k, bits, sampling, 3, 9, 1, F.dot_mult(bits), np.zeros(2 * k + 1, np.int32))
+    fast = get_backend("hls").sgd_linear(*args)
+    for other in (get_backend("hls").sgd_linear(*args, portable=True), get_backend("reference").sgd_linear(*args)):
+        assert np.array_equal(fast.history, other.history) and np.array_equal(fast.predictions, other.predictions)
+    assert not np.array_equal(fast.history[0], fast.history[-1])
+
+
+@pytest.mark.parametrize("bits, sampling, tables", [(3, "naive", False), (6, "nearest", False), (3, "double", False),
+                                                   (4, "naive", False), (6, "naive", True), (3, "double", True)])
+def test_codes_past_d_are_read_as_the_portable_kernel_reads_them(bits, sampling, tables):
+    # The fast path skips the last line's tail (past d) while it is zero; codes there (a
+    # hand-made file: the quantizer writes zeros) in two rows part-way through make every
+    # later pass take the tail again, and the bits stay the portable kernel's.
+    rng = np.random.default_rng(bits + len(sampling))
+    k = F.values_per_line(bits, sampling)
+    n, d = 16, k + 21
+    X, labels = problem(rng, n, d)
+    q = quantize(X, bits, sampling=sampling, levels="optimal" if tables else "uniform", seed=3)
+    lines = q.lines.copy()
+    lines[0, [5, 11], -3:] = np.uint64(2**64 - 1)  # the second line's last 192 bits: all past d
+    args = (bits, sampling, 3, 6, 1, F.TABLE_DOT_MULT if tables else F.dot_mult(bits), np.zeros(d + 1, np.int32))
+    kw = dict(values=q.level_values if tables else None, seed=4)
+    fast = get_backend("hls").sgd_linear(lines, labels, d, *args, **kw)
+    portable = get_backend("hls").sgd_linear(lines, labels, d, *args, portable=True, **kw)
+    for name in fast._fields:
+        a, b = getattr(fast, name), getattr(portable, name)
+        assert (a is None and b is None) or np.array_equal(a, b), name
+    clean = get_backend("hls").sgd_linear(q.lines, labels, d, *args, **kw)
+    assert not np.array_equal(fast.history, clean.history)  # the codes past d moved the model
 
 
 def test_a_rounding_bit_on_the_top_index_of_multi_data_stays_the_top_code():
@@ -296,7 +339,8 @@ def test_a_rounding_bit_on_the_top_index_of_multi_data_stays_the_top_code():
 def test_kernels_run_on_threads_with_small_stacks():
     # The on-chip model (MaxFeatures entries, up to 256 KiB) lives on the heap in software
     # builds (model_store.hpp): a 256 KiB thread stack, which it used to overflow, is enough
-    # for the portable kernels (3 bits, model_bits, fp32) and the AVX-512 path.
+    # for the portable kernels (model_bits; 3 bits where the build has no AVX2 path), fp32
+    # and the SIMD paths.
     import subprocess
     import sys
 
@@ -320,22 +364,30 @@ print(len(out))
 
 def test_the_build_compiles_the_widest_sgd_fast_path():
     # AVX-512 where the build has it, else AVX2 (sgd_fast.hpp): a build for an AVX2 machine
-    # must not quietly run the portable kernel.
+    # must not quietly run the portable kernel, and its path takes 3 and 6 bits too (the
+    # AVX-512 path does not: kNaturalWidths).
     info = _kernels.info()
     assert info["fast_sgd"] == {"avx512": "avx512", "avx2": "avx2"}.get(info["isa"], "none")
+    widths = {"avx512": "1, 2, 4, 8", "avx2": "1, 2, 3, 4, 6, 8"}.get(info["fast_sgd"])
+    for loss in ("squared_error", "hinge", "squared_hinge"):
+        assert widths is None or f"{info['fast_sgd']} SGD ({loss}: {widths} bits x double, naive, nearest)" in \
+            info["fast_path"], info["fast_path"]
 
 
-@pytest.mark.parametrize("bits", [1, 2, 4, 8])
+@pytest.mark.parametrize("bits", F.SUPPORTED_BITS)
 @pytest.mark.parametrize("sampling", F.TRAINING_SAMPLINGS)
 @pytest.mark.parametrize("conditioned", [False, True])
 def test_fast_path_equals_the_portable_kernel_and_golden(bits, sampling, conditioned):
     # Every (bits, sampling) the SIMD paths cover, with and without conditioning: one row,
-    # one feature, d not a multiple of 8 or 16 lanes, many lines per row; rows shuffled,
-    # two copies, sample weights and (double data) the stored-rounding correction; a large
-    # step (1/2) makes rows take the per-value path of steps too large for int32 lanes.
+    # one feature, d < 8, d not a multiple of 8 or 16 lanes, many lines per row (3- and
+    # 6-bit naive and nearest lines of 170 and 85 values end inside a group of 8, and
+    # their fields straddle bytes and words); rows shuffled, two copies, sample weights and
+    # (double data) the stored-rounding correction; a large step (1/2) makes rows take the
+    # per-value path of steps too large for int32 lanes.
     rng = np.random.default_rng(bits * 7 + len(sampling) + conditioned)
     k = F.values_per_line(bits, sampling)
-    for n, d, step in [(1, 1, 3), (9, 13, 4), (33, k + 3, 2), (20, 9 * k - 5, 6), (12, 40, 1)]:
+    for n, d, step in [(1, 1, 3), (9, 13, 4), (7, 5, 3), (33, k + 3, 2), (20, 9 * k - 5, 6), (12, 40, 1),
+                       (10, 2 * k, 4)]:
         X, labels = problem(rng, n, d)
         q = quantize(X, bits, sampling=sampling, seed=4, n_copies=2)
         kw = dict(seed=11, rows=rng.permutation(n), sample_weights=rng.integers(1 << 14, 1 << 17, n).astype(np.int32))

@@ -65,16 +65,16 @@ std::string coverage(Covered covered) {
 
 /// The fast paths this build has and what each covers (uniform levels, level tables where
 /// the SGD path has kFastSgdTables, and for the SGD a full-precision model and gradient),
-/// from simd::supports_sgd (the SGD fast path of sgd_fast.hpp: AVX-512 or AVX2),
-/// avx2::supports_logistic (sgd_logistic_avx2.hpp) and supports_quantize (the quantizer
-/// fast path of quantize_fast.hpp: AVX-512 or AVX2).
+/// from fast_sgd_supports (the SGD fast path of sgd_fast.hpp: AVX-512 or AVX2),
+/// avx2::supports_logistic (sgd_logistic_avx2.hpp) and fast_quantize_supports (the
+/// quantizer fast path of quantize_fast.hpp: AVX-512 or AVX2).
 std::string fast_path() {
   std::string fast;
 #if defined(ZIPML_HAVE_AVX512) || defined(ZIPML_HAVE_AVX2)
   zipml::for_each_loss(zipml::LinearLosses{}, [&](auto loss) {
     using Loss = decltype(loss);
     const std::string covered = coverage(
-        [](auto b, auto e) { return zipml::simd::supports_sgd<decltype(b)::value, decltype(e)::value, Loss>(); });
+        [](auto b, auto e) { return zipml::fast_sgd_supports<decltype(b)::value, decltype(e)::value, Loss>(); });
     if (!covered.empty())
       fast += std::string(fast.empty() ? "" : ", ") + zipml::kFastSgd + " SGD (" + Loss::kName + ": " + covered + ")";
   });
@@ -90,7 +90,7 @@ std::string fast_path() {
   }
 #if defined(ZIPML_HAVE_AVX512_QUANTIZE) || defined(ZIPML_HAVE_AVX2_QUANTIZE)
   const std::string covered = coverage([](auto b, auto e) {
-    return zipml::avx2::supports_quantize<decltype(b)::value, decltype(e)::value>();
+    return zipml::fast_quantize_supports<decltype(b)::value, decltype(e)::value>();
   });
   if (!covered.empty())
     fast += std::string(fast.empty() ? "" : ", ") + zipml::kFastQuantize + " quantizer (" + covered + ")";

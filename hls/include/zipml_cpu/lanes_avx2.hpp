@@ -1,13 +1,17 @@
 // Byte and lane helpers of the AVX2 fast paths (sgd_avx2.hpp, sgd_logistic_avx2.hpp):
-// bit masks as bytes, the unpacking of a line's field plane into one byte per value, and
-// the wrapping lane sum. Plain AVX2, so they compile wherever the build has AVX2.
+// bit masks as bytes, the unpacking of a line's field plane (any width) into one byte per
+// value, the step table of small codes, and the wrapping lane sum. Plain AVX2, so they
+// compile wherever the build has AVX2.
 #pragma once
 #ifdef __SYNTHESIS__
 #error "zipml_cpu is CPU-only code: never include it in synthesized code"
 #endif
 #include <cstdint>
 #include <cstring>
+#include <type_traits>
+#include <utility>
 
+#include "zipml/fixed_point.hpp"
 #include "zipml/format.hpp"
 
 #if defined(__AVX2__)
@@ -59,25 +63,102 @@ constexpr int lane_step_bits(int64_t vmax) {
   return bits;
 }
 
+/// code_step(g, c) of the codes c = 0 .. S (at most 7) in the lanes of one permute table
+/// (0 above S): the step of every code of a row, looked up by the codes themselves.
+template <int S>
+__attribute__((always_inline)) inline __m256i step_table(int64_t g) {
+  static_assert(S <= 7, "a table of 8 lanes");
+  auto step = [g](int c) { return c <= S ? code_step(g, c) : 0; };  // built in registers: no store to reload
+  return _mm256_setr_epi32(step(0), step(1), step(2), step(3), step(4), step(5), step(6), step(7));
+}
+
 /// 8 codes as int32 lanes.
 __attribute__((always_inline)) inline __m256i widen8(const uint8_t* codes) {
   return _mm256_cvtepu8_epi32(_mm_loadl_epi64(reinterpret_cast<const __m128i*>(codes)));
 }
 
+/// Bytes unpack_plane<W, K> writes: the K values, and for the natural-order widths 3 and
+/// 6 zeros up to the next multiple of 32 (it writes 32 values at a time); callers size
+/// their buffers for it.
+constexpr int unpacked_bytes(int W, int K) { return W == 3 || W == 6 ? (K + 31) / 32 * 32 : K; }
+
 /**
- * @brief The K fields, W bits wide (1, 2, 4 or 8), of a line's plane at `plane`, one byte
- * per value in value order: out[k] = field k (layout.hpp: field_pos).
+ * @brief Fields 16 H .. 16 H + 15 of a natural-order plane of W = 3 or 6 bits at byte 0 of
+ * a line (value k at bits kW .. kW + W - 1, layout.hpp), as 16-bit lanes, 0 past K.
+ *
+ * 16 fields fill the 2W bytes at 2W H: one 16-byte load (where it would pass the line's
+ * end, the line's last 16 bytes shifted down, zeros after them) broadcast to both halves;
+ * a byte shuffle gives each 16-bit lane the two bytes that hold its field (the low half's
+ * from the first W bytes, the high half's from the next W; a field that starts a byte
+ * takes it as the high byte, so that every shift is 1 to 8), and one multiply-high by
+ * 2^(16 - shift) moves each field to bit 0.
+ */
+template <int W, int K, int H>
+__attribute__((always_inline)) inline __m256i natural_group16(const uint8_t* line) {
+  static_assert(W == 3 || W == 6, "natural-order planes of 3 or 6 bits per field");
+  static_assert(16 * H < K, "a group that holds fields");
+  constexpr int kLineBytes = kLineBits / 8;
+  constexpr int kAt = 2 * W * H;                                             // the group's first byte
+  constexpr int kFrom = kAt + 16 <= kLineBytes ? kAt : kLineBytes - 16;  // a load inside the line
+  __m128i bytes = _mm_loadu_si128(reinterpret_cast<const __m128i*>(line + kFrom));
+  if constexpr (kAt != kFrom) bytes = _mm_bsrli_si128(bytes, kAt - kFrom);
+  __m256i windows, multipliers;
+  if constexpr (W == 3) {  // field k at bit 3k: bytes (3k / 8, + 1), shift 3k % 8 (8 for k = 0)
+    windows = _mm256_setr_epi8(-1, 0, 0, 1, 0, 1, 1, 2, 1, 2, 1, 2, 2, 3, 2, 3,  //
+                               -1, 3, 3, 4, 3, 4, 4, 5, 4, 5, 4, 5, 5, 6, 5, 6);
+    multipliers = _mm256_setr_epi16(1 << 8, 1 << 13, 1 << 10, -32768, 1 << 12, 1 << 9, 1 << 14, 1 << 11,  //
+                                    1 << 8, 1 << 13, 1 << 10, -32768, 1 << 12, 1 << 9, 1 << 14, 1 << 11);
+  } else {  // field k at bit 6k: shifts 8, 6, 4, 2 for k = 0..3 and again for 4..7
+    windows = _mm256_setr_epi8(-1, 0, 0, 1, 1, 2, 2, 3, 2, 3, 3, 4, 4, 5, 5, 6,  //
+                               -1, 6, 6, 7, 7, 8, 8, 9, 8, 9, 9, 10, 10, 11, 11, 12);
+    multipliers = _mm256_setr_epi16(1 << 8, 1 << 10, 1 << 12, 1 << 14, 1 << 8, 1 << 10, 1 << 12, 1 << 14,  //
+                                    1 << 8, 1 << 10, 1 << 12, 1 << 14, 1 << 8, 1 << 10, 1 << 12, 1 << 14);
+  }
+  const __m256i shuffled = _mm256_shuffle_epi8(_mm256_broadcastsi128_si256(bytes), windows);
+  __m256i v = _mm256_and_si256(_mm256_mulhi_epu16(shuffled, multipliers), _mm256_set1_epi16((1 << W) - 1));
+  if constexpr (16 * H + 16 > K) {  // fields past K (the line's unused bits, or past its end): 0
+    const __m256i lane = _mm256_setr_epi16(0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15);
+    v = _mm256_and_si256(v, _mm256_cmpgt_epi16(_mm256_set1_epi16(K - 16 * H), lane));
+  }
+  return v;
+}
+
+/// unpack_plane of a natural-order plane: fields 32 C .. 32 C + 31 per C, two groups of 16
+/// narrowed to bytes by one pack (which interleaves the halves: one permute restores the order).
+template <int W, int K, int... C>
+__attribute__((always_inline)) inline void unpack_natural(const uint8_t* plane, uint8_t* out,
+                                                          std::integer_sequence<int, C...>) {
+  auto group = [plane](auto h) __attribute__((always_inline)) {
+    if constexpr (16 * decltype(h)::value < K) return natural_group16<W, K, decltype(h)::value>(plane);
+    else return _mm256_setzero_si256();
+  };
+  (_mm256_storeu_si256(reinterpret_cast<__m256i*>(out + 32 * C),
+                       _mm256_permute4x64_epi64(_mm256_packus_epi16(group(std::integral_constant<int, 2 * C>{}),
+                                                                    group(std::integral_constant<int, 2 * C + 1>{})),
+                                                0xD8)),
+   ...);
+}
+
+/**
+ * @brief The K fields, W bits wide (1, 2, 3, 4, 6 or 8), of a line's plane at `plane`, one
+ * byte per value in value order: out[k] = field k (layout.hpp: field_pos), for k <
+ * unpacked_bytes(W, K) (0 past K).
  *
  * 2- and 4-bit planes are strided (byte t holds values t + m B, m < 8 / W, B = K W / 8
  * plane bytes), so a shift and a mask of consecutive bytes yield consecutive values;
- * B is a multiple of 4 (K of 16), taken 8 bytes at a time and then 4.
+ * B is a multiple of 4 (K of 16), taken 8 bytes at a time and then 4. 3- and 6-bit planes
+ * are in natural order, at byte 0 of the line (any K: Naive's 170 and 85 too), 16 fields
+ * per natural_group16 and 32 per store.
  */
 template <int W, int K>
 inline void unpack_plane(const uint8_t* plane, uint8_t* out) {
-  static_assert(W == 1 || W == 2 || W == 4 || W == 8, "planes of 1, 2, 4 or 8 bits per field");
-  static_assert(K % 16 == 0, "planes of whole 16-bit words");
+  static_assert(W == 1 || W == 2 || W == 3 || W == 4 || W == 6 || W == 8,
+                "planes of 1, 2, 3, 4, 6 or 8 bits per field");
+  static_assert(K % 16 == 0 || W == 3 || W == 6, "planes of whole 16-bit words");
   constexpr int B = K * W / 8;
-  if (W == 8) {
+  if constexpr (W == 3 || W == 6) {
+    unpack_natural<W, K>(plane, out, std::make_integer_sequence<int, (K + 31) / 32>{});
+  } else if (W == 8) {
     std::memcpy(out, plane, K);
   } else if (W == 1) {
     for (int c = 0; c < K / 16; ++c)

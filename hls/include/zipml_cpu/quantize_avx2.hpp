@@ -1,5 +1,5 @@
-// CPU fast path of quantize_matrix for uniform levels (Double, Naive, Nearest; 1, 2,
-// 4, 8 bits) on AVX2, for machines without AVX-512: the same draws, roundings and line
+// CPU fast path of quantize_matrix for uniform levels (Double, Naive, Nearest; 1, 2, 3,
+// 4, 6, 8 bits) on AVX2, for machines without AVX-512: the same draws, roundings and line
 // layout, bit for bit, 8 values per instruction. Never synthesized; the module and
 // tb_quantize run it through fast_quantize_matrix (quantize_fast.hpp), and tb_quantize
 // checks it against the golden vectors. How it is fast:
@@ -11,7 +11,10 @@
 //    stochastic rounding of the remainder;
 //  - fraction bits and 1-bit codes go straight from a sign-bit movemask into their
 //    plane, one byte per 8 values; 2- and 4-bit codes are narrowed to bytes and merged
-//    into strided fields with a few whole-line ops; 8-bit codes are stored directly.
+//    into strided fields with a few whole-line ops; 8-bit codes are stored directly; 3-
+//    and 6-bit codes (natural order) are shifted to their fields and OR-ed across the
+//    lanes, 8 values into 3 or 6 bytes (Naive and Nearest lines of 170 and 85 values end
+//    inside a group of 8: the lanes past the line are masked out like those past d).
 #pragma once
 #ifdef __SYNTHESIS__
 #error "zipml_cpu is CPU-only code: never include it in synthesized code"
@@ -35,11 +38,12 @@
 namespace zipml {
 namespace avx2 {
 
-/// The formats the AVX2 quantizer covers: those of the AVX-512 one (1, 2, 4, 8 bits;
-/// Double, Naive, Nearest), with uniform levels.
+/// The formats the AVX2 quantizer covers, with uniform levels: those of the AVX-512 one
+/// (1, 2, 4, 8 bits; Double, Naive, Nearest) and the same samplings on 3 and 6 bits.
 template <int Bits, Sampling E>
 constexpr bool supports_quantize() {
-  return avx512::supports_quantize<Bits, E>();
+  return avx512::supports_quantize<Bits, E>() ||
+         ((Bits == 3 || Bits == 6) && (E == Sampling::Double || E == Sampling::Naive || E == Sampling::Nearest));
 }
 
 #ifdef ZIPML_HAVE_AVX2_QUANTIZE
@@ -68,6 +72,22 @@ __attribute__((always_inline)) inline uint8_t low_bits8(__m256i v) {
   return static_cast<uint8_t>(_mm256_movemask_ps(_mm256_castsi256_ps(_mm256_slli_epi32(v, 31))));
 }
 
+/// 8 codes of W = 3 or 6 bits (lanes k = 0..7, each < 2^W) in natural order, field k at
+/// bit k W of the 3 W low bits: each lane shifted to its field, then OR-ed across lanes
+/// (6 bits: each 128-bit half's 4 fields make 24 bits, the high half's go above).
+template <int W>
+__attribute__((always_inline)) inline uint64_t natural_fields8(__m256i code) {
+  static_assert(W == 3 || W == 6, "natural-order fields of 3 or 6 bits");
+  const __m256i shift =
+      W == 3 ? _mm256_setr_epi32(0, 3, 6, 9, 12, 15, 18, 21) : _mm256_setr_epi32(0, 6, 12, 18, 0, 6, 12, 18);
+  __m256i v = _mm256_sllv_epi32(code, shift);
+  v = _mm256_or_si256(v, _mm256_shuffle_epi32(v, 0x4E));
+  v = _mm256_or_si256(v, _mm256_shuffle_epi32(v, 0xB1));  // each half's OR in all its lanes
+  const uint32_t lo = static_cast<uint32_t>(_mm256_cvtsi256_si32(v));
+  const uint32_t hi = static_cast<uint32_t>(_mm_cvtsi128_si32(_mm256_extracti128_si256(v, 1)));
+  return W == 3 ? uint64_t{lo | hi} : (uint64_t{lo} | uint64_t{hi} << 24);
+}
+
 /// The low bytes of 8 lanes (values < 256), as 8 consecutive bytes in a 64-bit word.
 __attribute__((always_inline)) inline uint64_t low_bytes8(__m256i v) {
   const __m256i gather = _mm256_setr_epi8(0, 4, 8, 12, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1,  //
@@ -79,19 +99,22 @@ __attribute__((always_inline)) inline uint64_t low_bytes8(__m256i v) {
 
 /**
  * @brief AVX2 twin of zipml::quantize_matrix for uniform levels (levels = nullptr).
- * @tparam Bits 1, 2, 4 or 8 (supports_quantize)
+ * @tparam Bits 1, 2, 3, 4, 6 or 8 (supports_quantize)
  * @tparam E    Double, Naive or Nearest
  * Parameters as zipml::quantize_matrix (without `levels`).
  */
 template <int Bits, Sampling E>
 void quantize_matrix(const float* X, int n, int d, const float* lo, const float* inv, uint32_t seed, int n_copies,
                      uint64_t* out, const int64_t* rows, int row_begin, int row_end) {
-  static_assert(supports_quantize<Bits, E>(), "the AVX2 quantizer covers 1, 2, 4, 8 bits and Double, Naive, Nearest");
+  static_assert(supports_quantize<Bits, E>(),
+                "the AVX2 quantizer covers 1, 2, 3, 4, 6, 8 bits and Double, Naive, Nearest");
   constexpr int K = values_per_line(Bits, E);
   constexpr int W = planar(E) ? index_bits(Bits, E) : Bits;  // width of the code / index field
   constexpr int B = K * W / 8;                             // bytes of the index plane
   constexpr uint32_t S = max_code(Bits), Q = (kPosOne - 1) / S;
-  static_assert(K % 8 == 0 && (!strided_width(W) || B % 8 == 0), "groups of 8 values; strided planes of whole words");
+  constexpr bool kNatural = W == 3 || W == 6;  // natural-order fields straddling bytes
+  static_assert((K % 8 == 0 || kNatural) && (!strided_width(W) || B % 8 == 0),
+                "groups of 8 values (3- and 6-bit lines may end inside one); strided planes of whole words");
   const int n_lines = lines_per_row(d, Bits, E);
   const int64_t row_words = static_cast<int64_t>(n_lines) * kLineWords;
   const __m256i lane = _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7);
@@ -114,12 +137,14 @@ void quantize_matrix(const float* X, int n, int d, const float* lo, const float*
         uint8_t* line = row + l * (kLineBits / 8);
         for (int k0 = 0; k0 < K; k0 += 8) {
           const int j0 = l * K + k0;
-          // scaled_position: the same float32 operations; padding lanes load 0 and are position 0
+          // scaled_position: the same float32 operations; lanes past d or past the line
+          // load 0 and are position 0, which every sampling rounds to code 0
+          const int count = d - j0 < K - k0 ? d - j0 : K - k0;  // lanes holding this line's features
           __m256 xv, lov, invv;
-          if (j0 + 8 <= d) {
+          if (count >= 8) {
             xv = _mm256_loadu_ps(x + j0), lov = _mm256_loadu_ps(lo + j0), invv = _mm256_loadu_ps(inv + j0);
-          } else if (j0 < d) {
-            const __m256i valid = _mm256_cmpgt_epi32(_mm256_set1_epi32(d - j0), lane);
+          } else if (count > 0) {
+            const __m256i valid = _mm256_cmpgt_epi32(_mm256_set1_epi32(count), lane);
             xv = _mm256_maskload_ps(x + j0, valid), lov = _mm256_maskload_ps(lo + j0, valid);
             invv = _mm256_maskload_ps(inv + j0, valid);
           } else {
@@ -171,6 +196,12 @@ void quantize_matrix(const float* X, int n, int d, const float* lo, const float*
           } else if (W == 8) {
             const uint64_t b8 = low_bytes8(code);
             std::memcpy(line + k0, &b8, sizeof b8);
+          } else if (kNatural) {  // W bytes per 8 values; a partial group at the line's end only its own
+            const uint64_t fields = natural_fields8<kNatural ? W : 3>(code);
+            if (K % 8 == 0 || k0 + 8 <= K)
+              std::memcpy(line + W * k0 / 8, &fields, W);
+            else
+              std::memcpy(line + W * k0 / 8, &fields, ((K - k0) * W + 7) / 8);
           } else {
             const uint64_t b8 = low_bytes8(code);
             std::memcpy(codes.get() + j0, &b8, sizeof b8);

@@ -1,6 +1,6 @@
 // The CPU fast path of quantize_matrix: AVX-512 where the build has it, else AVX2, else
-// none (the caller then runs the portable quantizer). Both cover the same formats
-// (supports_quantize) with uniform levels, and give the portable quantizer's bits.
+// none (the caller then runs the portable quantizer). Each covers its supports_quantize
+// with uniform levels (AVX2 also 3 and 6 bits), and gives the portable quantizer's bits.
 #pragma once
 #ifdef __SYNTHESIS__
 #error "zipml_cpu is CPU-only code: never include it in synthesized code"
@@ -19,6 +19,19 @@ constexpr const char* kFastQuantize = "avx2";
 #else
 constexpr const char* kFastQuantize = "none";
 #endif
+
+/// The formats this build's quantizer fast path covers with uniform levels (its
+/// supports_quantize: AVX2 adds 3 and 6 bits to AVX-512's; none without one).
+template <int Bits, Sampling E>
+constexpr bool fast_quantize_supports() {
+#if defined(ZIPML_HAVE_AVX512_QUANTIZE)
+  return avx512::supports_quantize<Bits, E>();
+#elif defined(ZIPML_HAVE_AVX2_QUANTIZE)
+  return avx2::supports_quantize<Bits, E>();
+#else
+  return false;
+#endif
+}
 
 /**
  * @brief Runs the widest quantizer fast path of this build where it covers the call;

@@ -4,21 +4,25 @@
 // and tb_sgd checks it against the golden vectors. How it is fast:
 //  - each row is first decoded into one byte per value and sample, in feature order
 //    (2- and 4-bit fields are stored strided, layout.hpp: field_pos, so a shift and a mask
-//    of consecutive bytes yield consecutive values; Double data's two samples are drawn
-//    by bit logic on 64 values at a time, resample.hpp, and added to the index bytes 32
-//    at a time); the hot loop then widens 8 codes to int32 with one instruction,
-//    whatever the format;
-//  - the model stays in feature order (no lane permutation: 8 lanes are 8 features);
+//    of consecutive bytes yield consecutive values; 3- and 6-bit fields, in natural order,
+//    16 at a time from one broadcast load, a byte shuffle and a multiply-high that shifts
+//    each 16-bit lane by its own amount, lanes_avx2.hpp; Double data's two
+//    samples are drawn by bit logic on 64 values at a time, resample.hpp, and added to the
+//    index bytes 32 at a time); the hot loop then widens 8 codes to int32 with one
+//    instruction, whatever the format;
+//  - the model stays in feature order (no lane permutation: 8 lanes are 8 features); the
+//    passes stop at d (in whole vectors) while the last line's tail is zero, which matters
+//    where a line holds 170 or 85 values (3 and 6 bits: up to a line of tail per row);
 //  - one pass over the model per row: update with row i, then row i+1's dot product
 //    against the updated weights (decoded beforehand), as the AVX-512 path does;
-//  - the step round(g c 2^q / 2^8): for 1- and 2-bit codes without conditioning one
+//  - the step round(g c 2^q / 2^8): for 1-, 2- and 3-bit codes without conditioning one
 //    permute of the row's table of code_step; else one multiply while |g| 2^q_max stays
 //    within lane_step_bits of the largest value (2^30 at 1 bit, 2^23 at 8 bits, 2^21 for
 //    level tables, whose values reach 2^10), and larger steps (a diverging run)
 //    take a per-value pass with conditioned_step itself;
 //  - per-feature level tables (LevelLookup): each decoded row is turned into its int32
-//    values minus centers once (1- and 2-bit codes by blends of the tables' columns, 4 and
-//    8 bits by a gather), the dot product is exact in int64 lanes (as sgd.hpp's dot_sum).
+//    values minus centers once (1-, 2- and 3-bit codes by blends of the tables' columns, 4,
+//    6 and 8 bits by a gather), the dot product is exact in int64 lanes (as sgd.hpp's dot_sum).
 #pragma once
 #ifdef __SYNTHESIS__
 #error "zipml_cpu is CPU-only code: never include it in synthesized code"
@@ -45,6 +49,14 @@ namespace avx2 {
 
 /// Per-feature level tables run here (simd::covers_levels).
 constexpr bool kLevelTables = true;
+/// 3- and 6-bit data run here too (simd::supports_sgd).
+constexpr bool kNaturalWidths = true;
+
+/// The kernels this path covers: simd::supports_sgd with kNaturalWidths.
+template <int Bits, Sampling E, class Loss>
+constexpr bool supports_sgd() {
+  return simd::supports_sgd<Bits, E, Loss, kNaturalWidths>();
+}
 
 #ifdef ZIPML_HAVE_AVX2
 
@@ -66,16 +78,16 @@ struct RowCodes {
   static constexpr int B = K * W / 8;                                            // its bytes
   static constexpr int S = max_code(Bits);
   static constexpr bool kDouble = E == Sampling::Double;
-  static_assert(K % 16 == 0 && (!strided_width(W) || B % 8 == 0),
-                "planes of whole 16-bit words; strided planes of whole 8-byte chunks");
-  int n_lines, blocks;                 // blocks: 32-value blocks covering the row
+  static_assert((K % 16 == 0 || !kDouble) && (!strided_width(W) || B % 8 == 0),
+                "Double: planes of whole 16-bit words; strided planes of whole 8-byte chunks");
+  int n_lines, blocks;                 // blocks: 32-value blocks covering the row and what unpack_plane writes past it
   std::vector<uint8_t> first, second;  // 32 blocks of codes each (second: Double only)
   std::vector<uint8_t> up[2];          // Double: each sample's rounding bits, one per value
   std::vector<uint32_t> draws;         // Double: one row's threshold draws, whole vectors
 
   explicit RowCodes(int lines)
       : n_lines(lines),
-        blocks((lines * K + 31) / 32),
+        blocks(((lines - 1) * K + unpacked_bytes(W, K) + 31) / 32),
         first(size_t(blocks) * 32),
         second(kDouble ? size_t(blocks) * 32 : 0),
         up{std::vector<uint8_t>(kDouble ? size_t(blocks) * 4 : 0), std::vector<uint8_t>(kDouble ? size_t(blocks) * 4 : 0)},
@@ -145,11 +157,11 @@ ZIPML_INLINE inline __m256i select_lanes(__m256i if_clear, __m256i if_set, __m25
  * cache line more than the row, so that the S + 1 loads of 8 features do not share an L1
  * set), 8 features' value chosen among the S + 1 column vectors by a tree of S blends on
  * the code bits;
- * else by feature (j (S + 1) + k), gathered. The default: columns for 1 and 2 bits (3-4x
- * faster than gathers on Zen 3), gathers for 4 bits (even there) and 8 (docs/BENCH.md,
- * scripts/level_lookup_speed.cpp).
+ * else by feature (j (S + 1) + k), gathered. The default: columns for 1, 2 and 3 bits (3x
+ * and, at 3 bits, 1.3-1.4x faster than gathers on Zen 3), gathers for 4 bits (even
+ * there), 6 and 8 (docs/BENCH.md, scripts/level_lookup_speed.cpp).
  */
-template <int S, bool kColumns = (S <= 3)>
+template <int S, bool kColumns = (S <= 7)>
 class LevelLookup {
   static_assert(!kColumns || S <= 15, "a tree of blends for at most 16 levels");
 
@@ -239,17 +251,20 @@ void sgd_linear_lanes(const uint64_t* data, const int32_t* labels, int n, int d,
                       const int32_t* model_in, int32_t* history, const uint8_t* feature_shifts,
                       const int32_t* centers, uint32_t seed, const PassReport& report, const int64_t* rows,
                       const int32_t* stored_variance, const Regularization& reg) {
-  static_assert(simd::supports_sgd<Bits, E, Loss>(), "the AVX2 SGD covers the linear losses on 1, 2, 4, 8 bits");
+  static_assert(supports_sgd<Bits, E, Loss>(), "the AVX2 SGD covers the linear losses on 1, 2, 3, 4, 6, 8 bits");
   constexpr int K = values_per_line(Bits, E);
   constexpr int S = max_code(Bits);
   constexpr bool kDouble = E == Sampling::Double;
   constexpr bool kSecond = kDouble && Loss::kSecondSample;
-  constexpr bool kTabled = !kTables && !kConditioned && S <= 3;  // the steps of all codes fit one 8-entry permute
+  constexpr bool kTabled = !kTables && !kConditioned && S <= 7;  // the steps of all codes fit one 8-entry permute
   constexpr bool kCentred = kConditioned && !kTables;            // centers subtracted in the lanes (tables: in LevelLookup)
   constexpr int32_t kValueMax = kTables ? (1 << kLevelValueFrac) : S;  // the largest |centred value|
   constexpr int kLaneStepBits = lane_step_bits(kValueMax);  // |g| 2^q below 2^this: the lanes' steps are exact
   const int n_lines = lines_per_row(d, Bits, E);
-  const int padded = n_lines * K;  // features and the zero codes of the last line's tail
+  // features and the zero codes of the last line's tail, in whole vectors of 8 (Naive and
+  // Nearest lines of 3 and 6 bits hold 170 and 85 values: the decoded codes past the last
+  // line are 0 up to the decode buffers' end)
+  const int padded = (n_lines * K + 7) / 8 * 8;
   const int64_t row_words = static_cast<int64_t>(n_lines) * kLineWords;
   // The model, and the conditioning's centers and step exponents, in feature order; 0
   // past d, where the codes are 0 too, so with uniform levels those weights stay 0.
@@ -270,13 +285,6 @@ void sgd_linear_lanes(const uint64_t* data, const int32_t* labels, int n, int d,
   std::vector<int32_t> table_values[2][2];
   for (auto& row_values : table_values)
     for (int s = 0; s < (kTables ? (kDouble ? 2 : 1) : 0); ++s) row_values[s].resize(padded);
-  auto decode = [&](int b, const uint64_t* row, uint32_t key) {
-    codes[b].decode(row, key);
-    if constexpr (kTables) {
-      lookup(codes[b].first.data(), table_values[b][0].data());
-      if (kDouble) lookup(codes[b].second.data(), table_values[b][1].data());
-    }
-  };
   // The lanes' inputs of row buffer b: its first and second sample, codes or table values.
   auto first_of = [&](int b) {
     if constexpr (kTables) return static_cast<const int32_t*>(table_values[b][0].data());
@@ -285,6 +293,31 @@ void sgd_linear_lanes(const uint64_t* data, const int32_t* labels, int n, int d,
   auto second_of = [&](int b) {
     if constexpr (kTables) return static_cast<const int32_t*>(table_values[b][kDouble ? 1 : 0].data());
     else return codes[b].second_codes();
+  };
+  // Lanes from span (d in whole vectors) to padded hold the last line's tail only (170 and
+  // 85 values per line at 3 and 6 bits leave up to a line of them). While their weights
+  // are 0 (tail_clean) and a row's updating sample is 0 there (tail_zero: the quantizer's
+  // zero codes, with uniform levels or tables whose level 0 is 0), that row's step leaves
+  // them 0 and every dot product gets 0 from them, so its pass stops at span. Other data
+  // (codes past d in a hand-made file) makes every later pass take them, as the portable
+  // kernel does.
+  const int span = (d + 7) / 8 * 8;
+  bool tail_clean = true, tail_zero[2] = {true, true};
+  auto decode = [&](int b, const uint64_t* row, uint32_t key) {
+    codes[b].decode(row, key);
+    if constexpr (kTables) {
+      lookup(codes[b].first.data(), table_values[b][0].data());
+      if (kDouble) lookup(codes[b].second.data(), table_values[b][1].data());
+    }
+    // the tail's bytes, 8 at a time (span and padded are multiples of 8)
+    const auto* tail = reinterpret_cast<const uint8_t*>(second_of(b) + span);
+    uint64_t any = 0;
+    for (size_t at = 0; at < (padded - span) * sizeof(*second_of(b)); at += 8) {
+      uint64_t word;
+      std::memcpy(&word, tail + at, sizeof word);
+      any |= word;
+    }
+    tail_zero[b] = any == 0;
   };
 
   // The centred values of 8 features: codes minus centers, or the looked-up table values.
@@ -300,7 +333,7 @@ void sgd_linear_lanes(const uint64_t* data, const int32_t* labels, int n, int d,
   // sum_j (v_j - m_j) (w_j >> 8), as sgd.hpp's dot_sum
   auto dot = [&](const auto* c) {
     DotLanes<kTables> acc;
-    for (int j = 0; j < padded; j += 8)
+    for (int j = 0, end = tail_clean ? span : padded; j < end; j += 8)
       acc.add(lane_values(c, j), dropped(_mm256_loadu_si256(reinterpret_cast<__m256i*>(&w[j]))));
     return acc;
   };
@@ -331,6 +364,7 @@ void sgd_linear_lanes(const uint64_t* data, const int32_t* labels, int n, int d,
       if (st.saturated || weight_saturated) ++counts.saturated;
       const auto* second = second_of(cur);
       const auto* next_first = first_of(nxt);
+      if (r != 0 && !tail_zero[cur]) tail_clean = false;  // this step may move tail weights: every pass takes them
       if (r == 0) {  // no step: only row i+1's dot product
         acc = has_next ? dot(next_first) : DotLanes<kTables>{};
         report_predictions(report, i, pred, pred);
@@ -339,15 +373,15 @@ void sgd_linear_lanes(const uint64_t* data, const int32_t* labels, int n, int d,
         // |g 2^q v| + 2^7 < 2^31 for |v| <= kValueMax: round(g v 2^q / 2^8) = (g 2^q v + 2^7) >> 8
         // in int32 lanes (for q >= 8 the sum is exact, as conditioned_step's left shift).
         // kTabled: code_step of each code, looked up by one permute whatever g.
-        const __m256i table =
-            kTabled ? _mm256_setr_epi32(code_step(st.g, 0), code_step(st.g, 1), code_step(st.g, S > 1 ? 2 : 0),
-                                        code_step(st.g, S > 1 ? 3 : 0), 0, 0, 0, 0)
-                    : _mm256_setzero_si256();
+        const __m256i table = [&] {
+          if constexpr (kTabled) return step_table<S>(st.g);
+          else return _mm256_setzero_si256();
+        }();
         const __m256i g = _mm256_set1_epi32(static_cast<int32_t>(st.g));
         const __m256i half = _mm256_set1_epi32(1 << (kUpdateFrac - 1));
         DotLanes<kTables> acc2;
         acc = DotLanes<kTables>{};
-        for (int j = 0; j < padded; j += 8) {
+        for (int j = 0, end = tail_clean ? span : padded; j < end; j += 8) {
           __m256i* wp = reinterpret_cast<__m256i*>(&w[j]);
           __m256i wv = _mm256_loadu_si256(wp);
           const __m256i v = lane_values(second, j);
@@ -391,7 +425,7 @@ void sgd_linear_lanes(const uint64_t* data, const int32_t* labels, int n, int d,
 
 /**
  * @brief Runs the AVX2 SGD where this build has it (AVX2 without AVX-512) and it covers
- * the call (simd::supports_sgd, simd::covers_options, covers_levels: uniform levels and
+ * the call (supports_sgd, simd::covers_options, covers_levels: uniform levels and
  * level tables, and no refetching: opt.full unused by the loss or nullptr); otherwise
  * does nothing.
  * @return true when it ran; parameters as zipml::sgd_linear.
@@ -406,7 +440,7 @@ bool fast_sgd_linear([[maybe_unused]] const uint64_t* data, [[maybe_unused]] con
                      [[maybe_unused]] const PassReport& report = PassReport{},
                      [[maybe_unused]] const int64_t* rows = nullptr) {
 #ifdef ZIPML_HAVE_AVX2
-  if constexpr (simd::supports_sgd<Bits, E, Loss>()) {
+  if constexpr (supports_sgd<Bits, E, Loss>()) {
     if (simd::covers_options(opt) && simd::covers_levels<kLevelTables>(values, d, max_code(Bits) + 1) &&
         !(Loss::kRefetch && opt.full != nullptr)) {
       auto run = [&](auto conditioned, auto tables) {

@@ -38,10 +38,16 @@
 namespace zipml {
 namespace avx512 {
 
-using simd::supports_sgd;
-
 /// Per-feature level tables run the portable kernel (simd::covers_levels).
 constexpr bool kLevelTables = false;
+/// 3- and 6-bit data run the portable kernel (simd::supports_sgd).
+constexpr bool kNaturalWidths = false;
+
+/// The kernels this path covers: simd::supports_sgd without kNaturalWidths.
+template <int Bits, Sampling E, class Loss>
+constexpr bool supports_sgd() {
+  return simd::supports_sgd<Bits, E, Loss, kNaturalWidths>();
+}
 
 #ifdef ZIPML_HAVE_AVX512
 

@@ -1,6 +1,7 @@
 // The CPU fast path of sgd_linear: AVX-512 where the build has it, else AVX2, else none
-// (the caller then runs the portable kernel). What each covers: simd::supports_sgd, its
-// kLevelTables and the runtime conditions of each fast_sgd_linear.
+// (the caller then runs the portable kernel). What each covers: its supports_sgd (from
+// simd::supports_sgd and its kNaturalWidths), its kLevelTables and the runtime conditions
+// of each fast_sgd_linear.
 #pragma once
 #ifdef __SYNTHESIS__
 #error "zipml_cpu is CPU-only code: never include it in synthesized code"
@@ -23,6 +24,18 @@ constexpr bool kFastSgdTables = avx2::kLevelTables;
 constexpr const char* kFastSgd = "none";
 constexpr bool kFastSgdTables = false;
 #endif
+
+/// The kernels this build's SGD fast path covers (its supports_sgd; none without one).
+template <int Bits, Sampling E, class Loss>
+constexpr bool fast_sgd_supports() {
+#if defined(ZIPML_HAVE_AVX512)
+  return avx512::supports_sgd<Bits, E, Loss>();
+#elif defined(ZIPML_HAVE_AVX2)
+  return avx2::supports_sgd<Bits, E, Loss>();
+#else
+  return false;
+#endif
+}
 
 /**
  * @brief Runs the SGD fast path of this build where it covers the call; otherwise does

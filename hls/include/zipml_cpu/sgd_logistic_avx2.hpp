@@ -1,9 +1,9 @@
 // CPU fast path of sgd_logistic on AVX2 (integer AVX2 only): the same arithmetic, bit for
 // bit, on 8 values per instruction. Never synthesized; the module runs it through
 // fast_sgd_logistic and tb_sgd checks it against the golden vectors. How it is fast:
-//  - each row is first decoded into one byte per value in feature order: the index (or,
-//    for Naive and Nearest, the code), and for the planar samplings one byte mask per
-//    sample, 0xFF where that sample is the index + 1. Double data's M samples are drawn by
+//  - each row is first decoded into one byte per value in feature order (lanes_avx2.hpp:
+//    unpack_plane, any width): the index (or, for Naive and Nearest, the code), and for
+//    the planar samplings one byte mask per sample, 0xFF where that sample is the index + 1. Double data's M samples are drawn by
 //    bit logic on 64 values at a time (resample.hpp), Multi data's are its stored planes;
 //  - a sample's codes are index + [mask], so its dot product is the index's, shared by the
 //    M - 1 samples of the polynomial, plus the sum of the weights its mask selects (an AND
@@ -11,9 +11,9 @@
 //    sample, so one dot product serves every z_m;
 //  - one pass over the model per row: the update with row i's sample 0, then row i+1's
 //    dot products against the updated weights (decoded beforehand), as sgd_avx2.hpp does;
-//  - the step round(g c / 2^8): for 1- and 2-bit codes one permute of the row's table of
-//    code_step, else one multiply while |g| < 2^lane_step_bits(S) (2^27 at 4 bits), and larger steps (a diverging run) a
-//    per-value pass with code_step itself.
+//  - the step round(g c / 2^8): for 1-, 2- and 3-bit codes one permute of the row's table
+//    of code_step, else one multiply while |g| < 2^lane_step_bits(S) (2^27 at 4 bits), and
+//    larger steps (a diverging run) a per-value pass with code_step itself.
 #pragma once
 #ifdef __SYNTHESIS__
 #error "zipml_cpu is CPU-only code: never include it in synthesized code"
@@ -44,10 +44,11 @@ constexpr const char* kFastLogistic = "none";
 #endif
 
 /// The kernels the fast path of sgd_logistic covers (with any sample count of
-/// kMultiSamples): 1, 2, 4 or 8 bits (whole fields per byte), every sampling it reads.
+/// kMultiSamples): every width (1, 2, 4, 8 bits whole fields per byte, 3 and 6 in natural
+/// order), every sampling it reads.
 template <int Bits, Sampling E>
 constexpr bool supports_logistic() {
-  return (Bits == 1 || Bits == 2 || Bits == 4 || Bits == 8) && in_list(kLogisticSamplings, E);
+  return supported_bits(Bits) && in_list(kLogisticSamplings, E);
 }
 
 #if defined(__AVX2__)
@@ -71,14 +72,14 @@ struct SampleCodes {
   static constexpr int W = kPlanar ? index_bits(Bits, E) : Bits;  // 0: Multi's 1-bit data, no index plane
   static constexpr int B = K * W / 8;                              // bytes of the index (code) plane
   static constexpr int S = max_code(Bits);
-  static_assert(K % 16 == 0, "planes of whole 16-bit words");
-  int blocks;                   // 32-value blocks covering the row
+  static_assert(K % 16 == 0 || !kPlanar, "planes of whole 16-bit words (Naive, Nearest: 170 or 85 at 3 or 6 bits)");
+  int blocks;                   // 32-value blocks covering the row and what unpack_plane writes past it
   std::vector<uint8_t> index, first, masks;
   std::vector<uint8_t> up;      // planar: M arrays of rounding bits, one per value (blocks * 4 bytes each)
   std::vector<uint32_t> draws;  // Double: one row's threshold draws, whole vectors
 
   explicit SampleCodes(int lines)
-      : blocks((lines * K + 31) / 32),
+      : blocks(((lines - 1) * K + unpacked_bytes(W, K) + 31) / 32),
         index(size_t(blocks) * 32),
         first(kPlanar ? size_t(blocks) * 32 : 0),
         masks(kPlanar ? size_t(M - 1) * blocks * 32 : 0),
@@ -152,10 +153,12 @@ void sgd_logistic_lanes(const uint64_t* data, const int32_t* labels, int n, int 
   constexpr int K = Codes::K;
   constexpr int S = max_code(Bits);
   constexpr bool kPlanar = Codes::kPlanar;
-  constexpr bool kTabled = S <= 3;  // the steps of all codes fit one 8-entry permute
+  constexpr bool kTabled = S <= 7;  // the steps of all codes fit one 8-entry permute
   constexpr int kLaneStepBits = lane_step_bits(S);
   const int n_lines = lines_per_row(d, Bits, E, M);
-  const int padded = n_lines * K;  // features and the zero codes of the last line's tail
+  // features and the zero codes of the last line's tail, in whole vectors of 8 (the decoded
+  // codes past the last line are 0 up to the decode buffers' end)
+  const int padded = (n_lines * K + 7) / 8 * 8;
   const int64_t row_words = static_cast<int64_t>(n_lines) * kLineWords;
   std::vector<int32_t> w(padded, 0);  // 0 past d, where the codes are 0 too, so those weights stay 0
   std::memcpy(w.data(), model_in, sizeof(int32_t) * d);
@@ -219,10 +222,10 @@ void sgd_logistic_lanes(const uint64_t* data, const int32_t* labels, int n, int 
       if (r != 0 && (kTabled || (st.g > -(int64_t{1} << kLaneStepBits) && st.g < (int64_t{1} << kLaneStepBits)))) {
         // |g v| + 2^7 < 2^31 for v <= S: round(g v / 2^8) = (g v + 2^7) >> 8 in int32 lanes;
         // kTabled: code_step of each code, looked up by one permute whatever g.
-        const __m256i table =
-            kTabled ? _mm256_setr_epi32(code_step(st.g, 0), code_step(st.g, 1), code_step(st.g, S > 1 ? 2 : 0),
-                                        code_step(st.g, S > 1 ? 3 : 0), 0, 0, 0, 0)
-                    : _mm256_setzero_si256();
+        const __m256i table = [&] {
+          if constexpr (kTabled) return step_table<S>(st.g);
+          else return _mm256_setzero_si256();
+        }();
         const __m256i g = _mm256_set1_epi32(static_cast<int32_t>(st.g));
         const __m256i half = _mm256_set1_epi32(1 << (kUpdateFrac - 1));
         __m256i sums[M];

@@ -18,12 +18,14 @@
 namespace zipml {
 namespace simd {
 
-/// The kernels the SIMD SGD paths cover (with uniform levels, full-precision model and
-/// gradient): the linear losses on 1, 2, 4 or 8 bits (whole fields per byte) with one
-/// code or an index and two rounding bits per value (Double, Naive, Nearest).
-template <int Bits, Sampling E, class Loss>
+/// The kernels a SIMD SGD path covers (with uniform levels, full-precision model and
+/// gradient): the linear losses on 1, 2, 4 or 8 bits (whole fields per byte) and, where
+/// the path has kNaturalWidths (its own constant, as kLevelTables), on 3 and 6 bits
+/// (natural-order fields that may straddle bytes and words), with one code or an index and
+/// two rounding bits per value (Double, Naive, Nearest).
+template <int Bits, Sampling E, class Loss, bool kNaturalWidths>
 constexpr bool supports_sgd() {
-  return (Bits == 1 || Bits == 2 || Bits == 4 || Bits == 8) &&
+  return (Bits == 1 || Bits == 2 || Bits == 4 || Bits == 8 || (kNaturalWidths && (Bits == 3 || Bits == 6))) &&
          (E == Sampling::Double || E == Sampling::Naive || E == Sampling::Nearest) &&
          Contains<LinearLosses, Loss>::value;
 }
