@@ -1026,6 +1026,22 @@ class ZipMLRegressor(RegressorMixin, _ZipMLLinear):
 
     _multi_output = True
 
+    def __init__(self, bits=8, sampling="double", levels="uniform", max_iter=100, eta0="auto", decay_epochs=None,
+                 tol=1e-3, n_iter_no_change=3, shuffle=True, fresh_samples=True, precondition=True, n_copies=1,
+                 random_state=None, backend="hls", verbose=0, model_bits=None, grad_bits=None,
+                 model_quantization="grid", early_stopping=False,
+                 validation_fraction=0.1, n_jobs=None, rounding_correction=True, requantize="auto",
+                 feature_range=None, penalty="l2", alpha=0.0, l1_ratio=0.15, fit_intercept=True, warm_start=False):
+        super().__init__(bits=bits, sampling=sampling, levels=levels, max_iter=max_iter, eta0=eta0,
+                         decay_epochs=decay_epochs, tol=tol, n_iter_no_change=n_iter_no_change, shuffle=shuffle,
+                         fresh_samples=fresh_samples, precondition=precondition, n_copies=n_copies,
+                         random_state=random_state, backend=backend, verbose=verbose, model_bits=model_bits,
+                         grad_bits=grad_bits, model_quantization=model_quantization,
+                         early_stopping=early_stopping, validation_fraction=validation_fraction,
+                         n_jobs=n_jobs, rounding_correction=rounding_correction, requantize=requantize,
+                         feature_range=feature_range, penalty=penalty, alpha=alpha, l1_ratio=l1_ratio,
+                         fit_intercept=fit_intercept, warm_start=warm_start)
+
     def fit(self, X, y=None, coef_init=None, intercept_init=None, sample_weight=None):
         """Train on float data X or quantized data (a QuantizedData, e.g.
         ``zipml_hls.load_quantized``; y: its stored labels by default), from a zero model,
