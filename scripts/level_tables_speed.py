@@ -15,21 +15,14 @@ Usage: python scripts/level_tables_speed.py [--rows 32768] [--features 2048] [--
 from __future__ import annotations
 
 import argparse
-import time
 
 import numpy as np
 
 from zipml_hls import quantize
 from zipml_hls.backend import get_backend
-from zipml_hls.bench import problem
+from zipml_hls.bench import epoch_times, problem
 from zipml_hls.scaling import LabelScaling
 from zipml_hls.spec import format as F
-
-
-def seconds(call) -> float:
-    start = time.perf_counter()
-    call()
-    return time.perf_counter() - start
 
 
 def main() -> None:
@@ -62,11 +55,11 @@ def main() -> None:
         times = {name: [] for name in runs}
         for _ in range(args.repeats):
             for name, run in runs.items():
-                times[name].append(seconds(run))
+                times[name].append(epoch_times(run, 1)[0])
         u, t = (float(np.median(times[name])) for name in runs)
         line = f"{bits} | {u:.4f} | {t:.4f} | {u / t:.2f}x"
         if args.portable:
-            line += f" | {seconds(epoch(optimal, F.TABLE_DOT_MULT, portable=True)):.3f}"
+            line += f" | {epoch_times(epoch(optimal, F.TABLE_DOT_MULT, portable=True), 1)[0]:.3f}"
         print(line)
 
 

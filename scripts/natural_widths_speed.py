@@ -17,23 +17,16 @@ Usage: python scripts/natural_widths_speed.py [--rows 131072] [--features 512]
 from __future__ import annotations
 
 import argparse
-import time
 
 import numpy as np
 
 from zipml_hls import quantize
 from zipml_hls.backend import get_backend
-from zipml_hls.bench import problem
+from zipml_hls.bench import epoch_times, problem
 from zipml_hls.scaling import LabelScaling
 from zipml_hls.spec import format as F
 
 PAIRS = {3: 4, 6: 8}  # each natural-order width and the power of two above it
-
-
-def seconds(call) -> float:
-    start = time.perf_counter()
-    call()
-    return time.perf_counter() - start
 
 
 def main() -> None:
@@ -63,13 +56,13 @@ def main() -> None:
         times = {bits: [] for bits in widths}
         for _ in range(args.repeats):
             for bits in widths:
-                times[bits].append(seconds(epoch(bits)))
+                times[bits].append(epoch_times(epoch(bits), 1)[0])
         med = {bits: float(np.median(t)) for bits, t in times.items()}
         for bits in widths:
             pair = f"{med[PAIRS[bits]] / med[bits]:.2f}x ({PAIRS[bits]} bits)" if bits in PAIRS else "-"
             line = f"{sampling} | {bits} | {data[bits].lines.nbytes / 2**20:.0f} | {med[bits]:.4f} | {pair}"
             if args.portable:
-                line += f" | {seconds(epoch(bits, portable=True)):.3f}"
+                line += f" | {epoch_times(epoch(bits, portable=True), 1)[0]:.3f}"
             print(line, flush=True)
 
 

@@ -6,26 +6,14 @@ import pytest
 
 from zipml_hls import _kernels, quantize
 from zipml_hls.backend import get_backend
-from zipml_hls.scaling import LabelScaling
 from zipml_hls.spec import format as F
 
-
-def problem(rng, n, d):
-    X = rng.uniform(-3, 3, size=(n, d))
-    y = X @ rng.standard_normal(d) + 0.3 * rng.standard_normal(n)
-    return X, LabelScaling.fit(y).to_fixed(y)
+from kernel_checks import assert_same, problem
 
 
 def random_tables(rng, d, bits):
     inner = [np.sort(rng.choice(np.arange(1, 1 << F.LEVEL_VALUE_FRAC), (1 << bits) - 2, replace=False)) for _ in range(d)]
     return np.array([np.concatenate([[0], t, [1 << F.LEVEL_VALUE_FRAC]]) for t in inner], dtype=np.int32)
-
-
-def assert_same(fast, others, where):
-    for other in others:
-        for name in fast._fields:
-            a, b = getattr(fast, name), getattr(other, name)
-            assert (a is None and b is None) or np.array_equal(a, b), (name, where)
 
 
 @pytest.mark.parametrize("bits", F.SUPPORTED_BITS)

@@ -7,14 +7,9 @@ from zipml_hls import _kernels, quantize
 from zipml_hls.spec import format as F
 from zipml_hls import reference as R
 from zipml_hls.backend import get_backend
-from zipml_hls.scaling import LabelScaling
 from zipml_hls.spec import schedule
 
-
-def problem(rng, n, d):
-    X = rng.uniform(-3, 3, size=(n, d))
-    y = X @ rng.standard_normal(d) + 0.3 * rng.standard_normal(n)
-    return X, LabelScaling.fit(y).to_fixed(y)
+from kernel_checks import assert_same, problem
 
 
 def both(q, labels, d, bits, sampling, epochs, step_shift, decay, model_in):
@@ -96,10 +91,8 @@ def test_steps_at_the_edge_of_the_int32_lanes(bits):
     kw = dict(feature_shifts=np.full(d, q, np.uint8), centers=np.zeros(d, np.int32))
     args = (q_data.lines, labels, d, bits, "naive", 1, shift, 0, mult, np.zeros(d + 1, np.int32))
     fast = get_backend("hls").sgd_linear(*args, **kw)
-    for other in (get_backend("hls").sgd_linear(*args, portable=True, **kw),
-                  get_backend("reference").sgd_linear(*args, **kw)):
-        assert np.array_equal(fast.history, other.history)
-        assert np.array_equal(fast.predictions, other.predictions)
+    assert_same(fast, (get_backend("hls").sgd_linear(*args, portable=True, **kw),
+                       get_backend("reference").sgd_linear(*args, **kw)), bits)
     # the rows' actual steps (from the kernel's own predictions) straddle the edge
     pred = fast.predictions[:, 0].astype(np.int64)
     r = np.clip(pred - labels, -2**31, 2**31 - 1)
@@ -312,10 +305,7 @@ def test_codes_past_d_are_read_as_the_portable_kernel_reads_them(bits, sampling,
     args = (bits, sampling, 3, 6, 1, F.TABLE_DOT_MULT if tables else F.dot_mult(bits), np.zeros(d + 1, np.int32))
     kw = dict(values=q.level_values if tables else None, seed=4)
     fast = get_backend("hls").sgd_linear(lines, labels, d, *args, **kw)
-    portable = get_backend("hls").sgd_linear(lines, labels, d, *args, portable=True, **kw)
-    for name in fast._fields:
-        a, b = getattr(fast, name), getattr(portable, name)
-        assert (a is None and b is None) or np.array_equal(a, b), name
+    assert_same(fast, [get_backend("hls").sgd_linear(lines, labels, d, *args, portable=True, **kw)], "past d")
     clean = get_backend("hls").sgd_linear(q.lines, labels, d, *args, **kw)
     assert not np.array_equal(fast.history, clean.history)  # the codes past d moved the model
 
@@ -400,9 +390,6 @@ def test_fast_path_equals_the_portable_kernel_and_golden(bits, sampling, conditi
         model_in = rng.integers(-(1 << 22), 1 << 22, size=d + 1).astype(np.int32)
         args = (q.lines, labels, d, bits, sampling, 3, step, 1, F.dot_mult(bits), model_in)
         fast = get_backend("hls").sgd_linear(*args, **kw)
-        for other in (get_backend("hls").sgd_linear(*args, portable=True, **kw),
-                      get_backend("reference").sgd_linear(*args, **kw)):
-            for name in fast._fields:
-                a, b = getattr(fast, name), getattr(other, name)
-                assert (a is None and b is None) or np.array_equal(a, b), (name, n, d, step)
+        assert_same(fast, (get_backend("hls").sgd_linear(*args, portable=True, **kw),
+                           get_backend("reference").sgd_linear(*args, **kw)), (n, d, step))
         assert not np.array_equal(fast.history[0], fast.history[-1])  # it trained
