@@ -5,7 +5,7 @@ from pathlib import Path
 
 import pytest
 
-from zipml_hls import fpga
+from zipml_hls import bench, fpga
 from zipml_hls.backend import get_backend
 from zipml_hls.cli import main
 from zipml_hls.hls_report import ReportError, find_reports, line_loop_ii, parse_csynth_xml
@@ -13,25 +13,29 @@ from zipml_hls.hls_report import ReportError, find_reports, line_loop_ii, parse_
 FIXTURE = Path(__file__).parent / "fixtures" / "zipml_sgd_b4_double_csynth.xml"
 ROW_KEYS = {"kernel", "bits", "sampling", "bits_per_value", "n_samples", "n_features", "epoch_s_median",
             "epoch_s_min", "epoch_s_max", "samples_per_s", "gbytes_per_s", "roofline_fraction", "speedup_vs_fp32",
-            "prepare_s", "extrapolated", "bytes_per_epoch", "workers"}
+            "prepare_s", "extrapolated", "bytes_per_epoch", "workers", "loss"}
 
 
 def test_quick_bench_writes_documented_schema(tmp_path, capsys):
     assert main(["bench", "--quick", "--quiet", "--out", str(tmp_path), "--hls-report", str(FIXTURE)]) == 0
     assert "| fp32 C++ kernel |" in capsys.readouterr().out
     r = json.loads((tmp_path / "bench.json").read_text())
-    assert r["schema_version"] == 1 and r["cpu"] and r["threads"] == 1
+    assert r["schema_version"] == 2 and r["cpu"] and r["threads"] == 1
     assert r["sgd_fast_path"] == get_backend("hls").info()["fast_sgd"]
     for key in ("memory_bound", "cache_resident"):
         t = r[key]
         assert t["read_bandwidth_gbps"] > 0
-        kernels = {(x["kernel"], x["bits"], x["sampling"], x.get("levels")) for x in t["rows"]}
-        for bits in (1, 2, 4, 8):
+        kernels = {(x["kernel"], x["bits"], x["sampling"], x.get("levels"), x["loss"]) for x in t["rows"]
+                   if x["workers"] == 1}
+        for bits in (1, 2, 3, 4, 6, 8):
             for sampling in ("double", "naive"):
-                assert ("quantized", bits, sampling, "uniform") in kernels
-        assert ("quantized", 4, "double", "optimal") in kernels
-        two = {(x["kernel"], x["bits"]) for x in t["rows"] if x["workers"] == 2}
-        assert two == {("fp32", 32), ("quantized", 4)}
+                assert ("quantized", bits, sampling, "uniform", "squared_error") in kernels
+        assert ("quantized", 4, "double", "optimal", "squared_error") in kernels
+        for bits in (1, 2, 4, 8):
+            for loss in ("hinge", "log_loss"):
+                assert ("quantized", bits, "double", "uniform", loss) in kernels
+        two = {(x["kernel"], x["bits"], x["sampling"]) for x in t["rows"] if x["workers"] == 2}
+        assert two == {("fp32", 32, "fp32")} | {("quantized", b, "double") for b in (1, 2, 4, 8)}
         assert {k[0] for k in kernels} >= {"fp32", "sklearn", "golden"}
         for x in t["rows"]:
             assert ROW_KEYS <= x.keys()
@@ -40,10 +44,27 @@ def test_quick_bench_writes_documented_schema(tmp_path, capsys):
             assert x["extrapolated"] == (x["kernel"] == "golden")
         fp32 = next(x for x in t["rows"] if x["kernel"] == "fp32")
         assert fp32["speedup_vs_fp32"] == 1.0 and fp32["bits_per_value"] == 32
+        # a refetching loss reads its refetched rows' float32 values besides the packed lines
+        lines = {x["bits"]: x["bytes_per_epoch"] for x in t["rows"] if x["kernel"] == "quantized"
+                 and x["sampling"] == "double" and x["levels"] == "uniform" and x["workers"] == 1}
+        for x in t["rows"]:
+            if x["loss"] == "hinge":
+                refetched = int(x["note"].split("%")[0]) / 100 * t["n_samples"]
+                assert x["bytes_per_epoch"] == pytest.approx(lines[x["bits"]] + 4 * t["n_features"] * refetched,
+                                                             rel=0.01, abs=4 * t["n_features"] * t["n_samples"] / 200)
     assert r["fpga_projection"]["assumptions"]["source"].startswith("synthesis report")
     assert r["fpga_projection"]["assumptions"]["clock_mhz"] == pytest.approx(1000 / 3.2)
     tta = r["time_to_accuracy"]
-    assert tta["curves"][0]["bits"] == 32 and tta["curves"][0]["seconds_to_target"] is not None
+    assert [(c["bits"], c["sampling"]) for c in tta["curves"]] == [
+        (32, "fp32"), (8, "double"), (4, "double"), (2, "double"), (4, "naive"), (64, "sklearn")]
+    fp32 = tta["curves"][0]
+    assert fp32["seconds_to_target"] is not None and fp32["time_vs_fp32"] == 1.0
+    for c in tta["curves"]:
+        budgets = [f["max_iter"] for f in c["fits"]]
+        assert budgets == list(bench.FIT_BUDGETS[:len(budgets)])
+        # the ladder stops at the first fit that reaches the target or stops before its budget
+        assert all(f["loss"] > tta["target_loss"] and f["epochs"] == f["max_iter"] for f in c["fits"][:-1])
+        assert (c["seconds_to_target"] is not None) == (c["fits"][-1]["loss"] <= tta["target_loss"])
     for name in ("bench.md", "speedup_vs_bits.png", "time_to_loss.png"):
         assert (tmp_path / name).stat().st_size > 0
 

@@ -4,7 +4,6 @@ the machine's measured read bandwidth, in one run on the same data (docs/BENCH.m
 from __future__ import annotations
 
 import json
-import math
 import platform
 import sys
 import time
@@ -22,9 +21,9 @@ from .engine import KernelRun, SgdConfig, prepare, sharded_pass
 from .hls_flow import TOP_BITS, TOP_SAMPLINGS
 from .scaling import FeatureScaling, LabelScaling
 from .spec import format as F
-from .step_size import auto_step_shift
+from .spec.losses import LOSSES
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2  #: 2: rows carry their loss; 3/6-bit, loss and more two-worker rows
 
 
 @dataclass(frozen=True)
@@ -40,6 +39,10 @@ class BenchConfig:
     tta_rounds: int = 3  # time to accuracy: rounds over all precisions, median wall times
     sklearn: bool = True
     golden_rows: int = 256
+    widths: tuple = (1, 2, 3, 4, 6, 8)  # uniform levels, double and naive sampling
+    losses: tuple = ("hinge", "log_loss")  # beside least squares, double sampling, at loss_bits
+    loss_bits: tuple = (1, 2, 4, 8)
+    two_worker_bits: tuple = (1, 2, 4, 8)  # double sampling (and fp32) on two workers
 
     @classmethod
     def quick(cls) -> "BenchConfig":
@@ -68,9 +71,9 @@ def epoch_times(fn, repeats: int) -> list[float]:
 
 
 def _row(kernel, bits, sampling, levels, n, d, nbytes, times, bandwidth, prepare_s, extrapolated=False,
-         note="", workers=1):
+         note="", workers=1, loss="squared_error"):
     med = float(np.median(times))
-    return {"kernel": kernel, "bits": bits, "sampling": sampling, "levels": levels, "workers": workers,
+    return {"kernel": kernel, "bits": bits, "sampling": sampling, "levels": levels, "workers": workers, "loss": loss,
             "bits_per_value": 32 if bits == 32 else (64 if kernel == "sklearn" else F.stored_bits(bits, sampling)),
             "n_samples": n, "n_features": d, "bytes_per_epoch": int(nbytes), "epoch_s_median": med,
             "epoch_s_min": float(np.min(times)), "epoch_s_max": float(np.max(times)), "samples_per_s": n / med,
@@ -83,6 +86,33 @@ def problem(n: int, d: int, seed: int = 0):
     X = rng.random((n, d), dtype=np.float32)
     y = X @ rng.standard_normal(d).astype(np.float32) + 0.1 * rng.standard_normal(n).astype(np.float32)
     return X, y.astype(np.float64)
+
+
+def _loss_rows(X, scaling, ys, bits: int, shift: int, fit_s: float, bandwidth: float, cfg: BenchConfig,
+               say) -> list[dict]:
+    """The other losses at ``bits``, double sampling, on the labels' signs (+-1): each timed
+    from the model that one untimed epoch of it leaves, so that the margin losses see the
+    mix of rows of a run (rows past the margin, rows stepping, rows refetched). The bytes
+    per epoch count the refetched rows' float32 values too."""
+    n, d = X.shape
+    signs = np.where(ys >= 0, 1.0, -1.0)
+    rows = []
+    for loss in cfg.losses:
+        config = SgdConfig(bits, "double", "uniform", shift, 0, 1, 0, "hls", loss=loss)
+        start = time.perf_counter()
+        data = prepare(X, scaling, config)  # with the refetch positions where the loss refetches
+        prep = fit_s + time.perf_counter() - start
+        run = KernelRun(signs, config)
+        trained = run(data, 1, shift, 0, np.zeros(d + 1)).history[0]
+        results = []
+        t = epoch_times(lambda: results.append(run(data, 1, shift, 0, trained)), cfg.repeats)
+        refetched = 0 if results[-1].refetches is None else int(results[-1].refetches[0])
+        note = ("polynomial kernel, degree " + str(config.poly_degree) if LOSSES[loss].kernel == "polynomial"
+                else f"{refetched / n:.0%} of rows refetched" if data.full is not None else "")
+        rows.append(_row("quantized", bits, "double", "uniform", n, d, data.lines.nbytes + 4 * d * refetched, t,
+                         bandwidth, prep, note=note, loss=loss))
+        say(f"    {F.precision_label(bits, 'double')} {loss}: {np.median(t):.4f} s/epoch")
+    return rows
 
 
 def throughput(name: str, n: int, d: int, cfg: BenchConfig, say) -> dict:
@@ -108,7 +138,7 @@ def throughput(name: str, n: int, d: int, cfg: BenchConfig, say) -> dict:
     scaled = engine.Prepared(d, scaled=Xs)
     t = epoch_times(lambda: fp32(scaled, 1, shift, 0, zeros), cfg.repeats)
     rows.append(_row("fp32", 32, "fp32", "-", n, d, Xs.nbytes, t, bandwidth, scale_s))
-    contenders = [(b, s, "uniform") for b in (1, 2, 4, 8) for s in ("double", "naive")]
+    contenders = [(b, s, "uniform") for b in cfg.widths for s in ("double", "naive")]
     contenders += [(4, "double", "optimal")]
     info = get_backend("hls").info()
     two_workers = [(fp32, scaled, 32, "fp32", Xs.nbytes, scale_s)]  # n_jobs=2: engine.sharded_pass
@@ -124,8 +154,11 @@ def throughput(name: str, n: int, d: int, cfg: BenchConfig, say) -> dict:
         rows.append(_row("quantized", bits, sampling, levels, n, d, data.lines.nbytes, t, bandwidth, prep,
                          note=note))
         say(f"    {F.precision_label(bits, sampling)} {levels}: {np.median(t):.4f} s/epoch")
-        if (bits, sampling, levels) == (4, "double", "uniform"):
+        if (sampling, levels) == ("double", "uniform") and bits in cfg.two_worker_bits:
             two_workers.append((run, data, bits, sampling, data.lines.nbytes, prep))
+        del data
+        if (sampling, levels) == ("double", "uniform") and bits in cfg.loss_bits:
+            rows += _loss_rows(X, scaling, ys, bits, shift, fit_s, bandwidth, cfg, say)
     with ThreadPoolExecutor(max_workers=2, thread_name_prefix="zipml-bench") as pool:
         for run, data, bits, sampling, nbytes, prep in two_workers:
             t = epoch_times(lambda: sharded_pass(run, data, None, zeros, shift, 0, 2, SgdConfig.block_rows,
@@ -161,47 +194,87 @@ def throughput(name: str, n: int, d: int, cfg: BenchConfig, say) -> dict:
             "read_bandwidth_gbps": bandwidth / 1e9, "rows": rows}
 
 
+#: The max_iter of the fits of the time to accuracy: every budget in turn up to the first
+#: that reaches the target. 100 is the estimators' default.
+FIT_BUDGETS = (1, 2, 3, 4, 6, 8, 12, 16, 24, 32, 48, 64, 100)
+TTA_PRECISIONS = ((32, "fp32"), (8, "double"), (4, "double"), (2, "double"), (4, "naive"))
+
+
+def _training_loss(model, X, y) -> float:
+    return float(0.5 * np.mean((model.predict(X) - y) ** 2))
+
+
+def _fit_ladder(make, X, y, target: float) -> list[dict]:
+    """``make(max_iter).fit(X, y)`` for each budget of FIT_BUDGETS in turn, timed (the
+    whole call: validation, scaling, quantization, epochs), with the training loss of the
+    fitted model, up to the first fit that reaches ``target`` or stops before its budget
+    (its tolerance stopped it: a larger budget fits the same model)."""
+    import warnings
+
+    from sklearn.exceptions import ConvergenceWarning
+
+    fits = []
+    for budget in FIT_BUDGETS:
+        model = make(budget)
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", ConvergenceWarning)  # small budgets stop before converging
+            start = time.perf_counter()
+            model.fit(X, y)
+            wall = time.perf_counter() - start
+        epochs = int(np.max((model[-1] if hasattr(model, "steps") else model).n_iter_))  # a pipeline: its SGD's
+        fits.append({"max_iter": budget, "epochs": epochs, "wall_s": wall, "loss": _training_loss(model, X, y)})
+        if fits[-1]["loss"] <= target or epochs < budget:
+            break
+    return fits
+
+
 def time_to_accuracy(cfg: BenchConfig, say) -> dict:
-    """Wall time for each precision to reach fp32's final training loss within 1%."""
+    """Wall time of fit() (defaults but max_iter, as a user calls it) for each precision
+    to reach fp32's final training loss within 1%; and of StandardScaler + SGDRegressor."""
+    from .linear_model import ZipMLRegressor
+
     X, y = problem(cfg.tta_rows, cfg.tta_features, seed=1)
-    scaling = FeatureScaling.fit(X)
-    ys = LabelScaling.fit(y).transform(y)
-    A = np.hstack([scaling.transform(X), np.ones((X.shape[0], 1), np.float32)])
+    fp32 = ZipMLRegressor(bits=32, random_state=0).fit(X, y)  # its own stopping rule (tol)
+    target = 1.01 * _training_loss(fp32, X, y)
 
-    def run(bits, sampling, epochs):
-        shift = auto_step_shift(X, scaling, bits)
-        # the estimators' defaults: rows shuffled and (quantized) fresh samples every epoch
-        config = SgdConfig(bits, sampling, "uniform", shift, 3, 1, 0, "hls", shuffle=True, fresh_samples=True)
-        start = time.perf_counter()
-        data = engine.EpochData(X, scaling, config)
-        stamps = []
-        try:
-            hist, _ = engine.train(data, [KernelRun(ys, config)], epochs, np.zeros((1, X.shape[1] + 1)),
-                                   on_epoch=lambda e, _: stamps.append(time.perf_counter() - start))
-        finally:
-            data.close()
-        losses = 0.5 * np.mean((A @ hist[0].T.astype(np.float32) - ys[:, None]) ** 2, axis=0)
-        return {"bits": bits, "sampling": sampling, "eta0": 2.0**-shift, "wall_s": stamps,
-                "loss": [float(v) for v in losses]}
+    def zipml(bits, sampling):
+        return lambda budget: ZipMLRegressor(bits=bits, sampling="double" if bits == 32 else sampling,
+                                             max_iter=budget, random_state=0)
 
-    precisions = [(32, "fp32", cfg.tta_epochs)] + [
-        (bits, sampling, 2 * cfg.tta_epochs)
-        for bits, sampling in ((8, "double"), (4, "double"), (2, "double"), (4, "naive"))]
     # Rounds over all precisions, interleaved, so that a slow spell of a shared machine
-    # does not fall on one precision; the losses are the same every round (fixed seeds),
-    # the wall time of each epoch is the median over rounds.
-    rounds = [[run(*p) for p in precisions] for _ in range(max(1, cfg.tta_rounds))]
-    curves = rounds[0]
-    for k, c in enumerate(curves):
-        c["wall_s"] = [float(t) for t in np.median([r[k]["wall_s"] for r in rounds], axis=0)]
-    target = curves[0]["loss"][-1] * 1.01
+    # does not fall on one precision; the fits are the same every round (fixed seeds),
+    # the wall time of each is the median over rounds.
+    rounds = [[_fit_ladder(zipml(*p), X, y, target) for p in TTA_PRECISIONS] for _ in range(max(1, cfg.tta_rounds))]
+    curves = []
+    for k, (bits, sampling) in enumerate(TTA_PRECISIONS):
+        fits = rounds[0][k]
+        for i, fit in enumerate(fits):
+            fit["wall_s"] = float(np.median([r[k][i]["wall_s"] for r in rounds]))
+        curves.append({"bits": bits, "sampling": sampling, "fits": fits})
+    if cfg.sklearn:
+        from sklearn.linear_model import SGDRegressor
+        from sklearn.pipeline import make_pipeline
+        from sklearn.preprocessing import StandardScaler
+
+        curves.append({"bits": 64, "sampling": "sklearn", "fits": _fit_ladder(
+            lambda budget: make_pipeline(StandardScaler(), SGDRegressor(max_iter=budget, random_state=0)), X, y,
+            target)})  # one round: its epochs take many times the others'
+    base = None
     for c in curves:
-        hit = [t for t, l in zip(c["wall_s"], c["loss"]) if l <= target]
-        c["seconds_to_target"] = hit[0] if hit else None
-        say(f"  {F.precision_label(c['bits'], c['sampling'])}: "
-            f"{'not reached' if not hit else format(hit[0], '.3f') + ' s'} to fp32 loss + 1%")
+        c["wall_s"], c["loss"] = [f["wall_s"] for f in c["fits"]], [f["loss"] for f in c["fits"]]
+        hit = next((f for f in c["fits"] if f["loss"] <= target), None)
+        c["seconds_to_target"] = None if hit is None else hit["wall_s"]
+        c["epochs_to_target"] = None if hit is None else hit["epochs"]
+        base = c["seconds_to_target"] if base is None else base  # fp32's, the first curve
+        c["time_vs_fp32"] = None if hit is None or not base else hit["wall_s"] / base
+        say(f"  {tta_label(c)}: " + ("not reached" if hit is None else
+                                     f"{hit['wall_s']:.3f} s ({hit['epochs']} epochs) to fp32 loss + 1%"))
     return {"n_samples": cfg.tta_rows, "n_features": cfg.tta_features, "target_loss": target,
-            "loss_units": "0.5 MSE, labels standardised", "curves": curves}
+            "loss_units": "0.5 MSE, original units", "rounds": max(1, cfg.tta_rounds), "curves": curves}
+
+
+def tta_label(c: dict) -> str:
+    return "StandardScaler + SGDRegressor" if c["sampling"] == "sklearn" else F.precision_label(c["bits"], c["sampling"])
 
 
 def run(cfg: BenchConfig, out: Path, hls_report=None, quiet: bool = False) -> dict:
@@ -247,7 +320,9 @@ def kernel_label(r) -> str:
     if r["kernel"] in ("fp32", "sklearn", "golden"):
         return {"fp32": "fp32 C++ kernel", "sklearn": "scikit-learn SGDRegressor",
                 "golden": "NumPy golden model, 4-bit double (extrapolated)"}[r["kernel"]] + workers
-    return F.precision_label(r["bits"], r["sampling"]) + (" optimal" if r["levels"] == "optimal" else "") + workers
+    loss = "" if r.get("loss", "squared_error") == "squared_error" else f", {r['loss']}"
+    return (F.precision_label(r["bits"], r["sampling"]) + (" optimal" if r["levels"] == "optimal" else "") + loss
+            + workers)
 
 
 def render(r: dict) -> str:
@@ -269,13 +344,20 @@ def render(r: dict) -> str:
         lines.append("")
     tta = r["time_to_accuracy"]
     lines += [f"## Time to accuracy: {tta['n_samples']} x {tta['n_features']}", "",
-              f"Wall time (quantization included) until the training loss is within 1% of fp32's final loss "
-              f"({tta['target_loss']:.5g}, {tta['loss_units']}).", "", "| precision | eta0 | seconds to target |",
-              "|---|---|---|"]
+              "Wall time of the first fit() (defaults but max_iter, which takes 1, 2, 3, 4, 6, 8, 12, ... in turn; "
+              "the whole call, quantization included) whose model's training loss is within 1% of the loss of "
+              f"fp32's default fit ({tta['target_loss']:.5g}, {tta['loss_units']}); median of "
+              f"{tta['rounds']} interleaved rounds (scikit-learn: one).", "",
+              "| precision | max_iter | epochs | seconds to target | vs fp32 |", "|---|---|---|---|---|"]
     for c in tta["curves"]:
-        name = F.precision_label(c["bits"], c["sampling"])
-        s = "not reached" if c["seconds_to_target"] is None else f"{c['seconds_to_target']:.3f}"
-        lines.append(f"| {name} | 2^-{int(round(-math.log2(c['eta0'])))} | {s} |")
+        last = c["fits"][-1]
+        if c["seconds_to_target"] is None:
+            lines.append(f"| {tta_label(c)} | {last['max_iter']} | {last['epochs']} | not reached "
+                         f"(loss {last['loss']:.5g}) | - |")
+        else:
+            ratio = "-" if c["time_vs_fp32"] is None else f"{c['time_vs_fp32']:.2f}x"
+            lines.append(f"| {tta_label(c)} | {last['max_iter']} | {c['epochs_to_target']} | "
+                         f"{c['seconds_to_target']:.3f} | {ratio} |")
     p = r["fpga_projection"]
     lines += ["", "## FPGA cycle model", "", fpga_assumptions_text(p), "",
               "| precision | stored bits | values/line | cycles/row | epoch cycles | epoch s | speedup vs 32-bit |",

@@ -89,7 +89,8 @@ def speedup_vs_bits(throughput: dict, projection: dict, path: Path) -> Path:
     for sampling, marker in (("double", "o"), ("naive", "s")):
         cpu = sorted((r["bits_per_value"], r["speedup_vs_fp32"]) for r in throughput["rows"]
                      if r["kernel"] == "quantized" and r.get("levels", "uniform") == "uniform"
-                     and r["sampling"] == sampling and r.get("workers", 1) == 1)
+                     and r["sampling"] == sampling and r.get("workers", 1) == 1
+                     and r.get("loss", "squared_error") == "squared_error")
         fpga = sorted((r["stored_bits"], r["speedup_vs_32bit"]) for r in projection["rows"]
                       if r["sampling"] == sampling)
         ax.plot(*zip(*cpu), "-", marker=marker, label=f"CPU measured, {sampling}")
@@ -137,14 +138,18 @@ def levels_bits_worth(variance: dict, path: Path) -> Path:
 
 
 def time_to_loss(tta: dict, path: Path) -> Path:
-    """Training loss against wall time (quantization included) for each precision."""
+    """Training loss against wall time of fit() (quantization included) for each precision,
+    one point per max_iter budget; scikit-learn's pipeline in black."""
     fig, (ax,) = _panels(1)
     for c in tta["curves"]:
-        label = _label(c)
-        ax.plot(c["wall_s"], c["loss"], _STYLES[c["sampling"]], marker=".", color=_color(c["bits"]), label=label)
+        if c["sampling"] == "sklearn":
+            ax.plot(c["wall_s"], c["loss"], "-.", marker=".", color="black", label="StandardScaler + SGDRegressor")
+        else:
+            ax.plot(c["wall_s"], c["loss"], _STYLES[c["sampling"]], marker=".", color=_color(c["bits"]), label=_label(c))
     ax.axhline(tta["target_loss"], color="gray", linestyle=":", label="fp32 final loss + 1%")
     ax.set_yscale("log")
-    _style(ax, "wall time, s (quantization included)", f"training loss ({tta['loss_units']})")
+    ax.set_xscale("log")
+    _style(ax, "wall time of fit(), s (quantization included)", f"training loss ({tta['loss_units']})")
     return _save(fig, path)
 
 

@@ -134,7 +134,8 @@ def reproduce(out: Path, full: bool = False, quiet: bool = False, sizes: dict | 
 
     n, d = sizes["throughput"]
     _say(quiet, f"[{next(step)}/{total}] throughput on {n} x {d} float32 and FPGA projection")
-    results["throughput"] = bench.throughput("throughput", n, d, bench.BenchConfig(repeats=5, sklearn=False),
+    results["throughput"] = bench.throughput("throughput", n, d, bench.BenchConfig(repeats=5, sklearn=False, losses=(),
+                                                                                   two_worker_bits=(4,)),
                                              lambda text: None)
     precisions = [(b, s) for b in (8, 4, 2, 1) for s in ("double", "naive")]
     results["fpga_projection"] = fpga.project(n, d, precisions)
@@ -703,8 +704,8 @@ def render(r: dict) -> str:
     for x in t["rows"]:
         one_worker = x.get("workers", 1) == 1  # the projection is of one kernel instance
         fpga_cell = "1.00x" if x["kernel"] == "fp32" and one_worker else "-"
-        if x["kernel"] == "quantized" and x["levels"] == "uniform" and one_worker:
-            fpga_cell = f"{proj[(x['bits'], x['sampling'])]['speedup_vs_32bit']:.2f}x"
+        if x["kernel"] == "quantized" and x["levels"] == "uniform" and one_worker and (x["bits"], x["sampling"]) in proj:
+            fpga_cell = f"{proj[(x['bits'], x['sampling'])]['speedup_vs_32bit']:.2f}x"  # the synthesis tops' widths
         lines.append(f"| {bench.kernel_label(x)} | {x['bytes_per_epoch'] / 2**20:.1f} MiB | "
                      f"{x['epoch_s_median']:.4f} | {x['gbytes_per_s']:.2f} | {x['speedup_vs_fp32']:.2f}x | "
                      f"{'-' if x['prepare_s'] is None else format(x['prepare_s'], '.3f')} | {fpga_cell} |")
@@ -715,7 +716,8 @@ def render(r: dict) -> str:
               "same b + 2 bits (the index and 2 fraction bits of one value, from which the kernel draws both "
 "samples every epoch), and b bits for naive sampling.", "", "![speedup](speedup.png)", ""]
     epoch_s = {(x["bits"], x["sampling"]): x["epoch_s_median"] for x in t["rows"]
-               if x.get("workers", 1) == 1 and x["levels"] in ("uniform", "-")}
+               if x.get("workers", 1) == 1 and x["levels"] in ("uniform", "-")
+               and x.get("loss", "squared_error") == "squared_error"}
     lines += [f"Data movement per epoch of {t['n_samples']} x {t['n_features']} in the paper's computation model "
               "(each SGD step reads a sample, reads the model for its dot product and writes its gradient into "
               "the model), MiB, next to the measured CPU epoch of the same data (the CPU kernels keep the model "

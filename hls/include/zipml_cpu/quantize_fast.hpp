@@ -21,13 +21,14 @@ constexpr const char* kFastQuantize = "none";
 #endif
 
 /// The formats this build's quantizer fast path covers with uniform levels (its
-/// supports_quantize: AVX2 adds 3 and 6 bits to AVX-512's; none without one).
+/// supports_quantize; none without one). AVX2's covers AVX-512's and 3 and 6 bits, and an
+/// AVX-512 build has AVX2 too: fast_quantize_matrix runs those widths on AVX2 there.
 template <int Bits, Sampling E>
 constexpr bool fast_quantize_supports() {
-#if defined(ZIPML_HAVE_AVX512_QUANTIZE)
-  return avx512::supports_quantize<Bits, E>();
-#elif defined(ZIPML_HAVE_AVX2_QUANTIZE)
+#if defined(ZIPML_HAVE_AVX2_QUANTIZE)
   return avx2::supports_quantize<Bits, E>();
+#elif defined(ZIPML_HAVE_AVX512_QUANTIZE)
+  return avx512::supports_quantize<Bits, E>();
 #else
   return false;
 #endif
