@@ -120,3 +120,16 @@ def test_report_errors(tmp_path):
     empty.mkdir()
     with pytest.raises(ReportError, match="no \\*_csynth.xml"):
         find_reports(empty)
+
+
+def test_bench_on_odd_sizes(tmp_path):
+    """Sizes whose float32 bytes are no whole number of 8-byte words (the bandwidth probe
+    reads whole words; one word of zeros when there is none): each quantized row reads
+    one 64-byte line per row."""
+    assert main(["bench", "--quick", "--quiet", "--out", str(tmp_path), "--rows", "3", "--features", "1",
+                 "--small-rows", "1", "--small-features", "1", "--repeats", "1", "--no-sklearn"]) == 0
+    r = json.loads((tmp_path / "bench.json").read_text())
+    for key, n in (("memory_bound", 3), ("cache_resident", 1)):
+        assert r[key]["read_bandwidth_gbps"] > 0
+        lines = {x["bytes_per_epoch"] for x in r[key]["rows"] if x["kernel"] == "quantized" and x["loss"] != "hinge"}
+        assert lines == {64 * n}
