@@ -134,3 +134,29 @@ def test_margin_losses_on_the_fast_path_equal_the_portable_kernel_and_golden(los
     assert (margins > 1).sum() >= 10  # rows without a step were visited
     if loss == "hinge":
         assert fast.refetches.sum() >= 5
+
+
+@pytest.mark.parametrize("bits, sampling", [(3, "double"), (4, "naive"), (6, "double"), (8, "nearest")])
+def test_refetching_hinge_with_sample_weights_equals_the_portable_kernel_and_golden(bits, sampling):
+    # The SIMD paths' refetch (AVX2: every width; AVX-512: 1, 2, 4, 8 bits) with weighted
+    # residuals (weights up to 2^12: steps past the narrow lanes), per-feature step
+    # exponents and centers, d not a multiple of 8 (the positions' scalar tail), rows shuffled.
+    rng = np.random.default_rng(bits)
+    d = 37
+    X = rng.uniform(-1, 1, size=(150, d)).astype(np.float32)
+    y = X @ rng.standard_normal(d)
+    q = quantize(X, bits, sampling=sampling, seed=2)
+    full = get_backend("hls").positions(X, q.scaling.lo, q.scaling.inv)
+    order = rng.permutation(150)
+    labels = labels_for("hinge", y)[order]
+    weights = (rng.uniform(0, 1, 150) ** 4 * 2.0**28).astype(np.int32)  # Q16: mostly small, a few up to 2^12
+    kw = dict(loss="hinge", full=full, rows=order, seed=4, sample_weights=weights,
+              feature_shifts=rng.integers(0, 4, d).astype(np.uint8),
+              centers=rng.integers(0, F.max_code(bits) + 1, d).astype(np.int32))
+    args = (q.lines, labels, d, bits, sampling, 3, 4, 1, F.dot_mult(bits), np.zeros(d + 1, np.int32))
+    fast = get_backend("hls").sgd_linear(*args, **kw)
+    for other in (get_backend("hls").sgd_linear(*args, portable=True, **kw),
+                  get_backend("reference").sgd_linear(*args, **kw)):
+        for name in fast._fields:  # history, predictions, saturations, refetches
+            assert np.array_equal(getattr(fast, name), getattr(other, name)), name
+    assert 20 <= fast.refetches.sum() < 3 * 150  # refetched rows and rows stepped by their codes

@@ -20,6 +20,10 @@
 //    within lane_step_bits of the largest value (2^30 at 1 bit, 2^23 at 8 bits, 2^21 for
 //    level tables, whose values reach 2^10), and larger steps (a diverging run)
 //    take a per-value pass with conditioned_step itself;
+//  - the hinge's refetching (uniform levels): the band's l1 = sum |w_j| summed in the fused
+//    update (or by a pass after any other change of the model); a refetched row's
+//    positions centred once, its exact dot product in int64 lanes and its update in int64
+//    lanes (even and odd features; the arithmetic shift by sign flips around a logical one);
 //  - per-feature level tables (LevelLookup): each decoded row is turned into its int32
 //    values minus centers once (1-, 2- and 3-bit codes by blends of the tables' columns, 4,
 //    6 and 8 bits by a gather), the dot product is exact in int64 lanes (as sgd.hpp's dot_sum).
@@ -240,17 +244,17 @@ struct DotLanes {
 /**
  * @brief AVX2 twin of zipml::sgd_linear (same results): `values` nullptr (uniform levels)
  * or, with kTables, level tables of simd::unit_level_tables; `feature_shifts`, `centers`,
- * `seed`, `stored_variance` as SgdOptions's, `rows` as sgd_epochs's (kConditioned:
- * feature_shifts or centers is non-null; a null one counts as all 0); `reg`: sample
- * weights only (the penalties, and the refetch of the losses that refetch, run the
- * portable kernel).
+ * `seed`, `full` (the hinge's refetch positions: uniform levels only) and
+ * `stored_variance` as SgdOptions's, `rows` as sgd_epochs's (kConditioned: feature_shifts
+ * or centers is non-null; a null one counts as all 0); `reg`: sample weights only (the
+ * penalties run the portable kernel).
  */
 template <int Bits, Sampling E, class Loss, bool kConditioned, bool kTables>
 void sgd_linear_lanes(const uint64_t* data, const int32_t* labels, int n, int d, int n_copies, int epochs,
                       int step_shift, int decay_epochs, int32_t dot_mult, const int32_t* values,
                       const int32_t* model_in, int32_t* history, const uint8_t* feature_shifts,
-                      const int32_t* centers, uint32_t seed, const PassReport& report, const int64_t* rows,
-                      const int32_t* stored_variance, const Regularization& reg) {
+                      const int32_t* centers, uint32_t seed, const uint32_t* full, const PassReport& report,
+                      const int64_t* rows, const int32_t* stored_variance, const Regularization& reg) {
   static_assert(supports_sgd<Bits, E, Loss>(), "the AVX2 SGD covers the linear losses on 1, 2, 3, 4, 6, 8 bits");
   constexpr int K = values_per_line(Bits, E);
   constexpr int S = max_code(Bits);
@@ -340,6 +344,80 @@ void sgd_linear_lanes(const uint64_t* data, const int32_t* labels, int n, int d,
   // a scalar dot product's sum as dot_sum keeps it (int32, wrapping, for uniform codes)
   auto dot_total = [](int64_t sum) { return kTables ? sum : int64_t{static_cast<int32_t>(static_cast<uint32_t>(sum))}; };
 
+  // Refetching (the hinge with `full`, sgd.hpp): a row whose margin test could go either
+  // way is read at full precision, its positions centred once into centred_row (p_j - m_j
+  // dot_mult, Q0.24, |.| < 2^25; 0 from d on), for its exact dot product and its update;
+  // l1 = sum_j |w_j| (the band's width) follows the model: summed in the fused update, or
+  // by a pass over the model after any other change.
+  const bool refetching = Loss::kRefetch && full != nullptr;  // never with level tables (fast_sgd_linear)
+  std::vector<int32_t> centred_row(refetching ? padded : 0, 0);
+  auto load_row = [&](const uint32_t* p) {
+    const __m256i dm = _mm256_set1_epi32(dot_mult);
+    int j = 0;
+    for (; j + 8 <= d; j += 8) {
+      __m256i c = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(p + j));
+      if (kCentred) c = _mm256_sub_epi32(c, _mm256_mullo_epi32(_mm256_loadu_si256(reinterpret_cast<const __m256i*>(&center[j])), dm));
+      _mm256_storeu_si256(reinterpret_cast<__m256i*>(&centred_row[j]), c);
+    }
+    for (; j < d; ++j) centred_row[j] = wrap_sub(static_cast<int32_t>(p[j]), kCentred ? wrap_mul(center[j], dot_mult) : 0);
+  };
+  // sum_j (p_j - m_j dot_mult) (w_j >> 8), exact in int64 (sgd.hpp's refetch_dot_loop)
+  auto refetch_dot = [&]() {
+    DotLanes<true> sum;
+    for (int j = 0; j < d; j += 8)
+      sum.add(_mm256_loadu_si256(reinterpret_cast<const __m256i*>(&centred_row[j])),
+              dropped(_mm256_loadu_si256(reinterpret_cast<const __m256i*>(&w[j]))));
+    return sum.sum();
+  };
+  // w_j -= sat32(round(r (p_j - m_j dot_mult) 2^q_j / 2^(16 + shift))) (sgd.hpp's
+  // refetch_update_loop), in int64 lanes: even features, then odd ones; AVX2 has no 64-bit
+  // arithmetic shift, so x >> s = ~(~x >>> s) for negative x.
+  auto refetch_update = [&](int64_t r, int shift) {
+    if (r < INT32_MIN || r > INT32_MAX) {  // the hinge's weighted residual is int32: never, but exact if so
+      for (int j = 0; j < d; ++j)
+        w[j] = wrap_sub(w[j], saturate32(round_shift(r * centred_row[j], kLabelFrac + shift - (kConditioned ? exponent[j] : 0))));
+      return;
+    }
+    const __m256i r64 = _mm256_set1_epi64x(r), base = _mm256_set1_epi64x(kLabelFrac + shift);
+    const __m256i one = _mm256_set1_epi64x(1), zero = _mm256_setzero_si256();
+    const __m256i top = _mm256_set1_epi64x(INT32_MAX), bottom = _mm256_set1_epi64x(INT32_MIN);
+    auto steps = [&](__m256i c, __m256i q) ZIPML_INLINE {  // c, q: int32 in the low half of int64 lanes
+      const __m256i s = _mm256_sub_epi64(base, q);
+      const __m256i x = _mm256_add_epi64(_mm256_mul_epi32(c, r64), _mm256_sllv_epi64(one, _mm256_sub_epi64(s, one)));
+      const __m256i sign = _mm256_cmpgt_epi64(zero, x);
+      __m256i y = _mm256_xor_si256(_mm256_srlv_epi64(_mm256_xor_si256(x, sign), s), sign);
+      y = _mm256_blendv_epi8(y, top, _mm256_cmpgt_epi64(y, top));
+      return _mm256_blendv_epi8(y, bottom, _mm256_cmpgt_epi64(bottom, y));
+    };
+    const __m256i low32 = _mm256_set1_epi64x(0xFFFFFFFF);
+    for (int j = 0; j < d; j += 8) {
+      const __m256i c = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(&centred_row[j]));
+      const __m256i q = kConditioned ? _mm256_loadu_si256(reinterpret_cast<const __m256i*>(&exponent[j]))
+                                     : _mm256_setzero_si256();
+      const __m256i even = steps(c, _mm256_and_si256(q, low32));
+      const __m256i odd = steps(_mm256_srli_epi64(c, 32), _mm256_srli_epi64(q, 32));
+      __m256i* wp = reinterpret_cast<__m256i*>(&w[j]);
+      _mm256_storeu_si256(wp, _mm256_sub_epi32(_mm256_loadu_si256(wp),
+                                               _mm256_blend_epi32(even, _mm256_slli_epi64(odd, 32), 0xAA)));
+    }
+  };
+  // sum of |w| of 8 int32 lanes into 4 int64 lanes (|INT32_MIN| = 2^31: read unsigned)
+  auto add_abs = [](__m256i sum, __m256i v) ZIPML_INLINE {
+    const __m256i a = _mm256_abs_epi32(v);
+    sum = _mm256_add_epi64(sum, _mm256_and_si256(a, _mm256_set1_epi64x(0xFFFFFFFF)));
+    return _mm256_add_epi64(sum, _mm256_srli_epi64(a, 32));
+  };
+  auto sum64 = [](__m256i v) {
+    alignas(32) int64_t lanes[4];
+    _mm256_store_si256(reinterpret_cast<__m256i*>(lanes), v);
+    return lanes[0] + lanes[1] + lanes[2] + lanes[3];
+  };
+  auto model_l1 = [&]() {
+    __m256i sum = _mm256_setzero_si256();
+    for (int j = 0; j < padded; j += 8) sum = add_abs(sum, _mm256_loadu_si256(reinterpret_cast<const __m256i*>(&w[j])));
+    return sum64(sum);
+  };
+
   EpochCounts counts;
   for (int e = 0; e < epochs; ++e) {
     const int shift = epoch_shift(step_shift, decay_epochs, e);
@@ -347,6 +425,7 @@ void sgd_linear_lanes(const uint64_t* data, const int32_t* labels, int n, int d,
     auto row_of = [&](int i) { return copy + (rows == nullptr ? int64_t{i} : rows[i]) * row_words; };
     decode(0, row_of(0), sample_stream_key(seed, e, 0));
     DotLanes<kTables> acc = dot(first_of(0));
+    int64_t l1 = refetching ? model_l1() : 0;
     for (int i = 0; i < n; ++i) {
       const int cur = i & 1, nxt = cur ^ 1;
       const bool has_next = i + 1 < n;
@@ -356,8 +435,27 @@ void sgd_linear_lanes(const uint64_t* data, const int32_t* labels, int n, int d,
           for (int l = 0; l < n_lines; ++l) __builtin_prefetch(ahead + l * kLineWords, 0, 3);
         }
         decode(nxt, row_of(i + 1), sample_stream_key(seed, e, i + 1));
+        if (refetching) {  // the next row's full-precision positions, in case it is refetched
+          const char* ahead = reinterpret_cast<const char*>(full + (rows == nullptr ? int64_t{i} + 1 : rows[i + 1]) * d);
+          for (int64_t b = 0; b < int64_t{d} * 4; b += 64) __builtin_prefetch(ahead + b, 0, 0);
+        }
       }
-      const int64_t pred = linear_prediction(acc.sum(), intercept, dot_mult);
+      int64_t pred = linear_prediction(acc.sum(), intercept, dot_mult);
+      // Refetching (sgd.hpp): where the margin test could go either way, the exact
+      // prediction from the row's full-precision positions decides, and steps the model.
+      bool refetch = false;
+      if (refetching) {
+        const int64_t y = labels[i] > 0 ? 1 : -1;
+        const int64_t unit = int64_t{1} << kLabelFrac;
+        const int64_t band = ((l1 >> kDotDrop) * dot_mult) >> kDotMultFrac;
+        const int64_t margin = y * pred;
+        if (margin - unit <= band && unit - margin <= band) {
+          refetch = true;
+          ++counts.refetched;
+          load_row(full + (rows == nullptr ? int64_t{i} : rows[i]) * d);
+          pred = (refetch_dot() >> kPosFrac) + (intercept >> kDotDrop);
+        }
+      }
       bool weight_saturated = false;
       const int64_t r = reg.weighted(Loss::residual_q16(pred, labels[i]), i, weight_saturated);
       const SampleStep st = residual_step(r, dot_mult, shift, kValueMax, pmax);
@@ -365,7 +463,11 @@ void sgd_linear_lanes(const uint64_t* data, const int32_t* labels, int n, int d,
       const auto* second = second_of(cur);
       const auto* next_first = first_of(nxt);
       if (r != 0 && !tail_zero[cur]) tail_clean = false;  // this step may move tail weights: every pass takes them
-      if (r == 0) {  // no step: only row i+1's dot product
+      if (refetch || r == 0) {  // no step from the row's codes: only row i+1's dot product
+        if (refetch && r != 0) {
+          refetch_update(r, shift);
+          l1 = model_l1();
+        }
         acc = has_next ? dot(next_first) : DotLanes<kTables>{};
         report_predictions(report, i, pred, pred);
       } else if (kTabled ||
@@ -381,6 +483,7 @@ void sgd_linear_lanes(const uint64_t* data, const int32_t* labels, int n, int d,
         const __m256i half = _mm256_set1_epi32(1 << (kUpdateFrac - 1));
         DotLanes<kTables> acc2;
         acc = DotLanes<kTables>{};
+        __m256i l1_sum = _mm256_setzero_si256();  // refetching: sum |w| of the updated model
         for (int j = 0, end = tail_clean ? span : padded; j < end; j += 8) {
           __m256i* wp = reinterpret_cast<__m256i*>(&w[j]);
           __m256i wv = _mm256_loadu_si256(wp);
@@ -394,7 +497,9 @@ void sgd_linear_lanes(const uint64_t* data, const int32_t* labels, int n, int d,
                                                                 kUpdateFrac));
           _mm256_storeu_si256(wp, wv);
           if (has_next) acc.add(lane_values(next_first, j), dropped(wv));
+          if constexpr (Loss::kRefetch) l1_sum = add_abs(l1_sum, wv);
         }
+        if (refetching) l1 = sum64(l1_sum);  // lanes past the pass hold 0 (tail_clean)
         report_predictions(report, i, pred, kSecond ? linear_prediction(acc2.sum(), intercept, dot_mult) : pred);
       } else {  // a step too large for int32 lanes: conditioned_step per value, then the next dot product
         int64_t acc2 = 0;
@@ -404,6 +509,7 @@ void sgd_linear_lanes(const uint64_t* data, const int32_t* labels, int n, int d,
           w[j] = wrap_sub(w[j], conditioned_step(st.g, v, kConditioned ? exponent[j] : 0));
         }
         acc = has_next ? dot(next_first) : DotLanes<kTables>{};
+        if (refetching) l1 = model_l1();
         report_predictions(report, i, pred,
                            kSecond ? linear_prediction(dot_total(acc2), intercept, dot_mult) : pred);
       }
@@ -411,6 +517,7 @@ void sgd_linear_lanes(const uint64_t* data, const int32_t* labels, int n, int d,
       if (stored_variance != nullptr && ((i + 1) % kCorrectionRows == 0 || i + 1 == n)) {
         correct_stored_rounding(w.data(), d, stored_variance, feature_shifts, i % kCorrectionRows + 1, shift);
         if (has_next) acc = dot(next_first);  // row i+1's dot product was taken before the correction
+        if (refetching) l1 = model_l1();
       }
     }
     counts.flush(report, e);
@@ -426,7 +533,7 @@ void sgd_linear_lanes(const uint64_t* data, const int32_t* labels, int n, int d,
 /**
  * @brief Runs the AVX2 SGD where this build has it (AVX2 without AVX-512) and it covers
  * the call (supports_sgd, simd::covers_options, covers_levels: uniform levels and
- * level tables, and no refetching: opt.full unused by the loss or nullptr); otherwise
+ * level tables; refetching, opt.full for the hinge, with uniform levels); otherwise
  * does nothing.
  * @return true when it ran; parameters as zipml::sgd_linear.
  */
@@ -441,12 +548,13 @@ bool fast_sgd_linear([[maybe_unused]] const uint64_t* data, [[maybe_unused]] con
                      [[maybe_unused]] const int64_t* rows = nullptr) {
 #ifdef ZIPML_HAVE_AVX2
   if constexpr (supports_sgd<Bits, E, Loss>()) {
+    const bool refetching = Loss::kRefetch && opt.full != nullptr;
     if (simd::covers_options(opt) && simd::covers_levels<kLevelTables>(values, d, max_code(Bits) + 1) &&
-        !(Loss::kRefetch && opt.full != nullptr)) {
+        !(refetching && values != nullptr)) {
       auto run = [&](auto conditioned, auto tables) {
         sgd_linear_lanes<Bits, E, Loss, decltype(conditioned)::value, decltype(tables)::value>(
             data, labels, n, d, n_copies, epochs, step_shift, decay_epochs, dot_mult, values, model_in, history,
-            opt.feature_shifts, opt.centers, opt.seed, report, rows, opt.stored_variance, opt.reg);
+            opt.feature_shifts, opt.centers, opt.seed, opt.full, report, rows, opt.stored_variance, opt.reg);
       };
       const bool conditioned = opt.feature_shifts != nullptr || opt.centers != nullptr;
       if (values == nullptr)
