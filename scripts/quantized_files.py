@@ -7,9 +7,11 @@ RSS is per process); the commands and the figures they gave are in docs/FORMATS.
   python scripts/quantized_files.py make-csv OUT.csv ROWS FEATURES   # the same kind of table as CSV
   python scripts/quantized_files.py make-libsvm OUT ROWS FEATURES DENSITY  # sparse rows as LIBSVM (1-based)
   python scripts/quantized_files.py ingest SOURCE OUT.zq BITS [--sampling S] [--copies K] [--chunk-rows R] [--phases]
-  python scripts/quantized_files.py parse-csv FILE.csv               # csv_blocks alone (no output)
+      [--parser P]                                                   # P: csv_blocks' fast parser (auto)
+  python scripts/quantized_files.py parse-csv FILE.csv [--parser P]  # csv_blocks alone (no output)
   python scripts/quantized_files.py pandas FILE.csv                  # pandas.read_csv (a venv with pandas)
-  python scripts/quantized_files.py versus-pandas FILE.csv [--rounds 5]  # ingest and pandas.read_csv alternated
+  python scripts/quantized_files.py versus-pandas FILE.csv [--rounds 5] [--parsers auto,pandas]
+      # pandas.read_csv and ingestion with each fast parser, alternated; wall and CPU seconds
   python scripts/quantized_files.py verify FILE.zq                   # load with and without verification
   python scripts/quantized_files.py epochs FILE.zq [--epochs 5]      # epoch time: file vs memory
   python scripts/quantized_files.py sparse ROWS FEATURES DENSITY      # fit on a random CSR matrix
@@ -136,7 +138,7 @@ class _PhasePeaks:
 
 
 def ingest(source: str, out: str, bits: int, sampling: str, copies: int, chunk_rows: int | None,
-           phases: bool = False) -> None:
+           phases: bool = False, parser: str = "auto") -> None:
     import os
 
     from zipml_hls.ingest import quantize_file
@@ -145,7 +147,7 @@ def ingest(source: str, out: str, bits: int, sampling: str, copies: int, chunk_r
     by_phase = _PhasePeaks() if phases else None
     start = time.perf_counter()
     with _AnonPeak() as anon:
-        quantize_file(source, out, bits, sampling=sampling, n_copies=copies, chunk_rows=chunk_rows)
+        quantize_file(source, out, bits, sampling=sampling, n_copies=copies, chunk_rows=chunk_rows, csv_parser=parser)
     seconds = time.perf_counter() - start
     if by_phase:
         print(by_phase.report())
@@ -155,16 +157,16 @@ def ingest(source: str, out: str, bits: int, sampling: str, copies: int, chunk_r
           f"GiB above the {imported:.2f} GiB after the imports), peak anonymous RSS {anon.peak / 2**20:.2f} GiB")
 
 
-def parse_csv(path: str) -> None:
+def parse_csv(path: str, parser: str) -> None:
     import os
 
     from zipml_hls.data import csv_blocks
 
     start = time.perf_counter()
-    rows = sum(len(y) for _, y, _, _ in csv_blocks(path))
+    rows = sum(len(y) for _, y, _, _ in csv_blocks(path, parser=parser))
     seconds = time.perf_counter() - start
-    print(f"csv_blocks {path}: {rows} rows, {seconds:.1f} s, {os.path.getsize(path) / 2**20 / seconds:.0f} MiB/s; "
-          f"peak RSS {_peak_rss_gib():.2f} GiB")
+    print(f"csv_blocks {path} (parser {parser}): {rows} rows, {seconds:.1f} s, "
+          f"{os.path.getsize(path) / 2**20 / seconds:.0f} MiB/s; peak RSS {_peak_rss_gib():.2f} GiB")
 
 
 def pandas_csv(path: str) -> None:
@@ -179,9 +181,16 @@ def pandas_csv(path: str) -> None:
           f"{os.path.getsize(path) / 2**20 / seconds:.0f} MiB/s; peak RSS {_peak_rss_gib():.2f} GiB")
 
 
-def versus_pandas(path: str, rounds: int) -> None:
-    """Ingestion (4-bit double, default chunks) and pandas.read_csv of the whole file,
-    alternated in one process (the machine's speed moves: each ratio compares neighbours)."""
+def _cpu_seconds() -> float:
+    usage = resource.getrusage(resource.RUSAGE_SELF)  # every thread of the process (pyarrow's too)
+    return usage.ru_utime + usage.ru_stime
+
+
+def versus_pandas(path: str, rounds: int, parsers: list[str]) -> None:
+    """Ingestion (4-bit double, default chunks) with each of ``parsers`` (csv_blocks' fast
+    parser) and pandas.read_csv of the whole file, alternated in one process (the machine's
+    speed moves: each ratio compares neighbours); wall-clock and CPU seconds (user + system,
+    every thread), the CPU time being the less moved by other processes' load."""
     import os
     import tempfile
 
@@ -189,22 +198,27 @@ def versus_pandas(path: str, rounds: int) -> None:
 
     from zipml_hls.ingest import quantize_file
 
-    times = {"pandas.read_csv": [], "ingest": []}
+    names = ["pandas.read_csv", *(f"ingest, parser {p}" for p in parsers)]
+    wall, cpu = {n: [] for n in names}, {n: [] for n in names}
     with tempfile.TemporaryDirectory(dir=os.path.dirname(os.path.abspath(path))) as folder:
         for _ in range(rounds):
-            for name in times:
-                start = time.perf_counter()
-                if name == "ingest":
-                    quantize_file(path, os.path.join(folder, "out.zq"), 4)
-                else:
+            for name in names:
+                start, start_cpu = time.perf_counter(), _cpu_seconds()
+                if name == "pandas.read_csv":
                     pd.read_csv(path, dtype=np.float64)
-                times[name].append(time.perf_counter() - start)
-    for name, seconds in times.items():
-        print(f"{name}: median {np.median(seconds):.2f} s ({', '.join(f'{s:.2f}' for s in seconds)})")
-    ratios = np.array(times["pandas.read_csv"]) / np.array(times["ingest"])
-    of_medians = np.median(times["pandas.read_csv"]) / np.median(times["ingest"])
-    print(f"ingestion's speed / pandas.read_csv's, round by round: {', '.join(f'{r:.2f}' for r in ratios)}; median "
-          f"{np.median(ratios):.2f}, ratio of the medians {of_medians:.2f}")
+                else:
+                    quantize_file(path, os.path.join(folder, "out.zq"), 4, csv_parser=name.rsplit(" ", 1)[1])
+                wall[name].append(time.perf_counter() - start)
+                cpu[name].append(_cpu_seconds() - start_cpu)
+    for name in names:
+        print(f"{name}: median {np.median(wall[name]):.2f} s ({', '.join(f'{s:.2f}' for s in wall[name])}); CPU "
+              f"median {np.median(cpu[name]):.2f} s ({', '.join(f'{s:.2f}' for s in cpu[name])})")
+    for name in names[1:]:
+        ratios = np.array(wall["pandas.read_csv"]) / np.array(wall[name])
+        of_medians = np.median(wall["pandas.read_csv"]) / np.median(wall[name])
+        print(f"{name}: speed / pandas.read_csv's, round by round {', '.join(f'{r:.2f}' for r in ratios)}; median "
+              f"{np.median(ratios):.2f}, ratio of the medians {of_medians:.2f}; of the CPU medians "
+              f"{np.median(cpu['pandas.read_csv']) / np.median(cpu[name]):.2f}")
 
 
 def verify(path: str) -> None:
@@ -289,11 +303,16 @@ def main() -> None:
     p.add_argument("--copies", type=int, default=1)
     p.add_argument("--chunk-rows", type=int)
     p.add_argument("--phases", action="store_true", help="the peak RSS of each phase (polled every 5 ms)")
-    for name in ("parse-csv", "pandas", "verify"):
+    p.add_argument("--parser", default="auto", help="csv_blocks' fast parser: auto, pyarrow, pandas or numpy")
+    for name in ("pandas", "verify"):
         sub.add_parser(name).add_argument("path")
+    p = sub.add_parser("parse-csv")
+    p.add_argument("path")
+    p.add_argument("--parser", default="auto")
     p = sub.add_parser("versus-pandas")
     p.add_argument("path")
     p.add_argument("--rounds", type=int, default=5)
+    p.add_argument("--parsers", default="auto", help="comma-separated fast parsers of csv_blocks to time")
     p = sub.add_parser("sparse")
     p.add_argument("rows", type=int)
     p.add_argument("features", type=int)
@@ -309,13 +328,13 @@ def main() -> None:
     elif args.command == "make-libsvm":
         make_libsvm(args.out, args.rows, args.features, args.density)
     elif args.command == "ingest":
-        ingest(args.source, args.out, args.bits, args.sampling, args.copies, args.chunk_rows, args.phases)
+        ingest(args.source, args.out, args.bits, args.sampling, args.copies, args.chunk_rows, args.phases, args.parser)
     elif args.command == "parse-csv":
-        parse_csv(args.path)
+        parse_csv(args.path, args.parser)
     elif args.command == "pandas":
         pandas_csv(args.path)
     elif args.command == "versus-pandas":
-        versus_pandas(args.path, args.rounds)
+        versus_pandas(args.path, args.rounds, args.parsers.split(","))
     elif args.command == "verify":
         verify(args.path)
     elif args.command == "sparse":

@@ -1,15 +1,45 @@
 """Session set-up shared by the test modules: the slowest step of the suite, Yosys'
 synthesis of the 32-bit engine (minutes of one core), starts as soon as the tests are
 collected, in a Yosys process of its own, so that it runs beside the tests that run in
-the interpreter instead of after them; tests/test_rtl.py asserts on its result."""
+the interpreter instead of after them; tests/test_rtl.py asserts on its result. Option
+``--without MODULE`` runs the tests as if MODULE were not installed (``--without pyarrow``:
+CSV ingestion with pandas' or NumPy's parser, Parquet tests skipped)."""
 
 import shutil
+import sys
 import tempfile
 from pathlib import Path
 
 import pytest
 
 _synthesis = {}  # the running Yosys process of the 32-bit engine, and its folder
+
+
+def pytest_addoption(parser):
+    parser.addoption("--without", action="append", default=[], metavar="MODULE",
+                     help="run as if MODULE (e.g. pyarrow, pandas) were not installed")
+
+
+class _Without:
+    """An import hook that makes ``import NAME`` (or of a submodule) fail as for a module
+    not installed. (Not None in sys.modules: scikit-learn looks there for pyarrow.)"""
+
+    def __init__(self, names):
+        self.names = set(names)
+
+    def find_spec(self, name, path=None, target=None):
+        if name.partition(".")[0] in self.names:
+            raise ModuleNotFoundError(f"No module named {name!r} (pytest --without)", name=name)
+        return None
+
+
+def pytest_configure(config):
+    names = config.getoption("without")
+    for name in names:
+        if any(m == name or m.startswith(name + ".") for m in sys.modules):
+            raise pytest.UsageError(f"--without {name}: {name} is imported already")
+    if names:
+        sys.meta_path.insert(0, _Without(names))
 
 
 def pytest_collection_finish(session):

@@ -1,8 +1,10 @@
 """Quantized data files: the format, training from them, streaming ingestion, the CLI."""
 
+import functools
+import importlib
 import os
-
 import re
+import sys
 import warnings
 
 import numpy as np
@@ -11,6 +13,7 @@ from sklearn.datasets import load_diabetes
 
 import zipml_hls
 from zipml_hls import ZipMLClassifier, ZipMLRegressor, load_quantized, quantize
+from zipml_hls import data
 from zipml_hls.cli import main
 from zipml_hls.data import DataError, csv_blocks, load_csv
 from zipml_hls.ingest import quantize_file
@@ -256,12 +259,16 @@ def test_streaming_equals_in_memory(skewed, tmp_path):
 
 
 def _parsers():
-    """The fast CSV parsers installed here: NumPy's always, pandas' with the 'csv' extra."""
-    try:
-        import pandas  # noqa: F401
-    except ImportError:
-        return ("numpy",)
-    return ("numpy", "pandas")
+    """The fast CSV parsers installed here: NumPy's always, pandas' with the 'csv' extra,
+    pyarrow's with the 'parquet' extra (pytest --without pyarrow hides it)."""
+    found = ["numpy"]
+    for name in ("pandas", "pyarrow"):
+        try:
+            importlib.import_module(name)
+        except ImportError:
+            continue
+        found.append(name)
+    return tuple(found)
 
 
 @pytest.mark.parametrize("parser", _parsers())
@@ -289,6 +296,86 @@ def test_csv_blocks_match_load_csv(tmp_path, parser):
         for block_bytes in (1, 13, 50, 1 << 20):
             with pytest.raises(DataError, match=message):
                 list(csv_blocks(bad, block_bytes=block_bytes, parser=parser))
+
+
+#: Cells every fast parser must read as Python's float does (correctly rounded): spaces,
+#: signs, exponents, a subnormal, the largest double, more digits than a double holds, halfway cases.
+AWKWARD_CELLS = (" 1.5", "+2 ", ".5", "5.", "1E+05", "-0", "1e-320", "4.9406564584124654e-324", "1.7976931348623157e308",
+                 "0.1000000000000000055511151231257827", "123456789012345678901234567890", "9007199254740993",
+                 "1.00000000000000011102230246251565404236316680908203125",
+                 "1.00000000000000011102230246251565404236316680908203124", "1_0", "3.14159265358979323846264338327950288")
+
+
+@pytest.mark.parametrize("parser", _parsers())
+def test_csv_parsers_read_the_same_values(tmp_path, monkeypatch, parser):
+    csv_rows = data._csv_rows
+    # awkward but valid cells, CRLF and bare line ends, blank lines, no line end at the end: the values of
+    # load_csv (Python's float) from every fast parser, or from the line parser where a fast one refuses
+    # a block ('1_0': Python reads 10, pandas and pyarrow refuse it)
+    rows = [",".join(np.roll(AWKWARD_CELLS, k)) for k in range(len(AWKWARD_CELLS))]
+    text = "a,b," + ",".join(f"c{j}" for j in range(len(AWKWARD_CELLS) - 2)) + "\r\n"
+    text += "\r\n".join(rows[:5]) + "\n\n" + "\n".join(rows[5:]) + "\n" + "\n".join(rows[:7])
+    path = tmp_path / "awkward.csv"
+    path.write_bytes(text.encode())
+    X_ref, y_ref = load_csv(path)
+    assert X_ref.shape == (len(AWKWARD_CELLS) + 7, len(AWKWARD_CELLS) - 1) and X_ref[0, 13] == 10
+    for block_bytes in (1, 700, 1 << 20):
+        blocks = list(csv_blocks(path, block_bytes=block_bytes, parser=parser))
+        assert np.array_equal(np.concatenate([b[0] for b in blocks]), X_ref)
+        assert np.array_equal(np.concatenate([b[1] for b in blocks]), y_ref)
+    clean = tmp_path / "clean.csv"  # without '1_0': the fast parser reads every line but line 1
+    clean.write_bytes(text.replace("1_0", "10").encode())
+    by_lines = []
+    monkeypatch.setattr(data, "_csv_rows", lambda *args, **kw: by_lines.append(args[4] if len(args) > 4 else 1) or csv_rows(*args, **kw))
+    assert np.array_equal(np.concatenate([b[0] for b in csv_blocks(clean, parser=parser)]), X_ref)
+    assert by_lines == [1]
+
+
+def test_csv_parsers_write_the_same_file(skewed, tmp_path, monkeypatch):
+    # the quantized file is the same byte for byte whichever fast parser reads the CSV (and the
+    # .npy table's): many blocks, many chunks, and 'auto' with pyarrow not installed
+    import zipml_hls.ingest as ingest
+
+    X, y = skewed
+    csv, npy = _table_files(tmp_path, X, y)
+    csv.write_bytes(csv.read_bytes().replace(b"\n", b"\r\n", 40).replace(b"\r\n", b"\n\n", 3))
+    monkeypatch.setattr(ingest, "csv_blocks", functools.partial(ingest.csv_blocks, block_bytes=5000))
+    want = quantize_file(npy, tmp_path / "want.zq", 4, seed=5, n_copies=2, chunk_rows=128).read_bytes()
+    files = {}
+    for parser in _parsers():
+        out = quantize_file(csv, tmp_path / f"{parser}.zq", 4, seed=5, n_copies=2, chunk_rows=128, csv_parser=parser)
+        files[parser] = out.read_bytes()
+    with monkeypatch.context() as hidden:
+        hidden.setitem(sys.modules, "pyarrow", None)  # as if not installed: 'auto' falls back to pandas or NumPy
+        files["auto without pyarrow"] = quantize_file(csv, tmp_path / "auto.zq", 4, seed=5, n_copies=2,
+                                                      chunk_rows=128).read_bytes()
+        with pytest.raises(ImportError, match=r"parser='pyarrow' needs pyarrow: pip install 'zipml-hls\[parquet\]'"):
+            quantize_file(csv, tmp_path / "none.zq", 4, csv_parser="pyarrow")
+    assert all(got == want for got in files.values()), [name for name, got in files.items() if got != want]
+    q, ref = load_quantized(tmp_path / "numpy.zq"), load_quantized(tmp_path / "want.zq")
+    assert np.array_equal(q.lines, ref.lines) and np.array_equal(q.labels, y)
+    assert np.array_equal(q.scaling.lo, ref.scaling.lo) and np.array_equal(q.scaling.inv, ref.scaling.inv)
+    with pytest.raises(ValueError, match="csv_parser must be one of"):
+        quantize_file(csv, tmp_path / "x.zq", 4, csv_parser="polars")
+
+
+@pytest.mark.parametrize("parser", _parsers())
+def test_csv_ingestion_errors_name_the_line_whatever_the_parser(tmp_path, parser):
+    lines = ["y,a,b"] + [f"{k},{k / 7},{k * 1e3}" for k in range(40)]
+    for number, line, message in ((17, "1,2", "line 17: 2 columns, expected 3"),
+                                  (23, "1,x,3", "line 23: non-numeric value 'x' in column 2"),
+                                  (9, "1,,3", "line 9: an empty value in column 2"),
+                                  (31, "1,2,3,", "line 31: an empty value in column 4"),
+                                  (12, '1,"2",3,4', "line 12: 4 columns, expected 3"),
+                                  (30, "1,2,nan", "lines 2-41: NaN, infinity or a value beyond float32's range"),
+                                  (5, "1,-inf,3", "lines 2-41: NaN, infinity or a value beyond float32's range"),
+                                  (40, "1,1e39,3", "lines 2-41: NaN, infinity or a value beyond float32's range"),
+                                  (6, "inf,2,3", "lines 2-41: NaN or infinity among the labels")):
+        bad = tmp_path / "bad.csv"
+        bad.write_text("\n".join(lines[:number - 1] + [line] + lines[number:]) + "\n")
+        with pytest.raises(DataError, match=f"bad.csv: {message}"):
+            quantize_file(bad, tmp_path / "out.zq", 4, csv_parser=parser)
+        assert not (tmp_path / "out.zq").exists()
 
 
 def test_ingestion_errors_leave_nothing(tmp_path):

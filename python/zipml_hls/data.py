@@ -16,12 +16,14 @@ import glob
 import gzip
 import hashlib
 import io
+import itertools
 import numbers
 import os
 import secrets
 import threading
 import time
 import zlib
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import numpy as np
@@ -400,7 +402,7 @@ def _split_label(path: Path, table: np.ndarray, label_column: int):
     return np.delete(table, label_column % width, axis=1), table[:, label_column].copy()  # not a view: frees table
 
 
-CSV_PARSERS = ("auto", "pandas", "numpy")
+CSV_PARSERS = ("auto", "pyarrow", "pandas", "numpy")
 
 
 def csv_blocks(path, label_column: int = 0, has_header: bool | None = None, delimiter: str | None = None,
@@ -410,52 +412,75 @@ def csv_blocks(path, label_column: int = 0, has_header: bool | None = None, deli
     same rows, values and errors as load_csv: line 1 and any block the fast parser refuses
     (quotes, empty cells, other widths, non-finite values, anything it cannot read) are
     parsed line by line as load_csv does, which names the line. The fast parser
-    (``parser``): pandas' C parser ('pandas'; the optional extra ``csv``), NumPy's loadtxt
-    ('numpy'), or pandas where it is installed ('auto'). Blocks end at \n: in a file whose
-    lines end at \r alone, line numbers count \n."""
+    (``parser``): pyarrow's CSV reader ('pyarrow'; the optional extra ``parquet``), pandas'
+    C parser ('pandas'; the extra ``csv``), NumPy's loadtxt ('numpy'), or for 'auto' the
+    first of these installed. Each block is read and parsed on a thread of its own while
+    the one before it is used (pyarrow's parser releases the GIL; pandas' holds it). Blocks
+    end at \n: in a file whose lines end at \r alone, line numbers count \n."""
     path = _regular_file(path)
     data_format(path, "csv")
     _check_label_column(label_column)
     if parser not in CSV_PARSERS:
         raise ValueError(f"parser must be one of {CSV_PARSERS}, got {parser!r}")
     numbers_of = _numbers_parser(parser)
-    width = None
-    with open_data(path) as f:
-        first_line, carry = 1, b""
-        while True:
-            try:
-                chunk = f.read(block_bytes)
-            except STREAM_ERRORS as exc:
-                raise DataError(f"{path}: cannot read it as compressed CSV ({type(exc).__name__}: {exc})") from None
-            cut = chunk.rfind(b"\n") + 1 if chunk else len(chunk)
-            if chunk and cut == 0:  # no line end in a whole block: read on
-                carry += chunk
-                continue
-            block, carry = b"".join((carry, memoryview(chunk)[:cut])), chunk[cut:]  # (one copy of the block)
-            if not block:
-                break
-            # checked here, decoded only for the line parser: the fast parser reads the bytes (ASCII is UTF-8)
-            text = None if first_line > 1 and block.isascii() else _utf8(path, block, first_line)
-            if first_line == 1:
-                delimiter = _sniff_delimiter(text[:4096]) if delimiter is None else delimiter
-                head, newline, text = text.partition("\n")  # the header, if any, by load_csv's rule
-                rows = _csv_rows(path, head + newline, delimiter, has_header)
-                if rows:
-                    width = len(rows[0])
-                    yield (*_split_label(path, np.asarray(rows, dtype=np.float64), label_column), 1, 1)
-                first_line, block = 2, text.encode()
+    with open_data(path) as f, ThreadPoolExecutor(1) as reader:
+        blocks = _line_blocks(path, f, block_bytes)
+        block = next(blocks, b"")
+        if not block:
+            raise DataError(f"{path}: no data rows")
+        text = _utf8(path, block, 1)
+        delimiter = _sniff_delimiter(text[:4096]) if delimiter is None else delimiter
+        head, newline, text = text.partition("\n")  # the header, if any, by load_csv's rule
+        rows = _csv_rows(path, head + newline, delimiter, has_header)
+        width = len(rows[0]) if rows else None
+        if rows:
+            yield (*_split_label(path, np.asarray(rows, dtype=np.float64), label_column), 1, 1)
+
+        blocks = itertools.chain([text.encode()], blocks)
+
+        def parse(first_line: int, width: int | None):
+            """The next block of lines, from ``first_line``: its table and number of lines
+            (None after the last). Runs on the reader's thread while the block before it is
+            used: pyarrow's parser, the reads and NumPy's loops release the GIL."""
+            block = next(blocks, None)
+            if block is None:
+                return None
             lines = _line_ends(block) + (bool(block) and not block.endswith(b"\n"))
-            table = _fast_table(block, delimiter, width, numbers_of)
-            if table is None:
-                text = _utf8(path, block, first_line) if text is None else text
-                rows = _csv_rows(path, text, delimiter, has_header, first_line, width)
+            table = _fast_table(block, delimiter, width, numbers_of) if block.isascii() else None
+            if table is None:  # (the fast parsers read ASCII; other UTF-8 text, and errors, line by line)
+                rows = _csv_rows(path, _utf8(path, block, first_line), delimiter, has_header, first_line, width)
                 table = np.asarray(rows, dtype=np.float64)
+            return table, lines
+
+        first_line, parsed = 2, reader.submit(parse, 2, width).result()
+        while parsed is not None:
+            table, lines = parsed
+            width = table.shape[1] if table.size else width
+            pending = reader.submit(parse, first_line + lines, width)
             if table.size:
-                width = table.shape[1]
                 yield (*_split_label(path, table, label_column), first_line, first_line + lines - 1)
-            first_line += lines
+            first_line, parsed = first_line + lines, pending.result()
     if width is None:
         raise DataError(f"{path}: no data rows")
+
+
+def _line_blocks(path: Path, f, block_bytes: int):
+    """Blocks of about ``block_bytes`` bytes of whole lines of the open binary file ``f``,
+    each ending at \n (the last perhaps not)."""
+    carry = b""
+    while True:
+        try:
+            chunk = f.read(block_bytes)
+        except STREAM_ERRORS as exc:
+            raise DataError(f"{path}: cannot read it as compressed CSV ({type(exc).__name__}: {exc})") from None
+        cut = chunk.rfind(b"\n") + 1 if chunk else len(chunk)
+        if chunk and cut == 0:  # no line end in a whole block: read on
+            carry += chunk
+            continue
+        block, carry = b"".join((carry, memoryview(chunk)[:cut])), chunk[cut:]  # (one copy of the block)
+        if not block:
+            return
+        yield block
 
 
 def _utf8(path: Path, block: bytes, first_line: int) -> str:
@@ -472,8 +497,17 @@ def _line_ends(block: bytes) -> int:
 
 
 def _numbers_parser(parser: str):
-    """A function (UTF-8 bytes, delimiter) -> float64 table of the fast ``parser``."""
-    if parser != "numpy":
+    """A function (UTF-8 bytes, delimiter, width or None) -> float64 table of the fast
+    ``parser`` ('auto': pyarrow, else pandas, else NumPy, the first installed)."""
+    if parser in ("auto", "pyarrow"):
+        try:
+            import pyarrow.csv
+        except ImportError:
+            if parser == "pyarrow":
+                raise ImportError("parser='pyarrow' needs pyarrow: pip install 'zipml-hls[parquet]'") from None
+        else:
+            return lambda data, delimiter, width: _arrow_numbers(pyarrow, data, delimiter, width)
+    if parser in ("auto", "pandas"):
         try:
             import pandas
         except ImportError:
@@ -481,11 +515,34 @@ def _numbers_parser(parser: str):
                 raise ImportError("parser='pandas' needs pandas: pip install 'zipml-hls[csv]'") from None
         else:  # (bytes: a str would be encoded back to UTF-8 by pandas, a copy of every block; low_memory
             # splits a block into pieces whose columns it joins again, which a 1 MiB block does not need)
-            return lambda data, delimiter: pandas.read_csv(
+            return lambda data, delimiter, width: pandas.read_csv(
                 io.BytesIO(data), header=None, sep=delimiter, dtype=np.float64, na_filter=False, engine="c",
                 quoting=csv.QUOTE_NONE, skip_blank_lines=True, low_memory=False).to_numpy(dtype=np.float64)
-    return lambda data, delimiter: np.loadtxt(io.StringIO(data.decode()), delimiter=delimiter, dtype=np.float64,
-                                              comments=None, ndmin=2)
+    return lambda data, delimiter, width: np.loadtxt(io.StringIO(data.decode()), delimiter=delimiter,
+                                                     dtype=np.float64, comments=None, ndmin=2)
+
+
+def _arrow_numbers(pa, data: bytes, delimiter: str, width: int | None) -> np.ndarray:
+    """pyarrow's CSV reader on a block of lines of ``width`` cells (None: as many as the
+    block's first line has), every column float64: an empty cell is an error, not a null;
+    quotes are plain characters (blocks with quotes never reach a fast parser); blank lines
+    hold no rows, as in the line parser. The block is parsed on pyarrow's threads, without
+    the GIL. ``pa``: the pyarrow module, with pyarrow.csv imported."""
+    pc = pa.csv
+    if width is None:
+        width = data[:data.find(b"\n")].count(delimiter.encode()) + 1
+    names = [str(j) for j in range(width)]
+    try:
+        table = pc.read_csv(pa.py_buffer(data), read_options=pc.ReadOptions(column_names=names),
+                            parse_options=pc.ParseOptions(delimiter=delimiter, quote_char=False),
+                            convert_options=pc.ConvertOptions(column_types=dict.fromkeys(names, pa.float64()),
+                                                              null_values=[], strings_can_be_null=False))
+    except pa.ArrowException as exc:  # (ArrowInvalid is a ValueError; the others are refusals too)
+        raise ValueError(str(exc)) from None
+    out = np.empty((table.num_rows, width))
+    for j, column in enumerate(table.columns):
+        out[:, j] = column
+    return out
 
 
 def _fast_table(data: bytes, delimiter: str, width: int | None, numbers_of) -> np.ndarray | None:
@@ -498,7 +555,7 @@ def _fast_table(data: bytes, delimiter: str, width: int | None, numbers_of) -> n
     if not data.strip():
         return np.empty((0, width or 0))
     try:
-        table = numbers_of(data, delimiter)
+        table = numbers_of(data, delimiter, width)
     except ValueError:  # (pandas' parser errors are ValueErrors too)
         return None
     if not _all_finite(table):

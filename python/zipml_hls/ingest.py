@@ -30,7 +30,7 @@ from tqdm.auto import tqdm
 from ._validation import _all_finite, check_allocation, check_bits, check_choice, check_int, check_seed
 from .backend import get_backend
 from .conditioning import Conditioning
-from .data import DataError, _regular_file, check_writable, csv_blocks, data_format
+from .data import CSV_PARSERS, DataError, _regular_file, check_writable, csv_blocks, data_format
 from .datastats import DataStats
 from .quantize import QuantizedData
 from .quantized_io import QuantizedFileWriter, header_fields
@@ -176,15 +176,15 @@ class _ArrowTable:
                 pending, held, start = rest.to_batches(), held - rows, start + rows
 
 
-def _csv_to_scratch(path: Path, scratch, label_column: int, chunk_rows: int | None,
-                    bar) -> tuple[_Table, np.ndarray, tuple[FeatureSummary, np.ndarray]]:
+def _csv_to_scratch(path: Path, scratch, label_column: int, chunk_rows: int | None, bar,
+                    parser: str = "auto") -> tuple[_Table, np.ndarray, tuple[FeatureSummary, np.ndarray]]:
     """Parse the CSV once into float32 rows of features gathered in chunks of
     ``chunk_rows`` rows (``_chunk_rows``), each chunk's summary taken as pass 1 takes it
     and the chunk written to ``scratch`` (an open binary file), so that pass 2 is the
     scratch file's only read. Returns its table, the labels, and the summary and sampled
     rows of pass 1 (the sampled rows read back by position: they depend on the number of
-    rows). Values that are not finite in float32 are refused with their lines. (Parsing on
-    a thread of its own gained nothing: pandas' parser holds the GIL.)"""
+    rows). Values that are not finite in float32 are refused with their lines. ``parser``:
+    ``csv_blocks``' fast parser (the values are the same whichever parses them)."""
     labels, parts, buffer, held, n = [], [], None, 0, 0
 
     def flush():
@@ -193,7 +193,7 @@ def _csv_to_scratch(path: Path, scratch, label_column: int, chunk_rows: int | No
         buffer[:held].tofile(scratch)
         n, held = n + held, 0
 
-    for X, y, first, last in csv_blocks(path, label_column):
+    for X, y, first, last in csv_blocks(path, label_column, parser=parser):
         if buffer is None:
             buffer = np.empty((_chunk_rows(path, X.shape[1], chunk_rows), X.shape[1]), dtype=np.float32)
         if not _all_finite(y):
@@ -372,7 +372,7 @@ def quantize_sparse(X, bits: int, sampling: str, seed: int, n_copies: int, y: np
 
 
 def quantize_file(source, out, bits, *, sampling="double", seed=0, n_copies=1, fmt="auto", label_column=0,
-                  chunk_rows=None, progress=False) -> Path:
+                  chunk_rows=None, progress=False, csv_parser="auto") -> Path:
     """Quantize the data file ``source`` into the quantized data file ``out`` (written
     atomically) in bounded memory; returns ``out``.
 
@@ -397,6 +397,9 @@ def quantize_file(source, out, bits, *, sampling="double", seed=0, n_copies=1, f
         .npy table with labels: the chunk as stored and its features), its quantization,
         the labels (8 bytes a row) and 4096 sampled rows.
     progress : a progress bar per pass on stderr.
+    csv_parser : {'auto', 'pyarrow', 'pandas', 'numpy'}, the fast parser of a CSV file's
+        blocks (``data.csv_blocks``; auto: pyarrow, extra ``[parquet]``, else pandas, extra
+        ``[csv]``, else NumPy). The file is the same byte for byte whichever parses it.
     """
     bits = check_bits(bits)
     sampling = check_choice(sampling, "sampling", F.TRAINING_SAMPLINGS)
@@ -404,6 +407,7 @@ def quantize_file(source, out, bits, *, sampling="double", seed=0, n_copies=1, f
     if chunk_rows is not None:
         chunk_rows = check_int(chunk_rows, "chunk_rows", 1, 2**31 - 1)
     fmt = check_choice(fmt, "fmt", FORMATS)
+    csv_parser = check_choice(csv_parser, "csv_parser", CSV_PARSERS)
     source, out = _regular_file(source), check_writable(out)
     fmt = data_format(source, fmt)[0]
     if fmt not in FORMATS:
@@ -416,7 +420,8 @@ def quantize_file(source, out, bits, *, sampling="double", seed=0, n_copies=1, f
         first_pass = None
         if fmt == "csv":
             with _bar(progress, f"parsing {source.name} (pass 1)", None) as bar:
-                table, labels, first_pass = _csv_to_scratch(source, scratch, label_column, chunk_rows, bar)
+                table, labels, first_pass = _csv_to_scratch(source, scratch, label_column, chunk_rows, bar,
+                                                            csv_parser)
         elif fmt == "npy":
             table, labels = _npy_table(source, label_column), None
         else:
