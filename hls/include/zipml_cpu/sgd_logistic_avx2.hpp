@@ -3,14 +3,19 @@
 // fast_sgd_logistic and tb_sgd checks it against the golden vectors. How it is fast:
 //  - each row is first decoded into one byte per value in feature order (lanes_avx2.hpp:
 //    unpack_plane, any width): the index (or, for Naive and Nearest, the code), and for
-//    the planar samplings one byte mask per sample, 0xFF where that sample is the index + 1. Double data's M samples are drawn by
-//    bit logic on 64 values at a time (resample.hpp), Multi data's are its stored planes;
+//    the planar samplings one byte mask per sample, 0xFF where that sample is the index
+//    + 1. Double data's M samples are drawn by bit logic on up to 128 values at a time
+//    (resample.hpp), Multi data's are its stored planes;
 //  - a sample's codes are index + [mask], so its dot product is the index's, shared by the
 //    M - 1 samples of the polynomial, plus the sum of the weights its mask selects (an AND
 //    and an add per 8 values and sample, no multiply); Naive and Nearest repeat their one
 //    sample, so one dot product serves every z_m;
 //  - one pass over the model per row: the update with row i's sample 0, then row i+1's
 //    dot products against the updated weights (decoded beforehand), as sgd_avx2.hpp does;
+//    the passes, and the decode of samples 1..M-1, stop at d (in whole vectors) while the
+//    last line's tail is zero, as sgd_avx2.hpp's;
+//  - the arrays of a pass and of a decode are plain pointers in locals (their vectors'
+//    data pointers would be reloaded after every store, which may alias them);
 //  - the step round(g c / 2^8): for 1-, 2- and 3-bit codes one permute of the row's table
 //    of code_step, else one multiply while |g| < 2^lane_step_bits(S) (2^27 at 4 bits), and
 //    larger steps (a diverging run) a per-value pass with code_step itself.
@@ -134,7 +139,9 @@ struct SampleCodes {
           else resample_chunk<Word, 1>(line + B, t, c, at, plane);
         };
         int c = 0;
+        for (; c + 128 <= K; c += 128) chunk(__m128i{}, c);  // the widest chunks first: K = 160 = 128 + 32
         for (; c + 64 <= K; c += 64) chunk(uint64_t{}, c);
+        for (; c + 32 <= K; c += 32) chunk(uint32_t{}, c);
         for (; c < K; c += 16) chunk(uint16_t{}, c);
       } else if constexpr (kPlanar) {  // Multi: sample m's rounding bits are plane m
         for (int m = 0; m < M; ++m)
@@ -188,12 +195,13 @@ void sgd_logistic_lanes(const uint64_t* data, const int32_t* labels, int n, int 
   std::memcpy(w.data(), model_in, sizeof(int32_t) * d);
   int32_t intercept = model_in[d];
   Codes codes[2] = {Codes(n_lines), Codes(n_lines)};
-  // Lanes from span (d in whole vectors) to padded hold the last line's tail only (at d =
-  // 512, double data: 128 of the last line's 160 values at 1 bit, 48 of 80 at 4, 16 of 48 at 8). While their weights are 0 (tail_clean) and a
-  // row's sample 0 is 0 there (tail_zero: the quantizer's zero codes), that row's step
-  // leaves them 0 and every dot product gets 0 from them, so its pass stops at span, and
-  // the next row decodes samples 1..M-1 only up to it. Other data (codes past d in a
-  // hand-made file) makes every later pass take them, as the portable kernel does.
+  // Lanes from span (d in whole vectors) to padded hold the last line's tail only (at
+  // d = 512, double data, degree 5: 128 of the last line's 160 values at 1 bit, 48 of 80
+  // at 4, 16 of 48 at 8). While their weights are 0 (tail_clean) and a row's sample 0 is
+  // 0 there (tail_zero: the quantizer's zero codes), that row's step leaves them 0 and
+  // every dot product gets 0 from them, so its pass stops at span, and the next row
+  // decodes samples 1..M-1 only up to it. Other data (codes past d in a hand-made file)
+  // makes every later pass take them, as the portable kernel does.
   const int span = (d + 7) / 8 * 8;
   bool tail_clean = true, tail_zero[2] = {true, true};
   auto pass_end = [&] { return tail_clean ? span : padded; };
