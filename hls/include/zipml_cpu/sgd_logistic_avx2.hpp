@@ -219,7 +219,7 @@ void sgd_logistic_lanes(const uint64_t* data, const int32_t* labels, int n, int 
 
   // The arrays a pass reads, as plain pointers in locals: the lanes' stores (__m256i, which
   // may alias anything) would otherwise make the compiler reload every vector's data
-  // pointer for each 8 features (a third of the pass's instructions).
+  // pointer for each 8 features (10 of its 37 instructions at 2 bits, GCC 12).
   int32_t* const wp = w.data();
   struct Reads {
     const uint8_t* index;
