@@ -93,9 +93,10 @@ def test_penalties_run_the_portable_kernel_with_the_same_bits():
 def test_codes_past_d_make_every_later_pass_take_the_tail(sampling, bits):
     # The fast path stops its passes at d while the last line's tail (values past d) is
     # zero codes with zero weights. One row in the middle of the pass whose last line is
-    # all ones (never written by the quantizer: codes past d) must move the tail's weights
-    # as the portable kernel does, and every later row's dot products must then read them.
-    # (The golden model reads no value past d, so only the two kernels are compared.)
+    # random bits (codes and rounding bits past d, which the quantizer never writes) must
+    # move the tail's weights as the portable kernel does, and every later row's dot
+    # products must then read them, with all their samples decoded there. (The golden model
+    # reads no value past d, so only the two kernels are compared.)
     degree = 3
     extra = {"samples_per_value": degree + 1} if sampling == "multi" else {}
     k = F.values_per_line(bits, sampling, degree + 1)
@@ -105,7 +106,7 @@ def test_codes_past_d_make_every_later_pass_take_the_tail(sampling, bits):
     q = quantize(X, bits, sampling=sampling, seed=2, **extra)
     lines = q.lines.copy()
     row = lines.reshape(lines.shape[0], 10, -1, F.LINE_WORDS)[:, 6]  # the pass's 5th row below
-    row[:, -1] = np.uint64(2**64 - 1)
+    row[:, -1] = rng.integers(0, 2**63, size=(lines.shape[0], F.LINE_WORDS), dtype=np.uint64)
     order = np.array([3, 1, 0, 8, 6, 2, 9, 4, 7, 5])
     poly = logistic_polynomial(degree, 4.0)
     model_in = rng.integers(-(1 << 21), 1 << 21, size=d + 1).astype(np.int32)
