@@ -86,3 +86,36 @@ def test_penalties_run_the_portable_kernel_with_the_same_bits():
     q = quantize(X, 4, sampling="double", seed=1)
     three_ways(q.lines, labels, 30, 4, "double", 3, 2, 3, np.zeros(31, np.int32), seed=2,
                decay=rng.integers(0, 1 << 28, 30).astype(np.int32), l1=rng.integers(0, 1 << 20, 30).astype(np.int32))
+
+
+@pytest.mark.parametrize("sampling", SAMPLINGS)
+@pytest.mark.parametrize("bits", F.SUPPORTED_BITS)
+def test_codes_past_d_make_every_later_pass_take_the_tail(sampling, bits):
+    # The fast path stops its passes at d while the last line's tail (values past d) is
+    # zero codes with zero weights. One row in the middle of the pass whose last line is
+    # random bits (codes and rounding bits past d, which the quantizer never writes) must
+    # move the tail's weights as the portable kernel does, and every later row's dot
+    # products must then read them, with all their samples decoded there. (The golden model
+    # reads no value past d, so only the two kernels are compared.)
+    degree = 3
+    extra = {"samples_per_value": degree + 1} if sampling == "multi" else {}
+    k = F.values_per_line(bits, sampling, degree + 1)
+    d = k + 3  # a tail of k - 3 values in the second line
+    rng = np.random.default_rng(bits + len(sampling))
+    X, labels = classification(rng, 10, d)
+    q = quantize(X, bits, sampling=sampling, seed=2, **extra)
+    lines = q.lines.copy()
+    row = lines.reshape(lines.shape[0], 10, -1, F.LINE_WORDS)[:, 6]  # the pass's 5th row below
+    row[:, -1] = rng.integers(0, 2**63, size=(lines.shape[0], F.LINE_WORDS), dtype=np.uint64)
+    order = np.array([3, 1, 0, 8, 6, 2, 9, 4, 7, 5])
+    poly = logistic_polynomial(degree, 4.0)
+    model_in = rng.integers(-(1 << 21), 1 << 21, size=d + 1).astype(np.int32)
+    args = (lines, labels[order], d, bits, sampling, degree + 1, 2, 4, 0, F.dot_mult(bits), poly.fixed_coef(),
+            poly.range_q16(), model_in)
+    native = get_backend("hls")
+    fast = native.sgd_logistic(*args, seed=3, rows=order)
+    portable = native.sgd_logistic(*args, seed=3, rows=order, portable=True)
+    for name in ("history", "predictions", "saturations"):
+        assert np.array_equal(getattr(fast, name), getattr(portable, name)), name
+    clean = native.sgd_logistic(q.lines, *args[1:], seed=3, rows=order)
+    assert not np.array_equal(clean.history, fast.history)  # the altered row changed the run

@@ -3,14 +3,19 @@
 // fast_sgd_logistic and tb_sgd checks it against the golden vectors. How it is fast:
 //  - each row is first decoded into one byte per value in feature order (lanes_avx2.hpp:
 //    unpack_plane, any width): the index (or, for Naive and Nearest, the code), and for
-//    the planar samplings one byte mask per sample, 0xFF where that sample is the index + 1. Double data's M samples are drawn by
-//    bit logic on 64 values at a time (resample.hpp), Multi data's are its stored planes;
+//    the planar samplings one byte mask per sample, 0xFF where that sample is the index
+//    + 1. Double data's M samples are drawn by bit logic on up to 128 values at a time
+//    (resample.hpp), Multi data's are its stored planes;
 //  - a sample's codes are index + [mask], so its dot product is the index's, shared by the
 //    M - 1 samples of the polynomial, plus the sum of the weights its mask selects (an AND
 //    and an add per 8 values and sample, no multiply); Naive and Nearest repeat their one
 //    sample, so one dot product serves every z_m;
 //  - one pass over the model per row: the update with row i's sample 0, then row i+1's
 //    dot products against the updated weights (decoded beforehand), as sgd_avx2.hpp does;
+//    the passes, and the decode of samples 1..M-1, stop at d (in whole vectors) while the
+//    last line's tail is zero, as sgd_avx2.hpp's;
+//  - the arrays of a pass and of a decode are plain pointers in locals (their vectors'
+//    data pointers would be reloaded after every store, which may alias them);
 //  - the step round(g c / 2^8): for 1-, 2- and 3-bit codes one permute of the row's table
 //    of code_step, else one multiply while |g| < 2^lane_step_bits(S) (2^27 at 4 bits), and
 //    larger steps (a diverging run) a per-value pass with code_step itself.
@@ -20,6 +25,7 @@
 #endif
 #include <cstdint>
 #include <cstring>
+#include <type_traits>
 #include <vector>
 
 #include "zipml/format.hpp"
@@ -89,52 +95,77 @@ struct SampleCodes {
   const uint8_t* first_codes() const { return kPlanar ? first.data() : index.data(); }
   const uint8_t* mask(int m) const { return masks.data() + size_t(m - 1) * blocks * 32; }
 
-  /// resampled_up of `Word`-wide chunks at value c of a line for the M samples: fraction
-  /// planes at `f`, the line's threshold planes at `t` (t0, t1 of sample 0, then of sample
-  /// 1, ...), sample m's rounding bits written at bit `at` of its up array.
-  template <class Word>
-  ZIPML_INLINE void resample_chunk(const uint8_t* f, const uint8_t* t, int c, int at) {
+  /// resampled_up of `Word`-wide chunks at value c of a line for samples 0 .. Samples - 1:
+  /// fraction planes at `f`, the line's threshold planes at `t` (t0, t1 of sample 0, then
+  /// of sample 1, ...), sample m's rounding bits written at `up` + m `plane`.
+  template <class Word, int Samples>
+  ZIPML_INLINE static void resample_chunk(const uint8_t* f, const uint8_t* t, int c, uint8_t* up, size_t plane) {
     Word f0, f1;
     std::memcpy(&f0, f + c / 8, sizeof(Word));
     std::memcpy(&f1, f + K / 8 + c / 8, sizeof(Word));
-    for (int m = 0; m < M; ++m) {
+    for (int m = 0; m < Samples; ++m) {
       Word t0, t1;
       std::memcpy(&t0, t + 2 * m * K / 8 + c / 8, sizeof(Word));
       std::memcpy(&t1, t + (2 * m + 1) * K / 8 + c / 8, sizeof(Word));
       const Word u = resampled_up<Word>(f0, f1, t0, t1);
-      std::memcpy(up.data() + size_t(m) * blocks * 4 + at / 8, &u, sizeof(Word));
+      std::memcpy(up + m * plane, &u, sizeof(Word));
     }
   }
 
-  /// Decodes a row of n_lines lines (key: its sample_stream_key; unused but for Double).
-  void decode(const uint64_t* row, int n_lines, uint32_t key) {
+  /// Decodes a row of n_lines lines (key: its sample_stream_key; unused but for Double):
+  /// the index and sample 0 whole, samples 1..M-1 (their masks) at least below value
+  /// `sampled`; past it their masks are left stale, for a pass that stops there (the
+  /// zero tail of sgd_logistic_lanes: the last line's values past d).
+  ZIPML_INLINE void decode(const uint64_t* row, int n_lines, uint32_t key, int sampled) {
+    // the arrays as plain pointers in locals: every byte store may alias anything, these
+    // members too, and would make the compiler reload them
+    const int n_blocks = blocks;
+    const size_t plane = size_t(n_blocks) * 4;  // bytes of one sample's up array
+    uint8_t* const index_at = index.data();
+    uint8_t* const first_at = first.data();
+    uint8_t* const masks_at = masks.data();
+    uint8_t* const up_at = up.data();
     if (kDouble) fill_draws(key, draws.data(), draws.size());  // line l's D draws are the row's l D ..
+    const uint32_t* const draws_at = draws.data();
     for (int l = 0; l < n_lines; ++l) {
       const uint8_t* line = reinterpret_cast<const uint8_t*>(row + l * kLineWords);  // little-endian host
-      if constexpr (W > 0) unpack_plane<W, K>(line, index.data() + l * K);
+      if constexpr (W > 0) unpack_plane<W, K>(line, index_at + l * K);
       if constexpr (kDouble) {
-        const uint8_t* t = reinterpret_cast<const uint8_t*>(draws.data() + l * threshold_words(K, M));
+        const uint8_t* t = reinterpret_cast<const uint8_t*>(draws_at + l * threshold_words(K, M));
+        auto chunk = [&](auto word, int c) ZIPML_INLINE {
+          using Word = decltype(word);
+          uint8_t* const at = up_at + (l * K + c) / 8;
+          if (l * K + c < sampled) resample_chunk<Word, M>(line + B, t, c, at, plane);
+          else resample_chunk<Word, 1>(line + B, t, c, at, plane);
+        };
         int c = 0;
-        for (; c + 64 <= K; c += 64) resample_chunk<uint64_t>(line + B, t, c, l * K + c);
-        for (; c < K; c += 16) resample_chunk<uint16_t>(line + B, t, c, l * K + c);
+        for (; c + 128 <= K; c += 128) chunk(__m128i{}, c);  // the widest chunks first: K = 160 = 128 + 32
+        for (; c + 64 <= K; c += 64) chunk(uint64_t{}, c);
+        for (; c + 32 <= K; c += 32) chunk(uint32_t{}, c);
+        for (; c < K; c += 16) chunk(uint16_t{}, c);
       } else if constexpr (kPlanar) {  // Multi: sample m's rounding bits are plane m
         for (int m = 0; m < M; ++m)
-          std::memcpy(up.data() + size_t(m) * blocks * 4 + l * K / 8, line + B + m * K / 8, K / 8);
+          std::memcpy(up_at + m * plane + l * K / 8, line + B + m * K / 8, K / 8);
       }
     }
     if constexpr (kPlanar) {
       const __m256i top = _mm256_set1_epi8(static_cast<char>(S));
-      for (int b = 0; b < blocks; ++b) {
-        const __m256i idx = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(index.data() + 32 * b));
+      // blocks below `sampled` for every sample, then sample 0 alone
+      auto masks_of = [&](auto samples, int b) ZIPML_INLINE {
+        const __m256i idx = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(index_at + 32 * b));
         const __m256i at_top = _mm256_cmpeq_epi8(idx, top);  // the top code never rounds up (FORMATS.md sec. 5)
-        for (int m = 0; m < M; ++m) {
-          const __m256i mk = _mm256_andnot_si256(at_top, bit_bytes32(up.data() + size_t(m) * blocks * 4 + 4 * b));
+        for (int m = 0; m < decltype(samples)::value; ++m) {
+          const __m256i mk = _mm256_andnot_si256(at_top, bit_bytes32(up_at + m * plane + 4 * b));
           if (m == 0)
-            _mm256_storeu_si256(reinterpret_cast<__m256i*>(first.data() + 32 * b), _mm256_sub_epi8(idx, mk));
+            _mm256_storeu_si256(reinterpret_cast<__m256i*>(first_at + 32 * b), _mm256_sub_epi8(idx, mk));
           else
-            _mm256_storeu_si256(reinterpret_cast<__m256i*>(masks.data() + (size_t(m - 1) * blocks + b) * 32), mk);
+            _mm256_storeu_si256(reinterpret_cast<__m256i*>(masks_at + ((m - 1) * plane + 4 * b) * 8), mk);
         }
-      }
+      };
+      const int sampled_blocks = (sampled + 31) / 32 < n_blocks ? (sampled + 31) / 32 : n_blocks;
+      int b = 0;
+      for (; b < sampled_blocks; ++b) masks_of(std::integral_constant<int, M>{}, b);
+      for (; b < n_blocks; ++b) masks_of(std::integral_constant<int, 1>{}, b);
     }
   }
 };
@@ -164,16 +195,52 @@ void sgd_logistic_lanes(const uint64_t* data, const int32_t* labels, int n, int 
   std::memcpy(w.data(), model_in, sizeof(int32_t) * d);
   int32_t intercept = model_in[d];
   Codes codes[2] = {Codes(n_lines), Codes(n_lines)};
+  // Lanes from span (d in whole vectors) to padded hold the last line's tail only (at
+  // d = 512, double data, degree 5: 128 of the last line's 160 values at 1 bit, 48 of 80
+  // at 4, 16 of 48 at 8). While their weights are 0 (tail_clean) and a row's sample 0 is
+  // 0 there (tail_zero: the quantizer's zero codes), that row's step leaves them 0 and
+  // every dot product gets 0 from them, so its pass stops at span, and the next row
+  // decodes samples 1..M-1 only up to it. Other data (codes past d in a hand-made file)
+  // makes every later pass take them, as the portable kernel does.
+  const int span = (d + 7) / 8 * 8;
+  bool tail_clean = true, tail_zero[2] = {true, true};
+  auto pass_end = [&] { return tail_clean ? span : padded; };
+  auto decode = [&](int b, const uint64_t* row, uint32_t key) {
+    codes[b].decode(row, n_lines, key, pass_end());
+    const uint8_t* first = codes[b].first_codes();
+    uint64_t any = 0;
+    for (int at = span; at < padded; at += 8) {  // span and padded are multiples of 8
+      uint64_t word;
+      std::memcpy(&word, first + at, sizeof word);
+      any |= word;
+    }
+    tail_zero[b] = any == 0;
+  };
 
+  // The arrays a pass reads, as plain pointers in locals: the lanes' stores (__m256i, which
+  // may alias anything) would otherwise make the compiler reload every vector's data
+  // pointer for each 8 features (GCC 12, 2 bits: 37 instructions per 8 features with the
+  // reloads and the has_next test inside the loop, 27 without).
+  int32_t* const wp = w.data();
+  struct Reads {
+    const uint8_t* index;
+    const uint8_t* mask[M];  // samples 1..M-1 (planar)
+  };
+  auto reads = [](const Codes& c) {
+    Reads r{c.index.data(), {}};
+    if constexpr (kPlanar)
+      for (int m = 1; m < M; ++m) r.mask[m] = c.mask(m);
+    return r;
+  };
   // sums[0] += index . w' and, planar, sums[m] += the w' sample m's mask selects, for 8
   // features at j (w' = w >> 8, wrapping in int32 lanes): sample m's codes . w' is their sum.
-  auto accumulate = [&](const Codes& c, int j, __m256i wd, __m256i* sums) ZIPML_INLINE {
-    sums[0] = _mm256_add_epi32(sums[0], _mm256_mullo_epi32(widen8(c.index.data() + j), wd));
+  auto accumulate = [](const Reads& c, int j, __m256i wd, __m256i* sums) ZIPML_INLINE {
+    sums[0] = _mm256_add_epi32(sums[0], _mm256_mullo_epi32(widen8(c.index + j), wd));
     if constexpr (kPlanar)
       for (int m = 1; m < M; ++m)
         sums[m] = _mm256_add_epi32(
             sums[m],
-            _mm256_and_si256(_mm256_cvtepi8_epi32(_mm_loadl_epi64(reinterpret_cast<const __m128i*>(c.mask(m) + j))),
+            _mm256_and_si256(_mm256_cvtepi8_epi32(_mm_loadl_epi64(reinterpret_cast<const __m128i*>(c.mask[m] + j))),
                              wd));
   };
   // acc[m], m = 1..M-1: the dot products of samples 1..M-1 (sgd_logistic's dot_loop)
@@ -183,11 +250,12 @@ void sgd_logistic_lanes(const uint64_t* data, const int32_t* labels, int n, int 
       acc[m] = kPlanar ? static_cast<int32_t>(base + static_cast<uint32_t>(reduce_add_wrapping(sums[m])))
                        : static_cast<int32_t>(base);
   };
-  auto dots = [&](const Codes& c, int32_t* acc) {
+  auto dots = [&](const Codes& codes_of_row, int32_t* acc) {
+    const Reads c = reads(codes_of_row);
     __m256i sums[M];
     for (int m = 0; m < M; ++m) sums[m] = _mm256_setzero_si256();
-    for (int j = 0; j < padded; j += 8)
-      accumulate(c, j, _mm256_srai_epi32(_mm256_loadu_si256(reinterpret_cast<const __m256i*>(&w[j])), kDotDrop),
+    for (int j = 0, end = pass_end(); j < end; j += 8)
+      accumulate(c, j, _mm256_srai_epi32(_mm256_loadu_si256(reinterpret_cast<const __m256i*>(wp + j)), kDotDrop),
                  sums);
     finish(sums, acc);
   };
@@ -198,19 +266,14 @@ void sgd_logistic_lanes(const uint64_t* data, const int32_t* labels, int n, int 
     const int shift = epoch_shift(step_shift, decay_epochs, e);
     const uint64_t* copy = data + static_cast<int64_t>(e % n_copies) * n * row_words;
     auto row_of = [&](int i) { return copy + (rows == nullptr ? int64_t{i} : rows[i]) * row_words; };
-    codes[0].decode(row_of(0), n_lines, sample_stream_key(seed, e, 0));
+    decode(0, row_of(0), sample_stream_key(seed, e, 0));
     dots(codes[0], acc);
     for (int i = 0; i < n; ++i) {
-      const Codes& cur = codes[i & 1];
-      Codes& nxt = codes[(i & 1) ^ 1];
+      const int cur = i & 1;
+      const Codes& nxt = codes[cur ^ 1];
       const bool has_next = i + 1 < n;
-      if (has_next) {
-        if (i + 2 < n) {  // the row after next, a pass ahead (random orders defeat the hardware prefetcher)
-          const uint64_t* ahead = row_of(i + 2);
-          for (int l = 0; l < n_lines; ++l) __builtin_prefetch(ahead + l * kLineWords, 0, 3);
-        }
-        nxt.decode(row_of(i + 1), n_lines, sample_stream_key(seed, e, i + 1));
-      }
+      // the step first: whether it may move the tail's weights decides where the pass,
+      // and so row i+1's decode, stops
       bool weight_saturated = false;
       const int64_t r = reg.weighted(polynomial_residual<M>(acc, labels[i], intercept, dot_mult, coef, range_q16), i,
                                      weight_saturated);
@@ -218,7 +281,16 @@ void sgd_logistic_lanes(const uint64_t* data, const int32_t* labels, int n, int 
       if (st.saturated || weight_saturated) ++counts.saturated;
       const int64_t pred = linear_prediction(acc[1], intercept, dot_mult);  // sample 1's (the loss estimate's)
       report_predictions(report, i, pred, pred);
-      const uint8_t* first = cur.first_codes();
+      if (r != 0 && !tail_zero[cur]) tail_clean = false;  // this step may move tail weights: every pass takes them
+      const int end = pass_end();
+      if (has_next) {
+        if (i + 2 < n) {  // the row after next, a pass ahead (random orders defeat the hardware prefetcher)
+          const uint64_t* ahead = row_of(i + 2);
+          for (int l = 0; l < n_lines; ++l) __builtin_prefetch(ahead + l * kLineWords, 0, 3);
+        }
+        decode(cur ^ 1, row_of(i + 1), sample_stream_key(seed, e, i + 1));
+      }
+      const uint8_t* first = codes[cur].first_codes();
       if (r != 0 && (kTabled || (st.g > -(int64_t{1} << kLaneStepBits) && st.g < (int64_t{1} << kLaneStepBits)))) {
         // |g v| + 2^7 < 2^31 for v <= S: round(g v / 2^8) = (g v + 2^7) >> 8 in int32 lanes;
         // kTabled: code_step of each code, looked up by one permute whatever g.
@@ -228,22 +300,28 @@ void sgd_logistic_lanes(const uint64_t* data, const int32_t* labels, int n, int 
         }();
         const __m256i g = _mm256_set1_epi32(static_cast<int32_t>(st.g));
         const __m256i half = _mm256_set1_epi32(1 << (kUpdateFrac - 1));
-        __m256i sums[M];
-        for (int m = 0; m < M; ++m) sums[m] = _mm256_setzero_si256();
-        for (int j = 0; j < padded; j += 8) {
-          __m256i* wp = reinterpret_cast<__m256i*>(&w[j]);
-          const __m256i v = widen8(first + j);
-          const __m256i wv = _mm256_sub_epi32(
-              _mm256_loadu_si256(wp),
-              kTabled ? _mm256_permutevar8x32_epi32(table, v)
-                      : _mm256_srai_epi32(_mm256_add_epi32(_mm256_mullo_epi32(g, v), half), kUpdateFrac));
-          _mm256_storeu_si256(wp, wv);
-          if (has_next) accumulate(nxt, j, _mm256_srai_epi32(wv, kDotDrop), sums);
-        }
-        if (has_next) finish(sums, acc);
+        // the update, and with_next row i+1's dot products against the updated weights
+        auto pass = [&](auto with_next) ZIPML_INLINE {
+          const Reads c = reads(nxt);
+          __m256i sums[M];
+          for (int m = 0; m < M; ++m) sums[m] = _mm256_setzero_si256();
+          for (int j = 0; j < end; j += 8) {
+            __m256i* at = reinterpret_cast<__m256i*>(wp + j);
+            const __m256i v = widen8(first + j);
+            const __m256i wv = _mm256_sub_epi32(
+                _mm256_loadu_si256(at),
+                kTabled ? _mm256_permutevar8x32_epi32(table, v)
+                        : _mm256_srai_epi32(_mm256_add_epi32(_mm256_mullo_epi32(g, v), half), kUpdateFrac));
+            _mm256_storeu_si256(at, wv);
+            if constexpr (decltype(with_next)::value) accumulate(c, j, _mm256_srai_epi32(wv, kDotDrop), sums);
+          }
+          if constexpr (decltype(with_next)::value) finish(sums, acc);
+        };
+        if (has_next) pass(std::true_type{});
+        else pass(std::false_type{});
       } else {  // no step (r = 0), or one too large for int32 lanes: code_step per value
         if (r != 0)
-          for (int j = 0; j < padded; ++j) w[j] = wrap_sub(w[j], code_step(st.g, first[j]));
+          for (int j = 0; j < end; ++j) wp[j] = wrap_sub(wp[j], code_step(st.g, first[j]));
         if (has_next) dots(nxt, acc);
       }
       intercept = wrap_sub(intercept, st.dc);
