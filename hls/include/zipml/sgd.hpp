@@ -24,6 +24,16 @@ inline int64_t linear_prediction(int64_t acc, int32_t intercept, int32_t dot_mul
   return ((acc * dot_mult) >> kDotMultFrac) + (intercept >> kDotDrop);
 }
 
+/// Refetching: whether the margin y * pred of a low-precision prediction (Q16) lies within
+/// `band` of 1, where the margin test could go either way. band: the prediction's largest
+/// error, l1 = sum_j |w_j| times one level step ((l1 >> 8) dot_mult >> 24 for uniform
+/// levels; l1 >> 8 for level tables, whose values are exact).
+inline bool in_refetch_band(int32_t label, int64_t pred, int64_t band) {
+  const int64_t margin = (label > 0 ? 1 : -1) * pred;
+  const int64_t one = int64_t{1} << kLabelFrac;
+  return margin - one <= band && one - margin <= band;
+}
+
 /// What one sample contributes: g, the model step per unit of level value (Q32, so
 /// w_j -= code_step(g, v_j) = sat32(round(g * v_j / 2^8))), and dc, the intercept step
 /// (Q24, saturated). `saturated`: the step of the largest level value or the intercept
@@ -425,11 +435,8 @@ struct LinearRow {
     // refetched at full precision and its exact prediction decides.
     bool refetch = false;
     if (Loss::kRefetch && opt.full != nullptr) {
-      const int64_t y = label > 0 ? 1 : -1;
-      const int64_t one = int64_t{1} << kLabelFrac;
       const int64_t band = values == nullptr ? ((l1 >> kDotDrop) * dot_mult) >> kDotMultFrac : (l1 >> kDotDrop);
-      const int64_t margin = y * pred;
-      if (margin - one <= band && one - margin <= band) {
+      if (in_refetch_band(label, pred, band)) {
         refetch = true;
         ++counts.refetched;
         const uint32_t* p = opt.full + source * d;

@@ -505,11 +505,7 @@ void sgd_linear_lanes(const uint64_t* data, const int32_t* labels, int n, int d,
       // prediction from the row's full-precision positions decides, and steps the model.
       bool refetch = false;
       if (refetching) {
-        const int64_t y = labels[i] > 0 ? 1 : -1;
-        const int64_t unit = int64_t{1} << kLabelFrac;
-        const int64_t band = ((l1 >> kDotDrop) * dot_mult) >> kDotMultFrac;
-        const int64_t margin = y * pred;
-        if (margin - unit <= band && unit - margin <= band) {
+        if (in_refetch_band(labels[i], pred, ((l1 >> kDotDrop) * dot_mult) >> kDotMultFrac)) {
           refetch = true;
           ++counts.refetched;
           gather_row(full + (rows == nullptr ? int64_t{i} : rows[i]) * d);
