@@ -55,6 +55,18 @@ def test_requantize_flag_reaches_the_estimator_and_its_file(diabetes_csv, tmp_pa
         np.testing.assert_array_equal(again.coef_, est.coef_)
 
 
+def test_average_epochs_flag_reaches_the_estimator_and_its_file(diabetes_csv, tmp_path):
+    X, y = load_diabetes(return_X_y=True)
+    model = tmp_path / "m.zipml"
+    assert main(["train", str(diabetes_csv), "--bits", "2", "--epochs", "6", "--decay-epochs", "0", "--seed", "1",
+                 "--average-epochs", "4", "--model-out", str(model), "--quiet"]) == 0
+    est = load_model(model)
+    assert est.average_epochs == 4
+    again = type(est)(**est.get_params()).fit(X, y)
+    np.testing.assert_array_equal(again.coef_, est.coef_)
+    assert not np.array_equal(type(est)(**{**est.get_params(), "average_epochs": 0}).fit(X, y).coef_, est.coef_)
+
+
 def test_train_classification_on_libsvm(cancer_libsvm, tmp_path, capsys):
     model = tmp_path / "c.zipml"
     assert main(["train", str(cancer_libsvm), "--bits", "8", "--model-out", str(model), "--quiet"]) == 0
@@ -80,6 +92,7 @@ def test_train_classification_on_libsvm(cancer_libsvm, tmp_path, capsys):
     (["train", "ZERO", "--max-dense-gib", "-1"], "must be a positive number of GiB below 2^33, got '-1'"),
     (["train", "ZERO", "--max-dense-gib", "inf"], "must be a positive number of GiB below 2^33, got 'inf'"),
     (["train", "DATA", "--copies", "3"], "--copies applies with --no-fresh-samples"),
+    (["train", "DATA", "--average-epochs", "-2"], "average_epochs must be >= 0, got -2"),
 ])
 def test_bad_input_exits_2_with_one_line(argv, match, diabetes_csv, tmp_path):
     bad = tmp_path / "bad.libsvm"

@@ -27,7 +27,8 @@ CONVERGENCE_NOT_CHECKED = {"check_sample_weights_not_overwritten"}
                           ZipMLClassifier(loss="squared_hinge", bits=4, random_state=0),
                           ZipMLRegressor(model_bits=8, grad_bits=8, random_state=0),
                           ZipMLRegressor(alpha=0.01, penalty="elasticnet", random_state=0),
-                          ZipMLClassifier(alpha=0.001, penalty="l1", loss="hinge", bits=4, random_state=0)],
+                          ZipMLClassifier(alpha=0.001, penalty="l1", loss="hinge", bits=4, random_state=0),
+                          ZipMLRegressor(bits=4, average_epochs=5, decay_epochs=0, max_iter=30, random_state=0)],
                          expected_failed_checks=lambda estimator: SAMPLE_WEIGHT_EQUIVALENCE)
 def test_sklearn_estimator_checks(estimator, check):
     name = getattr(check, "func", check).__name__

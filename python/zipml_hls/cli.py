@@ -260,7 +260,7 @@ def cmd_train(args) -> int:
               requantize="auto" if args.requantize is None else args.requantize,
               random_state=args.seed, backend=args.backend,
               verbose=0 if args.quiet else 1, model_bits=args.model_bits, grad_bits=args.grad_bits, alpha=args.alpha,
-              model_quantization=args.model_quantization,
+              model_quantization=args.model_quantization, average_epochs=args.average_epochs,
               penalty=None if args.penalty == "none" else args.penalty, l1_ratio=args.l1_ratio,
               fit_intercept=args.fit_intercept, **extra)
     if issparse(X):
@@ -557,6 +557,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--tol", type=float, default=1e-3,
                    help="adaptive schedule: relative improvement that counts (it must also exceed three "
                         "standard errors of the loss estimate)")
+    p.add_argument("--average-epochs", type=int, default=0, metavar="K",
+                   help="output the mean of the last K epochs' models instead of the last one (0: the last)")
     p.add_argument("--no-shuffle", dest="shuffle", action="store_false",
                    help="visit the rows in file order every epoch (default: a fresh order each epoch)")
     p.add_argument("--no-fresh-samples", dest="fresh_samples", action="store_false",

@@ -105,7 +105,8 @@ class _ZipMLLinear(BaseEstimator):
                  random_state=None, backend="hls", verbose=0, model_bits=None, grad_bits=None,
                  model_quantization="grid", early_stopping=False,
                  validation_fraction=0.1, n_jobs=None, rounding_correction=True, requantize="auto",
-                 feature_range=None, penalty="l2", alpha=0.0, l1_ratio=0.15, fit_intercept=True, warm_start=False):
+                 feature_range=None, penalty="l2", alpha=0.0, l1_ratio=0.15, fit_intercept=True, warm_start=False,
+                 average_epochs=0):
         self.bits = bits
         self.sampling = sampling
         self.levels = levels
@@ -135,6 +136,7 @@ class _ZipMLLinear(BaseEstimator):
         self.l1_ratio = l1_ratio
         self.fit_intercept = fit_intercept
         self.warm_start = warm_start
+        self.average_epochs = average_epochs
 
     _loss_name = "squared_error"  # the classifier's `loss` parameter overrides it
     _multi_output = False  # 2-D y: several targets (the regressor)
@@ -163,6 +165,7 @@ class _ZipMLLinear(BaseEstimator):
         if self.decay_epochs is not None:
             check_int(self.decay_epochs, "decay_epochs", 0)
         check_int(self.n_iter_no_change, "n_iter_no_change", 1)
+        check_int(self.average_epochs, "average_epochs", 0)
         if (isinstance(self.tol, bool) or not isinstance(self.tol, (int, float, np.number))
                 or not 0 <= _exact(self.tol) <= sys.float_info.max):
             raise ValueError(f"tol must be a finite number >= 0, got {self.tol!r:.40}")
@@ -551,6 +554,7 @@ class _ZipMLLinear(BaseEstimator):
 
     def _reset_curves(self) -> None:
         self.n_iter_ = 0
+        self._recent_models, self._recent_shift = [], None  # average_epochs: models at one step, oldest first
         self.loss_curve_ = []
         self.saturations_ = []
         self.refetch_fraction_ = []
@@ -611,6 +615,8 @@ class _ZipMLLinear(BaseEstimator):
         finally:
             data.close()
         self._models[:] = histories[:, -1]
+        for e in range(max(0, epochs - int(self.average_epochs)), epochs):
+            self._remember(histories[:, e], epoch_shift(config.step_shift, config.decay_epochs, e))
         progress.close()
         self._set_coef()
         return self._worst_ratio(runs, stats[-1])
@@ -633,6 +639,7 @@ class _ZipMLLinear(BaseEstimator):
             for e in range(int(self.max_iter)):
                 shift = schedule.shift
                 stats = engine.run_epoch(data, runs, e, shift, self._models, prefetch=e + 1 < int(self.max_iter))
+                self._remember(self._models, shift)
                 loss, noise = self._record_epoch(stats, Y.shape[0]), self._loss_error(stats)
                 if held_out is not None:
                     loss, noise = self._validation_loss(*held_out), 0.0
@@ -656,8 +663,9 @@ class _ZipMLLinear(BaseEstimator):
 
     def _validation_loss(self, X_val, Y_val, w_val=None) -> float:
         """The objective of the current models on held-out rows, full precision, original
-        units (mean over targets; weighted by the rows' sample weights ``w_val``)."""
-        self._set_coef()
+        units (mean over targets; weighted by the rows' sample weights ``w_val``): the
+        schedule follows the last models, as the pass loss does."""
+        self._set_coef(self._models)
         scores = X_val @ self._coef.T + self._intercept
         loss = self._loss_spec.objective(Y_val, scores)
         return float(np.mean(loss if w_val is None else loss * w_val[:, None]))
@@ -728,9 +736,27 @@ class _ZipMLLinear(BaseEstimator):
     def _precision(self) -> str:
         return F.precision_label(self.bits, self.sampling)
 
-    def _set_coef(self) -> None:
+    def _remember(self, models: np.ndarray, shift: int) -> None:
+        """Keep a copy of the models an epoch at step 2^-``shift`` ended on, for
+        ``average_epochs``: the last that many at the current step (a new step starts the
+        average afresh: models of a larger step fluctuate more, and of a smaller one would
+        lag behind)."""
+        k = int(self.average_epochs)
+        if k > 0:
+            if shift != self._recent_shift:
+                self._recent_models, self._recent_shift = [], shift
+            self._recent_models = (self._recent_models + [np.array(models, dtype=np.float64)])[-k:]
+
+    def _set_coef(self, models: np.ndarray | None = None) -> None:
+        """coef_ / intercept_ from scaled-space ``models`` (None: the mean of the models
+        ``_remember`` kept for ``average_epochs``, or the last models when it is 0). Training
+        continues from the last models (``_models``) either way: the average is output
+        only, as the mean of iterates of averaged SGD."""
+        if models is None:
+            averaged = self.average_epochs and self._recent_models
+            models = np.mean(self._recent_models, axis=0) if averaged else self._models
         centers = None if self._conditioning is None else self._conditioning.centers
-        pairs = [unscale_models(self._models[t][None], self.scaling_, ls, centers)
+        pairs = [unscale_models(models[t][None], self.scaling_, ls, centers)
                  for t, ls in enumerate(self._label_scalings)]
         self._coef = np.vstack([c for c, _ in pairs])
         # without intercept: exactly 0 (the centers' share cancels the scaling's offset
@@ -800,6 +826,7 @@ class _ZipMLLinear(BaseEstimator):
             stats = engine.run_epoch(data, runs, self.n_iter_, shift, self._models, prefetch=False)
         finally:
             data.close()  # its n_jobs workers
+        self._remember(self._models, shift)
         self._record_epoch(stats, X.shape[0])
         self.final_eta_ = 2.0**-shift
         self._set_coef()
@@ -970,6 +997,18 @@ _PARAMS_DOC = r"""
     warm_start : bool, default=False
         ``fit`` starts from the fitted ``coef_`` and ``intercept_`` (same features and
         classes) instead of zeros; ``fit(coef_init=, intercept_init=)`` gives a start too.
+    average_epochs : int, default=0
+        0: ``coef_`` and ``intercept_`` are the models after the last epoch. k >= 1: the
+        mean of the models after each of the last k epochs that ran at the final step
+        (counting on through later ``partial_fit`` calls at that step; a new step starts
+        the mean afresh). Low precision's gradient noise keeps the last model fluctuating
+        about the optimum by an amount that grows with the step; the mean of several
+        epochs' models at one step cancels much of it. Training itself (schedule,
+        ``loss_curve_``, ``partial_fit``) continues from the last models; ``warm_start``
+        starts from the averaged ``coef_``. Unlike scikit-learn's ``average`` (after every
+        update, from the start), the mean is over epoch ends at one step, so it pays with a
+        constant step (``decay_epochs=0``) or a long last phase, and little after the
+        adaptive schedule, whose last step runs a few epochs (``scripts/epoch_averaging.py``).
 """
 
 
@@ -1031,7 +1070,8 @@ class ZipMLRegressor(RegressorMixin, _ZipMLLinear):
                  random_state=None, backend="hls", verbose=0, model_bits=None, grad_bits=None,
                  model_quantization="grid", early_stopping=False,
                  validation_fraction=0.1, n_jobs=None, rounding_correction=True, requantize="auto",
-                 feature_range=None, penalty="l2", alpha=0.0, l1_ratio=0.15, fit_intercept=True, warm_start=False):
+                 feature_range=None, penalty="l2", alpha=0.0, l1_ratio=0.15, fit_intercept=True, warm_start=False,
+                 average_epochs=0):
         super().__init__(bits=bits, sampling=sampling, levels=levels, max_iter=max_iter, eta0=eta0,
                          decay_epochs=decay_epochs, tol=tol, n_iter_no_change=n_iter_no_change, shuffle=shuffle,
                          fresh_samples=fresh_samples, precondition=precondition, n_copies=n_copies,
@@ -1040,7 +1080,7 @@ class ZipMLRegressor(RegressorMixin, _ZipMLLinear):
                          early_stopping=early_stopping, validation_fraction=validation_fraction,
                          n_jobs=n_jobs, rounding_correction=rounding_correction, requantize=requantize,
                          feature_range=feature_range, penalty=penalty, alpha=alpha, l1_ratio=l1_ratio,
-                         fit_intercept=fit_intercept, warm_start=warm_start)
+                         fit_intercept=fit_intercept, warm_start=warm_start, average_epochs=average_epochs)
 
     def fit(self, X, y=None, coef_init=None, intercept_init=None, sample_weight=None):
         """Train on float data X or quantized data (a QuantizedData, e.g.
@@ -1178,7 +1218,7 @@ class ZipMLClassifier(ClassifierMixin, _ZipMLLinear):
                  model_quantization="grid", early_stopping=False,
                  validation_fraction=0.1, n_jobs=None, rounding_correction=True, requantize="auto",
                  feature_range=None, penalty="l2", alpha=0.0, l1_ratio=0.15, fit_intercept=True, warm_start=False,
-                 class_weight=None, loss="squared_error", refetch=True, poly_degree=5, poly_range=4.0):
+                 average_epochs=0, class_weight=None, loss="squared_error", refetch=True, poly_degree=5, poly_range=4.0):
         super().__init__(bits=bits, sampling=sampling, levels=levels, max_iter=max_iter, eta0=eta0,
                          decay_epochs=decay_epochs, tol=tol, n_iter_no_change=n_iter_no_change, shuffle=shuffle,
                          fresh_samples=fresh_samples, precondition=precondition, n_copies=n_copies,
@@ -1187,7 +1227,7 @@ class ZipMLClassifier(ClassifierMixin, _ZipMLLinear):
                          early_stopping=early_stopping, validation_fraction=validation_fraction,
                          n_jobs=n_jobs, rounding_correction=rounding_correction, requantize=requantize,
                          feature_range=feature_range, penalty=penalty, alpha=alpha, l1_ratio=l1_ratio,
-                         fit_intercept=fit_intercept, warm_start=warm_start)
+                         fit_intercept=fit_intercept, warm_start=warm_start, average_epochs=average_epochs)
         self.class_weight = class_weight
         self.loss = loss
         self.refetch = refetch

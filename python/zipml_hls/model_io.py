@@ -6,7 +6,10 @@ Layout (format version 1): ``meta`` is a JSON string with ``format``
 for a regressor fitted on 2-D y, ``multi_output`` (true);
 arrays ``models`` (T, d+1: scaled-space weights then intercept, one row per target),
 ``lo``, ``hi``, ``inv`` (feature scaling, float32), ``label_center``, ``label_scale`` (T,)
-and, for classifiers, ``classes``; ``meta`` also holds ``checksum``, the SHA-256 of the
+and, for classifiers, ``classes``; with ``average_epochs``, ``recent_models`` (k, T, d+1:
+the models of the last k epochs at the final step, whose mean is ``coef_``; ``models``
+stays the last models, which training continues from) and ``meta["recent_shift"]`` (that
+step's exponent); ``meta`` also holds ``checksum``, the SHA-256 of the
 arrays (:func:`_checksum`; files written before it have none). Files are written atomically
 (temporary file, then rename); loading checks the archive, the checksum, the format, the
 version, the metadata's fields and every array, and turns whatever is wrong into one
@@ -84,6 +87,9 @@ def save_model(est, path, data_format: dict | None = None) -> None:
         arrays["feature_shifts"] = est._conditioning.shifts
     if est._stored_variance is not None:
         arrays["stored_variance"] = est._stored_variance
+    if est.average_epochs and est._recent_models:
+        arrays["recent_models"] = np.stack(est._recent_models)
+        meta["recent_shift"] = int(est._recent_shift)
     if isinstance(est, ZipMLClassifier):
         classes = np.asarray(est.classes_)
         if classes.dtype == object:
@@ -178,7 +184,15 @@ def _build(meta: dict, arrays: dict, path: Path):
     for name, shape in expect.items():
         if name not in arrays or arrays[name].shape != shape or arrays[name].dtype.kind != "f":
             raise ModelFileError(f"{path}: array {name!r} missing or not of shape {shape}")
-    for name in ("models", "lo", "hi", "inv", "label_center", "label_scale"):
+    recent = arrays.get("recent_models")
+    if recent is not None and (recent.ndim != 3 or recent.shape[1:] != models.shape or recent.dtype.kind != "f"
+                               or not isinstance(k := meta["params"].get("average_epochs"), int)
+                               or not 1 <= recent.shape[0] <= k
+                               or not isinstance(meta.get("recent_shift"), int)):
+        raise ModelFileError(f"{path}: array 'recent_models' is not at most average_epochs models of shape "
+                             f"{models.shape} with their 'recent_shift'")
+    for name in ("models", "lo", "hi", "inv", "label_center", "label_scale") + (() if recent is None else
+                                                                                ("recent_models",)):
         if not np.isfinite(arrays[name]).all():
             raise ModelFileError(f"{path}: array {name!r} contains NaN or infinity")
     if not np.all(arrays["label_scale"] > 0):
@@ -248,6 +262,8 @@ def _build(meta: dict, arrays: dict, path: Path):
         est._set_classes(arrays["classes"])
         if (1 if len(est.classes_) == 2 else len(est.classes_)) != t:
             raise ModelFileError(f"{path}: {t} models for {len(est.classes_)} classes")
+    est._recent_models, est._recent_shift = (([], None) if recent is None else
+                                             (list(recent.astype(np.float64)), meta["recent_shift"]))
     est._set_coef()
     est._fitted_settings = est._settings()
     return est
