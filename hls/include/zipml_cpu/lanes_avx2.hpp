@@ -160,10 +160,13 @@ inline void unpack_plane(const uint8_t* plane, uint8_t* out) {
     unpack_natural<W, K>(plane, out, std::make_integer_sequence<int, (K + 31) / 32>{});
   } else if (W == 8) {
     std::memcpy(out, plane, K);
-  } else if (W == 1) {
-    for (int c = 0; c < K / 16; ++c)
-      _mm_storeu_si128(reinterpret_cast<__m128i*>(out + 16 * c),
-                       _mm_and_si128(bit_bytes(load16(plane + 2 * c)), _mm_set1_epi8(1)));
+  } else if (W == 1) {  // 32 values per step, then a last 16 where K is an odd multiple of 16
+    for (int c = 0; c < K / 32; ++c)
+      _mm256_storeu_si256(reinterpret_cast<__m256i*>(out + 32 * c),
+                          _mm256_and_si256(bit_bytes32(plane + 4 * c), _mm256_set1_epi8(1)));
+    if constexpr (K % 32 != 0)
+      _mm_storeu_si128(reinterpret_cast<__m128i*>(out + K - 16),
+                       _mm_and_si128(bit_bytes(load16(plane + K / 8 - 2)), _mm_set1_epi8(1)));
   } else {
     const __m128i mask = _mm_set1_epi8(static_cast<char>((1 << W) - 1));
     int t = 0;
