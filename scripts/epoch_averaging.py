@@ -19,7 +19,7 @@ from sklearn.exceptions import ConvergenceWarning
 from zipml_hls import ZipMLRegressor
 from zipml_hls.bench import problem
 from zipml_hls.datasets import make_tabular_regression
-from zipml_hls.experiments import training_loss
+from zipml_hls.experiments import least_squares_loss, training_loss
 
 SCHEDULES = {"adaptive": {}, "constant step, 40 epochs": {"decay_epochs": 0, "max_iter": 40},
              "halve every 10, 40 epochs": {"decay_epochs": 10, "max_iter": 40}}
@@ -40,8 +40,7 @@ def main() -> None:
         warnings.simplefilter("ignore", ConvergenceWarning)
         for name, (X, y) in sets.items():
             X = np.ascontiguousarray(X, dtype=np.float32)
-            A = np.hstack([X, np.ones((len(y), 1))]).astype(np.float64)
-            best = 0.5 * np.mean((A @ np.linalg.lstsq(A, y, rcond=None)[0] - y) ** 2)
+            best = least_squares_loss(X, y)
             fp32 = [fitted(X, y, bits=32, random_state=s) for s in SEEDS]
             base = np.median([t for _, t in fp32])
             print(f"\n{name}: fp32 default fit {min(r for r, _ in fp32) / best:.4f}-"

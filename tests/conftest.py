@@ -3,13 +3,15 @@ synthesis of the 32-bit engine (minutes of one core), starts as soon as the test
 collected, in a Yosys process of its own, so that it runs beside the tests that run in
 the interpreter instead of after them; tests/test_rtl.py asserts on its result. Option
 ``--without MODULE`` runs the tests as if MODULE were not installed (``--without pyarrow``:
-CSV ingestion with pandas' or NumPy's parser, Parquet tests skipped)."""
+CSV ingestion with pandas' or NumPy's parser, Parquet tests skipped). Fixture
+``linear_problem``: the small least-squares problem of the training-statistics tests."""
 
 import shutil
 import sys
 import tempfile
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 _synthesis = {}  # the running Yosys process of the 32-bit engine, and its folder
@@ -68,3 +70,14 @@ def fixed32_synthesis():
     from zipml_hls.rtl.verilog import EngineConfig
 
     return finish(EngineConfig(32, "fixed32"), _synthesis["process"], _synthesis["folder"])
+
+
+@pytest.fixture(scope="module")
+def linear_problem():
+    """5000 x 20 uniform features, a linear target with noise 0.1, and its least-squares
+    solution (weights, then the intercept)."""
+    rng = np.random.default_rng(0)
+    X = rng.uniform(size=(5000, 20))
+    y = X @ rng.standard_normal(20) + 0.1 * rng.standard_normal(5000)
+    A = np.hstack([X, np.ones((5000, 1))])
+    return X, y, np.linalg.lstsq(A, y, rcond=None)[0]

@@ -8,15 +8,6 @@ import pytest
 from zipml_hls import ZipMLClassifier, ZipMLRegressor
 
 
-@pytest.fixture(scope="module")
-def linear_problem():
-    rng = np.random.default_rng(0)
-    X = rng.uniform(size=(5000, 20))
-    y = X @ rng.standard_normal(20) + 0.1 * rng.standard_normal(5000)
-    A = np.hstack([X, np.ones((5000, 1))])
-    return X, y, np.linalg.lstsq(A, y, rcond=None)[0]
-
-
 def model_of(est):
     return np.append(est.coef_, est.intercept_)
 

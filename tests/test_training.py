@@ -14,15 +14,6 @@ from zipml_hls.scaling import FeatureScaling, FeatureSummary
 from zipml_hls.step_size import RoundingStats
 
 
-@pytest.fixture(scope="module")
-def linear_problem():
-    rng = np.random.default_rng(0)
-    X = rng.uniform(size=(5000, 20))
-    y = X @ rng.standard_normal(20) + 0.1 * rng.standard_normal(5000)
-    A = np.hstack([X, np.ones((5000, 1))])
-    return X, y, np.linalg.lstsq(A, y, rcond=None)[0]
-
-
 def distance_to_least_squares(model, solution):
     return np.linalg.norm(np.append(model.coef_, model.intercept_) - solution) / np.linalg.norm(solution)
 

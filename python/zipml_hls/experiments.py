@@ -254,6 +254,13 @@ def limits_datasets(n: int, d: int) -> dict:
             f"tabular {n}x{Xt.shape[1]}": (Xt, yt)}
 
 
+def least_squares_loss(X, y) -> float:
+    """The training loss (0.5 mean squared error) of the least-squares fit with an
+    intercept, in float64: the floor every fit of X is measured against."""
+    A = np.hstack([np.asarray(X, dtype=np.float64), np.ones((len(y), 1))])
+    return float(0.5 * np.mean((A @ np.linalg.lstsq(A, y, rcond=None)[0] - y) ** 2))
+
+
 def least_squares_summary(X, y) -> dict:
     """The loss floor and conditioning of least squares on X (None for both when n d^2 is
     above ``CLOSED_FORM_MAX_WORK``): the training loss of the least-squares fit with an
@@ -264,8 +271,7 @@ def least_squares_summary(X, y) -> dict:
     n, d = X.shape
     if n * d * d > CLOSED_FORM_MAX_WORK:
         return {"least_squares_loss": None, "condition_number": None}
-    A = np.hstack([X, np.ones((n, 1))])
-    loss = 0.5 * np.mean((A @ np.linalg.lstsq(A, y, rcond=None)[0] - y) ** 2)
+    loss = least_squares_loss(X, y)
     span = X.max(axis=0) - X.min(axis=0)
     scaled = (X - X.min(axis=0)) / np.where(span > 0, span, 1.0)
     scaled -= scaled.mean(axis=0)
