@@ -98,12 +98,62 @@ def test_model_files_keep_the_mean_and_the_last_models(tmp_path, linear_problem)
     loaded.partial_fit(X, y)  # continues from the last models and extends the same mean
     assert np.array_equal(model_of(loaded), model_of(fitted))
     for change, match in ((lambda a, m: a.update(recent_models=np.concatenate([a["recent_models"]] * 2)),
-                           "'recent_models' is not at most average_epochs models"),
-                          (lambda a, m: m.pop("recent_shift"), "with their 'recent_shift'"),
+                           r"'recent_models' is not 1 to average_epochs \(4\) models"),
+                          (lambda a, m: m["params"].update(average_epochs=True), "'recent_models' is not 1 to"),
+                          (lambda a, m: m.pop("recent_shift"), "'recent_shift' must be an integer in"),
+                          (lambda a, m: m.update(recent_shift=True), "'recent_shift' must be an integer in"),
+                          (lambda a, m: m.update(recent_shift=65), "'recent_shift' must be an integer in"),
                           (lambda a, m: a.update(recent_models=a["recent_models"] * np.inf),
-                           "'recent_models' contains NaN or infinity")):
+                           "'recent_models' contains NaN or infinity"),
+                          (lambda a, m: a.update(recent_models=np.full_like(a["recent_models"], 1e308)),
+                           "coefficients that are not finite")):
         with pytest.raises(ModelFileError, match=match):
             load_model(rewritten(path, change))
+
+
+@pytest.mark.filterwarnings("ignore::sklearn.exceptions.ConvergenceWarning")
+@pytest.mark.parametrize("k", [0, 2, 6])
+def test_set_params_after_fit_moves_the_output_and_the_file_with_it(tmp_path, linear_problem, k):
+    # Lowering (or raising) average_epochs on a fitted model: coef_ at once becomes the
+    # mean of the last k models kept (the last models at 0), save_model writes what
+    # load_model accepts, and the copy predicts the same.
+    from zipml_hls.model_io import load_model, save_model
+
+    X, y, _ = linear_problem
+    kw = dict(bits=2, decay_epochs=0, max_iter=8, random_state=0)
+    fitted = ZipMLRegressor(average_epochs=4, **kw).fit(X, y)
+    reference = ZipMLRegressor(average_epochs=min(k, 4), **kw).fit(X, y)  # 4 were kept
+    fitted.set_params(average_epochs=k)
+    assert np.array_equal(model_of(fitted), model_of(reference))
+    save_model(fitted, tmp_path / "m.zipml")
+    loaded = load_model(tmp_path / "m.zipml")
+    assert np.array_equal(model_of(loaded), model_of(fitted))
+    assert np.array_equal(loaded.predict(X), fitted.predict(X))
+    fitted.set_params(average_epochs=-1)  # as scikit-learn's set_params, unchecked: fit refuses it
+    assert np.array_equal(model_of(fitted), model_of(ZipMLRegressor(**kw).fit(X, y)))
+    with pytest.raises(ValueError, match="average_epochs"):
+        fitted.fit(X, y)
+
+
+@pytest.mark.filterwarnings("ignore::sklearn.exceptions.ConvergenceWarning")
+def test_a_pause_at_zero_restarts_the_mean(linear_problem):
+    # average_epochs 3 -> 0 -> 3 across partial_fit calls: the mean after the pause is of
+    # the epochs since, never of epochs on both sides of it.
+    X, y, _ = linear_problem
+    kw = dict(bits=4, decay_epochs=0, max_iter=4, random_state=2)
+    plain, paused = ZipMLRegressor(**kw).fit(X, y), ZipMLRegressor(average_epochs=3, **kw).fit(X, y)
+    paused.set_params(average_epochs=0)
+    plain.partial_fit(X, y)
+    paused.partial_fit(X, y)
+    assert np.array_equal(model_of(paused), model_of(plain))
+    paused.set_params(average_epochs=3)
+    assert np.array_equal(model_of(paused), model_of(plain))  # nothing kept across the pause
+    ends = []
+    for _ in range(2):
+        plain.partial_fit(X, y)
+        paused.partial_fit(X, y)
+        ends.append(model_of(plain))
+    np.testing.assert_allclose(model_of(paused), np.mean(ends, axis=0), rtol=1e-10, atol=1e-12)
 
 
 def rewritten(path, change):

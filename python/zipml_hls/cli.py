@@ -558,7 +558,8 @@ def build_parser() -> argparse.ArgumentParser:
                    help="adaptive schedule: relative improvement that counts (it must also exceed three "
                         "standard errors of the loss estimate)")
     p.add_argument("--average-epochs", type=int, default=0, metavar="K",
-                   help="output the mean of the last K epochs' models instead of the last one (0: the last)")
+                   help="output the mean of the models of the last K epochs at the final step instead of the "
+                        "last one (default 0: the last)")
     p.add_argument("--no-shuffle", dest="shuffle", action="store_false",
                    help="visit the rows in file order every epoch (default: a fresh order each epoch)")
     p.add_argument("--no-fresh-samples", dest="fresh_samples", action="store_false",

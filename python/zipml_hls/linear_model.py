@@ -742,10 +742,33 @@ class _ZipMLLinear(BaseEstimator):
         average afresh: models of a larger step fluctuate more, and of a smaller one would
         lag behind)."""
         k = int(self.average_epochs)
-        if k > 0:
-            if shift != self._recent_shift:
-                self._recent_models, self._recent_shift = [], shift
-            self._recent_models = (self._recent_models + [np.array(models, dtype=np.float64)])[-k:]
+        if k == 0:  # a later average_epochs > 0 starts afresh, never mixing epochs across the gap
+            self._recent_models, self._recent_shift = [], None
+            return
+        if shift != self._recent_shift:
+            self._recent_models, self._recent_shift = [], shift
+        self._recent_models = (self._recent_models + [np.array(models, dtype=np.float64)])[-k:]
+
+    def _averaged_models(self) -> list:
+        """The models the output averages: the last ``average_epochs`` of those kept (a
+        later ``set_params`` may have lowered it), none when it is 0 (or a value that the
+        next fit will refuse)."""
+        k = self.average_epochs
+        valid = isinstance(k, (int, np.integer)) and not isinstance(k, bool) and k > 0
+        return self._recent_models[-int(k):] if valid else []
+
+    def set_params(self, **params):
+        """As scikit-learn's (no checks: fit makes them), and a fitted estimator's ``coef_``
+        / ``intercept_`` follow a new ``average_epochs`` at once (the mean of the last that
+        many models kept, or the last models at 0), so that they, ``save_model`` and a
+        loaded copy agree."""
+        super().set_params(**params)
+        if "average_epochs" in params and hasattr(self, "_models"):
+            self._recent_models = self._averaged_models()
+            if not self._recent_models:
+                self._recent_shift = None
+            self._set_coef()
+        return self
 
     def _set_coef(self, models: np.ndarray | None = None) -> None:
         """coef_ / intercept_ from scaled-space ``models`` (None: the mean of the models
@@ -753,8 +776,8 @@ class _ZipMLLinear(BaseEstimator):
         continues from the last models (``_models``) either way: the average is output
         only, as the mean of iterates of averaged SGD."""
         if models is None:
-            averaged = self.average_epochs and self._recent_models
-            models = np.mean(self._recent_models, axis=0) if averaged else self._models
+            recent = self._averaged_models()
+            models = np.mean(recent, axis=0) if recent else self._models
         centers = None if self._conditioning is None else self._conditioning.centers
         pairs = [unscale_models(models[t][None], self.scaling_, ls, centers)
                  for t, ls in enumerate(self._label_scalings)]
@@ -999,7 +1022,7 @@ _PARAMS_DOC = r"""
         classes) instead of zeros; ``fit(coef_init=, intercept_init=)`` gives a start too.
     average_epochs : int, default=0
         0: ``coef_`` and ``intercept_`` are the models after the last epoch. k >= 1: the
-        mean of the models after each of the last k epochs that ran at the final step
+        mean of the models after each of the last k epochs (fewer if fewer ran) at the final step
         (counting on through later ``partial_fit`` calls at that step; a new step starts
         the mean afresh). Low precision's gradient noise keeps the last model fluctuating
         about the optimum by an amount that grows with the step; the mean of several
@@ -1142,7 +1165,8 @@ class ZipMLRegressor(RegressorMixin, _ZipMLLinear):
 
     @property
     def _model(self):
-        """The fitted model in the scaled space (features in [0, 1], labels standardised):
+        """The last fitted model (not the ``average_epochs`` mean) in the scaled space
+        (features in [0, 1], labels standardised):
         d weights, then the intercept of the uncentred features (the kernels' intercept
         minus the centers' share)."""
         model = self._models[0].copy()

@@ -185,12 +185,16 @@ def _build(meta: dict, arrays: dict, path: Path):
         if name not in arrays or arrays[name].shape != shape or arrays[name].dtype.kind != "f":
             raise ModelFileError(f"{path}: array {name!r} missing or not of shape {shape}")
     recent = arrays.get("recent_models")
-    if recent is not None and (recent.ndim != 3 or recent.shape[1:] != models.shape or recent.dtype.kind != "f"
-                               or not isinstance(k := meta["params"].get("average_epochs"), int)
-                               or not 1 <= recent.shape[0] <= k
-                               or not isinstance(meta.get("recent_shift"), int)):
-        raise ModelFileError(f"{path}: array 'recent_models' is not at most average_epochs models of shape "
-                             f"{models.shape} with their 'recent_shift'")
+    if recent is not None:
+        k = meta["params"].get("average_epochs")
+        if (recent.ndim != 3 or recent.shape[1:] != models.shape or recent.dtype.kind != "f"
+                or isinstance(k, bool) or not isinstance(k, int) or not 1 <= recent.shape[0] <= k):
+            raise ModelFileError(f"{path}: array 'recent_models' is not 1 to average_epochs ({k!r:.20}) models "
+                                 f"of shape {models.shape}")
+        shift = meta.get("recent_shift")
+        if isinstance(shift, bool) or not isinstance(shift, int) or not 0 <= shift <= 64:
+            raise ModelFileError(f"{path}: metadata field 'recent_shift' must be an integer in [0, 64] "
+                                 f"beside 'recent_models', got {shift!r:.40}")
     for name in ("models", "lo", "hi", "inv", "label_center", "label_scale") + (() if recent is None else
                                                                                 ("recent_models",)):
         if not np.isfinite(arrays[name]).all():
@@ -264,6 +268,9 @@ def _build(meta: dict, arrays: dict, path: Path):
             raise ModelFileError(f"{path}: {t} models for {len(est.classes_)} classes")
     est._recent_models, est._recent_shift = (([], None) if recent is None else
                                              (list(recent.astype(np.float64)), meta["recent_shift"]))
-    est._set_coef()
+    with np.errstate(over="ignore", invalid="ignore"):  # huge stored models: refused just below
+        est._set_coef()
+    if not (np.isfinite(est._coef).all() and np.isfinite(est._intercept).all()):
+        raise ModelFileError(f"{path}: the stored models give coefficients that are not finite")
     est._fitted_settings = est._settings()
     return est
