@@ -77,9 +77,24 @@ def test_train_classification_on_libsvm(cancer_libsvm, tmp_path, capsys):
     assert list(est.classes_) == [-1.0, 1.0]
 
 
+def test_no_command_shows_the_commands():
+    proc = subprocess.run([sys.executable, "-m", "zipml_hls"], capture_output=True, text=True)
+    assert proc.returncode == 2 and proc.stdout == ""
+    assert proc.stderr.startswith("usage: zipml-hls")
+    for command in ("train", "predict", "quantize", "reproduce", "bench"):
+        assert command in proc.stderr
+
+
+def test_usage_errors_point_to_help(diabetes_csv):
+    proc = subprocess.run([sys.executable, "-m", "zipml_hls", "train", str(diabetes_csv), "--bits", "5"],
+                          capture_output=True, text=True)
+    assert proc.returncode == 2 and proc.stderr.strip().endswith("(--help lists the options)")
+
+
 @pytest.mark.parametrize("argv, match", [
     (["train", "/nonexistent/file.libsvm"], "no such file"),
     (["train", "DATA", "--bits", "5"], "invalid choice"),
+    (["trian", "DATA"], "invalid choice: 'trian' (choose from"),
     (["train", "DATA", "--eta0", "-1"], "must be 'auto' or a positive number"),
     (["train", "DATA", "--epochs", "0"], "max_iter must be"),
     (["predict", "/nonexistent/model", "DATA"], "no such model file"),

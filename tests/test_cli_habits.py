@@ -121,6 +121,49 @@ def test_label_column_by_name_and_predict_without_labels(tmp_path, capsys):
     assert proc.returncode == 2 and "no column 'species' in the header" in proc.stderr
 
 
+@pytest.mark.parametrize("column", ["target", "-1", "2"])
+def test_predict_reads_the_label_column_the_model_was_trained_with(tmp_path, capsys, column):
+    # Trained with the label in column 'target' (last, or third of five as "2"), predict on
+    # the training file without --label-column scores against that column, not column 0.
+    rng = np.random.default_rng(5)
+    X = rng.normal(size=(400, 4))
+    y = X @ np.array([1.0, -2.0, 0.5, 3.0]) + 0.1 * rng.normal(size=400)
+    position = 2 if column == "2" else 4
+    table = np.insert(X, position, y, axis=1)
+    header = ["a", "b", "c", "d"]
+    header.insert(position, "target")
+    data = tmp_path / "train.csv"
+    data.write_text(",".join(header) + "\n" + "\n".join(",".join(repr(float(v)) for v in row) for row in table) + "\n")
+    model = tmp_path / "m.zipml"
+    assert main(["train", data, "--label-column", column, "--model-out", model, "--quiet", "--seed", "0"]) == 0
+    est, training_format = load_model_and_format(model)
+    assert training_format == {"label_column": int(column) if column != "target" else "target"}
+    capsys.readouterr()
+    assert main(["predict", model, data]) == 0
+    captured = capsys.readouterr()
+    score = est.score(X, y)
+    assert score > 0.99
+    assert f"R^2 against the file's labels: {score:.4f}" in captured.err
+    assert "as in the model's training file" in captured.err
+    assert main(["predict", model, data, "--label-column", header[0]]) == 0  # given: it wins
+    assert f"{est.score(np.delete(table, 0, axis=1), table[:, 0]):.4f}" in capsys.readouterr().err
+
+
+def test_integer_labels_taken_as_classes_say_so(tmp_path, capsys):
+    # counts 0-4 look like classes to --task auto: the training line says so and how to fit numbers
+    rng = np.random.default_rng(0)
+    X = rng.normal(size=(300, 3))
+    y = np.clip(np.rint(X[:, 0] + 2), 0, 4)
+    data = tmp_path / "counts.npz"
+    np.savez(data, X=X, y=y)
+    assert main(["train", data, "--epochs", "2", "--decay-epochs", "0"]) == 0
+    out = capsys.readouterr().out
+    assert ("training ZipMLClassifier (classification: the labels are integers with 5 values; --task regression "
+            "fits them as numbers) on 300 samples") in out
+    assert main(["train", data, "--epochs", "2", "--decay-epochs", "0", "--task", "regression"]) == 0
+    assert "training ZipMLRegressor (regression) on 300 samples" in capsys.readouterr().out
+
+
 def test_proba_needs_a_probabilistic_model(cancer, tmp_path):
     X, y = cancer
     data = tmp_path / "c.libsvm"

@@ -47,6 +47,14 @@ def test_libsvm_too_large_to_densify_is_the_files_data_error(tmp_path):
         data.load_svmlight(path)
 
 
+def test_csv_read_as_libsvm_says_it_looks_like_csv(tmp_path):
+    path = tmp_path / "table.txt"  # not .csv: read as LIBSVM by the extension rule
+    path.write_text("1.0,2.0,3\n4.0,5.0,6\n")
+    with pytest.raises(data.DataError, match=r"line 1: label '1.0,2.0,3' is not a number \(comma-separated: a CSV "
+                                             r"file\? name it .csv or give format 'csv', --format csv\)"):
+        data.load(path)
+
+
 def test_sparse_densify_limit():
     X = sp.random(1000, 1000, density=0.01, format="csr", random_state=0)
     assert data.densify(X).shape == (1000, 1000)
@@ -71,6 +79,27 @@ def test_model_round_trip(tmp_path, make):
     y = load_diabetes().target if isinstance(est, ZipMLRegressor) else load_iris().target
     kw = {} if isinstance(est, ZipMLRegressor) else {"classes": np.unique(y)}
     assert np.array_equal(back.partial_fit(X, y, **kw).coef_, est.partial_fit(X, y, **kw).coef_)
+
+
+def test_model_files_keep_feature_names_and_check_them(tmp_path):
+    # feature_names_in_ as scikit-learn sets it from a DataFrame's columns (object strings)
+    X, y = load_diabetes(return_X_y=True)
+    est = ZipMLRegressor(bits=4, random_state=1).fit(X, y)
+    est.feature_names_in_ = np.array(load_diabetes().feature_names, dtype=object)
+    path = tmp_path / "m.zipml"
+    save_model(est, path)
+    back = load_model(path)
+    assert back.feature_names_in_.dtype == object and list(back.feature_names_in_) == list(est.feature_names_in_)
+    plain = tmp_path / "plain.zipml"
+    del est.feature_names_in_
+    save_model(est, plain)
+    assert not hasattr(load_model(plain), "feature_names_in_")
+    for names in (np.array(["a", "b"]), np.arange(10.0)):
+        with pytest.raises(ModelFileError, match="'feature_names' is not 10 strings"):
+            load_model(_rewritten(path, change_arrays=lambda a, names=names: a.update(feature_names=names)))
+    for bad in ({"label_column": True}, {"label_column": 1.5}, {"label_column": " "}, {"zero_based": 1}, []):
+        with pytest.raises(ModelFileError, match="'data_format' must be an object"):
+            load_model(_rewritten(path, change_meta=lambda m, bad=bad: {**m, "data_format": bad}))
 
 
 @pytest.mark.filterwarnings("ignore::sklearn.exceptions.ConvergenceWarning")  # ends at max_iter on purpose

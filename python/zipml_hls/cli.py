@@ -100,8 +100,9 @@ def _add_data_options(p: argparse.ArgumentParser) -> None:
                         "CSV, .npz NumPy (X, y), .npy NumPy table, .parquet/.pq Parquet and .arrow/.feather Arrow "
                         "IPC tables (these three quantize only), else LIBSVM; CSV and LIBSVM may be compressed, "
                         "by the suffix before .gz or .bz2: data.csv.gz is CSV)")
-    p.add_argument("--label-column", type=_label_column, default=0,
-                   help="CSV column holding the label: a number (negative from the end) or the header's name")
+    p.add_argument("--label-column", type=_label_column, default=None,
+                   help="CSV column holding the label: a number from 0 (negative from the end) or the header's "
+                        "name (default: 0; predict: the column the model was trained with)")
     p.add_argument("--header", action=argparse.BooleanOptionalAction, default=None,
                    help="CSV: line 1 is a header (--header) or data (--no-header) (default: decided by line 1: "
                         "names, or column numbers as DataFrame.to_csv writes them, are a header)")
@@ -140,7 +141,7 @@ def _load(path: str, args, n_features=None, detected=None, label_column=0):
         raise UsageError(f"{path}: .npy, Parquet and Arrow tables are read by 'zipml-hls quantize'; train on the file "
                          "it writes")
     if fmt == "csv":
-        kwargs.update(label_column=None if label_column is None else args.label_column, has_header=args.header,
+        kwargs.update(label_column=None if label_column is None else _csv_label(args), has_header=args.header,
                       report=_note)
     elif fmt == "libsvm":
         kwargs["zero_based"] = args.zero_based
@@ -149,6 +150,11 @@ def _load(path: str, args, n_features=None, detected=None, label_column=0):
         if n_features is not None:
             kwargs["n_features"] = n_features
     return data.load(path, fmt, **kwargs)
+
+
+def _csv_label(args):
+    """The CSV label column the command was given (0 when none was)."""
+    return 0 if args.label_column is None else args.label_column
 
 
 def _looks_like_classes(y: np.ndarray) -> bool:
@@ -235,8 +241,10 @@ def cmd_train(args) -> int:
         if not args.model_out:
             raise UsageError("--model-out needs a file name")
         check_writable(args.model_out)  # before training, not after
-    args.data_format = {}  # a LIBSVM file's index base, remembered in the model file
+    args.data_format = {}  # a LIBSVM file's index base or a CSV file's label column, remembered in the model file
     X, y, n_samples, n_features = _training_data(args)
+    if _is_csv(args.data, args.format) and not _is_quantized_file(args.data, args.format):
+        args.data_format["label_column"] = _csv_label(args)
     quantized = not (isinstance(X, np.ndarray) or issparse(X))
     task = args.task
     if task == "auto":
@@ -267,7 +275,9 @@ def cmd_train(args) -> int:
         X = _libsvm_form(args, est, X)
     precision = F.precision_label(args.bits, args.sampling)
     if not args.quiet:
-        print(f"training {cls.__name__} ({task}) on {n_samples} samples x {n_features} features, {precision}, "
+        why = (f": the labels are integers with {len(np.unique(y))} values; --task regression fits them as numbers"
+               if args.task == "auto" and task == "classification" else "")
+        print(f"training {cls.__name__} ({task}{why}) on {n_samples} samples x {n_features} features, {precision}, "
               f"at most {args.epochs} epochs", flush=True)
     start = time.perf_counter()
     with warnings.catch_warnings(record=True) as caught:
@@ -301,7 +311,7 @@ def cmd_quantize(args) -> int:
     fmt = data_format(args.data, args.format)[0]
     start = time.perf_counter()
     if fmt in ("csv", *TABLES) and args.levels == "uniform":
-        label_column = args.label_column
+        label_column = _csv_label(args)
         if isinstance(label_column, str):
             from .data import csv_label_index
 
@@ -348,7 +358,8 @@ def _predict_data(args, est, training_format):
     from .data import DataError
 
     d = est.n_features_in_
-    if _is_libsvm(args.data, args.format) and args.zero_based == "auto" and training_format is not None:
+    training_format = training_format or {}
+    if _is_libsvm(args.data, args.format) and args.zero_based == "auto" and "zero_based" in training_format:
         args.zero_based = training_format["zero_based"]
     if _is_libsvm(args.data, args.format):  # sparse: predicted in dense blocks of rows (_by_rows)
         from .data import load_svmlight
@@ -363,6 +374,10 @@ def _predict_data(args, est, training_format):
         raise DataError(f"{args.data}: {table.shape[1]} columns; the model takes {d} features ({d + 1} with a "
                         "label column)")
     column = args.label_column
+    if column is None:
+        column = training_format.get("label_column", 0)
+        if column != 0:
+            _note(f"label column {column!r}, as in the model's training file (--label-column sets another)")
     if isinstance(column, str):
         from .data import csv_label_index
 
@@ -459,7 +474,7 @@ class _Parser(argparse.ArgumentParser):
     """argparse, but a usage error is one line on stderr (exit status 2)."""
 
     def error(self, message):
-        self.exit(2, f"{self.prog}: error: {message}\n")
+        self.exit(2, f"{self.prog}: error: {message} (--help lists the options)\n")
 
 
 def cmd_bench(args) -> int:
@@ -692,6 +707,9 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv=None) -> int:
     parser = build_parser()
+    if not (sys.argv[1:] if argv is None else argv):  # no command at all: show them
+        parser.print_help(sys.stderr)
+        return 2
     args = parser.parse_args(argv)
     if threading.current_thread() is threading.main_thread():
         signal.signal(signal.SIGTERM, _raise_terminated)

@@ -6,10 +6,13 @@ Layout (format version 1): ``meta`` is a JSON string with ``format``
 for a regressor fitted on 2-D y, ``multi_output`` (true);
 arrays ``models`` (T, d+1: scaled-space weights then intercept, one row per target),
 ``lo``, ``hi``, ``inv`` (feature scaling, float32), ``label_center``, ``label_scale`` (T,)
-and, for classifiers, ``classes``; with ``average_epochs``, ``recent_models`` (k, T, d+1:
+and, for classifiers, ``classes``; for a model fitted on a DataFrame, ``feature_names``
+(d strings, ``feature_names_in_``); with ``average_epochs``, ``recent_models`` (k, T, d+1:
 the models of the last k epochs at the final step, whose mean is ``coef_``; ``models``
 stays the last models, which training continues from) and ``meta["recent_shift"]`` (that
-step's exponent); ``meta`` also holds ``checksum``, the SHA-256 of the
+step's exponent); ``meta["data_format"]`` (optional) says how the command line read the
+training file: ``zero_based`` (LIBSVM) and ``label_column`` (CSV: a number or a header's
+name), which ``zipml-hls predict`` reads its data by; ``meta`` also holds ``checksum``, the SHA-256 of the
 arrays (:func:`_checksum`; files written before it have none). Files are written atomically
 (temporary file, then rename); loading checks the archive, the checksum, the format, the
 version, the metadata's fields and every array, and turns whatever is wrong into one
@@ -66,7 +69,8 @@ def _checksum(arrays: dict) -> str:
 
 def save_model(est, path, data_format: dict | None = None) -> None:
     """Write a fitted estimator to ``path`` atomically; ``data_format``: how its training
-    file was read, for predict to read its data alike ({'zero_based': bool} for LIBSVM)."""
+    file was read, for predict to read its data alike ({'zero_based': bool} for LIBSVM,
+    {'label_column': int or name} for CSV)."""
     if type(est).__name__ not in _ESTIMATORS or not hasattr(est, "coef_"):
         raise TypeError(f"can only save fitted ZipMLRegressor / ZipMLClassifier, got {type(est).__name__}")
     meta = {"format": FORMAT, "format_version": FORMAT_VERSION, "estimator": type(est).__name__,
@@ -75,8 +79,10 @@ def save_model(est, path, data_format: dict | None = None) -> None:
             "saturations": list(est.saturations_), "refetch_fraction": list(est.refetch_fraction_),
             "final_eta": float(getattr(est, "final_eta_", 2.0 ** -est._step_shift)),
             "n_clipped": int(getattr(est, "n_clipped_", 0))}
-    if data_format is not None:
-        meta["data_format"] = {"zero_based": bool(data_format["zero_based"])}
+    if data_format:
+        meta["data_format"] = {k: data_format[k] for k in ("zero_based", "label_column") if k in data_format}
+        if "zero_based" in data_format:
+            meta["data_format"]["zero_based"] = bool(data_format["zero_based"])
     if getattr(est, "_multi_target", False):
         meta["multi_output"] = True
     arrays = {"models": est._models, "lo": est.scaling_.lo, "hi": est.scaling_.hi, "inv": est.scaling_.inv,
@@ -87,8 +93,11 @@ def save_model(est, path, data_format: dict | None = None) -> None:
         arrays["feature_shifts"] = est._conditioning.shifts
     if est._stored_variance is not None:
         arrays["stored_variance"] = est._stored_variance
-    if est.average_epochs and est._recent_models:
-        arrays["recent_models"] = np.stack(est._recent_models)
+    if hasattr(est, "feature_names_in_"):  # fitted on a DataFrame: predict checks its columns by name
+        arrays["feature_names"] = np.asarray(est.feature_names_in_, dtype=str)
+    recent = est._averaged_models()
+    if recent:
+        arrays["recent_models"] = np.stack(recent)
         meta["recent_shift"] = int(est._recent_shift)
     if isinstance(est, ZipMLClassifier):
         classes = np.asarray(est.classes_)
@@ -109,7 +118,8 @@ def load_model(path):
 
 def load_model_and_format(path):
     """(estimator, data_format) of a model file: ``data_format`` as given to
-    :func:`save_model` ({'zero_based': bool}), or None when the file has none."""
+    :func:`save_model` ({'zero_based': bool} and/or {'label_column': int or name}), or None
+    when the file has none."""
     path = Path(path)
     if not path.is_file():
         raise FileNotFoundError(f"{path}: no such model file")
@@ -162,9 +172,14 @@ def _check_meta(meta: dict, path: Path) -> None:
             raise ModelFileError(f"{path}: metadata field {name!r} must be a list of numbers")
     if "final_eta" in meta and (not _json_number(meta["final_eta"]) or not 0 < meta["final_eta"] < float("inf")):
         raise ModelFileError(f"{path}: metadata field 'final_eta' must be a positive finite number")
-    data_format = meta.get("data_format", {"zero_based": False})  # optional
-    if not isinstance(data_format, dict) or not isinstance(data_format.get("zero_based"), bool):
-        raise ModelFileError(f"{path}: metadata field 'data_format' must be an object with a boolean 'zero_based'")
+    data_format = meta.get("data_format", {})  # optional, as are both its fields
+    column = data_format.get("label_column", 0) if isinstance(data_format, dict) else None
+    if (not isinstance(data_format, dict) or not isinstance(data_format.get("zero_based", False), bool)
+            or isinstance(column, bool) or not isinstance(column, (int, str))
+            or (isinstance(column, int) and not -(1 << 31) <= column < 1 << 31)
+            or (isinstance(column, str) and not 0 < len(column.strip()) <= 1000)):
+        raise ModelFileError(f"{path}: metadata field 'data_format' must be an object with an optional boolean "
+                             "'zero_based' and an optional 'label_column' (an integer or a column name)")
     if not isinstance(meta.get("multi_output", False), bool):  # optional: single-target models have none
         raise ModelFileError(f"{path}: metadata field 'multi_output' must be a boolean")
     clipped = meta.get("n_clipped", 0)  # optional: older files have none
@@ -258,6 +273,11 @@ def _build(meta: dict, arrays: dict, path: Path):
     est.saturations_ = list(meta.get("saturations", []))
     est.refetch_fraction_ = list(meta.get("refetch_fraction", []))
     est.n_features_in_ = d
+    names = arrays.get("feature_names")
+    if names is not None:
+        if names.shape != (d,) or names.dtype.kind != "U":
+            raise ModelFileError(f"{path}: array 'feature_names' is not {d} strings")
+        est.feature_names_in_ = names.astype(object)  # as scikit-learn stores them
     if cls is ZipMLRegressor:
         est._multi_target = multi_output
     if cls is ZipMLClassifier:
