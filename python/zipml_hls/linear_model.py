@@ -24,12 +24,12 @@ from ._validation import (_all_finite, check_bits, check_choice, check_int, chec
 from .backend import BACKENDS, get_backend
 from .polynomial import logistic_polynomial
 from .quantize import LEVELS, QuantizedData, check_labels
-from .scaling import FeatureScaling, FeatureSummary, LabelScaling, unscale_models
+from .scaling import FeatureScaling, FeatureSummary, LabelScaling, sample_rows, stretched_features, unscale_models
 from .spec import format as F
 from .spec.losses import CLASSIFIER_LOSSES, LOSSES
 from .spec.schedule import epoch_shift, step_shift_from_eta
 from .conditioning import Conditioning
-from .step_size import AdaptiveSchedule, RoundingStats, row_bound, step_shift_of
+from .step_size import SAMPLED_ROWS, AdaptiveSchedule, RoundingStats, row_bound, step_shift_of
 
 _MAX_BACKOFF = 8
 PENALTIES = ("l2", "l1", "elasticnet", None)
@@ -376,6 +376,8 @@ class _ZipMLLinear(BaseEstimator):
                 origin = summary.scaling.origin(bits)
             # Var[Q(a)] of sampled values, for the conditioning and the initial step
             rounding = None if bits == F.FULL_PRECISION else RoundingStats.of(X, summary.scaling, bits)
+            if rounding is not None and self.levels == "uniform" and isinstance(X, np.ndarray):
+                self._warn_stretched(X, summary.scaling, bits)
         else:  # (quantized data train with an intercept: _needs_float_rows)
             summary, rounding = stats.summary, stats.rounding
         self.scaling_ = summary.scaling
@@ -477,6 +479,19 @@ class _ZipMLLinear(BaseEstimator):
         scale = self._label_scalings[target].scale
         l1_coef = np.minimum(l1 * inv / scale * mult, 0.5) if l1 else None
         return engine.Penalty(decay=decay, l1=l1_coef)
+
+    def _warn_stretched(self, X: np.ndarray, scaling: FeatureScaling, bits: int) -> None:
+        """Warn of features whose usual values a few far ones squeeze into one step of the
+        uniform levels (``scaling.stretched_features``, on the rows the rounding statistics
+        sample): silent otherwise, their coefficients would just come out noisy."""
+        features, stretch = stretched_features(X, scaling, bits, sample_rows(X.shape[0], SAMPLED_ROWS))
+        if features.size:
+            listed = ", ".join(str(j) for j in features[:8]) + (", ..." if features.size > 8 else "")
+            warnings.warn(f"{features.size} feature(s) ({listed}) have a few values far outside the rest: their "
+                          f"range is up to {stretch.max():.3g} times that of their middle 98% of values, which at "
+                          f"{bits} bits lie within one step of the uniform levels and are read mostly as rounding "
+                          "noise (unbiased, but their coefficients come out noisy). Clip or transform those features "
+                          "(e.g. np.clip at percentiles, np.log1p), or use more bits", UserWarning, stacklevel=4)
 
     def _warn_capped_penalty(self) -> None:
         l2, l1 = self._penalty_split()

@@ -155,6 +155,31 @@ class FeatureSummary:
         return FeatureSummary.of_moments(lo, self.scaling.hi, lo + self.mean * span, self.var * span * span, scaling)
 
 
+def stretched_features(X: np.ndarray, scaling: FeatureScaling, bits: int, rows: np.ndarray,
+                       min_stretch: float = 100.0) -> tuple[np.ndarray, np.ndarray]:
+    """(features, stretch) of dense ``X`` whose min/max range a few far values stretch so
+    much that the middle 98% of the sampled ``rows`` (1st to 99th percentile) spans less
+    than one step of the 2^bits - 1 between the levels: stretch = range / that span is at
+    least ``min_stretch`` and above 2^bits - 1. Such a feature is read mostly as rounding
+    noise (unbiased, but its coefficient converges slowly and noisily). Features with a
+    middle span of 0 (constant or rare-valued, e.g. a rare one-hot column) are not flagged. Percentiles
+    in blocks of columns, so the sample's float copy stays small."""
+    steps = float((1 << bits) - 1)
+    flagged, stretch = [], []
+    span = scaling.span()
+    for start in range(0, X.shape[1], 1024):
+        block = np.asarray(X[rows, start:start + 1024], dtype=np.float64)
+        # percentiles that are data values (no interpolation): a 0/1 column's middle span is 0 or 1
+        lo, hi = np.percentile(block, [1.0, 99.0], axis=0, method="inverted_cdf")
+        middle = hi - lo
+        with np.errstate(divide="ignore", invalid="ignore"):
+            ratio = span[start:start + block.shape[1]] / middle
+        hit = np.flatnonzero((middle > 0) & (ratio >= max(min_stretch, steps)))
+        flagged.append(start + hit)
+        stretch.append(ratio[hit])
+    return np.concatenate(flagged), np.concatenate(stretch)
+
+
 @dataclass(frozen=True)
 class LabelScaling:
     """y_scaled = (y - center) / scale; stored on chip as int32 Q15.16."""
