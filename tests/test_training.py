@@ -540,6 +540,24 @@ def test_adaptive_schedule_counts_only_improvements_beyond_the_estimates_noise()
     assert exact.best == 0.95
 
 
+def test_adaptive_schedule_floor_stops_a_loss_creeping_towards_zero():
+    # A loss falling 0.15% an epoch from 0.01 improves by more than tol = 1e-3 relative each
+    # epoch, but takes 7 epochs to gain tol * floor = 1e-4 absolute with floor 0.1: with the
+    # floor the step halves after every 3 epochs without that gain and training stops after
+    # the 6 halvings (epoch 24); without it every epoch counts as progress and only the
+    # 20-epoch rule halves. Floor 0 is the plain relative rule, decision for decision.
+    from zipml_hls.step_size import AdaptiveSchedule
+
+    floored, plain, zero = AdaptiveSchedule(6, 1e-3, 3, floor=0.1), AdaptiveSchedule(6, 1e-3, 3), \
+        AdaptiveSchedule(6, 1e-3, 3, floor=0.0)
+    losses = 0.01 * 0.9985 ** np.arange(60)
+    stopped = next(e for e, loss in enumerate(losses) if floored.update(float(loss)))
+    assert stopped == 24 and floored.halvings == 6
+    for e, loss in enumerate(losses):
+        assert plain.update(float(loss)) == zero.update(float(loss)) is False
+        assert plain.shift == zero.shift == 6 + (e + 1) // 20
+
+
 @pytest.mark.filterwarnings("ignore::sklearn.exceptions.ConvergenceWarning")
 def test_one_bit_diabetes_ends_near_fp32_without_rising():
     # 442 rows at 1 bit double sampling with the defaults: the noise-aware schedule, the

@@ -250,6 +250,9 @@ def cmd_train(args) -> int:
     if task == "auto":
         task = "classification" if _looks_like_classes(y) else "regression"
     cls = ZipMLClassifier if task == "classification" else ZipMLRegressor
+    if args.loss is not None and args.loss != "squared_error" and task != "classification":
+        raise UsageError(f"--loss {args.loss} needs a classification task (labels that are classes)")
+    args.loss = args.loss or "squared_hinge"  # the classifier's default (a regressor trains least squares)
     extra = {"loss": args.loss, "class_weight": args.class_weight} if task == "classification" else {}
     if args.class_weight is not None and task != "classification":
         raise UsageError("--class-weight needs a classification task (labels that are classes)")
@@ -258,8 +261,6 @@ def cmd_train(args) -> int:
     if args.copies != 1 and args.fresh_samples:
         raise UsageError("--copies applies with --no-fresh-samples (copies cycled over epochs); with fresh samples "
                          "every epoch draws its own")
-    if args.loss != "squared_error" and task != "classification":
-        raise UsageError(f"--loss {args.loss} needs a classification task (labels that are classes)")
     est = cls(bits=args.bits, sampling=args.sampling, levels=args.levels, max_iter=args.epochs, eta0=args.eta0,
               decay_epochs=args.decay_epochs, tol=args.tol, n_copies=args.copies, shuffle=args.shuffle,
               fresh_samples=args.fresh_samples, precondition=args.precondition, early_stopping=args.early_stopping,
@@ -550,8 +551,9 @@ def build_parser() -> argparse.ArgumentParser:
                    help="bits per value (32: fp32; default 8, a quantized file's own)")
     p.add_argument("--sampling", choices=F.TRAINING_SAMPLINGS, help="default double, a quantized file's own")
     p.add_argument("--levels", choices=LEVELS, help="default uniform, a quantized file's own")
-    p.add_argument("--loss", default="squared_error", choices=CLASSIFIER_LOSSES,
-                   help="classification loss: " + "; ".join(f"{n}: {LOSSES[n].formula}" for n in CLASSIFIER_LOSSES))
+    p.add_argument("--loss", choices=CLASSIFIER_LOSSES,
+                   help="classification loss (default: squared_hinge): "
+                        + "; ".join(f"{n}: {LOSSES[n].formula}" for n in CLASSIFIER_LOSSES))
     p.add_argument("--alpha", type=float, default=0.0,
                    help="strength of the penalty, as scikit-learn's SGD (on original-unit coefficients)")
     p.add_argument("--penalty", default="l2", choices=("l2", "l1", "elasticnet", "none"),

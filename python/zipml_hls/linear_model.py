@@ -93,6 +93,11 @@ def _check_width(n_features: int, name: str) -> None:
         raise ValueError(f"{name} has {n_features} features; the kernels' on-chip model holds at most {limit}")
 
 
+#: The adaptive schedule's floor for margin losses, as a fraction of the zero model's loss
+#: (``AdaptiveSchedule``'s ``floor``; docs/API.md, "Schedule").
+MARGIN_LOSS_FLOOR = 0.25
+
+
 class _ZipMLLinear(BaseEstimator):
     """Shared machinery: validation, scaling, the kernels, the schedule, unscaling.
 
@@ -647,7 +652,10 @@ class _ZipMLLinear(BaseEstimator):
         to the zero model, as ``_run`` (with early stopping: of the held-out loss)."""
         data = engine.EpochData(X, self.scaling_, config)
         runs = self._runs(Y, config, weights)
-        schedule = AdaptiveSchedule(config.step_shift, self.tol, self.n_iter_no_change)
+        # margin losses can fall towards 0 on separable classes: gains count against a floor of
+        # a fraction of the zero model's loss (least squares keeps its relative rule)
+        floor = MARGIN_LOSS_FLOOR * float(np.mean([r.zero_loss() for r in runs])) if self._loss_spec.margin else 0.0
+        schedule = AdaptiveSchedule(config.step_shift, self.tol, self.n_iter_no_change, floor=floor)
         progress = _Progress(self, int(self.max_iter))
         converged = False
         try:
@@ -1225,8 +1233,12 @@ class ZipMLClassifier(ClassifierMixin, _ZipMLLinear):
         Each row's sample weight times the weight of its class (scikit-learn's
         ``compute_class_weight``); every one-vs-rest model takes the same row weights.
         'balanced' is refused by ``partial_fit`` (it needs every label).
-    loss : {""" + ", ".join(repr(name) for name in CLASSIFIER_LOSSES) + r"""}, default='squared_error'
-        A loss of the registry ``zipml_hls.spec.losses.LOSSES``.
+    loss : {""" + ", ".join(repr(name) for name in CLASSIFIER_LOSSES) + r"""}, default='squared_hinge'
+        A loss of the registry ``zipml_hls.spec.losses.LOSSES``. The default is
+        scikit-learn's ``LinearSVC`` default: on the linear kernel, with double sampling,
+        from quantized files and sparse input alike, and unlike least squares
+        (``'squared_error'``) it does not pull well-classified rows back to the +-1 targets,
+        which masks a middle class one-vs-rest and lets a rare class go unpredicted.
     refetch : bool, default=True
         Hinge loss: refetch full-precision rows whose margin is ambiguous.
     poly_degree : {3, 5, 7}, default=5
@@ -1257,7 +1269,7 @@ class ZipMLClassifier(ClassifierMixin, _ZipMLLinear):
                  model_quantization="grid", early_stopping=False,
                  validation_fraction=0.1, n_jobs=None, rounding_correction=True, requantize="auto",
                  feature_range=None, penalty="l2", alpha=0.0, l1_ratio=0.15, fit_intercept=True, warm_start=False,
-                 average_epochs=0, class_weight=None, loss="squared_error", refetch=True, poly_degree=5, poly_range=4.0):
+                 average_epochs=0, class_weight=None, loss="squared_hinge", refetch=True, poly_degree=5, poly_range=4.0):
         super().__init__(bits=bits, sampling=sampling, levels=levels, max_iter=max_iter, eta0=eta0,
                          decay_epochs=decay_epochs, tol=tol, n_iter_no_change=n_iter_no_change, shuffle=shuffle,
                          fresh_samples=fresh_samples, precondition=precondition, n_copies=n_copies,

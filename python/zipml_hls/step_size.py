@@ -89,15 +89,23 @@ class AdaptiveSchedule:
     ``noise_z`` standard errors for ``n_iter_no_change`` epochs, and at least every
     ``halve_every`` epochs (a loss that creeps down at too large a step still gets a
     smaller one); stop when, after ``max_halvings`` halvings, it has also not improved by
-    ``tol`` alone for ``n_iter_no_change`` epochs."""
+    ``tol`` alone for ``n_iter_no_change`` epochs. Improvements are relative to the best
+    loss or ``floor``, whichever is larger: a loss that can fall towards 0 (a margin loss on
+    separable classes) then stops once its gains are below ``tol * floor``, instead of
+    counting ever smaller gains as relative progress."""
 
     def __init__(self, step_shift: int, tol: float, n_iter_no_change: int, max_halvings: int = 6,
-                 halve_every: int = 20, noise_z: float = 3.0):
+                 halve_every: int = 20, noise_z: float = 3.0, floor: float = 0.0):
         self.shift = step_shift
-        self.tol, self.patience, self.noise_z = tol, n_iter_no_change, noise_z
+        self.tol, self.patience, self.noise_z, self.floor = tol, n_iter_no_change, noise_z, floor
         self.max_halvings, self.halve_every = max_halvings, halve_every
         self.best, self.stale, self.halvings, self.since = np.inf, 0, 0, 0
         self.lowest, self.flat = np.inf, 0
+
+    def _improved(self, best: float) -> float:
+        """The loss below which ``best`` counts as improved on: best - tol max(best, floor)
+        (written so that best = inf, before the first epoch, gives inf)."""
+        return min(best * (1 - self.tol), best - self.tol * self.floor)
 
     def update(self, loss: float, error: float = 0.0) -> bool:
         """Record an epoch's loss and the standard error that the quantization draws give
@@ -111,11 +119,11 @@ class AdaptiveSchedule:
         if not np.isfinite(loss):
             return True
         self.since += 1
-        if loss < self.best * (1 - self.tol) - self.noise_z * error:
+        if loss < self._improved(self.best) - self.noise_z * error:
             self.best, self.stale = loss, 0
         else:
             self.stale += 1
-        if loss < self.lowest * (1 - self.tol):
+        if loss < self._improved(self.lowest):
             self.lowest, self.flat = loss, 0
         else:
             self.flat += 1
