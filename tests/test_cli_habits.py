@@ -147,6 +147,11 @@ def test_predict_reads_the_label_column_the_model_was_trained_with(tmp_path, cap
     assert "as in the model's training file" in captured.err
     assert main(["predict", model, data, "--label-column", header[0]]) == 0  # given: it wins
     assert f"{est.score(np.delete(table, 0, axis=1), table[:, 0]):.4f}" in capsys.readouterr().err
+    if column == "target":  # a file without that name: the error says where the name came from
+        renamed = tmp_path / "renamed.csv"
+        renamed.write_text(data.read_text().replace("target", "y", 1))
+        proc = run("predict", model, renamed)
+        assert proc.returncode == 2 and "the model was trained with --label-column 'target'" in proc.stderr
 
 
 def test_integer_labels_taken_as_classes_say_so(tmp_path, capsys):

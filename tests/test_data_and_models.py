@@ -51,7 +51,7 @@ def test_csv_read_as_libsvm_says_it_looks_like_csv(tmp_path):
     path = tmp_path / "table.txt"  # not .csv: read as LIBSVM by the extension rule
     path.write_text("1.0,2.0,3\n4.0,5.0,6\n")
     with pytest.raises(data.DataError, match=r"line 1: label '1.0,2.0,3' is not a number \(comma-separated: a CSV "
-                                             r"file\? name it .csv or give format 'csv', --format csv\)"):
+                                             r"file\? name it .csv, or pass --format csv / fmt='csv'\)"):
         data.load(path)
 
 
@@ -65,6 +65,7 @@ def test_sparse_densify_limit():
 @pytest.mark.parametrize("make", [
     lambda: ZipMLRegressor(bits=4, random_state=1).fit(*load_diabetes(return_X_y=True)),
     lambda: ZipMLClassifier(bits=2, random_state=1).fit(*load_iris(return_X_y=True)),
+    lambda: ZipMLClassifier(bits=2, loss="squared_error", random_state=1).fit(*load_iris(return_X_y=True)),
 ])
 def test_model_round_trip(tmp_path, make):
     est = make()

@@ -115,7 +115,8 @@ def test_classifier_from_file(skewed, tmp_path):
     q = quantize(X, 4, seed=2, y=labels)
     q.save(tmp_path / "c.zq")
     r = load_quantized(tmp_path / "c.zq")
-    for params in ({"loss": "squared_error"}, {"loss": "hinge", "refetch": False}, {"loss": "log_loss"}):
+    for params in ({"loss": "squared_error"}, {"loss": "squared_hinge"}, {"loss": "hinge", "refetch": False},
+                   {"loss": "log_loss"}):
         a = ZipMLClassifier(bits=4, random_state=1, max_iter=6, decay_epochs=3, **params).fit(q)
         b = ZipMLClassifier(bits=4, random_state=1, max_iter=6, decay_epochs=3, **params).fit(r)
         assert np.array_equal(a.coef_, b.coef_) and a.classes_.tolist() == [0.0, 1.0]

@@ -25,6 +25,7 @@ CONVERGENCE_NOT_CHECKED = {"check_sample_weights_not_overwritten"}
                           ZipMLClassifier(loss="hinge", bits=4, random_state=0),
                           ZipMLClassifier(loss="log_loss", decay_epochs=5, max_iter=30, random_state=0),
                           ZipMLClassifier(loss="squared_hinge", bits=4, random_state=0),
+                          ZipMLClassifier(loss="squared_error", random_state=0),
                           ZipMLRegressor(model_bits=8, grad_bits=8, random_state=0),
                           ZipMLRegressor(alpha=0.01, penalty="elasticnet", random_state=0),
                           ZipMLClassifier(alpha=0.001, penalty="l1", loss="hinge", bits=4, random_state=0),

@@ -243,8 +243,8 @@ def cmd_train(args) -> int:
         check_writable(args.model_out)  # before training, not after
     args.data_format = {}  # a LIBSVM file's index base or a CSV file's label column, remembered in the model file
     X, y, n_samples, n_features = _training_data(args)
-    if _is_csv(args.data, args.format) and not _is_quantized_file(args.data, args.format):
-        args.data_format["label_column"] = _csv_label(args)
+    if _is_csv(args.data, args.format) and not _is_quantized_file(args.data, args.format) and _csv_label(args) != 0:
+        args.data_format["label_column"] = _csv_label(args)  # (0, the default, is not stored: older readers)
     quantized = not (isinstance(X, np.ndarray) or issparse(X))
     task = args.task
     if task == "auto":
@@ -382,7 +382,13 @@ def _predict_data(args, est, training_format):
     if isinstance(column, str):
         from .data import csv_label_index
 
-        column = csv_label_index(args.data, column)
+        try:
+            column = csv_label_index(args.data, column)
+        except DataError as exc:
+            if args.label_column is not None:
+                raise
+            raise DataError(f"{exc} (the model was trained with --label-column {column!r}; give this file's label "
+                            "column with --label-column)") from None
     if not -(d + 1) <= column <= d:
         raise DataError(f"{args.data}: --label-column {column} is outside the {d + 1} columns")
     return np.delete(table, column % (d + 1), axis=1), table[:, column]

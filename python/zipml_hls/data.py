@@ -146,7 +146,7 @@ def _first_bad_line(path: Path, zero_based) -> str:
             try:
                 float(parts[0])
             except ValueError:
-                hint = " (comma-separated: a CSV file? name it .csv or give format 'csv', --format csv)" \
+                hint = " (comma-separated: a CSV file? name it .csv, or pass --format csv / fmt='csv')" \
                     if b"," in parts[0] else ""
                 return f"line {lineno}: label {parts[0].decode(errors='replace')!r:.40} is not a number{hint}"
             last = -1

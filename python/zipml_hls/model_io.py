@@ -68,7 +68,8 @@ def _checksum(arrays: dict) -> str:
 
 
 def save_model(est, path, data_format: dict | None = None) -> None:
-    """Write a fitted estimator to ``path`` atomically; ``data_format``: how its training
+    """Write a fitted estimator to ``path`` atomically (an ``average_epochs`` assigned since
+    the fit first moves ``coef_``, as ``set_params`` does); ``data_format``: how its training
     file was read, for predict to read its data alike ({'zero_based': bool} for LIBSVM,
     {'label_column': int or name} for CSV)."""
     if type(est).__name__ not in _ESTIMATORS or not hasattr(est, "coef_"):
@@ -95,6 +96,8 @@ def save_model(est, path, data_format: dict | None = None) -> None:
         arrays["stored_variance"] = est._stored_variance
     if hasattr(est, "feature_names_in_"):  # fitted on a DataFrame: predict checks its columns by name
         arrays["feature_names"] = np.asarray(est.feature_names_in_, dtype=str)
+    if len(est._averaged_models()) != getattr(est, "_n_averaged", 0):  # average_epochs assigned since coef_
+        est._set_coef()  # as set_params would have: coef_ follows it, and the file agrees with coef_
     recent = est._averaged_models()
     if recent:
         arrays["recent_models"] = np.stack(recent)
@@ -177,7 +180,7 @@ def _check_meta(meta: dict, path: Path) -> None:
     if (not isinstance(data_format, dict) or not isinstance(data_format.get("zero_based", False), bool)
             or isinstance(column, bool) or not isinstance(column, (int, str))
             or (isinstance(column, int) and not -(1 << 31) <= column < 1 << 31)
-            or (isinstance(column, str) and not 0 < len(column.strip()) <= 1000)):
+            or (isinstance(column, str) and not column.strip())):
         raise ModelFileError(f"{path}: metadata field 'data_format' must be an object with an optional boolean "
                              "'zero_based' and an optional 'label_column' (an integer or a column name)")
     if not isinstance(meta.get("multi_output", False), bool):  # optional: single-target models have none
