@@ -243,9 +243,9 @@ def cmd_train(args) -> int:
         check_writable(args.model_out)  # before training, not after
     args.data_format = {}  # a LIBSVM file's index base or a CSV file's label column, remembered in the model file
     X, y, n_samples, n_features = _training_data(args)
-    if _is_csv(args.data, args.format) and not _is_quantized_file(args.data, args.format) and _csv_label(args) != 0:
-        args.data_format["label_column"] = _csv_label(args)  # (0, the default, is not stored: older readers)
     quantized = not (isinstance(X, np.ndarray) or issparse(X))
+    if not quantized and _is_csv(args.data, args.format) and _csv_label(args) != 0:
+        args.data_format["label_column"] = _csv_label(args)  # (0, the default, is not stored: older readers)
     task = args.task
     if task == "auto":
         task = "classification" if _looks_like_classes(y) else "regression"

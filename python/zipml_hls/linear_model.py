@@ -105,7 +105,11 @@ STRETCH_ROWS = 1024
 
 def _valid_average(k) -> bool:
     """An ``average_epochs`` value fit accepts (set_params leaves the kept models alone otherwise)."""
-    return isinstance(k, (int, np.integer)) and not isinstance(k, bool) and k >= 0
+    try:
+        check_int(k, "average_epochs", 0)
+    except (TypeError, ValueError):
+        return False
+    return True
 
 
 class _ZipMLLinear(BaseEstimator):

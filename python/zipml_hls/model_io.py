@@ -81,9 +81,8 @@ def save_model(est, path, data_format: dict | None = None) -> None:
             "final_eta": float(getattr(est, "final_eta_", 2.0 ** -est._step_shift)),
             "n_clipped": int(getattr(est, "n_clipped_", 0))}
     if data_format:
-        meta["data_format"] = {k: data_format[k] for k in ("zero_based", "label_column") if k in data_format}
-        if "zero_based" in data_format:
-            meta["data_format"]["zero_based"] = bool(data_format["zero_based"])
+        meta["data_format"] = {k: bool(v) if k == "zero_based" else v for k, v in data_format.items()
+                               if k in ("zero_based", "label_column")}
     if getattr(est, "_multi_target", False):
         meta["multi_output"] = True
     arrays = {"models": est._models, "lo": est.scaling_.lo, "hi": est.scaling_.hi, "inv": est.scaling_.inv,
@@ -210,8 +209,9 @@ def _build(meta: dict, arrays: dict, path: Path):
             raise ModelFileError(f"{path}: array 'recent_models' is not 1 to average_epochs ({k!r:.20}) models "
                                  f"of shape {models.shape}")
         shift = meta.get("recent_shift")
-        if isinstance(shift, bool) or not isinstance(shift, int) or not 0 <= shift <= 64:
-            raise ModelFileError(f"{path}: metadata field 'recent_shift' must be an integer in [0, 64] "
+        types, check, what = _META_FIELDS["step_shift"]  # the same range as the step's own exponent
+        if isinstance(shift, bool) or not isinstance(shift, types) or not check(shift):
+            raise ModelFileError(f"{path}: metadata field 'recent_shift' must be {what} "
                                  f"beside 'recent_models', got {shift!r:.40}")
     for name in ("models", "lo", "hi", "inv", "label_center", "label_scale") + (() if recent is None else
                                                                                 ("recent_models",)):
