@@ -26,7 +26,7 @@ py::tuple levels_dp(carray<double> x, carray<double> counts, int s, int grid_siz
   {
     py::gil_scoped_release release;
     const zipml_host::IntervalCost cost = grid_size > 0
-        ? zipml_host::grid_cost(px, pc, int(n), px[0], px[n - 1], grid_size)
+        ? zipml_host::grid_cost(px, pc, int(n), px[0], px[n - 1], grid_size, s)
         : zipml_host::point_cost(px, pc, int(n));
     idx = zipml_host::solve(cost, s, monotone);
     pos.assign(cost.pos.begin(), cost.pos.end());
@@ -66,7 +66,7 @@ py::array_t<double> grid_level_columns(carray<uint32_t> positions, int s, int gr
         for (int k = 0; k <= s; ++k) row[k] = lo;
         continue;
       }
-      const zipml_host::IntervalCost cost = zipml_host::grid_cost(col, ones.data(), int(n), lo, hi, grid_size);
+      const zipml_host::IntervalCost cost = zipml_host::grid_cost(col, ones.data(), int(n), lo, hi, grid_size, s);
       const std::vector<int> idx = zipml_host::solve(cost, s, true);
       for (int k = 0; k <= s; ++k) row[k] = static_cast<double>(cost.pos[idx[k]]);
     }

@@ -57,8 +57,9 @@ inline IntervalCost point_cost(const double* x, const double* counts, int n) {
   return c;
 }
 
-/// Grid of m points evenly spaced over [lo, hi]; each value is put in the cell below it.
-inline IntervalCost grid_cost(const double* x, const double* counts, int n, double lo, double hi, int m) {
+/// Grid of m points (m >= s + 1) evenly spaced over [lo, hi]; each value is put in the cell
+/// below it. The candidates are the grid points that can hold an optimal level (below).
+inline IntervalCost grid_cost(const double* x, const double* counts, int n, double lo, double hi, int m, int s) {
   IntervalCost c{std::vector<real>(m), std::vector<real>(m, 0), std::vector<real>(m, 0), std::vector<real>(m, 0),
                  true};
   const real step = (static_cast<real>(hi) - lo) / (m - 1);
@@ -77,13 +78,45 @@ inline IntervalCost grid_cost(const double* x, const double* counts, int n, doub
     c.s1[j + 1] = c.s1[j] + b1[j];
     c.s2[j + 1] = c.s2[j] + b2[j];
   }
-  return c;
+  // Only the ends of occupied cells are candidates: a level inside a run of empty cells
+  // enters the objective linearly, so it can move to the run's end at no loss (and a level
+  // that meets another there frees a candidate for elsewhere). Few distinct values (one-hot,
+  // counts, small samples) then solve over a handful of points instead of all m.
+  std::vector<int> kept{0};
+  for (int j = 0; j < m - 1; ++j) {
+    if (b0[j] == 0) continue;
+    if (kept.back() != j) kept.push_back(j);
+    kept.push_back(j + 1);
+  }
+  if (kept.back() != m - 1) kept.push_back(m - 1);
+  // Fewer than s + 1: empty points split the widest gaps (the variance is 0 already), so the
+  // solver still returns s + 1 distinct grid points.
+  while (static_cast<int>(kept.size()) < s + 1) {
+    size_t widest = 0;
+    for (size_t i = 1; i + 1 < kept.size(); ++i)
+      if (kept[i + 1] - kept[i] > kept[widest + 1] - kept[widest]) widest = i;
+    kept.insert(kept.begin() + widest + 1, (kept[widest] + kept[widest + 1]) / 2);
+  }
+  if (static_cast<int>(kept.size()) == m) return c;
+  IntervalCost out{{}, {}, {}, {}, true};
+  for (const int j : kept) {
+    out.pos.push_back(c.pos[j]);
+    out.s0.push_back(c.s0[j]);
+    out.s1.push_back(c.s1[j]);
+    out.s2.push_back(c.s2[j]);
+  }
+  return out;
 }
 
 /// Minimise over s intervals with the first level at candidate 0 and the last at
 /// candidate N-1 (N >= s + 1). Returns the chosen candidate indices (s + 1 of them).
 inline std::vector<int> solve(const IntervalCost& cost, int s, bool monotone) {
   const int n = cost.size();
+  std::vector<int> idx(s + 1);
+  if (n == s + 1) {  // one choice: every candidate
+    for (int k = 0; k <= s; ++k) idx[k] = k;
+    return idx;
+  }
   const real inf = std::numeric_limits<real>::infinity();
   std::vector<real> prev(n, inf), next(n, inf);
   std::vector<std::vector<int>> arg(s + 1, std::vector<int>(n, 0));
@@ -119,7 +152,6 @@ inline std::vector<int> solve(const IntervalCost& cost, int s, bool monotone) {
     }
     std::swap(prev, next);
   }
-  std::vector<int> idx(s + 1);
   idx[s] = n - 1;
   for (int k = s; k >= 2; --k) idx[k - 1] = arg[k][idx[k]];
   idx[0] = 0;
