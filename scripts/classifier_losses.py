@@ -1,9 +1,10 @@
 """Which classification loss makes the better default: held-out accuracy of ZipMLClassifier
 with each loss at 8 and 4 bits, or the widths --bits gives (defaults otherwise, seeds 0-2, min-max) next to
 StandardScaler + LogisticRegression, on scikit-learn's small real sets (iris, breast
-cancer, wine, digits; 70/30 stratified split) and a 97/3 imbalanced make_classification
+cancer, wine, digits; 70/30 stratified split), a 97/3 imbalanced make_classification
 set (5000 x 20), where the count of test rows predicted positive is printed too (the
-test split holds 53 positives). Each cell: accuracy, epochs the adaptive schedule ran
+test split holds 53 positives), and a 3-class 70/20/10 set with skewed, one-hot and outlying
+columns (mixed_columns), where the share of test rows predicted as the majority class is. Each cell: accuracy, epochs the adaptive schedule ran
 (of max_iter=100), and how many fits ended at max_iter with a ConvergenceWarning.
 
 Usage: python scripts/classifier_losses.py [--floor F] [--bits B ...]
@@ -33,7 +34,19 @@ SEEDS = range(3)
 def data_sets() -> dict:
     return {"iris": load_iris(return_X_y=True), "breast cancer": load_breast_cancer(return_X_y=True),
             "wine": load_wine(return_X_y=True), "digits": load_digits(return_X_y=True),
-            "imbalanced 97/3": make_classification(5000, 20, weights=[0.97], random_state=0)}
+            "imbalanced 97/3": make_classification(5000, 20, weights=[0.97], random_state=0),
+            "3-class 70/20/10, mixed columns": mixed_columns()}
+
+
+def mixed_columns():
+    """6000 x 39: 3 classes at 70/20/10 (30 columns), a lognormal column (sigma 1.5), an
+    8-way one-hot block and one 1e3 outlier, the rows sorted by class."""
+    rng = np.random.default_rng(0)
+    X, y = make_classification(6000, 30, n_informative=12, n_classes=3, weights=[0.7, 0.2, 0.1], random_state=0)
+    X = np.hstack([X, np.exp(1.5 * rng.normal(size=(len(y), 1))), np.eye(8)[rng.integers(0, 8, len(y))]])
+    X[5, 3] = 1e3
+    order = np.argsort(y, kind="stable")
+    return X[order], y[order]
 
 
 def main() -> None:
@@ -56,11 +69,15 @@ def main() -> None:
                     fits = [ZipMLClassifier(loss=loss, bits=bits, random_state=s).fit(Xtr, ytr) for s in SEEDS]
                 scores, epochs = [m.score(Xte, yte) for m in fits], [m.n_iter_ for m in fits]
                 cell = f"{min(scores):.3f}-{max(scores):.3f}, {min(epochs)}-{max(epochs)} ep"
-                if caught:
-                    cell += f", {len(caught)} warned"
+                stopped = [w for w in caught if issubclass(w.category, ConvergenceWarning)]
+                if stopped:
+                    cell += f", {len(stopped)} warned"
                 if name.startswith("imbalanced"):
                     positives = [int(np.sum(m.predict(Xte) == 1)) for m in fits]
                     cell += f" ({min(positives)}-{max(positives)} +)"
+                if name.startswith("3-class"):
+                    majority = [100 * np.mean(m.predict(Xte) == 0) for m in fits]
+                    cell += f" ({min(majority):.0f}-{max(majority):.0f}% as class 0)"
                 cells.append(cell)
         print("| " + " | ".join(cells) + " |", flush=True)
 
