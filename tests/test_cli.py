@@ -77,6 +77,48 @@ def test_train_classification_on_libsvm(cancer_libsvm, tmp_path, capsys):
     assert list(est.classes_) == [-1.0, 1.0]
 
 
+def test_text_class_labels_in_csv_train_predict_and_score(tmp_path, capsys):
+    # iris as most CSV files hold it: a header and the species as text, here in the last column
+    from sklearn.datasets import load_iris
+
+    X, y = load_iris(return_X_y=True)
+    names = np.array(["setosa", "versicolor", "virginica"])[y]
+    data, model, preds = tmp_path / "iris.csv", tmp_path / "iris.zipml", tmp_path / "p.txt"
+    data.write_text("sepal_length,sepal_width,petal_length,petal_width,species\n"
+                    + "".join(",".join(f"{v:g}" for v in x) + f", {n}\n" for x, n in zip(X, names)))
+    assert main(["train", str(data), "--label-column", "species", "--seed", "0", "--model-out", str(model)]) == 0
+    out = capsys.readouterr().out
+    assert "classification: the labels are text, 3 classes" in out
+    assert float(out.split("training accuracy")[1].split("|")[0]) > 0.9
+    est = load_model(model)
+    assert list(est.classes_) == ["setosa", "versicolor", "virginica"]
+    assert main(["predict", str(model), str(data), "--output", str(preds)]) == 0  # the label column from the file
+    assert preds.read_text().split() == list(est.predict(X))
+    assert "accuracy against the file's labels: 0.9" in capsys.readouterr().err
+    unlabelled = tmp_path / "new.csv"
+    unlabelled.write_text("".join(",".join(f"{v:g}" for v in x) + "\n" for x in X[:5]))
+    assert main(["predict", str(model), str(unlabelled)]) == 0
+    assert capsys.readouterr().out.split() == list(est.predict(X[:5]))
+
+
+def test_text_labels_mixed_with_numbers_are_all_text_and_need_classification(tmp_path):
+    from zipml_hls.data import DataError, load_csv
+
+    data = tmp_path / "d.csv"
+    data.write_text("1,0.5,2\nyes,0.1,3\n2,0.7,1\n")
+    X, y = load_csv(data, text_labels=True)
+    assert y.tolist() == ["1", "yes", "2"] and X.tolist() == [[0.5, 2], [0.1, 3], [0.7, 1]]
+    with pytest.raises(DataError, match="line 2: non-numeric value 'yes' in column 1"):
+        load_csv(data)  # numbers only, as before, unless asked
+    numeric = tmp_path / "n.csv"
+    numeric.write_text("1,0.5\n2,0.1\n")
+    assert load_csv(numeric, text_labels=True)[1].dtype == np.float64
+    proc = subprocess.run([sys.executable, "-m", "zipml_hls", "train", str(data), "--task", "regression"],
+                          capture_output=True, text=True)
+    assert proc.returncode == 2
+    assert "the labels are text ('1', '2', 'yes'); --task regression needs numbers" in proc.stderr
+
+
 def test_no_command_shows_the_commands():
     proc = subprocess.run([sys.executable, "-m", "zipml_hls"], capture_output=True, text=True)
     assert proc.returncode == 2 and proc.stdout == ""

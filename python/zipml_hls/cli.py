@@ -130,9 +130,10 @@ def _note(message: str) -> None:
     print(f"note: {message}", file=sys.stderr)
 
 
-def _load(path: str, args, n_features=None, detected=None, label_column=0):
+def _load(path: str, args, n_features=None, detected=None, label_column=0, text_labels=False):
     """(X, y) of a data file by the command's options; ``detected``: a dict that gets a
-    LIBSVM file's index base; ``label_column=None`` reads a CSV file without one."""
+    LIBSVM file's index base; ``label_column=None`` reads a CSV file without one, else
+    the command's --label-column; ``text_labels``: a CSV label column may hold class names."""
     from . import data
 
     kwargs = {}
@@ -142,7 +143,7 @@ def _load(path: str, args, n_features=None, detected=None, label_column=0):
                          "it writes")
     if fmt == "csv":
         kwargs.update(label_column=None if label_column is None else _csv_label(args), has_header=args.header,
-                      report=_note)
+                      report=_note, text_labels=text_labels)
     elif fmt == "libsvm":
         kwargs["zero_based"] = args.zero_based
         kwargs["max_dense_bytes"] = int(args.max_dense_gib * 2**30)
@@ -158,8 +159,17 @@ def _csv_label(args):
 
 
 def _looks_like_classes(y: np.ndarray) -> bool:
-    """Integer labels with at most 20 distinct values are taken as classes."""
-    return bool(np.all(y == np.round(y)) and len(np.unique(y)) <= 20)
+    """Text labels (class names), and integer labels with at most 20 distinct values, are
+    taken as classes."""
+    return y.dtype.kind == "U" or bool(np.all(y == np.round(y)) and len(np.unique(y)) <= 20)
+
+
+def _check_task(args, y, task: str) -> None:
+    """Text labels are classes: a usage error for ``--task regression``."""
+    if task == "regression" and y.dtype.kind == "U":
+        classes = [repr(str(c)) for c in np.unique(y)]
+        raise UsageError(f"{args.data}: the labels are text ({', '.join(classes[:3])}{', ...' if len(classes) > 3 else ''}"
+                         "); --task regression needs numbers")
 
 
 def _is_quantized_file(path: str, fmt: str) -> bool:
@@ -215,7 +225,7 @@ def _training_data(args):
             X, y = load_svmlight(args.data, zero_based=args.zero_based, dense=False, detected=args.data_format,
                                  dtype=np.float32)
         else:
-            X, y = _load(args.data, args, detected=args.data_format)
+            X, y = _load(args.data, args, detected=args.data_format, text_labels=True)
         return X, y, X.shape[0], X.shape[1]
     from .quantized_io import load_quantized
 
@@ -249,6 +259,7 @@ def cmd_train(args) -> int:
     task = args.task
     if task == "auto":
         task = "classification" if _looks_like_classes(y) else "regression"
+    _check_task(args, y, task)
     cls = ZipMLClassifier if task == "classification" else ZipMLRegressor
     if args.loss is not None and args.loss != "squared_error" and task != "classification":
         raise UsageError(f"--loss {args.loss} needs a classification task (labels that are classes)")
@@ -276,8 +287,9 @@ def cmd_train(args) -> int:
         X = _libsvm_form(args, est, X)
     precision = F.precision_label(args.bits, args.sampling)
     if not args.quiet:
-        why = (f": the labels are integers with {len(np.unique(y))} values; --task regression fits them as numbers"
-               if args.task == "auto" and task == "classification" else "")
+        why = ("" if args.task != "auto" or task != "classification" else
+               f": the labels are text, {len(np.unique(y))} classes" if y.dtype.kind == "U" else
+               f": the labels are integers with {len(np.unique(y))} values; --task regression fits them as numbers")
         print(f"training {cls.__name__} ({task}{why}) on {n_samples} samples x {n_features} features, {precision}, "
               f"at most {args.epochs} epochs", flush=True)
     start = time.perf_counter()
@@ -368,7 +380,15 @@ def _predict_data(args, est, training_format):
         return load_svmlight(args.data, n_features=d, zero_based=args.zero_based, dense=False)
     if not _is_csv(args.data, args.format):
         return _load(args.data, args, n_features=d)
-    table, _ = _load(args.data, args, label_column=None)
+    try:
+        table, _ = _load(args.data, args, label_column=None)
+    except DataError:
+        if getattr(est, "classes_", np.zeros(0)).dtype.kind != "U":
+            raise
+        # a model of class names: the file's label column may hold them
+        if args.label_column is None:
+            args.label_column = training_format.get("label_column", 0)
+        return _load(args.data, args, text_labels=True)
     if table.shape[1] == d:
         return table, None  # no label column
     if table.shape[1] != d + 1:
@@ -466,8 +486,9 @@ def cmd_reproduce(args) -> int:
 
     data = None
     if args.data is not None:
-        X, y = _load(args.data, args)
+        X, y = _load(args.data, args, text_labels=True)
         task = args.task if args.task != "auto" else ("classification" if _looks_like_classes(y) else "regression")
+        _check_task(args, y, task)
         if task == "classification" and np.unique(y).size < 2:
             raise UsageError(f"{args.data} has one class; --task classification needs two or more")
         data = (Path(args.data).name, X, y, task)

@@ -67,8 +67,9 @@ def densify(X, max_dense_bytes: int = DEFAULT_MAX_DENSE_BYTES) -> np.ndarray:
 def _checked(path: Path, X, y) -> tuple[np.ndarray, np.ndarray]:
     """X and y as every loader returns them, or a DataError saying what is wrong."""
     X, y = np.asarray(X), np.asarray(y)
+    text = y.dtype.kind == "U"  # class names (load_csv's text_labels)
     for name, a, ndim in (("X", X, 2), ("y", y, 1)):
-        if a.dtype.kind not in "biuf":
+        if a.dtype.kind not in "biuf" and not (name == "y" and text):
             raise DataError(f"{path}: {name} must hold real numbers, got dtype {a.dtype}")
         if a.ndim != ndim:
             raise DataError(f"{path}: {name} must be {ndim}-D, got shape {a.shape}")
@@ -76,8 +77,8 @@ def _checked(path: Path, X, y) -> tuple[np.ndarray, np.ndarray]:
         raise DataError(f"{path}: X has {X.shape[0]} rows but y has {y.shape[0]} labels")
     if X.shape[0] == 0 or X.shape[1] == 0:
         raise DataError(f"{path}: no data: X has shape {X.shape}; need at least one row and one feature")
-    X, y = X.astype(np.float64, copy=False), y.astype(np.float64, copy=False)
-    for name, a in (("X", X), ("y", y)):
+    X, y = X.astype(np.float64, copy=False), y if text else y.astype(np.float64, copy=False)
+    for name, a in (("X", X),) if text else (("X", X), ("y", y)):
         if _all_finite(a):  # (no temporary as large as X; the mask below only to say where)
             continue
         bad = ~np.isfinite(a)
@@ -266,9 +267,11 @@ def _with_width(path: Path, X, n_features: int | None):
 
 
 def load_csv(path, label_column: int | str | None = 0, has_header: bool | None = None, delimiter: str | None = None,
-             report=None):
+             report=None, text_labels: bool = False):
     """Read a CSV file of numbers; ``label_column`` (an index, negative counts from the
     end, or a header's column name) is y; None: no label column (y is None).
+    ``text_labels=True`` lets the label column hold text (class names): when any label is
+    not a number, y holds every label as its text, stripped (a str array).
 
     The first line is a header (a UTF-8 byte-order mark is dropped first) when its cells
     are names (at least half of them not numbers), or column numbers (each numeric cell
@@ -292,13 +295,17 @@ def load_csv(path, label_column: int | str | None = 0, has_header: bool | None =
     delimiter = _sniff_delimiter(text[:4096]) if delimiter is None else delimiter
     if isinstance(label_column, str):
         label_column = csv_label_index(path, label_column, delimiter, text)
-    rows = _csv_rows(path, text, delimiter, has_header, report=report)
+    texts = [] if text_labels and label_column is not None else None
+    rows = _csv_rows(path, text, delimiter, has_header, report=report, label_texts=texts, label_column=label_column)
     if not rows:
         raise DataError(f"{path}: no data rows")
     table = np.asarray(rows, dtype=np.float64)
     if label_column is None:
         return _checked(path, table, np.zeros(table.shape[0]))[0], None
-    return _checked(path, *_split_label(path, table, label_column))
+    X, y = _split_label(path, table, label_column)
+    if texts is not None and not all(map(_is_number, texts)):  # (text labels were read as NaN)
+        y = np.asarray(texts)
+    return _checked(path, X, y)
 
 
 def csv_label_index(path, name: str, delimiter: str | None = None, text: str | None = None) -> int:
@@ -353,11 +360,14 @@ def _header_kind(path: Path, row: list) -> str | None:
 
 
 def _csv_rows(path: Path, text: str, delimiter: str, has_header: bool | None, first_line: int = 1,
-              width: int | None = None, report=None) -> list:
+              width: int | None = None, report=None, label_texts: list | None = None, label_column: int | None = None
+              ) -> list:
     """The rows of numbers of CSV ``text`` whose first line is line ``first_line`` of the
     file (a header is looked for on line 1 only: ``_header_kind``), each of ``width``
     cells when given: a DataError names the line of anything else. ``report``: called
-    with a message when line 1 is taken as a header of column numbers."""
+    with a message when line 1 is taken as a header of column numbers. ``label_texts``: a
+    list that gets each row's cell in ``label_column``, stripped; a cell there that is text
+    is read as NaN instead of being an error."""
     rows = []
     reader = csv.reader(io.StringIO(text), delimiter=delimiter)  # lines end at \n, \r\n or \r only
     while True:
@@ -380,6 +390,12 @@ def _csv_rows(path: Path, text: str, delimiter: str, has_header: bool | None, fi
                        "it as data")
             if kind is not None:
                 continue
+        if label_texts is not None and -len(row) <= label_column < len(row):
+            label = row[label_column].strip()
+            label_texts.append(label)
+            if label and not _is_number(label):
+                row = [*row]
+                row[label_column] = "nan"
         try:
             values = [float(c) for c in row]
         except ValueError:

@@ -70,7 +70,8 @@ def user_datasets(name: str, X, y, task: str) -> tuple[dict, dict | None]:
 
     classes, counts = np.unique(y, return_counts=True)
     positive = classes[-1] if classes.size == 2 else classes[np.argmax(counts)]
-    label = name if classes.size == 2 else f"{name}, class {positive:g} against the rest"
+    shown = positive if isinstance(positive, str) else f"{positive:g}"  # (class names from a CSV file are text)
+    label = name if classes.size == 2 else f"{name}, class {shown} against the rest"
     stratify = y if counts.min() >= 2 else None
     split = train_test_split(X, y, test_size=0.25, random_state=0, stratify=stratify)
     return {label: (X, np.where(y == positive, 1.0, -1.0))}, {name: split}
