@@ -70,6 +70,22 @@ def test_grid_between_exact_and_uniform_and_converges():
 
 
 
+def test_grid_level_columns_equal_the_program_on_each_column():
+    # Columns go to the cores in blocks of 16: 37 columns make three blocks; each column's
+    # levels must be those of the program run on that column alone (one-hot, constant and
+    # skewed columns among them).
+    rng = np.random.default_rng(5)
+    p = (rng.lognormal(size=(300, 37)) * 1e6).astype(np.uint32)
+    p[:, 3] = np.where(rng.random(300) < 0.1, 1 << 24, 0)
+    p[:, 20] = 7
+    for s, m in ((3, 64), (15, 256), (255, 1025)):
+        tables = _kernels.grid_level_columns(p, s, m)
+        for j in range(p.shape[1]):
+            x, counts = np.unique(p[:, j].astype(np.float64), return_counts=True)
+            want = np.full(s + 1, x[0]) if x.size == 1 else _kernels.levels_dp(x, counts.astype(float), s, m, True)[0]
+            np.testing.assert_array_equal(tables[j], want, err_msg=f"column {j}, s={s}")
+
+
 @pytest.mark.parametrize("clustered", [False, True])
 def test_grid_optimum_equals_brute_force_over_every_grid_point(clustered):
     # The solver keeps only the ends of occupied cells as candidates; the optimum over all

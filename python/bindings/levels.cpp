@@ -4,6 +4,7 @@
 #include <vector>
 
 #include "checks.hpp"
+#include "parallel.hpp"
 #include "zipml_cpu/optimal_levels.hpp"
 
 namespace zipml_py {
@@ -47,30 +48,32 @@ py::array_t<double> grid_level_columns(carray<uint32_t> positions, int s, int gr
   double* po = out.mutable_data();
   py::gil_scoped_release release;
   // Columns are copied out kBlock at a time, a row's 64-byte line each (one column at a
-  // time would fetch a line per value from a matrix far larger than the caches).
+  // time would fetch a line per value from a matrix far larger than the caches); blocks go
+  // to the cores in turn, each thread with one buffer of kBlock columns.
   constexpr py::ssize_t kBlock = 16;
-  std::vector<double> cols(size_t(kBlock) * n), ones(n, 1.0);
-  for (py::ssize_t j0 = 0; j0 < d; j0 += kBlock) {
-    const py::ssize_t width = std::min(kBlock, d - j0);
-    for (py::ssize_t i = 0; i < n; ++i)
-      for (py::ssize_t b = 0; b < width; ++b) cols[b * n + i] = p[i * d + j0 + b];
-    for (py::ssize_t b = 0; b < width; ++b) {
-      const double* col = cols.data() + b * n;
-      double lo = col[0], hi = col[0];
-      for (py::ssize_t i = 0; i < n; ++i) {
-        lo = col[i] < lo ? col[i] : lo;
-        hi = col[i] > hi ? col[i] : hi;
+  const py::ssize_t blocks = (d + kBlock - 1) / kBlock;
+  const std::vector<double> ones(n, 1.0);
+  const int threads = int(std::min<py::ssize_t>(available_threads(), blocks));
+  for_each_part(threads, threads, [&](int t) {
+    std::vector<uint32_t> cols(size_t(kBlock) * n);
+    for (py::ssize_t j0 = t * kBlock; j0 < d; j0 += threads * kBlock) {
+      const py::ssize_t width = std::min(kBlock, d - j0);
+      for (py::ssize_t i = 0; i < n; ++i)
+        for (py::ssize_t b = 0; b < width; ++b) cols[b * n + i] = p[i * d + j0 + b];
+      for (py::ssize_t b = 0; b < width; ++b) {
+        const uint32_t* col = cols.data() + b * n;
+        const auto [lo, hi] = std::minmax_element(col, col + n);
+        double* row = po + (j0 + b) * (s + 1);
+        if (*hi == *lo) {  // constant column: any levels; the caller makes them distinct
+          for (int k = 0; k <= s; ++k) row[k] = *lo;
+          continue;
+        }
+        const zipml_host::IntervalCost cost = zipml_host::grid_cost(col, ones.data(), int(n), *lo, *hi, grid_size, s);
+        const std::vector<int> idx = zipml_host::solve(cost, s, true);
+        for (int k = 0; k <= s; ++k) row[k] = static_cast<double>(cost.pos[idx[k]]);
       }
-      double* row = po + (j0 + b) * (s + 1);
-      if (hi == lo) {  // constant column: any levels; the caller makes them distinct
-        for (int k = 0; k <= s; ++k) row[k] = lo;
-        continue;
-      }
-      const zipml_host::IntervalCost cost = zipml_host::grid_cost(col, ones.data(), int(n), lo, hi, grid_size, s);
-      const std::vector<int> idx = zipml_host::solve(cost, s, true);
-      for (int k = 0; k <= s; ++k) row[k] = static_cast<double>(cost.pos[idx[k]]);
     }
-  }
+  });
   return out;
 }
 
@@ -93,7 +96,8 @@ Returns (levels float64 (s + 1,),).
 Grid-method optimal levels for every column of a matrix of positions, without sorting.
 
 positions uint32 (n, d) Q0.24 (from positions()); each column is binned straight into
-grid_size cells over its own [min, max] and solved as levels_dp with monotone=True.
+grid_size cells over its own [min, max] and solved as levels_dp with monotone=True, the
+columns shared among the cores (the result does not depend on their number).
 A constant column gets s + 1 equal levels (the caller makes them distinct).
 Returns float64 (d, s + 1).
 )pbdoc");

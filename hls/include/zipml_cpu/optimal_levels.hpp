@@ -59,7 +59,8 @@ inline IntervalCost point_cost(const double* x, const double* counts, int n) {
 
 /// Grid of m points (m >= s + 1) evenly spaced over [lo, hi]; each value is put in the cell
 /// below it. The candidates are the grid points that can hold an optimal level (below).
-inline IntervalCost grid_cost(const double* x, const double* counts, int n, double lo, double hi, int m, int s) {
+template <class T>  // double values, or uint32_t Q0.24 positions
+inline IntervalCost grid_cost(const T* x, const double* counts, int n, double lo, double hi, int m, int s) {
   IntervalCost c{std::vector<real>(m), std::vector<real>(m, 0), std::vector<real>(m, 0), std::vector<real>(m, 0),
                  true};
   const real step = (static_cast<real>(hi) - lo) / (m - 1);
