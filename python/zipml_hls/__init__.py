@@ -10,9 +10,25 @@ docs/ARCHITECTURE.md: ``spec`` (formats, RNG, line layout, schedule, losses) ->
 from importlib.metadata import version as _version
 
 from .levels import optimal_levels, quantization_variance
-from .linear_model import ZipMLClassifier, ZipMLRegressor
 from .quantize import QuantizedData, quantize
 from .quantized_io import load_quantized
+
+#: The estimators, imported on first use: scikit-learn takes about a second to import, which
+#: the command line's help, usage errors and `quantize` do not need.
+_ESTIMATORS = ("ZipMLClassifier", "ZipMLRegressor")
+
+
+def __getattr__(name):
+    if name in _ESTIMATORS:
+        from . import linear_model
+
+        return getattr(linear_model, name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
+
+def __dir__():
+    return sorted([*globals(), *_ESTIMATORS])
+
 
 __version__ = _version("zipml-hls")  # one source: pyproject.toml
 __all__ = [

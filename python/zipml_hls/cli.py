@@ -24,8 +24,7 @@ from .backend import BACKENDS, get_backend
 from .hls_flow import TOP_BITS, TOP_SAMPLINGS
 from .data import check_writable, data_format, format_size
 from .ingest import TABLES
-from .linear_model import REQUANTIZE_MAX_VALUES
-from .quantize import LEVELS
+from .quantize import LEVELS, REQUANTIZE_MAX_VALUES
 from .spec import format as F
 from .spec.losses import CLASSIFIER_LOSSES, LOSSES
 

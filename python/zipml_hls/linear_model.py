@@ -23,7 +23,7 @@ from ._validation import (_all_finite, check_bits, check_choice, check_int, chec
                           numeric_input, one_line)
 from .backend import BACKENDS, get_backend
 from .polynomial import logistic_polynomial
-from .quantize import LEVELS, QuantizedData, check_labels
+from .quantize import LEVELS, REQUANTIZE_MAX_VALUES, QuantizedData, check_labels
 from .scaling import FeatureScaling, FeatureSummary, LabelScaling, sample_rows, stretched_features, unscale_models
 from .spec import format as F
 from .spec.losses import CLASSIFIER_LOSSES, LOSSES
@@ -38,9 +38,6 @@ MAX_SAMPLE_WEIGHT = float(2**15)
 #: the settings a fitted model's kernel state depends on: partial_fit needs them unchanged
 _FITTED_SETTINGS = ("bits", "sampling", "levels", "precondition", "rounding_correction", "loss", "poly_degree",
                     "poly_range", "refetch", "fit_intercept")
-#: requantize='auto' quantizes X again every epoch up to this many values (4 MiB of float32)
-REQUANTIZE_MAX_VALUES = 1 << 20
-
 
 def _resolve_seed(random_state) -> int:
     """An RNG seed in [0, 2^32): ints are used as they are; None draws a fresh one."""

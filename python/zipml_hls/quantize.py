@@ -18,6 +18,9 @@ from .spec.layout import decode_lines, decode_samples, fine_codes
 from .spec.resample import sample_stream_key
 
 LEVELS = ("uniform", "optimal")  #: level placement: uniform, or variance-optimal per feature
+#: The estimators' requantize='auto' quantizes X again every epoch up to this many values
+#: (4 MiB of float32); above it, one stored copy gives every epoch's samples.
+REQUANTIZE_MAX_VALUES = 1 << 20
 
 
 @dataclass(frozen=True)

@@ -21,7 +21,7 @@ import numpy as np
 
 from . import __version__, bench, experiments, fpga, plots
 from .data import atomic_write_bytes
-from .linear_model import REQUANTIZE_MAX_VALUES
+from .quantize import REQUANTIZE_MAX_VALUES
 from .spec.format import precision_label
 
 
