@@ -289,6 +289,32 @@ def test_partial_fit_takes_sample_weight():
     assert _rel(_model(m), _weighted_least_squares(X, y, w)) < 0.03  # a constant step's noise
 
 
+def test_weights_scaled_down_train_as_the_weights_themselves():
+    # Weights below 1 are scaled by a power of two (alpha and the reported losses with them):
+    # scaled by 2^-20 they give the same fit bit for bit, and normalised to sum to 1 (each
+    # about 1/400, which once barely moved the model) the weighted least-squares solution.
+    X, y = _regression()
+    w = np.random.default_rng(4).uniform(0.5, 1.5, len(y))
+    base = ZipMLRegressor(random_state=0).fit(X, y, sample_weight=w)
+    small = ZipMLRegressor(random_state=0).fit(X, y, sample_weight=w * 2**-20)
+    assert np.array_equal(_model(small), _model(base))
+    assert np.array_equal(np.array(small.loss_curve_), np.array(base.loss_curve_) * 2**-20)
+    normalised = ZipMLRegressor(random_state=0).fit(X, y, sample_weight=w / w.sum())
+    assert _rel(_model(normalised), _weighted_least_squares(X, y, w)) < 0.01
+    # the objective (1/n) sum u_i L_i + alpha R: weights times 2^-10 weigh alpha 2^10 times more
+    ridge = ZipMLRegressor(random_state=0, alpha=0.001 * 2**10).fit(X, y, sample_weight=w)
+    assert np.array_equal(_model(ZipMLRegressor(random_state=0, alpha=0.001).fit(X, y, sample_weight=w * 2**-10)),
+                          _model(ridge))
+    steps = [ZipMLRegressor(random_state=0, eta0=2**-6) for _ in range(2)]
+    for _ in range(5):
+        steps[0].partial_fit(X, y, sample_weight=w)
+        steps[1].partial_fit(X, y, sample_weight=w * 2**-20)
+    assert np.array_equal(_model(steps[0]), _model(steps[1]))
+    Xc, yc = X, (y > np.median(y)).astype(int)
+    light = ZipMLClassifier(random_state=0, class_weight={0: 2**-12, 1: 1.5 * 2**-12}).fit(Xc, yc)
+    assert np.array_equal(light.coef_, ZipMLClassifier(random_state=0, class_weight={0: 1, 1: 1.5}).fit(Xc, yc).coef_)
+
+
 def test_intercept_is_an_array_as_scikit_learns():
     X, y = _regression(n=60)
     m = ZipMLRegressor(random_state=0, max_iter=2, decay_epochs=0).fit(X, y)

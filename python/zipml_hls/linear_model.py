@@ -460,7 +460,8 @@ class _ZipMLLinear(BaseEstimator):
         if self.penalty is None or float(self.alpha) == 0.0:
             return 0.0, 0.0
         ratio = {"l2": 0.0, "l1": 1.0}.get(self.penalty, float(self.l1_ratio))
-        return float(self.alpha) * (1.0 - ratio), float(self.alpha) * ratio
+        alpha = float(self.alpha) * getattr(self, "_weight_gain", 1.0)  # (the objective's scale: _gained)
+        return alpha * (1.0 - ratio), alpha * ratio
 
     def _step_multipliers(self) -> np.ndarray:
         d = self.scaling_.inv.shape[0]
@@ -539,6 +540,18 @@ class _ZipMLLinear(BaseEstimator):
     def _class_weights(self, y, weights):
         """The regressor has no class weights: ``weights`` as they are."""
         return weights
+
+    def _gained(self, weights, first: bool):
+        """Sample weights whose largest is below 1, times the power of two 2^m that brings it
+        into [1, 2): the kernels hold weights in Q16 (a weight of 1e-5 would be 0) and a row
+        steps in proportion to its weight, so weights normalised to sum to 1 would barely
+        move the model. The objective is scaled by the same 2^m, alpha with it
+        (_penalty_split), so its minimiser is unchanged; the losses reported are divided by
+        it. fit and partial_fit's first call fix 2^m (``_weight_gain``)."""
+        if first or not hasattr(self, "_weight_gain"):
+            top = 0.0 if weights is None else float(weights.max())
+            self._weight_gain = 2.0 ** int(np.ceil(-np.log2(top))) if 0.0 < top < 1.0 else 1.0
+        return weights if weights is None or self._weight_gain == 1.0 else weights * self._weight_gain
 
     def _previous(self):
         """warm_start: the fitted coef_ and intercept_ (with classes_ for classifiers) that
@@ -665,7 +678,8 @@ class _ZipMLLinear(BaseEstimator):
         runs = self._runs(Y, config, weights)
         # margin losses can fall towards 0 on separable classes: gains count against a floor of
         # a fraction of the zero model's loss (least squares keeps its relative rule)
-        floor = MARGIN_LOSS_FLOOR * float(np.mean([r.zero_loss() for r in runs])) if self._loss_spec.margin else 0.0
+        floor = (MARGIN_LOSS_FLOOR * float(np.mean([r.zero_loss() for r in runs])) / self._weight_gain
+                 if self._loss_spec.margin else 0.0)
         schedule = AdaptiveSchedule(config.step_shift, self.tol, self.n_iter_no_change, floor=floor)
         progress = _Progress(self, int(self.max_iter))
         converged = False
@@ -740,7 +754,7 @@ class _ZipMLLinear(BaseEstimator):
         """Count an epoch: its training loss from the kernel's pass (original units, mean
         over targets) in ``loss_curve_``, the samples whose step saturated in
         ``saturations_`` and, with refetching, the fraction of rows refetched. Returns the loss."""
-        scales = np.array([ls.scale for ls in self._label_scalings]) ** 2
+        scales = np.array([ls.scale for ls in self._label_scalings]) ** 2 / self._weight_gain
         loss = float(np.mean(stats.losses * scales))
         self.n_iter_ += 1
         self.loss_curve_.append(loss)
@@ -752,7 +766,7 @@ class _ZipMLLinear(BaseEstimator):
     def _loss_error(self, stats: engine.EpochStats) -> float:
         """The standard error of ``_record_epoch``'s loss (original units, targets
         independent)."""
-        scales = np.array([ls.scale for ls in self._label_scalings]) ** 2
+        scales = np.array([ls.scale for ls in self._label_scalings]) ** 2 / self._weight_gain
         return float(np.sqrt(np.sum(np.square(stats.loss_errors * scales))) / scales.size)
 
     def _worst_ratio(self, runs, stats: engine.EpochStats) -> float:
@@ -834,6 +848,7 @@ class _ZipMLLinear(BaseEstimator):
         ``weights``: per-row sample weights, or None."""
         seed = _resolve_seed(self.random_state)
         X, Y, weights, held_out = self._split_validation(X, Y, seed, weights)
+        weights = self._gained(weights, first=True)  # (the held-out rows' weights stay as given)
         self._start(X, Y, seed, weights)
         self._warn_capped_penalty()
         init = self._initial_models(coef_init, intercept_init, previous)
@@ -863,6 +878,7 @@ class _ZipMLLinear(BaseEstimator):
     def _partial_fit(self, X, Y, first: bool, weights=None):
         """One epoch over this batch: its rows in the order and with the draws of epoch
         ``n_iter_`` (fresh for every call); ``weights``: its sample weights, or None."""
+        weights = self._gained(weights, first)
         if first:
             self._start(X, Y, weights=weights)
             self._warn_capped_penalty()
