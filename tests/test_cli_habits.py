@@ -10,7 +10,7 @@ import sys
 
 import numpy as np
 import pytest
-from sklearn.datasets import dump_svmlight_file, load_breast_cancer, load_iris
+from sklearn.datasets import dump_svmlight_file, load_breast_cancer, load_diabetes, load_iris
 
 from zipml_hls import ZipMLRegressor
 from zipml_hls.cli import build_parser
@@ -121,10 +121,39 @@ def test_label_column_by_name_and_predict_without_labels(tmp_path, capsys):
     assert proc.returncode == 2 and "no column 'species' in the header" in proc.stderr
 
 
+def test_predict_finds_a_dataframe_models_features_by_name_and_says_which_label_it_assumes(tmp_path, capsys):
+    # A model fitted in Python on a DataFrame knows its columns' names: predict on a CSV file
+    # written by DataFrame.to_csv (target last) takes the features by name and the column
+    # left as the label. A model that records neither (from a quantized file) takes column
+    # 0 and says so.
+    pd = pytest.importorskip("pandas")
+    from zipml_hls import ZipMLRegressor, quantize
+    from zipml_hls.model_io import save_model
+
+    X, y = load_diabetes(return_X_y=True, as_frame=True)
+    est = ZipMLRegressor(random_state=0).fit(X, y)
+    model, data = tmp_path / "m.zipml", tmp_path / "d.csv"
+    save_model(est, model)
+    pd.concat([X, y], axis=1).to_csv(data, index=False)
+    assert main(["predict", str(model), str(data)]) == 0
+    assert f"R^2 against the file's labels: {est.score(X, y):.4f}" in capsys.readouterr().err
+    quantized, from_file = tmp_path / "d.zq", tmp_path / "q.zipml"
+    quantize(X.to_numpy(), 8, y=y.to_numpy(), seed=0).save(quantized)
+    assert main(["train", str(quantized), "--model-out", str(from_file), "--quiet"]) == 0
+    capsys.readouterr()
+    assert main(["predict", str(from_file), str(data), "--label-column", "target"]) == 0
+    assert "note:" not in capsys.readouterr().err
+    assert main(["predict", str(from_file), str(data)]) == 0
+    assert "label column 0 ('age'): the model does not record its training file's label column" in \
+        capsys.readouterr().err
+
+
 @pytest.mark.parametrize("column", ["target", "-1", "2"])
 def test_predict_reads_the_label_column_the_model_was_trained_with(tmp_path, capsys, column):
-    # Trained with the label in column 'target' (last, or third of five as "2"), predict on
-    # the training file without --label-column scores against that column, not column 0.
+    # Trained with the label in column 'target' (last, or third of five as "2") of a file with
+    # a header, the model file keeps the label's and the features' names, and predict finds
+    # them by name: in the training file, with the columns in another order, and with the
+    # label renamed (the one column left); a label that is one of the features is an error.
     rng = np.random.default_rng(5)
     X = rng.normal(size=(400, 4))
     y = X @ np.array([1.0, -2.0, 0.5, 3.0]) + 0.1 * rng.normal(size=400)
@@ -132,26 +161,27 @@ def test_predict_reads_the_label_column_the_model_was_trained_with(tmp_path, cap
     table = np.insert(X, position, y, axis=1)
     header = ["a", "b", "c", "d"]
     header.insert(position, "target")
-    data = tmp_path / "train.csv"
-    data.write_text(",".join(header) + "\n" + "\n".join(",".join(repr(float(v)) for v in row) for row in table) + "\n")
+
+    def write(name, names, rows):
+        path = tmp_path / name
+        path.write_text(",".join(names) + "\n" + "\n".join(",".join(repr(float(v)) for v in r) for r in rows) + "\n")
+        return path
+
+    data = write("train.csv", header, table)
     model = tmp_path / "m.zipml"
-    assert main(["train", data, "--label-column", column, "--model-out", model, "--quiet", "--seed", "0"]) == 0
+    assert main(["train", data, "--label-column", column, "--model-out", model, "--seed", "0"]) == 0
+    assert "(label 'target'; --label-column sets another)" in capsys.readouterr().out
     est, training_format = load_model_and_format(model)
-    assert training_format == {"label_column": int(column) if column != "target" else "target"}
-    capsys.readouterr()
-    assert main(["predict", model, data]) == 0
-    captured = capsys.readouterr()
+    assert training_format == {"label_column": "target", "feature_names": ["a", "b", "c", "d"]}
     score = est.score(X, y)
     assert score > 0.99
-    assert f"R^2 against the file's labels: {score:.4f}" in captured.err
-    assert "as in the model's training file" in captured.err
-    assert main(["predict", model, data, "--label-column", header[0]]) == 0  # given: it wins
-    assert f"{est.score(np.delete(table, 0, axis=1), table[:, 0]):.4f}" in capsys.readouterr().err
-    if column == "target":  # a file without that name: the error says where the name came from
-        renamed = tmp_path / "renamed.csv"
-        renamed.write_text(data.read_text().replace("target", "y", 1))
-        proc = run("predict", model, renamed)
-        assert proc.returncode == 2 and "the model was trained with --label-column 'target'" in proc.stderr
+    order = [4, 2, 0, 3, 1]  # columns shuffled
+    for path in (data, write("shuffled.csv", [header[k] for k in order], table[:, order]),
+                 write("renamed.csv", [h.replace("target", "y") for h in header], table)):
+        assert main(["predict", model, path]) == 0
+        assert f"R^2 against the file's labels: {score:.4f}" in capsys.readouterr().err
+    proc = run("predict", model, data, "--label-column", "a")
+    assert proc.returncode == 2 and "the label column 'a' is one of the model's features" in proc.stderr
 
 
 def test_integer_labels_taken_as_classes_say_so(tmp_path, capsys):

@@ -98,7 +98,9 @@ def test_model_files_keep_feature_names_and_check_them(tmp_path):
     for names in (np.array(["a", "b"]), np.arange(10.0)):
         with pytest.raises(ModelFileError, match="'feature_names' is not 10 strings"):
             load_model(_rewritten(path, change_arrays=lambda a, names=names: a.update(feature_names=names)))
-    for bad in ({"label_column": True}, {"label_column": 1.5}, {"label_column": " "}, {"zero_based": 1}, []):
+    for bad in ({"label_column": True}, {"label_column": 1.5}, {"label_column": " "}, {"zero_based": 1}, [],
+                {"feature_names": ["a"] * 10}, {"feature_names": [f"x{i}" for i in range(9)]},
+                {"feature_names": "x0"}, {"feature_names": [""] + [f"x{i}" for i in range(9)]}):
         with pytest.raises(ModelFileError, match="'data_format' must be an object"):
             load_model(_rewritten(path, change_meta=lambda m, bad=bad: {**m, "data_format": bad}))
 

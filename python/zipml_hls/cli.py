@@ -152,6 +152,19 @@ def _load(path: str, args, n_features=None, detected=None, label_column=0, text_
     return data.load(path, fmt, **kwargs)
 
 
+def _csv_columns(args):
+    """(feature names, label name) of a CSV training file whose line 1 is a header of
+    distinct names: the header less the label column; else (None, None)."""
+    from .data import csv_header
+
+    header = csv_header(args.data, args.header)
+    if header is None or "" in header or len(set(header)) != len(header):
+        return None, None
+    label = _csv_label(args)
+    index = header.index(label) % len(header) if isinstance(label, str) else label % len(header)
+    return [h for k, h in enumerate(header) if k != index], header[index]
+
+
 def _csv_label(args):
     """The CSV label column the command was given (0 when none was)."""
     return 0 if args.label_column is None else args.label_column
@@ -253,7 +266,10 @@ def cmd_train(args) -> int:
     args.data_format = {}  # a LIBSVM file's index base or a CSV file's label column, remembered in the model file
     X, y, n_samples, n_features = _training_data(args)
     quantized = not (isinstance(X, np.ndarray) or issparse(X))
-    if not quantized and _is_csv(args.data, args.format) and _csv_label(args) != 0:
+    names, label_name = (None, None) if quantized or not _is_csv(args.data, args.format) else _csv_columns(args)
+    if label_name is not None:  # predict finds the label, and the features, by name
+        args.data_format.update(label_column=label_name, feature_names=names)
+    elif not quantized and _is_csv(args.data, args.format) and _csv_label(args) != 0:
         args.data_format["label_column"] = _csv_label(args)  # (0, the default, is not stored: older readers)
     task = args.task
     if task == "auto":
@@ -289,8 +305,9 @@ def cmd_train(args) -> int:
         why = ("" if args.task != "auto" or task != "classification" else
                f": the labels are text, {len(np.unique(y))} classes" if y.dtype.kind == "U" else
                f": the labels are integers with {len(np.unique(y))} values; --task regression fits them as numbers")
-        print(f"training {cls.__name__} ({task}{why}) on {n_samples} samples x {n_features} features, {precision}, "
-              f"at most {args.epochs} epochs", flush=True)
+        label = "" if label_name is None else f" (label {label_name!r}; --label-column sets another)"
+        print(f"training {cls.__name__} ({task}{why}) on {n_samples} samples x {n_features} features{label}, "
+              f"{precision}, at most {args.epochs} epochs", flush=True)
     start = time.perf_counter()
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
@@ -379,6 +396,13 @@ def _predict_data(args, est, training_format):
         return load_svmlight(args.data, n_features=d, zero_based=args.zero_based, dense=False)
     if not _is_csv(args.data, args.format):
         return _load(args.data, args, n_features=d)
+    names = getattr(est, "feature_names_in_", training_format.get("feature_names"))
+    if names is not None:
+        from .data import csv_header
+
+        header = csv_header(args.data, args.header)
+        if header is not None:
+            return _predict_by_names(args, [str(n) for n in names], header, training_format)
     try:
         table, _ = _load(args.data, args, label_column=None)
     except DataError:
@@ -398,6 +422,13 @@ def _predict_data(args, est, training_format):
         column = training_format.get("label_column", 0)
         if column != 0:
             _note(f"label column {column!r}, as in the model's training file (--label-column sets another)")
+        elif "label_column" not in training_format:
+            from .data import csv_header
+
+            header = csv_header(args.data, args.header)
+            if header is not None:  # (a model from a LIBSVM or quantized file, or from Python without names)
+                _note(f"label column 0 ({header[0]!r}): the model does not record its training file's label column "
+                      "(--label-column sets another)")
     if isinstance(column, str):
         from .data import csv_label_index
 
@@ -411,6 +442,40 @@ def _predict_data(args, est, training_format):
     if not -(d + 1) <= column <= d:
         raise DataError(f"{args.data}: --label-column {column} is outside the {d + 1} columns")
     return np.delete(table, column % (d + 1), axis=1), table[:, column]
+
+
+def _predict_by_names(args, names: list, header: list, training_format: dict):
+    """(X, y or None) of a CSV file with a header, for a model that knows its features'
+    ``names`` (fitted on a DataFrame, or trained here on a CSV file with a header): each
+    feature from the column of its name, in any order; the label from --label-column, else
+    the model's training label column, else the one column left."""
+    from .data import DataError, load_csv
+
+    missing = [n for n in names if n not in header]
+    if missing:
+        raise DataError(f"{args.data}: the model's feature(s) {', '.join(map(repr, missing[:5]))} are not in the "
+                        f"header (line 1: {', '.join(map(repr, header[:8]))}{', ...' if len(header) > 8 else ''})")
+    others = [h for h in header if h not in names]
+    label = args.label_column if args.label_column is not None else training_format.get("label_column")
+    if isinstance(label, str) and label not in others and args.label_column is None:
+        label = None  # the training file's label column is not in this file
+    if label is None and len(others) > 1:
+        raise DataError(f"{args.data}: columns {', '.join(map(repr, others[:5]))} are not the model's features; "
+                        "--label-column says which is the label")
+    if label is None:
+        label = others[0] if others else None
+    elif not isinstance(label, str):
+        if not -len(header) <= label < len(header):
+            raise DataError(f"{args.data}: --label-column {label} is outside the {len(header)} columns")
+        label = header[label]
+    if label is not None and label not in others:
+        raise DataError(f"{args.data}: the label column {label!r} is " + (
+            "one of the model's features" if label in names else "not in the header"))
+    X, y = load_csv(args.data, None if label is None else header.index(label), has_header=True, text_labels=True)
+    columns = [h for h in header if h != label]
+    if len(others) > (label is not None):
+        _note(f"column(s) {', '.join(repr(h) for h in others if h != label)} are not the model's features: left out")
+    return X[:, [columns.index(n) for n in names]], y
 
 
 def _by_rows(method, X) -> np.ndarray:
@@ -435,6 +500,21 @@ def cmd_predict(args) -> int:
     if args.decision_function and not hasattr(est, "decision_function"):
         raise UsageError("--decision-function is for classifiers; a regressor's predictions are its decision values")
     X, y = _predict_data(args, est, training_format)
+    with warnings.catch_warnings():  # columns found by name already (or a file without names: by position)
+        warnings.filterwarnings("ignore", message="X does not have valid feature names")
+        lines, pred, score = _predictions(args, est, X, y)
+    if args.output:
+        from .data import atomic_write_bytes
+
+        atomic_write_bytes(args.output, lines.encode())
+    else:
+        sys.stdout.write(lines)
+    print(f"{len(pred)} predictions; {score}", file=sys.stderr)
+    return 0
+
+
+def _predictions(args, est, X, y) -> tuple:
+    """(the lines predict writes, the predictions, what it says of the score)."""
     if args.proba or args.decision_function:
         values = _by_rows(est.predict_proba if args.proba else est.decision_function, X)
         values = values.reshape(X.shape[0], -1)
@@ -445,12 +525,6 @@ def cmd_predict(args) -> int:
     else:
         pred = _by_rows(est.predict, X)
         lines = "\n".join(_label_text(v) for v in pred.tolist()) + "\n"
-    if args.output:
-        from .data import atomic_write_bytes
-
-        atomic_write_bytes(args.output, lines.encode())
-    else:
-        sys.stdout.write(lines)
     metric = "accuracy" if hasattr(est, "classes_") else "R^2"
     if y is None:
         score = f"no {metric}: the file has no label column"
@@ -459,8 +533,7 @@ def cmd_predict(args) -> int:
             score = f"{metric} against the file's labels: {est.score(X, y):.4f}"
         except (ValueError, TypeError):  # labels the model's classes cannot be compared with: no score
             score = f"no {metric}: the file's labels do not match the model's"
-    print(f"{len(pred)} predictions; {score}", file=sys.stderr)
-    return 0
+    return lines, pred, score
 
 
 def cmd_info(args) -> int:

@@ -308,9 +308,8 @@ def load_csv(path, label_column: int | str | None = 0, has_header: bool | None =
     return _checked(path, X, y)
 
 
-def csv_label_index(path, name: str, delimiter: str | None = None, text: str | None = None) -> int:
-    """The index of the column called ``name`` in a CSV file's header (line 1)."""
-    path = Path(path)
+def _first_row(path: Path, delimiter: str | None = None, text: str | None = None) -> list:
+    """The cells of a CSV file's line 1, stripped (``text``: the file's text, if read)."""
     if text is None:
         try:
             with open_data(path, "rt", newline="", encoding="utf-8-sig") as f:
@@ -318,8 +317,23 @@ def csv_label_index(path, name: str, delimiter: str | None = None, text: str | N
         except (UnicodeDecodeError, *STREAM_ERRORS) as exc:
             raise DataError(f"{path}: cannot read line 1 ({type(exc).__name__}: {exc})") from None
     delimiter = _sniff_delimiter(text[:4096]) if delimiter is None else delimiter
-    header = next(csv.reader(io.StringIO(text), delimiter=delimiter), [])
-    cells = [c.strip() for c in header]
+    return [c.strip() for c in next(csv.reader(io.StringIO(text), delimiter=delimiter), [])]
+
+
+def csv_header(path, has_header: bool | None = None) -> list | None:
+    """The column names of a CSV file's header, or None where line 1 is data or a header of
+    column numbers (``has_header`` as load_csv's: None decides by line 1)."""
+    path = Path(path)
+    cells = _first_row(path)
+    if has_header is False or not cells:
+        return None
+    return cells if has_header or _header_kind(path, cells) == "names" else None
+
+
+def csv_label_index(path, name: str, delimiter: str | None = None, text: str | None = None) -> int:
+    """The index of the column called ``name`` in a CSV file's header (line 1)."""
+    path = Path(path)
+    cells = _first_row(path, delimiter, text)
     if name in cells:
         return cells.index(name)
     shown = ", ".join(repr(c) for c in cells[:12]) + (", ..." if len(cells) > 12 else "")

@@ -11,8 +11,9 @@ and, for classifiers, ``classes``; for a model fitted on a DataFrame, ``feature_
 the models of the last k epochs at the final step, whose mean is ``coef_``; ``models``
 stays the last models, which training continues from) and ``meta["recent_shift"]`` (that
 step's exponent); ``meta["data_format"]`` (optional) says how the command line read the
-training file: ``zero_based`` (LIBSVM) and ``label_column`` (CSV: a number or a header's
-name), which ``zipml-hls predict`` reads its data by; ``meta`` also holds ``checksum``, the SHA-256 of the
+training file: ``zero_based`` (LIBSVM), ``label_column`` (CSV: a number or a header's
+name) and ``feature_names`` (CSV with a header: the d feature columns' names), which
+``zipml-hls predict`` reads its data by; ``meta`` also holds ``checksum``, the SHA-256 of the
 arrays (:func:`_checksum`; files written before it have none). Files are written atomically
 (temporary file, then rename); loading checks the archive, the checksum, the format, the
 version, the metadata's fields and every array, and turns whatever is wrong into one
@@ -71,7 +72,7 @@ def save_model(est, path, data_format: dict | None = None) -> None:
     """Write a fitted estimator to ``path`` atomically (an ``average_epochs`` assigned since
     the fit first moves ``coef_``, as ``set_params`` does); ``data_format``: how its training
     file was read, for predict to read its data alike ({'zero_based': bool} for LIBSVM,
-    {'label_column': int or name} for CSV)."""
+    {'label_column': int or name, 'feature_names': list of str} for CSV)."""
     if type(est).__name__ not in _ESTIMATORS or not hasattr(est, "coef_"):
         raise TypeError(f"can only save fitted ZipMLRegressor / ZipMLClassifier, got {type(est).__name__}")
     meta = {"format": FORMAT, "format_version": FORMAT_VERSION, "estimator": type(est).__name__,
@@ -82,7 +83,7 @@ def save_model(est, path, data_format: dict | None = None) -> None:
             "n_clipped": int(getattr(est, "n_clipped_", 0))}
     if data_format:
         meta["data_format"] = {k: bool(v) if k == "zero_based" else v for k, v in data_format.items()
-                               if k in ("zero_based", "label_column")}
+                               if k in ("zero_based", "label_column", "feature_names")}
     if getattr(est, "_multi_target", False):
         meta["multi_output"] = True
     arrays = {"models": est._models, "lo": est.scaling_.lo, "hi": est.scaling_.hi, "inv": est.scaling_.inv,
@@ -120,7 +121,8 @@ def load_model(path):
 
 def load_model_and_format(path):
     """(estimator, data_format) of a model file: ``data_format`` as given to
-    :func:`save_model` ({'zero_based': bool} and/or {'label_column': int or name}), or None
+    :func:`save_model` ({'zero_based': bool}, {'label_column': int or name} and/or
+    {'feature_names': list of str}), or None
     when the file has none."""
     path = Path(path)
     if not path.is_file():
@@ -174,14 +176,18 @@ def _check_meta(meta: dict, path: Path) -> None:
             raise ModelFileError(f"{path}: metadata field {name!r} must be a list of numbers")
     if "final_eta" in meta and (not _json_number(meta["final_eta"]) or not 0 < meta["final_eta"] < float("inf")):
         raise ModelFileError(f"{path}: metadata field 'final_eta' must be a positive finite number")
-    data_format = meta.get("data_format", {})  # optional, as are both its fields
+    data_format = meta.get("data_format", {})  # optional, as are its fields
     column = data_format.get("label_column", 0) if isinstance(data_format, dict) else None
+    names = data_format.get("feature_names", []) if isinstance(data_format, dict) else None
     if (not isinstance(data_format, dict) or not isinstance(data_format.get("zero_based", False), bool)
             or isinstance(column, bool) or not isinstance(column, (int, str))
             or (isinstance(column, int) and not -(1 << 31) <= column < 1 << 31)
-            or (isinstance(column, str) and not column.strip())):
+            or (isinstance(column, str) and not column.strip())
+            or not isinstance(names, list) or not all(isinstance(n, str) and n for n in names)
+            or len(set(names)) != len(names) or ("feature_names" in data_format and len(names) != meta["n_features"])):
         raise ModelFileError(f"{path}: metadata field 'data_format' must be an object with an optional boolean "
-                             "'zero_based' and an optional 'label_column' (an integer or a column name)")
+                             "'zero_based', an optional 'label_column' (an integer or a column name) and optional "
+                             "'feature_names' (n_features distinct names)")
     if not isinstance(meta.get("multi_output", False), bool):  # optional: single-target models have none
         raise ModelFileError(f"{path}: metadata field 'multi_output' must be a boolean")
     clipped = meta.get("n_clipped", 0)  # optional: older files have none
