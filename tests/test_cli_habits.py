@@ -243,3 +243,39 @@ def test_help_shows_every_default_and_every_argument_has_help(command):
 def test_a_bad_random_state_is_reported_by_that_name():
     with pytest.raises(ValueError, match="random_state must be"):
         ZipMLRegressor(random_state=-1).fit(np.ones((4, 2)), np.arange(4.0))
+
+
+def test_a_closed_pipe_does_not_stop_training(tmp_path):
+    # `zipml-hls train ... | head -1`: the reader goes after the first line; training still
+    # ends and writes its model, quietly.
+    data, model = tmp_path / "d.csv", tmp_path / "m.zipml"
+    X, y = load_diabetes(return_X_y=True)
+    np.savetxt(data, np.column_stack([y, X]), delimiter=",")
+    proc = subprocess.Popen([sys.executable, "-m", "zipml_hls", "train", str(data), "--model-out", str(model)],
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    assert proc.stdout.readline().startswith("training ZipMLRegressor")
+    proc.stdout.close()
+    assert proc.wait(timeout=120) == 0
+    with proc.stderr:
+        assert "Broken pipe" not in proc.stderr.read()
+    assert load_model(model).n_features_in_ == 10
+
+
+def test_zip_files_in_the_wrong_place_and_unknown_libsvm_features(tmp_path, capsys):
+    # A model file given as data, or data as the model: one line saying what it is. A LIBSVM
+    # file to predict that names a feature the training file never had: that feature has no
+    # weight, so it is left out, and a note says so.
+    train, test, model = tmp_path / "tr.libsvm", tmp_path / "te.libsvm", tmp_path / "m.zipml"
+    train.write_text("1 1:0.5 2:1\n-1 1:0.3 3:2\n1 2:0.1\n-1 3:0.3\n")
+    test.write_text("1 1:0.5 5:1\n-1 1:0.3 2:2\n")
+    assert main(["train", train, "--model-out", model, "--quiet"]) == 0
+    proc = run("train", model)
+    assert proc.returncode == 2 and "a zip archive (a model file, or .npz data under another name)" in proc.stderr
+    proc = run("predict", train, model)
+    assert proc.returncode == 2 and proc.stderr.strip().endswith("not a zipml-hls model file (not a zip archive)")
+    capsys.readouterr()
+    assert main(["predict", model, test]) == 0
+    out, err = capsys.readouterr()
+    assert "1 value(s) in features beyond the model's 3: it has no weight for them (left out)" in err
+    est = load_model(model)
+    assert out.split() == [str(int(v)) for v in est.predict(np.array([[0.5, 0, 0], [0.3, 2, 0]]))]

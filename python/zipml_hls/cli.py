@@ -393,7 +393,13 @@ def _predict_data(args, est, training_format):
     if _is_libsvm(args.data, args.format):  # sparse: predicted in dense blocks of rows (_by_rows)
         from .data import load_svmlight
 
-        return load_svmlight(args.data, n_features=d, zero_based=args.zero_based, dense=False)
+        X, y = load_svmlight(args.data, zero_based=args.zero_based, dense=False)
+        if X.shape[1] > d:  # features the training file never had: the model's weight for them is 0
+            _note(f"{X[:, d:].nnz} value(s) in features beyond the model's {d}: it has no weight for them "
+                  "(left out)")
+            X = X[:, :d]
+        X.resize(X.shape[0], d)  # (fewer: the features the file never names are 0)
+        return X, y
     if not _is_csv(args.data, args.format):
         return _load(args.data, args, n_features=d)
     names = getattr(est, "feature_names_in_", training_format.get("feature_names"))
@@ -820,6 +826,7 @@ def main(argv=None) -> int:
                   file=sys.stderr)
             return 2
         sys.stdout = open(os.devnull, "w")
+    sys.stdout = _StdoutOrNothing(sys.stdout)
     try:
         return args.func(args)
     except (UsageError, ValueError, TypeError, OSError) as exc:
@@ -832,6 +839,31 @@ def main(argv=None) -> int:
     except _Terminated:
         print(f"zipml-hls {args.command}: terminated", file=sys.stderr)
         return 143
+
+
+class _StdoutOrNothing:
+    """stdout that goes to /dev/null once its reader has gone (``zipml-hls train ... | head
+    -1``): the command finishes as it would have (a model file still written) instead of
+    stopping at its next line with a broken pipe."""
+
+    def __init__(self, stream):
+        self._stream = stream
+
+    def _call(self, name, *args):
+        try:
+            return getattr(self._stream, name)(*args)
+        except BrokenPipeError:
+            os.dup2(os.open(os.devnull, os.O_WRONLY), self._stream.fileno())  # (what is buffered goes there too)
+            return getattr(self._stream, name)(*args)
+
+    def write(self, text):
+        return self._call("write", text)
+
+    def flush(self):
+        return self._call("flush")
+
+    def __getattr__(self, name):
+        return getattr(self._stream, name)
 
 
 class _Terminated(Exception):

@@ -89,6 +89,8 @@ def _checked(path: Path, X, y) -> tuple[np.ndarray, np.ndarray]:
     return X, y
 
 
+#: The first bytes of a zip archive (.npz data and model files), empty or not.
+ZIP_MAGIC = (b"PK\x03\x04", b"PK\x05\x06")
 #: Compressions of CSV and LIBSVM text, by the file name's last suffix (any case).
 COMPRESSIONS = {".gz": gzip.open, ".bz2": bz2.open}
 #: Compressions and archives not read: refused by name, never parsed as text.
@@ -201,6 +203,10 @@ def load_svmlight(path, n_features: int | None = None, zero_based="auto",
         raise ValueError(f"dtype must be float64, or float32 with dense=False; got {dtype} with dense={dense}")
     try:
         with open_data(path) as f:  # (decompressed by our rule: scikit-learn's own is by a lower-case name)
+            if f.read(4) in ZIP_MAGIC:
+                raise DataError(f"{path}: a zip archive (a model file, or .npz data under another name), not LIBSVM "
+                                "text; .npz data needs its suffix or --format npz")
+            f.seek(0)
             if zero_based == "auto":  # the indices as written, then scikit-learn's rule on them
                 X, y = load_svmlight_file(f, zero_based=True, dtype=dtype)
                 zero_based = bool(X.nnz) and int(X.indices.min()) == 0
@@ -209,6 +215,8 @@ def load_svmlight(path, n_features: int | None = None, zero_based="auto",
                 X, y = load_svmlight_file(f, n_features=n_features, zero_based=zero_based, dtype=dtype)
     except STREAM_ERRORS as exc:
         raise DataError(f"{path}: cannot read it as LIBSVM data ({type(exc).__name__}: {exc})") from None
+    except DataError:
+        raise
     except (ValueError, TypeError, IndexError, OverflowError) as exc:
         raise DataError(f"{path}: malformed LIBSVM data at {_svmlight_error_line(path, zero_based)} ({exc})") from None
     if detected is not None:
@@ -620,6 +628,9 @@ def read_npz(path: Path, names=None, error=None, what: str = "a readable .npz fi
     ``what``. The file handle is ours: np.load leaves its own open when the archive is bad."""
     error = error or DataError
     with open(path, "rb") as handle:
+        if handle.read(4) not in ZIP_MAGIC:  # (NumPy's own message would suggest unpickling the file)
+            raise error(f"{path}: not {what} (not a zip archive)")
+        handle.seek(0)
         try:
             with np.load(handle, allow_pickle=False) as f:
                 missing = [] if names is None else [n for n in names if n not in f.files]
