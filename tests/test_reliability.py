@@ -5,6 +5,7 @@ import bz2
 import gzip
 import subprocess
 import sys
+import warnings
 
 import numpy as np
 import pytest
@@ -189,3 +190,15 @@ def test_dataframes_are_checked_column_by_column(xy):
     _one_line_error(lambda: make().fit(frame.assign(c=pd.to_datetime(frame["a"] * 1e9)), y), TypeError,
                     "X has dtype datetime64")
     _one_line_error(lambda: make().fit(frame, pd.Series(y).astype(str)), TypeError, "y holds text")
+
+
+@pytest.mark.parametrize("value", [1.0, 1e-40])
+def test_constant_features_say_so_instead_of_advising_a_smaller_step(value):
+    # Every feature constant (1e-40 is 0 in float32): no step can beat the mean, so fit says
+    # what is wrong with X once, instead of retrying smaller steps and advising a lower eta0.
+    y = np.random.default_rng(0).normal(size=200)
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        m = ZipMLRegressor(random_state=0).fit(np.full((200, 3), value), y)
+    assert [str(w.message)[:35] for w in caught] == ["every feature of X is constant (in "]
+    assert abs(m.intercept_[0] - y.mean()) < 0.1

@@ -866,6 +866,10 @@ class _ZipMLLinear(BaseEstimator):
                 self.final_eta_ = 2.0**-epoch_shift(self._step_shift, int(self.decay_epochs), int(self.max_iter) - 1)
             if worst <= 1.0:
                 return self
+            if not np.any(self.scaling_.inv):  # no feature varies: a smaller step cannot help
+                warnings.warn("every feature of X is constant (in float32, where values below about 1e-38 are 0): "
+                              "the model predicts what the intercept learns", UserWarning, stacklevel=3)
+                return self
             if self.eta0 != "auto" or attempt == _MAX_BACKOFF or self._step_shift >= F.MAX_SHIFT:
                 break
             self._step_shift += 1
