@@ -84,6 +84,8 @@ def test_dataframe_with_a_label_column(client, problem, distributed):
     q = zd.quantize(dd.from_pandas(frame, npartitions=3), 4, y="target", seed=11, client=client)
     assert np.array_equal(q.gather().lines, distributed.gather().lines)
     assert np.array_equal(q.labels, y)
+    names = tuple(f"x{j}" for j in range(N_FEATURES))  # the feature columns' names, less the label's
+    assert q.feature_names == q.gather().feature_names == names and distributed.feature_names is None
 
 
 def test_training_equals_the_single_machine_sharded_scheme(distributed, reference, problem):

@@ -2,6 +2,7 @@
 
 import functools
 import importlib
+from dataclasses import replace
 import os
 import re
 import sys
@@ -27,6 +28,14 @@ def skewed():
     X[:, 3] = (np.arange(600) % 7 == 0)  # a rare one-hot column
     y = X @ rng.standard_normal(11) + 0.1 * rng.standard_normal(600)
     return X, y
+
+
+def _nameless_bytes(path):
+    """A quantized data file's bytes as written without feature names (a CSV, Parquet or
+    Arrow file's header names its columns; a .npy table and a NumPy X do not)."""
+    out = path.with_suffix(".nameless")
+    replace(load_quantized(path), feature_names=None).save(out)
+    return out.read_bytes()
 
 
 def _table_files(tmp_path, X, y):
@@ -238,14 +247,15 @@ def test_streaming_equals_in_memory(skewed, tmp_path):
     for bits, sampling, copies in ((4, "double", 1), (1, "naive", 2)):
         memory = tmp_path / "memory.zq"
         quantize(X_csv, bits, sampling=sampling, seed=3, n_copies=copies, y=y_csv).save(memory)
-        for source in (csv, npy):  # one chunk: the very file quantize() saves
+        for source in (csv, npy):  # one chunk: the very file quantize() saves (the CSV's with its names)
             out = quantize_file(source, tmp_path / "one.zq", bits, sampling=sampling, seed=3, n_copies=copies)
-            assert out.read_bytes() == memory.read_bytes()
+            assert _nameless_bytes(out) == memory.read_bytes()
+            assert load_quantized(out).feature_names == (None if source == npy else tuple(f"x{j}" for j in range(11)))
         # chunks of 128 rows: the CSV and the .npy give the same file; ranges, step bounds and
         # the first chunk's draws are the in-memory ones, the merged moments equal to rounding
         a = quantize_file(csv, tmp_path / "a.zq", bits, sampling=sampling, seed=3, n_copies=copies, chunk_rows=128)
         b = quantize_file(npy, tmp_path / "b.zq", bits, sampling=sampling, seed=3, n_copies=copies, chunk_rows=128)
-        assert a.read_bytes() == b.read_bytes()
+        assert _nameless_bytes(a) == b.read_bytes()
         qa, qm = load_quantized(a), load_quantized(memory)
         assert np.array_equal(qa.scaling.lo, qm.scaling.lo) and np.array_equal(qa.scaling.hi, qm.scaling.hi)
         np.testing.assert_allclose(qa.stats.summary.mean, qm.stats.summary.mean, rtol=1e-12, atol=1e-15)
@@ -345,11 +355,11 @@ def test_csv_parsers_write_the_same_file(skewed, tmp_path, monkeypatch):
     files = {}
     for parser in _parsers():
         out = quantize_file(csv, tmp_path / f"{parser}.zq", 4, seed=5, n_copies=2, chunk_rows=128, csv_parser=parser)
-        files[parser] = out.read_bytes()
+        files[parser] = _nameless_bytes(out)  # (the CSV's header names its columns, the .npy table's do not)
     with monkeypatch.context() as hidden:
         hidden.setitem(sys.modules, "pyarrow", None)  # as if not installed: 'auto' falls back to pandas or NumPy
-        files["auto without pyarrow"] = quantize_file(csv, tmp_path / "auto.zq", 4, seed=5, n_copies=2,
-                                                      chunk_rows=128).read_bytes()
+        files["auto without pyarrow"] = _nameless_bytes(quantize_file(csv, tmp_path / "auto.zq", 4, seed=5,
+                                                                      n_copies=2, chunk_rows=128))
         with pytest.raises(ImportError, match=r"parser='pyarrow' needs pyarrow: pip install 'zipml-hls\[parquet\]'"):
             quantize_file(csv, tmp_path / "none.zq", 4, csv_parser="pyarrow")
     assert all(got == want for got in files.values()), [name for name, got in files.items() if got != want]
@@ -569,14 +579,15 @@ def test_parquet_and_arrow_equal_the_npy_table(skewed, tmp_path):
         want = quantize_file(npy, tmp_path / "want.zq", 4, seed=3, n_copies=2, chunk_rows=chunk_rows).read_bytes()
         for name in ("data.parquet", "data.arrow"):
             got = quantize_file(tmp_path / name, tmp_path / "got.zq", 4, seed=3, n_copies=2, chunk_rows=chunk_rows)
-            assert got.read_bytes() == want
+            assert _nameless_bytes(got) == want
+            assert load_quantized(got).feature_names == tuple(f"x{j}" for j in range(X.shape[1]))
     assert main(["quantize", str(tmp_path / "data.parquet"), "--bits", "4", "--seed", "3", "--copies", "2",
                  "--chunk-rows", "128", "--quiet", "-o", str(tmp_path / "cli.zq")]) == 0
-    assert (tmp_path / "cli.zq").read_bytes() == want
+    assert _nameless_bytes(tmp_path / "cli.zq") == want
     # the label column by position from the end: the same data with the label last
     pq.write_table(table.select([*table.column_names[1:], "y"]), tmp_path / "last.parquet")
     got = quantize_file(tmp_path / "last.parquet", tmp_path / "got.zq", 4, seed=3, n_copies=2, label_column=-1)
-    assert got.read_bytes() == quantize_file(npy, tmp_path / "want.zq", 4, seed=3, n_copies=2).read_bytes()
+    assert _nameless_bytes(got) == quantize_file(npy, tmp_path / "want.zq", 4, seed=3, n_copies=2).read_bytes()
 
 
 def test_parquet_errors(tmp_path):
@@ -665,7 +676,8 @@ def test_cli_quantizes_libsvm_holding_one_copy_of_the_matrix(tmp_path, capsys):
 @pytest.mark.parametrize("block_bytes", [300, 4096, 1 << 20])
 def test_csv_chunks_gathered_from_blocks_of_any_size(skewed, tmp_path, monkeypatch, block_bytes):
     # pass 1 is taken as the CSV is parsed: chunks of exactly chunk_rows rows gathered from
-    # blocks smaller or larger than a chunk give the .npy table's file, byte for byte
+    # blocks smaller or larger than a chunk give the .npy table's file, byte for byte (but
+    # for the CSV header's names)
     import functools
 
     import zipml_hls.ingest as ingest
@@ -675,5 +687,50 @@ def test_csv_chunks_gathered_from_blocks_of_any_size(skewed, tmp_path, monkeypat
     monkeypatch.setattr(ingest, "csv_blocks", functools.partial(ingest.csv_blocks, block_bytes=block_bytes))
     for chunk_rows in (None, 7, 128, 600):
         want = quantize_file(npy, tmp_path / "want.zq", 4, seed=5, n_copies=2, chunk_rows=chunk_rows).read_bytes()
-        got = quantize_file(csv, tmp_path / "got.zq", 4, seed=5, n_copies=2, chunk_rows=chunk_rows).read_bytes()
+        got = _nameless_bytes(quantize_file(csv, tmp_path / "got.zq", 4, seed=5, n_copies=2, chunk_rows=chunk_rows))
         assert got == want, chunk_rows
+
+
+def test_feature_names_travel_from_the_columns_to_the_model(skewed, tmp_path, capsys):
+    # A DataFrame's column names (all strings), or a CSV file's header less the label, are
+    # kept in the quantized data and its file; fit on them sets feature_names_in_, and
+    # predict on a CSV file finds the features by name, in any order.
+    pd = pytest.importorskip("pandas")
+    X, y = skewed
+    names = [f"f{j}" for j in range(X.shape[1])]
+    frame = pd.DataFrame(X, columns=names)
+    q = quantize(frame, 4, y=y, seed=1)
+    assert q.feature_names == tuple(names) and quantize(X, 4).feature_names is None
+    assert quantize(pd.DataFrame(X), 4).feature_names is None  # integer column names: none, as scikit-learn
+    q.save(tmp_path / "q.zq")
+    back = load_quantized(tmp_path / "q.zq")
+    assert back.feature_names == tuple(names)
+    model = ZipMLRegressor(bits=4, random_state=0).fit(back)
+    assert list(model.feature_names_in_) == names
+    assert model.score(frame, y) == ZipMLRegressor(bits=4, random_state=0).fit(q).score(frame, y)
+    with pytest.raises(ValueError, match="feature names"):
+        model.predict(frame[names[::-1]])
+    # the command line: a CSV file with a header, quantized, trained on, predicted on shuffled columns
+    csv = tmp_path / "d.csv"
+    pd.concat([frame, pd.Series(y, name="target")], axis=1).to_csv(csv, index=False)
+    assert main(["quantize", str(csv), "--bits", "4", "--label-column", "target", "-o", str(tmp_path / "c.zq"),
+                 "--quiet"]) == 0
+    assert load_quantized(tmp_path / "c.zq").feature_names == tuple(names)
+    assert main(["train", str(tmp_path / "c.zq"), "--model-out", str(tmp_path / "m.zipml"), "--quiet"]) == 0
+    shuffled = tmp_path / "s.csv"
+    pd.concat([pd.Series(y, name="target"), frame[names[::-1]]], axis=1).to_csv(shuffled, index=False)
+    capsys.readouterr()
+    assert main(["predict", str(tmp_path / "m.zipml"), str(shuffled)]) == 0
+    err = capsys.readouterr().err
+    assert "R^2 against the file's labels: 0.9" in err and "note:" not in err
+
+
+def test_damaged_feature_names_are_refused(skewed, tmp_path):
+    from zipml_hls import quantized_io
+
+    X, y = skewed
+    for bad in (["a"] * 11, [f"x{j}" for j in range(10)], [1] * 11):
+        q = replace(quantize(X, 4, y=y), feature_names=tuple(bad))
+        q.save(tmp_path / "bad.zq")
+        with pytest.raises(QuantizedFileError, match="'feature_names' must be a list of 11 distinct strings"):
+            quantized_io.load_quantized(tmp_path / "bad.zq")

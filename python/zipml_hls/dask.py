@@ -37,7 +37,7 @@ from ._validation import check_bits, check_choice, check_int, check_seed
 from .backend import get_backend
 from .datastats import DataStats
 from .ingest import SAMPLED_ROWS, chunk_seed, chunk_setup, chunk_summary, merge_summaries, quantize_chunk
-from .quantize import QuantizedData, check_labels
+from .quantize import QuantizedData, check_labels, feature_names_of
 from .scaling import sample_rows
 from .spec import format as F
 
@@ -258,7 +258,7 @@ class DaskQuantizedData(QuantizedData):
         one machine)."""
         return QuantizedData(lines=self.lines.gather(), bits=self.bits, sampling=self.sampling, seed=self.seed,
                              n_features=self.n_features, scaling=self.scaling, samples_per_value=self.samples_per_value,
-                             stats=self.stats, labels=self.labels)
+                             stats=self.stats, labels=self.labels, feature_names=self.feature_names)
 
     def save(self, path) -> None:
         """Gather the lines and write the quantized data file (``QuantizedData.save``)."""
@@ -277,9 +277,11 @@ def _as_client(client):
 
 
 def _features_and_labels(X, y):
-    """X as a 2-D Dask array of real numbers with known chunk sizes, and the labels: a 1-D
-    Dask array of them (read with X's chunks in pass 1), labels in memory checked, or None.
-    ``y``: a column of a DataFrame X by name, a Dask array or Series, an array-like, or None."""
+    """X as a 2-D Dask array of real numbers with known chunk sizes, the labels (a 1-D Dask
+    array of them, read with X's chunks in pass 1, labels in memory checked, or None) and a
+    DataFrame's feature column names (``quantize.feature_names_of``; else None). ``y``: a
+    column of a DataFrame X by name, a Dask array or Series, an array-like, or None."""
+    names = None
     if isinstance(X, dd.DataFrame):
         if isinstance(y, str):
             if y not in X.columns:
@@ -288,6 +290,7 @@ def _features_and_labels(X, y):
         bad = [c for c, t in X.dtypes.items() if t.kind not in "biuf"]
         if bad:
             raise TypeError(f"the DataFrame's feature columns must be numbers; {bad[:5]} are not")
+        names = feature_names_of(X)
         lengths = tuple(int(k) for k in X.map_partitions(len).compute())  # one pass, for X and its label column
         X = X.to_dask_array(lengths=lengths)
         if isinstance(y, dd.Series) and y.npartitions == len(lengths):
@@ -306,8 +309,8 @@ def _features_and_labels(X, y):
     if isinstance(y, da.Array):
         if y.shape != X.shape[:1]:
             raise ValueError(f"y must be 1-D with one label per row of X ({X.shape[0]}), got shape {y.shape}")
-        return X, y
-    return X, None if y is None else check_labels(y, X.shape[0])
+        return X, y, names
+    return X, None if y is None else check_labels(y, X.shape[0]), names
 
 
 def quantize(X, bits, *, y=None, sampling="double", seed=0, n_copies=1, shards=None, client=None
@@ -337,7 +340,7 @@ def quantize(X, bits, *, y=None, sampling="double", seed=0, n_copies=1, shards=N
     if not workers:
         raise ValueError("the Dask cluster has no workers")
     shards = max(2, len(workers)) if shards is None else check_int(shards, "shards", 2, 2**31 - 1)
-    X, labels = _features_and_labels(X, y)
+    X, labels, names = _features_and_labels(X, y)
     n, d = (int(s) for s in X.shape)
     limit = get_backend("hls").constants()["max_features"]
     if d > limit:
@@ -376,7 +379,7 @@ def quantize(X, bits, *, y=None, sampling="double", seed=0, n_copies=1, shards=N
     lines = RemoteLines(client, chunks, BLOCK_ROWS, n, words, n_copies, d, sampling)
     return DaskQuantizedData(lines=lines, bits=bits, sampling=sampling, seed=seed, n_features=d,
                              scaling=summary.scaling, samples_per_value=F.samples_of(sampling), stats=stats,
-                             labels=labels, shards=shards)
+                             labels=labels, feature_names=names, shards=shards)
 
 
 def fit(estimator, data: DaskQuantizedData, y=None):

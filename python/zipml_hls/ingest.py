@@ -30,7 +30,7 @@ from tqdm.auto import tqdm
 from ._validation import _all_finite, check_allocation, check_bits, check_choice, check_int, check_seed
 from .backend import get_backend
 from .conditioning import Conditioning
-from .data import CSV_PARSERS, DataError, _regular_file, check_writable, csv_blocks, data_format
+from .data import CSV_PARSERS, DataError, _regular_file, check_writable, csv_blocks, csv_header, data_format
 from .datastats import DataStats
 from .quantize import QuantizedData
 from .quantized_io import QuantizedFileWriter, header_fields
@@ -432,6 +432,18 @@ def quantize_file(source, out, bits, *, sampling="double", seed=0, n_copies=1, f
                                    first_pass)
             writer.finish(*header_fields(stats, n_samples=table.n, n_features=table.n_features, bits=bits,
                                          sampling=sampling, seed=seed, n_copies=n_copies,
-                                         samples_per_value=F.samples_of(sampling), words_per_row=words),
+                                         samples_per_value=F.samples_of(sampling), words_per_row=words,
+                                         feature_names=_feature_names(source, fmt, table, label_column)),
                           y if labels is None else labels)
     return out
+
+
+def _feature_names(source: Path, fmt: str, table, label_column: int) -> tuple | None:
+    """The feature columns' names: a Parquet or Arrow file's, a CSV file's header of
+    distinct names less the label column; None for .npy tables and headerless CSV."""
+    if fmt in ("parquet", "arrow"):
+        return tuple(table.features)
+    header = csv_header(source) if fmt == "csv" else None
+    if header is None or len(header) != table.n_features + 1 or len(set(header)) != len(header) or "" in header:
+        return None
+    return tuple(h for k, h in enumerate(header) if k != label_column % len(header))

@@ -320,7 +320,9 @@ class _ZipMLLinear(BaseEstimator):
             raise ValueError(f"y must be 1-D with one label per row of the quantized data ({q.n_samples}), got "
                              f"shape {y.shape}")
         self.n_features_in_ = q.n_features
-        if hasattr(self, "feature_names_in_"):
+        if q.feature_names is not None:  # as fitting on the DataFrame (or the file's columns) would set them
+            self.feature_names_in_ = np.asarray(q.feature_names, dtype=object)
+        elif hasattr(self, "feature_names_in_"):
             del self.feature_names_in_
         return y
 

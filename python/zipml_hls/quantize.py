@@ -44,6 +44,10 @@ class QuantizedData:
         the training path's own quantizations): estimators train from this object alone.
     labels : ndarray of float64, shape (n_samples,), or None
         Labels stored with the data (``quantize(..., y=y)``), the targets of ``fit(q)``.
+    feature_names : tuple of str, or None
+        The columns' names where X had them (a DataFrame whose column names are all
+        strings, or a CSV, Parquet or Arrow file with a header): ``fit(q)`` sets
+        ``feature_names_in_`` from them, as fitting on the DataFrame would.
     """
 
     lines: np.ndarray
@@ -56,6 +60,7 @@ class QuantizedData:
     samples_per_value: int = 2
     stats: DataStats | None = None
     labels: np.ndarray | None = None
+    feature_names: tuple | None = None
 
     @property
     def levels(self) -> str:
@@ -181,6 +186,7 @@ def quantize(X, bits, *, sampling="double", levels="uniform", seed=0, n_copies=1
         ``min(max(256, 8 * (2**bits - 1)), 1025)``: at 8 bits the 1025 values themselves).
     samples_per_value : int, 'multi' only: samples stored per value (4, 6 or 8).
     y : array-like (n_samples,), optional. Finite labels kept with the data (``.labels``).
+    A DataFrame X whose column names are all strings keeps them (``.feature_names``).
 
     Returns
     -------
@@ -211,6 +217,7 @@ def quantize(X, bits, *, sampling="double", levels="uniform", seed=0, n_copies=1
         X = check_sparse(X)
         return quantize_sparse(X, bits, sampling, check_seed(seed), check_int(n_copies, "n_copies", 1, 2**31 - 1),
                                None if y is None else check_labels(y, X.shape[0]))
+    names = feature_names_of(X)
     X = check_matrix(X)
     if scaling is not None:
         if not isinstance(scaling, FeatureScaling):
@@ -222,7 +229,16 @@ def quantize(X, bits, *, sampling="double", levels="uniform", seed=0, n_copies=1
     q = quantize_checked(X, bits, sampling, levels, check_seed(seed), check_int(n_copies, "n_copies", 1, 2**31 - 1),
                          check_choice(backend, "backend", BACKENDS), summary.scaling, levels_method, grid_size,
                          F.samples_of(sampling, samples_per_value or 2))
-    return replace(q, stats=DataStats.of(X, bits, summary), labels=labels)
+    return replace(q, stats=DataStats.of(X, bits, summary), labels=labels, feature_names=names)
+
+
+def feature_names_of(X) -> tuple | None:
+    """X's column names where it has them and all are strings (scikit-learn's rule for
+    ``feature_names_in_``), else None."""
+    columns = getattr(X, "columns", None)
+    if columns is None or not all(isinstance(c, str) for c in columns):
+        return None
+    return tuple(columns)
 
 
 def check_labels(y, n: int, name: str = "y") -> np.ndarray:

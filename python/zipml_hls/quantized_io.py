@@ -137,13 +137,16 @@ class QuantizedFileWriter:
 
 def header_fields(stats: DataStats, *, n_samples: int, n_features: int, bits: int, sampling: str, seed: int,
                   n_copies: int, samples_per_value: int, words_per_row: int,
-                  level_table: np.ndarray | None = None) -> tuple[dict, dict]:
-    """The header's fields and small arrays of a quantization (whose lines go in separately)."""
+                  level_table: np.ndarray | None = None, feature_names=None) -> tuple[dict, dict]:
+    """The header's fields and small arrays of a quantization (whose lines go in separately);
+    ``feature_names``: the columns' names, kept where given."""
     meta = {"format": "zipml-hls-quantized", "n_samples": n_samples, "n_features": n_features, "bits": bits,
             "sampling": sampling, "levels": "uniform" if level_table is None else "optimal", "seed": seed,
             "n_copies": n_copies, "samples_per_value": samples_per_value, "words_per_row": words_per_row,
             "bound": stats.bound, "bound_conditioned": stats.bound_conditioned,
             "rounding_row_max": stats.rounding.row_max}
+    if feature_names is not None:
+        meta["feature_names"] = list(feature_names)
     summary = stats.summary
     arrays = {"lo": summary.scaling.lo, "hi": summary.scaling.hi, "inv": summary.scaling.inv,
               "mean": summary.mean, "var": summary.var, "rounding_mean": stats.rounding.mean,
@@ -164,7 +167,7 @@ def save_quantized(q: QuantizedData, path) -> None:
     meta, arrays = header_fields(q.stats, n_samples=q.n_samples, n_features=q.n_features, bits=q.bits,
                                  sampling=q.sampling, seed=q.seed, n_copies=q.n_copies,
                                  samples_per_value=q.samples_per_value, words_per_row=q.lines.shape[2],
-                                 level_table=q.level_table)
+                                 level_table=q.level_table, feature_names=q.feature_names)
     with QuantizedFileWriter(path, *q.lines.shape) as out:
         for c in range(q.n_copies):
             out.write_lines(c, 0, q.lines[c])
@@ -248,6 +251,10 @@ def _build(path: Path, meta, head: bytes, head_offset: int, verify: bool) -> Qua
             raise QuantizedFileError(f"{path}: header field {name!r} must be {what}, got {value!r:.80}")
     n, d, bits, sampling = meta["n_samples"], meta["n_features"], meta["bits"], meta["sampling"]
     copies, words, spv = meta["n_copies"], meta["words_per_row"], meta["samples_per_value"]
+    names = meta.get("feature_names")  # optional: files without names, and older ones, have none
+    if names is not None and (not isinstance(names, list) or len(names) != d or len(set(names)) != d
+                              or not all(isinstance(c, str) for c in names)):
+        raise QuantizedFileError(f"{path}: header field 'feature_names' must be a list of {d} distinct strings")
     if spv != F.samples_of(sampling, spv) or (sampling == "multi" and spv not in F.MULTI_SAMPLES):
         raise QuantizedFileError(f"{path}: {spv} samples per value do not fit {sampling!r} data")
     if words != F.lines_per_row(d, bits, sampling, spv) * F.LINE_WORDS:
@@ -284,7 +291,7 @@ def _build(path: Path, meta, head: bytes, head_offset: int, verify: bool) -> Qua
                       bound_conditioned=float(meta["bound_conditioned"]))
     return QuantizedData(lines=lines, bits=bits, sampling=sampling, seed=meta["seed"], n_features=d,
                          scaling=scaling, level_table=arrays.get("level_table"), samples_per_value=spv,
-                         stats=stats, labels=labels)
+                         stats=stats, labels=labels, feature_names=None if names is None else tuple(names))
 
 
 def _arrays(path: Path, places: dict, head: bytes, head_offset: int, d: int, bits: int, levels: str) -> dict:
