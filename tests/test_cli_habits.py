@@ -279,3 +279,35 @@ def test_zip_files_in_the_wrong_place_and_unknown_libsvm_features(tmp_path, caps
     assert "1 value(s) in features beyond the model's 3: it has no weight for them (left out)" in err
     est = load_model(model)
     assert out.split() == [str(int(v)) for v in est.predict(np.array([[0.5, 0, 0], [0.3, 2, 0]]))]
+
+
+def test_text_labels_without_a_header_and_a_header_narrower_than_the_rows(tmp_path, capsys):
+    # The UCI iris layout: no header, the class name last. Line 1 is data (a class name is
+    # not a header name); with one feature too. A header narrower than the rows (given with
+    # --header) names nothing: the model file is written and read back.
+    X, y = load_iris(return_X_y=True)
+    names = np.array(["Iris-setosa", "Iris-versicolor", "Iris-virginica"])[y]
+    data, model = tmp_path / "iris.data", tmp_path / "m.zipml"
+    data.write_text("".join(",".join(f"{v:g}" for v in x) + f",{n}\n" for x, n in zip(X, names)))
+    assert main(["train", data, "--format", "csv", "--label-column", "-1", "--model-out", model, "--epochs", "30"]) == 0
+    assert "on 150 samples x 4 features" in capsys.readouterr().out
+    assert main(["predict", model, data, "--format", "csv"]) == 0
+    assert float(capsys.readouterr().err.split("accuracy against the file's labels:")[1]) > 0.9
+    one = tmp_path / "one.csv"
+    one.write_text("".join(f"{n},{x[2]:g}\n" for x, n in zip(X, names)))
+    assert main(["train", one, "--epochs", "30"]) == 0
+    assert "on 150 samples x 1 features" in capsys.readouterr().out
+    narrow = tmp_path / "narrow.csv"
+    narrow.write_text("y,a\n" + "".join(f"{v},{v + 1},{2 * v}\n" for v in range(40)))
+    assert main(["train", narrow, "--header", "--model-out", model, "--quiet"]) == 0
+    est, training_format = load_model_and_format(model)
+    assert est.n_features_in_ == 2 and training_format is None
+
+
+def test_the_estimators_are_imported_on_first_use():
+    # The command line's help and errors do not import scikit-learn; the estimators do.
+    code = ("import sys, zipml_hls; assert 'sklearn' not in sys.modules; assert 'ZipMLRegressor' in dir(zipml_hls); "
+            "zipml_hls.ZipMLClassifier; assert 'sklearn' in sys.modules\n"
+            "try:\n    zipml_hls.nothing\nexcept AttributeError as e:\n    print(e)")
+    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+    assert proc.returncode == 0 and proc.stdout.strip() == "module 'zipml_hls' has no attribute 'nothing'", proc.stderr

@@ -725,12 +725,22 @@ def test_feature_names_travel_from_the_columns_to_the_model(skewed, tmp_path, ca
     assert "R^2 against the file's labels: 0.9" in err and "note:" not in err
 
 
-def test_damaged_feature_names_are_refused(skewed, tmp_path):
+def test_damaged_feature_names_are_refused(skewed, tmp_path, monkeypatch):
+    # Names that are not distinct non-empty strings, one per feature: saving refuses them,
+    # and a file holding them anyway (written with the check off) is refused at load.
     from zipml_hls import quantized_io
 
     X, y = skewed
-    for bad in (["a"] * 11, [f"x{j}" for j in range(10)], [1] * 11):
+    for bad in (["a"] * 11, [f"x{j}" for j in range(10)], [1] * 11, [""] + [f"x{j}" for j in range(10)]):
         q = replace(quantize(X, 4, y=y), feature_names=tuple(bad))
-        q.save(tmp_path / "bad.zq")
-        with pytest.raises(QuantizedFileError, match="'feature_names' must be a list of 11 distinct strings"):
-            quantized_io.load_quantized(tmp_path / "bad.zq")
+        with pytest.raises(ValueError, match="feature_names must be 11 distinct non-empty strings"):
+            q.save(tmp_path / "bad.zq")
+        if len(bad) != 11:
+            continue
+        with monkeypatch.context() as unchecked:
+            unchecked.setattr(quantized_io, "valid_names", lambda names: names)
+            q.save(tmp_path / "bad.zq")
+        with pytest.raises(QuantizedFileError, match="'feature_names' must be a list of 11 distinct non-empty"):
+            load_quantized(tmp_path / "bad.zq")
+    pd = pytest.importorskip("pandas")
+    assert quantize(pd.DataFrame(X[:, :3], columns=["a", "a", "b"]), 4).feature_names is None  # repeated: none

@@ -315,6 +315,26 @@ def test_weights_scaled_down_train_as_the_weights_themselves():
     assert np.array_equal(light.coef_, ZipMLClassifier(random_state=0, class_weight={0: 1, 1: 1.5}).fit(Xc, yc).coef_)
 
 
+def test_partial_fit_and_model_files_keep_the_first_fits_weight_scale(tmp_path):
+    # After a fit whose weights were scaled up by 2^20, partial_fit takes weights on that
+    # fit's scale (the same steps as unscaled ones, bit for bit, also from a model file);
+    # unit weights would be 2^20 on it, beyond the kernels: a one-line error.
+    from zipml_hls.model_io import load_model, save_model
+
+    X, y = _regression()
+    w = np.random.default_rng(4).uniform(0.5, 1.5, len(y))
+    base = ZipMLRegressor(random_state=0).fit(X, y, sample_weight=w)
+    small = ZipMLRegressor(random_state=0).fit(X, y, sample_weight=w * 2**-20)
+    save_model(small, tmp_path / "m.zipml")
+    loaded = load_model(tmp_path / "m.zipml")
+    for m, scale in ((base, 1.0), (small, 2**-20), (loaded, 2**-20)):
+        m.partial_fit(X, y, sample_weight=w * scale)
+    assert np.array_equal(_model(small), _model(base)) and np.array_equal(_model(loaded), _model(base))
+    with pytest.raises(ValueError, match="sample weights up to 1 on the scale of the first fit's, which it "
+                                         "multiplied by 1.04858e[+]06"):
+        small.partial_fit(X, y)
+
+
 def test_intercept_is_an_array_as_scikit_learns():
     X, y = _regression(n=60)
     m = ZipMLRegressor(random_state=0, max_iter=2, decay_epochs=0).fit(X, y)

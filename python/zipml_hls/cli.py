@@ -152,16 +152,17 @@ def _load(path: str, args, n_features=None, detected=None, label_column=0, text_
     return data.load(path, fmt, **kwargs)
 
 
-def _csv_columns(args):
-    """(feature names, label name) of a CSV training file whose line 1 is a header of
-    distinct names: the header less the label column; else (None, None)."""
+def _csv_columns(args, n_features: int):
+    """(feature names, label name) of a CSV training file of ``n_features`` features whose
+    line 1 is a header of as many distinct names and the label's: the header less the label
+    column; else (None, None)."""
     from .data import csv_header
 
-    header = csv_header(args.data, args.header)
-    if header is None or "" in header or len(set(header)) != len(header):
-        return None, None
     label = _csv_label(args)
-    index = header.index(label) % len(header) if isinstance(label, str) else label % len(header)
+    header = csv_header(args.data, args.header, None if isinstance(label, str) else label)
+    if header is None or len(header) != n_features + 1 or "" in header or len(set(header)) != len(header):
+        return None, None
+    index = header.index(label) if isinstance(label, str) else label % len(header)
     return [h for k, h in enumerate(header) if k != index], header[index]
 
 
@@ -266,7 +267,7 @@ def cmd_train(args) -> int:
     args.data_format = {}  # a LIBSVM file's index base or a CSV file's label column, remembered in the model file
     X, y, n_samples, n_features = _training_data(args)
     quantized = not (isinstance(X, np.ndarray) or issparse(X))
-    names, label_name = (None, None) if quantized or not _is_csv(args.data, args.format) else _csv_columns(args)
+    names, label_name = (None, None) if quantized or not _is_csv(args.data, args.format) else _csv_columns(args, n_features)
     if label_name is not None:  # predict finds the label, and the features, by name
         args.data_format.update(label_column=label_name, feature_names=names)
     elif not quantized and _is_csv(args.data, args.format) and _csv_label(args) != 0:
@@ -468,9 +469,13 @@ def _predict_by_names(args, names: list, header: list, training_format: dict):
     if label is None and len(others) > 1:
         raise DataError(f"{args.data}: columns {', '.join(map(repr, others[:5]))} are not the model's features; "
                         "--label-column says which is the label")
-    if label is None:
-        label = others[0] if others else None
-    elif not isinstance(label, str):
+    if label is None and others:
+        label = others[0]
+        trained = training_format.get("label_column")
+        if isinstance(trained, str):
+            _note(f"label column {label!r}, the one column that is not a feature (the model was trained with "
+                  f"{trained!r}; --label-column sets another)")
+    elif label is not None and not isinstance(label, str):
         if not -len(header) <= label < len(header):
             raise DataError(f"{args.data}: --label-column {label} is outside the {len(header)} columns")
         label = header[label]
@@ -826,7 +831,7 @@ def main(argv=None) -> int:
                   file=sys.stderr)
             return 2
         sys.stdout = open(os.devnull, "w")
-    sys.stdout = _StdoutOrNothing(sys.stdout)
+    stdout, sys.stdout = sys.stdout, _StdoutOrNothing(sys.stdout)
     try:
         return args.func(args)
     except (UsageError, ValueError, TypeError, OSError) as exc:
@@ -839,6 +844,11 @@ def main(argv=None) -> int:
     except _Terminated:
         print(f"zipml-hls {args.command}: terminated", file=sys.stderr)
         return 143
+    finally:
+        try:
+            sys.stdout.flush()  # through the wrapper: a reader gone by now is no error either
+        finally:
+            sys.stdout = stdout
 
 
 class _StdoutOrNothing:

@@ -328,14 +328,30 @@ def _first_row(path: Path, delimiter: str | None = None, text: str | None = None
     return [c.strip() for c in next(csv.reader(io.StringIO(text), delimiter=delimiter), [])]
 
 
-def csv_header(path, has_header: bool | None = None) -> list | None:
-    """The column names of a CSV file's header, or None where line 1 is data or a header of
-    column numbers (``has_header`` as load_csv's: None decides by line 1)."""
+def csv_header(path, has_header: bool | None = None, label_column: int | None = None) -> list | None:
+    """The column names of a CSV file's header, or None where line 1 is data, a header of
+    column numbers, or neither clearly (load_csv says what is wrong then); ``has_header``
+    as load_csv's: None decides by line 1, where a class name in ``label_column`` (an
+    index) is not a name."""
     path = Path(path)
     cells = _first_row(path)
     if has_header is False or not cells:
         return None
-    return cells if has_header or _header_kind(path, cells) == "names" else None
+    try:
+        return cells if has_header or _header_kind(path, _label_as_number(cells, label_column)) == "names" else None
+    except DataError:
+        return None
+
+
+def _label_as_number(row: list, label_column: int | None) -> list:
+    """``row`` with a text cell in ``label_column`` (a class name) replaced by a number, its
+    position: for ``_header_kind``, line 1 of a file of class names is data unless its other
+    cells are names."""
+    if label_column is None or not -len(row) <= label_column < len(row) or _is_number(row[label_column].strip()):
+        return row
+    row = [*row]
+    row[label_column] = str(label_column % len(row))
+    return row
 
 
 def csv_label_index(path, name: str, delimiter: str | None = None, text: str | None = None) -> int:
@@ -405,7 +421,7 @@ def _csv_rows(path: Path, text: str, delimiter: str, has_header: bool | None, fi
         if lineno == 1 and has_header:
             continue
         if lineno == 1 and has_header is None:
-            kind = _header_kind(path, row)
+            kind = _header_kind(path, row if label_texts is None else _label_as_number(row, label_column))
             if kind == "numbers" and report is not None:
                 report(f"{path}: line 1 ({', '.join(c.strip() for c in row[:4])}{', ...' if len(row) > 4 else ''}) "
                        "is read as a header of column numbers, as DataFrame.to_csv writes one; --no-header reads "

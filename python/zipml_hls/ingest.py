@@ -32,7 +32,7 @@ from .backend import get_backend
 from .conditioning import Conditioning
 from .data import CSV_PARSERS, DataError, _regular_file, check_writable, csv_blocks, csv_header, data_format
 from .datastats import DataStats
-from .quantize import QuantizedData
+from .quantize import QuantizedData, valid_names
 from .quantized_io import QuantizedFileWriter, header_fields
 from .scaling import FeatureSummary, sample_rows
 from .spec import format as F
@@ -442,8 +442,8 @@ def _feature_names(source: Path, fmt: str, table, label_column: int) -> tuple | 
     """The feature columns' names: a Parquet or Arrow file's, a CSV file's header of
     distinct names less the label column; None for .npy tables and headerless CSV."""
     if fmt in ("parquet", "arrow"):
-        return tuple(table.features)
+        return valid_names(table.features)
     header = csv_header(source) if fmt == "csv" else None
-    if header is None or len(header) != table.n_features + 1 or len(set(header)) != len(header) or "" in header:
+    if header is None or len(header) != table.n_features + 1:
         return None
-    return tuple(h for k, h in enumerate(header) if k != label_column % len(header))
+    return valid_names(h for k, h in enumerate(header) if k != label_column % len(header))

@@ -543,17 +543,25 @@ class _ZipMLLinear(BaseEstimator):
         """The regressor has no class weights: ``weights`` as they are."""
         return weights
 
-    def _gained(self, weights, first: bool):
+    def _gained(self, weights, first: bool, n: int):
         """Sample weights whose largest is below 1, times the power of two 2^m that brings it
         into [1, 2): the kernels hold weights in Q16 (a weight of 1e-5 would be 0) and a row
         steps in proportion to its weight, so weights normalised to sum to 1 would barely
         move the model. The objective is scaled by the same 2^m, alpha with it
         (_penalty_split), so its minimiser is unchanged; the losses reported are divided by
-        it. fit and partial_fit's first call fix 2^m (``_weight_gain``)."""
+        it. fit and partial_fit's first call fix 2^m (``_weight_gain``, kept in model files);
+        later partial_fit calls' weights (None: 1 for each of the ``n`` rows) take the same."""
         if first or not hasattr(self, "_weight_gain"):
             top = 0.0 if weights is None else float(weights.max())
             self._weight_gain = 2.0 ** int(np.ceil(-np.log2(top))) if 0.0 < top < 1.0 else 1.0
-        return weights if weights is None or self._weight_gain == 1.0 else weights * self._weight_gain
+        if self._weight_gain == 1.0:
+            return weights
+        gained = (np.ones(n) if weights is None else weights) * self._weight_gain
+        if gained.max() >= MAX_SAMPLE_WEIGHT:
+            raise ValueError(f"sample weights up to {gained.max() / self._weight_gain:g} on the scale of the first "
+                             f"fit's, which it multiplied by {self._weight_gain:g} (its largest was below 1), exceed "
+                             f"the kernels' {MAX_SAMPLE_WEIGHT:g}: pass weights on that scale")
+        return gained
 
     def _previous(self):
         """warm_start: the fitted coef_ and intercept_ (with classes_ for classifiers) that
@@ -850,7 +858,8 @@ class _ZipMLLinear(BaseEstimator):
         ``weights``: per-row sample weights, or None."""
         seed = _resolve_seed(self.random_state)
         X, Y, weights, held_out = self._split_validation(X, Y, seed, weights)
-        weights = self._gained(weights, first=True)  # (the held-out rows' weights stay as given)
+        n = X.n_samples if isinstance(X, QuantizedData) else X.shape[0]
+        weights = self._gained(weights, True, n)  # (the held-out rows' weights stay as given)
         self._start(X, Y, seed, weights)
         self._warn_capped_penalty()
         init = self._initial_models(coef_init, intercept_init, previous)
@@ -884,7 +893,7 @@ class _ZipMLLinear(BaseEstimator):
     def _partial_fit(self, X, Y, first: bool, weights=None):
         """One epoch over this batch: its rows in the order and with the draws of epoch
         ``n_iter_`` (fresh for every call); ``weights``: its sample weights, or None."""
-        weights = self._gained(weights, first)
+        weights = self._gained(weights, first, X.shape[0])
         if first:
             self._start(X, Y, weights=weights)
             self._warn_capped_penalty()

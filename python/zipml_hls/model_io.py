@@ -2,7 +2,8 @@
 
 Layout (format version 1): ``meta`` is a JSON string with ``format``
 ("zipml-hls-model"), ``format_version``, ``estimator`` (class name), ``params``
-(get_params), ``n_features``, ``n_iter``, ``step_shift``, ``seed``, ``final_eta``, ``loss_curve`` and,
+(get_params), ``n_features``, ``n_iter``, ``step_shift``, ``seed``, ``final_eta``, ``loss_curve``,
+``weight_gain`` (the power of two the fit scaled sample weights below 1 by; 1 without), and,
 for a regressor fitted on 2-D y, ``multi_output`` (true);
 arrays ``models`` (T, d+1: scaled-space weights then intercept, one row per target),
 ``lo``, ``hi``, ``inv`` (feature scaling, float32), ``label_center``, ``label_scale`` (T,)
@@ -80,7 +81,7 @@ def save_model(est, path, data_format: dict | None = None) -> None:
             "step_shift": int(est._step_shift), "seed": int(est._seed), "loss_curve": list(est.loss_curve_),
             "saturations": list(est.saturations_), "refetch_fraction": list(est.refetch_fraction_),
             "final_eta": float(getattr(est, "final_eta_", 2.0 ** -est._step_shift)),
-            "n_clipped": int(getattr(est, "n_clipped_", 0))}
+            "n_clipped": int(getattr(est, "n_clipped_", 0)), "weight_gain": float(getattr(est, "_weight_gain", 1.0))}
     if data_format:
         meta["data_format"] = {k: bool(v) if k == "zero_based" else v for k, v in data_format.items()
                                if k in ("zero_based", "label_column", "feature_names")}
@@ -190,6 +191,9 @@ def _check_meta(meta: dict, path: Path) -> None:
                              "'feature_names' (n_features distinct names)")
     if not isinstance(meta.get("multi_output", False), bool):  # optional: single-target models have none
         raise ModelFileError(f"{path}: metadata field 'multi_output' must be a boolean")
+    gain = meta.get("weight_gain", 1.0)  # optional: older files have none
+    if not _json_number(gain) or not 1.0 <= gain < float("inf") or np.log2(gain) % 1.0:
+        raise ModelFileError(f"{path}: metadata field 'weight_gain' must be a power of two >= 1")
     clipped = meta.get("n_clipped", 0)  # optional: older files have none
     if isinstance(clipped, bool) or not isinstance(clipped, numbers.Integral) or not 0 <= clipped < 1 << 62:
         raise ModelFileError(f"{path}: metadata field 'n_clipped' must be an integer in [0, 2**62)")
@@ -278,6 +282,7 @@ def _build(meta: dict, arrays: dict, path: Path):
     est.final_eta_ = float(meta.get("final_eta", est.eta_))
     est.n_iter_, est.loss_curve_ = meta["n_iter"], list(meta["loss_curve"])
     est.n_clipped_ = meta.get("n_clipped", 0)
+    est._weight_gain = float(meta.get("weight_gain", 1.0))
     # files written before these curves existed have none
     est.saturations_ = list(meta.get("saturations", []))
     est.refetch_fraction_ = list(meta.get("refetch_fraction", []))

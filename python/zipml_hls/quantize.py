@@ -233,12 +233,18 @@ def quantize(X, bits, *, sampling="double", levels="uniform", seed=0, n_copies=1
 
 
 def feature_names_of(X) -> tuple | None:
-    """X's column names where it has them and all are strings (scikit-learn's rule for
-    ``feature_names_in_``), else None."""
+    """X's column names where it has them, all strings (scikit-learn's rule for
+    ``feature_names_in_``), distinct and not empty (as a quantized data file keeps them),
+    else None."""
     columns = getattr(X, "columns", None)
-    if columns is None or not all(isinstance(c, str) for c in columns):
-        return None
-    return tuple(columns)
+    return None if columns is None else valid_names(tuple(columns))
+
+
+def valid_names(names) -> tuple | None:
+    """``names`` as a tuple where they are distinct non-empty strings, else None."""
+    names = tuple(names)
+    ok = all(isinstance(c, str) and c for c in names) and len(set(names)) == len(names)
+    return names if ok else None
 
 
 def check_labels(y, n: int, name: str = "y") -> np.ndarray:

@@ -23,7 +23,7 @@ import numpy as np
 
 from .data import atomic_file
 from .datastats import DataStats
-from .quantize import LEVELS, QuantizedData
+from .quantize import LEVELS, QuantizedData, valid_names
 from .scaling import FeatureScaling, FeatureSummary
 from .spec import format as F
 from .step_size import RoundingStats
@@ -146,6 +146,8 @@ def header_fields(stats: DataStats, *, n_samples: int, n_features: int, bits: in
             "bound": stats.bound, "bound_conditioned": stats.bound_conditioned,
             "rounding_row_max": stats.rounding.row_max}
     if feature_names is not None:
+        if valid_names(feature_names) is None or len(feature_names) != n_features:
+            raise ValueError(f"feature_names must be {n_features} distinct non-empty strings")
         meta["feature_names"] = list(feature_names)
     summary = stats.summary
     arrays = {"lo": summary.scaling.lo, "hi": summary.scaling.hi, "inv": summary.scaling.inv,
@@ -252,9 +254,9 @@ def _build(path: Path, meta, head: bytes, head_offset: int, verify: bool) -> Qua
     n, d, bits, sampling = meta["n_samples"], meta["n_features"], meta["bits"], meta["sampling"]
     copies, words, spv = meta["n_copies"], meta["words_per_row"], meta["samples_per_value"]
     names = meta.get("feature_names")  # optional: files without names, and older ones, have none
-    if names is not None and (not isinstance(names, list) or len(names) != d or len(set(names)) != d
-                              or not all(isinstance(c, str) for c in names)):
-        raise QuantizedFileError(f"{path}: header field 'feature_names' must be a list of {d} distinct strings")
+    if names is not None and (not isinstance(names, list) or len(names) != d or valid_names(names) is None):
+        raise QuantizedFileError(f"{path}: header field 'feature_names' must be a list of {d} distinct non-empty "
+                                 "strings")
     if spv != F.samples_of(sampling, spv) or (sampling == "multi" and spv not in F.MULTI_SAMPLES):
         raise QuantizedFileError(f"{path}: {spv} samples per value do not fit {sampling!r} data")
     if words != F.lines_per_row(d, bits, sampling, spv) * F.LINE_WORDS:
