@@ -711,6 +711,18 @@ def test_n_jobs_is_checked():
     assert ZipMLRegressor(n_jobs=-1)._workers() >= 1 and ZipMLRegressor(n_jobs=-1000)._workers() == 1
 
 
+def test_n_jobs_minus_one_counts_the_cores_this_process_may_use():
+    # A process held to one core (a container's cpuset, taskset) runs n_jobs=-1 on one thread.
+    import subprocess
+    import sys
+
+    code = ("import os; os.sched_setaffinity(0, {sorted(os.sched_getaffinity(0))[0]}); "
+            "from zipml_hls import ZipMLRegressor, engine; "
+            "print(engine.usable_cores(), ZipMLRegressor(n_jobs=-1)._workers(), ZipMLRegressor(n_jobs=-2)._workers())")
+    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+    assert proc.returncode == 0 and proc.stdout.split() == ["1", "1", "1"], proc.stderr
+
+
 def test_kernel_rows_may_be_a_part_of_one_copy_only():
     from zipml_hls.backend import get_backend
     from zipml_hls.spec import format as F

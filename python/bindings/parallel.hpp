@@ -6,10 +6,21 @@
 #include <thread>
 #include <vector>
 
+#ifdef __linux__
+#include <sched.h>
+#endif
+
 namespace zipml_py {
 
-/// The cores this process may use (at least 1).
-inline int available_threads() { return int(std::max(1u, std::thread::hardware_concurrency())); }
+/// The cores this process may use (at least 1): its CPU affinity on Linux (a container's or
+/// taskset's cores, as Python's os.sched_getaffinity), else every core.
+inline int available_threads() {
+#ifdef __linux__
+  cpu_set_t cores;
+  if (sched_getaffinity(0, sizeof(cores), &cores) == 0) return std::max(1, CPU_COUNT(&cores));
+#endif
+  return int(std::max(1u, std::thread::hardware_concurrency()));
+}
 
 /// fn(p) for every part p in [0, parts), on at most `threads` threads (part p on thread
 /// p mod threads). What a part computes must not depend on the thread that runs it, so

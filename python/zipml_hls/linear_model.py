@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 import sys
 import time
 import warnings
@@ -645,7 +644,7 @@ class _ZipMLLinear(BaseEstimator):
         if self.n_jobs is None:
             return 1
         jobs = int(self.n_jobs)
-        return jobs if jobs > 0 else max(1, (os.cpu_count() or 1) + 1 + jobs)
+        return jobs if jobs > 0 else max(1, engine.usable_cores() + 1 + jobs)
 
     def _runs(self, Y, config: engine.SgdConfig, weights: np.ndarray | None = None) -> list:
         return [engine.KernelRun(ls.transform(Y[:, t]), config, self._conditioning, self._stored_variance,

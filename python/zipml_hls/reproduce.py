@@ -21,6 +21,7 @@ import numpy as np
 
 from . import __version__, bench, experiments, fpga, plots
 from .data import atomic_write_bytes
+from .engine import usable_cores
 from .quantize import REQUANTIZE_MAX_VALUES
 from .spec.format import precision_label
 
@@ -98,7 +99,7 @@ def reproduce(out: Path, full: bool = False, quiet: bool = False, sizes: dict | 
                "machine": platform.processor() or platform.machine(), "epochs": epochs,
                "data": None if data is None else {"name": data[0], "shape": list(data[1].shape), "task": data[3]}}
     torch = importlib.util.find_spec("torch") is not None
-    results["workers"] = workers = default_workers() if workers is None else workers
+    results["workers"] = workers = usable_cores() if workers is None else workers  # one process per core
     # The workers start (import numpy, scikit-learn, torch) while the data is made, and wait
     # while the timed sections run: those run alone.
     with _Workers(workers, torch) as pool:
@@ -164,10 +165,6 @@ SECTION_TITLES = {"naive_bias": "bias of naive sampling against theory",
                   "nonlinear": "logistic and hinge losses at 2-8 bits against nearest rounding",
                   "deep_learning": "deep learning"}
 
-
-def default_workers() -> int:
-    """One worker process per core this process may use."""
-    return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
 
 
 def _untimed_plan(datasets: dict, classification, generated: bool, sizes: dict, torch: bool) -> dict:
