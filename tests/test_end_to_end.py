@@ -153,8 +153,12 @@ def test_predict_proba(cancer):
     p = m.predict_proba(Xte)
     assert p.shape == (len(Xte), 2) and np.allclose(p.sum(axis=1), 1)
     assert np.array_equal(m.classes_[p.argmax(axis=1)], m.predict(Xte))
-    with pytest.raises(AttributeError):
-        ZipMLClassifier(loss="hinge").fit(Xtr, ytr).predict_proba(Xte)
+    np.testing.assert_allclose(np.exp(m.predict_log_proba(Xte)), p, rtol=1e-12)
+    hinge = ZipMLClassifier(loss="hinge").fit(Xtr, ytr)
+    for method in ("predict_proba", "predict_log_proba"):
+        assert not hasattr(hinge, method)
+        with pytest.raises(AttributeError, match=f"{method} is available with loss='log_loss'"):
+            getattr(hinge, method)(Xte)
     X3 = np.vstack([Xtr, Xtr[:50] * 1.5])
     y3 = np.concatenate([ytr, np.full(50, 2)])
     p3 = ZipMLClassifier(loss="log_loss", bits=8, random_state=0).fit(X3, y3).predict_proba(Xte)

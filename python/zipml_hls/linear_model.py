@@ -1294,9 +1294,9 @@ class ZipMLClassifier(ClassifierMixin, _ZipMLLinear):
     classes_ : ndarray (n_classes,)
     coef_ : ndarray (1, n_features) for two classes, else (n_classes, n_features)
     intercept_ : ndarray (1,) or (n_classes,)
-    decision_function, predict_proba
-        ``decision_function`` for every loss; ``predict_proba`` with 'log_loss' only (the
-        other losses give margins, not probabilities).
+    decision_function, predict_proba, predict_log_proba
+        ``decision_function`` for every loss; ``predict_proba`` and ``predict_log_proba``
+        with 'log_loss' only (the other losses give margins, not probabilities).
     n_iter_, loss_curve_, eta_, scaling_, n_clipped_, n_features_in_ : as ZipMLRegressor
         (the loss, in +1/-1 units, is averaged over the one-vs-rest models).
     refetch_fraction_ : list of float
@@ -1442,6 +1442,18 @@ class ZipMLClassifier(ClassifierMixin, _ZipMLLinear):
         if self.loss != "log_loss":
             raise AttributeError("predict_proba is available with loss='log_loss'")
         return self._predict_proba
+
+    @property
+    def predict_log_proba(self):
+        """The logarithm of ``predict_proba`` (loss='log_loss' only), as scikit-learn's
+        SGDClassifier gives it."""
+        if self.loss != "log_loss":
+            raise AttributeError("predict_log_proba is available with loss='log_loss'")
+        return self._predict_log_proba
+
+    def _predict_log_proba(self, X):
+        with np.errstate(divide="ignore"):  # a probability that underflowed to 0: -inf
+            return np.log(self._predict_proba(X))
 
     def _predict_proba(self, X):
         scores = self.decision_function(X)
