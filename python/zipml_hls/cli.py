@@ -157,10 +157,11 @@ def _csv_columns(args, n_features: int):
     line 1 is a header of as many distinct names and the label's: the header less the label
     column; else (None, None)."""
     from .data import csv_header
+    from .quantize import valid_names
 
     label = _csv_label(args)
     header = csv_header(args.data, args.header, None if isinstance(label, str) else label)
-    if header is None or len(header) != n_features + 1 or "" in header or len(set(header)) != len(header):
+    if header is None or len(header) != n_features + 1 or valid_names(header) is None:
         return None, None
     index = header.index(label) if isinstance(label, str) else label % len(header)
     return [h for k, h in enumerate(header) if k != index], header[index]

@@ -27,11 +27,11 @@ from .spec.rng import STREAM_BLOCK, STREAM_EPOCH, stream_key
 from .spec.schedule import epoch_shift
 
 
-
 def usable_cores() -> int:
     """The cores this process may run on: its CPU affinity where the system has one (a
     container's or taskset's cores), else every core. n_jobs=-1 counts these."""
     return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
+
 
 @dataclass(frozen=True)
 class SgdConfig:

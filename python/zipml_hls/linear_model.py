@@ -1435,21 +1435,24 @@ class ZipMLClassifier(ClassifierMixin, _ZipMLLinear):
             return self.classes_[(scores > 0).astype(int)]
         return self.classes_[np.argmax(scores, axis=1)]
 
+    def _log_loss_only(self, name: str):
+        """The method ``_name``, where loss='log_loss' (the other losses give margins, not
+        probabilities); else an AttributeError, so that hasattr says False."""
+        if self.loss != "log_loss":
+            raise AttributeError(f"{name} is available with loss='log_loss'")
+        return getattr(self, f"_{name}")
+
     @property
     def predict_proba(self):
         """Class probabilities (loss='log_loss' only): the logistic function of the
         decision function; one-vs-rest scores are normalised to sum to 1."""
-        if self.loss != "log_loss":
-            raise AttributeError("predict_proba is available with loss='log_loss'")
-        return self._predict_proba
+        return self._log_loss_only("predict_proba")
 
     @property
     def predict_log_proba(self):
         """The logarithm of ``predict_proba`` (loss='log_loss' only), as scikit-learn's
         SGDClassifier gives it."""
-        if self.loss != "log_loss":
-            raise AttributeError("predict_log_proba is available with loss='log_loss'")
-        return self._predict_log_proba
+        return self._log_loss_only("predict_log_proba")
 
     def _predict_log_proba(self, X):
         with np.errstate(divide="ignore"):  # a probability that underflowed to 0: -inf

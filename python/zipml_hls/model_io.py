@@ -34,6 +34,7 @@ import numpy as np
 from .conditioning import Conditioning, level_unit
 from .data import atomic_write_bytes, read_npz
 from .linear_model import ZipMLClassifier, ZipMLRegressor
+from .quantize import valid_names
 from .scaling import FeatureScaling, LabelScaling
 from .spec.losses import LOSSES
 
@@ -184,8 +185,8 @@ def _check_meta(meta: dict, path: Path) -> None:
             or isinstance(column, bool) or not isinstance(column, (int, str))
             or (isinstance(column, int) and not -(1 << 31) <= column < 1 << 31)
             or (isinstance(column, str) and not column.strip())
-            or not isinstance(names, list) or not all(isinstance(n, str) and n for n in names)
-            or len(set(names)) != len(names) or ("feature_names" in data_format and len(names) != meta["n_features"])):
+            or not isinstance(names, list) or valid_names(names) is None
+            or ("feature_names" in data_format and len(names) != meta["n_features"])):
         raise ModelFileError(f"{path}: metadata field 'data_format' must be an object with an optional boolean "
                              "'zero_based', an optional 'label_column' (an integer or a column name) and optional "
                              "'feature_names' (n_features distinct names)")

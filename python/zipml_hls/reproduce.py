@@ -166,7 +166,6 @@ SECTION_TITLES = {"naive_bias": "bias of naive sampling against theory",
                   "deep_learning": "deep learning"}
 
 
-
 def _untimed_plan(datasets: dict, classification, generated: bool, sizes: dict, torch: bool) -> dict:
     """The untimed sections (3-6, and 8 where torch is installed; on the user's data when
     not ``generated``) as section -> (runs, combine): runs are (function, args) calls that
