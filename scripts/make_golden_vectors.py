@@ -129,7 +129,8 @@ def add_regularization(params: dict, arrays: dict, reg: dict) -> None:
         arrays[f"{name}.i32"] = values
 
 
-def logistic_case(root, rng, name, n, d, bits, sampling, degree, epochs, seed=0, weighted=False, penalties=()):
+def logistic_case(root, rng, name, n, d, bits, sampling, degree, epochs, seed=0, weighted=False, penalties=(),
+                  step_shift=4, shifted=False, frozen=False):
     X = rng.uniform(-1, 1, size=(n, d)).astype(np.float32)
     labels = np.where(X @ rng.standard_normal(d) > 0, 1 << F.LABEL_FRAC, -(1 << F.LABEL_FRAC)).astype(np.int32)
     sc = FeatureScaling.fit(X)
@@ -138,13 +139,23 @@ def logistic_case(root, rng, name, n, d, bits, sampling, degree, epochs, seed=0,
     poly = logistic_polynomial(degree, 4.0)
     model_in = rng.integers(-(1 << 20), 1 << 20, size=d + 1).astype(np.int32)
     reg = regularization(rng, n, d, weighted, penalties)
-    hist, predictions, saturations = R.sgd_logistic(data, labels, d, bits, sampling, samples, epochs, 4, 1,
+    shifts = rng.integers(0, F.MAX_FEATURE_SHIFT + 1, size=d).astype(np.uint8) if shifted else None
+    centers = rng.integers(0, F.max_code(bits) + 1, size=d).astype(np.int32) if shifted else None
+    hist, predictions, saturations = R.sgd_logistic(data, labels, d, bits, sampling, samples, epochs, step_shift, 1,
                                                     F.dot_mult(bits), poly.fixed_coef(), poly.range_q16(), model_in,
-                                                    seed=seed, **reg)
+                                                    seed=seed, feature_shifts=shifts, centers=centers,
+                                                    fit_intercept=not frozen, **reg)
     params = dict(n=n, d=d, bits=bits, sampling=F.sampling_id(sampling), samples=samples, n_copies=2, epochs=epochs,
-                  step_shift=4, decay_epochs=1, dot_mult=F.dot_mult(bits), range_q16=poly.range_q16(), rng_seed=seed)
+                  step_shift=step_shift, decay_epochs=1, dot_mult=F.dot_mult(bits), range_q16=poly.range_q16(),
+                  rng_seed=seed)
     arrays = {"data.u64": data, "labels.i32": labels, "model_in.i32": model_in, "coef.i64": poly.fixed_coef(),
               "expected.i32": hist, "predictions.i32": predictions, "saturations.i32": saturations}
+    if shifted:  # written only when set: the other cases' files stay as they were
+        params.update(feature_shifts=1, centers=1)
+        arrays["feature_shifts.u8"] = shifts
+        arrays["centers.i32"] = centers
+    if frozen:
+        params["fit_intercept"] = 0
     add_regularization(params, arrays, reg)
     return write_case(root, "logistic", name, params, arrays)
 
@@ -301,6 +312,23 @@ def main(out: Path) -> None:
             index.append(logistic_case(out, rng, f"logistic_b{bits}_{sampling}_deg3", 12,
                                        F.values_per_line(bits, sampling, 4) + 5, bits, sampling, 3, 2, seed=31,
                                        weighted=True))
+    # The logistic kernel with centers and step multipliers 2^p_j at random (as sgd_linear's
+    # shifted cases): every width on double data, the stored samplings, steps that saturate
+    # once shifted (step 2^-1), a frozen intercept, and weights with penalties.
+    for bits in F.SUPPORTED_BITS:
+        index.append(logistic_case(out, rng, f"logistic_b{bits}_double_deg5_shifted", 12,
+                                   F.values_per_line(bits, "double", 6) + 5, bits, "double", 5, 2, seed=31,
+                                   step_shift=16, shifted=True))
+    for sampling in ("multi", "naive", "nearest"):
+        index.append(logistic_case(out, rng, f"logistic_b4_{sampling}_deg3_shifted", 12, 23, 4, sampling, 3, 2,
+                                   step_shift=16, shifted=True))
+    for bits in (1, 8):
+        index.append(logistic_case(out, rng, f"logistic_b{bits}_double_deg3_shifted_saturating", 9, 19, bits,
+                                   "double", 3, 2, seed=31, step_shift=1, shifted=True))
+    index.append(logistic_case(out, rng, "logistic_b2_double_deg3_shifted_frozen", 12, 23, 2, "double", 3, 2,
+                               seed=31, step_shift=16, shifted=True, frozen=True))
+    index.append(logistic_case(out, rng, "logistic_b2_double_deg3_shifted_elasticnet_weighted", 12, 23, 2, "double",
+                               3, 2, seed=31, step_shift=16, shifted=True, weighted=True, penalties=("decay", "l1")))
     (out / "index.txt").write_text("\n".join(index) + "\n")
 
 

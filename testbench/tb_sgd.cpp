@@ -141,6 +141,14 @@ int main(int argc, char** argv) {
         (bad ? failed : passed) += 1;
       };
       const tb::RegularizationArrays reg(c);
+      std::vector<uint8_t> shifts;
+      std::vector<int32_t> centers;
+      if (c.get("feature_shifts", 0)) shifts = tb::read_array<uint8_t>(c.dir + "/feature_shifts.u8");
+      if (c.get("centers", 0)) centers = tb::read_array<int32_t>(c.dir + "/centers.i32");
+      zipml::LogisticOptions opt;
+      opt.feature_shifts = shifts.empty() ? nullptr : shifts.data();
+      opt.centers = centers.empty() ? nullptr : centers.data();
+      opt.fit_intercept = c.get("fit_intercept", 1) != 0;
       tb::guarded(c, failed, [&] {
         zipml::dispatch_sgd_logistic(int(c["bits"]), int(c["sampling"]), int(c["samples"]), [&](auto b, auto e,
                                                                                                 auto m) {
@@ -154,12 +162,12 @@ int main(int argc, char** argv) {
           reset();
           zipml::sgd_logistic<B, E, M, kMaxFeatures>(data.data(), labels.data(), n, d, n_copies, epochs, step_shift,
                                                      decay_epochs, dot_mult, coef.data(), range_q16, model_in.data(),
-                                                     got.data(), seed, report, nullptr, reg.view());
+                                                     got.data(), seed, report, nullptr, reg.view(), opt);
           check("portable");
           reset();
           const bool fast = zipml::avx2::fast_sgd_logistic<B, E, M, kMaxFeatures>(
               data.data(), labels.data(), n, d, n_copies, epochs, step_shift, decay_epochs, dot_mult, coef.data(),
-              range_q16, model_in.data(), got.data(), seed, report, nullptr, reg.view());
+              range_q16, model_in.data(), got.data(), seed, report, nullptr, reg.view(), opt);
           if (fast) check(zipml::avx2::kFastLogistic);
         });
       });

@@ -65,6 +65,48 @@ def test_fast_path_equals_the_portable_kernel_and_golden(bits, sampling, degree)
             assert not np.array_equal(fast.history[0], fast.history[-1])  # it trained
 
 
+@pytest.mark.parametrize("bits", F.SUPPORTED_BITS)
+@pytest.mark.parametrize("sampling", SAMPLINGS)
+def test_conditioned_fast_path_equals_the_portable_kernel_and_golden(bits, sampling):
+    # Centers and step multipliers 2^p_j at random (the LogisticOptions the estimators pass):
+    # every format, d not a multiple of 8 and rows of several lines; step 2^-16 with
+    # multipliers up to 2^15 (steps in the int32 lanes), step 2^-1 with multipliers up to
+    # 2^12 (steps past them: the per-value path, and saturations), and a frozen intercept.
+    degree = 3
+    rng = np.random.default_rng(bits * 7 + len(sampling))
+    extra = {"samples_per_value": degree + 1} if sampling == "multi" else {}
+    k = F.values_per_line(bits, sampling, degree + 1)
+    for n, d, step, top_shift, fit_intercept in [(17, 13, 16, 15, True), (9, 2 * k + 5, 1, 12, True),
+                                                 (12, 45, 10, 6, False)]:
+        X, labels = classification(rng, n, d)
+        q = quantize(X, bits, sampling=sampling, seed=4, n_copies=2, **extra)
+        order = rng.permutation(n)
+        shifts = rng.integers(0, top_shift + 1, d).astype(np.uint8)
+        centers = rng.integers(0, F.max_code(bits) + 1, d).astype(np.int32)
+        model_in = rng.integers(-(1 << 21), 1 << 21, size=d + 1).astype(np.int32)
+        fast = three_ways(q.lines, labels[order], d, bits, sampling, degree, 3, step, model_in, seed=11, rows=order,
+                          feature_shifts=shifts, centers=centers, fit_intercept=fit_intercept)
+        assert not np.array_equal(fast.history[0, :d], fast.history[-1, :d])  # it trained
+        assert (fast.history[:, d] == model_in[d]).all() == (not fit_intercept)
+        plain = get_backend("hls").sgd_logistic(q.lines, labels[order], d, bits, sampling, degree + 1, 3, step, 1,
+                                                F.dot_mult(bits), logistic_polynomial(degree, 4.0).fixed_coef(),
+                                                logistic_polynomial(degree, 4.0).range_q16(), model_in, seed=11,
+                                                rows=order)
+        assert not np.array_equal(plain.history, fast.history)  # the conditioning took part
+
+
+def test_zero_centers_and_shifts_give_the_unconditioned_run():
+    # The conditioned arithmetic with every center and exponent 0 is the plain kernel's.
+    rng = np.random.default_rng(5)
+    X, labels = classification(rng, 30, 21)
+    q = quantize(X, 2, sampling="double", seed=1)
+    model_in = np.zeros(22, np.int32)
+    plain = three_ways(q.lines, labels, 21, 2, "double", 5, 2, 6, model_in, seed=2)
+    zero = three_ways(q.lines, labels, 21, 2, "double", 5, 2, 6, model_in, seed=2,
+                      feature_shifts=np.zeros(21, np.uint8), centers=np.zeros(21, np.int32))
+    assert np.array_equal(plain.history, zero.history)
+
+
 @pytest.mark.parametrize("sampling", ["double", "multi"])
 @pytest.mark.parametrize("bits", F.SUPPORTED_BITS)
 def test_rounding_bits_on_the_top_index_stay_the_top_code(sampling, bits):

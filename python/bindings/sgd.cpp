@@ -200,7 +200,7 @@ py::tuple sgd_logistic(carray<uint64_t> data, carray<int32_t> labels, int d, int
                                   int samples, int epochs, int step_shift, int decay_epochs, int32_t dot_mult,
                                   carray<int64_t> coef, int32_t range_q16, carray<int32_t> model_in, uint32_t seed,
                                   py::object rows, py::object sample_weights, py::object decay, py::object l1,
-                                  bool portable) {
+                                  py::object feature_shifts, py::object centers, bool fit_intercept, bool portable) {
   const QuantizedPass pass = quantized_pass(data, labels, model_in, rows, d, epochs, step_shift, decay_epochs,
                                             dot_mult);
   const int n_copies = pass.n_copies, n = pass.n;
@@ -217,6 +217,13 @@ py::tuple sgd_logistic(carray<uint64_t> data, carray<int32_t> labels, int d, int
     constexpr int M = decltype(m)::value;
     check_row_words(data, d, B, E, M);
     require_shape1(coef, M, "coef");
+    zipml::LogisticOptions opt;
+    opt.fit_intercept = fit_intercept;
+    carray<uint8_t> shifts;
+    opt.feature_shifts = feature_array<uint8_t>(feature_shifts, d, "feature_shifts", "uint8", shifts, 0,
+                                                zipml::kMaxFeatureShift);
+    carray<int32_t> center_codes;
+    opt.centers = feature_array<int32_t>(centers, d, "centers", "int32", center_codes, 0, zipml::max_code(B));
     const uint64_t* pd = data.data();
     const int32_t* pl = labels.data();
     const int64_t* pc = coef.data();
@@ -226,9 +233,10 @@ py::tuple sgd_logistic(carray<uint64_t> data, carray<int32_t> labels, int d, int
     if (portable || !zipml::avx2::fast_sgd_logistic<B, E, M, kMaxFeatures>(pd, pl, n, d, n_copies, epochs, step_shift,
                                                                            decay_epochs, dot_mult, pc, range_q16, pm,
                                                                            ph, seed, report, porder,
-                                                                           regularization.reg))
+                                                                           regularization.reg, opt))
       zipml::sgd_logistic<B, E, M, kMaxFeatures>(pd, pl, n, d, n_copies, epochs, step_shift, decay_epochs, dot_mult,
-                                                 pc, range_q16, pm, ph, seed, report, porder, regularization.reg);
+                                                 pc, range_q16, pm, ph, seed, report, porder, regularization.reg,
+                                                 opt);
   });
   return py::make_tuple(history, predictions, saturations);
 }
@@ -344,7 +352,8 @@ Parameters as sgd_linear, and: sampling {samplings}
 of seed; multi: M stored independent samples; the others reuse the one stored sample: the
 biased baselines); samples M, one of
 constants()['multi_samples']; labels +-2^16; coef int64 (M,) Q30; range_q16 R in Q16, in
-(0, 32 * 2^16]; rows, sample_weights, decay, l1 as sgd_linear's; portable: skip the
+(0, 32 * 2^16]; rows, sample_weights, decay, l1, feature_shifts, fit_intercept as
+sgd_linear's; centers int32 (d,), codes in [0, 2^bits - 1]; portable: skip the
 SIMD fast path (same bits; penalties always run the portable kernel). Returns (history int32 (epochs, d + 1), predictions int32 (n, 2) Q16 of
 the last epoch's pass, both columns from sample 1, saturations int32 (epochs,)).
 )pbdoc",
@@ -353,7 +362,8 @@ the last epoch's pass, both columns from sample 1, saturations int32 (epochs,)).
         py::arg("sampling"), py::arg("samples"), py::arg("epochs"), py::arg("step_shift"), py::arg("decay_epochs"),
         py::arg("dot_mult"), py::arg("coef"), py::arg("range_q16"), py::arg("model_in"), py::kw_only(),
         py::arg("seed") = 0, py::arg("rows") = py::none(), py::arg("sample_weights") = py::none(),
-        py::arg("decay") = py::none(), py::arg("l1") = py::none(), py::arg("portable") = false,
+        py::arg("decay") = py::none(), py::arg("l1") = py::none(), py::arg("feature_shifts") = py::none(),
+        py::arg("centers") = py::none(), py::arg("fit_intercept") = true, py::arg("portable") = false,
         sgd_logistic_doc.c_str());
   const std::string sgd_fp32_doc = fill(R"pbdoc(
 The 32-bit baseline: the same SGD and step schedule on float32 scaled data (sgd_fp32).

@@ -78,7 +78,8 @@ class KernelBackend(Protocol):
                    decay=None, l1=None, fit_intercept=True): ...
 
     def sgd_logistic(self, data, labels, d, bits, sampling, samples, epochs, step_shift, decay_epochs, dot_mult,
-                     coef, range_q16, model_in, seed=0, rows=None, sample_weights=None, decay=None, l1=None): ...
+                     coef, range_q16, model_in, seed=0, rows=None, sample_weights=None, decay=None, l1=None,
+                     feature_shifts=None, centers=None, fit_intercept=True): ...
 
     def sgd_fp32(self, X, y, epochs, step_shift, decay_epochs, model_in, loss="squared_error", rows=None,
                  step_scale=None, centers=None, weights=None, decay=None, l1=None, fit_intercept=True): ...
@@ -155,15 +156,16 @@ class NativeBackend:
 
     def sgd_logistic(self, data, labels, d, bits, sampling, samples, epochs, step_shift, decay_epochs, dot_mult,
                      coef, range_q16, model_in, seed=0, rows=None, sample_weights=None, decay=None, l1=None,
-                     portable=False):
+                     feature_shifts=None, centers=None, fit_intercept=True, portable=False):
         """SgdResult of the polynomial logistic kernel (no refetches); ``seed``: the draws of
-        double data's samples; ``rows``, ``sample_weights``, ``decay``, ``l1``, ``portable`` as
-        sgd_linear's."""
+        double data's samples; ``rows``, ``sample_weights``, ``decay``, ``l1``,
+        ``feature_shifts``, ``centers``, ``fit_intercept``, ``portable`` as sgd_linear's."""
         return SgdResult(*self._k.sgd_logistic(data, labels, d, bits, sampling_id(sampling), samples, epochs,
                                                step_shift, decay_epochs, dot_mult, coef, range_q16, model_in,
                                                seed=seed, rows=row_order(rows, data.shape[1]),
                                                sample_weights=sample_weights, decay=decay, l1=l1,
-                                               portable=portable))
+                                               feature_shifts=feature_shifts, centers=centers,
+                                               fit_intercept=fit_intercept, portable=portable))
 
     def sgd_fp32(self, X, y, epochs, step_shift, decay_epochs, model_in, loss="squared_error", rows=None,
                  step_scale=None, centers=None, weights=None, decay=None, l1=None, fit_intercept=True):
@@ -251,11 +253,13 @@ class ReferenceBackend:
                                              fit_intercept=fit_intercept))
 
     def sgd_logistic(self, data, labels, d, bits, sampling, samples, epochs, step_shift, decay_epochs, dot_mult,
-                     coef, range_q16, model_in, seed=0, rows=None, sample_weights=None, decay=None, l1=None):
+                     coef, range_q16, model_in, seed=0, rows=None, sample_weights=None, decay=None, l1=None,
+                     feature_shifts=None, centers=None, fit_intercept=True):
         return SgdResult(*self._r.sgd_logistic(data, labels, d, bits, sampling, samples, epochs, step_shift,
                                                decay_epochs, dot_mult, coef, range_q16, model_in, seed=seed,
                                                rows=pass_rows(data, labels, rows), sample_weights=sample_weights,
-                                               decay=decay, l1=l1))
+                                               decay=decay, l1=l1, feature_shifts=feature_shifts, centers=centers,
+                                               fit_intercept=fit_intercept))
 
     def sgd_fp32(self, X, y, epochs, step_shift, decay_epochs, model_in, loss="squared_error", rows=None,
                  step_scale=None, centers=None, weights=None, decay=None, l1=None, fit_intercept=True):

@@ -253,8 +253,8 @@ def fixed_weights(weights: np.ndarray) -> np.ndarray:
 class KernelRun:
     """One target bound to the kernel, labels converted once (float32 for the fp32
     baseline, Q16 otherwise); calling it runs epochs of the given data on the backend.
-    ``conditioning``: per-feature centers and step exponents (``conditioning.Conditioning``)
-    for the linear and fp32 kernels, or None (the polynomial kernel has none).
+    ``conditioning``: per-feature centers and step exponents (``conditioning.Conditioning``),
+    or None.
     ``weights``: (n,) sample weights (rows in X's order; the kernel steps by r u_i; the
     pass loss is the mean of u_i times each row's loss), or None; ``penalty``: a
     :class:`Penalty`, or None."""
@@ -274,10 +274,6 @@ class KernelRun:
         else:
             self.decay, self.l1 = (None if a is None else a.astype(np.float32) for a in (penalty.decay, penalty.l1))
         self.kernels = get_backend(config.backend)
-        if conditioning is not None and config.quantized and LOSSES[config.loss].kernel == "polynomial":
-            raise ValueError("the polynomial (log_loss) kernel has no per-feature centers or step multipliers")
-        if not config.fit_intercept and config.quantized and LOSSES[config.loss].kernel == "polynomial":
-            raise ValueError("the polynomial (log_loss) kernel always trains its intercept")
         if conditioning is not None and config.quantized and config.levels != "uniform":
             raise ValueError("conditioning (centers, step multipliers) is for uniform levels")
         if stored_variance is not None and not (config.quantized and config.sampling == "double"
@@ -321,7 +317,9 @@ class KernelRun:
             out = kernels.sgd_logistic(data.lines, labels, d, config.bits, data.sampling, config.poly_degree + 1,
                                        epochs, step_shift, decay, F.dot_mult(config.bits), self.poly.fixed_coef(),
                                        self.poly.range_q16(), init, seed=config.seed if seed is None else seed,
-                                       rows=data.rows, sample_weights=weights, decay=self.decay, l1=self.l1)
+                                       rows=data.rows, sample_weights=weights, decay=self.decay, l1=self.l1,
+                                       feature_shifts=self.shifts, centers=self.centers,
+                                       fit_intercept=config.fit_intercept)
         else:
             tables = data.level_values
             dot_mult = F.dot_mult(config.bits) if tables is None else F.TABLE_DOT_MULT

@@ -286,11 +286,10 @@ correction_loop:
     w[j] = stored_rounding_corrected(w[j], variance[j], shifts != nullptr ? shifts[j] : 0, count, shift);
 }
 
-/// Largest per-feature shift of the options (0 without feature_shifts).
-inline int max_feature_shift(const SgdOptions& opt, int d) {
+/// Largest of d per-feature step exponents (0 without: `shifts` nullptr).
+inline int max_feature_shift(const uint8_t* shifts, int d) {
   int pmax = 0;
-  for (int j = 0; opt.feature_shifts != nullptr && j < d; ++j)
-    pmax = opt.feature_shifts[j] > pmax ? opt.feature_shifts[j] : pmax;
+  for (int j = 0; shifts != nullptr && j < d; ++j) pmax = shifts[j] > pmax ? shifts[j] : pmax;
   return pmax;
 }
 
@@ -305,7 +304,7 @@ struct LinearRow {
   const int32_t* values;
   SgdOptions opt;
   PassReport report;
-  int pmax;  // max_feature_shift(opt, d)
+  int pmax;  // max_feature_shift(opt.feature_shifts, d)
   bool conditioned;  // centers or feature shifts given
   bool penalized;  // opt.reg.penalized()
   EpochCounts counts;
@@ -564,7 +563,7 @@ void sgd_linear(const uint64_t* data, const int32_t* labels, int n, int d, int n
                                              values,
                                              opt,
                                              report,
-                                             max_feature_shift(opt, d),
+                                             max_feature_shift(opt.feature_shifts, d),
                                              opt.centers != nullptr || opt.feature_shifts != nullptr,
                                              opt.reg.penalized(),
                                              {}};

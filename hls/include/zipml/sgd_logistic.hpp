@@ -115,6 +115,18 @@ horner_loop:
   return saturate32(-y * round_shift(h, kPolyFrac - kLabelFrac));
 }
 
+/// Per-feature conditioning of sgd_logistic, as SgdOptions' of sgd_linear (docs/FORMATS.md
+/// sec. 7): runtime values of the CPU build; the synthesis tops use the defaults.
+struct LogisticOptions {
+  /// d per-feature step multipliers: feature j steps 2^p_j times the shared step
+  /// (0 <= p_j <= kMaxFeatureShift); nullptr: all 0
+  const uint8_t* feature_shifts = nullptr;
+  /// d per-feature centers m_j, codes in [0, S]: every sample sees c - m_j; nullptr: none
+  const int32_t* centers = nullptr;
+  /// false: the intercept keeps model_in's value (with the centers at the code of x = 0)
+  bool fit_intercept = true;
+};
+
 /// The per-sample step of sgd_logistic (a row policy of sgd_epochs).
 template <int Bits, Sampling E, int M, int MaxFeatures>
 struct LogisticRow {
@@ -129,8 +141,16 @@ struct LogisticRow {
   int d;
   Regularization reg;
   bool penalized;  // reg.penalized()
+  LogisticOptions opt;
+  int pmax;          // max_feature_shift(opt.feature_shifts, d)
+  bool conditioned;  // centers or feature shifts given
   PassReport report;
   EpochCounts counts;
+
+  /// Center of feature j (0 without centering and for padding lanes).
+  int32_t center(int j) const { return opt.centers != nullptr && j < d ? opt.centers[j] : 0; }
+  /// Step multiplier exponent of feature j (0 without and for padding lanes).
+  int feature_shift(int j) const { return opt.feature_shifts != nullptr && j < d ? opt.feature_shifts[j] : 0; }
 
   void update(int32_t* w, int32_t& intercept, const uint64_t* row, int32_t label, int i, int64_t, int epoch,
               int shift) {
@@ -150,17 +170,18 @@ struct LogisticRow {
     dot_sample_loop:
       for (int m = 1; m < M; ++m)
       dot_lane_loop:
-        for (int k = 0; k < K; ++k) acc[m] = wrap_add(acc[m], wrap_mul(codes[m * K + k], w[l * K + k] >> kDotDrop));
+        for (int k = 0; k < K; ++k)
+          acc[m] = wrap_add(acc[m], wrap_mul(codes[m * K + k] - center(l * K + k), w[l * K + k] >> kDotDrop));
     }
     bool weight_saturated = false;
     const int64_t r =
         reg.weighted(polynomial_residual<M>(acc, label, intercept, dot_mult, coef, range_q16), i, weight_saturated);
-    const SampleStep st = residual_step(r, dot_mult, shift, S);
+    const SampleStep st = residual_step(r, dot_mult, shift, S, pmax);  // |c - m_j| <= S
     if (st.saturated || weight_saturated) ++counts.saturated;
     const int64_t pred = linear_prediction(acc[1], intercept, dot_mult);  // sample 1's (the loss estimate's)
     report_predictions(report, i, pred, pred);
   step_table_loop:
-    for (int c = 0; c <= S; ++c) step[c] = code_step(st.g, c);
+    for (int c = 0; !conditioned && c <= S; ++c) step[c] = code_step(st.g, c);
   update_loop:
     for (int l = 0; l < n_lines; ++l) {
 #pragma HLS PIPELINE II = 1
@@ -169,13 +190,15 @@ struct LogisticRow {
     update_lane_loop:
       for (int k = 0; k < K; ++k) {
         const int j = l * K + k;
+        const int32_t delta =
+            conditioned ? conditioned_step(st.g, codes[k] - center(j), feature_shift(j)) : step[codes[k]];
         if (penalized && j < d)  // decay of the model the gradient was taken at, then the L1 step
-          w[j] = reg.thresholded(wrap_sub(reg.decayed(w[j], j, shift), step[codes[k]]), j, shift);
+          w[j] = reg.thresholded(wrap_sub(reg.decayed(w[j], j, shift), delta), j, shift);
         else
-          w[j] = wrap_sub(w[j], step[codes[k]]);
+          w[j] = wrap_sub(w[j], delta);
       }
     }
-    intercept = wrap_sub(intercept, st.dc);
+    if (opt.fit_intercept) intercept = wrap_sub(intercept, st.dc);
   }
 
   void end_epoch(int epoch) { counts.flush(report, epoch); }
@@ -193,6 +216,10 @@ struct LogisticRow {
  *   r = -y P^ (Q16),  w_j -= round(g Q_0(a)_j / 2^8) with g from r as in sgd_linear.
  * With `reg` (Regularization, sgd.hpp): r weighted by the sample's weight, each w_j decayed
  * before its step and soft-thresholded after it, as in sgd_linear.
+ * With `opt` (LogisticOptions): every sample's codes c_j read as c_j - m_j (in the dot
+ * products and the step) and feature j's step times 2^p_j, as sgd_linear's conditioning:
+ *   w_j -= conditioned_step(g, Q_0(a)_j - m_j, p_j);
+ * without fit_intercept the intercept keeps its value.
  * With Double data the M samples are drawn afresh every epoch from the stored fine grid
  * (independent given the stored values; stream (kStreamSample, epoch, i) of `seed`), with
  * Multi data they are stored; with Naive or Nearest data every z_m and the step use the
@@ -222,20 +249,32 @@ struct LogisticRow {
  *                     the first of the polynomial's), saturations
  * @param rows         the row of the copy that sample i reads, or nullptr: row i (sgd_epochs)
  * @param reg          sample weights (pass order) and penalties (sgd.hpp); default: none
+ * @param opt          centers, step multipliers, fit_intercept; default: none, none, true
  */
 template <int Bits, Sampling E, int M, int MaxFeatures>
 void sgd_logistic(const uint64_t* data, const int32_t* labels, int n, int d, int n_copies, int epochs,
                   int step_shift, int decay_epochs, int32_t dot_mult, const int64_t* coef, int32_t range_q16,
                   const int32_t* model_in, int32_t* history, uint32_t seed = 0,
                   const PassReport& report = PassReport{}, const int64_t* rows = nullptr,
-                  const Regularization& reg = Regularization{}) {
+                  const Regularization& reg = Regularization{}, const LogisticOptions& opt = LogisticOptions{}) {
   static_assert(supported_bits(Bits), "Bits must be one of kSupportedBits");
   static_assert(in_list(kLogisticSamplings, E),
                 "sgd_logistic reads the samplings of kLogisticSamplings (Double, Multi, Naive, Nearest)");
   static_assert(in_list(kMultiSamples, M), "M must be one of kMultiSamples");
   const int n_lines = lines_per_row(d, Bits, E, M);
-  LogisticRow<Bits, E, M, MaxFeatures> row{n_lines, dot_mult, coef, range_q16, seed, d, reg, reg.penalized(),
-                                            report, {}};
+  LogisticRow<Bits, E, M, MaxFeatures> row{n_lines,
+                                            dot_mult,
+                                            coef,
+                                            range_q16,
+                                            seed,
+                                            d,
+                                            reg,
+                                            reg.penalized(),
+                                            opt,
+                                            max_feature_shift(opt.feature_shifts, d),
+                                            opt.centers != nullptr || opt.feature_shifts != nullptr,
+                                            report,
+                                            {}};
   sgd_epochs<values_per_line(Bits, E, M), MaxFeatures>(row, data, labels, n, d, n_lines, n_copies, epochs,
                                                         step_shift, decay_epochs, model_in, history, rows);
 }

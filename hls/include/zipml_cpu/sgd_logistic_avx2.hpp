@@ -16,9 +16,13 @@
 //    last line's tail is zero, as sgd_avx2.hpp's;
 //  - the arrays of a pass and of a decode are plain pointers in locals (their vectors'
 //    data pointers would be reloaded after every store, which may alias them);
-//  - the step round(g c / 2^8): for 1-, 2- and 3-bit codes one permute of the row's table
-//    of code_step, else one multiply while |g| < 2^lane_step_bits(S) (2^27 at 4 bits), and
-//    larger steps (a diverging run) a per-value pass with code_step itself.
+//  - the step round(g c / 2^8): for 1-, 2- and 3-bit codes without conditioning one
+//    permute of the row's table of code_step, else one multiply while |g| 2^q_max <
+//    2^lane_step_bits(S) (2^27 at 4 bits), and larger steps (a diverging run) a per-value
+//    pass with conditioned_step itself;
+//  - conditioning (LogisticOptions): the centers are subtracted from the index in the dot
+//    products (so from every sample, whose codes are index + mask) and from sample 0's
+//    codes in the step, which shifts g by each feature's exponent.
 #pragma once
 #ifdef __SYNTHESIS__
 #error "zipml_cpu is CPU-only code: never include it in synthesized code"
@@ -173,26 +177,33 @@ struct SampleCodes {
 /**
  * @brief AVX2 twin of zipml::sgd_logistic (same parameters, same results) for the
  * formats of supports_logistic; `reg`: sample weights only (penalties run the portable
- * kernel).
+ * kernel); kConditioned: `opt` has centers or feature shifts.
  */
-template <int Bits, Sampling E, int M>
+template <int Bits, Sampling E, int M, bool kConditioned>
 void sgd_logistic_lanes(const uint64_t* data, const int32_t* labels, int n, int d, int n_copies, int epochs,
                         int step_shift, int decay_epochs, int32_t dot_mult, const int64_t* coef, int32_t range_q16,
                         const int32_t* model_in, int32_t* history, uint32_t seed, const PassReport& report,
-                        const int64_t* rows, const Regularization& reg) {
+                        const int64_t* rows, const Regularization& reg, const LogisticOptions& opt) {
   using Codes = SampleCodes<Bits, E, M>;
   constexpr int K = Codes::K;
   constexpr int S = max_code(Bits);
   constexpr bool kPlanar = Codes::kPlanar;
-  constexpr bool kTabled = S <= 7;  // the steps of all codes fit one 8-entry permute
+  constexpr bool kTabled = !kConditioned && S <= 7;  // the steps of all codes fit one 8-entry permute
   constexpr int kLaneStepBits = lane_step_bits(S);
   const int n_lines = lines_per_row(d, Bits, E, M);
   // features and the zero codes of the last line's tail, in whole vectors of 8 (the decoded
   // codes past the last line are 0 up to the decode buffers' end)
   const int padded = (n_lines * K + 7) / 8 * 8;
   const int64_t row_words = static_cast<int64_t>(n_lines) * kLineWords;
-  std::vector<int32_t> w(padded, 0);  // 0 past d, where the codes are 0 too, so those weights stay 0
+  // The model, and the conditioning's centers and step exponents; 0 past d, where the codes
+  // are 0 too, so those weights stay 0.
+  std::vector<int32_t> w(padded, 0), center(kConditioned ? padded : 0, 0), exponent(kConditioned ? padded : 0, 0);
   std::memcpy(w.data(), model_in, sizeof(int32_t) * d);
+  for (int j = 0; kConditioned && j < d; ++j) {
+    center[j] = opt.centers != nullptr ? opt.centers[j] : 0;
+    exponent[j] = opt.feature_shifts != nullptr ? opt.feature_shifts[j] : 0;
+  }
+  const int pmax = max_feature_shift(opt.feature_shifts, d);
   int32_t intercept = model_in[d];
   Codes codes[2] = {Codes(n_lines), Codes(n_lines)};
   // Lanes from span (d in whole vectors) to padded hold the last line's tail only (at
@@ -222,6 +233,14 @@ void sgd_logistic_lanes(const uint64_t* data, const int32_t* labels, int n, int 
   // pointer for each 8 features (GCC 12, 2 bits: 37 instructions per 8 features with the
   // reloads and the has_next test inside the loop, 27 without).
   int32_t* const wp = w.data();
+  const int32_t* const cp = center.data();
+  const int32_t* const qp = exponent.data();
+  // the index bytes of 8 features at j as int32, minus their centers
+  auto centred = [cp](const uint8_t* at, int j) ZIPML_INLINE {
+    const __m256i v = widen8(at + j);
+    if constexpr (kConditioned) return _mm256_sub_epi32(v, _mm256_loadu_si256(reinterpret_cast<const __m256i*>(cp + j)));
+    else return v;
+  };
   struct Reads {
     const uint8_t* index;
     const uint8_t* mask[M];  // samples 1..M-1 (planar)
@@ -232,10 +251,11 @@ void sgd_logistic_lanes(const uint64_t* data, const int32_t* labels, int n, int 
       for (int m = 1; m < M; ++m) r.mask[m] = c.mask(m);
     return r;
   };
-  // sums[0] += index . w' and, planar, sums[m] += the w' sample m's mask selects, for 8
-  // features at j (w' = w >> 8, wrapping in int32 lanes): sample m's codes . w' is their sum.
-  auto accumulate = [](const Reads& c, int j, __m256i wd, __m256i* sums) ZIPML_INLINE {
-    sums[0] = _mm256_add_epi32(sums[0], _mm256_mullo_epi32(widen8(c.index + j), wd));
+  // sums[0] += (index - center) . w' and, planar, sums[m] += the w' sample m's mask
+  // selects, for 8 features at j (w' = w >> 8, wrapping in int32 lanes): sample m's
+  // (codes - center) . w' is their sum.
+  auto accumulate = [centred](const Reads& c, int j, __m256i wd, __m256i* sums) ZIPML_INLINE {
+    sums[0] = _mm256_add_epi32(sums[0], _mm256_mullo_epi32(centred(c.index, j), wd));
     if constexpr (kPlanar)
       for (int m = 1; m < M; ++m)
         sums[m] = _mm256_add_epi32(
@@ -277,7 +297,7 @@ void sgd_logistic_lanes(const uint64_t* data, const int32_t* labels, int n, int 
       bool weight_saturated = false;
       const int64_t r = reg.weighted(polynomial_residual<M>(acc, labels[i], intercept, dot_mult, coef, range_q16), i,
                                      weight_saturated);
-      const SampleStep st = residual_step(r, dot_mult, shift, S);
+      const SampleStep st = residual_step(r, dot_mult, shift, S, pmax);  // |c - m_j| <= S
       if (st.saturated || weight_saturated) ++counts.saturated;
       const int64_t pred = linear_prediction(acc[1], intercept, dot_mult);  // sample 1's (the loss estimate's)
       report_predictions(report, i, pred, pred);
@@ -291,8 +311,10 @@ void sgd_logistic_lanes(const uint64_t* data, const int32_t* labels, int n, int 
         decode(cur ^ 1, row_of(i + 1), sample_stream_key(seed, e, i + 1));
       }
       const uint8_t* first = codes[cur].first_codes();
-      if (r != 0 && (kTabled || (st.g > -(int64_t{1} << kLaneStepBits) && st.g < (int64_t{1} << kLaneStepBits)))) {
-        // |g v| + 2^7 < 2^31 for v <= S: round(g v / 2^8) = (g v + 2^7) >> 8 in int32 lanes;
+      if (r != 0 && (kTabled || (st.g > -(int64_t{1} << (kLaneStepBits - pmax)) &&
+                                 st.g < (int64_t{1} << (kLaneStepBits - pmax))))) {
+        // |g 2^q v| + 2^7 < 2^31 for |v| <= S: round(g v 2^q / 2^8) = (g 2^q v + 2^7) >> 8 in
+        // int32 lanes (for q >= 8 the sum is exact, as conditioned_step's left shift);
         // kTabled: code_step of each code, looked up by one permute whatever g.
         const __m256i table = [&] {
           if constexpr (kTabled) return step_table<S>(st.g);
@@ -307,11 +329,13 @@ void sgd_logistic_lanes(const uint64_t* data, const int32_t* labels, int n, int 
           for (int m = 0; m < M; ++m) sums[m] = _mm256_setzero_si256();
           for (int j = 0; j < end; j += 8) {
             __m256i* at = reinterpret_cast<__m256i*>(wp + j);
-            const __m256i v = widen8(first + j);
+            const __m256i v = centred(first, j);
+            const __m256i gq =
+                kConditioned ? _mm256_sllv_epi32(g, _mm256_loadu_si256(reinterpret_cast<const __m256i*>(qp + j))) : g;
             const __m256i wv = _mm256_sub_epi32(
                 _mm256_loadu_si256(at),
                 kTabled ? _mm256_permutevar8x32_epi32(table, v)
-                        : _mm256_srai_epi32(_mm256_add_epi32(_mm256_mullo_epi32(g, v), half), kUpdateFrac));
+                        : _mm256_srai_epi32(_mm256_add_epi32(_mm256_mullo_epi32(gq, v), half), kUpdateFrac));
             _mm256_storeu_si256(at, wv);
             if constexpr (decltype(with_next)::value) accumulate(c, j, _mm256_srai_epi32(wv, kDotDrop), sums);
           }
@@ -319,12 +343,14 @@ void sgd_logistic_lanes(const uint64_t* data, const int32_t* labels, int n, int 
         };
         if (has_next) pass(std::true_type{});
         else pass(std::false_type{});
-      } else {  // no step (r = 0), or one too large for int32 lanes: code_step per value
+      } else {  // no step (r = 0), or one too large for int32 lanes: conditioned_step per value
         if (r != 0)
-          for (int j = 0; j < end; ++j) wp[j] = wrap_sub(wp[j], code_step(st.g, first[j]));
+          for (int j = 0; j < end; ++j)
+            wp[j] = wrap_sub(wp[j], kConditioned ? conditioned_step(st.g, first[j] - cp[j], qp[j])
+                                                 : code_step(st.g, first[j]));
         if (has_next) dots(nxt, acc);
       }
-      intercept = wrap_sub(intercept, st.dc);
+      if (opt.fit_intercept) intercept = wrap_sub(intercept, st.dc);
     }
     counts.flush(report, e);
     int32_t* out = history + static_cast<int64_t>(e) * (d + 1);
@@ -351,12 +377,18 @@ bool fast_sgd_logistic([[maybe_unused]] const uint64_t* data, [[maybe_unused]] c
                        [[maybe_unused]] const int32_t* model_in, [[maybe_unused]] int32_t* history,
                        [[maybe_unused]] uint32_t seed = 0, [[maybe_unused]] const PassReport& report = PassReport{},
                        [[maybe_unused]] const int64_t* rows = nullptr,
-                       [[maybe_unused]] const Regularization& reg = Regularization{}) {
+                       [[maybe_unused]] const Regularization& reg = Regularization{},
+                       [[maybe_unused]] const LogisticOptions& opt = LogisticOptions{}) {
 #if defined(__AVX2__)
   if constexpr (supports_logistic<Bits, E>()) {
     if (!reg.penalized()) {
-      sgd_logistic_lanes<Bits, E, M>(data, labels, n, d, n_copies, epochs, step_shift, decay_epochs, dot_mult, coef,
-                                     range_q16, model_in, history, seed, report, rows, reg);
+      auto run = [&](auto conditioned) {
+        sgd_logistic_lanes<Bits, E, M, decltype(conditioned)::value>(data, labels, n, d, n_copies, epochs, step_shift,
+                                                                      decay_epochs, dot_mult, coef, range_q16,
+                                                                      model_in, history, seed, report, rows, reg, opt);
+      };
+      if (opt.centers != nullptr || opt.feature_shifts != nullptr) run(std::true_type{});
+      else run(std::false_type{});
       return true;
     }
   }
