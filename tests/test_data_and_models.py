@@ -189,6 +189,30 @@ def _rewritten(path, change_meta=None, change_arrays=None, keep_checksum=False):
     return out
 
 
+def test_log_loss_model_files_keep_the_centers_and_read_files_without_them(tmp_path):
+    # log_loss trains centred (precondition): its file holds the centers (and zero step
+    # exponents), and the loaded model predicts the same. A file of a log_loss model
+    # written before that kernel had centers (precondition=True in its parameters, no
+    # arrays) loads as the unconditioned model it was trained as.
+    X, y = load_iris(return_X_y=True)
+    path = tmp_path / "m.zipml"
+    centred = ZipMLClassifier(bits=4, loss="log_loss", max_iter=5, random_state=0)
+    with pytest.warns(Warning, match="max_iter"):
+        centred.fit(X, y)
+    assert not centred._conditioning.shifts.any() and centred._conditioning.centers.any()
+    save_model(centred, path)
+    loaded = load_model(path)
+    np.testing.assert_array_equal(loaded.decision_function(X), centred.decision_function(X))
+    np.testing.assert_array_equal(loaded._conditioning.centers, centred._conditioning.centers)
+    plain = ZipMLClassifier(bits=4, loss="log_loss", max_iter=5, random_state=0, precondition=False)
+    with pytest.warns(Warning, match="max_iter"):
+        plain.fit(X, y)
+    save_model(plain, path)
+    old = load_model(_rewritten(path, change_meta=lambda m: {**m, "params": {**m["params"], "precondition": True}}))
+    assert old._conditioning is None and old.precondition
+    np.testing.assert_array_equal(old.decision_function(X), plain.decision_function(X))
+
+
 @pytest.mark.filterwarnings("ignore::sklearn.exceptions.ConvergenceWarning")  # two epochs on purpose
 @pytest.mark.parametrize("change, match", [
     (dict(change_meta=lambda m: None), "not a zipml-hls model file"),

@@ -206,14 +206,18 @@ def test_classifier_decision_function_has_no_offset(loss):
     assert np.array_equal(three.intercept_, np.zeros(3))
 
 
-def test_log_loss_without_intercept_at_full_precision():
+@pytest.mark.parametrize("bits", [32, 8, 4])
+def test_log_loss_without_intercept(bits):
+    # The polynomial kernel centred at the level of x = 0 with its intercept frozen: the
+    # decision function is X @ coef_ exactly, and it separates data through the origin
+    # (features far from 0, so an intercept would have mattered).
     rng = np.random.default_rng(12)
     X = rng.normal(size=(1500, 3)) + 1.0
     y = (X @ np.array([1.0, -1.0, 0.5]) + 0.3 * rng.standard_normal(1500) > 0).astype(int)
-    m = ZipMLClassifier(bits=32, loss="log_loss", fit_intercept=False, random_state=0).fit(X, y)
-    assert np.array_equal(m.intercept_, [0.0]) and m.score(X, y) > 0.9
-    with pytest.raises(ValueError, match="polynomial kernel has no per-feature centers"):
-        ZipMLClassifier(bits=4, loss="log_loss", fit_intercept=False).fit(X, y)
+    m = ZipMLClassifier(bits=bits, loss="log_loss", fit_intercept=False, random_state=0).fit(X, y)
+    assert np.array_equal(m.intercept_, [0.0])
+    np.testing.assert_allclose(m.decision_function(X), X @ m.coef_[0], rtol=1e-6, atol=1e-6)
+    assert m.score(X, y) > 0.9
 
 
 def test_partial_fit_and_model_file_without_intercept(tmp_path):

@@ -102,6 +102,43 @@ def test_squared_hinge_reaches_its_optimum():
         assert est.score(X, y) > 0.85
 
 
+def test_log_loss_reaches_its_optimum():
+    # Skewed features (uniform cubed: means near 0.25 of their ranges), labels not separable;
+    # the optimum of the exact logistic loss by L-BFGS. Measured 1.0029 (fp32), 1.0065 (8
+    # bits) and 1.0069 (4 bits): the polynomial's approximation and the last steps' noise.
+    rng = np.random.default_rng(4)
+    X = rng.uniform(0, 1, size=(3000, 8)) ** 3
+    y = np.where((X - X.mean(0)) @ rng.standard_normal(8) * 4 + 0.5 * rng.standard_normal(3000) > 0, 1.0, -1.0)
+    A = np.c_[X, np.ones(len(X))]
+    best = minimize(lambda w: np.mean(np.logaddexp(0, -y * (A @ w))), np.zeros(9),
+                    jac=lambda w: A.T @ (-y / (1 + np.exp(y * (A @ w)))) / len(y), method="L-BFGS-B",
+                    options={"maxiter": 10000, "gtol": 1e-12}).fun
+    for bits in (32, 8, 4):
+        est = ZipMLClassifier(loss="log_loss", bits=bits, max_iter=60, random_state=0).fit(X, y)
+        objective = np.mean(LOSSES["log_loss"].objective(y, est.decision_function(X)))
+        assert objective <= 1.012 * best, (bits, objective, best)
+
+
+def test_centring_speeds_log_loss_up_on_breast_cancer():
+    # 30 correlated min/max-scaled features with large means: centred (precondition, the
+    # default) the fit's training log loss after 30 epochs is 0.102-0.105 at 32, 8 and 4
+    # bits; uncentred 0.127-0.128 (measured, seed 0).
+    from sklearn.datasets import load_breast_cancer
+
+    X, y = load_breast_cancer(return_X_y=True)
+    for bits in (32, 8, 4):
+        losses = []
+        for precondition in (True, False):
+            est = ZipMLClassifier(loss="log_loss", bits=bits, precondition=precondition, max_iter=30, tol=0.0,
+                                  n_iter_no_change=1000, random_state=0)
+            with pytest.warns(Warning, match="max_iter"):
+                est.fit(X, y)
+            assert est.n_iter_ == 30
+            losses.append(np.mean(LOSSES["log_loss"].objective(np.where(y == 1, 1.0, -1.0),
+                                                               est.decision_function(X))))
+        assert losses[0] < 0.85 * losses[1], (bits, losses)
+
+
 def test_margin_losses_stop_on_their_own_on_digits():
     # The adaptive schedule's floor for margin losses (a quarter of the zero model's loss):
     # squared hinge at 8 bits on digits stopped after 74 epochs; without the floor it ran all

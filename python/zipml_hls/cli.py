@@ -701,8 +701,9 @@ def build_parser() -> argparse.ArgumentParser:
                         f"kernel draws every epoch's samples from (default: again every epoch up to "
                         f"{REQUANTIZE_MAX_VALUES:,} values)")
     p.add_argument("--no-precondition", dest="precondition", action="store_false",
-                   help="one step for every feature (default: per-feature power-of-two step multipliers from each "
-                        "scaled feature's mean square, for one-hot and heavy-tailed columns)")
+                   help="uncentred features and one step for every feature (default: features centred at their "
+                        "means and, but for log_loss, per-feature power-of-two step multipliers from each scaled "
+                        "feature's mean square, for one-hot and heavy-tailed columns)")
     p.add_argument("--no-intercept", dest="fit_intercept", action="store_false",
                    help="a model through the origin, f(x) = w.x (scikit-learn's fit_intercept=False; float data, "
                         "uniform levels)")

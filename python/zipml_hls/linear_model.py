@@ -93,6 +93,11 @@ def _check_width(n_features: int, name: str) -> None:
 #: (``AdaptiveSchedule``'s ``floor``; docs/API.md, "Schedule").
 MARGIN_LOSS_FLOOR = 0.25
 
+#: Whether ``precondition`` gives ``log_loss`` per-feature step multipliers too (it always
+#: centres). Off: they measured worse for it (``python scripts/log_loss_conditioning.py``;
+#: docs/API.md, "Conditioning").
+LOG_LOSS_MULTIPLIERS = False
+
 
 #: Rows sampled for the stretched-feature check: 1% tails of 1024 rows place the middle
 #: 98% well enough, at a quarter of the cost of the rounding statistics' 4096.
@@ -235,9 +240,6 @@ class _ZipMLLinear(BaseEstimator):
             if self.levels != "uniform":
                 raise ValueError("fit_intercept=False needs levels='uniform': the model is centred at the level of "
                                  "x = 0, which per-feature level tables need not hold")
-            if self._loss_spec.kernel == "polynomial" and self.bits != F.FULL_PRECISION:
-                raise ValueError(f"fit_intercept=False with loss={self._loss_name!r} needs bits=32: the polynomial "
-                                 "kernel has no per-feature centers to put x = 0 on")
         if not (isinstance(self.eta0, str) and self.eta0 == "auto"):
             if isinstance(self.eta0, (bool, str)) or not isinstance(self.eta0, (int, float, np.number)):
                 raise TypeError(f"eta0 must be 'auto' or a positive float, got {self.eta0!r}")
@@ -405,10 +407,14 @@ class _ZipMLLinear(BaseEstimator):
         else:
             self._label_scalings = [LabelScaling.fit(Y[:, t], centred=bool(self.fit_intercept))
                                     for t in range(Y.shape[1])]
-        # per-feature centers and step multipliers: the linear kernel (and fp32 for the same losses);
-        # without intercept the centers are at x = 0 (step multipliers only where preconditioning)
-        precondition = self.precondition and self._loss_spec.kernel == "linear" and self.levels == "uniform"
+        # per-feature centers and step multipliers (uniform levels); without intercept the centers
+        # are at x = 0 (step multipliers only where preconditioning)
+        precondition = self.precondition and self.levels == "uniform"
         self._conditioning = Conditioning.fit(summary, bits, rounding, origin) if precondition else None
+        centres_only = (precondition and origin is None and self._loss_spec.kernel == "polynomial"
+                        and not LOG_LOSS_MULTIPLIERS)
+        if centres_only:
+            self._conditioning = replace(self._conditioning, shifts=np.zeros_like(self._conditioning.shifts))
         if origin is not None and not precondition:
             self._conditioning = Conditioning(centers=origin, shifts=np.zeros(origin.size, np.uint8))
         self._limit_shifts_by_decay()
@@ -420,8 +426,11 @@ class _ZipMLLinear(BaseEstimator):
         if corrects:
             self._stored_variance = rounding.stored if weights is None else rounding.stored * float(np.mean(weights))
         if self.eta0 == "auto":
-            bound = (row_bound(X, self.scaling_, self._conditioning) if stats is None
-                     else stats.step_bound(self._conditioning is not None))
+            # log_loss centred at the means: R of the uncentred rows, as quantized data keep it. The
+            # centred rows' R is at most 3 times that (sum_j m_j <= the largest row sum, up to the
+            # centers' rounding), which the logistic loss's curvature of at most 1/4 covers.
+            by = None if centres_only else self._conditioning
+            bound = row_bound(X, self.scaling_, by) if stats is None else stats.step_bound(by is not None)
             self._step_shift = step_shift_of(bound, 0.0 if rounding is None else rounding.row_max)
             # A row of weight u steps u times as far. The rule above keeps eta (R + 1) <= 1, half
             # of where a step overshoots its row's residual, so weights up to 2 keep the step and
@@ -984,8 +993,8 @@ _PARAMS_DOC = r"""
         with ``v_j`` the centred feature's mean square. Min/max scaling otherwise leaves a
         stiff mean direction and rare one-hot or heavy-tailed columns whose weights move
         thousands of times slower than the others'. The gradient stays unbiased.
-        Linear-kernel losses with uniform levels only (not ``log_loss``, not
-        ``levels='optimal'``).
+        Uniform levels only (not ``levels='optimal'``); ``log_loss`` is centred but keeps
+        one shared step (``LOG_LOSS_MULTIPLIERS``).
     fresh_samples : bool, default=True
         Draw fresh samples every epoch: the kernel draws the samples of double data (two,
         or ``poly_degree + 1`` for 'log_loss') afresh from the one stored copy; naive data
