@@ -42,6 +42,30 @@ def test_train_and_predict_regression(diabetes_csv, tmp_path, capsys):
     np.testing.assert_allclose(np.loadtxt(preds), est.predict(X))
 
 
+def test_predict_writes_into_devices_and_pipes(diabetes_csv, tmp_path, capsys):
+    # /dev/null and a FIFO are written into (a rename over them would replace the device);
+    # a folder is still refused, before the data are read.
+    import os
+    import threading
+
+    model = tmp_path / "m.zipml"
+    assert main(["train", str(diabetes_csv), "--epochs", "2", "--model-out", str(model), "--quiet"]) == 0
+    assert main(["predict", str(model), str(diabetes_csv), "--output", os.devnull]) == 0
+    fifo = tmp_path / "pipe"
+    os.mkfifo(fifo)
+    got = []
+    reader = threading.Thread(target=lambda: got.append(fifo.read_text()))
+    reader.start()
+    assert main(["predict", str(model), str(diabetes_csv), "--output", str(fifo)]) == 0
+    reader.join(timeout=60)
+    X, _ = load_diabetes(return_X_y=True)
+    np.testing.assert_allclose(np.array(got[0].split(), float), load_model(model).predict(X))
+    assert fifo.exists() and not fifo.is_file()  # still the pipe
+    capsys.readouterr()
+    assert main(["predict", str(model), str(diabetes_csv), "--output", str(tmp_path)]) == 2
+    assert "not a regular file" in capsys.readouterr().err
+
+
 def test_requantize_flag_reaches_the_estimator_and_its_file(diabetes_csv, tmp_path, capsys):
     X, y = load_diabetes(return_X_y=True)
     for flag, value in ((None, "auto"), ("--requantize", True), ("--no-requantize", False)):

@@ -503,6 +503,10 @@ def _by_rows(method, X) -> np.ndarray:
 def cmd_predict(args) -> int:
     from .model_io import load_model_and_format
 
+    from .data import is_stream
+
+    if args.output and not is_stream(args.output):
+        check_writable(args.output)  # before reading the data, not after
     est, training_format = load_model_and_format(args.model)
     if _is_quantized_file(args.data, args.format):
         raise UsageError(f"{args.data} is a quantized data file; predict takes float data")
@@ -516,9 +520,9 @@ def cmd_predict(args) -> int:
         warnings.filterwarnings("ignore", message="X does not have valid feature names")
         lines, pred, score = _predictions(args, est, X, y)
     if args.output:
-        from .data import atomic_write_bytes
+        from .data import write_output
 
-        atomic_write_bytes(args.output, lines.encode())
+        write_output(args.output, lines.encode())
     else:
         sys.stdout.write(lines)
     print(f"{len(pred)} predictions; {score}", file=sys.stderr)

@@ -711,6 +711,23 @@ def atomic_write_bytes(path, data: bytes) -> None:
         f.write(data)
 
 
+def is_stream(path) -> bool:
+    """Whether ``path`` is an existing device or pipe (/dev/null, /dev/stdout, a FIFO):
+    somewhere output is written into, not a file to replace."""
+    path = Path(path)
+    return path.exists() and not path.is_file() and not path.is_dir()
+
+
+def write_output(path, data: bytes) -> None:
+    """Write ``data`` into a device or pipe (:func:`is_stream`) as it is, else to the
+    file ``path`` atomically."""
+    if is_stream(path):
+        with open(path, "wb") as f:
+            f.write(data)
+    else:
+        atomic_write_bytes(path, data)
+
+
 @contextlib.contextmanager
 def atomic_file(path):
     """A binary file opened for reading and writing at a temporary name in ``path``'s
