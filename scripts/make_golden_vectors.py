@@ -314,7 +314,7 @@ def main(out: Path) -> None:
                                        weighted=True))
     # The logistic kernel with centers and step multipliers 2^p_j at random (as sgd_linear's
     # shifted cases): every width on double data, the stored samplings, steps that saturate
-    # once shifted (step 2^-1), a frozen intercept, and weights with penalties.
+    # once shifted (step 2^-5: some samples, not all), a frozen intercept, and weights with penalties.
     for bits in F.SUPPORTED_BITS:
         index.append(logistic_case(out, rng, f"logistic_b{bits}_double_deg5_shifted", 12,
                                    F.values_per_line(bits, "double", 6) + 5, bits, "double", 5, 2, seed=31,
@@ -324,7 +324,7 @@ def main(out: Path) -> None:
                                    step_shift=16, shifted=True))
     for bits in (1, 8):
         index.append(logistic_case(out, rng, f"logistic_b{bits}_double_deg3_shifted_saturating", 9, 19, bits,
-                                   "double", 3, 2, seed=31, step_shift=1, shifted=True))
+                                   "double", 3, 2, seed=31, step_shift=5, shifted=True))
     index.append(logistic_case(out, rng, "logistic_b2_double_deg3_shifted_frozen", 12, 23, 2, "double", 3, 2,
                                seed=31, step_shift=16, shifted=True, frozen=True))
     index.append(logistic_case(out, rng, "logistic_b2_double_deg3_shifted_elasticnet_weighted", 12, 23, 2, "double",

@@ -215,7 +215,8 @@ def test_log_loss_without_intercept(bits):
     X = rng.normal(size=(1500, 3)) + 1.0
     y = (X @ np.array([1.0, -1.0, 0.5]) + 0.3 * rng.standard_normal(1500) > 0).astype(int)
     m = ZipMLClassifier(bits=bits, loss="log_loss", fit_intercept=False, random_state=0).fit(X, y)
-    assert np.array_equal(m.intercept_, [0.0])
+    assert np.array_equal(m.intercept_, [0.0]) and np.all(m._models[:, -1] == 0)  # the kernel's stayed 0
+    assert not m._conditioning.shifts.any()  # centred at the origin, one shared step
     np.testing.assert_allclose(m.decision_function(X), X @ m.coef_[0], rtol=1e-6, atol=1e-6)
     assert m.score(X, y) > 0.9
 

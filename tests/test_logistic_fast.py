@@ -1,6 +1,8 @@
 """The SIMD fast path of sgd_logistic (zipml_cpu/sgd_logistic_avx2.hpp) against the portable
 kernel and the golden model, bit for bit."""
 
+from pathlib import Path
+
 import numpy as np
 import pytest
 
@@ -30,6 +32,33 @@ def three_ways(lines, labels, d, bits, sampling, degree, epochs, step, model_in,
         for name in ("history", "predictions", "saturations"):
             assert np.array_equal(getattr(fast, name), getattr(other, name)), (name, sampling, bits, degree, d)
     return fast
+
+
+VECTORS = Path(__file__).resolve().parents[1] / "testbench" / "vectors"
+LOGISTIC_CASES = [line.split()[1] for line in (VECTORS / "index.txt").read_text().splitlines()
+                  if line.startswith("logistic ")]
+
+
+@pytest.mark.parametrize("name", LOGISTIC_CASES)
+@pytest.mark.parametrize("portable", [True, False])
+def test_native_kernel_reproduces_every_logistic_vector(name, portable):
+    # The golden model wrote them (scripts/make_golden_vectors.py): weights, penalties,
+    # centers and step multipliers, a frozen intercept, every width and sampling.
+    folder = VECTORS / name
+    p = {k: int(v) for k, v in (line.split() for line in (folder / "params.txt").read_text().splitlines())}
+
+    def arr(fname, dtype):
+        return np.fromfile(folder / fname, dtype=dtype) if (folder / fname).exists() else None
+    hist, pred, sat = _kernels.sgd_logistic(
+        arr("data.u64", np.uint64).reshape(p["n_copies"], p["n"], -1), arr("labels.i32", np.int32), p["d"],
+        p["bits"], p["sampling"], p["samples"], p["epochs"], p["step_shift"], p["decay_epochs"], p["dot_mult"],
+        arr("coef.i64", np.int64), p["range_q16"], arr("model_in.i32", np.int32), seed=p.get("rng_seed", 0),
+        sample_weights=arr("sample_weights.i32", np.int32), decay=arr("decay.i32", np.int32),
+        l1=arr("l1.i32", np.int32), feature_shifts=arr("feature_shifts.u8", np.uint8),
+        centers=arr("centers.i32", np.int32), fit_intercept=bool(p.get("fit_intercept", 1)), portable=portable)
+    assert np.array_equal(hist.ravel(), arr("expected.i32", np.int32))
+    assert np.array_equal(pred.ravel(), arr("predictions.i32", np.int32))
+    assert np.array_equal(sat, arr("saturations.i32", np.int32))
 
 
 def test_the_avx2_build_compiles_the_logistic_fast_path():

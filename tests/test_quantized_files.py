@@ -10,6 +10,7 @@ import warnings
 
 import numpy as np
 import pytest
+from sklearn.base import clone
 from sklearn.datasets import load_diabetes
 
 import zipml_hls
@@ -98,6 +99,27 @@ def test_fit_from_file_equals_fit_in_memory(skewed, tmp_path, bits, sampling, le
         assert np.array_equal(a.predict(X), d.predict(X))
     # predict on float data uses the stored scaling (2-bit naive sampling is biased: lower)
     assert a.score(X, y) > (0.4 if sampling == "naive" else 0.9)
+
+
+@pytest.mark.parametrize("bits", [1, 4, 8])
+def test_fit_from_quantized_data_equals_fit_in_memory_for_log_loss_and_a_strong_penalty(skewed, bits):
+    # The automatic step from the bound that quantized data keep: log_loss, centred without
+    # multipliers, from the uncentred rows; least squares whose L2 penalty lowers a 1% one-hot
+    # column's multiplier (2^7 to 2^5), from those before it does. Same step, same model.
+    X, y = skewed
+    labels = (y > np.median(y)).astype(int)
+    rng = np.random.default_rng(0)
+    Xr = rng.normal(size=(500, 6))
+    Xr[:, 0] = rng.uniform(size=500) < 0.01
+    yr = Xr @ rng.standard_normal(6)
+    for est, features, target in (
+            (ZipMLClassifier(loss="log_loss", bits=bits, random_state=5, max_iter=6, decay_epochs=3), X, labels),
+            (ZipMLRegressor(bits=bits, penalty="l2", alpha=0.01, random_state=5, max_iter=4, decay_epochs=2), Xr, yr)):
+        a = clone(est).fit(quantize(features, bits, seed=5, y=target))
+        b = clone(est).set_params(requantize=False).fit(features, target)
+        assert a.eta_ == b.eta_ and np.array_equal(a.coef_, b.coef_), type(est).__name__
+    plain = ZipMLRegressor(bits=bits, random_state=5, max_iter=4, decay_epochs=2).fit(Xr, yr)
+    assert (b._conditioning.shifts < plain._conditioning.shifts).any()  # the penalty lowered a multiplier
 
 
 def test_naive_data_with_fewer_copies_than_epochs_warn(skewed):

@@ -64,22 +64,6 @@ def test_native_linear_kernel_reproduces_the_weighted_and_penalized_vectors(name
         assert np.array_equal(ref, arr("refetches.i32", np.int32))
 
 
-@pytest.mark.parametrize("name", _regularized_cases("logistic"))
-def test_native_logistic_kernel_reproduces_the_weighted_and_penalized_vectors(name):
-    folder, p, arr = _case(name)
-    n, d = p["n"], p["d"]
-    hist, pred, sat = _kernels.sgd_logistic(
-        arr("data.u64", np.uint64).reshape(p["n_copies"], n, -1), arr("labels.i32", np.int32), d, p["bits"],
-        p["sampling"], p["samples"], p["epochs"], p["step_shift"], p["decay_epochs"], p["dot_mult"],
-        arr("coef.i64", np.int64), p["range_q16"], arr("model_in.i32", np.int32), seed=p["rng_seed"],
-        feature_shifts=arr("feature_shifts.u8", np.uint8) if p.get("feature_shifts") else None,
-        centers=arr("centers.i32", np.int32) if p.get("centers") else None,
-        fit_intercept=bool(p.get("fit_intercept", 1)), **_reg_arrays(folder))
-    assert np.array_equal(hist.ravel(), arr("expected.i32", np.int32))
-    assert np.array_equal(pred.ravel(), arr("predictions.i32", np.int32))
-    assert np.array_equal(sat, arr("saturations.i32", np.int32))
-
-
 def _quantized_problem(bits, sampling, n=40, d=37, seed=5):
     rng = np.random.default_rng(seed)
     X = rng.uniform(-1, 1, size=(n, d)).astype(np.float32)

@@ -49,8 +49,8 @@ class SgdConfig:
     the kernel from the stored fine grid for double data (unbiased for the stored
     values), by quantizing again for naive data; requantize: double data are quantized
     again every epoch as well (a fresh fine-grid rounding: unbiased for the data);
-    fit_intercept: False keeps the intercept at its initial value (the linear and fp32
-    kernels; with centers at the position of x = 0 the model has no offset).
+    fit_intercept: False keeps the intercept at its initial value (with centers at the
+    position of x = 0 the model has no offset).
     """
 
     bits: int

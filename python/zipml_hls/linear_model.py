@@ -411,12 +411,18 @@ class _ZipMLLinear(BaseEstimator):
         # are at x = 0 (step multipliers only where preconditioning)
         precondition = self.precondition and self.levels == "uniform"
         self._conditioning = Conditioning.fit(summary, bits, rounding, origin) if precondition else None
-        centres_only = (precondition and origin is None and self._loss_spec.kernel == "polynomial"
-                        and not LOG_LOSS_MULTIPLIERS)
-        if centres_only:
+        if precondition and self._loss_spec.kernel == "polynomial" and not LOG_LOSS_MULTIPLIERS:
             self._conditioning = replace(self._conditioning, shifts=np.zeros_like(self._conditioning.shifts))
         if origin is not None and not precondition:
             self._conditioning = Conditioning(centers=origin, shifts=np.zeros(origin.size, np.uint8))
+        # The step bound's conditioning: the multipliers before an L2 penalty lowers them (quantized
+        # data keep the bound of those); log_loss centred at the means: the uncentred rows, as
+        # quantized data keep them too. Their R is at most 3 times that (sum_j m_j <= the largest
+        # row sum, up to the centers' rounding), which the logistic loss's curvature of at most
+        # 1/4 covers.
+        by = self._conditioning
+        if precondition and origin is None and self._loss_spec.kernel == "polynomial" and not LOG_LOSS_MULTIPLIERS:
+            by = None
         self._limit_shifts_by_decay()
         # least squares on double data: cancel the stored copy's rounding (docs/FORMATS.md section 5);
         # with sample weights each sample's pull is weighted: the correction by their mean
@@ -426,10 +432,6 @@ class _ZipMLLinear(BaseEstimator):
         if corrects:
             self._stored_variance = rounding.stored if weights is None else rounding.stored * float(np.mean(weights))
         if self.eta0 == "auto":
-            # log_loss centred at the means: R of the uncentred rows, as quantized data keep it. The
-            # centred rows' R is at most 3 times that (sum_j m_j <= the largest row sum, up to the
-            # centers' rounding), which the logistic loss's curvature of at most 1/4 covers.
-            by = None if centres_only else self._conditioning
             bound = row_bound(X, self.scaling_, by) if stats is None else stats.step_bound(by is not None)
             self._step_shift = step_shift_of(bound, 0.0 if rounding is None else rounding.row_max)
             # A row of weight u steps u times as far. The rule above keeps eta (R + 1) <= 1, half
@@ -965,8 +967,9 @@ _PARAMS_DOC = r"""
         ``2**-round(-log2(eta0))`` (clipped to [2^-40, 2^-1]); with ``precondition``,
         feature j steps ``2**p_j`` times it (up to 4096 times), so a step that suits
         unconditioned SGD can diverge. 'auto' takes ``2**-ceil(log2((R + 1)(1 + V)))``,
-        R = max_i sum_j 2^p_j |a_ij - m_j|, V = max_i sum_j Var[Q(a_ij)] (see
-        ``zipml_hls.step_size.auto_step_shift``), and halves it while a run ends worse than
+        R = max_i sum_j 2^p_j |a_ij - m_j| (the multipliers before an L2 penalty lowers
+        them; for 'log_loss' with an intercept R = max_i sum_j |a_ij|), V = max_i sum_j
+        Var[Q(a_ij)] (see ``zipml_hls.step_size.auto_step_shift``), and halves it while a run ends worse than
         predicting the mean (up to 8 times).
     decay_epochs : int or None, default=None
         None: the adaptive schedule - the step halves whenever the training loss has not
@@ -1089,8 +1092,8 @@ _PARAMS_DOC = r"""
         False fits ``f(x) = coef . x`` (``intercept_`` 0), as scikit-learn: the kernels'
         intercept is frozen at 0 and feature j is centred at the position of x_j = 0, each
         range widened to hold 0 on a level ``k/s`` (``FeatureScaling.through_origin``); the
-        labels are scaled, not centred. Needs levels='uniform', float dense X, bits=32 for
-        'log_loss', and at bits=1 features of one sign (docs/API.md, "Without intercept").
+        labels are scaled, not centred. Needs levels='uniform', float dense X, and at
+        bits=1 features of one sign (docs/API.md, "Without intercept").
     warm_start : bool, default=False
         ``fit`` starts from the fitted ``coef_`` and ``intercept_`` (same features and
         classes) instead of zeros; ``fit(coef_init=, intercept_init=)`` gives a start too.

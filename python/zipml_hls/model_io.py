@@ -258,7 +258,8 @@ def _build(meta: dict, arrays: dict, path: Path):
     spec = LOSSES.get(est._loss_name)
     conditioned = ((bool(meta["params"].get("precondition", False)) and spec is not None and est.levels == "uniform")
                    or not est.fit_intercept)
-    if conditioned and spec is not None and spec.kernel == "polynomial" and shifts is None and centers is None:
+    if (conditioned and est.fit_intercept and spec is not None and spec.kernel == "polynomial" and shifts is None
+            and centers is None):
         conditioned = False  # log_loss files written before its kernel had conditioning were trained without
     if conditioned and (shifts is None or centers is None):
         raise ModelFileError(f"{path}: a model trained with precondition=True or fit_intercept=False needs its "
