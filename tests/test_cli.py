@@ -12,6 +12,13 @@ from zipml_hls.cli import main
 from zipml_hls.model_io import load_model
 
 
+def _frame(est, X):
+    """X with the names of the columns the model was trained on (a CSV header's)."""
+    import pandas as pd
+
+    return pd.DataFrame(X, columns=est.feature_names_in_)
+
+
 @pytest.fixture
 def diabetes_csv(tmp_path):
     X, y = load_diabetes(return_X_y=True)
@@ -39,7 +46,7 @@ def test_train_and_predict_regression(diabetes_csv, tmp_path, capsys):
     preds = tmp_path / "p.txt"
     assert main(["predict", str(model), str(diabetes_csv), "--output", str(preds)]) == 0
     X, y = load_diabetes(return_X_y=True)
-    np.testing.assert_allclose(np.loadtxt(preds), est.predict(X))
+    np.testing.assert_allclose(np.loadtxt(preds), est.predict(_frame(est, X)))
 
 
 def test_predict_writes_into_devices_and_pipes(diabetes_csv, tmp_path, capsys):
@@ -59,7 +66,8 @@ def test_predict_writes_into_devices_and_pipes(diabetes_csv, tmp_path, capsys):
     assert main(["predict", str(model), str(diabetes_csv), "--output", str(fifo)]) == 0
     reader.join(timeout=60)
     X, _ = load_diabetes(return_X_y=True)
-    np.testing.assert_allclose(np.array(got[0].split(), float), load_model(model).predict(X))
+    est = load_model(model)
+    np.testing.assert_allclose(np.array(got[0].split(), float), est.predict(_frame(est, X)))
     assert fifo.exists() and not fifo.is_file()  # still the pipe
     capsys.readouterr()
     assert main(["predict", str(model), str(diabetes_csv), "--output", str(tmp_path)]) == 2
@@ -117,12 +125,12 @@ def test_text_class_labels_in_csv_train_predict_and_score(tmp_path, capsys):
     est = load_model(model)
     assert list(est.classes_) == ["setosa", "versicolor", "virginica"]
     assert main(["predict", str(model), str(data), "--output", str(preds)]) == 0  # the label column from the file
-    assert preds.read_text().split() == list(est.predict(X))
+    assert preds.read_text().split() == list(est.predict(_frame(est, X)))
     assert "accuracy against the file's labels: 0.9" in capsys.readouterr().err
     unlabelled = tmp_path / "new.csv"
     unlabelled.write_text("".join(",".join(f"{v:g}" for v in x) + "\n" for x in X[:5]))
     assert main(["predict", str(model), str(unlabelled)]) == 0
-    assert capsys.readouterr().out.split() == list(est.predict(X[:5]))
+    assert capsys.readouterr().out.split() == list(est.predict(_frame(est, X[:5])))
 
 
 def test_text_labels_mixed_with_numbers_are_all_text_and_need_classification(tmp_path):

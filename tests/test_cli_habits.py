@@ -9,6 +9,7 @@ import subprocess
 import sys
 
 import numpy as np
+import pandas as pd
 import pytest
 from sklearn.datasets import dump_svmlight_file, load_breast_cancer, load_diabetes, load_iris
 
@@ -101,8 +102,13 @@ def test_label_column_by_name_and_predict_without_labels(tmp_path, capsys):
                  "--quiet", "--seed", "1"]) == 0
     est = load_model(model)
     assert list(est.classes_) == [0, 1, 2]
+    # the model keeps the header's names as a DataFrame fit does: Python checks them too
+    assert list(est.feature_names_in_) == names
+    with pytest.raises(ValueError, match="Feature names must be in the same order"):
+        est.predict(pd.DataFrame(X[:, ::-1], columns=names[::-1]))
     unlabeled = tmp_path / "unlabeled.csv"
     unlabeled.write_text(",".join(names) + "\n" + "\n".join(",".join(repr(float(v)) for v in row) for row in X) + "\n")
+    X = pd.DataFrame(X, columns=names)
     capsys.readouterr()
     assert main(["predict", model, unlabeled]) == 0
     captured = capsys.readouterr()
@@ -173,7 +179,7 @@ def test_predict_reads_the_label_column_the_model_was_trained_with(tmp_path, cap
     assert "(label 'target'; --label-column sets another)" in capsys.readouterr().out
     est, training_format = load_model_and_format(model)
     assert training_format == {"label_column": "target", "feature_names": ["a", "b", "c", "d"]}
-    score = est.score(X, y)
+    score = est.score(pd.DataFrame(X, columns=["a", "b", "c", "d"]), y)
     assert score > 0.99
     order = [4, 2, 0, 3, 1]  # columns shuffled
     for path in (data, write("shuffled.csv", [header[k] for k in order], table[:, order]),
@@ -279,6 +285,26 @@ def test_zip_files_in_the_wrong_place_and_unknown_libsvm_features(tmp_path, caps
     assert "1 value(s) in features beyond the model's 3: it has no weight for them (left out)" in err
     est = load_model(model)
     assert out.split() == [str(int(v)) for v in est.predict(np.array([[0.5, 0, 0], [0.3, 2, 0]]))]
+
+
+def test_a_repeated_header_name_is_an_error_and_an_unnamed_column_a_note(tmp_path, capsys):
+    # A repeated name would let predict match two columns by one name (swapped without a
+    # word where the file orders them otherwise); an unnamed column (to_csv's index) trains
+    # as a feature, positionally, and says so.
+    X, y = load_diabetes(return_X_y=True)
+    rows = "".join(",".join(repr(float(v)) for v in (*x, t)) + "\n" for x, t in zip(X, y))
+    names = [f"x{i}" for i in range(10)]
+    repeated = tmp_path / "repeated.csv"
+    repeated.write_text(",".join(names[:9] + ["x8", "target"]) + "\n" + rows)
+    proc = run("train", repeated, "--label-column", "target")
+    assert proc.returncode == 2 and "the header names columns 8 and 9 (counted from 0) both 'x8'" in proc.stderr
+    unnamed = tmp_path / "unnamed.csv"
+    unnamed.write_text(",".join([""] + names[1:] + ["target"]) + "\n" + rows)
+    model = tmp_path / "m.zipml"
+    assert main(["train", unnamed, "--label-column", "target", "--model-out", model, "--quiet"]) == 0
+    assert "column(s) 0 of the header have no name" in capsys.readouterr().err
+    est, training_format = load_model_and_format(model)
+    assert not hasattr(est, "feature_names_in_") and "feature_names" not in training_format
 
 
 def test_text_labels_without_a_header_and_a_header_narrower_than_the_rows(tmp_path, capsys):

@@ -68,7 +68,8 @@ def numeric_input(a, name: str, text_ok: bool = False):
 def one_line(exc: Exception, X, y=None) -> Exception:
     """scikit-learn's input error ``exc`` as one line of the same type. Its messages for
     1-D, complex and NaN input go on to print the array or lines of advice; their first
-    line, which check_estimator matches, is kept and the rest said briefly."""
+    line, which check_estimator matches, is kept and the rest said briefly. Other messages
+    keep every line, joined (the columns a name check lists), up to 400 characters."""
     text = str(exc)
     if "\n" not in text:
         return exc
@@ -81,7 +82,9 @@ def one_line(exc: Exception, X, y=None) -> Exception:
     elif "contains NaN" in head:
         text = f"{head}; remove or impute the missing values first (e.g. sklearn.impute.SimpleImputer)"
     else:
-        text = head
+        rest = " ".join(line.strip() for line in text.split("\n")[1:] if line.strip())
+        text = f"{head}: {rest}" if rest else head
+        text = text if len(text) <= 400 else text[:397] + "..."
     try:
         return type(exc)(text)
     except Exception:  # noqa: BLE001 - a subclass taking other arguments: its base type

@@ -155,13 +155,25 @@ def _load(path: str, args, n_features=None, detected=None, label_column=0, text_
 def _csv_columns(args, n_features: int):
     """(feature names, label name) of a CSV training file of ``n_features`` features whose
     line 1 is a header of as many distinct names and the label's: the header less the label
-    column; else (None, None)."""
+    column; else (None, None). A name the header repeats is a usage error (predict finds
+    columns by name); an unnamed column (a DataFrame's index, written by to_csv) gets a
+    note, and the model then keeps no names."""
     from .data import csv_header
     from .quantize import valid_names
 
     label = _csv_label(args)
     header = csv_header(args.data, args.header, None if isinstance(label, str) else label)
-    if header is None or len(header) != n_features + 1 or valid_names(header) is None:
+    if header is None or len(header) != n_features + 1:
+        return None, None
+    if valid_names(header) is None:
+        repeated = next((h for h in header if h and header.count(h) > 1), None)
+        if repeated is not None:
+            where = " and ".join(str(k) for k, h in enumerate(header) if h == repeated)
+            raise UsageError(f"{args.data}: the header names columns {where} (counted from 0) both {repeated!r}; "
+                             "rename one: predict finds the features by their names")
+        unnamed = ", ".join(str(k) for k, h in enumerate(header) if not h)
+        _note(f"column(s) {unnamed} of the header have no name (a DataFrame's index, written by to_csv?) and are "
+              "features like the others; the model keeps no column names, so predict reads columns by position")
         return None, None
     index = header.index(label) if isinstance(label, str) else label % len(header)
     return [h for k, h in enumerate(header) if k != index], header[index]
@@ -322,6 +334,8 @@ def cmd_train(args) -> int:
     print(f"{est.n_iter_} epochs | eta0 {est.eta_:g} | final training loss {est.loss_curve_[-1]:.6g} | "
           f"{score}{seconds:.2f} s")
     if args.model_out:
+        if names is not None:  # as a DataFrame fit: predict(DataFrame) in Python checks the columns by name
+            est.feature_names_in_ = np.asarray(names, dtype=object)
         save_model(est, args.model_out, data_format=args.data_format or None)
         print(f"model written to {args.model_out}")
     return 0
