@@ -287,6 +287,22 @@ def test_zip_files_in_the_wrong_place_and_unknown_libsvm_features(tmp_path, caps
     assert out.split() == [str(int(v)) for v in est.predict(np.array([[0.5, 0, 0], [0.3, 2, 0]]))]
 
 
+def test_numbers_with_thousands_separators_and_a_csv_named_txt_say_what_they_are(tmp_path):
+    # '147,621' labels were read as text: 500 classes and accuracy 0.01, exit 0; a CSV file
+    # named .txt whose header's first cell has a space was "label 'mean' is not a number".
+    rng = np.random.default_rng(0)
+    area = rng.uniform(50, 300, 200)
+    prices = tmp_path / "prices.csv"
+    prices.write_text("area,price\n" + "".join(f'{a:.1f},"{a * 1500:,.0f}"\n' for a in area))
+    proc = run("train", prices, "--label-column", "price")
+    assert proc.returncode == 2 and "the labels are numbers written with thousands separators" in proc.stderr
+    assert run("train", prices, "--label-column", "price", "--task", "classification").returncode == 0
+    named_txt = tmp_path / "cancer.txt"
+    named_txt.write_text("mean radius,mean texture,target\n1.0,2.0,1\n3.0,4.0,0\n")
+    proc = run("train", named_txt)
+    assert proc.returncode == 2 and "a CSV file? name it .csv, or pass --format csv" in proc.stderr
+
+
 def test_a_repeated_header_name_is_an_error_and_an_unnamed_column_a_note(tmp_path, capsys):
     # A repeated name would let predict match two columns by one name (swapped without a
     # word where the file orders them otherwise); an unnamed column (to_csv's index) trains

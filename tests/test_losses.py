@@ -119,6 +119,24 @@ def test_log_loss_reaches_its_optimum():
         assert objective <= 1.012 * best, (bits, objective, best)
 
 
+def test_a_low_precision_fit_that_falls_towards_one_class_warns():
+    # 5000 x 50 Gaussian features, 60/40 (LogisticRegression: 0.93 on the training rows).
+    # Squared hinge at 1 bit predicted 83% of the rows as the 60% class (measured, seed 0)
+    # and warns; hinge at 1 bit (39% predicted positive) and squared hinge at 4 bits do not.
+    import warnings
+
+    rng = np.random.default_rng(0)
+    X = rng.normal(size=(5000, 50))
+    y = (X @ rng.normal(size=50) + rng.logistic(size=5000) > 2).astype(int)
+    with pytest.warns(UserWarning, match=r"at 1 bit\(s\) the model predicts 8\d% of the training rows as class 0, "
+                                         r"which holds 60% of them: at this width loss='squared_hinge'"):
+        ZipMLClassifier(bits=1, random_state=0).fit(X, y)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        ZipMLClassifier(bits=1, loss="hinge", random_state=0).fit(X, y)
+        ZipMLClassifier(bits=4, random_state=0).fit(X, y)
+
+
 def test_centring_speeds_log_loss_up_on_breast_cancer():
     # 30 correlated min/max-scaled features with large means: centred (precondition, the
     # default) the fit's training log loss after 30 epochs is 0.102-0.105 at 32, 8 and 4

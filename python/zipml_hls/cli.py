@@ -191,11 +191,31 @@ def _looks_like_classes(y: np.ndarray) -> bool:
 
 
 def _check_task(args, y, task: str) -> None:
-    """Text labels are classes: a usage error for ``--task regression``."""
+    """Text labels are classes: a usage error for ``--task regression``, and for ``--task
+    auto`` where every label is a number written with thousands separators ('147,621':
+    hundreds of classes otherwise)."""
     if task == "regression" and y.dtype.kind == "U":
         classes = [repr(str(c)) for c in np.unique(y)]
         raise UsageError(f"{args.data}: the labels are text ({', '.join(classes[:3])}{', ...' if len(classes) > 3 else ''}"
                          "); --task regression needs numbers")
+    if args.task == "auto" and y.dtype.kind == "U" and all(map(_separated_number, np.unique(y))):
+        from .data import _is_number
+
+        example = next((str(c) for c in y if not _is_number(str(c))), str(y[0]))
+        raise UsageError(f"{args.data}: the labels are numbers written with thousands separators ({example!r}), "
+                         "read as text; write them without separators (pandas: read_csv(..., thousands=',')), or "
+                         "--task classification to take them as class names")
+
+
+_SEPARATED = re.compile(r"[+-]?\d{1,3}([,_ ]\d{3})+(\.\d*)?")
+
+
+def _separated_number(text) -> bool:
+    """A number, perhaps with thousands separators (',', '_' or ' ' every 3 digits)."""
+    from .data import _is_number
+
+    text = str(text).strip()
+    return _is_number(text) or _SEPARATED.fullmatch(text) is not None
 
 
 def _is_quantized_file(path: str, fmt: str) -> bool:

@@ -150,7 +150,7 @@ def _first_bad_line(path: Path, zero_based) -> str:
                 float(parts[0])
             except ValueError:
                 hint = " (comma-separated: a CSV file? name it .csv, or pass --format csv / fmt='csv')" \
-                    if b"," in parts[0] else ""
+                    if b"," in line else ""
                 return f"line {lineno}: label {parts[0].decode(errors='replace')!r:.40} is not a number{hint}"
             last = -1
             for tok in parts[1:]:
@@ -439,7 +439,7 @@ def _csv_rows(path: Path, text: str, delimiter: str, has_header: bool | None, fi
         except ValueError:
             column = next(k for k, c in enumerate(row, start=1) if not _is_number(c))
             what = "an empty value" if not row[column - 1].strip() else f"non-numeric value {row[column - 1]!r:.40}"
-            raise DataError(f"{path}: line {lineno}: {what} in column {column}") from None
+            raise DataError(f"{path}: line {lineno}: {what} in column {column} (counting from 1)") from None
         if width is None:
             width = len(values)
         elif len(values) != width:

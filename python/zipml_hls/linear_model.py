@@ -1384,8 +1384,29 @@ class ZipMLClassifier(ClassifierMixin, _ZipMLLinear):
             X, y = self._validate_fit(X, y, reset=True)
         check_classification_targets(y)
         self._set_classes(np.unique(y))
-        return self._fit(X, self._targets(y), self._sample_weights(sample_weight, X, y), coef_init, intercept_init,
-                         previous)
+        self._fit(X, self._targets(y), self._sample_weights(sample_weight, X, y), coef_init, intercept_init, previous)
+        if not isinstance(X, QuantizedData):
+            self._warn_majority(X, y)
+        return self
+
+    def _warn_majority(self, X, y) -> None:
+        """At 1 and 2 bits, a warning where the fitted model predicts one class for at least
+        15% more of the training rows than hold it: there the noisy margin test of the margin
+        losses (and the log-loss polynomial's noisy samples) can pull a fit towards the most
+        frequent class, silently (docs/API.md, "Losses at 1 and 2 bits")."""
+        if int(self.bits) > 2:
+            return
+        scores = np.asarray(X @ self._coef.T.astype(np.float32), dtype=np.float64) + self._intercept
+        predicted = (scores[:, 0] > 0).astype(int) if scores.shape[1] == 1 else np.argmax(scores, axis=1)
+        shares = np.bincount(predicted, minlength=self.classes_.size) / predicted.size
+        truth = np.bincount(np.searchsorted(self.classes_, y), minlength=self.classes_.size) / predicted.size
+        k = int(np.argmax(shares - truth))
+        if shares[k] - truth[k] >= 0.15:
+            warnings.warn(f"at {int(self.bits)} bit(s) the model predicts {shares[k]:.0%} of the training rows as "
+                          f"class {self.classes_[k].tolist()!r}, which holds {truth[k]:.0%} of them: at this width "
+                          f"loss={self.loss!r} can fall towards one class; compare the losses (loss='hinge', "
+                          "'squared_error') or train at more bits (docs/API.md, \"Losses at 1 and 2 bits\")",
+                          UserWarning, stacklevel=3)
 
     def _class_weights(self, y, weights):
         """``weights`` (or ones) times the weight of each row's class (class_weight), or
