@@ -321,6 +321,12 @@ def test_a_repeated_header_name_is_an_error_and_an_unnamed_column_a_note(tmp_pat
     assert "column(s) 0 of the header have no name" in capsys.readouterr().err
     est, training_format = load_model_and_format(model)
     assert not hasattr(est, "feature_names_in_") and "feature_names" not in training_format
+    # the label by default is column 0; a header column called 'target' gets a note
+    last = tmp_path / "last.csv"
+    last.write_text(",".join(names + ["target"]) + "\n" + rows)
+    assert main(["train", last, "--quiet"]) == 0
+    assert ("the label is column 0, 'x0' (the default); the header also names 'target': --label-column target"
+            in capsys.readouterr().err)
 
 
 def test_text_labels_without_a_header_and_a_header_narrower_than_the_rows(tmp_path, capsys):

@@ -179,6 +179,10 @@ def _csv_columns(args, n_features: int):
     return [h for k, h in enumerate(header) if k != index], header[index]
 
 
+#: Header names that usually mean the label (a note when column 0, the default, is not one).
+_LABEL_NAMES = {"target", "label", "labels", "y", "class", "outcome", "response", "price"}
+
+
 def _csv_label(args):
     """The CSV label column the command was given (0 when none was)."""
     return 0 if args.label_column is None else args.label_column
@@ -303,6 +307,10 @@ def cmd_train(args) -> int:
     names, label_name = (None, None) if quantized or not _is_csv(args.data, args.format) else _csv_columns(args, n_features)
     if label_name is not None:  # predict finds the label, and the features, by name
         args.data_format.update(label_column=label_name, feature_names=names)
+        likely = [n for n in names if n.strip().lower() in _LABEL_NAMES]
+        if args.label_column is None and likely:
+            _note(f"the label is column 0, {label_name!r} (the default); the header also names {likely[0]!r}: "
+                  f"--label-column {likely[0]} trains on that one")
     elif not quantized and _is_csv(args.data, args.format) and _csv_label(args) != 0:
         args.data_format["label_column"] = _csv_label(args)  # (0, the default, is not stored: older readers)
     task = args.task
