@@ -12,13 +12,6 @@ from zipml_hls.cli import main
 from zipml_hls.model_io import load_model
 
 
-def _frame(est, X):
-    """X with the names of the columns the model was trained on (a CSV header's)."""
-    import pandas as pd
-
-    return pd.DataFrame(X, columns=est.feature_names_in_)
-
-
 @pytest.fixture
 def diabetes_csv(tmp_path):
     X, y = load_diabetes(return_X_y=True)
@@ -35,6 +28,7 @@ def cancer_libsvm(tmp_path):
     return path
 
 
+@pytest.mark.filterwarnings("ignore:X does not have valid feature names")  # a model of a named CSV header
 def test_train_and_predict_regression(diabetes_csv, tmp_path, capsys):
     model = tmp_path / "m.zipml"
     assert main(["train", str(diabetes_csv), "--bits", "4", "--seed", "3", "--model-out", str(model),
@@ -46,9 +40,10 @@ def test_train_and_predict_regression(diabetes_csv, tmp_path, capsys):
     preds = tmp_path / "p.txt"
     assert main(["predict", str(model), str(diabetes_csv), "--output", str(preds)]) == 0
     X, y = load_diabetes(return_X_y=True)
-    np.testing.assert_allclose(np.loadtxt(preds), est.predict(_frame(est, X)))
+    np.testing.assert_allclose(np.loadtxt(preds), est.predict(X))
 
 
+@pytest.mark.filterwarnings("ignore:X does not have valid feature names")  # a model of a named CSV header
 def test_predict_writes_into_devices_and_pipes(diabetes_csv, tmp_path, capsys):
     # /dev/null and a FIFO are written into (a rename over them would replace the device);
     # a folder is still refused, before the data are read.
@@ -67,7 +62,7 @@ def test_predict_writes_into_devices_and_pipes(diabetes_csv, tmp_path, capsys):
     reader.join(timeout=60)
     X, _ = load_diabetes(return_X_y=True)
     est = load_model(model)
-    np.testing.assert_allclose(np.array(got[0].split(), float), est.predict(_frame(est, X)))
+    np.testing.assert_allclose(np.array(got[0].split(), float), est.predict(X))
     assert fifo.exists() and not fifo.is_file()  # still the pipe
     capsys.readouterr()
     assert main(["predict", str(model), str(diabetes_csv), "--output", str(tmp_path)]) == 2
@@ -109,6 +104,7 @@ def test_train_classification_on_libsvm(cancer_libsvm, tmp_path, capsys):
     assert list(est.classes_) == [-1.0, 1.0]
 
 
+@pytest.mark.filterwarnings("ignore:X does not have valid feature names")  # a model of a named CSV header
 def test_text_class_labels_in_csv_train_predict_and_score(tmp_path, capsys):
     # iris as most CSV files hold it: a header and the species as text, here in the last column
     from sklearn.datasets import load_iris
@@ -125,12 +121,12 @@ def test_text_class_labels_in_csv_train_predict_and_score(tmp_path, capsys):
     est = load_model(model)
     assert list(est.classes_) == ["setosa", "versicolor", "virginica"]
     assert main(["predict", str(model), str(data), "--output", str(preds)]) == 0  # the label column from the file
-    assert preds.read_text().split() == list(est.predict(_frame(est, X)))
+    assert preds.read_text().split() == list(est.predict(X))
     assert "accuracy against the file's labels: 0.9" in capsys.readouterr().err
     unlabelled = tmp_path / "new.csv"
     unlabelled.write_text("".join(",".join(f"{v:g}" for v in x) + "\n" for x in X[:5]))
     assert main(["predict", str(model), str(unlabelled)]) == 0
-    assert capsys.readouterr().out.split() == list(est.predict(_frame(est, X[:5])))
+    assert capsys.readouterr().out.split() == list(est.predict(X[:5]))
 
 
 def test_text_labels_mixed_with_numbers_are_all_text_and_need_classification(tmp_path):

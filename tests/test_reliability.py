@@ -60,8 +60,7 @@ def test_scikit_learns_multi_line_input_errors_are_one_line(xy, cls):
         _one_line_error(lambda: method(X + 1j), ValueError, "Complex data not supported")
         _one_line_error(lambda: method(np.full((2, 3), np.nan)), ValueError, "contains NaN")
     # other multi-line messages keep every line, joined: the names a column check lists
-    import pandas as pd
-
+    pd = pytest.importorskip("pandas")
     named = cls(max_iter=2, decay_epochs=0, random_state=0).fit(pd.DataFrame(X, columns=["a", "b", "c"]), y)
     _one_line_error(lambda: named.predict(pd.DataFrame(X, columns=["c", "b", "a"])), ValueError,
                     "should match those that were passed during fit: Feature names must be in the same order")
