@@ -411,7 +411,8 @@ class _ZipMLLinear(BaseEstimator):
         # are at x = 0 (step multipliers only where preconditioning)
         precondition = self.precondition and self.levels == "uniform"
         self._conditioning = Conditioning.fit(summary, bits, rounding, origin) if precondition else None
-        if precondition and self._loss_spec.kernel == "polynomial" and not LOG_LOSS_MULTIPLIERS:
+        centres_only = precondition and self._loss_spec.kernel == "polynomial" and not LOG_LOSS_MULTIPLIERS
+        if centres_only:
             self._conditioning = replace(self._conditioning, shifts=np.zeros_like(self._conditioning.shifts))
         if origin is not None and not precondition:
             self._conditioning = Conditioning(centers=origin, shifts=np.zeros(origin.size, np.uint8))
@@ -420,9 +421,7 @@ class _ZipMLLinear(BaseEstimator):
         # quantized data keep them too. Their R is at most 3 times that (sum_j m_j <= the largest
         # row sum, up to the centers' rounding), which the logistic loss's curvature of at most
         # 1/4 covers.
-        by = self._conditioning
-        if precondition and origin is None and self._loss_spec.kernel == "polynomial" and not LOG_LOSS_MULTIPLIERS:
-            by = None
+        by = None if centres_only and origin is None else self._conditioning
         self._limit_shifts_by_decay()
         # least squares on double data: cancel the stored copy's rounding (docs/FORMATS.md section 5);
         # with sample weights each sample's pull is weighted: the correction by their mean
