@@ -351,16 +351,23 @@ def test_signals_stop_training_quickly_and_leave_no_temporary_file(tmp_path, sig
     rng = np.random.default_rng(0)
     X = rng.uniform(size=(65536, 256)).astype(np.float32)
     np.savez(data, X=X, y=X @ rng.standard_normal(256))
-    proc = subprocess.Popen([sys.executable, "-m", "zipml_hls", "train", str(data), "--bits", "32", "--epochs",
-                             "100000", "--decay-epochs", "0", "--model-out", str(tmp_path / "m.zipml")],
-                            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+    argv = ["zipml-hls", "train", str(data), "--bits", "32", "--epochs", "100000", "--decay-epochs", "0",
+            "--model-out", str(tmp_path / "m.zipml")]
+    # Ctrl-C's handler as a command started in the foreground has it: a run started in the
+    # background (`cmd &` in a script) inherits SIGINT ignored, and Python keeps it so.
+    start_cli = ("import runpy, signal, sys; signal.signal(signal.SIGINT, signal.default_int_handler); "
+                 f"sys.argv = {argv!r}; runpy.run_module('zipml_hls', run_name='__main__')")
+    proc = subprocess.Popen([sys.executable, "-c", start_cli], stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
+                            text=True)
     while "epoch 2," not in proc.stderr.readline():  # a line per epoch: training is under way
         assert proc.poll() is None
     start = time.monotonic()
     proc.send_signal(getattr(signal, sig))
-    with proc.stderr:
-        err = proc.stderr.read()
-    proc.wait(timeout=60)
+    try:
+        _, err = proc.communicate(timeout=60)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        raise AssertionError(f"{sig} did not stop training within 60 s") from None
     assert time.monotonic() - start < 3.0 and proc.returncode == code and err.strip().endswith(word), err
     assert sorted(p.name for p in tmp_path.iterdir()) == ["d.npz"]
 
