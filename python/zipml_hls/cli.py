@@ -14,6 +14,7 @@ import sys
 import threading
 import time
 import warnings
+from collections import Counter
 from pathlib import Path
 
 import numpy as np
@@ -166,7 +167,8 @@ def _csv_columns(args, n_features: int):
     if header is None or len(header) != n_features + 1:
         return None, None
     if valid_names(header) is None:
-        repeated = next((h for h in header if h and header.count(h) > 1), None)
+        counts = Counter(header)  # (a header may name 65,536 columns: no count per name)
+        repeated = next((h for h in header if h and counts[h] > 1), None)
         if repeated is not None:
             where = " and ".join(str(k) for k, h in enumerate(header) if h == repeated)
             raise UsageError(f"{args.data}: the header names columns {where} (counted from 0) both {repeated!r}; "
@@ -501,11 +503,12 @@ def _predict_by_names(args, names: list, header: list, training_format: dict):
     the model's training label column, else the one column left."""
     from .data import DataError, load_csv
 
-    missing = [n for n in names if n not in header]
+    in_header, features = set(header), set(names)  # (wide headers: no list search per name)
+    missing = [n for n in names if n not in in_header]
     if missing:
         raise DataError(f"{args.data}: the model's feature(s) {', '.join(map(repr, missing[:5]))} are not in the "
                         f"header (line 1: {', '.join(map(repr, header[:8]))}{', ...' if len(header) > 8 else ''})")
-    others = [h for h in header if h not in names]
+    others = [h for h in header if h not in features]
     label = args.label_column if args.label_column is not None else training_format.get("label_column")
     if isinstance(label, str) and label not in others and args.label_column is None:
         label = None  # the training file's label column is not in this file
@@ -524,12 +527,12 @@ def _predict_by_names(args, names: list, header: list, training_format: dict):
         label = header[label]
     if label is not None and label not in others:
         raise DataError(f"{args.data}: the label column {label!r} is " + (
-            "one of the model's features" if label in names else "not in the header"))
+            "one of the model's features" if label in features else "not in the header"))
     X, y = load_csv(args.data, None if label is None else header.index(label), has_header=True, text_labels=True)
-    columns = [h for h in header if h != label]
+    position = {h: k for k, h in enumerate(h for h in header if h != label)}
     if len(others) > (label is not None):
         _note(f"column(s) {', '.join(repr(h) for h in others if h != label)} are not the model's features: left out")
-    return X[:, [columns.index(n) for n in names]], y
+    return X[:, [position[n] for n in names]], y
 
 
 def _by_rows(method, X) -> np.ndarray:
@@ -543,9 +546,8 @@ def _by_rows(method, X) -> np.ndarray:
 
 
 def cmd_predict(args) -> int:
-    from .model_io import load_model_and_format
-
     from .data import is_stream
+    from .model_io import load_model_and_format
 
     if args.output and not is_stream(args.output):
         check_writable(args.output)  # before reading the data, not after

@@ -1395,8 +1395,9 @@ class ZipMLClassifier(ClassifierMixin, _ZipMLLinear):
         frequent class, silently (docs/API.md, "Losses at 1 and 2 bits")."""
         if int(self.bits) > 2:
             return
-        scores = np.asarray(X @ self._coef.T.astype(np.float32), dtype=np.float64) + self._intercept
-        predicted = (scores[:, 0] > 0).astype(int) if scores.shape[1] == 1 else np.argmax(scores, axis=1)
+        # X float32 times the model (predict's float64 copy of X would double a large X's memory)
+        predicted = self._class_index(np.asarray(X @ self._coef.T.astype(np.float32), dtype=np.float64)
+                                      + self._intercept)
         shares = np.bincount(predicted, minlength=self.classes_.size) / predicted.size
         truth = np.bincount(np.searchsorted(self.classes_, y), minlength=self.classes_.size) / predicted.size
         k = int(np.argmax(shares - truth))
@@ -1462,10 +1463,14 @@ class ZipMLClassifier(ClassifierMixin, _ZipMLLinear):
         return scores[:, 0] if scores.shape[1] == 1 else scores
 
     def predict(self, X):
-        scores = self.decision_function(X)
-        if scores.ndim == 1:
-            return self.classes_[(scores > 0).astype(int)]
-        return self.classes_[np.argmax(scores, axis=1)]
+        index = self._class_index(self._decision(X))  # (checks the fit first, before classes_)
+        return self.classes_[index]
+
+    @staticmethod
+    def _class_index(scores: np.ndarray) -> np.ndarray:
+        """Each row's class (index into classes_) from its (n, 1) or (n, k) scores: the
+        positive side of the one model, else the highest-scoring class."""
+        return (scores[:, 0] > 0).astype(int) if scores.shape[1] == 1 else np.argmax(scores, axis=1)
 
     def _log_loss_only(self, name: str):
         """The method ``_name``, where loss='log_loss' (the other losses give margins, not
