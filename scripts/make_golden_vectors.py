@@ -61,7 +61,9 @@ def sgd_case(root, rng, name, n, d, bits, sampling, n_copies, epochs, tables=Fal
     X = rng.uniform(-1, 1, size=(n, d)).astype(np.float32)
     y = X @ rng.standard_normal(d) + 0.1 * rng.standard_normal(n)
     sc = FeatureScaling.fit(X)
-    levels = random_tables(rng, d, bits) if tables else None
+    # tables: True per-feature tables at random, "shared" one random table for every feature
+    levels = (np.tile(random_tables(rng, 1, bits), (d, 1)) if tables == "shared"
+              else random_tables(rng, d, bits) if tables else None)
     values = None if levels is None else F.level_values(levels)
     dot_mult = F.TABLE_DOT_MULT if tables else F.dot_mult(bits)
     data = R.quantize_matrix(X, sc.lo, sc.inv, levels, bits, sampling, 11, n_copies)
@@ -84,7 +86,7 @@ def sgd_case(root, rng, name, n, d, bits, sampling, n_copies, epochs, tables=Fal
         model_bits=model_bits, grad_bits=grad_bits, seed=seed, full=full, feature_shifts=shifts, centers=centers,
         stored_variance=variance, fit_intercept=not frozen, model_quantization=quantization, **reg)
     params = dict(n=n, d=d, bits=bits, sampling=F.sampling_id(sampling), n_copies=n_copies, epochs=epochs,
-                  step_shift=step_shift, decay_epochs=decay, dot_mult=dot_mult, tables=int(tables),
+                  step_shift=step_shift, decay_epochs=decay, dot_mult=dot_mult, tables=int(bool(tables)),
                   loss=LOSSES[loss].kernel_id, model_bits=model_bits, grad_bits=grad_bits, rng_seed=seed,
                   feature_shifts=int(shifted), centers=int(shifted), stored_variance=int(corrected))
     if quantization != "grid":  # the grid's cases keep their files as they were
@@ -329,6 +331,16 @@ def main(out: Path) -> None:
                                seed=31, step_shift=16, shifted=True, frozen=True))
     index.append(logistic_case(out, rng, "logistic_b2_double_deg3_shifted_elasticnet_weighted", 12, 23, 2, "double",
                                3, 2, seed=31, step_shift=16, shifted=True, weighted=True, penalties=("decay", "l1")))
+    # One level table shared by every feature (quantize's levels_method='shared'), which the
+    # AVX2 path looks up in registers (up to 16 levels) or gathers from the one table: rows of
+    # several lines, with centers and step multipliers, and a step that saturates.
+    for bits in (2, 3, 4, 6, 8):
+        for sampling in ("double", "naive"):
+            k = F.values_per_line(bits, sampling)
+            index.append(sgd_case(out, rng, f"sgd_b{bits}_{sampling}_shared_tables_shifted", 11, k + 13, bits,
+                                  sampling, 2, 2, tables="shared", step_shift=16, shifted=True))
+        index.append(sgd_case(out, rng, f"sgd_b{bits}_double_shared_tables_saturating", 9, 37, bits, "double", 1, 2,
+                              tables="shared", step_shift=1))
     (out / "index.txt").write_text("\n".join(index) + "\n")
 
 

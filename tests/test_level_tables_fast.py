@@ -16,6 +16,20 @@ def random_tables(rng, d, bits):
     return np.array([np.concatenate([[0], t, [1 << F.LEVEL_VALUE_FRAC]]) for t in inner], dtype=np.int32)
 
 
+def tables_of(kind, rng, q, d, bits):
+    """The tables a case runs: the quantizer's, random per-feature ones, one random table
+    for every feature (the shared lookup), or that with the last feature's table replaced
+    (which must not take the shared lookup)."""
+    if kind in ("optimal", "shared_optimal"):
+        return q.level_values
+    if kind == "random":
+        return random_tables(rng, d, bits)
+    tables = np.tile(random_tables(rng, 1, bits), (d, 1))
+    if kind == "near_shared":  # the last feature's values one higher, but for the top one
+        tables[-1, :-1] += 1
+    return tables
+
+
 @pytest.mark.parametrize("bits", F.SUPPORTED_BITS)
 @pytest.mark.parametrize("sampling", F.TRAINING_SAMPLINGS)
 @pytest.mark.parametrize("conditioned", [False, True])
@@ -28,15 +42,21 @@ def test_level_tables_fast_path_equals_the_portable_kernel_and_golden(bits, samp
     # of steps too large for int32 lanes.
     rng = np.random.default_rng(bits * 7 + len(sampling) + conditioned)
     k = F.values_per_line(bits, sampling)
+    # One table for every feature (levels_method='shared', or random) takes the shared
+    # lookup (registers up to 16 levels, else a gather from the one table); a table that
+    # differs in one feature must not.
     cases = [(1, 1, 3, "squared_error", "optimal"), (9, 13, 4, "hinge", "random"),
              (33, k + 3, 2, "squared_error", "optimal"), (20, 3 * k - 5, 6, "squared_hinge", "random"),
-             (12, 40, 1, "squared_error", "random"), (16, 2 * k + 1, 5, "squared_error", "optimal")]
+             (12, 40, 1, "squared_error", "random"), (16, 2 * k + 1, 5, "squared_error", "optimal"),
+             (17, 2 * k + 3, 3, "squared_error", "shared"), (10, k + 9, 5, "squared_hinge", "near_shared"),
+             (25, 50, 2, "squared_error", "shared_optimal"), (1, 1, 4, "squared_error", "shared")]
     for n, d, step, loss, tables in cases:
         X, labels = problem(rng, n, d)
         if loss != "squared_error":
             labels = np.where(labels > 0, 1 << 16, -(1 << 16)).astype(np.int32)
-        q = quantize(X, bits, sampling=sampling, levels="optimal", seed=4, n_copies=2)
-        values = q.level_values if tables == "optimal" else random_tables(rng, d, bits)
+        q = quantize(X, bits, sampling=sampling, levels="optimal", seed=4, n_copies=2,
+                     levels_method="shared" if tables == "shared_optimal" else None)
+        values = tables_of(tables, rng, q, d, bits)
         kw = dict(values=values, loss=loss, seed=11, rows=rng.permutation(n),
                   sample_weights=rng.integers(1 << 14, 1 << 17, n).astype(np.int32))
         labels = labels[kw["rows"]]

@@ -164,6 +164,10 @@ ZIPML_INLINE inline __m256i select_lanes(__m256i if_clear, __m256i if_set, __m25
  * else by feature (j (S + 1) + k), gathered. The default: columns for 1, 2 and 3 bits (3x
  * and, at 3 bits, 1.3-1.4x faster than gathers on Zen 3), gathers for 4 bits (even
  * there), 6 and 8 (docs/BENCH.md, scripts/level_lookup_speed.cpp).
+ * Where every feature has the same table (quantize's levels_method='shared'), the lookup
+ * needs no per-feature table: up to 16 levels are permuted in registers (two permutes and
+ * a blend on code bit 3 for 16), 64 and 256 gathered from the one table, and the centers
+ * subtracted in the lanes.
  */
 template <int S, bool kColumns = (S <= 7)>
 class LevelLookup {
@@ -171,7 +175,15 @@ class LevelLookup {
 
  public:
   LevelLookup(const int32_t* values, const int32_t* centers, int d, int padded)
-      : padded_(padded), stride_(padded + 16), table_(size_t(kColumns ? stride_ : padded) * (S + 1)) {
+      : padded_(padded), stride_(padded + 16), shared_(d > 0) {
+    for (int64_t i = S + 1; shared_ && i < int64_t{d} * (S + 1); ++i) shared_ = values[i] == values[i % (S + 1)];
+    if (shared_) {  // one table, and the centers (0 past d: those lanes read the table uncentred)
+      table_.assign(values, values + S + 1);
+      centers_.assign(padded, 0);
+      for (int j = 0; j < d && centers != nullptr; ++j) centers_[j] = centers[j];
+      return;
+    }
+    table_.resize(size_t(kColumns ? stride_ : padded) * (S + 1));
     for (int j = 0; j < padded; ++j)
       for (int k = 0; k <= S; ++k)
         table_[kColumns ? size_t(k) * stride_ + j : size_t(j) * (S + 1) + k] =
@@ -180,10 +192,35 @@ class LevelLookup {
 
   /// The centred values of the `padded` codes at `codes` (each at most S), written to out.
   void operator()(const uint8_t* codes, int32_t* out) const {
+    if (shared_) {
+      shared_lookup(codes, out);
+      return;
+    }
     for (int j = 0; j < padded_; j += 8) _mm256_storeu_si256(reinterpret_cast<__m256i*>(out + j), at(codes, j));
   }
 
  private:
+  void shared_lookup(const uint8_t* codes, int32_t* out) const {
+    if constexpr (S <= 15) {
+      __m256i low = _mm256_setzero_si256(), high = _mm256_setzero_si256();  // levels 0-7 and 8-15
+      std::memcpy(&low, table_.data(), sizeof(int32_t) * (S < 7 ? S + 1 : 8));
+      if (S > 7) std::memcpy(&high, table_.data() + 8, sizeof(int32_t) * 8);
+      for (int j = 0; j < padded_; j += 8) {
+        const __m256i c = widen8(codes + j);
+        __m256i v = _mm256_permutevar8x32_epi32(low, c);  // the index's low 3 bits
+        if constexpr (S > 7) v = select_lanes(v, _mm256_permutevar8x32_epi32(high, c), _mm256_slli_epi32(c, 28));
+        v = _mm256_sub_epi32(v, _mm256_loadu_si256(reinterpret_cast<const __m256i*>(centers_.data() + j)));
+        _mm256_storeu_si256(reinterpret_cast<__m256i*>(out + j), v);
+      }
+    } else {
+      for (int j = 0; j < padded_; j += 8) {
+        const __m256i v = _mm256_i32gather_epi32(table_.data(), widen8(codes + j), 4);
+        _mm256_storeu_si256(reinterpret_cast<__m256i*>(out + j),
+                            _mm256_sub_epi32(v, _mm256_loadu_si256(reinterpret_cast<const __m256i*>(centers_.data() + j))));
+      }
+    }
+  }
+
   ZIPML_INLINE __m256i column(int k, int j) const {
     return _mm256_loadu_si256(reinterpret_cast<const __m256i*>(table_.data() + size_t(k) * stride_ + j));
   }
@@ -212,7 +249,8 @@ class LevelLookup {
   }
 
   int padded_, stride_;
-  std::vector<int32_t> table_;
+  bool shared_;                            // every feature's table is table_ (S + 1 values)
+  std::vector<int32_t> table_, centers_;   // centers_: shared tables only
 };
 
 /// A row's dot product sum_j v_j (w_j >> 8) in 8 lanes: wrapping in int32 lanes for
