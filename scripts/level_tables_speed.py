@@ -1,9 +1,10 @@
 """Epoch time of the SGD kernel with per-feature level tables (variance-optimal levels)
-against uniform levels on the same data, at 1, 2, 4 and 8 bits.
+and with one table shared by every feature (levels_method='shared') against uniform
+levels on the same data, at 1, 2, 4 and 8 bits.
 
 The bench's float32 problem (zipml-hls bench: uniform features, a linear target), n x d,
 quantized once with uniform and once with optimal levels; least squares, one epoch per
-kernel call from a zero model, step 2^-12 as the bench. The two contenders are timed
+kernel call from a zero model, step 2^-12 as the bench. The three contenders are timed
 alternately, `--repeats` rounds, and the medians reported with their ratio (the machine
 may be shared: ratios within one run only). `--portable` also times the portable kernel
 with the tables once (what level tables ran before the AVX2 path took them).
@@ -40,24 +41,27 @@ def main() -> None:
     info = hls.info()
     print(f"{n} x {d}, {args.sampling} sampling; SGD fast path {info['fast_sgd']}, "
           f"level tables on it: {info['fast_sgd_tables']}")
-    print("bits | uniform s/epoch | level tables s/epoch | tables / uniform speed" +
+    print("bits | uniform s/epoch | level tables s/epoch | tables / uniform speed | shared table s/epoch | "
+          "shared / uniform speed" +
           (" | portable, tables" if args.portable else ""))
     zeros = np.zeros(d + 1, np.int32)
     for bits in (1, 2, 4, 8):
         uniform = quantize(X, bits, sampling=args.sampling, seed=1)
         optimal = quantize(X, bits, sampling=args.sampling, levels="optimal", seed=1)
+        shared = quantize(X, bits, sampling=args.sampling, levels="optimal", levels_method="shared", seed=1)
 
         def epoch(q, dot_mult, **kw):
             return lambda: hls.sgd_linear(q.lines, labels, d, bits, args.sampling, 1, 12, 0, dot_mult, zeros,
                                           values=q.level_values, **kw)
 
-        runs = {"uniform": epoch(uniform, F.dot_mult(bits)), "tables": epoch(optimal, F.TABLE_DOT_MULT)}
+        runs = {"uniform": epoch(uniform, F.dot_mult(bits)), "tables": epoch(optimal, F.TABLE_DOT_MULT),
+                "shared": epoch(shared, F.TABLE_DOT_MULT)}
         times = {name: [] for name in runs}
         for _ in range(args.repeats):
             for name, run in runs.items():
                 times[name].append(epoch_times(run, 1)[0])
-        u, t = (float(np.median(times[name])) for name in runs)
-        line = f"{bits} | {u:.4f} | {t:.4f} | {u / t:.2f}x"
+        u, t, sh = (float(np.median(times[name])) for name in runs)
+        line = f"{bits} | {u:.4f} | {t:.4f} | {u / t:.2f}x | {sh:.4f} | {u / sh:.2f}x"
         if args.portable:
             line += f" | {epoch_times(epoch(optimal, F.TABLE_DOT_MULT, portable=True), 1)[0]:.3f}"
         print(line)

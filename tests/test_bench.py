@@ -31,6 +31,7 @@ def test_quick_bench_writes_documented_schema(tmp_path, capsys):
             for sampling in ("double", "naive"):
                 assert ("quantized", bits, sampling, "uniform", "squared_error") in kernels
         assert ("quantized", 4, "double", "optimal", "squared_error") in kernels
+        assert ("quantized", 4, "double", "shared", "squared_error") in kernels
         for bits in (1, 2, 4, 8):
             for loss in ("hinge", "log_loss"):
                 assert ("quantized", bits, "double", "uniform", loss) in kernels

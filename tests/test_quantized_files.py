@@ -450,10 +450,19 @@ def test_cli_quantize_and_train(skewed, tmp_path, capsys):
         direct = ZipMLRegressor(bits=2, sampling="naive", random_state=1, max_iter=3,
                                 decay_epochs=1).fit(load_quantized(out))
     assert np.array_equal(zipml_hls.model_io.load_model(model).coef_, direct.coef_)
+    shared = tmp_path / "shared.zq"
+    assert main(["quantize", str(csv), "--bits", "3", "--levels", "optimal", "--levels-method", "shared", "-o",
+                 str(shared), "--quiet"]) == 0
+    table = load_quantized(shared).level_table
+    assert np.all(table == table[0]) and table.shape == (11, 8)  # one table for every feature
+    assert main(["train", str(shared), "--epochs", "2", "--quiet"]) == 0
     assert main(["quantize", str(csv), "--bits", "3", "--levels", "optimal", "-o", str(out), "--quiet"]) == 0
     assert load_quantized(out).levels == "optimal"
+    assert not np.all(load_quantized(out).level_table == load_quantized(out).level_table[0])
     capsys.readouterr()
     for argv, words in ((["train", str(out), "--bits", "4"], "holds 3-bit double data"),
+                        (["quantize", str(csv), "--bits", "3", "--levels-method", "shared", "-o", str(shared)],
+                         "--levels-method is for --levels optimal"),
                         (["train", str(out), "--requantize"], "requantize=True"),
                         (["predict", str(model), str(out)], "is a quantized data file"),
                         (["train", str(npy)], "read by 'zipml-hls quantize'"),

@@ -19,6 +19,7 @@ from .backend import get_backend
 from .data import atomic_write_bytes
 from .engine import KernelRun, SgdConfig, prepare, sharded_pass
 from .hls_flow import TOP_BITS, TOP_SAMPLINGS
+from .quantize import optimal_level_table
 from .scaling import FeatureScaling, LabelScaling
 from .spec import format as F
 from .spec.losses import LOSSES
@@ -140,13 +141,14 @@ def throughput(name: str, n: int, d: int, cfg: BenchConfig, say) -> dict:
     t = epoch_times(lambda: fp32(scaled, 1, shift, 0, zeros), cfg.repeats)
     rows.append(_row("fp32", 32, "fp32", "-", n, d, Xs.nbytes, t, bandwidth, scale_s))
     contenders = [(b, s, "uniform") for b in cfg.widths for s in ("double", "naive")]
-    contenders += [(4, "double", "optimal")]
+    contenders += [(4, "double", "optimal"), (4, "double", "shared")]  # shared: levels_method='shared'
     info = get_backend("hls").info()
     two_workers = [(fp32, scaled, 32, "fp32", Xs.nbytes, scale_s)]  # n_jobs=2: engine.sharded_pass
     for bits, sampling, levels in contenders:
-        config = SgdConfig(bits, sampling, levels, shift, 0, 1, 0, "hls")
+        config = SgdConfig(bits, sampling, "optimal" if levels == "shared" else levels, shift, 0, 1, 0, "hls")
         start = time.perf_counter()
-        data = prepare(X, scaling, config)  # quantizes X itself, without the scaled copy
+        table = optimal_level_table(X, bits, scaling, "hls", "shared") if levels == "shared" else None
+        data = prepare(X, scaling, config, table=table)  # quantizes X itself, without the scaled copy
         prep = fit_s + time.perf_counter() - start
         run = KernelRun(ys, config)
         t = epoch_times(lambda: run(data, 1, shift, 0, zeros), cfg.repeats)
@@ -322,7 +324,8 @@ def kernel_label(r) -> str:
         return {"fp32": "fp32 C++ kernel", "sklearn": "scikit-learn SGDRegressor",
                 "golden": "NumPy golden model, 4-bit double (extrapolated)"}[r["kernel"]] + workers
     loss = "" if r.get("loss", "squared_error") == "squared_error" else f", {r['loss']}"
-    return (F.precision_label(r["bits"], r["sampling"]) + (" optimal" if r["levels"] == "optimal" else "") + loss
+    levels = {"optimal": " optimal", "shared": " optimal, shared table"}.get(r["levels"], "")
+    return (F.precision_label(r["bits"], r["sampling"]) + levels + loss
             + workers)
 
 

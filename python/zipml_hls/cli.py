@@ -25,6 +25,7 @@ from .backend import BACKENDS, get_backend
 from .hls_flow import TOP_BITS, TOP_SAMPLINGS
 from .data import check_writable, data_format, format_size
 from .ingest import TABLES
+from .levels import TABLE_METHODS
 from .quantize import LEVELS, REQUANTIZE_MAX_VALUES
 from .spec import format as F
 from .spec.losses import CLASSIFIER_LOSSES, LOSSES
@@ -384,6 +385,8 @@ def cmd_quantize(args) -> int:
     if _is_quantized_file(args.data, args.format):
         raise UsageError(f"{args.data} is already a quantized data file")
     fmt = data_format(args.data, args.format)[0]
+    if args.levels_method is not None and args.levels != "optimal":
+        raise UsageError("--levels-method is for --levels optimal")
     start = time.perf_counter()
     if fmt in ("csv", *TABLES) and args.levels == "uniform":
         label_column = _csv_label(args)
@@ -412,7 +415,7 @@ def cmd_quantize(args) -> int:
 
         X, y = _load(args.data, args)
         quantize(X, args.bits, sampling=args.sampling, levels=args.levels, seed=args.seed, n_copies=args.copies,
-                 y=y).save(args.output)
+                 levels_method=args.levels_method, y=y).save(args.output)
     q = load_quantized(args.output, verify=False)
     print(f"{q.n_samples} rows x {q.n_features} features -> {args.output}: {q.bits}-bit {q.sampling}, {q.levels} "
           f"levels, {q.n_copies} cop{'y' if q.n_copies == 1 else 'ies'}, {q.bits_per_value} bits per value, "
@@ -788,6 +791,9 @@ def build_parser() -> argparse.ArgumentParser:
                         "stochastic sample; nearest: deterministic rounding")
     p.add_argument("--levels", default="uniform", choices=LEVELS,
                    help="optimal: loaded and quantized in memory (levels need every value of a feature)")
+    p.add_argument("--levels-method", choices=TABLE_METHODS,
+                   help="optimal levels: exact or grid program per feature (default: exact up to 4096 rows below 8 "
+                        "bits, else grid), or shared: one table for every feature, read faster by the SGD kernel")
     p.add_argument("--copies", type=int, default=1,
                    help="independent quantized copies; training reads copy e mod K in epoch e (naive data: fresh "
                         "samples for K epochs; double data draw fresh samples from any copy) (default 1)")

@@ -178,11 +178,15 @@ def quantize(X, bits, *, sampling="double", levels="uniform", seed=0, n_copies=1
     n_copies : int >= 1. Independent quantized copies (fresh randomness each).
     backend : {'hls', 'reference'}. The C++ kernels or the NumPy golden model.
     scaling : FeatureScaling, optional. Reuse a fitted scaling instead of X's min/max.
-    levels_method : {'exact', 'grid'}, optional. For optimal levels: the exact program
-        (default up to 4096 rows below 8 bits) or the grid program (default otherwise); the
-        levels are then moved onto the 1025 values the SGD kernel reads (Q0.10), so every
-        level is read exactly and none merge (``levels.level_tables``).
-    grid_size : int, optional. Grid points for the grid method (default
+    levels_method : {'exact', 'grid', 'shared'}, optional. For optimal levels: per feature,
+        the exact program (default up to 4096 rows below 8 bits) or the grid program (default
+        otherwise); or 'shared', one table for every feature, the grid program on all
+        features' scaled values together: a compromise whose rounding variance lies between
+        per-feature tables' and uniform levels' (docs/LEVELS.md), found in a fraction of the
+        time and read faster by the AVX2 SGD kernel (docs/BENCH.md). The levels are then moved
+        onto the 1025 values the SGD kernel reads (Q0.10), so every level is read exactly
+        and none merge (``levels.level_tables``).
+    grid_size : int, optional. Grid points for the grid and shared methods (default
         ``min(max(256, 8 * (2**bits - 1)), 1025)``: at 8 bits the 1025 values themselves).
     samples_per_value : int, 'multi' only: samples stored per value (4, 6 or 8).
     y : array-like (n_samples,), optional. Finite labels kept with the data (``.labels``).
@@ -207,7 +211,7 @@ def quantize(X, bits, *, sampling="double", levels="uniform", seed=0, n_copies=1
     if levels != "optimal" and (levels_method is not None or grid_size is not None):
         raise ValueError("levels_method and grid_size are only used with levels='optimal'")
     if grid_size is not None and levels_method == "exact":
-        raise ValueError("grid_size is only used with levels_method='grid'")
+        raise ValueError("grid_size is only used with levels_method='grid' or 'shared'")
     if hasattr(X, "tocsr"):  # SciPy sparse: quantized block by block, never made dense
         if levels != "uniform" or scaling is not None or sampling == "multi" or backend != "hls":
             raise ValueError("sparse X is quantized with uniform levels, its own scaling, sampling 'double', 'naive' "
