@@ -35,7 +35,8 @@ def main() -> None:
             "lognormal (sigma 2)": rng.lognormal(0, 2, (5000, 20)),
             "mixed: Gaussian, lognormal, 5% one-hot": np.hstack([rng.normal(size=(5000, 10)),
                                                                  rng.lognormal(0, 2, (5000, 10)),
-                                                                 rng.random((5000, 5)) < 0.05])}
+                                                                 rng.random((5000, 5)) < 0.05]),
+            "uniform random": rng.random((20000, 8))}
     print("rounding variance relative to uniform levels (per-feature tables / shared table)")
     print("| data | 2 bits | 4 bits | 8 bits |\n|---|---|---|---|")
     for name, X in sets.items():

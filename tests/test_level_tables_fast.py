@@ -25,8 +25,8 @@ def tables_of(kind, rng, q, d, bits):
     if kind == "random":
         return random_tables(rng, d, bits)
     tables = np.tile(random_tables(rng, 1, bits), (d, 1))
-    if kind == "near_shared":  # the last feature's values one higher, but for the top one
-        tables[-1, :-1] += 1
+    if kind == "near_shared":  # the last feature's values one lower, but for code 0's (0)
+        tables[-1, 1:] -= 1
     return tables
 
 
@@ -82,6 +82,7 @@ def test_tables_outside_the_unit_interval_give_the_portable_kernels_bits(bits):
     X, labels = problem(rng, n, d)
     q = quantize(X, bits, sampling="double", seed=2)
     values = rng.integers(-(1 << 20), 1 << 20, (d, 1 << bits)).astype(np.int32)
+    values[:, 0] = 0  # code 0 is 0 in every table (else a ValueError, below)
     args = (q.lines, labels, d, bits, F.sampling_id("double"), 2, 12, 0, F.TABLE_DOT_MULT, np.zeros(d + 1, np.int32))
     fast = _kernels.sgd_linear(*args, values=values)
     portable = _kernels.sgd_linear(*args, values=values, portable=True)
@@ -93,3 +94,18 @@ def test_info_says_which_fast_path_takes_level_tables():
     info = _kernels.info()
     assert info["fast_sgd_tables"] == (info["fast_sgd"] == "avx2")
     assert ("level tables" in info["fast_path"]) == info["fast_sgd_tables"]
+
+
+@pytest.mark.parametrize("backend", ["hls", "reference"])
+def test_a_table_whose_code_0_is_not_0_is_refused(backend):
+    # The zero codes past a row's last feature (3- and 6-bit naive lines of 170 and 85
+    # values) read feature 0's code 0: it must be 0, as the quantizer writes, for the
+    # kernels to agree with the golden model, which has no such lanes.
+    rng = np.random.default_rng(0)
+    n, d = 6, 9
+    X, labels = problem(rng, n, d)
+    q = quantize(X, 3, sampling="naive", seed=1)
+    values = np.tile(np.arange(8, dtype=np.int32) * 140 + 40, (d, 1))
+    with pytest.raises(ValueError, match=r"values\[0, 0\] is 40: every table's code 0 must have value 0"):
+        get_backend(backend).sgd_linear(q.lines, labels, d, 3, "naive", 1, 4, 0, F.TABLE_DOT_MULT,
+                                        np.zeros(d + 1, np.int32), values=values)

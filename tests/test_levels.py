@@ -207,6 +207,14 @@ def test_shared_table_lies_between_per_feature_tables_and_uniform_levels(bits):
     assert v["per_feature"] < v["shared"] < {2: 0.9, 4: 0.65, 8: 0.45}[bits] * v["uniform"]
 
 
+def test_a_bad_levels_method_is_named_before_any_work():
+    X = np.random.default_rng(0).random((50, 3))
+    with pytest.raises(ValueError, match="levels_method must be one of"):
+        quantize(X, 4, levels="optimal", levels_method="pooled")
+    with pytest.raises(ValueError, match="levels_method and grid_size are only used with levels='optimal'"):
+        quantize(X, 4, levels_method="shared")
+
+
 def test_shared_levels_train_to_the_least_squares_optimum():
     # A whole run on data quantized with one shared table, fresh samples every epoch: the
     # 8-bit fit's training loss within 2% of the closed-form least squares on lognormal features.

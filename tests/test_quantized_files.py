@@ -453,6 +453,7 @@ def test_cli_quantize_and_train(skewed, tmp_path, capsys):
     shared = tmp_path / "shared.zq"
     assert main(["quantize", str(csv), "--bits", "3", "--levels", "optimal", "--levels-method", "shared", "-o",
                  str(shared), "--quiet"]) == 0
+    assert "optimal levels (one table for every feature)" in capsys.readouterr().out
     table = load_quantized(shared).level_table
     assert np.all(table == table[0]) and table.shape == (11, 8)  # one table for every feature
     assert main(["train", str(shared), "--epochs", "2", "--quiet"]) == 0

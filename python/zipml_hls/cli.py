@@ -417,8 +417,9 @@ def cmd_quantize(args) -> int:
         quantize(X, args.bits, sampling=args.sampling, levels=args.levels, seed=args.seed, n_copies=args.copies,
                  levels_method=args.levels_method, y=y).save(args.output)
     q = load_quantized(args.output, verify=False)
+    shared = q.level_table is not None and q.n_features > 1 and bool(np.all(q.level_table == q.level_table[0]))
     print(f"{q.n_samples} rows x {q.n_features} features -> {args.output}: {q.bits}-bit {q.sampling}, {q.levels} "
-          f"levels, {q.n_copies} cop{'y' if q.n_copies == 1 else 'ies'}, {q.bits_per_value} bits per value, "
+          f"levels{' (one table for every feature)' if shared else ''}, {q.n_copies} cop{'y' if q.n_copies == 1 else 'ies'}, {q.bits_per_value} bits per value, "
           f"{format_size(os.path.getsize(args.output))} | {time.perf_counter() - start:.2f} s")
     return 0
 
@@ -793,7 +794,8 @@ def build_parser() -> argparse.ArgumentParser:
                    help="optimal: loaded and quantized in memory (levels need every value of a feature)")
     p.add_argument("--levels-method", choices=TABLE_METHODS,
                    help="optimal levels: exact or grid program per feature (default: exact up to 4096 rows below 8 "
-                        "bits, else grid), or shared: one table for every feature, read faster by the SGD kernel")
+                        "bits, else grid), or shared: one table for every feature, read faster by the AVX2 SGD "
+                        "kernel at 2-8 bits")
     p.add_argument("--copies", type=int, default=1,
                    help="independent quantized copies; training reads copy e mod K in epoch e (naive data: fresh "
                         "samples for K epochs; double data draw fresh samples from any copy) (default 1)")

@@ -11,7 +11,7 @@ from ._validation import (check_allocation, check_bits, check_choice, check_int,
                           check_sparse)
 from .backend import BACKENDS, get_backend
 from .datastats import DataStats
-from .levels import level_tables
+from .levels import TABLE_METHODS, level_tables
 from .scaling import FeatureScaling, FeatureSummary
 from .spec import format as F
 from .spec.layout import decode_lines, decode_samples, fine_codes
@@ -181,9 +181,10 @@ def quantize(X, bits, *, sampling="double", levels="uniform", seed=0, n_copies=1
     levels_method : {'exact', 'grid', 'shared'}, optional. For optimal levels: per feature,
         the exact program (default up to 4096 rows below 8 bits) or the grid program (default
         otherwise); or 'shared', one table for every feature, the grid program on all
-        features' scaled values together: a compromise whose rounding variance lies between
-        per-feature tables' and uniform levels' (docs/LEVELS.md), found in a fraction of the
-        time and read faster by the AVX2 SGD kernel (docs/BENCH.md). The levels are then moved
+        features' scaled values together: a compromise whose rounding variance is typically
+        between per-feature tables' and uniform levels' (docs/LEVELS.md has it on real data
+        sets), found in a fraction of the time and read faster by the AVX2 SGD kernel at 2 to
+        8 bits (docs/BENCH.md). The levels are then moved
         onto the 1025 values the SGD kernel reads (Q0.10), so every level is read exactly
         and none merge (``levels.level_tables``).
     grid_size : int, optional. Grid points for the grid and shared methods (default
@@ -208,6 +209,8 @@ def quantize(X, bits, *, sampling="double", levels="uniform", seed=0, n_copies=1
     elif samples_per_value is not None:
         raise ValueError("samples_per_value is only used with sampling='multi'")
     check_choice(levels, "levels", LEVELS)
+    if levels_method is not None:
+        check_choice(levels_method, "levels_method", TABLE_METHODS)
     if levels != "optimal" and (levels_method is not None or grid_size is not None):
         raise ValueError("levels_method and grid_size are only used with levels='optimal'")
     if grid_size is not None and levels_method == "exact":
