@@ -776,3 +776,25 @@ def test_damaged_feature_names_are_refused(skewed, tmp_path, monkeypatch):
             load_quantized(tmp_path / "bad.zq")
     pd = pytest.importorskip("pandas")
     assert quantize(pd.DataFrame(X[:, :3], columns=["a", "a", "b"]), 4).feature_names is None  # repeated: none
+
+
+@pytest.mark.parametrize("levels", [["--levels", "optimal"], ["--levels", "optimal", "--levels-method", "shared"], []])
+def test_cli_quantized_file_keeps_the_header_names_and_predict_finds_the_label(skewed, tmp_path, capsys, levels):
+    # Optimal levels quantize in memory: the file still keeps the CSV header's names, so a
+    # model trained on it finds its features, and the label, by name in a test file whose
+    # label column is not the first (it once read column 0, an id, as the label: R^2 -1e5).
+    X, y = skewed
+    header = "id," + ",".join(f"x{j}" for j in range(X.shape[1])) + ",price"
+    path = tmp_path / "train.csv"
+    np.savetxt(path, np.column_stack([np.arange(len(y)) * 1000.0, X, y]), delimiter=",", fmt="%.17g",
+               header=header, comments="")
+    out, model = tmp_path / "q.zq", tmp_path / "m.zipml"
+    assert main(["quantize", str(path), "--label-column", "price", "--bits", "8", *levels, "-o", str(out),
+                 "--quiet"]) == 0
+    assert load_quantized(out).feature_names == ("id", *(f"x{j}" for j in range(X.shape[1])))
+    assert main(["train", str(out), "--model-out", str(model), "--quiet"]) == 0
+    capsys.readouterr()
+    assert main(["predict", str(model), str(path)]) == 0
+    captured = capsys.readouterr()
+    assert "does not record" not in captured.err
+    assert float(captured.err.split("labels: ")[1].split()[0]) > 0.9  # R^2

@@ -411,11 +411,16 @@ def cmd_quantize(args) -> int:
         X, y = load_svmlight(args.data, zero_based=args.zero_based, dense=False, dtype=np.float32)
         quantize(X, args.bits, sampling=args.sampling, seed=args.seed, n_copies=args.copies, y=y).save(args.output)
     else:
+        from dataclasses import replace
+
         from .quantize import quantize
 
         X, y = _load(args.data, args)
-        quantize(X, args.bits, sampling=args.sampling, levels=args.levels, seed=args.seed, n_copies=args.copies,
-                 levels_method=args.levels_method, y=y).save(args.output)
+        q = quantize(X, args.bits, sampling=args.sampling, levels=args.levels, seed=args.seed, n_copies=args.copies,
+                     levels_method=args.levels_method, y=y)
+        if _is_csv(args.data, args.format):  # the header's names, as the streamed path keeps them
+            q = replace(q, feature_names=_csv_columns(args, X.shape[1])[0])
+        q.save(args.output)
     q = load_quantized(args.output, verify=False)
     shared = q.level_table is not None and q.n_features > 1 and bool(np.all(q.level_table == q.level_table[0]))
     print(f"{q.n_samples} rows x {q.n_features} features -> {args.output}: {q.bits}-bit {q.sampling}, {q.levels} "
