@@ -364,3 +364,60 @@ def test_the_estimators_are_imported_on_first_use():
             "try:\n    zipml_hls.nothing\nexcept AttributeError as e:\n    print(e)")
     proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
     assert proc.returncode == 0 and proc.stdout.strip() == "module 'zipml_hls' has no attribute 'nothing'", proc.stderr
+
+
+def test_a_library_warning_is_one_warning_line_on_the_command_line(monkeypatch, capsys):
+    # A warning raised by a command (or by a library under it) reads "warning: ..." on one
+    # line of stderr, without Python's source file and line; the report's worker processes
+    # show theirs the same way. Python's own display comes back after the command.
+    import warnings
+
+    import zipml_hls.cli as cli
+
+    def warns(args):
+        warnings.warn("first line\n  second line", UserWarning)
+        return 0
+
+    monkeypatch.setattr(cli, "cmd_info", warns)
+    with warnings.catch_warnings():
+        warnings.simplefilter("always")
+        before = warnings.showwarning
+        assert cli.main(["info"]) == 0
+        assert warnings.showwarning is before
+    assert capsys.readouterr().err == "warning: first line second line\n"
+
+
+def test_quantize_says_when_the_text_it_refuses_is_the_label(tmp_path, capsys):
+    # A quantized data file holds numeric labels: text in the label column is refused with
+    # a word on why and what to do; text in a feature column keeps the plain message.
+    path = tmp_path / "churn.csv"
+    path.write_text("f0,churn,f1\n0.5,no,1.5\n0.25,yes,2.5\n0.75,no,0.5\n")
+    for label in ("churn", "1"):
+        assert cli_main(["quantize", str(path), "--label-column", label, "--bits", "4", "-o",
+                         str(tmp_path / "q.zq")]) == 2
+        err = capsys.readouterr().err
+        assert "non-numeric value 'no' in column 2 (counting from 1), the label column" in err
+        assert "numeric labels" in err and err.count("\n") == 1
+    assert cli_main(["quantize", str(path), "--bits", "4", "-o", str(tmp_path / "q.zq")]) == 2
+    err = capsys.readouterr().err
+    assert "in column 2 (counting from 1)" in err and "label column" not in err
+
+
+def test_predict_notes_labels_that_are_none_of_the_models_classes(tmp_path, capsys):
+    # Labels spelt otherwise than in training (upper case) score 0 against every row: a
+    # note says that none of them is a class of the model; the right labels get no note.
+    X, y = load_iris(return_X_y=True)
+    names = np.array(["setosa", "versicolor", "virginica"])[y]
+    train, upper = tmp_path / "train.csv", tmp_path / "upper.csv"
+    for path, labels in ((train, names), (upper, np.char.upper(names))):
+        path.write_text("a,b,c,d,species\n" + "".join(",".join(f"{v:g}" for v in row) + f",{label}\n"
+                                                       for row, label in zip(X, labels)))
+    model = tmp_path / "m.zipml"
+    assert cli_main(["train", str(train), "--label-column", "species", "--model-out", str(model), "--quiet"]) == 0
+    capsys.readouterr()
+    assert cli_main(["predict", str(model), str(upper), "--output", str(tmp_path / "p.txt")]) == 0
+    err = capsys.readouterr().err
+    assert "note: none of the file's labels is a class of the model (setosa, versicolor, virginica)" in err
+    assert "accuracy against the file's labels: 0.0000" in err
+    assert cli_main(["predict", str(model), str(train), "--output", str(tmp_path / "p.txt")]) == 0
+    assert "none of the file's labels" not in capsys.readouterr().err

@@ -65,6 +65,15 @@ def numeric_input(a, name: str, text_ok: bool = False):
     return a
 
 
+def show_warning_line(message, category, filename, lineno, file=None, line=None) -> None:
+    """``warnings.showwarning`` of the command line: ``warning: <message>`` on one line of
+    stderr, without the source file and line that Python's default shows."""
+    import sys
+
+    text = " ".join(str(message).split())
+    print(f"warning: {text}", file=sys.stderr if file is None else file)
+
+
 def one_line(exc: Exception, X, y=None) -> Exception:
     """scikit-learn's input error ``exc`` as one line of the same type. Its messages for
     1-D, complex and NaN input go on to print the array or lines of advice; their first

@@ -21,6 +21,7 @@ import numpy as np
 from scipy.sparse import issparse
 
 from . import __version__
+from ._validation import show_warning_line
 from .backend import BACKENDS, get_backend
 from .hls_flow import TOP_BITS, TOP_SAMPLINGS
 from .data import check_writable, data_format, format_size
@@ -372,10 +373,28 @@ def cmd_train(args) -> int:
     return 0
 
 
+def _label_hint(args, exc: Exception) -> Exception:
+    """``exc`` with a hint where it reports text in a CSV file's label column (a quantized
+    data file holds numeric labels)."""
+    found = re.search(r"non-numeric value .* in column (\d+) \(counting from 1\)", str(exc))
+    label = _csv_label(args)
+    if found is None or not _is_csv(args.data, args.format):
+        return exc
+    if isinstance(label, str):
+        from .data import csv_label_index
+
+        label = csv_label_index(args.data, label)
+    if label != int(found.group(1)) - 1:
+        return exc
+    return type(exc)(f"{exc}, the label column: a quantized data file holds numeric labels; write the classes as "
+                     "numbers (0, 1, ...) first, or train on the CSV file itself")
+
+
 def cmd_quantize(args) -> int:
     """CSV and .npy data with uniform levels stream through ``ingest.quantize_file`` in
     bounded memory; LIBSVM data with uniform levels are loaded sparse and quantized block by
     block; other formats, and optimal levels, are loaded and quantized in memory."""
+    from .data import DataError
     from .ingest import quantize_file
     from .quantized_io import load_quantized
 
@@ -388,43 +407,47 @@ def cmd_quantize(args) -> int:
     if args.levels_method is not None and args.levels != "optimal":
         raise UsageError("--levels-method is for --levels optimal")
     start = time.perf_counter()
-    if fmt in ("csv", *TABLES) and args.levels == "uniform":
-        label_column = _csv_label(args)
-        if isinstance(label_column, str):
-            from .data import csv_label_index
+    try:
+        if fmt in ("csv", *TABLES) and args.levels == "uniform":
+            label_column = _csv_label(args)
+            if isinstance(label_column, str):
+                from .data import csv_label_index
 
-            if fmt != "csv":
-                raise UsageError(f"--label-column {label_column!r}: a column name needs a CSV file with a header")
-            label_column = csv_label_index(args.data, label_column)
-        if args.header is not None:
-            raise UsageError("--header / --no-header: 'quantize' streams CSV files and decides by line 1 itself")
-        quantize_file(args.data, args.output, args.bits, sampling=args.sampling, seed=args.seed, n_copies=args.copies,
-                      fmt=fmt, label_column=label_column, chunk_rows=args.chunk_rows,
-                      progress=not args.quiet)
-    elif fmt in TABLES:
-        raise UsageError("--levels optimal needs the data in memory: give it as CSV, LIBSVM or .npz")
-    elif fmt == "libsvm" and args.levels == "uniform":
-        from .data import load_svmlight
-        from .quantize import quantize
+                if fmt != "csv":
+                    raise UsageError(f"--label-column {label_column!r}: a column name needs a CSV file with a header")
+                label_column = csv_label_index(args.data, label_column)
+            if args.header is not None:
+                raise UsageError("--header / --no-header: 'quantize' streams CSV files and decides by line 1 itself")
+            quantize_file(args.data, args.output, args.bits, sampling=args.sampling, seed=args.seed,
+                          n_copies=args.copies, fmt=fmt, label_column=label_column, chunk_rows=args.chunk_rows,
+                          progress=not args.quiet)
+        elif fmt in TABLES:
+            raise UsageError("--levels optimal needs the data in memory: give it as CSV, LIBSVM or .npz")
+        elif fmt == "libsvm" and args.levels == "uniform":
+            from .data import load_svmlight
+            from .quantize import quantize
 
-        # float32 values as read: the one copy of the matrix the quantizer takes (float64 would be converted)
-        X, y = load_svmlight(args.data, zero_based=args.zero_based, dense=False, dtype=np.float32)
-        quantize(X, args.bits, sampling=args.sampling, seed=args.seed, n_copies=args.copies, y=y).save(args.output)
-    else:
-        from dataclasses import replace
+            # float32 values as read: the one copy of the matrix the quantizer takes (float64 would be converted)
+            X, y = load_svmlight(args.data, zero_based=args.zero_based, dense=False, dtype=np.float32)
+            quantize(X, args.bits, sampling=args.sampling, seed=args.seed, n_copies=args.copies, y=y).save(args.output)
+        else:
+            from dataclasses import replace
 
-        from .quantize import quantize
+            from .quantize import quantize
 
-        X, y = _load(args.data, args)
-        q = quantize(X, args.bits, sampling=args.sampling, levels=args.levels, seed=args.seed, n_copies=args.copies,
-                     levels_method=args.levels_method, y=y)
-        if _is_csv(args.data, args.format):  # the header's names, as the streamed path keeps them
-            q = replace(q, feature_names=_csv_columns(args, X.shape[1])[0])
-        q.save(args.output)
+            X, y = _load(args.data, args)
+            q = quantize(X, args.bits, sampling=args.sampling, levels=args.levels, seed=args.seed, n_copies=args.copies,
+                         levels_method=args.levels_method, y=y)
+            if _is_csv(args.data, args.format):  # the header's names, as the streamed path keeps them
+                q = replace(q, feature_names=_csv_columns(args, X.shape[1])[0])
+            q.save(args.output)
+    except DataError as exc:
+        raise _label_hint(args, exc) from None
     q = load_quantized(args.output, verify=False)
     shared = q.level_table is not None and q.n_features > 1 and bool(np.all(q.level_table == q.level_table[0]))
     print(f"{q.n_samples} rows x {q.n_features} features -> {args.output}: {q.bits}-bit {q.sampling}, {q.levels} "
-          f"levels{' (one table for every feature)' if shared else ''}, {q.n_copies} cop{'y' if q.n_copies == 1 else 'ies'}, {q.bits_per_value} bits per value, "
+          f"levels{' (one table for every feature)' if shared else ''}, "
+          f"{q.n_copies} cop{'y' if q.n_copies == 1 else 'ies'}, {q.bits_per_value} bits per value, "
           f"{format_size(os.path.getsize(args.output))} | {time.perf_counter() - start:.2f} s")
     return 0
 
@@ -602,6 +625,11 @@ def _predictions(args, est, X, y) -> tuple:
             score = f"{metric} against the file's labels: {est.score(X, y):.4f}"
         except (ValueError, TypeError):  # labels the model's classes cannot be compared with: no score
             score = f"no {metric}: the file's labels do not match the model's"
+        else:
+            if hasattr(est, "classes_") and not np.isin(np.asarray(y), est.classes_).any():
+                known = ", ".join(_label_text(c) for c in est.classes_[:5].tolist())
+                _note(f"none of the file's labels is a class of the model ({known}"
+                      f"{', ...' if len(est.classes_) > 5 else ''}): the accuracy counts every row as wrong")
     return lines, pred, score
 
 
@@ -895,6 +923,7 @@ def main(argv=None) -> int:
             return 2
         sys.stdout = open(os.devnull, "w")
     stdout, sys.stdout = sys.stdout, _StdoutOrNothing(sys.stdout)
+    shown, warnings.showwarning = warnings.showwarning, show_warning_line  # a library's warning: one line
     try:
         return args.func(args)
     except (UsageError, ValueError, TypeError, OSError) as exc:
@@ -908,6 +937,7 @@ def main(argv=None) -> int:
         print(f"zipml-hls {args.command}: terminated", file=sys.stderr)
         return 143
     finally:
+        warnings.showwarning = shown
         try:
             sys.stdout.flush()  # through the wrapper: a reader gone by now is no error either
         finally:

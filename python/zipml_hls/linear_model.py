@@ -1364,8 +1364,9 @@ class ZipMLClassifier(ClassifierMixin, _ZipMLLinear):
         self._binarizer = LabelBinarizer().fit(classes)
         self.classes_ = self._binarizer.classes_
         if len(self.classes_) < 2:
+            only = self.classes_[0]
             raise ValueError(f"need samples of at least 2 classes, got {len(self.classes_)} class "
-                             f"({self.classes_[0]!r})")
+                             f"({(only.item() if isinstance(only, np.generic) else only)!r})")
 
     def fit(self, X, y=None, coef_init=None, intercept_init=None, sample_weight=None):
         """Train one +1/-1 model of the loss per class (one for two classes), on float data

@@ -15,11 +15,13 @@ import subprocess
 import sys
 import threading
 import time
+import warnings
 from pathlib import Path
 
 import numpy as np
 
 from . import __version__, bench, experiments, fpga, plots
+from ._validation import show_warning_line
 from .data import atomic_write_bytes
 from .engine import usable_cores
 from .quantize import REQUANTIZE_MAX_VALUES
@@ -378,6 +380,7 @@ def _worker(torch: bool) -> None:
     its input ends."""
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # the parent stops it
     out, sys.stdout = sys.stdout.buffer, sys.stderr  # stdout carries only the results
+    warnings.showwarning = show_warning_line  # as the command line shows them
     if torch:
         from . import deep_learning  # noqa: F401  (imports torch before the first run)
     pickle.dump(None, out)
