@@ -175,6 +175,25 @@ def test_a_few_far_values_that_squeeze_a_feature_are_warned_about():
         ZipMLRegressor(bits=32, max_iter=3, decay_epochs=0, random_state=0).fit(X, y)
 
 
+@pytest.mark.parametrize("bits", [4, 32])
+def test_features_that_float32_rounds_coarsely_are_warned_about(bits):
+    # N(0, 1) around 3e7 (timestamps, coordinates): float32, which every kernel reads, holds
+    # 3 or 4 steps of 2 in such a range (held-out R^2 0.939 at 8 bits against least squares'
+    # 0.999, docs/API.md). Around 1e5 (801 steps of 2^-7) nothing is said.
+    rng = np.random.default_rng(0)
+    X = rng.normal(size=(2000, 3))
+    y = X @ np.array([1.0, 2.0, 3.0])
+    X[:, 1:] += 3e7
+    with pytest.warns(UserWarning, match=r"2 feature\(s\) \(1, 2\) vary little around a large offset: feature [12] "
+                      r"spans \[\d+, \d+\], where float32, which the kernels read, holds only [34] steps of 2; "
+                      r"subtract an offset first"):
+        ZipMLRegressor(bits=bits, max_iter=2, decay_epochs=0, random_state=0).fit(X, y)
+    X[:, 1:] -= 3e7 - 1e5
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        ZipMLRegressor(bits=bits, max_iter=2, decay_epochs=0, random_state=0).fit(X, y)
+
+
 @pytest.mark.filterwarnings("ignore::sklearn.exceptions.ConvergenceWarning")  # ends at max_iter on purpose
 def test_partial_fit_continues_training(synthetic):
     X, y = synthetic

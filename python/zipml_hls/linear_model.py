@@ -104,6 +104,28 @@ LOG_LOSS_MULTIPLIERS = False
 STRETCH_ROWS = 1024
 
 
+#: Fewest float32 steps a feature's range must hold (as many as 6-bit codes have levels):
+#: below, the float32 copy the kernels read (values near a large offset: timestamps,
+#: coordinates) is coarser than most quantizations, at every precision. (N(0, 1) features
+#: offset by 3e6, 25 steps: held-out R^2 0.9992 at 8 bits, as least squares; by 3e7: 0.939, docs/API.md.)
+FLOAT32_MIN_STEPS = 1 << 6
+
+
+def _warn_coarse_float32(scaling: FeatureScaling) -> None:
+    """Warn of features whose range float32 resolves in fewer than FLOAT32_MIN_STEPS steps."""
+    lo, hi = scaling.lo.astype(np.float64), scaling.hi.astype(np.float64)
+    step = np.spacing(np.maximum(np.abs(scaling.lo), np.abs(scaling.hi))).astype(np.float64)
+    steps = (hi - lo) / step
+    coarse = np.flatnonzero((hi > lo) & (steps < FLOAT32_MIN_STEPS))
+    if coarse.size:
+        j = int(coarse[np.argmin(steps[coarse])])
+        listed = ", ".join(str(k) for k in coarse[:8]) + (", ..." if coarse.size > 8 else "")
+        warnings.warn(f"{coarse.size} feature(s) ({listed}) vary little around a large offset: feature {j} spans "
+                      f"[{lo[j]:.9g}, {hi[j]:.9g}], where float32, which the kernels read, holds only "
+                      f"{steps[j]:.0f} steps of {step[j]:g}; subtract an offset first (e.g. X - X.mean(axis=0), "
+                      "or a StandardScaler)", UserWarning, stacklevel=5)
+
+
 def _valid_average(k) -> bool:
     """An ``average_epochs`` value fit accepts (set_params leaves the kept models alone otherwise)."""
     try:
@@ -397,6 +419,7 @@ class _ZipMLLinear(BaseEstimator):
             rounding = None if bits == F.FULL_PRECISION else RoundingStats.of(X, summary.scaling, bits)
             if rounding is not None and self.levels == "uniform" and isinstance(X, np.ndarray):
                 self._warn_stretched(X, summary.scaling, bits)
+            _warn_coarse_float32(summary.scaling)
         else:  # (quantized data train with an intercept: _needs_float_rows)
             summary, rounding = stats.summary, stats.rounding
         self.scaling_ = summary.scaling
