@@ -213,6 +213,29 @@ def test_log_loss_model_files_keep_the_centers_and_read_files_without_them(tmp_p
     np.testing.assert_array_equal(old.decision_function(X), plain.decision_function(X))
 
 
+@pytest.mark.filterwarnings("ignore::sklearn.exceptions.ConvergenceWarning")  # a few epochs on purpose
+def test_optimal_level_model_files_keep_the_centers_and_read_files_without_them(tmp_path):
+    # Optimal levels train conditioned (centers on the tables' grid of 1/1024, step
+    # multipliers): the file holds both, and the loaded model predicts the same and goes on
+    # training as the original does. A file written before level tables had conditioning
+    # (precondition=True in its parameters, no arrays) loads unconditioned, as trained.
+    X, y = load_diabetes(return_X_y=True)
+    path = tmp_path / "m.zipml"
+    model = ZipMLRegressor(bits=4, levels="optimal", max_iter=3, decay_epochs=0, random_state=0).fit(X, y)
+    centers = model._conditioning.centers
+    assert np.array_equal(centers * 1024, np.rint(centers * 1024)) and model._conditioning.shifts.any()
+    save_model(model, path)
+    loaded = load_model(path)
+    np.testing.assert_array_equal(loaded.predict(X), model.predict(X))
+    np.testing.assert_array_equal(loaded.partial_fit(X, y).coef_, model.partial_fit(X, y).coef_)
+    plain = ZipMLRegressor(bits=4, levels="optimal", max_iter=3, decay_epochs=0, random_state=0,
+                           precondition=False).fit(X, y)
+    save_model(plain, path)
+    old = load_model(_rewritten(path, change_meta=lambda m: {**m, "params": {**m["params"], "precondition": True}}))
+    assert old._conditioning is None and old.precondition
+    np.testing.assert_array_equal(old.predict(X), plain.predict(X))
+
+
 @pytest.mark.filterwarnings("ignore::sklearn.exceptions.ConvergenceWarning")  # two epochs on purpose
 @pytest.mark.parametrize("change, match", [
     (dict(change_meta=lambda m: None), "not a zipml-hls model file"),

@@ -228,6 +228,21 @@ def test_shared_levels_train_to_the_least_squares_optimum():
     assert np.mean((model.predict(X) - y) ** 2) <= 1.02 * best
 
 
+def test_optimal_levels_train_conditioned_as_uniform_levels_do():
+    # Level tables train on centred features with per-feature step multipliers too: on
+    # make_regression's 400 Gaussian features (2100 training rows) 4-bit optimal levels
+    # reach held-out R^2 0.9993 (uniform levels 0.9986); unconditioned they ended at 0.88.
+    from sklearn.datasets import make_regression
+    from sklearn.model_selection import train_test_split
+
+    X, y = make_regression(3000, 400, n_informative=40, noise=5, random_state=0)
+    a, b, c, d = train_test_split(X, y, test_size=0.3, random_state=0)
+    conditioned = ZipMLRegressor(bits=4, levels="optimal", random_state=0).fit(a, c)
+    assert conditioned._conditioning.shifts.any() and conditioned.score(b, d) >= 0.998
+    plain = ZipMLRegressor(bits=4, levels="optimal", precondition=False, random_state=0).fit(a, c)
+    assert plain.score(b, d) <= 0.95
+
+
 def test_optimal_levels_reduce_quantization_variance_end_to_end():
     X = np.random.default_rng(0).lognormal(sigma=1.5, size=(2000, 5))
     for bits in (2, 4):

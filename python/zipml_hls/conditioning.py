@@ -23,11 +23,12 @@ from .spec import format as F
 MAX_FEATURE_SHIFT = 12
 
 
-def level_unit(bits: int) -> int | None:
-    """Level-value units per scaled unit on the kernel's uniform grid: s = 2^bits - 1, or
-    None for the fp32 kernel. (Conditioning is for uniform levels: with per-feature level
-    tables the tables' own spread would have to set the multipliers.)"""
-    return None if bits == F.FULL_PRECISION else F.max_code(bits)
+def level_unit(bits: int, tables: bool = False) -> int | None:
+    """Level-value units per scaled unit: s = 2^bits - 1 on the kernel's uniform grid, 1024
+    for level tables (their Q0.10 values; ``tables``), or None for the fp32 kernel."""
+    if bits == F.FULL_PRECISION:
+        return None
+    return 1 << F.LEVEL_VALUE_FRAC if tables else F.max_code(bits)
 
 
 @dataclass(frozen=True)
@@ -39,7 +40,8 @@ class Conditioning:
     shifts: np.ndarray
 
     @classmethod
-    def fit(cls, summary, bits: int, rounding=None, centers: np.ndarray | None = None) -> "Conditioning":
+    def fit(cls, summary, bits: int, rounding=None, centers: np.ndarray | None = None,
+            tables: bool = False) -> "Conditioning":
         """From ``summary`` (a ``scaling.FeatureSummary`` of X), for uniform levels of
         ``bits`` bits (32: the fp32 kernel): m_j = the feature's mean, rounded to a
         multiple of 1/s (exact at 32 bits), and p_j = clip(round(log2(1 / v_j)), 0, 12),
@@ -49,8 +51,11 @@ class Conditioning:
         spreads as 0 or 1; it is ``rounding.mean``, a ``step_size.RoundingStats`` of sampled
         values, needed below 32 bits). A constant feature gets p_j = 0. ``centers``: given
         centers on that grid instead of the means (a model without intercept centres at the
-        position of x = 0, ``FeatureScaling.origin``); v_j is then the mean square about them."""
-        unit = level_unit(bits)
+        position of x = 0, ``FeatureScaling.origin``); v_j is then the mean square about them.
+        ``tables``: for per-feature level tables, centers on their grid of 1/1024; the
+        rounding variance is still uniform levels' (at least the tables', so p_j is never
+        larger than theirs would give)."""
+        unit = level_unit(bits, tables)
         mean = summary.mean
         if centers is None:
             centers = (np.float32(mean).astype(np.float64) if unit is None

@@ -26,13 +26,15 @@ class DataStats:
     bound_conditioned: float
 
     @classmethod
-    def of(cls, X: np.ndarray, bits: int, summary: FeatureSummary | None = None) -> "DataStats":
+    def of(cls, X: np.ndarray, bits: int, summary: FeatureSummary | None = None,
+           tables: bool = False) -> "DataStats":
         """Of ``X`` (finite float32, C order) at ``bits`` bits; ``summary``: X's, computed
-        before."""
+        before; ``tables``: quantized with level tables (their conditioning's centers)."""
         summary = FeatureSummary.of(X) if summary is None else summary
         rounding = RoundingStats.of(X, summary.scaling, bits)
+        conditioning = Conditioning.fit(summary, bits, rounding, tables=tables)
         return cls(summary=summary, rounding=rounding, bound=row_bound(X, summary.scaling),
-                   bound_conditioned=row_bound(X, summary.scaling, Conditioning.fit(summary, bits, rounding)))
+                   bound_conditioned=row_bound(X, summary.scaling, conditioning))
 
     def step_bound(self, conditioned: bool) -> float:
         """R for a fit with (``conditioned``) or without the conditioning."""

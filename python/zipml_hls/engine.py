@@ -274,8 +274,6 @@ class KernelRun:
         else:
             self.decay, self.l1 = (None if a is None else a.astype(np.float32) for a in (penalty.decay, penalty.l1))
         self.kernels = get_backend(config.backend)
-        if conditioning is not None and config.quantized and config.levels != "uniform":
-            raise ValueError("conditioning (centers, step multipliers) is for uniform levels")
         if stored_variance is not None and not (config.quantized and config.sampling == "double"
                                                 and LOSSES[config.loss].kernel == "linear"):
             raise ValueError("stored_variance corrects the linear kernel on double data")
@@ -284,7 +282,7 @@ class KernelRun:
         self.shifts = self.centers = None
         if conditioning is not None:  # in the kernel's own units
             self.shifts = conditioning.shifts
-            self.centers = conditioning.center_values(level_unit(config.bits))
+            self.centers = conditioning.center_values(level_unit(config.bits, config.levels != "uniform"))
         self.labels = F.to_fixed(y_scaled, F.LABEL_FRAC) if config.quantized else y_scaled.astype(np.float32)
         if config.quantized and LOSSES[config.loss].kernel == "polynomial":
             self.poly = logistic_polynomial(config.poly_degree, config.poly_range)

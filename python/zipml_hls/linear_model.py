@@ -430,10 +430,11 @@ class _ZipMLLinear(BaseEstimator):
         else:
             self._label_scalings = [LabelScaling.fit(Y[:, t], centred=bool(self.fit_intercept))
                                     for t in range(Y.shape[1])]
-        # per-feature centers and step multipliers (uniform levels); without intercept the centers
-        # are at x = 0 (step multipliers only where preconditioning)
-        precondition = self.precondition and self.levels == "uniform"
-        self._conditioning = Conditioning.fit(summary, bits, rounding, origin) if precondition else None
+        # per-feature centers and step multipliers; without intercept the centers are at x = 0
+        # (step multipliers only where preconditioning)
+        precondition = bool(self.precondition)
+        self._conditioning = (Conditioning.fit(summary, bits, rounding, origin, tables=self.levels == "optimal")
+                              if precondition else None)
         centres_only = precondition and self._loss_spec.kernel == "polynomial" and not LOG_LOSS_MULTIPLIERS
         if centres_only:
             self._conditioning = replace(self._conditioning, shifts=np.zeros_like(self._conditioning.shifts))
@@ -981,7 +982,8 @@ _PARAMS_DOC = r"""
     levels : {'uniform', 'optimal'}, default='uniform'
         Level placement per feature: 2**bits uniform levels over the training range,
         or variance-optimal levels (exact program up to 4096 rows, grid above; see
-        ``zipml_hls.optimal_levels``). Optimal levels run the portable kernel.
+        ``zipml_hls.optimal_levels``); they train with ``precondition`` too. Optimal levels
+        run the portable kernel, or the AVX2 path where the build has it.
     max_iter : int, default=100
         Most epochs (passes over the data) of ``fit``.
     eta0 : 'auto' or float, default='auto'
@@ -1018,8 +1020,8 @@ _PARAMS_DOC = r"""
         with ``v_j`` the centred feature's mean square. Min/max scaling otherwise leaves a
         stiff mean direction and rare one-hot or heavy-tailed columns whose weights move
         thousands of times slower than the others'. The gradient stays unbiased.
-        Uniform levels only (not ``levels='optimal'``); ``log_loss`` is centred but keeps
-        one shared step (``LOG_LOSS_MULTIPLIERS``).
+        With ``levels='optimal'`` the centers lie on the tables' grid of 1/1024;
+        ``log_loss`` is centred but keeps one shared step (``LOG_LOSS_MULTIPLIERS``).
     fresh_samples : bool, default=True
         Draw fresh samples every epoch: the kernel draws the samples of double data (two,
         or ``poly_degree + 1`` for 'log_loss') afresh from the one stored copy; naive data

@@ -256,11 +256,12 @@ def _build(meta: dict, arrays: dict, path: Path):
     # files written before conditioning existed have no 'precondition' parameter: unconditioned;
     # a model without intercept is centred at x = 0 (with or without preconditioning)
     spec = LOSSES.get(est._loss_name)
-    conditioned = ((bool(meta["params"].get("precondition", False)) and spec is not None and est.levels == "uniform")
-                   or not est.fit_intercept)
-    if (conditioned and est.fit_intercept and spec is not None and spec.kernel == "polynomial" and shifts is None
-            and centers is None):
-        conditioned = False  # log_loss files written before its kernel had conditioning were trained without
+    conditioned = (bool(meta["params"].get("precondition", False)) and spec is not None) or not est.fit_intercept
+    if (conditioned and est.fit_intercept and (spec.kernel == "polynomial" or est.levels == "optimal")
+            and shifts is None and centers is None):
+        # log_loss files written before its kernel had conditioning, and optimal-level files
+        # written before level tables had it, were trained without
+        conditioned = False
     if conditioned and (shifts is None or centers is None):
         raise ModelFileError(f"{path}: a model trained with precondition=True or fit_intercept=False needs its "
                              "'centers' and 'feature_shifts' arrays")
@@ -272,7 +273,7 @@ def _build(meta: dict, arrays: dict, path: Path):
         if (centers is None or centers.dtype.kind != "f" or centers.shape != (d,)
                 or not np.all((centers >= 0) & (centers <= 1))):
             raise ModelFileError(f"{path}: array 'centers' is not {d} centers in [0, 1]")
-        unit = level_unit(int(est.bits))
+        unit = level_unit(int(est.bits), est.levels == "optimal")
         if unit is not None and not np.allclose(centers * unit, np.rint(centers * unit), rtol=0, atol=1e-9):
             raise ModelFileError(f"{path}: array 'centers' is not on the {est.bits}-bit level grid")
         est._conditioning = Conditioning(centers=centers.astype(np.float64), shifts=shifts)

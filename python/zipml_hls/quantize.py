@@ -236,7 +236,8 @@ def quantize(X, bits, *, sampling="double", levels="uniform", seed=0, n_copies=1
     q = quantize_checked(X, bits, sampling, levels, check_seed(seed), check_int(n_copies, "n_copies", 1, 2**31 - 1),
                          check_choice(backend, "backend", BACKENDS), summary.scaling, levels_method, grid_size,
                          F.samples_of(sampling, samples_per_value or 2))
-    return replace(q, stats=DataStats.of(X, bits, summary), labels=labels, feature_names=names)
+    return replace(q, stats=DataStats.of(X, bits, summary, tables=levels == "optimal"), labels=labels,
+                   feature_names=names)
 
 
 def feature_names_of(X) -> tuple | None:
