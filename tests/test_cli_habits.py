@@ -208,6 +208,11 @@ def test_integer_labels_taken_as_classes_say_so(tmp_path, capsys):
             "fits them as numbers) on 300 samples") in out
     assert main(["train", data, "--epochs", "2", "--decay-epochs", "0", "--task", "regression"]) == 0
     assert "training ZipMLRegressor (regression) on 300 samples" in capsys.readouterr().out
+    # 40 integer values are numbers to --task auto: the line says how to fit them as classes
+    np.savez(data, X=X, y=rng.integers(0, 40, 300).astype(float))
+    assert main(["train", data, "--epochs", "2", "--decay-epochs", "0"]) == 0
+    assert ("training ZipMLRegressor (regression: the labels are integers with 40 values; --task classification "
+            "fits them as classes) on 300 samples") in capsys.readouterr().out
 
 
 def test_proba_needs_a_probabilistic_model(cancer, tmp_path):

@@ -347,10 +347,14 @@ def cmd_train(args) -> int:
     if issparse(X):
         X = _libsvm_form(args, est, X)
     precision = F.precision_label(args.bits, args.sampling)
+    integers = y.dtype.kind != "U" and bool(np.all(y == np.round(y)))
     if not args.quiet:
-        why = ("" if args.task != "auto" or task != "classification" else
+        why = ("" if args.task != "auto" else
                f": the labels are text, {len(np.unique(y))} classes" if y.dtype.kind == "U" else
-               f": the labels are integers with {len(np.unique(y))} values; --task regression fits them as numbers")
+               f": the labels are integers with {len(np.unique(y))} values; --task regression fits them as numbers"
+               if task == "classification" else
+               f": the labels are integers with {len(np.unique(y))} values; --task classification fits them as "
+               "classes" if integers and len(np.unique(y)) <= 1000 else "")
         label = "" if label_name is None else f" (label {label_name!r}; --label-column sets another)"
         print(f"training {cls.__name__} ({task}{why}) on {n_samples} samples x {n_features} features{label}, "
               f"{precision}, at most {args.epochs} epochs", flush=True)
