@@ -42,9 +42,9 @@ class Conditioning:
     @classmethod
     def fit(cls, summary, bits: int, rounding=None, centers: np.ndarray | None = None,
             tables: bool = False) -> "Conditioning":
-        """From ``summary`` (a ``scaling.FeatureSummary`` of X), for uniform levels of
-        ``bits`` bits (32: the fp32 kernel): m_j = the feature's mean, rounded to a
-        multiple of 1/s (exact at 32 bits), and p_j = clip(round(log2(1 / v_j)), 0, 12),
+        """From ``summary`` (a ``scaling.FeatureSummary`` of X), for the levels of ``bits``
+        bits (32: the fp32 kernel): m_j = the feature's mean, rounded to a multiple of 1/s
+        (1/1024 with ``tables``; exact at 32 bits), and p_j = clip(round(log2(1 / v_j)), 0, 12),
         v_j = mean_i E[(Q(a_ij) - m_j)^2] = var_j + (mean_j - m_j)^2 + mean Var[Q(a)],
         the centred quantized feature's diagonal of the Hessian, against the intercept's 1
         (the rounding variance matters at 1 and 2 bits: a value of 1/2 stored in one bit
@@ -53,8 +53,8 @@ class Conditioning:
         centers on that grid instead of the means (a model without intercept centres at the
         position of x = 0, ``FeatureScaling.origin``); v_j is then the mean square about them.
         ``tables``: for per-feature level tables, centers on their grid of 1/1024; the
-        rounding variance is still uniform levels' (at least the tables', so p_j is never
-        larger than theirs would give)."""
+        rounding variance is still uniform levels' (per-feature optimal tables have at most
+        that, so p_j is at most theirs would give; a shared table can have a little more)."""
         unit = level_unit(bits, tables)
         mean = summary.mean
         if centers is None:

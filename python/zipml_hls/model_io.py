@@ -275,7 +275,8 @@ def _build(meta: dict, arrays: dict, path: Path):
             raise ModelFileError(f"{path}: array 'centers' is not {d} centers in [0, 1]")
         unit = level_unit(int(est.bits), est.levels == "optimal")
         if unit is not None and not np.allclose(centers * unit, np.rint(centers * unit), rtol=0, atol=1e-9):
-            raise ModelFileError(f"{path}: array 'centers' is not on the {est.bits}-bit level grid")
+            grid = "level tables' grid of 1/1024" if est.levels == "optimal" else f"{est.bits}-bit level grid"
+            raise ModelFileError(f"{path}: array 'centers' is not on the {grid}")
         est._conditioning = Conditioning(centers=centers.astype(np.float64), shifts=shifts)
     # double data's stored-rounding correction, for partial_fit (files written before it have none: no correction)
     variance = arrays.get("stored_variance")
