@@ -207,6 +207,21 @@ def test_shared_table_lies_between_per_feature_tables_and_uniform_levels(bits):
     assert v["per_feature"] < v["shared"] < {2: 0.9, 4: 0.65, 8: 0.45}[bits] * v["uniform"]
 
 
+@pytest.mark.parametrize("method", [None, "grid", "shared"])
+def test_tables_for_a_given_wider_scaling_keep_their_ends(method):
+    # Values that do not reach a given scaling's ends (a later batch of partial_fit, or
+    # quantize(scaling=...)): the tables still run from 0 to 2^24 with 2^b distinct levels
+    # (the ends were once added beside the program's own, one or two levels too many).
+    X = np.random.default_rng(2).lognormal(size=(400, 5))
+    scaling = quantize(X[:200], 2).scaling
+    inside = np.clip(X[200:], scaling.lo, scaling.hi) * 0.5 + 0.5 * np.median(X[:200], axis=0)
+    for bits in (2, 4, 8):
+        t = quantize(inside, bits, levels="optimal", levels_method=method, scaling=scaling).level_table
+        t = t.astype(np.int64)
+        assert t.shape == (5, 1 << bits) and np.all(t[:, 0] == 0) and np.all(t[:, -1] == F.POS_ONE)
+        assert np.all(np.diff(t, axis=1) > 0)
+
+
 def test_a_bad_levels_method_is_named_before_any_work():
     X = np.random.default_rng(0).random((50, 3))
     with pytest.raises(ValueError, match="levels_method must be one of"):

@@ -211,5 +211,6 @@ def _on_value_grid(levels: np.ndarray, n_levels: int) -> np.ndarray:
     step = 1 << (F.POS_FRAC - F.LEVEL_VALUE_FRAC)
     top = float(1 << F.LEVEL_VALUE_FRAC)
     grid = np.clip(np.rint(np.asarray(levels, dtype=np.float64) / step), 0.0, top)
-    grid = np.unique(np.concatenate([[0.0], grid, [top]]))
+    grid[0], grid[-1] = 0.0, top  # the ends, where a given scaling's range is wider than the values
+    grid = np.unique(grid)
     return np.floor(_fill(grid, n_levels)).astype(np.int64) * step
