@@ -426,3 +426,40 @@ def test_predict_notes_labels_that_are_none_of_the_models_classes(tmp_path, caps
     assert "accuracy against the file's labels: 0.0000" in err
     assert cli_main(["predict", str(model), str(train), "--output", str(tmp_path / "p.txt")]) == 0
     assert "none of the file's labels" not in capsys.readouterr().err
+
+
+def test_predict_notes_a_headerless_file_for_a_model_with_names(tmp_path, capsys):
+    # A model that knows its features' names, given a file of the same width without a
+    # header, reads the columns by position: a note says so (names cannot be checked).
+    X, y = load_diabetes(return_X_y=True)
+    train, plain = tmp_path / "train.csv", tmp_path / "plain.csv"
+    rows = "".join(f"{t:g}," + ",".join(f"{v:.6g}" for v in row) + "\n" for t, row in zip(y, X))
+    train.write_text("target," + ",".join(f"f{j}" for j in range(10)) + "\n" + rows)
+    plain.write_text("".join(",".join(f"{v:.6g}" for v in row) + "\n" for row in X))
+    model = tmp_path / "m.zipml"
+    assert cli_main(["train", str(train), "--model-out", str(model), "--quiet"]) == 0
+    capsys.readouterr()
+    assert cli_main(["predict", str(model), str(plain), "--output", str(tmp_path / "p.txt")]) == 0
+    err = capsys.readouterr().err
+    assert f"note: {plain} has no header: its columns are taken as the model's features in training order " \
+           "(f0, f1, f2, ...), unchecked" in err
+    assert cli_main(["predict", str(model), str(train), "--output", str(tmp_path / "p.txt")]) == 0
+    assert "has no header" not in capsys.readouterr().err
+
+
+def test_a_negative_training_loss_gets_a_note(tmp_path, capsys):
+    # At 1 bit the pass's loss estimate (from the two quantized samples of each row) can
+    # fall below 0 on noise-free lognormal data: the line keeps the figure, a note says what
+    # it is; 8 bits, with a positive estimate, get no note.
+    rng = np.random.default_rng(0)
+    X = rng.lognormal(size=(2000, 6))
+    y = X @ rng.normal(size=6) * 100
+    data = tmp_path / "d.csv"
+    np.savetxt(data, np.column_stack([y, X]), delimiter=",", fmt="%.10g")
+    assert cli_main(["train", str(data), "--bits", "1", "--quiet"]) == 0
+    captured = capsys.readouterr()
+    assert "final training loss -" in captured.out
+    assert "note: the training loss is estimated from the quantized samples" in captured.err
+    assert cli_main(["train", str(data), "--bits", "8", "--quiet"]) == 0
+    captured = capsys.readouterr()
+    assert "final training loss -" not in captured.out and "estimated from the quantized" not in captured.err

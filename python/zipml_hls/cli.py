@@ -369,6 +369,9 @@ def cmd_train(args) -> int:
     score = "" if quantized else f"training {metric} {est.score(X, y):.4f} | "  # no float rows to score on
     print(f"{est.n_iter_} epochs | eta0 {est.eta_:g} | final training loss {est.loss_curve_[-1]:.6g} | "
           f"{score}{seconds:.2f} s")
+    if est.loss_curve_[-1] < 0:
+        _note("the training loss is estimated from the quantized samples the pass drew (unbiased, not exact): "
+              "below 0 it is that estimate's noise, as at 1 or 2 bits")
     if args.model_out:
         if names is not None:  # as a DataFrame fit: predict(DataFrame) in Python checks the columns by name
             est.feature_names_in_ = np.asarray(names, dtype=object)
@@ -491,6 +494,8 @@ def _predict_data(args, est, training_format):
         header = csv_header(args.data, args.header)
         if header is not None:
             return _predict_by_names(args, [str(n) for n in names], header, training_format)
+        _note(f"{args.data} has no header: its columns are taken as the model's features in training order "
+              f"({', '.join(map(str, list(names)[:3]))}{', ...' if len(names) > 3 else ''}), unchecked")
     try:
         table, _ = _load(args.data, args, label_column=None)
     except DataError:
