@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import numbers
 import os
+import sys
 
 import numpy as np
 
@@ -68,8 +69,6 @@ def numeric_input(a, name: str, text_ok: bool = False):
 def show_warning_line(message, category, filename, lineno, file=None, line=None) -> None:
     """``warnings.showwarning`` of the command line: ``warning: <message>`` on one line of
     stderr, without the source file and line that Python's default shows."""
-    import sys
-
     text = " ".join(str(message).split())
     print(f"warning: {text}", file=sys.stderr if file is None else file)
 

@@ -192,10 +192,29 @@ def _csv_label(args):
     return 0 if args.label_column is None else args.label_column
 
 
+def _integer_labels(y: np.ndarray) -> bool:
+    return y.dtype.kind != "U" and bool(np.all(y == np.round(y)))
+
+
 def _looks_like_classes(y: np.ndarray) -> bool:
     """Text labels (class names), and integer labels with at most 20 distinct values, are
     taken as classes."""
-    return y.dtype.kind == "U" or bool(np.all(y == np.round(y)) and len(np.unique(y)) <= 20)
+    return y.dtype.kind == "U" or (_integer_labels(y) and len(np.unique(y)) <= 20)
+
+
+def _task_reason(args, task: str, y: np.ndarray) -> str:
+    """What --task auto went by, for the training line, and how to choose the other task
+    for integer labels ('' where the task was given)."""
+    if args.task != "auto":
+        return ""
+    distinct = len(np.unique(y))
+    if y.dtype.kind == "U":
+        return f": the labels are text, {distinct} classes"
+    if task == "classification":
+        return f": the labels are integers with {distinct} values; --task regression fits them as numbers"
+    if _integer_labels(y) and distinct <= 1000:
+        return f": the labels are integers with {distinct} values; --task classification fits them as classes"
+    return ""
 
 
 def _check_task(args, y, task: str) -> None:
@@ -347,14 +366,8 @@ def cmd_train(args) -> int:
     if issparse(X):
         X = _libsvm_form(args, est, X)
     precision = F.precision_label(args.bits, args.sampling)
-    integers = y.dtype.kind != "U" and bool(np.all(y == np.round(y)))
     if not args.quiet:
-        why = ("" if args.task != "auto" else
-               f": the labels are text, {len(np.unique(y))} classes" if y.dtype.kind == "U" else
-               f": the labels are integers with {len(np.unique(y))} values; --task regression fits them as numbers"
-               if task == "classification" else
-               f": the labels are integers with {len(np.unique(y))} values; --task classification fits them as "
-               "classes" if integers and len(np.unique(y)) <= 1000 else "")
+        why = _task_reason(args, task, y)
         label = "" if label_name is None else f" (label {label_name!r}; --label-column sets another)"
         print(f"training {cls.__name__} ({task}{why}) on {n_samples} samples x {n_features} features{label}, "
               f"{precision}, at most {args.epochs} epochs", flush=True)

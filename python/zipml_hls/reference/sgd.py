@@ -126,8 +126,9 @@ def sgd_linear(data, labels, d, bits, sampling, epochs, step_shift, decay_epochs
     ``fit_intercept`` False: the intercept keeps model_in's value (SgdOptions::fit_intercept).
     """
     if values is not None and np.any(np.asarray(values)[:, 0] != 0):
-        j = int(np.flatnonzero(np.asarray(values)[:, 0])[0])
-        raise ValueError(f"values[{j}, 0] is {values[j][0]}: every table's code 0 must have value 0 (the feature's "
+        first = np.asarray(values)[:, 0]
+        j = int(np.flatnonzero(first)[0])
+        raise ValueError(f"values[{j}, 0] is {first[j]}: every table's code 0 must have value 0 (the feature's "
                          "minimum)")
     reg = Regularization(sample_weights, decay, l1)
     residual = FIXED_RESIDUALS[loss]
