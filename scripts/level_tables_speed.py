@@ -8,9 +8,12 @@ kernel call from a zero model, step 2^-12 as the bench. The three contenders are
 alternately, `--repeats` rounds, and the medians reported with their ratio (the machine
 may be shared: ratios within one run only). `--portable` also times the portable kernel
 with the tables once (what level tables ran before the AVX2 path took them).
+`--conditioned` gives every kernel per-feature centers (the middle level value) and step
+exponents (1), as fit() conditions the features: the kernels' centring and multiplier
+paths, which fit() runs.
 
 Usage: python scripts/level_tables_speed.py [--rows 32768] [--features 2048] [--sampling double]
-                                            [--repeats 7] [--portable]
+                                            [--repeats 7] [--portable] [--conditioned]
 """
 
 from __future__ import annotations
@@ -33,13 +36,14 @@ def main() -> None:
     parser.add_argument("--sampling", default="double", choices=F.TRAINING_SAMPLINGS)
     parser.add_argument("--repeats", type=int, default=7)
     parser.add_argument("--portable", action="store_true")
+    parser.add_argument("--conditioned", action="store_true")
     args = parser.parse_args()
     n, d = args.rows, args.features
     X, y = problem(n, d)
     labels = LabelScaling.fit(y).to_fixed(y)
     hls = get_backend("hls")
     info = hls.info()
-    print(f"{n} x {d}, {args.sampling} sampling; SGD fast path {info['fast_sgd']}, "
+    print(f"{n} x {d}, {args.sampling} sampling{', conditioned' if args.conditioned else ''}; SGD fast path {info['fast_sgd']}, "
           f"level tables on it: {info['fast_sgd_tables']}")
     print("bits | uniform s/epoch | level tables s/epoch | tables / uniform speed | shared table s/epoch | "
           "shared / uniform speed" +
@@ -51,6 +55,9 @@ def main() -> None:
         shared = quantize(X, bits, sampling=args.sampling, levels="optimal", levels_method="shared", seed=1)
 
         def epoch(q, dot_mult, **kw):
+            if args.conditioned:
+                middle = (1 << F.LEVEL_VALUE_FRAC) // 2 if q.level_values is not None else F.max_code(bits) // 2
+                kw.update(centers=np.full(d, middle, np.int32), feature_shifts=np.ones(d, np.uint8))
             return lambda: hls.sgd_linear(q.lines, labels, d, bits, args.sampling, 1, 12, 0, dot_mult, zeros,
                                           values=q.level_values, **kw)
 

@@ -7,6 +7,7 @@ import pytest
 from zipml_hls import _kernels, quantize
 from zipml_hls.backend import get_backend
 from zipml_hls.spec import format as F
+from zipml_hls.spec.layout import decode_lines
 
 from kernel_checks import assert_same, problem
 
@@ -109,3 +110,31 @@ def test_a_table_whose_code_0_is_not_0_is_refused(backend):
     with pytest.raises(ValueError, match=r"values\[0, 0\] is 40: every table's code 0 must have value 0"):
         get_backend(backend).sgd_linear(q.lines, labels, d, 3, "naive", 1, 4, 0, F.TABLE_DOT_MULT,
                                         np.zeros(d + 1, np.int32), values=values)
+
+
+@pytest.mark.parametrize("tables", ["shared", "random"])
+def test_table_dot_product_wraps_in_int32_against_w_shifted_by_10(tables):
+    # FORMATS.md section 7: a level-table dot product is sum_j (v_j - m_j) (w_j >> 10),
+    # wrapped to int32, then scaled by 2^2 to units of w >> 8. Weights of 48 in scaled units
+    # over 90 features give predictions past +-128, where the sum wraps: every kernel wraps
+    # it alike (the first prediction is computed here from the decoded codes).
+    rng = np.random.default_rng(5)
+    n, d, bits = 6, 90, 4
+    X, labels = problem(rng, n, d)
+    q = quantize(X, bits, sampling="naive", seed=3)
+    values = tables_of(tables, rng, q, d, bits)
+    centers = rng.integers(0, 1025, d).astype(np.int32)
+    model_in = rng.integers(40 << 24, 56 << 24, d + 1).astype(np.int32)
+    args = (q.lines, labels, d, bits, "naive", 1, 12, 0, F.TABLE_DOT_MULT, model_in)
+    kw = dict(values=values, centers=centers)
+    fast = get_backend("hls").sgd_linear(*args, **kw)
+    assert_same(fast, (get_backend("hls").sgd_linear(*args, portable=True, **kw),
+                       get_backend("reference").sgd_linear(*args, **kw)), tables)
+    codes = decode_lines(q.lines.reshape(1, n, -1, F.LINE_WORDS)[0, :1], bits, "naive", d)[0][0]
+    centred = values[np.arange(d), codes].astype(np.int64) - centers
+    exact = int(np.dot(centred, model_in[:d].astype(np.int64) >> F.TABLE_DOT_DROP))
+    wrapped = (exact + (1 << 31)) % (1 << 32) - (1 << 31)
+    assert wrapped != exact  # the case wraps
+    expected = ((wrapped << (F.TABLE_DOT_DROP - F.DOT_DROP)) * F.TABLE_DOT_MULT >> F.DOT_MULT_FRAC) + \
+        (int(model_in[d]) >> F.DOT_DROP)
+    assert fast.predictions[0, 0] == max(-(1 << 31), min((1 << 31) - 1, expected))

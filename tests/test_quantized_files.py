@@ -78,10 +78,13 @@ def test_save_load_round_trip(skewed, tmp_path, bits, sampling, levels, copies):
 
 
 @pytest.mark.parametrize("bits, sampling, levels, copies", [
-    (4, "double", "uniform", 1), (2, "naive", "uniform", 8), (3, "double", "optimal", 1)])
+    (4, "double", "uniform", 1), (2, "naive", "uniform", 8), (3, "double", "optimal", 1), (4, "double", "shared", 1)])
 def test_fit_from_file_equals_fit_in_memory(skewed, tmp_path, bits, sampling, levels, copies):
     X, y = skewed
-    q = quantize(X, bits, sampling=sampling, levels=levels, seed=5, n_copies=copies, y=y)
+    method = "shared" if levels == "shared" else None  # optimal levels, one table for every feature
+    levels = "optimal" if method else levels
+    q = quantize(X, bits, sampling=sampling, levels=levels, seed=5, n_copies=copies, y=y, levels_method=method)
+    assert method is None or np.array_equal(q.level_table, np.tile(q.level_table[:1], (X.shape[1], 1)))
     q.save(tmp_path / "q.zq")
     params = dict(bits=bits, sampling=sampling, levels=levels, random_state=5, max_iter=8, decay_epochs=4)
     a = ZipMLRegressor(**params).fit(q)
@@ -94,7 +97,7 @@ def test_fit_from_file_equals_fit_in_memory(skewed, tmp_path, bits, sampling, le
     if sampling != "naive":
         # double and nearest data: the set-up statistics are fit(X)'s and the stored copy is
         # the one fit(X) quantizes with its seed, so the model is fit(X)'s, bit for bit
-        d = ZipMLRegressor(requantize=False, **params).fit(X, y)
+        d = ZipMLRegressor(requantize=False, levels_method=method, **params).fit(X, y)
         assert np.array_equal(a.coef_, d.coef_) and a.eta_ == d.eta_
         assert np.array_equal(a.predict(X), d.predict(X))
     # predict on float data uses the stored scaling (2-bit naive sampling is biased: lower)
@@ -457,6 +460,10 @@ def test_cli_quantize_and_train(skewed, tmp_path, capsys):
     table = load_quantized(shared).level_table
     assert np.all(table == table[0]) and table.shape == (11, 8)  # one table for every feature
     assert main(["train", str(shared), "--epochs", "2", "--quiet"]) == 0
+    shared_model = tmp_path / "shared.zipml"  # train places one shared table itself
+    assert main(["train", str(csv), "--bits", "3", "--levels", "optimal", "--levels-method", "shared", "--epochs", "2",
+                 "--model-out", str(shared_model), "--quiet"]) == 0
+    assert zipml_hls.model_io.load_model(shared_model).get_params()["levels_method"] == "shared"
     assert main(["quantize", str(csv), "--bits", "3", "--levels", "optimal", "-o", str(out), "--quiet"]) == 0
     assert load_quantized(out).levels == "optimal"
     assert not np.all(load_quantized(out).level_table == load_quantized(out).level_table[0])
@@ -464,6 +471,8 @@ def test_cli_quantize_and_train(skewed, tmp_path, capsys):
     for argv, words in ((["train", str(out), "--bits", "4"], "holds 3-bit double data"),
                         (["quantize", str(csv), "--bits", "3", "--levels-method", "shared", "-o", str(shared)],
                          "--levels-method is for --levels optimal"),
+                        (["train", str(csv), "--levels-method", "shared"], "--levels-method is for --levels optimal"),
+                        (["train", str(shared), "--levels-method", "shared"], "holds its own optimal levels"),
                         (["train", str(out), "--requantize"], "requantize=True"),
                         (["predict", str(model), str(out)], "is a quantized data file"),
                         (["train", str(npy)], "read by 'zipml-hls quantize'"),

@@ -48,6 +48,7 @@ py::dict constants() {
   c["max_feature_shift"] = zipml::kMaxFeatureShift;
   c["level_value_frac"] = zipml::kLevelValueFrac;
   c["table_dot_mult"] = zipml::kTableDotMult;
+  c["table_dot_drop"] = zipml::kTableDotDrop;
   c["poly_frac"] = zipml::kPolyFrac;
   c["weight_frac"] = zipml::kWeightFrac;
   c["penalty_frac"] = zipml::kPenaltyFrac;

@@ -291,6 +291,8 @@ def _training_data(args):
         args.bits = 8 if args.bits is None else args.bits
         args.sampling = args.sampling or "double"
         args.levels = args.levels or "uniform"
+        if args.levels_method is not None and args.levels != "optimal":
+            raise UsageError("--levels-method is for --levels optimal")
         if _is_libsvm(args.data, args.format):
             from .data import load_svmlight
 
@@ -309,6 +311,9 @@ def _training_data(args):
             raise UsageError(f"--{name} {ours}, but {args.data} holds {q.bits}-bit {q.sampling} data with {q.levels} "
                              f"levels; leave --{name} out")
         setattr(args, name, theirs)
+    if args.levels_method is not None:
+        raise UsageError(f"--levels-method places levels when data are quantized; {args.data} holds its own "
+                         f"{q.levels} levels: leave --levels-method out")
     if q.labels is None:
         raise UsageError(f"{args.data} holds no labels; quantize data that have labels")
     return q, np.asarray(q.labels), q.n_samples, q.n_features
@@ -352,7 +357,8 @@ def cmd_train(args) -> int:
     if args.copies != 1 and args.fresh_samples:
         raise UsageError("--copies applies with --no-fresh-samples (copies cycled over epochs); with fresh samples "
                          "every epoch draws its own")
-    est = cls(bits=args.bits, sampling=args.sampling, levels=args.levels, max_iter=args.epochs, eta0=args.eta0,
+    est = cls(bits=args.bits, sampling=args.sampling, levels=args.levels, levels_method=args.levels_method,
+              max_iter=args.epochs, eta0=args.eta0,
               decay_epochs=args.decay_epochs, tol=args.tol, n_copies=args.copies, shuffle=args.shuffle,
               fresh_samples=args.fresh_samples, precondition=args.precondition, early_stopping=args.early_stopping,
               validation_fraction=args.validation_fraction, n_jobs=args.jobs,
@@ -769,6 +775,10 @@ def build_parser() -> argparse.ArgumentParser:
                    help="bits per value (32: fp32; default 8, a quantized file's own)")
     p.add_argument("--sampling", choices=F.TRAINING_SAMPLINGS, help="default double, a quantized file's own")
     p.add_argument("--levels", choices=LEVELS, help="default uniform, a quantized file's own")
+    p.add_argument("--levels-method", choices=TABLE_METHODS,
+                   help="optimal levels: exact or grid program per feature (default: exact up to 4096 rows below 8 "
+                        "bits, else grid), or shared: one table for every feature, trained faster by the AVX2 "
+                        "kernel at 2-4 bits")
     p.add_argument("--loss", choices=CLASSIFIER_LOSSES,
                    help="classification loss (default: squared_hinge): "
                         + "; ".join(f"{n}: {LOSSES[n].formula}" for n in CLASSIFIER_LOSSES))

@@ -74,6 +74,7 @@ class SgdConfig:
     n_jobs: int = 1  #: worker threads: targets in parallel, or one target's pass in blocks (sharded_pass)
     block_rows: int = 32768  #: n_jobs > 1 with a single target: rows per worker between model averages
     fit_intercept: bool = True  #: False: the kernels leave the intercept as it is
+    levels_method: str | None = None  #: optimal levels: quantize's levels_method (None: per feature, its default)
 
     @property
     def samples_per_value(self) -> int:
@@ -126,7 +127,8 @@ def prepare(X: np.ndarray, scaling: FeatureScaling, config: SgdConfig, seed: int
         return Prepared(X.shape[1], scaled=scaling.transform(X if rows is None else X[rows]))
     q = quantize_checked(X, config.bits, config.sampling, config.levels,
                          config.seed if seed is None else seed, n_copies or config.n_copies, config.backend,
-                         scaling, samples_per_value=config.samples_per_value, table=table, rows=rows)
+                         scaling, levels_method=config.levels_method, samples_per_value=config.samples_per_value,
+                         table=table, rows=rows)
     if full is None and LOSSES[config.loss].refetch and config.refetch:
         full = get_backend(config.backend).positions(X if rows is None else X[rows], scaling.lo, scaling.inv)
     return Prepared(X.shape[1], lines=q.lines, level_values=q.level_values, sampling=config.sampling,
@@ -175,7 +177,7 @@ class EpochData:
             self._stored = prepare(X, scaling, config, n_copies=1 if config.fresh_samples else None)
         else:
             if config.levels == "optimal":
-                self._table = optimal_level_table(X, config.bits, scaling, config.backend)
+                self._table = optimal_level_table(X, config.bits, scaling, config.backend, config.levels_method)
             if LOSSES[config.loss].refetch and config.refetch:
                 self._full = get_backend(config.backend).positions(X, scaling.lo, scaling.inv)
 

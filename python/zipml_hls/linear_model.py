@@ -22,6 +22,7 @@ from ._validation import (_all_finite, check_bits, check_choice, check_int, chec
                           numeric_input, one_line)
 from .backend import BACKENDS, get_backend
 from .polynomial import logistic_polynomial
+from .levels import TABLE_METHODS
 from .quantize import LEVELS, REQUANTIZE_MAX_VALUES, QuantizedData, check_labels
 from .scaling import FeatureScaling, FeatureSummary, LabelScaling, sample_rows, stretched_features, unscale_models
 from .spec import format as F
@@ -148,7 +149,7 @@ class _ZipMLLinear(BaseEstimator):
                  model_quantization="grid", early_stopping=False,
                  validation_fraction=0.1, n_jobs=None, rounding_correction=True, requantize="auto",
                  feature_range=None, penalty="l2", alpha=0.0, l1_ratio=0.15, fit_intercept=True, warm_start=False,
-                 average_epochs=0):
+                 average_epochs=0, levels_method=None):
         self.bits = bits
         self.sampling = sampling
         self.levels = levels
@@ -179,6 +180,7 @@ class _ZipMLLinear(BaseEstimator):
         self.fit_intercept = fit_intercept
         self.warm_start = warm_start
         self.average_epochs = average_epochs
+        self.levels_method = levels_method
 
     _loss_name = "squared_error"  # the classifier's `loss` parameter overrides it
     _multi_output = False  # 2-D y: several targets (the regressor)
@@ -203,6 +205,11 @@ class _ZipMLLinear(BaseEstimator):
         check_bits(self.bits, allow_full=True)
         check_choice(self.sampling, "sampling", F.TRAINING_SAMPLINGS)
         check_choice(self.levels, "levels", LEVELS)
+        if self.levels_method is not None:
+            check_choice(self.levels_method, "levels_method", TABLE_METHODS)
+            if self.levels != "optimal":
+                raise ValueError(f"levels_method={self.levels_method!r} places optimal levels: it needs "
+                                 f"levels='optimal', not {self.levels!r}")
         check_int(self.max_iter, "max_iter", 1)
         if self.decay_epochs is not None:
             check_int(self.decay_epochs, "decay_epochs", 0)
@@ -665,7 +672,8 @@ class _ZipMLLinear(BaseEstimator):
             extra["refetch"] = bool(self.refetch)
         if self._loss_spec.kernel == "polynomial":
             extra.update(poly_degree=int(self.poly_degree), poly_range=float(self.poly_range))
-        return engine.SgdConfig(bits=int(self.bits), sampling=self.sampling, levels=self.levels, step_shift=step_shift,
+        return engine.SgdConfig(bits=int(self.bits), sampling=self.sampling, levels=self.levels,
+                                levels_method=self.levels_method, step_shift=step_shift,
                                 decay_epochs=decay_epochs, n_copies=n_copies or int(self.n_copies), seed=seed,
                                 backend=self.backend, loss=self._loss_name, model_bits=int(self.model_bits or 0),
                                 grad_bits=int(self.grad_bits or 0), model_quantization=self.model_quantization,
@@ -984,6 +992,13 @@ _PARAMS_DOC = r"""
         or variance-optimal levels (exact program up to 4096 rows, grid above; see
         ``zipml_hls.optimal_levels``); they train with ``precondition`` too. Optimal levels
         run the portable kernel, or the AVX2 path where the build has it.
+    levels_method : {'exact', 'grid', 'shared'} or None, default=None
+        With ``levels='optimal'``, how the tables are placed, as ``quantize``'s
+        ``levels_method``: None (per feature: exact up to 4096 rows below 8 bits, else grid), 'exact',
+        'grid', or 'shared': one table for every feature, found in a fraction of the time
+        and at 2 and 4 bits trained about 2x and 3.5x faster on the AVX2 path (looked up in
+        registers), at a higher rounding variance than per-feature tables (docs/LEVELS.md,
+        docs/BENCH.md). Quantized data given to ``fit`` keep their own tables.
     max_iter : int, default=100
         Most epochs (passes over the data) of ``fit``.
     eta0 : 'auto' or float, default='auto'
@@ -1195,7 +1210,7 @@ class ZipMLRegressor(RegressorMixin, _ZipMLLinear):
                  model_quantization="grid", early_stopping=False,
                  validation_fraction=0.1, n_jobs=None, rounding_correction=True, requantize="auto",
                  feature_range=None, penalty="l2", alpha=0.0, l1_ratio=0.15, fit_intercept=True, warm_start=False,
-                 average_epochs=0):
+                 average_epochs=0, levels_method=None):
         super().__init__(bits=bits, sampling=sampling, levels=levels, max_iter=max_iter, eta0=eta0,
                          decay_epochs=decay_epochs, tol=tol, n_iter_no_change=n_iter_no_change, shuffle=shuffle,
                          fresh_samples=fresh_samples, precondition=precondition, n_copies=n_copies,
@@ -1204,7 +1219,8 @@ class ZipMLRegressor(RegressorMixin, _ZipMLLinear):
                          early_stopping=early_stopping, validation_fraction=validation_fraction,
                          n_jobs=n_jobs, rounding_correction=rounding_correction, requantize=requantize,
                          feature_range=feature_range, penalty=penalty, alpha=alpha, l1_ratio=l1_ratio,
-                         fit_intercept=fit_intercept, warm_start=warm_start, average_epochs=average_epochs)
+                         fit_intercept=fit_intercept, warm_start=warm_start, average_epochs=average_epochs,
+                         levels_method=levels_method)
 
     def fit(self, X, y=None, coef_init=None, intercept_init=None, sample_weight=None):
         """Train on float data X or quantized data (a QuantizedData, e.g.
@@ -1347,7 +1363,8 @@ class ZipMLClassifier(ClassifierMixin, _ZipMLLinear):
                  model_quantization="grid", early_stopping=False,
                  validation_fraction=0.1, n_jobs=None, rounding_correction=True, requantize="auto",
                  feature_range=None, penalty="l2", alpha=0.0, l1_ratio=0.15, fit_intercept=True, warm_start=False,
-                 average_epochs=0, class_weight=None, loss="squared_hinge", refetch=True, poly_degree=5, poly_range=4.0):
+                 average_epochs=0, class_weight=None, loss="squared_hinge", refetch=True, poly_degree=5, poly_range=4.0,
+                 levels_method=None):
         super().__init__(bits=bits, sampling=sampling, levels=levels, max_iter=max_iter, eta0=eta0,
                          decay_epochs=decay_epochs, tol=tol, n_iter_no_change=n_iter_no_change, shuffle=shuffle,
                          fresh_samples=fresh_samples, precondition=precondition, n_copies=n_copies,
@@ -1356,7 +1373,8 @@ class ZipMLClassifier(ClassifierMixin, _ZipMLLinear):
                          early_stopping=early_stopping, validation_fraction=validation_fraction,
                          n_jobs=n_jobs, rounding_correction=rounding_correction, requantize=requantize,
                          feature_range=feature_range, penalty=penalty, alpha=alpha, l1_ratio=l1_ratio,
-                         fit_intercept=fit_intercept, warm_start=warm_start, average_epochs=average_epochs)
+                         fit_intercept=fit_intercept, warm_start=warm_start, average_epochs=average_epochs,
+                         levels_method=levels_method)
         self.class_weight = class_weight
         self.loss = loss
         self.refetch = refetch

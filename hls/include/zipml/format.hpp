@@ -125,6 +125,9 @@ constexpr int kUpdateFrac = 8;                     ///< extra fraction bits of t
 constexpr int kMaxShift = 40;                      ///< largest step shift (eta = 2^-40)
 constexpr int kMaxFeatureShift = 15;               ///< largest per-feature step multiplier 2^p (sgd_linear)
 constexpr int kLevelValueFrac = 10;                ///< level-table values: Q0.10 (1024 = 1.0)
+/// Model bits dropped for a level-table dot product: values up to 2^10 times w >> 10
+/// (|.| <= 2^21) keep the sum in int32, as the codes' sum; it is scaled back by 2^2 after.
+constexpr int kTableDotDrop = kDotDrop + kLevelValueFrac - 8;
 /// Double data's stored-rounding correction (sgd_linear, SgdOptions::stored_variance): its
 /// variances are Q32, and it is applied after every this many samples of a pass (and after
 /// the last): a pass over the model per block, not a multiply per value and sample.

@@ -312,11 +312,14 @@ struct LinearRow {
   /// Per-feature step multiplier exponent of feature j (0 for padding lanes).
   int feature_shift(int j) const { return opt.feature_shifts != nullptr && j < d ? opt.feature_shifts[j] : 0; }
 
-  /// A dot product as the spec keeps it: wrapped to int32 for uniform codes (where that
-  /// is the model's whole range), exact in int64 for Q0.10 level tables (whose values up
-  /// to 1024 would wrap an int32 sum at |w| > 32).
+  /// Model bits a dot product drops: w >> 8 against codes, w >> 10 against Q0.10 level
+  /// table values (up to 1024), so that either sum stays within int32.
+  int dot_drop() const { return values == nullptr ? kDotDrop : kTableDotDrop; }
+
+  /// A dot product as the spec keeps it: wrapped to int32 (where that is the model's whole
+  /// range), and for level tables scaled by 2^2 back to units of w >> 8.
   int64_t dot_sum(int64_t acc) const {
-    return values == nullptr ? int64_t{static_cast<int32_t>(static_cast<uint32_t>(acc))} : acc;
+    return int64_t{static_cast<int32_t>(static_cast<uint32_t>(acc))} * (1 << (dot_drop() - kDotDrop));
   }
 
   /// Center of feature j in level-value units (0 without centering and for padding lanes).
@@ -376,7 +379,7 @@ struct LinearRow {
     update_lane_loop:
       for (int k = 0; k < K; ++k) {
         const int j = l * K + k;
-        if (kSecond) acc2 += int64_t{level_value(j, second[k]) - center(j)} * (w[j] >> kDotDrop);
+        if (kSecond) acc2 += int64_t{level_value(j, second[k]) - center(j)} * (w[j] >> dot_drop());
         int32_t delta = lane_step(j, second[k], g, tabled, step);
         if (grad.bits > 0 && j < d) delta = grad(delta, draw(grad_key, static_cast<uint32_t>(j)));
         if (kPenalized && j < d)  // the decay of the model the step's gradient was taken at, then the L1 step
@@ -424,7 +427,7 @@ struct LinearRow {
       for (int k = 0; k < K; ++k) {
         const int j = l * K + k;
         const int32_t v = model.bits > 0 && j < d ? model(w[j], draw(model_key, static_cast<uint32_t>(j))) : w[j];
-        acc += int64_t{level_value(j, first[k]) - center(j)} * (v >> kDotDrop);
+        acc += int64_t{level_value(j, first[k]) - center(j)} * (v >> dot_drop());
         if (Loss::kRefetch) l1 += v < 0 ? -int64_t{v} : int64_t{v};
       }
     }
@@ -500,10 +503,10 @@ struct LinearRow {
  * k/s), or values[j][code] for per-feature level tables (Q0.10: 1024 means 1.0):
  *   v_j  = w_j, or with model_bits: 2^km * round_stoch(w_j / 2^km), km the grid shift of max|w|
  *          (Grid), or QSGD's sign(w_j) ||w|| xi_j / s, xi_j a stochastic level (Qsgd, qsgd_round)
- *   acc  = sum_j (first_j - m_j) * (v_j >> 8)              (int32, wrapping, for uniform codes;
- *                                                           int64 for level tables; m_j the
- *                                                           feature's center, 0 without centering)
- *   pred = (acc * dot_mult >> 24) + (c >> 8)                (Q16)
+ *   acc  = sum_j (first_j - m_j) * (v_j >> D)              (int32, wrapping; D = 8, 10 for level
+ *                                                           tables; m_j the feature's center, 0
+ *                                                           without centering)
+ *   pred = (acc * 2^(D - 8) * dot_mult >> 24) + (c >> 8)    (Q16)
  *   r    = Loss::residual_q16(pred, y_i)                    (Q16; losses.hpp)
  *   g    = round(r * dot_mult / 2^(8 + shift_e))            (Q32 per code unit, int64)
  *   D_j  = sat32(round(g * (second_j - m_j) * 2^q_j / 2^8)), q_j the feature's step

@@ -24,9 +24,11 @@
 //    update (or by a pass after any other change of the model); a refetched row's
 //    positions centred once, its exact dot product in int64 lanes and its update in int64
 //    lanes (even and odd features; the arithmetic shift by sign flips around a logical one);
-//  - per-feature level tables (LevelLookup): each decoded row is turned into its int32
+//  - per-feature level tables (LevelLookup): each decoded row is turned into its int16
 //    values minus centers once (1-, 2- and 3-bit codes by blends of the tables' columns, 4,
-//    6 and 8 bits by a gather), the dot product is exact in int64 lanes (as sgd.hpp's dot_sum).
+//    6 and 8 bits by a gather; one table shared by every feature up to 4 bits by two byte
+//    shuffles), which the lanes widen as codes; the dot product against w >> 10 wraps in
+//    int32 lanes as the codes' (sgd.hpp's dot_drop).
 #pragma once
 #ifdef __SYNTHESIS__
 #error "zipml_cpu is CPU-only code: never include it in synthesized code"
@@ -119,8 +121,18 @@ struct RowCodes {
     std::memcpy(up[1].data() + at / 8, &u1, sizeof(Word));
   }
 
-  /// Decodes a row (key: its sample_stream_key; unused but for Double).
+  /// Decodes a row (key: its sample_stream_key; unused but for Double) into first and second.
   void decode(const uint64_t* row, uint32_t key) {
+    decode(row, key, [this](int b, __m256i first_codes, __m256i second_codes) ZIPML_INLINE {
+      _mm256_storeu_si256(reinterpret_cast<__m256i*>(first.data() + 32 * b), first_codes);
+      _mm256_storeu_si256(reinterpret_cast<__m256i*>(second.data() + 32 * b), second_codes);
+    });
+  }
+
+  /// Decodes a row; Double's two samples go to sink(b, first, second), 32 values of block b
+  /// at a time (`first` holds the indices after), Naive and Nearest codes to `first`.
+  template <class Sink>
+  void decode(const uint64_t* row, uint32_t key, Sink&& sink) {
     // the row's threshold draws l D .. l D + D - 1 of each line are draws 0.. of the row
     if (kDouble) fill_draws(key, draws.data(), draws.size());
     for (int l = 0; l < n_lines; ++l) {
@@ -136,12 +148,10 @@ struct RowCodes {
     if (kDouble) {  // index + 1 where a sample rounds up, but never above the top code (FORMATS.md sec. 5)
       const __m256i top = _mm256_set1_epi8(static_cast<char>(S));
       for (int b = 0; b < blocks; ++b) {
-        __m256i* a = reinterpret_cast<__m256i*>(first.data() + 32 * b);
-        const __m256i index = _mm256_loadu_si256(a);
+        const __m256i index = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(first.data() + 32 * b));
         const __m256i at_top = _mm256_cmpeq_epi8(index, top);  // where the index is the top: no step up
-        _mm256_storeu_si256(a, _mm256_sub_epi8(index, _mm256_andnot_si256(at_top, bit_bytes32(up[0].data() + 4 * b))));
-        _mm256_storeu_si256(reinterpret_cast<__m256i*>(second.data() + 32 * b),
-                            _mm256_sub_epi8(index, _mm256_andnot_si256(at_top, bit_bytes32(up[1].data() + 4 * b))));
+        sink(b, _mm256_sub_epi8(index, _mm256_andnot_si256(at_top, bit_bytes32(up[0].data() + 4 * b))),
+             _mm256_sub_epi8(index, _mm256_andnot_si256(at_top, bit_bytes32(up[1].data() + 4 * b))));
       }
     }
   }
@@ -156,7 +166,8 @@ ZIPML_INLINE inline __m256i select_lanes(__m256i if_clear, __m256i if_set, __m25
 /**
  * @brief Per-feature level tables as the lanes read them: the value of each code of each
  * feature minus the feature's center (LinearRow::level_value - center: lanes past d read
- * feature 0's table, uncentred), and the lookup of a decoded row's codes, 8 at a time.
+ * feature 0's table, uncentred), and the lookup of a decoded row's codes into int16
+ * values (|centred value| <= 2^10), which the lanes widen as they widen codes.
  * kColumns: the tables in columns (code k of feature j at k stride + j; the stride one
  * cache line more than the row, so that the S + 1 loads of 8 features do not share an L1
  * set), 8 features' value chosen among the S + 1 column vectors by a tree of S blends on
@@ -165,22 +176,30 @@ ZIPML_INLINE inline __m256i select_lanes(__m256i if_clear, __m256i if_set, __m25
  * and, at 3 bits, 1.3-1.4x faster than gathers on Zen 3), gathers for 4 bits (even
  * there), 6 and 8 (docs/BENCH.md, scripts/level_lookup_speed.cpp).
  * Where every feature has the same table (quantize's levels_method='shared'), the lookup
- * needs no per-feature table: up to 16 levels are permuted in registers (two permutes and
- * a blend on code bit 3 for 16), 64 and 256 gathered from the one table, and the centers
- * subtracted in the lanes.
+ * needs no per-feature table: up to 16 levels are two byte shuffles of 32 codes (the
+ * values' low and high bytes), 64 and 256 gathered from the one table; the centers are
+ * subtracted in int16 lanes.
  */
 template <int S, bool kColumns = (S <= 7)>
 class LevelLookup {
   static_assert(!kColumns || S <= 15, "a tree of blends for at most 16 levels");
 
  public:
+  /// The values' buffer length for `padded` features: whole vectors of 32 (the shuffles').
+  static int buffer_size(int padded) { return (padded + 31) / 32 * 32; }
+
   LevelLookup(const int32_t* values, const int32_t* centers, int d, int padded)
       : padded_(padded), stride_(padded + 16), shared_(d > 0) {
     for (int64_t i = S + 1; shared_ && i < int64_t{d} * (S + 1); ++i) shared_ = values[i] == values[i % (S + 1)];
     if (shared_) {  // one table, and the centers (0 past d: those lanes read the table uncentred)
       table_.assign(values, values + S + 1);
-      centers_.assign(padded, 0);
-      for (int j = 0; j < d && centers != nullptr; ++j) centers_[j] = centers[j];
+      for (int k = 0; k <= S && S <= 15; ++k) {  // the shuffles' tables: each value's low and high byte
+        low_bytes_[k] = static_cast<uint8_t>(values[k] & 0xFF);
+        high_bytes_[k] = static_cast<uint8_t>(values[k] >> 8);
+      }
+      if (centers == nullptr) return;
+      centers_.assign(buffer_size(padded), 0);
+      for (int j = 0; j < d && centers != nullptr; ++j) centers_[j] = static_cast<int16_t>(centers[j]);
       return;
     }
     table_.resize(size_t(kColumns ? stride_ : padded) * (S + 1));
@@ -190,35 +209,55 @@ class LevelLookup {
             values[size_t(j < d ? j : 0) * (S + 1) + k] - (centers != nullptr && j < d ? centers[j] : 0);
   }
 
-  /// The centred values of the `padded` codes at `codes` (each at most S), written to out.
-  void operator()(const uint8_t* codes, int32_t* out) const {
+  /// Whether 32 codes at a time are looked up in registers (block): a shared table of at
+  /// most 16 levels.
+  bool in_registers() const { return shared_ && S <= 15; }
+
+  /// in_registers: the centred values of the 32 codes of features j.. in `codes`, written
+  /// to out + j (j < padded, a multiple of 32).
+  ZIPML_INLINE void block(__m256i codes, int16_t* out, int j) const {
+    const __m256i low = _mm256_broadcastsi128_si256(_mm_load_si128(reinterpret_cast<const __m128i*>(low_bytes_)));
+    const __m256i high = _mm256_broadcastsi128_si256(_mm_load_si128(reinterpret_cast<const __m128i*>(high_bytes_)));
+    // codes 0-7, 16-23 | 8-15, 24-31, so that unpacking each half's low and high bytes
+    // pairs values 0-15 and 16-31
+    const __m256i c = _mm256_permute4x64_epi64(codes, 0xD8);
+    const __m256i lo = _mm256_shuffle_epi8(low, c), hi = _mm256_shuffle_epi8(high, c);
+    store_centred(out, j, _mm256_unpacklo_epi8(lo, hi));
+    store_centred(out, j + 16, _mm256_unpackhi_epi8(lo, hi));
+  }
+
+  /// The centred values of the `padded` codes at `codes` (each at most S), written to out
+  /// (buffer_size(padded) values; codes readable that far).
+  void operator()(const uint8_t* codes, int16_t* out) const {
     if (shared_) {
       shared_lookup(codes, out);
       return;
     }
-    for (int j = 0; j < padded_; j += 8) _mm256_storeu_si256(reinterpret_cast<__m256i*>(out + j), at(codes, j));
+    for (int j = 0; j < padded_; j += 8) _mm_storeu_si128(reinterpret_cast<__m128i*>(out + j), narrow(at(codes, j)));
   }
 
  private:
-  void shared_lookup(const uint8_t* codes, int32_t* out) const {
-    if constexpr (S <= 15) {
-      __m256i low = _mm256_setzero_si256(), high = _mm256_setzero_si256();  // levels 0-7 and 8-15
-      std::memcpy(&low, table_.data(), sizeof(int32_t) * (S < 7 ? S + 1 : 8));
-      if (S > 7) std::memcpy(&high, table_.data() + 8, sizeof(int32_t) * 8);
-      for (int j = 0; j < padded_; j += 8) {
-        const __m256i c = widen8(codes + j);
-        __m256i v = _mm256_permutevar8x32_epi32(low, c);  // the index's low 3 bits
-        if constexpr (S > 7) v = select_lanes(v, _mm256_permutevar8x32_epi32(high, c), _mm256_slli_epi32(c, 28));
-        v = _mm256_sub_epi32(v, _mm256_loadu_si256(reinterpret_cast<const __m256i*>(centers_.data() + j)));
-        _mm256_storeu_si256(reinterpret_cast<__m256i*>(out + j), v);
-      }
+  void shared_lookup(const uint8_t* codes, int16_t* out) const {
+    if constexpr (S <= 15) {  // the values' low and high bytes by two byte shuffles, 32 codes at a time
+      for (int j = 0; j < padded_; j += 32) block(_mm256_loadu_si256(reinterpret_cast<const __m256i*>(codes + j)), out, j);
     } else {
       for (int j = 0; j < padded_; j += 8) {
-        const __m256i v = _mm256_i32gather_epi32(table_.data(), widen8(codes + j), 4);
-        _mm256_storeu_si256(reinterpret_cast<__m256i*>(out + j),
-                            _mm256_sub_epi32(v, _mm256_loadu_si256(reinterpret_cast<const __m256i*>(centers_.data() + j))));
+        __m128i v = narrow(_mm256_i32gather_epi32(table_.data(), widen8(codes + j), 4));
+        if (!centers_.empty()) v = _mm_sub_epi16(v, _mm_loadu_si128(reinterpret_cast<const __m128i*>(centers_.data() + j)));
+        _mm_storeu_si128(reinterpret_cast<__m128i*>(out + j), v);
       }
     }
+  }
+
+  /// 8 int32 lanes (each within int16) as 8 int16 values (the packing works per 128-bit half).
+  ZIPML_INLINE static __m128i narrow(__m256i v) {
+    return _mm256_castsi256_si128(_mm256_permute4x64_epi64(_mm256_packs_epi32(v, v), 0xD8));
+  }
+
+  /// 16 values minus the centers of features j.. (if any), written to out + j.
+  ZIPML_INLINE void store_centred(int16_t* out, int j, __m256i v) const {
+    if (!centers_.empty()) v = _mm256_sub_epi16(v, _mm256_loadu_si256(reinterpret_cast<const __m256i*>(centers_.data() + j)));
+    _mm256_storeu_si256(reinterpret_cast<__m256i*>(out + j), v);
   }
 
   ZIPML_INLINE __m256i column(int k, int j) const {
@@ -249,12 +288,14 @@ class LevelLookup {
   }
 
   int padded_, stride_;
-  bool shared_;                            // every feature's table is table_ (S + 1 values)
-  std::vector<int32_t> table_, centers_;   // centers_: shared tables only
+  bool shared_;                    // every feature's table is table_ (S + 1 values)
+  std::vector<int32_t> table_;
+  std::vector<int16_t> centers_;   // shared tables with centers only
+  alignas(16) uint8_t low_bytes_[16] = {}, high_bytes_[16] = {};  // shared tables of up to 16 levels
 };
 
-/// A row's dot product sum_j v_j (w_j >> 8) in 8 lanes: wrapping in int32 lanes for
-/// uniform codes, exact in int64 lanes for level tables (sgd.hpp's dot_sum).
+/// A row's dot product sum_j v_j (w_j >> k) in 8 lanes: wrapping in int32 lanes (the
+/// codes' and the level tables' sums), exact in int64 lanes (refetched rows' positions).
 template <bool kWide>
 struct DotLanes {
   __m256i acc = _mm256_setzero_si256();
@@ -324,16 +365,16 @@ void sgd_linear_lanes(const uint64_t* data, const int32_t* labels, int n, int d,
   RowCodes<Bits, E> codes[2] = {RowCodes<Bits, E>(n_lines), RowCodes<Bits, E>(n_lines)};
   // Level tables: the centred values of each row's samples (second: Double only), and their lookup.
   const LevelLookup<S> lookup = kTables ? LevelLookup<S>(values, centers, d, padded) : LevelLookup<S>(nullptr, nullptr, 0, 0);
-  std::vector<int32_t> table_values[2][2];
+  std::vector<int16_t> table_values[2][2];
   for (auto& row_values : table_values)
-    for (int s = 0; s < (kTables ? (kDouble ? 2 : 1) : 0); ++s) row_values[s].resize(padded);
+    for (int s = 0; s < (kTables ? (kDouble ? 2 : 1) : 0); ++s) row_values[s].resize(LevelLookup<S>::buffer_size(padded));
   // The lanes' inputs of row buffer b: its first and second sample, codes or table values.
   auto first_of = [&](int b) {
-    if constexpr (kTables) return static_cast<const int32_t*>(table_values[b][0].data());
+    if constexpr (kTables) return static_cast<const int16_t*>(table_values[b][0].data());
     else return static_cast<const uint8_t*>(codes[b].first.data());
   };
   auto second_of = [&](int b) {
-    if constexpr (kTables) return static_cast<const int32_t*>(table_values[b][kDouble ? 1 : 0].data());
+    if constexpr (kTables) return static_cast<const int16_t*>(table_values[b][kDouble ? 1 : 0].data());
     else return codes[b].second_codes();
   };
   // Lanes from span (d in whole vectors) to padded hold the last line's tail only (170 and
@@ -346,10 +387,20 @@ void sgd_linear_lanes(const uint64_t* data, const int32_t* labels, int n, int d,
   const int span = (d + 7) / 8 * 8;
   bool tail_clean = true, tail_zero[2] = {true, true};
   auto decode = [&](int b, const uint64_t* row, uint32_t key) {
-    codes[b].decode(row, key);
-    if constexpr (kTables) {
-      lookup(codes[b].first.data(), table_values[b][0].data());
-      if (kDouble) lookup(codes[b].second.data(), table_values[b][1].data());
+    if (kTables && kDouble && lookup.in_registers()) {  // both samples looked up as they are drawn
+      int16_t* first_values = table_values[b][0].data();
+      int16_t* second_values = table_values[b][kDouble ? 1 : 0].data();
+      codes[b].decode(row, key, [&](int k, __m256i first_codes, __m256i second_codes) ZIPML_INLINE {
+        if (32 * k >= padded) return;
+        lookup.block(first_codes, first_values, 32 * k);
+        lookup.block(second_codes, second_values, 32 * k);
+      });
+    } else {
+      codes[b].decode(row, key);
+      if constexpr (kTables) {
+        lookup(codes[b].first.data(), table_values[b][0].data());
+        if (kDouble) lookup(codes[b].second.data(), table_values[b][1].data());
+      }
     }
     // the tail's bytes, 8 at a time (span and padded are multiples of 8)
     const auto* tail = reinterpret_cast<const uint8_t*>(second_of(b) + span);
@@ -365,22 +416,25 @@ void sgd_linear_lanes(const uint64_t* data, const int32_t* labels, int n, int d,
   // The centred values of 8 features: codes minus centers, or the looked-up table values.
   auto lane_values = [&](const auto* c, int j) ZIPML_INLINE {
     if constexpr (kTables) {
-      return _mm256_loadu_si256(reinterpret_cast<const __m256i*>(c + j));
+      return _mm256_cvtepi16_epi32(_mm_loadu_si128(reinterpret_cast<const __m128i*>(c + j)));
     } else {
       const __m256i v = widen8(c + j);
       return kCentred ? _mm256_sub_epi32(v, _mm256_loadu_si256(reinterpret_cast<const __m256i*>(&center[j]))) : v;
     }
   };
-  auto dropped = [&](__m256i wv) ZIPML_INLINE { return _mm256_srai_epi32(wv, kDotDrop); };
-  // sum_j (v_j - m_j) (w_j >> 8), as sgd.hpp's dot_sum
+  constexpr int kDrop = kTables ? kTableDotDrop : kDotDrop;  // sgd.hpp's dot_drop
+  auto dropped = [&](__m256i wv) ZIPML_INLINE { return _mm256_srai_epi32(wv, kDrop); };
+  // sum_j (v_j - m_j) (w_j >> kDrop), wrapping in int32 lanes
   auto dot = [&](const auto* c) {
-    DotLanes<kTables> acc;
+    DotLanes<false> acc;
     for (int j = 0, end = tail_clean ? span : padded; j < end; j += 8)
       acc.add(lane_values(c, j), dropped(_mm256_loadu_si256(reinterpret_cast<__m256i*>(&w[j]))));
     return acc;
   };
-  // a scalar dot product's sum as dot_sum keeps it (int32, wrapping, for uniform codes)
-  auto dot_total = [](int64_t sum) { return kTables ? sum : int64_t{static_cast<int32_t>(static_cast<uint32_t>(sum))}; };
+  // a dot product's sum as sgd.hpp's dot_sum keeps it: wrapped to int32, level tables' scaled back to w >> 8
+  auto dot_total = [](int64_t sum) {
+    return int64_t{static_cast<int32_t>(static_cast<uint32_t>(sum))} * (1 << (kDrop - kDotDrop));
+  };
 
   // Refetching (the hinge with `full`, sgd.hpp): a row whose margin test could go either
   // way is read at full precision, its positions centred once into centred_row (p_j - m_j
@@ -462,7 +516,7 @@ void sgd_linear_lanes(const uint64_t* data, const int32_t* labels, int n, int d,
     const uint64_t* copy = data + static_cast<int64_t>(e % n_copies) * n * row_words;
     auto row_of = [&](int i) { return copy + (rows == nullptr ? int64_t{i} : rows[i]) * row_words; };
     decode(0, row_of(0), sample_stream_key(seed, e, 0));
-    DotLanes<kTables> acc = dot(first_of(0));
+    DotLanes<false> acc = dot(first_of(0));
     int64_t l1 = refetching ? model_l1() : 0;
     for (int i = 0; i < n; ++i) {
       const int cur = i & 1, nxt = cur ^ 1;
@@ -478,7 +532,7 @@ void sgd_linear_lanes(const uint64_t* data, const int32_t* labels, int n, int d,
           for (int64_t b = 0; b < int64_t{d} * 4; b += 64) __builtin_prefetch(ahead + b, 0, 0);
         }
       }
-      int64_t pred = linear_prediction(acc.sum(), intercept, dot_mult);
+      int64_t pred = linear_prediction(dot_total(acc.sum()), intercept, dot_mult);
       // Refetching (sgd.hpp): where the margin test could go either way, the exact
       // prediction from the row's full-precision positions decides, and steps the model.
       bool refetch = false;
@@ -502,7 +556,7 @@ void sgd_linear_lanes(const uint64_t* data, const int32_t* labels, int n, int d,
           refetch_update(r, shift);
           l1 = model_l1();
         }
-        acc = has_next ? dot(next_first) : DotLanes<kTables>{};
+        acc = has_next ? dot(next_first) : DotLanes<false>{};
         report_predictions(report, i, pred, pred);
       } else if (kTabled ||
                  (st.g > -(int64_t{1} << (kLaneStepBits - pmax)) && st.g < (int64_t{1} << (kLaneStepBits - pmax)))) {
@@ -515,8 +569,8 @@ void sgd_linear_lanes(const uint64_t* data, const int32_t* labels, int n, int d,
         }();
         const __m256i g = _mm256_set1_epi32(static_cast<int32_t>(st.g));
         const __m256i half = _mm256_set1_epi32(1 << (kUpdateFrac - 1));
-        DotLanes<kTables> acc2;
-        acc = DotLanes<kTables>{};
+        DotLanes<false> acc2;
+        acc = DotLanes<false>{};
         __m256i l1_sum = _mm256_setzero_si256();  // refetching: sum |w| of the updated model
         for (int j = 0, end = tail_clean ? span : padded; j < end; j += 8) {
           __m256i* wp = reinterpret_cast<__m256i*>(&w[j]);
@@ -534,15 +588,16 @@ void sgd_linear_lanes(const uint64_t* data, const int32_t* labels, int n, int d,
           if constexpr (Loss::kRefetch) l1_sum = add_abs(l1_sum, wv);
         }
         if (refetching) l1 = sum64(l1_sum);  // lanes past the pass hold 0 (tail_clean)
-        report_predictions(report, i, pred, kSecond ? linear_prediction(acc2.sum(), intercept, dot_mult) : pred);
+        report_predictions(report, i, pred,
+                           kSecond ? linear_prediction(dot_total(acc2.sum()), intercept, dot_mult) : pred);
       } else {  // a step too large for int32 lanes: conditioned_step per value, then the next dot product
         int64_t acc2 = 0;
         for (int j = 0; j < padded; ++j) {
           const int32_t v = int32_t{second[j]} - (kCentred ? center[j] : 0);
-          if (kSecond) acc2 += int64_t{v} * (w[j] >> kDotDrop);
+          if (kSecond) acc2 += int64_t{v} * (w[j] >> kDrop);
           w[j] = wrap_sub(w[j], conditioned_step(st.g, v, kConditioned ? exponent[j] : 0));
         }
-        acc = has_next ? dot(next_first) : DotLanes<kTables>{};
+        acc = has_next ? dot(next_first) : DotLanes<false>{};
         if (refetching) l1 = model_l1();
         report_predictions(report, i, pred,
                            kSecond ? linear_prediction(dot_total(acc2), intercept, dot_mult) : pred);

@@ -161,8 +161,10 @@ def sgd_linear(data, labels, d, bits, sampling, epochs, step_shift, decay_epochs
     tabled = values is None and centers is None and feature_shifts is None  # steps from a table of the codes
     variance = None if stored_variance is None else np.asarray(stored_variance, np.int64)
 
-    def dot_sum(acc: int) -> int:  # int32 wrap for uniform codes, exact for level tables
-        return int(wrap32(acc)) if values is None else acc
+    drop = F.DOT_DROP if values is None else F.TABLE_DOT_DROP  # w >> 8 against codes, >> 10 against table values
+
+    def dot_sum(acc: int) -> int:  # wrapped to int32; level tables' sum scaled back to units of w >> 8
+        return int(wrap32(acc)) << (drop - F.DOT_DROP)
     centred_full = None if full is None else full.astype(np.int64) - m * dot_mult  # Q0.24
     for e in range(epochs):
         shift = epoch_shift(step_shift, decay_epochs, e)
@@ -172,7 +174,7 @@ def sgd_linear(data, labels, d, bits, sampling, epochs, step_shift, decay_epochs
             if model_bits:
                 v = wrap32(vector_round(w, model_bits, model_quantization, int(np.abs(w).max()),
                                         draw(stream_key(seed, STREAM_MODEL, e, i), cols)))
-            acc = dot_sum(int(np.dot(first[i] - m, v >> F.DOT_DROP)))
+            acc = dot_sum(int(np.dot(first[i] - m, v >> drop)))
             pred = ((acc * dot_mult) >> F.DOT_MULT_FRAC) + (intercept >> F.DOT_DROP)
             label = int(labels[i])
             refetch = False
@@ -197,7 +199,7 @@ def sgd_linear(data, labels, d, bits, sampling, epochs, step_shift, decay_epochs
                                            (1 << 31) - 1), shift)
             elif r != 0:
                 if second_sample:  # the second sample against the model before the update
-                    acc2 = dot_sum(int(np.dot(second[i] - m, w >> F.DOT_DROP)))
+                    acc2 = dot_sum(int(np.dot(second[i] - m, w >> drop)))
                     pred2 = ((acc2 * dot_mult) >> F.DOT_MULT_FRAC) + (intercept >> F.DOT_DROP)
                 if tabled:
                     step = code_steps(g, code_values)[second[i]]
