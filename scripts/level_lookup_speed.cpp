@@ -24,7 +24,7 @@ constexpr int kFeatures = 2048, kRows = 64, kPasses = 200, kRuns = 7;
 
 template <int S, bool kColumns>
 double ns_per_value(const zipml::avx2::LevelLookup<S, kColumns>& lookup, const std::vector<uint8_t>& codes,
-                    std::vector<int32_t>& out) {
+                    std::vector<int16_t>& out) {
   const auto a = std::chrono::steady_clock::now();
   for (int p = 0; p < kPasses; ++p)
     for (int r = 0; r < kRows; ++r) lookup(codes.data() + size_t(r) * kFeatures, out.data() + size_t(r) * kFeatures);
@@ -44,7 +44,7 @@ void compare(int bits) {
   for (auto& v : values) v = int32_t(rng() % 1025);
   std::vector<uint8_t> codes(size_t(kRows) * kFeatures);
   for (auto& c : codes) c = uint8_t(rng() % (S + 1));
-  std::vector<int32_t> gathered(codes.size()), blended(codes.size());
+  std::vector<int16_t> gathered(codes.size()), blended(codes.size());
   const zipml::avx2::LevelLookup<S, false> gather(values.data(), nullptr, kFeatures, kFeatures);
   std::vector<double> tg, tb;
   if constexpr (S <= 15) {

@@ -76,7 +76,7 @@ def test_level_tables_fast_path_equals_the_portable_kernel_and_golden(bits, samp
 
 @pytest.mark.parametrize("bits", [2, 8])
 def test_tables_outside_the_unit_interval_give_the_portable_kernels_bits(bits):
-    # Table values outside [0, 2^10] (the module takes any int32) would overflow the int32
+    # Table values outside [0, 2^10] (the module takes up to 2^30 in magnitude) would overflow the int32
     # lanes; such calls run the portable kernel (simd::unit_level_tables), so the bits agree.
     rng = np.random.default_rng(bits)
     n, d = 24, 21
@@ -135,6 +135,40 @@ def test_table_dot_product_wraps_in_int32_against_w_shifted_by_10(tables):
     exact = int(np.dot(centred, model_in[:d].astype(np.int64) >> F.TABLE_DOT_DROP))
     wrapped = (exact + (1 << 31)) % (1 << 32) - (1 << 31)
     assert wrapped != exact  # the case wraps
-    expected = ((wrapped << (F.TABLE_DOT_DROP - F.DOT_DROP)) * F.TABLE_DOT_MULT >> F.DOT_MULT_FRAC) + \
-        (int(model_in[d]) >> F.DOT_DROP)
+    expected = (wrapped * F.TABLE_DOT_MULT >> F.TABLE_DOT_FRAC) + (int(model_in[d]) >> F.DOT_DROP)
+    assert F.TABLE_DOT_FRAC == F.DOT_MULT_FRAC - 2  # the 2^2 of w >> 10 against w >> 8, in the shift
     assert fast.predictions[0, 0] == max(-(1 << 31), min((1 << 31) - 1, expected))
+
+
+@pytest.mark.parametrize("tables", ["shared", "random"])
+def test_any_dot_mult_with_tables_gives_the_golden_bits(tables):
+    # The prediction shifts acc * dot_mult by TABLE_DOT_FRAC instead of scaling acc by 2^2
+    # first: with dot_mult up to 2^31 - 1 the product stays in int64 (it overflowed and
+    # differed from the golden model's exact one when the sum was scaled first).
+    rng = np.random.default_rng(6)
+    n, d, bits = 8, 40, 4
+    X, labels = problem(rng, n, d)
+    q = quantize(X, bits, sampling="double", seed=3)
+    values = tables_of(tables, rng, q, d, bits)
+    model_in = rng.integers(-(1 << 31), 1 << 31, d + 1).astype(np.int32)
+    for dot_mult in (1 << 30, (1 << 31) - 1):
+        args = (q.lines, labels, d, bits, "double", 2, 20, 0, dot_mult, model_in)
+        fast = get_backend("hls").sgd_linear(*args, values=values)
+        assert_same(fast, (get_backend("hls").sgd_linear(*args, values=values, portable=True),
+                           get_backend("reference").sgd_linear(*args, values=values)), (tables, dot_mult))
+
+
+@pytest.mark.parametrize("backend", ["hls", "reference"])
+def test_table_values_beyond_2_to_the_30_are_refused(backend):
+    # A value minus a center (up to 2^10) must stay in int32 for the kernels to agree.
+    rng = np.random.default_rng(0)
+    n, d = 6, 5
+    X, labels = problem(rng, n, d)
+    q = quantize(X, 2, sampling="naive", seed=1)
+    values = np.tile(np.array([0, 5, 9, 1 << 30], np.int32), (d, 1))
+    run = get_backend(backend).sgd_linear
+    args = (q.lines, labels, d, 2, "naive", 1, 4, 0, F.TABLE_DOT_MULT, np.zeros(d + 1, np.int32))
+    run(*args, values=values)  # 2^30 itself is taken
+    values[3, 2] = -(1 << 30) - 1
+    with pytest.raises(ValueError, match=r"values must lie in \[-2\^30, 2\^30\]"):
+        run(*args, values=values)

@@ -49,6 +49,8 @@ py::dict constants() {
   c["level_value_frac"] = zipml::kLevelValueFrac;
   c["table_dot_mult"] = zipml::kTableDotMult;
   c["table_dot_drop"] = zipml::kTableDotDrop;
+  c["table_dot_frac"] = zipml::kTableDotFrac;
+  c["max_table_value"] = zipml::kMaxTableValue;
   c["poly_frac"] = zipml::kPolyFrac;
   c["weight_frac"] = zipml::kWeightFrac;
   c["penalty_frac"] = zipml::kPenaltyFrac;

@@ -154,6 +154,11 @@ py::tuple sgd_linear(carray<uint64_t> data, carray<int32_t> labels, int d, int b
       pv = table.data();
       // code 0 is every feature's minimum, value 0 (FORMATS.md sec. 2): the zero codes past
       // a row's last feature then add nothing, as the golden model, which has no such lanes
+      for (py::ssize_t i = 0; i < d << B; ++i)  // a value minus a center stays in int32
+        require(pv[i] >= -zipml::kMaxTableValue && pv[i] <= zipml::kMaxTableValue,
+                "values must lie in [-2^30, 2^30] (level tables are Q0.10: 1024 is 1.0), got " +
+                    std::to_string(pv[i]) + " at values[" + std::to_string(i >> B) + ", " +
+                    std::to_string(i & ((1 << B) - 1)) + "]");
       for (py::ssize_t j = 0; j < d; ++j)
         require(pv[j << B] == 0, "values[" + std::to_string(j) + ", 0] is " + std::to_string(pv[j << B]) +
                                      ": every table's code 0 must have value 0 (the feature's minimum)");
@@ -299,7 +304,7 @@ labels int32 (n,) Q16 (+-2^16 for classification losses); d features; bits, samp
 quantize; epochs >= 1; step_shift in [1, 40]; decay_epochs >= 0 (0: constant step);
 dot_mult > 0: Q24 scale from code values to scaled values (round(2^24 / (2^bits - 1))
 for uniform levels, 2^14 for level tables); model_in int32 (d + 1,) Q24, the intercept
-last. Keyword-only: values None or int32 (d, 2^bits) Q0.10 level values per feature (code 0 of each 0);
+last. Keyword-only: values None or int32 (d, 2^bits) Q0.10 level values per feature (code 0 of each 0, all within +-2^30);
 loss a Loss value the linear kernel takes: {linear_losses}{other_losses};
 model_bits, grad_bits 0 (exact) or in [2, 24]: the model seen by the dot product / each
 update stochastically rounded to that many bits with the draws of seed; model_quantization

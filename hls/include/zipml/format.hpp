@@ -126,8 +126,13 @@ constexpr int kMaxShift = 40;                      ///< largest step shift (eta 
 constexpr int kMaxFeatureShift = 15;               ///< largest per-feature step multiplier 2^p (sgd_linear)
 constexpr int kLevelValueFrac = 10;                ///< level-table values: Q0.10 (1024 = 1.0)
 /// Model bits dropped for a level-table dot product: values up to 2^10 times w >> 10
-/// (|.| <= 2^21) keep the sum in int32, as the codes' sum; it is scaled back by 2^2 after.
+/// (|.| <= 2^21) keep the sum in int32, as the codes' sum against w >> 8; the prediction
+/// then shifts acc * dot_mult by 2 bits less (kTableDotFrac), so that it reads it in units of w >> 8.
 constexpr int kTableDotDrop = kDotDrop + kLevelValueFrac - 8;
+constexpr int kTableDotFrac = kDotMultFrac - (kTableDotDrop - kDotDrop);
+/// Largest |level-table value| sgd_linear takes (the module refuses others): a value minus
+/// a center (at most 2^10) stays within int32.
+constexpr int32_t kMaxTableValue = int32_t{1} << 30;
 /// Double data's stored-rounding correction (sgd_linear, SgdOptions::stored_variance): its
 /// variances are Q32, and it is applied after every this many samples of a pass (and after
 /// the last): a pass over the model per block, not a multiply per value and sample.

@@ -19,9 +19,11 @@ namespace zipml {
 /// (Naive, Nearest) or two samples (Double) per value. Multi data is for sgd_logistic.
 constexpr Sampling kLinearSamplings[] = {Sampling::Double, Sampling::Naive, Sampling::Nearest};
 
-/// The prediction (Q16) from the dot product `acc` (codes times w >> 8) and the intercept.
-inline int64_t linear_prediction(int64_t acc, int32_t intercept, int32_t dot_mult) {
-  return ((acc * dot_mult) >> kDotMultFrac) + (intercept >> kDotDrop);
+/// The prediction (Q16) from the dot product `acc` (int32: codes times w >> 8, or level
+/// table values times w >> 10 with `frac` = kTableDotFrac, the 2^2 of the coarser model
+/// taken from the shift) and the intercept; |acc dot_mult| < 2^62.
+inline int64_t linear_prediction(int64_t acc, int32_t intercept, int32_t dot_mult, int frac = kDotMultFrac) {
+  return ((acc * dot_mult) >> frac) + (intercept >> kDotDrop);
 }
 
 /// Refetching: whether the margin y * pred of a low-precision prediction (Q16) lies within
@@ -313,14 +315,11 @@ struct LinearRow {
   int feature_shift(int j) const { return opt.feature_shifts != nullptr && j < d ? opt.feature_shifts[j] : 0; }
 
   /// Model bits a dot product drops: w >> 8 against codes, w >> 10 against Q0.10 level
-  /// table values (up to 1024), so that either sum stays within int32.
+  /// table values (up to 1024), so that either sum stays within int32 (summed wrapping).
   int dot_drop() const { return values == nullptr ? kDotDrop : kTableDotDrop; }
 
-  /// A dot product as the spec keeps it: wrapped to int32 (where that is the model's whole
-  /// range), and for level tables scaled by 2^2 back to units of w >> 8.
-  int64_t dot_sum(int64_t acc) const {
-    return int64_t{static_cast<int32_t>(static_cast<uint32_t>(acc))} * (1 << (dot_drop() - kDotDrop));
-  }
+  /// The prediction's shift of acc * dot_mult (linear_prediction).
+  int dot_frac() const { return values == nullptr ? kDotMultFrac : kTableDotFrac; }
 
   /// Center of feature j in level-value units (0 without centering and for padding lanes).
   int32_t center(int j) const { return opt.centers != nullptr && j < d ? opt.centers[j] : 0; }
@@ -364,13 +363,13 @@ struct LinearRow {
   /// so that the plain loop is unchanged). Returns the second sample's dot product against
   /// the weights before the step (losses with kSecondSample on Double data; else 0).
   template <bool kPenalized>
-  int64_t step_weights(int32_t* w, const uint64_t* row, uint32_t sample_key, int64_t g, bool tabled,
+  int32_t step_weights(int32_t* w, const uint64_t* row, uint32_t sample_key, int64_t g, bool tabled,
                        const int32_t* step, const VectorRounding& grad, uint32_t grad_key, int shift) const {
     constexpr bool kSecond = E == Sampling::Double && Loss::kSecondSample;
     int32_t first[K], second[K];
 #pragma HLS ARRAY_PARTITION variable = first complete
 #pragma HLS ARRAY_PARTITION variable = second complete
-    int64_t acc2 = 0;
+    int32_t acc2 = 0;
   update_loop:
     for (int l = 0; l < n_lines; ++l) {
 #pragma HLS PIPELINE II = 1
@@ -379,7 +378,7 @@ struct LinearRow {
     update_lane_loop:
       for (int k = 0; k < K; ++k) {
         const int j = l * K + k;
-        if (kSecond) acc2 += int64_t{level_value(j, second[k]) - center(j)} * (w[j] >> dot_drop());
+        if (kSecond) acc2 = wrap_add(acc2, wrap_mul(level_value(j, second[k]) - center(j), w[j] >> dot_drop()));
         int32_t delta = lane_step(j, second[k], g, tabled, step);
         if (grad.bits > 0 && j < d) delta = grad(delta, draw(grad_key, static_cast<uint32_t>(j)));
         if (kPenalized && j < d)  // the decay of the model the step's gradient was taken at, then the L1 step
@@ -416,7 +415,7 @@ struct LinearRow {
     }
     const uint32_t model_key = stream_key(opt.seed, kStreamModel, static_cast<uint32_t>(epoch), static_cast<uint32_t>(i));
     const uint32_t sample_key = sample_stream_key(opt.seed, epoch, i);  // Double: this epoch's two samples
-    int64_t acc = 0;
+    int32_t acc = 0;
     int64_t l1 = 0;  // sum_j |v_j| u_j, for the refetch band (Q24, in units of 1/s or 1)
   dot_loop:
     for (int l = 0; l < n_lines; ++l) {
@@ -427,11 +426,11 @@ struct LinearRow {
       for (int k = 0; k < K; ++k) {
         const int j = l * K + k;
         const int32_t v = model.bits > 0 && j < d ? model(w[j], draw(model_key, static_cast<uint32_t>(j))) : w[j];
-        acc += int64_t{level_value(j, first[k]) - center(j)} * (v >> dot_drop());
+        acc = wrap_add(acc, wrap_mul(level_value(j, first[k]) - center(j), v >> dot_drop()));
         if (Loss::kRefetch) l1 += v < 0 ? -int64_t{v} : int64_t{v};
       }
     }
-    int64_t pred = linear_prediction(dot_sum(acc), intercept, dot_mult);
+    int64_t pred = linear_prediction(acc, intercept, dot_mult, dot_frac());
     // Refetching: the low-precision margin y*pred is within the band of the exact one,
     // so where |y*pred - 1| <= band the margin test could go either way: the sample is
     // refetched at full precision and its exact prediction decides.
@@ -459,7 +458,7 @@ struct LinearRow {
     // The second sample's prediction (the loss estimate's second factor), against the
     // model before this update: accumulated in the update loop, which reads it anyway.
     constexpr bool kSecond = E == Sampling::Double && Loss::kSecondSample;
-    int64_t acc2 = 0;
+    int32_t acc2 = 0;
     if (refetch) {
       const uint32_t* p = opt.full + source * d;
     refetch_update_loop:
@@ -484,7 +483,7 @@ struct LinearRow {
       opt.reg.penalize(w, d, shift);
     }
     const bool second_pred = kSecond && !refetch && r != 0;
-    report_predictions(report, i, pred, second_pred ? linear_prediction(dot_sum(acc2), intercept, dot_mult) : pred);
+    report_predictions(report, i, pred, second_pred ? linear_prediction(acc2, intercept, dot_mult, dot_frac()) : pred);
     if (opt.fit_intercept) intercept = wrap_sub(intercept, st.dc);
     if (opt.stored_variance != nullptr && ((i + 1) % kCorrectionRows == 0 || i + 1 == n))
       correct_stored_rounding(w, d, opt.stored_variance, opt.feature_shifts, i % kCorrectionRows + 1, shift);
@@ -506,7 +505,7 @@ struct LinearRow {
  *   acc  = sum_j (first_j - m_j) * (v_j >> D)              (int32, wrapping; D = 8, 10 for level
  *                                                           tables; m_j the feature's center, 0
  *                                                           without centering)
- *   pred = (acc * 2^(D - 8) * dot_mult >> 24) + (c >> 8)    (Q16)
+ *   pred = (acc * dot_mult >> (32 - D)) + (c >> 8)          (Q16)
  *   r    = Loss::residual_q16(pred, y_i)                    (Q16; losses.hpp)
  *   g    = round(r * dot_mult / 2^(8 + shift_e))            (Q32 per code unit, int64)
  *   D_j  = sat32(round(g * (second_j - m_j) * 2^q_j / 2^8)), q_j the feature's step

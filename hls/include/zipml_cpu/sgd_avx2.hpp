@@ -301,7 +301,7 @@ struct DotLanes {
   __m256i acc = _mm256_setzero_si256();
 
   ZIPML_INLINE void add(__m256i v, __m256i w) {
-    if constexpr (kWide) {  // |v| <= 2^10, |w| < 2^23: even and odd lanes' 64-bit products
+    if constexpr (kWide) {  // |v| < 2^25 (refetched positions), |w| < 2^23: even and odd lanes' 64-bit products
       acc = _mm256_add_epi64(acc, _mm256_mul_epi32(v, w));
       acc = _mm256_add_epi64(acc, _mm256_mul_epi32(_mm256_srli_epi64(v, 32), _mm256_srli_epi64(w, 32)));
     } else {
@@ -422,7 +422,8 @@ void sgd_linear_lanes(const uint64_t* data, const int32_t* labels, int n, int d,
       return kCentred ? _mm256_sub_epi32(v, _mm256_loadu_si256(reinterpret_cast<const __m256i*>(&center[j]))) : v;
     }
   };
-  constexpr int kDrop = kTables ? kTableDotDrop : kDotDrop;  // sgd.hpp's dot_drop
+  constexpr int kDrop = kTables ? kTableDotDrop : kDotDrop;      // sgd.hpp's dot_drop
+  constexpr int kFrac = kTables ? kTableDotFrac : kDotMultFrac;  // and dot_frac
   auto dropped = [&](__m256i wv) ZIPML_INLINE { return _mm256_srai_epi32(wv, kDrop); };
   // sum_j (v_j - m_j) (w_j >> kDrop), wrapping in int32 lanes
   auto dot = [&](const auto* c) {
@@ -431,9 +432,9 @@ void sgd_linear_lanes(const uint64_t* data, const int32_t* labels, int n, int d,
       acc.add(lane_values(c, j), dropped(_mm256_loadu_si256(reinterpret_cast<__m256i*>(&w[j]))));
     return acc;
   };
-  // a dot product's sum as sgd.hpp's dot_sum keeps it: wrapped to int32, level tables' scaled back to w >> 8
-  auto dot_total = [](int64_t sum) {
-    return int64_t{static_cast<int32_t>(static_cast<uint32_t>(sum))} * (1 << (kDrop - kDotDrop));
+  // the prediction (Q16) from a dot product's sum, wrapped to int32 as sgd.hpp's
+  auto prediction = [&](int64_t sum) {
+    return linear_prediction(int64_t{static_cast<int32_t>(static_cast<uint32_t>(sum))}, intercept, dot_mult, kFrac);
   };
 
   // Refetching (the hinge with `full`, sgd.hpp): a row whose margin test could go either
@@ -532,7 +533,7 @@ void sgd_linear_lanes(const uint64_t* data, const int32_t* labels, int n, int d,
           for (int64_t b = 0; b < int64_t{d} * 4; b += 64) __builtin_prefetch(ahead + b, 0, 0);
         }
       }
-      int64_t pred = linear_prediction(dot_total(acc.sum()), intercept, dot_mult);
+      int64_t pred = prediction(acc.sum());
       // Refetching (sgd.hpp): where the margin test could go either way, the exact
       // prediction from the row's full-precision positions decides, and steps the model.
       bool refetch = false;
@@ -589,7 +590,7 @@ void sgd_linear_lanes(const uint64_t* data, const int32_t* labels, int n, int d,
         }
         if (refetching) l1 = sum64(l1_sum);  // lanes past the pass hold 0 (tail_clean)
         report_predictions(report, i, pred,
-                           kSecond ? linear_prediction(dot_total(acc2.sum()), intercept, dot_mult) : pred);
+                           kSecond ? prediction(acc2.sum()) : pred);
       } else {  // a step too large for int32 lanes: conditioned_step per value, then the next dot product
         int64_t acc2 = 0;
         for (int j = 0; j < padded; ++j) {
@@ -600,7 +601,7 @@ void sgd_linear_lanes(const uint64_t* data, const int32_t* labels, int n, int d,
         acc = has_next ? dot(next_first) : DotLanes<false>{};
         if (refetching) l1 = model_l1();
         report_predictions(report, i, pred,
-                           kSecond ? linear_prediction(dot_total(acc2), intercept, dot_mult) : pred);
+                           kSecond ? prediction(acc2) : pred);
       }
       intercept = wrap_sub(intercept, st.dc);
       if (stored_variance != nullptr && ((i + 1) % kCorrectionRows == 0 || i + 1 == n)) {
@@ -639,7 +640,7 @@ bool fast_sgd_linear([[maybe_unused]] const uint64_t* data, [[maybe_unused]] con
   if constexpr (supports_sgd<Bits, E, Loss>()) {
     const bool refetching = Loss::kRefetch && opt.full != nullptr;
     if (simd::covers_options(opt) && simd::covers_levels<kLevelTables>(values, d, max_code(Bits) + 1) &&
-        !(refetching && values != nullptr)) {
+        (values == nullptr || simd::unit_table_centers(opt.centers, d)) && !(refetching && values != nullptr)) {
       auto run = [&](auto conditioned, auto tables) {
         sgd_linear_lanes<Bits, E, Loss, decltype(conditioned)::value, decltype(tables)::value>(
             data, labels, n, d, n_copies, epochs, step_shift, decay_epochs, dot_mult, values, model_in, history,

@@ -40,11 +40,19 @@ inline bool covers_options(const SgdOptions& opt) {
 
 /// True when every value of d per-feature level tables of `levels` entries is a Q0.10
 /// level in [0, 2^10] (FORMATS.md; what the quantizer writes): then a centred value and a
-/// step fit the int32 lanes of a SIMD path. The module takes any int32 table; others run
+/// step fit the int32 lanes of a SIMD path. The module takes values in [-2^30, 2^30]; others run
 /// the portable kernel.
 inline bool unit_level_tables(const int32_t* values, int d, int levels) {
   for (int64_t i = 0; i < int64_t{d} * levels; ++i)
     if (values[i] < 0 || values[i] > (1 << kLevelValueFrac)) return false;
+  return true;
+}
+
+/// True when every center of level tables (null: none) is a Q0.10 level in [0, 2^10], as
+/// the module requires: then a centred value fits the int16 and int32 lanes.
+inline bool unit_table_centers(const int32_t* centers, int d) {
+  for (int j = 0; centers != nullptr && j < d; ++j)
+    if (centers[j] < 0 || centers[j] > (1 << kLevelValueFrac)) return false;
   return true;
 }
 

@@ -125,6 +125,9 @@ def sgd_linear(data, labels, d, bits, sampling, epochs, step_shift, decay_epochs
     ``model_bits`` and ``grad_bits`` round, 'grid' or 'qsgd' (vector_round);
     ``fit_intercept`` False: the intercept keeps model_in's value (SgdOptions::fit_intercept).
     """
+    if values is not None and np.any(np.abs(np.asarray(values, np.int64)) > F.MAX_TABLE_VALUE):
+        raise ValueError(f"values must lie in [-2^30, 2^30] (level tables are Q0.10: 1024 is 1.0), got "
+                         f"{int(np.abs(np.asarray(values, np.int64)).max())} in magnitude")
     if values is not None and np.any(np.asarray(values)[:, 0] != 0):
         first = np.asarray(values)[:, 0]
         j = int(np.flatnonzero(first)[0])
@@ -161,10 +164,11 @@ def sgd_linear(data, labels, d, bits, sampling, epochs, step_shift, decay_epochs
     tabled = values is None and centers is None and feature_shifts is None  # steps from a table of the codes
     variance = None if stored_variance is None else np.asarray(stored_variance, np.int64)
 
-    drop = F.DOT_DROP if values is None else F.TABLE_DOT_DROP  # w >> 8 against codes, >> 10 against table values
+    # w >> 8 against codes, >> 10 against table values (then shifted 2 bits less), summed wrapping in int32
+    drop, frac = (F.DOT_DROP, F.DOT_MULT_FRAC) if values is None else (F.TABLE_DOT_DROP, F.TABLE_DOT_FRAC)
 
-    def dot_sum(acc: int) -> int:  # wrapped to int32; level tables' sum scaled back to units of w >> 8
-        return int(wrap32(acc)) << (drop - F.DOT_DROP)
+    def dot_sum(acc: int) -> int:
+        return int(wrap32(acc))
     centred_full = None if full is None else full.astype(np.int64) - m * dot_mult  # Q0.24
     for e in range(epochs):
         shift = epoch_shift(step_shift, decay_epochs, e)
@@ -175,7 +179,7 @@ def sgd_linear(data, labels, d, bits, sampling, epochs, step_shift, decay_epochs
                 v = wrap32(vector_round(w, model_bits, model_quantization, int(np.abs(w).max()),
                                         draw(stream_key(seed, STREAM_MODEL, e, i), cols)))
             acc = dot_sum(int(np.dot(first[i] - m, v >> drop)))
-            pred = ((acc * dot_mult) >> F.DOT_MULT_FRAC) + (intercept >> F.DOT_DROP)
+            pred = ((acc * dot_mult) >> frac) + (intercept >> F.DOT_DROP)
             label = int(labels[i])
             refetch = False
             if refetching:
@@ -200,7 +204,7 @@ def sgd_linear(data, labels, d, bits, sampling, epochs, step_shift, decay_epochs
             elif r != 0:
                 if second_sample:  # the second sample against the model before the update
                     acc2 = dot_sum(int(np.dot(second[i] - m, w >> drop)))
-                    pred2 = ((acc2 * dot_mult) >> F.DOT_MULT_FRAC) + (intercept >> F.DOT_DROP)
+                    pred2 = ((acc2 * dot_mult) >> frac) + (intercept >> F.DOT_DROP)
                 if tabled:
                     step = code_steps(g, code_values)[second[i]]
                 else:

@@ -29,6 +29,8 @@ MAX_SHIFT = 40
 MAX_FEATURE_SHIFT = 15  #: largest per-feature step exponent (feature_shifts of sgd_linear)
 LEVEL_VALUE_FRAC = 10  #: level-table values in the SGD: Q0.10 (1024 = 1.0)
 TABLE_DOT_DROP = DOT_DROP + LEVEL_VALUE_FRAC - 8  #: model bits a level-table dot product drops (int32 sum)
+TABLE_DOT_FRAC = DOT_MULT_FRAC - (TABLE_DOT_DROP - DOT_DROP)  #: ... and the shift of its acc * dot_mult
+MAX_TABLE_VALUE = 1 << 30  #: largest |level-table value| the kernels take (a value minus a center stays in int32)
 TABLE_DOT_MULT = 1 << (DOT_MULT_FRAC - LEVEL_VALUE_FRAC)
 POLY_FRAC = 30  #: logistic polynomial coefficients and Horner accumulator: Q30
 FRACTION_BITS = 2  #: double data: each value stored once on a grid 2^FRACTION_BITS finer than its levels
