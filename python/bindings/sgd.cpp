@@ -154,14 +154,16 @@ py::tuple sgd_linear(carray<uint64_t> data, carray<int32_t> labels, int d, int b
       pv = table.data();
       // code 0 is every feature's minimum, value 0 (FORMATS.md sec. 2): the zero codes past
       // a row's last feature then add nothing, as the golden model, which has no such lanes
+      // (the messages are built only for a value that fails: a table has d 2^bits values)
       for (py::ssize_t i = 0; i < d << B; ++i)  // a value minus a center stays in int32
-        require(pv[i] >= -zipml::kMaxTableValue && pv[i] <= zipml::kMaxTableValue,
-                "values must lie in [-2^30, 2^30] (level tables are Q0.10: 1024 is 1.0), got " +
-                    std::to_string(pv[i]) + " at values[" + std::to_string(i >> B) + ", " +
-                    std::to_string(i & ((1 << B) - 1)) + "]");
+        if (pv[i] < -zipml::kMaxTableValue || pv[i] > zipml::kMaxTableValue)
+          fail("values must lie in [-2^30, 2^30] (level tables are Q0.10: 1024 is 1.0), got " +
+               std::to_string(pv[i]) + " at values[" + std::to_string(i >> B) + ", " +
+               std::to_string(i & ((1 << B) - 1)) + "]");
       for (py::ssize_t j = 0; j < d; ++j)
-        require(pv[j << B] == 0, "values[" + std::to_string(j) + ", 0] is " + std::to_string(pv[j << B]) +
-                                     ": every table's code 0 must have value 0 (the feature's minimum)");
+        if (pv[j << B] != 0)
+          fail("values[" + std::to_string(j) + ", 0] is " + std::to_string(pv[j << B]) +
+               ": every table's code 0 must have value 0 (the feature's minimum)");
     }
     zipml::SgdOptions opt;
     opt.model_bits = model_bits;

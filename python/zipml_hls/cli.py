@@ -778,7 +778,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--levels-method", choices=TABLE_METHODS,
                    help="optimal levels: exact or grid program per feature (default: exact up to 4096 rows below 8 "
                         "bits, else grid), or shared: one table for every feature, trained faster by the AVX2 "
-                        "kernel at 2 to 8 bits (3.6x at 4 bits)")
+                        "kernel at 2 to 8 bits (2.1x at 4 bits)")
     p.add_argument("--loss", choices=CLASSIFIER_LOSSES,
                    help="classification loss (default: squared_hinge): "
                         + "; ".join(f"{n}: {LOSSES[n].formula}" for n in CLASSIFIER_LOSSES))

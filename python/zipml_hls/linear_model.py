@@ -996,7 +996,7 @@ _PARAMS_DOC = r"""
         With ``levels='optimal'``, how the tables are placed, as ``quantize``'s
         ``levels_method``: None (per feature: exact up to 4096 rows below 8 bits, else grid), 'exact',
         'grid', or 'shared': one table for every feature, found in a fraction of the time
-        and at 2 and 4 bits trained about 1.8x and 3.6x faster on the AVX2 path (looked up in
+        and at 2 and 4 bits trained about 1.4x and 2.1x faster on the AVX2 path (looked up in
         registers), at a higher rounding variance than per-feature tables (docs/LEVELS.md,
         docs/BENCH.md). Quantized data given to ``fit`` keep their own tables.
     max_iter : int, default=100

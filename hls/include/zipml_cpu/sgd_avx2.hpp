@@ -25,8 +25,8 @@
 //    positions centred once, its exact dot product in int64 lanes and its update in int64
 //    lanes (even and odd features; the arithmetic shift by sign flips around a logical one);
 //  - per-feature level tables (LevelLookup): each decoded row is turned into its int16
-//    values minus centers once (1-, 2- and 3-bit codes by blends of the tables' columns, 4,
-//    6 and 8 bits by a gather; one table shared by every feature up to 4 bits by two byte
+//    values minus centers once (1- to 4-bit codes by byte blends of the tables' columns, 6
+//    and 8 bits by a gather; one table shared by every feature up to 4 bits by two byte
 //    shuffles), which the lanes widen as codes; the dot product against w >> 10 wraps in
 //    int32 lanes as the codes' (sgd.hpp's dot_drop).
 #pragma once
@@ -157,30 +157,24 @@ struct RowCodes {
   }
 };
 
-/// 8 int32 lanes as 8 floats (blendv_ps selects on each lane's sign bit alone).
-ZIPML_INLINE inline __m256i select_lanes(__m256i if_clear, __m256i if_set, __m256i sign) {
-  return _mm256_castps_si256(
-      _mm256_blendv_ps(_mm256_castsi256_ps(if_clear), _mm256_castsi256_ps(if_set), _mm256_castsi256_ps(sign)));
-}
-
 /**
  * @brief Per-feature level tables as the lanes read them: the value of each code of each
  * feature minus the feature's center (LinearRow::level_value - center: lanes past d read
  * feature 0's table, uncentred), and the lookup of a decoded row's codes into int16
  * values (|centred value| <= 2^10), which the lanes widen as they widen codes.
- * kColumns: the tables in columns (code k of feature j at k stride + j; the stride one
- * cache line more than the row, so that the S + 1 loads of 8 features do not share an L1
- * set), 8 features' value chosen among the S + 1 column vectors by a tree of S blends on
- * the code bits;
- * else by feature (j (S + 1) + k), gathered. The default: columns for 1, 2 and 3 bits (3x
- * and, at 3 bits, 1.3-1.4x faster than gathers on Zen 3), gathers for 4 bits (even
- * there), 6 and 8 (docs/BENCH.md, scripts/level_lookup_speed.cpp).
+ * kColumns: the centred values in int16 columns (code k of feature j at k stride + j; the
+ * stride a cache line more than the row, so that the S + 1 loads of 16 features do not
+ * share an L1 set), 16 features' values chosen among the S + 1 column vectors by a tree of
+ * S byte blends on the code bits;
+ * else by feature (j (S + 1) + k), gathered. The default: columns for 1 to 4 bits (4-11x
+ * faster than gathers on Zen 3, 2.1x at 4 bits), gathers for 6 and 8 bits (at 6 the
+ * blends are 1.7x slower; docs/BENCH.md, scripts/level_lookup_speed.cpp).
  * Where every feature has the same table (quantize's levels_method='shared'), the lookup
  * needs no per-feature table: up to 16 levels are two byte shuffles of 32 codes (the
  * values' low and high bytes), 64 and 256 gathered from the one table; the centers are
  * subtracted in int16 lanes.
  */
-template <int S, bool kColumns = (S <= 7)>
+template <int S, bool kColumns = (S <= 15)>
 class LevelLookup {
   static_assert(!kColumns || S <= 15, "a tree of blends for at most 16 levels");
 
@@ -189,7 +183,7 @@ class LevelLookup {
   static int buffer_size(int padded) { return (padded + 31) / 32 * 32; }
 
   LevelLookup(const int32_t* values, const int32_t* centers, int d, int padded)
-      : padded_(padded), stride_(padded + 16), shared_(d > 0) {
+      : padded_(padded), stride_(buffer_size(padded) + 32), shared_(d > 0) {
     for (int64_t i = S + 1; shared_ && i < int64_t{d} * (S + 1); ++i) shared_ = values[i] == values[i % (S + 1)];
     if (shared_) {  // one table, and the centers (0 past d: those lanes read the table uncentred)
       table_.assign(values, values + S + 1);
@@ -202,11 +196,18 @@ class LevelLookup {
       for (int j = 0; j < d && centers != nullptr; ++j) centers_[j] = static_cast<int16_t>(centers[j]);
       return;
     }
-    table_.resize(size_t(kColumns ? stride_ : padded) * (S + 1));
-    for (int j = 0; j < padded; ++j)
-      for (int k = 0; k <= S; ++k)
-        table_[kColumns ? size_t(k) * stride_ + j : size_t(j) * (S + 1) + k] =
-            values[size_t(j < d ? j : 0) * (S + 1) + k] - (centers != nullptr && j < d ? centers[j] : 0);
+    auto centred = [&](int j, int k) {
+      return values[size_t(j < d ? j : 0) * (S + 1) + k] - (centers != nullptr && j < d ? centers[j] : 0);
+    };
+    if (kColumns) {
+      columns_.assign(size_t(stride_) * (S + 1), 0);
+      for (int j = 0; j < padded; ++j)
+        for (int k = 0; k <= S; ++k) columns_[size_t(k) * stride_ + j] = static_cast<int16_t>(centred(j, k));
+    } else {
+      table_.resize(size_t(padded) * (S + 1));
+      for (int j = 0; j < padded; ++j)
+        for (int k = 0; k <= S; ++k) table_[size_t(j) * (S + 1) + k] = centred(j, k);
+    }
   }
 
   /// Whether 32 codes at a time are looked up in registers (block): a shared table of at
@@ -233,7 +234,17 @@ class LevelLookup {
       shared_lookup(codes, out);
       return;
     }
-    for (int j = 0; j < padded_; j += 8) _mm_storeu_si128(reinterpret_cast<__m128i*>(out + j), narrow(at(codes, j)));
+    if constexpr (kColumns) {  // 16 features at a time (the buffers hold whole vectors of 32)
+      for (int j = 0; j < padded_; j += 16)
+        _mm256_storeu_si256(reinterpret_cast<__m256i*>(out + j),
+                            pick<0, S + 1>(_mm256_cvtepu8_epi16(_mm_loadu_si128(reinterpret_cast<const __m128i*>(codes + j))), j));
+    } else {
+      const __m256i lane = _mm256_mullo_epi32(_mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7), _mm256_set1_epi32(S + 1));
+      for (int j = 0; j < padded_; j += 8)
+        _mm_storeu_si128(reinterpret_cast<__m128i*>(out + j),
+                         narrow(_mm256_i32gather_epi32(table_.data() + size_t(j) * (S + 1),
+                                                       _mm256_add_epi32(lane, widen8(codes + j)), 4)));
+    }
   }
 
  private:
@@ -261,35 +272,28 @@ class LevelLookup {
   }
 
   ZIPML_INLINE __m256i column(int k, int j) const {
-    return _mm256_loadu_si256(reinterpret_cast<const __m256i*>(table_.data() + size_t(k) * stride_ + j));
+    return _mm256_loadu_si256(reinterpret_cast<const __m256i*>(columns_.data() + size_t(k) * stride_ + j));
   }
 
-  /// The value of 8 features' codes c among the Count columns from First (First a multiple
-  /// of Count): the two halves' values, chosen by the code bit that splits them.
+  /// The value of 16 features' codes c (int16 lanes) among the Count columns from First
+  /// (First a multiple of Count): the two halves' values, chosen by the code bit that
+  /// splits them, moved onto both bytes' top bits by one multiply (c 2^(7-k) + c 2^(15-k):
+  /// the two shifted copies of a code below 16 do not overlap, so nothing carries).
   template <int First, int Count>
   ZIPML_INLINE __m256i pick(__m256i c, int j) const {
     if constexpr (Count == 1) {
       return column(First, j);
     } else {
       constexpr int kBit = __builtin_ctz(Count) - 1;
-      return select_lanes(pick<First, Count / 2>(c, j), pick<First + Count / 2, Count / 2>(c, j),
-                          _mm256_slli_epi32(c, 31 - kBit));  // that bit on the sign bit
-    }
-  }
-
-  ZIPML_INLINE __m256i at(const uint8_t* codes, int j) const {
-    const __m256i c = widen8(codes + j);
-    if constexpr (kColumns) {
-      return pick<0, S + 1>(c, j);
-    } else {
-      const __m256i lane = _mm256_mullo_epi32(_mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7), _mm256_set1_epi32(S + 1));
-      return _mm256_i32gather_epi32(table_.data() + size_t(j) * (S + 1), _mm256_add_epi32(lane, c), 4);
+      const __m256i on_top = _mm256_mullo_epi16(c, _mm256_set1_epi16(static_cast<int16_t>((1 << (7 - kBit)) | (1 << (15 - kBit)))));
+      return _mm256_blendv_epi8(pick<First, Count / 2>(c, j), pick<First + Count / 2, Count / 2>(c, j), on_top);
     }
   }
 
   int padded_, stride_;
   bool shared_;                    // every feature's table is table_ (S + 1 values)
-  std::vector<int32_t> table_;
+  std::vector<int32_t> table_;     // shared, or per feature by feature (j (S + 1) + k) for gathers
+  std::vector<int16_t> columns_;   // kColumns: per-feature centred values by code (k stride + j)
   std::vector<int16_t> centers_;   // shared tables with centers only
   alignas(16) uint8_t low_bytes_[16] = {}, high_bytes_[16] = {};  // shared tables of up to 16 levels
 };
