@@ -17,6 +17,24 @@ def random_tables(rng, d, bits):
     return np.array([np.concatenate([[0], t, [1 << F.LEVEL_VALUE_FRAC]]) for t in inner], dtype=np.int32)
 
 
+def three_kernels_agree(args, where, **kw):
+    """The AVX2 (or AVX-512) module's SgdResult of sgd_linear(*args, **kw), checked equal to
+    the portable kernel's and the golden model's."""
+    fast = get_backend("hls").sgd_linear(*args, **kw)
+    assert_same(fast, (get_backend("hls").sgd_linear(*args, portable=True, **kw),
+                       get_backend("reference").sgd_linear(*args, **kw)), where)
+    return fast
+
+
+def table_case(seed, kind, n, d, bits, sampling):
+    """(rng, data, labels, tables) of a small problem quantized at ``bits`` with tables of
+    ``kind`` (tables_of)."""
+    rng = np.random.default_rng(seed)
+    X, labels = problem(rng, n, d)
+    q = quantize(X, bits, sampling=sampling, seed=3)
+    return rng, q, labels, tables_of(kind, rng, q, d, bits)
+
+
 def tables_of(kind, rng, q, d, bits):
     """The tables a case runs: the quantizer's, random per-feature ones, one random table
     for every feature (the shared lookup), or that with the last feature's table replaced
@@ -68,9 +86,7 @@ def test_level_tables_fast_path_equals_the_portable_kernel_and_golden(bits, samp
             kw["stored_variance"] = rng.integers(0, 1 << 24, d).astype(np.int32)
         model_in = rng.integers(-(1 << 22), 1 << 22, size=d + 1).astype(np.int32)
         args = (q.lines, labels, d, bits, sampling, 3, step, 1, F.TABLE_DOT_MULT, model_in)
-        fast = get_backend("hls").sgd_linear(*args, **kw)
-        assert_same(fast, (get_backend("hls").sgd_linear(*args, portable=True, **kw),
-                           get_backend("reference").sgd_linear(*args, **kw)), (n, d, step, loss, tables))
+        fast = three_kernels_agree(args, (n, d, step, loss, tables), **kw)
         assert not np.array_equal(fast.history[0], fast.history[-1])  # it trained
 
 
@@ -98,38 +114,39 @@ def test_info_says_which_fast_path_takes_level_tables():
 
 
 @pytest.mark.parametrize("backend", ["hls", "reference"])
-def test_a_table_whose_code_0_is_not_0_is_refused(backend):
+def test_tables_the_kernels_could_disagree_on_are_refused(backend):
     # The zero codes past a row's last feature (3- and 6-bit naive lines of 170 and 85
     # values) read feature 0's code 0: it must be 0, as the quantizer writes, for the
-    # kernels to agree with the golden model, which has no such lanes.
+    # kernels to agree with the golden model, which has no such lanes. And a value minus a
+    # center (up to 2^10) must stay in int32: values within 2^30 in magnitude.
     rng = np.random.default_rng(0)
     n, d = 6, 9
     X, labels = problem(rng, n, d)
-    q = quantize(X, 3, sampling="naive", seed=1)
-    values = np.tile(np.arange(8, dtype=np.int32) * 140 + 40, (d, 1))
-    with pytest.raises(ValueError, match=r"values\[0, 0\] is 40: every table's code 0 must have value 0"):
-        get_backend(backend).sgd_linear(q.lines, labels, d, 3, "naive", 1, 4, 0, F.TABLE_DOT_MULT,
-                                        np.zeros(d + 1, np.int32), values=values)
+    run = get_backend(backend).sgd_linear
+    for bits, values, message in (
+            (3, np.tile(np.arange(8, dtype=np.int32) * 140 + 40, (d, 1)),
+             r"values\[0, 0\] is 40: every table's code 0 must have value 0"),
+            (2, np.tile(np.array([0, 5, 9, -(1 << 30) - 1], np.int32), (d, 1)),
+             r"values must lie in \[-2\^30, 2\^30\]")):
+        q = quantize(X, bits, sampling="naive", seed=1)
+        args = (q.lines, labels, d, bits, "naive", 1, 4, 0, F.TABLE_DOT_MULT, np.zeros(d + 1, np.int32))
+        with pytest.raises(ValueError, match=message):
+            run(*args, values=values)
+    run(*args, values=np.tile(np.array([0, 5, 9, 1 << 30], np.int32), (d, 1)))  # 2^30 itself is taken
 
 
 @pytest.mark.parametrize("tables", ["shared", "random"])
 def test_table_dot_product_wraps_in_int32_against_w_shifted_by_10(tables):
     # FORMATS.md section 7: a level-table dot product is sum_j (v_j - m_j) (w_j >> 10),
-    # wrapped to int32, then scaled by 2^2 to units of w >> 8. Weights of 48 in scaled units
+    # wrapped to int32; the prediction shifts it times dot_mult by 22. Weights of 48 in scaled units
     # over 90 features give predictions past +-128, where the sum wraps: every kernel wraps
     # it alike (the first prediction is computed here from the decoded codes).
-    rng = np.random.default_rng(5)
     n, d, bits = 6, 90, 4
-    X, labels = problem(rng, n, d)
-    q = quantize(X, bits, sampling="naive", seed=3)
-    values = tables_of(tables, rng, q, d, bits)
+    rng, q, labels, values = table_case(5, tables, n, d, bits, "naive")
     centers = rng.integers(0, 1025, d).astype(np.int32)
     model_in = rng.integers(40 << 24, 56 << 24, d + 1).astype(np.int32)
     args = (q.lines, labels, d, bits, "naive", 1, 12, 0, F.TABLE_DOT_MULT, model_in)
-    kw = dict(values=values, centers=centers)
-    fast = get_backend("hls").sgd_linear(*args, **kw)
-    assert_same(fast, (get_backend("hls").sgd_linear(*args, portable=True, **kw),
-                       get_backend("reference").sgd_linear(*args, **kw)), tables)
+    fast = three_kernels_agree(args, tables, values=values, centers=centers)
     codes = decode_lines(q.lines.reshape(1, n, -1, F.LINE_WORDS)[0, :1], bits, "naive", d)[0][0]
     centred = values[np.arange(d), codes].astype(np.int64) - centers
     exact = int(np.dot(centred, model_in[:d].astype(np.int64) >> F.TABLE_DOT_DROP))
@@ -145,30 +162,9 @@ def test_any_dot_mult_with_tables_gives_the_golden_bits(tables):
     # The prediction shifts acc * dot_mult by TABLE_DOT_FRAC instead of scaling acc by 2^2
     # first: with dot_mult up to 2^31 - 1 the product stays in int64 (it overflowed and
     # differed from the golden model's exact one when the sum was scaled first).
-    rng = np.random.default_rng(6)
     n, d, bits = 8, 40, 4
-    X, labels = problem(rng, n, d)
-    q = quantize(X, bits, sampling="double", seed=3)
-    values = tables_of(tables, rng, q, d, bits)
+    rng, q, labels, values = table_case(6, tables, n, d, bits, "double")
     model_in = rng.integers(-(1 << 31), 1 << 31, d + 1).astype(np.int32)
     for dot_mult in (1 << 30, (1 << 31) - 1):
         args = (q.lines, labels, d, bits, "double", 2, 20, 0, dot_mult, model_in)
-        fast = get_backend("hls").sgd_linear(*args, values=values)
-        assert_same(fast, (get_backend("hls").sgd_linear(*args, values=values, portable=True),
-                           get_backend("reference").sgd_linear(*args, values=values)), (tables, dot_mult))
-
-
-@pytest.mark.parametrize("backend", ["hls", "reference"])
-def test_table_values_beyond_2_to_the_30_are_refused(backend):
-    # A value minus a center (up to 2^10) must stay in int32 for the kernels to agree.
-    rng = np.random.default_rng(0)
-    n, d = 6, 5
-    X, labels = problem(rng, n, d)
-    q = quantize(X, 2, sampling="naive", seed=1)
-    values = np.tile(np.array([0, 5, 9, 1 << 30], np.int32), (d, 1))
-    run = get_backend(backend).sgd_linear
-    args = (q.lines, labels, d, 2, "naive", 1, 4, 0, F.TABLE_DOT_MULT, np.zeros(d + 1, np.int32))
-    run(*args, values=values)  # 2^30 itself is taken
-    values[3, 2] = -(1 << 30) - 1
-    with pytest.raises(ValueError, match=r"values must lie in \[-2\^30, 2\^30\]"):
-        run(*args, values=values)
+        three_kernels_agree(args, (tables, dot_mult), values=values)
