@@ -272,6 +272,11 @@ def test_estimators_place_one_shared_table_with_levels_method_shared(monkeypatch
 
 def test_estimators_check_levels_method():
     X, y = np.random.default_rng(0).random((40, 3)), np.arange(40.0)
+    per_feature = quantize(X, 2, levels="optimal", y=y)
+    with pytest.raises(ValueError, match="levels_method='shared', but the quantized data hold per-feature"):
+        ZipMLRegressor(bits=2, levels="optimal", levels_method="shared").fit(per_feature)
+    ZipMLRegressor(bits=2, levels="optimal", levels_method="shared", decay_epochs=1, max_iter=2).fit(
+        quantize(X, 2, levels="optimal", levels_method="shared", y=y))  # its own kind of table: taken
     with pytest.raises(ValueError, match="levels_method must be one of"):
         ZipMLRegressor(levels="optimal", levels_method="pooled").fit(X, y)
     with pytest.raises(ValueError, match="levels_method='shared' places optimal levels: it needs levels='optimal'"):

@@ -778,7 +778,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--levels-method", choices=TABLE_METHODS,
                    help="optimal levels: exact or grid program per feature (default: exact up to 4096 rows below 8 "
                         "bits, else grid), or shared: one table for every feature, trained faster by the AVX2 "
-                        "kernel at 2 to 8 bits (2.1x at 4 bits)")
+                        "kernel at 2 to 8 bits (2.1x at 4 bits), but at 2 bits worse on features of different "
+                        "shapes (docs/LEVELS.md)")
     p.add_argument("--loss", choices=CLASSIFIER_LOSSES,
                    help="classification loss (default: squared_hinge): "
                         + "; ".join(f"{n}: {LOSSES[n].formula}" for n in CLASSIFIER_LOSSES))
@@ -860,7 +861,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--levels-method", choices=TABLE_METHODS,
                    help="optimal levels: exact or grid program per feature (default: exact up to 4096 rows below 8 "
                         "bits, else grid), or shared: one table for every feature, read faster by the AVX2 SGD "
-                        "kernel at 2-8 bits")
+                        "kernel at 2-8 bits, but at 2 bits worse on features of different shapes (docs/LEVELS.md)")
     p.add_argument("--copies", type=int, default=1,
                    help="independent quantized copies; training reads copy e mod K in epoch e (naive data: fresh "
                         "samples for K epochs; double data draw fresh samples from any copy) (default 1)")

@@ -330,6 +330,9 @@ class _ZipMLLinear(BaseEstimator):
         if q.stats is None:
             raise ValueError("this QuantizedData has no set-up statistics (.stats); quantize the data with "
                              "zipml_hls.quantize")
+        if self.levels_method == "shared" and not np.all(q.level_table == q.level_table[:1]):
+            raise ValueError("levels_method='shared', but the quantized data hold per-feature level tables (they "
+                             "keep their own): leave levels_method None, or quantize with levels_method='shared'")
         self._refuse_float_rows(sparse=False)
         if q.sampling == "naive" and self.fresh_samples and q.n_copies < int(self.max_iter):
             # naive samples are the stored ones: fewer copies than epochs repeat them
@@ -998,7 +1001,10 @@ _PARAMS_DOC = r"""
         'grid', or 'shared': one table for every feature, found in a fraction of the time
         and at 2 and 4 bits trained about 1.4x and 2.1x faster on the AVX2 path (looked up in
         registers), at a higher rounding variance than per-feature tables (docs/LEVELS.md,
-        docs/BENCH.md). Quantized data given to ``fit`` keep their own tables.
+        docs/BENCH.md); at 2 bits on features of different shapes it can train far worse
+        than per-feature tables or uniform levels (level tables have no
+        ``rounding_correction``; docs/LEVELS.md). Quantized data given to ``fit`` keep their
+        own tables.
     max_iter : int, default=100
         Most epochs (passes over the data) of ``fit``.
     eta0 : 'auto' or float, default='auto'
