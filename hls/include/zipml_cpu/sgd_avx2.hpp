@@ -393,7 +393,7 @@ void sgd_linear_lanes(const uint64_t* data, const int32_t* labels, int n, int d,
   auto decode = [&](int b, const uint64_t* row, uint32_t key) {
     if (kTables && kDouble && lookup.in_registers()) {  // both samples looked up as they are drawn
       int16_t* first_values = table_values[b][0].data();
-      int16_t* second_values = table_values[b][kDouble ? 1 : 0].data();
+      int16_t* second_values = table_values[b][1].data();
       codes[b].decode(row, key, [&](int k, __m256i first_codes, __m256i second_codes) ZIPML_INLINE {
         if (32 * k >= padded) return;
         lookup.block(first_codes, first_values, 32 * k);
@@ -593,8 +593,7 @@ void sgd_linear_lanes(const uint64_t* data, const int32_t* labels, int n, int d,
           if constexpr (Loss::kRefetch) l1_sum = add_abs(l1_sum, wv);
         }
         if (refetching) l1 = sum64(l1_sum);  // lanes past the pass hold 0 (tail_clean)
-        report_predictions(report, i, pred,
-                           kSecond ? prediction(acc2.sum()) : pred);
+        report_predictions(report, i, pred, kSecond ? prediction(acc2.sum()) : pred);
       } else {  // a step too large for int32 lanes: conditioned_step per value, then the next dot product
         int64_t acc2 = 0;
         for (int j = 0; j < padded; ++j) {
@@ -604,8 +603,7 @@ void sgd_linear_lanes(const uint64_t* data, const int32_t* labels, int n, int d,
         }
         acc = has_next ? dot(next_first) : DotLanes<false>{};
         if (refetching) l1 = model_l1();
-        report_predictions(report, i, pred,
-                           kSecond ? prediction(acc2) : pred);
+        report_predictions(report, i, pred, kSecond ? prediction(acc2) : pred);
       }
       intercept = wrap_sub(intercept, st.dc);
       if (stored_variance != nullptr && ((i + 1) % kCorrectionRows == 0 || i + 1 == n)) {

@@ -51,9 +51,7 @@ inline bool unit_level_tables(const int32_t* values, int d, int levels) {
 /// True when every center of level tables (null: none) is a Q0.10 level in [0, 2^10], as
 /// the module requires: then a centred value fits the int16 and int32 lanes.
 inline bool unit_table_centers(const int32_t* centers, int d) {
-  for (int j = 0; centers != nullptr && j < d; ++j)
-    if (centers[j] < 0 || centers[j] > (1 << kLevelValueFrac)) return false;
-  return true;
+  return centers == nullptr || unit_level_tables(centers, d, 1);
 }
 
 /// The levels of a call that a SIMD path takes: uniform levels (values = nullptr), and

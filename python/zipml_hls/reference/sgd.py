@@ -125,11 +125,12 @@ def sgd_linear(data, labels, d, bits, sampling, epochs, step_shift, decay_epochs
     ``model_bits`` and ``grad_bits`` round, 'grid' or 'qsgd' (vector_round);
     ``fit_intercept`` False: the intercept keeps model_in's value (SgdOptions::fit_intercept).
     """
-    if values is not None and np.any(np.abs(np.asarray(values, np.int64)) > F.MAX_TABLE_VALUE):
+    table = None if values is None else np.asarray(values, dtype=np.int64)
+    if table is not None and np.any(np.abs(table) > F.MAX_TABLE_VALUE):
         raise ValueError(f"values must lie in [-2^30, 2^30] (level tables are Q0.10: 1024 is 1.0), got "
-                         f"{int(np.abs(np.asarray(values, np.int64)).max())} in magnitude")
-    if values is not None and np.any(np.asarray(values)[:, 0] != 0):
-        first = np.asarray(values)[:, 0]
+                         f"{int(np.abs(table).max())} in magnitude")
+    if table is not None and np.any(table[:, 0] != 0):
+        first = table[:, 0]
         j = int(np.flatnonzero(first)[0])
         raise ValueError(f"values[{j}, 0] is {first[j]}: every table's code 0 must have value 0 (the feature's "
                          "minimum)")
@@ -142,8 +143,6 @@ def sgd_linear(data, labels, d, bits, sampling, epochs, step_shift, decay_epochs
     n = len(order)  # the pass: every stored row, or those of ``rows`` (a part of one copy)
     rows = data.reshape(n_copies, stored, -1, F.LINE_WORDS)[:, order]
     full = None if full is None else full[order]
-    table = None if values is None else np.asarray(values, dtype=np.int64)
-
     def epoch_codes(e: int):  # the two samples of every row in epoch e (drawn afresh for double)
         first, second = decode_lines(rows[e % n_copies], bits, sampling, d, sample_stream_key(seed, e, np.arange(n)))
         return (first, second) if table is None else (table[np.arange(d), first], table[np.arange(d), second])
@@ -166,9 +165,6 @@ def sgd_linear(data, labels, d, bits, sampling, epochs, step_shift, decay_epochs
 
     # w >> 8 against codes, >> 10 against table values (then shifted 2 bits less), summed wrapping in int32
     drop, frac = (F.DOT_DROP, F.DOT_MULT_FRAC) if values is None else (F.TABLE_DOT_DROP, F.TABLE_DOT_FRAC)
-
-    def dot_sum(acc: int) -> int:
-        return int(wrap32(acc))
     centred_full = None if full is None else full.astype(np.int64) - m * dot_mult  # Q0.24
     for e in range(epochs):
         shift = epoch_shift(step_shift, decay_epochs, e)
@@ -178,7 +174,7 @@ def sgd_linear(data, labels, d, bits, sampling, epochs, step_shift, decay_epochs
             if model_bits:
                 v = wrap32(vector_round(w, model_bits, model_quantization, int(np.abs(w).max()),
                                         draw(stream_key(seed, STREAM_MODEL, e, i), cols)))
-            acc = dot_sum(int(np.dot(first[i] - m, v >> drop)))
+            acc = int(wrap32(int(np.dot(first[i] - m, v >> drop))))
             pred = ((acc * dot_mult) >> frac) + (intercept >> F.DOT_DROP)
             label = int(labels[i])
             refetch = False
@@ -203,7 +199,7 @@ def sgd_linear(data, labels, d, bits, sampling, epochs, step_shift, decay_epochs
                                            (1 << 31) - 1), shift)
             elif r != 0:
                 if second_sample:  # the second sample against the model before the update
-                    acc2 = dot_sum(int(np.dot(second[i] - m, w >> drop)))
+                    acc2 = int(wrap32(int(np.dot(second[i] - m, w >> drop))))
                     pred2 = ((acc2 * dot_mult) >> frac) + (intercept >> F.DOT_DROP)
                 if tabled:
                     step = code_steps(g, code_values)[second[i]]
