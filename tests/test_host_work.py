@@ -39,6 +39,56 @@ def test_rounding_stats_are_numpys_bits(n, d, bits):
     assert stats.mean[d // 2] == 0 and stats.row_max > 0
 
 
+def _numpy_table_variance(a: np.ndarray, table: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """The variances of stochastic rounding of scaled values a (n, d) between each feature's
+    levels (table: (d, 2^b) Q0.24) and on the fine grid that cuts each interval into
+    2^FRACTION_BITS, in float64 and Q0.24 units: (coarse, fine)."""
+    p = a.astype(np.float64) * F.POS_ONE
+    t = table.astype(np.float64)
+    k = np.stack([np.clip(np.searchsorted(t[j], p[:, j], side="right") - 1, 0, t.shape[1] - 2)
+                  for j in range(t.shape[0])], axis=1)
+    left = np.take_along_axis(t.T, k, axis=0)
+    width, off = np.take_along_axis(t.T, k + 1, axis=0) - left, p - left
+    step = width / (1 << F.FRACTION_BITS)
+    rest = off - np.minimum(np.floor(off / step), (1 << F.FRACTION_BITS) - 1) * step
+    unit = float(F.POS_ONE) ** 2
+    return (width - off) * off / unit, (step - rest) * rest / unit
+
+
+@pytest.mark.parametrize("bits", [1, 2, 4, 8])
+@pytest.mark.parametrize("method", ["grid", "shared"])
+def test_rounding_stats_at_level_tables_are_numpys(bits, method):
+    # Per-feature and shared optimal tables of skewed columns, values outside the fitted range.
+    from zipml_hls.quantize import optimal_level_table
+
+    rng = np.random.default_rng(bits)
+    X = np.column_stack([rng.lognormal(size=(5000, 4)), rng.standard_normal((5000, 3))]).astype(np.float32)
+    scaling = FeatureScaling.fit(X[:4000])
+    table = optimal_level_table(X[:4000], bits, scaling, "hls", method)
+    stats = RoundingStats.of(X, scaling, bits, table)
+    coarse, fine = _numpy_table_variance(scaling.transform(X[sample_rows(5000, 4096)]), table)
+    np.testing.assert_allclose(stats.mean, coarse.mean(axis=0), rtol=1e-12)
+    np.testing.assert_allclose(stats.row_max, coarse.sum(axis=1).max(), rtol=1e-12)
+    np.testing.assert_allclose(stats.stored, fine.mean(axis=0), rtol=1e-12)
+    # optimal levels round with less variance than uniform ones, overall (1 bit: the same levels)
+    uniform = RoundingStats.of(X, scaling, bits)
+    if bits > 1:
+        assert stats.mean.sum() < 0.9 * uniform.mean.sum() and stats.stored.sum() < 0.9 * uniform.stored.sum()
+
+
+def test_rounding_stats_at_a_uniform_table_are_uniform_levels():
+    # A table of the uniform levels gives uniform levels' variances (theirs in float32).
+    rng = np.random.default_rng(7)
+    X = rng.lognormal(size=(3000, 5)).astype(np.float32)
+    scaling = FeatureScaling.fit(X)
+    for bits in (1, 3, 8):
+        s = F.max_code(bits)
+        uniform_table = np.tile(np.round(np.arange(s + 1) / s * F.POS_ONE).astype(np.uint32), (5, 1))
+        at_table, uniform = RoundingStats.of(X, scaling, bits, uniform_table), RoundingStats.of(X, scaling, bits)
+        np.testing.assert_allclose(at_table.mean, uniform.mean, rtol=2e-5)
+        np.testing.assert_allclose(at_table.stored, uniform.stored, rtol=2e-4)
+
+
 def test_rounding_stats_refuse_bad_input():
     X = np.zeros((10, 4), np.float32)
     lo, inv = np.zeros(4, np.float32), np.ones(4, np.float32)
@@ -49,6 +99,11 @@ def test_rounding_stats_refuse_bad_input():
         host.rounding_stats(X, np.array([0, 10]), lo, inv, 2)
     with pytest.raises(ValueError, match="inv must have shape"):
         host.rounding_stats(X, None, lo, inv[:3], 2)
+    table = np.tile(np.array([0, 1 << 23, 1 << 23, 1 << 24], np.uint32), (4, 1))
+    with pytest.raises(ValueError, match="levels of feature 0 must be strictly increasing"):
+        host.rounding_stats(X, None, lo, inv, 2, table)
+    with pytest.raises(ValueError, match=r"levels must have shape \(4, 8\)"):
+        host.rounding_stats(X, None, lo, inv, 3, table)
 
 
 def _numpy_pass_loss(loss: str, predictions, labels, rows, weights):

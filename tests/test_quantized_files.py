@@ -99,6 +99,9 @@ def test_fit_from_file_equals_fit_in_memory(skewed, tmp_path, bits, sampling, le
         # the one fit(X) quantizes with its seed, so the model is fit(X)'s, bit for bit
         d = ZipMLRegressor(requantize=False, levels_method=method, **params).fit(X, y)
         assert np.array_equal(a.coef_, d.coef_) and a.eta_ == d.eta_
+        # the stored-rounding correction, at the level tables' own fine grid where they have them
+        assert (a._stored_variance is not None) == (sampling == "double")
+        assert np.array_equal(a._stored_variance, d._stored_variance)
         assert np.array_equal(a.predict(X), d.predict(X))
     # predict on float data uses the stored scaling (2-bit naive sampling is biased: lower)
     assert a.score(X, y) > (0.4 if sampling == "naive" else 0.9)
@@ -263,6 +266,31 @@ def test_foreign_and_future_files(skewed, tmp_path):
     with pytest.raises(ValueError, match="no set-up statistics"):
         zipml_hls.QuantizedData(lines=np.zeros((1, 1, 8), np.uint64), bits=4, sampling="double", seed=0,
                                 n_features=1, scaling=quantize(X[:, :1], 4).scaling).save(tmp_path / "s.zq")
+
+
+def test_older_files_of_optimal_levels_train_without_the_stored_rounding_correction(skewed, tmp_path, monkeypatch):
+    # Files of optimal levels written before the header's rounding_at_tables hold uniform
+    # levels' rounding variances, which do not describe their tables' fine grid: fit on them
+    # trains without the correction rather than with one at the wrong size.
+    quantized_io = importlib.import_module("zipml_hls.quantized_io")
+    X, y = skewed
+    q = quantize(X, 2, levels="optimal", seed=1, y=y)
+    fields = quantized_io.header_fields
+
+    def older(*args, **kw):
+        meta, arrays = fields(*args, **kw)
+        assert meta.pop("rounding_at_tables") is True
+        return meta, arrays
+
+    monkeypatch.setattr(quantized_io, "header_fields", older)
+    q.save(tmp_path / "old.zq")
+    monkeypatch.undo()
+    q.save(tmp_path / "new.zq")
+    old, new = load_quantized(tmp_path / "old.zq"), load_quantized(tmp_path / "new.zq")
+    assert old.stats.rounding.stored is None and np.array_equal(new.stats.rounding.stored, q.stats.rounding.stored)
+    params = dict(bits=2, levels="optimal", random_state=1, max_iter=4, decay_epochs=0)
+    assert ZipMLRegressor(**params).fit(old)._stored_variance is None
+    assert ZipMLRegressor(**params).fit(new)._stored_variance is not None
 
 
 def test_streaming_equals_in_memory(skewed, tmp_path):

@@ -52,6 +52,22 @@ inline void check_matrix(const py::array& X, const py::array& lo, const py::arra
   require_shape1(inv, X.shape(1), "inv");
 }
 
+/// Per-feature level tables: (d, levels) uint32 Q0.24 positions, each strictly increasing
+/// from 0 to 2^24 (optimal levels). Returns the checked C array.
+inline carray<uint32_t> check_level_tables(const py::object& levels, py::ssize_t d, int count) {
+  auto lev = carray<uint32_t>::ensure(levels);
+  require(lev && lev.ndim() == 2 && lev.shape(0) == d && lev.shape(1) == count,
+          "levels must have shape (" + std::to_string(d) + ", " + std::to_string(count) + ")");
+  const uint32_t* t = lev.data();
+  for (py::ssize_t j = 0; j < d; ++j, t += count) {
+    if (t[0] != 0 || t[count - 1] != zipml::kPosOne)
+      fail("levels of feature " + std::to_string(j) + " must start at 0 and end at 2^24");
+    for (int k = 1; k < count; ++k)
+      if (t[k] <= t[k - 1]) fail("levels of feature " + std::to_string(j) + " must be strictly increasing");
+  }
+  return lev;
+}
+
 inline void check_features(py::ssize_t d) {
   require(d >= 1 && d <= kMaxFeatures, "n_features must be in [1, " + std::to_string(kMaxFeatures) +
                                            "] (the kernel's compile-time maximum), got " + std::to_string(d));

@@ -217,28 +217,50 @@ inline float level_variance(float a, float s, float inv_s) {
   return (k + inv_s - a) * (a - k);
 }
 
+/// Variances of stochastic rounding of a in [0, 1] between the levels t[0..s] (Q0.24
+/// positions, strictly increasing from 0 to 2^24), in float64: at the levels (`coarse`)
+/// and at double data's fine grid, each interval cut into 2^kFractionBits (`fine`), as
+/// the quantizer cuts it. Computed in Q0.24 units (a 2^24 is exact), scaled by 2^-48.
+inline void table_variances(float a, const uint32_t* t, int s, double& coarse, double& fine) {
+  const double p = double(a) * double(zipml::kPosOne);
+  const uint32_t* right = std::upper_bound(t + 1, t + s, p, [](double v, uint32_t level) { return v < double(level); });
+  const double left = double(right[-1]), width = double(*right) - left, off = p - left;
+  const double step = width / double(1 << zipml::kFractionBits);
+  const double points = std::min(std::floor(off / step), double((1 << zipml::kFractionBits) - 1));
+  const double rest = off - points * step;
+  constexpr double kUnit2 = 1.0 / (double(zipml::kPosOne) * double(zipml::kPosOne));
+  coarse = (width - off) * off * kUnit2;
+  fine = (step - rest) * rest * kUnit2;
+}
+
 /// The rounding variances of rows `rows` of X at `bits` bits, X scaled as FeatureScaling
 /// does (float32 (x - lo) inv, clipped to [0, 1]): per feature the mean variance at the
 /// levels (`mean`) and at double data's fine grid (`stored`), float64 sums over the rows in
 /// order, and the largest float64 sum of a row's variances at the levels (pairwise, as
-/// np.sum). The same bits as those NumPy expressions over the scaled rows.
-py::tuple rounding_stats(carray<float> X, py::object rows, carray<float> lo, carray<float> inv, int bits) {
+/// np.sum). Uniform levels (`levels` None): the same bits as those NumPy expressions over
+/// the scaled rows; level tables (`levels`, (d, 2^bits) Q0.24): table_variances.
+py::tuple rounding_stats(carray<float> X, py::object rows, carray<float> lo, carray<float> inv, int bits,
+                         py::object levels) {
   check_matrix(X, lo, inv);
   require(bits >= 1 && bits <= 8, "bits must be in [1, 8], got " + std::to_string(bits));
   const py::ssize_t n_rows = X.shape(0), d = X.shape(1);
   py::ssize_t m = n_rows;
   carray<int64_t> holder;
   const int64_t* picked = check_rows(rows, m, holder);
+  const int count = 1 << bits;
+  carray<uint32_t> tables;
+  if (!levels.is_none()) tables = check_level_tables(levels, d, count);
   py::array_t<double> mean(d), stored(d);
   double row_max = 0.0;
   {
     const float* x = X.data();
     const float* plo = lo.data();
     const float* pinv = inv.data();
+    const uint32_t* table = levels.is_none() ? nullptr : tables.data();
     double* pm = mean.mutable_data();
     double* ps = stored.mutable_data();
     py::gil_scoped_release release;
-    const float s = float((1 << bits) - 1), fine = float(((1 << bits) - 1) << zipml::kFractionBits);
+    const float s = float(count - 1), fine = float((count - 1) << zipml::kFractionBits);
     const float inv_s = float(1.0 / s), inv_fine = float(1.0 / fine);
     std::fill(pm, pm + d, 0.0);
     std::fill(ps, ps + d, 0.0);
@@ -248,9 +270,15 @@ py::tuple rounding_stats(carray<float> X, py::object rows, carray<float> lo, car
       for (py::ssize_t j = 0; j < d; ++j) {
         float a = (xi[j] - plo[j]) * pinv[j];
         a = a < 0.0f ? 0.0f : (a > 1.0f ? 1.0f : a);
-        row[j] = double(level_variance(a, s, inv_s));
+        double at_fine;
+        if (table) {
+          table_variances(a, table + j * count, count - 1, row[j], at_fine);
+        } else {
+          row[j] = double(level_variance(a, s, inv_s));
+          at_fine = double(level_variance(a, fine, inv_fine));
+        }
         pm[j] += row[j];
-        ps[j] += double(level_variance(a, fine, inv_fine));
+        ps[j] += at_fine;
       }
       const double total = pairwise_sums<1>(0, d, [&](py::ssize_t first, py::ssize_t count, double(&out)[1][128]) {
         std::copy(row.data() + first, row.data() + first + count, out[0]);
@@ -396,8 +424,8 @@ The order that sorts draw(stream_key(seed, STREAM_ORDER, epoch, 0), row) over th
 ties by row: the same permutation as the golden model's spec.rng.epoch_order.
 )pbdoc");
   m.def("rounding_stats", &rounding_stats, py::arg("X"), py::arg("rows"), py::arg("lo"), py::arg("inv"),
-        py::arg("bits"), R"pbdoc(
-Rounding variances of rows of X at uniform levels of ``bits`` bits: (mean, row_max, stored).
+        py::arg("bits"), py::arg("levels") = py::none(), R"pbdoc(
+Rounding variances of rows of X at ``bits`` bits: (mean, row_max, stored).
 
 X float32 (n, d), scaled as FeatureScaling does: float32 a = clip((x - lo) inv, 0, 1);
 rows: int64 row indices to use (None: every row). Per value the variance
@@ -405,7 +433,11 @@ rows: int64 row indices to use (None: every row). Per value the variance
 mean, stored: float64 (d,) per-feature means of it at the levels and at double data's
 fine grid (s 2^FRACTION_BITS); row_max: the largest float64 sum over a row at the levels.
 Sums in NumPy's order: the same bits as NumPy's float32 expressions with .mean(axis=0,
-dtype=float64) and .sum(axis=1, dtype=float64).max().
+dtype=float64) and .sum(axis=1, dtype=float64).max(). levels: per-feature level tables,
+uint32 (d, 2^bits) Q0.24 positions strictly increasing from 0 to 2^24 (None: uniform
+levels); each value's variances are then those between its table's levels and on the fine
+grid that cuts each of their intervals into 2^FRACTION_BITS, as the quantizer does, in
+float64 (levels L_k = table_k / 2^24).
 )pbdoc");
   m.def("pass_loss", &pass_loss, py::arg("predictions"), py::arg("labels"), py::arg("loss"),
         py::arg("rows") = py::none(), py::arg("weights") = py::none(), R"pbdoc(

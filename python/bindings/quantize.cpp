@@ -32,16 +32,7 @@ py::array_t<uint64_t> quantize(carray<float> X, carray<float> lo, carray<float> 
     const uint32_t* table = nullptr;
     carray<uint32_t> lev;
     if (!levels.is_none()) {
-      lev = carray<uint32_t>::ensure(levels);
-      require(lev && lev.ndim() == 2 && lev.shape(0) == d && lev.shape(1) == (1 << B),
-              "levels must have shape (" + std::to_string(d) + ", " + std::to_string(1 << B) + ")");
-      const uint32_t* t = lev.data();
-      for (py::ssize_t j = 0; j < d; ++j, t += (1 << B)) {
-        if (t[0] != 0 || t[(1 << B) - 1] != zipml::kPosOne)
-          fail("levels of feature " + std::to_string(j) + " must start at 0 and end at 2^24");
-        for (int k = 1; k < (1 << B); ++k)
-          if (t[k] <= t[k - 1]) fail("levels of feature " + std::to_string(j) + " must be strictly increasing");
-      }
+      lev = check_level_tables(levels, d, 1 << B);
       table = lev.data();
     }
     const py::ssize_t row_words = py::ssize_t(zipml::lines_per_row(int(d), B, E, M)) * zipml::kLineWords;

@@ -116,10 +116,11 @@ class NativeBackend:
         """max_i sum_j weight_j |X_ij - origin_j| (float32), in one pass on every core."""
         return self._k.weighted_row_bound(X, origin, weight)
 
-    def rounding_stats(self, X, rows, lo, inv, bits):
+    def rounding_stats(self, X, rows, lo, inv, bits, levels=None):
         """(mean, row_max, stored): the rounding variances at ``bits`` bits of rows ``rows``
-        (None: all) of X scaled by lo and inv (``step_size.RoundingStats``)."""
-        return self._k.rounding_stats(X, rows, lo, inv, bits)
+        (None: all) of X scaled by lo and inv, at uniform levels or at the level tables
+        ``levels`` (``step_size.RoundingStats``)."""
+        return self._k.rounding_stats(X, rows, lo, inv, bits, levels)
 
     def pass_loss(self, predictions, labels, loss, rows=None, weights=None):
         """(mean, standard error) of the training loss of a kernel pass from its predictions

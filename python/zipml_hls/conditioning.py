@@ -52,9 +52,9 @@ class Conditioning:
         values, needed below 32 bits). A constant feature gets p_j = 0. ``centers``: given
         centers on that grid instead of the means (a model without intercept centres at the
         position of x = 0, ``FeatureScaling.origin``); v_j is then the mean square about them.
-        ``tables``: for per-feature level tables, centers on their grid of 1/1024; the
-        rounding variance is still uniform levels' (per-feature optimal tables have at most
-        that, so p_j is at most theirs would give; a shared table can have a little more)."""
+        ``tables``: for per-feature level tables, centers on their grid of 1/1024 (fit() and
+        quantize() give ``rounding`` at the tables' levels; older quantized files of optimal
+        levels hold uniform levels' variances)."""
         unit = level_unit(bits, tables)
         mean = summary.mean
         if centers is None:

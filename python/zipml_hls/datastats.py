@@ -27,12 +27,13 @@ class DataStats:
 
     @classmethod
     def of(cls, X: np.ndarray, bits: int, summary: FeatureSummary | None = None,
-           tables: bool = False) -> "DataStats":
+           table: np.ndarray | None = None) -> "DataStats":
         """Of ``X`` (finite float32, C order) at ``bits`` bits; ``summary``: X's, computed
-        before; ``tables``: quantized with level tables (their conditioning's centers)."""
+        before; ``table``: the level tables X is quantized with (None: uniform levels):
+        the rounding variances at them and their conditioning's centers."""
         summary = FeatureSummary.of(X) if summary is None else summary
-        rounding = RoundingStats.of(X, summary.scaling, bits)
-        conditioning = Conditioning.fit(summary, bits, rounding, tables=tables)
+        rounding = RoundingStats.of(X, summary.scaling, bits, table)
+        conditioning = Conditioning.fit(summary, bits, rounding, tables=table is not None)
         return cls(summary=summary, rounding=rounding, bound=row_bound(X, summary.scaling),
                    bound_conditioned=row_bound(X, summary.scaling, conditioning))
 

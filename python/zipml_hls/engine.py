@@ -157,26 +157,28 @@ class EpochData:
     refetch positions computed once).
     Otherwise ``n_copies`` copies are prepared once and epoch e reads copy e mod n_copies.
     Quantized data given as such (a QuantizedData ``X``, e.g. a memory-mapped file) are
-    never quantized again: epoch e reads its copy e mod its number of copies.
+    never quantized again: epoch e reads its copy e mod its number of copies. ``table``:
+    float X's optimal level tables, computed before (None: computed here where needed).
     With shuffling epoch e visits the rows in the order :func:`epoch_order`: the kernel
     reads stored rows in that order (``Prepared.rows``), data quantized for the epoch are
     written in it.
     """
 
-    def __init__(self, X, scaling: FeatureScaling, config: SgdConfig):
+    def __init__(self, X, scaling: FeatureScaling, config: SgdConfig, table: np.ndarray | None = None):
         self.X, self.scaling, self.config = X, scaling, config
         stored = isinstance(X, QuantizedData)
         self.resamples = config.resamples and not stored
         self.n_rows = X.n_samples if stored else X.shape[0]
         self.per_epoch = config.shuffle or self.resamples
-        self._table = self._full = self._stored = None
+        self._table, self._full = table, None
+        self._stored = None
         self._pool = self._next = self._workers = None
         if stored:
             self._stored = Prepared(X.n_features, lines=X.lines, level_values=X.level_values, sampling=X.sampling)
         elif not config.resamples:  # one quantization (or scaled copy) serves every epoch
-            self._stored = prepare(X, scaling, config, n_copies=1 if config.fresh_samples else None)
+            self._stored = prepare(X, scaling, config, n_copies=1 if config.fresh_samples else None, table=table)
         else:
-            if config.levels == "optimal":
+            if config.levels == "optimal" and table is None:
                 self._table = optimal_level_table(X, config.bits, scaling, config.backend, config.levels_method)
             if LOSSES[config.loss].refetch and config.refetch:
                 self._full = get_backend(config.backend).positions(X, scaling.lo, scaling.inv)

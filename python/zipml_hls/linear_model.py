@@ -23,7 +23,7 @@ from ._validation import (_all_finite, check_bits, check_choice, check_int, chec
 from .backend import BACKENDS, get_backend
 from .polynomial import logistic_polynomial
 from .levels import TABLE_METHODS
-from .quantize import LEVELS, REQUANTIZE_MAX_VALUES, QuantizedData, check_labels
+from .quantize import LEVELS, REQUANTIZE_MAX_VALUES, QuantizedData, check_labels, optimal_level_table
 from .scaling import FeatureScaling, FeatureSummary, LabelScaling, sample_rows, stretched_features, unscale_models
 from .spec import format as F
 from .spec.losses import CLASSIFIER_LOSSES, LOSSES
@@ -406,11 +406,12 @@ class _ZipMLLinear(BaseEstimator):
             raise one_line(exc, X) from None
 
     # ---------------------------------------------------------- training
-    def _start(self, X, Y, seed: int | None = None, weights: np.ndarray | None = None) -> None:
+    def _start(self, X, Y, seed: int | None = None, weights: np.ndarray | None = None) -> np.ndarray | None:
         """Fit the scalings and the schedule on the first data seen (``seed``: resolved
         already, else from ``random_state``); for quantized data from their statistics
         (``QuantizedData.stats``: the same as fit(X) computes from X). ``weights``: the
-        sample weights of these rows, or None."""
+        sample weights of these rows, or None. Returns the level tables of float X with
+        optimal levels (for its quantization: engine.EpochData), else None."""
         bits = int(self.bits)
         stats = X.stats if isinstance(X, QuantizedData) else None
         known = self._feature_range()
@@ -418,15 +419,18 @@ class _ZipMLLinear(BaseEstimator):
             raise ValueError(f"feature_range has {known[0].size} features, X has {X.shape[1]}" if stats is None else
                              "feature_range applies to float data; quantized data carry their own scaling")
         self.n_clipped_ = 0
-        origin = None
+        origin = table = None
         if stats is None:
             # ranges and moments in one pass (moments in the units of the known ranges, if given)
             summary = FeatureSummary.of(X, scaling=None if known is None else FeatureScaling.from_range(*known))
             if not self.fit_intercept:  # x = 0 inside every range, on a level: the model's center
                 summary = summary.rescaled(summary.scaling.through_origin(bits))
                 origin = summary.scaling.origin(bits)
-            # Var[Q(a)] of sampled values, for the conditioning and the initial step
-            rounding = None if bits == F.FULL_PRECISION else RoundingStats.of(X, summary.scaling, bits)
+            # Var[Q(a)] of sampled values at the levels X is quantized with, for the conditioning,
+            # the initial step and the stored-rounding correction
+            if bits != F.FULL_PRECISION and self.levels == "optimal":
+                table = optimal_level_table(X, bits, summary.scaling, self.backend, self.levels_method)
+            rounding = None if bits == F.FULL_PRECISION else RoundingStats.of(X, summary.scaling, bits, table)
             if rounding is not None and self.levels == "uniform" and isinstance(X, np.ndarray):
                 self._warn_stretched(X, summary.scaling, bits)
             _warn_coarse_float32(summary.scaling)
@@ -460,7 +464,7 @@ class _ZipMLLinear(BaseEstimator):
         # least squares on double data: cancel the stored copy's rounding (docs/FORMATS.md section 5);
         # with sample weights each sample's pull is weighted: the correction by their mean
         corrects = (self.rounding_correction and bits != F.FULL_PRECISION and self.sampling == "double"
-                    and self.levels == "uniform" and self._loss_name == "squared_error")
+                    and self._loss_name == "squared_error" and rounding.stored is not None)
         self._stored_variance = None
         if corrects:
             self._stored_variance = rounding.stored if weights is None else rounding.stored * float(np.mean(weights))
@@ -480,6 +484,7 @@ class _ZipMLLinear(BaseEstimator):
         self._models = np.zeros((Y.shape[1], summary.mean.shape[0] + 1))
         self._fitted_settings = self._settings()
         self._reset_curves()
+        return table
 
     def _settings(self) -> dict:
         """The parameters the fitted kernel state depends on (_FITTED_SETTINGS) as set now."""
@@ -696,11 +701,12 @@ class _ZipMLLinear(BaseEstimator):
                                  weights=weights, penalty=self._penalty(t))
                 for t, ls in enumerate(self._label_scalings)]
 
-    def _run(self, X, Y, config: engine.SgdConfig, epochs: int, weights: np.ndarray | None = None) -> float:
+    def _run(self, X, Y, config: engine.SgdConfig, epochs: int, weights: np.ndarray | None = None,
+             table: np.ndarray | None = None) -> float:
         """Train every target ``epochs`` epochs of the fixed schedule. Returns the worst
         ratio, over targets, of the last epoch's loss to the loss of predicting the
-        target's mean (inf if not finite)."""
-        data = engine.EpochData(X, self.scaling_, config)
+        target's mean (inf if not finite). ``table``: X's level tables (``_start``), or None."""
+        data = engine.EpochData(X, self.scaling_, config, table)
         runs = self._runs(Y, config, weights)
         progress = _Progress(self, epochs)
 
@@ -719,7 +725,8 @@ class _ZipMLLinear(BaseEstimator):
         self._set_coef()
         return self._worst_ratio(runs, stats[-1])
 
-    def _run_adaptive(self, X, Y, config: engine.SgdConfig, held_out=None, weights: np.ndarray | None = None) -> float:
+    def _run_adaptive(self, X, Y, config: engine.SgdConfig, held_out=None, weights: np.ndarray | None = None,
+                      table: np.ndarray | None = None) -> float:
         """Epoch by epoch, every target in lockstep, with the step of
         :class:`~zipml_hls.step_size.AdaptiveSchedule` driven by the mean training loss
         of the kernels' pass (clamped at 0: with double sampling the unbiased estimate can
@@ -728,7 +735,7 @@ class _ZipMLLinear(BaseEstimator):
         ``max_iter`` epochs (a ConvergenceWarning when they run out before the schedule
         stops, as scikit-learn's SGD warns at max_iter). Returns the worst final-loss ratio
         to the zero model, as ``_run`` (with early stopping: of the held-out loss)."""
-        data = engine.EpochData(X, self.scaling_, config)
+        data = engine.EpochData(X, self.scaling_, config, table)
         runs = self._runs(Y, config, weights)
         # margin losses can fall towards 0 on separable classes: gains count against a floor of
         # a fraction of the zero model's loss (least squares keeps its relative rule)
@@ -904,7 +911,7 @@ class _ZipMLLinear(BaseEstimator):
         X, Y, weights, held_out = self._split_validation(X, Y, seed, weights)
         n = X.n_samples if isinstance(X, QuantizedData) else X.shape[0]
         weights = self._gained(weights, True, n)  # (the held-out rows' weights stay as given)
-        self._start(X, Y, seed, weights)
+        table = self._start(X, Y, seed, weights)
         self._warn_capped_penalty()
         init = self._initial_models(coef_init, intercept_init, previous)
         if init is not None:
@@ -913,11 +920,11 @@ class _ZipMLLinear(BaseEstimator):
         for attempt in range(_MAX_BACKOFF + 1):
             if self.decay_epochs is None:
                 config = self._config(self._step_shift, 0, self._seed, self._requantizes(X), copies)
-                worst = self._run_adaptive(X, Y, config, held_out, weights)
+                worst = self._run_adaptive(X, Y, config, held_out, weights, table)
             else:
                 config = self._config(self._step_shift, int(self.decay_epochs), self._seed, self._requantizes(X),
                                       copies)
-                worst = self._run(X, Y, config, int(self.max_iter), weights)
+                worst = self._run(X, Y, config, int(self.max_iter), weights, table)
                 self.final_eta_ = 2.0**-epoch_shift(self._step_shift, int(self.decay_epochs), int(self.max_iter) - 1)
             if worst <= 1.0:
                 return self
@@ -938,8 +945,9 @@ class _ZipMLLinear(BaseEstimator):
         """One epoch over this batch: its rows in the order and with the draws of epoch
         ``n_iter_`` (fresh for every call); ``weights``: its sample weights, or None."""
         weights = self._gained(weights, first, X.shape[0])
+        table = None  # (later batches are quantized at level tables of their own)
         if first:
-            self._start(X, Y, weights=weights)
+            table = self._start(X, Y, weights=weights)
             self._warn_capped_penalty()
         else:
             self._count_clipped(X)
@@ -953,7 +961,7 @@ class _ZipMLLinear(BaseEstimator):
         if not config.resamples:
             config = replace(config, seed=(self._seed + self.n_iter_) % (1 << 32))
         runs = self._runs(Y, config, weights)
-        data = engine.EpochData(X, self.scaling_, config)
+        data = engine.EpochData(X, self.scaling_, config, table)
         try:
             stats = engine.run_epoch(data, runs, self.n_iter_, shift, self._models, prefetch=False)
         finally:
@@ -1001,10 +1009,7 @@ _PARAMS_DOC = r"""
         'grid', or 'shared': one table for every feature, found in a fraction of the time
         and at 2 and 4 bits trained about 1.4x and 2.1x faster on the AVX2 path (looked up in
         registers), at a higher rounding variance than per-feature tables (docs/LEVELS.md,
-        docs/BENCH.md); at 2 bits on features of different shapes it can train far worse
-        than per-feature tables or uniform levels (level tables have no
-        ``rounding_correction``; docs/LEVELS.md). Quantized data given to ``fit`` keep their
-        own tables.
+        docs/BENCH.md). Quantized data given to ``fit`` keep their own tables.
     max_iter : int, default=100
         Most epochs (passes over the data) of ``fit``.
     eta0 : 'auto' or float, default='auto'
@@ -1059,12 +1064,14 @@ _PARAMS_DOC = r"""
         reads copy e mod n_copies, with the kernel's draws (double data's samples, model
         and gradient rounding) of epoch e mod n_copies.
     rounding_correction : bool, default=True
-        Least squares on double data with uniform levels: cancel the ridge-like pull of the
-        stored copy's one-time rounding to the fine grid (every 32 samples the kernel adds
+        Least squares on double data: cancel the ridge-like pull of the stored copy's
+        one-time rounding to the fine grid (every 32 samples the kernel adds
         ``eta 2^p_j V_j w_j`` per sample, ``V_j`` the feature's mean rounding variance from
-        about 8192 rows), so SGD converges to the data's least squares rather than the
-        stored values'; the pass loss is reported for the data too (docs/FORMATS.md sec.
-        5). It matters at 1-2 bits on skewed or one-hot columns.
+        about 4096 rows, at the uniform levels or at the feature's level table), so SGD
+        converges to the data's least squares rather than the stored values'; the pass loss
+        is reported for the data too (docs/FORMATS.md sec. 5). It matters at 1-2 bits on
+        skewed or one-hot columns, and with one shared level table over features of
+        different shapes.
     requantize : {'auto', True, False}, default='auto'
         Double data with fresh samples: True quantizes X again every epoch (one epoch
         ahead on a second thread), so the fine-grid rounding is drawn afresh as well and

@@ -236,7 +236,7 @@ def quantize(X, bits, *, sampling="double", levels="uniform", seed=0, n_copies=1
     q = quantize_checked(X, bits, sampling, levels, check_seed(seed), check_int(n_copies, "n_copies", 1, 2**31 - 1),
                          check_choice(backend, "backend", BACKENDS), summary.scaling, levels_method, grid_size,
                          F.samples_of(sampling, samples_per_value or 2))
-    return replace(q, stats=DataStats.of(X, bits, summary, tables=levels == "optimal"), labels=labels,
+    return replace(q, stats=DataStats.of(X, bits, summary, q.level_table), labels=labels,
                    feature_names=names)
 
 

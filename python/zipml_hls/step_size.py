@@ -20,24 +20,29 @@ SAMPLED_ROWS = 4096
 @dataclass(frozen=True)
 class RoundingStats:
     """What the set-up needs of the rounding variances (L_k+1 - a)(a - L_k) of stochastic
-    rounding of sampled scaled values a (``of``): at uniform levels of ``bits`` bits, each
-    feature's mean Var[Q(a)] (``mean``, for the conditioning), the largest sum of them over
-    a row (``row_max``, for the step), and each feature's mean variance of double data's
-    one-time rounding to the fine grid, 2^FRACTION_BITS times finer (``stored``, the
-    stored-rounding correction). float64, scaled units squared."""
+    rounding of sampled scaled values a (``of``): at the levels of ``bits`` bits (uniform,
+    or the data's level tables), each feature's mean Var[Q(a)] (``mean``, for the
+    conditioning), the largest sum of them over a row (``row_max``, for the step), and each
+    feature's mean variance of double data's one-time rounding to the fine grid, which cuts
+    each interval between levels into 2^FRACTION_BITS (``stored``, the stored-rounding
+    correction; None where unknown: older quantized files of optimal levels kept uniform
+    levels' variances, docs/FORMATS.md section 10). float64, scaled units squared."""
 
     mean: np.ndarray
     row_max: float
-    stored: np.ndarray
+    stored: np.ndarray | None
 
     @classmethod
-    def of(cls, X: np.ndarray, scaling, bits: int, m: int = SAMPLED_ROWS) -> "RoundingStats":
+    def of(cls, X: np.ndarray, scaling, bits: int, table: np.ndarray | None = None,
+           m: int = SAMPLED_ROWS) -> "RoundingStats":
         """Of about ``m`` rows of X spread over it (``scaling.sample_rows``; every row when X
-        has at most ``m``), scaled by ``scaling`` (a FeatureScaling): one native pass over
-        those rows, without a scaled copy (each variance in float32, as the scaled values)."""
+        has at most ``m``), scaled by ``scaling`` (a FeatureScaling), at uniform levels or
+        at the level tables ``table`` (Q0.24, (d, 2^bits), ``QuantizedData.level_table``):
+        one native pass over those rows, without a scaled copy (uniform levels' variances in
+        float32, as the scaled values; tables' in float64)."""
         rows = sample_rows(X.shape[0], m)
         mean, row_max, stored = get_backend("hls").rounding_stats(X, None if rows.size == X.shape[0] else rows,
-                                                                   scaling.lo, scaling.inv, bits)
+                                                                   scaling.lo, scaling.inv, bits, table)
         return cls(mean=mean, row_max=row_max, stored=stored)
 
 
