@@ -281,6 +281,11 @@ def test_estimators_check_levels_method():
         ZipMLRegressor(levels="optimal", levels_method="pooled").fit(X, y)
     with pytest.raises(ValueError, match="levels_method='shared' places optimal levels: it needs levels='optimal'"):
         ZipMLRegressor(levels_method="shared").fit(X, y)
+    with pytest.raises(ValueError, match="levels='optimal' places the levels of quantized data; bits=32"):
+        ZipMLRegressor(bits=32, levels="optimal").fit(X, y)
+    model = ZipMLRegressor(bits=2, levels="optimal", levels_method="shared").partial_fit(X, y)
+    with pytest.raises(ValueError, match="levels_method is None now but the model was fitted with levels_method='sh"):
+        model.set_params(levels_method=None).partial_fit(X, y)
 
 
 def test_optimal_levels_train_conditioned_as_uniform_levels_do():

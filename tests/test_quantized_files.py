@@ -489,8 +489,10 @@ def test_cli_quantize_and_train(skewed, tmp_path, capsys):
     assert np.all(table == table[0]) and table.shape == (11, 8)  # one table for every feature
     assert main(["train", str(shared), "--epochs", "2", "--quiet"]) == 0
     shared_model = tmp_path / "shared.zipml"  # train places one shared table itself
+    capsys.readouterr()
     assert main(["train", str(csv), "--bits", "3", "--levels", "optimal", "--levels-method", "shared", "--epochs", "2",
-                 "--model-out", str(shared_model), "--quiet"]) == 0
+                 "--model-out", str(shared_model)]) == 0
+    assert "3-bit double, optimal levels (one table for every feature), at most 2 epochs" in capsys.readouterr().out
     assert zipml_hls.model_io.load_model(shared_model).get_params()["levels_method"] == "shared"
     assert main(["quantize", str(csv), "--bits", "3", "--levels", "optimal", "-o", str(out), "--quiet"]) == 0
     assert load_quantized(out).levels == "optimal"
@@ -500,6 +502,8 @@ def test_cli_quantize_and_train(skewed, tmp_path, capsys):
                         (["quantize", str(csv), "--bits", "3", "--levels-method", "shared", "-o", str(shared)],
                          "--levels-method is for --levels optimal"),
                         (["train", str(csv), "--levels-method", "shared"], "--levels-method is for --levels optimal"),
+                        (["train", str(csv), "--levels", "optimal", "--loss", "log_loss", "--task", "classification"],
+                         "--levels optimal is not available with --loss log_loss"),
                         (["train", str(shared), "--levels-method", "shared"], "holds its own optimal levels"),
                         (["train", str(out), "--requantize"], "requantize=True"),
                         (["predict", str(model), str(out)], "is a quantized data file"),

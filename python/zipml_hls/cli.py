@@ -354,6 +354,9 @@ def cmd_train(args) -> int:
         raise UsageError("--class-weight needs a classification task (labels that are classes)")
     if quantized and task == "classification" and LOSSES[args.loss].refetch:
         extra["refetch"] = False  # a quantized file has no full-precision rows to refetch
+    if args.levels == "optimal" and LOSSES[args.loss].kernel != "linear":
+        raise UsageError(f"--levels optimal is not available with --loss {args.loss} (its kernel reads uniform "
+                         "levels): leave --levels out")
     if args.copies != 1 and args.fresh_samples:
         raise UsageError("--copies applies with --no-fresh-samples (copies cycled over epochs); with fresh samples "
                          "every epoch draws its own")
@@ -372,6 +375,8 @@ def cmd_train(args) -> int:
     if issparse(X):
         X = _libsvm_form(args, est, X)
     precision = F.precision_label(args.bits, args.sampling)
+    if args.levels == "optimal" and args.bits != F.FULL_PRECISION:
+        precision += ", optimal levels" + (" (one table for every feature)" if args.levels_method == "shared" else "")
     if not args.quiet:
         why = _task_reason(args, task, y)
         label = "" if label_name is None else f" (label {label_name!r}; --label-column sets another)"
@@ -883,7 +888,7 @@ def build_parser() -> argparse.ArgumentParser:
                           "log_loss models)")
     out.add_argument("--decision-function", action="store_true",
                      help="print decision values (classifiers: the margin, one column per class for more than two)")
-    p.add_argument("--output", help="write predictions here (default: stdout)")
+    p.add_argument("-o", "--output", help="write predictions here (default: stdout)")
     p.set_defaults(func=cmd_predict)
 
     p = sub.add_parser("bench", help="epoch throughput against the 32-bit baselines and the memory roofline", formatter_class=_HelpFormatter)

@@ -36,8 +36,8 @@ PENALTIES = ("l2", "l1", "elasticnet", None)
 #: sample weights are Q16 in the kernels (int32): below 2^15
 MAX_SAMPLE_WEIGHT = float(2**15)
 #: the settings a fitted model's kernel state depends on: partial_fit needs them unchanged
-_FITTED_SETTINGS = ("bits", "sampling", "levels", "precondition", "rounding_correction", "loss", "poly_degree",
-                    "poly_range", "refetch", "fit_intercept")
+_FITTED_SETTINGS = ("bits", "sampling", "levels", "levels_method", "precondition", "rounding_correction", "loss",
+                    "poly_degree", "poly_range", "refetch", "fit_intercept")
 
 def _resolve_seed(random_state) -> int:
     """An RNG seed in [0, 2^32): ints are used as they are; None draws a fresh one."""
@@ -205,6 +205,9 @@ class _ZipMLLinear(BaseEstimator):
         check_bits(self.bits, allow_full=True)
         check_choice(self.sampling, "sampling", F.TRAINING_SAMPLINGS)
         check_choice(self.levels, "levels", LEVELS)
+        if self.levels == "optimal" and self.bits == F.FULL_PRECISION:
+            raise ValueError("levels='optimal' places the levels of quantized data; bits=32 trains on float32 "
+                             "values: choose bits below 32, or levels='uniform'")
         if self.levels_method is not None:
             check_choice(self.levels_method, "levels_method", TABLE_METHODS)
             if self.levels != "optimal":
