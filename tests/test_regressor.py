@@ -313,6 +313,22 @@ def test_dates_and_overflowing_labels_are_refused():
         ZipMLRegressor().fit(X, np.where(y > 0.5, 1e308, -1e308))
 
 
+def test_tol_none_runs_every_epoch_as_scikit_learn():
+    # The adaptive schedule stops this easy fit early; tol=None runs all max_iter epochs, at
+    # the halved steps, without a ConvergenceWarning, and ends at least as close.
+    rng = np.random.default_rng(1)
+    X = rng.normal(size=(2000, 5))
+    y = X @ rng.normal(size=5) + 0.1 * rng.normal(size=2000)
+    stopped = ZipMLRegressor(bits=8, max_iter=200, random_state=0).fit(X, y)
+    assert stopped.n_iter_ < 100
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        full = ZipMLRegressor(bits=8, max_iter=200, tol=None, random_state=0).fit(X, y)
+    assert full.n_iter_ == 200 and full.final_eta_ <= stopped.final_eta_
+    assert full.loss_curve_[:stopped.n_iter_] == stopped.loss_curve_
+    assert full.score(X, y) >= stopped.score(X, y) - 1e-4
+
+
 def test_parameter_and_size_limits_found_by_an_adversarial_run():
     from zipml_hls import ZipMLClassifier
 

@@ -218,9 +218,9 @@ class _ZipMLLinear(BaseEstimator):
             check_int(self.decay_epochs, "decay_epochs", 0)
         check_int(self.n_iter_no_change, "n_iter_no_change", 1)
         check_int(self.average_epochs, "average_epochs", 0)
-        if (isinstance(self.tol, bool) or not isinstance(self.tol, (int, float, np.number))
-                or not 0 <= _exact(self.tol) <= sys.float_info.max):
-            raise ValueError(f"tol must be a finite number >= 0, got {self.tol!r:.40}")
+        if self.tol is not None and (isinstance(self.tol, bool) or not isinstance(self.tol, (int, float, np.number))
+                                     or not 0 <= _exact(self.tol) <= sys.float_info.max):
+            raise ValueError(f"tol must be a finite number >= 0 or None, got {self.tol!r:.40}")
         check_int(self.n_copies, "n_copies", 1, 2**31 - 1)
         if self.n_copies != 1 and self.fresh_samples:
             raise ValueError(f"n_copies={self.n_copies} applies with fresh_samples=False (copies cycled over epochs); "
@@ -744,7 +744,8 @@ class _ZipMLLinear(BaseEstimator):
         # a fraction of the zero model's loss (least squares keeps its relative rule)
         floor = (MARGIN_LOSS_FLOOR * float(np.mean([r.zero_loss() for r in runs])) / self._weight_gain
                  if self._loss_spec.margin else 0.0)
-        schedule = AdaptiveSchedule(config.step_shift, self.tol, self.n_iter_no_change, floor=floor)
+        # tol=None (scikit-learn's): the step halves as with tol 0, and every epoch up to max_iter runs
+        schedule = AdaptiveSchedule(config.step_shift, self.tol or 0.0, self.n_iter_no_change, floor=floor)
         progress = _Progress(self, int(self.max_iter))
         converged = False
         try:
@@ -757,7 +758,7 @@ class _ZipMLLinear(BaseEstimator):
                     loss, noise = self._validation_loss(*held_out), 0.0
                     self.validation_loss_curve_.append(loss)
                 progress.epoch(e, loss, shift)
-                if schedule.update(max(loss, 0.0), noise):
+                if schedule.update(max(loss, 0.0), noise) and (self.tol is not None or not np.isfinite(loss)):
                     converged = True
                     break
         finally:
@@ -765,7 +766,7 @@ class _ZipMLLinear(BaseEstimator):
         progress.close()
         self.final_eta_ = 2.0**-schedule.shift
         self._set_coef()
-        if not converged and np.isfinite(self.loss_curve_[-1]):  # as scikit-learn's SGD at max_iter
+        if not converged and self.tol is not None and np.isfinite(self.loss_curve_[-1]):  # as scikit-learn's SGD
             warnings.warn(f"Maximum number of epochs (max_iter={self.max_iter}) reached before the adaptive "
                           f"schedule converged (training loss {self.loss_curve_[-1]:.6g}); raise max_iter",
                           ConvergenceWarning, stacklevel=4)
@@ -1032,9 +1033,11 @@ _PARAMS_DOC = r"""
         improved by ``tol`` for ``n_iter_no_change`` epochs (or at ``max_iter``).
         An int k: the kernel's fixed schedule, ``eta_e = eta_0 * 2**-floor(e / k)`` for all
         ``max_iter`` epochs (0 keeps the step constant).
-    tol : float, default=1e-3
+    tol : float or None, default=1e-3
         Adaptive schedule: the relative improvement of the training loss that counts (for
-        the margin losses at least ``tol`` times a quarter of the zero model's loss).
+        the margin losses at least ``tol`` times a quarter of the zero model's loss). None,
+        as in scikit-learn's SGD: no stopping rule; the step halves as with ``tol=0`` and
+        every one of the ``max_iter`` epochs runs (no ConvergenceWarning).
     n_iter_no_change : int, default=3
         Adaptive schedule: epochs without improvement before the step halves.
     shuffle : bool, default=True
