@@ -234,6 +234,12 @@ def test_optimal_level_model_files_keep_the_centers_and_read_files_without_them(
     old = load_model(_rewritten(path, change_meta=lambda m: {**m, "params": {**m["params"], "precondition": True}}))
     assert old._conditioning is None and old.precondition
     np.testing.assert_array_equal(old.predict(X), plain.predict(X))
+    # 32-bit fits once took levels='optimal' and read no levels: such files load as uniform
+    full = ZipMLRegressor(bits=32, max_iter=3, decay_epochs=0, random_state=0).fit(X, y)
+    save_model(full, path)
+    old = load_model(_rewritten(path, change_meta=lambda m: {**m, "params": {**m["params"], "levels": "optimal"}}))
+    assert old.levels == "uniform"
+    np.testing.assert_array_equal(old.predict(X), full.predict(X))
 
 
 @pytest.mark.filterwarnings("ignore::sklearn.exceptions.ConvergenceWarning")  # two epochs on purpose

@@ -287,10 +287,12 @@ def test_older_files_of_optimal_levels_train_without_the_stored_rounding_correct
     monkeypatch.undo()
     q.save(tmp_path / "new.zq")
     old, new = load_quantized(tmp_path / "old.zq"), load_quantized(tmp_path / "new.zq")
-    assert old.stats.rounding.stored is None and np.array_equal(new.stats.rounding.stored, q.stats.rounding.stored)
+    assert not old.stats.rounding.at_levels and new.stats.rounding.at_levels
     params = dict(bits=2, levels="optimal", random_state=1, max_iter=4, decay_epochs=0)
     assert ZipMLRegressor(**params).fit(old)._stored_variance is None
     assert ZipMLRegressor(**params).fit(new)._stored_variance is not None
+    old.save(tmp_path / "again.zq")  # saved again, it stays an older file's statistics
+    assert not load_quantized(tmp_path / "again.zq").stats.rounding.at_levels
 
 
 def test_streaming_equals_in_memory(skewed, tmp_path):
@@ -487,7 +489,9 @@ def test_cli_quantize_and_train(skewed, tmp_path, capsys):
     assert "optimal levels (one table for every feature)" in capsys.readouterr().out
     table = load_quantized(shared).level_table
     assert np.all(table == table[0]) and table.shape == (11, 8)  # one table for every feature
-    assert main(["train", str(shared), "--epochs", "2", "--quiet"]) == 0
+    capsys.readouterr()
+    assert main(["train", str(shared), "--epochs", "2"]) == 0
+    assert "3-bit double, optimal levels (one table for every feature), at most 2" in capsys.readouterr().out
     shared_model = tmp_path / "shared.zipml"  # train places one shared table itself
     capsys.readouterr()
     assert main(["train", str(csv), "--bits", "3", "--levels", "optimal", "--levels-method", "shared", "--epochs", "2",

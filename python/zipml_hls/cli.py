@@ -376,7 +376,8 @@ def cmd_train(args) -> int:
         X = _libsvm_form(args, est, X)
     precision = F.precision_label(args.bits, args.sampling)
     if args.levels == "optimal" and args.bits != F.FULL_PRECISION:
-        precision += ", optimal levels" + (" (one table for every feature)" if args.levels_method == "shared" else "")
+        shared = args.levels_method == "shared" or (quantized and bool(np.all(X.level_table == X.level_table[:1])))
+        precision += ", optimal levels" + (" (one table for every feature)" if shared else "")
     if not args.quiet:
         why = _task_reason(args, task, y)
         label = "" if label_name is None else f" (label {label_name!r}; --label-column sets another)"

@@ -467,10 +467,12 @@ class _ZipMLLinear(BaseEstimator):
         # least squares on double data: cancel the stored copy's rounding (docs/FORMATS.md section 5);
         # with sample weights each sample's pull is weighted: the correction by their mean
         corrects = (self.rounding_correction and bits != F.FULL_PRECISION and self.sampling == "double"
-                    and self._loss_name == "squared_error" and rounding.stored is not None)
+                    and self._loss_name == "squared_error" and rounding.at_levels)
         self._stored_variance = None
         if corrects:
-            self._stored_variance = rounding.stored if weights is None else rounding.stored * float(np.mean(weights))
+            # (at most the kernel's largest, 1/64: heavy weights scale it past that)
+            self._stored_variance = (rounding.stored if weights is None else
+                                     np.minimum(rounding.stored * float(np.mean(weights)), 1 / 64))
         if self.eta0 == "auto":
             bound = row_bound(X, self.scaling_, by) if stats is None else stats.step_bound(by is not None)
             self._step_shift = step_shift_of(bound, 0.0 if rounding is None else rounding.row_max)

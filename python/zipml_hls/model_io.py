@@ -238,6 +238,8 @@ def _build(meta: dict, arrays: dict, path: Path):
     params = dict(meta["params"])
     if isinstance(params.get("class_weight"), list):  # [class, weight] pairs (_json_params)
         params["class_weight"] = {k: v for k, v in params["class_weight"]}
+    if params.get("bits") == 32 and params.get("levels") == "optimal":
+        params["levels"] = "uniform"  # (files written before that was refused: 32-bit fits read no levels)
     est = cls(**params)
     est._check_params()
     est.scaling_ = FeatureScaling(lo=arrays["lo"].astype(np.float32), hi=arrays["hi"].astype(np.float32),

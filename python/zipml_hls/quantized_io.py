@@ -145,7 +145,7 @@ def header_fields(stats: DataStats, *, n_samples: int, n_features: int, bits: in
             "n_copies": n_copies, "samples_per_value": samples_per_value, "words_per_row": words_per_row,
             "bound": stats.bound, "bound_conditioned": stats.bound_conditioned,
             "rounding_row_max": stats.rounding.row_max}
-    if level_table is not None:  # (files without it kept uniform levels' rounding variances)
+    if level_table is not None and stats.rounding.at_levels:  # (files without it: uniform levels' variances)
         meta["rounding_at_tables"] = True
     if feature_names is not None:
         if valid_names(feature_names) is None or len(feature_names) != n_features:
@@ -290,9 +290,9 @@ def _build(path: Path, meta, head: bytes, head_offset: int, verify: bool) -> Qua
     scaling = FeatureScaling(lo=arrays["lo"], hi=arrays["hi"], inv=arrays["inv"])
     summary = FeatureSummary(scaling=scaling, mean=arrays["mean"], var=arrays["var"])
     # older files of optimal levels hold uniform levels' variances: no stored-rounding correction
-    at_levels = meta["levels"] == "uniform" or meta.get("rounding_at_tables") is True
     rounding = RoundingStats(mean=arrays["rounding_mean"], row_max=float(meta["rounding_row_max"]),
-                             stored=arrays["stored_variance"] if at_levels else None)
+                             stored=arrays["stored_variance"],
+                             at_levels=meta["levels"] == "uniform" or meta.get("rounding_at_tables") is True)
     stats = DataStats(summary=summary, rounding=rounding, bound=float(meta["bound"]),
                       bound_conditioned=float(meta["bound_conditioned"]))
     return QuantizedData(lines=lines, bits=bits, sampling=sampling, seed=meta["seed"], n_features=d,

@@ -643,8 +643,8 @@ def render(r: dict) -> str:
               "each reaches the fp32 final loss within 1%, and the ratio of bits stored per value (b + 2 for double "
               "sampling, b for naive). Widths are tried from 1 bit up to the first within 0.5% (the strictest "
               "tolerance below), where every answer is known, so the plot's lines end there. The paper reports up to "
-              "1.7x. Runs with level tables train with the same per-feature centers and steps as uniform levels "
-              "(docs/API.md, conditioning).", "",
+              "1.7x. Runs with level tables train conditioned as uniform levels do (centers on the tables' grid of "
+              "1/1024, step multipliers from the tables' own rounding variance; docs/API.md, conditioning).", "",
               "| data | sampling | uniform: bits (stored) | optimal: bits (stored) | stored-bits ratio |",
               "|---|---|---|---|---|"]
     for name, c in r["levels"].items():

@@ -25,12 +25,14 @@ class RoundingStats:
     conditioning), the largest sum of them over a row (``row_max``, for the step), and each
     feature's mean variance of double data's one-time rounding to the fine grid, which cuts
     each interval between levels into 2^FRACTION_BITS (``stored``, the stored-rounding
-    correction; None where unknown: older quantized files of optimal levels kept uniform
-    levels' variances, docs/FORMATS.md section 10). float64, scaled units squared."""
+    correction). float64, scaled units squared. ``at_levels``: whether they are at the
+    data's own levels (False: an older quantized file of optimal levels, which kept uniform
+    levels' variances; no correction from those, docs/FORMATS.md section 10)."""
 
     mean: np.ndarray
     row_max: float
-    stored: np.ndarray | None
+    stored: np.ndarray
+    at_levels: bool = True
 
     @classmethod
     def of(cls, X: np.ndarray, scaling, bits: int, table: np.ndarray | None = None,
