@@ -294,4 +294,4 @@ def test_command_line_no_intercept(tmp_path):
     assert main(["quantize", str(tmp_path / "d.libsvm"), "-o", str(tmp_path / "d.zq"), "--bits", "8"]) == 0
     out = subprocess.run([sys.executable, "-m", "zipml_hls", "train", str(tmp_path / "d.zq"), "--no-intercept",
                           "--model-out", str(tmp_path / "q.zipml"), "--quiet"], capture_output=True, text=True)
-    assert out.returncode == 2 and out.stderr.count("\n") == 1 and "fit_intercept=False needs dense float X" in out.stderr
+    assert out.returncode == 2 and out.stderr.count("\n") == 1 and "--no-intercept needs dense float X" in out.stderr

@@ -133,7 +133,7 @@ def test_naive_data_with_fewer_copies_than_epochs_warn(skewed):
     # should read its own copy; fewer copies than epochs repeat them, and fit says so
     X, y = skewed
     q = quantize(X, 2, sampling="naive", seed=1, n_copies=3, y=y)
-    with pytest.warns(UserWarning, match=r"hold 3 quantized copies .* n_copies=max_iter=4"):
+    with pytest.warns(UserWarning, match=r"hold 3 quantized copies .* n_copies=4, as many as max_iter"):
         ZipMLRegressor(bits=2, sampling="naive", max_iter=4, decay_epochs=2, random_state=0).fit(q)
     with warnings.catch_warnings():
         warnings.simplefilter("error")
@@ -478,7 +478,7 @@ def test_cli_quantize_and_train(skewed, tmp_path, capsys):
                  "--quiet"]) == 0
     captured = capsys.readouterr()  # 2 naive copies for 3 epochs: the third repeats the first's samples
     assert "final training loss" in captured.out
-    assert "warning: the naive data hold 2 quantized copies" in captured.err and "--epochs=3" in captured.err
+    assert "warning: the naive data hold 2 quantized copies" in captured.err and "--copies 3, as many as --epochs" in captured.err
     with pytest.warns(UserWarning, match="epochs after the first 2 reuse samples"):
         direct = ZipMLRegressor(bits=2, sampling="naive", random_state=1, max_iter=3,
                                 decay_epochs=1).fit(load_quantized(out))
@@ -509,7 +509,7 @@ def test_cli_quantize_and_train(skewed, tmp_path, capsys):
                         (["train", str(csv), "--levels", "optimal", "--loss", "log_loss", "--task", "classification"],
                          "--levels optimal is not available with --loss log_loss"),
                         (["train", str(shared), "--levels-method", "shared"], "holds its own optimal levels"),
-                        (["train", str(out), "--requantize"], "requantize=True"),
+                        (["train", str(out), "--requantize"], "--requantize needs dense float X"),
                         (["predict", str(model), str(out)], "is a quantized data file"),
                         (["train", str(npy)], "read by 'zipml-hls quantize'"),
                         (["quantize", str(out), "--bits", "4", "-o", str(tmp_path / "x.zq")], "already a quantized")):
@@ -625,18 +625,18 @@ def test_cli_trains_and_predicts_on_libsvm_without_densifying(tmp_path, capsys):
     assert np.array_equal(np.vstack(list(dense_rows(S, block_bytes=200))), X)
     # options that train on float rows densify, within --max-dense-gib, and say why
     for extra, why in ((["--sampling", "naive"], "naive sampling with fresh samples quantizes anew every epoch"),
-                       (["--bits", "32"], "bits=32 needs float rows"),
-                       (["--requantize"], "requantize=True needs float rows"),
-                       (["--levels", "optimal"], "levels='optimal' needs float rows"),
-                       (["--early-stopping"], "early_stopping=True needs float rows"),
-                       (["--no-intercept"], "fit_intercept=False needs float rows")):
+                       (["--bits", "32"], "--bits 32 needs float rows"),
+                       (["--requantize"], "--requantize needs float rows"),
+                       (["--levels", "optimal"], "--levels optimal needs float rows"),
+                       (["--early-stopping"], "--early-stopping needs float rows"),
+                       (["--no-intercept"], "--no-intercept needs float rows")):
         assert main(argv + extra) == 2  # (the last --bits counts)
         err = capsys.readouterr().err
         assert "above the limit" in err and why in err and err.count("\n") == 1, err
     labels = np.where(y > np.median(y), 1, -1)
     dump_svmlight_file(S, labels, str(path), zero_based=False)
     assert main(argv + ["--no-requantize", "--loss", "hinge"]) == 2
-    assert "refetch=True (loss='hinge') needs float rows" in capsys.readouterr().err
+    assert "refetch=True (--loss hinge) needs float rows" in capsys.readouterr().err
     assert main(argv + ["--no-requantize", "--loss", "squared_hinge"]) == 0
     est = load_model(model)
     assert np.array_equal(est.coef_, type(est)(**est.get_params()).fit(X, labels).coef_)

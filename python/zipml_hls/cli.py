@@ -132,6 +132,37 @@ def _note(message: str) -> None:
     print(f"note: {message}", file=sys.stderr)
 
 
+#: The estimators' and quantize()'s parameter names as the commands' options spell them.
+_OPTIONS = {"max_iter": "--epochs", "random_state": "--seed", "n_jobs": "--jobs", "n_copies": "--copies",
+            "decay_epochs": "--decay-epochs", "average_epochs": "--average-epochs", "l1_ratio": "--l1-ratio",
+            "grad_bits": "--grad-bits", "model_bits": "--model-bits", "validation_fraction": "--validation-fraction",
+            "levels_method": "--levels-method", "early_stopping": "--early-stopping", "fit_intercept": "--intercept",
+            "requantize": "--requantize", "eta0": "--eta0", "tol": "--tol", "alpha": "--alpha", "loss": "--loss",
+            "bits": "--bits", "levels": "--levels", "sampling": "--sampling", "penalty": "--penalty", "seed": "--seed"}
+#: names that are also English words: only as name=value
+_WORDS = {"tol", "alpha", "loss", "bits", "levels", "sampling", "penalty", "seed"}
+_PARAMETER = re.compile(r"(?<![\w-])(" + "|".join(sorted(_OPTIONS, key=len, reverse=True))
+                        + r")(?![\w-])(=('[^']*'|[\w.+-]+))?")
+
+
+def cli_words(text: str) -> str:
+    """A library message in the commands' words: ``max_iter`` as --epochs, ``bits=32`` as
+    --bits 32, ``fit_intercept=False`` as --no-intercept, ``requantize=True`` as
+    --requantize (English words such as 'loss' only where they are name=value)."""
+    def option(m):
+        name, value = m.group(1), m.group(3)
+        if value is None:
+            return m.group(0) if name in _WORDS else _OPTIONS[name]
+        value = value.strip("'")
+        if value == "None":
+            return f"no {_OPTIONS[name]}"
+        if value in ("True", "False"):
+            return ("--no-" if value == "False" else "--") + _OPTIONS[name][2:]
+        return f"{_OPTIONS[name]} {value}"
+
+    return _PARAMETER.sub(option, text)
+
+
 def _load(path: str, args, n_features=None, detected=None, label_column=0, text_labels=False):
     """(X, y) of a data file by the command's options; ``detected``: a dict that gets a
     LIBSVM file's index base; ``label_column=None`` reads a CSV file without one, else
@@ -389,7 +420,7 @@ def cmd_train(args) -> int:
         est.fit(X, y)
     seconds = time.perf_counter() - start
     for w in caught:  # in the estimators' words; on the command line max_iter is --epochs
-        print(f"warning: {str(w.message).replace('max_iter', '--epochs')}", file=sys.stderr)
+        print(f"warning: {cli_words(str(w.message))}", file=sys.stderr)
     metric = "accuracy" if task == "classification" else "R^2"
     score = "" if quantized else f"training {metric} {est.score(X, y):.4f} | "  # no float rows to score on
     print(f"{est.n_iter_} epochs | eta0 {est.eta_:g} | final training loss {est.loss_curve_[-1]:.6g} | "
@@ -966,8 +997,10 @@ def main(argv=None) -> int:
     try:
         return args.func(args)
     except (UsageError, ValueError, TypeError, OSError) as exc:
-        # one line whatever a library put in the message (the reason comes first)
-        print(f"zipml-hls {args.command}: error: {str(exc).split(chr(10), 1)[0]}", file=sys.stderr)
+        # one line whatever a library put in the message (the reason comes first), in the options' words
+        line = str(exc).split(chr(10), 1)[0]
+        print(f"zipml-hls {args.command}: error: {line if isinstance(exc, OSError) else cli_words(line)}",
+              file=sys.stderr)
         return 2
     except KeyboardInterrupt:
         print(f"zipml-hls {args.command}: interrupted", file=sys.stderr)

@@ -29,7 +29,7 @@ from .spec import format as F
 from .spec.losses import CLASSIFIER_LOSSES, LOSSES
 from .spec.schedule import epoch_shift, step_shift_from_eta
 from .conditioning import Conditioning
-from .step_size import AdaptiveSchedule, RoundingStats, row_bound, step_shift_of
+from .step_size import SAMPLED_ROWS, AdaptiveSchedule, RoundingStats, row_bound, step_shift_of
 
 _MAX_BACKOFF = 8
 PENALTIES = ("l2", "l1", "elasticnet", None)
@@ -341,7 +341,7 @@ class _ZipMLLinear(BaseEstimator):
             # naive samples are the stored ones: fewer copies than epochs repeat them
             warnings.warn(f"the naive data hold {q.n_copies} quantized cop{'y' if q.n_copies == 1 else 'ies'} and epoch e "
                           f"reads copy e mod {q.n_copies}: epochs after the first {q.n_copies} reuse samples, not fresh "
-                          f"ones (quantize with n_copies=max_iter={self.max_iter}, or fit dense X, which is quantized "
+                          f"ones (quantize with n_copies={self.max_iter}, as many as max_iter, or fit dense X, which is quantized "
                           "anew every epoch)", stacklevel=3)
         if int(self.n_copies) not in (1, q.n_copies):
             raise ValueError(f"n_copies={self.n_copies}, but the quantized data hold {q.n_copies} copies "
@@ -571,10 +571,11 @@ class _ZipMLLinear(BaseEstimator):
         scale = min(ls.scale for ls in self._label_scalings)
         capped = int(np.count_nonzero((l2 * inv**2 >= 0.5) | (l1 * inv / scale * self._step_multipliers() >= 0.5)))
         if capped:
-            warnings.warn(f"alpha={self.alpha} penalises {capped} feature(s) beyond what the kernels' decay holds "
-                          "(1/2 per unit step in scaled units, alpha / range_j^2 for L2); their penalty is capped "
-                          "there. Features with a small range take a large penalty in original units: standardize "
-                          "X or lower alpha", UserWarning, stacklevel=4)
+            warnings.warn(f"alpha={self.alpha} penalises {capped} feature(s) beyond what the kernels' penalty "
+                          "format holds (1/2 per unit step in scaled units: alpha / range_j^2 for L2, alpha / "
+                          "(range_j label_scale) for L1); their penalty is capped there, so L1 zeroes fewer "
+                          "coefficients than Lasso would. Features with a small range take a large penalty in "
+                          "original units: standardize X or lower alpha", UserWarning, stacklevel=4)
 
     def _sample_weights(self, sample_weight, X, y) -> np.ndarray | None:
         """``sample_weight`` (and the classifier's ``class_weight``) as one weight per row,
@@ -785,6 +786,16 @@ class _ZipMLLinear(BaseEstimator):
         loss = self._loss_spec.objective(Y_val, scores)
         return float(np.mean(loss if w_val is None else loss * w_val[:, None]))
 
+    def _sampled_ratio(self, X, Y, weights=None) -> float:
+        """The fitted model's (coef_, intercept_) loss on about SAMPLED_ROWS rows of X at
+        full precision, over that of predicting each target's mean (as _held_out_ratio)."""
+        rows = sample_rows(X.shape[0], SAMPLED_ROWS)
+        u = None if weights is None else weights[rows]
+        with np.errstate(over="ignore", invalid="ignore"):
+            loss = self._loss_spec.objective(Y[rows], X[rows] @ self._coef.T + self._intercept)
+            loss = float(np.mean(loss if u is None else loss * u[:, None]))
+        return self._held_out_ratio(X[rows], Y[rows], u, loss)
+
     def _held_out_ratio(self, X_val, Y_val, w_val, loss: float) -> float:
         """A held-out loss over that of predicting each target's training mean (f = 0 in
         the scaled space), as _worst_ratio for the pass loss."""
@@ -839,13 +850,16 @@ class _ZipMLLinear(BaseEstimator):
     def _worst_ratio(self, runs, stats: engine.EpochStats) -> float:
         """Largest ratio, over targets, of the last epoch's pass loss to the loss of the
         zero model (in the scaled space: the target's mean for least squares, f = 0 for
-        margin losses); inf when a loss is not finite or a step saturated."""
+        margin losses); inf when a loss is not finite or a step saturated. The pass loss's
+        magnitude counts: double sampling's unbiased estimate is below 0 only by its noise,
+        and an estimate below minus the zero model's loss is a model grown far past the
+        data (the stored-rounding correction's term, 0.5 sum_j V_j w_j^2, then dominates)."""
         if stats.saturations.any():
             return np.inf
         worst = 0.0
         for run, loss in zip(runs, stats.losses):
             base = run.zero_loss() + 1e-300
-            worst = max(worst, max(loss, 0.0) / base if np.isfinite(loss) else np.inf)
+            worst = max(worst, abs(loss) / base if np.isfinite(loss) else np.inf)
         return worst
 
     def _precision(self) -> str:
@@ -910,9 +924,11 @@ class _ZipMLLinear(BaseEstimator):
         """Train from zero (or from ``coef_init`` / ``intercept_init``, or the warm-start
         model ``previous``): the adaptive schedule (decay_epochs=None) or ``max_iter``
         epochs of the fixed one; with eta0='auto' a run that ends worse than the zero model
-        restarts with half the step (up to 8 times). With early stopping, a
-        ``validation_fraction`` of the rows is held out and drives the schedule.
-        ``weights``: per-row sample weights, or None."""
+        restarts with half the step (up to 8 times): judged at full precision on about
+        SAMPLED_ROWS rows of float X (the pass loss's estimate can be far off where its
+        noise is large, at 1 bit on skewed features), else by the pass loss. With early
+        stopping, a ``validation_fraction`` of the rows is held out and drives the schedule
+        (and judges the run). ``weights``: per-row sample weights, or None."""
         seed = _resolve_seed(self.random_state)
         X, Y, weights, held_out = self._split_validation(X, Y, seed, weights)
         n = X.n_samples if isinstance(X, QuantizedData) else X.shape[0]
@@ -932,6 +948,8 @@ class _ZipMLLinear(BaseEstimator):
                                       copies)
                 worst = self._run(X, Y, config, int(self.max_iter), weights, table)
                 self.final_eta_ = 2.0**-epoch_shift(self._step_shift, int(self.decay_epochs), int(self.max_iter) - 1)
+            if held_out is None and isinstance(X, np.ndarray) and np.isfinite(worst):
+                worst = self._sampled_ratio(X, Y, weights)
             if worst <= 1.0:
                 return self
             if not np.any(self.scaling_.inv):  # no feature varies: a smaller step cannot help
