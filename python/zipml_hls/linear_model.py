@@ -1473,9 +1473,11 @@ class ZipMLClassifier(ClassifierMixin, _ZipMLLinear):
 
     def _warn_majority(self, X, y) -> None:
         """At 1 and 2 bits, a warning where the fitted model predicts one class for at least
-        15% more of the training rows than hold it: there the noisy margin test of the margin
-        losses (and the log-loss polynomial's noisy samples) can pull a fit towards the most
-        frequent class, silently (docs/API.md, "Losses at 1 and 2 bits")."""
+        15% more of the training rows than hold it, or a class of at least 2% of them for at
+        most a quarter of its rows (imbalanced classes, where the first test cannot fire):
+        there the noisy margin test of the margin losses (and the log-loss polynomial's
+        noisy samples) can pull a fit towards the most frequent class, silently (docs/API.md,
+        "Losses at 1 and 2 bits")."""
         if int(self.bits) > 2:
             return
         # X float32 times the model (predict's float64 copy of X would double a large X's memory)
@@ -1484,9 +1486,11 @@ class ZipMLClassifier(ClassifierMixin, _ZipMLLinear):
         shares = np.bincount(predicted, minlength=self.classes_.size) / predicted.size
         truth = np.bincount(np.searchsorted(self.classes_, y), minlength=self.classes_.size) / predicted.size
         k = int(np.argmax(shares - truth))
-        if shares[k] - truth[k] >= 0.15:
-            warnings.warn(f"at {int(self.bits)} bit(s) the model predicts {shares[k]:.0%} of the training rows as "
-                          f"class {self.classes_[k].tolist()!r}, which holds {truth[k]:.0%} of them: at this width "
+        lost = np.flatnonzero((truth >= 0.02) & (shares <= truth / 4))
+        if shares[k] - truth[k] >= 0.15 or lost.size:
+            k = k if shares[k] - truth[k] >= 0.15 else int(lost[np.argmin(shares[lost] / truth[lost])])
+            warnings.warn(f"at {int(self.bits)} bit(s) the model predicts {shares[k]:.1%} of the training rows as "
+                          f"class {self.classes_[k].tolist()!r}, which holds {truth[k]:.1%} of them: at this width "
                           f"loss={self.loss!r} can fall towards one class; compare the losses (loss='hinge', "
                           "'squared_error') or train at more bits (docs/API.md, \"Losses at 1 and 2 bits\")",
                           UserWarning, stacklevel=3)
