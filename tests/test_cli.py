@@ -44,6 +44,27 @@ def test_train_and_predict_regression(diabetes_csv, tmp_path, capsys):
 
 
 @pytest.mark.filterwarnings("ignore:X does not have valid feature names")  # a model of a named CSV header
+def test_predict_on_a_file_without_the_training_header_finds_the_label_by_place(tmp_path, capsys):
+    # Trained on a CSV file whose header names the label (last column, 'target'); the test
+    # rows come without a header: the label is read at the place it had (it once looked for
+    # a column 'target' in a file that has none and stopped).
+    X, y = load_diabetes(return_X_y=True)
+    table = np.column_stack([X, y])
+    named, bare = tmp_path / "named.csv", tmp_path / "bare.csv"
+    np.savetxt(named, table, delimiter=",", header=",".join([f"x{i}" for i in range(10)] + ["target"]), comments="")
+    np.savetxt(bare, table, delimiter=",")
+    model = tmp_path / "m.zipml"
+    assert main(["train", str(named), "--label-column", "target", "--bits", "4", "--model-out", str(model),
+                 "--quiet"]) == 0
+    capsys.readouterr()
+    assert main(["predict", str(model), str(bare), "-o", str(tmp_path / "p.txt")]) == 0
+    err = capsys.readouterr().err
+    assert "label column 10 (counted from 0), the place of 'target' in the model's training file" in err
+    assert "R^2 against the file's labels: 0." in err
+    np.testing.assert_allclose(np.loadtxt(tmp_path / "p.txt"), load_model(model).predict(X))
+
+
+@pytest.mark.filterwarnings("ignore:X does not have valid feature names")  # a model of a named CSV header
 def test_predict_writes_into_devices_and_pipes(diabetes_csv, tmp_path, capsys):
     # /dev/null and a FIFO are written into (a rename over them would replace the device);
     # a folder is still refused, before the data are read.

@@ -183,7 +183,7 @@ def test_predict_reads_the_label_column_the_model_was_trained_with(tmp_path, cap
     assert main(["train", data, "--label-column", column, "--model-out", model, "--seed", "0"]) == 0
     assert "(label 'target'; --label-column sets another)" in capsys.readouterr().out
     est, training_format = load_model_and_format(model)
-    assert training_format == {"label_column": "target", "feature_names": ["a", "b", "c", "d"]}
+    assert training_format == {"label_column": "target", "label_index": position, "feature_names": ["a", "b", "c", "d"]}
     score = est.score(X, y)
     assert score > 0.99
     order = [4, 2, 0, 3, 1]  # columns shuffled

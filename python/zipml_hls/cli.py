@@ -187,9 +187,9 @@ def _load(path: str, args, n_features=None, detected=None, label_column=0, text_
 
 
 def _csv_columns(args, n_features: int):
-    """(feature names, label name) of a CSV training file of ``n_features`` features whose
-    line 1 is a header of as many distinct names and the label's: the header less the label
-    column; else (None, None). A name the header repeats is a usage error (predict finds
+    """(feature names, label name, label index) of a CSV training file of ``n_features``
+    features whose line 1 is a header of as many distinct names and the label's: the header
+    less the label column; else (None, None, None). A name the header repeats is a usage error (predict finds
     columns by name); an unnamed column (a DataFrame's index, written by to_csv) gets a
     note, and the model then keeps no names."""
     from .data import csv_header
@@ -198,7 +198,7 @@ def _csv_columns(args, n_features: int):
     label = _csv_label(args)
     header = csv_header(args.data, args.header, None if isinstance(label, str) else label)
     if header is None or len(header) != n_features + 1:
-        return None, None
+        return None, None, None
     if valid_names(header) is None:
         counts = Counter(header)  # (a header may name 65,536 columns: no count per name)
         repeated = next((h for h in header if h and counts[h] > 1), None)
@@ -209,9 +209,9 @@ def _csv_columns(args, n_features: int):
         unnamed = ", ".join(str(k) for k, h in enumerate(header) if not h)
         _note(f"column(s) {unnamed} of the header have no name (a DataFrame's index, written by to_csv?) and are "
               "features like the others; the model keeps no column names, so predict reads columns by position")
-        return None, None
+        return None, None, None
     index = header.index(label) if isinstance(label, str) else label % len(header)
-    return [h for k, h in enumerate(header) if k != index], header[index]
+    return [h for k, h in enumerate(header) if k != index], header[index], index
 
 
 #: Header names that usually mean the label (a note when column 0, the default, is not one).
@@ -363,9 +363,10 @@ def cmd_train(args) -> int:
     args.data_format = {}  # a LIBSVM file's index base or a CSV file's label column, remembered in the model file
     X, y, n_samples, n_features = _training_data(args)
     quantized = not (isinstance(X, np.ndarray) or issparse(X))
-    names, label_name = (None, None) if quantized or not _is_csv(args.data, args.format) else _csv_columns(args, n_features)
-    if label_name is not None:  # predict finds the label, and the features, by name
-        args.data_format.update(label_column=label_name, feature_names=names)
+    names, label_name, label_index = ((None, None, None) if quantized or not _is_csv(args.data, args.format)
+                                      else _csv_columns(args, n_features))
+    if label_name is not None:  # predict finds the label, and the features, by name (by place without a header)
+        args.data_format.update(label_column=label_name, label_index=label_index, feature_names=names)
         likely = [n for n in names if n.strip().lower() in _LABEL_NAMES]
         if args.label_column is None and likely:
             _note(f"the label is column 0, {label_name!r} (the default); the header also names {likely[0]!r}: "
@@ -578,6 +579,11 @@ def _predict_data(args, est, training_format):
             if header is not None:  # (a model from a LIBSVM or quantized file, or from Python without names)
                 _note(f"label column 0 ({header[0]!r}): the model does not record its training file's label column "
                       "(--label-column sets another)")
+    if isinstance(column, str) and args.label_column is None and names is not None and "label_index" in training_format:
+        # (a file without the training file's header: the label at the place it had there)
+        column = training_format["label_index"]
+        _note(f"label column {column} (counted from 0), the place of {training_format['label_column']!r} in the model's "
+              "training file (--label-column sets another)")
     if isinstance(column, str):
         from .data import csv_label_index
 

@@ -74,7 +74,8 @@ def save_model(est, path, data_format: dict | None = None) -> None:
     """Write a fitted estimator to ``path`` atomically (an ``average_epochs`` assigned since
     the fit first moves ``coef_``, as ``set_params`` does); ``data_format``: how its training
     file was read, for predict to read its data alike ({'zero_based': bool} for LIBSVM,
-    {'label_column': int or name, 'feature_names': list of str} for CSV)."""
+    {'label_column': int or name, 'label_index': its place, 'feature_names': list of str} for
+    CSV)."""
     if type(est).__name__ not in _ESTIMATORS or not hasattr(est, "coef_"):
         raise TypeError(f"can only save fitted ZipMLRegressor / ZipMLClassifier, got {type(est).__name__}")
     meta = {"format": FORMAT, "format_version": FORMAT_VERSION, "estimator": type(est).__name__,
@@ -85,7 +86,7 @@ def save_model(est, path, data_format: dict | None = None) -> None:
             "n_clipped": int(getattr(est, "n_clipped_", 0)), "weight_gain": float(getattr(est, "_weight_gain", 1.0))}
     if data_format:
         meta["data_format"] = {k: bool(v) if k == "zero_based" else v for k, v in data_format.items()
-                               if k in ("zero_based", "label_column", "feature_names")}
+                               if k in ("zero_based", "label_column", "label_index", "feature_names")}
     if getattr(est, "_multi_target", False):
         meta["multi_output"] = True
     arrays = {"models": est._models, "lo": est.scaling_.lo, "hi": est.scaling_.hi, "inv": est.scaling_.inv,
@@ -113,6 +114,11 @@ def save_model(est, path, data_format: dict | None = None) -> None:
     buf = io.BytesIO()
     np.savez(buf, meta=np.array(json.dumps(meta)), **arrays)
     atomic_write_bytes(path, buf.getvalue())
+
+
+def _label_index_ok(index, n_features) -> bool:
+    """A CSV training file's label place: an integer in [0, n_features]."""
+    return isinstance(index, numbers.Integral) and not isinstance(index, bool) and 0 <= index <= n_features
 
 
 def load_model(path):
@@ -186,10 +192,12 @@ def _check_meta(meta: dict, path: Path) -> None:
             or (isinstance(column, int) and not -(1 << 31) <= column < 1 << 31)
             or (isinstance(column, str) and not column.strip())
             or not isinstance(names, list) or valid_names(names) is None
-            or ("feature_names" in data_format and len(names) != meta["n_features"])):
+            or ("feature_names" in data_format and len(names) != meta["n_features"])
+            or not _label_index_ok(data_format.get("label_index", 0), meta["n_features"])):
         raise ModelFileError(f"{path}: metadata field 'data_format' must be an object with an optional boolean "
-                             "'zero_based', an optional 'label_column' (an integer or a column name) and optional "
-                             "'feature_names' (n_features distinct names)")
+                             "'zero_based', an optional 'label_column' (an integer or a column name), an optional "
+                             "'label_index' (its place in [0, n_features]) and optional 'feature_names' "
+                             "(n_features distinct names)")
     if not isinstance(meta.get("multi_output", False), bool):  # optional: single-target models have none
         raise ModelFileError(f"{path}: metadata field 'multi_output' must be a boolean")
     gain = meta.get("weight_gain", 1.0)  # optional: older files have none
