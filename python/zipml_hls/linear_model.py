@@ -298,13 +298,15 @@ class _ZipMLLinear(BaseEstimator):
 
     def _count_clipped(self, X) -> None:
         """Count the values of X outside the feature scaling (``n_clipped_``) and warn
-        when there are any: the kernels see them clipped to the range's ends."""
+        the first time there are any: the kernels see them clipped to the range's ends
+        (later batches of partial_fit count theirs without a warning each)."""
         outside = self.scaling_.outside(X)
+        first = self.n_clipped_ == 0
         self.n_clipped_ += outside
-        if outside:
+        if outside and first:
             warnings.warn(f"{outside} of this call's {X.size} values lie outside the feature ranges and were clipped "
-                          f"to them ({self.n_clipped_} so far, n_clipped_); pass feature_range=(lo, hi) covering all "
-                          "the data", UserWarning, stacklevel=4)
+                          "to them; later calls count theirs in n_clipped_ without warning again; pass "
+                          "feature_range=(lo, hi) covering all the data", UserWarning, stacklevel=4)
 
     def _validate_fit(self, X, y, reset):
         if isinstance(X, QuantizedData):
@@ -1153,8 +1155,9 @@ _PARAMS_DOC = r"""
         pass over all batches): the feature scaling of ``fit`` and of ``partial_fit``'s
         first call, instead of the data's (the first batch's) min/max, so that later
         batches are scaled alike. Values outside are clipped to the range's ends: every
-        call counts them in ``n_clipped_`` and warns (a UserWarning) when there are any;
-        so does ``partial_fit`` without it for values outside the first batch's range.
+        call counts them in ``n_clipped_``, and the first call that clips warns (a
+        UserWarning); so does ``partial_fit`` without it for values outside the first
+        batch's range.
         Not for quantized data, which carry their scaling.
     penalty : {'l2', 'l1', 'elasticnet'} or None, default='l2'
         The penalty ``alpha`` weighs, with scikit-learn's SGD meanings: the objective is
