@@ -408,7 +408,8 @@ def cmd_train(args) -> int:
         X = _libsvm_form(args, est, X)
     precision = F.precision_label(args.bits, args.sampling)
     if args.levels == "optimal" and args.bits != F.FULL_PRECISION:
-        shared = args.levels_method == "shared" or (quantized and bool(np.all(X.level_table == X.level_table[:1])))
+        shared = args.levels_method == "shared" or (quantized and args.bits > 1  # (1-bit tables are all [0, 1])
+                                                    and bool(np.all(X.level_table == X.level_table[:1])))
         precision += ", optimal levels" + (" (one table for every feature)" if shared else "")
     if not args.quiet:
         why = _task_reason(args, task, y)
@@ -508,7 +509,8 @@ def cmd_quantize(args) -> int:
     except DataError as exc:
         raise _label_hint(args, exc) from None
     q = load_quantized(args.output, verify=False)
-    shared = q.level_table is not None and q.n_features > 1 and bool(np.all(q.level_table == q.level_table[0]))
+    shared = (q.level_table is not None and q.n_features > 1 and q.bits > 1  # (1-bit tables are all [0, 1])
+              and (args.levels_method == "shared" or bool(np.all(q.level_table == q.level_table[0]))))
     print(f"{q.n_samples} rows x {q.n_features} features -> {args.output}: {q.bits}-bit {q.sampling}, {q.levels} "
           f"levels{' (one table for every feature)' if shared else ''}, "
           f"{q.n_copies} cop{'y' if q.n_copies == 1 else 'ies'}, {q.bits_per_value} bits per value, "
