@@ -168,12 +168,17 @@ def test_a_few_far_values_that_squeeze_a_feature_are_warned_about():
                       r"up to 2\.\d+e\+05 times .* at 8 bits lie within one step") as caught:
         ZipMLRegressor(bits=8, max_iter=3, decay_epochs=0, random_state=0).fit(X, y)
     assert len(caught) == 1
+    # level tables place their levels where the values are, but on the kernel's grid of 1/1024
+    with pytest.warns(UserWarning, match=r"1 feature\(s\) \(3\) have .* at any width lie within 4 steps of the level "
+                      r"tables' values \(1/1024 of the range\)"):
+        ZipMLRegressor(bits=4, levels="optimal", max_iter=3, decay_epochs=0, random_state=0).fit(X, y)
     X[:, 3] = rng.normal(size=20000)
     y = X @ rng.normal(size=10)
     with warnings.catch_warnings():
         warnings.simplefilter("error")
         for bits in (1, 8):  # nothing else to warn of, at any width
             ZipMLRegressor(bits=bits, max_iter=3, decay_epochs=0, random_state=0).fit(X, y)
+        ZipMLRegressor(bits=4, levels="optimal", max_iter=3, decay_epochs=0, random_state=0).fit(X, y)
         ZipMLRegressor(bits=32, max_iter=3, decay_epochs=0, random_state=0).fit(X, y)
 
 

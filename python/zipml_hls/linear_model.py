@@ -436,8 +436,8 @@ class _ZipMLLinear(BaseEstimator):
             if bits != F.FULL_PRECISION and self.levels == "optimal":
                 table = optimal_level_table(X, bits, summary.scaling, self.backend, self.levels_method)
             rounding = None if bits == F.FULL_PRECISION else RoundingStats.of(X, summary.scaling, bits, table)
-            if rounding is not None and self.levels == "uniform" and isinstance(X, np.ndarray):
-                self._warn_stretched(X, summary.scaling, bits)
+            if rounding is not None and isinstance(X, np.ndarray):
+                self._warn_stretched(X, summary.scaling, bits, tables=table is not None)
             _warn_coarse_float32(summary.scaling)
         else:  # (quantized data train with an intercept: _needs_float_rows)
             summary, rounding = stats.summary, stats.rounding
@@ -554,18 +554,23 @@ class _ZipMLLinear(BaseEstimator):
         l1_coef = np.minimum(l1 * inv / scale * mult, 0.5) if l1 else None
         return engine.Penalty(decay=decay, l1=l1_coef)
 
-    def _warn_stretched(self, X: np.ndarray, scaling: FeatureScaling, bits: int) -> None:
+    def _warn_stretched(self, X: np.ndarray, scaling: FeatureScaling, bits: int, tables: bool = False) -> None:
         """Warn of features whose usual values a few far ones squeeze into one step of the
-        uniform levels (``scaling.stretched_features`` on about ``STRETCH_ROWS`` rows spread
-        over X): silent otherwise, their coefficients would just come out noisy."""
-        features, stretch = stretched_features(X, scaling, bits, sample_rows(X.shape[0], STRETCH_ROWS))
+        uniform levels, or with level ``tables`` into fewer than 4 steps of the kernel's
+        level values, 1/1024 of the range, so that no table resolves them
+        (``scaling.stretched_features`` on about ``STRETCH_ROWS`` rows spread over X):
+        silent otherwise, their coefficients would just come out noisy."""
+        steps = (1 << F.LEVEL_VALUE_FRAC) // 4 if tables else F.max_code(bits)
+        features, stretch = stretched_features(X, scaling, bits, sample_rows(X.shape[0], STRETCH_ROWS), steps=steps)
         if features.size:
             listed = ", ".join(str(j) for j in features[:8]) + (", ..." if features.size > 8 else "")
+            where = (f"{bits} bits lie within one step of the uniform levels" if not tables else
+                     "any width lie within 4 steps of the level tables' values (1/1024 of the range)")
             warnings.warn(f"{features.size} feature(s) ({listed}) have a few values far outside the rest: their "
                           f"range is up to {stretch.max():.3g} times that of their middle 98% of values, which at "
-                          f"{bits} bits lie within one step of the uniform levels and are read mostly as rounding "
-                          "noise (unbiased, but their coefficients come out noisy). Clip or transform those features "
-                          "(e.g. np.clip at percentiles, np.log1p), or use more bits", UserWarning, stacklevel=5)
+                          f"{where} and are read mostly as rounding noise (unbiased, but their coefficients come out "
+                          "noisy). Clip or transform those features (e.g. np.clip at percentiles, np.log1p)"
+                          + ("" if tables else ", or use more bits"), UserWarning, stacklevel=5)
 
     def _warn_capped_penalty(self) -> None:
         l2, l1 = self._penalty_split()
