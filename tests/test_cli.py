@@ -43,6 +43,22 @@ def test_train_and_predict_regression(diabetes_csv, tmp_path, capsys):
     np.testing.assert_allclose(np.loadtxt(preds), est.predict(X))
 
 
+def test_library_messages_speak_the_options_but_leave_names_and_paths_alone():
+    from zipml_hls.cli import cli_words
+
+    assert cli_words("max_iter must be >= 1") == "--epochs must be >= 1"
+    assert cli_words("levels='optimal' with bits=32; or levels='uniform'") == "--levels optimal with --bits 32; or " \
+                                                                            "--levels uniform"
+    assert cli_words("fit_intercept=False at bits=1: use more bits or fit_intercept=True") == \
+        "--no-intercept at --bits 1: use more bits or the intercept (no --no-intercept)"
+    assert cli_words("early_stopping=True needs decay_epochs=None") == "--early-stopping needs no --decay-epochs"
+    # paths and quoted names (a folder 'bits=2', a column 'n_jobs'), and English words, stay as written
+    for text in ("runs/bits=2/bad.zml: not a zipml-hls model file", "runs/n_jobs/seed.csv: line 3: bad value",
+                 "d.csv: the model's feature(s) 'n_jobs' are not in the header (line 1: 'max_iter', 'y')",
+                 "the training loss and the bits of the levels"):
+        assert cli_words(text) == text
+
+
 @pytest.mark.filterwarnings("ignore:X does not have valid feature names")  # a model of a named CSV header
 def test_predict_on_a_file_without_the_training_header_finds_the_label_by_place(tmp_path, capsys):
     # Trained on a CSV file whose header names the label (last column, 'target'); the test
@@ -62,6 +78,19 @@ def test_predict_on_a_file_without_the_training_header_finds_the_label_by_place(
     assert "label column 10 (counted from 0), the place of 'target' in the model's training file" in err
     assert "R^2 against the file's labels: 0." in err
     np.testing.assert_allclose(np.loadtxt(tmp_path / "p.txt"), load_model(model).predict(X))
+    assert err.count("note: label column") == 1
+    # a classifier of text labels too (its file is read again for them)
+    text = np.where(y > np.median(y), "high", "low")
+    named, bare = tmp_path / "named_text.csv", tmp_path / "bare_text.csv"
+    rows = [",".join([*map(repr, x), t]) for x, t in zip(X.tolist(), text)]
+    named.write_text(",".join([f"x{i}" for i in range(10)] + ["target"]) + "\n" + "\n".join(rows) + "\n")
+    bare.write_text("\n".join(rows) + "\n")
+    assert main(["train", str(named), "--label-column", "target", "--bits", "8", "--model-out", str(model),
+                 "--quiet"]) == 0
+    capsys.readouterr()
+    assert main(["predict", str(model), str(bare), "-o", str(tmp_path / "t.txt")]) == 0
+    assert "accuracy against the file's labels" in capsys.readouterr().err
+    assert set(np.loadtxt(tmp_path / "t.txt", dtype=str)) <= {"high", "low"}
 
 
 @pytest.mark.filterwarnings("ignore:X does not have valid feature names")  # a model of a named CSV header

@@ -169,9 +169,10 @@ def test_a_few_far_values_that_squeeze_a_feature_are_warned_about():
         ZipMLRegressor(bits=8, max_iter=3, decay_epochs=0, random_state=0).fit(X, y)
     assert len(caught) == 1
     # level tables place their levels where the values are, but on the kernel's grid of 1/1024
-    with pytest.warns(UserWarning, match=r"1 feature\(s\) \(3\) have .* at any width lie within 4 steps of the level "
-                      r"tables' values \(1/1024 of the range\)"):
-        ZipMLRegressor(bits=4, levels="optimal", max_iter=3, decay_epochs=0, random_state=0).fit(X, y)
+    for bits in (1, 4):  # (1-bit tables are the uniform levels)
+        with pytest.warns(UserWarning, match=rf"1 feature\(s\) \(3\) have .* at {bits} bits lie within 1/\(2\^bits - 1\) "
+                          r"of the range, where the level tables' grid of 1/1024 holds fewer points than the levels"):
+            ZipMLRegressor(bits=bits, levels="optimal", max_iter=3, decay_epochs=0, random_state=0).fit(X, y)
     X[:, 3] = rng.normal(size=20000)
     y = X @ rng.normal(size=10)
     with warnings.catch_warnings():
@@ -244,6 +245,19 @@ def test_the_backoff_judges_runs_at_full_precision(case):
         y = X @ r.normal(size=d) + r.normal(size=n)
         model, floor = ZipMLRegressor(bits=1, random_state=0), 0.5
     assert model.fit(X, y).score(X, y) > floor
+
+
+def test_the_backoff_judges_each_target_and_weighted_rows():
+    # The worst target decides (a target of large scale does not hide a broken small one);
+    # sampled rows whose weights are all 0 leave the judgement to the pass loss.
+    rng = np.random.default_rng(0)
+    X = rng.normal(size=(3000, 4))
+    Y = np.column_stack([1000 * X @ [1.0, 2.0, 3.0, 4.0], 0.01 * X @ [4.0, -3.0, 2.0, 1.0]])
+    model = ZipMLRegressor(bits=8, random_state=0).fit(X, Y)
+    assert model._sampled_ratio(X, Y) < 0.01
+    model._coef[1] *= -5
+    assert model._sampled_ratio(X, Y) > 10
+    assert model._sampled_ratio(X, Y, np.zeros(3000)) is None
 
 
 def test_divergence_with_fixed_step_warns(synthetic):

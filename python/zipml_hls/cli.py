@@ -136,23 +136,29 @@ def _note(message: str) -> None:
 _OPTIONS = {"max_iter": "--epochs", "random_state": "--seed", "n_jobs": "--jobs", "n_copies": "--copies",
             "decay_epochs": "--decay-epochs", "average_epochs": "--average-epochs", "l1_ratio": "--l1-ratio",
             "grad_bits": "--grad-bits", "model_bits": "--model-bits", "validation_fraction": "--validation-fraction",
-            "levels_method": "--levels-method", "early_stopping": "--early-stopping", "fit_intercept": "--intercept",
+            "levels_method": "--levels-method", "early_stopping": "--early-stopping", "fit_intercept": "--no-intercept",
             "requantize": "--requantize", "eta0": "--eta0", "tol": "--tol", "alpha": "--alpha", "loss": "--loss",
             "bits": "--bits", "levels": "--levels", "sampling": "--sampling", "penalty": "--penalty", "seed": "--seed"}
 #: names that are also English words: only as name=value
 _WORDS = {"tol", "alpha", "loss", "bits", "levels", "sampling", "penalty", "seed"}
-_PARAMETER = re.compile(r"(?<![\w-])(" + "|".join(sorted(_OPTIONS, key=len, reverse=True))
-                        + r")(?![\w-])(=('[^']*'|[\w.+-]+))?")
+#: a quoted text (a column's or a file's name: left as it is), or a parameter (outside paths)
+_PARAMETER = re.compile(r"(?P<quoted>(?<!\w)'[^']*'(?!\w))|(?<![\w/.-])(?P<name>" + "|".join(sorted(_OPTIONS, key=len, reverse=True))
+                        + r")(?![\w-])(=(?P<value>'[^'\s]*'|[\w.+-]+))?(?![\w/])")
 
 
 def cli_words(text: str) -> str:
     """A library message in the commands' words: ``max_iter`` as --epochs, ``bits=32`` as
     --bits 32, ``fit_intercept=False`` as --no-intercept, ``requantize=True`` as
-    --requantize (English words such as 'loss' only where they are name=value)."""
+    --requantize (English words such as 'loss' only where they are name=value; quoted
+    names and paths as they are)."""
     def option(m):
-        name, value = m.group(1), m.group(3)
+        name, value = m.group("name"), m.group("value")
+        if name is None or (value is None and name in _WORDS):
+            return m.group(0)
+        if name == "fit_intercept":
+            return "--no-intercept" if value in (None, "False") else "the intercept (no --no-intercept)"
         if value is None:
-            return m.group(0) if name in _WORDS else _OPTIONS[name]
+            return _OPTIONS[name]
         value = value.strip("'")
         if value == "None":
             return f"no {_OPTIONS[name]}"
@@ -408,8 +414,8 @@ def cmd_train(args) -> int:
         X = _libsvm_form(args, est, X)
     precision = F.precision_label(args.bits, args.sampling)
     if args.levels == "optimal" and args.bits != F.FULL_PRECISION:
-        shared = args.levels_method == "shared" or (quantized and args.bits > 1  # (1-bit tables are all [0, 1])
-                                                    and bool(np.all(X.level_table == X.level_table[:1])))
+        shared = args.bits > 1 and (args.levels_method == "shared" or (  # (1-bit tables are all [0, 1])
+            quantized and bool(np.all(X.level_table == X.level_table[:1]))))
         precision += ", optimal levels" + (" (one table for every feature)" if shared else "")
     if not args.quiet:
         why = _task_reason(args, task, y)
@@ -562,7 +568,7 @@ def _predict_data(args, est, training_format):
             raise
         # a model of class names: the file's label column may hold them
         if args.label_column is None:
-            args.label_column = training_format.get("label_column", 0)
+            args.label_column = _training_label(training_format, names is not None)
         return _load(args.data, args, text_labels=True)
     if table.shape[1] == d:
         return table, None  # no label column
@@ -571,8 +577,8 @@ def _predict_data(args, est, training_format):
                         "label column)")
     column = args.label_column
     if column is None:
-        column = training_format.get("label_column", 0)
-        if column != 0:
+        column = _training_label(training_format, names is not None)
+        if column != 0 and not (names is not None and "label_index" in training_format):
             _note(f"label column {column!r}, as in the model's training file (--label-column sets another)")
         elif "label_column" not in training_format:
             from .data import csv_header
@@ -581,11 +587,6 @@ def _predict_data(args, est, training_format):
             if header is not None:  # (a model from a LIBSVM or quantized file, or from Python without names)
                 _note(f"label column 0 ({header[0]!r}): the model does not record its training file's label column "
                       "(--label-column sets another)")
-    if isinstance(column, str) and args.label_column is None and names is not None and "label_index" in training_format:
-        # (a file without the training file's header: the label at the place it had there)
-        column = training_format["label_index"]
-        _note(f"label column {column} (counted from 0), the place of {training_format['label_column']!r} in the model's "
-              "training file (--label-column sets another)")
     if isinstance(column, str):
         from .data import csv_label_index
 
@@ -599,6 +600,18 @@ def _predict_data(args, est, training_format):
     if not -(d + 1) <= column <= d:
         raise DataError(f"{args.data}: --label-column {column} is outside the {d + 1} columns")
     return np.delete(table, column % (d + 1), axis=1), table[:, column]
+
+
+def _training_label(training_format: dict, headerless: bool):
+    """The label column of the model's training file, for a CSV file to predict on: its
+    name or number, or for a file without the training file's header (``headerless``:
+    the model knows its features' names) the place the label had there (a note says so)."""
+    if headerless and "label_index" in training_format:
+        column = training_format["label_index"]
+        _note(f"label column {column} (counted from 0), the place of {training_format['label_column']!r} in the "
+              "model's training file (--label-column sets another)")
+        return column
+    return training_format.get("label_column", 0)
 
 
 def _predict_by_names(args, names: list, header: list, training_format: dict):

@@ -305,7 +305,7 @@ class _ZipMLLinear(BaseEstimator):
         self.n_clipped_ += outside
         if outside and first:
             warnings.warn(f"{outside} of this call's {X.size} values lie outside the feature ranges and were clipped "
-                          "to them; later calls count theirs in n_clipped_ without warning again; pass "
+                          "to them (later partial_fit calls count theirs in n_clipped_ without a warning); pass "
                           "feature_range=(lo, hi) covering all the data", UserWarning, stacklevel=4)
 
     def _validate_fit(self, X, y, reset):
@@ -556,21 +556,22 @@ class _ZipMLLinear(BaseEstimator):
 
     def _warn_stretched(self, X: np.ndarray, scaling: FeatureScaling, bits: int, tables: bool = False) -> None:
         """Warn of features whose usual values a few far ones squeeze into one step of the
-        uniform levels, or with level ``tables`` into fewer than 4 steps of the kernel's
-        level values, 1/1024 of the range, so that no table resolves them
-        (``scaling.stretched_features`` on about ``STRETCH_ROWS`` rows spread over X):
-        silent otherwise, their coefficients would just come out noisy."""
-        steps = (1 << F.LEVEL_VALUE_FRAC) // 4 if tables else F.max_code(bits)
-        features, stretch = stretched_features(X, scaling, bits, sample_rows(X.shape[0], STRETCH_ROWS), steps=steps)
+        uniform levels (``scaling.stretched_features`` on about ``STRETCH_ROWS`` rows spread
+        over X): silent otherwise, their coefficients would just come out noisy. Level
+        ``tables`` take the same rule: they place their levels where the values are, but on
+        the kernel's grid of 1/1024 of the range, which then holds fewer points over those
+        values than the width has levels (1 bit: the uniform levels)."""
+        features, stretch = stretched_features(X, scaling, bits, sample_rows(X.shape[0], STRETCH_ROWS))
         if features.size:
             listed = ", ".join(str(j) for j in features[:8]) + (", ..." if features.size > 8 else "")
-            where = (f"{bits} bits lie within one step of the uniform levels" if not tables else
-                     "any width lie within 4 steps of the level tables' values (1/1024 of the range)")
+            where = ("within one step of the uniform levels" if not tables else
+                     "within 1/(2^bits - 1) of the range, where the level tables' grid of 1/1024 holds fewer points "
+                     "than the levels")
             warnings.warn(f"{features.size} feature(s) ({listed}) have a few values far outside the rest: their "
                           f"range is up to {stretch.max():.3g} times that of their middle 98% of values, which at "
-                          f"{where} and are read mostly as rounding noise (unbiased, but their coefficients come out "
-                          "noisy). Clip or transform those features (e.g. np.clip at percentiles, np.log1p)"
-                          + ("" if tables else ", or use more bits"), UserWarning, stacklevel=5)
+                          f"{bits} bits lie {where} and are read mostly as rounding noise (unbiased, but their "
+                          "coefficients come out noisy). Clip or transform those features (e.g. np.clip at "
+                          "percentiles, np.log1p), or use more bits", UserWarning, stacklevel=5)
 
     def _warn_capped_penalty(self) -> None:
         l2, l1 = self._penalty_split()
@@ -793,15 +794,22 @@ class _ZipMLLinear(BaseEstimator):
         loss = self._loss_spec.objective(Y_val, scores)
         return float(np.mean(loss if w_val is None else loss * w_val[:, None]))
 
-    def _sampled_ratio(self, X, Y, weights=None) -> float:
-        """The fitted model's (coef_, intercept_) loss on about SAMPLED_ROWS rows of X at
-        full precision, over that of predicting each target's mean (as _held_out_ratio)."""
+    def _sampled_ratio(self, X, Y, weights=None) -> float | None:
+        """The largest ratio, over targets, of the fitted model's (coef_, intercept_) loss
+        on about SAMPLED_ROWS rows of X at full precision to the zero model's there (each
+        target's training mean, f = 0 in the scaled space, as _held_out_ratio); None where
+        those rows' weights are all 0."""
         rows = sample_rows(X.shape[0], SAMPLED_ROWS)
-        u = None if weights is None else weights[rows]
+        u = np.ones(rows.size) if weights is None else weights[rows]
+        if not u.any():
+            return None
+        Y = Y[rows]
         with np.errstate(over="ignore", invalid="ignore"):
-            loss = self._loss_spec.objective(Y[rows], X[rows] @ self._coef.T + self._intercept)
-            loss = float(np.mean(loss if u is None else loss * u[:, None]))
-        return self._held_out_ratio(X[rows], Y[rows], u, loss)
+            loss = self._loss_spec.objective(Y, X[rows] @ self._coef.T + self._intercept) * u[:, None]
+            zero = np.stack([self._loss_spec.objective(Y[:, t], ls.center) for t, ls in
+                             enumerate(self._label_scalings)], axis=1) * u[:, None]
+            ratios = loss.sum(axis=0) / (zero.sum(axis=0) + 1e-300)
+        return float(np.max(np.where(np.isfinite(ratios), ratios, np.inf)))
 
     def _held_out_ratio(self, X_val, Y_val, w_val, loss: float) -> float:
         """A held-out loss over that of predicting each target's training mean (f = 0 in
@@ -932,7 +940,7 @@ class _ZipMLLinear(BaseEstimator):
         model ``previous``): the adaptive schedule (decay_epochs=None) or ``max_iter``
         epochs of the fixed one; with eta0='auto' a run that ends worse than the zero model
         restarts with half the step (up to 8 times): judged at full precision on about
-        SAMPLED_ROWS rows of float X (the pass loss's estimate can be far off where its
+        SAMPLED_ROWS rows of dense float X (the pass loss's estimate can be far off where its
         noise is large, at 1 bit on skewed features), else by the pass loss. With early
         stopping, a ``validation_fraction`` of the rows is held out and drives the schedule
         (and judges the run). ``weights``: per-row sample weights, or None."""
@@ -956,7 +964,8 @@ class _ZipMLLinear(BaseEstimator):
                 worst = self._run(X, Y, config, int(self.max_iter), weights, table)
                 self.final_eta_ = 2.0**-epoch_shift(self._step_shift, int(self.decay_epochs), int(self.max_iter) - 1)
             if held_out is None and isinstance(X, np.ndarray) and np.isfinite(worst):
-                worst = self._sampled_ratio(X, Y, weights)
+                sampled = self._sampled_ratio(X, Y, weights)
+                worst = worst if sampled is None else sampled
             if worst <= 1.0:
                 return self
             if not np.any(self.scaling_.inv):  # no feature varies: a smaller step cannot help
@@ -1064,7 +1073,7 @@ _PARAMS_DOC = r"""
         Adaptive schedule: the relative improvement of the training loss that counts (for
         the margin losses at least ``tol`` times a quarter of the zero model's loss). None,
         as in scikit-learn's SGD: no stopping rule; the step halves as with ``tol=0`` and
-        every one of the ``max_iter`` epochs runs (no ConvergenceWarning).
+        every one of the ``max_iter`` epochs runs (no max_iter ConvergenceWarning).
     n_iter_no_change : int, default=3
         Adaptive schedule: epochs without improvement before the step halves.
     shuffle : bool, default=True

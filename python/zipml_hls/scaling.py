@@ -156,15 +156,15 @@ class FeatureSummary:
 
 
 def stretched_features(X: np.ndarray, scaling: FeatureScaling, bits: int, rows: np.ndarray,
-                       min_stretch: float = 100.0, steps: int | None = None) -> tuple[np.ndarray, np.ndarray]:
+                       min_stretch: float = 100.0) -> tuple[np.ndarray, np.ndarray]:
     """(features, stretch) of dense ``X`` whose min/max range a few far values stretch so
     much that the middle 98% of the sampled ``rows`` (1st to 99th percentile) spans less
-    than one of ``steps`` equal steps over the range (None: the 2^bits - 1 between uniform
-    levels): stretch = range / that span is at least ``min_stretch`` and ``steps``. Such a feature is read mostly as rounding
+    than one step of the 2^bits - 1 between the levels: stretch = range / that span is at
+    least ``min_stretch`` and above 2^bits - 1. Such a feature is read mostly as rounding
     noise (unbiased, but its coefficient converges slowly and noisily). Features with a
     middle span of 0 (constant or rare-valued, e.g. a rare one-hot column) are not flagged.
     Percentiles in blocks of 256 columns, so the sample's copy stays small."""
-    steps = float((1 << bits) - 1 if steps is None else steps)
+    steps = float((1 << bits) - 1)
     flagged, stretch = [], []
     span = scaling.span()
     # the percentiles are data values (inverted CDF: ranks ceil(m q) - 1, no interpolation), so
