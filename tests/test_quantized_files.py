@@ -478,7 +478,8 @@ def test_cli_quantize_and_train(skewed, tmp_path, capsys):
                  "--quiet"]) == 0
     captured = capsys.readouterr()  # 2 naive copies for 3 epochs: the third repeats the first's samples
     assert "final training loss" in captured.out
-    assert "warning: the naive data hold 2 quantized copies" in captured.err and "--copies 3, as many as --epochs" in captured.err
+    assert "warning: the naive data hold 2 quantized copies" in captured.err
+    assert "--copies 3, as many as --epochs" in captured.err
     with pytest.warns(UserWarning, match="epochs after the first 2 reuse samples"):
         direct = ZipMLRegressor(bits=2, sampling="naive", random_state=1, max_iter=3,
                                 decay_epochs=1).fit(load_quantized(out))

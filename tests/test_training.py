@@ -856,7 +856,8 @@ def test_model_files_keep_the_rounding_correction(tmp_path):
     plain = ZipMLRegressor(bits=2, max_iter=2, decay_epochs=0, random_state=0, rounding_correction=False).fit(X, y)
     assert plain._stored_variance is None
     # heavy sample weights scale the correction up to the kernel's largest variance, 1/64: still a valid file
-    heavy = ZipMLRegressor(bits=1, max_iter=2, decay_epochs=0, random_state=0).fit(X, y, sample_weight=np.full(300, 5.0))
+    heavy = ZipMLRegressor(bits=1, max_iter=2, decay_epochs=0, random_state=0)
+    heavy.fit(X, y, sample_weight=np.full(300, 5.0))
     assert heavy._stored_variance.max() == 1 / 64
     save_model(heavy, tmp_path / "h.zipml")
     assert np.array_equal(load_model(tmp_path / "h.zipml")._stored_variance, heavy._stored_variance)

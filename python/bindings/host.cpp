@@ -247,20 +247,23 @@ py::tuple rounding_stats(carray<float> X, py::object rows, carray<float> lo, car
   py::ssize_t m = n_rows;
   carray<int64_t> holder;
   const int64_t* picked = check_rows(rows, m, holder);
-  const int count = 1 << bits;
+  const int n_levels = 1 << bits;
   carray<uint32_t> tables;
-  if (!levels.is_none()) tables = check_level_tables(levels, d, count);
+  const uint32_t* table = nullptr;
+  if (!levels.is_none()) {
+    tables = check_level_tables(levels, d, n_levels);
+    table = tables.data();
+  }
   py::array_t<double> mean(d), stored(d);
   double row_max = 0.0;
   {
     const float* x = X.data();
     const float* plo = lo.data();
     const float* pinv = inv.data();
-    const uint32_t* table = levels.is_none() ? nullptr : tables.data();
     double* pm = mean.mutable_data();
     double* ps = stored.mutable_data();
     py::gil_scoped_release release;
-    const float s = float(count - 1), fine = float((count - 1) << zipml::kFractionBits);
+    const float s = float(n_levels - 1), fine = float((n_levels - 1) << zipml::kFractionBits);
     const float inv_s = float(1.0 / s), inv_fine = float(1.0 / fine);
     std::fill(pm, pm + d, 0.0);
     std::fill(ps, ps + d, 0.0);
@@ -272,7 +275,7 @@ py::tuple rounding_stats(carray<float> X, py::object rows, carray<float> lo, car
         a = a < 0.0f ? 0.0f : (a > 1.0f ? 1.0f : a);
         double at_fine;
         if (table) {
-          table_variances(a, table + j * count, count - 1, row[j], at_fine);
+          table_variances(a, table + j * n_levels, n_levels - 1, row[j], at_fine);
         } else {
           row[j] = double(level_variance(a, s, inv_s));
           at_fine = double(level_variance(a, fine, inv_fine));

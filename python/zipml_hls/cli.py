@@ -142,8 +142,9 @@ _OPTIONS = {"max_iter": "--epochs", "random_state": "--seed", "n_jobs": "--jobs"
 #: names that are also English words: only as name=value
 _WORDS = {"tol", "alpha", "loss", "bits", "levels", "sampling", "penalty", "seed"}
 #: a quoted text (a column's or a file's name: left as it is), or a parameter (outside paths)
-_PARAMETER = re.compile(r"(?P<quoted>(?<!\w)'[^']*'(?!\w))|(?<![\w/.-])(?P<name>" + "|".join(sorted(_OPTIONS, key=len, reverse=True))
-                        + r")(?![\w-])(=(?P<value>'[^'\s]*'|[\w.+-]+))?(?![\w/])")
+_PARAMETER = re.compile(r"(?P<quoted>(?<!\w)'[^']*'(?!\w))"
+                        r"|(?<![\w/.-])(?P<name>" + "|".join(sorted(_OPTIONS, key=len, reverse=True)) + r")"
+                        r"(?![\w-])(=(?P<value>'[^'\s]*'|[\w.+-]+))?(?![\w/])")
 
 
 def cli_words(text: str) -> str:

@@ -343,8 +343,8 @@ class _ZipMLLinear(BaseEstimator):
             # naive samples are the stored ones: fewer copies than epochs repeat them
             warnings.warn(f"the naive data hold {q.n_copies} quantized cop{'y' if q.n_copies == 1 else 'ies'} and epoch e "
                           f"reads copy e mod {q.n_copies}: epochs after the first {q.n_copies} reuse samples, not fresh "
-                          f"ones (quantize with n_copies={self.max_iter}, as many as max_iter, or fit dense X, which is quantized "
-                          "anew every epoch)", stacklevel=3)
+                          f"ones (quantize with n_copies={self.max_iter}, as many as max_iter, or fit dense X, which "
+                          "is quantized anew every epoch)", stacklevel=3)
         if int(self.n_copies) not in (1, q.n_copies):
             raise ValueError(f"n_copies={self.n_copies}, but the quantized data hold {q.n_copies} copies "
                              "(epoch e reads copy e mod their number)")
@@ -805,18 +805,20 @@ class _ZipMLLinear(BaseEstimator):
             return None
         Y = Y[rows]
         with np.errstate(over="ignore", invalid="ignore"):
-            loss = self._loss_spec.objective(Y, X[rows] @ self._coef.T + self._intercept) * u[:, None]
-            zero = np.stack([self._loss_spec.objective(Y[:, t], ls.center) for t, ls in
-                             enumerate(self._label_scalings)], axis=1) * u[:, None]
-            ratios = loss.sum(axis=0) / (zero.sum(axis=0) + 1e-300)
+            loss = np.mean(self._loss_spec.objective(Y, X[rows] @ self._coef.T + self._intercept) * u[:, None], axis=0)
+            ratios = loss / (self._zero_losses(Y, u) + 1e-300)
         return float(np.max(np.where(np.isfinite(ratios), ratios, np.inf)))
+
+    def _zero_losses(self, Y, u) -> np.ndarray:
+        """Each target's mean loss (weighted by ``u``: per-row weights, or 1.0) of predicting
+        its training mean, f = 0 in the scaled space: the baseline a fit must beat."""
+        return np.array([np.mean(self._loss_spec.objective(Y[:, t], ls.center) * u)
+                         for t, ls in enumerate(self._label_scalings)])
 
     def _held_out_ratio(self, X_val, Y_val, w_val, loss: float) -> float:
         """A held-out loss over that of predicting each target's training mean (f = 0 in
         the scaled space), as _worst_ratio for the pass loss."""
-        u = 1.0 if w_val is None else w_val
-        zero = np.mean([np.mean(self._loss_spec.objective(Y_val[:, t], ls.center) * u)
-                        for t, ls in enumerate(self._label_scalings)])
+        zero = np.mean(self._zero_losses(Y_val, 1.0 if w_val is None else w_val))
         return loss / (zero + 1e-300) if np.isfinite(loss) else np.inf
 
     def _split_validation(self, X, Y, seed: int, weights=None):
