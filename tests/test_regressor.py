@@ -346,6 +346,39 @@ def test_level_tables_hold_weights_beyond_32():
         assert sum(m.saturations_) == 0
 
 
+def test_labels_stay_within_32_of_their_center_after_scaling():
+    from zipml_hls.scaling import LABEL_REACH, LabelScaling
+
+    rng = np.random.default_rng(0)
+    y = rng.normal(size=20000)
+    assert LabelScaling.fit(y).scale == np.std(y)  # usual labels: their standard deviation
+    y[:3] = [-1700.0, 800.0, 40.0]  # the first over 100 standard deviations out
+    for centred in (True, False):
+        ls = LabelScaling.fit(y, centred)
+        assert ls.scale > np.std(y) and np.max(np.abs(ls.transform(y))) == pytest.approx(LABEL_REACH, rel=1e-12)
+
+
+@pytest.mark.filterwarnings("ignore:.*far outside the rest:UserWarning")
+def test_extreme_labels_keep_the_quantized_model_in_its_range():
+    # Three readings of 1e3 in lognormal columns (the rest near 1) with labels that follow
+    # them: one label lies 132 standard deviations out, and so would the least-squares
+    # optimum's scaled weight, past the Q7.24 model's +-128, where it wrapped (6.5x least
+    # squares at 4 and 8 bits, 650x in one seed). Labels scaled to within 32: least squares.
+    rng = np.random.default_rng(9)
+    n = 20000
+    lognormal = rng.lognormal(sigma=0.3, size=(n, 3))
+    lognormal[[10328, 14151, 377], np.arange(3)] = 1e3
+    X = np.hstack([rng.normal(size=(n, 5)), lognormal, (rng.uniform(size=(n, 4)) < 0.002).astype(float)])
+    y = X @ np.array([0.37, 0.71, -1.42, 0.69, -0.08, -0.58, 0.14, -1.72, -0.5, -0.7, -0.02, -0.33])
+    y += 0.5 * rng.normal(size=n)
+    A = np.hstack([X, np.ones((n, 1))])
+    best = 0.5 * np.mean((A @ np.linalg.lstsq(A, y, rcond=None)[0] - y) ** 2)
+    for bits, levels in ((4, "uniform"), (4, "optimal"), (8, "uniform"), (8, "optimal")):
+        for seed in (0, 1):
+            m = ZipMLRegressor(bits=bits, levels=levels, random_state=seed).fit(X, y)
+            assert 0.5 * np.mean((m.predict(X) - y) ** 2) < 1.15 * best, (bits, levels, seed)
+
+
 def test_dates_and_overflowing_labels_are_refused():
     X = np.random.default_rng(0).uniform(size=(50, 3))
     y = X[:, 0]

@@ -183,6 +183,13 @@ def stretched_features(X: np.ndarray, scaling: FeatureScaling, bits: int, rows: 
     return np.concatenate(flagged), np.concatenate(stretch)
 
 
+#: The farthest a scaled label may lie from 0: the kernels' model and predictions are Q7.24,
+#: ±128 in scaled units, past which they wrap, so a label beyond about 100 standard
+#: deviations (a few extreme values among tens of thousands of rows) would put the least
+#: squares optimum out of their range; the scale widens to keep every label within this.
+LABEL_REACH = 32.0
+
+
 @dataclass(frozen=True)
 class LabelScaling:
     """y_scaled = (y - center) / scale; stored on chip as int32 Q15.16."""
@@ -193,12 +200,15 @@ class LabelScaling:
     @classmethod
     def fit(cls, y: np.ndarray, centred: bool = True) -> "LabelScaling":
         """center = mean(y), scale = std(y); ``centred`` False (a model without
-        intercept, whose 0 must stay 0): center = 0, scale = sqrt(mean(y^2))."""
+        intercept, whose 0 must stay 0): center = 0, scale = sqrt(mean(y^2)). The scale is
+        at least max|y - center| / LABEL_REACH, so no scaled label lies beyond it."""
         with np.errstate(over="ignore", invalid="ignore"):
             if centred:
                 center, scale = float(np.mean(y)), float(np.std(y))
             else:
                 center, scale = 0.0, float(np.sqrt(np.mean(np.square(y))))
+            reach = float(np.max(np.abs(np.asarray(y, dtype=np.float64) - center))) if np.size(y) else 0.0
+            scale = max(scale, reach / LABEL_REACH)
         if not (np.isfinite(center) and np.isfinite(scale)):
             raise ValueError(f"the labels' mean or spread overflows float64 (|y| up to {np.max(np.abs(y)):.3g}); "
                              "divide y by a power of ten first")
