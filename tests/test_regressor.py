@@ -107,6 +107,26 @@ def test_predictions_in_original_units(synthetic):
     assert m.loss_curve_[-1] == pytest.approx(0.5 * np.mean((m.predict(X) - y) ** 2), rel=0.03)
 
 
+@pytest.mark.filterwarnings("ignore::sklearn.exceptions.ConvergenceWarning")
+def test_partial_fit_warns_once_of_labels_beyond_the_models_range():
+    rng = np.random.default_rng(0)
+    X = rng.normal(size=(2000, 3))
+    y = X @ np.array([1.0, 2.0, 3.0])
+    m = ZipMLRegressor(bits=4, random_state=0, feature_range=(X.min(axis=0), X.max(axis=0)))
+    m.partial_fit(X[:1000], y[:1000])
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # labels and weights within 96 of the first batch's scale: silent
+        m.partial_fit(X[1000:], 4 * y[1000:])
+    far = 100 * y[1000:]
+    reach = np.max(np.abs(m.label_scaling_.transform(far)))
+    with pytest.warns(UserWarning, match=f"this batch's labels lie up to {reach:.3g} from its mean and the model's"):
+        m.partial_fit(X[1000:], far)
+    with warnings.catch_warnings(record=True) as later:  # once a fit (the run diverges: warned of that)
+        warnings.simplefilter("always")
+        m.partial_fit(X[1000:], far)
+    assert not [w for w in later if "label scale" in str(w.message)] and later
+
+
 def test_partial_fit_counts_and_warns_about_clipped_values(diabetes, tmp_path):
     X, y = diabetes
     first, later = X[:200] * 0.5, X[200:]
@@ -359,7 +379,7 @@ def test_labels_stay_within_32_of_their_center_after_scaling():
 
 
 @pytest.mark.filterwarnings("ignore:.*far outside the rest:UserWarning")
-def test_extreme_labels_keep_the_quantized_model_in_its_range():
+def test_extreme_labels_keep_the_quantized_model_in_its_range(monkeypatch):
     # Three readings of 1e3 in lognormal columns (the rest near 1) with labels that follow
     # them: one label lies 132 standard deviations out, and so would the least-squares
     # optimum's scaled weight, past the Q7.24 model's +-128, where it wrapped (6.5x least
@@ -377,6 +397,13 @@ def test_extreme_labels_keep_the_quantized_model_in_its_range():
         for seed in (0, 1):
             m = ZipMLRegressor(bits=bits, levels=levels, random_state=seed).fit(X, y)
             assert 0.5 * np.mean((m.predict(X) - y) ** 2) < 1.15 * best, (bits, levels, seed)
+    # With labels divided by their standard deviation alone, fit sees the weights pass 64
+    # and starts again with 4 times the label scale.
+    monkeypatch.setattr("zipml_hls.scaling.LABEL_REACH", np.inf)
+    for bits, levels, seed in ((4, "optimal", 1), (8, "uniform", 0)):
+        m = ZipMLRegressor(bits=bits, levels=levels, random_state=seed).fit(X, y)
+        assert m.label_scaling_.scale == 4 * np.std(y)
+        assert 0.5 * np.mean((m.predict(X) - y) ** 2) < 1.15 * best, (bits, levels, seed)
 
 
 def test_dates_and_overflowing_labels_are_refused():

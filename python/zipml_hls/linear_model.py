@@ -24,7 +24,8 @@ from .backend import BACKENDS, get_backend
 from .polynomial import logistic_polynomial
 from .levels import TABLE_METHODS
 from .quantize import LEVELS, REQUANTIZE_MAX_VALUES, QuantizedData, check_labels, optimal_level_table
-from .scaling import FeatureScaling, FeatureSummary, LabelScaling, sample_rows, stretched_features, unscale_models
+from .scaling import (LABEL_REACH, FeatureScaling, FeatureSummary, LabelScaling, sample_rows, stretched_features,
+                      unscale_models)
 from .spec import format as F
 from .spec.losses import CLASSIFIER_LOSSES, LOSSES
 from .spec.schedule import epoch_shift, step_shift_from_eta
@@ -32,6 +33,9 @@ from .conditioning import Conditioning
 from .step_size import SAMPLED_ROWS, AdaptiveSchedule, RoundingStats, row_bound, step_shift_of
 
 _MAX_BACKOFF = 8
+#: The largest |weight| (scaled units) a run may reach before fit widens the label scale and
+#: starts again: half the kernels' Q7.24 range of +-128, past which the model wraps.
+MODEL_HEADROOM = 64.0
 PENALTIES = ("l2", "l1", "elasticnet", None)
 #: sample weights are Q16 in the kernels (int32): below 2^15
 MAX_SAMPLE_WEIGHT = float(2**15)
@@ -308,6 +312,22 @@ class _ZipMLLinear(BaseEstimator):
                           "to them (later partial_fit calls count theirs in n_clipped_ without a warning); pass "
                           "feature_range=(lo, hi) covering all the data", UserWarning, stacklevel=4)
 
+    def _warn_model_range(self, Y) -> None:
+        """Warn (once a fit) where a partial_fit batch's labels, or the weights after it,
+        pass 3/4 of the kernels' +-128 in the first batch's label scaling: the model wraps
+        past that range (fit widens the scale and starts again; ``MODEL_HEADROOM``)."""
+        if self._loss_spec.margin or self.bits == F.FULL_PRECISION or getattr(self, "_far_labels_warned", False):
+            return
+        labels = max(float(np.max(np.abs(ls.transform(Y[:, t])), initial=0.0))
+                     for t, ls in enumerate(self._label_scalings))
+        weights = float(np.max(np.abs(self._models)))
+        if max(labels, weights) > 96.0:
+            self._far_labels_warned = True
+            warnings.warn(f"in the first batch's label scale, this batch's labels lie up to {labels:.3g} from its "
+                          f"mean and the model's weights reach {weights:.3g}; the kernels hold them within +-128 "
+                          "and wrap past it. Start partial_fit with a batch whose labels span the data's range, or "
+                          "fit all the data", UserWarning, stacklevel=4)
+
     def _validate_fit(self, X, y, reset):
         if isinstance(X, QuantizedData):
             raise TypeError("partial_fit takes float data; fit trains on quantized data")
@@ -423,7 +443,7 @@ class _ZipMLLinear(BaseEstimator):
         if known is not None and (stats is not None or known[0].size != X.shape[1]):
             raise ValueError(f"feature_range has {known[0].size} features, X has {X.shape[1]}" if stats is None else
                              "feature_range applies to float data; quantized data carry their own scaling")
-        self.n_clipped_ = 0
+        self.n_clipped_, self._far_labels_warned = 0, False
         origin = table = None
         if stats is None:
             # ranges and moments in one pass (moments in the units of the known ranges, if given)
@@ -733,6 +753,7 @@ class _ZipMLLinear(BaseEstimator):
         finally:
             data.close()
         self._models[:] = histories[:, -1]
+        self._peak = float(np.max(np.abs(histories), initial=0.0))
         for e in range(max(0, epochs - int(self.average_epochs)), epochs):
             self._remember(histories[:, e], epoch_shift(config.step_shift, config.decay_epochs, e))
         progress.close()
@@ -759,10 +780,12 @@ class _ZipMLLinear(BaseEstimator):
         schedule = AdaptiveSchedule(config.step_shift, self.tol or 0.0, self.n_iter_no_change, floor=floor)
         progress = _Progress(self, int(self.max_iter))
         converged = False
+        self._peak = 0.0
         try:
             for e in range(int(self.max_iter)):
                 shift = schedule.shift
                 stats = engine.run_epoch(data, runs, e, shift, self._models, prefetch=e + 1 < int(self.max_iter))
+                self._peak = max(self._peak, float(np.max(np.abs(self._models))))
                 self._remember(self._models, shift)
                 loss, noise = self._record_epoch(stats, Y.shape[0]), self._loss_error(stats)
                 if held_out is not None:
@@ -782,7 +805,7 @@ class _ZipMLLinear(BaseEstimator):
                           f"schedule converged (training loss {self.loss_curve_[-1]:.6g}); raise max_iter",
                           ConvergenceWarning, stacklevel=4)
         if held_out is not None:
-            return self._held_out_ratio(*held_out, self.validation_loss_curve_[-1])
+            return self._held_out_ratio(*held_out[1:], self.validation_loss_curve_[-1])
         return self._worst_ratio(runs, stats)
 
     def _validation_loss(self, X_val, Y_val, w_val=None) -> float:
@@ -815,7 +838,7 @@ class _ZipMLLinear(BaseEstimator):
         return np.array([np.mean(self._loss_spec.objective(Y[:, t], ls.center) * u)
                          for t, ls in enumerate(self._label_scalings)])
 
-    def _held_out_ratio(self, X_val, Y_val, w_val, loss: float) -> float:
+    def _held_out_ratio(self, Y_val, w_val, loss: float) -> float:
         """A held-out loss over that of predicting each target's training mean (f = 0 in
         the scaled space), as _worst_ratio for the pass loss."""
         zero = np.mean(self._zero_losses(Y_val, 1.0 if w_val is None else w_val))
@@ -945,7 +968,9 @@ class _ZipMLLinear(BaseEstimator):
         SAMPLED_ROWS rows of dense float X (the pass loss's estimate can be far off where its
         noise is large, at 1 bit on skewed features), else by the pass loss. With early
         stopping, a ``validation_fraction`` of the rows is held out and drives the schedule
-        (and judges the run). ``weights``: per-row sample weights, or None."""
+        (and judges the run). A run whose weights pass MODEL_HEADROOM (least squares: labels
+        far out, nearly collinear features) restarts with a wider label scale
+        (``_widen_label_scale``) at the same step. ``weights``: per-row sample weights, or None."""
         seed = _resolve_seed(self.random_state)
         X, Y, weights, held_out = self._split_validation(X, Y, seed, weights)
         n = X.n_samples if isinstance(X, QuantizedData) else X.shape[0]
@@ -965,23 +990,44 @@ class _ZipMLLinear(BaseEstimator):
                                       copies)
                 worst = self._run(X, Y, config, int(self.max_iter), weights, table)
                 self.final_eta_ = 2.0**-epoch_shift(self._step_shift, int(self.decay_epochs), int(self.max_iter) - 1)
+            # near the model's range (quantized least squares): it may have wrapped; restart with
+            # a wider label scale, and a smaller step too where the run also diverged
+            wide = config.quantized and not self._loss_spec.margin and self._peak > MODEL_HEADROOM
             if held_out is None and isinstance(X, np.ndarray) and np.isfinite(worst):
                 sampled = self._sampled_ratio(X, Y, weights)
                 worst = worst if sampled is None else sampled
-            if worst <= 1.0:
+            if worst <= 1.0 and not wide:
                 return self
             if not np.any(self.scaling_.inv):  # no feature varies: a smaller step cannot help
                 warnings.warn("every feature of X is constant (in float32, where values below about 1e-38 are 0): "
                               "the model predicts what the intercept learns", UserWarning, stacklevel=3)
                 return self
-            if self.eta0 != "auto" or attempt == _MAX_BACKOFF or self._step_shift >= F.MAX_SHIFT:
+            halve = worst > 1.0 and self.eta0 == "auto" and self._step_shift < F.MAX_SHIFT
+            if attempt == _MAX_BACKOFF or not (wide or halve):
                 break
-            self._step_shift += 1
-            self.eta_ = 2.0**-self._step_shift
+            if wide:
+                self._widen_label_scale()
+                init = self._initial_models(coef_init, intercept_init, previous)
+            if halve:
+                self._step_shift += 1
+                self.eta_ = 2.0**-self._step_shift
             self._models[:] = 0.0 if init is None else init
             self._reset_curves()
+        if worst <= 1.0:  # (its weights still pass MODEL_HEADROOM)
+            warnings.warn(f"the model's weights reach {self._peak:.3g} in scaled units, near the kernels' range of "
+                          "+-128, past which they wrap, after the label scale was widened "
+                          f"{_MAX_BACKOFF} times; check X for nearly collinear features", ConvergenceWarning,
+                          stacklevel=3)
+            return self
         self._warn("did not beat predicting the mean")
         return self
+
+    def _widen_label_scale(self) -> None:
+        """Multiply every target's label scale by the power of two that brings the run's
+        largest |weight| (``_peak``) to at most scaling.LABEL_REACH: least squares' weights
+        shrink with it, in original units the same objective."""
+        factor = 2.0 ** np.ceil(np.log2(self._peak / LABEL_REACH))
+        self._label_scalings = [LabelScaling(ls.center, ls.scale * factor) for ls in self._label_scalings]
 
     def _partial_fit(self, X, Y, first: bool, weights=None):
         """One epoch over this batch: its rows in the order and with the draws of epoch
@@ -1012,6 +1058,8 @@ class _ZipMLLinear(BaseEstimator):
         self._record_epoch(stats, X.shape[0])
         self.final_eta_ = 2.0**-shift
         self._set_coef()
+        if not first:
+            self._warn_model_range(Y)
         if self._worst_ratio(runs, stats) > 10.0:
             self._warn("diverged")
         return self
