@@ -198,6 +198,19 @@ def test_dataframes_are_checked_column_by_column(xy):
     _one_line_error(lambda: make().fit(frame, pd.Series(y).astype(str)), TypeError, "y holds text")
 
 
+@pytest.mark.parametrize("bits", [32, 8, 2])
+def test_features_of_ranges_near_float32s_smallest_train(bits):
+    # inv near float32's largest: 2^p inv overflowed float32 in the step's row bound
+    # (OverflowError at 1e-38 and 1e-39); values still normal in float32 train as any.
+    rng = np.random.default_rng(1)
+    Z = rng.normal(size=(2000, 3))
+    y = Z @ np.array([1.0, 2.0, 3.0]) + 0.1 * rng.normal(size=2000)
+    ref = ZipMLRegressor(bits=bits, random_state=0).fit(Z, y)
+    for scale in (1e-38, 1e-39):
+        m = ZipMLRegressor(bits=bits, random_state=0).fit(Z * scale, y)
+        assert m.score(Z * scale, y) > 0.99 and m.eta_ <= 2 * ref.eta_
+
+
 @pytest.mark.parametrize("value", [1.0, 1e-40])
 def test_constant_features_say_so_instead_of_advising_a_smaller_step(value):
     # Every feature constant (1e-40 is 0 in float32): no step can beat the mean, so fit says

@@ -59,9 +59,13 @@ def row_bound(X: np.ndarray, scaling, conditioning=None) -> float:
     shifts = np.zeros(d) if conditioning is None else conditioning.shifts
     centers = np.zeros(d) if conditioning is None else conditioning.centers
     inv = scaling.inv.astype(np.float64)
-    weight = (np.exp2(shifts) * inv).astype(np.float32)
+    weight = np.exp2(shifts) * inv
+    # features of a range near float32's smallest (inv near its largest): 2^p inv would overflow
+    # float32, so the weights go in divided by a power of two and R comes out multiplied by it
+    drop = int(np.ceil(np.log2(weight.max() / 2.0**100))) if d and weight.max() > 2.0**100 else 0
     origin = np.where(inv > 0, scaling.lo + centers / np.where(inv > 0, inv, 1.0), scaling.lo).astype(np.float32)
-    return float(get_backend("hls").weighted_row_bound(X, origin, weight))
+    bound = get_backend("hls").weighted_row_bound(X, origin, (weight / 2.0**drop).astype(np.float32))
+    return float(bound) * 2.0**drop
 
 
 def step_shift_of(bound: float, row_variance: float) -> int:
