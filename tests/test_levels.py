@@ -275,15 +275,15 @@ def test_estimators_check_levels_method():
     per_feature = quantize(X, 2, levels="optimal", y=y)
     with pytest.raises(ValueError, match="levels_method='shared', but the quantized data hold per-feature"):
         ZipMLRegressor(bits=2, levels="optimal", levels_method="shared").fit(per_feature)
-    ZipMLRegressor(bits=2, levels="optimal", levels_method="shared", decay_epochs=1, max_iter=2).fit(
-        quantize(X, 2, levels="optimal", levels_method="shared", y=y))  # its own kind of table: taken
+    ZipMLRegressor(bits=2, levels="optimal", levels_method="shared", decay_epochs=1, max_iter=2, random_state=0).fit(
+        quantize(X, 2, levels="optimal", levels_method="shared", y=y, seed=0))  # its own kind of table: taken
     with pytest.raises(ValueError, match="levels_method must be one of"):
         ZipMLRegressor(levels="optimal", levels_method="pooled").fit(X, y)
     with pytest.raises(ValueError, match="levels_method='shared' places optimal levels: it needs levels='optimal'"):
         ZipMLRegressor(levels_method="shared").fit(X, y)
     with pytest.raises(ValueError, match="levels='optimal' places the levels of quantized data; bits=32"):
         ZipMLRegressor(bits=32, levels="optimal").fit(X, y)
-    model = ZipMLRegressor(bits=2, levels="optimal", levels_method="shared").partial_fit(X, y)
+    model = ZipMLRegressor(bits=2, levels="optimal", levels_method="shared", random_state=0).partial_fit(X, y)
     with pytest.raises(ValueError, match="levels_method is None now but the model was fitted with levels_method='sh"):
         model.set_params(levels_method=None).partial_fit(X, y)
 

@@ -276,15 +276,23 @@ def test_partial_fit_takes_sample_weight():
 
 
 def test_weights_scaled_down_train_as_the_weights_themselves():
-    # Weights below 1 are scaled by a power of two (alpha and the reported losses with them):
-    # scaled by 2^-20 they give the same fit bit for bit, and normalised to sum to 1 (each
-    # about 1/400, which once barely moved the model) the weighted least-squares solution.
+    # Weights are scaled by the power of two that brings their mean into (1/2, 1] (alpha and
+    # the reported losses with them): scaled by 2^-20 or 2^5 they give the same fit bit for
+    # bit, and normalised to sum to 1 (each about 1/400, which once barely moved the model)
+    # the weighted least-squares solution.
     X, y = _regression()
     w = np.random.default_rng(4).uniform(0.5, 1.5, len(y))
     base = ZipMLRegressor(random_state=0).fit(X, y, sample_weight=w)
     small = ZipMLRegressor(random_state=0).fit(X, y, sample_weight=w * 2**-20)
     assert np.array_equal(_model(small), _model(base))
     assert np.array_equal(np.array(small.loss_curve_), np.array(base.loss_curve_) * 2**-20)
+    heavy = ZipMLRegressor(random_state=0).fit(X, y, sample_weight=w * 2**5)
+    assert np.array_equal(_model(heavy), _model(base))
+    # every weight 4 at 1 bit: the unweighted fit, its stored-rounding correction uncapped (a
+    # mean weight above about 1.5 once capped it at the kernel's 1/64, the fit of none)
+    one_bit = [ZipMLRegressor(bits=1, random_state=0).fit(X, y, sample_weight=u) for u in (None, np.full(len(y), 4.0))]
+    assert np.array_equal(_model(one_bit[1]), _model(one_bit[0]))
+    assert np.array_equal(one_bit[1]._stored_variance, one_bit[0]._stored_variance)
     normalised = ZipMLRegressor(random_state=0).fit(X, y, sample_weight=w / w.sum())
     assert _rel(_model(normalised), _weighted_least_squares(X, y, w)) < 0.01
     # the objective (1/n) sum u_i L_i + alpha R: weights times 2^-10 weigh alpha 2^10 times more
@@ -302,7 +310,7 @@ def test_weights_scaled_down_train_as_the_weights_themselves():
 
 
 def test_partial_fit_and_model_files_keep_the_first_fits_weight_scale(tmp_path):
-    # After a fit whose weights were scaled up by 2^20, partial_fit takes weights on that
+    # After a fit whose weights were scaled up by 2^19 (their mean into (1/2, 1]), partial_fit takes weights on that
     # fit's scale (the same steps as unscaled ones, bit for bit, also from a model file);
     # unit weights would be 2^20 on it, beyond the kernels: a one-line error.
     from zipml_hls.model_io import load_model, save_model
@@ -316,8 +324,11 @@ def test_partial_fit_and_model_files_keep_the_first_fits_weight_scale(tmp_path):
     for m, scale in ((base, 1.0), (small, 2**-20), (loaded, 2**-20)):
         m.partial_fit(X, y, sample_weight=w * scale)
     assert np.array_equal(_model(small), _model(base)) and np.array_equal(_model(loaded), _model(base))
+    heavy = ZipMLRegressor(random_state=0).fit(X, y, sample_weight=w * 2**7)  # scaled down by 2^7 or 2^8
+    save_model(heavy, tmp_path / "heavy.zipml")
+    assert load_model(tmp_path / "heavy.zipml")._weight_gain == heavy._weight_gain < 2**-6
     with pytest.raises(ValueError, match="sample weights up to 1 on the scale of the first fit's, which it "
-                                         "multiplied by 1.04858e[+]06"):
+                                         "multiplied by 524288, exceed"):
         small.partial_fit(X, y)
 
 

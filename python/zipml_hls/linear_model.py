@@ -30,7 +30,7 @@ from .spec import format as F
 from .spec.losses import CLASSIFIER_LOSSES, LOSSES
 from .spec.schedule import epoch_shift, step_shift_from_eta
 from .conditioning import Conditioning
-from .step_size import SAMPLED_ROWS, AdaptiveSchedule, RoundingStats, row_bound, step_shift_of
+from .step_size import SAMPLED_ROWS, AdaptiveSchedule, RoundingStats, correction_margin, row_bound, step_shift_of
 
 _MAX_BACKOFF = 8
 #: The largest |weight| (scaled units) a run may reach before fit widens the label scale and
@@ -492,9 +492,10 @@ class _ZipMLLinear(BaseEstimator):
                     and self._loss_name == "squared_error" and rounding.at_levels)
         self._stored_variance = None
         if corrects:
+            stored = rounding.stored * (1.0 - correction_margin(summary.var, rounding.stored))
             # (at most the kernel's largest, 1/64: heavy weights scale it past that)
-            self._stored_variance = (rounding.stored if weights is None else
-                                     np.minimum(rounding.stored * float(np.mean(weights)), 1 / 64))
+            self._stored_variance = (stored if weights is None else
+                                     np.minimum(stored * float(np.mean(weights)), 1 / 64))
         if self.eta0 == "auto":
             bound = row_bound(X, self.scaling_, by) if stats is None else stats.step_bound(by is not None)
             self._step_shift = step_shift_of(bound, 0.0 if rounding is None else rounding.row_max)
@@ -626,23 +627,32 @@ class _ZipMLLinear(BaseEstimator):
         return weights
 
     def _gained(self, weights, first: bool, n: int):
-        """Sample weights whose largest is below 1, times the power of two 2^m that brings it
-        into [1, 2): the kernels hold weights in Q16 (a weight of 1e-5 would be 0) and a row
-        steps in proportion to its weight, so weights normalised to sum to 1 would barely
-        move the model. The objective is scaled by the same 2^m, alpha with it
-        (_penalty_split), so its minimiser is unchanged; the losses reported are divided by
-        it. fit and partial_fit's first call fix 2^m (``_weight_gain``, kept in model files);
-        later partial_fit calls' weights (None: 1 for each of the ``n`` rows) take the same."""
+        """Sample weights times the power of two 2^m that brings their mean into (1/2, 1]:
+        the kernels hold weights in Q16 (a weight of 1e-5 would be 0) and a row steps in
+        proportion to its weight, so weights normalised to sum to 1 would barely move the
+        model, and the stored-rounding correction is scaled by the mean weight, which past
+        the kernel's 1/64 would cap it (at 1 bit from a mean weight of about 1.5). 2^m is
+        kept where the largest weight stays below the kernels' MAX_SAMPLE_WEIGHT and, scaled
+        down, the smallest positive one at 2^-8 or more. The objective is scaled by the same
+        2^m, alpha with it (_penalty_split), so its minimiser is unchanged; the losses
+        reported are divided by it. fit and partial_fit's first call fix 2^m
+        (``_weight_gain``, kept in model files); later partial_fit calls' weights (None: 1
+        for each of the ``n`` rows) take the same."""
         if first or not hasattr(self, "_weight_gain"):
-            top = 0.0 if weights is None else float(weights.max())
-            self._weight_gain = 2.0 ** int(np.ceil(-np.log2(top))) if 0.0 < top < 1.0 else 1.0
+            m = 0
+            if weights is not None and weights.max() > 0:
+                m = -int(np.ceil(np.log2(weights.mean())))
+                m = min(m, int(np.ceil(np.log2(MAX_SAMPLE_WEIGHT / weights.max()))) - 1)
+                if m < 0:
+                    m = max(m, min(0, int(np.ceil(-8 - np.log2(weights[weights > 0].min())))))
+            self._weight_gain = 2.0**m
         if self._weight_gain == 1.0:
             return weights
         gained = (np.ones(n) if weights is None else weights) * self._weight_gain
         if gained.max() >= MAX_SAMPLE_WEIGHT:
             raise ValueError(f"sample weights up to {gained.max() / self._weight_gain:g} on the scale of the first "
-                             f"fit's, which it multiplied by {self._weight_gain:g} (its largest was below 1), exceed "
-                             f"the kernels' {MAX_SAMPLE_WEIGHT:g}: pass weights on that scale")
+                             f"fit's, which it multiplied by {self._weight_gain:g}, exceed the kernels' "
+                             f"{MAX_SAMPLE_WEIGHT:g}: pass weights on that scale")
         return gained
 
     def _previous(self):

@@ -3,7 +3,7 @@
 Layout (format version 1): ``meta`` is a JSON string with ``format``
 ("zipml-hls-model"), ``format_version``, ``estimator`` (class name), ``params``
 (get_params), ``n_features``, ``n_iter``, ``step_shift``, ``seed``, ``final_eta``, ``loss_curve``,
-``weight_gain`` (the power of two the fit scaled sample weights below 1 by; 1 without), and,
+``weight_gain`` (the power of two the fit scaled sample weights by; 1 without), and,
 for a regressor fitted on 2-D y, ``multi_output`` (true);
 arrays ``models`` (T, d+1: scaled-space weights then intercept, one row per target),
 ``lo``, ``hi``, ``inv`` (feature scaling, float32), ``label_center``, ``label_scale`` (T,)
@@ -201,8 +201,8 @@ def _check_meta(meta: dict, path: Path) -> None:
     if not isinstance(meta.get("multi_output", False), bool):  # optional: single-target models have none
         raise ModelFileError(f"{path}: metadata field 'multi_output' must be a boolean")
     gain = meta.get("weight_gain", 1.0)  # optional: older files have none
-    if not _json_number(gain) or not 1.0 <= gain < float("inf") or np.log2(gain) % 1.0:
-        raise ModelFileError(f"{path}: metadata field 'weight_gain' must be a power of two >= 1")
+    if not _json_number(gain) or not 2.0**-64 <= gain <= 2.0**64 or np.log2(gain) % 1.0:
+        raise ModelFileError(f"{path}: metadata field 'weight_gain' must be a power of two in [2^-64, 2^64]")
     clipped = meta.get("n_clipped", 0)  # optional: older files have none
     if isinstance(clipped, bool) or not isinstance(clipped, numbers.Integral) or not 0 <= clipped < 1 << 62:
         raise ModelFileError(f"{path}: metadata field 'n_clipped' must be an integer in [0, 2**62)")
