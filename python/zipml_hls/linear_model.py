@@ -443,7 +443,7 @@ class _ZipMLLinear(BaseEstimator):
         if known is not None and (stats is not None or known[0].size != X.shape[1]):
             raise ValueError(f"feature_range has {known[0].size} features, X has {X.shape[1]}" if stats is None else
                              "feature_range applies to float data; quantized data carry their own scaling")
-        self.n_clipped_, self._far_labels_warned = 0, False
+        self.n_clipped_, self._far_labels_warned, self._schedule = 0, False, None
         origin = table = None
         if stats is None:
             # ranges and moments in one pass (moments in the units of the known ranges, if given)
@@ -809,6 +809,7 @@ class _ZipMLLinear(BaseEstimator):
             data.close()
         progress.close()
         self.final_eta_ = 2.0**-schedule.shift
+        self._schedule = schedule  # (partial_fit goes on with it)
         self._set_coef()
         if not converged and self.tol is not None and np.isfinite(self.loss_curve_[-1]):  # as scikit-learn's SGD
             warnings.warn(f"Maximum number of epochs (max_iter={self.max_iter}) reached before the adaptive "
@@ -1049,10 +1050,14 @@ class _ZipMLLinear(BaseEstimator):
             self._warn_capped_penalty()
         else:
             self._count_clipped(X)
-        if self.decay_epochs is None and hasattr(self, "final_eta_"):  # continue at the step the last run ended on
-            shift = step_shift_from_eta(self.final_eta_)
+        if self.decay_epochs is None:  # the adaptive schedule, going on from where the last call or fit left it
+            if getattr(self, "_schedule", None) is None:
+                start = step_shift_from_eta(self.final_eta_) if hasattr(self, "final_eta_") else self._step_shift
+                self._schedule = AdaptiveSchedule(start, float(self.tol or 0.0), int(self.n_iter_no_change))
+            shift = self._schedule.shift
         else:
-            shift = epoch_shift(self._step_shift, int(self.decay_epochs or 0), self.n_iter_)
+            self._schedule = None
+            shift = epoch_shift(self._step_shift, int(self.decay_epochs), self.n_iter_)
         # Every call quantizes its batch: with fit()'s draws of epoch n_iter_ where fit()
         # quantizes every epoch, else with a seed of its own (fresh stored roundings too).
         config = self._config(shift, 0, self._seed, self._requantizes(X))
@@ -1065,8 +1070,10 @@ class _ZipMLLinear(BaseEstimator):
         finally:
             data.close()  # its n_jobs workers
         self._remember(self._models, shift)
-        self._record_epoch(stats, X.shape[0])
-        self.final_eta_ = 2.0**-shift
+        loss = self._record_epoch(stats, X.shape[0])
+        if self._schedule is not None:  # (its stopping rule has no say here: every call runs its epoch)
+            self._schedule.update(max(loss, 0.0), self._loss_error(stats))
+        self.final_eta_ = 2.0**-(shift if self._schedule is None else self._schedule.shift)
         self._set_coef()
         if not first:
             self._warn_model_range(Y)

@@ -3,7 +3,9 @@
 Layout (format version 1): ``meta`` is a JSON string with ``format``
 ("zipml-hls-model"), ``format_version``, ``estimator`` (class name), ``params``
 (get_params), ``n_features``, ``n_iter``, ``step_shift``, ``seed``, ``final_eta``, ``loss_curve``,
-``weight_gain`` (the power of two the fit scaled sample weights by; 1 without), and,
+``weight_gain`` (the power of two the fit scaled sample weights by; 1 without), after an
+adaptive-schedule fit or partial_fit ``schedule`` (its step exponent and counts, which
+partial_fit goes on with: ``AdaptiveSchedule.state``), and,
 for a regressor fitted on 2-D y, ``multi_output`` (true);
 arrays ``models`` (T, d+1: scaled-space weights then intercept, one row per target),
 ``lo``, ``hi``, ``inv`` (feature scaling, float32), ``label_center``, ``label_scale`` (T,)
@@ -37,6 +39,7 @@ from .linear_model import ZipMLClassifier, ZipMLRegressor
 from .quantize import valid_names
 from .scaling import FeatureScaling, LabelScaling
 from .spec.losses import LOSSES
+from .step_size import AdaptiveSchedule
 
 FORMAT = "zipml-hls-model"
 FORMAT_VERSION = 1
@@ -89,6 +92,8 @@ def save_model(est, path, data_format: dict | None = None) -> None:
                                if k in ("zero_based", "label_column", "label_index", "feature_names")}
     if getattr(est, "_multi_target", False):
         meta["multi_output"] = True
+    if getattr(est, "_schedule", None) is not None:  # the adaptive schedule partial_fit goes on with
+        meta["schedule"] = est._schedule.state()
     arrays = {"models": est._models, "lo": est.scaling_.lo, "hi": est.scaling_.hi, "inv": est.scaling_.inv,
               "label_center": np.array([ls.center for ls in est._label_scalings]),
               "label_scale": np.array([ls.scale for ls in est._label_scalings])}
@@ -173,6 +178,17 @@ def _json_number(x) -> bool:
     return isinstance(x, numbers.Real) and not isinstance(x, bool)
 
 
+def _schedule_ok(state) -> bool:
+    """Whether ``state`` is an AdaptiveSchedule's ``state()``."""
+    def count(v, top=1 << 62):
+        return isinstance(v, numbers.Integral) and not isinstance(v, bool) and 0 <= v <= top
+
+    return (isinstance(state, dict) and set(state) == set(AdaptiveSchedule.STATE) and count(state["shift"], 64)
+            and _json_number(state["floor"]) and 0 <= state["floor"] < float("inf")
+            and all(state[k] is None or (_json_number(state[k]) and np.isfinite(state[k])) for k in ("best", "lowest"))
+            and all(count(state[k]) for k in ("stale", "halvings", "since", "flat")))
+
+
 def _check_meta(meta: dict, path: Path) -> None:
     for name, (types, check, what) in _META_FIELDS.items():
         value = meta.get(name)
@@ -184,6 +200,10 @@ def _check_meta(meta: dict, path: Path) -> None:
             raise ModelFileError(f"{path}: metadata field {name!r} must be a list of numbers")
     if "final_eta" in meta and (not _json_number(meta["final_eta"]) or not 0 < meta["final_eta"] < float("inf")):
         raise ModelFileError(f"{path}: metadata field 'final_eta' must be a positive finite number")
+    if "schedule" in meta and not _schedule_ok(meta["schedule"]):  # optional: older files have none
+        raise ModelFileError(f"{path}: metadata field 'schedule' must be an object of {', '.join(AdaptiveSchedule.STATE)}"
+                             ": shift an integer in [0, 64], floor a finite number >= 0, best and lowest finite "
+                             "numbers or null, the counts integers >= 0")
     data_format = meta.get("data_format", {})  # optional, as are its fields
     column = data_format.get("label_column", 0) if isinstance(data_format, dict) else None
     names = data_format.get("feature_names", []) if isinstance(data_format, dict) else None
@@ -296,6 +316,8 @@ def _build(meta: dict, arrays: dict, path: Path):
     est._stored_variance = None if variance is None else variance.astype(np.float64)
     est.eta_ = 2.0 ** -est._step_shift
     est.final_eta_ = float(meta.get("final_eta", est.eta_))
+    est._schedule = (None if "schedule" not in meta else
+                     AdaptiveSchedule.resumed(meta["schedule"], float(est.tol or 0.0), int(est.n_iter_no_change)))
     est.n_iter_, est.loss_curve_ = meta["n_iter"], list(meta["loss_curve"])
     est.n_clipped_ = meta.get("n_clipped", 0)
     est._weight_gain = float(meta.get("weight_gain", 1.0))

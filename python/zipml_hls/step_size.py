@@ -133,6 +133,23 @@ class AdaptiveSchedule:
         self.best, self.stale, self.halvings, self.since = np.inf, 0, 0, 0
         self.lowest, self.flat = np.inf, 0
 
+    #: What ``state`` holds: the step exponent, the floor and the counts of ``update``.
+    STATE = ("shift", "floor", "best", "lowest", "stale", "halvings", "since", "flat")
+
+    def state(self) -> dict:
+        """The schedule's step and counts, for a model file (bests not yet set as None)."""
+        return {name: (None if getattr(self, name) == np.inf else getattr(self, name)) for name in self.STATE}
+
+    @classmethod
+    def resumed(cls, state: dict, tol: float, n_iter_no_change: int) -> "AdaptiveSchedule":
+        """A schedule that goes on from ``state`` (``state()``'s) with these settings."""
+        schedule = cls(int(state["shift"]), tol, n_iter_no_change, floor=float(state["floor"]))
+        for name in ("best", "lowest"):
+            setattr(schedule, name, np.inf if state[name] is None else float(state[name]))
+        for name in ("stale", "halvings", "since", "flat"):
+            setattr(schedule, name, int(state[name]))
+        return schedule
+
     def _improved(self, best: float) -> float:
         """The loss below which ``best`` counts as improved on: best - tol max(best, floor)
         (written so that best = inf, before the first epoch, gives inf)."""
