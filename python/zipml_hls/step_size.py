@@ -62,7 +62,7 @@ def correction_margin(var: np.ndarray, stored: np.ndarray, bias: float = CORRECT
     the rows, like the estimate of V_j, is off by a few percent, so a full correction
     leaves those directions flat or unstable and the weights' difference there wanders
     far (2 bits, 200000 rows, 3 columns repeated in other units: 2.3-6.8x least squares
-    with a full correction, 1.00-1.07x with a ridge of a tenth of V). Skewed and
+    with a full correction, 1.01-1.12x with this ridge). Skewed and
     squeezed columns, whose V_j is near var_j, keep almost all of theirs."""
     with np.errstate(divide="ignore", invalid="ignore"):
         return np.where(stored > 0, np.minimum(0.5, bias * np.asarray(var) / stored), 0.5)
