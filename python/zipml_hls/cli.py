@@ -26,7 +26,7 @@ from .backend import BACKENDS, get_backend
 from .hls_flow import TOP_BITS, TOP_SAMPLINGS
 from .data import check_writable, data_format, format_size
 from .ingest import TABLES
-from .levels import TABLE_METHODS
+from .levels import TABLE_METHODS, is_shared
 from .quantize import LEVELS, REQUANTIZE_MAX_VALUES
 from .spec import format as F
 from .spec.losses import CLASSIFIER_LOSSES, LOSSES
@@ -415,8 +415,7 @@ def cmd_train(args) -> int:
         X = _libsvm_form(args, est, X)
     precision = F.precision_label(args.bits, args.sampling)
     if args.levels == "optimal" and args.bits != F.FULL_PRECISION:
-        shared = args.bits > 1 and (args.levels_method == "shared" or (  # (1-bit tables are all [0, 1])
-            quantized and bool(np.all(X.level_table == X.level_table[:1]))))
+        shared = _one_table(args.bits, args.levels_method, X.level_table if quantized else None)
         precision += ", optimal levels" + (" (one table for every feature)" if shared else "")
     if not args.quiet:
         why = _task_reason(args, task, y)
@@ -516,8 +515,7 @@ def cmd_quantize(args) -> int:
     except DataError as exc:
         raise _label_hint(args, exc) from None
     q = load_quantized(args.output, verify=False)
-    shared = (q.level_table is not None and q.n_features > 1 and q.bits > 1  # (1-bit tables are all [0, 1])
-              and (args.levels_method == "shared" or bool(np.all(q.level_table == q.level_table[0]))))
+    shared = q.level_table is not None and q.n_features > 1 and _one_table(q.bits, args.levels_method, q.level_table)
     print(f"{q.n_samples} rows x {q.n_features} features -> {args.output}: {q.bits}-bit {q.sampling}, {q.levels} "
           f"levels{' (one table for every feature)' if shared else ''}, "
           f"{q.n_copies} cop{'y' if q.n_copies == 1 else 'ies'}, {q.bits_per_value} bits per value, "
@@ -530,6 +528,13 @@ def _label_text(value) -> str:
     if isinstance(value, float) and value.is_integer():
         return str(int(value))
     return str(value)
+
+
+def _one_table(bits: int, levels_method, table) -> bool:
+    """Whether optimal levels of ``bits`` bits put one table in every feature, for the
+    commands' summaries: asked for (``levels_method='shared'``) or found in quantized data's
+    ``table`` (None: float data); never said at 1 bit, whose tables are all [0, 1]."""
+    return bits > 1 and (levels_method == "shared" or (table is not None and is_shared(table)))
 
 
 def _predict_data(args, est, training_format):
@@ -569,7 +574,7 @@ def _predict_data(args, est, training_format):
             raise
         # a model of class names: the file's label column may hold them
         if args.label_column is None:
-            args.label_column = _training_label(training_format, names is not None)
+            args.label_column = _training_label(training_format, names is not None)[0]
         return _load(args.data, args, text_labels=True)
     if table.shape[1] == d:
         return table, None  # no label column
@@ -578,8 +583,8 @@ def _predict_data(args, est, training_format):
                         "label column)")
     column = args.label_column
     if column is None:
-        column = _training_label(training_format, names is not None)
-        if column != 0 and not (names is not None and "label_index" in training_format):
+        column, by_place = _training_label(training_format, names is not None)
+        if column != 0 and not by_place:
             _note(f"label column {column!r}, as in the model's training file (--label-column sets another)")
         elif "label_column" not in training_format:
             from .data import csv_header
@@ -604,15 +609,16 @@ def _predict_data(args, est, training_format):
 
 
 def _training_label(training_format: dict, headerless: bool):
-    """The label column of the model's training file, for a CSV file to predict on: its
-    name or number, or for a file without the training file's header (``headerless``:
-    the model knows its features' names) the place the label had there (a note says so)."""
+    """(column, by place) of the model's training file's label, for a CSV file to predict
+    on: its name or number, or for a file without the training file's header
+    (``headerless``: the model knows its features' names) the place the label had there (a
+    note says so; ``by place`` True)."""
     if headerless and "label_index" in training_format:
         column = training_format["label_index"]
         _note(f"label column {column} (counted from 0), the place of {training_format['label_column']!r} in the "
               "model's training file (--label-column sets another)")
-        return column
-    return training_format.get("label_column", 0)
+        return column, True
+    return training_format.get("label_column", 0), False
 
 
 def _predict_by_names(args, names: list, header: list, training_format: dict):

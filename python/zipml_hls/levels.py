@@ -183,6 +183,12 @@ def level_tables(positions: np.ndarray, bits: int, method: str | None = None, gr
 SHARED_HISTOGRAM_DROP = 8
 
 
+def is_shared(table: np.ndarray) -> bool:
+    """Whether every feature's row of the level tables ``table`` (d, 2^bits) is the same
+    table (``levels_method='shared'``, or per-feature tables that came out alike)."""
+    return bool(np.all(table == table[:1]))
+
+
 def _shared_table(positions: np.ndarray, s: int, grid_size: int) -> np.ndarray:
     """One table for all columns of ``positions``: the grid program on their pooled values,
     counted in a histogram of 2^16 + 1 bins (a block of rows at a time) rather than sorted."""

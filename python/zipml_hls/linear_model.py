@@ -22,7 +22,7 @@ from ._validation import (_all_finite, check_bits, check_choice, check_int, chec
                           numeric_input, one_line)
 from .backend import BACKENDS, get_backend
 from .polynomial import logistic_polynomial
-from .levels import TABLE_METHODS
+from .levels import TABLE_METHODS, is_shared
 from .quantize import LEVELS, REQUANTIZE_MAX_VALUES, QuantizedData, check_labels, optimal_level_table
 from .scaling import (LABEL_REACH, FeatureScaling, FeatureSummary, LabelScaling, sample_rows, stretched_features,
                       unscale_models)
@@ -36,6 +36,8 @@ _MAX_BACKOFF = 8
 #: The largest |weight| (scaled units) a run may reach before fit widens the label scale and
 #: starts again: half the kernels' Q7.24 range of +-128, past which the model wraps.
 MODEL_HEADROOM = 64.0
+#: partial_fit cannot start again: it warns once labels or weights pass this (3/4 of +-128).
+PARTIAL_FIT_RANGE = 96.0
 PENALTIES = ("l2", "l1", "elasticnet", None)
 #: sample weights are Q16 in the kernels (int32): below 2^15
 MAX_SAMPLE_WEIGHT = float(2**15)
@@ -314,14 +316,14 @@ class _ZipMLLinear(BaseEstimator):
 
     def _warn_model_range(self, Y) -> None:
         """Warn (once a fit) where a partial_fit batch's labels, or the weights after it,
-        pass 3/4 of the kernels' +-128 in the first batch's label scaling: the model wraps
+        pass PARTIAL_FIT_RANGE in the first batch's label scaling: the model wraps
         past that range (fit widens the scale and starts again; ``MODEL_HEADROOM``)."""
         if self._loss_spec.margin or self.bits == F.FULL_PRECISION or getattr(self, "_far_labels_warned", False):
             return
         labels = max(float(np.max(np.abs(ls.transform(Y[:, t])), initial=0.0))
                      for t, ls in enumerate(self._label_scalings))
         weights = float(np.max(np.abs(self._models)))
-        if max(labels, weights) > 96.0:
+        if max(labels, weights) > PARTIAL_FIT_RANGE:
             self._far_labels_warned = True
             warnings.warn(f"in the first batch's label scale, this batch's labels lie up to {labels:.3g} from its "
                           f"mean and the model's weights reach {weights:.3g}; the kernels hold them within +-128 "
@@ -355,7 +357,7 @@ class _ZipMLLinear(BaseEstimator):
         if q.stats is None:
             raise ValueError("this QuantizedData has no set-up statistics (.stats); quantize the data with "
                              "zipml_hls.quantize")
-        if self.levels_method == "shared" and not np.all(q.level_table == q.level_table[:1]):
+        if self.levels_method == "shared" and not is_shared(q.level_table):
             raise ValueError("levels_method='shared', but the quantized data hold per-feature level tables (they "
                              "keep their own): leave levels_method None, or quantize with levels_method='shared'")
         self._refuse_float_rows(sparse=False)
