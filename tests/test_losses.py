@@ -137,19 +137,21 @@ def test_a_low_precision_fit_that_falls_towards_one_class_warns():
         ZipMLClassifier(bits=4, random_state=0).fit(X, y)
 
 
-def test_a_low_precision_fit_that_loses_a_minority_class_warns():
+@pytest.mark.parametrize("offset, share", [(-4.0, "14\\.0"), (-8.0, "1\\.6")])
+def test_a_low_precision_fit_that_loses_a_minority_class_warns(offset, share):
     # 50000 rows, 14% positives (Gaussian, log-normal and one-hot columns): at 1 bit squared
     # hinge predicted 0.05% of the rows positive (fp32: 7.5%), which the 15%-excess test
     # cannot see (86% -> 99.95%); a class predicted for at most a quarter of its rows warns.
+    # With 1.6% positives: none at 1 bit, 0.12% at 2 bits (fp32 0.66%, 4 bits 0.70%).
     import warnings
 
     r = np.random.default_rng(0)
     n = 50000
     X = np.column_stack([r.normal(size=(n, 8)), r.lognormal(size=(n, 5)), np.eye(4)[r.integers(0, 4, n)]])
-    z = X @ r.normal(size=17) * 0.5 - 4.0
+    z = X @ r.normal(size=17) * 0.5 + offset
     y = (r.random(n) < 1 / (1 + np.exp(-z))).astype(int)
     with pytest.warns(UserWarning, match=r"at 1 bit\(s\) the model predicts 0\.\d% of the training rows as class 1, "
-                                         r"which holds 14\.0% of them"):
+                                         rf"which holds {share}% of them"):
         ZipMLClassifier(bits=1, random_state=0).fit(X, y)
     with warnings.catch_warnings():
         warnings.simplefilter("error")

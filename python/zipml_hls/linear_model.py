@@ -36,6 +36,10 @@ _MAX_BACKOFF = 8
 #: The largest |weight| (scaled units) a run may reach before fit widens the label scale and
 #: starts again: half the kernels' Q7.24 range of +-128, past which the model wraps.
 MODEL_HEADROOM = 64.0
+#: The smallest class share whose loss ``_warn_majority`` reports: at 1 bit squared hinge
+#: predicted none of a 1.6% class (fp32: 44% of its rows), of a 1.0% class none (fp32: 51%).
+MINORITY_SHARE = 0.005
+
 #: partial_fit cannot start again: it warns once labels or weights pass this (3/4 of +-128).
 PARTIAL_FIT_RANGE = 96.0
 PENALTIES = ("l2", "l1", "elasticnet", None)
@@ -1559,8 +1563,9 @@ class ZipMLClassifier(ClassifierMixin, _ZipMLLinear):
 
     def _warn_majority(self, X, y) -> None:
         """At 1 and 2 bits, a warning where the fitted model predicts one class for at least
-        15% more of the training rows than hold it, or a class of at least 2% of them for at
-        most a quarter of its rows (imbalanced classes, where the first test cannot fire):
+        15% more of the training rows than hold it, or a class of at least MINORITY_SHARE of
+        them (and 20 rows) for at most a quarter of its rows (imbalanced classes, where the
+        first test cannot fire):
         there the noisy margin test of the margin losses (and the log-loss polynomial's
         noisy samples) can pull a fit towards the most frequent class, silently (docs/API.md,
         "Losses at 1 and 2 bits")."""
@@ -1572,7 +1577,7 @@ class ZipMLClassifier(ClassifierMixin, _ZipMLLinear):
         shares = np.bincount(predicted, minlength=self.classes_.size) / predicted.size
         truth = np.bincount(np.searchsorted(self.classes_, y), minlength=self.classes_.size) / predicted.size
         k = int(np.argmax(shares - truth))
-        lost = np.flatnonzero((truth >= 0.02) & (shares <= truth / 4))
+        lost = np.flatnonzero((truth >= MINORITY_SHARE) & (truth * predicted.size >= 20) & (shares <= truth / 4))
         if shares[k] - truth[k] >= 0.15 or lost.size:
             k = k if shares[k] - truth[k] >= 0.15 else int(lost[np.argmin(shares[lost] / truth[lost])])
             warnings.warn(f"at {int(self.bits)} bit(s) the model predicts {shares[k]:.1%} of the training rows as "
