@@ -2,6 +2,7 @@
 and its vectors), the scaling that puts x = 0 on a level, and the estimators against the
 closed-form least squares without intercept."""
 
+import re
 from pathlib import Path
 
 import numpy as np
@@ -219,6 +220,30 @@ def test_log_loss_without_intercept(bits):
     assert not m._conditioning.shifts.any()  # centred at the origin, one shared step
     np.testing.assert_allclose(m.decision_function(X), X @ m.coef_[0], rtol=1e-6, atol=1e-6)
     assert m.score(X, y) > 0.9
+
+
+def test_features_far_from_0_without_intercept_warn_of_the_widening_not_of_outliers():
+    # Features near 1e4 +- 3: their range widened to hold 0 is about 2e3 times theirs, so at
+    # 4 bits their values lie within one step of the levels. The warning names the widening
+    # and the cure (centre or keep the intercept); a column of a few true outliers (7 values
+    # of 500 in N(0, 1)) keeps the outlier warning, and with an intercept only that one.
+    r = np.random.default_rng(0)
+    X = 1e4 + r.normal(size=(5000, 3))
+    X[:, 2] = r.normal(size=5000)
+    X[:7, 2] = 500
+    y = (X - 1e4) @ [1.0, 2.0, 0.0] + r.normal(size=5000)
+    with pytest.warns(UserWarning) as caught:
+        ZipMLRegressor(bits=4, fit_intercept=False, max_iter=3, random_state=0).fit(X, y)
+    messages = [str(w.message) for w in caught if w.category is UserWarning]
+    assert len(messages) == 2
+    assert re.match(r"2 feature\(s\) \(0, 1\) lie far from 0 \(feature 0 spans \[9996\.\d+, 10003\.\d+\]\): without an "
+                    r"intercept \(fit_intercept=False\) each range is widened to hold 0, and their values then span up "
+                    r"to 2\.\d+e\+03 times less than it, which at 4 bits lies within one step", messages[0])
+    assert messages[0].endswith("Centre those features (subtract their means) or keep fit_intercept=True")
+    assert messages[1].startswith("1 feature(s) (2) have a few values far outside the rest")
+    with pytest.warns(UserWarning) as caught:
+        ZipMLRegressor(bits=4, max_iter=3, random_state=0).fit(X, y)
+    assert [str(w.message)[:50] for w in caught if w.category is UserWarning] == [messages[1][:50]]
 
 
 def test_partial_fit_and_model_file_without_intercept(tmp_path):

@@ -24,8 +24,8 @@ from .backend import BACKENDS, get_backend
 from .polynomial import logistic_polynomial
 from .levels import TABLE_METHODS, is_shared
 from .quantize import LEVELS, REQUANTIZE_MAX_VALUES, QuantizedData, check_labels, optimal_level_table
-from .scaling import (LABEL_REACH, FeatureScaling, FeatureSummary, LabelScaling, sample_rows, stretched_features,
-                      unscale_models)
+from .scaling import (LABEL_REACH, MIN_STRETCH, FeatureScaling, FeatureSummary, LabelScaling, sample_rows,
+                      stretched_features, unscale_models)
 from .spec import format as F
 from .spec.losses import CLASSIFIER_LOSSES, LOSSES
 from .spec.schedule import epoch_shift, step_shift_from_eta
@@ -122,6 +122,11 @@ STRETCH_ROWS = 1024
 FLOAT32_MIN_STEPS = 1 << 6
 
 
+def _listed(features: np.ndarray) -> str:
+    """Feature indices for a warning: the first 8, then '...'."""
+    return ", ".join(str(j) for j in features[:8]) + (", ..." if features.size > 8 else "")
+
+
 def _warn_coarse_float32(scaling: FeatureScaling) -> None:
     """Warn of features whose range float32 resolves in fewer than FLOAT32_MIN_STEPS steps."""
     lo, hi = scaling.lo.astype(np.float64), scaling.hi.astype(np.float64)
@@ -130,8 +135,7 @@ def _warn_coarse_float32(scaling: FeatureScaling) -> None:
     coarse = np.flatnonzero((hi > lo) & (steps < FLOAT32_MIN_STEPS))
     if coarse.size:
         j = int(coarse[np.argmin(steps[coarse])])
-        listed = ", ".join(str(k) for k in coarse[:8]) + (", ..." if coarse.size > 8 else "")
-        warnings.warn(f"{coarse.size} feature(s) ({listed}) vary little around a large offset: feature {j} spans "
+        warnings.warn(f"{coarse.size} feature(s) ({_listed(coarse)}) vary little around a large offset: feature {j} spans "
                       f"[{lo[j]:.9g}, {hi[j]:.9g}], where float32, which the kernels read, holds only "
                       f"{steps[j]:.0f} steps of {step[j]:g}; subtract an offset first (e.g. X - X.mean(axis=0), "
                       "or a StandardScaler)", UserWarning, stacklevel=5)
@@ -454,6 +458,7 @@ class _ZipMLLinear(BaseEstimator):
         if stats is None:
             # ranges and moments in one pass (moments in the units of the known ranges, if given)
             summary = FeatureSummary.of(X, scaling=None if known is None else FeatureScaling.from_range(*known))
+            own = summary.scaling
             if not self.fit_intercept:  # x = 0 inside every range, on a level: the model's center
                 summary = summary.rescaled(summary.scaling.through_origin(bits))
                 origin = summary.scaling.origin(bits)
@@ -463,7 +468,7 @@ class _ZipMLLinear(BaseEstimator):
                 table = optimal_level_table(X, bits, summary.scaling, self.backend, self.levels_method)
             rounding = None if bits == F.FULL_PRECISION else RoundingStats.of(X, summary.scaling, bits, table)
             if rounding is not None and isinstance(X, np.ndarray):
-                self._warn_stretched(X, summary.scaling, bits, tables=table is not None)
+                self._warn_stretched(X, summary.scaling, bits, tables=table is not None, own=own)
             _warn_coarse_float32(summary.scaling)
         else:  # (quantized data train with an intercept: _needs_float_rows)
             summary, rounding = stats.summary, stats.rounding
@@ -581,21 +586,38 @@ class _ZipMLLinear(BaseEstimator):
         l1_coef = np.minimum(l1 * inv / scale * mult, 0.5) if l1 else None
         return engine.Penalty(decay=decay, l1=l1_coef)
 
-    def _warn_stretched(self, X: np.ndarray, scaling: FeatureScaling, bits: int, tables: bool = False) -> None:
+    def _warn_stretched(self, X: np.ndarray, scaling: FeatureScaling, bits: int, tables: bool = False,
+                        own: FeatureScaling | None = None) -> None:
         """Warn of features whose usual values a few far ones squeeze into one step of the
         uniform levels (``scaling.stretched_features`` on about ``STRETCH_ROWS`` rows spread
         over X): silent otherwise, their coefficients would just come out noisy. Level
         ``tables`` take the same rule: they place their levels where the values are, but on
         the kernel's grid of 1/1024 of the range, which then holds fewer points over those
-        values than the width has levels (1 bit: the uniform levels)."""
+        values than the width has levels (1 bit: the uniform levels). ``own``: the features'
+        own ranges where ``scaling`` widened them to hold 0 (no intercept): features that
+        only the widening squeezes get a warning of their own, which names that cause."""
         features, stretch = stretched_features(X, scaling, bits, sample_rows(X.shape[0], STRETCH_ROWS))
-        if features.size:
-            listed = ", ".join(str(j) for j in features[:8]) + (", ..." if features.size > 8 else "")
-            where = ("within one step of the uniform levels" if not tables else
-                     "within 1/(2^bits - 1) of the range, where the level tables' grid of 1/1024 holds fewer points "
-                     "than the levels")
-            warnings.warn(f"{features.size} feature(s) ({listed}) have a few values far outside the rest: their "
-                          f"range is up to {stretch.max():.3g} times that of their middle 98% of values, which at "
+        if not features.size:
+            return
+        where = ("within one step of the uniform levels" if not tables else
+                 "within 1/(2^bits - 1) of the range, where the level tables' grid of 1/1024 holds fewer points "
+                 "than the levels")
+        widened = np.zeros(features.size, bool)
+        if own is not None:  # (the middle span is range / stretch: the same values against the own range)
+            own_stretch = stretch * own.span()[features] / scaling.span()[features]
+            widened = own_stretch < max(MIN_STRETCH, float((1 << bits) - 1))
+        if widened.any():
+            far, j = features[widened], int(features[widened][0])
+            warnings.warn(f"{far.size} feature(s) ({_listed(far)}) lie far from 0 (feature {j} spans "
+                          f"[{own.lo[j]:.6g}, {own.hi[j]:.6g}]): without an intercept "
+                          "(fit_intercept=False) each range is widened to hold 0, and their values then span up to "
+                          f"{stretch[widened].max():.3g} times less than it, which at {bits} bits lies {where}, read "
+                          "mostly as rounding noise. Centre those features (subtract their means) or keep "
+                          "fit_intercept=True", UserWarning, stacklevel=5)
+        if not widened.all():
+            warnings.warn(f"{features.size - int(widened.sum())} feature(s) ({_listed(features[~widened])}) have a "
+                          "few values far outside the rest: their range is up to "
+                          f"{stretch[~widened].max():.3g} times that of their middle 98% of values, which at "
                           f"{bits} bits lie {where} and are read mostly as rounding noise (unbiased, but their "
                           "coefficients come out noisy). Clip or transform those features (e.g. np.clip at "
                           "percentiles, np.log1p), or use more bits", UserWarning, stacklevel=5)

@@ -155,8 +155,12 @@ class FeatureSummary:
         return FeatureSummary.of_moments(lo, self.scaling.hi, lo + self.mean * span, self.var * span * span, scaling)
 
 
+#: The least stretch (range over the middle 98% of values) ``stretched_features`` flags.
+MIN_STRETCH = 100.0
+
+
 def stretched_features(X: np.ndarray, scaling: FeatureScaling, bits: int, rows: np.ndarray,
-                       min_stretch: float = 100.0) -> tuple[np.ndarray, np.ndarray]:
+                       min_stretch: float = MIN_STRETCH) -> tuple[np.ndarray, np.ndarray]:
     """(features, stretch) of dense ``X`` whose min/max range a few far values stretch so
     much that the middle 98% of the sampled ``rows`` (1st to 99th percentile) spans less
     than one step of the 2^bits - 1 between the levels: stretch = range / that span is at
