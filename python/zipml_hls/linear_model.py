@@ -30,7 +30,7 @@ from .spec import format as F
 from .spec.losses import CLASSIFIER_LOSSES, LOSSES
 from .spec.schedule import epoch_shift, step_shift_from_eta
 from .conditioning import Conditioning
-from .step_size import SAMPLED_ROWS, AdaptiveSchedule, RoundingStats, correction_margin, row_bound, step_shift_of
+from .step_size import AdaptiveSchedule, RoundingStats, correction_margin, row_bound, step_shift_of
 
 _MAX_BACKOFF = 8
 #: The largest |weight| (scaled units) a run may reach before fit widens the label scale and
@@ -39,6 +39,9 @@ MODEL_HEADROOM = 64.0
 #: The smallest class share whose loss ``_warn_majority`` reports: at 1 bit squared hinge
 #: predicted none of a 1.6% class (fp32: 44% of its rows), of a 1.0% class none (fp32: 51%).
 MINORITY_SHARE = 0.005
+
+#: Rows per block of ``_training_ratio``'s products.
+JUDGED_ROWS = 65536
 
 #: partial_fit cannot start again: it warns once labels or weights pass this (3/4 of +-128).
 PARTIAL_FIT_RANGE = 96.0
@@ -856,19 +859,24 @@ class _ZipMLLinear(BaseEstimator):
         loss = self._loss_spec.objective(Y_val, scores)
         return float(np.mean(loss if w_val is None else loss * w_val[:, None]))
 
-    def _sampled_ratio(self, X, Y, weights=None) -> float | None:
+    def _training_ratio(self, X, Y, weights=None) -> float | None:
         """The largest ratio, over targets, of the fitted model's (coef_, intercept_) loss
-        on about SAMPLED_ROWS rows of X at full precision to the zero model's there (each
-        target's training mean, f = 0 in the scaled space, as _held_out_ratio); None where
-        those rows' weights are all 0."""
-        rows = sample_rows(X.shape[0], SAMPLED_ROWS)
-        u = np.ones(rows.size) if weights is None else weights[rows]
-        if not u.any():
+        on every row of X at full precision to the zero model's (each target's training
+        mean, f = 0 in the scaled space, as _held_out_ratio), in blocks of JUDGED_ROWS rows
+        (no float64 copy of float32 X); None where every weight is 0. Every row, not a
+        sample: a label far out that a sample misses moves least squares' weights too, and
+        on the sample alone a fit as good as least squares measured 5-14x the mean."""
+        if weights is not None and not weights.any():
             return None
-        Y = Y[rows]
+        coef = self._coef.T.astype(X.dtype if X.dtype == np.float32 else np.float64)
+        loss = np.zeros(Y.shape[1])
         with np.errstate(over="ignore", invalid="ignore"):
-            loss = np.mean(self._loss_spec.objective(Y, X[rows] @ self._coef.T + self._intercept) * u[:, None], axis=0)
-            ratios = loss / (self._zero_losses(Y, u) + 1e-300)
+            for start in range(0, X.shape[0], JUDGED_ROWS):
+                block = slice(start, start + JUDGED_ROWS)
+                f = np.asarray(X[block] @ coef, dtype=np.float64) + self._intercept
+                u = 1.0 if weights is None else weights[block, None]
+                loss += np.sum(self._loss_spec.objective(Y[block], f) * u, axis=0)
+            ratios = loss / X.shape[0] / (self._zero_losses(Y, 1.0 if weights is None else weights) + 1e-300)
         return float(np.max(np.where(np.isfinite(ratios), ratios, np.inf)))
 
     def _zero_losses(self, Y, u) -> np.ndarray:
@@ -1003,9 +1011,9 @@ class _ZipMLLinear(BaseEstimator):
         """Train from zero (or from ``coef_init`` / ``intercept_init``, or the warm-start
         model ``previous``): the adaptive schedule (decay_epochs=None) or ``max_iter``
         epochs of the fixed one; with eta0='auto' a run that ends worse than the zero model
-        restarts with half the step (up to 8 times): judged at full precision on about
-        SAMPLED_ROWS rows of dense float X (the pass loss's estimate can be far off where its
-        noise is large, at 1 bit on skewed features), else by the pass loss. With early
+        restarts with half the step (up to 8 times): judged at full precision on every row
+        of dense float X (the pass loss's estimate can be far off where its noise is large,
+        at 1 bit on skewed features), else by the pass loss. With early
         stopping, a ``validation_fraction`` of the rows is held out and drives the schedule
         (and judges the run). A run whose weights pass MODEL_HEADROOM (least squares: labels
         far out, nearly collinear features) restarts with a wider label scale
@@ -1033,8 +1041,8 @@ class _ZipMLLinear(BaseEstimator):
             # a wider label scale, and a smaller step too where the run also diverged
             wide = config.quantized and not self._loss_spec.margin and self._peak > MODEL_HEADROOM
             if held_out is None and isinstance(X, np.ndarray) and np.isfinite(worst):
-                sampled = self._sampled_ratio(X, Y, weights)
-                worst = worst if sampled is None else sampled
+                judged = self._training_ratio(X, Y, weights)
+                worst = worst if judged is None else judged
             if worst <= 1.0 and not wide:
                 return self
             if not np.any(self.scaling_.inv):  # no feature varies: a smaller step cannot help
