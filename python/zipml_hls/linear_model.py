@@ -40,8 +40,8 @@ MODEL_HEADROOM = 64.0
 #: predicted none of a 1.6% class (fp32: 44% of its rows), of a 1.0% class none (fp32: 51%).
 MINORITY_SHARE = 0.005
 
-#: Rows per block of ``_training_ratio``'s products.
-JUDGED_ROWS = 65536
+#: Values per float64 block of ``_training_ratio``'s products (16 MiB).
+JUDGED_VALUES = 1 << 21
 
 #: partial_fit cannot start again: it warns once labels or weights pass this (3/4 of +-128).
 PARTIAL_FIT_RANGE = 96.0
@@ -862,18 +862,18 @@ class _ZipMLLinear(BaseEstimator):
     def _training_ratio(self, X, Y, weights=None) -> float | None:
         """The largest ratio, over targets, of the fitted model's (coef_, intercept_) loss
         on every row of X at full precision to the zero model's (each target's training
-        mean, f = 0 in the scaled space, as _held_out_ratio), in blocks of JUDGED_ROWS rows
-        (no float64 copy of float32 X); None where every weight is 0. Every row, not a
+        mean, f = 0 in the scaled space, as _held_out_ratio), in float64 blocks of about
+        JUDGED_VALUES values (no float64 copy of the whole of float32 X; the coefficients of
+        features of tiny ranges pass float32's largest); None where every weight is 0. Every row, not a
         sample: a label far out that a sample misses moves least squares' weights too, and
         on the sample alone a fit as good as least squares measured 5-14x the mean."""
         if weights is not None and not weights.any():
             return None
-        coef = self._coef.T.astype(X.dtype if X.dtype == np.float32 else np.float64)
-        loss = np.zeros(Y.shape[1])
+        loss, rows = np.zeros(Y.shape[1]), max(1, JUDGED_VALUES // max(1, X.shape[1]))
         with np.errstate(over="ignore", invalid="ignore"):
-            for start in range(0, X.shape[0], JUDGED_ROWS):
-                block = slice(start, start + JUDGED_ROWS)
-                f = np.asarray(X[block] @ coef, dtype=np.float64) + self._intercept
+            for start in range(0, X.shape[0], rows):
+                block = slice(start, start + rows)
+                f = X[block].astype(np.float64) @ self._coef.T + self._intercept
                 u = 1.0 if weights is None else weights[block, None]
                 loss += np.sum(self._loss_spec.objective(Y[block], f) * u, axis=0)
             ratios = loss / X.shape[0] / (self._zero_losses(Y, 1.0 if weights is None else weights) + 1e-300)
