@@ -864,7 +864,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--eta0", type=_eta0, default="auto", help="initial step (power of two) or 'auto'")
     p.add_argument("--decay-epochs", type=int, default=None,
                    help="fixed schedule: halve the step every N epochs (0: constant); default: adaptive (halve "
-                        "when the loss stalls, stop after 6 halvings)")
+                        "when the loss stalls, stop after 6 halvings or more: docs/API.md)")
     p.add_argument("--tol", type=float, default=1e-3,
                    help="adaptive schedule: relative improvement that counts (it must also exceed three "
                         "standard errors of the loss estimate)")

@@ -30,7 +30,8 @@ from .spec import format as F
 from .spec.losses import CLASSIFIER_LOSSES, LOSSES
 from .spec.schedule import epoch_shift, step_shift_from_eta
 from .conditioning import Conditioning
-from .step_size import AdaptiveSchedule, RoundingStats, correction_margin, row_bound, step_shift_of
+from .step_size import (ADAPTIVE_HALVINGS, AdaptiveSchedule, RoundingStats, correction_margin, damps_noise,
+                        extra_halvings, row_bound, step_shift_of)
 
 _MAX_BACKOFF = 8
 #: The largest |weight| (scaled units) a run may reach before fit widens the label scale and
@@ -512,7 +513,9 @@ class _ZipMLLinear(BaseEstimator):
                                      np.minimum(stored * float(np.mean(weights)), 1 / 64))
         if self.eta0 == "auto":
             bound = row_bound(X, self.scaling_, by) if stats is None else stats.step_bound(by is not None)
-            self._step_shift = step_shift_of(bound, 0.0 if rounding is None else rounding.row_max)
+            v, damped = 0.0 if rounding is None else rounding.row_max, damps_noise(bits, self.decay_epochs is None)
+            self._step_shift = step_shift_of(bound, v, damped)
+            self._extra_halvings = 0 if damped else extra_halvings(bound, v)
             # A row of weight u steps u times as far. The rule above keeps eta (R + 1) <= 1, half
             # of where a step overshoots its row's residual, so weights up to 2 keep the step and
             # heavier ones lower it by ceil(log2(u_max / 2)) (u_max (R + 1) times eta <= 2; a
@@ -520,7 +523,7 @@ class _ZipMLLinear(BaseEstimator):
             if weights is not None and weights.max() > 2.0:
                 self._step_shift = min(F.MAX_SHIFT, self._step_shift + int(np.ceil(np.log2(weights.max() / 2.0))))
         else:
-            self._step_shift = step_shift_from_eta(float(self.eta0))
+            self._step_shift, self._extra_halvings = step_shift_from_eta(float(self.eta0)), 0
         self.eta_ = 2.0**-self._step_shift
         self._seed = _resolve_seed(self.random_state) if seed is None else seed
         self._models = np.zeros((Y.shape[1], summary.mean.shape[0] + 1))
@@ -818,7 +821,8 @@ class _ZipMLLinear(BaseEstimator):
         floor = (MARGIN_LOSS_FLOOR * float(np.mean([r.zero_loss() for r in runs])) / self._weight_gain
                  if self._loss_spec.margin else 0.0)
         # tol=None (scikit-learn's): the step halves as with tol 0, and every epoch up to max_iter runs
-        schedule = AdaptiveSchedule(config.step_shift, self.tol or 0.0, self.n_iter_no_change, floor=floor)
+        schedule = AdaptiveSchedule(config.step_shift, self.tol or 0.0, self.n_iter_no_change,
+                                    max_halvings=ADAPTIVE_HALVINGS + self._extra_halvings, floor=floor)
         progress = _Progress(self, int(self.max_iter))
         converged = False
         self._peak = 0.0
@@ -1159,17 +1163,19 @@ _PARAMS_DOC = r"""
         Initial step in scaled units. Kernels step by powers of two: a float becomes
         ``2**-round(-log2(eta0))`` (clipped to [2^-40, 2^-1]); with ``precondition``,
         feature j steps ``2**p_j`` times it (up to 4096 times), so a step that suits
-        unconditioned SGD can diverge. 'auto' takes ``2**-ceil(log2((R + 1)(1 + V)))``,
-        R = max_i sum_j 2^p_j |a_ij - m_j| (the multipliers before an L2 penalty lowers
-        them; for 'log_loss' with an intercept R = max_i sum_j |a_ij|), V = max_i sum_j
-        Var[Q(a_ij)] (see ``zipml_hls.step_size.auto_step_shift``), and halves it while a run ends worse than
+        unconditioned SGD can diverge. 'auto' takes ``2**-ceil(log2(R + 1 + V))`` (at 1 bit
+        and with an int ``decay_epochs`` ``2**-ceil(log2((R + 1)(1 + V)))``), R = max_i sum_j
+        2^p_j |a_ij - m_j| (the multipliers before an L2 penalty lowers them; for 'log_loss'
+        with an intercept R = max_i sum_j |a_ij|), V = max_i sum_j Var[Q(a_ij)] (see
+        ``zipml_hls.step_size.auto_step_shift``), and halves it while a run ends worse than
         predicting the mean (up to 8 times).
     decay_epochs : int or None, default=None
         None: the adaptive schedule - the step halves whenever the training loss has not
         improved by ``tol`` (relative) and by three standard errors (the noise the
         quantization draws give the pass estimate) for ``n_iter_no_change`` epochs, and
-        at least every 20 epochs; training stops when, after 6 halvings, the loss has not
-        improved by ``tol`` for ``n_iter_no_change`` epochs (or at ``max_iter``).
+        at least every 20 epochs; training stops when, after 6 halvings (more where 'auto'
+        starts above ``2**-ceil(log2((R + 1)(1 + V)))``, by the difference), the loss has
+        not improved by ``tol`` for ``n_iter_no_change`` epochs (or at ``max_iter``).
         An int k: the kernel's fixed schedule, ``eta_e = eta_0 * 2**-floor(e / k)`` for all
         ``max_iter`` epochs (0 keeps the step constant).
     tol : float or None, default=1e-3
