@@ -325,6 +325,8 @@ def test_the_backoff_judges_each_target_and_weighted_rows():
     Y = np.column_stack([1000 * X @ [1.0, 2.0, 3.0, 4.0], 0.01 * X @ [4.0, -3.0, 2.0, 1.0]])
     model = ZipMLRegressor(bits=8, random_state=0).fit(X, Y)
     assert model._training_ratio(X, Y) < 0.01
+    # float32 X multiplies in float32 (no float64 copy), to the same judgement
+    assert model._training_ratio(X.astype(np.float32), Y) == pytest.approx(model._training_ratio(X, Y), rel=1e-4)
     model._coef[1] *= -5
     assert model._training_ratio(X, Y) > 10
     assert model._training_ratio(X, Y, np.zeros(3000)) is None

@@ -41,8 +41,9 @@ MODEL_HEADROOM = 64.0
 #: predicted none of a 1.6% class (fp32: 44% of its rows), of a 1.0% class none (fp32: 51%).
 MINORITY_SHARE = 0.005
 
-#: Values per float64 block of ``_training_ratio``'s products (16 MiB).
-JUDGED_VALUES = 1 << 21
+#: ``_training_ratio``'s blocks: rows of X (the products' temporaries), and values of float32
+#: X it copies to float64 (16 MiB).
+JUDGED_ROWS, JUDGED_VALUES = 1 << 20, 1 << 21
 
 #: partial_fit cannot start again: it warns once labels or weights pass this (3/4 of +-128).
 PARTIAL_FIT_RANGE = 96.0
@@ -866,18 +867,25 @@ class _ZipMLLinear(BaseEstimator):
     def _training_ratio(self, X, Y, weights=None) -> float | None:
         """The largest ratio, over targets, of the fitted model's (coef_, intercept_) loss
         on every row of X at full precision to the zero model's (each target's training
-        mean, f = 0 in the scaled space, as _held_out_ratio), in float64 blocks of about
-        JUDGED_VALUES values (no float64 copy of the whole of float32 X; the coefficients of
-        features of tiny ranges pass float32's largest); None where every weight is 0. Every row, not a
-        sample: a label far out that a sample misses moves least squares' weights too, and
-        on the sample alone a fit as good as least squares measured 5-14x the mean."""
+        mean, f = 0 in the scaled space, as _held_out_ratio); None where every weight is 0.
+        Every row, not a sample: a label far out that a sample misses moves least squares'
+        weights too, and on the sample alone a fit as good as least squares measured 5-14x
+        the mean. Float32 X multiplies in float32 unless a product could pass its range
+        (features of ranges near 1e-38 have coefficients near 1e38), then in float64 blocks
+        of JUDGED_VALUES values; otherwise in blocks of JUDGED_ROWS rows (products of small
+        blocks cost BLAS's threads more than the arithmetic: 1024-row blocks of 131072 x
+        2048 took 20x as long as one product)."""
         if weights is not None and not weights.any():
             return None
-        loss, rows = np.zeros(Y.shape[1]), max(1, JUDGED_VALUES // max(1, X.shape[1]))
+        limits = np.maximum(np.abs(self.scaling_.lo), np.abs(self.scaling_.hi)).astype(np.float64)
+        in_range = np.all(np.abs(self._coef) < 1e37) and np.all(np.abs(self._coef) @ limits < 1e37)
+        dtype = np.float32 if X.dtype == np.float32 and in_range else np.float64
+        coef, loss = self._coef.T.astype(dtype), np.zeros(Y.shape[1])
+        rows = JUDGED_ROWS if X.dtype == dtype else max(1, JUDGED_VALUES // max(1, X.shape[1]))
         with np.errstate(over="ignore", invalid="ignore"):
             for start in range(0, X.shape[0], rows):
                 block = slice(start, start + rows)
-                f = X[block].astype(np.float64) @ self._coef.T + self._intercept
+                f = (X[block].astype(dtype, copy=False) @ coef).astype(np.float64) + self._intercept
                 u = 1.0 if weights is None else weights[block, None]
                 loss += np.sum(self._loss_spec.objective(Y[block], f) * u, axis=0)
             ratios = loss / X.shape[0] / (self._zero_losses(Y, 1.0 if weights is None else weights) + 1e-300)
