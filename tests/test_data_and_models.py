@@ -459,6 +459,16 @@ def test_model_files_with_impossible_values_are_refused(tmp_path, change, match)
         load_model(_rewritten(_model_file(tmp_path), **change))
 
 
+@pytest.mark.filterwarnings("ignore::sklearn.exceptions.ConvergenceWarning")
+def test_a_schedule_saved_without_its_halvings_count_resumes_with_six(tmp_path):
+    est = ZipMLRegressor(bits=4, max_iter=3, random_state=0).fit(*load_diabetes(return_X_y=True))
+    save_model(est, tmp_path / "m.zipml")
+    assert load_model(tmp_path / "m.zipml")._schedule.max_halvings == est._schedule.max_halvings
+    older = load_model(_rewritten(tmp_path / "m.zipml", change_meta=lambda m: {**m, "schedule": {
+        k: v for k, v in m["schedule"].items() if k != "max_halvings"}}))
+    assert older._schedule.max_halvings == 6 and older._schedule.shift == est._schedule.shift
+
+
 def test_loader_findings_of_an_adversarial_run(tmp_path):
     import os
 

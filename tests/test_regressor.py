@@ -137,6 +137,31 @@ def test_partial_fit_goes_on_with_the_adaptive_schedule(tmp_path):
 
 
 @pytest.mark.filterwarnings("ignore::sklearn.exceptions.ConvergenceWarning")
+def test_partial_fit_keeps_the_halvings_a_wide_start_adds_across_a_model_file(tmp_path):
+    # 2 bits on 2000 x 300: the adaptive start is 2^-ceil(log2(R + 1 + V)), some halvings
+    # above the damped one, which the schedule may add to its 6. partial_fit's own schedule
+    # and one loaded from a model file keep them (files saved without the count mean 6).
+    from sklearn.datasets import make_regression
+
+    from zipml_hls.model_io import load_model, save_model
+
+    X, y = make_regression(2000, 300, noise=10, random_state=0)
+    X = X.astype(np.float32)
+    fitted = ZipMLRegressor(bits=2, max_iter=10, random_state=0).fit(X, y)
+    assert fitted._extra_halvings > 0 and fitted._schedule.max_halvings == 6 + fitted._extra_halvings
+    fresh = ZipMLRegressor(bits=2, random_state=0)
+    fresh.partial_fit(X, y)
+    assert fresh._schedule.max_halvings == 6 + fitted._extra_halvings
+    save_model(fitted, tmp_path / "m.zipml")
+    loaded = load_model(tmp_path / "m.zipml")
+    for _ in range(30):
+        fitted.partial_fit(X, y)
+        loaded.partial_fit(X, y)
+    assert fitted._schedule.halvings > 6
+    assert np.array_equal(loaded.coef_, fitted.coef_) and loaded.final_eta_ == fitted.final_eta_
+
+
+@pytest.mark.filterwarnings("ignore::sklearn.exceptions.ConvergenceWarning")
 def test_partial_fit_warns_once_of_labels_beyond_the_models_range():
     rng = np.random.default_rng(0)
     X = rng.normal(size=(2000, 3))

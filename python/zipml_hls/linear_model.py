@@ -1100,8 +1100,11 @@ class _ZipMLLinear(BaseEstimator):
             self._count_clipped(X)
         if self.decay_epochs is None:  # the adaptive schedule, going on from where the last call or fit left it
             if getattr(self, "_schedule", None) is None:
-                start = step_shift_from_eta(self.final_eta_) if hasattr(self, "final_eta_") else self._step_shift
-                self._schedule = AdaptiveSchedule(start, float(self.tol or 0.0), int(self.n_iter_no_change))
+                resumes = hasattr(self, "final_eta_")  # (from a fit of the fixed schedule: its last step)
+                start = step_shift_from_eta(self.final_eta_) if resumes else self._step_shift
+                extra = 0 if resumes else getattr(self, "_extra_halvings", 0)  # (0: a model file of no schedule)
+                self._schedule = AdaptiveSchedule(start, float(self.tol or 0.0), int(self.n_iter_no_change),
+                                                  max_halvings=ADAPTIVE_HALVINGS + extra)
             shift = self._schedule.shift
         else:
             self._schedule = None

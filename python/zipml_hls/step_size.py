@@ -165,8 +165,9 @@ class AdaptiveSchedule:
         self.best, self.stale, self.halvings, self.since = np.inf, 0, 0, 0
         self.lowest, self.flat = np.inf, 0
 
-    #: What ``state`` holds: the step exponent, the floor and the counts of ``update``.
-    STATE = ("shift", "floor", "best", "lowest", "stale", "halvings", "since", "flat")
+    #: What ``state`` holds: the step exponent, the floor, the counts of ``update`` and the
+    #: halvings it may make (states saved without it had ADAPTIVE_HALVINGS).
+    STATE = ("shift", "floor", "best", "lowest", "stale", "halvings", "since", "flat", "max_halvings")
 
     def state(self) -> dict:
         """The schedule's step and counts, for a model file (bests not yet set as None)."""
@@ -175,7 +176,8 @@ class AdaptiveSchedule:
     @classmethod
     def resumed(cls, state: dict, tol: float, n_iter_no_change: int) -> "AdaptiveSchedule":
         """A schedule that goes on from ``state`` (``state()``'s) with these settings."""
-        schedule = cls(int(state["shift"]), tol, n_iter_no_change, floor=float(state["floor"]))
+        schedule = cls(int(state["shift"]), tol, n_iter_no_change,
+                       max_halvings=int(state.get("max_halvings", ADAPTIVE_HALVINGS)), floor=float(state["floor"]))
         for name in ("best", "lowest"):
             setattr(schedule, name, np.inf if state[name] is None else float(state[name]))
         for name in ("stale", "halvings", "since", "flat"):
