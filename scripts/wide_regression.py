@@ -1,7 +1,8 @@
 """Training R^2 of ZipMLRegressor (defaults) at each precision on scikit-learn's
 make_regression (200000 x 500, float32), against Ridge, on the same rows.
 
-Usage: python scripts/wide_regression.py [--rows 200000] [--features 500] [--noise 10]
+Usage: python scripts/wide_regression.py [--rows 200000] [--features 500] [--noise 10] [--bits 32 8 4 2]
+       [--eta0 auto]
 """
 
 from __future__ import annotations
@@ -23,6 +24,9 @@ def main() -> None:
     parser.add_argument("--rows", type=int, default=200_000)
     parser.add_argument("--features", type=int, default=500)
     parser.add_argument("--noise", type=float, default=10.0)
+    parser.add_argument("--bits", type=int, nargs="+", default=[32, 8, 4, 2])
+    parser.add_argument("--eta0", type=lambda v: v if v == "auto" else float(v), default="auto",
+                        help="the estimators' eta0 at every width (default: auto)")
     args = parser.parse_args()
     X, y = make_regression(args.rows, args.features, noise=args.noise, random_state=0)
     X = X.astype(np.float32)
@@ -30,11 +34,11 @@ def main() -> None:
     print(f"{args.rows} x {args.features}, noise {args.noise}: Ridge R^2 {ridge:.5f}")
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", ConvergenceWarning)
-        for bits in (32, 8, 4, 2):
+        for bits in args.bits:
             start = time.perf_counter()
-            model = ZipMLRegressor(bits=bits, random_state=0).fit(X, y)
+            model = ZipMLRegressor(bits=bits, eta0=args.eta0, random_state=0).fit(X, y)
             r2 = model.score(X, y)
-            print(f"  {bits:2d} bits: R^2 {r2:.5f} (gap to Ridge {ridge - r2:.5f}), {model.n_iter_} epochs, "
+            print(f"  {bits:2d} bits: R^2 {r2:.5f} (gap to Ridge {ridge - r2:.5f}), eta0 {model.eta_:.3g}, {model.n_iter_} epochs, "
                   f"{time.perf_counter() - start:.1f} s")
 
 

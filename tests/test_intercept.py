@@ -238,7 +238,7 @@ def test_features_far_from_0_without_intercept_warn_of_the_widening_not_of_outli
     assert len(messages) == 2
     assert re.match(r"2 feature\(s\) \(0, 1\) lie far from 0 \(feature 0 spans \[9996\.\d+, 10003\.\d+\]\): without an "
                     r"intercept \(fit_intercept=False\) each range is widened to hold 0, and their values then span up "
-                    r"to 2\.\d+e\+03 times less than it, which at 4 bits lies within one step", messages[0])
+                    r"to 2\.\d+e\+03 times less than it, which at 4 bits lie within one step", messages[0])
     assert messages[0].endswith("Centre those features (subtract their means) or keep fit_intercept=True")
     assert messages[1].startswith("1 feature(s) (2) have a few values far outside the rest")
     with pytest.warns(UserWarning) as caught:

@@ -209,6 +209,15 @@ def test_features_of_ranges_near_float32s_smallest_train(bits):
     for scale in (1e-38, 1e-39):
         m = ZipMLRegressor(bits=bits, random_state=0).fit(Z * scale, y)
         assert m.score(Z * scale, y) > 0.99 and m.eta_ <= 2 * ref.eta_
+    # float32 X: coefficients above float32's largest would overflow in the full-precision products
+    # of the restart judge and the classifier's class count, which then use float64
+    X32 = (Z * 1e-39).astype(np.float32)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", RuntimeWarning)
+        m = ZipMLRegressor(bits=bits, random_state=0).fit(X32, y)
+        assert np.max(np.abs(m.coef_)) > 3.5e38 and m._training_ratio(X32, y[:, None]) < 0.01
+        labels = (y > 0).astype(int)
+        assert ZipMLClassifier(bits=bits, random_state=0).fit(X32, labels).score(X32, labels) > 0.9
 
 
 @pytest.mark.parametrize("value", [1.0, 1e-40])

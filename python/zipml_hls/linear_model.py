@@ -37,13 +37,13 @@ _MAX_BACKOFF = 8
 #: The largest |weight| (scaled units) a run may reach before fit widens the label scale and
 #: starts again: half the kernels' Q7.24 range of +-128, past which the model wraps.
 MODEL_HEADROOM = 64.0
-#: The smallest class share whose loss ``_warn_majority`` reports: at 1 bit squared hinge
-#: predicted none of a 1.6% class (fp32: 44% of its rows), of a 1.0% class none (fp32: 51%).
-MINORITY_SHARE = 0.005
+#: The smallest class, as a share of the rows and in rows, whose loss ``_warn_majority``
+#: reports: at 1 bit squared hinge predicted none of a 1.6% class (tests/test_losses.py).
+MINORITY_SHARE, MINORITY_ROWS = 0.005, 20
 
-#: ``_training_ratio``'s blocks: rows of X (the products' temporaries), and values of float32
-#: X it copies to float64 (16 MiB).
-JUDGED_ROWS, JUDGED_VALUES = 1 << 20, 1 << 21
+#: Values per block of ``_decision_blocks`` (16 MiB in float64): of float32 X's rows copied to
+#: float64, else of the products.
+JUDGED_VALUES = 1 << 21
 
 #: partial_fit cannot start again: it warns once labels or weights pass this (3/4 of +-128).
 PARTIAL_FIT_RANGE = 96.0
@@ -473,7 +473,8 @@ class _ZipMLLinear(BaseEstimator):
                 table = optimal_level_table(X, bits, summary.scaling, self.backend, self.levels_method)
             rounding = None if bits == F.FULL_PRECISION else RoundingStats.of(X, summary.scaling, bits, table)
             if rounding is not None and isinstance(X, np.ndarray):
-                self._warn_stretched(X, summary.scaling, bits, tables=table is not None, own=own)
+                self._warn_stretched(X, summary.scaling, bits, tables=table is not None,
+                                     own=None if self.fit_intercept else own)
             _warn_coarse_float32(summary.scaling)
         else:  # (quantized data train with an intercept: _needs_float_rows)
             summary, rounding = stats.summary, stats.rounding
@@ -618,7 +619,7 @@ class _ZipMLLinear(BaseEstimator):
             warnings.warn(f"{far.size} feature(s) ({_listed(far)}) lie far from 0 (feature {j} spans "
                           f"[{own.lo[j]:.6g}, {own.hi[j]:.6g}]): without an intercept "
                           "(fit_intercept=False) each range is widened to hold 0, and their values then span up to "
-                          f"{stretch[widened].max():.3g} times less than it, which at {bits} bits lies {where}, read "
+                          f"{stretch[widened].max():.3g} times less than it, which at {bits} bits lie {where}, read "
                           "mostly as rounding noise. Centre those features (subtract their means) or keep "
                           "fit_intercept=True", UserWarning, stacklevel=5)
         if not widened.all():
@@ -864,28 +865,36 @@ class _ZipMLLinear(BaseEstimator):
         loss = self._loss_spec.objective(Y_val, scores)
         return float(np.mean(loss if w_val is None else loss * w_val[:, None]))
 
+    def _decision_blocks(self, X):
+        """(rows, f) for blocks of dense float X: f = X[rows] @ coef_.T + intercept_ in
+        float64, (rows, n_models). Float32 X multiplies in float32 (no float64 copy) unless
+        a product could pass its range (features of ranges near 1e-38 have coefficients
+        near 1e38), then in float64 blocks of JUDGED_VALUES values; otherwise in blocks of
+        JUDGED_VALUES models' values (products of small blocks cost BLAS's threads more than
+        the arithmetic: 1024-row blocks of 131072 x 2048 took 20x as long as one product)."""
+        limits = np.maximum(np.abs(self.scaling_.lo), np.abs(self.scaling_.hi)).astype(np.float64)
+        in_range = np.all(np.abs(self._coef) < 1e37) and np.all(np.abs(self._coef) @ limits < 1e37)
+        dtype = np.float32 if X.dtype == np.float32 and in_range else np.float64
+        coef = self._coef.T.astype(dtype)
+        width = X.shape[1] if X.dtype != dtype else coef.shape[1]  # (a copy of X's rows, or the products)
+        rows = max(1024, JUDGED_VALUES // max(1, width))
+        with np.errstate(over="ignore", invalid="ignore"):
+            for start in range(0, X.shape[0], rows):
+                block = slice(start, start + rows)
+                yield block, (X[block].astype(dtype, copy=False) @ coef).astype(np.float64) + self._intercept
+
     def _training_ratio(self, X, Y, weights=None) -> float | None:
         """The largest ratio, over targets, of the fitted model's (coef_, intercept_) loss
         on every row of X at full precision to the zero model's (each target's training
         mean, f = 0 in the scaled space, as _held_out_ratio); None where every weight is 0.
         Every row, not a sample: a label far out that a sample misses moves least squares'
         weights too, and on the sample alone a fit as good as least squares measured 5-14x
-        the mean. Float32 X multiplies in float32 unless a product could pass its range
-        (features of ranges near 1e-38 have coefficients near 1e38), then in float64 blocks
-        of JUDGED_VALUES values; otherwise in blocks of JUDGED_ROWS rows (products of small
-        blocks cost BLAS's threads more than the arithmetic: 1024-row blocks of 131072 x
-        2048 took 20x as long as one product)."""
+        the mean."""
         if weights is not None and not weights.any():
             return None
-        limits = np.maximum(np.abs(self.scaling_.lo), np.abs(self.scaling_.hi)).astype(np.float64)
-        in_range = np.all(np.abs(self._coef) < 1e37) and np.all(np.abs(self._coef) @ limits < 1e37)
-        dtype = np.float32 if X.dtype == np.float32 and in_range else np.float64
-        coef, loss = self._coef.T.astype(dtype), np.zeros(Y.shape[1])
-        rows = JUDGED_ROWS if X.dtype == dtype else max(1, JUDGED_VALUES // max(1, X.shape[1]))
+        loss = np.zeros(Y.shape[1])
         with np.errstate(over="ignore", invalid="ignore"):
-            for start in range(0, X.shape[0], rows):
-                block = slice(start, start + rows)
-                f = (X[block].astype(dtype, copy=False) @ coef).astype(np.float64) + self._intercept
+            for block, f in self._decision_blocks(X):
                 u = 1.0 if weights is None else weights[block, None]
                 loss += np.sum(self._loss_spec.objective(Y[block], f) * u, axis=0)
             ratios = loss / X.shape[0] / (self._zero_losses(Y, 1.0 if weights is None else weights) + 1e-300)
@@ -1611,20 +1620,19 @@ class ZipMLClassifier(ClassifierMixin, _ZipMLLinear):
     def _warn_majority(self, X, y) -> None:
         """At 1 and 2 bits, a warning where the fitted model predicts one class for at least
         15% more of the training rows than hold it, or a class of at least MINORITY_SHARE of
-        them (and 20 rows) for at most a quarter of its rows (imbalanced classes, where the
-        first test cannot fire):
-        there the noisy margin test of the margin losses (and the log-loss polynomial's
+        them (and MINORITY_ROWS rows) for at most a quarter of its rows (imbalanced classes,
+        where the first test cannot fire): there the noisy margin test of the margin losses (and the log-loss polynomial's
         noisy samples) can pull a fit towards the most frequent class, silently (docs/API.md,
         "Losses at 1 and 2 bits")."""
         if int(self.bits) > 2:
             return
-        # X float32 times the model (predict's float64 copy of X would double a large X's memory)
-        predicted = self._class_index(np.asarray(X @ self._coef.T.astype(np.float32), dtype=np.float64)
-                                      + self._intercept)
+        # in blocks (predict's float64 copy of X would double a large X's memory)
+        predicted = np.concatenate([self._class_index(f) for _, f in self._decision_blocks(X)])
         shares = np.bincount(predicted, minlength=self.classes_.size) / predicted.size
-        truth = np.bincount(np.searchsorted(self.classes_, y), minlength=self.classes_.size) / predicted.size
+        held = np.bincount(np.searchsorted(self.classes_, y), minlength=self.classes_.size)
+        truth = held / predicted.size
         k = int(np.argmax(shares - truth))
-        lost = np.flatnonzero((truth >= MINORITY_SHARE) & (truth * predicted.size >= 20) & (shares <= truth / 4))
+        lost = np.flatnonzero((truth >= MINORITY_SHARE) & (held >= MINORITY_ROWS) & (shares <= truth / 4))
         if shares[k] - truth[k] >= 0.15 or lost.size:
             k = k if shares[k] - truth[k] >= 0.15 else int(lost[np.argmin(shares[lost] / truth[lost])])
             warnings.warn(f"at {int(self.bits)} bit(s) the model predicts {shares[k]:.1%} of the training rows as "

@@ -128,9 +128,9 @@ def auto_step_shift(X: np.ndarray, scaling, bits: int, conditioning=None, roundi
     it starts at the sum. A fixed schedule cannot, and at 1 bit each value's rounding
     variance (up to 1/4) is as large as the features' own, where the sum's larger start
     measured further off after the same epochs: those divide the step by 1 + V too
-    (``damps_noise``). With that product at every width, 2 bits on
-    5000 x 2000 rows reached training R^2 0.40, the sum 0.95 (``python
-    scripts/wide_regression.py --rows 5000 --features 2000``). ``a`` is X scaled by
+    (``damps_noise``). From that product's start, 2 bits on 5000 x 2000 rows reached
+    training R^2 0.40, from the sum's 0.95 (``python scripts/wide_regression.py --rows 5000
+    --features 2000 --bits 2``, with ``--eta0 3.814697265625e-06`` for the product's). ``a`` is X scaled by
     ``scaling`` (a FeatureScaling); R is ``row_bound``; ``conditioning``: the centers m_j
     and exponents p_j (``conditioning.Conditioning``; None: m = 0, p = 0); V is
     ``rounding.row_max`` over sampled rows (``RoundingStats.of(X, scaling, bits)``; None:
