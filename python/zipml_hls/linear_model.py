@@ -31,7 +31,7 @@ from .spec.losses import CLASSIFIER_LOSSES, LOSSES
 from .spec.schedule import epoch_shift, step_shift_from_eta
 from .conditioning import Conditioning
 from .step_size import (ADAPTIVE_HALVINGS, AdaptiveSchedule, RoundingStats, correction_margin, damps_noise,
-                        extra_halvings, row_bound, step_shift_of)
+                        extra_halvings, rounding_share, row_bound, step_shift_of)
 
 _MAX_BACKOFF = 8
 #: The largest |weight| (scaled units) a run may reach before fit widens the label scale and
@@ -515,7 +515,9 @@ class _ZipMLLinear(BaseEstimator):
                                      np.minimum(stored * float(np.mean(weights)), 1 / 64))
         if self.eta0 == "auto":
             bound = row_bound(X, self.scaling_, by) if stats is None else stats.step_bound(by is not None)
-            v, damped = 0.0 if rounding is None else rounding.row_max, damps_noise(bits, self.decay_epochs is None)
+            v = 0.0 if rounding is None else rounding.row_max
+            share = 0.0 if rounding is None else rounding_share(rounding.mean, summary.var)
+            damped = damps_noise(bits, share, self.decay_epochs is None)
             self._step_shift = step_shift_of(bound, v, damped)
             self._extra_halvings = 0 if damped else extra_halvings(bound, v)
             # A row of weight u steps u times as far. The rule above keeps eta (R + 1) <= 1, half
@@ -1183,8 +1185,9 @@ _PARAMS_DOC = r"""
         Initial step in scaled units. Kernels step by powers of two: a float becomes
         ``2**-round(-log2(eta0))`` (clipped to [2^-40, 2^-1]); with ``precondition``,
         feature j steps ``2**p_j`` times it (up to 4096 times), so a step that suits
-        unconditioned SGD can diverge. 'auto' takes ``2**-ceil(log2(R + 1 + V))`` (at 1 bit
-        and with an int ``decay_epochs`` ``2**-ceil(log2((R + 1)(1 + V)))``), R = max_i sum_j
+        unconditioned SGD can diverge. 'auto' takes ``2**-ceil(log2(R + 1 + V))`` (with an
+        int ``decay_epochs``, at 1 bit, and where stochastic rounding's variance passes 2.2
+        times the features' own, ``2**-ceil(log2((R + 1)(1 + V)))``), R = max_i sum_j
         2^p_j |a_ij - m_j| (the multipliers before an L2 penalty lowers them; for 'log_loss'
         with an intercept R = max_i sum_j |a_ij|), V = max_i sum_j Var[Q(a_ij)] (see
         ``zipml_hls.step_size.auto_step_shift``), and halves it while a run ends worse than
