@@ -227,6 +227,23 @@ def test_partial_fit_counts_and_warns_about_clipped_values(diabetes, tmp_path):
         ZipMLRegressor(bits=4, feature_range=(lo, hi)).fit(quantize(X, 4, y=y))
 
 
+def test_heavy_tailed_features_that_rounding_reads_as_noise_are_warned_about():
+    # Student-t features (3 degrees of freedom) crowd into the middle of their range: at 2
+    # bits stochastic rounding's variance is about 16 times theirs (3 at 3 bits, 0.6 at 4),
+    # and the default fit ended at 14.4x least squares (measured, seed 0); Gaussian features
+    # (about 1) and 4 bits stay silent.
+    rng = np.random.default_rng(0)
+    X = rng.standard_t(3, (10000, 50))
+    y = X @ rng.normal(size=50) + rng.normal(size=10000)
+    with pytest.warns(UserWarning, match=r"at 2 bits stochastic rounding's variance is 1\d\.\d times the features' "
+                      r"own \(the most: \d+, .*\): heavy tails or skew .* use more bits, levels='optimal', or transform"):
+        ZipMLRegressor(bits=2, max_iter=2, decay_epochs=0, random_state=0).fit(X, y)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        ZipMLRegressor(bits=4, max_iter=2, decay_epochs=0, random_state=0).fit(X, y)
+        ZipMLRegressor(bits=2, max_iter=2, decay_epochs=0, random_state=0).fit(rng.normal(size=(10000, 50)), y)
+
+
 def test_a_few_far_values_that_squeeze_a_feature_are_warned_about():
     # Five readings of 1e6 in feature 3 stretch its range 2e5-fold beyond its middle 98%,
     # whose values then all lie within one step of the 255: measured, the 8-bit model's

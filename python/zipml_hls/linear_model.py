@@ -37,6 +37,10 @@ _MAX_BACKOFF = 8
 #: The largest |weight| (scaled units) a run may reach before fit widens the label scale and
 #: starts again: half the kernels' Q7.24 range of +-128, past which the model wraps.
 MODEL_HEADROOM = 64.0
+#: The rounding share (``step_size.rounding_share``) above which ``_warn_rounding_noise`` warns,
+#: at 2 and 3 bits.
+NOISY_ROUNDING_WARNING = 3.0
+
 #: The smallest class, as a share of the rows and in rows, whose loss ``_warn_majority``
 #: reports: at 1 bit squared hinge predicted none of a 1.6% class (tests/test_losses.py).
 MINORITY_SHARE, MINORITY_ROWS = 0.005, 20
@@ -130,6 +134,31 @@ FLOAT32_MIN_STEPS = 1 << 6
 def _listed(features: np.ndarray) -> str:
     """Feature indices for a warning: the first 8, then '...'."""
     return ", ".join(str(j) for j in features[:8]) + (", ..." if features.size > 8 else "")
+
+
+def _warn_rounding_noise(mean_rounding: np.ndarray, var: np.ndarray, bits: int, stretched: np.ndarray) -> None:
+    """At 2 and 3 bits, warn where stochastic rounding's variance over all features
+    (``mean_rounding``, ``RoundingStats.mean``) passes NOISY_ROUNDING_WARNING times theirs
+    (``var``, scaled units; ``step_size.rounding_share``), naming the features of the
+    largest share that the ``stretched`` warning has not: heavy tails or skew crowd their
+    values into a small part of the range. Silent, such fits ended far from least squares
+    (10000 x 50 at 2 bits: Student-t features of 3 and 5 degrees of freedom 4.4-14x and
+    1.5x, shares 16 and 5.5; log-normal 3.3x, 3.5; at 10 degrees of freedom 1.06x, 2.4). 1
+    bit is left out: there even Gaussian features' rounding is 12 times their own."""
+    total = rounding_share(mean_rounding, var)
+    if bits not in (2, 3) or total <= NOISY_ROUNDING_WARNING:
+        return
+    with np.errstate(divide="ignore", invalid="ignore"):
+        share = np.where(var > 0, mean_rounding / var, 0.0)
+    share[stretched] = 0.0
+    noisy = np.flatnonzero(share > NOISY_ROUNDING_WARNING)
+    noisy = noisy[np.argsort(-share[noisy], kind="stable")]
+    named = f" (the most: {_listed(noisy)})" if noisy.size else ""
+    warnings.warn(f"at {bits} bits stochastic rounding's variance is {total:.3g} times the features' own{named}: heavy "
+                  "tails or skew crowd their values into a small part of their range, which the levels then read "
+                  "mostly as noise. Unbiased, but such fits end far from least squares: use more bits, "
+                  "levels='optimal', or transform those features (e.g. np.log1p, np.clip at percentiles)",
+                  UserWarning, stacklevel=5)
 
 
 def _warn_coarse_float32(scaling: FeatureScaling) -> None:
@@ -473,8 +502,9 @@ class _ZipMLLinear(BaseEstimator):
                 table = optimal_level_table(X, bits, summary.scaling, self.backend, self.levels_method)
             rounding = None if bits == F.FULL_PRECISION else RoundingStats.of(X, summary.scaling, bits, table)
             if rounding is not None and isinstance(X, np.ndarray):
-                self._warn_stretched(X, summary.scaling, bits, tables=table is not None,
-                                     own=None if self.fit_intercept else own)
+                stretched = self._warn_stretched(X, summary.scaling, bits, tables=table is not None,
+                                                 own=None if self.fit_intercept else own)
+                _warn_rounding_noise(rounding.mean, summary.var, bits, stretched)
             _warn_coarse_float32(summary.scaling)
         else:  # (quantized data train with an intercept: _needs_float_rows)
             summary, rounding = stats.summary, stats.rounding
@@ -597,7 +627,7 @@ class _ZipMLLinear(BaseEstimator):
         return engine.Penalty(decay=decay, l1=l1_coef)
 
     def _warn_stretched(self, X: np.ndarray, scaling: FeatureScaling, bits: int, tables: bool = False,
-                        own: FeatureScaling | None = None) -> None:
+                        own: FeatureScaling | None = None) -> np.ndarray:
         """Warn of features whose usual values a few far ones squeeze into one step of the
         uniform levels (``scaling.stretched_features`` on about ``STRETCH_ROWS`` rows spread
         over X): silent otherwise, their coefficients would just come out noisy. Level
@@ -605,10 +635,11 @@ class _ZipMLLinear(BaseEstimator):
         the kernel's grid of 1/1024 of the range, which then holds fewer points over those
         values than the width has levels (1 bit: the uniform levels). ``own``: the features'
         own ranges where ``scaling`` widened them to hold 0 (no intercept): features that
-        only the widening squeezes get a warning of their own, which names that cause."""
+        only the widening squeezes get a warning of their own, which names that cause.
+        Returns the features warned of."""
         features, stretch = stretched_features(X, scaling, bits, sample_rows(X.shape[0], STRETCH_ROWS))
         if not features.size:
-            return
+            return features
         where = ("within one step of the uniform levels" if not tables else
                  "within 1/(2^bits - 1) of the range, where the level tables' grid of 1/1024 holds fewer points "
                  "than the levels")
@@ -631,6 +662,7 @@ class _ZipMLLinear(BaseEstimator):
                           f"{bits} bits lie {where} and are read mostly as rounding noise (unbiased, but their "
                           "coefficients come out noisy). Clip or transform those features (e.g. np.clip at "
                           "percentiles, np.log1p), or use more bits", UserWarning, stacklevel=5)
+        return features
 
     def _warn_capped_penalty(self) -> None:
         l2, l1 = self._penalty_split()
