@@ -47,7 +47,8 @@ def main() -> None:
             for bits in (1, 2, 4):
                 cells = []
                 for requantize in (False, True):
-                    runs = [timed_loss(X, y, bits=bits, random_state=s, requantize=requantize, max_iter=epochs) for s in seeds]
+                    runs = [timed_loss(X, y, bits=bits, random_state=s, requantize=requantize, max_iter=epochs)
+                            for s in seeds]
                     ratios = [loss / best for loss, _ in runs]
                     cells.append(f"requantize={requantize!s:5s} {min(ratios):.3f}-{max(ratios):.3f}x, "
                                  f"time {np.median([t for _, t in runs]) / fp32_time:.2f}x")

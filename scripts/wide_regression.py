@@ -38,7 +38,8 @@ def main() -> None:
             start = time.perf_counter()
             model = ZipMLRegressor(bits=bits, eta0=args.eta0, random_state=0).fit(X, y)
             r2 = model.score(X, y)
-            print(f"  {bits:2d} bits: R^2 {r2:.5f} (gap to Ridge {ridge - r2:.5f}), eta0 {model.eta_:.3g}, {model.n_iter_} epochs, "
+            print(f"  {bits:2d} bits: R^2 {r2:.5f} (gap to Ridge {ridge - r2:.5f}), eta0 {model.eta_:.3g}, "
+                  f"{model.n_iter_} epochs, "
                   f"{time.perf_counter() - start:.1f} s")
 
 

@@ -30,8 +30,8 @@ from .spec import format as F
 from .spec.losses import CLASSIFIER_LOSSES, LOSSES
 from .spec.schedule import epoch_shift, step_shift_from_eta
 from .conditioning import Conditioning
-from .step_size import (ADAPTIVE_HALVINGS, AdaptiveSchedule, RoundingStats, correction_margin, damps_noise,
-                        extra_halvings, rounding_share, row_bound, step_shift_of)
+from .step_size import (ADAPTIVE_HALVINGS, AdaptiveSchedule, RoundingStats, automatic_start, correction_margin,
+                        rounding_share, row_bound)
 
 _MAX_BACKOFF = 8
 #: The largest |weight| (scaled units) a run may reach before fit widens the label scale and
@@ -136,16 +136,16 @@ def _listed(features: np.ndarray) -> str:
     return ", ".join(str(j) for j in features[:8]) + (", ..." if features.size > 8 else "")
 
 
-def _warn_rounding_noise(mean_rounding: np.ndarray, var: np.ndarray, bits: int, stretched: np.ndarray) -> None:
-    """At 2 and 3 bits, warn where stochastic rounding's variance over all features
-    (``mean_rounding``, ``RoundingStats.mean``) passes NOISY_ROUNDING_WARNING times theirs
-    (``var``, scaled units; ``step_size.rounding_share``), naming the features of the
-    largest share that the ``stretched`` warning has not: heavy tails or skew crowd their
+def _warn_rounding_noise(total: float, mean_rounding: np.ndarray, var: np.ndarray, bits: int,
+                         stretched: np.ndarray) -> None:
+    """At 2 and 3 bits, warn where stochastic rounding's variance over all features passes
+    NOISY_ROUNDING_WARNING times theirs (``total``, ``step_size.rounding_share`` of
+    ``mean_rounding``, ``RoundingStats.mean``, and ``var``, scaled units), naming the
+    features of the largest share that the ``stretched`` warning has not: heavy tails or skew crowd their
     values into a small part of the range. Silent, such fits ended far from least squares
     (10000 x 50 at 2 bits: Student-t features of 3 and 5 degrees of freedom 4.4-14x and
     1.5x, shares 16 and 5.5; log-normal 3.3x, 3.5; at 10 degrees of freedom 1.06x, 2.4). 1
     bit is left out: there even Gaussian features' rounding is 12 times their own."""
-    total = rounding_share(mean_rounding, var)
     if bits not in (2, 3) or total <= NOISY_ROUNDING_WARNING:
         return
     with np.errstate(divide="ignore", invalid="ignore"):
@@ -169,8 +169,8 @@ def _warn_coarse_float32(scaling: FeatureScaling) -> None:
     coarse = np.flatnonzero((hi > lo) & (steps < FLOAT32_MIN_STEPS))
     if coarse.size:
         j = int(coarse[np.argmin(steps[coarse])])
-        warnings.warn(f"{coarse.size} feature(s) ({_listed(coarse)}) vary little around a large offset: feature {j} spans "
-                      f"[{lo[j]:.9g}, {hi[j]:.9g}], where float32, which the kernels read, holds only "
+        warnings.warn(f"{coarse.size} feature(s) ({_listed(coarse)}) vary little around a large offset: feature {j} "
+                      f"spans [{lo[j]:.9g}, {hi[j]:.9g}], where float32, which the kernels read, holds only "
                       f"{steps[j]:.0f} steps of {step[j]:g}; subtract an offset first (e.g. X - X.mean(axis=0), "
                       "or a StandardScaler)", UserWarning, stacklevel=5)
 
@@ -488,7 +488,7 @@ class _ZipMLLinear(BaseEstimator):
             raise ValueError(f"feature_range has {known[0].size} features, X has {X.shape[1]}" if stats is None else
                              "feature_range applies to float data; quantized data carry their own scaling")
         self.n_clipped_, self._far_labels_warned, self._schedule = 0, False, None
-        origin = table = None
+        origin = table = stretched = None
         if stats is None:
             # ranges and moments in one pass (moments in the units of the known ranges, if given)
             summary = FeatureSummary.of(X, scaling=None if known is None else FeatureScaling.from_range(*known))
@@ -504,10 +504,13 @@ class _ZipMLLinear(BaseEstimator):
             if rounding is not None and isinstance(X, np.ndarray):
                 stretched = self._warn_stretched(X, summary.scaling, bits, tables=table is not None,
                                                  own=None if self.fit_intercept else own)
-                _warn_rounding_noise(rounding.mean, summary.var, bits, stretched)
             _warn_coarse_float32(summary.scaling)
         else:  # (quantized data train with an intercept: _needs_float_rows)
             summary, rounding = stats.summary, stats.rounding
+        # stochastic rounding's variance over the features' own: the step's damping and a warning
+        share = 0.0 if rounding is None else rounding_share(rounding.mean, summary.var)
+        if stretched is not None:
+            _warn_rounding_noise(share, rounding.mean, summary.var, bits, stretched)
         self.scaling_ = summary.scaling
         if known is not None:
             self._count_clipped(X)
@@ -545,11 +548,8 @@ class _ZipMLLinear(BaseEstimator):
                                      np.minimum(stored * float(np.mean(weights)), 1 / 64))
         if self.eta0 == "auto":
             bound = row_bound(X, self.scaling_, by) if stats is None else stats.step_bound(by is not None)
-            v = 0.0 if rounding is None else rounding.row_max
-            share = 0.0 if rounding is None else rounding_share(rounding.mean, summary.var)
-            damped = damps_noise(bits, share, self.decay_epochs is None)
-            self._step_shift = step_shift_of(bound, v, damped)
-            self._extra_halvings = 0 if damped else extra_halvings(bound, v)
+            self._step_shift, self._extra_halvings = automatic_start(
+                bound, 0.0 if rounding is None else rounding.row_max, share, bits, self.decay_epochs is None)
             # A row of weight u steps u times as far. The rule above keeps eta (R + 1) <= 1, half
             # of where a step overshoots its row's residual, so weights up to 2 keep the step and
             # heavier ones lower it by ceil(log2(u_max / 2)) (u_max (R + 1) times eta <= 2; a
@@ -1656,9 +1656,9 @@ class ZipMLClassifier(ClassifierMixin, _ZipMLLinear):
         """At 1 and 2 bits, a warning where the fitted model predicts one class for at least
         15% more of the training rows than hold it, or a class of at least MINORITY_SHARE of
         them (and MINORITY_ROWS rows) for at most a quarter of its rows (imbalanced classes,
-        where the first test cannot fire): there the noisy margin test of the margin losses (and the log-loss polynomial's
-        noisy samples) can pull a fit towards the most frequent class, silently (docs/API.md,
-        "Losses at 1 and 2 bits")."""
+        where the first test cannot fire): there the noisy margin test of the margin losses
+        (and the log-loss polynomial's noisy samples) can pull a fit towards the most
+        frequent class, silently (docs/API.md, "Losses at 1 and 2 bits")."""
         if int(self.bits) > 2:
             return
         # in blocks (predict's float64 copy of X would double a large X's memory)

@@ -131,6 +131,14 @@ def extra_halvings(bound: float, row_variance: float) -> int:
     return step_shift_of(bound, row_variance, True) - step_shift_of(bound, row_variance, False)
 
 
+def automatic_start(bound: float, row_variance: float, share: float, bits: int, adaptive: bool) -> tuple[int, int]:
+    """(step exponent, extra halvings) of ``eta0='auto'`` from R (``row_bound``), V
+    (``RoundingStats.row_max``) and the rounding share (``rounding_share``): the undamped
+    start and its ``extra_halvings``, or, where ``damps_noise``, the damped start and none."""
+    damped = damps_noise(bits, share, adaptive)
+    return step_shift_of(bound, row_variance, damped), 0 if damped else extra_halvings(bound, row_variance)
+
+
 def auto_step_shift(X: np.ndarray, scaling, bits: int, conditioning=None, rounding: RoundingStats | None = None,
                     adaptive: bool = True) -> int:
     """Initial step for least-squares SGD: eta = 2^-ceil(log2(R + 1 + V)), or
@@ -160,7 +168,7 @@ def auto_step_shift(X: np.ndarray, scaling, bits: int, conditioning=None, roundi
     if bits != F.FULL_PRECISION:
         rounding = RoundingStats.of(X, scaling, bits) if rounding is None else rounding
         v, share = rounding.row_max, rounding_share(rounding.mean, FeatureSummary.of(X, scaling=scaling).var)
-    return step_shift_of(row_bound(X, scaling, conditioning), v, damps_noise(bits, share, adaptive))
+    return automatic_start(row_bound(X, scaling, conditioning), v, share, bits, adaptive)[0]
 
 
 #: The halvings after which ``AdaptiveSchedule`` may stop (the estimators add ``extra_halvings``).
