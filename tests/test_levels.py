@@ -57,6 +57,21 @@ def test_divide_and_conquer_matches_quadratic_oracle(seed):
         assert fast[0] == v.min() and fast[-1] == v.max() and np.all(np.diff(fast) > 0)
 
 
+@pytest.mark.parametrize("offset", [0.0, 1e6])
+def test_grid_program_in_double_matches_the_quadratic_oracle_with_many_levels(offset):
+    # Many levels on a fine grid take Knuth's windows in double precision (the oracle runs
+    # every pair in long double); values far from 0 must not cost precision (the costs are
+    # taken about the first candidate).
+    rng = np.random.default_rng(11)
+    v = offset + np.round(rng.lognormal(size=3000), 3)
+    x, c = np.unique(v, return_counts=True)
+    for s, m in ((63, 300), (127, 600)):
+        fast = _kernels.levels_dp(x, c.astype(float), s, m, True)[0]
+        slow = _kernels.levels_dp(x, c.astype(float), s, m, False)[0]
+        assert quantization_variance(v, fast) == pytest.approx(quantization_variance(v, slow), rel=1e-9)
+        assert np.all(np.diff(fast) > 0)
+
+
 def test_grid_between_exact_and_uniform_and_converges():
     rng = np.random.default_rng(0)
     v = rng.exponential(size=3000) ** 2

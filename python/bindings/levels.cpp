@@ -29,7 +29,7 @@ py::tuple levels_dp(carray<double> x, carray<double> counts, int s, int grid_siz
     const zipml_host::IntervalCost cost = grid_size > 0
         ? zipml_host::grid_cost(px, pc, int(n), px[0], px[n - 1], grid_size, s)
         : zipml_host::point_cost(px, pc, int(n));
-    idx = zipml_host::solve(cost, s, monotone);
+    idx = grid_size > 0 ? zipml_host::solve<double>(cost, s, monotone) : zipml_host::solve(cost, s, monotone);
     pos.assign(cost.pos.begin(), cost.pos.end());
   }
   py::array_t<double> levels(s + 1);
@@ -69,7 +69,7 @@ py::array_t<double> grid_level_columns(carray<uint32_t> positions, int s, int gr
           continue;
         }
         const zipml_host::IntervalCost cost = zipml_host::grid_cost(col, ones.data(), int(n), *lo, *hi, grid_size, s);
-        const std::vector<int> idx = zipml_host::solve(cost, s, true);
+        const std::vector<int> idx = zipml_host::solve<double>(cost, s, true);
         for (int k = 0; k <= s; ++k) row[k] = static_cast<double>(cost.pos[idx[k]]);
       }
     }

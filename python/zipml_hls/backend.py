@@ -182,7 +182,7 @@ class NativeBackend:
 
     def levels_dp(self, x, counts, s, grid_size=0, monotone=True):
         """The s+1 variance-optimal levels among the points x (grid_size 0) or a grid;
-        ``monotone=False`` runs the plain O(s M^2) program instead of divide and conquer."""
+        ``monotone=False`` runs the plain O(s M^2) program (the oracle) instead of the fast search."""
         return self._k.levels_dp(x, counts, s, grid_size, monotone)[0]
 
     def grid_level_columns(self, positions, s, grid_size):

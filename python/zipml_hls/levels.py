@@ -94,7 +94,8 @@ def optimal_levels(values, n_levels, *, method="exact", grid_size=None, backend=
     n_levels : int >= 2 (s + 1 levels, s intervals).
     method : {'exact', 'grid'}
         'exact': the optimum over levels at data points, which is the global optimum
-        (O(s N log N), N = distinct values; a Monge-property divide and conquer).
+        (O(s N log N) at most, N = distinct values; each layer by divide and conquer or Knuth's
+        window, both from the Monge property).
         'grid': the optimum over levels on ``grid_size`` evenly spaced points between
         the minimum and the maximum (rounded up so (M - 1) is a multiple of s, so the
         grid holds the uniform levels), in O(N + s M log M). Its variance V_grid
