@@ -465,8 +465,22 @@ def test_a_schedule_saved_without_its_halvings_count_resumes_with_six(tmp_path):
     save_model(est, tmp_path / "m.zipml")
     assert load_model(tmp_path / "m.zipml")._schedule.max_halvings == est._schedule.max_halvings
     older = load_model(_rewritten(tmp_path / "m.zipml", change_meta=lambda m: {**m, "schedule": {
-        k: v for k, v in m["schedule"].items() if k != "max_halvings"}}))
+        k: v for k, v in m["schedule"].items() if k not in ("max_halvings", "halve_every")}}))
     assert older._schedule.max_halvings == 6 and older._schedule.shift == est._schedule.shift
+    assert older._schedule.halve_every == 20
+
+
+@pytest.mark.filterwarnings("ignore::sklearn.exceptions.ConvergenceWarning")
+def test_the_halving_period_of_weighted_rows_survives_partial_fit_and_a_model_file(tmp_path):
+    X, y = load_diabetes(return_X_y=True)
+    w = np.random.default_rng(0).exponential(size=len(y)) ** 2  # E[u^2] / E[u]^2 about 6: 80 epochs
+    est = ZipMLRegressor(bits=4, max_iter=3, random_state=0).fit(X, y, sample_weight=w)
+    assert est._schedule.halve_every == 80
+    save_model(est, tmp_path / "m.zipml")
+    assert load_model(tmp_path / "m.zipml")._schedule.halve_every == 80
+    fresh = ZipMLRegressor(bits=4, random_state=0)
+    fresh.partial_fit(X, y, sample_weight=w)
+    assert fresh._schedule.halve_every == 80
 
 
 def test_loader_findings_of_an_adversarial_run(tmp_path):

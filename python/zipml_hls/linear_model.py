@@ -30,8 +30,8 @@ from .spec import format as F
 from .spec.losses import CLASSIFIER_LOSSES, LOSSES
 from .spec.schedule import epoch_shift, step_shift_from_eta
 from .conditioning import Conditioning
-from .step_size import (ADAPTIVE_HALVINGS, AdaptiveSchedule, RoundingStats, automatic_start, correction_margin,
-                        rounding_share, row_bound)
+from .step_size import (ADAPTIVE_HALVINGS, HALVE_EVERY, AdaptiveSchedule, RoundingStats, automatic_start,
+                        correction_margin, halve_every, rounding_share, row_bound, weight_start)
 
 _MAX_BACKOFF = 8
 #: The largest |weight| (scaled units) a run may reach before fit widens the label scale and
@@ -548,17 +548,14 @@ class _ZipMLLinear(BaseEstimator):
                                      np.minimum(stored * float(np.mean(weights)), 1 / 64))
         if self.eta0 == "auto":
             bound = row_bound(X, self.scaling_, by) if stats is None else stats.step_bound(by is not None)
-            self._step_shift, self._extra_halvings = automatic_start(
-                bound, 0.0 if rounding is None else rounding.row_max, share, bits, self.decay_epochs is None)
-            # A row of weight u steps u times as far. The rule above keeps eta (R + 1) <= 1, half
-            # of where a step overshoots its row's residual, so weights up to 2 keep the step and
-            # heavier ones lower it by ceil(log2(u_max / 2)) (u_max (R + 1) times eta <= 2; a
-            # bound of u_max alone measured 4x slower and no more stable on weights up to 30).
-            if weights is not None and weights.max() > 2.0:
-                self._step_shift = min(F.MAX_SHIFT, self._step_shift + int(np.ceil(np.log2(weights.max() / 2.0))))
+            shift, extra = automatic_start(bound, 0.0 if rounding is None else rounding.row_max, share, bits,
+                                           self.decay_epochs is None)
+            by_weights, weights_extra = weight_start(weights, self.decay_epochs is None)
+            self._step_shift, self._extra_halvings = min(F.MAX_SHIFT, shift + by_weights), extra + weights_extra
         else:
             self._step_shift, self._extra_halvings = step_shift_from_eta(float(self.eta0)), 0
         self.eta_ = 2.0**-self._step_shift
+        self._halve_every = halve_every(weights)
         self._seed = _resolve_seed(self.random_state) if seed is None else seed
         self._models = np.zeros((Y.shape[1], summary.mean.shape[0] + 1))
         self._fitted_settings = self._settings()
@@ -858,7 +855,8 @@ class _ZipMLLinear(BaseEstimator):
                  if self._loss_spec.margin else 0.0)
         # tol=None (scikit-learn's): the step halves as with tol 0, and every epoch up to max_iter runs
         schedule = AdaptiveSchedule(config.step_shift, self.tol or 0.0, self.n_iter_no_change,
-                                    max_halvings=ADAPTIVE_HALVINGS + self._extra_halvings, floor=floor)
+                                    max_halvings=ADAPTIVE_HALVINGS + self._extra_halvings,
+                                    halve_every=self._halve_every, floor=floor)
         progress = _Progress(self, int(self.max_iter))
         converged = False
         self._peak = 0.0
@@ -1147,7 +1145,8 @@ class _ZipMLLinear(BaseEstimator):
                 start = step_shift_from_eta(self.final_eta_) if resumes else self._step_shift
                 extra = 0 if resumes else getattr(self, "_extra_halvings", 0)  # (0: a model file of no schedule)
                 self._schedule = AdaptiveSchedule(start, float(self.tol or 0.0), int(self.n_iter_no_change),
-                                                  max_halvings=ADAPTIVE_HALVINGS + extra)
+                                                  max_halvings=ADAPTIVE_HALVINGS + extra,
+                                                  halve_every=getattr(self, "_halve_every", HALVE_EVERY))
             shift = self._schedule.shift
         else:
             self._schedule = None
@@ -1228,7 +1227,7 @@ _PARAMS_DOC = r"""
         None: the adaptive schedule - the step halves whenever the training loss has not
         improved by ``tol`` (relative) and by three standard errors (the noise the
         quantization draws give the pass estimate) for ``n_iter_no_change`` epochs, and
-        at least every 20 epochs; training stops when, after 6 halvings (more where 'auto'
+        at least every 20 epochs (up to 80 with uneven sample weights); training stops when, after 6 halvings (more where 'auto'
         starts above ``2**-ceil(log2((R + 1)(1 + V)))``, by the difference), the loss has
         not improved by ``tol`` for ``n_iter_no_change`` epochs (or at ``max_iter``).
         An int k: the kernel's fixed schedule, ``eta_e = eta_0 * 2**-floor(e / k)`` for all

@@ -184,11 +184,13 @@ def _schedule_ok(state) -> bool:
         return isinstance(v, numbers.Integral) and not isinstance(v, bool) and 0 <= v <= top
 
     keys = set(AdaptiveSchedule.STATE)
-    return (isinstance(state, dict) and set(state) in (keys, keys - {"max_halvings"}) and count(state["shift"], 64)
+    return (isinstance(state, dict) and keys - AdaptiveSchedule.OPTIONAL <= set(state) <= keys
+            and count(state["shift"], 64)
             and _json_number(state["floor"]) and 0 <= state["floor"] < float("inf")
             and all(state[k] is None or (_json_number(state[k]) and np.isfinite(state[k])) for k in ("best", "lowest"))
             and all(count(state[k]) for k in ("stale", "halvings", "since", "flat"))
-            and count(state.get("max_halvings", 0), 64))
+            and count(state.get("max_halvings", 0), 64) and count(state.get("halve_every", 1), 1 << 20)
+            and state.get("halve_every", 1) >= 1)
 
 
 def _check_meta(meta: dict, path: Path) -> None:

@@ -139,6 +139,42 @@ def automatic_start(bound: float, row_variance: float, share: float, bits: int, 
     return step_shift_of(bound, row_variance, damped), 0 if damped else extra_halvings(bound, row_variance)
 
 
+def weight_start(weights: np.ndarray | None, adaptive: bool) -> tuple[int, int]:
+    """(halvings of the automatic start, extra halvings of the adaptive schedule) that
+    sample weights ``weights`` (on the kernels' scale; None: none) take. A row of weight u
+    steps u times as far, and the start keeps eta (R + 1) <= 1, half of where a step
+    overshoots its row's residual. A fixed schedule, whose start bounds every later step,
+    keeps the heaviest row within that: weights up to 2 keep the step, heavier ones lower
+    it by ceil(log2(u_max / 2)). SGD stays stable in mean square (the error shrinks in
+    expectation over the rows) while eta (R + 1) E[u^2] / E[u] < 2, so the adaptive
+    schedule starts lower by ceil(log2(E[u^2] / (2 E[u]))) only and may halve as far as the
+    heaviest row's rule besides. (The heaviest row's start cut the step of Exponential(1)
+    weights 8x on 3750 rows, where E[u^2] / E[u] is 2: 5000 x 2000 Gaussian rows ended at
+    held-out R^2 0.46-0.68 against 0.84-0.98 unweighted.)"""
+    if weights is None or not np.any(weights):
+        return 0, 0
+    heaviest = max(0, math.ceil(math.log2(float(weights.max()) / 2.0)))
+    if not adaptive:
+        return heaviest, 0
+    spread = max(0, math.ceil(math.log2(float(np.mean(np.square(weights)) / np.mean(weights)) / 2.0)))
+    return spread, max(0, heaviest - spread)
+
+
+#: ``AdaptiveSchedule``'s longest run of epochs without a halving, without sample weights.
+HALVE_EVERY = 20
+
+
+def halve_every(weights: np.ndarray | None) -> int:
+    """The adaptive schedule's longest run of epochs without a halving: HALVE_EVERY, times
+    n / n_eff = E[u^2] / E[u]^2 for sample weights (the rows' effective share: weighted SGD
+    at its stable step gains that much less per epoch), at most 4 HALVE_EVERY. (Exponential(1)
+    weights on 5000 x 2000 Gaussian rows, fp32: held-out R^2 0.89 with 20, 0.93 with 40.)"""
+    if weights is None or not np.any(weights):
+        return HALVE_EVERY
+    ratio = float(np.mean(np.square(weights)) / np.mean(weights) ** 2)
+    return int(min(4 * HALVE_EVERY, math.ceil(HALVE_EVERY * ratio)))
+
+
 def auto_step_shift(X: np.ndarray, scaling, bits: int, conditioning=None, rounding: RoundingStats | None = None,
                     adaptive: bool = True) -> int:
     """Initial step for least-squares SGD: eta = 2^-ceil(log2(R + 1 + V)), or
@@ -186,16 +222,18 @@ class AdaptiveSchedule:
     counting ever smaller gains as relative progress."""
 
     def __init__(self, step_shift: int, tol: float, n_iter_no_change: int, max_halvings: int = ADAPTIVE_HALVINGS,
-                 halve_every: int = 20, noise_z: float = 3.0, floor: float = 0.0):
+                 halve_every: int = HALVE_EVERY, noise_z: float = 3.0, floor: float = 0.0):
         self.shift = step_shift
         self.tol, self.patience, self.noise_z, self.floor = tol, n_iter_no_change, noise_z, floor
         self.max_halvings, self.halve_every = max_halvings, halve_every
         self.best, self.stale, self.halvings, self.since = np.inf, 0, 0, 0
         self.lowest, self.flat = np.inf, 0
 
-    #: What ``state`` holds: the step exponent, the floor, the counts of ``update`` and the
-    #: halvings it may make (states saved without it had ADAPTIVE_HALVINGS).
-    STATE = ("shift", "floor", "best", "lowest", "stale", "halvings", "since", "flat", "max_halvings")
+    #: What ``state`` holds: the step exponent, the floor, the counts of ``update``, the
+    #: halvings it may make and its ``halve_every`` (states saved without them had
+    #: ADAPTIVE_HALVINGS and HALVE_EVERY).
+    STATE = ("shift", "floor", "best", "lowest", "stale", "halvings", "since", "flat", "max_halvings", "halve_every")
+    OPTIONAL = {"max_halvings", "halve_every"}
 
     def state(self) -> dict:
         """The schedule's step and counts, for a model file (bests not yet set as None)."""
@@ -205,7 +243,8 @@ class AdaptiveSchedule:
     def resumed(cls, state: dict, tol: float, n_iter_no_change: int) -> "AdaptiveSchedule":
         """A schedule that goes on from ``state`` (``state()``'s) with these settings."""
         schedule = cls(int(state["shift"]), tol, n_iter_no_change,
-                       max_halvings=int(state.get("max_halvings", ADAPTIVE_HALVINGS)), floor=float(state["floor"]))
+                       max_halvings=int(state.get("max_halvings", ADAPTIVE_HALVINGS)),
+                       halve_every=int(state.get("halve_every", HALVE_EVERY)), floor=float(state["floor"]))
         for name in ("best", "lowest"):
             setattr(schedule, name, np.inf if state[name] is None else float(state[name]))
         for name in ("stale", "halvings", "since", "flat"):
