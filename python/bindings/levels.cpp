@@ -52,7 +52,6 @@ py::array_t<double> grid_level_columns(carray<uint32_t> positions, int s, int gr
   // to the cores in turn, each thread with one buffer of kBlock columns.
   constexpr py::ssize_t kBlock = 16;
   const py::ssize_t blocks = (d + kBlock - 1) / kBlock;
-  const std::vector<double> ones(n, 1.0);
   const int threads = int(std::min<py::ssize_t>(available_threads(), blocks));
   for_each_part(threads, threads, [&](int t) {
     std::vector<uint32_t> cols(size_t(kBlock) * n);
@@ -68,7 +67,7 @@ py::array_t<double> grid_level_columns(carray<uint32_t> positions, int s, int gr
           for (int k = 0; k <= s; ++k) row[k] = *lo;
           continue;
         }
-        const zipml_host::IntervalCost cost = zipml_host::grid_cost(col, ones.data(), int(n), *lo, *hi, grid_size, s);
+        const zipml_host::IntervalCost cost = zipml_host::grid_cost(col, nullptr, int(n), *lo, *hi, grid_size, s);
         const std::vector<int> idx = zipml_host::solve<double>(cost, s, true);
         for (int k = 0; k <= s; ++k) row[k] = static_cast<double>(cost.pos[idx[k]]);
       }

@@ -27,6 +27,7 @@
 #include <cmath>
 #include <cstdint>
 #include <limits>
+#include <type_traits>
 #include <utility>
 #include <vector>
 
@@ -63,7 +64,9 @@ inline IntervalCost point_cost(const double* x, const double* counts, int n) {
 
 /// Grid of m points (m >= s + 1) evenly spaced over [lo, hi]; each value is put in the cell
 /// below it. The candidates are the grid points that can hold an optimal level (below).
-template <class T>  // double values, or uint32_t Q0.24 positions
+/// T: double values with their counts, or uint32_t Q0.24 positions, each counted once
+/// (counts unused).
+template <class T>
 inline IntervalCost grid_cost(const T* x, const double* counts, int n, double lo, double hi, int m, int s) {
   IntervalCost c{std::vector<real>(m), std::vector<real>(m, 0), std::vector<real>(m, 0), std::vector<real>(m, 0),
                  true};
@@ -74,13 +77,29 @@ inline IntervalCost grid_cost(const T* x, const double* counts, int n, double lo
   // value that rounding puts in the cell beside its own lies within ~1e-13 of a step of
   // their shared grid point, where its variance is ~0 with either cell's levels.
   const double per_step = hi > lo ? (m - 1) / (hi - lo) : 0.0;
-  for (int i = 0; i < n; ++i) {
-    const real v = x[i], w = counts[i];
-    const double at = (static_cast<double>(x[i]) - lo) * per_step;  // >= 0: lo is the minimum
-    const int cell = at < m - 2 ? static_cast<int>(at) : m - 2;
-    b0[cell] += w;
-    b1[cell] += w * v;
-    b2[cell] += w * v * v;
+  auto cell_of = [&](double v) {
+    const double at = (v - lo) * per_step;  // >= 0: lo is the minimum
+    return at < m - 2 ? static_cast<int>(at) : m - 2;
+  };
+  if constexpr (std::is_same_v<T, uint32_t>) {
+    // positions, each counted once: exact integer sums (the long double ones are exact too
+    // up to 2^64, but take three x87 additions a value)
+    std::vector<uint64_t> i0(m - 1, 0), i1(m - 1, 0);
+    std::vector<unsigned __int128> i2(m - 1, 0);
+    for (int i = 0; i < n; ++i) {
+      const uint64_t v = x[i];
+      const int cell = cell_of(double(v));
+      i0[cell] += 1, i1[cell] += v, i2[cell] += v * v;
+    }
+    for (int j = 0; j < m - 1; ++j) b0[j] = real(i0[j]), b1[j] = real(i1[j]), b2[j] = real(i2[j]);
+  } else {
+    for (int i = 0; i < n; ++i) {
+      const real v = x[i], w = counts[i];
+      const int cell = cell_of(x[i]);
+      b0[cell] += w;
+      b1[cell] += w * v;
+      b2[cell] += w * v * v;
+    }
   }
   for (int j = 0; j < m - 1; ++j) {
     c.s0[j + 1] = c.s0[j] + b0[j];
@@ -158,7 +177,8 @@ inline std::vector<int> solve(const IntervalCost& cost, int s, bool monotone) {
     for (int k = 0; k <= s; ++k) idx[k] = k;
     return idx;
   }
-  std::vector<std::vector<int>> arg(s + 1, std::vector<int>(n, 0));
+  std::vector<int> args(size_t(s + 1) * n, 0);  // layer k's argmins at k n (one allocation)
+  auto arg = [&](int k) { return args.data() + size_t(k) * n; };
   if (!monotone) {
     const real inf = std::numeric_limits<real>::infinity();
     std::vector<real> prev(n, inf), next(n, inf);
@@ -168,7 +188,7 @@ inline std::vector<int> solve(const IntervalCost& cost, int s, bool monotone) {
       for (int b = k; b < n; ++b) {
         for (int a = k - 1; a < b; ++a) {
           const real v = prev[a] + cost(a, b);
-          if (v < next[b]) next[b] = v, arg[k][b] = a;
+          if (v < next[b]) next[b] = v, arg(k)[b] = a;
         }
       }
       std::swap(prev, next);
@@ -185,9 +205,10 @@ inline std::vector<int> solve(const IntervalCost& cost, int s, bool monotone) {
     for (int k = 2; k <= s; ++k) {
       for (int a = k - 1; a <= top(k - 1); ++a) C[a] = f[a] + lin.D[a];
       const int hi = top(k);
-      int* const cur = arg[k].data();
-      const int* const last = arg[k - 1].data();  // 0 where layer k - 1 did not reach
-      auto lower = [&](int b) { return std::max(k - 1, last[b]); };
+      int* const cur = arg(k);
+      const int* const last = arg(k - 1);
+      const int reach = top(k - 1);  // opt_{k-1} is non-decreasing: past its reach, its last value bounds it
+      auto lower = [&](int b) { return std::max(k - 1, last[std::min(b, reach)]); };
       auto best_for = [&](int b, int from, int to) {  // smallest argmin over a in [from, to]
         const T pb = lin.p[b], Bb = lin.B[b];
         int best = std::min(from, to);  // (rounding could leave the bounds crossed)
@@ -204,10 +225,11 @@ inline std::vector<int> solve(const IntervalCost& cost, int s, bool monotone) {
       if (2.0 * k * k * log_n >= n) {  // Knuth's window
         for (int b = hi, upper = hi - 1; b >= k; --b) {
           const int from = lower(b), to = std::min(upper, b - 1);
-          if (from + 3 <= b - 1) {
+          if (from + 3 < n) {
             // The window's end waits on b + 1's answer, its start does not: the running
             // argmins of its first four points are found before the end is known (nearly
-            // every window is that short), which takes the costs off that chain (-20% time).
+            // every window is that short), which takes the costs off that chain. Points
+            // past b - 1 are evaluated but never chosen (the end is at most b - 1).
             const T pb = lin.p[b], Bb = lin.B[b];
             int run[4] = {from, 0, 0, 0};
             T low[4] = {C[from] + lin.p[from] * Bb + lin.A[from] * pb, 0, 0, 0};
@@ -241,7 +263,7 @@ inline std::vector<int> solve(const IntervalCost& cost, int s, bool monotone) {
     }
   }
   idx[s] = n - 1;
-  for (int k = s; k >= 2; --k) idx[k - 1] = arg[k][idx[k]];
+  for (int k = s; k >= 2; --k) idx[k - 1] = arg(k)[idx[k]];
   idx[0] = 0;
   return idx;
 }
