@@ -23,18 +23,18 @@ py::tuple levels_dp(carray<double> x, carray<double> counts, int s, int grid_siz
   for (py::ssize_t i = 1; i < n; ++i)
     if (!(px[i] > px[i - 1])) fail("x must be strictly increasing");  // NaN fails too
   std::vector<int> idx;
-  std::vector<long double> pos;
+  std::vector<long double> levels_at;
   {
     py::gil_scoped_release release;
     const zipml_host::IntervalCost cost = grid_size > 0
         ? zipml_host::grid_cost(px, pc, int(n), px[0], px[n - 1], grid_size, s)
         : zipml_host::point_cost(px, pc, int(n));
     idx = grid_size > 0 ? zipml_host::solve<double>(cost, s, monotone) : zipml_host::solve(cost, s, monotone);
-    pos.assign(cost.pos.begin(), cost.pos.end());
+    for (const int j : idx) levels_at.push_back(cost.at[j]);
   }
   py::array_t<double> levels(s + 1);
   double* pl = levels.mutable_data();
-  for (int k = 0; k <= s; ++k) pl[k] = static_cast<double>(pos[idx[k]]);
+  for (int k = 0; k <= s; ++k) pl[k] = static_cast<double>(levels_at[k]);
   return py::make_tuple(levels);
 }
 
@@ -69,7 +69,7 @@ py::array_t<double> grid_level_columns(carray<uint32_t> positions, int s, int gr
         }
         const zipml_host::IntervalCost cost = zipml_host::grid_cost(col, nullptr, int(n), *lo, *hi, grid_size, s);
         const std::vector<int> idx = zipml_host::solve<double>(cost, s, true);
-        for (int k = 0; k <= s; ++k) row[k] = static_cast<double>(cost.pos[idx[k]]);
+        for (int k = 0; k <= s; ++k) row[k] = static_cast<double>(cost.at[idx[k]]);
       }
     }
   });
