@@ -481,6 +481,10 @@ def test_the_halving_period_of_weighted_rows_survives_partial_fit_and_a_model_fi
     fresh = ZipMLRegressor(bits=4, random_state=0)
     fresh.partial_fit(X, y, sample_weight=w)
     assert fresh._schedule.halve_every == 80
+    for bad in (0, -1, 20.0, True, "20", None, 1 << 21):
+        with pytest.raises(ModelFileError, match="halve_every"):
+            load_model(_rewritten(tmp_path / "m.zipml", change_meta=lambda m, bad=bad: {
+                **m, "schedule": {**m["schedule"], "halve_every": bad}}))
 
 
 def test_loader_findings_of_an_adversarial_run(tmp_path):

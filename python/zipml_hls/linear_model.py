@@ -1143,7 +1143,8 @@ class _ZipMLLinear(BaseEstimator):
             if getattr(self, "_schedule", None) is None:
                 resumes = hasattr(self, "final_eta_")  # (from a fit of the fixed schedule: its last step)
                 start = step_shift_from_eta(self.final_eta_) if resumes else self._step_shift
-                extra = 0 if resumes else getattr(self, "_extra_halvings", 0)  # (0: a model file of no schedule)
+                # (a model file of a fixed schedule has neither: 0 extra halvings, HALVE_EVERY)
+                extra = 0 if resumes else getattr(self, "_extra_halvings", 0)
                 self._schedule = AdaptiveSchedule(start, float(self.tol or 0.0), int(self.n_iter_no_change),
                                                   max_halvings=ADAPTIVE_HALVINGS + extra,
                                                   halve_every=getattr(self, "_halve_every", HALVE_EVERY))
@@ -1227,8 +1228,9 @@ _PARAMS_DOC = r"""
         None: the adaptive schedule - the step halves whenever the training loss has not
         improved by ``tol`` (relative) and by three standard errors (the noise the
         quantization draws give the pass estimate) for ``n_iter_no_change`` epochs, and
-        at least every 20 epochs (up to 80 with uneven sample weights); training stops when, after 6 halvings (more where 'auto'
-        starts above ``2**-ceil(log2((R + 1)(1 + V)))``, by the difference), the loss has
+        at least every 20 epochs (up to 80 with uneven sample weights); training stops
+        when, after 6 halvings (more where 'auto' starts above
+        ``2**-ceil(log2((R + 1)(1 + V)))``, by the difference), the loss has
         not improved by ``tol`` for ``n_iter_no_change`` epochs (or at ``max_iter``).
         An int k: the kernel's fixed schedule, ``eta_e = eta_0 * 2**-floor(e / k)`` for all
         ``max_iter`` epochs (0 keeps the step constant).

@@ -207,7 +207,8 @@ def _check_meta(meta: dict, path: Path) -> None:
     if "schedule" in meta and not _schedule_ok(meta["schedule"]):  # optional: older files have none
         raise ModelFileError(f"{path}: metadata field 'schedule' must be an object of {', '.join(AdaptiveSchedule.STATE)}"
                              ": shift an integer in [0, 64], floor a finite number >= 0, best and lowest finite "
-                             "numbers or null, the counts integers >= 0")
+                             "numbers or null, the counts integers >= 0; max_halvings (in [0, 64]) and "
+                             "halve_every (in [1, 2^20]) may be left out")
     data_format = meta.get("data_format", {})  # optional, as are its fields
     column = data_format.get("label_column", 0) if isinstance(data_format, dict) else None
     names = data_format.get("feature_names", []) if isinstance(data_format, dict) else None
