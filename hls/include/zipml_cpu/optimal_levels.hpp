@@ -222,12 +222,12 @@ inline std::vector<int> solve(const IntervalCost& cost, int s, bool monotone) {
       const int* const last = arg(k - 1);
       const int reach = top(k - 1);  // opt_{k-1} is non-decreasing: past its reach, its last value bounds it
       auto lower = [&](int b) { return std::max(k - 1, last[std::min(b, reach)]); };
+      auto pair = [&](int a, int b) { return C[a] + lin.p[a] * lin.B[b] + lin.A[a] * lin.p[b]; };  // less E(b)
       auto best_for = [&](int b, int from, int to) {  // smallest argmin over a in [from, to]
-        const T pb = lin.p[b], Bb = lin.B[b];
         int best = std::min(from, to);  // (rounding could leave the bounds crossed)
         T value = inf;
         for (int a = best; a <= to; ++a) {
-          const T v = C[a] + lin.p[a] * Bb + lin.A[a] * pb;
+          const T v = pair(a, b);
           const bool less = v < value;  // branch-free: the windows are a few points wide
           best = less ? a : best, value = less ? v : value;
         }
@@ -243,12 +243,11 @@ inline std::vector<int> solve(const IntervalCost& cost, int s, bool monotone) {
             // argmins of its first four points are found before the end is known (nearly
             // every window is that short), which takes the costs off that chain. Points
             // past b - 1 are evaluated but never chosen (the end is at most b - 1).
-            const T pb = lin.p[b], Bb = lin.B[b];
             int run[4] = {from, 0, 0, 0};
-            T low[4] = {C[from] + lin.p[from] * Bb + lin.A[from] * pb, 0, 0, 0};
+            T low[4] = {pair(from, b), 0, 0, 0};
             for (int i = 1; i < 4; ++i) {
               const int a = from + i;
-              const T v = C[a] + lin.p[a] * Bb + lin.A[a] * pb;
+              const T v = pair(a, b);
               const bool less = v < low[i - 1];
               run[i] = less ? a : run[i - 1], low[i] = less ? v : low[i - 1];
             }
