@@ -548,9 +548,9 @@ class _ZipMLLinear(BaseEstimator):
                                      np.minimum(stored * float(np.mean(weights)), 1 / 64))
         if self.eta0 == "auto":
             bound = row_bound(X, self.scaling_, by) if stats is None else stats.step_bound(by is not None)
-            shift, extra = automatic_start(bound, 0.0 if rounding is None else rounding.row_max, share, bits,
-                                           self.decay_epochs is None)
-            by_weights, weights_extra = weight_start(weights, self.decay_epochs is None)
+            adaptive = self.decay_epochs is None
+            shift, extra = automatic_start(bound, 0.0 if rounding is None else rounding.row_max, share, bits, adaptive)
+            by_weights, weights_extra = weight_start(weights, adaptive)
             self._step_shift, self._extra_halvings = min(F.MAX_SHIFT, shift + by_weights), extra + weights_extra
         else:
             self._step_shift, self._extra_halvings = step_shift_from_eta(float(self.eta0)), 0
@@ -854,9 +854,7 @@ class _ZipMLLinear(BaseEstimator):
         floor = (MARGIN_LOSS_FLOOR * float(np.mean([r.zero_loss() for r in runs])) / self._weight_gain
                  if self._loss_spec.margin else 0.0)
         # tol=None (scikit-learn's): the step halves as with tol 0, and every epoch up to max_iter runs
-        schedule = AdaptiveSchedule(config.step_shift, self.tol or 0.0, self.n_iter_no_change,
-                                    max_halvings=ADAPTIVE_HALVINGS + self._extra_halvings,
-                                    halve_every=self._halve_every, floor=floor)
+        schedule = self._adaptive_schedule(config.step_shift, self._extra_halvings, floor)
         progress = _Progress(self, int(self.max_iter))
         converged = False
         self._peak = 0.0
@@ -887,6 +885,14 @@ class _ZipMLLinear(BaseEstimator):
         if held_out is not None:
             return self._held_out_ratio(*held_out[1:], self.validation_loss_curve_[-1])
         return self._worst_ratio(runs, stats)
+
+    def _adaptive_schedule(self, shift: int, extra: int, floor: float = 0.0) -> AdaptiveSchedule:
+        """A new adaptive schedule from step exponent ``shift`` with this estimator's tol and
+        n_iter_no_change, ADAPTIVE_HALVINGS + ``extra`` halvings and the halving period of
+        its weights (HALVE_EVERY for a model file of a fixed schedule, which has none)."""
+        return AdaptiveSchedule(shift, float(self.tol or 0.0), int(self.n_iter_no_change),
+                                max_halvings=ADAPTIVE_HALVINGS + extra,
+                                halve_every=getattr(self, "_halve_every", HALVE_EVERY), floor=floor)
 
     def _validation_loss(self, X_val, Y_val, w_val=None) -> float:
         """The objective of the current models on held-out rows, full precision, original
@@ -1143,11 +1149,8 @@ class _ZipMLLinear(BaseEstimator):
             if getattr(self, "_schedule", None) is None:
                 resumes = hasattr(self, "final_eta_")  # (from a fit of the fixed schedule: its last step)
                 start = step_shift_from_eta(self.final_eta_) if resumes else self._step_shift
-                # (a model file of a fixed schedule has neither: 0 extra halvings, HALVE_EVERY)
-                extra = 0 if resumes else getattr(self, "_extra_halvings", 0)
-                self._schedule = AdaptiveSchedule(start, float(self.tol or 0.0), int(self.n_iter_no_change),
-                                                  max_halvings=ADAPTIVE_HALVINGS + extra,
-                                                  halve_every=getattr(self, "_halve_every", HALVE_EVERY))
+                # (a model file of a fixed schedule has no extra halvings)
+                self._schedule = self._adaptive_schedule(start, 0 if resumes else getattr(self, "_extra_halvings", 0))
             shift = self._schedule.shift
         else:
             self._schedule = None
