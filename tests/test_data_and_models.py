@@ -3,7 +3,7 @@
 import numpy as np
 import pytest
 import scipy.sparse as sp
-from sklearn.datasets import load_diabetes, load_iris
+from sklearn.datasets import load_diabetes, load_iris, make_regression
 
 from zipml_hls import ZipMLClassifier, ZipMLRegressor
 from zipml_hls import data
@@ -465,9 +465,26 @@ def test_a_schedule_saved_without_its_halvings_count_resumes_with_six(tmp_path):
     save_model(est, tmp_path / "m.zipml")
     assert load_model(tmp_path / "m.zipml")._schedule.max_halvings == est._schedule.max_halvings
     older = load_model(_rewritten(tmp_path / "m.zipml", change_meta=lambda m: {**m, "schedule": {
-        k: v for k, v in m["schedule"].items() if k not in ("max_halvings", "halve_every")}}))
+        k: v for k, v in m["schedule"].items()
+        if k not in ("max_halvings", "halve_every", "raises", "fast", "previous")}}))
     assert older._schedule.max_halvings == 6 and older._schedule.shift == est._schedule.shift
     assert older._schedule.halve_every == 20
+    assert (older._schedule.raises, older._schedule.fast, older._schedule.previous) == (0, 0, np.inf)
+
+
+@pytest.mark.filterwarnings("ignore::sklearn.exceptions.ConvergenceWarning")
+def test_a_schedules_doublings_and_last_loss_survive_a_model_file(tmp_path):
+    X, y = make_regression(3000, 200, noise=5, random_state=1)
+    est = ZipMLRegressor(bits=1, max_iter=2, random_state=0).fit(X, y)  # damped: doublings left
+    assert est._schedule.raises > 0 and est._schedule.fast == 2 and np.isfinite(est._schedule.previous)
+    save_model(est, tmp_path / "m.zipml")
+    loaded = load_model(tmp_path / "m.zipml")._schedule
+    assert [getattr(loaded, k) for k in ("raises", "fast", "previous")] == \
+        [getattr(est._schedule, k) for k in ("raises", "fast", "previous")]
+    for key, bad in (("raises", 65), ("raises", -1), ("fast", 1.5), ("previous", "x")):
+        with pytest.raises(ModelFileError, match="raises"):
+            load_model(_rewritten(tmp_path / "m.zipml", change_meta=lambda m, key=key, bad=bad: {
+                **m, "schedule": {**m["schedule"], key: bad}}))
 
 
 @pytest.mark.filterwarnings("ignore::sklearn.exceptions.ConvergenceWarning")

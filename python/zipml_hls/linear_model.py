@@ -549,11 +549,12 @@ class _ZipMLLinear(BaseEstimator):
         if self.eta0 == "auto":
             bound = row_bound(X, self.scaling_, by) if stats is None else stats.step_bound(by is not None)
             adaptive = self.decay_epochs is None
-            shift, extra = automatic_start(bound, 0.0 if rounding is None else rounding.row_max, share, bits, adaptive)
+            shift, extra, self._raises = automatic_start(bound, 0.0 if rounding is None else rounding.row_max, share,
+                                                         bits, adaptive)
             by_weights, weights_extra = weight_start(weights, adaptive)
             self._step_shift, self._extra_halvings = min(F.MAX_SHIFT, shift + by_weights), extra + weights_extra
         else:
-            self._step_shift, self._extra_halvings = step_shift_from_eta(float(self.eta0)), 0
+            self._step_shift, self._extra_halvings, self._raises = step_shift_from_eta(float(self.eta0)), 0, 0
         self.eta_ = 2.0**-self._step_shift
         self._halve_every = halve_every(weights)
         self._seed = _resolve_seed(self.random_state) if seed is None else seed
@@ -854,7 +855,7 @@ class _ZipMLLinear(BaseEstimator):
         floor = (MARGIN_LOSS_FLOOR * float(np.mean([r.zero_loss() for r in runs])) / self._weight_gain
                  if self._loss_spec.margin else 0.0)
         # tol=None (scikit-learn's): the step halves as with tol 0, and every epoch up to max_iter runs
-        schedule = self._adaptive_schedule(config.step_shift, self._extra_halvings, floor)
+        schedule = self._adaptive_schedule(config.step_shift, self._extra_halvings, self._raises, floor)
         progress = _Progress(self, int(self.max_iter))
         converged = False
         self._peak = 0.0
@@ -886,13 +887,14 @@ class _ZipMLLinear(BaseEstimator):
             return self._held_out_ratio(*held_out[1:], self.validation_loss_curve_[-1])
         return self._worst_ratio(runs, stats)
 
-    def _adaptive_schedule(self, shift: int, extra: int, floor: float = 0.0) -> AdaptiveSchedule:
+    def _adaptive_schedule(self, shift: int, extra: int, raises: int, floor: float = 0.0) -> AdaptiveSchedule:
         """A new adaptive schedule from step exponent ``shift`` with this estimator's tol and
-        n_iter_no_change, ADAPTIVE_HALVINGS + ``extra`` halvings and the halving period of
-        its weights (HALVE_EVERY for a model file of a fixed schedule, which has none)."""
+        n_iter_no_change, ADAPTIVE_HALVINGS + ``extra`` halvings, ``raises`` doublings and the
+        halving period of its weights (HALVE_EVERY for a model file of a fixed schedule, which
+        has none)."""
         return AdaptiveSchedule(shift, float(self.tol or 0.0), int(self.n_iter_no_change),
                                 max_halvings=ADAPTIVE_HALVINGS + extra,
-                                halve_every=getattr(self, "_halve_every", HALVE_EVERY), floor=floor)
+                                halve_every=getattr(self, "_halve_every", HALVE_EVERY), floor=floor, raises=raises)
 
     def _validation_loss(self, X_val, Y_val, w_val=None) -> float:
         """The objective of the current models on held-out rows, full precision, original
@@ -1114,8 +1116,8 @@ class _ZipMLLinear(BaseEstimator):
             if wide:
                 self._widen_label_scale()
                 init = self._initial_models(coef_init, intercept_init, previous)
-            if halve:
-                self._step_shift += 1
+            if halve:  # (and no doublings: they may have been what diverged)
+                self._step_shift, self._raises = self._step_shift + 1, 0
                 self.eta_ = 2.0**-self._step_shift
             self._models[:] = 0.0 if init is None else init
             self._reset_curves()
@@ -1149,8 +1151,9 @@ class _ZipMLLinear(BaseEstimator):
             if getattr(self, "_schedule", None) is None:
                 resumes = hasattr(self, "final_eta_")  # (from a fit of the fixed schedule: its last step)
                 start = step_shift_from_eta(self.final_eta_) if resumes else self._step_shift
-                # (a model file of a fixed schedule has no extra halvings)
-                self._schedule = self._adaptive_schedule(start, 0 if resumes else getattr(self, "_extra_halvings", 0))
+                # (a model file of a fixed schedule has no extra halvings or doublings)
+                self._schedule = self._adaptive_schedule(start, 0 if resumes else getattr(self, "_extra_halvings", 0),
+                                                         0 if resumes else getattr(self, "_raises", 0))
             shift = self._schedule.shift
         else:
             self._schedule = None
