@@ -109,7 +109,9 @@ def optimal_levels(values, n_levels, *, method="exact", grid_size=None, backend=
     -------
     ndarray (n_levels,): sorted levels, first = min, last = max. With fewer distinct
     values than levels, every distinct value is a level (variance 0) and the rest
-    split the widest gaps; a single distinct value gives n_levels copies of it.
+    split the widest gaps; a single distinct value gives n_levels copies of it. Levels
+    repeat only where the values' range holds fewer doubles than levels (1 and the next
+    double after it: 4 levels of those two values).
     """
     v = _values(values)
     if (isinstance(n_levels, bool) or not isinstance(n_levels, numbers.Integral)
