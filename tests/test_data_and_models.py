@@ -476,12 +476,13 @@ def test_a_schedule_saved_without_its_halvings_count_resumes_with_six(tmp_path):
 def test_a_schedules_doublings_and_last_loss_survive_a_model_file(tmp_path):
     X, y = make_regression(3000, 200, noise=5, random_state=1)
     est = ZipMLRegressor(bits=1, max_iter=2, random_state=0).fit(X, y)  # damped: doublings left
-    assert est._schedule.raises > 0 and est._schedule.fast == 2 and np.isfinite(est._schedule.previous)
+    assert est._schedule.raises > 0 and est._schedule.fast == 1 and np.isfinite(est._schedule.previous)
     save_model(est, tmp_path / "m.zipml")
     loaded = load_model(tmp_path / "m.zipml")._schedule
     assert [getattr(loaded, k) for k in ("raises", "fast", "previous")] == \
         [getattr(est._schedule, k) for k in ("raises", "fast", "previous")]
-    for key, bad in (("raises", 65), ("raises", -1), ("fast", 1.5), ("previous", "x")):
+    for key, bad in (("raises", 65), ("raises", -1), ("fast", 1.5), ("previous", "x"), ("previous", -1.0),
+                     ("max_halvings", 129)):
         with pytest.raises(ModelFileError, match="raises"):
             load_model(_rewritten(tmp_path / "m.zipml", change_meta=lambda m, key=key, bad=bad: {
                 **m, "schedule": {**m["schedule"], key: bad}}))

@@ -31,7 +31,7 @@ from .spec.losses import CLASSIFIER_LOSSES, LOSSES
 from .spec.schedule import epoch_shift, step_shift_from_eta
 from .conditioning import Conditioning
 from .step_size import (ADAPTIVE_HALVINGS, HALVE_EVERY, AdaptiveSchedule, RoundingStats, automatic_start,
-                        correction_margin, halve_every, rounding_share, row_bound, weight_start)
+                        correction_margin, halve_every, rounding_share, row_bound, spread_share, weight_start)
 
 _MAX_BACKOFF = 8
 #: The largest |weight| (scaled units) a run may reach before fit widens the label scale and
@@ -550,7 +550,7 @@ class _ZipMLLinear(BaseEstimator):
             bound = row_bound(X, self.scaling_, by) if stats is None else stats.step_bound(by is not None)
             adaptive = self.decay_epochs is None
             shift, extra, self._raises = automatic_start(bound, 0.0 if rounding is None else rounding.row_max, share,
-                                                         bits, adaptive)
+                                                         bits, adaptive, spread_share(summary.var))
             by_weights, weights_extra = weight_start(weights, adaptive)
             self._step_shift, self._extra_halvings = min(F.MAX_SHIFT, shift + by_weights), extra + weights_extra
         else:
@@ -1116,8 +1116,9 @@ class _ZipMLLinear(BaseEstimator):
             if wide:
                 self._widen_label_scale()
                 init = self._initial_models(coef_init, intercept_init, previous)
-            if halve:  # (and no doublings: they may have been what diverged)
-                self._step_shift, self._raises = self._step_shift + 1, 0
+            if halve:  # a run that doubled its step first retries its start without doublings
+                doubled = self._schedule is not None and self._schedule.raises < self._raises
+                self._step_shift, self._raises = self._step_shift + (0 if doubled else 1), 0
                 self.eta_ = 2.0**-self._step_shift
             self._models[:] = 0.0 if init is None else init
             self._reset_curves()
@@ -1151,9 +1152,9 @@ class _ZipMLLinear(BaseEstimator):
             if getattr(self, "_schedule", None) is None:
                 resumes = hasattr(self, "final_eta_")  # (from a fit of the fixed schedule: its last step)
                 start = step_shift_from_eta(self.final_eta_) if resumes else self._step_shift
-                # (a model file of a fixed schedule has no extra halvings or doublings)
-                self._schedule = self._adaptive_schedule(start, 0 if resumes else getattr(self, "_extra_halvings", 0),
-                                                         0 if resumes else getattr(self, "_raises", 0))
+                # (a model file of a fixed schedule has no extra halvings; no doublings: the
+                # losses of different batches say nothing about the step)
+                self._schedule = self._adaptive_schedule(start, 0 if resumes else getattr(self, "_extra_halvings", 0), 0)
             shift = self._schedule.shift
         else:
             self._schedule = None

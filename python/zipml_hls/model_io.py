@@ -189,9 +189,10 @@ def _schedule_ok(state) -> bool:
             and _json_number(state["floor"]) and 0 <= state["floor"] < float("inf")
             and all(state.get(k) is None or (_json_number(state[k]) and np.isfinite(state[k]))
                     for k in ("best", "lowest", "previous"))
+            and (state.get("previous") is None or state["previous"] >= 0)
             and all(count(state[k]) for k in ("stale", "halvings", "since", "flat"))
             and count(state.get("fast", 0)) and count(state.get("raises", 0), 64)
-            and count(state.get("max_halvings", 0), 64) and count(state.get("halve_every", 1), 1 << 20)
+            and count(state.get("max_halvings", 0), 128) and count(state.get("halve_every", 1), 1 << 20)
             and state.get("halve_every", 1) >= 1)
 
 
@@ -208,9 +209,10 @@ def _check_meta(meta: dict, path: Path) -> None:
         raise ModelFileError(f"{path}: metadata field 'final_eta' must be a positive finite number")
     if "schedule" in meta and not _schedule_ok(meta["schedule"]):  # optional: older files have none
         raise ModelFileError(f"{path}: metadata field 'schedule' must be an object of {', '.join(AdaptiveSchedule.STATE)}"
-                             ": shift an integer in [0, 64], floor a finite number >= 0, best, lowest and previous "
-                             "finite numbers or null, the counts integers >= 0; max_halvings and raises (in "
-                             "[0, 64]), halve_every (in [1, 2^20]), fast and previous may be left out")
+                             ": shift an integer in [0, 64], floor a finite number >= 0, best and lowest finite "
+                             "numbers or null, the counts integers >= 0; max_halvings (in [0, 128]), raises (in "
+                             "[0, 64]), halve_every (in [1, 2^20]), fast and previous (a finite number >= 0 or "
+                             "null) may be left out")
     data_format = meta.get("data_format", {})  # optional, as are its fields
     column = data_format.get("label_column", 0) if isinstance(data_format, dict) else None
     names = data_format.get("feature_names", []) if isinstance(data_format, dict) else None

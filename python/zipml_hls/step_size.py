@@ -124,6 +124,19 @@ def damps_noise(bits: int, share: float, adaptive: bool) -> bool:
     return not adaptive or bits == 1 or share > NOISY_ROUNDING
 
 
+def spread_share(var: np.ndarray) -> float:
+    """The rounding share (``rounding_share``) that 2 bits' uniform levels would give
+    features of scaled variances ``var`` whose values spread evenly within their intervals:
+    1/54 (Delta^2 / 6 at Delta = 1/3) per varying feature over sum_j var_j. About 1.2 for
+    Gaussian columns, 0.2 for uniform ones, 4 and more for log-normal and Student-t ones:
+    whether the features fill their ranges or tails squeeze them, which the share at 1 bit
+    (about 15 for Gaussian and log-normal columns alike) does not tell. From the features'
+    moments only, so fit(X) and fit(quantize(X)) agree."""
+    var = np.asarray(var, np.float64)
+    total = float(np.sum(var))
+    return float(np.count_nonzero(var > 0)) / 54.0 / total if total > 0 else 0.0
+
+
 def extra_halvings(bound: float, row_variance: float) -> int:
     """How many halvings more than ``ADAPTIVE_HALVINGS`` an undamped start takes down to
     the damped one (``step_shift_of``): the adaptive schedule, which starts larger on wide
@@ -131,17 +144,22 @@ def extra_halvings(bound: float, row_variance: float) -> int:
     return step_shift_of(bound, row_variance, True) - step_shift_of(bound, row_variance, False)
 
 
-def automatic_start(bound: float, row_variance: float, share: float, bits: int,
-                    adaptive: bool) -> tuple[int, int, int]:
+def automatic_start(bound: float, row_variance: float, share: float, bits: int, adaptive: bool,
+                    spread: float = 0.0) -> tuple[int, int, int]:
     """(step exponent, extra halvings, raises) of ``eta0='auto'`` from R (``row_bound``), V
-    (``RoundingStats.row_max``) and the rounding share (``rounding_share``): the undamped
-    start and its ``extra_halvings``, or, where ``damps_noise``, the damped start, no extra
-    halvings, and under the adaptive schedule up to one doubling less than the damping
-    (``AdaptiveSchedule``'s ``raises``): the start stays below the undamped one."""
+    (``RoundingStats.row_max``), the rounding share (``rounding_share``) and the
+    ``spread_share``: the undamped start and its ``extra_halvings``, or, where
+    ``damps_noise``, the damped start and no extra halvings. The damped start of an
+    adaptive schedule at 1 bit on features that fill their ranges (``spread`` at most
+    NOISY_ROUNDING: damped for the width, not for the tails) may double up to one time less
+    than the damping halved it (``AdaptiveSchedule``'s ``raises``), staying below the
+    undamped start. Heavy tails keep the damped start: doubling it there (log-normal
+    columns at 1 bit, Student-t ones at 2 bits) ended worse."""
     damped = damps_noise(bits, share, adaptive)
     if not damped:
         return step_shift_of(bound, row_variance, False), extra_halvings(bound, row_variance), 0
-    raises = max(0, extra_halvings(bound, row_variance) - 1) if adaptive else 0
+    fills = adaptive and bits == 1 and spread <= NOISY_ROUNDING
+    raises = max(0, extra_halvings(bound, row_variance) - 1) if fills else 0
     return step_shift_of(bound, row_variance, True), 0, raises
 
 
@@ -236,9 +254,9 @@ class AdaptiveSchedule:
     divides it by 1 + V, and a loss that falls by 1.5% an epoch then gets its forced
     halvings long before it is done (make_regression 15000 x 500 at 1 bit: held-out R^2
     0.30). So before its first halving the schedule doubles the step, up to ``raises``
-    times, after ``n_iter_no_change`` epochs in a row that each gain RAISE_GAIN on the
-    epoch before beyond ``noise_z`` standard errors (the first epoch counts); each doubling
-    allows one more halving. (R^2 0.80-0.84 there, seeds 0 and 1:
+    times, after ``n_iter_no_change`` epochs in a row that each gain RAISE_GAIN (or ``tol``,
+    if larger) on the epoch before beyond ``noise_z`` standard errors; each doubling
+    allows one more halving. (R^2 0.807 and 0.812 there, seeds 0 and 1:
     ``test_one_bit_on_gaussian_features_trains_past_its_damped_start``.)"""
 
     def __init__(self, step_shift: int, tol: float, n_iter_no_change: int, max_halvings: int = ADAPTIVE_HALVINGS,
@@ -291,7 +309,10 @@ class AdaptiveSchedule:
         if not np.isfinite(loss):
             return True
         self.since += 1
-        self.fast = self.fast + 1 if loss < self.previous * (1 - RAISE_GAIN) - self.noise_z * error else 0
+        # (the first epoch has no epoch before it: it does not count)
+        gain = max(RAISE_GAIN, self.tol)
+        faster = np.isfinite(self.previous) and loss < self.previous * (1 - gain) - self.noise_z * error
+        self.fast = self.fast + 1 if faster else 0
         self.previous = loss
         if loss < self._improved(self.best) - self.noise_z * error:
             self.best, self.stale = loss, 0
