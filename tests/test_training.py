@@ -544,8 +544,9 @@ def test_adaptive_schedule_doubles_a_damped_start_only_while_the_loss_falls_fast
     # Losses falling 2% an epoch: after 3 epochs of gains over RAISE_GAIN (1%) on the epoch
     # before (the first epoch has none) the step doubles, twice (the raises allowed), and
     # each doubling allows one more halving. 0.5% an epoch (above tol) never doubles; neither
-    # does a schedule that has halved once, a loss whose gains are within three standard
-    # errors, or one whose gains are below a tol of 5%.
+    # do 20% an epoch (a step that works), a schedule that has halved once, a loss whose gains
+    # are within three standard errors, or one whose gains are below a tol of 5%. A doubling
+    # whose first epoch ends higher than the one before is undone, with no more to follow.
     from zipml_hls.step_size import ADAPTIVE_HALVINGS, AdaptiveSchedule
 
     fast, slow, noisy = (AdaptiveSchedule(16, 1e-3, 3, raises=2) for _ in range(3))
@@ -561,6 +562,18 @@ def test_adaptive_schedule_doubles_a_damped_start_only_while_the_loss_falls_fast
     assert (fast.raises, fast.max_halvings) == (0, ADAPTIVE_HALVINGS + 2)
     assert (slow.shift, slow.raises) == (16, 2) and (noisy.shift, noisy.raises) == (16, 2)
     assert coarse.raises == 2
+    descent = AdaptiveSchedule(16, 1e-3, 3, raises=2)
+    for e in range(6):
+        descent.update(0.8 ** e)
+    assert (descent.shift, descent.raises) == (16, 2)
+    undone = AdaptiveSchedule(16, 1e-3, 3, raises=2)
+    for loss in (1.0, 0.98, 0.96, 0.94):  # three gains of 2%: a doubling
+        undone.update(loss)
+    assert (undone.shift, undone.raises) == (15, 1)
+    undone.update(0.95)
+    assert (undone.shift, undone.raises, undone.max_halvings) == (16, 0, ADAPTIVE_HALVINGS)
+    undone.update(0.96)  # (higher again, but no doubling to undo)
+    assert (undone.shift, undone.halvings, undone.max_halvings) == (16, 0, ADAPTIVE_HALVINGS)
     halved = AdaptiveSchedule(16, 1e-3, 3, raises=2)
     for loss in (1.0, 1.0, 1.0, 1.0):  # three epochs without a gain: a halving
         halved.update(loss)
@@ -575,7 +588,7 @@ def test_one_bit_on_gaussian_features_trains_past_its_damped_start():
     # features' own, the damped start is 2^-16 (64x below the undamped 2^-10, which diverges
     # here), and the loss falls 1.5% an epoch there. Without the doublings the forced
     # halvings left held-out R^2 at 0.297 (seed 0) and 0.297 (seed 1); with them the step
-    # reaches 2^-12 and R^2 0.807 and 0.812. The bound sits halfway.
+    # reaches 2^-12 and R^2 0.789 and 0.828. The bound sits halfway.
     X, y = make_regression(20000, 500, n_informative=50, noise=10, random_state=0)
     Xtr, Xte, ytr, yte = train_test_split(X, y, random_state=1)
     for seed in (0, 1):
@@ -586,6 +599,12 @@ def test_one_bit_on_gaussian_features_trains_past_its_damped_start():
     for _ in range(6):
         stream.partial_fit(Xtr[:5000], ytr[:5000])
     assert stream._schedule.raises == 0  # (batches' losses say nothing about the step)
+    started = ZipMLRegressor(bits=1, max_iter=2, random_state=0).fit(Xtr, ytr)
+    assert started._schedule.raises > 0
+    shift = started._schedule.shift
+    for _ in range(4):
+        started.partial_fit(Xtr[:5000], ytr[:5000])
+    assert started._schedule.raises == 0 and started._schedule.shift >= shift
 
 
 @pytest.mark.filterwarnings("ignore::sklearn.exceptions.ConvergenceWarning")

@@ -1152,9 +1152,9 @@ class _ZipMLLinear(BaseEstimator):
             if getattr(self, "_schedule", None) is None:
                 resumes = hasattr(self, "final_eta_")  # (from a fit of the fixed schedule: its last step)
                 start = step_shift_from_eta(self.final_eta_) if resumes else self._step_shift
-                # (a model file of a fixed schedule has no extra halvings; no doublings: the
-                # losses of different batches say nothing about the step)
+                # (a model file of a fixed schedule has no extra halvings)
                 self._schedule = self._adaptive_schedule(start, 0 if resumes else getattr(self, "_extra_halvings", 0), 0)
+            self._schedule.raises = 0  # no doublings: the losses of different batches say nothing about the step
             shift = self._schedule.shift
         else:
             self._schedule = None
