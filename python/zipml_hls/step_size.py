@@ -323,7 +323,8 @@ class AdaptiveSchedule:
             # the first epoch after a doubling (the only change that leaves no halving) lost
             # ground: back to the step before, and no more doublings (nor another undoing:
             # the next epoch has no epoch before it at its step)
-            self.shift, self.raises, self.max_halvings = self.shift + 1, 0, self.max_halvings - 1
+            self.shift, self.raises = min(self.shift + 1, F.MAX_SHIFT), 0
+            self.max_halvings = max(0, self.max_halvings - 1)
             self.stale, self.since, self.flat, self.fast, self.previous = 0, 0, 0, 0, np.inf
             return False
         if loss < self._improved(self.best) - self.noise_z * error:
