@@ -588,7 +588,7 @@ def test_one_bit_on_gaussian_features_trains_past_its_damped_start():
     # features' own, the damped start is 2^-16 (64x below the undamped 2^-10, which diverges
     # here), and the loss falls 1.5% an epoch there. Without the doublings the forced
     # halvings left held-out R^2 at 0.297 (seed 0) and 0.297 (seed 1); with them the step
-    # reaches 2^-12 and R^2 0.789 and 0.828. The bound sits halfway.
+    # reaches 2^-13 and R^2 0.789 and 0.828. The bound sits halfway.
     X, y = make_regression(20000, 500, n_informative=50, noise=10, random_state=0)
     Xtr, Xte, ytr, yte = train_test_split(X, y, random_state=1)
     for seed in (0, 1):

@@ -181,8 +181,8 @@ def weight_start(weights: np.ndarray | None, adaptive: bool) -> tuple[int, int]:
     heaviest = max(0, math.ceil(math.log2(float(weights.max()) / 2.0)))
     if not adaptive:
         return heaviest, 0
-    spread = max(0, math.ceil(math.log2(float(np.mean(np.square(weights)) / np.mean(weights)) / 2.0)))
-    return spread, max(0, heaviest - spread)
+    stable = max(0, math.ceil(math.log2(float(np.mean(np.square(weights)) / np.mean(weights)) / 2.0)))
+    return stable, max(0, heaviest - stable)
 
 
 #: ``AdaptiveSchedule``'s longest run of epochs without a halving, without sample weights.
