@@ -135,10 +135,24 @@ def prepare(X: np.ndarray, scaling: FeatureScaling, config: SgdConfig, seed: int
                     full=full)
 
 
-def epoch_order(seed: int, epoch: int, n: int, backend: str = "hls") -> np.ndarray:
+def epoch_order(seed: int, epoch: int, n: int, backend: str = "hls", visits: np.ndarray | None = None) -> np.ndarray:
     """The rows of epoch ``epoch`` in the order they are visited (``spec.rng.epoch_order``,
-    computed by ``backend``: the native one holds no GIL while it works)."""
-    return get_backend(backend).epoch_order(seed, epoch, n)
+    computed by ``backend``: the native one holds no GIL while it works). ``visits``: how
+    often each row is visited (``split_visits``): the list of visits, row 0's first,
+    in the order of the permutation of its length, so a row's visits spread over the epoch."""
+    if visits is None:
+        return get_backend(backend).epoch_order(seed, epoch, n)
+    listed = np.repeat(np.arange(n, dtype=np.int64), visits)
+    return listed[get_backend(backend).epoch_order(seed, epoch, listed.size)]
+
+
+def split_visits(weights: np.ndarray) -> np.ndarray:
+    """How often an epoch visits each row of sample weights ``weights`` (not all 0) when
+    heavy rows are split: ceil(u_i / mean(u)) times, each visit weighing u_i over that
+    count. Rows up to the mean weight are visited once, as they are, a row of weight 0
+    never, and no visit weighs more than the mean; the visits' weights add up to the
+    rows', so the objective is the same, and there are fewer than 2n visits."""
+    return np.ceil(weights / np.mean(weights)).astype(np.int64)
 
 
 def epoch_seed(seed: int, epoch: int) -> int:
@@ -161,14 +175,18 @@ class EpochData:
     float X's optimal level tables, computed before (None: computed here where needed).
     With shuffling epoch e visits the rows in the order :func:`epoch_order`: the kernel
     reads stored rows in that order (``Prepared.rows``), data quantized for the epoch are
-    written in it.
+    written in it. ``visits``: every row's number of visits (``split_visits``; shuffling
+    only), or None (once each).
     """
 
-    def __init__(self, X, scaling: FeatureScaling, config: SgdConfig, table: np.ndarray | None = None):
-        self.X, self.scaling, self.config = X, scaling, config
+    def __init__(self, X, scaling: FeatureScaling, config: SgdConfig, table: np.ndarray | None = None,
+                 visits: np.ndarray | None = None):
+        if visits is not None and not config.shuffle:
+            raise ValueError("rows are visited more than once in a shuffled order only")
+        self.X, self.scaling, self.config, self.visits = X, scaling, config, visits
         stored = isinstance(X, QuantizedData)
         self.resamples = config.resamples and not stored
-        self.n_rows = X.n_samples if stored else X.shape[0]
+        self.n_rows = X.n_samples if stored else X.shape[0]  # (stored rows; visits may be more)
         self.per_epoch = config.shuffle or self.resamples
         self._table, self._full = table, None
         self._stored = None
@@ -185,7 +203,7 @@ class EpochData:
 
     def _build(self, epoch: int):
         config, n = self.config, self.n_rows
-        order = epoch_order(config.seed, epoch, n, config.backend) if config.shuffle else None
+        order = epoch_order(config.seed, epoch, n, config.backend, self.visits) if config.shuffle else None
         if self.resamples:
             full = self._full if self._full is None or order is None else self._full[order]
             data = prepare(self.X, self.scaling, config, seed=epoch_seed(config.seed, epoch), n_copies=1,
@@ -260,19 +278,30 @@ class KernelRun:
     ``conditioning``: per-feature centers and step exponents (``conditioning.Conditioning``),
     or None.
     ``weights``: (n,) sample weights (rows in X's order; the kernel steps by r u_i; the
-    pass loss is the mean of u_i times each row's loss), or None; ``penalty``: a
-    :class:`Penalty`, or None."""
+    pass loss is the mean of u_i times each row's loss), or None; ``visits``: each row's
+    visits in a pass (EpochData's, ``split_visits``), each of which weighs u_i over their
+    number, for the kernel's step and the pass loss alike (the pass loss still the mean
+    over the n rows), or None; ``penalty``: a :class:`Penalty` per row (with ``visits``
+    shared out over the visits), or None."""
 
     def __init__(self, y_scaled: np.ndarray, config: SgdConfig, conditioning: Conditioning | None = None,
                  stored_variance: np.ndarray | None = None, weights: np.ndarray | None = None,
-                 penalty: Penalty | None = None):
+                 penalty: Penalty | None = None, visits: np.ndarray | None = None):
         self.config = config
-        self.weights = None if weights is None else np.asarray(weights, np.float64)
+        self.weights = None if weights is None else np.asarray(weights, np.float64)  # (the zero model's loss)
+        self.visit_weights = self.pass_weights = self.weights  # (the kernel's and the pass loss's, by row)
+        if visits is not None:
+            self.visit_weights = self.weights / np.maximum(visits, 1)
+            self.pass_weights = self.visit_weights * (np.sum(visits) / visits.size)
         if weights is None:
             self.kernel_weights = None
         else:
-            self.kernel_weights = fixed_weights(weights) if config.quantized else self.weights.astype(np.float32)
+            self.kernel_weights = (fixed_weights(self.visit_weights) if config.quantized
+                                   else self.visit_weights.astype(np.float32))
         penalty = penalty or Penalty()
+        if visits is not None:  # the penalty acts at every visit: n / (visits) of it each, the same per epoch
+            share = visits.size / float(np.sum(visits))
+            penalty = Penalty(*(None if a is None else a * share for a in (penalty.decay, penalty.l1)))
         if config.quantized:
             self.decay, self.l1 = penalty.fixed(penalty.decay), penalty.fixed(penalty.l1)
         else:
@@ -346,7 +375,7 @@ class KernelRun:
         the stored values, which exceeds the data's by 0.5 sum_j V_j w_j^2 in expectation
         over that rounding: that is taken off, with the pass's last model."""
         mean, error = get_backend("hls").pass_loss(result.predictions, self.labels, self.config.loss, order,
-                                                   self.weights)
+                                                   self.pass_weights)
         if self.stored_variance is not None:
             w = result.history[-1, :-1]
             mean -= 0.5 * float(self.stored_variance.astype(np.float64) @ (w * w)) / 2.0**F.VARIANCE_FRAC
