@@ -1444,7 +1444,9 @@ class ZipMLRegressor(RegressorMixin, _ZipMLLinear):
     eta_ : float
         The power-of-two initial step used.
     final_eta_ : float
-        The step of the last epoch.
+        The step training ended at: a fixed schedule's last epoch's; the adaptive
+        schedule's current step, which a following partial_fit takes (half the last
+        epoch's where that epoch's loss halved it).
     scaling_ : FeatureScaling
         Per-feature min/max of the training data (or ``feature_range``).
     n_clipped_ : int
