@@ -295,22 +295,23 @@ def test_partial_fit_takes_sample_weight():
 
 @pytest.mark.filterwarnings("ignore::sklearn.exceptions.ConvergenceWarning")
 def test_heavy_rows_are_split_into_visits_of_at_most_the_mean_weight():
-    # ceil(u_i / mean(u)) visits of u_i over that count each: the visits' weights add up to
-    # the rows', none weighs more than the mean, rows of weight 0 are never visited, and
-    # every epoch lists each row that often, in a fresh order
+    # ceil(u_i / m) visits of u_i over that count each (m the mean positive weight): the
+    # visits' weights add up to the rows', none weighs more than m, rows of weight 0 are
+    # never visited, and every epoch lists each row that often, in a fresh order
     from zipml_hls import engine
 
-    u = np.array([0.0, 0.5, 1.0, 1.5, 4.0, 17.0])  # mean 4
+    u = np.array([0.0, 0.5, 1.0, 1.5, 4.0, 17.0])  # m = 4.8
     visits = engine.split_visits(u)
-    assert np.array_equal(visits, [0, 1, 1, 1, 1, 5])
+    assert np.array_equal(visits, [0, 1, 1, 1, 1, 4])
     share = u / np.maximum(visits, 1)
-    assert np.isclose(np.sum(visits * share), np.sum(u)) and share.max() <= u.mean()
+    assert np.isclose(np.sum(visits * share), np.sum(u)) and share.max() <= 4.8
+    assert np.array_equal(engine.split_visits(np.array([0.0, 2.0, 2.0, 0.0])), [0, 1, 1, 0])
     orders = [engine.epoch_order(7, e, u.size, "hls", visits) for e in range(2)]
     for order in orders:
         assert np.array_equal(np.bincount(order, minlength=u.size), visits)
     assert not np.array_equal(orders[0], orders[1])
     assert np.array_equal(engine.epoch_order(7, 1, u.size, "reference", visits), orders[1])
-    # the pass loss stays the mean of u_i L_i over the 6 rows (not over the 9 visits)
+    # the pass loss stays the mean of u_i L_i over the 6 rows (not over the 8 visits)
     config = engine.SgdConfig(bits=32, sampling="double", levels="uniform", step_shift=4, decay_epochs=0,
                               n_copies=1, seed=7, backend="hls", shuffle=True)
     y = np.linspace(-1.0, 1.0, u.size)

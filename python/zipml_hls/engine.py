@@ -148,11 +148,12 @@ def epoch_order(seed: int, epoch: int, n: int, backend: str = "hls", visits: np.
 
 def split_visits(weights: np.ndarray) -> np.ndarray:
     """How often an epoch visits each row of sample weights ``weights`` (not all 0) when
-    heavy rows are split: ceil(u_i / mean(u)) times, each visit weighing u_i over that
-    count. Rows up to the mean weight are visited once, as they are, a row of weight 0
-    never, and no visit weighs more than the mean; the visits' weights add up to the
-    rows', so the objective is the same, and there are fewer than 2n visits."""
-    return np.ceil(weights / np.mean(weights)).astype(np.int64)
+    heavy rows are split: ceil(u_i / m) times, m the mean of the positive weights, each
+    visit weighing u_i over that count. Rows up to m are visited once, as they are, a row
+    of weight 0 never, and no visit weighs more than m; the visits' weights add up to the
+    rows', so the objective is the same, and there are fewer than twice as many visits as
+    rows of positive weight."""
+    return np.ceil(weights / np.mean(weights[weights > 0])).astype(np.int64)
 
 
 def epoch_seed(seed: int, epoch: int) -> int:

@@ -821,12 +821,13 @@ class _ZipMLLinear(BaseEstimator):
 
     def _visits(self, weights: np.ndarray | None) -> np.ndarray | None:
         """How often fit() visits each row in an epoch (``engine.split_visits``), or None
-        (once, stepping by its weight): uneven weights of shuffled rows. A row k times the
-        mean weight steps k times by about the mean instead of once by k times it, so heavy
+        (once, stepping by its weight): uneven positive weights of shuffled rows, or some
+        of weight 0 (never visited then). A row k times the mean positive weight steps k
+        times by about that mean instead of once by k times it, so heavy
         rows no longer set the step and its noise (lognormal weights, sigma 1.5, 2 bits:
         held-out R^2 0.54-0.71 stepping once by weight, weighted Ridge 0.98; ``python
         scripts/weighted_rows.py --weights lognormal``, docs/API.md)."""
-        if weights is None or not self.shuffle or np.ptp(weights) == 0:
+        if weights is None or not self.shuffle or not np.any(weights) or np.all(weights == weights[0]):
             return None
         return engine.split_visits(weights)
 
@@ -1273,8 +1274,8 @@ _PARAMS_DOC = r"""
     shuffle : bool, default=True
         Visit the rows in a fresh order every epoch (a permutation drawn from the
         counter-based RNG: the same on both backends and every machine); in ``fit`` with
-        uneven sample weights a row of k times the mean weight is visited ceil(k) times,
-        each visit weighing its share. False keeps the order of X, which trains badly on
+        uneven sample weights a row of k times the mean positive weight is visited
+        ceil(k) times, each visit weighing its share (rows of weight 0 never). False keeps the order of X, which trains badly on
         sorted data, and every row steps once by its weight.
     precondition : bool, default=True
         Train on centred features with per-feature power-of-two steps (see
