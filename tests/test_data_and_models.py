@@ -499,9 +499,10 @@ def test_the_halving_period_of_weighted_rows_survives_partial_fit_and_a_model_fi
     assert est._schedule.halve_every == 80
     save_model(est, tmp_path / "m.zipml")
     assert load_model(tmp_path / "m.zipml")._schedule.halve_every == 80
-    fresh = ZipMLRegressor(bits=4, random_state=0)
-    fresh.partial_fit(X, y, sample_weight=w)
-    assert fresh._schedule.halve_every == 80
+    for shuffle, every in ((False, 80), (True, 28)):  # partial_fit splits shuffled rows too
+        fresh = ZipMLRegressor(bits=4, shuffle=shuffle, random_state=0)
+        fresh.partial_fit(X, y, sample_weight=w)
+        assert fresh._schedule.halve_every == every
     for bad in (0, -1, 20.0, True, "20", None, 1 << 21):
         with pytest.raises(ModelFileError, match="halve_every"):
             load_model(_rewritten(tmp_path / "m.zipml", change_meta=lambda m, bad=bad: {

@@ -291,9 +291,11 @@ class KernelRun:
         self.config = config
         self.weights = None if weights is None else np.asarray(weights, np.float64)  # (the zero model's loss)
         self.visit_weights = self.pass_weights = self.weights  # (the kernel's and the pass loss's, by row)
+        self.visits_per_row = 1.0
         if visits is not None:
+            self.visits_per_row = float(np.sum(visits)) / visits.size
             self.visit_weights = self.weights / np.maximum(visits, 1)
-            self.pass_weights = self.visit_weights * (np.sum(visits) / visits.size)
+            self.pass_weights = self.visit_weights * self.visits_per_row
         if weights is None:
             self.kernel_weights = None
         else:
@@ -374,12 +376,15 @@ class KernelRun:
         kernel's own predictions and labels (the same bits as those NumPy definitions,
         without the GIL). With the stored-rounding correction the estimate is of the loss at
         the stored values, which exceeds the data's by 0.5 sum_j V_j w_j^2 in expectation
-        over that rounding: that is taken off, with the pass's last model."""
+        over that rounding: that is taken off, with the pass's last model (the kernel's
+        correction is per visit: with ``visits`` the rows' mean weight is that many per
+        row times the visits')."""
         mean, error = get_backend("hls").pass_loss(result.predictions, self.labels, self.config.loss, order,
                                                    self.pass_weights)
         if self.stored_variance is not None:
             w = result.history[-1, :-1]
-            mean -= 0.5 * float(self.stored_variance.astype(np.float64) @ (w * w)) / 2.0**F.VARIANCE_FRAC
+            stored = float(self.stored_variance.astype(np.float64) @ (w * w)) / 2.0**F.VARIANCE_FRAC
+            mean -= 0.5 * stored * self.visits_per_row
         return mean, error
 
     def zero_loss(self) -> float:

@@ -820,13 +820,13 @@ class _ZipMLLinear(BaseEstimator):
                 for t, ls in enumerate(self._label_scalings)]
 
     def _visits(self, weights: np.ndarray | None) -> np.ndarray | None:
-        """How often fit() visits each row in an epoch (``engine.split_visits``), or None
-        (once, stepping by its weight): uneven positive weights of shuffled rows, or some
-        of weight 0 (never visited then). A row k times the mean positive weight steps k
-        times by about that mean instead of once by k times it, so heavy
-        rows no longer set the step and its noise (lognormal weights, sigma 1.5, 2 bits:
-        held-out R^2 0.54-0.71 stepping once by weight, weighted Ridge 0.98; ``python
-        scripts/weighted_rows.py --weights lognormal``, docs/API.md)."""
+        """How often an epoch of fit() or a partial_fit call visits each row
+        (``engine.split_visits``), or None (once, stepping by its weight): uneven positive
+        weights of shuffled rows, or some of weight 0 (never visited then). A row k times
+        the mean positive weight steps k times by about that mean instead of once by k
+        times it, so heavy rows no longer set the step and its noise (lognormal weights,
+        sigma 1.5, 2 bits: held-out R^2 0.54-0.71 stepping once by weight, weighted Ridge
+        0.98; ``python scripts/weighted_rows.py --weights lognormal``, docs/API.md)."""
         if weights is None or not self.shuffle or not np.any(weights) or np.all(weights == weights[0]):
             return None
         return engine.split_visits(weights)
@@ -1163,11 +1163,13 @@ class _ZipMLLinear(BaseEstimator):
 
     def _partial_fit(self, X, Y, first: bool, weights=None):
         """One epoch over this batch: its rows in the order and with the draws of epoch
-        ``n_iter_`` (fresh for every call); ``weights``: its sample weights, or None."""
+        ``n_iter_`` (fresh for every call); ``weights``: its sample weights, or None (its
+        heavy rows split into visits as fit's, ``_visits``)."""
         weights = self._gained(weights, first, X.shape[0])
+        visits = self._visits(weights)
         table = None  # (later batches are quantized at level tables of their own)
         if first:
-            table = self._start(X, Y, weights=weights)
+            table = self._start(X, Y, weights=weights, visits=visits)
             self._warn_capped_penalty()
         else:
             self._count_clipped(X)
@@ -1187,14 +1189,14 @@ class _ZipMLLinear(BaseEstimator):
         config = self._config(shift, 0, self._seed, self._requantizes(X))
         if not config.resamples:
             config = replace(config, seed=(self._seed + self.n_iter_) % (1 << 32))
-        runs = self._runs(Y, config, weights)
-        data = engine.EpochData(X, self.scaling_, config, table)
+        runs = self._runs(Y, config, weights, visits)
+        data = engine.EpochData(X, self.scaling_, config, table, visits)
         try:
             stats = engine.run_epoch(data, runs, self.n_iter_, shift, self._models, prefetch=False)
         finally:
             data.close()  # its n_jobs workers
         self._remember(self._models, shift)
-        loss = self._record_epoch(stats, X.shape[0])
+        loss = self._record_epoch(stats, X.shape[0] if visits is None else int(visits.sum()))
         if self._schedule is not None:  # (its stopping rule has no say here: every call runs its epoch)
             self._schedule.update(max(loss, 0.0), self._loss_error(stats))
         self.final_eta_ = 2.0**-(shift if self._schedule is None else self._schedule.shift)
