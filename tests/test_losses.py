@@ -135,6 +135,49 @@ def test_a_low_precision_fit_that_falls_towards_one_class_warns():
         warnings.simplefilter("error")
         ZipMLClassifier(bits=1, loss="hinge", random_state=0).fit(X, y)
         ZipMLClassifier(bits=4, random_state=0).fit(X, y)
+        # weighted rows move the shares on purpose: the excess test stays silent (class 1 at
+        # 3 times the weight: 83% predicted as class 1, which warned before)
+        ZipMLClassifier(bits=1, class_weight={0: 1.0, 1: 3.0}, random_state=0).fit(X, y)
+
+
+def test_a_margin_run_that_drifts_stops_and_starts_again_at_half_the_step(monkeypatch):
+    # Squared hinge at 2 bits on 20000 x 50 Gaussian rows, 60/40: from the automatic start
+    # (2^-8) the weights grow and the loss with them, to 300 times the zero model's at 2^-8
+    # and 200 times at 2^-9, and each such run ran its 25 epochs before it was judged and
+    # started again at half the step (100 epochs in all, the last run at 2^-11). A run now
+    # stops once its loss passes twice the zero model's, the pass loss and at full precision
+    # on 4096 rows: after 2 and 4 epochs there (2^-10's run stays under twice at full
+    # precision, so it runs on), the same last run and model in 56 epochs.
+    from zipml_hls import linear_model, step_size
+
+    rng = np.random.default_rng(0)
+    X = rng.normal(size=(20000, 50))
+    y = (X @ rng.normal(size=50) + rng.logistic(size=20000) > 2).astype(int)
+    epochs = []
+    update = step_size.AdaptiveSchedule.update
+    monkeypatch.setattr(step_size.AdaptiveSchedule, "update",
+                        lambda self, *a: (epochs.append(self.shift), update(self, *a))[1])
+    fits = []
+    for ratio in (np.inf, linear_model.MARGIN_DRIFT_RATIO):
+        monkeypatch.setattr(linear_model, "MARGIN_DRIFT_RATIO", ratio)
+        epochs.clear()
+        fits.append((ZipMLClassifier(bits=2, random_state=0).fit(X, y), list(epochs)))
+    (slow, slow_epochs), (fast, fast_epochs) = fits
+    assert np.array_equal(slow.coef_, fast.coef_) and slow.eta_ == fast.eta_ == 2.0**-11
+    # (a stopped run's last epoch is not counted by its schedule)
+    assert slow_epochs.count(8) == 4 and fast_epochs.count(8) == 1
+    assert len(slow_epochs) == 100 and len(fast_epochs) == 54
+
+
+def test_the_majority_warning_suggests_other_losses_and_more_bits():
+    # the losses named are the others, and a fit at more bits tells the width from the data
+    rng = np.random.default_rng(0)
+    X = rng.normal(size=(5000, 50))
+    y = (X @ rng.normal(size=50) + rng.logistic(size=5000) > 2).astype(int)
+    with pytest.warns(UserWarning, match=r"loss='squared_hinge' can fall towards one class; compare a fit at more "
+                                         r"bits \(where it does the same, the data do it\) and the losses "
+                                         r"'hinge', 'squared_error' \("):
+        ZipMLClassifier(bits=1, random_state=0).fit(X, y)
 
 
 @pytest.mark.parametrize("offset, share", [(-4.0, "14\\.0"), (-8.0, "1\\.6")])

@@ -261,7 +261,8 @@ def test_a_few_far_values_that_squeeze_a_feature_are_warned_about():
     assert len(caught) == 1
     # level tables place their levels where the values are, but on the kernel's grid of 1/1024
     for bits in (1, 4):  # (1-bit tables are the uniform levels)
-        with pytest.warns(UserWarning, match=rf"1 feature\(s\) \(3\) have .* at {bits} bits lie within "
+        width = "1 bit" if bits == 1 else f"{bits} bits"
+        with pytest.warns(UserWarning, match=rf"1 feature\(s\) \(3\) have .* at {width} lie within "
                           r"1/\(2\^bits - 1\) of the range, where the level tables' grid of 1/1024 holds fewer "
                           r"points than the levels"):
             ZipMLRegressor(bits=bits, levels="optimal", max_iter=3, decay_epochs=0, random_state=0).fit(X, y)

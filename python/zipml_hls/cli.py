@@ -832,7 +832,8 @@ def build_parser() -> argparse.ArgumentParser:
     sub = parser.add_subparsers(dest="command", required=True)
 
     p = sub.add_parser("train", help="train a model on a data file", formatter_class=_HelpFormatter)
-    p.add_argument("data", help="LIBSVM/svmlight, CSV (label column) or .npz (X, y) file")
+    p.add_argument("data", help="LIBSVM/svmlight, CSV (label column) or .npz (X, y) file, or a quantized file "
+                                "('zipml-hls quantize' writes one from these and from .npy, Parquet and Arrow tables)")
     _add_data_options(p)
     p.add_argument("--task", default="auto", choices=("auto", "regression", "classification"),
                    help="auto: classification when labels are integers with at most 20 values")

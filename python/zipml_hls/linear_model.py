@@ -113,6 +113,14 @@ def _check_width(n_features: int, name: str) -> None:
 #: (``AdaptiveSchedule``'s ``floor``; docs/API.md, "Schedule").
 MARGIN_LOSS_FLOOR = 0.25
 
+#: A margin loss's run with the automatic step stops once its loss exceeds this many times
+#: the zero model's, to start again at half the step: at low bits its gradient is biased
+#: where the rounding error reaches the margin, the weights grow and with them that error,
+#: and smaller steps slow the drift but do not undo it. ``DRIFT_ROWS`` rows of float X
+#: confirm at full precision what the pass loss flags.
+MARGIN_DRIFT_RATIO = 2.0
+DRIFT_ROWS = 4096
+
 #: Whether ``precondition`` gives ``log_loss`` per-feature step multipliers too (it always
 #: centres). Off: they measured worse for it (``python scripts/log_loss_conditioning.py``;
 #: docs/API.md, "Conditioning").
@@ -646,6 +654,7 @@ class _ZipMLLinear(BaseEstimator):
         where = ("within one step of the uniform levels" if not tables else
                  "within 1/(2^bits - 1) of the range, where the level tables' grid of 1/1024 holds fewer points "
                  "than the levels")
+        width = f"{bits} bit{'s' if bits > 1 else ''}"
         widened = np.zeros(features.size, bool)
         if own is not None:  # (the middle span is range / stretch: the same values against the own range)
             own_stretch = stretch * own.span()[features] / scaling.span()[features]
@@ -655,14 +664,14 @@ class _ZipMLLinear(BaseEstimator):
             warnings.warn(f"{far.size} feature(s) ({_listed(far)}) lie far from 0 (feature {j} spans "
                           f"[{own.lo[j]:.6g}, {own.hi[j]:.6g}]): without an intercept "
                           "(fit_intercept=False) each range is widened to hold 0, and their values then span up to "
-                          f"{stretch[widened].max():.3g} times less than it, which at {bits} bits lie {where}, read "
+                          f"{stretch[widened].max():.3g} times less than it, which at {width} lie {where}, read "
                           "mostly as rounding noise. Centre those features (subtract their means) or keep "
                           "fit_intercept=True", UserWarning, stacklevel=5)
         if not widened.all():
             warnings.warn(f"{features.size - int(widened.sum())} feature(s) ({_listed(features[~widened])}) have a "
                           "few values far outside the rest: their range is up to "
                           f"{stretch[~widened].max():.3g} times that of their middle 98% of values, which at "
-                          f"{bits} bits lie {where} and are read mostly as rounding noise (unbiased, but their "
+                          f"{width} lie {where} and are read mostly as rounding noise (unbiased, but their "
                           "coefficients come out noisy). Clip or transform those features (e.g. np.clip at "
                           "percentiles, np.log1p), or use more bits", UserWarning, stacklevel=5)
         return features
@@ -878,7 +887,7 @@ class _ZipMLLinear(BaseEstimator):
         # tol=None (scikit-learn's): the step halves as with tol 0, and every epoch up to max_iter runs
         schedule = self._adaptive_schedule(config.step_shift, self._extra_halvings, self._raises, floor)
         progress = _Progress(self, int(self.max_iter))
-        converged = False
+        converged = drifted = False
         self._peak = 0.0
         try:
             for e in range(int(self.max_iter)):
@@ -887,6 +896,9 @@ class _ZipMLLinear(BaseEstimator):
                 self._peak = max(self._peak, float(np.max(np.abs(self._models))))
                 self._remember(self._models, shift)
                 loss, noise = self._record_epoch(stats, visited), self._loss_error(stats)
+                if self._loss_spec.margin and self.eta0 == "auto" and self._drifted(X, Y, weights, runs, stats):
+                    drifted = True  # (judged a failure: _fit starts again at half the step)
+                    break
                 if held_out is not None:
                     loss, noise = self._validation_loss(*held_out), 0.0
                     self.validation_loss_curve_.append(loss)
@@ -900,6 +912,8 @@ class _ZipMLLinear(BaseEstimator):
         self.final_eta_ = 2.0**-schedule.shift
         self._schedule = schedule  # (partial_fit goes on with it)
         self._set_coef()
+        if drifted:
+            return np.inf
         if not converged and self.tol is not None and np.isfinite(self.loss_curve_[-1]):  # as scikit-learn's SGD
             warnings.warn(f"Maximum number of epochs (max_iter={self.max_iter}) reached before the adaptive "
                           f"schedule converged (training loss {self.loss_curve_[-1]:.6g}); raise max_iter",
@@ -1031,6 +1045,23 @@ class _ZipMLLinear(BaseEstimator):
             base = run.zero_loss() + 1e-300
             worst = max(worst, abs(loss) / base if np.isfinite(loss) else np.inf)
         return worst
+
+    def _drifted(self, X, Y, weights, runs, stats: engine.EpochStats) -> bool:
+        """Whether a target's pass loss exceeds MARGIN_DRIFT_RATIO times its zero model's
+        loss by more than 3 standard errors, and the model's own loss, at full precision on
+        DRIFT_ROWS rows of dense float X (none: never), does too. The pass loss alone
+        misleads at 1 bit, where the rounding noise biases the margin losses' estimate
+        upward: squared hinge read 13x the zero model's loss where the model was below it
+        (the Gaussian set of scripts/classifier_losses.py)."""
+        if not any(loss - 3.0 * error > MARGIN_DRIFT_RATIO * run.zero_loss()
+                   for run, loss, error in zip(runs, stats.losses, stats.loss_errors)):
+            return False
+        if not isinstance(X, np.ndarray):
+            return False
+        rows = sample_rows(X.shape[0], DRIFT_ROWS)
+        self._set_coef(self._models)
+        ratio = self._training_ratio(X[rows], Y[rows], None if weights is None else weights[rows])
+        return ratio is not None and ratio > MARGIN_DRIFT_RATIO
 
     def _precision(self) -> str:
         return F.precision_label(self.bits, self.sampling)
@@ -1684,18 +1715,21 @@ class ZipMLClassifier(ClassifierMixin, _ZipMLLinear):
             X, y = self._validate_fit(X, y, reset=True)
         check_classification_targets(y)
         self._set_classes(np.unique(y))
-        self._fit(X, self._targets(y), self._sample_weights(sample_weight, X, y), coef_init, intercept_init, previous)
+        weights = self._sample_weights(sample_weight, X, y)
+        self._fit(X, self._targets(y), weights, coef_init, intercept_init, previous)
         if not isinstance(X, QuantizedData):
-            self._warn_majority(X, y)
+            self._warn_majority(X, y, weighted=weights is not None)
         return self
 
-    def _warn_majority(self, X, y) -> None:
+    def _warn_majority(self, X, y, weighted: bool = False) -> None:
         """At 1 and 2 bits, a warning where the fitted model predicts one class for at least
-        15% more of the training rows than hold it, or a class of at least MINORITY_SHARE of
-        them (and MINORITY_ROWS rows) for at most a quarter of its rows (imbalanced classes,
-        where the first test cannot fire): there the noisy margin test of the margin losses
-        (and the log-loss polynomial's noisy samples) can pull a fit towards the most
-        frequent class, silently (docs/API.md, "Losses at 1 and 2 bits")."""
+        15% more of the training rows than hold it (unless rows are weighted: weights, class
+        weights 'balanced' above all, move the shares on purpose), or a class of at least
+        MINORITY_SHARE of them (and MINORITY_ROWS rows) for at most a quarter of its rows
+        (imbalanced classes, where the first test cannot fire): there the noisy margin test
+        of the margin losses (and the log-loss polynomial's noisy samples) can pull a fit
+        towards the most frequent class, silently (docs/API.md, "Losses at 1 and 2 bits").
+        The data themselves may do it too, at any width: the warning says how to tell."""
         if int(self.bits) > 2:
             return
         # in blocks (predict's float64 copy of X would double a large X's memory)
@@ -1704,14 +1738,16 @@ class ZipMLClassifier(ClassifierMixin, _ZipMLLinear):
         held = np.bincount(np.searchsorted(self.classes_, y), minlength=self.classes_.size)
         truth = held / predicted.size
         k = int(np.argmax(shares - truth))
+        over = shares[k] - truth[k] >= 0.15 and not weighted
         lost = np.flatnonzero((truth >= MINORITY_SHARE) & (held >= MINORITY_ROWS) & (shares <= truth / 4))
-        if shares[k] - truth[k] >= 0.15 or lost.size:
-            k = k if shares[k] - truth[k] >= 0.15 else int(lost[np.argmin(shares[lost] / truth[lost])])
+        if over or lost.size:
+            k = k if over else int(lost[np.argmin(shares[lost] / truth[lost])])
+            others = ", ".join(repr(name) for name in ("hinge", "squared_error", "squared_hinge") if name != self.loss)
             warnings.warn(f"at {int(self.bits)} bit(s) the model predicts {shares[k]:.1%} of the training rows as "
                           f"class {self.classes_[k].tolist()!r}, which holds {truth[k]:.1%} of them: at this width "
-                          f"loss={self.loss!r} can fall towards one class; compare the losses (loss='hinge', "
-                          "'squared_error') or train at more bits (docs/API.md, \"Losses at 1 and 2 bits\")",
-                          UserWarning, stacklevel=3)
+                          f"loss={self.loss!r} can fall towards one class; compare a fit at more bits (where it does "
+                          f"the same, the data do it) and the losses {others} (docs/API.md, \"Losses at 1 and 2 "
+                          "bits\")", UserWarning, stacklevel=3)
 
     def _class_weights(self, y, weights):
         """``weights`` (or ones) times the weight of each row's class (class_weight), or
