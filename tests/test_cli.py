@@ -389,6 +389,8 @@ def test_train_warns_in_the_command_lines_words(diabetes_csv, capsys):
     assert main(["train", str(diabetes_csv), "--epochs", "2", "--quiet"]) == 0
     err = capsys.readouterr().err
     assert "warning: Maximum number of epochs (--epochs 2) reached" in err and "raise --epochs" in err
+    # without --model-out the model is not kept, and the command says so
+    assert "note: the model is not kept: --model-out FILE saves it" in err
 
 
 @pytest.mark.parametrize("sig, code, word", [("SIGINT", 130, "interrupted"), ("SIGTERM", 143, "terminated")])

@@ -441,6 +441,8 @@ def cmd_train(args) -> int:
             est.feature_names_in_ = np.asarray(names, dtype=object)
         save_model(est, args.model_out, data_format=args.data_format or None)
         print(f"model written to {args.model_out}")
+    else:
+        _note("the model is not kept: --model-out FILE saves it for 'zipml-hls predict'")
     return 0
 
 
