@@ -128,15 +128,20 @@ def test_a_low_precision_fit_that_falls_towards_one_class_warns():
     rng = np.random.default_rng(0)
     X = rng.normal(size=(5000, 50))
     y = (X @ rng.normal(size=50) + rng.logistic(size=5000) > 2).astype(int)
-    with pytest.warns(UserWarning, match=r"at 1 bit\(s\) the model predicts 8\d\.\d% of the training rows as class 0, "
+    with pytest.warns(UserWarning, match=r"at 1 bit the model predicts 8\d\.\d% of the training rows as class 0, "
                                          r"which holds 60\.\d% of them: at this width loss='squared_hinge'"):
         ZipMLClassifier(bits=1, random_state=0).fit(X, y)
     with warnings.catch_warnings():
         warnings.simplefilter("error")
         ZipMLClassifier(bits=1, loss="hinge", random_state=0).fit(X, y)
         ZipMLClassifier(bits=4, random_state=0).fit(X, y)
-        # weighted rows move the shares on purpose: the excess test stays silent (class 1 at
-        # 3 times the weight: 83% predicted as class 1, which warned before)
+        # weights move the shares on purpose: 'balanced' (50/50 by weight) puts about 45% in
+        # class 1, between its 40% of the rows and 50% of the weight: silent
+        ZipMLClassifier(bits=1, class_weight="balanced", random_state=0).fit(X, y)
+    # class 1 at 3 times the weight holds 66% of it, and fp32 and 4 bits predict 46% of the
+    # rows as class 1; 1 bit predicts 83%, beyond both shares
+    with pytest.warns(UserWarning, match=r"predicts 8\d\.\d% of the training rows as class 1, which holds 39\.\d% "
+                                         r"of them and 66\.\d% of their weight"):
         ZipMLClassifier(bits=1, class_weight={0: 1.0, 1: 3.0}, random_state=0).fit(X, y)
 
 
@@ -169,6 +174,20 @@ def test_a_margin_run_that_drifts_stops_and_starts_again_at_half_the_step(monkey
     assert len(slow_epochs) == 100 and len(fast_epochs) == 54
 
 
+@pytest.mark.filterwarnings("ignore::sklearn.exceptions.ConvergenceWarning", "ignore::UserWarning")
+def test_a_run_stopped_for_drift_keeps_its_curves_in_step(monkeypatch):
+    # every run stops after its first epoch (a ratio of 0): the last run's training and
+    # held-out curves still have one entry per epoch, and the fit is judged a failure
+    from zipml_hls import linear_model
+
+    monkeypatch.setattr(linear_model, "MARGIN_DRIFT_RATIO", -1.0)
+    rng = np.random.default_rng(0)
+    X = rng.normal(size=(2000, 5))
+    y = (X[:, 0] > 0).astype(int)
+    m = ZipMLClassifier(bits=2, early_stopping=True, random_state=0).fit(X, y)
+    assert m.n_iter_ == 1 and len(m.loss_curve_) == len(m.validation_loss_curve_) == 1
+
+
 def test_the_majority_warning_suggests_other_losses_and_more_bits():
     # the losses named are the others, and a fit at more bits tells the width from the data
     rng = np.random.default_rng(0)
@@ -176,7 +195,7 @@ def test_the_majority_warning_suggests_other_losses_and_more_bits():
     y = (X @ rng.normal(size=50) + rng.logistic(size=5000) > 2).astype(int)
     with pytest.warns(UserWarning, match=r"loss='squared_hinge' can fall towards one class; compare a fit at more "
                                          r"bits \(where it does the same, the data do it\) and the losses "
-                                         r"'hinge', 'squared_error' \("):
+                                         r"'squared_error', 'hinge', 'log_loss' \("):
         ZipMLClassifier(bits=1, random_state=0).fit(X, y)
 
 
@@ -193,7 +212,7 @@ def test_a_low_precision_fit_that_loses_a_minority_class_warns(offset, share):
     X = np.column_stack([r.normal(size=(n, 8)), r.lognormal(size=(n, 5)), np.eye(4)[r.integers(0, 4, n)]])
     z = X @ r.normal(size=17) * 0.5 + offset
     y = (r.random(n) < 1 / (1 + np.exp(-z))).astype(int)
-    with pytest.warns(UserWarning, match=r"at 1 bit\(s\) the model predicts 0\.\d% of the training rows as class 1, "
+    with pytest.warns(UserWarning, match=r"at 1 bit the model predicts 0\.\d% of the training rows as class 1, "
                                          rf"which holds {share}% of them"):
         ZipMLClassifier(bits=1, random_state=0).fit(X, y)
     with warnings.catch_warnings():

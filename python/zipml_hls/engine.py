@@ -149,11 +149,12 @@ def epoch_order(seed: int, epoch: int, n: int, backend: str = "hls", visits: np.
 def split_visits(weights: np.ndarray) -> np.ndarray:
     """How often an epoch visits each row of sample weights ``weights`` (not all 0) when
     heavy rows are split: ceil(u_i / m) times, m the mean of the positive weights, each
-    visit weighing u_i over that count. Rows up to m are visited once, as they are, a row
-    of weight 0 never, and no visit weighs more than m; the visits' weights add up to the
-    rows', so the objective is the same, and there are fewer than twice as many visits as
-    rows of positive weight."""
-    return np.ceil(weights / np.mean(weights[weights > 0])).astype(np.int64)
+    visit weighing u_i over that count. Rows up to m are visited once, as they are (a row
+    of weight 0 too: no step, but a penalty acts at every visit, and with at least n
+    visits its share per visit stays within the per-step bound), and no visit weighs more
+    than m; the visits' weights add up to the rows', so the objective is the same, and
+    there are fewer than 2n visits."""
+    return np.maximum(np.ceil(weights / np.mean(weights[weights > 0])), 1).astype(np.int64)
 
 
 def epoch_seed(seed: int, epoch: int) -> int:
@@ -294,7 +295,7 @@ class KernelRun:
         self.visits_per_row = 1.0
         if visits is not None:
             self.visits_per_row = float(np.sum(visits)) / visits.size
-            self.visit_weights = self.weights / np.maximum(visits, 1)
+            self.visit_weights = self.weights / visits
             self.pass_weights = self.visit_weights * self.visits_per_row
         if weights is None:
             self.kernel_weights = None
@@ -302,7 +303,7 @@ class KernelRun:
             self.kernel_weights = (fixed_weights(self.visit_weights) if config.quantized
                                    else self.visit_weights.astype(np.float32))
         penalty = penalty or Penalty()
-        if visits is not None:  # the penalty acts at every visit: n / (visits) of it each, the same per epoch
+        if visits is not None:  # the penalty acts at every visit: n / (visits) <= 1 of it each, the same per epoch
             share = visits.size / float(np.sum(visits))
             penalty = Penalty(*(None if a is None else a * share for a in (penalty.decay, penalty.l1)))
         if config.quantized:

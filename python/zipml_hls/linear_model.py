@@ -548,7 +548,7 @@ class _ZipMLLinear(BaseEstimator):
         by = None if centres_only and origin is None else self._conditioning
         self._limit_shifts_by_decay()
         # what each visit steps by: its row's weight, or a share of it (split rows)
-        steps = weights if visits is None else np.repeat(weights / np.maximum(visits, 1), visits)
+        steps = weights if visits is None else np.repeat(weights / visits, visits)
         # least squares on double data: cancel the stored copy's rounding (docs/FORMATS.md section 5);
         # with sample weights each visit's pull is weighted: the correction by their mean
         corrects = (self.rounding_correction and bits != F.FULL_PRECISION and self.sampling == "double"
@@ -831,12 +831,13 @@ class _ZipMLLinear(BaseEstimator):
     def _visits(self, weights: np.ndarray | None) -> np.ndarray | None:
         """How often an epoch of fit() or a partial_fit call visits each row
         (``engine.split_visits``), or None (once, stepping by its weight): uneven positive
-        weights of shuffled rows, or some of weight 0 (never visited then). A row k times
-        the mean positive weight steps k times by about that mean instead of once by k
-        times it, so heavy rows no longer set the step and its noise (lognormal weights,
+        weights of shuffled rows. A row k times the mean positive weight steps k times by
+        about that mean instead of once by k times it, so heavy rows no longer set the step
+        and its noise (lognormal weights,
         sigma 1.5, 2 bits: held-out R^2 0.54-0.71 stepping once by weight, weighted Ridge
         0.98; ``python scripts/weighted_rows.py --weights lognormal``, docs/API.md)."""
-        if weights is None or not self.shuffle or not np.any(weights) or np.all(weights == weights[0]):
+        positive = None if weights is None else weights[weights > 0]
+        if positive is None or not self.shuffle or not positive.size or np.all(positive == positive[0]):
             return None
         return engine.split_visits(weights)
 
@@ -849,11 +850,10 @@ class _ZipMLLinear(BaseEstimator):
         data = engine.EpochData(X, self.scaling_, config, table, visits)
         runs = self._runs(Y, config, weights, visits)
         progress = _Progress(self, epochs)
-        visited = Y.shape[0] if visits is None else int(visits.sum())
 
         def on_epoch(e, stats):
-            progress.epoch(e, self._record_epoch(stats, visited), epoch_shift(config.step_shift,
-                                                                              config.decay_epochs, e))
+            progress.epoch(e, self._record_epoch(stats, Y.shape[0], visits), epoch_shift(config.step_shift,
+                                                                                         config.decay_epochs, e))
 
         try:
             histories, stats = engine.train(data, runs, epochs, self._models, on_epoch=on_epoch)
@@ -876,10 +876,10 @@ class _ZipMLLinear(BaseEstimator):
         those rows (early stopping; the last models are kept, as scikit-learn's SGD does), up to
         ``max_iter`` epochs (a ConvergenceWarning when they run out before the schedule
         stops, as scikit-learn's SGD warns at max_iter). Returns the worst final-loss ratio
-        to the zero model, as ``_run`` (with early stopping: of the held-out loss)."""
+        to the zero model, as ``_run`` (with early stopping: of the held-out loss), or inf
+        where a margin loss's run drifted (``_drifted``) and stopped early."""
         data = engine.EpochData(X, self.scaling_, config, table, visits)
         runs = self._runs(Y, config, weights, visits)
-        visited = Y.shape[0] if visits is None else int(visits.sum())
         # margin losses can fall towards 0 on separable classes: gains count against a floor of
         # a fraction of the zero model's loss (least squares keeps its relative rule)
         floor = (MARGIN_LOSS_FLOOR * float(np.mean([r.zero_loss() for r in runs])) / self._weight_gain
@@ -895,14 +895,14 @@ class _ZipMLLinear(BaseEstimator):
                 stats = engine.run_epoch(data, runs, e, shift, self._models, prefetch=e + 1 < int(self.max_iter))
                 self._peak = max(self._peak, float(np.max(np.abs(self._models))))
                 self._remember(self._models, shift)
-                loss, noise = self._record_epoch(stats, visited), self._loss_error(stats)
-                if self._loss_spec.margin and self.eta0 == "auto" and self._drifted(X, Y, weights, runs, stats):
-                    drifted = True  # (judged a failure: _fit starts again at half the step)
-                    break
+                loss, noise = self._record_epoch(stats, Y.shape[0], visits), self._loss_error(stats)
                 if held_out is not None:
                     loss, noise = self._validation_loss(*held_out), 0.0
                     self.validation_loss_curve_.append(loss)
                 progress.epoch(e, loss, shift)
+                if self._loss_spec.margin and self.eta0 == "auto" and self._drifted(X, Y, weights, runs, stats):
+                    drifted = True  # (judged a failure: _fit starts again at half the step)
+                    break
                 if schedule.update(max(loss, 0.0), noise) and (self.tol is not None or not np.isfinite(loss)):
                     converged = True
                     break
@@ -959,12 +959,17 @@ class _ZipMLLinear(BaseEstimator):
                 yield block, (X[block].astype(dtype, copy=False) @ coef).astype(np.float64) + self._intercept
 
     def _training_ratio(self, X, Y, weights=None) -> float | None:
-        """The largest ratio, over targets, of the fitted model's (coef_, intercept_) loss
-        on every row of X at full precision to the zero model's (each target's training
-        mean, f = 0 in the scaled space, as _held_out_ratio); None where every weight is 0.
-        Every row, not a sample: a label far out that a sample misses moves least squares'
-        weights too, and on the sample alone a fit as good as least squares measured 5-14x
-        the mean."""
+        """The largest of ``_training_ratios`` over targets, on every row of X: a label far
+        out that a sample misses moves least squares' weights too, and on the sample alone
+        a fit as good as least squares measured 5-14x the mean."""
+        ratios = self._training_ratios(X, Y, weights)
+        return None if ratios is None else float(np.max(ratios))
+
+    def _training_ratios(self, X, Y, weights=None) -> np.ndarray | None:
+        """Each target's ratio of the fitted model's (coef_, intercept_) loss on the rows of
+        X at full precision to the zero model's (the target's training mean, f = 0 in the
+        scaled space, as _held_out_ratio; inf where not finite); None where every weight
+        is 0."""
         if weights is not None and not weights.any():
             return None
         loss = np.zeros(Y.shape[1])
@@ -973,7 +978,7 @@ class _ZipMLLinear(BaseEstimator):
                 u = 1.0 if weights is None else weights[block, None]
                 loss += np.sum(self._loss_spec.objective(Y[block], f) * u, axis=0)
             ratios = loss / X.shape[0] / (self._zero_losses(Y, 1.0 if weights is None else weights) + 1e-300)
-        return float(np.max(np.where(np.isfinite(ratios), ratios, np.inf)))
+        return np.where(np.isfinite(ratios), ratios, np.inf)
 
     def _zero_losses(self, Y, u) -> np.ndarray:
         """Each target's mean loss (weighted by ``u``: per-row weights, or 1.0) of predicting
@@ -1011,18 +1016,19 @@ class _ZipMLLinear(BaseEstimator):
         w_train, w_val = (None, None) if weights is None else (weights[train], weights[val])
         return X[train], Y[train], w_train, (X[val].astype(np.float64), Y[val], w_val)
 
-    def _record_epoch(self, stats: engine.EpochStats, n_rows: int) -> float:
+    def _record_epoch(self, stats: engine.EpochStats, n_rows: int, visits: np.ndarray | None = None) -> float:
         """Count an epoch: its training loss from the kernel's pass (original units, mean
         over targets) in ``loss_curve_``, the samples whose step saturated in
-        ``saturations_`` and, with refetching, the fraction of the pass's ``n_rows`` rows (or visits)
-        refetched. Returns the loss."""
+        ``saturations_`` and, with refetching, the fraction of the pass's visits refetched
+        (``n_rows`` rows, each visited ``visits`` times, or once). Returns the loss."""
         scales = np.array([ls.scale for ls in self._label_scalings]) ** 2 / self._weight_gain
         loss = float(np.mean(stats.losses * scales))
         self.n_iter_ += 1
         self.loss_curve_.append(loss)
         self.saturations_.append(int(stats.saturations.sum()))
         if stats.refetches is not None:
-            self.refetch_fraction_.append(float(np.mean(stats.refetches)) / n_rows)
+            self.refetch_fraction_.append(float(np.mean(stats.refetches)) / (n_rows if visits is None
+                                                                                   else int(visits.sum())))
         return loss
 
     def _loss_error(self, stats: engine.EpochStats) -> float:
@@ -1047,21 +1053,19 @@ class _ZipMLLinear(BaseEstimator):
         return worst
 
     def _drifted(self, X, Y, weights, runs, stats: engine.EpochStats) -> bool:
-        """Whether a target's pass loss exceeds MARGIN_DRIFT_RATIO times its zero model's
-        loss by more than 3 standard errors, and the model's own loss, at full precision on
-        DRIFT_ROWS rows of dense float X (none: never), does too. The pass loss alone
+        """Whether some target's pass loss exceeds MARGIN_DRIFT_RATIO times its zero model's
+        loss by more than 3 standard errors, and that target's model loss, at full precision
+        on DRIFT_ROWS rows of dense float X (other X: never), does too. The pass loss alone
         misleads at 1 bit, where the rounding noise biases the margin losses' estimate
-        upward: squared hinge read 13x the zero model's loss where the model was below it
-        (the Gaussian set of scripts/classifier_losses.py)."""
-        if not any(loss - 3.0 * error > MARGIN_DRIFT_RATIO * run.zero_loss()
-                   for run, loss, error in zip(runs, stats.losses, stats.loss_errors)):
-            return False
-        if not isinstance(X, np.ndarray):
+        upward, on models that beat the zero model too."""
+        flagged = np.array([loss - 3.0 * error > MARGIN_DRIFT_RATIO * run.zero_loss()
+                            for run, loss, error in zip(runs, stats.losses, stats.loss_errors)])
+        if not flagged.any() or not isinstance(X, np.ndarray):
             return False
         rows = sample_rows(X.shape[0], DRIFT_ROWS)
         self._set_coef(self._models)
-        ratio = self._training_ratio(X[rows], Y[rows], None if weights is None else weights[rows])
-        return ratio is not None and ratio > MARGIN_DRIFT_RATIO
+        ratios = self._training_ratios(X[rows], Y[rows], None if weights is None else weights[rows])
+        return ratios is not None and bool(np.any(flagged & (ratios > MARGIN_DRIFT_RATIO)))
 
     def _precision(self) -> str:
         return F.precision_label(self.bits, self.sampling)
@@ -1127,7 +1131,8 @@ class _ZipMLLinear(BaseEstimator):
         epochs of the fixed one; with eta0='auto' a run that ends worse than the zero model
         restarts with half the step (up to 8 times): judged at full precision on every row
         of dense float X (the pass loss's estimate can be far off where its noise is large,
-        at 1 bit on skewed features), else by the pass loss. With early
+        at 1 bit on skewed features), else by the pass loss; a margin loss's run that drifts
+        stops early and counts as worse (``_drifted``). With early
         stopping, a ``validation_fraction`` of the rows is held out and drives the schedule
         (and judges the run). A run whose weights pass MODEL_HEADROOM (least squares: labels
         far out, nearly collinear features) restarts with a wider label scale
@@ -1227,7 +1232,7 @@ class _ZipMLLinear(BaseEstimator):
         finally:
             data.close()  # its n_jobs workers
         self._remember(self._models, shift)
-        loss = self._record_epoch(stats, X.shape[0] if visits is None else int(visits.sum()))
+        loss = self._record_epoch(stats, X.shape[0], visits)
         if self._schedule is not None:  # (its stopping rule has no say here: every call runs its epoch)
             self._schedule.update(max(loss, 0.0), self._loss_error(stats))
         self.final_eta_ = 2.0**-(shift if self._schedule is None else self._schedule.shift)
@@ -1306,9 +1311,9 @@ _PARAMS_DOC = r"""
         Adaptive schedule: epochs without improvement before the step halves.
     shuffle : bool, default=True
         Visit the rows in a fresh order every epoch (a permutation drawn from the
-        counter-based RNG: the same on both backends and every machine); in ``fit`` with
-        uneven sample weights a row of k times the mean positive weight is visited
-        ceil(k) times, each visit weighing its share (rows of weight 0 never). False keeps the order of X, which trains badly on
+        counter-based RNG: the same on both backends and every machine); with uneven
+        sample weights a row of k times the mean positive weight is visited ceil(k) times
+        an epoch (``fit``) or a call (``partial_fit``), each visit weighing its share. False keeps the order of X, which trains badly on
         sorted data, and every row steps once by its weight.
     precondition : bool, default=True
         Train on centred features with per-feature power-of-two steps (see
@@ -1718,18 +1723,20 @@ class ZipMLClassifier(ClassifierMixin, _ZipMLLinear):
         weights = self._sample_weights(sample_weight, X, y)
         self._fit(X, self._targets(y), weights, coef_init, intercept_init, previous)
         if not isinstance(X, QuantizedData):
-            self._warn_majority(X, y, weighted=weights is not None)
+            self._warn_majority(X, y, weights)
         return self
 
-    def _warn_majority(self, X, y, weighted: bool = False) -> None:
+    def _warn_majority(self, X, y, weights=None) -> None:
         """At 1 and 2 bits, a warning where the fitted model predicts one class for at least
-        15% more of the training rows than hold it (unless rows are weighted: weights, class
-        weights 'balanced' above all, move the shares on purpose), or a class of at least
-        MINORITY_SHARE of them (and MINORITY_ROWS rows) for at most a quarter of its rows
-        (imbalanced classes, where the first test cannot fire): there the noisy margin test
-        of the margin losses (and the log-loss polynomial's noisy samples) can pull a fit
-        towards the most frequent class, silently (docs/API.md, "Losses at 1 and 2 bits").
-        The data themselves may do it too, at any width: the warning says how to tell."""
+        15% more of the training rows than hold it and than hold its share of the row
+        weights ``weights`` (per row, class weights included, or None: weights move the
+        shares on purpose, but a fit balanced between the two lies between them), or a class
+        of at least MINORITY_SHARE of the rows (and MINORITY_ROWS rows) for at most a
+        quarter of its rows (imbalanced classes, where the first test cannot fire): there
+        the noisy margin test of the margin losses (and the log-loss polynomial's noisy
+        samples) can pull a fit towards the most frequent class, silently (docs/API.md,
+        "Losses at 1 and 2 bits"). The data themselves may do it too, at any width: the
+        warning says how to tell."""
         if int(self.bits) > 2:
             return
         # in blocks (predict's float64 copy of X would double a large X's memory)
@@ -1737,14 +1744,22 @@ class ZipMLClassifier(ClassifierMixin, _ZipMLLinear):
         shares = np.bincount(predicted, minlength=self.classes_.size) / predicted.size
         held = np.bincount(np.searchsorted(self.classes_, y), minlength=self.classes_.size)
         truth = held / predicted.size
-        k = int(np.argmax(shares - truth))
-        over = shares[k] - truth[k] >= 0.15 and not weighted
+        expected, weighed = truth, ""
+        if weights is not None:
+            by_weight = np.bincount(np.searchsorted(self.classes_, y), weights=weights, minlength=self.classes_.size)
+            by_weight = by_weight / max(float(by_weight.sum()), 1e-300)
+            expected = np.maximum(truth, by_weight)
+        k = int(np.argmax(shares - expected))
+        over = shares[k] - expected[k] >= 0.15
         lost = np.flatnonzero((truth >= MINORITY_SHARE) & (held >= MINORITY_ROWS) & (shares <= truth / 4))
         if over or lost.size:
             k = k if over else int(lost[np.argmin(shares[lost] / truth[lost])])
-            others = ", ".join(repr(name) for name in ("hinge", "squared_error", "squared_hinge") if name != self.loss)
-            warnings.warn(f"at {int(self.bits)} bit(s) the model predicts {shares[k]:.1%} of the training rows as "
-                          f"class {self.classes_[k].tolist()!r}, which holds {truth[k]:.1%} of them: at this width "
+            others = ", ".join(repr(name) for name in CLASSIFIER_LOSSES if name != self.loss)
+            width = "1 bit" if int(self.bits) == 1 else f"{int(self.bits)} bits"
+            if weights is not None:
+                weighed = f" and {by_weight[k]:.1%} of their weight"
+            warnings.warn(f"at {width} the model predicts {shares[k]:.1%} of the training rows as "
+                          f"class {self.classes_[k].tolist()!r}, which holds {truth[k]:.1%} of them{weighed}: at this width "
                           f"loss={self.loss!r} can fall towards one class; compare a fit at more bits (where it does "
                           f"the same, the data do it) and the losses {others} (docs/API.md, \"Losses at 1 and 2 "
                           "bits\")", UserWarning, stacklevel=3)
