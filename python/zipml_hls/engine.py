@@ -304,8 +304,7 @@ class KernelRun:
                                    else self.visit_weights.astype(np.float32))
         penalty = penalty or Penalty()
         if visits is not None:  # the penalty acts at every visit: n / (visits) <= 1 of it each, the same per epoch
-            share = visits.size / float(np.sum(visits))
-            penalty = Penalty(*(None if a is None else a * share for a in (penalty.decay, penalty.l1)))
+            penalty = Penalty(*(None if a is None else a / self.visits_per_row for a in (penalty.decay, penalty.l1)))
         if config.quantized:
             self.decay, self.l1 = penalty.fixed(penalty.decay), penalty.fixed(penalty.l1)
         else:
