@@ -233,6 +233,25 @@ def test_l2_penalty_converges_to_ridge(bits, alpha):
     assert np.linalg.norm(ridge.coef_) < np.linalg.norm(ZipMLRegressor(bits=bits, random_state=0).fit(X, y).coef_)
 
 
+def test_nearly_even_weights_step_once_by_their_weight():
+    # Positive weights with E[u^2] / E[u]^2 up to 1.25 are not split (splitting would make
+    # up to 1.5n visits for noise at most 25% above even weights'): uniform(0.5, 1.5) (1.08),
+    # 'balanced' classes at 45/55 (1.01) and 30/70 (1.19), but 20/80 (1.56) and
+    # Exponential(1) weights (2.0) are; rows of weight 0 do not count, and unshuffled rows
+    # are never split.
+    from sklearn.utils.class_weight import compute_sample_weight
+
+    rng = np.random.default_rng(0)
+    m = ZipMLRegressor()
+    balanced = [compute_sample_weight("balanced", (np.arange(1000) < 10 * p).astype(int)) for p in (45, 30, 20)]
+    assert m._visits(rng.uniform(0.5, 1.5, 1000)) is None
+    assert m._visits(balanced[0]) is None and m._visits(balanced[1]) is None
+    assert m._visits(balanced[2]).sum() == 1400  # its 200 rows of weight 2.5: 3 visits each
+    assert m._visits(np.r_[np.zeros(500), np.ones(500)]) is None
+    assert m._visits(rng.exponential(size=1000)) is not None
+    assert ZipMLRegressor(shuffle=False)._visits(rng.exponential(size=1000)) is None
+
+
 @pytest.mark.parametrize("penalty", ["l2", "l1"])
 def test_penalties_with_heavy_rows_split_into_visits_keep_the_weighted_objective(penalty):
     # Lognormal weights split the heavy rows into 1.5 n visits an epoch; the penalty acts at

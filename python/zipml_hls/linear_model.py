@@ -113,6 +113,11 @@ def _check_width(n_features: int, name: str) -> None:
 #: (``AdaptiveSchedule``'s ``floor``; docs/API.md, "Schedule").
 MARGIN_LOSS_FLOOR = 0.25
 
+#: Positive sample weights whose E[u^2] / E[u]^2 is at most this step once by their weight
+#: (``_visits``): weighted SGD's noise is at most that much above even weights', and split
+#: visits would cost up to 1.5 times the epoch ('balanced' classes down to 30/70 stay there).
+EVEN_WEIGHTS_SPREAD = 1.25
+
 #: A margin loss's run with the automatic step stops once its loss exceeds this many times
 #: the zero model's, to start again at half the step: at low bits its gradient is biased
 #: where the rounding error reaches the margin, the weights grow and with them that error,
@@ -830,14 +835,16 @@ class _ZipMLLinear(BaseEstimator):
 
     def _visits(self, weights: np.ndarray | None) -> np.ndarray | None:
         """How often an epoch of fit() or a partial_fit call visits each row
-        (``engine.split_visits``), or None (once, stepping by its weight): uneven positive
-        weights of shuffled rows. A row k times the mean positive weight steps k times by
-        about that mean instead of once by k times it, so heavy rows no longer set the step
-        and its noise (lognormal weights,
+        (``engine.split_visits``), or None (once, stepping by its weight): shuffled rows
+        whose positive weights spread beyond EVEN_WEIGHTS_SPREAD. A row k times the mean
+        positive weight steps k times by about that mean instead of once by k times it, so
+        heavy rows no longer set the step and its noise (lognormal weights,
         sigma 1.5, 2 bits: held-out R^2 0.54-0.71 stepping once by weight, weighted Ridge
         0.98; ``python scripts/weighted_rows.py --weights lognormal``, docs/API.md)."""
         positive = None if weights is None else weights[weights > 0]
-        if positive is None or not self.shuffle or not positive.size or np.all(positive == positive[0]):
+        if positive is None or not self.shuffle or not positive.size:
+            return None
+        if np.mean(np.square(positive)) <= EVEN_WEIGHTS_SPREAD * np.mean(positive) ** 2:
             return None
         return engine.split_visits(weights)
 
@@ -1311,9 +1318,10 @@ _PARAMS_DOC = r"""
         Adaptive schedule: epochs without improvement before the step halves.
     shuffle : bool, default=True
         Visit the rows in a fresh order every epoch (a permutation drawn from the
-        counter-based RNG: the same on both backends and every machine); with uneven
-        sample weights a row of k times the mean positive weight is visited ceil(k) times
-        an epoch (``fit``) or a call (``partial_fit``), each visit weighing its share. False keeps the order of X, which trains badly on
+        counter-based RNG: the same on both backends and every machine); with sample
+        weights that spread (docs/API.md) a row of k times the mean positive weight is
+        visited ceil(k) times an epoch (``fit``) or a call (``partial_fit``), each visit
+        weighing its share. False keeps the order of X, which trains badly on
         sorted data, and every row steps once by its weight.
     precondition : bool, default=True
         Train on centred features with per-feature power-of-two steps (see
