@@ -109,6 +109,21 @@ def test_binary_classifier(client, problem, distributed, reference):
     assert np.mean(remote.predict(X) == labels) > 0.9
 
 
+def test_a_cluster_that_lists_no_workers_is_given_time_to_show_one(monkeypatch):
+    # a cluster restarting its workers lists none for a moment (a CI run's quantize call
+    # once met that right after a restart and failed): quantize waits for the first to join,
+    # and refuses a cluster that shows none within WORKER_WAIT_S
+    monkeypatch.setattr(zd, "WORKER_WAIT_S", 1)
+    with LocalCluster(n_workers=0, processes=False, dashboard_address=":0") as cluster, Client(cluster) as c:
+        with pytest.raises(ValueError, match="has no workers"):
+            zd._workers(c)
+        with pytest.raises(TypeError, match="Dask array or DataFrame"):  # (its type is checked first)
+            zd.quantize(np.zeros((4, 2)), 4, client=c)
+        monkeypatch.setattr(zd, "WORKER_WAIT_S", 30)
+        threading.Timer(0.5, lambda: cluster.scale(1)).start()
+        assert len(zd._workers(c)) == 1
+
+
 def test_clear_errors(client, problem, distributed):
     X, y, _ = problem
     with pytest.raises(ValueError, match="shuffle=False"):

@@ -51,6 +51,20 @@ except ImportError as exc:  # pragma: no cover - exercised only without the extr
     raise ImportError("zipml_hls.dask needs dask.distributed: pip install 'zipml-hls[dask]'") from exc
 
 BLOCK_ROWS = engine.SgdConfig.block_rows  #: rows per chunk: the sharded pass's block
+WORKER_WAIT_S = 30  #: how long a cluster that lists no workers (starting, or restarting them) is given to show one
+
+
+def _workers(client) -> list:
+    """The addresses of the cluster's workers, sorted; where it lists none yet, the first
+    to join within WORKER_WAIT_S seconds, else a ValueError."""
+    workers = sorted(client.scheduler_info()["workers"])
+    if not workers:
+        try:
+            client.wait_for_workers(1, timeout=WORKER_WAIT_S)
+        except TimeoutError:
+            raise ValueError(f"the Dask cluster has no workers (none joined within {WORKER_WAIT_S} s)") from None
+        workers = sorted(client.scheduler_info()["workers"])
+    return workers
 
 
 def _float_rows(X) -> np.ndarray:
@@ -184,7 +198,7 @@ class RemoteLines:
                 raise RuntimeError(f"chunk {c} of the data on the Dask cluster is {chunk.status} and could not be "
                                    "computed again: quantize the data again")
         holders = client.who_has(self.chunks)
-        alive = sorted(client.scheduler_info()["workers"])
+        alive = _workers(client)
         workers = []
         for k in range(jobs):
             held = Counter(w for chunk in self.chunks[k::jobs] for w in holders[chunk.key])
@@ -295,9 +309,6 @@ def _features_and_labels(X, y):
         X = X.to_dask_array(lengths=lengths)
         if isinstance(y, dd.Series) and y.npartitions == len(lengths):
             y = y.to_dask_array(lengths=lengths)
-    elif not isinstance(X, da.Array):
-        raise TypeError(f"X must be a Dask array or DataFrame, got {type(X).__name__}; use zipml_hls.quantize for "
-                        "data in memory")
     elif isinstance(y, str):
         raise TypeError("y names a column only when X is a DataFrame")
     if X.ndim != 2 or any(np.isnan(s) for s in X.shape) or 0 in X.shape:
@@ -332,13 +343,14 @@ def quantize(X, bits, *, y=None, sampling="double", seed=0, n_copies=1, shards=N
         c of the sharded pass runs.
     client : a distributed.Client (default: the current one).
     """
+    if not isinstance(X, (da.Array, dd.DataFrame)):  # (before the cluster is asked anything)
+        raise TypeError(f"X must be a Dask array or DataFrame, got {type(X).__name__}; use zipml_hls.quantize for "
+                        "data in memory")
     client = _as_client(client)
     bits = check_bits(bits)
     sampling = check_choice(sampling, "sampling", F.TRAINING_SAMPLINGS)
     seed, n_copies = check_seed(seed), check_int(n_copies, "n_copies", 1, 2**31 - 1)
-    workers = sorted(client.scheduler_info()["workers"])
-    if not workers:
-        raise ValueError("the Dask cluster has no workers")
+    workers = _workers(client)
     shards = max(2, len(workers)) if shards is None else check_int(shards, "shards", 2, 2**31 - 1)
     X, labels, names = _features_and_labels(X, y)
     n, d = (int(s) for s in X.shape)
