@@ -31,7 +31,8 @@ from .spec.losses import CLASSIFIER_LOSSES, LOSSES
 from .spec.schedule import epoch_shift, step_shift_from_eta
 from .conditioning import Conditioning
 from .step_size import (ADAPTIVE_HALVINGS, HALVE_EVERY, AdaptiveSchedule, RoundingStats, automatic_start,
-                        correction_margin, halve_every, rounding_share, row_bound, spread_share, weight_start)
+                        correction_margin, halve_every, rounding_share, row_bound, spread_share, weight_spread,
+                        weight_start)
 
 _MAX_BACKOFF = 8
 #: The largest |weight| (scaled units) a run may reach before fit widens the label scale and
@@ -142,6 +143,11 @@ STRETCH_ROWS = 1024
 #: coordinates) is coarser than most quantizations, at every precision. (N(0, 1) features
 #: offset by 3e6, 25 steps: held-out R^2 0.9992 at 8 bits, as least squares; by 3e7: 0.939, docs/API.md.)
 FLOAT32_MIN_STEPS = 1 << 6
+
+
+def _width(bits: int) -> str:
+    """A width for a message: '1 bit', '2 bits', ..."""
+    return "1 bit" if bits == 1 else f"{bits} bits"
 
 
 def _listed(features: np.ndarray) -> str:
@@ -659,7 +665,7 @@ class _ZipMLLinear(BaseEstimator):
         where = ("within one step of the uniform levels" if not tables else
                  "within 1/(2^bits - 1) of the range, where the level tables' grid of 1/1024 holds fewer points "
                  "than the levels")
-        width = f"{bits} bit{'s' if bits > 1 else ''}"
+        width = _width(bits)
         widened = np.zeros(features.size, bool)
         if own is not None:  # (the middle span is range / stretch: the same values against the own range)
             own_stretch = stretch * own.span()[features] / scaling.span()[features]
@@ -844,7 +850,7 @@ class _ZipMLLinear(BaseEstimator):
         positive = None if weights is None else weights[weights > 0]
         if positive is None or not self.shuffle or not positive.size:
             return None
-        if np.mean(np.square(positive)) <= EVEN_WEIGHTS_SPREAD * np.mean(positive) ** 2:
+        if weight_spread(positive) <= EVEN_WEIGHTS_SPREAD:
             return None
         return engine.split_visits(weights)
 
@@ -887,10 +893,10 @@ class _ZipMLLinear(BaseEstimator):
         where a margin loss's run drifted (``_drifted``) and stopped early."""
         data = engine.EpochData(X, self.scaling_, config, table, visits)
         runs = self._runs(Y, config, weights, visits)
+        zero = np.array([r.zero_loss() for r in runs])  # (each target's, for the floor and _drifted)
         # margin losses can fall towards 0 on separable classes: gains count against a floor of
         # a fraction of the zero model's loss (least squares keeps its relative rule)
-        floor = (MARGIN_LOSS_FLOOR * float(np.mean([r.zero_loss() for r in runs])) / self._weight_gain
-                 if self._loss_spec.margin else 0.0)
+        floor = MARGIN_LOSS_FLOOR * float(np.mean(zero)) / self._weight_gain if self._loss_spec.margin else 0.0
         # tol=None (scikit-learn's): the step halves as with tol 0, and every epoch up to max_iter runs
         schedule = self._adaptive_schedule(config.step_shift, self._extra_halvings, self._raises, floor)
         progress = _Progress(self, int(self.max_iter))
@@ -907,7 +913,7 @@ class _ZipMLLinear(BaseEstimator):
                     loss, noise = self._validation_loss(*held_out), 0.0
                     self.validation_loss_curve_.append(loss)
                 progress.epoch(e, loss, shift)
-                if self._loss_spec.margin and self.eta0 == "auto" and self._drifted(X, Y, weights, runs, stats):
+                if self._loss_spec.margin and self.eta0 == "auto" and self._drifted(X, Y, weights, zero, stats):
                     drifted = True  # (judged a failure: _fit starts again at half the step)
                     break
                 if schedule.update(max(loss, 0.0), noise) and (self.tol is not None or not np.isfinite(loss)):
@@ -1059,14 +1065,14 @@ class _ZipMLLinear(BaseEstimator):
             worst = max(worst, abs(loss) / base if np.isfinite(loss) else np.inf)
         return worst
 
-    def _drifted(self, X, Y, weights, runs, stats: engine.EpochStats) -> bool:
+    def _drifted(self, X, Y, weights, zero: np.ndarray, stats: engine.EpochStats) -> bool:
         """Whether some target's pass loss exceeds MARGIN_DRIFT_RATIO times its zero model's
-        loss by more than 3 standard errors, and that target's model loss, at full precision
-        on DRIFT_ROWS rows of dense float X (other X: never), does too. The pass loss alone
-        misleads at 1 bit, where the rounding noise biases the margin losses' estimate
-        upward, on models that beat the zero model too."""
-        flagged = np.array([loss - 3.0 * error > MARGIN_DRIFT_RATIO * run.zero_loss()
-                            for run, loss, error in zip(runs, stats.losses, stats.loss_errors)])
+        loss (``zero``: each target's, scaled units) by more than 3 standard errors, and
+        that target's model loss, at full precision on DRIFT_ROWS rows of dense float X
+        (other X: never), does too. The pass loss alone misleads at 1 bit, where the
+        rounding noise biases the margin losses' estimate upward, on models that beat the
+        zero model too."""
+        flagged = stats.losses - 3.0 * stats.loss_errors > MARGIN_DRIFT_RATIO * zero
         if not flagged.any() or not isinstance(X, np.ndarray):
             return False
         rows = sample_rows(X.shape[0], DRIFT_ROWS)
@@ -1750,11 +1756,12 @@ class ZipMLClassifier(ClassifierMixin, _ZipMLLinear):
         # in blocks (predict's float64 copy of X would double a large X's memory)
         predicted = np.concatenate([self._class_index(f) for _, f in self._decision_blocks(X)])
         shares = np.bincount(predicted, minlength=self.classes_.size) / predicted.size
-        held = np.bincount(np.searchsorted(self.classes_, y), minlength=self.classes_.size)
+        index = np.searchsorted(self.classes_, y)
+        held = np.bincount(index, minlength=self.classes_.size)
         truth = held / predicted.size
         expected, weighed = truth, ""
         if weights is not None:
-            by_weight = np.bincount(np.searchsorted(self.classes_, y), weights=weights, minlength=self.classes_.size)
+            by_weight = np.bincount(index, weights=weights, minlength=self.classes_.size)
             by_weight = by_weight / max(float(by_weight.sum()), 1e-300)
             expected = np.maximum(truth, by_weight)
         k = int(np.argmax(shares - expected))
@@ -1763,11 +1770,11 @@ class ZipMLClassifier(ClassifierMixin, _ZipMLLinear):
         if over or lost.size:
             k = k if over else int(lost[np.argmin(shares[lost] / truth[lost])])
             others = ", ".join(repr(name) for name in CLASSIFIER_LOSSES if name != self.loss)
-            width = "1 bit" if int(self.bits) == 1 else f"{int(self.bits)} bits"
             if weights is not None:
                 weighed = f" and {by_weight[k]:.1%} of their weight"
-            warnings.warn(f"at {width} the model predicts {shares[k]:.1%} of the training rows as "
-                          f"class {self.classes_[k].tolist()!r}, which holds {truth[k]:.1%} of them{weighed}: at this width "
+            warnings.warn(f"at {_width(int(self.bits))} the model predicts {shares[k]:.1%} of the training rows as "
+                          f"class {self.classes_[k].tolist()!r}, which holds {truth[k]:.1%} of them{weighed}: "
+                          "at this width "
                           f"loss={self.loss!r} can fall towards one class; compare a fit at more bits (where it does "
                           f"the same, the data do it) and the losses {others} (docs/API.md, \"Losses at 1 and 2 "
                           "bits\")", UserWarning, stacklevel=3)

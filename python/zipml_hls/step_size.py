@@ -189,15 +189,21 @@ def weight_start(weights: np.ndarray | None, adaptive: bool) -> tuple[int, int]:
 HALVE_EVERY = 20
 
 
+def weight_spread(weights: np.ndarray) -> float:
+    """n / n_eff = E[u^2] / E[u]^2 of sample weights (not all 0): how much noisier
+    weighted SGD is than at even weights, at the same mean step. 1 exactly for equal
+    weights (taken as 1 + Var[u] / E[u]^2)."""
+    return 1.0 + float(np.var(weights) / np.mean(weights) ** 2)
+
+
 def halve_every(weights: np.ndarray | None) -> int:
     """The adaptive schedule's longest run of epochs without a halving: HALVE_EVERY, times
-    n / n_eff = E[u^2] / E[u]^2 for sample weights (the rows' effective share: weighted SGD
-    at its stable step gains that much less per epoch), at most 4 HALVE_EVERY. Fixed by the
+    ``weight_spread`` for sample weights (the rows' effective share: weighted SGD at its
+    stable step gains that much less per epoch), at most 4 HALVE_EVERY. Fixed by the
     weights of fit, or of partial_fit's first call."""
     if weights is None or not np.any(weights):
         return HALVE_EVERY
-    ratio = 1.0 + float(np.var(weights) / np.mean(weights) ** 2)  # (equal weights: 1 exactly)
-    return int(min(4 * HALVE_EVERY, math.ceil(HALVE_EVERY * ratio)))
+    return int(min(4 * HALVE_EVERY, math.ceil(HALVE_EVERY * weight_spread(weights))))
 
 
 def auto_step_shift(X: np.ndarray, scaling, bits: int, conditioning=None, rounding: RoundingStats | None = None,
