@@ -375,7 +375,7 @@ def quantize(X, bits, *, y=None, sampling="double", seed=0, n_copies=1, shards=N
     summary = merge_summaries(part for part, _, _ in passed)
     if remote_labels:
         labels = check_labels(np.concatenate([y for _, _, y in passed]), n)
-    rounding, conditioning = chunk_setup(summary, np.concatenate([rows for _, rows, _ in passed]), bits)
+    summary, rounding, conditioning = chunk_setup(summary, np.concatenate([rows for _, rows, _ in passed]), bits)
     del passed
     results = on_workers(_quantize_task, lambda c: (summary.scaling, conditioning, bits, sampling,
                                                     chunk_seed(seed, c), n_copies))

@@ -261,11 +261,14 @@ def merge_summaries(parts) -> FeatureSummary:
     return FeatureSummary.of_moments(lo, hi, mean, var)
 
 
-def chunk_setup(summary: FeatureSummary, sampled: np.ndarray, bits: int) -> tuple[RoundingStats, Conditioning]:
-    """The rounding variances of the rows ``sampled`` (float32, those of ``sample_rows``)
-    and the conditioning fit() derives: what pass 2 needs besides the scaling."""
+def chunk_setup(summary: FeatureSummary, sampled: np.ndarray,
+                bits: int) -> tuple[FeatureSummary, RoundingStats, Conditioning]:
+    """What pass 2 needs, as fit() derives it from the rows ``sampled`` (float32, those of
+    ``sample_rows``): the summary with 0 on a level where that helps
+    (``FeatureSummary.zeros_on_levels``), the rounding variances and the conditioning."""
+    summary = summary.zeros_on_levels(sampled, bits)
     rounding = RoundingStats.of(sampled, summary.scaling, bits)
-    return rounding, Conditioning.fit(summary, bits, rounding)
+    return summary, rounding, Conditioning.fit(summary, bits, rounding)
 
 
 def quantize_chunk(X: np.ndarray, scaling, conditioning: Conditioning, bits: int, sampling: str, seed: int,
@@ -303,9 +306,8 @@ def _two_passes(table, bits: int, sampling: str, seed: int, n_copies: int, chunk
     if first_pass is None:
         with _bar(progress, "pass 1: feature summary", table.n) as bar:
             first_pass = _summary(table, chunk_rows, bar)
-    summary, sampled = first_pass
+    summary, rounding, conditioning = chunk_setup(*first_pass, bits)
     scaling = summary.scaling
-    rounding, conditioning = chunk_setup(summary, sampled, bits)
     words = F.lines_per_row(table.n_features, bits, sampling) * F.LINE_WORDS
     check_allocation(8.0 * n_copies * min(chunk_rows, table.n) * words, f"{n_copies} quantized copies of a chunk")
     bounds, labels = np.zeros(2), []

@@ -30,9 +30,9 @@ from .spec import format as F
 from .spec.losses import CLASSIFIER_LOSSES, LOSSES
 from .spec.schedule import epoch_shift, step_shift_from_eta
 from .conditioning import Conditioning
-from .step_size import (ADAPTIVE_HALVINGS, HALVE_EVERY, AdaptiveSchedule, RoundingStats, automatic_start,
-                        correction_margin, halve_every, rounding_share, row_bound, spread_share, weight_spread,
-                        weight_start)
+from .step_size import (ADAPTIVE_HALVINGS, HALVE_EVERY, SAMPLED_ROWS, AdaptiveSchedule, RoundingStats,
+                        automatic_start, correction_margin, halve_every, rounding_share, row_bound, spread_share,
+                        weight_spread, weight_start)
 
 _MAX_BACKOFF = 8
 #: The largest |weight| (scaled units) a run may reach before fit widens the label scale and
@@ -518,6 +518,8 @@ class _ZipMLLinear(BaseEstimator):
             if not self.fit_intercept:  # x = 0 inside every range, on a level: the model's center
                 summary = summary.rescaled(summary.scaling.through_origin(bits))
                 origin = summary.scaling.origin(bits)
+            elif self.levels == "uniform":
+                summary = summary.zeros_on_levels(X, bits, sample_rows(X.shape[0], SAMPLED_ROWS))
             # Var[Q(a)] of sampled values at the levels X is quantized with, for the conditioning,
             # the initial step and the stored-rounding correction
             if bits != F.FULL_PRECISION and self.levels == "optimal":

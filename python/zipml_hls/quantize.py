@@ -12,7 +12,8 @@ from ._validation import (check_allocation, check_bits, check_choice, check_int,
 from .backend import BACKENDS, get_backend
 from .datastats import DataStats
 from .levels import TABLE_METHODS, level_tables
-from .scaling import FeatureScaling, FeatureSummary
+from .scaling import FeatureScaling, FeatureSummary, sample_rows
+from .step_size import SAMPLED_ROWS
 from .spec import format as F
 from .spec.layout import decode_lines, decode_samples, fine_codes
 from .spec.resample import sample_stream_key
@@ -233,6 +234,8 @@ def quantize(X, bits, *, sampling="double", levels="uniform", seed=0, n_copies=1
         scaling.check(X.shape[1])
     labels = None if y is None else check_labels(y, X.shape[0])
     summary = FeatureSummary.of(X, scaling=scaling)
+    if scaling is None and levels == "uniform":  # (as fit(X) scales X)
+        summary = summary.zeros_on_levels(X, bits, sample_rows(X.shape[0], SAMPLED_ROWS))
     q = quantize_checked(X, bits, sampling, levels, check_seed(seed), check_int(n_copies, "n_copies", 1, 2**31 - 1),
                          check_choice(backend, "backend", BACKENDS), summary.scaling, levels_method, grid_size,
                          F.samples_of(sampling, samples_per_value or 2))

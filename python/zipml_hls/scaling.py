@@ -117,6 +117,10 @@ class FeatureScaling:
         return np.rint(zero * s) / s
 
 
+#: The least share of zeros of a feature that ``FeatureSummary.zeros_on_levels`` may widen.
+ZERO_SHARE = 0.05
+
+
 @dataclass(frozen=True)
 class FeatureSummary:
     """What fit()'s set-up needs of X's features, from one native pass on every core
@@ -154,9 +158,52 @@ class FeatureSummary:
         span, lo = self.scaling.span(), self.scaling.lo.astype(np.float64)
         return FeatureSummary.of_moments(lo, self.scaling.hi, lo + self.mean * span, self.var * span * span, scaling)
 
+    def zeros_on_levels(self, X: np.ndarray, bits: int, rows: np.ndarray | None = None) -> "FeatureSummary":
+        """This summary, with each feature that spans 0 and is 0 in at least ZERO_SHARE of
+        the rows ``rows`` of X (None: all of them) widened to hold x = 0 on a level of the
+        uniform grid (``FeatureScaling.through_origin``) where that lowers the mean rounding
+        variance, in X's units, of its values in those rows. Sparse and zero-inflated
+        columns gain: a zero between two levels rounds at random to either, and where most
+        values are 0 that noise is most of the data's (2000 signed columns, 1% filled:
+        held-out R^2 0.005 at 2 bits and 0.67 at 4 bits, 0.84 and 0.95 with 0 on a level).
+        Widening coarsens the grid of the feature's other values (by up to 1.5x at 2 bits),
+        so columns with few zeros keep their ranges, even where a shifted grid would happen
+        to fit their values better. At 2 to 8 bits (one bit has no level between two
+        others; 32 bits no rounding)."""
+        scaling = self.scaling
+        spans = np.flatnonzero((scaling.lo < 0) & (scaling.hi > 0) & (scaling.inv > 0))
+        if spans.size == 0 or not 2 <= bits <= 8:
+            return self
+        sample = X[:, spans] if rows is None else X[np.ix_(rows, spans)]
+        spans = spans[np.count_nonzero(sample == 0, axis=0) >= ZERO_SHARE * sample.shape[0]]
+        if spans.size == 0:
+            return self
+        wide = scaling.through_origin(bits)
+        backend = get_backend("hls")
+        now = backend.rounding_stats(X, rows, scaling.lo, scaling.inv, bits, None)[0] * np.square(scaling.span())
+        then = backend.rounding_stats(X, rows, wide.lo, wide.inv, bits, None)[0] * np.square(wide.span())
+        widen = np.zeros(scaling.lo.size, dtype=bool)
+        widen[spans] = then[spans] < now[spans]
+        if not widen.any():
+            return self
+        return self.rescaled(FeatureScaling.from_range(np.where(widen, wide.lo, scaling.lo),
+                                                       np.where(widen, wide.hi, scaling.hi)))
+
 
 #: The least stretch (range over the middle 98% of values) ``stretched_features`` flags.
 MIN_STRETCH = 100.0
+
+
+def _middle_span(values: np.ndarray) -> np.ndarray:
+    """The span of the middle 98% of each row of ``values`` (1st to 99th percentile, as
+    data values: inverted CDF, ranks ceil(m q) - 1, no interpolation; so a 0/1 column's is 0
+    or 1), float64; 0 for an empty row. A partial sort."""
+    m = values.shape[1]
+    if m == 0:
+        return np.zeros(values.shape[0])
+    ranks = [max(int(np.ceil(m * q)) - 1, 0) for q in (0.01, 0.99)]
+    part = np.partition(values, ranks, axis=1)
+    return part[:, ranks[1]].astype(np.float64) - part[:, ranks[0]].astype(np.float64)
 
 
 def stretched_features(X: np.ndarray, scaling: FeatureScaling, bits: int, rows: np.ndarray,
@@ -167,18 +214,23 @@ def stretched_features(X: np.ndarray, scaling: FeatureScaling, bits: int, rows: 
     least ``min_stretch`` and above 2^bits - 1. Such a feature is read mostly as rounding
     noise (unbiased, but its coefficient converges slowly and noisily). Features with a
     middle span of 0 (constant or rare-valued, e.g. a rare one-hot column) are not flagged.
-    Percentiles in blocks of 256 columns, so the sample's copy stays small."""
+    Where x = 0 is a level (``FeatureSummary.zeros_on_levels``), zeros are read exactly:
+    a feature's middle span is then that of its other values (a sparse column's middle 98%
+    is mostly zeros), and a feature with fewer than 20 of those among the rows is not
+    flagged (its 1st and 99th percentiles would be its extremes in the sample: two values
+    close together among a handful said nothing). Percentiles in blocks of 256 columns, so
+    the sample's copy stays small."""
     steps = float((1 << bits) - 1)
     flagged, stretch = [], []
     span = scaling.span()
-    # the percentiles are data values (inverted CDF: ranks ceil(m q) - 1, no interpolation), so
-    # a 0/1 column's middle span is 0 or 1; a partial sort of each column, contiguous
-    ranks = [max(int(np.ceil(rows.size * q)) - 1, 0) for q in (0.01, 0.99)]
+    zero = scaling.transform(np.zeros((1, span.size), np.float32))[0] * steps
+    exact_zero = (span > 0) & (np.abs(zero - np.rint(zero)) < 1e-3)
     for start in range(0, X.shape[1], 256):
         block = np.ascontiguousarray(X[rows, start:start + 256].T)
-        part = np.partition(block, ranks, axis=1)
-        lo, hi = part[:, ranks[0]].astype(np.float64), part[:, ranks[1]].astype(np.float64)
-        middle = hi - lo
+        middle = _middle_span(block)
+        for k in np.flatnonzero(exact_zero[start:start + block.shape[0]]):
+            values = block[k][block[k] != 0]
+            middle[k] = _middle_span(values[None])[0] if values.size >= 20 else 0.0
         with np.errstate(divide="ignore", invalid="ignore"):
             ratio = span[start:start + block.shape[0]] / middle
         hit = np.flatnonzero((middle > 0) & (ratio >= max(min_stretch, steps)))
