@@ -68,6 +68,9 @@ def test_save_load_round_trip(skewed, tmp_path, bits, sampling, levels, copies):
     assert np.array_equal(r.stats.rounding.stored, q.stats.rounding.stored)
     assert (r.stats.rounding.row_max, r.stats.bound, r.stats.bound_conditioned) == (
         q.stats.rounding.row_max, q.stats.bound, q.stats.bound_conditioned)
+    assert (r.stats.square_bound, r.stats.square_bound_conditioned) == (
+        q.stats.square_bound, q.stats.square_bound_conditioned)
+    assert 0 < q.stats.square_bound <= q.stats.bound
     assert (r.level_table is None) == (levels == "uniform")
     if levels == "optimal":
         assert np.array_equal(r.level_table, q.level_table)
@@ -295,6 +298,39 @@ def test_older_files_of_optimal_levels_train_without_the_stored_rounding_correct
     assert not load_quantized(tmp_path / "again.zq").stats.rounding.at_levels
 
 
+def test_older_files_without_the_square_bounds_start_from_the_sum_bound(skewed, tmp_path, monkeypatch):
+    # Files written before the header kept S (step_size.row_bounds) start fit from R, a step
+    # at most as large; a header with one of the two, or with a negative one, is refused.
+    quantized_io = importlib.import_module("zipml_hls.quantized_io")
+    X, y = skewed
+    q = quantize(X, 4, seed=1, y=y)
+    fields = quantized_io.header_fields
+
+    def changed(change):
+        def write(*args, **kw):
+            meta, arrays = fields(*args, **kw)
+            change(meta)
+            return meta, arrays
+        return write
+
+    monkeypatch.setattr(quantized_io, "header_fields", changed(lambda m: [m.pop(k) for k in
+                                                                           ("square_bound", "square_bound_conditioned")]))
+    q.save(tmp_path / "old.zq")
+    monkeypatch.setattr(quantized_io, "header_fields", changed(lambda m: m.pop("square_bound")))
+    q.save(tmp_path / "half.zq")
+    monkeypatch.setattr(quantized_io, "header_fields", changed(lambda m: m.update(square_bound_conditioned=-1.0)))
+    q.save(tmp_path / "negative.zq")
+    monkeypatch.undo()
+    old = load_quantized(tmp_path / "old.zq")
+    assert old.stats.square_bound is None and old.stats.step_bounds(True) == (q.stats.bound_conditioned,) * 2
+    params = dict(bits=4, random_state=1, max_iter=3, tol=None)
+    assert ZipMLRegressor(**params).fit(old).eta_ <= ZipMLRegressor(**params).fit(q).eta_
+    assert ZipMLRegressor(**params).fit(q).eta_ == ZipMLRegressor(**params).fit(X, y).eta_
+    for name, field in (("half", "square_bound"), ("negative", "square_bound_conditioned")):
+        with pytest.raises(QuantizedFileError, match=f"header field '{field}' must be a finite number >= 0"):
+            load_quantized(tmp_path / f"{name}.zq")
+
+
 def test_streaming_equals_in_memory(skewed, tmp_path):
     X, y = skewed
     csv, npy = _table_files(tmp_path, X, y)
@@ -316,6 +352,8 @@ def test_streaming_equals_in_memory(skewed, tmp_path):
         np.testing.assert_allclose(qa.stats.summary.mean, qm.stats.summary.mean, rtol=1e-12, atol=1e-15)
         np.testing.assert_allclose(qa.stats.summary.var, qm.stats.summary.var, rtol=1e-12, atol=1e-15)
         assert (qa.stats.bound, qa.stats.bound_conditioned) == (qm.stats.bound, qm.stats.bound_conditioned)
+        assert qa.stats.step_bounds(True) == qm.stats.step_bounds(True)
+        assert qa.stats.step_bounds(False) == qm.stats.step_bounds(False)
         assert np.array_equal(qa.stats.rounding.mean, qm.stats.rounding.mean)
         assert np.array_equal(qa.lines[:, :128], qm.lines[:, :128]) and not np.array_equal(qa.lines, qm.lines)
         assert np.array_equal(qa.labels, y_csv)

@@ -108,11 +108,19 @@ def test_weighted_row_bound_is_the_largest_weighted_row_distance():
     X = rng.standard_normal((5000, 300)).astype(np.float32)
     X[1234] *= 10  # the widest row
     origin, weight = rng.standard_normal(300).astype(np.float32), rng.random(300).astype(np.float32)
-    bound = get_backend("hls").weighted_row_bound(X, origin, weight)
-    exact = (np.abs(X.astype(np.float64) - origin) @ weight).max()
-    assert abs(bound - exact) <= 1e-5 * exact
+    root = rng.random(300).astype(np.float32)
+    X[4321] = origin  # the widest row for the squared sum: a few far values
+    X[4321, :10] += 100
+    bound, square_bound = get_backend("hls").weighted_row_bound(X, origin, weight, root)
+    distance = X.astype(np.float64) - origin
+    exact, exact_square = np.abs(distance) @ weight, distance**2 @ root.astype(np.float64)**2
+    assert np.argmax(exact) != np.argmax(exact_square)
+    assert abs(bound - exact.max()) <= 1e-5 * exact.max()
+    assert abs(square_bound - exact_square.max()) <= 1e-5 * exact_square.max()
     with pytest.raises(ValueError, match="origin must have shape"):
-        get_backend("hls").weighted_row_bound(X, origin[:-1], weight)
+        get_backend("hls").weighted_row_bound(X, origin[:-1], weight, root)
+    with pytest.raises(ValueError, match="root must have shape"):
+        get_backend("hls").weighted_row_bound(X, origin, weight, root[:-1])
     with pytest.raises(ValueError, match="X must be 2-D"):
         get_backend("hls").feature_summary(np.zeros(3, np.float32))
 
@@ -648,11 +656,12 @@ def test_only_one_bit_on_features_that_fill_their_ranges_may_double_its_start():
         ("lognormal", rng.lognormal(0.0, 1.0, (20000, 50))), ("student_t", rng.standard_t(3, (20000, 50))))}
     assert 1.0 < spreads["gaussian"] < 1.5 and 0.2 < spreads["uniform"] < 0.25
     assert spreads["lognormal"] > 3.0 and spreads["student_t"] > 3.0
-    assert automatic_start(500.0, 120.0, 15.0, 1, True, spreads["gaussian"]) == (16, 0, 5)
-    assert automatic_start(500.0, 120.0, 15.0, 1, True, spreads["lognormal"]) == (16, 0, 0)
-    assert automatic_start(500.0, 120.0, 15.0, 1, False, spreads["gaussian"]) == (16, 0, 0)
-    assert automatic_start(500.0, 12.0, 26.0, 2, True, spreads["student_t"])[2] == 0
-    assert automatic_start(500.0, 12.0, 26.0, 2, True, spreads["gaussian"])[2] == 0
+    # (R 500, S 100: the damped rules read R alone)
+    assert automatic_start(500.0, 100.0, 120.0, 15.0, 1, True, spreads["gaussian"]) == (16, 0, 5)
+    assert automatic_start(500.0, 100.0, 120.0, 15.0, 1, True, spreads["lognormal"]) == (16, 0, 0)
+    assert automatic_start(500.0, 100.0, 120.0, 15.0, 1, False, spreads["gaussian"]) == (16, 0, 0)
+    assert automatic_start(500.0, 100.0, 12.0, 26.0, 2, True, spreads["student_t"])[2] == 0
+    assert automatic_start(500.0, 100.0, 12.0, 26.0, 2, True, spreads["gaussian"])[2] == 0
 
 
 def test_adaptive_schedule_floor_stops_a_loss_creeping_towards_zero():
@@ -675,11 +684,19 @@ def test_adaptive_schedule_floor_stops_a_loss_creeping_towards_zero():
 
 def test_automatic_step_adds_the_rounding_variance_and_damps_it_where_rounding_is_noisy():
     # R = 10, V = 5: R + 1 + V = 16 (exponent 4); (R + 1)(1 + V) = 66 (exponent 7), 3 halvings more.
+    # Where rounding is quiet (share <= 0.1) an adaptive start may double up to S's rule
+    # (S = 1: 1 + 1 + 5 = 7, exponent 3: once; S = 3: 9, exponent 4: never); the undamped
+    # start halves as far as the damped one starts either way.
     from zipml_hls.scaling import FeatureSummary
-    from zipml_hls.step_size import RoundingStats, damps_noise, extra_halvings, rounding_share, step_shift_of
+    from zipml_hls.step_size import RoundingStats, automatic_start, damps_noise, rounding_share, step_shift_of
 
-    assert (step_shift_of(10.0, 5.0, False), step_shift_of(10.0, 5.0, True), extra_halvings(10.0, 5.0)) == (4, 7, 3)
+    assert (step_shift_of(10.0, 5.0, False), step_shift_of(10.0, 5.0, True)) == (4, 7)
     assert step_shift_of(10.0, 0.0, False) == step_shift_of(10.0, 0.0, True) == 4
+    assert automatic_start(10.0, 1.0, 5.0, 0.05, 4, True) == (4, 3, 1)
+    assert automatic_start(10.0, 3.0, 5.0, 0.05, 4, True) == (4, 3, 0)
+    assert automatic_start(10.0, 1.0, 5.0, 0.5, 2, True) == (4, 3, 0)  # rounding not quiet
+    assert automatic_start(10.0, 1.0, 5.0, 0.05, 4, False) == (7, 0, 0)  # a fixed schedule: damped
+    assert automatic_start(10.0, 1.0, 5.0, 2.5, 2, True) == (7, 0, 0)  # noisy rounding: damped
     assert [damps_noise(2, share, True) for share in (0.0, 2.2, 2.3)] == [False, False, True]
     assert damps_noise(1, 0.0, True) and damps_noise(8, 0.0, False)  # 1 bit and a fixed schedule always
     # the rounding share: Gaussian features about 1 at 2 bits and 12 at 1 bit, 0/1 columns 0
@@ -708,6 +725,32 @@ def test_heavy_tailed_features_at_two_bits_start_damped():
     with pytest.warns(UserWarning, match="at 2 bits stochastic rounding's variance is 1\\d\\.\\d times"):
         model = ZipMLRegressor(bits=2, random_state=0).fit(Xa, ya)
     assert model._extra_halvings == 0 and model.score(Xb, yb) > 0.7
+
+
+@pytest.mark.filterwarnings("ignore::sklearn.exceptions.ConvergenceWarning")
+@pytest.mark.parametrize("bits", [32, 8])
+def test_sparse_rows_double_their_start_towards_the_squared_row_bound(bits, monkeypatch):
+    # 1500 x 800 non-negative rows, 2% filled: R's start (R counts every zero at its
+    # distance from the center) trains slowly and steadily; doubling up to S's step the fit
+    # ends near Ridge (held-out R^2 0.984-0.985 against 0.985-0.986), without at 0.962-0.967.
+    import scipy.sparse as sp
+    from sklearn.linear_model import Ridge
+    from sklearn.metrics import r2_score
+
+    from zipml_hls import step_size
+
+    for seed in (0, 1):
+        rng = np.random.default_rng(seed)
+        X = np.abs(sp.random(3500, 800, density=0.02, random_state=seed, data_rvs=rng.standard_normal).toarray())
+        y = X @ rng.standard_normal(800) + 0.3 * rng.standard_normal(3500)
+        ridge = r2_score(y[1500:], Ridge(1e-3).fit(X[:1500], y[:1500]).predict(X[1500:]))
+        model = ZipMLRegressor(bits=bits, random_state=seed).fit(X[:1500], y[:1500])
+        assert model._raises > 0 and model._schedule.raises < model._raises  # it doubled
+        assert r2_score(y[1500:], model.predict(X[1500:])) > ridge - 0.005
+        with monkeypatch.context() as m:
+            m.setattr(step_size, "QUIET_ROUNDING", -1.0)
+            plain = ZipMLRegressor(bits=bits, random_state=seed).fit(X[:1500], y[:1500])
+        assert plain._raises == 0 and r2_score(y[1500:], plain.predict(X[1500:])) < ridge - 0.015
 
 
 @pytest.mark.filterwarnings("ignore::sklearn.exceptions.ConvergenceWarning")

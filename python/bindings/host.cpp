@@ -101,39 +101,54 @@ py::tuple feature_summary(carray<float> X) {
   return py::make_tuple(lo, hi, mean, var, finite);
 }
 
-/// max over rows [begin, end) of X (d columns) of sum_j weight_j |x_ij - origin_j|, in
-/// float32 (lane partial sums): plenty, as the bound is rounded up to a power of two.
-float widest_row(const float* x, py::ssize_t begin, py::ssize_t end, py::ssize_t d, const float* origin,
-                 const float* weight) {
-  float most = 0.0f;
+/// The largest sum_j weight_j |x_ij - origin_j| and the largest sum_j (root_j (x_ij -
+/// origin_j))^2 over rows [begin, end) of X (d columns), in float32 (lane partial sums):
+/// plenty, as the bounds are rounded up to a power of two. (The root is applied before
+/// squaring: a feature of a range near float32's smallest would square to 0.)
+std::pair<float, float> widest_row(const float* x, py::ssize_t begin, py::ssize_t end, py::ssize_t d,
+                                   const float* origin, const float* weight, const float* root) {
+  float most = 0.0f, most_square = 0.0f;
   for (py::ssize_t i = begin; i < end; ++i) {
     const float* row = x + i * d;
-    float sum = 0.0f;
-#pragma omp simd reduction(+ : sum)
+    float sum = 0.0f, squares = 0.0f;
+#pragma omp simd reduction(+ : sum, squares)
     for (py::ssize_t j = 0; j < d; ++j) {
       const float t = row[j] - origin[j];
       sum += (t < 0.0f ? -t : t) * weight[j];
+      const float r = t * root[j];
+      squares += r * r;
     }
     most = std::max(most, sum);
+    most_square = std::max(most_square, squares);
   }
-  return most;
+  return {most, most_square};
 }
 
-/// max_i sum_j weight_j |x_ij - origin_j| over the rows of X, in float32, on every core.
-double weighted_row_bound(carray<float> X, carray<float> origin, carray<float> weight) {
+/// (max_i sum_j weight_j |x_ij - origin_j|, max_i sum_j (root_j (x_ij - origin_j))^2) over
+/// the rows of X, in float32, in one pass on every core.
+py::tuple weighted_row_bound(carray<float> X, carray<float> origin, carray<float> weight, carray<float> root) {
   check_data(X);
   const py::ssize_t n = X.shape(0), d = X.shape(1);
   require_shape1(origin, d, "origin");
   require_shape1(weight, d, "weight");
+  require_shape1(root, d, "root");
   const int parts = part_count(n, d);
-  std::vector<float> widest(parts, 0.0f);
+  std::vector<std::pair<float, float>> widest(parts, {0.0f, 0.0f});
   const float* x = X.data();
   const float* po = origin.data();
   const float* pw = weight.data();
-  py::gil_scoped_release release;
-  for_each_part(parts, available_threads(),
-                [&](int p) { widest[p] = widest_row(x, n * p / parts, n * (p + 1) / parts, d, po, pw); });
-  return double(*std::max_element(widest.begin(), widest.end()));
+  const float* ps = root.data();
+  {
+    py::gil_scoped_release release;
+    for_each_part(parts, available_threads(),
+                  [&](int p) { widest[p] = widest_row(x, n * p / parts, n * (p + 1) / parts, d, po, pw, ps); });
+  }
+  float most = 0.0f, most_square = 0.0f;
+  for (const auto& w : widest) {
+    most = std::max(most, w.first);
+    most_square = std::max(most_square, w.second);
+  }
+  return py::make_tuple(double(most), double(most_square));
 }
 
 /// The rows of an n-row epoch in visiting order: the permutation that sorts the draws of
@@ -415,10 +430,12 @@ and variance (the sum of squared deviations over n), from sums of x - X[0, j] ad
 parts cut by X's shape alone, so the same on any number of cores; finite: False if X holds a NaN or
 an infinity (then lo, hi, mean and var mean nothing).
 )pbdoc");
-  m.def("weighted_row_bound", &weighted_row_bound, py::arg("X"), py::arg("origin"), py::arg("weight"), R"pbdoc(
-max over rows i of sum_j weight[j] * |X[i, j] - origin[j]|, in one pass on every core.
+  m.def("weighted_row_bound", &weighted_row_bound, py::arg("X"), py::arg("origin"), py::arg("weight"),
+        py::arg("root"), R"pbdoc(
+(max over rows i of sum_j weight[j] * |X[i, j] - origin[j]|, max over rows i of
+sum_j (root[j] * (X[i, j] - origin[j]))^2), in one pass on every core.
 
-X float32 (n, d); origin, weight float32 (d,). In float32 (lane partial sums).
+X float32 (n, d); origin, weight, root float32 (d,). In float32 (lane partial sums).
 )pbdoc");
   m.def("epoch_order", &epoch_order, py::arg("seed"), py::arg("epoch"), py::arg("n"), R"pbdoc(
 The rows of epoch ``epoch`` of an n-row data set in visiting order (int64, a permutation).

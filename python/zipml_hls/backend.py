@@ -112,9 +112,10 @@ class NativeBackend:
         """(lo, hi, mean, var, finite) of every feature of float32 X, in one pass on every core."""
         return self._k.feature_summary(X)
 
-    def weighted_row_bound(self, X, origin, weight):
-        """max_i sum_j weight_j |X_ij - origin_j| (float32), in one pass on every core."""
-        return self._k.weighted_row_bound(X, origin, weight)
+    def weighted_row_bound(self, X, origin, weight, root):
+        """(max_i sum_j weight_j |X_ij - origin_j|, max_i sum_j (root_j (X_ij - origin_j))^2)
+        (float32), in one pass on every core."""
+        return self._k.weighted_row_bound(X, origin, weight, root)
 
     def rounding_stats(self, X, rows, lo, inv, bits, levels=None):
         """(mean, row_max, stored): the rounding variances at ``bits`` bits of rows ``rows``

@@ -386,7 +386,7 @@ def quantize(X, bits, *, y=None, sampling="double", seed=0, n_copies=1, shards=N
                                   for c, r in enumerate(results)])
     del results  # the lines stay in ``chunks``
     bound = np.max(chunk_bounds, axis=0)
-    stats = DataStats(summary=summary, rounding=rounding, bound=float(bound[0]), bound_conditioned=float(bound[1]))
+    stats = DataStats.of_bounds(summary, rounding, bound)
     words = F.lines_per_row(d, bits, sampling) * F.LINE_WORDS
     lines = RemoteLines(client, chunks, BLOCK_ROWS, n, words, n_copies, d, sampling)
     return DaskQuantizedData(lines=lines, bits=bits, sampling=sampling, seed=seed, n_features=d,

@@ -10,20 +10,24 @@ import numpy as np
 
 from .conditioning import Conditioning
 from .scaling import FeatureSummary
-from .step_size import RoundingStats, row_bound
+from .step_size import RoundingStats, row_bounds
 
 
 @dataclass(frozen=True)
 class DataStats:
     """The feature ranges and moments (``summary``), the rounding variances of sampled rows
-    at ``bits`` bits (``rounding``), and the step bound R of ``step_size.row_bound`` without
-    conditioning (``bound``) and with the conditioning that fit() derives from these
-    statistics (``bound_conditioned``): exactly what fit(X) computes from X."""
+    at ``bits`` bits (``rounding``), and the step bounds R and S of ``step_size.row_bounds``
+    without conditioning (``bound``, ``square_bound``) and with the conditioning that fit()
+    derives from these statistics (``bound_conditioned``, ``square_bound_conditioned``):
+    exactly what fit(X) computes from X. (Quantized files written before S was kept have
+    none: None, and their fits start from R, a step at most as large.)"""
 
     summary: FeatureSummary
     rounding: RoundingStats
     bound: float
     bound_conditioned: float
+    square_bound: float | None = None
+    square_bound_conditioned: float | None = None
 
     @classmethod
     def of(cls, X: np.ndarray, bits: int, summary: FeatureSummary | None = None,
@@ -34,9 +38,20 @@ class DataStats:
         summary = FeatureSummary.of(X) if summary is None else summary
         rounding = RoundingStats.of(X, summary.scaling, bits, table)
         conditioning = Conditioning.fit(summary, bits, rounding, tables=table is not None)
-        return cls(summary=summary, rounding=rounding, bound=row_bound(X, summary.scaling),
-                   bound_conditioned=row_bound(X, summary.scaling, conditioning))
+        return cls.of_bounds(summary, rounding, [*row_bounds(X, summary.scaling),
+                                                 *row_bounds(X, summary.scaling, conditioning)])
 
-    def step_bound(self, conditioned: bool) -> float:
-        """R for a fit with (``conditioned``) or without the conditioning."""
-        return self.bound_conditioned if conditioned else self.bound
+    @classmethod
+    def of_bounds(cls, summary: FeatureSummary, rounding: RoundingStats, bounds) -> "DataStats":
+        """From the summary, the rounding variances and the bounds (R, S, R conditioned, S
+        conditioned), as ``row_bounds`` gives them (maxima over chunks of rows: over X)."""
+        plain, square, conditioned, square_conditioned = map(float, bounds)
+        return cls(summary=summary, rounding=rounding, bound=plain, bound_conditioned=conditioned,
+                   square_bound=square, square_bound_conditioned=square_conditioned)
+
+    def step_bounds(self, conditioned: bool) -> tuple[float, float]:
+        """(R, S) for a fit with (``conditioned``) or without the conditioning (S is R where
+        it was not kept)."""
+        bound, square = ((self.bound_conditioned, self.square_bound_conditioned) if conditioned
+                         else (self.bound, self.square_bound))
+        return bound, bound if square is None else square

@@ -37,7 +37,7 @@ from .quantized_io import QuantizedFileWriter, header_fields
 from .scaling import FeatureSummary, sample_rows
 from .spec import format as F
 from .spec.rng import STREAM_CHUNK, stream_key
-from .step_size import SAMPLED_ROWS, RoundingStats, row_bound
+from .step_size import SAMPLED_ROWS, RoundingStats, row_bounds
 
 CHUNK_BYTES = 64 << 20  #: default chunk: rows of this many bytes of float32 features
 FORMATS = ("auto", "csv", "npy", "parquet", "arrow")
@@ -274,10 +274,10 @@ def chunk_setup(summary: FeatureSummary, sampled: np.ndarray,
 def quantize_chunk(X: np.ndarray, scaling, conditioning: Conditioning, bits: int, sampling: str, seed: int,
                    n_copies: int) -> tuple[np.ndarray, np.ndarray]:
     """Pass 2 on one chunk of float32 rows: its lines (n_copies, rows, words), quantized
-    with uniform levels and ``seed`` (``chunk_seed``), and its step bounds R without and
-    with ``conditioning``."""
+    with uniform levels and ``seed`` (``chunk_seed``), and its step bounds (R, S) without
+    and with ``conditioning`` (``DataStats.of_bounds``' order)."""
     lines = get_backend("hls").quantize(X, scaling.lo, scaling.inv, None, bits, sampling, seed, n_copies)
-    return lines, np.array([row_bound(X, scaling), row_bound(X, scaling, conditioning)])
+    return lines, np.array([*row_bounds(X, scaling), *row_bounds(X, scaling, conditioning)])
 
 
 def _bar(progress: bool, desc: str, total: int | None):
@@ -310,7 +310,7 @@ def _two_passes(table, bits: int, sampling: str, seed: int, n_copies: int, chunk
     scaling = summary.scaling
     words = F.lines_per_row(table.n_features, bits, sampling) * F.LINE_WORDS
     check_allocation(8.0 * n_copies * min(chunk_rows, table.n) * words, f"{n_copies} quantized copies of a chunk")
-    bounds, labels = np.zeros(2), []
+    bounds, labels = np.zeros(4), []
     with _bar(progress, "pass 2: quantize", table.n) as bar:
         for c, (start, X, y) in enumerate(table.chunks(chunk_rows)):
             lines, chunk_bounds = quantize_chunk(X, scaling, conditioning, bits, sampling, chunk_seed(seed, c),
@@ -321,8 +321,7 @@ def _two_passes(table, bits: int, sampling: str, seed: int, n_copies: int, chunk
             if y is not None:
                 labels.append(y)
             bar.update(X.shape[0])
-    stats = DataStats(summary=summary, rounding=rounding, bound=float(bounds[0]), bound_conditioned=float(bounds[1]))
-    return stats, np.concatenate(labels) if labels else None
+    return DataStats.of_bounds(summary, rounding, bounds), np.concatenate(labels) if labels else None
 
 
 SLICE_ROWS = 4096  #: rows of a sparse matrix densified at a time

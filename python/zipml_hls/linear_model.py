@@ -31,7 +31,7 @@ from .spec.losses import CLASSIFIER_LOSSES, LOSSES
 from .spec.schedule import epoch_shift, step_shift_from_eta
 from .conditioning import Conditioning
 from .step_size import (ADAPTIVE_HALVINGS, HALVE_EVERY, SAMPLED_ROWS, AdaptiveSchedule, RoundingStats,
-                        automatic_start, correction_margin, halve_every, rounding_share, row_bound, spread_share,
+                        automatic_start, correction_margin, halve_every, rounding_share, row_bounds, spread_share,
                         weight_spread, weight_start)
 
 _MAX_BACKOFF = 8
@@ -573,10 +573,10 @@ class _ZipMLLinear(BaseEstimator):
             self._stored_variance = (stored if steps is None else
                                      np.minimum(stored * float(np.mean(steps)), 1 / 64))
         if self.eta0 == "auto":
-            bound = row_bound(X, self.scaling_, by) if stats is None else stats.step_bound(by is not None)
+            bounds = row_bounds(X, self.scaling_, by) if stats is None else stats.step_bounds(by is not None)
             adaptive = self.decay_epochs is None
-            shift, extra, self._raises = automatic_start(bound, 0.0 if rounding is None else rounding.row_max, share,
-                                                         bits, adaptive, spread_share(summary.var))
+            shift, extra, self._raises = automatic_start(*bounds, 0.0 if rounding is None else rounding.row_max,
+                                                         share, bits, adaptive, spread_share(summary.var))
             by_weights, weights_extra = weight_start(steps, adaptive)
             self._step_shift, self._extra_halvings = min(F.MAX_SHIFT, shift + by_weights), extra + weights_extra
         else:

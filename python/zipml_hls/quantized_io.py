@@ -147,6 +147,8 @@ def header_fields(stats: DataStats, *, n_samples: int, n_features: int, bits: in
             "rounding_row_max": stats.rounding.row_max}
     if level_table is not None and stats.rounding.at_levels:  # (files without it: uniform levels' variances)
         meta["rounding_at_tables"] = True
+    if stats.square_bound is not None:  # (files without them: fits start from R)
+        meta["square_bound"], meta["square_bound_conditioned"] = stats.square_bound, stats.square_bound_conditioned
     if feature_names is not None:
         if valid_names(feature_names) is None or len(feature_names) != n_features:
             raise ValueError(f"feature_names must be {n_features} distinct non-empty strings")
@@ -202,6 +204,12 @@ _FIELDS = {
     "digests": (list, lambda v: all(isinstance(x, str) and len(x) == 64 for x in v), "a list of SHA-256 digests"),
     "arrays": (dict, lambda v: all(isinstance(x, dict) for x in v.values()), "an object of array places"),
 }
+#: The step bounds S of ``step_size.row_bounds``, both or neither (files written before they were kept).
+_SQUARE_BOUNDS = {"square_bound", "square_bound_conditioned"}
+
+
+def _finite_at_least_0(value) -> bool:
+    return isinstance(value, numbers.Real) and not isinstance(value, bool) and 0 <= value < float("inf")
 
 
 def load_quantized(path, verify: bool = True) -> QuantizedData:
@@ -259,6 +267,11 @@ def _build(path: Path, meta, head: bytes, head_offset: int, verify: bool) -> Qua
     if names is not None and (not isinstance(names, list) or len(names) != d or valid_names(names) is None):
         raise QuantizedFileError(f"{path}: header field 'feature_names' must be a list of {d} distinct non-empty "
                                  "strings")
+    if meta.keys() & _SQUARE_BOUNDS:  # optional, both or neither: older files have neither
+        for name in sorted(_SQUARE_BOUNDS):
+            if not _finite_at_least_0(meta.get(name)):
+                raise QuantizedFileError(f"{path}: header field {name!r} must be a finite number >= 0, got "
+                                         f"{meta.get(name)!r:.80}")
     if spv != F.samples_of(sampling, spv) or (sampling == "multi" and spv not in F.MULTI_SAMPLES):
         raise QuantizedFileError(f"{path}: {spv} samples per value do not fit {sampling!r} data")
     if words != F.lines_per_row(d, bits, sampling, spv) * F.LINE_WORDS:
@@ -293,8 +306,9 @@ def _build(path: Path, meta, head: bytes, head_offset: int, verify: bool) -> Qua
     rounding = RoundingStats(mean=arrays["rounding_mean"], row_max=float(meta["rounding_row_max"]),
                              stored=arrays["stored_variance"],
                              at_levels=meta["levels"] == "uniform" or meta.get("rounding_at_tables") is True)
+    squares = {name: float(meta[name]) for name in _SQUARE_BOUNDS if name in meta}
     stats = DataStats(summary=summary, rounding=rounding, bound=float(meta["bound"]),
-                      bound_conditioned=float(meta["bound_conditioned"]))
+                      bound_conditioned=float(meta["bound_conditioned"]), **squares)
     return QuantizedData(lines=lines, bits=bits, sampling=sampling, seed=meta["seed"], n_features=d,
                          scaling=scaling, level_table=arrays.get("level_table"), samples_per_value=spv,
                          stats=stats, labels=labels, feature_names=None if names is None else tuple(names))
