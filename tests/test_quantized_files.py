@@ -298,12 +298,17 @@ def test_older_files_of_optimal_levels_train_without_the_stored_rounding_correct
     assert not load_quantized(tmp_path / "again.zq").stats.rounding.at_levels
 
 
-def test_older_files_without_the_square_bounds_start_from_the_sum_bound(skewed, tmp_path, monkeypatch):
-    # Files written before the header kept S (step_size.row_bounds) start fit from R, a step
-    # at most as large; a header with one of the two, or with a negative one, is refused.
+def test_older_files_without_the_square_bounds_train_without_doublings(tmp_path, monkeypatch):
+    # Files written before the header kept S (step_size.row_bounds) start fit from R as new
+    # ones do, but may not double towards S; a header with one of the two, or with a
+    # negative one, is refused. (Sparse rows, which double: test_training.py.)
+    import scipy.sparse as sp
+
     quantized_io = importlib.import_module("zipml_hls.quantized_io")
-    X, y = skewed
-    q = quantize(X, 4, seed=1, y=y)
+    rng = np.random.default_rng(0)
+    X = np.abs(sp.random(1500, 800, density=0.02, random_state=0, data_rvs=rng.standard_normal).toarray())
+    y = X @ rng.standard_normal(800)
+    q = quantize(X, 8, seed=1, y=y)
     fields = quantized_io.header_fields
 
     def changed(change):
@@ -323,9 +328,10 @@ def test_older_files_without_the_square_bounds_start_from_the_sum_bound(skewed, 
     monkeypatch.undo()
     old = load_quantized(tmp_path / "old.zq")
     assert old.stats.square_bound is None and old.stats.step_bounds(True) == (q.stats.bound_conditioned,) * 2
-    params = dict(bits=4, random_state=1, max_iter=3, tol=None)
-    assert ZipMLRegressor(**params).fit(old).eta_ <= ZipMLRegressor(**params).fit(q).eta_
-    assert ZipMLRegressor(**params).fit(q).eta_ == ZipMLRegressor(**params).fit(X, y).eta_
+    params = dict(bits=8, random_state=1, max_iter=3, tol=None)
+    from_old, from_new, from_float = (ZipMLRegressor(**params).fit(*d) for d in ((old,), (q,), (X, y)))
+    assert from_old.eta_ == from_new.eta_ == from_float.eta_
+    assert from_old._raises == 0 and from_new._raises == from_float._raises > 0
     for name, field in (("half", "square_bound"), ("negative", "square_bound_conditioned")):
         with pytest.raises(QuantizedFileError, match=f"header field '{field}' must be a finite number >= 0"):
             load_quantized(tmp_path / f"{name}.zq")

@@ -657,11 +657,31 @@ def test_only_one_bit_on_features_that_fill_their_ranges_may_double_its_start():
     assert 1.0 < spreads["gaussian"] < 1.5 and 0.2 < spreads["uniform"] < 0.25
     assert spreads["lognormal"] > 3.0 and spreads["student_t"] > 3.0
     # (R 500, S 100: the damped rules read R alone)
-    assert automatic_start(500.0, 100.0, 120.0, 15.0, 1, True, spreads["gaussian"]) == (16, 0, 5)
-    assert automatic_start(500.0, 100.0, 120.0, 15.0, 1, True, spreads["lognormal"]) == (16, 0, 0)
-    assert automatic_start(500.0, 100.0, 120.0, 15.0, 1, False, spreads["gaussian"]) == (16, 0, 0)
+    assert automatic_start(500.0, 100.0, 120.0, 15.0, 1, True, spreads["gaussian"]) == (16, 0, 5, False)
+    assert automatic_start(500.0, 100.0, 120.0, 15.0, 1, True, spreads["lognormal"]) == (16, 0, 0, False)
+    assert automatic_start(500.0, 100.0, 120.0, 15.0, 1, False, spreads["gaussian"]) == (16, 0, 0, False)
     assert automatic_start(500.0, 100.0, 12.0, 26.0, 2, True, spreads["student_t"])[2] == 0
     assert automatic_start(500.0, 100.0, 12.0, 26.0, 2, True, spreads["gaussian"])[2] == 0
+
+
+def test_a_persistent_fall_doubles_a_quiet_start_and_a_fast_one_alone_does_not():
+    # A loss that falls 15% an epoch is past RAISE_CEILING: the 1-bit rule never doubles on
+    # it; a quiet start's (persistent) doubles after 2 x n_iter_no_change such epochs, once
+    # per allowed raise, and each doubling allows one more halving.
+    from zipml_hls.step_size import AdaptiveSchedule
+
+    losses = 0.85 ** np.arange(14)
+    shifts = {}
+    for persistent in (False, True):
+        schedule = AdaptiveSchedule(12, 1e-3, 3, raises=2, persistent=persistent)
+        shifts[persistent] = [(schedule.update(float(loss)), schedule.shift)[1] for loss in losses]
+    assert shifts[False] == [12] * 14
+    # epochs 2-7 fall (the first has no epoch before it): doubled after epoch 7, again after 13
+    assert shifts[True] == [12] * 6 + [11] * 6 + [10] * 2
+    steady = AdaptiveSchedule(12, 1e-3, 3, raises=1, persistent=True)
+    for loss in 0.95 ** np.arange(5):  # 5% an epoch: the steady rule's 3 epochs suffice
+        steady.update(float(loss))
+    assert steady.shift == 11 and steady.max_halvings == 7
 
 
 def test_adaptive_schedule_floor_stops_a_loss_creeping_towards_zero():
@@ -692,11 +712,11 @@ def test_automatic_step_adds_the_rounding_variance_and_damps_it_where_rounding_i
 
     assert (step_shift_of(10.0, 5.0, False), step_shift_of(10.0, 5.0, True)) == (4, 7)
     assert step_shift_of(10.0, 0.0, False) == step_shift_of(10.0, 0.0, True) == 4
-    assert automatic_start(10.0, 1.0, 5.0, 0.05, 4, True) == (4, 3, 1)
-    assert automatic_start(10.0, 3.0, 5.0, 0.05, 4, True) == (4, 3, 0)
-    assert automatic_start(10.0, 1.0, 5.0, 0.5, 2, True) == (4, 3, 0)  # rounding not quiet
-    assert automatic_start(10.0, 1.0, 5.0, 0.05, 4, False) == (7, 0, 0)  # a fixed schedule: damped
-    assert automatic_start(10.0, 1.0, 5.0, 2.5, 2, True) == (7, 0, 0)  # noisy rounding: damped
+    assert automatic_start(10.0, 1.0, 5.0, 0.05, 4, True) == (4, 3, 1, True)
+    assert automatic_start(10.0, 3.0, 5.0, 0.05, 4, True) == (4, 3, 0, False)
+    assert automatic_start(10.0, 1.0, 5.0, 0.5, 2, True) == (4, 3, 0, False)  # rounding not quiet
+    assert automatic_start(10.0, 1.0, 5.0, 0.05, 4, False) == (7, 0, 0, False)  # a fixed schedule: damped
+    assert automatic_start(10.0, 1.0, 5.0, 2.5, 2, True) == (7, 0, 0, False)  # noisy rounding: damped
     assert [damps_noise(2, share, True) for share in (0.0, 2.2, 2.3)] == [False, False, True]
     assert damps_noise(1, 0.0, True) and damps_noise(8, 0.0, False)  # 1 bit and a fixed schedule always
     # the rounding share: Gaussian features about 1 at 2 bits and 12 at 1 bit, 0/1 columns 0

@@ -518,7 +518,7 @@ class _ZipMLLinear(BaseEstimator):
             if not self.fit_intercept:  # x = 0 inside every range, on a level: the model's center
                 summary = summary.rescaled(summary.scaling.through_origin(bits))
                 origin = summary.scaling.origin(bits)
-            elif self.levels == "uniform":
+            elif self.levels == "uniform" and known is None:  # (given ranges are kept, as quantize keeps them)
                 summary = summary.zeros_on_levels(X, bits, sample_rows(X.shape[0], SAMPLED_ROWS))
             # Var[Q(a)] of sampled values at the levels X is quantized with, for the conditioning,
             # the initial step and the stored-rounding correction
@@ -575,12 +575,13 @@ class _ZipMLLinear(BaseEstimator):
         if self.eta0 == "auto":
             bounds = row_bounds(X, self.scaling_, by) if stats is None else stats.step_bounds(by is not None)
             adaptive = self.decay_epochs is None
-            shift, extra, self._raises = automatic_start(*bounds, 0.0 if rounding is None else rounding.row_max,
-                                                         share, bits, adaptive, spread_share(summary.var))
+            shift, extra, self._raises, self._persistent = automatic_start(
+                *bounds, 0.0 if rounding is None else rounding.row_max, share, bits, adaptive, spread_share(summary.var))
             by_weights, weights_extra = weight_start(steps, adaptive)
             self._step_shift, self._extra_halvings = min(F.MAX_SHIFT, shift + by_weights), extra + weights_extra
         else:
-            self._step_shift, self._extra_halvings, self._raises = step_shift_from_eta(float(self.eta0)), 0, 0
+            self._step_shift, self._extra_halvings, self._raises, self._persistent = (
+                step_shift_from_eta(float(self.eta0)), 0, 0, False)
         self.eta_ = 2.0**-self._step_shift
         self._halve_every = halve_every(steps)
         self._seed = _resolve_seed(self.random_state) if seed is None else seed
@@ -939,12 +940,13 @@ class _ZipMLLinear(BaseEstimator):
 
     def _adaptive_schedule(self, shift: int, extra: int, raises: int, floor: float = 0.0) -> AdaptiveSchedule:
         """A new adaptive schedule from step exponent ``shift`` with this estimator's tol and
-        n_iter_no_change, ADAPTIVE_HALVINGS + ``extra`` halvings, ``raises`` doublings and the
-        halving period of its weights (HALVE_EVERY for a model file of a fixed schedule, which
-        has none)."""
+        n_iter_no_change, ADAPTIVE_HALVINGS + ``extra`` halvings, ``raises`` doublings (earned
+        by persistent falls too where ``automatic_start`` said so) and the halving period of its
+        weights (HALVE_EVERY for a model file of a fixed schedule, which has none)."""
         return AdaptiveSchedule(shift, float(self.tol or 0.0), int(self.n_iter_no_change),
                                 max_halvings=ADAPTIVE_HALVINGS + extra,
-                                halve_every=getattr(self, "_halve_every", HALVE_EVERY), floor=floor, raises=raises)
+                                halve_every=getattr(self, "_halve_every", HALVE_EVERY), floor=floor, raises=raises,
+                                persistent=bool(raises) and getattr(self, "_persistent", False))
 
     def _validation_loss(self, X_val, Y_val, w_val=None) -> float:
         """The objective of the current models on held-out rows, full precision, original
@@ -1422,7 +1424,10 @@ _PARAMS_DOC = r"""
         batches are scaled alike. Values outside are clipped to the range's ends: every
         call counts them in ``n_clipped_``, and the first call that clips warns (a
         UserWarning); so does ``partial_fit`` without it for values outside the first
-        batch's range.
+        batch's range. The ranges are used as given (with an intercept; without one they are
+        widened to hold 0 on a level): sparse and zero-inflated features keep their zeros
+        between two levels unless the ranges put 0 on one (a ``q.scaling`` of uniform levels
+        does).
         Not for quantized data, which carry their scaling.
     penalty : {'l2', 'l1', 'elasticnet'} or None, default='l2'
         The penalty ``alpha`` weighs, with scikit-learn's SGD meanings: the objective is
@@ -1503,7 +1508,9 @@ class ZipMLRegressor(RegressorMixin, _ZipMLLinear):
         schedule's current step, which a following partial_fit takes (half the last
         epoch's where that epoch's loss halved it).
     scaling_ : FeatureScaling
-        Per-feature min/max of the training data (or ``feature_range``).
+        Per-feature min/max of the training data (or ``feature_range``), widened where 0
+        is put on a level: without intercept, and for sparse and zero-inflated features
+        (docs/API.md, "Zeros on a level").
     n_clipped_ : int
         Values clipped to the feature ranges: by ``fit`` with ``feature_range``, and added
         up over ``partial_fit`` calls (0 for quantized data).

@@ -191,7 +191,8 @@ def _schedule_ok(state) -> bool:
                     for k in ("best", "lowest", "previous"))
             and (state.get("previous") is None or state["previous"] >= 0)
             and all(count(state[k]) for k in ("stale", "halvings", "since", "flat"))
-            and count(state.get("fast", 0)) and count(state.get("raises", 0), 64)
+            and count(state.get("fast", 0)) and count(state.get("raises", 0), 64) and count(state.get("falling", 0))
+            and isinstance(state.get("persistent", False), bool)
             and count(state.get("max_halvings", 0), 128) and count(state.get("halve_every", 1), 1 << 20)
             and state.get("halve_every", 1) >= 1)
 

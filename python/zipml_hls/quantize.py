@@ -178,7 +178,9 @@ def quantize(X, bits, *, sampling="double", levels="uniform", seed=0, n_copies=1
     seed : int in [0, 2**32).
     n_copies : int >= 1. Independent quantized copies (fresh randomness each).
     backend : {'hls', 'reference'}. The C++ kernels or the NumPy golden model.
-    scaling : FeatureScaling, optional. Reuse a fitted scaling instead of X's min/max.
+    scaling : FeatureScaling, optional. Reuse a fitted scaling instead of X's min/max (which
+        ``fit`` widens to put 0 on a level of sparse and zero-inflated features at uniform
+        levels, and so does this without ``scaling``).
     levels_method : {'exact', 'grid', 'shared'}, optional. For optimal levels: per feature,
         the exact program (default up to 4096 rows below 8 bits) or the grid program (default
         otherwise); or 'shared', one table for every feature, the grid program on all

@@ -119,6 +119,8 @@ class FeatureScaling:
 
 #: The least share of zeros of a feature that ``FeatureSummary.zeros_on_levels`` may widen.
 ZERO_SHARE = 0.05
+#: Columns read at a time by ``FeatureSummary.zeros_on_levels`` and ``stretched_features``.
+COLUMN_BLOCK = 256
 
 
 @dataclass(frozen=True)
@@ -169,21 +171,26 @@ class FeatureSummary:
         Widening coarsens the grid of the feature's other values (by up to 1.5x at 2 bits),
         so columns with few zeros keep their ranges, even where a shifted grid would happen
         to fit their values better. At 2 to 8 bits (one bit has no level between two
-        others; 32 bits no rounding)."""
+        others; 32 bits no rounding). The sampled values of those features are read in
+        blocks of COLUMN_BLOCK columns, so the copies stay small on wide data."""
         scaling = self.scaling
         spans = np.flatnonzero((scaling.lo < 0) & (scaling.hi > 0) & (scaling.inv > 0))
         if spans.size == 0 or not 2 <= bits <= 8:
             return self
-        sample = X[:, spans] if rows is None else X[np.ix_(rows, spans)]
-        spans = spans[np.count_nonzero(sample == 0, axis=0) >= ZERO_SHARE * sample.shape[0]]
-        if spans.size == 0:
-            return self
+        rows = np.arange(X.shape[0]) if rows is None else rows
         wide = scaling.through_origin(bits)
         backend = get_backend("hls")
-        now = backend.rounding_stats(X, rows, scaling.lo, scaling.inv, bits, None)[0] * np.square(scaling.span())
-        then = backend.rounding_stats(X, rows, wide.lo, wide.inv, bits, None)[0] * np.square(wide.span())
         widen = np.zeros(scaling.lo.size, dtype=bool)
-        widen[spans] = then[spans] < now[spans]
+        for start in range(0, spans.size, COLUMN_BLOCK):
+            block = spans[start:start + COLUMN_BLOCK]
+            sample = np.ascontiguousarray(X[np.ix_(rows, block)], dtype=np.float32)
+            zeros = np.count_nonzero(sample == 0, axis=0) >= ZERO_SHARE * rows.size
+            if not zeros.any():
+                continue
+            block, sample = block[zeros], np.ascontiguousarray(sample[:, zeros])
+            now, then = (backend.rounding_stats(sample, None, s.lo[block], s.inv[block], bits, None)[0]
+                         * np.square(s.span()[block]) for s in (scaling, wide))
+            widen[block] = then < now
         if not widen.any():
             return self
         return self.rescaled(FeatureScaling.from_range(np.where(widen, wide.lo, scaling.lo),
@@ -192,18 +199,16 @@ class FeatureSummary:
 
 #: The least stretch (range over the middle 98% of values) ``stretched_features`` flags.
 MIN_STRETCH = 100.0
+#: The fewest values besides its zeros with which ``stretched_features`` judges a feature
+#: whose zeros are on a level.
+MIN_OTHER_VALUES = 20
 
 
-def _middle_span(values: np.ndarray) -> np.ndarray:
-    """The span of the middle 98% of each row of ``values`` (1st to 99th percentile, as
-    data values: inverted CDF, ranks ceil(m q) - 1, no interpolation; so a 0/1 column's is 0
-    or 1), float64; 0 for an empty row. A partial sort."""
-    m = values.shape[1]
-    if m == 0:
-        return np.zeros(values.shape[0])
-    ranks = [max(int(np.ceil(m * q)) - 1, 0) for q in (0.01, 0.99)]
-    part = np.partition(values, ranks, axis=1)
-    return part[:, ranks[1]].astype(np.float64) - part[:, ranks[0]].astype(np.float64)
+def _trimmed(m: int) -> int:
+    """How many of m sampled values lie below the 1st percentile, and above the 99th, as
+    ``stretched_features`` takes them (data values: inverted CDF, ranks ceil(m q) - 1, no
+    interpolation; so a 0/1 column's middle span is 0 or 1)."""
+    return max(int(np.ceil(m * 0.01)) - 1, 0)
 
 
 def stretched_features(X: np.ndarray, scaling: FeatureScaling, bits: int, rows: np.ndarray,
@@ -214,23 +219,32 @@ def stretched_features(X: np.ndarray, scaling: FeatureScaling, bits: int, rows: 
     least ``min_stretch`` and above 2^bits - 1. Such a feature is read mostly as rounding
     noise (unbiased, but its coefficient converges slowly and noisily). Features with a
     middle span of 0 (constant or rare-valued, e.g. a rare one-hot column) are not flagged.
-    Where x = 0 is a level (``FeatureSummary.zeros_on_levels``), zeros are read exactly:
-    a feature's middle span is then that of its other values (a sparse column's middle 98%
-    is mostly zeros), and a feature with fewer than 20 of those among the rows is not
-    flagged (its 1st and 99th percentiles would be its extremes in the sample: two values
-    close together among a handful said nothing). Percentiles in blocks of 256 columns, so
-    the sample's copy stays small."""
+    Where x = 0 is a level (``FeatureSummary.zeros_on_levels``; features of one sign too),
+    zeros are read exactly, and a sparse column's 1st and 99th percentiles would be two
+    values next to 0 however its values spread: for a feature whose sample holds zeros,
+    the middle span is that of 0 and its other values less as many at each end as the
+    percentiles leave out of all the rows (a few far values among many zeros), or, where
+    that would leave fewer than half of them, less 1% of them at each end; with fewer than
+    MIN_OTHER_VALUES other values it is 0 (a handful of values tells no stretch).
+    Percentiles in blocks of COLUMN_BLOCK columns, so the sample's copy stays small."""
     steps = float((1 << bits) - 1)
     flagged, stretch = [], []
     span = scaling.span()
     zero = scaling.transform(np.zeros((1, span.size), np.float32))[0] * steps
     exact_zero = (span > 0) & (np.abs(zero - np.rint(zero)) < 1e-3)
-    for start in range(0, X.shape[1], 256):
-        block = np.ascontiguousarray(X[rows, start:start + 256].T)
-        middle = _middle_span(block)
-        for k in np.flatnonzero(exact_zero[start:start + block.shape[0]]):
-            values = block[k][block[k] != 0]
-            middle[k] = _middle_span(values[None])[0] if values.size >= 20 else 0.0
+    trim = _trimmed(rows.size)
+    for start in range(0, X.shape[1], COLUMN_BLOCK):
+        block = np.ascontiguousarray(X[rows, start:start + COLUMN_BLOCK].T)
+        part = np.partition(block, [trim, rows.size - 1 - trim], axis=1)
+        middle = part[:, rows.size - 1 - trim].astype(np.float64) - part[:, trim].astype(np.float64)
+        exact = np.flatnonzero(exact_zero[start:start + block.shape[0]] & np.any(block == 0, axis=1))
+        if exact.size:  # their other values sorted first (zeros as +inf), counted per feature
+            values = np.sort(np.where(block[exact] == 0, np.inf, block[exact]), axis=1).astype(np.float64)
+            count = np.count_nonzero(block[exact], axis=1)
+            cut = np.where(count >= 4 * trim, trim, [_trimmed(int(c)) for c in count])
+            ends = values[np.arange(exact.size)[:, None], np.stack([cut, np.maximum(count - 1 - cut, 0)], axis=1)]
+            middle[exact] = np.where(count >= MIN_OTHER_VALUES,
+                                     np.maximum(ends[:, 1], 0.0) - np.minimum(ends[:, 0], 0.0), 0.0)
         with np.errstate(divide="ignore", invalid="ignore"):
             ratio = span[start:start + block.shape[0]] / middle
         hit = np.flatnonzero((middle > 0) & (ratio >= max(min_stretch, steps)))

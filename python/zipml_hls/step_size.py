@@ -152,24 +152,30 @@ QUIET_ROUNDING = 0.1
 
 
 def automatic_start(bound: float, square_bound: float, row_variance: float, share: float, bits: int,
-                    adaptive: bool, spread: float = 0.0) -> tuple[int, int, int]:
-    """(step exponent, extra halvings, raises) of ``eta0='auto'`` from R and S
+                    adaptive: bool, spread: float = 0.0) -> tuple[int, int, int, bool]:
+    """(step exponent, extra halvings, raises, persistent) of ``eta0='auto'`` from R and S
     (``row_bounds``), V (``RoundingStats.row_max``), the rounding share
     (``rounding_share``) and the ``spread_share``: the undamped start and its extra
     halvings down to the damped one, or, where ``damps_noise``, the damped start and no
-    extra halvings; and how often ``AdaptiveSchedule`` may double the step (``raises``).
+    extra halvings; how often ``AdaptiveSchedule`` may double the step (``raises``), and
+    whether a persistent fall earns a doubling too (``persistent``, below).
 
     R bounds the squared row norm S reads exactly (|a - m| >= (a - m)^2 for scaled values),
     so S's rule, ceil(log2(S + 1 + V)), keeps every row's step within its residual as R's
-    does, at a larger step: 2 to 8 times on sparse rows and where rows are wide against
-    their count (3500 x 2000), which R's start trains far too slowly (1% filled: fp32
-    held-out R^2 0.930, least squares 0.989). Starting there cost well-conditioned data
-    more halvings than their epochs allowed (fp32 training loss 3% higher after 20 epochs
-    on 5000 x 20 uniform rows) and low-bit runs their noise floor (lognormal-weighted rows
-    at 2 bits: held-out R^2 0.69 against 0.83). So an adaptive schedule whose rounding is
-    quiet (``share`` at most QUIET_ROUNDING: 4 bits and more on Gaussian features) starts
-    at R's rule and may double up to S's where its loss falls steadily and slowly
-    (``AdaptiveSchedule``), which well-conditioned data, quick to converge, do not.
+    does, at a larger step (by R / S: a few powers of two on sparse rows and where rows
+    are wide against their count, which R's start trains far too slowly: 3500 x 2000, 1%
+    filled, fp32 held-out R^2 0.918-0.930, least squares 0.989). Starting there, when it
+    was tried, cost well-conditioned data more halvings than their epochs allowed (fp32
+    training loss 3% higher after 20 epochs on 5000 x 20 uniform rows) and low-bit runs
+    their noise floor (lognormal-weighted rows at 2 bits: held-out R^2 0.69 against 0.83).
+    So an adaptive schedule whose rounding is quiet (``share`` at most QUIET_ROUNDING: 4
+    bits and more on Gaussian features) starts at R's rule and may double up to S's where
+    its loss falls steadily and slowly, or falls for twice as long at any pace
+    (``persistent``, ``AdaptiveSchedule``): such rows fell by 10-45% an epoch from R's
+    start for 15 epochs (dense 3500 x 2000 at 4 bits: held-out R^2 0.955-0.958 without
+    those doublings, 0.983-0.986 with them, 0.992-0.994 at the best fixed step;
+    ``python scripts/sparse_regression.py``), well-conditioned data, quick to converge, by
+    more than 1% for a few epochs only.
 
     The damped start of an adaptive schedule at 1 bit on features that fill their ranges
     (``spread`` at most NOISY_ROUNDING: damped for the width, not for the tails) may double
@@ -181,10 +187,10 @@ def automatic_start(bound: float, square_bound: float, row_variance: float, shar
         shift = step_shift_of(bound, row_variance, False)
         quiet = adaptive and share <= QUIET_ROUNDING
         raises = max(0, shift - step_shift_of(square_bound, row_variance, False)) if quiet else 0
-        return shift, damped_shift - shift, raises
+        return shift, damped_shift - shift, raises, raises > 0
     fills = adaptive and bits == 1 and spread <= NOISY_ROUNDING
     raises = max(0, damped_shift - step_shift_of(bound, row_variance, False) - 1) if fills else 0
-    return damped_shift, 0, raises
+    return damped_shift, 0, raises, False
 
 
 def weight_start(weights: np.ndarray | None, adaptive: bool) -> tuple[int, int]:
@@ -289,28 +295,32 @@ class AdaptiveSchedule:
     halvings long before it is done (make_regression 15000 x 500 at 1 bit: held-out R^2
     0.30). So before its first halving the schedule doubles the step, up to ``raises``
     times (``automatic_start`` gives such starts their count, and quiet undamped starts
-    theirs, up to S's rule: rows wide against their count converge slowly from R's), after ``n_iter_no_change`` epochs in a row that each gain RAISE_GAIN (or ``tol``,
-    if larger) on the epoch before beyond ``noise_z`` standard errors, but less than
-    RAISE_CEILING (larger gains are the descent of a step that works); each doubling
-    allows one more halving. A doubling whose first epoch ends above the epoch before it is
+    theirs, up to S's rule: rows wide against their count converge slowly from R's), after
+    ``n_iter_no_change`` epochs in a row that each gain RAISE_GAIN (or ``tol``, if larger)
+    on the epoch before beyond ``noise_z`` standard errors, but less than RAISE_CEILING
+    (larger gains are the descent of a step that works), or, with ``persistent`` (quiet
+    undamped starts), after twice as many epochs in a row of such gains at any pace; each
+    doubling allows one more halving. A doubling whose first epoch ends above the epoch before it is
     undone, and no more follow. (R^2 0.789 and 0.828 there, seeds 0 and 1:
     ``test_one_bit_on_gaussian_features_trains_past_its_damped_start``.)"""
 
     def __init__(self, step_shift: int, tol: float, n_iter_no_change: int, max_halvings: int = ADAPTIVE_HALVINGS,
-                 halve_every: int = HALVE_EVERY, noise_z: float = 3.0, floor: float = 0.0, raises: int = 0):
+                 halve_every: int = HALVE_EVERY, noise_z: float = 3.0, floor: float = 0.0, raises: int = 0,
+                 persistent: bool = False):
         self.shift = step_shift
         self.tol, self.patience, self.noise_z, self.floor = tol, n_iter_no_change, noise_z, floor
         self.max_halvings, self.halve_every, self.raises = max_halvings, halve_every, raises
+        self.persistent, self.falling = persistent, 0
         self.best, self.stale, self.halvings, self.since = np.inf, 0, 0, 0
         self.lowest, self.flat, self.previous, self.fast = np.inf, 0, np.inf, 0
 
     #: What ``state`` holds: the step exponent, the floor, the counts of ``update``, the
-    #: halvings and doublings it may make, its ``halve_every`` and the last epoch's loss
-    #: (states saved without the optional ones had ADAPTIVE_HALVINGS, HALVE_EVERY and no
-    #: doublings).
+    #: halvings and doublings it may make, its ``halve_every``, the last epoch's loss and
+    #: whether persistent falls earn doublings (states saved without the optional ones had
+    #: ADAPTIVE_HALVINGS, HALVE_EVERY and no doublings).
     STATE = ("shift", "floor", "best", "lowest", "stale", "halvings", "since", "flat", "max_halvings", "halve_every",
-             "raises", "fast", "previous")
-    OPTIONAL = {"max_halvings", "halve_every", "raises", "fast", "previous"}
+             "raises", "fast", "previous", "persistent", "falling")
+    OPTIONAL = {"max_halvings", "halve_every", "raises", "fast", "previous", "persistent", "falling"}
 
     def state(self) -> dict:
         """The schedule's step and counts, for a model file (bests not yet set as None)."""
@@ -322,10 +332,10 @@ class AdaptiveSchedule:
         schedule = cls(int(state["shift"]), tol, n_iter_no_change,
                        max_halvings=int(state.get("max_halvings", ADAPTIVE_HALVINGS)),
                        halve_every=int(state.get("halve_every", HALVE_EVERY)), floor=float(state["floor"]),
-                       raises=int(state.get("raises", 0)))
+                       raises=int(state.get("raises", 0)), persistent=bool(state.get("persistent", False)))
         for name in ("best", "lowest", "previous"):
             setattr(schedule, name, np.inf if state.get(name) is None else float(state[name]))
-        for name in ("stale", "halvings", "since", "flat", "fast"):
+        for name in ("stale", "halvings", "since", "flat", "fast", "falling"):
             setattr(schedule, name, int(state.get(name, 0)))
         return schedule
 
@@ -348,9 +358,9 @@ class AdaptiveSchedule:
         self.since += 1
         # (the first epoch has no epoch before it: it does not count)
         gain, before = max(RAISE_GAIN, self.tol), self.previous
-        steady = (np.isfinite(before) and loss < before * (1 - gain) - self.noise_z * error
-                  and loss > before * (1 - RAISE_CEILING))
-        self.fast = self.fast + 1 if steady else 0
+        falls = np.isfinite(before) and loss < before * (1 - gain) - self.noise_z * error
+        self.fast = self.fast + 1 if falls and loss > before * (1 - RAISE_CEILING) else 0
+        self.falling = self.falling + 1 if falls else 0
         self.previous = loss
         if self.halvings == 0 and self.since == 1 and np.isfinite(before) and loss > before:
             # the first epoch after a doubling (the only change that leaves no halving) lost
@@ -368,9 +378,10 @@ class AdaptiveSchedule:
             self.lowest, self.flat = loss, 0
         else:
             self.flat += 1
-        if self.raises and self.halvings == 0 and self.fast >= self.patience:
+        persists = self.persistent and self.falling >= 2 * self.patience
+        if self.raises and self.halvings == 0 and (self.fast >= self.patience or persists):
             self.shift, self.raises, self.max_halvings = max(1, self.shift - 1), self.raises - 1, self.max_halvings + 1
-            self.stale, self.since, self.flat, self.fast = 0, 0, 0, 0
+            self.stale, self.since, self.flat, self.fast, self.falling = 0, 0, 0, 0, 0
             return False
         if self.stale >= self.patience or self.since >= self.halve_every:
             if self.flat >= self.patience and (self.halvings >= self.max_halvings or self.shift >= F.MAX_SHIFT):
