@@ -119,8 +119,8 @@ class FeatureScaling:
 
 #: The least share of zeros of a feature that ``FeatureSummary.zeros_on_levels`` may widen.
 ZERO_SHARE = 0.05
-#: Columns read at a time by ``FeatureSummary.zeros_on_levels`` and ``stretched_features``.
-COLUMN_BLOCK = 256
+#: Rows (``FeatureSummary.zeros_on_levels``) and columns (``stretched_features``) read at a time.
+SAMPLE_BLOCK = 256
 
 
 @dataclass(frozen=True)
@@ -171,26 +171,24 @@ class FeatureSummary:
         Widening coarsens the grid of the feature's other values (by up to 1.5x at 2 bits),
         so columns with few zeros keep their ranges, even where a shifted grid would happen
         to fit their values better. At 2 to 8 bits (one bit has no level between two
-        others; 32 bits no rounding). The sampled values of those features are read in
-        blocks of COLUMN_BLOCK columns, so the copies stay small on wide data."""
+        others; 32 bits no rounding). Zeros are counted over blocks of SAMPLE_BLOCK rows, so
+        the copies stay small on wide data; the variances come from two native passes over
+        the rows (``RoundingStats``' pass, at both ranges)."""
         scaling = self.scaling
-        spans = np.flatnonzero((scaling.lo < 0) & (scaling.hi > 0) & (scaling.inv > 0))
-        if spans.size == 0 or not 2 <= bits <= 8:
+        spans = (scaling.lo < 0) & (scaling.hi > 0) & (scaling.inv > 0)
+        if not spans.any() or not 2 <= bits <= 8:
             return self
-        rows = np.arange(X.shape[0]) if rows is None else rows
+        picked = np.arange(X.shape[0]) if rows is None else rows
+        zeros = np.zeros(scaling.lo.size, dtype=np.int64)
+        for start in range(0, picked.size, SAMPLE_BLOCK):
+            zeros += np.count_nonzero(X[picked[start:start + SAMPLE_BLOCK]] == 0, axis=0)
+        candidates = spans & (zeros >= ZERO_SHARE * picked.size)
+        if not candidates.any():
+            return self
         wide = scaling.through_origin(bits)
-        backend = get_backend("hls")
-        widen = np.zeros(scaling.lo.size, dtype=bool)
-        for start in range(0, spans.size, COLUMN_BLOCK):
-            block = spans[start:start + COLUMN_BLOCK]
-            sample = np.ascontiguousarray(X[np.ix_(rows, block)], dtype=np.float32)
-            zeros = np.count_nonzero(sample == 0, axis=0) >= ZERO_SHARE * rows.size
-            if not zeros.any():
-                continue
-            block, sample = block[zeros], np.ascontiguousarray(sample[:, zeros])
-            now, then = (backend.rounding_stats(sample, None, s.lo[block], s.inv[block], bits, None)[0]
-                         * np.square(s.span()[block]) for s in (scaling, wide))
-            widen[block] = then < now
+        now, then = (get_backend("hls").rounding_stats(X, rows, s.lo, s.inv, bits, None)[0] * np.square(s.span())
+                     for s in (scaling, wide))
+        widen = candidates & (then < now)
         if not widen.any():
             return self
         return self.rescaled(FeatureScaling.from_range(np.where(widen, wide.lo, scaling.lo),
@@ -226,15 +224,15 @@ def stretched_features(X: np.ndarray, scaling: FeatureScaling, bits: int, rows: 
     percentiles leave out of all the rows (a few far values among many zeros), or, where
     that would leave fewer than half of them, less 1% of them at each end; with fewer than
     MIN_OTHER_VALUES other values it is 0 (a handful of values tells no stretch).
-    Percentiles in blocks of COLUMN_BLOCK columns, so the sample's copy stays small."""
+    Percentiles in blocks of SAMPLE_BLOCK columns, so the sample's copy stays small."""
     steps = float((1 << bits) - 1)
     flagged, stretch = [], []
     span = scaling.span()
     zero = scaling.transform(np.zeros((1, span.size), np.float32))[0] * steps
     exact_zero = (span > 0) & (np.abs(zero - np.rint(zero)) < 1e-3)
     trim = _trimmed(rows.size)
-    for start in range(0, X.shape[1], COLUMN_BLOCK):
-        block = np.ascontiguousarray(X[rows, start:start + COLUMN_BLOCK].T)
+    for start in range(0, X.shape[1], SAMPLE_BLOCK):
+        block = np.ascontiguousarray(X[rows, start:start + SAMPLE_BLOCK].T)
         part = np.partition(block, [trim, rows.size - 1 - trim], axis=1)
         middle = part[:, rows.size - 1 - trim].astype(np.float64) - part[:, trim].astype(np.float64)
         exact = np.flatnonzero(exact_zero[start:start + block.shape[0]] & np.any(block == 0, axis=1))
