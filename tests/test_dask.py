@@ -40,6 +40,7 @@ def client():
 def problem():
     rng = np.random.default_rng(5)
     X = rng.normal(size=(N_ROWS, N_FEATURES)) * np.arange(1, N_FEATURES + 1)
+    X[rng.uniform(size=N_ROWS) < 0.6, 0] = 0.0  # zero-inflated: its range is widened to put 0 on a level
     w = rng.normal(size=N_FEATURES)
     y = X @ w + 0.1 * rng.normal(size=N_ROWS)
     return X, y, w
@@ -62,7 +63,7 @@ def distributed(client, problem):
                        client=client)
 
 
-def test_quantization_equals_the_streaming_ingestion(distributed, reference, tmp_path):
+def test_quantization_equals_the_streaming_ingestion(distributed, reference, problem, tmp_path):
     distributed.save(tmp_path / "gathered.zq")
     assert (tmp_path / "gathered.zq").read_bytes() == reference.read_bytes()
     local, reference = distributed.gather(), load_quantized(reference)
@@ -75,6 +76,9 @@ def test_quantization_equals_the_streaming_ingestion(distributed, reference, tmp
     assert np.array_equal(ours.summary.scaling.inv, theirs.summary.scaling.inv)
     assert np.array_equal(ours.rounding.stored, theirs.rounding.stored)
     assert (ours.bound, ours.bound_conditioned) == (theirs.bound, theirs.bound_conditioned)
+    assert ours.step_bounds(True) == theirs.step_bounds(True) and ours.step_bounds(False) == theirs.step_bounds(False)
+    zero = -ours.summary.scaling.lo[0] * ours.summary.scaling.inv[0] * 15  # 0 on a level of the 4-bit grid
+    assert abs(zero - round(zero)) < 1e-4 and ours.summary.scaling.lo[0] < problem[0][:, 0].min()
     assert distributed.nbytes == reference.nbytes and distributed.n_samples == N_ROWS
 
 
