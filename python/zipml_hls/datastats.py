@@ -20,7 +20,7 @@ class DataStats:
     without conditioning (``bound``, ``square_bound``) and with the conditioning that fit()
     derives from these statistics (``bound_conditioned``, ``square_bound_conditioned``):
     exactly what fit(X) computes from X. (Quantized files written before S was kept have
-    none: None, and their fits start from R, a step at most as large.)"""
+    none: None; fits on them start from R as others do, and do not double towards S.)"""
 
     summary: FeatureSummary
     rounding: RoundingStats

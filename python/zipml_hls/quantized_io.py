@@ -147,7 +147,7 @@ def header_fields(stats: DataStats, *, n_samples: int, n_features: int, bits: in
             "rounding_row_max": stats.rounding.row_max}
     if level_table is not None and stats.rounding.at_levels:  # (files without it: uniform levels' variances)
         meta["rounding_at_tables"] = True
-    if stats.square_bound is not None:  # (files without them: fits start from R)
+    if stats.square_bound is not None:  # (fits on files without them do not double towards S)
         meta["square_bound"], meta["square_bound_conditioned"] = stats.square_bound, stats.square_bound_conditioned
     if feature_names is not None:
         if valid_names(feature_names) is None or len(feature_names) != n_features:
@@ -184,6 +184,9 @@ def _integer(low: int, high: int):
     return numbers.Integral, lambda v: low <= v <= high, f"an integer in [{low}, {high}]"
 
 
+_FINITE = (numbers.Real, lambda v: 0 <= v < float("inf"), "a finite number >= 0")
+
+
 #: The header's fields: name -> (types, check, what it must be).
 _FIELDS = {
     "format": (str, lambda v: v == "zipml-hls-quantized", "'zipml-hls-quantized'"),
@@ -197,19 +200,24 @@ _FIELDS = {
     "samples_per_value": _integer(1, 64),
     "words_per_row": _integer(F.LINE_WORDS, 2**40),
     "labels": (bool, lambda v: True, "true or false"),
-    "bound": (numbers.Real, lambda v: 0 <= v < float("inf"), "a finite number >= 0"),
-    "bound_conditioned": (numbers.Real, lambda v: 0 <= v < float("inf"), "a finite number >= 0"),
-    "rounding_row_max": (numbers.Real, lambda v: 0 <= v < float("inf"), "a finite number >= 0"),
+    "bound": _FINITE,
+    "bound_conditioned": _FINITE,
+    "rounding_row_max": _FINITE,
     "block_bytes": (numbers.Integral, lambda v: v == BLOCK_BYTES, str(BLOCK_BYTES)),
     "digests": (list, lambda v: all(isinstance(x, str) and len(x) == 64 for x in v), "a list of SHA-256 digests"),
     "arrays": (dict, lambda v: all(isinstance(x, dict) for x in v.values()), "an object of array places"),
 }
-#: The step bounds S of ``step_size.row_bounds``, both or neither (files written before they were kept).
-_SQUARE_BOUNDS = {"square_bound", "square_bound_conditioned"}
+#: The step bounds S of ``step_size.row_bounds``: both or neither (files written before they were kept).
+_SQUARE_BOUNDS = {"square_bound": _FINITE, "square_bound_conditioned": _FINITE}
 
 
-def _finite_at_least_0(value) -> bool:
-    return isinstance(value, numbers.Real) and not isinstance(value, bool) and 0 <= value < float("inf")
+def _check_fields(path: Path, meta: dict, fields: dict) -> None:
+    """A QuantizedFileError naming the first of ``fields`` (name -> (types, check, what))
+    whose value in ``meta`` is missing or not what it must be."""
+    for name, (types, check, what) in fields.items():
+        value = meta.get(name)
+        if (isinstance(value, bool) and types is not bool) or not isinstance(value, types) or not check(value):
+            raise QuantizedFileError(f"{path}: header field {name!r} must be {what}, got {value!r:.80}")
 
 
 def load_quantized(path, verify: bool = True) -> QuantizedData:
@@ -257,21 +265,15 @@ def load_quantized(path, verify: bool = True) -> QuantizedData:
 def _build(path: Path, meta, head: bytes, head_offset: int, verify: bool) -> QuantizedData:
     if not isinstance(meta, dict):
         raise QuantizedFileError(f"{path}: unreadable header")
-    for name, (types, check, what) in _FIELDS.items():
-        value = meta.get(name)
-        if (isinstance(value, bool) and types is not bool) or not isinstance(value, types) or not check(value):
-            raise QuantizedFileError(f"{path}: header field {name!r} must be {what}, got {value!r:.80}")
+    _check_fields(path, meta, _FIELDS)
     n, d, bits, sampling = meta["n_samples"], meta["n_features"], meta["bits"], meta["sampling"]
     copies, words, spv = meta["n_copies"], meta["words_per_row"], meta["samples_per_value"]
     names = meta.get("feature_names")  # optional: files without names, and older ones, have none
     if names is not None and (not isinstance(names, list) or len(names) != d or valid_names(names) is None):
         raise QuantizedFileError(f"{path}: header field 'feature_names' must be a list of {d} distinct non-empty "
                                  "strings")
-    if meta.keys() & _SQUARE_BOUNDS:  # optional, both or neither: older files have neither
-        for name in sorted(_SQUARE_BOUNDS):
-            if not _finite_at_least_0(meta.get(name)):
-                raise QuantizedFileError(f"{path}: header field {name!r} must be a finite number >= 0, got "
-                                         f"{meta.get(name)!r:.80}")
+    if meta.keys() & _SQUARE_BOUNDS.keys():  # optional, both or neither: older files have neither
+        _check_fields(path, meta, _SQUARE_BOUNDS)
     if spv != F.samples_of(sampling, spv) or (sampling == "multi" and spv not in F.MULTI_SAMPLES):
         raise QuantizedFileError(f"{path}: {spv} samples per value do not fit {sampling!r} data")
     if words != F.lines_per_row(d, bits, sampling, spv) * F.LINE_WORDS:
