@@ -214,6 +214,11 @@ def test_accepts_non_contiguous_and_other_dtypes():
     (np.ones((2, 2)), {"n_copies": 0}, ValueError, "n_copies must be"),
     (np.array([["a", "b"]]), {}, TypeError, "numeric"),
     (np.array([[1e39, 0.0]]), {}, ValueError, "too large for float32"),
+    # (found by the feature summary's pass, not by a pass of its own)
+    (np.array([[1.0, np.nan], [2.0, 3.0]], dtype=np.float32), {}, ValueError, "X contains NaN or infinity"),
+    (np.array([[-1e39, np.nan]]), {}, ValueError, "X contains NaN or infinity"),
+    (np.array([[1.0, -np.inf]]), {"scaling": FeatureScaling.fit(np.eye(2))}, ValueError, "X contains NaN or infinity"),
+    (np.array([[1.0, 1e39]]), {"scaling": FeatureScaling.fit(np.eye(2))}, ValueError, "too large for float32"),
 ])
 def test_bad_input_is_a_clear_error(X, kwargs, error, match):
     kwargs = {"bits": 4, **kwargs}

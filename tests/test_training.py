@@ -101,28 +101,52 @@ def test_feature_summary_matches_numpy_and_refuses_nan():
             FeatureSummary.of(Y)
 
 
-def test_weighted_row_bound_is_the_largest_weighted_row_distance():
+def test_weighted_row_bound_is_the_largest_weighted_row_distance_of_each_set():
     from zipml_hls.backend import get_backend
 
     rng = np.random.default_rng(4)
     X = rng.standard_normal((5000, 300)).astype(np.float32)
     X[1234] *= 10  # the widest row
-    origin, weight = rng.standard_normal(300).astype(np.float32), rng.random(300).astype(np.float32)
-    root = rng.random(300).astype(np.float32)
-    X[4321] = origin  # the widest row for the squared sum: a few far values
+    origin, weight = rng.standard_normal((2, 300)).astype(np.float32), rng.random((2, 300)).astype(np.float32)
+    root = rng.random((2, 300)).astype(np.float32)
+    X[4321] = origin[0]  # the widest row for set 0's squared sum: a few far values
     X[4321, :10] += 100
-    bound, square_bound = get_backend("hls").weighted_row_bound(X, origin, weight, root)
-    distance = X.astype(np.float64) - origin
-    exact, exact_square = np.abs(distance) @ weight, distance**2 @ root.astype(np.float64)**2
-    assert np.argmax(exact) != np.argmax(exact_square)
-    assert abs(bound - exact.max()) <= 1e-5 * exact.max()
-    assert abs(square_bound - exact_square.max()) <= 1e-5 * exact_square.max()
+    weight[1, 250:] = 0  # set 1 sees features 0-249 only
+    bounds = get_backend("hls").weighted_row_bound(X, origin, weight, root)
+    assert bounds.shape == (2, 2) and bounds.dtype == np.float64
+    for s in range(2):
+        distance = X.astype(np.float64) - origin[s]
+        exact, exact_square = np.abs(distance) @ weight[s], distance**2 @ root[s].astype(np.float64) ** 2
+        if s == 0:
+            assert np.argmax(exact) != np.argmax(exact_square)
+        assert abs(bounds[s, 0] - exact.max()) <= 1e-5 * exact.max()
+        assert abs(bounds[s, 1] - exact_square.max()) <= 1e-5 * exact_square.max()
+    # one set alone gives what it gives beside another
+    np.testing.assert_array_equal(get_backend("hls").weighted_row_bound(X, origin[1:], weight[1:], root[1:]),
+                                  bounds[1:])
     with pytest.raises(ValueError, match="origin must have shape"):
-        get_backend("hls").weighted_row_bound(X, origin[:-1], weight, root)
-    with pytest.raises(ValueError, match="root must have shape"):
-        get_backend("hls").weighted_row_bound(X, origin, weight, root[:-1])
+        get_backend("hls").weighted_row_bound(X, origin[:, :-1], weight, root)
+    with pytest.raises(ValueError, match="origin must have shape"):
+        get_backend("hls").weighted_row_bound(X, origin[0], weight[0], root[0])
+    with pytest.raises(ValueError, match="root must have origin's shape"):
+        get_backend("hls").weighted_row_bound(X, origin, weight, root[:1])
     with pytest.raises(ValueError, match="X must be 2-D"):
         get_backend("hls").feature_summary(np.zeros(3, np.float32))
+
+
+def test_both_row_bounds_from_one_pass_equal_each_alone():
+    from zipml_hls.conditioning import Conditioning
+    from zipml_hls.scaling import FeatureSummary
+    from zipml_hls.step_size import RoundingStats, row_bounds, row_bounds_both
+
+    rng = np.random.default_rng(5)
+    X = (rng.lognormal(size=(3000, 40)) * rng.uniform(0.01, 100, 40)).astype(np.float32)
+    summary = FeatureSummary.of(X)
+    conditioning = Conditioning.fit(summary, 4, RoundingStats.of(X, summary.scaling, 4))
+    assert conditioning.shifts.max() > 0  # the conditioned bounds differ from the plain ones
+    both = row_bounds_both(X, summary.scaling, conditioning)
+    expected = [*row_bounds(X, summary.scaling), *row_bounds(X, summary.scaling, conditioning)]
+    assert both.tolist() == expected and both[0] != both[2]
 
 
 @pytest.mark.parametrize("sampling, requantize", [("double", False), ("double", True), ("naive", False)])

@@ -101,54 +101,70 @@ py::tuple feature_summary(carray<float> X) {
   return py::make_tuple(lo, hi, mean, var, finite);
 }
 
-/// The largest sum_j weight_j |x_ij - origin_j| and the largest sum_j (root_j (x_ij -
+/// For each of the `sets` (origin, weight, root) rows of origin, weight and root ((sets, d)
+/// each): the largest sum_j weight_j |x_ij - origin_j| and the largest sum_j (root_j (x_ij -
 /// origin_j))^2 over rows [begin, end) of X (d columns), in float32 (lane partial sums):
 /// plenty, as the bounds are rounded up to a power of two. (The root is applied before
-/// squaring: a feature of a range near float32's smallest would square to 0.)
-std::pair<float, float> widest_row(const float* x, py::ssize_t begin, py::ssize_t end, py::ssize_t d,
-                                   const float* origin, const float* weight, const float* root) {
-  float most = 0.0f, most_square = 0.0f;
+/// squaring: a feature of a range near float32's smallest would square to 0.) Every set
+/// reads the row while it is in L1: one pass over X for all of them.
+void widest_row(const float* x, py::ssize_t begin, py::ssize_t end, py::ssize_t d, py::ssize_t sets,
+                const float* origin, const float* weight, const float* root, float* most) {
   for (py::ssize_t i = begin; i < end; ++i) {
     const float* row = x + i * d;
-    float sum = 0.0f, squares = 0.0f;
+    for (py::ssize_t s = 0; s < sets; ++s) {
+      const float* o = origin + s * d;
+      const float* w = weight + s * d;
+      const float* r = root + s * d;
+      float sum = 0.0f, squares = 0.0f;
 #pragma omp simd reduction(+ : sum, squares)
-    for (py::ssize_t j = 0; j < d; ++j) {
-      const float t = row[j] - origin[j];
-      sum += (t < 0.0f ? -t : t) * weight[j];
-      const float r = t * root[j];
-      squares += r * r;
+      for (py::ssize_t j = 0; j < d; ++j) {
+        const float t = row[j] - o[j];
+        sum += (t < 0.0f ? -t : t) * w[j];
+        const float q = t * r[j];
+        squares += q * q;
+      }
+      most[2 * s] = std::max(most[2 * s], sum);
+      most[2 * s + 1] = std::max(most[2 * s + 1], squares);
     }
-    most = std::max(most, sum);
-    most_square = std::max(most_square, squares);
   }
-  return {most, most_square};
 }
 
-/// (max_i sum_j weight_j |x_ij - origin_j|, max_i sum_j (root_j (x_ij - origin_j))^2) over
-/// the rows of X, in float32, in one pass on every core.
-py::tuple weighted_row_bound(carray<float> X, carray<float> origin, carray<float> weight, carray<float> root) {
+/// For each row s of origin, weight and root ((sets, d) each): (max_i sum_j weight_sj
+/// |x_ij - origin_sj|, max_i sum_j (root_sj (x_ij - origin_sj))^2) over the rows of X, in
+/// float32, as row s of a (sets, 2) float64 array; one pass over X on every core.
+py::array_t<double> weighted_row_bound(carray<float> X, carray<float> origin, carray<float> weight,
+                                       carray<float> root) {
   check_data(X);
   const py::ssize_t n = X.shape(0), d = X.shape(1);
-  require_shape1(origin, d, "origin");
-  require_shape1(weight, d, "weight");
-  require_shape1(root, d, "root");
+  require(origin.ndim() == 2 && origin.shape(0) >= 1 && origin.shape(1) == d,
+          "origin must have shape (sets, " + std::to_string(d) + "), got " + shape_str(origin));
+  const py::ssize_t sets = origin.shape(0);
+  auto same_shape = [&](const py::array& a, const char* name) {
+    require(a.ndim() == 2 && a.shape(0) == sets && a.shape(1) == d,
+            std::string(name) + " must have origin's shape " + shape_str(origin) + ", got " + shape_str(a));
+  };
+  same_shape(weight, "weight");
+  same_shape(root, "root");
   const int parts = part_count(n, d);
-  std::vector<std::pair<float, float>> widest(parts, {0.0f, 0.0f});
+  std::vector<float> widest(size_t(parts) * 2 * sets, 0.0f);
   const float* x = X.data();
   const float* po = origin.data();
   const float* pw = weight.data();
   const float* ps = root.data();
   {
     py::gil_scoped_release release;
-    for_each_part(parts, available_threads(),
-                  [&](int p) { widest[p] = widest_row(x, n * p / parts, n * (p + 1) / parts, d, po, pw, ps); });
+    for_each_part(parts, available_threads(), [&](int p) {
+      widest_row(x, n * p / parts, n * (p + 1) / parts, d, sets, po, pw, ps, widest.data() + size_t(p) * 2 * sets);
+    });
   }
-  float most = 0.0f, most_square = 0.0f;
-  for (const auto& w : widest) {
-    most = std::max(most, w.first);
-    most_square = std::max(most_square, w.second);
+  py::array_t<double> out({sets, py::ssize_t{2}});
+  double* pout = out.mutable_data();
+  for (py::ssize_t k = 0; k < 2 * sets; ++k) {
+    float most = 0.0f;
+    for (int p = 0; p < parts; ++p) most = std::max(most, widest[size_t(p) * 2 * sets + k]);
+    pout[k] = double(most);
   }
-  return py::make_tuple(double(most), double(most_square));
+  return out;
 }
 
 /// The rows of an n-row epoch in visiting order: the permutation that sorts the draws of
@@ -432,10 +448,11 @@ an infinity (then lo, hi, mean and var mean nothing).
 )pbdoc");
   m.def("weighted_row_bound", &weighted_row_bound, py::arg("X"), py::arg("origin"), py::arg("weight"),
         py::arg("root"), R"pbdoc(
-(max over rows i of sum_j weight[j] * |X[i, j] - origin[j]|, max over rows i of
-sum_j (root[j] * (X[i, j] - origin[j]))^2), in one pass on every core.
+For each row s of origin, weight and root: (max over rows i of sum_j weight[s, j] *
+|X[i, j] - origin[s, j]|, max over rows i of sum_j (root[s, j] * (X[i, j] - origin[s, j]))^2),
+as row s of a (sets, 2) float64 array; one pass over X on every core.
 
-X float32 (n, d); origin, weight, root float32 (d,). In float32 (lane partial sums).
+X float32 (n, d); origin, weight, root float32 (sets, d), sets >= 1. In float32 (lane partial sums).
 )pbdoc");
   m.def("epoch_order", &epoch_order, py::arg("seed"), py::arg("epoch"), py::arg("n"), R"pbdoc(
 The rows of epoch ``epoch`` of an n-row data set in visiting order (int64, a permutation).

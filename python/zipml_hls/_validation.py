@@ -11,9 +11,12 @@ import numpy as np
 from .spec import format as F
 
 
-def check_matrix(X, name: str = "X", finite_checked: bool = False) -> np.ndarray:
-    """A finite, non-empty 2-D float32 C-contiguous copy-or-view of ``X``
-    (``finite_checked``: X is known to be finite, a pass over it is saved)."""
+def check_matrix(X, name: str = "X", finite: str = "check") -> np.ndarray:
+    """A non-empty 2-D float32 C-contiguous copy-or-view of ``X``, finite as ``finite`` says:
+    'check' (here, by X's min and max), 'known' (X was checked before: only its float32
+    conversion is), or 'summary' (unchecked here: the caller's ``FeatureSummary.of(X,
+    source=...)`` pass refuses a non-finite float32 copy with :func:`non_finite_error`,
+    which saves the two passes over X)."""
     if hasattr(X, "toarray"):
         raise TypeError(f"{name} is a sparse matrix; pass a dense array (X.toarray())")
     arr = np.asarray(X)
@@ -25,13 +28,21 @@ def check_matrix(X, name: str = "X", finite_checked: bool = False) -> np.ndarray
         raise ValueError(f"{name} must be 2-D (n_samples, n_features), got {arr.ndim}-D shape {arr.shape}")
     if arr.shape[0] == 0 or arr.shape[1] == 0:
         raise ValueError(f"{name} is empty: shape {arr.shape}; need at least one sample and one feature")
-    if not finite_checked and not _all_finite(arr):
-        raise ValueError(f"{name} contains NaN or infinity; remove or impute them first")
+    if finite == "check" and not _all_finite(arr):
+        raise non_finite_error(arr, name)
     with np.errstate(over="ignore"):
         out = np.ascontiguousarray(arr, dtype=np.float32)
-    if out.dtype != arr.dtype and not _all_finite(out):
-        raise ValueError(f"{name} has values too large for float32 (|x| > 3.4e38)")
+    if finite != "summary" and out.dtype != arr.dtype and not _all_finite(out):
+        raise non_finite_error(arr, name)
     return out
+
+
+def non_finite_error(source, name: str = "X") -> ValueError:
+    """The error for data whose float32 form holds a NaN or an infinity: ``source`` (the
+    data as given) holds one, or its values are beyond float32's range."""
+    if not _all_finite(np.asarray(source)):
+        return ValueError(f"{name} contains NaN or infinity; remove or impute them first")
+    return ValueError(f"{name} has values too large for float32 (|x| > 3.4e38)")
 
 
 def numeric_input(a, name: str, text_ok: bool = False):

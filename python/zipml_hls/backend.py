@@ -113,8 +113,9 @@ class NativeBackend:
         return self._k.feature_summary(X)
 
     def weighted_row_bound(self, X, origin, weight, root):
-        """(max_i sum_j weight_j |X_ij - origin_j|, max_i sum_j (root_j (X_ij - origin_j))^2)
-        (float32), in one pass on every core."""
+        """For each row s of origin, weight and root ((sets, d)): (max_i sum_j weight_sj |X_ij -
+        origin_sj|, max_i sum_j (root_sj (X_ij - origin_sj))^2) (float32), as row s of a
+        (sets, 2) array; one pass over X on every core."""
         return self._k.weighted_row_bound(X, origin, weight, root)
 
     def rounding_stats(self, X, rows, lo, inv, bits, levels=None):

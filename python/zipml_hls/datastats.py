@@ -10,7 +10,7 @@ import numpy as np
 
 from .conditioning import Conditioning
 from .scaling import FeatureSummary
-from .step_size import RoundingStats, row_bounds
+from .step_size import RoundingStats, row_bounds_both
 
 
 @dataclass(frozen=True)
@@ -38,13 +38,12 @@ class DataStats:
         summary = FeatureSummary.of(X) if summary is None else summary
         rounding = RoundingStats.of(X, summary.scaling, bits, table)
         conditioning = Conditioning.fit(summary, bits, rounding, tables=table is not None)
-        return cls.of_bounds(summary, rounding, [*row_bounds(X, summary.scaling),
-                                                 *row_bounds(X, summary.scaling, conditioning)])
+        return cls.of_bounds(summary, rounding, row_bounds_both(X, summary.scaling, conditioning))
 
     @classmethod
     def of_bounds(cls, summary: FeatureSummary, rounding: RoundingStats, bounds) -> "DataStats":
         """From the summary, the rounding variances and the bounds (R, S, R conditioned, S
-        conditioned), as ``row_bounds`` gives them (maxima over chunks of rows: over X)."""
+        conditioned), as ``row_bounds_both`` gives them (maxima over chunks of rows: over X)."""
         plain, square, conditioned, square_conditioned = map(float, bounds)
         return cls(summary=summary, rounding=rounding, bound=plain, bound_conditioned=conditioned,
                    square_bound=square, square_bound_conditioned=square_conditioned)

@@ -37,7 +37,7 @@ from .quantized_io import QuantizedFileWriter, header_fields
 from .scaling import FeatureSummary, sample_rows
 from .spec import format as F
 from .spec.rng import STREAM_CHUNK, stream_key
-from .step_size import SAMPLED_ROWS, RoundingStats, row_bounds
+from .step_size import SAMPLED_ROWS, RoundingStats, row_bounds_both
 
 CHUNK_BYTES = 64 << 20  #: default chunk: rows of this many bytes of float32 features
 FORMATS = ("auto", "csv", "npy", "parquet", "arrow")
@@ -277,7 +277,7 @@ def quantize_chunk(X: np.ndarray, scaling, conditioning: Conditioning, bits: int
     with uniform levels and ``seed`` (``chunk_seed``), and its step bounds (R, S) without
     and with ``conditioning`` (``DataStats.of_bounds``' order)."""
     lines = get_backend("hls").quantize(X, scaling.lo, scaling.inv, None, bits, sampling, seed, n_copies)
-    return lines, np.array([*row_bounds(X, scaling), *row_bounds(X, scaling, conditioning)])
+    return lines, row_bounds_both(X, scaling, conditioning)
 
 
 def _bar(progress: bool, desc: str, total: int | None):

@@ -405,7 +405,7 @@ class _ZipMLLinear(BaseEstimator):
         except (ValueError, TypeError) as exc:
             raise one_line(exc, X, y) from None
         _check_width(X.shape[1], "X")  # before any set-up work (level tables of 70000 features take minutes)
-        return check_matrix(X, finite_checked=True), y  # validate_data has refused NaN and infinity
+        return check_matrix(X, finite="known"), y  # validate_data has refused NaN and infinity
 
     def _validate_quantized(self, q: QuantizedData, y):
         """Checks for fit(q, y): the estimator's precision is the data's, nothing needs the

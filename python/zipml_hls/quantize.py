@@ -227,15 +227,15 @@ def quantize(X, bits, *, sampling="double", levels="uniform", seed=0, n_copies=1
         X = check_sparse(X)
         return quantize_sparse(X, bits, sampling, check_seed(seed), check_int(n_copies, "n_copies", 1, 2**31 - 1),
                                None if y is None else check_labels(y, X.shape[0]))
-    names = feature_names_of(X)
-    X = check_matrix(X)
+    names, source = feature_names_of(X), X
+    X = check_matrix(X, finite="summary")  # (FeatureSummary.of's pass checks it)
     if scaling is not None:
         if not isinstance(scaling, FeatureScaling):
             raise TypeError(f"scaling must be a FeatureScaling (e.g. another quantization's .scaling) or None, "
                             f"got {type(scaling).__name__}")
         scaling.check(X.shape[1])
     labels = None if y is None else check_labels(y, X.shape[0])
-    summary = FeatureSummary.of(X, scaling=scaling)
+    summary = FeatureSummary.of(X, scaling=scaling, source=source)
     if scaling is None and levels == "uniform":  # (as fit(X) scales X)
         summary = summary.zeros_on_levels(X, bits, sample_rows(X.shape[0], SAMPLED_ROWS))
     q = quantize_checked(X, bits, sampling, levels, check_seed(seed), check_int(n_copies, "n_copies", 1, 2**31 - 1),

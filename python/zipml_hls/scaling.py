@@ -10,6 +10,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from ._validation import non_finite_error
 from .backend import get_backend
 from .spec import format as F
 
@@ -135,14 +136,16 @@ class FeatureSummary:
     var: np.ndarray
 
     @classmethod
-    def of(cls, X: np.ndarray, name: str = "X", scaling: FeatureScaling | None = None) -> "FeatureSummary":
+    def of(cls, X: np.ndarray, name: str = "X", scaling: FeatureScaling | None = None,
+           source=None) -> "FeatureSummary":
         """Of ``X``, a 2-D array (converted to float32 C order if it is not): a
-        ValueError if it holds a NaN or an infinity. ``scaling``: express the moments in the
-        units of this scaling instead of X's own min/max (values outside it count
-        unclipped)."""
+        ValueError if it holds a NaN or an infinity (``_validation.non_finite_error`` of
+        ``source``, the data X was converted from, if given). ``scaling``: express the
+        moments in the units of this scaling instead of X's own min/max (values outside it
+        count unclipped)."""
         lo, hi, mean, var, finite = get_backend("hls").feature_summary(X)
         if not finite:
-            raise ValueError(f"{name} contains NaN or infinity; remove or impute them first")
+            raise non_finite_error(X if source is None else source, name)
         return cls.of_moments(lo, hi, mean, var, scaling)
 
     @classmethod

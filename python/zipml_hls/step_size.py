@@ -84,15 +84,34 @@ def row_bounds(X: np.ndarray, scaling, conditioning=None) -> tuple[float, float]
     where |lo_j| is far above the feature's range; values outside the fitted range count
     unclipped; both only ever give a smaller step). Each row's sums are its own, so the
     maxima over chunks of X are the maxima over X."""
+    (bound, square_bound), = _row_bounds(X, scaling, [conditioning])
+    return bound, square_bound
+
+
+def row_bounds_both(X: np.ndarray, scaling, conditioning) -> np.ndarray:
+    """``row_bounds`` without and with ``conditioning`` from the same pass over X: [R, S, R
+    conditioned, S conditioned] (``DataStats.of_bounds``' order)."""
+    return _row_bounds(X, scaling, [None, conditioning]).ravel()
+
+
+def _row_bounds(X: np.ndarray, scaling, conditionings) -> np.ndarray:
+    """(R, S) of ``row_bounds`` for each of ``conditionings`` (None: m = 0, p = 0) as the
+    rows of a (k, 2) array, from one native pass over X."""
     d = X.shape[1]
-    shifts = np.zeros(d) if conditioning is None else conditioning.shifts
-    centers = np.zeros(d) if conditioning is None else conditioning.centers
     inv = scaling.inv.astype(np.float64)
-    weight, drop = _float32_weights(np.exp2(shifts) * inv)
-    root, drop_root = _float32_weights(np.exp2(shifts / 2.0) * inv)
-    origin = np.where(inv > 0, scaling.lo + centers / np.where(inv > 0, inv, 1.0), scaling.lo).astype(np.float32)
-    bound, square_bound = get_backend("hls").weighted_row_bound(X, origin, weight, root)
-    return float(bound) * 2.0**drop, float(square_bound) * 4.0**drop_root
+    origins, weights, roots, scales = [], [], [], []
+    for conditioning in conditionings:
+        shifts = np.zeros(d) if conditioning is None else conditioning.shifts
+        centers = np.zeros(d) if conditioning is None else conditioning.centers
+        weight, drop = _float32_weights(np.exp2(shifts) * inv)
+        root, drop_root = _float32_weights(np.exp2(shifts / 2.0) * inv)
+        origins.append(np.where(inv > 0, scaling.lo + centers / np.where(inv > 0, inv, 1.0), scaling.lo))
+        weights.append(weight)
+        roots.append(root)
+        scales.append([2.0**drop, 4.0**drop_root])
+    bounds = get_backend("hls").weighted_row_bound(X, np.array(origins, dtype=np.float32), np.array(weights),
+                                                   np.array(roots))
+    return bounds * np.array(scales)
 
 
 def _exponent(x: float) -> int:
