@@ -125,8 +125,8 @@ void quantize_matrix(const float* X, int n, int d, const float* lo, const float*
 
   // 2- and 4-bit codes of one row, one per byte, merged into their strided planes after
   // the whole row is computed (reading them back right after the narrow stores would
-  // stall on store forwarding).
-  std::unique_ptr<uint8_t[]> codes(new uint8_t[strided_width(W) ? static_cast<size_t>(n_lines) * K : 1]);
+  // stall on store forwarding). Zeroed once: the groups past d are never written.
+  std::unique_ptr<uint8_t[]> codes(new uint8_t[strided_width(W) ? static_cast<size_t>(n_lines) * K : 1]());
   for (int c = 0; c < n_copies; ++c) {
     for (int i = row_begin; i < (row_end < 0 ? n : row_end); ++i) {
       const float* x = X + (rows == nullptr ? static_cast<int64_t>(i) : rows[i]) * d;
@@ -140,15 +140,17 @@ void quantize_matrix(const float* X, int n, int d, const float* lo, const float*
           // scaled_position: the same float32 operations; lanes past d or past the line
           // load 0 and are position 0, which every sampling rounds to code 0
           const int count = d - j0 < K - k0 ? d - j0 : K - k0;  // lanes holding this line's features
+          // A group past d is position 0 in every lane: code 0 and fraction 0 in every
+          // sampling, the zeros the row and the code buffer hold already (narrow rows are
+          // mostly such groups: 3 features fill one of a line's 6 to 10)
+          if (count <= 0) continue;
           __m256 xv, lov, invv;
           if (count >= 8) {
             xv = _mm256_loadu_ps(x + j0), lov = _mm256_loadu_ps(lo + j0), invv = _mm256_loadu_ps(inv + j0);
-          } else if (count > 0) {
+          } else {
             const __m256i valid = _mm256_cmpgt_epi32(_mm256_set1_epi32(count), lane);
             xv = _mm256_maskload_ps(x + j0, valid), lov = _mm256_maskload_ps(lo + j0, valid);
             invv = _mm256_maskload_ps(inv + j0, valid);
-          } else {
-            xv = lov = invv = _mm256_setzero_ps();
           }
           __m256 t = _mm256_mul_ps(_mm256_sub_ps(xv, lov), invv);
           t = _mm256_min_ps(_mm256_max_ps(t, _mm256_setzero_ps()), _mm256_set1_ps(1.0f));
