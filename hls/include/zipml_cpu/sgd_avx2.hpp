@@ -390,6 +390,8 @@ void sgd_linear_lanes(const uint64_t* data, const int32_t* labels, int n, int d,
   // kernel does.
   const int span = (d + 7) / 8 * 8;
   bool tail_clean = true, tail_zero[2] = {true, true};
+  constexpr int kValueBytes = kTables ? 2 : 1;  // int16 table values or code bytes
+  const ZeroBytes tail_is_zero(span * kValueBytes, padded * kValueBytes);
   auto decode = [&](int b, const uint64_t* row, uint32_t key) {
     if (kTables && kDouble && lookup.in_registers()) {  // both samples looked up as they are drawn
       int16_t* first_values = table_values[b][0].data();
@@ -406,15 +408,7 @@ void sgd_linear_lanes(const uint64_t* data, const int32_t* labels, int n, int d,
         if (kDouble) lookup(codes[b].second.data(), table_values[b][1].data());
       }
     }
-    // the tail's bytes, 8 at a time (span and padded are multiples of 8)
-    const auto* tail = reinterpret_cast<const uint8_t*>(second_of(b) + span);
-    uint64_t any = 0;
-    for (size_t at = 0; at < (padded - span) * sizeof(*second_of(b)); at += 8) {
-      uint64_t word;
-      std::memcpy(&word, tail + at, sizeof word);
-      any |= word;
-    }
-    tail_zero[b] = any == 0;
+    tail_zero[b] = tail_is_zero(second_of(b));
   };
 
   // The centred values of 8 features: codes minus centers, or the looked-up table values.

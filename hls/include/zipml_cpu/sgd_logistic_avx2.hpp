@@ -216,16 +216,10 @@ void sgd_logistic_lanes(const uint64_t* data, const int32_t* labels, int n, int 
   const int span = (d + 7) / 8 * 8;
   bool tail_clean = true, tail_zero[2] = {true, true};
   auto pass_end = [&] { return tail_clean ? span : padded; };
+  const ZeroBytes tail_is_zero(span, padded);
   auto decode = [&](int b, const uint64_t* row, uint32_t key) {
     codes[b].decode(row, n_lines, key, pass_end());
-    const uint8_t* first = codes[b].first_codes();
-    uint64_t any = 0;
-    for (int at = span; at < padded; at += 8) {  // span and padded are multiples of 8
-      uint64_t word;
-      std::memcpy(&word, first + at, sizeof word);
-      any |= word;
-    }
-    tail_zero[b] = any == 0;
+    tail_zero[b] = tail_is_zero(codes[b].first_codes());
   };
 
   // The arrays a pass reads, as plain pointers in locals: the lanes' stores (__m256i, which
