@@ -71,7 +71,7 @@ def api_cases(tmp: Path):
               "float32": X.astype(np.float32), "Fortran order": np.asfortranarray(X), "sparse": sp.csr_matrix(X)}
     bad_y = {"NaN": np.where(y > 1, np.nan, y), "inf": np.where(y > 1, np.inf, y),
              "+-1e308": np.where(y > 0, 1e308, -1e308),
-             "2-D": np.c_[y, y], "short": y[:10], "complex": y + 1j, "text": y.astype(str), "None": None,
+             "3-D": np.c_[y, y][:, :, None], "short": y[:10], "complex": y + 1j, "text": y.astype(str), "None": None,
              "datetime": y.astype("datetime64[s]"), "object text": np.full(60, "a", dtype=object)}
     cases = []
     for name, Xb in bad_X.items():
@@ -87,6 +87,7 @@ def api_cases(tmp: Path):
     for name, yb in bad_y.items():
         cases.append((f"ZipMLRegressor.fit y {name}", lambda yb=yb: reg().fit(X, yb), False))
     cases += [
+        ("ZipMLRegressor.fit y 2-D (one model per column)", lambda: reg().fit(X, np.c_[y, y]), True),
         ("ZipMLClassifier.fit y one class", lambda: clf().fit(X, np.zeros(60)), False),
         ("ZipMLClassifier.fit y text labels", lambda: clf().fit(X, np.where(yc, "a", "b")), True),
         ("predict overflow", lambda: reg().fit(X * 1e-3, y).predict(np.full((2, 3), 1e308)), False),
