@@ -108,7 +108,8 @@ py::tuple feature_summary(carray<float> X) {
 /// squaring: a feature of a range near float32's smallest would square to 0.) Every set
 /// reads the row while it is in L1: one pass over X for all of them.
 void widest_row(const float* x, py::ssize_t begin, py::ssize_t end, py::ssize_t d, py::ssize_t sets,
-                const float* origin, const float* weight, const float* root, float* most) {
+                const float* origin, const float* weight, const float* root, float* out) {
+  std::vector<float> most(size_t(2 * sets), 0.0f);  // the part's own maxima: out is shared with other parts
   for (py::ssize_t i = begin; i < end; ++i) {
     const float* row = x + i * d;
     for (py::ssize_t s = 0; s < sets; ++s) {
@@ -127,6 +128,7 @@ void widest_row(const float* x, py::ssize_t begin, py::ssize_t end, py::ssize_t 
       most[2 * s + 1] = std::max(most[2 * s + 1], squares);
     }
   }
+  std::copy(most.begin(), most.end(), out);
 }
 
 /// For each row s of origin, weight and root ((sets, d) each): (max_i sum_j weight_sj

@@ -17,6 +17,8 @@ def check_matrix(X, name: str = "X", finite: str = "check") -> np.ndarray:
     conversion is), or 'summary' (unchecked here: the caller's ``FeatureSummary.of(X,
     source=...)`` pass refuses a non-finite float32 copy with :func:`non_finite_error`,
     which saves the two passes over X)."""
+    if finite not in ("check", "known", "summary"):
+        raise ValueError(f"finite must be 'check', 'known' or 'summary', got {finite!r}")
     if hasattr(X, "toarray"):
         raise TypeError(f"{name} is a sparse matrix; pass a dense array (X.toarray())")
     arr = np.asarray(X)

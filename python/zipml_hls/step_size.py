@@ -85,7 +85,7 @@ def row_bounds(X: np.ndarray, scaling, conditioning=None) -> tuple[float, float]
     unclipped; both only ever give a smaller step). Each row's sums are its own, so the
     maxima over chunks of X are the maxima over X."""
     (bound, square_bound), = _row_bounds(X, scaling, [conditioning])
-    return bound, square_bound
+    return float(bound), float(square_bound)
 
 
 def row_bounds_both(X: np.ndarray, scaling, conditioning) -> np.ndarray:

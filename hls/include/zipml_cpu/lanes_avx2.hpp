@@ -189,13 +189,14 @@ inline void unpack_plane(const uint8_t* plane, uint8_t* out) {
 }
 
 /**
- * @brief Whether bytes [begin, end) of a decoded row's buffer are all 0, read as the
- * 32-byte vectors the decoders store (at multiples of 32 bytes from the buffer's start),
- * the bytes outside the range masked off. A load that straddles two of those stores cannot
- * take their data from the store buffer and waits for both to be written: on rows of a few
- * features, where the kernels check the whole tail of the line right after the decode,
- * reading it 8 bytes at a time cost 12% of a 4-bit epoch. The buffer must be readable up
- * to `end` rounded up to 32 bytes.
+ * @brief Whether bytes [begin, end) of a decoded row's buffer are all 0, read in 32-byte
+ * vectors at multiples of 32 bytes from the buffer's start, the bytes outside the range
+ * masked off. Double data's codes and the level tables' values are stored that way, and a
+ * load that straddles two of those stores cannot take their data from the store buffer
+ * but waits for both to be written: on rows of a few features, where the kernels check the
+ * whole tail of the line right after the decode, reading it 8 bytes at a time cost 12% of
+ * a 4-bit epoch. (Naive and nearest codes are stored a line at a time.) The buffer must be
+ * readable up to `end` rounded up to 32 bytes.
  */
 class ZeroBytes {
  public:

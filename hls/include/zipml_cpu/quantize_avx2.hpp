@@ -142,7 +142,7 @@ void quantize_matrix(const float* X, int n, int d, const float* lo, const float*
           const int count = d - j0 < K - k0 ? d - j0 : K - k0;  // lanes holding this line's features
           // A group past d is position 0 in every lane: code 0 and fraction 0 in every
           // sampling, the zeros the row and the code buffer hold already (narrow rows are
-          // mostly such groups: 3 features fill one of a line's 6 to 10)
+          // mostly such groups: 3 features fill one of a line's 6 to 64)
           if (count <= 0) continue;
           __m256 xv, lov, invv;
           if (count >= 8) {
