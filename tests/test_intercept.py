@@ -55,23 +55,27 @@ def test_native_kernel_reproduces_the_frozen_intercept_vectors(name, portable):
     assert np.any(hist[-1, :d] != model_in[:d])
 
 
+@pytest.mark.parametrize("sampling", ["double", "naive", "nearest"])
 @pytest.mark.parametrize("bits", F.SUPPORTED_BITS)
-def test_frozen_intercept_bit_exact_on_random_data(bits):
+def test_frozen_intercept_bit_exact_on_random_data(bits, sampling):
+    # the SIMD path (AVX2) takes a frozen intercept too: the same bits as the golden model
     rng = np.random.default_rng(bits)
     n, d = 40, 37
     X = rng.normal(size=(n, d))
     y = X @ rng.standard_normal(d) + 3.0
-    q = quantize(X, bits, seed=5)
+    q = quantize(X, bits, sampling=sampling, seed=5)
     labels = LabelScaling.fit(y).to_fixed(y)
     centers = rng.integers(0, F.max_code(bits) + 1, size=d).astype(np.int32)
     model_in = rng.integers(-(1 << 20), 1 << 20, size=d + 1).astype(np.int32)
-    args = (q.lines, labels, d, bits, "double", 3, 6, 2, F.dot_mult(bits), model_in)
-    want = R.sgd_linear(*args, seed=9, centers=centers, fit_intercept=False)
-    for portable in (True, False):
-        got = _kernels.sgd_linear(*args[:4], F.sampling_id("double"), *args[5:], seed=9, centers=centers,
-                                  portable=portable, fit_intercept=False)
-        assert np.array_equal(got[0], want[0]) and np.array_equal(got[1], want[1])
-    assert np.all(want[0][:, d] == model_in[d])
+    args = (q.lines, labels, d, bits, sampling, 3, 6, 2, F.dot_mult(bits), model_in)
+    weights = rng.integers(1 << 14, 1 << 18, size=n).astype(np.int32)
+    for kw in (dict(centers=centers), dict(), dict(centers=centers, sample_weights=weights)):
+        want = R.sgd_linear(*args, seed=9, fit_intercept=False, **kw)
+        for portable in (True, False):
+            got = _kernels.sgd_linear(*args[:4], F.sampling_id(sampling), *args[5:], seed=9, portable=portable,
+                                      fit_intercept=False, **kw)
+            assert np.array_equal(got[0], want[0]) and np.array_equal(got[1], want[1]), (kw.keys(), portable)
+        assert np.all(want[0][:, d] == model_in[d])
     # the flag is what froze it: trained, the intercept moves
     assert np.any(R.sgd_linear(*args, seed=9, centers=centers)[0][:, d] != model_in[d])
 

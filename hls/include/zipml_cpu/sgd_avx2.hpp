@@ -330,14 +330,16 @@ struct DotLanes {
  * `seed`, `full` (the hinge's refetch positions: uniform levels only) and
  * `stored_variance` as SgdOptions's, `rows` as sgd_epochs's (kConditioned: feature_shifts
  * or centers is non-null; a null one counts as all 0); `reg`: sample weights only (the
- * penalties run the portable kernel).
+ * penalties run the portable kernel); `fit_intercept` false: the intercept keeps
+ * model_in's value, as SgdOptions's.
  */
 template <int Bits, Sampling E, class Loss, bool kConditioned, bool kTables>
 void sgd_linear_lanes(const uint64_t* data, const int32_t* labels, int n, int d, int n_copies, int epochs,
                       int step_shift, int decay_epochs, int32_t dot_mult, const int32_t* values,
                       const int32_t* model_in, int32_t* history, const uint8_t* feature_shifts,
                       const int32_t* centers, uint32_t seed, const uint32_t* full, const PassReport& report,
-                      const int64_t* rows, const int32_t* stored_variance, const Regularization& reg) {
+                      const int64_t* rows, const int32_t* stored_variance, const Regularization& reg,
+                      bool fit_intercept) {
   static_assert(supports_sgd<Bits, E, Loss>(), "the AVX2 SGD covers the linear losses on 1, 2, 3, 4, 6, 8 bits");
   constexpr int K = values_per_line(Bits, E);
   constexpr int S = max_code(Bits);
@@ -599,7 +601,7 @@ void sgd_linear_lanes(const uint64_t* data, const int32_t* labels, int n, int d,
         if (refetching) l1 = model_l1();
         report_predictions(report, i, pred, kSecond ? prediction(acc2) : pred);
       }
-      intercept = wrap_sub(intercept, st.dc);
+      if (fit_intercept) intercept = wrap_sub(intercept, st.dc);
       if (stored_variance != nullptr && ((i + 1) % kCorrectionRows == 0 || i + 1 == n)) {
         correct_stored_rounding(w.data(), d, stored_variance, feature_shifts, i % kCorrectionRows + 1, shift);
         if (has_next) acc = dot(next_first);  // row i+1's dot product was taken before the correction
@@ -618,9 +620,9 @@ void sgd_linear_lanes(const uint64_t* data, const int32_t* labels, int n, int d,
 
 /**
  * @brief Runs the AVX2 SGD where this build has it (AVX2 without AVX-512) and it covers
- * the call (supports_sgd, simd::covers_options, covers_levels: uniform levels and
- * level tables; refetching, opt.full for the hinge, with uniform levels); otherwise
- * does nothing.
+ * the call (supports_sgd, simd::covers_options with or without a trained intercept,
+ * covers_levels: uniform levels and level tables; refetching, opt.full for the hinge, with
+ * uniform levels); otherwise does nothing.
  * @return true when it ran; parameters as zipml::sgd_linear.
  */
 template <int Bits, Sampling E, class Loss, int MaxFeatures>
@@ -635,12 +637,13 @@ bool fast_sgd_linear([[maybe_unused]] const uint64_t* data, [[maybe_unused]] con
 #ifdef ZIPML_HAVE_AVX2
   if constexpr (supports_sgd<Bits, E, Loss>()) {
     const bool refetching = Loss::kRefetch && opt.full != nullptr;
-    if (simd::covers_options(opt) && simd::covers_levels<kLevelTables>(values, d, max_code(Bits) + 1) &&
+    if (simd::covers_options(opt, /*frozen_intercept=*/true) && simd::covers_levels<kLevelTables>(values, d, max_code(Bits) + 1) &&
         (values == nullptr || simd::unit_table_centers(opt.centers, d)) && !(refetching && values != nullptr)) {
       auto run = [&](auto conditioned, auto tables) {
         sgd_linear_lanes<Bits, E, Loss, decltype(conditioned)::value, decltype(tables)::value>(
             data, labels, n, d, n_copies, epochs, step_shift, decay_epochs, dot_mult, values, model_in, history,
-            opt.feature_shifts, opt.centers, opt.seed, opt.full, report, rows, opt.stored_variance, opt.reg);
+            opt.feature_shifts, opt.centers, opt.seed, opt.full, report, rows, opt.stored_variance, opt.reg,
+            opt.fit_intercept);
       };
       const bool conditioned = opt.feature_shifts != nullptr || opt.centers != nullptr;
       if (values == nullptr)
