@@ -5,6 +5,7 @@ copy, next to scikit-learn's StandardScaler + SGDRegressor for the same epochs; 
 calling thread): the kernel calls and, outside them, each piece of host work in seconds.
 
 Usage: python scripts/fit_speed.py [--rows 131072] [--features 512] [--epochs 20]
+                                   [--penalty l2 --alpha 1e-4]
                                    [--profile [--bits 4 8 32] [--kernel-seconds 0.63]]
 """
 
@@ -86,6 +87,8 @@ def main() -> None:
     parser.add_argument("--rows", type=int, default=131072)
     parser.add_argument("--features", type=int, default=512)
     parser.add_argument("--epochs", type=int, default=20)
+    parser.add_argument("--penalty", default="l2", help="the estimators' penalty (with --alpha)")
+    parser.add_argument("--alpha", type=float, default=0.0, help="the estimators' alpha (default 0: no penalty)")
     parser.add_argument("--profile", action="store_true",
                         help="instead, where the wall time of one 4-bit, 8-bit and fp32 fit goes (cProfile)")
     parser.add_argument("--bits", type=int, nargs="+", default=[4, 8, 32], help="with --profile: the precisions")
@@ -103,12 +106,14 @@ def main() -> None:
         return
     runs = [dict(bits=b) for b in (32, 8, 4, 2)] + [dict(bits=4, fresh_samples=False),
                                                     dict(bits=4, fresh_samples=False, shuffle=False)]
-    print(f"{args.rows} x {args.features} float32, {args.epochs} epochs (fixed count: decay_epochs=3)")
+    print(f"{args.rows} x {args.features} float32, {args.epochs} epochs (fixed count: decay_epochs=3), "
+          f"penalty {args.penalty!r}, alpha {args.alpha:g}")
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", ConvergenceWarning)
         for kw in runs:
             seconds, model = median_seconds(
-                lambda: ZipMLRegressor(max_iter=args.epochs, decay_epochs=3, random_state=0, **kw), X, y)
+                lambda: ZipMLRegressor(max_iter=args.epochs, decay_epochs=3, random_state=0, penalty=args.penalty,
+                                       alpha=args.alpha, **kw), X, y)
             print(f"  {kw}: {seconds:.2f} s, R^2 {model.score(X, y):.4f}")
         seconds, model = median_seconds(
             lambda: make_pipeline(StandardScaler(), SGDRegressor(max_iter=args.epochs, tol=None, random_state=0)),

@@ -3,11 +3,11 @@ penalties (medians).
 
 One epoch over 16384 x 512 uniform-level data (double sampling, conditioned as fit()
 conditions it) at 4 and 8 bits: the plain call (the SIMD path where the build has it),
-with sample weights (the same path), with a frozen intercept (fit_intercept=False: the
-AVX2 path; the portable kernel on AVX-512 builds), the portable kernel, the portable kernel
-with L2 decay and L1 (penalties always run it), and the fp32 kernel plain and penalized. Run
-it with two builds (e.g. before and after a kernel change) to compare the default path: a
-build without sample weights and penalties prints n/a for those rows.
+with sample weights (the same path), with a frozen intercept (fit_intercept=False) and
+with L2 decay and L1 (both: the AVX2 path; the portable kernel on AVX-512 builds), the
+portable kernel plain and with L2 decay and L1, and the fp32 kernel plain and penalized.
+Run it with two builds (e.g. before and after a kernel change) to compare the default
+path: a build without sample weights and penalties prints n/a for those rows.
 
 Usage: python scripts/kernel_options_speed.py [--rows 16384] [--features 512] [--repeats 7]
 """
@@ -61,7 +61,7 @@ def main() -> None:
             return lambda: _kernels.sgd_linear(data, labels, d, bits, F.sampling_id("double"), 1, 12, 0,
                                                F.dot_mult(bits), np.zeros(d + 1, np.int32), **common, **extra)
         rows = {"plain": run(), "sample weights": run(sample_weights=weights), "frozen intercept": run(fit_intercept=False),
-                "portable": run(portable=True), "portable, L2 + L1": run(portable=True, **penalty)}
+                "L2 + L1": run(**penalty), "portable": run(portable=True), "portable, L2 + L1": run(portable=True, **penalty)}
         for name, call in rows.items():
             print(f"  {bits}-bit {name}: {median_ms(call, reps)}")
     Xs = sc.transform(X)

@@ -10,7 +10,7 @@ import pytest
 from sklearn.linear_model import ElasticNet, Lasso, Ridge
 from sklearn.utils.class_weight import compute_sample_weight
 
-from zipml_hls import ZipMLClassifier, ZipMLRegressor, _kernels
+from zipml_hls import ZipMLClassifier, ZipMLRegressor, _kernels, quantize
 from zipml_hls import reference as R
 from zipml_hls.scaling import FeatureScaling
 from zipml_hls.spec import format as F
@@ -589,3 +589,43 @@ def test_reliability_messages():
     m.set_params(bits=4)
     with pytest.raises(ValueError, match="bits is 4 now but the model was fitted with bits=8"):
         m.partial_fit(X, y)
+
+
+@pytest.mark.parametrize("sampling", ["double", "naive", "nearest"])
+@pytest.mark.parametrize("bits", F.SUPPORTED_BITS)
+def test_penalties_on_the_simd_path_equal_the_golden_model(bits, sampling):
+    # The AVX2 path decays and thresholds in its lanes: the same bits as the golden model
+    # with either penalty or both, sample weights (rows of weight 0 take no step, only the
+    # penalties), centers and step multipliers, level tables, steps large enough for the
+    # per-value path (shift 2), and a shift past which the decay rounds to nothing (31).
+    rng = np.random.default_rng(10 * bits + ["double", "naive", "nearest"].index(sampling))
+    n, d = 60, 45
+    X = rng.normal(size=(n, d))
+    y = X @ rng.standard_normal(d)
+    q = quantize(X, bits, sampling=sampling, seed=5)
+    labels = np.round(y / np.abs(y).max() * (1 << F.LABEL_FRAC)).astype(np.int32)
+    model_in = rng.integers(-(1 << 22), 1 << 22, size=d + 1).astype(np.int32)
+    decay = rng.integers(0, 1 << 31, size=d).astype(np.int32)
+    l1 = rng.integers(0, 1 << 29, size=d).astype(np.int32)
+    weights = np.where(rng.random(n) < 0.2, 0, rng.integers(1 << 14, 1 << 18, size=n)).astype(np.int32)
+    centers = rng.integers(0, F.max_code(bits) + 1, size=d).astype(np.int32)
+    shifts = rng.integers(0, 4, size=d).astype(np.uint8)
+    cases = [dict(decay=decay), dict(l1=l1), dict(decay=decay, l1=l1, sample_weights=weights),
+             dict(decay=decay, l1=l1, centers=centers, feature_shifts=shifts)]
+    for step_shift in (2, 6, 31):
+        args = (q.lines, labels, d, bits, sampling, 3, step_shift, 1, F.dot_mult(bits), model_in)
+        for kw in cases:
+            want = R.sgd_linear(*args, seed=9, **kw)
+            got = _kernels.sgd_linear(*args[:4], F.sampling_id(sampling), *args[5:], seed=9, **kw)
+            for a, b in zip(got[:3], want[:3]):
+                assert np.array_equal(a, b), (step_shift, list(kw))
+    tables = quantize(X, bits, sampling=sampling, levels="optimal", levels_method="shared", seed=5)
+    args = (tables.lines, labels, d, bits, sampling, 3, 6, 1, F.TABLE_DOT_MULT, model_in)
+    values = tables.level_values
+    want = R.sgd_linear(*args, values=values, seed=9, decay=decay, l1=l1, sample_weights=weights)
+    got = _kernels.sgd_linear(*args[:4], F.sampling_id(sampling), *args[5:], values=values, seed=9, decay=decay,
+                              l1=l1, sample_weights=weights)
+    for a, b in zip(got[:3], want[:3]):
+        assert np.array_equal(a, b), "tables"
+    # the penalties did act: without them the history differs
+    assert not np.array_equal(got[0], R.sgd_linear(*args, values=values, seed=9, sample_weights=weights)[0])

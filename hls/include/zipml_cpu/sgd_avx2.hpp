@@ -28,7 +28,10 @@
 //    values minus centers once (1- to 4-bit codes by byte blends of the tables' columns, 6
 //    and 8 bits by a gather; one table shared by every feature up to 4 bits by two byte
 //    shuffles), which the lanes widen as codes; the dot product against w >> 10 wraps in
-//    int32 lanes as the codes' (sgd.hpp's dot_drop).
+//    int32 lanes as the codes' (sgd.hpp's dot_drop);
+//  - the penalties (not with refetching) in the same pass: the L2 decay's product in int64
+//    lanes, its high halves shifted as round_shift, the L1 step a clamp; rows without a
+//    step take a pass of their own, as the portable kernel's penalize.
 #pragma once
 #ifdef __SYNTHESIS__
 #error "zipml_cpu is CPU-only code: never include it in synthesized code"
@@ -329,9 +332,10 @@ struct DotLanes {
  * or, with kTables, level tables of simd::unit_level_tables; `feature_shifts`, `centers`,
  * `seed`, `full` (the hinge's refetch positions: uniform levels only) and
  * `stored_variance` as SgdOptions's, `rows` as sgd_epochs's (kConditioned: feature_shifts
- * or centers is non-null; a null one counts as all 0); `reg`: sample weights only (the
- * penalties run the portable kernel); `fit_intercept` false: the intercept keeps
- * model_in's value, as SgdOptions's.
+ * or centers is non-null; a null one counts as all 0); `reg`: sample weights and the
+ * penalties (L2 decay before each step, the L1 step after it, as Regularization's; not
+ * with refetching); `fit_intercept` false: the intercept keeps model_in's value, as
+ * SgdOptions's.
  */
 template <int Bits, Sampling E, class Loss, bool kConditioned, bool kTables>
 void sgd_linear_lanes(const uint64_t* data, const int32_t* labels, int n, int d, int n_copies, int epochs,
@@ -368,6 +372,11 @@ void sgd_linear_lanes(const uint64_t* data, const int32_t* labels, int n, int d,
     }
   }
   int32_t intercept = model_in[d];
+  // The penalties (Regularization) in feature order, 0 past d, where they leave the weights
+  // as they are; the L1 thresholds at each epoch's step.
+  const bool penalized = reg.penalized();
+  std::vector<int32_t> decay(penalized ? padded : 0, 0), threshold(penalized ? padded : 0, 0);
+  for (int j = 0; j < d && reg.decay != nullptr; ++j) decay[j] = reg.decay[j];
   RowCodes<Bits, E> codes[2] = {RowCodes<Bits, E>(n_lines), RowCodes<Bits, E>(n_lines)};
   // Level tables: the centred values of each row's samples (second: Double only), and their lookup.
   const LevelLookup<S> lookup = kTables ? LevelLookup<S>(values, centers, d, padded) : LevelLookup<S>(nullptr, nullptr, 0, 0);
@@ -514,6 +523,32 @@ void sgd_linear_lanes(const uint64_t* data, const int32_t* labels, int n, int d,
   EpochCounts counts;
   for (int e = 0; e < epochs; ++e) {
     const int shift = epoch_shift(step_shift, decay_epochs, e);
+    // This epoch's penalties (Regularization's decayed and thresholded at this step): the
+    // decay's shift (none past 62) and the L1 thresholds.
+    const int decay_shift = kPenaltyFrac + shift;
+    const bool decays = reg.decay != nullptr && decay_shift <= 62;
+    if (reg.l1 != nullptr) {
+      const int ts = kPenaltyFrac - kModelFrac + shift;
+      for (int j = 0; j < d; ++j) threshold[j] = ts > 62 ? 0 : static_cast<int32_t>(round_shift(reg.l1[j], ts));
+    }
+    // 8 weights from j after one sample's L2 decay, w - round(w a_j / 2^decay_shift): the
+    // products in int64 lanes (even features, then odd ones), rounded, their high halves
+    // (floor(x / 2^32)) shifted on by decay_shift - 32 (the shift, >= 1).
+    auto decayed = [&](__m256i wv, int j) ZIPML_INLINE {
+      if (!decays) return wv;
+      const __m256i a = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(&decay[j]));
+      const __m256i round = _mm256_set1_epi64x(int64_t{1} << (decay_shift - 1));
+      const __m256i even = _mm256_add_epi64(_mm256_mul_epi32(wv, a), round);
+      const __m256i odd = _mm256_add_epi64(_mm256_mul_epi32(_mm256_srli_epi64(wv, 32), _mm256_srli_epi64(a, 32)), round);
+      const __m256i high = _mm256_blend_epi32(_mm256_srli_epi64(even, 32), odd, 0xAA);
+      return _mm256_sub_epi32(wv, _mm256_sra_epi32(high, _mm_cvtsi32_si128(decay_shift - 32)));
+    };
+    // 8 weights from j after the L1 step, w - clamp(w, -T_j, T_j): 0 within the threshold
+    auto thresholded = [&](__m256i wv, int j) ZIPML_INLINE {
+      if (reg.l1 == nullptr) return wv;
+      const __m256i t = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(&threshold[j]));
+      return _mm256_sub_epi32(wv, _mm256_min_epi32(_mm256_max_epi32(wv, _mm256_sub_epi32(_mm256_setzero_si256(), t)), t));
+    };
     const uint64_t* copy = data + static_cast<int64_t>(e % n_copies) * n * row_words;
     auto row_of = [&](int i) { return copy + (rows == nullptr ? int64_t{i} : rows[i]) * row_words; };
     decode(0, row_of(0), sample_stream_key(seed, e, 0));
@@ -557,6 +592,10 @@ void sgd_linear_lanes(const uint64_t* data, const int32_t* labels, int n, int d,
           refetch_update(r, shift);
           l1 = model_l1();
         }
+        for (int j = 0, end = tail_clean ? span : padded; penalized && j < end; j += 8) {  // (never refetching)
+          __m256i* wp = reinterpret_cast<__m256i*>(&w[j]);
+          _mm256_storeu_si256(wp, thresholded(decayed(_mm256_loadu_si256(wp), j), j));
+        }
         acc = has_next ? dot(next_first) : DotLanes<false>{};
         report_predictions(report, i, pred, pred);
       } else if (kTabled ||
@@ -573,21 +612,29 @@ void sgd_linear_lanes(const uint64_t* data, const int32_t* labels, int n, int d,
         DotLanes<false> acc2;
         acc = DotLanes<false>{};
         __m256i l1_sum = _mm256_setzero_si256();  // refetching: sum |w| of the updated model
-        for (int j = 0, end = tail_clean ? span : padded; j < end; j += 8) {
-          __m256i* wp = reinterpret_cast<__m256i*>(&w[j]);
-          __m256i wv = _mm256_loadu_si256(wp);
-          const __m256i v = lane_values(second, j);
-          if (kSecond) acc2.add(v, dropped(wv));
-          const __m256i gq =
-              kConditioned ? _mm256_sllv_epi32(g, _mm256_loadu_si256(reinterpret_cast<const __m256i*>(&exponent[j])))
-                           : g;
-          wv = _mm256_sub_epi32(wv, kTabled ? _mm256_permutevar8x32_epi32(table, v)
-                                            : _mm256_srai_epi32(_mm256_add_epi32(_mm256_mullo_epi32(gq, v), half),
-                                                                kUpdateFrac));
-          _mm256_storeu_si256(wp, wv);
-          if (has_next) acc.add(lane_values(next_first, j), dropped(wv));
-          if constexpr (Loss::kRefetch) l1_sum = add_abs(l1_sum, wv);
-        }
+        // the fused pass, with the penalties (the decay of the model the step's gradient was
+        // taken at, then the L1 step) in a loop of its own, so that the plain one is unchanged
+        auto fused = [&](auto with_penalties) ZIPML_INLINE {
+          constexpr bool kPenalties = decltype(with_penalties)::value;
+          for (int j = 0, end = tail_clean ? span : padded; j < end; j += 8) {
+            __m256i* wp = reinterpret_cast<__m256i*>(&w[j]);
+            __m256i wv = _mm256_loadu_si256(wp);
+            const __m256i v = lane_values(second, j);
+            if (kSecond) acc2.add(v, dropped(wv));
+            const __m256i gq =
+                kConditioned ? _mm256_sllv_epi32(g, _mm256_loadu_si256(reinterpret_cast<const __m256i*>(&exponent[j])))
+                             : g;
+            if constexpr (kPenalties) wv = decayed(wv, j);
+            wv = _mm256_sub_epi32(wv, kTabled ? _mm256_permutevar8x32_epi32(table, v)
+                                              : _mm256_srai_epi32(_mm256_add_epi32(_mm256_mullo_epi32(gq, v), half),
+                                                                  kUpdateFrac));
+            if constexpr (kPenalties) wv = thresholded(wv, j);
+            _mm256_storeu_si256(wp, wv);
+            if (has_next) acc.add(lane_values(next_first, j), dropped(wv));
+            if constexpr (Loss::kRefetch) l1_sum = add_abs(l1_sum, wv);
+          }
+        };
+        penalized ? fused(std::true_type{}) : fused(std::false_type{});
         if (refetching) l1 = sum64(l1_sum);  // lanes past the pass hold 0 (tail_clean)
         report_predictions(report, i, pred, kSecond ? prediction(acc2.sum()) : pred);
       } else {  // a step too large for int32 lanes: conditioned_step per value, then the next dot product
@@ -595,7 +642,9 @@ void sgd_linear_lanes(const uint64_t* data, const int32_t* labels, int n, int d,
         for (int j = 0; j < padded; ++j) {
           const int32_t v = int32_t{second[j]} - (kCentred ? center[j] : 0);
           if (kSecond) acc2 += int64_t{v} * (w[j] >> kDrop);
-          w[j] = wrap_sub(w[j], conditioned_step(st.g, v, kConditioned ? exponent[j] : 0));
+          const int32_t step = conditioned_step(st.g, v, kConditioned ? exponent[j] : 0);
+          w[j] = penalized && j < d ? reg.thresholded(wrap_sub(reg.decayed(w[j], j, shift), step), j, shift)
+                                    : wrap_sub(w[j], step);
         }
         acc = has_next ? dot(next_first) : DotLanes<false>{};
         if (refetching) l1 = model_l1();
@@ -620,9 +669,9 @@ void sgd_linear_lanes(const uint64_t* data, const int32_t* labels, int n, int d,
 
 /**
  * @brief Runs the AVX2 SGD where this build has it (AVX2 without AVX-512) and it covers
- * the call (supports_sgd, simd::covers_options with or without a trained intercept,
- * covers_levels: uniform levels and level tables; refetching, opt.full for the hinge, with
- * uniform levels); otherwise does nothing.
+ * the call (supports_sgd, simd::covers_options with its AVX2 extras, covers_levels:
+ * uniform levels and level tables; refetching, opt.full for the hinge, with uniform levels
+ * and no penalty); otherwise does nothing.
  * @return true when it ran; parameters as zipml::sgd_linear.
  */
 template <int Bits, Sampling E, class Loss, int MaxFeatures>
@@ -637,8 +686,9 @@ bool fast_sgd_linear([[maybe_unused]] const uint64_t* data, [[maybe_unused]] con
 #ifdef ZIPML_HAVE_AVX2
   if constexpr (supports_sgd<Bits, E, Loss>()) {
     const bool refetching = Loss::kRefetch && opt.full != nullptr;
-    if (simd::covers_options(opt, /*frozen_intercept=*/true) && simd::covers_levels<kLevelTables>(values, d, max_code(Bits) + 1) &&
-        (values == nullptr || simd::unit_table_centers(opt.centers, d)) && !(refetching && values != nullptr)) {
+    if (simd::covers_options(opt, /*avx2=*/true) && simd::covers_levels<kLevelTables>(values, d, max_code(Bits) + 1) &&
+        (values == nullptr || simd::unit_table_centers(opt.centers, d)) &&
+        !(refetching && (values != nullptr || opt.reg.penalized()))) {
       auto run = [&](auto conditioned, auto tables) {
         sgd_linear_lanes<Bits, E, Loss, decltype(conditioned)::value, decltype(tables)::value>(
             data, labels, n, d, n_copies, epochs, step_shift, decay_epochs, dot_mult, values, model_in, history,

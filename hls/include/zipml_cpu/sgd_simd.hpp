@@ -31,12 +31,12 @@ constexpr bool supports_sgd() {
 }
 
 /// The run-time options both SIMD paths take (the rest run the portable kernel): an exact
-/// model and update (no model_bits, grad_bits), sample weights without penalties, and a
-/// trained intercept (opt.fit_intercept), or also a frozen one where the path takes it
-/// (`frozen_intercept`: the AVX2 path). Which levels each path takes is its own
-/// kLevelTables, read by covers_levels.
-inline bool covers_options(const SgdOptions& opt, bool frozen_intercept = false) {
-  return opt.model_bits == 0 && opt.grad_bits == 0 && !opt.reg.penalized() && (opt.fit_intercept || frozen_intercept);
+/// model and update (no model_bits, grad_bits) and sample weights; with `avx2` (the AVX2
+/// path) also the penalties and a frozen intercept (!opt.fit_intercept), which the AVX-512
+/// path does not take. Which levels each path takes is its own kLevelTables, read by
+/// covers_levels.
+inline bool covers_options(const SgdOptions& opt, bool avx2 = false) {
+  return opt.model_bits == 0 && opt.grad_bits == 0 && (avx2 || (!opt.reg.penalized() && opt.fit_intercept));
 }
 
 /// True when every value of d per-feature level tables of `levels` entries is a Q0.10
