@@ -597,7 +597,8 @@ def test_penalties_on_the_simd_path_equal_the_golden_model(bits, sampling):
     # The AVX2 path decays and thresholds in its lanes: the same bits as the golden model
     # with either penalty or both, sample weights (rows of weight 0 take no step, only the
     # penalties), centers and step multipliers, level tables, steps large enough for the
-    # per-value path (shift 2), and a shift past which the decay rounds to nothing (31).
+    # per-value path (shift 2), the last shift at which the decay acts (30: 32 + shift = 62,
+    # on weights of up to 2^31, where it moves them by 1) and one past it (31).
     rng = np.random.default_rng(10 * bits + ["double", "naive", "nearest"].index(sampling))
     n, d = 60, 45
     X = rng.normal(size=(n, d))
@@ -612,8 +613,11 @@ def test_penalties_on_the_simd_path_equal_the_golden_model(bits, sampling):
     shifts = rng.integers(0, 4, size=d).astype(np.uint8)
     cases = [dict(decay=decay), dict(l1=l1), dict(decay=decay, l1=l1, sample_weights=weights),
              dict(decay=decay, l1=l1, centers=centers, feature_shifts=shifts)]
-    for step_shift in (2, 6, 31):
-        args = (q.lines, labels, d, bits, sampling, 3, step_shift, 1, F.dot_mult(bits), model_in)
+    big = rng.integers(-(1 << 31) + 1, 1 << 31, size=d + 1).astype(np.int32)
+    for step_shift, start in ((2, model_in), (6, model_in), (30, big), (31, big)):
+        args = (q.lines, labels, d, bits, sampling, 3, step_shift, 0, F.dot_mult(bits), start)
+        if step_shift == 30:  # the decay does act there
+            assert not np.array_equal(R.sgd_linear(*args, seed=9, decay=decay)[0], R.sgd_linear(*args, seed=9)[0])
         for kw in cases:
             want = R.sgd_linear(*args, seed=9, **kw)
             got = _kernels.sgd_linear(*args[:4], F.sampling_id(sampling), *args[5:], seed=9, **kw)

@@ -79,7 +79,7 @@ std::string fast_path() {
       fast += std::string(fast.empty() ? "" : ", ") + zipml::kFastSgd + " SGD (" + Loss::kName + ": " + covered + ")";
   });
 #ifdef ZIPML_HAVE_AVX2
-  fast += " (refetching with level tables runs the portable kernel)";
+  fast += " (refetching with level tables or penalties runs the portable kernel)";
 #endif
 #endif
   if (std::string(zipml::avx2::kFastLogistic) != "none") {

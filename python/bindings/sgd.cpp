@@ -329,8 +329,9 @@ sample_weights None or int32 (n,) Q16 in [0, 2^31), in the labels' order: each r
 becomes sat32(round(r u_i / 2^16)); decay None or int32 (d,) Q32 in [0, 2^31): every sample
 w_j -= round(w_j a_j / 2^(32 + shift)) before its step (L2); l1 None or int32 (d,) Q32 in
 [0, 2^31): after the step w_j is soft-thresholded by round(t_j / 2^(8 + shift)) (L1;
-docs/API.md, "Sample weights and penalties"). Penalties run the portable kernel.
-fit_intercept False: the intercept keeps model_in's value (runs the portable kernel).
+docs/API.md, "Sample weights and penalties"). Penalties and fit_intercept False run on the
+AVX2 path (not with refetching) and in the portable kernel elsewhere. fit_intercept False:
+the intercept keeps model_in's value.
 
 Returns (history int32 (epochs, d + 1): the model after every epoch; predictions int32
 (n, 2) Q16: each sample's predictions in the last epoch's pass, before its update, from
