@@ -95,18 +95,30 @@ struct Regularization {
     return saturate32(x);
   }
 
+  /// The L2 decay's shift at step 2^-shift (w_j a_j is divided by 2^this), or 0 where
+  /// nothing decays (no decay, or 32 + shift past 62).
+  int decay_shift(int shift) const {
+    const int s = kPenaltyFrac + shift;
+    return decay == nullptr || s > 62 ? 0 : s;
+  }
+
   /// Weight j (< d) after the L2 decay of one sample at step 2^-shift.
   int32_t decayed(int32_t w, int j, int shift) const {
-    const int s = kPenaltyFrac + shift;
-    if (decay == nullptr || s > 62) return w;
+    const int s = decay_shift(shift);
+    if (s == 0) return w;
     return wrap_sub(w, static_cast<int32_t>(round_shift(int64_t{w} * decay[j], s)));
+  }
+
+  /// Feature j's L1 threshold T_j (Q24) at step 2^-shift (l1 non-null).
+  int32_t threshold(int j, int shift) const {
+    const int s = kPenaltyFrac - kModelFrac + shift;
+    return s > 62 ? 0 : static_cast<int32_t>(round_shift(l1[j], s));
   }
 
   /// Weight j (< d) after the L1 proximal step of one sample at step 2^-shift.
   int32_t thresholded(int32_t w, int j, int shift) const {
     if (l1 == nullptr) return w;
-    const int s = kPenaltyFrac - kModelFrac + shift;
-    const int32_t t = s > 62 ? 0 : static_cast<int32_t>(round_shift(l1[j], s));
+    const int32_t t = threshold(j, shift);
     return w > t ? w - t : (w < -t ? w + t : 0);
   }
 

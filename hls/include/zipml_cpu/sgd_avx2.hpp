@@ -524,13 +524,10 @@ void sgd_linear_lanes(const uint64_t* data, const int32_t* labels, int n, int d,
   for (int e = 0; e < epochs; ++e) {
     const int shift = epoch_shift(step_shift, decay_epochs, e);
     // This epoch's penalties (Regularization's decayed and thresholded at this step): the
-    // decay's shift (none past 62) and the L1 thresholds.
-    const int decay_shift = kPenaltyFrac + shift;
-    const bool decays = reg.decay != nullptr && decay_shift <= 62;
-    if (reg.l1 != nullptr) {
-      const int ts = kPenaltyFrac - kModelFrac + shift;
-      for (int j = 0; j < d; ++j) threshold[j] = ts > 62 ? 0 : static_cast<int32_t>(round_shift(reg.l1[j], ts));
-    }
+    // decay's shift (0: none) and the L1 thresholds.
+    const int decay_shift = reg.decay_shift(shift);
+    const bool decays = decay_shift > 0;
+    for (int j = 0; j < d && reg.l1 != nullptr; ++j) threshold[j] = reg.threshold(j, shift);
     // 8 weights from j after one sample's L2 decay, w - round(w a_j / 2^decay_shift): the
     // products in int64 lanes (even features, then odd ones), rounded, their high halves
     // (floor(x / 2^32)) shifted on by decay_shift - 32 (the shift, >= 1).
