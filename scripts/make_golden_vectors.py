@@ -234,7 +234,7 @@ def main(out: Path) -> None:
                               step_shift=16, shifted=True, corrected=True))
     # Sample weights (some 0, some 1, up to 4) and the L2 decay and L1 step at random
     # coefficients up to the largest: alone and together, on the AVX-512 widths (weights run
-    # there; penalties run the portable kernel), level tables, centers and step multipliers,
+    # there; penalties on the AVX2 path), level tables, centers and step multipliers,
     # hinge refetching, model and gradient rounding, the stored-rounding correction, steps
     # that saturate once weighted, and the logistic kernel.
     for bits in (1, 2, 4, 8):

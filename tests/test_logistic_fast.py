@@ -151,12 +151,38 @@ def test_rounding_bits_on_the_top_index_stay_the_top_code(sampling, bits):
     three_ways(lines, labels, d, bits, sampling, degree, 2, 12, np.zeros(d + 1, np.int32), seed=5)
 
 
-def test_penalties_run_the_portable_kernel_with_the_same_bits():
-    rng = np.random.default_rng(3)
-    X, labels = classification(rng, 20, 30)
-    q = quantize(X, 4, sampling="double", seed=1)
-    three_ways(q.lines, labels, 30, 4, "double", 3, 2, 3, np.zeros(31, np.int32), seed=2,
-               decay=rng.integers(0, 1 << 28, 30).astype(np.int32), l1=rng.integers(0, 1 << 20, 30).astype(np.int32))
+@pytest.mark.parametrize("bits", F.SUPPORTED_BITS)
+@pytest.mark.parametrize("sampling", SAMPLINGS)
+def test_penalties_on_the_fast_path_equal_the_portable_kernel_and_golden(bits, sampling):
+    # The fast path decays and thresholds in its lanes around the step: the same bits with
+    # either penalty or both, sample weights (rows of weight 0 take the penalties alone),
+    # centers and step multipliers, rows of several lines, steps large enough for the
+    # per-value path (step 2^-1), and the last shift at which the decay acts (30: 32 + 30 =
+    # 62, on weights of up to 2^31, where it moves them by 1) and one past it (31).
+    degree = 3
+    rng = np.random.default_rng(bits * 13 + len(sampling))
+    extra = {"samples_per_value": degree + 1} if sampling == "multi" else {}
+    n, d = 24, F.values_per_line(bits, sampling, degree + 1) + 13
+    X, labels = classification(rng, n, d)
+    q = quantize(X, bits, sampling=sampling, seed=4, n_copies=2, **extra)
+    decay = rng.integers(0, 1 << 31, d).astype(np.int32)
+    l1 = rng.integers(0, 1 << 29, d).astype(np.int32)
+    weights = np.where(rng.random(n) < 0.25, 0, rng.integers(1 << 14, 1 << 17, n)).astype(np.int32)
+    conditioning = dict(centers=rng.integers(0, F.max_code(bits) + 1, d).astype(np.int32),
+                        feature_shifts=rng.integers(0, 4, d).astype(np.uint8))
+    cases = [dict(decay=decay), dict(l1=l1), dict(decay=decay, l1=l1, sample_weights=weights),
+             dict(decay=decay, l1=l1, sample_weights=weights, **conditioning)]
+    model_in = rng.integers(-(1 << 21), 1 << 21, size=d + 1).astype(np.int32)
+    big = rng.integers(-(1 << 31) + 1, 1 << 31, size=d + 1).astype(np.int32)
+    order = rng.permutation(n)
+    for step, start in ((1, model_in), (6, model_in), (30, big), (31, big)):
+        runs = [three_ways(q.lines, labels[order], d, bits, sampling, degree, 3, step, start, seed=11, rows=order, **kw)
+                for kw in cases]
+        plain = three_ways(q.lines, labels[order], d, bits, sampling, degree, 3, step, start, seed=11, rows=order)
+        # each penalty acted; at 2^-30 the thresholds round to 0 but the decay acts, at
+        # 2^-31 neither does
+        acting = runs if step < 30 else [runs[0]] if step == 30 else []
+        assert all(not np.array_equal(run.history, plain.history) for run in acting), step
 
 
 @pytest.mark.parametrize("sampling", SAMPLINGS)

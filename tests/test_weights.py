@@ -12,6 +12,7 @@ from sklearn.utils.class_weight import compute_sample_weight
 
 from zipml_hls import ZipMLClassifier, ZipMLRegressor, _kernels, quantize
 from zipml_hls import reference as R
+from zipml_hls.backend import get_backend
 from zipml_hls.scaling import FeatureScaling
 from zipml_hls.spec import format as F
 
@@ -633,3 +634,38 @@ def test_penalties_on_the_simd_path_equal_the_golden_model(bits, sampling):
         assert np.array_equal(a, b), "tables"
     # the penalties did act: without them the history differs
     assert not np.array_equal(got[0], R.sgd_linear(*args, values=values, seed=9, sample_weights=weights)[0])
+
+
+@pytest.mark.parametrize("sampling", ["double", "naive", "nearest"])
+@pytest.mark.parametrize("bits", F.SUPPORTED_BITS)
+def test_penalties_with_refetching_on_the_simd_path_equal_the_golden_model(bits, sampling):
+    # The hinge with its full-precision rows: refetched rows decay and threshold around the
+    # exact update, rows without a step take the penalties alone, and the band follows the
+    # penalized model's sum |w| (the same bits as the golden model, with rows refetched).
+    rng = np.random.default_rng(7 * bits + ["double", "naive", "nearest"].index(sampling))
+    n, d = 60, 45
+    X = rng.normal(size=(n, d))
+    labels = np.where(X @ rng.standard_normal(d) > 0, 1 << F.LABEL_FRAC, -(1 << F.LABEL_FRAC)).astype(np.int32)
+    q = quantize(X, bits, sampling=sampling, seed=5)
+    full = R.scaled_position(X.astype(np.float32), q.scaling.lo, q.scaling.inv)
+    # penalties mild enough that the model, and so the band, stays wide
+    decay = rng.integers(0, 1 << 27, size=d).astype(np.int32)
+    l1 = rng.integers(0, 1 << 25, size=d).astype(np.int32)
+    weights = np.where(rng.random(n) < 0.2, 0, rng.integers(1 << 14, 1 << 18, size=n)).astype(np.int32)
+    centers = rng.integers(0, F.max_code(bits) + 1, size=d).astype(np.int32)
+    shifts = rng.integers(0, 4, size=d).astype(np.uint8)
+    model_in = rng.integers(-(1 << 22), 1 << 22, size=d + 1).astype(np.int32)
+    refetched = 0
+    for step_shift in (3, 8):
+        args = (q.lines, labels, d, bits, sampling, 3, step_shift, 0, F.dot_mult(bits), model_in)
+        for kw in (dict(decay=decay, l1=l1), dict(decay=decay, l1=l1, sample_weights=weights, centers=centers,
+                                                  feature_shifts=shifts)):
+            want = get_backend("reference").sgd_linear(*args, loss="hinge", full=full, seed=9, **kw)
+            got = get_backend("hls").sgd_linear(*args, loss="hinge", full=full, seed=9, **kw)
+            for name in ("history", "predictions", "saturations", "refetches"):
+                assert np.array_equal(getattr(got, name), getattr(want, name)), (name, step_shift, list(kw))
+            refetched += got.refetches.sum()
+            plain = get_backend("reference").sgd_linear(*args, loss="hinge", full=full, seed=9,
+                                                        **{k: v for k, v in kw.items() if k not in ("decay", "l1")})
+            assert not np.array_equal(got.history, plain.history)  # the penalties acted
+    assert refetched > 0  # (fewer at 8 bits, whose band is narrower)

@@ -79,14 +79,14 @@ std::string fast_path() {
       fast += std::string(fast.empty() ? "" : ", ") + zipml::kFastSgd + " SGD (" + Loss::kName + ": " + covered + ")";
   });
 #ifdef ZIPML_HAVE_AVX2
-  fast += " (refetching with level tables or penalties runs the portable kernel)";
+  fast += " (refetching with level tables runs the portable kernel)";
 #endif
 #endif
   if (std::string(zipml::avx2::kFastLogistic) != "none") {
     const std::string covered = coverage(
         [](auto b, auto e) { return zipml::avx2::supports_logistic<decltype(b)::value, decltype(e)::value>(); });
     fast += std::string(fast.empty() ? "" : ", ") + zipml::avx2::kFastLogistic + " SGD (" +
-            zipml::Logistic::kName + ": " + covered + "; penalties run the portable kernel)";
+            zipml::Logistic::kName + ": " + covered + ")";
   }
 #if defined(ZIPML_HAVE_AVX512_QUANTIZE) || defined(ZIPML_HAVE_AVX2_QUANTIZE)
   const std::string covered = coverage([](auto b, auto e) {

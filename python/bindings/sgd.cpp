@@ -330,7 +330,7 @@ becomes sat32(round(r u_i / 2^16)); decay None or int32 (d,) Q32 in [0, 2^31): e
 w_j -= round(w_j a_j / 2^(32 + shift)) before its step (L2); l1 None or int32 (d,) Q32 in
 [0, 2^31): after the step w_j is soft-thresholded by round(t_j / 2^(8 + shift)) (L1;
 docs/API.md, "Sample weights and penalties"). Penalties and fit_intercept False run on the
-AVX2 path (not with refetching) and in the portable kernel elsewhere. fit_intercept False:
+AVX2 path and in the portable kernel elsewhere. fit_intercept False:
 the intercept keeps model_in's value.
 
 Returns (history int32 (epochs, d + 1): the model after every epoch; predictions int32
@@ -367,7 +367,7 @@ biased baselines); samples M, one of
 constants()['multi_samples']; labels +-2^16; coef int64 (M,) Q30; range_q16 R in Q16, in
 (0, 32 * 2^16]; rows, sample_weights, decay, l1, feature_shifts, fit_intercept as
 sgd_linear's; centers int32 (d,), codes in [0, 2^bits - 1]; portable: skip the
-SIMD fast path (same bits; penalties always run the portable kernel). Returns (history int32 (epochs, d + 1), predictions int32 (n, 2) Q16 of
+SIMD fast path (same bits). Returns (history int32 (epochs, d + 1), predictions int32 (n, 2) Q16 of
 the last epoch's pass, both columns from sample 1, saturations int32 (epochs,)).
 )pbdoc",
                                             {{"samplings", sampling_list(zipml::kLogisticSamplings, " or ")}});

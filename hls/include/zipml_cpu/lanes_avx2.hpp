@@ -1,7 +1,8 @@
 // Byte and lane helpers of the AVX2 fast paths (sgd_avx2.hpp, sgd_logistic_avx2.hpp):
 // bit masks as bytes, the unpacking of a line's field plane (any width) into one byte per
-// value, the step table of small codes, the wrapping lane sum and the zero test of a
-// decoded row's tail (ZeroBytes). Plain AVX2, so they compile wherever the build has AVX2.
+// value, the step table of small codes, the wrapping lane sum, the zero test of a decoded
+// row's tail (ZeroBytes) and the penalties of 8 weights (PenaltyLanes). Plain AVX2, so
+// they compile wherever the build has AVX2.
 #pragma once
 #ifdef __SYNTHESIS__
 #error "zipml_cpu is CPU-only code: never include it in synthesized code"
@@ -14,6 +15,7 @@
 
 #include "zipml/fixed_point.hpp"
 #include "zipml/format.hpp"
+#include "zipml/sgd.hpp"
 
 #if defined(__AVX2__)
 #include <immintrin.h>
@@ -217,6 +219,63 @@ class ZeroBytes {
  private:
   int first_, chunks_;
   std::vector<uint8_t> mask_;
+};
+
+
+/**
+ * @brief Regularization's penalties (sgd.hpp) on 8 weights at a time, bit for bit its
+ * decayed and thresholded: the coefficients in feature order, 0 past d, where they leave
+ * the weights as they are. at_step gives an epoch's penalties as a small value to copy into
+ * the kernel's locals (a pass's stores could alias a member's data pointer).
+ */
+class PenaltyLanes {
+ public:
+  /// One epoch's penalties at step 2^-shift.
+  struct Step {
+    const int32_t* decay;      // a_j (Q32)
+    const int32_t* threshold;  // T_j (Q24), or nullptr: no L1
+    int decay_shift;           // Regularization::decay_shift: 0, no decay
+
+    /// 8 weights from j after one sample's L2 decay, w - round(w a_j / 2^decay_shift): the
+    /// products in int64 lanes (even features, then odd ones), rounded, their high halves
+    /// (floor(x / 2^32)) shifted on by decay_shift - 32 (the shift, >= 1).
+    __attribute__((always_inline)) __m256i decayed(__m256i w, int j) const {
+      if (decay_shift == 0) return w;
+      const __m256i a = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(decay + j));
+      const __m256i round = _mm256_set1_epi64x(int64_t{1} << (decay_shift - 1));
+      const __m256i even = _mm256_add_epi64(_mm256_mul_epi32(w, a), round);
+      const __m256i odd = _mm256_add_epi64(_mm256_mul_epi32(_mm256_srli_epi64(w, 32), _mm256_srli_epi64(a, 32)), round);
+      const __m256i high = _mm256_blend_epi32(_mm256_srli_epi64(even, 32), odd, 0xAA);
+      return _mm256_sub_epi32(w, _mm256_sra_epi32(high, _mm_cvtsi32_si128(decay_shift - 32)));
+    }
+
+    /// 8 weights from j after the L1 step, w - clamp(w, -T_j, T_j): 0 within the threshold.
+    __attribute__((always_inline)) __m256i thresholded(__m256i w, int j) const {
+      if (threshold == nullptr) return w;
+      const __m256i t = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(threshold + j));
+      return _mm256_sub_epi32(w, _mm256_min_epi32(_mm256_max_epi32(w, _mm256_sub_epi32(_mm256_setzero_si256(), t)), t));
+    }
+
+    /// Both, in Regularization's order around a step: decayed, then thresholded.
+    __attribute__((always_inline)) __m256i penalized(__m256i w, int j) const { return thresholded(decayed(w, j), j); }
+  };
+
+  /// `padded`: the kernel's model length (a multiple of 8, at least d).
+  PenaltyLanes(const Regularization& reg, int d, int padded)
+      : reg_(reg), d_(d), decay_(reg.decay != nullptr ? padded : 0, 0), threshold_(reg.l1 != nullptr ? padded : 0, 0) {
+    for (int j = 0; j < d && reg.decay != nullptr; ++j) decay_[j] = reg.decay[j];
+  }
+
+  /// The penalties of every sample at step 2^-shift (the L1 thresholds computed here).
+  Step at_step(int shift) {
+    for (int j = 0; j < d_ && reg_.l1 != nullptr; ++j) threshold_[j] = reg_.threshold(j, shift);
+    return Step{decay_.data(), reg_.l1 != nullptr ? threshold_.data() : nullptr, reg_.decay_shift(shift)};
+  }
+
+ private:
+  Regularization reg_;
+  int d_;
+  std::vector<int32_t> decay_, threshold_;
 };
 
 }  // namespace avx2

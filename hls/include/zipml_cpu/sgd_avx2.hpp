@@ -29,9 +29,10 @@
 //    and 8 bits by a gather; one table shared by every feature up to 4 bits by two byte
 //    shuffles), which the lanes widen as codes; the dot product against w >> 10 wraps in
 //    int32 lanes as the codes' (sgd.hpp's dot_drop);
-//  - the penalties (not with refetching) in the same pass: the L2 decay's product in int64
-//    lanes, its high halves shifted as round_shift, the L1 step a clamp; rows without a
-//    step take a pass of their own, as the portable kernel's penalize.
+//  - the penalties in the same pass (PenaltyLanes, lanes_avx2.hpp): the L2 decay's product
+//    in int64 lanes, its high halves shifted as round_shift, the L1 step a clamp; rows
+//    without a step take a pass of their own, as the portable kernel's penalize, and a
+//    refetched row's update decays and thresholds in its lanes;
 #pragma once
 #ifdef __SYNTHESIS__
 #error "zipml_cpu is CPU-only code: never include it in synthesized code"
@@ -372,11 +373,8 @@ void sgd_linear_lanes(const uint64_t* data, const int32_t* labels, int n, int d,
     }
   }
   int32_t intercept = model_in[d];
-  // The penalties (Regularization) in feature order, 0 past d, where they leave the weights
-  // as they are; the L1 thresholds at each epoch's step.
   const bool penalized = reg.penalized();
-  std::vector<int32_t> decay(penalized ? padded : 0, 0), threshold(penalized ? padded : 0, 0);
-  for (int j = 0; j < d && reg.decay != nullptr; ++j) decay[j] = reg.decay[j];
+  PenaltyLanes penalties(reg, d, padded);
   RowCodes<Bits, E> codes[2] = {RowCodes<Bits, E>(n_lines), RowCodes<Bits, E>(n_lines)};
   // Level tables: the centred values of each row's samples (second: Double only), and their lookup.
   const LevelLookup<S> lookup = kTables ? LevelLookup<S>(values, centers, d, padded) : LevelLookup<S>(nullptr, nullptr, 0, 0);
@@ -471,13 +469,16 @@ void sgd_linear_lanes(const uint64_t* data, const int32_t* labels, int n, int d,
               dropped(_mm256_loadu_si256(reinterpret_cast<const __m256i*>(&w[j]))));
     return sum.sum();
   };
-  // w_j -= sat32(round(r (p_j - m_j dot_mult) 2^q_j / 2^(16 + shift))) (sgd.hpp's
-  // refetch_update_loop), in int64 lanes: even features, then odd ones; AVX2 has no 64-bit
-  // arithmetic shift, so x >> s = ~(~x >>> s) for negative x.
-  auto refetch_update = [&](int64_t r, int shift) {
+  // w_j -= sat32(round(r (p_j - m_j dot_mult) 2^q_j / 2^(16 + shift))) between the
+  // penalties `pen` (sgd.hpp's refetch_update_loop), in int64 lanes: even features, then
+  // odd ones; AVX2 has no 64-bit arithmetic shift, so x >> s = ~(~x >>> s) for negative x.
+  auto refetch_update = [&](int64_t r, int shift, const PenaltyLanes::Step& pen) {
     if (r < INT32_MIN || r > INT32_MAX) {  // the hinge's weighted residual is int32: never, but exact if so
-      for (int j = 0; j < d; ++j)
-        w[j] = wrap_sub(w[j], saturate32(round_shift(r * centred_row[j], kLabelFrac + shift - (kConditioned ? exponent[j] : 0))));
+      for (int j = 0; j < d; ++j) {
+        const int32_t step =
+            saturate32(round_shift(r * centred_row[j], kLabelFrac + shift - (kConditioned ? exponent[j] : 0)));
+        w[j] = reg.thresholded(wrap_sub(reg.decayed(w[j], j, shift), step), j, shift);
+      }
       return;
     }
     const __m256i r64 = _mm256_set1_epi64x(r), base = _mm256_set1_epi64x(kLabelFrac + shift);
@@ -499,8 +500,9 @@ void sgd_linear_lanes(const uint64_t* data, const int32_t* labels, int n, int d,
       const __m256i even = steps(c, _mm256_and_si256(q, low32));
       const __m256i odd = steps(_mm256_srli_epi64(c, 32), _mm256_srli_epi64(q, 32));
       __m256i* wp = reinterpret_cast<__m256i*>(&w[j]);
-      _mm256_storeu_si256(wp, _mm256_sub_epi32(_mm256_loadu_si256(wp),
-                                               _mm256_blend_epi32(even, _mm256_slli_epi64(odd, 32), 0xAA)));
+      const __m256i wv = _mm256_sub_epi32(pen.decayed(_mm256_loadu_si256(wp), j),
+                                          _mm256_blend_epi32(even, _mm256_slli_epi64(odd, 32), 0xAA));
+      _mm256_storeu_si256(wp, pen.thresholded(wv, j));
     }
   };
   // sum of |w| of 8 int32 lanes into 4 int64 lanes (|INT32_MIN| = 2^31: read unsigned)
@@ -523,29 +525,7 @@ void sgd_linear_lanes(const uint64_t* data, const int32_t* labels, int n, int d,
   EpochCounts counts;
   for (int e = 0; e < epochs; ++e) {
     const int shift = epoch_shift(step_shift, decay_epochs, e);
-    // This epoch's penalties (Regularization's decayed and thresholded at this step): the
-    // decay's shift (0: none) and the L1 thresholds.
-    const int decay_shift = reg.decay_shift(shift);
-    const bool decays = decay_shift > 0;
-    for (int j = 0; j < d && reg.l1 != nullptr; ++j) threshold[j] = reg.threshold(j, shift);
-    // 8 weights from j after one sample's L2 decay, w - round(w a_j / 2^decay_shift): the
-    // products in int64 lanes (even features, then odd ones), rounded, their high halves
-    // (floor(x / 2^32)) shifted on by decay_shift - 32 (the shift, >= 1).
-    auto decayed = [&](__m256i wv, int j) ZIPML_INLINE {
-      if (!decays) return wv;
-      const __m256i a = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(&decay[j]));
-      const __m256i round = _mm256_set1_epi64x(int64_t{1} << (decay_shift - 1));
-      const __m256i even = _mm256_add_epi64(_mm256_mul_epi32(wv, a), round);
-      const __m256i odd = _mm256_add_epi64(_mm256_mul_epi32(_mm256_srli_epi64(wv, 32), _mm256_srli_epi64(a, 32)), round);
-      const __m256i high = _mm256_blend_epi32(_mm256_srli_epi64(even, 32), odd, 0xAA);
-      return _mm256_sub_epi32(wv, _mm256_sra_epi32(high, _mm_cvtsi32_si128(decay_shift - 32)));
-    };
-    // 8 weights from j after the L1 step, w - clamp(w, -T_j, T_j): 0 within the threshold
-    auto thresholded = [&](__m256i wv, int j) ZIPML_INLINE {
-      if (reg.l1 == nullptr) return wv;
-      const __m256i t = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(&threshold[j]));
-      return _mm256_sub_epi32(wv, _mm256_min_epi32(_mm256_max_epi32(wv, _mm256_sub_epi32(_mm256_setzero_si256(), t)), t));
-    };
+    const PenaltyLanes::Step pen = penalties.at_step(shift);  // this epoch's, in a local
     const uint64_t* copy = data + static_cast<int64_t>(e % n_copies) * n * row_words;
     auto row_of = [&](int i) { return copy + (rows == nullptr ? int64_t{i} : rows[i]) * row_words; };
     decode(0, row_of(0), sample_stream_key(seed, e, 0));
@@ -585,13 +565,18 @@ void sgd_linear_lanes(const uint64_t* data, const int32_t* labels, int n, int d,
       const auto* next_first = first_of(nxt);
       if (r != 0 && !tail_zero[cur]) tail_clean = false;  // this step may move tail weights: every pass takes them
       if (refetch || r == 0) {  // no step from the row's codes: only row i+1's dot product
-        if (refetch && r != 0) {
-          refetch_update(r, shift);
+        if (refetch && r != 0) {  // the step from the exact row, between the penalties
+          refetch_update(r, shift, pen);
           l1 = model_l1();
-        }
-        for (int j = 0, end = tail_clean ? span : padded; penalized && j < end; j += 8) {  // (never refetching)
-          __m256i* wp = reinterpret_cast<__m256i*>(&w[j]);
-          _mm256_storeu_si256(wp, thresholded(decayed(_mm256_loadu_si256(wp), j), j));
+        } else if (penalized) {  // no step: the penalties alone (Regularization::penalize)
+          __m256i l1_sum = _mm256_setzero_si256();
+          for (int j = 0, end = tail_clean ? span : padded; j < end; j += 8) {
+            __m256i* wp = reinterpret_cast<__m256i*>(&w[j]);
+            const __m256i wv = pen.penalized(_mm256_loadu_si256(wp), j);
+            _mm256_storeu_si256(wp, wv);
+            if constexpr (Loss::kRefetch) l1_sum = add_abs(l1_sum, wv);
+          }
+          if (refetching) l1 = sum64(l1_sum);  // lanes past the pass hold 0 (tail_clean)
         }
         acc = has_next ? dot(next_first) : DotLanes<false>{};
         report_predictions(report, i, pred, pred);
@@ -621,11 +606,11 @@ void sgd_linear_lanes(const uint64_t* data, const int32_t* labels, int n, int d,
             const __m256i gq =
                 kConditioned ? _mm256_sllv_epi32(g, _mm256_loadu_si256(reinterpret_cast<const __m256i*>(&exponent[j])))
                              : g;
-            if constexpr (kPenalties) wv = decayed(wv, j);
+            if constexpr (kPenalties) wv = pen.decayed(wv, j);
             wv = _mm256_sub_epi32(wv, kTabled ? _mm256_permutevar8x32_epi32(table, v)
                                               : _mm256_srai_epi32(_mm256_add_epi32(_mm256_mullo_epi32(gq, v), half),
                                                                   kUpdateFrac));
-            if constexpr (kPenalties) wv = thresholded(wv, j);
+            if constexpr (kPenalties) wv = pen.thresholded(wv, j);
             _mm256_storeu_si256(wp, wv);
             if (has_next) acc.add(lane_values(next_first, j), dropped(wv));
             if constexpr (Loss::kRefetch) l1_sum = add_abs(l1_sum, wv);
@@ -667,8 +652,8 @@ void sgd_linear_lanes(const uint64_t* data, const int32_t* labels, int n, int d,
 /**
  * @brief Runs the AVX2 SGD where this build has it (AVX2 without AVX-512) and it covers
  * the call (supports_sgd, simd::covers_options with its AVX2 extras, covers_levels:
- * uniform levels and level tables; refetching, opt.full for the hinge, with uniform levels
- * and no penalty); otherwise does nothing.
+ * uniform levels and level tables; refetching, opt.full for the hinge, with uniform
+ * levels); otherwise does nothing.
  * @return true when it ran; parameters as zipml::sgd_linear.
  */
 template <int Bits, Sampling E, class Loss, int MaxFeatures>
@@ -685,7 +670,7 @@ bool fast_sgd_linear([[maybe_unused]] const uint64_t* data, [[maybe_unused]] con
     const bool refetching = Loss::kRefetch && opt.full != nullptr;
     if (simd::covers_options(opt, /*avx2=*/true) && simd::covers_levels<kLevelTables>(values, d, max_code(Bits) + 1) &&
         (values == nullptr || simd::unit_table_centers(opt.centers, d)) &&
-        !(refetching && (values != nullptr || opt.reg.penalized()))) {
+        !(refetching && values != nullptr)) {
       auto run = [&](auto conditioned, auto tables) {
         sgd_linear_lanes<Bits, E, Loss, decltype(conditioned)::value, decltype(tables)::value>(
             data, labels, n, d, n_copies, epochs, step_shift, decay_epochs, dot_mult, values, model_in, history,

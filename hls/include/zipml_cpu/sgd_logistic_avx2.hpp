@@ -22,7 +22,9 @@
 //    pass with conditioned_step itself;
 //  - conditioning (LogisticOptions): the centers are subtracted from the index in the dot
 //    products (so from every sample, whose codes are index + mask) and from sample 0's
-//    codes in the step, which shifts g by each feature's exponent.
+//    codes in the step, which shifts g by each feature's exponent;
+//  - the penalties (PenaltyLanes, lanes_avx2.hpp) around the step in the same pass; with
+//    them a row whose residual is 0 takes that pass too, with a step of 0.
 #pragma once
 #ifdef __SYNTHESIS__
 #error "zipml_cpu is CPU-only code: never include it in synthesized code"
@@ -176,8 +178,8 @@ struct SampleCodes {
 
 /**
  * @brief AVX2 twin of zipml::sgd_logistic (same parameters, same results) for the
- * formats of supports_logistic; `reg`: sample weights only (penalties run the portable
- * kernel); kConditioned: `opt` has centers or feature shifts.
+ * formats of supports_logistic, with sample weights and penalties (`reg`);
+ * kConditioned: `opt` has centers or feature shifts.
  */
 template <int Bits, Sampling E, int M, bool kConditioned>
 void sgd_logistic_lanes(const uint64_t* data, const int32_t* labels, int n, int d, int n_copies, int epochs,
@@ -205,6 +207,8 @@ void sgd_logistic_lanes(const uint64_t* data, const int32_t* labels, int n, int 
   }
   const int pmax = max_feature_shift(opt.feature_shifts, d);
   int32_t intercept = model_in[d];
+  const bool penalized = reg.penalized();
+  PenaltyLanes penalties(reg, d, padded);
   Codes codes[2] = {Codes(n_lines), Codes(n_lines)};
   // Lanes from span (d in whole vectors) to padded hold the last line's tail only (at
   // d = 512, double data, degree 5: 128 of the last line's 160 values at 1 bit, 48 of 80
@@ -278,6 +282,7 @@ void sgd_logistic_lanes(const uint64_t* data, const int32_t* labels, int n, int 
   int32_t acc[M] = {};
   for (int e = 0; e < epochs; ++e) {
     const int shift = epoch_shift(step_shift, decay_epochs, e);
+    const PenaltyLanes::Step pen = penalties.at_step(shift);  // this epoch's, in a local
     const uint64_t* copy = data + static_cast<int64_t>(e % n_copies) * n * row_words;
     auto row_of = [&](int i) { return copy + (rows == nullptr ? int64_t{i} : rows[i]) * row_words; };
     decode(0, row_of(0), sample_stream_key(seed, e, 0));
@@ -305,8 +310,9 @@ void sgd_logistic_lanes(const uint64_t* data, const int32_t* labels, int n, int 
         decode(cur ^ 1, row_of(i + 1), sample_stream_key(seed, e, i + 1));
       }
       const uint8_t* first = codes[cur].first_codes();
-      if (r != 0 && (kTabled || (st.g > -(int64_t{1} << (kLaneStepBits - pmax)) &&
-                                 st.g < (int64_t{1} << (kLaneStepBits - pmax))))) {
+      // with penalties every row takes a pass (r = 0: g = 0, the penalties alone)
+      if ((r != 0 || penalized) && (kTabled || (st.g > -(int64_t{1} << (kLaneStepBits - pmax)) &&
+                                                st.g < (int64_t{1} << (kLaneStepBits - pmax))))) {
         // |g 2^q v| + 2^7 < 2^31 for |v| <= S: round(g v 2^q / 2^8) = (g 2^q v + 2^7) >> 8 in
         // int32 lanes (for q >= 8 the sum is exact, as conditioned_step's left shift);
         // kTabled: code_step of each code, looked up by one permute whatever g.
@@ -316,8 +322,11 @@ void sgd_logistic_lanes(const uint64_t* data, const int32_t* labels, int n, int 
         }();
         const __m256i g = _mm256_set1_epi32(static_cast<int32_t>(st.g));
         const __m256i half = _mm256_set1_epi32(1 << (kUpdateFrac - 1));
-        // the update, and with_next row i+1's dot products against the updated weights
-        auto pass = [&](auto with_next) ZIPML_INLINE {
+        // the update (between the penalties: the decay of the model the step's gradient was
+        // taken at, then the L1 step), and with_next row i+1's dot products against the
+        // updated weights
+        auto pass = [&](auto with_next, auto with_penalties) ZIPML_INLINE {
+          constexpr bool kPenalties = decltype(with_penalties)::value;
           const Reads c = reads(nxt);
           __m256i sums[M];
           for (int m = 0; m < M; ++m) sums[m] = _mm256_setzero_si256();
@@ -326,22 +335,30 @@ void sgd_logistic_lanes(const uint64_t* data, const int32_t* labels, int n, int 
             const __m256i v = centred(first, j);
             const __m256i gq =
                 kConditioned ? _mm256_sllv_epi32(g, _mm256_loadu_si256(reinterpret_cast<const __m256i*>(qp + j))) : g;
-            const __m256i wv = _mm256_sub_epi32(
-                _mm256_loadu_si256(at),
-                kTabled ? _mm256_permutevar8x32_epi32(table, v)
-                        : _mm256_srai_epi32(_mm256_add_epi32(_mm256_mullo_epi32(gq, v), half), kUpdateFrac));
+            __m256i wv = _mm256_loadu_si256(at);
+            if constexpr (kPenalties) wv = pen.decayed(wv, j);
+            wv = _mm256_sub_epi32(
+                wv, kTabled ? _mm256_permutevar8x32_epi32(table, v)
+                            : _mm256_srai_epi32(_mm256_add_epi32(_mm256_mullo_epi32(gq, v), half), kUpdateFrac));
+            if constexpr (kPenalties) wv = pen.thresholded(wv, j);
             _mm256_storeu_si256(at, wv);
             if constexpr (decltype(with_next)::value) accumulate(c, j, _mm256_srai_epi32(wv, kDotDrop), sums);
           }
           if constexpr (decltype(with_next)::value) finish(sums, acc);
         };
-        if (has_next) pass(std::true_type{});
-        else pass(std::false_type{});
-      } else {  // no step (r = 0), or one too large for int32 lanes: conditioned_step per value
-        if (r != 0)
-          for (int j = 0; j < end; ++j)
-            wp[j] = wrap_sub(wp[j], kConditioned ? conditioned_step(st.g, first[j] - cp[j], qp[j])
-                                                 : code_step(st.g, first[j]));
+        auto with_next = [&](auto with_penalties) ZIPML_INLINE {
+          if (has_next) pass(std::true_type{}, with_penalties);
+          else pass(std::false_type{}, with_penalties);
+        };
+        if (penalized) with_next(std::true_type{});
+        else with_next(std::false_type{});
+      } else {  // no step (r = 0, no penalty), or one too large for int32 lanes: conditioned_step per value
+        for (int j = 0; r != 0 && j < end; ++j) {
+          const int32_t delta =
+              kConditioned ? conditioned_step(st.g, first[j] - cp[j], qp[j]) : code_step(st.g, first[j]);
+          wp[j] = penalized && j < d ? reg.thresholded(wrap_sub(reg.decayed(wp[j], j, shift), delta), j, shift)
+                                     : wrap_sub(wp[j], delta);
+        }
         if (has_next) dots(nxt, acc);
       }
       if (opt.fit_intercept) intercept = wrap_sub(intercept, st.dc);
@@ -358,8 +375,7 @@ void sgd_logistic_lanes(const uint64_t* data, const int32_t* labels, int n, int 
 
 /**
  * @brief Runs the AVX2 sgd_logistic where this build has AVX2 and it covers the call
- * (supports_logistic, and no penalties: reg.penalized() runs the portable kernel);
- * otherwise does nothing.
+ * (supports_logistic); otherwise does nothing.
  * @return true when it ran (history and report written); parameters as zipml::sgd_logistic.
  */
 template <int Bits, Sampling E, int M, int MaxFeatures>
@@ -375,16 +391,14 @@ bool fast_sgd_logistic([[maybe_unused]] const uint64_t* data, [[maybe_unused]] c
                        [[maybe_unused]] const LogisticOptions& opt = LogisticOptions{}) {
 #if defined(__AVX2__)
   if constexpr (supports_logistic<Bits, E>()) {
-    if (!reg.penalized()) {
-      auto run = [&](auto conditioned) {
-        sgd_logistic_lanes<Bits, E, M, decltype(conditioned)::value>(data, labels, n, d, n_copies, epochs, step_shift,
-                                                                      decay_epochs, dot_mult, coef, range_q16,
-                                                                      model_in, history, seed, report, rows, reg, opt);
-      };
-      if (opt.centers != nullptr || opt.feature_shifts != nullptr) run(std::true_type{});
-      else run(std::false_type{});
-      return true;
-    }
+    auto run = [&](auto conditioned) {
+      sgd_logistic_lanes<Bits, E, M, decltype(conditioned)::value>(data, labels, n, d, n_copies, epochs, step_shift,
+                                                                    decay_epochs, dot_mult, coef, range_q16, model_in,
+                                                                    history, seed, report, rows, reg, opt);
+    };
+    if (opt.centers != nullptr || opt.feature_shifts != nullptr) run(std::true_type{});
+    else run(std::false_type{});
+    return true;
   }
 #endif
   return false;
