@@ -1,11 +1,14 @@
 """Wall time of fit() for 20 epochs on 131072 x 512 float32 at each precision (medians of
 3 runs), with the estimators' defaults (fresh samples, shuffled rows) and with one reused
-copy, next to scikit-learn's StandardScaler + SGDRegressor for the same epochs; with
---profile instead where the wall time of one 4-bit, 8-bit and fp32 fit goes (cProfile of the
-calling thread): the kernel calls and, outside them, each piece of host work in seconds.
+copy, next to scikit-learn's StandardScaler + SGDRegressor for the same epochs (and the same
+penalty; scikit-learn's default alpha 1e-4 where --alpha is 0); with --loss a classifier
+loss instead, ZipMLClassifier against SGDClassifier on the signs of the same targets
+(accuracy for R^2); with --profile instead where the wall time of one 4-bit, 8-bit and
+fp32 regression fit goes (cProfile of the calling thread): the kernel calls and, outside
+them, each piece of host work in seconds.
 
 Usage: python scripts/fit_speed.py [--rows 131072] [--features 512] [--epochs 20]
-                                   [--penalty l2 --alpha 1e-4]
+                                   [--penalty l2 --alpha 1e-4] [--loss log_loss]
                                    [--profile [--bits 4 8 32] [--kernel-seconds 0.63]]
 """
 
@@ -19,11 +22,11 @@ import warnings
 
 import numpy as np
 from sklearn.exceptions import ConvergenceWarning
-from sklearn.linear_model import SGDRegressor
+from sklearn.linear_model import SGDClassifier, SGDRegressor
 from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import StandardScaler
 
-from zipml_hls import ZipMLRegressor
+from zipml_hls import ZipMLClassifier, ZipMLRegressor
 from zipml_hls.spec import format as F
 
 
@@ -89,6 +92,9 @@ def main() -> None:
     parser.add_argument("--epochs", type=int, default=20)
     parser.add_argument("--penalty", default="l2", help="the estimators' penalty (with --alpha)")
     parser.add_argument("--alpha", type=float, default=0.0, help="the estimators' alpha (default 0: no penalty)")
+    parser.add_argument("--loss", default="squared_error", choices=("squared_error", "squared_hinge", "hinge",
+                                                                    "log_loss"),
+                        help="a classifier loss fits ZipMLClassifier and SGDClassifier on the targets' signs")
     parser.add_argument("--profile", action="store_true",
                         help="instead, where the wall time of one 4-bit, 8-bit and fp32 fit goes (cProfile)")
     parser.add_argument("--bits", type=int, nargs="+", default=[4, 8, 32], help="with --profile: the precisions")
@@ -106,19 +112,26 @@ def main() -> None:
         return
     runs = [dict(bits=b) for b in (32, 8, 4, 2)] + [dict(bits=4, fresh_samples=False),
                                                     dict(bits=4, fresh_samples=False, shuffle=False)]
-    print(f"{args.rows} x {args.features} float32, {args.epochs} epochs (fixed count: decay_epochs=3), "
+    classify = args.loss != "squared_error"
+    if classify:
+        y = np.where(y >= 0, 1, -1)
+    score = "accuracy" if classify else "R^2"
+    print(f"{args.rows} x {args.features} float32, {args.loss}, {args.epochs} epochs (fixed count: decay_epochs=3), "
           f"penalty {args.penalty!r}, alpha {args.alpha:g}")
+    estimator = ZipMLClassifier if classify else ZipMLRegressor
+    extra = {"loss": args.loss} if classify else {}
+    baseline = (SGDClassifier if classify else SGDRegressor)(
+        max_iter=args.epochs, tol=None, random_state=0, penalty=args.penalty, alpha=args.alpha or 1e-4, **extra)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", ConvergenceWarning)
         for kw in runs:
             seconds, model = median_seconds(
-                lambda: ZipMLRegressor(max_iter=args.epochs, decay_epochs=3, random_state=0, penalty=args.penalty,
-                                       alpha=args.alpha, **kw), X, y)
-            print(f"  {kw}: {seconds:.2f} s, R^2 {model.score(X, y):.4f}")
-        seconds, model = median_seconds(
-            lambda: make_pipeline(StandardScaler(), SGDRegressor(max_iter=args.epochs, tol=None, random_state=0)),
-            X, y, repeats=2)
-        print(f"  StandardScaler + SGDRegressor: {seconds:.2f} s, R^2 {model.score(X, y):.4f}")
+                lambda: estimator(max_iter=args.epochs, decay_epochs=3, random_state=0, penalty=args.penalty,
+                                  alpha=args.alpha, **extra, **kw), X, y)
+            print(f"  {kw}: {seconds:.2f} s, {score} {model.score(X, y):.4f}")
+        seconds, model = median_seconds(lambda: make_pipeline(StandardScaler(), baseline), X, y, repeats=2)
+        print(f"  StandardScaler + {type(baseline).__name__} (alpha {baseline.alpha:g}): {seconds:.2f} s, "
+              f"{score} {model.score(X, y):.4f}")
 
 
 if __name__ == "__main__":

@@ -6,6 +6,10 @@ conditions it) at 4 and 8 bits: the plain call (the SIMD path where the build ha
 with sample weights (the same path), with a frozen intercept (fit_intercept=False) and
 with L2 decay and L1 (both: the AVX2 path; the portable kernel on AVX-512 builds), the
 portable kernel plain and with L2 decay and L1, and the fp32 kernel plain and penalized.
+Then the classification losses on the labels' signs, plain and with L2 decay and L1 (as
+engine.KernelRun runs them for fit(), unconditioned): log_loss (the polynomial kernel,
+degree 5) and the hinge with its refetching, each epoch timed from the model that one
+untimed epoch leaves (the mix of rows of a run: past the margin, stepping, refetched).
 Run it with two builds (e.g. before and after a kernel change) to compare the default
 path: a build without sample weights and penalties prints n/a for those rows.
 
@@ -20,6 +24,7 @@ import time
 import numpy as np
 
 from zipml_hls import _kernels
+from zipml_hls.engine import KernelRun, Penalty, SgdConfig, prepare
 from zipml_hls.scaling import FeatureScaling
 from zipml_hls.spec import format as F
 
@@ -70,6 +75,16 @@ def main() -> None:
     print(f"  fp32 plain: {median_ms(lambda: _kernels.sgd_fp32(Xs, yf, 1, 12, 0, m0), reps)}")
     pen = {k: (v.astype(np.float32) / 2.0**32) for k, v in penalty.items()}  # the same coefficients
     print(f"  fp32 L2 + L1: {median_ms(lambda: _kernels.sgd_fp32(Xs, yf, 1, 12, 0, m0, **pen), reps)}")
+    signs = np.where(y >= 0, 1.0, -1.0)
+    penalized = Penalty(*(v.astype(np.float64) / 2.0**F.PENALTY_FRAC for v in penalty.values()))
+    for bits in (4, 8):
+        for loss in ("log_loss", "hinge"):
+            config = SgdConfig(bits, "double", "uniform", 12, 0, 1, 0, "hls", loss=loss)
+            data = prepare(X, sc, config)  # the hinge: with its refetch positions
+            for name, run in (("plain", KernelRun(signs, config)),
+                              ("L2 + L1", KernelRun(signs, config, penalty=penalized))):
+                trained = run(data, 1, 12, 0, np.zeros(d + 1)).history[0]
+                print(f"  {bits}-bit {loss} {name}: {median_ms(lambda: run(data, 1, 12, 0, trained), reps)}")
 
 
 if __name__ == "__main__":
