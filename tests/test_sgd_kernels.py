@@ -9,7 +9,7 @@ from zipml_hls import reference as R
 from zipml_hls.backend import get_backend
 from zipml_hls.spec import schedule
 
-from kernel_checks import assert_same, problem
+from kernel_checks import AVX2_LINEAR, assert_same, problem
 
 
 def both(q, labels, d, bits, sampling, epochs, step_shift, decay, model_in):
@@ -393,3 +393,51 @@ def test_fast_path_equals_the_portable_kernel_and_golden(bits, sampling, conditi
         assert_same(fast, (get_backend("hls").sgd_linear(*args, portable=True, **kw),
                            get_backend("reference").sgd_linear(*args, **kw)), (n, d, step))
         assert not np.array_equal(fast.history[0], fast.history[-1])  # it trained
+
+
+@pytest.mark.parametrize("sampling", ["double", "naive", "nearest"])
+@pytest.mark.parametrize("bits", F.SUPPORTED_BITS)
+def test_model_and_gradient_rounding_on_the_simd_path_equal_the_golden_model(bits, sampling):
+    # Grid rounding of the model before each dot product and of each step: the AVX2 path
+    # draws and rounds in its lanes, only below d (d = 37: a vector holding d; 40: none;
+    # rows of several lines), with penalties, sample weights and conditioning, the
+    # per-value path (step 2^-2), the margin losses (the hinge refetching with rounded
+    # steps), level tables, and widths from 2 to 24 bits; the same bits as the portable
+    # kernel and the golden model.
+    rng = np.random.default_rng(3 * bits + len(sampling))
+    hls, reference = get_backend("hls"), get_backend("reference")
+    k = F.values_per_line(bits, sampling)
+    for n, d in ((30, 37), (20, 40), (12, k + 19)):
+        X, labels = problem(rng, n, d)
+        signs = np.where(labels > 0, 1 << 16, -(1 << 16)).astype(np.int32)
+        q = quantize(X, bits, sampling=sampling, seed=2, n_copies=2)
+        full = R.scaled_position(X.astype(np.float32), q.scaling.lo, q.scaling.inv)
+        init = rng.integers(-(1 << 22), 1 << 22, size=d + 1).astype(np.int32)
+        extras = dict(decay=rng.integers(0, 1 << 28, d).astype(np.int32),
+                      l1=rng.integers(0, 1 << 22, d).astype(np.int32),
+                      sample_weights=np.where(rng.random(n) < 0.2, 0, rng.integers(1 << 14, 1 << 17, n)).astype(np.int32),
+                      centers=rng.integers(0, F.max_code(bits) + 1, d).astype(np.int32),
+                      feature_shifts=rng.integers(0, 3, d).astype(np.uint8))
+        cases = [(8, 0, "squared_error", 4, {}), (0, 8, "squared_error", 4, {}), (4, 6, "squared_error", 2, {}),
+                 (2, 2, "squared_error", 6, extras), (24, 24, "squared_error", 4, {}), (6, 3, "squared_hinge", 4, {}),
+                 (0, 5, "hinge", 3, {"full": full})]
+        for model_bits, grad_bits, loss, step, kw in cases:
+            y = labels if loss == "squared_error" else signs
+            args = (q.lines, y, d, bits, sampling, 3, step, 1, F.dot_mult(bits), init)
+            kw = dict(kw, model_bits=model_bits, grad_bits=grad_bits, loss=loss, seed=9)
+            fast = hls.sgd_linear(*args, require_fast=AVX2_LINEAR, **kw)
+            assert_same(fast, [hls.sgd_linear(*args, portable=True, **kw), reference.sgd_linear(*args, **kw)],
+                        (n, d, model_bits, grad_bits, loss))
+            exact = hls.sgd_linear(*args, **dict(kw, model_bits=0, grad_bits=0))
+            # the rounding took part (at 24 bits it may not: grids of 2^0 or 2^1; where the
+            # hinge refetched every row, its steps were exact)
+            if model_bits < 24 and (fast.refetches < n).any():
+                assert not np.array_equal(fast.history, exact.history), (n, d, model_bits, grad_bits, loss)
+    tables = quantize(X, bits, sampling=sampling, levels="optimal", levels_method="shared", seed=5)
+    args = (tables.lines, labels, d, bits, sampling, 2, 6, 1, F.TABLE_DOT_MULT, init)
+    kw = dict(values=tables.level_values, model_bits=5, grad_bits=4, seed=3)
+    assert_same(hls.sgd_linear(*args, require_fast=AVX2_LINEAR, **kw),
+                [hls.sgd_linear(*args, portable=True, **kw), reference.sgd_linear(*args, **kw)], "tables")
+    if AVX2_LINEAR:  # QSGD rounding runs the portable kernel
+        with pytest.raises(ValueError, match="require_fast"):
+            hls.sgd_linear(*args, require_fast=True, **kw, model_quantization="qsgd")

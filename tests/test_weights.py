@@ -16,6 +16,8 @@ from zipml_hls.backend import get_backend
 from zipml_hls.scaling import FeatureScaling
 from zipml_hls.spec import format as F
 
+from kernel_checks import AVX2_LINEAR
+
 VECTORS = Path(__file__).resolve().parents[1] / "testbench" / "vectors"
 
 
@@ -621,7 +623,8 @@ def test_penalties_on_the_simd_path_equal_the_golden_model(bits, sampling):
             assert not np.array_equal(R.sgd_linear(*args, seed=9, decay=decay)[0], R.sgd_linear(*args, seed=9)[0])
         for kw in cases:
             want = R.sgd_linear(*args, seed=9, **kw)
-            got = _kernels.sgd_linear(*args[:4], F.sampling_id(sampling), *args[5:], seed=9, **kw)
+            got = _kernels.sgd_linear(*args[:4], F.sampling_id(sampling), *args[5:], seed=9, require_fast=AVX2_LINEAR,
+                                      **kw)
             for a, b in zip(got[:3], want[:3]):
                 assert np.array_equal(a, b), (step_shift, list(kw))
     tables = quantize(X, bits, sampling=sampling, levels="optimal", levels_method="shared", seed=5)
@@ -629,7 +632,7 @@ def test_penalties_on_the_simd_path_equal_the_golden_model(bits, sampling):
     values = tables.level_values
     want = R.sgd_linear(*args, values=values, seed=9, decay=decay, l1=l1, sample_weights=weights)
     got = _kernels.sgd_linear(*args[:4], F.sampling_id(sampling), *args[5:], values=values, seed=9, decay=decay,
-                              l1=l1, sample_weights=weights)
+                              l1=l1, sample_weights=weights, require_fast=AVX2_LINEAR)
     for a, b in zip(got[:3], want[:3]):
         assert np.array_equal(a, b), "tables"
     # the penalties did act: without them the history differs
@@ -648,10 +651,11 @@ def test_penalties_with_refetching_on_the_simd_path_equal_the_golden_model(bits,
     labels = np.where(X @ rng.standard_normal(d) > 0, 1 << F.LABEL_FRAC, -(1 << F.LABEL_FRAC)).astype(np.int32)
     q = quantize(X, bits, sampling=sampling, seed=5)
     full = R.scaled_position(X.astype(np.float32), q.scaling.lo, q.scaling.inv)
-    # penalties mild enough that the model, and so the band, stays wide
+    # a decay mild enough that the model, and so the band, stays wide; an L1 step and rows of
+    # weight 0 (penalties alone) that move the band's sum |w| between refetches
     decay = rng.integers(0, 1 << 27, size=d).astype(np.int32)
-    l1 = rng.integers(0, 1 << 25, size=d).astype(np.int32)
-    weights = np.where(rng.random(n) < 0.2, 0, rng.integers(1 << 14, 1 << 18, size=n)).astype(np.int32)
+    l1 = rng.integers(0, 1 << 28, size=d).astype(np.int32)
+    weights = np.where(rng.random(n) < 0.5, 0, rng.integers(1 << 14, 1 << 18, size=n)).astype(np.int32)
     centers = rng.integers(0, F.max_code(bits) + 1, size=d).astype(np.int32)
     shifts = rng.integers(0, 4, size=d).astype(np.uint8)
     model_in = rng.integers(-(1 << 22), 1 << 22, size=d + 1).astype(np.int32)
@@ -661,7 +665,7 @@ def test_penalties_with_refetching_on_the_simd_path_equal_the_golden_model(bits,
         for kw in (dict(decay=decay, l1=l1), dict(decay=decay, l1=l1, sample_weights=weights, centers=centers,
                                                   feature_shifts=shifts)):
             want = get_backend("reference").sgd_linear(*args, loss="hinge", full=full, seed=9, **kw)
-            got = get_backend("hls").sgd_linear(*args, loss="hinge", full=full, seed=9, **kw)
+            got = get_backend("hls").sgd_linear(*args, loss="hinge", full=full, seed=9, require_fast=AVX2_LINEAR, **kw)
             for name in ("history", "predictions", "saturations", "refetches"):
                 assert np.array_equal(getattr(got, name), getattr(want, name)), (name, step_shift, list(kw))
             refetched += got.refetches.sum()

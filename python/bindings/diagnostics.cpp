@@ -64,7 +64,8 @@ std::string coverage(Covered covered) {
 }
 
 /// The fast paths this build has and what each covers (uniform levels, level tables where
-/// the SGD path has kFastSgdTables, and for the SGD a full-precision model and gradient),
+/// the SGD path has kFastSgdTables, and for the SGD a full-precision model and gradient, or
+/// on the AVX2 path their rounding onto a grid),
 /// from fast_sgd_supports (the SGD fast path of sgd_fast.hpp: AVX-512 or AVX2),
 /// avx2::supports_logistic (sgd_logistic_avx2.hpp) and fast_quantize_supports (the
 /// quantizer fast path of quantize_fast.hpp: AVX-512 or AVX2).
@@ -98,8 +99,9 @@ std::string fast_path() {
   const std::string levels = zipml::kFastSgdTables ? "with uniform levels (the SGD also with level tables)"
                                                     : "with uniform levels";
   return fast.empty() ? std::string("none (portable kernels)")
-                      : fast + "; " + levels + " (and for the SGD a full-precision model and gradient); "
-                               "every other call runs the portable kernels";
+                      : fast + "; " + levels + " (and for the SGD a full-precision model and gradient" +
+                               (std::string(zipml::kFastSgd) == "avx2" ? ", or either rounded onto a grid" : "") +
+                               "); every other call runs the portable kernels";
 }
 
 py::dict info() {

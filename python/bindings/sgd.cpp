@@ -118,12 +118,19 @@ QuantizedPass quantized_pass(const carray<uint64_t>& data, const carray<int32_t>
   return pass;
 }
 
+/// require_fast's error: the call runs the portable kernel (no output was written).
+constexpr const char* kNotFast =
+    "require_fast: this build's SIMD fast path does not cover the call (its format or options; "
+    "_kernels.info()['fast_path'] lists what it covers), which would run the portable kernel";
+
 py::tuple sgd_linear(carray<uint64_t> data, carray<int32_t> labels, int d, int bits, int sampling, int epochs,
                      int step_shift, int decay_epochs, int32_t dot_mult, carray<int32_t> model_in, py::object values,
                      int loss, int model_bits, int grad_bits, int model_quantization, uint32_t seed, py::object full,
                      py::object feature_shifts,
                      py::object centers, bool portable, py::object rows, py::object stored_variance,
-                     py::object sample_weights, py::object decay, py::object l1, bool fit_intercept) {
+                     py::object sample_weights, py::object decay, py::object l1, bool fit_intercept,
+                     bool require_fast) {
+  require(!(portable && require_fast), "portable and require_fast exclude each other");
   const QuantizedPass pass = quantized_pass(data, labels, model_in, rows, d, epochs, step_shift, decay_epochs,
                                             dot_mult);
   const int n_copies = pass.n_copies, n_stored = pass.n_stored, n = pass.n;
@@ -201,9 +208,11 @@ py::tuple sgd_linear(carray<uint64_t> data, carray<int32_t> labels, int d, int b
     py::gil_scoped_release release;
     if (portable || !zipml::fast_sgd_linear<B, E, Loss, kMaxFeatures>(
                         pd, pl, n, d, n_copies, epochs, step_shift, decay_epochs, dot_mult, pv, pm, ph, opt, report,
-                        porder))
+                        porder)) {
+      if (require_fast) fail(kNotFast);
       zipml::sgd_linear<B, E, Loss, kMaxFeatures>(pd, pl, n, d, n_copies, epochs, step_shift, decay_epochs, dot_mult,
                                                   pv, pm, ph, opt, report, porder);
+    }
   });
   return py::make_tuple(history, predictions, saturations, refetches);
 }
@@ -212,7 +221,9 @@ py::tuple sgd_logistic(carray<uint64_t> data, carray<int32_t> labels, int d, int
                                   int samples, int epochs, int step_shift, int decay_epochs, int32_t dot_mult,
                                   carray<int64_t> coef, int32_t range_q16, carray<int32_t> model_in, uint32_t seed,
                                   py::object rows, py::object sample_weights, py::object decay, py::object l1,
-                                  py::object feature_shifts, py::object centers, bool fit_intercept, bool portable) {
+                                  py::object feature_shifts, py::object centers, bool fit_intercept, bool portable,
+                                  bool require_fast) {
+  require(!(portable && require_fast), "portable and require_fast exclude each other");
   const QuantizedPass pass = quantized_pass(data, labels, model_in, rows, d, epochs, step_shift, decay_epochs,
                                             dot_mult);
   const int n_copies = pass.n_copies, n = pass.n;
@@ -245,10 +256,12 @@ py::tuple sgd_logistic(carray<uint64_t> data, carray<int32_t> labels, int d, int
     if (portable || !zipml::avx2::fast_sgd_logistic<B, E, M, kMaxFeatures>(pd, pl, n, d, n_copies, epochs, step_shift,
                                                                            decay_epochs, dot_mult, pc, range_q16, pm,
                                                                            ph, seed, report, porder,
-                                                                           regularization.reg, opt))
+                                                                           regularization.reg, opt)) {
+      if (require_fast) fail(kNotFast);
       zipml::sgd_logistic<B, E, M, kMaxFeatures>(pd, pl, n, d, n_copies, epochs, step_shift, decay_epochs, dot_mult,
                                                  pc, range_q16, pm, ph, seed, report, porder, regularization.reg,
                                                  opt);
+    }
   });
   return py::make_tuple(history, predictions, saturations);
 }
@@ -317,7 +330,8 @@ uint32 (n, d) Q0.24 positions (from positions()): the losses that refetch
 bound of 1; feature_shifts None or uint8 (d,) in [0, 15]: feature j steps 2^p_j times
 the shared step (a diagonal preconditioner: w_j -= sat32(2^p_j step_j)); centers None or
 int32 (d,) level values (codes in [0, 2^bits - 1], or Q0.10 for tables): the model sees
-v_j - m_j (centred features); portable: skip the SIMD fast path (same bits); rows None
+v_j - m_j (centred features); portable: skip the SIMD fast path (same bits); require_fast:
+a ValueError, and nothing run, where the SIMD fast path does not cover the call; rows None
 or int64: sample i reads row rows[i] of each copy (and of full) and labels[i] (an
 epoch's order without a reordered copy of the data): n of them, or with one copy any
 number (a pass over part of the data; labels and predictions then have len(rows) rows);
@@ -352,7 +366,7 @@ double data, else the first again; also where the residual is 0); saturations in
         py::arg("feature_shifts") = py::none(), py::arg("centers") = py::none(), py::arg("portable") = false,
         py::arg("rows") = py::none(), py::arg("stored_variance") = py::none(),
         py::arg("sample_weights") = py::none(), py::arg("decay") = py::none(), py::arg("l1") = py::none(),
-        py::arg("fit_intercept") = true, sgd_linear_doc.c_str());
+        py::arg("fit_intercept") = true, py::arg("require_fast") = false, sgd_linear_doc.c_str());
   const std::string sgd_logistic_doc = fill(R"pbdoc(
 Logistic regression by polynomial approximation of the loss derivative (sgd_logistic).
 
@@ -367,7 +381,7 @@ biased baselines); samples M, one of
 constants()['multi_samples']; labels +-2^16; coef int64 (M,) Q30; range_q16 R in Q16, in
 (0, 32 * 2^16]; rows, sample_weights, decay, l1, feature_shifts, fit_intercept as
 sgd_linear's; centers int32 (d,), codes in [0, 2^bits - 1]; portable: skip the
-SIMD fast path (same bits). Returns (history int32 (epochs, d + 1), predictions int32 (n, 2) Q16 of
+SIMD fast path (same bits); require_fast as sgd_linear's. Returns (history int32 (epochs, d + 1), predictions int32 (n, 2) Q16 of
 the last epoch's pass, both columns from sample 1, saturations int32 (epochs,)).
 )pbdoc",
                                             {{"samplings", sampling_list(zipml::kLogisticSamplings, " or ")}});
@@ -377,7 +391,7 @@ the last epoch's pass, both columns from sample 1, saturations int32 (epochs,)).
         py::arg("seed") = 0, py::arg("rows") = py::none(), py::arg("sample_weights") = py::none(),
         py::arg("decay") = py::none(), py::arg("l1") = py::none(), py::arg("feature_shifts") = py::none(),
         py::arg("centers") = py::none(), py::arg("fit_intercept") = true, py::arg("portable") = false,
-        sgd_logistic_doc.c_str());
+        py::arg("require_fast") = false, sgd_logistic_doc.c_str());
   const std::string sgd_fp32_doc = fill(R"pbdoc(
 The 32-bit baseline: the same SGD and step schedule on float32 scaled data (sgd_fp32).
 

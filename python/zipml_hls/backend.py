@@ -141,11 +141,12 @@ class NativeBackend:
                    values=None, loss="squared_error", model_bits=0, grad_bits=0, model_quantization="grid", seed=0,
                    full=None,
                    feature_shifts=None, centers=None, rows=None, stored_variance=None, portable=False,
-                   sample_weights=None, decay=None, l1=None, fit_intercept=True):
+                   sample_weights=None, decay=None, l1=None, fit_intercept=True, require_fast=False):
         """SgdResult of the linear kernel; ``rows``: sample i reads row rows[i] of each copy
         (and of ``full``) and labels[i] (None: in order); ``stored_variance``: double data's
         stored-rounding correction (int32 Q32 per feature, or None); ``portable`` skips the
-        CPU fast path (same bits); ``sample_weights`` (int32 Q16, labels' order), ``decay``
+        CPU fast path (same bits), ``require_fast`` raises ValueError where it does not cover
+        the call; ``sample_weights`` (int32 Q16, labels' order), ``decay``
         and ``l1`` (int32 Q32 per feature): Regularization (sgd.hpp), or None;
         ``fit_intercept`` False: the intercept stays at model_in's (SgdOptions)."""
         return SgdResult(*self._k.sgd_linear(data, labels, d, bits, sampling_id(sampling), epochs, step_shift,
@@ -155,20 +156,23 @@ class NativeBackend:
                                              seed=seed, full=full, feature_shifts=feature_shifts, centers=centers,
                                              portable=portable, rows=row_order(rows, data.shape[1]),
                                              stored_variance=stored_variance, sample_weights=sample_weights,
-                                             decay=decay, l1=l1, fit_intercept=fit_intercept))
+                                             decay=decay, l1=l1, fit_intercept=fit_intercept,
+                                             require_fast=require_fast))
 
     def sgd_logistic(self, data, labels, d, bits, sampling, samples, epochs, step_shift, decay_epochs, dot_mult,
                      coef, range_q16, model_in, seed=0, rows=None, sample_weights=None, decay=None, l1=None,
-                     feature_shifts=None, centers=None, fit_intercept=True, portable=False):
+                     feature_shifts=None, centers=None, fit_intercept=True, portable=False, require_fast=False):
         """SgdResult of the polynomial logistic kernel (no refetches); ``seed``: the draws of
         double data's samples; ``rows``, ``sample_weights``, ``decay``, ``l1``,
-        ``feature_shifts``, ``centers``, ``fit_intercept``, ``portable`` as sgd_linear's."""
+        ``feature_shifts``, ``centers``, ``fit_intercept``, ``portable``, ``require_fast`` as
+        sgd_linear's."""
         return SgdResult(*self._k.sgd_logistic(data, labels, d, bits, sampling_id(sampling), samples, epochs,
                                                step_shift, decay_epochs, dot_mult, coef, range_q16, model_in,
                                                seed=seed, rows=row_order(rows, data.shape[1]),
                                                sample_weights=sample_weights, decay=decay, l1=l1,
                                                feature_shifts=feature_shifts, centers=centers,
-                                               fit_intercept=fit_intercept, portable=portable))
+                                               fit_intercept=fit_intercept, portable=portable,
+                                               require_fast=require_fast))
 
     def sgd_fp32(self, X, y, epochs, step_shift, decay_epochs, model_in, loss="squared_error", rows=None,
                  step_scale=None, centers=None, weights=None, decay=None, l1=None, fit_intercept=True):

@@ -1,8 +1,8 @@
 // Byte and lane helpers of the AVX2 fast paths (sgd_avx2.hpp, sgd_logistic_avx2.hpp):
 // bit masks as bytes, the unpacking of a line's field plane (any width) into one byte per
 // value, the step table of small codes, the wrapping lane sum, the zero test of a decoded
-// row's tail (ZeroBytes) and the penalties of 8 weights (PenaltyLanes). Plain AVX2, so
-// they compile wherever the build has AVX2.
+// row's tail (ZeroBytes), the penalties of 8 weights (PenaltyLanes) and their stochastic
+// rounding onto a grid (GridLanes). Plain AVX2, so they compile wherever the build has AVX2.
 #pragma once
 #ifdef __SYNTHESIS__
 #error "zipml_cpu is CPU-only code: never include it in synthesized code"
@@ -221,7 +221,6 @@ class ZeroBytes {
   std::vector<uint8_t> mask_;
 };
 
-
 /**
  * @brief Regularization's penalties (sgd.hpp) on 8 weights at a time, bit for bit its
  * decayed and thresholded: the coefficients in feature order, 0 past d, where they leave
@@ -276,6 +275,26 @@ class PenaltyLanes {
   Regularization reg_;
   int d_;
   std::vector<int32_t> decay_, threshold_;
+};
+
+/// fixed_point.hpp's round_to_grid of 8 lanes: x rounded stochastically onto the multiples
+/// of 2^k (0 <= k <= 31) with the top k bits of each lane's draw, wrapping to int32 as it.
+class GridLanes {
+ public:
+  explicit GridLanes(int k)
+      : k_(_mm_cvtsi32_si128(k)),
+        top_(_mm_cvtsi32_si128(32 - k)),
+        low_(_mm256_set1_epi32(static_cast<int32_t>((uint32_t{1} << k) - 1u))) {}
+
+  __attribute__((always_inline)) __m256i operator()(__m256i x, __m256i draws) const {
+    // x mod 2^k and the draw's top k bits are both below 2^31: a signed compare (k = 0: 0 < 0)
+    const __m256i up = _mm256_cmpgt_epi32(_mm256_and_si256(x, low_), _mm256_srl_epi32(draws, top_));
+    return _mm256_sll_epi32(_mm256_sub_epi32(_mm256_sra_epi32(x, k_), up), k_);
+  }
+
+ private:
+  __m128i k_, top_;
+  __m256i low_;
 };
 
 }  // namespace avx2

@@ -23,15 +23,20 @@ __attribute__((always_inline)) inline __m256i mix32x8(__m256i x) {
   return _mm256_xor_si256(x, _mm256_srli_epi32(x, 16));
 }
 
+/// draw(key, j + l) (rng.hpp) of the 8 lanes l, from the key in every lane.
+__attribute__((always_inline)) inline __m256i draw8(__m256i keys, uint32_t j) {
+  constexpr uint32_t m = kIndexMul;  // index * kIndexMul wraps: (j + l) m = j m + l m
+  const __m256i lanes = _mm256_setr_epi32(0, static_cast<int>(m), static_cast<int>(2 * m), static_cast<int>(3 * m),
+                                          static_cast<int>(4 * m), static_cast<int>(5 * m), static_cast<int>(6 * m),
+                                          static_cast<int>(7 * m));
+  return mix32x8(_mm256_xor_si256(keys, _mm256_add_epi32(_mm256_set1_epi32(static_cast<int>(j * m)), lanes)));
+}
+
 /// draw(key, q) (rng.hpp) for q = 0 .. count - 1 into out, 8 at a time (count a multiple of 8).
 inline void fill_draws(uint32_t key, uint32_t* out, size_t count) {
   const __m256i keys = _mm256_set1_epi32(static_cast<int>(key));
-  const __m256i lanes =
-      _mm256_mullo_epi32(_mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7), _mm256_set1_epi32(static_cast<int>(kIndexMul)));
-  for (size_t q = 0; q < count; q += 8) {
-    const __m256i index = _mm256_add_epi32(_mm256_set1_epi32(static_cast<int>(uint32_t(q) * kIndexMul)), lanes);
-    _mm256_storeu_si256(reinterpret_cast<__m256i*>(out + q), mix32x8(_mm256_xor_si256(keys, index)));
-  }
+  for (size_t q = 0; q < count; q += 8)
+    _mm256_storeu_si256(reinterpret_cast<__m256i*>(out + q), draw8(keys, static_cast<uint32_t>(q)));
 }
 
 }  // namespace avx2

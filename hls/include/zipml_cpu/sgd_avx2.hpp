@@ -33,6 +33,9 @@
 //    in int64 lanes, its high halves shifted as round_shift, the L1 step a clamp; rows
 //    without a step take a pass of their own, as the portable kernel's penalize, and a
 //    refetched row's update decays and thresholds in its lanes;
+//  - the model's and the steps' rounding onto a grid (GridLanes, lanes_avx2.hpp; draws by
+//    draw8, rng_avx2.hpp) below d: the steps' in the fused pass; the model's in a dot pass of
+//    its own after it, its grid from a pass for the updated model's largest weight.
 #pragma once
 #ifdef __SYNTHESIS__
 #error "zipml_cpu is CPU-only code: never include it in synthesized code"
@@ -334,8 +337,9 @@ struct DotLanes {
  * `seed`, `full` (the hinge's refetch positions: uniform levels only) and
  * `stored_variance` as SgdOptions's, `rows` as sgd_epochs's (kConditioned: feature_shifts
  * or centers is non-null; a null one counts as all 0); `reg`: sample weights and the
- * penalties (L2 decay before each step, the L1 step after it, as Regularization's; not
- * with refetching); `fit_intercept` false: the intercept keeps model_in's value, as
+ * penalties (L2 decay before each step, the L1 step after it, as Regularization's);
+ * `fit_intercept` false: the intercept keeps model_in's value, `model_bits` and `grad_bits`
+ * the model's and the steps' rounding, Grid only and model_bits never with refetching, as
  * SgdOptions's.
  */
 template <int Bits, Sampling E, class Loss, bool kConditioned, bool kTables>
@@ -344,7 +348,7 @@ void sgd_linear_lanes(const uint64_t* data, const int32_t* labels, int n, int d,
                       const int32_t* model_in, int32_t* history, const uint8_t* feature_shifts,
                       const int32_t* centers, uint32_t seed, const uint32_t* full, const PassReport& report,
                       const int64_t* rows, const int32_t* stored_variance, const Regularization& reg,
-                      bool fit_intercept) {
+                      bool fit_intercept, int model_bits, int grad_bits) {
   static_assert(supports_sgd<Bits, E, Loss>(), "the AVX2 SGD covers the linear losses on 1, 2, 3, 4, 6, 8 bits");
   constexpr int K = values_per_line(Bits, E);
   constexpr int S = max_code(Bits);
@@ -375,6 +379,31 @@ void sgd_linear_lanes(const uint64_t* data, const int32_t* labels, int n, int d,
   int32_t intercept = model_in[d];
   const bool penalized = reg.penalized();
   PenaltyLanes penalties(reg, d, padded);
+  // Model and gradient rounding (Grid): only weights and steps below d are rounded, as in
+  // sgd.hpp; `whole` features fill whole vectors, the vector from it holds d's lanes.
+  const bool rounds_model = model_bits > 0, rounds_grad = grad_bits > 0;
+  const int whole = d / 8 * 8;
+  const __m256i below_d = _mm256_cmpgt_epi32(_mm256_set1_epi32(d - whole), _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7));
+  // 8 lanes from j rounded onto `grid` with the draws (key, j..j+7) where below d
+  auto rounded_below_d = [&](__m256i x, int j, const GridLanes& grid, __m256i keys) ZIPML_INLINE {
+    if (j < whole) return grid(x, draw8(keys, static_cast<uint32_t>(j)));
+    if (j >= d) return x;
+    return _mm256_blendv_epi8(x, grid(x, draw8(keys, static_cast<uint32_t>(j))), below_d);
+  };
+  // max_j<d |w_j| (sgd.hpp's maxabs_loop), |INT32_MIN| = 2^31 read unsigned
+  auto model_maxabs = [&]() {
+    __m256i top = _mm256_setzero_si256();
+    for (int j = 0; j < whole; j += 8)
+      top = _mm256_max_epu32(top, _mm256_abs_epi32(_mm256_loadu_si256(reinterpret_cast<const __m256i*>(&w[j]))));
+    if (whole < d)
+      top = _mm256_max_epu32(
+          top, _mm256_and_si256(_mm256_abs_epi32(_mm256_loadu_si256(reinterpret_cast<const __m256i*>(&w[whole]))), below_d));
+    alignas(32) uint32_t lanes[8];
+    _mm256_store_si256(reinterpret_cast<__m256i*>(lanes), top);
+    uint32_t most = 0;
+    for (uint32_t v : lanes) most = v > most ? v : most;
+    return int64_t{most};
+  };
   RowCodes<Bits, E> codes[2] = {RowCodes<Bits, E>(n_lines), RowCodes<Bits, E>(n_lines)};
   // Level tables: the centred values of each row's samples (second: Double only), and their lookup.
   const LevelLookup<S> lookup = kTables ? LevelLookup<S>(values, centers, d, padded) : LevelLookup<S>(nullptr, nullptr, 0, 0);
@@ -432,11 +461,23 @@ void sgd_linear_lanes(const uint64_t* data, const int32_t* labels, int n, int d,
   constexpr int kDrop = kTables ? kTableDotDrop : kDotDrop;      // sgd.hpp's dot_drop
   constexpr int kFrac = kTables ? kTableDotFrac : kDotMultFrac;  // and dot_frac
   auto dropped = [&](__m256i wv) ZIPML_INLINE { return _mm256_srai_epi32(wv, kDrop); };
-  // sum_j (v_j - m_j) (w_j >> kDrop), wrapping in int32 lanes
-  auto dot = [&](const auto* c) {
+  // sum_j (v_j - m_j) (w_j >> kDrop) of sample i of epoch e, wrapping in int32 lanes; with
+  // model rounding w rounded first (sgd.hpp's dot_loop): the grid from its largest weight,
+  // the draws of stream (kStreamModel, e, i)
+  auto dot = [&](const auto* c, int e, int i) {
     DotLanes<false> acc;
-    for (int j = 0, end = tail_clean ? span : padded; j < end; j += 8)
-      acc.add(lane_values(c, j), dropped(_mm256_loadu_si256(reinterpret_cast<__m256i*>(&w[j]))));
+    const int end = tail_clean ? span : padded;
+    if (!rounds_model) {
+      for (int j = 0; j < end; j += 8)
+        acc.add(lane_values(c, j), dropped(_mm256_loadu_si256(reinterpret_cast<__m256i*>(&w[j]))));
+      return acc;
+    }
+    const GridLanes grid(vector_rounding(model_bits, Quantization::Grid, model_maxabs()).k);
+    const __m256i keys = _mm256_set1_epi32(
+        static_cast<int>(stream_key(seed, kStreamModel, static_cast<uint32_t>(e), static_cast<uint32_t>(i))));
+    for (int j = 0; j < end; j += 8)
+      acc.add(lane_values(c, j),
+              dropped(rounded_below_d(_mm256_loadu_si256(reinterpret_cast<__m256i*>(&w[j])), j, grid, keys)));
     return acc;
   };
   // the prediction (Q16) from a dot product's sum, wrapped to int32 as sgd.hpp's
@@ -529,7 +570,7 @@ void sgd_linear_lanes(const uint64_t* data, const int32_t* labels, int n, int d,
     const uint64_t* copy = data + static_cast<int64_t>(e % n_copies) * n * row_words;
     auto row_of = [&](int i) { return copy + (rows == nullptr ? int64_t{i} : rows[i]) * row_words; };
     decode(0, row_of(0), sample_stream_key(seed, e, 0));
-    DotLanes<false> acc = dot(first_of(0));
+    DotLanes<false> acc = dot(first_of(0), e, 0);
     int64_t l1 = refetching ? model_l1() : 0;
     for (int i = 0; i < n; ++i) {
       const int cur = i & 1, nxt = cur ^ 1;
@@ -564,6 +605,15 @@ void sgd_linear_lanes(const uint64_t* data, const int32_t* labels, int n, int d,
       const auto* second = second_of(cur);
       const auto* next_first = first_of(nxt);
       if (r != 0 && !tail_zero[cur]) tail_clean = false;  // this step may move tail weights: every pass takes them
+      // the rounding of this row's steps (sgd.hpp's step_weights): the grid from the largest
+      // step's size, the draws of stream (kStreamGrad, e, i)
+      VectorRounding grad{0, false, 0, 0};
+      uint32_t grad_key = 0;
+      if (rounds_grad && r != 0 && !refetch) {
+        const int64_t biggest = conditioned_step(st.g, kValueMax, pmax);
+        grad = vector_rounding(grad_bits, Quantization::Grid, biggest < 0 ? -biggest : biggest);
+        grad_key = stream_key(seed, kStreamGrad, static_cast<uint32_t>(e), static_cast<uint32_t>(i));
+      }
       if (refetch || r == 0) {  // no step from the row's codes: only row i+1's dot product
         if (refetch && r != 0) {  // the step from the exact row, between the penalties
           refetch_update(r, shift, pen);
@@ -578,7 +628,7 @@ void sgd_linear_lanes(const uint64_t* data, const int32_t* labels, int n, int d,
           }
           if (refetching) l1 = sum64(l1_sum);  // lanes past the pass hold 0 (tail_clean)
         }
-        acc = has_next ? dot(next_first) : DotLanes<false>{};
+        acc = has_next ? dot(next_first, e, i + 1) : DotLanes<false>{};
         report_predictions(report, i, pred, pred);
       } else if (kTabled ||
                  (st.g > -(int64_t{1} << (kLaneStepBits - pmax)) && st.g < (int64_t{1} << (kLaneStepBits - pmax)))) {
@@ -595,9 +645,14 @@ void sgd_linear_lanes(const uint64_t* data, const int32_t* labels, int n, int d,
         acc = DotLanes<false>{};
         __m256i l1_sum = _mm256_setzero_si256();  // refetching: sum |w| of the updated model
         // the fused pass, with the penalties (the decay of the model the step's gradient was
-        // taken at, then the L1 step) in a loop of its own, so that the plain one is unchanged
-        auto fused = [&](auto with_penalties) ZIPML_INLINE {
-          constexpr bool kPenalties = decltype(with_penalties)::value;
+        // taken at, then the L1 step) and the steps' rounding in a loop of its own, so that
+        // the plain one is unchanged; row i+1's dot product in it unless the model is rounded
+        // for it (then a pass of its own after it, from the updated model's largest weight)
+        const bool next_dot = has_next && !rounds_model;
+        const GridLanes grad_grid(grad.k);
+        const __m256i grad_keys = _mm256_set1_epi32(static_cast<int>(grad_key));
+        auto fused = [&](auto with_extras) ZIPML_INLINE {
+          constexpr bool kExtras = decltype(with_extras)::value;
           for (int j = 0, end = tail_clean ? span : padded; j < end; j += 8) {
             __m256i* wp = reinterpret_cast<__m256i*>(&w[j]);
             __m256i wv = _mm256_loadu_si256(wp);
@@ -606,17 +661,21 @@ void sgd_linear_lanes(const uint64_t* data, const int32_t* labels, int n, int d,
             const __m256i gq =
                 kConditioned ? _mm256_sllv_epi32(g, _mm256_loadu_si256(reinterpret_cast<const __m256i*>(&exponent[j])))
                              : g;
-            if constexpr (kPenalties) wv = pen.decayed(wv, j);
-            wv = _mm256_sub_epi32(wv, kTabled ? _mm256_permutevar8x32_epi32(table, v)
-                                              : _mm256_srai_epi32(_mm256_add_epi32(_mm256_mullo_epi32(gq, v), half),
-                                                                  kUpdateFrac));
-            if constexpr (kPenalties) wv = pen.thresholded(wv, j);
+            __m256i step = kTabled ? _mm256_permutevar8x32_epi32(table, v)
+                                   : _mm256_srai_epi32(_mm256_add_epi32(_mm256_mullo_epi32(gq, v), half), kUpdateFrac);
+            if constexpr (kExtras) {
+              if (rounds_grad) step = rounded_below_d(step, j, grad_grid, grad_keys);
+              wv = pen.decayed(wv, j);
+            }
+            wv = _mm256_sub_epi32(wv, step);
+            if constexpr (kExtras) wv = pen.thresholded(wv, j);
             _mm256_storeu_si256(wp, wv);
-            if (has_next) acc.add(lane_values(next_first, j), dropped(wv));
+            if (next_dot) acc.add(lane_values(next_first, j), dropped(wv));
             if constexpr (Loss::kRefetch) l1_sum = add_abs(l1_sum, wv);
           }
         };
-        penalized ? fused(std::true_type{}) : fused(std::false_type{});
+        penalized || rounds_grad ? fused(std::true_type{}) : fused(std::false_type{});
+        if (has_next && rounds_model) acc = dot(next_first, e, i + 1);
         if (refetching) l1 = sum64(l1_sum);  // lanes past the pass hold 0 (tail_clean)
         report_predictions(report, i, pred, kSecond ? prediction(acc2.sum()) : pred);
       } else {  // a step too large for int32 lanes: conditioned_step per value, then the next dot product
@@ -624,18 +683,19 @@ void sgd_linear_lanes(const uint64_t* data, const int32_t* labels, int n, int d,
         for (int j = 0; j < padded; ++j) {
           const int32_t v = int32_t{second[j]} - (kCentred ? center[j] : 0);
           if (kSecond) acc2 += int64_t{v} * (w[j] >> kDrop);
-          const int32_t step = conditioned_step(st.g, v, kConditioned ? exponent[j] : 0);
+          int32_t step = conditioned_step(st.g, v, kConditioned ? exponent[j] : 0);
+          if (rounds_grad && j < d) step = grad(step, draw(grad_key, static_cast<uint32_t>(j)));
           w[j] = penalized && j < d ? reg.thresholded(wrap_sub(reg.decayed(w[j], j, shift), step), j, shift)
                                     : wrap_sub(w[j], step);
         }
-        acc = has_next ? dot(next_first) : DotLanes<false>{};
+        acc = has_next ? dot(next_first, e, i + 1) : DotLanes<false>{};
         if (refetching) l1 = model_l1();
         report_predictions(report, i, pred, kSecond ? prediction(acc2) : pred);
       }
       if (fit_intercept) intercept = wrap_sub(intercept, st.dc);
       if (stored_variance != nullptr && ((i + 1) % kCorrectionRows == 0 || i + 1 == n)) {
         correct_stored_rounding(w.data(), d, stored_variance, feature_shifts, i % kCorrectionRows + 1, shift);
-        if (has_next) acc = dot(next_first);  // row i+1's dot product was taken before the correction
+        if (has_next) acc = dot(next_first, e, i + 1);  // row i+1's dot product was taken before the correction
         if (refetching) l1 = model_l1();
       }
     }
@@ -653,7 +713,7 @@ void sgd_linear_lanes(const uint64_t* data, const int32_t* labels, int n, int d,
  * @brief Runs the AVX2 SGD where this build has it (AVX2 without AVX-512) and it covers
  * the call (supports_sgd, simd::covers_options with its AVX2 extras, covers_levels:
  * uniform levels and level tables; refetching, opt.full for the hinge, with uniform
- * levels); otherwise does nothing.
+ * levels and an exact model); otherwise does nothing.
  * @return true when it ran; parameters as zipml::sgd_linear.
  */
 template <int Bits, Sampling E, class Loss, int MaxFeatures>
@@ -670,12 +730,12 @@ bool fast_sgd_linear([[maybe_unused]] const uint64_t* data, [[maybe_unused]] con
     const bool refetching = Loss::kRefetch && opt.full != nullptr;
     if (simd::covers_options(opt, /*avx2=*/true) && simd::covers_levels<kLevelTables>(values, d, max_code(Bits) + 1) &&
         (values == nullptr || simd::unit_table_centers(opt.centers, d)) &&
-        !(refetching && values != nullptr)) {
+        !(refetching && (values != nullptr || opt.model_bits > 0))) {
       auto run = [&](auto conditioned, auto tables) {
         sgd_linear_lanes<Bits, E, Loss, decltype(conditioned)::value, decltype(tables)::value>(
             data, labels, n, d, n_copies, epochs, step_shift, decay_epochs, dot_mult, values, model_in, history,
             opt.feature_shifts, opt.centers, opt.seed, opt.full, report, rows, opt.stored_variance, opt.reg,
-            opt.fit_intercept);
+            opt.fit_intercept, opt.model_bits, opt.grad_bits);
       };
       const bool conditioned = opt.feature_shifts != nullptr || opt.centers != nullptr;
       if (values == nullptr)
