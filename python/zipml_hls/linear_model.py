@@ -559,7 +559,7 @@ class _ZipMLLinear(BaseEstimator):
         # row sum, up to the centers' rounding), which the logistic loss's curvature of at most
         # 1/4 covers.
         by = None if centres_only and origin is None else self._conditioning
-        self._limit_shifts_by_decay()
+        self._limit_shifts_by_penalty()
         # what each visit steps by: its row's weight, or a share of it (split rows)
         steps = weights if visits is None else np.repeat(weights / visits, visits)
         # least squares on double data: cancel the stored copy's rounding (docs/FORMATS.md section 5);
@@ -621,15 +621,26 @@ class _ZipMLLinear(BaseEstimator):
         d = self.scaling_.inv.shape[0]
         return np.ones(d) if self._conditioning is None else np.exp2(self._conditioning.shifts.astype(np.float64))
 
-    def _limit_shifts_by_decay(self) -> None:
-        """With an L2 penalty, feature j's step multiplier 2^p_j is lowered until its decay
-        per unit step, alpha_j 2^p_j (alpha_j the penalty in scaled units), is at most 1/2:
-        where the penalty outweighs the feature's own curvature it sets the step (and the
-        kernels' decay format ends there)."""
-        l2, _ = self._penalty_split()
-        if l2 == 0.0 or self._conditioning is None:
+    def _penalty_per_step(self) -> tuple[np.ndarray, np.ndarray]:
+        """(L2, L1) coefficients of every feature per unit step in scaled units before its
+        step multiplier (``_penalty``'s), L1's for the target of the smallest label scale
+        (the largest; 0 where a penalty is not set)."""
+        l2, l1 = self._penalty_split()
+        inv = self.scaling_.inv.astype(np.float64)
+        scale = min(ls.scale for ls in self._label_scalings)
+        return l2 * inv**2, l1 * inv / scale
+
+    def _limit_shifts_by_penalty(self) -> None:
+        """With a penalty, feature j's step multiplier 2^p_j is lowered until its L2 and L1
+        coefficients per unit step (``_penalty_per_step`` times 2^p_j) are at most 1/2: where
+        the penalty outweighs the feature's own curvature it sets the step, and the kernels'
+        penalty format ends there. (Only the step size of the feature changes, not the
+        objective: proximal SGD has the same solution.)"""
+        if self._conditioning is None:
             return
-        a = l2 * self.scaling_.inv.astype(np.float64) ** 2
+        a = np.maximum(*self._penalty_per_step())
+        if not a.any():
+            return
         with np.errstate(divide="ignore"):
             limit = np.where(a > 0, np.floor(np.log2(0.5 / np.where(a > 0, a, 1.0))), 255)
         shifts = np.minimum(self._conditioning.shifts, np.clip(limit, 0, 255)).astype(np.uint8)
@@ -691,16 +702,17 @@ class _ZipMLLinear(BaseEstimator):
         return features
 
     def _warn_capped_penalty(self) -> None:
-        l2, l1 = self._penalty_split()
-        inv = self.scaling_.inv.astype(np.float64)
-        scale = min(ls.scale for ls in self._label_scalings)
-        capped = int(np.count_nonzero((l2 * inv**2 >= 0.5) | (l1 * inv / scale * self._step_multipliers() >= 0.5)))
-        if capped:
-            warnings.warn(f"alpha={self.alpha} penalises {capped} feature(s) beyond what the kernels' penalty "
-                          "format holds (1/2 per unit step in scaled units: alpha / range_j^2 for L2, alpha / "
-                          "(range_j label_scale) for L1); their penalty is capped there, so L1 zeroes fewer "
-                          "coefficients than Lasso would. Features with a small range take a large penalty in "
-                          "original units: standardize X or lower alpha", UserWarning, stacklevel=4)
+        """Warn of features whose penalty per unit step passes the kernels' 1/2 even at step
+        multiplier 1 (``_limit_shifts_by_penalty`` lowers the others'): ``_penalty`` caps it."""
+        l2, l1 = self._penalty_per_step()
+        capped = np.flatnonzero((l2 >= 0.5) | (l1 >= 0.5))
+        if capped.size:
+            warnings.warn(f"alpha={self.alpha} penalises {capped.size} feature(s) ({_listed(capped)}) beyond what "
+                          "the kernels' penalty format holds (1/2 per unit step in scaled units: alpha / range_j^2 "
+                          "for L2, alpha / (range_j label_scale) for L1); their penalty is capped there, so L2 "
+                          "shrinks them less than Ridge would and L1 zeroes fewer coefficients than Lasso would. "
+                          "A feature with a small range takes a large penalty in original units: standardize X or "
+                          "lower alpha", UserWarning, stacklevel=4)
 
     def _sample_weights(self, sample_weight, X, y) -> np.ndarray | None:
         """``sample_weight`` (and the classifier's ``class_weight``) as one weight per row,
