@@ -100,7 +100,7 @@ std::string fast_path() {
                                                     : "with uniform levels";
   return fast.empty() ? std::string("none (portable kernels)")
                       : fast + "; " + levels + " (and for the SGD a full-precision model and gradient" +
-                               (std::string(zipml::kFastSgd) == "avx2" ? ", or either rounded onto a grid" : "") +
+                               (std::string(zipml::kFastSgd) == "avx2" ? ", or with double data either rounded onto a grid" : "") +
                                "); every other call runs the portable kernels";
 }
 

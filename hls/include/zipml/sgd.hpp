@@ -122,6 +122,12 @@ struct Regularization {
     return w > t ? w - t : (w < -t ? w + t : 0);
   }
 
+  /// Weight j (< d) after one sample's step `delta` between the penalties: decayed (the
+  /// step's gradient is that of the model before the decay), stepped, then thresholded.
+  int32_t stepped(int32_t w, int32_t delta, int j, int shift) const {
+    return thresholded(wrap_sub(decayed(w, j, shift), delta), j, shift);
+  }
+
   /// Weights 0..d-1 after one sample's penalties without a step from its row (residual 0).
   void penalize(int32_t* w, int d, int shift) const {
   penalty_loop:
@@ -394,7 +400,7 @@ struct LinearRow {
         int32_t delta = lane_step(j, second[k], g, tabled, step);
         if (grad.bits > 0 && j < d) delta = grad(delta, draw(grad_key, static_cast<uint32_t>(j)));
         if (kPenalized && j < d)  // the decay of the model the step's gradient was taken at, then the L1 step
-          w[j] = opt.reg.thresholded(wrap_sub(opt.reg.decayed(w[j], j, shift), delta), j, shift);
+          w[j] = opt.reg.stepped(w[j], delta, j, shift);
         else
           w[j] = wrap_sub(w[j], delta);
       }
@@ -478,7 +484,7 @@ struct LinearRow {
 #pragma HLS LOOP_TRIPCOUNT min = 1 max = MaxFeatures
         const int64_t centred = static_cast<int64_t>(p[j]) - int64_t{center(j)} * dot_mult;  // Q0.24
         const int32_t delta = saturate32(round_shift(r * centred, kLabelFrac + shift - feature_shift(j)));
-        w[j] = opt.reg.thresholded(wrap_sub(opt.reg.decayed(w[j], j, shift), delta), j, shift);
+        w[j] = opt.reg.stepped(w[j], delta, j, shift);
       }
     } else if (r != 0) {
       // uniform codes without conditioning read their steps from a table of the codes

@@ -193,7 +193,7 @@ struct LogisticRow {
         const int32_t delta =
             conditioned ? conditioned_step(st.g, codes[k] - center(j), feature_shift(j)) : step[codes[k]];
         if (penalized && j < d)  // decay of the model the gradient was taken at, then the L1 step
-          w[j] = reg.thresholded(wrap_sub(reg.decayed(w[j], j, shift), delta), j, shift);
+          w[j] = reg.stepped(w[j], delta, j, shift);
         else
           w[j] = wrap_sub(w[j], delta);
       }

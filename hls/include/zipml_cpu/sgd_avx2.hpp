@@ -340,9 +340,9 @@ struct DotLanes {
  * penalties (L2 decay before each step, the L1 step after it, as Regularization's);
  * `fit_intercept` false: the intercept keeps model_in's value, `model_bits` and `grad_bits`
  * the model's and the steps' rounding, Grid only and model_bits never with refetching, as
- * SgdOptions's.
+ * SgdOptions's (kRounds: model_bits or grad_bits > 0; the plain instance has no rounding code).
  */
-template <int Bits, Sampling E, class Loss, bool kConditioned, bool kTables>
+template <int Bits, Sampling E, class Loss, bool kConditioned, bool kTables, bool kRounds>
 void sgd_linear_lanes(const uint64_t* data, const int32_t* labels, int n, int d, int n_copies, int epochs,
                       int step_shift, int decay_epochs, int32_t dot_mult, const int32_t* values,
                       const int32_t* model_in, int32_t* history, const uint8_t* feature_shifts,
@@ -381,7 +381,7 @@ void sgd_linear_lanes(const uint64_t* data, const int32_t* labels, int n, int d,
   PenaltyLanes penalties(reg, d, padded);
   // Model and gradient rounding (Grid): only weights and steps below d are rounded, as in
   // sgd.hpp; `whole` features fill whole vectors, the vector from it holds d's lanes.
-  const bool rounds_model = model_bits > 0, rounds_grad = grad_bits > 0;
+  const bool rounds_model = kRounds && model_bits > 0, rounds_grad = kRounds && grad_bits > 0;
   const int whole = d / 8 * 8;
   const __m256i below_d = _mm256_cmpgt_epi32(_mm256_set1_epi32(d - whole), _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7));
   // 8 lanes from j rounded onto `grid` with the draws (key, j..j+7) where below d
@@ -464,20 +464,24 @@ void sgd_linear_lanes(const uint64_t* data, const int32_t* labels, int n, int d,
   // sum_j (v_j - m_j) (w_j >> kDrop) of sample i of epoch e, wrapping in int32 lanes; with
   // model rounding w rounded first (sgd.hpp's dot_loop): the grid from its largest weight,
   // the draws of stream (kStreamModel, e, i)
-  auto dot = [&](const auto* c, int e, int i) {
+  auto rounded_dot = [&](const auto* c, int e, int i) {
     DotLanes<false> acc;
     const int end = tail_clean ? span : padded;
-    if (!rounds_model) {
-      for (int j = 0; j < end; j += 8)
-        acc.add(lane_values(c, j), dropped(_mm256_loadu_si256(reinterpret_cast<__m256i*>(&w[j]))));
-      return acc;
-    }
     const GridLanes grid(vector_rounding(model_bits, Quantization::Grid, model_maxabs()).k);
     const __m256i keys = _mm256_set1_epi32(
         static_cast<int>(stream_key(seed, kStreamModel, static_cast<uint32_t>(e), static_cast<uint32_t>(i))));
     for (int j = 0; j < end; j += 8)
       acc.add(lane_values(c, j),
               dropped(rounded_below_d(_mm256_loadu_si256(reinterpret_cast<__m256i*>(&w[j])), j, grid, keys)));
+    return acc;
+  };
+  auto dot = [&](const auto* c, int e, int i) {
+    if constexpr (kRounds) {
+      if (rounds_model) return rounded_dot(c, e, i);
+    }
+    DotLanes<false> acc;
+    for (int j = 0, end = tail_clean ? span : padded; j < end; j += 8)
+      acc.add(lane_values(c, j), dropped(_mm256_loadu_si256(reinterpret_cast<__m256i*>(&w[j]))));
     return acc;
   };
   // the prediction (Q16) from a dot product's sum, wrapped to int32 as sgd.hpp's
@@ -518,7 +522,7 @@ void sgd_linear_lanes(const uint64_t* data, const int32_t* labels, int n, int d,
       for (int j = 0; j < d; ++j) {
         const int32_t step =
             saturate32(round_shift(r * centred_row[j], kLabelFrac + shift - (kConditioned ? exponent[j] : 0)));
-        w[j] = reg.thresholded(wrap_sub(reg.decayed(w[j], j, shift), step), j, shift);
+        w[j] = reg.stepped(w[j], step, j, shift);
       }
       return;
     }
@@ -607,13 +611,11 @@ void sgd_linear_lanes(const uint64_t* data, const int32_t* labels, int n, int d,
       if (r != 0 && !tail_zero[cur]) tail_clean = false;  // this step may move tail weights: every pass takes them
       // the rounding of this row's steps (sgd.hpp's step_weights): the grid from the largest
       // step's size, the draws of stream (kStreamGrad, e, i)
-      VectorRounding grad{0, false, 0, 0};
-      uint32_t grad_key = 0;
-      if (rounds_grad && r != 0 && !refetch) {
+      auto step_rounding = [&] {
         const int64_t biggest = conditioned_step(st.g, kValueMax, pmax);
-        grad = vector_rounding(grad_bits, Quantization::Grid, biggest < 0 ? -biggest : biggest);
-        grad_key = stream_key(seed, kStreamGrad, static_cast<uint32_t>(e), static_cast<uint32_t>(i));
-      }
+        return vector_rounding(grad_bits, Quantization::Grid, biggest < 0 ? -biggest : biggest);
+      };
+      auto step_key = [&] { return stream_key(seed, kStreamGrad, static_cast<uint32_t>(e), static_cast<uint32_t>(i)); };
       if (refetch || r == 0) {  // no step from the row's codes: only row i+1's dot product
         if (refetch && r != 0) {  // the step from the exact row, between the penalties
           refetch_update(r, shift, pen);
@@ -649,10 +651,16 @@ void sgd_linear_lanes(const uint64_t* data, const int32_t* labels, int n, int d,
         // the plain one is unchanged; row i+1's dot product in it unless the model is rounded
         // for it (then a pass of its own after it, from the updated model's largest weight)
         const bool next_dot = has_next && !rounds_model;
-        const GridLanes grad_grid(grad.k);
-        const __m256i grad_keys = _mm256_set1_epi32(static_cast<int>(grad_key));
         auto fused = [&](auto with_extras) ZIPML_INLINE {
           constexpr bool kExtras = decltype(with_extras)::value;
+          GridLanes grad_grid(0);
+          __m256i grad_keys = _mm256_setzero_si256();
+          if constexpr (kExtras && kRounds) {
+            if (rounds_grad) {
+              grad_grid = GridLanes(step_rounding().k);
+              grad_keys = _mm256_set1_epi32(static_cast<int>(step_key()));
+            }
+          }
           for (int j = 0, end = tail_clean ? span : padded; j < end; j += 8) {
             __m256i* wp = reinterpret_cast<__m256i*>(&w[j]);
             __m256i wv = _mm256_loadu_si256(wp);
@@ -664,7 +672,9 @@ void sgd_linear_lanes(const uint64_t* data, const int32_t* labels, int n, int d,
             __m256i step = kTabled ? _mm256_permutevar8x32_epi32(table, v)
                                    : _mm256_srai_epi32(_mm256_add_epi32(_mm256_mullo_epi32(gq, v), half), kUpdateFrac);
             if constexpr (kExtras) {
-              if (rounds_grad) step = rounded_below_d(step, j, grad_grid, grad_keys);
+              if constexpr (kRounds) {
+                if (rounds_grad) step = rounded_below_d(step, j, grad_grid, grad_keys);
+              }
               wv = pen.decayed(wv, j);
             }
             wv = _mm256_sub_epi32(wv, step);
@@ -675,18 +685,24 @@ void sgd_linear_lanes(const uint64_t* data, const int32_t* labels, int n, int d,
           }
         };
         penalized || rounds_grad ? fused(std::true_type{}) : fused(std::false_type{});
-        if (has_next && rounds_model) acc = dot(next_first, e, i + 1);
+        if constexpr (kRounds) {
+          if (rounds_model && has_next) acc = dot(next_first, e, i + 1);
+        }
         if (refetching) l1 = sum64(l1_sum);  // lanes past the pass hold 0 (tail_clean)
         report_predictions(report, i, pred, kSecond ? prediction(acc2.sum()) : pred);
       } else {  // a step too large for int32 lanes: conditioned_step per value, then the next dot product
         int64_t acc2 = 0;
+        VectorRounding grad{0, false, 0, 0};
+        uint32_t grad_key = 0;
+        if constexpr (kRounds) {
+          if (rounds_grad) grad = step_rounding(), grad_key = step_key();
+        }
         for (int j = 0; j < padded; ++j) {
           const int32_t v = int32_t{second[j]} - (kCentred ? center[j] : 0);
           if (kSecond) acc2 += int64_t{v} * (w[j] >> kDrop);
           int32_t step = conditioned_step(st.g, v, kConditioned ? exponent[j] : 0);
           if (rounds_grad && j < d) step = grad(step, draw(grad_key, static_cast<uint32_t>(j)));
-          w[j] = penalized && j < d ? reg.thresholded(wrap_sub(reg.decayed(w[j], j, shift), step), j, shift)
-                                    : wrap_sub(w[j], step);
+          w[j] = penalized && j < d ? reg.stepped(w[j], step, j, shift) : wrap_sub(w[j], step);
         }
         acc = has_next ? dot(next_first, e, i + 1) : DotLanes<false>{};
         if (refetching) l1 = model_l1();
@@ -713,7 +729,8 @@ void sgd_linear_lanes(const uint64_t* data, const int32_t* labels, int n, int d,
  * @brief Runs the AVX2 SGD where this build has it (AVX2 without AVX-512) and it covers
  * the call (supports_sgd, simd::covers_options with its AVX2 extras, covers_levels:
  * uniform levels and level tables; refetching, opt.full for the hinge, with uniform
- * levels and an exact model); otherwise does nothing.
+ * levels and an exact model; the model's and steps' rounding with double data at uniform
+ * levels); otherwise does nothing.
  * @return true when it ran; parameters as zipml::sgd_linear.
  */
 template <int Bits, Sampling E, class Loss, int MaxFeatures>
@@ -731,17 +748,32 @@ bool fast_sgd_linear([[maybe_unused]] const uint64_t* data, [[maybe_unused]] con
     if (simd::covers_options(opt, /*avx2=*/true) && simd::covers_levels<kLevelTables>(values, d, max_code(Bits) + 1) &&
         (values == nullptr || simd::unit_table_centers(opt.centers, d)) &&
         !(refetching && (values != nullptr || opt.model_bits > 0))) {
-      auto run = [&](auto conditioned, auto tables) {
-        sgd_linear_lanes<Bits, E, Loss, decltype(conditioned)::value, decltype(tables)::value>(
+      // the roundings an instance of their own, so far for double data at uniform levels
+      // only (each instance adds to the build): their code in the row loop, even untaken,
+      // made the plain kernel's passes 5-13% slower (GCC 12)
+      const bool rounds = opt.model_bits > 0 || opt.grad_bits > 0;
+      if (rounds && (E != Sampling::Double || values != nullptr)) return false;
+      auto run = [&](auto conditioned, auto tables, auto rounds_model) {
+        sgd_linear_lanes<Bits, E, Loss, decltype(conditioned)::value, decltype(tables)::value,
+                         decltype(rounds_model)::value>(
             data, labels, n, d, n_copies, epochs, step_shift, decay_epochs, dot_mult, values, model_in, history,
             opt.feature_shifts, opt.centers, opt.seed, opt.full, report, rows, opt.stored_variance, opt.reg,
             opt.fit_intercept, opt.model_bits, opt.grad_bits);
       };
       const bool conditioned = opt.feature_shifts != nullptr || opt.centers != nullptr;
+      if constexpr (E == Sampling::Double) {
+        if (rounds) {
+          conditioned ? run(std::true_type{}, std::false_type{}, std::true_type{})
+                      : run(std::false_type{}, std::false_type{}, std::true_type{});
+          return true;
+        }
+      }
       if (values == nullptr)
-        conditioned ? run(std::true_type{}, std::false_type{}) : run(std::false_type{}, std::false_type{});
+        conditioned ? run(std::true_type{}, std::false_type{}, std::false_type{})
+                    : run(std::false_type{}, std::false_type{}, std::false_type{});
       else
-        conditioned ? run(std::true_type{}, std::true_type{}) : run(std::false_type{}, std::true_type{});
+        conditioned ? run(std::true_type{}, std::true_type{}, std::false_type{})
+                    : run(std::false_type{}, std::true_type{}, std::false_type{});
       return true;
     }
   }

@@ -356,8 +356,7 @@ void sgd_logistic_lanes(const uint64_t* data, const int32_t* labels, int n, int 
         for (int j = 0; r != 0 && j < end; ++j) {
           const int32_t delta =
               kConditioned ? conditioned_step(st.g, first[j] - cp[j], qp[j]) : code_step(st.g, first[j]);
-          wp[j] = penalized && j < d ? reg.thresholded(wrap_sub(reg.decayed(wp[j], j, shift), delta), j, shift)
-                                     : wrap_sub(wp[j], delta);
+          wp[j] = penalized && j < d ? reg.stepped(wp[j], delta, j, shift) : wrap_sub(wp[j], delta);
         }
         if (has_next) dots(nxt, acc);
       }

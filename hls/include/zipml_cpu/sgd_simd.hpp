@@ -33,8 +33,9 @@ constexpr bool supports_sgd() {
 /// The run-time options both SIMD paths take (the rest run the portable kernel): an exact
 /// model and update (no model_bits, grad_bits) and sample weights; with `avx2` (the AVX2
 /// path) also the penalties, a frozen intercept (!opt.fit_intercept) and the model's and
-/// steps' rounding onto a grid (Quantization::Grid), which the AVX-512 path does not take.
-/// Which levels each path takes is its own kLevelTables, read by covers_levels.
+/// steps' rounding onto a grid (Quantization::Grid; its fast_sgd_linear takes them for
+/// double data at uniform levels), which the AVX-512 path does not take. Which levels each
+/// path takes is its own kLevelTables, read by covers_levels.
 inline bool covers_options(const SgdOptions& opt, bool avx2 = false) {
   if (!avx2) return opt.model_bits == 0 && opt.grad_bits == 0 && !opt.reg.penalized() && opt.fit_intercept;
   return (opt.model_bits == 0 && opt.grad_bits == 0) || opt.quantization == Quantization::Grid;
