@@ -3,12 +3,14 @@
 copy, next to scikit-learn's StandardScaler + SGDRegressor for the same epochs (and the same
 penalty; scikit-learn's default alpha 1e-4 where --alpha is 0); with --loss a classifier
 loss instead, ZipMLClassifier against SGDClassifier on the signs of the same targets
-(accuracy for R^2); with --profile instead where the wall time of one 4-bit, 8-bit and
+(accuracy for R^2); --model-bits and --grad-bits round the quantized runs' model and
+steps (model_quantization grid, or qsgd); with --profile instead where the wall time of one 4-bit, 8-bit and
 fp32 regression fit goes (cProfile of the calling thread): the kernel calls and, outside
 them, each piece of host work in seconds.
 
 Usage: python scripts/fit_speed.py [--rows 131072] [--features 512] [--epochs 20]
                                    [--penalty l2 --alpha 1e-4] [--loss log_loss]
+                                   [--model-bits 8 --grad-bits 8 [--model-quantization qsgd]]
                                    [--profile [--bits 4 8 32] [--kernel-seconds 0.63]]
 """
 
@@ -92,6 +94,9 @@ def main() -> None:
     parser.add_argument("--epochs", type=int, default=20)
     parser.add_argument("--penalty", default="l2", help="the estimators' penalty (with --alpha)")
     parser.add_argument("--alpha", type=float, default=0.0, help="the estimators' alpha (default 0: no penalty)")
+    parser.add_argument("--model-bits", type=int, default=None, help="the estimators' model_bits (quantized runs)")
+    parser.add_argument("--grad-bits", type=int, default=None, help="the estimators' grad_bits (quantized runs)")
+    parser.add_argument("--model-quantization", default="grid", choices=("grid", "qsgd"))
     parser.add_argument("--loss", default="squared_error", choices=("squared_error", "squared_hinge", "hinge",
                                                                     "log_loss"),
                         help="a classifier loss fits ZipMLClassifier and SGDClassifier on the targets' signs")
@@ -117,7 +122,9 @@ def main() -> None:
         y = np.where(y >= 0, 1, -1)
     score = "accuracy" if classify else "R^2"
     print(f"{args.rows} x {args.features} float32, {args.loss}, {args.epochs} epochs (fixed count: decay_epochs=3), "
-          f"penalty {args.penalty!r}, alpha {args.alpha:g}")
+          f"penalty {args.penalty!r}, alpha {args.alpha:g}, model_bits {args.model_bits}, grad_bits {args.grad_bits} "
+          f"({args.model_quantization})")
+    rounding = dict(model_bits=args.model_bits, grad_bits=args.grad_bits, model_quantization=args.model_quantization)
     estimator = ZipMLClassifier if classify else ZipMLRegressor
     extra = {"loss": args.loss} if classify else {}
     baseline = (SGDClassifier if classify else SGDRegressor)(
@@ -127,7 +134,7 @@ def main() -> None:
         for kw in runs:
             seconds, model = median_seconds(
                 lambda: estimator(max_iter=args.epochs, decay_epochs=3, random_state=0, penalty=args.penalty,
-                                  alpha=args.alpha, **extra, **kw), X, y)
+                                  alpha=args.alpha, **extra, **(rounding if kw["bits"] < 32 else {}), **kw), X, y)
             print(f"  {kw}: {seconds:.2f} s, {score} {model.score(X, y):.4f}")
         seconds, model = median_seconds(lambda: make_pipeline(StandardScaler(), baseline), X, y, repeats=2)
         print(f"  StandardScaler + {type(baseline).__name__} (alpha {baseline.alpha:g}): {seconds:.2f} s, "

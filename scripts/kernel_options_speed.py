@@ -3,13 +3,16 @@ penalties (medians).
 
 One epoch over 16384 x 512 uniform-level data (double sampling, conditioned as fit()
 conditions it) at 4 and 8 bits: the plain call (the SIMD path where the build has it),
-with sample weights (the same path), with a frozen intercept (fit_intercept=False) and
-with L2 decay and L1 (both: the AVX2 path; the portable kernel on AVX-512 builds), the
-portable kernel plain and with L2 decay and L1, and the fp32 kernel plain and penalized.
+with sample weights (the same path), with a frozen intercept (fit_intercept=False), with
+L2 decay and L1, with the model and with the steps rounded to 8 bits on a grid (these
+three: the AVX2 path; the portable kernel on AVX-512 builds), the portable kernel plain,
+with L2 decay and L1 and with the model and steps rounded, and the fp32 kernel plain and
+penalized.
 Then the classification losses on the labels' signs, plain and with L2 decay and L1 (as
 engine.KernelRun runs them for fit(), unconditioned): log_loss (the polynomial kernel,
-degree 5) and the hinge with its refetching, each epoch timed from the model that one
-untimed epoch leaves (the mix of rows of a run: past the margin, stepping, refetched).
+degree 5) and the hinge with its refetching (on AVX-512 builds: the portable kernel with
+the penalties), each epoch timed from the model that one untimed epoch leaves (the mix of
+rows of a run: past the margin, stepping, refetched).
 Run it with two builds (e.g. before and after a kernel change) to compare the default
 path: a build without sample weights and penalties prints n/a for those rows.
 
@@ -66,7 +69,9 @@ def main() -> None:
             return lambda: _kernels.sgd_linear(data, labels, d, bits, F.sampling_id("double"), 1, 12, 0,
                                                F.dot_mult(bits), np.zeros(d + 1, np.int32), **common, **extra)
         rows = {"plain": run(), "sample weights": run(sample_weights=weights), "frozen intercept": run(fit_intercept=False),
-                "L2 + L1": run(**penalty), "portable": run(portable=True), "portable, L2 + L1": run(portable=True, **penalty)}
+                "L2 + L1": run(**penalty), "model 8 bits": run(model_bits=8), "steps 8 bits": run(grad_bits=8),
+                "portable": run(portable=True), "portable, L2 + L1": run(portable=True, **penalty),
+                "portable, model and steps 8 bits": run(portable=True, model_bits=8, grad_bits=8)}
         for name, call in rows.items():
             print(f"  {bits}-bit {name}: {median_ms(call, reps)}")
     Xs = sc.transform(X)
