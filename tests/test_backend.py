@@ -12,7 +12,7 @@ from zipml_hls.backend import BACKENDS, KernelBackend, NativeBackend, ReferenceB
 PACKAGE = Path(__file__).resolve().parents[1] / "python" / "zipml_hls"
 INTERFACE = [name for name, value in vars(KernelBackend).items() if inspect.isfunction(value) and name[0] != "_"]
 # switches only the native kernels have: extra trailing keyword parameters with defaults
-NATIVE_ONLY = {"portable", "monotone"}
+NATIVE_ONLY = {"portable", "require_fast", "monotone"}
 
 
 @pytest.mark.parametrize("backend", [NativeBackend, ReferenceBackend])

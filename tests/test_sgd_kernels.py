@@ -433,6 +433,25 @@ def test_model_and_gradient_rounding_on_the_simd_path_equal_the_golden_model(bit
             # hinge refetched every row, its steps were exact)
             if model_bits < 24 and (fast.refetches < n).any():
                 assert not np.array_equal(fast.history, exact.history), (n, d, model_bits, grad_bits, loss)
+    # with the stored-rounding correction (double data) and rows in a shuffled order with a
+    # second copy, from weights near +-2^31 (grids up to 2^31)
+    n, d = 70, 21
+    X, labels = problem(rng, n, d)
+    q = quantize(X, bits, sampling=sampling, seed=4, n_copies=2)
+    order = rng.permutation(n)
+    big = rng.choice(np.array([-(1 << 31), (1 << 31) - 1, 3], np.int32), size=d + 1)
+    extra = {"stored_variance": rng.integers(0, 1 << 24, d).astype(np.int32)} if sampling == "double" else {}
+    for model_bits, grad_bits, init in ((2, 3, big), (6, 6, rng.integers(-(1 << 22), 1 << 22, d + 1).astype(np.int32))):
+        args = (q.lines, labels[order], d, bits, sampling, 3, 5, 1, F.dot_mult(bits), init)
+        kw = dict(extra, model_bits=model_bits, grad_bits=grad_bits, seed=4, rows=order)
+        assert_same(hls.sgd_linear(*args, require_fast=AVX2_LINEAR and sampling == "double", **kw),
+                    [hls.sgd_linear(*args, portable=True, **kw), reference.sgd_linear(*args, **kw)], "order")
+    if AVX2_LINEAR:  # the hinge's refetching with a rounded model runs the portable kernel
+        full = R.scaled_position(X.astype(np.float32), q.scaling.lo, q.scaling.inv)
+        signs = np.where(labels > 0, 1 << 16, -(1 << 16)).astype(np.int32)
+        with pytest.raises(ValueError, match="require_fast"):
+            hls.sgd_linear(q.lines, signs, d, bits, sampling, 1, 5, 0, F.dot_mult(bits), init, loss="hinge", full=full,
+                           model_bits=6, require_fast=True)
     tables = quantize(X, bits, sampling=sampling, levels="optimal", levels_method="shared", seed=5)
     args = (tables.lines, labels, d, bits, sampling, 2, 6, 1, F.TABLE_DOT_MULT, init)
     kw = dict(values=tables.level_values, model_bits=5, grad_bits=4, seed=3)
