@@ -333,6 +333,24 @@ def test_a_large_l1_penalty_on_standardized_data_reaches_lassos_objective(penalt
         assert np.all(ref.coef_ == 0.0) and np.abs(m.coef_).max() < 1e-3
 
 
+def test_partial_fit_with_a_new_alpha_lowers_the_multipliers_for_it():
+    # The step multipliers are lowered for the penalty of the first call; a larger alpha set
+    # between calls lowers them again, so it is not capped: on standardized diabetes the
+    # lasso at alpha 1 after one call at 0.01 ends at Lasso's all-zero model (before: the
+    # cap of the first call's multipliers left |coef|_1 = 0.76, silently).
+    from sklearn.datasets import load_diabetes
+    from sklearn.preprocessing import StandardScaler
+
+    X, y = load_diabetes(return_X_y=True)
+    X = StandardScaler().fit_transform(X)
+    y = (y - y.mean()) / y.std()
+    m = ZipMLRegressor(penalty="l1", alpha=0.01, random_state=0).partial_fit(X, y)
+    m.set_params(alpha=1.0)
+    for _ in range(60):
+        m.partial_fit(X, y)
+    assert np.abs(m.coef_).max() < 1e-3
+
+
 def test_penalty_none_or_alpha_zero_is_the_unregularised_fit():
     X, y = _regression(n=100)
     base = ZipMLRegressor(random_state=0).fit(X, y).coef_

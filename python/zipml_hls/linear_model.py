@@ -635,7 +635,9 @@ class _ZipMLLinear(BaseEstimator):
         coefficients per unit step (``_penalty_per_step`` times 2^p_j) are at most 1/2: where
         the penalty outweighs the feature's own curvature it sets the step, and the kernels'
         penalty format ends there. (Only the step size of the feature changes, not the
-        objective: proximal SGD has the same solution.)"""
+        objective: proximal SGD has the same solution.) Called again by partial_fit where
+        alpha or penalty changed since (the multipliers then only go down)."""
+        self._penalty_limited = self._penalty_split()
         if self._conditioning is None:
             return
         a = np.maximum(*self._penalty_per_step())
@@ -1238,6 +1240,9 @@ class _ZipMLLinear(BaseEstimator):
             self._warn_capped_penalty()
         else:
             self._count_clipped(X)
+            if self._penalty_split() != getattr(self, "_penalty_limited", None):  # alpha or penalty set anew
+                self._limit_shifts_by_penalty()
+                self._warn_capped_penalty()
         if self.decay_epochs is None:  # the adaptive schedule, going on from where the last call or fit left it
             if getattr(self, "_schedule", None) is None:
                 resumes = hasattr(self, "final_eta_")  # (from a fit of the fixed schedule: its last step)
