@@ -117,6 +117,15 @@ def _regression(n=400, d=6, seed=3):
     return X, y
 
 
+def _standardized_diabetes():
+    """scikit-learn's diabetes data, features standardized and the target too."""
+    from sklearn.datasets import load_diabetes
+    from sklearn.preprocessing import StandardScaler
+
+    X, y = load_diabetes(return_X_y=True)
+    return StandardScaler().fit_transform(X), (y - y.mean()) / y.std()
+
+
 def _weighted_least_squares(X, y, w):
     A = np.c_[X, np.ones(len(y))]
     s = np.sqrt(w)
@@ -312,12 +321,7 @@ def test_a_large_l1_penalty_on_standardized_data_reaches_lassos_objective(penalt
     # The objective 0.5 MSE + alpha (r |w|_1 + (1 - r)/2 |w|^2) within 0.5% of
     # scikit-learn's (and its all-zero model at alpha = 1 for the lasso); before, every
     # alpha from 0.1 up gave one model.
-    from sklearn.datasets import load_diabetes
-    from sklearn.preprocessing import StandardScaler
-
-    X, y = load_diabetes(return_X_y=True)
-    X = StandardScaler().fit_transform(X)
-    y = (y - y.mean()) / y.std()
+    X, y = _standardized_diabetes()
     r = 1.0 if penalty == "l1" else 0.5
     for alpha in (0.3, 1.0):
         ref = (Lasso(alpha=alpha) if penalty == "l1" else ElasticNet(alpha=alpha, l1_ratio=r)).fit(X, y)
@@ -338,12 +342,7 @@ def test_partial_fit_with_a_new_alpha_lowers_the_multipliers_for_it():
     # between calls lowers them again, so it is not capped: on standardized diabetes the
     # lasso at alpha 1 after one call at 0.01 ends at Lasso's all-zero model (before: the
     # cap of the first call's multipliers left |coef|_1 = 0.76, silently).
-    from sklearn.datasets import load_diabetes
-    from sklearn.preprocessing import StandardScaler
-
-    X, y = load_diabetes(return_X_y=True)
-    X = StandardScaler().fit_transform(X)
-    y = (y - y.mean()) / y.std()
+    X, y = _standardized_diabetes()
     m = ZipMLRegressor(penalty="l1", alpha=0.01, random_state=0).partial_fit(X, y)
     m.set_params(alpha=1.0)
     for _ in range(60):
@@ -642,6 +641,18 @@ def test_reliability_messages():
         m.partial_fit(X, y)
 
 
+def _kernel_penalties(rng, n, d, bits, decay_top, l1_top, zeros):
+    """Random kernel inputs, drawn in this order: decay a_j below 2^decay_top and l1 t_j
+    below 2^l1_top (Q32), n sample weights (Q16, a share `zeros` of them 0), centers (codes
+    of `bits`) and step exponents 0-3."""
+    decay = rng.integers(0, 1 << decay_top, size=d).astype(np.int32)
+    l1 = rng.integers(0, 1 << l1_top, size=d).astype(np.int32)
+    weights = np.where(rng.random(n) < zeros, 0, rng.integers(1 << 14, 1 << 18, size=n)).astype(np.int32)
+    centers = rng.integers(0, F.max_code(bits) + 1, size=d).astype(np.int32)
+    shifts = rng.integers(0, 4, size=d).astype(np.uint8)
+    return decay, l1, weights, centers, shifts
+
+
 @pytest.mark.parametrize("sampling", ["double", "naive", "nearest"])
 @pytest.mark.parametrize("bits", F.SUPPORTED_BITS)
 def test_penalties_on_the_simd_path_equal_the_golden_model(bits, sampling):
@@ -657,11 +668,7 @@ def test_penalties_on_the_simd_path_equal_the_golden_model(bits, sampling):
     q = quantize(X, bits, sampling=sampling, seed=5)
     labels = np.round(y / np.abs(y).max() * (1 << F.LABEL_FRAC)).astype(np.int32)
     model_in = rng.integers(-(1 << 22), 1 << 22, size=d + 1).astype(np.int32)
-    decay = rng.integers(0, 1 << 31, size=d).astype(np.int32)
-    l1 = rng.integers(0, 1 << 29, size=d).astype(np.int32)
-    weights = np.where(rng.random(n) < 0.2, 0, rng.integers(1 << 14, 1 << 18, size=n)).astype(np.int32)
-    centers = rng.integers(0, F.max_code(bits) + 1, size=d).astype(np.int32)
-    shifts = rng.integers(0, 4, size=d).astype(np.uint8)
+    decay, l1, weights, centers, shifts = _kernel_penalties(rng, n, d, bits, decay_top=31, l1_top=29, zeros=0.2)
     cases = [dict(decay=decay), dict(l1=l1), dict(decay=decay, l1=l1, sample_weights=weights),
              dict(decay=decay, l1=l1, centers=centers, feature_shifts=shifts)]
     big = rng.integers(-(1 << 31) + 1, 1 << 31, size=d + 1).astype(np.int32)
@@ -701,11 +708,7 @@ def test_penalties_with_refetching_on_the_simd_path_equal_the_golden_model(bits,
     full = R.scaled_position(X.astype(np.float32), q.scaling.lo, q.scaling.inv)
     # a decay mild enough that the model, and so the band, stays wide; an L1 step and rows of
     # weight 0 (penalties alone) that move the band's sum |w| between refetches
-    decay = rng.integers(0, 1 << 27, size=d).astype(np.int32)
-    l1 = rng.integers(0, 1 << 28, size=d).astype(np.int32)
-    weights = np.where(rng.random(n) < 0.5, 0, rng.integers(1 << 14, 1 << 18, size=n)).astype(np.int32)
-    centers = rng.integers(0, F.max_code(bits) + 1, size=d).astype(np.int32)
-    shifts = rng.integers(0, 4, size=d).astype(np.uint8)
+    decay, l1, weights, centers, shifts = _kernel_penalties(rng, n, d, bits, decay_top=27, l1_top=28, zeros=0.5)
     model_in = rng.integers(-(1 << 22), 1 << 22, size=d + 1).astype(np.int32)
     refetched = 0
     for step_shift in (3, 8):

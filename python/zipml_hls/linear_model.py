@@ -621,13 +621,14 @@ class _ZipMLLinear(BaseEstimator):
         d = self.scaling_.inv.shape[0]
         return np.ones(d) if self._conditioning is None else np.exp2(self._conditioning.shifts.astype(np.float64))
 
-    def _penalty_per_step(self) -> tuple[np.ndarray, np.ndarray]:
+    def _penalty_per_step(self, scale: float | None = None) -> tuple[np.ndarray, np.ndarray]:
         """(L2, L1) coefficients of every feature per unit step in scaled units before its
-        step multiplier (``_penalty``'s), L1's for the target of the smallest label scale
-        (the largest; 0 where a penalty is not set)."""
+        step multiplier (``_penalty`` explains them; 0 where a penalty is not set), L1's for
+        the label scale ``scale``, by default the targets' smallest (the largest L1)."""
         l2, l1 = self._penalty_split()
         inv = self.scaling_.inv.astype(np.float64)
-        scale = min(ls.scale for ls in self._label_scalings)
+        if scale is None:
+            scale = min(ls.scale for ls in self._label_scalings)
         return l2 * inv**2, l1 * inv / scale
 
     def _limit_shifts_by_penalty(self) -> None:
@@ -658,11 +659,10 @@ class _ZipMLLinear(BaseEstimator):
         l2, l1 = self._penalty_split()
         if l2 == 0.0 and l1 == 0.0:
             return None
-        inv, mult = self.scaling_.inv.astype(np.float64), self._step_multipliers()
-        decay = np.minimum(l2 * inv**2 * mult, 0.5) if l2 else None
-        scale = self._label_scalings[target].scale
-        l1_coef = np.minimum(l1 * inv / scale * mult, 0.5) if l1 else None
-        return engine.Penalty(decay=decay, l1=l1_coef)
+        mult = self._step_multipliers()
+        decay, l1_coef = self._penalty_per_step(self._label_scalings[target].scale)
+        return engine.Penalty(decay=np.minimum(decay * mult, 0.5) if l2 else None,
+                              l1=np.minimum(l1_coef * mult, 0.5) if l1 else None)
 
     def _warn_stretched(self, X: np.ndarray, scaling: FeatureScaling, bits: int, tables: bool = False,
                         own: FeatureScaling | None = None) -> np.ndarray:
