@@ -89,14 +89,21 @@ def test_logistic_kernel_bit_exact(bits, sampling, degree):
         assert np.array_equal(got, want)
 
 
-@pytest.mark.parametrize("degree, R_", [(3, 4.0), (5, 4.0), (7, 6.0)])
+@pytest.mark.parametrize("degree, R_", [(3, 4.0), (5, 4.0), (7, 6.0), (7, 2.0**-16), (3, 32.0)])
 def test_chebyshev_polynomial_and_its_error(degree, R_):
     p = logistic_polynomial(degree, R_)
     t = np.linspace(-R_, R_, 1001)
     assert np.max(np.abs(p(t) - logistic_derivative(t))) <= p.eps + 1e-12
-    nodes = R_ * np.cos((2 * np.arange(degree + 1) + 1) * np.pi / (2 * degree + 2))
-    np.testing.assert_allclose(p(nodes), logistic_derivative(nodes), atol=1e-12)  # interpolates
-    assert logistic_polynomial(5, 4.0).eps < 0.01
+    # it interpolates h(t) - h(R) t / R at the Chebyshev extrema, +-R among them
+    nodes = R_ * np.cos(np.pi * np.arange(degree + 1) / degree)
+    tilted = logistic_derivative(nodes) - logistic_derivative(R_) * nodes / R_
+    np.testing.assert_allclose(p(nodes), tilted, atol=1e-12)
+    # so rows past the range pull by h's limits (0 on the right side, 1 on the wrong one) ...
+    np.testing.assert_allclose(p(np.array([R_, -R_])), [0.0, 1.0], atol=1e-12)
+    # ... and the error is at least h(R): the value P gives up at R
+    assert logistic_derivative(R_) - 1e-12 <= p.eps
+    assert np.all(np.abs(p.fixed_coef()) < 2**62)  # (small ranges: rounding noise dropped, not overflowed)
+    assert logistic_polynomial(5, 4.0).eps < 0.022 and logistic_polynomial(7, 4.0).eps < 0.019
 
 
 def test_polynomial_estimator_unbiased_and_within_the_bias_bound():
@@ -142,8 +149,9 @@ def test_classifier_losses_work_at_low_precision(cancer, loss, bits):
     # these convex losses)
     signs = np.where(ytr == fp32.classes_[1], 1.0, -1.0)
     objective = [np.mean(LOSSES[loss].objective(signs, m.decision_function(Xtr))) for m in (fp32, low)]
-    # measured (fp32 / 8 / 4 bits): hinge 0.0570 / 0.0575 / 0.0623, log_loss 0.1227 / 0.1216 / 0.1270
-    assert objective[1] <= 1.1 * objective[0]
+    # measured (fp32 / 8 / 4 bits): hinge 0.0570 / 0.0575 / 0.0623, log_loss 0.0643 / 0.0678 / 0.0785
+    # (its polynomial is pinned to 0 past a margin of 4, where the log loss still falls)
+    assert objective[1] <= {"hinge": 1.1, "log_loss": 1.25}[loss] * objective[0]
 
 
 @pytest.mark.filterwarnings("ignore::sklearn.exceptions.ConvergenceWarning")  # ends at max_iter on purpose

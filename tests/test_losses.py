@@ -104,8 +104,8 @@ def test_squared_hinge_reaches_its_optimum():
 
 def test_log_loss_reaches_its_optimum():
     # Skewed features (uniform cubed: means near 0.25 of their ranges), labels not separable;
-    # the optimum of the exact logistic loss by L-BFGS. Measured 1.0029 (fp32), 1.0065 (8
-    # bits) and 1.0069 (4 bits): the polynomial's approximation and the last steps' noise.
+    # the optimum of the exact logistic loss by L-BFGS. Measured 1.0002 (fp32), 1.0061 (8
+    # bits) and 1.0041 (4 bits): the polynomial's approximation and the last steps' noise.
     rng = np.random.default_rng(4)
     X = rng.uniform(0, 1, size=(3000, 8)) ** 3
     y = np.where((X - X.mean(0)) @ rng.standard_normal(8) * 4 + 0.5 * rng.standard_normal(3000) > 0, 1.0, -1.0)
@@ -117,6 +117,58 @@ def test_log_loss_reaches_its_optimum():
         est = ZipMLClassifier(loss="log_loss", bits=bits, max_iter=60, random_state=0).fit(X, y)
         objective = np.mean(LOSSES["log_loss"].objective(y, est.decision_function(X)))
         assert objective <= 1.012 * best, (bits, objective, best)
+
+
+def test_log_loss_on_imbalanced_classes_does_not_drift_over_a_long_run():
+    # 97/3 classes: most rows lie past the polynomial's range of 4. Interpolating h there
+    # left P(4) = 0.0098, a pull that never stops: 8 bits at a constant step of 1/16 for 100
+    # epochs ended at 1.236x LogisticRegression's training log loss (0.0875), its pass loss
+    # 1.207x its lowest of the first 20 epochs; pinned at P(4) = 0, 1.031x and 0.987x (measured).
+    from sklearn.datasets import make_classification
+    from sklearn.linear_model import LogisticRegression
+    from sklearn.preprocessing import StandardScaler
+
+    X, y = make_classification(3500, 20, weights=[0.97], random_state=0)
+    signs = np.where(y == 1, 1.0, -1.0)
+    A = StandardScaler().fit_transform(X)
+    best = np.mean(LOSSES["log_loss"].objective(signs, LogisticRegression(C=1e4, max_iter=10000).fit(A, y)
+                                                .decision_function(A)))
+    est = ZipMLClassifier(loss="log_loss", bits=8, eta0=2**-4, decay_epochs=0, max_iter=100, random_state=0).fit(X, y)
+    curve = np.ravel(est.loss_curve_)
+    objective = np.mean(LOSSES["log_loss"].objective(signs, est.decision_function(X)))
+    assert objective <= 1.06 * best, (objective, best)
+    assert curve[-1] <= 1.02 * np.min(curve[:20])  # (the pass loss: no rise after the first epochs)
+
+
+def test_log_loss_starts_at_a_larger_step_for_its_flatter_curvature():
+    # The logistic loss's second derivative is at most 1/4 (Loss.flatter = 2): the automatic
+    # start is 4x least squares' (at most 1/2), and halves as far as before. One-vs-rest
+    # on iris (splits of seeds 0-2, 8 bits, defaults): training log loss 0.2086, 1.16x
+    # LogisticRegression's 0.1794; from least squares' start 0.2307, 1.29x (measured).
+    from sklearn.datasets import load_iris
+    from sklearn.linear_model import LogisticRegression
+    from sklearn.model_selection import train_test_split
+    from sklearn.preprocessing import StandardScaler
+
+    from zipml_hls.step_size import automatic_start
+
+    assert automatic_start(10.0, 1.0, 5.0, 0.05, 4, True, flatter=2) == (2, 5, 1, True)
+    assert automatic_start(1.0, 1.0, 0.0, 0.05, 4, True, flatter=2) == (1, 0, 0, False)  # (at most 1/2)
+    assert automatic_start(10.0, 1.0, 5.0, 0.05, 4, False, flatter=2) == (7, 0, 0, False)  # damped: as before
+    assert LOSSES["log_loss"].flatter == 2 and all(LOSSES[n].flatter == 0 for n in LOSSES if n != "log_loss")
+
+    X, y = load_iris(return_X_y=True)
+    ours, reference = [], []
+    for seed in range(3):
+        Xtr, _, ytr, _ = train_test_split(X, y, test_size=0.3, random_state=seed, stratify=y)
+        est = ZipMLClassifier(loss="log_loss", bits=8, random_state=seed).fit(Xtr, ytr)
+        A = StandardScaler().fit_transform(Xtr)
+        for k, scores in enumerate(est.decision_function(Xtr).T):
+            signs = np.where(ytr == k, 1.0, -1.0)
+            ours.append(np.mean(LOSSES["log_loss"].objective(signs, scores)))
+            lr = LogisticRegression(C=1e4, max_iter=20000).fit(A, ytr == k)
+            reference.append(np.mean(LOSSES["log_loss"].objective(signs, lr.decision_function(A))))
+    assert np.mean(ours) <= 1.2 * np.mean(reference), (np.mean(ours), np.mean(reference))
 
 
 def test_a_low_precision_fit_that_falls_towards_one_class_warns():
@@ -222,8 +274,8 @@ def test_a_low_precision_fit_that_loses_a_minority_class_warns(offset, share):
 
 def test_centring_speeds_log_loss_up_on_breast_cancer():
     # 30 correlated min/max-scaled features with large means: centred (precondition, the
-    # default) the fit's training log loss after 30 epochs is 0.102-0.105 at 32, 8 and 4
-    # bits; uncentred 0.127-0.128 (measured, seed 0).
+    # default) the fit's training log loss after 30 epochs is 0.077-0.082 at 32, 8 and 4
+    # bits; uncentred 0.084-0.090 (measured, seed 0).
     from sklearn.datasets import load_breast_cancer
 
     X, y = load_breast_cancer(return_X_y=True)
@@ -237,7 +289,7 @@ def test_centring_speeds_log_loss_up_on_breast_cancer():
             assert est.n_iter_ == 30
             losses.append(np.mean(LOSSES["log_loss"].objective(np.where(y == 1, 1.0, -1.0),
                                                                est.decision_function(X))))
-        assert losses[0] < 0.85 * losses[1], (bits, losses)
+        assert losses[0] < 0.95 * losses[1], (bits, losses)
 
 
 def test_margin_losses_stop_on_their_own_on_digits():

@@ -555,9 +555,8 @@ class _ZipMLLinear(BaseEstimator):
             self._conditioning = Conditioning(centers=origin, shifts=np.zeros(origin.size, np.uint8))
         # The step bound's conditioning: the multipliers before an L2 penalty lowers them (quantized
         # data keep the bound of those); log_loss centred at the means: the uncentred rows, as
-        # quantized data keep them too. Their R is at most 3 times that (sum_j m_j <= the largest
-        # row sum, up to the centers' rounding), which the logistic loss's curvature of at most
-        # 1/4 covers.
+        # quantized data keep them too (their R is at least the centred rows', so the start's
+        # rule for its curvature of at most 1/4, Loss.flatter, holds).
         by = None if centres_only and origin is None else self._conditioning
         self._limit_shifts_by_penalty()
         # what each visit steps by: its row's weight, or a share of it (split rows)
@@ -576,7 +575,8 @@ class _ZipMLLinear(BaseEstimator):
             bounds = row_bounds(X, self.scaling_, by) if stats is None else stats.step_bounds(by is not None)
             adaptive = self.decay_epochs is None
             shift, extra, self._raises, self._persistent = automatic_start(
-                *bounds, 0.0 if rounding is None else rounding.row_max, share, bits, adaptive, spread_share(summary.var))
+                *bounds, 0.0 if rounding is None else rounding.row_max, share, bits, adaptive, spread_share(summary.var),
+                self._loss_spec.flatter)
             by_weights, weights_extra = weight_start(steps, adaptive)
             self._step_shift, self._extra_halvings = min(F.MAX_SHIFT, shift + by_weights), extra + weights_extra
         else:

@@ -171,7 +171,7 @@ QUIET_ROUNDING = 0.1
 
 
 def automatic_start(bound: float, square_bound: float, row_variance: float, share: float, bits: int,
-                    adaptive: bool, spread: float = 0.0) -> tuple[int, int, int, bool]:
+                    adaptive: bool, spread: float = 0.0, flatter: int = 0) -> tuple[int, int, int, bool]:
     """(step exponent, extra halvings, raises, persistent) of ``eta0='auto'`` from R and S
     (``row_bounds``), V (``RoundingStats.row_max``), the rounding share
     (``rounding_share``) and the ``spread_share``: the undamped start and its extra
@@ -200,12 +200,18 @@ def automatic_start(bound: float, square_bound: float, row_variance: float, shar
     (``spread`` at most NOISY_ROUNDING: damped for the width, not for the tails) may double
     up to one time less than the damping halved it, staying below the undamped start.
     Heavy tails keep the damped start: doubling it there (log-normal columns at 1 bit,
-    Student-t ones at 2 bits) ended worse."""
+    Student-t ones at 2 bits) ended worse.
+
+    A loss whose second derivative in f is at most 2^-``flatter`` (``Loss.flatter``) keeps
+    eta (R + 1) 2^-flatter <= 1 at an undamped start ``flatter`` powers of two larger (at
+    most 1/2), halving as far as before. (log_loss, 2: one-vs-rest on iris, wine, breast
+    cancer and skewed make_classification columns stopped at 1.2-20x LogisticRegression's
+    training loss from the least-squares start; ``python scripts/log_loss_start.py``.)"""
     damped_shift = step_shift_of(bound, row_variance, True)
     if not damps_noise(bits, share, adaptive):
-        shift = step_shift_of(bound, row_variance, False)
+        shift = max(1, step_shift_of(bound, row_variance, False) - flatter)
         quiet = adaptive and share <= QUIET_ROUNDING
-        raises = max(0, shift - step_shift_of(square_bound, row_variance, False)) if quiet else 0
+        raises = max(0, shift - max(1, step_shift_of(square_bound, row_variance, False) - flatter)) if quiet else 0
         return shift, damped_shift - shift, raises, raises > 0
     fills = adaptive and bits == 1 and spread <= NOISY_ROUNDING
     raises = max(0, damped_shift - step_shift_of(bound, row_variance, False) - 1) if fills else 0

@@ -25,7 +25,9 @@ class Loss:
     rows can be refetched where the low-precision margin is ambiguous; objective(y, f):
     the per-sample loss whose mean is the training objective; factor(y, f): for the squared
     losses (objective = factor^2 / 2), the factor whose product over two independent
-    samples estimates the loss without bias (kSecondSample in losses.hpp), else None.
+    samples estimates the loss without bias (kSecondSample in losses.hpp), else None;
+    flatter: the powers of two by which the loss's second derivative in f stays below least
+    squares' 1 (log_loss's is at most 1/4: 2), which the automatic step takes larger.
     """
 
     name: str
@@ -36,6 +38,7 @@ class Loss:
     objective: Callable[[np.ndarray, np.ndarray], np.ndarray]
     formula: str
     factor: Callable[[np.ndarray, np.ndarray], np.ndarray] | None = None
+    flatter: int = 0
 
     @property
     def second_sample(self) -> bool:
@@ -96,7 +99,7 @@ LOSSES = {loss.name: loss for loss in (
     Loss("hinge", kernel_id=1, kernel="linear", margin=True, refetch=True, objective=_hinge,
          formula="max(0, 1 - y f)"),
     Loss("log_loss", kernel_id=2, kernel="polynomial", margin=True, refetch=False, objective=_log_loss,
-         formula="log(1 + exp(-y f))"),
+         formula="log(1 + exp(-y f))", flatter=2),
     Loss("squared_hinge", kernel_id=3, kernel="linear", margin=True, refetch=False, objective=_squared_hinge,
          formula="(1/2) max(0, 1 - y f)^2", factor=_hinge),
 )}
