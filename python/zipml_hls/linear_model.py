@@ -1649,8 +1649,10 @@ class ZipMLClassifier(ClassifierMixin, _ZipMLLinear):
       whose margin is farther from 1 than the rounding error of the dot product;
       elsewhere the bias is at most that error (the residual is 1-Lipschitz in f).
     * ``'log_loss'``: logistic regression. The loss derivative -y h(y z),
-      h(t) = 1/(1+e^t), is replaced by a Chebyshev interpolant P of degree
-      ``poly_degree`` on [-poly_range, poly_range] (``zipml_hls.polynomial``); with
+      h(t) = 1/(1+e^t), is replaced by a polynomial P of degree ``poly_degree`` on
+      [-poly_range, poly_range], interpolated at Chebyshev points and pinned to 0 at
+      poly_range and 1 at -poly_range, so rows past the range stop pulling
+      (``zipml_hls.polynomial``); with
       ``sampling='double'`` the kernel draws ``poly_degree + 1`` independent samples of
       every value each epoch from the stored fine grid, which makes the gradient estimate
       unbiased for P at the stored values;

@@ -676,7 +676,8 @@ def render(r: dict) -> str:
     lines += ["", "![levels variance](levels_variance.png)", ""]
     lines += precision_limits_section(r["precision_limits"], generated=r.get("data") is None)
     lines += ["## 6. Non-linear models: what low precision can and cannot do", "",
-              "Logistic regression by a degree-5 Chebyshev polynomial on [-4, 4] with 6 independent samples per value "
+              "Logistic regression by a degree-5 polynomial on [-4, 4] (Chebyshev points, 0 at 4 and 1 at -4) with "
+              "6 independent samples per value "
               "(unbiased for the polynomial), and a linear SVM with double sampling, with and without refetching "
               "full-precision rows whose margin is ambiguous, against deterministic nearest rounding. Test accuracy "
               "(25% held out) and training loss.", "",
