@@ -555,8 +555,12 @@ class _ZipMLLinear(BaseEstimator):
             self._conditioning = Conditioning(centers=origin, shifts=np.zeros(origin.size, np.uint8))
         # The step bound's conditioning: the multipliers before an L2 penalty lowers them (quantized
         # data keep the bound of those); log_loss centred at the means: the uncentred rows, as
-        # quantized data keep them too (their R is at least the centred rows', so the start's
-        # rule for its curvature of at most 1/4, Loss.flatter, holds).
+        # quantized data keep them too. The centred rows' R can be up to about 2x theirs
+        # (|a - m| <= a + m, sum_j m_j <= R), so its start, 4x least squares' for its curvature
+        # of at most 1/4 (Loss.flatter), can reach eta ||a - m||^2 / 4 = 2 on a row, where a step
+        # overshoots; the loss's bounded gradient keeps that from growing, and on one-hot blocks,
+        # where the gap is largest (R 35 centred, 20 not), it trained best
+        # (scripts/log_loss_start.py; docs/API.md).
         by = None if centres_only and origin is None else self._conditioning
         self._limit_shifts_by_penalty()
         # what each visit steps by: its row's weight, or a share of it (split rows)
@@ -1324,8 +1328,9 @@ _PARAMS_DOC = r"""
         times the features' own, ``2**-ceil(log2((R + 1)(1 + V)))``), R = max_i sum_j
         2^p_j |a_ij - m_j| (the multipliers before an L2 penalty lowers them; for 'log_loss'
         with an intercept R = max_i sum_j |a_ij|), V = max_i sum_j Var[Q(a_ij)] (see
-        ``zipml_hls.step_size.auto_step_shift``), and halves it while a run ends worse than
-        predicting the mean (up to 8 times).
+        ``zipml_hls.step_size.auto_step_shift``); 'log_loss', whose curvature is at most
+        1/4, 4x that where not damped (at most 1/2). It halves the step while a run ends
+        worse than predicting the mean (up to 8 times).
     decay_epochs : int or None, default=None
         None: the adaptive schedule - the step halves whenever the training loss has not
         improved by ``tol`` (relative) and by three standard errors (the noise the
@@ -1673,8 +1678,10 @@ class ZipMLClassifier(ClassifierMixin, _ZipMLLinear):
     poly_degree : {3, 5, 7}, default=5
         Logistic loss: degree of the polynomial (degree + 1 samples per value).
     poly_range : float in [2**-16, 32], default=4.0
-        Logistic loss: the interval [-R, R] of the approximation (error 0.0084 for the
-        defaults; margins outside it are clamped to it).
+        Logistic loss: the interval [-R, R] of the approximation (error 0.021 for the
+        defaults; margins outside it are clamped to it, where the polynomial is pinned to
+        the derivative's limits: the error is at least 1/(1 + e^R), and at degree 5 larger
+        ranges approximate worse, 0.039 at 6; keep the default).
 
     Attributes
     ----------

@@ -9,11 +9,16 @@ exactly for the double/multiple-sampling estimator, so |E[g] - true gradient| <=
 The kernel clamps y a^T x to [-R, R], so P(R) is the pull of every row past the range
 (and 1 - P(-R) that of rows far on the wrong side). Chebyshev interpolation of h leaves
 P(4) = 0.0098 at degree 5: on 97/3 imbalanced classes the majority rows, far past 4, kept
-pushing and an 8-bit fit's training log loss rose from 0.054 to 0.100 over 100 epochs of a
-constant step (LogisticRegression: 0.053). So P interpolates h(t) - h(R) t / R at the
-Chebyshev extrema of [-R, R], which include +-R: P(R) = 0 and P(-R) = 1 exactly, at an
-eps of 0.021 instead of 0.0084 (degree 5, R = 4); the same run ends at 0.054
-(``python scripts/log_loss_start.py``; ``PINNED_TAILS``).
+pushing, and 8 bits at a constant step of 1/16 for 100 epochs ended at 1.236x
+LogisticRegression's training log loss. So P interpolates h(t) - h(R) t / R at the
+Chebyshev extrema of [-R, R], which include +-R: P(R) = 0 and P(-R) = 1 (up to float64's
+rounding), at an eps of 0.021 instead of 0.0084 (degree 5, R = 4); the same run ends at
+1.031x (``python scripts/log_loss_start.py``, its last lines). In the kernel's fixed point
+(Q30 coefficients, Q16 margins, an accumulator saturated at 2^40) P(R) is exactly 0 for
+2^-10 <= R <= 24, 10 and 4 at degrees 3, 5 and 7 (``tests/test_end_to_end.py``; below
+2^-10 the accumulator saturates, above, the coefficients' rounding shows); larger ranges also
+approximate worse (degree 5: eps 0.039 at R = 6) and dip below 0 inside the range, as
+degree 3 does at R = 4 (to -0.014 on (3.05, 4]).
 """
 
 from __future__ import annotations
@@ -30,7 +35,8 @@ DEFAULT_RANGE = 4.0
 DEGREES = (3, 5, 7)  #: degree d uses d + 1 samples per value (drawn from double data, or 'multi' data)
 
 #: Whether P is pinned to h's limits at +-R (P(R) = 0, P(-R) = 1; the module's docstring).
-#: False: plain Chebyshev interpolation of h, for comparison (``scripts/log_loss_start.py``).
+#: False: plain Chebyshev interpolation of h, for comparison (``scripts/log_loss_start.py``
+#: sets it for its long run).
 PINNED_TAILS = True
 
 

@@ -20,14 +20,15 @@ class Loss:
 
     name: scikit-learn's name; kernel_id: ``LossId`` in losses.hpp; kernel: 'linear'
     (``sgd_linear``, residual times the sample) or 'polynomial' (``sgd_logistic``,
-    Chebyshev approximation of the derivative with several samples); margin: labels are
+    polynomial approximation of the derivative with several samples); margin: labels are
     +1/-1 (classification) rather than centred and scaled targets; refetch: full-precision
     rows can be refetched where the low-precision margin is ambiguous; objective(y, f):
     the per-sample loss whose mean is the training objective; factor(y, f): for the squared
     losses (objective = factor^2 / 2), the factor whose product over two independent
     samples estimates the loss without bias (kSecondSample in losses.hpp), else None;
     flatter: the powers of two by which the loss's second derivative in f stays below least
-    squares' 1 (log_loss's is at most 1/4: 2), which the automatic step takes larger.
+    squares' 1 (log_loss's is at most 1/4: 2; its polynomial's slope is 0.246 at the
+    default degree 5 and range 4, more at ranges below 4), which the automatic step takes larger.
     """
 
     name: str
