@@ -580,7 +580,7 @@ class _ZipMLLinear(BaseEstimator):
             adaptive = self.decay_epochs is None
             shift, extra, self._raises, self._persistent = automatic_start(
                 *bounds, 0.0 if rounding is None else rounding.row_max, share, bits, adaptive, spread_share(summary.var),
-                self._loss_spec.flatter)
+                self._loss_spec.flatter, self._loss_spec.doublings)
             by_weights, weights_extra = weight_start(steps, adaptive)
             self._step_shift, self._extra_halvings = min(F.MAX_SHIFT, shift + by_weights), extra + weights_extra
         else:
@@ -1329,8 +1329,9 @@ _PARAMS_DOC = r"""
         2^p_j |a_ij - m_j| (the multipliers before an L2 penalty lowers them; for 'log_loss'
         with an intercept R = max_i sum_j |a_ij|), V = max_i sum_j Var[Q(a_ij)] (see
         ``zipml_hls.step_size.auto_step_shift``); 'log_loss', whose curvature is at most
-        1/4, 4x that where not damped (at most 1/2). It halves the step while a run ends
-        worse than predicting the mean (up to 8 times).
+        1/4, 4x that where not damped (at most 1/2); the adaptive schedule of 'hinge' and
+        'squared_hinge' may double it up to 4 times while the loss falls steadily. It
+        halves the step while a run ends worse than predicting the mean (up to 8 times).
     decay_epochs : int or None, default=None
         None: the adaptive schedule - the step halves whenever the training loss has not
         improved by ``tol`` (relative) and by three standard errors (the noise the

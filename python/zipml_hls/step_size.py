@@ -171,7 +171,8 @@ QUIET_ROUNDING = 0.1
 
 
 def automatic_start(bound: float, square_bound: float, row_variance: float, share: float, bits: int,
-                    adaptive: bool, spread: float = 0.0, flatter: int = 0) -> tuple[int, int, int, bool]:
+                    adaptive: bool, spread: float = 0.0, flatter: int = 0,
+                    doublings: int = 0) -> tuple[int, int, int, bool]:
     """(step exponent, extra halvings, raises, persistent) of ``eta0='auto'`` from R and S
     (``row_bounds``), V (``RoundingStats.row_max``), the rounding share
     (``rounding_share``) and the ``spread_share``: the undamped start and its extra
@@ -207,7 +208,14 @@ def automatic_start(bound: float, square_bound: float, row_variance: float, shar
     most 1/2), halving as far as before. (log_loss, 2: one-vs-rest on iris at 8 bits ended
     at 1.29x LogisticRegression's training log loss from least squares' start, 1.16x from
     this one, and 4-bit breast cancer, wine and digits 24-52% lower;
-    ``python scripts/log_loss_start.py``.)"""
+    ``python scripts/log_loss_start.py``.)
+
+    ``doublings`` (``Loss.doublings``: the hinge and squared hinge) raises an adaptive
+    schedule's doublings to at least that many, persistent falls counted, from either start."""
+    if adaptive and doublings:  # (a loss's own doublings, ``Loss.doublings``: persistent falls count)
+        shift, extra, raises, _ = automatic_start(bound, square_bound, row_variance, share, bits, adaptive, spread,
+                                                  flatter)
+        return shift, extra, max(raises, doublings), True
     damped_shift = step_shift_of(bound, row_variance, True)
     if not damps_noise(bits, share, adaptive):
         shift = max(1, step_shift_of(bound, row_variance, False) - flatter)
