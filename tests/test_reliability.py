@@ -10,6 +10,7 @@ import warnings
 import numpy as np
 import pytest
 from sklearn.datasets import load_diabetes
+from sklearn.exceptions import ConvergenceWarning
 
 from zipml_hls import ZipMLClassifier, ZipMLRegressor
 from zipml_hls import data
@@ -105,6 +106,24 @@ def test_predictions_that_overflow_float64_are_an_error(xy, cls):
         _one_line_error(lambda: method(X), ValueError, "predictions overflow float64: row 2 of X")
 
 
+def test_a_fit_that_diverges_says_so_and_predicting_with_it_names_the_cause():
+    # A user's step far too large for skewed columns (with their step multipliers): the loss
+    # overflows. The warning advises a smaller step only (more epochs cannot help), and
+    # predict names the non-finite coefficients instead of an overflow of X's values.
+    from sklearn.datasets import make_classification
+
+    X, y = make_classification(600, 12, n_informative=4, random_state=1)
+    X[:, :3] = np.exp(X[:, :3])
+    for eta0, finite in ((0.125, True), (0.25, False)):  # training loss 1.2e6, then an overflow
+        with pytest.warns(ConvergenceWarning) as caught:
+            est = ZipMLClassifier(bits=32, eta0=eta0, decay_epochs=0, max_iter=30, random_state=0).fit(X, y)
+        message = str(caught[-1].message)
+        assert "SGD diverged (training loss " in message and message.endswith(
+            f"lower eta0 (now {eta0:g}), not more epochs"), message
+        assert np.all(np.isfinite(est.coef_)) == finite
+    _one_line_error(lambda: est.predict(X), ValueError, "coef_ or intercept_ is not finite: the fit diverged")
+
+
 def test_cli_predict_overflow_is_one_line_exit_2(xy, tmp_path):
     X, y = xy
     np.savetxt(tmp_path / "d.csv", np.column_stack([y, X]), delimiter=",")
@@ -133,6 +152,7 @@ def test_compressed_libsvm_errors_name_the_decompressed_line(tmp_path, opener, s
 _STALL_IN_SAVE = """
 import sys, time
 from sklearn.datasets import load_diabetes
+from sklearn.exceptions import ConvergenceWarning
 from zipml_hls import ZipMLRegressor, data
 from zipml_hls.model_io import save_model
 

@@ -125,6 +125,10 @@ EVEN_WEIGHTS_SPREAD = 1.25
 #: and smaller steps slow the drift but do not undo it. ``DRIFT_ROWS`` rows of float X
 #: confirm at full precision what the pass loss flags.
 MARGIN_DRIFT_RATIO = 2.0
+
+#: A run that ends above this many times the zero model's loss (or overflows) diverged: its
+#: warning advises a smaller step, not more epochs.
+DIVERGED_RATIO = 10.0
 DRIFT_ROWS = 4096
 
 #: Whether ``precondition`` gives ``log_loss`` per-feature step multipliers too (it always
@@ -1157,8 +1161,10 @@ class _ZipMLLinear(BaseEstimator):
         self._intercept = intercepts if self.fit_intercept else np.zeros_like(intercepts)
 
     def _warn(self, what: str) -> None:
-        warnings.warn(f"SGD {what} (training loss {self.loss_curve_[-1]:.3g}); lower eta0 (now {self.eta_:g}) "
-                      "or raise max_iter", ConvergenceWarning, stacklevel=3)
+        # (more epochs cannot mend a run that diverged: only a smaller step can)
+        advice = ", not more epochs" if what == "diverged" else " or raise max_iter"
+        warnings.warn(f"SGD {what} (training loss {self.loss_curve_[-1]:.3g}); lower eta0 (now {self.eta_:g})"
+                      f"{advice}", ConvergenceWarning, stacklevel=3)
 
     def _fit(self, X, Y, weights=None, coef_init=None, intercept_init=None, previous=None):
         """Train from zero (or from ``coef_init`` / ``intercept_init``, or the warm-start
@@ -1222,7 +1228,8 @@ class _ZipMLLinear(BaseEstimator):
                           f"{_MAX_BACKOFF} times; check X for nearly collinear features", ConvergenceWarning,
                           stacklevel=3)
             return self
-        self._warn("did not beat predicting the mean")
+        # (10x the zero model's loss, or an overflow: as partial_fit judges a batch)
+        self._warn("diverged" if not worst <= DIVERGED_RATIO else "did not beat predicting the mean")
         return self
 
     def _widen_label_scale(self) -> None:
@@ -1277,7 +1284,7 @@ class _ZipMLLinear(BaseEstimator):
         self._set_coef()
         if not first:
             self._warn_model_range(Y)
-        if self._worst_ratio(runs, stats) > 10.0:
+        if not self._worst_ratio(runs, stats) <= DIVERGED_RATIO:
             self._warn("diverged")
         return self
 
@@ -1286,6 +1293,9 @@ class _ZipMLLinear(BaseEstimator):
         with np.errstate(over="ignore", invalid="ignore"):
             scores = X.astype(np.float64) @ self._coef.T + self._intercept
         if not _all_finite(scores):  # float64 overflowed: an error rather than silent infinities
+            if not (_all_finite(self._coef) and _all_finite(self._intercept)):
+                raise ValueError("coef_ or intercept_ is not finite: the fit diverged (its ConvergenceWarning "
+                                 "said so); fit again with a smaller eta0")
             row = int(np.argwhere(~np.isfinite(scores))[0, 0])
             trained = float(np.max(np.abs(np.concatenate([self.scaling_.lo, self.scaling_.hi]))))
             raise ValueError(f"the predictions overflow float64: row {row + 1} of X gives |X @ coef_ + intercept_| "
