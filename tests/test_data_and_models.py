@@ -509,6 +509,29 @@ def test_the_halving_period_of_weighted_rows_survives_partial_fit_and_a_model_fi
                 **m, "schedule": {**m["schedule"], "halve_every": bad}}))
 
 
+def test_partial_fits_window_survives_a_model_file(tmp_path):
+    # 100-row calls fill the adaptive schedule's window of PARTIAL_FIT_WINDOW rows across a
+    # save and a load: the update comes after as many rows as without them.
+    from zipml_hls.linear_model import PARTIAL_FIT_WINDOW
+
+    X, y = load_diabetes(return_X_y=True)
+    calls = -(-PARTIAL_FIT_WINDOW // 100)
+    known = dict(bits=4, random_state=0, feature_range=(X.min(axis=0), X.max(axis=0)))
+    straight, saved = ZipMLRegressor(**known), ZipMLRegressor(**known)
+    for call in range(calls):
+        rows = slice(call * 100 % 400, call * 100 % 400 + 100)
+        straight.partial_fit(X[rows], y[rows])
+        saved.partial_fit(X[rows], y[rows])
+        save_model(saved, tmp_path / "m.zipml")
+        saved = load_model(tmp_path / "m.zipml")
+        assert saved._schedule.state() == straight._schedule.state()
+        assert straight._schedule.since == (call + 1) // calls
+    for name, bad in (("window_rows", -1), ("window_rows", 1.5), ("window_total", -1.0), ("window_squares", "0")):
+        with pytest.raises(ModelFileError, match="window_rows"):
+            load_model(_rewritten(tmp_path / "m.zipml", change_meta=lambda m, name=name, bad=bad: {
+                **m, "schedule": {**m["schedule"], name: bad}}))
+
+
 def test_loader_findings_of_an_adversarial_run(tmp_path):
     import os
 

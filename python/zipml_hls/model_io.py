@@ -194,7 +194,9 @@ def _schedule_ok(state) -> bool:
             and count(state.get("fast", 0)) and count(state.get("raises", 0), 64) and count(state.get("falling", 0))
             and isinstance(state.get("persistent", False), bool)
             and count(state.get("max_halvings", 0), 128) and count(state.get("halve_every", 1), 1 << 20)
-            and state.get("halve_every", 1) >= 1)
+            and state.get("halve_every", 1) >= 1 and count(state.get("window_rows", 0))
+            and all(_json_number(state.get(k, 0.0)) and 0 <= state.get(k, 0.0) < float("inf")
+                    for k in ("window_total", "window_squares")))
 
 
 def _check_meta(meta: dict, path: Path) -> None:
@@ -213,7 +215,8 @@ def _check_meta(meta: dict, path: Path) -> None:
                              ": shift an integer in [0, 64], floor a finite number >= 0, best and lowest finite "
                              "numbers or null, the counts integers >= 0; max_halvings (in [0, 128]), raises (in "
                              "[0, 64]), halve_every (in [1, 2^20]), fast and previous (a finite number >= 0 or "
-                             "null) may be left out")
+                             "null), window_rows (an integer >= 0), window_total and window_squares (finite "
+                             "numbers >= 0) may be left out")
     data_format = meta.get("data_format", {})  # optional, as are its fields
     column = data_format.get("label_column", 0) if isinstance(data_format, dict) else None
     names = data_format.get("feature_names", []) if isinstance(data_format, dict) else None

@@ -347,14 +347,17 @@ class AdaptiveSchedule:
         self.persistent, self.falling = persistent, 0
         self.best, self.stale, self.halvings, self.since = np.inf, 0, 0, 0
         self.lowest, self.flat, self.previous, self.fast = np.inf, 0, np.inf, 0
+        self.window_total, self.window_squares, self.window_rows = 0.0, 0.0, 0
 
     #: What ``state`` holds: the step exponent, the floor, the counts of ``update``, the
-    #: halvings and doublings it may make, its ``halve_every``, the last epoch's loss and
-    #: whether persistent falls earn doublings (states saved without the optional ones had
-    #: ADAPTIVE_HALVINGS, HALVE_EVERY and no doublings).
+    #: halvings and doublings it may make, its ``halve_every``, the last epoch's loss,
+    #: whether persistent falls earn doublings and ``update_window``'s partial window (states
+    #: saved without the optional ones had ADAPTIVE_HALVINGS, HALVE_EVERY, no doublings and
+    #: an empty window).
     STATE = ("shift", "floor", "best", "lowest", "stale", "halvings", "since", "flat", "max_halvings", "halve_every",
-             "raises", "fast", "previous", "persistent", "falling")
-    OPTIONAL = {"max_halvings", "halve_every", "raises", "fast", "previous", "persistent", "falling"}
+             "raises", "fast", "previous", "persistent", "falling", "window_total", "window_squares", "window_rows")
+    OPTIONAL = {"max_halvings", "halve_every", "raises", "fast", "previous", "persistent", "falling", "window_total",
+                "window_squares", "window_rows"}
 
     def state(self) -> dict:
         """The schedule's step and counts, for a model file (bests not yet set as None)."""
@@ -369,14 +372,30 @@ class AdaptiveSchedule:
                        raises=int(state.get("raises", 0)), persistent=bool(state.get("persistent", False)))
         for name in ("best", "lowest", "previous"):
             setattr(schedule, name, np.inf if state.get(name) is None else float(state[name]))
-        for name in ("stale", "halvings", "since", "flat", "fast", "falling"):
+        for name in ("stale", "halvings", "since", "flat", "fast", "falling", "window_rows"):
             setattr(schedule, name, int(state.get(name, 0)))
+        for name in ("window_total", "window_squares"):
+            setattr(schedule, name, float(state.get(name, 0.0)))
         return schedule
 
     def _improved(self, best: float) -> float:
         """The loss below which ``best`` counts as improved on: best - tol max(best, floor)
         (written so that best = inf, before the first epoch, gives inf)."""
         return min(best * (1 - self.tol), best - self.tol * self.floor)
+
+    def update_window(self, loss: float, error: float, rows: int, window: int) -> None:
+        """partial_fit's ``update``: record a call's pass loss and standard error over its
+        ``rows`` rows, and once the calls since the last update hold ``window`` rows, update
+        with their row-weighted mean loss and its standard error (the stopping rule has no
+        say: every call runs its epoch)."""
+        self.window_total += loss * rows
+        self.window_squares += (error * rows) ** 2
+        self.window_rows += rows
+        if self.window_rows >= window:
+            held = self.window_rows
+            loss, error = self.window_total / held, float(np.sqrt(self.window_squares)) / held
+            self.window_total, self.window_squares, self.window_rows = 0.0, 0.0, 0
+            self.update(loss, error)
 
     def update(self, loss: float, error: float = 0.0) -> bool:
         """Record an epoch's loss and the standard error that the quantization draws give
