@@ -516,6 +516,7 @@ def test_partial_fits_window_survives_a_model_file(tmp_path):
 
     X, y = load_diabetes(return_X_y=True)
     calls = -(-PARTIAL_FIT_WINDOW // 100)
+    assert calls > 2
     known = dict(bits=4, random_state=0, feature_range=(X.min(axis=0), X.max(axis=0)))
     straight, saved = ZipMLRegressor(**known), ZipMLRegressor(**known)
     for call in range(calls):

@@ -127,12 +127,14 @@ EVEN_WEIGHTS_SPREAD = 1.25
 MARGIN_DRIFT_RATIO = 2.0
 
 #: The rows of consecutive partial_fit calls whose mean pass loss the adaptive schedule reads
-#: as one epoch's (``AdaptiveSchedule.update_window``). Small batches' losses differ by their
-#: rows more than by training, and read call by call the schedule halved on that noise:
-#: 256-row batches of a 95/5 set, 10 passes, ended at 1/1000 of the start with a balanced
-#: accuracy of 0.553 (log_loss, 8 bits; fit 0.821), 0.776 with the window
-#: (``python scripts/partial_fit_batches.py``; docs/API.md).
-PARTIAL_FIT_WINDOW = 4096
+#: as one epoch's (``AdaptiveSchedule.update_window``; calls of that many rows or more one at
+#: a time). Small batches' losses differ by their rows more than by training, and read call
+#: by call the schedule halved on that noise: 256-row batches of a 95/5 set, 10 passes, ended
+#: at 1/1000 of the start with a balanced accuracy of 0.553 (log_loss, 8 bits; fit 0.821),
+#: 0.701 with this window (``python scripts/partial_fit_batches.py``). A window of 4096 rows
+#: reached 0.776 there but halved too seldom for 1000-row calls of least squares at 2 bits
+#: (60 calls: 1.18-1.40x least squares' loss against 1.03-1.06x; ``tests/test_regressor.py``).
+PARTIAL_FIT_WINDOW = 1024
 
 #: A run that ends above this many times the zero model's loss (or overflows) diverged: its
 #: warning advises a smaller step, not more epochs.
@@ -959,6 +961,7 @@ class _ZipMLLinear(BaseEstimator):
         self._schedule = schedule  # (partial_fit goes on with it)
         self._set_coef()
         if drifted:
+            self._run_drifted = True  # (worse than the zero model, not diverged: _fit's warning)
             return np.inf
         if not converged and self.tol is not None and np.isfinite(self.loss_curve_[-1]):  # as scikit-learn's SGD
             warnings.warn(f"Maximum number of epochs (max_iter={self.max_iter}) reached before the adaptive "
@@ -1198,6 +1201,7 @@ class _ZipMLLinear(BaseEstimator):
             self._models[:] = init
         copies = X.n_copies if isinstance(X, QuantizedData) else None
         for attempt in range(_MAX_BACKOFF + 1):
+            self._run_drifted = False
             if self.decay_epochs is None:
                 config = self._config(self._step_shift, 0, self._seed, self._requantizes(X), copies)
                 worst = self._run_adaptive(X, Y, config, held_out, weights, table, visits)
@@ -1236,8 +1240,10 @@ class _ZipMLLinear(BaseEstimator):
                           f"{_MAX_BACKOFF} times; check X for nearly collinear features", ConvergenceWarning,
                           stacklevel=3)
             return self
-        # (10x the zero model's loss, or an overflow: as partial_fit judges a batch)
-        self._warn("diverged" if not worst <= DIVERGED_RATIO else "did not beat predicting the mean")
+        # (10x the zero model's loss, or an overflow: as partial_fit judges a batch; a margin
+        # loss's drift is stopped at MARGIN_DRIFT_RATIO, worse than the mean but not diverged)
+        diverged = not worst <= DIVERGED_RATIO and not self._run_drifted
+        self._warn("diverged" if diverged else "did not beat predicting the mean")
         return self
 
     def _widen_label_scale(self) -> None:

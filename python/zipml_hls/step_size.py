@@ -201,7 +201,8 @@ def automatic_start(bound: float, square_bound: float, row_variance: float, shar
     (``spread`` at most NOISY_ROUNDING: damped for the width, not for the tails) may double
     up to one time less than the damping halved it, staying below the undamped start.
     Heavy tails keep the damped start: doubling it there (log-normal columns at 1 bit,
-    Student-t ones at 2 bits) ended worse.
+    Student-t ones at 2 bits) ended worse (least squares; ``doublings`` below lifts these
+    bounds for the losses that take it).
 
     A loss whose second derivative in f is at most 2^-``flatter`` (``Loss.flatter``) keeps
     eta (R + 1) 2^-flatter <= 1 at an undamped start ``flatter`` powers of two larger (at
@@ -387,7 +388,10 @@ class AdaptiveSchedule:
         """partial_fit's ``update``: record a call's pass loss and standard error over its
         ``rows`` rows, and once the calls since the last update hold ``window`` rows, update
         with their row-weighted mean loss and its standard error (the stopping rule has no
-        say: every call runs its epoch)."""
+        say: every call runs its epoch). A loss that is not finite is left out of the window,
+        as ``update`` leaves it out of the counts."""
+        if not np.isfinite(loss) or not np.isfinite(error):
+            return
         self.window_total += loss * rows
         self.window_squares += (error * rows) ** 2
         self.window_rows += rows
