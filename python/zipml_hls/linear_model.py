@@ -125,6 +125,7 @@ EVEN_WEIGHTS_SPREAD = 1.25
 #: and smaller steps slow the drift but do not undo it. ``DRIFT_ROWS`` rows of float X
 #: confirm at full precision what the pass loss flags.
 MARGIN_DRIFT_RATIO = 2.0
+DRIFT_ROWS = 4096
 
 #: The rows of consecutive partial_fit calls whose mean pass loss the adaptive schedule reads
 #: as one epoch's (``AdaptiveSchedule.update_window``; calls of that many rows or more one at
@@ -139,11 +140,10 @@ PARTIAL_FIT_WINDOW = 1024
 #: A run that ends above this many times the zero model's loss (or overflows) diverged: its
 #: warning advises a smaller step, not more epochs.
 DIVERGED_RATIO = 10.0
-DRIFT_ROWS = 4096
 
 #: Whether ``precondition`` gives ``log_loss`` per-feature step multipliers too (it always
-#: centres). Off: they measured worse for it (``python scripts/log_loss_conditioning.py``;
-#: docs/API.md, "Conditioning").
+#: centres). Off: they help some sets and hurt others (iris and breast cancer up, digits down
+#: and running all 100 epochs; ``python scripts/log_loss_conditioning.py``; docs/API.md).
 LOG_LOSS_MULTIPLIERS = False
 
 
