@@ -8,14 +8,16 @@ columns (mixed_columns) and a 60/40 set of 50 Gaussian features (gaussian), wher
 of test rows predicted as the majority class is. Each cell: accuracy, epochs the adaptive schedule ran
 (of max_iter=100), and how many fits ended at max_iter with a ConvergenceWarning.
 
-Usage: python scripts/classifier_losses.py [--floor F] [--bits B ...]
+Usage: python scripts/classifier_losses.py [--floor F] [--bits B ...] [--doublings N]
 (--floor: the adaptive schedule's floor for margin losses, a fraction of the zero model's
-loss; default the library's, 0 the plain relative rule)
+loss; default the library's, 0 the plain relative rule; --doublings: the hinge and squared
+hinge's doublings of the automatic start, Loss.doublings; default the library's)
 """
 
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import warnings
 
 import numpy as np
@@ -27,7 +29,7 @@ from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import StandardScaler
 
 from zipml_hls import ZipMLClassifier, linear_model
-from zipml_hls.spec.losses import CLASSIFIER_LOSSES
+from zipml_hls.spec.losses import CLASSIFIER_LOSSES, LOSSES
 
 SEEDS = range(3)
 
@@ -62,8 +64,13 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--floor", type=float, default=linear_model.MARGIN_LOSS_FLOOR)
     parser.add_argument("--bits", type=int, nargs="+", default=[8, 4])
+    parser.add_argument("--doublings", type=int, default=None,
+                        help="the hinge and squared hinge's doublings of the automatic start (default the library's)")
     args = parser.parse_args()
     linear_model.MARGIN_LOSS_FLOOR = args.floor
+    if args.doublings is not None:
+        for name in ("hinge", "squared_hinge"):
+            LOSSES[name] = dataclasses.replace(LOSSES[name], doublings=args.doublings)
     print("| data | LogisticRegression | " + " | ".join(f"{loss} {bits}-bit" for loss in CLASSIFIER_LOSSES
                                                        for bits in args.bits) + " |")
     print("|---" * (2 + len(args.bits) * len(CLASSIFIER_LOSSES)) + "|")
