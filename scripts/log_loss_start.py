@@ -50,12 +50,16 @@ from zipml_hls.spec import losses
 SEEDS = range(3)
 
 
+def binary_log_loss(positive: np.ndarray, scores: np.ndarray) -> float:
+    """Mean log loss (the library's objective) of decision scores for the rows where ``positive``."""
+    return float(np.mean(losses.LOSSES["log_loss"].objective(np.where(positive, 1.0, -1.0), scores)))
+
+
 def one_vs_rest_loss(scores: np.ndarray, y: np.ndarray, classes: np.ndarray) -> float:
     """Mean over one-vs-rest targets of the binary log loss of decision scores (binary: one column)."""
     scores = scores.reshape(len(y), -1)
     targets = [classes[1:]] if scores.shape[1] == 1 else [[c] for c in classes]
-    return float(np.mean([np.mean(np.logaddexp(0.0, -np.where(np.isin(y, t), 1.0, -1.0) * s))
-                          for t, s in zip(targets, scores.T)]))
+    return float(np.mean([binary_log_loss(np.isin(y, t), s) for t, s in zip(targets, scores.T)]))
 
 
 def reference(Xtr, Xte, ytr, yte) -> tuple[float, float]:
@@ -73,10 +77,8 @@ def reference(Xtr, Xte, ytr, yte) -> tuple[float, float]:
 def drift() -> None:
     """The long constant-step run of the module's docstring, plain and pinned."""
     X, y = make_classification(3500, 20, weights=[0.97], random_state=0)
-    signs = np.where(y == 1, 1.0, -1.0)
     scaled = StandardScaler().fit_transform(X)
-    best = np.mean(np.logaddexp(0.0, -signs * LogisticRegression(C=1e4, max_iter=10000).fit(scaled, y)
-                                .decision_function(scaled)))
+    best = binary_log_loss(y == 1, LogisticRegression(C=1e4, max_iter=10000).fit(scaled, y).decision_function(scaled))
     print(f"\n97/3 classes, 8 bits, step 1/16, 100 epochs; LogisticRegression's training log loss {best:.4f}")
     for pinned in (False, True):
         polynomial.PINNED_TAILS = pinned
@@ -86,7 +88,7 @@ def drift() -> None:
         finally:
             polynomial.PINNED_TAILS = True
         curve = np.ravel(m.loss_curve_)
-        ours = np.mean(np.logaddexp(0.0, -signs * m.decision_function(X)))
+        ours = binary_log_loss(y == 1, m.decision_function(X))
         print(f"  {'pinned' if pinned else 'plain interpolation'}: {ours / best:.3f}x LogisticRegression's, "
               f"last pass loss {curve[-1] / np.min(curve[:20]):.3f}x the lowest of the first 20 epochs")
 
@@ -108,7 +110,7 @@ def calibration() -> None:
             finally:
                 polynomial.PINNED_TAILS, losses.LOSSES["log_loss"] = True, default
             p = m.predict_proba(X_test)[:, 1]
-            held_out = np.mean(np.logaddexp(0.0, -np.where(y_test == 1, 1.0, -1.0) * m.decision_function(X_test)))
+            held_out = binary_log_loss(y_test == 1, m.decision_function(X_test))
             bins = np.minimum((p * 10).astype(int), 9)
             ece = sum(abs(p[bins == b].mean() - y_test[bins == b].mean()) * np.mean(bins == b)
                       for b in range(10) if np.any(bins == b))
@@ -127,8 +129,7 @@ def one_hot_blocks() -> None:
     X = np.concatenate([np.eye(8)[rng.integers(0, 8, 6000)] for _ in range(20)], axis=1)
     score = X @ rng.normal(size=X.shape[1])
     y = (score + 0.5 * rng.logistic(size=6000) > np.median(score)).astype(int)
-    signs = np.where(y == 1, 1.0, -1.0)
-    best = np.mean(np.logaddexp(0.0, -signs * LogisticRegression(C=1e4, max_iter=10000).fit(X, y).decision_function(X)))
+    best = binary_log_loss(y == 1, LogisticRegression(C=1e4, max_iter=10000).fit(X, y).decision_function(X))
     default = losses.LOSSES["log_loss"]
     cells = []
     for flatter in range(default.flatter + 1):
@@ -137,7 +138,7 @@ def one_hot_blocks() -> None:
             m = ZipMLClassifier(loss="log_loss", bits=8, random_state=0).fit(X, y)
         finally:
             losses.LOSSES["log_loss"] = default
-        cells.append(f"{2**flatter}x {np.mean(np.logaddexp(0.0, -signs * m.decision_function(X))):.4f}")
+        cells.append(f"{2**flatter}x {binary_log_loss(y == 1, m.decision_function(X)):.4f}")
     print(f"\n20 one-hot blocks of 8, 8 bits; LogisticRegression {best:.4f}; start " + ", ".join(cells))
 
 
